@@ -1,0 +1,76 @@
+-- sked store, version 1: jobs, runs, run logs, key-value meta.
+-- Instants are INTEGER microseconds since the epoch (UTC); JSON columns hold compact JSON text.
+-- Run statuses are the single-letter codes Q R S F W C X P.
+
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE job (
+    id            TEXT PRIMARY KEY,
+    created       INTEGER NOT NULL,
+    updated       INTEGER NOT NULL,
+    active        INTEGER NOT NULL DEFAULT 1,
+    title         TEXT NOT NULL,
+    description   TEXT,
+    task          TEXT NOT NULL,
+    default_queue TEXT NOT NULL,
+    schedule      TEXT,
+    run_args      TEXT NOT NULL DEFAULT '{}',
+    notifications TEXT,
+    timeout_ms    INTEGER,
+    next_run      INTEGER
+);
+CREATE INDEX job_title ON job(title COLLATE NOCASE, id);
+CREATE INDEX job_next_run ON job(next_run) WHERE next_run IS NOT NULL;
+
+CREATE TABLE run (
+    rid              INTEGER PRIMARY KEY,
+    id               TEXT NOT NULL UNIQUE,
+    job_id           TEXT NOT NULL REFERENCES job(id) ON DELETE CASCADE,
+    task             TEXT NOT NULL,
+    status           TEXT NOT NULL DEFAULT 'Q',
+    title            TEXT,
+    queue            TEXT NOT NULL,
+    args             TEXT NOT NULL DEFAULT '{}',
+    trigger          TEXT NOT NULL DEFAULT 'manual',
+    scheduled_for    INTEGER,
+    created          INTEGER NOT NULL,
+    updated          INTEGER NOT NULL,
+    started_at       INTEGER,
+    finished_at      INTEGER,
+    message          TEXT,
+    exit_code        INTEGER,
+    output           TEXT,
+    progress         TEXT,
+    total_entries    INTEGER NOT NULL DEFAULT 0,
+    inserted_entries INTEGER NOT NULL DEFAULT 0,
+    updated_entries  INTEGER NOT NULL DEFAULT 0,
+    errored_entries  INTEGER NOT NULL DEFAULT 0,
+    attempt          INTEGER NOT NULL DEFAULT 1,
+    parent_run_id    TEXT,
+    node             TEXT,
+    claim            INTEGER NOT NULL DEFAULT 0,
+    pid              INTEGER,
+    timeout_ms       INTEGER,
+    started_by_id    TEXT,
+    started_by_name  TEXT,
+    stopped_by_id    TEXT,
+    stopped_by_name  TEXT,
+    UNIQUE (job_id, scheduled_for)
+);
+CREATE INDEX run_job ON run(job_id, rid);
+CREATE INDEX run_job_status ON run(job_id, status, rid);
+CREATE INDEX run_status ON run(status, rid);
+CREATE INDEX run_queued ON run(queue, rid) WHERE status = 'Q';
+
+CREATE TABLE run_log (
+    rid     INTEGER NOT NULL REFERENCES run(rid) ON DELETE CASCADE,
+    seq     INTEGER NOT NULL,
+    ts      INTEGER NOT NULL,
+    level   INTEGER NOT NULL,
+    stream  INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    PRIMARY KEY (rid, seq)
+) WITHOUT ROWID;

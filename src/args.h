@@ -1,0 +1,34 @@
+/*
+ * args: resolving what a run's task receives - the heart of the reference's model:
+ *  1. the input is the request's args, else the job's saved run_args;
+ *  2. non-empty custom_args replace everything verbatim (no merge, no since);
+ *  3. otherwise a missing or empty since becomes the started_at of the job's newest SUCCESS
+ *     run (null on a first run), schema defaults fill missing properties, and the result is
+ *     validated against the task's schema with field-level errors.
+ * The resolved object is stored in run.args before the run is queued.
+ */
+#ifndef SKED_ARGS_H
+#define SKED_ARGS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "tasks.h"
+
+/*
+ * input: the args object (borrowed; may hold "custom_args" and the reference's
+ * "job_arg_schema" marker, both removed); custom: a parsed custom_args object that takes
+ * precedence over input's, or NULL; last_success: NO_TIME when the job never succeeded.
+ * Returns a new object, or NULL after adding errors (fields prefixed "args.") to errs.
+ */
+json_t *args_resolve(const struct task *t, const json_t *input, const json_t *custom,
+                     int64_t last_success, json_t *errs);
+
+/*
+ * custom_args as the API takes them: a JSON text in a string (the reference's form) or an
+ * object; null, "" and {} mean none. On success *out is an object or NULL (none). On failure
+ * adds an error for field to errs and returns -EINVAL.
+ */
+int args_parse_custom(const json_t *v, const char *field, json_t **out, json_t *errs);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * json: small helpers over jansson for what sked does everywhere: parse text from outside
+ * with an error that names the position, dump compactly, and build field-level error lists
+ * ([{"field": F, "messages": [...]}], the API's 400 shape).
+ */
+#ifndef SKED_JSON_H
+#define SKED_JSON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+/*
+ * Parses text (need not be NUL-terminated). On failure returns NULL and fills e with
+ * "malformed JSON at line L, column C (position P): reason". Caller owns the result.
+ */
+json_t *json_parse(const char *text, size_t len, const char *field, struct sk_err *e);
+/* Compact dump; caller frees. Never NULL ("null" for a NULL value). */
+char *json_dump(const json_t *v);
+
+/* Adds message to field in errs (an array), merging messages of the same field. */
+void json_errs_add(json_t *errs, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Object member as a C string, or NULL when missing or not a string. */
+const char *json_str(const json_t *obj, const char *key);
+/* The JSON type name of v ("string", "integer", ...), for error messages. */
+const char *json_type_name(const json_t *v);
+/* True for null, "", {} and []. */
+bool json_is_empty(const json_t *v);
+
+#endif

@@ -1,0 +1,99 @@
+/* log: sked's own event log on stderr; see log.h. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "timeutil.h"
+
+static enum log_level min_level = LOG_INFO;
+static enum log_format format = LOG_TEXT;
+
+void log_setup(enum log_level min, enum log_format fmt)
+{
+    min_level = min;
+    format = fmt;
+}
+
+int log_level_parse(const char *s)
+{
+    static const char *names[] = {"debug", "info", "warn", "error"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, names[i]) == 0) return i;
+    if (strcmp(s, "warning") == 0) return LOG_WARN;
+    return -1;
+}
+
+const char *log_q(const char *s)
+{
+    static char bufs[4][512];
+    static int next;
+    char *out = bufs[next++ & 3];
+    size_t o = 0;
+    out[o++] = '"';
+    for (; s && *s && o < 500; s++) {
+        if (*s == '"' || *s == '\\') out[o++] = '\\';
+        out[o++] = (*s == '\n' || *s == '\r') ? ' ' : *s;
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+    return out;
+}
+
+/* Converts "a=1 b=\"x y\"" into JSON members. Values stay strings unless purely numeric. */
+static void fields_to_json(struct buf *b, const char *f)
+{
+    const char *p = f;
+    while (*p) {
+        while (*p == ' ') p++;
+        const char *k = p;
+        while (*p && *p != '=' && *p != ' ') p++;
+        if (*p != '=') break;
+        struct buf key = BUF_INIT, val = BUF_INIT;
+        buf_append(&key, k, (size_t)(p - k));
+        p++;
+        if (*p == '"') {
+            p++;
+            while (*p && *p != '"') {
+                if (*p == '\\' && p[1]) p++;
+                buf_putc(&val, *p++);
+            }
+            if (*p == '"') p++;
+        } else {
+            while (*p && *p != ' ') buf_putc(&val, *p++);
+        }
+        buf_putc(b, ',');
+        buf_json_string(b, buf_cstr(&key));
+        buf_putc(b, ':');
+        buf_json_string(b, buf_cstr(&val));
+        buf_free(&key);
+        buf_free(&val);
+    }
+}
+
+void log_event(enum log_level lvl, const char *event, const char *fields, ...)
+{
+    static const char *names[] = {"debug", "info", "warn", "error"};
+    if (lvl < min_level) return;
+    char ts[TIME_STR_MAX];
+    time_format(time_now_us(), ts);
+    struct buf f = BUF_INIT, line = BUF_INIT;
+    va_list ap;
+    va_start(ap, fields);
+    buf_vprintf(&f, fields, ap);
+    va_end(ap);
+    if (format == LOG_JSON) {
+        buf_printf(&line, "{\"ts\":\"%s\",\"level\":\"%s\",\"event\":", ts, names[lvl]);
+        buf_json_string(&line, event);
+        fields_to_json(&line, buf_cstr(&f));
+        buf_puts(&line, "}\n");
+    } else {
+        buf_printf(&line, "%s level=%s event=%s%s%s\n", ts, names[lvl], event, f.len ? " " : "",
+                   buf_cstr(&f));
+    }
+    fputs(buf_cstr(&line), stderr);
+    buf_free(&f);
+    buf_free(&line);
+}

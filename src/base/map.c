@@ -1,0 +1,118 @@
+/* map: string-keyed hash table; see map.h. */
+#include "map.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+static uint64_t hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+void map_init(struct map *m)
+{
+    m->nbuckets = 16;
+    m->buckets = xcalloc(m->nbuckets, sizeof *m->buckets);
+    m->count = 0;
+}
+
+void map_release(struct map *m)
+{
+    for (size_t i = 0; i < m->nbuckets; i++) {
+        struct map_entry *e = m->buckets[i];
+        while (e) {
+            struct map_entry *n = e->next;
+            free(e->key);
+            free(e);
+            e = n;
+        }
+    }
+    free(m->buckets);
+    m->buckets = NULL;
+    m->nbuckets = m->count = 0;
+}
+
+static struct map_entry **slot(const struct map *m, const char *key)
+{
+    struct map_entry **pp = &m->buckets[hash(key) & (m->nbuckets - 1)];
+    while (*pp && strcmp((*pp)->key, key) != 0) pp = &(*pp)->next;
+    return pp;
+}
+
+void *map_get(const struct map *m, const char *key)
+{
+    if (!m->buckets) return NULL;
+    struct map_entry *e = *slot(m, key);
+    return e ? e->value : NULL;
+}
+
+static void rehash(struct map *m)
+{
+    size_t n = m->nbuckets * 2;
+    struct map_entry **b = xcalloc(n, sizeof *b);
+    for (size_t i = 0; i < m->nbuckets; i++) {
+        struct map_entry *e = m->buckets[i];
+        while (e) {
+            struct map_entry *next = e->next;
+            size_t j = hash(e->key) & (n - 1);
+            e->next = b[j];
+            b[j] = e;
+            e = next;
+        }
+    }
+    free(m->buckets);
+    m->buckets = b;
+    m->nbuckets = n;
+}
+
+void *map_put(struct map *m, const char *key, void *value)
+{
+    if (!m->buckets) map_init(m);
+    struct map_entry **pp = slot(m, key);
+    if (*pp) {
+        void *old = (*pp)->value;
+        (*pp)->value = value;
+        return old;
+    }
+    struct map_entry *e = xmalloc(sizeof *e);
+    e->key = xstrdup(key);
+    e->value = value;
+    e->next = NULL;
+    *pp = e;
+    if (++m->count > m->nbuckets) rehash(m);
+    return NULL;
+}
+
+void *map_del(struct map *m, const char *key)
+{
+    if (!m->buckets) return NULL;
+    struct map_entry **pp = slot(m, key);
+    struct map_entry *e = *pp;
+    if (!e) return NULL;
+    void *v = e->value;
+    *pp = e->next;
+    free(e->key);
+    free(e);
+    m->count--;
+    return v;
+}
+
+struct map_entry *map_first(const struct map *m, size_t *iter)
+{
+    for (*iter = 0; m->buckets && *iter < m->nbuckets; (*iter)++)
+        if (m->buckets[*iter]) return m->buckets[*iter];
+    return NULL;
+}
+
+struct map_entry *map_next(const struct map *m, size_t *iter, struct map_entry *e)
+{
+    if (e->next) return e->next;
+    for ((*iter)++; *iter < m->nbuckets; (*iter)++)
+        if (m->buckets[*iter]) return m->buckets[*iter];
+    return NULL;
+}

@@ -1,0 +1,16 @@
+/*
+ * utf8: making bytes from outside (child output, file names) safe to store and to put in JSON.
+ */
+#ifndef SKED_UTF8_H
+#define SKED_UTF8_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+bool utf8_valid(const char *s, size_t n);
+/* Appends s[0..n) to out with invalid sequences and NUL bytes replaced by U+FFFD. */
+void utf8_sanitize(struct buf *out, const char *s, size_t n);
+
+#endif

@@ -1,0 +1,294 @@
+/* config: serve settings from flags and environment; see config.h. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+
+void config_init(struct config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->db_path = xstrdup("var/sked.db");
+    c->listen_host = xstrdup("127.0.0.1");
+    c->listen_port = 8080;
+    c->tasks_dir = xstrdup("tasks.d");
+    struct sk_err e;
+    config_parse_queues(c, "default=4,low=1", &e);
+    char host[256] = "localhost";
+    gethostname(host, sizeof host - 1);
+    c->node = xstrdup(host);
+    c->log_cap_bytes = 16 * 1024 * 1024;
+    c->status_cap_bytes = 1024 * 1024;
+    c->line_max_bytes = 16 * 1024;
+    c->stop_grace_ms = 10000;
+    c->shutdown_grace_ms = 30000;
+    c->max_body_bytes = 1024 * 1024;
+    c->durability = DURABILITY_NORMAL;
+    c->log_level = LOG_INFO;
+    c->log_format = LOG_TEXT;
+}
+
+static void free_queues(struct config *c)
+{
+    for (size_t i = 0; i < c->nqueues; i++) free(c->queues[i].name);
+    free(c->queues);
+    free(c->queue_names);
+    c->queues = NULL;
+    c->queue_names = NULL;
+    c->nqueues = 0;
+}
+
+void config_release(struct config *c)
+{
+    free(c->db_path);
+    free(c->listen_host);
+    free(c->tasks_dir);
+    free(c->node);
+    free(c->admin_token);
+    free_queues(c);
+}
+
+int config_parse_queues(struct config *c, const char *spec, struct sk_err *e)
+{
+    struct queue_cfg *qs = NULL;
+    size_t n = 0;
+    char *copy = xstrdup(spec), *save = NULL;
+    int rc = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        const char *name = tok;
+        long slots = 1;
+        if (eq) {
+            *eq = '\0';
+            char *end;
+            errno = 0;
+            slots = strtol(eq + 1, &end, 10);
+            if (errno || *end || end == eq + 1 || slots < 1 || slots > 1024) {
+                rc = sk_err_set(e, -EINVAL, "queues",
+                                "queue '%s': concurrency must be a whole number from 1 to 1024",
+                                name);
+                break;
+            }
+        }
+        size_t len = strlen(name);
+        bool ok = len > 0 && len <= 64;
+        for (size_t i = 0; ok && i < len; i++)
+            ok = isalnum((unsigned char)name[i]) || strchr("_.-", name[i]);
+        if (!ok) {
+            rc = sk_err_set(e, -EINVAL, "queues",
+                            "'%s': a queue name is 1..64 letters, digits, '_', '.' or '-'", name);
+            break;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(qs[i].name, name) == 0)
+                rc = sk_err_set(e, -EINVAL, "queues", "queue '%s' is listed twice", name);
+        if (rc) break;
+        qs = xrealloc(qs, (n + 1) * sizeof *qs);
+        qs[n].name = xstrdup(name);
+        qs[n].slots = (int)slots;
+        n++;
+    }
+    free(copy);
+    if (rc == 0 && n == 0) rc = sk_err_set(e, -EINVAL, "queues", "at least one queue is needed");
+    if (rc) {
+        for (size_t i = 0; i < n; i++) free(qs[i].name);
+        free(qs);
+        return rc;
+    }
+    free_queues(c);
+    c->queues = qs;
+    c->nqueues = n;
+    c->queue_names = xcalloc(n, sizeof *c->queue_names);
+    for (size_t i = 0; i < n; i++) c->queue_names[i] = qs[i].name;
+    return 0;
+}
+
+struct queue_names config_queue_names(const struct config *c)
+{
+    struct queue_names qn = {c->queue_names, c->nqueues};
+    return qn;
+}
+
+const struct queue_cfg *config_queue(const struct config *c, const char *name)
+{
+    for (size_t i = 0; name && i < c->nqueues; i++)
+        if (strcmp(c->queues[i].name, name) == 0) return &c->queues[i];
+    return NULL;
+}
+
+void config_usage(void)
+{
+    fputs("usage: sked serve [options]\n"
+          "\n"
+          "Runs the sked server: the REST API, the scheduler and the workers.\n"
+          "\n"
+          "options (each also from the environment variable in brackets):\n"
+          "  --db PATH              SQLite store [SKED_DB] (default var/sked.db)\n"
+          "  --listen HOST:PORT     address to serve on [SKED_LISTEN] (default 127.0.0.1:8080;\n"
+          "                         port 0 picks a free one)\n"
+          "  --tasks DIR            folder of *.json task files [SKED_TASKS] (default tasks.d)\n"
+          "  --queues SPEC          queues and their concurrency [SKED_QUEUES]\n"
+          "                         (default default=4,low=1)\n"
+          "  --node NAME            this node's name in run records [SKED_NODE] (default: host)\n"
+          "  --log-cap SIZE         log bytes kept per run [SKED_LOG_CAP] (default 16M)\n"
+          "  --stop-grace DURATION  SIGTERM to SIGKILL delay on stop [SKED_STOP_GRACE] (10s)\n"
+          "  --shutdown-grace DURATION  how long shutdown waits for running tasks\n"
+          "                         [SKED_SHUTDOWN_GRACE] (30s)\n"
+          "  --max-body SIZE        largest accepted request body [SKED_MAX_BODY] (1M)\n"
+          "  --durability MODE      normal | full [SKED_DURABILITY] (normal)\n"
+          "  --log-level LEVEL      debug | info | warn | error [SKED_LOG_LEVEL] (info)\n"
+          "  --log-format FORMAT    text | json [SKED_LOG_FORMAT] (text)\n"
+          "  -h, --help             this help\n"
+          "\n"
+          "SKED_ADMIN_TOKEN sets the bootstrap API token; without it one is generated at\n"
+          "first start and printed once.\n",
+          stdout);
+}
+
+static int parse_size(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || v < 0) return -EINVAL;
+    int64_t mul = 1;
+    if (*end == 'k' || *end == 'K') mul = 1024, end++;
+    else if (*end == 'm' || *end == 'M') mul = 1024 * 1024, end++;
+    else if (*end == 'g' || *end == 'G') mul = 1024LL * 1024 * 1024, end++;
+    if (*end == 'B' || *end == 'b') end++;
+    if (*end) return -EINVAL;
+    if (v > (1LL << 40) / mul) return -EINVAL;
+    *out = v * mul;
+    return 0;
+}
+
+static int set_option(struct config *c, const char *name, const char *val, const char *src,
+                      struct sk_err *e)
+{
+    const char *why = NULL;
+    int64_t n;
+    if (strcmp(name, "db") == 0) {
+        if (!*val) return sk_err_set(e, -EINVAL, src, "must not be empty");
+        free(c->db_path);
+        c->db_path = xstrdup(val);
+    } else if (strcmp(name, "listen") == 0) {
+        const char *colon = strrchr(val, ':');
+        char *end;
+        long port = colon ? strtol(colon + 1, &end, 10) : -1;
+        if (!colon || colon == val || *end || colon[1] == '\0' || port < 0 || port > 65535)
+            return sk_err_set(e, -EINVAL, src, "'%s': expected HOST:PORT, e.g. 127.0.0.1:8080",
+                              val);
+        free(c->listen_host);
+        c->listen_host = xstrndup(val, (size_t)(colon - val));
+        c->listen_port = (int)port;
+    } else if (strcmp(name, "tasks") == 0) {
+        free(c->tasks_dir);
+        c->tasks_dir = xstrdup(val);
+    } else if (strcmp(name, "queues") == 0) {
+        int rc = config_parse_queues(c, val, e);
+        if (rc) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", e->msg);
+            return sk_err_set(e, rc, src, "%s", msg);
+        }
+    } else if (strcmp(name, "node") == 0) {
+        if (!*val || strlen(val) > 200) return sk_err_set(e, -EINVAL, src, "1..200 characters");
+        free(c->node);
+        c->node = xstrdup(val);
+    } else if (strcmp(name, "log-cap") == 0 || strcmp(name, "max-body") == 0) {
+        if (parse_size(val, &n) != 0 || n < 1024)
+            return sk_err_set(e, -EINVAL, src, "'%s': expected a size of at least 1K, e.g. 16M",
+                              val);
+        if (name[0] == 'l')
+            c->log_cap_bytes = n;
+        else
+            c->max_body_bytes = n;
+    } else if (strcmp(name, "stop-grace") == 0 || strcmp(name, "shutdown-grace") == 0) {
+        if (duration_parse(val, &n, &why) != 0)
+            return sk_err_set(e, -EINVAL, src, "'%s': %s", val, why);
+        if (name[1] == 't')
+            c->stop_grace_ms = n;
+        else
+            c->shutdown_grace_ms = n;
+    } else if (strcmp(name, "durability") == 0) {
+        if (strcmp(val, "normal") == 0)
+            c->durability = DURABILITY_NORMAL;
+        else if (strcmp(val, "full") == 0)
+            c->durability = DURABILITY_FULL;
+        else
+            return sk_err_set(e, -EINVAL, src, "'%s': expected normal or full", val);
+    } else if (strcmp(name, "log-level") == 0) {
+        int l = log_level_parse(val);
+        if (l < 0) return sk_err_set(e, -EINVAL, src, "'%s': expected debug, info, warn or error", val);
+        c->log_level = (enum log_level)l;
+    } else if (strcmp(name, "log-format") == 0) {
+        if (strcmp(val, "text") == 0)
+            c->log_format = LOG_TEXT;
+        else if (strcmp(val, "json") == 0)
+            c->log_format = LOG_JSON;
+        else
+            return sk_err_set(e, -EINVAL, src, "'%s': expected text or json", val);
+    } else {
+        return sk_err_set(e, -EINVAL, src, "unknown option; see sked serve --help");
+    }
+    return 0;
+}
+
+static const char *options[] = {"db",         "listen",     "tasks",          "queues",
+                                "node",       "log-cap",    "stop-grace",     "shutdown-grace",
+                                "max-body",   "durability", "log-level",      "log-format"};
+
+int config_load(struct config *c, int argc, char **argv, char **env, struct sk_err *e)
+{
+    for (size_t i = 0; i < sizeof options / sizeof *options; i++) {
+        char var[64] = "SKED_";
+        size_t o = 5;
+        for (const char *p = options[i]; *p && o < sizeof var - 1; p++)
+            var[o++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+        var[o] = '\0';
+        for (char **ep = env; ep && *ep; ep++) {
+            size_t l = strlen(var);
+            if (strncmp(*ep, var, l) == 0 && (*ep)[l] == '=') {
+                int rc = set_option(c, options[i], *ep + l + 1, var, e);
+                if (rc) return rc;
+            }
+        }
+    }
+    for (char **ep = env; ep && *ep; ep++) {
+        if (strncmp(*ep, "SKED_ADMIN_TOKEN=", 17) == 0) {
+            free(c->admin_token);
+            c->admin_token = (*ep)[17] ? xstrdup(*ep + 17) : NULL;
+        }
+    }
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            config_usage();
+            return 1;
+        }
+        if (strncmp(a, "--", 2) != 0)
+            return sk_err_set(e, -EINVAL, a, "unexpected argument; see sked serve --help");
+        char name[64];
+        const char *val;
+        const char *eq = strchr(a, '=');
+        if (eq) {
+            snprintf(name, sizeof name, "%.*s", (int)(eq - a - 2), a + 2);
+            val = eq + 1;
+        } else {
+            snprintf(name, sizeof name, "%s", a + 2);
+            if (i + 1 >= argc) return sk_err_set(e, -EINVAL, a, "needs a value");
+            val = argv[++i];
+        }
+        char src[80];
+        snprintf(src, sizeof src, "--%s", name);
+        int rc = set_option(c, name, val, src, e);
+        if (rc) return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,58 @@
+/*
+ * config: the settings of `sked serve`, from flags and SKED_* environment variables (flags
+ * win), with defaults. Every value is validated here, so the rest of sked sees only sane ones.
+ */
+#ifndef SKED_CONFIG_H
+#define SKED_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "store/store.h"
+#include "tasks.h"
+
+struct queue_cfg {
+    char *name;
+    int slots;
+};
+
+struct config {
+    char *db_path;
+    char *listen_host;
+    int listen_port;
+    char *tasks_dir;
+    struct queue_cfg *queues;
+    size_t nqueues;
+    const char **queue_names; /* the names, for struct queue_names */
+    char *node;
+    char *admin_token;          /* from SKED_ADMIN_TOKEN, or NULL */
+    int64_t log_cap_bytes;      /* per run; past it one truncation line, then discard */
+    int64_t status_cap_bytes;   /* per run, status-fd input */
+    int64_t line_max_bytes;     /* longer log lines are split */
+    int64_t stop_grace_ms;      /* SIGTERM -> SIGKILL */
+    int64_t shutdown_grace_ms;  /* how long SIGTERM of sked waits for running tasks */
+    int64_t max_body_bytes;     /* HTTP request bodies */
+    enum durability durability;
+    enum log_level log_level;
+    enum log_format log_format;
+};
+
+/* Fills c with defaults. */
+void config_init(struct config *c);
+void config_release(struct config *c);
+/*
+ * Applies SKED_* variables from env (NULL-terminated "K=V" list) and then flags from
+ * argv[0..argc) (the arguments after "serve"). Returns 0, 1 when --help was asked (usage is
+ * printed), or -EINVAL with e naming the flag or variable and the reason.
+ */
+int config_load(struct config *c, int argc, char **argv, char **env, struct sk_err *e);
+/* Parses "default=4,low=1". */
+int config_parse_queues(struct config *c, const char *spec, struct sk_err *e);
+/* The configured queue names, for task-file validation. */
+struct queue_names config_queue_names(const struct config *c);
+const struct queue_cfg *config_queue(const struct config *c, const char *name);
+void config_usage(void);
+
+#endif

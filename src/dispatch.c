@@ -1,0 +1,555 @@
+/* dispatch: queues, claims and the run lifecycle; see dispatch.h. */
+
+#include "dispatch.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "args.h"
+#include "base/buf.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/map.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "worker.h"
+
+struct qstate {
+    char *name;
+    int slots, busy;
+};
+
+struct dispatch {
+    struct event_base *base;
+    struct store *store;
+    const struct config *cfg;
+    struct events *events;
+    const struct taskset *tasks;
+    struct qstate *queues;
+    size_t nqueues;
+    struct map active;  /* run id -> struct active */
+    struct map by_pid;  /* decimal pid -> struct active */
+    struct event *wake_ev, *sigchld_ev, *grace_ev;
+    bool draining;
+    void (*drained)(void *);
+    void *drained_arg;
+};
+
+#define MASK(s) (1u << (s))
+
+static void on_wake(evutil_socket_t fd, short what, void *arg);
+static void on_sigchld(evutil_socket_t fd, short what, void *arg);
+
+struct dispatch *dispatch_new(struct event_base *base, struct store *st, const struct config *cfg,
+                              struct events *ev)
+{
+    struct dispatch *d = xcalloc(1, sizeof *d);
+    d->base = base;
+    d->store = st;
+    d->cfg = cfg;
+    d->events = ev;
+    d->nqueues = cfg->nqueues;
+    d->queues = xcalloc(d->nqueues, sizeof *d->queues);
+    for (size_t i = 0; i < d->nqueues; i++) {
+        d->queues[i].name = xstrdup(cfg->queues[i].name);
+        d->queues[i].slots = cfg->queues[i].slots;
+    }
+    map_init(&d->active);
+    map_init(&d->by_pid);
+    d->wake_ev = event_new(base, -1, 0, on_wake, d);
+    d->sigchld_ev = evsignal_new(base, SIGCHLD, on_sigchld, d);
+    event_add(d->sigchld_ev, NULL);
+    return d;
+}
+
+static void active_free(struct active *a)
+{
+    worker_release(a);
+    logcap_release(&a->cap);
+    run_release(&a->run);
+    free(a);
+}
+
+void dispatch_free(struct dispatch *d)
+{
+    if (!d) return;
+    size_t it;
+    for (struct map_entry *e = map_first(&d->active, &it); e; e = map_next(&d->active, &it, e))
+        active_free(e->value);
+    map_release(&d->active);
+    map_release(&d->by_pid);
+    for (size_t i = 0; i < d->nqueues; i++) free(d->queues[i].name);
+    free(d->queues);
+    event_free(d->wake_ev);
+    event_free(d->sigchld_ev);
+    if (d->grace_ev) event_free(d->grace_ev);
+    free(d);
+}
+
+void dispatch_set_tasks(struct dispatch *d, const struct taskset *ts)
+{
+    d->tasks = ts;
+}
+
+const struct taskset *dispatch_tasks(struct dispatch *d)
+{
+    return d->tasks;
+}
+
+struct event_base *dispatch_base(struct dispatch *d)
+{
+    return d->base;
+}
+
+const struct config *dispatch_config(struct dispatch *d)
+{
+    return d->cfg;
+}
+
+size_t dispatch_active_count(struct dispatch *d)
+{
+    return d->active.count;
+}
+
+void dispatch_wake(struct dispatch *d)
+{
+    if (!d->draining) event_active(d->wake_ev, EV_READ, 0);
+}
+
+static void publish_status(struct dispatch *d, const struct run *r)
+{
+    struct sk_event ev = {.kind = SKEV_STATUS, .run = r};
+    events_publish(d->events, &ev);
+}
+
+/* ---- creating runs ---- */
+
+int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_request *rq,
+                    struct run *out, json_t *errs)
+{
+    const struct task *t = taskset_get(d->tasks, job->task);
+    if (!t) {
+        json_errs_add(errs, "task", "job type '%s' is not loaded; check the task files",
+                      job->task);
+        return -EINVAL;
+    }
+    const char *queue = rq->queue ? rq->queue : job->default_queue;
+    if (!config_queue(d->cfg, queue)) {
+        json_errs_add(errs, "queue", "unknown queue '%s'", queue ? queue : "");
+        return -EINVAL;
+    }
+    int64_t last = store_last_success_start(d->store, job->id);
+    json_t *args = args_resolve(t, rq->args ? rq->args : job->run_args, rq->custom_args, last, errs);
+    if (!args) return -EINVAL;
+
+    run_init(out);
+    uuid_v4(out->id);
+    snprintf(out->job_id, sizeof out->job_id, "%s", job->id);
+    out->task = xstrdup(job->task);
+    out->status = RUN_QUEUED;
+    out->title = rq->title ? xstrdup(rq->title) : NULL;
+    out->queue = xstrdup(queue);
+    out->args = args;
+    out->trigger = rq->trigger;
+    out->scheduled_for = rq->scheduled_for;
+    out->created = time_now_us();
+    out->attempt = rq->attempt > 0 ? rq->attempt : 1;
+    out->parent_run_id = rq->parent_run_id ? xstrdup(rq->parent_run_id) : NULL;
+    out->timeout_ms = job->timeout_ms >= 0 ? job->timeout_ms : t->timeout_ms;
+    if (rq->started_by && rq->started_by->id) {
+        out->started_by.id = xstrdup(rq->started_by->id);
+        out->started_by.name = xstrdup(rq->started_by->name ? rq->started_by->name : "");
+    }
+    int rc = store_run_insert(d->store, out);
+    if (rc) {
+        run_release(out);
+        return rc;
+    }
+    publish_status(d, out);
+    dispatch_wake(d);
+    return 0;
+}
+
+/* ---- the run path ---- */
+
+void dispatch_flush(struct active *a)
+{
+    struct dispatch *d = a->d;
+    struct log_line *lines;
+    size_t n = logcap_take(&a->cap, &lines);
+    if (n == 0 && !a->dirty) return;
+    store_begin(d->store);
+    if (n) store_log_append(d->store, a->run.rid, lines, n);
+    if (a->dirty) {
+        struct run_guard g = {a->run.id, MASK(RUN_RUNNING) | MASK(RUN_CANCELLING), d->cfg->node,
+                              a->run.claim};
+        store_run_update(d->store, &g, -1, RF_MESSAGE | RF_OUTPUT | RF_PROGRESS | RF_ENTRIES,
+                         &a->run, time_now_us());
+    }
+    store_commit(d->store);
+    if (n) {
+        struct sk_event ev = {.kind = SKEV_LOG, .run = &a->run, .lines = lines, .nlines = n};
+        events_publish(d->events, &ev);
+    }
+    if (a->dirty) {
+        struct sk_event ev = {.kind = SKEV_PROGRESS, .run = &a->run};
+        events_publish(d->events, &ev);
+        a->dirty = false;
+    }
+    store_log_free(lines, n);
+}
+
+static const char *signame(int sig)
+{
+    const char *s = sigabbrev_np(sig);
+    return s ? s : "?";
+}
+
+/* Decides status and message of a finished process run. */
+static enum run_status outcome(struct active *a, char **message)
+{
+    struct run *r = &a->run;
+    int ws = a->wstatus;
+    char how[96];
+    if (WIFEXITED(ws)) {
+        r->has_exit_code = true;
+        r->exit_code = WEXITSTATUS(ws);
+        snprintf(how, sizeof how, "exited with status %d", r->exit_code);
+    } else if (WIFSIGNALED(ws)) {
+        r->has_exit_code = true;
+        r->exit_code = 128 + WTERMSIG(ws);
+        snprintf(how, sizeof how, "killed by signal %d (SIG%s)", WTERMSIG(ws), signame(WTERMSIG(ws)));
+    } else {
+        snprintf(how, sizeof how, "ended (wait status %d)", ws);
+    }
+    char *tail = logcap_tail(&a->cap);
+    struct buf m = BUF_INIT;
+    enum run_status st;
+    switch (a->end) {
+    case END_STOPPED:
+        st = RUN_CANCELLED;
+        if (r->stopped_by.name)
+            buf_printf(&m, "stopped by %s", r->stopped_by.name);
+        else
+            buf_puts(&m, "stopped");
+        break;
+    case END_TIMEOUT: {
+        char dur[32];
+        duration_format(r->timeout_ms, dur);
+        st = RUN_FAILED;
+        buf_printf(&m, "timed out after %s", dur);
+        break;
+    }
+    case END_SHUTDOWN:
+        st = RUN_FAILED;
+        buf_puts(&m, "interrupted: sked stopped while the run was active");
+        break;
+    default:
+        if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
+            st = r->errored_entries > 0 ? RUN_PARTIAL_SUCCESS : RUN_SUCCESS;
+            if (r->message)
+                buf_puts(&m, r->message);
+            else if (st == RUN_PARTIAL_SUCCESS)
+                buf_printf(&m, "%lld of %lld entries failed", (long long)r->errored_entries,
+                           (long long)r->total_entries);
+        } else {
+            st = RUN_FAILED;
+            buf_puts(&m, how);
+            if (r->message) buf_printf(&m, ": %s", r->message);
+            if (tail) buf_printf(&m, "\n%s", tail);
+        }
+    }
+    free(tail);
+    if (st != RUN_SUCCESS && st != RUN_PARTIAL_SUCCESS)
+        logcap_line(&a->cap, st == RUN_CANCELLED ? LL_WARNING : LL_ERROR, STREAM_SKED, how,
+                    time_now_us());
+    *message = m.len ? buf_steal(&m) : NULL;
+    buf_free(&m);
+    return st;
+}
+
+static void slot_free(struct active *a)
+{
+    struct dispatch *d = a->d;
+    char pid[24];
+    snprintf(pid, sizeof pid, "%d", (int)a->pid);
+    if (a->pid > 0) map_del(&d->by_pid, pid);
+    map_del(&d->active, a->run.id);
+    a->q->busy--;
+}
+
+static void maybe_drained(struct dispatch *d)
+{
+    if (d->draining && d->active.count == 0 && d->drained) {
+        void (*fn)(void *) = d->drained;
+        d->drained = NULL;
+        fn(d->drained_arg);
+    }
+}
+
+/* Records the end of run a with status st and message, then frees a. */
+static void finish(struct active *a, enum run_status st, char *message)
+{
+    struct dispatch *d = a->d;
+    struct run *r = &a->run;
+    int64_t now = time_now_us();
+    free(r->message);
+    r->message = message;
+    r->finished_at = now;
+    struct log_line *lines;
+    size_t n = logcap_take(&a->cap, &lines);
+    struct run_guard g = {r->id, MASK(RUN_RUNNING) | MASK(RUN_CANCELLING), d->cfg->node, r->claim};
+    store_begin(d->store);
+    if (n) store_log_append(d->store, r->rid, lines, n);
+    int rc = store_run_update(d->store, &g, st,
+                              RF_FINISHED_AT | RF_MESSAGE | RF_EXIT_CODE | RF_OUTPUT |
+                                  RF_PROGRESS | RF_ENTRIES,
+                              r, now);
+    store_commit(d->store);
+    if (rc == -ESTALE)
+        log_warn("run.stale", "run=%s status=%s reason=\"the run moved on without us\"", r->id,
+                 run_status_name(st));
+    if (n) {
+        struct sk_event ev = {.kind = SKEV_LOG, .run = r, .lines = lines, .nlines = n};
+        events_publish(d->events, &ev);
+    }
+    store_log_free(lines, n);
+    r->status = st;
+    r->updated = now;
+    log_info("run.finished", "run=%s job=%s status=%s", r->id, r->job_id, run_status_name(st));
+    publish_status(d, r);
+    slot_free(a);
+    active_free(a);
+    dispatch_wake(d);
+    maybe_drained(d);
+}
+
+void dispatch_finished(struct active *a)
+{
+    char *message = NULL;
+    enum run_status st = outcome(a, &message);
+    finish(a, st, message);
+}
+
+static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed)
+{
+    struct active *a = xcalloc(1, sizeof *a);
+    a->d = d;
+    a->q = q;
+    a->run = *claimed; /* takes over the claimed run's members */
+    for (int i = 0; i < 4; i++) a->fd[i] = -1;
+    logcap_init(&a->cap, 1, d->cfg->log_cap_bytes, (size_t)d->cfg->line_max_bytes);
+    q->busy++;
+    map_put(&d->active, a->run.id, a);
+    publish_status(d, &a->run);
+
+    const struct task *t = taskset_get(d->tasks, a->run.task);
+    char why[512];
+    int rc;
+    if (!t) {
+        snprintf(why, sizeof why, "job type '%s' is not loaded; check the task files",
+                 a->run.task ? a->run.task : "");
+        rc = -ENOENT;
+    } else {
+        a->stop_grace_ms = t->stop_grace_ms >= 0 ? t->stop_grace_ms : d->cfg->stop_grace_ms;
+        rc = worker_spawn(a, t, why, sizeof why);
+    }
+    if (rc) {
+        logcap_line(&a->cap, LL_ERROR, STREAM_SKED, why, time_now_us());
+        log_warn("run.start_failed", "run=%s reason=%s", a->run.id, log_q(why));
+        finish(a, RUN_FAILED, xstrdup(why));
+        return;
+    }
+    char pid[24];
+    snprintf(pid, sizeof pid, "%d", (int)a->pid);
+    map_put(&d->by_pid, pid, a);
+    a->run.pid = a->pid;
+    struct run_guard g = {a->run.id, MASK(RUN_RUNNING) | MASK(RUN_CANCELLING), d->cfg->node,
+                          a->run.claim};
+    store_run_update(d->store, &g, -1, RF_PID, &a->run, time_now_us());
+    log_debug("run.started", "run=%s job=%s pid=%d", a->run.id, a->run.job_id, (int)a->pid);
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct dispatch *d = arg;
+    for (size_t i = 0; i < d->nqueues && !d->draining; i++) {
+        struct qstate *q = &d->queues[i];
+        while (q->busy < q->slots && !d->draining) {
+            struct run r;
+            if (store_run_claim(d->store, q->name, d->cfg->node, time_now_us(), &r) != 0) break;
+            start_run(d, q, &r);
+        }
+    }
+}
+
+static void on_sigchld(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct dispatch *d = arg;
+    for (;;) {
+        siginfo_t si;
+        memset(&si, 0, sizeof si);
+        /* peek first: while the child is a zombie its pid (= its group id) cannot be reused,
+         * so the group kill below reaches only what the task left behind */
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == 0) break;
+        char key[24];
+        snprintf(key, sizeof key, "%d", (int)si.si_pid);
+        struct active *a = map_get(&d->by_pid, key);
+        if (a) kill(-si.si_pid, SIGKILL);
+        int ws;
+        if (waitpid(si.si_pid, &ws, 0) < 0) break;
+        if (a) worker_exited(a, ws);
+    }
+}
+
+/* ---- stop ---- */
+
+int dispatch_stop(struct dispatch *d, const char *run_id, const struct user_ref *by,
+                  struct run *out)
+{
+    run_init(out);
+    int rc = store_run_get(d->store, run_id, out);
+    if (rc) return rc;
+    if (out->status != RUN_QUEUED && out->status != RUN_RUNNING) return -EINVAL;
+    struct run f;
+    run_init(&f);
+    f.stopped_by = *by;
+    int64_t now = time_now_us();
+    struct run_guard g = {run_id, MASK(RUN_QUEUED) | MASK(RUN_RUNNING), NULL, 0};
+    rc = store_run_update(d->store, &g, RUN_CANCELLING, RF_STOPPED_BY, &f, now);
+    if (rc == -ESTALE) {
+        run_release(out);
+        rc = store_run_get(d->store, run_id, out);
+        return rc ? rc : -EINVAL;
+    }
+    if (rc) return rc;
+    struct active *a = map_get(&d->active, run_id);
+    if (a) {
+        a->run.status = RUN_CANCELLING;
+        free(a->run.stopped_by.id);
+        free(a->run.stopped_by.name);
+        a->run.stopped_by.id = by->id ? xstrdup(by->id) : NULL;
+        a->run.stopped_by.name = by->name ? xstrdup(by->name) : NULL;
+        char *msg = xasprintf("stop requested%s%s; sending SIGTERM", by->name ? " by " : "",
+                              by->name ? by->name : "");
+        logcap_line(&a->cap, LL_WARNING, STREAM_SKED, msg, now);
+        free(msg);
+        worker_terminate(a, END_STOPPED);
+        dispatch_flush(a);
+        publish_status(d, &a->run);
+    } else if (out->status == RUN_QUEUED) {
+        struct run_guard g2 = {run_id, MASK(RUN_CANCELLING), NULL, 0};
+        char *msg = xasprintf("stopped%s%s before it started", by->name ? " by " : "",
+                              by->name ? by->name : "");
+        f.finished_at = now;
+        f.message = msg;
+        store_run_update(d->store, &g2, RUN_CANCELLED, RF_FINISHED_AT | RF_MESSAGE, &f, now);
+        free(msg);
+    }
+    run_release(out);
+    rc = store_run_get(d->store, run_id, out);
+    if (rc == 0 && !a) publish_status(d, out);
+    return rc;
+}
+
+/* ---- recovery and shutdown ---- */
+
+int dispatch_recover(struct dispatch *d)
+{
+    struct run *runs;
+    size_t n;
+    int rc = store_runs_active(d->store, d->cfg->node, &runs, &n);
+    if (rc) return rc;
+    if (n == 0) {
+        free(runs);
+        return 0;
+    }
+    const char **ids = xcalloc(n, sizeof *ids);
+    for (size_t i = 0; i < n; i++) ids[i] = runs[i].id;
+    int killed = worker_kill_orphans(ids, n);
+    free(ids);
+    const char *msg = "interrupted: sked stopped while the run was active";
+    int64_t now = time_now_us();
+    for (size_t i = 0; i < n; i++) {
+        struct run *r = &runs[i];
+        struct log_line line = {store_log_last_seq(d->store, r->rid) + 1, now, LL_ERROR,
+                                STREAM_SKED, (char *)msg};
+        struct run f;
+        run_init(&f);
+        f.finished_at = now;
+        f.message = (char *)msg;
+        struct run_guard g = {r->id, MASK(RUN_RUNNING) | MASK(RUN_CANCELLING), NULL, 0};
+        store_begin(d->store);
+        store_log_append(d->store, r->rid, &line, 1);
+        store_run_update(d->store, &g, RUN_FAILED, RF_FINISHED_AT | RF_MESSAGE, &f, now);
+        store_commit(d->store);
+        log_warn("run.interrupted", "run=%s job=%s", r->id, r->job_id);
+    }
+    if (killed) log_warn("run.orphans_killed", "count=%d", killed);
+    store_runs_free(runs, n);
+    return (int)n;
+}
+
+static void on_grace(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct dispatch *d = arg;
+    size_t it;
+    log_warn("shutdown.grace_over", "active=%zu", d->active.count);
+    for (struct map_entry *e = map_first(&d->active, &it); e; e = map_next(&d->active, &it, e)) {
+        struct active *a = e->value;
+        logcap_line(&a->cap, LL_WARNING, STREAM_SKED,
+                    "sked is shutting down; stopping the task", time_now_us());
+        worker_terminate(a, END_SHUTDOWN);
+        dispatch_flush(a);
+    }
+}
+
+void dispatch_shutdown(struct dispatch *d, void (*done)(void *), void *arg)
+{
+    d->draining = true;
+    d->drained = done;
+    d->drained_arg = arg;
+    if (d->active.count == 0) {
+        maybe_drained(d);
+        return;
+    }
+    log_info("shutdown.waiting", "active=%zu grace_ms=%lld", d->active.count,
+             (long long)d->cfg->shutdown_grace_ms);
+    d->grace_ev = evtimer_new(d->base, on_grace, d);
+    struct timeval tv = {d->cfg->shutdown_grace_ms / 1000, (d->cfg->shutdown_grace_ms % 1000) * 1000};
+    evtimer_add(d->grace_ev, &tv);
+}
+
+struct depth_ctx {
+    struct queue_info *out;
+    size_t n;
+};
+
+static void depth_cb(void *arg, const char *queue, int64_t n)
+{
+    struct depth_ctx *c = arg;
+    for (size_t i = 0; i < c->n; i++)
+        if (strcmp(c->out[i].name, queue) == 0) c->out[i].queued = n;
+}
+
+size_t dispatch_queues(struct dispatch *d, struct queue_info *out, size_t max)
+{
+    size_t n = d->nqueues < max ? d->nqueues : max;
+    for (size_t i = 0; i < n; i++) {
+        out[i].name = d->queues[i].name;
+        out[i].slots = d->queues[i].slots;
+        out[i].busy = d->queues[i].busy;
+        out[i].queued = 0;
+    }
+    struct depth_ctx c = {out, n};
+    store_queue_depths(d->store, depth_cb, &c);
+    return d->nqueues;
+}

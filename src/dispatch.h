@@ -1,0 +1,93 @@
+/*
+ * dispatch: queues, runs and their lifecycle on this node. It creates runs (resolving their
+ * arguments), claims queued runs into free slots of their queue, hands them to an executor
+ * (worker.c for child processes), records their log and state as they go, and finishes them
+ * with a guarded update. It also recovers what a previous process left behind, stops runs on
+ * request and drains on shutdown. Everything runs on the event loop; nothing here blocks.
+ */
+#ifndef SKED_DISPATCH_H
+#define SKED_DISPATCH_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "events.h"
+#include "model.h"
+#include "store/store.h"
+#include "tasks.h"
+
+struct dispatch;
+struct event_base;
+struct active;
+
+struct dispatch *dispatch_new(struct event_base *base, struct store *st, const struct config *cfg,
+                              struct events *ev);
+void dispatch_free(struct dispatch *d);
+/* The job types runs are started with; the set stays the caller's and must outlive its use. */
+void dispatch_set_tasks(struct dispatch *d, const struct taskset *ts);
+const struct taskset *dispatch_tasks(struct dispatch *d);
+
+/*
+ * At start: runs this node left RUNNING or CANCELLING end FAILED "interrupted: sked stopped
+ * while the run was active" and whatever processes they left are killed. QUEUED runs stay and
+ * run. Returns the number of runs recovered, or a negative error.
+ */
+int dispatch_recover(struct dispatch *d);
+/* Asks for queued runs to be claimed (coalesced to once per loop iteration). */
+void dispatch_wake(struct dispatch *d);
+
+struct run_request {
+    const char *title;          /* or NULL */
+    const char *queue;          /* NULL: the job's default queue */
+    const json_t *args;         /* NULL: the job's saved run_args */
+    const json_t *custom_args;  /* parsed object or NULL */
+    enum run_trigger trigger;
+    int64_t scheduled_for;      /* NO_TIME for manual runs */
+    const struct user_ref *started_by; /* NULL: the system */
+    int attempt;                /* 0 means 1 */
+    const char *parent_run_id;
+};
+
+/*
+ * Creates a QUEUED run of job: validates the queue, resolves the arguments, stores the run and
+ * wakes the dispatcher. Returns 0 with out filled, -EINVAL with field errors in errs, -EEXIST
+ * when a scheduled run for that instant exists, or a store error.
+ */
+int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_request *rq,
+                    struct run *out, json_t *errs);
+
+/*
+ * Stops a run: QUEUED or RUNNING -> CANCELLING; a queued run is then CANCELLED at once, a
+ * running one gets SIGTERM (SIGKILL after the grace) and ends CANCELLED. Fills out with the
+ * run as it is after the request. -ENOENT unknown; -EINVAL when the run is in another state
+ * (out holds it).
+ */
+int dispatch_stop(struct dispatch *d, const char *run_id, const struct user_ref *by,
+                  struct run *out);
+
+/*
+ * Stops claiming, lets running runs finish for the shutdown grace, then stops them; calls
+ * done(arg) once no run is active.
+ */
+void dispatch_shutdown(struct dispatch *d, void (*done)(void *), void *arg);
+
+struct queue_info {
+    const char *name;
+    int slots, busy;
+    int64_t queued;
+};
+/* Fills up to max entries; returns the number of configured queues. */
+size_t dispatch_queues(struct dispatch *d, struct queue_info *out, size_t max);
+/* Number of runs executing on this node. */
+size_t dispatch_active_count(struct dispatch *d);
+
+/* ---- for executors (worker.c) ---- */
+struct event_base *dispatch_base(struct dispatch *d);
+const struct config *dispatch_config(struct dispatch *d);
+/* Stores the run's pending log lines and changed state, and publishes them. */
+void dispatch_flush(struct active *a);
+/* The executor is done with a (process reaped, pipes drained): record the outcome. */
+void dispatch_finished(struct active *a);
+
+#endif

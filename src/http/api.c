@@ -1,0 +1,461 @@
+/* api: routing, authentication and shared shapes of the REST API; see api.h. */
+#include "api.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "args.h"
+#include "base/buf.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+
+typedef void (*api_fn)(struct api_ctx *c);
+
+enum { PUBLIC = 1 };
+
+static const struct route routes[] = {
+    {"GET", "/healthz"},
+    {"GET", "/readyz"},
+    {"GET", "/api/jobs"},
+    {"POST", "/api/jobs"},
+    {"GET", "/api/jobs/{}"},
+    {"PUT", "/api/jobs/{}"},
+    {"PATCH", "/api/jobs/{}"},
+    {"DELETE", "/api/jobs/{}"},
+    {"GET", "/api/jobs/{}/runs"},
+    {"POST", "/api/jobs/{}/runs"},
+    {"GET", "/api/jobs/{}/runs/{}"},
+    {"DELETE", "/api/jobs/{}/runs/{}"},
+    {"POST", "/api/jobs/{}/runs/{}/actions/stop"},
+    {"GET", "/api/jobs/{}/runs/{}/logs"},
+    {"GET", "/api/jobs/{}/runs/{}/logs/stream"},
+    {"GET", "/api/runs"},
+    {"GET", "/api/logs/jobs"},
+    {"GET", "/api/tasks"},
+    {"GET", "/api/tasks/{}"},
+    {"GET", "/api/tasks/{}/args"},
+    {"GET", "/api/queues"},
+};
+
+static void healthz(struct api_ctx *c)
+{
+    api_json(c, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void readyz(struct api_ctx *c)
+{
+    char *v = NULL;
+    int rc = store_meta_get(c->api->store, "admin_token_hash", &v);
+    free(v);
+    if (rc != 0 && rc != -ENOENT) {
+        api_error(c, 503, "the store is not reachable");
+        return;
+    }
+    api_json(c, 200, json_pack("{s:s,s:i}", "status", "ready", "store_version",
+                               store_version(c->api->store)));
+}
+
+static const struct {
+    api_fn fn;
+    int flags;
+} handlers[] = {
+    {healthz, PUBLIC},       {readyz, PUBLIC},        {api_jobs_list, 0},
+    {api_jobs_create, 0},    {api_jobs_get, 0},       {api_jobs_put, 0},
+    {api_jobs_patch, 0},     {api_jobs_delete, 0},    {api_runs_list, 0},
+    {api_runs_create, 0},    {api_runs_get, 0},       {api_runs_delete, 0},
+    {api_runs_stop, 0},      {api_logs_list, 0},      {api_logs_stream, 0},
+    {api_runs_all, 0},       {api_logs_search, 0},    {api_tasks_list, 0},
+    {api_tasks_get, 0},      {api_tasks_args, 0},     {api_queues_list, 0},
+};
+
+_Static_assert(sizeof routes / sizeof *routes == sizeof handlers / sizeof *handlers,
+               "every route needs its handler");
+
+void api_handle(struct http_req *req, void *arg)
+{
+    struct api *api = arg;
+    struct route_match m;
+    struct api_ctx c = {api, req, &m, {{0}, {0}, {0}}};
+    int i = router_match(routes, sizeof routes / sizeof *routes, req->head.method, req->head.path,
+                         &m);
+    if (i == -405) {
+        http_add_header(req, "Allow", m.allow);
+        api_error(&c, 405, "method %s is not allowed here (allowed: %s)", req->head.method,
+                  m.allow);
+        return;
+    }
+    if (i < 0) {
+        api_error(&c, 404, "no such route: %s", req->head.path);
+        return;
+    }
+    if (!(handlers[i].flags & PUBLIC)) {
+        if (auth_check(api->auth, req, &c.who) != 0) {
+            http_add_header(req, "WWW-Authenticate", "Bearer realm=\"sked\"");
+            api_error(&c, 401, "authentication required: send Authorization: Bearer TOKEN");
+            return;
+        }
+    }
+    handlers[i].fn(&c);
+}
+
+/* ---- responses ---- */
+
+void api_json(struct api_ctx *c, int status, json_t *body)
+{
+    char *s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(body);
+    if (!s) {
+        http_reply_error(c->req, 500, "response could not be encoded");
+        return;
+    }
+    http_reply(c->req, status, "application/json", s, strlen(s));
+    free(s);
+}
+
+void api_error(struct api_ctx *c, int status, const char *fmt, ...)
+{
+    struct buf b = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    json_t *msg = json_string(buf_cstr(&b));
+    buf_free(&b);
+    api_json(c, status, json_pack("{s:i,s:o}", "status", status, "message",
+                                  msg ? msg : json_string("error")));
+}
+
+void api_invalid(struct api_ctx *c, json_t *errs)
+{
+    api_json(c, 400, json_pack("{s:i,s:s,s:o}", "status", 400, "message",
+                               "A validation error occurred.", "errors", errs));
+}
+
+json_t *api_body(struct api_ctx *c)
+{
+    struct sk_err e = {0};
+    if (!c->req->body || c->req->body_len == 0) {
+        api_error(c, 400, "a JSON object body is required");
+        return NULL;
+    }
+    json_t *v = json_parse(c->req->body, c->req->body_len, "body", &e);
+    if (!v) {
+        api_error(c, 400, "%s", e.msg);
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        api_error(c, 400, "the body must be a JSON object, not %s", json_type_name(v));
+        json_decref(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* ---- paging ---- */
+
+static int64_t int_param(struct api_ctx *c, const char *key, int64_t dflt, int64_t min,
+                         int64_t max, json_t *errs)
+{
+    const char *v = http_param(c->req, key);
+    if (!v || !*v) return dflt;
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (*end || n < min || n > max) {
+        json_errs_add(errs, key, "must be a whole number from %lld to %lld", (long long)min,
+                      (long long)max);
+        return dflt;
+    }
+    return n;
+}
+
+void api_page(struct api_ctx *c, struct page *p, const char *default_sort, bool default_desc,
+              const char *const *sorts, json_t *errs)
+{
+    p->page = int_param(c, "page", 1, 1, 1000000000, errs);
+    p->size = int_param(c, "size", 25, 1, 1000, errs);
+    p->sort = default_sort;
+    p->desc = default_desc;
+    const char *s = http_param(c->req, "sort");
+    if (s && *s) {
+        bool ok = false;
+        for (const char *const *k = sorts; *k; k++)
+            if (strcmp(*k, s) == 0) ok = true, p->sort = *k;
+        if (!ok) {
+            struct buf all = BUF_INIT;
+            for (const char *const *k = sorts; *k; k++)
+                buf_printf(&all, "%s%s", k == sorts ? "" : ", ", *k);
+            json_errs_add(errs, "sort", "unknown sort key (one of %s)", buf_cstr(&all));
+            buf_free(&all);
+        }
+    }
+    const char *d = http_param(c->req, "sort_direction");
+    if (d && *d) {
+        if (strcmp(d, "asc") == 0)
+            p->desc = false;
+        else if (strcmp(d, "desc") == 0)
+            p->desc = true;
+        else
+            json_errs_add(errs, "sort_direction", "must be asc or desc");
+    }
+    if (p->page > 1 && (p->page - 1) > INT64_MAX / p->size)
+        json_errs_add(errs, "page", "too large");
+}
+
+static char *page_link(struct api_ctx *c, int64_t page, int64_t size)
+{
+    char base[256];
+    api_base_url(c, base, sizeof base);
+    struct buf b = BUF_INIT;
+    buf_printf(&b, "%s%s?", base, c->req->head.path);
+    for (size_t i = 0; i < c->req->nparams; i++) {
+        const char *k = c->req->params[i].key;
+        if (strcmp(k, "page") == 0 || strcmp(k, "size") == 0) continue;
+        /* re-encode minimally: keys and values as they were decoded */
+        for (const char *s = k; *s; s++)
+            isalnum((unsigned char)*s) || strchr("-_.~", *s) ? buf_putc(&b, *s)
+                                                             : buf_printf(&b, "%%%02X", (unsigned char)*s);
+        buf_putc(&b, '=');
+        for (const char *s = c->req->params[i].value; *s; s++)
+            isalnum((unsigned char)*s) || strchr("-_.~", *s) ? buf_putc(&b, *s)
+                                                             : buf_printf(&b, "%%%02X", (unsigned char)*s);
+        buf_putc(&b, '&');
+    }
+    buf_printf(&b, "page=%lld&size=%lld", (long long)page, (long long)size);
+    return buf_steal(&b);
+}
+
+json_t *api_list(struct api_ctx *c, json_t *items, int64_t total, const struct page *p)
+{
+    json_t *links = json_object();
+    char *self = page_link(c, p->page, p->size);
+    json_object_set_new(links, "self", json_string(self));
+    free(self);
+    if (p->page > 1) {
+        char *prev = page_link(c, p->page - 1, p->size);
+        json_object_set_new(links, "prev", json_string(prev));
+        free(prev);
+    }
+    if (p->page * p->size < total) {
+        char *next = page_link(c, p->page + 1, p->size);
+        json_object_set_new(links, "next", json_string(next));
+        free(next);
+    }
+    return json_pack("{s:{s:o,s:I},s:o,s:s}", "hits", "hits", items, "total", (json_int_t)total,
+                     "links", links, "sortBy", p->sort ? p->sort : "");
+}
+
+/* ---- shapes ---- */
+
+const char *api_base_url(struct api_ctx *c, char *buf, size_t n)
+{
+    const char *host = http_header(c->req, "Host");
+    bool ok = host && *host && strlen(host) < 200;
+    for (const char *p = host; ok && *p; p++)
+        ok = isalnum((unsigned char)*p) || strchr(".-:[]_", *p);
+    if (ok)
+        snprintf(buf, n, "%s://%s", c->req->tls ? "https" : "http", host);
+    else
+        snprintf(buf, n, "http://%s:%d", c->api->cfg->listen_host, c->api->cfg->listen_port);
+    return buf;
+}
+
+json_t *api_time(int64_t us)
+{
+    if (us == NO_TIME) return json_null();
+    char ts[TIME_STR_MAX];
+    time_format(us, ts);
+    return json_string(ts);
+}
+
+static json_t *user_json(const struct user_ref *u)
+{
+    if (!u->id) return json_null();
+    return json_pack("{s:s,s:s}", "id", u->id, "name", u->name ? u->name : "");
+}
+
+static json_t *str_or_null(const char *s)
+{
+    json_t *v = s ? json_string(s) : NULL;
+    return v ? v : json_null();
+}
+
+json_t *api_run_json(struct api_ctx *c, const struct run *r)
+{
+    char base[256], dur[32];
+    api_base_url(c, base, sizeof base);
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(r->id));
+    json_object_set_new(o, "job_id", json_string(r->job_id));
+    json_object_set_new(o, "task", str_or_null(r->task));
+    json_object_set_new(o, "task_id", json_string(r->id));
+    json_object_set_new(o, "created", api_time(r->created));
+    json_object_set_new(o, "updated", api_time(r->updated));
+    json_object_set_new(o, "started_at", api_time(r->started_at));
+    json_object_set_new(o, "finished_at", api_time(r->finished_at));
+    json_object_set_new(o, "status", json_string(run_status_name(r->status)));
+    json_object_set_new(o, "message", str_or_null(r->message));
+    json_object_set_new(o, "title", str_or_null(r->title));
+    json_object_set_new(o, "queue", str_or_null(r->queue));
+    json_object_set_new(o, "args", r->args ? json_incref(r->args) : json_object());
+    json_object_set_new(o, "trigger", json_string(run_trigger_name(r->trigger)));
+    json_object_set_new(o, "scheduled_for", api_time(r->scheduled_for));
+    json_object_set_new(o, "exit_code", r->has_exit_code ? json_integer(r->exit_code) : json_null());
+    json_object_set_new(o, "output", r->output ? json_incref(r->output) : json_null());
+    json_object_set_new(o, "progress", r->progress ? json_incref(r->progress) : json_null());
+    json_object_set_new(o, "attempt", json_integer(r->attempt));
+    json_object_set_new(o, "node", str_or_null(r->node));
+    json_object_set_new(o, "parent_run_id", str_or_null(r->parent_run_id));
+    json_object_set_new(o, "total_entries", json_integer(r->total_entries));
+    json_object_set_new(o, "inserted_entries", json_integer(r->inserted_entries));
+    json_object_set_new(o, "updated_entries", json_integer(r->updated_entries));
+    json_object_set_new(o, "errored_entries", json_integer(r->errored_entries));
+    json_object_set_new(o, "total_subtasks", json_integer(0));
+    json_object_set_new(o, "completed_subtasks", json_integer(0));
+    json_object_set_new(o, "failed_subtasks", json_integer(0));
+    if (r->timeout_ms > 0) {
+        duration_format(r->timeout_ms, dur);
+        json_object_set_new(o, "timeout", json_string(dur));
+    } else {
+        json_object_set_new(o, "timeout", json_null());
+    }
+    if (r->started_at != NO_TIME) {
+        int64_t end = r->finished_at != NO_TIME ? r->finished_at : time_now_us();
+        json_object_set_new(o, "duration", json_real((double)(end - r->started_at) / 1e6));
+    } else {
+        json_object_set_new(o, "duration", json_null());
+    }
+    json_object_set_new(o, "started_by_id", str_or_null(r->started_by.id));
+    json_object_set_new(o, "started_by", user_json(&r->started_by));
+    json_object_set_new(o, "stopped_by", user_json(&r->stopped_by));
+    char *self = xasprintf("%s/api/jobs/%s/runs/%s", base, r->job_id, r->id);
+    char *stop = xasprintf("%s/actions/stop", self);
+    char *logs = xasprintf("%s/logs", self);
+    char *stream = xasprintf("%s/logs/stream", self);
+    char *search = xasprintf("%s/api/logs/jobs?q=%s", base, r->id);
+    json_object_set_new(o, "links", json_pack("{s:s,s:s,s:s,s:s,s:s}", "self", self, "stop", stop,
+                                              "logs", logs, "stream", stream, "logs_search",
+                                              search));
+    free(self);
+    free(stop);
+    free(logs);
+    free(stream);
+    free(search);
+    return o;
+}
+
+json_t *api_job_json(struct api_ctx *c, const struct job *j, bool with_last)
+{
+    char base[256];
+    api_base_url(c, base, sizeof base);
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(j->id));
+    json_object_set_new(o, "created", api_time(j->created));
+    json_object_set_new(o, "updated", api_time(j->updated));
+    json_object_set_new(o, "title", str_or_null(j->title));
+    json_object_set_new(o, "description", str_or_null(j->description));
+    json_object_set_new(o, "active", json_boolean(j->active));
+    json_object_set_new(o, "task", str_or_null(j->task));
+    json_object_set_new(o, "default_queue", str_or_null(j->default_queue));
+    json_object_set_new(o, "schedule", j->schedule ? json_incref(j->schedule) : json_null());
+    json_t *ra = j->run_args ? json_incref(j->run_args) : json_object();
+    json_object_set_new(o, "run_args", json_incref(ra));
+    json_object_set_new(o, "args", ra);
+    json_t *custom = json_object_get(j->run_args, "custom_args");
+    json_object_set_new(o, "custom_args", custom ? json_incref(custom) : json_null());
+    json_t *emails = json_object_get(j->notifications, "emails");
+    json_t *statuses = json_object_get(j->notifications, "statuses");
+    json_object_set_new(o, "notification_emails", emails ? json_incref(emails) : json_array());
+    json_object_set_new(o, "notification_statuses",
+                        statuses ? json_incref(statuses) : json_array());
+    if (j->timeout_ms > 0) {
+        char d[32];
+        duration_format(j->timeout_ms, d);
+        json_object_set_new(o, "timeout", json_string(d));
+    } else {
+        json_object_set_new(o, "timeout", json_null());
+    }
+    json_object_set_new(o, "next_run", api_time(j->next_run));
+
+    /* default_args: what a run would get now with the saved arguments (a JSON string, as the
+     * reference sends it) */
+    const struct task *t = taskset_get(dispatch_tasks(c->api->dispatch), j->task);
+    json_t *errs = json_array();
+    json_t *resolved = args_resolve(t, j->run_args, NULL,
+                                    store_last_success_start(c->api->store, j->id), errs);
+    char *da = json_dump(resolved ? resolved : json_object_get(j->run_args, "custom_args"));
+    json_object_set_new(o, "default_args", json_string(da));
+    free(da);
+    json_decref(resolved);
+    json_decref(errs);
+
+    if (with_last) {
+        struct run r;
+        if (store_run_latest(c->api->store, j->id, -1, &r) == 0) {
+            json_object_set_new(o, "last_run", api_run_json(c, &r));
+            run_release(&r);
+            json_t *lr = json_object();
+            for (int s = 0; s < RUN_STATUS_COUNT; s++) {
+                if (store_run_latest(c->api->store, j->id, s, &r) != 0) continue;
+                char key[32];
+                snprintf(key, sizeof key, "%s", run_status_name(s));
+                for (char *p = key; *p; p++) *p = (char)tolower((unsigned char)*p);
+                json_object_set_new(lr, key, api_run_json(c, &r));
+                run_release(&r);
+            }
+            json_object_set_new(o, "last_runs", lr);
+        } else {
+            json_object_set_new(o, "last_run", json_object());
+            json_object_set_new(o, "last_runs", json_object());
+        }
+    }
+    char *self = xasprintf("%s/api/jobs/%s", base, j->id);
+    char *runs = xasprintf("%s/runs", self);
+    char *admin = xasprintf("%s/administration/jobs/%s", base, j->id);
+    json_object_set_new(o, "links", json_pack("{s:s,s:s,s:s}", "self", self, "runs", runs,
+                                              "self_admin_html", admin));
+    free(self);
+    free(runs);
+    free(admin);
+    return o;
+}
+
+int api_load_job(struct api_ctx *c, struct job *j)
+{
+    const char *id = c->m->params[0];
+    int rc = uuid_valid(id) ? store_job_get(c->api->store, id, j) : -ENOENT;
+    if (rc == -ENOENT) {
+        api_error(c, 404, "Job with ID %s does not exist.", id);
+        return -1;
+    }
+    if (rc) {
+        api_error(c, 503, "the store failed; see the server log");
+        return -1;
+    }
+    return 0;
+}
+
+int api_load_run(struct api_ctx *c, struct run *r)
+{
+    const char *job = c->m->params[0], *id = c->m->params[1];
+    int rc = uuid_valid(id) ? store_run_get(c->api->store, id, r) : -ENOENT;
+    if (rc == 0 && strcasecmp(r->job_id, job) != 0) {
+        run_release(r);
+        rc = -ENOENT;
+    }
+    if (rc == -ENOENT) {
+        api_error(c, 404, "Run with ID %s for job %s does not exist.", id, job);
+        return -1;
+    }
+    if (rc) {
+        api_error(c, 503, "the store failed; see the server log");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,97 @@
+/*
+ * api: the REST API - routing, authentication and the JSON shapes of jobs and runs - shared by
+ * the api_*.c handlers. Field names, envelopes and errors follow the reference system so its
+ * clients feel at home: lists are {"hits":{"hits":[...],"total":N},"links":{...}}, errors are
+ * {"status":N,"message":"...","errors":[{"field","messages"}]}.
+ */
+#ifndef SKED_API_H
+#define SKED_API_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "config.h"
+#include "dispatch.h"
+#include "events.h"
+#include "http.h"
+#include "router.h"
+#include "store/store.h"
+
+struct api {
+    struct store *store;
+    struct dispatch *dispatch;
+    struct events *events;
+    const struct config *cfg;
+    struct auth *auth;
+    struct event_base *base;
+    int64_t started_us;
+};
+
+/* Everything a handler gets. */
+struct api_ctx {
+    struct api *api;
+    struct http_req *req;
+    struct route_match *m;
+    struct principal who;
+};
+
+/* The http_handler for the whole server. */
+void api_handle(struct http_req *req, void *arg);
+
+/* ---- responses ---- */
+void api_json(struct api_ctx *c, int status, json_t *body); /* steals body */
+void api_error(struct api_ctx *c, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* 400 with field errors. */
+void api_invalid(struct api_ctx *c, json_t *errs);
+/* Parses the request body as a JSON object; on failure answers 400 and returns NULL. */
+json_t *api_body(struct api_ctx *c);
+
+/* ---- paging ---- */
+struct page {
+    int64_t page, size;
+    bool desc;
+    const char *sort;
+};
+/* Reads page, size, sort and sort_direction; adds errors to errs. */
+void api_page(struct api_ctx *c, struct page *p, const char *default_sort, bool default_desc,
+              const char *const *sorts, json_t *errs);
+/* {"hits":{"hits":items,"total":total},"links":{...},"sortBy":...}; steals items. */
+json_t *api_list(struct api_ctx *c, json_t *items, int64_t total, const struct page *p);
+
+/* ---- shapes ---- */
+/* "http://host" of this request, for links. */
+const char *api_base_url(struct api_ctx *c, char *buf, size_t n);
+json_t *api_run_json(struct api_ctx *c, const struct run *r);
+/* with_last: add last_run / last_runs (a list always does; a read does when runs exist). */
+json_t *api_job_json(struct api_ctx *c, const struct job *j, bool with_last);
+json_t *api_time(int64_t us);
+
+/* Loads the job named by the first path parameter; answers 404 and returns -1 when absent. */
+int api_load_job(struct api_ctx *c, struct job *j);
+/* Loads run {2} of job {1}; answers 404 when absent or of another job. */
+int api_load_run(struct api_ctx *c, struct run *r);
+
+/* ---- handlers ---- */
+void api_jobs_list(struct api_ctx *c);
+void api_jobs_create(struct api_ctx *c);
+void api_jobs_get(struct api_ctx *c);
+void api_jobs_put(struct api_ctx *c);
+void api_jobs_patch(struct api_ctx *c);
+void api_jobs_delete(struct api_ctx *c);
+void api_runs_list(struct api_ctx *c);     /* of one job */
+void api_runs_all(struct api_ctx *c);      /* across jobs */
+void api_runs_create(struct api_ctx *c);
+void api_runs_get(struct api_ctx *c);
+void api_runs_delete(struct api_ctx *c);
+void api_runs_stop(struct api_ctx *c);
+void api_logs_list(struct api_ctx *c);
+void api_logs_stream(struct api_ctx *c);
+void api_logs_search(struct api_ctx *c);   /* /api/logs/jobs (reference shape) */
+void api_tasks_list(struct api_ctx *c);
+void api_tasks_get(struct api_ctx *c);
+void api_tasks_args(struct api_ctx *c);
+void api_queues_list(struct api_ctx *c);
+
+#endif

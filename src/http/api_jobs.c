@@ -1,0 +1,433 @@
+/* api_jobs: /api/jobs - list, create, read, replace, update, delete. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "args.h"
+#include "base/json.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "schema.h"
+
+static const char *writable[] = {"title",   "description",  "task",
+                                 "active",  "default_queue", "schedule",
+                                 "args",    "custom_args",   "notification_emails",
+                                 "notification_statuses", "timeout", NULL};
+/* sent back by clients that PUT what they read; ignored */
+static const char *read_only[] = {"id",       "created",   "updated",     "links",
+                                  "last_run", "last_runs", "default_args", "next_run",
+                                  "run_args", NULL};
+
+static bool in_list(const char *k, const char **list)
+{
+    for (; *list; list++)
+        if (strcmp(k, *list) == 0) return true;
+    return false;
+}
+
+static void check_schedule(json_t *s, json_t *errs)
+{
+    if (json_is_null(s)) return;
+    if (!json_is_object(s)) {
+        json_errs_add(errs, "schedule", "must be an object or null");
+        return;
+    }
+    const char *type = json_str(s, "type");
+    if (!type) {
+        json_errs_add(errs, "schedule.type", "required: interval, crontab or cron");
+        return;
+    }
+    if (strcmp(type, "interval") == 0) {
+        static const char *units[] = {"weeks", "days", "hours", "minutes", "seconds",
+                                      "milliseconds", "microseconds"};
+        const char *k;
+        json_t *v;
+        json_object_foreach(s, k, v)
+        {
+            bool known = strcmp(k, "type") == 0 || strcmp(k, "timezone") == 0;
+            for (int i = 0; i < 7; i++) known = known || strcmp(k, units[i]) == 0;
+            char f[80];
+            snprintf(f, sizeof f, "schedule.%.60s", k);
+            if (!known) json_errs_add(errs, f, "unknown field");
+            else if (strcmp(k, "type") && strcmp(k, "timezone") &&
+                     (!json_is_integer(v) || json_integer_value(v) < 0))
+                json_errs_add(errs, f, "must be a non-negative integer");
+        }
+    } else if (strcmp(type, "crontab") == 0 || strcmp(type, "cron") == 0) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(s, k, v)
+        {
+            char f[80];
+            snprintf(f, sizeof f, "schedule.%.60s", k);
+            if (strcmp(k, "type") != 0 && !json_is_string(v))
+                json_errs_add(errs, f, "must be a string");
+        }
+        if (strcmp(type, "cron") == 0 && !json_str(s, "expression"))
+            json_errs_add(errs, "schedule.expression", "required, e.g. \"0 3 * * *\"");
+    } else {
+        json_errs_add(errs, "schedule.type", "unknown schedule type '%s' (interval, crontab or cron)",
+                      type);
+    }
+}
+
+static const char *notify_statuses[] = {"SUCCESS", "PARTIAL_SUCCESS", "FAILED", "CANCELLED",
+                                        "WARNING", NULL};
+
+/* Validates and applies body to j. full: omitted fields take their defaults (POST, PUT). */
+static void apply_body(struct api_ctx *c, json_t *body, struct job *j, bool create, bool full,
+                       json_t *errs)
+{
+    const struct taskset *ts = dispatch_tasks(c->api->dispatch);
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v)
+    {
+        if (!in_list(k, writable) && !in_list(k, read_only))
+            json_errs_add(errs, k, "unknown field");
+    }
+
+    /* task first: other fields depend on it */
+    json_t *task = json_object_get(body, "task");
+    const struct task *t = NULL;
+    if (create) {
+        if (!json_is_string(task) || json_string_length(task) == 0) {
+            json_errs_add(errs, "task", "required: the id of a job type (see GET /api/tasks)");
+        } else if (!(t = taskset_get(ts, json_string_value(task)))) {
+            json_errs_add(errs, "task", "unknown job type '%s' (see GET /api/tasks)",
+                          json_string_value(task));
+        } else {
+            j->task = xstrdup(json_string_value(task));
+        }
+    } else {
+        if (task && !json_is_null(task) &&
+            (!json_is_string(task) || strcmp(json_string_value(task), j->task) != 0))
+            json_errs_add(errs, "task", "the job type of a job cannot be changed");
+        t = taskset_get(ts, j->task);
+    }
+
+    json_t *title = json_object_get(body, "title");
+    if (title || full) {
+        size_t len = json_is_string(title) ? strlen(json_string_value(title)) : 0;
+        if (!json_is_string(title) || len < 1 || len > 250) {
+            json_errs_add(errs, "title", title ? "must be a string of 1 to 250 characters"
+                                               : "required: a string of 1 to 250 characters");
+        } else {
+            free(j->title);
+            j->title = xstrdup(json_string_value(title));
+        }
+    }
+    json_t *desc = json_object_get(body, "description");
+    if (desc || full) {
+        if (desc && !json_is_null(desc) && !json_is_string(desc)) {
+            json_errs_add(errs, "description", "must be a string or null");
+        } else if (desc && json_is_string(desc) && json_string_length(desc) > 100000) {
+            json_errs_add(errs, "description", "must be at most 100000 characters");
+        } else {
+            free(j->description);
+            j->description = json_is_string(desc) ? xstrdup(json_string_value(desc)) : NULL;
+        }
+    }
+    json_t *active = json_object_get(body, "active");
+    if (active || full) {
+        if (active && !json_is_boolean(active))
+            json_errs_add(errs, "active", "must be true or false");
+        else
+            j->active = active ? json_is_true(active) : true;
+    }
+    json_t *queue = json_object_get(body, "default_queue");
+    if (queue || full) {
+        const char *q = NULL;
+        if (queue && !json_is_null(queue)) {
+            if (!json_is_string(queue))
+                json_errs_add(errs, "default_queue", "must be a queue name");
+            else if (!config_queue(c->api->cfg, json_string_value(queue)))
+                json_errs_add(errs, "default_queue", "unknown queue '%s' (see GET /api/queues)",
+                              json_string_value(queue));
+            else
+                q = json_string_value(queue);
+        } else {
+            q = t && t->default_queue ? t->default_queue : c->api->cfg->queues[0].name;
+        }
+        if (q) {
+            free(j->default_queue);
+            j->default_queue = xstrdup(q);
+        }
+    }
+    json_t *sched = json_object_get(body, "schedule");
+    if (sched || full) {
+        size_t before = json_array_size(errs);
+        if (sched) check_schedule(sched, errs);
+        if (json_array_size(errs) == before) {
+            json_decref(j->schedule);
+            j->schedule = sched && !json_is_null(sched) ? json_incref(sched) : NULL;
+        }
+    }
+
+    /* notifications */
+    json_t *emails = json_object_get(body, "notification_emails");
+    json_t *statuses = json_object_get(body, "notification_statuses");
+    if (emails || statuses || full) {
+        json_t *n = j->notifications ? json_deep_copy(j->notifications) : json_object();
+        if (emails || full) {
+            size_t i;
+            json_t *e;
+            if (emails && !json_is_null(emails) && !json_is_array(emails))
+                json_errs_add(errs, "notification_emails", "must be a list of e-mail addresses");
+            json_array_foreach(json_is_array(emails) ? emails : NULL, i, e)
+            {
+                const char *s = json_string_value(e);
+                const char *at = s ? strchr(s, '@') : NULL;
+                if (!s || !at || at == s || !at[1] || strchr(s, ' ') || strlen(s) > 254)
+                    json_errs_add(errs, "notification_emails", "'%s' is not an e-mail address",
+                                  s ? s : json_type_name(e));
+            }
+            json_object_set(n, "emails", json_is_array(emails) ? emails : json_array());
+        }
+        if (statuses || full) {
+            size_t i;
+            json_t *e;
+            if (statuses && !json_is_null(statuses) && !json_is_array(statuses))
+                json_errs_add(errs, "notification_statuses", "must be a list of run statuses");
+            json_array_foreach(json_is_array(statuses) ? statuses : NULL, i, e)
+            {
+                const char *s = json_string_value(e);
+                if (!s || !in_list(s, notify_statuses))
+                    json_errs_add(errs, "notification_statuses",
+                                  "'%s' is not one of SUCCESS, PARTIAL_SUCCESS, FAILED, CANCELLED",
+                                  s ? s : json_type_name(e));
+            }
+            json_object_set(n, "statuses", json_is_array(statuses) ? statuses : json_array());
+        }
+        json_decref(j->notifications);
+        j->notifications = n;
+    }
+
+    json_t *timeout = json_object_get(body, "timeout");
+    if (timeout || full) {
+        if (!timeout || json_is_null(timeout)) {
+            j->timeout_ms = -1;
+        } else if (json_is_integer(timeout) && json_integer_value(timeout) > 0 &&
+                   json_integer_value(timeout) <= 366LL * 86400 * 100) {
+            j->timeout_ms = json_integer_value(timeout) * 1000;
+        } else {
+            int64_t ms;
+            const char *why = "must be a duration such as \"90s\" or \"2h\", or null";
+            if (json_is_string(timeout) && duration_parse(json_string_value(timeout), &ms, &why) == 0 &&
+                ms > 0)
+                j->timeout_ms = ms;
+            else
+                json_errs_add(errs, "timeout", "%s", why);
+        }
+    }
+
+    /* saved arguments and custom args */
+    json_t *args = json_object_get(body, "args");
+    json_t *custom_in = json_object_get(body, "custom_args");
+    if (!custom_in && json_is_object(args)) custom_in = json_object_get(args, "custom_args");
+    if (args || custom_in || full) {
+        json_t *run_args = json_object();
+        if (args && !json_is_null(args) && !json_is_object(args)) {
+            json_errs_add(errs, "args", "must be an object");
+        } else if (json_is_object(args)) {
+            json_object_update(run_args, args);
+            json_object_del(run_args, "custom_args");
+            json_object_del(run_args, "job_arg_schema");
+        } else if (!args && !full && j->run_args) {
+            json_object_update(run_args, j->run_args); /* PATCH of custom_args only */
+            json_object_del(run_args, "custom_args");
+        }
+        /* since: normalised, or dropped when empty (it then follows the last success) */
+        json_t *since = json_object_get(run_args, "since");
+        if (since && (json_is_null(since) || (json_is_string(since) && !json_string_length(since)))) {
+            json_object_del(run_args, "since");
+        } else if (since) {
+            int64_t us;
+            const char *why = "must be a date-time string";
+            if (json_is_string(since) && time_parse(json_string_value(since), &us, &why) == 0) {
+                char tsbuf[TIME_STR_MAX];
+                time_format(us, tsbuf);
+                json_object_set_new(run_args, "since", json_string(tsbuf));
+            } else {
+                json_errs_add(errs, "args.since", "%s", why);
+            }
+        }
+        if (t && t->arguments) {
+            json_t *check = json_deep_copy(run_args);
+            if (!task_has_arg(t, "since")) json_object_del(check, "since");
+            schema_validate_partial(t->arguments, check, "args", errs);
+            json_decref(check);
+        }
+        json_t *custom = NULL;
+        if (custom_in) {
+            args_parse_custom(custom_in, "custom_args", &custom, errs);
+        } else if (!full && j->run_args) {
+            json_t *old = json_object_get(j->run_args, "custom_args");
+            custom = old ? json_incref(old) : NULL; /* PATCH of args keeps custom args */
+        }
+        if (custom) json_object_set_new(run_args, "custom_args", custom);
+        json_decref(j->run_args);
+        j->run_args = run_args;
+    }
+}
+
+static void reply_job(struct api_ctx *c, int status, const struct job *j, bool with_last)
+{
+    api_json(c, status, api_job_json(c, j, with_last));
+}
+
+void api_jobs_list(struct api_ctx *c)
+{
+    static const char *const sorts[] = {"title", "created", "updated", NULL};
+    json_t *errs = json_array();
+    struct page p;
+    api_page(c, &p, "title", false, sorts, errs);
+    struct job_query q = {0};
+    q.q = http_param(c->req, "q");
+    q.active = -1;
+    const char *active = http_param(c->req, "active");
+    if (active && *active) {
+        if (!strcmp(active, "true") || !strcmp(active, "1"))
+            q.active = 1;
+        else if (!strcmp(active, "false") || !strcmp(active, "0"))
+            q.active = 0;
+        else
+            json_errs_add(errs, "active", "must be true or false");
+    }
+    q.task = http_param(c->req, "task");
+    if (q.task && !*q.task) q.task = NULL;
+    if (json_array_size(errs)) {
+        api_invalid(c, errs);
+        return;
+    }
+    json_decref(errs);
+    q.sort = p.sort;
+    q.desc = p.desc;
+    q.offset = (p.page - 1) * p.size;
+    q.limit = p.size;
+    struct job *jobs;
+    size_t n;
+    int64_t total;
+    if (store_job_list(c->api->store, &q, &jobs, &n, &total) != 0) {
+        api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(items, api_job_json(c, &jobs[i], true));
+    store_jobs_free(jobs, n);
+    api_json(c, 200, api_list(c, items, total, &p));
+}
+
+void api_jobs_create(struct api_ctx *c)
+{
+    json_t *body = api_body(c);
+    if (!body) return;
+    struct job j;
+    job_init(&j);
+    json_t *errs = json_array();
+    apply_body(c, body, &j, true, true, errs);
+    json_decref(body);
+    if (json_array_size(errs)) {
+        job_release(&j);
+        api_invalid(c, errs);
+        return;
+    }
+    json_decref(errs);
+    uuid_v4(j.id);
+    j.created = j.updated = time_now_us();
+    if (store_job_insert(c->api->store, &j) != 0) {
+        job_release(&j);
+        api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
+    reply_job(c, 201, &j, false);
+    job_release(&j);
+}
+
+void api_jobs_get(struct api_ctx *c)
+{
+    struct job j;
+    if (api_load_job(c, &j)) return;
+    struct run r;
+    bool has_runs = store_run_latest(c->api->store, j.id, -1, &r) == 0;
+    if (has_runs) run_release(&r);
+    reply_job(c, 200, &j, has_runs);
+    job_release(&j);
+}
+
+static void update(struct api_ctx *c, bool full)
+{
+    struct job j;
+    if (api_load_job(c, &j)) return;
+    json_t *body = api_body(c);
+    if (!body) {
+        job_release(&j);
+        return;
+    }
+    json_t *errs = json_array();
+    apply_body(c, body, &j, false, full, errs);
+    json_decref(body);
+    if (json_array_size(errs)) {
+        job_release(&j);
+        api_invalid(c, errs);
+        return;
+    }
+    json_decref(errs);
+    j.updated = time_now_us();
+    int rc = store_job_update(c->api->store, &j);
+    if (rc) {
+        job_release(&j);
+        if (rc == -ENOENT)
+            api_error(c, 404, "Job with ID %s does not exist.", c->m->params[0]);
+        else
+            api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
+    struct run r;
+    bool has_runs = store_run_latest(c->api->store, j.id, -1, &r) == 0;
+    if (has_runs) run_release(&r);
+    reply_job(c, 200, &j, has_runs);
+    job_release(&j);
+}
+
+void api_jobs_put(struct api_ctx *c)
+{
+    update(c, true);
+}
+
+void api_jobs_patch(struct api_ctx *c)
+{
+    update(c, false);
+}
+
+void api_jobs_delete(struct api_ctx *c)
+{
+    struct job j;
+    if (api_load_job(c, &j)) return;
+    /* runs still executing are stopped first, so nothing runs for a job that is gone */
+    struct run_query q = {.job_id = j.id,
+                          .status_mask = (1u << RUN_QUEUED) | (1u << RUN_RUNNING) |
+                                         (1u << RUN_CANCELLING),
+                          .since = NO_TIME,
+                          .limit = 100000};
+    struct run *runs;
+    size_t n;
+    int64_t total;
+    if (store_run_list(c->api->store, &q, &runs, &n, &total) == 0) {
+        struct user_ref by = auth_user_ref(&c->who);
+        for (size_t i = 0; i < n; i++) {
+            struct run out;
+            dispatch_stop(c->api->dispatch, runs[i].id, &by, &out);
+            run_release(&out);
+        }
+        store_runs_free(runs, n);
+    }
+    int rc = store_job_delete(c->api->store, j.id);
+    job_release(&j);
+    if (rc && rc != -ENOENT) {
+        api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
+    http_reply(c->req, 204, NULL, NULL, 0);
+}

@@ -1,0 +1,358 @@
+/*
+ * api_logs: a run's log - cursor pages (/logs), the reference's search shape (/api/logs/jobs)
+ * and a live Server-Sent Events stream (/logs/stream) that sends the stored lines, then live
+ * ones, then a final status event. A stream never holds more than about 256 KiB for a slow
+ * client: past that it stops taking live lines and catches up from the store as the client
+ * reads, so no line is lost and memory stays bounded whatever the number of followers.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "base/buf.h"
+#include "base/json.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+
+#define STREAM_HIGH_WATER (256 * 1024)
+#define STREAM_BATCH 500
+#define PING_SECONDS 15
+#define SEARCH_MAX 2000
+
+static json_t *line_json(const struct log_line *l)
+{
+    json_t *msg = json_string(l->message);
+    return json_pack("{s:I,s:o,s:s,s:s,s:o}", "seq", (json_int_t)l->seq, "timestamp",
+                     api_time(l->ts), "level", log_line_level_name(l->level), "stream",
+                     log_stream_name(l->stream), "message", msg ? msg : json_string(""));
+}
+
+static int level_param(struct api_ctx *c, json_t *errs)
+{
+    const char *lv = http_param(c->req, "level");
+    if (!lv || !*lv) return LL_DEBUG;
+    int l = log_line_level_parse(lv);
+    if (l < 0) json_errs_add(errs, "level", "must be DEBUG, INFO, WARNING, ERROR or CRITICAL");
+    return l < 0 ? LL_DEBUG : l;
+}
+
+static int64_t num_param(struct api_ctx *c, const char *key, int64_t dflt, int64_t max,
+                         json_t *errs)
+{
+    const char *v = http_param(c->req, key);
+    if (!v || !*v) return dflt;
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (*end || n < 0 || n > max) {
+        json_errs_add(errs, key, "must be a whole number from 0 to %lld", (long long)max);
+        return dflt;
+    }
+    return n;
+}
+
+void api_logs_list(struct api_ctx *c)
+{
+    struct run r;
+    if (api_load_run(c, &r)) return;
+    json_t *errs = json_array();
+    int64_t after = num_param(c, "after", 0, INT64_MAX / 2, errs);
+    int64_t limit = num_param(c, "limit", 500, 5000, errs);
+    int level = level_param(c, errs);
+    if (limit == 0) limit = 500;
+    if (json_array_size(errs)) {
+        run_release(&r);
+        api_invalid(c, errs);
+        return;
+    }
+    json_decref(errs);
+    struct log_line *lines;
+    size_t n;
+    if (store_log_list(c->api->store, r.rid, after, level, (size_t)limit, &lines, &n) != 0) {
+        run_release(&r);
+        api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(items, line_json(&lines[i]));
+    int64_t last = n ? lines[n - 1].seq : after;
+    int64_t total = store_log_count(c->api->store, r.rid, level);
+    json_t *links = json_object();
+    char base[256];
+    api_base_url(c, base, sizeof base);
+    if ((int64_t)n == limit) {
+        char *next = xasprintf("%s/api/jobs/%s/runs/%s/logs?after=%lld&limit=%lld&level=%s", base,
+                               r.job_id, r.id, (long long)last, (long long)limit,
+                               log_line_level_name(level));
+        json_object_set_new(links, "next", json_string(next));
+        free(next);
+    }
+    api_json(c, 200,
+             json_pack("{s:{s:o,s:I},s:I,s:b,s:s,s:o}", "hits", "hits", items, "total",
+                       (json_int_t)total, "after", (json_int_t)last, "complete",
+                       run_status_terminal(r.status) && (int64_t)n < limit, "run_status",
+                       run_status_name(r.status), "links", links));
+    store_log_free(lines, n);
+    run_release(&r);
+}
+
+void api_logs_search(struct api_ctx *c)
+{
+    const char *q = http_param(c->req, "q");
+    if (!q || !*q) {
+        json_t *errs = json_array();
+        json_errs_add(errs, "q", "required: the id of a run");
+        api_invalid(c, errs);
+        return;
+    }
+    struct run r;
+    int rc = uuid_valid(q) ? store_run_get(c->api->store, q, &r) : -ENOENT;
+    if (rc == -ENOENT) {
+        /* the reference searches free text: an unknown run simply has no lines */
+        api_json(c, 200, json_pack("{s:{s:[],s:i,s:[]},s:[]}", "hits", "hits", "total", 0,
+                                   "sort", "warnings"));
+        return;
+    }
+    if (rc) {
+        api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
+    int64_t after = 0;
+    for (size_t i = 0; i < c->req->nparams; i++) {
+        if (strcmp(c->req->params[i].key, "search_after") != 0) continue;
+        char *end;
+        long long v = strtoll(c->req->params[i].value, &end, 10);
+        if (!*end && v >= 0) after = v; /* the sequence number; timestamps are not integers */
+    }
+    struct log_line *lines;
+    size_t n;
+    if (store_log_list(c->api->store, r.rid, after, LL_DEBUG, SEARCH_MAX, &lines, &n) != 0) {
+        run_release(&r);
+        api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
+    int64_t total = store_log_count(c->api->store, r.rid, LL_DEBUG);
+    json_t *items = json_array(), *sort = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *msg = json_string(lines[i].message);
+        json_t *s = json_pack("[o,I]", api_time(lines[i].ts), (json_int_t)lines[i].seq);
+        json_array_append_new(
+            items, json_pack("{s:o,s:s,s:o,s:s,s:s,s:i,s:{s:s,s:s,s:s},s:O}", "timestamp",
+                             api_time(lines[i].ts), "level", log_line_level_name(lines[i].level),
+                             "message", msg ? msg : json_string(""), "module",
+                             log_stream_name(lines[i].stream), "function", "", "line", 0,
+                             "context", "job_id", r.job_id, "run_id", r.id, "task_id", r.id,
+                             "sort", s));
+        if (i == n - 1) json_array_extend(sort, s);
+        json_decref(s);
+    }
+    json_t *warnings = json_array();
+    int64_t remaining = total - (after + (int64_t)n);
+    if (n == SEARCH_MAX && remaining > 0)
+        json_array_append_new(
+            warnings,
+            json_pack("{s:s,s:s,s:I,s:i}", "type", "truncated_results", "message",
+                      "More log lines exist: pass the last hit's sort values as search_after "
+                      "to fetch the next page.",
+                      "total_available", (json_int_t)total, "max_results", SEARCH_MAX));
+    api_json(c, 200, json_pack("{s:{s:o,s:I,s:o},s:o}", "hits", "hits", items, "total",
+                               (json_int_t)total, "sort", sort, "warnings", warnings));
+    store_log_free(lines, n);
+    run_release(&r);
+}
+
+/* ---- SSE ---- */
+
+struct logstream {
+    struct api_ctx ctx; /* req stays valid for the stream's life; m is unused */
+    struct events_sub *sub;
+    struct event *ping;
+    char run_id[UUID_STR_LEN];
+    int64_t rid;
+    int64_t last_seq;
+    int min_level;
+    bool live;    /* caught up with the store: live lines are written as they come */
+    bool final;   /* the run has ended: finish once caught up */
+    bool ending;
+    json_t *final_run; /* the run's JSON for the final status event */
+};
+
+static void sse_event(struct logstream *ls, const char *event, const char *id, json_t *data)
+{
+    char *d = json_dumps(data, JSON_COMPACT);
+    struct buf b = BUF_INIT;
+    if (id) buf_printf(&b, "id: %s\n", id);
+    buf_printf(&b, "event: %s\ndata: %s\n\n", event, d ? d : "null");
+    http_stream_write(ls->ctx.req, b.data, b.len);
+    buf_free(&b);
+    free(d);
+}
+
+static void write_line(struct logstream *ls, const struct log_line *l)
+{
+    ls->last_seq = l->seq;
+    if (l->level < ls->min_level) return;
+    char id[32];
+    snprintf(id, sizeof id, "%lld", (long long)l->seq);
+    json_t *j = line_json(l);
+    sse_event(ls, "log", id, j);
+    json_decref(j);
+}
+
+static void stream_free(struct logstream *ls)
+{
+    events_unsubscribe(ls->ctx.api->events, ls->sub);
+    if (ls->ping) event_free(ls->ping);
+    json_decref(ls->final_run);
+    free(ls);
+}
+
+static void stream_end(struct logstream *ls)
+{
+    if (ls->ending) return;
+    ls->ending = true;
+    json_t *data = json_pack("{s:s,s:O}", "status",
+                             json_string_value(json_object_get(ls->final_run, "status")), "run",
+                             ls->final_run);
+    sse_event(ls, "status", NULL, data);
+    json_decref(data);
+    http_stream_end(ls->ctx.req);
+    stream_free(ls);
+}
+
+/* Writes stored lines after last_seq while the client keeps up; returns false if it ended. */
+static bool pump(struct logstream *ls)
+{
+    while (!ls->live && http_stream_pending(ls->ctx.req) < STREAM_HIGH_WATER) {
+        struct log_line *lines;
+        size_t n;
+        if (store_log_list(ls->ctx.api->store, ls->rid, ls->last_seq, LL_DEBUG, STREAM_BATCH,
+                           &lines, &n) != 0)
+            break;
+        for (size_t i = 0; i < n; i++) write_line(ls, &lines[i]);
+        store_log_free(lines, n);
+        if (n < STREAM_BATCH) ls->live = true;
+    }
+    if (ls->live && ls->final) {
+        stream_end(ls);
+        return false;
+    }
+    return true;
+}
+
+static void on_drain(struct http_req *req, void *arg)
+{
+    (void)req;
+    struct logstream *ls = arg;
+    if (!ls->live) pump(ls);
+}
+
+static void on_close(struct http_req *req, void *arg)
+{
+    (void)req;
+    stream_free(arg); /* the client left */
+}
+
+static void on_ping(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct logstream *ls = arg;
+    if (http_stream_pending(ls->ctx.req) < STREAM_HIGH_WATER)
+        http_stream_write(ls->ctx.req, ": ping\n\n", 8);
+}
+
+static void on_event(void *arg, const struct sk_event *ev)
+{
+    struct logstream *ls = arg;
+    if (ls->ending) return;
+    switch (ev->kind) {
+    case SKEV_LOG:
+        if (!ls->live) return; /* the pump reads these from the store */
+        for (size_t i = 0; i < ev->nlines; i++) {
+            const struct log_line *l = &ev->lines[i];
+            if (l->seq <= ls->last_seq) continue;
+            if (l->seq != ls->last_seq + 1 || http_stream_pending(ls->ctx.req) >= STREAM_HIGH_WATER) {
+                ls->live = false; /* fall back to the store until the client catches up */
+                return;
+            }
+            write_line(ls, l);
+        }
+        break;
+    case SKEV_PROGRESS:
+        if (http_stream_pending(ls->ctx.req) < STREAM_HIGH_WATER) {
+            const struct run *r = ev->run;
+            json_t *d = json_pack(
+                "{s:O?,s:s?,s:O?,s:I,s:I,s:I,s:I}", "progress", r->progress, "message", r->message,
+                "output", r->output, "total_entries", (json_int_t)r->total_entries,
+                "inserted_entries", (json_int_t)r->inserted_entries, "updated_entries",
+                (json_int_t)r->updated_entries, "errored_entries", (json_int_t)r->errored_entries);
+            sse_event(ls, "progress", NULL, d);
+            json_decref(d);
+        }
+        break;
+    case SKEV_STATUS: {
+        json_t *rj = api_run_json(&ls->ctx, ev->run);
+        if (run_status_terminal(ev->run->status)) {
+            json_decref(ls->final_run);
+            ls->final_run = rj;
+            ls->final = true;
+            if (!ls->live) return; /* sent once the store has been read to the end */
+            pump(ls);
+            return;
+        }
+        json_t *d = json_pack("{s:s,s:o}", "status", run_status_name(ev->run->status), "run", rj);
+        sse_event(ls, "status", NULL, d);
+        json_decref(d);
+        break;
+    }
+    }
+}
+
+void api_logs_stream(struct api_ctx *c)
+{
+    struct run r;
+    if (api_load_run(c, &r)) return;
+    json_t *errs = json_array();
+    int64_t after = num_param(c, "after", 0, INT64_MAX / 2, errs);
+    const char *last_id = http_header(c->req, "Last-Event-ID");
+    if (last_id && *last_id) {
+        char *end;
+        long long v = strtoll(last_id, &end, 10);
+        if (!*end && v >= 0) after = v;
+    }
+    int level = level_param(c, errs);
+    if (json_array_size(errs)) {
+        run_release(&r);
+        api_invalid(c, errs);
+        return;
+    }
+    json_decref(errs);
+    struct logstream *ls = xcalloc(1, sizeof *ls);
+    ls->ctx = *c;
+    ls->ctx.m = NULL;
+    memcpy(ls->run_id, r.id, sizeof ls->run_id);
+    ls->rid = r.rid;
+    ls->last_seq = after;
+    ls->min_level = level;
+    http_add_header(c->req, "Cache-Control", "no-cache");
+    http_add_header(c->req, "X-Accel-Buffering", "no");
+    http_stream_start(c->req, 200, "text/event-stream; charset=utf-8", on_drain, on_close, ls);
+    http_stream_write(c->req, "retry: 2000\n\n", 13);
+    json_t *rj = api_run_json(c, &r);
+    json_t *d = json_pack("{s:s,s:O}", "status", run_status_name(r.status), "run", rj);
+    sse_event(ls, "status", NULL, d);
+    json_decref(d);
+    if (run_status_terminal(r.status)) {
+        ls->final = true;
+        ls->final_run = rj;
+    } else {
+        json_decref(rj);
+        ls->sub = events_subscribe(c->api->events, ls->run_id, on_event, ls);
+        ls->ping = event_new(c->api->base, -1, EV_PERSIST, on_ping, ls);
+        struct timeval tv = {PING_SECONDS, 0};
+        event_add(ls->ping, &tv);
+    }
+    run_release(&r);
+    pump(ls);
+}

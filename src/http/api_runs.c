@@ -1,0 +1,198 @@
+/* api_runs: runs of a job (list, create, read, delete, stop) and /api/runs across jobs. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "args.h"
+#include "base/json.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+
+static const char *const run_sorts[] = {"created", NULL};
+
+/* Reads the run filters shared by both lists. */
+static void run_filters(struct api_ctx *c, struct run_query *q, json_t *errs)
+{
+    q->since = NO_TIME;
+    const char *st = http_param(c->req, "status");
+    if (st && *st) {
+        char *copy = xstrdup(st), *save = NULL;
+        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            int s = run_status_parse(tok);
+            if (s < 0)
+                json_errs_add(errs, "status", "unknown status '%s'", tok);
+            else
+                q->status_mask |= 1u << s;
+        }
+        free(copy);
+    }
+    const char *since = http_param(c->req, "since");
+    if (since && *since) {
+        const char *why;
+        if (time_parse(since, &q->since, &why) != 0)
+            json_errs_add(errs, "since", "not a valid date-time (%s)", why);
+    }
+    q->q = http_param(c->req, "q");
+    const char *inc = http_param(c->req, "include_subtasks");
+    if (inc && *inc && strcmp(inc, "true") && strcmp(inc, "false") && strcmp(inc, "1") &&
+        strcmp(inc, "0"))
+        json_errs_add(errs, "include_subtasks", "must be true or false");
+}
+
+static void list(struct api_ctx *c, const char *job_id, json_t *errs)
+{
+    struct page p;
+    api_page(c, &p, "created", true, run_sorts, errs);
+    struct run_query q = {0};
+    q.job_id = job_id;
+    run_filters(c, &q, errs);
+    if (json_array_size(errs)) {
+        api_invalid(c, errs);
+        return;
+    }
+    json_decref(errs);
+    q.asc = !p.desc;
+    q.offset = (p.page - 1) * p.size;
+    q.limit = p.size;
+    struct run *runs;
+    size_t n;
+    int64_t total;
+    if (store_run_list(c->api->store, &q, &runs, &n, &total) != 0) {
+        api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(items, api_run_json(c, &runs[i]));
+    store_runs_free(runs, n);
+    api_json(c, 200, api_list(c, items, total, &p));
+}
+
+void api_runs_list(struct api_ctx *c)
+{
+    struct job j;
+    if (api_load_job(c, &j)) return;
+    list(c, j.id, json_array());
+    job_release(&j);
+}
+
+void api_runs_all(struct api_ctx *c)
+{
+    json_t *errs = json_array();
+    const char *job = http_param(c->req, "job_id");
+    if (job && *job && !uuid_valid(job)) json_errs_add(errs, "job_id", "must be a job id (UUID)");
+    list(c, job && *job ? job : NULL, errs);
+}
+
+void api_runs_create(struct api_ctx *c)
+{
+    struct job j;
+    if (api_load_job(c, &j)) return;
+    json_t *body = c->req->body_len ? api_body(c) : json_object();
+    if (!body) {
+        job_release(&j);
+        return;
+    }
+    json_t *errs = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v)
+    {
+        if (strcmp(k, "title") && strcmp(k, "queue") && strcmp(k, "args") &&
+            strcmp(k, "custom_args"))
+            json_errs_add(errs, k, "unknown field (title, queue, args, custom_args)");
+    }
+    struct run_request rq = {0};
+    rq.trigger = TRIGGER_MANUAL;
+    rq.scheduled_for = NO_TIME;
+    json_t *title = json_object_get(body, "title");
+    if (title && !json_is_null(title)) {
+        size_t len = json_is_string(title) ? json_string_length(title) : 0;
+        if (!json_is_string(title) || len < 1 || len > 250)
+            json_errs_add(errs, "title", "must be a string of 1 to 250 characters");
+        else
+            rq.title = json_string_value(title);
+    }
+    json_t *queue = json_object_get(body, "queue");
+    if (queue && !json_is_null(queue)) {
+        if (!json_is_string(queue) || !config_queue(c->api->cfg, json_string_value(queue)))
+            json_errs_add(errs, "queue", "unknown queue '%s' (see GET /api/queues)",
+                          json_is_string(queue) ? json_string_value(queue) : json_type_name(queue));
+        else
+            rq.queue = json_string_value(queue);
+    }
+    json_t *args = json_object_get(body, "args");
+    if (args && !json_is_null(args)) {
+        if (!json_is_object(args))
+            json_errs_add(errs, "args", "must be an object");
+        else
+            rq.args = args;
+    }
+    json_t *custom = NULL;
+    args_parse_custom(json_object_get(body, "custom_args"), "custom_args", &custom, errs);
+    rq.custom_args = custom;
+    struct user_ref by = auth_user_ref(&c->who);
+    rq.started_by = &by;
+    struct run r;
+    int rc = json_array_size(errs) ? -EINVAL : dispatch_submit(c->api->dispatch, &j, &rq, &r, errs);
+    json_decref(custom);
+    json_decref(body);
+    job_release(&j);
+    if (rc == -EINVAL) {
+        api_invalid(c, errs);
+        return;
+    }
+    json_decref(errs);
+    if (rc) {
+        api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
+    api_json(c, 201, api_run_json(c, &r));
+    run_release(&r);
+}
+
+void api_runs_get(struct api_ctx *c)
+{
+    struct run r;
+    if (api_load_run(c, &r)) return;
+    api_json(c, 200, api_run_json(c, &r));
+    run_release(&r);
+}
+
+void api_runs_delete(struct api_ctx *c)
+{
+    struct run r;
+    if (api_load_run(c, &r)) return;
+    int rc = store_run_delete(c->api->store, r.id);
+    if (rc == -EBUSY)
+        api_error(c, 409, "Run %s is %s; only finished runs can be deleted (stop it first).", r.id,
+                  run_status_name(r.status));
+    else if (rc == -ENOENT)
+        api_error(c, 404, "Run with ID %s for job %s does not exist.", r.id, r.job_id);
+    else if (rc)
+        api_error(c, 503, "the store failed; see the server log");
+    else
+        http_reply(c->req, 204, NULL, NULL, 0);
+    run_release(&r);
+}
+
+void api_runs_stop(struct api_ctx *c)
+{
+    struct run r;
+    if (api_load_run(c, &r)) return;
+    char id[UUID_STR_LEN];
+    memcpy(id, r.id, sizeof id);
+    run_release(&r);
+    struct user_ref by = auth_user_ref(&c->who);
+    int rc = dispatch_stop(c->api->dispatch, id, &by, &r);
+    if (rc == -EINVAL)
+        api_error(c, 400, "You cannot change run status from %s to CANCELLING.",
+                  run_status_name(r.status));
+    else if (rc == -ENOENT)
+        api_error(c, 404, "Run with ID %s for job %s does not exist.", id, c->m->params[0]);
+    else if (rc)
+        api_error(c, 503, "the store failed; see the server log");
+    else
+        api_json(c, 202, api_run_json(c, &r));
+    run_release(&r);
+}

@@ -1,0 +1,694 @@
+/* http: HTTP/1.1 server on bufferevents; see http.h. */
+
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "base/json.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+
+#define MAX_HEADERS 100
+#define MAX_PARAMS 100
+#define STREAM_LOW_WATER (16 * 1024)
+
+/* ---- parsing (pure) ---- */
+
+static bool is_tchar(int c)
+{
+    return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+int http_unescape(const char *s, size_t n, bool form, struct buf *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '%') {
+            if (i + 2 >= n) return -1;
+            if (!isxdigit((unsigned char)s[i + 1]) || !isxdigit((unsigned char)s[i + 2]))
+                return -1;
+            char hex[3] = {s[i + 1], s[i + 2], 0};
+            c = (char)strtol(hex, NULL, 16);
+            if (c == '\0') return -1;
+            i += 2;
+        } else if (c == '+' && form) {
+            c = ' ';
+        }
+        buf_putc(out, c);
+    }
+    if (!out->data) buf_puts(out, "");
+    return 0;
+}
+
+void http_params_free(struct http_param *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(p[i].key);
+        free(p[i].value);
+    }
+    free(p);
+}
+
+int http_parse_query(const char *q, struct http_param **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!q) return 0;
+    const char *p = q;
+    while (*p) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len > 0) {
+            if (*n >= MAX_PARAMS) goto bad;
+            const char *eq = memchr(p, '=', len);
+            size_t klen = eq ? (size_t)(eq - p) : len;
+            struct buf k = BUF_INIT, v = BUF_INIT;
+            if (http_unescape(p, klen, true, &k) != 0 ||
+                (eq && http_unescape(eq + 1, len - klen - 1, true, &v) != 0)) {
+                buf_free(&k);
+                buf_free(&v);
+                goto bad;
+            }
+            *out = xrealloc(*out, (*n + 1) * sizeof **out);
+            (*out)[*n].key = buf_steal(&k);
+            (*out)[*n].value = buf_steal(&v);
+            (*n)++;
+        }
+        p += len;
+        if (*p == '&') p++;
+    }
+    return 0;
+bad:
+    http_params_free(*out, *n);
+    *out = NULL;
+    *n = 0;
+    return -1;
+}
+
+void http_head_release(struct http_head *h)
+{
+    free(h->target);
+    free(h->path);
+    free(h->query);
+    for (size_t i = 0; i < h->nheaders; i++) {
+        free(h->headers[i].name);
+        free(h->headers[i].value);
+    }
+    free(h->headers);
+    memset(h, 0, sizeof *h);
+}
+
+/* Next line of buf[*off..len) without its CRLF/LF; NULL at the end. */
+static const char *next_line(const char *buf, size_t len, size_t *off, size_t *llen)
+{
+    if (*off >= len) return NULL;
+    const char *start = buf + *off;
+    const char *nl = memchr(start, '\n', len - *off);
+    if (!nl) {
+        *llen = len - *off;
+        *off = len;
+        return start;
+    }
+    *llen = (size_t)(nl - start);
+    *off += *llen + 1;
+    if (*llen && start[*llen - 1] == '\r') (*llen)--;
+    return start;
+}
+
+int http_parse_head(const char *buf, size_t len, struct http_head *h, struct sk_err *e)
+{
+    memset(h, 0, sizeof *h);
+    h->content_length = -1;
+    size_t off = 0, ll;
+    const char *line = next_line(buf, len, &off, &ll);
+    while (line && ll == 0) line = next_line(buf, len, &off, &ll); /* tolerate leading CRLFs */
+    if (!line) return sk_err_set(e, 400, "request", "empty request"), 400;
+
+    /* request line */
+    const char *sp1 = memchr(line, ' ', ll);
+    if (!sp1 || sp1 == line || (size_t)(sp1 - line) >= sizeof h->method)
+        return sk_err_set(e, 400, "request", "malformed request line"), 400;
+    for (const char *p = line; p < sp1; p++)
+        if (!is_tchar((unsigned char)*p))
+            return sk_err_set(e, 400, "request", "malformed method"), 400;
+    memcpy(h->method, line, (size_t)(sp1 - line));
+    const char *t = sp1 + 1;
+    const char *end = line + ll;
+    const char *sp2 = memchr(t, ' ', (size_t)(end - t));
+    if (!sp2 || sp2 == t) return sk_err_set(e, 400, "request", "malformed request line"), 400;
+    for (const char *p = t; p < sp2; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+            return sk_err_set(e, 400, "request", "control character in the request target"), 400;
+    const char *ver = sp2 + 1;
+    size_t vlen = (size_t)(end - ver);
+    if (vlen != 8 || strncmp(ver, "HTTP/", 5) != 0 || !isdigit((unsigned char)ver[5]) ||
+        ver[6] != '.' || !isdigit((unsigned char)ver[7]))
+        return sk_err_set(e, 400, "request", "malformed HTTP version"), 400;
+    if (ver[5] != '1') return sk_err_set(e, 505, "request", "only HTTP/1.x is served"), 505;
+    h->minor = ver[7] - '0';
+    h->keep_alive = h->minor >= 1;
+    h->target = xstrndup(t, (size_t)(sp2 - t));
+
+    /* origin-form path; absolute-form is reduced to its path */
+    const char *path = h->target;
+    if (strncasecmp(path, "http://", 7) == 0 || strncasecmp(path, "https://", 8) == 0) {
+        const char *slash = strchr(strstr(path, "//") + 2, '/');
+        path = slash ? slash : "/";
+    }
+    if (path[0] != '/' && strcmp(h->method, "OPTIONS") != 0) {
+        http_head_release(h);
+        return sk_err_set(e, 400, "request", "the request target must start with /"), 400;
+    }
+    const char *q = strchr(path, '?');
+    size_t plen = q ? (size_t)(q - path) : strlen(path);
+    struct buf pb = BUF_INIT;
+    if (http_unescape(path, plen, false, &pb) != 0) {
+        buf_free(&pb);
+        http_head_release(h);
+        return sk_err_set(e, 400, "request", "bad percent-escape in the path"), 400;
+    }
+    h->path = buf_steal(&pb);
+    h->query = q ? xstrdup(q + 1) : NULL;
+
+    /* headers */
+    bool have_te = false;
+    while ((line = next_line(buf, len, &off, &ll)) != NULL && ll > 0) {
+        if (line[0] == ' ' || line[0] == '\t') {
+            http_head_release(h);
+            return sk_err_set(e, 400, "headers", "folded header lines are not accepted"), 400;
+        }
+        const char *colon = memchr(line, ':', ll);
+        if (!colon || colon == line) {
+            http_head_release(h);
+            return sk_err_set(e, 400, "headers", "malformed header line"), 400;
+        }
+        for (const char *p = line; p < colon; p++)
+            if (!is_tchar((unsigned char)*p)) {
+                http_head_release(h);
+                return sk_err_set(e, 400, "headers", "malformed header name"), 400;
+            }
+        const char *v = colon + 1, *ve = line + ll;
+        while (v < ve && (*v == ' ' || *v == '\t')) v++;
+        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+        for (const char *p = v; p < ve; p++)
+            if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f) {
+                http_head_release(h);
+                return sk_err_set(e, 400, "headers", "control character in a header value"), 400;
+            }
+        if (h->nheaders >= MAX_HEADERS) {
+            http_head_release(h);
+            return sk_err_set(e, 431, "headers", "too many header fields"), 431;
+        }
+        h->headers = xrealloc(h->headers, (h->nheaders + 1) * sizeof *h->headers);
+        struct http_header *hd = &h->headers[h->nheaders++];
+        hd->name = xstrndup(line, (size_t)(colon - line));
+        hd->value = xstrndup(v, (size_t)(ve - v));
+        if (strcasecmp(hd->name, "Content-Length") == 0) {
+            const char *d = hd->value;
+            int64_t n = 0;
+            if (!*d || strlen(d) > 15) goto bad_cl;
+            for (; *d; d++) {
+                if (!isdigit((unsigned char)*d)) goto bad_cl;
+                n = n * 10 + (*d - '0');
+            }
+            if (h->content_length >= 0 && h->content_length != n) goto bad_cl;
+            h->content_length = n;
+        } else if (strcasecmp(hd->name, "Transfer-Encoding") == 0) {
+            have_te = true;
+            const char *last = strrchr(hd->value, ',');
+            last = last ? last + 1 : hd->value;
+            while (*last == ' ') last++;
+            if (strcasecmp(last, "chunked") != 0) {
+                http_head_release(h);
+                return sk_err_set(e, 501, "headers", "unsupported transfer coding"), 501;
+            }
+            h->chunked = true;
+        } else if (strcasecmp(hd->name, "Connection") == 0) {
+            if (strcasestr(hd->value, "close")) h->keep_alive = false;
+            if (strcasestr(hd->value, "keep-alive")) h->keep_alive = true;
+        }
+    }
+    if (have_te && h->content_length >= 0) {
+        http_head_release(h);
+        return sk_err_set(e, 400, "headers", "both Transfer-Encoding and Content-Length"), 400;
+    }
+    return 0;
+bad_cl:
+    http_head_release(h);
+    return sk_err_set(e, 400, "headers", "invalid Content-Length"), 400;
+}
+
+/* ---- server ---- */
+
+enum conn_state { ST_HEAD, ST_BODY };
+
+struct http_conn {
+    struct http_server *srv;
+    struct bufferevent *bev;
+    struct http_conn *prev, *next;
+    struct http_req *req;   /* in flight */
+    struct http_head head;  /* parsed, waiting for its body */
+    enum conn_state state;
+    bool closing;           /* free once the output is written */
+    bool processing;
+    char peer[64];
+};
+
+struct http_server {
+    struct event_base *base;
+    struct evconnlistener *listener;
+    struct http_limits lim;
+    http_handler fn;
+    void *arg;
+    struct http_conn *conns;
+    int nconns;
+    int port;
+};
+
+const char *http_status_text(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Status";
+    }
+}
+
+static void req_free(struct http_req *req)
+{
+    if (!req) return;
+    http_head_release(&req->head);
+    http_params_free(req->params, req->nparams);
+    free(req->body);
+    buf_free(&req->out_headers);
+    free(req);
+}
+
+static void conn_free(struct http_conn *c)
+{
+    struct http_server *s = c->srv;
+    if (c->req) {
+        struct http_req *req = c->req;
+        c->req = NULL;
+        if (req->streaming && req->on_close) req->on_close(req, req->stream_arg);
+        req_free(req);
+    }
+    http_head_release(&c->head);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    s->nconns--;
+    bufferevent_free(c->bev);
+    free(c);
+}
+
+static const char *http_date(void)
+{
+    static char date[64];
+    static time_t last;
+    time_t now = time(NULL);
+    if (now != last) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        last = now;
+    }
+    return date;
+}
+
+static void write_head(struct http_req *req, struct evbuffer *out, int status, const char *ctype,
+                       int64_t len, bool keep_alive)
+{
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: sked\r\n"
+                        "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"
+                        "Referrer-Policy: no-referrer\r\n"
+                        "Content-Security-Policy: default-src 'self'; img-src 'self' data:; "
+                        "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'\r\n",
+                        status, http_status_text(status), http_date());
+    if (ctype) evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
+    if (len >= 0) evbuffer_add_printf(out, "Content-Length: %lld\r\n", (long long)len);
+    evbuffer_add_printf(out, "Connection: %s\r\n", keep_alive ? "keep-alive" : "close");
+    if (req && req->out_headers.len) evbuffer_add(out, req->out_headers.data, req->out_headers.len);
+    evbuffer_add(out, "\r\n", 2);
+}
+
+/* An error the server answers itself (before any handler); the connection then closes. */
+static void conn_error(struct http_conn *c, int status, const char *msg)
+{
+    struct buf b = BUF_INIT;
+    buf_printf(&b, "{\"status\":%d,\"message\":", status);
+    buf_json_string(&b, msg);
+    buf_puts(&b, "}");
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    write_head(NULL, out, status, "application/json", (int64_t)b.len, false);
+    evbuffer_add(out, b.data, b.len);
+    buf_free(&b);
+    c->closing = true;
+    bufferevent_disable(c->bev, EV_READ);
+}
+
+static void process(struct http_conn *c);
+
+void http_reply(struct http_req *req, int status, const char *content_type, const char *body,
+                size_t len)
+{
+    struct http_conn *c = req->conn;
+    req->status = status;
+    bool head_only = strcmp(req->head.method, "HEAD") == 0;
+    bool keep = req->head.keep_alive && !c->closing;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    bool no_body = status == 204 || status == 304;
+    write_head(req, out, status, no_body ? NULL : content_type, no_body ? -1 : (int64_t)len, keep);
+    if (!head_only && !no_body && len) evbuffer_add(out, body, len);
+    req->responded = true;
+    c->req = NULL;
+    req_free(req);
+    if (!keep) {
+        c->closing = true;
+        bufferevent_disable(c->bev, EV_READ);
+    } else if (!c->processing) {
+        process(c); /* pipelined requests waiting in the input buffer */
+    }
+}
+
+void http_reply_error(struct http_req *req, int status, const char *message)
+{
+    struct buf b = BUF_INIT;
+    buf_printf(&b, "{\"status\":%d,\"message\":", status);
+    buf_json_string(&b, message);
+    buf_puts(&b, "}");
+    http_reply(req, status, "application/json", b.data, b.len);
+    buf_free(&b);
+}
+
+void http_add_header(struct http_req *req, const char *name, const char *value)
+{
+    buf_printf(&req->out_headers, "%s: %s\r\n", name, value);
+}
+
+const char *http_header(const struct http_req *req, const char *name)
+{
+    for (size_t i = 0; i < req->head.nheaders; i++)
+        if (strcasecmp(req->head.headers[i].name, name) == 0) return req->head.headers[i].value;
+    return NULL;
+}
+
+const char *http_param(const struct http_req *req, const char *key)
+{
+    for (size_t i = 0; i < req->nparams; i++)
+        if (strcmp(req->params[i].key, key) == 0) return req->params[i].value;
+    return NULL;
+}
+
+void http_stream_start(struct http_req *req, int status, const char *content_type,
+                       void (*on_drain)(struct http_req *, void *),
+                       void (*on_close)(struct http_req *, void *), void *arg)
+{
+    struct http_conn *c = req->conn;
+    req->status = status;
+    req->streaming = true;
+    req->on_drain = on_drain;
+    req->on_close = on_close;
+    req->stream_arg = arg;
+    c->closing = false;
+    write_head(req, bufferevent_get_output(c->bev), status, content_type, -1, false);
+    /* no reads are expected any more (EOF still tells us the client left); writes are bounded
+     * by the write timeout, so a client that stops reading is dropped */
+    struct timeval wt = {c->srv->lim.write_timeout_s, 0};
+    bufferevent_set_timeouts(c->bev, NULL, &wt);
+    bufferevent_setwatermark(c->bev, EV_WRITE, STREAM_LOW_WATER, 0);
+}
+
+void http_stream_write(struct http_req *req, const char *data, size_t len)
+{
+    evbuffer_add(bufferevent_get_output(req->conn->bev), data, len);
+}
+
+size_t http_stream_pending(const struct http_req *req)
+{
+    return evbuffer_get_length(bufferevent_get_output(req->conn->bev));
+}
+
+void http_stream_end(struct http_req *req)
+{
+    struct http_conn *c = req->conn;
+    c->req = NULL;
+    req_free(req);
+    c->closing = true;
+    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+        /* nothing left to write: the write callback will not come */
+        bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+    }
+}
+
+static void dispatch_request(struct http_conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct http_req *req = xcalloc(1, sizeof *req);
+    req->conn = c;
+    req->head = c->head;
+    memset(&c->head, 0, sizeof c->head);
+    req->started_us = time_mono_us();
+    snprintf(req->peer, sizeof req->peer, "%s", c->peer);
+    if (req->head.content_length > 0) {
+        req->body_len = (size_t)req->head.content_length;
+        req->body = xmalloc(req->body_len + 1);
+        evbuffer_remove(in, req->body, req->body_len);
+        req->body[req->body_len] = '\0';
+    }
+    const char *xfp = http_header(req, "X-Forwarded-Proto");
+    req->tls = xfp && strcasecmp(xfp, "https") == 0;
+    c->req = req;
+    c->state = ST_HEAD;
+    if (http_parse_query(req->head.query, &req->params, &req->nparams) != 0) {
+        http_reply_error(req, 400, "bad percent-escape in the query string");
+        return;
+    }
+    c->srv->fn(req, c->srv->arg);
+}
+
+static void process(struct http_conn *c)
+{
+    struct http_server *s = c->srv;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    c->processing = true;
+    while (!c->req && !c->closing) {
+        if (c->state == ST_HEAD) {
+            size_t have = evbuffer_get_length(in);
+            if (have == 0) break;
+            struct evbuffer_ptr p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+            struct evbuffer_ptr p2 = evbuffer_search(in, "\n\n", 2, NULL);
+            ssize_t end = -1;
+            if (p.pos >= 0) end = p.pos + 4;
+            if (p2.pos >= 0 && (end < 0 || p2.pos + 2 < end)) end = p2.pos + 2;
+            if (end < 0) {
+                if (have > s->lim.max_head) conn_error(c, 431, "request head too large");
+                break;
+            }
+            if ((size_t)end > s->lim.max_head) {
+                conn_error(c, 431, "request head too large");
+                break;
+            }
+            const char *raw = (const char *)evbuffer_pullup(in, end);
+            struct sk_err e = {0};
+            int st = http_parse_head(raw, (size_t)end, &c->head, &e);
+            evbuffer_drain(in, (size_t)end);
+            if (st) {
+                conn_error(c, st, e.msg);
+                break;
+            }
+            if (c->head.chunked) {
+                conn_error(c, 411, "chunked request bodies are not accepted; send Content-Length");
+                break;
+            }
+            if (c->head.content_length > (int64_t)s->lim.max_body) {
+                char msg[128];
+                snprintf(msg, sizeof msg, "request body larger than %zu bytes", s->lim.max_body);
+                conn_error(c, 413, msg);
+                break;
+            }
+            c->state = ST_BODY;
+        }
+        size_t need = c->head.content_length > 0 ? (size_t)c->head.content_length : 0;
+        if (evbuffer_get_length(in) < need) break;
+        dispatch_request(c);
+    }
+    c->processing = false;
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    struct http_conn *c = arg;
+    if (c->req && c->req->streaming) {
+        evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+        return;
+    }
+    process(c);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+    struct http_conn *c = arg;
+    size_t left = evbuffer_get_length(bufferevent_get_output(bev));
+    if (c->closing && left == 0) {
+        conn_free(c);
+        return;
+    }
+    if (c->req && c->req->streaming && c->req->on_drain) c->req->on_drain(c->req, c->req->stream_arg);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    struct http_conn *c = arg;
+    if (what & BEV_EVENT_TIMEOUT && (what & BEV_EVENT_READING) && !c->req && !c->closing &&
+        evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+        conn_error(c, 408, "request not received in time");
+        struct timeval wt = {c->srv->lim.write_timeout_s, 0};
+        bufferevent_set_timeouts(c->bev, NULL, &wt);
+        bufferevent_enable(c->bev, EV_WRITE);
+        return;
+    }
+    conn_free(c); /* EOF, error or timeout */
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int slen,
+                      void *arg)
+{
+    (void)l, (void)slen;
+    struct http_server *s = arg;
+    if (s->nconns >= s->lim.max_conns) {
+        evutil_closesocket(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct http_conn *c = xcalloc(1, sizeof *c);
+    c->srv = s;
+    c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->peer, sizeof c->peer);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, c->peer, sizeof c->peer);
+    c->next = s->conns;
+    if (s->conns) s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+    struct timeval rt = {s->lim.idle_timeout_s, 0}, wt = {s->lim.write_timeout_s, 0};
+    bufferevent_set_timeouts(c->bev, &rt, &wt);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, s->lim.max_head + s->lim.max_body + 4096);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+struct http_server *http_server_new(struct event_base *base, const char *host, int port,
+                                    const struct http_limits *lim, http_handler fn, void *arg,
+                                    struct sk_err *e)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t sl;
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    char h[128];
+    snprintf(h, sizeof h, "%s", host);
+    if (h[0] == '[') { /* [::1] */
+        memmove(h, h + 1, strlen(h));
+        char *rb = strchr(h, ']');
+        if (rb) *rb = '\0';
+    }
+    if (strcmp(h, "localhost") == 0) snprintf(h, sizeof h, "127.0.0.1");
+    if (inet_pton(AF_INET, h, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        sl = sizeof *s4;
+    } else if (inet_pton(AF_INET6, h, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        sl = sizeof *s6;
+    } else {
+        sk_err_set(e, -EINVAL, "listen", "'%s' is not an IP address", host);
+        return NULL;
+    }
+    struct http_server *s = xcalloc(1, sizeof *s);
+    s->base = base;
+    s->lim = *lim;
+    s->fn = fn;
+    s->arg = arg;
+    s->listener = evconnlistener_new_bind(base, on_accept, s,
+                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+                                              LEV_OPT_CLOSE_ON_EXEC,
+                                          1024, (struct sockaddr *)&ss, (int)sl);
+    if (!s->listener) {
+        sk_err_set(e, -errno, "listen", "cannot listen on %s:%d: %s", host, port, strerror(errno));
+        free(s);
+        return NULL;
+    }
+    struct sockaddr_storage bound;
+    socklen_t bl = sizeof bound;
+    getsockname(evconnlistener_get_fd(s->listener), (struct sockaddr *)&bound, &bl);
+    s->port = bound.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
+                                          : ntohs(((struct sockaddr_in *)&bound)->sin_port);
+    return s;
+}
+
+int http_server_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+void http_server_stop_accepting(struct http_server *s)
+{
+    if (s->listener) {
+        evconnlistener_free(s->listener);
+        s->listener = NULL;
+    }
+}
+
+void http_server_free(struct http_server *s)
+{
+    if (!s) return;
+    http_server_stop_accepting(s);
+    while (s->conns) conn_free(s->conns);
+    free(s);
+}

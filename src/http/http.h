@@ -1,0 +1,120 @@
+/*
+ * http: a small HTTP/1.1 server on libevent bufferevents - keep-alive, pipelining, bounded
+ * heads and bodies, timeouts, and streamed responses for Server-Sent Events with write
+ * back-pressure. sked owns it (rather than evhttp) so that every error it produces, down to a
+ * malformed request line or an oversized body, is a JSON body, and so a streaming response
+ * can see how much of its output is still queued for a slow client.
+ *
+ * The request head parser (http_parse_head) is a pure function, fuzzed on its own.
+ */
+#ifndef SKED_HTTP_H
+#define SKED_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+
+struct event_base;
+struct http_server;
+struct http_conn;
+
+struct http_header {
+    char *name;
+    char *value;
+};
+
+struct http_param {
+    char *key;
+    char *value; /* percent-decoded */
+};
+
+struct http_head {
+    char method[16];
+    char *target;  /* as sent */
+    char *path;    /* percent-decoded path */
+    char *query;   /* raw query string after '?', or NULL */
+    int minor;     /* HTTP/1.minor */
+    struct http_header *headers;
+    size_t nheaders;
+    int64_t content_length; /* -1 when absent */
+    bool chunked;
+    bool keep_alive;
+};
+
+/* Parses a request head (the bytes up to and including the blank line). Returns 0, or the
+ * HTTP status to answer (400, 431, 501, 505) with the reason in e. */
+int http_parse_head(const char *buf, size_t len, struct http_head *h, struct sk_err *e);
+void http_head_release(struct http_head *h);
+/* Percent-decodes s[0..n) ('+' as space when form); -1 when an escape is bad or decodes to NUL. */
+int http_unescape(const char *s, size_t n, bool form, struct buf *out);
+/* Splits a query string into decoded pairs; -1 on a bad escape. */
+int http_parse_query(const char *q, struct http_param **out, size_t *n);
+void http_params_free(struct http_param *p, size_t n);
+
+struct http_req {
+    struct http_conn *conn;
+    struct http_head head;
+    struct http_param *params;
+    size_t nparams;
+    char *body; /* NUL-terminated copy, or NULL */
+    size_t body_len;
+    char peer[64];
+    bool tls; /* served over TLS (behind a proxy that says so) */
+    /* response */
+    struct buf out_headers;
+    bool responded;
+    bool streaming;
+    void (*on_drain)(struct http_req *req, void *arg);
+    void (*on_close)(struct http_req *req, void *arg);
+    void *stream_arg;
+    int64_t started_us; /* monotonic, for metrics */
+    int status;
+};
+
+struct http_limits {
+    size_t max_head;   /* bytes of request line + headers */
+    size_t max_body;
+    int idle_timeout_s;  /* keep-alive idle and slow-request limit */
+    int write_timeout_s;
+    int max_conns;
+};
+
+typedef void (*http_handler)(struct http_req *req, void *arg);
+
+struct http_server *http_server_new(struct event_base *base, const char *host, int port,
+                                    const struct http_limits *lim, http_handler fn, void *arg,
+                                    struct sk_err *e);
+/* The port actually bound (useful with port 0). */
+int http_server_port(const struct http_server *s);
+/* Stops accepting new connections; existing ones finish. */
+void http_server_stop_accepting(struct http_server *s);
+/* Closes every connection (streams get their on_close) and frees the server. */
+void http_server_free(struct http_server *s);
+
+const char *http_header(const struct http_req *req, const char *name);
+/* The first value of query parameter key, or NULL. */
+const char *http_param(const struct http_req *req, const char *key);
+void http_add_header(struct http_req *req, const char *name, const char *value);
+
+/* Sends a complete response; the request is freed once written. */
+void http_reply(struct http_req *req, int status, const char *content_type, const char *body,
+                size_t len);
+/* {"status":N,"message":...} */
+void http_reply_error(struct http_req *req, int status, const char *message);
+
+/* Starts a streamed response (no length; the connection closes when it ends). */
+void http_stream_start(struct http_req *req, int status, const char *content_type,
+                       void (*on_drain)(struct http_req *, void *),
+                       void (*on_close)(struct http_req *, void *), void *arg);
+void http_stream_write(struct http_req *req, const char *data, size_t len);
+/* Bytes queued for the client and not yet sent. */
+size_t http_stream_pending(const struct http_req *req);
+/* Ends the stream: remaining output is flushed, then the connection closes (no on_close). */
+void http_stream_end(struct http_req *req);
+
+const char *http_status_text(int status);
+
+#endif

@@ -1,0 +1,257 @@
+/* logcap: child output to log lines and status updates; see logcap.h. */
+#include "logcap.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "base/utf8.h"
+#include "base/xalloc.h"
+#include "model.h"
+
+void logcap_init(struct logcap *c, int64_t next_seq, int64_t cap, size_t line_max)
+{
+    memset(c, 0, sizeof *c);
+    c->next_seq = next_seq;
+    c->cap = cap;
+    c->line_max = line_max ? line_max : 16384;
+}
+
+void logcap_release(struct logcap *c)
+{
+    buf_free(&c->partial[0]);
+    buf_free(&c->partial[1]);
+    store_log_free(c->pending, c->npending);
+    for (size_t i = 0; i < c->ntail; i++) free(c->tail[i]);
+    memset(c, 0, sizeof *c);
+}
+
+static void push(struct logcap *c, int level, int stream, char *msg, int64_t now)
+{
+    if (c->npending == c->cpending) {
+        c->cpending = c->cpending ? c->cpending * 2 : 32;
+        c->pending = xrealloc(c->pending, c->cpending * sizeof *c->pending);
+    }
+    struct log_line *l = &c->pending[c->npending++];
+    l->seq = c->next_seq++;
+    l->ts = now;
+    l->level = level;
+    l->stream = stream;
+    l->message = msg;
+}
+
+static void remember_error(struct logcap *c, const char *msg)
+{
+    if (c->ntail == LOGCAP_TAIL) {
+        free(c->tail[0]);
+        memmove(c->tail, c->tail + 1, (LOGCAP_TAIL - 1) * sizeof *c->tail);
+        c->ntail--;
+    }
+    c->tail[c->ntail++] = xstrndup(msg, 1000);
+}
+
+/* Stores one line (raw bytes, any encoding) under the cap. */
+static void emit(struct logcap *c, int level, int stream, const char *p, size_t n, int64_t now)
+{
+    if (c->truncated) return;
+    if (c->bytes + (int64_t)n > c->cap) {
+        c->truncated = true;
+        char *m = xasprintf("log truncated: the run's output passed the cap of %lld bytes; "
+                            "further output is discarded (the task keeps running)",
+                            (long long)c->cap);
+        push(c, LL_WARNING, STREAM_SKED, m, now);
+        return;
+    }
+    c->bytes += (int64_t)n;
+    struct buf b = BUF_INIT;
+    utf8_sanitize(&b, p, n);
+    char *msg = buf_steal(&b);
+    if (level >= LL_ERROR) remember_error(c, msg);
+    push(c, level, stream, msg, now);
+}
+
+/* Level from an sd-daemon "<N>" prefix, which is removed from the line. */
+static int prefix_level(const char **p, size_t *n, int dflt)
+{
+    const char *s = *p;
+    if (*n >= 3 && s[0] == '<' && s[1] >= '0' && s[1] <= '7' && s[2] == '>') {
+        static const int map[8] = {LL_CRITICAL, LL_CRITICAL, LL_CRITICAL, LL_ERROR,
+                                   LL_WARNING,  LL_INFO,     LL_INFO,     LL_DEBUG};
+        int lvl = map[s[1] - '0'];
+        *p += 3;
+        *n -= 3;
+        return lvl;
+    }
+    return dflt;
+}
+
+static void line_out(struct logcap *c, int stream, const char *p, size_t n, int64_t now)
+{
+    if (n && p[n - 1] == '\r') n--;
+    int lvl = prefix_level(&p, &n, stream == STREAM_STDERR ? LL_ERROR : LL_INFO);
+    emit(c, lvl, stream, p, n, now);
+}
+
+void logcap_feed(struct logcap *c, int stream, const char *data, size_t n, int64_t now)
+{
+    struct buf *part = &c->partial[stream == STREAM_STDERR];
+    while (n > 0) {
+        const char *nl = memchr(data, '\n', n);
+        size_t take = nl ? (size_t)(nl - data) : n;
+        /* split over-long lines at line_max */
+        if (part->len + take > c->line_max) {
+            size_t room = c->line_max - part->len;
+            buf_append(part, data, room);
+            line_out(c, stream, part->data, part->len, now);
+            buf_reset(part);
+            data += room;
+            n -= room;
+            continue;
+        }
+        if (!nl) {
+            buf_append(part, data, n);
+            return;
+        }
+        if (part->len) {
+            buf_append(part, data, take);
+            line_out(c, stream, part->data, part->len, now);
+            buf_reset(part);
+        } else {
+            line_out(c, stream, data, take, now);
+        }
+        data += take + 1;
+        n -= take + 1;
+    }
+}
+
+void logcap_eof(struct logcap *c, int stream, int64_t now)
+{
+    struct buf *part = &c->partial[stream == STREAM_STDERR];
+    if (part->len) line_out(c, stream, part->data, part->len, now);
+    buf_reset(part);
+}
+
+void logcap_line(struct logcap *c, int level, int stream, const char *msg, int64_t now)
+{
+    emit(c, level, stream, msg, strlen(msg), now);
+}
+
+size_t logcap_take(struct logcap *c, struct log_line **lines)
+{
+    size_t n = c->npending;
+    *lines = c->pending;
+    c->pending = NULL;
+    c->npending = c->cpending = 0;
+    return n;
+}
+
+char *logcap_tail(const struct logcap *c)
+{
+    if (!c->ntail) return NULL;
+    struct buf b = BUF_INIT;
+    for (size_t i = 0; i < c->ntail; i++) buf_printf(&b, "%s%s", i ? "\n" : "", c->tail[i]);
+    return buf_steal(&b);
+}
+
+void status_update_release(struct status_update *u)
+{
+    json_decref(u->progress);
+    json_decref(u->output);
+    free(u->message);
+    memset(u, 0, sizeof *u);
+}
+
+static int count_field(json_t *obj, const char *key, int64_t *out, const char *ctx,
+                       struct sk_err *e)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v)) return 1; /* absent */
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        char f[64];
+        snprintf(f, sizeof f, "%s.%s", ctx, key);
+        return sk_err_set(e, -EINVAL, f, "must be a non-negative integer");
+    }
+    *out = json_integer_value(v);
+    return 0;
+}
+
+int logcap_status_parse(const char *line, size_t n, struct status_update *u, struct sk_err *e)
+{
+    memset(u, 0, sizeof *u);
+    json_t *doc = json_parse(line, n, "status", e);
+    if (!doc) return -EINVAL;
+    int rc = 0;
+    if (!json_is_object(doc)) {
+        rc = sk_err_set(e, -EINVAL, "status", "a status line must be a JSON object");
+        goto out;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(doc, k, v)
+    {
+        if (strcmp(k, "progress") == 0) {
+            if (!json_is_object(v)) {
+                rc = sk_err_set(e, -EINVAL, "progress", "must be an object {\"done\",\"total\"}");
+                goto out;
+            }
+            int64_t done = 0, total = -1;
+            int r1 = count_field(v, "done", &done, "progress", e);
+            int r2 = count_field(v, "total", &total, "progress", e);
+            if (r1 < 0 || r2 < 0) {
+                rc = -EINVAL;
+                goto out;
+            }
+            if (r1 == 1) {
+                rc = sk_err_set(e, -EINVAL, "progress.done", "is required");
+                goto out;
+            }
+            u->progress = total >= 0 ? json_pack("{s:I,s:I}", "done", (json_int_t)done, "total",
+                                                 (json_int_t)total)
+                                     : json_pack("{s:I,s:n}", "done", (json_int_t)done, "total");
+        } else if (strcmp(k, "entries") == 0) {
+            if (!json_is_object(v)) {
+                rc = sk_err_set(e, -EINVAL, "entries", "must be an object of counters");
+                goto out;
+            }
+            const char *names[] = {"total", "inserted", "updated", "errored"};
+            int64_t *dst[] = {&u->total, &u->inserted, &u->updated, &u->errored};
+            const char *ek;
+            json_t *ev;
+            json_object_foreach(v, ek, ev)
+            {
+                bool known = false;
+                for (int i = 0; i < 4; i++) known = known || strcmp(ek, names[i]) == 0;
+                if (!known) {
+                    char f[80];
+                    snprintf(f, sizeof f, "entries.%.60s", ek);
+                    rc = sk_err_set(e, -EINVAL, f,
+                                    "unknown counter (total, inserted, updated, errored)");
+                    goto out;
+                }
+            }
+            for (int i = 0; i < 4; i++) {
+                if (count_field(v, names[i], dst[i], "entries", e) < 0) {
+                    rc = -EINVAL;
+                    goto out;
+                }
+            }
+            u->has_entries = true;
+        } else if (strcmp(k, "message") == 0) {
+            if (!json_is_string(v)) {
+                rc = sk_err_set(e, -EINVAL, "message", "must be a string");
+                goto out;
+            }
+            u->message = xstrndup(json_string_value(v), 64 * 1024);
+        } else if (strcmp(k, "output") == 0) {
+            u->output = json_incref(v);
+        } else {
+            rc = sk_err_set(e, -EINVAL, k, "unknown key (progress, entries, message, output)");
+            goto out;
+        }
+    }
+out:
+    json_decref(doc);
+    if (rc) status_update_release(u);
+    return rc;
+}

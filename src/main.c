@@ -1,0 +1,56 @@
+/*
+ * main: the sked binary, git style - `sked serve` runs the server, every other subcommand is a
+ * client of its REST API (src/cli/) or a local tool.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "server.h"
+
+#ifndef SKED_VERSION
+#define SKED_VERSION "dev"
+#endif
+
+static void usage(FILE *f)
+{
+    fputs("usage: sked COMMAND [ARGS]\n"
+          "\n"
+          "Server:\n"
+          "  serve               run the server (API, scheduler, workers)\n"
+          "\n"
+          "Client commands (talk to SKED_URL with SKED_TOKEN):\n"
+          "  job list|show|create|update|delete|run   manage jobs and start runs\n"
+          "  runs JOB            list the runs of a job\n"
+          "  run show RUN        show one run\n"
+          "  logs RUN [-f]       print (and follow) a run's log\n"
+          "  stop RUN            stop a queued or running run\n"
+          "  tasks               list the job types\n"
+          "\n"
+          "  version             print the version\n"
+          "\n"
+          "Every command takes --help.\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "serve") == 0) return server_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("sked %s\n", SKED_VERSION);
+        return 0;
+    }
+    int rc = cli_main(argc - 1, argv + 1);
+    if (rc != CLI_UNKNOWN) return rc;
+    fprintf(stderr, "sked: unknown command '%s'; see sked --help\n", cmd);
+    return 2;
+}

@@ -1,0 +1,142 @@
+/* model: status names, codes and the transition table; see model.h. */
+#include "model.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *status_names[RUN_STATUS_COUNT] = {
+    "QUEUED", "RUNNING", "SUCCESS", "FAILED", "WARNING", "CANCELLING", "CANCELLED",
+    "PARTIAL_SUCCESS"};
+static const char status_codes[RUN_STATUS_COUNT] = {'Q', 'R', 'S', 'F', 'W', 'C', 'X', 'P'};
+
+const char *run_status_name(enum run_status s)
+{
+    return (unsigned)s < RUN_STATUS_COUNT ? status_names[s] : "UNKNOWN";
+}
+
+char run_status_code(enum run_status s)
+{
+    return (unsigned)s < RUN_STATUS_COUNT ? status_codes[s] : '?';
+}
+
+int run_status_parse(const char *name)
+{
+    if (!name) return -1;
+    for (int i = 0; i < RUN_STATUS_COUNT; i++)
+        if (strcasecmp(name, status_names[i]) == 0) return i;
+    if (strlen(name) == 1) return run_status_from_code(name[0]);
+    return -1;
+}
+
+int run_status_from_code(char c)
+{
+    for (int i = 0; i < RUN_STATUS_COUNT; i++)
+        if (status_codes[i] == c) return i;
+    return -1;
+}
+
+bool run_status_terminal(enum run_status s)
+{
+    return s == RUN_SUCCESS || s == RUN_FAILED || s == RUN_WARNING || s == RUN_CANCELLED ||
+           s == RUN_PARTIAL_SUCCESS;
+}
+
+bool run_status_allowed(enum run_status from, enum run_status to)
+{
+    switch (from) {
+    case RUN_QUEUED:
+        /* FAILED: a run that could not be started (spawn error, unknown task). */
+        return to == RUN_RUNNING || to == RUN_CANCELLING || to == RUN_FAILED;
+    case RUN_RUNNING:
+        return to == RUN_SUCCESS || to == RUN_PARTIAL_SUCCESS || to == RUN_FAILED ||
+               to == RUN_WARNING || to == RUN_CANCELLING || to == RUN_CANCELLED;
+    case RUN_CANCELLING:
+        /* FAILED: the process was gone before the stop took effect (crash, restart). */
+        return to == RUN_CANCELLED || to == RUN_FAILED;
+    default:
+        return false; /* terminal states never move */
+    }
+}
+
+static const char *trigger_names[] = {"manual", "scheduled", "retry"};
+
+const char *run_trigger_name(enum run_trigger t)
+{
+    return (unsigned)t < 3 ? trigger_names[t] : "manual";
+}
+
+int run_trigger_parse(const char *s)
+{
+    for (int i = 0; i < 3; i++)
+        if (s && strcmp(s, trigger_names[i]) == 0) return i;
+    return -1;
+}
+
+static const char *level_names[LL_COUNT] = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"};
+
+const char *log_line_level_name(int lvl)
+{
+    return (unsigned)lvl < LL_COUNT ? level_names[lvl] : "INFO";
+}
+
+int log_line_level_parse(const char *s)
+{
+    if (!s) return -1;
+    for (int i = 0; i < LL_COUNT; i++)
+        if (strcasecmp(s, level_names[i]) == 0) return i;
+    if (strcasecmp(s, "warn") == 0) return LL_WARNING;
+    return -1;
+}
+
+const char *log_stream_name(int s)
+{
+    static const char *names[] = {"stdout", "stderr", "sked"};
+    return (unsigned)s < 3 ? names[s] : "sked";
+}
+
+void job_init(struct job *j)
+{
+    memset(j, 0, sizeof *j);
+    j->active = true;
+    j->timeout_ms = -1;
+    j->next_run = NO_TIME;
+}
+
+void job_release(struct job *j)
+{
+    free(j->title);
+    free(j->description);
+    free(j->task);
+    free(j->default_queue);
+    json_decref(j->schedule);
+    json_decref(j->run_args);
+    json_decref(j->notifications);
+    job_init(j);
+}
+
+void run_init(struct run *r)
+{
+    memset(r, 0, sizeof *r);
+    r->scheduled_for = r->created = r->updated = r->started_at = r->finished_at = NO_TIME;
+    r->attempt = 1;
+    r->timeout_ms = -1;
+}
+
+void run_release(struct run *r)
+{
+    free(r->task);
+    free(r->title);
+    free(r->queue);
+    json_decref(r->args);
+    free(r->message);
+    json_decref(r->output);
+    json_decref(r->progress);
+    free(r->parent_run_id);
+    free(r->node);
+    free(r->started_by.id);
+    free(r->started_by.name);
+    free(r->stopped_by.id);
+    free(r->stopped_by.name);
+    run_init(r);
+}

@@ -1,0 +1,106 @@
+/*
+ * model: the nouns of sked in one header - run statuses and their transitions, triggers,
+ * jobs and runs as the engine, store and API exchange them. Nothing here does I/O.
+ *
+ * Ownership: every pointer member of struct job / struct run is owned by the struct and freed
+ * by job_release() / run_release(); json_t members hold one reference each.
+ */
+#ifndef SKED_MODEL_H
+#define SKED_MODEL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/uuid.h"
+
+enum run_status {
+    RUN_QUEUED,
+    RUN_RUNNING,
+    RUN_SUCCESS,
+    RUN_FAILED,
+    RUN_WARNING, /* accepted for compatibility; nothing sets it */
+    RUN_CANCELLING,
+    RUN_CANCELLED,
+    RUN_PARTIAL_SUCCESS,
+    RUN_STATUS_COUNT
+};
+
+/* "QUEUED", ... as in the API. */
+const char *run_status_name(enum run_status s);
+/* Single-letter store code: Q R S F W C X P. */
+char run_status_code(enum run_status s);
+/* Returns the status, or -1 when the name (case-insensitive) or code is unknown. */
+int run_status_parse(const char *name);
+int run_status_from_code(char c);
+/* SUCCESS, FAILED, WARNING, CANCELLED, PARTIAL_SUCCESS. */
+bool run_status_terminal(enum run_status s);
+/* Whether the state machine allows from -> to. */
+bool run_status_allowed(enum run_status from, enum run_status to);
+
+enum run_trigger { TRIGGER_MANUAL, TRIGGER_SCHEDULED, TRIGGER_RETRY };
+const char *run_trigger_name(enum run_trigger t);
+int run_trigger_parse(const char *s);
+
+/* Log levels of run log lines, ordered by severity (syslog-like, as the reference names). */
+enum log_line_level { LL_DEBUG, LL_INFO, LL_WARNING, LL_ERROR, LL_CRITICAL, LL_COUNT };
+const char *log_line_level_name(int lvl);
+int log_line_level_parse(const char *s);
+
+enum log_stream { STREAM_STDOUT, STREAM_STDERR, STREAM_SKED };
+const char *log_stream_name(int s);
+
+#define NO_TIME INT64_MIN
+
+struct job {
+    char id[UUID_STR_LEN];
+    int64_t created, updated; /* microseconds since the epoch */
+    bool active;
+    char *title;
+    char *description; /* may be NULL */
+    char *task;        /* job type id */
+    char *default_queue;
+    json_t *schedule;      /* NULL when unscheduled */
+    json_t *run_args;      /* object, possibly with "custom_args"; never NULL after load */
+    json_t *notifications; /* {"emails":[..],"statuses":[..]} or NULL */
+    int64_t timeout_ms;    /* -1: the task's default */
+    int64_t next_run;      /* NO_TIME when none */
+};
+
+struct user_ref {
+    char *id;   /* NULL: the scheduler / system */
+    char *name;
+};
+
+struct run {
+    int64_t rid; /* store-internal row number; 0 before insert */
+    char id[UUID_STR_LEN];
+    char job_id[UUID_STR_LEN];
+    char *task; /* the job type it runs */
+    enum run_status status;
+    char *title; /* may be NULL */
+    char *queue;
+    json_t *args; /* the resolved arguments, object */
+    enum run_trigger trigger;
+    int64_t scheduled_for, created, updated, started_at, finished_at; /* NO_TIME when unset */
+    char *message;
+    int exit_code;
+    bool has_exit_code;
+    json_t *output;   /* NULL when none */
+    json_t *progress; /* {"done":n,"total":n} or NULL */
+    int64_t total_entries, inserted_entries, updated_entries, errored_entries;
+    int attempt;
+    char *parent_run_id;
+    char *node;
+    int64_t claim;
+    int pid;
+    int64_t timeout_ms; /* effective timeout, -1 none */
+    struct user_ref started_by, stopped_by;
+};
+
+void job_init(struct job *j);
+void job_release(struct job *j);
+void run_init(struct run *r);
+void run_release(struct run *r);
+
+#endif

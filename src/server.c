@@ -1,0 +1,156 @@
+/* server: the serve command; see server.h. */
+#include "server.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "config.h"
+#include "dispatch.h"
+#include "events.h"
+#include "http/api.h"
+#include "http/auth.h"
+#include "http/http.h"
+#include "store/store.h"
+#include "tasks.h"
+
+extern char **environ;
+
+struct server {
+    struct config cfg;
+    struct event_base *base;
+    struct store *store;
+    struct taskset *tasks;
+    struct events *events;
+    struct dispatch *dispatch;
+    struct auth *auth;
+    struct http_server *http;
+    struct api api;
+    struct event *sigterm, *sigint;
+    bool stopping;
+};
+
+static void on_drained(void *arg)
+{
+    struct server *s = arg;
+    log_info("shutdown.done", "active=0");
+    event_base_loopbreak(s->base);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    struct server *s = arg;
+    if (s->stopping) {
+        log_warn("shutdown.again", "signal=%d reason=\"already shutting down\"", (int)sig);
+        return;
+    }
+    s->stopping = true;
+    log_info("shutdown.start", "signal=%d active=%zu", (int)sig, dispatch_active_count(s->dispatch));
+    http_server_stop_accepting(s->http);
+    dispatch_shutdown(s->dispatch, on_drained, s);
+}
+
+/* Creates the folder holding path when it is missing (var/ on a first `make run`). */
+static void ensure_parent(const char *path)
+{
+    char *copy = xstrdup(path);
+    char *slash = strrchr(copy, '/');
+    if (slash && slash != copy) {
+        *slash = '\0';
+        mkdir(copy, 0750);
+    }
+    free(copy);
+}
+
+int server_main(int argc, char **argv)
+{
+    struct server s;
+    memset(&s, 0, sizeof s);
+    config_init(&s.cfg);
+    struct sk_err e = {0};
+    int rc = config_load(&s.cfg, argc, argv, environ, &e);
+    if (rc == 1) {
+        config_release(&s.cfg);
+        return 0;
+    }
+    if (rc) {
+        fprintf(stderr, "sked serve: %s: %s\n", e.field, e.msg);
+        config_release(&s.cfg);
+        return 2;
+    }
+    log_setup(s.cfg.log_level, s.cfg.log_format);
+    if (sodium_init() < 0) {
+        fprintf(stderr, "sked serve: libsodium failed to initialise\n");
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    int exit_code = 1;
+
+    struct queue_names qn = config_queue_names(&s.cfg);
+    if (tasks_load_dir(s.cfg.tasks_dir, &qn, &s.tasks, &e) != 0) {
+        fprintf(stderr, "sked serve: %s\n", e.msg);
+        goto out;
+    }
+    ensure_parent(s.cfg.db_path);
+    if (store_open(s.cfg.db_path, s.cfg.durability, &s.store, &e) != 0) {
+        fprintf(stderr, "sked serve: %s\n", e.msg);
+        goto out;
+    }
+    s.auth = auth_new(s.store, s.cfg.admin_token, &e);
+    if (!s.auth) {
+        fprintf(stderr, "sked serve: %s: %s\n", e.field, e.msg);
+        goto out;
+    }
+    s.base = event_base_new();
+    s.events = events_new();
+    s.dispatch = dispatch_new(s.base, s.store, &s.cfg, s.events);
+    dispatch_set_tasks(s.dispatch, s.tasks);
+    int recovered = dispatch_recover(s.dispatch);
+    if (recovered > 0) log_warn("startup.recovered", "runs=%d", recovered);
+
+    s.api = (struct api){s.store, s.dispatch, s.events, &s.cfg, s.auth, s.base, time_now_us()};
+    struct http_limits lim = {16 * 1024, (size_t)s.cfg.max_body_bytes, 60, 60, 10000};
+    s.http = http_server_new(s.base, s.cfg.listen_host, s.cfg.listen_port, &lim, api_handle,
+                             &s.api, &e);
+    if (!s.http) {
+        fprintf(stderr, "sked serve: %s\n", e.msg);
+        goto out;
+    }
+    s.sigterm = evsignal_new(s.base, SIGTERM, on_signal, &s);
+    s.sigint = evsignal_new(s.base, SIGINT, on_signal, &s);
+    event_add(s.sigterm, NULL);
+    event_add(s.sigint, NULL);
+    log_info("startup.ready", "tasks=%zu queues=%zu node=%s db=%s", s.tasks->count, s.cfg.nqueues,
+             s.cfg.node, log_q(s.cfg.db_path));
+    const char *host = s.cfg.listen_host;
+    bool v6 = strchr(host, ':') != NULL;
+    fprintf(stderr, "sked: listening on http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "",
+            http_server_port(s.http));
+    fflush(stderr);
+    dispatch_wake(s.dispatch);
+    event_base_dispatch(s.base);
+    exit_code = 0;
+
+out:
+    http_server_free(s.http);
+    dispatch_free(s.dispatch);
+    events_free(s.events);
+    if (s.sigterm) event_free(s.sigterm);
+    if (s.sigint) event_free(s.sigint);
+    if (s.base) event_base_free(s.base);
+    auth_free(s.auth);
+    store_close(s.store);
+    taskset_free(s.tasks);
+    config_release(&s.cfg);
+    return exit_code;
+}

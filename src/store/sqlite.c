@@ -1,0 +1,829 @@
+/*
+ * sqlite: the embedded store backend. One connection, owned by the event-loop thread; WAL
+ * journal so readers (the CLI's --db mode, backups) never block the server; every statement
+ * is prepared once and cached by its text. Migrations are the embedded sql/sqlite/NNNN_*.sql
+ * files, applied in order and recorded in PRAGMA user_version.
+ */
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/embed.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/map.h"
+#include "base/xalloc.h"
+#include "store.h"
+
+extern const struct embedded_file embedded_sql[];
+
+struct store {
+    sqlite3 *db;
+    struct map stmts; /* SQL text -> sqlite3_stmt* */
+    int depth;        /* transaction nesting */
+    int version;
+};
+
+static int fail(struct store *s, const char *what)
+{
+    log_error("store.error", "op=%s reason=%s", what, log_q(sqlite3_errmsg(s->db)));
+    return -EIO;
+}
+
+/* The cached, reset statement for sql. */
+static sqlite3_stmt *stmt(struct store *s, const char *sql)
+{
+    sqlite3_stmt *st = map_get(&s->stmts, sql);
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return st;
+    }
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        log_error("store.prepare", "sql=%s reason=%s", log_q(sql), log_q(sqlite3_errmsg(s->db)));
+        abort(); /* our own SQL is wrong: a bug, not a runtime condition */
+    }
+    map_put(&s->stmts, sql, st);
+    return st;
+}
+
+static int exec(struct store *s, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        log_error("store.exec", "reason=%s", log_q(msg));
+        sqlite3_free(msg);
+        return -EIO;
+    }
+    return 0;
+}
+
+/* ---- binding and reading helpers ---- */
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_time(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v == NO_TIME)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_int64(st, i, v);
+}
+
+static void bind_json(sqlite3_stmt *st, int i, const json_t *v)
+{
+    if (!v) {
+        sqlite3_bind_null(st, i);
+        return;
+    }
+    char *d = json_dump(v);
+    sqlite3_bind_text(st, i, d, -1, free);
+}
+
+static char *col_text(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? xstrdup((const char *)t) : NULL;
+}
+
+static int64_t col_time(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? NO_TIME : sqlite3_column_int64(st, i);
+}
+
+static json_t *col_json(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    if (!t) return NULL;
+    return json_loads((const char *)t, JSON_DECODE_ANY, NULL);
+}
+
+static void copy_uuid(char dst[UUID_STR_LEN], sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(dst, UUID_STR_LEN, "%s", t ? (const char *)t : "");
+}
+
+/* ---- open, migrate, close ---- */
+
+static int migrate(struct store *s, struct sk_err *e)
+{
+    sqlite3_stmt *st = stmt(s, "PRAGMA user_version");
+    int have = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_reset(st);
+    int latest = 0;
+    for (const struct embedded_file *f = embedded_sql; f->name; f++) {
+        int v = atoi(f->name);
+        if (v > latest) latest = v;
+        if (v <= have) continue;
+        if (exec(s, "BEGIN IMMEDIATE") != 0) return sk_err_set(e, -EIO, "db", "cannot migrate");
+        char *msg = NULL;
+        if (sqlite3_exec(s->db, (const char *)f->data, NULL, NULL, &msg) != SQLITE_OK) {
+            sk_err_set(e, -EIO, "db", "migration %s failed: %s", f->name, msg);
+            sqlite3_free(msg);
+            exec(s, "ROLLBACK");
+            return -EIO;
+        }
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
+        if (exec(s, sql) != 0 || exec(s, "COMMIT") != 0) {
+            exec(s, "ROLLBACK");
+            return sk_err_set(e, -EIO, "db", "migration %s failed", f->name);
+        }
+        log_info("store.migrated", "version=%d file=%s", v, f->name);
+        have = v;
+    }
+    if (have > latest)
+        return sk_err_set(e, -EPROTO, "db",
+                          "the store has schema version %d, newer than this sked (%d); "
+                          "upgrade sked",
+                          have, latest);
+    s->version = have;
+    return 0;
+}
+
+int store_open(const char *path, enum durability d, struct store **out, struct sk_err *e)
+{
+    struct store *s = xcalloc(1, sizeof *s);
+    map_init(&s->stmts);
+    *out = NULL;
+    int rc = sqlite3_open_v2(path, &s->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        sk_err_set(e, -EIO, "db", "%s: cannot open: %s", path,
+                   s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        store_close(s);
+        return -EIO;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    char pragmas[256];
+    snprintf(pragmas, sizeof pragmas,
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON; "
+             "PRAGMA temp_store=MEMORY;",
+             d == DURABILITY_FULL ? "FULL" : "NORMAL");
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
+        sk_err_set(e, -EIO, "db", "%s: %s", path, msg ? msg : "cannot configure");
+        sqlite3_free(msg);
+        store_close(s);
+        return -EIO;
+    }
+    if ((rc = migrate(s, e)) != 0) {
+        store_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void store_close(struct store *s)
+{
+    if (!s) return;
+    size_t it;
+    for (struct map_entry *m = map_first(&s->stmts, &it); m; m = map_next(&s->stmts, &it, m))
+        sqlite3_finalize(m->value);
+    map_release(&s->stmts);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+int store_version(struct store *s)
+{
+    return s->version;
+}
+
+int store_begin(struct store *s)
+{
+    if (s->depth++ > 0) return 0;
+    sqlite3_stmt *st = stmt(s, "BEGIN IMMEDIATE");
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        s->depth--;
+        return fail(s, "begin");
+    }
+    return 0;
+}
+
+int store_commit(struct store *s)
+{
+    if (s->depth <= 0 || --s->depth > 0) return 0;
+    sqlite3_stmt *st = stmt(s, "COMMIT");
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        int rc = fail(s, "commit");
+        sqlite3_stmt *rb = stmt(s, "ROLLBACK");
+        sqlite3_step(rb);
+        return rc;
+    }
+    return 0;
+}
+
+void store_rollback(struct store *s)
+{
+    if (s->depth <= 0) return;
+    s->depth = 0;
+    sqlite3_stmt *st = stmt(s, "ROLLBACK");
+    sqlite3_step(st);
+}
+
+/* ---- meta ---- */
+
+int store_meta_get(struct store *s, const char *key, char **value)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT value FROM meta WHERE key = ?1");
+    bind_text(st, 1, key);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *value = col_text(st, 0);
+        sqlite3_reset(st);
+        return 0;
+    }
+    return rc == SQLITE_DONE ? -ENOENT : fail(s, "meta_get");
+}
+
+int store_meta_set(struct store *s, const char *key, const char *value)
+{
+    sqlite3_stmt *st = stmt(s, "INSERT INTO meta(key, value) VALUES (?1, ?2) "
+                               "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    bind_text(st, 1, key);
+    bind_text(st, 2, value);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : fail(s, "meta_set");
+}
+
+/* ---- jobs ---- */
+
+#define JOB_COLS                                                                               \
+    "id, created, updated, active, title, description, task, default_queue, schedule, "       \
+    "run_args, notifications, timeout_ms, next_run"
+
+static void read_job(sqlite3_stmt *st, struct job *j)
+{
+    job_init(j);
+    copy_uuid(j->id, st, 0);
+    j->created = sqlite3_column_int64(st, 1);
+    j->updated = sqlite3_column_int64(st, 2);
+    j->active = sqlite3_column_int(st, 3) != 0;
+    j->title = col_text(st, 4);
+    j->description = col_text(st, 5);
+    j->task = col_text(st, 6);
+    j->default_queue = col_text(st, 7);
+    j->schedule = col_json(st, 8);
+    j->run_args = col_json(st, 9);
+    if (!j->run_args) j->run_args = json_object();
+    j->notifications = col_json(st, 10);
+    j->timeout_ms = sqlite3_column_type(st, 11) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 11);
+    j->next_run = col_time(st, 12);
+}
+
+static void bind_job(sqlite3_stmt *st, const struct job *j)
+{
+    bind_text(st, 1, j->id);
+    sqlite3_bind_int64(st, 2, j->created);
+    sqlite3_bind_int64(st, 3, j->updated);
+    sqlite3_bind_int(st, 4, j->active);
+    bind_text(st, 5, j->title);
+    bind_text(st, 6, j->description);
+    bind_text(st, 7, j->task);
+    bind_text(st, 8, j->default_queue);
+    bind_json(st, 9, j->schedule);
+    if (j->run_args)
+        bind_json(st, 10, j->run_args);
+    else
+        bind_text(st, 10, "{}");
+    bind_json(st, 11, j->notifications);
+    if (j->timeout_ms < 0)
+        sqlite3_bind_null(st, 12);
+    else
+        sqlite3_bind_int64(st, 12, j->timeout_ms);
+    bind_time(st, 13, j->next_run);
+}
+
+int store_job_insert(struct store *s, const struct job *j)
+{
+    sqlite3_stmt *st = stmt(s, "INSERT INTO job (" JOB_COLS ") VALUES "
+                               "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+    bind_job(st, j);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : fail(s, "job_insert");
+}
+
+int store_job_update(struct store *s, const struct job *j)
+{
+    sqlite3_stmt *st = stmt(s, "UPDATE job SET updated = ?3, active = ?4, title = ?5, "
+                               "description = ?6, task = ?7, default_queue = ?8, schedule = ?9, "
+                               "run_args = ?10, notifications = ?11, timeout_ms = ?12, "
+                               "next_run = ?13 WHERE id = ?1 AND ?2 = ?2");
+    bind_job(st, j);
+    if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "job_update");
+    return sqlite3_changes(s->db) ? 0 : -ENOENT;
+}
+
+int store_job_get(struct store *s, const char *id, struct job *out)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT " JOB_COLS " FROM job WHERE id = ?1");
+    bind_text(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_job(st, out);
+        sqlite3_reset(st);
+        return 0;
+    }
+    return rc == SQLITE_DONE ? -ENOENT : fail(s, "job_get");
+}
+
+int store_job_delete(struct store *s, const char *id)
+{
+    sqlite3_stmt *st = stmt(s, "DELETE FROM job WHERE id = ?1");
+    bind_text(st, 1, id);
+    if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "job_delete");
+    return sqlite3_changes(s->db) ? 0 : -ENOENT;
+}
+
+/* A LIKE pattern matching s anywhere, with LIKE's wildcards escaped by '\'. */
+static char *like_pattern(const char *s)
+{
+    struct buf b = BUF_INIT;
+    buf_putc(&b, '%');
+    for (; *s; s++) {
+        if (*s == '%' || *s == '_' || *s == '\\') buf_putc(&b, '\\');
+        buf_putc(&b, *s);
+    }
+    buf_putc(&b, '%');
+    return buf_steal(&b);
+}
+
+int store_job_list(struct store *s, const struct job_query *q, struct job **out, size_t *n,
+                   int64_t *total)
+{
+    struct buf where = BUF_INIT;
+    buf_puts(&where, " WHERE 1");
+    if (q->q && *q->q)
+        buf_puts(&where, " AND (title LIKE ?1 ESCAPE '\\' OR description LIKE ?1 ESCAPE '\\')");
+    if (q->active >= 0) buf_puts(&where, " AND active = ?2");
+    if (q->task) buf_puts(&where, " AND task = ?3");
+    char *pat = q->q && *q->q ? like_pattern(q->q) : NULL;
+
+    char *sql = xasprintf("SELECT count(*) FROM job%s", buf_cstr(&where));
+    sqlite3_stmt *st = stmt(s, sql);
+    free(sql);
+    if (pat) bind_text(st, 1, pat);
+    if (q->active >= 0) sqlite3_bind_int(st, 2, q->active);
+    if (q->task) bind_text(st, 3, q->task);
+    int rc = sqlite3_step(st);
+    *total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+
+    const char *order = "title COLLATE NOCASE";
+    if (q->sort && strcmp(q->sort, "created") == 0) order = "created";
+    if (q->sort && strcmp(q->sort, "updated") == 0) order = "updated";
+    sql = xasprintf("SELECT " JOB_COLS " FROM job%s ORDER BY %s %s, id %s LIMIT ?4 OFFSET ?5",
+                    buf_cstr(&where), order, q->desc ? "DESC" : "ASC", q->desc ? "DESC" : "ASC");
+    st = stmt(s, sql);
+    free(sql);
+    buf_free(&where);
+    if (pat) bind_text(st, 1, pat);
+    if (q->active >= 0) sqlite3_bind_int(st, 2, q->active);
+    if (q->task) bind_text(st, 3, q->task);
+    sqlite3_bind_int64(st, 4, q->limit);
+    sqlite3_bind_int64(st, 5, q->offset);
+    free(pat);
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *out = xrealloc(*out, cap * sizeof **out);
+        }
+        read_job(st, &(*out)[(*n)++]);
+    }
+    if (rc != SQLITE_DONE) {
+        store_jobs_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return fail(s, "job_list");
+    }
+    return 0;
+}
+
+void store_jobs_free(struct job *jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) job_release(&jobs[i]);
+    free(jobs);
+}
+
+/* ---- runs ---- */
+
+#define RUN_COLS                                                                               \
+    "rid, id, job_id, task, status, title, queue, args, trigger, scheduled_for, created, updated, "  \
+    "started_at, finished_at, message, exit_code, output, progress, total_entries, "           \
+    "inserted_entries, updated_entries, errored_entries, attempt, parent_run_id, node, claim, " \
+    "pid, timeout_ms, started_by_id, started_by_name, stopped_by_id, stopped_by_name"
+
+static void read_run(sqlite3_stmt *st, struct run *r)
+{
+    run_init(r);
+    r->rid = sqlite3_column_int64(st, 0);
+    copy_uuid(r->id, st, 1);
+    copy_uuid(r->job_id, st, 2);
+    r->task = col_text(st, 3);
+    const unsigned char *code = sqlite3_column_text(st, 4);
+    int status = code ? run_status_from_code((char)code[0]) : -1;
+    r->status = status < 0 ? RUN_FAILED : (enum run_status)status;
+    r->title = col_text(st, 5);
+    r->queue = col_text(st, 6);
+    r->args = col_json(st, 7);
+    if (!r->args) r->args = json_object();
+    const unsigned char *trig = sqlite3_column_text(st, 8);
+    int t = run_trigger_parse((const char *)trig);
+    r->trigger = t < 0 ? TRIGGER_MANUAL : (enum run_trigger)t;
+    r->scheduled_for = col_time(st, 9);
+    r->created = col_time(st, 10);
+    r->updated = col_time(st, 11);
+    r->started_at = col_time(st, 12);
+    r->finished_at = col_time(st, 13);
+    r->message = col_text(st, 14);
+    r->has_exit_code = sqlite3_column_type(st, 15) != SQLITE_NULL;
+    r->exit_code = sqlite3_column_int(st, 15);
+    r->output = col_json(st, 16);
+    r->progress = col_json(st, 17);
+    r->total_entries = sqlite3_column_int64(st, 18);
+    r->inserted_entries = sqlite3_column_int64(st, 19);
+    r->updated_entries = sqlite3_column_int64(st, 20);
+    r->errored_entries = sqlite3_column_int64(st, 21);
+    r->attempt = sqlite3_column_int(st, 22);
+    r->parent_run_id = col_text(st, 23);
+    r->node = col_text(st, 24);
+    r->claim = sqlite3_column_int64(st, 25);
+    r->pid = sqlite3_column_int(st, 26);
+    r->timeout_ms = sqlite3_column_type(st, 27) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 27);
+    r->started_by.id = col_text(st, 28);
+    r->started_by.name = col_text(st, 29);
+    r->stopped_by.id = col_text(st, 30);
+    r->stopped_by.name = col_text(st, 31);
+}
+
+int store_run_insert(struct store *s, struct run *r)
+{
+    sqlite3_stmt *st = stmt(
+        s, "INSERT INTO run (id, job_id, status, title, queue, args, trigger, scheduled_for, "
+           "created, updated, attempt, parent_run_id, timeout_ms, started_by_id, "
+           "started_by_name, message, finished_at, task) VALUES "
+           "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
+    char code[2] = {run_status_code(r->status), 0};
+    bind_text(st, 1, r->id);
+    bind_text(st, 2, r->job_id);
+    bind_text(st, 3, code);
+    bind_text(st, 4, r->title);
+    bind_text(st, 5, r->queue);
+    bind_json(st, 6, r->args);
+    bind_text(st, 7, run_trigger_name(r->trigger));
+    bind_time(st, 8, r->scheduled_for);
+    sqlite3_bind_int64(st, 9, r->created);
+    sqlite3_bind_int(st, 10, r->attempt);
+    bind_text(st, 11, r->parent_run_id);
+    if (r->timeout_ms < 0)
+        sqlite3_bind_null(st, 12);
+    else
+        sqlite3_bind_int64(st, 12, r->timeout_ms);
+    bind_text(st, 13, r->started_by.id);
+    bind_text(st, 14, r->started_by.name);
+    bind_text(st, 15, r->message);
+    bind_time(st, 16, r->finished_at);
+    bind_text(st, 17, r->task);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_CONSTRAINT) return -EEXIST;
+    if (rc != SQLITE_DONE) return fail(s, "run_insert");
+    r->rid = sqlite3_last_insert_rowid(s->db);
+    r->updated = r->created;
+    return 0;
+}
+
+int store_run_get(struct store *s, const char *id, struct run *out)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE id = ?1");
+    bind_text(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_run(st, out);
+        sqlite3_reset(st);
+        return 0;
+    }
+    return rc == SQLITE_DONE ? -ENOENT : fail(s, "run_get");
+}
+
+static void status_in(struct buf *b, unsigned mask)
+{
+    buf_puts(b, "status IN (");
+    int first = 1;
+    for (int i = 0; i < RUN_STATUS_COUNT; i++) {
+        if (!(mask & (1u << i))) continue;
+        buf_printf(b, "%s'%c'", first ? "" : ",", run_status_code(i));
+        first = 0;
+    }
+    buf_puts(b, ")");
+}
+
+static int collect_runs(struct store *s, sqlite3_stmt *st, struct run **out, size_t *n)
+{
+    size_t cap = 0;
+    int rc;
+    *out = NULL;
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *out = xrealloc(*out, cap * sizeof **out);
+        }
+        read_run(st, &(*out)[(*n)++]);
+    }
+    if (rc != SQLITE_DONE) {
+        store_runs_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return fail(s, "run_list");
+    }
+    return 0;
+}
+
+int store_run_list(struct store *s, const struct run_query *q, struct run **out, size_t *n,
+                   int64_t *total)
+{
+    struct buf where = BUF_INIT;
+    buf_puts(&where, " WHERE 1");
+    if (q->job_id) buf_puts(&where, " AND job_id = ?1");
+    if (q->status_mask) {
+        buf_puts(&where, " AND ");
+        status_in(&where, q->status_mask);
+    }
+    if (q->since != NO_TIME) buf_puts(&where, " AND created >= ?2");
+    if (q->q && *q->q) buf_puts(&where, " AND (id LIKE ?3 ESCAPE '\\' OR title LIKE ?3 ESCAPE '\\')");
+    char *pat = q->q && *q->q ? like_pattern(q->q) : NULL;
+
+    char *sql = xasprintf("SELECT count(*) FROM run%s", buf_cstr(&where));
+    sqlite3_stmt *st = stmt(s, sql);
+    free(sql);
+    if (q->job_id) bind_text(st, 1, q->job_id);
+    if (q->since != NO_TIME) sqlite3_bind_int64(st, 2, q->since);
+    if (pat) bind_text(st, 3, pat);
+    *total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+
+    sql = xasprintf("SELECT " RUN_COLS " FROM run%s ORDER BY rid %s LIMIT ?4 OFFSET ?5",
+                    buf_cstr(&where), q->asc ? "ASC" : "DESC");
+    st = stmt(s, sql);
+    free(sql);
+    buf_free(&where);
+    if (q->job_id) bind_text(st, 1, q->job_id);
+    if (q->since != NO_TIME) sqlite3_bind_int64(st, 2, q->since);
+    if (pat) bind_text(st, 3, pat);
+    sqlite3_bind_int64(st, 4, q->limit);
+    sqlite3_bind_int64(st, 5, q->offset);
+    free(pat);
+    return collect_runs(s, st, out, n);
+}
+
+void store_runs_free(struct run *runs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) run_release(&runs[i]);
+    free(runs);
+}
+
+int store_run_delete(struct store *s, const char *id)
+{
+    sqlite3_stmt *st =
+        stmt(s, "DELETE FROM run WHERE id = ?1 AND status IN ('S','F','W','X','P')");
+    bind_text(st, 1, id);
+    if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "run_delete");
+    if (sqlite3_changes(s->db)) return 0;
+    st = stmt(s, "SELECT 1 FROM run WHERE id = ?1");
+    bind_text(st, 1, id);
+    int rc = sqlite3_step(st) == SQLITE_ROW ? -EBUSY : -ENOENT;
+    sqlite3_reset(st);
+    return rc;
+}
+
+int store_run_latest(struct store *s, const char *job_id, int status, struct run *out)
+{
+    sqlite3_stmt *st;
+    if (status < 0) {
+        st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE job_id = ?1 ORDER BY rid DESC LIMIT 1");
+    } else {
+        st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE job_id = ?1 AND status = ?2 "
+                     "ORDER BY rid DESC LIMIT 1");
+        char code[2] = {run_status_code(status), 0};
+        bind_text(st, 2, code);
+    }
+    bind_text(st, 1, job_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_run(st, out);
+        sqlite3_reset(st);
+        return 0;
+    }
+    return rc == SQLITE_DONE ? -ENOENT : fail(s, "run_latest");
+}
+
+int64_t store_last_success_start(struct store *s, const char *job_id)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT started_at FROM run WHERE job_id = ?1 AND status = 'S' "
+                               "AND started_at IS NOT NULL ORDER BY rid DESC LIMIT 1");
+    bind_text(st, 1, job_id);
+    int64_t v = sqlite3_step(st) == SQLITE_ROW ? col_time(st, 0) : NO_TIME;
+    sqlite3_reset(st);
+    return v;
+}
+
+int store_run_update(struct store *s, const struct run_guard *g, int to, unsigned mask,
+                     const struct run *f, int64_t now)
+{
+    struct buf sql = BUF_INIT;
+    buf_puts(&sql, "UPDATE run SET updated = ?1");
+    if (to >= 0) buf_puts(&sql, ", status = ?2");
+    if (mask & RF_STARTED_AT) buf_puts(&sql, ", started_at = ?3");
+    if (mask & RF_FINISHED_AT) buf_puts(&sql, ", finished_at = ?4");
+    if (mask & RF_MESSAGE) buf_puts(&sql, ", message = ?5");
+    if (mask & RF_EXIT_CODE) buf_puts(&sql, ", exit_code = ?6");
+    if (mask & RF_OUTPUT) buf_puts(&sql, ", output = ?7");
+    if (mask & RF_PROGRESS) buf_puts(&sql, ", progress = ?8");
+    if (mask & RF_ENTRIES)
+        buf_puts(&sql, ", total_entries = ?9, inserted_entries = ?10, updated_entries = ?11, "
+                       "errored_entries = ?12");
+    if (mask & RF_PID) buf_puts(&sql, ", pid = ?13");
+    if (mask & RF_STOPPED_BY) buf_puts(&sql, ", stopped_by_id = ?14, stopped_by_name = ?15");
+    buf_puts(&sql, " WHERE id = ?16 AND ");
+    status_in(&sql, g->from_mask);
+    if (g->node) buf_puts(&sql, " AND node = ?17 AND claim = ?18");
+    sqlite3_stmt *st = stmt(s, buf_cstr(&sql));
+    buf_free(&sql);
+    sqlite3_bind_int64(st, 1, now);
+    if (to >= 0) {
+        char code[2] = {run_status_code(to), 0};
+        bind_text(st, 2, code);
+    }
+    if (mask & RF_STARTED_AT) bind_time(st, 3, f->started_at);
+    if (mask & RF_FINISHED_AT) bind_time(st, 4, f->finished_at);
+    if (mask & RF_MESSAGE) bind_text(st, 5, f->message);
+    if (mask & RF_EXIT_CODE) {
+        if (f->has_exit_code)
+            sqlite3_bind_int(st, 6, f->exit_code);
+        else
+            sqlite3_bind_null(st, 6);
+    }
+    if (mask & RF_OUTPUT) bind_json(st, 7, f->output);
+    if (mask & RF_PROGRESS) bind_json(st, 8, f->progress);
+    if (mask & RF_ENTRIES) {
+        sqlite3_bind_int64(st, 9, f->total_entries);
+        sqlite3_bind_int64(st, 10, f->inserted_entries);
+        sqlite3_bind_int64(st, 11, f->updated_entries);
+        sqlite3_bind_int64(st, 12, f->errored_entries);
+    }
+    if (mask & RF_PID) {
+        if (f->pid > 0)
+            sqlite3_bind_int(st, 13, f->pid);
+        else
+            sqlite3_bind_null(st, 13);
+    }
+    if (mask & RF_STOPPED_BY) {
+        bind_text(st, 14, f->stopped_by.id);
+        bind_text(st, 15, f->stopped_by.name);
+    }
+    bind_text(st, 16, g->id);
+    if (g->node) {
+        bind_text(st, 17, g->node);
+        sqlite3_bind_int64(st, 18, g->claim);
+    }
+    if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "run_update");
+    return sqlite3_changes(s->db) ? 0 : -ESTALE;
+}
+
+int store_run_claim(struct store *s, const char *queue, const char *node, int64_t now,
+                    struct run *out)
+{
+    sqlite3_stmt *st =
+        stmt(s, "UPDATE run SET status = 'R', started_at = ?1, updated = ?1, node = ?2, "
+                "claim = claim + 1 WHERE rid = (SELECT rid FROM run WHERE status = 'Q' AND "
+                "queue = ?3 ORDER BY rid LIMIT 1) AND status = 'Q' RETURNING " RUN_COLS);
+    sqlite3_bind_int64(st, 1, now);
+    bind_text(st, 2, node);
+    bind_text(st, 3, queue);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_run(st, out);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+        }
+        return 0;
+    }
+    return rc == SQLITE_DONE ? -ENOENT : fail(s, "run_claim");
+}
+
+int store_runs_active(struct store *s, const char *node, struct run **out, size_t *n)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE status IN ('R','C') AND "
+                               "(node = ?1 OR node IS NULL) ORDER BY rid");
+    bind_text(st, 1, node);
+    return collect_runs(s, st, out, n);
+}
+
+int store_queue_depths(struct store *s, void (*fn)(void *arg, const char *queue, int64_t n),
+                       void *arg)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT queue, count(*) FROM run WHERE status = 'Q' GROUP BY queue");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        fn(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+    return rc == SQLITE_DONE ? 0 : fail(s, "queue_depths");
+}
+
+/* ---- logs ---- */
+
+int store_log_append(struct store *s, int64_t rid, const struct log_line *lines, size_t n)
+{
+    sqlite3_stmt *st = stmt(s, "INSERT OR IGNORE INTO run_log (rid, seq, ts, level, stream, "
+                               "message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    for (size_t i = 0; i < n; i++) {
+        if (i) {
+            sqlite3_reset(st);
+        }
+        sqlite3_bind_int64(st, 1, rid);
+        sqlite3_bind_int64(st, 2, lines[i].seq);
+        sqlite3_bind_int64(st, 3, lines[i].ts);
+        sqlite3_bind_int(st, 4, lines[i].level);
+        sqlite3_bind_int(st, 5, lines[i].stream);
+        sqlite3_bind_text(st, 6, lines[i].message, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "log_append");
+    }
+    return 0;
+}
+
+int store_log_list(struct store *s, int64_t rid, int64_t after, int min_level, size_t limit,
+                   struct log_line **out, size_t *n)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT seq, ts, level, stream, message FROM run_log WHERE "
+                               "rid = ?1 AND seq > ?2 AND level >= ?3 ORDER BY seq LIMIT ?4");
+    sqlite3_bind_int64(st, 1, rid);
+    sqlite3_bind_int64(st, 2, after);
+    sqlite3_bind_int(st, 3, min_level);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)limit);
+    *out = NULL;
+    *n = 0;
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            *out = xrealloc(*out, cap * sizeof **out);
+        }
+        struct log_line *l = &(*out)[(*n)++];
+        l->seq = sqlite3_column_int64(st, 0);
+        l->ts = sqlite3_column_int64(st, 1);
+        l->level = sqlite3_column_int(st, 2);
+        l->stream = sqlite3_column_int(st, 3);
+        l->message = col_text(st, 4);
+        if (!l->message) l->message = xstrdup("");
+    }
+    if (rc != SQLITE_DONE) {
+        store_log_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return fail(s, "log_list");
+    }
+    return 0;
+}
+
+int64_t store_log_count(struct store *s, int64_t rid, int min_level)
+{
+    sqlite3_stmt *st;
+    if (min_level <= 0) {
+        st = stmt(s, "SELECT count(*) FROM run_log WHERE rid = ?1");
+    } else {
+        st = stmt(s, "SELECT count(*) FROM run_log WHERE rid = ?1 AND level >= ?2");
+        sqlite3_bind_int(st, 2, min_level);
+    }
+    sqlite3_bind_int64(st, 1, rid);
+    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return v;
+}
+
+int64_t store_log_last_seq(struct store *s, int64_t rid)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT max(seq) FROM run_log WHERE rid = ?1");
+    sqlite3_bind_int64(st, 1, rid);
+    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return v;
+}
+
+void store_log_free(struct log_line *lines, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free(lines[i].message);
+    free(lines);
+}

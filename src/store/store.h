@@ -1,0 +1,140 @@
+/*
+ * store: everything sked keeps - jobs, runs, run logs, meta values - behind one interface.
+ * No SQL exists outside src/store/. The embedded backend is SQLite (WAL); the interface is
+ * shaped so a PostgreSQL backend slots in: every run write after creation is a guarded update
+ * that names the status(es) it expects and, for engine writes, the node and claim number that
+ * own the run, so a late or foreign writer can never move a run.
+ *
+ * Functions return 0, -ENOENT when a row does not exist, -ESTALE when a guarded update found
+ * the row in another state, or another negative errno-style code on a store failure (logged).
+ * Structs filled by the store are the caller's to release (job_release, run_release, ...).
+ */
+#ifndef SKED_STORE_H
+#define SKED_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "model.h"
+
+struct store;
+
+enum durability { DURABILITY_NORMAL, DURABILITY_FULL };
+
+/* Opens (creating and migrating as needed) the store at path. */
+int store_open(const char *path, enum durability d, struct store **out, struct sk_err *e);
+void store_close(struct store *s);
+/* Schema version applied, for /readyz and diagnostics. */
+int store_version(struct store *s);
+
+/* Transactions nest by counting: only the outermost begin/commit touch the database. */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+void store_rollback(struct store *s);
+
+/* Meta values (small strings). store_meta_get fills *value (caller frees) or -ENOENT. */
+int store_meta_get(struct store *s, const char *key, char **value);
+int store_meta_set(struct store *s, const char *key, const char *value);
+
+/* ---- jobs ---- */
+int store_job_insert(struct store *s, const struct job *j);
+/* Replaces every column of the job j->id (created is kept). -ENOENT when absent. */
+int store_job_update(struct store *s, const struct job *j);
+int store_job_get(struct store *s, const char *id, struct job *out);
+/* Deletes the job with its runs and their logs. */
+int store_job_delete(struct store *s, const char *id);
+
+struct job_query {
+    const char *q;      /* case-insensitive substring of title or description, or NULL */
+    int active;         /* -1 any, 0 inactive, 1 active */
+    const char *task;   /* or NULL */
+    const char *sort;   /* "title" (default), "created" or "updated" */
+    bool desc;
+    int64_t offset, limit;
+};
+int store_job_list(struct store *s, const struct job_query *q, struct job **out, size_t *n,
+                   int64_t *total);
+void store_jobs_free(struct job *jobs, size_t n);
+
+/* ---- runs ---- */
+/* Inserts r (r->id, job_id, queue, args, created... set by the caller); sets r->rid. */
+int store_run_insert(struct store *s, struct run *r);
+int store_run_get(struct store *s, const char *id, struct run *out);
+
+struct run_query {
+    const char *job_id;   /* or NULL for all jobs */
+    unsigned status_mask; /* bit per enum run_status; 0 = any */
+    int64_t since;        /* created >= since, or NO_TIME */
+    const char *q;        /* substring of the run id or title, or NULL */
+    bool asc;             /* default newest first */
+    int64_t offset, limit;
+};
+int store_run_list(struct store *s, const struct run_query *q, struct run **out, size_t *n,
+                   int64_t *total);
+void store_runs_free(struct run *runs, size_t n);
+/* Deletes a finished run and its log: -EBUSY when it is not finished. */
+int store_run_delete(struct store *s, const char *id);
+/* The job's newest run (status < 0: any status). -ENOENT when none. */
+int store_run_latest(struct store *s, const char *job_id, int status, struct run *out);
+/* started_at of the job's newest SUCCESS run, or NO_TIME. */
+int64_t store_last_success_start(struct store *s, const char *job_id);
+
+/* Which fields of a struct run a guarded update writes. */
+enum run_field {
+    RF_STARTED_AT = 1 << 0,
+    RF_FINISHED_AT = 1 << 1,
+    RF_MESSAGE = 1 << 2,
+    RF_EXIT_CODE = 1 << 3,
+    RF_OUTPUT = 1 << 4,
+    RF_PROGRESS = 1 << 5,
+    RF_ENTRIES = 1 << 6,
+    RF_PID = 1 << 7,
+    RF_STOPPED_BY = 1 << 8,
+};
+
+struct run_guard {
+    const char *id;
+    unsigned from_mask; /* statuses the run must be in */
+    const char *node;   /* when not NULL, node and claim must match too */
+    int64_t claim;
+};
+
+/*
+ * Guarded update: sets status to `to` (or leaves it when to < 0) and the fields in mask taken
+ * from f, plus updated = now. -ESTALE when the guard does not hold.
+ */
+int store_run_update(struct store *s, const struct run_guard *g, int to, unsigned mask,
+                     const struct run *f, int64_t now);
+
+/*
+ * Claims the oldest QUEUED run of queue for node: QUEUED -> RUNNING with started_at = now, the
+ * node, and claim + 1, filling out. -ENOENT when the queue is empty.
+ */
+int store_run_claim(struct store *s, const char *queue, const char *node, int64_t now,
+                    struct run *out);
+/* Runs of node in RUNNING or CANCELLING (what a restart must recover). */
+int store_runs_active(struct store *s, const char *node, struct run **out, size_t *n);
+/* Number of QUEUED runs per queue name, calling fn for each. */
+int store_queue_depths(struct store *s, void (*fn)(void *arg, const char *queue, int64_t n),
+                       void *arg);
+
+/* ---- run logs ---- */
+struct log_line {
+    int64_t seq; /* 1, 2, ... per run */
+    int64_t ts;
+    int level;   /* enum log_line_level */
+    int stream;  /* enum log_stream */
+    char *message;
+};
+
+int store_log_append(struct store *s, int64_t rid, const struct log_line *lines, size_t n);
+/* Lines with seq > after and level >= min_level, up to limit, in order. */
+int store_log_list(struct store *s, int64_t rid, int64_t after, int min_level, size_t limit,
+                   struct log_line **out, size_t *n);
+int64_t store_log_count(struct store *s, int64_t rid, int min_level);
+int64_t store_log_last_seq(struct store *s, int64_t rid);
+void store_log_free(struct log_line *lines, size_t n);
+
+#endif

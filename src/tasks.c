@@ -1,0 +1,363 @@
+/* tasks: the task-file loader and registry; see tasks.h. */
+#include "tasks.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/json.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "schema.h"
+
+#define TASK_FILE_MAX (1024 * 1024)
+
+static const char *task_keys[] = {"id",      "title",      "description", "command",
+                                  "arguments", "default_queue", "timeout", "stop_grace",
+                                  "env",     "working_dir"};
+
+void task_free(struct task *t)
+{
+    if (!t) return;
+    free(t->id);
+    free(t->title);
+    free(t->description);
+    for (size_t i = 0; t->argv && i < t->argc; i++) free(t->argv[i]);
+    free(t->argv);
+    json_decref(t->arguments);
+    free(t->default_queue);
+    json_decref(t->env);
+    free(t->working_dir);
+    free(t->file);
+    free(t);
+}
+
+static bool valid_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 100 || !isalnum((unsigned char)s[0])) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i])) return false;
+    return true;
+}
+
+static char *join_path(const char *dir, const char *rel)
+{
+    if (rel[0] == '/' || !dir || !*dir) return xstrdup(rel);
+    return xasprintf("%s/%s", dir, rel);
+}
+
+bool task_has_arg(const struct task *t, const char *name)
+{
+    return t->arguments && json_object_get(json_object_get(t->arguments, "properties"), name);
+}
+
+/* Checks the {{name}} placeholders of one argv element. */
+static int check_placeholders(const struct task *t, const char *s, const char *field,
+                              struct sk_err *e)
+{
+    const char *p = s;
+    while ((p = strstr(p, "{{")) != NULL) {
+        const char *end = strstr(p + 2, "}}");
+        if (!end) return sk_err_set(e, -EINVAL, field, "unclosed {{ placeholder");
+        size_t n = (size_t)(end - (p + 2));
+        char name[128];
+        if (n == 0 || n >= sizeof name)
+            return sk_err_set(e, -EINVAL, field, "empty or over-long placeholder");
+        memcpy(name, p + 2, n);
+        name[n] = '\0';
+        for (size_t i = 0; i < n; i++)
+            if (!isalnum((unsigned char)name[i]) && name[i] != '_')
+                return sk_err_set(e, -EINVAL, field,
+                                  "placeholder {{%s}}: names hold letters, digits and _", name);
+        if (t->arguments && strcmp(name, "since") != 0 && !task_has_arg(t, name))
+            return sk_err_set(e, -EINVAL, field,
+                              "placeholder {{%s}} names no property of the arguments schema",
+                              name);
+        p = end + 2;
+    }
+    return 0;
+}
+
+static int duration_field(json_t *doc, const char *key, int64_t *out, struct sk_err *e)
+{
+    json_t *v = json_object_get(doc, key);
+    *out = -1;
+    if (!v || json_is_null(v)) return 0;
+    if (json_is_integer(v)) {
+        if (json_integer_value(v) <= 0 || json_integer_value(v) > 366LL * 86400 * 100)
+            return sk_err_set(e, -EINVAL, key, "must be a positive number of seconds");
+        *out = json_integer_value(v) * 1000;
+        return 0;
+    }
+    const char *why;
+    if (!json_is_string(v) || duration_parse(json_string_value(v), out, &why) != 0)
+        return sk_err_set(e, -EINVAL, key, "%s",
+                          json_is_string(v) ? why : "must be a duration such as \"90s\" or \"2h\"");
+    if (*out <= 0) return sk_err_set(e, -EINVAL, key, "must be longer than zero");
+    return 0;
+}
+
+static int parse_doc(json_t *doc, const char *dir, const struct queue_names *queues,
+                     struct task *t, struct sk_err *e)
+{
+    if (!json_is_object(doc)) return sk_err_set(e, -EINVAL, "(file)", "must hold a JSON object");
+    const char *k;
+    json_t *v;
+    json_object_foreach(doc, k, v)
+    {
+        bool ok = false;
+        for (size_t i = 0; i < sizeof task_keys / sizeof *task_keys; i++)
+            ok = ok || strcmp(k, task_keys[i]) == 0;
+        if (!ok) return sk_err_set(e, -EINVAL, k, "unknown key");
+    }
+    const char *id = json_str(doc, "id");
+    if (!id) return sk_err_set(e, -EINVAL, "id", "required, a string");
+    if (!valid_id(id))
+        return sk_err_set(e, -EINVAL, "id",
+                          "must be 1..100 letters, digits, '_', '.' or '-', starting with a "
+                          "letter or digit");
+    t->id = xstrdup(id);
+    const char *title = json_str(doc, "title");
+    if (!title || !*title) return sk_err_set(e, -EINVAL, "title", "required, a non-empty string");
+    t->title = xstrdup(title);
+    v = json_object_get(doc, "description");
+    if (v && !json_is_string(v)) return sk_err_set(e, -EINVAL, "description", "must be a string");
+    t->description = xstrdup(v ? json_string_value(v) : "");
+
+    json_t *args = json_object_get(doc, "arguments");
+    if (args && !json_is_null(args)) {
+        int rc = schema_check(args, "arguments", e);
+        if (rc) return rc;
+        if (strcmp(json_str(args, "type"), "object") != 0)
+            return sk_err_set(e, -EINVAL, "arguments.type", "must be \"object\"");
+        t->arguments = json_incref(args);
+    }
+
+    json_t *cmd = json_object_get(doc, "command");
+    if (!cmd) return sk_err_set(e, -EINVAL, "command", "required, an array of strings (argv)");
+    if (!json_is_array(cmd) || json_array_size(cmd) == 0)
+        return sk_err_set(e, -EINVAL, "command", "must be a non-empty array of strings (argv)");
+    t->argc = json_array_size(cmd);
+    t->argv = xcalloc(t->argc + 1, sizeof *t->argv);
+    for (size_t i = 0; i < t->argc; i++) {
+        char field[32];
+        snprintf(field, sizeof field, "command[%zu]", i);
+        json_t *a = json_array_get(cmd, i);
+        if (!json_is_string(a)) return sk_err_set(e, -EINVAL, field, "must be a string");
+        const char *s = json_string_value(a);
+        if (i == 0 && !*s) return sk_err_set(e, -EINVAL, field, "must not be empty");
+        if (strlen(s) != json_string_length(a))
+            return sk_err_set(e, -EINVAL, field, "must not contain NUL bytes");
+        int rc = check_placeholders(t, s, field, e);
+        if (rc) return rc;
+        if (i == 0 && strstr(s, "{{"))
+            return sk_err_set(e, -EINVAL, field, "the program itself cannot be a placeholder");
+        t->argv[i] = (i == 0 && strchr(s, '/')) ? join_path(dir, s) : xstrdup(s);
+    }
+
+    v = json_object_get(doc, "default_queue");
+    if (v && !json_is_null(v)) {
+        if (!json_is_string(v)) return sk_err_set(e, -EINVAL, "default_queue", "must be a string");
+        bool found = !queues;
+        for (size_t i = 0; queues && i < queues->count; i++)
+            found = found || strcmp(queues->names[i], json_string_value(v)) == 0;
+        if (!found) {
+            struct buf names = BUF_INIT;
+            for (size_t i = 0; i < queues->count; i++)
+                buf_printf(&names, "%s%s", i ? ", " : "", queues->names[i]);
+            sk_err_set(e, -EINVAL, "default_queue", "unknown queue '%s' (configured: %s)",
+                       json_string_value(v), buf_cstr(&names));
+            buf_free(&names);
+            return -EINVAL;
+        }
+        t->default_queue = xstrdup(json_string_value(v));
+    }
+    int rc = duration_field(doc, "timeout", &t->timeout_ms, e);
+    if (rc) return rc;
+    rc = duration_field(doc, "stop_grace", &t->stop_grace_ms, e);
+    if (rc) return rc;
+
+    v = json_object_get(doc, "env");
+    if (v && !json_is_null(v)) {
+        if (!json_is_object(v)) return sk_err_set(e, -EINVAL, "env", "must be an object of strings");
+        json_t *val;
+        json_object_foreach(v, k, val)
+        {
+            char field[160];
+            snprintf(field, sizeof field, "env.%.150s", k);
+            if (!json_is_string(val)) return sk_err_set(e, -EINVAL, field, "must be a string");
+            if (!*k || strchr(k, '=')) return sk_err_set(e, -EINVAL, field, "not a variable name");
+            if (strncmp(k, "SKED_", 5) == 0)
+                return sk_err_set(e, -EINVAL, field, "SKED_* variables are set by sked");
+        }
+        t->env = json_incref(v);
+    }
+    v = json_object_get(doc, "working_dir");
+    if (v && !json_is_null(v)) {
+        if (!json_is_string(v) || json_string_length(v) == 0)
+            return sk_err_set(e, -EINVAL, "working_dir", "must be a non-empty string");
+        t->working_dir = join_path(dir, json_string_value(v));
+    } else {
+        t->working_dir = xstrdup(dir && *dir ? dir : ".");
+    }
+    return 0;
+}
+
+int tasks_parse(const char *text, size_t len, const char *file, const char *dir,
+                const struct queue_names *queues, struct task **out, struct sk_err *e)
+{
+    struct sk_err inner = {0};
+    *out = NULL;
+    json_t *doc = json_parse(text, len, "(file)", &inner);
+    struct task *t = xcalloc(1, sizeof *t);
+    t->timeout_ms = t->stop_grace_ms = -1;
+    int rc = doc ? parse_doc(doc, dir, queues, t, &inner) : -EINVAL;
+    json_decref(doc);
+    if (rc) {
+        task_free(t);
+        return sk_err_set(e, -EINVAL, inner.field, "%s: %s: %s", file, inner.field, inner.msg);
+    }
+    t->file = xstrdup(file);
+    *out = t;
+    return 0;
+}
+
+struct taskset *taskset_new(void)
+{
+    struct taskset *ts = xcalloc(1, sizeof *ts);
+    map_init(&ts->by_id);
+    return ts;
+}
+
+static int cmp_task(const void *a, const void *b)
+{
+    return strcmp((*(struct task *const *)a)->id, (*(struct task *const *)b)->id);
+}
+
+int taskset_add(struct taskset *ts, struct task *t)
+{
+    if (map_get(&ts->by_id, t->id)) return -EEXIST;
+    ts->tasks = xrealloc(ts->tasks, (ts->count + 1) * sizeof *ts->tasks);
+    ts->tasks[ts->count++] = t;
+    qsort(ts->tasks, ts->count, sizeof *ts->tasks, cmp_task);
+    map_put(&ts->by_id, t->id, t);
+    return 0;
+}
+
+void taskset_free(struct taskset *ts)
+{
+    if (!ts) return;
+    for (size_t i = 0; i < ts->count; i++) task_free(ts->tasks[i]);
+    free(ts->tasks);
+    map_release(&ts->by_id);
+    free(ts);
+}
+
+const struct task *taskset_get(const struct taskset *ts, const char *id)
+{
+    return id ? map_get(&ts->by_id, id) : NULL;
+}
+
+static int read_file(const char *path, struct buf *out, struct sk_err *e)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return sk_err_set(e, -errno, "", "%s: cannot open: %s", path, strerror(errno));
+    char chunk[8192];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof chunk)) > 0) {
+        if (out->len + (size_t)n > TASK_FILE_MAX) {
+            close(fd);
+            return sk_err_set(e, -EFBIG, "", "%s: larger than %d bytes", path, TASK_FILE_MAX);
+        }
+        buf_append(out, chunk, (size_t)n);
+    }
+    int err = n < 0 ? errno : 0;
+    close(fd);
+    if (err) return sk_err_set(e, -err, "", "%s: cannot read: %s", path, strerror(err));
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int tasks_load_dir(const char *dir, const struct queue_names *queues, struct taskset **out,
+                   struct sk_err *e)
+{
+    *out = NULL;
+    DIR *d = opendir(dir);
+    if (!d) return sk_err_set(e, -errno, "", "%s: cannot open tasks directory: %s", dir,
+                              strerror(errno));
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+        if (de->d_name[0] == '.' || l < 6 || strcmp(de->d_name + l - 5, ".json") != 0) continue;
+        names = xrealloc(names, (n + 1) * sizeof *names);
+        names[n++] = xstrdup(de->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_str);
+    struct taskset *ts = taskset_new();
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char *path = xasprintf("%s/%s", dir, names[i]);
+        struct buf text = BUF_INIT;
+        struct task *t = NULL;
+        rc = read_file(path, &text, e);
+        if (rc == 0) rc = tasks_parse(text.data ? text.data : "", text.len, path, dir, queues, &t, e);
+        if (rc == 0 && taskset_add(ts, t) != 0) {
+            const struct task *prev = taskset_get(ts, t->id);
+            rc = sk_err_set(e, -EEXIST, "id", "%s: id: '%s' is already declared by %s", path,
+                            t->id, prev->file);
+            task_free(t);
+        }
+        buf_free(&text);
+        free(path);
+    }
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+    if (rc) {
+        taskset_free(ts);
+        return rc;
+    }
+    *out = ts;
+    return 0;
+}
+
+char *task_expand(const char *s, const json_t *args)
+{
+    struct buf b = BUF_INIT;
+    const char *p = s;
+    for (;;) {
+        const char *open = strstr(p, "{{");
+        const char *close = open ? strstr(open + 2, "}}") : NULL;
+        if (!close) {
+            buf_puts(&b, p);
+            break;
+        }
+        buf_append(&b, p, (size_t)(open - p));
+        char *name = xstrndup(open + 2, (size_t)(close - open - 2));
+        json_t *v = json_object_get(args, name);
+        if (json_is_string(v)) {
+            buf_append(&b, json_string_value(v), json_string_length(v));
+        } else if (v && !json_is_null(v)) {
+            char *d = json_dump(v);
+            buf_puts(&b, d);
+            free(d);
+        }
+        free(name);
+        p = close + 2;
+    }
+    return buf_steal(&b);
+}

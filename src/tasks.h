@@ -1,0 +1,75 @@
+/*
+ * tasks: job types. Each *.json file in the tasks directory declares one; they load at start
+ * (and on reload) into a taskset, and a bad file, a duplicate id or an unknown key refuses the
+ * whole set with "FILE: field: reason" so sked never starts half-configured.
+ *
+ * A taskset is immutable once loaded; runs copy what they need when they start, so a reload can
+ * swap sets while runs are active.
+ */
+#ifndef SKED_TASKS_H
+#define SKED_TASKS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "base/map.h"
+
+struct task {
+    char *id;
+    char *title;
+    char *description; /* "" when absent */
+    char **argv;       /* NULL-terminated; argv[0] resolved against the file's folder */
+    size_t argc;
+    json_t *arguments; /* the arguments schema (type object), or NULL */
+    char *default_queue; /* NULL: the configured default queue */
+    int64_t timeout_ms;  /* -1: none */
+    int64_t stop_grace_ms; /* SIGTERM -> SIGKILL delay, -1: the server's default */
+    json_t *env;         /* object of extra environment strings, or NULL */
+    char *working_dir;   /* absolute or relative to sked's cwd; never NULL */
+    char *file;          /* the task file it came from */
+};
+
+struct taskset {
+    struct task **tasks; /* sorted by id */
+    size_t count;
+    struct map by_id;
+};
+
+/* The queue names a task's default_queue may take. */
+struct queue_names {
+    const char *const *names;
+    size_t count;
+};
+
+/*
+ * Parses one task file's text. dir is the file's folder (for relative paths). On failure
+ * returns -EINVAL and fills e: field holds "FILE: FIELD" context, msg the reason.
+ */
+int tasks_parse(const char *text, size_t len, const char *file, const char *dir,
+                const struct queue_names *queues, struct task **out, struct sk_err *e);
+void task_free(struct task *t);
+
+/* Loads every *.json in dir (sorted by name). Error text in e->msg is "FILE: field: reason". */
+int tasks_load_dir(const char *dir, const struct queue_names *queues, struct taskset **out,
+                   struct sk_err *e);
+/* An empty set (no task files). */
+struct taskset *taskset_new(void);
+/* Adds t (taking ownership); -EEXIST when the id is taken. */
+int taskset_add(struct taskset *ts, struct task *t);
+void taskset_free(struct taskset *ts);
+const struct task *taskset_get(const struct taskset *ts, const char *id);
+
+/* True when the schema of t declares property name. */
+bool task_has_arg(const struct task *t, const char *name);
+
+/*
+ * Expands {{name}} placeholders of argv element s with values from args: strings verbatim,
+ * numbers and booleans as JSON, null or missing as "", arrays and objects as compact JSON.
+ * Caller frees.
+ */
+char *task_expand(const char *s, const json_t *args);
+
+#endif

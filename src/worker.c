@@ -1,0 +1,423 @@
+/* worker: child-process executor; see worker.h. */
+
+#include "worker.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "dispatch.h"
+
+extern char **environ;
+
+#define READ_CHUNK 65536
+#define STATUS_LINE_MAX 65536
+
+enum { FD_IN, FD_OUT, FD_ERR, FD_STATUS };
+
+static void close_fd(struct active *a, int i)
+{
+    if (a->ev[i]) {
+        event_free(a->ev[i]);
+        a->ev[i] = NULL;
+    }
+    if (a->fd[i] >= 0) {
+        close(a->fd[i]);
+        a->fd[i] = -1;
+    }
+}
+
+void worker_release(struct active *a)
+{
+    for (int i = 0; i < 4; i++) close_fd(a, i);
+    if (a->timeout_ev) event_free(a->timeout_ev);
+    if (a->kill_ev) event_free(a->kill_ev);
+    a->timeout_ev = a->kill_ev = NULL;
+    buf_free(&a->input);
+    buf_free(&a->status);
+}
+
+void worker_signal(struct active *a, int sig)
+{
+    if (a->pid > 0 && !a->exited) kill(-a->pid, sig);
+}
+
+static void on_kill(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct active *a = arg;
+    if (a->exited) return;
+    char g[32];
+    duration_format(a->stop_grace_ms, g);
+    logcap_line(&a->cap, LL_WARNING, STREAM_SKED,
+                a->end == END_TIMEOUT ? "task did not end after SIGTERM; sending SIGKILL"
+                                      : "task did not end within the stop grace; sending SIGKILL",
+                time_now_us());
+    worker_signal(a, SIGKILL);
+    dispatch_flush(a);
+}
+
+void worker_terminate(struct active *a, enum active_end why)
+{
+    if (a->exited || a->end != END_NONE) {
+        /* a second stop only records the stronger reason */
+        if (a->end == END_NONE) a->end = why;
+        return;
+    }
+    a->end = why;
+    worker_signal(a, SIGTERM);
+    if (!a->kill_ev) a->kill_ev = evtimer_new(dispatch_base(a->d), on_kill, a);
+    struct timeval tv = {a->stop_grace_ms / 1000, (a->stop_grace_ms % 1000) * 1000};
+    evtimer_add(a->kill_ev, &tv);
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct active *a = arg;
+    char d[32], msg[128];
+    duration_format(a->run.timeout_ms, d);
+    snprintf(msg, sizeof msg, "timed out after %s; sending SIGTERM", d);
+    logcap_line(&a->cap, LL_ERROR, STREAM_SKED, msg, time_now_us());
+    worker_terminate(a, END_TIMEOUT);
+    dispatch_flush(a);
+}
+
+/* ---- status fd ---- */
+
+static void status_line(struct active *a, const char *line, size_t n)
+{
+    if (n == 0) return;
+    struct status_update u;
+    struct sk_err e = {0};
+    if (logcap_status_parse(line, n, &u, &e) != 0) {
+        char *msg = xasprintf("ignored status line: %s: %s", e.field, e.msg);
+        logcap_line(&a->cap, LL_WARNING, STREAM_SKED, msg, time_now_us());
+        free(msg);
+        return;
+    }
+    struct run *r = &a->run;
+    if (u.progress) {
+        json_decref(r->progress);
+        r->progress = json_incref(u.progress);
+    }
+    if (u.has_entries) {
+        r->total_entries = u.total;
+        r->inserted_entries = u.inserted;
+        r->updated_entries = u.updated;
+        r->errored_entries = u.errored;
+    }
+    if (u.message) {
+        free(r->message);
+        r->message = xstrdup(u.message);
+    }
+    if (u.output) {
+        json_decref(r->output);
+        r->output = json_incref(u.output);
+    }
+    a->dirty = true;
+    status_update_release(&u);
+}
+
+static void status_feed(struct active *a, const char *p, size_t n)
+{
+    if (a->status_capped) return;
+    a->status_bytes += (int64_t)n;
+    if (a->status_bytes > dispatch_config(a->d)->status_cap_bytes) {
+        a->status_capped = true;
+        logcap_line(&a->cap, LL_WARNING, STREAM_SKED,
+                    "status channel passed its cap; further status lines are ignored",
+                    time_now_us());
+        return;
+    }
+    while (n > 0) {
+        const char *nl = memchr(p, '\n', n);
+        size_t take = nl ? (size_t)(nl - p) : n;
+        if (a->status_skip) {
+            a->status_skip = !nl; /* the rest of an over-long line */
+        } else if (a->status.len + take > STATUS_LINE_MAX) {
+            logcap_line(&a->cap, LL_WARNING, STREAM_SKED,
+                        "ignored status line longer than 64 KiB", time_now_us());
+            buf_reset(&a->status);
+            a->status_skip = !nl;
+        } else {
+            buf_append(&a->status, p, take);
+            if (nl) {
+                status_line(a, a->status.data, a->status.len);
+                buf_reset(&a->status);
+            }
+        }
+        if (!nl) return;
+        p += take + 1;
+        n -= take + 1;
+    }
+}
+
+/* ---- pipes ---- */
+
+/* Reads what is available on fd i; returns false at EOF or error (the fd is closed). */
+static bool drain(struct active *a, int i, bool once)
+{
+    static char chunk[READ_CHUNK];
+    for (;;) {
+        ssize_t n = read(a->fd[i], chunk, sizeof chunk);
+        if (n > 0) {
+            if (i == FD_STATUS)
+                status_feed(a, chunk, (size_t)n);
+            else
+                logcap_feed(&a->cap, i == FD_OUT ? STREAM_STDOUT : STREAM_STDERR, chunk,
+                            (size_t)n, time_now_us());
+            if (once) return true;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+        if (i != FD_STATUS)
+            logcap_eof(&a->cap, i == FD_OUT ? STREAM_STDOUT : STREAM_STDERR, time_now_us());
+        else if (!a->status_skip && a->status.len)
+            status_line(a, a->status.data, a->status.len);
+        close_fd(a, i);
+        return false;
+    }
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct active *a = arg;
+    int i = fd == a->fd[FD_OUT] ? FD_OUT : fd == a->fd[FD_ERR] ? FD_ERR : FD_STATUS;
+    drain(a, i, true); /* one chunk per wake-up keeps a flooding task from starving others */
+    dispatch_flush(a);
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct active *a = arg;
+    while (a->input_off < a->input.len) {
+        ssize_t n = write(a->fd[FD_IN], a->input.data + a->input_off, a->input.len - a->input_off);
+        if (n > 0) {
+            a->input_off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!a->ev[FD_IN]) {
+                a->ev[FD_IN] =
+                    event_new(dispatch_base(a->d), a->fd[FD_IN], EV_WRITE | EV_PERSIST, on_write, a);
+                event_add(a->ev[FD_IN], NULL);
+            }
+            return;
+        }
+        break; /* EPIPE: the task does not read its stdin; that is its choice */
+    }
+    close_fd(a, FD_IN);
+    buf_free(&a->input);
+}
+
+void worker_exited(struct active *a, int wstatus)
+{
+    a->exited = true;
+    a->wstatus = wstatus;
+    /* what the task wrote before exiting is in the pipes: take all of it */
+    for (int i = FD_OUT; i <= FD_STATUS; i++)
+        if (a->fd[i] >= 0) drain(a, i, false);
+    for (int i = 0; i < 4; i++) close_fd(a, i);
+    dispatch_finished(a);
+}
+
+/* ---- spawning ---- */
+
+static int high_fd(int fd)
+{
+    int h = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+    close(fd);
+    return h;
+}
+
+static int make_pipe(int p[2], bool parent_reads)
+{
+    if (pipe2(p, O_CLOEXEC) != 0) return -errno;
+    p[0] = high_fd(p[0]);
+    p[1] = high_fd(p[1]);
+    if (p[0] < 0 || p[1] < 0) return -EMFILE;
+    int parent = parent_reads ? p[0] : p[1];
+    fcntl(parent, F_SETFL, fcntl(parent, F_GETFL) | O_NONBLOCK);
+    return 0;
+}
+
+static char **build_env(const struct active *a, const struct task *t)
+{
+    size_t n = 0, cap = 32;
+    char **env = xcalloc(cap, sizeof *env);
+#define ADD(s)                                                                                 \
+    do {                                                                                       \
+        if (n + 2 > cap) env = xrealloc(env, (cap *= 2) * sizeof *env);                        \
+        env[n++] = (s);                                                                        \
+        env[n] = NULL;                                                                         \
+    } while (0)
+    for (char **e = environ; e && *e; e++)
+        if (strncmp(*e, "SKED_", 5) != 0) ADD(xstrdup(*e)); /* sked's secrets stay with sked */
+    const char *k;
+    json_t *v;
+    json_object_foreach(t->env, k, v) ADD(xasprintf("%s=%s", k, json_string_value(v)));
+    const char *since = json_str(a->run.args, "since");
+    ADD(xasprintf("SKED_RUN_ID=%s", a->run.id));
+    ADD(xasprintf("SKED_JOB_ID=%s", a->run.job_id));
+    ADD(xasprintf("SKED_QUEUE=%s", a->run.queue));
+    ADD(xasprintf("SKED_SINCE=%s", since ? since : ""));
+    ADD(xasprintf("SKED_ATTEMPT=%d", a->run.attempt));
+    ADD(xasprintf("SKED_TRIGGER=%s", run_trigger_name(a->run.trigger)));
+    ADD(xstrdup("SKED_STATUS_FD=3"));
+#undef ADD
+    return env;
+}
+
+static void free_strv(char **v)
+{
+    for (char **p = v; p && *p; p++) free(*p);
+    free(v);
+}
+
+int worker_spawn(struct active *a, const struct task *t, char *why, size_t whylen)
+{
+    int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1}, pst[2] = {-1, -1};
+    int rc = 0;
+    if ((rc = make_pipe(pin, false)) || (rc = make_pipe(pout, true)) ||
+        (rc = make_pipe(perr, true)) || (rc = make_pipe(pst, true))) {
+        snprintf(why, whylen, "cannot create pipes: %s", strerror(-rc));
+        goto fail_pipes;
+    }
+    char **argv = xcalloc(t->argc + 1, sizeof *argv);
+    for (size_t i = 0; i < t->argc; i++)
+        argv[i] = i == 0 ? xstrdup(t->argv[0]) : task_expand(t->argv[i], a->run.args);
+    char **env = build_env(a, t);
+
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
+    posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
+    posix_spawn_file_actions_adddup2(&fa, pst[1], 3);
+    posix_spawn_file_actions_addchdir_np(&fa, t->working_dir);
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF |
+                                      POSIX_SPAWN_SETSIGMASK);
+    pid_t pid;
+    int err = strchr(argv[0], '/') ? posix_spawn(&pid, argv[0], &fa, &at, argv, env)
+                                   : posix_spawnp(&pid, argv[0], &fa, &at, argv, env);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    if (err) {
+        if (err == ENOENT && access(t->working_dir, X_OK) != 0)
+            snprintf(why, whylen, "cannot start %s: working directory %s: %s", argv[0],
+                     t->working_dir, strerror(errno));
+        else
+            snprintf(why, whylen, "cannot start %s: %s", argv[0], strerror(err));
+        free_strv(argv);
+        free_strv(env);
+        rc = -err;
+        goto fail_pipes;
+    }
+    free_strv(argv);
+    free_strv(env);
+    close(pin[0]);
+    close(pout[1]);
+    close(perr[1]);
+    close(pst[1]);
+    a->pid = pid;
+    a->fd[FD_IN] = pin[1];
+    a->fd[FD_OUT] = pout[0];
+    a->fd[FD_ERR] = perr[0];
+    a->fd[FD_STATUS] = pst[0];
+    struct event_base *base = dispatch_base(a->d);
+    for (int i = FD_OUT; i <= FD_STATUS; i++) {
+        a->ev[i] = event_new(base, a->fd[i], EV_READ | EV_PERSIST, on_read, a);
+        event_add(a->ev[i], NULL);
+    }
+    char *in = json_dump(a->run.args);
+    buf_puts(&a->input, in);
+    buf_putc(&a->input, '\n');
+    free(in);
+    on_write(-1, 0, a);
+    if (a->run.timeout_ms > 0) {
+        a->timeout_ev = evtimer_new(base, on_timeout, a);
+        struct timeval tv = {a->run.timeout_ms / 1000, (a->run.timeout_ms % 1000) * 1000};
+        evtimer_add(a->timeout_ev, &tv);
+    }
+    return 0;
+
+fail_pipes:
+    for (int i = 0; i < 2; i++) {
+        if (pin[i] >= 0) close(pin[i]);
+        if (pout[i] >= 0) close(pout[i]);
+        if (perr[i] >= 0) close(perr[i]);
+        if (pst[i] >= 0) close(pst[i]);
+    }
+    return rc ? rc : -EIO;
+}
+
+/* ---- orphans left by a previous sked ---- */
+
+static bool environ_has(pid_t pid, const char *const *needles, size_t n)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct buf b = BUF_INIT;
+    char chunk[4096];
+    ssize_t r;
+    while ((r = read(fd, chunk, sizeof chunk)) > 0 && b.len < 1024 * 1024)
+        buf_append(&b, chunk, (size_t)r);
+    close(fd);
+    bool found = false;
+    for (size_t off = 0; off < b.len && !found;) {
+        const char *var = b.data + off;
+        size_t l = strnlen(var, b.len - off);
+        for (size_t i = 0; i < n && !found; i++) found = strcmp(var, needles[i]) == 0;
+        off += l + 1;
+    }
+    buf_free(&b);
+    return found;
+}
+
+int worker_kill_orphans(const char *const *ids, size_t n)
+{
+    if (n == 0) return 0;
+    char **needles = xcalloc(n, sizeof *needles);
+    for (size_t i = 0; i < n; i++) needles[i] = xasprintf("SKED_RUN_ID=%s", ids[i]);
+    int killed = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    pid_t self = getpid();
+    while (d && (de = readdir(d)) != NULL) {
+        char *end;
+        long pid = strtol(de->d_name, &end, 10);
+        if (*end || pid <= 1 || pid == self) continue;
+        if (environ_has((pid_t)pid, (const char *const *)needles, n) && kill((pid_t)pid, SIGKILL) == 0)
+            killed++;
+    }
+    if (d) closedir(d);
+    for (size_t i = 0; i < n; i++) free(needles[i]);
+    free(needles);
+    return killed;
+}

@@ -1,0 +1,72 @@
+/*
+ * worker: the child-process executor. A claimed run becomes a task process in its own session
+ * (so stop and timeout reach its whole process tree), with the resolved arguments on stdin,
+ * SKED_* variables in its environment, stdout/stderr captured as the run's log and fd 3 as its
+ * status channel. Everything is non-blocking on the event loop: a task that floods output or
+ * never reads its stdin delays no one.
+ *
+ * struct active is one executing run; dispatch.c owns its lifetime (claim to finish), this file
+ * owns its process and pipes.
+ */
+#ifndef SKED_WORKER_H
+#define SKED_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/buf.h"
+#include "logcap.h"
+#include "model.h"
+#include "tasks.h"
+
+struct dispatch;
+struct qstate;
+struct event;
+
+enum active_end {
+    END_NONE,
+    END_STOPPED,  /* a user asked */
+    END_TIMEOUT,  /* the run's timeout passed */
+    END_SHUTDOWN, /* sked is shutting down */
+};
+
+struct active {
+    struct dispatch *d;
+    struct qstate *q;
+    struct run run;     /* as claimed, kept current (status, counters, message, output) */
+    struct logcap cap;
+    bool dirty;         /* progress, counters, message or output changed since the last write */
+
+    pid_t pid;          /* the task process, also its process group and session id */
+    bool exited;
+    int wstatus;
+    int fd[4];          /* parent ends: 0 stdin, 1 stdout, 2 stderr, 3 status; -1 closed */
+    struct event *ev[4];
+    struct buf input;   /* what is left to write to stdin */
+    size_t input_off;
+    struct buf status;  /* unfinished status line */
+    int64_t status_bytes;
+    bool status_capped;
+    bool status_skip;   /* dropping the rest of an over-long status line */
+
+    enum active_end end;
+    int64_t stop_grace_ms;
+    struct event *timeout_ev, *kill_ev;
+};
+
+/* Starts the task process for a->run. On failure returns -errno with a reason in why. */
+int worker_spawn(struct active *a, const struct task *t, char *why, size_t whylen);
+/* Sends sig to the task's process group. */
+void worker_signal(struct active *a, int sig);
+/* Asks the task to end (SIGTERM to its group), then SIGKILL after the stop grace. */
+void worker_terminate(struct active *a, enum active_end why);
+/* Called with a reaped child: drains its pipes and finishes the run. */
+void worker_exited(struct active *a, int wstatus);
+/* Closes pipes and timers (not the process). */
+void worker_release(struct active *a);
+
+/* Ends any process whose environment holds SKED_RUN_ID=<one of ids>; returns how many. */
+int worker_kill_orphans(const char *const *ids, size_t n);
+
+#endif
