@@ -175,6 +175,26 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
     return 0;
 }
 
+void dispatch_record_failure(struct dispatch *d, const struct job *job,
+                             const struct run_request *rq, const char *message)
+{
+    struct run r;
+    run_init(&r);
+    uuid_v4(r.id);
+    snprintf(r.job_id, sizeof r.job_id, "%s", job->id);
+    r.task = xstrdup(job->task);
+    r.status = RUN_FAILED;
+    r.queue = xstrdup(rq->queue ? rq->queue : job->default_queue);
+    r.args = json_object();
+    r.trigger = rq->trigger;
+    r.scheduled_for = rq->scheduled_for;
+    r.created = r.finished_at = time_now_us();
+    r.attempt = rq->attempt > 0 ? rq->attempt : 1;
+    r.message = xstrdup(message);
+    if (store_run_insert(d->store, &r) == 0) publish_status(d, &r);
+    run_release(&r);
+}
+
 /* ---- the run path ---- */
 
 void dispatch_flush(struct active *a)

@@ -57,6 +57,11 @@ struct run_request {
 int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_request *rq,
                     struct run *out, json_t *errs);
 
+/* Records a run of job that could not even be created properly (e.g. its saved arguments no
+ * longer fit the job type) as FAILED with message, so the attempt stays visible. */
+void dispatch_record_failure(struct dispatch *d, const struct job *job,
+                             const struct run_request *rq, const char *message);
+
 /*
  * Stops a run: QUEUED or RUNNING -> CANCELLING; a queued run is then CANCELLED at once, a
  * running one gets SIGTERM (SIGKILL after the grace) and ends CANCELLED. Fills out with the

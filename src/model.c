@@ -95,10 +95,38 @@ const char *log_stream_name(int s)
     return (unsigned)s < 3 ? names[s] : "sked";
 }
 
+static const char *overlap_names[] = {"allow", "skip", "queue_one", "cancel_previous"};
+static const char *catchup_names[] = {"once", "skip", "all"};
+
+const char *overlap_name(int p)
+{
+    return (unsigned)p < 4 ? overlap_names[p] : "allow";
+}
+
+int overlap_parse(const char *s)
+{
+    for (int i = 0; i < 4; i++)
+        if (s && strcmp(s, overlap_names[i]) == 0) return i;
+    return -1;
+}
+
+const char *catchup_name(int p)
+{
+    return (unsigned)p < 3 ? catchup_names[p] : "once";
+}
+
+int catchup_parse(const char *s)
+{
+    for (int i = 0; i < 3; i++)
+        if (s && strcmp(s, catchup_names[i]) == 0) return i;
+    return -1;
+}
+
 void job_init(struct job *j)
 {
     memset(j, 0, sizeof *j);
     j->active = true;
+    j->catchup_limit = 100;
     j->timeout_ms = -1;
     j->next_run = NO_TIME;
 }

@@ -52,6 +52,15 @@ const char *log_stream_name(int s);
 
 #define NO_TIME INT64_MIN
 
+/* What a scheduled fire does while the job already has runs. */
+enum overlap_policy { OVERLAP_ALLOW, OVERLAP_SKIP, OVERLAP_QUEUE_ONE, OVERLAP_CANCEL_PREVIOUS };
+/* What happens to fires missed while sked was down. */
+enum catchup_policy { CATCHUP_ONCE, CATCHUP_SKIP, CATCHUP_ALL };
+const char *overlap_name(int p);
+int overlap_parse(const char *s);
+const char *catchup_name(int p);
+int catchup_parse(const char *s);
+
 struct job {
     char id[UUID_STR_LEN];
     int64_t created, updated; /* microseconds since the epoch */
@@ -65,6 +74,10 @@ struct job {
     json_t *notifications; /* {"emails":[..],"statuses":[..]} or NULL */
     int64_t timeout_ms;    /* -1: the task's default */
     int64_t next_run;      /* NO_TIME when none */
+    int overlap;           /* enum overlap_policy */
+    int catchup;           /* enum catchup_policy */
+    int catchup_limit;
+    int64_t skipped_fires;
 };
 
 struct user_ref {

@@ -20,8 +20,10 @@
 #include "http/api.h"
 #include "http/auth.h"
 #include "http/http.h"
+#include "scheduler.h"
 #include "store/store.h"
 #include "tasks.h"
+#include "tz.h"
 
 extern char **environ;
 
@@ -32,6 +34,7 @@ struct server {
     struct taskset *tasks;
     struct events *events;
     struct dispatch *dispatch;
+    struct scheduler *sched;
     struct auth *auth;
     struct http_server *http;
     struct api api;
@@ -111,14 +114,20 @@ int server_main(int argc, char **argv)
         fprintf(stderr, "sked serve: %s: %s\n", e.field, e.msg);
         goto out;
     }
-    s.base = event_base_new();
+    struct event_config *ec = event_config_new();
+    event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER); /* the scheduler fires to the ms */
+    s.base = event_base_new_with_config(ec);
+    event_config_free(ec);
     s.events = events_new();
     s.dispatch = dispatch_new(s.base, s.store, &s.cfg, s.events);
     dispatch_set_tasks(s.dispatch, s.tasks);
     int recovered = dispatch_recover(s.dispatch);
     if (recovered > 0) log_warn("startup.recovered", "runs=%d", recovered);
 
-    s.api = (struct api){s.store, s.dispatch, s.events, &s.cfg, s.auth, s.base, time_now_us()};
+    s.sched = scheduler_new(s.base, s.store, s.dispatch);
+    int scheduled = scheduler_load(s.sched);
+    s.api = (struct api){s.store, s.dispatch, s.sched, s.events, &s.cfg,
+                         s.auth, s.base, time_now_us()};
     struct http_limits lim = {16 * 1024, (size_t)s.cfg.max_body_bytes, 60, 60, 10000};
     s.http = http_server_new(s.base, s.cfg.listen_host, s.cfg.listen_port, &lim, api_handle,
                              &s.api, &e);
@@ -130,8 +139,8 @@ int server_main(int argc, char **argv)
     s.sigint = evsignal_new(s.base, SIGINT, on_signal, &s);
     event_add(s.sigterm, NULL);
     event_add(s.sigint, NULL);
-    log_info("startup.ready", "tasks=%zu queues=%zu node=%s db=%s", s.tasks->count, s.cfg.nqueues,
-             s.cfg.node, log_q(s.cfg.db_path));
+    log_info("startup.ready", "tasks=%zu queues=%zu scheduled=%d node=%s db=%s", s.tasks->count,
+             s.cfg.nqueues, scheduled, s.cfg.node, log_q(s.cfg.db_path));
     const char *host = s.cfg.listen_host;
     bool v6 = strchr(host, ':') != NULL;
     fprintf(stderr, "sked: listening on http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "",
@@ -143,6 +152,7 @@ int server_main(int argc, char **argv)
 
 out:
     http_server_free(s.http);
+    scheduler_free(s.sched);
     dispatch_free(s.dispatch);
     events_free(s.events);
     if (s.sigterm) event_free(s.sigterm);
@@ -152,5 +162,6 @@ out:
     store_close(s.store);
     taskset_free(s.tasks);
     config_release(&s.cfg);
+    tz_cache_clear();
     return exit_code;
 }

@@ -20,10 +20,14 @@ CREATE TABLE job (
     run_args      TEXT NOT NULL DEFAULT '{}',
     notifications TEXT,
     timeout_ms    INTEGER,
-    next_run      INTEGER
+    next_run      INTEGER,
+    overlap       TEXT NOT NULL DEFAULT 'allow',
+    catchup       TEXT NOT NULL DEFAULT 'once',
+    catchup_limit INTEGER NOT NULL DEFAULT 100,
+    skipped_fires INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX job_title ON job(title COLLATE NOCASE, id);
-CREATE INDEX job_next_run ON job(next_run) WHERE next_run IS NOT NULL;
+CREATE INDEX job_scheduled ON job(id) WHERE schedule IS NOT NULL AND active = 1;
 
 CREATE TABLE run (
     rid              INTEGER PRIMARY KEY,

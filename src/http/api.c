@@ -42,6 +42,7 @@ static const struct route routes[] = {
     {"GET", "/api/tasks/{}"},
     {"GET", "/api/tasks/{}/args"},
     {"GET", "/api/queues"},
+    {"POST", "/api/schedules/preview"},
 };
 
 static void healthz(struct api_ctx *c)
@@ -73,6 +74,7 @@ static const struct {
     {api_runs_stop, 0},      {api_logs_list, 0},      {api_logs_stream, 0},
     {api_runs_all, 0},       {api_logs_search, 0},    {api_tasks_list, 0},
     {api_tasks_get, 0},      {api_tasks_args, 0},     {api_queues_list, 0},
+    {api_schedules_preview, 0},
 };
 
 _Static_assert(sizeof routes / sizeof *routes == sizeof handlers / sizeof *handlers,
@@ -382,6 +384,10 @@ json_t *api_job_json(struct api_ctx *c, const struct job *j, bool with_last)
         json_object_set_new(o, "timeout", json_null());
     }
     json_object_set_new(o, "next_run", api_time(j->next_run));
+    json_object_set_new(o, "overlap", json_string(overlap_name(j->overlap)));
+    json_object_set_new(o, "catchup", json_string(catchup_name(j->catchup)));
+    json_object_set_new(o, "catchup_limit", json_integer(j->catchup_limit));
+    json_object_set_new(o, "skipped_fires", json_integer(j->skipped_fires));
 
     /* default_args: what a run would get now with the saved arguments (a JSON string, as the
      * reference sends it) */

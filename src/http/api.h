@@ -21,6 +21,7 @@
 struct api {
     struct store *store;
     struct dispatch *dispatch;
+    struct scheduler *sched;
     struct events *events;
     const struct config *cfg;
     struct auth *auth;
@@ -93,5 +94,9 @@ void api_tasks_list(struct api_ctx *c);
 void api_tasks_get(struct api_ctx *c);
 void api_tasks_args(struct api_ctx *c);
 void api_queues_list(struct api_ctx *c);
+void api_schedules_preview(struct api_ctx *c);
+struct tz;
+/* {"utc","local","offset","abbreviation","dst","note"} for a fire time in zone z. */
+json_t *api_fire_time(const struct tz *z, int64_t us, int flags);
 
 #endif

@@ -8,68 +8,25 @@
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "cron.h"
+#include "scheduler.h"
 #include "schema.h"
 
-static const char *writable[] = {"title",   "description",  "task",
-                                 "active",  "default_queue", "schedule",
-                                 "args",    "custom_args",   "notification_emails",
-                                 "notification_statuses", "timeout", NULL};
+static const char *writable[] = {"title",         "description",   "task",
+                                 "active",        "default_queue", "schedule",
+                                 "args",          "custom_args",   "notification_emails",
+                                 "notification_statuses", "timeout", "overlap",
+                                 "catchup",       "catchup_limit", NULL};
 /* sent back by clients that PUT what they read; ignored */
-static const char *read_only[] = {"id",       "created",   "updated",     "links",
+static const char *read_only[] = {"id",       "created",   "updated",      "links",
                                   "last_run", "last_runs", "default_args", "next_run",
-                                  "run_args", NULL};
+                                  "run_args", "skipped_fires", NULL};
 
 static bool in_list(const char *k, const char **list)
 {
     for (; *list; list++)
         if (strcmp(k, *list) == 0) return true;
     return false;
-}
-
-static void check_schedule(json_t *s, json_t *errs)
-{
-    if (json_is_null(s)) return;
-    if (!json_is_object(s)) {
-        json_errs_add(errs, "schedule", "must be an object or null");
-        return;
-    }
-    const char *type = json_str(s, "type");
-    if (!type) {
-        json_errs_add(errs, "schedule.type", "required: interval, crontab or cron");
-        return;
-    }
-    if (strcmp(type, "interval") == 0) {
-        static const char *units[] = {"weeks", "days", "hours", "minutes", "seconds",
-                                      "milliseconds", "microseconds"};
-        const char *k;
-        json_t *v;
-        json_object_foreach(s, k, v)
-        {
-            bool known = strcmp(k, "type") == 0 || strcmp(k, "timezone") == 0;
-            for (int i = 0; i < 7; i++) known = known || strcmp(k, units[i]) == 0;
-            char f[80];
-            snprintf(f, sizeof f, "schedule.%.60s", k);
-            if (!known) json_errs_add(errs, f, "unknown field");
-            else if (strcmp(k, "type") && strcmp(k, "timezone") &&
-                     (!json_is_integer(v) || json_integer_value(v) < 0))
-                json_errs_add(errs, f, "must be a non-negative integer");
-        }
-    } else if (strcmp(type, "crontab") == 0 || strcmp(type, "cron") == 0) {
-        const char *k;
-        json_t *v;
-        json_object_foreach(s, k, v)
-        {
-            char f[80];
-            snprintf(f, sizeof f, "schedule.%.60s", k);
-            if (strcmp(k, "type") != 0 && !json_is_string(v))
-                json_errs_add(errs, f, "must be a string");
-        }
-        if (strcmp(type, "cron") == 0 && !json_str(s, "expression"))
-            json_errs_add(errs, "schedule.expression", "required, e.g. \"0 3 * * *\"");
-    } else {
-        json_errs_add(errs, "schedule.type", "unknown schedule type '%s' (interval, crontab or cron)",
-                      type);
-    }
 }
 
 static const char *notify_statuses[] = {"SUCCESS", "PARTIAL_SUCCESS", "FAILED", "CANCELLED",
@@ -158,7 +115,8 @@ static void apply_body(struct api_ctx *c, json_t *body, struct job *j, bool crea
     json_t *sched = json_object_get(body, "schedule");
     if (sched || full) {
         size_t before = json_array_size(errs);
-        if (sched) check_schedule(sched, errs);
+        struct schedule parsed;
+        if (sched && !json_is_null(sched)) schedule_parse(sched, "schedule", &parsed, errs);
         if (json_array_size(errs) == before) {
             json_decref(j->schedule);
             j->schedule = sched && !json_is_null(sched) ? json_incref(sched) : NULL;
@@ -220,6 +178,32 @@ static void apply_body(struct api_ctx *c, json_t *body, struct job *j, bool crea
             else
                 json_errs_add(errs, "timeout", "%s", why);
         }
+    }
+
+    json_t *ov = json_object_get(body, "overlap");
+    if (ov || full) {
+        int p = ov ? overlap_parse(json_string_value(ov)) : OVERLAP_ALLOW;
+        if (p < 0)
+            json_errs_add(errs, "overlap", "must be allow, skip, queue_one or cancel_previous");
+        else
+            j->overlap = p;
+    }
+    json_t *cu = json_object_get(body, "catchup");
+    if (cu || full) {
+        int p = cu ? catchup_parse(json_string_value(cu)) : CATCHUP_ONCE;
+        if (p < 0)
+            json_errs_add(errs, "catchup", "must be once, skip or all");
+        else
+            j->catchup = p;
+    }
+    json_t *cl = json_object_get(body, "catchup_limit");
+    if (cl || full) {
+        if (!cl)
+            j->catchup_limit = 100;
+        else if (!json_is_integer(cl) || json_integer_value(cl) < 1 || json_integer_value(cl) > 10000)
+            json_errs_add(errs, "catchup_limit", "must be a whole number from 1 to 10000");
+        else
+            j->catchup_limit = (int)json_integer_value(cl);
     }
 
     /* saved arguments and custom args */
@@ -336,11 +320,13 @@ void api_jobs_create(struct api_ctx *c)
     json_decref(errs);
     uuid_v4(j.id);
     j.created = j.updated = time_now_us();
+    scheduler_prepare(c->api->sched, NULL, &j, j.created);
     if (store_job_insert(c->api->store, &j) != 0) {
         job_release(&j);
         api_error(c, 503, "the store failed; see the server log");
         return;
     }
+    scheduler_job_saved(c->api->sched, &j);
     reply_job(c, 201, &j, false);
     job_release(&j);
 }
@@ -358,23 +344,27 @@ void api_jobs_get(struct api_ctx *c)
 
 static void update(struct api_ctx *c, bool full)
 {
-    struct job j;
+    struct job j, old;
     if (api_load_job(c, &j)) return;
     json_t *body = api_body(c);
     if (!body) {
         job_release(&j);
         return;
     }
+    if (store_job_get(c->api->store, j.id, &old) != 0) job_init(&old);
     json_t *errs = json_array();
     apply_body(c, body, &j, false, full, errs);
     json_decref(body);
     if (json_array_size(errs)) {
         job_release(&j);
+        job_release(&old);
         api_invalid(c, errs);
         return;
     }
     json_decref(errs);
     j.updated = time_now_us();
+    scheduler_prepare(c->api->sched, old.id[0] ? &old : NULL, &j, j.updated);
+    job_release(&old);
     int rc = store_job_update(c->api->store, &j);
     if (rc) {
         job_release(&j);
@@ -384,6 +374,7 @@ static void update(struct api_ctx *c, bool full)
             api_error(c, 503, "the store failed; see the server log");
         return;
     }
+    scheduler_job_saved(c->api->sched, &j);
     struct run r;
     bool has_runs = store_run_latest(c->api->store, j.id, -1, &r) == 0;
     if (has_runs) run_release(&r);
@@ -423,6 +414,7 @@ void api_jobs_delete(struct api_ctx *c)
         }
         store_runs_free(runs, n);
     }
+    scheduler_job_deleted(c->api->sched, j.id);
     int rc = store_job_delete(c->api->store, j.id);
     job_release(&j);
     if (rc && rc != -ENOENT) {

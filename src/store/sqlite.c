@@ -262,7 +262,8 @@ int store_meta_set(struct store *s, const char *key, const char *value)
 
 #define JOB_COLS                                                                               \
     "id, created, updated, active, title, description, task, default_queue, schedule, "       \
-    "run_args, notifications, timeout_ms, next_run"
+    "run_args, notifications, timeout_ms, next_run, overlap, catchup, catchup_limit, "        \
+    "skipped_fires"
 
 static void read_job(sqlite3_stmt *st, struct job *j)
 {
@@ -281,6 +282,11 @@ static void read_job(sqlite3_stmt *st, struct job *j)
     j->notifications = col_json(st, 10);
     j->timeout_ms = sqlite3_column_type(st, 11) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 11);
     j->next_run = col_time(st, 12);
+    const unsigned char *ov = sqlite3_column_text(st, 13), *cu = sqlite3_column_text(st, 14);
+    j->overlap = ov && overlap_parse((const char *)ov) >= 0 ? overlap_parse((const char *)ov) : 0;
+    j->catchup = cu && catchup_parse((const char *)cu) >= 0 ? catchup_parse((const char *)cu) : 0;
+    j->catchup_limit = sqlite3_column_int(st, 15);
+    j->skipped_fires = sqlite3_column_int64(st, 16);
 }
 
 static void bind_job(sqlite3_stmt *st, const struct job *j)
@@ -304,12 +310,15 @@ static void bind_job(sqlite3_stmt *st, const struct job *j)
     else
         sqlite3_bind_int64(st, 12, j->timeout_ms);
     bind_time(st, 13, j->next_run);
+    bind_text(st, 14, overlap_name(j->overlap));
+    bind_text(st, 15, catchup_name(j->catchup));
+    sqlite3_bind_int(st, 16, j->catchup_limit);
 }
 
 int store_job_insert(struct store *s, const struct job *j)
 {
     sqlite3_stmt *st = stmt(s, "INSERT INTO job (" JOB_COLS ") VALUES "
-                               "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+                               "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0)");
     bind_job(st, j);
     return sqlite3_step(st) == SQLITE_DONE ? 0 : fail(s, "job_insert");
 }
@@ -319,7 +328,8 @@ int store_job_update(struct store *s, const struct job *j)
     sqlite3_stmt *st = stmt(s, "UPDATE job SET updated = ?3, active = ?4, title = ?5, "
                                "description = ?6, task = ?7, default_queue = ?8, schedule = ?9, "
                                "run_args = ?10, notifications = ?11, timeout_ms = ?12, "
-                               "next_run = ?13 WHERE id = ?1 AND ?2 = ?2");
+                               "next_run = ?13, overlap = ?14, catchup = ?15, catchup_limit = ?16 "
+                               "WHERE id = ?1 AND ?2 = ?2");
     bind_job(st, j);
     if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "job_update");
     return sqlite3_changes(s->db) ? 0 : -ENOENT;
@@ -740,6 +750,45 @@ int store_queue_depths(struct store *s, void (*fn)(void *arg, const char *queue,
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         fn(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
     return rc == SQLITE_DONE ? 0 : fail(s, "queue_depths");
+}
+
+/* ---- scheduling ---- */
+
+int store_jobs_scheduled(struct store *s, void (*fn)(void *arg, const char *id, int64_t next_run),
+                         void *arg)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT id, next_run FROM job WHERE schedule IS NOT NULL AND "
+                               "active = 1");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        fn(arg, (const char *)sqlite3_column_text(st, 0), col_time(st, 1));
+    return rc == SQLITE_DONE ? 0 : fail(s, "jobs_scheduled");
+}
+
+int store_job_advance(struct store *s, const char *id, int64_t expected, int64_t next,
+                      int64_t skipped)
+{
+    sqlite3_stmt *st = stmt(s, "UPDATE job SET next_run = ?2, skipped_fires = skipped_fires + ?4 "
+                               "WHERE id = ?1 AND next_run IS ?3");
+    bind_text(st, 1, id);
+    bind_time(st, 2, next);
+    bind_time(st, 3, expected);
+    sqlite3_bind_int64(st, 4, skipped);
+    if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "job_advance");
+    return sqlite3_changes(s->db) ? 0 : -ESTALE;
+}
+
+int64_t store_job_count_runs(struct store *s, const char *job_id, unsigned status_mask)
+{
+    struct buf sql = BUF_INIT;
+    buf_puts(&sql, "SELECT count(*) FROM run WHERE job_id = ?1 AND ");
+    status_in(&sql, status_mask);
+    sqlite3_stmt *st = stmt(s, buf_cstr(&sql));
+    buf_free(&sql);
+    bind_text(st, 1, job_id);
+    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return v;
 }
 
 /* ---- logs ---- */

@@ -58,6 +58,19 @@ int store_job_list(struct store *s, const struct job_query *q, struct job **out,
                    int64_t *total);
 void store_jobs_free(struct job *jobs, size_t n);
 
+/* Calls fn for every active job with a schedule. */
+int store_jobs_scheduled(struct store *s, void (*fn)(void *arg, const char *id, int64_t next_run),
+                         void *arg);
+/*
+ * Advances a job's next fire time from expected to next (compare-and-set, so two schedulers on
+ * one store cannot both fire the same instant) and adds skipped to its skipped_fires.
+ * -ESTALE when next_run was not expected.
+ */
+int store_job_advance(struct store *s, const char *id, int64_t expected, int64_t next,
+                      int64_t skipped);
+/* Number of the job's runs whose status is in the mask. */
+int64_t store_job_count_runs(struct store *s, const char *job_id, unsigned status_mask);
+
 /* ---- runs ---- */
 /* Inserts r (r->id, job_id, queue, args, created... set by the caller); sets r->rid. */
 int store_run_insert(struct store *s, struct run *r);

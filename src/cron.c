@@ -1,0 +1,465 @@
+/* cron: schedule parsing and next-time computation; see cron.h. */
+#include "cron.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/json.h"
+#include "base/timeutil.h"
+#include "model.h"
+
+#define SEARCH_DAYS (366 * 30)
+
+static const char *month_names[] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                    "jul", "aug", "sep", "oct", "nov", "dec"};
+static const char *day_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+
+struct field_spec {
+    const char *name;
+    int min, max;
+    const char **names; /* names for min.., or NULL */
+    int nnames;
+    int names_base;     /* value of names[0] */
+};
+
+static const struct field_spec F_MINUTE = {"minute", 0, 59, NULL, 0, 0};
+static const struct field_spec F_HOUR = {"hour", 0, 23, NULL, 0, 0};
+static const struct field_spec F_DOM = {"day of month", 1, 31, NULL, 0, 0};
+static const struct field_spec F_MONTH = {"month", 1, 12, month_names, 12, 1};
+/* 7 is accepted as Sunday and folded to 0 */
+static const struct field_spec F_DOW = {"day of week", 0, 7, day_names, 7, 0};
+
+/* A number or a name at *p; advances *p. */
+static int value(const char **p, const struct field_spec *f, int *out, struct sk_err *e,
+                 const char *field)
+{
+    const char *s = *p;
+    if (isdigit((unsigned char)*s)) {
+        int v = 0;
+        while (isdigit((unsigned char)*s)) {
+            v = v * 10 + (*s++ - '0');
+            if (v > 1000) break;
+        }
+        if (v < f->min || v > f->max)
+            return sk_err_set(e, -EINVAL, field, "%d is out of range for %s (%d-%d)", v, f->name,
+                              f->min, f->max);
+        *out = v;
+        *p = s;
+        return 0;
+    }
+    if (f->names && isalpha((unsigned char)*s)) {
+        for (int i = 0; i < f->nnames; i++) {
+            size_t l = strlen(f->names[i]);
+            if (strncasecmp(s, f->names[i], l) == 0 && !isalpha((unsigned char)s[l])) {
+                *out = f->names_base + i;
+                *p = s + l;
+                return 0;
+            }
+        }
+        const char *end = s;
+        while (isalpha((unsigned char)*end)) end++;
+        return sk_err_set(e, -EINVAL, field, "unknown name '%.*s' for %s", (int)(end - s), s,
+                          f->name);
+    }
+    return sk_err_set(e, -EINVAL, field, "expected a number%s at '%s'",
+                      f->names ? " or a name" : "", s);
+}
+
+/* Parses one field ("*", "1,5", "1-5", "*\/15", "1-30/5", names) into bits. */
+static int parse_field(const char *s, const struct field_spec *f, uint64_t *bits, bool *star,
+                       struct sk_err *e, const char *field)
+{
+    *bits = 0;
+    while (*s == ' ') s++;
+    *star = *s == '*';
+    if (!*s) return sk_err_set(e, -EINVAL, field, "empty %s field", f->name);
+    const char *p = s;
+    for (;;) {
+        int lo, hi, step = 1;
+        if (*p == '*') {
+            lo = f->min;
+            hi = f->max == 7 ? 6 : f->max;
+            p++;
+        } else {
+            int rc = value(&p, f, &lo, e, field);
+            if (rc) return rc;
+            hi = lo;
+            if (*p == '-') {
+                p++;
+                rc = value(&p, f, &hi, e, field);
+                if (rc) return rc;
+                if (hi < lo)
+                    return sk_err_set(e, -EINVAL, field, "reversed range %d-%d in %s", lo, hi,
+                                      f->name);
+            }
+        }
+        if (*p == '/') {
+            p++;
+            if (!isdigit((unsigned char)*p))
+                return sk_err_set(e, -EINVAL, field, "a step needs a number after '/'");
+            step = 0;
+            while (isdigit((unsigned char)*p)) {
+                step = step * 10 + (*p++ - '0');
+                if (step > 1000) break;
+            }
+            if (step == 0) return sk_err_set(e, -EINVAL, field, "a step of 0 in %s", f->name);
+            if (step > f->max)
+                return sk_err_set(e, -EINVAL, field, "step %d is larger than the %s range", step,
+                                  f->name);
+            if (lo == hi && p[-1] != '*') hi = f->max == 7 ? 6 : f->max; /* "5/15" = 5-max/15 */
+        }
+        for (int v = lo; v <= hi; v += step) *bits |= 1ULL << (f->max == 7 && v == 7 ? 0 : v);
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+        while (*p == ' ') p++;
+        if (*p) return sk_err_set(e, -EINVAL, field, "unexpected '%s' in %s", p, f->name);
+        return 0;
+    }
+}
+
+static void finish_expr(struct cron_expr *c, bool minute_star, bool hour_star)
+{
+    c->interval_like = minute_star || hour_star;
+}
+
+int cron_parse(const char *expr, struct cron_expr *out, struct sk_err *e)
+{
+    static const struct {
+        const char *name, *expr;
+    } macros[] = {{"@yearly", "0 0 1 1 *"},  {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"},
+                  {"@weekly", "0 0 * * 0"},  {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
+                  {"@hourly", "0 * * * *"}};
+    memset(out, 0, sizeof *out);
+    while (*expr == ' ') expr++;
+    if (*expr == '@') {
+        for (size_t i = 0; i < sizeof macros / sizeof *macros; i++) {
+            size_t l = strlen(macros[i].name);
+            if (strncasecmp(expr, macros[i].name, l) == 0) {
+                const char *rest = expr + l;
+                while (*rest == ' ') rest++;
+                if (!*rest) return cron_parse(macros[i].expr, out, e);
+            }
+        }
+        return sk_err_set(e, -EINVAL, "expression",
+                          "unknown macro '%s' (@hourly @daily @midnight @weekly @monthly "
+                          "@yearly @annually)",
+                          expr);
+    }
+    char fields[5][128];
+    int n = 0;
+    const char *p = expr;
+    while (*p) {
+        while (*p == ' ' || *p == '\t') p++;
+        if (!*p) break;
+        const char *start = p;
+        while (*p && *p != ' ' && *p != '\t') p++;
+        if (n == 5) return sk_err_set(e, -EINVAL, "expression", "more than 5 fields");
+        if ((size_t)(p - start) >= sizeof fields[0])
+            return sk_err_set(e, -EINVAL, "expression", "field %d is too long", n + 1);
+        memcpy(fields[n], start, (size_t)(p - start));
+        fields[n][p - start] = '\0';
+        n++;
+    }
+    if (n != 5)
+        return sk_err_set(e, -EINVAL, "expression",
+                          "expected 5 fields (minute hour day-of-month month day-of-week), got %d",
+                          n);
+    uint64_t b;
+    bool star, mstar, hstar;
+    int rc;
+    if ((rc = parse_field(fields[0], &F_MINUTE, &b, &mstar, e, "expression"))) return rc;
+    out->minute = b;
+    if ((rc = parse_field(fields[1], &F_HOUR, &b, &hstar, e, "expression"))) return rc;
+    out->hour = (uint32_t)b;
+    if ((rc = parse_field(fields[2], &F_DOM, &b, &star, e, "expression"))) return rc;
+    out->dom = (uint32_t)b;
+    out->dom_star = star;
+    if ((rc = parse_field(fields[3], &F_MONTH, &b, &star, e, "expression"))) return rc;
+    out->month = (uint16_t)b;
+    if ((rc = parse_field(fields[4], &F_DOW, &b, &star, e, "expression"))) return rc;
+    out->dow = (uint8_t)b;
+    out->dow_star = star;
+    out->vixie = true;
+    finish_expr(out, mstar, hstar);
+    return 0;
+}
+
+static bool day_matches(const struct cron_expr *c, int64_t y, int m, int d, int wday)
+{
+    (void)y;
+    if (!(c->month & (1u << m))) return false;
+    bool dom = (c->dom >> d) & 1, dow = (c->dow >> wday) & 1;
+    if (c->vixie && !c->dom_star && !c->dow_star) return dom || dow;
+    return dom && dow;
+}
+
+/*
+ * Candidates of one transition day (and the next, for folds that cross midnight): every
+ * matching wall time resolved to its instants with the DST rules; the earliest after `after`.
+ */
+static int64_t scan_transition_days(const struct cron_expr *c, const struct tz *z, int64_t day,
+                                    int64_t after, int *flags)
+{
+    int64_t best = INT64_MAX;
+    int best_flags = 0;
+    for (int64_t dd = day; dd <= day + 1; dd++) {
+        int64_t y;
+        unsigned m, d;
+        time_civil_from_days(dd, &y, &m, &d);
+        if (!day_matches(c, y, (int)m, (int)d, (int)(((dd % 7) + 11) % 7))) continue;
+        for (int h = 0; h < 24; h++) {
+            if (!((c->hour >> h) & 1)) continue;
+            for (int mi = 0; mi < 60; mi++) {
+                if (!((c->minute >> mi) & 1)) continue;
+                int64_t inst[2];
+                int k = tz_resolve(z, y, (int)m, (int)d, h, mi, 0, inst);
+                if (k == 0) {
+                    if (c->interval_like) continue;
+                    /* fixed time in a gap: it fires at the transition, the first instant after
+                     * the wall times that do not exist */
+                    int64_t wall = dd * 86400 + h * 3600 + mi * 60;
+                    int64_t t = tz_next_transition(z, wall - tz_offset(z, wall + 86400, NULL) - 1);
+                    if (t != INT64_MAX && t > after && t < best) {
+                        best = t;
+                        best_flags = CRON_GAP_SHIFTED;
+                    }
+                    continue;
+                }
+                for (int i = 0; i < k; i++) {
+                    if (i == 1 && !c->interval_like) break; /* fixed time: first pass only */
+                    if (inst[i] > after && inst[i] < best) {
+                        best = inst[i];
+                        best_flags = k == 2 ? (i == 0 ? CRON_FOLD_FIRST : CRON_FOLD_SECOND) : 0;
+                    }
+                }
+            }
+        }
+    }
+    if (best != INT64_MAX && flags) *flags = best_flags;
+    return best;
+}
+
+int64_t schedule_next(const struct schedule *s, int64_t after_us, int *flags)
+{
+    const struct cron_expr *c = &s->cron;
+    int64_t after = after_us / 1000000 - (after_us % 1000000 < 0);
+    if (flags) *flags = 0;
+    struct local_time lt;
+    tz_local(s->tz, after, &lt);
+    int64_t day = time_days_from_civil(lt.year, (unsigned)lt.month, (unsigned)lt.day);
+    /* the day before too: with a fold, instants after `after` can still lie on it */
+    for (int64_t n = -1; n < SEARCH_DAYS; n++) {
+        int64_t dd = day + n, y;
+        unsigned m, d;
+        time_civil_from_days(dd, &y, &m, &d);
+        if (!day_matches(c, y, (int)m, (int)d, (int)(((dd % 7) + 11) % 7))) continue;
+        int64_t wall0 = dd * 86400;
+        int off = tz_offset(s->tz, wall0 - 14 * 3600, NULL);
+        if (off != tz_offset(s->tz, wall0 + 86400 + 14 * 3600, NULL)) {
+            int64_t t = scan_transition_days(c, s->tz, dd, after, flags);
+            if (t != INT64_MAX) return t * 1000000;
+            continue;
+        }
+        /* an ordinary day: wall time and instants move together, the first match wins */
+        for (int h = 0; h < 24; h++) {
+            if (!((c->hour >> h) & 1)) continue;
+            for (int mi = 0; mi < 60; mi++) {
+                if (!((c->minute >> mi) & 1)) continue;
+                int64_t t = wall0 + h * 3600 + mi * 60 - off;
+                if (t > after) return t * 1000000;
+            }
+        }
+    }
+    return INT64_MIN;
+}
+
+/* ---- schedule objects ---- */
+
+static void errf(json_t *errs, const char *prefix, const char *field, const char *msg)
+{
+    char f[160];
+    snprintf(f, sizeof f, "%s%s%s", prefix, *prefix && *field ? "." : "", field);
+    json_errs_add(errs, f, "%s", msg);
+}
+
+static int parse_interval(const json_t *doc, const char *prefix, struct schedule *out, json_t *errs)
+{
+    static const struct {
+        const char *name;
+        int64_t us;
+    } units[] = {{"weeks", 7LL * 86400 * 1000000}, {"days", 86400LL * 1000000},
+                 {"hours", 3600LL * 1000000},      {"minutes", 60LL * 1000000},
+                 {"seconds", 1000000},             {"milliseconds", 1000},
+                 {"microseconds", 1}};
+    int64_t total = 0;
+    int bad = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)doc, k, v)
+    {
+        if (!strcmp(k, "type") || !strcmp(k, "timezone")) continue;
+        int u = -1;
+        for (int i = 0; i < 7; i++)
+            if (strcmp(k, units[i].name) == 0) u = i;
+        if (u < 0) {
+            errf(errs, prefix, k, "unknown field (weeks, days, hours, minutes, seconds)");
+            bad++;
+            continue;
+        }
+        if (json_is_null(v)) continue;
+        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+            json_integer_value(v) > 100LL * 366 * 86400 * 1000000 / units[u].us) {
+            errf(errs, prefix, k, "must be a non-negative whole number");
+            bad++;
+            continue;
+        }
+        total += json_integer_value(v) * units[u].us;
+    }
+    if (bad) return -EINVAL;
+    /* sub-second parts are accepted (as the reference does) and rounded to whole seconds */
+    total = (total + 500000) / 1000000 * 1000000;
+    if (total < 1000000) {
+        errf(errs, prefix, "", "an interval must be at least 1 second long");
+        return -EINVAL;
+    }
+    if (total > 100LL * 366 * 86400 * 1000000) {
+        errf(errs, prefix, "", "an interval must be at most 100 years long");
+        return -EINVAL;
+    }
+    out->interval_us = total;
+    return 0;
+}
+
+static int parse_crontab(const json_t *doc, const char *prefix, struct schedule *out, json_t *errs)
+{
+    static const struct {
+        const char *key;
+        const struct field_spec *spec;
+    } fields[] = {{"minute", &F_MINUTE},         {"hour", &F_HOUR},
+                  {"day_of_month", &F_DOM},      {"month_of_year", &F_MONTH},
+                  {"day_of_week", &F_DOW}};
+    int bad = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)doc, k, v)
+    {
+        if (!strcmp(k, "type") || !strcmp(k, "timezone")) continue;
+        bool known = false;
+        for (int i = 0; i < 5; i++) known = known || strcmp(k, fields[i].key) == 0;
+        if (!known) {
+            errf(errs, prefix, k,
+                 "unknown field (minute, hour, day_of_week, day_of_month, month_of_year)");
+            bad++;
+        }
+    }
+    struct cron_expr *c = &out->cron;
+    memset(c, 0, sizeof *c);
+    bool mstar = false, hstar = false;
+    for (int i = 0; i < 5; i++) {
+        json_t *fv = json_object_get(doc, fields[i].key);
+        const char *s = "*";
+        char num[32];
+        if (fv && json_is_integer(fv)) {
+            snprintf(num, sizeof num, "%lld", (long long)json_integer_value(fv));
+            s = num;
+        } else if (fv && json_is_string(fv)) {
+            s = json_string_value(fv);
+        } else if (fv && !json_is_null(fv)) {
+            errf(errs, prefix, fields[i].key, "must be a string such as \"*\", \"0\" or \"*/15\"");
+            bad++;
+            continue;
+        }
+        uint64_t b;
+        bool star;
+        struct sk_err e = {0};
+        if (parse_field(s, fields[i].spec, &b, &star, &e, fields[i].key) != 0) {
+            errf(errs, prefix, fields[i].key, e.msg);
+            bad++;
+            continue;
+        }
+        switch (i) {
+        case 0: c->minute = b, mstar = star; break;
+        case 1: c->hour = (uint32_t)b, hstar = star; break;
+        case 2: c->dom = (uint32_t)b, c->dom_star = star; break;
+        case 3: c->month = (uint16_t)b; break;
+        case 4: c->dow = (uint8_t)b, c->dow_star = star; break;
+        }
+    }
+    c->vixie = false;
+    finish_expr(c, mstar, hstar);
+    return bad ? -EINVAL : 0;
+}
+
+int schedule_parse(const json_t *doc, const char *prefix, struct schedule *out, json_t *errs)
+{
+    memset(out, 0, sizeof *out);
+    if (!json_is_object(doc)) {
+        errf(errs, prefix, "", "must be an object with a type (interval, crontab or cron)");
+        return -EINVAL;
+    }
+    const char *type = json_str(doc, "type");
+    int rc = 0;
+    if (!type) {
+        errf(errs, prefix, "type", "required: interval, crontab or cron");
+        return -EINVAL;
+    }
+    json_t *zone = json_object_get(doc, "timezone");
+    const char *zname = "UTC";
+    if (zone && !json_is_null(zone)) {
+        if (!json_is_string(zone)) {
+            errf(errs, prefix, "timezone", "must be an IANA time zone name such as Europe/Zurich");
+            rc = -EINVAL;
+        } else {
+            zname = json_string_value(zone);
+        }
+    }
+    struct sk_err e = {0};
+    if (rc == 0 && tz_get(zname, &out->tz, &e) != 0) {
+        errf(errs, prefix, "timezone", e.msg);
+        rc = -EINVAL;
+    }
+    if (strcmp(type, "interval") == 0) {
+        out->type = SCHEDULE_INTERVAL;
+        if (parse_interval(doc, prefix, out, errs)) rc = -EINVAL;
+    } else if (strcmp(type, "crontab") == 0) {
+        out->type = SCHEDULE_CRONTAB;
+        if (parse_crontab(doc, prefix, out, errs)) rc = -EINVAL;
+    } else if (strcmp(type, "cron") == 0) {
+        out->type = SCHEDULE_CRON;
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)doc, k, v)
+        {
+            if (strcmp(k, "type") && strcmp(k, "timezone") && strcmp(k, "expression")) {
+                errf(errs, prefix, k, "unknown field (expression, timezone)");
+                rc = -EINVAL;
+            }
+        }
+        const char *expr = json_str(doc, "expression");
+        if (!expr) {
+            errf(errs, prefix, "expression", "required: a cron expression such as \"0 3 * * *\"");
+            rc = -EINVAL;
+        } else if (cron_parse(expr, &out->cron, &e) != 0) {
+            errf(errs, prefix, "expression", e.msg);
+            rc = -EINVAL;
+        }
+    } else {
+        char msg[160];
+        snprintf(msg, sizeof msg, "unknown schedule type '%.60s' (interval, crontab or cron)", type);
+        errf(errs, prefix, "type", msg);
+        return -EINVAL;
+    }
+    /* 30 years from 2000 cover every weekday/date combination (the calendar repeats every 28) */
+    if (rc == 0 && out->type != SCHEDULE_INTERVAL &&
+        schedule_next(out, 946684800LL * 1000000, NULL) == INT64_MIN) {
+        errf(errs, prefix, "", "this schedule never fires (no date matches all its fields)");
+        rc = -EINVAL;
+    }
+    return rc;
+}

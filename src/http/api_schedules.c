@@ -1,0 +1,97 @@
+/* api_schedules: POST /api/schedules/preview - the next fire times of a schedule, with the
+ * daylight-saving rule that applied to each, so a schedule can be checked before it is saved. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "base/json.h"
+#include "base/timeutil.h"
+#include "cron.h"
+
+static json_t *offset_str(int off)
+{
+    char b[16];
+    int a = off < 0 ? -off : off;
+    snprintf(b, sizeof b, "%c%02d:%02d", off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+    return json_string(b);
+}
+
+/* One preview entry: the instant in UTC and in the zone, and the DST note. */
+json_t *api_fire_time(const struct tz *z, int64_t us, int flags)
+{
+    int64_t secs = us / 1000000 - (us % 1000000 < 0);
+    struct local_time lt;
+    tz_local(z, secs, &lt);
+    char utc[TIME_STR_MAX], local[64], utcz[32];
+    time_format(us, utc);
+    snprintf(utcz, sizeof utcz, "%.19sZ", utc);
+    int a = lt.offset < 0 ? -lt.offset : lt.offset;
+    snprintf(local, sizeof local, "%04lld-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", (long long)lt.year,
+             lt.month, lt.day, lt.hour, lt.minute, lt.second, lt.offset < 0 ? '-' : '+', a / 3600,
+             a / 60 % 60);
+    const char *note = NULL;
+    if (flags & CRON_GAP_SHIFTED)
+        note = "the wall time does not exist (clocks jump forward); fires at the end of the gap";
+    else if (flags & CRON_FOLD_FIRST)
+        note = "the wall time happens twice (clocks fall back); first pass";
+    else if (flags & CRON_FOLD_SECOND)
+        note = "the wall time happens twice (clocks fall back); second pass";
+    return json_pack("{s:s,s:s,s:o,s:s,s:b,s:s?}", "utc", utcz, "local", local, "offset",
+                     offset_str(lt.offset), "abbreviation", lt.abbr, "dst", lt.dst, "note", note);
+}
+
+void api_schedules_preview(struct api_ctx *c)
+{
+    json_t *body = api_body(c);
+    if (!body) return;
+    json_t *errs = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v)
+    {
+        if (strcmp(k, "schedule") && strcmp(k, "from") && strcmp(k, "count"))
+            json_errs_add(errs, k, "unknown field (schedule, from, count)");
+    }
+    struct schedule sc;
+    json_t *sj = json_object_get(body, "schedule");
+    if (!sj)
+        json_errs_add(errs, "schedule", "required: a schedule object");
+    else
+        schedule_parse(sj, "schedule", &sc, errs);
+    int64_t from = time_now_us();
+    json_t *fj = json_object_get(body, "from");
+    if (fj && !json_is_null(fj)) {
+        const char *why = "must be a date-time string";
+        if (!json_is_string(fj) || time_parse(json_string_value(fj), &from, &why) != 0)
+            json_errs_add(errs, "from", "%s", why);
+    }
+    int64_t count = 5;
+    json_t *cj = json_object_get(body, "count");
+    if (cj && !json_is_null(cj)) {
+        if (!json_is_integer(cj) || json_integer_value(cj) < 1 || json_integer_value(cj) > 100)
+            json_errs_add(errs, "count", "must be a whole number from 1 to 100");
+        else
+            count = json_integer_value(cj);
+    }
+    if (json_array_size(errs)) {
+        json_decref(body);
+        api_invalid(c, errs);
+        return;
+    }
+    json_decref(errs);
+    json_t *times = json_array();
+    int64_t t = from;
+    for (int64_t i = 0; i < count; i++) {
+        int flags = 0;
+        if (sc.type == SCHEDULE_INTERVAL)
+            t = i == 0 ? from : t + sc.interval_us; /* an interval fires when saved */
+        else
+            t = schedule_next(&sc, t, &flags);
+        if (t == INT64_MIN) break;
+        json_array_append_new(times, api_fire_time(sc.tz, t, flags));
+    }
+    api_json(c, 200, json_pack("{s:o,s:s,s:b}", "times", times, "timezone", tz_name(sc.tz),
+                               "interval_like",
+                               sc.type == SCHEDULE_INTERVAL || sc.cron.interval_like));
+    json_decref(body);
+}

@@ -1,0 +1,414 @@
+/* sched: the min-heap of next fire times and the firing of scheduled runs; see sched.h. */
+#include "scheduler.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "base/map.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "cron.h"
+
+/* How many missed fires a catch-up enumerates before it only counts them. */
+#define ENUM_MAX 100000
+/* The timer never sleeps longer, so a wall-clock step is noticed within this. */
+#define MAX_SLEEP_US (60LL * 1000000)
+
+struct entry {
+    int64_t at;
+    char id[UUID_STR_LEN];
+};
+
+struct scheduler {
+    struct event_base *base;
+    struct store *store;
+    struct dispatch *dispatch;
+    struct entry *heap;
+    size_t n, cap;
+    struct map pos; /* job id -> heap index + 1 */
+    struct event *timer;
+    struct scheduler_stats stats;
+};
+
+/* ---- the heap ---- */
+
+static void set_pos(struct scheduler *s, size_t i)
+{
+    map_put(&s->pos, s->heap[i].id, (void *)(uintptr_t)(i + 1));
+}
+
+static void swap(struct scheduler *s, size_t a, size_t b)
+{
+    struct entry t = s->heap[a];
+    s->heap[a] = s->heap[b];
+    s->heap[b] = t;
+    set_pos(s, a);
+    set_pos(s, b);
+}
+
+static void sift_up(struct scheduler *s, size_t i)
+{
+    while (i > 0 && s->heap[(i - 1) / 2].at > s->heap[i].at) {
+        swap(s, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void sift_down(struct scheduler *s, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < s->n && s->heap[l].at < s->heap[m].at) m = l;
+        if (r < s->n && s->heap[r].at < s->heap[m].at) m = r;
+        if (m == i) return;
+        swap(s, i, m);
+        i = m;
+    }
+}
+
+static void heap_remove(struct scheduler *s, const char *id)
+{
+    uintptr_t p = (uintptr_t)map_del(&s->pos, id);
+    if (!p) return;
+    size_t i = p - 1;
+    s->n--;
+    if (i == s->n) return;
+    s->heap[i] = s->heap[s->n];
+    set_pos(s, i);
+    sift_down(s, i);
+    sift_up(s, i);
+}
+
+static void heap_set(struct scheduler *s, const char *id, int64_t at)
+{
+    uintptr_t p = (uintptr_t)map_get(&s->pos, id);
+    if (p) {
+        size_t i = p - 1;
+        s->heap[i].at = at;
+        sift_down(s, i);
+        sift_up(s, i);
+        return;
+    }
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 64;
+        s->heap = xrealloc(s->heap, s->cap * sizeof *s->heap);
+    }
+    s->heap[s->n].at = at;
+    snprintf(s->heap[s->n].id, UUID_STR_LEN, "%s", id);
+    set_pos(s, s->n);
+    s->n++;
+    sift_up(s, s->n - 1);
+}
+
+static void arm(struct scheduler *s)
+{
+    evtimer_del(s->timer);
+    if (s->n == 0) return;
+    int64_t wait = s->heap[0].at - time_now_us();
+    if (wait < 0) wait = 0;
+    if (wait > MAX_SLEEP_US) wait = MAX_SLEEP_US;
+    struct timeval tv = {wait / 1000000, wait % 1000000};
+    evtimer_add(s->timer, &tv);
+}
+
+/* ---- computing fire times ---- */
+
+/* The first fire time of sc strictly after `after`, anchored at `anchor` for intervals. */
+static int64_t next_after(const struct schedule *sc, int64_t anchor, int64_t after)
+{
+    if (sc->type == SCHEDULE_INTERVAL) {
+        if (anchor > after) return anchor;
+        int64_t k = (after - anchor) / sc->interval_us + 1;
+        return anchor + k * sc->interval_us;
+    }
+    int64_t t = schedule_next(sc, after, NULL);
+    return t == INT64_MIN ? NO_TIME : t;
+}
+
+void scheduler_prepare(struct scheduler *s, const struct job *old, struct job *j, int64_t now)
+{
+    (void)s;
+    if (!j->active || !j->schedule) {
+        j->next_run = NO_TIME;
+        return;
+    }
+    bool same = old && old->active && old->schedule && json_equal(old->schedule, j->schedule) &&
+                old->next_run != NO_TIME;
+    if (same) {
+        j->next_run = old->next_run;
+        return;
+    }
+    struct schedule sc;
+    json_t *errs = json_array();
+    if (schedule_parse(j->schedule, "schedule", &sc, errs) != 0) {
+        j->next_run = NO_TIME; /* validated before; cannot happen */
+    } else if (sc.type == SCHEDULE_INTERVAL) {
+        j->next_run = now; /* a new interval fires at once, then every interval */
+    } else {
+        j->next_run = next_after(&sc, now, now);
+    }
+    json_decref(errs);
+}
+
+void scheduler_job_saved(struct scheduler *s, const struct job *j)
+{
+    if (j->active && j->schedule && j->next_run != NO_TIME)
+        heap_set(s, j->id, j->next_run);
+    else
+        heap_remove(s, j->id);
+    arm(s);
+}
+
+void scheduler_job_deleted(struct scheduler *s, const char *job_id)
+{
+    heap_remove(s, job_id);
+    arm(s);
+}
+
+size_t scheduler_count(const struct scheduler *s)
+{
+    return s->n;
+}
+
+const struct scheduler_stats *scheduler_stats(const struct scheduler *s)
+{
+    return &s->stats;
+}
+
+/* ---- firing ---- */
+
+/* Creates one scheduled run of j for fire time at, honouring the overlap policy. Returns 1 when
+ * a run was created, 0 when the fire was skipped. */
+static int fire_one(struct scheduler *s, const struct job *j, int64_t at)
+{
+    const unsigned active = (1u << RUN_QUEUED) | (1u << RUN_RUNNING) | (1u << RUN_CANCELLING);
+    switch (j->overlap) {
+    case OVERLAP_SKIP:
+        if (store_job_count_runs(s->store, j->id, active) > 0) {
+            log_info("sched.skipped", "job=%s reason=overlap policy=skip", j->id);
+            return 0;
+        }
+        break;
+    case OVERLAP_QUEUE_ONE:
+        if (store_job_count_runs(s->store, j->id, 1u << RUN_QUEUED) > 0) {
+            log_info("sched.skipped", "job=%s reason=overlap policy=queue_one", j->id);
+            return 0;
+        }
+        break;
+    case OVERLAP_CANCEL_PREVIOUS: {
+        struct run_query q = {.job_id = j->id,
+                              .status_mask = (1u << RUN_QUEUED) | (1u << RUN_RUNNING),
+                              .since = NO_TIME,
+                              .limit = 1000};
+        struct run *runs;
+        size_t n;
+        int64_t total;
+        if (store_run_list(s->store, &q, &runs, &n, &total) == 0) {
+            struct user_ref none = {NULL, NULL};
+            for (size_t i = 0; i < n; i++) {
+                struct run out;
+                dispatch_stop(s->dispatch, runs[i].id, &none, &out);
+                run_release(&out);
+                log_info("sched.cancelled_previous", "job=%s run=%s", j->id, runs[i].id);
+            }
+            store_runs_free(runs, n);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    struct run_request rq = {0};
+    rq.trigger = TRIGGER_SCHEDULED;
+    rq.scheduled_for = at;
+    json_t *errs = json_array();
+    struct run r;
+    int rc = dispatch_submit(s->dispatch, j, &rq, &r, errs);
+    if (rc == 0) {
+        run_release(&r);
+    } else if (rc == -EINVAL) {
+        /* the saved arguments no longer fit (the task changed): the fire is recorded as a
+         * failed run, so it is visible rather than silently lost */
+        char *why = json_dump(errs);
+        char *msg = xasprintf("could not start the scheduled run: %s", why);
+        dispatch_record_failure(s->dispatch, j, &rq, msg);
+        log_warn("sched.fire_failed", "job=%s reason=%s", j->id, log_q(why));
+        free(why);
+        free(msg);
+    } else if (rc == -EEXIST) {
+        rc = 0; /* this instant already fired (another scheduler): nothing to do */
+    }
+    json_decref(errs);
+    return rc == 0 ? 1 : 0;
+}
+
+static void fire_job(struct scheduler *s, const char *id, int64_t now)
+{
+    struct job j;
+    if (store_job_get(s->store, id, &j) != 0) return; /* deleted meanwhile */
+    if (!j.active || !j.schedule || j.next_run == NO_TIME || j.next_run > now) {
+        scheduler_job_saved(s, &j);
+        job_release(&j);
+        return;
+    }
+    struct schedule sc;
+    json_t *errs = json_array();
+    int prc = schedule_parse(j.schedule, "schedule", &sc, errs);
+    json_decref(errs);
+    if (prc != 0) {
+        log_error("sched.bad_schedule", "job=%s", j.id);
+        store_job_advance(s->store, j.id, j.next_run, NO_TIME, 0);
+        heap_remove(s, j.id);
+        job_release(&j);
+        return;
+    }
+    /* every fire time from next_run up to now: the last is due, earlier ones were missed */
+    int64_t *times = NULL;
+    size_t nt = 0, cap = 0;
+    int64_t count = 0, last = NO_TIME, t = j.next_run;
+    if (sc.type == SCHEDULE_INTERVAL) {
+        count = (now - t) / sc.interval_us + 1;
+        last = t + (count - 1) * sc.interval_us;
+        int64_t first_kept = count > ENUM_MAX ? count - ENUM_MAX : 0;
+        for (int64_t k = first_kept; k < count; k++) {
+            if (nt == cap) times = xrealloc(times, (cap = cap ? cap * 2 : 16) * sizeof *times);
+            times[nt++] = t + k * sc.interval_us;
+        }
+    } else {
+        while (t != NO_TIME && t <= now) {
+            if (nt == ENUM_MAX) memmove(times, times + 1, --nt * sizeof *times);
+            if (nt == cap) times = xrealloc(times, (cap = cap ? cap * 2 : 16) * sizeof *times);
+            times[nt++] = t;
+            count++;
+            last = t;
+            t = next_after(&sc, t, t);
+        }
+    }
+    int64_t next = next_after(&sc, sc.type == SCHEDULE_INTERVAL ? j.next_run : now, now);
+    bool last_late = now - last > SCHEDULER_GRACE_US;
+    int64_t missed = count - 1 + (last_late ? 1 : 0);
+
+    store_begin(s->store);
+    int rc = store_job_advance(s->store, j.id, j.next_run, next, 0);
+    if (rc != 0) {
+        /* another scheduler advanced it first */
+        store_rollback(s->store);
+        free(times);
+        struct job fresh;
+        if (store_job_get(s->store, id, &fresh) == 0) {
+            scheduler_job_saved(s, &fresh);
+            job_release(&fresh);
+        }
+        job_release(&j);
+        return;
+    }
+    int64_t created = 0;
+    if (missed == 0) {
+        created += fire_one(s, &j, last);
+    } else if (j.catchup == CATCHUP_ONCE) {
+        created += fire_one(s, &j, last);
+        log_info("sched.catchup", "job=%s policy=once missed=%lld", j.id, (long long)missed);
+    } else if (j.catchup == CATCHUP_SKIP) {
+        if (!last_late) created += fire_one(s, &j, last);
+        log_info("sched.catchup", "job=%s policy=skip missed=%lld", j.id, (long long)missed);
+    } else {
+        /* every missed fire runs, the most recent catchup_limit of them */
+        size_t enumerated = last_late ? nt : nt - 1;
+        size_t limit = j.catchup_limit > 0 ? (size_t)j.catchup_limit : 0;
+        for (size_t i = enumerated > limit ? enumerated - limit : 0; i < enumerated; i++)
+            created += fire_one(s, &j, times[i]);
+        if (!last_late) created += fire_one(s, &j, last);
+        log_info("sched.catchup", "job=%s policy=all missed=%lld ran=%lld", j.id,
+                 (long long)missed, (long long)created);
+    }
+    int64_t skipped = count - created;
+    if (skipped > 0) store_job_advance(s->store, j.id, next, next, skipped);
+    store_commit(s->store);
+    free(times);
+    s->stats.fires += (uint64_t)count;
+    s->stats.skipped += (uint64_t)(skipped > 0 ? skipped : 0);
+    int64_t late = time_now_us() - last;
+    if (!last_late) {
+        s->stats.late_sum_us += late;
+        if (late > s->stats.late_max_us) s->stats.late_max_us = late;
+    }
+    log_debug("sched.fired", "job=%s at=%lld late_us=%lld next=%lld", j.id, (long long)last,
+              (long long)late, (long long)next);
+    j.next_run = next;
+    scheduler_job_saved(s, &j);
+    job_release(&j);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct scheduler *s = arg;
+    int64_t now = time_now_us();
+    while (s->n > 0 && s->heap[0].at <= now) {
+        char id[UUID_STR_LEN];
+        memcpy(id, s->heap[0].id, sizeof id);
+        heap_remove(s, id); /* fire_job puts it back with its next time */
+        fire_job(s, id, now);
+    }
+    arm(s);
+}
+
+struct scheduler *scheduler_new(struct event_base *base, struct store *st, struct dispatch *d)
+{
+    struct scheduler *s = xcalloc(1, sizeof *s);
+    s->base = base;
+    s->store = st;
+    s->dispatch = d;
+    map_init(&s->pos);
+    s->timer = evtimer_new(base, on_timer, s);
+    return s;
+}
+
+void scheduler_free(struct scheduler *s)
+{
+    if (!s) return;
+    event_free(s->timer);
+    map_release(&s->pos);
+    free(s->heap);
+    free(s);
+}
+
+struct load_ctx {
+    struct scheduler *s;
+    char (*missing)[UUID_STR_LEN];
+    size_t nmissing;
+};
+
+static void load_cb(void *arg, const char *id, int64_t next_run)
+{
+    struct load_ctx *c = arg;
+    if (next_run != NO_TIME) {
+        heap_set(c->s, id, next_run);
+        return;
+    }
+    c->missing = xrealloc(c->missing, (c->nmissing + 1) * sizeof *c->missing);
+    snprintf(c->missing[c->nmissing++], UUID_STR_LEN, "%s", id);
+}
+
+int scheduler_load(struct scheduler *s)
+{
+    struct load_ctx c = {s, NULL, 0};
+    int rc = store_jobs_scheduled(s->store, load_cb, &c);
+    /* jobs whose next fire time was never computed start afresh */
+    for (size_t i = 0; i < c.nmissing; i++) {
+        struct job j;
+        if (store_job_get(s->store, c.missing[i], &j) != 0) continue;
+        scheduler_prepare(s, NULL, &j, time_now_us());
+        if (store_job_advance(s->store, j.id, NO_TIME, j.next_run, 0) == 0) scheduler_job_saved(s, &j);
+        job_release(&j);
+    }
+    free(c.missing);
+    arm(s);
+    return rc ? rc : (int)s->n;
+}

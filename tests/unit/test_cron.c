@@ -1,0 +1,292 @@
+/*
+ * test_cron: schedule parsing and next-fire-time computation against the vectors of
+ * tests/data/cron/ (both DST directions in Europe/Zurich, America/New_York and
+ * Australia/Lord_Howe, leap days, month ends, both day-field rules, macros, every error case),
+ * plus the time-zone reader itself. Time is passed in, so no clock is involved.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/json.h"
+#include "base/timeutil.h"
+#include "cron.h"
+#include "tz.h"
+
+static const char *data_dir;
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t') s++;
+    char *e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r')) *--e = '\0';
+    return s;
+}
+
+/* Splits "a | b | c" into at most n trimmed parts; returns how many. */
+static int split(char *line, char **parts, int n)
+{
+    int k = 0;
+    char *p = line;
+    while (k < n) {
+        char *bar = strstr(p, " | ");
+        if (bar) *bar = '\0';
+        parts[k++] = trim(p);
+        if (!bar) break;
+        p = bar + 3;
+    }
+    return k;
+}
+
+static json_t *schedule_doc(const char *spec, const char *zone)
+{
+    json_t *doc;
+    if (spec[0] == '{') {
+        doc = json_loads(spec, 0, NULL);
+        assert_non_null(doc);
+    } else {
+        doc = json_pack("{s:s,s:s}", "type", "cron", "expression", spec);
+    }
+    if (!json_object_get(doc, "timezone")) json_object_set_new(doc, "timezone", json_string(zone));
+    return doc;
+}
+
+static FILE *open_data(const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", data_dir, name);
+    FILE *f = fopen(path, "r");
+    if (!f) fail_msg("cannot open %s", path);
+    return f;
+}
+
+static void test_vectors_next(void **state)
+{
+    (void)state;
+    FILE *f = open_data("next.txt");
+    char line[4096];
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *l = trim(line);
+        if (!*l || *l == '#') continue;
+        char copy[4096];
+        snprintf(copy, sizeof copy, "%s", l);
+        char *parts[4];
+        int n = split(copy, parts, 4);
+        if (n != 4) fail_msg("bad vector line: %s", l);
+        json_t *doc = schedule_doc(parts[0], parts[1]);
+        json_t *errs = json_array();
+        struct schedule sc;
+        if (schedule_parse(doc, "schedule", &sc, errs) != 0) {
+            char *e = json_dump(errs);
+            fail_msg("%s: refused: %s", l, e);
+        }
+        int64_t t;
+        const char *why;
+        if (time_parse(parts[2], &t, &why) != 0) fail_msg("%s: bad FROM", l);
+        char *save = NULL;
+        for (char *exp = strtok_r(parts[3], " ", &save); exp; exp = strtok_r(NULL, " ", &save)) {
+            int want_flags = 0;
+            char *tilde = strchr(exp, '~');
+            if (tilde) {
+                *tilde = '\0';
+                if (!strcmp(tilde + 1, "gap")) want_flags = CRON_GAP_SHIFTED;
+                else if (!strcmp(tilde + 1, "fold1")) want_flags = CRON_FOLD_FIRST;
+                else if (!strcmp(tilde + 1, "fold2")) want_flags = CRON_FOLD_SECOND;
+                else fail_msg("%s: bad flag %s", l, tilde + 1);
+            }
+            int64_t want;
+            if (time_parse(exp, &want, &why) != 0) fail_msg("%s: bad expected %s", l, exp);
+            int flags = -1;
+            t = schedule_next(&sc, t, &flags);
+            if (t != want || flags != want_flags) {
+                char got[TIME_STR_MAX];
+                time_format(t, got);
+                fail_msg("%s\n  expected %s (flags %d), got %s (flags %d)", l, exp, want_flags, got,
+                         flags);
+            }
+        }
+        json_decref(doc);
+        json_decref(errs);
+        cases++;
+    }
+    fclose(f);
+    assert_true(cases >= 40);
+}
+
+static void test_vectors_errors(void **state)
+{
+    (void)state;
+    FILE *f = open_data("errors.txt");
+    char line[4096];
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *l = trim(line);
+        if (!*l || *l == '#') continue;
+        char copy[4096];
+        snprintf(copy, sizeof copy, "%s", l);
+        char *parts[3];
+        if (split(copy, parts, 3) != 3) fail_msg("bad vector line: %s", l);
+        json_t *doc = schedule_doc(parts[0], parts[1]);
+        json_t *errs = json_array();
+        struct schedule sc;
+        int rc = schedule_parse(doc, "schedule", &sc, errs);
+        if (rc == 0) fail_msg("%s: accepted, expected: %s", l, parts[2]);
+        /* "FIELD: message part" must match one error */
+        char *colon = strstr(parts[2], ": ");
+        assert_non_null(colon);
+        *colon = '\0';
+        const char *field = parts[2], *msg = colon + 2;
+        bool found = false;
+        size_t i, k;
+        json_t *e, *m;
+        json_array_foreach(errs, i, e)
+        {
+            if (strcmp(json_str(e, "field"), field) != 0) continue;
+            json_array_foreach(json_object_get(e, "messages"), k, m)
+                found = found || strstr(json_string_value(m), msg) != NULL;
+        }
+        if (!found) {
+            char *got = json_dump(errs);
+            fail_msg("%s\n  expected %s: %s\n  got %s", l, field, msg, got);
+        }
+        json_decref(doc);
+        json_decref(errs);
+        cases++;
+    }
+    fclose(f);
+    assert_true(cases >= 30);
+}
+
+static void test_interval_parse(void **state)
+{
+    (void)state;
+    struct schedule sc;
+    json_t *errs = json_array();
+    json_t *doc = json_pack("{s:s,s:i,s:i,s:i,s:i,s:i}", "type", "interval", "weeks", 1, "days", 1,
+                            "hours", 4, "minutes", 0, "seconds", 30);
+    assert_int_equal(schedule_parse(doc, "schedule", &sc, errs), 0);
+    assert_int_equal(sc.type, SCHEDULE_INTERVAL);
+    assert_true(sc.interval_us == ((7 + 1) * 86400LL + 4 * 3600 + 30) * 1000000);
+    json_decref(doc);
+    /* sub-second parts round to whole seconds */
+    doc = json_pack("{s:s,s:i}", "type", "interval", "milliseconds", 1500);
+    assert_int_equal(schedule_parse(doc, "schedule", &sc, errs), 0);
+    assert_true(sc.interval_us == 2000000);
+    json_decref(doc);
+    doc = json_pack("{s:s,s:i,s:i}", "type", "interval", "seconds", 1, "microseconds", 400000);
+    assert_int_equal(schedule_parse(doc, "schedule", &sc, errs), 0);
+    assert_true(sc.interval_us == 1000000);
+    json_decref(doc);
+    assert_int_equal(json_array_size(errs), 0);
+    json_decref(errs);
+}
+
+static void test_interval_like(void **state)
+{
+    (void)state;
+    struct cron_expr c;
+    struct sk_err e;
+    assert_int_equal(cron_parse("*/5 3 * * *", &c, &e), 0);
+    assert_true(c.interval_like);
+    assert_int_equal(cron_parse("0 * * * *", &c, &e), 0);
+    assert_true(c.interval_like);
+    assert_int_equal(cron_parse("0 3 * * *", &c, &e), 0);
+    assert_false(c.interval_like);
+    assert_int_equal(cron_parse("0-59 0-23 * * *", &c, &e), 0);
+    assert_false(c.interval_like); /* only a leading '*' makes it interval-like */
+}
+
+static void test_tz_offsets(void **state)
+{
+    (void)state;
+    const struct tz *z;
+    struct sk_err e;
+    assert_int_equal(tz_get("Europe/Zurich", &z, &e), 0);
+    int64_t t;
+    time_parse("2026-07-01T12:00:00Z", &t, NULL);
+    bool dst;
+    assert_int_equal(tz_offset(z, t / 1000000, &dst), 7200);
+    assert_true(dst);
+    time_parse("2026-01-15T12:00:00Z", &t, NULL);
+    assert_int_equal(tz_offset(z, t / 1000000, &dst), 3600);
+    assert_false(dst);
+    /* beyond the file's transitions the POSIX footer rule applies */
+    time_parse("2100-07-01T12:00:00Z", &t, NULL);
+    assert_int_equal(tz_offset(z, t / 1000000, NULL), 7200);
+    time_parse("2100-12-01T12:00:00Z", &t, NULL);
+    assert_int_equal(tz_offset(z, t / 1000000, NULL), 3600);
+    /* southern hemisphere rule spanning the new year, with a 30-minute shift */
+    assert_int_equal(tz_get("Australia/Lord_Howe", &z, &e), 0);
+    time_parse("2100-01-10T00:00:00Z", &t, NULL);
+    assert_int_equal(tz_offset(z, t / 1000000, NULL), 11 * 3600);
+    time_parse("2100-06-10T00:00:00Z", &t, NULL);
+    assert_int_equal(tz_offset(z, t / 1000000, NULL), 10 * 3600 + 1800);
+    struct local_time lt;
+    tz_local(z, t / 1000000, &lt);
+    assert_int_equal(lt.hour, 10);
+    assert_int_equal(lt.minute, 30);
+    assert_string_equal(lt.abbr, "+1030");
+}
+
+static void test_tz_resolve(void **state)
+{
+    (void)state;
+    const struct tz *z;
+    struct sk_err e;
+    assert_int_equal(tz_get("America/New_York", &z, &e), 0);
+    int64_t out[2], want;
+    assert_int_equal(tz_resolve(z, 2026, 3, 8, 2, 30, 0, out), 0); /* gap */
+    assert_int_equal(tz_resolve(z, 2026, 11, 1, 1, 30, 0, out), 2); /* fold */
+    time_parse("2026-11-01T05:30:00Z", &want, NULL);
+    assert_true(out[0] == want / 1000000);
+    time_parse("2026-11-01T06:30:00Z", &want, NULL);
+    assert_true(out[1] == want / 1000000);
+    assert_int_equal(tz_resolve(z, 2026, 7, 4, 12, 0, 0, out), 1);
+    time_parse("2026-07-04T16:00:00Z", &want, NULL);
+    assert_true(out[0] == want / 1000000);
+    time_parse("2026-11-01T00:00:00Z", &want, NULL);
+    int64_t tr = tz_next_transition(z, want / 1000000);
+    time_parse("2026-11-01T06:00:00Z", &want, NULL);
+    assert_true(tr == want / 1000000);
+}
+
+static void test_tz_errors(void **state)
+{
+    (void)state;
+    const struct tz *z;
+    struct sk_err e;
+    assert_int_not_equal(tz_get("Nowhere/Atlantis", &z, &e), 0);
+    assert_non_null(strstr(e.msg, "unknown time zone"));
+    assert_int_not_equal(tz_get("../etc/passwd", &z, &e), 0);
+    assert_int_not_equal(tz_get("", &z, &e), 0);
+    struct tz *p;
+    assert_int_not_equal(tz_parse((const unsigned char *)"nope", 4, "x", &p, &e), 0);
+    unsigned char hdr[44] = "TZif2";
+    hdr[35] = 10; /* ten transitions announced, none present */
+    hdr[39] = 1;
+    assert_int_not_equal(tz_parse(hdr, sizeof hdr, "x", &p, &e), 0);
+    assert_non_null(strstr(e.msg, "truncated"));
+    assert_int_equal(tz_get("UTC", &z, &e), 0);
+    assert_int_equal(tz_offset(z, 0, NULL), 0);
+}
+
+int main(int argc, char **argv)
+{
+    data_dir = argc > 1 ? argv[1] : "tests/data/cron";
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vectors_next),  cmocka_unit_test(test_vectors_errors),
+        cmocka_unit_test(test_interval_parse), cmocka_unit_test(test_interval_like),
+        cmocka_unit_test(test_tz_offsets),    cmocka_unit_test(test_tz_resolve),
+        cmocka_unit_test(test_tz_errors),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    tz_cache_clear();
+    return rc;
+}
