@@ -1,0 +1,252 @@
+"""The scheduler against the real binary: interval jobs fire repeatedly on their grid, jobs
+scheduled while sked runs fire without a restart, deactivation stops them at once, kill -9 and
+restart neither lose nor duplicate a fire, and each overlap and catch-up policy behaves as
+documented. Missed fires are produced deterministically by moving a job's next_run into the
+past in the store while sked is stopped."""
+import os
+import sqlite3
+import time
+import unittest
+from datetime import datetime, timezone
+
+import skedtest
+from skedtest import Sked, task_file
+
+SLEEP_TASK = {
+    "sleeper.json": task_file("sleeper", ["/bin/sh", "-c", "sleep {{seconds}}"],
+                              arguments={"type": "object", "properties": {
+                                  "seconds": {"type": "number", "default": 0}}}),
+    "quick.json": task_file("quick", ["/bin/true"]),
+}
+
+
+def ts(s):
+    return datetime.fromisoformat(s).timestamp()
+
+
+def runs_of(s, job_id, size=1000):
+    r = s.get("/api/jobs/%s/runs?size=%d&sort_direction=asc" % (job_id, size))
+    assert r.status == 200, r
+    return r.json["hits"]["hits"]
+
+
+def wait_for(pred, timeout=20, step=0.05):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    raise AssertionError("condition not met within %ss" % timeout)
+
+
+def every_second(**extra):
+    sched = {"type": "interval", "seconds": 1}
+    sched.update(extra)
+    return sched
+
+
+class IntervalTest(unittest.TestCase):
+    def test_fires_repeatedly_on_its_grid(self):
+        with Sked(tasks=SLEEP_TASK) as s:
+            job = s.create_job("quick", schedule=every_second())
+            self.assertIsNotNone(job["next_run"])
+            first = ts(job["next_run"])
+            runs = wait_for(lambda: len(runs_of(s, job["id"])) >= 4 and runs_of(s, job["id"]))
+            fires = [ts(r["scheduled_for"]) for r in runs]
+            for r in runs:
+                self.assertEqual(r["trigger"], "scheduled")
+                self.assertIsNone(r["started_by"])
+                self.assertIsNone(r["title"])
+                self.assertEqual(r["queue"], job["default_queue"])
+                # never early
+                self.assertGreaterEqual(ts(r["created"]), ts(r["scheduled_for"]))
+            # first fire at once, then exactly every second from the previous fire: no drift
+            self.assertAlmostEqual(fires[0], first, places=5)
+            for a, b in zip(fires, fires[1:]):
+                self.assertAlmostEqual(b - a, 1.0, places=5)
+            j = s.get("/api/jobs/" + job["id"]).json
+            self.assertGreater(ts(j["next_run"]), fires[-1])
+
+    def test_deactivation_stops_at_once_and_reactivation_fires_at_once(self):
+        with Sked(tasks=SLEEP_TASK) as s:
+            job = s.create_job("quick", schedule=every_second())
+            wait_for(lambda: len(runs_of(s, job["id"])) >= 2)
+            r = s.patch("/api/jobs/" + job["id"], {"active": False})
+            self.assertEqual(r.status, 200)
+            self.assertIsNone(r.json["next_run"])
+            n = len(runs_of(s, job["id"]))
+            time.sleep(2.5)
+            self.assertEqual(len(runs_of(s, job["id"])), n)
+            # an inactive job can still be run by hand
+            run = s.run_job(job["id"])
+            s.wait_run(run, ["SUCCESS"])
+            r = s.patch("/api/jobs/" + job["id"], {"active": True})
+            self.assertIsNotNone(r.json["next_run"])
+            wait_for(lambda: len(runs_of(s, job["id"])) >= n + 2)
+
+    def test_schedule_removed_and_changed(self):
+        with Sked(tasks=SLEEP_TASK) as s:
+            job = s.create_job("quick", schedule={"type": "interval", "hours": 1})
+            # a new interval fires at once
+            wait_for(lambda: len(runs_of(s, job["id"])) == 1)
+            nr = s.get("/api/jobs/" + job["id"]).json["next_run"]
+            self.assertAlmostEqual(ts(nr) - ts(job["next_run"]), 3600, places=3)
+            # editing something else keeps the schedule's next run
+            r = s.patch("/api/jobs/" + job["id"], {"title": "renamed"})
+            self.assertEqual(r.json["next_run"], nr)
+            # a cron expression starts at its next match
+            r = s.patch("/api/jobs/" + job["id"], {"schedule": {"type": "cron", "expression": "0 0 1 1 *"}})
+            self.assertEqual(r.status, 200)
+            self.assertTrue(r.json["next_run"].endswith("-01-01T00:00:00.000000+00:00"), r.json["next_run"])
+            r = s.patch("/api/jobs/" + job["id"], {"schedule": None})
+            self.assertIsNone(r.json["next_run"])
+            self.assertIsNone(r.json["schedule"])
+
+    def test_invalid_schedules_are_refused_at_save(self):
+        with Sked(tasks=SLEEP_TASK) as s:
+            for sched, field in [({"type": "cron", "expression": "61 * * * *"}, "schedule.expression"),
+                                 ({"type": "crontab", "hour": "3-1"}, "schedule.hour"),
+                                 ({"type": "interval", "seconds": 0}, "schedule"),
+                                 ({"type": "cron", "expression": "0 3 * * *", "timezone": "Nowhere/City"}, "schedule.timezone"),
+                                 ({"type": "yearly"}, "schedule.type")]:
+                r = s.post("/api/jobs", {"title": "x", "task": "quick", "schedule": sched})
+                self.assertEqual(r.status, 400, r)
+                self.assertIn(field, [e["field"] for e in r.json["errors"]], r)
+
+    def test_preview(self):
+        with Sked(tasks=SLEEP_TASK) as s:
+            r = s.post("/api/schedules/preview", {"schedule": {"type": "cron", "expression": "30 2 * * *",
+                                                              "timezone": "Europe/Zurich"},
+                                                  "from": "2026-03-27T00:00:00Z", "count": 3})
+            self.assertEqual(r.status, 200, r)
+            t = r.json["times"]
+            self.assertEqual([x["utc"] for x in t], ["2026-03-27T01:30:00Z", "2026-03-28T01:30:00Z", "2026-03-29T01:00:00Z"])
+            self.assertEqual(t[0]["local"], "2026-03-27T02:30:00+01:00")
+            self.assertIsNone(t[0]["note"])
+            self.assertIn("does not exist", t[2]["note"])
+            r = s.post("/api/schedules/preview", {"schedule": {"type": "cron", "expression": "bad"}})
+            self.assertEqual(r.status, 400)
+            r = s.post("/api/schedules/preview", {"schedule": {"type": "interval", "minutes": 1}, "count": 0})
+            self.assertEqual(r.status, 400)
+
+
+class RestartTest(unittest.TestCase):
+    def test_kill9_and_restart_neither_loses_nor_duplicates(self):
+        with Sked(tasks=SLEEP_TASK) as s:
+            job = s.create_job("quick", schedule=every_second(), catchup="all")
+            wait_for(lambda: len(runs_of(s, job["id"])) >= 2)
+            s.kill9()
+            time.sleep(2.2)
+            s.start()
+            wait_for(lambda: len(runs_of(s, job["id"])) >= 7)
+            runs = runs_of(s, job["id"])
+            fires = [ts(r["scheduled_for"]) for r in runs]
+            self.assertEqual(len(fires), len(set(fires)), "a fire happened twice")
+            fires.sort()
+            for a, b in zip(fires, fires[1:]):
+                self.assertAlmostEqual(b - a, 1.0, places=5, msg="a fire was lost")
+            self.assertEqual(s.get("/api/jobs/" + job["id"]).json["skipped_fires"], 0)
+
+
+def move_next_run(s, job_id, seconds_ago):
+    """With sked stopped, moves the job's next fire time into the past."""
+    db = sqlite3.connect(s.db)
+    us = int((time.time() - seconds_ago) * 1e6)
+    db.execute("UPDATE job SET next_run = ? WHERE id = ?", (us, job_id))
+    db.commit()
+    db.close()
+    return us
+
+
+class CatchupTest(unittest.TestCase):
+    def run_policy(self, policy, extra=None):
+        with Sked(tasks=SLEEP_TASK) as s:
+            body = {"catchup": policy}
+            body.update(extra or {})
+            job = s.create_job("quick", schedule={"type": "interval", "minutes": 5}, **body)
+            wait_for(lambda: len(runs_of(s, job["id"])) == 1)
+            s.stop()
+            # seven fires missed, the last of them two minutes ago: beyond the grace of a minute
+            anchor = move_next_run(s, job["id"], 32 * 60)
+            s.start()
+            time.sleep(1.0)
+            runs = runs_of(s, job["id"])[1:]
+            j = s.get("/api/jobs/" + job["id"]).json
+            return anchor, runs, j
+
+    def test_once(self):
+        anchor, runs, j = self.run_policy("once")
+        self.assertEqual(len(runs), 1)
+        # the one run stands for the latest missed fire
+        self.assertAlmostEqual(ts(runs[0]["scheduled_for"]), anchor / 1e6 + 6 * 300, places=3)
+        self.assertEqual(j["skipped_fires"], 6)
+        self.assertAlmostEqual(ts(j["next_run"]), anchor / 1e6 + 7 * 300, places=3)
+
+    def test_skip(self):
+        anchor, runs, j = self.run_policy("skip")
+        self.assertEqual(len(runs), 0)
+        self.assertEqual(j["skipped_fires"], 7)
+        self.assertAlmostEqual(ts(j["next_run"]), anchor / 1e6 + 7 * 300, places=3)
+
+    def test_all(self):
+        anchor, runs, j = self.run_policy("all")
+        self.assertEqual(len(runs), 7)
+        self.assertEqual(sorted(ts(r["scheduled_for"]) for r in runs),
+                         [anchor / 1e6 + k * 300 for k in range(7)])
+        self.assertEqual(j["skipped_fires"], 0)
+
+    def test_all_with_limit(self):
+        anchor, runs, j = self.run_policy("all", {"catchup_limit": 3})
+        self.assertEqual(sorted(ts(r["scheduled_for"]) for r in runs),
+                         [anchor / 1e6 + k * 300 for k in range(4, 7)])
+        self.assertEqual(j["skipped_fires"], 4)
+
+
+class OverlapTest(unittest.TestCase):
+    def test_allow_overlaps(self):
+        with Sked(tasks=SLEEP_TASK) as s:
+            job = s.create_job("sleeper", args={"seconds": 3}, schedule=every_second())
+            wait_for(lambda: sum(r["status"] == "RUNNING" for r in runs_of(s, job["id"])) >= 2)
+            s.patch("/api/jobs/" + job["id"], {"active": False})
+
+    def test_skip(self):
+        with Sked(tasks=SLEEP_TASK) as s:
+            job = s.create_job("sleeper", args={"seconds": 2.5}, schedule=every_second(), overlap="skip")
+            deadline = time.time() + 4.5
+            while time.time() < deadline:
+                active = [r for r in runs_of(s, job["id"]) if r["status"] in ("QUEUED", "RUNNING")]
+                self.assertLessEqual(len(active), 1)
+                time.sleep(0.1)
+            s.patch("/api/jobs/" + job["id"], {"active": False})
+            self.assertGreaterEqual(s.get("/api/jobs/" + job["id"]).json["skipped_fires"], 2)
+
+    def test_queue_one(self):
+        with Sked(tasks=SLEEP_TASK, args=["--queues", "default=1"]) as s:
+            job = s.create_job("sleeper", args={"seconds": 2.5}, schedule=every_second(), overlap="queue_one")
+            saw_waiting = False
+            deadline = time.time() + 4.5
+            while time.time() < deadline:
+                runs = runs_of(s, job["id"])
+                queued = sum(r["status"] == "QUEUED" for r in runs)
+                self.assertLessEqual(queued, 1)
+                saw_waiting = saw_waiting or queued == 1
+                time.sleep(0.1)
+            s.patch("/api/jobs/" + job["id"], {"active": False})
+            self.assertTrue(saw_waiting)
+            self.assertGreaterEqual(s.get("/api/jobs/" + job["id"]).json["skipped_fires"], 1)
+
+    def test_cancel_previous(self):
+        with Sked(tasks=SLEEP_TASK) as s:
+            job = s.create_job("sleeper", args={"seconds": 30}, schedule=every_second(), overlap="cancel_previous")
+            wait_for(lambda: sum(r["status"] == "CANCELLED" for r in runs_of(s, job["id"])) >= 2)
+            s.patch("/api/jobs/" + job["id"], {"active": False})
+            runs = runs_of(s, job["id"])
+            self.assertLessEqual(sum(r["status"] in ("RUNNING", "QUEUED") for r in runs), 1)
+            for r in runs:
+                if r["status"] == "CANCELLED":
+                    self.assertIsNone(r["stopped_by"])
+
+
+if __name__ == "__main__":
+    skedtest.main()
