@@ -19,7 +19,7 @@ static void usage(FILE *f)
           "Server:\n"
           "  serve               run the server (API, scheduler, workers)\n"
           "\n"
-          "Client commands (talk to SKED_URL with SKED_TOKEN):\n"
+          "Client commands (talk to SKED_URL with SKED_TOKEN, or --url and --token):\n"
           "  job list|show|create|update|delete|run   manage jobs and start runs\n"
           "  runs JOB            list the runs of a job\n"
           "  run show RUN        show one run\n"
@@ -29,7 +29,9 @@ static void usage(FILE *f)
           "\n"
           "  version             print the version\n"
           "\n"
-          "Every command takes --help.\n",
+          "Every command takes --help; most client commands take --json for scripts.\n"
+          "Exit codes: 0 ok, 1 refused by the server or the run did not succeed,\n"
+          "2 usage error, 3 server unreachable.\n",
           f);
 }
 

@@ -1,5 +1,383 @@
-"""placeholder until the suite lands"""
+"""The client commands of sked (src/cli/) against a real server: every command's table and
+--json output, job run --wait and logs -f following runs to their end, stop, and the exit-code
+contract (0 ok, 1 refused or run not successful, 2 usage, 3 unreachable)."""
+import http.server
+import json
+import os
+import subprocess
+import threading
+import time
+import unittest
+
 import skedtest
+from skedtest import Sked
+
+
+class CliCase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Sked().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.stop()
+
+    def cli(self, *args, token=skedtest.TOKEN, url=None, stdin=subprocess.DEVNULL, timeout=60):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+        env["SKED_URL"] = url or self.s.url
+        if token is not None:
+            env["SKED_TOKEN"] = token
+        return subprocess.run([skedtest.BIN] + list(args), env=env, stdin=stdin,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def ok(self, *args, **kw):
+        p = self.cli(*args, **kw)
+        self.assertEqual(p.returncode, 0, "sked %s: %s%s" % (" ".join(args), p.stdout, p.stderr))
+        return p.stdout
+
+    def ok_json(self, *args, **kw):
+        return json.loads(self.ok(*args, **kw))
+
+    def create(self, title, task="sync_records", *extra):
+        return self.ok_json("job", "create", "--title", title, "--task", task, "--json", *extra)
+
+    def usage_fails(self, *args, expect):
+        p = self.cli(*args)
+        self.assertEqual(p.returncode, 2, p)
+        self.assertIn(expect, p.stderr)
+        self.assertIn("--help", p.stderr)
+        return p
+
+
+class TestTasks(CliCase):
+    def test_table_lists_every_job_type_with_its_arguments(self):
+        out = self.ok("tasks")
+        lines = out.splitlines()
+        self.assertEqual(lines[0].split(), ["ID", "TITLE", "QUEUE", "TIMEOUT", "ARGUMENTS"])
+        rows = {l.split()[0]: l for l in lines[1:]}
+        self.assertEqual(set(rows), {"import_files", "reindex", "sync_records"})
+        self.assertIn("records, reject_every", rows["sync_records"])
+        self.assertIn("30m", rows["sync_records"])
+
+    def test_json_is_the_api_listing(self):
+        doc = self.ok_json("tasks", "--json")
+        self.assertEqual(doc["hits"]["total"], 3)
+        self.assertEqual(sorted(t["id"] for t in doc["hits"]["hits"]),
+                         ["import_files", "reindex", "sync_records"])
+
+
+class TestJobs(CliCase):
+    def test_create_list_show_update_delete(self):
+        out = self.ok("job", "create", "--title", "Nightly sync", "--task", "sync_records",
+                      "--description", "pushes records", "--queue", "default",
+                      "--arg", "records=7", "--arg", "mode=insert-only", "--timeout", "10m")
+        self.assertRegex(out, r"^created job [0-9a-f-]{36} \(Nightly sync\)$")
+        job_id = out.split()[2]
+
+        job = self.s.get("/api/jobs/" + job_id).json
+        self.assertEqual(job["args"], {"records": 7, "mode": "insert-only"})
+        self.assertEqual(job["timeout"], "10m")
+        self.assertEqual(job["description"], "pushes records")
+
+        listing = self.ok("job", "list", "--q", "Nightly")
+        header, row = listing.splitlines()[0], listing.splitlines()[1]
+        self.assertEqual(header.split()[:5], ["ID", "TITLE", "TASK", "QUEUE", "ACTIVE"])
+        self.assertTrue(row.startswith(job_id[:8] + " "))
+        self.assertIn("Nightly sync", row)
+        self.assertIn("sync_records", row)
+
+        shown = self.ok("job", "show", "Nightly sync")
+        self.assertIn(job_id, shown)
+        self.assertIn("pushes records", shown)
+        self.assertEqual(self.ok_json("job", "show", job_id, "--json")["id"], job_id)
+        self.assertEqual(self.ok_json("job", "show", job_id.upper(), "--json")["id"], job_id)
+
+        # --arg changes one saved argument and keeps the others
+        upd = self.ok_json("job", "update", "Nightly sync", "--arg", "records=9", "--inactive",
+                           "--custom-args", '{"raw": true}', "--json")
+        self.assertEqual(upd["args"]["records"], 9)
+        self.assertEqual(upd["args"]["mode"], "insert-only")
+        self.assertFalse(upd["active"])
+        self.assertEqual(upd["custom_args"], {"raw": True})
+        self.assertIn("Nightly sync", self.ok("job", "list", "--inactive"))
+        self.assertNotIn("Nightly sync", self.ok("job", "list", "--active"))
+        upd = self.ok_json("job", "update", job_id, "--clear-custom-args", "--active",
+                           "--title", "Nightly sync 2", "--json")
+        self.assertIsNone(upd["custom_args"])
+        self.assertTrue(upd["active"])
+        self.assertEqual(upd["args"]["records"], 9)
+
+        # without --yes, a non-terminal stdin is refused before anything is deleted
+        p = self.cli("job", "delete", "Nightly sync 2")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--yes", p.stderr)
+        self.assertEqual(self.s.get("/api/jobs/" + job_id).status, 200)
+
+        self.assertIn("deleted job " + job_id, self.ok("job", "delete", "Nightly sync 2", "--yes"))
+        self.assertEqual(self.s.get("/api/jobs/" + job_id).status, 404)
+        p = self.cli("job", "show", job_id)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("does not exist", p.stderr)
+
+    def test_title_must_match_exactly_one_job(self):
+        a = self.create("Twin")
+        b = self.create("Twin")
+        self.create("Twin brother")
+        p = self.cli("job", "show", "Twin")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("2 jobs have the title 'Twin'", p.stderr)
+        self.assertIn(a["id"], p.stderr)
+        self.assertIn(b["id"], p.stderr)
+        p = self.cli("job", "show", "Twi")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("no job has the title 'Twi'", p.stderr)
+        self.assertEqual(self.ok_json("job", "show", "Twin brother", "--json")["title"],
+                         "Twin brother")
+
+    def test_server_validation_errors_are_shown_per_field(self):
+        p = self.cli("job", "create", "--title", "x", "--task", "no_such_type")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("A validation error occurred. (HTTP 400)", p.stderr)
+        self.assertIn("task: unknown job type 'no_such_type'", p.stderr)
+        p = self.cli("job", "create", "--title", "x", "--task", "sync_records",
+                     "--arg", "records=-3")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("args.records:", p.stderr)
+
+
+class TestRuns(CliCase):
+    def test_run_wait_succeeds_and_prints_the_log(self):
+        self.create("Wait ok", "sync_records", "--arg", "records=5")
+        p = self.cli("job", "run", "Wait ok", "--wait")
+        self.assertEqual(p.returncode, 0, p)
+        lines = p.stdout.splitlines()
+        self.assertRegex(lines[0], r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO +synchronising 5 record\(s\)")
+        self.assertTrue(any("finished: " in l for l in lines), p.stdout)
+        self.assertRegex(lines[-1], r"^run [0-9a-f-]{36} SUCCESS after ")
+
+    def test_run_wait_fails_on_partial_success(self):
+        self.create("Wait partial", "sync_records", "--arg", "records=6", "--arg", "reject_every=3")
+        p = self.cli("job", "run", "Wait partial", "--wait")
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("WARNING record 3 rejected by the catalogue", p.stdout)
+        self.assertIn("PARTIAL_SUCCESS", p.stdout.splitlines()[-1])
+        self.assertIn("2 errored", p.stdout.splitlines()[-1])
+
+    def test_run_wait_json_prints_the_ended_run(self):
+        self.create("Wait json", "sync_records", "--arg", "records=2")
+        p = self.cli("job", "run", "Wait json", "--wait", "--json")
+        self.assertEqual(p.returncode, 0, p)
+        run = json.loads(p.stdout)
+        self.assertEqual(run["status"], "SUCCESS")
+        self.assertIn("synchronising 2 record(s)", p.stderr)
+
+    def test_run_arguments(self):
+        job = self.create("Run args", "sync_records", "--arg", "records=4", "--arg", "mode=update")
+        run = self.ok_json("job", "run", job["id"], "--arg", "reject_every=2", "--arg",
+                           "mode=\"insert-only\"", "--since", "2024-05-01", "--title", "by hand",
+                           "--json")
+        self.assertEqual(run["title"], "by hand")
+        self.assertEqual(run["args"]["records"], 4)  # saved, kept
+        self.assertEqual(run["args"]["reject_every"], 2)  # parsed as JSON: a number
+        self.assertEqual(run["args"]["mode"], "insert-only")
+        self.assertTrue(run["args"]["since"].startswith("2024-05-01T00:00:00"))
+        self.s.wait_run(run)
+        run = self.ok_json("job", "run", job["id"], "--custom-args", '{"only": "this"}', "--json")
+        self.assertEqual(run["args"], {"only": "this"})
+        self.s.wait_run(run)
+        out = self.ok("job", "run", job["id"])
+        self.assertRegex(out, r"started run [0-9a-f-]{36} \(\w+\) of job Run args")
+
+    def test_runs_list_and_run_show(self):
+        job = self.create("Listed", "sync_records", "--arg", "records=3")
+        first = self.s.wait_run(self.s.run_job(job["id"]))
+        second = self.s.wait_run(self.s.run_job(job["id"], args={"records": 4, "reject_every": 2}))
+        out = self.ok("runs", "Listed")
+        lines = out.splitlines()
+        self.assertEqual(lines[0].split(), ["ID", "STATUS", "TRIGGER", "CREATED", "DURATION",
+                                            "TITLE", "MESSAGE"])
+        self.assertTrue(lines[1].startswith(second["id"][:8]))  # newest first
+        self.assertIn("PARTIAL_SUCCESS", lines[1])
+        self.assertTrue(lines[2].startswith(first["id"][:8]))
+        self.assertIn("SUCCESS", lines[2])
+        only = self.ok_json("runs", job["id"], "--status", "success", "--json")
+        self.assertEqual([r["id"] for r in only["hits"]["hits"]], [first["id"]])
+        self.assertEqual(len(self.ok_json("runs", "Listed", "--size", "1", "--json")["hits"]["hits"]), 1)
+
+        shown = self.ok("run", "show", second["id"])
+        self.assertIn("PARTIAL_SUCCESS", shown)
+        self.assertIn(job["id"], shown)
+        self.assertRegex(shown, r"Entries +4 total, \d+ inserted, \d+ updated, 2 errored")
+        # the short id the tables show is enough
+        self.assertEqual(self.ok_json("run", "show", first["id"][:8], "--json")["id"], first["id"])
+        p = self.cli("run", "show", "00000000-0000-4000-8000-000000000000")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("no run has the id", p.stderr)
+
+
+class TestLogs(CliCase):
+    def test_logs_prints_every_line(self):
+        job = self.create("Logged", "sync_records", "--arg", "records=4", "--arg", "reject_every=2")
+        run = self.s.wait_run(self.s.run_job(job["id"]))
+        api_lines = self.s.logs(run, limit=1000)
+        out = self.ok("logs", run["id"]).splitlines()
+        self.assertEqual(len(out), len(api_lines))
+        for text, line in zip(out, api_lines):
+            self.assertTrue(text.endswith(" " + line["message"]), (text, line))
+            self.assertIn(" %s " % line["level"], text)
+        warn = self.ok("logs", run["id"], "--level", "warning").splitlines()
+        self.assertEqual(len(warn), 2)
+        self.assertTrue(all("rejected" in l for l in warn))
+        js = [json.loads(l) for l in self.ok("logs", run["id"], "--json").splitlines()]
+        self.assertEqual([l["seq"] for l in js], [l["seq"] for l in api_lines])
+
+    def test_logs_pages_through_long_logs(self):
+        job = self.create("Long log", "reindex", "--arg", "steps=1500", "--arg", "step_seconds=0")
+        run = self.s.wait_run(self.s.run_job(job["id"]), ["SUCCESS"], timeout=60)
+        out = self.ok("logs", run["id"]).splitlines()
+        self.assertEqual(len(out), 1502)  # the first line, 1500 segments, the last line
+        self.assertIn("segment 1500 rebuilt", out[-2])
+
+    def test_follow_prints_a_running_run_to_its_end(self):
+        job = self.create("Followed", "reindex", "--arg", "steps=8", "--arg", "step_seconds=0.25")
+        run = self.s.run_job(job["id"])
+        self.assertIn(self.s.get_run(run)["status"], ("QUEUED", "RUNNING"))
+        started = time.time()
+        p = self.cli("logs", run["id"], "-f")
+        self.assertEqual(p.returncode, 0, p)
+        self.assertGreater(time.time() - started, 1.0)  # it waited for the run
+        text = p.stdout
+        for i in range(1, 9):
+            self.assertIn("segment %d rebuilt" % i, text)
+        self.assertLess(text.index("segment 1 rebuilt"), text.index("segment 8 rebuilt"))
+        self.assertIn("index rebuilt", text)
+        self.assertRegex(text.splitlines()[-1], r"^run %s SUCCESS after " % run["id"])
+        self.assertEqual(self.s.get_run(run)["status"], "SUCCESS")
+
+    def test_follow_stop_ends_cancelled_and_exits_1(self):
+        job = self.create("Stopped", "reindex", "--arg", "steps=1000", "--arg", "step_seconds=0.1")
+        run = self.ok_json("job", "run", "Stopped", "--json")
+        self.s.wait_run(run, ["RUNNING"])
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+        env.update(SKED_URL=self.s.url, SKED_TOKEN=skedtest.TOKEN)
+        follower = subprocess.Popen([skedtest.BIN, "logs", run["id"], "--follow"], env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            first = follower.stdout.readline()  # the follower is live before the stop
+            self.assertIn("rebuilding 1000 segment(s)", first)
+            out = self.ok("stop", run["id"][:8])
+            self.assertRegex(out, r"^run %s is (CANCELLING|CANCELLED)$" % run["id"])
+            rest, err = follower.communicate(timeout=30)
+        finally:
+            if follower.poll() is None:
+                follower.kill()
+        self.assertEqual(follower.returncode, 1, err)
+        self.assertIn("stop requested", rest)
+        self.assertRegex(rest.splitlines()[-1], r"^run %s CANCELLED after " % run["id"])
+        self.assertEqual(self.s.get_run(run)["status"], "CANCELLED")
+        self.assertIsNotNone(job)
+        # an ended run cannot be stopped again: the server's refusal is shown
+        p = self.cli("stop", run["id"])
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("You cannot change run status from CANCELLED", p.stderr)
+
+
+class TestExitCodes(CliCase):
+    def test_usage_errors_exit_2(self):
+        self.usage_fails("job", "list", "--bogus", expect="unknown option '--bogus'")
+        self.usage_fails("job", "list", "--page", expect="option --page needs a value")
+        self.usage_fails("job", "list", "--size", "0", expect="--size must be a whole number")
+        self.usage_fails("job", "create", "--task", "sync_records", expect="--title is required")
+        self.usage_fails("job", "create", "--title", "t", "--task", "sync_records", "--arg",
+                         "records", expect="--arg needs KEY=VALUE, not 'records'")
+        p = self.usage_fails("job", "create", "--title", "t", "--task", "sync_records",
+                             "--custom-args", '{"a": 1,}', expect="--custom-args: malformed JSON")
+        self.assertIn("line 1, column", p.stderr)
+        self.usage_fails("job", "create", "--title", "t", "--task", "sync_records",
+                         "--args-json", "[1]", expect="--args-json must be a JSON object")
+        self.usage_fails("job", "create", "--title", "t", "--task", "reindex", "--timeout",
+                         "soon", expect="--timeout")
+        self.usage_fails("job", "show", expect="missing JOB")
+        self.usage_fails("job", "show", "a", "b", expect="only one JOB")
+        self.usage_fails("job", "update", "x", expect="nothing to change")
+        self.usage_fails("job", "list", "--active", "--inactive", expect="exclude each other")
+        self.usage_fails("job", "frobnicate", expect="unknown command 'frobnicate'")
+        self.usage_fails("job", "run", "x", "--since", "last tuesday", expect="--since")
+        self.usage_fails("runs", "x", "--status", "DONE", expect="unknown status 'DONE'")
+        self.usage_fails("logs", "abcd", "--level", "LOUD", expect="--level must be")
+        self.usage_fails("tasks", "extra", expect="unexpected argument 'extra'")
+        self.usage_fails("tasks", "--url", "ftp://host", expect="must start with http://")
+        p = self.cli("job")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("usage: sked job COMMAND", p.stderr)
+        p = self.cli("nonsense")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("unknown command 'nonsense'", p.stderr)
+
+    def test_help_on_every_command(self):
+        for cmd in (["job"], ["job", "list"], ["job", "show"], ["job", "create"],
+                    ["job", "update"], ["job", "delete"], ["job", "run"], ["runs"], ["run"],
+                    ["run", "show"], ["logs"], ["stop"], ["tasks"]):
+            for flag in ("--help", "-h"):
+                p = self.cli(*(cmd + [flag]), url="http://127.0.0.1:1")
+                self.assertEqual(p.returncode, 0, (cmd, p))
+                self.assertIn("usage: sked " + " ".join(cmd), p.stdout)
+                self.assertEqual(p.stderr, "")
+        self.assertIn("--wait", self.cli("job", "run", "--help").stdout)
+        self.assertIn("--follow", self.cli("logs", "-h").stdout)
+
+    def test_wrong_token_exits_1_with_the_servers_message(self):
+        p = self.cli("tasks", token="not-the-token")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("authentication required", p.stderr)
+        self.assertIn("HTTP 401", p.stderr)
+        self.assertEqual(p.stdout, "")
+        p = self.cli("job", "list", token=None)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("SKED_TOKEN", p.stderr)
+        # --token wins over SKED_TOKEN
+        p = self.cli("tasks", "--token", skedtest.TOKEN, token="not-the-token")
+        self.assertEqual(p.returncode, 0, p)
+
+    def test_unreachable_server_exits_3(self):
+        url = "http://127.0.0.1:%d" % skedtest.free_port()
+        p = self.cli("job", "list", url=url)
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("cannot reach the server at " + url, p.stderr)
+        self.assertIn("SKED_URL", p.stderr)
+        p = self.cli("tasks", "--url", url)
+        self.assertEqual(p.returncode, 3)
+        # a reachable --url wins over a dead SKED_URL
+        self.ok("tasks", "--url", self.s.url, url=url)
+
+    def test_oversized_answer_is_refused(self):
+        class Huge(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                try:  # no Content-Length: the client must count for itself
+                    chunk = b" " * (1 << 20)
+                    for _ in range(65):
+                        self.wfile.write(chunk)
+                except OSError:
+                    pass
+
+            def log_message(self, *a):
+                pass
+
+        srv = http.server.HTTPServer(("127.0.0.1", 0), Huge)
+        t = threading.Thread(target=srv.handle_request, daemon=True)
+        t.start()
+        try:
+            p = self.cli("tasks", url="http://127.0.0.1:%d" % srv.server_address[1])
+        finally:
+            t.join(10)
+            srv.server_close()
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("larger than 64 MiB", p.stderr)
+
 
 if __name__ == "__main__":
     skedtest.main()

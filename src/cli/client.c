@@ -1,0 +1,715 @@
+/*
+ * client: the command line, the HTTP client and the output helpers shared by every client
+ * command; see client.h. It owns the exit-code contract: transport failures become 3, refusals
+ * by the server 1, bad command lines 2, and each is explained on stderr where it is detected.
+ */
+#include "client.h"
+
+#include <curl/curl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "base/json.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+
+#ifndef SKED_VERSION
+#define SKED_VERSION "dev"
+#endif
+
+#define DEFAULT_URL "http://127.0.0.1:8080"
+
+/* ---- the command line ---- */
+
+int usage_error(const struct opts *o, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", o->prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nsee '%s --help'\n", o->prog);
+    return EXIT_USAGE;
+}
+
+static const struct opt_spec *find_long(const struct opt_spec *spec, const char *name, size_t len)
+{
+    for (; spec && spec->name; spec++)
+        if (strlen(spec->name) == len && strncmp(spec->name, name, len) == 0) return spec;
+    return NULL;
+}
+
+static const struct opt_spec *find_short(const struct opt_spec *spec, char c)
+{
+    for (; spec && spec->name; spec++)
+        if (spec->short_name == c) return spec;
+    return NULL;
+}
+
+static void add_val(struct opts *o, int id, const char *v)
+{
+    o->vals[id] = xrealloc(o->vals[id], (o->nvals[id] + 1) * sizeof *o->vals[id]);
+    o->vals[id][o->nvals[id]++] = v;
+}
+
+static int setup_client(struct opts *o, const char *url, const char *token)
+{
+    if (!url || !*url) url = getenv("SKED_URL");
+    if (!url || !*url) url = DEFAULT_URL;
+    if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
+        return usage_error(o,
+                           "the server URL '%s' must start with http:// or https:// "
+                           "(from --url or SKED_URL)",
+                           url);
+    size_t n = strlen(url);
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    o->cl.url = xstrndup(url, n);
+    if (!token || !*token) token = getenv("SKED_TOKEN");
+    o->cl.token = token && *token ? xstrdup(token) : NULL;
+    return -1;
+}
+
+static int parse(struct opts *o, const char *pos_name, int argc, char **argv)
+{
+    /* --help wins over any mistake next to it: whoever asks for help gets it */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs(o->usage, stdout);
+            return 0;
+        }
+    }
+    const char *url = NULL, *token = NULL;
+    bool only_pos = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!only_pos && strcmp(a, "--") == 0) {
+            only_pos = true;
+            continue;
+        }
+        if (only_pos || a[0] != '-' || a[1] == '\0') {
+            if (!pos_name) return usage_error(o, "unexpected argument '%s'", a);
+            if (o->arg)
+                return usage_error(o, "only one %s may be given ('%s' and '%s')", pos_name, o->arg,
+                                   a);
+            o->arg = a;
+            continue;
+        }
+        const char *inline_val = NULL;
+        char shown[64]; /* the option as typed, without its value */
+        const struct opt_spec *sp;
+        bool is_url = false, is_token = false;
+        if (a[1] == '-') {
+            const char *name = a + 2, *eq = strchr(name, '=');
+            size_t len = eq ? (size_t)(eq - name) : strlen(name);
+            if (eq) inline_val = eq + 1;
+            snprintf(shown, sizeof shown, "--%.*s", (int)(len < 40 ? len : 40), name);
+            is_url = len == 3 && strncmp(name, "url", 3) == 0;
+            is_token = len == 5 && strncmp(name, "token", 5) == 0;
+            sp = find_long(o->spec, name, len);
+            if (!sp && !is_url && !is_token) return usage_error(o, "unknown option '%s'", shown);
+        } else {
+            snprintf(shown, sizeof shown, "%.40s", a);
+            sp = a[2] == '\0' ? find_short(o->spec, a[1]) : NULL;
+            if (!sp) return usage_error(o, "unknown option '%s'", shown);
+        }
+        bool wants = is_url || is_token || sp->has_value;
+        const char *v = "";
+        if (wants) {
+            if (inline_val)
+                v = inline_val;
+            else if (i + 1 < argc)
+                v = argv[++i];
+            else
+                return usage_error(o, "option %s needs a value", shown);
+        } else if (inline_val) {
+            return usage_error(o, "option %s takes no value", shown);
+        }
+        if (is_url)
+            url = v;
+        else if (is_token)
+            token = v;
+        else
+            add_val(o, sp->id, v);
+    }
+    if (pos_name && !o->arg) return usage_error(o, "missing %s", pos_name);
+    return setup_client(o, url, token);
+}
+
+int opts_parse(struct opts *o, const char *prog, const char *usage, const struct opt_spec *spec,
+               const char *pos_name, int argc, char **argv)
+{
+    memset(o, 0, sizeof *o);
+    o->prog = prog;
+    o->usage = usage;
+    o->spec = spec;
+    int rc = parse(o, pos_name, argc, argv);
+    if (rc >= 0) opts_free(o); /* callers only free what they go on with */
+    return rc;
+}
+
+void opts_free(struct opts *o)
+{
+    for (int i = 0; i < OPTS_MAX; i++)
+        free(o->vals[i]);
+    free(o->cl.url);
+    free(o->cl.token);
+}
+
+bool opts_has(const struct opts *o, int id)
+{
+    return o->nvals[id] > 0;
+}
+
+const char *opts_get(const struct opts *o, int id)
+{
+    return o->nvals[id] ? o->vals[id][o->nvals[id] - 1] : NULL;
+}
+
+int opts_int(const struct opts *o, int id, long min, long max, long *out)
+{
+    const char *v = opts_get(o, id);
+    if (!v) return 0;
+    const struct opt_spec *sp = o->spec;
+    while (sp->name && sp->id != id)
+        sp++;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || n < min || n > max)
+        return usage_error(o, "--%s must be a whole number from %ld to %ld, not '%s'",
+                           sp->name ? sp->name : "?", min, max, v);
+    *out = n;
+    return 0;
+}
+
+int cli_group(const char *prog, const char *usage, const struct verb *verbs, int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "%s: a command is missing\n\n", prog);
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    for (const struct verb *v = verbs; v->name; v++)
+        if (strcmp(v->name, argv[1]) == 0) return v->fn(argc - 1, argv + 1);
+    fprintf(stderr, "%s: unknown command '%s'\nsee '%s --help'\n", prog, argv[1], prog);
+    return EXIT_USAGE;
+}
+
+/* ---- the server ---- */
+
+struct body_sink {
+    struct buf data;
+    bool too_big;
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    struct body_sink *s = arg;
+    size_t len = size * n;
+    if (s->data.len + len > CLIENT_MAX_BODY) {
+        s->too_big = true;
+        return 0;
+    }
+    buf_append(&s->data, p, len);
+    return len;
+}
+
+static CURL *new_handle(const struct client *c, const char *url, const char *accept,
+                        struct curl_slist **hdrs, char *errbuf)
+{
+    static bool ready;
+    if (!ready) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        ready = true;
+    }
+    CURL *h = curl_easy_init();
+    if (!h) {
+        fputs("sked: the HTTP client could not be set up\n", stderr);
+        abort();
+    }
+    *hdrs = curl_slist_append(NULL, accept);
+    /* curl would otherwise wait for a "100 Continue" before sending larger bodies */
+    *hdrs = curl_slist_append(*hdrs, "Expect:");
+    if (c->token) {
+        char *auth = xasprintf("Authorization: Bearer %s", c->token);
+        *hdrs = curl_slist_append(*hdrs, auth);
+        free(auth);
+    }
+    errbuf[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "sked/" SKED_VERSION);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CLIENT_MAX_BODY);
+    return h;
+}
+
+static int transport_error(const char *url, CURLcode rc, const char *errbuf)
+{
+    fprintf(stderr, "sked: cannot reach the server at %s: %s\n", url,
+            errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    fputs("sked: check SKED_URL (or --url) and that `sked serve` is running there\n", stderr);
+    return EXIT_UNREACHABLE;
+}
+
+static int too_big(const char *url)
+{
+    fprintf(stderr, "sked: the answer from %s is larger than %u MiB; refused\n", url,
+            CLIENT_MAX_BODY >> 20);
+    return EXIT_FAIL;
+}
+
+/* Explains a non-2xx answer: the API's message and field errors, else the raw start of it. */
+static int refused(long status, const struct buf *body)
+{
+    struct sk_err e = {0};
+    json_t *v = body->len ? json_parse(body->data, body->len, "body", &e) : NULL;
+    const char *msg = json_str(v, "message");
+    if (msg) {
+        fprintf(stderr, "sked: %s (HTTP %ld)\n", msg, status);
+    } else {
+        struct buf t = BUF_INIT;
+        text_clean(&t, buf_cstr(body), 200);
+        fprintf(stderr, "sked: the server answered HTTP %ld%s%s\n", status, t.len ? ": " : "",
+                buf_cstr(&t));
+        buf_free(&t);
+    }
+    size_t i;
+    json_t *err;
+    json_array_foreach(json_object_get(v, "errors"), i, err)
+    {
+        const char *field = json_str(err, "field");
+        size_t j;
+        json_t *m;
+        json_array_foreach(json_object_get(err, "messages"), j, m)
+            fprintf(stderr, "  %s: %s\n", field ? field : "?",
+                    json_is_string(m) ? json_string_value(m) : "invalid");
+    }
+    if (status == 401) fputs("sked: set SKED_TOKEN (or --token) to a valid API token\n", stderr);
+    json_decref(v);
+    return EXIT_FAIL;
+}
+
+int client_call(const struct client *c, const char *method, const char *path, const json_t *body,
+                json_t **out)
+{
+    if (out) *out = NULL;
+    char *url = xasprintf("%s%s", c->url, path);
+    char errbuf[CURL_ERROR_SIZE];
+    struct curl_slist *hdrs;
+    CURL *h = new_handle(c, url, "Accept: application/json", &hdrs, errbuf);
+    char *payload = NULL;
+    if (body) {
+        payload = json_dump(body);
+        hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
+    } else if (strcmp(method, "GET") != 0 && strcmp(method, "DELETE") != 0) {
+        /* an empty body still needs its Content-Length: 0 */
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+    }
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 300L);
+    struct body_sink sink = {BUF_INIT, false};
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    CURLcode cc = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    int rc = 0;
+    if (sink.too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+        rc = too_big(url);
+    } else if (cc != CURLE_OK) {
+        rc = transport_error(url, cc, errbuf);
+    } else if (status < 200 || status > 299) {
+        rc = refused(status, &sink.data);
+    } else if (sink.data.len && out) {
+        struct sk_err e = {0};
+        *out = json_parse(sink.data.data, sink.data.len, "body", &e);
+        if (!*out) {
+            fprintf(stderr, "sked: the answer from %s is not JSON: %s\n", url, e.msg);
+            rc = EXIT_FAIL;
+        }
+    }
+    buf_free(&sink.data);
+    free(payload);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    free(url);
+    return rc;
+}
+
+int client_get(const struct client *c, json_t **out, const char *fmt, ...)
+{
+    struct buf path = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&path, fmt, ap);
+    va_end(ap);
+    int rc = client_call(c, "GET", buf_cstr(&path), NULL, out);
+    buf_free(&path);
+    return rc;
+}
+
+char *client_escape(const char *s)
+{
+    char *e = curl_easy_escape(NULL, s, 0);
+    if (!e) abort();
+    char *copy = xstrdup(e);
+    curl_free(e);
+    return copy;
+}
+
+struct sse {
+    sse_fn fn;
+    void *arg;
+    CURL *h;
+    long status;          /* 0 until the first bytes tell */
+    struct body_sink err; /* the body of a refusal */
+    struct buf pending;   /* an incomplete line */
+    struct buf event, data, id;
+    bool has_data;
+    bool started; /* a 200 arrived: a later failure is a broken stream, not an unreachable server */
+    int rc;       /* what fn stopped with */
+};
+
+static int sse_line(struct sse *s, const char *line)
+{
+    if (!*line) {
+        int rc = 0;
+        if (s->has_data || s->event.len)
+            rc = s->fn(s->arg, s->event.len ? buf_cstr(&s->event) : "message", buf_cstr(&s->id),
+                       buf_cstr(&s->data));
+        buf_reset(&s->event);
+        buf_reset(&s->data);
+        buf_reset(&s->id);
+        s->has_data = false;
+        return rc;
+    }
+    if (line[0] == ':') return 0; /* a comment: the server's keep-alive ping */
+    const char *colon = strchr(line, ':');
+    size_t flen = colon ? (size_t)(colon - line) : strlen(line);
+    const char *v = colon ? colon + 1 : "";
+    if (*v == ' ') v++;
+    if (flen == 5 && strncmp(line, "event", 5) == 0) {
+        buf_reset(&s->event);
+        buf_puts(&s->event, v);
+    } else if (flen == 4 && strncmp(line, "data", 4) == 0) {
+        if (s->has_data) buf_putc(&s->data, '\n');
+        buf_puts(&s->data, v);
+        s->has_data = true;
+    } else if (flen == 2 && strncmp(line, "id", 2) == 0) {
+        buf_reset(&s->id);
+        buf_puts(&s->id, v);
+    }
+    return 0;
+}
+
+static size_t on_sse(char *p, size_t size, size_t n, void *arg)
+{
+    struct sse *s = arg;
+    size_t len = size * n;
+    if (!s->status) curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &s->status);
+    if (s->status != 200) return on_body(p, size, n, &s->err);
+    s->started = true;
+    if (s->pending.len + s->data.len + len > CLIENT_MAX_BODY) {
+        s->err.too_big = true;
+        return 0;
+    }
+    buf_append(&s->pending, p, len);
+    size_t start = 0;
+    for (size_t i = 0; i < s->pending.len; i++) {
+        if (s->pending.data[i] != '\n') continue;
+        size_t end = i;
+        if (end > start && s->pending.data[end - 1] == '\r') end--;
+        s->pending.data[end] = '\0';
+        int rc = sse_line(s, s->pending.data + start);
+        start = i + 1;
+        if (rc) {
+            s->rc = rc;
+            return 0;
+        }
+    }
+    s->pending.len -= start;
+    memmove(s->pending.data, s->pending.data + start, s->pending.len);
+    s->pending.data[s->pending.len] = '\0';
+    return len;
+}
+
+int client_stream(const struct client *c, const char *path, sse_fn fn, void *arg)
+{
+    char *url = xasprintf("%s%s", c->url, path);
+    char errbuf[CURL_ERROR_SIZE];
+    struct curl_slist *hdrs;
+    CURL *h = new_handle(c, url, "Accept: text/event-stream", &hdrs, errbuf);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    /* no overall timeout: a run may take hours; the server pings every 15 s, so a minute of
+     * silence means the connection is gone */
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+    struct sse s = {.fn = fn, .arg = arg, .h = h, .err = {BUF_INIT, false}};
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_sse);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+    CURLcode cc = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    int rc = 0;
+    if (s.rc)
+        rc = s.rc;
+    else if (s.err.too_big || cc == CURLE_FILESIZE_EXCEEDED)
+        rc = too_big(url);
+    else if (cc != CURLE_OK)
+        rc = s.started ? CLIENT_STREAM_BROKEN : transport_error(url, cc, errbuf);
+    else if (status != 200)
+        rc = refused(status, &s.err.data);
+    buf_free(&s.err.data);
+    buf_free(&s.pending);
+    buf_free(&s.event);
+    buf_free(&s.data);
+    buf_free(&s.id);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    free(url);
+    return rc;
+}
+
+/* ---- output ---- */
+
+static size_t cols_of(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+void text_clean(struct buf *b, const char *s, size_t max_cols)
+{
+    if (!s) s = "";
+    size_t len = strcspn(s, "\r\n");
+    bool more = s[len + strspn(s + len, "\r\n\t ")] != '\0'; /* lines after the first */
+    /* the first pass counts, so a cut can leave room for the ellipsis */
+    size_t cols = 0;
+    for (size_t i = 0; i < len; i++)
+        cols += ((unsigned char)s[i] & 0xC0) != 0x80;
+    bool cut = more || (max_cols && cols > max_cols);
+    size_t keep = max_cols && cols > max_cols ? max_cols - 1 : cols;
+    if (max_cols && more && keep >= max_cols) keep = max_cols - 1;
+    size_t seen = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if ((ch & 0xC0) != 0x80 && seen++ == keep) break;
+        if (ch == '\t')
+            buf_putc(b, ' ');
+        else if (ch < 0x20 || ch == 0x7f)
+            buf_putc(b, '?');
+        else
+            buf_putc(b, (char)ch);
+    }
+    if (cut) buf_puts(b, "\xe2\x80\xa6");
+}
+
+void table_init(struct table *t, size_t ncols, ...)
+{
+    t->ncols = ncols;
+    t->nrows = 0;
+    t->cells = xmalloc(ncols * sizeof *t->cells);
+    va_list ap;
+    va_start(ap, ncols);
+    for (size_t i = 0; i < ncols; i++)
+        t->cells[i] = xstrdup(va_arg(ap, const char *));
+    va_end(ap);
+}
+
+void table_row(struct table *t, ...)
+{
+    t->nrows++;
+    t->cells = xrealloc(t->cells, (t->nrows + 1) * t->ncols * sizeof *t->cells);
+    char **row = t->cells + t->nrows * t->ncols;
+    va_list ap;
+    va_start(ap, t);
+    for (size_t i = 0; i < t->ncols; i++) {
+        const char *v = va_arg(ap, const char *);
+        struct buf b = BUF_INIT;
+        text_clean(&b, v && *v ? v : "-", 0);
+        row[i] = buf_steal(&b);
+    }
+    va_end(ap);
+}
+
+void table_print(const struct table *t, FILE *f)
+{
+    size_t *w = xcalloc(t->ncols, sizeof *w);
+    for (size_t r = 0; r <= t->nrows; r++)
+        for (size_t i = 0; i < t->ncols; i++) {
+            size_t n = cols_of(t->cells[r * t->ncols + i]);
+            if (n > w[i]) w[i] = n;
+        }
+    for (size_t r = 0; r <= t->nrows; r++) {
+        for (size_t i = 0; i < t->ncols; i++) {
+            const char *cell = t->cells[r * t->ncols + i];
+            fputs(cell, f);
+            if (i + 1 < t->ncols) fprintf(f, "%*s", (int)(w[i] - cols_of(cell) + 2), "");
+        }
+        fputc('\n', f);
+    }
+    free(w);
+}
+
+void table_free(struct table *t)
+{
+    for (size_t i = 0; i < (t->nrows + 1) * t->ncols; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    t->cells = NULL;
+}
+
+json_t *list_hits(const json_t *list)
+{
+    return json_object_get(json_object_get(list, "hits"), "hits");
+}
+
+void list_print(const struct table *t, const json_t *list, long page, long size, const char *noun)
+{
+    size_t n = json_array_size(list_hits(list));
+    long long total = json_integer_value(json_object_get(json_object_get(list, "hits"), "total"));
+    if (n == 0)
+        printf("no %s%s\n", noun, page > 1 ? " on this page" : "");
+    else
+        table_print(t, stdout);
+    if ((long long)(page - 1) * size + (long long)n < total)
+        printf("(%zu of %lld %s shown; see --page)\n", n, total, noun);
+}
+
+void kv_print(FILE *f, const char *key, const char *value)
+{
+    if (!value || !*value) value = "-";
+    fprintf(f, "%-14s", key);
+    /* multi-line values (descriptions) keep their lines, indented under the first */
+    for (const char *line = value; line;) {
+        const char *nl = strchr(line, '\n');
+        char *one = nl ? xstrndup(line, (size_t)(nl - line)) : xstrdup(line);
+        struct buf b = BUF_INIT;
+        text_clean(&b, one, 0);
+        fprintf(f, "%s%s\n", line == value ? "" : "              ", buf_cstr(&b));
+        buf_free(&b);
+        free(one);
+        line = nl ? nl + 1 : NULL;
+    }
+}
+
+void kv_json(FILE *f, const char *key, const json_t *value)
+{
+    if (!value || json_is_null(value)) {
+        kv_print(f, key, NULL);
+        return;
+    }
+    char *s = json_is_string(value) ? xstrdup(json_string_value(value)) : json_dump(value);
+    kv_print(f, key, s);
+    free(s);
+}
+
+void print_json(const json_t *v)
+{
+    json_dumpf(v, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+    fputc('\n', stdout);
+}
+
+static bool parse_time(const char *iso, time_t *secs, int *ms)
+{
+    int64_t us;
+    const char *why;
+    if (!iso || time_parse(iso, &us, &why) != 0) return false;
+    int64_t s = us / 1000000 - (us % 1000000 < 0);
+    *secs = (time_t)s;
+    if (ms) *ms = (int)((us - s * 1000000) / 1000);
+    return true;
+}
+
+const char *fmt_time(const char *iso, char out[TIMEBUF])
+{
+    time_t t, now = time(NULL);
+    struct tm tm, tn;
+    if (!parse_time(iso, &t, NULL) || !localtime_r(&t, &tm) || !localtime_r(&now, &tn)) {
+        snprintf(out, TIMEBUF, "-");
+        return out;
+    }
+    size_t n;
+    if (tm.tm_year == tn.tm_year && tm.tm_yday == tn.tm_yday)
+        n = strftime(out, TIMEBUF, "%H:%M:%S", &tm);
+    else if (tm.tm_year == tn.tm_year)
+        n = strftime(out, TIMEBUF, "%b %d %H:%M", &tm);
+    else
+        n = strftime(out, TIMEBUF, "%Y-%m-%d %H:%M", &tm);
+    if (!n) snprintf(out, TIMEBUF, "-");
+    return out;
+}
+
+const char *fmt_ago(const char *iso, char out[TIMEBUF])
+{
+    time_t t;
+    if (!parse_time(iso, &t, NULL)) {
+        snprintf(out, TIMEBUF, "-");
+        return out;
+    }
+    long long d = (long long)time(NULL) - (long long)t;
+    long long a = d < 0 ? -d : d;
+    long long n = a < 60 ? a : a < 3600 ? a / 60 : a < 86400 ? a / 3600 : a / 86400;
+    char unit = a < 60 ? 's' : a < 3600 ? 'm' : a < 86400 ? 'h' : 'd';
+    if (a < 2)
+        snprintf(out, TIMEBUF, "now");
+    else if (d > 0)
+        snprintf(out, TIMEBUF, "%lld%c ago", n, unit);
+    else
+        snprintf(out, TIMEBUF, "in %lld%c", n, unit);
+    return out;
+}
+
+const char *fmt_log_time(const char *iso, char out[TIMEBUF])
+{
+    time_t t;
+    int ms;
+    struct tm tm;
+    char day[32];
+    if (!parse_time(iso, &t, &ms) || !localtime_r(&t, &tm) ||
+        !strftime(day, sizeof day, "%Y-%m-%d %H:%M:%S", &tm))
+        snprintf(out, TIMEBUF, "-");
+    else
+        snprintf(out, TIMEBUF, "%s.%03d", day, ms);
+    return out;
+}
+
+const char *fmt_duration(const json_t *v, char out[TIMEBUF])
+{
+    if (!json_is_number(v)) {
+        snprintf(out, TIMEBUF, "-");
+        return out;
+    }
+    double s = json_number_value(v);
+    long long whole = (long long)s;
+    if (s < 1)
+        snprintf(out, TIMEBUF, "%dms", (int)(s * 1000));
+    else if (s < 60)
+        snprintf(out, TIMEBUF, "%.1fs", s);
+    else if (s < 3600)
+        snprintf(out, TIMEBUF, "%lldm%02llds", whole / 60, whole % 60);
+    else
+        snprintf(out, TIMEBUF, "%lldh%02lldm", whole / 3600, whole / 60 % 60);
+    return out;
+}
+
+const char *short_id(const char *id, char out[16])
+{
+    snprintf(out, 16, "%.8s", id ? id : "-");
+    return out;
+}

@@ -1,0 +1,166 @@
+/*
+ * client: what every client command shares - the command line (options, positional
+ * arguments, --help, usage errors), the HTTP connection to the server (JSON requests, the
+ * Server-Sent Events stream, the error and exit-code conventions) and the output helpers
+ * (aligned tables, key/value blocks, compact local times, pretty JSON).
+ *
+ * Exit codes are one contract for all commands: 0 ok, 1 the server refused or the work did
+ * not succeed, 2 a usage error, 3 the server could not be reached. Every function that can
+ * fail prints why on stderr itself and hands back the exit code, so commands just return it.
+ */
+#ifndef SKED_CLI_CLIENT_H
+#define SKED_CLI_CLIENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "base/buf.h"
+
+enum { EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+
+/* No response body is read past this; a larger one is an error, not a truncation. */
+#define CLIENT_MAX_BODY (64u * 1024 * 1024)
+
+struct client {
+    char *url;   /* base URL, no trailing slash */
+    char *token; /* NULL when none */
+};
+
+/* ---- the command line ---- */
+
+/* The options every command takes, for the end of its --help. */
+#define USAGE_COMMON                                                                               \
+    "  --url URL            server to talk to (default: $SKED_URL, else\n"                         \
+    "                       http://127.0.0.1:8080)\n"                                              \
+    "  --token TOKEN        API token (default: $SKED_TOKEN)\n"                                    \
+    "  -h, --help           show this help\n"
+
+/*
+ * One option of a command. Commands that share options (job create and update) give them the
+ * same id in tables that differ only in which options they list.
+ */
+struct opt_spec {
+    const char *name; /* long name without the dashes; NULL ends the table */
+    char short_name;  /* single-letter alias, or 0 */
+    bool has_value;
+    int id; /* below OPTS_MAX; how the command reads the option back */
+};
+
+#define OPTS_MAX 24
+
+struct opts {
+    const char *prog;  /* "sked job create", for messages */
+    const char *usage; /* the --help text */
+    const struct opt_spec *spec;
+    const char *arg; /* the positional argument (JOB, RUN), or NULL */
+    /* every value an option got, in order ("" for a flag), by option id */
+    const char **vals[OPTS_MAX];
+    size_t nvals[OPTS_MAX];
+    struct client cl;
+};
+
+/*
+ * Parses argv (argv[0] is the command's own name) against spec, which may be NULL for a command
+ * without options. pos_name ("JOB") names the one positional argument the command requires, or
+ * is NULL when it takes none. --url, --token and -h/--help are taken everywhere. Returns -1 to
+ * go on (free o with opts_free() when done), or an exit code to return right away (0 after
+ * --help, EXIT_USAGE after a usage error; nothing is left to free then).
+ */
+int opts_parse(struct opts *o, const char *prog, const char *usage, const struct opt_spec *spec,
+               const char *pos_name, int argc, char **argv);
+void opts_free(struct opts *o);
+bool opts_has(const struct opts *o, int id);
+/* The last value given for the option, or NULL. */
+const char *opts_get(const struct opts *o, int id);
+/* Reads a whole-number option within [min, max] into *out (left alone when absent); returns 0
+ * or EXIT_USAGE. */
+int opts_int(const struct opts *o, int id, long min, long max, long *out);
+/* Prints "PROG: message" and the pointer to --help; returns EXIT_USAGE. */
+int usage_error(const struct opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A command group such as `sked job`: argv[0] is the group, argv[1] the verb. */
+struct verb {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+};
+int cli_group(const char *prog, const char *usage, const struct verb *verbs, int argc, char **argv);
+
+/* ---- the server ---- */
+
+/*
+ * One request. path starts with "/api/..." and is already escaped; body (borrowed) may be NULL.
+ * On a 2xx answer returns 0 with *out the parsed body (NULL for an empty one; out may be NULL).
+ * Otherwise prints the server's message and field errors (or the transport failure) and returns
+ * EXIT_FAIL or EXIT_UNREACHABLE.
+ */
+int client_call(const struct client *c, const char *method, const char *path, const json_t *body,
+                json_t **out);
+/* A GET whose path is built with printf. */
+int client_get(const struct client *c, json_t **out, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Reads a Server-Sent Events stream until the server ends it. fn gets each event (data lines
+ * joined by '\n'; id is "" when the event has none) and returns 0 to go on or an exit code to
+ * stop with. Returns 0 when the server ended the stream; CLIENT_STREAM_BROKEN, having printed
+ * nothing, when the connection broke after the stream had started (the caller may reconnect);
+ * else a printed failure's exit code.
+ */
+#define CLIENT_STREAM_BROKEN (-1)
+typedef int (*sse_fn)(void *arg, const char *event, const char *id, const char *data);
+int client_stream(const struct client *c, const char *path, sse_fn fn, void *arg);
+
+/* s escaped for a query string or path segment; caller frees. */
+char *client_escape(const char *s);
+
+/* ---- output ---- */
+
+struct table {
+    size_t ncols, nrows;
+    char **cells; /* (nrows + 1) * ncols, the header row first */
+};
+
+/* ncols header names follow. */
+void table_init(struct table *t, size_t ncols, ...);
+/* ncols cell texts follow (NULL prints as "-"); each is copied with control characters made
+ * visible, so text from outside cannot move the cursor. */
+void table_row(struct table *t, ...);
+/* Pads every column but the last to its widest cell. */
+void table_print(const struct table *t, FILE *f);
+void table_free(struct table *t);
+
+/* The items of an API listing ({"hits":{"hits":[...],"total":N}}). */
+json_t *list_hits(const json_t *list);
+/* Prints t filled from one page of list, "no NOUN" when empty, and a hint when more pages
+ * exist. */
+void list_print(const struct table *t, const json_t *list, long page, long size, const char *noun);
+
+/* "Key          value" lines of a detail view; a NULL or empty value prints "-". */
+void kv_print(FILE *f, const char *key, const char *value);
+/* The same with a JSON value shown compactly ("-" for null or missing). */
+void kv_json(FILE *f, const char *key, const json_t *value);
+
+/* Pretty JSON on stdout, as the API sent it. */
+void print_json(const json_t *v);
+
+/* Appends s (NULL: nothing) with control characters replaced, at most max_cols characters (0: no
+ * limit) and only up to its first line break, marking a cut with an ellipsis. */
+void text_clean(struct buf *b, const char *s, size_t max_cols);
+
+#define TIMEBUF 40
+/* An API time in local time, compactly: "14:03:07" today, "Mar 05 14:03" this year, else
+ * "2024-03-05 14:03"; "-" for NULL or unparsable. */
+const char *fmt_time(const char *iso, char out[TIMEBUF]);
+/* "5s ago", "3h ago", "in 2m". */
+const char *fmt_ago(const char *iso, char out[TIMEBUF]);
+/* A log line's time: "2026-03-05 14:03:07.123" local. */
+const char *fmt_log_time(const char *iso, char out[TIMEBUF]);
+/* Seconds as "850ms", "12.3s", "4m05s", "2h07m"; "-" when v is not a number. */
+const char *fmt_duration(const json_t *v, char out[TIMEBUF]);
+
+/* The first 8 characters of an id, as tables show them. */
+const char *short_id(const char *id, char out[16]);
+
+#endif

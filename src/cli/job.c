@@ -1,0 +1,592 @@
+/*
+ * job: `sked job list|show|create|update|delete|run` - jobs over /api/jobs, and starting a run
+ * of one (optionally waiting for it, which follows its log through logs.c). Jobs are named by
+ * id or by exact title, so people need not copy UUIDs around.
+ */
+#include <ctype.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/json.h"
+#include "base/timeutil.h"
+#include "base/uuid.h"
+#include "base/xalloc.h"
+#include "commands.h"
+
+/* clang-format off */
+enum {
+    O_JSON, O_Q, O_TASK, O_ACTIVE, O_INACTIVE, O_PAGE, O_SIZE, O_TITLE, O_DESC, O_QUEUE,
+    O_ARG, O_ARGS_JSON, O_CUSTOM, O_CLEAR_CUSTOM, O_TIMEOUT, O_YES, O_SINCE, O_WAIT,
+};
+
+#define SPEC_JSON {"json", 0, false, O_JSON}
+#define SPEC_TITLE {"title", 0, true, O_TITLE}
+#define SPEC_QUEUE {"queue", 0, true, O_QUEUE}
+#define SPEC_ARG {"arg", 0, true, O_ARG}
+#define SPEC_CUSTOM {"custom-args", 0, true, O_CUSTOM}
+/* create and update share these; update adds --active and --clear-custom-args */
+#define SPEC_JOB_FIELDS                                                                         \
+    SPEC_TITLE, {"description", 0, true, O_DESC}, SPEC_QUEUE, {"inactive", 0, false, O_INACTIVE}, \
+        SPEC_ARG, {"args-json", 0, true, O_ARGS_JSON}, SPEC_CUSTOM,                             \
+        {"timeout", 0, true, O_TIMEOUT}, SPEC_JSON
+
+#define USAGE_JOB_FIELDS                                                                    \
+    "  --title T            the job's title (1 to 250 characters)\n"                         \
+    "  --description D      what it is for\n"                                                \
+    "  --queue Q            its default queue (default: the job type's)\n"                   \
+    "  --arg KEY=VALUE      a saved argument; VALUE is taken as JSON when it parses\n"       \
+    "                       (5, true, null, \"5\", {...}), else as a string; repeatable\n"   \
+    "  --args-json JSON     all saved arguments as one JSON object\n"                        \
+    "  --custom-args JSON   a JSON object handed to the task as is, instead of the\n"       \
+    "                       arguments\n"                                                     \
+    "  --timeout DUR        stop runs after DUR (90s, 30m, 2h, 1d)\n"                        \
+    "  --json               print the job as JSON\n"
+/* clang-format on */
+
+static const char job_usage[] =
+    "usage: sked job COMMAND [ARGS]\n"
+    "\n"
+    "Commands:\n"
+    "  list                 list jobs\n"
+    "  show JOB             show one job\n"
+    "  create               create a job\n"
+    "  update JOB           change a job\n"
+    "  delete JOB           delete a job and its runs\n"
+    "  run JOB              start a run of a job\n"
+    "\n"
+    "JOB is a job id or a job's exact title. See 'sked job COMMAND --help'.\n";
+
+/* ---- helpers ---- */
+
+static const char *yes_no(const json_t *v)
+{
+    return json_is_true(v) ? "yes" : "no";
+}
+
+/* --args-json / --custom-args: a JSON object, with a parse error that says where. */
+static int opt_object(const struct opts *o, int id, const char *name, json_t **out)
+{
+    const char *v = opts_get(o, id);
+    *out = NULL;
+    if (!v) return 0;
+    struct sk_err e = {0};
+    json_t *j = json_parse(v, strlen(v), name, &e);
+    if (!j) return usage_error(o, "--%s: %s", name, e.msg);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return usage_error(o, "--%s must be a JSON object such as {\"key\": 1}", name);
+    }
+    *out = j;
+    return 0;
+}
+
+/* Sets every --arg KEY=VALUE into args. */
+static int opt_arg_pairs(const struct opts *o, json_t *args)
+{
+    for (size_t i = 0; i < o->nvals[O_ARG]; i++) {
+        const char *kv = o->vals[O_ARG][i], *eq = strchr(kv, '=');
+        if (!eq || eq == kv) return usage_error(o, "--arg needs KEY=VALUE, not '%s'", kv);
+        char *key = xstrndup(kv, (size_t)(eq - kv));
+        /* numbers, booleans, null, quoted strings and objects mean what they say; anything
+         * else is the plain text people expect (--arg mode=update) */
+        json_t *v = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
+        if (!v) v = json_string(eq + 1);
+        if (!v) {
+            free(key);
+            return usage_error(o, "--arg %s: the value is not valid UTF-8", kv);
+        }
+        json_object_set_new(args, key, v);
+        free(key);
+    }
+    return 0;
+}
+
+/* The saved arguments of a job, without the custom args the API folds into them. */
+static json_t *saved_args(const json_t *job)
+{
+    json_t *a = json_object_get(job, "args");
+    json_t *copy = json_is_object(a) ? json_deep_copy(a) : json_object();
+    json_object_del(copy, "custom_args");
+    return copy;
+}
+
+int job_resolve(const struct client *c, const char *ref, json_t **job)
+{
+    *job = NULL;
+    if (uuid_valid(ref)) {
+        /* the server stores ids in lower case and matches them exactly */
+        char id[UUID_STR_LEN];
+        for (size_t i = 0; i < sizeof id; i++)
+            id[i] = (char)tolower((unsigned char)ref[i]);
+        return client_get(c, job, "/api/jobs/%s", id);
+    }
+    /* the API's q is a substring search over titles and descriptions: keep the exact titles */
+    char *q = client_escape(ref);
+    json_t *found = json_array();
+    int rc = 0;
+    for (long page = 1;; page++) {
+        json_t *list;
+        rc = client_get(c, &list, "/api/jobs?q=%s&size=1000&page=%ld", q, page);
+        if (rc) break;
+        json_t *hits = list_hits(list);
+        size_t i;
+        json_t *j;
+        json_array_foreach(hits, i, j)
+        {
+            const char *title = json_str(j, "title");
+            if (title && strcmp(title, ref) == 0) json_array_append(found, j);
+        }
+        bool more =
+            json_object_get(json_object_get(list, "links"), "next") && json_array_size(hits) > 0;
+        json_decref(list);
+        if (!more) break;
+    }
+    free(q);
+    if (!rc && json_array_size(found) == 0) {
+        fprintf(stderr,
+                "sked: no job has the title '%s'; give a job id or an exact title "
+                "(see 'sked job list')\n",
+                ref);
+        rc = EXIT_FAIL;
+    } else if (!rc && json_array_size(found) > 1) {
+        fprintf(stderr, "sked: %zu jobs have the title '%s'; give one of their ids:\n",
+                json_array_size(found), ref);
+        size_t i;
+        json_t *j;
+        json_array_foreach(found, i, j) fprintf(stderr, "  %s\n", json_str(j, "id"));
+        rc = EXIT_FAIL;
+    } else if (!rc) {
+        *job = json_incref(json_array_get(found, 0));
+    }
+    json_decref(found);
+    return rc;
+}
+
+static void print_job(const json_t *j)
+{
+    char t[TIMEBUF], ago[TIMEBUF];
+    kv_print(stdout, "ID", json_str(j, "id"));
+    kv_print(stdout, "Title", json_str(j, "title"));
+    kv_print(stdout, "Description", json_str(j, "description"));
+    kv_print(stdout, "Task", json_str(j, "task"));
+    kv_print(stdout, "Queue", json_str(j, "default_queue"));
+    kv_print(stdout, "Active", yes_no(json_object_get(j, "active")));
+    kv_json(stdout, "Schedule", json_object_get(j, "schedule"));
+    kv_print(stdout, "Timeout", json_str(j, "timeout"));
+    json_t *args = saved_args(j);
+    kv_json(stdout, "Args", args);
+    json_decref(args);
+    kv_json(stdout, "Custom args", json_object_get(j, "custom_args"));
+    kv_print(stdout, "Next run", fmt_time(json_str(j, "next_run"), t));
+    json_t *last = json_object_get(j, "last_run");
+    if (json_str(last, "id")) {
+        char *s = xasprintf("%s %s (%s)", json_str(last, "id"), json_str(last, "status"),
+                            fmt_ago(json_str(last, "created"), ago));
+        kv_print(stdout, "Last run", s);
+        free(s);
+    } else {
+        kv_print(stdout, "Last run", NULL);
+    }
+    kv_print(stdout, "Created", fmt_time(json_str(j, "created"), t));
+    kv_print(stdout, "Updated", fmt_time(json_str(j, "updated"), t));
+}
+
+/* ---- list, show ---- */
+
+static int job_list(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {{"q", 0, true, O_Q},
+                                           {"task", 0, true, O_TASK},
+                                           {"active", 0, false, O_ACTIVE},
+                                           {"inactive", 0, false, O_INACTIVE},
+                                           {"page", 0, true, O_PAGE},
+                                           {"size", 0, true, O_SIZE},
+                                           SPEC_JSON,
+                                           {NULL, 0, false, 0}};
+    static const char usage[] =
+        "usage: sked job list [--q TEXT] [--task TASK] [--active|--inactive]\n"
+        "                     [--page N] [--size N] [--json]\n"
+        "\n"
+        "Lists jobs by title.\n"
+        "\n"
+        "  --q TEXT             only jobs whose title or description contains TEXT\n"
+        "  --task TASK          only jobs of this job type\n"
+        "  --active, --inactive only active or inactive jobs\n"
+        "  --page N, --size N   which page, of how many jobs (default 1 and 25, at most 1000)\n"
+        "  --json               print the API's JSON\n" USAGE_COMMON;
+    struct opts o;
+    int rc = opts_parse(&o, "sked job list", usage, spec, NULL, argc, argv);
+    if (rc >= 0) return rc;
+    long page = 1, size = 25;
+    if ((rc = opts_int(&o, O_PAGE, 1, 1000000000, &page)) ||
+        (rc = opts_int(&o, O_SIZE, 1, 1000, &size)))
+        goto out;
+    if (opts_has(&o, O_ACTIVE) && opts_has(&o, O_INACTIVE)) {
+        rc = usage_error(&o, "--active and --inactive exclude each other");
+        goto out;
+    }
+    struct buf path = BUF_INIT;
+    buf_printf(&path, "/api/jobs?page=%ld&size=%ld", page, size);
+    static const struct {
+        int id;
+        const char *param;
+    } filters[] = {{O_Q, "q"}, {O_TASK, "task"}};
+    for (size_t i = 0; i < sizeof filters / sizeof *filters; i++) {
+        const char *v = opts_get(&o, filters[i].id);
+        if (!v) continue;
+        char *e = client_escape(v);
+        buf_printf(&path, "&%s=%s", filters[i].param, e);
+        free(e);
+    }
+    if (opts_has(&o, O_ACTIVE) || opts_has(&o, O_INACTIVE))
+        buf_printf(&path, "&active=%s", opts_has(&o, O_ACTIVE) ? "true" : "false");
+    json_t *list;
+    rc = client_call(&o.cl, "GET", buf_cstr(&path), NULL, &list);
+    buf_free(&path);
+    if (rc) goto out;
+    if (opts_has(&o, O_JSON)) {
+        print_json(list);
+    } else {
+        struct table t;
+        table_init(&t, 7, "ID", "TITLE", "TASK", "QUEUE", "ACTIVE", "LAST RUN", "NEXT RUN");
+        size_t i;
+        json_t *j;
+        json_array_foreach(list_hits(list), i, j)
+        {
+            char id[16], ago[TIMEBUF], next[TIMEBUF];
+            struct buf title = BUF_INIT, last = BUF_INIT;
+            text_clean(&title, json_str(j, "title"), 40);
+            json_t *lr = json_object_get(j, "last_run");
+            if (json_str(lr, "status"))
+                buf_printf(&last, "%s %s", json_str(lr, "status"),
+                           fmt_ago(json_str(lr, "created"), ago));
+            table_row(&t, short_id(json_str(j, "id"), id), buf_cstr(&title), json_str(j, "task"),
+                      json_str(j, "default_queue"), yes_no(json_object_get(j, "active")),
+                      buf_cstr(&last), fmt_time(json_str(j, "next_run"), next));
+            buf_free(&title);
+            buf_free(&last);
+        }
+        list_print(&t, list, page, size, "jobs");
+        table_free(&t);
+    }
+    json_decref(list);
+out:
+    opts_free(&o);
+    return rc;
+}
+
+static int job_show(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {SPEC_JSON, {NULL, 0, false, 0}};
+    static const char usage[] = "usage: sked job show JOB [--json]\n"
+                                "\n"
+                                "Shows a job. JOB is its id or its exact title.\n"
+                                "\n"
+                                "  --json               print the API's JSON\n" USAGE_COMMON;
+    struct opts o;
+    int rc = opts_parse(&o, "sked job show", usage, spec, "JOB", argc, argv);
+    if (rc >= 0) return rc;
+    json_t *job;
+    rc = job_resolve(&o.cl, o.arg, &job);
+    if (!rc) {
+        opts_has(&o, O_JSON) ? print_json(job) : print_job(job);
+        json_decref(job);
+    }
+    opts_free(&o);
+    return rc;
+}
+
+/* ---- create, update ---- */
+
+/*
+ * The body of a create (job NULL) or a PATCH of job from the options. Saved arguments given
+ * with --arg alone are merged into the job's current ones: changing one argument should not
+ * silently drop the others.
+ */
+static int job_body(const struct opts *o, const json_t *job, json_t **out)
+{
+    json_t *b = json_object(), *args = NULL, *custom = NULL;
+    int rc;
+    *out = NULL;
+    if (opts_has(o, O_ACTIVE) && opts_has(o, O_INACTIVE)) {
+        rc = usage_error(o, "--active and --inactive exclude each other");
+        goto fail;
+    }
+    if (opts_has(o, O_CUSTOM) && opts_has(o, O_CLEAR_CUSTOM)) {
+        rc = usage_error(o, "--custom-args and --clear-custom-args exclude each other");
+        goto fail;
+    }
+    if ((rc = opt_object(o, O_ARGS_JSON, "args-json", &args)) ||
+        (rc = opt_object(o, O_CUSTOM, "custom-args", &custom)))
+        goto fail;
+    static const struct {
+        int id;
+        const char *field;
+    } strings[] = {{O_TITLE, "title"},
+                   {O_TASK, "task"},
+                   {O_DESC, "description"},
+                   {O_QUEUE, "default_queue"},
+                   {O_TIMEOUT, "timeout"}};
+    for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
+        const char *v = opts_get(o, strings[i].id);
+        if (!v) continue;
+        json_t *s = json_string(v);
+        if (!s) {
+            rc = usage_error(o, "the value of --%s is not valid UTF-8", strings[i].field);
+            goto fail;
+        }
+        json_object_set_new(b, strings[i].field, s);
+    }
+    const char *timeout = opts_get(o, O_TIMEOUT);
+    int64_t ms;
+    const char *why;
+    if (timeout && duration_parse(timeout, &ms, &why) != 0) {
+        rc = usage_error(o, "--timeout: %s", why);
+        goto fail;
+    }
+    if (opts_has(o, O_ACTIVE) || opts_has(o, O_INACTIVE))
+        json_object_set_new(b, "active", json_boolean(opts_has(o, O_ACTIVE)));
+    if (args || opts_has(o, O_ARG)) {
+        if (!args) args = job ? saved_args(job) : json_object();
+        if ((rc = opt_arg_pairs(o, args))) goto fail;
+        json_object_set(b, "args", args);
+    }
+    if (custom) json_object_set(b, "custom_args", custom);
+    if (opts_has(o, O_CLEAR_CUSTOM)) json_object_set_new(b, "custom_args", json_null());
+    json_decref(args);
+    json_decref(custom);
+    *out = b;
+    return 0;
+fail:
+    json_decref(args);
+    json_decref(custom);
+    json_decref(b);
+    return rc;
+}
+
+static int job_create(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {
+        {"task", 0, true, O_TASK}, SPEC_JOB_FIELDS, {NULL, 0, false, 0}};
+    static const char usage[] =
+        "usage: sked job create --title T --task TASK [OPTIONS]\n"
+        "\n"
+        "Creates a job of a job type (see 'sked tasks').\n"
+        "\n"
+        "  --task TASK          the job type\n"
+        "  --inactive           create it inactive (its schedule does not fire)\n" USAGE_JOB_FIELDS
+            USAGE_COMMON;
+    struct opts o;
+    int rc = opts_parse(&o, "sked job create", usage, spec, NULL, argc, argv);
+    if (rc >= 0) return rc;
+    json_t *body = NULL, *job = NULL;
+    if (!opts_get(&o, O_TITLE))
+        rc = usage_error(&o, "--title is required");
+    else if (!opts_get(&o, O_TASK))
+        rc = usage_error(&o, "--task is required (see 'sked tasks')");
+    else if (!(rc = job_body(&o, NULL, &body)))
+        rc = client_call(&o.cl, "POST", "/api/jobs", body, &job);
+    if (!rc) {
+        if (opts_has(&o, O_JSON))
+            print_json(job);
+        else
+            printf("created job %s (%s)\n", json_str(job, "id"), json_str(job, "title"));
+    }
+    json_decref(body);
+    json_decref(job);
+    opts_free(&o);
+    return rc;
+}
+
+static int job_update(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {SPEC_JOB_FIELDS,
+                                           {"active", 0, false, O_ACTIVE},
+                                           {"clear-custom-args", 0, false, O_CLEAR_CUSTOM},
+                                           {NULL, 0, false, 0}};
+    static const char usage[] =
+        "usage: sked job update JOB [OPTIONS]\n"
+        "\n"
+        "Changes the given fields of a job and leaves the others alone. --arg changes one\n"
+        "saved argument and keeps the rest; --args-json replaces them all.\n"
+        "\n"
+        "  --active, --inactive turn the job on or off\n"
+        "  --clear-custom-args  drop the custom args\n" USAGE_JOB_FIELDS USAGE_COMMON;
+    struct opts o;
+    int rc = opts_parse(&o, "sked job update", usage, spec, "JOB", argc, argv);
+    if (rc >= 0) return rc;
+    json_t *job = NULL, *body = NULL, *updated = NULL;
+    bool any = false;
+    for (int id = 0; id < OPTS_MAX; id++)
+        any = any || (id != O_JSON && opts_has(&o, id));
+    if (!any) {
+        rc = usage_error(&o, "nothing to change: give at least one field option");
+        goto out;
+    }
+    if ((rc = job_resolve(&o.cl, o.arg, &job)) || (rc = job_body(&o, job, &body))) goto out;
+    char *path = xasprintf("/api/jobs/%s", json_str(job, "id"));
+    rc = client_call(&o.cl, "PATCH", path, body, &updated);
+    free(path);
+    if (!rc) {
+        if (opts_has(&o, O_JSON))
+            print_json(updated);
+        else
+            printf("updated job %s (%s)\n", json_str(updated, "id"), json_str(updated, "title"));
+    }
+out:
+    json_decref(job);
+    json_decref(body);
+    json_decref(updated);
+    opts_free(&o);
+    return rc;
+}
+
+/* ---- delete ---- */
+
+static bool confirm(const char *question)
+{
+    fprintf(stderr, "%s [y/N] ", question);
+    fflush(stderr);
+    char line[64];
+    if (!fgets(line, sizeof line, stdin)) return false;
+    return line[0] == 'y' || line[0] == 'Y';
+}
+
+static int job_delete(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {{"yes", 'y', false, O_YES}, {NULL, 0, false, 0}};
+    static const char usage[] =
+        "usage: sked job delete JOB [--yes]\n"
+        "\n"
+        "Deletes a job with all its runs and logs; runs still going are stopped first.\n"
+        "\n"
+        "  -y, --yes            do not ask (required when stdin is not a terminal)\n" USAGE_COMMON;
+    struct opts o;
+    int rc = opts_parse(&o, "sked job delete", usage, spec, "JOB", argc, argv);
+    if (rc >= 0) return rc;
+    bool yes = opts_has(&o, O_YES);
+    if (!yes && !isatty(STDIN_FILENO)) {
+        rc = usage_error(&o, "stdin is not a terminal to confirm on; pass --yes to delete");
+        opts_free(&o);
+        return rc;
+    }
+    json_t *job;
+    rc = job_resolve(&o.cl, o.arg, &job);
+    if (!rc) {
+        char *q = xasprintf("Delete job '%s' (%s) with all its runs?", json_str(job, "title"),
+                            json_str(job, "id"));
+        if (!yes && !confirm(q)) {
+            fprintf(stderr, "not deleted\n");
+            rc = EXIT_FAIL;
+        } else {
+            char *path = xasprintf("/api/jobs/%s", json_str(job, "id"));
+            rc = client_call(&o.cl, "DELETE", path, NULL, NULL);
+            free(path);
+            if (!rc) printf("deleted job %s (%s)\n", json_str(job, "id"), json_str(job, "title"));
+        }
+        free(q);
+        json_decref(job);
+    }
+    opts_free(&o);
+    return rc;
+}
+
+/* ---- run ---- */
+
+static int job_run(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {
+        SPEC_TITLE, SPEC_QUEUE,         {"since", 0, true, O_SINCE},
+        SPEC_ARG,   SPEC_CUSTOM,        {"wait", 'w', false, O_WAIT},
+        SPEC_JSON,  {NULL, 0, false, 0}};
+    static const char usage[] =
+        "usage: sked job run JOB [--title T] [--queue Q] [--since TS] [--arg KEY=VALUE]...\n"
+        "                        [--custom-args JSON] [--wait] [--json]\n"
+        "\n"
+        "Starts a run of a job with its saved arguments, changed by the options.\n"
+        "\n"
+        "  --title T            a title for this run\n"
+        "  --queue Q            run on this queue instead of the job's\n"
+        "  --since TS           handle what changed since TS (2024-05-01, 2024-05-01T10:00Z);\n"
+        "                       without it the run continues from the last successful one\n"
+        "  --arg KEY=VALUE      override one argument; VALUE is taken as JSON when it\n"
+        "                       parses, else as a string; repeatable\n"
+        "  --custom-args JSON   a JSON object handed to the task as is\n"
+        "  -w, --wait           follow the run's log until it ends; exit 0 only when it\n"
+        "                       ended SUCCESS, else 1\n"
+        "  --json               print the run as JSON (with --wait: the ended run, and the\n"
+        "                       log on stderr)\n" USAGE_COMMON;
+    struct opts o;
+    int rc = opts_parse(&o, "sked job run", usage, spec, "JOB", argc, argv);
+    if (rc >= 0) return rc;
+    json_t *job = NULL, *body = json_object(), *args = NULL, *custom = NULL, *run = NULL;
+    const char *since = opts_get(&o, O_SINCE);
+    int64_t since_us = 0;
+    const char *why;
+    if (since && time_parse(since, &since_us, &why) != 0) {
+        rc = usage_error(&o, "--since: %s", why);
+        goto out;
+    }
+    if ((rc = opt_object(&o, O_CUSTOM, "custom-args", &custom))) goto out;
+    if ((rc = job_resolve(&o.cl, o.arg, &job))) goto out;
+    if (opts_get(&o, O_TITLE))
+        json_object_set_new(body, "title", json_string(opts_get(&o, O_TITLE)));
+    if (opts_get(&o, O_QUEUE))
+        json_object_set_new(body, "queue", json_string(opts_get(&o, O_QUEUE)));
+    if (since || opts_has(&o, O_ARG)) {
+        /* a run's args replace the saved ones wholesale, so start from those */
+        args = saved_args(job);
+        if ((rc = opt_arg_pairs(&o, args))) goto out;
+        if (since) {
+            char ts[TIME_STR_MAX];
+            time_format(since_us, ts);
+            json_object_set_new(args, "since", json_string(ts));
+        }
+        json_object_set(body, "args", args);
+    }
+    if (custom) json_object_set(body, "custom_args", custom);
+    char *path = xasprintf("/api/jobs/%s/runs", json_str(job, "id"));
+    rc = client_call(&o.cl, "POST", path, body, &run);
+    free(path);
+    if (rc) goto out;
+    bool as_json = opts_has(&o, O_JSON);
+    if (!opts_has(&o, O_WAIT)) {
+        if (as_json) {
+            print_json(run);
+        } else {
+            printf("started run %s (%s) of job %s\n", json_str(run, "id"), json_str(run, "status"),
+                   json_str(job, "title"));
+            printf("follow it with: sked logs %s -f\n", json_str(run, "id"));
+        }
+        goto out;
+    }
+    json_t *final = NULL;
+    rc = logs_follow(&o.cl, run, NULL, false, as_json ? stderr : stdout, &final);
+    if (!rc) {
+        rc = logs_summary(final, as_json ? stderr : stdout);
+        if (as_json) print_json(final);
+    }
+    json_decref(final);
+out:
+    json_decref(job);
+    json_decref(body);
+    json_decref(args);
+    json_decref(custom);
+    json_decref(run);
+    opts_free(&o);
+    return rc;
+}
+
+int cmd_job(int argc, char **argv)
+{
+    static const struct verb verbs[] = {{"list", job_list},
+                                        {"show", job_show},
+                                        {"create", job_create},
+                                        {"update", job_update},
+                                        {"delete", job_delete},
+                                        {"run", job_run},
+                                        {NULL, NULL}};
+    return cli_group("sked job", job_usage, verbs, argc, argv);
+}

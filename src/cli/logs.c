@@ -1,0 +1,195 @@
+/*
+ * logs: `sked logs RUN [-f]` - a run's log, read page by page from /logs or followed live over
+ * the /logs/stream Server-Sent Events until the run ends. Following is shared with
+ * `sked job run --wait`; it survives a dropped connection by resuming after the last line seen.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/json.h"
+#include "base/xalloc.h"
+#include "commands.h"
+#include "model.h"
+
+#define PAGE_LINES 1000
+#define RECONNECTS 5
+
+enum { O_FOLLOW, O_LEVEL, O_JSON };
+
+static void print_line(const json_t *line, bool as_json, FILE *out)
+{
+    if (as_json) {
+        json_dumpf(line, out, JSON_COMPACT);
+        fputc('\n', out);
+        return;
+    }
+    char ts[TIMEBUF];
+    struct buf msg = BUF_INIT;
+    text_clean(&msg, json_str(line, "message"), 0);
+    fprintf(out, "%s %-7s %s\n", fmt_log_time(json_str(line, "timestamp"), ts),
+            json_str(line, "level") ? json_str(line, "level") : "-", buf_cstr(&msg));
+    buf_free(&msg);
+}
+
+int logs_summary(const json_t *run, FILE *f)
+{
+    const char *status = json_str(run, "status");
+    char dur[TIMEBUF];
+    fprintf(f, "run %s %s after %s", json_str(run, "id"), status ? status : "?",
+            fmt_duration(json_object_get(run, "duration"), dur));
+    json_int_t total = json_integer_value(json_object_get(run, "total_entries"));
+    if (total > 0)
+        fprintf(f, " (%lld entries: %lld inserted, %lld updated, %lld errored)", (long long)total,
+                (long long)json_integer_value(json_object_get(run, "inserted_entries")),
+                (long long)json_integer_value(json_object_get(run, "updated_entries")),
+                (long long)json_integer_value(json_object_get(run, "errored_entries")));
+    const char *message = json_str(run, "message");
+    if (message && *message) {
+        struct buf m = BUF_INIT;
+        text_clean(&m, message, 200);
+        fprintf(f, ": %s", buf_cstr(&m));
+        buf_free(&m);
+    }
+    fputc('\n', f);
+    fflush(f);
+    return status && strcmp(status, "SUCCESS") == 0 ? 0 : EXIT_FAIL;
+}
+
+struct follow {
+    FILE *out;
+    bool as_json;
+    long long last_seq;
+    bool progressed; /* lines arrived since the last (re)connect */
+    json_t *final;   /* the ended run, once the server said so */
+};
+
+static int on_event(void *arg, const char *event, const char *id, const char *data)
+{
+    struct follow *f = arg;
+    bool is_log = strcmp(event, "log") == 0;
+    if (!is_log && strcmp(event, "status") != 0) return 0; /* progress: the log says enough */
+    struct sk_err e = {0};
+    json_t *d = json_parse(data, strlen(data), event, &e);
+    if (!d) {
+        fprintf(stderr, "sked: the log stream sent a %s event that is not JSON: %s\n", event,
+                e.msg);
+        return EXIT_FAIL;
+    }
+    if (is_log) {
+        print_line(d, f->as_json, f->out);
+        fflush(f->out);
+        f->last_seq = *id ? atoll(id) : json_integer_value(json_object_get(d, "seq"));
+        f->progressed = true;
+    } else {
+        int s = run_status_parse(json_str(d, "status"));
+        json_t *run = json_object_get(d, "run");
+        if (s >= 0 && run_status_terminal(s) && json_is_object(run)) {
+            json_decref(f->final);
+            f->final = json_incref(run);
+        }
+    }
+    json_decref(d);
+    return 0;
+}
+
+int logs_follow(const struct client *c, const json_t *run, const char *level, bool json_lines,
+                FILE *out, json_t **final)
+{
+    struct follow f = {.out = out, .as_json = json_lines};
+    *final = NULL;
+    int tries = 0, rc = 0;
+    while (!f.final) {
+        struct buf path = BUF_INIT;
+        buf_printf(&path, "/api/jobs/%s/runs/%s/logs/stream?after=%lld", json_str(run, "job_id"),
+                   json_str(run, "id"), f.last_seq);
+        if (level) buf_printf(&path, "&level=%s", level);
+        f.progressed = false;
+        rc = client_stream(c, buf_cstr(&path), on_event, &f);
+        buf_free(&path);
+        if (rc > 0 || f.final) break;
+        /* the stream ended early (a restarting server, a proxy timeout): resume after the
+         * last line, but give up if reconnecting keeps bringing nothing */
+        tries = f.progressed ? 1 : tries + 1;
+        if (tries > RECONNECTS) {
+            fprintf(stderr,
+                    "sked: the log stream of run %s keeps ending before the run does; "
+                    "giving up\n",
+                    json_str(run, "id"));
+            rc = EXIT_UNREACHABLE;
+            break;
+        }
+        sleep(1);
+    }
+    if (f.final) {
+        *final = f.final;
+        return 0;
+    }
+    return rc;
+}
+
+int cmd_logs(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {{"follow", 'f', false, O_FOLLOW},
+                                           {"level", 0, true, O_LEVEL},
+                                           {"json", 0, false, O_JSON},
+                                           {NULL, 0, false, 0}};
+    static const char usage[] =
+        "usage: sked logs RUN [-f|--follow] [--level L] [--json]\n"
+        "\n"
+        "Prints a run's log as TIMESTAMP LEVEL message lines. RUN is a run id (or a\n"
+        "unique start of one).\n"
+        "\n"
+        "  -f, --follow         keep printing lines as they arrive until the run ends, then\n"
+        "                       a summary; exit 0 only when it ended SUCCESS, else 1\n"
+        "  --level L            only lines of level L or worse (DEBUG, INFO, WARNING,\n"
+        "                       ERROR, CRITICAL)\n"
+        "  --json               one JSON object per line, as the API sends them\n" USAGE_COMMON;
+    struct opts o;
+    int rc = opts_parse(&o, "sked logs", usage, spec, "RUN", argc, argv);
+    if (rc >= 0) return rc;
+    const char *level = NULL;
+    if (opts_get(&o, O_LEVEL)) {
+        int l = log_line_level_parse(opts_get(&o, O_LEVEL));
+        if (l < 0) {
+            rc = usage_error(&o,
+                             "--level must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not "
+                             "'%s'",
+                             opts_get(&o, O_LEVEL));
+            goto out;
+        }
+        level = log_line_level_name(l);
+    }
+    bool as_json = opts_has(&o, O_JSON);
+    json_t *run;
+    if ((rc = run_resolve(&o.cl, o.arg, &run))) goto out;
+    if (opts_has(&o, O_FOLLOW)) {
+        json_t *final;
+        rc = logs_follow(&o.cl, run, level, as_json, stdout, &final);
+        if (!rc) rc = logs_summary(final, as_json ? stderr : stdout);
+        json_decref(final);
+        json_decref(run);
+        goto out;
+    }
+    long long after = 0;
+    for (;;) {
+        json_t *page;
+        rc = client_get(&o.cl, &page, "/api/jobs/%s/runs/%s/logs?after=%lld&limit=%d%s%s",
+                        json_str(run, "job_id"), json_str(run, "id"), after, PAGE_LINES,
+                        level ? "&level=" : "", level ? level : "");
+        if (rc) break;
+        json_t *hits = list_hits(page);
+        size_t i;
+        json_t *line;
+        json_array_foreach(hits, i, line) print_line(line, as_json, stdout);
+        size_t n = json_array_size(hits);
+        after = json_integer_value(json_object_get(page, "after"));
+        json_decref(page);
+        if (n < PAGE_LINES) break;
+    }
+    json_decref(run);
+out:
+    opts_free(&o);
+    return rc;
+}

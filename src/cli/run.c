@@ -1,0 +1,240 @@
+/*
+ * run: `sked runs JOB`, `sked run show RUN` and `sked stop RUN` - runs over
+ * /api/jobs/{job}/runs. The API addresses a run under its job, while people hold only the run
+ * id, so run_resolve() finds the job first through /api/runs?q=.
+ */
+#include <ctype.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/json.h"
+#include "base/uuid.h"
+#include "base/xalloc.h"
+#include "commands.h"
+#include "model.h"
+
+enum { O_JSON, O_STATUS, O_PAGE, O_SIZE };
+
+/* clang-format off */
+#define SPEC_JSON {"json", 0, false, O_JSON}
+#define SPEC_END {NULL, 0, false, 0}
+/* clang-format on */
+
+int run_resolve(const struct client *c, const char *ref, json_t **run)
+{
+    *run = NULL;
+    size_t len = strlen(ref);
+    bool ok = len >= 4 && len <= 36;
+    for (const char *p = ref; ok && *p; p++)
+        ok = isxdigit((unsigned char)*p) || *p == '-';
+    if (!ok) {
+        fprintf(stderr,
+                "sked: '%s' is not a run id (a UUID, or the start of one as "
+                "'sked runs JOB' shows it)\n",
+                ref);
+        return EXIT_USAGE;
+    }
+    /* q matches ids and titles anywhere; only ids starting with ref count */
+    char *q = client_escape(ref);
+    json_t *list;
+    int rc = client_get(c, &list, "/api/runs?q=%s&size=1000", q);
+    free(q);
+    if (rc) return rc;
+    json_t *hits = list_hits(list), *match = NULL;
+    size_t i, n = 0;
+    json_t *r;
+    json_array_foreach(hits, i, r)
+    {
+        const char *id = json_str(r, "id");
+        if (!id || strncasecmp(id, ref, len) != 0) continue;
+        match = r;
+        n++;
+    }
+    if (n == 0) {
+        fprintf(stderr, "sked: no run has the id %s%s\n", ref, len < 36 ? "..." : "");
+        rc = EXIT_FAIL;
+    } else if (n > 1) {
+        fprintf(stderr, "sked: %zu runs have ids starting with %s; give more of it\n", n, ref);
+        rc = EXIT_FAIL;
+    } else {
+        rc = client_get(c, run, "/api/jobs/%s/runs/%s", json_str(match, "job_id"),
+                        json_str(match, "id"));
+    }
+    json_decref(list);
+    return rc;
+}
+
+static void print_run(const json_t *r)
+{
+    char t[TIMEBUF], d[TIMEBUF];
+    kv_print(stdout, "ID", json_str(r, "id"));
+    kv_print(stdout, "Job", json_str(r, "job_id"));
+    kv_print(stdout, "Task", json_str(r, "task"));
+    kv_print(stdout, "Title", json_str(r, "title"));
+    kv_print(stdout, "Status", json_str(r, "status"));
+    kv_print(stdout, "Message", json_str(r, "message"));
+    kv_print(stdout, "Trigger", json_str(r, "trigger"));
+    kv_print(stdout, "Queue", json_str(r, "queue"));
+    kv_print(stdout, "Created", fmt_time(json_str(r, "created"), t));
+    kv_print(stdout, "Started", fmt_time(json_str(r, "started_at"), t));
+    kv_print(stdout, "Finished", fmt_time(json_str(r, "finished_at"), t));
+    kv_print(stdout, "Duration", fmt_duration(json_object_get(r, "duration"), d));
+    kv_json(stdout, "Exit code", json_object_get(r, "exit_code"));
+    kv_json(stdout, "Attempt", json_object_get(r, "attempt"));
+    char *entries = xasprintf("%lld total, %lld inserted, %lld updated, %lld errored",
+                              (long long)json_integer_value(json_object_get(r, "total_entries")),
+                              (long long)json_integer_value(json_object_get(r, "inserted_entries")),
+                              (long long)json_integer_value(json_object_get(r, "updated_entries")),
+                              (long long)json_integer_value(json_object_get(r, "errored_entries")));
+    kv_print(stdout, "Entries", entries);
+    free(entries);
+    kv_json(stdout, "Progress", json_object_get(r, "progress"));
+    kv_json(stdout, "Args", json_object_get(r, "args"));
+    kv_json(stdout, "Output", json_object_get(r, "output"));
+    kv_print(stdout, "Timeout", json_str(r, "timeout"));
+    kv_print(stdout, "Started by", json_str(json_object_get(r, "started_by"), "name"));
+    kv_print(stdout, "Stopped by", json_str(json_object_get(r, "stopped_by"), "name"));
+}
+
+int cmd_runs(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {{"status", 0, true, O_STATUS},
+                                           {"page", 0, true, O_PAGE},
+                                           {"size", 0, true, O_SIZE},
+                                           SPEC_JSON,
+                                           SPEC_END};
+    static const char usage[] =
+        "usage: sked runs JOB [--status S[,S]...] [--page N] [--size N] [--json]\n"
+        "\n"
+        "Lists the runs of a job, newest first. JOB is a job id or an exact title.\n"
+        "\n"
+        "  --status S,...       only runs in these statuses (QUEUED, RUNNING, SUCCESS,\n"
+        "                       PARTIAL_SUCCESS, FAILED, CANCELLING, CANCELLED, WARNING)\n"
+        "  --page N, --size N   which page, of how many runs (default 1 and 25, at most 1000)\n"
+        "  --json               print the API's JSON\n" USAGE_COMMON;
+    struct opts o;
+    int rc = opts_parse(&o, "sked runs", usage, spec, "JOB", argc, argv);
+    if (rc >= 0) return rc;
+    long page = 1, size = 25;
+    struct buf path = BUF_INIT;
+    json_t *job = NULL, *list = NULL;
+    if ((rc = opts_int(&o, O_PAGE, 1, 1000000000, &page)) ||
+        (rc = opts_int(&o, O_SIZE, 1, 1000, &size)))
+        goto out;
+    struct buf statuses = BUF_INIT;
+    if (opts_get(&o, O_STATUS)) {
+        char *copy = xstrdup(opts_get(&o, O_STATUS)), *save = NULL;
+        for (char *s = strtok_r(copy, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+            int st = run_status_parse(s);
+            if (st < 0) {
+                rc = usage_error(&o, "--status: unknown status '%s'", s);
+                break;
+            }
+            buf_printf(&statuses, "%s%s", statuses.len ? "," : "", run_status_name(st));
+        }
+        free(copy);
+    }
+    if (!rc) rc = job_resolve(&o.cl, o.arg, &job);
+    if (!rc) {
+        buf_printf(&path, "/api/jobs/%s/runs?page=%ld&size=%ld", json_str(job, "id"), page, size);
+        if (statuses.len) buf_printf(&path, "&status=%s", buf_cstr(&statuses));
+        rc = client_call(&o.cl, "GET", buf_cstr(&path), NULL, &list);
+    }
+    buf_free(&statuses);
+    if (rc) goto out;
+    if (opts_has(&o, O_JSON)) {
+        print_json(list);
+        goto out;
+    }
+    struct table t;
+    table_init(&t, 7, "ID", "STATUS", "TRIGGER", "CREATED", "DURATION", "TITLE", "MESSAGE");
+    size_t i;
+    json_t *r;
+    json_array_foreach(list_hits(list), i, r)
+    {
+        char id[16], created[TIMEBUF], dur[TIMEBUF];
+        struct buf title = BUF_INIT, msg = BUF_INIT;
+        text_clean(&title, json_str(r, "title"), 30);
+        text_clean(&msg, json_str(r, "message"), 60);
+        table_row(&t, short_id(json_str(r, "id"), id), json_str(r, "status"),
+                  json_str(r, "trigger"), fmt_time(json_str(r, "created"), created),
+                  fmt_duration(json_object_get(r, "duration"), dur), buf_cstr(&title),
+                  buf_cstr(&msg));
+        buf_free(&title);
+        buf_free(&msg);
+    }
+    list_print(&t, list, page, size, "runs");
+    table_free(&t);
+out:
+    buf_free(&path);
+    json_decref(job);
+    json_decref(list);
+    opts_free(&o);
+    return rc;
+}
+
+static int run_show(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {SPEC_JSON, SPEC_END};
+    static const char usage[] = "usage: sked run show RUN [--json]\n"
+                                "\n"
+                                "Shows a run. RUN is a run id (or a unique start of one).\n"
+                                "\n"
+                                "  --json               print the API's JSON\n" USAGE_COMMON;
+    struct opts o;
+    int rc = opts_parse(&o, "sked run show", usage, spec, "RUN", argc, argv);
+    if (rc >= 0) return rc;
+    json_t *run;
+    if (!(rc = run_resolve(&o.cl, o.arg, &run))) {
+        opts_has(&o, O_JSON) ? print_json(run) : print_run(run);
+        json_decref(run);
+    }
+    opts_free(&o);
+    return rc;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    static const struct verb verbs[] = {{"show", run_show}, {NULL, NULL}};
+    static const char usage[] = "usage: sked run COMMAND [ARGS]\n"
+                                "\n"
+                                "Commands:\n"
+                                "  show RUN             show one run\n"
+                                "\n"
+                                "See also 'sked runs JOB', 'sked logs RUN', 'sked stop RUN'.\n";
+    return cli_group("sked run", usage, verbs, argc, argv);
+}
+
+int cmd_stop(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {SPEC_JSON, SPEC_END};
+    static const char usage[] =
+        "usage: sked stop RUN [--json]\n"
+        "\n"
+        "Stops a queued or running run: the task is asked to stop and ends CANCELLED.\n"
+        "RUN is a run id (or a unique start of one).\n"
+        "\n"
+        "  --json               print the run as JSON\n" USAGE_COMMON;
+    struct opts o;
+    int rc = opts_parse(&o, "sked stop", usage, spec, "RUN", argc, argv);
+    if (rc >= 0) return rc;
+    json_t *run = NULL, *stopped = NULL;
+    if (!(rc = run_resolve(&o.cl, o.arg, &run))) {
+        char *path = xasprintf("/api/jobs/%s/runs/%s/actions/stop", json_str(run, "job_id"),
+                               json_str(run, "id"));
+        rc = client_call(&o.cl, "POST", path, NULL, &stopped);
+        free(path);
+    }
+    if (!rc) {
+        if (opts_has(&o, O_JSON))
+            print_json(stopped);
+        else
+            printf("run %s is %s\n", json_str(stopped, "id"), json_str(stopped, "status"));
+    }
+    json_decref(run);
+    json_decref(stopped);
+    opts_free(&o);
+    return rc;
+}
