@@ -20,7 +20,9 @@ void buf_append(struct buf *b, const void *p, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_putc(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+/* The format attribute (no variadic arguments: 0) lets clang's -Wformat-nonliteral accept the
+ * vsnprintf of fmt inside, and checks callers' formats. */
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Append s as a JSON string literal, quotes included. */
 void buf_json_string(struct buf *b, const char *s);
 void buf_reset(struct buf *b);
