@@ -55,6 +55,7 @@ static const char job_usage[] =
     "  update JOB           change a job\n"
     "  delete JOB           delete a job and its runs\n"
     "  run JOB              start a run of a job\n"
+    "  schedule JOB         set or remove a job's schedule\n"
     "\n"
     "JOB is a job id or a job's exact title. See 'sked job COMMAND --help'.\n";
 
@@ -587,6 +588,7 @@ int cmd_job(int argc, char **argv)
                                         {"update", job_update},
                                         {"delete", job_delete},
                                         {"run", job_run},
+                                        {"schedule", job_schedule},
                                         {NULL, NULL}};
     return cli_group("sked job", job_usage, verbs, argc, argv);
 }

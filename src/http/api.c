@@ -97,6 +97,10 @@ void api_handle(struct http_req *req, void *arg)
         api_error(&c, 404, "no such route: %s", req->head.path);
         return;
     }
+    /* ids are stored lower-case; UUIDs are case-insensitive, so accept either */
+    for (int k = 0; k < m.nparams; k++)
+        if (uuid_valid(m.params[k]))
+            for (char *p = m.params[k]; *p; p++) *p = (char)tolower((unsigned char)*p);
     if (!(handlers[i].flags & PUBLIC)) {
         if (auth_check(api->auth, req, &c.who) != 0) {
             http_add_header(req, "WWW-Authenticate", "Bearer realm=\"sked\"");
@@ -451,7 +455,7 @@ int api_load_run(struct api_ctx *c, struct run *r)
 {
     const char *job = c->m->params[0], *id = c->m->params[1];
     int rc = uuid_valid(id) ? store_run_get(c->api->store, id, r) : -ENOENT;
-    if (rc == 0 && strcasecmp(r->job_id, job) != 0) {
+    if (rc == 0 && strcmp(r->job_id, job) != 0) {
         run_release(r);
         rc = -ENOENT;
     }

@@ -5,6 +5,7 @@
  * client: past that it stops taking live lines and catches up from the store as the client
  * reads, so no line is lost and memory stays bounded whatever the number of followers.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <stdlib.h>
@@ -107,7 +108,10 @@ void api_logs_search(struct api_ctx *c)
         return;
     }
     struct run r;
-    int rc = uuid_valid(q) ? store_run_get(c->api->store, q, &r) : -ENOENT;
+    char id[UUID_STR_LEN] = "";
+    if (uuid_valid(q))
+        for (int i = 0; i < UUID_STR_LEN; i++) id[i] = (char)tolower((unsigned char)q[i]);
+    int rc = *id ? store_run_get(c->api->store, id, &r) : -ENOENT;
     if (rc == -ENOENT) {
         /* the reference searches free text: an unknown run simply has no lines */
         api_json(c, 200, json_pack("{s:{s:[],s:i,s:[]},s:[]}", "hits", "hits", "total", 0,

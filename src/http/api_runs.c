@@ -1,4 +1,5 @@
 /* api_runs: runs of a job (list, create, read, delete, stop) and /api/runs across jobs. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,8 +81,11 @@ void api_runs_all(struct api_ctx *c)
 {
     json_t *errs = json_array();
     const char *job = http_param(c->req, "job_id");
+    char lower[UUID_STR_LEN] = "";
     if (job && *job && !uuid_valid(job)) json_errs_add(errs, "job_id", "must be a job id (UUID)");
-    list(c, job && *job ? job : NULL, errs);
+    else if (job && *job)
+        for (int i = 0; i < UUID_STR_LEN; i++) lower[i] = (char)tolower((unsigned char)job[i]);
+    list(c, *lower ? lower : NULL, errs);
 }
 
 void api_runs_create(struct api_ctx *c)

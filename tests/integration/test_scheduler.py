@@ -5,6 +5,7 @@ documented. Missed fires are produced deterministically by moving a job's next_r
 past in the store while sked is stopped."""
 import os
 import sqlite3
+import subprocess
 import time
 import unittest
 from datetime import datetime, timezone
@@ -246,6 +247,55 @@ class OverlapTest(unittest.TestCase):
             for r in runs:
                 if r["status"] == "CANCELLED":
                     self.assertIsNone(r["stopped_by"])
+
+
+class CliTest(unittest.TestCase):
+    def cli(self, *args, env=None):
+        return subprocess.run([skedtest.BIN] + list(args), capture_output=True, text=True, env=env, timeout=60)
+
+    def test_cron_next(self):
+        r = self.cli("cron", "next", "30 2 * * *", "--tz", "Europe/Zurich", "--from", "2026-03-27T00:00:00Z", "--count", "3")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertEqual([l.split()[0] for l in lines], ["2026-03-27T01:30:00Z", "2026-03-28T01:30:00Z", "2026-03-29T01:00:00Z"])
+        self.assertIn("does not exist", lines[2])
+        r = self.cli("cron", "next", '{"type":"crontab","minute":"0","hour":"9","day_of_week":"mon-fri"}',
+                     "--from", "2026-11-27T12:00:00Z", "-n", "2")
+        self.assertEqual([l.split()[0] for l in r.stdout.splitlines()], ["2026-11-30T09:00:00Z", "2026-12-01T09:00:00Z"])
+        r = self.cli("cron", "next", "@hourly", "--from", "2026-01-01T00:00:00Z", "-n", "1")
+        self.assertEqual(r.stdout.split()[0], "2026-01-01T01:00:00Z")
+        for bad in (["61 * * * *"], ["* * *"], ["0 0 * * *", "--tz", "Nowhere/City"], ["{bad json"],
+                    ["@daily", "--count", "0"], ["@daily", "--from", "yesterday"]):
+            r = self.cli("cron", "next", *bad)
+            self.assertEqual(r.returncode, 2, (bad, r.stdout, r.stderr))
+            self.assertTrue(r.stderr.strip(), bad)
+        self.assertIn("out of range", self.cli("cron", "next", "61 * * * *").stderr)
+
+    def test_job_schedule(self):
+        with Sked(tasks=SLEEP_TASK) as s:
+            env = dict(os.environ, SKED_URL=s.url, SKED_TOKEN=skedtest.TOKEN)
+            job = s.create_job("quick", title="nightly")
+            r = self.cli("job", "schedule", "nightly", "--cron", "0 3 * * *", "--tz", "Europe/Zurich", env=env)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            j = s.get("/api/jobs/" + job["id"]).json
+            self.assertEqual(j["schedule"], {"type": "cron", "expression": "0 3 * * *", "timezone": "Europe/Zurich"})
+            self.assertIn(j["next_run"][:10], r.stdout)
+            r = self.cli("job", "schedule", job["id"], "--crontab", "minute=0 hour=3 day_of_week=mon-fri", env=env)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(s.get("/api/jobs/" + job["id"]).json["schedule"],
+                             {"type": "crontab", "minute": "0", "hour": "3", "day_of_week": "mon-fri"})
+            r = self.cli("job", "schedule", job["id"], "--interval", "1h30m", env=env)
+            self.assertEqual(s.get("/api/jobs/" + job["id"]).json["schedule"], {"type": "interval", "hours": 1, "minutes": 30})
+            r = self.cli("job", "schedule", job["id"], "--none", env=env)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIsNone(s.get("/api/jobs/" + job["id"]).json["schedule"])
+            r = self.cli("job", "schedule", job["id"], "--cron", "0 25 * * *", env=env)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("schedule.expression", r.stderr)
+            r = self.cli("job", "schedule", job["id"], "--cron", "0 3 * * *", "--none", env=env)
+            self.assertEqual(r.returncode, 2)
+            r = self.cli("job", "schedule", job["id"], "--crontab", "hour", env=env)
+            self.assertEqual(r.returncode, 2)
 
 
 if __name__ == "__main__":

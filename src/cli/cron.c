@@ -1,0 +1,258 @@
+/*
+ * cron: `sked cron next` (the next fire times of a schedule, computed locally with the same
+ * code the scheduler uses) and `sked job schedule` (setting or removing a job's schedule).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "commands.h"
+#include "cron.h"
+#include "tz.h"
+
+enum { O_FROM, O_COUNT, O_TZ, O_INTERVAL, O_CRONTAB, O_CRON, O_NONE, O_JSON };
+
+/* A schedule object from what a person typed: a JSON object or a cron expression/macro. */
+static json_t *spec_doc(const struct opts *o, const char *spec)
+{
+    json_t *doc;
+    const char *p = spec;
+    while (isspace((unsigned char)*p)) p++;
+    if (*p == '{') {
+        struct sk_err e = {0};
+        doc = json_parse(spec, strlen(spec), "SPEC", &e);
+        if (!doc) {
+            usage_error(o, "SPEC: %s", e.msg);
+            return NULL;
+        }
+        if (!json_is_object(doc)) {
+            json_decref(doc);
+            usage_error(o, "SPEC: a JSON schedule must be an object");
+            return NULL;
+        }
+    } else {
+        doc = json_pack("{s:s,s:s}", "type", "cron", "expression", spec);
+    }
+    const char *zone = opts_get(o, O_TZ);
+    if (zone) json_object_set_new(doc, "timezone", json_string(zone));
+    return doc;
+}
+
+/* Prints the errors of schedule_parse as "field: message" lines. */
+static int schedule_errors(const struct opts *o, json_t *errs)
+{
+    size_t i, k;
+    json_t *e, *m;
+    json_array_foreach(errs, i, e)
+        json_array_foreach(json_object_get(e, "messages"), k, m)
+            fprintf(stderr, "%s: %s: %s\n", o->prog, json_str(e, "field"), json_string_value(m));
+    return EXIT_USAGE;
+}
+
+static void print_time(const struct tz *z, int64_t us, int flags)
+{
+    char utc[TIME_STR_MAX];
+    time_format(us, utc);
+    struct local_time lt;
+    tz_local(z, us / 1000000, &lt);
+    int a = lt.offset < 0 ? -lt.offset : lt.offset;
+    printf("%.19sZ  %04lld-%02d-%02d %02d:%02d:%02d %s (%c%02d:%02d)", utc, (long long)lt.year,
+           lt.month, lt.day, lt.hour, lt.minute, lt.second, lt.abbr, lt.offset < 0 ? '-' : '+',
+           a / 3600, a / 60 % 60);
+    if (flags & CRON_GAP_SHIFTED) printf("  clocks jump forward: the wall time does not exist, fires at the end of the gap");
+    if (flags & CRON_FOLD_FIRST) printf("  clocks fall back: first pass of a repeated hour");
+    if (flags & CRON_FOLD_SECOND) printf("  clocks fall back: second pass of a repeated hour");
+    putchar('\n');
+}
+
+static int cron_next(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {{"from", 0, true, O_FROM},
+                                           {"count", 'n', true, O_COUNT},
+                                           {"tz", 0, true, O_TZ},
+                                           {NULL, 0, false, 0}};
+    static const char usage[] =
+        "usage: sked cron next SPEC [--from TIME] [--count N] [--tz ZONE]\n"
+        "\n"
+        "Prints the next N fire times of a schedule strictly after --from (default now), one\n"
+        "per line: the instant in UTC, then the wall time in the schedule's zone and any\n"
+        "daylight-saving note. SPEC is a cron expression (\"0 3 * * 1-5\", \"@daily\") or a\n"
+        "schedule object ('{\"type\":\"crontab\",\"hour\":\"3\"}', '{\"type\":\"interval\",\"hours\":4}').\n"
+        "Nothing is sent to a server. Exit status 2 when SPEC does not parse.\n"
+        "\n"
+        "  --from TIME          start after this instant (RFC 3339 or YYYY-MM-DD HH:mm, UTC)\n"
+        "  -n, --count N        how many times to print (1..1000, default 5)\n"
+        "  --tz ZONE            the schedule's time zone (IANA name; default UTC)\n"
+        "  -h, --help           show this help\n";
+    struct opts o;
+    int rc = opts_parse(&o, "sked cron next", usage, spec, "SPEC", argc, argv);
+    if (rc >= 0) return rc;
+    long count = 5;
+    int64_t from = time_now_us();
+    const char *why;
+    json_t *doc = NULL, *errs = json_array();
+    if ((rc = opts_int(&o, O_COUNT, 1, 1000, &count))) goto out;
+    if (opts_get(&o, O_FROM) && time_parse(opts_get(&o, O_FROM), &from, &why) != 0) {
+        rc = usage_error(&o, "--from: %s", why);
+        goto out;
+    }
+    if (!(doc = spec_doc(&o, o.arg))) {
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    struct schedule sc;
+    if (schedule_parse(doc, "schedule", &sc, errs) != 0) {
+        rc = schedule_errors(&o, errs);
+        goto out;
+    }
+    int64_t t = from;
+    for (long i = 0; i < count; i++) {
+        int flags = 0;
+        t = sc.type == SCHEDULE_INTERVAL ? t + sc.interval_us : schedule_next(&sc, t, &flags);
+        if (t == INT64_MIN) break;
+        print_time(sc.tz, t, flags);
+    }
+    rc = 0;
+out:
+    json_decref(doc);
+    json_decref(errs);
+    opts_free(&o);
+    return rc;
+}
+
+int cmd_cron(int argc, char **argv)
+{
+    static const struct verb verbs[] = {{"next", cron_next}, {NULL, NULL}};
+    static const char usage[] = "usage: sked cron next SPEC [OPTIONS]\n"
+                                "\n"
+                                "  next    print the next fire times of a schedule\n";
+    int rc = cli_group("sked cron", usage, verbs, argc, argv);
+    tz_cache_clear();
+    return rc;
+}
+
+/* "10m" -> {"type":"interval","minutes":10}, keeping the largest whole units. */
+static json_t *interval_doc(const struct opts *o, const char *s)
+{
+    int64_t ms;
+    const char *why;
+    if (duration_parse(s, &ms, &why) != 0) {
+        usage_error(o, "--interval: %s", why);
+        return NULL;
+    }
+    json_t *doc = json_pack("{s:s}", "type", "interval");
+    static const struct {
+        const char *name;
+        int64_t ms;
+    } units[] = {{"days", 86400000}, {"hours", 3600000}, {"minutes", 60000}, {"seconds", 1000},
+                 {"milliseconds", 1}};
+    for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
+        if (ms >= units[i].ms) {
+            json_object_set_new(doc, units[i].name, json_integer(ms / units[i].ms));
+            ms %= units[i].ms;
+        }
+    }
+    return doc;
+}
+
+/* "minute=0 hour=3 day_of_week=mon-fri" -> a crontab object. */
+static json_t *crontab_doc(const struct opts *o, const char *s)
+{
+    json_t *doc = json_pack("{s:s}", "type", "crontab");
+    char *copy = xstrdup(s), *save = NULL;
+    for (char *tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq || eq == tok || !eq[1]) {
+            usage_error(o, "--crontab: '%s' is not FIELD=VALUE (fields: minute, hour, "
+                           "day_of_week, day_of_month, month_of_year)", tok);
+            json_decref(doc);
+            free(copy);
+            return NULL;
+        }
+        *eq = '\0';
+        json_object_set_new(doc, tok, json_string(eq + 1));
+    }
+    free(copy);
+    return doc;
+}
+
+int job_schedule(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {{"interval", 0, true, O_INTERVAL},
+                                           {"crontab", 0, true, O_CRONTAB},
+                                           {"cron", 0, true, O_CRON},
+                                           {"tz", 0, true, O_TZ},
+                                           {"none", 0, false, O_NONE},
+                                           {"json", 0, false, O_JSON},
+                                           {NULL, 0, false, 0}};
+    static const char usage[] =
+        "usage: sked job schedule JOB (--interval DURATION | --crontab 'FIELD=VALUE ...' |\n"
+        "                              --cron EXPRESSION | --none) [--tz ZONE]\n"
+        "\n"
+        "Sets or removes a job's schedule and prints its next run. The job must be active to\n"
+        "fire. An interval fires at once, then every interval; a crontab or cron expression at\n"
+        "its next match. Check an expression first with `sked cron next`.\n"
+        "\n"
+        "  --interval DURATION  e.g. 90s, 10m, 4h, 1d\n"
+        "  --crontab SPEC       Celery fields, e.g. 'minute=0 hour=3 day_of_week=mon-fri'\n"
+        "  --cron EXPRESSION    e.g. '0 3 * * 1-5' or @daily\n"
+        "  --tz ZONE            time zone of a crontab or cron schedule (IANA name)\n"
+        "  --none               remove the schedule\n"
+        "  --json               print the job as JSON\n" USAGE_COMMON;
+    struct opts o;
+    int rc = opts_parse(&o, "sked job schedule", usage, spec, "JOB", argc, argv);
+    if (rc >= 0) return rc;
+    json_t *job = NULL, *body = NULL, *updated = NULL, *sched = NULL;
+    int kinds = opts_has(&o, O_INTERVAL) + opts_has(&o, O_CRONTAB) + opts_has(&o, O_CRON) +
+                opts_has(&o, O_NONE);
+    if (kinds != 1) {
+        rc = usage_error(&o, "give exactly one of --interval, --crontab, --cron or --none");
+        goto out;
+    }
+    if (opts_has(&o, O_NONE)) {
+        sched = json_null();
+    } else if (opts_has(&o, O_INTERVAL)) {
+        sched = interval_doc(&o, opts_get(&o, O_INTERVAL));
+    } else if (opts_has(&o, O_CRONTAB)) {
+        sched = crontab_doc(&o, opts_get(&o, O_CRONTAB));
+    } else {
+        sched = json_pack("{s:s,s:s}", "type", "cron", "expression", opts_get(&o, O_CRON));
+    }
+    if (!sched) {
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    if (opts_get(&o, O_TZ) && json_is_object(sched))
+        json_object_set_new(sched, "timezone", json_string(opts_get(&o, O_TZ)));
+    if ((rc = job_resolve(&o.cl, o.arg, &job))) goto out;
+    body = json_pack("{s:O}", "schedule", sched);
+    char *path = xasprintf("/api/jobs/%s", json_str(job, "id"));
+    rc = client_call(&o.cl, "PATCH", path, body, &updated);
+    free(path);
+    if (rc) goto out;
+    if (opts_has(&o, O_JSON)) {
+        print_json(updated);
+    } else if (json_is_null(sched)) {
+        printf("removed the schedule of job %s (%s)\n", json_str(updated, "id"),
+               json_str(updated, "title"));
+    } else {
+        const char *next = json_str(updated, "next_run");
+        printf("scheduled job %s (%s); next run: %s\n", json_str(updated, "id"),
+               json_str(updated, "title"),
+               next ? next : json_is_true(json_object_get(updated, "active"))
+                                 ? "none"
+                                 : "none (the job is inactive; activate it to fire)");
+    }
+out:
+    json_decref(job);
+    json_decref(body);
+    json_decref(updated);
+    json_decref(sched);
+    opts_free(&o);
+    return rc;
+}
