@@ -167,11 +167,12 @@ static void status_feed(struct active *a, const char *p, size_t n)
 
 /* ---- pipes ---- */
 
-/* Reads what is available on fd i; returns false at EOF or error (the fd is closed). */
-static bool drain(struct active *a, int i, bool once)
+/* Reads what is available on fd i, at most max_chunks reads; returns false at EOF or error
+ * (the fd is then closed), true while it stays open. */
+static bool drain(struct active *a, int i, int max_chunks)
 {
     static char chunk[READ_CHUNK];
-    for (;;) {
+    for (int k = 0; k < max_chunks; k++) {
         ssize_t n = read(a->fd[i], chunk, sizeof chunk);
         if (n > 0) {
             if (i == FD_STATUS)
@@ -179,7 +180,6 @@ static bool drain(struct active *a, int i, bool once)
             else
                 logcap_feed(&a->cap, i == FD_OUT ? STREAM_STDOUT : STREAM_STDERR, chunk,
                             (size_t)n, time_now_us());
-            if (once) return true;
             continue;
         }
         if (n < 0 && errno == EINTR) continue;
@@ -191,6 +191,7 @@ static bool drain(struct active *a, int i, bool once)
         close_fd(a, i);
         return false;
     }
+    return true;
 }
 
 static void on_read(evutil_socket_t fd, short what, void *arg)
@@ -198,7 +199,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct active *a = arg;
     int i = fd == a->fd[FD_OUT] ? FD_OUT : fd == a->fd[FD_ERR] ? FD_ERR : FD_STATUS;
-    drain(a, i, true); /* one chunk per wake-up keeps a flooding task from starving others */
+    drain(a, i, 1); /* one chunk per wake-up keeps a flooding task from starving others */
     dispatch_flush(a);
 }
 
@@ -231,10 +232,23 @@ void worker_exited(struct active *a, int wstatus)
 {
     a->exited = true;
     a->wstatus = wstatus;
-    /* what the task wrote before exiting is in the pipes: take all of it */
+    /* what the task wrote before exiting is in the pipes: take it (bounded: a writer that
+     * escaped the process group could keep a pipe busy forever) */
+    bool held = false;
     for (int i = FD_OUT; i <= FD_STATUS; i++)
-        if (a->fd[i] >= 0) drain(a, i, false);
+        if (a->fd[i] >= 0) held |= drain(a, i, 256);
     for (int i = 0; i < 4; i++) close_fd(a, i);
+    if (held) {
+        /* a process outside the task's group (it called setsid) still holds the run's pipes:
+         * it carries the run's id in its environment, so it cannot hide */
+        const char *id = a->run.id;
+        int n = worker_kill_orphans(&id, 1);
+        if (n > 0) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "killed %d process(es) the task left running", n);
+            logcap_line(&a->cap, LL_WARNING, STREAM_SKED, msg, time_now_us());
+        }
+    }
     dispatch_finished(a);
 }
 
