@@ -307,7 +307,7 @@ int tasks_load_dir(const char *dir, const struct queue_names *queues, struct tas
         names[n++] = xstrdup(de->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    if (n) qsort(names, n, sizeof *names, cmp_str); /* names is NULL in an empty folder */
     struct taskset *ts = taskset_new();
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
