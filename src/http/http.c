@@ -25,6 +25,8 @@
 #define MAX_HEADERS 100
 #define MAX_PARAMS 100
 #define STREAM_LOW_WATER (16 * 1024)
+#define LINGER_SECONDS 2
+#define LINGER_MAX_BYTES (1024 * 1024)
 
 /* ---- parsing (pure) ---- */
 
@@ -264,7 +266,9 @@ struct http_conn {
     struct http_head head;  /* parsed, waiting for its body */
     enum conn_state state;
     bool closing;           /* free once the output is written */
+    bool lingering;         /* output written and our side shut: reading to EOF */
     bool processing;
+    size_t discarded;       /* input dropped since closing began */
     char peer[64];
 };
 
@@ -383,7 +387,6 @@ static void conn_error(struct http_conn *c, int status, const char *msg)
     evbuffer_add(out, b.data, b.len);
     buf_free(&b);
     c->closing = true;
-    bufferevent_disable(c->bev, EV_READ);
 }
 
 static void process(struct http_conn *c);
@@ -404,7 +407,6 @@ void http_reply(struct http_req *req, int status, const char *content_type, cons
     req_free(req);
     if (!keep) {
         c->closing = true;
-        bufferevent_disable(c->bev, EV_READ);
     } else if (!c->processing) {
         process(c); /* pipelined requests waiting in the input buffer */
     }
@@ -559,8 +561,18 @@ static void process(struct http_conn *c)
 static void on_read(struct bufferevent *bev, void *arg)
 {
     struct http_conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
     if (c->req && c->req->streaming) {
-        evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+        evbuffer_drain(in, evbuffer_get_length(in));
+        return;
+    }
+    if (c->closing) {
+        /* Closing a socket that still holds unread input makes the kernel send a reset, and a
+         * client still sending (a body over the limit, a huge head) would lose our answer: what
+         * comes now is read and dropped until the client closes too (see on_write). */
+        c->discarded += evbuffer_get_length(in);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        if (c->discarded > LINGER_MAX_BYTES) conn_free(c);
         return;
     }
     process(c);
@@ -571,7 +583,15 @@ static void on_write(struct bufferevent *bev, void *arg)
     struct http_conn *c = arg;
     size_t left = evbuffer_get_length(bufferevent_get_output(bev));
     if (c->closing && left == 0) {
-        conn_free(c);
+        if (c->lingering) return;
+        /* the answer is out: end our side, then wait (briefly) for the client's EOF */
+        c->lingering = true;
+        struct evbuffer *in = bufferevent_get_input(bev);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        shutdown(bufferevent_getfd(bev), SHUT_WR);
+        struct timeval t = {LINGER_SECONDS, 0};
+        bufferevent_set_timeouts(bev, &t, NULL);
+        bufferevent_enable(bev, EV_READ);
         return;
     }
     if (c->req && c->req->streaming && c->req->on_drain) c->req->on_drain(c->req, c->req->stream_arg);
