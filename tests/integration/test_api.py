@@ -1,5 +1,666 @@
-"""placeholder until the suite lands"""
+"""The REST API: every bad input gets its 4xx JSON answer, job writes (POST, PUT, PATCH),
+deletes, list envelopes and filters, the catalogue, and HTTP connection handling."""
+import http.client
+import json
+import os
+import re
+import socket
+import time
+import unittest
+import uuid
+from urllib.parse import parse_qs, quote, urlsplit
+
 import skedtest
+from skedtest import CheckedSked as Sked, TOKEN, parse_responses, pids_with_env, sh_task, wait_for
+
+FAST = ["--shutdown-grace", "1s", "--stop-grace", "2s"]
+NO_SUCH = "00000000-0000-4000-8000-000000000000"
+
+T = sh_task("t", 'echo "n=$1"; exit "$2"', extra_argv=["{{n}}", "{{exit}}"],
+            arguments={"type": "object", "properties": {
+                "since": {"type": "string", "format": "date-time"},
+                "n": {"type": "integer", "minimum": 0, "default": 1},
+                "exit": {"type": "integer", "default": 0}}})
+LOWQ = sh_task("lowq", "echo low", default_queue="low", timeout="5m")
+GATED = sh_task("gated", r'''
+sleep 1000 &
+echo waiting
+while [ ! -e go ]; do sleep 0.05; done
+kill $!
+''')
+TASKS = {"t.json": T, "lowq.json": LOWQ, "gated.json": GATED}
+
+
+class ApiCase(unittest.TestCase):
+    """One server for the class, started with the test tasks."""
+    args = FAST + ["--queues", "default=3,low=1"]
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Sked(tasks=TASKS, args=cls.args).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.__exit__(None, None, None)  # stops it and checks its exit
+
+    def assertError(self, r, status, field=None, fragment=None):
+        """r is a JSON error answer with this status (and a validation error for field)."""
+        self.assertEqual(r.status, status, r)
+        self.assertTrue(r.headers.get("Content-Type", "").startswith("application/json"), r.headers)
+        self.assertIsInstance(r.json, dict, r)
+        self.assertEqual(r.json["status"], status, r)
+        self.assertIsInstance(r.json["message"], str)
+        self.assertTrue(r.json["message"])
+        if field:
+            fields = {e["field"]: " ".join(e["messages"]) for e in r.json.get("errors", [])}
+            self.assertIn(field, fields, r.json)
+            if fragment:
+                self.assertIn(fragment, fields[field], r.json)
+        elif fragment:
+            self.assertIn(fragment, r.json["message"])
+        return r.json
+
+    def job(self, **fields):
+        fields.setdefault("title", "job %s" % uuid.uuid4().hex[:8])
+        fields.setdefault("task", "t")
+        r = self.s.post("/api/jobs", fields)
+        self.assertEqual(r.status, 201, r)
+        return r.json
+
+
+class Auth(ApiCase):
+    def test_token_required(self):
+        for headers in ({}, {"Authorization": "Bearer wrong-token-0123456789"},
+                        {"Authorization": "Bearer "}, {"Authorization": "Basic YWRtaW46YWRtaW4="},
+                        {"Authorization": TOKEN}, {"Authorization": "Bearer " + TOKEN + "x"}):
+            for method, path in (("GET", "/api/jobs"), ("GET", "/api/tasks"),
+                                 ("GET", "/api/runs"), ("DELETE", "/api/jobs/" + NO_SUCH)):
+                r = self.s.request(method, path, token=None, headers=headers)
+                self.assertError(r, 401)
+                self.assertIn("Bearer", r.headers.get("WWW-Authenticate", ""))
+        # a body is not even parsed without a token
+        r = self.s.request("POST", "/api/jobs", token=None, raw=b"{not json")
+        self.assertError(r, 401)
+        r = self.s.request("GET", "/api/tasks", token=None, headers={"Authorization": "bearer " + TOKEN})
+        self.assertEqual(r.status, 200, r)
+
+    def test_health_needs_no_token(self):
+        r = self.s.get("/healthz", token=None)
+        self.assertEqual((r.status, r.json), (200, {"status": "ok"}))
+        r = self.s.get("/readyz", token=None)
+        self.assertEqual((r.status, r.json["status"]), (200, "ready"))
+
+
+class BadInput(ApiCase):
+    def post_job(self, raw):
+        return self.s.request("POST", "/api/jobs", raw=raw)
+
+    def test_malformed_json_names_the_position(self):
+        r = self.post_job(b'{"title": "x", "task": }')
+        body = self.assertError(r, 400)
+        m = re.search(r"position (\d+)", body["message"])
+        self.assertTrue(m, body)
+        self.assertIn(int(m.group(1)), (23, 24))  # where the '}' is
+        self.assertIn("column", body["message"])
+        r = self.post_job(b'{"title": "x"')
+        self.assertIn("position", self.assertError(r, 400)["message"])
+        r = self.post_job(b'{"title": "x", "title": "y", "task": "t"}')
+        self.assertError(r, 400)  # duplicate keys are refused
+
+    def test_body_must_be_an_object(self):
+        for raw, kind in ((b"[1, 2]", "array"), (b'"text"', "string"), (b"42", "integer"),
+                          (b"null", "null")):
+            body = self.assertError(self.post_job(raw), 400, fragment="must be a JSON object")
+            self.assertIn(kind, body["message"])
+        self.assertError(self.post_job(b""), 400, fragment="body is required")
+        job = self.job()
+        for method in ("PUT", "PATCH"):
+            r = self.s.request(method, "/api/jobs/" + job["id"], raw=b"[]")
+            self.assertError(r, 400, fragment="must be a JSON object")
+        r = self.s.request("POST", "/api/jobs/%s/runs" % job["id"], raw=b"[]")
+        self.assertError(r, 400, fragment="must be a JSON object")
+
+    def test_job_fields(self):
+        cases = [
+            ({"title": "x", "task": "t", "colour": "red"}, "colour", "unknown field"),
+            ({"task": "t"}, "title", "required"),
+            ({"title": "", "task": "t"}, "title", None),
+            ({"title": "x" * 251, "task": "t"}, "title", "1 to 250"),
+            ({"title": 5, "task": "t"}, "title", None),
+            ({"title": "x"}, "task", "required"),
+            ({"title": "x", "task": "nope"}, "task", "unknown job type 'nope'"),
+            ({"title": "x", "task": "t", "default_queue": "nope"}, "default_queue", "unknown queue"),
+            ({"title": "x", "task": "t", "default_queue": 1}, "default_queue", None),
+            ({"title": "x", "task": "t", "schedule": {"type": "weekly"}}, "schedule.type",
+             "unknown schedule type"),
+            ({"title": "x", "task": "t", "schedule": {"minutes": 5}}, "schedule.type", None),
+            ({"title": "x", "task": "t", "schedule": "hourly"}, "schedule", None),
+            ({"title": "x", "task": "t", "schedule": {"type": "interval", "minutes": -5}},
+             "schedule.minutes", None),
+            ({"title": "x", "task": "t", "timeout": "forever"}, "timeout", None),
+            ({"title": "x", "task": "t", "timeout": -5}, "timeout", None),
+            ({"title": "x", "task": "t", "timeout": 0}, "timeout", None),
+            ({"title": "x", "task": "t", "timeout": "0s"}, "timeout", None),
+            ({"title": "x", "task": "t", "notification_emails": ["not-an-address"]},
+             "notification_emails", "not an e-mail address"),
+            ({"title": "x", "task": "t", "notification_emails": "a@example.com"},
+             "notification_emails", None),
+            ({"title": "x", "task": "t", "notification_statuses": ["DONE"]},
+             "notification_statuses", "'DONE'"),
+            ({"title": "x", "task": "t", "active": "yes"}, "active", None),
+            ({"title": "x", "task": "t", "description": 5}, "description", None),
+            ({"title": "x", "task": "t", "args": [1]}, "args", None),
+            ({"title": "x", "task": "t", "args": {"n": -1}}, "args.n", "at least 0"),
+            ({"title": "x", "task": "t", "custom_args": "{oops"}, "custom_args", "malformed JSON"),
+        ]
+        before = self.s.get("/api/jobs?size=1").json["hits"]["total"]
+        for body, field, fragment in cases:
+            with self.subTest(body=body):
+                self.assertError(self.s.post("/api/jobs", body), 400, field, fragment)
+        self.assertEqual(self.s.get("/api/jobs?size=1").json["hits"]["total"], before)
+        # the limits themselves are accepted
+        job = self.job(title="x" * 250, timeout=90, notification_emails=["ops@example.com"],
+                       notification_statuses=["FAILED", "PARTIAL_SUCCESS"])
+        self.assertEqual(job["timeout"], "1m30s")
+
+    def test_run_fields(self):
+        job = self.job()
+        base = "/api/jobs/%s/runs" % job["id"]
+        self.assertError(self.s.post(base, {"queue": "nope"}), 400, "queue", "unknown queue 'nope'")
+        self.assertError(self.s.post(base, {"priority": 1}), 400, "priority", "unknown field")
+        self.assertError(self.s.post(base, {"title": ""}), 400, "title")
+        self.assertError(self.s.post(base, {"args": "n=1"}), 400, "args")
+        self.assertError(self.s.post(base, {"args": {"n": "one"}}), 400, "args.n")
+        self.assertEqual(self.s.get(base).json["hits"]["total"], 0)
+        r = self.s.post(base, {"queue": "low", "title": "by hand"})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual((r.json["queue"], r.json["title"]), ("low", "by hand"))
+
+    def test_unknown_things_are_404_json(self):
+        job = self.job()
+        other = self.job()
+        run = self.s.wait_run(self.s.run_job(job["id"]))
+        paths = [
+            ("GET", "/api/jobs/" + NO_SUCH),
+            ("GET", "/api/jobs/not-a-uuid"),
+            ("PUT", "/api/jobs/" + NO_SUCH),
+            ("PATCH", "/api/jobs/" + NO_SUCH),
+            ("DELETE", "/api/jobs/" + NO_SUCH),
+            ("GET", "/api/jobs/%s/runs" % NO_SUCH),
+            ("POST", "/api/jobs/%s/runs" % NO_SUCH),
+            ("GET", "/api/jobs/%s/runs/%s" % (job["id"], NO_SUCH)),
+            ("GET", "/api/jobs/%s/runs/not-a-uuid" % job["id"]),
+            # a run asked for under another job
+            ("GET", "/api/jobs/%s/runs/%s" % (other["id"], run["id"])),
+            ("DELETE", "/api/jobs/%s/runs/%s" % (other["id"], run["id"])),
+            ("POST", "/api/jobs/%s/runs/%s/actions/stop" % (other["id"], run["id"])),
+            ("GET", "/api/jobs/%s/runs/%s/logs" % (other["id"], run["id"])),
+            ("GET", "/api/tasks/nope"),
+            ("GET", "/api/tasks/nope/args"),
+            ("GET", "/api/nothing-here"),
+            ("GET", "/"),
+        ]
+        for method, path in paths:
+            with self.subTest(method=method, path=path):
+                body = {"title": "x"} if method in ("PUT", "PATCH") else None
+                self.assertError(self.s.request(method, path, body=body), 404)
+        self.assertEqual(self.s.get("/api/jobs/%s/runs/%s" % (job["id"], run["id"])).status, 200)
+
+    def test_405_with_allow(self):
+        for method, path, allow in (("DELETE", "/api/jobs", {"GET", "POST"}),
+                                    ("PUT", "/api/jobs/%s/runs" % NO_SUCH, {"GET", "POST"}),
+                                    ("POST", "/api/tasks", {"GET"}),
+                                    ("PATCH", "/api/queues", {"GET"}),
+                                    ("GET", "/api/jobs/%s/runs/%s/actions/stop" % (NO_SUCH, NO_SUCH),
+                                     {"POST"}),
+                                    ("POST", "/healthz", {"GET"})):
+            with self.subTest(method=method, path=path):
+                r = self.s.request(method, path)
+                self.assertError(r, 405)
+                self.assertEqual({m.strip() for m in r.headers["Allow"].split(",")}, allow)
+
+    def test_bad_list_parameters_name_the_field(self):
+        job = self.job()
+        cases = [
+            ("/api/jobs?page=0", "page"), ("/api/jobs?page=x", "page"),
+            ("/api/jobs?page=-1", "page"), ("/api/jobs?size=0", "size"),
+            ("/api/jobs?size=1001", "size"), ("/api/jobs?size=1.5", "size"),
+            ("/api/jobs?sort=colour", "sort"), ("/api/jobs?sort_direction=up", "sort_direction"),
+            ("/api/jobs?active=maybe", "active"),
+            ("/api/jobs/%s/runs?status=DONE" % job["id"], "status"),
+            ("/api/jobs/%s/runs?status=SUCCESS,nope" % job["id"], "status"),
+            ("/api/jobs/%s/runs?since=yesterday" % job["id"], "since"),
+            ("/api/jobs/%s/runs?sort=title" % job["id"], "sort"),
+            ("/api/jobs/%s/runs?size=0" % job["id"], "size"),
+            ("/api/runs?job_id=nope", "job_id"), ("/api/runs?status=x", "status"),
+            ("/api/runs?include_subtasks=maybe", "include_subtasks"),
+            ("/api/runs?page=2000000000", "page"),
+        ]
+        for path, field in cases:
+            with self.subTest(path=path):
+                self.assertError(self.s.get(path), 400, field)
+        r = self.s.get("/api/jobs?page=0&size=0&sort=x")
+        self.assertEqual({e["field"] for e in r.json["errors"]}, {"page", "size", "sort"})
+        self.assertError(self.s.get("/api/jobs?q=%zz"), 400, fragment="percent-escape")
+
+
+class Limits(ApiCase):
+    args = FAST + ["--max-body", "4K"]
+
+    def post_raw(self, body, extra=b""):
+        return parse_responses(self.s.raw(
+            b"POST /api/jobs HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer " + TOKEN.encode() +
+            b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n" % len(body) + extra +
+            b"\r\n" + body))
+
+    def test_body_over_the_cap_is_413(self):
+        big = json.dumps({"title": "x", "task": "t", "description": "d" * 5000}).encode()
+        (status, headers, body), = self.post_raw(big)
+        self.assertEqual(status, 413)
+        self.assertEqual(json.loads(body)["status"], 413)
+        self.assertEqual(headers["content-type"], "application/json")
+        # the usual client sees the same
+        r = self.s.post("/api/jobs", {"title": "x", "task": "t", "description": "d" * 100000})
+        self.assertError(r, 413, fragment="larger than 4096 bytes")
+        # at the cap is fine
+        body = {"title": "x", "task": "t", "description": ""}
+        body["description"] = "d" * (4096 - len(json.dumps(body)))
+        self.assertEqual(len(json.dumps(body)), 4096)
+        self.assertEqual(self.s.post("/api/jobs", body).status, 201)
+
+    def test_head_over_the_limit_is_431(self):
+        for size in (20000, 200000):
+            data = self.s.raw(b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Big: " + b"a" * size +
+                              b"\r\n\r\n")
+            (status, headers, body), = parse_responses(data)
+            self.assertEqual(status, 431, size)
+            self.assertEqual(json.loads(body)["status"], 431)
+        many = b"".join(b"X-H%d: v\r\n" % i for i in range(150))
+        (status, _, body), = parse_responses(self.s.raw(b"GET /healthz HTTP/1.1\r\n" + many + b"\r\n"))
+        self.assertEqual((status, json.loads(body)["status"]), (431, 431))
+
+    def test_malformed_requests_get_json_answers(self):
+        cases = [
+            (b"GARBAGE\r\n\r\n", 400),
+            (b"GET /healthz\r\n\r\n", 400),
+            (b"GET  /healthz HTTP/1.1\r\n\r\n", 400),
+            (b"GET /healthz HTTP/1.1 extra\r\n\r\n", 400),
+            (b"G(T /healthz HTTP/1.1\r\n\r\n", 400),
+            (b"GET healthz HTTP/1.1\r\n\r\n", 400),
+            (b"GET /health\x01z HTTP/1.1\r\n\r\n", 400),
+            (b"GET /healthz HTTP/2.0\r\n\r\n", 505),
+            (b"GET /healthz HTTP/1.1\r\nNo colon here\r\n\r\n", 400),
+            (b"GET /healthz HTTP/1.1\r\n folded: header\r\n\r\n", 400),
+            (b"GET /%zz HTTP/1.1\r\n\r\n", 400),
+            (b"POST /api/jobs HTTP/1.1\r\nContent-Length: abc\r\n\r\n", 400),
+            (b"POST /api/jobs HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400),
+            (b"POST /api/jobs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 411),
+            (b"POST /api/jobs HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+        ]
+        for raw, status in cases:
+            with self.subTest(raw=raw):
+                responses = parse_responses(self.s.raw(raw))
+                self.assertEqual(len(responses), 1)
+                got, headers, body = responses[0]
+                self.assertEqual(got, status)
+                self.assertEqual(headers["content-type"], "application/json")
+                self.assertEqual(headers["connection"], "close")
+                doc = json.loads(body)
+                self.assertEqual(doc["status"], status)
+                self.assertTrue(doc["message"])
+        # a client that sends half a request and goes quiet is not answered with a hang
+        # of the server: others are still served meanwhile
+        slow = socket.create_connection(("127.0.0.1", self.s.port))
+        slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        try:
+            self.assertEqual(self.s.get("/healthz").status, 200)
+        finally:
+            slow.close()
+
+
+class JobWrites(ApiCase):
+    def full_job(self):
+        return self.job(title="original", description="about it", active=False,
+                        default_queue="low", args={"n": 5}, custom_args={"c": 1}, timeout="10m",
+                        notification_emails=["ops@example.com"],
+                        notification_statuses=["FAILED"],
+                        schedule={"type": "interval", "hours": 1})
+
+    @staticmethod
+    def saved_args(job):
+        return {k: v for k, v in job["args"].items() if k != "custom_args"}
+
+    def test_create_returns_what_was_given(self):
+        j = self.full_job()
+        self.assertTrue(uuid.UUID(j["id"]))
+        self.assertEqual((j["title"], j["description"], j["active"], j["task"], j["default_queue"]),
+                         ("original", "about it", False, "t", "low"))
+        self.assertEqual(self.saved_args(j), {"n": 5})
+        self.assertEqual(j["custom_args"], {"c": 1})
+        self.assertEqual(j["timeout"], "10m")
+        self.assertEqual(j["notification_emails"], ["ops@example.com"])
+        self.assertEqual(j["notification_statuses"], ["FAILED"])
+        self.assertEqual(self.s.get("/api/jobs/" + j["id"]).json["title"], "original")
+        # defaults when omitted: the task's queue, active, no timeout
+        d = self.job(task="lowq")
+        self.assertEqual((d["default_queue"], d["active"], d["timeout"], d["custom_args"]),
+                         ("low", True, None, None))
+        self.assertEqual((d["notification_emails"], d["notification_statuses"]), ([], []))
+
+    def test_patch_updates_partially(self):
+        j = self.full_job()
+        url = "/api/jobs/" + j["id"]
+        r = self.s.patch(url, {"title": "patched"})
+        self.assertEqual(r.status, 200, r)
+        p = r.json
+        self.assertEqual(p["title"], "patched")
+        for k in ("description", "active", "default_queue", "custom_args", "timeout",
+                  "notification_emails", "notification_statuses", "schedule"):
+            self.assertEqual(p[k], j[k], k)
+        self.assertEqual(self.saved_args(p), {"n": 5})
+
+        p = self.s.patch(url, {"args": {"n": 6}}).json
+        self.assertEqual(self.saved_args(p), {"n": 6})
+        self.assertEqual(p["custom_args"], {"c": 1})  # kept unless given
+
+        p = self.s.patch(url, {"custom_args": '{"c": 2}'}).json
+        self.assertEqual(p["custom_args"], {"c": 2})
+        self.assertEqual(self.saved_args(p), {"n": 6})
+
+        p = self.s.patch(url, {"custom_args": None}).json
+        self.assertIsNone(p["custom_args"])
+        self.assertEqual(self.saved_args(p), {"n": 6})
+        self.assertEqual(self.s.get(url).json["custom_args"], None)  # and it is stored
+
+        p = self.s.patch(url, {"active": True, "timeout": None}).json
+        self.assertEqual((p["active"], p["timeout"], p["title"]), (True, None, "patched"))
+
+        self.assertError(self.s.patch(url, {"task": "lowq"}), 400, "task")
+        self.assertError(self.s.patch(url, {"colour": 1}), 400, "colour")
+        self.assertError(self.s.patch(url, {"title": None}), 400, "title")
+        self.assertEqual(self.s.get(url).json["title"], "patched")  # failed writes change nothing
+
+    def test_put_replaces(self):
+        j = self.full_job()
+        url = "/api/jobs/" + j["id"]
+        r = self.s.put(url, {"title": "replaced", "task": "t"})
+        self.assertEqual(r.status, 200, r)
+        p = r.json
+        self.assertEqual((p["title"], p["description"], p["active"], p["default_queue"]),
+                         ("replaced", None, True, "default"))
+        self.assertIsNone(p["custom_args"])
+        self.assertEqual(self.saved_args(p), {})
+        self.assertEqual((p["timeout"], p["schedule"]), (None, None))
+        self.assertEqual((p["notification_emails"], p["notification_statuses"]), ([], []))
+        self.assertEqual(self.s.get(url).json["custom_args"], None)
+        # a run now resolves arguments again instead of using the cleared custom args
+        run = self.s.wait_run(self.s.run_job(j["id"]))
+        self.assertEqual(run["args"], {"since": None, "n": 1, "exit": 0})
+        self.assertEqual(run["queue"], "default")
+
+        self.assertError(self.s.put(url, {"task": "t"}), 400, "title", "required")
+        self.assertError(self.s.put(url, {"title": "x", "task": "lowq"}), 400, "task")
+        # what GET returns can be PUT back as it is
+        cur = self.s.get(url).json
+        r = self.s.put(url, cur)
+        self.assertEqual(r.status, 200, r)
+        for k in ("title", "description", "active", "default_queue", "custom_args", "timeout"):
+            self.assertEqual(r.json[k], cur[k], k)
+
+
+class Deletes(ApiCase):
+    def test_run_delete_only_when_finished(self):
+        job = self.job(task="gated")
+        running = self.s.run_job(job["id"])
+        self.s.wait_run(running, ["RUNNING"])
+        url = "/api/jobs/%s/runs/%s" % (job["id"], running["id"])
+        self.assertError(self.s.delete(url), 409, fragment="RUNNING")
+        self.assertEqual(self.s.get(url).status, 200)
+        self.s.stop_run(running)
+        self.assertEqual(self.s.wait_run(running)["status"], "CANCELLED")
+        r = self.s.delete(url)
+        self.assertEqual((r.status, r.raw), (204, ""))
+        self.assertError(self.s.get(url), 404)
+        self.assertError(self.s.delete(url), 404)
+        self.assertError(self.s.get(url + "/logs"), 404)
+        self.assertEqual(self.s.get("/api/logs/jobs?q=" + running["id"]).json["hits"]["total"], 0)
+
+    def test_queued_run_cannot_be_deleted(self):
+        with Sked(tasks=TASKS, args=FAST + ["--queues", "default=1,low=1"]) as s:
+            blocker = s.run_job(s.create_job("gated")["id"])
+            s.wait_run(blocker, ["RUNNING"])
+            job = s.create_job("t")
+            queued = s.run_job(job["id"])
+            url = "/api/jobs/%s/runs/%s" % (job["id"], queued["id"])
+            r = s.delete(url)
+            self.assertEqual(r.status, 409, r)
+            self.assertIn("QUEUED", r.json["message"])
+            open(os.path.join(s.tasks_dir, "go"), "w").close()
+            self.assertEqual(s.wait_run(queued)["status"], "SUCCESS")
+            self.assertEqual(s.delete(url).status, 204)
+
+    def test_deleting_a_job_deletes_its_runs_and_logs(self):
+        job = self.job(task="gated")
+        keep = self.job()
+        kept_run = self.s.wait_run(self.s.run_job(keep["id"]))
+        open(os.path.join(self.s.tasks_dir, "go"), "w").close()
+        try:
+            finished = self.s.wait_run(self.s.run_job(job["id"]))
+        finally:
+            os.unlink(os.path.join(self.s.tasks_dir, "go"))
+        self.assertEqual(finished["status"], "SUCCESS")
+        self.assertTrue(self.s.logs(finished))
+        running = self.s.run_job(job["id"])
+        self.s.wait_run(running, ["RUNNING"])
+        needle = "SKED_RUN_ID=" + running["id"]
+        wait_for(lambda: len(pids_with_env(needle)) >= 2, what="the running task")
+
+        r = self.s.delete("/api/jobs/" + job["id"])
+        self.assertEqual((r.status, r.raw), (204, ""))
+        self.assertError(self.s.get("/api/jobs/" + job["id"]), 404)
+        self.assertEqual(self.s.get("/api/runs?job_id=" + job["id"]).json["hits"]["total"], 0)
+        for run in (finished, running):
+            self.assertError(self.s.get("/api/jobs/%s/runs/%s" % (job["id"], run["id"])), 404)
+            self.assertEqual(self.s.get("/api/logs/jobs?q=" + run["id"]).json["hits"]["total"], 0)
+        # what was running is stopped, and nothing of the job comes back when it ends
+        wait_for(lambda: not pids_with_env(needle), timeout=10, what="the task to be stopped")
+        time.sleep(0.3)
+        self.assertEqual(self.s.get("/api/runs?job_id=" + job["id"]).json["hits"]["total"], 0)
+        self.assertError(self.s.delete("/api/jobs/" + job["id"]), 404)
+        # other jobs keep theirs
+        self.assertEqual(self.s.get("/api/jobs/%s/runs/%s" % (keep["id"], kept_run["id"])).status, 200)
+        self.assertEqual(self.s.wait_run(self.s.run_job(keep["id"]))["status"], "SUCCESS")
+
+
+class Lists(ApiCase):
+    def test_envelope_and_pagination(self):
+        tag = uuid.uuid4().hex[:10]
+        for i in range(1, 7):
+            self.job(title="list-%s-%d" % (tag, i), description="described %s" % i,
+                     active=i != 6)
+        r = self.s.get("/api/jobs?q=%s&size=2" % tag)
+        self.assertEqual(r.status, 200, r)
+        page = r.json
+        self.assertEqual(page["hits"]["total"], 6)
+        self.assertEqual([j["title"] for j in page["hits"]["hits"]],
+                         ["list-%s-1" % tag, "list-%s-2" % tag])
+        self.assertNotIn("prev", page["links"])
+        q = parse_qs(urlsplit(page["links"]["self"]).query)
+        self.assertEqual((q["q"], q["page"], q["size"]), ([tag], ["1"], ["2"]))
+        self.assertTrue(page["links"]["self"].startswith("http://"))
+        seen = []
+        pages = 0
+        while True:
+            pages += 1
+            seen += [j["title"] for j in page["hits"]["hits"]]
+            if "next" not in page["links"]:
+                break
+            u = urlsplit(page["links"]["next"])
+            page = self.s.get(u.path + "?" + u.query).json
+            self.assertIn("prev", page["links"])
+            self.assertEqual(parse_qs(urlsplit(page["links"]["prev"]).query)["page"], [str(pages)])
+        self.assertEqual(pages, 3)
+        self.assertEqual(seen, ["list-%s-%d" % (tag, i) for i in range(1, 7)])
+        # past the end: empty, with a way back
+        past = self.s.get("/api/jobs?q=%s&size=2&page=9" % tag).json
+        self.assertEqual((past["hits"]["hits"], past["hits"]["total"]), ([], 6))
+        self.assertIn("prev", past["links"])
+
+        desc = self.s.get("/api/jobs?q=%s&sort=title&sort_direction=desc" % tag).json
+        self.assertEqual(desc["hits"]["hits"][0]["title"], "list-%s-6" % tag)
+        self.assertEqual(self.s.get("/api/jobs?q=%s&active=false" % tag).json["hits"]["total"], 1)
+        self.assertEqual(self.s.get("/api/jobs?q=%s&active=true" % tag).json["hits"]["total"], 5)
+        # q searches descriptions too, and its wildcards are literal
+        self.job(title="other", description="mentions %s here" % tag.upper())
+        self.assertEqual(self.s.get("/api/jobs?q=%s" % tag).json["hits"]["total"], 7)
+        self.assertEqual(self.s.get("/api/jobs?q=%s" % quote("%" + tag[:3] + "_")).json["hits"]["total"], 0)
+        self.assertEqual(self.s.get("/api/jobs?task=lowq&q=%s" % tag).json["hits"]["total"], 0)
+
+    def test_runs_lists_and_filters(self):
+        a = self.job()
+        b = self.job()
+        a_runs = [self.s.wait_run(self.s.run_job(a["id"])) for _ in range(3)]
+        b_failed = self.s.wait_run(self.s.run_job(b["id"], args={"exit": 2}))
+        self.assertEqual(b_failed["status"], "FAILED")
+        self.assertEqual({r["status"] for r in a_runs}, {"SUCCESS"})
+
+        page = self.s.get("/api/jobs/%s/runs" % a["id"]).json
+        self.assertEqual(page["hits"]["total"], 3)
+        self.assertEqual([r["id"] for r in page["hits"]["hits"]], [r["id"] for r in reversed(a_runs)])
+        asc = self.s.get("/api/jobs/%s/runs?sort_direction=asc&size=2" % a["id"]).json
+        self.assertEqual([r["id"] for r in asc["hits"]["hits"]], [r["id"] for r in a_runs[:2]])
+        self.assertIn("next", asc["links"])
+
+        def total(path):
+            r = self.s.get(path)
+            self.assertEqual(r.status, 200, r)
+            return r.json["hits"]["total"]
+
+        self.assertEqual(total("/api/jobs/%s/runs?status=FAILED" % b["id"]), 1)
+        self.assertEqual(total("/api/jobs/%s/runs?status=SUCCESS" % b["id"]), 0)
+        self.assertEqual(total("/api/jobs/%s/runs?status=SUCCESS,FAILED" % a["id"]), 3)
+        # across jobs
+        self.assertEqual(total("/api/runs?job_id=" + a["id"]), 3)
+        self.assertEqual(total("/api/runs?job_id=%s&status=FAILED" % a["id"]), 0)
+        failed = self.s.get("/api/runs?status=FAILED&size=1000").json["hits"]["hits"]
+        self.assertIn(b_failed["id"], [r["id"] for r in failed])
+        self.assertTrue(all(r["status"] == "FAILED" for r in failed))
+        everything = self.s.get("/api/runs?size=1000").json
+        ids = {r["id"] for r in everything["hits"]["hits"]}
+        self.assertTrue({r["id"] for r in a_runs + [b_failed]} <= ids)
+        since = quote(a_runs[1]["created"])
+        self.assertEqual(total("/api/runs?job_id=%s&since=%s" % (a["id"], since)), 2)
+        self.assertEqual(total("/api/runs?since=%s&job_id=%s" % (since, b["id"])), 1)
+
+
+class Catalogue(ApiCase):
+    def test_tasks(self):
+        body = self.s.get("/api/tasks").json
+        self.assertEqual(body["hits"]["total"], 3)
+        tasks = {t["id"]: t for t in body["hits"]["hits"]}
+        self.assertEqual(set(tasks), {"t", "lowq", "gated"})
+        t = tasks["t"]
+        self.assertEqual(t["arguments"], T["arguments"])
+        self.assertEqual(t["command"][:2], ["/bin/sh", "-c"])
+        self.assertEqual((t["default_queue"], t["timeout"]), (None, None))
+        self.assertEqual((tasks["lowq"]["default_queue"], tasks["lowq"]["timeout"]), ("low", "5m"))
+        self.assertTrue(t["links"]["args"].endswith("/api/tasks/t/args"))
+        one = self.s.get("/api/tasks/t")
+        self.assertEqual((one.status, one.json["id"], one.json["title"]), (200, "t", "t"))
+        args = self.s.get("/api/tasks/t/args")
+        self.assertEqual((args.status, args.json), (200, T["arguments"]))
+        self.assertEqual(self.s.get("/api/tasks/gated/args").json, {})
+
+    def test_queues(self):
+        body = self.s.get("/api/queues").json
+        queues = [(q["name"], q["concurrency"]) for q in body["hits"]["hits"]]
+        self.assertEqual(queues, [("default", 3), ("low", 1)])
+        self.assertEqual(body["hits"]["total"], 2)
+        for q in body["hits"]["hits"]:
+            self.assertGreaterEqual(q["busy"], 0)
+            self.assertGreaterEqual(q["queued"], 0)
+
+
+class Connections(ApiCase):
+    def test_keep_alive(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.s.port, timeout=10)
+        auth = {"Authorization": "Bearer " + TOKEN}
+        socks = set()
+        try:
+            for method, path, body, status in (
+                    ("GET", "/healthz", None, 200),
+                    ("POST", "/api/jobs", {"title": "kept alive", "task": "t"}, 201),
+                    ("GET", "/api/jobs/" + NO_SUCH, None, 404),
+                    ("POST", "/api/jobs", {"title": ""}, 400),
+                    ("DELETE", "/api/tasks", None, 405),
+                    ("GET", "/api/tasks", None, 200)):
+                h = dict(auth)
+                raw = None
+                if body is not None:
+                    raw = json.dumps(body).encode()
+                    h["Content-Type"] = "application/json"
+                conn.request(method, path, body=raw, headers=h)
+                r = conn.getresponse()
+                data = r.read()
+                self.assertEqual(r.status, status, data)
+                self.assertEqual(r.getheader("Connection"), "keep-alive")
+                json.loads(data)
+                socks.add(id(conn.sock))
+            self.assertEqual(len(socks), 1, "the connection was not kept")
+        finally:
+            conn.close()
+
+    def test_pipelined_requests_are_answered_in_order(self):
+        auth = b"Authorization: Bearer " + TOKEN.encode() + b"\r\n"
+        body = json.dumps({"title": "pipelined", "task": "t"}).encode()
+        reqs = (b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" +
+                b"POST /api/jobs HTTP/1.1\r\nHost: x\r\n" + auth +
+                b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body +
+                b"GET /api/jobs/" + NO_SUCH.encode() + b" HTTP/1.1\r\nHost: x\r\n" + auth + b"\r\n" +
+                b"GET /api/tasks/lowq HTTP/1.1\r\nHost: x\r\n" + auth + b"\r\n" +
+                b"GET /api/queues HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + auth + b"\r\n")
+        responses = parse_responses(self.s.raw(reqs))
+        self.assertEqual([r[0] for r in responses], [200, 201, 404, 200, 200])
+        docs = [json.loads(r[2]) for r in responses]
+        self.assertEqual(docs[0], {"status": "ok"})
+        self.assertEqual(docs[1]["title"], "pipelined")
+        self.assertIn(NO_SUCH, docs[2]["message"])
+        self.assertEqual(docs[3]["id"], "lowq")
+        self.assertIn("hits", docs[4])
+        self.assertEqual(responses[-1][1]["connection"], "close")
+        # the same bytes split at awkward places give the same answers
+        sock = socket.create_connection(("127.0.0.1", self.s.port), timeout=10)
+        try:
+            for i in range(0, len(reqs), 7):
+                sock.sendall(reqs[i:i + 7])
+            data = b""
+            while True:
+                c = sock.recv(65536)
+                if not c:
+                    break
+                data += c
+        finally:
+            sock.close()
+        self.assertEqual([r[0] for r in parse_responses(data)], [200, 201, 404, 200, 200])
+
+
+class Leaks(unittest.TestCase):
+    def test_job_writes_do_not_leak(self):
+        """Every request path of a job write, then a clean shutdown with no leak at all."""
+        s = Sked(tasks=TASKS, args=FAST).start()
+        try:
+            j = s.create_job("t", notification_emails=["a@example.com"])
+            s.patch("/api/jobs/" + j["id"], {"notification_emails": None, "title": "p"})
+            s.put("/api/jobs/" + j["id"], {"title": "put", "task": "t"})
+            s.post("/api/jobs", {"title": "", "task": "t"})
+            s.wait_run(s.run_job(j["id"]))
+            s.delete("/api/jobs/" + j["id"])
+        finally:
+            rc = s.stop()
+            log = s.server_log()
+            Sked.__exit__(s, None, None, None)
+        skedtest.check_server_exit(rc, log, known_leaks=[])
+
 
 if __name__ == "__main__":
     skedtest.main()

@@ -1,5 +1,426 @@
-"""placeholder until the suite lands"""
+"""Run logs: cursor pages, the search shape, the per-run cap, the live SSE stream, the status
+channel's bad lines and invalid UTF-8."""
+import json
+import os
+import time
+import unittest
+from urllib.parse import urlsplit
+
 import skedtest
+from skedtest import CheckedSked as Sked, sh_task, wait_for
+
+FAST = ["--shutdown-grace", "1s", "--stop-grace", "2s"]
+
+# 25 stdout lines "line N" whose level cycles DEBUG, INFO, WARNING, INFO, ERROR.
+LEVELS = sh_task("levels", r'''
+i=1
+while [ $i -le 25 ]; do
+    case $((i % 5)) in
+        1) echo "<7>line $i" ;;
+        3) echo "<4>line $i" ;;
+        0) echo "<3>line $i" ;;
+        *) echo "line $i" ;;
+    esac
+    i=$((i + 1))
+done
+''')
+
+MANY = sh_task("many", 'seq 1 "$1" | sed "s/^/row /"', extra_argv=["{{n}}"],
+               arguments={"type": "object", "properties": {"n": {"type": "integer"}}})
+
+# Two lines, then waits for the file "go" in its working directory, then two more lines and a
+# progress update.
+STEPPED = sh_task("stepped", r'''
+echo "line 1"
+echo "line 2"
+while [ ! -e go ]; do sleep 0.05; done
+echo "line 3"
+printf '{"progress":{"done":1,"total":1}}\n' >&3
+echo "<4>line 4"
+''')
+
+QUICK = sh_task("quick", 'echo "quick a"; echo "quick b" >&2; echo "<6>quick c"')
+
+
+def path_of(url):
+    u = urlsplit(url)
+    return u.path + ("?" + u.query if u.query else "")
+
+
+class Pages(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Sked(tasks={"levels.json": LEVELS, "many.json": MANY}, args=FAST).start()
+        cls.run_ = cls.s.wait_run(cls.s.run_job(cls.s.create_job("levels")["id"]))
+        assert cls.run_["status"] == "SUCCESS", cls.run_
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.__exit__(None, None, None)  # stops it and checks its exit
+
+    def page(self, query):
+        r = self.s.get("/api/jobs/%s/runs/%s/logs?%s" % (self.run_["job_id"], self.run_["id"], query))
+        self.assertEqual(r.status, 200, r)
+        return r.json
+
+    def test_cursor_pages(self):
+        p1 = self.page("limit=10")
+        self.assertEqual([h["seq"] for h in p1["hits"]["hits"]], list(range(1, 11)))
+        self.assertEqual([h["message"] for h in p1["hits"]["hits"]][:2], ["line 1", "line 2"])
+        self.assertEqual(p1["hits"]["total"], 25)
+        self.assertEqual(p1["after"], 10)
+        self.assertFalse(p1["complete"])
+        self.assertEqual(p1["run_status"], "SUCCESS")
+        h = p1["hits"]["hits"][0]
+        self.assertEqual(set(h), {"seq", "timestamp", "level", "stream", "message"})
+        self.assertEqual((h["level"], h["stream"]), ("DEBUG", "stdout"))
+
+        p2 = self.s.get(path_of(p1["links"]["next"])).json
+        self.assertEqual([h["seq"] for h in p2["hits"]["hits"]], list(range(11, 21)))
+        p3 = self.s.get(path_of(p2["links"]["next"])).json
+        self.assertEqual([h["seq"] for h in p3["hits"]["hits"]], list(range(21, 26)))
+        self.assertNotIn("next", p3["links"])
+        self.assertTrue(p3["complete"])
+        self.assertEqual(p3["after"], 25)
+
+        past = self.page("after=25")
+        self.assertEqual(past["hits"]["hits"], [])
+        self.assertEqual(past["after"], 25)
+        self.assertTrue(past["complete"])
+
+    def test_level_filter(self):
+        warn = self.page("level=WARNING&limit=4")
+        self.assertEqual(warn["hits"]["total"], 10)
+        seqs, page = [], warn
+        while True:
+            seqs += [h["seq"] for h in page["hits"]["hits"]]
+            for hit in page["hits"]["hits"]:
+                self.assertIn(hit["level"], ("WARNING", "ERROR"))
+            if "next" not in page["links"]:
+                break
+            self.assertIn("level=WARNING", page["links"]["next"])
+            page = self.s.get(path_of(page["links"]["next"])).json
+        self.assertEqual(seqs, [i for i in range(1, 26) if i % 5 in (0, 3)])
+        err = self.page("level=error")
+        self.assertEqual([h["seq"] for h in err["hits"]["hits"]], [5, 10, 15, 20, 25])
+        self.assertEqual(self.page("level=warn")["hits"]["total"], 10)
+        self.assertEqual(self.page("level=DEBUG")["hits"]["total"], 25)
+
+    def test_bad_page_parameters(self):
+        base = "/api/jobs/%s/runs/%s/logs" % (self.run_["job_id"], self.run_["id"])
+        for query, field in (("level=LOUD", "level"), ("after=-1", "after"), ("after=x", "after"),
+                             ("limit=5001", "limit"), ("limit=ten", "limit")):
+            r = self.s.get(base + "?" + query)
+            self.assertEqual(r.status, 400, (query, r))
+            self.assertIn(field, [e["field"] for e in r.json["errors"]], query)
+
+    def test_search_shape(self):
+        run = self.run_
+        r = self.s.get("/api/logs/jobs?q=" + run["id"])
+        self.assertEqual(r.status, 200, r)
+        body = r.json
+        hits = body["hits"]["hits"]
+        self.assertEqual(body["hits"]["total"], 25)
+        self.assertEqual(len(hits), 25)
+        self.assertEqual(body["warnings"], [])
+        first = hits[0]
+        self.assertEqual(first["message"], "line 1")
+        self.assertEqual(first["level"], "DEBUG")
+        self.assertEqual(first["module"], "stdout")
+        self.assertEqual(first["context"], {"job_id": run["job_id"], "run_id": run["id"],
+                                            "task_id": run["id"]})
+        self.assertEqual(first["sort"], [first["timestamp"], 1])
+        self.assertEqual(body["hits"]["sort"], hits[-1]["sort"])
+        # the next page: the last hit's sort values as search_after
+        ts, seq = hits[9]["sort"]
+        r = self.s.get("/api/logs/jobs?q=%s&search_after=%s&search_after=%d" % (
+            run["id"], ts.replace("+", "%2B"), seq))
+        self.assertEqual([h["message"] for h in r.json["hits"]["hits"]],
+                         ["line %d" % i for i in range(11, 26)])
+        # an unknown run has no lines; q is required
+        r = self.s.get("/api/logs/jobs?q=00000000-0000-4000-8000-000000000000")
+        self.assertEqual((r.status, r.json["hits"]["total"], r.json["hits"]["hits"]), (200, 0, []))
+        r = self.s.get("/api/logs/jobs")
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json["errors"][0]["field"], "q")
+
+    def test_search_pages_past_its_maximum(self):
+        run = self.s.wait_run(self.s.run_job(self.s.create_job("many")["id"], args={"n": 2100}))
+        self.assertEqual(run["status"], "SUCCESS", run)
+        body = self.s.get("/api/logs/jobs?q=" + run["id"]).json
+        self.assertEqual(len(body["hits"]["hits"]), 2000)
+        self.assertEqual(body["hits"]["total"], 2100)
+        self.assertEqual(len(body["warnings"]), 1)
+        self.assertEqual(body["warnings"][0]["type"], "truncated_results")
+        self.assertEqual(body["warnings"][0]["total_available"], 2100)
+        last_seq = body["hits"]["sort"][1]
+        rest = self.s.get("/api/logs/jobs?q=%s&search_after=%d" % (run["id"], last_seq)).json
+        self.assertEqual([h["message"] for h in rest["hits"]["hits"]],
+                         ["row %d" % i for i in range(2001, 2101)])
+        self.assertEqual(rest["warnings"], [])
+
+
+class Cap(unittest.TestCase):
+    def test_flood_stays_within_the_cap(self):
+        # at least 10 MB of 1000-byte lines, then more until told to stop
+        flood = sh_task("flood", r'''
+line=$(printf '%0999d' 0)
+i=0
+while [ $i -lt 10 ] || [ ! -e go ]; do
+    yes "$line" | head -c 1048576
+    i=$((i + 1))
+done
+echo "<3>after the flood" >&2
+''')
+        cap = 1024 * 1024
+        with Sked(tasks={"flood.json": flood, "quick.json": QUICK},
+                  args=FAST + ["--log-cap", "1M"]) as s:
+            fl = s.run_job(s.create_job("flood")["id"])
+            wait_for(lambda: len(s.logs(fl, limit=1)) > 0, what="the flood's first lines")
+            t0 = time.time()
+            q = s.wait_run(s.run_job(s.create_job("quick")["id"]), timeout=15)
+            self.assertEqual(q["status"], "SUCCESS", q)
+            self.assertLess(time.time() - t0, 5, "a flooding task starved another run")
+            self.assertEqual(s.get_run(fl)["status"], "RUNNING")  # it really was meanwhile
+            t1 = time.time()
+            self.assertEqual(s.get("/healthz").status, 200)
+            self.assertLess(time.time() - t1, 2)
+            # past 10 MB: let it end
+            wait_for(lambda: "truncated" in json.dumps(s.logs(fl, level="WARNING")),
+                     what="the truncation line")
+            time.sleep(0.5)
+            open(os.path.join(s.tasks_dir, "go"), "w").close()
+            done = s.wait_run(fl, timeout=30)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            lines = s.all_logs(done)
+            marks = [l for l in lines if "log truncated" in l["message"]]
+            self.assertEqual(len(marks), 1, [l["message"] for l in marks])
+            self.assertEqual((marks[0]["level"], marks[0]["stream"]), ("WARNING", "sked"))
+            self.assertIs(marks[0], lines[-1])  # nothing is stored after the mark
+            stored = sum(len(l["message"].encode()) for l in lines if l["stream"] != "sked")
+            self.assertLessEqual(stored, cap)
+            self.assertGreater(stored, cap - 2000)  # the cap was used, not a tiny fraction
+            self.assertEqual(len(lines), 1 + stored // 999)
+
+
+class Stream(unittest.TestCase):
+    def test_a_slow_reader_misses_nothing(self):
+        burst = sh_task("burst", r'''
+echo ready
+while [ ! -e go ]; do sleep 0.05; done
+yes "$(printf '%0499d' 0)" | head -c 3000000
+''')
+        with Sked(tasks={"burst.json": burst}, args=FAST + ["--log-cap", "1M"]) as s:
+            run = s.run_job(s.create_job("burst")["id"])
+            wait_for(lambda: s.logs(run), what="the ready line")
+            with s.sse(run, rcvbuf=16384, timeout=30) as st:
+                self.assertEqual(st.next_event()["data"]["status"], "RUNNING")
+                self.assertEqual(st.next_event()["data"]["message"], "ready")
+                open(os.path.join(s.tasks_dir, "go"), "w").close()
+                # not reading while about 1.3 MB of events pile up
+                s.wait_run(run)
+                time.sleep(0.3)
+                rest = st.read_all()
+                self.assertTrue(st.closed)
+            stored = s.all_logs(run)
+            got = [e for e in rest if e["event"] == "log"]
+            self.assertEqual([int(e["id"]) for e in got], [l["seq"] for l in stored[1:]])
+            self.assertEqual([e["data"]["message"] for e in got], [l["message"] for l in stored[1:]])
+            self.assertGreater(len(got), 2000)
+            self.assertIn("log truncated", got[-1]["data"]["message"])
+            self.assertEqual((rest[-1]["event"], rest[-1]["data"]["status"]), ("status", "SUCCESS"))
+
+    def test_a_client_leaving_mid_stream(self):
+        with Sked(tasks={"stepped.json": STEPPED}, args=FAST) as s:
+            run = s.run_job(s.create_job("stepped")["id"])
+            wait_for(lambda: len(s.logs(run)) == 2, what="the first two lines")
+            gone = s.sse(run)
+            self.assertEqual(gone.next_event()["event"], "status")
+            self.assertEqual(gone.next_event()["id"], "1")
+            with s.sse(run) as stays:
+                gone.close()  # leaves with unread events and its subscription open
+                time.sleep(0.2)
+                open(os.path.join(s.tasks_dir, "go"), "w").close()
+                events = stays.read_all()
+            self.assertEqual([e["id"] for e in events if e["event"] == "log"], ["1", "2", "3", "4"])
+            self.assertEqual(events[-1]["data"]["status"], "SUCCESS")
+            self.assertEqual(s.get("/healthz").status, 200)
+
+    def test_existing_then_live_lines_then_final_status(self):
+        with Sked(tasks={"stepped.json": STEPPED}, args=FAST) as s:
+            run = s.run_job(s.create_job("stepped")["id"])
+            wait_for(lambda: len(s.logs(run)) == 2, what="the first two lines")
+            with s.sse(run) as st:
+                self.assertEqual(st.status, 200)
+                self.assertTrue(st.headers["content-type"].startswith("text/event-stream"))
+                ev = st.next_event()
+                self.assertEqual((ev["event"], ev["data"]["status"]), ("status", "RUNNING"))
+                self.assertEqual(ev["data"]["run"]["id"], run["id"])
+                for n in (1, 2):
+                    ev = st.next_event()
+                    self.assertEqual((ev["event"], ev["id"]), ("log", str(n)))
+                    self.assertEqual(ev["data"]["message"], "line %d" % n)
+                    self.assertEqual(ev["data"]["seq"], n)
+                # the task is blocked: what follows can only arrive live
+                open(os.path.join(s.tasks_dir, "go"), "w").close()
+                rest = st.read_all()
+                self.assertTrue(st.closed)
+            logs = [e for e in rest if e["event"] == "log"]
+            self.assertEqual([(e["id"], e["data"]["message"], e["data"]["level"]) for e in logs],
+                             [("3", "line 3", "INFO"), ("4", "line 4", "WARNING")])
+            progress = [e for e in rest if e["event"] == "progress"]
+            self.assertTrue(progress, rest)
+            self.assertEqual(progress[-1]["data"]["progress"], {"done": 1, "total": 1})
+            final = rest[-1]
+            self.assertEqual(final["event"], "status")
+            self.assertEqual(final["data"]["status"], "SUCCESS")
+            self.assertEqual(final["data"]["run"]["status"], "SUCCESS")
+            self.assertIsNotNone(final["data"]["run"]["finished_at"])
+
+    def test_resume_with_last_event_id_or_after(self):
+        with Sked(tasks={"stepped.json": STEPPED}, args=FAST) as s:
+            open(os.path.join(s.tasks_dir, "go"), "w").close()
+            run = s.wait_run(s.run_job(s.create_job("stepped")["id"]))
+            for kw, expect in (({}, ["1", "2", "3", "4"]), ({"last_event_id": 2}, ["3", "4"]),
+                               ({"after": 3}, ["4"]), ({"after": 1, "last_event_id": 3}, ["4"]),
+                               ({"level": "WARNING"}, ["4"]), ({"after": 4}, [])):
+                with s.sse(run, **kw) as st:
+                    events = st.read_all()
+                    self.assertTrue(st.closed)
+                ids = [e["id"] for e in events if e["event"] == "log"]
+                self.assertEqual(ids, expect, kw)
+                self.assertEqual(events[-1]["event"], "status", kw)
+                self.assertEqual(events[-1]["data"]["status"], "SUCCESS", kw)
+
+    def test_resume_while_running(self):
+        with Sked(tasks={"stepped.json": STEPPED}, args=FAST) as s:
+            run = s.run_job(s.create_job("stepped")["id"])
+            wait_for(lambda: len(s.logs(run)) == 2, what="the first two lines")
+            with s.sse(run, last_event_id=1) as st:
+                self.assertEqual(st.next_event()["data"]["status"], "RUNNING")
+                self.assertEqual(st.next_event()["id"], "2")
+                open(os.path.join(s.tasks_dir, "go"), "w").close()
+                rest = st.read_all()
+            self.assertEqual([e["id"] for e in rest if e["event"] == "log"], ["3", "4"])
+            self.assertEqual(rest[-1]["data"]["status"], "SUCCESS")
+
+    def test_stream_opened_while_queued(self):
+        with Sked(tasks={"stepped.json": STEPPED, "quick.json": QUICK},
+                  args=FAST + ["--queues", "default=1"]) as s:
+            blocker = s.run_job(s.create_job("stepped")["id"])
+            s.wait_run(blocker, ["RUNNING"])
+            run = s.run_job(s.create_job("quick")["id"])
+            with s.sse(run) as st:
+                first = st.next_event()
+                self.assertEqual((first["event"], first["data"]["status"]), ("status", "QUEUED"))
+                open(os.path.join(s.tasks_dir, "go"), "w").close()
+                rest = st.read_all()
+                self.assertTrue(st.closed)
+            statuses = [e["data"]["status"] for e in rest if e["event"] == "status"]
+            self.assertEqual(statuses[0], "RUNNING")
+            self.assertEqual(statuses[-1], "SUCCESS")
+            self.assertEqual(rest[-1]["event"], "status")
+            msgs = sorted(e["data"]["message"] for e in rest if e["event"] == "log")
+            self.assertEqual(msgs, ["quick a", "quick b", "quick c"])
+            self.assertEqual(sorted(int(e["id"]) for e in rest if e["event"] == "log"), [1, 2, 3])
+            self.assertEqual(s.wait_run(blocker)["status"], "SUCCESS")
+
+    def test_stream_errors(self):
+        with Sked(tasks={"quick.json": QUICK}, args=FAST) as s:
+            run = s.wait_run(s.run_job(s.create_job("quick")["id"]))
+            base = "/api/jobs/%s/runs/%s/logs/stream" % (run["job_id"], run["id"])
+            self.assertEqual(s.get(base, token=None).status, 401)
+            r = s.get(base + "?level=LOUD")
+            self.assertEqual(r.status, 400, r)
+            self.assertEqual(r.json["errors"][0]["field"], "level")
+            r = s.get("/api/jobs/%s/runs/00000000-0000-4000-8000-000000000000/logs/stream"
+                      % run["job_id"])
+            self.assertEqual(r.status, 404, r)
+            self.assertEqual(r.json["status"], 404)
+
+
+class BadOutput(unittest.TestCase):
+    def test_status_channel_garbage_becomes_warnings(self):
+        garbage = sh_task("garbage", r'''
+echo 'not json' >&3
+echo '[1, 2]' >&3
+echo '{"bogus": 1}' >&3
+echo '{"progress": "half"}' >&3
+echo '{"entries": {"total": -1}}' >&3
+echo '{"message": 5}' >&3
+echo '{"progress": {"done": 1, "total": 1}, "message": "still fine"}' >&3
+head -c 70000 /dev/zero | tr '\0' 'x' >&3
+echo >&3
+echo "task went on"
+printf '{"output": {"x": 1}}' >&3
+''')
+        with Sked(tasks={"garbage.json": garbage}, args=FAST) as s:
+            done = s.wait_run(s.run_job(s.create_job("garbage")["id"]))
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertEqual(done["message"], "still fine")
+            self.assertEqual(done["progress"], {"done": 1, "total": 1})
+            self.assertEqual(done["output"], {"x": 1})  # the last line needs no newline
+            lines = s.all_logs(done)
+            warnings = [l["message"] for l in lines if l["stream"] == "sked"]
+            self.assertEqual(len(warnings), 7, warnings)
+            self.assertTrue(all(l["level"] == "WARNING" for l in lines if l["stream"] == "sked"))
+            self.assertEqual(sum(w.startswith("ignored status line: ") for w in warnings), 6)
+            self.assertIn("ignored status line longer than 64 KiB", warnings)
+            self.assertTrue(any("bogus" in w for w in warnings), warnings)
+            self.assertIn("task went on", [l["message"] for l in lines])
+            self.assertEqual(s.get("/healthz").status, 200)
+
+    def test_long_lines_are_split_and_the_status_channel_is_capped(self):
+        long = sh_task("long", r'''
+head -c 40000 /dev/zero | tr '\0' 'y'
+echo
+printf '{"progress":{"done":1,"total":2}}\n' >&3
+yes '{"message":"chatty"}' | head -c 1100000 >&3
+printf '{"message":"too late"}\n' >&3
+echo "end"
+''')
+        with Sked(tasks={"long.json": long}, args=FAST) as s:
+            done = s.wait_run(s.run_job(s.create_job("long")["id"]))
+            self.assertEqual(done["status"], "SUCCESS", done)
+            lines = s.all_logs(done)
+            ys = [l["message"] for l in lines if l["message"].startswith("y")]
+            self.assertEqual([len(m) for m in ys], [16384, 16384, 40000 - 2 * 16384])
+            self.assertEqual(set("".join(ys)), {"y"})
+            self.assertEqual(done["progress"], {"done": 1, "total": 2})
+            self.assertEqual(done["message"], "chatty")  # nothing past the cap is applied
+            caps = [l for l in lines if "status channel passed its cap" in l["message"]]
+            self.assertEqual(len(caps), 1)
+            self.assertEqual((caps[0]["level"], caps[0]["stream"]), ("WARNING", "sked"))
+            stdout = [l["message"] for l in lines if l["stream"] == "stdout"]
+            self.assertEqual(stdout[-1], "end")
+
+    def test_invalid_utf8_is_stored_as_valid_text(self):
+        bad = sh_task("bad", r'''
+printf 'bad \377\376 bytes\n'
+printf 'cut \303\n'
+printf 'surrogate \355\240\200 end\n' >&2
+printf 'ok \303\274n\303\257\n'
+printf '{"message": "\377"}\n' >&3
+printf 'tail \377'
+''')
+        with Sked(tasks={"bad.json": bad}, args=FAST) as s:
+            done = s.wait_run(s.run_job(s.create_job("bad")["id"]))
+            self.assertEqual(done["status"], "SUCCESS", done)
+            for path in ("/api/jobs/%s/runs/%s/logs" % (done["job_id"], done["id"]),
+                         "/api/logs/jobs?q=" + done["id"]):
+                status, _, raw = s.get_bytes(path)
+                self.assertEqual(status, 200)
+                body = json.loads(raw.decode("utf-8"))  # strict: raises on invalid UTF-8
+                msgs = [h["message"] for h in body["hits"]["hits"]]
+                for expect in ("bad \ufffd\ufffd bytes", "cut \ufffd", "ok \u00fcn\u00ef",
+                               "tail \ufffd", "surrogate \ufffd\ufffd\ufffd end"):
+                    self.assertIn(expect, msgs, path)
+                self.assertTrue(any(m.startswith("ignored status line") for m in msgs), msgs)
+            with s.sse(done) as st:  # the stream decodes strictly as well
+                events = st.read_all()
+            self.assertIn("bad \ufffd\ufffd bytes",
+                          [e["data"]["message"] for e in events if e["event"] == "log"])
+
 
 if __name__ == "__main__":
     skedtest.main()

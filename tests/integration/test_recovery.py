@@ -1,5 +1,252 @@
-"""placeholder until the suite lands"""
+"""Recovery: a sked killed with -9 during runs, graceful and forced shutdown with SIGTERM, and
+task files that keep `sked serve` from starting."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
 import skedtest
+from skedtest import CheckedSked as Sked, pids_with_env, sh_task, wait_for
+
+INTERRUPTED = "interrupted: sked stopped while the run was active"
+
+# A task with children, one of which ignores SIGTERM; it runs until stopped.
+LONG = sh_task("long", r'''
+sleep 1000 &
+sh -c 'trap "" TERM; sleep 1000' &
+echo working
+wait
+''')
+QUICK = sh_task("quick", 'echo "quick run $SKED_RUN_ID"')
+SHORT = sh_task("short", "echo begin; sleep 1; echo end")
+STUBBORN = sh_task("stubborn", "trap '' TERM; echo begin; while :; do sleep 0.1; done",
+                   stop_grace="1s")
+TASKS = {"long.json": LONG, "quick.json": QUICK, "short.json": SHORT, "stubborn.json": STUBBORN}
+
+
+def started(s, run, line):
+    return wait_for(lambda: any(l["message"] == line for l in s.logs(run)),
+                    what="%r in the log of run %s" % (line, run["id"]))
+
+
+class Kill9(unittest.TestCase):
+    def test_kill9_during_a_run_then_restart(self):
+        with Sked(tasks=TASKS, args=["--queues", "default=1", "--shutdown-grace", "1s"]) as s:
+            long_run = s.run_job(s.create_job("long")["id"])
+            started(s, long_run, "working")
+            quick_job = s.create_job("quick")
+            queued = [s.run_job(quick_job["id"]) for _ in range(2)]
+            needle = "SKED_RUN_ID=" + long_run["id"]
+            wait_for(lambda: len(pids_with_env(needle)) >= 3, what="the task and its children")
+            for q in queued:
+                self.assertEqual(s.get_run(q)["status"], "QUEUED")
+
+            s.kill9()
+            # sked is gone but its task lives on: the orphans recovery has to deal with
+            self.assertGreaterEqual(len(pids_with_env(needle)), 3)
+
+            s.start()
+            done = s.get_run(long_run)
+            self.assertEqual(done["status"], "FAILED", done)
+            self.assertTrue(done["message"].startswith(INTERRUPTED), done["message"])
+            self.assertIsNotNone(done["finished_at"])
+            last = s.all_logs(done)[-1]
+            self.assertEqual((last["level"], last["stream"], last["message"]),
+                             ("ERROR", "sked", INTERRUPTED))
+            self.assertEqual(last["seq"], len(s.all_logs(done)))
+            wait_for(lambda: not pids_with_env(needle), timeout=5,
+                     what="the orphans of the interrupted run to be killed")
+            # the runs that were waiting still run, once each
+            for q in queued:
+                d = s.wait_run(q)
+                self.assertEqual(d["status"], "SUCCESS", d)
+                self.assertEqual([l["message"] for l in s.all_logs(d)], ["quick run " + q["id"]])
+            # the queue's slot was not lost with the old process
+            queues = {q["name"]: q for q in s.get("/api/queues").json["hits"]["hits"]}
+            self.assertEqual((queues["default"]["busy"], queues["default"]["queued"]), (0, 0))
+            self.assertEqual(s.wait_run(s.run_job(quick_job["id"]))["status"], "SUCCESS")
+            # an interrupted run is over: it can be deleted, and a new one started
+            self.assertEqual(s.delete("/api/jobs/%s/runs/%s" % (long_run["job_id"],
+                                                                long_run["id"])).status, 204)
+
+    def test_restart_twice_does_not_touch_finished_runs(self):
+        with Sked(tasks=TASKS, args=["--shutdown-grace", "1s"]) as s:
+            ok = s.wait_run(s.run_job(s.create_job("quick")["id"]))
+            long_run = s.run_job(s.create_job("long")["id"])
+            started(s, long_run, "working")
+            s.kill9()
+            s.start()
+            s.kill9()
+            s.start()
+            self.assertEqual(s.get_run(ok)["status"], "SUCCESS")
+            self.assertEqual(s.get_run(ok)["message"], None)
+            failed = s.get_run(long_run)
+            self.assertEqual(failed["message"], INTERRUPTED)
+            lines = [l["message"] for l in s.all_logs(failed)]
+            self.assertEqual(lines.count(INTERRUPTED), 1)
+            wait_for(lambda: not pids_with_env("SKED_RUN_ID=" + long_run["id"]), timeout=5,
+                     what="no orphans")
+
+
+    def test_jobs_of_a_task_file_that_went_away(self):
+        with Sked(tasks=TASKS, args=["--queues", "default=1", "--shutdown-grace", "1s"]) as s:
+            job = s.create_job("quick")
+            self.assertEqual(s.wait_run(s.run_job(job["id"]))["status"], "SUCCESS")
+            long_run = s.run_job(s.create_job("long")["id"])
+            started(s, long_run, "working")
+            queued = s.run_job(job["id"])
+            s.kill9()
+            os.unlink(os.path.join(s.tasks_dir, "quick.json"))
+            s.start()
+            self.assertEqual(s.get_run(long_run)["status"], "FAILED")
+            d = s.wait_run(queued)
+            self.assertEqual(d["status"], "FAILED", d)
+            self.assertIn("job type 'quick' is not loaded", d["message"])
+            # the job is still there to read, list and delete; it cannot start runs
+            r = s.get("/api/jobs/" + job["id"])
+            self.assertEqual((r.status, r.json["task"]), (200, "quick"))
+            self.assertIn(job["id"], [j["id"] for j in s.get("/api/jobs?size=100").json["hits"]["hits"]])
+            r = s.post("/api/jobs/%s/runs" % job["id"], {})
+            self.assertEqual(r.status, 400, r)
+            self.assertIn("task", [e["field"] for e in r.json["errors"]])
+            self.assertNotIn("quick", [t["id"] for t in s.get("/api/tasks").json["hits"]["hits"]])
+            self.assertEqual(s.delete("/api/jobs/" + job["id"]).status, 204)
+
+
+class Shutdown(unittest.TestCase):
+    def test_sigterm_lets_a_short_run_finish(self):
+        with Sked(tasks=TASKS, args=["--queues", "default=1"]) as s:
+            run = s.run_job(s.create_job("short")["id"])
+            waiting = s.run_job(s.create_job("quick")["id"])
+            started(s, run, "begin")
+            t0 = time.time()
+            rc = s.stop()
+            elapsed = time.time() - t0
+            skedtest.check_server_exit(rc, s.server_log())  # exit status 0, no reports
+            self.assertLess(elapsed, 10)
+            self.assertNotIn(INTERRUPTED, s.server_log())
+            s.start()
+            done = s.get_run(run)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertEqual([l["message"] for l in s.all_logs(done)], ["begin", "end"])
+            # the waiting run was not started during the shutdown, and runs now
+            d = s.wait_run(waiting)
+            self.assertEqual(d["status"], "SUCCESS", d)
+            self.assertGreater(d["started_at"], done["finished_at"])
+
+    def test_sigterm_stops_runs_past_the_shutdown_grace(self):
+        with Sked(tasks=TASKS, args=["--shutdown-grace", "1s", "--stop-grace", "20s"]) as s:
+            long_run = s.run_job(s.create_job("long")["id"])
+            stubborn = s.run_job(s.create_job("stubborn")["id"])
+            started(s, long_run, "working")
+            started(s, stubborn, "begin")
+            t0 = time.time()
+            rc = s.stop()
+            elapsed = time.time() - t0
+            skedtest.check_server_exit(rc, s.server_log())
+            self.assertGreaterEqual(elapsed, 0.9, "sked did not wait for its shutdown grace")
+            # 1s of grace, then the stubborn task's own 1s stop grace (not the 20s default)
+            self.assertLess(elapsed, 8)
+            for run in (long_run, stubborn):
+                self.assertEqual(pids_with_env("SKED_RUN_ID=" + run["id"]), [],
+                                 "sked exited leaving processes of run %s" % run["id"])
+            s.start()
+            for run in (long_run, stubborn):
+                done = s.get_run(run)
+                self.assertEqual(done["status"], "FAILED", done)
+                self.assertTrue(done["message"].startswith(INTERRUPTED), done["message"])
+                msgs = [l["message"] for l in s.all_logs(done)]
+                self.assertIn("sked is shutting down; stopping the task", msgs)
+            self.assertIn("task did not end within the stop grace; sending SIGKILL",
+                          [l["message"] for l in s.all_logs(stubborn)])
+
+
+class BadTaskFiles(unittest.TestCase):
+    def serve(self, files):
+        """Runs `sked serve` on a folder holding files; returns (exit status, stderr, folder)."""
+        tmp = tempfile.mkdtemp(prefix="sked-test-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        tasks = os.path.join(tmp, "tasks.d")
+        os.makedirs(tasks)
+        for name, doc in files.items():
+            with open(os.path.join(tasks, name), "w") as f:
+                f.write(doc if isinstance(doc, str) else json.dumps(doc))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+        env["SKED_ADMIN_TOKEN"] = skedtest.TOKEN
+        p = subprocess.run([skedtest.BIN, "serve", "--db", os.path.join(tmp, "sked.db"),
+                            "--listen", "127.0.0.1:0", "--tasks", tasks],
+                           env=env, cwd=tmp, capture_output=True, timeout=30)
+        return p.returncode, p.stderr.decode(errors="replace"), tasks
+
+    def assertRefused(self, files, bad_file, field, reason):
+        rc, err, tasks = self.serve(files)
+        self.assertNotEqual(rc, 0, err)
+        self.assertNotIn("listening on", err)
+        prefix = "%s/%s: %s: " % (tasks, bad_file, field)
+        lines = [l for l in err.splitlines() if prefix in l]
+        self.assertEqual(len(lines), 1, "no %r in %r" % (prefix, err))
+        self.assertIn(reason, lines[0].split(prefix, 1)[1])
+        for marker in skedtest.SANITIZER_MARKERS:
+            self.assertNotIn(marker, err)
+
+    def test_unknown_key(self):
+        self.assertRefused({"a.json": {"id": "a", "title": "A", "command": ["true"], "colour": 1}},
+                           "a.json", "colour", "unknown key")
+
+    def test_duplicate_id(self):
+        good = {"id": "same", "title": "A", "command": ["true"]}
+        rc, err, tasks = self.serve({"a.json": good, "b.json": dict(good, title="B")})
+        self.assertNotEqual(rc, 0, err)
+        self.assertIn("%s/b.json: id: 'same' is already declared by %s/a.json" % (tasks, tasks), err)
+
+    def test_missing_command(self):
+        self.assertRefused({"c.json": {"id": "c", "title": "C"}}, "c.json", "command", "required")
+        self.assertRefused({"c.json": {"id": "c", "title": "C", "command": []}}, "c.json",
+                           "command", "must be a non-empty array")
+        self.assertRefused({"c.json": {"id": "c", "title": "C", "command": ["true", 5]}},
+                           "c.json", "command[1]", "must be a string")
+
+    def test_bad_schema_keyword(self):
+        self.assertRefused({"d.json": {"id": "d", "title": "D", "command": ["true"], "arguments": {
+            "type": "object", "properties": {"n": {"type": "integer", "pattern": "^[0-9]+$"}}}}},
+            "d.json", "arguments.properties.n.pattern", "unsupported schema keyword")
+        self.assertRefused({"d.json": {"id": "d", "title": "D", "command": ["true"], "arguments": {
+            "type": "object", "properties": {"n": {"type": "integer", "default": "x"}}}}},
+            "d.json", "arguments.properties.n.default", "does not fit the schema")
+
+    def test_other_mistakes(self):
+        base = {"id": "e", "title": "E", "command": ["true"]}
+        cases = [
+            ('{"id": "e", ', "(file)", "malformed JSON"),
+            (dict(base, id="bad id!"), "id", "must be"),
+            (dict(base, title=""), "title", "required"),
+            (dict(base, default_queue="nope"), "default_queue", "unknown queue 'nope'"),
+            (dict(base, timeout="soon"), "timeout", ""),
+            (dict(base, stop_grace=0), "stop_grace", ""),
+            (dict(base, env={"SKED_RUN_ID": "x"}), "env.SKED_RUN_ID", "set by sked"),
+            (dict(base, command=["true", "{{nope}}"],
+                  arguments={"type": "object", "properties": {}}),
+             "command[1]", "placeholder {{nope}} names no property"),
+            (dict(base, command=["{{prog}}"]), "command[0]", ""),
+        ]
+        for doc, field, reason in cases:
+            with self.subTest(field=field):
+                self.assertRefused({"e.json": doc, "ok.json": {"id": "ok", "title": "OK",
+                                                               "command": ["true"]}},
+                                   "e.json", field, reason)
+
+    def test_good_files_start(self):
+        files = {"ok.json": {"id": "ok", "title": "OK", "command": ["true"]},
+                 "notes.txt": "not a task file, ignored"}
+        s = Sked(tasks=files).start()
+        try:
+            self.assertEqual(s.get("/api/tasks").json["hits"]["total"], 1)
+        finally:
+            s.__exit__(None, None, None)
+
 
 if __name__ == "__main__":
     skedtest.main()

@@ -1,5 +1,505 @@
-"""placeholder until the suite lands"""
+"""Runs: the task contract end to end - argument resolution, the child process (argv, stdin,
+environment, output streams, status channel), outcomes, stop, timeout and queues."""
+import json
+import os
+import time
+import unittest
+from datetime import datetime
+
 import skedtest
+from skedtest import CheckedSked as Sked, pids_with_env, sh_task, wait_for
+
+FAST = ["--shutdown-grace", "1s", "--stop-grace", "2s"]
+
+# Dumps what a task receives: stdin (as the run's output), its environment and argv.
+ECHO = sh_task("echo", r'''
+code=$1
+stdin=$(cat)
+printf '{"output":%s}\n' "$stdin" >&3
+env | sed 's/^/ENV /'
+for a; do echo "ARG[$a]"; done
+exit "${code:-0}"
+''', extra_argv=["{{exit}}", "{{name}}", "--count={{count}}", "{{flag}}", "{{missing}}", "{{since}}"],
+    arguments={"type": "object", "properties": {
+        "since": {"type": "string", "format": "date-time"},
+        "exit": {"type": "integer", "minimum": 0, "default": 0},
+        "name": {"type": "string", "default": "world"},
+        "count": {"type": "integer", "minimum": 1, "default": 3},
+        "flag": {"type": "boolean"},
+        "missing": {"type": "string"},
+        "mode": {"type": "string", "enum": ["fast", "slow"], "default": "fast"}}},
+    env={"EXTRA_VAR": "from-task-file"})
+
+# Waits until the file "go" appears in its working directory (the tasks folder).
+GATED = sh_task("gated", r'''
+echo "waiting for go"
+touch "started-$SKED_RUN_ID"
+while [ ! -e go ]; do sleep 0.05; done
+echo "released"
+''')
+
+
+def parse_time(s):
+    return datetime.fromisoformat(s)
+
+
+def env_of(lines):
+    env = {}
+    for l in lines:
+        m = l["message"]
+        if m.startswith("ENV ") and "=" in m:
+            k, _, v = m[4:].partition("=")
+            env[k] = v
+    return env
+
+
+def argv_of(lines):
+    return [l["message"][4:-1] for l in lines if l["message"].startswith("ARG[")]
+
+
+def by_message(lines):
+    return {l["message"]: l for l in lines}
+
+
+class RunBasics(unittest.TestCase):
+    def test_success_with_levels_counters_and_output(self):
+        levels = sh_task("levels", r'''
+echo "plain stdout"
+echo "plain stderr" >&2
+echo "<3>prefixed error"
+echo "<4>prefixed warning"
+echo "<6>prefixed info on stderr" >&2
+echo "<7>prefixed debug"
+echo "<2>prefixed critical"
+printf 'no newline at the end'
+printf '{"progress":{"done":3,"total":3}}\n' >&3
+printf '{"entries":{"total":3,"inserted":2,"updated":1,"errored":0}}\n' >&3
+printf '{"message":"levels done","output":{"answer":42,"list":[1,"two",null]}}\n' >&3
+''')
+        with Sked(tasks={"levels.json": levels}, args=FAST) as s:
+            job = s.create_job("levels")
+            run = s.run_job(job["id"])
+            self.assertEqual(run["status"], "QUEUED")
+            done = s.wait_run(run)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertEqual(done["exit_code"], 0)
+            self.assertEqual(done["message"], "levels done")
+            self.assertEqual(done["output"], {"answer": 42, "list": [1, "two", None]})
+            self.assertEqual(done["progress"], {"done": 3, "total": 3})
+            self.assertEqual((done["total_entries"], done["inserted_entries"],
+                              done["updated_entries"], done["errored_entries"]), (3, 2, 1, 0))
+            self.assertIsNotNone(done["started_at"])
+            self.assertIsNotNone(done["finished_at"])
+            self.assertLessEqual(parse_time(done["started_at"]), parse_time(done["finished_at"]))
+            lines = by_message(s.all_logs(done))
+            expect = {
+                "plain stdout": ("INFO", "stdout"),
+                "plain stderr": ("ERROR", "stderr"),
+                "prefixed error": ("ERROR", "stdout"),
+                "prefixed warning": ("WARNING", "stdout"),
+                "prefixed info on stderr": ("INFO", "stderr"),
+                "prefixed debug": ("DEBUG", "stdout"),
+                "prefixed critical": ("CRITICAL", "stdout"),
+                "no newline at the end": ("INFO", "stdout"),
+            }
+            for msg, (level, stream) in expect.items():
+                self.assertIn(msg, lines, "missing log line %r in %s" % (msg, list(lines)))
+                self.assertEqual((lines[msg]["level"], lines[msg]["stream"]), (level, stream), msg)
+            self.assertEqual(len(lines), len(expect), "unexpected extra lines: %s" % list(lines))
+            seqs = sorted(l["seq"] for l in lines.values())
+            self.assertEqual(seqs, list(range(1, len(seqs) + 1)))
+
+    def test_example_sync_records_partial_success(self):
+        with Sked(args=FAST) as s:  # the repository's own tasks.d
+            job = s.create_job("sync_records", args={"records": 20, "reject_every": 5})
+            done = s.wait_run(s.run_job(job["id"]))
+            self.assertEqual(done["status"], "PARTIAL_SUCCESS", done)
+            self.assertEqual(done["errored_entries"], 4)
+            self.assertEqual(done["total_entries"], 20)
+            self.assertEqual(done["output"], {"inserted": 11, "updated": 5, "rejected": 4})
+            warnings = [l for l in s.all_logs(done) if l["level"] == "WARNING"]
+            self.assertEqual(len(warnings), 4)
+
+    def test_partial_success_from_errored_counter(self):
+        partial = sh_task("partial", r'''
+echo "<4>record 7 rejected"
+printf '{"entries":{"total":10,"inserted":6,"updated":2,"errored":2}}\n' >&3
+''')
+        clean = sh_task("clean", r'''
+printf '{"entries":{"total":10,"inserted":10,"updated":0,"errored":0}}\n' >&3
+''')
+        with Sked(tasks={"p.json": partial, "c.json": clean}, args=FAST) as s:
+            p = s.wait_run(s.run_job(s.create_job("partial")["id"]))
+            self.assertEqual(p["status"], "PARTIAL_SUCCESS", p)
+            self.assertEqual(p["exit_code"], 0)
+            self.assertEqual(p["message"], "2 of 10 entries failed")
+            c = s.wait_run(s.run_job(s.create_job("clean")["id"]))
+            self.assertEqual(c["status"], "SUCCESS", c)
+
+    def test_failed_with_exit_status_and_last_error_lines(self):
+        failing = sh_task("failing", r'''
+echo "working"
+for i in 1 2 3 4 5 6 7; do echo "problem $i" >&2; done
+echo "<4>only a warning"
+exit 3
+''')
+        reporting = sh_task("reporting", r'''
+printf '{"message":"could not reach the catalogue"}\n' >&3
+echo "<3>connection refused"
+exit 1
+''')
+        killed = sh_task("killed", "echo going; kill -9 $$")
+        with Sked(tasks={"f.json": failing, "r.json": reporting, "k.json": killed}, args=FAST) as s:
+            f = s.wait_run(s.run_job(s.create_job("failing")["id"]))
+            self.assertEqual(f["status"], "FAILED", f)
+            self.assertEqual(f["exit_code"], 3)
+            msg = f["message"]
+            self.assertTrue(msg.startswith("exited with status 3"), msg)
+            for i in (3, 4, 5, 6, 7):
+                self.assertIn("problem %d" % i, msg)
+            self.assertNotIn("problem 2", msg)  # only the last error lines
+            self.assertNotIn("only a warning", msg)
+            sked_lines = [l for l in s.all_logs(f) if l["stream"] == "sked"]
+            self.assertEqual([(l["level"], l["message"]) for l in sked_lines],
+                             [("ERROR", "exited with status 3")])
+
+            r = s.wait_run(s.run_job(s.create_job("reporting")["id"]))
+            self.assertEqual(r["status"], "FAILED", r)
+            self.assertTrue(r["message"].startswith(
+                "exited with status 1: could not reach the catalogue\n"), r["message"])
+            self.assertIn("connection refused", r["message"])
+
+            k = s.wait_run(s.run_job(s.create_job("killed")["id"]))
+            self.assertEqual(k["status"], "FAILED", k)
+            self.assertEqual(k["exit_code"], 137)
+            self.assertTrue(k["message"].startswith("killed by signal 9"), k["message"])
+
+    def test_missing_or_unusable_command(self):
+        tasks = {
+            "missing.json": skedtest.task_file("missing", ["/nonexistent/sked-test-program"]),
+            "notexec.json": skedtest.task_file("notexec", ["./not-executable.sh"]),
+            "notonpath.json": skedtest.task_file("notonpath", ["sked-test-no-such-program"]),
+            "badcwd.json": skedtest.task_file("badcwd", ["/bin/true"], working_dir="no-such-dir"),
+            "not-executable.sh": "#!/bin/sh\necho should not run\n",
+        }
+        expect = {
+            "missing": "No such file or directory",
+            "notexec": "Permission denied",
+            "notonpath": "No such file or directory",
+            "badcwd": "no-such-dir",
+        }
+        with Sked(tasks=tasks, args=FAST) as s:
+            os.chmod(os.path.join(s.tasks_dir, "not-executable.sh"), 0o644)
+            runs = {t: s.run_job(s.create_job(t)["id"]) for t in expect}
+            for t, reason in expect.items():
+                done = s.wait_run(runs[t])
+                self.assertEqual(done["status"], "FAILED", done)
+                self.assertTrue(done["message"].startswith("cannot start"), done["message"])
+                self.assertIn(reason, done["message"])
+                self.assertIsNone(done["exit_code"])
+                errors = [l["message"] for l in s.all_logs(done) if l["level"] == "ERROR"]
+                self.assertEqual(errors, [done["message"]])
+            # the server is still healthy and runs the next task
+            self.assertEqual(s.get("/healthz").status, 200)
+
+
+class Arguments(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Sked(tasks={"echo.json": ECHO}, args=FAST).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.__exit__(None, None, None)  # stops it and checks its exit
+
+    def run_echo(self, job=None, expect_status="SUCCESS", **body):
+        job = job or self.s.create_job("echo")
+        done = self.s.wait_run(self.s.run_job(job["id"], **body))
+        self.assertEqual(done["status"], expect_status, done)
+        return done, self.s.all_logs(done)
+
+    def test_since_follows_the_last_successful_run(self):
+        job = self.s.create_job("echo")
+        first, lines = self.run_echo(job)
+        self.assertIsNone(first["args"]["since"])
+        self.assertEqual(env_of(lines)["SKED_SINCE"], "")
+        self.assertEqual(argv_of(lines)[-1], "")
+
+        second, lines = self.run_echo(job)
+        self.assertEqual(second["args"]["since"], first["started_at"])
+        self.assertEqual(env_of(lines)["SKED_SINCE"], first["started_at"])
+        self.assertEqual(argv_of(lines)[-1], first["started_at"])
+
+        # a failed run does not move the window
+        failed, _ = self.run_echo(job, expect_status="FAILED", args={"exit": 4})
+        self.assertEqual(failed["args"]["since"], second["started_at"])
+        fourth, lines = self.run_echo(job)
+        self.assertEqual(fourth["args"]["since"], second["started_at"])
+        self.assertEqual(env_of(lines)["SKED_SINCE"], second["started_at"])
+
+        # an explicit since wins and is normalised
+        explicit, lines = self.run_echo(job, args={"since": "2020-01-02T04:04:05+01:00"})
+        self.assertEqual(explicit["args"]["since"], "2020-01-02T03:04:05.000000+00:00")
+        self.assertEqual(env_of(lines)["SKED_SINCE"], "2020-01-02T03:04:05.000000+00:00")
+
+        # the job's default_args shows what the next run would get
+        j = self.s.get("/api/jobs/%s" % job["id"]).json
+        self.assertEqual(json.loads(j["default_args"])["since"], explicit["started_at"])
+
+    def test_schema_defaults_fill_missing_arguments(self):
+        done, lines = self.run_echo(args={"count": 9})
+        self.assertEqual(done["args"], {"since": None, "exit": 0, "name": "world", "count": 9,
+                                        "mode": "fast"})
+        self.assertEqual(argv_of(lines), ["0", "world", "--count=9", "", "", ""])
+        # saved job arguments are used when the run gives none, defaults fill the rest
+        job = self.s.create_job("echo", args={"name": "saved", "mode": "slow"})
+        done, _ = self.run_echo(job)
+        self.assertEqual(done["args"], {"since": None, "exit": 0, "name": "saved", "count": 3,
+                                        "mode": "slow"})
+
+    def test_custom_args_object_replaces_everything(self):
+        job = self.s.create_job("echo", args={"name": "saved"})
+        self.run_echo(job)  # a success, so a resolved run would now get a since
+        custom = {"name": 5, "unknown": [1, {"x": None}], "count": "not validated"}
+        done, lines = self.run_echo(job, custom_args=custom)
+        self.assertEqual(done["args"], custom)
+        self.assertEqual(done["output"], custom)  # stdin
+        self.assertEqual(env_of(lines)["SKED_SINCE"], "")
+        self.assertEqual(argv_of(lines), ["", "5", "--count=not validated", "", "", ""])
+
+    def test_custom_args_json_string_replaces_everything(self):
+        job = self.s.create_job("echo")
+        self.run_echo(job)
+        done, _ = self.run_echo(job, custom_args='  {"only": "this", "n": 1.5} ')
+        self.assertEqual(done["args"], {"only": "this", "n": 1.5})
+        self.assertEqual(done["output"], {"only": "this", "n": 1.5})
+        # custom args saved on the job apply to runs that bring none, in both forms
+        for saved in ({"saved": True}, '{"saved": true}'):
+            j = self.s.create_job("echo", args={"name": "ignored"}, custom_args=saved)
+            self.assertEqual(j["custom_args"], {"saved": True})
+            done, _ = self.run_echo(j)
+            self.assertEqual(done["args"], {"saved": True})
+            # ...and a run's own custom args win over the saved ones
+            done, _ = self.run_echo(j, custom_args={"run": 1})
+            self.assertEqual(done["args"], {"run": 1})
+        # an empty string or object means "no custom args": normal resolution
+        done, _ = self.run_echo(custom_args="")
+        self.assertEqual(done["args"]["name"], "world")
+        self.assertIn("since", done["args"])
+
+    def test_bad_custom_args(self):
+        job = self.s.create_job("echo")
+        for bad, fragment in (('{"a": ', "malformed JSON"), ("[1, 2]", "must hold a JSON object"),
+                              (42, "must be a JSON object or a string")):
+            r = self.s.post("/api/jobs/%s/runs" % job["id"], {"custom_args": bad})
+            self.assertEqual(r.status, 400, r)
+            fields = {e["field"]: e["messages"] for e in r.json["errors"]}
+            self.assertIn("custom_args", fields, r.json)
+            self.assertIn(fragment, " ".join(fields["custom_args"]))
+
+    def test_validation_errors_name_the_field(self):
+        job = self.s.create_job("echo")
+        cases = [
+            ({"count": "three"}, "args.count", "must be of type integer"),
+            ({"count": 0}, "args.count", "must be at least 1"),
+            ({"mode": "medium"}, "args.mode", "must be one of"),
+            ({"bogus": 1}, "args.bogus", "unknown argument"),
+            ({"flag": "yes"}, "args.flag", "must be of type boolean"),
+            ({"since": "yesterday"}, "args.since", "date-time"),
+        ]
+        for args, field, fragment in cases:
+            r = self.s.post("/api/jobs/%s/runs" % job["id"], {"args": args})
+            self.assertEqual(r.status, 400, (args, r))
+            self.assertEqual(r.json["status"], 400)
+            self.assertTrue(r.json["message"])
+            fields = {e["field"]: " ".join(e["messages"]) for e in r.json["errors"]}
+            self.assertIn(field, fields, (args, r.json))
+            self.assertIn(fragment, fields[field], (args, r.json))
+        # several problems are reported together
+        r = self.s.post("/api/jobs/%s/runs" % job["id"],
+                        {"args": {"count": -1, "mode": 1, "bogus": 2}})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual({e["field"] for e in r.json["errors"]},
+                         {"args.count", "args.mode", "args.bogus"})
+        # nothing was queued by the rejected requests
+        runs = self.s.get("/api/jobs/%s/runs" % job["id"]).json
+        self.assertEqual(runs["hits"]["total"], 0)
+        # saved job arguments are checked the same way
+        r = self.s.post("/api/jobs", {"title": "bad", "task": "echo", "args": {"count": "x"}})
+        self.assertEqual(r.status, 400, r)
+        self.assertIn("args.count", [e["field"] for e in r.json["errors"]])
+
+    def test_stdin_is_the_args_json(self):
+        done, _ = self.run_echo(args={"name": "ünïcödé \"quoted\"\n", "flag": False})
+        self.assertEqual(done["output"], done["args"])
+        self.assertEqual(done["output"]["name"], "ünïcödé \"quoted\"\n")
+
+    def test_placeholders_expand_in_argv(self):
+        name = "two words; $(touch pwned) * `id` 'q'"
+        done, lines = self.run_echo(args={"name": name, "count": 7, "flag": True})
+        self.assertEqual(argv_of(lines), ["0", name, "--count=7", "true", "", ""])
+        self.assertFalse(os.path.exists(os.path.join(self.s.tasks_dir, "pwned")))
+
+    def test_environment(self):
+        job = self.s.create_job("echo")
+        done, lines = self.run_echo(job)
+        env = env_of(lines)
+        self.assertEqual(env["SKED_RUN_ID"], done["id"])
+        self.assertEqual(env["SKED_JOB_ID"], job["id"])
+        self.assertEqual(env["SKED_QUEUE"], "default")
+        self.assertEqual(env["SKED_SINCE"], "")
+        self.assertEqual(env["SKED_ATTEMPT"], "1")
+        self.assertEqual(env["SKED_STATUS_FD"], "3")
+        self.assertEqual(env["EXTRA_VAR"], "from-task-file")
+        self.assertIn("PATH", env)  # sked's ordinary environment is passed on
+        self.assertNotIn("SKED_ADMIN_TOKEN", env)
+        for k, v in env.items():
+            self.assertNotIn(skedtest.TOKEN, v, "the admin token leaked through %s" % k)
+        sked_vars = {k for k in env if k.startswith("SKED_")}
+        self.assertEqual(sked_vars, {"SKED_RUN_ID", "SKED_JOB_ID", "SKED_QUEUE", "SKED_SINCE",
+                                     "SKED_ATTEMPT", "SKED_STATUS_FD", "SKED_TRIGGER"})
+
+
+class StopAndTimeout(unittest.TestCase):
+    def test_stop_leaves_no_process_behind(self):
+        tree = sh_task("tree", r'''
+sh -c 'trap "" TERM; sleep 1000' &
+sleep 1000 &
+echo started
+wait
+''')
+        with Sked(tasks={"tree.json": tree}, args=FAST) as s:
+            run = s.run_job(s.create_job("tree")["id"])
+            needle = "SKED_RUN_ID=" + run["id"]
+            wait_for(lambda: len(pids_with_env(needle)) >= 3, what="the task and its children")
+            wait_for(lambda: any(l["message"] == "started" for l in s.logs(run)),
+                     what="the started line")
+            stopping = s.stop_run(run)
+            self.assertIn(stopping["status"], ("CANCELLING", "CANCELLED"))
+            done = s.wait_run(run)
+            self.assertEqual(done["status"], "CANCELLED", done)
+            self.assertEqual(done["stopped_by"], {"id": "admin", "name": "admin"})
+            self.assertEqual(done["message"], "stopped by admin")
+            self.assertIsNotNone(done["finished_at"])
+            wait_for(lambda: not pids_with_env(needle), timeout=5,
+                     what="no process left with " + needle)
+            msgs = [l["message"] for l in s.all_logs(done) if l["stream"] == "sked"]
+            self.assertIn("stop requested by admin; sending SIGTERM", msgs)
+            # a finished run cannot be stopped again
+            r = s.post("/api/jobs/%s/runs/%s/actions/stop" % (run["job_id"], run["id"]))
+            self.assertEqual(r.status, 400, r)
+            self.assertIn("CANCELLED", r.json["message"])
+
+    def test_task_ignoring_sigterm_is_killed_after_its_stop_grace(self):
+        stubborn = sh_task("stubborn", r'''
+trap '' TERM
+echo ready
+while :; do sleep 0.1; done
+''', stop_grace="1s")
+        with Sked(tasks={"stubborn.json": stubborn}, args=["--stop-grace", "20s",
+                                                             "--shutdown-grace", "1s"]) as s:
+            run = s.run_job(s.create_job("stubborn")["id"])
+            wait_for(lambda: any(l["message"] == "ready" for l in s.logs(run)), what="ready")
+            t0 = time.time()
+            self.assertEqual(s.stop_run(run)["status"], "CANCELLING")
+            self.assertEqual(s.get_run(run)["status"], "CANCELLING")
+            done = s.wait_run(run, timeout=15)
+            elapsed = time.time() - t0
+            self.assertEqual(done["status"], "CANCELLED", done)
+            self.assertEqual(done["exit_code"], 137)
+            self.assertGreaterEqual(elapsed, 0.9)
+            self.assertLess(elapsed, 10, "the task's stop_grace (1s) was not used")
+            msgs = [l["message"] for l in s.all_logs(done)]
+            self.assertIn("task did not end within the stop grace; sending SIGKILL", msgs)
+            wait_for(lambda: not pids_with_env("SKED_RUN_ID=" + run["id"]), timeout=5,
+                     what="no process left")
+
+    def test_timeout_fails_the_run(self):
+        slow = sh_task("slow", "echo begin; sleep 30", timeout="1s")
+        plain = sh_task("plain", "echo begin; sleep 30")
+        with Sked(tasks={"slow.json": slow, "plain.json": plain}, args=FAST) as s:
+            a = s.run_job(s.create_job("slow")["id"])
+            b = s.run_job(s.create_job("plain", timeout="1s")["id"])  # the job's own timeout
+            self.assertEqual(a["timeout"], "1s")
+            self.assertEqual(b["timeout"], "1s")
+            t0 = time.time()
+            for run in (a, b):
+                done = s.wait_run(run, timeout=15)
+                self.assertEqual(done["status"], "FAILED", done)
+                self.assertEqual(done["message"], "timed out after 1s")
+                self.assertGreaterEqual(parse_time(done["finished_at"]).timestamp() -
+                                        parse_time(done["started_at"]).timestamp(), 0.9)
+                msgs = [l["message"] for l in s.all_logs(done)]
+                self.assertIn("timed out after 1s; sending SIGTERM", msgs)
+                wait_for(lambda: not pids_with_env("SKED_RUN_ID=" + run["id"]), timeout=5,
+                         what="no process left")
+            self.assertLess(time.time() - t0, 10)
+
+
+class Queues(unittest.TestCase):
+    def test_stop_of_a_queued_run(self):
+        marker = sh_task("marker", 'touch "ran-$SKED_RUN_ID"; echo ran')
+        with Sked(tasks={"gated.json": GATED, "marker.json": marker},
+                  args=FAST + ["--queues", "default=1"]) as s:
+            blocker = s.run_job(s.create_job("gated")["id"])
+            s.wait_run(blocker, ["RUNNING"])
+            mjob = s.create_job("marker")
+            queued = s.run_job(mjob["id"])
+            time.sleep(0.2)
+            self.assertEqual(s.get_run(queued)["status"], "QUEUED")
+            stopped = s.stop_run(queued)
+            self.assertEqual(stopped["status"], "CANCELLED", stopped)
+            self.assertIsNone(stopped["started_at"])
+            self.assertEqual(stopped["stopped_by"], {"id": "admin", "name": "admin"})
+            self.assertIn("before it started", stopped["message"])
+            # release the queue: the next run goes, the cancelled one never starts
+            open(os.path.join(s.tasks_dir, "go"), "w").close()
+            self.assertEqual(s.wait_run(blocker)["status"], "SUCCESS")
+            later = s.wait_run(s.run_job(mjob["id"]))
+            self.assertEqual(later["status"], "SUCCESS", later)
+            again = s.get_run(queued)
+            self.assertEqual(again["status"], "CANCELLED")
+            self.assertIsNone(again["started_at"])
+            self.assertEqual(s.all_logs(again), [])
+            self.assertFalse(os.path.exists(os.path.join(s.tasks_dir, "ran-" + queued["id"])))
+            self.assertTrue(os.path.exists(os.path.join(s.tasks_dir, "ran-" + later["id"])))
+
+    def test_queue_concurrency_is_respected(self):
+        with Sked(tasks={"gated.json": GATED, "low.json": sh_task("low", "echo low",
+                                                                  default_queue="low")},
+                  args=FAST + ["--queues", "default=2,low=1"]) as s:
+            job = s.create_job("gated")
+            runs = [s.run_job(job["id"]) for _ in range(5)]
+            wait_for(lambda: sum(s.get_run(r)["status"] == "RUNNING" for r in runs) == 2,
+                     what="two running runs")
+            time.sleep(0.3)  # room for a wrong third start
+            statuses = [s.get_run(r)["status"] for r in runs]
+            self.assertEqual(sorted(statuses), ["QUEUED"] * 3 + ["RUNNING"] * 2)
+            # the oldest runs go first
+            self.assertEqual(statuses[:2], ["RUNNING", "RUNNING"])
+            running = s.get("/api/runs?status=RUNNING&job_id=" + job["id"]).json
+            self.assertEqual(running["hits"]["total"], 2)
+            queues = {q["name"]: q for q in s.get("/api/queues").json["hits"]["hits"]}
+            self.assertEqual((queues["default"]["concurrency"], queues["default"]["busy"],
+                              queues["default"]["queued"]), (2, 2, 3))
+            # another queue is not held up by a full one
+            low = s.wait_run(s.run_job(s.create_job("low")["id"]), timeout=10)
+            self.assertEqual(low["status"], "SUCCESS")
+            self.assertEqual(low["queue"], "low")
+            open(os.path.join(s.tasks_dir, "go"), "w").close()
+            done = [s.wait_run(r) for r in runs]
+            self.assertEqual({d["status"] for d in done}, {"SUCCESS"})
+            # never more than two at once: the recorded intervals prove it
+            events = []
+            for d in done:
+                events.append((parse_time(d["started_at"]), 1))
+                events.append((parse_time(d["finished_at"]), -1))
+            cur = peak = 0
+            for _, delta in sorted(events, key=lambda e: (e[0], e[1])):
+                cur += delta
+                peak = max(peak, cur)
+            self.assertEqual(peak, 2)
+
 
 if __name__ == "__main__":
     skedtest.main()
