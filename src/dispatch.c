@@ -202,7 +202,11 @@ void dispatch_flush(struct active *a)
     struct dispatch *d = a->d;
     struct log_line *lines;
     size_t n = logcap_take(&a->cap, &lines);
-    if (n == 0 && !a->dirty) return;
+    if ((n == 0 && !a->dirty) || a->detached) {
+        store_log_free(lines, n);
+        a->dirty = false;
+        return;
+    }
     store_begin(d->store);
     if (n) store_log_append(d->store, a->run.rid, lines, n);
     if (a->dirty) {
@@ -324,13 +328,16 @@ static void finish(struct active *a, enum run_status st, char *message)
     struct log_line *lines;
     size_t n = logcap_take(&a->cap, &lines);
     struct run_guard g = {r->id, MASK(RUN_RUNNING) | MASK(RUN_CANCELLING), d->cfg->node, r->claim};
-    store_begin(d->store);
-    if (n) store_log_append(d->store, r->rid, lines, n);
-    int rc = store_run_update(d->store, &g, st,
+    int rc = 0;
+    if (!a->detached) {
+        store_begin(d->store);
+        if (n) store_log_append(d->store, r->rid, lines, n);
+        rc = store_run_update(d->store, &g, st,
                               RF_FINISHED_AT | RF_MESSAGE | RF_EXIT_CODE | RF_OUTPUT |
                                   RF_PROGRESS | RF_ENTRIES,
                               r, now);
-    store_commit(d->store);
+        store_commit(d->store);
+    }
     if (rc == -ESTALE)
         log_warn("run.stale", "run=%s status=%s reason=\"the run moved on without us\"", r->id,
                  run_status_name(st));
@@ -477,6 +484,18 @@ int dispatch_stop(struct dispatch *d, const char *run_id, const struct user_ref 
     rc = store_run_get(d->store, run_id, out);
     if (rc == 0 && !a) publish_status(d, out);
     return rc;
+}
+
+void dispatch_job_deleted(struct dispatch *d, const char *job_id)
+{
+    size_t it;
+    for (struct map_entry *e = map_first(&d->active, &it); e; e = map_next(&d->active, &it, e)) {
+        struct active *a = e->value;
+        if (strcmp(a->run.job_id, job_id) != 0) continue;
+        a->detached = true;
+        worker_terminate(a, END_STOPPED);
+        log_info("run.detached", "run=%s job=%s reason=\"job deleted\"", a->run.id, job_id);
+    }
 }
 
 /* ---- recovery and shutdown ---- */

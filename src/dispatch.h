@@ -72,6 +72,12 @@ int dispatch_stop(struct dispatch *d, const char *run_id, const struct user_ref 
                   struct run *out);
 
 /*
+ * The job is being deleted with its runs: runs of it executing here are stopped and detached,
+ * so their end writes nothing for rows that no longer exist.
+ */
+void dispatch_job_deleted(struct dispatch *d, const char *job_id);
+
+/*
  * Stops claiming, lets running runs finish for the shutdown grace, then stops them; calls
  * done(arg) once no run is active.
  */

@@ -51,6 +51,7 @@ struct active {
     bool status_skip;   /* dropping the rest of an over-long status line */
 
     enum active_end end;
+    bool detached;      /* the run's row is gone (its job was deleted): store nothing more */
     int64_t stop_grace_ms;
     struct event *timeout_ev, *kill_ev;
 };

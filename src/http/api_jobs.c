@@ -141,7 +141,7 @@ static void apply_body(struct api_ctx *c, json_t *body, struct job *j, bool crea
                     json_errs_add(errs, "notification_emails", "'%s' is not an e-mail address",
                                   s ? s : json_type_name(e));
             }
-            json_object_set(n, "emails", json_is_array(emails) ? emails : json_array());
+            json_object_set_new(n, "emails", json_is_array(emails) ? json_incref(emails) : json_array());
         }
         if (statuses || full) {
             size_t i;
@@ -156,7 +156,8 @@ static void apply_body(struct api_ctx *c, json_t *body, struct job *j, bool crea
                                   "'%s' is not one of SUCCESS, PARTIAL_SUCCESS, FAILED, CANCELLED",
                                   s ? s : json_type_name(e));
             }
-            json_object_set(n, "statuses", json_is_array(statuses) ? statuses : json_array());
+            json_object_set_new(n, "statuses",
+                                json_is_array(statuses) ? json_incref(statuses) : json_array());
         }
         json_decref(j->notifications);
         j->notifications = n;
@@ -397,23 +398,7 @@ void api_jobs_delete(struct api_ctx *c)
     struct job j;
     if (api_load_job(c, &j)) return;
     /* runs still executing are stopped first, so nothing runs for a job that is gone */
-    struct run_query q = {.job_id = j.id,
-                          .status_mask = (1u << RUN_QUEUED) | (1u << RUN_RUNNING) |
-                                         (1u << RUN_CANCELLING),
-                          .since = NO_TIME,
-                          .limit = 100000};
-    struct run *runs;
-    size_t n;
-    int64_t total;
-    if (store_run_list(c->api->store, &q, &runs, &n, &total) == 0) {
-        struct user_ref by = auth_user_ref(&c->who);
-        for (size_t i = 0; i < n; i++) {
-            struct run out;
-            dispatch_stop(c->api->dispatch, runs[i].id, &by, &out);
-            run_release(&out);
-        }
-        store_runs_free(runs, n);
-    }
+    dispatch_job_deleted(c->api->dispatch, j.id);
     scheduler_job_deleted(c->api->sched, j.id);
     int rc = store_job_delete(c->api->store, j.id);
     job_release(&j);

@@ -434,12 +434,7 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:")
 # Leaks of the server that are known and reported but not yet fixed: (pattern over one leak
 # block of the LeakSanitizer report, what it is). Remove an entry once its bug is fixed;
 # test_api.Leaks checks them strictly.
-KNOWN_LEAKS = [
-    (r"#1 0x[0-9a-f]+ in json_array \S+\n\s+#2 0x[0-9a-f]+ in (api_jobs_create|update|apply_body) "
-     r"\S*src/http/api_jobs\.c:",
-     "apply_body() in src/http/api_jobs.c hands a fresh json_array() to json_object_set(), "
-     "which takes its own reference"),
-]
+KNOWN_LEAKS = []
 
 
 class CheckedSked(Sked):

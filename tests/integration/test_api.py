@@ -658,7 +658,7 @@ class Leaks(unittest.TestCase):
         finally:
             rc = s.stop()
             log = s.server_log()
-            Sked.__exit__(s, None, None, None)
+            skedtest.Sked.__exit__(s, None, None, None)  # cleanup only; checked below
         skedtest.check_server_exit(rc, log, known_leaks=[])
 
 
