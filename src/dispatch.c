@@ -460,6 +460,7 @@ int dispatch_stop(struct dispatch *d, const char *run_id, const struct user_ref 
     struct active *a = map_get(&d->active, run_id);
     if (a) {
         a->run.status = RUN_CANCELLING;
+        a->run.updated = now;
         free(a->run.stopped_by.id);
         free(a->run.stopped_by.name);
         a->run.stopped_by.id = by->id ? xstrdup(by->id) : NULL;

@@ -216,6 +216,7 @@ int logcap_status_parse(const char *line, size_t n, struct status_update *u, str
             }
             const char *names[] = {"total", "inserted", "updated", "errored"};
             int64_t *dst[] = {&u->total, &u->inserted, &u->updated, &u->errored};
+            for (int i = 0; i < 4; i++) *dst[i] = -1;
             const char *ek;
             json_t *ev;
             json_object_foreach(v, ek, ev)

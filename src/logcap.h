@@ -57,7 +57,7 @@ char *logcap_tail(const struct logcap *c);
 struct status_update {
     json_t *progress; /* {"done":n,"total":n|null} */
     bool has_entries;
-    int64_t total, inserted, updated, errored;
+    int64_t total, inserted, updated, errored; /* -1: not in this line (keeps its value) */
     char *message;
     json_t *output;
 };

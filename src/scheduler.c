@@ -33,6 +33,7 @@ struct scheduler {
     size_t n, cap;
     struct map pos; /* job id -> heap index + 1 */
     struct event *timer;
+    bool stopped;
     struct scheduler_stats stats;
 };
 
@@ -109,7 +110,7 @@ static void heap_set(struct scheduler *s, const char *id, int64_t at)
 static void arm(struct scheduler *s)
 {
     evtimer_del(s->timer);
-    if (s->n == 0) return;
+    if (s->n == 0 || s->stopped) return;
     int64_t wait = s->heap[0].at - time_now_us();
     if (wait < 0) wait = 0;
     if (wait > MAX_SLEEP_US) wait = MAX_SLEEP_US;
@@ -169,6 +170,12 @@ void scheduler_job_deleted(struct scheduler *s, const char *job_id)
 {
     heap_remove(s, job_id);
     arm(s);
+}
+
+void scheduler_stop(struct scheduler *s)
+{
+    s->stopped = true;
+    evtimer_del(s->timer);
 }
 
 size_t scheduler_count(const struct scheduler *s)

@@ -39,6 +39,10 @@ void scheduler_prepare(struct scheduler *s, const struct job *old, struct job *j
 /* The job was saved (j as stored) or deleted: the heap follows at once. */
 void scheduler_job_saved(struct scheduler *s, const struct job *j);
 void scheduler_job_deleted(struct scheduler *s, const char *job_id);
+/* Stops firing (shutdown): the timer is not armed again. */
+void scheduler_stop(struct scheduler *s);
+/* Stops firing (shutdown): the timer is not armed again. */
+void scheduler_stop(struct scheduler *s);
 /* Number of jobs in the heap. */
 size_t scheduler_count(const struct scheduler *s);
 

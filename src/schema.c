@@ -185,13 +185,6 @@ static bool type_ok(const char *type, const json_t *v)
     return false;
 }
 
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xc0) != 0x80) n++;
-    return n;
-}
 
 static int validate(const json_t *schema, json_t *v, const char *prefix, json_t *errs,
                     bool required);

@@ -60,6 +60,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     s->stopping = true;
     log_info("shutdown.start", "signal=%d active=%zu", (int)sig, dispatch_active_count(s->dispatch));
     http_server_stop_accepting(s->http);
+    scheduler_stop(s->sched); /* runs it would add now would only wait for the next start */
     dispatch_shutdown(s->dispatch, on_drained, s);
 }
 

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,6 +295,12 @@ int tasks_load_dir(const char *dir, const struct queue_names *queues, struct tas
                    struct sk_err *e)
 {
     *out = NULL;
+    /* absolute, so a relative command path still resolves after the task's chdir */
+    char abs[PATH_MAX];
+    if (!realpath(dir, abs))
+        return sk_err_set(e, -errno, "", "%s: cannot open tasks directory: %s", dir,
+                          strerror(errno));
+    dir = abs;
     DIR *d = opendir(dir);
     if (!d) return sk_err_set(e, -errno, "", "%s: cannot open tasks directory: %s", dir,
                               strerror(errno));

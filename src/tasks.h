@@ -1,6 +1,6 @@
 /*
  * tasks: job types. Each *.json file in the tasks directory declares one; they load at start
- * (and on reload) into a taskset, and a bad file, a duplicate id or an unknown key refuses the
+ * into a taskset, and a bad file, a duplicate id or an unknown key refuses the
  * whole set with "FILE: field: reason" so sked never starts half-configured.
  *
  * A taskset is immutable once loaded; runs copy what they need when they start, so a reload can

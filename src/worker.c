@@ -114,10 +114,10 @@ static void status_line(struct active *a, const char *line, size_t n)
         r->progress = json_incref(u.progress);
     }
     if (u.has_entries) {
-        r->total_entries = u.total;
-        r->inserted_entries = u.inserted;
-        r->updated_entries = u.updated;
-        r->errored_entries = u.errored;
+        if (u.total >= 0) r->total_entries = u.total;
+        if (u.inserted >= 0) r->inserted_entries = u.inserted;
+        if (u.updated >= 0) r->updated_entries = u.updated;
+        if (u.errored >= 0) r->errored_entries = u.errored;
     }
     if (u.message) {
         free(r->message);
@@ -282,8 +282,14 @@ static char **build_env(const struct active *a, const struct task *t)
         env[n++] = (s);                                                                        \
         env[n] = NULL;                                                                         \
     } while (0)
-    for (char **e = environ; e && *e; e++)
-        if (strncmp(*e, "SKED_", 5) != 0) ADD(xstrdup(*e)); /* sked's secrets stay with sked */
+    for (char **e = environ; e && *e; e++) {
+        if (strncmp(*e, "SKED_", 5) == 0) continue; /* sked's secrets stay with sked */
+        const char *eq = strchr(*e, '=');
+        char name[256];
+        snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - *e) : 0, *e);
+        if (eq && json_object_get(t->env, name)) continue; /* the task file's value wins */
+        ADD(xstrdup(*e));
+    }
     const char *k;
     json_t *v;
     json_object_foreach(t->env, k, v) ADD(xasprintf("%s=%s", k, json_string_value(v)));
@@ -327,6 +333,7 @@ int worker_spawn(struct active *a, const struct task *t, char *why, size_t whyle
     posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
     posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
     posix_spawn_file_actions_adddup2(&fa, pst[1], 3);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 4); /* nothing sked inherited leaks in */
     posix_spawn_file_actions_addchdir_np(&fa, t->working_dir);
     sigset_t all, none;
     sigfillset(&all);

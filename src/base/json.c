@@ -23,7 +23,7 @@ json_t *json_parse(const char *text, size_t len, const char *field, struct sk_er
 char *json_dump(const json_t *v)
 {
     if (!v) return strdup("null");
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
     if (!s) abort();
     return s;
 }

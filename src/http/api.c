@@ -115,7 +115,7 @@ void api_handle(struct http_req *req, void *arg)
 
 void api_json(struct api_ctx *c, int status, json_t *body)
 {
-    char *s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
     json_decref(body);
     if (!s) {
         http_reply_error(c->req, 500, "response could not be encoded");

@@ -7,6 +7,7 @@
 #include "args.h"
 #include "base/json.h"
 #include "base/timeutil.h"
+#include "base/utf8.h"
 #include "base/xalloc.h"
 #include "cron.h"
 #include "scheduler.h"
@@ -66,7 +67,7 @@ static void apply_body(struct api_ctx *c, json_t *body, struct job *j, bool crea
 
     json_t *title = json_object_get(body, "title");
     if (title || full) {
-        size_t len = json_is_string(title) ? strlen(json_string_value(title)) : 0;
+        size_t len = json_is_string(title) ? utf8_chars(json_string_value(title)) : 0;
         if (!json_is_string(title) || len < 1 || len > 250) {
             json_errs_add(errs, "title", title ? "must be a string of 1 to 250 characters"
                                                : "required: a string of 1 to 250 characters");
@@ -153,7 +154,8 @@ static void apply_body(struct api_ctx *c, json_t *body, struct job *j, bool crea
                 const char *s = json_string_value(e);
                 if (!s || !in_list(s, notify_statuses))
                     json_errs_add(errs, "notification_statuses",
-                                  "'%s' is not one of SUCCESS, PARTIAL_SUCCESS, FAILED, CANCELLED",
+                                  "'%s' is not one of SUCCESS, PARTIAL_SUCCESS, FAILED, CANCELLED, "
+                                  "WARNING",
                                   s ? s : json_type_name(e));
             }
             json_object_set_new(n, "statuses",
@@ -240,7 +242,7 @@ static void apply_body(struct api_ctx *c, json_t *body, struct job *j, bool crea
         }
         if (t && t->arguments) {
             json_t *check = json_deep_copy(run_args);
-            if (!task_has_arg(t, "since")) json_object_del(check, "since");
+            json_object_del(check, "since"); /* checked above */
             schema_validate_partial(t->arguments, check, "args", errs);
             json_decref(check);
         }

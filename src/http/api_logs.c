@@ -184,10 +184,10 @@ struct logstream {
 
 static void sse_event(struct logstream *ls, const char *event, const char *id, json_t *data)
 {
-    char *d = json_dumps(data, JSON_COMPACT);
+    char *d = json_dump(data);
     struct buf b = BUF_INIT;
     if (id) buf_printf(&b, "id: %s\n", id);
-    buf_printf(&b, "event: %s\ndata: %s\n\n", event, d ? d : "null");
+    buf_printf(&b, "event: %s\ndata: %s\n\n", event, d);
     http_stream_write(ls->ctx.req, b.data, b.len);
     buf_free(&b);
     free(d);

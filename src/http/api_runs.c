@@ -8,6 +8,7 @@
 #include "args.h"
 #include "base/json.h"
 #include "base/timeutil.h"
+#include "base/utf8.h"
 #include "base/xalloc.h"
 
 static const char *const run_sorts[] = {"created", NULL};
@@ -111,7 +112,7 @@ void api_runs_create(struct api_ctx *c)
     rq.scheduled_for = NO_TIME;
     json_t *title = json_object_get(body, "title");
     if (title && !json_is_null(title)) {
-        size_t len = json_is_string(title) ? json_string_length(title) : 0;
+        size_t len = json_is_string(title) ? utf8_chars(json_string_value(title)) : 0;
         if (!json_is_string(title) || len < 1 || len > 250)
             json_errs_add(errs, "title", "must be a string of 1 to 250 characters");
         else

@@ -75,7 +75,12 @@ int http_parse_query(const char *q, struct http_param **out, size_t *n)
         const char *amp = strchr(p, '&');
         size_t len = amp ? (size_t)(amp - p) : strlen(p);
         if (len > 0) {
-            if (*n >= MAX_PARAMS) goto bad;
+            if (*n >= MAX_PARAMS) {
+                http_params_free(*out, *n);
+                *out = NULL;
+                *n = 0;
+                return -2;
+            }
             const char *eq = memchr(p, '=', len);
             size_t klen = eq ? (size_t)(eq - p) : len;
             struct buf k = BUF_INIT, v = BUF_INIT;
@@ -502,8 +507,10 @@ static void dispatch_request(struct http_conn *c)
     req->tls = xfp && strcasecmp(xfp, "https") == 0;
     c->req = req;
     c->state = ST_HEAD;
-    if (http_parse_query(req->head.query, &req->params, &req->nparams) != 0) {
-        http_reply_error(req, 400, "bad percent-escape in the query string");
+    int qrc = http_parse_query(req->head.query, &req->params, &req->nparams);
+    if (qrc != 0) {
+        http_reply_error(req, 400, qrc == -2 ? "too many query parameters (at most 100)"
+                                             : "bad percent-escape in the query string");
         return;
     }
     c->srv->fn(req, c->srv->arg);

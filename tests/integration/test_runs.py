@@ -7,7 +7,7 @@ import unittest
 from datetime import datetime
 
 import skedtest
-from skedtest import CheckedSked as Sked, pids_with_env, sh_task, wait_for
+from skedtest import CheckedSked as Sked, pids_with_env, sh_task, task_file, wait_for
 
 FAST = ["--shutdown-grace", "1s", "--stop-grace", "2s"]
 
@@ -201,6 +201,44 @@ exit 1
                 self.assertEqual(errors, [done["message"]])
             # the server is still healthy and runs the next task
             self.assertEqual(s.get("/healthz").status, 200)
+
+
+class Contract(unittest.TestCase):
+    def test_relative_tasks_folder_and_command_path(self):
+        """--tasks given relative to sked's working directory, command relative to the task
+        file's folder: the command is still found after the task's chdir."""
+        tasks = {"rel.json": task_file("rel", ["../scripts/hello.sh"])}
+        with Sked(tasks=tasks, args=FAST + ["--tasks", "tasks.d"]) as s:
+            os.makedirs(os.path.join(s.tmp, "scripts"))
+            script = os.path.join(s.tmp, "scripts", "hello.sh")
+            with open(script, "w") as f:
+                f.write("#!/bin/sh\necho hello from $(pwd)\n")
+            os.chmod(script, 0o755)
+            job = s.create_job("rel")
+            run = s.wait_run(s.run_job(job["id"]))
+            self.assertEqual(run["status"], "SUCCESS", run)
+            msgs = by_message(s.logs(run))
+            self.assertTrue(any(m.startswith("hello from") and m.endswith("tasks.d") for m in msgs), msgs)
+
+    def test_task_env_overrides_inherited_variables_once(self):
+        env_task = sh_task("envy", "env", env={"HOME": "/from-the-task-file"})
+        with Sked(tasks={"envy.json": env_task}, args=FAST) as s:
+            job = s.create_job("envy")
+            run = s.wait_run(s.run_job(job["id"]))
+            homes = [m for m in by_message(s.logs(run)) if m.startswith("HOME=")]
+            self.assertEqual(homes, ["HOME=/from-the-task-file"])
+
+    def test_partial_entries_lines_keep_other_counters(self):
+        t = sh_task("counts", r"""
+printf '{"entries":{"total":10,"inserted":3}}\n' >&3
+printf '{"entries":{"errored":2}}\n' >&3
+""")
+        with Sked(tasks={"counts.json": t}, args=FAST) as s:
+            job = s.create_job("counts")
+            run = s.wait_run(s.run_job(job["id"]))
+            self.assertEqual(run["status"], "PARTIAL_SUCCESS")
+            self.assertEqual((run["total_entries"], run["inserted_entries"], run["errored_entries"]), (10, 3, 2))
+            self.assertEqual(run["message"], "2 of 10 entries failed")
 
 
 class Arguments(unittest.TestCase):
