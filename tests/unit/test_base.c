@@ -1,0 +1,558 @@
+/*
+ * test_base: the foundations everything else trusts - time and duration parsing/formatting,
+ * UTF-8 validation and repair, buf, map, UUIDs and JSON parse errors. Each case pins one
+ * documented rule of the src/base headers, so a change of behaviour shows up here first.
+ */
+#include "unit.h"
+
+#include <errno.h>
+
+#include "base/buf.h"
+#include "base/json.h"
+#include "base/map.h"
+#include "base/timeutil.h"
+#include "base/utf8.h"
+#include "base/uuid.h"
+
+/* ---- time ---- */
+
+static int64_t parse_ok(const char *s)
+{
+    int64_t us = 0;
+    const char *why = "unset";
+    int rc = time_parse(s, &us, &why);
+    if (rc != 0) fail_msg("time_parse(\"%s\") failed: %s", s, why ? why : "(null)");
+    assert_null(why);
+    return us;
+}
+
+static const char *parse_bad(const char *s)
+{
+    int64_t us = 12345;
+    const char *why = NULL;
+    assert_int_equal(time_parse(s, &us, &why), -EINVAL);
+    assert_non_null(why);
+    return why;
+}
+
+static void assert_formats(int64_t us, const char *want)
+{
+    char out[TIME_STR_MAX];
+    time_format(us, out);
+    assert_string_equal(out, want);
+}
+
+/* 2024-03-01T00:00:00Z */
+#define MAR1_2024 INT64_C(1709251200000000)
+
+static void test_time_parse_formats(void **state)
+{
+    (void)state;
+    assert_int_equal(parse_ok("2024-03-01"), MAR1_2024);
+    assert_int_equal(parse_ok("2024-03-01 10:30"), MAR1_2024 + INT64_C(37800000000));
+    assert_int_equal(parse_ok("2024-03-01T10:30"), MAR1_2024 + INT64_C(37800000000));
+    assert_int_equal(parse_ok("2024-03-01t10:30"), MAR1_2024 + INT64_C(37800000000));
+    assert_int_equal(parse_ok("2024-03-01T10:30:15"), MAR1_2024 + INT64_C(37815000000));
+    assert_int_equal(parse_ok("2024-03-01T10:30:15Z"), MAR1_2024 + INT64_C(37815000000));
+    assert_int_equal(parse_ok("2024-03-01T10:30:15z"), MAR1_2024 + INT64_C(37815000000));
+    assert_int_equal(parse_ok("2024-03-01Z"), MAR1_2024);
+    assert_int_equal(parse_ok("1970-01-01T00:00:00Z"), 0);
+}
+
+static void test_time_parse_fraction(void **state)
+{
+    (void)state;
+    assert_int_equal(parse_ok("1970-01-01T00:00:00.5Z"), 500000);
+    assert_int_equal(parse_ok("1970-01-01T00:00:00.123456Z"), 123456);
+    assert_int_equal(parse_ok("1970-01-01T00:00:00,25"), 250000);
+    assert_int_equal(parse_ok("1970-01-01T00:00:00.000001"), 1);
+    /* digits past microseconds are dropped, not rounded */
+    assert_int_equal(parse_ok("1970-01-01T00:00:00.1234569Z"), 123456);
+    parse_bad("1970-01-01T00:00:00.Z");
+    parse_bad("1970-01-01T00:00:00.");
+}
+
+static void test_time_parse_offsets(void **state)
+{
+    (void)state;
+    int64_t utc = parse_ok("2024-03-01T10:30:00Z");
+    assert_int_equal(parse_ok("2024-03-01T12:30:00+02:00"), utc);
+    assert_int_equal(parse_ok("2024-03-01T12:30:00+0200"), utc);
+    assert_int_equal(parse_ok("2024-03-01T05:00:00-05:30"), utc);
+    assert_int_equal(parse_ok("2024-03-01 10:30+00:00"), utc);
+    /* an offset may move the instant across a date line */
+    assert_int_equal(parse_ok("2024-03-01T01:00:00+02:00"), MAR1_2024 - INT64_C(3600000000));
+    assert_string_equal(parse_bad("2024-03-01T10:30:00+24:00"), "zone offset out of range");
+    assert_string_equal(parse_bad("2024-03-01T10:30:00+02:60"), "zone offset out of range");
+    parse_bad("2024-03-01T10:30:00+2");
+    parse_bad("2024-03-01T10:30:00+02:0");
+    parse_bad("2024-03-01T10:30:00 +02:00");
+}
+
+static void test_time_parse_dates(void **state)
+{
+    (void)state;
+    parse_ok("2024-02-29");
+    parse_ok("2000-02-29");
+    assert_string_equal(parse_bad("2023-02-29"), "no such date");
+    assert_string_equal(parse_bad("1900-02-29"), "no such date");
+    assert_string_equal(parse_bad("2024-04-31"), "no such date");
+    assert_string_equal(parse_bad("2024-13-01"), "no such date");
+    assert_string_equal(parse_bad("2024-00-10"), "no such date");
+    assert_string_equal(parse_bad("2024-01-00"), "no such date");
+    assert_string_equal(parse_bad("2024-01-01T24:00"), "time of day out of range");
+    assert_string_equal(parse_bad("2024-01-01T23:60"), "time of day out of range");
+    assert_string_equal(parse_bad("2024-01-01T23:59:61"), "time of day out of range");
+    /* a leap second is clamped to :59 */
+    assert_int_equal(parse_ok("2016-12-31T23:59:60Z"), parse_ok("2016-12-31T23:59:59Z"));
+    /* shapes that are not dates at all */
+    parse_bad("");
+    parse_bad("2024-3-1");
+    parse_bad("24-03-01");
+    parse_bad("2024/03/01");
+    parse_bad("2024-03-01T10");
+    parse_bad("2024-03-01T10:3");
+    parse_bad("2024-03-01T10:30:");
+    parse_bad("2024-03-01T10:30:00Zjunk");
+    parse_bad("2024-03-01 ");
+    parse_bad("yesterday");
+    int64_t us;
+    const char *why;
+    assert_int_equal(time_parse(NULL, &us, &why), -EINVAL);
+    /* why may be NULL when the caller does not want the reason */
+    assert_int_equal(time_parse("2024-02-30", &us, NULL), -EINVAL);
+}
+
+static void test_time_format(void **state)
+{
+    (void)state;
+    assert_formats(0, "1970-01-01T00:00:00.000000+00:00");
+    assert_formats(MAR1_2024 + INT64_C(37815123456), "2024-03-01T10:30:15.123456+00:00");
+    assert_formats(-1, "1969-12-31T23:59:59.999999+00:00");
+    assert_formats(-500000, "1969-12-31T23:59:59.500000+00:00");
+    assert_formats(INT64_C(-86400000000), "1969-12-31T00:00:00.000000+00:00");
+    assert_formats(parse_ok("2024-02-29T23:59:59.999999Z"), "2024-02-29T23:59:59.999999+00:00");
+    assert_formats(parse_ok("1900-01-01"), "1900-01-01T00:00:00.000000+00:00");
+    assert_formats(parse_ok("9999-12-31T23:59:59Z"), "9999-12-31T23:59:59.000000+00:00");
+}
+
+static void test_time_round_trip(void **state)
+{
+    (void)state;
+    static const int64_t values[] = {0,
+                                     1,
+                                     -1,
+                                     -999999,
+                                     -1000000,
+                                     -1000001,
+                                     INT64_C(951782400000000), /* 2000-02-29 */
+                                     INT64_C(1709251200123456),
+                                     INT64_C(-2208988800000000), /* 1900-01-01 */
+                                     INT64_C(253402300799999999)};
+    for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
+        char s[TIME_STR_MAX];
+        time_format(values[i], s);
+        assert_int_equal(parse_ok(s), values[i]);
+    }
+    /* every day boundary of four years including a leap year, through the civil helpers */
+    for (int64_t days = -800; days < 800; days++) {
+        int64_t y;
+        unsigned m, d;
+        time_civil_from_days(days, &y, &m, &d);
+        assert_int_equal(time_days_from_civil(y, m, d), days);
+    }
+}
+
+/* ---- durations ---- */
+
+static int64_t dur_ok(const char *s)
+{
+    int64_t ms = -1;
+    const char *why = "unset";
+    if (duration_parse(s, &ms, &why) != 0) fail_msg("duration_parse(\"%s\"): %s", s, why);
+    assert_null(why);
+    return ms;
+}
+
+static const char *dur_bad(const char *s)
+{
+    int64_t ms = 0;
+    const char *why = NULL;
+    assert_int_equal(duration_parse(s, &ms, &why), -EINVAL);
+    assert_non_null(why);
+    return why;
+}
+
+static void test_duration_parse(void **state)
+{
+    (void)state;
+    assert_int_equal(dur_ok("90s"), 90000);
+    assert_int_equal(dur_ok("10m"), 600000);
+    assert_int_equal(dur_ok("2h"), 7200000);
+    assert_int_equal(dur_ok("1h30m"), 5400000);
+    assert_int_equal(dur_ok("500ms"), 500);
+    assert_int_equal(dur_ok("1d"), 86400000);
+    assert_int_equal(dur_ok("2w"), INT64_C(1209600000));
+    assert_int_equal(dur_ok("45"), 45000);
+    assert_int_equal(dur_ok("0"), 0);
+    assert_int_equal(dur_ok("1m5s"), 65000);
+    assert_int_equal(dur_ok("1d1h1m1s1ms"), 90061001);
+    assert_int_equal(dur_ok("1s1s"), 2000);
+
+    dur_bad("");
+    dur_bad("abc");
+    dur_bad("10x");
+    dur_bad("1.5h");
+    dur_bad("-5s");
+    dur_bad("5 s");
+    dur_bad(" 5s");
+    dur_bad("s");
+    dur_bad("1m30"); /* a bare number is only allowed alone */
+    dur_bad("h1");
+    assert_string_equal(dur_bad("99999999999"), "duration too long");
+    assert_string_equal(dur_bad("36601d"), "duration too long");
+    int64_t ms;
+    assert_int_equal(duration_parse(NULL, &ms, NULL), -EINVAL);
+}
+
+static void test_duration_format(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t ms;
+        const char *want;
+    } cases[] = {{0, "0s"},           {-5, "0s"},          {250, "250ms"},
+                 {45000, "45s"},      {5400000, "1h30m"},  {90061001, "1d1h1m1s1ms"},
+                 {604800000, "7d"},   {1500, "1s500ms"},   {3600000, "1h"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char out[32];
+        duration_format(cases[i].ms, out);
+        assert_string_equal(out, cases[i].want);
+        /* whatever is formatted parses back to the same length */
+        if (cases[i].ms > 0) assert_int_equal(dur_ok(out), cases[i].ms);
+    }
+}
+
+/* ---- utf8 ---- */
+
+#define U8_OK(lit) assert_true(utf8_valid(lit, sizeof(lit) - 1))
+#define U8_BAD(lit) assert_false(utf8_valid(lit, sizeof(lit) - 1))
+
+static void test_utf8_valid(void **state)
+{
+    (void)state;
+    U8_OK("");
+    U8_OK("plain ascii");
+    U8_OK("caf\xc3\xa9");
+    U8_OK("\xe2\x82\xac");         /* euro sign */
+    U8_OK("\xf0\x9f\x98\x80");     /* emoji, 4 bytes */
+    U8_OK("\xf4\x8f\xbf\xbf");     /* U+10FFFF, the last code point */
+    U8_OK("\xed\x9f\xbf");         /* U+D7FF, just below the surrogates */
+    U8_BAD("\xc0\xaf");            /* overlong '/' */
+    U8_BAD("\xc1\xbf");            /* overlong */
+    U8_BAD("\xe0\x80\xaf");        /* overlong 3-byte */
+    U8_BAD("\xf0\x80\x80\xaf");    /* overlong 4-byte */
+    U8_BAD("\xed\xa0\x80");        /* U+D800, a surrogate */
+    U8_BAD("\xed\xbf\xbf");        /* U+DFFF */
+    U8_BAD("\xf4\x90\x80\x80");    /* above U+10FFFF */
+    U8_BAD("\xf5\x80\x80\x80");
+    U8_BAD("\xff");
+    U8_BAD("\x80");                /* stray continuation byte */
+    U8_BAD("ab\xe2\x82");          /* truncated at the end */
+    U8_BAD("\xe2\x82x");           /* truncated in the middle */
+    U8_BAD("a\0b");                /* NUL is not accepted */
+}
+
+static void test_utf8_chars(void **state)
+{
+    (void)state;
+    assert_int_equal(utf8_chars(""), 0);
+    assert_int_equal(utf8_chars("abc"), 3);
+    assert_int_equal(utf8_chars("caf\xc3\xa9"), 4);
+    assert_int_equal(utf8_chars("\xe6\x97\xa5\xe6\x9c\xac"), 2);
+    assert_int_equal(utf8_chars("\xf0\x9f\x98\x80!"), 2);
+}
+
+static char *sanitize(const char *s, size_t n)
+{
+    struct buf b = BUF_INIT;
+    utf8_sanitize(&b, s, n);
+    assert_true(utf8_valid(b.data ? b.data : "", b.len));
+    return buf_steal(&b);
+}
+
+#define FFFD "\xef\xbf\xbd"
+
+static void test_utf8_sanitize(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        size_t n;
+        const char *want;
+    } cases[] = {
+        {"hello", 5, "hello"},
+        {"caf\xc3\xa9", 5, "caf\xc3\xa9"},
+        {"a\xff" "b", 3, "a" FFFD "b"},
+        {"a\0b", 3, "a" FFFD "b"},
+        {"ab\xe2\x82", 4, "ab" FFFD FFFD},
+        {"\xc0\xaf", 2, FFFD FFFD},
+        {"\xed\xa0\x80!", 4, FFFD FFFD FFFD "!"},
+        {"\xf0\x9f\x98\x80\xff", 5, "\xf0\x9f\x98\x80" FFFD},
+        {"", 0, ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *out = sanitize(cases[i].in, cases[i].n);
+        assert_string_equal(out, cases[i].want);
+        free(out);
+    }
+}
+
+/* ---- buf ---- */
+
+static void test_buf(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT;
+    assert_string_equal(buf_cstr(&b), "");
+    buf_puts(&b, "abc");
+    buf_putc(&b, '-');
+    buf_append(&b, "x\0y", 3);
+    assert_int_equal(b.len, 7);
+    assert_memory_equal(b.data, "abc-x\0y", 8); /* NUL-terminated past embedded NULs */
+    buf_reset(&b);
+    assert_int_equal(b.len, 0);
+    assert_string_equal(buf_cstr(&b), "");
+    for (int i = 0; i < 1000; i++) buf_printf(&b, "%d,", i % 10);
+    assert_int_equal(b.len, 2000);
+    assert_int_equal(strlen(b.data), 2000);
+    assert_memory_equal(b.data + 1990, "5,6,7,8,9,", 10);
+    char big[5000];
+    memset(big, 'z', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    buf_printf(&b, "%s", big);
+    assert_int_equal(b.len, 2000 + 4999);
+    char *s = buf_steal(&b);
+    assert_null(b.data);
+    assert_int_equal(b.len, 0);
+    assert_int_equal(strlen(s), 6999);
+    free(s);
+    s = buf_steal(&b); /* an empty buf still yields a string */
+    assert_string_equal(s, "");
+    free(s);
+    buf_free(&b);
+}
+
+static void test_buf_json_string(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT;
+    buf_json_string(&b, "a\"b\\c\nd\re\tf\x01g\x1f" "caf\xc3\xa9");
+    assert_string_equal(buf_cstr(&b), "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001fcaf\xc3\xa9\"");
+    /* what it writes is JSON that reads back as the original */
+    json_t *v = json_loads(b.data, JSON_DECODE_ANY, NULL);
+    assert_non_null(v);
+    assert_string_equal(json_string_value(v), "a\"b\\c\nd\re\tf\x01g\x1f" "caf\xc3\xa9");
+    json_decref(v);
+    buf_free(&b);
+}
+
+/* ---- map ---- */
+
+static void test_map_basic(void **state)
+{
+    (void)state;
+    struct map m;
+    map_init(&m);
+    int a = 1, b = 2, c = 3;
+    assert_null(map_get(&m, "a"));
+    assert_null(map_put(&m, "a", &a));
+    assert_null(map_put(&m, "b", &b));
+    assert_ptr_equal(map_get(&m, "a"), &a);
+    assert_ptr_equal(map_put(&m, "a", &c), &a); /* replacing returns the old value */
+    assert_ptr_equal(map_get(&m, "a"), &c);
+    assert_int_equal(m.count, 2);
+    char key[8] = "b";
+    assert_ptr_equal(map_get(&m, key), &b); /* keys compare by content */
+    assert_ptr_equal(map_del(&m, "b"), &b);
+    assert_null(map_del(&m, "b"));
+    assert_null(map_get(&m, "b"));
+    assert_int_equal(m.count, 1);
+    assert_null(map_get(&m, ""));
+    assert_null(map_put(&m, "", &b)); /* the empty key is a key like any other */
+    assert_ptr_equal(map_get(&m, ""), &b);
+    map_release(&m);
+    assert_null(map_get(&m, "a")); /* a released map is empty, not a crash */
+    assert_null(map_del(&m, "a"));
+    assert_null(map_put(&m, "a", &a)); /* and usable again */
+    assert_ptr_equal(map_get(&m, "a"), &a);
+    map_release(&m);
+}
+
+static void test_map_growth_and_iteration(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    struct map m;
+    map_init(&m);
+    static int values[N];
+    char key[32];
+    for (int i = 0; i < N; i++) {
+        values[i] = i;
+        snprintf(key, sizeof key, "key-%d", i);
+        assert_null(map_put(&m, key, &values[i]));
+    }
+    assert_int_equal(m.count, N);
+    assert_true(m.nbuckets >= N); /* it grew instead of chaining everything */
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof key, "key-%d", i);
+        assert_ptr_equal(map_get(&m, key), &values[i]);
+    }
+    for (int i = 0; i < N; i += 2) {
+        snprintf(key, sizeof key, "key-%d", i);
+        assert_ptr_equal(map_del(&m, key), &values[i]);
+    }
+    static char seen[N];
+    memset(seen, 0, sizeof seen);
+    size_t it, visited = 0;
+    for (struct map_entry *e = map_first(&m, &it); e; e = map_next(&m, &it, e)) {
+        int v = *(int *)e->value;
+        snprintf(key, sizeof key, "key-%d", v);
+        assert_string_equal(e->key, key);
+        assert_int_equal(v % 2, 1);
+        assert_int_equal(seen[v], 0);
+        seen[v] = 1;
+        visited++;
+    }
+    assert_int_equal(visited, N / 2);
+    map_release(&m);
+
+    map_init(&m);
+    assert_null(map_first(&m, &it));
+    map_release(&m);
+}
+
+/* ---- uuid ---- */
+
+static void test_uuid(void **state)
+{
+    (void)state;
+    char a[UUID_STR_LEN], b[UUID_STR_LEN];
+    uuid_v4(a);
+    uuid_v4(b);
+    assert_int_equal(strlen(a), 36);
+    assert_true(uuid_valid(a));
+    assert_string_not_equal(a, b);
+    assert_int_equal(a[14], '4'); /* version */
+    assert_non_null(strchr("89ab", a[19])); /* RFC 4122 variant */
+    for (int i = 0; i < 36; i++)
+        if (i != 8 && i != 13 && i != 18 && i != 23)
+            assert_non_null(strchr("0123456789abcdef", a[i]));
+
+    assert_true(uuid_valid("123e4567-e89b-12d3-a456-426614174000"));
+    assert_true(uuid_valid("123E4567-E89B-12D3-A456-426614174000"));
+    assert_false(uuid_valid(NULL));
+    assert_false(uuid_valid(""));
+    assert_false(uuid_valid("123e4567-e89b-12d3-a456-42661417400"));   /* short */
+    assert_false(uuid_valid("123e4567-e89b-12d3-a456-4266141740000")); /* long */
+    assert_false(uuid_valid("123e4567e-89b-12d3-a456-426614174000"));  /* dash moved */
+    assert_false(uuid_valid("123e4567-e89b-12d3-a456-42661417400g"));  /* not hex */
+    assert_false(uuid_valid("123e4567-e89b-12d3-a456_426614174000"));
+}
+
+/* ---- json ---- */
+
+static void test_json_parse_errors(void **state)
+{
+    (void)state;
+    struct sk_err e = {0};
+    const char *text = "{\n  \"a\": 1,\n  \"b\": tru\n}";
+    assert_null(json_parse(text, strlen(text), "body", &e));
+    assert_int_equal(e.code, -EINVAL);
+    assert_string_equal(e.field, "body");
+    assert_contains(e.msg, "malformed JSON at line 3, column");
+    assert_contains(e.msg, "(position ");
+
+    sk_err_clear(&e);
+    assert_null(json_parse("{\"a\":1,\"a\":2}", 13, "x", &e)); /* duplicate keys are refused */
+    assert_contains(e.msg, "malformed JSON at line 1");
+    assert_contains(e.msg, "duplicate");
+
+    sk_err_clear(&e);
+    assert_null(json_parse("", 0, "x", &e));
+    assert_contains(e.msg, "malformed JSON");
+
+    /* only len bytes are read: the text need not end with a NUL */
+    json_t *v = json_parse("[1,2]garbage", 5, "x", NULL);
+    assert_non_null(v);
+    assert_json_eq(v, "[1,2]");
+    json_decref(v);
+    v = json_parse("42", 2, "x", NULL); /* any value, not only containers */
+    assert_true(json_is_integer(v));
+    json_decref(v);
+}
+
+static void test_json_helpers(void **state)
+{
+    (void)state;
+    json_t *errs = json_array();
+    json_errs_add(errs, "a", "first %d", 1);
+    json_errs_add(errs, "b", "other");
+    json_errs_add(errs, "a", "second");
+    assert_int_equal(json_array_size(errs), 2); /* same field merged */
+    assert_json_eq(errs, "[{\"field\":\"a\",\"messages\":[\"first 1\",\"second\"]},"
+                         "{\"field\":\"b\",\"messages\":[\"other\"]}]");
+    json_errs_add(errs, "c", "%s", "bad \xff utf8"); /* never lost, even when not UTF-8 */
+    assert_err_field(errs, "c", "invalid value");
+    json_decref(errs);
+
+    json_t *o = J("{\"s\":\"x\",\"n\":1,\"r\":1.5,\"t\":true,\"f\":false,\"z\":null,"
+                  "\"a\":[],\"o\":{},\"e\":\"\"}");
+    assert_string_equal(json_str(o, "s"), "x");
+    assert_null(json_str(o, "n"));
+    assert_null(json_str(o, "missing"));
+    static const struct {
+        const char *key, *type;
+        bool empty;
+    } cases[] = {{"s", "string", false}, {"n", "integer", false}, {"r", "number", false},
+                 {"t", "boolean", false}, {"f", "boolean", false}, {"z", "null", true},
+                 {"a", "array", true},    {"o", "object", true},   {"e", "string", true}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        json_t *v = json_object_get(o, cases[i].key);
+        assert_string_equal(json_type_name(v), cases[i].type);
+        assert_int_equal(json_is_empty(v), cases[i].empty);
+    }
+    assert_true(json_is_empty(NULL));
+    char *d = json_dump(json_object_get(o, "a"));
+    assert_string_equal(d, "[]");
+    free(d);
+    d = json_dump(NULL);
+    assert_string_equal(d, "null");
+    free(d);
+    json_decref(o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_time_parse_formats),
+        cmocka_unit_test(test_time_parse_fraction),
+        cmocka_unit_test(test_time_parse_offsets),
+        cmocka_unit_test(test_time_parse_dates),
+        cmocka_unit_test(test_time_format),
+        cmocka_unit_test(test_time_round_trip),
+        cmocka_unit_test(test_duration_parse),
+        cmocka_unit_test(test_duration_format),
+        cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_utf8_chars),
+        cmocka_unit_test(test_utf8_sanitize),
+        cmocka_unit_test(test_buf),
+        cmocka_unit_test(test_buf_json_string),
+        cmocka_unit_test(test_map_basic),
+        cmocka_unit_test(test_map_growth_and_iteration),
+        cmocka_unit_test(test_uuid),
+        cmocka_unit_test(test_json_parse_errors),
+        cmocka_unit_test(test_json_helpers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

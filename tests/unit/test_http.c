@@ -1,0 +1,440 @@
+/*
+ * test_http: the pure parts of the HTTP server - request heads, query strings and routing.
+ * These see raw bytes from the network before any authentication, so every refusal path and
+ * its status code (400, 431, 501, 505; 404 vs 405) is pinned, along with what valid requests
+ * turn into.
+ */
+#include "unit.h"
+
+#include "http/http.h"
+#include "http/router.h"
+
+static int head(const char *text, struct http_head *h, struct sk_err *e)
+{
+    sk_err_clear(e);
+    return http_parse_head(text, strlen(text), h, e);
+}
+
+static const char *header(const struct http_head *h, const char *name)
+{
+    for (size_t i = 0; i < h->nheaders; i++)
+        if (strcmp(h->headers[i].name, name) == 0) return h->headers[i].value;
+    return NULL;
+}
+
+/* Expects status for text, with a reason mentioning needle. */
+static void head_bad(const char *text, int status, const char *needle)
+{
+    struct http_head h;
+    struct sk_err e;
+    int rc = head(text, &h, &e);
+    if (rc != status) fail_msg("%s: got %d (%s), want %d", text, rc, e.msg, status);
+    if (needle) assert_contains(e.msg, needle);
+    /* a refused head owns nothing */
+    assert_null(h.target);
+    assert_null(h.path);
+    assert_null(h.headers);
+    http_head_release(&h);
+}
+
+static void test_head_valid(void **state)
+{
+    (void)state;
+    struct http_head h;
+    struct sk_err e;
+    assert_int_equal(head("GET /api/jobs?q=a%20b&page=2 HTTP/1.1\r\nHost: localhost:8080\r\n"
+                          "Accept:   application/json  \r\nX-Tab:\tv\t\r\n\r\n",
+                          &h, &e),
+                     0);
+    assert_string_equal(h.method, "GET");
+    assert_string_equal(h.target, "/api/jobs?q=a%20b&page=2");
+    assert_string_equal(h.path, "/api/jobs");
+    assert_string_equal(h.query, "q=a%20b&page=2"); /* raw: decoded per parameter */
+    assert_int_equal(h.minor, 1);
+    assert_true(h.keep_alive);
+    assert_int_equal(h.content_length, -1);
+    assert_false(h.chunked);
+    assert_int_equal(h.nheaders, 3);
+    assert_string_equal(header(&h, "Host"), "localhost:8080");
+    assert_string_equal(header(&h, "Accept"), "application/json"); /* trimmed */
+    assert_string_equal(header(&h, "X-Tab"), "v");
+    http_head_release(&h);
+    http_head_release(&h); /* released twice is harmless */
+
+    /* bare LF line ends and leading blank lines are tolerated */
+    assert_int_equal(head("\r\n\nPOST /api/jobs HTTP/1.1\nContent-Length: 42\n\n", &h, &e), 0);
+    assert_string_equal(h.method, "POST");
+    assert_int_equal(h.content_length, 42);
+    assert_null(h.query);
+    http_head_release(&h);
+
+    /* a head without its final blank line still parses (the caller found the end) */
+    assert_int_equal(head("DELETE /x HTTP/1.1\r\nA: b", &h, &e), 0);
+    assert_string_equal(header(&h, "A"), "b");
+    http_head_release(&h);
+
+    /* the same Content-Length twice is fine */
+    assert_int_equal(head("PUT /x HTTP/1.1\r\nContent-Length: 7\r\ncontent-length: 7\r\n\r\n",
+                          &h, &e),
+                     0);
+    assert_int_equal(h.content_length, 7);
+    http_head_release(&h);
+    assert_int_equal(head("PUT /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n", &h, &e), 0);
+    assert_int_equal(h.content_length, 0);
+    http_head_release(&h);
+
+    /* chunked, also as the last of several codings */
+    assert_int_equal(head("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", &h, &e), 0);
+    assert_true(h.chunked);
+    http_head_release(&h);
+    assert_int_equal(head("POST /x HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n", &h, &e),
+                     0);
+    assert_true(h.chunked);
+    http_head_release(&h);
+}
+
+static void test_head_keep_alive(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int minor;
+        bool keep;
+    } cases[] = {
+        {"GET / HTTP/1.1\r\n\r\n", 1, true},
+        {"GET / HTTP/1.0\r\n\r\n", 0, false},
+        {"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 0, true},
+        {"GET / HTTP/1.0\r\nconnection: Keep-Alive\r\n\r\n", 0, true},
+        {"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", 1, false},
+        {"GET / HTTP/1.1\r\nConnection: CLOSE\r\n\r\n", 1, false},
+        {"GET / HTTP/1.1\r\nConnection: Upgrade\r\n\r\n", 1, true},
+        {"GET / HTTP/1.9\r\n\r\n", 9, true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct http_head h;
+        struct sk_err e;
+        assert_int_equal(head(cases[i].text, &h, &e), 0);
+        assert_int_equal(h.minor, cases[i].minor);
+        if (h.keep_alive != cases[i].keep) fail_msg("%s: keep_alive %d", cases[i].text, h.keep_alive);
+        http_head_release(&h);
+    }
+}
+
+static void test_head_targets(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *target, *path, *query;
+    } cases[] = {
+        {"/api/tasks/a%20b", "/api/tasks/a b", NULL},
+        {"/api/tasks/a%2Fb", "/api/tasks/a/b", NULL},
+        {"/a+b", "/a+b", NULL}, /* '+' is only a space in queries */
+        {"/caf%C3%A9?x=%C3%A9", "/caf\xc3\xa9", "x=%C3%A9"},
+        {"http://example.com/api/jobs?x=1", "/api/jobs", "x=1"},
+        {"HTTPS://example.com:8443/a/b", "/a/b", NULL},
+        {"http://example.com", "/", NULL},
+        {"/?", "/", ""},
+        {"/p?a?b", "/p", "a?b"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "GET %s HTTP/1.1\r\n\r\n", cases[i].target);
+        struct http_head h;
+        struct sk_err e;
+        if (head(text, &h, &e) != 0) fail_msg("%s: %s", cases[i].target, e.msg);
+        assert_string_equal(h.target, cases[i].target);
+        assert_string_equal(h.path, cases[i].path);
+        if (cases[i].query)
+            assert_string_equal(h.query, cases[i].query);
+        else
+            assert_null(h.query);
+        http_head_release(&h);
+    }
+    struct http_head h;
+    struct sk_err e;
+    assert_int_equal(head("OPTIONS * HTTP/1.1\r\n\r\n", &h, &e), 0); /* asterisk-form */
+    assert_string_equal(h.path, "*");
+    http_head_release(&h);
+}
+
+static void test_head_errors(void **state)
+{
+    (void)state;
+    head_bad("", 400, "empty request");
+    head_bad("\r\n\r\n", 400, "empty request");
+    head_bad("GET\r\n\r\n", 400, "malformed request line");
+    head_bad(" / HTTP/1.1\r\n\r\n", 400, "malformed request line");
+    head_bad("GET /\r\n\r\n", 400, "malformed request line");
+    head_bad("GET  HTTP/1.1\r\n\r\n", 400, "malformed request line");
+    head_bad("G(T / HTTP/1.1\r\n\r\n", 400, "malformed method");
+    head_bad("GE\"T / HTTP/1.1\r\n\r\n", 400, "malformed method");
+    head_bad("ABCDEFGHIJKLMNOPQ / HTTP/1.1\r\n\r\n", 400, "malformed request line");
+    head_bad("GET / HTTP/1.1 \r\n\r\n", 400, "malformed HTTP version");
+    head_bad("GET / HTTX/1.1\r\n\r\n", 400, "malformed HTTP version");
+    head_bad("GET / HTTP/1.x\r\n\r\n", 400, "malformed HTTP version");
+    head_bad("GET / HTTP/11\r\n\r\n", 400, "malformed HTTP version");
+    head_bad("GET / http/1.1\r\n\r\n", 400, "malformed HTTP version");
+    head_bad("GET / HTTP/1.1 extra\r\n\r\n", 400, "malformed HTTP version");
+    head_bad("GET / HTTP/2.0\r\n\r\n", 505, "HTTP/1.x");
+    head_bad("GET / HTTP/0.9\r\n\r\n", 505, NULL);
+    head_bad("GET /a\x01" "b HTTP/1.1\r\n\r\n", 400, "control character");
+    head_bad("GET /a\tb HTTP/1.1\r\n\r\n", 400, "control character");
+    head_bad("GET /a\x7f" "b HTTP/1.1\r\n\r\n", 400, "control character");
+    head_bad("GET api/jobs HTTP/1.1\r\n\r\n", 400, "must start with /");
+    head_bad("GET /a%zz HTTP/1.1\r\n\r\n", 400, "percent-escape");
+    head_bad("GET /a%4 HTTP/1.1\r\n\r\n", 400, "percent-escape");
+    head_bad("GET /a% HTTP/1.1\r\n\r\n", 400, "percent-escape");
+    head_bad("GET /a%00b HTTP/1.1\r\n\r\n", 400, "percent-escape");
+
+    head_bad("GET / HTTP/1.1\r\nHost: x\r\n  folded\r\n\r\n", 400, "folded");
+    head_bad("GET / HTTP/1.1\r\n\tfolded: x\r\n\r\n", 400, "folded");
+    head_bad("GET / HTTP/1.1\r\nNo colon here\r\n\r\n", 400, "malformed header line");
+    head_bad("GET / HTTP/1.1\r\n: empty name\r\n\r\n", 400, "malformed header line");
+    head_bad("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", 400, "malformed header name");
+    head_bad("GET / HTTP/1.1\r\nName : x\r\n\r\n", 400, "malformed header name");
+    head_bad("GET / HTTP/1.1\r\nX: a\x01" "b\r\n\r\n", 400, "control character");
+    head_bad("GET / HTTP/1.1\r\nX: a\x7f" "b\r\n\r\n", 400, "control character");
+    head_bad("GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", 400, "control character");
+
+    head_bad("POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n", 400, "Content-Length");
+    head_bad("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400, "Content-Length");
+    head_bad("POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n", 400, "Content-Length");
+    head_bad("POST / HTTP/1.1\r\nContent-Length:\r\n\r\n", 400, "Content-Length");
+    head_bad("POST / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n", 400, "Content-Length");
+    head_bad("POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n", 400, "Content-Length");
+    head_bad("POST / HTTP/1.1\r\nContent-Length: 1234567890123456\r\n\r\n", 400, "Content-Length");
+    head_bad("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400,
+             "Content-Length");
+    head_bad("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", 400,
+             "both Transfer-Encoding and Content-Length");
+    head_bad("POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
+             "both");
+    head_bad("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "transfer coding");
+    head_bad("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 501, NULL);
+    head_bad("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n",
+             501, NULL);
+}
+
+static void test_head_header_limit(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT;
+    buf_puts(&b, "GET / HTTP/1.1\r\n");
+    for (int i = 0; i < 100; i++) buf_printf(&b, "X-H%d: %d\r\n", i, i);
+    struct http_head h;
+    struct sk_err e;
+    assert_int_equal(http_parse_head(b.data, b.len, &h, &e), 0); /* 100 is the limit */
+    assert_int_equal(h.nheaders, 100);
+    assert_string_equal(h.headers[99].value, "99");
+    http_head_release(&h);
+    buf_puts(&b, "X-One-Too-Many: x\r\n\r\n");
+    assert_int_equal(http_parse_head(b.data, b.len, &h, &e), 431);
+    assert_contains(e.msg, "too many header fields");
+    assert_null(h.headers);
+    http_head_release(&h);
+    buf_free(&b);
+}
+
+/* ---- query strings ---- */
+
+static void test_query(void **state)
+{
+    (void)state;
+    struct http_param *p;
+    size_t n;
+    assert_int_equal(http_parse_query("a=1&b=x%20y&c=a+b&flag&&=v&d=%2B%26%3D&e=&caf%C3%A9=1", &p,
+                                      &n),
+                     0);
+    static const char *want[][2] = {{"a", "1"},       {"b", "x y"}, {"c", "a b"},
+                                    {"flag", ""},     {"", "v"},    {"d", "+&="},
+                                    {"e", ""},        {"caf\xc3\xa9", "1"}};
+    assert_int_equal(n, sizeof want / sizeof *want);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(p[i].key, want[i][0]);
+        assert_string_equal(p[i].value, want[i][1]);
+    }
+    http_params_free(p, n);
+
+    assert_int_equal(http_parse_query(NULL, &p, &n), 0);
+    assert_int_equal(n, 0);
+    assert_null(p);
+    assert_int_equal(http_parse_query("", &p, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(http_parse_query("&&&", &p, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(http_parse_query("a=b=c", &p, &n), 0); /* only the first = splits */
+    assert_int_equal(n, 1);
+    assert_string_equal(p[0].value, "b=c");
+    http_params_free(p, n);
+
+    static const char *bad[] = {"a=%zz", "a=1&b=%4", "%=1", "a=%00", "ok=1&k%0=2", "a=%"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        p = (struct http_param *)1;
+        n = 7;
+        assert_int_equal(http_parse_query(bad[i], &p, &n), -1);
+        assert_null(p); /* and nothing half-built is left behind */
+        assert_int_equal(n, 0);
+    }
+
+    /* at most 100 parameters; one more has its own code, so the answer can say so */
+    struct buf b = BUF_INIT;
+    for (int i = 0; i < 100; i++) buf_printf(&b, "%sk%d=%d", i ? "&" : "", i, i);
+    assert_int_equal(http_parse_query(b.data, &p, &n), 0);
+    assert_int_equal(n, 100);
+    http_params_free(p, n);
+    buf_puts(&b, "&one=more");
+    p = (struct http_param *)1;
+    assert_int_equal(http_parse_query(b.data, &p, &n), -2);
+    assert_null(p);
+    assert_int_equal(n, 0);
+    buf_free(&b);
+}
+
+static void test_unescape(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT;
+    assert_int_equal(http_unescape("a+b%41%62", 9, true, &b), 0);
+    assert_string_equal(buf_cstr(&b), "a bAb");
+    buf_reset(&b);
+    assert_int_equal(http_unescape("a+b", 3, false, &b), 0);
+    assert_string_equal(buf_cstr(&b), "a+b");
+    buf_free(&b);
+    assert_int_equal(http_unescape("", 0, false, &b), 0);
+    assert_non_null(b.data); /* an empty result is "" rather than NULL */
+    assert_string_equal(b.data, "");
+    buf_free(&b);
+    /* only n bytes are read, so an escape cut by n is bad */
+    assert_int_equal(http_unescape("%41", 2, false, &b), -1);
+    buf_free(&b);
+    assert_int_equal(http_unescape("%4g", 3, false, &b), -1);
+    buf_free(&b);
+    assert_int_equal(http_unescape("%ff", 3, false, &b), 0); /* bytes, not yet characters */
+    assert_int_equal((unsigned char)b.data[0], 0xff);
+    buf_free(&b);
+}
+
+/* ---- routing ---- */
+
+/* The API's table (src/http/api.c). */
+static const struct route routes[] = {
+    {"GET", "/healthz"},
+    {"GET", "/readyz"},
+    {"GET", "/api/jobs"},
+    {"POST", "/api/jobs"},
+    {"GET", "/api/jobs/{}"},
+    {"PUT", "/api/jobs/{}"},
+    {"PATCH", "/api/jobs/{}"},
+    {"DELETE", "/api/jobs/{}"},
+    {"GET", "/api/jobs/{}/runs"},
+    {"POST", "/api/jobs/{}/runs"},
+    {"GET", "/api/jobs/{}/runs/{}"},
+    {"DELETE", "/api/jobs/{}/runs/{}"},
+    {"POST", "/api/jobs/{}/runs/{}/actions/stop"},
+    {"GET", "/api/jobs/{}/runs/{}/logs"},
+    {"GET", "/api/jobs/{}/runs/{}/logs/stream"},
+    {"GET", "/api/runs"},
+    {"GET", "/api/logs/jobs"},
+    {"GET", "/api/tasks"},
+    {"GET", "/api/tasks/{}"},
+    {"GET", "/api/tasks/{}/args"},
+    {"GET", "/api/queues"},
+    {"POST", "/api/schedules/preview"},
+};
+#define NROUTES (sizeof routes / sizeof *routes)
+
+static int match(const char *method, const char *path, struct route_match *m)
+{
+    return router_match(routes, NROUTES, method, path, m);
+}
+
+static void test_router_matches(void **state)
+{
+    (void)state;
+    struct route_match m;
+    assert_int_equal(match("GET", "/healthz", &m), 0);
+    assert_int_equal(m.nparams, 0);
+    assert_int_equal(match("GET", "/api/jobs", &m), 2);
+    assert_int_equal(match("POST", "/api/jobs", &m), 3);
+    assert_int_equal(match("GET", "/api/jobs/", &m), 2); /* a trailing slash is ignored */
+    assert_int_equal(match("GET", "/api/jobs/abc", &m), 4);
+    assert_int_equal(m.nparams, 1);
+    assert_string_equal(m.params[0], "abc");
+    assert_int_equal(match("PATCH", "/api/jobs/abc/", &m), 6);
+    assert_string_equal(m.params[0], "abc");
+    assert_int_equal(match("POST", "/api/jobs/j1/runs", &m), 9);
+    assert_string_equal(m.params[0], "j1");
+    assert_int_equal(match("GET", "/api/jobs/j1/runs/r1/logs", &m), 13);
+    assert_int_equal(m.nparams, 2);
+    assert_string_equal(m.params[0], "j1");
+    assert_string_equal(m.params[1], "r1");
+    assert_int_equal(match("GET", "/api/jobs/j1/runs/r1/logs/stream", &m), 14);
+    assert_int_equal(match("POST", "/api/jobs/j1/runs/r1/actions/stop", &m), 12);
+    assert_string_equal(m.params[1], "r1");
+    assert_int_equal(match("GET", "/api/tasks/import_files/args", &m), 19);
+    assert_string_equal(m.params[0], "import_files");
+    /* a segment may hold anything but a slash, including decoded characters */
+    assert_int_equal(match("GET", "/api/tasks/a b\xc3\xa9{}", &m), 18);
+    assert_string_equal(m.params[0], "a b\xc3\xa9{}");
+    assert_int_equal(match("POST", "/api/schedules/preview", &m), 21);
+    /* HEAD is answered by GET routes */
+    assert_int_equal(match("HEAD", "/api/runs", &m), 15);
+}
+
+static void test_router_misses(void **state)
+{
+    (void)state;
+    struct route_match m;
+    assert_int_equal(match("GET", "/nope", &m), -404);
+    assert_int_equal(match("GET", "/", &m), -404);
+    assert_int_equal(match("GET", "", &m), -404);
+    assert_int_equal(match("GET", "/api", &m), -404);
+    assert_int_equal(match("GET", "/api/jobs//runs", &m), -404); /* empty segment */
+    assert_int_equal(match("GET", "/api/jobs//", &m), -404);
+    assert_int_equal(match("GET", "/api/jobsx", &m), -404);
+    assert_int_equal(match("GET", "/api/jobs/a/b", &m), -404);
+    assert_int_equal(match("GET", "/healthz/extra", &m), -404);
+    assert_int_equal(match("GET", "/API/JOBS", &m), -404); /* paths are case-sensitive */
+
+    assert_int_equal(match("DELETE", "/api/jobs", &m), -405);
+    assert_string_equal(m.allow, "GET, POST");
+    assert_int_equal(match("POST", "/api/jobs/x", &m), -405);
+    assert_string_equal(m.allow, "GET, PUT, PATCH, DELETE");
+    assert_int_equal(match("GET", "/api/jobs/x/runs/y/actions/stop", &m), -405);
+    assert_string_equal(m.allow, "POST");
+    assert_int_equal(match("HEAD", "/api/jobs/x/runs/y/actions/stop", &m), -405);
+    assert_int_equal(match("GET", "/api/schedules/preview", &m), -405);
+    assert_string_equal(m.allow, "POST");
+    assert_int_equal(match("get", "/healthz", &m), -405); /* methods are case-sensitive */
+    assert_string_equal(m.allow, "GET");
+
+    /* a segment of ROUTER_PARAM_MAX bytes or more never matches; one less does */
+    char path[512], seg[ROUTER_PARAM_MAX + 1];
+    memset(seg, 'a', ROUTER_PARAM_MAX);
+    seg[ROUTER_PARAM_MAX] = '\0';
+    snprintf(path, sizeof path, "/api/jobs/%s", seg);
+    assert_int_equal(match("GET", path, &m), -404);
+    seg[ROUTER_PARAM_MAX - 1] = '\0';
+    snprintf(path, sizeof path, "/api/jobs/%s", seg);
+    assert_int_equal(match("GET", path, &m), 4);
+    assert_int_equal(strlen(m.params[0]), ROUTER_PARAM_MAX - 1);
+
+    /* an empty table matches nothing */
+    assert_int_equal(router_match(routes, 0, "GET", "/healthz", &m), -404);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_head_valid),
+        cmocka_unit_test(test_head_keep_alive),
+        cmocka_unit_test(test_head_targets),
+        cmocka_unit_test(test_head_errors),
+        cmocka_unit_test(test_head_header_limit),
+        cmocka_unit_test(test_query),
+        cmocka_unit_test(test_unescape),
+        cmocka_unit_test(test_router_matches),
+        cmocka_unit_test(test_router_misses),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,399 @@
+/*
+ * test_logcap: turning a task's raw output into log lines and status updates. Child output
+ * arrives in arbitrary chunks, in any encoding and of any size, so the splitting, the level
+ * prefixes, the per-line and per-run caps and the status-line parser are pinned here.
+ */
+#include "unit.h"
+
+#include <errno.h>
+
+#include "logcap.h"
+#include "model.h"
+
+#define NOW INT64_C(1700000000000000)
+
+/* Takes the pending lines of c; the caller frees them with store_log_free. */
+static struct log_line *take(struct logcap *c, size_t *n)
+{
+    struct log_line *lines = NULL;
+    *n = logcap_take(c, &lines);
+    return lines;
+}
+
+static void feed(struct logcap *c, int stream, const char *s)
+{
+    logcap_feed(c, stream, s, strlen(s), NOW);
+}
+
+static void test_split_across_feeds(void **state)
+{
+    (void)state;
+    struct logcap c;
+    logcap_init(&c, 7, 1 << 20, 0);
+    feed(&c, STREAM_STDOUT, "hel");
+    size_t n;
+    struct log_line *l = take(&c, &n);
+    assert_int_equal(n, 0); /* nothing until the line ends */
+    store_log_free(l, n);
+    feed(&c, STREAM_STDOUT, "lo\nwor");
+    feed(&c, STREAM_STDOUT, "ld\n\nlast\n");
+    l = take(&c, &n);
+    assert_int_equal(n, 4);
+    assert_string_equal(l[0].message, "hello");
+    assert_string_equal(l[1].message, "world");
+    assert_string_equal(l[2].message, ""); /* an empty line is still a line */
+    assert_string_equal(l[3].message, "last");
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(l[i].seq, 7 + (int64_t)i); /* numbered from next_seq */
+        assert_true(l[i].ts == NOW);
+        assert_int_equal(l[i].stream, STREAM_STDOUT);
+        assert_int_equal(l[i].level, LL_INFO);
+    }
+    store_log_free(l, n);
+    l = take(&c, &n); /* taking empties the queue */
+    assert_int_equal(n, 0);
+    store_log_free(l, n);
+    assert_int_equal(c.next_seq, 11);
+    logcap_release(&c);
+}
+
+static void test_streams_are_separate(void **state)
+{
+    (void)state;
+    struct logcap c;
+    logcap_init(&c, 1, 1 << 20, 0);
+    feed(&c, STREAM_STDOUT, "out-");
+    feed(&c, STREAM_STDERR, "err-");
+    feed(&c, STREAM_STDOUT, "line\n");
+    feed(&c, STREAM_STDERR, "line\n");
+    size_t n;
+    struct log_line *l = take(&c, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(l[0].message, "out-line");
+    assert_int_equal(l[0].stream, STREAM_STDOUT);
+    assert_int_equal(l[0].level, LL_INFO);
+    assert_string_equal(l[1].message, "err-line");
+    assert_int_equal(l[1].stream, STREAM_STDERR);
+    assert_int_equal(l[1].level, LL_ERROR); /* stderr defaults to ERROR */
+    store_log_free(l, n);
+    logcap_release(&c);
+}
+
+static void test_crlf(void **state)
+{
+    (void)state;
+    struct logcap c;
+    logcap_init(&c, 1, 1 << 20, 0);
+    feed(&c, STREAM_STDOUT, "a\r\nb\r");
+    feed(&c, STREAM_STDOUT, "\nc\rd\n"); /* CR split from its LF; a lone CR inside stays */
+    size_t n;
+    struct log_line *l = take(&c, &n);
+    assert_int_equal(n, 3);
+    assert_string_equal(l[0].message, "a");
+    assert_string_equal(l[1].message, "b");
+    assert_string_equal(l[2].message, "c\rd");
+    store_log_free(l, n);
+    logcap_release(&c);
+}
+
+static void test_level_prefixes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int stream, level;
+        const char *msg;
+    } cases[] = {
+        {"<0>emerg", STREAM_STDOUT, LL_CRITICAL, "emerg"},
+        {"<1>alert", STREAM_STDOUT, LL_CRITICAL, "alert"},
+        {"<2>crit", STREAM_STDOUT, LL_CRITICAL, "crit"},
+        {"<3>err", STREAM_STDOUT, LL_ERROR, "err"},
+        {"<4>warning", STREAM_STDOUT, LL_WARNING, "warning"},
+        {"<5>notice", STREAM_STDERR, LL_INFO, "notice"},
+        {"<6>info", STREAM_STDERR, LL_INFO, "info"},
+        {"<7>debug", STREAM_STDERR, LL_DEBUG, "debug"},
+        {"<8>not a level", STREAM_STDOUT, LL_INFO, "<8>not a level"},
+        {"<8>not a level", STREAM_STDERR, LL_ERROR, "<8>not a level"},
+        {"<4 no", STREAM_STDOUT, LL_INFO, "<4 no"},
+        {" <4>indented", STREAM_STDOUT, LL_INFO, " <4>indented"},
+        {"<4>", STREAM_STDOUT, LL_WARNING, ""},
+        {"<3><4>twice", STREAM_STDOUT, LL_ERROR, "<4>twice"},
+        {"plain", STREAM_STDOUT, LL_INFO, "plain"},
+        {"plain", STREAM_STDERR, LL_ERROR, "plain"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct logcap c;
+        logcap_init(&c, 1, 1 << 20, 0);
+        feed(&c, cases[i].stream, cases[i].in);
+        feed(&c, cases[i].stream, "\r\n");
+        size_t n;
+        struct log_line *l = take(&c, &n);
+        assert_int_equal(n, 1);
+        assert_string_equal(l[0].message, cases[i].msg);
+        if (l[0].level != cases[i].level)
+            fail_msg("%s: level %d, want %d", cases[i].in, l[0].level, cases[i].level);
+        store_log_free(l, n);
+        logcap_release(&c);
+    }
+}
+
+static void test_long_lines_split(void **state)
+{
+    (void)state;
+    struct logcap c;
+    logcap_init(&c, 1, 1 << 20, 10);
+    feed(&c, STREAM_STDOUT, "abcdefghijklmnopqrstuvwxyz\n");
+    feed(&c, STREAM_STDOUT, "0123456789\n"); /* exactly line_max: one line */
+    feed(&c, STREAM_STDOUT, "01234");
+    feed(&c, STREAM_STDOUT, "56789");
+    feed(&c, STREAM_STDOUT, "X\n"); /* the limit reached across feeds */
+    size_t n;
+    struct log_line *l = take(&c, &n);
+    static const char *want[] = {"abcdefghij", "klmnopqrst", "uvwxyz", "0123456789",
+                                 "0123456789", "X"};
+    assert_int_equal(n, 6);
+    for (size_t i = 0; i < n; i++) assert_string_equal(l[i].message, want[i]);
+    store_log_free(l, n);
+
+    /* a huge chunk with no newline at all is cut into line_max pieces as it arrives */
+    char big[95];
+    memset(big, 'q', sizeof big);
+    logcap_feed(&c, STREAM_STDERR, big, sizeof big, NOW);
+    l = take(&c, &n);
+    assert_int_equal(n, 9);
+    for (size_t i = 0; i < n; i++) assert_int_equal(strlen(l[i].message), 10);
+    store_log_free(l, n);
+    logcap_eof(&c, STREAM_STDERR, NOW);
+    l = take(&c, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(l[0].message, "qqqqq");
+    store_log_free(l, n);
+    logcap_release(&c);
+}
+
+static void test_byte_cap(void **state)
+{
+    (void)state;
+    struct logcap c;
+    logcap_init(&c, 1, 10, 0);
+    feed(&c, STREAM_STDOUT, "12345\n");
+    feed(&c, STREAM_STDOUT, "<3>67890\n"); /* the prefix does not count, the cap is exact */
+    feed(&c, STREAM_STDOUT, "x\n");        /* 11 > 10: truncated from here */
+    feed(&c, STREAM_STDOUT, "more\nand more\n");
+    feed(&c, STREAM_STDERR, "errors too\n");
+    logcap_line(&c, LL_ERROR, STREAM_SKED, "a note", NOW);
+    feed(&c, STREAM_STDOUT, "tail");
+    logcap_eof(&c, STREAM_STDOUT, NOW);
+    size_t n;
+    struct log_line *l = take(&c, &n);
+    assert_int_equal(n, 3);
+    assert_string_equal(l[0].message, "12345");
+    assert_string_equal(l[1].message, "67890");
+    assert_int_equal(l[2].level, LL_WARNING);
+    assert_int_equal(l[2].stream, STREAM_SKED);
+    assert_contains(l[2].message, "log truncated");
+    assert_contains(l[2].message, "cap of 10 bytes");
+    assert_int_equal(l[2].seq, 3);
+    assert_true(c.truncated);
+    store_log_free(l, n);
+    /* still nothing later */
+    feed(&c, STREAM_STDOUT, "again\n");
+    l = take(&c, &n);
+    assert_int_equal(n, 0);
+    store_log_free(l, n);
+    logcap_release(&c);
+
+    /* logcap_line counts toward the cap too */
+    logcap_init(&c, 1, 8, 0);
+    logcap_line(&c, LL_INFO, STREAM_SKED, "12345678", NOW);
+    logcap_line(&c, LL_INFO, STREAM_SKED, "9", NOW);
+    l = take(&c, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(l[0].message, "12345678");
+    assert_contains(l[1].message, "log truncated");
+    store_log_free(l, n);
+    logcap_release(&c);
+}
+
+static void test_tail(void **state)
+{
+    (void)state;
+    struct logcap c;
+    logcap_init(&c, 1, 1 << 20, 0);
+    char *t = logcap_tail(&c);
+    assert_null(t); /* no errors yet */
+    feed(&c, STREAM_STDOUT, "info only\n<4>a warning\n");
+    feed(&c, STREAM_STDERR, "<6>stderr but info\n");
+    assert_null(logcap_tail(&c));
+    feed(&c, STREAM_STDERR, "e1\ne2\ne3\n");
+    feed(&c, STREAM_STDOUT, "<2>c4\n");
+    feed(&c, STREAM_STDERR, "e5\n<3>e6\n");
+    logcap_line(&c, LL_ERROR, STREAM_SKED, "e7", NOW);
+    feed(&c, STREAM_STDOUT, "info again\n");
+    t = logcap_tail(&c);
+    assert_string_equal(t, "e3\nc4\ne5\ne6\ne7");
+    free(t);
+    size_t n;
+    struct log_line *l = take(&c, &n);
+    store_log_free(l, n);
+    t = logcap_tail(&c); /* taking the lines does not forget the tail */
+    assert_string_equal(t, "e3\nc4\ne5\ne6\ne7");
+    free(t);
+    logcap_release(&c);
+}
+
+static void test_eof_flushes_partial(void **state)
+{
+    (void)state;
+    struct logcap c;
+    logcap_init(&c, 1, 1 << 20, 0);
+    feed(&c, STREAM_STDOUT, "no newline");
+    feed(&c, STREAM_STDERR, "err partial\r");
+    logcap_eof(&c, STREAM_STDERR, NOW);
+    logcap_eof(&c, STREAM_STDOUT, NOW);
+    logcap_eof(&c, STREAM_STDOUT, NOW); /* a second eof adds nothing */
+    size_t n;
+    struct log_line *l = take(&c, &n);
+    assert_int_equal(n, 2);
+    assert_string_equal(l[0].message, "err partial");
+    assert_int_equal(l[0].level, LL_ERROR);
+    assert_string_equal(l[1].message, "no newline");
+    store_log_free(l, n);
+    logcap_release(&c);
+}
+
+static void test_invalid_utf8_repaired(void **state)
+{
+    (void)state;
+    struct logcap c;
+    logcap_init(&c, 1, 1 << 20, 0);
+    const char in[] = "bad \xff byte, NUL \0 here, cut \xe2\x82\n";
+    logcap_feed(&c, STREAM_STDOUT, in, sizeof in - 1, NOW);
+    size_t n;
+    struct log_line *l = take(&c, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(l[0].message, "bad \xef\xbf\xbd byte, NUL \xef\xbf\xbd here, cut "
+                                      "\xef\xbf\xbd\xef\xbf\xbd");
+    store_log_free(l, n);
+    logcap_release(&c);
+}
+
+/* ---- status lines ---- */
+
+static int status(const char *line, struct status_update *u, struct sk_err *e)
+{
+    sk_err_clear(e);
+    return logcap_status_parse(line, strlen(line), u, e);
+}
+
+static void status_bad(const char *line, const char *field, const char *needle)
+{
+    struct status_update u;
+    struct sk_err e;
+    assert_int_equal(status(line, &u, &e), -EINVAL);
+    if (strcmp(e.field, field) != 0) fail_msg("%s: field %s, want %s", line, e.field, field);
+    if (needle) assert_contains(e.msg, needle);
+    /* nothing is left half-filled */
+    assert_null(u.progress);
+    assert_null(u.message);
+    assert_null(u.output);
+    assert_false(u.has_entries);
+}
+
+static void test_status_parse_keys(void **state)
+{
+    (void)state;
+    struct status_update u;
+    struct sk_err e;
+    assert_int_equal(status("{\"progress\":{\"done\":3,\"total\":10}}", &u, &e), 0);
+    assert_json_eq(u.progress, "{\"done\":3,\"total\":10}");
+    assert_false(u.has_entries);
+    assert_null(u.message);
+    status_update_release(&u);
+
+    assert_int_equal(status("{\"progress\":{\"done\":3}}", &u, &e), 0);
+    assert_json_eq(u.progress, "{\"done\":3,\"total\":null}");
+    status_update_release(&u);
+    assert_int_equal(status("{\"progress\":{\"done\":0,\"total\":null}}", &u, &e), 0);
+    assert_json_eq(u.progress, "{\"done\":0,\"total\":null}");
+    status_update_release(&u);
+
+    assert_int_equal(status("{\"entries\":{\"total\":5,\"inserted\":3,\"errored\":1}}", &u, &e),
+                     0);
+    assert_true(u.has_entries);
+    assert_int_equal(u.total, 5);
+    assert_int_equal(u.inserted, 3);
+    assert_int_equal(u.updated, -1); /* not named: the run keeps its current count */
+    assert_int_equal(u.errored, 1);
+    status_update_release(&u);
+
+    assert_int_equal(status("{\"message\":\"half way \xc3\xa9\"}", &u, &e), 0);
+    assert_string_equal(u.message, "half way \xc3\xa9");
+    status_update_release(&u);
+
+    assert_int_equal(status("{\"output\":{\"files\":[1,2]}}", &u, &e), 0);
+    assert_json_eq(u.output, "{\"files\":[1,2]}");
+    status_update_release(&u);
+    assert_int_equal(status("{\"output\":null}", &u, &e), 0);
+    assert_true(json_is_null(u.output));
+    status_update_release(&u);
+
+    /* several keys in one line, with a trailing newline */
+    assert_int_equal(status("{\"message\":\"m\",\"progress\":{\"done\":1,\"total\":2},"
+                            "\"entries\":{\"updated\":4},\"output\":7}\n",
+                            &u, &e),
+                     0);
+    assert_string_equal(u.message, "m");
+    assert_json_eq(u.progress, "{\"done\":1,\"total\":2}");
+    assert_int_equal(u.updated, 4);
+    assert_int_equal(u.total, -1);
+    assert_json_eq(u.output, "7");
+    status_update_release(&u);
+
+    /* an empty object is a valid (empty) update */
+    assert_int_equal(status("{}", &u, &e), 0);
+    assert_null(u.progress);
+    assert_false(u.has_entries);
+    status_update_release(&u);
+}
+
+static void test_status_parse_errors(void **state)
+{
+    (void)state;
+    status_bad("not json", "status", "malformed JSON at line 1");
+    status_bad("", "status", "malformed JSON");
+    status_bad("[1]", "status", "must be a JSON object");
+    status_bad("{\"progres\":{}}", "progres", "unknown key");
+    status_bad("{\"progress\":5}", "progress", "must be an object");
+    status_bad("{\"progress\":{}}", "progress.done", "is required");
+    status_bad("{\"progress\":{\"total\":4}}", "progress.done", "is required");
+    status_bad("{\"progress\":{\"done\":-1}}", "progress.done", "non-negative integer");
+    status_bad("{\"progress\":{\"done\":1.5}}", "progress.done", "non-negative integer");
+    status_bad("{\"progress\":{\"done\":1,\"total\":\"9\"}}", "progress.total",
+               "non-negative integer");
+    status_bad("{\"entries\":[]}", "entries", "must be an object");
+    status_bad("{\"entries\":{\"skipped\":1}}", "entries.skipped", "unknown counter");
+    status_bad("{\"entries\":{\"inserted\":-2}}", "entries.inserted", "non-negative integer");
+    status_bad("{\"entries\":{\"errored\":true}}", "entries.errored", NULL);
+    status_bad("{\"message\":5}", "message", "must be a string");
+    status_bad("{\"message\":\"ok\",\"bogus\":1}", "bogus", "unknown key");
+    status_bad("{\"output\":1,\"output\":2}", "status", "duplicate");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_split_across_feeds),
+        cmocka_unit_test(test_streams_are_separate),
+        cmocka_unit_test(test_crlf),
+        cmocka_unit_test(test_level_prefixes),
+        cmocka_unit_test(test_long_lines_split),
+        cmocka_unit_test(test_byte_cap),
+        cmocka_unit_test(test_tail),
+        cmocka_unit_test(test_eof_flushes_partial),
+        cmocka_unit_test(test_invalid_utf8_repaired),
+        cmocka_unit_test(test_status_parse_keys),
+        cmocka_unit_test(test_status_parse_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

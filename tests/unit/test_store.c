@@ -1,0 +1,924 @@
+/*
+ * test_store: the SQLite backend behind store.h, on a fresh database file per test. What
+ * matters most is pinned hardest: guarded run updates (a late or foreign writer never moves a
+ * run), claims taking the oldest queued run of one queue, deletes that refuse unfinished runs
+ * and cascade to logs, and searches whose LIKE wildcards come from users.
+ */
+#include "unit.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/uuid.h"
+#include "store/store.h"
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    struct store *s;
+};
+
+static int setup(void **state)
+{
+    log_setup(LOG_ERROR, LOG_TEXT); /* migrations log at info; keep test output readable */
+    struct fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/sked-test-store-XXXXXX");
+    if (!mkdtemp(f->dir)) return -1;
+    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+    struct sk_err e = {0};
+    if (store_open(f->path, DURABILITY_NORMAL, &f->s, &e) != 0) {
+        fprintf(stderr, "store_open: %s\n", e.msg);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    store_close(f->s);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    int rc = system(cmd);
+    free(f);
+    return rc;
+}
+
+#define S (((struct fixture *)*state)->s)
+
+/* Inserts a job and copies its id to id. */
+static void add_job(struct store *s, char id[UUID_STR_LEN], const char *title, const char *desc,
+                    bool active, int64_t created, int64_t updated)
+{
+    struct job j;
+    job_init(&j);
+    uuid_v4(j.id);
+    j.created = created;
+    j.updated = updated;
+    j.active = active;
+    j.title = strdup(title);
+    j.description = desc ? strdup(desc) : NULL;
+    j.task = strdup("import_files");
+    j.default_queue = strdup("default");
+    j.run_args = json_pack("{s:s}", "source", "/data");
+    assert_int_equal(store_job_insert(s, &j), 0);
+    memcpy(id, j.id, UUID_STR_LEN);
+    job_release(&j);
+}
+
+/* Inserts a run of job in queue and returns it in r (caller releases). */
+static void add_run(struct store *s, struct run *r, const char *job, const char *queue,
+                    enum run_status st, int64_t created, int64_t scheduled_for, const char *title)
+{
+    run_init(r);
+    uuid_v4(r->id);
+    memcpy(r->job_id, job, UUID_STR_LEN);
+    r->task = strdup("import_files");
+    r->status = st;
+    r->title = title ? strdup(title) : NULL;
+    r->queue = strdup(queue);
+    r->args = json_pack("{s:i}", "n", 1);
+    r->created = created;
+    r->scheduled_for = scheduled_for;
+    assert_int_equal(store_run_insert(s, r), 0);
+    assert_true(r->rid > 0);
+}
+
+/* Moves run id from status `from` to `to` with no other change. */
+static void set_status(struct store *s, const char *id, enum run_status from, enum run_status to)
+{
+    struct run_guard g = {id, 1u << from, NULL, 0};
+    struct run f;
+    run_init(&f);
+    assert_int_equal(store_run_update(s, &g, to, 0, &f, 1), 0);
+}
+
+static void test_open_migrate_meta(void **state)
+{
+    struct fixture *f = *state;
+    assert_true(store_version(S) >= 1);
+    int v = store_version(S);
+    char *val = (char *)1;
+    assert_int_equal(store_meta_get(S, "nope", &val), -ENOENT);
+    assert_int_equal(store_meta_set(S, "k", "v1"), 0);
+    assert_int_equal(store_meta_get(S, "k", &val), 0);
+    assert_string_equal(val, "v1");
+    free(val);
+    assert_int_equal(store_meta_set(S, "k", "v2"), 0); /* overwrite, not a second row */
+    assert_int_equal(store_meta_get(S, "k", &val), 0);
+    assert_string_equal(val, "v2");
+    free(val);
+
+    /* reopening an existing store migrates nothing and keeps the data */
+    store_close(f->s);
+    struct sk_err e = {0};
+    assert_int_equal(store_open(f->path, DURABILITY_FULL, &f->s, &e), 0);
+    assert_int_equal(store_version(f->s), v);
+    assert_int_equal(store_meta_get(f->s, "k", &val), 0);
+    assert_string_equal(val, "v2");
+    free(val);
+
+    /* a store from a newer sked is refused, not damaged */
+    char sql[256];
+    snprintf(sql, sizeof sql, "sqlite3 '%s' 'PRAGMA user_version = 999' 2>/dev/null", f->path);
+    store_close(f->s);
+    f->s = NULL;
+    if (system(sql) == 0) {
+        struct store *s2 = (struct store *)1;
+        assert_int_equal(store_open(f->path, DURABILITY_NORMAL, &s2, &e), -EPROTO);
+        assert_null(s2);
+        assert_contains(e.msg, "newer than this sked");
+        snprintf(sql, sizeof sql, "sqlite3 '%s' 'PRAGMA user_version = %d'", f->path, v);
+        assert_int_equal(system(sql), 0);
+    }
+    assert_int_equal(store_open(f->path, DURABILITY_NORMAL, &f->s, &e), 0);
+
+    /* a path that cannot be opened names the path */
+    struct store *s3 = NULL;
+    assert_int_equal(store_open("/nonexistent-dir/x/y.db", DURABILITY_NORMAL, &s3, &e), -EIO);
+    assert_null(s3);
+    assert_contains(e.msg, "/nonexistent-dir/x/y.db");
+}
+
+static void test_job_round_trip(void **state)
+{
+    struct job j;
+    job_init(&j);
+    uuid_v4(j.id);
+    j.created = 100;
+    j.updated = 200;
+    j.active = false;
+    j.title = strdup("Nightly import");
+    j.description = strdup("all the files");
+    j.task = strdup("import_files");
+    j.default_queue = strdup("low");
+    j.schedule = json_pack("{s:s}", "cron", "0 3 * * *");
+    j.run_args = json_pack("{s:s,s:s}", "source", "/in", "custom_args", "{\"a\":1}");
+    j.notifications = json_pack("{s:[s]}", "emails", "ops@example.com");
+    j.timeout_ms = 60000;
+    j.next_run = 12345;
+    assert_int_equal(store_job_insert(S, &j), 0);
+
+    struct job g;
+    assert_int_equal(store_job_get(S, j.id, &g), 0);
+    assert_string_equal(g.id, j.id);
+    assert_int_equal(g.created, 100);
+    assert_int_equal(g.updated, 200);
+    assert_false(g.active);
+    assert_string_equal(g.title, "Nightly import");
+    assert_string_equal(g.description, "all the files");
+    assert_string_equal(g.task, "import_files");
+    assert_string_equal(g.default_queue, "low");
+    assert_json_eq(g.schedule, "{\"cron\":\"0 3 * * *\"}");
+    assert_json_eq(g.run_args, "{\"source\":\"/in\",\"custom_args\":\"{\\\"a\\\":1}\"}");
+    assert_json_eq(g.notifications, "{\"emails\":[\"ops@example.com\"]}");
+    assert_int_equal(g.timeout_ms, 60000);
+    assert_int_equal(g.next_run, 12345);
+    job_release(&g);
+
+    /* update replaces every column but created */
+    free(j.title);
+    j.title = strdup("Renamed");
+    free(j.description);
+    j.description = NULL;
+    json_decref(j.schedule);
+    j.schedule = NULL;
+    json_decref(j.run_args);
+    j.run_args = NULL;
+    json_decref(j.notifications);
+    j.notifications = NULL;
+    j.created = 999;
+    j.updated = 300;
+    j.active = true;
+    j.timeout_ms = -1;
+    j.next_run = NO_TIME;
+    assert_int_equal(store_job_update(S, &j), 0);
+    assert_int_equal(store_job_get(S, j.id, &g), 0);
+    assert_int_equal(g.created, 100);
+    assert_int_equal(g.updated, 300);
+    assert_true(g.active);
+    assert_string_equal(g.title, "Renamed");
+    assert_null(g.description);
+    assert_null(g.schedule);
+    assert_json_eq(g.run_args, "{}"); /* never NULL after load */
+    assert_null(g.notifications);
+    assert_int_equal(g.timeout_ms, -1);
+    assert_true(g.next_run == NO_TIME);
+    job_release(&g);
+
+    char other[UUID_STR_LEN];
+    uuid_v4(other);
+    memcpy(j.id, other, UUID_STR_LEN);
+    assert_int_equal(store_job_update(S, &j), -ENOENT);
+    assert_int_equal(store_job_get(S, other, &g), -ENOENT);
+    assert_int_equal(store_job_delete(S, other), -ENOENT);
+    job_release(&j);
+}
+
+/* Lists jobs with q and returns the titles joined by ",", total in *total. */
+static const char *titles(struct store *s, const struct job_query *q, int64_t *total)
+{
+    static char out[512];
+    struct job *jobs;
+    size_t n;
+    assert_int_equal(store_job_list(s, q, &jobs, &n, total), 0);
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        size_t used = strlen(out);
+        snprintf(out + used, sizeof out - used, "%s%s", i ? "," : "", jobs[i].title);
+    }
+    store_jobs_free(jobs, n);
+    return out;
+}
+
+static void test_job_list(void **state)
+{
+    char id[UUID_STR_LEN];
+    add_job(S, id, "banana", "50% off", true, 3, 30);
+    add_job(S, id, "Apple", "yellow_green", true, 1, 50);
+    add_job(S, id, "cherry", "500 off", false, 2, 10);
+    add_job(S, id, "date", "yellowXgreen", true, 4, 40);
+    add_job(S, id, "elder\\berry", NULL, false, 5, 20);
+    int64_t total;
+    struct job_query q = {NULL, -1, NULL, NULL, false, 0, 100};
+
+    /* default order: title, case-insensitive */
+    assert_string_equal(titles(S, &q, &total), "Apple,banana,cherry,date,elder\\berry");
+    assert_int_equal(total, 5);
+    q.desc = true;
+    assert_string_equal(titles(S, &q, &total), "elder\\berry,date,cherry,banana,Apple");
+    q.desc = false;
+    q.sort = "created";
+    assert_string_equal(titles(S, &q, &total), "Apple,cherry,banana,date,elder\\berry");
+    q.sort = "updated";
+    q.desc = true;
+    assert_string_equal(titles(S, &q, &total), "Apple,date,banana,elder\\berry,cherry");
+    q.sort = "bogus"; /* unknown sort keys fall back to title, never reach SQL */
+    q.desc = false;
+    assert_string_equal(titles(S, &q, &total), "Apple,banana,cherry,date,elder\\berry");
+    q.sort = NULL;
+
+    /* search: a substring of title or description, case-insensitive; % _ \ are literal */
+    q.q = "50%";
+    assert_string_equal(titles(S, &q, &total), "banana");
+    assert_int_equal(total, 1);
+    q.q = "w_g";
+    assert_string_equal(titles(S, &q, &total), "Apple");
+    q.q = "\\";
+    assert_string_equal(titles(S, &q, &total), "elder\\berry");
+    q.q = "APP";
+    assert_string_equal(titles(S, &q, &total), "Apple");
+    q.q = "off";
+    assert_string_equal(titles(S, &q, &total), "banana,cherry");
+    q.q = "%";
+    assert_string_equal(titles(S, &q, &total), "banana");
+    q.q = "";
+    assert_int_equal(strlen(titles(S, &q, &total)) > 0, 1);
+    assert_int_equal(total, 5);
+    q.q = NULL;
+
+    /* active filter */
+    q.active = 1;
+    assert_string_equal(titles(S, &q, &total), "Apple,banana,date");
+    assert_int_equal(total, 3);
+    q.active = 0;
+    assert_string_equal(titles(S, &q, &total), "cherry,elder\\berry");
+    q.active = -1;
+
+    /* task filter */
+    q.task = "other";
+    assert_string_equal(titles(S, &q, &total), "");
+    assert_int_equal(total, 0);
+    q.task = "import_files";
+    assert_string_equal(titles(S, &q, &total), "Apple,banana,cherry,date,elder\\berry");
+    q.task = NULL;
+
+    /* paging: total counts every match, not the page */
+    q.offset = 1;
+    q.limit = 2;
+    assert_string_equal(titles(S, &q, &total), "banana,cherry");
+    assert_int_equal(total, 5);
+    q.offset = 4;
+    assert_string_equal(titles(S, &q, &total), "elder\\berry");
+    q.offset = 10;
+    assert_string_equal(titles(S, &q, &total), "");
+    assert_int_equal(total, 5);
+    q.offset = 0;
+    q.active = 1;
+    q.limit = 1;
+    assert_string_equal(titles(S, &q, &total), "Apple");
+    assert_int_equal(total, 3);
+}
+
+static void test_job_delete_cascades(void **state)
+{
+    char job[UUID_STR_LEN], other[UUID_STR_LEN];
+    add_job(S, job, "j", NULL, true, 1, 1);
+    add_job(S, other, "k", NULL, true, 1, 1);
+    struct run r1, r2, r3;
+    add_run(S, &r1, job, "default", RUN_QUEUED, 10, NO_TIME, NULL);
+    add_run(S, &r2, job, "default", RUN_SUCCESS, 11, NO_TIME, NULL);
+    add_run(S, &r3, other, "default", RUN_SUCCESS, 12, NO_TIME, NULL);
+    struct log_line lines[2] = {{1, 5, LL_INFO, STREAM_STDOUT, "a"},
+                                {2, 6, LL_ERROR, STREAM_STDERR, "b"}};
+    assert_int_equal(store_log_append(S, r2.rid, lines, 2), 0);
+    assert_int_equal(store_log_append(S, r3.rid, lines, 2), 0);
+
+    assert_int_equal(store_job_delete(S, job), 0);
+    struct run g;
+    assert_int_equal(store_run_get(S, r1.id, &g), -ENOENT);
+    assert_int_equal(store_run_get(S, r2.id, &g), -ENOENT);
+    assert_int_equal(store_log_count(S, r2.rid, 0), 0);
+    /* the other job's run and log are untouched */
+    assert_int_equal(store_run_get(S, r3.id, &g), 0);
+    run_release(&g);
+    assert_int_equal(store_log_count(S, r3.rid, 0), 2);
+    assert_int_equal(store_job_delete(S, job), -ENOENT);
+    run_release(&r1);
+    run_release(&r2);
+    run_release(&r3);
+}
+
+static void test_run_round_trip(void **state)
+{
+    char job[UUID_STR_LEN];
+    add_job(S, job, "j", NULL, true, 1, 1);
+    struct run r;
+    run_init(&r);
+    uuid_v4(r.id);
+    memcpy(r.job_id, job, UUID_STR_LEN);
+    r.task = strdup("import_files");
+    r.status = RUN_FAILED;
+    r.title = strdup("a run");
+    r.queue = strdup("low");
+    r.args = json_pack("{s:s,s:n}", "source", "/x", "since");
+    r.trigger = TRIGGER_RETRY;
+    r.scheduled_for = 777;
+    r.created = 1000;
+    r.attempt = 2;
+    r.parent_run_id = strdup("parent");
+    r.timeout_ms = 5000;
+    r.started_by.id = strdup("u1");
+    r.started_by.name = strdup("Ann");
+    r.message = strdup("could not start");
+    r.finished_at = 1001;
+    assert_int_equal(store_run_insert(S, &r), 0);
+    assert_int_equal(r.updated, 1000);
+
+    struct run g;
+    assert_int_equal(store_run_get(S, r.id, &g), 0);
+    assert_int_equal(g.rid, r.rid);
+    assert_string_equal(g.id, r.id);
+    assert_string_equal(g.job_id, job);
+    assert_string_equal(g.task, "import_files");
+    assert_int_equal(g.status, RUN_FAILED);
+    assert_string_equal(g.title, "a run");
+    assert_string_equal(g.queue, "low");
+    assert_json_eq(g.args, "{\"source\":\"/x\",\"since\":null}");
+    assert_int_equal(g.trigger, TRIGGER_RETRY);
+    assert_int_equal(g.scheduled_for, 777);
+    assert_int_equal(g.created, 1000);
+    assert_int_equal(g.updated, 1000);
+    assert_true(g.started_at == NO_TIME);
+    assert_int_equal(g.finished_at, 1001);
+    assert_string_equal(g.message, "could not start");
+    assert_false(g.has_exit_code);
+    assert_null(g.output);
+    assert_null(g.progress);
+    assert_int_equal(g.attempt, 2);
+    assert_string_equal(g.parent_run_id, "parent");
+    assert_null(g.node);
+    assert_int_equal(g.claim, 0);
+    assert_int_equal(g.timeout_ms, 5000);
+    assert_string_equal(g.started_by.id, "u1");
+    assert_string_equal(g.started_by.name, "Ann");
+    assert_null(g.stopped_by.id);
+    run_release(&g);
+
+    /* the same id twice is refused */
+    struct run dup;
+    run_init(&dup);
+    memcpy(dup.id, r.id, UUID_STR_LEN);
+    memcpy(dup.job_id, job, UUID_STR_LEN);
+    dup.task = strdup("t");
+    dup.queue = strdup("default");
+    dup.args = json_object();
+    dup.created = 1;
+    assert_int_equal(store_run_insert(S, &dup), -EEXIST);
+    run_release(&dup);
+    char missing[UUID_STR_LEN];
+    uuid_v4(missing);
+    assert_int_equal(store_run_get(S, missing, &g), -ENOENT);
+    run_release(&r);
+}
+
+static void test_unique_schedule_slot(void **state)
+{
+    char job[UUID_STR_LEN], other[UUID_STR_LEN];
+    add_job(S, job, "j", NULL, true, 1, 1);
+    add_job(S, other, "k", NULL, true, 1, 1);
+    struct run a, b, c, d;
+    add_run(S, &a, job, "default", RUN_QUEUED, 1, 5000, NULL);
+    /* a second run for the same fire time of the same job is refused */
+    run_init(&b);
+    uuid_v4(b.id);
+    memcpy(b.job_id, job, UUID_STR_LEN);
+    b.task = strdup("t");
+    b.queue = strdup("default");
+    b.args = json_object();
+    b.created = 2;
+    b.scheduled_for = 5000;
+    assert_int_equal(store_run_insert(S, &b), -EEXIST);
+    run_release(&b);
+    /* the same instant for another job, and unscheduled runs, never collide */
+    add_run(S, &b, other, "default", RUN_QUEUED, 3, 5000, NULL);
+    add_run(S, &c, job, "default", RUN_QUEUED, 4, NO_TIME, NULL);
+    add_run(S, &d, job, "default", RUN_QUEUED, 5, NO_TIME, NULL);
+    run_release(&a);
+    run_release(&b);
+    run_release(&c);
+    run_release(&d);
+}
+
+/* Lists runs and returns their titles joined by ",". */
+static const char *run_titles(struct store *s, const struct run_query *q, int64_t *total)
+{
+    static char out[512];
+    struct run *runs;
+    size_t n;
+    assert_int_equal(store_run_list(s, q, &runs, &n, total), 0);
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        size_t used = strlen(out);
+        snprintf(out + used, sizeof out - used, "%s%s", i ? "," : "",
+                 runs[i].title ? runs[i].title : "-");
+    }
+    store_runs_free(runs, n);
+    return out;
+}
+
+static void test_run_list(void **state)
+{
+    char j1[UUID_STR_LEN], j2[UUID_STR_LEN];
+    add_job(S, j1, "j1", NULL, true, 1, 1);
+    add_job(S, j2, "j2", NULL, true, 1, 1);
+    struct run r[5];
+    add_run(S, &r[0], j1, "default", RUN_QUEUED, 100, NO_TIME, "r0 100%");
+    add_run(S, &r[1], j1, "default", RUN_SUCCESS, 200, NO_TIME, "r1 a_b");
+    add_run(S, &r[2], j2, "low", RUN_FAILED, 300, NO_TIME, "r2 axb");
+    add_run(S, &r[3], j1, "default", RUN_FAILED, 400, NO_TIME, "r3");
+    add_run(S, &r[4], j2, "default", RUN_SUCCESS, 500, NO_TIME, NULL);
+    int64_t total;
+    struct run_query q = {NULL, 0, NO_TIME, NULL, false, 0, 100};
+    assert_string_equal(run_titles(S, &q, &total), "-,r3,r2 axb,r1 a_b,r0 100%"); /* newest first */
+    assert_int_equal(total, 5);
+    q.asc = true;
+    assert_string_equal(run_titles(S, &q, &total), "r0 100%,r1 a_b,r2 axb,r3,-");
+    q.job_id = j1;
+    assert_string_equal(run_titles(S, &q, &total), "r0 100%,r1 a_b,r3");
+    assert_int_equal(total, 3);
+    q.status_mask = 1u << RUN_FAILED;
+    assert_string_equal(run_titles(S, &q, &total), "r3");
+    q.job_id = NULL;
+    q.status_mask = (1u << RUN_FAILED) | (1u << RUN_SUCCESS);
+    assert_string_equal(run_titles(S, &q, &total), "r1 a_b,r2 axb,r3,-");
+    q.since = 300;
+    assert_string_equal(run_titles(S, &q, &total), "r2 axb,r3,-");
+    assert_int_equal(total, 3);
+    q.status_mask = 0;
+    q.since = NO_TIME;
+    q.q = "a_b";
+    assert_string_equal(run_titles(S, &q, &total), "r1 a_b");
+    q.q = "100%";
+    assert_string_equal(run_titles(S, &q, &total), "r0 100%");
+    char part[9];
+    memcpy(part, r[4].id, 8); /* a prefix of the run id finds it */
+    part[8] = '\0';
+    q.q = part;
+    assert_string_equal(run_titles(S, &q, &total), "-");
+    q.q = NULL;
+    q.offset = 1;
+    q.limit = 2;
+    assert_string_equal(run_titles(S, &q, &total), "r1 a_b,r2 axb");
+    assert_int_equal(total, 5);
+
+    /* latest, by status, and the last success's start */
+    struct run g;
+    assert_int_equal(store_run_latest(S, j1, -1, &g), 0);
+    assert_string_equal(g.id, r[3].id);
+    run_release(&g);
+    assert_int_equal(store_run_latest(S, j1, RUN_SUCCESS, &g), 0);
+    assert_string_equal(g.id, r[1].id);
+    run_release(&g);
+    assert_int_equal(store_run_latest(S, j1, RUN_CANCELLED, &g), -ENOENT);
+    char none[UUID_STR_LEN];
+    uuid_v4(none);
+    assert_int_equal(store_run_latest(S, none, -1, &g), -ENOENT);
+    for (int i = 0; i < 5; i++) run_release(&r[i]);
+}
+
+static void test_last_success_start(void **state)
+{
+    char job[UUID_STR_LEN];
+    add_job(S, job, "j", NULL, true, 1, 1);
+    assert_true(store_last_success_start(S, job) == NO_TIME);
+    struct run a, b, c;
+    add_run(S, &a, job, "default", RUN_QUEUED, 1, NO_TIME, NULL);
+    add_run(S, &b, job, "default", RUN_QUEUED, 2, NO_TIME, NULL);
+    add_run(S, &c, job, "default", RUN_QUEUED, 3, NO_TIME, NULL);
+    struct run f;
+    run_init(&f);
+    /* a runs and succeeds, b runs and fails, c runs and succeeds without a start time */
+    struct run_guard g = {a.id, 1u << RUN_QUEUED, NULL, 0};
+    f.started_at = 1111;
+    assert_int_equal(store_run_update(S, &g, RUN_RUNNING, RF_STARTED_AT, &f, 5), 0);
+    assert_true(store_last_success_start(S, job) == NO_TIME); /* running is not success */
+    set_status(S, a.id, RUN_RUNNING, RUN_SUCCESS);
+    assert_int_equal(store_last_success_start(S, job), 1111);
+    g.id = b.id;
+    f.started_at = 2222;
+    assert_int_equal(store_run_update(S, &g, RUN_RUNNING, RF_STARTED_AT, &f, 5), 0);
+    set_status(S, b.id, RUN_RUNNING, RUN_FAILED);
+    assert_int_equal(store_last_success_start(S, job), 1111); /* failures do not count */
+    g.id = c.id;
+    f.started_at = 3333;
+    assert_int_equal(store_run_update(S, &g, RUN_RUNNING, RF_STARTED_AT, &f, 5), 0);
+    set_status(S, c.id, RUN_RUNNING, RUN_SUCCESS);
+    assert_int_equal(store_last_success_start(S, job), 3333);
+    run_release(&a);
+    run_release(&b);
+    run_release(&c);
+    run_release(&f);
+}
+
+static void test_guarded_update(void **state)
+{
+    char job[UUID_STR_LEN];
+    add_job(S, job, "j", NULL, true, 1, 1);
+    struct run r;
+    add_run(S, &r, job, "default", RUN_QUEUED, 1, NO_TIME, NULL);
+    struct run f;
+    run_init(&f);
+
+    /* wrong expected status: -ESTALE and nothing written */
+    struct run_guard g = {r.id, 1u << RUN_RUNNING, NULL, 0};
+    f.message = strdup("should not land");
+    assert_int_equal(store_run_update(S, &g, RUN_SUCCESS, RF_MESSAGE, &f, 50), -ESTALE);
+    struct run got;
+    assert_int_equal(store_run_get(S, r.id, &got), 0);
+    assert_int_equal(got.status, RUN_QUEUED);
+    assert_null(got.message);
+    assert_int_equal(got.updated, 1);
+    run_release(&got);
+
+    /* claim it so it has a node and claim number */
+    struct run claimed;
+    assert_int_equal(store_run_claim(S, "default", "node-a", 100, &claimed), 0);
+    assert_int_equal(claimed.claim, 1);
+    run_release(&claimed);
+
+    /* wrong node, or the right node with an old claim: -ESTALE */
+    g.from_mask = 1u << RUN_RUNNING;
+    g.node = "node-b";
+    g.claim = 1;
+    assert_int_equal(store_run_update(S, &g, RUN_SUCCESS, 0, &f, 60), -ESTALE);
+    g.node = "node-a";
+    g.claim = 0;
+    assert_int_equal(store_run_update(S, &g, RUN_SUCCESS, 0, &f, 60), -ESTALE);
+
+    /* the right guard: status and exactly the masked fields are written */
+    g.claim = 1;
+    free(f.message);
+    f.message = strdup("done");
+    f.finished_at = 200;
+    f.has_exit_code = true;
+    f.exit_code = 3;
+    f.output = json_pack("{s:i}", "files", 2);
+    f.progress = json_pack("{s:i,s:i}", "done", 2, "total", 2);
+    f.total_entries = 10;
+    f.inserted_entries = 7;
+    f.updated_entries = 2;
+    f.errored_entries = 1;
+    f.pid = 4242;
+    f.stopped_by.id = strdup("u9");
+    f.stopped_by.name = strdup("Bob");
+    f.started_at = 1; /* not in the mask: must not be written */
+    unsigned mask = RF_FINISHED_AT | RF_MESSAGE | RF_EXIT_CODE | RF_OUTPUT | RF_PROGRESS |
+                    RF_ENTRIES | RF_PID | RF_STOPPED_BY;
+    assert_int_equal(store_run_update(S, &g, RUN_PARTIAL_SUCCESS, mask, &f, 300), 0);
+    assert_int_equal(store_run_get(S, r.id, &got), 0);
+    assert_int_equal(got.status, RUN_PARTIAL_SUCCESS);
+    assert_int_equal(got.updated, 300);
+    assert_int_equal(got.started_at, 100); /* from the claim */
+    assert_int_equal(got.finished_at, 200);
+    assert_string_equal(got.message, "done");
+    assert_true(got.has_exit_code);
+    assert_int_equal(got.exit_code, 3);
+    assert_json_eq(got.output, "{\"files\":2}");
+    assert_json_eq(got.progress, "{\"done\":2,\"total\":2}");
+    assert_int_equal(got.total_entries, 10);
+    assert_int_equal(got.inserted_entries, 7);
+    assert_int_equal(got.updated_entries, 2);
+    assert_int_equal(got.errored_entries, 1);
+    assert_int_equal(got.pid, 4242);
+    assert_string_equal(got.stopped_by.id, "u9");
+    assert_string_equal(got.stopped_by.name, "Bob");
+    assert_string_equal(got.node, "node-a");
+    run_release(&got);
+
+    /* the same guard again no longer holds: the run moved on */
+    assert_int_equal(store_run_update(S, &g, RUN_FAILED, 0, &f, 400), -ESTALE);
+
+    /* to < 0 leaves the status; clearing fields writes NULLs */
+    struct run_guard any = {r.id, 1u << RUN_PARTIAL_SUCCESS, NULL, 0};
+    struct run empty;
+    run_init(&empty);
+    assert_int_equal(store_run_update(S, &any, -1, RF_EXIT_CODE | RF_PID | RF_MESSAGE, &empty, 500),
+                     0);
+    assert_int_equal(store_run_get(S, r.id, &got), 0);
+    assert_int_equal(got.status, RUN_PARTIAL_SUCCESS);
+    assert_false(got.has_exit_code);
+    assert_int_equal(got.pid, 0);
+    assert_null(got.message);
+    assert_int_equal(got.updated, 500);
+    run_release(&got);
+
+    /* an unknown run is stale too */
+    char missing[UUID_STR_LEN];
+    uuid_v4(missing);
+    any.id = missing;
+    any.from_mask = ~0u & ((1u << RUN_STATUS_COUNT) - 1);
+    assert_int_equal(store_run_update(S, &any, RUN_FAILED, 0, &empty, 1), -ESTALE);
+    run_release(&empty);
+    run_release(&f);
+    run_release(&r);
+}
+
+static void test_claim(void **state)
+{
+    char job[UUID_STR_LEN];
+    add_job(S, job, "j", NULL, true, 1, 1);
+    struct run low, d1, d2, done;
+    add_run(S, &low, job, "low", RUN_QUEUED, 1, NO_TIME, "low");
+    add_run(S, &done, job, "default", RUN_SUCCESS, 2, NO_TIME, "done");
+    add_run(S, &d1, job, "default", RUN_QUEUED, 3, NO_TIME, "d1");
+    add_run(S, &d2, job, "default", RUN_QUEUED, 4, NO_TIME, "d2");
+
+    struct run c;
+    assert_int_equal(store_run_claim(S, "default", "n1", 1000, &c), 0);
+    assert_string_equal(c.id, d1.id); /* the oldest queued of that queue only */
+    assert_int_equal(c.status, RUN_RUNNING);
+    assert_int_equal(c.started_at, 1000);
+    assert_int_equal(c.updated, 1000);
+    assert_string_equal(c.node, "n1");
+    assert_int_equal(c.claim, 1);
+    run_release(&c);
+    assert_int_equal(store_run_claim(S, "default", "n1", 1001, &c), 0);
+    assert_string_equal(c.id, d2.id);
+    run_release(&c);
+    assert_int_equal(store_run_claim(S, "default", "n1", 1002, &c), -ENOENT);
+    assert_int_equal(store_run_claim(S, "nope", "n1", 1002, &c), -ENOENT);
+    assert_int_equal(store_run_claim(S, "low", "n2", 1003, &c), 0);
+    assert_string_equal(c.id, low.id);
+    run_release(&c);
+
+    /* a run put back in the queue is claimed again with the next claim number */
+    set_status(S, d1.id, RUN_RUNNING, RUN_QUEUED);
+    assert_int_equal(store_run_claim(S, "default", "n3", 1004, &c), 0);
+    assert_string_equal(c.id, d1.id);
+    assert_int_equal(c.claim, 2);
+    assert_string_equal(c.node, "n3");
+    run_release(&c);
+
+    /* the old owner's guard no longer holds */
+    struct run_guard g = {d1.id, 1u << RUN_RUNNING, "n1", 1};
+    struct run f;
+    run_init(&f);
+    assert_int_equal(store_run_update(S, &g, RUN_SUCCESS, 0, &f, 2000), -ESTALE);
+    g.node = "n3";
+    g.claim = 2;
+    assert_int_equal(store_run_update(S, &g, RUN_SUCCESS, 0, &f, 2000), 0);
+    run_release(&f);
+    run_release(&low);
+    run_release(&d1);
+    run_release(&d2);
+    run_release(&done);
+}
+
+static void test_run_delete(void **state)
+{
+    char job[UUID_STR_LEN];
+    add_job(S, job, "j", NULL, true, 1, 1);
+    struct run q, r, c, s;
+    add_run(S, &q, job, "default", RUN_QUEUED, 1, NO_TIME, NULL);
+    add_run(S, &r, job, "default", RUN_QUEUED, 2, NO_TIME, NULL);
+    add_run(S, &c, job, "default", RUN_QUEUED, 3, NO_TIME, NULL);
+    add_run(S, &s, job, "default", RUN_SUCCESS, 4, NO_TIME, NULL);
+    set_status(S, r.id, RUN_QUEUED, RUN_RUNNING);
+    set_status(S, c.id, RUN_QUEUED, RUN_CANCELLING);
+    assert_int_equal(store_run_delete(S, q.id), -EBUSY);
+    assert_int_equal(store_run_delete(S, r.id), -EBUSY);
+    assert_int_equal(store_run_delete(S, c.id), -EBUSY);
+    struct run g;
+    assert_int_equal(store_run_get(S, q.id, &g), 0); /* still there */
+    run_release(&g);
+
+    struct log_line line = {1, 1, LL_INFO, STREAM_STDOUT, "x"};
+    assert_int_equal(store_log_append(S, s.rid, &line, 1), 0);
+    assert_int_equal(store_run_delete(S, s.id), 0);
+    assert_int_equal(store_run_get(S, s.id, &g), -ENOENT);
+    assert_int_equal(store_log_count(S, s.rid, 0), 0); /* its log went with it */
+    assert_int_equal(store_run_delete(S, s.id), -ENOENT);
+
+    /* every terminal status may be deleted */
+    static const enum run_status terminal[] = {RUN_FAILED, RUN_WARNING, RUN_CANCELLED,
+                                               RUN_PARTIAL_SUCCESS};
+    for (size_t i = 0; i < sizeof terminal / sizeof *terminal; i++) {
+        struct run t;
+        add_run(S, &t, job, "default", terminal[i], 10 + (int64_t)i, NO_TIME, NULL);
+        assert_int_equal(store_run_delete(S, t.id), 0);
+        run_release(&t);
+    }
+    run_release(&q);
+    run_release(&r);
+    run_release(&c);
+    run_release(&s);
+}
+
+static void test_logs(void **state)
+{
+    char job[UUID_STR_LEN];
+    add_job(S, job, "j", NULL, true, 1, 1);
+    struct run r, other;
+    add_run(S, &r, job, "default", RUN_QUEUED, 1, NO_TIME, NULL);
+    add_run(S, &other, job, "default", RUN_QUEUED, 2, NO_TIME, NULL);
+    assert_int_equal(store_log_count(S, r.rid, 0), 0);
+    assert_int_equal(store_log_last_seq(S, r.rid), 0);
+    struct log_line lines[] = {
+        {1, 10, LL_DEBUG, STREAM_STDOUT, "d"},    {2, 11, LL_INFO, STREAM_STDOUT, "i"},
+        {3, 12, LL_WARNING, STREAM_STDERR, "w"},  {4, 13, LL_ERROR, STREAM_STDERR, "e"},
+        {5, 14, LL_CRITICAL, STREAM_SKED, "c \xc3\xa9"},
+    };
+    assert_int_equal(store_log_append(S, r.rid, lines, 5), 0);
+    assert_int_equal(store_log_append(S, other.rid, lines, 1), 0);
+    /* appending a seq again is ignored (a retried flush), not duplicated */
+    struct log_line again = {2, 99, LL_CRITICAL, STREAM_SKED, "dup"};
+    assert_int_equal(store_log_append(S, r.rid, &again, 1), 0);
+    assert_int_equal(store_log_append(S, r.rid, lines, 0), 0);
+
+    assert_int_equal(store_log_count(S, r.rid, 0), 5);
+    assert_int_equal(store_log_count(S, r.rid, LL_WARNING), 3);
+    assert_int_equal(store_log_count(S, r.rid, LL_CRITICAL), 1);
+    assert_int_equal(store_log_last_seq(S, r.rid), 5);
+    assert_int_equal(store_log_last_seq(S, other.rid), 1);
+
+    struct log_line *out;
+    size_t n;
+    assert_int_equal(store_log_list(S, r.rid, 0, 0, 100, &out, &n), 0);
+    assert_int_equal(n, 5);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(out[i].seq, lines[i].seq);
+        assert_int_equal(out[i].ts, lines[i].ts);
+        assert_int_equal(out[i].level, lines[i].level);
+        assert_int_equal(out[i].stream, lines[i].stream);
+        assert_string_equal(out[i].message, lines[i].message);
+    }
+    store_log_free(out, n);
+    assert_int_equal(store_log_list(S, r.rid, 2, 0, 100, &out, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(out[0].seq, 3);
+    store_log_free(out, n);
+    assert_int_equal(store_log_list(S, r.rid, 0, LL_ERROR, 100, &out, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(out[0].message, "e");
+    assert_string_equal(out[1].message, "c \xc3\xa9");
+    store_log_free(out, n);
+    assert_int_equal(store_log_list(S, r.rid, 0, 0, 2, &out, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(out[1].seq, 2);
+    store_log_free(out, n);
+    assert_int_equal(store_log_list(S, r.rid, 5, 0, 100, &out, &n), 0);
+    assert_int_equal(n, 0);
+    store_log_free(out, n);
+    run_release(&r);
+    run_release(&other);
+}
+
+static void test_active_runs(void **state)
+{
+    char job[UUID_STR_LEN];
+    add_job(S, job, "j", NULL, true, 1, 1);
+    struct run r[5];
+    for (int i = 0; i < 5; i++) add_run(S, &r[i], job, "default", RUN_QUEUED, i, NO_TIME, NULL);
+    struct run c;
+    /* r0, r1 claimed by n1; r2 by n2; r3 stays queued; r4 is set running with no node */
+    assert_int_equal(store_run_claim(S, "default", "n1", 10, &c), 0);
+    run_release(&c);
+    assert_int_equal(store_run_claim(S, "default", "n1", 10, &c), 0);
+    run_release(&c);
+    assert_int_equal(store_run_claim(S, "default", "n2", 10, &c), 0);
+    run_release(&c);
+    set_status(S, r[1].id, RUN_RUNNING, RUN_CANCELLING);
+    set_status(S, r[4].id, RUN_QUEUED, RUN_RUNNING);
+    struct run *out;
+    size_t n;
+    assert_int_equal(store_runs_active(S, "n1", &out, &n), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(out[0].id, r[0].id);
+    assert_string_equal(out[1].id, r[1].id);
+    assert_int_equal(out[1].status, RUN_CANCELLING);
+    assert_string_equal(out[2].id, r[4].id); /* no node: every node may recover it */
+    store_runs_free(out, n);
+    assert_int_equal(store_runs_active(S, "n3", &out, &n), 0);
+    assert_int_equal(n, 1);
+    store_runs_free(out, n);
+    for (int i = 0; i < 5; i++) run_release(&r[i]);
+}
+
+struct depths {
+    char names[4][16];
+    int64_t n[4];
+    int count;
+};
+
+static void depth_cb(void *arg, const char *queue, int64_t n)
+{
+    struct depths *d = arg;
+    assert_true(d->count < 4);
+    snprintf(d->names[d->count], sizeof d->names[0], "%s", queue);
+    d->n[d->count++] = n;
+}
+
+static int64_t depth_of(const struct depths *d, const char *q)
+{
+    for (int i = 0; i < d->count; i++)
+        if (strcmp(d->names[i], q) == 0) return d->n[i];
+    return -1;
+}
+
+static void test_queue_depths(void **state)
+{
+    char job[UUID_STR_LEN];
+    add_job(S, job, "j", NULL, true, 1, 1);
+    struct depths d = {0};
+    assert_int_equal(store_queue_depths(S, depth_cb, &d), 0);
+    assert_int_equal(d.count, 0);
+    struct run r[6];
+    add_run(S, &r[0], job, "default", RUN_QUEUED, 1, NO_TIME, NULL);
+    add_run(S, &r[1], job, "default", RUN_QUEUED, 2, NO_TIME, NULL);
+    add_run(S, &r[2], job, "default", RUN_SUCCESS, 3, NO_TIME, NULL);
+    add_run(S, &r[3], job, "low", RUN_QUEUED, 4, NO_TIME, NULL);
+    add_run(S, &r[4], job, "bulk", RUN_FAILED, 5, NO_TIME, NULL);
+    add_run(S, &r[5], job, "default", RUN_QUEUED, 6, NO_TIME, NULL);
+    set_status(S, r[5].id, RUN_QUEUED, RUN_RUNNING);
+    assert_int_equal(store_queue_depths(S, depth_cb, &d), 0);
+    assert_int_equal(d.count, 2); /* only queues with QUEUED runs */
+    assert_int_equal(depth_of(&d, "default"), 2);
+    assert_int_equal(depth_of(&d, "low"), 1);
+    assert_int_equal(depth_of(&d, "bulk"), -1);
+    for (int i = 0; i < 6; i++) run_release(&r[i]);
+}
+
+static void test_transactions(void **state)
+{
+    char keep[UUID_STR_LEN], lost[UUID_STR_LEN];
+    assert_int_equal(store_begin(S), 0);
+    add_job(S, keep, "kept", NULL, true, 1, 1);
+    assert_int_equal(store_commit(S), 0);
+
+    /* nested: only the outermost commit or rollback counts */
+    assert_int_equal(store_begin(S), 0);
+    assert_int_equal(store_begin(S), 0);
+    add_job(S, lost, "lost", NULL, true, 1, 1);
+    assert_int_equal(store_commit(S), 0);
+    store_rollback(S);
+    struct job j;
+    assert_int_equal(store_job_get(S, lost, &j), -ENOENT);
+    assert_int_equal(store_job_get(S, keep, &j), 0);
+    job_release(&j);
+    /* a stray commit or rollback outside a transaction is harmless */
+    assert_int_equal(store_commit(S), 0);
+    store_rollback(S);
+    assert_int_equal(store_begin(S), 0);
+    assert_int_equal(store_meta_set(S, "x", "1"), 0);
+    assert_int_equal(store_commit(S), 0);
+    char *v;
+    assert_int_equal(store_meta_get(S, "x", &v), 0);
+    free(v);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(test_open_migrate_meta), T(test_job_round_trip),   T(test_job_list),
+        T(test_job_delete_cascades), T(test_run_round_trip), T(test_unique_schedule_slot),
+        T(test_run_list),          T(test_last_success_start), T(test_guarded_update),
+        T(test_claim),             T(test_run_delete),       T(test_logs),
+        T(test_active_runs),       T(test_queue_depths),     T(test_transactions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

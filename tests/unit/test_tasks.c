@@ -1,0 +1,384 @@
+/*
+ * test_tasks: task files. A bad task file must stop sked with "FILE: field: reason" naming
+ * exactly what to fix, and a good one must come out with its paths resolved the way the
+ * executor expects (relative programs against the file's folder, bare names left for PATH).
+ */
+#include "unit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tasks.h"
+
+static const char *const queue_list[] = {"default", "low"};
+static const struct queue_names queues = {queue_list, 2};
+
+static struct task *parse_ok(const char *text, const char *dir)
+{
+    struct task *t = NULL;
+    struct sk_err e = {0};
+    if (tasks_parse(text, strlen(text), "x.json", dir, &queues, &t, &e) != 0)
+        fail_msg("refused: %s", e.msg);
+    assert_non_null(t);
+    return t;
+}
+
+/* Parses text, expects a refusal, and checks the "FILE: field: reason" text. */
+static void parse_bad(const char *text, const char *field, const char *reason)
+{
+    struct task *t = (struct task *)1;
+    struct sk_err e = {0};
+    assert_int_equal(tasks_parse(text, strlen(text), "tasks.d/x.json", "tasks.d", &queues, &t, &e),
+                     -EINVAL);
+    assert_null(t);
+    assert_int_equal(e.code, -EINVAL);
+    if (strcmp(e.field, field) != 0)
+        fail_msg("expected field %s, got %s (%s)", field, e.field, e.msg);
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, "tasks.d/x.json: %s: ", field);
+    if (strncmp(e.msg, prefix, strlen(prefix)) != 0)
+        fail_msg("expected \"%s...\", got \"%s\"", prefix, e.msg);
+    if (reason) assert_contains(e.msg + strlen(prefix), reason);
+}
+
+/* A minimal valid file with one member replaced or added (member: "\"key\":value"). */
+#define BASE_WITH(extra) "{\"id\":\"t1\",\"title\":\"T\",\"command\":[\"prog\"]" extra "}"
+#define WITH_ARGS(cmd)                                                                         \
+    "{\"id\":\"t1\",\"title\":\"T\",\"command\":" cmd ",\"arguments\":{\"type\":\"object\","  \
+    "\"properties\":{\"source\":{\"type\":\"string\"},\"n\":{\"type\":\"integer\"}}}}"
+
+static void test_parse_valid(void **state)
+{
+    (void)state;
+    struct task *t = parse_ok(
+        "{\"id\":\"import_files\",\"title\":\"Import new files\",\"description\":\"d\","
+        "\"command\":[\"../examples/import-files.sh\",\"--dir\",\"{{source}}\",\"{{since}}\"],"
+        "\"arguments\":{\"type\":\"object\",\"properties\":{\"source\":{\"type\":\"string\","
+        "\"default\":\"/tmp\"}},\"required\":[\"source\"]},"
+        "\"default_queue\":\"low\",\"timeout\":\"2h\",\"stop_grace\":\"5s\","
+        "\"env\":{\"MODE\":\"fast\"}}",
+        "/etc/sked/tasks.d");
+    assert_string_equal(t->id, "import_files");
+    assert_string_equal(t->title, "Import new files");
+    assert_string_equal(t->description, "d");
+    assert_int_equal(t->argc, 4);
+    assert_string_equal(t->argv[0], "/etc/sked/tasks.d/../examples/import-files.sh");
+    assert_string_equal(t->argv[1], "--dir");
+    assert_string_equal(t->argv[2], "{{source}}"); /* expanded per run, not at load */
+    assert_null(t->argv[4]);
+    assert_non_null(t->arguments);
+    assert_true(task_has_arg(t, "source"));
+    assert_false(task_has_arg(t, "since"));
+    assert_string_equal(t->default_queue, "low");
+    assert_int_equal(t->timeout_ms, 7200000);
+    assert_int_equal(t->stop_grace_ms, 5000);
+    assert_json_eq(t->env, "{\"MODE\":\"fast\"}");
+    assert_string_equal(t->working_dir, "/etc/sked/tasks.d");
+    assert_string_equal(t->file, "x.json");
+    task_free(t);
+}
+
+static void test_parse_paths_and_defaults(void **state)
+{
+    (void)state;
+    struct task *t = parse_ok(BASE_WITH(""), "/srv/tasks");
+    assert_string_equal(t->argv[0], "prog"); /* bare name: found on PATH at run time */
+    assert_string_equal(t->description, "");
+    assert_null(t->arguments);
+    assert_null(t->default_queue);
+    assert_null(t->env);
+    assert_int_equal(t->timeout_ms, -1);
+    assert_int_equal(t->stop_grace_ms, -1);
+    assert_string_equal(t->working_dir, "/srv/tasks");
+    assert_false(task_has_arg(t, "anything"));
+    task_free(t);
+
+    t = parse_ok("{\"id\":\"a\",\"title\":\"A\",\"command\":[\"/usr/bin/env\",\"x\"],"
+                 "\"working_dir\":\"work\",\"timeout\":90,\"default_queue\":null}",
+                 "/srv/tasks");
+    assert_string_equal(t->argv[0], "/usr/bin/env"); /* absolute: kept */
+    assert_string_equal(t->working_dir, "/srv/tasks/work");
+    assert_int_equal(t->timeout_ms, 90000); /* a bare number is seconds */
+    assert_null(t->default_queue);
+    task_free(t);
+
+    t = parse_ok("{\"id\":\"a\",\"title\":\"A\",\"command\":[\"bin/run\"],"
+                 "\"working_dir\":\"/var/tmp\",\"timeout\":\"1h30m\"}",
+                 "rel/dir");
+    assert_string_equal(t->argv[0], "rel/dir/bin/run");
+    assert_string_equal(t->working_dir, "/var/tmp");
+    assert_int_equal(t->timeout_ms, 5400000);
+    task_free(t);
+
+    /* without a folder, paths stay as written and the working dir is the current one */
+    struct task *u = NULL;
+    const char *text = "{\"id\":\"a\",\"title\":\"A\",\"command\":[\"./run.sh\"]}";
+    assert_int_equal(tasks_parse(text, strlen(text), "a.json", NULL, NULL, &u, NULL), 0);
+    assert_string_equal(u->argv[0], "./run.sh");
+    assert_string_equal(u->working_dir, ".");
+    task_free(u);
+
+    /* with no configured queue list any queue name is taken */
+    text = "{\"id\":\"a\",\"title\":\"A\",\"command\":[\"x\"],\"default_queue\":\"special\"}";
+    assert_int_equal(tasks_parse(text, strlen(text), "a.json", "d", NULL, &u, NULL), 0);
+    assert_string_equal(u->default_queue, "special");
+    task_free(u);
+
+    /* ids: letters, digits, _ . - starting with a letter or digit, up to 100 */
+    char id100[160];
+    memset(id100, 'a', 100);
+    id100[100] = '\0';
+    char text2[300];
+    snprintf(text2, sizeof text2, "{\"id\":\"%s\",\"title\":\"T\",\"command\":[\"x\"]}", id100);
+    t = parse_ok(text2, "d");
+    task_free(t);
+    t = parse_ok("{\"id\":\"9a.b-c_d\",\"title\":\"T\",\"command\":[\"x\"]}", "d");
+    task_free(t);
+    /* placeholders: since is always allowed; without a schema any name is */
+    t = parse_ok(WITH_ARGS("[\"p\",\"--n={{n}}\",\"{{since}}\"]"), "d");
+    task_free(t);
+    t = parse_ok(BASE_WITH(",\"description\":\"\""), "d");
+    assert_string_equal(t->description, "");
+    task_free(t);
+}
+
+static void test_parse_errors(void **state)
+{
+    (void)state;
+    parse_bad("{\"id\":\"t\",", "(file)", "malformed JSON at line 1");
+    parse_bad("[]", "(file)", "must hold a JSON object");
+    parse_bad(BASE_WITH(",\"schedule\":\"* * * * *\""), "schedule", "unknown key");
+    parse_bad("{\"title\":\"T\",\"command\":[\"x\"]}", "id", "required");
+    parse_bad("{\"id\":5,\"title\":\"T\",\"command\":[\"x\"]}", "id", "required, a string");
+    parse_bad("{\"id\":\"has space\",\"title\":\"T\",\"command\":[\"x\"]}", "id", "letters");
+    parse_bad("{\"id\":\"-lead\",\"title\":\"T\",\"command\":[\"x\"]}", "id", NULL);
+    parse_bad("{\"id\":\"\",\"title\":\"T\",\"command\":[\"x\"]}", "id", NULL);
+    parse_bad("{\"id\":\"a/b\",\"title\":\"T\",\"command\":[\"x\"]}", "id", NULL);
+    char text[400];
+    char id101[128];
+    memset(id101, 'a', 101);
+    id101[101] = '\0';
+    snprintf(text, sizeof text, "{\"id\":\"%s\",\"title\":\"T\",\"command\":[\"x\"]}", id101);
+    parse_bad(text, "id", NULL);
+    parse_bad("{\"id\":\"t\",\"command\":[\"x\"]}", "title", "required");
+    parse_bad("{\"id\":\"t\",\"title\":\"\",\"command\":[\"x\"]}", "title", "non-empty");
+    parse_bad("{\"id\":\"t\",\"title\":\"T\",\"description\":1,\"command\":[\"x\"]}",
+              "description", "must be a string");
+    parse_bad("{\"id\":\"t\",\"title\":\"T\"}", "command", "required");
+    parse_bad("{\"id\":\"t\",\"title\":\"T\",\"command\":[]}", "command", "non-empty array");
+    parse_bad("{\"id\":\"t\",\"title\":\"T\",\"command\":\"ls -l\"}", "command", "array");
+    parse_bad("{\"id\":\"t\",\"title\":\"T\",\"command\":[\"\"]}", "command[0]", "must not be empty");
+    parse_bad("{\"id\":\"t\",\"title\":\"T\",\"command\":[1]}", "command[0]", "must be a string");
+    parse_bad("{\"id\":\"t\",\"title\":\"T\",\"command\":[\"x\",\"a\",null]}", "command[2]",
+              "must be a string");
+    /* NUL bytes cannot reach argv: the JSON reader refuses them first */
+    parse_bad("{\"id\":\"t\",\"title\":\"T\",\"command\":[\"x\",\"a\\u0000b\"]}", "(file)",
+              "\\u0000 is not allowed");
+}
+
+static void test_parse_placeholder_errors(void **state)
+{
+    (void)state;
+    parse_bad(WITH_ARGS("[\"p\",\"{{nope}}\"]"), "command[1]",
+              "placeholder {{nope}} names no property");
+    parse_bad(WITH_ARGS("[\"p\",\"--x={{source}}-{{other}}\"]"), "command[1]", "{{other}}");
+    parse_bad(WITH_ARGS("[\"{{source}}\"]"), "command[0]", "program itself cannot be a placeholder");
+    parse_bad(WITH_ARGS("[\"p\",\"{{source\"]"), "command[1]", "unclosed {{");
+    parse_bad(WITH_ARGS("[\"p\",\"{{source}} {{\"]"), "command[1]", "unclosed {{");
+    parse_bad(WITH_ARGS("[\"p\",\"{{}}\"]"), "command[1]", "empty or over-long");
+    parse_bad(WITH_ARGS("[\"p\",\"{{a-b}}\"]"), "command[1]", "letters, digits and _");
+}
+
+static void test_parse_field_errors(void **state)
+{
+    (void)state;
+    parse_bad(BASE_WITH(",\"timeout\":\"2x\""), "timeout", "expected a duration");
+    parse_bad(BASE_WITH(",\"timeout\":\"0s\""), "timeout", "longer than zero");
+    parse_bad(BASE_WITH(",\"timeout\":0"), "timeout", "positive number of seconds");
+    parse_bad(BASE_WITH(",\"timeout\":-5"), "timeout", "positive");
+    parse_bad(BASE_WITH(",\"timeout\":1.5"), "timeout", "must be a duration");
+    parse_bad(BASE_WITH(",\"timeout\":true"), "timeout", NULL);
+    parse_bad(BASE_WITH(",\"stop_grace\":\"soon\""), "stop_grace", NULL);
+    parse_bad(BASE_WITH(",\"default_queue\":\"high\""), "default_queue",
+              "unknown queue 'high' (configured: default, low)");
+    parse_bad(BASE_WITH(",\"default_queue\":3"), "default_queue", "must be a string");
+    parse_bad(BASE_WITH(",\"env\":[\"A=1\"]"), "env", "must be an object");
+    parse_bad(BASE_WITH(",\"env\":{\"A\":1}"), "env.A", "must be a string");
+    parse_bad(BASE_WITH(",\"env\":{\"A=B\":\"1\"}"), "env.A=B", "not a variable name");
+    parse_bad(BASE_WITH(",\"env\":{\"\":\"1\"}"), "env.", "not a variable name");
+    parse_bad(BASE_WITH(",\"env\":{\"SKED_RUN_ID\":\"x\"}"), "env.SKED_RUN_ID", "set by sked");
+    parse_bad(BASE_WITH(",\"working_dir\":\"\""), "working_dir", "non-empty");
+    parse_bad(BASE_WITH(",\"working_dir\":7"), "working_dir", NULL);
+    parse_bad(BASE_WITH(",\"arguments\":{\"type\":\"string\"}"), "arguments.type",
+              "must be \"object\"");
+    parse_bad(BASE_WITH(",\"arguments\":[]"), "arguments", "schema object");
+    parse_bad(BASE_WITH(",\"arguments\":{\"type\":\"object\",\"oneOf\":[]}"), "arguments.oneOf",
+              "unsupported schema keyword");
+    parse_bad(BASE_WITH(",\"arguments\":{\"type\":\"object\",\"properties\":{\"a\":"
+                        "{\"type\":\"integer\",\"default\":\"x\"}}}"),
+              "arguments.properties.a.default", "does not fit");
+}
+
+/* ---- folders ---- */
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void remove_dir(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static char *make_dir(void)
+{
+    char tmpl[] = "/tmp/sked-test-tasks-XXXXXX";
+    assert_non_null(mkdtemp(tmpl));
+    return strdup(tmpl);
+}
+
+static void test_load_dir(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    write_file(dir, "b.json", "{\"id\":\"alpha\",\"title\":\"A\",\"command\":[\"./a.sh\"]}");
+    write_file(dir, "a.json", "{\"id\":\"beta\",\"title\":\"B\",\"command\":[\"b\"],"
+                              "\"default_queue\":\"low\"}");
+    write_file(dir, "README.md", "not a task");
+    write_file(dir, "notes.json.bak", "{");
+    write_file(dir, ".hidden.json", "{");
+    write_file(dir, ".json", "{");
+    struct taskset *ts = NULL;
+    struct sk_err e = {0};
+    if (tasks_load_dir(dir, &queues, &ts, &e) != 0) fail_msg("%s", e.msg);
+    assert_int_equal(ts->count, 2);
+    assert_string_equal(ts->tasks[0]->id, "alpha"); /* sorted by id, not by file name */
+    assert_string_equal(ts->tasks[1]->id, "beta");
+    const struct task *a = taskset_get(ts, "alpha");
+    assert_non_null(a);
+    char want[600];
+    snprintf(want, sizeof want, "%s/./a.sh", dir);
+    assert_string_equal(a->argv[0], want);
+    snprintf(want, sizeof want, "%s/b.json", dir);
+    assert_string_equal(a->file, want);
+    assert_string_equal(a->working_dir, dir);
+    assert_null(taskset_get(ts, "gamma"));
+    assert_null(taskset_get(ts, NULL));
+    taskset_free(ts);
+
+    /* a duplicate id refuses the whole set, naming both files */
+    write_file(dir, "c.json", "{\"id\":\"alpha\",\"title\":\"A again\",\"command\":[\"x\"]}");
+    ts = (struct taskset *)1;
+    assert_int_equal(tasks_load_dir(dir, &queues, &ts, &e), -EEXIST);
+    assert_null(ts);
+    assert_string_equal(e.field, "id");
+    snprintf(want, sizeof want, "%s/c.json: id: 'alpha' is already declared by %s/b.json", dir,
+             dir);
+    assert_string_equal(e.msg, want);
+
+    /* one bad file refuses the set too, with its own path first */
+    write_file(dir, "c.json", "{\"id\":\"gamma\",\"title\":\"G\",\"command\":[\"x\"],\"bad\":1}");
+    assert_int_equal(tasks_load_dir(dir, &queues, &ts, &e), -EINVAL);
+    snprintf(want, sizeof want, "%s/c.json: bad: unknown key", dir);
+    assert_string_equal(e.msg, want);
+    remove_dir(dir);
+    free(dir);
+}
+
+static void test_load_dir_edges(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct taskset *ts = NULL;
+    struct sk_err e = {0};
+    assert_int_equal(tasks_load_dir(dir, &queues, &ts, &e), 0); /* empty: an empty set */
+    assert_int_equal(ts->count, 0);
+    taskset_free(ts);
+
+    write_file(dir, "empty.json", "");
+    assert_int_equal(tasks_load_dir(dir, &queues, &ts, &e), -EINVAL);
+    assert_contains(e.msg, "empty.json: (file): malformed JSON");
+    remove_dir(dir);
+
+    assert_true(tasks_load_dir(dir, &queues, &ts, &e) < 0); /* gone */
+    assert_contains(e.msg, "cannot open tasks directory");
+    assert_null(ts);
+    free(dir);
+
+    /* taskset_add keeps ids unique and the list sorted */
+    ts = taskset_new();
+    struct task *t1 = parse_ok("{\"id\":\"m\",\"title\":\"M\",\"command\":[\"x\"]}", "d");
+    struct task *t2 = parse_ok("{\"id\":\"c\",\"title\":\"C\",\"command\":[\"x\"]}", "d");
+    struct task *t3 = parse_ok("{\"id\":\"m\",\"title\":\"M2\",\"command\":[\"x\"]}", "d");
+    assert_int_equal(taskset_add(ts, t1), 0);
+    assert_int_equal(taskset_add(ts, t2), 0);
+    assert_int_equal(taskset_add(ts, t3), -EEXIST);
+    task_free(t3);
+    assert_string_equal(ts->tasks[0]->id, "c");
+    assert_string_equal(taskset_get(ts, "m")->title, "M");
+    taskset_free(ts);
+}
+
+static void test_expand(void **state)
+{
+    (void)state;
+    json_t *args = J("{\"s\":\"a b\",\"i\":42,\"r\":1.5,\"t\":true,\"f\":false,\"z\":null,"
+                     "\"arr\":[1,\"x\"],\"obj\":{\"k\":\"v\"},\"e\":\"\"}");
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"{{s}}", "a b"},
+        {"--n={{i}}", "--n=42"},
+        {"{{r}}", "1.5"},
+        {"{{t}}/{{f}}", "true/false"},
+        {"[{{z}}]", "[]"},
+        {"[{{missing}}]", "[]"},
+        {"{{arr}}", "[1,\"x\"]"},
+        {"{{obj}}", "{\"k\":\"v\"}"},
+        {"x{{e}}y", "xy"},
+        {"plain", "plain"},
+        {"", ""},
+        {"{{s}}{{s}}", "a ba b"},
+        {"{{s", "{{s"},            /* unclosed: left as written */
+        {"a}}b{{i}}", "a}}b42"},
+        {"{{{s}}}", "}"},          /* the name is "{s", which is missing */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *out = task_expand(cases[i].in, args);
+        if (strcmp(out, cases[i].want) != 0)
+            fail_msg("expand(%s) = %s, want %s", cases[i].in, out, cases[i].want);
+        free(out);
+    }
+    /* a value holding braces is not expanded again */
+    json_t *tricky = J("{\"a\":\"{{b}}\",\"b\":\"no\"}");
+    char *out = task_expand("{{a}}", tricky);
+    assert_string_equal(out, "{{b}}");
+    free(out);
+    json_decref(tricky);
+    json_decref(args);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_valid),
+        cmocka_unit_test(test_parse_paths_and_defaults),
+        cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_parse_placeholder_errors),
+        cmocka_unit_test(test_parse_field_errors),
+        cmocka_unit_test(test_load_dir),
+        cmocka_unit_test(test_load_dir_edges),
+        cmocka_unit_test(test_expand),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
