@@ -146,8 +146,9 @@ void config_usage(void)
           "  --log-format FORMAT    text | json [SKED_LOG_FORMAT] (text)\n"
           "  -h, --help             this help\n"
           "\n"
-          "SKED_ADMIN_TOKEN sets the bootstrap API token; without it one is generated at\n"
-          "first start and printed once.\n",
+          "At first start (no account in the store) sked creates the account 'admin' with\n"
+          "the password of SKED_ADMIN_PASSWORD, or a random one printed once. SKED_ADMIN_TOKEN\n"
+          "sets a bootstrap API token with the admin role, for automation.\n",
           stdout);
 }
 

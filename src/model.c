@@ -95,6 +95,52 @@ const char *log_stream_name(int s)
     return (unsigned)s < 3 ? names[s] : "sked";
 }
 
+static const char *role_names[] = {"viewer", "operator", "admin"};
+
+const char *role_name(int r)
+{
+    return (unsigned)r < 3 ? role_names[r] : "viewer";
+}
+
+int role_parse(const char *s)
+{
+    for (int i = 0; i < 3; i++)
+        if (s && strcmp(s, role_names[i]) == 0) return i;
+    return -1;
+}
+
+void account_release(struct account *a)
+{
+    free(a->username);
+    free(a->display_name);
+    if (a->password_hash) memset(a->password_hash, 0, strlen(a->password_hash));
+    free(a->password_hash);
+    memset(a, 0, sizeof *a);
+}
+
+void token_release(struct token *t)
+{
+    free(t->account_name);
+    free(t->name);
+    free(t->prefix);
+    memset(t, 0, sizeof *t);
+}
+
+void audit_entry_release(struct audit_entry *e)
+{
+    free(e->actor_kind);
+    free(e->actor_id);
+    free(e->actor_name);
+    free(e->token_id);
+    free(e->action);
+    free(e->job_id);
+    free(e->run_id);
+    free(e->target);
+    json_decref(e->details);
+    free(e->address);
+    memset(e, 0, sizeof *e);
+}
+
 static const char *overlap_names[] = {"allow", "skip", "queue_one", "cancel_previous"};
 static const char *catchup_names[] = {"once", "skip", "all"};
 

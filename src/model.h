@@ -111,6 +111,47 @@ struct run {
     struct user_ref started_by, stopped_by;
 };
 
+/* ---- people ---- */
+
+/* Roles, in increasing power: each may do what the ones before it may. */
+enum role { ROLE_VIEWER, ROLE_OPERATOR, ROLE_ADMIN };
+const char *role_name(int r);
+int role_parse(const char *s);
+
+struct account {
+    char id[UUID_STR_LEN];
+    char *username;
+    char *display_name;
+    int role;
+    char *password_hash; /* Argon2id string, or NULL: no password login */
+    bool disabled;
+    int64_t created, updated;
+};
+
+struct token {
+    char id[UUID_STR_LEN];
+    char account_id[UUID_STR_LEN];
+    char *account_name; /* the owner's username, when read with it */
+    char *name;
+    char *prefix; /* the first characters of the secret, to recognise it */
+    int64_t created, expires_at, last_used, revoked_at; /* NO_TIME when unset */
+};
+
+struct audit_entry {
+    int64_t id;
+    int64_t ts;
+    char *actor_kind; /* "user", "token", "system", "anonymous" */
+    char *actor_id, *actor_name, *token_id;
+    char *action;     /* "job.created", "run.stopped", "login.failed", ... */
+    char *job_id, *run_id, *target;
+    json_t *details;
+    char *address;
+};
+
+void account_release(struct account *a);
+void token_release(struct token *t);
+void audit_entry_release(struct audit_entry *e);
+
 void job_init(struct job *j);
 void job_release(struct job *j);
 void run_init(struct run *r);

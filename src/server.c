@@ -20,6 +20,7 @@
 #include "http/api.h"
 #include "http/auth.h"
 #include "http/http.h"
+#include "offload.h"
 #include "scheduler.h"
 #include "store/store.h"
 #include "tasks.h"
@@ -36,6 +37,7 @@ struct server {
     struct dispatch *dispatch;
     struct scheduler *sched;
     struct auth *auth;
+    struct offload *offload;
     struct http_server *http;
     struct api api;
     struct event *sigterm, *sigint;
@@ -111,7 +113,7 @@ int server_main(int argc, char **argv)
         goto out;
     }
     s.auth = auth_new(s.store, s.cfg.admin_token, &e);
-    if (!s.auth) {
+    if (!s.auth || auth_bootstrap_admin(s.store, getenv("SKED_ADMIN_PASSWORD"), &e) < 0) {
         fprintf(stderr, "sked serve: %s: %s\n", e.field, e.msg);
         goto out;
     }
@@ -127,8 +129,10 @@ int server_main(int argc, char **argv)
 
     s.sched = scheduler_new(s.base, s.store, s.dispatch);
     int scheduled = scheduler_load(s.sched);
+    /* one thread: password hashing is memory-hard (64 MiB each) and rate-limited anyway */
+    s.offload = offload_new(s.base, 1);
     s.api = (struct api){s.store, s.dispatch, s.sched, s.events, &s.cfg,
-                         s.auth, s.base, time_now_us()};
+                         s.auth, s.offload, s.base, time_now_us()};
     struct http_limits lim = {16 * 1024, (size_t)s.cfg.max_body_bytes, 60, 60, 10000};
     s.http = http_server_new(s.base, s.cfg.listen_host, s.cfg.listen_port, &lim, api_handle,
                              &s.api, &e);
@@ -153,6 +157,7 @@ int server_main(int argc, char **argv)
 
 out:
     http_server_free(s.http);
+    offload_free(s.offload);
     scheduler_free(s.sched);
     dispatch_free(s.dispatch);
     events_free(s.events);

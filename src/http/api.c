@@ -18,8 +18,30 @@
 
 typedef void (*api_fn)(struct api_ctx *c);
 
-enum { PUBLIC = 1 };
+static void healthz(struct api_ctx *c)
+{
+    api_json(c, 200, json_pack("{s:s}", "status", "ok"));
+}
 
+static void readyz(struct api_ctx *c)
+{
+    char *v = NULL;
+    int rc = store_meta_get(c->api->store, "ready_probe", &v);
+    free(v);
+    if (rc != 0 && rc != -ENOENT) {
+        api_error(c, 503, "the store is not reachable");
+        return;
+    }
+    api_json(c, 200, json_pack("{s:s,s:i}", "status", "ready", "store_version",
+                               store_version(c->api->store)));
+}
+
+/*
+ * Every route with the permission it needs: the one place where roles meet routes (the
+ * permission table of docs/api.md is this table). Handlers marked PERM_SELF limit a caller to
+ * their own account, tokens and session. PATCH of a job is PERM_EDIT, but an operator may send
+ * one that only changes schedule and active (see patch_is_scheduling).
+ */
 static const struct route routes[] = {
     {"GET", "/healthz"},
     {"GET", "/readyz"},
@@ -43,48 +65,84 @@ static const struct route routes[] = {
     {"GET", "/api/tasks/{}/args"},
     {"GET", "/api/queues"},
     {"POST", "/api/schedules/preview"},
+    {"POST", "/api/session"},
+    {"GET", "/api/session"},
+    {"DELETE", "/api/session"},
+    {"GET", "/api/users"},
+    {"POST", "/api/users"},
+    {"GET", "/api/users/{}"},
+    {"PATCH", "/api/users/{}"},
+    {"DELETE", "/api/users/{}"},
+    {"POST", "/api/users/{}/tokens"},
+    {"GET", "/api/tokens"},
+    {"POST", "/api/tokens"},
+    {"DELETE", "/api/tokens/{}"},
+    {"GET", "/api/audit"},
 };
-
-static void healthz(struct api_ctx *c)
-{
-    api_json(c, 200, json_pack("{s:s}", "status", "ok"));
-}
-
-static void readyz(struct api_ctx *c)
-{
-    char *v = NULL;
-    int rc = store_meta_get(c->api->store, "admin_token_hash", &v);
-    free(v);
-    if (rc != 0 && rc != -ENOENT) {
-        api_error(c, 503, "the store is not reachable");
-        return;
-    }
-    api_json(c, 200, json_pack("{s:s,s:i}", "status", "ready", "store_version",
-                               store_version(c->api->store)));
-}
 
 static const struct {
     api_fn fn;
-    int flags;
+    enum perm perm;
 } handlers[] = {
-    {healthz, PUBLIC},       {readyz, PUBLIC},        {api_jobs_list, 0},
-    {api_jobs_create, 0},    {api_jobs_get, 0},       {api_jobs_put, 0},
-    {api_jobs_patch, 0},     {api_jobs_delete, 0},    {api_runs_list, 0},
-    {api_runs_create, 0},    {api_runs_get, 0},       {api_runs_delete, 0},
-    {api_runs_stop, 0},      {api_logs_list, 0},      {api_logs_stream, 0},
-    {api_runs_all, 0},       {api_logs_search, 0},    {api_tasks_list, 0},
-    {api_tasks_get, 0},      {api_tasks_args, 0},     {api_queues_list, 0},
-    {api_schedules_preview, 0},
+    {healthz, PERM_PUBLIC},          {readyz, PERM_PUBLIC},
+    {api_jobs_list, PERM_READ},      {api_jobs_create, PERM_EDIT},
+    {api_jobs_get, PERM_READ},       {api_jobs_put, PERM_EDIT},
+    {api_jobs_patch, PERM_EDIT},     {api_jobs_delete, PERM_EDIT},
+    {api_runs_list, PERM_READ},      {api_runs_create, PERM_RUN},
+    {api_runs_get, PERM_READ},       {api_runs_delete, PERM_EDIT},
+    {api_runs_stop, PERM_RUN},       {api_logs_list, PERM_READ},
+    {api_logs_stream, PERM_READ},    {api_runs_all, PERM_READ},
+    {api_logs_search, PERM_READ},    {api_tasks_list, PERM_READ},
+    {api_tasks_get, PERM_READ},      {api_tasks_args, PERM_READ},
+    {api_queues_list, PERM_READ},    {api_schedules_preview, PERM_READ},
+    {api_session_create, PERM_PUBLIC}, {api_session_get, PERM_SELF},
+    {api_session_delete, PERM_SELF}, {api_users_list, PERM_ADMIN},
+    {api_users_create, PERM_ADMIN},  {api_users_get, PERM_SELF},
+    {api_users_patch, PERM_SELF},    {api_users_delete, PERM_ADMIN},
+    {api_users_token, PERM_ADMIN},   {api_tokens_list, PERM_SELF},
+    {api_tokens_create, PERM_SELF},  {api_tokens_revoke, PERM_SELF},
+    {api_audit_list, PERM_ADMIN},
 };
 
 _Static_assert(sizeof routes / sizeof *routes == sizeof handlers / sizeof *handlers,
                "every route needs its handler");
 
+size_t api_routes(const struct route **table, const enum perm **perms)
+{
+    static enum perm p[sizeof handlers / sizeof *handlers];
+    for (size_t i = 0; i < sizeof handlers / sizeof *handlers; i++) p[i] = handlers[i].perm;
+    *table = routes;
+    *perms = p;
+    return sizeof routes / sizeof *routes;
+}
+
+/* An operator's PATCH of a job that only schedules or (de)activates it. */
+static bool patch_is_scheduling(const struct http_req *req)
+{
+    if (strcmp(req->head.method, "PATCH") != 0 || !req->body) return false;
+    json_t *b = json_loadb(req->body, req->body_len, 0, NULL);
+    bool ok = json_is_object(b) && json_object_size(b) > 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(b, k, v) ok = ok && (!strcmp(k, "schedule") || !strcmp(k, "active"));
+    json_decref(b);
+    return ok;
+}
+
+static bool changes_state(const char *method)
+{
+    return strcmp(method, "GET") && strcmp(method, "HEAD") && strcmp(method, "OPTIONS");
+}
+
 void api_handle(struct http_req *req, void *arg)
 {
     struct api *api = arg;
     struct route_match m;
-    struct api_ctx c = {api, req, &m, {{0}, {0}, {0}}};
+    struct api_ctx c;
+    memset(&c, 0, sizeof c);
+    c.api = api;
+    c.req = req;
+    c.m = &m;
     int i = router_match(routes, sizeof routes / sizeof *routes, req->head.method, req->head.path,
                          &m);
     if (i == -405) {
@@ -101,14 +159,50 @@ void api_handle(struct http_req *req, void *arg)
     for (int k = 0; k < m.nparams; k++)
         if (uuid_valid(m.params[k]))
             for (char *p = m.params[k]; *p; p++) *p = (char)tolower((unsigned char)*p);
-    if (!(handlers[i].flags & PUBLIC)) {
-        if (auth_check(api->auth, req, &c.who) != 0) {
+    enum perm perm = handlers[i].perm;
+    if (perm != PERM_PUBLIC) {
+        if (auth_check(api->auth, req, time_now_us(), &c.who) != 0) {
             http_add_header(req, "WWW-Authenticate", "Bearer realm=\"sked\"");
-            api_error(&c, 401, "authentication required: send Authorization: Bearer TOKEN");
+            api_error(&c, 401, "authentication required: send Authorization: Bearer TOKEN, "
+                               "or sign in with POST /api/session");
+            return;
+        }
+        if (changes_state(req->head.method) && !auth_csrf_ok(&c.who, req)) {
+            api_error(&c, 403, "missing or wrong X-CSRF-Token header (it is returned when "
+                               "signing in)");
+            return;
+        }
+        bool ok = auth_allowed(c.who.role, perm) ||
+                  (handlers[i].fn == api_jobs_patch && auth_allowed(c.who.role, PERM_RUN) &&
+                   patch_is_scheduling(req));
+        if (!ok) {
+            api_error(&c, 403, "Permission denied: %s needs the %s role (you are %s).",
+                      routes[i].method,
+                      perm == PERM_RUN ? "operator or admin" : "admin", role_name(c.who.role));
             return;
         }
     }
     handlers[i].fn(&c);
+}
+
+void api_audit(struct api_ctx *c, const char *action, const char *job_id, const char *run_id,
+               const char *target, json_t *details)
+{
+    struct audit_entry e = {0};
+    e.ts = time_now_us();
+    const struct principal *w = &c->who;
+    e.actor_kind = w->via == VIA_SESSION ? "user" : w->id[0] ? "token" : "anonymous";
+    e.actor_id = w->id[0] ? (char *)w->id : NULL;
+    e.actor_name = w->id[0] ? (char *)w->name : NULL;
+    e.token_id = w->token_id[0] ? (char *)w->token_id : NULL;
+    e.action = (char *)action;
+    e.job_id = (char *)job_id;
+    e.run_id = (char *)run_id;
+    e.target = (char *)target;
+    e.details = details;
+    e.address = c->req->peer;
+    store_audit_append(c->api->store, &e);
+    json_decref(details);
 }
 
 /* ---- responses ---- */

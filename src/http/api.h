@@ -18,6 +18,8 @@
 #include "router.h"
 #include "store/store.h"
 
+struct offload;
+
 struct api {
     struct store *store;
     struct dispatch *dispatch;
@@ -25,6 +27,7 @@ struct api {
     struct events *events;
     const struct config *cfg;
     struct auth *auth;
+    struct offload *offload; /* password hashing */
     struct event_base *base;
     int64_t started_us;
 };
@@ -39,6 +42,11 @@ struct api_ctx {
 
 /* The http_handler for the whole server. */
 void api_handle(struct http_req *req, void *arg);
+/* The route table and each route's permission (for tests and documentation). */
+size_t api_routes(const struct route **table, const enum perm **perms);
+/* Appends to the audit trail as the caller (details: stolen, may be NULL). */
+void api_audit(struct api_ctx *c, const char *action, const char *job_id, const char *run_id,
+               const char *target, json_t *details);
 
 /* ---- responses ---- */
 void api_json(struct api_ctx *c, int status, json_t *body); /* steals body */
@@ -95,6 +103,19 @@ void api_tasks_get(struct api_ctx *c);
 void api_tasks_args(struct api_ctx *c);
 void api_queues_list(struct api_ctx *c);
 void api_schedules_preview(struct api_ctx *c);
+void api_session_create(struct api_ctx *c);
+void api_session_get(struct api_ctx *c);
+void api_session_delete(struct api_ctx *c);
+void api_users_list(struct api_ctx *c);
+void api_users_create(struct api_ctx *c);
+void api_users_get(struct api_ctx *c);
+void api_users_patch(struct api_ctx *c);
+void api_users_delete(struct api_ctx *c);
+void api_users_token(struct api_ctx *c);
+void api_tokens_list(struct api_ctx *c);
+void api_tokens_create(struct api_ctx *c);
+void api_tokens_revoke(struct api_ctx *c);
+void api_audit_list(struct api_ctx *c);
 struct tz;
 /* {"utc","local","offset","abbreviation","dst","note"} for a fire time in zone z. */
 json_t *api_fire_time(const struct tz *z, int64_t us, int flags);

@@ -259,6 +259,46 @@ static void apply_body(struct api_ctx *c, json_t *body, struct job *j, bool crea
     }
 }
 
+/* The fields a person edits, for the audit trail's before/after. */
+static json_t *editable(const struct job *j)
+{
+    char d[32] = "";
+    if (j->timeout_ms > 0) duration_format(j->timeout_ms, d);
+    return json_pack("{s:s?,s:s?,s:b,s:s?,s:O?,s:O?,s:O?,s:s?,s:s,s:s,s:i}", "title", j->title,
+                     "description", j->description, "active", j->active, "default_queue",
+                     j->default_queue, "schedule", j->schedule, "run_args", j->run_args,
+                     "notifications", j->notifications, "timeout", *d ? d : NULL, "overlap",
+                     overlap_name(j->overlap), "catchup", catchup_name(j->catchup),
+                     "catchup_limit", j->catchup_limit);
+}
+
+/* Audits an edit: job.updated with every changed field, plus job.scheduled and
+ * job.activated / job.deactivated when those changed. */
+static void audit_edit(struct api_ctx *c, const struct job *before, const struct job *after)
+{
+    json_t *a = editable(before), *b = editable(after), *changes = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(b, k, v)
+    {
+        json_t *old = json_object_get(a, k);
+        if (!json_equal(old, v))
+            json_object_set_new(changes, k, json_pack("{s:O,s:O}", "before", old, "after", v));
+    }
+    if (json_object_get(changes, "schedule"))
+        api_audit(c, "job.scheduled", after->id, NULL, NULL,
+                  json_deep_copy(json_object_get(changes, "schedule")));
+    if (json_object_get(changes, "active"))
+        api_audit(c, after->active ? "job.activated" : "job.deactivated", after->id, NULL, NULL,
+                  NULL);
+    if (json_object_size(changes))
+        api_audit(c, "job.updated", after->id, NULL, NULL, json_pack("{s:o}", "changes", changes));
+    else
+        json_decref(changes);
+    json_decref(a);
+    json_decref(b);
+}
+
 static void reply_job(struct api_ctx *c, int status, const struct job *j, bool with_last)
 {
     api_json(c, status, api_job_json(c, j, with_last));
@@ -330,6 +370,7 @@ void api_jobs_create(struct api_ctx *c)
         return;
     }
     scheduler_job_saved(c->api->sched, &j);
+    api_audit(c, "job.created", j.id, NULL, NULL, json_pack("{s:o}", "job", editable(&j)));
     reply_job(c, 201, &j, false);
     job_release(&j);
 }
@@ -367,8 +408,9 @@ static void update(struct api_ctx *c, bool full)
     json_decref(errs);
     j.updated = time_now_us();
     scheduler_prepare(c->api->sched, old.id[0] ? &old : NULL, &j, j.updated);
-    job_release(&old);
     int rc = store_job_update(c->api->store, &j);
+    if (rc == 0 && old.id[0]) audit_edit(c, &old, &j);
+    job_release(&old);
     if (rc) {
         job_release(&j);
         if (rc == -ENOENT)
@@ -403,6 +445,9 @@ void api_jobs_delete(struct api_ctx *c)
     dispatch_job_deleted(c->api->dispatch, j.id);
     scheduler_job_deleted(c->api->sched, j.id);
     int rc = store_job_delete(c->api->store, j.id);
+    if (rc == 0)
+        api_audit(c, "job.deleted", j.id, NULL, NULL,
+                  json_pack("{s:s,s:s}", "title", j.title, "task", j.task));
     job_release(&j);
     if (rc && rc != -ENOENT) {
         api_error(c, 503, "the store failed; see the server log");

@@ -152,6 +152,8 @@ void api_runs_create(struct api_ctx *c)
         api_error(c, 503, "the store failed; see the server log");
         return;
     }
+    api_audit(c, "run.started", r.job_id, r.id, NULL,
+              json_pack("{s:s,s:O}", "queue", r.queue, "args", r.args));
     api_json(c, 201, api_run_json(c, &r));
     run_release(&r);
 }
@@ -176,8 +178,11 @@ void api_runs_delete(struct api_ctx *c)
         api_error(c, 404, "Run with ID %s for job %s does not exist.", r.id, r.job_id);
     else if (rc)
         api_error(c, 503, "the store failed; see the server log");
-    else
+    else {
+        api_audit(c, "run.deleted", r.job_id, r.id, NULL,
+                  json_pack("{s:s}", "status", run_status_name(r.status)));
         http_reply(c->req, 204, NULL, NULL, 0);
+    }
     run_release(&r);
 }
 
@@ -197,7 +202,9 @@ void api_runs_stop(struct api_ctx *c)
         api_error(c, 404, "Run with ID %s for job %s does not exist.", id, c->m->params[0]);
     else if (rc)
         api_error(c, 503, "the store failed; see the server log");
-    else
+    else {
+        api_audit(c, "run.stopped", r.job_id, r.id, NULL, NULL);
         api_json(c, 202, api_run_json(c, &r));
+    }
     run_release(&r);
 }

@@ -1,4 +1,4 @@
-/* auth: bearer-token authentication; see auth.h. */
+/* auth: principals, secrets, permissions and login rate limits; see auth.h. */
 #include "auth.h"
 
 #include <errno.h>
@@ -9,12 +9,47 @@
 #include <strings.h>
 
 #include "base/log.h"
+#include "base/map.h"
+#include "base/timeutil.h"
 #include "base/xalloc.h"
 
-struct auth {
-    unsigned char admin_hash[32];
-    bool have_admin;
+#define LOGIN_WINDOW_US (15LL * 60 * 1000000)
+#define LOGIN_MAX_PER_USER 5
+#define LOGIN_MAX_PER_ADDRESS 20
+#define TOUCH_EVERY_US (60LL * 1000000)
+
+struct strikes {
+    int count;
+    int64_t first;
 };
+
+struct auth {
+    struct store *store;
+    unsigned char bootstrap[32];
+    bool have_bootstrap;
+    struct map by_user, by_address; /* -> struct strikes */
+    struct map touched;             /* token id -> last last_used write (int64 in a box) */
+};
+
+static const char *perm_names[] = {"public", "self", "read", "run", "edit", "admin"};
+
+const char *perm_name(enum perm p)
+{
+    return (unsigned)p < 6 ? perm_names[p] : "?";
+}
+
+bool auth_allowed(int role, enum perm p)
+{
+    switch (p) {
+    case PERM_PUBLIC:
+    case PERM_SELF:
+    case PERM_READ: return true;
+    case PERM_RUN: return role >= ROLE_OPERATOR;
+    case PERM_EDIT:
+    case PERM_ADMIN: return role >= ROLE_ADMIN;
+    }
+    return false;
+}
 
 static void hash_raw(const char *token, unsigned char out[32])
 {
@@ -29,73 +64,291 @@ void auth_hash_token(const char *token, char out[65])
     sodium_bin2hex(out, 65, h, 32);
 }
 
-struct auth *auth_new(struct store *st, const char *env_token, struct sk_err *e)
+void auth_new_secret(const char *prefix, char out[64])
+{
+    unsigned char raw[20];
+    randombytes_buf(raw, sizeof raw);
+    char hex[41];
+    sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
+    snprintf(out, 64, "%s%s", prefix, hex);
+    sodium_memzero(raw, sizeof raw);
+}
+
+int auth_hash_password(const char *password, char out[128])
+{
+    _Static_assert(crypto_pwhash_STRBYTES <= 128, "password hash buffer");
+    if (crypto_pwhash_str(out, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+        return -ENOMEM;
+    return 0;
+}
+
+bool auth_verify_password(const char *hash, const char *password)
+{
+    static char dummy[128];
+    if (!hash) {
+        /* same work for an unknown account, so response times do not tell names apart */
+        if (!dummy[0]) auth_hash_password("not a password of anyone", dummy);
+        if (crypto_pwhash_str_verify(dummy, password, strlen(password)) == 0) return false;
+        return false;
+    }
+    return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+}
+
+const char *auth_password_problem(const char *password)
+{
+    size_t n = strlen(password);
+    if (n < 8) return "must be at least 8 characters long";
+    if (n > 1024) return "must be at most 1024 characters long";
+    return NULL;
+}
+
+struct auth *auth_new(struct store *st, const char *bootstrap_token, struct sk_err *e)
 {
     struct auth *a = xcalloc(1, sizeof *a);
-    if (env_token) {
-        if (strlen(env_token) < 16) {
+    a->store = st;
+    map_init(&a->by_user);
+    map_init(&a->by_address);
+    map_init(&a->touched);
+    if (bootstrap_token) {
+        if (strlen(bootstrap_token) < 16) {
             sk_err_set(e, -EINVAL, "SKED_ADMIN_TOKEN", "must be at least 16 characters long");
-            free(a);
+            auth_free(a);
             return NULL;
         }
-        hash_raw(env_token, a->admin_hash);
-        a->have_admin = true;
-        return a;
+        hash_raw(bootstrap_token, a->bootstrap);
+        a->have_bootstrap = true;
     }
-    char *stored = NULL;
-    if (store_meta_get(st, "admin_token_hash", &stored) == 0 && strlen(stored) == 64) {
-        size_t len = 0;
-        sodium_hex2bin(a->admin_hash, 32, stored, 64, NULL, &len, NULL);
-        a->have_admin = len == 32;
-    }
-    free(stored);
-    if (a->have_admin) return a;
-    unsigned char raw[24];
-    randombytes_buf(raw, sizeof raw);
-    char hex[49], token[64], hash[65];
-    sodium_bin2hex(hex, sizeof hex, raw, sizeof raw);
-    snprintf(token, sizeof token, "sked_%s", hex);
-    auth_hash_token(token, hash);
-    if (store_meta_set(st, "admin_token_hash", hash) != 0) {
-        sk_err_set(e, -EIO, "db", "cannot store the admin token");
-        free(a);
-        return NULL;
-    }
-    hash_raw(token, a->admin_hash);
-    a->have_admin = true;
-    fprintf(stderr,
-            "sked: generated the admin API token (shown once; set SKED_ADMIN_TOKEN to choose "
-            "your own): %s\n",
-            token);
-    sodium_memzero(token, sizeof token);
     return a;
+}
+
+static void free_values(struct map *m)
+{
+    size_t it;
+    for (struct map_entry *e = map_first(m, &it); e; e = map_next(m, &it, e)) free(e->value);
+    map_release(m);
 }
 
 void auth_free(struct auth *a)
 {
-    if (a) sodium_memzero(a, sizeof *a);
+    if (!a) return;
+    free_values(&a->by_user);
+    free_values(&a->by_address);
+    free_values(&a->touched);
+    sodium_memzero(a->bootstrap, sizeof a->bootstrap);
     free(a);
 }
 
-int auth_check(struct auth *a, const struct http_req *req, struct principal *who)
+static void fill_account(struct principal *who, const struct account *acc)
 {
-    const char *h = http_header(req, "Authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0) return -EACCES;
-    const char *tok = h + 7;
-    while (*tok == ' ') tok++;
+    snprintf(who->id, sizeof who->id, "%s", acc->id);
+    snprintf(who->name, sizeof who->name, "%s", acc->username);
+    snprintf(who->display, sizeof who->display, "%s",
+             acc->display_name && *acc->display_name ? acc->display_name : acc->username);
+    who->role = acc->role;
+}
+
+/* The value of cookie name in a Cookie header, copied to out; false when absent. */
+static bool cookie_value(const char *header, const char *name, char *out, size_t n)
+{
+    size_t nl = strlen(name);
+    for (const char *p = header; p && *p;) {
+        while (*p == ' ' || *p == ';') p++;
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
+            size_t vl = len - nl - 1;
+            if (vl == 0 || vl >= n) return false;
+            memcpy(out, p + nl + 1, vl);
+            out[vl] = '\0';
+            return true;
+        }
+        p = end;
+    }
+    return false;
+}
+
+static int check_bearer(struct auth *a, const char *tok, int64_t now, struct principal *who)
+{
     if (!*tok || strlen(tok) > 512) return -EACCES;
-    unsigned char got[32];
-    hash_raw(tok, got);
-    if (!a->have_admin || sodium_memcmp(got, a->admin_hash, 32) != 0) return -EACCES;
+    unsigned char h[32];
+    hash_raw(tok, h);
+    if (a->have_bootstrap && sodium_memcmp(h, a->bootstrap, 32) == 0) {
+        snprintf(who->id, sizeof who->id, "bootstrap");
+        snprintf(who->name, sizeof who->name, "bootstrap");
+        snprintf(who->display, sizeof who->display, "bootstrap token");
+        who->role = ROLE_ADMIN;
+        who->via = VIA_BOOTSTRAP;
+        return 0;
+    }
+    char hex[65];
+    sodium_bin2hex(hex, sizeof hex, h, 32);
+    struct token t;
+    if (store_token_by_hash(a->store, hex, now, &t) != 0) return -EACCES;
+    struct account acc;
+    int rc = store_account_get(a->store, t.account_id, &acc);
+    if (rc == 0 && !acc.disabled) {
+        fill_account(who, &acc);
+        who->via = VIA_TOKEN;
+        snprintf(who->token_id, sizeof who->token_id, "%s", t.id);
+        /* last_used is informative: written at most once a minute per token */
+        int64_t *last = map_get(&a->touched, t.id);
+        if (!last || now - *last > TOUCH_EVERY_US) {
+            if (!last) {
+                last = xmalloc(sizeof *last);
+                map_put(&a->touched, t.id, last);
+            }
+            *last = now;
+            store_token_touch(a->store, t.id, now);
+        }
+    } else {
+        rc = -EACCES;
+    }
+    if (rc == 0) account_release(&acc);
+    token_release(&t);
+    return rc ? -EACCES : 0;
+}
+
+int auth_check(struct auth *a, const struct http_req *req, int64_t now, struct principal *who)
+{
     memset(who, 0, sizeof *who);
-    snprintf(who->id, sizeof who->id, "admin");
-    snprintf(who->name, sizeof who->name, "admin");
-    snprintf(who->role, sizeof who->role, "admin");
-    return 0;
+    const char *h = http_header(req, "Authorization");
+    if (h) {
+        if (strncasecmp(h, "Bearer ", 7) != 0) return -EACCES;
+        const char *tok = h + 7;
+        while (*tok == ' ') tok++;
+        return check_bearer(a, tok, now, who);
+    }
+    char sid[128];
+    if (!cookie_value(http_header(req, "Cookie"), SESSION_COOKIE, sid, sizeof sid)) return -EACCES;
+    char hash[65], account_id[UUID_STR_LEN], *csrf = NULL;
+    auth_hash_token(sid, hash);
+    sodium_memzero(sid, sizeof sid);
+    if (store_session_get(a->store, hash, now, account_id, &csrf) != 0) return -EACCES;
+    struct account acc;
+    int rc = store_account_get(a->store, account_id, &acc);
+    if (rc == 0 && !acc.disabled) {
+        fill_account(who, &acc);
+        who->via = VIA_SESSION;
+        snprintf(who->session, sizeof who->session, "%s", hash);
+        snprintf(who->csrf, sizeof who->csrf, "%s", csrf);
+    } else {
+        rc = -EACCES;
+    }
+    if (rc == 0) account_release(&acc);
+    free(csrf);
+    return rc ? -EACCES : 0;
+}
+
+bool auth_csrf_ok(const struct principal *who, const struct http_req *req)
+{
+    if (who->via != VIA_SESSION) return true; /* bearer tokens are not sent by browsers */
+    const char *got = http_header(req, "X-CSRF-Token");
+    if (!got || strlen(got) != strlen(who->csrf)) return false;
+    return sodium_memcmp(got, who->csrf, strlen(got)) == 0;
 }
 
 struct user_ref auth_user_ref(const struct principal *who)
 {
-    struct user_ref u = {(char *)who->id, (char *)who->name};
+    struct user_ref u = {(char *)who->id, (char *)who->display};
     return u;
+}
+
+/* ---- rate limiting ---- */
+
+static struct strikes *strikes_of(struct map *m, const char *key, int64_t now)
+{
+    struct strikes *s = map_get(m, key);
+    if (s && now - s->first > LOGIN_WINDOW_US) {
+        s->count = 0;
+        s->first = now;
+    }
+    return s;
+}
+
+static int wait_for(struct strikes *s, int max, int64_t now)
+{
+    if (!s || s->count < max) return 0;
+    int64_t left = s->first + LOGIN_WINDOW_US - now;
+    return (int)(left / 1000000) + 1;
+}
+
+static void lower(char *dst, size_t n, const char *src)
+{
+    size_t i = 0;
+    for (; src && src[i] && i + 1 < n; i++)
+        dst[i] = (char)((src[i] >= 'A' && src[i] <= 'Z') ? src[i] + 32 : src[i]);
+    dst[i] = '\0';
+}
+
+int auth_login_wait(struct auth *a, const char *username, const char *address, int64_t now)
+{
+    char u[256];
+    lower(u, sizeof u, username);
+    int w1 = wait_for(strikes_of(&a->by_user, u, now), LOGIN_MAX_PER_USER, now);
+    int w2 = wait_for(strikes_of(&a->by_address, address, now), LOGIN_MAX_PER_ADDRESS, now);
+    return w1 > w2 ? w1 : w2;
+}
+
+static void strike(struct map *m, const char *key, int64_t now)
+{
+    struct strikes *s = strikes_of(m, key, now);
+    if (!s) {
+        if (m->count > 100000) return; /* bounded: a flood of names cannot grow it further */
+        s = xcalloc(1, sizeof *s);
+        s->first = now;
+        map_put(m, key, s);
+    }
+    s->count++;
+}
+
+void auth_login_failed(struct auth *a, const char *username, const char *address, int64_t now)
+{
+    char u[256];
+    lower(u, sizeof u, username);
+    strike(&a->by_user, u, now);
+    strike(&a->by_address, address, now);
+}
+
+void auth_login_succeeded(struct auth *a, const char *username)
+{
+    char u[256];
+    lower(u, sizeof u, username);
+    free(map_del(&a->by_user, u));
+}
+
+int auth_bootstrap_admin(struct store *st, const char *password, struct sk_err *e)
+{
+    if (store_account_count(st, -1, false) > 0) return 0;
+    char generated[64];
+    if (!password) {
+        auth_new_secret("", generated);
+        generated[24] = '\0';
+        password = generated;
+    } else if (auth_password_problem(password)) {
+        return sk_err_set(e, -EINVAL, "SKED_ADMIN_PASSWORD", "%s", auth_password_problem(password));
+    }
+    struct account acc = {0};
+    uuid_v4(acc.id);
+    acc.username = "admin";
+    acc.display_name = "Administrator";
+    acc.role = ROLE_ADMIN;
+    char hash[128];
+    if (auth_hash_password(password, hash) != 0)
+        return sk_err_set(e, -ENOMEM, "password", "cannot hash the password");
+    acc.password_hash = hash;
+    acc.created = acc.updated = time_now_us();
+    if (store_account_insert(st, &acc) != 0)
+        return sk_err_set(e, -EIO, "db", "cannot create the admin account");
+    if (password == generated)
+        fprintf(stderr,
+                "sked: created the account 'admin' with the password %s (shown once; sign in "
+                "and change it, or set SKED_ADMIN_PASSWORD before the first start)\n",
+                generated);
+    else
+        fprintf(stderr, "sked: created the account 'admin' with the password of "
+                        "SKED_ADMIN_PASSWORD\n");
+    sodium_memzero(generated, sizeof generated);
+    log_info("account.bootstrap", "username=admin");
+    return 1;
 }

@@ -1,13 +1,16 @@
 /*
- * auth: who is calling. For now one principal exists - the administrator holding the
- * bootstrap token: SKED_ADMIN_TOKEN, or a token generated at first start, printed once and
- * kept in the store only as a hash. Every /api route needs "Authorization: Bearer TOKEN";
- * tokens are compared by hash in constant time and never logged.
+ * auth: who is calling and what they may do. Principals come from an API token
+ * ("Authorization: Bearer"), a web session cookie (with a CSRF token for changes), or the
+ * bootstrap token of SKED_ADMIN_TOKEN. Secrets are never stored or logged: tokens and session
+ * ids are kept as BLAKE2b hashes of their random values (compared by hash, so in constant time
+ * with respect to the secret), passwords as Argon2id strings. Failed logins are rate-limited per
+ * user and per address. The role -> permission rule lives here, in auth_allowed().
  */
 #ifndef SKED_AUTH_H
 #define SKED_AUTH_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "http.h"
 #include "model.h"
@@ -15,25 +18,66 @@
 
 struct auth;
 
+enum auth_via { VIA_TOKEN, VIA_SESSION, VIA_BOOTSTRAP };
+
 struct principal {
-    char id[64];
-    char name[128];
-    char role[16]; /* "admin" */
+    char id[64];        /* account id, or "bootstrap" */
+    char name[128];     /* username */
+    char display[256];  /* display name */
+    int role;           /* enum role */
+    enum auth_via via;
+    char token_id[UUID_STR_LEN]; /* VIA_TOKEN */
+    char session[65];   /* VIA_SESSION: the session's hash */
+    char csrf[65];      /* VIA_SESSION */
 };
 
-/*
- * Prepares authentication: with env_token set it is the admin token; otherwise the stored
- * hash is used, or a new token is generated, its hash stored and the token printed once to
- * stderr.
- */
-struct auth *auth_new(struct store *st, const char *env_token, struct sk_err *e);
+/* What a route needs. */
+enum perm {
+    PERM_PUBLIC, /* nobody needs to sign in */
+    PERM_SELF,   /* any signed-in principal (the handler limits it to their own things) */
+    PERM_READ,   /* viewer and up */
+    PERM_RUN,    /* operator and up: run, stop, schedule, activate */
+    PERM_EDIT,   /* admin: create, edit, delete jobs and runs */
+    PERM_ADMIN,  /* admin: accounts, others' tokens, the audit trail */
+};
+bool auth_allowed(int role, enum perm p);
+const char *perm_name(enum perm p);
+
+struct auth *auth_new(struct store *st, const char *bootstrap_token, struct sk_err *e);
 void auth_free(struct auth *a);
-/* 0 with who filled, or -EACCES (the caller answers 401). */
-int auth_check(struct auth *a, const struct http_req *req, struct principal *who);
-/* The principal as a run's started_by / stopped_by. */
+
+/* 0 with who filled, or -EACCES (answer 401). */
+int auth_check(struct auth *a, const struct http_req *req, int64_t now, struct principal *who);
+/* A session-authenticated change must carry the session's X-CSRF-Token. */
+bool auth_csrf_ok(const struct principal *who, const struct http_req *req);
+/* The principal as a run's started_by / stopped_by (borrowed strings). */
 struct user_ref auth_user_ref(const struct principal *who);
 
-/* Hex BLAKE2b-256 of a token, as stored. out holds 65 bytes. */
+/* ---- secrets ---- */
+/* Hex BLAKE2b-256 of a token or session id, as stored. */
 void auth_hash_token(const char *token, char out[65]);
+/* A new random secret "PREFIXhex..." (out holds at least 64 bytes). */
+void auth_new_secret(const char *prefix, char out[64]);
+/* Argon2id (blocking, ~0.1 s: run it off the loop). 0 or -ENOMEM. out: 128 bytes. */
+int auth_hash_password(const char *password, char out[128]);
+/* Blocking as well. A NULL hash verifies against a dummy, so timing does not reveal accounts. */
+bool auth_verify_password(const char *hash, const char *password);
+/* Checks a new password's length; returns NULL or the reason. */
+const char *auth_password_problem(const char *password);
+
+/* ---- login rate limiting (in memory) ---- */
+/* 0 when a login may be tried, else seconds to wait. */
+int auth_login_wait(struct auth *a, const char *username, const char *address, int64_t now);
+void auth_login_failed(struct auth *a, const char *username, const char *address, int64_t now);
+void auth_login_succeeded(struct auth *a, const char *username);
+
+/*
+ * First start: when the store has no account, creates "admin" with the given password or a
+ * random one, printed once to stderr. Returns 1 when it created one, 0 when accounts existed.
+ */
+int auth_bootstrap_admin(struct store *st, const char *password, struct sk_err *e);
+
+#define SESSION_COOKIE "sked_session"
+#define SESSION_SECONDS (12 * 3600)
 
 #endif

@@ -335,7 +335,7 @@ static void conn_free(struct http_conn *c)
     if (c->req) {
         struct http_req *req = c->req;
         c->req = NULL;
-        if (req->streaming && req->on_close) req->on_close(req, req->stream_arg);
+        if (req->on_close) req->on_close(req, req->stream_arg); /* a stream or a held request */
         req_free(req);
     }
     http_head_release(&c->head);
@@ -444,6 +444,12 @@ const char *http_param(const struct http_req *req, const char *key)
     for (size_t i = 0; i < req->nparams; i++)
         if (strcmp(req->params[i].key, key) == 0) return req->params[i].value;
     return NULL;
+}
+
+void http_req_hold(struct http_req *req, void (*on_close)(struct http_req *, void *), void *arg)
+{
+    req->on_close = on_close;
+    req->stream_arg = arg;
 }
 
 void http_stream_start(struct http_req *req, int status, const char *content_type,

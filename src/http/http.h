@@ -105,6 +105,13 @@ void http_reply(struct http_req *req, int status, const char *content_type, cons
 /* {"status":N,"message":...} */
 void http_reply_error(struct http_req *req, int status, const char *message);
 
+/*
+ * Keeps a request open while its answer is computed elsewhere (e.g. off the loop): if the
+ * client leaves first, on_close(req, arg) runs and the request is freed, so the owner must
+ * forget it. Replying as usual ends the hold.
+ */
+void http_req_hold(struct http_req *req, void (*on_close)(struct http_req *, void *), void *arg);
+
 /* Starts a streamed response (no length; the connection closes when it ends). */
 void http_stream_start(struct http_req *req, int status, const char *content_type,
                        void (*on_drain)(struct http_req *, void *),

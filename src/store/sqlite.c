@@ -876,3 +876,378 @@ void store_log_free(struct log_line *lines, size_t n)
     for (size_t i = 0; i < n; i++) free(lines[i].message);
     free(lines);
 }
+
+/* ---- people ---- */
+
+#define ACCOUNT_COLS "id, username, display_name, role, password_hash, disabled, created, updated"
+
+static void read_account(sqlite3_stmt *st, struct account *a)
+{
+    memset(a, 0, sizeof *a);
+    copy_uuid(a->id, st, 0);
+    a->username = col_text(st, 1);
+    a->display_name = col_text(st, 2);
+    const unsigned char *r = sqlite3_column_text(st, 3);
+    int role = role_parse((const char *)r);
+    a->role = role < 0 ? ROLE_VIEWER : role;
+    a->password_hash = col_text(st, 4);
+    a->disabled = sqlite3_column_int(st, 5) != 0;
+    a->created = sqlite3_column_int64(st, 6);
+    a->updated = sqlite3_column_int64(st, 7);
+}
+
+static int one_account(struct store *s, sqlite3_stmt *st, struct account *out, const char *op)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_account(st, out);
+        sqlite3_reset(st);
+        return 0;
+    }
+    return rc == SQLITE_DONE ? -ENOENT : fail(s, op);
+}
+
+int store_account_insert(struct store *s, const struct account *a)
+{
+    sqlite3_stmt *st = stmt(s, "INSERT INTO account (" ACCOUNT_COLS ") VALUES "
+                               "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    bind_text(st, 1, a->id);
+    bind_text(st, 2, a->username);
+    bind_text(st, 3, a->display_name);
+    bind_text(st, 4, role_name(a->role));
+    bind_text(st, 5, a->password_hash);
+    sqlite3_bind_int(st, 6, a->disabled);
+    sqlite3_bind_int64(st, 7, a->created);
+    sqlite3_bind_int64(st, 8, a->updated);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_CONSTRAINT) return -EEXIST;
+    return rc == SQLITE_DONE ? 0 : fail(s, "account_insert");
+}
+
+int store_account_update(struct store *s, const struct account *a)
+{
+    sqlite3_stmt *st = stmt(s, "UPDATE account SET display_name = ?2, role = ?3, "
+                               "password_hash = ?4, disabled = ?5, updated = ?6 WHERE id = ?1");
+    bind_text(st, 1, a->id);
+    bind_text(st, 2, a->display_name);
+    bind_text(st, 3, role_name(a->role));
+    bind_text(st, 4, a->password_hash);
+    sqlite3_bind_int(st, 5, a->disabled);
+    sqlite3_bind_int64(st, 6, a->updated);
+    if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "account_update");
+    return sqlite3_changes(s->db) ? 0 : -ENOENT;
+}
+
+int store_account_get(struct store *s, const char *id, struct account *out)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT " ACCOUNT_COLS " FROM account WHERE id = ?1");
+    bind_text(st, 1, id);
+    return one_account(s, st, out, "account_get");
+}
+
+int store_account_by_name(struct store *s, const char *username, struct account *out)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT " ACCOUNT_COLS " FROM account WHERE username = ?1");
+    bind_text(st, 1, username);
+    return one_account(s, st, out, "account_by_name");
+}
+
+int store_account_delete(struct store *s, const char *id)
+{
+    sqlite3_stmt *st = stmt(s, "DELETE FROM account WHERE id = ?1");
+    bind_text(st, 1, id);
+    if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "account_delete");
+    return sqlite3_changes(s->db) ? 0 : -ENOENT;
+}
+
+int store_account_list(struct store *s, struct account **out, size_t *n)
+{
+    sqlite3_stmt *st =
+        stmt(s, "SELECT " ACCOUNT_COLS " FROM account ORDER BY username COLLATE NOCASE");
+    size_t cap = 0;
+    int rc;
+    *out = NULL;
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) *out = xrealloc(*out, (cap = cap ? cap * 2 : 16) * sizeof **out);
+        read_account(st, &(*out)[(*n)++]);
+    }
+    if (rc != SQLITE_DONE) {
+        store_accounts_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return fail(s, "account_list");
+    }
+    return 0;
+}
+
+void store_accounts_free(struct account *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) account_release(&a[i]);
+    free(a);
+}
+
+int64_t store_account_count(struct store *s, int role, bool enabled_only)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT count(*) FROM account WHERE (?1 IS NULL OR role = ?1) "
+                               "AND (?2 = 0 OR disabled = 0)");
+    bind_text(st, 1, role >= 0 ? role_name(role) : NULL);
+    sqlite3_bind_int(st, 2, enabled_only);
+    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return v;
+}
+
+#define TOKEN_COLS                                                                             \
+    "t.id, t.account_id, a.username, t.name, t.prefix, t.created, t.expires_at, t.last_used, " \
+    "t.revoked_at"
+
+static void read_token(sqlite3_stmt *st, struct token *t)
+{
+    memset(t, 0, sizeof *t);
+    copy_uuid(t->id, st, 0);
+    copy_uuid(t->account_id, st, 1);
+    t->account_name = col_text(st, 2);
+    t->name = col_text(st, 3);
+    t->prefix = col_text(st, 4);
+    t->created = col_time(st, 5);
+    t->expires_at = col_time(st, 6);
+    t->last_used = col_time(st, 7);
+    t->revoked_at = col_time(st, 8);
+}
+
+int store_token_insert(struct store *s, const struct token *t, const char *hash)
+{
+    sqlite3_stmt *st = stmt(s, "INSERT INTO token (id, account_id, name, hash, prefix, created, "
+                               "expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    bind_text(st, 1, t->id);
+    bind_text(st, 2, t->account_id);
+    bind_text(st, 3, t->name);
+    bind_text(st, 4, hash);
+    bind_text(st, 5, t->prefix);
+    sqlite3_bind_int64(st, 6, t->created);
+    bind_time(st, 7, t->expires_at);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_CONSTRAINT) return -EEXIST;
+    return rc == SQLITE_DONE ? 0 : fail(s, "token_insert");
+}
+
+static int one_token(struct store *s, sqlite3_stmt *st, struct token *out, const char *op)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_token(st, out);
+        sqlite3_reset(st);
+        return 0;
+    }
+    return rc == SQLITE_DONE ? -ENOENT : fail(s, op);
+}
+
+int store_token_by_hash(struct store *s, const char *hash, int64_t now, struct token *out)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT " TOKEN_COLS " FROM token t JOIN account a ON "
+                               "a.id = t.account_id WHERE t.hash = ?1 AND t.revoked_at IS NULL "
+                               "AND (t.expires_at IS NULL OR t.expires_at > ?2)");
+    bind_text(st, 1, hash);
+    sqlite3_bind_int64(st, 2, now);
+    return one_token(s, st, out, "token_by_hash");
+}
+
+int store_token_get(struct store *s, const char *id, struct token *out)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT " TOKEN_COLS " FROM token t JOIN account a ON "
+                               "a.id = t.account_id WHERE t.id = ?1");
+    bind_text(st, 1, id);
+    return one_token(s, st, out, "token_get");
+}
+
+int store_token_list(struct store *s, const char *account_id, struct token **out, size_t *n)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT " TOKEN_COLS " FROM token t JOIN account a ON "
+                               "a.id = t.account_id WHERE ?1 IS NULL OR t.account_id = ?1 "
+                               "ORDER BY t.created DESC, t.id");
+    bind_text(st, 1, account_id);
+    size_t cap = 0;
+    int rc;
+    *out = NULL;
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) *out = xrealloc(*out, (cap = cap ? cap * 2 : 16) * sizeof **out);
+        read_token(st, &(*out)[(*n)++]);
+    }
+    if (rc != SQLITE_DONE) {
+        store_tokens_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return fail(s, "token_list");
+    }
+    return 0;
+}
+
+void store_tokens_free(struct token *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) token_release(&t[i]);
+    free(t);
+}
+
+int store_token_revoke(struct store *s, const char *id, int64_t now)
+{
+    sqlite3_stmt *st =
+        stmt(s, "UPDATE token SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL");
+    bind_text(st, 1, id);
+    sqlite3_bind_int64(st, 2, now);
+    if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "token_revoke");
+    if (sqlite3_changes(s->db)) return 0;
+    struct token t;
+    int rc = store_token_get(s, id, &t);
+    if (rc == 0) token_release(&t);
+    return rc == 0 ? -EALREADY : rc;
+}
+
+int store_token_touch(struct store *s, const char *id, int64_t now)
+{
+    sqlite3_stmt *st = stmt(s, "UPDATE token SET last_used = ?2 WHERE id = ?1");
+    bind_text(st, 1, id);
+    sqlite3_bind_int64(st, 2, now);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : fail(s, "token_touch");
+}
+
+int store_session_insert(struct store *s, const char *hash, const char *account_id,
+                         const char *csrf, int64_t created, int64_t expires_at,
+                         const char *address)
+{
+    sqlite3_stmt *st = stmt(s, "INSERT INTO session (hash, account_id, csrf, created, "
+                               "expires_at, address) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    bind_text(st, 1, hash);
+    bind_text(st, 2, account_id);
+    bind_text(st, 3, csrf);
+    sqlite3_bind_int64(st, 4, created);
+    sqlite3_bind_int64(st, 5, expires_at);
+    bind_text(st, 6, address);
+    if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "session_insert");
+    /* expired sessions go as new ones come */
+    st = stmt(s, "DELETE FROM session WHERE expires_at <= ?1");
+    sqlite3_bind_int64(st, 1, created);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : fail(s, "session_purge");
+}
+
+int store_session_get(struct store *s, const char *hash, int64_t now, char *account_id,
+                      char **csrf)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT account_id, csrf FROM session WHERE hash = ?1 AND "
+                               "expires_at > ?2");
+    bind_text(st, 1, hash);
+    sqlite3_bind_int64(st, 2, now);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        copy_uuid(account_id, st, 0);
+        *csrf = col_text(st, 1);
+        sqlite3_reset(st);
+        return 0;
+    }
+    return rc == SQLITE_DONE ? -ENOENT : fail(s, "session_get");
+}
+
+int store_session_delete(struct store *s, const char *hash)
+{
+    sqlite3_stmt *st = stmt(s, "DELETE FROM session WHERE hash = ?1");
+    bind_text(st, 1, hash);
+    if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "session_delete");
+    return sqlite3_changes(s->db) ? 0 : -ENOENT;
+}
+
+int store_session_delete_account(struct store *s, const char *account_id)
+{
+    sqlite3_stmt *st = stmt(s, "DELETE FROM session WHERE account_id = ?1");
+    bind_text(st, 1, account_id);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : fail(s, "session_delete_account");
+}
+
+#define AUDIT_COLS                                                                             \
+    "id, ts, actor_kind, actor_id, actor_name, token_id, action, job_id, run_id, target, "     \
+    "details, address"
+
+int store_audit_append(struct store *s, const struct audit_entry *e)
+{
+    sqlite3_stmt *st = stmt(s, "INSERT INTO audit (ts, actor_kind, actor_id, actor_name, "
+                               "token_id, action, job_id, run_id, target, details, address) "
+                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    sqlite3_bind_int64(st, 1, e->ts);
+    bind_text(st, 2, e->actor_kind);
+    bind_text(st, 3, e->actor_id);
+    bind_text(st, 4, e->actor_name);
+    bind_text(st, 5, e->token_id);
+    bind_text(st, 6, e->action);
+    bind_text(st, 7, e->job_id);
+    bind_text(st, 8, e->run_id);
+    bind_text(st, 9, e->target);
+    bind_json(st, 10, e->details);
+    bind_text(st, 11, e->address);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : fail(s, "audit_append");
+}
+
+int store_audit_list(struct store *s, const struct audit_query *q, struct audit_entry **out,
+                     size_t *n, int64_t *total)
+{
+    struct buf where = BUF_INIT;
+    buf_puts(&where, " WHERE 1");
+    if (q->job_id) buf_puts(&where, " AND job_id = ?1");
+    if (q->actor) buf_puts(&where, " AND actor_name = ?2 COLLATE NOCASE");
+    bool prefix = q->action && *q->action && q->action[strlen(q->action) - 1] == '.';
+    if (q->action) buf_puts(&where, prefix ? " AND action LIKE ?3 || '%'" : " AND action = ?3");
+    if (q->since != NO_TIME) buf_puts(&where, " AND ts >= ?4");
+    char *sql = xasprintf("SELECT count(*) FROM audit%s", buf_cstr(&where));
+    sqlite3_stmt *st = stmt(s, sql);
+    free(sql);
+#define BIND_AUDIT                                                                             \
+    if (q->job_id) bind_text(st, 1, q->job_id);                                                 \
+    if (q->actor) bind_text(st, 2, q->actor);                                                   \
+    if (q->action) bind_text(st, 3, q->action);                                                 \
+    if (q->since != NO_TIME) sqlite3_bind_int64(st, 4, q->since);
+    BIND_AUDIT
+    *total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    sql = xasprintf("SELECT " AUDIT_COLS " FROM audit%s ORDER BY id DESC LIMIT ?5 OFFSET ?6",
+                    buf_cstr(&where));
+    st = stmt(s, sql);
+    free(sql);
+    buf_free(&where);
+    BIND_AUDIT
+#undef BIND_AUDIT
+    sqlite3_bind_int64(st, 5, q->limit);
+    sqlite3_bind_int64(st, 6, q->offset);
+    size_t cap = 0;
+    int rc;
+    *out = NULL;
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) *out = xrealloc(*out, (cap = cap ? cap * 2 : 16) * sizeof **out);
+        struct audit_entry *e = &(*out)[(*n)++];
+        memset(e, 0, sizeof *e);
+        e->id = sqlite3_column_int64(st, 0);
+        e->ts = sqlite3_column_int64(st, 1);
+        e->actor_kind = col_text(st, 2);
+        e->actor_id = col_text(st, 3);
+        e->actor_name = col_text(st, 4);
+        e->token_id = col_text(st, 5);
+        e->action = col_text(st, 6);
+        e->job_id = col_text(st, 7);
+        e->run_id = col_text(st, 8);
+        e->target = col_text(st, 9);
+        e->details = col_json(st, 10);
+        e->address = col_text(st, 11);
+    }
+    if (rc != SQLITE_DONE) {
+        store_audit_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return fail(s, "audit_list");
+    }
+    return 0;
+}
+
+void store_audit_free(struct audit_entry *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++) audit_entry_release(&e[i]);
+    free(e);
+}

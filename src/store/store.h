@@ -133,6 +133,46 @@ int store_runs_active(struct store *s, const char *node, struct run **out, size_
 int store_queue_depths(struct store *s, void (*fn)(void *arg, const char *queue, int64_t n),
                        void *arg);
 
+/* ---- people ---- */
+int store_account_insert(struct store *s, const struct account *a); /* -EEXIST: name taken */
+/* Replaces display_name, role, password_hash, disabled, updated. */
+int store_account_update(struct store *s, const struct account *a);
+int store_account_get(struct store *s, const char *id, struct account *out);
+int store_account_by_name(struct store *s, const char *username, struct account *out);
+int store_account_delete(struct store *s, const char *id);
+int store_account_list(struct store *s, struct account **out, size_t *n);
+void store_accounts_free(struct account *a, size_t n);
+int64_t store_account_count(struct store *s, int role, bool enabled_only); /* role < 0: any */
+
+int store_token_insert(struct store *s, const struct token *t, const char *hash);
+/* The live token (not revoked, not expired at now) whose hash is given, with its owner. */
+int store_token_by_hash(struct store *s, const char *hash, int64_t now, struct token *out);
+int store_token_get(struct store *s, const char *id, struct token *out);
+/* Tokens of one account, or of all when account_id is NULL; revoked ones too. */
+int store_token_list(struct store *s, const char *account_id, struct token **out, size_t *n);
+void store_tokens_free(struct token *t, size_t n);
+int store_token_revoke(struct store *s, const char *id, int64_t now); /* -ENOENT, -EALREADY */
+int store_token_touch(struct store *s, const char *id, int64_t now);
+
+int store_session_insert(struct store *s, const char *hash, const char *account_id,
+                         const char *csrf, int64_t created, int64_t expires_at,
+                         const char *address);
+/* The live session: fills account_id (37 bytes) and csrf (caller frees). */
+int store_session_get(struct store *s, const char *hash, int64_t now, char *account_id,
+                      char **csrf);
+int store_session_delete(struct store *s, const char *hash);
+int store_session_delete_account(struct store *s, const char *account_id);
+
+int store_audit_append(struct store *s, const struct audit_entry *e);
+struct audit_query {
+    const char *job_id, *actor, *action; /* action may end in '.' for a prefix ("job.") */
+    int64_t since;                       /* NO_TIME: any */
+    int64_t offset, limit;
+};
+int store_audit_list(struct store *s, const struct audit_query *q, struct audit_entry **out,
+                     size_t *n, int64_t *total);
+void store_audit_free(struct audit_entry *e, size_t n);
+
 /* ---- run logs ---- */
 struct log_line {
     int64_t seq; /* 1, 2, ... per run */

@@ -416,13 +416,13 @@ wait
             self.assertIn(stopping["status"], ("CANCELLING", "CANCELLED"))
             done = s.wait_run(run)
             self.assertEqual(done["status"], "CANCELLED", done)
-            self.assertEqual(done["stopped_by"], {"id": "admin", "name": "admin"})
-            self.assertEqual(done["message"], "stopped by admin")
+            self.assertEqual(done["stopped_by"], {"id": "bootstrap", "name": "bootstrap token"})
+            self.assertEqual(done["message"], "stopped by bootstrap token")
             self.assertIsNotNone(done["finished_at"])
             wait_for(lambda: not pids_with_env(needle), timeout=5,
                      what="no process left with " + needle)
             msgs = [l["message"] for l in s.all_logs(done) if l["stream"] == "sked"]
-            self.assertIn("stop requested by admin; sending SIGTERM", msgs)
+            self.assertIn("stop requested by bootstrap token; sending SIGTERM", msgs)
             # a finished run cannot be stopped again
             r = s.post("/api/jobs/%s/runs/%s/actions/stop" % (run["job_id"], run["id"]))
             self.assertEqual(r.status, 400, r)
@@ -488,7 +488,7 @@ class Queues(unittest.TestCase):
             stopped = s.stop_run(queued)
             self.assertEqual(stopped["status"], "CANCELLED", stopped)
             self.assertIsNone(stopped["started_at"])
-            self.assertEqual(stopped["stopped_by"], {"id": "admin", "name": "admin"})
+            self.assertEqual(stopped["stopped_by"], {"id": "bootstrap", "name": "bootstrap token"})
             self.assertIn("before it started", stopped["message"])
             # release the queue: the next run goes, the cancelled one never starts
             open(os.path.join(s.tasks_dir, "go"), "w").close()

@@ -1,0 +1,710 @@
+/*
+ * api_users: people over the API - web sessions (/api/session), accounts (/api/users), API
+ * tokens (/api/tokens) and the audit trail (/api/audit). Password hashing and checking take
+ * about a tenth of a second of CPU and memory-hard work, so they run on the offload pool and
+ * the request is answered when they finish; everything else stays on the loop.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "base/json.h"
+#include "base/timeutil.h"
+#include "base/utf8.h"
+#include "base/xalloc.h"
+#include "offload.h"
+
+/* ---- shapes ---- */
+
+static json_t *account_json(const struct account *a)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:b,s:b,s:o,s:o}", "id", a->id, "username", a->username,
+                     "display_name", a->display_name ? a->display_name : a->username, "role",
+                     role_name(a->role), "disabled", a->disabled, "has_password",
+                     a->password_hash != NULL, "created", api_time(a->created), "updated",
+                     api_time(a->updated));
+}
+
+static json_t *token_json(const struct token *t, int64_t now)
+{
+    bool live = t->revoked_at == NO_TIME && (t->expires_at == NO_TIME || t->expires_at > now);
+    return json_pack("{s:s,s:s,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:b}", "id", t->id, "name", t->name,
+                     "prefix", t->prefix, "account_id", t->account_id, "username",
+                     t->account_name, "created", api_time(t->created), "expires_at",
+                     api_time(t->expires_at), "last_used", api_time(t->last_used), "revoked_at",
+                     api_time(t->revoked_at), "active", live);
+}
+
+static json_t *principal_json(const struct principal *w)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", w->id, "username", w->name, "display_name",
+                     w->display, "role", role_name(w->role), "via",
+                     w->via == VIA_SESSION ? "session" : w->via == VIA_TOKEN ? "token" : "bootstrap");
+}
+
+static bool unknown_fields(json_t *body, const char *const *allowed, json_t *errs)
+{
+    const char *k;
+    json_t *v;
+    bool bad = false;
+    json_object_foreach(body, k, v)
+    {
+        bool ok = false;
+        for (const char *const *a = allowed; *a; a++) ok = ok || strcmp(k, *a) == 0;
+        if (!ok) {
+            json_errs_add(errs, k, "unknown field");
+            bad = true;
+        }
+    }
+    return bad;
+}
+
+/* A string field of at most max characters; NULL when absent (or added to errs). */
+static const char *str_field(json_t *body, const char *key, size_t max, bool required,
+                             json_t *errs)
+{
+    json_t *v = json_object_get(body, key);
+    if (!v || json_is_null(v)) {
+        if (required) json_errs_add(errs, key, "required");
+        return NULL;
+    }
+    if (!json_is_string(v) || json_string_length(v) == 0 ||
+        utf8_chars(json_string_value(v)) > max || strlen(json_string_value(v)) != json_string_length(v)) {
+        json_errs_add(errs, key, "must be a string of 1 to %zu characters", max);
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+static bool valid_username(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr("_.@-", s[i])) return false;
+    return true;
+}
+
+/* "me" or an account id from the path; fills out (lower-case id). */
+static int path_account(struct api_ctx *c, struct account *out)
+{
+    const char *id = c->m->params[0];
+    if (strcmp(id, "me") == 0) id = c->who.id;
+    int rc = uuid_valid(id) ? store_account_get(c->api->store, id, out) : -ENOENT;
+    if (rc == -ENOENT) {
+        api_error(c, 404, "Account %s does not exist.", c->m->params[0]);
+        return -1;
+    }
+    if (rc) {
+        api_error(c, 503, "the store failed; see the server log");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- work off the loop ---- */
+
+enum pw_kind { PW_LOGIN, PW_CREATE, PW_PATCH };
+
+struct pw_op {
+    struct api *api;
+    struct http_req *req; /* NULL once the client has left */
+    struct principal who;
+    enum pw_kind kind;
+    char *password;     /* to verify (login) or to set */
+    char *current;      /* the caller's current password, to verify first (own change) */
+    char *stored_hash;  /* what password or current is verified against */
+    bool verified;
+    int hash_rc;
+    char new_hash[128];
+    struct account acc; /* the account concerned */
+    json_t *body;       /* the request, for what follows the hashing */
+};
+
+static void pw_free(struct pw_op *op)
+{
+    if (op->password) sodium_memzero(op->password, strlen(op->password));
+    if (op->current) sodium_memzero(op->current, strlen(op->current));
+    free(op->password);
+    free(op->current);
+    free(op->stored_hash);
+    sodium_memzero(op->new_hash, sizeof op->new_hash);
+    account_release(&op->acc);
+    json_decref(op->body);
+    free(op);
+}
+
+static void pw_work(void *arg)
+{
+    struct pw_op *op = arg;
+    if (op->kind == PW_LOGIN) {
+        op->verified = auth_verify_password(op->stored_hash, op->password);
+        return;
+    }
+    op->verified = !op->current || auth_verify_password(op->stored_hash, op->current);
+    if (op->verified && op->password) op->hash_rc = auth_hash_password(op->password, op->new_hash);
+}
+
+static void pw_gone(struct http_req *req, void *arg)
+{
+    (void)req;
+    ((struct pw_op *)arg)->req = NULL;
+}
+
+static void pw_done(void *arg);
+
+static void pw_start(struct api_ctx *c, struct pw_op *op)
+{
+    op->api = c->api;
+    op->req = c->req;
+    op->who = c->who;
+    http_req_hold(c->req, pw_gone, op);
+    offload_submit(c->api->offload, pw_work, pw_done, op);
+}
+
+/* ---- sessions ---- */
+
+static void login_done(struct api_ctx *c, struct pw_op *op)
+{
+    int64_t now = time_now_us();
+    const char *username = json_str(op->body, "username");
+    if (!op->verified || op->acc.disabled || !op->acc.id[0]) {
+        auth_login_failed(c->api->auth, username, c->req->peer, now);
+        api_audit(c, "login.failed", NULL, NULL, op->acc.id[0] ? op->acc.id : NULL,
+                  json_pack("{s:s}", "username", username));
+        api_error(c, 401, "wrong username or password, or the account is disabled");
+        return;
+    }
+    auth_login_succeeded(c->api->auth, username);
+    char sid[64], csrf[64], hash[65];
+    auth_new_secret("", sid);
+    auth_new_secret("", csrf);
+    auth_hash_token(sid, hash);
+    int64_t expires = now + SESSION_SECONDS * 1000000LL;
+    if (store_session_insert(c->api->store, hash, op->acc.id, csrf, now, expires, c->req->peer)) {
+        api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
+    /* the caller is now this account */
+    snprintf(c->who.id, sizeof c->who.id, "%s", op->acc.id);
+    snprintf(c->who.name, sizeof c->who.name, "%s", op->acc.username);
+    snprintf(c->who.display, sizeof c->who.display, "%s", op->acc.display_name);
+    c->who.role = op->acc.role;
+    c->who.via = VIA_SESSION;
+    api_audit(c, "login.succeeded", NULL, NULL, op->acc.id, NULL);
+    char cookie[256];
+    snprintf(cookie, sizeof cookie, "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d%s",
+             SESSION_COOKIE, sid, SESSION_SECONDS, c->req->tls ? "; Secure" : "");
+    http_add_header(c->req, "Set-Cookie", cookie);
+    sodium_memzero(sid, sizeof sid);
+    api_json(c, 201, json_pack("{s:o,s:s,s:o}", "user", account_json(&op->acc), "csrf_token",
+                               csrf, "expires_at", api_time(expires)));
+}
+
+void api_session_create(struct api_ctx *c)
+{
+    json_t *body = api_body(c);
+    if (!body) return;
+    json_t *errs = json_array();
+    static const char *const allowed[] = {"username", "password", NULL};
+    unknown_fields(body, allowed, errs);
+    const char *user = str_field(body, "username", 200, true, errs);
+    const char *pass = str_field(body, "password", 1024, true, errs);
+    if (json_array_size(errs)) {
+        json_decref(body);
+        api_invalid(c, errs);
+        return;
+    }
+    json_decref(errs);
+    int wait = auth_login_wait(c->api->auth, user, c->req->peer, time_now_us());
+    if (wait > 0) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%d", wait);
+        http_add_header(c->req, "Retry-After", secs);
+        api_error(c, 429, "too many failed sign-ins for this account or address; try again in "
+                          "%d s", wait);
+        json_decref(body);
+        return;
+    }
+    struct pw_op *op = xcalloc(1, sizeof *op);
+    op->kind = PW_LOGIN;
+    op->body = body;
+    op->password = xstrdup(pass);
+    if (store_account_by_name(c->api->store, user, &op->acc) == 0 && op->acc.password_hash)
+        op->stored_hash = xstrdup(op->acc.password_hash);
+    pw_start(c, op);
+}
+
+void api_session_get(struct api_ctx *c)
+{
+    json_t *o = json_pack("{s:o}", "user", principal_json(&c->who));
+    if (c->who.via == VIA_SESSION) json_object_set_new(o, "csrf_token", json_string(c->who.csrf));
+    api_json(c, 200, o);
+}
+
+void api_session_delete(struct api_ctx *c)
+{
+    if (c->who.via != VIA_SESSION) {
+        api_error(c, 400, "this request is authenticated with a token; there is no session to end");
+        return;
+    }
+    store_session_delete(c->api->store, c->who.session);
+    api_audit(c, "logout", NULL, NULL, c->who.id, NULL);
+    char cookie[128];
+    snprintf(cookie, sizeof cookie, "%s=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+             SESSION_COOKIE);
+    http_add_header(c->req, "Set-Cookie", cookie);
+    http_reply(c->req, 204, NULL, NULL, 0);
+}
+
+/* ---- accounts ---- */
+
+void api_users_list(struct api_ctx *c)
+{
+    struct account *all;
+    size_t n;
+    if (store_account_list(c->api->store, &all, &n) != 0) {
+        api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(items, account_json(&all[i]));
+    store_accounts_free(all, n);
+    api_json(c, 200, json_pack("{s:{s:o,s:I}}", "hits", "hits", items, "total", (json_int_t)n));
+}
+
+/* Validates role, display_name, disabled of body into a; returns false after adding errors. */
+static void account_fields(json_t *body, struct account *a, json_t *errs)
+{
+    json_t *role = json_object_get(body, "role");
+    if (role) {
+        int r = role_parse(json_string_value(role));
+        if (r < 0)
+            json_errs_add(errs, "role", "must be admin, operator or viewer");
+        else
+            a->role = r;
+    }
+    if (json_object_get(body, "display_name")) {
+        const char *d = str_field(body, "display_name", 200, false, errs);
+        if (d) {
+            free(a->display_name);
+            a->display_name = xstrdup(d);
+        }
+    }
+    json_t *dis = json_object_get(body, "disabled");
+    if (dis) {
+        if (!json_is_boolean(dis))
+            json_errs_add(errs, "disabled", "must be true or false");
+        else
+            a->disabled = json_is_true(dis);
+    }
+}
+
+static void create_done(struct api_ctx *c, struct pw_op *op)
+{
+    if (op->password && op->hash_rc) {
+        api_error(c, 503, "the password could not be hashed");
+        return;
+    }
+    struct account *a = &op->acc;
+    if (op->password) a->password_hash = xstrdup(op->new_hash);
+    a->created = a->updated = time_now_us();
+    int rc = store_account_insert(c->api->store, a);
+    if (rc == -EEXIST) {
+        api_error(c, 409, "the username '%s' is taken", a->username);
+        return;
+    }
+    if (rc) {
+        api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
+    api_audit(c, "user.created", NULL, NULL, a->id,
+              json_pack("{s:s,s:s}", "username", a->username, "role", role_name(a->role)));
+    api_json(c, 201, account_json(a));
+}
+
+void api_users_create(struct api_ctx *c)
+{
+    json_t *body = api_body(c);
+    if (!body) return;
+    json_t *errs = json_array();
+    static const char *const allowed[] = {"username", "display_name", "role", "password",
+                                          "disabled", NULL};
+    unknown_fields(body, allowed, errs);
+    struct pw_op *op = xcalloc(1, sizeof *op);
+    op->kind = PW_CREATE;
+    op->body = body;
+    struct account *a = &op->acc;
+    const char *user = str_field(body, "username", 64, true, errs);
+    if (user && !valid_username(user))
+        json_errs_add(errs, "username", "1 to 64 letters, digits, '_', '.', '@' or '-'");
+    if (!json_object_get(body, "role")) json_errs_add(errs, "role", "required: admin, operator or viewer");
+    account_fields(body, a, errs);
+    const char *pass = str_field(body, "password", 1024, false, errs);
+    if (pass && auth_password_problem(pass))
+        json_errs_add(errs, "password", "%s", auth_password_problem(pass));
+    if (json_array_size(errs)) {
+        pw_free(op);
+        api_invalid(c, errs);
+        return;
+    }
+    json_decref(errs);
+    uuid_v4(a->id);
+    a->username = xstrdup(user);
+    if (!a->display_name) a->display_name = xstrdup(user);
+    struct account existing;
+    if (store_account_by_name(c->api->store, user, &existing) == 0) {
+        account_release(&existing);
+        pw_free(op);
+        api_error(c, 409, "the username '%s' is taken", user);
+        return;
+    }
+    if (!pass) {
+        struct api_ctx cc = *c;
+        create_done(&cc, op);
+        pw_free(op);
+        return;
+    }
+    op->password = xstrdup(pass);
+    pw_start(c, op);
+}
+
+static bool may_see(const struct api_ctx *c, const struct account *a)
+{
+    return c->who.role == ROLE_ADMIN || strcmp(c->who.id, a->id) == 0;
+}
+
+void api_users_get(struct api_ctx *c)
+{
+    struct account a;
+    if (path_account(c, &a)) return;
+    if (!may_see(c, &a))
+        api_error(c, 403, "Permission denied: only admins may read other accounts.");
+    else
+        api_json(c, 200, account_json(&a));
+    account_release(&a);
+}
+
+/* Would this change leave no enabled admin? */
+static bool last_admin(struct api_ctx *c, const struct account *before, const struct account *after)
+{
+    bool was = before->role == ROLE_ADMIN && !before->disabled;
+    bool is = after && after->role == ROLE_ADMIN && !after->disabled;
+    return was && !is && store_account_count(c->api->store, ROLE_ADMIN, true) <= 1;
+}
+
+static void patch_done(struct api_ctx *c, struct pw_op *op)
+{
+    if (!op->verified) {
+        api_error(c, 403, "the current password is wrong");
+        return;
+    }
+    if (op->password && op->hash_rc) {
+        api_error(c, 503, "the password could not be hashed");
+        return;
+    }
+    struct account before;
+    if (store_account_get(c->api->store, op->acc.id, &before) != 0) {
+        api_error(c, 404, "Account %s does not exist.", op->acc.id);
+        return;
+    }
+    struct account *a = &op->acc;
+    if (op->password) {
+        free(a->password_hash);
+        a->password_hash = xstrdup(op->new_hash);
+    }
+    if (last_admin(c, &before, a)) {
+        account_release(&before);
+        api_error(c, 409, "this is the last enabled admin account; make another admin first");
+        return;
+    }
+    a->updated = time_now_us();
+    if (store_account_update(c->api->store, a) != 0) {
+        account_release(&before);
+        api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
+    json_t *changes = json_object();
+    if (before.role != a->role)
+        json_object_set_new(changes, "role", json_pack("{s:s,s:s}", "before", role_name(before.role),
+                                                       "after", role_name(a->role)));
+    if (strcmp(before.display_name, a->display_name) != 0)
+        json_object_set_new(changes, "display_name",
+                            json_pack("{s:s,s:s}", "before", before.display_name, "after",
+                                      a->display_name));
+    if (before.disabled != a->disabled)
+        json_object_set_new(changes, "disabled",
+                            json_pack("{s:b,s:b}", "before", before.disabled, "after", a->disabled));
+    if (op->password) json_object_set_new(changes, "password", json_string("changed"));
+    /* a disabled account or a reset password ends the account's sessions (not the caller's own
+     * session when they changed their own password) */
+    if (a->disabled || (op->password && strcmp(c->who.id, a->id) != 0))
+        store_session_delete_account(c->api->store, a->id);
+    api_audit(c, op->password && json_object_size(changes) == 1 ? "user.password_changed"
+                                                                 : "user.updated",
+              NULL, NULL, a->id, json_pack("{s:s,s:o}", "username", a->username, "changes", changes));
+    account_release(&before);
+    api_json(c, 200, account_json(a));
+}
+
+void api_users_patch(struct api_ctx *c)
+{
+    struct account a;
+    if (path_account(c, &a)) return;
+    bool self = strcmp(c->who.id, a.id) == 0, admin = c->who.role == ROLE_ADMIN;
+    if (!self && !admin) {
+        account_release(&a);
+        api_error(c, 403, "Permission denied: only admins may change other accounts.");
+        return;
+    }
+    json_t *body = api_body(c);
+    if (!body) {
+        account_release(&a);
+        return;
+    }
+    json_t *errs = json_array();
+    static const char *const admin_fields[] = {"display_name", "role", "password", "disabled",
+                                               "current_password", NULL};
+    static const char *const own_fields[] = {"display_name", "password", "current_password", NULL};
+    unknown_fields(body, admin ? admin_fields : own_fields, errs);
+    struct pw_op *op = xcalloc(1, sizeof *op);
+    op->kind = PW_PATCH;
+    op->body = body;
+    op->acc = a;
+    account_fields(body, &op->acc, errs);
+    const char *pass = str_field(body, "password", 1024, false, errs);
+    if (pass && auth_password_problem(pass))
+        json_errs_add(errs, "password", "%s", auth_password_problem(pass));
+    const char *cur = str_field(body, "current_password", 1024, false, errs);
+    if (pass && !admin && !cur)
+        json_errs_add(errs, "current_password", "required to change your own password");
+    if (json_array_size(errs)) {
+        pw_free(op);
+        api_invalid(c, errs);
+        return;
+    }
+    json_decref(errs);
+    if (pass) op->password = xstrdup(pass);
+    if (cur) {
+        op->current = xstrdup(cur);
+        op->stored_hash = a.password_hash ? xstrdup(a.password_hash) : NULL;
+    }
+    if (!pass && !cur) {
+        op->verified = true;
+        struct api_ctx cc = *c;
+        patch_done(&cc, op);
+        pw_free(op);
+        return;
+    }
+    pw_start(c, op);
+}
+
+void api_users_delete(struct api_ctx *c)
+{
+    struct account a;
+    if (path_account(c, &a)) return;
+    if (strcmp(c->who.id, a.id) == 0) {
+        api_error(c, 409, "you cannot delete your own account");
+    } else if (last_admin(c, &a, NULL)) {
+        api_error(c, 409, "this is the last enabled admin account; make another admin first");
+    } else if (store_account_delete(c->api->store, a.id) != 0) {
+        api_error(c, 503, "the store failed; see the server log");
+    } else {
+        api_audit(c, "user.deleted", NULL, NULL, a.id, json_pack("{s:s}", "username", a.username));
+        http_reply(c->req, 204, NULL, NULL, 0);
+    }
+    account_release(&a);
+}
+
+/* ---- tokens ---- */
+
+static void make_token(struct api_ctx *c, const struct account *owner)
+{
+    json_t *body = c->req->body_len ? api_body(c) : json_object();
+    if (!body) return;
+    json_t *errs = json_array();
+    static const char *const allowed[] = {"name", "expires_at", NULL};
+    unknown_fields(body, allowed, errs);
+    const char *name = str_field(body, "name", 100, true, errs);
+    int64_t now = time_now_us(), expires = NO_TIME;
+    json_t *exp = json_object_get(body, "expires_at");
+    if (exp && !json_is_null(exp)) {
+        const char *why = "must be a date-time string";
+        if (!json_is_string(exp) || time_parse(json_string_value(exp), &expires, &why) != 0)
+            json_errs_add(errs, "expires_at", "%s", why);
+        else if (expires <= now)
+            json_errs_add(errs, "expires_at", "must be in the future");
+    }
+    if (json_array_size(errs)) {
+        json_decref(body);
+        api_invalid(c, errs);
+        return;
+    }
+    json_decref(errs);
+    struct token t = {0};
+    uuid_v4(t.id);
+    snprintf(t.account_id, sizeof t.account_id, "%s", owner->id);
+    t.name = (char *)name;
+    char secret[64], hash[65], prefix[16];
+    auth_new_secret("sked_", secret);
+    snprintf(prefix, sizeof prefix, "%.9s", secret);
+    t.prefix = prefix;
+    t.created = now;
+    t.expires_at = expires;
+    t.last_used = t.revoked_at = NO_TIME;
+    t.account_name = owner->username;
+    auth_hash_token(secret, hash);
+    if (store_token_insert(c->api->store, &t, hash) != 0) {
+        json_decref(body);
+        api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
+    api_audit(c, "token.created", NULL, NULL, t.id,
+              json_pack("{s:s,s:s}", "name", t.name, "username", owner->username));
+    json_t *o = token_json(&t, now);
+    json_object_set_new(o, "token", json_string(secret));
+    sodium_memzero(secret, sizeof secret);
+    json_decref(body);
+    api_json(c, 201, o);
+}
+
+void api_tokens_create(struct api_ctx *c)
+{
+    struct account a;
+    if (c->who.via == VIA_BOOTSTRAP || store_account_get(c->api->store, c->who.id, &a) != 0) {
+        api_error(c, 400, "the bootstrap token owns no account; create a token for an account "
+                          "with POST /api/users/{id}/tokens");
+        return;
+    }
+    make_token(c, &a);
+    account_release(&a);
+}
+
+void api_users_token(struct api_ctx *c)
+{
+    struct account a;
+    if (path_account(c, &a)) return;
+    make_token(c, &a);
+    account_release(&a);
+}
+
+void api_tokens_list(struct api_ctx *c)
+{
+    const char *acc = c->who.id;
+    const char *all = http_param(c->req, "all");
+    if (all && strcmp(all, "true") == 0) {
+        if (c->who.role != ROLE_ADMIN) {
+            api_error(c, 403, "Permission denied: only admins may list every token.");
+            return;
+        }
+        acc = NULL;
+    }
+    struct token *ts;
+    size_t n;
+    if (store_token_list(c->api->store, acc, &ts, &n) != 0) {
+        api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
+    int64_t now = time_now_us();
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(items, token_json(&ts[i], now));
+    store_tokens_free(ts, n);
+    api_json(c, 200, json_pack("{s:{s:o,s:I}}", "hits", "hits", items, "total", (json_int_t)n));
+}
+
+void api_tokens_revoke(struct api_ctx *c)
+{
+    struct token t;
+    const char *id = c->m->params[0];
+    int rc = uuid_valid(id) ? store_token_get(c->api->store, id, &t) : -ENOENT;
+    if (rc == 0 && c->who.role != ROLE_ADMIN && strcmp(t.account_id, c->who.id) != 0) {
+        token_release(&t);
+        rc = -ENOENT; /* others' tokens are not even acknowledged */
+    }
+    if (rc) {
+        api_error(c, rc == -ENOENT ? 404 : 503, "Token %s does not exist.", id);
+        return;
+    }
+    rc = store_token_revoke(c->api->store, t.id, time_now_us());
+    if (rc == 0)
+        api_audit(c, "token.revoked", NULL, NULL, t.id,
+                  json_pack("{s:s,s:s?}", "name", t.name, "username", t.account_name));
+    token_release(&t);
+    if (rc && rc != -EALREADY)
+        api_error(c, 503, "the store failed; see the server log");
+    else
+        http_reply(c->req, 204, NULL, NULL, 0);
+}
+
+/* ---- the audit trail ---- */
+
+void api_audit_list(struct api_ctx *c)
+{
+    static const char *const sorts[] = {"created", NULL};
+    json_t *errs = json_array();
+    struct page p;
+    api_page(c, &p, "created", true, sorts, errs);
+    struct audit_query q = {0};
+    q.since = NO_TIME;
+    q.job_id = http_param(c->req, "job_id");
+    q.actor = http_param(c->req, "user");
+    q.action = http_param(c->req, "action");
+    if (q.job_id && !*q.job_id) q.job_id = NULL;
+    if (q.actor && !*q.actor) q.actor = NULL;
+    if (q.action && !*q.action) q.action = NULL;
+    const char *since = http_param(c->req, "since");
+    const char *why;
+    if (since && *since && time_parse(since, &q.since, &why) != 0)
+        json_errs_add(errs, "since", "not a valid date-time (%s)", why);
+    if (json_array_size(errs)) {
+        api_invalid(c, errs);
+        return;
+    }
+    json_decref(errs);
+    q.offset = (p.page - 1) * p.size;
+    q.limit = p.size;
+    struct audit_entry *es;
+    size_t n;
+    int64_t total;
+    if (store_audit_list(c->api->store, &q, &es, &n, &total) != 0) {
+        api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++) {
+        struct audit_entry *e = &es[i];
+        json_array_append_new(
+            items, json_pack("{s:I,s:o,s:{s:s,s:s?,s:s?,s:s?},s:s,s:s?,s:s?,s:s?,s:O?,s:s?}", "id",
+                             (json_int_t)e->id, "ts", api_time(e->ts), "actor", "kind",
+                             e->actor_kind, "id", e->actor_id, "name", e->actor_name, "token_id",
+                             e->token_id, "action", e->action, "job_id", e->job_id, "run_id",
+                             e->run_id, "target", e->target, "details", e->details, "address",
+                             e->address));
+    }
+    store_audit_free(es, n);
+    api_json(c, 200, api_list(c, items, total, &p));
+}
+
+/* ---- completion of the work done off the loop ---- */
+
+static void pw_done(void *arg)
+{
+    struct pw_op *op = arg;
+    if (op->req) {
+        http_req_hold(op->req, NULL, NULL);
+        struct route_match none;
+        memset(&none, 0, sizeof none);
+        struct api_ctx c = {op->api, op->req, &none, op->who};
+        if (op->kind == PW_LOGIN)
+            login_done(&c, op);
+        else if (op->kind == PW_CREATE)
+            create_done(&c, op);
+        else
+            patch_done(&c, op);
+    }
+    pw_free(op);
+}
