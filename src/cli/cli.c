@@ -7,7 +7,8 @@
 
 static const struct verb commands[] = {
     {"job", cmd_job},   {"runs", cmd_runs},   {"run", cmd_run}, {"logs", cmd_logs},
-    {"stop", cmd_stop}, {"tasks", cmd_tasks}, {"cron", cmd_cron}, {NULL, NULL},
+    {"stop", cmd_stop}, {"tasks", cmd_tasks}, {"cron", cmd_cron},
+    {"user", cmd_user}, {"token", cmd_token}, {NULL, NULL},
 };
 
 int cli_main(int argc, char **argv)

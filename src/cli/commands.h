@@ -19,6 +19,8 @@ int cmd_stop(int argc, char **argv);  /* run.c */
 int cmd_logs(int argc, char **argv);  /* logs.c */
 int cmd_tasks(int argc, char **argv); /* tasks.c */
 int cmd_cron(int argc, char **argv);  /* cron.c */
+int cmd_user(int argc, char **argv);  /* user.c */
+int cmd_token(int argc, char **argv); /* user.c */
 int job_schedule(int argc, char **argv); /* cron.c: sked job schedule */
 
 /* A job by id or exact title; on success *job is its JSON (caller decrefs). */

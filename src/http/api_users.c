@@ -358,9 +358,9 @@ void api_users_create(struct api_ctx *c)
     if (!a->display_name) a->display_name = xstrdup(user);
     struct account existing;
     if (store_account_by_name(c->api->store, user, &existing) == 0) {
+        api_error(c, 409, "the username '%s' is taken", existing.username);
         account_release(&existing);
         pw_free(op);
-        api_error(c, 409, "the username '%s' is taken", user);
         return;
     }
     if (!pass) {

@@ -187,6 +187,7 @@ static int check_bearer(struct auth *a, const char *tok, int64_t now, struct pri
     if (store_token_by_hash(a->store, hex, now, &t) != 0) return -EACCES;
     struct account acc;
     int rc = store_account_get(a->store, t.account_id, &acc);
+    bool loaded = rc == 0;
     if (rc == 0 && !acc.disabled) {
         fill_account(who, &acc);
         who->via = VIA_TOKEN;
@@ -204,7 +205,7 @@ static int check_bearer(struct auth *a, const char *tok, int64_t now, struct pri
     } else {
         rc = -EACCES;
     }
-    if (rc == 0) account_release(&acc);
+    if (loaded) account_release(&acc);
     token_release(&t);
     return rc ? -EACCES : 0;
 }
@@ -227,6 +228,7 @@ int auth_check(struct auth *a, const struct http_req *req, int64_t now, struct p
     if (store_session_get(a->store, hash, now, account_id, &csrf) != 0) return -EACCES;
     struct account acc;
     int rc = store_account_get(a->store, account_id, &acc);
+    bool loaded = rc == 0;
     if (rc == 0 && !acc.disabled) {
         fill_account(who, &acc);
         who->via = VIA_SESSION;
@@ -235,7 +237,7 @@ int auth_check(struct auth *a, const struct http_req *req, int64_t now, struct p
     } else {
         rc = -EACCES;
     }
-    if (rc == 0) account_release(&acc);
+    if (loaded) account_release(&acc);
     free(csrf);
     return rc ? -EACCES : 0;
 }

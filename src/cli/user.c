@@ -1,0 +1,544 @@
+/*
+ * user: `sked user add|list|passwd|delete` and `sked token create|list|revoke`. They work on
+ * the store itself (--db, default $SKED_DB or var/sked.db), not through the API, so whoever
+ * runs them on the server's machine can always recover - a forgotten admin password, a lost
+ * token - even while sked serves (the store's WAL lets both write). What they change is
+ * recorded in the audit trail as done by the local operating-system user.
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "commands.h"
+#include "http/auth.h"
+#include "store/store.h"
+
+enum { O_DB, O_ROLE, O_DISPLAY, O_PW_STDIN, O_NO_PW, O_YES, O_USER, O_NAME, O_EXPIRES, O_JSON };
+
+#define USAGE_DB                                                                                   \
+    "  --db PATH            the store (default: $SKED_DB, else var/sked.db)\n"                     \
+    "  -h, --help           show this help\n"
+
+/* Opens the store named by --db; prints why and returns NULL when it cannot. */
+static struct store *open_store(const struct opts *o)
+{
+    const char *path = opts_get(o, O_DB);
+    if (!path) path = getenv("SKED_DB");
+    if (!path || !*path) path = "var/sked.db";
+    if (access(path, R_OK | W_OK) != 0) {
+        fprintf(stderr, "%s: no store at %s (%s); pass --db with the path sked serve uses\n",
+                o->prog, path, strerror(errno));
+        return NULL;
+    }
+    log_setup(LOG_WARN, LOG_TEXT);
+    struct store *s;
+    struct sk_err e = {0};
+    if (store_open(path, DURABILITY_NORMAL, &s, &e) != 0) {
+        fprintf(stderr, "%s: %s\n", o->prog, e.msg);
+        return NULL;
+    }
+    return s;
+}
+
+static void audit_local(struct store *s, const char *action, const char *target, json_t *details)
+{
+    struct passwd *pw = getpwuid(getuid());
+    struct audit_entry e = {0};
+    e.ts = time_now_us();
+    e.actor_kind = "cli";
+    e.actor_name = pw ? pw->pw_name : "unknown";
+    e.action = (char *)action;
+    e.target = (char *)target;
+    e.details = details;
+    e.address = "local";
+    store_audit_append(s, &e);
+    json_decref(details);
+}
+
+/* Reads a password: one line of stdin with --password-stdin, else asked twice on the
+ * terminal without echo. Returns a string to free with free_password, or NULL (printed why). */
+static char *read_password(const struct opts *o)
+{
+    char buf[1100], again[1100];
+    if (opts_has(o, O_PW_STDIN)) {
+        if (!fgets(buf, sizeof buf, stdin)) buf[0] = '\0';
+        buf[strcspn(buf, "\r\n")] = '\0';
+    } else {
+        FILE *tty = fopen("/dev/tty", "r+");
+        if (!tty) {
+            fprintf(stderr, "%s: no terminal to ask for the password; use --password-stdin\n",
+                    o->prog);
+            return NULL;
+        }
+        struct termios old, quiet;
+        tcgetattr(fileno(tty), &old);
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+        fputs("password: ", tty);
+        fflush(tty);
+        if (!fgets(buf, sizeof buf, tty)) buf[0] = '\0';
+        fputs("\nagain: ", tty);
+        fflush(tty);
+        if (!fgets(again, sizeof again, tty)) again[0] = '\0';
+        fputs("\n", tty);
+        tcsetattr(fileno(tty), TCSAFLUSH, &old);
+        fclose(tty);
+        buf[strcspn(buf, "\r\n")] = '\0';
+        again[strcspn(again, "\r\n")] = '\0';
+        bool same = strcmp(buf, again) == 0;
+        sodium_memzero(again, sizeof again);
+        if (!same) {
+            sodium_memzero(buf, sizeof buf);
+            fprintf(stderr, "%s: the passwords differ\n", o->prog);
+            return NULL;
+        }
+    }
+    const char *problem = auth_password_problem(buf);
+    if (problem) {
+        sodium_memzero(buf, sizeof buf);
+        fprintf(stderr, "%s: the password %s\n", o->prog, problem);
+        return NULL;
+    }
+    char *p = xstrdup(buf);
+    sodium_memzero(buf, sizeof buf);
+    return p;
+}
+
+static void free_password(char *p)
+{
+    if (p) sodium_memzero(p, strlen(p));
+    free(p);
+}
+
+static int account_of(const struct opts *o, struct store *s, const char *name, struct account *a)
+{
+    int rc = store_account_by_name(s, name, a);
+    if (rc == -ENOENT) fprintf(stderr, "%s: no account named '%s'\n", o->prog, name);
+    return rc ? EXIT_FAIL : 0;
+}
+
+static int user_add(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {{"db", 0, true, O_DB},
+                                           {"role", 0, true, O_ROLE},
+                                           {"display-name", 0, true, O_DISPLAY},
+                                           {"password-stdin", 0, false, O_PW_STDIN},
+                                           {"no-password", 0, false, O_NO_PW},
+                                           {NULL, 0, false, 0}};
+    static const char usage[] =
+        "usage: sked user add USERNAME --role admin|operator|viewer [OPTIONS]\n"
+        "\n"
+        "Creates an account. The password is asked on the terminal (twice), read from stdin,\n"
+        "or left unset for an account that only uses API tokens.\n"
+        "\n"
+        "  --role ROLE          admin, operator (run, stop, schedule) or viewer (read only)\n"
+        "  --display-name NAME  shown in the admin and in run records (default: USERNAME)\n"
+        "  --password-stdin     read the password from the first line of stdin\n"
+        "  --no-password        no password: the account signs in with tokens only\n" USAGE_DB;
+    struct opts o;
+    int rc = opts_parse(&o, "sked user add", usage, spec, "USERNAME", argc, argv);
+    if (rc >= 0) return rc;
+    struct store *s = NULL;
+    char *pw = NULL;
+    int role = role_parse(opts_get(&o, O_ROLE));
+    if (role < 0) {
+        rc = usage_error(&o, "--role must be admin, operator or viewer");
+        goto out;
+    }
+    if (strlen(o.arg) > 64 || strspn(o.arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                            "0123456789_.@-") != strlen(o.arg)) {
+        rc = usage_error(&o, "USERNAME: 1 to 64 letters, digits, '_', '.', '@' or '-'");
+        goto out;
+    }
+    if (!(s = open_store(&o))) {
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    if (!opts_has(&o, O_NO_PW) && !(pw = read_password(&o))) {
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    struct account a = {0};
+    uuid_v4(a.id);
+    a.username = (char *)o.arg;
+    a.display_name = (char *)(opts_get(&o, O_DISPLAY) ? opts_get(&o, O_DISPLAY) : o.arg);
+    a.role = role;
+    char hash[128];
+    if (pw) {
+        if (auth_hash_password(pw, hash) != 0) {
+            fprintf(stderr, "%s: cannot hash the password (out of memory)\n", o.prog);
+            rc = EXIT_FAIL;
+            goto out;
+        }
+        a.password_hash = hash;
+    }
+    a.created = a.updated = time_now_us();
+    int r = store_account_insert(s, &a);
+    if (r == -EEXIST) {
+        fprintf(stderr, "%s: the username '%s' is taken\n", o.prog, o.arg);
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    if (r) {
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    audit_local(s, "user.created", a.id, json_pack("{s:s,s:s}", "username", a.username, "role",
+                                                   role_name(role)));
+    printf("created account %s (%s, %s)\n", a.username, role_name(role), a.id);
+    rc = 0;
+out:
+    free_password(pw);
+    store_close(s);
+    opts_free(&o);
+    return rc;
+}
+
+static int user_list(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {{"db", 0, true, O_DB}, {"json", 0, false, O_JSON},
+                                           {NULL, 0, false, 0}};
+    static const char usage[] = "usage: sked user list [--json] [--db PATH]\n"
+                                "\n"
+                                "Lists the accounts.\n"
+                                "\n"
+                                "  --json               print JSON\n" USAGE_DB;
+    struct opts o;
+    int rc = opts_parse(&o, "sked user list", usage, spec, NULL, argc, argv);
+    if (rc >= 0) return rc;
+    struct store *s = open_store(&o);
+    struct account *all = NULL;
+    size_t n = 0;
+    if (!s || store_account_list(s, &all, &n) != 0) {
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    if (opts_has(&o, O_JSON)) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:b,s:b}", "id", all[i].id,
+                                                 "username", all[i].username, "display_name",
+                                                 all[i].display_name, "role",
+                                                 role_name(all[i].role), "disabled",
+                                                 all[i].disabled, "has_password",
+                                                 all[i].password_hash != NULL));
+        print_json(arr);
+        json_decref(arr);
+    } else {
+        struct table t;
+        table_init(&t, 5, "USERNAME", "ROLE", "STATE", "DISPLAY NAME", "ID");
+        for (size_t i = 0; i < n; i++)
+            table_row(&t, all[i].username, role_name(all[i].role),
+                      all[i].disabled ? "disabled" : all[i].password_hash ? "active" : "tokens only",
+                      all[i].display_name, all[i].id);
+        table_print(&t, stdout);
+        table_free(&t);
+    }
+    rc = 0;
+out:
+    store_accounts_free(all, n);
+    store_close(s);
+    opts_free(&o);
+    return rc;
+}
+
+static int user_passwd(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {{"db", 0, true, O_DB},
+                                           {"password-stdin", 0, false, O_PW_STDIN},
+                                           {NULL, 0, false, 0}};
+    static const char usage[] =
+        "usage: sked user passwd USERNAME [--password-stdin] [--db PATH]\n"
+        "\n"
+        "Sets an account's password (and enables the account again if it was disabled); its\n"
+        "open sessions end.\n"
+        "\n"
+        "  --password-stdin     read the password from the first line of stdin\n" USAGE_DB;
+    struct opts o;
+    int rc = opts_parse(&o, "sked user passwd", usage, spec, "USERNAME", argc, argv);
+    if (rc >= 0) return rc;
+    struct store *s = open_store(&o);
+    struct account a = {0};
+    char *pw = NULL;
+    if (!s || (rc = account_of(&o, s, o.arg, &a)) || !(pw = read_password(&o))) {
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    char hash[128];
+    if (auth_hash_password(pw, hash) != 0) {
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    free(a.password_hash);
+    a.password_hash = xstrdup(hash);
+    bool was_disabled = a.disabled;
+    a.disabled = false;
+    a.updated = time_now_us();
+    if (store_account_update(s, &a) != 0 || store_session_delete_account(s, a.id) != 0) {
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    audit_local(s, "user.password_changed", a.id,
+                json_pack("{s:s,s:b}", "username", a.username, "enabled_again", was_disabled));
+    printf("set the password of %s%s\n", a.username, was_disabled ? " and enabled it again" : "");
+    rc = 0;
+out:
+    free_password(pw);
+    account_release(&a);
+    store_close(s);
+    opts_free(&o);
+    return rc;
+}
+
+static int user_delete(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {{"db", 0, true, O_DB}, {"yes", 'y', false, O_YES},
+                                           {NULL, 0, false, 0}};
+    static const char usage[] = "usage: sked user delete USERNAME --yes [--db PATH]\n"
+                                "\n"
+                                "Deletes an account with its tokens and sessions. The last\n"
+                                "enabled admin cannot be deleted.\n"
+                                "\n"
+                                "  -y, --yes            confirm\n" USAGE_DB;
+    struct opts o;
+    int rc = opts_parse(&o, "sked user delete", usage, spec, "USERNAME", argc, argv);
+    if (rc >= 0) return rc;
+    struct store *s = NULL;
+    struct account a = {0};
+    if (!opts_has(&o, O_YES)) {
+        rc = usage_error(&o, "deleting an account cannot be undone; confirm with --yes");
+        goto out;
+    }
+    if (!(s = open_store(&o)) || account_of(&o, s, o.arg, &a)) {
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    if (a.role == ROLE_ADMIN && !a.disabled && store_account_count(s, ROLE_ADMIN, true) <= 1) {
+        fprintf(stderr, "%s: %s is the last enabled admin; make another admin first\n", o.prog,
+                a.username);
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    if (store_account_delete(s, a.id) != 0) {
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    audit_local(s, "user.deleted", a.id, json_pack("{s:s}", "username", a.username));
+    printf("deleted account %s\n", a.username);
+    rc = 0;
+out:
+    account_release(&a);
+    store_close(s);
+    opts_free(&o);
+    return rc;
+}
+
+int cmd_user(int argc, char **argv)
+{
+    static const struct verb verbs[] = {{"add", user_add},
+                                        {"list", user_list},
+                                        {"passwd", user_passwd},
+                                        {"delete", user_delete},
+                                        {NULL, NULL}};
+    static const char usage[] = "usage: sked user COMMAND [ARGS]\n"
+                                "\n"
+                                "Accounts, changed in the store directly (--db):\n"
+                                "  add USERNAME         create an account\n"
+                                "  list                 list the accounts\n"
+                                "  passwd USERNAME      set a password\n"
+                                "  delete USERNAME      delete an account\n";
+    if (sodium_init() < 0) return EXIT_FAIL;
+    return cli_group("sked user", usage, verbs, argc, argv);
+}
+
+/* ---- tokens ---- */
+
+static int token_create(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {{"db", 0, true, O_DB},
+                                           {"user", 'u', true, O_USER},
+                                           {"name", 0, true, O_NAME},
+                                           {"expires", 0, true, O_EXPIRES},
+                                           {"json", 0, false, O_JSON},
+                                           {NULL, 0, false, 0}};
+    static const char usage[] =
+        "usage: sked token create --user USERNAME --name NAME [--expires WHEN] [--db PATH]\n"
+        "\n"
+        "Creates an API token for an account and prints it once; only its hash is kept.\n"
+        "\n"
+        "  -u, --user USERNAME  the account the token acts as\n"
+        "  --name NAME          what the token is for (e.g. \"ci\", \"backup script\")\n"
+        "  --expires WHEN       a duration from now (30d, 12h) or a date-time\n"
+        "  --json               print JSON\n" USAGE_DB;
+    struct opts o;
+    int rc = opts_parse(&o, "sked token create", usage, spec, NULL, argc, argv);
+    if (rc >= 0) return rc;
+    struct store *s = NULL;
+    struct account a = {0};
+    int64_t now = time_now_us(), expires = NO_TIME;
+    const char *name = opts_get(&o, O_NAME), *user = opts_get(&o, O_USER);
+    if (!user || !name || !*name || strlen(name) > 100) {
+        rc = usage_error(&o, "--user and --name (1 to 100 characters) are required");
+        goto out;
+    }
+    if (opts_get(&o, O_EXPIRES)) {
+        int64_t ms;
+        const char *why;
+        if (duration_parse(opts_get(&o, O_EXPIRES), &ms, &why) == 0)
+            expires = now + ms * 1000;
+        else if (time_parse(opts_get(&o, O_EXPIRES), &expires, &why) != 0) {
+            rc = usage_error(&o, "--expires: a duration such as 30d or a date-time");
+            goto out;
+        }
+        if (expires <= now) {
+            rc = usage_error(&o, "--expires must be in the future");
+            goto out;
+        }
+    }
+    if (!(s = open_store(&o)) || account_of(&o, s, user, &a)) {
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    struct token t = {0};
+    uuid_v4(t.id);
+    snprintf(t.account_id, sizeof t.account_id, "%s", a.id);
+    t.name = (char *)name;
+    char secret[64], hash[65], prefix[16];
+    auth_new_secret("sked_", secret);
+    snprintf(prefix, sizeof prefix, "%.9s", secret);
+    t.prefix = prefix;
+    t.created = now;
+    t.expires_at = expires;
+    auth_hash_token(secret, hash);
+    if (store_token_insert(s, &t, hash) != 0) {
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    audit_local(s, "token.created", t.id, json_pack("{s:s,s:s}", "name", name, "username", a.username));
+    if (opts_has(&o, O_JSON)) {
+        json_t *j = json_pack("{s:s,s:s,s:s,s:s}", "id", t.id, "name", name, "username",
+                              a.username, "token", secret);
+        print_json(j);
+        json_decref(j);
+    } else {
+        printf("%s\n", secret);
+        fprintf(stderr, "created token %s (%s) for %s; it is shown only now\n", t.id, name,
+                a.username);
+    }
+    sodium_memzero(secret, sizeof secret);
+    rc = 0;
+out:
+    account_release(&a);
+    store_close(s);
+    opts_free(&o);
+    return rc;
+}
+
+static int token_list(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {{"db", 0, true, O_DB},
+                                           {"user", 'u', true, O_USER},
+                                           {"json", 0, false, O_JSON},
+                                           {NULL, 0, false, 0}};
+    static const char usage[] = "usage: sked token list [--user USERNAME] [--json] [--db PATH]\n"
+                                "\n"
+                                "Lists API tokens (never their secrets).\n"
+                                "\n"
+                                "  -u, --user USERNAME  only this account's tokens\n"
+                                "  --json               print JSON\n" USAGE_DB;
+    struct opts o;
+    int rc = opts_parse(&o, "sked token list", usage, spec, NULL, argc, argv);
+    if (rc >= 0) return rc;
+    struct store *s = open_store(&o);
+    struct account a = {0};
+    struct token *ts = NULL;
+    size_t n = 0;
+    if (!s || (opts_get(&o, O_USER) && account_of(&o, s, opts_get(&o, O_USER), &a)) ||
+        store_token_list(s, a.id[0] ? a.id : NULL, &ts, &n) != 0) {
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    int64_t now = time_now_us();
+    json_t *arr = json_array();
+    struct table t;
+    table_init(&t, 6, "ID", "NAME", "USER", "PREFIX", "STATE", "LAST USED");
+    for (size_t i = 0; i < n; i++) {
+        const char *state = ts[i].revoked_at != NO_TIME ? "revoked"
+                            : ts[i].expires_at != NO_TIME && ts[i].expires_at <= now ? "expired"
+                                                                                      : "active";
+        char used[TIME_STR_MAX] = "-";
+        if (ts[i].last_used != NO_TIME) time_format(ts[i].last_used, used);
+        table_row(&t, ts[i].id, ts[i].name, ts[i].account_name, ts[i].prefix, state, used);
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:s?,s:s,s:s}", "id", ts[i].id, "name",
+                                             ts[i].name, "username", ts[i].account_name, "prefix",
+                                             ts[i].prefix, "state", state));
+    }
+    if (opts_has(&o, O_JSON))
+        print_json(arr);
+    else
+        table_print(&t, stdout);
+    table_free(&t);
+    json_decref(arr);
+    rc = 0;
+out:
+    store_tokens_free(ts, n);
+    account_release(&a);
+    store_close(s);
+    opts_free(&o);
+    return rc;
+}
+
+static int token_revoke(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {{"db", 0, true, O_DB}, {NULL, 0, false, 0}};
+    static const char usage[] = "usage: sked token revoke ID [--db PATH]\n"
+                                "\n"
+                                "Revokes an API token at once.\n"
+                                "\n" USAGE_DB;
+    struct opts o;
+    int rc = opts_parse(&o, "sked token revoke", usage, spec, "ID", argc, argv);
+    if (rc >= 0) return rc;
+    struct store *s = open_store(&o);
+    if (!s) {
+        opts_free(&o);
+        return EXIT_FAIL;
+    }
+    int r = store_token_revoke(s, o.arg, time_now_us());
+    if (r == 0) {
+        audit_local(s, "token.revoked", o.arg, NULL);
+        printf("revoked token %s\n", o.arg);
+    } else if (r == -EALREADY) {
+        printf("token %s was already revoked\n", o.arg);
+    } else {
+        fprintf(stderr, "%s: no token with the id %s\n", o.prog, o.arg);
+    }
+    store_close(s);
+    opts_free(&o);
+    return r == 0 || r == -EALREADY ? 0 : EXIT_FAIL;
+}
+
+int cmd_token(int argc, char **argv)
+{
+    static const struct verb verbs[] = {{"create", token_create},
+                                        {"list", token_list},
+                                        {"revoke", token_revoke},
+                                        {NULL, NULL}};
+    static const char usage[] = "usage: sked token COMMAND [ARGS]\n"
+                                "\n"
+                                "API tokens, changed in the store directly (--db):\n"
+                                "  create               create a token for an account\n"
+                                "  list                 list tokens\n"
+                                "  revoke ID            revoke a token\n";
+    if (sodium_init() < 0) return EXIT_FAIL;
+    return cli_group("sked token", usage, verbs, argc, argv);
+}

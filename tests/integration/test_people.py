@@ -1,0 +1,493 @@
+"""People against the real binary: each role's allowed and refused actions, the token
+lifecycle, sessions with CSRF, login rate limiting, started_by/stopped_by on runs, the audit
+trail, the account API, the store-level CLI, and that secrets never appear anywhere after
+they were handed out."""
+import http.client
+import json
+import os
+import sqlite3
+import subprocess
+import time
+import unittest
+from datetime import datetime, timedelta, timezone
+
+import skedtest
+from skedtest import CheckedSked as Sked, task_file
+
+TASKS = {"quick.json": task_file("quick", ["/bin/true"]),
+         "slow.json": task_file("slow", ["/bin/sh", "-c", "sleep 30"], stop_grace="1s")}
+ADMIN_PW = "the-admin-password-1"
+
+
+def people_sked(**kw):
+    env = dict(kw.pop("env", {}))
+    env["SKED_ADMIN_PASSWORD"] = ADMIN_PW
+    return Sked(tasks=TASKS, env=env, args=["--shutdown-grace", "1s"], **kw)
+
+
+def account(s, username, role, password=None):
+    body = {"username": username, "role": role, "display_name": username.title()}
+    if password:
+        body["password"] = password
+    r = s.post("/api/users", body)
+    assert r.status == 201, r
+    return r.json
+
+
+def token_for(s, acc, name="t"):
+    r = s.post("/api/users/%s/tokens" % acc["id"], {"name": name})
+    assert r.status == 201, r
+    return r.json["token"]
+
+
+class Session:
+    """A browser-like client: keeps the session cookie and sends the CSRF token."""
+
+    def __init__(self, s):
+        self.s = s
+        self.cookie = None
+        self.csrf = None
+        self.set_cookie = None
+
+    def login(self, username, password):
+        r = self.request("POST", "/api/session", {"username": username, "password": password})
+        if r.status == 201:
+            self.set_cookie = r.headers.get("Set-Cookie")
+            self.cookie = self.set_cookie.split(";")[0]
+            self.csrf = r.json["csrf_token"]
+        return r
+
+    def request(self, method, path, body=None, csrf=True):
+        h = {}
+        if self.cookie:
+            h["Cookie"] = self.cookie
+        if csrf and self.csrf:
+            h["X-CSRF-Token"] = self.csrf
+        return self.s.request(method, path, body=body, token=None, headers=h)
+
+
+class Roles(unittest.TestCase):
+    def test_each_role_allowed_and_refused(self):
+        with people_sked() as s:
+            tok = {role: token_for(s, account(s, role + "1", role)) for role in ("admin", "operator", "viewer")}
+            job = s.create_job("quick")
+            run = s.wait_run(s.run_job(job["id"]))
+            victim = account(s, "victim", "viewer")
+
+            def call(role, method, path, body=None):
+                return s.request(method, path, body=body, token=tok[role])
+
+            # (method, path, body, minimum role)
+            checks = [
+                ("GET", "/api/jobs", None, "viewer"),
+                ("GET", "/api/jobs/" + job["id"], None, "viewer"),
+                ("GET", "/api/jobs/%s/runs" % job["id"], None, "viewer"),
+                ("GET", "/api/jobs/%s/runs/%s/logs" % (job["id"], run["id"]), None, "viewer"),
+                ("GET", "/api/runs", None, "viewer"),
+                ("GET", "/api/tasks", None, "viewer"),
+                ("GET", "/api/queues", None, "viewer"),
+                ("POST", "/api/schedules/preview", {"schedule": {"type": "cron", "expression": "@daily"}}, "viewer"),
+                ("GET", "/api/session", None, "viewer"),
+                ("GET", "/api/tokens", None, "viewer"),
+                ("POST", "/api/jobs/%s/runs" % job["id"], {}, "operator"),
+                ("PATCH", "/api/jobs/" + job["id"], {"active": True}, "operator"),
+                ("PATCH", "/api/jobs/" + job["id"], {"schedule": None}, "operator"),
+                ("PATCH", "/api/jobs/" + job["id"], {"title": "renamed"}, "admin"),
+                ("PATCH", "/api/jobs/" + job["id"], {"active": True, "title": "x"}, "admin"),
+                ("PUT", "/api/jobs/" + job["id"], {"title": "put", "task": "quick"}, "admin"),
+                ("POST", "/api/jobs", {"title": "new", "task": "quick"}, "admin"),
+                ("DELETE", "/api/jobs/%s/runs/%s" % (job["id"], run["id"]), None, "admin"),
+                ("GET", "/api/users", None, "admin"),
+                ("POST", "/api/users", {"username": "made", "role": "viewer"}, "admin"),
+                ("PATCH", "/api/users/" + victim["id"], {"display_name": "V"}, "admin"),
+                ("POST", "/api/users/%s/tokens" % victim["id"], {"name": "x"}, "admin"),
+                ("GET", "/api/audit", None, "admin"),
+                ("GET", "/api/tokens?all=true", None, "admin"),
+            ]
+            order = ["viewer", "operator", "admin"]
+            for method, path, body, minimum in checks:
+                for role in order:
+                    r = call(role, method, path, body)
+                    allowed = order.index(role) >= order.index(minimum)
+                    if allowed:
+                        self.assertNotIn(r.status, (401, 403), (role, method, path, r))
+                    else:
+                        self.assertEqual(r.status, 403, (role, method, path, r))
+                        self.assertEqual(r.json["status"], 403)
+                        self.assertIn("Permission denied", r.json["message"])
+            # a run for the stop checks (the runs above were quick and are done)
+            slow = s.create_job("slow")
+            for role, expected in (("viewer", 403), ("operator", 202)):
+                r = s.run_job(slow["id"])
+                st = call(role, "POST", "/api/jobs/%s/runs/%s/actions/stop" % (slow["id"], r["id"]))
+                self.assertEqual(st.status, expected, (role, st))
+                if expected == 403:
+                    s.post("/api/jobs/%s/runs/%s/actions/stop" % (slow["id"], r["id"]))
+            self.assertEqual(call("operator", "DELETE", "/api/jobs/" + job["id"]).status, 403)
+            self.assertEqual(call("admin", "DELETE", "/api/jobs/" + job["id"]).status, 204)
+            self.assertEqual(call("operator", "DELETE", "/api/users/" + victim["id"]).status, 403)
+            self.assertEqual(call("admin", "DELETE", "/api/users/" + victim["id"]).status, 204)
+
+    def test_no_credentials_and_health(self):
+        with people_sked() as s:
+            for path in ("/api/jobs", "/api/users", "/api/audit", "/api/session"):
+                r = s.get(path, token=None)
+                self.assertEqual(r.status, 401, path)
+                self.assertIn("authentication required", r.json["message"])
+            self.assertEqual(s.get("/api/jobs", token="sked_" + "0" * 40).status, 401)
+            self.assertEqual(s.get("/api/jobs", headers={"Authorization": "Basic eDp5"}, token=None).status, 401)
+            self.assertEqual(s.get("/healthz", token=None).status, 200)
+            self.assertEqual(s.get("/readyz", token=None).status, 200)
+
+    def test_security_headers(self):
+        with people_sked() as s:
+            for r in (s.get("/api/jobs"), s.get("/nope"), s.get("/api/jobs", token=None)):
+                self.assertEqual(r.headers.get("X-Content-Type-Options"), "nosniff")
+                self.assertIn("frame-ancestors 'none'", r.headers.get("Content-Security-Policy"))
+                self.assertEqual(r.headers.get("X-Frame-Options"), "DENY")
+
+
+class Tokens(unittest.TestCase):
+    def test_lifecycle(self):
+        with people_sked() as s:
+            op = account(s, "olga", "operator")
+            r = s.post("/api/users/%s/tokens" % op["id"], {"name": "ci"})
+            self.assertEqual(r.status, 201)
+            secret = r.json["token"]
+            self.assertTrue(secret.startswith("sked_") and len(secret) > 40)
+            self.assertEqual(r.json["name"], "ci")
+            self.assertEqual(r.json["username"], "olga")
+            self.assertTrue(secret.startswith(r.json["prefix"]))
+            # use
+            me = s.get("/api/session", token=secret)
+            self.assertEqual(me.status, 200)
+            self.assertEqual(me.json["user"]["username"], "olga")
+            self.assertEqual(me.json["user"]["role"], "operator")
+            self.assertEqual(me.json["user"]["via"], "token")
+            # its owner can create and list her own tokens; secrets are never listed
+            own = s.post("/api/tokens", {"name": "laptop"}, token=secret)
+            self.assertEqual(own.status, 201)
+            listed = s.get("/api/tokens", token=secret)
+            self.assertEqual(sorted(t["name"] for t in listed.json["hits"]["hits"]), ["ci", "laptop"])
+            self.assertNotIn(secret, listed.raw)
+            self.assertNotIn("token\"", listed.raw.replace("token_id", ""))
+            self.assertIsNotNone([t for t in listed.json["hits"]["hits"] if t["name"] == "ci"][0]["last_used"])
+            # revoke
+            self.assertEqual(s.delete("/api/tokens/" + r.json["id"], token=secret).status, 204)
+            self.assertEqual(s.get("/api/jobs", token=secret).status, 401)
+            self.assertEqual(s.get("/api/jobs", token=own.json["token"]).status, 200)
+            # others' tokens are invisible to a non-admin
+            other = token_for(s, account(s, "victor", "viewer"))
+            vid = s.get("/api/tokens", token=other).json["hits"]["hits"][0]["id"]
+            self.assertEqual(s.delete("/api/tokens/" + vid, token=own.json["token"]).status, 404)
+            self.assertEqual(s.get("/api/jobs", token=other).status, 200)
+
+    def test_expiry_and_validation(self):
+        with people_sked() as s:
+            op = account(s, "olga", "operator")
+            soon = (datetime.now(timezone.utc) + timedelta(seconds=2)).isoformat()
+            r = s.post("/api/users/%s/tokens" % op["id"], {"name": "short", "expires_at": soon})
+            self.assertEqual(r.status, 201, r)
+            self.assertEqual(s.get("/api/jobs", token=r.json["token"]).status, 200)
+            time.sleep(2.2)
+            self.assertEqual(s.get("/api/jobs", token=r.json["token"]).status, 401)
+            past = (datetime.now(timezone.utc) - timedelta(seconds=5)).isoformat()
+            for body, field in (({"name": "x", "expires_at": past}, "expires_at"),
+                                ({"name": "x", "expires_at": "soon"}, "expires_at"),
+                                ({}, "name"), ({"name": ""}, "name"), ({"name": "x", "owner": "y"}, "owner")):
+                r = s.post("/api/users/%s/tokens" % op["id"], body)
+                self.assertEqual(r.status, 400, body)
+                self.assertIn(field, [e["field"] for e in r.json["errors"]])
+            # the bootstrap token owns no account
+            self.assertEqual(s.post("/api/tokens", {"name": "x"}).status, 400)
+
+    def test_disabled_account_is_locked_out(self):
+        with people_sked() as s:
+            op = account(s, "olga", "operator", password="olga-password")
+            secret = token_for(s, op)
+            b = Session(s)
+            self.assertEqual(b.login("olga", "olga-password").status, 201)
+            self.assertEqual(s.patch("/api/users/" + op["id"], {"disabled": True}).status, 200)
+            self.assertEqual(s.get("/api/jobs", token=secret).status, 401)
+            self.assertEqual(b.request("GET", "/api/jobs").status, 401)
+            self.assertEqual(Session(s).login("olga", "olga-password").status, 401)
+            self.assertEqual(s.patch("/api/users/" + op["id"], {"disabled": False}).status, 200)
+            self.assertEqual(s.get("/api/jobs", token=secret).status, 200)
+
+
+class Sessions(unittest.TestCase):
+    def test_login_csrf_logout(self):
+        with people_sked() as s:
+            b = Session(s)
+            r = b.login("admin", ADMIN_PW)
+            self.assertEqual(r.status, 201, r)
+            self.assertEqual(r.json["user"]["username"], "admin")
+            cookie = b.set_cookie
+            self.assertIn("HttpOnly", cookie)
+            self.assertIn("SameSite=Strict", cookie)
+            self.assertIn("Path=/", cookie)
+            self.assertNotIn("Secure", cookie)
+            self.assertEqual(b.request("GET", "/api/session").json["user"]["via"], "session")
+            self.assertEqual(b.request("GET", "/api/jobs").status, 200)
+            # changes need the CSRF token
+            r = b.request("POST", "/api/jobs", {"title": "t", "task": "quick"}, csrf=False)
+            self.assertEqual(r.status, 403)
+            self.assertIn("X-CSRF-Token", r.json["message"])
+            saved = b.csrf
+            b.csrf = "0" * len(saved)
+            self.assertEqual(b.request("POST", "/api/jobs", {"title": "t", "task": "quick"}).status, 403)
+            b.csrf = saved
+            self.assertEqual(b.request("POST", "/api/jobs", {"title": "t", "task": "quick"}).status, 201)
+            # behind a proxy that says it is TLS the cookie is Secure
+            r = s.request("POST", "/api/session", {"username": "admin", "password": ADMIN_PW}, token=None,
+                          headers={"X-Forwarded-Proto": "https"})
+            self.assertIn("Secure", r.headers["Set-Cookie"])
+            # logout
+            r = b.request("DELETE", "/api/session")
+            self.assertEqual(r.status, 204)
+            self.assertIn("Max-Age=0", r.headers["Set-Cookie"])
+            self.assertEqual(b.request("GET", "/api/jobs").status, 401)
+
+    def test_wrong_passwords_and_rate_limit(self):
+        with people_sked() as s:
+            account(s, "olga", "operator", password="olga-password")
+            for body in ({"username": "olga"}, {"password": "x"}, {"username": "olga", "password": 5}):
+                self.assertEqual(Session(s).login(**{"username": body.get("username"), "password": body.get("password")}).status
+                                 if False else s.post("/api/session", body, token=None).status, 400)
+            for i in range(5):
+                r = Session(s).login("olga", "wrong-password")
+                self.assertEqual(r.status, 401)
+                self.assertIn("wrong username or password", r.json["message"])
+            r = Session(s).login("olga", "wrong-password")
+            self.assertEqual(r.status, 429)
+            self.assertGreater(int(r.headers["Retry-After"]), 0)
+            self.assertIn("try again", r.json["message"])
+            # the right password is refused too while the account is limited
+            self.assertEqual(Session(s).login("olga", "olga-password").status, 429)
+            # unknown accounts look the same as wrong passwords
+            r = Session(s).login("nobody", "whatever-pass")
+            self.assertEqual(r.status, 401)
+            # per address: twenty failures over many names lock the address out
+            for i in range(15):
+                Session(s).login("name%d" % i, "wrong-password")
+            r = Session(s).login("admin", ADMIN_PW)
+            self.assertEqual(r.status, 429)
+
+
+class Runs(unittest.TestCase):
+    def test_started_by_and_stopped_by(self):
+        with people_sked() as s:
+            op = account(s, "olga", "operator")
+            optok = token_for(s, op)
+            job = s.create_job("slow")
+            r = s.post("/api/jobs/%s/runs" % job["id"], {}, token=optok)
+            self.assertEqual(r.status, 201)
+            self.assertEqual(r.json["started_by"], {"id": op["id"], "name": "Olga"})
+            self.assertEqual(r.json["started_by_id"], op["id"])
+            run = r.json
+            s.wait_run(run, ["RUNNING"])
+            admin = Session(s)
+            admin.login("admin", ADMIN_PW)
+            st = admin.request("POST", "/api/jobs/%s/runs/%s/actions/stop" % (job["id"], run["id"]))
+            self.assertEqual(st.status, 202)
+            done = s.wait_run(run)
+            self.assertEqual(done["status"], "CANCELLED")
+            self.assertEqual(done["started_by"]["name"], "Olga")
+            self.assertEqual(done["stopped_by"]["name"], "Administrator")
+            listed = s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["hits"][0]
+            self.assertEqual(listed["stopped_by"], done["stopped_by"])
+            self.assertEqual(listed["started_by"], done["started_by"])
+            # the scheduler starts runs as nobody
+            quick = s.create_job("quick", schedule={"type": "interval", "hours": 1})
+            runs = skedtest.wait_for(lambda: s.get("/api/jobs/%s/runs" % quick["id"]).json["hits"]["hits"])
+            self.assertIsNone(runs[0]["started_by"])
+            self.assertIsNone(runs[0]["started_by_id"])
+
+
+class Audit(unittest.TestCase):
+    def test_every_action_is_recorded(self):
+        with people_sked() as s:
+            admin = Session(s)
+            admin.login("admin", ADMIN_PW)
+            Session(s).login("admin", "not-the-password")
+            job = admin.request("POST", "/api/jobs", {"title": "audited", "task": "slow"}).json
+            admin.request("PATCH", "/api/jobs/" + job["id"], {"title": "audited 2", "description": "d"})
+            admin.request("PATCH", "/api/jobs/" + job["id"], {"schedule": {"type": "cron", "expression": "0 3 * * *"}})
+            admin.request("PATCH", "/api/jobs/" + job["id"], {"active": False})
+            admin.request("PATCH", "/api/jobs/" + job["id"], {"active": True})
+            run = admin.request("POST", "/api/jobs/%s/runs" % job["id"], {}).json
+            s.wait_run(run, ["RUNNING"])
+            admin.request("POST", "/api/jobs/%s/runs/%s/actions/stop" % (job["id"], run["id"]))
+            s.wait_run(run)
+            admin.request("DELETE", "/api/jobs/%s/runs/%s" % (job["id"], run["id"]))
+            u = admin.request("POST", "/api/users", {"username": "pat", "role": "viewer", "password": "pat-password"}).json
+            admin.request("PATCH", "/api/users/" + u["id"], {"role": "operator"})
+            admin.request("PATCH", "/api/users/" + u["id"], {"password": "pat-password-2"})
+            t = admin.request("POST", "/api/users/%s/tokens" % u["id"], {"name": "pat-ci"}).json
+            admin.request("DELETE", "/api/tokens/" + t["id"])
+            admin.request("DELETE", "/api/users/" + u["id"])
+            admin.request("DELETE", "/api/jobs/" + job["id"])
+            admin.request("DELETE", "/api/session")
+
+            entries = s.get("/api/audit?size=100").json["hits"]["hits"]
+            actions = [e["action"] for e in reversed(entries)]
+            self.assertEqual(actions, [
+                "login.succeeded", "login.failed", "job.created", "job.updated", "job.scheduled",
+                "job.updated", "job.deactivated", "job.updated", "job.activated", "job.updated",
+                "run.started", "run.stopped", "run.deleted", "user.created", "user.updated",
+                "user.password_changed", "token.created", "token.revoked", "user.deleted",
+                "job.deleted", "logout"])
+            by = {e["action"]: e for e in entries}
+            upd = [e for e in entries if e["action"] == "job.updated"][-1]  # the first edit
+            self.assertEqual(upd["details"]["changes"]["title"], {"before": "audited", "after": "audited 2"})
+            self.assertEqual(upd["details"]["changes"]["description"], {"before": None, "after": "d"})
+            self.assertEqual(upd["actor"]["name"], "admin")
+            self.assertEqual(upd["actor"]["kind"], "user")
+            self.assertEqual(upd["address"], "127.0.0.1")
+            self.assertEqual(upd["job_id"], job["id"])
+            self.assertEqual(by["job.scheduled"]["details"]["after"], {"type": "cron", "expression": "0 3 * * *"})
+            self.assertEqual(by["run.stopped"]["run_id"], run["id"])
+            self.assertEqual(by["login.failed"]["details"], {"username": "admin"})
+            self.assertIsNone(by["login.failed"]["actor"]["name"])
+            self.assertEqual(by["user.updated"]["details"]["changes"]["role"], {"before": "viewer", "after": "operator"})
+            self.assertNotIn("pat-password", json.dumps(entries))
+            # filters and paging
+            f = s.get("/api/audit?job_id=%s&size=100" % job["id"]).json
+            self.assertTrue(all(e["job_id"] == job["id"] for e in f["hits"]["hits"]))
+            self.assertEqual(f["hits"]["total"], 12)
+            self.assertEqual([e["action"] for e in s.get("/api/audit?action=run.stopped").json["hits"]["hits"]], ["run.stopped"])
+            self.assertEqual({e["action"].split(".")[0] for e in s.get("/api/audit?action=user.&size=100").json["hits"]["hits"]}, {"user"})
+            self.assertEqual(len(s.get("/api/audit?user=admin&size=100").json["hits"]["hits"]), 20)
+            page = s.get("/api/audit?size=5&page=2").json
+            self.assertEqual(len(page["hits"]["hits"]), 5)
+            self.assertIn("next", page["links"])
+            future = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+            self.assertEqual(s.get("/api/audit?since=" + future).json["hits"]["total"], 0)
+            self.assertEqual(s.get("/api/audit?since=yesterday").status, 400)
+            # append-only, even for someone with the store in hand
+            db = sqlite3.connect(s.db)
+            with self.assertRaises(sqlite3.DatabaseError):
+                db.execute("UPDATE audit SET action = 'x'")
+            with self.assertRaises(sqlite3.DatabaseError):
+                db.execute("DELETE FROM audit")
+            db.close()
+
+
+class Accounts(unittest.TestCase):
+    def test_validation_and_own_changes(self):
+        with people_sked() as s:
+            for body, field in (({"username": "a b", "role": "viewer"}, "username"),
+                                ({"username": "x", "role": "root"}, "role"),
+                                ({"username": "x"}, "role"),
+                                ({"username": "x", "role": "viewer", "password": "short"}, "password"),
+                                ({"username": "x", "role": "viewer", "email": "e"}, "email")):
+                r = s.post("/api/users", body)
+                self.assertEqual(r.status, 400, body)
+                self.assertIn(field, [e["field"] for e in r.json["errors"]])
+            v = account(s, "vera", "viewer", password="vera-password")
+            self.assertEqual(s.post("/api/users", {"username": "VERA", "role": "viewer"}).status, 409)
+            b = Session(s)
+            b.login("vera", "vera-password")
+            self.assertEqual(b.request("GET", "/api/users/me").json["username"], "vera")
+            self.assertEqual(b.request("GET", "/api/users/" + v["id"]).status, 200)
+            admin_id = s.get("/api/users").json["hits"]["hits"][0]["id"]
+            self.assertEqual(b.request("GET", "/api/users/" + admin_id).status, 403)
+            # her own password: the current one is required and checked
+            r = b.request("PATCH", "/api/users/me", {"password": "vera-password-2"})
+            self.assertEqual(r.status, 400)
+            r = b.request("PATCH", "/api/users/me", {"password": "vera-password-2", "current_password": "nope-nope"})
+            self.assertEqual(r.status, 403)
+            r = b.request("PATCH", "/api/users/me", {"password": "vera-password-2", "current_password": "vera-password"})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(b.request("GET", "/api/jobs").status, 200)  # her session lives on
+            self.assertEqual(Session(s).login("vera", "vera-password-2").status, 201)
+            # but not her role
+            r = b.request("PATCH", "/api/users/me", {"role": "admin"})
+            self.assertEqual(r.status, 400)
+            self.assertEqual(s.get("/api/users/" + v["id"]).json["role"], "viewer")
+
+    def test_last_admin_is_protected(self):
+        with people_sked() as s:
+            admin = s.get("/api/users").json["hits"]["hits"][0]
+            for body in ({"role": "viewer"}, {"disabled": True}):
+                r = s.patch("/api/users/" + admin["id"], body)
+                self.assertEqual(r.status, 409, body)
+                self.assertIn("last enabled admin", r.json["message"])
+            self.assertEqual(s.delete("/api/users/" + admin["id"]).status, 409)
+            second = account(s, "root2", "admin")
+            self.assertEqual(s.patch("/api/users/" + admin["id"], {"role": "viewer"}).status, 200)
+            self.assertEqual(s.delete("/api/users/" + second["id"]).status, 409)
+
+
+class Secrets(unittest.TestCase):
+    def test_no_secret_survives_its_creation(self):
+        with people_sked() as s:
+            op = account(s, "olga", "operator", password="olga-secret-password")
+            secret = token_for(s, op)
+            b = Session(s)
+            b.login("olga", "olga-secret-password")
+            sid = b.cookie.split("=", 1)[1]
+            s.get("/api/jobs", token=secret)
+            s.get("/api/jobs", token="sked_wrong" + "1" * 32)
+            responses = [s.get(p).raw for p in ("/api/users", "/api/tokens?all=true", "/api/audit?size=100",
+                                                 "/api/users/" + op["id"])]
+            responses.append(b.request("GET", "/api/session").raw)
+            for text in responses:
+                for needle in (secret, "olga-secret-password", ADMIN_PW, sid, skedtest.TOKEN):
+                    self.assertNotIn(needle, text)
+            s.stop()
+            blobs = b""
+            for name in os.listdir(s.tmp):
+                if name.startswith("sked.db"):
+                    with open(os.path.join(s.tmp, name), "rb") as f:
+                        blobs += f.read()
+            log = s.server_log()
+            for needle in (secret, "olga-secret-password", ADMIN_PW, sid, skedtest.TOKEN):
+                self.assertNotIn(needle.encode(), blobs, needle)
+                self.assertNotIn(needle, log, needle)
+            s.start()
+
+
+class Cli(unittest.TestCase):
+    def cli(self, *args, stdin=None):
+        return subprocess.run([skedtest.BIN] + list(args), input=stdin, capture_output=True, text=True, timeout=60)
+
+    def test_store_level_recovery(self):
+        with people_sked() as s:
+            db = ["--db", s.db]
+            r = self.cli("user", "add", "ops", "--role", "operator", "--password-stdin", *db, stdin="ops-password\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(Session(s).login("ops", "ops-password").status, 201)
+            r = self.cli("user", "list", "--json", *db)
+            self.assertEqual(sorted(u["username"] for u in json.loads(r.stdout)), ["admin", "ops"])
+            # a locked-out admin recovers
+            r = self.cli("user", "passwd", "admin", "--password-stdin", *db, stdin="recovered-password\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(Session(s).login("admin", "recovered-password").status, 201)
+            # tokens made on the machine work against the running server
+            r = self.cli("token", "create", "--user", "ops", "--name", "cron", *db)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            secret = r.stdout.strip()
+            self.assertEqual(s.get("/api/session", token=secret).json["user"]["username"], "ops")
+            r = self.cli("token", "list", "--user", "ops", "--json", *db)
+            t = json.loads(r.stdout)[0]
+            self.assertNotIn(secret, r.stdout)
+            r = self.cli("token", "revoke", t["id"], *db)
+            self.assertEqual(r.returncode, 0)
+            self.assertEqual(s.get("/api/jobs", token=secret).status, 401)
+            # what the CLI did is in the audit trail, by the local user
+            acts = [(e["action"], e["actor"]["kind"]) for e in s.get("/api/audit?size=100").json["hits"]["hits"]]
+            for a in ("user.created", "user.password_changed", "token.created", "token.revoked"):
+                self.assertIn((a, "cli"), acts)
+            # refusals
+            self.assertEqual(self.cli("user", "delete", "admin", "--yes", *db).returncode, 1)  # not the last admin... ops is no admin
+            self.assertEqual(self.cli("user", "delete", "ops", *db).returncode, 2)  # needs --yes
+            self.assertEqual(self.cli("user", "delete", "ops", "--yes", *db).returncode, 0)
+            self.assertEqual(self.cli("user", "add", "x", "--role", "god", *db).returncode, 2)
+            self.assertEqual(self.cli("user", "add", "y", "--role", "viewer", "--password-stdin", *db, stdin="short\n").returncode, 1)
+            self.assertEqual(self.cli("user", "list", "--db", os.path.join(s.tmp, "missing.db")).returncode, 1)
+            self.assertEqual(self.cli("token", "create", "--user", "ghost", "--name", "x", *db).returncode, 1)
+
+
+if __name__ == "__main__":
+    skedtest.main()
