@@ -308,6 +308,17 @@ void api_page(struct api_ctx *c, struct page *p, const char *default_sort, bool 
         json_errs_add(errs, "page", "too large");
 }
 
+/* s percent-encoded for a query string (unreserved characters kept). */
+static void append_escaped(struct buf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (isalnum((unsigned char)*s) || strchr("-_.~", *s))
+            buf_putc(b, *s);
+        else
+            buf_printf(b, "%%%02X", (unsigned char)*s);
+    }
+}
+
 static char *page_link(struct api_ctx *c, int64_t page, int64_t size)
 {
     char base[256];
@@ -317,14 +328,9 @@ static char *page_link(struct api_ctx *c, int64_t page, int64_t size)
     for (size_t i = 0; i < c->req->nparams; i++) {
         const char *k = c->req->params[i].key;
         if (strcmp(k, "page") == 0 || strcmp(k, "size") == 0) continue;
-        /* re-encode minimally: keys and values as they were decoded */
-        for (const char *s = k; *s; s++)
-            isalnum((unsigned char)*s) || strchr("-_.~", *s) ? buf_putc(&b, *s)
-                                                             : buf_printf(&b, "%%%02X", (unsigned char)*s);
+        append_escaped(&b, k);
         buf_putc(&b, '=');
-        for (const char *s = c->req->params[i].value; *s; s++)
-            isalnum((unsigned char)*s) || strchr("-_.~", *s) ? buf_putc(&b, *s)
-                                                             : buf_printf(&b, "%%%02X", (unsigned char)*s);
+        append_escaped(&b, c->req->params[i].value);
         buf_putc(&b, '&');
     }
     buf_printf(&b, "page=%lld&size=%lld", (long long)page, (long long)size);
