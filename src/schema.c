@@ -140,19 +140,21 @@ int schema_check(const json_t *doc, const char *path, struct sk_err *e)
         subpath(p, sizeof p, path, "enum");
         if (!json_is_array(en) || json_array_size(en) == 0)
             return sk_err_set(e, -EINVAL, p, "must be a non-empty array");
+        /* the enum's own members must fit the type (not the enum itself), so they are checked
+         * against the schema without enum and default - copied once: a copy per member, enum
+         * included, made loading a task file quadratic in the size of its enums */
+        json_t *bare = json_copy((json_t *)doc);
+        json_object_del(bare, "enum");
+        json_object_del(bare, "default");
         json_t *errs = json_array();
         size_t i;
         json_array_foreach(en, i, v)
         {
             json_t *copy = json_deep_copy(v);
-            /* the enum's own members must fit the type (not the enum itself) */
-            json_t *bare = json_deep_copy(doc);
-            json_object_del(bare, "enum");
-            json_object_del(bare, "default");
             schema_validate(bare, copy, p, errs);
-            json_decref(bare);
             json_decref(copy);
         }
+        json_decref(bare);
         int n = (int)json_array_size(errs);
         json_decref(errs);
         if (n) return sk_err_set(e, -EINVAL, p, "members must match the property's type");

@@ -148,6 +148,26 @@ static void test_check_enum(void **state)
     CHECK_BAD("{\"type\":\"integer\",\"minimum\":0,\"enum\":[-1,1]}", "arguments.enum");
 }
 
+static void test_check_big_enum(void **state)
+{
+    (void)state;
+    /* every member is still checked in a large enum (task files may hold up to 1 MB), and the
+     * check stays linear: the suite's timeout catches a quadratic one */
+    json_t *doc = J("{\"type\":\"string\",\"maxLength\":6}");
+    json_t *en = json_array();
+    for (int i = 0; i < 50000; i++) json_array_append_new(en, json_sprintf("v%d", i));
+    json_object_set_new(doc, "enum", en);
+    struct sk_err e = {0};
+    assert_int_equal(schema_check(doc, "arguments", &e), 0);
+    json_array_append_new(en, json_string("too long"));
+    assert_int_equal(schema_check(doc, "arguments", &e), -EINVAL);
+    assert_string_equal(e.field, "arguments.enum");
+    /* the schema itself is left as it was */
+    assert_int_equal(json_array_size(json_object_get(doc, "enum")), 50001);
+    assert_non_null(json_object_get(doc, "maxLength"));
+    json_decref(doc);
+}
+
 static void test_check_format_and_bounds(void **state)
 {
     (void)state;
@@ -464,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_check_type),
         cmocka_unit_test(test_check_shapes),
         cmocka_unit_test(test_check_enum),
+        cmocka_unit_test(test_check_big_enum),
         cmocka_unit_test(test_check_format_and_bounds),
         cmocka_unit_test(test_check_default),
         cmocka_unit_test(test_validate_types),
