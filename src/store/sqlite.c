@@ -509,7 +509,13 @@ int store_run_insert(struct store *s, struct run *r)
     bind_time(st, 16, r->finished_at);
     bind_text(st, 17, r->task);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_CONSTRAINT) return -EEXIST;
+    /* only a duplicate (run id, or job and fire time) is -EEXIST: callers read it as "already
+     * there" (the scheduler as "this instant already fired"); any other constraint - an
+     * unknown job, a missing value - is a failure to report */
+    int xrc = sqlite3_extended_errcode(s->db);
+    if (rc == SQLITE_CONSTRAINT &&
+        (xrc == SQLITE_CONSTRAINT_UNIQUE || xrc == SQLITE_CONSTRAINT_PRIMARYKEY))
+        return -EEXIST;
     if (rc != SQLITE_DONE) return fail(s, "run_insert");
     r->rid = sqlite3_last_insert_rowid(s->db);
     r->updated = r->created;

@@ -411,6 +411,24 @@ static void test_run_round_trip(void **state)
     char missing[UUID_STR_LEN];
     uuid_v4(missing);
     assert_int_equal(store_run_get(S, missing, &g), -ENOENT);
+
+    /* other constraint failures are errors, not "already there" */
+    run_init(&dup);
+    uuid_v4(dup.id);
+    memcpy(dup.job_id, missing, UUID_STR_LEN); /* no such job */
+    dup.task = strdup("t");
+    dup.queue = strdup("default");
+    dup.args = json_object();
+    dup.created = 1;
+    int rc = store_run_insert(S, &dup);
+    assert_true(rc < 0 && rc != -EEXIST);
+    memcpy(dup.job_id, job, UUID_STR_LEN);
+    free(dup.task);
+    dup.task = NULL; /* NOT NULL */
+    rc = store_run_insert(S, &dup);
+    assert_true(rc < 0 && rc != -EEXIST);
+    assert_int_equal(store_run_get(S, dup.id, &g), -ENOENT);
+    run_release(&dup);
     run_release(&r);
 }
 
