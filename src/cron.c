@@ -217,7 +217,7 @@ static int64_t scan_transition_days(const struct cron_expr *c, const struct tz *
             if (!((c->hour >> h) & 1)) continue;
             for (int mi = 0; mi < 60; mi++) {
                 if (!((c->minute >> mi) & 1)) continue;
-                int64_t inst[2];
+                int64_t inst[TZ_RESOLVE_MAX];
                 int k = tz_resolve(z, y, (int)m, (int)d, h, mi, 0, inst);
                 if (k == 0) {
                     if (c->interval_like) continue;
@@ -232,10 +232,10 @@ static int64_t scan_transition_days(const struct cron_expr *c, const struct tz *
                     continue;
                 }
                 for (int i = 0; i < k; i++) {
-                    if (i == 1 && !c->interval_like) break; /* fixed time: first pass only */
+                    if (i >= 1 && !c->interval_like) break; /* fixed time: first pass only */
                     if (inst[i] > after && inst[i] < best) {
                         best = inst[i];
-                        best_flags = k == 2 ? (i == 0 ? CRON_FOLD_FIRST : CRON_FOLD_SECOND) : 0;
+                        best_flags = k >= 2 ? (i == 0 ? CRON_FOLD_FIRST : CRON_FOLD_SECOND) : 0;
                     }
                 }
             }
@@ -260,8 +260,9 @@ int64_t schedule_next(const struct schedule *s, int64_t after_us, int *flags)
         time_civil_from_days(dd, &y, &m, &d);
         if (!day_matches(c, y, (int)m, (int)d, (int)(((dd % 7) + 11) % 7))) continue;
         int64_t wall0 = dd * 86400;
-        int off = tz_offset(s->tz, wall0 - 14 * 3600, NULL);
-        if (off != tz_offset(s->tz, wall0 + 86400 + 14 * 3600, NULL)) {
+        /* offsets stay within 26 hours, so this window covers every instant of the day */
+        int off = tz_offset(s->tz, wall0 - 26 * 3600, NULL);
+        if (tz_next_transition(s->tz, wall0 - 26 * 3600) <= wall0 + 86400 + 26 * 3600) {
             int64_t t = scan_transition_days(c, s->tz, dd, after, flags);
             if (t != INT64_MAX) return t * 1000000;
             continue;

@@ -15,6 +15,8 @@
 #include "base/xalloc.h"
 
 #define TZ_FILE_MAX (512 * 1024)
+/* Real offsets stay within about 15 hours; conversions rely on them staying within 26. */
+#define MAX_OFFSET (26 * 3600)
 
 struct ttinfo {
     int32_t utoff;
@@ -153,6 +155,7 @@ static int parse_posix(const char *s, struct posix_tz *t)
     const char *p = parse_abbr(s, t->std.abbr);
     int32_t off;
     if (!p || !(p = parse_hms(p, &off))) return -EINVAL;
+    if (off < -MAX_OFFSET || off > MAX_OFFSET) return -EINVAL;
     t->std.utoff = -off; /* POSIX offsets count west */
     t->present = true;
     if (*p == '\0') return 0;
@@ -162,6 +165,7 @@ static int parse_posix(const char *s, struct posix_tz *t)
     t->dst.utoff = t->std.utoff + 3600;
     if (*p && *p != ',') {
         if (!(p = parse_hms(p, &off))) return -EINVAL;
+        if (off < -MAX_OFFSET || off > MAX_OFFSET) return -EINVAL;
         t->dst.utoff = -off;
     }
     if (*p != ',') {
@@ -291,7 +295,7 @@ int tz_parse(const unsigned char *data, size_t len, const char *name, struct tz 
             if (i && z->times[i] <= z->times[i - 1]) ok = false;
         }
         for (uint32_t i = 0; i < typecnt; i++)
-            if (z->types[i].utoff < -26 * 3600 || z->types[i].utoff > 26 * 3600) ok = false;
+            if (z->types[i].utoff < -MAX_OFFSET || z->types[i].utoff > MAX_OFFSET) ok = false;
         if (!ok) {
             tz_free(z);
             return sk_err_set(e, -EINVAL, "timezone", "%s: inconsistent TZif data", name);
@@ -364,46 +368,98 @@ void tz_local(const struct tz *z, int64_t t, struct local_time *out)
     snprintf(out->abbr, sizeof out->abbr, "%s", ti->abbr);
 }
 
+static void add_offset(int *offs, int *n, int off)
+{
+    for (int i = 0; i < *n; i++)
+        if (offs[i] == off) return;
+    if (*n < 16) offs[(*n)++] = off;
+}
+
 int tz_resolve(const struct tz *z, int64_t year, int month, int day, int hour, int minute,
-               int second, int64_t out[2])
+               int second, int64_t out[TZ_RESOLVE_MAX])
 {
     int64_t l = time_days_from_civil(year, (unsigned)month, (unsigned)day) * 86400 + hour * 3600 +
                 minute * 60 + second;
-    /* candidate offsets: those in effect a day either side of the wall time */
-    int offs[3] = {tz_offset(z, l - 86400, NULL), tz_offset(z, l, NULL),
-                   tz_offset(z, l + 86400, NULL)};
+    /* candidate offsets: every offset in effect within two days of the wall time - sampled,
+     * plus those of each explicit transition in that window (offsets stay within 26 hours) */
+    int offs[16], noffs = 0;
+    for (int64_t d = -2; d <= 2; d++) add_offset(offs, &noffs, tz_offset(z, l + d * 86400, NULL));
+    size_t lo = 0, hi = z->ntimes;
+    while (lo < hi) { /* first transition >= l - 2 days */
+        size_t mid = (lo + hi) / 2;
+        if (z->times[mid] < l - 2 * 86400)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < z->ntimes && z->times[i] <= l + 2 * 86400; i++) {
+        add_offset(offs, &noffs, z->types[z->idx[i]].utoff);
+        if (i > 0) add_offset(offs, &noffs, z->types[z->idx[i - 1]].utoff);
+    }
     int n = 0;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < noffs; i++) {
         int64_t t = l - offs[i];
         if (tz_offset(z, t, NULL) != offs[i]) continue;
         bool dup = false;
         for (int j = 0; j < n; j++) dup = dup || out[j] == t;
-        if (!dup && n < 2) out[n++] = t;
+        if (dup) continue;
+        if (n < TZ_RESOLVE_MAX) {
+            out[n++] = t;
+        } else {
+            /* keep the earliest ones */
+            int worst = 0;
+            for (int j = 1; j < n; j++)
+                if (out[j] > out[worst]) worst = j;
+            if (t < out[worst]) out[worst] = t;
+        }
     }
-    if (n == 2 && out[0] > out[1]) {
-        int64_t tmp = out[0];
-        out[0] = out[1];
-        out[1] = tmp;
-    }
+    for (int i = 1; i < n; i++) /* insertion sort: n is tiny */
+        for (int j = i; j > 0 && out[j - 1] > out[j]; j--) {
+            int64_t tmp = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = tmp;
+        }
     return n;
+}
+
+/* The earliest instant after t at which the POSIX rule switches, or INT64_MAX. */
+static int64_t rule_next(const struct posix_tz *r, int64_t t)
+{
+    if (!r->present || !r->has_dst || r->std.utoff == r->dst.utoff) return INT64_MAX;
+    int64_t days = t / 86400 - (t % 86400 < 0), y;
+    unsigned m, d;
+    time_civil_from_days(days, &y, &m, &d);
+    int64_t best = INT64_MAX;
+    for (int64_t yy = y - 1; yy <= y + 1; yy++) {
+        int64_t start = rule_local(&r->start, yy) - r->std.utoff;
+        int64_t end = rule_local(&r->end, yy) - r->dst.utoff;
+        if (start > t && start < best) best = start;
+        if (end > t && end < best) best = end;
+    }
+    return best;
 }
 
 int64_t tz_next_transition(const struct tz *z, int64_t t)
 {
     int cur = tz_offset(z, t, NULL);
-    /* coarse steps of an hour, then bisect: transitions are at least hours apart */
-    for (int64_t step = t + 3600; step <= t + 366LL * 86400; step += 3600) {
-        if (tz_offset(z, step, NULL) != cur) {
-            int64_t lo = step - 3600, hi = step;
-            while (hi - lo > 1) {
-                int64_t mid = lo + (hi - lo) / 2;
-                if (tz_offset(z, mid, NULL) != cur)
-                    hi = mid;
-                else
-                    lo = mid;
-            }
-            return hi;
-        }
+    /* explicit transitions after t (some only rename the zone: skip those) */
+    size_t lo = 0, hi = z->ntimes;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (z->times[mid] <= t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < z->ntimes; i++)
+        if (tz_offset(z, z->times[i], NULL) != cur) return z->times[i];
+    /* past the last one, the footer's rule */
+    int64_t from = z->ntimes && z->times[z->ntimes - 1] > t ? z->times[z->ntimes - 1] : t;
+    for (int guard = 0; guard < 8; guard++) {
+        int64_t n = rule_next(&z->rule, from);
+        if (n == INT64_MAX) return INT64_MAX;
+        if (tz_offset(z, n, NULL) != cur) return n;
+        from = n;
     }
     return INT64_MAX;
 }

@@ -38,13 +38,16 @@ struct local_time {
 /* Offset east of UTC in effect at instant t (seconds since the epoch). */
 int tz_offset(const struct tz *z, int64_t t, bool *dst);
 void tz_local(const struct tz *z, int64_t t, struct local_time *out);
+#define TZ_RESOLVE_MAX 4
+
 /*
- * The instants whose wall time in z is the given one: returns 0 (a gap: the time does not
- * exist), 1, or 2 (a fold: it happens twice; out[0] < out[1]).
+ * The instants whose wall time in z is the given one, ascending: returns 0 (a gap: the time
+ * does not exist), 1, or more (a fold: it happens twice - or, in odd historical data, more
+ * often; at most TZ_RESOLVE_MAX are returned).
  */
 int tz_resolve(const struct tz *z, int64_t year, int month, int day, int hour, int minute,
-               int second, int64_t out[2]);
-/* The first instant after t at which the offset changes, or INT64_MAX (searches one year). */
+               int second, int64_t out[TZ_RESOLVE_MAX]);
+/* The first instant after t at which the offset changes, or INT64_MAX when it never does. */
 int64_t tz_next_transition(const struct tz *z, int64_t t);
 
 #endif

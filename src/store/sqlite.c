@@ -61,6 +61,18 @@ static int exec(struct store *s, const char *sql)
     return 0;
 }
 
+/*
+ * Whether a failed insert hit a unique key. Only that is -EEXIST, which callers read as
+ * "already there" (the scheduler as "this instant already fired"); any other constraint - an
+ * unknown job, a missing value - is a failure to report.
+ */
+static bool duplicate(struct store *s, int rc)
+{
+    int x = sqlite3_extended_errcode(s->db);
+    return rc == SQLITE_CONSTRAINT &&
+           (x == SQLITE_CONSTRAINT_UNIQUE || x == SQLITE_CONSTRAINT_PRIMARYKEY);
+}
+
 /* ---- binding and reading helpers ---- */
 
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
@@ -509,13 +521,7 @@ int store_run_insert(struct store *s, struct run *r)
     bind_time(st, 16, r->finished_at);
     bind_text(st, 17, r->task);
     int rc = sqlite3_step(st);
-    /* only a duplicate (run id, or job and fire time) is -EEXIST: callers read it as "already
-     * there" (the scheduler as "this instant already fired"); any other constraint - an
-     * unknown job, a missing value - is a failure to report */
-    int xrc = sqlite3_extended_errcode(s->db);
-    if (rc == SQLITE_CONSTRAINT &&
-        (xrc == SQLITE_CONSTRAINT_UNIQUE || xrc == SQLITE_CONSTRAINT_PRIMARYKEY))
-        return -EEXIST;
+    if (duplicate(s, rc)) return -EEXIST;
     if (rc != SQLITE_DONE) return fail(s, "run_insert");
     r->rid = sqlite3_last_insert_rowid(s->db);
     r->updated = r->created;
@@ -926,7 +932,7 @@ int store_account_insert(struct store *s, const struct account *a)
     sqlite3_bind_int64(st, 7, a->created);
     sqlite3_bind_int64(st, 8, a->updated);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_CONSTRAINT) return -EEXIST;
+    if (duplicate(s, rc)) return -EEXIST;
     return rc == SQLITE_DONE ? 0 : fail(s, "account_insert");
 }
 
@@ -1034,7 +1040,7 @@ int store_token_insert(struct store *s, const struct token *t, const char *hash)
     sqlite3_bind_int64(st, 6, t->created);
     bind_time(st, 7, t->expires_at);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_CONSTRAINT) return -EEXIST;
+    if (duplicate(s, rc)) return -EEXIST;
     return rc == SQLITE_DONE ? 0 : fail(s, "token_insert");
 }
 

@@ -241,7 +241,7 @@ static void test_tz_resolve(void **state)
     const struct tz *z;
     struct sk_err e;
     assert_int_equal(tz_get("America/New_York", &z, &e), 0);
-    int64_t out[2], want;
+    int64_t out[TZ_RESOLVE_MAX], want;
     assert_int_equal(tz_resolve(z, 2026, 3, 8, 2, 30, 0, out), 0); /* gap */
     assert_int_equal(tz_resolve(z, 2026, 11, 1, 1, 30, 0, out), 2); /* fold */
     time_parse("2026-11-01T05:30:00Z", &want, NULL);
