@@ -140,7 +140,7 @@ struct token {
 struct audit_entry {
     int64_t id;
     int64_t ts;
-    char *actor_kind; /* "user", "token", "system", "anonymous" */
+    char *actor_kind; /* "user" (a session), "token", "cli" (on the machine), "anonymous" */
     char *actor_id, *actor_name, *token_id;
     char *action;     /* "job.created", "run.stopped", "login.failed", ... */
     char *job_id, *run_id, *target;

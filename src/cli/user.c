@@ -160,6 +160,11 @@ static int user_add(int argc, char **argv)
         rc = usage_error(&o, "USERNAME: 1 to 64 letters, digits, '_', '.', '@' or '-'");
         goto out;
     }
+    const char *display = opts_get(&o, O_DISPLAY);
+    if (display && (!*display || strlen(display) > 200)) {
+        rc = usage_error(&o, "--display-name must be 1 to 200 characters");
+        goto out;
+    }
     if (!(s = open_store(&o))) {
         rc = EXIT_FAIL;
         goto out;
@@ -284,7 +289,7 @@ static int user_passwd(int argc, char **argv)
     bool was_disabled = a.disabled;
     a.disabled = false;
     a.updated = time_now_us();
-    if (store_account_update(s, &a) != 0 || store_session_delete_account(s, a.id) != 0) {
+    if (store_account_update(s, &a) != 0 || store_session_delete_account(s, a.id, NULL) != 0) {
         rc = EXIT_FAIL;
         goto out;
     }

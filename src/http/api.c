@@ -176,8 +176,8 @@ void api_handle(struct http_req *req, void *arg)
                   (handlers[i].fn == api_jobs_patch && auth_allowed(c.who.role, PERM_RUN) &&
                    patch_is_scheduling(req));
         if (!ok) {
-            api_error(&c, 403, "Permission denied: %s needs the %s role (you are %s).",
-                      routes[i].method,
+            api_error(&c, 403, "Permission denied: %s %s needs the %s role (you are %s).",
+                      routes[i].method, routes[i].pattern,
                       perm == PERM_RUN ? "operator or admin" : "admin", role_name(c.who.role));
             return;
         }

@@ -89,12 +89,17 @@ static bool valid_username(const char *s)
     return true;
 }
 
-/* "me" or an account id from the path; fills out (lower-case id). */
+/* "me" or an account id from the path; fills out. A non-admin only ever finds their own
+ * account: others' are "not found", so ids cannot be probed. */
 static int path_account(struct api_ctx *c, struct account *out)
 {
     const char *id = c->m->params[0];
     if (strcmp(id, "me") == 0) id = c->who.id;
     int rc = uuid_valid(id) ? store_account_get(c->api->store, id, out) : -ENOENT;
+    if (rc == 0 && c->who.role != ROLE_ADMIN && strcmp(out->id, c->who.id) != 0) {
+        account_release(out);
+        rc = -ENOENT;
+    }
     if (rc == -ENOENT) {
         api_error(c, 404, "Account %s does not exist.", c->m->params[0]);
         return -1;
@@ -179,7 +184,7 @@ static void login_done(struct api_ctx *c, struct pw_op *op)
         api_error(c, 401, "wrong username or password, or the account is disabled");
         return;
     }
-    auth_login_succeeded(c->api->auth, username);
+    auth_login_succeeded(c->api->auth, username, c->req->peer, now);
     char sid[64], csrf[64], hash[65];
     auth_new_secret("", sid);
     auth_new_secret("", csrf);
@@ -230,6 +235,7 @@ void api_session_create(struct api_ctx *c)
         json_decref(body);
         return;
     }
+    auth_login_begin(c->api->auth, user, c->req->peer, time_now_us());
     struct pw_op *op = xcalloc(1, sizeof *op);
     op->kind = PW_LOGIN;
     op->body = body;
@@ -373,19 +379,11 @@ void api_users_create(struct api_ctx *c)
     pw_start(c, op);
 }
 
-static bool may_see(const struct api_ctx *c, const struct account *a)
-{
-    return c->who.role == ROLE_ADMIN || strcmp(c->who.id, a->id) == 0;
-}
-
 void api_users_get(struct api_ctx *c)
 {
     struct account a;
     if (path_account(c, &a)) return;
-    if (!may_see(c, &a))
-        api_error(c, 403, "Permission denied: only admins may read other accounts.");
-    else
-        api_json(c, 200, account_json(&a));
+    api_json(c, 200, account_json(&a));
     account_release(&a);
 }
 
@@ -399,6 +397,18 @@ static bool last_admin(struct api_ctx *c, const struct account *before, const st
 
 static void patch_done(struct api_ctx *c, struct pw_op *op)
 {
+    if (op->current) {
+        /* checking the current password is a sign-in attempt: limited and audited alike */
+        int64_t now = time_now_us();
+        if (op->verified) {
+            auth_login_succeeded(c->api->auth, op->acc.username, c->req->peer, now);
+        } else {
+            auth_login_failed(c->api->auth, op->acc.username, c->req->peer, now);
+            api_audit(c, "login.failed", NULL, NULL, op->acc.id,
+                      json_pack("{s:s,s:s}", "username", op->acc.username, "during",
+                                "password change"));
+        }
+    }
     if (!op->verified) {
         api_error(c, 403, "the current password is wrong");
         return;
@@ -440,10 +450,12 @@ static void patch_done(struct api_ctx *c, struct pw_op *op)
         json_object_set_new(changes, "disabled",
                             json_pack("{s:b,s:b}", "before", before.disabled, "after", a->disabled));
     if (op->password) json_object_set_new(changes, "password", json_string("changed"));
-    /* a disabled account or a reset password ends the account's sessions (not the caller's own
-     * session when they changed their own password) */
-    if (a->disabled || (op->password && strcmp(c->who.id, a->id) != 0))
-        store_session_delete_account(c->api->store, a->id);
+    /* a disabled account or a new password ends the account's sessions - all but the one
+     * the change was made in, so a stolen session dies with the old password */
+    if (a->disabled || op->password)
+        store_session_delete_account(c->api->store, a->id,
+                                     c->who.via == VIA_SESSION && !a->disabled ? c->who.session
+                                                                               : NULL);
     api_audit(c, op->password && json_object_size(changes) == 1 ? "user.password_changed"
                                                                  : "user.updated",
               NULL, NULL, a->id, json_pack("{s:s,s:o}", "username", a->username, "changes", changes));
@@ -455,12 +467,7 @@ void api_users_patch(struct api_ctx *c)
 {
     struct account a;
     if (path_account(c, &a)) return;
-    bool self = strcmp(c->who.id, a.id) == 0, admin = c->who.role == ROLE_ADMIN;
-    if (!self && !admin) {
-        account_release(&a);
-        api_error(c, 403, "Permission denied: only admins may change other accounts.");
-        return;
-    }
+    bool admin = c->who.role == ROLE_ADMIN; /* else it is their own (path_account) */
     json_t *body = api_body(c);
     if (!body) {
         account_release(&a);
@@ -490,6 +497,17 @@ void api_users_patch(struct api_ctx *c)
     json_decref(errs);
     if (pass) op->password = xstrdup(pass);
     if (cur) {
+        int wait = auth_login_wait(c->api->auth, a.username, c->req->peer, time_now_us());
+        if (wait > 0) {
+            char secs[16];
+            snprintf(secs, sizeof secs, "%d", wait);
+            http_add_header(c->req, "Retry-After", secs);
+            api_error(c, 429, "too many failed password checks for this account or address; "
+                              "try again in %d s", wait);
+            pw_free(op);
+            return;
+        }
+        auth_login_begin(c->api->auth, a.username, c->req->peer, time_now_us());
         op->current = xstrdup(cur);
         op->stored_hash = a.password_hash ? xstrdup(a.password_hash) : NULL;
     }
@@ -625,8 +643,12 @@ void api_tokens_revoke(struct api_ctx *c)
         token_release(&t);
         rc = -ENOENT; /* others' tokens are not even acknowledged */
     }
+    if (rc == -ENOENT) {
+        api_error(c, 404, "Token %s does not exist.", id);
+        return;
+    }
     if (rc) {
-        api_error(c, rc == -ENOENT ? 404 : 503, "Token %s does not exist.", id);
+        api_error(c, 503, "the store failed; see the server log");
         return;
     }
     rc = store_token_revoke(c->api->store, t.id, time_now_us());
@@ -667,6 +689,7 @@ void api_audit_list(struct api_ctx *c)
     json_decref(errs);
     q.offset = (p.page - 1) * p.size;
     q.limit = p.size;
+    q.asc = !p.desc;
     struct audit_entry *es;
     size_t n;
     int64_t total;

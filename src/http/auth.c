@@ -2,6 +2,7 @@
 #include "auth.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "base/log.h"
 #include "base/map.h"
 #include "base/timeutil.h"
+#include "base/utf8.h"
 #include "base/xalloc.h"
 
 #define LOGIN_WINDOW_US (15LL * 60 * 1000000)
@@ -19,7 +21,8 @@
 #define TOUCH_EVERY_US (60LL * 1000000)
 
 struct strikes {
-    int count;
+    int count;    /* failures in the window */
+    int pending;  /* attempts still being checked: they count too, or parallel guesses pass */
     int64_t first;
 };
 
@@ -83,12 +86,20 @@ int auth_hash_password(const char *password, char out[128])
     return 0;
 }
 
+static char dummy_hash[128];
+
+static void make_dummy(void)
+{
+    auth_hash_password("not a password of anyone", dummy_hash);
+}
+
 bool auth_verify_password(const char *hash, const char *password)
 {
-    static char dummy[128];
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    const char *dummy = dummy_hash;
     if (!hash) {
         /* same work for an unknown account, so response times do not tell names apart */
-        if (!dummy[0]) auth_hash_password("not a password of anyone", dummy);
+        pthread_once(&once, make_dummy);
         if (crypto_pwhash_str_verify(dummy, password, strlen(password)) == 0) return false;
         return false;
     }
@@ -97,7 +108,7 @@ bool auth_verify_password(const char *hash, const char *password)
 
 const char *auth_password_problem(const char *password)
 {
-    size_t n = strlen(password);
+    size_t n = utf8_chars(password);
     if (n < 8) return "must be at least 8 characters long";
     if (n > 1024) return "must be at most 1024 characters long";
     return NULL;
@@ -270,7 +281,7 @@ static struct strikes *strikes_of(struct map *m, const char *key, int64_t now)
 
 static int wait_for(struct strikes *s, int max, int64_t now)
 {
-    if (!s || s->count < max) return 0;
+    if (!s || s->count + s->pending < max) return 0;
     int64_t left = s->first + LOGIN_WINDOW_US - now;
     return (int)(left / 1000000) + 1;
 }
@@ -292,31 +303,59 @@ int auth_login_wait(struct auth *a, const char *username, const char *address, i
     return w1 > w2 ? w1 : w2;
 }
 
-static void strike(struct map *m, const char *key, int64_t now)
+static struct strikes *strikes_make(struct map *m, const char *key, int64_t now)
 {
     struct strikes *s = strikes_of(m, key, now);
-    if (!s) {
-        if (m->count > 100000) return; /* bounded: a flood of names cannot grow it further */
+    if (!s && m->count < 100000) { /* bounded: a flood of names cannot grow it further */
         s = xcalloc(1, sizeof *s);
         s->first = now;
         map_put(m, key, s);
     }
-    s->count++;
+    return s;
+}
+
+void auth_login_begin(struct auth *a, const char *username, const char *address, int64_t now)
+{
+    char u[256];
+    lower(u, sizeof u, username);
+    struct strikes *s = strikes_make(&a->by_user, u, now);
+    if (s) s->pending++;
+    if ((s = strikes_make(&a->by_address, address, now))) s->pending++;
+}
+
+/* Ends an attempt begun with auth_login_begin; a failure stays counted. */
+static void login_end(struct auth *a, const char *username, const char *address, int64_t now,
+                      bool failed)
+{
+    char u[256];
+    lower(u, sizeof u, username);
+    struct map *maps[2] = {&a->by_user, &a->by_address};
+    const char *keys[2] = {u, address};
+    for (int i = 0; i < 2; i++) {
+        struct strikes *s = strikes_make(maps[i], keys[i], now);
+        if (!s) continue;
+        if (s->pending > 0) s->pending--;
+        if (failed) s->count++;
+    }
+    if (!failed) {
+        struct strikes *s = map_del(&a->by_user, u);
+        if (s && s->pending > 0) { /* other attempts of this account are still running */
+            s->count = 0;
+            map_put(&a->by_user, u, s);
+        } else {
+            free(s);
+        }
+    }
 }
 
 void auth_login_failed(struct auth *a, const char *username, const char *address, int64_t now)
 {
-    char u[256];
-    lower(u, sizeof u, username);
-    strike(&a->by_user, u, now);
-    strike(&a->by_address, address, now);
+    login_end(a, username, address, now, true);
 }
 
-void auth_login_succeeded(struct auth *a, const char *username)
+void auth_login_succeeded(struct auth *a, const char *username, const char *address, int64_t now)
 {
-    char u[256];
-    lower(u, sizeof u, username);
-    free(map_del(&a->by_user, u));
+    login_end(a, username, address, now, false);
 }
 
 int auth_bootstrap_admin(struct store *st, const char *password, struct sk_err *e)

@@ -66,10 +66,12 @@ bool auth_verify_password(const char *hash, const char *password);
 const char *auth_password_problem(const char *password);
 
 /* ---- login rate limiting (in memory) ---- */
-/* 0 when a login may be tried, else seconds to wait. */
+/* 0 when a password may be tried, else seconds to wait (attempts in flight count). */
 int auth_login_wait(struct auth *a, const char *username, const char *address, int64_t now);
+/* Each attempt is begun before its (slow, off-loop) check and ended with its outcome. */
+void auth_login_begin(struct auth *a, const char *username, const char *address, int64_t now);
 void auth_login_failed(struct auth *a, const char *username, const char *address, int64_t now);
-void auth_login_succeeded(struct auth *a, const char *username);
+void auth_login_succeeded(struct auth *a, const char *username, const char *address, int64_t now);
 
 /*
  * First start: when the store has no account, creates "admin" with the given password or a

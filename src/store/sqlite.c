@@ -1168,10 +1168,11 @@ int store_session_delete(struct store *s, const char *hash)
     return sqlite3_changes(s->db) ? 0 : -ENOENT;
 }
 
-int store_session_delete_account(struct store *s, const char *account_id)
+int store_session_delete_account(struct store *s, const char *account_id, const char *keep)
 {
-    sqlite3_stmt *st = stmt(s, "DELETE FROM session WHERE account_id = ?1");
+    sqlite3_stmt *st = stmt(s, "DELETE FROM session WHERE account_id = ?1 AND hash IS NOT ?2");
     bind_text(st, 1, account_id);
+    bind_text(st, 2, keep);
     return sqlite3_step(st) == SQLITE_DONE ? 0 : fail(s, "session_delete_account");
 }
 
@@ -1206,7 +1207,8 @@ int store_audit_list(struct store *s, const struct audit_query *q, struct audit_
     if (q->job_id) buf_puts(&where, " AND job_id = ?1");
     if (q->actor) buf_puts(&where, " AND actor_name = ?2 COLLATE NOCASE");
     bool prefix = q->action && *q->action && q->action[strlen(q->action) - 1] == '.';
-    if (q->action) buf_puts(&where, prefix ? " AND action LIKE ?3 || '%'" : " AND action = ?3");
+    if (q->action)
+        buf_puts(&where, prefix ? " AND substr(action, 1, length(?3)) = ?3" : " AND action = ?3");
     if (q->since != NO_TIME) buf_puts(&where, " AND ts >= ?4");
     char *sql = xasprintf("SELECT count(*) FROM audit%s", buf_cstr(&where));
     sqlite3_stmt *st = stmt(s, sql);
@@ -1219,8 +1221,8 @@ int store_audit_list(struct store *s, const struct audit_query *q, struct audit_
     BIND_AUDIT
     *total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
-    sql = xasprintf("SELECT " AUDIT_COLS " FROM audit%s ORDER BY id DESC LIMIT ?5 OFFSET ?6",
-                    buf_cstr(&where));
+    sql = xasprintf("SELECT " AUDIT_COLS " FROM audit%s ORDER BY id %s LIMIT ?5 OFFSET ?6",
+                    buf_cstr(&where), q->asc ? "ASC" : "DESC");
     st = stmt(s, sql);
     free(sql);
     buf_free(&where);

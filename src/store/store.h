@@ -161,12 +161,14 @@ int store_session_insert(struct store *s, const char *hash, const char *account_
 int store_session_get(struct store *s, const char *hash, int64_t now, char *account_id,
                       char **csrf);
 int store_session_delete(struct store *s, const char *hash);
-int store_session_delete_account(struct store *s, const char *account_id);
+/* Ends the account's sessions, except the one whose hash is keep (may be NULL). */
+int store_session_delete_account(struct store *s, const char *account_id, const char *keep);
 
 int store_audit_append(struct store *s, const struct audit_entry *e);
 struct audit_query {
     const char *job_id, *actor, *action; /* action may end in '.' for a prefix ("job.") */
     int64_t since;                       /* NO_TIME: any */
+    bool asc;                            /* oldest first (default newest first) */
     int64_t offset, limit;
 };
 int store_audit_list(struct store *s, const struct audit_query *q, struct audit_entry **out,

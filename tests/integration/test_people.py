@@ -111,6 +111,9 @@ class Roles(unittest.TestCase):
                     allowed = order.index(role) >= order.index(minimum)
                     if allowed:
                         self.assertNotIn(r.status, (401, 403), (role, method, path, r))
+                    elif method == "PATCH" and path.startswith("/api/users/"):
+                        # others' accounts are not found rather than forbidden: no probing
+                        self.assertEqual(r.status, 404, (role, method, path, r))
                     else:
                         self.assertEqual(r.status, 403, (role, method, path, r))
                         self.assertEqual(r.json["status"], 403)
@@ -274,6 +277,53 @@ class Sessions(unittest.TestCase):
             self.assertEqual(r.status, 429)
 
 
+class Hardening(unittest.TestCase):
+    def test_parallel_guesses_hit_the_limit(self):
+        import threading
+        with people_sked() as s:
+            codes = []
+            def guess():
+                codes.append(Session(s).login("admin", "wrong-password-x").status)
+            threads = [threading.Thread(target=guess) for _ in range(15)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            self.assertLessEqual(codes.count(401), 5, codes)
+            self.assertEqual(codes.count(401) + codes.count(429), 15, codes)
+
+    def test_own_password_change_ends_other_sessions_and_is_limited(self):
+        with people_sked() as s:
+            account(s, "olga", "operator", password="olga-password")
+            thief, me = Session(s), Session(s)
+            thief.login("olga", "olga-password")
+            me.login("olga", "olga-password")
+            r = me.request("PATCH", "/api/users/me", {"password": "olga-password-2", "current_password": "olga-password"})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(me.request("GET", "/api/jobs").status, 200)
+            self.assertEqual(thief.request("GET", "/api/jobs").status, 401)
+            # guessing the current password is a sign-in attempt: limited and audited
+            for i in range(5):
+                r = me.request("PATCH", "/api/users/me", {"password": "whatever-new", "current_password": "guess-%d" % i})
+                self.assertEqual(r.status, 403)
+            r = me.request("PATCH", "/api/users/me", {"password": "whatever-new", "current_password": "olga-password-2"})
+            self.assertEqual(r.status, 429)
+            fails = s.get("/api/audit?action=login.failed&size=50").json["hits"]["hits"]
+            self.assertEqual(sum(1 for e in fails if e["details"].get("during") == "password change"), 5)
+
+    def test_audit_order_and_exact_prefix(self):
+        with people_sked() as s:
+            account(s, "a1", "viewer")
+            account(s, "a2", "viewer")
+            asc = s.get("/api/audit?sort_direction=asc&action=user.").json["hits"]["hits"]
+            desc = s.get("/api/audit?action=user.").json["hits"]["hits"]
+            self.assertEqual([e["id"] for e in asc], sorted(e["id"] for e in asc))
+            self.assertEqual([e["id"] for e in asc], [e["id"] for e in reversed(desc)])
+            self.assertEqual(s.get("/api/audit?action=USER.").json["hits"]["total"], 0)
+            self.assertEqual(s.get("/api/audit?action=us_r.").json["hits"]["total"], 0)
+            self.assertEqual(s.get("/api/audit?action=%25").json["hits"]["total"], 0)
+
+
 class Runs(unittest.TestCase):
     def test_started_by_and_stopped_by(self):
         with people_sked() as s:
@@ -391,7 +441,10 @@ class Accounts(unittest.TestCase):
             self.assertEqual(b.request("GET", "/api/users/me").json["username"], "vera")
             self.assertEqual(b.request("GET", "/api/users/" + v["id"]).status, 200)
             admin_id = s.get("/api/users").json["hits"]["hits"][0]["id"]
-            self.assertEqual(b.request("GET", "/api/users/" + admin_id).status, 403)
+            # others' accounts do not exist for her: ids cannot be probed
+            self.assertEqual(b.request("GET", "/api/users/" + admin_id).status, 404)
+            self.assertEqual(b.request("PATCH", "/api/users/" + admin_id, {"display_name": "x"}).status, 404)
+            self.assertEqual(b.request("GET", "/api/users/" + "0" * 8 + "-0000-4000-8000-" + "0" * 12).status, 404)
             # her own password: the current one is required and checked
             r = b.request("PATCH", "/api/users/me", {"password": "vera-password-2"})
             self.assertEqual(r.status, 400)
