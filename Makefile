@@ -24,7 +24,7 @@ build/release/build.ninja:
 	meson setup build/release --buildtype=release
 
 build: deps build/release/build.ninja
-	ninja -C build/release
+	ninja -C build/release sked
 
 run: build
 	@mkdir -p var

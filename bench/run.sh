@@ -2,7 +2,7 @@
 # Runs the benchmarks against a release build and writes docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ninja -C build/release >/dev/null
+ninja -C build/release sked bench/bench-loadgen >/dev/null
 out=docs/benchmarks.md
 runs=$(python3 bench/bench_runs.py "${BENCH_RUNS:-5000}" "${BENCH_PASSES:-3}")
 sched=$(python3 bench/bench_sched.py "${BENCH_SCHED_SECONDS:-20}")
