@@ -339,6 +339,68 @@ yes "$(printf '%0499d' 0)" | head -c 3000000
             self.assertEqual(r.json["status"], 404)
 
 
+class ManyFollowers(unittest.TestCase):
+    def test_a_thousand_followers_delay_nothing(self):
+        """1000 clients follow one run's log live; meanwhile other runs start and finish and
+        the API answers, and every follower receives every line and the final status."""
+        import selectors
+        import socket
+        n_followers, n_lines = 1000, 200
+        talker = sh_task("talker", r"""
+while [ ! -e go ]; do sleep 0.02; done
+i=0
+while [ $i -lt %d ]; do i=$((i+1)); echo "line $i"; done
+""" % n_lines)
+        quick = sh_task("quick", "echo quick")
+        with Sked(tasks={"talker.json": talker, "quick.json": quick}, args=["--shutdown-grace", "1s"]) as s:
+            job = s.create_job("talker")
+            run = s.run_job(job["id"])
+            s.wait_run(run, ["RUNNING"])
+            sel = selectors.DefaultSelector()
+            req = ("GET /api/jobs/%s/runs/%s/logs/stream HTTP/1.1\r\nHost: x\r\n"
+                   "Authorization: Bearer %s\r\n\r\n" % (job["id"], run["id"], skedtest.TOKEN)).encode()
+            socks = {}
+            for i in range(n_followers):
+                c = socket.create_connection(("127.0.0.1", s.port))
+                c.sendall(req)
+                c.setblocking(False)
+                socks[c] = bytearray()
+                sel.register(c, selectors.EVENT_READ)
+
+            def pump(seconds):
+                end = time.time() + seconds
+                while time.time() < end and sel.get_map():
+                    for key, _ in sel.select(timeout=0.1):
+                        try:
+                            data = key.fileobj.recv(65536)
+                        except BlockingIOError:
+                            continue
+                        if data:
+                            socks[key.fileobj] += data
+                        else:
+                            sel.unregister(key.fileobj)
+
+            pump(1.0)
+            # with all of them attached, other work goes on
+            qjob = s.create_job("quick")
+            others = [s.run_job(qjob["id"]) for _ in range(5)]
+            for r in others:
+                pump(0.05)
+                self.assertEqual(s.wait_run(r, timeout=30)["status"], "SUCCESS")
+            self.assertEqual(s.get("/api/jobs").status, 200)
+            open(os.path.join(s.tasks_dir, "go"), "w").close()
+            deadline = time.time() + 120
+            while sel.get_map() and time.time() < deadline:
+                pump(1.0)
+            self.assertFalse(sel.get_map(), "some streams did not end")
+            for c, data in socks.items():
+                text = data.decode()
+                self.assertEqual(text.count("event: log"), n_lines)
+                self.assertIn('"message":"line %d"' % n_lines, text)
+                self.assertIn('"status":"SUCCESS"', text.rsplit("event: status", 1)[1])
+                c.close()
+
+
 class BadOutput(unittest.TestCase):
     def test_status_channel_garbage_becomes_warnings(self):
         garbage = sh_task("garbage", r'''
