@@ -34,7 +34,6 @@ struct scheduler {
     struct map pos; /* job id -> heap index + 1 */
     struct event *timer;
     bool stopped;
-    struct scheduler_stats stats;
 };
 
 /* ---- the heap ---- */
@@ -183,10 +182,6 @@ size_t scheduler_count(const struct scheduler *s)
     return s->n;
 }
 
-const struct scheduler_stats *scheduler_stats(const struct scheduler *s)
-{
-    return &s->stats;
-}
 
 /* ---- firing ---- */
 
@@ -338,13 +333,7 @@ static void fire_job(struct scheduler *s, const char *id, int64_t now)
     if (skipped > 0) store_job_advance(s->store, j.id, next, next, skipped);
     store_commit(s->store);
     free(times);
-    s->stats.fires += (uint64_t)count;
-    s->stats.skipped += (uint64_t)(skipped > 0 ? skipped : 0);
     int64_t late = time_now_us() - last;
-    if (!last_late) {
-        s->stats.late_sum_us += late;
-        if (late > s->stats.late_max_us) s->stats.late_max_us = late;
-    }
     log_debug("sched.fired", "job=%s at=%lld late_us=%lld next=%lld", j.id, (long long)last,
               (long long)late, (long long)next);
     j.next_run = next;

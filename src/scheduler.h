@@ -46,12 +46,5 @@ void scheduler_stop(struct scheduler *s);
 /* Number of jobs in the heap. */
 size_t scheduler_count(const struct scheduler *s);
 
-/* Lateness of the fires so far (microseconds after their due time), for benchmarks/metrics. */
-struct scheduler_stats {
-    uint64_t fires, skipped;
-    int64_t late_max_us;
-    int64_t late_sum_us;
-};
-const struct scheduler_stats *scheduler_stats(const struct scheduler *s);
 
 #endif
