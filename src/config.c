@@ -49,6 +49,7 @@ void config_release(struct config *c)
     free(c->db_path);
     free(c->listen_host);
     free(c->tasks_dir);
+    free(c->web_dir);
     free(c->node);
     free(c->admin_token);
     free_queues(c);
@@ -136,6 +137,8 @@ void config_usage(void)
           "  --queues SPEC          queues and their concurrency [SKED_QUEUES]\n"
           "                         (default default=4,low=1)\n"
           "  --node NAME            this node's name in run records [SKED_NODE] (default: host)\n"
+          "  --web-dir DIR          serve the admin UI from DIR instead of the built-in copy\n"
+          "                         [SKED_WEB_DIR] (for working on the UI)\n"
           "  --log-cap SIZE         log bytes kept per run [SKED_LOG_CAP] (default 16M)\n"
           "  --stop-grace DURATION  SIGTERM to SIGKILL delay on stop [SKED_STOP_GRACE] (10s)\n"
           "  --shutdown-grace DURATION  how long shutdown waits for running tasks\n"
@@ -191,6 +194,9 @@ static int set_option(struct config *c, const char *name, const char *val, const
     } else if (strcmp(name, "tasks") == 0) {
         free(c->tasks_dir);
         c->tasks_dir = xstrdup(val);
+    } else if (strcmp(name, "web-dir") == 0) {
+        free(c->web_dir);
+        c->web_dir = *val ? xstrdup(val) : NULL;
     } else if (strcmp(name, "queues") == 0) {
         int rc = config_parse_queues(c, val, e);
         if (rc) {
@@ -242,6 +248,7 @@ static int set_option(struct config *c, const char *name, const char *val, const
 }
 
 static const char *options[] = {"db",         "listen",     "tasks",          "queues",
+                                "web-dir",
                                 "node",       "log-cap",    "stop-grace",     "shutdown-grace",
                                 "max-body",   "durability", "log-level",      "log-format"};
 

@@ -23,6 +23,7 @@ struct config {
     char *listen_host;
     int listen_port;
     char *tasks_dir;
+    char *web_dir;              /* serve the UI from this folder instead of the embedded copy */
     struct queue_cfg *queues;
     size_t nqueues;
     const char **queue_names; /* the names, for struct queue_names */

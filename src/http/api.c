@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "static.h"
 
 typedef void (*api_fn)(struct api_ctx *c);
 
@@ -152,6 +153,7 @@ void api_handle(struct http_req *req, void *arg)
         return;
     }
     if (i < 0) {
+        if (static_serve(req, api->cfg->web_dir)) return;
         api_error(&c, 404, "no such route: %s", req->head.path);
         return;
     }

@@ -1,0 +1,119 @@
+/* static: serving the admin UI's files; see static.h. */
+#include "static.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/embed.h"
+
+extern const struct embedded_file embedded_web[];
+
+#define FILE_MAX (8 * 1024 * 1024)
+
+static const char *content_type(const char *name)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = {{".html", "text/html; charset=utf-8"},
+                 {".js", "text/javascript; charset=utf-8"},
+                 {".mjs", "text/javascript; charset=utf-8"},
+                 {".css", "text/css; charset=utf-8"},
+                 {".svg", "image/svg+xml"},
+                 {".png", "image/png"},
+                 {".ico", "image/x-icon"},
+                 {".json", "application/json"},
+                 {".woff2", "font/woff2"},
+                 {".txt", "text/plain; charset=utf-8"}};
+    const char *dot = strrchr(name, '.');
+    for (size_t i = 0; dot && i < sizeof types / sizeof *types; i++)
+        if (strcmp(dot, types[i].ext) == 0) return types[i].type;
+    return "application/octet-stream";
+}
+
+/* A path inside the UI: no "..", no empty or hidden segments. */
+static bool safe(const char *p)
+{
+    if (!*p) return false;
+    for (const char *s = p; *s; s++) {
+        if (s == p || s[-1] == '/') {
+            if (*s == '.' || *s == '/') return false;
+        }
+        if ((unsigned char)*s < 0x20) return false;
+    }
+    return true;
+}
+
+static const struct embedded_file *find_embedded(const char *name)
+{
+    for (const struct embedded_file *f = embedded_web; f->name; f++)
+        if (strcmp(f->name, name) == 0) return f;
+    return NULL;
+}
+
+static bool read_file(const char *dir, const char *name, struct buf *out)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > FILE_MAX) {
+        close(fd);
+        return false;
+    }
+    char chunk[16384];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof chunk)) > 0) buf_append(out, chunk, (size_t)n);
+    close(fd);
+    return true;
+}
+
+static void reply(struct http_req *req, const char *name, const unsigned char *data, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a over the bytes: a stable validator */
+    for (size_t i = 0; i < len; i++) h = (h ^ data[i]) * 1099511628211ULL;
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"%016llx\"", (unsigned long long)h);
+    http_add_header(req, "ETag", etag);
+    /* always revalidated: a new build must show at once, and a 304 costs little */
+    http_add_header(req, "Cache-Control", "no-cache");
+    const char *inm = http_header(req, "If-None-Match");
+    if (inm && strcmp(inm, etag) == 0) {
+        http_reply(req, 304, NULL, NULL, 0);
+        return;
+    }
+    http_reply(req, 200, content_type(name), (const char *)data, len);
+}
+
+bool static_serve(struct http_req *req, const char *dir)
+{
+    const char *m = req->head.method;
+    if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) return false;
+    const char *path = req->head.path;
+    if (strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0) return false;
+    const char *name = path[1] ? path + 1 : "index.html";
+    if (!safe(name)) return false;
+    const char *last = strrchr(name, '/');
+    last = last ? last + 1 : name;
+    /* a page of the application (no file extension) is the application itself */
+    bool page = !strchr(last, '.');
+    if (page) name = "index.html";
+    if (dir) {
+        struct buf b = BUF_INIT;
+        bool ok = read_file(dir, name, &b);
+        if (ok) reply(req, name, (const unsigned char *)buf_cstr(&b), b.len);
+        buf_free(&b);
+        return ok;
+    }
+    const struct embedded_file *f = find_embedded(name);
+    if (!f) return false;
+    reply(req, name, f->data, f->size);
+    return true;
+}
