@@ -35,6 +35,7 @@ struct dispatch {
     struct map active;  /* run id -> struct active */
     struct map by_pid;  /* decimal pid -> struct active */
     struct event *wake_ev, *sigchld_ev, *grace_ev;
+    struct event *delay_ev; /* the next retry's backoff ends */
     bool draining;
     void (*drained)(void *);
     void *drained_arg;
@@ -43,6 +44,7 @@ struct dispatch {
 #define MASK(s) (1u << (s))
 
 static void on_wake(evutil_socket_t fd, short what, void *arg);
+static void on_delay(evutil_socket_t fd, short what, void *arg);
 static void on_sigchld(evutil_socket_t fd, short what, void *arg);
 
 struct dispatch *dispatch_new(struct event_base *base, struct store *st, const struct config *cfg,
@@ -62,6 +64,7 @@ struct dispatch *dispatch_new(struct event_base *base, struct store *st, const s
     map_init(&d->active);
     map_init(&d->by_pid);
     d->wake_ev = event_new(base, -1, 0, on_wake, d);
+    d->delay_ev = evtimer_new(base, on_delay, d);
     d->sigchld_ev = evsignal_new(base, SIGCHLD, on_sigchld, d);
     event_add(d->sigchld_ev, NULL);
     return d;
@@ -86,6 +89,7 @@ void dispatch_free(struct dispatch *d)
     for (size_t i = 0; i < d->nqueues; i++) free(d->queues[i].name);
     free(d->queues);
     event_free(d->wake_ev);
+    event_free(d->delay_ev);
     event_free(d->sigchld_ev);
     if (d->grace_ev) event_free(d->grace_ev);
     free(d);
@@ -193,6 +197,64 @@ void dispatch_record_failure(struct dispatch *d, const struct job *job,
     r.message = xstrdup(message);
     if (store_run_insert(d->store, &r) == 0) publish_status(d, &r);
     run_release(&r);
+}
+
+/* ---- retries ---- */
+
+#define RETRY_BACKOFF_MAX_MS (3600LL * 1000)
+
+/* Wakes the dispatcher when the earliest waiting retry becomes due. */
+static void arm_delayed(struct dispatch *d)
+{
+    int64_t now = time_now_us(), at = store_next_delayed(d->store, now);
+    evtimer_del(d->delay_ev);
+    if (at == NO_TIME || d->draining) return;
+    int64_t wait = at - now;
+    struct timeval tv = {wait / 1000000, wait % 1000000};
+    evtimer_add(d->delay_ev, &tv);
+}
+
+static void on_delay(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    dispatch_wake(arg);
+}
+
+/* A FAILED run that did start is followed by a new attempt while its job allows one: same
+ * arguments, trigger "retry", the failed run as parent, after a backoff that doubles. */
+static void maybe_retry(struct dispatch *d, const struct run *r)
+{
+    if (r->status != RUN_FAILED || r->started_at == NO_TIME) return;
+    struct job j;
+    if (store_job_get(d->store, r->job_id, &j) != 0) return;
+    if (r->attempt <= j.max_retries) {
+        int64_t backoff = j.retry_backoff_ms;
+        for (int i = 1; i < r->attempt && backoff < RETRY_BACKOFF_MAX_MS; i++) backoff *= 2;
+        if (backoff > RETRY_BACKOFF_MAX_MS) backoff = RETRY_BACKOFF_MAX_MS;
+        struct run n;
+        run_init(&n);
+        uuid_v4(n.id);
+        memcpy(n.job_id, r->job_id, sizeof n.job_id);
+        n.task = xstrdup(r->task ? r->task : j.task);
+        n.status = RUN_QUEUED;
+        n.title = r->title ? xstrdup(r->title) : NULL;
+        n.queue = xstrdup(r->queue);
+        n.args = json_incref(r->args);
+        n.trigger = TRIGGER_RETRY;
+        n.created = time_now_us();
+        n.not_before = n.created + backoff * 1000;
+        n.attempt = r->attempt + 1;
+        n.parent_run_id = xstrdup(r->id);
+        n.timeout_ms = r->timeout_ms;
+        if (store_run_insert(d->store, &n) == 0) {
+            log_info("run.retry", "run=%s parent=%s attempt=%d backoff_ms=%lld", n.id, r->id,
+                     n.attempt, (long long)backoff);
+            publish_status(d, &n);
+            arm_delayed(d);
+        }
+        run_release(&n);
+    }
+    job_release(&j);
 }
 
 /* ---- the run path ---- */
@@ -350,6 +412,7 @@ static void finish(struct active *a, enum run_status st, char *message)
     r->updated = now;
     log_info("run.finished", "run=%s job=%s status=%s", r->id, r->job_id, run_status_name(st));
     publish_status(d, r);
+    if (!a->detached && rc == 0) maybe_retry(d, r);
     slot_free(a);
     active_free(a);
     dispatch_wake(d);
@@ -414,6 +477,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
             start_run(d, q, &r);
         }
     }
+    if (!d->draining) arm_delayed(d);
 }
 
 static void on_sigchld(evutil_socket_t fd, short what, void *arg)
@@ -528,9 +592,13 @@ int dispatch_recover(struct dispatch *d)
         struct run_guard g = {r->id, MASK(RUN_RUNNING) | MASK(RUN_CANCELLING), NULL, 0};
         store_begin(d->store);
         store_log_append(d->store, r->rid, &line, 1);
-        store_run_update(d->store, &g, RUN_FAILED, RF_FINISHED_AT | RF_MESSAGE, &f, now);
+        int urc = store_run_update(d->store, &g, RUN_FAILED, RF_FINISHED_AT | RF_MESSAGE, &f, now);
         store_commit(d->store);
         log_warn("run.interrupted", "run=%s job=%s", r->id, r->job_id);
+        if (urc == 0) {
+            r->status = RUN_FAILED;
+            maybe_retry(d, r);
+        }
     }
     if (killed) log_warn("run.orphans_killed", "count=%d", killed);
     store_runs_free(runs, n);

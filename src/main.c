@@ -30,6 +30,8 @@ static void usage(FILE *f)
           "Local tools (on the server's machine, working on the store):\n"
           "  user add|list|passwd|delete   manage accounts (--db)\n"
           "  token create|list|revoke      manage API tokens (--db)\n"
+          "  backup FILE         copy the store consistently, while sked runs (--db)\n"
+          "  restore BACKUP      put a backup back, while sked is stopped (--db)\n"
           "  cron next SPEC      print the next fire times of a schedule\n"
           "  version             print the version\n"
           "\n"

@@ -173,6 +173,8 @@ void job_init(struct job *j)
     memset(j, 0, sizeof *j);
     j->active = true;
     j->catchup_limit = 100;
+    j->retry_backoff_ms = 30000;
+    j->retention_ms = -1;
     j->timeout_ms = -1;
     j->next_run = NO_TIME;
 }
@@ -195,6 +197,7 @@ void run_init(struct run *r)
     r->scheduled_for = r->created = r->updated = r->started_at = r->finished_at = NO_TIME;
     r->attempt = 1;
     r->timeout_ms = -1;
+    r->not_before = NO_TIME;
 }
 
 void run_release(struct run *r)

@@ -78,6 +78,9 @@ struct job {
     int catchup;           /* enum catchup_policy */
     int catchup_limit;
     int64_t skipped_fires;
+    int max_retries;        /* a FAILED run is retried this many times */
+    int64_t retry_backoff_ms; /* before the first retry; doubles each time, at most an hour */
+    int64_t retention_ms;   /* finished runs older than this are pruned; -1: the default */
 };
 
 struct user_ref {
@@ -108,6 +111,7 @@ struct run {
     int64_t claim;
     int pid;
     int64_t timeout_ms; /* effective timeout, -1 none */
+    int64_t not_before; /* a queued run waits until then (a retry's backoff); NO_TIME: now */
     struct user_ref started_by, stopped_by;
 };
 

@@ -41,7 +41,7 @@ struct server {
     struct offload *offload;
     struct http_server *http;
     struct api api;
-    struct event *sigterm, *sigint;
+    struct event *sigterm, *sigint, *sighup;
     bool stopping;
 };
 
@@ -50,6 +50,27 @@ static void on_drained(void *arg)
     struct server *s = arg;
     log_info("shutdown.done", "active=0");
     event_base_loopbreak(s->base);
+}
+
+/* SIGHUP: the task files again. A set that does not load leaves the current one in place, so
+ * a typo never takes job types away; runs in progress are not touched either way. */
+static void on_reload(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig, (void)what;
+    struct server *s = arg;
+    struct queue_names qn = config_queue_names(&s->cfg);
+    struct taskset *ts;
+    struct sk_err e = {0};
+    if (tasks_load_dir(s->cfg.tasks_dir, &qn, &ts, &e) != 0) {
+        log_error("reload.failed", "reason=%s kept=%zu", log_q(e.msg), s->tasks->count);
+        return;
+    }
+    dispatch_set_tasks(s->dispatch, ts);
+    size_t before = s->tasks->count;
+    taskset_free(s->tasks);
+    s->tasks = ts;
+    log_info("reload.done", "tasks=%zu before=%zu", ts->count, before);
+    dispatch_wake(s->dispatch); /* queued runs of a job type that just came back can start */
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -149,8 +170,10 @@ int server_main(int argc, char **argv)
     }
     s.sigterm = evsignal_new(s.base, SIGTERM, on_signal, &s);
     s.sigint = evsignal_new(s.base, SIGINT, on_signal, &s);
+    s.sighup = evsignal_new(s.base, SIGHUP, on_reload, &s);
     event_add(s.sigterm, NULL);
     event_add(s.sigint, NULL);
+    event_add(s.sighup, NULL);
     log_info("startup.ready", "tasks=%zu queues=%zu scheduled=%d node=%s db=%s", s.tasks->count,
              s.cfg.nqueues, scheduled, s.cfg.node, log_q(s.cfg.db_path));
     const char *host = s.cfg.listen_host;
@@ -170,6 +193,7 @@ out:
     events_free(s.events);
     if (s.sigterm) event_free(s.sigterm);
     if (s.sigint) event_free(s.sigint);
+    if (s.sighup) event_free(s.sighup);
     if (s.base) event_base_free(s.base);
     auth_free(s.auth);
     store_close(s.store);

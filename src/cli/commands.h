@@ -21,6 +21,8 @@ int cmd_tasks(int argc, char **argv); /* tasks.c */
 int cmd_cron(int argc, char **argv);  /* cron.c */
 int cmd_user(int argc, char **argv);  /* user.c */
 int cmd_token(int argc, char **argv); /* user.c */
+int cmd_backup(int argc, char **argv);  /* store.c */
+int cmd_restore(int argc, char **argv); /* store.c */
 int job_schedule(int argc, char **argv); /* cron.c: sked job schedule */
 
 /* A job by id or exact title; on success *job is its JSON (caller decrefs). */

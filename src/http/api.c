@@ -414,6 +414,7 @@ json_t *api_run_json(struct api_ctx *c, const struct run *r)
     json_object_set_new(o, "args", r->args ? json_incref(r->args) : json_object());
     json_object_set_new(o, "trigger", json_string(run_trigger_name(r->trigger)));
     json_object_set_new(o, "scheduled_for", api_time(r->scheduled_for));
+    json_object_set_new(o, "not_before", api_time(r->not_before));
     json_object_set_new(o, "exit_code", r->has_exit_code ? json_integer(r->exit_code) : json_null());
     json_object_set_new(o, "output", r->output ? json_incref(r->output) : json_null());
     json_object_set_new(o, "progress", r->progress ? json_incref(r->progress) : json_null());
@@ -494,6 +495,16 @@ json_t *api_job_json(struct api_ctx *c, const struct job *j, bool with_last)
     json_object_set_new(o, "catchup", json_string(catchup_name(j->catchup)));
     json_object_set_new(o, "catchup_limit", json_integer(j->catchup_limit));
     json_object_set_new(o, "skipped_fires", json_integer(j->skipped_fires));
+    json_object_set_new(o, "max_retries", json_integer(j->max_retries));
+    char rb[32];
+    duration_format(j->retry_backoff_ms, rb);
+    json_object_set_new(o, "retry_backoff", json_string(rb));
+    if (j->retention_ms >= 0) {
+        duration_format(j->retention_ms, rb);
+        json_object_set_new(o, "retention", json_string(rb));
+    } else {
+        json_object_set_new(o, "retention", json_null());
+    }
 
     /* default_args: what a run would get now with the saved arguments (a JSON string, as the
      * reference sends it) */

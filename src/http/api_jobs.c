@@ -17,7 +17,8 @@ static const char *writable[] = {"title",         "description",   "task",
                                  "active",        "default_queue", "schedule",
                                  "args",          "custom_args",   "notification_emails",
                                  "notification_statuses", "timeout", "overlap",
-                                 "catchup",       "catchup_limit", NULL};
+                                 "catchup",       "catchup_limit", "max_retries",
+                                 "retry_backoff", "retention",     NULL};
 /* sent back by clients that PUT what they read; ignored */
 static const char *read_only[] = {"id",       "created",   "updated",      "links",
                                   "last_run", "last_runs", "default_args", "next_run",
@@ -209,6 +210,37 @@ static void apply_body(struct api_ctx *c, json_t *body, struct job *j, bool crea
             j->catchup_limit = (int)json_integer_value(cl);
     }
 
+    json_t *mr = json_object_get(body, "max_retries");
+    if (mr || full) {
+        if (!mr || json_is_null(mr))
+            j->max_retries = 0;
+        else if (!json_is_integer(mr) || json_integer_value(mr) < 0 || json_integer_value(mr) > 100)
+            json_errs_add(errs, "max_retries", "must be a whole number from 0 to 100");
+        else
+            j->max_retries = (int)json_integer_value(mr);
+    }
+    json_t *rb = json_object_get(body, "retry_backoff");
+    if (rb || full) {
+        int64_t ms = 30000;
+        const char *why = "must be a duration such as \"30s\" or \"5m\"";
+        if (rb && !json_is_null(rb) &&
+            (!json_is_string(rb) || duration_parse(json_string_value(rb), &ms, &why) != 0))
+            json_errs_add(errs, "retry_backoff", "%s", why);
+        else
+            j->retry_backoff_ms = ms;
+    }
+    json_t *ret = json_object_get(body, "retention");
+    if (ret || full) {
+        int64_t ms = -1;
+        const char *why = "must be a duration such as \"30d\", or null for the default";
+        if (ret && !json_is_null(ret) &&
+            (!json_is_string(ret) || duration_parse(json_string_value(ret), &ms, &why) != 0 ||
+             ms < 60000))
+            json_errs_add(errs, "retention", "%s", ms >= 0 && ms < 60000 ? "must be at least 1m" : why);
+        else
+            j->retention_ms = ms;
+    }
+
     /* saved arguments and custom args */
     json_t *args = json_object_get(body, "args");
     json_t *custom_in = json_object_get(body, "custom_args");
@@ -262,14 +294,17 @@ static void apply_body(struct api_ctx *c, json_t *body, struct job *j, bool crea
 /* The fields a person edits, for the audit trail's before/after. */
 static json_t *editable(const struct job *j)
 {
-    char d[32] = "";
+    char d[32] = "", rb[32], ret[32] = "";
     if (j->timeout_ms > 0) duration_format(j->timeout_ms, d);
-    return json_pack("{s:s?,s:s?,s:b,s:s?,s:O?,s:O?,s:O?,s:s?,s:s,s:s,s:i}", "title", j->title,
-                     "description", j->description, "active", j->active, "default_queue",
-                     j->default_queue, "schedule", j->schedule, "run_args", j->run_args,
-                     "notifications", j->notifications, "timeout", *d ? d : NULL, "overlap",
-                     overlap_name(j->overlap), "catchup", catchup_name(j->catchup),
-                     "catchup_limit", j->catchup_limit);
+    duration_format(j->retry_backoff_ms, rb);
+    if (j->retention_ms >= 0) duration_format(j->retention_ms, ret);
+    return json_pack("{s:s?,s:s?,s:b,s:s?,s:O?,s:O?,s:O?,s:s?,s:s,s:s,s:i,s:i,s:s,s:s?}", "title",
+                     j->title, "description", j->description, "active", j->active,
+                     "default_queue", j->default_queue, "schedule", j->schedule, "run_args",
+                     j->run_args, "notifications", j->notifications, "timeout", *d ? d : NULL,
+                     "overlap", overlap_name(j->overlap), "catchup", catchup_name(j->catchup),
+                     "catchup_limit", j->catchup_limit, "max_retries", j->max_retries,
+                     "retry_backoff", rb, "retention", *ret ? ret : NULL);
 }
 
 /* Audits an edit: job.updated with every changed field, plus job.scheduled and

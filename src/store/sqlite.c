@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/embed.h"
@@ -275,7 +276,7 @@ int store_meta_set(struct store *s, const char *key, const char *value)
 #define JOB_COLS                                                                               \
     "id, created, updated, active, title, description, task, default_queue, schedule, "       \
     "run_args, notifications, timeout_ms, next_run, overlap, catchup, catchup_limit, "        \
-    "skipped_fires"
+    "skipped_fires, max_retries, retry_backoff_ms, retention_ms"
 
 static void read_job(sqlite3_stmt *st, struct job *j)
 {
@@ -299,6 +300,9 @@ static void read_job(sqlite3_stmt *st, struct job *j)
     j->catchup = cu && catchup_parse((const char *)cu) >= 0 ? catchup_parse((const char *)cu) : 0;
     j->catchup_limit = sqlite3_column_int(st, 15);
     j->skipped_fires = sqlite3_column_int64(st, 16);
+    j->max_retries = sqlite3_column_int(st, 17);
+    j->retry_backoff_ms = sqlite3_column_int64(st, 18);
+    j->retention_ms = sqlite3_column_type(st, 19) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 19);
 }
 
 static void bind_job(sqlite3_stmt *st, const struct job *j)
@@ -325,12 +329,19 @@ static void bind_job(sqlite3_stmt *st, const struct job *j)
     bind_text(st, 14, overlap_name(j->overlap));
     bind_text(st, 15, catchup_name(j->catchup));
     sqlite3_bind_int(st, 16, j->catchup_limit);
+    sqlite3_bind_int(st, 17, j->max_retries);
+    sqlite3_bind_int64(st, 18, j->retry_backoff_ms);
+    if (j->retention_ms < 0)
+        sqlite3_bind_null(st, 19);
+    else
+        sqlite3_bind_int64(st, 19, j->retention_ms);
 }
 
 int store_job_insert(struct store *s, const struct job *j)
 {
     sqlite3_stmt *st = stmt(s, "INSERT INTO job (" JOB_COLS ") VALUES "
-                               "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0)");
+                               "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0, ?17, ?18, "
+                               "?19)");
     bind_job(st, j);
     return sqlite3_step(st) == SQLITE_DONE ? 0 : fail(s, "job_insert");
 }
@@ -340,7 +351,8 @@ int store_job_update(struct store *s, const struct job *j)
     sqlite3_stmt *st = stmt(s, "UPDATE job SET updated = ?3, active = ?4, title = ?5, "
                                "description = ?6, task = ?7, default_queue = ?8, schedule = ?9, "
                                "run_args = ?10, notifications = ?11, timeout_ms = ?12, "
-                               "next_run = ?13, overlap = ?14, catchup = ?15, catchup_limit = ?16 "
+                               "next_run = ?13, overlap = ?14, catchup = ?15, catchup_limit = ?16, "
+                               "max_retries = ?17, retry_backoff_ms = ?18, retention_ms = ?19 "
                                "WHERE id = ?1 AND ?2 = ?2");
     bind_job(st, j);
     if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "job_update");
@@ -447,7 +459,7 @@ void store_jobs_free(struct job *jobs, size_t n)
     "rid, id, job_id, task, status, title, queue, args, trigger, scheduled_for, created, updated, "  \
     "started_at, finished_at, message, exit_code, output, progress, total_entries, "           \
     "inserted_entries, updated_entries, errored_entries, attempt, parent_run_id, node, claim, " \
-    "pid, timeout_ms, started_by_id, started_by_name, stopped_by_id, stopped_by_name"
+    "pid, timeout_ms, started_by_id, started_by_name, stopped_by_id, stopped_by_name, not_before"
 
 static void read_run(sqlite3_stmt *st, struct run *r)
 {
@@ -490,6 +502,7 @@ static void read_run(sqlite3_stmt *st, struct run *r)
     r->started_by.name = col_text(st, 29);
     r->stopped_by.id = col_text(st, 30);
     r->stopped_by.name = col_text(st, 31);
+    r->not_before = col_time(st, 32);
 }
 
 int store_run_insert(struct store *s, struct run *r)
@@ -497,8 +510,8 @@ int store_run_insert(struct store *s, struct run *r)
     sqlite3_stmt *st = stmt(
         s, "INSERT INTO run (id, job_id, status, title, queue, args, trigger, scheduled_for, "
            "created, updated, attempt, parent_run_id, timeout_ms, started_by_id, "
-           "started_by_name, message, finished_at, task) VALUES "
-           "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)");
+           "started_by_name, message, finished_at, task, not_before) VALUES "
+           "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
     char code[2] = {run_status_code(r->status), 0};
     bind_text(st, 1, r->id);
     bind_text(st, 2, r->job_id);
@@ -520,6 +533,7 @@ int store_run_insert(struct store *s, struct run *r)
     bind_text(st, 15, r->message);
     bind_time(st, 16, r->finished_at);
     bind_text(st, 17, r->task);
+    bind_time(st, 18, r->not_before);
     int rc = sqlite3_step(st);
     if (duplicate(s, rc)) return -EEXIST;
     if (rc != SQLITE_DONE) return fail(s, "run_insert");
@@ -732,7 +746,8 @@ int store_run_claim(struct store *s, const char *queue, const char *node, int64_
     sqlite3_stmt *st =
         stmt(s, "UPDATE run SET status = 'R', started_at = ?1, updated = ?1, node = ?2, "
                 "claim = claim + 1 WHERE rid = (SELECT rid FROM run WHERE status = 'Q' AND "
-                "queue = ?3 ORDER BY rid LIMIT 1) AND status = 'Q' RETURNING " RUN_COLS);
+                "queue = ?3 AND (not_before IS NULL OR not_before <= ?1) ORDER BY rid LIMIT 1) "
+                "AND status = 'Q' RETURNING " RUN_COLS);
     sqlite3_bind_int64(st, 1, now);
     bind_text(st, 2, node);
     bind_text(st, 3, queue);
@@ -744,6 +759,16 @@ int store_run_claim(struct store *s, const char *queue, const char *node, int64_
         return 0;
     }
     return rc == SQLITE_DONE ? -ENOENT : fail(s, "run_claim");
+}
+
+int64_t store_next_delayed(struct store *s, int64_t now)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT min(not_before) FROM run WHERE status = 'Q' AND "
+                               "not_before IS NOT NULL AND not_before > ?1");
+    sqlite3_bind_int64(st, 1, now);
+    int64_t v = sqlite3_step(st) == SQLITE_ROW ? col_time(st, 0) : NO_TIME;
+    sqlite3_reset(st);
+    return v;
 }
 
 int store_runs_active(struct store *s, const char *node, struct run **out, size_t *n)
@@ -1264,4 +1289,98 @@ void store_audit_free(struct audit_entry *e, size_t n)
 {
     for (size_t i = 0; i < n; i++) audit_entry_release(&e[i]);
     free(e);
+}
+
+/* ---- whole stores ---- */
+
+static int count_into(sqlite3 *db, struct store_copy_info *info, struct sk_err *e)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK)
+        return sk_err_set(e, -EIO, "backup", "cannot check the copy: %s", sqlite3_errmsg(db));
+    const unsigned char *res = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
+    int ok = res && strcmp((const char *)res, "ok") == 0;
+    char why[256];
+    snprintf(why, sizeof why, "%s", res ? (const char *)res : sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    if (!ok) return sk_err_set(e, -EIO, "backup", "the copy is damaged: %s", why);
+    const char *q[] = {"SELECT count(*) FROM job", "SELECT count(*) FROM run",
+                       "PRAGMA page_count", "PRAGMA page_size"};
+    int64_t *dst[] = {&info->jobs, &info->runs, &info->pages, &info->page_size};
+    for (int i = 0; i < 4; i++) {
+        *dst[i] = 0;
+        if (sqlite3_prepare_v2(db, q[i], -1, &st, NULL) != SQLITE_OK) continue;
+        if (sqlite3_step(st) == SQLITE_ROW) *dst[i] = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    return 0;
+}
+
+/* Copies all of src into dst (both open) in one step: a single consistent snapshot. */
+static int copy_db(sqlite3 *src, sqlite3 *dst, struct sk_err *e)
+{
+    sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+    if (!b) return sk_err_set(e, -EIO, "backup", "%s", sqlite3_errmsg(dst));
+    int rc;
+    while ((rc = sqlite3_backup_step(b, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        sqlite3_sleep(50);
+    sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE)
+        return sk_err_set(e, -EIO, "backup", "copy failed: %s", sqlite3_errstr(rc));
+    return 0;
+}
+
+int store_backup(const char *from, const char *to, struct store_copy_info *info, struct sk_err *e)
+{
+    if (access(to, F_OK) == 0)
+        return sk_err_set(e, -EEXIST, "FILE", "%s exists; give a new file name", to);
+    sqlite3 *src = NULL, *dst = NULL;
+    int rc = 0;
+    if (sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        rc = sk_err_set(e, -EIO, "db", "%s: cannot open: %s", from, sqlite3_errmsg(src));
+        goto out;
+    }
+    sqlite3_busy_timeout(src, 5000);
+    if (sqlite3_open_v2(to, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+        rc = sk_err_set(e, -EIO, "FILE", "%s: cannot create: %s", to, sqlite3_errmsg(dst));
+        goto out;
+    }
+    if ((rc = copy_db(src, dst, e)) == 0) rc = count_into(dst, info, e);
+out:
+    sqlite3_close(src);
+    sqlite3_close(dst);
+    if (rc && dst) unlink(to);
+    return rc;
+}
+
+int store_restore(const char *from, const char *to, struct store_copy_info *info,
+                  struct sk_err *e)
+{
+    sqlite3 *src = NULL, *dst = NULL;
+    int rc = 0;
+    if (sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        rc = sk_err_set(e, -EIO, "BACKUP", "%s: cannot open: %s", from, sqlite3_errmsg(src));
+        goto out;
+    }
+    if ((rc = count_into(src, info, e)) != 0) goto out;
+    if (sqlite3_open_v2(to, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+        rc = sk_err_set(e, -EIO, "db", "%s: cannot open: %s", to, sqlite3_errmsg(dst));
+        goto out;
+    }
+    /* a running sked keeps the WAL open; an exclusive lock tells us it is there */
+    sqlite3_busy_timeout(dst, 0);
+    char *msg = NULL;
+    if (sqlite3_exec(dst, "PRAGMA journal_mode=WAL; BEGIN EXCLUSIVE; COMMIT;", NULL, NULL,
+                     &msg) != SQLITE_OK ||
+        sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, &msg) != SQLITE_OK) {
+        rc = sk_err_set(e, -EBUSY, "db", "%s is in use (is sked running? stop it first)", to);
+        sqlite3_free(msg);
+        goto out;
+    }
+    rc = copy_db(src, dst, e);
+    if (rc == 0) sqlite3_exec(dst, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+out:
+    sqlite3_close(src);
+    sqlite3_close(dst);
+    return rc;
 }

@@ -122,11 +122,13 @@ int store_run_update(struct store *s, const struct run_guard *g, int to, unsigne
                      const struct run *f, int64_t now);
 
 /*
- * Claims the oldest QUEUED run of queue for node: QUEUED -> RUNNING with started_at = now, the
+ * Claims the oldest QUEUED run of queue whose not_before has come, for node: QUEUED -> RUNNING with started_at = now, the
  * node, and claim + 1, filling out. -ENOENT when the queue is empty.
  */
 int store_run_claim(struct store *s, const char *queue, const char *node, int64_t now,
                     struct run *out);
+/* The earliest not_before after now of a queued run (a retry waiting), or NO_TIME. */
+int64_t store_next_delayed(struct store *s, int64_t now);
 /* Runs of node in RUNNING or CANCELLING (what a restart must recover). */
 int store_runs_active(struct store *s, const char *node, struct run **out, size_t *n);
 /* Number of QUEUED runs per queue name, calling fn for each. */
@@ -174,6 +176,24 @@ struct audit_query {
 int store_audit_list(struct store *s, const struct audit_query *q, struct audit_entry **out,
                      size_t *n, int64_t *total);
 void store_audit_free(struct audit_entry *e, size_t n);
+
+/* ---- whole stores ---- */
+struct store_copy_info {
+    int64_t pages, page_size;
+    int64_t jobs, runs; /* what the copy holds */
+};
+/*
+ * Copies the store at from into a new file to with SQLite's online backup: one consistent
+ * snapshot, taken while sked may be writing (WAL readers do not block it). The copy is
+ * checked (quick_check) and counted. to must not exist.
+ */
+int store_backup(const char *from, const char *to, struct store_copy_info *info, struct sk_err *e);
+/*
+ * Replaces the store at to with the backup at from, after checking the backup; refuses
+ * (-EBUSY) while another process (a running sked) has the store open for writing.
+ */
+int store_restore(const char *from, const char *to, struct store_copy_info *info,
+                  struct sk_err *e);
 
 /* ---- run logs ---- */
 struct log_line {
