@@ -29,6 +29,8 @@ void config_init(struct config *c)
     c->stop_grace_ms = 10000;
     c->shutdown_grace_ms = 30000;
     c->max_body_bytes = 1024 * 1024;
+    c->retention_ms = 90LL * 86400 * 1000;
+    c->builtin_threads = 4;
     c->durability = DURABILITY_NORMAL;
     c->log_level = LOG_INFO;
     c->log_format = LOG_TEXT;
@@ -144,6 +146,9 @@ void config_usage(void)
           "  --shutdown-grace DURATION  how long shutdown waits for running tasks\n"
           "                         [SKED_SHUTDOWN_GRACE] (30s)\n"
           "  --max-body SIZE        largest accepted request body [SKED_MAX_BODY] (1M)\n"
+          "  --retention DURATION   how long finished runs are kept by sked.prune, for jobs\n"
+          "                         without their own [SKED_RETENTION] (90d)\n"
+          "  --builtin-threads N    threads for builtin job types [SKED_BUILTIN_THREADS] (4)\n"
           "  --durability MODE      normal | full [SKED_DURABILITY] (normal)\n"
           "  --log-level LEVEL      debug | info | warn | error [SKED_LOG_LEVEL] (info)\n"
           "  --log-format FORMAT    text | json [SKED_LOG_FORMAT] (text)\n"
@@ -223,6 +228,16 @@ static int set_option(struct config *c, const char *name, const char *val, const
             c->stop_grace_ms = n;
         else
             c->shutdown_grace_ms = n;
+    } else if (strcmp(name, "retention") == 0) {
+        if (duration_parse(val, &n, &why) != 0 || n < 60000)
+            return sk_err_set(e, -EINVAL, src, "'%s': a duration of at least 1m, e.g. 90d", val);
+        c->retention_ms = n;
+    } else if (strcmp(name, "builtin-threads") == 0) {
+        char *end;
+        long v = strtol(val, &end, 10);
+        if (*end || end == val || v < 1 || v > 64)
+            return sk_err_set(e, -EINVAL, src, "'%s': a whole number from 1 to 64", val);
+        c->builtin_threads = (int)v;
     } else if (strcmp(name, "durability") == 0) {
         if (strcmp(val, "normal") == 0)
             c->durability = DURABILITY_NORMAL;
@@ -248,7 +263,7 @@ static int set_option(struct config *c, const char *name, const char *val, const
 }
 
 static const char *options[] = {"db",         "listen",     "tasks",          "queues",
-                                "web-dir",
+                                "web-dir",    "retention",  "builtin-threads",
                                 "node",       "log-cap",    "stop-grace",     "shutdown-grace",
                                 "max-body",   "durability", "log-level",      "log-format"};
 

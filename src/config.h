@@ -35,6 +35,8 @@ struct config {
     int64_t stop_grace_ms;      /* SIGTERM -> SIGKILL */
     int64_t shutdown_grace_ms;  /* how long SIGTERM of sked waits for running tasks */
     int64_t max_body_bytes;     /* HTTP request bodies */
+    int64_t retention_ms;       /* sked.prune's default: finished runs older than this go */
+    int builtin_threads;        /* threads that run builtin job types */
     enum durability durability;
     enum log_level log_level;
     enum log_format log_format;

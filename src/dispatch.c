@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "base/buf.h"
@@ -17,6 +19,7 @@
 #include "base/map.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "offload.h"
 #include "worker.h"
 
 struct qstate {
@@ -36,6 +39,9 @@ struct dispatch {
     struct map by_pid;  /* decimal pid -> struct active */
     struct event *wake_ev, *sigchld_ev, *grace_ev;
     struct event *delay_ev; /* the next retry's backoff ends */
+    struct offload *pool;   /* builtins run here */
+    int builtin_fd;         /* eventfd: a builtin reported something */
+    struct event *builtin_ev;
     bool draining;
     void (*drained)(void *);
     void *drained_arg;
@@ -45,6 +51,23 @@ struct dispatch {
 
 static void on_wake(evutil_socket_t fd, short what, void *arg);
 static void on_delay(evutil_socket_t fd, short what, void *arg);
+
+/* A builtin reported something: collect what every running builtin has reported. */
+static void on_builtin(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct dispatch *d = arg;
+    uint64_t v;
+    ssize_t r = read(fd, &v, sizeof v);
+    (void)r;
+    size_t it;
+    for (struct map_entry *e = map_first(&d->active, &it); e; e = map_next(&d->active, &it, e)) {
+        struct active *a = e->value;
+        if (!a->bctx) continue;
+        worker_collect(a);
+        dispatch_flush(a);
+    }
+}
 static void on_sigchld(evutil_socket_t fd, short what, void *arg);
 
 struct dispatch *dispatch_new(struct event_base *base, struct store *st, const struct config *cfg,
@@ -65,6 +88,10 @@ struct dispatch *dispatch_new(struct event_base *base, struct store *st, const s
     map_init(&d->by_pid);
     d->wake_ev = event_new(base, -1, 0, on_wake, d);
     d->delay_ev = evtimer_new(base, on_delay, d);
+    d->pool = offload_new(base, cfg->builtin_threads);
+    d->builtin_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    d->builtin_ev = event_new(base, d->builtin_fd, EV_READ | EV_PERSIST, on_builtin, d);
+    event_add(d->builtin_ev, NULL);
     d->sigchld_ev = evsignal_new(base, SIGCHLD, on_sigchld, d);
     event_add(d->sigchld_ev, NULL);
     return d;
@@ -86,6 +113,9 @@ void dispatch_free(struct dispatch *d)
         active_free(e->value);
     map_release(&d->active);
     map_release(&d->by_pid);
+    offload_free(d->pool); /* waits for builtins still running; their contexts free themselves */
+    event_free(d->builtin_ev);
+    close(d->builtin_fd);
     for (size_t i = 0; i < d->nqueues; i++) free(d->queues[i].name);
     free(d->queues);
     event_free(d->wake_ev);
@@ -113,6 +143,16 @@ struct event_base *dispatch_base(struct dispatch *d)
 const struct config *dispatch_config(struct dispatch *d)
 {
     return d->cfg;
+}
+
+struct offload *dispatch_pool(struct dispatch *d)
+{
+    return d->pool;
+}
+
+int dispatch_builtin_fd(struct dispatch *d)
+{
+    return d->builtin_fd;
 }
 
 size_t dispatch_active_count(struct dispatch *d)
@@ -302,7 +342,9 @@ static enum run_status outcome(struct active *a, char **message)
     struct run *r = &a->run;
     int ws = a->wstatus;
     char how[96];
-    if (WIFEXITED(ws)) {
+    if (a->is_builtin) {
+        snprintf(how, sizeof how, "the builtin failed");
+    } else if (WIFEXITED(ws)) {
         r->has_exit_code = true;
         r->exit_code = WEXITSTATUS(ws);
         snprintf(how, sizeof how, "exited with status %d", r->exit_code);
@@ -447,12 +489,17 @@ static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed)
         rc = -ENOENT;
     } else {
         a->stop_grace_ms = t->stop_grace_ms >= 0 ? t->stop_grace_ms : d->cfg->stop_grace_ms;
-        rc = worker_spawn(a, t, why, sizeof why);
+        rc = t->builtin ? worker_start_builtin(a, t, why, sizeof why)
+                        : worker_spawn(a, t, why, sizeof why);
     }
     if (rc) {
         logcap_line(&a->cap, LL_ERROR, STREAM_SKED, why, time_now_us());
         log_warn("run.start_failed", "run=%s reason=%s", a->run.id, log_q(why));
         finish(a, RUN_FAILED, xstrdup(why));
+        return;
+    }
+    if (a->is_builtin) {
+        log_debug("run.started", "run=%s job=%s builtin=%s", a->run.id, a->run.job_id, t->builtin);
         return;
     }
     char pid[24];

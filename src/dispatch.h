@@ -96,6 +96,9 @@ size_t dispatch_active_count(struct dispatch *d);
 /* ---- for executors (worker.c) ---- */
 struct event_base *dispatch_base(struct dispatch *d);
 const struct config *dispatch_config(struct dispatch *d);
+/* The pool builtins run on, and the descriptor they write to after each report. */
+struct offload *dispatch_pool(struct dispatch *d);
+int dispatch_builtin_fd(struct dispatch *d);
 /* Stores the run's pending log lines and changed state, and publishes them. */
 void dispatch_flush(struct active *a);
 /* The executor is done with a (process reaped, pipes drained): record the outcome. */

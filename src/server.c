@@ -73,6 +73,42 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
     dispatch_wake(s->dispatch); /* queued runs of a job type that just came back can start */
 }
 
+/*
+ * At first start, a job for the first job type that prunes (builtin sked.prune), scheduled
+ * daily at 03:00 UTC: retention works out of the box and stays visible and editable like any
+ * other job. Done once; a deleted prune job is not recreated.
+ */
+static void create_prune_job(struct server *s)
+{
+    char *done = NULL;
+    if (store_meta_get(s->store, "prune_job_created", &done) == 0) {
+        free(done);
+        return;
+    }
+    const struct task *t = NULL;
+    for (size_t i = 0; i < s->tasks->count && !t; i++)
+        if (s->tasks->tasks[i]->builtin && strcmp(s->tasks->tasks[i]->builtin, "sked.prune") == 0)
+            t = s->tasks->tasks[i];
+    if (!t) return;
+    struct job j;
+    job_init(&j);
+    uuid_v4(j.id);
+    j.title = xstrdup("Prune old runs");
+    j.description = xstrdup("Deletes finished runs and their logs past their retention.");
+    j.task = xstrdup(t->id);
+    j.default_queue = xstrdup(t->default_queue ? t->default_queue : s->cfg.queues[0].name);
+    j.schedule = json_pack("{s:s,s:s}", "type", "cron", "expression", "0 3 * * *");
+    j.run_args = json_object();
+    j.overlap = OVERLAP_SKIP;
+    j.created = j.updated = time_now_us();
+    scheduler_prepare(s->sched, NULL, &j, j.created);
+    if (store_job_insert(s->store, &j) == 0 && store_meta_set(s->store, "prune_job_created", "1") == 0) {
+        scheduler_job_saved(s->sched, &j);
+        log_info("startup.prune_job", "job=%s task=%s", j.id, t->id);
+    }
+    job_release(&j);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
@@ -157,6 +193,7 @@ int server_main(int argc, char **argv)
 
     s.sched = scheduler_new(s.base, s.store, s.dispatch);
     int scheduled = scheduler_load(s.sched);
+    create_prune_job(&s);
     /* one thread: password hashing is memory-hard (64 MiB each) and rate-limited anyway */
     s.offload = offload_new(s.base, 1);
     s.api = (struct api){s.store, s.dispatch, s.sched, s.events, &s.cfg,

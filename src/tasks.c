@@ -16,11 +16,12 @@
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "builtin.h"
 #include "schema.h"
 
 #define TASK_FILE_MAX (1024 * 1024)
 
-static const char *task_keys[] = {"id",      "title",      "description", "command",
+static const char *task_keys[] = {"id",      "title",      "description", "command", "builtin",
                                   "arguments", "default_queue", "timeout", "stop_grace",
                                   "env",     "working_dir"};
 
@@ -33,6 +34,7 @@ void task_free(struct task *t)
     for (size_t i = 0; t->argv && i < t->argc; i++) free(t->argv[i]);
     free(t->argv);
     json_decref(t->arguments);
+    free(t->builtin);
     free(t->default_queue);
     json_decref(t->env);
     free(t->working_dir);
@@ -143,7 +145,17 @@ static int parse_doc(json_t *doc, const char *dir, const struct queue_names *que
     }
 
     json_t *cmd = json_object_get(doc, "command");
-    if (!cmd) return sk_err_set(e, -EINVAL, "command", "required, an array of strings (argv)");
+    json_t *bi = json_object_get(doc, "builtin");
+    if (cmd && bi) return sk_err_set(e, -EINVAL, "builtin", "give either command or builtin");
+    if (bi) {
+        if (!json_is_string(bi) || !builtin_find(json_string_value(bi)))
+            return sk_err_set(e, -EINVAL, "builtin", "unknown builtin (one of %s)", builtin_names());
+        t->builtin = xstrdup(json_string_value(bi));
+    } else if (!cmd) {
+        return sk_err_set(e, -EINVAL, "command",
+                          "required, an array of strings (argv), unless builtin is given");
+    }
+    if (cmd) {
     if (!json_is_array(cmd) || json_array_size(cmd) == 0)
         return sk_err_set(e, -EINVAL, "command", "must be a non-empty array of strings (argv)");
     t->argc = json_array_size(cmd);
@@ -162,6 +174,7 @@ static int parse_doc(json_t *doc, const char *dir, const struct queue_names *que
         if (i == 0 && strstr(s, "{{"))
             return sk_err_set(e, -EINVAL, field, "the program itself cannot be a placeholder");
         t->argv[i] = (i == 0 && strchr(s, '/')) ? join_path(dir, s) : xstrdup(s);
+    }
     }
 
     v = json_object_get(doc, "default_queue");

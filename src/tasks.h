@@ -21,8 +21,10 @@ struct task {
     char *id;
     char *title;
     char *description; /* "" when absent */
-    char **argv;       /* NULL-terminated; argv[0] resolved against the file's folder */
+    char **argv;       /* NULL-terminated; argv[0] resolved against the file's folder; NULL
+                        * for a builtin */
     size_t argc;
+    char *builtin;     /* a job type implemented inside sked (builtin.h), or NULL */
     json_t *arguments; /* the arguments schema (type object), or NULL */
     char *default_queue; /* NULL: the configured default queue */
     int64_t timeout_ms;  /* -1: none */

@@ -18,7 +18,9 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "builtin.h"
 #include "dispatch.h"
+#include "offload.h"
 
 extern char **environ;
 
@@ -41,6 +43,11 @@ static void close_fd(struct active *a, int i)
 
 void worker_release(struct active *a)
 {
+    if (a->bctx) { /* still running at exit: its completion will free it */
+        a->bctx->abandoned = true;
+        a->bctx->owner = NULL;
+        a->bctx = NULL;
+    }
     for (int i = 0; i < 4; i++) close_fd(a, i);
     if (a->timeout_ev) event_free(a->timeout_ev);
     if (a->kill_ev) event_free(a->kill_ev);
@@ -59,6 +66,20 @@ static void on_kill(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     struct active *a = arg;
     if (a->exited) return;
+    if (a->bctx) {
+        /* a thread cannot be killed: the run is recorded now, the thread ends on its own */
+        logcap_line(&a->cap, LL_WARNING, STREAM_SKED,
+                    "the builtin did not end within the stop grace; it was abandoned",
+                    time_now_us());
+        worker_collect(a);
+        a->bctx->abandoned = true;
+        a->bctx->owner = NULL;
+        a->bctx = NULL;
+        a->exited = true;
+        a->wstatus = 1 << 8;
+        dispatch_finished(a);
+        return;
+    }
     char g[32];
     duration_format(a->stop_grace_ms, g);
     logcap_line(&a->cap, LL_WARNING, STREAM_SKED,
@@ -77,6 +98,7 @@ void worker_terminate(struct active *a, enum active_end why)
         return;
     }
     a->end = why;
+    if (a->bctx) builtin_cancel(a->bctx);
     worker_signal(a, SIGTERM);
     if (!a->kill_ev) a->kill_ev = evtimer_new(dispatch_base(a->d), on_kill, a);
     struct timeval tv = {a->stop_grace_ms / 1000, (a->stop_grace_ms % 1000) * 1000};
@@ -394,6 +416,92 @@ fail_pipes:
         if (pst[i] >= 0) close(pst[i]);
     }
     return rc ? rc : -EIO;
+}
+
+/* ---- builtins ---- */
+
+void worker_collect(struct active *a)
+{
+    struct builtin_ctx *c = a->bctx;
+    if (!c) return;
+    pthread_mutex_lock(&c->lock);
+    int64_t now = time_now_us();
+    for (size_t i = 0; i < c->nlines; i++) {
+        logcap_line(&a->cap, c->lines[i].level, STREAM_STDOUT, c->lines[i].text, now);
+        free(c->lines[i].text);
+    }
+    c->nlines = 0;
+    if (c->dirty) {
+        struct run *r = &a->run;
+        if (c->progress) {
+            json_decref(r->progress);
+            r->progress = c->progress;
+            c->progress = NULL;
+        }
+        if (c->output) {
+            json_decref(r->output);
+            r->output = c->output;
+            c->output = NULL;
+        }
+        if (c->message) {
+            free(r->message);
+            r->message = c->message;
+            c->message = NULL;
+        }
+        if (c->has_entries) {
+            int64_t *dst[] = {&r->total_entries, &r->inserted_entries, &r->updated_entries,
+                              &r->errored_entries};
+            for (int i = 0; i < 4; i++)
+                if (c->entries[i] >= 0) *dst[i] = c->entries[i];
+            c->has_entries = false;
+        }
+        c->dirty = false;
+        a->dirty = true;
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* On the loop, once the builtin's function returned. */
+static void builtin_done(void *arg)
+{
+    struct builtin_ctx *c = arg;
+    struct active *a = c->owner;
+    if (c->abandoned || !a) {
+        builtin_ctx_free(c);
+        return;
+    }
+    worker_collect(a);
+    a->bctx = NULL;
+    a->exited = true;
+    a->wstatus = c->rc == 0 ? 0 : 1 << 8;
+    builtin_ctx_free(c);
+    dispatch_finished(a);
+}
+
+int worker_start_builtin(struct active *a, const struct task *t, char *why, size_t whylen)
+{
+    const struct builtin_def *def = builtin_find(t->builtin);
+    if (!def) {
+        snprintf(why, whylen, "unknown builtin '%s'", t->builtin);
+        return -ENOENT;
+    }
+    const struct config *cfg = dispatch_config(a->d);
+    struct builtin_ctx *c = builtin_ctx_new(def, a->run.args);
+    snprintf(c->run_id, sizeof c->run_id, "%s", a->run.id);
+    snprintf(c->job_id, sizeof c->job_id, "%s", a->run.job_id);
+    c->db_path = xstrdup(cfg->db_path);
+    c->default_retention_ms = cfg->retention_ms;
+    c->wake_fd = dispatch_builtin_fd(a->d);
+    c->owner = a;
+    a->bctx = c;
+    a->is_builtin = true;
+    if (a->run.timeout_ms > 0) {
+        a->timeout_ev = evtimer_new(dispatch_base(a->d), on_timeout, a);
+        struct timeval tv = {a->run.timeout_ms / 1000, (a->run.timeout_ms % 1000) * 1000};
+        evtimer_add(a->timeout_ev, &tv);
+    }
+    offload_submit(dispatch_pool(a->d), builtin_run, builtin_done, c);
+    return 0;
 }
 
 /* ---- orphans left by a previous sked ---- */

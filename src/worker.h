@@ -1,12 +1,16 @@
 /*
- * worker: the child-process executor. A claimed run becomes a task process in its own session
+ * worker: the executors. Child processes:  A claimed run becomes a task process in its own session
  * (so stop and timeout reach its whole process tree), with the resolved arguments on stdin,
  * SKED_* variables in its environment, stdout/stderr captured as the run's log and fd 3 as its
  * status channel. Everything is non-blocking on the event loop: a task that floods output or
  * never reads its stdin delays no one.
  *
+ * Builtins (builtin.h): the job type's C function runs on the dispatcher's thread pool; what it
+ * reports is collected into the run on the loop, stop and timeout cancel it, and one that does
+ * not end within the stop grace is abandoned (its thread finishes alone, its run is recorded).
+ *
  * struct active is one executing run; dispatch.c owns its lifetime (claim to finish), this file
- * owns its process and pipes.
+ * owns its process and pipes, or its builtin context.
  */
 #ifndef SKED_WORKER_H
 #define SKED_WORKER_H
@@ -50,6 +54,9 @@ struct active {
     bool status_capped;
     bool status_skip;   /* dropping the rest of an over-long status line */
 
+    struct builtin_ctx *bctx; /* a builtin's context while it runs, else NULL */
+    bool is_builtin;
+
     enum active_end end;
     bool detached;      /* the run's row is gone (its job was deleted): store nothing more */
     int64_t stop_grace_ms;
@@ -66,6 +73,11 @@ void worker_terminate(struct active *a, enum active_end why);
 void worker_exited(struct active *a, int wstatus);
 /* Closes pipes and timers (not the process). */
 void worker_release(struct active *a);
+
+/* Starts the builtin job type of t for a->run on the dispatcher's pool. */
+int worker_start_builtin(struct active *a, const struct task *t, char *why, size_t whylen);
+/* Moves what a builtin reported into a->run and its log. */
+void worker_collect(struct active *a);
 
 /* Ends any process whose environment holds SKED_RUN_ID=<one of ids>; returns how many. */
 int worker_kill_orphans(const char *const *ids, size_t n);

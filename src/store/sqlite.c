@@ -1291,6 +1291,27 @@ void store_audit_free(struct audit_entry *e, size_t n)
     free(e);
 }
 
+/* ---- retention ---- */
+
+int store_prune_batch(struct store *s, bool per_job, int64_t now, int64_t default_ms,
+                      int64_t batch, int64_t *deleted)
+{
+    sqlite3_stmt *st =
+        per_job ? stmt(s, "DELETE FROM run WHERE rid IN (SELECT r.rid FROM run r JOIN job j ON "
+                          "j.id = r.job_id WHERE j.retention_ms IS NOT NULL AND r.finished_at < "
+                          "?1 - j.retention_ms * 1000 LIMIT ?3)")
+                : stmt(s, "DELETE FROM run WHERE rid IN (SELECT r.rid FROM run r JOIN job j ON "
+                          "j.id = r.job_id WHERE r.finished_at < ?1 - ?2 AND j.retention_ms IS "
+                          "NULL LIMIT ?3)");
+    sqlite3_bind_int64(st, 1, now);
+    if (!per_job) sqlite3_bind_int64(st, 2, default_ms * 1000);
+    sqlite3_bind_int64(st, 3, batch);
+    *deleted = 0;
+    if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "prune");
+    *deleted = sqlite3_changes(s->db);
+    return 0;
+}
+
 /* ---- whole stores ---- */
 
 static int count_into(sqlite3 *db, struct store_copy_info *info, struct sk_err *e)

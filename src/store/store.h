@@ -177,6 +177,14 @@ int store_audit_list(struct store *s, const struct audit_query *q, struct audit_
                      size_t *n, int64_t *total);
 void store_audit_free(struct audit_entry *e, size_t n);
 
+/*
+ * Deletes up to batch finished runs (and their logs, by cascade) past their retention: with
+ * per_job, runs of jobs that have their own retention; else runs of the other jobs older than
+ * default_ms. *deleted says how many went.
+ */
+int store_prune_batch(struct store *s, bool per_job, int64_t now, int64_t default_ms,
+                      int64_t batch, int64_t *deleted);
+
 /* ---- whole stores ---- */
 struct store_copy_info {
     int64_t pages, page_size;

@@ -92,6 +92,8 @@ class Sked:
                 self._pump.start()
                 return self
         self.proc.kill()
+        self.proc.wait()
+        self.proc = None
         raise RuntimeError("sked did not start: %s" % "".join(lines))
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
@@ -495,3 +497,9 @@ def check_server_exit(rc, log, known_leaks=None):
             return
     if rc != 0:
         raise AssertionError("sked exited with status %s; log tail:\n%s" % (rc, log[-3000:]))
+
+
+def parse_time(s):
+    """An API time ("2026-11-29T10:34:36.123456+00:00") as seconds since the epoch."""
+    from datetime import datetime
+    return datetime.fromisoformat(s).timestamp()

@@ -198,7 +198,7 @@ class BadInput(ApiCase):
             ("GET", "/api/tasks/nope"),
             ("GET", "/api/tasks/nope/args"),
             ("GET", "/api/nothing-here"),
-            ("GET", "/"),
+            ("GET", "/nothing.png"),
         ]
         for method, path in paths:
             with self.subTest(method=method, path=path):

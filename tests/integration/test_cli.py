@@ -55,15 +55,15 @@ class TestTasks(CliCase):
         lines = out.splitlines()
         self.assertEqual(lines[0].split(), ["ID", "TITLE", "QUEUE", "TIMEOUT", "ARGUMENTS"])
         rows = {l.split()[0]: l for l in lines[1:]}
-        self.assertEqual(set(rows), {"import_files", "reindex", "sync_records"})
+        self.assertEqual(set(rows), {"import_files", "reindex", "sync_records", "prune", "http_call"})
         self.assertIn("records, reject_every", rows["sync_records"])
         self.assertIn("30m", rows["sync_records"])
 
     def test_json_is_the_api_listing(self):
         doc = self.ok_json("tasks", "--json")
-        self.assertEqual(doc["hits"]["total"], 3)
+        self.assertEqual(doc["hits"]["total"], 5)
         self.assertEqual(sorted(t["id"] for t in doc["hits"]["hits"]),
-                         ["import_files", "reindex", "sync_records"])
+                         ["http_call", "import_files", "prune", "reindex", "sync_records"])
 
 
 class TestJobs(CliCase):

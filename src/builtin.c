@@ -1,0 +1,380 @@
+/* builtin: in-process job types and their reporting context; see builtin.h. */
+#include "builtin.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "base/utf8.h"
+#include "base/xalloc.h"
+#include "model.h"
+#include "store/store.h"
+
+#define HTTP_BODY_CAP (64 * 1024)
+#define PRUNE_BATCH 500
+
+/* ---- the context ---- */
+
+struct builtin_ctx *builtin_ctx_new(const struct builtin_def *def, const json_t *args)
+{
+    struct builtin_ctx *c = xcalloc(1, sizeof *c);
+    c->def = def;
+    c->args = json_deep_copy(args ? args : json_object());
+    c->wake_fd = -1;
+    atomic_init(&c->cancel, false);
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->cond, NULL);
+    for (int i = 0; i < 4; i++) c->entries[i] = -1;
+    return c;
+}
+
+void builtin_ctx_free(struct builtin_ctx *c)
+{
+    if (!c) return;
+    for (size_t i = 0; i < c->nlines; i++) free(c->lines[i].text);
+    free(c->lines);
+    json_decref(c->args);
+    json_decref(c->progress);
+    json_decref(c->output);
+    free(c->message);
+    free(c->db_path);
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->cond);
+    free(c);
+}
+
+static void wake(struct builtin_ctx *c)
+{
+    if (c->wake_fd < 0) return;
+    uint64_t one = 1;
+    ssize_t w = write(c->wake_fd, &one, sizeof one);
+    (void)w;
+}
+
+void bctx_log(struct builtin_ctx *c, int level, const char *fmt, ...)
+{
+    struct buf b = BUF_INIT, clean = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    utf8_sanitize(&clean, buf_cstr(&b), b.len);
+    buf_free(&b);
+    pthread_mutex_lock(&c->lock);
+    if (c->nlines == c->clines)
+        c->lines = xrealloc(c->lines, (c->clines = c->clines ? c->clines * 2 : 16) * sizeof *c->lines);
+    c->lines[c->nlines].level = level;
+    c->lines[c->nlines++].text = buf_steal(&clean);
+    pthread_mutex_unlock(&c->lock);
+    wake(c);
+}
+
+void bctx_progress(struct builtin_ctx *c, int64_t done, int64_t total)
+{
+    json_t *p = total >= 0 ? json_pack("{s:I,s:I}", "done", (json_int_t)done, "total", (json_int_t)total)
+                           : json_pack("{s:I,s:n}", "done", (json_int_t)done, "total");
+    pthread_mutex_lock(&c->lock);
+    json_decref(c->progress);
+    c->progress = p;
+    c->dirty = true;
+    pthread_mutex_unlock(&c->lock);
+    wake(c);
+}
+
+void bctx_entries(struct builtin_ctx *c, int64_t total, int64_t inserted, int64_t updated,
+                  int64_t errored)
+{
+    pthread_mutex_lock(&c->lock);
+    c->has_entries = c->dirty = true;
+    c->entries[0] = total, c->entries[1] = inserted, c->entries[2] = updated, c->entries[3] = errored;
+    pthread_mutex_unlock(&c->lock);
+    wake(c);
+}
+
+void bctx_message(struct builtin_ctx *c, const char *fmt, ...)
+{
+    struct buf b = BUF_INIT, clean = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    utf8_sanitize(&clean, buf_cstr(&b), b.len);
+    buf_free(&b);
+    pthread_mutex_lock(&c->lock);
+    free(c->message);
+    c->message = buf_steal(&clean);
+    c->dirty = true;
+    pthread_mutex_unlock(&c->lock);
+    wake(c);
+}
+
+void bctx_output(struct builtin_ctx *c, json_t *output)
+{
+    pthread_mutex_lock(&c->lock);
+    json_decref(c->output);
+    c->output = output;
+    c->dirty = true;
+    pthread_mutex_unlock(&c->lock);
+    wake(c);
+}
+
+bool bctx_cancelled(struct builtin_ctx *c)
+{
+    return atomic_load(&c->cancel);
+}
+
+bool bctx_sleep(struct builtin_ctx *c, int64_t ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&c->lock);
+    while (!atomic_load(&c->cancel))
+        if (pthread_cond_timedwait(&c->cond, &c->lock, &until) == ETIMEDOUT) break;
+    pthread_mutex_unlock(&c->lock);
+    return !atomic_load(&c->cancel);
+}
+
+void builtin_cancel(struct builtin_ctx *c)
+{
+    pthread_mutex_lock(&c->lock);
+    atomic_store(&c->cancel, true);
+    pthread_cond_broadcast(&c->cond);
+    pthread_mutex_unlock(&c->lock);
+}
+
+void builtin_run(void *arg)
+{
+    struct builtin_ctx *c = arg;
+    c->rc = c->def->run(c);
+}
+
+/* ---- the builtins ---- */
+
+static int run_noop(struct builtin_ctx *c)
+{
+    (void)c;
+    return 0;
+}
+
+static int run_sleep(struct builtin_ctx *c)
+{
+    json_t *v = json_object_get(c->args, "seconds");
+    double secs = json_is_number(v) ? json_number_value(v) : 1.0;
+    if (secs < 0 || secs > 7 * 86400) {
+        bctx_message(c, "seconds must be from 0 to 604800");
+        return 1;
+    }
+    bctx_log(c, LL_INFO, "sleeping %g s", secs);
+    int64_t ms = (int64_t)(secs * 1000), step = 1000;
+    for (int64_t slept = 0; slept < ms; slept += step) {
+        int64_t d = ms - slept < step ? ms - slept : step;
+        if (!bctx_sleep(c, d)) return 1;
+        bctx_progress(c, (slept + d + 999) / 1000, (ms + 999) / 1000); /* whole seconds, up */
+    }
+    bctx_message(c, "slept %g s", secs);
+    return 0;
+}
+
+/* -- http -- */
+
+struct http_sink {
+    struct buf body;
+    bool truncated;
+};
+
+static size_t http_body(char *p, size_t size, size_t n, void *arg)
+{
+    struct http_sink *s = arg;
+    size_t len = size * n, room = HTTP_BODY_CAP - s->body.len;
+    if (len > room) {
+        s->truncated = true;
+        len = room;
+    }
+    buf_append(&s->body, p, len);
+    return size * n; /* read on (for the status), keep only the cap */
+}
+
+static int http_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)dt, (void)dn, (void)ut, (void)un;
+    return bctx_cancelled(arg) ? 1 : 0; /* non-zero aborts the transfer */
+}
+
+static int run_http(struct builtin_ctx *c)
+{
+    const char *url = json_str(c->args, "url");
+    if (!url || (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)) {
+        bctx_message(c, "url: required, an http:// or https:// address");
+        return 1;
+    }
+    const char *method = json_str(c->args, "method");
+    if (!method) method = "GET";
+    static const char *methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"};
+    bool known = false;
+    for (int i = 0; i < 6; i++) known = known || strcmp(method, methods[i]) == 0;
+    if (!known) {
+        bctx_message(c, "method: one of GET, POST, PUT, PATCH, DELETE, HEAD");
+        return 1;
+    }
+    int64_t timeout_ms = 30000;
+    const char *ts = json_str(c->args, "timeout"), *why;
+    if (ts && duration_parse(ts, &timeout_ms, &why) != 0) {
+        bctx_message(c, "timeout: %s", why);
+        return 1;
+    }
+    json_t *expect = json_object_get(c->args, "expected_status");
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdrs = NULL;
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(c->args, "headers"), k, v)
+    {
+        if (!json_is_string(v) || strpbrk(k, "\r\n:") || strpbrk(json_string_value(v), "\r\n"))
+            continue; /* no header injection */
+        char *line = xasprintf("%s: %s", k, json_string_value(v));
+        hdrs = curl_slist_append(hdrs, line);
+        free(line);
+    }
+    struct http_sink sink = {BUF_INIT, false};
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") == 0) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    const char *body = json_str(c->args, "body");
+    if (body) curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, json_is_true(json_object_get(c->args, "follow_redirects")) ? 1L : 0L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, http_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "sked");
+    bctx_log(c, LL_INFO, "%s %s", method, url);
+    int64_t t0 = time_mono_us();
+    CURLcode cc = curl_easy_perform(h);
+    int64_t elapsed = (time_mono_us() - t0) / 1000;
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+    int rc = 0;
+    if (cc != CURLE_OK) {
+        if (bctx_cancelled(c)) {
+            rc = 1;
+        } else {
+            bctx_log(c, LL_ERROR, "request failed: %s", curl_easy_strerror(cc));
+            bctx_message(c, "request failed: %s", curl_easy_strerror(cc));
+            rc = 1;
+        }
+    } else {
+        struct buf text = BUF_INIT;
+        utf8_sanitize(&text, buf_cstr(&sink.body), sink.body.len);
+        bctx_output(c, json_pack("{s:i,s:s,s:b,s:I}", "status", (int)status, "body",
+                                 buf_cstr(&text), "truncated", sink.truncated, "elapsed_ms",
+                                 (json_int_t)elapsed));
+        buf_free(&text);
+        bool ok = json_is_integer(expect) ? status == json_integer_value(expect)
+                                          : status >= 200 && status < 300;
+        bctx_log(c, ok ? LL_INFO : LL_ERROR, "answered %ld in %lld ms", status, (long long)elapsed);
+        if (!ok) {
+            bctx_message(c, "answered %ld, expected %s", status,
+                         json_is_integer(expect) ? "another status" : "2xx");
+            rc = 1;
+        } else {
+            bctx_message(c, "answered %ld", status);
+        }
+    }
+    buf_free(&sink.body);
+    return rc;
+}
+
+/* -- sked.prune -- */
+
+static int run_prune(struct builtin_ctx *c)
+{
+    int64_t retention = c->default_retention_ms;
+    const char *rs = json_str(c->args, "retention"), *why;
+    if (rs && (duration_parse(rs, &retention, &why) != 0 || retention < 60000)) {
+        bctx_message(c, "retention: a duration of at least 1m, such as 90d");
+        return 1;
+    }
+    json_t *bj = json_object_get(c->args, "batch");
+    int64_t batch = json_is_integer(bj) ? json_integer_value(bj) : PRUNE_BATCH;
+    if (batch < 1 || batch > 100000) {
+        bctx_message(c, "batch: from 1 to 100000");
+        return 1;
+    }
+    struct store *st;
+    struct sk_err e = {0};
+    if (store_open(c->db_path, DURABILITY_NORMAL, &st, &e) != 0) {
+        bctx_message(c, "cannot open the store: %s", e.msg);
+        return 1;
+    }
+    char d[32];
+    duration_format(retention, d);
+    bctx_log(c, LL_INFO, "deleting finished runs older than %s (jobs without a retention of their own)", d);
+    int64_t now = time_now_us(), deleted = 0;
+    int rc = 0;
+    /* jobs with their own retention first, then everyone else with the default; in small
+     * batches, each its own short transaction, so the server's writes slip in between */
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        for (;;) {
+            if (bctx_cancelled(c)) {
+                rc = 1;
+                break;
+            }
+            int64_t n = 0;
+            if (store_prune_batch(st, pass == 0, now, retention, batch, &n) != 0) {
+                bctx_message(c, "the store failed while deleting; see the server log");
+                rc = 1;
+                break;
+            }
+            deleted += n;
+            bctx_entries(c, deleted, -1, -1, -1);
+            if (n < batch) break;
+            bctx_sleep(c, 2); /* room for the server's writes */
+        }
+    }
+    store_close(st);
+    bctx_log(c, LL_INFO, "deleted %lld run(s) and their logs", (long long)deleted);
+    bctx_output(c, json_pack("{s:I,s:s}", "deleted_runs", (json_int_t)deleted, "retention", d));
+    if (rc == 0) bctx_message(c, "deleted %lld run(s) older than their retention", (long long)deleted);
+    return rc;
+}
+
+static const struct builtin_def defs[] = {
+    {"noop", run_noop, "does nothing and succeeds"},
+    {"sleep", run_sleep, "sleeps for args.seconds"},
+    {"http", run_http, "one HTTP request"},
+    {"sked.prune", run_prune, "deletes finished runs past their retention"},
+};
+
+const struct builtin_def *builtin_find(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof defs / sizeof *defs; i++)
+        if (strcmp(defs[i].name, name) == 0) return &defs[i];
+    return NULL;
+}
+
+const char *builtin_names(void)
+{
+    return "noop, sleep, http, sked.prune";
+}

@@ -1,0 +1,316 @@
+"""Running sked in production, against the real binary: retries, builtin job types (noop,
+sleep, http against a local receiver, sked.prune on 100,000 old runs while other runs keep
+executing), SIGHUP reloading task files, and backup/restore while sked runs."""
+import http.server
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+import unittest
+import uuid
+
+import skedtest
+from skedtest import CheckedSked as Sked, sh_task, task_file, wait_for
+
+FAST = ["--shutdown-grace", "1s", "--stop-grace", "1s"]
+
+
+def builtin(id, name, **fields):
+    doc = {"id": id, "title": id, "builtin": name}
+    doc.update(fields)
+    return doc
+
+
+def runs_of(s, job_id):
+    return s.get("/api/jobs/%s/runs?size=1000&sort_direction=asc" % job_id).json["hits"]["hits"]
+
+
+class Receiver:
+    """A local HTTP server that records requests and answers with a chosen status."""
+
+    def __init__(self, status=200, body=b"pong"):
+        self.requests = []
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_any(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                outer.requests.append((self.command, self.path, dict(self.headers), self.rfile.read(n)))
+                self.send_response(outer.status)
+                self.send_header("Content-Length", str(len(outer.body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(outer.body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_any
+
+            def log_message(self, *a):
+                pass
+
+        self.status, self.body = status, body
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.server.server_address[1]
+        self.url = "http://127.0.0.1:%d" % self.port
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Retries(unittest.TestCase):
+    def test_a_failing_task_with_two_retries_makes_three_linked_runs(self):
+        fail = sh_task("flaky", 'echo "attempt $SKED_ATTEMPT"; exit 3')
+        with Sked(tasks={"flaky.json": fail}, args=FAST) as s:
+            job = s.create_job("flaky", max_retries=2, retry_backoff="1s", args={"x": 1})
+            self.assertEqual(job["max_retries"], 2)
+            self.assertEqual(job["retry_backoff"], "1s")
+            first = s.run_job(job["id"], title="nightly")
+            runs = wait_for(lambda: (lambda r: r if len(r) == 3 and all(x["status"] == "FAILED" for x in r) else None)(runs_of(s, job["id"])),
+                            timeout=30, what="three failed runs")
+            time.sleep(1.5)
+            self.assertEqual(len(runs_of(s, job["id"])), 3, "no fourth attempt")
+            self.assertEqual([r["attempt"] for r in runs], [1, 2, 3])
+            self.assertEqual([r["trigger"] for r in runs], ["manual", "retry", "retry"])
+            self.assertIsNone(runs[0]["parent_run_id"])
+            self.assertEqual(runs[1]["parent_run_id"], runs[0]["id"])
+            self.assertEqual(runs[2]["parent_run_id"], runs[1]["id"])
+            self.assertEqual(runs[0]["id"], first["id"])
+            for r in runs:
+                self.assertEqual(r["args"], runs[0]["args"])
+                self.assertEqual(r["title"], "nightly")
+            # the backoff: 1 s before the second attempt, 2 s before the third
+            t = [skedtest.parse_time(r["created"]) for r in runs]
+            nb = [skedtest.parse_time(r["not_before"]) if r["not_before"] else None for r in runs]
+            self.assertAlmostEqual(nb[1] - skedtest.parse_time(runs[0]["finished_at"]), 1.0, places=1)
+            self.assertAlmostEqual(nb[2] - skedtest.parse_time(runs[1]["finished_at"]), 2.0, places=1)
+            self.assertGreaterEqual(skedtest.parse_time(runs[2]["started_at"]), nb[2])
+            self.assertIn("attempt 3", [l["message"] for l in s.logs(runs[2])])
+
+    def test_cancelled_and_successful_runs_are_not_retried(self):
+        slow = sh_task("slow", "sleep 30")
+        with Sked(tasks={"slow.json": slow}, args=FAST) as s:
+            job = s.create_job("slow", max_retries=3, retry_backoff="1s")
+            run = s.run_job(job["id"])
+            s.wait_run(run, ["RUNNING"])
+            s.post("/api/jobs/%s/runs/%s/actions/stop" % (job["id"], run["id"]))
+            self.assertEqual(s.wait_run(run)["status"], "CANCELLED")
+            time.sleep(1.5)
+            self.assertEqual(len(runs_of(s, job["id"])), 1)
+
+    def test_validation(self):
+        with Sked(tasks={"t.json": task_file("t", ["/bin/true"])}, args=FAST) as s:
+            for body, field in (({"max_retries": -1}, "max_retries"), ({"max_retries": 101}, "max_retries"),
+                                ({"retry_backoff": "soon"}, "retry_backoff"), ({"retention": "5s"}, "retention")):
+                body.update({"title": "x", "task": "t"})
+                r = s.post("/api/jobs", body)
+                self.assertEqual(r.status, 400, body)
+                self.assertIn(field, [e["field"] for e in r.json["errors"]])
+
+
+class Builtins(unittest.TestCase):
+    TASKS = {"noop.json": builtin("noop", "noop"),
+             "nap.json": builtin("nap", "sleep", stop_grace="1s"),
+             "call.json": builtin("call", "http")}
+
+    def test_noop_and_sleep(self):
+        with Sked(tasks=self.TASKS, args=FAST) as s:
+            job = s.create_job("noop")
+            self.assertEqual(s.wait_run(s.run_job(job["id"]))["status"], "SUCCESS")
+            nap = s.create_job("nap", args={"seconds": 1.2})
+            done = s.wait_run(s.run_job(nap["id"]))
+            self.assertEqual(done["status"], "SUCCESS")
+            self.assertEqual(done["message"], "slept 1.2 s")
+            self.assertEqual(done["progress"], {"done": 2, "total": 2})
+            self.assertGreaterEqual(skedtest.parse_time(done["finished_at"]) - skedtest.parse_time(done["started_at"]), 1.2)
+            self.assertIn("sleeping 1.2 s", [l["message"] for l in s.logs(done)])
+            self.assertIsNone(done["exit_code"])
+            bad = s.wait_run(s.run_job(nap["id"], args={"seconds": -5}))
+            self.assertEqual(bad["status"], "FAILED")
+            self.assertIn("seconds", bad["message"])
+
+    def test_stop_and_timeout(self):
+        with Sked(tasks=self.TASKS, args=FAST) as s:
+            nap = s.create_job("nap", args={"seconds": 60})
+            run = s.run_job(nap["id"])
+            s.wait_run(run, ["RUNNING"])
+            s.post("/api/jobs/%s/runs/%s/actions/stop" % (nap["id"], run["id"]))
+            done = s.wait_run(run, timeout=10)
+            self.assertEqual(done["status"], "CANCELLED")
+            s.patch("/api/jobs/" + nap["id"], {"timeout": "1s"})
+            done = s.wait_run(s.run_job(nap["id"]), timeout=10)
+            self.assertEqual(done["status"], "FAILED")
+            self.assertEqual(done["message"], "timed out after 1s")
+
+    def test_http(self):
+        rec = Receiver(status=200, body=b"pong")
+        try:
+            with Sked(tasks=self.TASKS, args=FAST) as s:
+                job = s.create_job("call", args={"url": rec.url + "/ping?x=1", "method": "POST",
+                                                 "headers": {"X-Token": "abc"}, "body": "hello"})
+                done = s.wait_run(s.run_job(job["id"]))
+                self.assertEqual(done["status"], "SUCCESS", done)
+                self.assertEqual(done["output"]["status"], 200)
+                self.assertEqual(done["output"]["body"], "pong")
+                method, path, headers, body = rec.requests[-1]
+                self.assertEqual((method, path, body), ("POST", "/ping?x=1", b"hello"))
+                self.assertEqual(headers.get("X-Token"), "abc")
+                # an unexpected status fails the run; an expected one passes
+                rec.status, rec.body = 503, b"down" * 100000
+                done = s.wait_run(s.run_job(job["id"]))
+                self.assertEqual(done["status"], "FAILED")
+                self.assertEqual(done["output"]["status"], 503)
+                self.assertTrue(done["output"]["truncated"])
+                self.assertEqual(len(done["output"]["body"]), 64 * 1024)
+                done = s.wait_run(s.run_job(job["id"], args={"url": rec.url, "expected_status": 503}))
+                self.assertEqual(done["status"], "SUCCESS")
+                # nobody listening
+                dead = skedtest.free_port()
+                done = s.wait_run(s.run_job(job["id"], args={"url": "http://127.0.0.1:%d/" % dead}))
+                self.assertEqual(done["status"], "FAILED")
+                self.assertIn("request failed", done["message"])
+                done = s.wait_run(s.run_job(job["id"], args={"url": "file:///etc/passwd"}))
+                self.assertEqual(done["status"], "FAILED")
+                self.assertIn("url", done["message"])
+        finally:
+            rec.close()
+
+    def test_bad_task_files(self):
+        for doc, reason in ((builtin("x", "nope"), "unknown builtin"),
+                            (dict(builtin("x", "noop"), command=["/bin/true"]), "either command or builtin")):
+            with self.subTest(reason=reason):
+                s = Sked(tasks={"x.json": doc})
+                with self.assertRaises(RuntimeError) as cm:
+                    s.start(timeout=10)
+                self.assertIn(reason, str(cm.exception))
+
+
+def add_old_runs(db_path, job_id, task, n, age_days):
+    """Inserts n finished runs of job_id, age_days old, each with two log lines."""
+    db = sqlite3.connect(db_path)
+    first = db.execute("SELECT coalesce(max(rid), 0) FROM run").fetchone()[0]
+    t = int((time.time() - age_days * 86400) * 1e6)
+    rows = [(str(uuid.uuid4()), job_id, task, "S", "default", "{}", "manual", t, t, t, t) for _ in range(n)]
+    db.executemany("INSERT INTO run (id, job_id, task, status, queue, args, trigger, created, updated, "
+                   "started_at, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+    db.execute("INSERT INTO run_log (rid, seq, ts, level, stream, message) "
+               "SELECT rid, 1, created, 1, 0, 'old line' FROM run WHERE rid > ?", (first,))
+    db.commit()
+    db.close()
+
+
+class Prune(unittest.TestCase):
+    def test_100000_old_runs_while_other_runs_execute(self):
+        tasks = {"prune.json": builtin("prune", "sked.prune"), "quick.json": sh_task("quick", "echo hi")}
+        with Sked(tasks=tasks, args=FAST + ["--retention", "30d"]) as s:
+            jobs = s.get("/api/jobs").json["hits"]["hits"]
+            prune = [j for j in jobs if j["task"] == "prune"]
+            self.assertEqual(len(prune), 1, "the prune job ships at first start")
+            self.assertEqual(prune[0]["schedule"], {"type": "cron", "expression": "0 3 * * *"})
+            self.assertIsNotNone(prune[0]["next_run"])
+            old = s.create_job("quick", title="old")
+            keep = s.create_job("quick", title="own retention", retention="400d")
+            s.stop()
+            add_old_runs(s.db, old["id"], "quick", 100000, 60)
+            add_old_runs(s.db, keep["id"], "quick", 100, 60)
+            add_old_runs(s.db, old["id"], "quick", 50, 10)  # young enough to stay
+            s.start()
+            busy = s.create_job("quick", title="busy", schedule={"type": "interval", "seconds": 1})
+            run = s.run_job(prune[0]["id"])
+            done = s.wait_run(run, timeout=240)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertEqual(done["total_entries"], 100000)
+            self.assertEqual(done["output"]["deleted_runs"], 100000)
+            # other runs kept going meanwhile
+            started, finished = skedtest.parse_time(done["started_at"]), skedtest.parse_time(done["finished_at"])
+            during = [r for r in runs_of(s, busy["id"])
+                      if r["status"] == "SUCCESS" and started <= skedtest.parse_time(r["finished_at"]) <= finished]
+            if finished - started > 2:
+                self.assertGreater(len(during), 0, "no run finished while pruning")
+            self.assertEqual(s.get("/api/jobs/%s/runs" % old["id"]).json["hits"]["total"], 50)
+            self.assertEqual(s.get("/api/jobs/%s/runs" % keep["id"]).json["hits"]["total"], 100)
+            s.patch("/api/jobs/" + busy["id"], {"active": False})
+            db = sqlite3.connect(s.db)
+            orphans = db.execute("SELECT count(*) FROM run_log WHERE rid NOT IN (SELECT rid FROM run)").fetchone()[0]
+            db.close()
+            self.assertEqual(orphans, 0, "log lines outlived their runs")
+            # a deleted prune job is not recreated
+            s.delete("/api/jobs/" + prune[0]["id"])
+            s.restart()
+            self.assertFalse([j for j in s.get("/api/jobs").json["hits"]["hits"] if j["task"] == "prune"])
+
+
+class Reload(unittest.TestCase):
+    def test_sighup_picks_up_task_files_and_keeps_runs(self):
+        tasks = {"slow.json": sh_task("slow", "sleep 2; echo done")}
+        with Sked(tasks=tasks, args=FAST) as s:
+            job = s.create_job("slow")
+            run = s.run_job(job["id"])
+            s.wait_run(run, ["RUNNING"])
+            with open(os.path.join(s.tasks_dir, "fresh.json"), "w") as f:
+                json.dump(sh_task("fresh", "echo fresh"), f)
+            s.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: "fresh" in [t["id"] for t in s.get("/api/tasks").json["hits"]["hits"]], what="reload")
+            fresh = s.create_job("fresh")
+            self.assertEqual(s.wait_run(s.run_job(fresh["id"]))["status"], "SUCCESS")
+            self.assertEqual(s.wait_run(run)["status"], "SUCCESS", "the run in progress survived")
+            # a broken file keeps the current set
+            with open(os.path.join(s.tasks_dir, "broken.json"), "w") as f:
+                f.write('{"id": "broken"')
+            s.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: "reload.failed" in s.server_log(), what="reload failure logged")
+            self.assertEqual(sorted(t["id"] for t in s.get("/api/tasks").json["hits"]["hits"]), ["fresh", "slow"])
+
+
+class Backup(unittest.TestCase):
+    def test_backup_during_load_holds_every_finished_run(self):
+        tasks = {"quick.json": sh_task("quick", "echo hi")}
+        with Sked(tasks=tasks, args=FAST + ["--queues", "default=4"]) as s:
+            job = s.create_job("quick")
+            stop = threading.Event()
+
+            def load():
+                while not stop.is_set():
+                    try:
+                        s.run_job(job["id"])
+                    except Exception:
+                        pass
+
+            t = threading.Thread(target=load)
+            t.start()
+            time.sleep(1.5)
+            out = os.path.join(s.tmp, "backup.db")
+            r = subprocess.run([skedtest.BIN, "backup", out, "--db", s.db], capture_output=True, text=True, timeout=60)
+            finished_after = {x["id"] for x in runs_of(s, job["id"]) if x["finished_at"]}
+            stop.set()
+            t.join()
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("backed up to", r.stdout)
+            db = sqlite3.connect(out)
+            self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+            copied = {row[0]: row[1] for row in db.execute("SELECT id, status FROM run")}
+            db.close()
+            self.assertGreater(len(copied), 10)
+            # the copy is one moment: every run finished before it is in it, finished
+            finished_in_copy = {i for i, st in copied.items() if st in ("S", "F")}
+            self.assertTrue(finished_in_copy <= finished_after)
+            self.assertGreater(len(finished_in_copy), 0)
+            # a second backup to the same name is refused
+            r = subprocess.run([skedtest.BIN, "backup", out, "--db", s.db], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 1)
+            # restore refuses the store of a running sked
+            r = subprocess.run([skedtest.BIN, "restore", out, "--db", s.db], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("in use", r.stderr)
+            s.stop()
+            r = subprocess.run([skedtest.BIN, "restore", out, "--db", s.db], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            s.start()
+            self.assertEqual(s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"], len(copied))
+
+
+if __name__ == "__main__":
+    skedtest.main()
