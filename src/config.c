@@ -31,6 +31,7 @@ void config_init(struct config *c)
     c->max_body_bytes = 1024 * 1024;
     c->retention_ms = 90LL * 86400 * 1000;
     c->builtin_threads = 4;
+    c->smtp_from = xstrdup("sked@localhost");
     c->durability = DURABILITY_NORMAL;
     c->log_level = LOG_INFO;
     c->log_format = LOG_TEXT;
@@ -52,6 +53,10 @@ void config_release(struct config *c)
     free(c->listen_host);
     free(c->tasks_dir);
     free(c->web_dir);
+    free(c->smtp_url);
+    free(c->smtp_from);
+    free(c->public_url);
+    free(c->webhook_secret);
     free(c->node);
     free(c->admin_token);
     free_queues(c);
@@ -149,6 +154,11 @@ void config_usage(void)
           "  --retention DURATION   how long finished runs are kept by sked.prune, for jobs\n"
           "                         without their own [SKED_RETENTION] (90d)\n"
           "  --builtin-threads N    threads for builtin job types [SKED_BUILTIN_THREADS] (4)\n"
+          "  --smtp-url URL         mail server for notifications, smtp://host:port\n"
+          "                         (STARTTLS when offered) [SKED_SMTP_URL]\n"
+          "  --smtp-from ADDRESS    sender of notification e-mails [SKED_SMTP_FROM]\n"
+          "  --public-url URL       how people reach sked, for links [SKED_PUBLIC_URL]\n"
+          "  --webhook-secret KEY   signs webhook bodies (HMAC-SHA256) [SKED_WEBHOOK_SECRET]\n"
           "  --durability MODE      normal | full [SKED_DURABILITY] (normal)\n"
           "  --log-level LEVEL      debug | info | warn | error [SKED_LOG_LEVEL] (info)\n"
           "  --log-format FORMAT    text | json [SKED_LOG_FORMAT] (text)\n"
@@ -201,6 +211,10 @@ static int set_option(struct config *c, const char *name, const char *val, const
         c->tasks_dir = xstrdup(val);
     } else if (strcmp(name, "web-dir") == 0) {
         free(c->web_dir);
+    free(c->smtp_url);
+    free(c->smtp_from);
+    free(c->public_url);
+    free(c->webhook_secret);
         c->web_dir = *val ? xstrdup(val) : NULL;
     } else if (strcmp(name, "queues") == 0) {
         int rc = config_parse_queues(c, val, e);
@@ -228,6 +242,27 @@ static int set_option(struct config *c, const char *name, const char *val, const
             c->stop_grace_ms = n;
         else
             c->shutdown_grace_ms = n;
+    } else if (strcmp(name, "smtp-url") == 0) {
+        if (*val && strncmp(val, "smtp://", 7) != 0 && strncmp(val, "smtps://", 8) != 0)
+            return sk_err_set(e, -EINVAL, src, "'%s': expected smtp://HOST[:PORT] or smtps://...",
+                              val);
+        free(c->smtp_url);
+        c->smtp_url = *val ? xstrdup(val) : NULL;
+    } else if (strcmp(name, "smtp-from") == 0) {
+        if (*val && (!strchr(val, '@') || strpbrk(val, "\r\n<>")))
+            return sk_err_set(e, -EINVAL, src, "'%s': expected an e-mail address", val);
+        free(c->smtp_from);
+        c->smtp_from = *val ? xstrdup(val) : NULL;
+    } else if (strcmp(name, "public-url") == 0) {
+        if (*val && strncmp(val, "http://", 7) != 0 && strncmp(val, "https://", 8) != 0)
+            return sk_err_set(e, -EINVAL, src, "'%s': expected http://... or https://...", val);
+        free(c->public_url);
+        c->public_url = *val ? xstrndup(val, strlen(val) - (val[strlen(val) - 1] == '/')) : NULL;
+    } else if (strcmp(name, "webhook-secret") == 0) {
+        if (*val && strlen(val) < 16)
+            return sk_err_set(e, -EINVAL, src, "must be at least 16 characters long");
+        free(c->webhook_secret);
+        c->webhook_secret = *val ? xstrdup(val) : NULL;
     } else if (strcmp(name, "retention") == 0) {
         if (duration_parse(val, &n, &why) != 0 || n < 60000)
             return sk_err_set(e, -EINVAL, src, "'%s': a duration of at least 1m, e.g. 90d", val);
@@ -263,7 +298,8 @@ static int set_option(struct config *c, const char *name, const char *val, const
 }
 
 static const char *options[] = {"db",         "listen",     "tasks",          "queues",
-                                "web-dir",    "retention",  "builtin-threads",
+                                "web-dir",    "retention",  "builtin-threads", "smtp-url",
+                                "smtp-from",  "public-url", "webhook-secret",
                                 "node",       "log-cap",    "stop-grace",     "shutdown-grace",
                                 "max-body",   "durability", "log-level",      "log-format"};
 

@@ -37,6 +37,10 @@ struct config {
     int64_t max_body_bytes;     /* HTTP request bodies */
     int64_t retention_ms;       /* sked.prune's default: finished runs older than this go */
     int builtin_threads;        /* threads that run builtin job types */
+    char *smtp_url;             /* e.g. smtp://127.0.0.1:25; NULL: no e-mail */
+    char *smtp_from;
+    char *public_url;           /* how people reach sked, for links in notifications */
+    char *webhook_secret;       /* HMAC-SHA256 key of webhook signatures; NULL: unsigned */
     enum durability durability;
     enum log_level log_level;
     enum log_format log_format;

@@ -1,6 +1,7 @@
 /* server: the serve command; see server.h. */
 #include "server.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include "http/api.h"
 #include "http/auth.h"
 #include "http/http.h"
+#include "notify.h"
 #include "offload.h"
 #include "scheduler.h"
 #include "store/store.h"
@@ -37,6 +39,7 @@ struct server {
     struct events *events;
     struct dispatch *dispatch;
     struct scheduler *sched;
+    struct notify *notify;
     struct auth *auth;
     struct offload *offload;
     struct http_server *http;
@@ -153,6 +156,8 @@ int server_main(int argc, char **argv)
         return 2;
     }
     log_setup(s.cfg.log_level, s.cfg.log_format);
+    /* libcurl's global state is set up once here, before any thread uses it */
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (sodium_init() < 0) {
         fprintf(stderr, "sked serve: libsodium failed to initialise\n");
         return 1;
@@ -191,6 +196,7 @@ int server_main(int argc, char **argv)
     int recovered = dispatch_recover(s.dispatch);
     if (recovered > 0) log_warn("startup.recovered", "runs=%d", recovered);
 
+    s.notify = notify_new(s.base, s.store, s.events, &s.cfg);
     s.sched = scheduler_new(s.base, s.store, s.dispatch);
     int scheduled = scheduler_load(s.sched);
     create_prune_job(&s);
@@ -227,6 +233,7 @@ out:
     offload_free(s.offload);
     scheduler_free(s.sched);
     dispatch_free(s.dispatch);
+    notify_free(s.notify);
     events_free(s.events);
     if (s.sigterm) event_free(s.sigterm);
     if (s.sigint) event_free(s.sigint);
@@ -237,5 +244,6 @@ out:
     taskset_free(s.tasks);
     config_release(&s.cfg);
     tz_cache_clear();
+    curl_global_cleanup();
     return exit_code;
 }

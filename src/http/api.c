@@ -483,6 +483,8 @@ json_t *api_job_json(struct api_ctx *c, const struct job *j, bool with_last)
     json_object_set_new(o, "notification_emails", emails ? json_incref(emails) : json_array());
     json_object_set_new(o, "notification_statuses",
                         statuses ? json_incref(statuses) : json_array());
+    json_t *hooks = json_object_get(j->notifications, "webhooks");
+    json_object_set_new(o, "notification_webhooks", hooks ? json_incref(hooks) : json_array());
     if (j->timeout_ms > 0) {
         char d[32];
         duration_format(j->timeout_ms, d);

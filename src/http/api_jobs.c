@@ -18,7 +18,8 @@ static const char *writable[] = {"title",         "description",   "task",
                                  "args",          "custom_args",   "notification_emails",
                                  "notification_statuses", "timeout", "overlap",
                                  "catchup",       "catchup_limit", "max_retries",
-                                 "retry_backoff", "retention",     NULL};
+                                 "retry_backoff", "retention",     "notification_webhooks",
+                                 NULL};
 /* sent back by clients that PUT what they read; ignored */
 static const char *read_only[] = {"id",       "created",   "updated",      "links",
                                   "last_run", "last_runs", "default_args", "next_run",
@@ -128,7 +129,8 @@ static void apply_body(struct api_ctx *c, json_t *body, struct job *j, bool crea
     /* notifications */
     json_t *emails = json_object_get(body, "notification_emails");
     json_t *statuses = json_object_get(body, "notification_statuses");
-    if (emails || statuses || full) {
+    json_t *hooks = json_object_get(body, "notification_webhooks");
+    if (emails || statuses || hooks || full) {
         json_t *n = j->notifications ? json_deep_copy(j->notifications) : json_object();
         if (emails || full) {
             size_t i;
@@ -161,6 +163,22 @@ static void apply_body(struct api_ctx *c, json_t *body, struct job *j, bool crea
             }
             json_object_set_new(n, "statuses",
                                 json_is_array(statuses) ? json_incref(statuses) : json_array());
+        }
+        if (hooks || full) {
+            size_t i;
+            json_t *e;
+            if (hooks && !json_is_null(hooks) &&
+                (!json_is_array(hooks) || json_array_size(hooks) > 10))
+                json_errs_add(errs, "notification_webhooks", "must be a list of at most 10 URLs");
+            json_array_foreach(json_is_array(hooks) ? hooks : NULL, i, e)
+            {
+                const char *u = json_string_value(e);
+                if (!u || strlen(u) > 2000 || strpbrk(u, " \r\n") ||
+                    (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0))
+                    json_errs_add(errs, "notification_webhooks",
+                                  "'%s' is not an http:// or https:// URL", u ? u : json_type_name(e));
+            }
+            json_object_set_new(n, "webhooks", json_is_array(hooks) ? json_incref(hooks) : json_array());
         }
         json_decref(j->notifications);
         j->notifications = n;

@@ -61,6 +61,169 @@ class Receiver:
         self.server.server_close()
 
 
+class SmtpServer:
+    """A small real SMTP server (plain, no STARTTLS offered) that keeps the messages it gets."""
+
+    def __init__(self):
+        import socket
+        self.messages = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.url = "smtp://127.0.0.1:%d" % self.port
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.session, args=(c,), daemon=True).start()
+
+    def session(self, c):
+        f = c.makefile("rb")
+        send = lambda line: c.sendall(line.encode() + b"\r\n")
+        send("220 localhost ESMTP test")
+        msg = {"rcpt": []}
+        while True:
+            line = f.readline()
+            if not line:
+                break
+            cmd = line.decode().strip()
+            up = cmd.upper()
+            if up.startswith("EHLO") or up.startswith("HELO"):
+                send("250-localhost")
+                send("250 8BITMIME")
+            elif up.startswith("MAIL FROM:"):
+                msg["from"] = cmd[10:].strip()
+                send("250 ok")
+            elif up.startswith("RCPT TO:"):
+                msg["rcpt"].append(cmd[8:].strip())
+                send("250 ok")
+            elif up == "DATA":
+                send("354 go on")
+                data = b""
+                while True:
+                    l = f.readline()
+                    if l in (b".\r\n", b".\n", b""):
+                        break
+                    data += l
+                msg["data"] = data.decode()
+                self.messages.append(msg)
+                msg = {"rcpt": []}
+                send("250 queued")
+            elif up == "QUIT":
+                send("221 bye")
+                break
+            else:
+                send("250 ok")
+        c.close()
+
+    def close(self):
+        self.sock.close()
+
+
+class Notifications(unittest.TestCase):
+    def test_email_and_signed_webhook_with_retries(self):
+        import hashlib
+        import hmac
+        smtp = SmtpServer()
+        port = skedtest.free_port()  # the receiver is down at first
+        secret = "webhook-secret-0123456789"
+        tasks = {"fails.json": sh_task("fails", 'echo "<3>disk full" ; exit 2'),
+                 "ok.json": sh_task("ok", "echo fine")}
+        env = {"SKED_SMTP_URL": smtp.url, "SKED_SMTP_FROM": "sked@example.org",
+               "SKED_PUBLIC_URL": "https://sked.example.org/", "SKED_WEBHOOK_SECRET": secret}
+        rec = None
+        try:
+            with Sked(tasks=tasks, args=FAST, env=env) as s:
+                job = s.create_job("fails", title="Nightly import ✓",
+                                   notification_emails=["ops@example.org", "dev@example.org"],
+                                   notification_statuses=["FAILED"],
+                                   notification_webhooks=["http://127.0.0.1:%d/hook" % port])
+                self.assertEqual(job["notification_webhooks"], ["http://127.0.0.1:%d/hook" % port])
+                run = s.wait_run(s.run_job(job["id"]))
+                self.assertEqual(run["status"], "FAILED")
+                msgs = wait_for(lambda: len(smtp.messages) >= 2 and smtp.messages, what="two e-mails")
+                self.assertEqual(sorted(m["rcpt"][0] for m in msgs), ["<dev@example.org>", "<ops@example.org>"])
+                m = msgs[0]
+                self.assertEqual(m["from"], "<sked@example.org>")
+                self.assertIn("Subject: =?UTF-8?B?", m["data"])  # the title is not ASCII
+                import base64, re
+                enc = re.search(r"Subject: =\?UTF-8\?B\?([^?]+)\?=", m["data"]).group(1)
+                self.assertEqual(base64.b64decode(enc).decode(), "Job Failed: Nightly import ✓")
+                self.assertIn("https://sked.example.org/administration/runs/" + run["id"], m["data"])
+                self.assertIn("exited with status 2", m["data"])
+                self.assertIn("disk full", m["data"])
+                # the webhook failed, and is retried; the run is unaffected
+                wait_for(lambda: "notify.retry" in s.server_log(), what="a retry")
+                self.assertEqual(s.get_run(run)["status"], "FAILED")
+                # now listen on the port the job names
+                rec = ReceiverOn(port)
+                got = wait_for(lambda: rec.requests, timeout=30, what="the webhook after a retry")
+                method, path, headers, body = got[0]
+                self.assertEqual((method, path), ("POST", "/hook"))
+                doc = json.loads(body)
+                self.assertEqual(doc["event"], "run.finished")
+                self.assertEqual(doc["status"], "FAILED")
+                self.assertEqual(doc["run"]["id"], run["id"])
+                self.assertEqual(doc["job"]["title"], "Nightly import ✓")
+                self.assertEqual(doc["link"], "https://sked.example.org/administration/runs/" + run["id"])
+                ts = headers["X-Sked-Timestamp"]
+                want = hmac.new(secret.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
+                self.assertEqual(headers["X-Sked-Signature"], "sha256=" + want)
+                self.assertGreater(int(headers["X-Sked-Delivery"].rsplit("-", 1)[1]), 1)
+                # statuses not listed send nothing
+                n = len(smtp.messages)
+                ok = s.create_job("ok", notification_emails=["ops@example.org"], notification_statuses=["FAILED"])
+                s.wait_run(s.run_job(ok["id"]))
+                time.sleep(0.5)
+                self.assertEqual(len(smtp.messages), n)
+                for body, field in (({"notification_webhooks": ["ftp://x"]}, "notification_webhooks"),
+                                    ({"notification_webhooks": "http://x"}, "notification_webhooks")):
+                    r = s.patch("/api/jobs/" + ok["id"], body)
+                    self.assertEqual(r.status, 400)
+                    self.assertIn(field, [e["field"] for e in r.json["errors"]])
+        finally:
+            smtp.close()
+            if rec:
+                rec.close()
+
+    def test_a_mail_server_that_is_down_never_fails_the_run(self):
+        dead = skedtest.free_port()
+        tasks = {"ok.json": sh_task("ok", "echo fine")}
+        with Sked(tasks=tasks, args=FAST, env={"SKED_SMTP_URL": "smtp://127.0.0.1:%d" % dead}) as s:
+            job = s.create_job("ok", notification_emails=["ops@example.org"], notification_statuses=["SUCCESS"])
+            run = s.wait_run(s.run_job(job["id"]))
+            self.assertEqual(run["status"], "SUCCESS")
+            wait_for(lambda: "notify.failed" in s.server_log(), what="the failure logged")
+            self.assertEqual(s.get_run(run)["status"], "SUCCESS")
+
+
+class ReceiverOn(Receiver):
+    """A Receiver on a given port."""
+
+    def __init__(self, port, status=200):
+        self.requests = []
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                outer.requests.append((self.command, self.path, dict(self.headers), self.rfile.read(n)))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
 class Retries(unittest.TestCase):
     def test_a_failing_task_with_two_retries_makes_three_linked_runs(self):
         fail = sh_task("flaky", 'echo "attempt $SKED_ATTEMPT"; exit 3')

@@ -1,0 +1,457 @@
+/* notify: e-mail and webhook notifications of finished runs; see notify.h. */
+#include "notify.h"
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/buf.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "model.h"
+#include "offload.h"
+
+#define WEBHOOK_ATTEMPTS 5
+#define DELIVERY_TIMEOUT_MS 10000
+#define MESSAGE_CAP 4000
+
+enum channel { CH_EMAIL, CH_WEBHOOK };
+
+struct delivery {
+    struct notify *n;
+    enum channel ch;
+    char *to;       /* address or URL */
+    char *subject;  /* e-mail */
+    char *body;     /* mail text, or the webhook's JSON */
+    char run_id[UUID_STR_LEN];
+    int attempt;
+    bool ok;
+    char error[256];
+    struct event *retry_ev;
+    struct delivery *prev, *next; /* waiting for a retry */
+};
+
+struct notify {
+    struct event_base *base;
+    struct store *store;
+    struct events *events;
+    const struct config *cfg;
+    struct events_sub *sub;
+    struct offload *pool;
+    struct delivery *waiting;
+    struct notify_stats stats;
+};
+
+static void delivery_free(struct delivery *d)
+{
+    if (d->retry_ev) event_free(d->retry_ev);
+    free(d->to);
+    free(d->subject);
+    free(d->body);
+    free(d);
+}
+
+/* ---- what is sent ---- */
+
+char *notify_subject(int status, const char *title)
+{
+    switch (status) {
+    case RUN_SUCCESS: return xasprintf("Job Completed Successfully: %s", title);
+    case RUN_FAILED: return xasprintf("Job Failed: %s", title);
+    case RUN_PARTIAL_SUCCESS: return xasprintf("Job Completed with Errors: %s", title);
+    default: return xasprintf("Job Status: %s: %s", run_status_name(status), title);
+    }
+}
+
+void notify_sign(const char *key, const char *timestamp, const char *body, char out[65])
+{
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, (const unsigned char *)key, strlen(key));
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)timestamp, strlen(timestamp));
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)".", 1);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)body, strlen(body));
+    crypto_auth_hmacsha256_final(&st, mac);
+    sodium_bin2hex(out, 65, mac, sizeof mac);
+}
+
+/* s with control characters (line breaks included) made spaces: safe in a header. */
+static void header_text(struct buf *b, const char *s)
+{
+    for (; *s; s++) buf_putc(b, (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
+}
+
+/* An RFC 2047 encoded word when s is not plain ASCII. */
+static void mime_header(struct buf *b, const char *s)
+{
+    bool ascii = true;
+    for (const char *p = s; *p; p++) ascii = ascii && (unsigned char)*p < 0x80;
+    struct buf clean = BUF_INIT;
+    header_text(&clean, s);
+    if (ascii) {
+        buf_append(b, clean.data, clean.len);
+    } else {
+        size_t n = sodium_base64_encoded_len(clean.len, sodium_base64_VARIANT_ORIGINAL);
+        char *enc = xmalloc(n);
+        sodium_bin2base64(enc, n, (const unsigned char *)clean.data, clean.len,
+                          sodium_base64_VARIANT_ORIGINAL);
+        buf_printf(b, "=?UTF-8?B?%s?=", enc);
+        free(enc);
+    }
+    buf_free(&clean);
+}
+
+/* Text for a mail body: lines kept under SMTP's limit, carriage returns dropped. */
+static void mail_text(struct buf *b, const char *s, size_t cap)
+{
+    size_t col = 0, n = 0;
+    for (; *s && n < cap; s++, n++) {
+        if (*s == '\r') continue;
+        if (*s == '\n' || col >= 900) {
+            buf_puts(b, "\r\n");
+            col = 0;
+            if (*s == '\n') continue;
+        }
+        buf_putc(b, *s);
+        col++;
+    }
+    if (*s) buf_puts(b, " [...]");
+}
+
+static char *run_link(const struct notify *n, const char *run_id)
+{
+    return n->cfg->public_url ? xasprintf("%s/administration/runs/%s", n->cfg->public_url, run_id)
+                              : NULL;
+}
+
+static json_t *run_summary(const struct run *r)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s,s:o,s:o,s:o,s:s?,s:i,s:I,s:I,s:I,s:I}", "id",
+                          r->id, "job_id", r->job_id, "status", run_status_name(r->status), "title",
+                          r->title, "trigger", run_trigger_name(r->trigger), "queue",
+                          r->queue ? r->queue : "", "created", json_null(), "started_at",
+                          json_null(), "finished_at", json_null(), "message", r->message, "attempt",
+                          r->attempt, "total_entries", (json_int_t)r->total_entries,
+                          "inserted_entries", (json_int_t)r->inserted_entries, "updated_entries",
+                          (json_int_t)r->updated_entries, "errored_entries",
+                          (json_int_t)r->errored_entries);
+    int64_t t[3] = {r->created, r->started_at, r->finished_at};
+    const char *k[3] = {"created", "started_at", "finished_at"};
+    for (int i = 0; i < 3; i++) {
+        if (t[i] == NO_TIME) continue;
+        char ts[TIME_STR_MAX];
+        time_format(t[i], ts);
+        json_object_set_new(o, k[i], json_string(ts));
+    }
+    json_object_set_new(o, "exit_code", r->has_exit_code ? json_integer(r->exit_code) : json_null());
+    json_object_set_new(o, "output", r->output ? json_incref(r->output) : json_null());
+    return o;
+}
+
+static char *mail_body(const struct notify *n, const struct job *j, const struct run *r)
+{
+    struct buf b = BUF_INIT;
+    buf_puts(&b, "The job \"");
+    mail_text(&b, j->title, 300);
+    buf_printf(&b, "\" ended with the status %s.\r\n\r\n", run_status_name(r->status));
+    char ts[TIME_STR_MAX];
+    buf_printf(&b, "Run:      %s (%s, attempt %d)\r\n", r->id, run_trigger_name(r->trigger),
+               r->attempt);
+    if (r->started_at != NO_TIME) {
+        time_format(r->started_at, ts);
+        buf_printf(&b, "Started:  %s\r\n", ts);
+    }
+    if (r->finished_at != NO_TIME) {
+        time_format(r->finished_at, ts);
+        buf_printf(&b, "Finished: %s\r\n", ts);
+    }
+    if (r->started_at != NO_TIME && r->finished_at != NO_TIME)
+        buf_printf(&b, "Duration: %.1f s\r\n", (double)(r->finished_at - r->started_at) / 1e6);
+    if (r->total_entries || r->errored_entries)
+        buf_printf(&b, "Entries:  %lld processed, %lld succeeded, %lld failed\r\n",
+                   (long long)r->total_entries,
+                   (long long)(r->total_entries - r->errored_entries),
+                   (long long)r->errored_entries);
+    if (r->message && *r->message) {
+        buf_puts(&b, "\r\nMessage:\r\n");
+        mail_text(&b, r->message, MESSAGE_CAP);
+        buf_puts(&b, "\r\n");
+    }
+    char *link = run_link(n, r->id);
+    if (link) buf_printf(&b, "\r\nThe run, its log and output: %s\r\n", link);
+    free(link);
+    return buf_steal(&b);
+}
+
+/* ---- sending (on a pool thread) ---- */
+
+struct upload {
+    const char *data;
+    size_t len, off;
+};
+
+static size_t read_upload(char *p, size_t size, size_t n, void *arg)
+{
+    struct upload *u = arg;
+    size_t left = u->len - u->off, take = size * n < left ? size * n : left;
+    memcpy(p, u->data + u->off, take);
+    u->off += take;
+    return take;
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *arg)
+{
+    (void)p, (void)arg;
+    return size * n;
+}
+
+static void send_email(struct delivery *d, const struct config *cfg)
+{
+    struct buf msg = BUF_INIT;
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char date[64];
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    buf_printf(&msg, "Date: %s\r\nFrom: sked <%s>\r\nTo: <%s>\r\nSubject: ", date, cfg->smtp_from,
+               d->to);
+    mime_header(&msg, d->subject);
+    buf_printf(&msg, "\r\nMessage-ID: <%s.%lld@sked>\r\nMIME-Version: 1.0\r\n"
+                     "Content-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Transfer-Encoding: 8bit\r\n\r\n%s",
+               d->run_id, (long long)now, d->body);
+    struct upload up = {msg.data, msg.len, 0};
+    CURL *h = curl_easy_init();
+    struct curl_slist *rcpt = curl_slist_append(NULL, d->to);
+    char from[300];
+    snprintf(from, sizeof from, "<%s>", cfg->smtp_from);
+    curl_easy_setopt(h, CURLOPT_URL, cfg->smtp_url);
+    curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);
+    curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
+    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, read_upload);
+    curl_easy_setopt(h, CURLOPT_READDATA, &up);
+    curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY); /* STARTTLS when offered */
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)DELIVERY_TIMEOUT_MS);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    CURLcode rc = curl_easy_perform(h);
+    d->ok = rc == CURLE_OK;
+    if (!d->ok) snprintf(d->error, sizeof d->error, "%s", curl_easy_strerror(rc));
+    curl_slist_free_all(rcpt);
+    curl_easy_cleanup(h);
+    buf_free(&msg);
+}
+
+static void send_webhook(struct delivery *d, const struct config *cfg)
+{
+    CURL *h = curl_easy_init();
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    hdrs = curl_slist_append(hdrs, "X-Sked-Event: run.finished");
+    char line[160], ts[32];
+    snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
+    snprintf(line, sizeof line, "X-Sked-Timestamp: %s", ts);
+    hdrs = curl_slist_append(hdrs, line);
+    snprintf(line, sizeof line, "X-Sked-Delivery: %s-%d", d->run_id, d->attempt);
+    hdrs = curl_slist_append(hdrs, line);
+    if (cfg->webhook_secret) {
+        char sig[65];
+        notify_sign(cfg->webhook_secret, ts, d->body, sig);
+        snprintf(line, sizeof line, "X-Sked-Signature: sha256=%s", sig);
+        hdrs = curl_slist_append(hdrs, line);
+    }
+    curl_easy_setopt(h, CURLOPT_URL, d->to);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, d->body);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)DELIVERY_TIMEOUT_MS);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "sked");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    CURLcode rc = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    d->ok = rc == CURLE_OK && status >= 200 && status < 300;
+    if (rc != CURLE_OK)
+        snprintf(d->error, sizeof d->error, "%s", curl_easy_strerror(rc));
+    else if (!d->ok)
+        snprintf(d->error, sizeof d->error, "answered %ld", status);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(h);
+}
+
+static void deliver_work(void *arg)
+{
+    struct delivery *d = arg;
+    d->error[0] = '\0';
+    if (d->ch == CH_EMAIL)
+        send_email(d, d->n->cfg);
+    else
+        send_webhook(d, d->n->cfg);
+}
+
+/* ---- on the loop ---- */
+
+static void deliver_done(void *arg);
+
+static void submit(struct delivery *d)
+{
+    offload_submit(d->n->pool, deliver_work, deliver_done, d);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct delivery *d = arg;
+    struct notify *n = d->n;
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        n->waiting = d->next;
+    if (d->next) d->next->prev = d->prev;
+    d->prev = d->next = NULL;
+    d->attempt++;
+    submit(d);
+}
+
+static void deliver_done(void *arg)
+{
+    struct delivery *d = arg;
+    struct notify *n = d->n;
+    const char *what = d->ch == CH_EMAIL ? "email" : "webhook";
+    if (d->ok) {
+        n->stats.sent[d->ch]++;
+        log_info("notify.sent", "channel=%s run=%s to=%s attempt=%d", what, d->run_id,
+                 log_q(d->to), d->attempt);
+        delivery_free(d);
+        return;
+    }
+    if (d->ch == CH_WEBHOOK && d->attempt < WEBHOOK_ATTEMPTS && n->pool) {
+        int64_t wait_ms = 1000LL << (d->attempt - 1);
+        log_warn("notify.retry", "channel=%s run=%s to=%s attempt=%d reason=%s wait_ms=%lld", what,
+                 d->run_id, log_q(d->to), d->attempt, log_q(d->error), (long long)wait_ms);
+        n->stats.retries++;
+        if (!d->retry_ev) d->retry_ev = evtimer_new(n->base, on_retry, d);
+        struct timeval tv = {wait_ms / 1000, (wait_ms % 1000) * 1000};
+        evtimer_add(d->retry_ev, &tv);
+        d->next = n->waiting;
+        if (n->waiting) n->waiting->prev = d;
+        n->waiting = d;
+        return;
+    }
+    n->stats.failed[d->ch]++;
+    log_error("notify.failed", "channel=%s run=%s to=%s attempts=%d reason=%s", what, d->run_id,
+              log_q(d->to), d->attempt, log_q(d->error));
+    delivery_free(d);
+}
+
+static struct delivery *delivery_new(struct notify *n, enum channel ch, const char *to,
+                                     const struct run *r)
+{
+    struct delivery *d = xcalloc(1, sizeof *d);
+    d->n = n;
+    d->ch = ch;
+    d->to = xstrdup(to);
+    d->attempt = 1;
+    memcpy(d->run_id, r->id, sizeof d->run_id);
+    return d;
+}
+
+static bool wants(const struct job *j, int status)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(j->notifications, "statuses"), i, s)
+        if (json_is_string(s) && run_status_parse(json_string_value(s)) == status) return true;
+    return false;
+}
+
+static void on_event(void *arg, const struct sk_event *ev)
+{
+    struct notify *n = arg;
+    const struct run *r = ev->run;
+    if (ev->kind != SKEV_STATUS || !run_status_terminal(r->status)) return;
+    struct job j;
+    if (store_job_get(n->store, r->job_id, &j) != 0) return;
+    if (!wants(&j, r->status)) {
+        job_release(&j);
+        return;
+    }
+    size_t i;
+    json_t *v;
+    json_t *emails = json_object_get(j.notifications, "emails");
+    if (json_array_size(emails) && !n->cfg->smtp_url)
+        log_warn("notify.no_smtp", "run=%s reason=\"the job lists e-mails but no --smtp-url is set\"",
+                 r->id);
+    else {
+        json_array_foreach(emails, i, v)
+        {
+            if (!json_is_string(v)) continue;
+            struct delivery *d = delivery_new(n, CH_EMAIL, json_string_value(v), r);
+            d->subject = notify_subject(r->status, j.title);
+            d->body = mail_body(n, &j, r);
+            submit(d);
+        }
+    }
+    json_t *hooks = json_object_get(j.notifications, "webhooks");
+    if (json_array_size(hooks)) {
+        char *link = run_link(n, r->id);
+        json_t *doc = json_pack("{s:s,s:{s:s,s:s,s:s},s:o,s:s,s:s?,s:s?}", "event",
+                                "run.finished", "job", "id", j.id, "title", j.title, "task",
+                                j.task, "run", run_summary(r), "status",
+                                run_status_name(r->status), "message", r->message, "link", link);
+        char *body = json_dump(doc);
+        json_decref(doc);
+        free(link);
+        json_array_foreach(hooks, i, v)
+        {
+            if (!json_is_string(v)) continue;
+            struct delivery *d = delivery_new(n, CH_WEBHOOK, json_string_value(v), r);
+            d->body = xstrdup(body);
+            submit(d);
+        }
+        free(body);
+    }
+    job_release(&j);
+}
+
+struct notify *notify_new(struct event_base *base, struct store *st, struct events *ev,
+                          const struct config *cfg)
+{
+    struct notify *n = xcalloc(1, sizeof *n);
+    n->base = base;
+    n->store = st;
+    n->events = ev;
+    n->cfg = cfg;
+    n->pool = offload_new(base, 2);
+    n->sub = events_subscribe(ev, NULL, on_event, n);
+    return n;
+}
+
+void notify_free(struct notify *n)
+{
+    if (!n) return;
+    events_unsubscribe(n->events, n->sub);
+    struct offload *pool = n->pool;
+    n->pool = NULL; /* failures from now on are final */
+    offload_free(pool);
+    while (n->waiting) {
+        struct delivery *d = n->waiting;
+        n->waiting = d->next;
+        log_warn("notify.dropped", "channel=webhook run=%s to=%s reason=\"sked stopped before "
+                                   "the retry\"",
+                 d->run_id, log_q(d->to));
+        delivery_free(d);
+    }
+    free(n);
+}
+
+const struct notify_stats *notify_stats(const struct notify *n)
+{
+    return &n->stats;
+}

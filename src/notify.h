@@ -1,0 +1,37 @@
+/*
+ * notify: telling people when runs end. It subscribes to run events; when a run ends in a
+ * status its job lists in notification_statuses, it sends an e-mail to each address of the
+ * job (libcurl SMTP, STARTTLS when the server offers it) and POSTs a JSON document to each of
+ * its webhooks, signed with HMAC-SHA256 when a secret is configured and retried with a
+ * doubling backoff. Deliveries run on their own small thread pool, never on the loop; a
+ * delivery that fails is logged and counted and never changes the run.
+ */
+#ifndef SKED_NOTIFY_H
+#define SKED_NOTIFY_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "events.h"
+#include "store/store.h"
+
+struct notify;
+struct event_base;
+
+struct notify_stats {
+    uint64_t sent[2], failed[2]; /* [0] e-mail, [1] webhook; failed counts final failures */
+    uint64_t retries;
+};
+
+struct notify *notify_new(struct event_base *base, struct store *st, struct events *ev,
+                          const struct config *cfg);
+/* Waits for deliveries in flight; retries still waiting are dropped (and logged). */
+void notify_free(struct notify *n);
+const struct notify_stats *notify_stats(const struct notify *n);
+
+/* "Job Failed: TITLE" and friends, as the reference names them. Caller frees. */
+char *notify_subject(int status, const char *title);
+/* The hex HMAC-SHA256 signature of a webhook: over "TIMESTAMP.BODY" with key. out: 65 bytes. */
+void notify_sign(const char *key, const char *timestamp, const char *body, char out[65]);
+
+#endif
