@@ -14,6 +14,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "cron.h"
+#include "metrics.h"
 
 /* How many missed fires a catch-up enumerates before it only counts them. */
 #define ENUM_MAX 100000
@@ -34,6 +35,7 @@ struct scheduler {
     struct map pos; /* job id -> heap index + 1 */
     struct event *timer;
     bool stopped;
+    struct metrics *metrics;
 };
 
 /* ---- the heap ---- */
@@ -334,6 +336,8 @@ static void fire_job(struct scheduler *s, const char *id, int64_t now)
     store_commit(s->store);
     free(times);
     int64_t late = time_now_us() - last;
+    if (!last_late) metrics_fire(s->metrics, (double)late / 1e6);
+    metrics_skipped(s->metrics, (long)skipped);
     log_debug("sched.fired", "job=%s at=%lld late_us=%lld next=%lld", j.id, (long long)last,
               (long long)late, (long long)next);
     j.next_run = next;
@@ -355,9 +359,11 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     arm(s);
 }
 
-struct scheduler *scheduler_new(struct event_base *base, struct store *st, struct dispatch *d)
+struct scheduler *scheduler_new(struct event_base *base, struct store *st, struct dispatch *d,
+                                struct metrics *m)
 {
     struct scheduler *s = xcalloc(1, sizeof *s);
+    s->metrics = m;
     s->base = base;
     s->store = st;
     s->dispatch = d;

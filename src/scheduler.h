@@ -26,7 +26,10 @@ struct event_base;
 /* Fires missed by more than this are "missed" (catch-up policy), not merely late. */
 #define SCHEDULER_GRACE_US (60LL * 1000000)
 
-struct scheduler *scheduler_new(struct event_base *base, struct store *st, struct dispatch *d);
+struct metrics;
+/* m (may be NULL) counts fire lateness and skipped fires. */
+struct scheduler *scheduler_new(struct event_base *base, struct store *st, struct dispatch *d,
+                                struct metrics *m);
 void scheduler_free(struct scheduler *s);
 /* Loads the active scheduled jobs and arms the timer; returns how many. */
 int scheduler_load(struct scheduler *s);

@@ -22,6 +22,7 @@
 #include "http/api.h"
 #include "http/auth.h"
 #include "http/http.h"
+#include "metrics.h"
 #include "notify.h"
 #include "offload.h"
 #include "scheduler.h"
@@ -40,6 +41,7 @@ struct server {
     struct dispatch *dispatch;
     struct scheduler *sched;
     struct notify *notify;
+    struct metrics *metrics;
     struct auth *auth;
     struct offload *offload;
     struct http_server *http;
@@ -53,6 +55,17 @@ static void on_drained(void *arg)
     struct server *s = arg;
     log_info("shutdown.done", "active=0");
     event_base_loopbreak(s->base);
+}
+
+static void on_http_answer(struct http_req *req, void *arg)
+{
+    metrics_http(arg, req->head.method, req->route ? req->route : "unmatched", req->status,
+                 (double)(time_mono_us() - req->started_us) / 1e6);
+}
+
+static void on_store_write(void *arg, double seconds)
+{
+    metrics_store(arg, seconds);
 }
 
 /* SIGHUP: the task files again. A set that does not load leaves the current one in place, so
@@ -197,13 +210,15 @@ int server_main(int argc, char **argv)
     if (recovered > 0) log_warn("startup.recovered", "runs=%d", recovered);
 
     s.notify = notify_new(s.base, s.store, s.events, &s.cfg);
-    s.sched = scheduler_new(s.base, s.store, s.dispatch);
+    s.metrics = metrics_new(s.events);
+    store_observe(s.store, on_store_write, s.metrics);
+    s.sched = scheduler_new(s.base, s.store, s.dispatch, s.metrics);
     int scheduled = scheduler_load(s.sched);
     create_prune_job(&s);
     /* one thread: password hashing is memory-hard (64 MiB each) and rate-limited anyway */
     s.offload = offload_new(s.base, 1);
-    s.api = (struct api){s.store, s.dispatch, s.sched, s.events, &s.cfg,
-                         s.auth, s.offload, s.base, time_now_us()};
+    s.api = (struct api){s.store,   s.dispatch, s.sched,   s.events, s.metrics, s.notify,
+                         &s.cfg,    s.auth,     s.offload, s.base,   time_now_us()};
     struct http_limits lim = {16 * 1024, (size_t)s.cfg.max_body_bytes, 60, 60, 10000};
     s.http = http_server_new(s.base, s.cfg.listen_host, s.cfg.listen_port, &lim, api_handle,
                              &s.api, &e);
@@ -211,6 +226,7 @@ int server_main(int argc, char **argv)
         fprintf(stderr, "sked serve: %s\n", e.msg);
         goto out;
     }
+    http_server_observe(s.http, on_http_answer, s.metrics);
     s.sigterm = evsignal_new(s.base, SIGTERM, on_signal, &s);
     s.sigint = evsignal_new(s.base, SIGINT, on_signal, &s);
     s.sighup = evsignal_new(s.base, SIGHUP, on_reload, &s);
@@ -234,6 +250,7 @@ out:
     scheduler_free(s.sched);
     dispatch_free(s.dispatch);
     notify_free(s.notify);
+    metrics_free(s.metrics);
     events_free(s.events);
     if (s.sigterm) event_free(s.sigterm);
     if (s.sigint) event_free(s.sigint);

@@ -33,8 +33,10 @@ static void readyz(struct api_ctx *c)
         api_error(c, 503, "the store is not reachable");
         return;
     }
-    api_json(c, 200, json_pack("{s:s,s:i}", "status", "ready", "store_version",
-                               store_version(c->api->store)));
+    bool migrated = store_version(c->api->store) == store_latest_version();
+    api_json(c, migrated ? 200 : 503,
+             json_pack("{s:s,s:i,s:b}", "status", migrated ? "ready" : "migrating", "store_version",
+                       store_version(c->api->store), "migrations_applied", migrated));
 }
 
 /*
@@ -79,6 +81,7 @@ static const struct route routes[] = {
     {"POST", "/api/tokens"},
     {"DELETE", "/api/tokens/{}"},
     {"GET", "/api/audit"},
+    {"GET", "/metrics"},
 };
 
 static const struct {
@@ -102,7 +105,7 @@ static const struct {
     {api_users_patch, PERM_SELF},    {api_users_delete, PERM_ADMIN},
     {api_users_token, PERM_ADMIN},   {api_tokens_list, PERM_SELF},
     {api_tokens_create, PERM_SELF},  {api_tokens_revoke, PERM_SELF},
-    {api_audit_list, PERM_ADMIN},
+    {api_audit_list, PERM_ADMIN},    {api_metrics, PERM_READ},
 };
 
 _Static_assert(sizeof routes / sizeof *routes == sizeof handlers / sizeof *handlers,
@@ -148,15 +151,19 @@ void api_handle(struct http_req *req, void *arg)
                          &m);
     if (i == -405) {
         http_add_header(req, "Allow", m.allow);
+        req->route = "unmatched";
         api_error(&c, 405, "method %s is not allowed here (allowed: %s)", req->head.method,
                   m.allow);
         return;
     }
     if (i < 0) {
+        req->route = "static";
         if (static_serve(req, api->cfg->web_dir)) return;
+        req->route = "unmatched";
         api_error(&c, 404, "no such route: %s", req->head.path);
         return;
     }
+    req->route = routes[i].pattern;
     /* ids are stored lower-case; UUIDs are case-insensitive, so accept either */
     for (int k = 0; k < m.nparams; k++)
         if (uuid_valid(m.params[k]))

@@ -25,6 +25,8 @@ struct api {
     struct dispatch *dispatch;
     struct scheduler *sched;
     struct events *events;
+    struct metrics *metrics;
+    struct notify *notify;
     const struct config *cfg;
     struct auth *auth;
     struct offload *offload; /* password hashing */
@@ -103,6 +105,7 @@ void api_tasks_get(struct api_ctx *c);
 void api_tasks_args(struct api_ctx *c);
 void api_queues_list(struct api_ctx *c);
 void api_schedules_preview(struct api_ctx *c);
+void api_metrics(struct api_ctx *c);
 void api_session_create(struct api_ctx *c);
 void api_session_get(struct api_ctx *c);
 void api_session_delete(struct api_ctx *c);

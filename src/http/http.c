@@ -286,6 +286,8 @@ struct http_server {
     struct http_conn *conns;
     int nconns;
     int port;
+    void (*observe)(struct http_req *req, void *arg);
+    void *observe_arg;
 };
 
 const char *http_status_text(int status)
@@ -401,6 +403,7 @@ void http_reply(struct http_req *req, int status, const char *content_type, cons
 {
     struct http_conn *c = req->conn;
     req->status = status;
+    if (c->srv->observe) c->srv->observe(req, c->srv->observe_arg);
     bool head_only = strcmp(req->head.method, "HEAD") == 0;
     bool keep = req->head.keep_alive && !c->closing;
     struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -458,6 +461,7 @@ void http_stream_start(struct http_req *req, int status, const char *content_typ
 {
     struct http_conn *c = req->conn;
     req->status = status;
+    if (c->srv->observe) c->srv->observe(req, c->srv->observe_arg);
     req->streaming = true;
     req->on_drain = on_drain;
     req->on_close = on_close;
@@ -703,6 +707,13 @@ struct http_server *http_server_new(struct event_base *base, const char *host, i
     s->port = bound.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
                                           : ntohs(((struct sockaddr_in *)&bound)->sin_port);
     return s;
+}
+
+void http_server_observe(struct http_server *s, void (*fn)(struct http_req *req, void *arg),
+                         void *arg)
+{
+    s->observe = fn;
+    s->observe_arg = arg;
 }
 
 int http_server_port(const struct http_server *s)

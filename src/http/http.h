@@ -72,6 +72,7 @@ struct http_req {
     void *stream_arg;
     int64_t started_us; /* monotonic, for metrics */
     int status;
+    const char *route;  /* the route it matched, for metrics (static text), or NULL */
 };
 
 struct http_limits {
@@ -87,6 +88,9 @@ typedef void (*http_handler)(struct http_req *req, void *arg);
 struct http_server *http_server_new(struct event_base *base, const char *host, int port,
                                     const struct http_limits *lim, http_handler fn, void *arg,
                                     struct sk_err *e);
+/* Called with each request as it is answered (status set), e.g. to count it. */
+void http_server_observe(struct http_server *s, void (*fn)(struct http_req *req, void *arg),
+                         void *arg);
 /* The port actually bound (useful with port 0). */
 int http_server_port(const struct http_server *s);
 /* Stops accepting new connections; existing ones finish. */

@@ -16,6 +16,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/map.h"
+#include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "store.h"
 
@@ -26,6 +27,9 @@ struct store {
     struct map stmts; /* SQL text -> sqlite3_stmt* */
     int depth;        /* transaction nesting */
     int version;
+    void (*observe)(void *arg, double seconds);
+    void *observe_arg;
+    int64_t tx_start; /* monotonic, when the outermost transaction began */
 };
 
 static int fail(struct store *s, const char *what)
@@ -210,6 +214,30 @@ void store_close(struct store *s)
     free(s);
 }
 
+void store_observe(struct store *s, void (*fn)(void *arg, double seconds), void *arg)
+{
+    s->observe = fn;
+    s->observe_arg = arg;
+}
+
+/* sqlite3_step of a write, timed when it is a transaction of its own. */
+static int write_step(struct store *s, sqlite3_stmt *st)
+{
+    if (s->depth > 0 || !s->observe) return sqlite3_step(st);
+    int64_t t0 = time_mono_us();
+    int rc = sqlite3_step(st);
+    s->observe(s->observe_arg, (double)(time_mono_us() - t0) / 1e6);
+    return rc;
+}
+
+int store_latest_version(void)
+{
+    int latest = 0;
+    for (const struct embedded_file *f = embedded_sql; f->name; f++)
+        if (atoi(f->name) > latest) latest = atoi(f->name);
+    return latest;
+}
+
 int store_version(struct store *s)
 {
     return s->version;
@@ -218,6 +246,7 @@ int store_version(struct store *s)
 int store_begin(struct store *s)
 {
     if (s->depth++ > 0) return 0;
+    s->tx_start = time_mono_us();
     sqlite3_stmt *st = stmt(s, "BEGIN IMMEDIATE");
     if (sqlite3_step(st) != SQLITE_DONE) {
         s->depth--;
@@ -236,6 +265,7 @@ int store_commit(struct store *s)
         sqlite3_step(rb);
         return rc;
     }
+    if (s->observe) s->observe(s->observe_arg, (double)(time_mono_us() - s->tx_start) / 1e6);
     return 0;
 }
 
@@ -343,7 +373,7 @@ int store_job_insert(struct store *s, const struct job *j)
                                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0, ?17, ?18, "
                                "?19)");
     bind_job(st, j);
-    return sqlite3_step(st) == SQLITE_DONE ? 0 : fail(s, "job_insert");
+    return write_step(s, st) == SQLITE_DONE ? 0 : fail(s, "job_insert");
 }
 
 int store_job_update(struct store *s, const struct job *j)
@@ -355,7 +385,7 @@ int store_job_update(struct store *s, const struct job *j)
                                "max_retries = ?17, retry_backoff_ms = ?18, retention_ms = ?19 "
                                "WHERE id = ?1 AND ?2 = ?2");
     bind_job(st, j);
-    if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "job_update");
+    if (write_step(s, st) != SQLITE_DONE) return fail(s, "job_update");
     return sqlite3_changes(s->db) ? 0 : -ENOENT;
 }
 
@@ -534,7 +564,7 @@ int store_run_insert(struct store *s, struct run *r)
     bind_time(st, 16, r->finished_at);
     bind_text(st, 17, r->task);
     bind_time(st, 18, r->not_before);
-    int rc = sqlite3_step(st);
+    int rc = write_step(s, st);
     if (duplicate(s, rc)) return -EEXIST;
     if (rc != SQLITE_DONE) return fail(s, "run_insert");
     r->rid = sqlite3_last_insert_rowid(s->db);
@@ -736,7 +766,7 @@ int store_run_update(struct store *s, const struct run_guard *g, int to, unsigne
         bind_text(st, 17, g->node);
         sqlite3_bind_int64(st, 18, g->claim);
     }
-    if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "run_update");
+    if (write_step(s, st) != SQLITE_DONE) return fail(s, "run_update");
     return sqlite3_changes(s->db) ? 0 : -ESTALE;
 }
 
@@ -751,10 +781,10 @@ int store_run_claim(struct store *s, const char *queue, const char *node, int64_
     sqlite3_bind_int64(st, 1, now);
     bind_text(st, 2, node);
     bind_text(st, 3, queue);
-    int rc = sqlite3_step(st);
+    int rc = write_step(s, st);
     if (rc == SQLITE_ROW) {
         read_run(st, out);
-        while (sqlite3_step(st) == SQLITE_ROW) {
+        while (write_step(s, st) == SQLITE_ROW) {
         }
         return 0;
     }
@@ -844,7 +874,7 @@ int store_log_append(struct store *s, int64_t rid, const struct log_line *lines,
         sqlite3_bind_int(st, 4, lines[i].level);
         sqlite3_bind_int(st, 5, lines[i].stream);
         sqlite3_bind_text(st, 6, lines[i].message, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "log_append");
+        if (write_step(s, st) != SQLITE_DONE) return fail(s, "log_append");
     }
     return 0;
 }

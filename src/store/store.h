@@ -26,8 +26,12 @@ enum durability { DURABILITY_NORMAL, DURABILITY_FULL };
 /* Opens (creating and migrating as needed) the store at path. */
 int store_open(const char *path, enum durability d, struct store **out, struct sk_err *e);
 void store_close(struct store *s);
-/* Schema version applied, for /readyz and diagnostics. */
+/* Schema version applied, and the newest this sked knows (equal once migrated). */
 int store_version(struct store *s);
+int store_latest_version(void);
+
+/* Called with the duration of every write: a whole transaction, or one autocommit statement. */
+void store_observe(struct store *s, void (*fn)(void *arg, double seconds), void *arg);
 
 /* Transactions nest by counting: only the outermost begin/commit touch the database. */
 int store_begin(struct store *s);

@@ -224,6 +224,62 @@ class ReceiverOn(Receiver):
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
+class Observability(unittest.TestCase):
+    def test_metrics_pass_promtool(self):
+        import shutil
+        promtool = shutil.which("promtool")
+        self.assertIsNotNone(promtool, "promtool is missing: apt-get install prometheus")
+        tasks = {"ok.json": sh_task("ok", "echo fine"), "bad.json": sh_task("bad", "exit 1")}
+        with Sked(tasks=tasks, args=FAST) as s:
+            ok, bad = s.create_job("ok"), s.create_job("bad")
+            for j in (ok, ok, bad):
+                s.wait_run(s.run_job(j["id"]))
+            s.create_job("ok", schedule={"type": "interval", "hours": 1})
+            viewer = s.post("/api/users", {"username": "prom", "role": "viewer"}).json
+            tok = s.post("/api/users/%s/tokens" % viewer["id"], {"name": "prometheus"}).json["token"]
+            self.assertEqual(s.get("/metrics", token=None).status, 401)
+            r = s.get("/metrics", token=tok)
+            self.assertEqual(r.status, 200)
+            self.assertTrue(r.headers["Content-Type"].startswith("text/plain; version=0.0.4"))
+            text = r.raw
+            check = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
+            self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+            self.assertIn('sked_runs_total{job="%s",queue="default",status="SUCCESS"} 2' % ok["id"], text)
+            self.assertIn('sked_runs_total{job="%s",queue="default",status="FAILED"} 1' % bad["id"], text)
+            self.assertIn('sked_run_duration_seconds_count{queue="default"} 4', text)
+            self.assertIn('sked_queue_slots{queue="default"} 4', text)
+            self.assertIn('sked_queue_depth{queue="default"} 0', text)
+            self.assertIn('sked_scheduled_jobs 1', text)
+            self.assertIn('sked_http_requests_total{method="POST",route="/api/jobs/{}/runs",status="201"} 3', text)
+            self.assertIn('sked_http_requests_total{method="GET",route="/metrics",status="401"} 1', text)
+            self.assertIn("sked_scheduler_lateness_seconds_count 1", text)
+            self.assertIn("sked_store_write_duration_seconds_count", text)
+            self.assertIn("sked_notification_failures_total", text)
+            self.assertIn('sked_build_info{version=', text)
+            for name in ("sked_resident_memory_bytes", "sked_start_time_seconds", "sked_runs_active"):
+                self.assertIn("# TYPE %s gauge" % name, text)
+
+    def test_json_log_and_readiness(self):
+        with Sked(tasks={"ok.json": sh_task("ok", "echo fine")}, args=FAST + ["--log-format", "json"]) as s:
+            s.wait_run(s.run_job(s.create_job("ok")["id"]))
+            r = s.get("/readyz", token=None)
+            self.assertEqual(r.status, 200)
+            self.assertEqual(r.json["status"], "ready")
+            self.assertTrue(r.json["migrations_applied"])
+            s.stop()
+            events = []
+            for line in s.server_log().splitlines():
+                if line.startswith("sked: "):
+                    continue  # the listening line and first-start notes are for people
+                doc = json.loads(line)
+                for key in ("ts", "level", "event"):
+                    self.assertIn(key, doc, line)
+                events.append(doc["event"])
+            self.assertIn("run.finished", events)
+            self.assertIn("startup.ready", events)
+            s.start()
+
+
 class Retries(unittest.TestCase):
     def test_a_failing_task_with_two_retries_makes_three_linked_runs(self):
         fail = sh_task("flaky", 'echo "attempt $SKED_ATTEMPT"; exit 3')
