@@ -11,6 +11,7 @@
 
 #include "args.h"
 #include "base/buf.h"
+#include "base/embed.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/timeutil.h"
@@ -37,6 +38,15 @@ static void readyz(struct api_ctx *c)
     api_json(c, migrated ? 200 : 503,
              json_pack("{s:s,s:i,s:b}", "status", migrated ? "ready" : "migrating", "store_version",
                        store_version(c->api->store), "migrations_applied", migrated));
+}
+
+extern const struct embedded_file embedded_openapi[];
+
+/* The OpenAPI description of this API (docs/openapi.json, compiled in). */
+static void openapi(struct api_ctx *c)
+{
+    const struct embedded_file *f = embedded_openapi;
+    http_reply(c->req, 200, "application/json", (const char *)f->data, f->size);
 }
 
 /*
@@ -82,6 +92,7 @@ static const struct route routes[] = {
     {"DELETE", "/api/tokens/{}"},
     {"GET", "/api/audit"},
     {"GET", "/metrics"},
+    {"GET", "/api/openapi.json"},
 };
 
 static const struct {
@@ -106,6 +117,7 @@ static const struct {
     {api_users_token, PERM_ADMIN},   {api_tokens_list, PERM_SELF},
     {api_tokens_create, PERM_SELF},  {api_tokens_revoke, PERM_SELF},
     {api_audit_list, PERM_ADMIN},    {api_metrics, PERM_READ},
+    {openapi, PERM_PUBLIC},
 };
 
 _Static_assert(sizeof routes / sizeof *routes == sizeof handlers / sizeof *handlers,
