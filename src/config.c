@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ini.h>
 #include <unistd.h>
 
 #include "base/timeutil.h"
@@ -57,6 +58,7 @@ void config_release(struct config *c)
     free(c->smtp_from);
     free(c->public_url);
     free(c->webhook_secret);
+    free(c->config_file);
     free(c->node);
     free(c->admin_token);
     free_queues(c);
@@ -162,6 +164,8 @@ void config_usage(void)
           "  --durability MODE      normal | full [SKED_DURABILITY] (normal)\n"
           "  --log-level LEVEL      debug | info | warn | error [SKED_LOG_LEVEL] (info)\n"
           "  --log-format FORMAT    text | json [SKED_LOG_FORMAT] (text)\n"
+          "  --config FILE          read options from an INI file first [SKED_CONFIG]; flags\n"
+          "                         and variables override it (see docs/operations.md)\n"
           "  -h, --help             this help\n"
           "\n"
           "At first start (no account in the store) sked creates the account 'admin' with\n"
@@ -303,8 +307,96 @@ static const char *options[] = {"db",         "listen",     "tasks",          "q
                                 "node",       "log-cap",    "stop-grace",     "shutdown-grace",
                                 "max-body",   "durability", "log-level",      "log-format"};
 
+/* Where each key of the file lives: [section] key -> the option of the same meaning. */
+static const struct {
+    const char *section, *key, *option;
+} file_keys[] = {
+    {"server", "db", "db"},
+    {"server", "listen", "listen"},
+    {"server", "tasks", "tasks"},
+    {"server", "queues", "queues"},
+    {"server", "node", "node"},
+    {"server", "web_dir", "web-dir"},
+    {"server", "durability", "durability"},
+    {"server", "max_body", "max-body"},
+    {"server", "builtin_threads", "builtin-threads"},
+    {"runs", "log_cap", "log-cap"},
+    {"runs", "stop_grace", "stop-grace"},
+    {"runs", "shutdown_grace", "shutdown-grace"},
+    {"runs", "retention", "retention"},
+    {"log", "level", "log-level"},
+    {"log", "format", "log-format"},
+    {"notifications", "smtp_url", "smtp-url"},
+    {"notifications", "smtp_from", "smtp-from"},
+    {"notifications", "public_url", "public-url"},
+    {"notifications", "webhook_secret", "webhook-secret"},
+};
+
+struct file_ctx {
+    struct config *c;
+    const char *file;
+    struct sk_err *e;
+    int rc;
+};
+
+static int file_entry(void *arg, const char *section, const char *key, const char *value)
+{
+    struct file_ctx *fc = arg;
+    char where[160];
+    snprintf(where, sizeof where, "%s.%s", section, key);
+    for (size_t i = 0; i < sizeof file_keys / sizeof *file_keys; i++) {
+        if (strcmp(section, file_keys[i].section) || strcmp(key, file_keys[i].key)) continue;
+        fc->rc = set_option(fc->c, file_keys[i].option, value, where, fc->e);
+        return fc->rc == 0;
+    }
+    bool known_section = false;
+    for (size_t i = 0; i < sizeof file_keys / sizeof *file_keys; i++)
+        known_section = known_section || strcmp(section, file_keys[i].section) == 0;
+    fc->rc = sk_err_set(fc->e, -EINVAL, where,
+                        known_section ? "unknown key (see docs/operations.md)"
+                                      : "unknown section (server, runs, log, notifications)");
+    return 0;
+}
+
+int config_load_file(struct config *c, const char *file, struct sk_err *e)
+{
+    struct file_ctx fc = {c, file, e, 0};
+    FILE *f = fopen(file, "r");
+    if (!f) return sk_err_set(e, -errno, "config", "%s: cannot open: %s", file, strerror(errno));
+    int line = ini_parse_file(f, file_entry, &fc);
+    fclose(f);
+    if (line != 0) {
+        char field[128], msg[512];
+        snprintf(field, sizeof field, "%s", e->field);
+        snprintf(msg, sizeof msg, "%s", fc.rc ? e->msg : "not a key = value line");
+        return sk_err_set(e, -EINVAL, field, "%s:%d: %s%s%s", file, line, fc.rc ? field : "",
+                          fc.rc ? ": " : "", msg);
+    }
+    return 0;
+}
+
+/* The value of --config (or SKED_CONFIG), or NULL. */
+static const char *config_file(int argc, char **argv, char **env)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strncmp(argv[i], "--config=", 9) == 0) return argv[i] + 9;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) return argv[i + 1];
+    }
+    for (char **ep = env; ep && *ep; ep++)
+        if (strncmp(*ep, "SKED_CONFIG=", 12) == 0 && (*ep)[12]) return *ep + 12;
+    return NULL;
+}
+
 int config_load(struct config *c, int argc, char **argv, char **env, struct sk_err *e)
 {
+    /* precedence: flags > environment > file > defaults, so the file goes first */
+    const char *file = config_file(argc, argv, env);
+    if (file) {
+        int rc = config_load_file(c, file, e);
+        if (rc) return rc;
+        free(c->config_file);
+        c->config_file = xstrdup(file);
+    }
     for (size_t i = 0; i < sizeof options / sizeof *options; i++) {
         char var[64] = "SKED_";
         size_t o = 5;
@@ -344,10 +436,44 @@ int config_load(struct config *c, int argc, char **argv, char **env, struct sk_e
             if (i + 1 >= argc) return sk_err_set(e, -EINVAL, a, "needs a value");
             val = argv[++i];
         }
+        if (strcmp(name, "config") == 0) continue; /* read first, above */
         char src[80];
         snprintf(src, sizeof src, "--%s", name);
         int rc = set_option(c, name, val, src, e);
         if (rc) return rc;
     }
     return 0;
+}
+
+static void print_duration(FILE *f, const char *key, int64_t ms)
+{
+    char d[32];
+    duration_format(ms, d);
+    fprintf(f, "%s = %s\n", key, d);
+}
+
+void config_print(const struct config *c, FILE *f)
+{
+    const char *levels[] = {"debug", "info", "warn", "error"};
+    fprintf(f, "[server]\ndb = %s\nlisten = %s:%d\ntasks = %s\nqueues = ", c->db_path,
+            c->listen_host, c->listen_port, c->tasks_dir);
+    for (size_t i = 0; i < c->nqueues; i++)
+        fprintf(f, "%s%s=%d", i ? "," : "", c->queues[i].name, c->queues[i].slots);
+    fprintf(f, "\nnode = %s\n", c->node);
+    if (c->web_dir) fprintf(f, "web_dir = %s\n", c->web_dir);
+    fprintf(f, "durability = %s\nmax_body = %lld\nbuiltin_threads = %d\n",
+            c->durability == DURABILITY_FULL ? "full" : "normal", (long long)c->max_body_bytes,
+            c->builtin_threads);
+    fprintf(f, "\n[runs]\nlog_cap = %lld\n", (long long)c->log_cap_bytes);
+    print_duration(f, "stop_grace", c->stop_grace_ms);
+    print_duration(f, "shutdown_grace", c->shutdown_grace_ms);
+    print_duration(f, "retention", c->retention_ms);
+    fprintf(f, "\n[log]\nlevel = %s\nformat = %s\n", levels[c->log_level],
+            c->log_format == LOG_JSON ? "json" : "text");
+    fprintf(f, "\n[notifications]\n");
+    if (c->smtp_url) fprintf(f, "smtp_url = %s\n", c->smtp_url);
+    fprintf(f, "smtp_from = %s\n", c->smtp_from ? c->smtp_from : "");
+    if (c->public_url) fprintf(f, "public_url = %s\n", c->public_url);
+    if (c->webhook_secret) fprintf(f, "webhook_secret = ********\n");
+    if (c->admin_token) fprintf(f, "\n# SKED_ADMIN_TOKEN is set (********)\n");
 }

@@ -6,6 +6,7 @@
 #define SKED_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -41,6 +42,7 @@ struct config {
     char *smtp_from;
     char *public_url;           /* how people reach sked, for links in notifications */
     char *webhook_secret;       /* HMAC-SHA256 key of webhook signatures; NULL: unsigned */
+    char *config_file;          /* the file the settings came from, or NULL */
     enum durability durability;
     enum log_level log_level;
     enum log_format log_format;
@@ -55,6 +57,11 @@ void config_release(struct config *c);
  * printed), or -EINVAL with e naming the flag or variable and the reason.
  */
 int config_load(struct config *c, int argc, char **argv, char **env, struct sk_err *e);
+/* Applies an INI file ([server], [runs], [log], [notifications]); errors are
+ * "FILE:LINE: section.key: reason". */
+int config_load_file(struct config *c, const char *file, struct sk_err *e);
+/* The effective settings as an INI file, secrets masked. */
+void config_print(const struct config *c, FILE *f);
 /* Parses "default=4,low=1". */
 int config_parse_queues(struct config *c, const char *spec, struct sk_err *e);
 /* The configured queue names, for task-file validation. */

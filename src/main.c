@@ -32,6 +32,7 @@ static void usage(FILE *f)
           "  token create|list|revoke      manage API tokens (--db)\n"
           "  backup FILE         copy the store consistently, while sked runs (--db)\n"
           "  restore BACKUP      put a backup back, while sked is stopped (--db)\n"
+          "  config check        validate the settings and print them\n"
           "  cron next SPEC      print the next fire times of a schedule\n"
           "  version             print the version\n"
           "\n"

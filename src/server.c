@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,6 +60,26 @@ static void on_drained(void *arg)
     event_base_loopbreak(s->base);
 }
 
+/*
+ * systemd's readiness protocol without libsystemd: one datagram with the new state to the
+ * socket named by $NOTIFY_SOCKET (a path, or "@" for the abstract namespace). Without the
+ * variable nothing happens.
+ */
+static void notify_systemd(const char *state)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof a.sun_path) return;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return;
+    memcpy(a.sun_path, path, strlen(path));
+    if (a.sun_path[0] == '@') a.sun_path[0] = '\0';
+    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+    if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&a, len) < 0)
+        log_warn("systemd.notify_failed", "state=%s reason=%s", state, log_q(strerror(errno)));
+    close(fd);
+}
+
 static void on_http_answer(struct http_req *req, void *arg)
 {
     metrics_http(arg, req->head.method, req->route ? req->route : "unmatched", req->status,
@@ -77,8 +100,10 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
     struct queue_names qn = config_queue_names(&s->cfg);
     struct taskset *ts;
     struct sk_err e = {0};
+    notify_systemd("RELOADING=1");
     if (tasks_load_dir(s->cfg.tasks_dir, &qn, &ts, &e) != 0) {
         log_error("reload.failed", "reason=%s kept=%zu", log_q(e.msg), s->tasks->count);
+        notify_systemd("READY=1\nSTATUS=reload failed; the previous job types stay");
         return;
     }
     dispatch_set_tasks(s->dispatch, ts);
@@ -86,6 +111,7 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
     taskset_free(s->tasks);
     s->tasks = ts;
     log_info("reload.done", "tasks=%zu before=%zu", ts->count, before);
+    notify_systemd("READY=1\nSTATUS=reloaded the job types");
     dispatch_wake(s->dispatch); /* queued runs of a job type that just came back can start */
 }
 
@@ -134,6 +160,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         return;
     }
     s->stopping = true;
+    notify_systemd("STOPPING=1");
     log_info("shutdown.start", "signal=%d active=%zu", (int)sig, dispatch_active_count(s->dispatch));
     http_server_stop_accepting(s->http);
     scheduler_stop(s->sched); /* runs it would add now would only wait for the next start */
@@ -240,6 +267,7 @@ int server_main(int argc, char **argv)
     fprintf(stderr, "sked: listening on http://%s%s%s:%d\n", v6 ? "[" : "", host, v6 ? "]" : "",
             http_server_port(s.http));
     fflush(stderr);
+    notify_systemd("READY=1\nSTATUS=serving");
     dispatch_wake(s.dispatch);
     event_base_dispatch(s.base);
     exit_code = 0;

@@ -305,7 +305,8 @@ static char **build_env(const struct active *a, const struct task *t)
         env[n] = NULL;                                                                         \
     } while (0)
     for (char **e = environ; e && *e; e++) {
-        if (strncmp(*e, "SKED_", 5) == 0) continue; /* sked's secrets stay with sked */
+        /* sked's secrets stay with sked, and so does its line to systemd */
+        if (strncmp(*e, "SKED_", 5) == 0 || strncmp(*e, "NOTIFY_SOCKET=", 14) == 0) continue;
         const char *eq = strchr(*e, '=');
         char name[256];
         snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - *e) : 0, *e);

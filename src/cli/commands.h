@@ -22,6 +22,7 @@ int cmd_cron(int argc, char **argv);  /* cron.c */
 int cmd_user(int argc, char **argv);  /* user.c */
 int cmd_token(int argc, char **argv); /* user.c */
 int cmd_backup(int argc, char **argv);  /* store.c */
+int cmd_config(int argc, char **argv);  /* config.c */
 int cmd_restore(int argc, char **argv); /* store.c */
 int job_schedule(int argc, char **argv); /* cron.c: sked job schedule */
 

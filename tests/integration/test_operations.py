@@ -280,6 +280,63 @@ class Observability(unittest.TestCase):
             s.start()
 
 
+class Config(unittest.TestCase):
+    def test_file_then_environment_then_flags(self):
+        tasks = {"ok.json": sh_task("ok", "echo fine")}
+        tmp = skedtest.tempfile.mkdtemp(prefix="sked-conf-")
+        conf = os.path.join(tmp, "sked.conf")
+        with open(conf, "w") as f:
+            f.write("; settings\n[server]\nqueues = default=3,batch=2\n[runs]\nretention = 45d\n"
+                    "[notifications]\nwebhook_secret = file-secret-0123456789\n")
+        s = Sked(tasks=tasks, tmp=tmp, args=FAST + ["--config", conf, "--queues", "default=5,batch=2"],
+                 env={"SKED_RETENTION": "40d"})
+        with s:
+            qs = {q["name"]: q["concurrency"] for q in s.get("/api/queues").json["hits"]["hits"]}
+            self.assertEqual(qs, {"default": 5, "batch": 2})  # the flag beats the file
+        r = subprocess.run([skedtest.BIN, "config", "check", "--config", conf], capture_output=True,
+                           text=True, env=dict(os.environ, SKED_RETENTION="40d", SKED_TASKS=s.tasks_dir))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("queues = default=3,batch=2", r.stdout)
+        self.assertIn("retention = 40d", r.stdout)  # the environment beats the file
+        self.assertIn("webhook_secret = ********", r.stdout)
+        self.assertNotIn("file-secret", r.stdout)
+        self.assertIn("1 job type(s)", r.stdout)
+        for text, reason in (("[server]\nlisten = nowhere\n", "server.listen"),
+                             ("[server]\nbogus = 1\n", "unknown key"),
+                             ("[nope]\nx = 1\n", "unknown section"),
+                             ("just words\n", "not a key = value line")):
+            with open(conf, "w") as f:
+                f.write(text)
+            r = subprocess.run([skedtest.BIN, "config", "check", "--config", conf], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 2, text)
+            self.assertIn(conf + ":", r.stderr)
+            self.assertIn(reason, r.stderr)
+        # serve refuses the same file with the same words
+        bad = Sked(tasks=tasks, tmp=tmp, args=["--config", conf])
+        with self.assertRaises(RuntimeError) as cm:
+            bad.start(timeout=10)
+        self.assertIn("not a key = value line", str(cm.exception))
+        skedtest.shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_systemd_readiness(self):
+        import socket
+        sock_path = os.path.join(skedtest.tempfile.mkdtemp(), "notify")
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        srv.bind(sock_path)
+        srv.settimeout(10)
+        env_dump = sh_task("envdump", "env")
+        with Sked(tasks={"envdump.json": env_dump}, args=FAST, env={"NOTIFY_SOCKET": sock_path}) as s:
+            self.assertIn("READY=1", srv.recv(4096).decode())
+            s.proc.send_signal(signal.SIGHUP)
+            self.assertIn("RELOADING=1", srv.recv(4096).decode())
+            self.assertIn("READY=1", srv.recv(4096).decode())
+            run = s.wait_run(s.run_job(s.create_job("envdump")["id"]))
+            self.assertFalse([l for l in s.logs(run) if l["message"].startswith("NOTIFY_SOCKET=")])
+            s.proc.send_signal(signal.SIGTERM)
+            self.assertIn("STOPPING=1", srv.recv(4096).decode())
+        srv.close()
+
+
 class Retries(unittest.TestCase):
     def test_a_failing_task_with_two_retries_makes_three_linked_runs(self):
         fail = sh_task("flaky", 'echo "attempt $SKED_ATTEMPT"; exit 3')

@@ -1,0 +1,63 @@
+/*
+ * config: `sked config check` - reads the settings exactly as `sked serve` would (file, then
+ * environment, then flags), loads the task files they name, and prints the effective settings
+ * with secrets masked, so a configuration can be checked before a restart.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "config.h"
+#include "tasks.h"
+
+extern char **environ;
+
+static int config_check(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs("usage: sked config check [--config FILE] [SERVE OPTIONS]\n"
+                  "\n"
+                  "Reads the settings as `sked serve` would - the file (--config or SKED_CONFIG),\n"
+                  "then SKED_* variables, then the options given - loads the task files, and\n"
+                  "prints the effective settings as a configuration file, secrets masked.\n"
+                  "Exit status 0 when everything is valid, 2 when not (with the reason).\n",
+                  stdout);
+            return 0;
+        }
+    }
+    struct config c;
+    config_init(&c);
+    struct sk_err e = {0};
+    int rc = config_load(&c, argc - 1, argv + 1, environ, &e);
+    if (rc < 0) {
+        fprintf(stderr, "sked config check: %s%s%s\n", strchr(e.msg, ':') ? "" : e.field,
+                strchr(e.msg, ':') ? "" : ": ", e.msg);
+        config_release(&c);
+        return EXIT_USAGE;
+    }
+    struct queue_names qn = config_queue_names(&c);
+    struct taskset *ts = NULL;
+    if (tasks_load_dir(c.tasks_dir, &qn, &ts, &e) != 0) {
+        fprintf(stderr, "sked config check: %s\n", e.msg);
+        config_release(&c);
+        return EXIT_USAGE;
+    }
+    if (c.config_file) printf("# from %s, the environment and the options given\n", c.config_file);
+    config_print(&c, stdout);
+    printf("\n# %zu job type(s) in %s:", ts->count, c.tasks_dir);
+    for (size_t i = 0; i < ts->count; i++) printf(" %s", ts->tasks[i]->id);
+    printf("\n");
+    taskset_free(ts);
+    config_release(&c);
+    return 0;
+}
+
+int cmd_config(int argc, char **argv)
+{
+    static const struct verb verbs[] = {{"check", config_check}, {NULL, NULL}};
+    static const char usage[] = "usage: sked config check [--config FILE] [SERVE OPTIONS]\n"
+                                "\n"
+                                "  check   validate the settings and print them\n";
+    return cli_group("sked config", usage, verbs, argc, argv);
+}
