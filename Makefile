@@ -2,10 +2,16 @@
 # what building and running need; what the test suites need on top
 DEB_PACKAGES = gcc meson ninja-build pkg-config python3 tzdata libevent-dev libjansson-dev \
                libsqlite3-dev libsodium-dev libcurl4-openssl-dev libinih-dev
-TEST_PACKAGES = libcmocka-dev prometheus
+TEST_PACKAGES = libcmocka-dev prometheus groff-base
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all deps test-deps install-packages build run test bench clean
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+SKED_BIN ?= build/release/sked
+BINDIR = $(PREFIX)/bin
+DATADIR = $(PREFIX)/share/sked
+
+.PHONY: all deps test-deps install-packages build run test bench clean install
 
 all: build
 
@@ -51,6 +57,26 @@ test: test-deps build/asan/build.ninja
 
 bench: build
 	bench/run.sh
+
+# The binary, the man page, the documents, the example job types and a systemd unit that runs
+# sked as the user sked with /etc/sked/sked.conf (written only if it does not exist yet).
+install: $(SKED_BIN)
+	install -D -m 0755 $(SKED_BIN) $(DESTDIR)$(BINDIR)/sked
+	install -D -m 0644 docs/sked.1 $(DESTDIR)$(PREFIX)/share/man/man1/sked.1
+	install -d $(DESTDIR)$(DATADIR)/tasks.d $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(DATADIR)/doc
+	install -m 0644 tasks.d/*.json $(DESTDIR)$(DATADIR)/tasks.d/
+	install -m 0755 examples/*.sh $(DESTDIR)$(DATADIR)/examples/
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DATADIR)/doc/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' packaging/sked.service.in \
+	    > $(DESTDIR)$(PREFIX)/lib/systemd/system/sked.service
+	install -d $(DESTDIR)$(SYSCONFDIR)/sked
+	[ -e $(DESTDIR)$(SYSCONFDIR)/sked/sked.conf ] || \
+	    install -m 0640 packaging/sked.conf $(DESTDIR)$(SYSCONFDIR)/sked/sked.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/sked/tasks.d ] || \
+	    ln -s $(DATADIR)/tasks.d $(DESTDIR)$(SYSCONFDIR)/sked/tasks.d
+	@echo "installed; for the service: useradd --system --home /var/lib/sked sked &&" \
+	      "systemctl daemon-reload && systemctl enable --now sked"
 
 clean:
 	rm -rf build

@@ -337,6 +337,49 @@ class Config(unittest.TestCase):
         srv.close()
 
 
+class Install(unittest.TestCase):
+    def test_make_install_lays_out_a_service(self):
+        import shutil
+        dest = skedtest.tempfile.mkdtemp(prefix="sked-install-")
+        try:
+            r = subprocess.run(["make", "-s", "-C", skedtest.SRC, "install", "DESTDIR=" + dest, "PREFIX=/usr",
+                                "SKED_BIN=" + skedtest.BIN], capture_output=True, text=True, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            p = lambda *a: os.path.join(dest, *a)
+            self.assertTrue(os.access(p("usr/bin/sked"), os.X_OK))
+            for f in ("usr/share/man/man1/sked.1", "etc/sked/sked.conf", "usr/share/sked/tasks.d/reindex.json",
+                      "usr/share/sked/examples/reindex.sh", "usr/share/sked/doc/operations.md"):
+                self.assertTrue(os.path.exists(p(f)), f)
+            unit = open(p("usr/lib/systemd/system/sked.service")).read()
+            for line in ("Type=notify", "ExecStart=/usr/bin/sked serve", "ExecReload=/bin/kill -HUP $MAINPID",
+                         "Environment=SKED_CONFIG=/etc/sked/sked.conf", "NoNewPrivileges=yes",
+                         "ProtectSystem=strict", "StateDirectory=sked", "KillMode=mixed"):
+                self.assertIn(line + "\n", unit)
+            self.assertNotIn("@", unit.replace("$MAINPID", ""))  # every placeholder was filled
+            # the installed configuration is valid for the installed job types
+            conf = open(p("etc/sked/sked.conf")).read().replace("/etc/sked/tasks.d", p("usr/share/sked/tasks.d"))
+            with open(p("check.conf"), "w") as f:
+                f.write(conf)
+            r = subprocess.run([p("usr/bin/sked"), "config", "check", "--config", p("check.conf")],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            # the man page renders without warnings
+            groff = shutil.which("groff")
+            self.assertIsNotNone(groff, "groff is missing: apt-get install groff-base")
+            r = subprocess.run([groff, "-man", "-Tutf8", "-ww", "-z", p("usr/share/man/man1/sked.1")],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0)
+            self.assertEqual(r.stderr, "", r.stderr)
+            # an existing configuration is kept
+            with open(p("etc/sked/sked.conf"), "w") as f:
+                f.write("; mine\n")
+            subprocess.run(["make", "-s", "-C", skedtest.SRC, "install", "DESTDIR=" + dest, "PREFIX=/usr",
+                            "SKED_BIN=" + skedtest.BIN], capture_output=True, text=True, timeout=120)
+            self.assertEqual(open(p("etc/sked/sked.conf")).read(), "; mine\n")
+        finally:
+            shutil.rmtree(dest, ignore_errors=True)
+
+
 class Retries(unittest.TestCase):
     def test_a_failing_task_with_two_retries_makes_three_linked_runs(self):
         fail = sh_task("flaky", 'echo "attempt $SKED_ATTEMPT"; exit 3')
