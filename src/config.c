@@ -9,6 +9,7 @@
 #include <ini.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 
@@ -443,6 +444,58 @@ int config_load(struct config *c, int argc, char **argv, char **env, struct sk_e
         if (rc) return rc;
     }
     return 0;
+}
+
+static void swap_str(char **a, char **b)
+{
+    char *t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static bool differs(const char *a, const char *b)
+{
+    return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+void config_reload(struct config *cur, struct config *fresh, char *restart, size_t n)
+{
+    struct buf r = BUF_INIT;
+#define RESTART_ONLY(cond, name)                                                               \
+    if (cond) buf_printf(&r, "%s%s", r.len ? "," : "", name)
+    RESTART_ONLY(differs(cur->db_path, fresh->db_path), "db");
+    RESTART_ONLY(differs(cur->listen_host, fresh->listen_host) ||
+                     cur->listen_port != fresh->listen_port,
+                 "listen");
+    RESTART_ONLY(differs(cur->node, fresh->node), "node");
+    RESTART_ONLY(differs(cur->web_dir, fresh->web_dir), "web_dir");
+    RESTART_ONLY(cur->durability != fresh->durability, "durability");
+    RESTART_ONLY(cur->max_body_bytes != fresh->max_body_bytes, "max_body");
+    RESTART_ONLY(cur->builtin_threads != fresh->builtin_threads, "builtin_threads");
+    RESTART_ONLY(differs(cur->admin_token, fresh->admin_token), "SKED_ADMIN_TOKEN");
+#undef RESTART_ONLY
+    snprintf(restart, n, "%s", buf_cstr(&r));
+    buf_free(&r);
+    /* what applies now: swapped, so fresh (freed by the caller) takes the old values */
+    struct queue_cfg *q = cur->queues;
+    const char **qn = cur->queue_names;
+    size_t nq = cur->nqueues;
+    cur->queues = fresh->queues, cur->queue_names = fresh->queue_names, cur->nqueues = fresh->nqueues;
+    fresh->queues = q, fresh->queue_names = qn, fresh->nqueues = nq;
+    swap_str(&cur->tasks_dir, &fresh->tasks_dir);
+    swap_str(&cur->smtp_url, &fresh->smtp_url);
+    swap_str(&cur->smtp_from, &fresh->smtp_from);
+    swap_str(&cur->public_url, &fresh->public_url);
+    swap_str(&cur->webhook_secret, &fresh->webhook_secret);
+    swap_str(&cur->config_file, &fresh->config_file);
+    cur->log_cap_bytes = fresh->log_cap_bytes;
+    cur->status_cap_bytes = fresh->status_cap_bytes;
+    cur->line_max_bytes = fresh->line_max_bytes;
+    cur->stop_grace_ms = fresh->stop_grace_ms;
+    cur->shutdown_grace_ms = fresh->shutdown_grace_ms;
+    cur->retention_ms = fresh->retention_ms;
+    cur->log_level = fresh->log_level;
+    cur->log_format = fresh->log_format;
 }
 
 static void print_duration(FILE *f, const char *key, int64_t ms)

@@ -60,6 +60,12 @@ int config_load(struct config *c, int argc, char **argv, char **env, struct sk_e
 /* Applies an INI file ([server], [runs], [log], [notifications]); errors are
  * "FILE:LINE: section.key: reason". */
 int config_load_file(struct config *c, const char *file, struct sk_err *e);
+/*
+ * A reload: moves the settings that can change while running from fresh into cur (queues,
+ * grace periods, log cap and level, retention, notifications, the tasks folder) and lists in
+ * restart (comma-separated) those that differ but only take effect at a restart.
+ */
+void config_reload(struct config *cur, struct config *fresh, char *restart, size_t n);
 /* The effective settings as an INI file, secrets masked. */
 void config_print(const struct config *c, FILE *f);
 /* Parses "default=4,low=1". */

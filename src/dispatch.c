@@ -33,7 +33,7 @@ struct dispatch {
     const struct config *cfg;
     struct events *events;
     const struct taskset *tasks;
-    struct qstate *queues;
+    struct qstate **queues; /* each its own allocation: runs hold pointers to theirs */
     size_t nqueues;
     struct map active;  /* run id -> struct active */
     struct map by_pid;  /* decimal pid -> struct active */
@@ -78,12 +78,7 @@ struct dispatch *dispatch_new(struct event_base *base, struct store *st, const s
     d->store = st;
     d->cfg = cfg;
     d->events = ev;
-    d->nqueues = cfg->nqueues;
-    d->queues = xcalloc(d->nqueues, sizeof *d->queues);
-    for (size_t i = 0; i < d->nqueues; i++) {
-        d->queues[i].name = xstrdup(cfg->queues[i].name);
-        d->queues[i].slots = cfg->queues[i].slots;
-    }
+    dispatch_set_queues(d, cfg);
     map_init(&d->active);
     map_init(&d->by_pid);
     d->wake_ev = event_new(base, -1, 0, on_wake, d);
@@ -116,13 +111,33 @@ void dispatch_free(struct dispatch *d)
     offload_free(d->pool); /* waits for builtins still running; their contexts free themselves */
     event_free(d->builtin_ev);
     close(d->builtin_fd);
-    for (size_t i = 0; i < d->nqueues; i++) free(d->queues[i].name);
+    for (size_t i = 0; i < d->nqueues; i++) {
+        free(d->queues[i]->name);
+        free(d->queues[i]);
+    }
     free(d->queues);
     event_free(d->wake_ev);
     event_free(d->delay_ev);
     event_free(d->sigchld_ev);
     if (d->grace_ev) event_free(d->grace_ev);
     free(d);
+}
+
+void dispatch_set_queues(struct dispatch *d, const struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->nqueues; i++) {
+        struct qstate *q = NULL;
+        for (size_t k = 0; k < d->nqueues && !q; k++)
+            if (strcmp(d->queues[k]->name, cfg->queues[i].name) == 0) q = d->queues[k];
+        if (!q) {
+            q = xcalloc(1, sizeof *q);
+            q->name = xstrdup(cfg->queues[i].name);
+            d->queues = xrealloc(d->queues, (d->nqueues + 1) * sizeof *d->queues);
+            d->queues[d->nqueues++] = q;
+        }
+        q->slots = cfg->queues[i].slots; /* more slots fill at the next wake; fewer drain */
+    }
+    d->cfg = cfg;
 }
 
 void dispatch_set_tasks(struct dispatch *d, const struct taskset *ts)
@@ -517,7 +532,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     struct dispatch *d = arg;
     for (size_t i = 0; i < d->nqueues && !d->draining; i++) {
-        struct qstate *q = &d->queues[i];
+        struct qstate *q = d->queues[i];
         while (q->busy < q->slots && !d->draining) {
             struct run r;
             if (store_run_claim(d->store, q->name, d->cfg->node, time_now_us(), &r) != 0) break;
@@ -699,9 +714,9 @@ size_t dispatch_queues(struct dispatch *d, struct queue_info *out, size_t max)
 {
     size_t n = d->nqueues < max ? d->nqueues : max;
     for (size_t i = 0; i < n; i++) {
-        out[i].name = d->queues[i].name;
-        out[i].slots = d->queues[i].slots;
-        out[i].busy = d->queues[i].busy;
+        out[i].name = d->queues[i]->name;
+        out[i].slots = d->queues[i]->slots;
+        out[i].busy = d->queues[i]->busy;
         out[i].queued = 0;
     }
     struct depth_ctx c = {out, n};

@@ -24,6 +24,9 @@ struct active;
 struct dispatch *dispatch_new(struct event_base *base, struct store *st, const struct config *cfg,
                               struct events *ev);
 void dispatch_free(struct dispatch *d);
+/* Takes the queues of cfg: new ones are added, concurrency changes apply at once; a queue no
+ * longer configured keeps its runs going (it goes with the next restart). */
+void dispatch_set_queues(struct dispatch *d, const struct config *cfg);
 /* The job types runs are started with; the set stays the caller's and must outlive its use. */
 void dispatch_set_tasks(struct dispatch *d, const struct taskset *ts);
 const struct taskset *dispatch_tasks(struct dispatch *d);

@@ -30,6 +30,9 @@ struct delivery {
     char *subject;  /* e-mail */
     char *body;     /* mail text, or the webhook's JSON */
     char run_id[UUID_STR_LEN];
+    /* the settings it is sent with, copied: a reload may change the configuration while a
+     * pool thread sends */
+    char *smtp_url, *smtp_from, *secret;
     int attempt;
     bool ok;
     char error[256];
@@ -52,6 +55,9 @@ static void delivery_free(struct delivery *d)
 {
     if (d->retry_ev) event_free(d->retry_ev);
     free(d->to);
+    free(d->smtp_url);
+    free(d->smtp_from);
+    free(d->secret);
     free(d->subject);
     free(d->body);
     free(d);
@@ -211,7 +217,7 @@ static size_t discard(char *p, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-static void send_email(struct delivery *d, const struct config *cfg)
+static void send_email(struct delivery *d)
 {
     struct buf msg = BUF_INIT;
     time_t now = time(NULL);
@@ -219,7 +225,7 @@ static void send_email(struct delivery *d, const struct config *cfg)
     gmtime_r(&now, &tm);
     char date[64];
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-    buf_printf(&msg, "Date: %s\r\nFrom: sked <%s>\r\nTo: <%s>\r\nSubject: ", date, cfg->smtp_from,
+    buf_printf(&msg, "Date: %s\r\nFrom: sked <%s>\r\nTo: <%s>\r\nSubject: ", date, d->smtp_from,
                d->to);
     mime_header(&msg, d->subject);
     buf_printf(&msg, "\r\nMessage-ID: <%s.%lld@sked>\r\nMIME-Version: 1.0\r\n"
@@ -230,8 +236,8 @@ static void send_email(struct delivery *d, const struct config *cfg)
     CURL *h = curl_easy_init();
     struct curl_slist *rcpt = curl_slist_append(NULL, d->to);
     char from[300];
-    snprintf(from, sizeof from, "<%s>", cfg->smtp_from);
-    curl_easy_setopt(h, CURLOPT_URL, cfg->smtp_url);
+    snprintf(from, sizeof from, "<%s>", d->smtp_from);
+    curl_easy_setopt(h, CURLOPT_URL, d->smtp_url);
     curl_easy_setopt(h, CURLOPT_MAIL_FROM, from);
     curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
@@ -248,7 +254,7 @@ static void send_email(struct delivery *d, const struct config *cfg)
     buf_free(&msg);
 }
 
-static void send_webhook(struct delivery *d, const struct config *cfg)
+static void send_webhook(struct delivery *d)
 {
     CURL *h = curl_easy_init();
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
@@ -259,9 +265,9 @@ static void send_webhook(struct delivery *d, const struct config *cfg)
     hdrs = curl_slist_append(hdrs, line);
     snprintf(line, sizeof line, "X-Sked-Delivery: %s-%d", d->run_id, d->attempt);
     hdrs = curl_slist_append(hdrs, line);
-    if (cfg->webhook_secret) {
+    if (d->secret) {
         char sig[65];
-        notify_sign(cfg->webhook_secret, ts, d->body, sig);
+        notify_sign(d->secret, ts, d->body, sig);
         snprintf(line, sizeof line, "X-Sked-Signature: sha256=%s", sig);
         hdrs = curl_slist_append(hdrs, line);
     }
@@ -290,9 +296,9 @@ static void deliver_work(void *arg)
     struct delivery *d = arg;
     d->error[0] = '\0';
     if (d->ch == CH_EMAIL)
-        send_email(d, d->n->cfg);
+        send_email(d);
     else
-        send_webhook(d, d->n->cfg);
+        send_webhook(d);
 }
 
 /* ---- on the loop ---- */
@@ -358,6 +364,10 @@ static struct delivery *delivery_new(struct notify *n, enum channel ch, const ch
     d->ch = ch;
     d->to = xstrdup(to);
     d->attempt = 1;
+    const struct config *c = n->cfg;
+    d->smtp_url = c->smtp_url ? xstrdup(c->smtp_url) : NULL;
+    d->smtp_from = c->smtp_from ? xstrdup(c->smtp_from) : xstrdup("sked@localhost");
+    d->secret = c->webhook_secret ? xstrdup(c->webhook_secret) : NULL;
     memcpy(d->run_id, r->id, sizeof d->run_id);
     return d;
 }

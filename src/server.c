@@ -37,6 +37,8 @@ extern char **environ;
 
 struct server {
     struct config cfg;
+    int argc;   /* the options of serve, read again by a reload */
+    char **argv;
     struct event_base *base;
     struct store *store;
     struct taskset *tasks;
@@ -91,28 +93,44 @@ static void on_store_write(void *arg, double seconds)
     metrics_store(arg, seconds);
 }
 
-/* SIGHUP: the task files again. A set that does not load leaves the current one in place, so
- * a typo never takes job types away; runs in progress are not touched either way. */
+/* SIGHUP: the settings and the task files again. What cannot change while running is kept
+ * (and named in the log); a setting or a task set that does not load leaves the current one in
+ * place, so a typo never takes anything away. Runs in progress are not touched. */
 static void on_reload(evutil_socket_t sig, short what, void *arg)
 {
     (void)sig, (void)what;
     struct server *s = arg;
-    struct queue_names qn = config_queue_names(&s->cfg);
-    struct taskset *ts;
     struct sk_err e = {0};
     notify_systemd("RELOADING=1");
+    struct config fresh;
+    config_init(&fresh);
+    if (config_load(&fresh, s->argc, s->argv, environ, &e) != 0) {
+        log_error("reload.config_failed", "reason=%s", log_q(e.msg));
+        config_release(&fresh);
+        notify_systemd("READY=1\nSTATUS=reload failed; the previous settings stay");
+        return;
+    }
+    char restart[256];
+    config_reload(&s->cfg, &fresh, restart, sizeof restart);
+    config_release(&fresh);
+    if (*restart) log_warn("reload.needs_restart", "settings=%s", restart);
+    log_setup(s->cfg.log_level, s->cfg.log_format);
+    dispatch_set_queues(s->dispatch, &s->cfg);
+    struct queue_names qn = config_queue_names(&s->cfg);
+    struct taskset *ts;
     if (tasks_load_dir(s->cfg.tasks_dir, &qn, &ts, &e) != 0) {
         log_error("reload.failed", "reason=%s kept=%zu", log_q(e.msg), s->tasks->count);
         notify_systemd("READY=1\nSTATUS=reload failed; the previous job types stay");
+        dispatch_wake(s->dispatch);
         return;
     }
     dispatch_set_tasks(s->dispatch, ts);
     size_t before = s->tasks->count;
     taskset_free(s->tasks);
     s->tasks = ts;
-    log_info("reload.done", "tasks=%zu before=%zu", ts->count, before);
-    notify_systemd("READY=1\nSTATUS=reloaded the job types");
-    dispatch_wake(s->dispatch); /* queued runs of a job type that just came back can start */
+    log_info("reload.done", "tasks=%zu before=%zu queues=%zu", ts->count, before, s->cfg.nqueues);
+    notify_systemd("READY=1\nSTATUS=reloaded the settings and job types");
+    dispatch_wake(s->dispatch); /* more slots, or job types that came back */
 }
 
 /*
@@ -183,6 +201,8 @@ int server_main(int argc, char **argv)
 {
     struct server s;
     memset(&s, 0, sizeof s);
+    s.argc = argc;
+    s.argv = argv;
     config_init(&s.cfg);
     struct sk_err e = {0};
     int rc = config_load(&s.cfg, argc, argv, environ, &e);

@@ -584,6 +584,41 @@ class Reload(unittest.TestCase):
             self.assertEqual(sorted(t["id"] for t in s.get("/api/tasks").json["hits"]["hits"]), ["fresh", "slow"])
 
 
+class ReloadConfig(unittest.TestCase):
+    def test_sighup_applies_settings_that_can_change(self):
+        tmp = skedtest.tempfile.mkdtemp(prefix="sked-reload-")
+        conf = os.path.join(tmp, "sked.conf")
+        with open(conf, "w") as f:
+            f.write("[server]\nqueues = default=1\n")
+        slow = sh_task("slow", "sleep 1")
+        s = Sked(tasks={"slow.json": slow}, tmp=tmp, args=FAST + ["--config", conf])
+        with s:
+            job = s.create_job("slow")
+            runs = [s.run_job(job["id"]) for _ in range(3)]
+            wait_for(lambda: s.get_run(runs[0])["status"] == "RUNNING", what="first running")
+            self.assertEqual(s.get_run(runs[1])["status"], "QUEUED")  # one slot
+            with open(conf, "w") as f:
+                f.write("[server]\nqueues = default=3,extra=2\nnode = elsewhere\n[log]\nlevel = debug\n")
+            s.proc.send_signal(signal.SIGHUP)
+            # more slots: the waiting runs start at once, with the first still running
+            wait_for(lambda: all(s.get_run(r)["status"] in ("RUNNING", "SUCCESS") for r in runs), what="slots")
+            qs = {q["name"]: q["concurrency"] for q in s.get("/api/queues").json["hits"]["hits"]}
+            self.assertEqual(qs, {"default": 3, "extra": 2})
+            log = s.server_log()
+            self.assertIn("event=reload.needs_restart settings=node", log)
+            wait_for(lambda: "level=debug" in s.server_log(), what="the new log level")
+            for r in runs:
+                self.assertEqual(s.wait_run(r)["status"], "SUCCESS")
+            # a bad file keeps everything as it was
+            with open(conf, "w") as f:
+                f.write("[server]\nqueues = nonsense=x\n")
+            s.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: "reload.config_failed" in s.server_log(), what="the failure")
+            qs = {q["name"]: q["concurrency"] for q in s.get("/api/queues").json["hits"]["hits"]}
+            self.assertEqual(qs, {"default": 3, "extra": 2})
+        skedtest.shutil.rmtree(tmp, ignore_errors=True)
+
+
 class Backup(unittest.TestCase):
     def test_backup_during_load_holds_every_finished_run(self):
         tasks = {"quick.json": sh_task("quick", "echo hi")}
