@@ -258,13 +258,18 @@ void dispatch_record_failure(struct dispatch *d, const struct job *job,
 
 #define RETRY_BACKOFF_MAX_MS (3600LL * 1000)
 
-/* Wakes the dispatcher when the earliest waiting retry becomes due. */
-static void arm_delayed(struct dispatch *d)
+/*
+ * Wakes the dispatcher when the earliest retry still waiting after `now` becomes due. now must
+ * be the instant the claims just made used: a retry that came due after it was not claimed,
+ * and is found here (a later instant would skip it and nothing would wake for it again).
+ */
+static void arm_delayed(struct dispatch *d, int64_t now)
 {
-    int64_t now = time_now_us(), at = store_next_delayed(d->store, now);
+    int64_t at = store_next_delayed(d->store, now);
     evtimer_del(d->delay_ev);
     if (at == NO_TIME || d->draining) return;
-    int64_t wait = at - now;
+    int64_t wait = at - time_now_us();
+    if (wait < 0) wait = 0;
     struct timeval tv = {wait / 1000000, wait % 1000000};
     evtimer_add(d->delay_ev, &tv);
 }
@@ -305,7 +310,7 @@ static void maybe_retry(struct dispatch *d, const struct run *r)
             log_info("run.retry", "run=%s parent=%s attempt=%d backoff_ms=%lld", n.id, r->id,
                      n.attempt, (long long)backoff);
             publish_status(d, &n);
-            arm_delayed(d);
+            arm_delayed(d, n.created);
         }
         run_release(&n);
     }
@@ -531,15 +536,16 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct dispatch *d = arg;
+    int64_t now = time_now_us(); /* one instant for the claims and the next retry's timer */
     for (size_t i = 0; i < d->nqueues && !d->draining; i++) {
         struct qstate *q = d->queues[i];
         while (q->busy < q->slots && !d->draining) {
             struct run r;
-            if (store_run_claim(d->store, q->name, d->cfg->node, time_now_us(), &r) != 0) break;
+            if (store_run_claim(d->store, q->name, d->cfg->node, now, &r) != 0) break;
             start_run(d, q, &r);
         }
     }
-    if (!d->draining) arm_delayed(d);
+    if (!d->draining) arm_delayed(d, now);
 }
 
 static void on_sigchld(evutil_socket_t fd, short what, void *arg)

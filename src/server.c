@@ -289,7 +289,15 @@ int server_main(int argc, char **argv)
     fflush(stderr);
     notify_systemd("READY=1\nSTATUS=serving");
     dispatch_wake(s.dispatch);
-    event_base_dispatch(s.base);
+    /* one loop iteration is one store batch: what it wrote commits together, before any
+     * answer it produced leaves (bufferevents write in a later iteration) */
+    store_batching(s.store, true);
+    while (!event_base_got_break(s.base)) {
+        if (event_base_loop(s.base, EVLOOP_ONCE) < 0) break;
+        store_batch_end(s.store);
+    }
+    store_batch_end(s.store);
+    store_batching(s.store, false);
     exit_code = 0;
 
 out:

@@ -61,12 +61,15 @@ CREATE TABLE run (
     started_by_id    TEXT,
     started_by_name  TEXT,
     stopped_by_id    TEXT,
-    stopped_by_name  TEXT,
-    UNIQUE (job_id, scheduled_for)
+    stopped_by_name  TEXT
 );
+-- Every index a run is in is rewritten on insert and on each status change, so indexes that
+-- only some runs need are partial: a fire time is unique among scheduled runs only, and the
+-- status index holds only runs still moving (finished ones are found through their job).
+CREATE UNIQUE INDEX run_fire ON run(job_id, scheduled_for) WHERE scheduled_for IS NOT NULL;
 CREATE INDEX run_job ON run(job_id, rid);
 CREATE INDEX run_job_status ON run(job_id, status, rid);
-CREATE INDEX run_status ON run(status, rid);
+CREATE INDEX run_active ON run(status, rid) WHERE status IN ('Q', 'R', 'C');
 CREATE INDEX run_queued ON run(queue, rid) WHERE status = 'Q';
 
 CREATE TABLE run_log (

@@ -30,6 +30,8 @@ struct store {
     void (*observe)(void *arg, double seconds);
     void *observe_arg;
     int64_t tx_start; /* monotonic, when the outermost transaction began */
+    bool batching;    /* a write opens the batch's transaction (see store_batching) */
+    bool batch_open;  /* the outermost transaction is the batch's */
 };
 
 static int fail(struct store *s, const char *what)
@@ -38,8 +40,10 @@ static int fail(struct store *s, const char *what)
     return -EIO;
 }
 
-/* The cached, reset statement for sql. */
-static sqlite3_stmt *stmt(struct store *s, const char *sql)
+static void batch_open_if_writing(struct store *s, sqlite3_stmt *st);
+
+/* The cached, reset statement for sql (without opening a batch). */
+static sqlite3_stmt *stmt_raw(struct store *s, const char *sql)
 {
     sqlite3_stmt *st = map_get(&s->stmts, sql);
     if (st) {
@@ -52,6 +56,14 @@ static sqlite3_stmt *stmt(struct store *s, const char *sql)
         abort(); /* our own SQL is wrong: a bug, not a runtime condition */
     }
     map_put(&s->stmts, sql, st);
+    return st;
+}
+
+/* The cached, reset statement for sql; a write opens the batch's transaction when batching. */
+static sqlite3_stmt *stmt(struct store *s, const char *sql)
+{
+    sqlite3_stmt *st = stmt_raw(s, sql);
+    batch_open_if_writing(s, st);
     return st;
 }
 
@@ -243,38 +255,95 @@ int store_version(struct store *s)
     return s->version;
 }
 
-int store_begin(struct store *s)
+/*
+ * Transactions. depth counts how many are open: the outermost is a real transaction (BEGIN
+ * IMMEDIATE ... COMMIT), inner ones are savepoints, so an inner rollback undoes only its own
+ * writes. In batch mode the first write of a batch opens the outermost transaction itself and
+ * store_batch_end commits it: the server's loop makes each of its iterations one batch, so the
+ * writes of every run and request handled in an iteration share one commit (group commit).
+ */
+static int step_done(struct store *s, const char *sql, const char *op)
 {
-    if (s->depth++ > 0) return 0;
-    s->tx_start = time_mono_us();
-    sqlite3_stmt *st = stmt(s, "BEGIN IMMEDIATE");
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        s->depth--;
-        return fail(s, "begin");
+    sqlite3_stmt *st = stmt_raw(s, sql); /* transaction control never opens a batch */
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : fail(s, op);
+}
+
+static int tx_open(struct store *s)
+{
+    if (s->depth == 0) {
+        s->tx_start = time_mono_us();
+        if (step_done(s, "BEGIN IMMEDIATE", "begin") != 0) return -EIO;
+    } else {
+        char sql[32];
+        snprintf(sql, sizeof sql, "SAVEPOINT s%d", s->depth);
+        if (step_done(s, sql, "savepoint") != 0) return -EIO;
     }
+    s->depth++;
     return 0;
 }
 
-int store_commit(struct store *s)
+static void batch_open_if_writing(struct store *s, sqlite3_stmt *st)
 {
-    if (s->depth <= 0 || --s->depth > 0) return 0;
-    sqlite3_stmt *st = stmt(s, "COMMIT");
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        int rc = fail(s, "commit");
-        sqlite3_stmt *rb = stmt(s, "ROLLBACK");
-        sqlite3_step(rb);
-        return rc;
+    if (s->batching && s->depth == 0 && !sqlite3_stmt_readonly(st) && tx_open(s) == 0)
+        s->batch_open = true;
+}
+
+int store_begin(struct store *s)
+{
+    return tx_open(s);
+}
+
+static int outer_commit(struct store *s)
+{
+    s->depth = 0;
+    s->batch_open = false;
+    if (step_done(s, "COMMIT", "commit") != 0) {
+        step_done(s, "ROLLBACK", "rollback");
+        return -EIO;
     }
     if (s->observe) s->observe(s->observe_arg, (double)(time_mono_us() - s->tx_start) / 1e6);
     return 0;
 }
 
+int store_commit(struct store *s)
+{
+    if (s->depth <= 0) return 0;
+    if (s->depth == 1) {
+        if (s->batch_open) return 0; /* the batch's own transaction: committed at its end */
+        return outer_commit(s);
+    }
+    s->depth--;
+    char sql[32];
+    snprintf(sql, sizeof sql, "RELEASE s%d", s->depth);
+    return step_done(s, sql, "release");
+}
+
 void store_rollback(struct store *s)
 {
     if (s->depth <= 0) return;
-    s->depth = 0;
-    sqlite3_stmt *st = stmt(s, "ROLLBACK");
-    sqlite3_step(st);
+    if (s->depth == 1 && !s->batch_open) {
+        s->depth = 0;
+        step_done(s, "ROLLBACK", "rollback");
+        return;
+    }
+    if (s->depth == 1) return; /* nothing of its own to undo inside a batch */
+    s->depth--;
+    char sql[64];
+    snprintf(sql, sizeof sql, "ROLLBACK TO s%d", s->depth);
+    step_done(s, sql, "rollback");
+    snprintf(sql, sizeof sql, "RELEASE s%d", s->depth);
+    step_done(s, sql, "release");
+}
+
+void store_batching(struct store *s, bool on)
+{
+    s->batching = on;
+}
+
+int store_batch_end(struct store *s)
+{
+    if (!s->batch_open) return 0;
+    return outer_commit(s);
 }
 
 /* ---- meta ---- */

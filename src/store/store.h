@@ -33,10 +33,20 @@ int store_latest_version(void);
 /* Called with the duration of every write: a whole transaction, or one autocommit statement. */
 void store_observe(struct store *s, void (*fn)(void *arg, double seconds), void *arg);
 
-/* Transactions nest by counting: only the outermost begin/commit touch the database. */
+/*
+ * Transactions nest: the outermost is a transaction, inner ones savepoints (a rollback undoes
+ * only its own part).
+ */
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
+/*
+ * Batch mode (group commit): the first write after a batch starts opens a transaction that
+ * store_batch_end commits, so many writes share one commit. The server makes every loop
+ * iteration a batch; answers are written to sockets in a later iteration, after the commit.
+ */
+void store_batching(struct store *s, bool on);
+int store_batch_end(struct store *s);
 
 /* Meta values (small strings). store_meta_get fills *value (caller frees) or -ENOENT. */
 int store_meta_get(struct store *s, const char *key, char **value);
