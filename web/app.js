@@ -1,2 +1,147 @@
-// sked admin: the single-page application (see web/README).
-document.getElementById("app").textContent = "sked";
+// sked admin: a single-page application over the public REST API (/api). No build step:
+// the browser loads these ES modules as they are.
+//
+//   js/api.js         requests, CSRF token, API errors, the signed-out reaction
+//   js/router.js      pages by address (the server answers every page path with index.html)
+//   js/session.js     the signed-in account and what its role may do
+//   js/dom.js         element building, time, duration and status formatting
+//   js/components.js  fields, error display, dialogs, pagination
+//   js/argsform.js    forms generated from a job type's arguments schema
+//   js/dialogs.js     "Configure and run", "Schedule" and delete confirmations
+//   js/runs.js        the runs table of the job page and the runs page
+//   js/logview.js     the live, windowed log view of a run
+//   js/pages/*.js     one module per page
+
+import { api, setCsrf, whenSignedOut } from './js/api.js';
+import { route, setGuard, setNotFound, start, navigate } from './js/router.js';
+import { session, can } from './js/session.js';
+import { h, icon, clear, refreshRelativeTimes, refreshDurations } from './js/dom.js';
+import { errorBox } from './js/components.js';
+import { loginPage } from './js/pages/login.js';
+import { jobsPage } from './js/pages/jobs.js';
+import { jobFormPage } from './js/pages/jobform.js';
+import { jobPage } from './js/pages/job.js';
+import { runPage } from './js/pages/run.js';
+import { runsPage } from './js/pages/runs.js';
+import { auditPage } from './js/pages/audit.js';
+
+const main = document.getElementById('app');
+const topbar = document.getElementById('topbar');
+const banner = document.getElementById('banner');
+
+function setBanner(text, kind = 'info') {
+  clear(banner);
+  if (text) banner.append(h('div', { class: `banner banner-${kind}` }, icon(kind === 'warn' ? 'alert' : 'clock'), h('span', {}, text)));
+}
+
+function renderTopbar() {
+  clear(topbar);
+  const here = location.pathname;
+  const link = (href, text, match) => h('a', {
+    href, class: 'nav-link', 'aria-current': match.test(here) ? 'page' : null,
+  }, text);
+  topbar.append(h('a', { href: '/jobs', class: 'brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, 's'), 'sked'));
+  if (!session.user) return;
+  topbar.append(h('nav', { class: 'nav', 'aria-label': 'Main' },
+    link('/jobs', 'Jobs', /^\/(jobs|administration)/),
+    link('/runs', 'Runs', /^\/runs/),
+    can('audit') ? link('/audit', 'Audit trail', /^\/audit/) : null));
+  const u = session.user;
+  topbar.append(h('div', { class: 'who' },
+    h('span', { class: 'who-name', title: `Signed in as ${u.username}` }, u.display_name || u.username),
+    h('span', { class: `role role-${u.role}`, title: 'Your role' }, u.role),
+    h('button', { type: 'button', class: 'btn btn-ghost btn-small', onclick: signOut }, icon('logout'), h('span', {}, 'Sign out'))));
+}
+
+async function signOut() {
+  try {
+    await api.del('/session');
+  } catch (e) {
+    // Already gone (401) or refused: the local state is cleared all the same.
+  }
+  session.user = null;
+  setCsrf(null);
+  setBanner('You are signed out.');
+  navigate('/login');
+}
+
+/** Signs the UI in with an answer of POST or GET /api/session. */
+export function signedIn(user, csrf) {
+  session.user = user;
+  setCsrf(csrf);
+  setBanner('');
+}
+
+// Any 401 outside signing in: the session ended (expired, signed out in another tab,
+// account disabled). Show the sign-in page, and come back here after signing in.
+whenSignedOut(() => {
+  if (!session.user) return;
+  session.user = null;
+  setCsrf(null);
+  setBanner('You have been signed out: your session ended or is no longer valid. Sign in again to continue.', 'warn');
+  const back = location.pathname + location.search;
+  navigate(`/login${back.startsWith('/login') ? '' : `?next=${encodeURIComponent(back)}`}`, { replace: true });
+});
+
+setGuard((path) => {
+  if (!session.user && path !== '/login') return `/login?next=${encodeURIComponent(path + location.search)}`;
+  if (session.user && path === '/login') return '/jobs';
+  if (path === '/' || path === '/administration' || path === '/administration/jobs') return '/jobs';
+  return null;
+});
+
+let firstPage = true;
+
+function page(fn, title) {
+  return async (ctx) => {
+    // A dialog left open by the previous page must not survive it.
+    for (const d of document.querySelectorAll('dialog')) d.remove();
+    renderTopbar();
+    clear(main);
+    document.title = title ? `${title} · sked` : 'sked';
+    // A new page starts at its top, and screen readers are taken to it (not on first load,
+    // where the browser does this itself).
+    if (!firstPage) {
+      window.scrollTo(0, 0);
+      main.focus({ preventScroll: true });
+    }
+    firstPage = false;
+    try {
+      await fn(main, ctx);
+    } catch (e) {
+      if (e.name === 'AbortError' || (e.status === 401)) return;
+      console.error(e);
+      main.append(errorBox(e));
+    }
+  };
+}
+
+route('/login', page((el, ctx) => loginPage(el, ctx, { signedIn }), 'Sign in'));
+route('/jobs', page(jobsPage, 'Jobs'));
+route('/jobs/new', page(jobFormPage, 'Create job'));
+route('/jobs/:id/edit', page(jobFormPage, 'Edit job'));
+route('/jobs/:id', page(jobPage, 'Job'));
+route('/administration/jobs/:id', page(jobPage, 'Job'));
+route('/jobs/:job/runs/:run', page(runPage, 'Run'));
+route('/runs', page(runsPage, 'Runs'));
+route('/audit', page(auditPage, 'Audit trail'));
+setNotFound(page((el, { path }) => {
+  el.append(h('div', { class: 'page-head' }, h('h1', {}, 'Page not found')),
+    h('p', {}, `There is no page at ${path}. `, h('a', { href: '/jobs' }, 'Go to the jobs.')));
+}));
+
+// Relative times ("5 minutes ago") and running durations count on by themselves.
+setInterval(() => refreshDurations(), 1000);
+setInterval(() => refreshRelativeTimes(), 15000);
+
+async function boot() {
+  try {
+    const s = await api.get('/session');
+    signedIn(s.user, s.csrf_token);
+  } catch (e) {
+    if (e.status !== 401) setBanner(`The server could not be asked who is signed in: ${e.message}`, 'warn');
+  }
+  await start();
+}
+
+boot();

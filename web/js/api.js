@@ -1,0 +1,91 @@
+// The REST API client. Every request of the UI goes through `request`, so the session's CSRF
+// token, JSON bodies, error bodies and the "signed out" reaction live in one place.
+
+let csrfToken = null;
+let onSignedOut = () => {};
+
+/** The API's error body ({status, message, errors:[{field, messages}]}) as an exception. */
+export class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.message) || `HTTP ${status}`);
+    this.status = status;
+    this.body = body || {};
+    this.errors = Array.isArray(this.body.errors) ? this.body.errors : [];
+  }
+}
+
+export function setCsrf(token) {
+  csrfToken = token || null;
+}
+
+/** Called once with a function that shows the signed-out state; see request(). */
+export function whenSignedOut(fn) {
+  onSignedOut = fn;
+}
+
+/** A query string from an object; empty, null and undefined values are left out. */
+export function qs(params = {}) {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === null || v === '') continue;
+    u.set(k, String(v));
+  }
+  const s = u.toString();
+  return s ? `?${s}` : '';
+}
+
+export async function request(method, path, { body, query, signal } = {}) {
+  const headers = {};
+  const init = { method, headers, credentials: 'same-origin', signal };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  // The server refuses state-changing requests of a session without the token (403).
+  if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  let res;
+  try {
+    res = await fetch(`/api${path}${qs(query)}`, init);
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    throw new ApiError(0, { message: `The server cannot be reached (${e.message}).` });
+  }
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = { message: text };
+    }
+  }
+  if (!res.ok) {
+    const err = new ApiError(res.status, data || { message: res.statusText });
+    // 401 on anything but signing in means the session is gone (expired, signed out
+    // elsewhere, account disabled): show the sign-in page instead of a broken one.
+    if (res.status === 401 && !(method === 'POST' && path === '/session')) onSignedOut(err);
+    throw err;
+  }
+  return data;
+}
+
+export const api = {
+  get: (path, query, opts = {}) => request('GET', path, { ...opts, query }),
+  post: (path, body, opts = {}) => request('POST', path, { ...opts, body }),
+  patch: (path, body, opts = {}) => request('PATCH', path, { ...opts, body }),
+  del: (path, opts = {}) => request('DELETE', path, opts),
+};
+
+/** Every line of a run's log, oldest first, in pages of 5000 (the API's largest page). */
+export async function fetchAllLogLines(jobId, runId, { after = 0, signal, onPage } = {}) {
+  const lines = [];
+  let cursor = after;
+  for (;;) {
+    const page = await api.get(`/jobs/${jobId}/runs/${runId}/logs`, { after: cursor, limit: 5000 }, { signal });
+    const hits = page.hits.hits;
+    for (const l of hits) lines.push(l);
+    if (onPage) onPage(hits, page);
+    if (hits.length < 5000) return { lines, last: page };
+    cursor = page.after;
+  }
+}

@@ -1,0 +1,229 @@
+// Building blocks used by several pages: form fields with their error slots, API error
+// display, modal dialogs, pagination, notices.
+
+import { h, icon, nextId, clear } from './dom.js';
+
+// ---- buttons ---------------------------------------------------------------------------
+
+/** A button with an optional icon; `kind`: '', 'primary', 'danger', 'create', 'ghost'. */
+export function button(label, { kind = '', iconName, onclick, type = 'button', title, disabled, small } = {}) {
+  return h('button', {
+    type, class: `btn ${kind ? `btn-${kind}` : ''} ${small ? 'btn-small' : ''}`.trim(), onclick, title, disabled,
+  }, iconName ? icon(iconName) : null, h('span', {}, label));
+}
+
+// ---- fields ----------------------------------------------------------------------------
+
+/**
+ * A labelled form control with a hint and a slot for its server-side errors.
+ * `field` is the API's name for it ("title", "args.limit", "schedule.hours"): 400 answers are
+ * matched to it by applyErrors().
+ */
+export function field({ label, control, hint, field: apiField, required, inline, extra }) {
+  const id = control.id || nextId('in');
+  control.id = id;
+  const hintId = hint ? `${id}-hint` : null;
+  const errId = `${id}-err`;
+  control.setAttribute('aria-describedby', [hintId, errId].filter(Boolean).join(' '));
+  const lab = h('label', { for: id }, label, required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null);
+  return h('div', { class: `field${inline ? ' field-inline' : ''}`, dataset: apiField ? { field: apiField } : {} },
+    inline ? [control, lab] : [lab, control],
+    extra || null,
+    hint ? h('div', { class: 'hint', id: hintId }, hint) : null,
+    h('div', { class: 'field-error', id: errId, role: 'alert' }));
+}
+
+export function input(attrs = {}) {
+  return h('input', { type: 'text', autocomplete: 'off', ...attrs });
+}
+
+export function select(options, attrs = {}) {
+  const s = h('select', attrs);
+  for (const o of options) {
+    const [value, text] = Array.isArray(o) ? o : [o, o];
+    s.append(h('option', { value }, text));
+  }
+  if (attrs.value !== undefined) s.value = attrs.value;
+  return s;
+}
+
+// ---- errors ----------------------------------------------------------------------------
+
+export function clearErrors(root) {
+  for (const el of root.querySelectorAll('.field-error')) el.textContent = '';
+  for (const el of root.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+  for (const el of root.querySelectorAll('.error-summary')) clear(el).hidden = true;
+}
+
+/** The field container for an API field name, trying its parents: "args.tags[2]" → "args.tags". */
+function fieldFor(root, name) {
+  let n = name;
+  while (n) {
+    const el = root.querySelector(`[data-field="${CSS.escape(n)}"]`);
+    if (el) return el;
+    const cut = Math.max(n.lastIndexOf('.'), n.lastIndexOf('['));
+    if (cut <= 0) return null;
+    n = n.slice(0, cut);
+  }
+  return null;
+}
+
+/**
+ * Shows an API error in a form: each {field, messages} next to its field when the form has
+ * it, the rest (and the message of errors without fields) in the form's .error-summary.
+ * Returns the first element to focus.
+ */
+export function applyErrors(root, err) {
+  clearErrors(root);
+  const summary = root.querySelector('.error-summary');
+  const leftover = [];
+  let first = null;
+  for (const e of err.errors || []) {
+    const f = e.field ? fieldFor(root, e.field) : null;
+    const text = (e.messages || []).join('; ');
+    if (!f) {
+      leftover.push(e.field ? `${e.field}: ${text}` : text);
+      continue;
+    }
+    const slot = f.querySelector('.field-error');
+    const prefix = f.dataset.field === e.field ? '' : `${e.field}: `;
+    slot.textContent = slot.textContent ? `${slot.textContent}; ${prefix}${text}` : `${prefix}${text}`;
+    const ctl = f.querySelector('input, select, textarea');
+    if (ctl) {
+      ctl.setAttribute('aria-invalid', 'true');
+      first = first || ctl;
+    }
+  }
+  if (summary) {
+    const hasFields = (err.errors || []).length > 0;
+    summary.hidden = false;
+    const msg = sentence(err.message || 'Something went wrong.');
+    summary.append(h('p', { class: 'error-title' }, icon('alert'), hasFields && !leftover.length ? `${msg} See the fields marked below.` : msg));
+    if (leftover.length) summary.append(h('ul', {}, leftover.map((t) => h('li', {}, t))));
+    if (!first) first = summary;
+  }
+  return first;
+}
+
+export function errorSummary() {
+  return h('div', { class: 'error-summary', role: 'alert', tabindex: '-1', hidden: true });
+}
+
+/** The API's messages start in lower case ("wrong username or password"); shown as sentences. */
+export function sentence(text) {
+  const t = String(text);
+  return t.charAt(0).toUpperCase() + t.slice(1);
+}
+
+/** An error box for errors outside forms (a page that failed to load, a refused action). */
+export function errorBox(err) {
+  const status = err && err.status ? ` (HTTP ${err.status})` : '';
+  return h('div', { class: 'error-summary', role: 'alert' },
+    h('p', { class: 'error-title' }, icon('alert'), `${sentence((err && err.message) || String(err))}${status}`),
+    err && err.errors && err.errors.length
+      ? h('ul', {}, err.errors.map((e) => h('li', {}, e.field ? `${e.field}: ` : '', (e.messages || []).join('; '))))
+      : null);
+}
+
+// ---- notices ---------------------------------------------------------------------------
+
+export function toast(message, kind = 'ok') {
+  const box = document.getElementById('toasts');
+  const t = h('div', { class: `toast toast-${kind}` }, message);
+  box.append(t);
+  setTimeout(() => t.remove(), 5000);
+}
+
+export function emptyState(text, extra) {
+  return h('div', { class: 'empty' }, icon('list'), h('p', {}, text), extra || null);
+}
+
+export function loading(text = 'Loading…') {
+  return h('p', { class: 'muted pad', role: 'status' }, text);
+}
+
+// ---- dialogs ---------------------------------------------------------------------------
+
+/**
+ * A modal <dialog>: showModal() makes the rest of the page inert (focus stays inside) and
+ * Escape closes it. `content` is the body; `footer` the buttons. Returns {dialog, close}.
+ */
+export function openDialog({ title, content, footer = [], wide = false, onClose, onSubmit }) {
+  const titleId = nextId('dlg');
+  const body = h('div', { class: 'dialog-body' }, content);
+  const dialog = h('dialog', { class: `dialog${wide ? ' dialog-wide' : ''}`, 'aria-labelledby': titleId });
+  const closeBtn = h('button', { type: 'button', class: 'dialog-x', 'aria-label': 'Close', onclick: () => close() }, icon('x'));
+  // With onSubmit the dialog is a form, so Enter in a field submits it like the primary button.
+  const inner = onSubmit ? h('form', { novalidate: true }) : h('div');
+  inner.className = 'dialog-inner';
+  if (onSubmit) {
+    inner.addEventListener('submit', (e) => {
+      e.preventDefault();
+      onSubmit();
+    });
+  }
+  inner.append(h('header', { class: 'dialog-head' }, h('h2', { id: titleId }, title), closeBtn), body,
+    h('footer', { class: 'dialog-foot' }, footer));
+  dialog.append(inner);
+  let closed = false;
+  function close() {
+    if (closed) return;
+    closed = true;
+    if (dialog.open) dialog.close();
+    dialog.remove();
+    if (onClose) onClose();
+  }
+  // Escape fires "cancel" and then "close"; both end here.
+  dialog.addEventListener('close', () => close());
+  document.body.append(dialog);
+  dialog.showModal();
+  // Focus the first field rather than the close button, so typing can start at once.
+  const first = body.querySelector('input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])');
+  if (first) first.focus();
+  return { dialog, close };
+}
+
+/** Asks for confirmation; resolves true when the confirming button was pressed. */
+export function confirmDialog({ title, message, confirmLabel, danger = true }) {
+  return new Promise((resolve) => {
+    let ok = false;
+    const yes = button(confirmLabel, { kind: danger ? 'danger' : 'primary', iconName: danger ? 'trash' : undefined });
+    const no = button('Cancel', { kind: 'ghost' });
+    const { close } = openDialog({
+      title, content: h('p', {}, message), footer: [no, yes], onClose: () => resolve(ok),
+    });
+    no.addEventListener('click', () => close());
+    yes.addEventListener('click', () => { ok = true; close(); });
+    no.focus();
+  });
+}
+
+// ---- pagination ------------------------------------------------------------------------
+
+/** "N results", previous/next and the page size; onChange({page, size}). */
+export function pager({ total, page, size, onChange, sizes = [10, 25, 50, 100], noun = 'results' }) {
+  const pages = Math.max(1, Math.ceil(total / size));
+  const sizeSel = select(sizes.map((s) => [String(s), String(s)]), { value: String(size), 'aria-label': 'Results per page' });
+  sizeSel.addEventListener('change', () => onChange({ page: 1, size: Number(sizeSel.value) }));
+  return h('nav', { class: 'pager', 'aria-label': 'Pagination' },
+    h('span', { class: 'pager-total' }, `${total.toLocaleString()} ${noun}`),
+    h('span', { class: 'pager-pages' },
+      button('Previous page', { small: true, disabled: page <= 1, onclick: () => onChange({ page: page - 1, size }) }),
+      h('span', { class: 'pager-at', 'aria-current': 'page' }, `Page ${page.toLocaleString()} of ${pages.toLocaleString()}`),
+      button('Next page', { small: true, disabled: page >= pages, onclick: () => onChange({ page: page + 1, size }) })),
+    h('label', { class: 'pager-size' }, sizeSel, ' per page'));
+}
+
+/**
+ * The page's heading and its actions. With `label` the actions form a toolbar of that name
+ * ("Job actions"), which tells them apart from the same buttons in a table below.
+ */
+export function pageHeader(title, actions = [], { label } = {}) {
+  return h('div', { class: 'page-head' }, h('h1', {}, title),
+    h('div', { class: 'page-actions', role: label ? 'toolbar' : null, 'aria-label': label }, actions));
+}
+
+/** A read-only JSON value. */
+export function jsonBlock(value, label) {
+  return h('pre', { class: 'json', tabindex: '0', 'aria-label': label }, value === undefined ? '' : JSON.stringify(value, null, 2));
+}

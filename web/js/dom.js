@@ -1,0 +1,249 @@
+// Small DOM and formatting helpers shared by every page. Elements are built with h() and
+// text is always set as text, never parsed as HTML: job titles, log lines and messages come
+// from users and tasks.
+
+/**
+ * h('button', {class: 'btn', onclick: fn, disabled: true}, 'Save', icon('check'))
+ * Attributes: `class`, `text`, `style` (string), `dataset` (object), on* (listeners),
+ * booleans (set when true), anything else as an attribute. Children: nodes, strings,
+ * numbers, arrays; null, undefined and false are skipped.
+ */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'text') el.textContent = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'value') el.value = v;
+    else if (k === 'checked' || k === 'selected') el[k] = !!v;
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+export function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+/** Replaces the children; unlike el.replaceChildren(), skips null and false (no "null" text). */
+export function put(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
+
+export function clear(el) {
+  el.replaceChildren();
+  return el;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+// Stroked 24×24 outlines; `f` marks the few drawn filled.
+const ICONS = {
+  play: { d: 'M8 5v14l11-7z', f: true },
+  calendar: { d: 'M7 2v4M17 2v4M3 9h18M5 4h14a2 2 0 0 1 2 2v14a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z' },
+  edit: { d: 'M4 20h4L19 9l-4-4L4 16zM13.5 6.5l4 4' },
+  trash: { d: 'M4 7h16M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3' },
+  plus: { d: 'M12 5v14M5 12h14' },
+  stop: { d: 'M7 7h10v10H7z', f: true },
+  check: { d: 'M21 12a9 9 0 1 1-18 0a9 9 0 1 1 18 0M8 12.5l2.5 2.5L16 9.5' },
+  x: { d: 'M21 12a9 9 0 1 1-18 0a9 9 0 1 1 18 0M9 9l6 6M15 9l-6 6' },
+  clock: { d: 'M21 12a9 9 0 1 1-18 0a9 9 0 1 1 18 0M12 7v5l3 2' },
+  ban: { d: 'M21 12a9 9 0 1 1-18 0a9 9 0 1 1 18 0M5.7 5.7l12.6 12.6' },
+  alert: { d: 'M12 3l10 18H2zM12 10v4M12 17.5v.5' },
+  spin: { d: 'M12 3a9 9 0 1 0 9 9' },
+  download: { d: 'M12 4v11M7 10l5 5 5-5M5 20h14' },
+  logout: { d: 'M15 4h4v16h-4M10 8l-4 4 4 4M6 12h10' },
+  back: { d: 'M19 12H5M11 6l-6 6 6 6' },
+  power: { d: 'M12 3v9M6.3 6.3a8 8 0 1 0 11.4 0' },
+  search: { d: 'M17 11a6 6 0 1 1-12 0a6 6 0 1 1 12 0M15.5 15.5L20 20' },
+  list: { d: 'M8 6h13M8 12h13M8 18h13M3 6h.01M3 12h.01M3 18h.01' },
+};
+
+/** A decorative icon (hidden from assistive technology; the button text names the action). */
+export function icon(name, cls = '') {
+  const def = ICONS[name];
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('focusable', 'false');
+  svg.setAttribute('class', `icon ${cls}`.trim());
+  const p = document.createElementNS(SVG, 'path');
+  p.setAttribute('d', def.d);
+  if (def.f) p.setAttribute('fill', 'currentColor');
+  svg.append(p);
+  return svg;
+}
+
+// ---- time ------------------------------------------------------------------------------
+
+/** The API's instants have microseconds; Date is only specified for milliseconds. */
+export function parseTime(iso) {
+  if (!iso) return null;
+  const t = Date.parse(String(iso).replace(/(\.\d{3})\d+/, '$1'));
+  return Number.isNaN(t) ? null : new Date(t);
+}
+
+const fullFmt = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit',
+  timeZoneName: 'short',
+});
+
+export function fullTime(iso) {
+  const d = parseTime(iso);
+  return d ? fullFmt.format(d) : '';
+}
+
+const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+const STEPS = [
+  ['year', 365 * 86400], ['month', 30 * 86400], ['week', 7 * 86400], ['day', 86400],
+  ['hour', 3600], ['minute', 60], ['second', 1],
+];
+
+export function relativeTime(iso, now = Date.now()) {
+  const d = parseTime(iso);
+  if (!d) return '';
+  const secs = (d.getTime() - now) / 1000;
+  if (Math.abs(secs) < 45) return secs >= 0 && secs > 1 ? 'in a few seconds' : 'just now';
+  for (const [unit, size] of STEPS) {
+    if (Math.abs(secs) >= size || unit === 'second') return rtf.format(Math.round(secs / size), unit);
+  }
+  return '';
+}
+
+/**
+ * A <time> showing the relative time, the full local time (and UTC) on hover. Pages'
+ * relative times are refreshed by the ticker in app.js through the data-rel attribute.
+ */
+export function timeEl(iso, { fallback = '—' } = {}) {
+  if (!iso) return h('span', { class: 'muted' }, fallback);
+  const d = parseTime(iso);
+  return h('time', {
+    datetime: iso,
+    title: `${fullTime(iso)} (${d.toISOString().replace('.000Z', 'Z')})`,
+    dataset: { rel: '1' },
+  }, relativeTime(iso));
+}
+
+export function refreshRelativeTimes(root = document) {
+  const now = Date.now();
+  for (const t of root.querySelectorAll('time[data-rel]')) t.textContent = relativeTime(t.getAttribute('datetime'), now);
+}
+
+/** 0.4 → "0.4 s", 75 → "1 min 15 s", 7260 → "2 h 1 min". */
+export function formatDuration(seconds) {
+  if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return '—';
+  if (seconds < 10) return `${Math.round(seconds * 10) / 10} s`;
+  let s = Math.round(seconds);
+  const d = Math.floor(s / 86400); s -= d * 86400;
+  const hh = Math.floor(s / 3600); s -= hh * 3600;
+  const m = Math.floor(s / 60); s -= m * 60;
+  const parts = [];
+  if (d) parts.push(`${d} d`);
+  if (hh) parts.push(`${hh} h`);
+  if (m && !d) parts.push(`${m} min`);
+  if (s && !d && !hh) parts.push(`${s} s`);
+  return parts.join(' ') || '0 s';
+}
+
+// ---- runs ------------------------------------------------------------------------------
+
+export const ACTIVE_STATUSES = ['QUEUED', 'RUNNING', 'CANCELLING'];
+export const isActive = (status) => ACTIVE_STATUSES.includes(status);
+
+const STATUS_ICON = {
+  SUCCESS: 'check', PARTIAL_SUCCESS: 'alert', WARNING: 'alert', FAILED: 'x',
+  CANCELLED: 'ban', CANCELLING: 'spin', RUNNING: 'spin', QUEUED: 'clock',
+};
+
+/** A run status as an icon and its name, coloured by outcome. */
+export function statusBadge(status, { iconOnly = false } = {}) {
+  const name = (status || 'UNKNOWN').replace(/_/g, ' ');
+  const cls = `status status-${(status || 'unknown').toLowerCase()}`;
+  const ic = icon(STATUS_ICON[status] || 'clock', status === 'RUNNING' || status === 'CANCELLING' ? 'spinning' : '');
+  if (iconOnly) return h('span', { class: cls, role: 'img', 'aria-label': name, title: name }, ic);
+  return h('span', { class: cls }, ic, h('span', { class: 'status-text' }, name));
+}
+
+/**
+ * The duration of a run; while it runs the element is kept counting by the ticker in app.js
+ * (from the server's own duration plus the time since it was read, so clock skew between
+ * browser and server does not matter).
+ */
+export function durationEl(run) {
+  let secs = run.duration;
+  // a run read a while ago (run._readAt, set by the run page) has run on since
+  const readAt = run._readAt ?? performance.now();
+  if (typeof secs !== 'number' && run.started_at && isActive(run.status)) secs = (Date.now() - parseTime(run.started_at)) / 1000;
+  const el = h('span', { class: 'duration' });
+  if (run.started_at && isActive(run.status) && typeof secs === 'number') {
+    el.dataset.liveFrom = String(readAt - secs * 1000);
+    secs += (performance.now() - readAt) / 1000;
+  }
+  el.textContent = formatDuration(secs);
+  return el;
+}
+
+export function refreshDurations(root = document) {
+  const now = performance.now();
+  for (const el of root.querySelectorAll('[data-live-from]')) {
+    el.textContent = formatDuration((now - Number(el.dataset.liveFrom)) / 1000);
+  }
+}
+
+export function personName(p) {
+  return p ? p.name || p.id : 'System';
+}
+
+// ---- misc ------------------------------------------------------------------------------
+
+export function debounce(fn, ms) {
+  let t;
+  const d = (...args) => {
+    clearTimeout(t);
+    t = setTimeout(() => fn(...args), ms);
+  };
+  d.cancel = () => clearTimeout(t);
+  return d;
+}
+
+export function prettyJson(v) {
+  return JSON.stringify(v, null, 2);
+}
+
+/** "reject_every" → "Reject every". */
+export function humanize(name) {
+  const s = String(name).replace(/[_-]+/g, ' ').trim();
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+let uid = 0;
+export function nextId(prefix = 'f') {
+  uid += 1;
+  return `${prefix}-${uid}`;
+}
+
+/** Describes a schedule object in a few words. */
+export function describeSchedule(s) {
+  if (!s) return 'Not scheduled';
+  const tz = s.timezone && s.timezone !== 'UTC' ? ` (${s.timezone})` : '';
+  if (s.type === 'interval') {
+    const units = [['weeks', 'w'], ['days', 'd'], ['hours', 'h'], ['minutes', 'min'], ['seconds', 's'],
+      ['milliseconds', 'ms'], ['microseconds', 'µs']];
+    const parts = units.filter(([k]) => s[k]).map(([k, u]) => `${s[k]} ${u}`);
+    return `Every ${parts.join(' ') || '?'}`;
+  }
+  if (s.type === 'crontab') {
+    const f = (k) => (s[k] === undefined || s[k] === null ? '*' : s[k]);
+    return `Crontab ${f('minute')} ${f('hour')} ${f('day_of_month')} ${f('month_of_year')} ${f('day_of_week')}${tz}`;
+  }
+  if (s.type === 'cron') return `Cron ${s.expression}${tz}`;
+  return JSON.stringify(s);
+}

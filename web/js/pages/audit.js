@@ -1,0 +1,116 @@
+// The audit trail (GET /api/audit, admins only): who changed what, newest first.
+
+import { api } from '../api.js';
+import { h, timeEl, debounce, put } from '../dom.js';
+import { pager, pageHeader, emptyState, errorBox, loading, select, field, input } from '../components.js';
+import { onLeave, setQuery, isCurrent } from '../router.js';
+import { can } from '../session.js';
+import { jobTitlesFor } from '../catalog.js';
+import { jobPicker, sinceInput } from './filters.js';
+
+const ACTIONS = [
+  ['', 'Any action'],
+  ['job.', 'Jobs: every action'], ['job.created', 'job.created'], ['job.updated', 'job.updated'],
+  ['job.scheduled', 'job.scheduled'], ['job.activated', 'job.activated'], ['job.deactivated', 'job.deactivated'],
+  ['job.deleted', 'job.deleted'],
+  ['run.', 'Runs: every action'], ['run.started', 'run.started'], ['run.stopped', 'run.stopped'], ['run.deleted', 'run.deleted'],
+  ['user.', 'Accounts: every action'], ['token.', 'Tokens: every action'],
+  ['login.', 'Sign-ins: every result'], ['login.failed', 'login.failed'], ['logout', 'logout'],
+];
+
+function actorText(a) {
+  if (!a) return '—';
+  if (a.kind === 'anonymous') return 'anonymous';
+  if (a.kind === 'token' && a.id === 'bootstrap') return 'bootstrap token';
+  const via = a.kind === 'token' ? ' (API token)' : a.kind === 'cli' ? ' (command line)' : '';
+  return `${a.name}${via}`;
+}
+
+/** One line for an entry's details, with the whole JSON one click away. */
+function detailsCell(d) {
+  if (d === null || d === undefined) return h('span', { class: 'muted' }, '—');
+  let short;
+  if (d.changes && typeof d.changes === 'object') {
+    short = Object.entries(d.changes).map(([k, v]) => (v && typeof v === 'object' && 'before' in v
+      ? `${k}: ${JSON.stringify(v.before)} → ${JSON.stringify(v.after)}` : `${k}: ${JSON.stringify(v)}`)).join('; ') || 'no change';
+  } else if (typeof d === 'object' && 'before' in d && 'after' in d) {
+    short = `${JSON.stringify(d.before)} → ${JSON.stringify(d.after)}`;
+  } else {
+    short = JSON.stringify(d);
+  }
+  if (short.length > 120) short = `${short.slice(0, 117)}…`;
+  return h('details', { class: 'audit-details' }, h('summary', {}, short), h('pre', { class: 'json' }, JSON.stringify(d, null, 2)));
+}
+
+export async function auditPage(el, { query, token }) {
+  el.append(pageHeader('Audit trail'));
+  if (!can('audit')) {
+    el.append(h('p', {}, 'Only admins may read the audit trail.'));
+    return;
+  }
+  const state = {
+    job_id: query.get('job_id') || '',
+    user: query.get('user') || '',
+    action: query.get('action') || '',
+    since: query.get('since') || '',
+    page: Math.max(1, Number(query.get('page')) || 1),
+    size: Number(query.get('size')) || 25,
+  };
+  const job = await jobPicker(state.job_id, () => { state.job_id = job.value(); state.page = 1; load(); });
+  const user = input({ type: 'search', value: state.user, placeholder: 'Any user' });
+  const action = select(ACTIONS, { value: state.action });
+  if (action.value !== state.action) action.append(h('option', { value: state.action, selected: true }, state.action));
+  const since = sinceInput(state.since, () => { state.since = since.value(); state.page = 1; load(); });
+  const results = h('div', {}, loading());
+  el.append(h('div', { class: 'filters' },
+    job.el,
+    field({ label: 'User', control: user, hint: 'A username, or bootstrap.' }),
+    field({ label: 'Action', control: action }),
+    since.el), results);
+  const onUser = debounce(() => { state.user = user.value.trim(); state.page = 1; load(); }, 300);
+  user.addEventListener('input', onUser);
+  action.addEventListener('change', () => { state.action = action.value; state.page = 1; load(); });
+
+  let controller = null;
+  async function load() {
+    if (controller) controller.abort();
+    controller = new AbortController();
+    setQuery({ ...state, page: state.page > 1 ? state.page : '', size: state.size !== 25 ? state.size : '' });
+    let data;
+    try {
+      data = await api.get('/audit', { ...state }, { signal: controller.signal });
+    } catch (err) {
+      if (err.name === 'AbortError' || err.status === 401 || !isCurrent(token)) return;
+      put(results, errorBox(err));
+      return;
+    }
+    const entries = data.hits.hits;
+    const titles = await jobTitlesFor(entries.map((e) => e.job_id).filter(Boolean));
+    if (!isCurrent(token)) return;
+    if (!entries.length) {
+      put(results, emptyState('No entry matches these filters.'));
+      return;
+    }
+    put(results, h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive audit-table' },
+      h('thead', {}, h('tr', {}, ['When', 'Who', 'Action', 'Job', 'Run', 'Target', 'Details', 'Address'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, entries.map((e) => h('tr', {},
+        h('td', { 'data-label': 'When', class: 'nowrap' }, timeEl(e.ts)),
+        h('td', { 'data-label': 'Who' }, actorText(e.actor)),
+        h('td', { 'data-label': 'Action', class: 'nowrap' }, h('code', {}, e.action)),
+        h('td', { 'data-label': 'Job' }, e.job_id
+          ? (titles.get(e.job_id) ? h('a', { href: `/jobs/${e.job_id}` }, titles.get(e.job_id)) : h('span', { class: 'muted', title: e.job_id }, 'deleted job'))
+          : h('span', { class: 'muted' }, '—')),
+        h('td', { 'data-label': 'Run' }, e.run_id && e.job_id && titles.get(e.job_id)
+          ? h('a', { href: `/jobs/${e.job_id}/runs/${e.run_id}` }, e.run_id.slice(0, 8))
+          : e.run_id ? h('span', { class: 'muted' }, e.run_id.slice(0, 8)) : h('span', { class: 'muted' }, '—')),
+        h('td', { 'data-label': 'Target' }, e.target ? h('code', { title: e.target }, e.target.slice(0, 8)) : h('span', { class: 'muted' }, '—')),
+        h('td', { 'data-label': 'Details', class: 'details-cell' }, detailsCell(e.details)),
+        h('td', { 'data-label': 'Address' }, e.address || '—')))))),
+    pager({ total: data.hits.total, page: state.page, size: state.size, noun: 'entries', onChange: (p) => { Object.assign(state, p); load(); } }));
+  }
+  onLeave(() => {
+    onUser.cancel();
+    if (controller) controller.abort();
+  });
+  await load();
+}

@@ -1,0 +1,74 @@
+// Filter controls shared by the runs and audit pages.
+
+import { api } from '../api.js';
+import { h, debounce, nextId, parseTime, put } from '../dom.js';
+import { field, input } from '../components.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A "Job" filter: type part of a title and pick from the suggestions (the API's search, 10
+ * at a time: the jobs are never all loaded), or paste a job id. onChange() when it settles.
+ */
+export async function jobPicker(jobId, onChange) {
+  const listId = nextId('jobs');
+  const box = input({ list: listId, placeholder: 'Any job', type: 'search' });
+  const list = h('datalist', { id: listId });
+  const byLabel = new Map();
+  let current = jobId || '';
+  if (current) {
+    try {
+      const j = await api.get(`/jobs/${current}`);
+      box.value = j.title;
+      byLabel.set(j.title, j.id);
+    } catch {
+      box.value = current;
+    }
+  }
+  const suggest = debounce(async () => {
+    const q = box.value.trim();
+    try {
+      const r = await api.get('/jobs', { q, size: 10 });
+      const seen = new Map();
+      for (const j of r.hits.hits) seen.set(j.title, (seen.get(j.title) || 0) + 1);
+      byLabel.clear();
+      put(list, ...r.hits.hits.map((j) => {
+        // equal titles are told apart by the start of the id
+        const label = seen.get(j.title) > 1 ? `${j.title} (${j.id.slice(0, 8)})` : j.title;
+        byLabel.set(label, j.id);
+        return h('option', { value: label });
+      }));
+    } catch { /* suggestions are a convenience */ }
+    settle();
+  }, 200);
+  function settle() {
+    const v = box.value.trim();
+    const id = !v ? '' : UUID.test(v) ? v.toLowerCase() : byLabel.get(v) || null;
+    if (id === null) return; // still typing: nothing picked yet
+    if (id !== current) {
+      current = id;
+      onChange();
+    }
+  }
+  box.addEventListener('input', suggest);
+  box.addEventListener('change', settle);
+  return {
+    el: field({ label: 'Job', control: box, extra: list, hint: 'Type part of a title and pick it, or paste a job id.' }),
+    value: () => current,
+  };
+}
+
+/** A "Since" filter in the browser's local time, sent to the API as a UTC instant. */
+export function sinceInput(iso, onChange) {
+  const el = input({ type: 'datetime-local' });
+  const d = parseTime(iso);
+  if (d) {
+    const local = new Date(d.getTime() - d.getTimezoneOffset() * 60000);
+    el.value = local.toISOString().slice(0, 16);
+  }
+  el.addEventListener('change', onChange);
+  return {
+    el: field({ label: 'Since', control: el, hint: 'Your local time.' }),
+    value: () => (el.value ? new Date(el.value).toISOString() : ''),
+  };
+}

@@ -1,0 +1,152 @@
+// A job: its settings, every action on it, and its runs, refreshed live (every 2 s while a
+// run is active, every 10 s otherwise, so scheduled fires show up too).
+
+import { api } from '../api.js';
+import { h, icon, timeEl, describeSchedule, isActive, fullTime, put } from '../dom.js';
+import { button, pager, pageHeader, emptyState, errorBox, select, toast, jsonBlock } from '../components.js';
+import { navigate, onLeave, isCurrent } from '../router.js';
+import { can } from '../session.js';
+import { configureAndRun, scheduleDialog, deleteJob } from '../dialogs.js';
+import { createRunsTable, RUN_STATUS_FILTERS } from '../runs.js';
+import { getTasks, rememberJob } from '../catalog.js';
+
+const OVERLAP_TEXT = { allow: 'Allow', skip: 'Skip', queue_one: 'Queue one', cancel_previous: 'Cancel previous' };
+const CATCHUP_TEXT = { once: 'Once', skip: 'Skip', all: 'All' };
+
+function facts(pairs) {
+  return h('dl', { class: 'facts' }, pairs.filter(Boolean).map(([k, v]) => h('div', { class: 'fact' }, h('dt', {}, k), h('dd', {}, v))));
+}
+
+export async function jobPage(el, { params, token }) {
+  const id = params.id;
+  let job = await api.get(`/jobs/${id}`);
+  if (!isCurrent(token)) return;
+  rememberJob(job);
+  const task = (await getTasks().catch(() => [])).find((t) => t.id === job.task);
+  const tTitle = task ? task.title : job.task;
+
+  const head = h('div');
+  const info = h('div');
+  const runsState = { page: 1, size: 25, status: '' };
+  const runsTable = createRunsTable({ onChange: () => refresh() });
+  const runsArea = h('div');
+  const pagerArea = h('div');
+  const statusSel = select(RUN_STATUS_FILTERS, { 'aria-label': 'Status filter' });
+  statusSel.addEventListener('change', () => {
+    runsState.status = statusSel.value;
+    runsState.page = 1;
+    refresh();
+  });
+
+  function renderJob() {
+    document.title = `${job.title} · sked`;
+    const reload = (j) => {
+      if (j) {
+        job = { ...job, ...j };
+        renderJob();
+      }
+      refresh();
+    };
+    put(head, 
+      h('div', { class: 'back-row' }, h('a', { href: '/jobs', class: 'btn btn-ghost btn-small' }, icon('back'), h('span', {}, 'Jobs'))),
+      pageHeader(job.title, [
+        can('run') ? button('Configure and run…', { iconName: 'play', onclick: () => configureAndRun(job) }) : null,
+        can('schedule') ? button('Schedule…', { iconName: 'calendar', onclick: () => scheduleDialog(job, { onSaved: reload }) }) : null,
+        can('activate') ? button(job.active ? 'Deactivate' : 'Activate', { iconName: 'power', onclick: toggleActive }) : null,
+        can('edit') ? button('Edit', { iconName: 'edit', onclick: () => navigate(`/jobs/${job.id}/edit`) }) : null,
+        can('delete') ? button('Delete', { iconName: 'trash', kind: 'danger-ghost', onclick: () => deleteJob(job, { onDeleted: () => navigate('/jobs') }) }) : null,
+      ], { label: 'Job actions' }),
+      job.description ? h('p', { class: 'lead' }, job.description) : null);
+    const saved = { ...(job.run_args || {}) };
+    delete saved.custom_args;
+    let defaults = null;
+    try { defaults = JSON.parse(job.default_args); } catch { /* shown as text below */ }
+    put(info, h('div', { class: 'cards' },
+      h('section', { class: 'card', 'aria-labelledby': 'sched-h' }, h('h2', { id: 'sched-h' }, 'Schedule'),
+        facts([
+          ['Active', job.active ? h('span', { class: 'yes' }, icon('check'), ' Active') : h('span', { class: 'warn-text' }, icon('ban'), ' Inactive: the schedule does not fire')],
+          ['Schedule', describeSchedule(job.schedule)],
+          ['Next run', !job.active ? h('span', { class: 'muted' }, 'Inactive') : job.schedule ? h('span', {}, timeEl(job.next_run), job.next_run ? h('small', { class: 'muted' }, ` · ${fullTime(job.next_run)}`) : null) : h('span', { class: 'muted' }, 'Not scheduled')],
+          ['Overlap', OVERLAP_TEXT[job.overlap] || job.overlap],
+          ['Catch-up', `${CATCHUP_TEXT[job.catchup] || job.catchup}${job.catchup === 'all' ? ` (at most ${job.catchup_limit})` : ''}`],
+          ['Skipped fires', String(job.skipped_fires ?? 0)],
+        ])),
+      h('section', { class: 'card', 'aria-labelledby': 'set-h' }, h('h2', { id: 'set-h' }, 'Settings'),
+        facts([
+          ['Task', h('span', { title: job.task }, `${tTitle} (${job.task})`)],
+          ['Queue', job.default_queue],
+          ['Timeout', job.timeout || (task && task.timeout ? `${task.timeout} (the job type's)` : 'none')],
+          ['Created', timeEl(job.created)],
+          ['Updated', timeEl(job.updated)],
+          ['Saved arguments', Object.keys(saved).length ? jsonBlock(saved, 'Saved arguments') : h('span', { class: 'muted' }, 'none (defaults)')],
+          job.custom_args ? ['Custom args', jsonBlock(job.custom_args, 'Custom args')] : null,
+          ['Reference configuration', defaults ? jsonBlock(defaults, 'Reference configuration') : h('span', { class: 'warn-text' }, 'The saved arguments no longer validate.')],
+        ]),
+        can('audit') ? h('p', {}, h('a', { href: `/audit?job_id=${job.id}` }, 'Audit trail of this job')) : null)));
+  }
+
+  async function toggleActive() {
+    try {
+      job = await api.patch(`/jobs/${job.id}`, { active: !job.active });
+      toast(job.active ? 'Job activated.' : 'Job deactivated: its schedule does not fire.');
+      renderJob();
+    } catch (err) {
+      if (err.status !== 401) toast(`Could not change it: ${err.message}`, 'error');
+    }
+  }
+
+  let timer = null;
+  let controller = null;
+  let tick = 0;
+  let busy = false;
+  async function refresh({ withJob = true } = {}) {
+    clearTimeout(timer);
+    if (controller) controller.abort();
+    controller = new AbortController();
+    const { signal } = controller;
+    try {
+      const [runs, fresh] = await Promise.all([
+        api.get(`/jobs/${id}/runs`, { page: runsState.page, size: runsState.size, status: runsState.status }, { signal }),
+        // The job itself (next run) changes less often: every fifth poll while runs are active.
+        withJob && (!busy || tick % 5 === 0) ? api.get(`/jobs/${id}`, {}, { signal }) : null,
+      ]);
+      if (!isCurrent(token)) return;
+      tick += 1;
+      if (fresh && JSON.stringify(fresh) !== JSON.stringify(job)) {
+        job = fresh;
+        renderJob();
+      }
+      const list = runs.hits.hits;
+      if (!list.length) {
+        put(runsArea, emptyState(runsState.status ? 'No run of this job has this status.' : 'This job has not run yet.'));
+      } else {
+        if (runsArea.firstChild !== runsTable.el) put(runsArea, runsTable.el);
+        runsTable.update(list);
+      }
+      put(pagerArea, runs.hits.total > runsState.size || runsState.page > 1
+        ? pager({ total: runs.hits.total, page: runsState.page, size: runsState.size, noun: 'runs', onChange: (p) => { Object.assign(runsState, p); refresh(); } })
+        : h('p', { class: 'muted' }, `${runs.hits.total} run${runs.hits.total === 1 ? '' : 's'}`));
+      busy = list.some((r) => isActive(r.status));
+      timer = setTimeout(refresh, busy ? 2000 : 10000);
+    } catch (err) {
+      if (err.name === 'AbortError' || err.status === 401 || !isCurrent(token)) return;
+      if (err.status === 404) {
+        put(el, pageHeader('Job not found'), h('p', {}, 'This job was deleted. ', h('a', { href: '/jobs' }, 'Back to the jobs.')));
+        return;
+      }
+      put(runsArea, errorBox(err));
+      timer = setTimeout(refresh, 10000);
+    }
+  }
+  onLeave(() => {
+    clearTimeout(timer);
+    if (controller) controller.abort();
+  });
+
+  renderJob();
+  el.append(head, info,
+    h('section', { class: 'runs-section', 'aria-labelledby': 'runs-h' },
+      h('div', { class: 'section-head' }, h('h2', { id: 'runs-h' }, 'Runs'), statusSel),
+      runsArea, pagerArea));
+  await refresh({ withJob: false });
+}

@@ -1,0 +1,151 @@
+// The jobs list: search, active filter and pages are the API's (server-side), so it stays
+// fast with any number of jobs. The filters live in the address, so reloads and the back
+// button keep them.
+
+import { api } from '../api.js';
+import { h, icon, timeEl, statusBadge, debounce, describeSchedule, personName, isActive, parseTime, put } from '../dom.js';
+import { button, pager, pageHeader, emptyState, errorBox, loading, select } from '../components.js';
+import { navigate, onLeave, setQuery, isCurrent } from '../router.js';
+import { can } from '../session.js';
+import { configureAndRun, scheduleDialog, deleteJob } from '../dialogs.js';
+import { getTasks, rememberJob } from '../catalog.js';
+
+export async function jobsPage(el, { query, token }) {
+  const state = {
+    q: query.get('q') || '',
+    active: query.get('active') || '',
+    page: Math.max(1, Number(query.get('page')) || 1),
+    size: Number(query.get('size')) || 25,
+  };
+
+  const search = h('input', {
+    type: 'search', value: state.q, placeholder: 'Title or description', 'aria-label': 'Search jobs', class: 'search',
+  });
+  const activeSel = select([['', 'All jobs'], ['true', 'Active only'], ['false', 'Inactive only']], {
+    value: state.active, 'aria-label': 'Active filter',
+  });
+  // not a live region: it is refreshed every few seconds, which would be read out each time
+  const results = h('div', { class: 'results', 'aria-busy': 'true' }, loading());
+
+  el.append(
+    pageHeader('Jobs', [can('create') ? button('Create', { kind: 'create', iconName: 'plus', onclick: () => navigate('/jobs/new') }) : null]),
+    h('div', { class: 'filters', role: 'search' },
+      h('label', { class: 'search-box' }, icon('search'), search),
+      activeSel),
+    results);
+
+  const tasks = new Map((await getTasks().catch(() => [])).map((t) => [t.id, t]));
+  let controller = null;
+  let timer = null;
+  let lastJson = '';
+
+  async function load() {
+    if (controller) controller.abort();
+    controller = new AbortController();
+    clearTimeout(timer);
+    setQuery({ q: state.q, active: state.active, page: state.page > 1 ? state.page : '', size: state.size !== 25 ? state.size : '' });
+    results.setAttribute('aria-busy', 'true');
+    let data;
+    try {
+      data = await api.get('/jobs', { q: state.q, active: state.active, page: state.page, size: state.size }, { signal: controller.signal });
+    } catch (err) {
+      if (err.name === 'AbortError' || !isCurrent(token)) return;
+      put(results, errorBox(err));
+      return;
+    }
+    if (!isCurrent(token)) return;
+    const jobs = data.hits.hits;
+    const total = data.hits.total;
+    // A page past the end (after deletions or a narrower search): show the last one.
+    if (!jobs.length && total > 0 && state.page > 1) {
+      state.page = Math.ceil(total / state.size);
+      return load();
+    }
+    jobs.forEach(rememberJob);
+    results.setAttribute('aria-busy', 'false');
+    // A refresh that changed nothing leaves the table alone (and the focus where it is).
+    const json = JSON.stringify(data);
+    if (json === lastJson) {
+      schedule(jobs);
+      return;
+    }
+    lastJson = json;
+    if (!jobs.length) {
+      put(results, emptyState(state.q || state.active ? 'No job matches these filters.' : 'There are no jobs yet.',
+        can('create') && !state.q ? button('Create', { kind: 'create', iconName: 'plus', onclick: () => navigate('/jobs/new') }) : null));
+    } else {
+      put(results, jobsTable(jobs, tasks, load),
+        pager({ total, page: state.page, size: state.size, onChange: (p) => { Object.assign(state, p); load(); } }));
+    }
+    schedule(jobs);
+  }
+
+  // Keep last runs and next runs current: every 2 s while a listed job has an active run or
+  // is about to fire (a saved interval fires at once), else every 15 s.
+  function schedule(jobs) {
+    const soon = (j) => j.active && j.next_run && parseTime(j.next_run).getTime() - Date.now() < 60000;
+    const busy = jobs.some((j) => (j.last_run && isActive(j.last_run.status)) || soon(j));
+    timer = setTimeout(load, busy ? 2000 : 15000);
+  }
+
+  const onSearch = debounce(() => {
+    state.q = search.value.trim();
+    state.page = 1;
+    load();
+  }, 250);
+  search.addEventListener('input', onSearch);
+  activeSel.addEventListener('change', () => {
+    state.active = activeSel.value;
+    state.page = 1;
+    load();
+  });
+  onLeave(() => {
+    clearTimeout(timer);
+    onSearch.cancel();
+    if (controller) controller.abort();
+  });
+  await load();
+}
+
+function nextRunCell(job) {
+  if (!job.active) return h('span', { class: 'muted' }, 'Inactive');
+  if (!job.schedule) return h('span', { class: 'muted' }, 'Not scheduled');
+  return h('span', { class: 'stack' }, timeEl(job.next_run), h('small', { class: 'muted' }, describeSchedule(job.schedule)));
+}
+
+function lastRunCell(job) {
+  const r = job.last_run;
+  if (!r || !r.id) return h('span', { class: 'muted' }, 'Never run');
+  return h('a', { href: `/jobs/${job.id}/runs/${r.id}`, class: 'last-run' }, statusBadge(r.status), ' ', timeEl(r.created));
+}
+
+/** The list's table; each row has the job's actions the signed-in role may use. */
+function jobsTable(jobs, tasks, reload) {
+  const rowActions = (job) => h('div', { class: 'row-actions' },
+    can('run') ? button('Configure and run…', { iconName: 'play', small: true, onclick: () => configureAndRun(job) }) : null,
+    can('schedule') ? button('Schedule…', { iconName: 'calendar', small: true, onclick: () => scheduleDialog(job, { onSaved: reload }) }) : null,
+    can('edit') ? button('Edit', { iconName: 'edit', small: true, onclick: () => navigate(`/jobs/${job.id}/edit`) }) : null,
+    can('delete') ? button('Delete', { iconName: 'trash', small: true, kind: 'danger-ghost', onclick: () => deleteJob(job, { onDeleted: reload }) }) : null);
+  const anyActions = can('run') || can('schedule') || can('edit') || can('delete');
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive jobs-table' },
+    h('thead', {}, h('tr', {},
+      ['Job', 'Task and queue', 'Active', 'Last run', 'Started by', 'Next run'].map((c) => h('th', { scope: 'col' }, c)),
+      anyActions ? h('th', { scope: 'col' }, 'Actions') : null)),
+    h('tbody', {}, jobs.map((job) => {
+      const task = tasks.get(job.task);
+      const lr = job.last_run && job.last_run.id ? job.last_run : null;
+      return h('tr', { dataset: { jobId: job.id } },
+        h('td', { 'data-label': 'Job', class: 'job-cell' }, h('div', {},
+          h('a', { href: `/jobs/${job.id}`, class: 'job-title' }, job.title),
+          job.description ? h('div', { class: 'desc-preview', title: job.description }, job.description) : null)),
+        h('td', { 'data-label': 'Task and queue' }, h('span', { class: 'stack' },
+          h('span', { title: task ? task.description : job.task }, task ? task.title : job.task),
+          h('small', { class: 'muted' }, `queue ${job.default_queue}`))),
+        h('td', { 'data-label': 'Active' }, job.active
+          ? h('span', { class: 'yes' }, icon('check'), ' Active') : h('span', { class: 'muted' }, icon('ban'), ' Inactive')),
+        h('td', { 'data-label': 'Last run' }, lastRunCell(job)),
+        h('td', { 'data-label': 'Started by' }, lr ? personName(lr.started_by) : h('span', { class: 'muted' }, '—')),
+        h('td', { 'data-label': 'Next run' }, nextRunCell(job)),
+        anyActions ? h('td', { 'data-label': 'Actions' }, rowActions(job)) : null);
+    }))));
+}

@@ -1,0 +1,38 @@
+// The sign-in page: POST /api/session sets the session cookie and returns the CSRF token.
+
+import { api } from '../api.js';
+import { h } from '../dom.js';
+import { button, field, input, errorSummary, applyErrors } from '../components.js';
+import { navigate } from '../router.js';
+
+export function loginPage(el, { query }, { signedIn }) {
+  const username = input({ name: 'username', autocomplete: 'username', autocapitalize: 'none', required: true });
+  const password = input({ type: 'password', name: 'password', autocomplete: 'current-password', required: true });
+  const submit = button('Sign in', { kind: 'primary', type: 'submit' });
+  const summary = errorSummary();
+  const form = h('form', { class: 'login-form', novalidate: true },
+    h('h1', {}, 'Sign in to sked'),
+    summary,
+    field({ label: 'Username', control: username, field: 'username' }),
+    field({ label: 'Password', control: password, field: 'password' }),
+    submit);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    submit.disabled = true;
+    try {
+      const s = await api.post('/session', { username: username.value.trim(), password: password.value });
+      signedIn(s.user, s.csrf_token);
+      const next = query.get('next');
+      // Only paths of this application: never an address elsewhere.
+      navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/jobs', { replace: true });
+    } catch (err) {
+      const f = applyErrors(form, err);
+      password.value = '';
+      (f || password).focus();
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  el.append(h('div', { class: 'login-wrap' }, form));
+  username.focus();
+}

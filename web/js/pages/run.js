@@ -1,0 +1,107 @@
+// A run: every fact of it (shown even when it wrote no log), kept current by the log
+// stream's status and progress events, and its log below.
+
+import { api } from '../api.js';
+import { h, icon, timeEl, statusBadge, durationEl, personName, isActive, fullTime, put } from '../dom.js';
+import { button, pageHeader, jsonBlock } from '../components.js';
+import { navigate, onLeave, isCurrent } from '../router.js';
+import { can } from '../session.js';
+import { stopRun, deleteRun } from '../dialogs.js';
+import { createLogView } from '../logview.js';
+import { rememberJob } from '../catalog.js';
+
+const TERMINAL = ['SUCCESS', 'PARTIAL_SUCCESS', 'FAILED', 'CANCELLED', 'WARNING'];
+
+function fact(label, value) {
+  return h('div', { class: 'fact' }, h('dt', {}, label), h('dd', {}, value ?? h('span', { class: 'muted' }, '—')));
+}
+
+function progressEl(run) {
+  const p = run.progress;
+  if (!p || typeof p.done !== 'number') return null;
+  const total = typeof p.total === 'number' && p.total > 0 ? p.total : null;
+  const pct = total ? Math.min(100, Math.round((p.done / total) * 100)) : null;
+  return h('div', { class: 'progress-wrap' },
+    h('progress', { max: total || undefined, value: total ? p.done : undefined, 'aria-label': 'Progress' }),
+    h('span', { class: 'progress-text' }, total ? `${p.done.toLocaleString()} of ${total.toLocaleString()} (${pct} %)` : `${p.done.toLocaleString()} done`));
+}
+
+export async function runPage(el, { params, token }) {
+  const { job: jobId, run: runId } = params;
+  const [first, job] = await Promise.all([
+    api.get(`/jobs/${jobId}/runs/${runId}`),
+    api.get(`/jobs/${jobId}`).catch(() => null),
+  ]);
+  if (!isCurrent(token)) return;
+  if (job) rememberJob(job);
+  let run = { ...first, _readAt: performance.now() };
+
+  const head = h('div');
+  const body = h('div');
+
+  function render() {
+    const label = run.title || (run.trigger === 'scheduled' ? 'Scheduled run' : 'Run');
+    document.title = `${label} · sked`;
+    put(head, 
+      h('div', { class: 'back-row' }, h('a', { href: `/jobs/${jobId}`, class: 'btn btn-ghost btn-small' }, icon('back'), h('span', {}, job ? job.title : 'Job'))),
+      pageHeader(h('span', { class: 'run-heading' }, label, ' ', statusBadge(run.status)), [
+        isActive(run.status) && run.status !== 'CANCELLING' && can('stop')
+          ? button('Stop', { iconName: 'stop', kind: 'danger', onclick: () => stopRun(run, { onStopped: (r) => update(r) }) }) : null,
+        !isActive(run.status) && can('deleteRun')
+          ? button('Delete', { iconName: 'trash', kind: 'danger-ghost', onclick: () => deleteRun(run, { onDeleted: () => navigate(`/jobs/${jobId}`) }) }) : null,
+      ], { label: 'Run actions' }),
+      progressEl(run));
+    const counters = [['Total', run.total_entries], ['Inserted', run.inserted_entries], ['Updated', run.updated_entries], ['Errored', run.errored_entries]];
+    put(body, h('div', { class: 'cards' },
+      h('section', { class: 'card', 'aria-labelledby': 'facts-h' }, h('h2', { id: 'facts-h' }, 'Run'),
+        h('dl', { class: 'facts' },
+          fact('Status', statusBadge(run.status)),
+          fact('Job', h('a', { href: `/jobs/${jobId}` }, job ? job.title : jobId)),
+          fact('Task', run.task),
+          fact('Queue', run.queue),
+          fact('Trigger', run.trigger === 'scheduled' && run.scheduled_for ? `scheduled for ${fullTime(run.scheduled_for)}` : run.trigger),
+          fact('Created', timeEl(run.created)),
+          fact('Started', timeEl(run.started_at, { fallback: 'not yet' })),
+          fact('Finished', timeEl(run.finished_at, { fallback: isActive(run.status) ? 'not yet' : '—' })),
+          fact('Duration', durationEl(run)),
+          fact('Started by', personName(run.started_by)),
+          fact('Stopped by', run.stopped_by ? personName(run.stopped_by) : null),
+          fact('Exit code', run.exit_code === null || run.exit_code === undefined ? null : String(run.exit_code)),
+          fact('Timeout', run.timeout || 'none'),
+          fact('Node', run.node),
+          fact('Attempt', String(run.attempt ?? 1)),
+          fact('Run id', h('code', {}, run.id)))),
+      h('section', { class: 'card', 'aria-labelledby': 'outcome-h' }, h('h2', { id: 'outcome-h' }, 'Outcome'),
+        h('dl', { class: 'facts counters' }, counters.map(([k, v]) => fact(k, String(v ?? 0)))),
+        h('h3', {}, 'Message'),
+        run.message ? h('pre', { class: 'message-full' }, run.message) : h('p', { class: 'muted' }, 'No message.'),
+        h('h3', {}, 'Arguments'), jsonBlock(run.args, 'Arguments'),
+        h('h3', {}, 'Output'), run.output === null || run.output === undefined ? h('p', { class: 'muted' }, 'No output.') : jsonBlock(run.output, 'Output'))));
+  }
+
+  function update(r) {
+    if (!r || !isCurrent(token)) return;
+    // Answers cross: the stop request's 202 (CANCELLING) can arrive after the stream's final
+    // CANCELLED. A finished run never changes again, and an older copy never wins.
+    if (r.status && TERMINAL.includes(run.status) && !TERMINAL.includes(r.status)) return;
+    if (r.updated && run.updated && r.updated < run.updated) return;
+    run = { ...run, ...r };
+    if (r.duration !== undefined) run._readAt = performance.now();
+    render();
+  }
+
+  const log = createLogView({
+    jobId, runId,
+    onRun: update,
+    onProgress: (p) => update({
+      progress: p.progress, message: p.message ?? run.message, output: p.output ?? run.output,
+      total_entries: p.total_entries, inserted_entries: p.inserted_entries,
+      updated_entries: p.updated_entries, errored_entries: p.errored_entries,
+    }),
+  });
+  onLeave(() => log.destroy());
+
+  render();
+  el.append(head, body, h('section', { class: 'log-section', 'aria-labelledby': 'log-h' }, h('h2', { id: 'log-h' }, 'Log'), log.el));
+  log.start(run);
+}

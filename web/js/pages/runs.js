@@ -1,0 +1,70 @@
+// Runs across all jobs (GET /api/runs), filtered by status, job and time, newest first.
+
+import { api } from '../api.js';
+import { h, isActive, put } from '../dom.js';
+import { pager, pageHeader, emptyState, errorBox, loading, select, field } from '../components.js';
+import { onLeave, setQuery, isCurrent } from '../router.js';
+import { createRunsTable, RUN_STATUS_FILTERS } from '../runs.js';
+import { jobTitlesFor } from '../catalog.js';
+import { jobPicker, sinceInput } from './filters.js';
+
+export async function runsPage(el, { query, token }) {
+  const state = {
+    status: query.get('status') || '',
+    job_id: query.get('job_id') || '',
+    since: query.get('since') || '',
+    page: Math.max(1, Number(query.get('page')) || 1),
+    size: Number(query.get('size')) || 25,
+  };
+  const statusSel = select(RUN_STATUS_FILTERS, { value: state.status });
+  if (statusSel.value !== state.status) statusSel.append(h('option', { value: state.status, selected: true }, state.status));
+  const job = await jobPicker(state.job_id, () => { state.job_id = job.value(); state.page = 1; load(); });
+  const since = sinceInput(state.since, () => { state.since = since.value(); state.page = 1; load(); });
+  const table = createRunsTable({ showJob: true, onChange: () => load() });
+  const results = h('div', {}, loading());
+
+  el.append(pageHeader('Runs'),
+    h('div', { class: 'filters' },
+      field({ label: 'Status', control: statusSel }),
+      job.el,
+      since.el),
+    results);
+  statusSel.addEventListener('change', () => { state.status = statusSel.value; state.page = 1; load(); });
+
+  let timer = null;
+  let controller = null;
+  async function load() {
+    clearTimeout(timer);
+    if (controller) controller.abort();
+    controller = new AbortController();
+    setQuery({ ...state, page: state.page > 1 ? state.page : '', size: state.size !== 25 ? state.size : '' });
+    let data;
+    try {
+      data = await api.get('/runs', { status: state.status, job_id: state.job_id, since: state.since, page: state.page, size: state.size }, { signal: controller.signal });
+    } catch (err) {
+      if (err.name === 'AbortError' || err.status === 401 || !isCurrent(token)) return;
+      put(results, errorBox(err));
+      return;
+    }
+    const runs = data.hits.hits;
+    // Runs carry only their job's id: the titles are looked up (and cached) per job.
+    const titles = await jobTitlesFor(runs.map((r) => r.job_id));
+    if (!isCurrent(token)) return;
+    if (!runs.length) {
+      put(results, emptyState('No run matches these filters.'));
+    } else {
+      if (results.firstChild !== table.el) put(results, table.el, h('div', { class: 'pager-slot' }));
+      table.update(runs, titles);
+      put(results.lastChild, pager({
+        total: data.hits.total, page: state.page, size: state.size, noun: 'runs',
+        onChange: (p) => { Object.assign(state, p); load(); },
+      }));
+    }
+    timer = setTimeout(load, runs.some((r) => isActive(r.status)) ? 2000 : 10000);
+  }
+  onLeave(() => {
+    clearTimeout(timer);
+    if (controller) controller.abort();
+  });
+  await load();
+}

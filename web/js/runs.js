@@ -1,0 +1,104 @@
+// The runs table of the job page and of the runs page. Rows are kept by run id and rebuilt
+// only when their run changed, so polling every 2 s neither flickers nor steals the focus.
+
+import { h, timeEl, statusBadge, durationEl, personName, isActive, fullTime } from './dom.js';
+import { button } from './components.js';
+import { can } from './session.js';
+import { stopRun, deleteRun } from './dialogs.js';
+
+const MESSAGE_LINES = 2;
+
+function messageCell(run, expanded) {
+  if (!run.message) return h('span', { class: 'muted' }, '—');
+  const lines = run.message.split('\n');
+  const long = lines.length > MESSAGE_LINES || run.message.length > 160;
+  const text = h('div', { class: 'message' });
+  const btn = long ? h('button', { type: 'button', class: 'linkish', 'aria-expanded': 'false' }, 'Show more') : null;
+  const show = (all) => {
+    text.textContent = all || !long ? run.message : `${lines.slice(0, MESSAGE_LINES).join('\n').slice(0, 160)}…`;
+    if (btn) {
+      btn.textContent = all ? 'Show less' : 'Show more';
+      btn.setAttribute('aria-expanded', String(all));
+    }
+  };
+  if (btn) {
+    btn.addEventListener('click', () => {
+      const all = btn.getAttribute('aria-expanded') !== 'true';
+      if (all) expanded.add(run.id);
+      else expanded.delete(run.id);
+      show(all);
+    });
+  }
+  show(expanded.has(run.id));
+  return h('div', {}, text, btn);
+}
+
+function runLabel(run) {
+  if (run.title) return run.title;
+  if (run.trigger === 'scheduled') return `Scheduled run ${run.id.slice(0, 8)}`;
+  return `Run ${run.id.slice(0, 8)}`;
+}
+
+/**
+ * createRunsTable({showJob, onChange}) → {el, update(runs, jobTitles)}. `onChange` is called
+ * after a stop or a delete so the owner reloads.
+ */
+export function createRunsTable({ showJob = false, onChange = () => {} } = {}) {
+  const tbody = h('tbody');
+  const rows = new Map(); // id -> {sig, tr}
+  const expanded = new Set();
+  const cols = ['Status', 'Title'].concat(showJob ? ['Job'] : [], ['Created', 'Duration', 'Message', 'Started by', 'Trigger', 'Actions']);
+  const el = h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive runs-table' },
+    h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c)))), tbody));
+
+  function row(run, jobTitle) {
+    const href = `/jobs/${run.job_id}/runs/${run.id}`;
+    const actions = h('div', { class: 'row-actions' },
+      isActive(run.status) && can('stop') && run.status !== 'CANCELLING'
+        ? button('Stop', { iconName: 'stop', small: true, kind: 'danger-ghost', onclick: () => stopRun(run, { onStopped: onChange }) }) : null,
+      !isActive(run.status) && can('deleteRun')
+        ? button('Delete', { iconName: 'trash', small: true, kind: 'danger-ghost', onclick: () => deleteRun(run, { onDeleted: onChange }) }) : null);
+    return h('tr', { dataset: { runId: run.id } },
+      h('td', { 'data-label': 'Status' }, statusBadge(run.status)),
+      h('td', { 'data-label': 'Title' }, h('a', { href }, runLabel(run))),
+      showJob ? h('td', { 'data-label': 'Job' }, jobTitle === null
+        ? h('span', { class: 'muted' }, 'deleted job')
+        : h('a', { href: `/jobs/${run.job_id}` }, jobTitle || run.task)) : null,
+      h('td', { 'data-label': 'Created', class: 'nowrap' }, timeEl(run.created)),
+      h('td', { 'data-label': 'Duration', class: 'nowrap' }, durationEl(run)),
+      h('td', { 'data-label': 'Message', class: 'message-cell' }, messageCell(run, expanded)),
+      h('td', { 'data-label': 'Started by' }, personName(run.started_by)),
+      h('td', { 'data-label': 'Trigger', title: run.scheduled_for ? `Scheduled for ${fullTime(run.scheduled_for)}` : null }, run.trigger),
+      h('td', { 'data-label': 'Actions' }, actions));
+  }
+
+  function update(runs, jobTitles = new Map()) {
+    const keep = new Set();
+    const ordered = runs.map((run) => {
+      keep.add(run.id);
+      const title = jobTitles.get(run.job_id);
+      const sig = `${run.updated}|${run.status}|${title}`;
+      const old = rows.get(run.id);
+      if (old && old.sig === sig) return old.tr;
+      const tr = row(run, title);
+      rows.set(run.id, { sig, tr });
+      return tr;
+    });
+    for (const id of [...rows.keys()]) if (!keep.has(id)) rows.delete(id);
+    // Moves existing rows instead of recreating them (replaceChildren keeps focus only if the
+    // focused node stays in the document, which it does when its row is reused).
+    ordered.forEach((tr, i) => {
+      if (tbody.children[i] !== tr) tbody.insertBefore(tr, tbody.children[i] || null);
+    });
+    while (tbody.children.length > ordered.length) tbody.lastElementChild.remove();
+  }
+
+  return { el, update };
+}
+
+export const RUN_STATUS_FILTERS = [
+  ['', 'Any status'],
+  ['QUEUED,RUNNING,CANCELLING', 'Active (queued, running, cancelling)'],
+  ['QUEUED', 'Queued'], ['RUNNING', 'Running'], ['SUCCESS', 'Success'], ['PARTIAL_SUCCESS', 'Partial success'],
+  ['FAILED', 'Failed'], ['CANCELLING', 'Cancelling'], ['CANCELLED', 'Cancelled'],
+];
