@@ -3,6 +3,9 @@
 DEB_PACKAGES = gcc meson ninja-build pkg-config python3 tzdata libevent-dev libjansson-dev \
                libsqlite3-dev libsodium-dev libcurl4-openssl-dev libinih-dev
 TEST_PACKAGES = libcmocka-dev prometheus groff-base
+# the admin UI's browser tests: Chromium and Node.js with npm (Debian's npm only when no npm is
+# installed: a nodejs from elsewhere includes one and conflicts with Debian's)
+TEST_PACKAGES += chromium nodejs $(if $(shell command -v npm),,npm)
 LISTEN ?= 127.0.0.1:8080
 
 PREFIX ?= /usr/local

@@ -1,0 +1,170 @@
+// Every page at 375 px (a phone) without sideways scrolling, a wide screen, the dark scheme,
+// and keyboard use: dialogs take the focus, keep it, and close on Escape.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSked } from './lib/sked.mjs';
+import { launch, newPage, signIn, until, shot, row } from './lib/browser.mjs';
+
+// A job type whose runs fail with a message of several lines.
+const FAILING_TASK = {
+  id: 'fail_loudly',
+  title: 'Fail with several errors',
+  command: ['/bin/sh', '-c', 'for i in 1 2 3 4; do echo "<3>check $i of 4 failed: the remote end refused the batch"; done; exit 3'],
+};
+
+let sked;
+let browser;
+let job;
+let run;
+let failing;
+const pages = [];
+
+before(async () => {
+  sked = await startSked({ tasks: [FAILING_TASK] });
+  browser = await launch();
+  job = await sked.createJob({
+    title: 'Synchronise the catalogue with a rather long title that has to wrap on a phone',
+    description: 'Pushes changed records to the remote catalogue every night, and reports what was rejected.',
+    task: 'sync_records', args: { records: 40, reject_every: 7 },
+    schedule: { type: 'interval', hours: 6 },
+  });
+  run = await sked.api('POST', `/api/jobs/${job.id}/runs`, { title: 'Nightly sync' });
+  await sked.waitRun(job.id, run.id);
+  failing = await sked.createJob({ title: 'Check the remote end', task: 'fail_loudly' });
+  await sked.waitRun(failing.id, (await sked.api('POST', `/api/jobs/${failing.id}/runs`, {})).id);
+});
+
+after(async () => {
+  const errors = pages.flatMap((p) => p.errors.map(String));
+  await browser?.close();
+  await sked?.stop();
+  assert.deepEqual(errors, [], 'the pages raised no script error');
+});
+
+async function open(opts) {
+  const page = await newPage(browser, opts);
+  pages.push(page);
+  return page;
+}
+
+/** Fails when the document is wider than the window (content would scroll sideways). */
+async function assertNoOverflow(page, what) {
+  const { scroll, width, culprit } = await page.evaluate(() => {
+    const w = document.documentElement.clientWidth;
+    const wide = [...document.querySelectorAll('body *')].find((el) => el.getBoundingClientRect().right > w + 1
+      && !el.closest('.table-wrap, .log-viewport, pre, .preview-body'));
+    return { scroll: document.documentElement.scrollWidth, width: w, culprit: wide ? wide.outerHTML.slice(0, 200) : null };
+  });
+  assert.ok(scroll <= width, `${what}: the page is ${scroll} px wide in a ${width} px window (${culprit})`);
+}
+
+test('375 px: every page and dialog fits the width', async () => {
+  const page = await open({ width: 375, height: 740 });
+  await page.goto(`${sked.url}/login`);
+  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  await assertNoOverflow(page, 'sign-in page');
+  await signIn(page, sked.url);
+  await row(page, 'Nightly sync').or(row(page, 'rather long title')).first().waitFor();
+  await assertNoOverflow(page, 'jobs list');
+  await shot(page, 'mobile-jobs', { fullPage: true });
+
+  await row(page, 'rather long title').getByRole('button', { name: 'Configure and run…' }).click();
+  await page.getByRole('dialog').getByText('Advanced configuration').click();
+  await assertNoOverflow(page, 'configure-and-run dialog');
+  await page.keyboard.press('Escape');
+  await row(page, 'rather long title').getByRole('button', { name: 'Schedule…' }).click();
+  await page.getByRole('dialog').locator('.preview-table tbody tr').first().waitFor();
+  await assertNoOverflow(page, 'schedule dialog');
+  await page.keyboard.press('Escape');
+
+  const paths = [
+    ['job page', `/jobs/${job.id}`, 'Runs'],
+    ['run page', `/jobs/${job.id}/runs/${run.id}`, 'Log'],
+    ['create form', '/jobs/new', 'Create job'],
+    ['edit form', `/jobs/${job.id}/edit`, 'Policies'],
+    ['runs page', '/runs', 'Runs'],
+    ['audit trail', '/audit', 'Audit trail'],
+  ];
+  for (const [what, path, text] of paths) {
+    await page.goto(sked.url + path);
+    await page.getByText(text, { exact: true }).first().waitFor();
+    await page.waitForTimeout(200);
+    await assertNoOverflow(page, what);
+    if (what === 'run page') await shot(page, 'mobile-run', { fullPage: true });
+  }
+});
+
+test('a wide screen uses the width', async () => {
+  const page = await open({ width: 1920, height: 1000 });
+  await signIn(page, sked.url);
+  await row(page, 'rather long title').waitFor();
+  await assertNoOverflow(page, 'jobs list at 1920 px');
+  // the row's four actions stand on one line
+  const tops = await row(page, 'rather long title').getByRole('button').evaluateAll((bs) => bs.map((b) => Math.round(b.getBoundingClientRect().top)));
+  assert.equal(new Set(tops).size, 1, `action rows: ${tops}`);
+});
+
+test('the dark scheme', async () => {
+  const page = await open({ colorScheme: 'dark' });
+  await signIn(page, sked.url);
+  await page.goto(`${sked.url}/jobs/${job.id}`);
+  await page.getByRole('row').filter({ hasText: 'Nightly sync' }).waitFor();
+  const [bg, fg] = await page.evaluate(() => {
+    const cs = getComputedStyle(document.body);
+    const lum = (c) => c.match(/\d+/g).slice(0, 3).reduce((a, b) => a + Number(b), 0) / 3;
+    return [lum(cs.backgroundColor), lum(cs.color)];
+  });
+  assert.ok(bg < 60 && fg > 180, `background ${bg}, text ${fg}`);
+  await shot(page, 'dark-mode', { fullPage: true });
+  await page.goto(`${sked.url}/jobs/${job.id}/runs/${run.id}`);
+  await page.getByRole('region', { name: 'Log lines' }).getByText('record 7 rejected').waitFor();
+  await shot(page, 'dark-mode-run');
+});
+
+test('keyboard: dialogs take and keep the focus, Escape closes them', async () => {
+  const page = await open();
+  await signIn(page, sked.url);
+  const schedule = row(page, 'rather long title').getByRole('button', { name: 'Schedule…' });
+  await schedule.focus();
+  await page.keyboard.press('Enter');
+  const dialog = page.getByRole('dialog', { name: /Schedule/ });
+  await dialog.waitFor();
+  const inDialog = () => page.evaluate(() => !!document.activeElement.closest('dialog'));
+  assert.equal(await inDialog(), true, 'focus moved into the dialog');
+  // the saved interval is filled in
+  assert.equal(await dialog.getByRole('radio', { name: 'Interval' }).isChecked(), true);
+  assert.equal(await dialog.getByLabel('Hours', { exact: true }).inputValue(), '6');
+  for (let i = 0; i < 25; i++) {
+    await page.keyboard.press('Tab');
+    const where = await page.evaluate(() => document.activeElement.tagName);
+    if (where !== 'BODY') assert.equal(await inDialog(), true, `Tab ${i + 1} left the dialog`);
+  }
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+  // a confirmation from the keyboard: Escape cancels
+  await row(page, 'Check the remote end').getByRole('button', { name: 'Delete' }).focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('dialog', { name: /Delete/ }).waitFor();
+  await page.keyboard.press('Escape');
+  await page.getByRole('dialog').waitFor({ state: 'detached' });
+  assert.equal((await sked.api('GET', `/api/jobs/${failing.id}`)).id, failing.id);
+});
+
+test('a long run message: first lines, then "Show more"', async () => {
+  const page = await open();
+  await signIn(page, sked.url);
+  await page.goto(`${sked.url}/jobs/${failing.id}`);
+  const r = page.getByRole('row').filter({ hasText: 'FAILED' });
+  await r.getByText('exited with status 3').waitFor();
+  assert.equal(await r.getByText('check 4 of 4 failed').count(), 0);
+  const more = r.getByRole('button', { name: 'Show more' });
+  await more.focus();
+  await page.keyboard.press('Enter');
+  await r.getByText(/check 4 of 4 failed/).waitFor();
+  assert.equal(await r.getByRole('button', { name: 'Show less' }).getAttribute('aria-expanded'), 'true');
+  // the run page shows it whole, with its exit code, though its log is short
+  await r.getByRole('link').first().click();
+  await page.getByText('Exit code').waitFor();
+  await page.locator('pre.message-full').getByText(/check 4 of 4 failed/).waitFor();
+});

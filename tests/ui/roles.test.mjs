@@ -1,0 +1,131 @@
+// What each role is offered: a viewer sees no control that changes anything, an operator may
+// run, stop, schedule and (de)activate but not create, edit or delete. And the signed-out
+// state: signing out, and a session that ends under an open page (the API answers 401).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSked } from './lib/sked.mjs';
+import { launch, newPage, signIn, until, row } from './lib/browser.mjs';
+
+let sked;
+let browser;
+let job;
+let longRun;
+const pages = [];
+
+before(async () => {
+  sked = await startSked();
+  browser = await launch();
+  await sked.api('POST', '/api/users', { username: 'victor', display_name: 'Victor Viewer', role: 'viewer', password: 'victor-password-1' });
+  await sked.api('POST', '/api/users', { username: 'olga', display_name: 'Olga Operator', role: 'operator', password: 'olga-password-1' });
+  job = await sked.createJob({ title: 'Rebuild the search index', task: 'reindex', args: { steps: 600, step_seconds: 1 } });
+  longRun = await sked.api('POST', `/api/jobs/${job.id}/runs`, { title: 'A long rebuild' });
+});
+
+after(async () => {
+  if (longRun) await sked.api('POST', `/api/jobs/${job.id}/runs/${longRun.id}/actions/stop`).catch(() => {});
+  const errors = pages.flatMap((p) => p.errors.map(String));
+  await browser?.close();
+  await sked?.stop();
+  assert.deepEqual(errors, [], 'the pages raised no script error');
+});
+
+async function pageFor(user, password) {
+  const page = await newPage(browser);
+  pages.push(page);
+  await signIn(page, sked.url, user, password);
+  return page;
+}
+
+const DESTRUCTIVE = ['Create', 'Edit', 'Delete', 'Stop', 'Configure and run…', 'Schedule…', 'Deactivate', 'Activate'];
+
+async function visibleButtons(page, names) {
+  const found = [];
+  for (const name of names) {
+    const b = page.getByRole('button', { name, exact: true });
+    for (let i = 0; i < await b.count(); i++) if (await b.nth(i).isVisible() && await b.nth(i).isEnabled()) found.push(name);
+  }
+  return found;
+}
+
+test('a viewer reads everything and is offered no change', async () => {
+  const page = await pageFor('victor', 'victor-password-1');
+  await page.getByRole('banner').getByText('Victor Viewer').waitFor();
+  await page.getByRole('banner').getByText('viewer', { exact: true }).waitFor();
+  await row(page, 'Rebuild the search index').waitFor();
+  assert.deepEqual(await visibleButtons(page, DESTRUCTIVE), [], 'jobs list');
+  assert.equal(await page.getByRole('link', { name: 'Audit trail' }).count(), 0);
+
+  await row(page, 'Rebuild the search index').getByRole('link', { name: 'Rebuild the search index' }).click();
+  await page.getByRole('row').filter({ hasText: 'A long rebuild' }).getByText('RUNNING').waitFor();
+  assert.deepEqual(await visibleButtons(page, DESTRUCTIVE), [], 'job page');
+
+  await page.getByRole('link', { name: 'A long rebuild' }).click();
+  await page.getByRole('region', { name: 'Log lines' }).getByText('rebuilding 600 segment(s)').waitFor();
+  assert.deepEqual(await visibleButtons(page, DESTRUCTIVE), [], 'run page');
+
+  await page.getByRole('link', { name: 'Runs', exact: true }).click();
+  await page.getByRole('row').filter({ hasText: 'A long rebuild' }).waitFor();
+  assert.deepEqual(await visibleButtons(page, DESTRUCTIVE), [], 'runs page');
+
+  await page.goto(`${sked.url}/jobs/new`);
+  await page.getByText('Your role may not create jobs').waitFor();
+  await page.goto(`${sked.url}/audit`);
+  await page.getByText('Only admins may read the audit trail.').waitFor();
+});
+
+test('an operator runs, stops and schedules, and does not create, edit or delete', async () => {
+  const page = await pageFor('olga', 'olga-password-1');
+  await row(page, 'Rebuild the search index').waitFor();
+  const offered = await visibleButtons(page, DESTRUCTIVE);
+  assert.deepEqual([...new Set(offered)].sort(), ['Configure and run…', 'Schedule…']);
+
+  await row(page, 'Rebuild the search index').getByRole('link', { name: 'Rebuild the search index' }).click();
+  const actions = page.getByRole('toolbar', { name: 'Job actions' });
+  await actions.getByRole('button', { name: 'Deactivate' }).waitFor();
+  assert.deepEqual([...new Set(await visibleButtons(actions, DESTRUCTIVE))].sort(), ['Configure and run…', 'Deactivate', 'Schedule…']);
+  // the long run can be stopped from the job's runs table
+  const runRow = page.getByRole('row').filter({ hasText: 'A long rebuild' });
+  await runRow.getByRole('button', { name: 'Stop' }).click();
+  await runRow.getByText('CANCELLED').waitFor({ timeout: 20000 });
+  const stopped = await sked.api('GET', `/api/jobs/${job.id}/runs/${longRun.id}`);
+  assert.equal(stopped.stopped_by.name, 'Olga Operator');
+  longRun = null;
+  // finished runs can only be deleted by admins
+  assert.equal(await runRow.getByRole('button', { name: 'Delete' }).count(), 0);
+
+  // scheduling is allowed (PATCH with only schedule)
+  await actions.getByRole('button', { name: 'Schedule…' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByRole('radio', { name: 'Cron expression' }).check();
+  await dialog.getByLabel('Expression', { exact: true }).fill('@daily');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await page.getByText('Cron @daily').waitFor();
+  assert.equal((await sked.api('GET', `/api/jobs/${job.id}`)).schedule.expression, '@daily');
+});
+
+test('signing out, and a session that ends while a page is open', async () => {
+  const page = await pageFor('admin');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(/\/login$/);
+  await page.getByText('You are signed out.').waitFor();
+  // the session is gone on the server too
+  assert.equal((await page.request.get(`${sked.url}/api/session`)).status(), 401);
+
+  await signIn(page, sked.url);
+  await row(page, 'Rebuild the search index').waitFor();
+  // The session cookie disappears (expired, or ended elsewhere): the next request is
+  // answered 401 and the page says so instead of breaking.
+  await page.context().clearCookies();
+  await page.getByRole('searchbox', { name: 'Search jobs' }).fill('index');
+  await page.getByText('You have been signed out').waitFor();
+  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  assert.match(page.url(), /\/login\?next=%2Fjobs/);
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill('admin-password-1');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  // back where it was
+  await until(async () => assert.match(page.url(), /\/jobs/));
+  await row(page, 'Rebuild the search index').waitFor();
+});

@@ -1,0 +1,344 @@
+// The admin workflow of the reference, end to end in a real browser against the real binary:
+// sign in; create a job; find it in the list; configure and run it (with a since value, then
+// with custom args); watch a run's log arrive live; stop a long run; schedule by interval and
+// by crontab; remove the schedule; edit; delete. Takes the screenshots of docs/screenshots.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSked } from './lib/sked.mjs';
+import { launch, newPage, signIn, until, shot, fieldError, row } from './lib/browser.mjs';
+
+let sked;
+let browser;
+let page;
+const TITLE = 'Sync records to the catalogue';
+let jobId;
+let reindexId;
+
+before(async () => {
+  sked = await startSked();
+  browser = await launch();
+  page = await newPage(browser);
+  // Jobs that make the list, the runs and the audit trail look lived in.
+  const nightly = await sked.createJob({
+    title: 'Nightly report', description: 'Summarises yesterday\'s imports for the team.', task: 'reindex',
+    args: { steps: 2, step_seconds: 0 }, schedule: { type: 'cron', expression: '0 3 * * 1-5', timezone: 'Europe/Zurich' },
+  });
+  const r = await sked.api('POST', `/api/jobs/${nightly.id}/runs`, { title: 'Catch up after the holidays' });
+  await sked.waitRun(nightly.id, r.id);
+  await sked.createJob({ title: 'Import new files', task: 'import_files', description: 'Imports what landed in /tmp.', active: false });
+  const reindex = await sked.createJob({
+    title: 'Rebuild the search index', task: 'reindex', description: 'Rebuilds the index segment by segment.',
+    args: { steps: 6, step_seconds: 0.5 },
+  });
+  reindexId = reindex.id;
+});
+
+after(async () => {
+  const errors = page ? page.errors : [];
+  await browser?.close();
+  await sked?.stop();
+  assert.deepEqual(errors.map(String), [], 'the pages raised no script error');
+});
+
+test('sign in', async () => {
+  await page.goto(sked.url);
+  await page.waitForURL(/\/login/);
+  await page.getByLabel('Username').fill('admin');
+  await page.getByLabel('Password').fill('wrong-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('wrong username or password').waitFor();
+  await shot(page, 'login');
+  await signIn(page, sked.url);
+  const header = page.getByRole('banner');
+  await header.getByText('Administrator').waitFor();
+  await header.getByText('admin', { exact: true }).waitFor();
+});
+
+test('create a job: field errors from the server, then saved and listed', async () => {
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.waitForURL(/\/jobs\/new$/);
+  await page.getByLabel('Name').fill(TITLE);
+  await page.getByLabel('Description').fill('Pushes changed records to the remote catalogue.');
+  await page.getByLabel('Task').selectOption('sync_records');
+  await page.getByLabel('Queue').selectOption('default');
+  // the arguments form comes from the job type's schema
+  await page.getByLabel('Records').fill('20');
+  await page.getByLabel('Mode').selectOption({ label: 'update' });
+  await page.getByLabel('Timeout').fill('soon');
+  assert.equal(await page.getByLabel('Active').isChecked(), true);
+  await shot(page, 'create-form', { fullPage: true });
+  await page.getByRole('button', { name: 'Save' }).click();
+  // a 400 with {"field": "timeout"} appears next to the Timeout field
+  await until(async () => assert.match(await fieldError(page.getByLabel('Timeout')), /expected a duration/));
+  assert.equal(await page.getByLabel('Timeout').getAttribute('aria-invalid'), 'true');
+  await page.getByLabel('Timeout').fill('10m');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(/\/jobs$/);
+  await row(page, TITLE).waitFor();
+  const jobs = await sked.api('GET', `/api/jobs?q=${encodeURIComponent(TITLE)}`);
+  assert.equal(jobs.hits.total, 1);
+  const job = jobs.hits.hits[0];
+  jobId = job.id;
+  assert.deepEqual(job.run_args, { records: 20, mode: 'update' });
+  assert.equal(job.timeout, '10m');
+  assert.equal(job.default_queue, 'default');
+});
+
+test('the list: search, task, queue, active, never run', async () => {
+  await page.getByRole('searchbox', { name: 'Search jobs' }).fill('catalogue');
+  await until(async () => assert.equal(await page.getByRole('row').count(), 2)); // header + the job
+  const r = row(page, TITLE);
+  await r.getByText('Synchronise records').waitFor();
+  await r.getByText('Never run').waitFor();
+  await r.getByText('Not scheduled').waitFor();
+  await page.getByRole('searchbox', { name: 'Search jobs' }).fill('');
+  await until(async () => assert.ok(await page.getByRole('row').count() >= 5));
+  // the inactive job says so in "Next run"
+  await row(page, 'Import new files').getByRole('cell', { name: 'Inactive' }).last().waitFor();
+  await page.getByLabel('Active filter').selectOption('false');
+  await until(async () => assert.equal(await page.getByRole('row').count(), 2));
+  await page.getByLabel('Active filter').selectOption('');
+  await until(async () => assert.ok(await page.getByRole('row').count() >= 5));
+});
+
+test('configure and run with a since value; the run page opens', async () => {
+  await row(page, TITLE).getByRole('button', { name: 'Configure and run…' }).click();
+  const dialog = page.getByRole('dialog', { name: /Configure and run/ });
+  await dialog.waitFor();
+  await dialog.getByText('Leave empty to continue since the last successful run').waitFor();
+  await dialog.getByText(/Value that will be used:.*no successful run yet/).waitFor();
+  await dialog.getByLabel('Title').fill('Backfill November');
+  await dialog.getByLabel('Since').fill('2026-11-01 08:30');
+  await dialog.getByText('Value that will be used: 2026-11-01 08:30 (UTC), as entered.').waitFor();
+  await dialog.getByText('Advanced configuration').click();
+  await dialog.getByLabel('Reference configuration').waitFor();
+  await dialog.getByText('Custom args override everything above.').waitFor();
+  await shot(page, 'configure-and-run', { height: 1500 });
+  await dialog.getByRole('button', { name: 'Run now' }).click();
+  await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
+  const runId = page.url().split('/').pop();
+  const run = await sked.waitRun(jobId, runId);
+  assert.equal(run.args.since, '2026-11-01T08:30:00.000000+00:00');
+  assert.equal(run.args.records, 20);
+  assert.equal(run.title, 'Backfill November');
+  await page.getByRole('heading', { name: /Backfill November/ }).getByText('SUCCESS').waitFor();
+  await page.getByText('synchronising 20 record(s) since 2026-11-01T08:30:00.000000+00:00').waitFor();
+});
+
+test('configure and run with custom args: the task gets exactly them', async () => {
+  await page.getByRole('link', { name: TITLE }).first().click();
+  await page.waitForURL(new RegExp(`/jobs/${jobId}$`));
+  await page.getByRole('button', { name: 'Configure and run…' }).click();
+  const dialog = page.getByRole('dialog');
+  // the last success is now the value a run without since continues from
+  await dialog.getByText(/Value that will be used:.*the start of the last successful run/).waitFor();
+  await dialog.getByText('Advanced configuration').click();
+  await dialog.getByLabel('Custom args').fill('{"records": 3, "mode": "insert-only"}');
+  await dialog.getByRole('button', { name: 'Run now' }).click();
+  await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
+  const run = await sked.waitRun(jobId, page.url().split('/').pop());
+  assert.deepEqual(run.args, { records: 3, mode: 'insert-only' });
+});
+
+test('bad custom args: the error shows, Run now is disabled and nothing is sent', async () => {
+  const before = (await sked.api('GET', `/api/jobs/${jobId}/runs`)).hits.total;
+  await page.goto(`${sked.url}/jobs`);
+  await row(page, TITLE).getByRole('button', { name: 'Configure and run…' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByText('Advanced configuration').click();
+  const custom = dialog.getByLabel('Custom args');
+  await custom.fill('{"records": 3,');
+  await until(async () => assert.match(await fieldError(custom), /Invalid JSON/));
+  assert.equal(await custom.getAttribute('aria-invalid'), 'true');
+  assert.equal(await dialog.getByRole('button', { name: 'Run now' }).isDisabled(), true);
+  // Enter in a field would submit the form: still nothing is sent
+  await dialog.getByLabel('Title').press('Enter');
+  await custom.fill('[1, 2]');
+  await until(async () => assert.match(await fieldError(custom), /must be a JSON object/));
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+  await page.waitForTimeout(300);
+  assert.equal((await sked.api('GET', `/api/jobs/${jobId}/runs`)).hits.total, before);
+});
+
+test('a run\'s log lines arrive live on its page', async () => {
+  await page.goto(`${sked.url}/jobs/${reindexId}`);
+  await page.getByRole('button', { name: 'Configure and run…' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Run now' }).click();
+  await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
+  const log = page.getByRole('region', { name: 'Log lines' });
+  const heading = page.getByRole('heading', { level: 1 });
+  await log.getByText('segment 2 rebuilt').waitFor();
+  // still running when the second line is there: the lines come as they are written
+  assert.match(await heading.innerText(), /RUNNING/);
+  await page.getByText('● Live').waitFor();
+  await shot(page, 'run-detail', { fullPage: true });
+  await log.getByText('index rebuilt').waitFor();
+  await heading.getByText('SUCCESS').waitFor();
+  await page.getByRole('progressbar', { name: 'Progress' }).waitFor();
+  await page.getByText('6 of 6 (100 %)').waitFor();
+  await page.getByText('The run has finished; the log is complete.').waitFor();
+  // the level filter and the search narrow the lines
+  await page.getByLabel('Level').selectOption('INFO');
+  await log.getByText('segment 2 rebuilt').waitFor({ state: 'hidden' });
+  await page.getByText('2 of 8 lines').waitFor();
+  await page.getByLabel('Level').selectOption('DEBUG');
+  await page.getByLabel('Search log').fill('segment 4');
+  await page.getByText('1 of 8 lines').waitFor();
+});
+
+test('stop a long run: it ends CANCELLED', async () => {
+  await page.goto(`${sked.url}/jobs/${reindexId}`);
+  await page.getByRole('button', { name: 'Configure and run…' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Steps').fill('1000');
+  await dialog.getByLabel('Step seconds').fill('1');
+  await dialog.getByRole('button', { name: 'Run now' }).click();
+  await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
+  const runId = page.url().split('/').pop();
+  await page.getByRole('region', { name: 'Log lines' }).getByText('rebuilding 1000 segment(s)').waitFor();
+  await page.getByRole('button', { name: 'Stop' }).click();
+  const heading = page.getByRole('heading', { level: 1 });
+  await heading.getByText('CANCELLED').waitFor({ timeout: 20000 });
+  await page.getByText('stopped by Administrator').first().waitFor();
+  await page.getByRole('region', { name: 'Log lines' }).getByText(/stop requested by Administrator/).waitFor();
+  const run = await sked.api('GET', `/api/jobs/${reindexId}/runs/${runId}`);
+  assert.equal(run.status, 'CANCELLED');
+  assert.equal(run.stopped_by.name, 'Administrator');
+  // the job page lists it with who started it, and the Stop button is gone
+  await page.getByRole('link', { name: 'Rebuild the search index' }).first().click();
+  const r = page.getByRole('row').filter({ hasText: 'CANCELLED' });
+  await r.getByRole('cell', { name: 'Administrator', exact: true }).waitFor();
+  assert.equal(await r.getByRole('button', { name: 'Stop' }).count(), 0);
+});
+
+test('schedule by interval, then by crontab, see the next run; remove it', async () => {
+  await page.goto(`${sked.url}/jobs`);
+  await row(page, TITLE).getByRole('button', { name: 'Schedule…' }).click();
+  let dialog = page.getByRole('dialog', { name: /Schedule/ });
+  await dialog.getByText('The job must be active to run on its schedule.').waitFor();
+  await dialog.getByRole('radio', { name: 'Interval' }).check();
+  await dialog.getByLabel('Hours', { exact: true }).fill('1');
+  await dialog.getByLabel('Minutes', { exact: true }).fill('30');
+  await until(async () => assert.equal(await dialog.locator('.preview-table tbody tr').count(), 5));
+  await shot(page, 'schedule-dialog', { height: 1150 });
+  // a bad value: the preview shows the server's error at the field
+  await dialog.getByLabel('Time zone').fill('Mars/Olympus');
+  await until(async () => assert.match(await fieldError(dialog.getByLabel('Time zone')), /unknown time zone/));
+  await dialog.getByLabel('Time zone').fill('UTC');
+  await until(async () => assert.equal(await dialog.locator('.preview-table tbody tr').count(), 5));
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  // an interval fires at once when saved; then the next run is 1 h 30 min later
+  await until(async () => {
+    const job = await sked.api('GET', `/api/jobs/${jobId}`);
+    const next = Date.parse(job.next_run);
+    assert.ok(next > Date.now() + 80 * 60000, `next run ${job.next_run}`);
+    const cell = row(page, TITLE).locator('td[data-label="Next run"] time');
+    assert.equal(await cell.getAttribute('datetime'), job.next_run);
+    assert.match(await cell.innerText(), /in (1 hour|2 hours|\d+ minutes)/);
+  }, { timeout: 20000 });
+  await row(page, TITLE).getByText('Every 1 h 30 min').waitFor();
+
+  await row(page, TITLE).getByRole('button', { name: 'Schedule…' }).click();
+  dialog = page.getByRole('dialog', { name: /Schedule/ });
+  await dialog.getByRole('radio', { name: 'Crontab' }).check();
+  await dialog.getByLabel('Minute', { exact: true }).fill('0');
+  await dialog.getByLabel('Hour', { exact: true }).fill('3');
+  await dialog.getByLabel('Day of week').fill('mon-fri');
+  await until(async () => assert.match(await dialog.locator('.preview-table tbody tr').first().innerText(), /03:00:00/));
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await until(async () => {
+    const job = await sked.api('GET', `/api/jobs/${jobId}`);
+    assert.equal(job.schedule.type, 'crontab');
+    assert.match(job.next_run, /T03:00:00\.000000\+00:00$/);
+    assert.equal(await row(page, TITLE).locator('td[data-label="Next run"] time').getAttribute('datetime'), job.next_run);
+  });
+  await row(page, TITLE).getByText('Crontab 0 3 * * mon-fri').waitFor();
+
+  await row(page, TITLE).getByRole('button', { name: 'Schedule…' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Remove schedule' }).click();
+  await row(page, TITLE).getByText('Not scheduled').waitFor();
+  assert.equal((await sked.api('GET', `/api/jobs/${jobId}`)).schedule, null);
+});
+
+test('the job page: actions, next run, deactivate and activate', async () => {
+  await page.goto(`${sked.url}/jobs`);
+  const nightly = row(page, 'Nightly report');
+  await nightly.getByRole('link', { name: 'Nightly report' }).click();
+  await page.getByRole('heading', { name: 'Nightly report', level: 1 }).waitFor();
+  const actions = page.getByRole('toolbar', { name: 'Job actions' });
+  for (const name of ['Configure and run…', 'Schedule…', 'Deactivate', 'Edit', 'Delete']) {
+    await actions.getByRole('button', { name, exact: true }).waitFor();
+  }
+  await page.getByText('Cron 0 3 * * 1-5 (Europe/Zurich)').waitFor();
+  await page.getByRole('row').filter({ hasText: 'Catch up after the holidays' }).getByText('SUCCESS').waitFor();
+  await shot(page, 'job-detail', { fullPage: true });
+  await page.getByRole('button', { name: 'Deactivate' }).click();
+  await page.getByRole('button', { name: 'Activate' }).waitFor();
+  assert.equal((await sked.api('GET', `/api/jobs/${(await sked.api('GET', '/api/jobs?q=Nightly')).hits.hits[0].id}`)).active, false);
+  await page.goto(`${sked.url}/jobs`);
+  await row(page, 'Nightly report').getByText('Inactive').first().waitFor();
+  await row(page, 'Nightly report').getByRole('link', { name: 'Nightly report' }).click();
+  await page.getByRole('button', { name: 'Activate' }).click();
+  await page.getByRole('button', { name: 'Deactivate' }).waitFor();
+  // the reference's admin link reaches the same page
+  const id = (await sked.api('GET', '/api/jobs?q=Nightly')).hits.hits[0].id;
+  await page.goto(`${sked.url}/administration/jobs/${id}`);
+  await page.getByRole('heading', { name: 'Nightly report', level: 1 }).waitFor();
+});
+
+test('edit the job: the form is filled in, the task is fixed', async () => {
+  await page.goto(`${sked.url}/jobs`);
+  await row(page, TITLE).getByRole('button', { name: 'Edit' }).click();
+  await page.waitForURL(new RegExp(`/jobs/${jobId}/edit$`));
+  assert.equal(await page.getByLabel('Name').inputValue(), TITLE);
+  assert.equal(await page.getByLabel('Task').isDisabled(), true);
+  assert.equal(await page.getByLabel('Records').inputValue(), '20');
+  await page.getByLabel('Name').fill(`${TITLE} (edited)`);
+  await page.getByLabel('Records').fill('35');
+  await page.getByLabel('Overlap').selectOption('skip');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(new RegExp(`/jobs/${jobId}$`));
+  await page.getByRole('heading', { name: `${TITLE} (edited)`, level: 1 }).waitFor();
+  const job = await sked.api('GET', `/api/jobs/${jobId}`);
+  assert.equal(job.title, `${TITLE} (edited)`);
+  assert.equal(job.run_args.records, 35);
+  assert.equal(job.overlap, 'skip');
+  assert.equal(job.timeout, '10m');
+});
+
+test('the runs page and the audit trail', async () => {
+  await page.getByRole('link', { name: 'Runs', exact: true }).click();
+  await page.waitForURL(/\/runs$/);
+  await page.getByRole('row').filter({ hasText: 'Backfill November' }).waitFor();
+  await shot(page, 'runs');
+  await page.getByLabel('Status').selectOption('CANCELLED');
+  await until(async () => assert.equal(await page.getByRole('row').count(), 2));
+  await page.getByRole('row').filter({ hasText: 'Rebuild the search index' }).getByText('CANCELLED').waitFor();
+  await page.getByLabel('Status').selectOption('');
+
+  await page.getByRole('link', { name: 'Audit trail' }).click();
+  await page.waitForURL(/\/audit$/);
+  await page.getByRole('row').filter({ hasText: 'run.stopped' }).waitFor();
+  await shot(page, 'audit');
+  await page.getByLabel('Action').selectOption('job.scheduled');
+  await until(async () => assert.equal(await page.getByRole('row').count(), 4)); // header + 3
+});
+
+test('delete the job after confirming', async () => {
+  await page.goto(`${sked.url}/jobs`);
+  await row(page, 'edited').getByRole('button', { name: 'Delete' }).click();
+  const dialog = page.getByRole('dialog', { name: /Delete/ });
+  await dialog.getByText('This cannot be undone.').waitFor();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  assert.equal((await sked.api('GET', `/api/jobs/${jobId}`)).id, jobId);
+  await row(page, 'edited').getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+  await row(page, 'edited').waitFor({ state: 'detached' });
+  await assert.rejects(sked.api('GET', `/api/jobs/${jobId}`), { status: 404 });
+  await shot(page, 'jobs-list');
+});
