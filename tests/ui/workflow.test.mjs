@@ -300,6 +300,8 @@ test('edit the job: the form is filled in, the task is fixed', async () => {
   await page.getByLabel('Name').fill(`${TITLE} (edited)`);
   await page.getByLabel('Records').fill('35');
   await page.getByLabel('Overlap').selectOption('skip');
+  await page.getByLabel('Retries').fill('2');
+  await page.getByLabel('Retry backoff').fill('1m');
   await page.getByRole('button', { name: 'Save' }).click();
   await page.waitForURL(new RegExp(`/jobs/${jobId}$`));
   await page.getByRole('heading', { name: `${TITLE} (edited)`, level: 1 }).waitFor();
@@ -308,6 +310,9 @@ test('edit the job: the form is filled in, the task is fixed', async () => {
   assert.equal(job.run_args.records, 35);
   assert.equal(job.overlap, 'skip');
   assert.equal(job.timeout, '10m');
+  assert.equal(job.max_retries, 2);
+  assert.equal(job.retry_backoff, '1m');
+  await page.getByText('2, first after 1m').waitFor();
 });
 
 test('the runs page and the audit trail', async () => {

@@ -70,6 +70,8 @@ export async function jobPage(el, { params, token }) {
           ['Overlap', OVERLAP_TEXT[job.overlap] || job.overlap],
           ['Catch-up', `${CATCHUP_TEXT[job.catchup] || job.catchup}${job.catchup === 'all' ? ` (at most ${job.catchup_limit})` : ''}`],
           ['Skipped fires', String(job.skipped_fires ?? 0)],
+          'max_retries' in job ? ['Retries', job.max_retries ? `${job.max_retries}, first after ${job.retry_backoff}` : 'none'] : null,
+          'retention' in job ? ['Retention', job.retention || 'the server\'s'] : null,
         ])),
       h('section', { class: 'card', 'aria-labelledby': 'set-h' }, h('h2', { id: 'set-h' }, 'Settings'),
         facts([

@@ -48,6 +48,9 @@ export async function jobFormPage(el, { params, token }) {
   const overlap = select(OVERLAP, { value: job ? job.overlap : 'allow' });
   const catchup = select(CATCHUP, { value: job ? job.catchup : 'once' });
   const catchupLimit = input({ type: 'number', min: 1, max: 10000, step: 1, value: job ? job.catchup_limit : 100, class: 'short' });
+  const maxRetries = input({ type: 'number', min: 0, max: 100, step: 1, value: job && job.max_retries ? job.max_retries : '', placeholder: '0', class: 'short' });
+  const retryBackoff = input({ value: job && job.retry_backoff && job.retry_backoff !== '30s' ? job.retry_backoff : '', placeholder: '30s', class: 'short' });
+  const retention = input({ value: job && job.retention ? job.retention : '', placeholder: 'the server\'s', class: 'short' });
 
   let queueTouched = editing;
   queue.addEventListener('change', () => { queueTouched = true; });
@@ -107,7 +110,10 @@ export async function jobFormPage(el, { params, token }) {
         field({ label: 'Timeout', control: timeout, field: 'timeout', hint: 'Longest run time: 90s, 10m, 2h, 1h30m, 1d. Empty: the job type\'s.' }),
         field({ label: 'Overlap', control: overlap, field: 'overlap', hint: 'What a scheduled fire does while the job still has runs.' }),
         field({ label: 'Catch-up', control: catchup, field: 'catchup', hint: 'What happens to fires missed while sked was down.' }),
-        field({ label: 'Catch-up limit', control: catchupLimit, field: 'catchup_limit', hint: 'Most missed fires "All" runs (1 to 10000).' }))),
+        field({ label: 'Catch-up limit', control: catchupLimit, field: 'catchup_limit', hint: 'Most missed fires "All" runs (1 to 10000).' }),
+        field({ label: 'Retries', control: maxRetries, field: 'max_retries', hint: 'More attempts a failed run gets (0 to 100).' }),
+        field({ label: 'Retry backoff', control: retryBackoff, field: 'retry_backoff', hint: 'Wait before the first retry, doubled for each further one.' }),
+        field({ label: 'Retention', control: retention, field: 'retention', hint: 'How long finished runs are kept, such as 30d. Empty: the server\'s.' }))),
     h('div', { class: 'form-actions' },
       button('Cancel', { kind: 'ghost', onclick: () => history.length > 1 ? history.back() : navigate(job ? `/jobs/${job.id}` : '/jobs') }),
       save));
@@ -133,6 +139,10 @@ export async function jobFormPage(el, { params, token }) {
       overlap: overlap.value,
       catchup: catchup.value,
       catchup_limit: Number.isNaN(limit) ? catchupLimit.value : limit,
+      // null takes the server's default for each
+      max_retries: maxRetries.value === '' ? null : Number(maxRetries.value),
+      retry_backoff: retryBackoff.value.trim() || null,
+      retention: retention.value.trim() || null,
     };
     if (!editing) body.task = task.value || null;
     save.disabled = true;

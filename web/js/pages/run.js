@@ -70,6 +70,7 @@ export async function runPage(el, { params, token }) {
           fact('Timeout', run.timeout || 'none'),
           fact('Node', run.node),
           fact('Attempt', String(run.attempt ?? 1)),
+          run.not_before ? fact('Not before', timeEl(run.not_before)) : null,
           fact('Run id', h('code', {}, run.id)))),
       h('section', { class: 'card', 'aria-labelledby': 'outcome-h' }, h('h2', { id: 'outcome-h' }, 'Outcome'),
         h('dl', { class: 'facts counters' }, counters.map(([k, v]) => fact(k, String(v ?? 0)))),
