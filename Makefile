@@ -76,9 +76,13 @@ install: $(SKED_BIN)
 	install -d $(DESTDIR)$(SYSCONFDIR)/sked
 	[ -e $(DESTDIR)$(SYSCONFDIR)/sked/sked.conf ] || \
 	    install -m 0640 packaging/sked.conf $(DESTDIR)$(SYSCONFDIR)/sked/sked.conf
+	# the service runs as sked, which must be able to read its settings
+	! getent group sked >/dev/null || chgrp sked $(DESTDIR)$(SYSCONFDIR)/sked/sked.conf || \
+	    echo "could not chgrp sked $(DESTDIR)$(SYSCONFDIR)/sked/sked.conf: do it as root"
 	[ -e $(DESTDIR)$(SYSCONFDIR)/sked/tasks.d ] || \
 	    ln -s $(DATADIR)/tasks.d $(DESTDIR)$(SYSCONFDIR)/sked/tasks.d
 	@echo "installed; for the service: useradd --system --home /var/lib/sked sked &&" \
+	      "chgrp sked $(SYSCONFDIR)/sked/sked.conf &&" \
 	      "systemctl daemon-reload && systemctl enable --now sked"
 
 clean:

@@ -237,6 +237,10 @@ static int run_http(struct builtin_ctx *c)
         bctx_message(c, "timeout: %s", why);
         return 1;
     }
+    if (timeout_ms < 1000 || timeout_ms > 86400000) {
+        bctx_message(c, "timeout: from 1s to 24h");
+        return 1;
+    }
     json_t *expect = json_object_get(c->args, "expected_status");
     CURL *h = curl_easy_init();
     struct curl_slist *hdrs = NULL;
@@ -295,8 +299,11 @@ static int run_http(struct builtin_ctx *c)
                                           : status >= 200 && status < 300;
         bctx_log(c, ok ? LL_INFO : LL_ERROR, "answered %ld in %lld ms", status, (long long)elapsed);
         if (!ok) {
-            bctx_message(c, "answered %ld, expected %s", status,
-                         json_is_integer(expect) ? "another status" : "2xx");
+            if (json_is_integer(expect))
+                bctx_message(c, "answered %ld, expected %lld", status,
+                             (long long)json_integer_value(expect));
+            else
+                bctx_message(c, "answered %ld, expected 2xx", status);
             rc = 1;
         } else {
             bctx_message(c, "answered %ld", status);

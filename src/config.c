@@ -209,17 +209,16 @@ static int set_option(struct config *c, const char *name, const char *val, const
             return sk_err_set(e, -EINVAL, src, "'%s': expected HOST:PORT, e.g. 127.0.0.1:8080",
                               val);
         free(c->listen_host);
-        c->listen_host = xstrndup(val, (size_t)(colon - val));
+        if (val[0] == '[' && colon[-1] == ']') /* [::1]:8080 */
+            c->listen_host = xstrndup(val + 1, (size_t)(colon - val - 2));
+        else
+            c->listen_host = xstrndup(val, (size_t)(colon - val));
         c->listen_port = (int)port;
     } else if (strcmp(name, "tasks") == 0) {
         free(c->tasks_dir);
         c->tasks_dir = xstrdup(val);
     } else if (strcmp(name, "web-dir") == 0) {
         free(c->web_dir);
-    free(c->smtp_url);
-    free(c->smtp_from);
-    free(c->public_url);
-    free(c->webhook_secret);
         c->web_dir = *val ? xstrdup(val) : NULL;
     } else if (strcmp(name, "queues") == 0) {
         int rc = config_parse_queues(c, val, e);
@@ -337,22 +336,40 @@ struct file_ctx {
     struct config *c;
     const char *file;
     struct sk_err *e;
+    FILE *f;
+    int lines; /* complete lines read so far */
+    int cur;   /* the line the last read came from: the one a handler call is about */
     int rc;
+    int line;  /* the line of the first refused value */
 };
+
+static char *read_line(char *str, int num, void *arg)
+{
+    struct file_ctx *fc = arg;
+    char *r = fgets(str, num, fc->f);
+    if (r) {
+        fc->cur = fc->lines + 1;
+        if (strchr(r, '\n')) fc->lines++;
+    }
+    return r;
+}
 
 static int file_entry(void *arg, const char *section, const char *key, const char *value)
 {
     struct file_ctx *fc = arg;
+    if (fc->rc) return 1; /* the first bad value is the one reported */
     char where[160];
     snprintf(where, sizeof where, "%s.%s", section, key);
     for (size_t i = 0; i < sizeof file_keys / sizeof *file_keys; i++) {
         if (strcmp(section, file_keys[i].section) || strcmp(key, file_keys[i].key)) continue;
         fc->rc = set_option(fc->c, file_keys[i].option, value, where, fc->e);
+        fc->line = fc->cur;
         return fc->rc == 0;
     }
     bool known_section = false;
     for (size_t i = 0; i < sizeof file_keys / sizeof *file_keys; i++)
         known_section = known_section || strcmp(section, file_keys[i].section) == 0;
+    fc->line = fc->cur;
     fc->rc = sk_err_set(fc->e, -EINVAL, where,
                         known_section ? "unknown key (see docs/operations.md)"
                                       : "unknown section (server, runs, log, notifications)");
@@ -361,17 +378,18 @@ static int file_entry(void *arg, const char *section, const char *key, const cha
 
 int config_load_file(struct config *c, const char *file, struct sk_err *e)
 {
-    struct file_ctx fc = {c, file, e, 0};
     FILE *f = fopen(file, "r");
     if (!f) return sk_err_set(e, -errno, "config", "%s: cannot open: %s", file, strerror(errno));
-    int line = ini_parse_file(f, file_entry, &fc);
+    struct file_ctx fc = {.c = c, .file = file, .e = e, .f = f};
+    int line = ini_parse_stream(read_line, &fc, file_entry, &fc);
     fclose(f);
     if (line != 0) {
+        /* inih reports the first bad line: a value we refused or a line that is no pair */
         char field[128], msg[512];
-        snprintf(field, sizeof field, "%s", e->field);
-        snprintf(msg, sizeof msg, "%s", fc.rc ? e->msg : "not a key = value line");
-        return sk_err_set(e, -EINVAL, field, "%s:%d: %s%s%s", file, line, fc.rc ? field : "",
-                          fc.rc ? ": " : "", msg);
+        bool value_error = fc.rc && fc.line == line;
+        snprintf(field, sizeof field, "%s", value_error ? e->field : "config");
+        snprintf(msg, sizeof msg, "%s", value_error ? e->msg : "not a key = value line");
+        return sk_err_set(e, -EINVAL, field, "%s:%d: %s", file, line, msg);
     }
     return 0;
 }
@@ -508,8 +526,9 @@ static void print_duration(FILE *f, const char *key, int64_t ms)
 void config_print(const struct config *c, FILE *f)
 {
     const char *levels[] = {"debug", "info", "warn", "error"};
-    fprintf(f, "[server]\ndb = %s\nlisten = %s:%d\ntasks = %s\nqueues = ", c->db_path,
-            c->listen_host, c->listen_port, c->tasks_dir);
+    bool v6 = strchr(c->listen_host, ':') != NULL;
+    fprintf(f, "[server]\ndb = %s\nlisten = %s%s%s:%d\ntasks = %s\nqueues = ", c->db_path,
+            v6 ? "[" : "", c->listen_host, v6 ? "]" : "", c->listen_port, c->tasks_dir);
     for (size_t i = 0; i < c->nqueues; i++)
         fprintf(f, "%s%s=%d", i ? "," : "", c->queues[i].name, c->queues[i].slots);
     fprintf(f, "\nnode = %s\n", c->node);
@@ -524,7 +543,17 @@ void config_print(const struct config *c, FILE *f)
     fprintf(f, "\n[log]\nlevel = %s\nformat = %s\n", levels[c->log_level],
             c->log_format == LOG_JSON ? "json" : "text");
     fprintf(f, "\n[notifications]\n");
-    if (c->smtp_url) fprintf(f, "smtp_url = %s\n", c->smtp_url);
+    if (c->smtp_url) {
+        /* a password in smtp://user:password@host is shown masked */
+        const char *scheme = strstr(c->smtp_url, "://");
+        const char *at = strrchr(c->smtp_url, '@');
+        const char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
+        if (colon && at && colon < at)
+            fprintf(f, "smtp_url = %.*s********%s\n", (int)(colon + 1 - c->smtp_url), c->smtp_url,
+                    at);
+        else
+            fprintf(f, "smtp_url = %s\n", c->smtp_url);
+    }
     fprintf(f, "smtp_from = %s\n", c->smtp_from ? c->smtp_from : "");
     if (c->public_url) fprintf(f, "public_url = %s\n", c->public_url);
     if (c->webhook_secret) fprintf(f, "webhook_secret = ********\n");

@@ -25,6 +25,7 @@
 struct qstate {
     char *name;
     int slots, busy;
+    bool removed; /* gone from the settings: drains what it holds, takes nothing new */
 };
 
 struct dispatch {
@@ -125,6 +126,9 @@ void dispatch_free(struct dispatch *d)
 
 void dispatch_set_queues(struct dispatch *d, const struct config *cfg)
 {
+    /* a queue the settings no longer name keeps its slots until its runs are done: runs are
+     * created only on configured queues, so it empties and then drops out of the listing */
+    for (size_t k = 0; k < d->nqueues; k++) d->queues[k]->removed = true;
     for (size_t i = 0; i < cfg->nqueues; i++) {
         struct qstate *q = NULL;
         for (size_t k = 0; k < d->nqueues && !q; k++)
@@ -136,6 +140,7 @@ void dispatch_set_queues(struct dispatch *d, const struct config *cfg)
             d->queues[d->nqueues++] = q;
         }
         q->slots = cfg->queues[i].slots; /* more slots fill at the next wake; fewer drain */
+        q->removed = false;
     }
     d->cfg = cfg;
 }
@@ -256,7 +261,6 @@ void dispatch_record_failure(struct dispatch *d, const struct job *job,
 
 /* ---- retries ---- */
 
-#define RETRY_BACKOFF_MAX_MS (3600LL * 1000)
 
 /*
  * Wakes the dispatcher when the earliest retry still waiting after `now` becomes due. now must
@@ -363,7 +367,7 @@ static enum run_status outcome(struct active *a, char **message)
     int ws = a->wstatus;
     char how[96];
     if (a->is_builtin) {
-        snprintf(how, sizeof how, "the builtin failed");
+        snprintf(how, sizeof how, a->end == END_NONE ? "the builtin failed" : "the builtin returned");
     } else if (WIFEXITED(ws)) {
         r->has_exit_code = true;
         r->exit_code = WEXITSTATUS(ws);
@@ -597,8 +601,9 @@ int dispatch_stop(struct dispatch *d, const char *run_id, const struct user_ref 
         free(a->run.stopped_by.name);
         a->run.stopped_by.id = by->id ? xstrdup(by->id) : NULL;
         a->run.stopped_by.name = by->name ? xstrdup(by->name) : NULL;
-        char *msg = xasprintf("stop requested%s%s; sending SIGTERM", by->name ? " by " : "",
-                              by->name ? by->name : "");
+        char *msg = xasprintf("stop requested%s%s; %s", by->name ? " by " : "",
+                              by->name ? by->name : "",
+                              a->is_builtin ? "asking the builtin to stop" : "sending SIGTERM");
         logcap_line(&a->cap, LL_WARNING, STREAM_SKED, msg, now);
         free(msg);
         worker_terminate(a, END_STOPPED);
@@ -665,6 +670,10 @@ int dispatch_recover(struct dispatch *d)
         log_warn("run.interrupted", "run=%s job=%s", r->id, r->job_id);
         if (urc == 0) {
             r->status = RUN_FAILED;
+            r->finished_at = r->updated = now;
+            free(r->message);
+            r->message = xstrdup(msg);
+            publish_status(d, r);
             maybe_retry(d, r);
         }
     }
@@ -723,9 +732,13 @@ size_t dispatch_queues(struct dispatch *d, struct queue_info *out, size_t max)
         out[i].name = d->queues[i]->name;
         out[i].slots = d->queues[i]->slots;
         out[i].busy = d->queues[i]->busy;
+        out[i].removed = d->queues[i]->removed;
         out[i].queued = 0;
     }
     struct depth_ctx c = {out, n};
     store_queue_depths(d->store, depth_cb, &c);
-    return d->nqueues;
+    size_t kept = 0; /* a removed queue is listed while it still holds runs */
+    for (size_t i = 0; i < n; i++)
+        if (!out[i].removed || out[i].busy > 0 || out[i].queued > 0) out[kept++] = out[i];
+    return kept;
 }

@@ -90,8 +90,10 @@ struct queue_info {
     const char *name;
     int slots, busy;
     int64_t queued;
+    bool removed; /* no longer in the settings, still finishing its runs */
 };
-/* Fills up to max entries; returns the number of configured queues. */
+/* Fills up to max entries with the configured queues and the removed ones that still hold
+ * runs; returns how many it filled. */
 size_t dispatch_queues(struct dispatch *d, struct queue_info *out, size_t max);
 /* Number of runs executing on this node. */
 size_t dispatch_active_count(struct dispatch *d);

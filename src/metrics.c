@@ -184,7 +184,7 @@ static void number(struct buf *out, double v)
     if (v == (double)(long long)v && v < 1e15 && v > -1e15)
         buf_printf(out, "%lld", (long long)v);
     else
-        buf_printf(out, "%.9g", v);
+        buf_printf(out, "%.17g", v); /* exact: start times need every digit */
 }
 
 void metrics_family(struct buf *out, const char *name, const char *type, const char *help,

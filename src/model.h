@@ -61,6 +61,9 @@ int overlap_parse(const char *s);
 const char *catchup_name(int p);
 int catchup_parse(const char *s);
 
+/* A retry's wait doubles with each attempt up to this, and a job's retry_backoff may not exceed it. */
+#define RETRY_BACKOFF_MAX_MS (3600LL * 1000)
+
 struct job {
     char id[UUID_STR_LEN];
     int64_t created, updated; /* microseconds since the epoch */

@@ -110,20 +110,21 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
         notify_systemd("READY=1\nSTATUS=reload failed; the previous settings stay");
         return;
     }
+    /* the job types are read against the new queues before anything changes */
+    struct queue_names qn = config_queue_names(&fresh);
+    struct taskset *ts;
+    if (tasks_load_dir(fresh.tasks_dir, &qn, &ts, &e) != 0) {
+        log_error("reload.failed", "reason=%s kept=%zu", log_q(e.msg), s->tasks->count);
+        config_release(&fresh);
+        notify_systemd("READY=1\nSTATUS=reload failed; the previous settings and job types stay");
+        return;
+    }
     char restart[256];
     config_reload(&s->cfg, &fresh, restart, sizeof restart);
     config_release(&fresh);
     if (*restart) log_warn("reload.needs_restart", "settings=%s", restart);
     log_setup(s->cfg.log_level, s->cfg.log_format);
     dispatch_set_queues(s->dispatch, &s->cfg);
-    struct queue_names qn = config_queue_names(&s->cfg);
-    struct taskset *ts;
-    if (tasks_load_dir(s->cfg.tasks_dir, &qn, &ts, &e) != 0) {
-        log_error("reload.failed", "reason=%s kept=%zu", log_q(e.msg), s->tasks->count);
-        notify_systemd("READY=1\nSTATUS=reload failed; the previous job types stay");
-        dispatch_wake(s->dispatch);
-        return;
-    }
     dispatch_set_tasks(s->dispatch, ts);
     size_t before = s->tasks->count;
     taskset_free(s->tasks);
@@ -251,13 +252,14 @@ int server_main(int argc, char **argv)
     s.base = event_base_new_with_config(ec);
     event_config_free(ec);
     s.events = events_new();
+    /* notifications and counters first: runs that recovery fails are announced and counted */
+    s.notify = notify_new(s.base, s.store, s.events, &s.cfg);
+    s.metrics = metrics_new(s.events);
     s.dispatch = dispatch_new(s.base, s.store, &s.cfg, s.events);
     dispatch_set_tasks(s.dispatch, s.tasks);
     int recovered = dispatch_recover(s.dispatch);
     if (recovered > 0) log_warn("startup.recovered", "runs=%d", recovered);
 
-    s.notify = notify_new(s.base, s.store, s.events, &s.cfg);
-    s.metrics = metrics_new(s.events);
     store_observe(s.store, on_store_write, s.metrics);
     s.sched = scheduler_new(s.base, s.store, s.dispatch, s.metrics);
     int scheduled = scheduler_load(s.sched);

@@ -111,7 +111,8 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
     struct active *a = arg;
     char d[32], msg[128];
     duration_format(a->run.timeout_ms, d);
-    snprintf(msg, sizeof msg, "timed out after %s; sending SIGTERM", d);
+    snprintf(msg, sizeof msg, "timed out after %s; %s", d,
+             a->is_builtin ? "asking the builtin to stop" : "sending SIGTERM");
     logcap_line(&a->cap, LL_ERROR, STREAM_SKED, msg, time_now_us());
     worker_terminate(a, END_TIMEOUT);
     dispatch_flush(a);

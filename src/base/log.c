@@ -2,6 +2,7 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,8 +29,8 @@ int log_level_parse(const char *s)
 
 const char *log_q(const char *s)
 {
-    static char bufs[4][512];
-    static int next;
+    static _Thread_local char bufs[4][512]; /* the prune and notification threads log too */
+    static _Thread_local int next;
     char *out = bufs[next++ & 3];
     size_t o = 0;
     out[o++] = '"';
@@ -42,11 +43,31 @@ const char *log_q(const char *s)
     return out;
 }
 
-/* Converts "a=1 b=\"x y\"" into JSON members. Values stay strings unless purely numeric. */
+/* True when s is a JSON number as written: -?(0|[1-9][0-9]*)(.[0-9]+)? */
+static bool json_number_text(const char *s)
+{
+    if (*s == '-') s++;
+    if (*s == '0') {
+        s++;
+    } else if (*s >= '1' && *s <= '9') {
+        while (*s >= '0' && *s <= '9') s++;
+    } else {
+        return false;
+    }
+    if (*s == '.') {
+        if (!(*++s >= '0' && *s <= '9')) return false;
+        while (*s >= '0' && *s <= '9') s++;
+    }
+    return *s == '\0';
+}
+
+/* Converts "a=1 b=\"x y\"" into JSON members: unquoted numbers become JSON numbers, the rest
+ * strings. */
 static void fields_to_json(struct buf *b, const char *f)
 {
     const char *p = f;
     while (*p) {
+        bool quoted = false;
         while (*p == ' ') p++;
         const char *k = p;
         while (*p && *p != '=' && *p != ' ') p++;
@@ -61,13 +82,17 @@ static void fields_to_json(struct buf *b, const char *f)
                 buf_putc(&val, *p++);
             }
             if (*p == '"') p++;
+            quoted = true;
         } else {
             while (*p && *p != ' ') buf_putc(&val, *p++);
         }
         buf_putc(b, ',');
         buf_json_string(b, buf_cstr(&key));
         buf_putc(b, ':');
-        buf_json_string(b, buf_cstr(&val));
+        if (!quoted && json_number_text(buf_cstr(&val)))
+            buf_puts(b, buf_cstr(&val));
+        else
+            buf_json_string(b, buf_cstr(&val));
         buf_free(&key);
         buf_free(&val);
     }

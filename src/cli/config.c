@@ -31,8 +31,7 @@ static int config_check(int argc, char **argv)
     struct sk_err e = {0};
     int rc = config_load(&c, argc - 1, argv + 1, environ, &e);
     if (rc < 0) {
-        fprintf(stderr, "sked config check: %s%s%s\n", strchr(e.msg, ':') ? "" : e.field,
-                strchr(e.msg, ':') ? "" : ": ", e.msg);
+        fprintf(stderr, "sked config check: %s: %s\n", e.field, e.msg);
         config_release(&c);
         return EXIT_USAGE;
     }

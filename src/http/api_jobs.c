@@ -244,6 +244,8 @@ static void apply_body(struct api_ctx *c, json_t *body, struct job *j, bool crea
         if (rb && !json_is_null(rb) &&
             (!json_is_string(rb) || duration_parse(json_string_value(rb), &ms, &why) != 0))
             json_errs_add(errs, "retry_backoff", "%s", why);
+        else if (ms > RETRY_BACKOFF_MAX_MS)
+            json_errs_add(errs, "retry_backoff", "at most 1h: the backoff doubles up to 1h anyway");
         else
             j->retry_backoff_ms = ms;
     }

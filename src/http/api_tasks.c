@@ -66,9 +66,10 @@ void api_queues_list(struct api_ctx *c)
     if (n > 64) n = 64;
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, json_pack("{s:s,s:s,s:i,s:i,s:I}", "name", qs[i].name,
+        json_array_append_new(items, json_pack("{s:s,s:s,s:i,s:i,s:I,s:b}", "name", qs[i].name,
                                                "title", qs[i].name, "concurrency", qs[i].slots,
                                                "busy", qs[i].busy, "queued",
-                                               (json_int_t)qs[i].queued));
+                                               (json_int_t)qs[i].queued, "removed",
+                                               qs[i].removed));
     api_json(c, 200, json_pack("{s:{s:o,s:I}}", "hits", "hits", items, "total", (json_int_t)n));
 }

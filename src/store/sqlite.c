@@ -5,6 +5,7 @@
  * files, applied in order and recorded in PRAGMA user_version.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,8 +181,19 @@ static int migrate(struct store *s, struct sk_err *e)
     return 0;
 }
 
+/* Creates path readable by its owner only (it holds password and token hashes; SQLite gives
+ * the WAL files the same mode). 0, or -errno (-EEXIST when it already exists). */
+static int create_private(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return -errno;
+    close(fd);
+    return 0;
+}
+
 int store_open(const char *path, enum durability d, struct store **out, struct sk_err *e)
 {
+    if (strcmp(path, ":memory:") != 0) create_private(path); /* an existing store is kept as is */
     struct store *s = xcalloc(1, sizeof *s);
     map_init(&s->stmts);
     *out = NULL;
@@ -1452,8 +1464,10 @@ static int copy_db(sqlite3 *src, sqlite3 *dst, struct sk_err *e)
 
 int store_backup(const char *from, const char *to, struct store_copy_info *info, struct sk_err *e)
 {
-    if (access(to, F_OK) == 0)
+    int crc = create_private(to);
+    if (crc == -EEXIST)
         return sk_err_set(e, -EEXIST, "FILE", "%s exists; give a new file name", to);
+    if (crc) return sk_err_set(e, crc, "FILE", "%s: cannot create: %s", to, strerror(-crc));
     sqlite3 *src = NULL, *dst = NULL;
     int rc = 0;
     if (sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
@@ -1469,7 +1483,7 @@ int store_backup(const char *from, const char *to, struct store_copy_info *info,
 out:
     sqlite3_close(src);
     sqlite3_close(dst);
-    if (rc && dst) unlink(to);
+    if (rc) unlink(to);
     return rc;
 }
 

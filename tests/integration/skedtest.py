@@ -72,6 +72,7 @@ class Sked:
     def start(self, timeout=15):
         self.log = open(self.log_path, "ab")
         cmd = [BIN, "serve", "--db", self.db, "--listen", "127.0.0.1:0", "--tasks", self.tasks_dir] + self.args
+        self.started_at = time.time()
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.PIPE, env=self.env, cwd=self.tmp)
         deadline = time.time() + timeout
         lines = []

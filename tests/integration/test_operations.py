@@ -258,6 +258,10 @@ class Observability(unittest.TestCase):
             self.assertIn('sked_build_info{version=', text)
             for name in ("sked_resident_memory_bytes", "sked_start_time_seconds", "sked_runs_active"):
                 self.assertIn("# TYPE %s gauge" % name, text)
+            # the start time in plain digits, not rounded to nine of them (ten seconds)
+            started = [l.split()[1] for l in text.splitlines() if l.startswith("sked_start_time_seconds ")][0]
+            self.assertNotIn("e", started)
+            self.assertLess(abs(float(started) - s.started_at), 30)
 
     def test_json_log_and_readiness(self):
         with Sked(tasks={"ok.json": sh_task("ok", "echo fine")}, args=FAST + ["--log-format", "json"]) as s:
@@ -275,6 +279,9 @@ class Observability(unittest.TestCase):
                 for key in ("ts", "level", "event"):
                     self.assertIn(key, doc, line)
                 events.append(doc["event"])
+                if doc["event"] == "startup.ready":
+                    self.assertEqual(doc["tasks"], 1)  # counts stay numbers
+                    self.assertIsInstance(doc["node"], str)
             self.assertIn("run.finished", events)
             self.assertIn("startup.ready", events)
             s.start()
@@ -301,16 +308,30 @@ class Config(unittest.TestCase):
         self.assertIn("webhook_secret = ********", r.stdout)
         self.assertNotIn("file-secret", r.stdout)
         self.assertIn("1 job type(s)", r.stdout)
-        for text, reason in (("[server]\nlisten = nowhere\n", "server.listen"),
-                             ("[server]\nbogus = 1\n", "unknown key"),
-                             ("[nope]\nx = 1\n", "unknown section"),
-                             ("just words\n", "not a key = value line")):
+        # a web directory in the file and a password in the SMTP URL: read, and the password masked
+        with open(conf, "w") as f:
+            f.write("[server]\nweb_dir = %s\n[notifications]\nsmtp_url = smtp://ops:hunter2@mail:25\n" % tmp)
+        r = subprocess.run([skedtest.BIN, "config", "check", "--config", conf], capture_output=True,
+                           text=True, env=dict(os.environ, SKED_TASKS=s.tasks_dir))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("web_dir = " + tmp, r.stdout)
+        self.assertIn("smtp_url = smtp://ops:********@mail:25", r.stdout)
+        self.assertNotIn("hunter2", r.stdout)
+        # the first bad line is reported with its own reason, even when good lines follow it
+        for text, where, reason in (
+                ("[server]\nlisten = nowhere\n", ":2: ", "server.listen: "),
+                ("[server]\nlisten = nowhere\nnode = a\nmax_body = 100\n", ":2: ", "expected HOST:PORT"),
+                ("[server]\nnode = a\njust words\nlisten = nowhere\n", ":3: ", "not a key = value line"),
+                ("[server]\nbogus = 1\n", ":2: ", "unknown key"),
+                ("[nope]\nx = 1\n", ":2: ", "unknown section"),
+                ("just words\n", ":1: ", "not a key = value line")):
             with open(conf, "w") as f:
                 f.write(text)
             r = subprocess.run([skedtest.BIN, "config", "check", "--config", conf], capture_output=True, text=True)
             self.assertEqual(r.returncode, 2, text)
-            self.assertIn(conf + ":", r.stderr)
+            self.assertIn(conf + where, r.stderr)
             self.assertIn(reason, r.stderr)
+            self.assertLessEqual(r.stderr.count("server.listen"), 1, r.stderr)
         # serve refuses the same file with the same words
         bad = Sked(tasks=tasks, tmp=tmp, args=["--config", conf])
         with self.assertRaises(RuntimeError) as cm:
@@ -423,7 +444,8 @@ class Retries(unittest.TestCase):
     def test_validation(self):
         with Sked(tasks={"t.json": task_file("t", ["/bin/true"])}, args=FAST) as s:
             for body, field in (({"max_retries": -1}, "max_retries"), ({"max_retries": 101}, "max_retries"),
-                                ({"retry_backoff": "soon"}, "retry_backoff"), ({"retention": "5s"}, "retention")):
+                                ({"retry_backoff": "soon"}, "retry_backoff"), ({"retry_backoff": "2h"}, "retry_backoff"),
+                                ({"retention": "5s"}, "retention")):
                 body.update({"title": "x", "task": "t"})
                 r = s.post("/api/jobs", body)
                 self.assertEqual(r.status, 400, body)
@@ -459,10 +481,15 @@ class Builtins(unittest.TestCase):
             s.post("/api/jobs/%s/runs/%s/actions/stop" % (nap["id"], run["id"]))
             done = s.wait_run(run, timeout=10)
             self.assertEqual(done["status"], "CANCELLED")
+            msgs = [l["message"] for l in s.logs(done)]
+            self.assertIn("stop requested by bootstrap token; asking the builtin to stop", msgs)
+            self.assertIn("the builtin returned", msgs)
             s.patch("/api/jobs/" + nap["id"], {"timeout": "1s"})
             done = s.wait_run(s.run_job(nap["id"]), timeout=10)
             self.assertEqual(done["status"], "FAILED")
             self.assertEqual(done["message"], "timed out after 1s")
+            self.assertIn("timed out after 1s; asking the builtin to stop",
+                          [l["message"] for l in s.logs(done)])
 
     def test_http(self):
         rec = Receiver(status=200, body=b"pong")
@@ -486,6 +513,12 @@ class Builtins(unittest.TestCase):
                 self.assertEqual(len(done["output"]["body"]), 64 * 1024)
                 done = s.wait_run(s.run_job(job["id"], args={"url": rec.url, "expected_status": 503}))
                 self.assertEqual(done["status"], "SUCCESS")
+                done = s.wait_run(s.run_job(job["id"], args={"url": rec.url, "expected_status": 204}))
+                self.assertEqual(done["status"], "FAILED")
+                self.assertTrue(done["message"].startswith("the builtin failed: answered 503, expected 204\n"))
+                # a request needs a time limit: no value means 30 s, and 0s is refused
+                done = s.wait_run(s.run_job(job["id"], args={"url": rec.url, "timeout": "0s"}))
+                self.assertEqual((done["status"], done["message"]), ("FAILED", "the builtin failed: timeout: from 1s to 24h"))
                 # nobody listening
                 dead = skedtest.free_port()
                 done = s.wait_run(s.run_job(job["id"], args={"url": "http://127.0.0.1:%d/" % dead}))
@@ -616,6 +649,34 @@ class ReloadConfig(unittest.TestCase):
             wait_for(lambda: "reload.config_failed" in s.server_log(), what="the failure")
             qs = {q["name"]: q["concurrency"] for q in s.get("/api/queues").json["hits"]["hits"]}
             self.assertEqual(qs, {"default": 3, "extra": 2})
+            # a job type that needs a queue the new settings drop: nothing changes at all
+            with open(conf, "w") as f:
+                f.write("[server]\nqueues = default=3,extra=2\n")
+            with open(os.path.join(s.tasks_dir, "extra.json"), "w") as f:
+                json.dump(sh_task("extra", "sleep 2", default_queue="extra"), f)
+            s.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: "extra" in [t["id"] for t in s.get("/api/tasks").json["hits"]["hits"]],
+                     what="the new job type")
+            long_run = s.run_job(s.create_job("extra")["id"])
+            self.assertEqual(long_run["queue"], "extra")
+            s.wait_run(long_run, ["RUNNING"])
+            with open(conf, "w") as f:
+                f.write("[server]\nqueues = default=3\n")
+            s.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: s.server_log().count("reload.failed") == 1, what="the refused reload")
+            qs = {q["name"]: q["concurrency"] for q in s.get("/api/queues").json["hits"]["hits"]}
+            self.assertEqual(qs, {"default": 3, "extra": 2})
+            # without it the queue goes: listed as removed while its run finishes, then gone
+            os.unlink(os.path.join(s.tasks_dir, "extra.json"))
+            s.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: "extra" not in [t["id"] for t in s.get("/api/tasks").json["hits"]["hits"]],
+                     what="the reload without the job type")
+            qs = {q["name"]: q for q in s.get("/api/queues").json["hits"]["hits"]}
+            self.assertEqual((qs["extra"]["removed"], qs["extra"]["busy"]), (True, 1))
+            self.assertFalse(qs["default"]["removed"])
+            self.assertEqual(s.wait_run(long_run)["status"], "SUCCESS")
+            names = [q["name"] for q in s.get("/api/queues").json["hits"]["hits"]]
+            self.assertEqual(names, ["default"])
         skedtest.shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -643,6 +704,9 @@ class Backup(unittest.TestCase):
             t.join()
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertIn("backed up to", r.stdout)
+            # it holds password hashes: the owner alone may read it, as the store itself
+            self.assertEqual(os.stat(out).st_mode & 0o777, 0o600)
+            self.assertEqual(os.stat(s.db).st_mode & 0o777, 0o600)
             db = sqlite3.connect(out)
             self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
             copied = {row[0]: row[1] for row in db.execute("SELECT id, status FROM run")}

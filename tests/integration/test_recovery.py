@@ -64,6 +64,10 @@ class Kill9(unittest.TestCase):
                 d = s.wait_run(q)
                 self.assertEqual(d["status"], "SUCCESS", d)
                 self.assertEqual([l["message"] for l in s.all_logs(d)], ["quick run " + q["id"]])
+            # the interrupted run is counted like any other failure
+            metrics = s.get("/metrics").raw
+            self.assertIn('sked_runs_total{job="%s",queue="default",status="FAILED"} 1'
+                          % long_run["job_id"], metrics)
             # the queue's slot was not lost with the old process
             queues = {q["name"]: q for q in s.get("/api/queues").json["hits"]["hits"]}
             self.assertEqual((queues["default"]["busy"], queues["default"]["queued"]), (0, 0))

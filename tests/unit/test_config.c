@@ -153,7 +153,7 @@ static void test_load_flags_and_env(void **state)
                           "--max-body", "4096b", NULL};
     assert_int_equal(load(&c, argv, env, &e), 0);
     assert_string_equal(c.db_path, "/flag.db");
-    assert_string_equal(c.listen_host, "[::1]");
+    assert_string_equal(c.listen_host, "::1");
     assert_int_equal(c.listen_port, 0);
     assert_int_equal(c.nqueues, 2);
     assert_string_equal(c.queues[1].name, "b");
