@@ -130,10 +130,12 @@ static void mail_text(struct buf *b, const char *s, size_t cap)
     if (*s) buf_puts(b, " [...]");
 }
 
-static char *run_link(const struct notify *n, const char *run_id)
+/* The run's page in the admin UI. */
+static char *run_link(const struct notify *n, const struct run *r)
 {
-    return n->cfg->public_url ? xasprintf("%s/administration/runs/%s", n->cfg->public_url, run_id)
-                              : NULL;
+    return n->cfg->public_url
+               ? xasprintf("%s/jobs/%s/runs/%s", n->cfg->public_url, r->job_id, r->id)
+               : NULL;
 }
 
 static json_t *run_summary(const struct run *r)
@@ -189,7 +191,7 @@ static char *mail_body(const struct notify *n, const struct job *j, const struct
         mail_text(&b, r->message, MESSAGE_CAP);
         buf_puts(&b, "\r\n");
     }
-    char *link = run_link(n, r->id);
+    char *link = run_link(n, r);
     if (link) buf_printf(&b, "\r\nThe run, its log and output: %s\r\n", link);
     free(link);
     return buf_steal(&b);
@@ -410,7 +412,7 @@ static void on_event(void *arg, const struct sk_event *ev)
     }
     json_t *hooks = json_object_get(j.notifications, "webhooks");
     if (json_array_size(hooks)) {
-        char *link = run_link(n, r->id);
+        char *link = run_link(n, r);
         json_t *doc = json_pack("{s:s,s:{s:s,s:s,s:s},s:o,s:s,s:s?,s:s?}", "event",
                                 "run.finished", "job", "id", j.id, "title", j.title, "task",
                                 j.task, "run", run_summary(r), "status",

@@ -154,7 +154,7 @@ class Notifications(unittest.TestCase):
                 import base64, re
                 enc = re.search(r"Subject: =\?UTF-8\?B\?([^?]+)\?=", m["data"]).group(1)
                 self.assertEqual(base64.b64decode(enc).decode(), "Job Failed: Nightly import ✓")
-                self.assertIn("https://sked.example.org/administration/runs/" + run["id"], m["data"])
+                self.assertIn("https://sked.example.org/jobs/%s/runs/%s" % (run["job_id"], run["id"]), m["data"])
                 self.assertIn("exited with status 2", m["data"])
                 self.assertIn("disk full", m["data"])
                 # the webhook failed, and is retried; the run is unaffected
@@ -170,7 +170,7 @@ class Notifications(unittest.TestCase):
                 self.assertEqual(doc["status"], "FAILED")
                 self.assertEqual(doc["run"]["id"], run["id"])
                 self.assertEqual(doc["job"]["title"], "Nightly import ✓")
-                self.assertEqual(doc["link"], "https://sked.example.org/administration/runs/" + run["id"])
+                self.assertEqual(doc["link"], "https://sked.example.org/jobs/%s/runs/%s" % (run["job_id"], run["id"]))
                 ts = headers["X-Sked-Timestamp"]
                 want = hmac.new(secret.encode(), ts.encode() + b"." + body, hashlib.sha256).hexdigest()
                 self.assertEqual(headers["X-Sked-Signature"], "sha256=" + want)
