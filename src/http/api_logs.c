@@ -221,6 +221,9 @@ static void stream_end(struct logstream *ls)
                              ls->final_run);
     sse_event(ls, "status", NULL, data);
     json_decref(data);
+    /* nothing follows: a client closes here (an EventSource would reconnect otherwise) */
+    static const char end[] = "event: end\ndata: {}\n\n";
+    http_stream_write(ls->ctx.req, end, sizeof end - 1);
     http_stream_end(ls->ctx.req);
     stream_free(ls);
 }

@@ -228,7 +228,7 @@ yes "$(printf '%0499d' 0)" | head -c 3000000
             self.assertEqual([e["data"]["message"] for e in got], [l["message"] for l in stored[1:]])
             self.assertGreater(len(got), 2000)
             self.assertIn("log truncated", got[-1]["data"]["message"])
-            self.assertEqual((rest[-1]["event"], rest[-1]["data"]["status"]), ("status", "SUCCESS"))
+            self.assertEqual((rest[-2]["event"], rest[-2]["data"]["status"]), ("status", "SUCCESS"))
 
     def test_a_client_leaving_mid_stream(self):
         with Sked(tasks={"stepped.json": STEPPED}, args=FAST) as s:
@@ -243,7 +243,7 @@ yes "$(printf '%0499d' 0)" | head -c 3000000
                 open(os.path.join(s.tasks_dir, "go"), "w").close()
                 events = stays.read_all()
             self.assertEqual([e["id"] for e in events if e["event"] == "log"], ["1", "2", "3", "4"])
-            self.assertEqual(events[-1]["data"]["status"], "SUCCESS")
+            self.assertEqual(events[-2]["data"]["status"], "SUCCESS")
             self.assertEqual(s.get("/healthz").status, 200)
 
     def test_existing_then_live_lines_then_final_status(self):
@@ -271,7 +271,8 @@ yes "$(printf '%0499d' 0)" | head -c 3000000
             progress = [e for e in rest if e["event"] == "progress"]
             self.assertTrue(progress, rest)
             self.assertEqual(progress[-1]["data"]["progress"], {"done": 1, "total": 1})
-            final = rest[-1]
+            self.assertEqual(rest[-1], {"event": "end", "id": None, "data": {}})  # then it closes
+            final = rest[-2]
             self.assertEqual(final["event"], "status")
             self.assertEqual(final["data"]["status"], "SUCCESS")
             self.assertEqual(final["data"]["run"]["status"], "SUCCESS")
@@ -289,8 +290,9 @@ yes "$(printf '%0499d' 0)" | head -c 3000000
                     self.assertTrue(st.closed)
                 ids = [e["id"] for e in events if e["event"] == "log"]
                 self.assertEqual(ids, expect, kw)
-                self.assertEqual(events[-1]["event"], "status", kw)
-                self.assertEqual(events[-1]["data"]["status"], "SUCCESS", kw)
+                self.assertEqual(events[-1]["event"], "end", kw)
+                self.assertEqual(events[-2]["event"], "status", kw)
+                self.assertEqual(events[-2]["data"]["status"], "SUCCESS", kw)
 
     def test_resume_while_running(self):
         with Sked(tasks={"stepped.json": STEPPED}, args=FAST) as s:
@@ -302,7 +304,7 @@ yes "$(printf '%0499d' 0)" | head -c 3000000
                 open(os.path.join(s.tasks_dir, "go"), "w").close()
                 rest = st.read_all()
             self.assertEqual([e["id"] for e in rest if e["event"] == "log"], ["3", "4"])
-            self.assertEqual(rest[-1]["data"]["status"], "SUCCESS")
+            self.assertEqual(rest[-2]["data"]["status"], "SUCCESS")
 
     def test_stream_opened_while_queued(self):
         with Sked(tasks={"stepped.json": STEPPED, "quick.json": QUICK},
@@ -319,7 +321,7 @@ yes "$(printf '%0499d' 0)" | head -c 3000000
             statuses = [e["data"]["status"] for e in rest if e["event"] == "status"]
             self.assertEqual(statuses[0], "RUNNING")
             self.assertEqual(statuses[-1], "SUCCESS")
-            self.assertEqual(rest[-1]["event"], "status")
+            self.assertEqual(rest[-2]["event"], "status")
             msgs = sorted(e["data"]["message"] for e in rest if e["event"] == "log")
             self.assertEqual(msgs, ["quick a", "quick b", "quick c"])
             self.assertEqual(sorted(int(e["id"]) for e in rest if e["event"] == "log"), [1, 2, 3])

@@ -186,25 +186,18 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
   function openStream() {
     // EventSource sends the session cookie; reconnects resume with Last-Event-ID.
     es = new EventSource(`/api/jobs/${jobId}/runs/${runId}/logs/stream?after=${lastSeq}`);
-    let firstEvent = true;
     es.addEventListener('open', () => {
-      firstEvent = true;
       setLive('● Live', 'is-live');
     });
     es.addEventListener('log', (e) => add([JSON.parse(e.data)]));
     es.addEventListener('progress', (e) => onProgress(JSON.parse(e.data)));
-    es.addEventListener('status', (e) => {
-      const d = JSON.parse(e.data);
-      onRun(d.run);
-      // Every connection starts with a status event; a finished run's stream is its lines
-      // between two of them. The final one (not the first) ends the stream: close it, or
-      // the browser would reconnect every 2 s.
-      if (TERMINAL.includes(d.status) && !firstEvent) {
-        es.close();
-        es = null;
-        setLive('The run has finished; the log is complete.');
-      }
-      firstEvent = false;
+    es.addEventListener('status', (e) => onRun(JSON.parse(e.data).run));
+    // The server sends `end` after the run's final status: close, or the browser would
+    // reconnect every 2 s.
+    es.addEventListener('end', () => {
+      es.close();
+      es = null;
+      setLive('The run has finished; the log is complete.');
     });
     es.addEventListener('error', () => {
       if (!es) return;
