@@ -1,0 +1,83 @@
+"""The Celery app of the celery executor's integration tests (tests/integration/test_celery.py):
+the worker side, which sked does not control. Broker and result backend come from the
+environment (SKED_TEST_BROKER, SKED_TEST_BACKEND); otherwise Celery's defaults are kept on
+purpose (JSON only, no task_track_started, acks when a task starts) so the tests see what a
+stock worker does.
+
+sked adds `since` to the arguments of every run and sends the arguments as keyword arguments,
+so every task here accepts `since` (most ignore it)."""
+import os
+import time
+
+from celery import Celery
+
+app = Celery(
+    "skedtest_app",
+    broker=os.environ.get("SKED_TEST_BROKER", "redis://127.0.0.1:6379/0"),
+    backend=os.environ.get("SKED_TEST_BACKEND", "redis://127.0.0.1:6379/1"),
+)
+app.conf.update(
+    accept_content=["json"],
+    task_serializer="json",
+    result_serializer="json",
+    result_accept_content=["json"],
+    result_expires=3600,
+)
+
+
+def _write_pid(pidfile):
+    """Writes this process's pid to pidfile (atomically: the test polls for the file)."""
+    if pidfile:
+        tmp = "%s.%d.tmp" % (pidfile, os.getpid())
+        with open(tmp, "w") as f:
+            f.write("%d\n" % os.getpid())
+        os.rename(tmp, pidfile)
+
+
+@app.task(name="skedtest_app.add")
+def add(x, y, since=None):
+    return x + y
+
+
+@app.task(name="skedtest_app.fail")
+def fail(reason="boom", since=None):
+    raise ValueError("skedtest failure: %s" % reason)
+
+
+@app.task(name="skedtest_app.sleepy")
+def sleepy(seconds, pidfile=None, since=None):
+    """Sleeps; writes the pid of the process running it to pidfile first, so a test can check
+    that a stop or a timeout really ends that process."""
+    _write_pid(pidfile)
+    print("sleepy: sleeping %ss" % seconds)
+    time.sleep(float(seconds))
+    return {"slept": seconds}
+
+
+@app.task(name="skedtest_app.progress", bind=True)
+def progress(self, steps, step_seconds, since=None):
+    """Reports {"progress": {"done": i, "total": steps}} as the custom state PROGRESS after each
+    step."""
+    for i in range(1, int(steps) + 1):
+        time.sleep(float(step_seconds))
+        self.update_state(state="PROGRESS", meta={"progress": {"done": i, "total": int(steps)}})
+    return {"steps": steps}
+
+
+@app.task(name="skedtest_app.echo")
+def echo(**kwargs):
+    """Returns its keyword arguments: what sked sent."""
+    return kwargs
+
+
+@app.task(name="skedtest_app.echo_args")
+def echo_args(*args, **kwargs):
+    """Returns what it was called with, positional and keyword arguments apart."""
+    return {"args": list(args), "kwargs": kwargs}
+
+
+@app.task(name="skedtest_app.update_expired_embargos", ignore_result=True)
+def update_expired_embargos():
+    """Shaped like InvenioRDM's task of the same name (invenio_rdm_records.services.tasks):
+    no arguments at all and ignore_result=True, so the result backend never holds a SUCCESS."""
+    print("lifting expired embargoes: none found")

@@ -1,0 +1,484 @@
+"""Harness for the celery executor's integration tests: a loopback redis-server, real Celery
+workers (Debian's python3-celery) running the app in celery_app/, and a tiny Redis client.
+Standard library only.
+
+    redis = Redis().start()
+    worker = Worker(redis, name="w1@skedtest").start()
+    ...
+    worker.kill()      # SIGKILL to its whole process group
+    redis.restart()    # same port, empty data
+    worker.stop(); redis.stop()
+
+Every process started here runs in its own process group and is stopped by its id when the test
+stops it, and otherwise when the interpreter exits (normally, on an exception or on SIGTERM)."""
+import atexit
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+from skedtest import free_port
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+APP_DIR = os.path.join(HERE, "celery_app")
+APP = "skedtest_app"
+PACKAGES = "redis-server python3-celery python3-redis"
+
+# -- interpreters and programs ----------------------------------------------------------------
+
+_python = None
+
+
+def celery_python():
+    """A Python that can import celery and redis (the worker's interpreter). Debian's
+    /usr/bin/python3 comes first: python3 on PATH may be another installation without them."""
+    global _python
+    if _python:
+        return _python
+    tried = []
+    for cand in ("/usr/bin/python3", shutil.which("python3"), sys.executable):
+        if not cand or cand in tried or not os.access(cand, os.X_OK):
+            continue
+        tried.append(cand)
+        r = subprocess.run([cand, "-c", "import celery, kombu, redis"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        if r.returncode == 0:
+            _python = cand
+            return cand
+    raise RuntimeError("no Python that can import celery, kombu and redis (tried %s); install the "
+                       "Debian packages: apt-get install %s" % (", ".join(tried) or "none", PACKAGES))
+
+
+def require():
+    """Fails with a clear message unless redis-server and a Python with Celery are installed."""
+    if not shutil.which("redis-server"):
+        raise RuntimeError("redis-server is not installed; install the Debian packages: "
+                           "apt-get install %s" % PACKAGES)
+    return celery_python()
+
+
+# -- processes --------------------------------------------------------------------------------
+
+_live = []  # objects with a _reap() method, stopped at exit
+
+
+def _reap_all():
+    for obj in list(reversed(_live)):
+        try:
+            obj._reap()
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
+
+
+atexit.register(_reap_all)
+if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+    # a test runner's timeout sends SIGTERM: exit through atexit so that nothing is left running
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
+
+
+def pid_alive(pid):
+    """True while pid is a live process (a zombie counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def group_pids(pgid):
+    """Live processes of process group pgid."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue
+        # fields: state ppid pgrp ...
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            out.append(int(d))
+    return out
+
+
+def _killpg(pgid, sig):
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _wait_group_gone(pgid, timeout):
+    deadline = time.time() + timeout
+    while group_pids(pgid):
+        if time.time() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def read_pidfile(path, timeout=15):
+    """The pid a task wrote to path (celery_app's sleepy), waiting for the file to appear."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            with open(path) as f:
+                text = f.read().strip()
+            if text:
+                return int(text)
+        except FileNotFoundError:
+            pass
+        if time.time() > deadline:
+            raise AssertionError("no pid in %s after %ss" % (path, timeout))
+        time.sleep(0.05)
+
+
+# -- a minimal Redis client (RESP2) -----------------------------------------------------------
+
+class RedisError(Exception):
+    pass
+
+
+def _encode(args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if isinstance(a, str):
+            a = a.encode()
+        elif not isinstance(a, bytes):
+            a = str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+def _read(f):
+    line = f.readline()
+    if not line.endswith(b"\r\n"):
+        raise RedisError("connection closed")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"+":
+        return rest.decode()
+    if kind == b"-":
+        return RedisError(rest.decode())
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        n = int(rest)
+        if n < 0:
+            return None
+        data = f.read(n + 2)
+        return data[:-2]
+    if kind == b"*":
+        n = int(rest)
+        return None if n < 0 else [_read(f) for _ in range(n)]
+    raise RedisError("bad reply %r" % line)
+
+
+def redis_command(port, *args, db=0, timeout=5):
+    """Runs one command on db of the redis-server at 127.0.0.1:port on a fresh connection and
+    returns its reply (bulk strings as bytes; an error reply raises RedisError)."""
+    cmds = ([("SELECT", db)] if db else []) + [args]
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(b"".join(_encode(c) for c in cmds))
+        with sock.makefile("rb") as f:
+            replies = [_read(f) for _ in cmds]
+    for r in replies:
+        if isinstance(r, RedisError):
+            raise r
+    return replies[-1]
+
+
+# -- redis-server -----------------------------------------------------------------------------
+
+class Redis:
+    """A redis-server on 127.0.0.1 without persistence, in its own directory. restart() keeps
+    the port (and, having no persistence, comes back empty)."""
+
+    def __init__(self, port=None):
+        self.port = port or free_port()
+        self.dir = tempfile.mkdtemp(prefix="skedtest-redis-")
+        self.log_path = os.path.join(self.dir, "redis.log")
+        self.proc = None
+
+    def url(self, db=0):
+        return "redis://127.0.0.1:%d/%d" % (self.port, db)
+
+    def start(self, timeout=15):
+        require()
+        cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+               "--save", "", "--appendonly", "no", "--dir", self.dir,
+               "--logfile", self.log_path, "--daemonize", "no"]
+        if self not in _live:
+            _live.append(self)
+        deadline = time.time() + timeout
+        while True:
+            self.proc = subprocess.Popen(cmd, cwd=self.dir, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                         start_new_session=True)
+            while time.time() < deadline and self.proc.poll() is None:
+                try:
+                    if self.command("PING") == "PONG":
+                        return self
+                except (OSError, RedisError):
+                    pass
+                time.sleep(0.05)
+            if self.proc.poll() is None or time.time() >= deadline:
+                break
+            time.sleep(0.2)  # exited, e.g. the port was not free again yet after a restart
+        self._reap()
+        raise RuntimeError("redis-server did not start on port %d:\n%s" % (self.port, self.log()[-2000:]))
+
+    def stop(self, timeout=10):
+        """SIGTERM (SIGKILL after timeout); returns once the process is gone."""
+        if self.proc:
+            _killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                _killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+            self.proc = None
+        return self
+
+    def restart(self, down_for=0.0):
+        """Stops redis-server, waits down_for seconds, starts it again on the same port."""
+        self.stop()
+        time.sleep(down_for)
+        return self.start()
+
+    def close(self):
+        self.stop()
+        if self in _live:
+            _live.remove(self)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _reap(self):
+        if self.proc:
+            _killpg(self.proc.pid, signal.SIGKILL)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+            self.proc = None
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    # commands
+    def command(self, *args, db=0):
+        return redis_command(self.port, *args, db=db)
+
+    def llen(self, key, db=0):
+        return self.command("LLEN", key, db=db)
+
+    def messages(self, queue, db=0):
+        """The task messages waiting in a Celery queue (the Redis list), oldest first, decoded
+        (see decode_message)."""
+        return [decode_message(m) for m in reversed(self.command("LRANGE", queue, 0, -1, db=db))]
+
+    def result(self, task_id, db=1):
+        """The result backend's record of a task (celery-task-meta-<id>) as a dict, or None."""
+        raw = self.command("GET", "celery-task-meta-" + task_id, db=db)
+        return None if raw is None else json.loads(raw)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def decode_message(raw):
+    """A kombu Redis envelope (what a producer LPUSHes) with its body decoded: returns
+    {"headers", "properties", "content_type", "args", "kwargs", "embed", "envelope"}."""
+    env = json.loads(raw)
+    body = env["body"]
+    if env.get("properties", {}).get("body_encoding") == "base64":
+        body = base64.b64decode(body)
+    args, kwargs, embed = json.loads(body)
+    return {"headers": env["headers"], "properties": env["properties"],
+            "content_type": env.get("content-type"), "args": args, "kwargs": kwargs,
+            "embed": embed, "envelope": env}
+
+
+def task_message(task, task_id, args=(), kwargs=None, queue="celery", body_base64=True):
+    """A protocol-2 task message in kombu's Redis envelope, as bytes to LPUSH on the list named
+    queue (the layout of docs/celery.md and of the reference's proven add(2, 3) message)."""
+    args = list(args)
+    kwargs = kwargs or {}
+    body = json.dumps([args, kwargs, {"callbacks": None, "errbacks": None, "chain": None,
+                                      "chord": None}], separators=(",", ":"))
+    props = {"correlation_id": task_id, "reply_to": "", "delivery_mode": 2,
+             "delivery_info": {"exchange": "", "routing_key": queue}, "priority": 0}
+    if body_base64:
+        body = base64.b64encode(body.encode()).decode()
+        props["body_encoding"] = "base64"
+    props["delivery_tag"] = "%s-tag" % task_id
+    env = {"body": body, "content-encoding": "utf-8", "content-type": "application/json",
+           "headers": {"lang": "py", "task": task, "id": task_id, "shadow": None, "eta": None,
+                       "expires": None, "group": None, "group_index": None, "retries": 0,
+                       "timelimit": [None, None], "root_id": task_id, "parent_id": None,
+                       "argsrepr": json.dumps(args), "kwargsrepr": json.dumps(kwargs),
+                       "origin": "skedtest@localhost", "ignore_result": False},
+           "properties": props}
+    return json.dumps(env, separators=(",", ":")).encode()
+
+
+# -- Celery workers ---------------------------------------------------------------------------
+
+class Worker:
+    """A Celery worker of celery_app/skedtest_app.py on a Redis broker (db 0) and result backend
+    (db 1): prefork, `-c concurrency`, named name, consuming queues, with task events (-E) unless
+    events=False. It runs in its own process group; its log (stdout and stderr, every start)
+    goes to log_path."""
+
+    def __init__(self, redis, name="w1@skedtest", queues=("celery",), events=True, concurrency=2,
+                 broker_db=0, backend_db=1, extra_args=()):
+        self.redis = redis
+        self.name = name
+        self.queues = list(queues)
+        self.events = events
+        self.concurrency = concurrency
+        self.broker = redis.url(broker_db)
+        self.backend = redis.url(backend_db)
+        self.extra_args = list(extra_args)
+        self.dir = tempfile.mkdtemp(prefix="skedtest-worker-")
+        self.log_path = os.path.join(self.dir, "worker.log")
+        self.proc = None
+
+    def command(self):
+        cmd = [celery_python(), "-m", "celery", "-A", APP, "worker", "-c", str(self.concurrency),
+               "-n", self.name, "-Q", ",".join(self.queues), "--without-gossip",
+               "--without-mingle", "-l", "info"]
+        if self.events:
+            cmd.append("-E")
+        return cmd + self.extra_args
+
+    def start(self, timeout=60):
+        """Starts the worker and returns once it logs that it is ready (consuming)."""
+        env = dict(os.environ)
+        env.update({"PYTHONPATH": APP_DIR, "PYTHONDONTWRITEBYTECODE": "1",
+                    "SKED_TEST_BROKER": self.broker, "SKED_TEST_BACKEND": self.backend})
+        for k in ("PYTHONHOME", "PYTHONSTARTUP"):
+            env.pop(k, None)
+        offset = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
+        if self not in _live:
+            _live.append(self)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.command(), cwd=self.dir, env=env,
+                                         stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        self.pgid = self.proc.pid
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                break
+            if ("%s ready." % self.name) in self.log()[offset:]:
+                return self
+            time.sleep(0.1)
+        text = self.log()[offset:]
+        self._reap()
+        raise RuntimeError("celery worker %s did not start:\n%s" % (self.name, text[-3000:]))
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def pids(self):
+        """The live processes of the worker: the main process and its pool children."""
+        return group_pids(self.pgid) if self.proc else []
+
+    def kill(self):
+        """SIGKILL to the worker's whole process group (main process and pool children): a
+        crashed host, as far as the broker can tell."""
+        if self.proc:
+            _killpg(self.pgid, signal.SIGKILL)
+            self.proc.wait()
+            _wait_group_gone(self.pgid, 10)
+            self.proc = None
+        return self
+
+    def stop(self, timeout=15):
+        """Warm shutdown (SIGTERM to the main process: it finishes running tasks and says
+        goodbye); SIGKILL to the group after timeout, and to any process left in it."""
+        if self.proc:
+            try:
+                os.kill(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+            self.kill()
+        return self
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def close(self):
+        self.kill()
+        if self in _live:
+            _live.remove(self)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _reap(self):
+        if self.proc:
+            _killpg(self.pgid, signal.SIGKILL)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+            self.proc = None
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# -- sked task files --------------------------------------------------------------------------
+
+def celery_task(id, task, redis, queue=None, positional=None, accept_timeout=None,
+                stop_grace=None, broker_db=0, backend_db=1, **fields):
+    """A task file whose job type runs the Celery task `task` through redis (broker db 0,
+    result backend db 1 by default). Keys of the "celery" object that are not given are left
+    out, so their defaults apply; other keyword arguments are top-level keys (arguments,
+    default_queue, timeout, ...)."""
+    spec = {"broker": redis.url(broker_db), "result_backend": redis.url(backend_db), "task": task}
+    if queue is not None:
+        spec["queue"] = queue
+    if positional is not None:
+        spec["positional"] = list(positional)
+    if accept_timeout is not None:
+        spec["accept_timeout"] = accept_timeout
+    if stop_grace is not None:
+        spec["stop_grace"] = stop_grace
+    doc = {"id": id, "title": fields.pop("title", id), "celery": spec}
+    doc.update(fields)
+    return doc
