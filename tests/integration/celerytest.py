@@ -65,21 +65,31 @@ def require():
 
 # -- processes --------------------------------------------------------------------------------
 
-_live = []  # objects with a _reap() method, stopped at exit
+_live = []  # Redis and Worker objects not closed yet: closed at exit
 
 
-def _reap_all():
+def _close_all():
     for obj in list(reversed(_live)):
         try:
             obj._reap()
+            obj.close()
         except Exception:  # noqa: BLE001 - best effort at exit
             pass
 
 
-atexit.register(_reap_all)
+
+
+def _on_sigterm(signum, frame):
+    # unittest turns SystemExit into a test error and goes on; KeyboardInterrupt stops the run,
+    # unwinding the with-blocks (sked is stopped), and atexit then closes workers and Redis
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise KeyboardInterrupt("SIGTERM")
+
+
+atexit.register(_close_all)
 if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
-    # a test runner's timeout sends SIGTERM: exit through atexit so that nothing is left running
-    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
+    # a test runner's timeout sends SIGTERM: stop so that nothing is left running
+    signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 def pid_alive(pid):
@@ -208,8 +218,8 @@ class Redis:
 
     def __init__(self, port=None):
         self.port = port or free_port()
-        self.dir = tempfile.mkdtemp(prefix="skedtest-redis-")
-        self.log_path = os.path.join(self.dir, "redis.log")
+        self.dir = None
+        self.log_path = None
         self.proc = None
 
     def url(self, db=0):
@@ -217,6 +227,9 @@ class Redis:
 
     def start(self, timeout=15):
         require()
+        if not self.dir:
+            self.dir = tempfile.mkdtemp(prefix="skedtest-redis-")
+            self.log_path = os.path.join(self.dir, "redis.log")
         cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
                "--save", "", "--appendonly", "no", "--dir", self.dir,
                "--logfile", self.log_path, "--daemonize", "no"]
@@ -262,7 +275,9 @@ class Redis:
         self.stop()
         if self in _live:
             _live.remove(self)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
 
     def _reap(self):
         if self.proc:
@@ -277,7 +292,7 @@ class Redis:
         try:
             with open(self.log_path, "rb") as f:
                 return f.read().decode(errors="replace")
-        except OSError:
+        except (OSError, TypeError):
             return ""
 
     # commands
@@ -358,8 +373,8 @@ class Worker:
         self.broker = redis.url(broker_db)
         self.backend = redis.url(backend_db)
         self.extra_args = list(extra_args)
-        self.dir = tempfile.mkdtemp(prefix="skedtest-worker-")
-        self.log_path = os.path.join(self.dir, "worker.log")
+        self.dir = None
+        self.log_path = None
         self.proc = None
 
     def command(self):
@@ -372,6 +387,9 @@ class Worker:
 
     def start(self, timeout=60):
         """Starts the worker and returns once it logs that it is ready (consuming)."""
+        if not self.dir:
+            self.dir = tempfile.mkdtemp(prefix="skedtest-worker-")
+            self.log_path = os.path.join(self.dir, "worker.log")
         env = dict(os.environ)
         env.update({"PYTHONPATH": APP_DIR, "PYTHONDONTWRITEBYTECODE": "1",
                     "SKED_TEST_BROKER": self.broker, "SKED_TEST_BACKEND": self.backend})
@@ -437,7 +455,9 @@ class Worker:
         self.kill()
         if self in _live:
             _live.remove(self)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
 
     def _reap(self):
         if self.proc:
@@ -452,7 +472,7 @@ class Worker:
         try:
             with open(self.log_path, "rb") as f:
                 return f.read().decode(errors="replace")
-        except OSError:
+        except (OSError, TypeError):
             return ""
 
     def __enter__(self):

@@ -1,0 +1,506 @@
+"""The celery executor against real Celery workers: a loopback redis-server (no persistence) and
+Debian's python3-celery running celery_app/skedtest_app.py (celerytest.py starts both). Every
+check goes through sked's API and, where it matters, the Redis lists and result keys themselves:
+outcomes and their messages, arguments (kwargs, positional args, since), progress, stop of a
+queued message and of a running task, sked's timeout, a queue nobody consumes, a killed worker,
+restarts of sked and of Redis, scheduled runs, GET /api/queues and a worker started without -E.
+
+One redis-server and one worker (w1@skedtest, -E, queue "celery") serve the whole module; the
+tests that kill or restart a worker or Redis start their own."""
+import os
+import re
+import time
+import unittest
+from datetime import datetime
+
+import skedtest
+from skedtest import CheckedSked as Sked, wait_for
+from celerytest import Redis, Worker, celery_task, pid_alive, read_pidfile
+
+FAST = ["--shutdown-grace", "1s", "--stop-grace", "2s"]
+BY = "bootstrap token"  # the name of the admin token the harness signs in with
+ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$")
+
+REDIS = None
+WORKER = None
+
+
+def setUpModule():
+    global REDIS, WORKER
+    REDIS = Redis().start()
+    WORKER = Worker(REDIS, name="w1@skedtest", queues=("celery",)).start()
+
+
+def tearDownModule():
+    if WORKER:
+        WORKER.close()
+    if REDIS:
+        REDIS.close()
+
+
+def ts(s):
+    return datetime.fromisoformat(s).timestamp()
+
+
+def task_files(redis, queue="celery"):
+    """The job types of these tests, on redis; those without a fixed Celery queue use queue."""
+    num = {"type": "number"}
+    return {
+        "add.json": celery_task(
+            "add", "skedtest_app.add", redis, positional=["x", "y"], default_queue=queue,
+            arguments={"type": "object", "required": ["x", "y"], "properties": {
+                "x": {"type": "integer"}, "y": {"type": "integer"}}}),
+        "fail.json": celery_task(
+            "fail", "skedtest_app.fail", redis, default_queue=queue,
+            arguments={"type": "object", "properties": {
+                "reason": {"type": "string", "default": "boom"}}}),
+        "sleepy.json": celery_task(
+            "sleepy", "skedtest_app.sleepy", redis, default_queue=queue, stop_grace="3s",
+            arguments={"type": "object", "required": ["seconds"], "properties": {
+                "seconds": num, "pidfile": {"type": "string"}}}),
+        "progress.json": celery_task(
+            "progress", "skedtest_app.progress", redis, default_queue=queue,
+            arguments={"type": "object", "properties": {
+                "steps": {"type": "integer", "default": 4},
+                "step_seconds": {"type": "number", "default": 1}}}),
+        "echo.json": celery_task("echo", "skedtest_app.echo", redis, default_queue=queue),
+        "echo_args.json": celery_task(
+            "echo_args", "skedtest_app.echo_args", redis, positional=["x", "y"],
+            default_queue=queue,
+            arguments={"type": "object", "properties": {
+                "x": {"type": "integer", "default": 2}, "y": {"type": "integer", "default": 3},
+                "label": {"type": "string", "default": "none"}}}),
+        # a queue no worker consumes, fixed by the task file
+        "parked.json": celery_task(
+            "parked", "skedtest_app.add", redis, queue="parked", positional=["x", "y"],
+            accept_timeout="60s",
+            arguments={"type": "object", "properties": {
+                "x": {"type": "integer", "default": 2}, "y": {"type": "integer", "default": 3}}}),
+        "orphan.json": celery_task(
+            "orphan", "skedtest_app.add", redis, queue="nobody", positional=["x", "y"],
+            accept_timeout="2s",
+            arguments={"type": "object", "properties": {
+                "x": {"type": "integer", "default": 1}, "y": {"type": "integer", "default": 1}}}),
+    }
+
+
+def sked_lines(s, run):
+    return [l["message"] for l in s.all_logs(run) if l["stream"] == "sked"]
+
+
+def line_index(lines, start):
+    """The index of the first line that starts with start (a line may go on with details), or
+    None."""
+    for i, l in enumerate(lines):
+        if l.startswith(start):
+            return i
+    return None
+
+
+def celery_queue(s, name):
+    """The entry of Celery queue name in GET /api/queues, or None."""
+    r = s.get("/api/queues")
+    assert r.status == 200, r
+    for q in r.json["hits"]["hits"]:
+        if q["name"] == name and q.get("executor") == "celery":
+            return q
+    return None
+
+
+def worker_entry(s, queue, hostname):
+    q = celery_queue(s, queue)
+    for w in (q or {}).get("workers") or []:
+        if w["hostname"] == hostname:
+            return w
+    return None
+
+
+def wait_heartbeats(s, queue, hostname, n=2, after=0.0, timeout=20):
+    """Waits until sked has shown n different last_heartbeat values of hostname later than
+    after (seconds since the epoch): it has seen the worker alive for a while."""
+    seen = set()
+
+    def beat():
+        w = worker_entry(s, queue, hostname)
+        if w and w.get("online") and w.get("last_heartbeat") and ts(w["last_heartbeat"]) > after:
+            seen.add(w["last_heartbeat"])
+        return len(seen) >= n
+    wait_for(beat, timeout=timeout, interval=0.2,
+             what="%d heartbeats of %s in GET /api/queues" % (n, hostname))
+
+
+def runs_of(s, job_id):
+    r = s.get("/api/jobs/%s/runs?size=1000&sort_direction=asc" % job_id)
+    assert r.status == 200, r
+    return r.json["hits"]["hits"]
+
+
+class Outcomes(unittest.TestCase):
+    """Success with the task's return value, failure with its traceback, progress states, and
+    how the run's arguments reach the task."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Sked(tasks=task_files(REDIS), args=FAST).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.__exit__(None, None, None)  # stops it and checks its exit
+
+    def test_add_succeeds_with_its_result_as_output(self):
+        s = self.s
+        job = s.create_job("add", args={"x": 2, "y": 3})
+        self.assertEqual(job["default_queue"], "celery")
+        run = s.run_job(job["id"])
+        self.assertEqual(run["status"], "QUEUED")
+        self.assertEqual(run["queue"], "celery")
+        done = s.wait_run(run)
+        self.assertEqual(done["status"], "SUCCESS", done)
+        self.assertEqual(done["output"], 5)
+        self.assertIsNotNone(done["started_at"])
+        self.assertIsNotNone(done["finished_at"])
+        self.assertRegex(done["started_at"], ISO_UTC)
+        # the Celery task id is the run id: the worker stored its result under it
+        meta = REDIS.result(run["id"])
+        self.assertEqual((meta["status"], meta["result"]), ("SUCCESS", 5), meta)
+        # the lifecycle as the run's log tells it, in order
+        lines = sked_lines(s, done)
+        at = [line_index(lines, l) for l in ("sent to celery queue celery",
+                                             "received by w1@skedtest", "started on w1@skedtest")]
+        self.assertNotIn(None, at, lines)
+        self.assertEqual(at, sorted(at), lines)
+
+    def test_failure_carries_the_exception_and_its_traceback(self):
+        s = self.s
+        done = s.wait_run(s.run_job(s.create_job("fail", args={"reason": "boom"})["id"]))
+        self.assertEqual(done["status"], "FAILED", done)
+        msg = done["message"]
+        first, _, rest = msg.partition("\n")
+        self.assertEqual(first, "ValueError: skedtest failure: boom", msg)
+        self.assertIn("Traceback (most recent call last)", rest)
+        self.assertIn('raise ValueError("skedtest failure: %s" % reason)', rest)
+        self.assertEqual(REDIS.result(done["id"])["status"], "FAILURE")
+
+    def test_progress_while_running(self):
+        s = self.s
+        run = s.run_job(s.create_job("progress", args={"steps": 4, "step_seconds": 1})["id"])
+
+        def two_of_four_or_over():
+            r = s.get_run(run)
+            if r["status"] in skedtest.TERMINAL or (
+                    r["status"] == "RUNNING" and r["progress"] == {"done": 2, "total": 4}):
+                return r
+            return None
+        seen = wait_for(two_of_four_or_over, timeout=20, what="progress 2 of 4 while running")
+        self.assertEqual((seen["status"], seen["progress"]), ("RUNNING", {"done": 2, "total": 4}), seen)
+        done = s.wait_run(run)
+        self.assertEqual(done["status"], "SUCCESS", done)
+        self.assertEqual(done["output"], {"steps": 4})
+
+    def test_since_is_a_kwarg_holding_the_last_successful_start(self):
+        s = self.s
+        job = s.create_job("echo")
+        first = s.wait_run(s.run_job(job["id"]))
+        self.assertEqual(first["status"], "SUCCESS", first)
+        self.assertEqual(first["output"], {"since": None})
+        self.assertRegex(first["started_at"], ISO_UTC)
+        second = s.wait_run(s.run_job(job["id"]))
+        self.assertEqual(second["status"], "SUCCESS", second)
+        self.assertEqual(second["args"]["since"], first["started_at"])
+        self.assertEqual(second["output"], {"since": first["started_at"]})
+        third = s.wait_run(s.run_job(job["id"]))
+        self.assertEqual(third["output"], {"since": second["started_at"]})
+
+    def test_arguments_become_kwargs_and_positional_names_args(self):
+        s = self.s
+        done = s.wait_run(s.run_job(s.create_job("echo_args")["id"], args={"y": 5, "label": "l"}))
+        self.assertEqual(done["status"], "SUCCESS", done)
+        self.assertEqual(done["output"], {"args": [2, 5], "kwargs": {"since": None, "label": "l"}})
+        # schema defaults fill what the run does not give
+        done = s.wait_run(s.run_job(s.create_job("echo_args")["id"]))
+        self.assertEqual(done["output"], {"args": [2, 3], "kwargs": {"since": None, "label": "none"}})
+        # custom arguments are the kwargs, unchanged: no since
+        job = s.create_job("echo")
+        s.wait_run(s.run_job(job["id"]))
+        custom = {"only": "this", "n": [1, {"x": None}], "s": "ünï \"q\""}
+        done = s.wait_run(s.run_job(job["id"], custom_args=custom))
+        self.assertEqual(done["status"], "SUCCESS", done)
+        self.assertEqual(done["output"], custom)
+
+
+class StopAndTimeouts(unittest.TestCase):
+    """Stop of a message still in the Redis list and of a running task; sked's own timeout;
+    a queue that no worker consumes."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Sked(tasks=task_files(REDIS), args=FAST).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.__exit__(None, None, None)
+
+    def pidfile(self):
+        return os.path.join(self.s.tmp, "pid-%s-%f" % (self._testMethodName, time.time()))
+
+    def test_stop_of_a_queued_message_withdraws_it(self):
+        s = self.s
+        before = REDIS.llen("parked")
+        run = s.run_job(s.create_job("parked")["id"])
+        self.assertEqual(run["queue"], "parked")
+        wait_for(lambda: REDIS.llen("parked") == before + 1, what="the message in the list")
+        self.assertEqual(s.get_run(run)["status"], "QUEUED")
+        self.assertIsNotNone(line_index(sked_lines(s, run), "sent to celery queue parked"))
+        # what waits in the list is a protocol-2 message whose task id is the run id
+        msg = [m for m in REDIS.messages("parked") if m["headers"]["id"] == run["id"]]
+        self.assertEqual(len(msg), 1, REDIS.messages("parked"))
+        msg = msg[0]
+        self.assertEqual(msg["headers"]["task"], "skedtest_app.add")
+        self.assertEqual(msg["content_type"], "application/json")
+        self.assertEqual(msg["properties"]["delivery_info"]["routing_key"], "parked")
+        self.assertEqual((msg["args"], msg["kwargs"]), ([2, 3], {"since": None}))
+
+        stopped = s.stop_run(run)
+        self.assertIn(stopped["status"], ("CANCELLING", "CANCELLED"))
+        done = s.wait_run(run, timeout=10)
+        self.assertEqual(done["status"], "CANCELLED", done)
+        self.assertEqual(done["message"], "stopped by %s before a worker took it" % BY)
+        self.assertEqual(done["stopped_by"]["name"], BY)
+        self.assertIsNone(done["started_at"])
+        self.assertEqual(REDIS.llen("parked"), before)
+        self.assertEqual([m for m in REDIS.messages("parked") if m["headers"]["id"] == run["id"]], [])
+
+    def test_stop_of_a_running_task_terminates_its_process(self):
+        s = self.s
+        pidfile = self.pidfile()
+        run = s.run_job(s.create_job("sleepy", args={"seconds": 60, "pidfile": pidfile})["id"])
+        pid = read_pidfile(pidfile)
+        self.assertIn(pid, WORKER.pids())
+        s.wait_run(run, ["RUNNING"], timeout=15)
+        stopping = s.stop_run(run)
+        self.assertIn(stopping["status"], ("CANCELLING", "CANCELLED"))
+        done = s.wait_run(run, timeout=20)
+        self.assertEqual(done["status"], "CANCELLED", done)
+        self.assertTrue(done["message"].startswith("stopped by %s" % BY), done["message"])
+        self.assertNotIn("before a worker took it", done["message"])
+        self.assertEqual(done["stopped_by"]["name"], BY)
+        wait_for(lambda: not pid_alive(pid), timeout=3 + 5,
+                 what="the task's process %d to end after the stop" % pid)
+
+    def test_timeout_fails_the_run_and_ends_the_task(self):
+        s = self.s
+        pidfile = self.pidfile()
+        job = s.create_job("sleepy", args={"seconds": 60, "pidfile": pidfile}, timeout="3s")
+        run = s.run_job(job["id"])
+        self.assertEqual(run["timeout"], "3s")
+        pid = read_pidfile(pidfile)
+        done = s.wait_run(run, timeout=30)
+        self.assertEqual(done["status"], "FAILED", done)
+        self.assertTrue(done["message"].startswith("timed out after 3s"), done["message"])
+        wait_for(lambda: not pid_alive(pid), timeout=3 + 5,
+                 what="the task's process %d to end after the timeout" % pid)
+
+    def test_a_queue_without_worker_fails_after_accept_timeout(self):
+        s = self.s
+        before = REDIS.llen("nobody")
+        run = s.run_job(s.create_job("orphan")["id"])
+        wait_for(lambda: REDIS.llen("nobody") == before + 1, what="the message in the list")
+        done = s.wait_run(run, timeout=30)
+        self.assertEqual(done["status"], "FAILED", done)
+        self.assertTrue(done["message"].startswith("no worker accepted the task within"),
+                        done["message"])
+        self.assertIsNone(done["started_at"])
+        self.assertEqual(REDIS.llen("nobody"), before)
+
+
+class Scheduled(unittest.TestCase):
+    def test_an_interval_job_fires_celery_tasks(self):
+        with Sked(tasks=task_files(REDIS), args=FAST) as s:
+            job = s.create_job("add", args={"x": 1, "y": 2}, schedule={"type": "interval", "seconds": 2})
+            wait_for(lambda: sum(r["status"] == "SUCCESS" for r in runs_of(s, job["id"])) >= 2,
+                     timeout=30, interval=0.2, what="two successful scheduled runs")
+            r = s.patch("/api/jobs/" + job["id"], {"active": False})
+            self.assertEqual(r.status, 200, r)
+            runs = [s.wait_run(r) for r in runs_of(s, job["id"])]
+            self.assertGreaterEqual(len(runs), 2)
+            for r in runs:
+                self.assertEqual(r["status"], "SUCCESS", r)
+                self.assertEqual(r["output"], 3)
+                self.assertEqual(r["trigger"], "scheduled")
+                self.assertEqual(r["queue"], "celery")
+                self.assertIsNotNone(r["scheduled_for"])
+                # on time: sent when due, never before, and started within seconds
+                self.assertGreaterEqual(ts(r["created"]), ts(r["scheduled_for"]))
+                self.assertLess(ts(r["started_at"]) - ts(r["scheduled_for"]), 10)
+                self.assertEqual(REDIS.result(r["id"])["result"], 3)
+            fires = [ts(r["scheduled_for"]) for r in runs]
+            for a, b in zip(fires, fires[1:]):
+                self.assertAlmostEqual(b - a, 2.0, places=3)
+
+
+class Queues(unittest.TestCase):
+    def test_celery_queues_with_length_and_workers(self):
+        tasks = task_files(REDIS)
+        tasks = {k: tasks[k] for k in ("sleepy.json", "parked.json")}
+        with Sked(tasks=tasks, args=FAST) as s:
+            wait_heartbeats(s, "celery", "w1@skedtest", n=1)
+            hits = s.get("/api/queues").json["hits"]["hits"]
+            own = [q for q in hits if q.get("executor") == "local"]
+            self.assertEqual([q["name"] for q in own], ["default", "low"])
+            self.assertEqual(hits[:len(own)], own, "sked's own queues come first")
+            celery = {q["name"]: q for q in hits[len(own):]}
+            self.assertEqual(set(celery), {"celery", "parked"}, hits)
+            for name, q in celery.items():
+                self.assertEqual(q["executor"], "celery")
+                self.assertEqual(q["broker"], REDIS.url(0))
+                self.assertIsNone(q["concurrency"])
+                self.assertEqual(q["queued"], REDIS.llen(name))
+                self.assertEqual(q["busy"], 0)
+            w = worker_entry(s, "celery", "w1@skedtest")
+            self.assertIs(w["online"], True)
+            self.assertIsInstance(w["active"], int)
+            self.assertLess(abs(ts(w["last_heartbeat"]) - time.time()), 30, w)
+
+            # a running task: busy, and the worker's heartbeat counts it as active
+            run = s.run_job(s.create_job("sleepy", args={"seconds": 30})["id"])
+            s.wait_run(run, ["RUNNING"], timeout=15)
+            wait_for(lambda: celery_queue(s, "celery")["busy"] == 1 and
+                     worker_entry(s, "celery", "w1@skedtest")["active"] >= 1,
+                     timeout=15, interval=0.2, what="busy 1 and an active task on w1")
+            # a message nobody takes: the queue's length
+            parked = s.run_job(s.create_job("parked")["id"])
+            wait_for(lambda: celery_queue(s, "parked")["queued"] == 1, timeout=10,
+                     what="queued 1 on parked")
+            self.assertEqual(REDIS.llen("parked"), 1)
+            for r in (parked, run):
+                s.stop_run(r)
+                self.assertEqual(s.wait_run(r, timeout=20)["status"], "CANCELLED")
+            wait_for(lambda: celery_queue(s, "parked")["queued"] == 0 and
+                     celery_queue(s, "celery")["busy"] == 0, timeout=10, what="queues empty again")
+
+
+class Restart(unittest.TestCase):
+    """sked going away while a Celery task runs does not fail it: the next sked records the
+    task's real outcome."""
+
+    def test_sigterm_then_start_after_the_task_finished(self):
+        with Sked(tasks=task_files(REDIS), args=FAST) as s:
+            run = s.run_job(s.create_job("sleepy", args={"seconds": 3})["id"])
+            s.wait_run(run, ["RUNNING"], timeout=15)
+            s.stop()
+            # the task ends while no sked is listening: only the result key tells
+            wait_for(lambda: (REDIS.result(run["id"]) or {}).get("status") == "SUCCESS",
+                     timeout=20, what="the task's result in the backend")
+            s.start()
+            done = s.wait_run(run, timeout=30)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertEqual(done["output"], {"slept": 3})
+
+    def test_kill9_then_start_while_the_task_runs(self):
+        with Sked(tasks=task_files(REDIS), args=FAST) as s:
+            run = s.run_job(s.create_job("sleepy", args={"seconds": 4})["id"])
+            s.wait_run(run, ["RUNNING"], timeout=15)
+            s.kill9()
+            s.start()
+            self.assertIn(s.get_run(run)["status"], ("QUEUED", "RUNNING", "SUCCESS"))
+            done = s.wait_run(run, timeout=30)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertEqual(done["output"], {"slept": 4})
+
+
+class WorkerLost(unittest.TestCase):
+    def test_a_killed_worker_fails_its_run(self):
+        worker = Worker(REDIS, name="doomed@skedtest", queues=("doomed",)).start()
+        self.addCleanup(worker.close)
+        with Sked(tasks=task_files(REDIS, queue="doomed"), args=FAST) as s:
+            wait_heartbeats(s, "doomed", "doomed@skedtest", n=1)  # sked knows it is alive
+            pidfile = os.path.join(s.tmp, "pid")
+            run = s.run_job(s.create_job("sleepy", args={"seconds": 120, "pidfile": pidfile})["id"])
+            pid = read_pidfile(pidfile)
+            running = s.wait_run(run, ["RUNNING"], timeout=15)
+            self.assertEqual(running["status"], "RUNNING")
+            self.assertIsNotNone(line_index(sked_lines(s, run), "started on doomed@skedtest"))
+            worker.kill()
+            self.assertFalse(pid_alive(pid))
+            done = s.wait_run(run, timeout=40)
+            self.assertEqual(done["status"], "FAILED", done)
+            self.assertIn("worker", done["message"])
+            self.assertIn("lost", done["message"])
+            self.assertIsNone(REDIS.result(run["id"]))  # nothing on the Celery side tells
+
+
+class WithoutEvents(unittest.TestCase):
+    """A worker started without -E sends heartbeats but no task events until it is told to
+    (enable_events); sked tells it, whether it was there before sked or starts later."""
+
+    def start_worker(self):
+        worker = Worker(REDIS, name="noev@skedtest", queues=("plain",), events=False)
+        self.assertNotIn("-E", worker.command())
+        self.addCleanup(worker.close)
+        return worker.start()
+
+    def test_a_worker_running_before_sked_started(self):
+        self.start_worker()
+        with Sked(tasks=task_files(REDIS, queue="plain"), args=FAST) as s:
+            wait_heartbeats(s, "plain", "noev@skedtest", n=3)
+            self.check_running(s)
+
+    def test_a_worker_starting_while_sked_runs(self):
+        with Sked(tasks=task_files(REDIS, queue="plain"), args=FAST) as s:
+            t0 = time.time()
+            self.start_worker()
+            wait_heartbeats(s, "plain", "noev@skedtest", n=2, after=t0)
+            self.check_running(s)
+
+    def check_running(self, s):
+        run = s.run_job(s.create_job("sleepy", args={"seconds": 2})["id"])
+        seen = s.wait_run(run, ("RUNNING",) + skedtest.TERMINAL, timeout=15)
+        self.assertEqual(seen["status"], "RUNNING", seen)
+        done = s.wait_run(run, timeout=20)
+        self.assertEqual(done["status"], "SUCCESS", done)
+        self.assertIsNotNone(line_index(sked_lines(s, done), "started on noev@skedtest"))
+
+
+class RedisRestart(unittest.TestCase):
+    def test_a_redis_restart_mid_task_is_survived(self):
+        redis = Redis().start()
+        self.addCleanup(redis.close)
+        worker = Worker(redis, name="wr@skedtest", queues=("celery",)).start()
+        self.addCleanup(worker.close)
+        with Sked(tasks=task_files(redis), args=FAST) as s:
+            pidfile = os.path.join(s.tmp, "pid")
+            run = s.run_job(s.create_job("sleepy", args={"seconds": 6, "pidfile": pidfile})["id"])
+            read_pidfile(pidfile)
+            s.wait_run(run, ["RUNNING"], timeout=15)
+            redis.restart(down_for=1)  # same port, and empty: no persistence
+            done = s.wait_run(run, timeout=60)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertEqual(done["output"], {"slept": 6})
+            # both sides reconnected for new work too
+            after = s.wait_run(s.run_job(s.create_job("add", args={"x": 40, "y": 2})["id"]), timeout=30)
+            self.assertEqual(after["status"], "SUCCESS", after)
+            self.assertEqual(after["output"], 42)
+
+
+@unittest.skip("beyond the specification: sked sends since as a keyword argument to every task, "
+               "and a task without parameters, like InvenioRDM's, fails with TypeError")
+class ReferenceJob(unittest.TestCase):
+    """docs/celery.md's "Update expired embargoes" example against a task shaped like
+    InvenioRDM's: no parameters, ignore_result=True (its outcome is known from task events
+    only). Unskip once the executor can leave since out for such a task."""
+
+    def test_update_expired_embargoes(self):
+        task = {"id": "update_expired_embargos", "title": "Update expired embargoes",
+                "celery": {"broker": REDIS.url(0), "result_backend": REDIS.url(1),
+                           "task": "skedtest_app.update_expired_embargos"},
+                "default_queue": "celery", "timeout": "1h"}
+        with Sked(tasks={"embargos.json": task}, args=FAST) as s:
+            job = s.create_job("update_expired_embargos",
+                               schedule={"type": "cron", "expression": "2 0 * * *"})
+            done = s.wait_run(s.run_job(job["id"]))
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertIsNotNone(line_index(sked_lines(s, done), "started on w1@skedtest"))
+
+
+if __name__ == "__main__":
+    skedtest.main()
