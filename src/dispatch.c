@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "celery.h"
 #include "base/buf.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -41,6 +42,7 @@ struct dispatch {
     struct event *wake_ev, *sigchld_ev, *grace_ev;
     struct event *delay_ev; /* the next retry's backoff ends */
     struct offload *pool;   /* builtins run here */
+    struct celery *celery;  /* runs of Celery job types, or NULL */
     int builtin_fd;         /* eventfd: a builtin reported something */
     struct event *builtin_ev;
     bool draining;
@@ -48,7 +50,6 @@ struct dispatch {
     void *drained_arg;
 };
 
-#define MASK(s) (1u << (s))
 
 static void on_wake(evutil_socket_t fd, short what, void *arg);
 static void on_delay(evutil_socket_t fd, short what, void *arg);
@@ -155,6 +156,26 @@ const struct taskset *dispatch_tasks(struct dispatch *d)
     return d->tasks;
 }
 
+void dispatch_set_celery(struct dispatch *d, struct celery *c)
+{
+    d->celery = c;
+}
+
+struct celery *dispatch_celery(struct dispatch *d)
+{
+    return d->celery;
+}
+
+struct events *dispatch_events(struct dispatch *d)
+{
+    return d->events;
+}
+
+struct store *dispatch_store(struct dispatch *d)
+{
+    return d->store;
+}
+
 struct event_base *dispatch_base(struct dispatch *d)
 {
     return d->base;
@@ -203,8 +224,12 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
         return -EINVAL;
     }
     const char *queue = rq->queue ? rq->queue : job->default_queue;
-    if (!config_queue(d->cfg, queue)) {
-        json_errs_add(errs, "queue", "unknown queue '%s'", queue ? queue : "");
+    if (t->celery && t->celery->queue) queue = t->celery->queue;
+    struct queue_names qn = config_queue_names(d->cfg);
+    char why[512];
+    const char *bad = task_queue_error(t, &qn, queue, why, sizeof why);
+    if (bad) {
+        json_errs_add(errs, "queue", "%s", bad);
         return -EINVAL;
     }
     int64_t last = store_last_success_start(d->store, job->id);
@@ -225,6 +250,18 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
     out->attempt = rq->attempt > 0 ? rq->attempt : 1;
     out->parent_run_id = rq->parent_run_id ? xstrdup(rq->parent_run_id) : NULL;
     out->timeout_ms = job->timeout_ms >= 0 ? job->timeout_ms : t->timeout_ms;
+    if (t->celery) {
+        if (!d->celery) {
+            json_errs_add(errs, "task", "job type '%s' needs the Celery executor, which is off",
+                          job->task);
+            run_release(out);
+            return -EINVAL;
+        }
+        out->executor = xstrdup("celery");
+        out->node = xstrdup(d->cfg->node);
+        /* custom arguments go to the task exactly as given (send_since does not apply) */
+        if (rq->custom_args) out->remote = json_pack("{s:b}", "custom_args", 1);
+    }
     if (rq->started_by && rq->started_by->id) {
         out->started_by.id = xstrdup(rq->started_by->id);
         out->started_by.name = xstrdup(rq->started_by->name ? rq->started_by->name : "");
@@ -235,7 +272,10 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
         return rc;
     }
     publish_status(d, out);
-    dispatch_wake(d);
+    if (t->celery)
+        celery_submit(d->celery, out, t);
+    else
+        dispatch_wake(d);
     return 0;
 }
 
@@ -310,15 +350,28 @@ static void maybe_retry(struct dispatch *d, const struct run *r)
         n.attempt = r->attempt + 1;
         n.parent_run_id = xstrdup(r->id);
         n.timeout_ms = r->timeout_ms;
+        const struct task *t = r->executor ? taskset_get(d->tasks, n.task) : NULL;
+        if (t && t->celery && d->celery) {
+            n.executor = xstrdup(r->executor);
+            n.node = xstrdup(d->cfg->node);
+        }
         if (store_run_insert(d->store, &n) == 0) {
             log_info("run.retry", "run=%s parent=%s attempt=%d backoff_ms=%lld", n.id, r->id,
                      n.attempt, (long long)backoff);
             publish_status(d, &n);
-            arm_delayed(d, n.created);
+            if (n.executor)
+                celery_submit(d->celery, &n, t); /* it waits for not_before itself */
+            else
+                arm_delayed(d, n.created);
         }
         run_release(&n);
     }
     job_release(&j);
+}
+
+void dispatch_remote_ended(struct dispatch *d, const struct run *r)
+{
+    maybe_retry(d, r);
 }
 
 /* ---- the run path ---- */
@@ -336,7 +389,7 @@ void dispatch_flush(struct active *a)
     store_begin(d->store);
     if (n) store_log_append(d->store, a->run.rid, lines, n);
     if (a->dirty) {
-        struct run_guard g = {a->run.id, MASK(RUN_RUNNING) | MASK(RUN_CANCELLING), d->cfg->node,
+        struct run_guard g = {a->run.id, RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING), d->cfg->node,
                               a->run.claim};
         store_run_update(d->store, &g, -1, RF_MESSAGE | RF_OUTPUT | RF_PROGRESS | RF_ENTRIES,
                          &a->run, time_now_us());
@@ -455,7 +508,7 @@ static void finish(struct active *a, enum run_status st, char *message)
     r->finished_at = now;
     struct log_line *lines;
     size_t n = logcap_take(&a->cap, &lines);
-    struct run_guard g = {r->id, MASK(RUN_RUNNING) | MASK(RUN_CANCELLING), d->cfg->node, r->claim};
+    struct run_guard g = {r->id, RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING), d->cfg->node, r->claim};
     int rc = 0;
     if (!a->detached) {
         store_begin(d->store);
@@ -530,7 +583,7 @@ static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed)
     snprintf(pid, sizeof pid, "%d", (int)a->pid);
     map_put(&d->by_pid, pid, a);
     a->run.pid = a->pid;
-    struct run_guard g = {a->run.id, MASK(RUN_RUNNING) | MASK(RUN_CANCELLING), d->cfg->node,
+    struct run_guard g = {a->run.id, RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING), d->cfg->node,
                           a->run.claim};
     store_run_update(d->store, &g, -1, RF_PID, &a->run, time_now_us());
     log_debug("run.started", "run=%s job=%s pid=%d", a->run.id, a->run.job_id, (int)a->pid);
@@ -585,7 +638,7 @@ int dispatch_stop(struct dispatch *d, const char *run_id, const struct user_ref 
     run_init(&f);
     f.stopped_by = *by;
     int64_t now = time_now_us();
-    struct run_guard g = {run_id, MASK(RUN_QUEUED) | MASK(RUN_RUNNING), NULL, 0};
+    struct run_guard g = {run_id, RUN_MASK(RUN_QUEUED) | RUN_MASK(RUN_RUNNING), NULL, 0};
     rc = store_run_update(d->store, &g, RUN_CANCELLING, RF_STOPPED_BY, &f, now);
     if (rc == -ESTALE) {
         run_release(out);
@@ -593,6 +646,18 @@ int dispatch_stop(struct dispatch *d, const char *run_id, const struct user_ref 
         return rc ? rc : -EINVAL;
     }
     if (rc) return rc;
+    if (out->executor && d->celery) {
+        /* the executor ends it: withdrawn from the broker's queue, or revoked on the worker */
+        run_release(out);
+        rc = store_run_get(d->store, run_id, out);
+        if (rc == 0) {
+            publish_status(d, out);
+            celery_stop(d->celery, out, by);
+            run_release(out);
+            rc = store_run_get(d->store, run_id, out);
+        }
+        return rc;
+    }
     struct active *a = map_get(&d->active, run_id);
     if (a) {
         a->run.status = RUN_CANCELLING;
@@ -610,7 +675,7 @@ int dispatch_stop(struct dispatch *d, const char *run_id, const struct user_ref 
         dispatch_flush(a);
         publish_status(d, &a->run);
     } else if (out->status == RUN_QUEUED) {
-        struct run_guard g2 = {run_id, MASK(RUN_CANCELLING), NULL, 0};
+        struct run_guard g2 = {run_id, RUN_MASK(RUN_CANCELLING), NULL, 0};
         char *msg = xasprintf("stopped%s%s before it started", by->name ? " by " : "",
                               by->name ? by->name : "");
         f.finished_at = now;
@@ -626,6 +691,7 @@ int dispatch_stop(struct dispatch *d, const char *run_id, const struct user_ref 
 
 void dispatch_job_deleted(struct dispatch *d, const char *job_id)
 {
+    if (d->celery) celery_job_deleted(d->celery, job_id);
     size_t it;
     for (struct map_entry *e = map_first(&d->active, &it); e; e = map_next(&d->active, &it, e)) {
         struct active *a = e->value;
@@ -662,7 +728,7 @@ int dispatch_recover(struct dispatch *d)
         run_init(&f);
         f.finished_at = now;
         f.message = (char *)msg;
-        struct run_guard g = {r->id, MASK(RUN_RUNNING) | MASK(RUN_CANCELLING), NULL, 0};
+        struct run_guard g = {r->id, RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING), NULL, 0};
         store_begin(d->store);
         store_log_append(d->store, r->rid, &line, 1);
         int urc = store_run_update(d->store, &g, RUN_FAILED, RF_FINISHED_AT | RF_MESSAGE, &f, now);

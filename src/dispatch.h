@@ -40,6 +40,16 @@ int dispatch_recover(struct dispatch *d);
 /* Asks for queued runs to be claimed (coalesced to once per loop iteration). */
 void dispatch_wake(struct dispatch *d);
 
+/* Runs of Celery job types go to this executor (celery.h) instead of a local slot. */
+struct celery;
+void dispatch_set_celery(struct dispatch *d, struct celery *c);
+struct celery *dispatch_celery(struct dispatch *d);
+/* An executor elsewhere finished run r (already stored and published): retries and the rest of
+ * what follows the end of a run. */
+void dispatch_remote_ended(struct dispatch *d, const struct run *r);
+struct events *dispatch_events(struct dispatch *d);
+struct store *dispatch_store(struct dispatch *d);
+
 struct run_request {
     const char *title;          /* or NULL */
     const char *queue;          /* NULL: the job's default queue */

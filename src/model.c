@@ -215,5 +215,7 @@ void run_release(struct run *r)
     free(r->started_by.name);
     free(r->stopped_by.id);
     free(r->stopped_by.name);
+    free(r->executor);
+    json_decref(r->remote);
     run_init(r);
 }

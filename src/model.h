@@ -25,6 +25,8 @@ enum run_status {
     RUN_PARTIAL_SUCCESS,
     RUN_STATUS_COUNT
 };
+/* A set of statuses, for guards and filters. */
+#define RUN_MASK(s) (1u << (s))
 
 /* "QUEUED", ... as in the API. */
 const char *run_status_name(enum run_status s);
@@ -116,6 +118,8 @@ struct run {
     int64_t timeout_ms; /* effective timeout, -1 none */
     int64_t not_before; /* a queued run waits until then (a retry's backoff); NO_TIME: now */
     struct user_ref started_by, stopped_by;
+    char *executor; /* NULL: sked executes it (a process or a builtin); "celery": a worker does */
+    json_t *remote; /* an executor's own state of the run (celery.c), or NULL */
 };
 
 /* ---- people ---- */

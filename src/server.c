@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
+#include "celery.h"
 #include "config.h"
 #include "dispatch.h"
 #include "events.h"
@@ -44,6 +45,7 @@ struct server {
     struct taskset *tasks;
     struct events *events;
     struct dispatch *dispatch;
+    struct celery *celery;
     struct scheduler *sched;
     struct notify *notify;
     struct metrics *metrics;
@@ -259,6 +261,10 @@ int server_main(int argc, char **argv)
     dispatch_set_tasks(s.dispatch, s.tasks);
     int recovered = dispatch_recover(s.dispatch);
     if (recovered > 0) log_warn("startup.recovered", "runs=%d", recovered);
+    s.celery = celery_new(s.base, s.dispatch, &s.cfg);
+    dispatch_set_celery(s.dispatch, s.celery);
+    int followed = celery_resume(s.celery);
+    if (followed > 0) log_info("startup.celery_resumed", "runs=%d", followed);
 
     store_observe(s.store, on_store_write, s.metrics);
     s.sched = scheduler_new(s.base, s.store, s.dispatch, s.metrics);
@@ -306,6 +312,7 @@ out:
     http_server_free(s.http);
     offload_free(s.offload);
     scheduler_free(s.sched);
+    celery_free(s.celery);
     dispatch_free(s.dispatch);
     notify_free(s.notify);
     metrics_free(s.metrics);

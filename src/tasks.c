@@ -17,17 +17,33 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "builtin.h"
+#include "celery_msg.h"
 #include "schema.h"
 
 #define TASK_FILE_MAX (1024 * 1024)
 
 static const char *task_keys[] = {"id",      "title",      "description", "command", "builtin",
-                                  "arguments", "default_queue", "timeout", "stop_grace",
-                                  "env",     "working_dir"};
+                                  "celery",  "arguments",  "default_queue", "timeout",
+                                  "stop_grace", "env",     "working_dir"};
+static const char *celery_keys[] = {"broker",     "result_backend", "task",
+                                    "queue",      "positional",     "accept_timeout",
+                                    "stop_grace", "send_since"};
+
+static void celery_def_free(struct celery_def *c)
+{
+    if (!c) return;
+    free(c->broker);
+    free(c->result_backend);
+    free(c->task);
+    free(c->queue);
+    json_decref(c->positional);
+    free(c);
+}
 
 void task_free(struct task *t)
 {
     if (!t) return;
+    celery_def_free(t->celery);
     free(t->id);
     free(t->title);
     free(t->description);
@@ -108,6 +124,125 @@ static int duration_field(json_t *doc, const char *key, int64_t *out, struct sk_
     return 0;
 }
 
+/* A Celery queue name: what kombu accepts as a Redis list name and a person can type. */
+static bool valid_celery_queue(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 200) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr("_.-:@", s[i])) return false;
+    return true;
+}
+
+static bool valid_redis_url(const char *s)
+{
+    struct redis_url u;
+    if (redis_url_parse(s, &u, NULL) != 0) return false;
+    redis_url_free(&u);
+    return true;
+}
+
+/* The "celery" object: sets t->celery and t->stop_grace_ms (its stop_grace). */
+static int parse_celery(json_t *c, struct task *t, struct sk_err *e)
+{
+    char field[64];
+    if (!json_is_object(c)) return sk_err_set(e, -EINVAL, "celery", "must be an object");
+    const char *k;
+    json_t *v;
+    json_object_foreach(c, k, v)
+    {
+        bool ok = false;
+        for (size_t i = 0; i < sizeof celery_keys / sizeof *celery_keys; i++)
+            ok = ok || strcmp(k, celery_keys[i]) == 0;
+        snprintf(field, sizeof field, "celery.%.50s", k);
+        if (!ok) return sk_err_set(e, -EINVAL, field, "unknown key");
+    }
+    struct celery_def *d = t->celery = xcalloc(1, sizeof *d);
+    static const char *urls[] = {"broker", "result_backend"};
+    for (int i = 0; i < 2; i++) {
+        const char *u = json_str(c, urls[i]);
+        snprintf(field, sizeof field, "celery.%s", urls[i]);
+        if (!u || !valid_redis_url(u))
+            return sk_err_set(e, -EINVAL, field,
+                              "required, a Redis URL such as redis://127.0.0.1:6379/%d", i ? 1 : 0);
+        *(i ? &d->result_backend : &d->broker) = xstrdup(u);
+    }
+    const char *name = json_str(c, "task");
+    if (!name || !*name || strlen(name) > 200 || strpbrk(name, " \t\r\n\"'\\"))
+        return sk_err_set(e, -EINVAL, "celery.task",
+                          "required, the registered Celery task name, e.g. app.tasks.process");
+    d->task = xstrdup(name);
+    v = json_object_get(c, "queue");
+    if (v && !json_is_null(v)) {
+        if (!json_is_string(v) || !valid_celery_queue(json_string_value(v)))
+            return sk_err_set(e, -EINVAL, "celery.queue",
+                              "a Celery queue name (1..200 letters, digits, '_', '.', '-', ':', "
+                              "'@'), or null for the run's queue");
+        d->queue = xstrdup(json_string_value(v));
+    }
+    v = json_object_get(c, "positional");
+    d->positional = json_array();
+    if (v && !json_is_null(v)) {
+        if (!json_is_array(v))
+            return sk_err_set(e, -EINVAL, "celery.positional", "must be an array of argument names");
+        size_t i;
+        json_t *a;
+        json_array_foreach(v, i, a)
+        {
+            if (!json_is_string(a) || !task_has_arg(t, json_string_value(a)))
+                return sk_err_set(e, -EINVAL, "celery.positional",
+                                  "item %zu: must name an argument of the arguments schema", i);
+            json_array_append(d->positional, a);
+        }
+    }
+    v = json_object_get(c, "send_since");
+    if (v && !json_is_boolean(v))
+        return sk_err_set(e, -EINVAL, "celery.send_since", "must be true or false");
+    d->send_since = !v || json_is_true(v);
+    int rc = duration_field(c, "accept_timeout", &d->accept_timeout_ms, e);
+    if (rc == 0) rc = duration_field(c, "stop_grace", &t->stop_grace_ms, e);
+    if (rc) {
+        snprintf(field, sizeof field, "celery.%.50s", e->field);
+        snprintf(e->field, sizeof e->field, "%s", field);
+        return rc;
+    }
+    if (d->accept_timeout_ms < 0) d->accept_timeout_ms = 60000;
+    return 0;
+}
+
+const char *task_queue_error(const struct task *t, const struct queue_names *queues,
+                             const char *queue, char *buf, size_t len)
+{
+    if (!queue || !*queue) return "required, a queue name";
+    if (t && t->celery) {
+        if (t->celery->queue && strcmp(queue, t->celery->queue) != 0)
+            snprintf(buf, len, "this job type always goes to the Celery queue '%s'",
+                     t->celery->queue);
+        else if (!valid_celery_queue(queue))
+            snprintf(buf, len, "'%.200s' is not a Celery queue name (letters, digits, '_', '.', "
+                               "'-', ':', '@')", queue);
+        else
+            return NULL;
+        return buf;
+    }
+    for (size_t i = 0; queues && i < queues->count; i++)
+        if (strcmp(queues->names[i], queue) == 0) return NULL;
+    if (!queues) return NULL;
+    struct buf names = BUF_INIT;
+    for (size_t i = 0; i < queues->count; i++)
+        buf_printf(&names, "%s%s", i ? ", " : "", queues->names[i]);
+    snprintf(buf, len, "unknown queue '%.200s' (configured: %s)", queue, buf_cstr(&names));
+    buf_free(&names);
+    return buf;
+}
+
+const char *task_default_queue(const struct task *t, const struct queue_names *queues)
+{
+    if (t && t->default_queue) return t->default_queue;
+    if (t && t->celery) return t->celery->queue ? t->celery->queue : "celery";
+    return queues && queues->count ? queues->names[0] : "default";
+}
+
 static int parse_doc(json_t *doc, const char *dir, const struct queue_names *queues,
                      struct task *t, struct sk_err *e)
 {
@@ -146,14 +281,23 @@ static int parse_doc(json_t *doc, const char *dir, const struct queue_names *que
 
     json_t *cmd = json_object_get(doc, "command");
     json_t *bi = json_object_get(doc, "builtin");
-    if (cmd && bi) return sk_err_set(e, -EINVAL, "builtin", "give either command or builtin");
-    if (bi) {
+    json_t *cel = json_object_get(doc, "celery");
+    if (!!cmd + !!bi + !!cel > 1)
+        return sk_err_set(e, -EINVAL, cel ? "celery" : "builtin",
+                          "give one of command, builtin or celery");
+    int rc = duration_field(doc, "stop_grace", &t->stop_grace_ms, e);
+    if (rc) return rc;
+    if (cel) {
+        if (t->stop_grace_ms >= 0)
+            return sk_err_set(e, -EINVAL, "stop_grace", "goes inside \"celery\" for a Celery job type");
+        if ((rc = parse_celery(cel, t, e)) != 0) return rc;
+    } else if (bi) {
         if (!json_is_string(bi) || !builtin_find(json_string_value(bi)))
             return sk_err_set(e, -EINVAL, "builtin", "unknown builtin (one of %s)", builtin_names());
         t->builtin = xstrdup(json_string_value(bi));
     } else if (!cmd) {
         return sk_err_set(e, -EINVAL, "command",
-                          "required, an array of strings (argv), unless builtin is given");
+                          "required, an array of strings (argv), unless builtin or celery is given");
     }
     if (cmd) {
     if (!json_is_array(cmd) || json_array_size(cmd) == 0)
@@ -169,8 +313,7 @@ static int parse_doc(json_t *doc, const char *dir, const struct queue_names *que
         if (i == 0 && !*s) return sk_err_set(e, -EINVAL, field, "must not be empty");
         if (strlen(s) != json_string_length(a))
             return sk_err_set(e, -EINVAL, field, "must not contain NUL bytes");
-        int rc = check_placeholders(t, s, field, e);
-        if (rc) return rc;
+        if ((rc = check_placeholders(t, s, field, e)) != 0) return rc;
         if (i == 0 && strstr(s, "{{"))
             return sk_err_set(e, -EINVAL, field, "the program itself cannot be a placeholder");
         t->argv[i] = (i == 0 && strchr(s, '/')) ? join_path(dir, s) : xstrdup(s);
@@ -180,23 +323,12 @@ static int parse_doc(json_t *doc, const char *dir, const struct queue_names *que
     v = json_object_get(doc, "default_queue");
     if (v && !json_is_null(v)) {
         if (!json_is_string(v)) return sk_err_set(e, -EINVAL, "default_queue", "must be a string");
-        bool found = !queues;
-        for (size_t i = 0; queues && i < queues->count; i++)
-            found = found || strcmp(queues->names[i], json_string_value(v)) == 0;
-        if (!found) {
-            struct buf names = BUF_INIT;
-            for (size_t i = 0; i < queues->count; i++)
-                buf_printf(&names, "%s%s", i ? ", " : "", queues->names[i]);
-            sk_err_set(e, -EINVAL, "default_queue", "unknown queue '%s' (configured: %s)",
-                       json_string_value(v), buf_cstr(&names));
-            buf_free(&names);
-            return -EINVAL;
-        }
+        char why[512];
+        const char *bad = task_queue_error(t, queues, json_string_value(v), why, sizeof why);
+        if (bad) return sk_err_set(e, -EINVAL, "default_queue", "%s", bad);
         t->default_queue = xstrdup(json_string_value(v));
     }
-    int rc = duration_field(doc, "timeout", &t->timeout_ms, e);
-    if (rc) return rc;
-    rc = duration_field(doc, "stop_grace", &t->stop_grace_ms, e);
+    rc = duration_field(doc, "timeout", &t->timeout_ms, e);
     if (rc) return rc;
 
     v = json_object_get(doc, "env");

@@ -17,6 +17,17 @@
 #include "base/err.h"
 #include "base/map.h"
 
+/* A job type a Celery worker executes (celery.c): where to send it and how to follow it. */
+struct celery_def {
+    char *broker;          /* redis://host:port/db */
+    char *result_backend;  /* redis://host:port/db */
+    char *task;            /* the registered Celery task name */
+    char *queue;           /* every run goes to this Celery queue; NULL: the run's queue */
+    json_t *positional;    /* array of argument names sent as positional args, in order */
+    int64_t accept_timeout_ms; /* a worker must take the task within this */
+    bool send_since;       /* the resolved since goes to the task as a kwarg */
+};
+
 struct task {
     char *id;
     char *title;
@@ -25,6 +36,7 @@ struct task {
                         * for a builtin */
     size_t argc;
     char *builtin;     /* a job type implemented inside sked (builtin.h), or NULL */
+    struct celery_def *celery; /* a job type Celery workers execute, or NULL */
     json_t *arguments; /* the arguments schema (type object), or NULL */
     char *default_queue; /* NULL: the configured default queue */
     int64_t timeout_ms;  /* -1: none */
@@ -63,6 +75,13 @@ struct taskset *taskset_new(void);
 int taskset_add(struct taskset *ts, struct task *t);
 void taskset_free(struct taskset *ts);
 const struct task *taskset_get(const struct taskset *ts, const char *id);
+
+/* NULL when queue may take runs of t (a configured queue; any valid Celery queue name for a
+ * Celery job type, or the one it fixes), else the reason, written into buf. */
+const char *task_queue_error(const struct task *t, const struct queue_names *queues,
+                             const char *queue, char *buf, size_t len);
+/* The queue a job of t gets when none is given. */
+const char *task_default_queue(const struct task *t, const struct queue_names *queues);
 
 /* True when the schema of t declares property name. */
 bool task_has_arg(const struct task *t, const char *name);

@@ -439,6 +439,8 @@ json_t *api_run_json(struct api_ctx *c, const struct run *r)
     json_object_set_new(o, "progress", r->progress ? json_incref(r->progress) : json_null());
     json_object_set_new(o, "attempt", json_integer(r->attempt));
     json_object_set_new(o, "node", str_or_null(r->node));
+    json_object_set_new(o, "executor", json_string(r->executor ? r->executor : "local"));
+    json_object_set_new(o, "worker", str_or_null(r->remote ? json_str(r->remote, "worker") : NULL));
     json_object_set_new(o, "parent_run_id", str_or_null(r->parent_run_id));
     json_object_set_new(o, "total_entries", json_integer(r->total_entries));
     json_object_set_new(o, "inserted_entries", json_integer(r->inserted_entries));

@@ -100,15 +100,18 @@ static void apply_body(struct api_ctx *c, json_t *body, struct job *j, bool crea
     if (queue || full) {
         const char *q = NULL;
         if (queue && !json_is_null(queue)) {
+            struct queue_names qn = config_queue_names(c->api->cfg);
+            char why[512];
+            const char *bad = NULL;
             if (!json_is_string(queue))
                 json_errs_add(errs, "default_queue", "must be a queue name");
-            else if (!config_queue(c->api->cfg, json_string_value(queue)))
-                json_errs_add(errs, "default_queue", "unknown queue '%s' (see GET /api/queues)",
-                              json_string_value(queue));
+            else if ((bad = task_queue_error(t, &qn, json_string_value(queue), why, sizeof why)))
+                json_errs_add(errs, "default_queue", "%s", bad);
             else
                 q = json_string_value(queue);
         } else {
-            q = t && t->default_queue ? t->default_queue : c->api->cfg->queues[0].name;
+            struct queue_names qn = config_queue_names(c->api->cfg);
+            q = task_default_queue(t, &qn);
         }
         if (q) {
             free(j->default_queue);

@@ -120,11 +120,11 @@ void api_runs_create(struct api_ctx *c)
     }
     json_t *queue = json_object_get(body, "queue");
     if (queue && !json_is_null(queue)) {
-        if (!json_is_string(queue) || !config_queue(c->api->cfg, json_string_value(queue)))
-            json_errs_add(errs, "queue", "unknown queue '%s' (see GET /api/queues)",
-                          json_is_string(queue) ? json_string_value(queue) : json_type_name(queue));
+        if (!json_is_string(queue))
+            json_errs_add(errs, "queue", "must be a queue name, not %s (see GET /api/queues)",
+                          json_type_name(queue));
         else
-            rq.queue = json_string_value(queue);
+            rq.queue = json_string_value(queue); /* checked against the job type on submit */
     }
     json_t *args = json_object_get(body, "args");
     if (args && !json_is_null(args)) {

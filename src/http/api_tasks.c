@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "celery.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 
@@ -66,10 +67,18 @@ void api_queues_list(struct api_ctx *c)
     if (n > 64) n = 64;
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, json_pack("{s:s,s:s,s:i,s:i,s:I,s:b}", "name", qs[i].name,
-                                               "title", qs[i].name, "concurrency", qs[i].slots,
-                                               "busy", qs[i].busy, "queued",
-                                               (json_int_t)qs[i].queued, "removed",
-                                               qs[i].removed));
-    api_json(c, 200, json_pack("{s:{s:o,s:I}}", "hits", "hits", items, "total", (json_int_t)n));
+        json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:i,s:i,s:I,s:b}", "name",
+                                               qs[i].name, "title", qs[i].name, "executor",
+                                               "local", "concurrency", qs[i].slots, "busy",
+                                               qs[i].busy, "queued", (json_int_t)qs[i].queued,
+                                               "removed", qs[i].removed));
+    struct celery *cel = dispatch_celery(c->api->dispatch);
+    if (cel) {
+        json_t *more = celery_queues_json(cel);
+        json_array_extend(items, more);
+        json_decref(more);
+    }
+    api_json(c, 200, json_pack("{s:{s:O,s:I}}", "hits", "hits", items, "total",
+                               (json_int_t)json_array_size(items)));
+    json_decref(items);
 }

@@ -570,7 +570,8 @@ void store_jobs_free(struct job *jobs, size_t n)
     "rid, id, job_id, task, status, title, queue, args, trigger, scheduled_for, created, updated, "  \
     "started_at, finished_at, message, exit_code, output, progress, total_entries, "           \
     "inserted_entries, updated_entries, errored_entries, attempt, parent_run_id, node, claim, " \
-    "pid, timeout_ms, started_by_id, started_by_name, stopped_by_id, stopped_by_name, not_before"
+    "pid, timeout_ms, started_by_id, started_by_name, stopped_by_id, stopped_by_name, not_before, " \
+    "executor, remote"
 
 static void read_run(sqlite3_stmt *st, struct run *r)
 {
@@ -614,6 +615,8 @@ static void read_run(sqlite3_stmt *st, struct run *r)
     r->stopped_by.id = col_text(st, 30);
     r->stopped_by.name = col_text(st, 31);
     r->not_before = col_time(st, 32);
+    r->executor = col_text(st, 33);
+    r->remote = col_json(st, 34);
 }
 
 int store_run_insert(struct store *s, struct run *r)
@@ -621,8 +624,9 @@ int store_run_insert(struct store *s, struct run *r)
     sqlite3_stmt *st = stmt(
         s, "INSERT INTO run (id, job_id, status, title, queue, args, trigger, scheduled_for, "
            "created, updated, attempt, parent_run_id, timeout_ms, started_by_id, "
-           "started_by_name, message, finished_at, task, not_before) VALUES "
-           "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
+           "started_by_name, message, finished_at, task, not_before, executor, remote, node) "
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+           "?18, ?19, ?20, ?21)");
     char code[2] = {run_status_code(r->status), 0};
     bind_text(st, 1, r->id);
     bind_text(st, 2, r->job_id);
@@ -645,6 +649,9 @@ int store_run_insert(struct store *s, struct run *r)
     bind_time(st, 16, r->finished_at);
     bind_text(st, 17, r->task);
     bind_time(st, 18, r->not_before);
+    bind_text(st, 19, r->executor);
+    bind_json(st, 20, r->remote);
+    bind_text(st, 21, r->node);
     int rc = write_step(s, st);
     if (duplicate(s, rc)) return -EEXIST;
     if (rc != SQLITE_DONE) return fail(s, "run_insert");
@@ -805,6 +812,7 @@ int store_run_update(struct store *s, const struct run_guard *g, int to, unsigne
                        "errored_entries = ?12");
     if (mask & RF_PID) buf_puts(&sql, ", pid = ?13");
     if (mask & RF_STOPPED_BY) buf_puts(&sql, ", stopped_by_id = ?14, stopped_by_name = ?15");
+    if (mask & RF_REMOTE) buf_puts(&sql, ", remote = ?19");
     buf_puts(&sql, " WHERE id = ?16 AND ");
     status_in(&sql, g->from_mask);
     if (g->node) buf_puts(&sql, " AND node = ?17 AND claim = ?18");
@@ -842,6 +850,7 @@ int store_run_update(struct store *s, const struct run_guard *g, int to, unsigne
         bind_text(st, 14, f->stopped_by.id);
         bind_text(st, 15, f->stopped_by.name);
     }
+    if (mask & RF_REMOTE) bind_json(st, 19, f->remote);
     bind_text(st, 16, g->id);
     if (g->node) {
         bind_text(st, 17, g->node);
@@ -857,8 +866,8 @@ int store_run_claim(struct store *s, const char *queue, const char *node, int64_
     sqlite3_stmt *st =
         stmt(s, "UPDATE run SET status = 'R', started_at = ?1, updated = ?1, node = ?2, "
                 "claim = claim + 1 WHERE rid = (SELECT rid FROM run WHERE status = 'Q' AND "
-                "queue = ?3 AND (not_before IS NULL OR not_before <= ?1) ORDER BY rid LIMIT 1) "
-                "AND status = 'Q' RETURNING " RUN_COLS);
+                "queue = ?3 AND (not_before IS NULL OR not_before <= ?1) AND executor IS NULL "
+                "ORDER BY rid LIMIT 1) AND status = 'Q' RETURNING " RUN_COLS);
     sqlite3_bind_int64(st, 1, now);
     bind_text(st, 2, node);
     bind_text(st, 3, queue);
@@ -885,15 +894,27 @@ int64_t store_next_delayed(struct store *s, int64_t now)
 int store_runs_active(struct store *s, const char *node, struct run **out, size_t *n)
 {
     sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE status IN ('R','C') AND "
-                               "(node = ?1 OR node IS NULL) ORDER BY rid");
+                               "(node = ?1 OR node IS NULL) AND executor IS NULL ORDER BY rid");
     bind_text(st, 1, node);
+    return collect_runs(s, st, out, n);
+}
+
+int store_runs_remote(struct store *s, const char *executor, const char *node, struct run **out,
+                      size_t *n)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE executor = ?1 AND "
+                               "status IN ('Q','R','C') AND (node = ?2 OR node IS NULL) "
+                               "ORDER BY rid");
+    bind_text(st, 1, executor);
+    bind_text(st, 2, node);
     return collect_runs(s, st, out, n);
 }
 
 int store_queue_depths(struct store *s, void (*fn)(void *arg, const char *queue, int64_t n),
                        void *arg)
 {
-    sqlite3_stmt *st = stmt(s, "SELECT queue, count(*) FROM run WHERE status = 'Q' GROUP BY queue");
+    sqlite3_stmt *st = stmt(s, "SELECT queue, count(*) FROM run WHERE status = 'Q' AND "
+                               "executor IS NULL GROUP BY queue");
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         fn(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));

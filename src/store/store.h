@@ -119,6 +119,7 @@ enum run_field {
     RF_ENTRIES = 1 << 6,
     RF_PID = 1 << 7,
     RF_STOPPED_BY = 1 << 8,
+    RF_REMOTE = 1 << 9,
 };
 
 struct run_guard {
@@ -143,9 +144,12 @@ int store_run_claim(struct store *s, const char *queue, const char *node, int64_
                     struct run *out);
 /* The earliest not_before after now of a queued run (a retry waiting), or NO_TIME. */
 int64_t store_next_delayed(struct store *s, int64_t now);
-/* Runs of node in RUNNING or CANCELLING (what a restart must recover). */
+/* Runs sked executes itself of node in RUNNING or CANCELLING (what a restart must recover). */
 int store_runs_active(struct store *s, const char *node, struct run **out, size_t *n);
-/* Number of QUEUED runs per queue name, calling fn for each. */
+/* Runs of an executor elsewhere ("celery") that are not over: QUEUED, RUNNING or CANCELLING. */
+int store_runs_remote(struct store *s, const char *executor, const char *node, struct run **out,
+                      size_t *n);
+/* Number of QUEUED runs sked executes itself per queue name, calling fn for each. */
 int store_queue_depths(struct store *s, void (*fn)(void *arg, const char *queue, int64_t n),
                        void *arg);
 

@@ -532,7 +532,7 @@ class Builtins(unittest.TestCase):
 
     def test_bad_task_files(self):
         for doc, reason in ((builtin("x", "nope"), "unknown builtin"),
-                            (dict(builtin("x", "noop"), command=["/bin/true"]), "either command or builtin")):
+                            (dict(builtin("x", "noop"), command=["/bin/true"]), "one of command, builtin or celery")):
             with self.subTest(reason=reason):
                 s = Sked(tasks={"x.json": doc})
                 with self.assertRaises(RuntimeError) as cm:

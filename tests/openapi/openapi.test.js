@@ -375,17 +375,20 @@ describe("the running server answers as documented", () => {
   test("runs: the log stream's events carry the documented data", async () => {
     const params = { job_id: ids.job, run_id: ids.run };
     const res = await call("GET", "/api/jobs/{job_id}/runs/{run_id}/logs/stream", { params, expect: 200 });
-    const schemaOf = { log: "LogLine", status: "LogStreamStatus", progress: "LogStreamProgress" };
-    const seen = new Set();
+    const schemaOf = { log: "LogLine", status: "LogStreamStatus", progress: "LogStreamProgress",
+                       end: "LogStreamEnd" };
+    const seen = [];
     for (const block of res.text.split("\n\n")) {
       const event = /^event: (.*)$/m.exec(block)?.[1];
       const data = /^data: (.*)$/m.exec(block)?.[1];
       if (!event) continue;
       assert.ok(event in schemaOf, `undocumented event ${event}`);
-      seen.add(event);
+      seen.push(event);
       validateAt(component("schemas", schemaOf[event]).pointer, JSON.parse(data), `event ${event}`);
     }
-    assert.ok(seen.has("status") && seen.has("log"), `expected status and log events in:\n${res.text}`);
+    assert.ok(seen.includes("status") && seen.includes("log"), `expected status and log events in:\n${res.text}`);
+    // a finished run's stream ends with its final status, then end
+    assert.deepEqual(seen.slice(-2), ["status", "end"], `expected status, end last in:\n${res.text}`);
   });
 
   test("job types, queues and schedule previews", async () => {

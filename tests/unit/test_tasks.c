@@ -191,6 +191,76 @@ static void test_parse_placeholder_errors(void **state)
     parse_bad(WITH_ARGS("[\"p\",\"{{a-b}}\"]"), "command[1]", "letters, digits and _");
 }
 
+/* A Celery job type: the "celery" object instead of a command (celery.h). */
+#define CELERY_WITH(extra)                                                                     \
+    "{\"id\":\"c1\",\"title\":\"C\",\"arguments\":{\"type\":\"object\",\"properties\":"  \
+    "{\"x\":{\"type\":\"integer\"},\"y\":{\"type\":\"integer\"}}},\"celery\":{"            \
+    "\"broker\":\"redis://127.0.0.1:6379/0\",\"result_backend\":\"redis://:pw@h:6380/2\","     \
+    "\"task\":\"app.tasks.add\"" extra "}}"
+
+static void test_parse_celery(void **state)
+{
+    (void)state;
+    struct task *t = parse_ok(CELERY_WITH(""), ".");
+    assert_non_null(t->celery);
+    assert_null(t->argv);
+    assert_string_equal(t->celery->broker, "redis://127.0.0.1:6379/0");
+    assert_string_equal(t->celery->result_backend, "redis://:pw@h:6380/2");
+    assert_string_equal(t->celery->task, "app.tasks.add");
+    assert_null(t->celery->queue);
+    assert_int_equal(json_array_size(t->celery->positional), 0);
+    assert_int_equal(t->celery->accept_timeout_ms, 60000); /* the default */
+    assert_true(t->celery->send_since);
+    assert_int_equal(t->stop_grace_ms, -1);
+    /* any Celery queue name, not only sked's own queues; the default is "celery" */
+    char why[512];
+    assert_null(task_queue_error(t, &queues, "bulk.imports", why, sizeof why));
+    assert_non_null(task_queue_error(t, &queues, "no spaces", why, sizeof why));
+    assert_string_equal(task_default_queue(t, &queues), "celery");
+    task_free(t);
+
+    t = parse_ok(CELERY_WITH(",\"queue\":\"fixed\",\"positional\":[\"y\",\"x\"],"
+                             "\"accept_timeout\":\"5m\",\"stop_grace\":\"3s\","
+                             "\"send_since\":false"), ".");
+    assert_string_equal(t->celery->queue, "fixed");
+    assert_string_equal(json_string_value(json_array_get(t->celery->positional, 0)), "y");
+    assert_int_equal(t->celery->accept_timeout_ms, 300000);
+    assert_int_equal(t->stop_grace_ms, 3000);
+    assert_false(t->celery->send_since);
+    assert_string_equal(task_default_queue(t, &queues), "fixed");
+    assert_null(task_queue_error(t, &queues, "fixed", why, sizeof why));
+    assert_contains(task_queue_error(t, &queues, "other", why, sizeof why), "always goes to");
+    task_free(t);
+}
+
+static void test_parse_celery_errors(void **state)
+{
+    (void)state;
+    parse_bad(CELERY_WITH(",\"bogus\":1"), "celery.bogus", "unknown key");
+    parse_bad(CELERY_WITH(",\"queue\":\"a b\""), "celery.queue", "Celery queue name");
+    parse_bad(CELERY_WITH(",\"positional\":[\"z\"]"), "celery.positional",
+              "must name an argument");
+    parse_bad(CELERY_WITH(",\"positional\":\"x\""), "celery.positional", "array");
+    parse_bad(CELERY_WITH(",\"accept_timeout\":\"soon\""), "celery.accept_timeout", NULL);
+    parse_bad(CELERY_WITH(",\"stop_grace\":0"), "celery.stop_grace", "positive");
+    parse_bad(CELERY_WITH(",\"send_since\":\"no\""), "celery.send_since", "true or false");
+    parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":[]}", "celery", "must be an object");
+    parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":\"amqp://h\","
+              "\"result_backend\":\"redis://h\",\"task\":\"t\"}}",
+              "celery.broker", "Redis URL");
+    parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":\"redis://h\","
+              "\"task\":\"t\"}}",
+              "celery.result_backend", "Redis URL");
+    parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":\"redis://h\","
+              "\"result_backend\":\"redis://h\",\"task\":\"bad name\"}}",
+              "celery.task", "registered Celery task name");
+    parse_bad("{\"id\":\"c\",\"title\":\"C\",\"command\":[\"p\"],\"celery\":{}}", "celery",
+              "one of command, builtin or celery");
+    parse_bad("{\"id\":\"c\",\"title\":\"C\",\"stop_grace\":\"2s\",\"celery\":{\"broker\":"
+              "\"redis://h\",\"result_backend\":\"redis://h\",\"task\":\"t\"}}",
+              "stop_grace", "inside \"celery\"");
+}
+
 static void test_parse_field_errors(void **state)
 {
     (void)state;
@@ -376,6 +446,8 @@ int main(void)
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_parse_placeholder_errors),
         cmocka_unit_test(test_parse_field_errors),
+        cmocka_unit_test(test_parse_celery),
+        cmocka_unit_test(test_parse_celery_errors),
         cmocka_unit_test(test_load_dir),
         cmocka_unit_test(test_load_dir_edges),
         cmocka_unit_test(test_expand),

@@ -1,0 +1,1500 @@
+/* celery: runs of Celery job types, sent to and followed on Redis; see celery.h. */
+#include "celery.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wcast-qual"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/adapters/libevent.h>
+#pragma GCC diagnostic pop
+
+#include "base/buf.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "base/map.h"
+#include "base/timeutil.h"
+#include "base/uuid.h"
+#include "base/xalloc.h"
+#include "celery_msg.h"
+#include "events.h"
+#include "store/store.h"
+
+#define TICK_MS 1000
+#define CONNECT_TIMEOUT_MS 5000
+#define BACKOFF_MIN_MS 200
+#define BACKOFF_MAX_MS 5000
+#define META_POLL_US (5 * 1000000LL)      /* result keys are read back this often */
+#define QUEUES_POLL_US (30 * 1000000LL)   /* workers are asked what they consume */
+#define HEARTBEATS_LOST 3                 /* missed heartbeats that make a worker lost */
+#define SETTLE_US (3 * 1000000LL)         /* after a reconnect, before deadlines count again */
+#define OUTPUT_CAP (1024 * 1024)
+#define LINE_CAP 4000
+
+/* ---- connections ---- */
+
+struct endpoint;
+
+struct rconn {
+    struct endpoint *ep;
+    bool sub;                /* the subscriber connection */
+    redisAsyncContext *ac;   /* NULL while down */
+    bool up;                 /* ready: authenticated, db selected or subscribed */
+    int64_t up_since;        /* µs, when it last became ready */
+    int backoff_ms;
+    struct event *retry_ev;  /* reconnect, or give up a connect that hangs */
+    bool warned;             /* the outage was logged */
+};
+
+enum ep_kind { EP_BROKER, EP_BACKEND };
+
+struct worker {
+    char *hostname;
+    int64_t seen;  /* µs, sked's clock, of the last event from it */
+    double freq;   /* its heartbeat period, s */
+    int active;
+    bool online;
+    json_t *queues; /* names it consumes (active_queues reply), or NULL before it answered */
+    int beats;      /* heartbeats since it came online */
+    bool task_events; /* it sent a task event: its task events are on */
+};
+
+struct endpoint {
+    struct celery *c;
+    enum ep_kind kind;
+    char *key;      /* the URL as configured */
+    char *display;  /* redis://host:port/db, without a password */
+    struct redis_url url;
+    struct rconn cmd, sub;
+    struct map workers; /* broker: hostname -> struct worker */
+    struct map qlen;    /* broker: queue -> int64_t* (LLEN, -1 unknown) */
+    int64_t clock;      /* broker: the pidbox messages' clock */
+    int64_t asked_queues;
+    bool bound;         /* broker: our reply queue's binding is in place */
+};
+
+/* ---- runs in flight ---- */
+
+enum fstate {
+    F_WAITING, /* a retry before its not_before */
+    F_UNSENT,  /* stored, not on the broker yet */
+    F_SENT,    /* in the broker's queue */
+    F_TAKEN,   /* a worker received it */
+    F_STARTED, /* a worker executes it */
+};
+
+struct flight {
+    struct celery *c;
+    struct run run;           /* as followed: status, times, progress */
+    struct endpoint *broker, *backend;
+    char *task;               /* the Celery task name */
+    int64_t accept_ms, grace_ms;
+    char *envelope;           /* the message exactly as pushed (LREM/LPOS need the bytes) */
+    enum fstate state;
+    int64_t sent_at;
+    int64_t next_seq;         /* the run log's next line */
+    bool stopping, timed_out;
+    int revokes;              /* revoke broadcasts so far (SIGTERM, then SIGKILL) */
+    int64_t stop_deadline;
+    bool check_pending;       /* an LREM or LPOS is on its way */
+    bool resumed;             /* taken over from an earlier process */
+    char *held_meta;          /* an outcome that came before the start was heard of */
+    json_t *ev_end;           /* task-succeeded/failed/revoked event, until the result key is read */
+    struct event *hold_ev;    /* how long it waits for the start */
+    struct event *wait_ev;    /* F_WAITING: not_before */
+};
+
+struct celery {
+    struct event_base *base;
+    struct dispatch *d;
+    struct store *store;
+    struct events *events;
+    const struct config *cfg;
+    struct map endpoints; /* "b:" or "r:" + URL -> struct endpoint */
+    struct map flights;   /* run id -> struct flight */
+    struct event *tick_ev;
+    char oid[UUID_STR_LEN]; /* our pidbox reply queue */
+    int64_t last_meta_poll;
+    bool closing;
+};
+
+static void rconn_connect(struct rconn *rc);
+static void ep_up(struct rconn *rc);
+static void flight_send(struct flight *f);
+static void finish(struct flight *f, enum run_status st, char *message, json_t *output);
+static void broadcast(struct endpoint *ep, const char *method, json_t *arguments, bool reply);
+
+static const char *ep_what(const struct endpoint *ep)
+{
+    return ep->kind == EP_BROKER ? "broker" : "result backend";
+}
+
+static void rconn_retry_later(struct rconn *rc)
+{
+    if (rc->ep->c->closing) return;
+    rc->backoff_ms = rc->backoff_ms ? rc->backoff_ms * 2 : BACKOFF_MIN_MS;
+    if (rc->backoff_ms > BACKOFF_MAX_MS) rc->backoff_ms = BACKOFF_MAX_MS;
+    struct timeval tv = {rc->backoff_ms / 1000, (rc->backoff_ms % 1000) * 1000};
+    evtimer_add(rc->retry_ev, &tv);
+}
+
+static void rconn_down(struct rconn *rc, const char *why)
+{
+    bool was_up = rc->up;
+    rc->ac = NULL;
+    rc->up = false;
+    if (!rc->warned || was_up)
+        log_warn("celery.disconnected", "%s=%s conn=%s reason=%s", ep_what(rc->ep),
+                 rc->ep->display, rc->sub ? "sub" : "cmd", log_q(why));
+    rc->warned = true;
+    rconn_retry_later(rc);
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    struct rconn *rc = ac->data;
+    if (status != REDIS_OK) rconn_down(rc, ac->errstr); /* hiredis frees the context */
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct rconn *rc = ac->data;
+    (void)status;
+    if (rc->ac == ac) rconn_down(rc, ac->err ? ac->errstr : "closed");
+}
+
+static void conn_ready(struct rconn *rc)
+{
+    rc->up = true;
+    rc->up_since = time_now_us();
+    rc->backoff_ms = 0;
+    evtimer_del(rc->retry_ev); /* the connect timeout */
+    if (rc->warned)
+        log_info("celery.connected", "%s=%s conn=%s", ep_what(rc->ep), rc->ep->display,
+                 rc->sub ? "sub" : "cmd");
+    rc->warned = false;
+    ep_up(rc);
+}
+
+/* Replies to the setup commands: AUTH, then SELECT (command connection) or PSUBSCRIBE. */
+static void on_setup(redisAsyncContext *ac, void *reply, void *arg)
+{
+    struct rconn *rc = arg;
+    redisReply *r = reply;
+    if (!r || rc->ac != ac) return;
+    if (r->type == REDIS_REPLY_ERROR) {
+        log_error("celery.refused", "%s=%s reason=%s", ep_what(rc->ep), rc->ep->display,
+                  log_q(r->str));
+        redisAsyncDisconnect(ac);
+    }
+}
+
+static void on_selected(redisAsyncContext *ac, void *reply, void *arg)
+{
+    struct rconn *rc = arg;
+    redisReply *r = reply;
+    if (!r || rc->ac != ac) return;
+    if (r->type == REDIS_REPLY_ERROR) {
+        on_setup(ac, reply, arg);
+        return;
+    }
+    conn_ready(rc);
+}
+
+static void on_pmessage(redisAsyncContext *ac, void *reply, void *arg);
+
+static void rconn_connect(struct rconn *rc)
+{
+    struct endpoint *ep = rc->ep;
+    redisAsyncContext *ac = redisAsyncConnect(ep->url.host, ep->url.port);
+    if (!ac || ac->err) {
+        rconn_down(rc, ac ? ac->errstr : "out of memory");
+        if (ac) redisAsyncFree(ac);
+        return;
+    }
+    ac->data = rc;
+    rc->ac = ac;
+    redisLibeventAttach(ac, ep->c->base);
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    if (ep->url.password) {
+        if (ep->url.username)
+            redisAsyncCommand(ac, on_setup, rc, "AUTH %s %s", ep->url.username, ep->url.password);
+        else
+            redisAsyncCommand(ac, on_setup, rc, "AUTH %s", ep->url.password);
+    }
+    if (rc->sub) {
+        char pattern[64];
+        if (ep->kind == EP_BROKER)
+            snprintf(pattern, sizeof pattern, "/%d.celeryev/*", ep->url.db);
+        else
+            snprintf(pattern, sizeof pattern, "celery-task-meta-*");
+        redisAsyncCommand(ac, on_pmessage, rc, "PSUBSCRIBE %s", pattern);
+    } else {
+        redisAsyncCommand(ac, on_selected, rc, "SELECT %d", ep->url.db);
+    }
+    /* a connect that hangs is given up (hiredis has no timeout of its own here) */
+    struct timeval tv = {CONNECT_TIMEOUT_MS / 1000, 0};
+    evtimer_add(rc->retry_ev, &tv);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct rconn *rc = arg;
+    if (rc->ac && !rc->up) { /* the connect timed out */
+        redisAsyncContext *ac = rc->ac;
+        rc->ac = NULL;
+        redisAsyncFree(ac);
+        rconn_down(rc, "no answer within 5 s");
+        return;
+    }
+    if (!rc->ac) rconn_connect(rc);
+}
+
+static void rconn_init(struct rconn *rc, struct endpoint *ep, bool sub)
+{
+    rc->ep = ep;
+    rc->sub = sub;
+    rc->retry_ev = evtimer_new(ep->c->base, on_retry, rc);
+}
+
+static void rconn_close(struct rconn *rc)
+{
+    evtimer_del(rc->retry_ev);
+    if (rc->ac) {
+        redisAsyncContext *ac = rc->ac;
+        rc->ac = NULL;
+        rc->up = false;
+        redisAsyncFree(ac); /* pending callbacks see a NULL reply */
+    }
+    event_free(rc->retry_ev);
+}
+
+/* Sends a command on the endpoint's command connection; false when it is down (the caller
+ * tries again once it is up). */
+static bool cmd_argv(struct endpoint *ep, redisCallbackFn *fn, void *arg, int argc,
+                     const char **argv, const size_t *lens)
+{
+    if (!ep->cmd.up) return false;
+    return redisAsyncCommandArgv(ep->cmd.ac, fn, arg, argc, argv, lens) == REDIS_OK;
+}
+
+static struct endpoint *endpoint_get(struct celery *c, enum ep_kind kind, const char *url)
+{
+    char *key = xasprintf("%c:%s", kind == EP_BROKER ? 'b' : 'r', url);
+    struct endpoint *ep = map_get(&c->endpoints, key);
+    if (ep) {
+        free(key);
+        return ep;
+    }
+    ep = xcalloc(1, sizeof *ep);
+    struct sk_err e = {0};
+    if (redis_url_parse(url, &ep->url, &e) != 0) { /* task files are checked: not expected */
+        log_error("celery.bad_url", "reason=%s", log_q(e.msg)); /* the URL may hold a password */
+        free(key);
+        free(ep);
+        return NULL;
+    }
+    ep->c = c;
+    ep->kind = kind;
+    ep->key = xstrdup(url);
+    ep->display = xasprintf("redis://%s:%d/%d", ep->url.host, ep->url.port, ep->url.db);
+    map_init(&ep->workers);
+    map_init(&ep->qlen);
+    rconn_init(&ep->cmd, ep, false);
+    rconn_init(&ep->sub, ep, true);
+    map_put(&c->endpoints, key, ep);
+    free(key);
+    rconn_connect(&ep->cmd);
+    rconn_connect(&ep->sub);
+    return ep;
+}
+
+static void worker_free(struct worker *w)
+{
+    free(w->hostname);
+    json_decref(w->queues);
+    free(w);
+}
+
+static void endpoint_free(struct endpoint *ep)
+{
+    rconn_close(&ep->cmd);
+    rconn_close(&ep->sub);
+    size_t it;
+    for (struct map_entry *e = map_first(&ep->workers, &it); e; e = map_next(&ep->workers, &it, e))
+        worker_free(e->value);
+    map_release(&ep->workers);
+    for (struct map_entry *e = map_first(&ep->qlen, &it); e; e = map_next(&ep->qlen, &it, e))
+        free(e->value);
+    map_release(&ep->qlen);
+    redis_url_free(&ep->url);
+    free(ep->key);
+    free(ep->display);
+    free(ep);
+}
+
+/* ---- the run log and the store ---- */
+
+static void flight_log(struct flight *f, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void flight_log(struct flight *f, int level, const char *fmt, ...)
+{
+    struct celery *c = f->c;
+    va_list ap;
+    va_start(ap, fmt);
+    struct buf b = BUF_INIT;
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    if (b.len > LINE_CAP) b.len = LINE_CAP, b.data[LINE_CAP] = '\0';
+    struct log_line line = {f->next_seq++, time_now_us(), level, STREAM_SKED, (char *)buf_cstr(&b)};
+    store_log_append(c->store, f->run.rid, &line, 1);
+    struct sk_event ev = {.kind = SKEV_LOG, .run = &f->run, .lines = &line, .nlines = 1};
+    events_publish(c->events, &ev);
+    buf_free(&b);
+}
+
+/* Traceback text as ERROR lines, one per line. */
+static void log_text(struct flight *f, int level, const char *text)
+{
+    while (text && *text) {
+        const char *nl = strchr(text, '\n');
+        size_t n = nl ? (size_t)(nl - text) : strlen(text);
+        if (n) flight_log(f, level, "%.*s", (int)(n > LINE_CAP ? LINE_CAP : n), text);
+        text += n + (nl ? 1 : 0);
+    }
+}
+
+static json_t *remote_json(const struct flight *f, const char *worker)
+{
+    json_t *o = json_pack("{s:s,s:s,s:I}", "envelope", f->envelope ? f->envelope : "", "queue",
+                          f->run.queue, "sent_at", (json_int_t)f->sent_at);
+    if (worker) json_object_set_new(o, "worker", json_string(worker));
+    return o;
+}
+
+static const char *flight_worker(const struct flight *f)
+{
+    return f->run.remote ? json_str(f->run.remote, "worker") : NULL;
+}
+
+static void set_remote(struct flight *f, const char *worker)
+{
+    json_t *o = remote_json(f, worker);
+    json_decref(f->run.remote);
+    f->run.remote = o;
+}
+
+static void publish_status(struct flight *f)
+{
+    struct sk_event ev = {.kind = SKEV_STATUS, .run = &f->run};
+    events_publish(f->c->events, &ev);
+}
+
+static void flight_free(struct flight *f)
+{
+    map_del(&f->c->flights, f->run.id);
+    if (f->wait_ev) event_free(f->wait_ev);
+    if (f->hold_ev) event_free(f->hold_ev);
+    free(f->held_meta);
+    json_decref(f->ev_end);
+    run_release(&f->run);
+    free(f->task);
+    free(f->envelope);
+    free(f);
+}
+
+/* Ends the run: stored with a guarded update (a run that moved on without us is left alone),
+ * published, and handed to the dispatcher for what follows an end (retries). */
+static void finish(struct flight *f, enum run_status st, char *message, json_t *output)
+{
+    struct celery *c = f->c;
+    struct run *r = &f->run;
+    int64_t now = time_now_us();
+    free(r->message);
+    r->message = message;
+    if (output) {
+        json_decref(r->output);
+        r->output = output;
+    }
+    r->finished_at = now;
+    struct run_guard g = {r->id, RUN_MASK(RUN_QUEUED) | RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING), NULL,
+                          0};
+    int rc = store_run_update(c->store, &g, st,
+                              RF_FINISHED_AT | RF_MESSAGE | RF_OUTPUT | RF_PROGRESS | RF_ENTRIES |
+                                  RF_STARTED_AT | RF_REMOTE,
+                              r, now);
+    if (rc == -ESTALE)
+        log_warn("run.stale", "run=%s status=%s reason=\"the run moved on without us\"", r->id,
+                 run_status_name(st));
+    r->status = st;
+    r->updated = now;
+    log_info("run.finished", "run=%s job=%s status=%s executor=celery", r->id, r->job_id,
+             run_status_name(st));
+    publish_status(f);
+    if (rc == 0) dispatch_remote_ended(c->d, r);
+    flight_free(f);
+}
+
+/* "2s", "1m30s": for messages. */
+static const char *dur(int64_t ms, char out[32])
+{
+    duration_format(ms, out);
+    return out;
+}
+
+static char *stopped_message(const struct flight *f, const char *tail)
+{
+    const char *by = f->run.stopped_by.name;
+    return xasprintf("stopped%s%s%s", by ? " by " : "", by ? by : "", tail ? tail : "");
+}
+
+/* ---- what the workers and the backend report ---- */
+
+static void release_held(struct flight *f);
+
+/* The task started (at: the worker's instant, NO_TIME when unknown): RUNNING. The worker's
+ * clock is trusted within what sked saw: not before the message was sent, not in the future. */
+static void mark_running(struct flight *f, const char *worker, int64_t at)
+{
+    if (f->state == F_STARTED) return;
+    f->state = F_STARTED;
+    struct run *r = &f->run;
+    int64_t now = time_now_us();
+    set_remote(f, worker ? worker : flight_worker(f));
+    if (at == NO_TIME || at > now) at = now;
+    if (at < f->sent_at) at = f->sent_at;
+    if (r->started_at == NO_TIME) r->started_at = at;
+    int to = r->status == RUN_QUEUED ? RUN_RUNNING : -1; /* CANCELLING stays */
+    struct run_guard g = {r->id, RUN_MASK(RUN_QUEUED) | RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING), NULL,
+                          0};
+    if (store_run_update(f->c->store, &g, to, RF_STARTED_AT | RF_REMOTE, r, now) == 0 && to >= 0) {
+        r->status = RUN_RUNNING;
+        r->updated = now;
+        publish_status(f);
+    }
+    release_held(f);
+}
+
+static void set_progress(struct flight *f, const json_t *meta_result)
+{
+    struct run *r = &f->run;
+    json_t *p = json_object_get(meta_result, "progress");
+    json_t *en = json_object_get(meta_result, "entries");
+    unsigned mask = 0;
+    if (json_is_object(p) && json_is_integer(json_object_get(p, "done")) &&
+        json_is_integer(json_object_get(p, "total"))) {
+        json_int_t done = json_integer_value(json_object_get(p, "done"));
+        json_int_t total = json_integer_value(json_object_get(p, "total"));
+        if (done >= 0 && total >= 0 && done <= total) {
+            json_decref(r->progress);
+            r->progress = json_pack("{s:I,s:I}", "done", done, "total", total);
+            mask |= RF_PROGRESS;
+        }
+    }
+    if (json_is_object(en)) {
+        static const char *names[] = {"total", "inserted", "updated", "errored"};
+        int64_t *dst[] = {&r->total_entries, &r->inserted_entries, &r->updated_entries,
+                          &r->errored_entries};
+        for (int i = 0; i < 4; i++) {
+            json_t *v = json_object_get(en, names[i]);
+            if (json_is_integer(v) && json_integer_value(v) >= 0) {
+                *dst[i] = json_integer_value(v);
+                mask |= RF_ENTRIES;
+            }
+        }
+    }
+    if (!mask) return;
+    int64_t now = time_now_us();
+    struct run_guard g = {r->id, RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING), NULL, 0};
+    store_run_update(f->c->store, &g, -1, mask, r, now);
+    struct sk_event ev = {.kind = SKEV_PROGRESS, .run = r};
+    events_publish(f->c->events, &ev);
+}
+
+static char *failure_message(const char *exc_type, const char *exc_message, const char *tb)
+{
+    struct buf b = BUF_INIT;
+    buf_printf(&b, "%s", exc_type ? exc_type : "failed");
+    if (exc_message && *exc_message) buf_printf(&b, ": %s", exc_message);
+    if (tb && *tb) buf_printf(&b, "\n%s", tb);
+    while (b.len && b.data[b.len - 1] == '\n') b.data[--b.len] = '\0';
+    return buf_steal(&b);
+}
+
+static json_t *capped_output(json_t *result)
+{
+    char *text = json_dump(result);
+    size_t n = strlen(text);
+    free(text);
+    if (n <= OUTPUT_CAP) return json_incref(result);
+    return json_pack("{s:b,s:I}", "truncated", 1, "bytes", (json_int_t)n);
+}
+
+static char *timeout_message(const struct flight *f, const char *detail)
+{
+    char d[32];
+    return xasprintf("timed out after %s%s%s", dur(f->run.timeout_ms, d), detail ? "\n" : "",
+                     detail ? detail : "");
+}
+
+/* A result-backend value of the run: the authority on how it ended. */
+static void apply_meta(struct flight *f, const struct celery_meta *m)
+{
+    const char *st = m->status ? m->status : "";
+    if (strcmp(st, "SUCCESS") == 0) {
+        finish(f, RUN_SUCCESS, NULL, capped_output(m->result));
+    } else if (strcmp(st, "FAILURE") == 0) {
+        char *msg = failure_message(m->exc_type, m->exc_message, m->traceback);
+        flight_log(f, LL_ERROR, "failed: %s%s%s", m->exc_type ? m->exc_type : "failure",
+                   m->exc_message ? ": " : "", m->exc_message ? m->exc_message : "");
+        log_text(f, LL_ERROR, m->traceback);
+        bool limit = m->exc_type && strstr(m->exc_type, "TimeLimitExceeded");
+        if ((f->timed_out || limit) && f->run.timeout_ms > 0) {
+            finish(f, RUN_FAILED, timeout_message(f, msg), NULL);
+            free(msg);
+        } else if (f->stopping) {
+            free(msg);
+            finish(f, RUN_CANCELLED, stopped_message(f, NULL), NULL);
+        } else {
+            finish(f, RUN_FAILED, msg, NULL);
+        }
+    } else if (strcmp(st, "REVOKED") == 0) {
+        bool expired = m->exc_message && strstr(m->exc_message, "expired");
+        if (f->timed_out)
+            finish(f, RUN_FAILED, timeout_message(f, NULL), NULL);
+        else if (f->stopping)
+            finish(f, RUN_CANCELLED, stopped_message(f, NULL), NULL);
+        else if (expired)
+            finish(f, RUN_FAILED, xstrdup("expired before a worker took it"), NULL);
+        else
+            finish(f, RUN_FAILED, xstrdup("revoked outside sked"), NULL);
+    } else if (strcmp(st, "RETRY") == 0) {
+        mark_running(f, NULL, NO_TIME);
+        flight_log(f, LL_WARNING, "retrying: %s%s%s", m->exc_type ? m->exc_type : "",
+                   m->exc_message ? ": " : "", m->exc_message ? m->exc_message : "");
+    } else if (strcmp(st, "PENDING") != 0 && *st) { /* STARTED or a state of the task's own */
+        mark_running(f, NULL, NO_TIME);
+        if (json_is_object(m->result)) set_progress(f, m->result);
+    }
+}
+
+static void on_hold_over(evutil_socket_t fd, short what, void *arg);
+
+static void on_meta(struct flight *f, const char *text, size_t len)
+{
+    struct celery_meta m;
+    struct sk_err e = {0};
+    if (celery_meta_parse(text, len, &m, &e) != 0) {
+        log_warn("celery.bad_result", "run=%s reason=%s", f->run.id, log_q(e.msg));
+        return;
+    }
+    bool over = m.status && (strcmp(m.status, "SUCCESS") == 0 || strcmp(m.status, "FAILURE") == 0);
+    if (over && f->state != F_STARTED && !f->held_meta) {
+        /* the result key is written before the worker's buffered events go out: wait a moment
+         * for task-started, whose instant is the run's start (the next run's since) */
+        f->held_meta = xstrndup(text, len);
+        f->hold_ev = evtimer_new(f->c->base, on_hold_over, f);
+        struct timeval tv = {1, 0};
+        evtimer_add(f->hold_ev, &tv);
+    } else if (!f->held_meta) {
+        apply_meta(f, &m);
+    }
+    celery_meta_free(&m);
+}
+
+/* Applies an outcome held for the start; f may be gone afterwards. */
+static void release_held(struct flight *f)
+{
+    char *text = f->held_meta;
+    if (!text) return;
+    f->held_meta = NULL;
+    evtimer_del(f->hold_ev);
+    on_meta(f, text, strlen(text));
+    free(text);
+}
+
+/* No start was heard of: the run counts as started when its message was sent, the earliest
+ * it can have been (so a later since never skips work). */
+static void on_hold_over(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct flight *f = arg;
+    mark_running(f, NULL, f->sent_at); /* releases what it held */
+}
+
+/* A worker said the task ended, and the result backend has nothing: the event is all there
+ * is (a task with ignore_result, or a worker without a result backend). */
+static void end_from_event(struct flight *f)
+{
+    json_t *ev = f->ev_end;
+    const char *type = json_str(ev, "type");
+    if (type && strcmp(type, "task-succeeded") == 0) {
+        finish(f, RUN_SUCCESS, xstrdup("the task stored no result (ignore_result)"), NULL);
+    } else if (type && strcmp(type, "task-failed") == 0) {
+        const char *exc = json_str(ev, "exception"), *tb = json_str(ev, "traceback");
+        flight_log(f, LL_ERROR, "failed: %s", exc ? exc : "");
+        log_text(f, LL_ERROR, tb);
+        finish(f, RUN_FAILED, failure_message(exc ? exc : "failed", NULL, tb), NULL);
+    } else if (f->stopping) {
+        finish(f, RUN_CANCELLED, stopped_message(f, NULL), NULL);
+    } else {
+        bool expired = json_is_true(json_object_get(ev, "expired"));
+        finish(f, RUN_FAILED,
+               xstrdup(expired ? "expired before a worker took it" : "revoked outside sked"),
+               NULL);
+    }
+}
+
+/* GET/MGET replies carry the run ids they asked for. */
+struct meta_req {
+    struct celery *c;
+    size_t n;
+    char ids[][UUID_STR_LEN];
+};
+
+static void on_meta_reply(redisAsyncContext *ac, void *reply, void *arg)
+{
+    (void)ac;
+    struct meta_req *q = arg;
+    redisReply *r = reply;
+    if (r && !q->c->closing) {
+        for (size_t i = 0; i < q->n; i++) {
+            redisReply *v = r->type == REDIS_REPLY_ARRAY && i < r->elements ? r->element[i]
+                            : r->type == REDIS_REPLY_STRING && q->n == 1 ? r
+                                                                          : NULL;
+            struct flight *f = map_get(&q->c->flights, q->ids[i]);
+            if (f && v && v->type == REDIS_REPLY_STRING)
+                on_meta(f, v->str, v->len);
+            else if (f && v && v->type == REDIS_REPLY_NIL && f->ev_end)
+                end_from_event(f); /* the task stores no result (ignore_result) */
+        }
+    }
+    free(q);
+}
+
+static void meta_key(char out[64], const char *id)
+{
+    snprintf(out, 64, "celery-task-meta-%s", id);
+}
+
+/* Reads the result keys of the flights given (all those sent on ep when f is NULL). */
+static void read_metas(struct endpoint *ep, struct flight *one)
+{
+    struct celery *c = ep->c;
+    size_t n = 0, cap = one ? 1 : c->flights.count;
+    if (!cap || !ep->cmd.up) return;
+    struct meta_req *q = xcalloc(1, sizeof *q + cap * UUID_STR_LEN);
+    q->c = c;
+    const char **argv = xcalloc(cap + 1, sizeof *argv);
+    size_t *lens = xcalloc(cap + 1, sizeof *lens);
+    char (*keys)[64] = xcalloc(cap, 64);
+    argv[0] = "MGET";
+    lens[0] = 4;
+    size_t it;
+    for (struct map_entry *e = map_first(&c->flights, &it); e && n < cap;
+         e = map_next(&c->flights, &it, e)) {
+        struct flight *f = one ? one : e->value;
+        if (f->backend == ep && f->state >= F_SENT) {
+            snprintf(q->ids[n], UUID_STR_LEN, "%s", f->run.id);
+            meta_key(keys[n], f->run.id);
+            argv[n + 1] = keys[n];
+            lens[n + 1] = strlen(keys[n]);
+            n++;
+        }
+        if (one) break;
+    }
+    q->n = n;
+    if (n == 0 || !cmd_argv(ep, on_meta_reply, q, (int)n + 1, argv, lens)) free(q);
+    free(argv);
+    free(lens);
+    free(keys);
+}
+
+static void apply_event(struct endpoint *ep, const struct celery_event *ev)
+{
+    struct celery *c = ep->c;
+    int64_t now = time_now_us();
+    if (strncmp(ev->type, "worker-", 7) == 0 && ev->hostname) {
+        struct worker *w = map_get(&ep->workers, ev->hostname);
+        if (!w) {
+            w = xcalloc(1, sizeof *w);
+            w->hostname = xstrdup(ev->hostname);
+            map_put(&ep->workers, ev->hostname, w);
+        }
+        w->seen = now;
+        json_t *freq = json_object_get(ev->doc, "freq");
+        w->freq = json_is_number(freq) && json_number_value(freq) > 0 ? json_number_value(freq)
+                                                                     : 2.0;
+        json_t *act = json_object_get(ev->doc, "active");
+        if (json_is_integer(act)) w->active = (int)json_integer_value(act);
+        bool was_online = w->online;
+        w->online = strcmp(ev->type, "worker-offline") != 0;
+        w->beats = w->online && was_online ? w->beats + 1 : 0;
+        if (!w->online) w->task_events = false;
+        /* a worker announces itself before it listens to broadcasts: until it shows task
+         * events, enable_events goes again with its first heartbeats */
+        if (w->online && w->beats > 0 && w->beats <= 5 && !w->task_events)
+            broadcast(ep, "enable_events", json_object(), false);
+        if (w->online && (!was_online || !w->queues)) {
+            /* a worker that just came: it reports task events, and tells what it consumes;
+             * a stop broadcast it may have missed is repeated */
+            broadcast(ep, "enable_events", json_object(), false);
+            ep->asked_queues = 0;
+            size_t it;
+            for (struct map_entry *e = map_first(&c->flights, &it); e;
+                 e = map_next(&c->flights, &it, e)) {
+                struct flight *f = e->value;
+                if (f->broker == ep && f->stopping && f->revokes > 0)
+                    broadcast(ep, "revoke",
+                              json_pack("{s:s,s:b,s:s}", "task_id", f->run.id, "terminate", 1,
+                                        "signal", f->revokes > 1 ? "SIGKILL" : "SIGTERM"),
+                              false);
+            }
+        }
+        return;
+    }
+    struct worker *w = ev->hostname ? map_get(&ep->workers, ev->hostname) : NULL;
+    if (w) w->seen = now, w->task_events = true;
+    struct flight *f = ev->uuid ? map_get(&c->flights, ev->uuid) : NULL;
+    if (!f) return;
+    if (strcmp(ev->type, "task-received") == 0) {
+        if (f->state < F_TAKEN) f->state = F_TAKEN;
+        set_remote(f, ev->hostname);
+        struct run_guard g = {f->run.id, RUN_MASK(RUN_QUEUED) | RUN_MASK(RUN_CANCELLING), NULL, 0};
+        store_run_update(c->store, &g, -1, RF_REMOTE, &f->run, now);
+        flight_log(f, LL_INFO, "received by %s", ev->hostname ? ev->hostname : "a worker");
+    } else if (strcmp(ev->type, "task-started") == 0) {
+        json_t *pid = json_object_get(ev->doc, "pid");
+        if (json_is_integer(pid))
+            flight_log(f, LL_INFO, "started on %s (pid %lld)", ev->hostname ? ev->hostname : "?",
+                       (long long)json_integer_value(pid));
+        else
+            flight_log(f, LL_INFO, "started on %s", ev->hostname ? ev->hostname : "?");
+        /* last: an outcome held for this start may end (and free) the flight */
+        mark_running(f, ev->hostname,
+                     ev->timestamp > 0 ? (int64_t)(ev->timestamp * 1e6) : NO_TIME);
+    } else if (strcmp(ev->type, "task-succeeded") == 0) {
+        json_t *rt = json_object_get(ev->doc, "runtime");
+        flight_log(f, LL_INFO, "succeeded in %.3f s", json_is_number(rt) ? json_number_value(rt) : 0);
+        json_decref(f->ev_end);
+        f->ev_end = json_incref(ev->doc);
+        read_metas(f->backend, f);
+    } else if (strcmp(ev->type, "task-failed") == 0 || strcmp(ev->type, "task-revoked") == 0 ||
+               strcmp(ev->type, "task-rejected") == 0) {
+        json_decref(f->ev_end);
+        f->ev_end = json_incref(ev->doc);
+        read_metas(f->backend, f); /* the backend's value says the rest */
+    } else if (strcmp(ev->type, "task-retried") == 0) {
+        const char *exc = json_str(ev->doc, "exception");
+        flight_log(f, LL_WARNING, "retrying: %s", exc ? exc : "");
+    }
+}
+
+static void on_pmessage(redisAsyncContext *ac, void *reply, void *arg)
+{
+    (void)ac;
+    struct rconn *rc = arg;
+    redisReply *r = reply;
+    if (r && r->type == REDIS_REPLY_ERROR) {
+        on_setup(ac, reply, arg);
+        return;
+    }
+    if (!r || rc->ep->c->closing || r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;
+    const char *kind = r->element[0]->str;
+    if (kind && strcmp(kind, "psubscribe") == 0) {
+        if (!rc->up) conn_ready(rc);
+        return;
+    }
+    if (!kind || strcmp(kind, "pmessage") != 0 || r->elements < 4) return;
+    redisReply *ch = r->element[2], *data = r->element[3];
+    if (ch->type != REDIS_REPLY_STRING || data->type != REDIS_REPLY_STRING) return;
+    struct endpoint *ep = rc->ep;
+    struct sk_err e = {0};
+    if (ep->kind == EP_BACKEND) {
+        const char *id = ch->str + strlen("celery-task-meta-");
+        if (ch->len <= strlen("celery-task-meta-")) return;
+        struct flight *f = map_get(&ep->c->flights, id);
+        if (f && f->backend == ep) on_meta(f, data->str, data->len);
+        return;
+    }
+    struct celery_event *evs;
+    size_t n;
+    if (celery_events_parse(data->str, data->len, &evs, &n, &e) != 0) {
+        log_debug("celery.bad_event", "broker=%s reason=%s", ep->display, log_q(e.msg));
+        return;
+    }
+    for (size_t i = 0; i < n; i++) apply_event(ep, &evs[i]);
+    celery_events_free(evs, n);
+}
+
+/* ---- the pidbox: control broadcasts and their replies ---- */
+
+static void on_any(redisAsyncContext *ac, void *reply, void *arg)
+{
+    (void)ac, (void)reply, (void)arg;
+}
+
+static void broadcast(struct endpoint *ep, const char *method, json_t *arguments, bool reply)
+{
+    char tag[UUID_STR_LEN], ticket[UUID_STR_LEN], channel[64];
+    uuid_v4(tag);
+    uuid_v4(ticket);
+    snprintf(channel, sizeof channel, "/%d.celery.pidbox", ep->url.db);
+    char *env = celery_pidbox_envelope(method, arguments, reply ? ticket : NULL,
+                                       reply ? ep->c->oid : NULL, ++ep->clock,
+                                       time_now_us() / 1000000 + 60, tag);
+    json_decref(arguments);
+    if (!env) return;
+    const char *argv[] = {"PUBLISH", channel, env};
+    size_t lens[] = {7, strlen(channel), strlen(env)};
+    cmd_argv(ep, on_any, NULL, 3, argv, lens);
+    free(env);
+}
+
+static void reply_queue(const struct celery *c, char out[96])
+{
+    snprintf(out, 96, "%s.reply.celery.pidbox", c->oid);
+}
+
+/* Replies of workers to active_queues: {hostname: [{"name": queue, ...}, ...]}. */
+static void on_reply(redisAsyncContext *ac, void *reply, void *arg)
+{
+    (void)ac;
+    struct endpoint *ep = arg;
+    redisReply *r = reply;
+    if (!r || ep->c->closing || r->type != REDIS_REPLY_STRING) return;
+    struct sk_err e = {0};
+    json_t *body = celery_envelope_body(r->str, r->len, &e);
+    const char *host;
+    json_t *v;
+    json_object_foreach(body, host, v)
+    {
+        if (!json_is_array(v)) continue;
+        struct worker *w = map_get(&ep->workers, host);
+        if (!w) {
+            w = xcalloc(1, sizeof *w);
+            w->hostname = xstrdup(host);
+            w->freq = 2.0;
+            w->seen = time_now_us();
+            w->online = true;
+            map_put(&ep->workers, host, w);
+        }
+        json_decref(w->queues);
+        w->queues = json_array();
+        size_t i;
+        json_t *q;
+        json_array_foreach(v, i, q)
+        {
+            const char *name = json_str(q, "name");
+            if (name) json_array_append_new(w->queues, json_string(name));
+        }
+    }
+    json_decref(body);
+    /* more may be waiting */
+    char rq[96];
+    reply_queue(ep->c, rq);
+    const char *argv[] = {"RPOP", rq};
+    size_t lens[] = {4, strlen(rq)};
+    cmd_argv(ep, on_reply, ep, 2, argv, lens);
+}
+
+static void ask_queues(struct endpoint *ep)
+{
+    char rq[96];
+    reply_queue(ep->c, rq);
+    if (!ep->bound) {
+        /* kombu routes replies through this binding to our list */
+        char member[160];
+        snprintf(member, sizeof member, "%s\x06\x16%s\x06\x16%s", ep->c->oid, ep->c->oid, rq);
+        const char *argv[] = {"SADD", "_kombu.binding.reply.celery.pidbox", member};
+        size_t lens[] = {4, strlen(argv[1]), strlen(member)};
+        ep->bound = cmd_argv(ep, on_any, NULL, 3, argv, lens);
+    }
+    broadcast(ep, "active_queues", json_object(), true);
+    ep->asked_queues = time_now_us();
+}
+
+static void revoke(struct flight *f, const char *signal)
+{
+    f->revokes++;
+    f->stop_deadline = time_now_us() + f->grace_ms * 1000;
+    broadcast(f->broker, "revoke",
+              json_pack("{s:s,s:b,s:s}", "task_id", f->run.id, "terminate", 1, "signal", signal),
+              false);
+    flight_log(f, LL_WARNING, "revoking the task on the workers (%s)", signal);
+}
+
+/* ---- sending and withdrawing ---- */
+
+/* What a command about one run carries to its reply: the run is looked up again there, as it
+ * may have ended meanwhile. */
+struct req {
+    struct celery *c;
+    char id[UUID_STR_LEN];
+};
+
+static struct req *req_new(struct flight *f)
+{
+    struct req *q = xcalloc(1, sizeof *q);
+    q->c = f->c;
+    snprintf(q->id, sizeof q->id, "%s", f->run.id);
+    return q;
+}
+
+/* The flight a reply is about, or NULL (ended, or closing); frees q. */
+static struct flight *req_flight(struct req *q)
+{
+    struct flight *f = q->c->closing ? NULL : map_get(&q->c->flights, q->id);
+    free(q);
+    return f;
+}
+
+static void on_pushed(redisAsyncContext *ac, void *reply, void *arg)
+{
+    (void)ac;
+    redisReply *r = reply;
+    struct flight *f = req_flight(arg);
+    if (f && r && r->type == REDIS_REPLY_ERROR) {
+        flight_log(f, LL_ERROR, "the broker refused the message: %s", r->str);
+        finish(f, RUN_FAILED, xasprintf("the broker refused the message: %s", r->str), NULL);
+    }
+}
+
+static void flight_send(struct flight *f)
+{
+    struct celery *c = f->c;
+    struct run *r = &f->run;
+    if (f->state != F_UNSENT || !f->broker->cmd.up) return; /* sent once the broker is up */
+    if (!f->envelope) {
+        json_t *args = json_array(), *kwargs = json_deep_copy(r->args);
+        const struct task *t = taskset_get(dispatch_tasks(c->d), r->task);
+        bool custom = r->remote && json_is_true(json_object_get(r->remote, "custom_args"));
+        if (t && t->celery && !t->celery->send_since && !custom) json_object_del(kwargs, "since");
+        size_t i;
+        json_t *name;
+        json_array_foreach(t && t->celery ? t->celery->positional : NULL, i, name)
+        {
+            const char *k = json_string_value(name);
+            json_t *v = json_object_get(kwargs, k);
+            json_array_append_new(args, v ? json_incref(v) : json_null());
+            json_object_del(kwargs, k);
+        }
+        char tag[UUID_STR_LEN], origin[256];
+        uuid_v4(tag);
+        snprintf(origin, sizeof origin, "sked@%s", c->cfg->node);
+        double hard = r->timeout_ms > 0 ? (double)r->timeout_ms / 1000 : 0;
+        double soft = r->timeout_ms > f->grace_ms ? (double)(r->timeout_ms - f->grace_ms) / 1000 : 0;
+        int64_t now = time_now_us();
+        struct celery_task_msg m = {r->id, f->task, r->queue, args, kwargs, hard, soft,
+                                    now + f->accept_ms * 1000, origin, tag};
+        struct sk_err e = {0};
+        f->envelope = celery_task_envelope(&m, &e);
+        json_decref(args);
+        json_decref(kwargs);
+        if (!f->envelope) {
+            flight_log(f, LL_ERROR, "cannot build the task message: %s: %s", e.field, e.msg);
+            finish(f, RUN_FAILED, xasprintf("cannot build the task message: %s: %s", e.field, e.msg),
+                   NULL);
+            return;
+        }
+        f->sent_at = now;
+    }
+    /* stored before it is pushed: the push leaves in a later loop iteration, after the commit */
+    f->state = F_SENT;
+    set_remote(f, NULL);
+    struct run_guard g = {r->id, RUN_MASK(RUN_QUEUED), NULL, 0};
+    store_run_update(c->store, &g, -1, RF_REMOTE, r, time_now_us());
+    const char *argv[] = {"LPUSH", r->queue, f->envelope};
+    size_t lens[] = {5, strlen(r->queue), strlen(f->envelope)};
+    struct req *q = req_new(f);
+    if (!cmd_argv(f->broker, on_pushed, q, 3, argv, lens)) {
+        free(q);
+        f->state = F_UNSENT; /* the connection went: again once it is back */
+        return;
+    }
+    flight_log(f, LL_INFO, "sent to celery queue %s", r->queue);
+    log_debug("celery.sent", "run=%s task=%s queue=%s broker=%s", r->id, f->task, r->queue,
+              f->broker->display);
+}
+
+/* The reply to LREM queue 1 <message>: 1 means it was still waiting and is gone now. */
+static void on_withdrawn(redisAsyncContext *ac, void *reply, void *arg)
+{
+    (void)ac;
+    redisReply *r = reply;
+    struct flight *f = req_flight(arg);
+    if (!f) return;
+    f->check_pending = false;
+    if (!r || r->type != REDIS_REPLY_INTEGER) return; /* asked again on the next tick */
+    if (r->integer > 0) {
+        char d[32];
+        if (f->stopping)
+            finish(f, RUN_CANCELLED, stopped_message(f, " before a worker took it"), NULL);
+        else
+            finish(f, RUN_FAILED,
+                   xasprintf("no worker accepted the task within %s", dur(f->accept_ms, d)), NULL);
+        return;
+    }
+    /* a worker has it although we did not hear so */
+    if (f->state == F_SENT) f->state = F_TAKEN;
+    if (f->stopping && f->revokes == 0) revoke(f, "SIGTERM");
+}
+
+static void withdraw(struct flight *f)
+{
+    const char *argv[] = {"LREM", f->run.queue, "1", f->envelope};
+    size_t lens[] = {4, strlen(f->run.queue), 1, strlen(f->envelope)};
+    struct req *q = req_new(f);
+    f->check_pending = cmd_argv(f->broker, on_withdrawn, q, 4, argv, lens);
+    if (!f->check_pending) free(q);
+}
+
+/* A run taken over from an earlier process: is its message still in the queue? */
+static void on_lpos(redisAsyncContext *ac, void *reply, void *arg)
+{
+    (void)ac;
+    redisReply *r = reply;
+    struct flight *f = req_flight(arg);
+    if (!f) return;
+    f->check_pending = false;
+    if (!r || r->type == REDIS_REPLY_ERROR) return;
+    f->resumed = false;
+    if (r->type == REDIS_REPLY_NIL && f->state == F_SENT) f->state = F_TAKEN;
+}
+
+/* ---- the clock: deadlines, liveness, polling ---- */
+
+static bool settled(const struct rconn *rc, int64_t now)
+{
+    return rc->up && now - rc->up_since >= SETTLE_US;
+}
+
+static void check_flight(struct flight *f, int64_t now)
+{
+    struct endpoint *b = f->broker;
+    char d[32];
+    if (f->state == F_UNSENT) {
+        flight_send(f);
+        return;
+    }
+    if (!settled(&b->cmd, now) || !settled(&b->sub, now) || f->check_pending) return;
+    if (f->resumed && f->state == F_SENT) {
+        const char *argv[] = {"LPOS", f->run.queue, f->envelope};
+        size_t lens[] = {4, strlen(f->run.queue), strlen(f->envelope)};
+        struct req *q = req_new(f);
+        f->check_pending = cmd_argv(b, on_lpos, q, 3, argv, lens);
+        if (!f->check_pending) free(q);
+        return;
+    }
+    int64_t since = b->sub.up_since > f->sent_at ? b->sub.up_since : f->sent_at;
+    if (f->stopping) {
+        if (f->stop_deadline && now < f->stop_deadline) return;
+        if (f->state == F_SENT && f->revokes == 0)
+            withdraw(f);
+        else if (f->revokes < 2)
+            revoke(f, f->revokes == 0 ? "SIGTERM" : "SIGKILL");
+        else if (f->timed_out)
+            finish(f, RUN_FAILED, timeout_message(f, NULL), NULL);
+        else
+            finish(f, RUN_CANCELLED, stopped_message(f, "; no worker confirmed the stop"), NULL);
+        return;
+    }
+    if (f->state == F_SENT && now - since > f->accept_ms * 1000) {
+        withdraw(f);
+        return;
+    }
+    if (f->state == F_STARTED && f->run.timeout_ms > 0 && f->run.started_at != NO_TIME &&
+        now - f->run.started_at > f->run.timeout_ms * 1000) {
+        flight_log(f, LL_ERROR, "timed out after %s", dur(f->run.timeout_ms, d));
+        f->timed_out = f->stopping = true;
+        revoke(f, "SIGTERM");
+        return;
+    }
+    const char *host = flight_worker(f);
+    struct worker *w = host && f->state >= F_TAKEN ? map_get(&b->workers, host) : NULL;
+    if (w) {
+        int64_t seen = w->seen > b->sub.up_since ? w->seen : b->sub.up_since;
+        int64_t limit = (int64_t)(w->freq * HEARTBEATS_LOST * 1000000);
+        if (now - seen > limit) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "worker %s lost: no heartbeat for %s", host,
+                     dur((now - seen) / 1000, d));
+            flight_log(f, LL_ERROR, "%s", msg);
+            finish(f, RUN_FAILED, xstrdup(msg), NULL);
+        }
+    }
+}
+
+static void queue_len_cb(redisAsyncContext *ac, void *reply, void *arg)
+{
+    (void)ac;
+    int64_t *slot = arg;
+    redisReply *r = reply;
+    if (r && r->type == REDIS_REPLY_INTEGER) *slot = r->integer;
+}
+
+static void note_queue(struct endpoint *ep, const char *queue)
+{
+    if (map_get(&ep->qlen, queue)) return;
+    int64_t *slot = xcalloc(1, sizeof *slot);
+    *slot = -1;
+    map_put(&ep->qlen, queue, slot);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct celery *c = arg;
+    int64_t now = time_now_us();
+    size_t it;
+    /* collected first: checks may end flights, which changes the map */
+    size_t n = c->flights.count, k = 0;
+    char (*ids)[UUID_STR_LEN] = xcalloc(n ? n : 1, UUID_STR_LEN);
+    for (struct map_entry *e = map_first(&c->flights, &it); e; e = map_next(&c->flights, &it, e))
+        snprintf(ids[k++], UUID_STR_LEN, "%s", e->key);
+    for (size_t i = 0; i < k; i++) {
+        struct flight *f = map_get(&c->flights, ids[i]);
+        if (f && f->state != F_WAITING) check_flight(f, now);
+    }
+    free(ids);
+    bool poll = now - c->last_meta_poll >= META_POLL_US;
+    if (poll) c->last_meta_poll = now;
+    /* the queues of the loaded job types are watched even without runs */
+    const struct taskset *ts = dispatch_tasks(c->d);
+    for (size_t i = 0; ts && i < ts->count; i++) {
+        const struct task *t = ts->tasks[i];
+        if (!t->celery) continue;
+        struct endpoint *b = endpoint_get(c, EP_BROKER, t->celery->broker);
+        endpoint_get(c, EP_BACKEND, t->celery->result_backend);
+        if (b) note_queue(b, t->celery->queue ? t->celery->queue : t->default_queue ? t->default_queue : "celery");
+    }
+    for (struct map_entry *e = map_first(&c->endpoints, &it); e;
+         e = map_next(&c->endpoints, &it, e)) {
+        struct endpoint *ep = e->value;
+        if (ep->kind == EP_BACKEND) {
+            if (poll) read_metas(ep, NULL);
+            continue;
+        }
+        if (!ep->cmd.up) continue;
+        if (ep->sub.up && now - ep->asked_queues >= QUEUES_POLL_US) {
+            if (ep->asked_queues) broadcast(ep, "enable_events", json_object(), false);
+            ask_queues(ep);
+        }
+        char rq[96];
+        reply_queue(c, rq);
+        const char *argv[] = {"RPOP", rq};
+        size_t lens[] = {4, strlen(rq)};
+        cmd_argv(ep, on_reply, ep, 2, argv, lens);
+        size_t qi;
+        for (struct map_entry *q = map_first(&ep->qlen, &qi); q; q = map_next(&ep->qlen, &qi, q)) {
+            const char *largv[] = {"LLEN", q->key};
+            size_t llens[] = {4, strlen(q->key)};
+            cmd_argv(ep, queue_len_cb, q->value, 2, largv, llens);
+        }
+    }
+    struct timeval tv = {0, TICK_MS * 1000};
+    evtimer_add(c->tick_ev, &tv);
+}
+
+/* A connection became ready: what waited for it goes now. */
+static void ep_up(struct rconn *rc)
+{
+    struct endpoint *ep = rc->ep;
+    struct celery *c = ep->c;
+    if (ep->kind == EP_BACKEND) {
+        if (!rc->sub && ep->cmd.up) read_metas(ep, NULL); /* what was missed while away */
+        return;
+    }
+    /* workers started without -E report task events from now on (a broadcast needs both
+     * connections: it goes out on the command one, its effect is heard on the other) */
+    if (ep->cmd.up && ep->sub.up) broadcast(ep, "enable_events", json_object(), false);
+    if (rc->sub) {
+        ep->asked_queues = 0;
+        return;
+    }
+    ep->bound = false;
+    size_t it;
+    size_t n = c->flights.count, k = 0;
+    char (*ids)[UUID_STR_LEN] = xcalloc(n ? n : 1, UUID_STR_LEN);
+    for (struct map_entry *e = map_first(&c->flights, &it); e; e = map_next(&c->flights, &it, e))
+        snprintf(ids[k++], UUID_STR_LEN, "%s", e->key);
+    for (size_t i = 0; i < k; i++) {
+        struct flight *f = map_get(&c->flights, ids[i]);
+        if (f && f->broker == ep && f->state == F_UNSENT) flight_send(f);
+    }
+    free(ids);
+}
+
+/* ---- the interface ---- */
+
+struct celery *celery_new(struct event_base *base, struct dispatch *d, const struct config *cfg)
+{
+    struct celery *c = xcalloc(1, sizeof *c);
+    c->base = base;
+    c->d = d;
+    c->store = dispatch_store(d);
+    c->events = dispatch_events(d);
+    c->cfg = cfg;
+    map_init(&c->endpoints);
+    map_init(&c->flights);
+    uuid_v4(c->oid);
+    c->last_meta_poll = time_now_us();
+    c->tick_ev = evtimer_new(base, on_tick, c);
+    struct timeval tv = {0, TICK_MS * 1000};
+    evtimer_add(c->tick_ev, &tv);
+    return c;
+}
+
+void celery_free(struct celery *c)
+{
+    if (!c) return;
+    c->closing = true;
+    size_t it;
+    for (struct map_entry *e = map_first(&c->endpoints, &it); e; e = map_next(&c->endpoints, &it, e)) {
+        struct endpoint *ep = e->value;
+        if (ep->kind == EP_BROKER && ep->bound && ep->cmd.up) {
+            char rq[96], member[160];
+            reply_queue(c, rq);
+            snprintf(member, sizeof member, "%s\x06\x16%s\x06\x16%s", c->oid, c->oid, rq);
+            redisAsyncCommand(ep->cmd.ac, NULL, NULL, "SREM _kombu.binding.reply.celery.pidbox %b",
+                              member, strlen(member));
+        }
+    }
+    /* flights first: endpoints' pending callbacks look flights up */
+    while (c->flights.count) {
+        struct map_entry *e = map_first(&c->flights, &it);
+        flight_free(e->value);
+    }
+    map_release(&c->flights);
+    for (struct map_entry *e = map_first(&c->endpoints, &it); e; e = map_next(&c->endpoints, &it, e))
+        endpoint_free(e->value);
+    map_release(&c->endpoints);
+    event_free(c->tick_ev);
+    free(c);
+}
+
+static void on_wait_over(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct flight *f = arg;
+    f->state = F_UNSENT;
+    flight_send(f);
+}
+
+/* Follows run r (its members are taken over) of the Celery job type t. */
+static struct flight *flight_new(struct celery *c, struct run *r, const struct task *t)
+{
+    struct flight *f = xcalloc(1, sizeof *f);
+    f->c = c;
+    f->run = *r;
+    run_init(r);
+    f->broker = endpoint_get(c, EP_BROKER, t->celery->broker);
+    f->backend = endpoint_get(c, EP_BACKEND, t->celery->result_backend);
+    f->task = xstrdup(t->celery->task);
+    f->accept_ms = t->celery->accept_timeout_ms;
+    f->grace_ms = t->stop_grace_ms >= 0 ? t->stop_grace_ms : c->cfg->stop_grace_ms;
+    f->next_seq = store_log_last_seq(c->store, f->run.rid) + 1;
+    f->state = F_UNSENT;
+    map_put(&c->flights, f->run.id, f);
+    if (f->broker) note_queue(f->broker, f->run.queue);
+    return f;
+}
+
+static void run_copy(struct run *dst, const struct run *src)
+{
+    /* a deep copy through the store's own reading would cost a query; the members are few */
+    *dst = *src;
+    dst->task = src->task ? xstrdup(src->task) : NULL;
+    dst->title = src->title ? xstrdup(src->title) : NULL;
+    dst->queue = src->queue ? xstrdup(src->queue) : NULL;
+    dst->args = src->args ? json_incref(src->args) : NULL;
+    dst->message = src->message ? xstrdup(src->message) : NULL;
+    dst->output = src->output ? json_incref(src->output) : NULL;
+    dst->progress = src->progress ? json_incref(src->progress) : NULL;
+    dst->parent_run_id = src->parent_run_id ? xstrdup(src->parent_run_id) : NULL;
+    dst->node = src->node ? xstrdup(src->node) : NULL;
+    dst->started_by.id = src->started_by.id ? xstrdup(src->started_by.id) : NULL;
+    dst->started_by.name = src->started_by.name ? xstrdup(src->started_by.name) : NULL;
+    dst->stopped_by.id = src->stopped_by.id ? xstrdup(src->stopped_by.id) : NULL;
+    dst->stopped_by.name = src->stopped_by.name ? xstrdup(src->stopped_by.name) : NULL;
+    dst->executor = src->executor ? xstrdup(src->executor) : NULL;
+    dst->remote = src->remote ? json_incref(src->remote) : NULL;
+}
+
+/* A retry waits for its not_before; anything else goes now. */
+static void wait_or_send(struct flight *f)
+{
+    int64_t now = time_now_us();
+    if (f->run.not_before != NO_TIME && f->run.not_before > now) {
+        f->state = F_WAITING;
+        f->wait_ev = evtimer_new(f->c->base, on_wait_over, f);
+        int64_t wait = f->run.not_before - now;
+        struct timeval tv = {wait / 1000000, wait % 1000000};
+        evtimer_add(f->wait_ev, &tv);
+        return;
+    }
+    flight_send(f);
+}
+
+void celery_submit(struct celery *c, const struct run *r, const struct task *t)
+{
+    struct run copy;
+    run_copy(&copy, r);
+    struct flight *f = flight_new(c, &copy, t);
+    if (!f->broker || !f->backend) {
+        finish(f, RUN_FAILED, xstrdup("the broker or result backend URL is not usable"), NULL);
+        return;
+    }
+    wait_or_send(f);
+}
+
+void celery_stop(struct celery *c, const struct run *r, const struct user_ref *by)
+{
+    struct flight *f = map_get(&c->flights, r->id);
+    if (!f) { /* nothing follows it (its job type is gone): it ends here */
+        struct run copy;
+        run_copy(&copy, r);
+        f = xcalloc(1, sizeof *f);
+        f->c = c;
+        f->run = copy;
+        map_put(&c->flights, f->run.id, f);
+        finish(f, RUN_CANCELLED, stopped_message(f, NULL), NULL);
+        return;
+    }
+    if (f->stopping) return;
+    f->stopping = true;
+    f->run.status = RUN_CANCELLING;
+    free(f->run.stopped_by.id);
+    free(f->run.stopped_by.name);
+    f->run.stopped_by.id = by->id ? xstrdup(by->id) : NULL;
+    f->run.stopped_by.name = by->name ? xstrdup(by->name) : NULL;
+    flight_log(f, LL_WARNING, "stop requested%s%s", by->name ? " by " : "", by->name ? by->name : "");
+    if (f->state == F_WAITING || f->state == F_UNSENT) {
+        finish(f, RUN_CANCELLED, stopped_message(f, " before it was sent"), NULL);
+        return;
+    }
+    if (f->state == F_SENT)
+        withdraw(f); /* exact: the very bytes we pushed */
+    else
+        revoke(f, "SIGTERM");
+}
+
+void celery_job_deleted(struct celery *c, const char *job_id)
+{
+    size_t it;
+    size_t n = c->flights.count, k = 0;
+    char (*ids)[UUID_STR_LEN] = xcalloc(n ? n : 1, UUID_STR_LEN);
+    for (struct map_entry *e = map_first(&c->flights, &it); e; e = map_next(&c->flights, &it, e))
+        if (strcmp(((struct flight *)e->value)->run.job_id, job_id) == 0)
+            snprintf(ids[k++], UUID_STR_LEN, "%s", e->key);
+    for (size_t i = 0; i < k; i++) {
+        struct flight *f = map_get(&c->flights, ids[i]);
+        if (f->state >= F_SENT && f->state != F_SENT) revoke(f, "SIGTERM");
+        if (f->state == F_SENT) withdraw(f);
+        flight_free(f);
+    }
+    free(ids);
+}
+
+int celery_resume(struct celery *c)
+{
+    struct run *runs;
+    size_t n;
+    int rc = store_runs_remote(c->store, "celery", c->cfg->node, &runs, &n);
+    if (rc) return rc;
+    for (size_t i = 0; i < n; i++) {
+        struct run *r = &runs[i];
+        const struct task *t = taskset_get(dispatch_tasks(c->d), r->task);
+        struct run copy;
+        run_copy(&copy, r);
+        if (!t || !t->celery) {
+            struct flight *f = xcalloc(1, sizeof *f);
+            f->c = c;
+            f->run = copy;
+            f->next_seq = store_log_last_seq(c->store, f->run.rid) + 1;
+            map_put(&c->flights, f->run.id, f);
+            flight_log(f, LL_ERROR, "the Celery job type '%s' is not loaded any more", r->task);
+            finish(f, RUN_FAILED,
+                   xasprintf("interrupted: the Celery job type '%s' is not loaded any more", r->task),
+                   NULL);
+            continue;
+        }
+        struct flight *f = flight_new(c, &copy, t);
+        const char *env = f->run.remote ? json_str(f->run.remote, "envelope") : NULL;
+        json_t *sent = f->run.remote ? json_object_get(f->run.remote, "sent_at") : NULL;
+        if (env && *env) {
+            f->envelope = xstrdup(env);
+            f->sent_at = json_is_integer(sent) ? json_integer_value(sent) : time_now_us();
+            f->state = f->run.status == RUN_QUEUED ? (flight_worker(f) ? F_TAKEN : F_SENT)
+                                                   : F_STARTED;
+            f->resumed = f->state == F_SENT;
+        }
+        if (f->run.status == RUN_CANCELLING) {
+            f->stopping = true;
+            if (f->state == F_UNSENT) {
+                finish(f, RUN_CANCELLED, stopped_message(f, " before it was sent"), NULL);
+                continue;
+            }
+        }
+        if (f->state == F_UNSENT) wait_or_send(f);
+        log_info("celery.resumed", "run=%s state=%d", f->run.id, (int)f->state);
+    }
+    store_runs_free(runs, n);
+    return (int)n;
+}
+
+json_t *celery_queues_json(struct celery *c)
+{
+    json_t *out = json_array();
+    int64_t now = time_now_us();
+    size_t it;
+    for (struct map_entry *e = map_first(&c->endpoints, &it); e; e = map_next(&c->endpoints, &it, e)) {
+        struct endpoint *ep = e->value;
+        if (ep->kind != EP_BROKER) continue;
+        size_t qi;
+        for (struct map_entry *q = map_first(&ep->qlen, &qi); q; q = map_next(&ep->qlen, &qi, q)) {
+            int64_t len = *(int64_t *)q->value;
+            int busy = 0;
+            size_t fi;
+            for (struct map_entry *fe = map_first(&c->flights, &fi); fe;
+                 fe = map_next(&c->flights, &fi, fe)) {
+                struct flight *f = fe->value;
+                busy += f->broker == ep && f->state == F_STARTED && strcmp(f->run.queue, q->key) == 0;
+            }
+            json_t *workers = json_array();
+            size_t wi;
+            for (struct map_entry *we = map_first(&ep->workers, &wi); we;
+                 we = map_next(&ep->workers, &wi, we)) {
+                struct worker *w = we->value;
+                bool consumes = false;
+                size_t i;
+                json_t *name;
+                json_array_foreach(w->queues, i, name)
+                    consumes = consumes || strcmp(json_string_value(name), q->key) == 0;
+                if (!consumes) continue;
+                char ts[TIME_STR_MAX];
+                time_format(w->seen, ts);
+                bool alive = w->online && now - w->seen <= (int64_t)(w->freq * HEARTBEATS_LOST * 1e6);
+                json_array_append_new(workers, json_pack("{s:s,s:s,s:i,s:b}", "hostname",
+                                                         w->hostname, "last_heartbeat", ts,
+                                                         "active", w->active, "online", alive));
+            }
+            json_array_append_new(
+                out, json_pack("{s:s,s:s,s:s,s:s,s:n,s:i,s:o,s:b,s:o}", "name", q->key, "title",
+                               q->key, "executor", "celery", "broker", ep->display, "concurrency",
+                               "busy", busy, "queued", len >= 0 ? json_integer(len) : json_null(),
+                               "removed", 0, "workers", workers));
+        }
+    }
+    return out;
+}
