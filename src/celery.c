@@ -36,6 +36,8 @@
 #define HEARTBEATS_LOST 3                 /* missed heartbeats that make a worker lost */
 #define SETTLE_US (3 * 1000000LL)         /* after a reconnect, before deadlines count again */
 #define OUTPUT_CAP (1024 * 1024)
+#define QUERY_EVERY_US (5 * 1000000LL)   /* a task nobody claims is asked about this often */
+#define QUERY_GRACE_US (10 * 1000000LL)  /* ... and given up this long after accept_timeout */
 #define LINE_CAP 4000
 
 /* ---- connections ---- */
@@ -105,6 +107,8 @@ struct flight {
     int64_t stop_deadline;
     bool check_pending;       /* an LREM or LPOS is on its way */
     bool resumed;             /* taken over from an earlier process */
+    int64_t unclaimed_since;  /* left the queue, no worker named: asked with query_task */
+    int64_t last_query;
     char *held_meta;          /* an outcome that came before the start was heard of */
     json_t *ev_end;           /* task-succeeded/failed/revoked event, until the result key is read */
     struct event *hold_ev;    /* how long it waits for the start */
@@ -720,18 +724,28 @@ static void read_metas(struct endpoint *ep, struct flight *one)
     free(keys);
 }
 
+/* The worker hostname of ep, known from now on if it was not: heard of just now. */
+static struct worker *worker_get(struct endpoint *ep, const char *hostname)
+{
+    struct worker *w = map_get(&ep->workers, hostname);
+    if (w) return w;
+    w = xcalloc(1, sizeof *w);
+    w->hostname = xstrdup(hostname);
+    w->freq = 2.0;
+    w->seen = time_now_us();
+    map_put(&ep->workers, hostname, w);
+    return w;
+}
+
 static void apply_event(struct endpoint *ep, const struct celery_event *ev)
 {
     struct celery *c = ep->c;
     int64_t now = time_now_us();
-    if (strncmp(ev->type, "worker-", 7) == 0 && ev->hostname) {
-        struct worker *w = map_get(&ep->workers, ev->hostname);
-        if (!w) {
-            w = xcalloc(1, sizeof *w);
-            w->hostname = xstrdup(ev->hostname);
-            map_put(&ep->workers, ev->hostname, w);
-        }
-        w->seen = now;
+    /* any event makes its worker known: one that dies before its first heartbeat is lost
+     * like any other */
+    struct worker *w = ev->hostname ? worker_get(ep, ev->hostname) : NULL;
+    if (w) w->seen = now;
+    if (strncmp(ev->type, "worker-", 7) == 0 && w) {
         json_t *freq = json_object_get(ev->doc, "freq");
         w->freq = json_is_number(freq) && json_number_value(freq) > 0 ? json_number_value(freq)
                                                                      : 2.0;
@@ -763,8 +777,7 @@ static void apply_event(struct endpoint *ep, const struct celery_event *ev)
         }
         return;
     }
-    struct worker *w = ev->hostname ? map_get(&ep->workers, ev->hostname) : NULL;
-    if (w) w->seen = now, w->task_events = true;
+    if (w) w->task_events = true;
     struct flight *f = ev->uuid ? map_get(&c->flights, ev->uuid) : NULL;
     if (!f) return;
     if (strcmp(ev->type, "task-received") == 0) {
@@ -844,8 +857,24 @@ static void on_any(redisAsyncContext *ac, void *reply, void *arg)
     (void)ac, (void)reply, (void)arg;
 }
 
+static void on_any(redisAsyncContext *ac, void *reply, void *arg);
+static void reply_queue(const struct celery *c, char out[96]);
+
+/* kombu routes replies to sked's own list through this binding. */
+static void ensure_bound(struct endpoint *ep)
+{
+    if (ep->bound) return;
+    char rq[96], member[160];
+    reply_queue(ep->c, rq);
+    snprintf(member, sizeof member, "%s\x06\x16%s\x06\x16%s", ep->c->oid, ep->c->oid, rq);
+    const char *argv[] = {"SADD", "_kombu.binding.reply.celery.pidbox", member};
+    size_t lens[] = {4, strlen(argv[1]), strlen(member)};
+    ep->bound = cmd_argv(ep, on_any, NULL, 3, argv, lens);
+}
+
 static void broadcast(struct endpoint *ep, const char *method, json_t *arguments, bool reply)
 {
+    if (reply) ensure_bound(ep);
     char tag[UUID_STR_LEN], ticket[UUID_STR_LEN], channel[64];
     uuid_v4(tag);
     uuid_v4(ticket);
@@ -879,16 +908,28 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *arg)
     json_t *v;
     json_object_foreach(body, host, v)
     {
-        if (!json_is_array(v)) continue;
-        struct worker *w = map_get(&ep->workers, host);
-        if (!w) {
-            w = xcalloc(1, sizeof *w);
-            w->hostname = xstrdup(host);
-            w->freq = 2.0;
-            w->seen = time_now_us();
-            w->online = true;
-            map_put(&ep->workers, host, w);
+        if (json_is_object(v)) { /* query_task: {task id: [state, info]} */
+            const char *id;
+            json_t *st;
+            json_object_foreach(v, id, st)
+            {
+                struct flight *f = map_get(&ep->c->flights, id);
+                if (!f || f->broker != ep) continue;
+                const char *state = json_string_value(json_array_get(st, 0));
+                f->unclaimed_since = 0;
+                if (state && strcmp(state, "active") == 0) {
+                    if (f->state != F_STARTED)
+                        flight_log(f, LL_INFO, "running on %s (sked missed its start)", host);
+                    mark_running(f, host, NO_TIME);
+                } else {
+                    set_remote(f, host);
+                    if (f->state < F_TAKEN) f->state = F_TAKEN;
+                }
+            }
+            continue;
         }
+        if (!json_is_array(v)) continue;
+        struct worker *w = worker_get(ep, host);
         json_decref(w->queues);
         w->queues = json_array();
         size_t i;
@@ -910,16 +951,6 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *arg)
 
 static void ask_queues(struct endpoint *ep)
 {
-    char rq[96];
-    reply_queue(ep->c, rq);
-    if (!ep->bound) {
-        /* kombu routes replies through this binding to our list */
-        char member[160];
-        snprintf(member, sizeof member, "%s\x06\x16%s\x06\x16%s", ep->c->oid, ep->c->oid, rq);
-        const char *argv[] = {"SADD", "_kombu.binding.reply.celery.pidbox", member};
-        size_t lens[] = {4, strlen(argv[1]), strlen(member)};
-        ep->bound = cmd_argv(ep, on_any, NULL, 3, argv, lens);
-    }
     broadcast(ep, "active_queues", json_object(), true);
     ep->asked_queues = time_now_us();
 }
@@ -1045,8 +1076,10 @@ static void on_withdrawn(redisAsyncContext *ac, void *reply, void *arg)
                    xasprintf("no worker accepted the task within %s", dur(f->accept_ms, d)), NULL);
         return;
     }
-    /* a worker has it although we did not hear so */
+    /* gone from the queue although no worker said it took it: one may have (while events
+     * were missed), or the broker lost it (a restart without persistence): ask the workers */
     if (f->state == F_SENT) f->state = F_TAKEN;
+    if (!flight_worker(f) && !f->unclaimed_since) f->unclaimed_since = time_now_us();
     if (f->stopping && f->revokes == 0) revoke(f, "SIGTERM");
 }
 
@@ -1069,7 +1102,10 @@ static void on_lpos(redisAsyncContext *ac, void *reply, void *arg)
     f->check_pending = false;
     if (!r || r->type == REDIS_REPLY_ERROR) return;
     f->resumed = false;
-    if (r->type == REDIS_REPLY_NIL && f->state == F_SENT) f->state = F_TAKEN;
+    if (r->type == REDIS_REPLY_NIL && f->state == F_SENT) {
+        f->state = F_TAKEN;
+        if (!flight_worker(f)) f->unclaimed_since = time_now_us();
+    }
 }
 
 /* ---- the clock: deadlines, liveness, polling ---- */
@@ -1119,6 +1155,20 @@ static void check_flight(struct flight *f, int64_t now)
         f->timed_out = f->stopping = true;
         revoke(f, "SIGTERM");
         return;
+    }
+    if (f->unclaimed_since) {
+        /* no result came meanwhile either (the keys are read every 5 s) */
+        if (now - f->unclaimed_since > f->accept_ms * 1000 + QUERY_GRACE_US) {
+            const char *msg = "lost: no worker has the task, and the result backend holds no "
+                              "result of it";
+            flight_log(f, LL_ERROR, "%s", msg);
+            finish(f, RUN_FAILED, xstrdup(msg), NULL);
+            return;
+        }
+        if (now - f->last_query >= QUERY_EVERY_US) {
+            f->last_query = now;
+            broadcast(b, "query_task", json_pack("{s:[s]}", "ids", f->run.id), true);
+        }
     }
     const char *host = flight_worker(f);
     struct worker *w = host && f->state >= F_TAKEN ? map_get(&b->workers, host) : NULL;
@@ -1447,6 +1497,11 @@ int celery_resume(struct celery *c)
             }
         }
         if (f->state == F_UNSENT) wait_or_send(f);
+        /* its worker counts as heard of now: its heartbeats decide from here; and the
+         * workers are asked whether one still has the task (its end, or the result key, may
+         * have been missed for good while sked was down) */
+        if (flight_worker(f) && f->broker) worker_get(f->broker, flight_worker(f));
+        if (f->state >= F_TAKEN) f->unclaimed_since = time_now_us();
         log_info("celery.resumed", "run=%s state=%d", f->run.id, (int)f->state);
     }
     store_runs_free(runs, n);

@@ -481,6 +481,22 @@ class RedisRestart(unittest.TestCase):
             self.assertEqual(after["status"], "SUCCESS", after)
             self.assertEqual(after["output"], 42)
 
+    def test_a_message_the_restart_lost_fails_its_run(self):
+        redis = Redis().start()
+        self.addCleanup(redis.close)
+        worker = Worker(redis, name="wq@skedtest", queues=("celery",)).start()
+        self.addCleanup(worker.close)
+        with Sked(tasks=task_files(redis), args=FAST) as s:
+            # queue "nobody" has no worker: the message waits in the list the restart empties
+            run = s.run_job(s.create_job("orphan")["id"])
+            wait_for(lambda: redis.llen("nobody") == 1, what="the message in its list")
+            redis.restart(down_for=1)
+            self.assertEqual(redis.llen("nobody"), 0)
+            # no worker claims it when asked (query_task), and no result comes: lost
+            done = s.wait_run(run, timeout=60)
+            self.assertEqual(done["status"], "FAILED", done)
+            self.assertTrue(done["message"].startswith("lost: no worker has the task"), done)
+
 
 class ReferenceJob(unittest.TestCase):
     """docs/celery.md's "Update expired embargoes" example against a task shaped like
