@@ -29,12 +29,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     FUZZ_CHECK(t && t->id && t->title && t->description && t->working_dir && t->file);
-    FUZZ_CHECK(t->argc > 0 && t->argv[0][0] != '\0' && t->argv[t->argc] == NULL);
-    FUZZ_CHECK(strstr(t->argv[0], "{{") == NULL);
+    /* exactly one executor: a command, a builtin or Celery workers */
+    FUZZ_CHECK(!!t->argv + !!t->builtin + !!t->celery == 1);
+    if (t->argv) {
+        FUZZ_CHECK(t->argc > 0 && t->argv[0][0] != '\0' && t->argv[t->argc] == NULL);
+        FUZZ_CHECK(strstr(t->argv[0], "{{") == NULL);
+    }
+    if (t->celery) {
+        FUZZ_CHECK(t->celery->broker && t->celery->result_backend && t->celery->task);
+        FUZZ_CHECK(t->celery->accept_timeout_ms > 0 && json_is_array(t->celery->positional));
+        for (size_t i = 0; i < json_array_size(t->celery->positional); i++)
+            FUZZ_CHECK(task_has_arg(t, json_string_value(json_array_get(t->celery->positional, i))));
+    }
     FUZZ_CHECK(t->timeout_ms == -1 || t->timeout_ms > 0);
     FUZZ_CHECK(t->stop_grace_ms == -1 || t->stop_grace_ms > 0);
     FUZZ_CHECK(!t->arguments || json_is_object(t->arguments));
-    FUZZ_CHECK(!t->default_queue || strcmp(t->default_queue, "default") == 0 ||
+    char why[512];
+    FUZZ_CHECK(!t->default_queue || !task_queue_error(t, &queues, t->default_queue, why, sizeof why));
+    FUZZ_CHECK(t->celery || !t->default_queue || strcmp(t->default_queue, "default") == 0 ||
                strcmp(t->default_queue, "low") == 0);
 
     /* resolve arguments from nothing: defaults fill in, the result is validated */
