@@ -368,7 +368,7 @@ static int run_prune(struct builtin_ctx *c)
 }
 
 static const struct builtin_def defs[] = {
-    {"noop", run_noop, "does nothing and succeeds"},
+    {"noop", run_noop, "does nothing and succeeds", true},
     {"sleep", run_sleep, "sleeps for args.seconds"},
     {"http", run_http, "one HTTP request"},
     {"sked.prune", run_prune, "deletes finished runs past their retention"},

@@ -27,6 +27,7 @@ struct builtin_def {
     const char *name;
     builtin_fn run;
     const char *summary;
+    bool inline_ok; /* it never blocks: it runs on the loop itself, with no thread hop */
 };
 
 const struct builtin_def *builtin_find(const char *name);

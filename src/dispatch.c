@@ -43,6 +43,7 @@ struct dispatch {
     struct event *delay_ev; /* the next retry's backoff ends */
     struct offload *pool;   /* builtins run here */
     struct celery *celery;  /* runs of Celery job types, or NULL */
+    bool wake_pending;      /* queued runs may be claimable: dispatch_pending or wake_ev */
     int builtin_fd;         /* eventfd: a builtin reported something */
     struct event *builtin_ev;
     bool draining;
@@ -203,7 +204,14 @@ size_t dispatch_active_count(struct dispatch *d)
 
 void dispatch_wake(struct dispatch *d)
 {
-    if (!d->draining) event_active(d->wake_ev, EV_READ, 0);
+    if (d->draining) return;
+    d->wake_pending = true;
+    event_active(d->wake_ev, EV_READ, 0);
+}
+
+void dispatch_pending(struct dispatch *d)
+{
+    if (d->wake_pending) on_wake(-1, 0, d);
 }
 
 static void publish_status(struct dispatch *d, const struct run *r)
@@ -577,6 +585,7 @@ static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed)
     }
     if (a->is_builtin) {
         log_debug("run.started", "run=%s job=%s builtin=%s", a->run.id, a->run.job_id, t->builtin);
+        if (a->inline_done) worker_builtin_end(a); /* last: it frees a */
         return;
     }
     char pid[24];
@@ -593,6 +602,8 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct dispatch *d = arg;
+    if (!d->wake_pending) return; /* dispatch_pending already claimed for this wake */
+    d->wake_pending = false;
     int64_t now = time_now_us(); /* one instant for the claims and the next retry's timer */
     for (size_t i = 0; i < d->nqueues && !d->draining; i++) {
         struct qstate *q = d->queues[i];

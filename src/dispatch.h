@@ -39,6 +39,10 @@ const struct taskset *dispatch_tasks(struct dispatch *d);
 int dispatch_recover(struct dispatch *d);
 /* Asks for queued runs to be claimed (coalesced to once per loop iteration). */
 void dispatch_wake(struct dispatch *d);
+/* Claims now what a wake of this loop iteration asked for: called at the end of each
+ * iteration, so a run submitted in it is claimed (and an inline builtin ends) in the same store
+ * transaction. */
+void dispatch_pending(struct dispatch *d);
 
 /* Runs of Celery job types go to this executor (celery.h) instead of a local slot. */
 struct celery;

@@ -302,6 +302,7 @@ int server_main(int argc, char **argv)
     store_batching(s.store, true);
     while (!event_base_got_break(s.base)) {
         if (event_base_loop(s.base, EVLOOP_ONCE) < 0) break;
+        dispatch_pending(s.dispatch);
         store_batch_end(s.store);
     }
     store_batch_end(s.store);

@@ -502,8 +502,19 @@ int worker_start_builtin(struct active *a, const struct task *t, char *why, size
         struct timeval tv = {a->run.timeout_ms / 1000, (a->run.timeout_ms % 1000) * 1000};
         evtimer_add(a->timeout_ev, &tv);
     }
+    if (def->inline_ok) {
+        /* it cannot block: done right here, without a thread and the hops back */
+        builtin_run(c);
+        a->inline_done = true;
+        return 0;
+    }
     offload_submit(dispatch_pool(a->d), builtin_run, builtin_done, c);
     return 0;
+}
+
+void worker_builtin_end(struct active *a)
+{
+    builtin_done(a->bctx);
 }
 
 /* ---- orphans left by a previous sked ---- */

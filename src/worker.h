@@ -56,6 +56,7 @@ struct active {
 
     struct builtin_ctx *bctx; /* a builtin's context while it runs, else NULL */
     bool is_builtin;
+    bool inline_done;   /* an inline builtin already returned: worker_builtin_end ends it */
 
     enum active_end end;
     bool detached;      /* the run's row is gone (its job was deleted): store nothing more */
@@ -78,6 +79,10 @@ void worker_release(struct active *a);
 int worker_start_builtin(struct active *a, const struct task *t, char *why, size_t whylen);
 /* Moves what a builtin reported into a->run and its log. */
 void worker_collect(struct active *a);
+/* Ends the run of a builtin that ran inline (a->inline_done); a is freed. The caller calls it
+ * once it no longer uses a, in the same loop iteration, so the run's start and end share one
+ * store transaction. */
+void worker_builtin_end(struct active *a);
 
 /* Ends any process whose environment holds SKED_RUN_ID=<one of ids>; returns how many. */
 int worker_kill_orphans(const char *const *ids, size_t n);

@@ -68,7 +68,6 @@ CREATE TABLE run (
 -- status index holds only runs still moving (finished ones are found through their job).
 CREATE UNIQUE INDEX run_fire ON run(job_id, scheduled_for) WHERE scheduled_for IS NOT NULL;
 CREATE INDEX run_job ON run(job_id, rid);
-CREATE INDEX run_job_status ON run(job_id, status, rid);
 CREATE INDEX run_active ON run(status, rid) WHERE status IN ('Q', 'R', 'C');
 CREATE INDEX run_queued ON run(queue, rid) WHERE status = 'Q';
 
