@@ -69,6 +69,7 @@ export async function runPage(el, { params, token }) {
           fact('Exit code', run.exit_code === null || run.exit_code === undefined ? null : String(run.exit_code)),
           fact('Timeout', run.timeout || 'none'),
           fact('Node', run.node),
+          run.executor === 'celery' ? fact('Celery worker', run.worker || 'not yet known') : null,
           fact('Attempt', String(run.attempt ?? 1)),
           run.not_before ? fact('Not before', timeEl(run.not_before)) : null,
           fact('Run id', h('code', {}, run.id)))),
