@@ -1,62 +1,143 @@
 #!/usr/bin/env python3
-"""B-runs: N runs of a trivial child-process task (/bin/true) submitted over the API by one
-client, one at a time, until all are SUCCESS. Reports runs/s end to end and the
-enqueue-to-start latency (started_at - created, as recorded by sked) percentiles.
-Usage: bench_runs.py [N] [PASSES]"""
+"""Run throughput, B1-B5: runs submitted over the API (or preloaded) until every one is SUCCESS.
+
+  B1  one client (bench/loadgen.c, one keep-alive connection) submits no-op runs one at a time
+      while the workers run them; default durability
+  B2  8 concurrent clients (wrk -t1 -c8, a Lua script that POSTs runs) for a few seconds, then
+      until the queue has drained
+  B3  a backlog of QUEUED no-op runs preloaded into the store with SQL while sked is stopped;
+      sked is started and the time to drain it is measured
+  B4  B1 with --durability full
+  B5  child-process runs of /bin/true, queue of 2 slots, one client one at a time (output
+      captured and the run recorded, as for any task)
+
+The figure of each pass is runs / (the last run's finished_at - the instant before the first
+submit, or before sked was started for B3): the end of the run is sked's own record, read from
+the store after the drain, so polling does not blur it. Reported: median of the passes.
+
+Usage: bench_runs.py [B1 B2 B3 B4 B5]    sizes: BENCH_B1_RUNS, BENCH_B2_SECONDS,
+       BENCH_B3_BACKLOG, BENCH_B4_RUNS, BENCH_B5_RUNS; passes: BENCH_PASSES"""
 import os
-import subprocess
 import sys
 import time
 
-from benchlib import BIN, ROOT, TOKEN, Server, log, median, pct, ts
+from benchlib import (NOOP_ARGS, NOOP_TASK, PASSES, TRUE_TASK, Server, loadgen, log,
+                      post_runs_script, preload_runs, query, summary, wait_drained, wrk,
+                      write_result)
 
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
-PASSES = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-LOADGEN = os.path.join(ROOT, "build", "release", "bench", "bench-loadgen")
+B1_RUNS = int(os.environ.get("BENCH_B1_RUNS", "10000"))
+B2_SECONDS = int(os.environ.get("BENCH_B2_SECONDS", "5"))
+B3_BACKLOG = int(os.environ.get("BENCH_B3_BACKLOG", "100000"))
+B4_RUNS = int(os.environ.get("BENCH_B4_RUNS", "3000"))
+B5_RUNS = int(os.environ.get("BENCH_B5_RUNS", "3000"))
 
 
-def one_pass():
-    s = Server({"true.json": {"id": "true", "title": "true", "command": ["/bin/true"]}},
-               args=["--queues", "default=2"])
-    try:
-        st, job = s.call("POST", "/api/jobs", {"title": "bench", "task": "true"})
-        assert st == 201, job
-        t0 = time.monotonic()
-        out = subprocess.run([LOADGEN, "127.0.0.1", str(s.port), TOKEN, job["id"], str(N), "1"],
-                             check=True, capture_output=True, text=True).stdout
-        t_submit = time.monotonic() - t0
-        while True:
-            st, body = s.call("GET", "/api/runs?status=SUCCESS,FAILED&size=1")
-            if body["hits"]["total"] >= N:
-                break
-            time.sleep(0.02)
-        t_all = time.monotonic() - t0
-        lat = []
-        page = 1
-        while True:
-            st, body = s.call("GET", "/api/jobs/%s/runs?size=1000&page=%d" % (job["id"], page))
-            hits = body["hits"]["hits"]
-            for r in hits:
-                lat.append((ts(r["started_at"]) - ts(r["created"])) * 1000)
-                assert r["status"] == "SUCCESS", r
-            if len(hits) < 1000:
-                break
-            page += 1
-        log("  " + out.strip())
-        return N / t_all, N / t_submit, pct(lat, 50), pct(lat, 95), pct(lat, 99)
-    finally:
+def finished(s, t0):
+    """(runs SUCCESS, runs not SUCCESS, seconds from t0 to the last finished_at)."""
+    ok, bad, last = query(s.db, "SELECT sum(status = 'S'), sum(status != 'S'), max(finished_at) "
+                                "FROM run")[0]
+    return ok or 0, bad or 0, last / 1e6 - t0
+
+
+def one_client(tasks, task, args, n):
+    """B1, B4, B5: one client, one request at a time."""
+    with Server(tasks, args) as s:
+        job = s.create_job(task)
+        cpu0, com0 = s.cpu_s(), s.commits()
+        t0 = time.time()
+        out = loadgen(s.port, job["id"], n, 1)
+        t_submit = time.time() - t0
+        wait_drained(s.db)
+        cpu, com = s.cpu_s() - cpu0, s.commits() - com0 - 1
         s.stop()
+        ok, bad, secs = finished(s, t0)
+        assert ok == n and bad == 0, (ok, bad)
+        log("  %s; %d runs in %.2f s = %.0f/s, submit %.0f/s, sked CPU %.0f us/run, "
+            "%.2f commits/run" % (out, n, secs, n / secs, n / t_submit, cpu / n * 1e6, com / n))
+        return n / secs, n / t_submit, cpu / n * 1e6, com / n
+
+
+def b_one_client(wid, tasks, task, args, n, what):
+    r = [one_client(tasks, task, args, n) for _ in range(PASSES)]
+    e2e, sub, cpu, com = zip(*r)
+    write_result(wid, unit="runs/s", figure=summary(list(e2e)),
+                 submit_per_s=summary(list(sub)), cpu_us_per_run=summary(list(cpu)),
+                 commits_per_run=summary(list(com)), runs=n, server_args=args, what=what)
+
+
+def b2():
+    script = post_runs_script()
+    r = []
+    for _ in range(PASSES):
+        with Server(NOOP_TASK, NOOP_ARGS) as s:
+            job = s.create_job("noop")
+            cpu0, com0 = s.cpu_s(), s.commits()
+            t0 = time.time()
+            w = wrk(s.url("/api/jobs/%s/runs" % job["id"]), 8, B2_SECONDS, script)
+            t_submit = time.time() - t0
+            wait_drained(s.db)
+            cpu, com = s.cpu_s() - cpu0, s.commits() - com0 - 1
+            s.stop()
+            ok, bad, secs = finished(s, t0)
+            assert bad == 0 and w["non2xx"] == 0, (bad, w["non2xx"])
+            log("  wrk: %.0f req/s, p99 %.2f ms; %d runs done in %.2f s = %.0f/s, "
+                "sked CPU %.0f us/run, %.2f commits/run"
+                % (w["rps"], w["p99"], ok, secs, ok / secs, cpu / ok * 1e6, com / ok))
+            r.append((ok / secs, ok / t_submit, w["p99"], cpu / ok * 1e6, ok, com / ok))
+    e2e, sub, p99, cpu, n, com = zip(*r)
+    write_result("B2", unit="runs/s", figure=summary(list(e2e)), submit_per_s=summary(list(sub)),
+                 submit_p99_ms=summary(list(p99)), cpu_us_per_run=summary(list(cpu)),
+                 commits_per_run=summary(list(com)),
+                 runs=list(n), seconds=B2_SECONDS, server_args=NOOP_ARGS,
+                 what="wrk -t1 -c8 -d%ds POST /api/jobs/{id}/runs, then until drained" % B2_SECONDS)
+
+
+def b3():
+    r = []
+    for _ in range(PASSES):
+        with Server(NOOP_TASK, NOOP_ARGS) as s:
+            job = s.create_job("noop")
+            s.stop()
+            preload_runs(s.db, job["id"], B3_BACKLOG, "noop")
+            t0 = time.time()
+            s.start()
+            startup = s.listening - s.started
+            cpu0 = 0.0  # the process is new: all its CPU time is this drain's
+            wait_drained(s.db)
+            cpu, com = s.cpu_s() - cpu0, s.commits()
+            s.stop()
+            ok, bad, secs = finished(s, t0)
+            assert ok == B3_BACKLOG and bad == 0, (ok, bad)
+            log("  %d runs drained in %.2f s = %.0f/s (start to listening %.3f s), "
+                "sked CPU %.0f us/run, %.2f commits/run"
+                % (ok, secs, ok / secs, startup, cpu / ok * 1e6, com / ok))
+            r.append((ok / secs, cpu / ok * 1e6, com / ok))
+    e2e, cpu, com = zip(*r)
+    write_result("B3", unit="runs/s", figure=summary(list(e2e)),
+                 cpu_us_per_run=summary(list(cpu)), commits_per_run=summary(list(com)), runs=B3_BACKLOG, server_args=NOOP_ARGS,
+                 what="%d QUEUED no-op runs preloaded with SQL, from sked's start until the last "
+                      "finished" % B3_BACKLOG)
 
 
 def main():
-    results = []
-    for i in range(PASSES):
-        r = one_pass()
-        log("pass %d: %.0f runs/s end to end, submit %.0f/s, enqueue->start p50 %.2f ms p95 %.2f ms p99 %.2f ms" % ((i + 1,) + r))
-        results.append(r)
-    cols = list(zip(*results))
-    print("| child-process runs of /bin/true, one client, queue of 2 slots, %d runs | %.0f runs/s end to end (submit %.0f/s) | enqueue->start p50 %.2f ms, p95 %.2f ms, p99 %.2f ms |"
-          % (N, median(cols[0]), median(cols[1]), median(cols[2]), median(cols[3]), median(cols[4])))
+    which = sys.argv[1:] or ["B1", "B2", "B3", "B4", "B5"]
+    for w in which:
+        log("%s, %d passes" % (w, PASSES))
+        if w == "B1":
+            b_one_client("B1", NOOP_TASK, "noop", NOOP_ARGS, B1_RUNS,
+                         "bench-loadgen, 1 connection, %d no-op runs" % B1_RUNS)
+        elif w == "B2":
+            b2()
+        elif w == "B3":
+            b3()
+        elif w == "B4":
+            b_one_client("B4", NOOP_TASK, "noop", NOOP_ARGS + ["--durability", "full"], B4_RUNS,
+                         "bench-loadgen, 1 connection, %d no-op runs, --durability full" % B4_RUNS)
+        elif w == "B5":
+            b_one_client("B5", TRUE_TASK, "true", ["--queues", "default=2"], B5_RUNS,
+                         "bench-loadgen, 1 connection, %d runs of /bin/true" % B5_RUNS)
+        else:
+            sys.exit("unknown workload " + w)
 
 
 if __name__ == "__main__":
