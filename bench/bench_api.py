@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Reads over the API.
+
+B8  GET /api/jobs/{id} with wrk, keep-alive, 1 thread and 32 connections for SECONDS: the same
+    shape as the nginx static-file ceiling of the peer benchmarks (raw.nginx_keepalive).
+B9  GET /api/jobs/{id}/runs?page=1 and ?page=1000 (size 25, the default: rows 24,976-25,000)
+    with 1,000,000 finished runs of that job preloaded with SQL; wrk with one connection (one
+    request at a time) for SECONDS per page, so its percentiles are the latency of a lone
+    request. To show where the time of a page goes, the two statements sked runs for a page
+    (the count of the job's runs, then the page itself) are timed on the same store with
+    Python's sqlite3, which uses the same SQLite library.
+
+Usage: bench_api.py [B8 B9]    BENCH_API_SECONDS (5), BENCH_B9_RUNS (1000000); BENCH_PASSES"""
+import os
+import sqlite3
+import sys
+import time
+
+from benchlib import (NOOP_ARGS, NOOP_TASK, PASSES, Server, auth_script, log, median,
+                      preload_runs, summary, write_result, wrk)
+
+SECONDS = int(os.environ.get("BENCH_API_SECONDS", "5"))
+B9_RUNS = int(os.environ.get("BENCH_B9_RUNS", "1000000"))
+
+
+def b8():
+    log("B8, %d passes of %d s" % (PASSES, SECONDS))
+    rps, p99 = [], []
+    with Server(NOOP_TASK, NOOP_ARGS) as s:
+        job = s.create_job("noop")
+        url = s.url("/api/jobs/" + job["id"])
+        wrk(url, 32, 1, auth_script())  # warm-up
+        for i in range(PASSES):
+            w = wrk(url, 32, SECONDS, auth_script())
+            assert w["non2xx"] == 0, w["raw"]
+            log("  pass %d: %.0f req/s, p50 %.2f ms, p99 %.2f ms" % (i + 1, w["rps"], w["p50"],
+                                                                    w["p99"]))
+            rps.append(w["rps"])
+            p99.append(w["p99"])
+    write_result("B8", unit="req/s", figure=summary(rps), p99_ms=summary(p99),
+                 server_args=NOOP_ARGS, what="wrk -t1 -c32 -d%ds GET /api/jobs/{id}" % SECONDS)
+
+
+def sql_times(db, job_id, offset, n=50):
+    """Median ms of the count and of the page statement of store_run_list, run n times each."""
+    c = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    out = {}
+    for name, sql, args in (
+            ("count", "SELECT count(*) FROM run WHERE 1 AND job_id = ?", (job_id,)),
+            ("page", "SELECT * FROM run WHERE 1 AND job_id = ? ORDER BY rid DESC "
+                     "LIMIT 25 OFFSET ?", (job_id, offset))):
+        c.execute(sql, args).fetchall()
+        t = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            c.execute(sql, args).fetchall()
+            t.append((time.perf_counter() - t0) * 1000)
+        out[name] = median(t)
+        out[name + "_plan"] = "; ".join(r[3] for r in c.execute("EXPLAIN QUERY PLAN " + sql,
+                                                                 args))
+    c.close()
+    return out
+
+
+def b9():
+    log("B9, %d runs preloaded; %d passes of %d s per page" % (B9_RUNS, PASSES, SECONDS))
+    res = {1: [], 1000: []}
+    rps = {1: [], 1000: []}
+    with Server(NOOP_TASK, NOOP_ARGS) as s:
+        job = s.create_job("noop")
+        s.stop()
+        t0 = time.monotonic()
+        preload_runs(s.db, job["id"], B9_RUNS, "noop", status="S")
+        log("  preloaded in %.1f s" % (time.monotonic() - t0))
+        s.start()
+        st, body = s.call("GET", "/api/jobs/%s/runs?page=1000" % job["id"])
+        assert st == 200 and body["hits"]["total"] == B9_RUNS and len(body["hits"]["hits"]) == 25
+        for i in range(PASSES):
+            for page in (1, 1000):
+                w = wrk(s.url("/api/jobs/%s/runs?page=%d" % (job["id"], page)), 1, SECONDS,
+                        auth_script())
+                assert w["non2xx"] == 0, w["raw"]
+                log("  pass %d, page %d: p50 %.2f ms, p99 %.2f ms (%.0f req/s)"
+                    % (i + 1, page, w["p50"], w["p99"], w["rps"]))
+                res[page].append(w["p99"])
+                rps[page].append(w["rps"])
+        s.stop()
+        sql = {p: sql_times(s.db, job["id"], (p - 1) * 25) for p in (1, 1000)}
+        log("  SQL alone: count %.2f ms; page 1 %.2f ms, page 1000 %.2f ms"
+            % (sql[1]["count"], sql[1]["page"], sql[1000]["page"]))
+    write_result("B9", unit="ms", page1=summary(res[1]), page1000=summary(res[1000]),
+                 page1_rps=summary(rps[1]), page1000_rps=summary(rps[1000]),
+                 sql_count_ms=sql[1]["count"], sql_count_plan=sql[1]["count_plan"],
+                 sql_page1_ms=sql[1]["page"], sql_page1000_ms=sql[1000]["page"],
+                 sql_page_plan=sql[1]["page_plan"], runs=B9_RUNS, server_args=NOOP_ARGS,
+                 what="wrk -t1 -c1 -d%ds GET /api/jobs/{id}/runs?page=1 and ?page=1000, "
+                      "%d runs in the job" % (SECONDS, B9_RUNS))
+
+
+def main():
+    for w in sys.argv[1:] or ["B8", "B9"]:
+        {"B8": b8, "B9": b9}[w]()
+
+
+if __name__ == "__main__":
+    main()
