@@ -23,6 +23,8 @@
 #include "offload.h"
 #include "worker.h"
 
+#define CLAIM_BUDGET 64 /* claims per wake-up */
+
 struct qstate {
     char *name;
     int slots, busy;
@@ -605,9 +607,17 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     if (!d->wake_pending) return; /* dispatch_pending already claimed for this wake */
     d->wake_pending = false;
     int64_t now = time_now_us(); /* one instant for the claims and the next retry's timer */
+    /* runs that end at once (inline builtins, start failures) free their slot at once: a
+     * backlog would drain in one go, holding the loop and one transaction; past the budget
+     * the rest waits for the next iteration */
+    int budget = CLAIM_BUDGET;
     for (size_t i = 0; i < d->nqueues && !d->draining; i++) {
         struct qstate *q = d->queues[i];
         while (q->busy < q->slots && !d->draining) {
+            if (budget-- == 0) {
+                dispatch_wake(d);
+                return;
+            }
             struct run r;
             if (store_run_claim(d->store, q->name, d->cfg->node, now, &r) != 0) break;
             start_run(d, q, &r);
