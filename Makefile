@@ -14,7 +14,7 @@ SKED_BIN ?= build/release/sked
 BINDIR = $(PREFIX)/bin
 DATADIR = $(PREFIX)/share/sked
 
-.PHONY: all deps test-deps install-packages build run test bench clean install
+.PHONY: all deps test-deps install-packages build run test bench bench-peers clean install
 
 all: build
 
@@ -60,6 +60,11 @@ test: test-deps build/asan/build.ninja
 
 bench: build
 	bench/run.sh
+
+# Celery, BullMQ, beanstalkd, graphile-worker and the raw ceilings, measured on this machine for
+# the ratios of the benchmark table: bench/out/peers.json (bench/peers/README.md)
+bench-peers:
+	bench/peers/run.sh
 
 # The binary, the man page, the documents, the example job types and a systemd unit that runs
 # sked as the user sked with /etc/sked/sked.conf (written only if it does not exist yet).
