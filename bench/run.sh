@@ -1,43 +1,57 @@
 #!/usr/bin/env bash
-# Runs the benchmarks against a release build and writes docs/benchmarks.md.
+# `make bench`: measures workloads B1-B10 against the release build and writes
+# docs/benchmarks.md, with ratios against the peers of bench/out/peers.json (`make bench-peers`)
+# when it exists. Takes about 8 minutes on 2 cores; never part of `make test`.
+# Sizes and passes can be changed through the BENCH_* variables the scripts list.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ninja -C build/release sked bench/bench-loadgen >/dev/null
-out=docs/benchmarks.md
-runs=$(python3 bench/bench_runs.py "${BENCH_RUNS:-5000}" "${BENCH_PASSES:-3}")
-sched=$(python3 bench/bench_sched.py "${BENCH_SCHED_SECONDS:-20}")
-cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
-{
-    echo "# Benchmarks"
-    echo
-    echo "Measured by \`make bench\` (bench/run.sh) on $(date -u +%Y-%m-%d): $(nproc) cores ($cpu),"
-    echo "$(. /etc/os-release; echo "$PRETTY_NAME"), sked $(./build/release/sked version | cut -d' ' -f2), release build."
-    echo "Figures are medians over the passes noted; the machines are shared, so compare ratios"
-    echo "measured in one session rather than absolute numbers across sessions."
-    echo
-    echo "## Runs through the API"
-    echo
-    echo "\`python3 bench/bench_runs.py ${BENCH_RUNS:-5000} ${BENCH_PASSES:-3}\`: one client (bench/loadgen.c) submits"
-    echo "runs of a job whose task is \`/bin/true\` one at a time over a keep-alive connection; the"
-    echo "figure counts from the first submit until every run is SUCCESS. Latency is sked's own"
-    echo "record: \`started_at - created\` of each run."
-    echo
-    echo "| workload | throughput | latency |"
-    echo "|---|---|---|"
-    echo "$runs"
-    echo
-    echo "## Scheduler"
-    echo
-    echo "\`python3 bench/bench_sched.py ${BENCH_SCHED_SECONDS:-20}\`: lateness of a 1-second interval job"
-    echo "(\`created - scheduled_for\` of each scheduled run) while the heap holds 1, 1,000 or 10,000"
-    echo "active schedules (the others are daily crontabs in Europe/Zurich); memory per schedule is"
-    echo "the RSS growth of the server divided by the number of scheduled jobs (store cache"
-    echo "included)."
-    echo
-    echo "| workload | fires | lateness | memory |"
-    echo "|---|---|---|---|"
-    echo "$sched"
-} > "$out.new"
-if [ -f docs/benchmarks-notes.md ]; then cat docs/benchmarks-notes.md >> "$out.new"; fi
-mv "$out.new" "$out"
-cat "$out"
+start=$(date +%s)
+out=bench/out
+doc=${BENCH_DOC:-docs/benchmarks.md}
+
+# wrk drives B2, B8 and B9; perf and strace show where B1's time goes (optional)
+make --no-print-directory install-packages PACKAGES="wrk"
+make --no-print-directory install-packages PACKAGES="linux-perf strace" ||
+    echo "bench: no perf or strace; the profile of B1 is left out"
+
+ninja -C build/release sked bench/bench-loadgen bench/bench-stamp >/dev/null
+# measure a copy: a rebuild during the run must not change the binary under test
+rm -rf "$out/results" "$out/work"
+mkdir -p "$out/results" "$out/work/bin"
+cp build/release/sked build/release/bench/bench-loadgen build/release/bench/bench-stamp "$out/work/bin/"
+export SKED_BIN=$PWD/$out/work/bin/sked BENCH_LOADGEN=$PWD/$out/work/bin/bench-loadgen \
+       BENCH_STAMP=$PWD/$out/work/bin/bench-stamp BENCH_OUT=$PWD/$out
+
+BENCH_COMMIT=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+# what the binary is built from besides the commit
+BENCH_DIRTY=$(git status --porcelain -- src sql web meson.build meson_options.txt 2>/dev/null |
+              awk '{print $2}' | paste -sd' ' || true)
+BENCH_LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+export BENCH_COMMIT BENCH_DIRTY BENCH_LOAD_BEFORE
+
+commands=(
+    "python3 bench/bench_runs.py B1 B2 B3 B4 B5"
+    "python3 bench/bench_latency.py"
+    "python3 bench/bench_sched.py B7 B10"
+    "python3 bench/bench_api.py B8 B9"
+    "python3 bench/profile.py"
+)
+failed=0
+for c in "${commands[@]}"; do
+    echo "== $c" >&2
+    # each script bounds itself; the timeout only catches a hang
+    if ! timeout 420 $c; then
+        echo "bench: '$c' failed; its rows are marked not measured" >&2
+        failed=$((failed + 1))
+    fi
+done
+
+BENCH_LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+BENCH_SECONDS=$(( $(date +%s) - start ))
+BENCH_COMMANDS=$(printf '%s\n' "${commands[@]}")
+export BENCH_LOAD_AFTER BENCH_SECONDS BENCH_COMMANDS
+python3 bench/report.py "$doc"
+rm -rf "$out/work"
+sed -n '/^## Results/,/^## Measured alongside/p' "$doc" | sed '$d'
+echo "wrote $doc in $((BENCH_SECONDS / 60)) min $((BENCH_SECONDS % 60)) s" >&2
+[ "$failed" = 0 ]
