@@ -24,7 +24,7 @@ OUT=$OUT_DIR/peers.json
 LOG=$OUT_DIR/peers.log
 
 # peer, script, time limit in seconds, in the order they run within a pass. A pass takes about
-# 3 minutes on 2 cores; the limits only catch a peer that hangs.
+# 2 minutes on 2 cores; the limits only catch a peer that hangs.
 SCRIPTS=(
   "raw raw_spawn.sh 60"
   "raw raw_sqlite.sh 60"
