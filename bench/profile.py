@@ -5,14 +5,14 @@ strace -c. Writes bench/out/results/profile.json for bench/report.py.
   CPU      the server's CPU seconds per run (or request), per thread (from
            /proc/PID/task/*/stat): the loop thread (the process's first) against the others
   perf     perf record --call-graph dwarf on the server during the pass; the share of the
-           server's samples under each function (inclusive, so nested ones overlap): for B1 the
-           functions of a run's path, for the others sked's own functions with the largest
-           shares; and by library (exclusive)
+           server's samples under each function (inclusive, so nested ones overlap): sked's own
+           functions with the largest shares and a few library functions that tell where the
+           time goes; and by library (exclusive)
   strace   strace -c -f on the server during a B1 and a B4 pass: system calls per run, and the
            time of the fsyncs under --durability full (strace slows the server; the counts are
            exact, the times are not, except for calls that wait on the disk)
 
-Usage: profile.py    BENCH_PROFILE_RUNS (4000; B3 drains ten times as many, B4 and B5 run half)"""
+Usage: profile.py    BENCH_PROFILE_RUNS (4000; B3 drains 25 times as many, B4 and B5 run half)"""
 import os
 import re
 import shutil
@@ -25,32 +25,46 @@ from benchlib import (NOOP_ARGS, NOOP_TASK, OUT, TRUE_TASK, Server, auth_script,
 
 RUNS = int(os.environ.get("BENCH_PROFILE_RUNS", "4000"))
 
-# the server's functions on a run's path, in the order a run meets them
-FUNCS = [
-    ("event_base_loop", "the event loop: every event handled"),
-    ("api_runs_create", "`POST /api/jobs/{id}/runs`, the handler"),
-    ("api_load_job", "  reading the job"),
-    ("store_run_insert", "  inserting the run"),
-    ("store_last_success_start", "  `since`: the start of the job's last successful run"),
-    ("api_audit", "  the audit row of the request"),
-    ("api_run_json", "  the run as a JSON object"),
-    ("api_json", "  the answer: JSON text and the HTTP response"),
-    ("on_wake", "the dispatcher: claims and starts"),
-    ("store_run_claim", "  the claim"),
-    ("worker_start_builtin", "  handing the run to the builtin pool"),
-    ("on_ready", "a builtin's end, back on the loop"),
-    ("finish", "  the outcome"),
-    ("store_run_update", "    its guarded UPDATE"),
-    ("store_commit", "    its transaction's commit"),
-    ("events_publish", "    the status event to subscribers"),
-    ("store_batch_end", "the group commit at the end of a loop iteration"),
-    ("evbuffer_write_atmost", "writing answers to sockets"),
-    ("sqlite3_step", "all SQLite statements, commits included"),
-    ("sqlite3WalFrames", "  all WAL writes (pages appended to the WAL)"),
-    ("sqlite3WalCheckpoint", "  WAL checkpoints"),
-    ("json_dumps", "all JSON encoding"),
-]
-
+# what the server's functions do, for the table; the functions shown are the ones with the
+# largest shares of the pass, whatever their names
+LABELS = {
+    "event_base_loop": "the event loop: every event handled",
+    "process": "an HTTP request: parse, route, answer",
+    "api_handle": "authentication, permission, the route's handler",
+    "api_runs_create": "`POST /api/jobs/{id}/runs`",
+    "api_jobs_get": "`GET /api/jobs/{id}`",
+    "api_load_job": "reading the job",
+    "api_job_json": "the job as a JSON object",
+    "api_run_json": "the run as a JSON object",
+    "api_json": "the answer: JSON text and the HTTP response",
+    "api_audit": "the audit row of the request",
+    "dispatch_submit": "creating the run",
+    "dispatch_pending": "claims of the iteration's new runs",
+    "store_run_insert": "INSERT of the run",
+    "store_last_success_start": "`since`: the start of the job's last successful run",
+    "store_run_latest": "the job's latest run",
+    "store_job_get": "SELECT of a job",
+    "on_wake": "the dispatcher: claims and starts",
+    "store_run_claim": "the claim",
+    "start_run": "starting a claimed run",
+    "worker_start_builtin": "starting a builtin",
+    "worker_spawn": "posix_spawn of a task and its pipes",
+    "on_sigchld": "reaping a child process",
+    "on_ready": "a builtin's end, back on the loop",
+    "finish": "the outcome of a run",
+    "store_run_update": "guarded UPDATE of a run",
+    "store_commit": "commit of a transaction of its own",
+    "store_batch_end": "the group commit at the end of a loop iteration",
+    "events_publish": "a run event to its subscribers",
+    "on_event": "a subscriber (notifications, metrics)",
+    "http_reply": "the HTTP response head",
+    "sqlite3_step": "all SQLite statements, commits included",
+    "sqlite3WalFrames": "pages appended to the WAL",
+    "sqlite3WalCheckpoint": "WAL checkpoints",
+    "json_dumps": "JSON encoding (jansson)",
+    "evbuffer_write_atmost": "writing to sockets",
+    "__spawni": "posix_spawn (glibc)",
+}
 
 # what else is named when present: library functions that tell where the time of a path goes
 ANCHORS = ["sqlite3_step", "sqlite3_prepare_v2", "sqlite3_prepare_v3", "sqlite3WalFrames",
@@ -83,7 +97,7 @@ def perf_report(data):
     return incl, libs[:8]
 
 
-def perf_pass(tmp, tasks, args, prepare, drive, curated=None):
+def perf_pass(tmp, tasks, args, prepare, drive):
     """Runs drive(s, ctx) -> units (runs or requests) under perf record; returns wall and CPU
     per unit and the functions with the largest inclusive shares."""
     data = os.path.join(tmp, "perf.data")
@@ -101,18 +115,19 @@ def perf_pass(tmp, tasks, args, prepare, drive, curated=None):
         cpu1 = threads_cpu(pid)
         perf.send_signal(signal.SIGINT)
         perf.wait(120)
+    if units == 0:
+        raise RuntimeError("nothing was done while perf recorded")
     loop = cpu1[pid] - cpu0.get(pid, 0)
     other = sum(v - cpu0.get(t, 0) for t, v in cpu1.items() if t != pid)
     incl, libs = perf_report(data)
     os.unlink(data)
-    if curated:
-        funcs = [[f, label, incl[f][0]] for f, label in curated if f in incl]
-    else:
-        own = [(f, v[0]) for f, v in incl.items()
-               if v[1] == "sked" and v[0] < 90 and v[0] >= 2 and f not in ("_start", "main")]
-        own.sort(key=lambda x: -x[1])
-        funcs = [[f, "", v] for f, v in own[:16]]
-        funcs += [[f, "(library)", incl[f][0]] for f in ANCHORS if f in incl and incl[f][0] >= 2]
+    own = [(f, v[0]) for f, v in incl.items()
+           if v[1] == "sked" and 2 <= v[0] < 90 and f not in ("_start", "main")]
+    own.sort(key=lambda x: -x[1])
+    funcs = [[f, LABELS.get(re.sub(r"\.(part|isra|constprop|cold)\.\d+$", "", f), ""), v]
+             for f, v in own[:18]]
+    funcs += [[f, LABELS.get(f, "(library)"), incl[f][0]] for f in ANCHORS
+              if f in incl and incl[f][0] >= 2]
     return {"units": units, "wall_us": wall / units * 1e6, "loop_cpu_us": loop / units * 1e6,
             "pool_cpu_us": other / units * 1e6, "funcs": funcs, "libs": libs}
 
@@ -193,16 +208,16 @@ def main():
     res = {}
     if shutil.which("perf"):
         plan = [
-            ("B1", NOOP_TASK, NOOP_ARGS, noop_job, one_client(RUNS), FUNCS),
-            ("B3", NOOP_TASK, NOOP_ARGS, backlog_prepare(RUNS * 10), backlog_drive, None),
+            ("B1", NOOP_TASK, NOOP_ARGS, noop_job, one_client(RUNS)),
+            ("B3", NOOP_TASK, NOOP_ARGS, backlog_prepare(RUNS * 25), backlog_drive),
             ("B4", NOOP_TASK, NOOP_ARGS + ["--durability", "full"], noop_job,
-             one_client(RUNS // 2), None),
-            ("B5", TRUE_TASK, ["--queues", "default=2"], true_job, one_client(RUNS // 2), None),
-            ("B8", NOOP_TASK, NOOP_ARGS, get_job, get_drive, None),
+             one_client(RUNS // 2)),
+            ("B5", TRUE_TASK, ["--queues", "default=2"], true_job, one_client(RUNS // 2)),
+            ("B8", NOOP_TASK, NOOP_ARGS, get_job, get_drive),
         ]
-        for wid, tasks, args, prep, drive, curated in plan:
+        for wid, tasks, args, prep, drive in plan:
             log("profile: %s under perf" % wid)
-            p = perf_pass(tmp, tasks, args, prep, drive, curated)
+            p = perf_pass(tmp, tasks, args, prep, drive)
             res["perf_" + wid] = p
             log("  %d units; %.0f us wall each; loop thread %.0f us CPU, other threads %.0f us; "
                 "top: %s" % (p["units"], p["wall_us"], p["loop_cpu_us"], p["pool_cpu_us"],
