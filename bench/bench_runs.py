@@ -8,15 +8,16 @@
   B3  a backlog of QUEUED no-op runs preloaded into the store with SQL while sked is stopped;
       sked is started and the time to drain it is measured
   B4  B1 with --durability full
-  B5  child-process runs of /bin/true, queue of 2 slots, one client one at a time (output
-      captured and the run recorded, as for any task)
+  B5  child-process runs of /bin/true, queue of 2 slots: a preloaded backlog drained as in
+      B3, so both slots are always busy, as in the raw posix_spawn ceiling it is compared with
+      (2 in flight); output captured and the run recorded, as for any task
 
 The figure of each pass is runs / (the last run's finished_at - the instant before the first
 submit, or before sked was started for B3): the end of the run is sked's own record, read from
 the store after the drain, so polling does not blur it. Reported: median of the passes.
 
 Usage: bench_runs.py [B1 B2 B3 B4 B5]    sizes: BENCH_B1_RUNS, BENCH_B2_SECONDS,
-       BENCH_B3_BACKLOG, BENCH_B4_RUNS, BENCH_B5_RUNS; passes: BENCH_PASSES"""
+       BENCH_B3_BACKLOG, BENCH_B4_RUNS, BENCH_B5_BACKLOG; passes: BENCH_PASSES"""
 import os
 import sys
 import time
@@ -29,7 +30,7 @@ B1_RUNS = int(os.environ.get("BENCH_B1_RUNS", "10000"))
 B2_SECONDS = int(os.environ.get("BENCH_B2_SECONDS", "5"))
 B3_BACKLOG = int(os.environ.get("BENCH_B3_BACKLOG", "100000"))
 B4_RUNS = int(os.environ.get("BENCH_B4_RUNS", "3000"))
-B5_RUNS = int(os.environ.get("BENCH_B5_RUNS", "3000"))
+B5_BACKLOG = int(os.environ.get("BENCH_B5_BACKLOG", "5000"))
 
 
 def finished(s, t0):
@@ -40,7 +41,7 @@ def finished(s, t0):
 
 
 def one_client(tasks, task, args, n):
-    """B1, B4, B5: one client, one request at a time."""
+    """B1, B4: one client, one request at a time."""
     with Server(tasks, args) as s:
         job = s.create_job(task)
         cpu0, com0 = s.cpu_s(), s.commits()
@@ -92,13 +93,14 @@ def b2():
                  what="wrk -t1 -c8 -d%ds POST /api/jobs/{id}/runs, then until drained" % B2_SECONDS)
 
 
-def b3():
+def backlog(wid, tasks, task, args, n):
+    """B3, B5: a backlog of n QUEUED runs preloaded while sked is stopped, then drained."""
     r = []
     for _ in range(PASSES):
-        with Server(NOOP_TASK, NOOP_ARGS) as s:
-            job = s.create_job("noop")
+        with Server(tasks, args) as s:
+            job = s.create_job(task)
             s.stop()
-            preload_runs(s.db, job["id"], B3_BACKLOG, "noop")
+            preload_runs(s.db, job["id"], n, task)
             t0 = time.time()
             s.start()
             startup = s.listening - s.started
@@ -107,16 +109,17 @@ def b3():
             cpu, com = s.cpu_s() - cpu0, s.commits()
             s.stop()
             ok, bad, secs = finished(s, t0)
-            assert ok == B3_BACKLOG and bad == 0, (ok, bad)
+            assert ok == n and bad == 0, (ok, bad)
             log("  %d runs drained in %.2f s = %.0f/s (start to listening %.3f s), "
                 "sked CPU %.0f us/run, %.2f commits/run"
                 % (ok, secs, ok / secs, startup, cpu / ok * 1e6, com / ok))
             r.append((ok / secs, cpu / ok * 1e6, com / ok))
     e2e, cpu, com = zip(*r)
-    write_result("B3", unit="runs/s", figure=summary(list(e2e)),
-                 cpu_us_per_run=summary(list(cpu)), commits_per_run=summary(list(com)), runs=B3_BACKLOG, server_args=NOOP_ARGS,
-                 what="%d QUEUED no-op runs preloaded with SQL, from sked's start until the last "
-                      "finished" % B3_BACKLOG)
+    write_result(wid, unit="runs/s", figure=summary(list(e2e)),
+                 cpu_us_per_run=summary(list(cpu)), commits_per_run=summary(list(com)),
+                 runs=n, server_args=args,
+                 what="%d QUEUED runs of `%s` preloaded with SQL, from sked's start until the "
+                      "last finished" % (n, task))
 
 
 def main():
@@ -129,13 +132,12 @@ def main():
         elif w == "B2":
             b2()
         elif w == "B3":
-            b3()
+            backlog("B3", NOOP_TASK, "noop", NOOP_ARGS, B3_BACKLOG)
         elif w == "B4":
             b_one_client("B4", NOOP_TASK, "noop", NOOP_ARGS + ["--durability", "full"], B4_RUNS,
                          "bench-loadgen, 1 connection, %d no-op runs, --durability full" % B4_RUNS)
         elif w == "B5":
-            b_one_client("B5", TRUE_TASK, "true", ["--queues", "default=2"], B5_RUNS,
-                         "bench-loadgen, 1 connection, %d runs of /bin/true" % B5_RUNS)
+            backlog("B5", TRUE_TASK, "true", ["--queues", "default=2"], B5_BACKLOG)
         else:
             sys.exit("unknown workload " + w)
 

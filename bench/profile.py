@@ -147,11 +147,11 @@ def one_client(n):
     return drive
 
 
-def backlog_prepare(n):
+def backlog_prepare(n, task="noop"):
     def prepare(s):
-        job = s.create_job("noop")
+        job = s.create_job(task)
         s.stop()
-        preload_runs(s.db, job["id"], n, "noop")
+        preload_runs(s.db, job["id"], n, task)
         s.start()
         return job
     return prepare
@@ -161,13 +161,6 @@ def backlog_drive(s, job, t0):
     """Runs of the backlog that finished while perf was recording."""
     wait_drained(s.db, step=0.02)
     return query(s.db, "SELECT count(*) FROM run WHERE finished_at >= ?", (int(t0 * 1e6),))[0][0]
-
-
-def true_job(s):
-    job = s.create_job("true")
-    loadgen(s.port, job["id"], 100, 1)
-    wait_drained(s.db)
-    return job
 
 
 def get_job(s):
@@ -212,7 +205,8 @@ def main():
             ("B3", NOOP_TASK, NOOP_ARGS, backlog_prepare(RUNS * 25), backlog_drive),
             ("B4", NOOP_TASK, NOOP_ARGS + ["--durability", "full"], noop_job,
              one_client(RUNS // 2)),
-            ("B5", TRUE_TASK, ["--queues", "default=2"], true_job, one_client(RUNS // 2)),
+            ("B5", TRUE_TASK, ["--queues", "default=2"], backlog_prepare(RUNS * 2, "true"),
+             backlog_drive),
             ("B8", NOOP_TASK, NOOP_ARGS, get_job, get_drive),
         ]
         for wid, tasks, args, prep, drive in plan:

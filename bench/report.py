@@ -167,7 +167,8 @@ r = R.get("B5")
 if r:
     v = r["figure"]["median"]
     t, ok = peer_cell("raw", "spawn_2", v, "runs/s", 0.85)
-    row("B5", "child-process runs of `/bin/true`, pool of 2, output captured, run recorded",
+    row("B5", "child-process runs of `/bin/true`, pool of 2, output captured, run recorded: "
+              "a preloaded backlog of {:,} drained".format(r["runs"]),
         fig(r["figure"], "runs/s"), "≥ 0.85× the raw posix_spawn ceiling", [t], [ok])
 else:
     missing("B5", "child-process runs of `/bin/true`")
@@ -251,7 +252,7 @@ def alongside():
             other = "submit rate %s runs/s" % num(r["submit_per_s"]["median"], "runs/s")
         if "submit_p99_ms" in r:
             other += ", submit p99 %s ms (wrk)" % num(r["submit_p99_ms"]["median"], "ms")
-        out.append("| %s | %.0f µs | %.2f | %s |" % (bid, r["cpu_us_per_run"]["median"],
+        out.append("| %s | %.0f µs | %.3f | %s |" % (bid, r["cpu_us_per_run"]["median"],
                                                     r["commits_per_run"]["median"], other))
     for key in ("B6-inproc", "B6-child"):
         r = R.get(key)
@@ -288,7 +289,8 @@ PROFILE_WHAT = {
     "B3": ("B3", "runs", "draining a preloaded backlog (the runs that finished while perf "
                          "recorded)"),
     "B4": ("B4", "runs", "B1 with `--durability full`"),
-    "B5": ("B5", "runs", "runs of `/bin/true`, one client, 2 slots"),
+    "B5": ("B5", "runs", "draining a preloaded backlog of `/bin/true` runs, 2 slots (the runs "
+                         "that finished while perf recorded)"),
     "B8": ("B8", "requests", "`GET /api/jobs/{id}`, wrk, 32 connections, 4 s"),
 }
 
