@@ -4,8 +4,10 @@ bench/out/peers.json (what `make bench-peers` measured on this machine), when it
 without it the peers' reference figures are shown, marked as not measured this session.
 docs/benchmarks-notes.md (the reading of the figures, written by hand) is appended.
 
-Usage: report.py OUTPUT   (environment from bench/run.sh: BENCH_COMMIT, BENCH_DIRTY,
-       BENCH_SECONDS, BENCH_LOAD_BEFORE, BENCH_LOAD_AFTER, BENCH_COMMANDS)"""
+Usage: report.py OUTPUT   (the session's facts - BENCH_COMMIT, BENCH_DIRTY, BENCH_SECONDS,
+       BENCH_LOAD_BEFORE, BENCH_LOAD_AFTER, BENCH_COMMANDS - from bench/run.sh's environment or
+       the results/session.json it leaves, so the document can be written again after the
+       notes change)"""
 import json
 import os
 import platform
@@ -16,10 +18,15 @@ from benchlib import BIN, OUT, ROOT
 
 R = {}
 for name in os.listdir(os.path.join(OUT, "results")):
-    if name.endswith(".json"):
+    if name.endswith(".json") and name != "session.json":
         with open(os.path.join(OUT, "results", name)) as f:
             R[name[:-5]] = json.load(f)
 
+SESSION = {}
+if os.path.exists(os.path.join(OUT, "results", "session.json")):
+    with open(os.path.join(OUT, "results", "session.json")) as f:
+        SESSION = json.load(f)
+SESSION.update({k: v for k, v in os.environ.items() if k.startswith("BENCH_")})
 PEERS_FILE = os.path.join(OUT, "peers.json")
 PEERS = None
 if os.path.exists(PEERS_FILE):
@@ -349,9 +356,9 @@ def main():
     sqlite_v = sh("dpkg-query -W -f='${Version}' libsqlite3-0")
     levent_v = sh("dpkg-query -W -f='${Version}' libevent-2.1-7")
     wrk_v = sh("dpkg-query -W -f='${Version}' wrk")
-    commit = os.environ.get("BENCH_COMMIT", "?")
-    dirty = os.environ.get("BENCH_DIRTY", "")
-    secs = int(os.environ.get("BENCH_SECONDS", "0"))
+    commit = SESSION.get("BENCH_COMMIT", "?")
+    dirty = SESSION.get("BENCH_DIRTY", "")
+    secs = int(SESSION.get("BENCH_SECONDS", "0"))
     L = ["# Benchmarks", "",
          "Measured by `make bench` (bench/run.sh) on %s, commit `%s`%s." % (
              sh("date -u +%Y-%m-%d"), commit,
@@ -362,8 +369,8 @@ def main():
          "- sked %s, release build; SQLite %s, libevent %s, wrk %s, Python %s" % (
              ver, sqlite_v, levent_v, wrk_v, platform.python_version()),
          "- `make bench` took %d min %02d s; load average before it started %s, after %s" % (
-             secs // 60, secs % 60, os.environ.get("BENCH_LOAD_BEFORE", "?"),
-             os.environ.get("BENCH_LOAD_AFTER", "?"))]
+             secs // 60, secs % 60, SESSION.get("BENCH_LOAD_BEFORE", "?"),
+             SESSION.get("BENCH_LOAD_AFTER", "?"))]
     if PEERS is not None:
         m = PEERS.get("machine", {})
         L.append("- peers: `bench/out/peers.json` from `make bench-peers` on this machine, %s%s; "
@@ -413,7 +420,7 @@ def main():
         if "what" in R[bid]:
             L.append("- %s: %s" % (bid, R[bid]["what"]))
     L += ["", "The scripts, as bench/run.sh runs them:", "", "```"]
-    L += os.environ.get("BENCH_COMMANDS", "").strip().splitlines()
+    L += SESSION.get("BENCH_COMMANDS", "").strip().splitlines()
     L += ["```", ""]
     notes = os.path.join(ROOT, "docs", "benchmarks-notes.md")
     if os.path.exists(notes):

@@ -50,6 +50,10 @@ BENCH_LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 BENCH_SECONDS=$(( $(date +%s) - start ))
 BENCH_COMMANDS=$(printf '%s\n' "${commands[@]}")
 export BENCH_LOAD_AFTER BENCH_SECONDS BENCH_COMMANDS
+# the session's facts, so bench/report.py can write the document again from the same results
+python3 -c 'import json, os; json.dump({k: v for k, v in os.environ.items()
+                                       if k.startswith("BENCH_")}, open(os.sys.argv[1], "w"))' \
+    "$out/results/session.json"
 python3 bench/report.py "$doc"
 rm -rf "$out/work"
 sed -n '/^## Results/,/^## Measured alongside/p' "$doc" | sed '$d'
