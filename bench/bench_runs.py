@@ -18,8 +18,10 @@ the store after the drain, so polling does not blur it. Reported: median of the 
 
 Usage: bench_runs.py [B1 B2 B3 B4 B5]    sizes: BENCH_B1_RUNS, BENCH_B2_SECONDS,
        BENCH_B3_BACKLOG, BENCH_B4_RUNS, BENCH_B5_BACKLOG; passes: BENCH_PASSES"""
+import http.client
 import os
 import sys
+import threading
 import time
 
 from benchlib import (NOOP_ARGS, NOOP_TASK, PASSES, TRUE_TASK, Server, loadgen, log,
@@ -93,6 +95,31 @@ def b2():
                  what="wrk -t1 -c8 -d%ds POST /api/jobs/{id}/runs, then until drained" % B2_SECONDS)
 
 
+class Probe:
+    """GET /healthz every 50 ms on a connection of its own while a backlog drains: whether the
+    API still answers, and how late."""
+
+    def __init__(self, port):
+        self.port, self.count, self.slowest, self.done = port, 0, 0.0, False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        while not self.done:
+            t = time.monotonic()
+            c.request("GET", "/healthz")
+            c.getresponse().read()
+            self.slowest = max(self.slowest, time.monotonic() - t)
+            self.count += 1
+            time.sleep(0.05)
+        c.close()
+
+    def stop(self):
+        self.done = True
+        self.thread.join(130)
+
+
 def backlog(wid, tasks, task, args, n):
     """B3, B5: a backlog of n QUEUED runs preloaded while sked is stopped, then drained."""
     r = []
@@ -105,18 +132,23 @@ def backlog(wid, tasks, task, args, n):
             s.start()
             startup = s.listening - s.started
             cpu0 = 0.0  # the process is new: all its CPU time is this drain's
+            probe = Probe(s.port)
             wait_drained(s.db)
+            probe.stop()
             cpu, com = s.cpu_s() - cpu0, s.commits()
             s.stop()
             ok, bad, secs = finished(s, t0)
             assert ok == n and bad == 0, (ok, bad)
             log("  %d runs drained in %.2f s = %.0f/s (start to listening %.3f s), "
-                "sked CPU %.0f us/run, %.2f commits/run"
-                % (ok, secs, ok / secs, startup, cpu / ok * 1e6, com / ok))
-            r.append((ok / secs, cpu / ok * 1e6, com / ok))
-    e2e, cpu, com = zip(*r)
+                "sked CPU %.0f us/run, %d commits in all; GET /healthz during the drain: "
+                "%d answered, slowest %.3f s" % (ok, secs, ok / secs, startup, cpu / ok * 1e6,
+                                                 com, probe.count, probe.slowest))
+            r.append((ok / secs, cpu / ok * 1e6, com / ok, com, probe.slowest, probe.count))
+    e2e, cpu, com, commits, slowest, probes = zip(*r)
     write_result(wid, unit="runs/s", figure=summary(list(e2e)),
                  cpu_us_per_run=summary(list(cpu)), commits_per_run=summary(list(com)),
+                 commits=list(commits), healthz_slowest_s=summary(list(slowest)),
+                 healthz_answered=list(probes),
                  runs=n, server_args=args,
                  what="%d QUEUED runs of `%s` preloaded with SQL, from sked's start until the "
                       "last finished" % (n, task))

@@ -122,7 +122,7 @@ def perf_pass(tmp, tasks, args, prepare, drive):
     incl, libs = perf_report(data)
     os.unlink(data)
     own = [(f, v[0]) for f, v in incl.items()
-           if v[1] == "sked" and 2 <= v[0] < 90 and f not in ("_start", "main")]
+           if v[1] == "sked" and 2 <= v[0] < 90 and f not in ("_start", "main", "server_main")]
     own.sort(key=lambda x: -x[1])
     funcs = [[f, LABELS.get(re.sub(r"\.(part|isra|constprop|cold)\.\d+$", "", f), ""), v]
              for f, v in own[:18]]

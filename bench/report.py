@@ -259,6 +259,12 @@ def alongside():
             other = "submit rate %s runs/s" % num(r["submit_per_s"]["median"], "runs/s")
         if "submit_p99_ms" in r:
             other += ", submit p99 %s ms (wrk)" % num(r["submit_p99_ms"]["median"], "ms")
+        if "commits" in r:
+            other = ("store commits during the whole drain: %s; the slowest `GET /healthz` sent "
+                     "every 50 ms during the drain: %.2f s (%s answered)" % (
+                         ", ".join(str(int(c)) for c in r["commits"]),
+                         r["healthz_slowest_s"]["median"],
+                         ", ".join(str(c) for c in r["healthz_answered"])))
         out.append("| %s | %.0f µs | %.3f | %s |" % (bid, r["cpu_us_per_run"]["median"],
                                                     r["commits_per_run"]["median"], other))
     for key in ("B6-inproc", "B6-child"):
@@ -378,10 +384,10 @@ def main():
                      PEERS.get("date", "?"),
                      (" (" + ", ".join("%s %s" % (k, v) for k, v in m.items()) + ")")
                      if isinstance(m, dict) and m else ""))
-        vers = ["%s %s" % (PEER_NAMES.get(k, k), v.get("version", "?"))
+        vers = ["%s: %s" % (PEER_NAMES.get(k, k), v.get("version", "?"))
                 for k, v in PEERS.get("peers", {}).items() if isinstance(v, dict)]
         if vers:
-            L.append("- peer versions: " + ", ".join(vers))
+            L.append("- peer versions: " + "; ".join(vers))
     else:
         L.append("- peers: not measured this session (no `bench/out/peers.json`; `make bench-peers` "
                  "writes it): the peers' figures below are the reference figures of the issue "
