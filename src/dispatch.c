@@ -41,11 +41,11 @@ struct dispatch {
     size_t nqueues;
     struct map active;  /* run id -> struct active */
     struct map by_pid;  /* decimal pid -> struct active */
-    struct event *wake_ev, *sigchld_ev, *grace_ev;
+    struct event *sigchld_ev, *grace_ev;
     struct event *delay_ev; /* the next retry's backoff ends */
     struct offload *pool;   /* builtins run here */
     struct celery *celery;  /* runs of Celery job types, or NULL */
-    bool wake_pending;      /* queued runs may be claimable: dispatch_pending or wake_ev */
+    bool wake_pending;      /* queued runs may be claimable: the loop calls dispatch_pending */
     int builtin_fd;         /* eventfd: a builtin reported something */
     struct event *builtin_ev;
     bool draining;
@@ -54,7 +54,7 @@ struct dispatch {
 };
 
 
-static void on_wake(evutil_socket_t fd, short what, void *arg);
+static void claim_runs(struct dispatch *d);
 static void on_delay(evutil_socket_t fd, short what, void *arg);
 
 /* A builtin reported something: collect what every running builtin has reported. */
@@ -86,7 +86,6 @@ struct dispatch *dispatch_new(struct event_base *base, struct store *st, const s
     dispatch_set_queues(d, cfg);
     map_init(&d->active);
     map_init(&d->by_pid);
-    d->wake_ev = event_new(base, -1, 0, on_wake, d);
     d->delay_ev = evtimer_new(base, on_delay, d);
     d->pool = offload_new(base, cfg->builtin_threads);
     d->builtin_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -121,7 +120,6 @@ void dispatch_free(struct dispatch *d)
         free(d->queues[i]);
     }
     free(d->queues);
-    event_free(d->wake_ev);
     event_free(d->delay_ev);
     event_free(d->sigchld_ev);
     if (d->grace_ev) event_free(d->grace_ev);
@@ -208,12 +206,16 @@ void dispatch_wake(struct dispatch *d)
 {
     if (d->draining) return;
     d->wake_pending = true;
-    event_active(d->wake_ev, EV_READ, 0);
+}
+
+bool dispatch_has_pending(const struct dispatch *d)
+{
+    return d->wake_pending && !d->draining;
 }
 
 void dispatch_pending(struct dispatch *d)
 {
-    if (d->wake_pending) on_wake(-1, 0, d);
+    if (d->wake_pending) claim_runs(d);
 }
 
 static void publish_status(struct dispatch *d, const struct run *r)
@@ -600,22 +602,20 @@ static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed)
     log_debug("run.started", "run=%s job=%s pid=%d", a->run.id, a->run.job_id, (int)a->pid);
 }
 
-static void on_wake(evutil_socket_t fd, short what, void *arg)
+static void claim_runs(struct dispatch *d)
 {
-    (void)fd, (void)what;
-    struct dispatch *d = arg;
-    if (!d->wake_pending) return; /* dispatch_pending already claimed for this wake */
     d->wake_pending = false;
     int64_t now = time_now_us(); /* one instant for the claims and the next retry's timer */
-    /* runs that end at once (inline builtins, start failures) free their slot at once: a
-     * backlog would drain in one go, holding the loop and one transaction; past the budget
-     * the rest waits for the next iteration */
+    /* runs that end at once (inline builtins, start failures) free their slot at once and
+     * are refilled by this same pass, so the wakes they ask for are answered here. A backlog
+     * would drain in one go, holding the loop and one transaction: past the budget the rest
+     * waits for the next loop iteration, after the commit and whatever I/O is ready. */
     int budget = CLAIM_BUDGET;
     for (size_t i = 0; i < d->nqueues && !d->draining; i++) {
         struct qstate *q = d->queues[i];
         while (q->busy < q->slots && !d->draining) {
             if (budget-- == 0) {
-                dispatch_wake(d);
+                d->wake_pending = true;
                 return;
             }
             struct run r;
@@ -623,6 +623,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
             start_run(d, q, &r);
         }
     }
+    d->wake_pending = false;
     if (!d->draining) arm_delayed(d, now);
 }
 

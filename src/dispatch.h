@@ -9,6 +9,7 @@
 #define SKED_DISPATCH_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -37,12 +38,14 @@ const struct taskset *dispatch_tasks(struct dispatch *d);
  * run. Returns the number of runs recovered, or a negative error.
  */
 int dispatch_recover(struct dispatch *d);
-/* Asks for queued runs to be claimed (coalesced to once per loop iteration). */
+/* Asks for queued runs to be claimed (coalesced: dispatch_pending does it once). */
 void dispatch_wake(struct dispatch *d);
-/* Claims now what a wake of this loop iteration asked for: called at the end of each
- * iteration, so a run submitted in it is claimed (and an inline builtin ends) in the same store
- * transaction. */
+/* Claims what the wakes asked for, at most a budget of runs: the loop calls it at the end of
+ * each iteration, so a run submitted in it is claimed (and an inline builtin ends) in the same
+ * store transaction. */
 void dispatch_pending(struct dispatch *d);
+/* A wake is left over (a backlog past the budget): the loop must not sleep before it. */
+bool dispatch_has_pending(const struct dispatch *d);
 
 /* Runs of Celery job types go to this executor (celery.h) instead of a local slot. */
 struct celery;

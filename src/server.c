@@ -301,7 +301,8 @@ int server_main(int argc, char **argv)
      * answer it produced leaves (bufferevents write in a later iteration) */
     store_batching(s.store, true);
     while (!event_base_got_break(s.base)) {
-        if (event_base_loop(s.base, EVLOOP_ONCE) < 0) break;
+        int flags = EVLOOP_ONCE | (dispatch_has_pending(s.dispatch) ? EVLOOP_NONBLOCK : 0);
+        if (event_base_loop(s.base, flags) < 0) break;
         dispatch_pending(s.dispatch);
         store_batch_end(s.store);
     }
