@@ -3,12 +3,14 @@
 
 B8  GET /api/jobs/{id} with wrk, keep-alive, 1 thread and 32 connections for SECONDS: the same
     shape as the nginx static-file ceiling of the peer benchmarks (raw.nginx_keepalive).
-B9  GET /api/jobs/{id}/runs?page=1 and ?page=1000 (size 25, the default: rows 24,976-25,000)
-    with 1,000,000 finished runs of that job preloaded with SQL; wrk with one connection (one
-    request at a time) for SECONDS per page, so its percentiles are the latency of a lone
-    request. To show where the time of a page goes, the two statements sked runs for a page
-    (the count of the job's runs, then the page itself) are timed on the same store with
-    Python's sqlite3, which uses the same SQLite library.
+B9  GET /api/jobs/{id}/runs, page 1 and page 1,000 (size 25, the default: rows 24,976-25,000)
+    with 1,000,000 finished runs of that job preloaded with SQL; page 1,000 as a client reaches
+    it by following links.next (keyset: ?after= the last run of page 999), and, for
+    comparison, by number (?page=1000, OFFSET). wrk with one connection (one request at a
+    time) for SECONDS per page, so its percentiles are the latency of a lone request. To show
+    where the time of a page goes, the statements sked runs for a page (the job's run count,
+    then the page itself) are timed on the same store with Python's sqlite3, which uses the
+    same SQLite library.
 
 Usage: bench_api.py [B8 B9]    BENCH_API_SECONDS (5), BENCH_B9_RUNS (1000000); BENCH_PASSES"""
 import os
@@ -41,14 +43,17 @@ def b8():
                  server_args=NOOP_ARGS, what="wrk -t1 -c32 -d%ds GET /api/jobs/{id}" % SECONDS)
 
 
-def sql_times(db, job_id, offset, n=50):
-    """Median ms of the count and of the page statement of store_run_list, run n times each."""
+def sql_times(db, job_id, after_rid, offset, n=50):
+    """Median ms of the statements of store_run_list (the count it reads, a keyset page and an
+    OFFSET page), run n times each, with the query plan of each."""
     c = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
     out = {}
     for name, sql, args in (
-            ("count", "SELECT count(*) FROM run WHERE 1 AND job_id = ?", (job_id,)),
-            ("page", "SELECT * FROM run WHERE 1 AND job_id = ? ORDER BY rid DESC "
-                     "LIMIT 25 OFFSET ?", (job_id, offset))):
+            ("count", "SELECT n FROM run_count WHERE job_id = ?", (job_id,)),
+            ("keyset", "SELECT * FROM run WHERE 1 AND job_id = ? AND rid < ? ORDER BY rid DESC "
+                       "LIMIT 26 OFFSET 0", (job_id, after_rid)),
+            ("offset", "SELECT * FROM run WHERE 1 AND job_id = ? ORDER BY rid DESC "
+                       "LIMIT 25 OFFSET ?", (job_id, offset))):
         c.execute(sql, args).fetchall()
         t = []
         for _ in range(n):
@@ -64,8 +69,9 @@ def sql_times(db, job_id, offset, n=50):
 
 def b9():
     log("B9, %d runs preloaded; %d passes of %d s per page" % (B9_RUNS, PASSES, SECONDS))
-    res = {1: [], 1000: []}
-    rps = {1: [], 1000: []}
+    kinds = ("page1", "page1000", "page1000_offset")
+    res = {k: [] for k in kinds}
+    rps = {k: [] for k in kinds}
     with Server(NOOP_TASK, NOOP_ARGS) as s:
         job = s.create_job("noop")
         s.stop()
@@ -73,28 +79,38 @@ def b9():
         preload_runs(s.db, job["id"], B9_RUNS, "noop", status="S")
         log("  preloaded in %.1f s" % (time.monotonic() - t0))
         s.start()
-        st, body = s.call("GET", "/api/jobs/%s/runs?page=1000" % job["id"])
+        base = "/api/jobs/%s/runs" % job["id"]
+        st, body = s.call("GET", base + "?page=999")
         assert st == 200 and body["hits"]["total"] == B9_RUNS and len(body["hits"]["hits"]) == 25
+        after = body["hits"]["hits"][-1]["id"]
+        st, keyset = s.call("GET", base + "?after=" + after)
+        st2, offset = s.call("GET", base + "?page=1000")
+        assert st == st2 == 200 and keyset["hits"]["hits"] == offset["hits"]["hits"], "pages differ"
+        assert keyset["links"]["next"].endswith("after=%s&size=25" % keyset["hits"]["hits"][-1]["id"])
+        paths = {"page1": base, "page1000": base + "?after=" + after,
+                 "page1000_offset": base + "?page=1000"}
         for i in range(PASSES):
-            for page in (1, 1000):
-                w = wrk(s.url("/api/jobs/%s/runs?page=%d" % (job["id"], page)), 1, SECONDS,
-                        auth_script())
+            for k in kinds:
+                w = wrk(s.url(paths[k]), 1, SECONDS, auth_script())
                 assert w["non2xx"] == 0, w["raw"]
-                log("  pass %d, page %d: p50 %.2f ms, p99 %.2f ms (%.0f req/s)"
-                    % (i + 1, page, w["p50"], w["p99"], w["rps"]))
-                res[page].append(w["p99"])
-                rps[page].append(w["rps"])
+                log("  pass %d, %s: p50 %.2f ms, p99 %.2f ms (%.0f req/s)"
+                    % (i + 1, k, w["p50"], w["p99"], w["rps"]))
+                res[k].append(w["p99"])
+                rps[k].append(w["rps"])
         s.stop()
-        sql = {p: sql_times(s.db, job["id"], (p - 1) * 25) for p in (1, 1000)}
-        log("  SQL alone: count %.2f ms; page 1 %.2f ms, page 1000 %.2f ms"
-            % (sql[1]["count"], sql[1]["page"], sql[1000]["page"]))
-    write_result("B9", unit="ms", page1=summary(res[1]), page1000=summary(res[1000]),
-                 page1_rps=summary(rps[1]), page1000_rps=summary(rps[1000]),
-                 sql_count_ms=sql[1]["count"], sql_count_plan=sql[1]["count_plan"],
-                 sql_page1_ms=sql[1]["page"], sql_page1000_ms=sql[1000]["page"],
-                 sql_page_plan=sql[1]["page_plan"], runs=B9_RUNS, server_args=NOOP_ARGS,
-                 what="wrk -t1 -c1 -d%ds GET /api/jobs/{id}/runs?page=1 and ?page=1000, "
-                      "%d runs in the job" % (SECONDS, B9_RUNS))
+        rid = sqlite3.connect(s.db).execute("SELECT rid FROM run WHERE id = ?", (after,)).fetchone()[0]
+        sql = sql_times(s.db, job["id"], rid, 999 * 25)
+        log("  SQL alone: count %.3f ms; page 1,000 keyset %.2f ms, by OFFSET %.2f ms"
+            % (sql["count"], sql["keyset"], sql["offset"]))
+    write_result("B9", unit="ms", page1=summary(res["page1"]), page1000=summary(res["page1000"]),
+                 page1000_offset=summary(res["page1000_offset"]),
+                 page1_rps=summary(rps["page1"]), page1000_rps=summary(rps["page1000"]),
+                 sql_count_ms=sql["count"], sql_count_plan=sql["count_plan"],
+                 sql_keyset_ms=sql["keyset"], sql_keyset_plan=sql["keyset_plan"],
+                 sql_offset_ms=sql["offset"], sql_offset_plan=sql["offset_plan"],
+                 runs=B9_RUNS, server_args=NOOP_ARGS,
+                 what="wrk -t1 -c1 -d%ds GET /api/jobs/{id}/runs, ?after= the last run of page "
+                      "999 (links.next) and ?page=1000, %d runs in the job" % (SECONDS, B9_RUNS))
 
 
 def main():

@@ -340,7 +340,15 @@ static void append_escaped(struct buf *b, const char *s)
     }
 }
 
-static char *page_link(struct api_ctx *c, int64_t page, int64_t size)
+static json_t *string_freed(char *text)
+{
+    json_t *j = json_string(text);
+    free(text);
+    return j;
+}
+
+/* This request's URL with its paging parameters (page, size, after) replaced by tail. */
+static char *link_with(struct api_ctx *c, const char *tail)
 {
     char base[256];
     api_base_url(c, base, sizeof base);
@@ -348,34 +356,52 @@ static char *page_link(struct api_ctx *c, int64_t page, int64_t size)
     buf_printf(&b, "%s%s?", base, c->req->head.path);
     for (size_t i = 0; i < c->req->nparams; i++) {
         const char *k = c->req->params[i].key;
-        if (strcmp(k, "page") == 0 || strcmp(k, "size") == 0) continue;
+        if (strcmp(k, "page") == 0 || strcmp(k, "size") == 0 || strcmp(k, "after") == 0)
+            continue;
         append_escaped(&b, k);
         buf_putc(&b, '=');
         append_escaped(&b, c->req->params[i].value);
         buf_putc(&b, '&');
     }
-    buf_printf(&b, "page=%lld&size=%lld", (long long)page, (long long)size);
+    buf_puts(&b, tail);
     return buf_steal(&b);
+}
+
+static json_t *page_link(struct api_ctx *c, int64_t page, int64_t size)
+{
+    char tail[64];
+    snprintf(tail, sizeof tail, "page=%lld&size=%lld", (long long)page, (long long)size);
+    return string_freed(link_with(c, tail));
+}
+
+static json_t *list_doc(json_t *items, int64_t total, json_t *links, const struct page *p)
+{
+    return json_pack("{s:{s:o,s:I},s:o,s:s}", "hits", "hits", items, "total", (json_int_t)total,
+                     "links", links, "sortBy", p->sort ? p->sort : "");
+}
+
+json_t *api_list_after(struct api_ctx *c, json_t *items, int64_t total, const struct page *p,
+                       const char *after, const char *next_after)
+{
+    json_t *links = json_object();
+    char tail[128];
+    snprintf(tail, sizeof tail, "after=%s&size=%lld", after, (long long)p->size);
+    json_object_set_new(links, "self", string_freed(link_with(c, tail)));
+    if (next_after) {
+        snprintf(tail, sizeof tail, "after=%s&size=%lld", next_after, (long long)p->size);
+        json_object_set_new(links, "next", string_freed(link_with(c, tail)));
+    }
+    return list_doc(items, total, links, p);
 }
 
 json_t *api_list(struct api_ctx *c, json_t *items, int64_t total, const struct page *p)
 {
     json_t *links = json_object();
-    char *self = page_link(c, p->page, p->size);
-    json_object_set_new(links, "self", json_string(self));
-    free(self);
-    if (p->page > 1) {
-        char *prev = page_link(c, p->page - 1, p->size);
-        json_object_set_new(links, "prev", json_string(prev));
-        free(prev);
-    }
-    if (p->page * p->size < total) {
-        char *next = page_link(c, p->page + 1, p->size);
-        json_object_set_new(links, "next", json_string(next));
-        free(next);
-    }
-    return json_pack("{s:{s:o,s:I},s:o,s:s}", "hits", "hits", items, "total", (json_int_t)total,
-                     "links", links, "sortBy", p->sort ? p->sort : "");
+    json_object_set_new(links, "self", page_link(c, p->page, p->size));
+    if (p->page > 1) json_object_set_new(links, "prev", page_link(c, p->page - 1, p->size));
+    if (p->page * p->size < total)
+        json_object_set_new(links, "next", page_link(c, p->page + 1, p->size));
+    return list_doc(items, total, links, p);
 }
 
 /* ---- shapes ---- */

@@ -70,6 +70,10 @@ void api_page(struct api_ctx *c, struct page *p, const char *default_sort, bool 
               const char *const *sorts, json_t *errs);
 /* {"hits":{"hits":items,"total":total},"links":{...},"sortBy":...}; steals items. */
 json_t *api_list(struct api_ctx *c, json_t *items, int64_t total, const struct page *p);
+/* The same for a keyset page (the items after the item `after`): links self and, when more
+ * follow, next (after=next_after). */
+json_t *api_list_after(struct api_ctx *c, json_t *items, int64_t total, const struct page *p,
+                       const char *after, const char *next_after);
 
 /* ---- shapes ---- */
 /* "http://host" of this request, for links. */

@@ -49,25 +49,48 @@ static void list(struct api_ctx *c, const char *job_id, json_t *errs)
     struct run_query q = {0};
     q.job_id = job_id;
     run_filters(c, &q, errs);
+    /* keyset paging: after=RUN_ID starts the page after that run, in the page's order */
+    const char *after = http_param(c->req, "after");
+    char cursor[UUID_STR_LEN] = "";
+    if (after && *after) {
+        if (!uuid_valid(after))
+            json_errs_add(errs, "after", "must be a run id (UUID)");
+        else if (p.page > 1)
+            json_errs_add(errs, "after", "cannot be combined with page; follow links.next");
+        else
+            for (int i = 0; i < UUID_STR_LEN; i++)
+                cursor[i] = (char)tolower((unsigned char)after[i]);
+    }
     if (json_array_size(errs)) {
         api_invalid(c, errs);
         return;
     }
-    json_decref(errs);
     q.asc = !p.desc;
     q.offset = (p.page - 1) * p.size;
-    q.limit = p.size;
+    q.limit = p.size + (*cursor ? 1 : 0); /* one more tells whether a next page exists */
+    q.after = *cursor ? cursor : NULL;
     struct run *runs;
     size_t n;
     int64_t total;
-    if (store_run_list(c->api->store, &q, &runs, &n, &total) != 0) {
+    int rc = store_run_list(c->api->store, &q, &runs, &n, &total);
+    if (rc == -ENOENT) {
+        json_errs_add(errs, "after", "no run %s%s", cursor, job_id ? " in this job" : "");
+        api_invalid(c, errs);
+        return;
+    }
+    json_decref(errs);
+    if (rc != 0) {
         api_error(c, 503, "the store failed; see the server log");
         return;
     }
+    bool more = *cursor && n > (size_t)p.size;
+    if (more) n = (size_t)p.size;
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++) json_array_append_new(items, api_run_json(c, &runs[i]));
-    store_runs_free(runs, n);
-    api_json(c, 200, api_list(c, items, total, &p));
+    json_t *doc = *cursor ? api_list_after(c, items, total, &p, cursor, more ? runs[n - 1].id : NULL)
+                          : api_list(c, items, total, &p);
+    store_runs_free(runs, more ? n + 1 : n);
+    api_json(c, 200, doc);
 }
 
 void api_runs_list(struct api_ctx *c)

@@ -99,8 +99,11 @@ struct run_query {
     int64_t since;        /* created >= since, or NO_TIME */
     const char *q;        /* substring of the run id or title, or NULL */
     bool asc;             /* default newest first */
+    const char *after;    /* keyset: only runs after this run (by id) in the order, or NULL */
     int64_t offset, limit;
 };
+/* total counts every run that matches, whatever the page. -ENOENT when q->after names no run
+ * (of q->job_id, when set). */
 int store_run_list(struct store *s, const struct run_query *q, struct run **out, size_t *n,
                    int64_t *total);
 void store_runs_free(struct run *runs, size_t n);

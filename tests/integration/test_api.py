@@ -552,6 +552,55 @@ class Lists(ApiCase):
         self.assertEqual(total("/api/runs?job_id=%s&since=%s" % (a["id"], since)), 2)
         self.assertEqual(total("/api/runs?since=%s&job_id=%s" % (since, b["id"])), 1)
 
+    def test_runs_keyset_pages_and_counts(self):
+        a = self.job()
+        other = self.job()
+        runs = [self.s.wait_run(self.s.run_job(a["id"])) for _ in range(5)]
+        other_run = self.s.wait_run(self.s.run_job(other["id"]))
+        newest_first = [r["id"] for r in reversed(runs)]
+
+        def walk(path):
+            """Follows links.next from path: the ids seen, page by page."""
+            pages = []
+            while path:
+                r = self.s.get(path)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.json["hits"]["total"], 5)
+                pages.append([x["id"] for x in r.json["hits"]["hits"]])
+                nxt = r.json["links"].get("next")
+                if nxt:
+                    self.assertEqual(parse_qs(urlsplit(nxt).query)["after"], [pages[-1][-1]])
+                path = urlsplit(nxt).path + "?" + urlsplit(nxt).query if nxt else None
+            return pages
+
+        base = "/api/jobs/%s/runs" % a["id"]
+        # the first page by page number, then keyset pages after its last run
+        first = self.s.get(base + "?size=2").json["hits"]["hits"]
+        pages = walk("%s?size=2&after=%s" % (base, first[-1]["id"]))
+        self.assertEqual(pages, [newest_first[2:4], newest_first[4:]])
+        pages = walk("%s?size=2&sort_direction=asc&after=%s" % (base, runs[0]["id"]))
+        self.assertEqual(pages, [[r["id"] for r in runs[1:3]], [r["id"] for r in runs[3:]]])
+        # the run given may be in upper case; a page that ends exactly at the last run has no next
+        last = self.s.get("%s?size=1&after=%s" % (base, newest_first[3].upper())).json
+        self.assertEqual(([r["id"] for r in last["hits"]["hits"]], last["links"].get("next")),
+                         ([newest_first[4]], None))
+        end = self.s.get("%s?after=%s" % (base, newest_first[4])).json
+        self.assertEqual((end["hits"]["hits"], end["hits"]["total"]), ([], 5))
+        # across jobs, after any run
+        across = self.s.get("/api/runs?size=1000&after=" + other_run["id"]).json["hits"]["hits"]
+        self.assertEqual([r["id"] for r in across[:5]], newest_first)
+        # bad cursors
+        self.assertError(self.s.get(base + "?after=nope"), 400, field="after")
+        self.assertError(self.s.get("%s?after=%s&page=2" % (base, runs[0]["id"])), 400, field="after")
+        self.assertError(self.s.get("%s?after=%s" % (base, other_run["id"])), 400, field="after")
+        self.assertError(self.s.get("/api/runs?after=" + str(uuid.uuid4())), 400, field="after")
+        # the counts kept for each job follow deletions
+        self.assertEqual(self.s.delete("%s/%s" % (base, runs[0]["id"])).status, 204)
+        self.assertEqual(self.s.get(base).json["hits"]["total"], 4)
+        everything = self.s.get("/api/runs").json["hits"]["total"]
+        self.assertEqual(self.s.delete("/api/jobs/" + a["id"]).status, 204)
+        self.assertEqual(self.s.get("/api/runs").json["hits"]["total"], everything - 4)
+
 
 class Catalogue(ApiCase):
     def test_tasks(self):

@@ -489,7 +489,7 @@ static void test_run_list(void **state)
     add_run(S, &r[3], j1, "default", RUN_FAILED, 400, NO_TIME, "r3");
     add_run(S, &r[4], j2, "default", RUN_SUCCESS, 500, NO_TIME, NULL);
     int64_t total;
-    struct run_query q = {NULL, 0, NO_TIME, NULL, false, 0, 100};
+    struct run_query q = {.since = NO_TIME, .limit = 100};
     assert_string_equal(run_titles(S, &q, &total), "-,r3,r2 axb,r1 a_b,r0 100%"); /* newest first */
     assert_int_equal(total, 5);
     q.asc = true;
@@ -522,6 +522,26 @@ static void test_run_list(void **state)
     assert_string_equal(run_titles(S, &q, &total), "r1 a_b,r2 axb");
     assert_int_equal(total, 5);
 
+    /* keyset: the runs after one, in either order, with the total of all */
+    q.offset = 0;
+    q.after = r[1].id;
+    assert_string_equal(run_titles(S, &q, &total), "r2 axb,r3");
+    assert_int_equal(total, 5);
+    q.asc = false;
+    assert_string_equal(run_titles(S, &q, &total), "r0 100%");
+    q.job_id = j2;
+    q.after = r[4].id;
+    assert_string_equal(run_titles(S, &q, &total), "r2 axb");
+    assert_int_equal(total, 2);
+    struct run *none_runs;
+    size_t none_n;
+    q.after = r[0].id; /* another job's run */
+    assert_int_equal(store_run_list(S, &q, &none_runs, &none_n, &total), -ENOENT);
+    q.job_id = NULL;
+    q.after = "00000000-0000-4000-8000-000000000000";
+    assert_int_equal(store_run_list(S, &q, &none_runs, &none_n, &total), -ENOENT);
+    q.after = NULL;
+
     /* latest, by status, and the last success's start */
     struct run g;
     assert_int_equal(store_run_latest(S, j1, -1, &g), 0);
@@ -534,6 +554,17 @@ static void test_run_list(void **state)
     char none[UUID_STR_LEN];
     uuid_v4(none);
     assert_int_equal(store_run_latest(S, none, -1, &g), -ENOENT);
+    /* the kept counts follow deletes of runs and of jobs */
+    assert_int_equal(store_run_delete(S, r[1].id), 0);
+    q.job_id = j1;
+    run_titles(S, &q, &total);
+    assert_int_equal(total, 2);
+    assert_int_equal(store_job_delete(S, j1), 0);
+    run_titles(S, &q, &total);
+    assert_int_equal(total, 0);
+    q.job_id = NULL;
+    run_titles(S, &q, &total);
+    assert_int_equal(total, 2);
     for (int i = 0; i < 5; i++) run_release(&r[i]);
 }
 
