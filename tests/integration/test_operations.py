@@ -4,9 +4,11 @@ executing), SIGHUP reloading task files, and backup/restore while sked runs."""
 import http.server
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -516,6 +518,35 @@ class Builtins(unittest.TestCase):
             self.assertEqual(done["message"], "timed out after 1s")
             self.assertIn("timed out after 1s; asking the builtin to stop",
                           [l["message"] for l in s.logs(done)])
+
+    def test_http_client_is_loaded_on_first_use(self):
+        """libcurl is loaded when an HTTP request is first made: an idle server has not mapped
+        it, and a libcurl that cannot be used fails the run with the reason, nothing else."""
+        rec = Receiver(status=200, body=b"pong")
+        try:
+            with Sked(tasks=self.TASKS, args=FAST) as s:
+                def maps():
+                    with open("/proc/%d/maps" % s.proc.pid) as f:
+                        return f.read()
+                self.assertNotIn("libcurl", maps())
+                job = s.create_job("call", args={"url": rec.url + "/ping"})
+                self.assertEqual(s.wait_run(s.run_job(job["id"]))["status"], "SUCCESS")
+                self.assertIn("libcurl", maps())
+            # a libcurl.so.4 without libcurl's functions comes first in the search path
+            fake = tempfile.mkdtemp(prefix="sked-fakecurl-")
+            src = os.path.join(fake, "fake.c")
+            with open(src, "w") as f:
+                f.write("int sked_not_libcurl;\n")
+            subprocess.run(["cc", "-shared", "-fPIC", "-o", os.path.join(fake, "libcurl.so.4"), src], check=True)
+            with Sked(tasks=self.TASKS, args=FAST, env={"LD_LIBRARY_PATH": fake}) as s:
+                job = s.create_job("call", args={"url": rec.url + "/ping"})
+                done = s.wait_run(s.run_job(job["id"]))
+                self.assertEqual(done["status"], "FAILED", done)
+                self.assertIn("libcurl.so.4 has no curl_global_init", done["message"])
+                self.assertEqual(s.wait_run(s.run_job(s.create_job("noop")["id"]))["status"], "SUCCESS")
+            shutil.rmtree(fake)
+        finally:
+            rec.close()
 
     def test_http(self):
         rec = Receiver(status=200, body=b"pong")
