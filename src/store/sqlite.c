@@ -5,6 +5,7 @@
  * files, applied in order and recorded in PRAGMA user_version.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -191,8 +192,18 @@ static int create_private(const char *path)
     return 0;
 }
 
+/* Before SQLite's first use in the process: no allocation statistics, which nothing reads and
+ * which take a global mutex around every one of SQLite's mallocs and frees. Too late (SQLite
+ * already initialised) is harmless: the call is refused and the statistics stay on. */
+static void configure_sqlite(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int store_open(const char *path, enum durability d, struct store **out, struct sk_err *e)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, configure_sqlite);
     if (strcmp(path, ":memory:") != 0) create_private(path); /* an existing store is kept as is */
     struct store *s = xcalloc(1, sizeof *s);
     map_init(&s->stmts);
@@ -690,8 +701,21 @@ int store_run_get(struct store *s, const char *id, struct run *out)
     return rc == SQLITE_DONE ? -ENOENT : fail(s, "run_get");
 }
 
+/* Runs still moving (QUEUED, RUNNING, CANCELLING): the condition of the partial indexes
+ * run_active and run_remote (0006_active_predicate.sql), which a query must repeat exactly for
+ * SQLite to use them. */
+#define ACTIVE "(status IN ('Q', 'R') OR status = 'C')"
+#define ACTIVE_MASK (RUN_MASK(RUN_QUEUED) | RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING))
+
+/* "status IN (...)" of the statuses in mask, and ACTIVE when they are all moving ones, so
+ * the run_active index serves the filter. */
 static void status_in(struct buf *b, unsigned mask)
 {
+    if (mask == ACTIVE_MASK) {
+        buf_puts(b, ACTIVE);
+        return;
+    }
+    if ((mask & ~ACTIVE_MASK) == 0) buf_puts(b, ACTIVE " AND ");
     buf_puts(b, "status IN (");
     int first = 1;
     for (int i = 0; i < RUN_STATUS_COUNT; i++) {
@@ -951,8 +975,8 @@ int64_t store_next_delayed(struct store *s, int64_t now)
 
 int store_runs_active(struct store *s, const char *node, struct run **out, size_t *n)
 {
-    sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE status IN ('R','C') AND "
-                               "(node = ?1 OR node IS NULL) AND executor IS NULL ORDER BY rid");
+    sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE " ACTIVE " AND status IN ('R','C') "
+                               "AND (node = ?1 OR node IS NULL) AND executor IS NULL ORDER BY rid");
     bind_text(st, 1, node);
     return collect_runs(s, st, out, n);
 }
@@ -960,9 +984,8 @@ int store_runs_active(struct store *s, const char *node, struct run **out, size_
 int store_runs_remote(struct store *s, const char *executor, const char *node, struct run **out,
                       size_t *n)
 {
-    sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE executor = ?1 AND "
-                               "status IN ('Q','R','C') AND (node = ?2 OR node IS NULL) "
-                               "ORDER BY rid");
+    sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE executor = ?1 AND " ACTIVE " AND "
+                               "(node = ?2 OR node IS NULL) ORDER BY rid");
     bind_text(st, 1, executor);
     bind_text(st, 2, node);
     return collect_runs(s, st, out, n);
