@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
     char *data; /* NULL until the first append */
@@ -16,15 +17,31 @@ struct buf {
 
 #define BUF_INIT {NULL, 0, 0}
 
-void buf_append(struct buf *b, const void *p, size_t n);
+/* Makes room for extra more bytes (and the terminating NUL). */
+void buf_reserve(struct buf *b, size_t extra);
+/* Appending is inline: JSON writing appends a byte or a few at a time. */
+static inline void buf_append(struct buf *b, const void *p, size_t n)
+{
+    if (b->len + n + 1 > b->cap) buf_reserve(b, n);
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+static inline void buf_putc(struct buf *b, char c)
+{
+    if (b->len + 2 > b->cap) buf_reserve(b, 1);
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+}
 void buf_puts(struct buf *b, const char *s);
-void buf_putc(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The format attribute (no variadic arguments: 0) lets clang's -Wformat-nonliteral accept the
  * vsnprintf of fmt inside, and checks callers' formats. */
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-/* Append s as a JSON string literal, quotes included. */
+/* Append s as a JSON string literal, quotes included, escaped as jansson does (\" \\ \b \f
+ * \n \r \t, other control characters \u00XX); the bytes are taken as valid UTF-8. */
 void buf_json_string(struct buf *b, const char *s);
+void buf_json_stringn(struct buf *b, const char *s, size_t n);
 void buf_reset(struct buf *b);
 /* Hands the data to the caller (who frees it) and empties b. Never NULL. */
 char *buf_steal(struct buf *b);

@@ -20,12 +20,73 @@ json_t *json_parse(const char *text, size_t len, const char *field, struct sk_er
     return v;
 }
 
+/* A real as jansson writes it with JSON_REAL_PRECISION(15): %.15g, ".0" added when that
+ * reads as an integer, and the exponent without "+" or leading zeros. */
+static void write_real(struct buf *b, double d)
+{
+    char t[48];
+    int n = snprintf(t, sizeof t, "%.15g", d);
+    char *e = strchr(t, 'e');
+    if (!e && !strchr(t, '.')) {
+        memcpy(t + n, ".0", 3);
+        n += 2;
+    }
+    if (e) {
+        char *from = e + 1, *to = e + 1;
+        if (*from == '+') from++;
+        else if (*from == '-') from++, to++;
+        while (*from == '0' && from[1]) from++;
+        memmove(to, from, strlen(from) + 1);
+        n = (int)strlen(t);
+    }
+    buf_append(b, t, (size_t)n);
+}
+
+void json_write(struct buf *b, const json_t *v)
+{
+    char num[24];
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        buf_putc(b, '{');
+        bool first = true;
+        for (void *it = json_object_iter((json_t *)v); it;
+             it = json_object_iter_next((json_t *)v, it)) {
+            if (!first) buf_putc(b, ',');
+            first = false;
+            buf_json_stringn(b, json_object_iter_key(it), json_object_iter_key_len(it));
+            buf_putc(b, ':');
+            json_write(b, json_object_iter_value(it));
+        }
+        buf_putc(b, '}');
+        break;
+    }
+    case JSON_ARRAY:
+        buf_putc(b, '[');
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (i) buf_putc(b, ',');
+            json_write(b, json_array_get(v, i));
+        }
+        buf_putc(b, ']');
+        break;
+    case JSON_STRING: buf_json_stringn(b, json_string_value(v), json_string_length(v)); break;
+    case JSON_INTEGER:
+        buf_append(b, num,
+                   (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT,
+                                    json_integer_value(v)));
+        break;
+    case JSON_REAL: write_real(b, json_real_value(v)); break;
+    case JSON_TRUE: buf_append(b, "true", 4); break;
+    case JSON_FALSE: buf_append(b, "false", 5); break;
+    case JSON_NULL: buf_append(b, "null", 4); break;
+    }
+}
+
 char *json_dump(const json_t *v)
 {
     if (!v) return strdup("null");
-    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
-    if (!s) abort();
-    return s;
+    struct buf b = BUF_INIT;
+    json_write(&b, v);
+    return buf_steal(&b);
 }
 
 void json_errs_add(json_t *errs, const char *field, const char *fmt, ...)

@@ -230,14 +230,12 @@ void api_audit(struct api_ctx *c, const char *action, const char *job_id, const 
 
 void api_json(struct api_ctx *c, int status, json_t *body)
 {
-    char *s = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+    struct buf b = BUF_INIT;
+    buf_reserve(&b, 2000); /* a run is about 1,500 bytes */
+    json_write(&b, body);
     json_decref(body);
-    if (!s) {
-        http_reply_error(c->req, 500, "response could not be encoded");
-        return;
-    }
-    http_reply(c->req, status, "application/json", s, strlen(s));
-    free(s);
+    http_reply(c->req, status, "application/json", b.data, b.len);
+    buf_free(&b);
 }
 
 void api_error(struct api_ctx *c, int status, const char *fmt, ...)

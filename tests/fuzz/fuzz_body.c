@@ -6,6 +6,7 @@
  * object whose since is null or canonical UTC.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
@@ -105,6 +106,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(strncmp(e.msg, "malformed JSON at line ", 23) == 0);
         return 0;
     }
+    /* sked's compact writer (responses, stored JSON) writes what jansson's dump does */
+    char *ours = json_dump(doc);
+    char *theirs = json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+    FUZZ_CHECK(theirs && strcmp(ours, theirs) == 0);
+    free(ours);
+    free(theirs);
     if (!json_is_object(doc)) {
         resolve(doc, NULL, NO_TIME); /* refused: args must be an object */
         json_decref(doc);

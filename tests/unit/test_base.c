@@ -343,12 +343,54 @@ static void test_buf(void **state)
     buf_free(&b);
 }
 
+/* json_write writes what jansson's compact dump does, byte for byte. */
+static void assert_writes_as_jansson(json_t *v)
+{
+    char *theirs = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+    char *ours = json_dump(v);
+    assert_non_null(theirs);
+    assert_string_equal(ours, theirs);
+    free(ours);
+    free(theirs);
+    json_decref(v);
+}
+
+static void test_json_write(void **state)
+{
+    (void)state;
+    const double reals[] = {0.0, -0.0, 1.0, -3.0, 0.1, 1.5, 2.0 / 3.0, 1e15, 1e16, 1e20, 1e100,
+                            1e-5, 1.25e-7, 2.5e-300, 1.7976931348623157e308, 4.9e-324,
+                            123456789012345678.0, -1e-100, 1e21, 100.0};
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
+        assert_writes_as_jansson(json_real(reals[i]));
+    const json_int_t ints[] = {0, -1, 42, INT64_MAX, INT64_MIN};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        assert_writes_as_jansson(json_integer(ints[i]));
+    static const char odd[] = "a\0b\x01\x1f\x7f\"\\/\b\f\n\r\t caf\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x98\x80";
+    assert_writes_as_jansson(json_stringn(odd, sizeof odd - 1));
+    assert_writes_as_jansson(json_string(""));
+    assert_writes_as_jansson(json_true());
+    assert_writes_as_jansson(json_false());
+    assert_writes_as_jansson(json_null());
+    assert_writes_as_jansson(json_object());
+    assert_writes_as_jansson(json_array());
+    json_t *o = json_pack("{s:s,s:i,s:f,s:[i,s,{},[]],s:{s:n,s:b},s:s}", "z", "last?", "a", 1,
+                          "m", 0.5, "list", 1, "two", "nested", "x", "y", 1, "key \"q\"\n",
+                          "v");
+    json_object_setn_new(o, "k\0nul", 5, json_string("with a NUL in the key"));
+    assert_writes_as_jansson(o);
+    /* a document as the API writes it, insertion order kept */
+    json_error_t je;
+    assert_writes_as_jansson(json_loads("{\"b\":[1,2.5,-0.0,1e-7,\"\\u0000\"],\"a\":{\"c\":null,"
+                                        "\"d\":[true,false,{}]},\"e\":\"\\u2028\"}", JSON_ALLOW_NUL, &je));
+}
+
 static void test_buf_json_string(void **state)
 {
     (void)state;
     struct buf b = BUF_INIT;
     buf_json_string(&b, "a\"b\\c\nd\re\tf\x01g\x1f" "caf\xc3\xa9");
-    assert_string_equal(buf_cstr(&b), "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001fcaf\xc3\xa9\"");
+    assert_string_equal(buf_cstr(&b), "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001Fcaf\xc3\xa9\"");
     /* what it writes is JSON that reads back as the original */
     json_t *v = json_loads(b.data, JSON_DECODE_ANY, NULL);
     assert_non_null(v);
@@ -548,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_utf8_sanitize),
         cmocka_unit_test(test_buf),
         cmocka_unit_test(test_buf_json_string),
+        cmocka_unit_test(test_json_write),
         cmocka_unit_test(test_map_basic),
         cmocka_unit_test(test_map_growth_and_iteration),
         cmocka_unit_test(test_uuid),
