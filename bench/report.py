@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Writes docs/benchmarks.md from bench/out/results/*.json (what bench/run.sh measured) and
 bench/out/peers.json (what `make bench-peers` measured on this machine), when it exists;
-without it the peers' reference figures are shown, marked as not measured this session.
+without it the peers' reference figures are shown, marked as not measured alongside.
 docs/benchmarks-notes.md (the reading of the figures, written by hand) is appended.
 
-Usage: report.py OUTPUT   (the session's facts - BENCH_COMMIT, BENCH_DIRTY, BENCH_SECONDS,
+Usage: report.py OUTPUT   (the facts of the run - BENCH_COMMIT, BENCH_DIRTY, BENCH_SECONDS,
        BENCH_LOAD_BEFORE, BENCH_LOAD_AFTER, BENCH_COMMANDS - from bench/run.sh's environment or
        the results/session.json it leaves, so the document can be written again after the
        notes change)"""
@@ -394,18 +394,18 @@ def main():
         if vers:
             L.append("- peer versions: " + "; ".join(vers))
     else:
-        L.append("- peers: not measured this session (no `bench/out/peers.json`; `make bench-peers` "
+        L.append("- peers: not measured alongside (no `bench/out/peers.json`; `make bench-peers` "
                  "writes it): the peers' figures below are the reference figures of the issue "
                  "(2 cores, Debian 12, medians of three passes), marked %s" % REF_MARK)
     L += ["",
           "Figures are medians over the passes noted, [min-max] over the passes. The machine is "
           "shared and has 2 cores for sked, its clients and anything else running, so compare "
-          "ratios measured in one session rather than absolute numbers across sessions.",
+          "ratios measured side by side in one run rather than absolute numbers across runs.",
           "", "## Results", "",
           "| | workload | sked | target | vs peers | |", "|---|---|---|---|---|---|"]
     L += rows
     if any_reference:
-        L += ["", "%s reference, not measured this session." % REF_MARK]
+        L += ["", "%s reference, not measured alongside." % REF_MARK]
     L += ["",
           "Ratios are sked's figure over the peer's (for latencies: lower is better). B1's Celery "
           "figure is Celery without a result backend (`celery.one_by_one_no_backend`, the 710/s of "

@@ -50,7 +50,7 @@ BENCH_LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 BENCH_SECONDS=$(( $(date +%s) - start ))
 BENCH_COMMANDS=$(printf '%s\n' "${commands[@]}")
 export BENCH_LOAD_AFTER BENCH_SECONDS BENCH_COMMANDS
-# the session's facts, so bench/report.py can write the document again from the same results
+# the facts of the run, so bench/report.py can write the document again from the same results
 python3 -c 'import json, os; json.dump({k: v for k, v in os.environ.items()
                                        if k.startswith("BENCH_")}, open(os.sys.argv[1], "w"))' \
     "$out/results/session.json"
