@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """B7: the scheduler's precision; B10: memory.
 
-B7  A no-op job on a 1-second interval schedule for SECONDS, alone; then again while 10,000
-    schedules are active (the 9,999 others are daily crontabs in Europe/Zurich spread over the
+B7  A no-op job on a 1-second interval schedule for SECONDS, alone; then again while 1,000 and
+    10,000 schedules are active (the others are daily crontabs in Europe/Zurich spread over the
     minutes of the day, preloaded with SQL, so the heap is full while the machine stays idle).
+    The server's RSS at the end of each pass, over the alone pass's, per extra schedule, is
+    the memory a schedule costs (its heap entry, its job in the registry and the store's cache).
     From each fire's run as stored:
       lateness        started_at - scheduled_for (the task starts vs its due time)
       fire lateness   created - scheduled_for (the run is inserted)
@@ -37,6 +39,7 @@ def tick(total):
             assert body["hits"]["total"] == total - 1, body["hits"]["total"]
         job = s.create_job("noop", schedule={"type": "interval", "seconds": 1})
         time.sleep(SECONDS + 0.5)
+        rss = memory(s.proc.pid)["rss"]
         s.call("PATCH", "/api/jobs/" + job["id"], {"active": False})
         time.sleep(0.2)
         st, body = s.call("GET", "/api/jobs/%s/runs?size=1000" % job["id"])
@@ -56,17 +59,21 @@ def tick(total):
                 "lateness_p95_ms": pct(late, 95), "lateness_p99_ms": pct(late, 99),
                 "lateness_max_ms": max(late), "fire_lateness_p95_ms": pct(fire, 95),
                 "interval_error_p95_ms": pct(interval, 95),
-                "interval_error_max_ms": max(interval), "drift_ms": drift}
+                "interval_error_max_ms": max(interval), "drift_ms": drift, "schedules": total,
+                "rss_mib": rss}
 
 
 def b7():
     log("B7, 1 pass of %d s each" % SECONDS)
-    one = tick(1)
-    many = tick(10000)
-    write_result("B7", unit="ms", seconds=SECONDS, one=one, many=many, schedules_many=10000,
-                 server_args=NOOP_ARGS,
-                 what="1 s interval no-op job for %d s, alone and with 10,000 active schedules"
-                      % SECONDS)
+    counts = [tick(n) for n in (1, 1000, 10000)]
+    for c in counts[1:]:
+        c["bytes_per_schedule"] = (c["rss_mib"] - counts[0]["rss_mib"]) * 1048576 / (c["schedules"] - 1)
+        log("  %d schedules: RSS %.1f MiB, %.0f B per schedule"
+            % (c["schedules"], c["rss_mib"], c["bytes_per_schedule"]))
+    write_result("B7", unit="ms", seconds=SECONDS, one=counts[0], many=counts[-1],
+                 schedules_many=10000, counts=counts, server_args=NOOP_ARGS,
+                 what="1 s interval no-op job for %d s, alone and with 1,000 and 10,000 active "
+                      "schedules" % SECONDS)
 
 
 def memory(pid):

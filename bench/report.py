@@ -279,12 +279,18 @@ def alongside():
                        % (key, num(r["claim_p95_ms"]["median"], "ms")))
     r = R.get("B7")
     if r:
-        for k, lab in (("one", "1 schedule"), ("many", "{:,} schedules".format(r["schedules_many"]))):
-            x = r[k]
-            out.append("| B7, %s | | | fire (run inserted) lateness p95 %s ms; task start lateness "
-                       "max %s ms; interval error max %s ms |" % (
-                           lab, num(x["fire_lateness_p95_ms"], "ms"),
-                           num(x["lateness_max_ms"], "ms"), num(x["interval_error_max_ms"], "ms")))
+        for x in r.get("counts") or [r["one"], r["many"]]:
+            n = x.get("schedules", 1 if x is r["one"] else r["schedules_many"])
+            mem = ""
+            if "bytes_per_schedule" in x:
+                mem = "; RSS %.1f MiB, %.0f bytes per schedule" % (x["rss_mib"],
+                                                                   x["bytes_per_schedule"])
+            out.append("| B7, {:,} schedule{} | | | task start lateness p50 {} ms, p99 {} ms, max {} ms; "
+                       "fire (run inserted) lateness p95 {} ms; interval error max {} ms{} |".format(
+                           n, "" if n == 1 else "s", num(x["lateness_p50_ms"], "ms"),
+                           num(x["lateness_p99_ms"], "ms"), num(x["lateness_max_ms"], "ms"),
+                           num(x["fire_lateness_p95_ms"], "ms"),
+                           num(x["interval_error_max_ms"], "ms"), mem))
     r = R.get("B9")
     if r:
         out.append("| B9 | | | the page's SQL alone, on the same store: the job's run count %.3f ms "
