@@ -302,6 +302,16 @@ test('edit the job: the form is filled in, the task is fixed', async () => {
   await page.getByLabel('Overlap').selectOption('skip');
   await page.getByLabel('Retries').fill('2');
   await page.getByLabel('Retry backoff').fill('1m');
+  // notifications: a bad address is refused next to its field, and nothing is saved
+  await page.getByRole('group', { name: 'Notify when a run ends' }).getByLabel('Failed').check();
+  await page.getByLabel('Notification e-mails').fill('ops@example.org\nnot-an-address');
+  await page.getByLabel('Webhooks').fill('https://hooks.example.org/sked');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.locator('[data-field="notification_emails"] .field-error')
+    .getByText("'not-an-address' is not an e-mail address").waitFor();
+  assert.equal(await page.getByLabel('Notification e-mails').getAttribute('aria-invalid'), 'true');
+  assert.equal((await sked.api('GET', `/api/jobs/${jobId}`)).title, TITLE);
+  await page.getByLabel('Notification e-mails').fill('ops@example.org');
   await page.getByRole('button', { name: 'Save' }).click();
   await page.waitForURL(new RegExp(`/jobs/${jobId}$`));
   await page.getByRole('heading', { name: `${TITLE} (edited)`, level: 1 }).waitFor();
@@ -312,7 +322,19 @@ test('edit the job: the form is filled in, the task is fixed', async () => {
   assert.equal(job.timeout, '10m');
   assert.equal(job.max_retries, 2);
   assert.equal(job.retry_backoff, '1m');
+  assert.deepEqual(job.notification_statuses, ['FAILED']);
+  assert.deepEqual(job.notification_emails, ['ops@example.org']);
+  assert.deepEqual(job.notification_webhooks, ['https://hooks.example.org/sked']);
   await page.getByText('2, first after 1m').waitFor();
+  await page.getByText('On FAILED: e-mail ops@example.org; webhook https://hooks.example.org/sked').waitFor();
+  // the form shows what was saved
+  await page.getByRole('button', { name: 'Edit' }).first().click();
+  await page.waitForURL(new RegExp(`/jobs/${jobId}/edit$`));
+  const group = page.getByRole('group', { name: 'Notify when a run ends' });
+  assert.equal(await group.getByLabel('Failed').isChecked(), true);
+  assert.equal(await group.getByLabel('Success', { exact: true }).isChecked(), false);
+  assert.equal(await page.getByLabel('Webhooks').inputValue(), 'https://hooks.example.org/sked');
+  await page.goBack();
 });
 
 test('the runs page and the audit trail', async () => {

@@ -72,6 +72,7 @@ export async function jobPage(el, { params, token }) {
           ['Skipped fires', String(job.skipped_fires ?? 0)],
           'max_retries' in job ? ['Retries', job.max_retries ? `${job.max_retries}, first after ${job.retry_backoff}` : 'none'] : null,
           'retention' in job ? ['Retention', job.retention || 'the server\'s'] : null,
+          ['Notifications', describeNotifications(job)],
         ])),
       h('section', { class: 'card', 'aria-labelledby': 'set-h' }, h('h2', { id: 'set-h' }, 'Settings'),
         facts([
@@ -151,4 +152,13 @@ export async function jobPage(el, { params, token }) {
       h('div', { class: 'section-head' }, h('h2', { id: 'runs-h' }, 'Runs'), statusSel),
       runsArea, pagerArea));
   await refresh({ withJob: false });
+}
+
+/** "On FAILED, CANCELLED: e-mail a@b; webhook https://…", or "none". */
+function describeNotifications(job) {
+  const to = [...(job.notification_emails || []).map((e) => `e-mail ${e}`),
+    ...(job.notification_webhooks || []).map((u) => `webhook ${u}`)];
+  const on = job.notification_statuses || [];
+  if (!on.length || !to.length) return h('span', { class: 'muted' }, 'none');
+  return h('span', { style: 'overflow-wrap: anywhere' }, `On ${on.join(', ')}: ${to.join('; ')}`);
 }

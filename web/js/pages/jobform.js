@@ -17,6 +17,10 @@ const OVERLAP = [
   ['queue_one', 'Queue one: at most one run waits behind a running one'],
   ['cancel_previous', 'Cancel previous: stop active runs, then start'],
 ];
+const NOTIFY_STATUSES = [
+  ['SUCCESS', 'Success'], ['PARTIAL_SUCCESS', 'Partial success'], ['FAILED', 'Failed'],
+  ['CANCELLED', 'Cancelled'], ['WARNING', 'Warning'],
+];
 const CATCHUP = [
   ['once', 'Once: one run for the missed fires'],
   ['skip', 'Skip: drop missed fires'],
@@ -51,6 +55,15 @@ export async function jobFormPage(el, { params, token }) {
   const maxRetries = input({ type: 'number', min: 0, max: 100, step: 1, value: job && job.max_retries ? job.max_retries : '', placeholder: '0', class: 'short' });
   const retryBackoff = input({ value: job && job.retry_backoff && job.retry_backoff !== '30s' ? job.retry_backoff : '', placeholder: '30s', class: 'short' });
   const retention = input({ value: job && job.retention ? job.retention : '', placeholder: 'the server\'s', class: 'short' });
+  // notifications: the final statuses that notify, then who hears of them (one per line)
+  const notifyOn = NOTIFY_STATUSES.map(([value, text]) => h('label', { class: 'inline-check' },
+    h('input', { type: 'checkbox', name: 'notify', value, checked: !!(job && (job.notification_statuses || []).includes(value)) }), text));
+  const lines = (list) => (list || []).join('\n');
+  const emails = h('textarea', { name: 'notification_emails', rows: 2, placeholder: 'ops@example.org' });
+  emails.value = lines(job && job.notification_emails);
+  const webhooks = h('textarea', { name: 'notification_webhooks', rows: 2, placeholder: 'https://hooks.example.org/sked' });
+  webhooks.value = lines(job && job.notification_webhooks);
+  const listOf = (ta) => ta.value.split(/[\n,]/).map((x) => x.trim()).filter(Boolean);
 
   let queueTouched = editing;
   queue.addEventListener('change', () => { queueTouched = true; });
@@ -114,6 +127,15 @@ export async function jobFormPage(el, { params, token }) {
         field({ label: 'Retries', control: maxRetries, field: 'max_retries', hint: 'More attempts a failed run gets (0 to 100).' }),
         field({ label: 'Retry backoff', control: retryBackoff, field: 'retry_backoff', hint: 'Wait before the first retry, doubled for each further one.' }),
         field({ label: 'Retention', control: retention, field: 'retention', hint: 'How long finished runs are kept, such as 30d. Empty: the server\'s.' }))),
+    h('fieldset', { class: 'box' }, h('legend', {}, 'Notifications'),
+      h('div', { class: 'field', dataset: { field: 'notification_statuses' } },
+        h('div', { role: 'group', 'aria-label': 'Notify when a run ends', class: 'check-row' },
+          h('span', { class: 'label-text' }, 'Notify when a run ends'), notifyOn),
+        h('div', { class: 'hint' }, 'The final statuses that send the e-mails and webhooks below; none checked: no notification.'),
+        h('div', { class: 'field-error', role: 'alert' })),
+      h('div', { class: 'grid-fields wide' },
+        field({ label: 'Notification e-mails', control: emails, field: 'notification_emails', hint: 'One address per line; the server\'s SMTP settings send them.' }),
+        field({ label: 'Webhooks', control: webhooks, field: 'notification_webhooks', hint: 'One http:// or https:// URL per line (at most 10); each gets a signed POST.' }))),
     h('div', { class: 'form-actions' },
       button('Cancel', { kind: 'ghost', onclick: () => history.length > 1 ? history.back() : navigate(job ? `/jobs/${job.id}` : '/jobs') }),
       save));
@@ -143,6 +165,9 @@ export async function jobFormPage(el, { params, token }) {
       max_retries: maxRetries.value === '' ? null : Number(maxRetries.value),
       retry_backoff: retryBackoff.value.trim() || null,
       retention: retention.value.trim() || null,
+      notification_statuses: notifyOn.map((l) => l.firstChild).filter((c) => c.checked).map((c) => c.value),
+      notification_emails: listOf(emails),
+      notification_webhooks: listOf(webhooks),
     };
     if (!editing) body.task = task.value || null;
     save.disabled = true;
