@@ -22,7 +22,7 @@ json_t *json_parse(const char *text, size_t len, const char *field, struct sk_er
 
 /* A real as jansson writes it with JSON_REAL_PRECISION(15): %.15g, ".0" added when that
  * reads as an integer, and the exponent without "+" or leading zeros. */
-static void write_real(struct buf *b, double d)
+void json_write_real(struct buf *b, double d)
 {
     char t[48];
     int n = snprintf(t, sizeof t, "%.15g", d);
@@ -74,7 +74,7 @@ void json_write(struct buf *b, const json_t *v)
                    (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT,
                                     json_integer_value(v)));
         break;
-    case JSON_REAL: write_real(b, json_real_value(v)); break;
+    case JSON_REAL: json_write_real(b, json_real_value(v)); break;
     case JSON_TRUE: buf_append(b, "true", 4); break;
     case JSON_FALSE: buf_append(b, "false", 5); break;
     case JSON_NULL: buf_append(b, "null", 4); break;

@@ -24,6 +24,8 @@ char *json_dump(const json_t *v);
  * checked as UTF-8 when jansson made them, so they are only escaped, never decoded again. */
 struct buf;
 void json_write(struct buf *b, const json_t *v);
+/* A real number as json_write writes it (jansson's JSON_REAL_PRECISION(15) form). */
+void json_write_real(struct buf *b, double d);
 
 /* Adds message to field in errs (an array), merging messages of the same field. */
 void json_errs_add(json_t *errs, const char *field, const char *fmt, ...)

@@ -15,6 +15,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "base/utf8.h"
 #include "base/xalloc.h"
 #include "static.h"
 
@@ -372,34 +373,53 @@ static json_t *page_link(struct api_ctx *c, int64_t page, int64_t size)
     return string_freed(link_with(c, tail));
 }
 
-static json_t *list_doc(json_t *items, int64_t total, json_t *links, const struct page *p)
-{
-    return json_pack("{s:{s:o,s:I},s:o,s:s}", "hits", "hits", items, "total", (json_int_t)total,
-                     "links", links, "sortBy", p->sort ? p->sort : "");
-}
-
-json_t *api_list_after(struct api_ctx *c, json_t *items, int64_t total, const struct page *p,
-                       const char *after, const char *next_after)
+/* The links of a page: by number (after NULL) with self, prev and next, or after a run with
+ * self and, when more follow, next (after=next_after). */
+static json_t *list_links(struct api_ctx *c, int64_t total, const struct page *p,
+                          const char *after, const char *next_after)
 {
     json_t *links = json_object();
-    char tail[128];
-    snprintf(tail, sizeof tail, "after=%s&size=%lld", after, (long long)p->size);
-    json_object_set_new(links, "self", string_freed(link_with(c, tail)));
-    if (next_after) {
-        snprintf(tail, sizeof tail, "after=%s&size=%lld", next_after, (long long)p->size);
-        json_object_set_new(links, "next", string_freed(link_with(c, tail)));
+    if (after) {
+        char tail[128];
+        snprintf(tail, sizeof tail, "after=%s&size=%lld", after, (long long)p->size);
+        json_object_set_new(links, "self", string_freed(link_with(c, tail)));
+        if (next_after) {
+            snprintf(tail, sizeof tail, "after=%s&size=%lld", next_after, (long long)p->size);
+            json_object_set_new(links, "next", string_freed(link_with(c, tail)));
+        }
+        return links;
     }
-    return list_doc(items, total, links, p);
-}
-
-json_t *api_list(struct api_ctx *c, json_t *items, int64_t total, const struct page *p)
-{
-    json_t *links = json_object();
     json_object_set_new(links, "self", page_link(c, p->page, p->size));
     if (p->page > 1) json_object_set_new(links, "prev", page_link(c, p->page - 1, p->size));
     if (p->page * p->size < total)
         json_object_set_new(links, "next", page_link(c, p->page + 1, p->size));
-    return list_doc(items, total, links, p);
+    return links;
+}
+
+json_t *api_list(struct api_ctx *c, json_t *items, int64_t total, const struct page *p)
+{
+    return json_pack("{s:{s:o,s:I},s:o,s:s}", "hits", "hits", items, "total", (json_int_t)total,
+                     "links", list_links(c, total, p, NULL, NULL), "sortBy",
+                     p->sort ? p->sort : "");
+}
+
+void api_reply_list(struct api_ctx *c, const struct buf *items, int64_t total,
+                    const struct page *p, const char *after, const char *next_after)
+{
+    /* api_list's document, with the items already written */
+    struct buf b = BUF_INIT;
+    buf_reserve(&b, items->len + 1024);
+    buf_puts(&b, "{\"hits\":{\"hits\":[");
+    buf_append(&b, items->data, items->len);
+    buf_printf(&b, "],\"total\":%lld},\"links\":", (long long)total);
+    json_t *links = list_links(c, total, p, after, next_after);
+    json_write(&b, links);
+    json_decref(links);
+    buf_puts(&b, ",\"sortBy\":");
+    buf_json_string(&b, p->sort ? p->sort : "");
+    buf_putc(&b, '}');
+    http_reply(c->req, 200, "application/json", b.data, b.len);
+    buf_free(&b);
 }
 
 /* ---- shapes ---- */
@@ -437,71 +457,208 @@ static json_t *str_or_null(const char *s)
     return v ? v : json_null();
 }
 
-json_t *api_run_json(struct api_ctx *c, const struct run *r)
+/*
+ * The run's shape is written once (run_emit) to either of two outputs: a jansson object, for
+ * documents that embed runs (a job's last runs, SSE events), or JSON text straight into a
+ * buffer, for the answers that are runs or lists of runs, where building and freeing some forty
+ * jansson values per run was a sixth of a no-op run's work. json_write writes values as
+ * jansson does, so both outputs are the same document.
+ */
+struct emit {
+    json_t *obj;   /* object mode, or NULL */
+    struct buf *b; /* text mode */
+    bool first;
+};
+
+static void emit_key(struct emit *w, const char *k)
+{
+    buf_append(w->b, w->first ? "\"" : ",\"", w->first ? 1 : 2);
+    w->first = false;
+    buf_puts(w->b, k); /* keys are plain ASCII literals */
+    buf_append(w->b, "\":", 2);
+}
+
+/* Strings from the store: child output was repaired on the way in, the rest checked by
+ * jansson; what is not valid UTF-8 anyway is repaired here rather than sent (or dropped). */
+static void emit_str(struct emit *w, const char *k, const char *v)
+{
+    struct buf fixed = BUF_INIT;
+    if (v && !utf8_valid(v, strlen(v))) {
+        utf8_sanitize(&fixed, v, strlen(v));
+        v = buf_cstr(&fixed);
+    }
+    if (w->obj) {
+        json_object_set_new(w->obj, k, v ? json_string(v) : json_null());
+    } else {
+        emit_key(w, k);
+        if (v)
+            buf_json_string(w->b, v);
+        else
+            buf_append(w->b, "null", 4);
+    }
+    buf_free(&fixed);
+}
+
+static void emit_int(struct emit *w, const char *k, int64_t v)
+{
+    if (w->obj) {
+        json_object_set_new(w->obj, k, json_integer(v));
+        return;
+    }
+    emit_key(w, k);
+    char num[24];
+    buf_append(w->b, num, (size_t)snprintf(num, sizeof num, "%lld", (long long)v));
+}
+
+/* v as is (a borrowed reference), or null when NULL */
+static void emit_json(struct emit *w, const char *k, const json_t *v)
+{
+    if (w->obj) {
+        json_object_set_new(w->obj, k, v ? json_incref((json_t *)v) : json_null());
+        return;
+    }
+    emit_key(w, k);
+    if (v)
+        json_write(w->b, v);
+    else
+        buf_append(w->b, "null", 4);
+}
+
+static void emit_time(struct emit *w, const char *k, int64_t us)
+{
+    char ts[TIME_STR_MAX];
+    if (us != NO_TIME) time_format(us, ts);
+    emit_str(w, k, us == NO_TIME ? NULL : ts);
+}
+
+static void emit_real(struct emit *w, const char *k, double v)
+{
+    if (w->obj) {
+        json_object_set_new(w->obj, k, json_real(v));
+        return;
+    }
+    emit_key(w, k);
+    json_write_real(w->b, v);
+}
+
+static void emit_user(struct emit *w, const char *k, const struct user_ref *u)
+{
+    if (w->obj) {
+        json_object_set_new(w->obj, k, user_json(u));
+        return;
+    }
+    if (!u->id) {
+        emit_json(w, k, NULL);
+        return;
+    }
+    emit_key(w, k);
+    struct emit in = {NULL, w->b, true};
+    buf_putc(w->b, '{');
+    emit_str(&in, "id", u->id);
+    emit_str(&in, "name", u->name ? u->name : "");
+    buf_putc(w->b, '}');
+}
+
+static void run_emit(struct api_ctx *c, const struct run *r, struct emit *w)
 {
     char base[256], dur[32];
     api_base_url(c, base, sizeof base);
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(r->id));
-    json_object_set_new(o, "job_id", json_string(r->job_id));
-    json_object_set_new(o, "task", str_or_null(r->task));
-    json_object_set_new(o, "task_id", json_string(r->id));
-    json_object_set_new(o, "created", api_time(r->created));
-    json_object_set_new(o, "updated", api_time(r->updated));
-    json_object_set_new(o, "started_at", api_time(r->started_at));
-    json_object_set_new(o, "finished_at", api_time(r->finished_at));
-    json_object_set_new(o, "status", json_string(run_status_name(r->status)));
-    json_object_set_new(o, "message", str_or_null(r->message));
-    json_object_set_new(o, "title", str_or_null(r->title));
-    json_object_set_new(o, "queue", str_or_null(r->queue));
-    json_object_set_new(o, "args", r->args ? json_incref(r->args) : json_object());
-    json_object_set_new(o, "trigger", json_string(run_trigger_name(r->trigger)));
-    json_object_set_new(o, "scheduled_for", api_time(r->scheduled_for));
-    json_object_set_new(o, "not_before", api_time(r->not_before));
-    json_object_set_new(o, "exit_code", r->has_exit_code ? json_integer(r->exit_code) : json_null());
-    json_object_set_new(o, "output", r->output ? json_incref(r->output) : json_null());
-    json_object_set_new(o, "progress", r->progress ? json_incref(r->progress) : json_null());
-    json_object_set_new(o, "attempt", json_integer(r->attempt));
-    json_object_set_new(o, "node", str_or_null(r->node));
-    json_object_set_new(o, "executor", json_string(r->executor ? r->executor : "local"));
-    json_object_set_new(o, "worker", str_or_null(r->remote ? json_str(r->remote, "worker") : NULL));
-    json_object_set_new(o, "parent_run_id", str_or_null(r->parent_run_id));
-    json_object_set_new(o, "total_entries", json_integer(r->total_entries));
-    json_object_set_new(o, "inserted_entries", json_integer(r->inserted_entries));
-    json_object_set_new(o, "updated_entries", json_integer(r->updated_entries));
-    json_object_set_new(o, "errored_entries", json_integer(r->errored_entries));
-    json_object_set_new(o, "total_subtasks", json_integer(0));
-    json_object_set_new(o, "completed_subtasks", json_integer(0));
-    json_object_set_new(o, "failed_subtasks", json_integer(0));
-    if (r->timeout_ms > 0) {
-        duration_format(r->timeout_ms, dur);
-        json_object_set_new(o, "timeout", json_string(dur));
-    } else {
-        json_object_set_new(o, "timeout", json_null());
-    }
+    emit_str(w, "id", r->id);
+    emit_str(w, "job_id", r->job_id);
+    emit_str(w, "task", r->task);
+    emit_str(w, "task_id", r->id);
+    emit_time(w, "created", r->created);
+    emit_time(w, "updated", r->updated);
+    emit_time(w, "started_at", r->started_at);
+    emit_time(w, "finished_at", r->finished_at);
+    emit_str(w, "status", run_status_name(r->status));
+    emit_str(w, "message", r->message);
+    emit_str(w, "title", r->title);
+    emit_str(w, "queue", r->queue);
+    if (r->args)
+        emit_json(w, "args", r->args);
+    else if (w->obj)
+        json_object_set_new(w->obj, "args", json_object());
+    else
+        emit_key(w, "args"), buf_append(w->b, "{}", 2);
+    emit_str(w, "trigger", run_trigger_name(r->trigger));
+    emit_time(w, "scheduled_for", r->scheduled_for);
+    emit_time(w, "not_before", r->not_before);
+    if (r->has_exit_code)
+        emit_int(w, "exit_code", r->exit_code);
+    else
+        emit_json(w, "exit_code", NULL);
+    emit_json(w, "output", r->output);
+    emit_json(w, "progress", r->progress);
+    emit_int(w, "attempt", r->attempt);
+    emit_str(w, "node", r->node);
+    emit_str(w, "executor", r->executor ? r->executor : "local");
+    emit_str(w, "worker", r->remote ? json_str(r->remote, "worker") : NULL);
+    emit_str(w, "parent_run_id", r->parent_run_id);
+    emit_int(w, "total_entries", r->total_entries);
+    emit_int(w, "inserted_entries", r->inserted_entries);
+    emit_int(w, "updated_entries", r->updated_entries);
+    emit_int(w, "errored_entries", r->errored_entries);
+    emit_int(w, "total_subtasks", 0);
+    emit_int(w, "completed_subtasks", 0);
+    emit_int(w, "failed_subtasks", 0);
+    if (r->timeout_ms > 0) duration_format(r->timeout_ms, dur);
+    emit_str(w, "timeout", r->timeout_ms > 0 ? dur : NULL);
     if (r->started_at != NO_TIME) {
         int64_t end = r->finished_at != NO_TIME ? r->finished_at : time_now_us();
-        json_object_set_new(o, "duration", json_real((double)(end - r->started_at) / 1e6));
+        emit_real(w, "duration", (double)(end - r->started_at) / 1e6);
     } else {
-        json_object_set_new(o, "duration", json_null());
+        emit_json(w, "duration", NULL);
     }
-    json_object_set_new(o, "started_by_id", str_or_null(r->started_by.id));
-    json_object_set_new(o, "started_by", user_json(&r->started_by));
-    json_object_set_new(o, "stopped_by", user_json(&r->stopped_by));
-    char *self = xasprintf("%s/api/jobs/%s/runs/%s", base, r->job_id, r->id);
-    char *stop = xasprintf("%s/actions/stop", self);
-    char *logs = xasprintf("%s/logs", self);
-    char *stream = xasprintf("%s/logs/stream", self);
-    char *search = xasprintf("%s/api/logs/jobs?q=%s", base, r->id);
-    json_object_set_new(o, "links", json_pack("{s:s,s:s,s:s,s:s,s:s}", "self", self, "stop", stop,
-                                              "logs", logs, "stream", stream, "logs_search",
-                                              search));
-    free(self);
-    free(stop);
-    free(logs);
-    free(stream);
-    free(search);
-    return o;
+    emit_str(w, "started_by_id", r->started_by.id);
+    emit_user(w, "started_by", &r->started_by);
+    emit_user(w, "stopped_by", &r->stopped_by);
+    struct buf self = BUF_INIT, link = BUF_INIT;
+    buf_printf(&self, "%s/api/jobs/%s/runs/%s", base, r->job_id, r->id);
+    json_t *links = w->obj ? json_object() : NULL;
+    struct emit lw = {links, w->b, true};
+    if (!links) emit_key(w, "links"), buf_putc(w->b, '{');
+    emit_str(&lw, "self", buf_cstr(&self));
+    static const char *const sub[][2] = {
+        {"stop", "/actions/stop"}, {"logs", "/logs"}, {"stream", "/logs/stream"}};
+    for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++) {
+        buf_reset(&link);
+        buf_printf(&link, "%s%s", buf_cstr(&self), sub[i][1]);
+        emit_str(&lw, sub[i][0], buf_cstr(&link));
+    }
+    buf_reset(&link);
+    buf_printf(&link, "%s/api/logs/jobs?q=%s", base, r->id);
+    emit_str(&lw, "logs_search", buf_cstr(&link));
+    if (links)
+        json_object_set_new(w->obj, "links", links);
+    else
+        buf_putc(w->b, '}');
+    buf_free(&self);
+    buf_free(&link);
+}
+
+json_t *api_run_json(struct api_ctx *c, const struct run *r)
+{
+    struct emit w = {json_object(), NULL, true};
+    run_emit(c, r, &w);
+    return w.obj;
+}
+
+void api_run_write(struct api_ctx *c, struct buf *b, const struct run *r)
+{
+    struct emit w = {NULL, b, true};
+    buf_putc(b, '{');
+    run_emit(c, r, &w);
+    buf_putc(b, '}');
+}
+
+void api_reply_run(struct api_ctx *c, int status, const struct run *r)
+{
+    struct buf b = BUF_INIT;
+    buf_reserve(&b, 2000); /* a run is about 1,500 bytes */
+    api_run_write(c, &b, r);
+    http_reply(c->req, status, "application/json", b.data, b.len);
+    buf_free(&b);
 }
 
 json_t *api_job_json(struct api_ctx *c, const struct job *j, bool with_last)

@@ -70,15 +70,19 @@ void api_page(struct api_ctx *c, struct page *p, const char *default_sort, bool 
               const char *const *sorts, json_t *errs);
 /* {"hits":{"hits":items,"total":total},"links":{...},"sortBy":...}; steals items. */
 json_t *api_list(struct api_ctx *c, json_t *items, int64_t total, const struct page *p);
-/* The same for a keyset page (the items after the item `after`): links self and, when more
- * follow, next (after=next_after). */
-json_t *api_list_after(struct api_ctx *c, json_t *items, int64_t total, const struct page *p,
-                       const char *after, const char *next_after);
+/* api_list's document as the answer (200), with its items already written as JSON text
+ * (comma-separated); after (a keyset page: the items after that one) gives links self and,
+ * when more follow, next (after=next_after) instead of page numbers. */
+void api_reply_list(struct api_ctx *c, const struct buf *items, int64_t total,
+                    const struct page *p, const char *after, const char *next_after);
 
 /* ---- shapes ---- */
 /* "http://host" of this request, for links. */
 const char *api_base_url(struct api_ctx *c, char *buf, size_t n);
 json_t *api_run_json(struct api_ctx *c, const struct run *r);
+/* The same run as JSON text appended to b, and as a whole answer with this status. */
+void api_run_write(struct api_ctx *c, struct buf *b, const struct run *r);
+void api_reply_run(struct api_ctx *c, int status, const struct run *r);
 /* with_last: add last_run / last_runs (a list always does; a read does when runs exist). */
 json_t *api_job_json(struct api_ctx *c, const struct job *j, bool with_last);
 json_t *api_time(int64_t us);

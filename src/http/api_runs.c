@@ -84,13 +84,16 @@ static void list(struct api_ctx *c, const char *job_id, json_t *errs)
         return;
     }
     bool more = *cursor && n > (size_t)p.size;
-    if (more) n = (size_t)p.size;
-    json_t *items = json_array();
-    for (size_t i = 0; i < n; i++) json_array_append_new(items, api_run_json(c, &runs[i]));
-    json_t *doc = *cursor ? api_list_after(c, items, total, &p, cursor, more ? runs[n - 1].id : NULL)
-                          : api_list(c, items, total, &p);
-    store_runs_free(runs, more ? n + 1 : n);
-    api_json(c, 200, doc);
+    struct buf items = BUF_INIT;
+    buf_reserve(&items, (more ? (size_t)p.size : n) * 1600);
+    for (size_t i = 0; i < n && i < (size_t)p.size; i++) {
+        if (i) buf_putc(&items, ',');
+        api_run_write(c, &items, &runs[i]);
+    }
+    api_reply_list(c, &items, total, &p, *cursor ? cursor : NULL,
+                   more ? runs[p.size - 1].id : NULL);
+    buf_free(&items);
+    store_runs_free(runs, n);
 }
 
 void api_runs_list(struct api_ctx *c)
@@ -177,7 +180,7 @@ void api_runs_create(struct api_ctx *c)
     }
     api_audit(c, "run.started", r.job_id, r.id, NULL,
               json_pack("{s:s,s:O}", "queue", r.queue, "args", r.args));
-    api_json(c, 201, api_run_json(c, &r));
+    api_reply_run(c, 201, &r);
     run_release(&r);
 }
 
@@ -185,7 +188,7 @@ void api_runs_get(struct api_ctx *c)
 {
     struct run r;
     if (api_load_run(c, &r)) return;
-    api_json(c, 200, api_run_json(c, &r));
+    api_reply_run(c, 200, &r);
     run_release(&r);
 }
 
@@ -227,7 +230,7 @@ void api_runs_stop(struct api_ctx *c)
         api_error(c, 503, "the store failed; see the server log");
     else {
         api_audit(c, "run.stopped", r.job_id, r.id, NULL, NULL);
-        api_json(c, 202, api_run_json(c, &r));
+        api_reply_run(c, 202, &r);
     }
     run_release(&r);
 }

@@ -552,6 +552,22 @@ class Lists(ApiCase):
         self.assertEqual(total("/api/runs?job_id=%s&since=%s" % (a["id"], since)), 2)
         self.assertEqual(total("/api/runs?since=%s&job_id=%s" % (since, b["id"])), 1)
 
+    def test_a_run_is_the_same_document_everywhere(self):
+        """Runs are written as text for reads and lists, and built as objects inside a job's
+        last runs: both must be the same document."""
+        job = self.job()
+        failed = self.s.wait_run(self.s.run_job(job["id"], title="t\u00e9st \"q\"\n", args={"exit": 3}))
+        read = self.s.get("/api/jobs/%s/runs/%s" % (job["id"], failed["id"])).json
+        listed = self.s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["hits"][0]
+        across = self.s.get("/api/runs?job_id=" + job["id"]).json["hits"]["hits"][0]
+        j = self.s.get("/api/jobs/" + job["id"]).json
+        self.assertEqual(read["title"], "t\u00e9st \"q\"\n")
+        self.assertEqual(read["status"], "FAILED")
+        self.assertIsInstance(read["duration"], float)
+        for other in (listed, across, j["last_run"], j["last_runs"]["failed"], failed):
+            self.assertEqual(other, read)
+        self.assertEqual(list(read), list(j["last_run"]), "the same keys in the same order")
+
     def test_runs_keyset_pages_and_counts(self):
         a = self.job()
         other = self.job()
