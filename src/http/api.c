@@ -451,12 +451,6 @@ static json_t *user_json(const struct user_ref *u)
     return json_pack("{s:s,s:s}", "id", u->id, "name", u->name ? u->name : "");
 }
 
-static json_t *str_or_null(const char *s)
-{
-    json_t *v = s ? json_string(s) : NULL;
-    return v ? v : json_null();
-}
-
 /*
  * The run's shape is written once (run_emit) to either of two outputs: a jansson object, for
  * documents that embed runs (a job's last runs, SSE events), or JSON text straight into a
@@ -661,54 +655,53 @@ void api_reply_run(struct api_ctx *c, int status, const struct run *r)
     buf_free(&b);
 }
 
-json_t *api_job_json(struct api_ctx *c, const struct job *j, bool with_last)
+/* v, or the empty object or array text given when v is NULL (text mode only) */
+static void emit_json_or(struct emit *w, const char *k, const json_t *v, const char *empty)
 {
-    char base[256];
+    if (v) {
+        emit_json(w, k, v);
+        return;
+    }
+    emit_key(w, k);
+    buf_puts(w->b, empty);
+}
+
+void api_job_write(struct api_ctx *c, struct buf *b, const struct job *j, bool with_last)
+{
+    char base[256], d[32];
     api_base_url(c, base, sizeof base);
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(j->id));
-    json_object_set_new(o, "created", api_time(j->created));
-    json_object_set_new(o, "updated", api_time(j->updated));
-    json_object_set_new(o, "title", str_or_null(j->title));
-    json_object_set_new(o, "description", str_or_null(j->description));
-    json_object_set_new(o, "active", json_boolean(j->active));
-    json_object_set_new(o, "task", str_or_null(j->task));
-    json_object_set_new(o, "default_queue", str_or_null(j->default_queue));
-    json_object_set_new(o, "schedule", j->schedule ? json_incref(j->schedule) : json_null());
-    json_t *ra = j->run_args ? json_incref(j->run_args) : json_object();
-    json_object_set_new(o, "run_args", json_incref(ra));
-    json_object_set_new(o, "args", ra);
-    json_t *custom = json_object_get(j->run_args, "custom_args");
-    json_object_set_new(o, "custom_args", custom ? json_incref(custom) : json_null());
-    json_t *emails = json_object_get(j->notifications, "emails");
-    json_t *statuses = json_object_get(j->notifications, "statuses");
-    json_object_set_new(o, "notification_emails", emails ? json_incref(emails) : json_array());
-    json_object_set_new(o, "notification_statuses",
-                        statuses ? json_incref(statuses) : json_array());
-    json_t *hooks = json_object_get(j->notifications, "webhooks");
-    json_object_set_new(o, "notification_webhooks", hooks ? json_incref(hooks) : json_array());
-    if (j->timeout_ms > 0) {
-        char d[32];
-        duration_format(j->timeout_ms, d);
-        json_object_set_new(o, "timeout", json_string(d));
-    } else {
-        json_object_set_new(o, "timeout", json_null());
-    }
-    json_object_set_new(o, "next_run", api_time(j->next_run));
-    json_object_set_new(o, "overlap", json_string(overlap_name(j->overlap)));
-    json_object_set_new(o, "catchup", json_string(catchup_name(j->catchup)));
-    json_object_set_new(o, "catchup_limit", json_integer(j->catchup_limit));
-    json_object_set_new(o, "skipped_fires", json_integer(j->skipped_fires));
-    json_object_set_new(o, "max_retries", json_integer(j->max_retries));
-    char rb[32];
-    duration_format(j->retry_backoff_ms, rb);
-    json_object_set_new(o, "retry_backoff", json_string(rb));
-    if (j->retention_ms >= 0) {
-        duration_format(j->retention_ms, rb);
-        json_object_set_new(o, "retention", json_string(rb));
-    } else {
-        json_object_set_new(o, "retention", json_null());
-    }
+    struct emit w = {NULL, b, true};
+    buf_putc(b, '{');
+    emit_str(&w, "id", j->id);
+    emit_time(&w, "created", j->created);
+    emit_time(&w, "updated", j->updated);
+    emit_str(&w, "title", j->title);
+    emit_str(&w, "description", j->description);
+    emit_key(&w, "active");
+    buf_puts(b, j->active ? "true" : "false");
+    emit_str(&w, "task", j->task);
+    emit_str(&w, "default_queue", j->default_queue);
+    emit_json(&w, "schedule", j->schedule);
+    emit_json_or(&w, "run_args", j->run_args, "{}");
+    emit_json_or(&w, "args", j->run_args, "{}");
+    emit_json(&w, "custom_args", json_object_get(j->run_args, "custom_args"));
+    emit_json_or(&w, "notification_emails", json_object_get(j->notifications, "emails"), "[]");
+    emit_json_or(&w, "notification_statuses", json_object_get(j->notifications, "statuses"),
+                 "[]");
+    emit_json_or(&w, "notification_webhooks", json_object_get(j->notifications, "webhooks"),
+                 "[]");
+    if (j->timeout_ms > 0) duration_format(j->timeout_ms, d);
+    emit_str(&w, "timeout", j->timeout_ms > 0 ? d : NULL);
+    emit_time(&w, "next_run", j->next_run);
+    emit_str(&w, "overlap", overlap_name(j->overlap));
+    emit_str(&w, "catchup", catchup_name(j->catchup));
+    emit_int(&w, "catchup_limit", j->catchup_limit);
+    emit_int(&w, "skipped_fires", j->skipped_fires);
+    emit_int(&w, "max_retries", j->max_retries);
+    duration_format(j->retry_backoff_ms, d);
+    emit_str(&w, "retry_backoff", d);
+    if (j->retention_ms >= 0) duration_format(j->retention_ms, d);
+    emit_str(&w, "retention", j->retention_ms >= 0 ? d : NULL);
 
     /* default_args: what a run would get now with the saved arguments (a JSON string, as the
      * reference sends it) */
@@ -717,40 +710,50 @@ json_t *api_job_json(struct api_ctx *c, const struct job *j, bool with_last)
     json_t *resolved = args_resolve(t, j->run_args, NULL,
                                     store_last_success_start(c->api->store, j->id), errs);
     char *da = json_dump(resolved ? resolved : json_object_get(j->run_args, "custom_args"));
-    json_object_set_new(o, "default_args", json_string(da));
+    emit_str(&w, "default_args", da);
     free(da);
     json_decref(resolved);
     json_decref(errs);
 
     if (with_last) {
         struct run r;
+        emit_key(&w, "last_run");
         if (store_run_latest(c->api->store, j->id, -1, &r) == 0) {
-            json_object_set_new(o, "last_run", api_run_json(c, &r));
+            api_run_write(c, b, &r);
             run_release(&r);
-            json_t *lr = json_object();
+            emit_key(&w, "last_runs");
+            struct emit lr = {NULL, b, true};
+            buf_putc(b, '{');
             for (int s = 0; s < RUN_STATUS_COUNT; s++) {
                 if (store_run_latest(c->api->store, j->id, s, &r) != 0) continue;
                 char key[32];
                 snprintf(key, sizeof key, "%s", run_status_name(s));
                 for (char *p = key; *p; p++) *p = (char)tolower((unsigned char)*p);
-                json_object_set_new(lr, key, api_run_json(c, &r));
+                emit_key(&lr, key);
+                api_run_write(c, b, &r);
                 run_release(&r);
             }
-            json_object_set_new(o, "last_runs", lr);
+            buf_putc(b, '}');
         } else {
-            json_object_set_new(o, "last_run", json_object());
-            json_object_set_new(o, "last_runs", json_object());
+            buf_puts(b, "{}");
+            emit_key(&w, "last_runs");
+            buf_puts(b, "{}");
         }
     }
-    char *self = xasprintf("%s/api/jobs/%s", base, j->id);
-    char *runs = xasprintf("%s/runs", self);
-    char *admin = xasprintf("%s/administration/jobs/%s", base, j->id);
-    json_object_set_new(o, "links", json_pack("{s:s,s:s,s:s}", "self", self, "runs", runs,
-                                              "self_admin_html", admin));
-    free(self);
-    free(runs);
-    free(admin);
-    return o;
+    struct buf link = BUF_INIT;
+    emit_key(&w, "links");
+    struct emit lw = {NULL, b, true};
+    buf_putc(b, '{');
+    buf_printf(&link, "%s/api/jobs/%s", base, j->id);
+    emit_str(&lw, "self", buf_cstr(&link));
+    buf_puts(&link, "/runs");
+    emit_str(&lw, "runs", buf_cstr(&link));
+    buf_reset(&link);
+    buf_printf(&link, "%s/administration/jobs/%s", base, j->id);
+    emit_str(&lw, "self_admin_html", buf_cstr(&link));
+    buf_putc(b, '}');
+    buf_free(&link);
+    buf_putc(b, '}');
 }
 
 int api_load_job(struct api_ctx *c, struct job *j)

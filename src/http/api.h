@@ -83,8 +83,9 @@ json_t *api_run_json(struct api_ctx *c, const struct run *r);
 /* The same run as JSON text appended to b, and as a whole answer with this status. */
 void api_run_write(struct api_ctx *c, struct buf *b, const struct run *r);
 void api_reply_run(struct api_ctx *c, int status, const struct run *r);
-/* with_last: add last_run / last_runs (a list always does; a read does when runs exist). */
-json_t *api_job_json(struct api_ctx *c, const struct job *j, bool with_last);
+/* The job as JSON text appended to b. with_last: with last_run and last_runs (a list always
+ * has them; a read when runs exist). */
+void api_job_write(struct api_ctx *c, struct buf *b, const struct job *j, bool with_last);
 json_t *api_time(int64_t us);
 
 /* Loads the job named by the first path parameter; answers 404 and returns -1 when absent. */

@@ -359,7 +359,11 @@ static void audit_edit(struct api_ctx *c, const struct job *before, const struct
 
 static void reply_job(struct api_ctx *c, int status, const struct job *j, bool with_last)
 {
-    api_json(c, status, api_job_json(c, j, with_last));
+    struct buf b = BUF_INIT;
+    buf_reserve(&b, with_last ? 8000 : 1500);
+    api_job_write(c, &b, j, with_last);
+    http_reply(c->req, status, "application/json", b.data, b.len);
+    buf_free(&b);
 }
 
 void api_jobs_list(struct api_ctx *c)
@@ -398,10 +402,14 @@ void api_jobs_list(struct api_ctx *c)
         api_error(c, 503, "the store failed; see the server log");
         return;
     }
-    json_t *items = json_array();
-    for (size_t i = 0; i < n; i++) json_array_append_new(items, api_job_json(c, &jobs[i], true));
+    struct buf items = BUF_INIT;
+    for (size_t i = 0; i < n; i++) {
+        if (i) buf_putc(&items, ',');
+        api_job_write(c, &items, &jobs[i], true);
+    }
     store_jobs_free(jobs, n);
-    api_json(c, 200, api_list(c, items, total, &p));
+    api_reply_list(c, &items, total, &p, NULL, NULL);
+    buf_free(&items);
 }
 
 void api_jobs_create(struct api_ctx *c)
