@@ -60,8 +60,22 @@ void time_format(int64_t us, char out[TIME_STR_MAX])
     int64_t y;
     unsigned m, d;
     time_civil_from_days(days, &y, &m, &d);
-    snprintf(out, TIME_STR_MAX, "%04lld-%02u-%02uT%02d:%02d:%02d.%06lld+00:00", (long long)y, m, d,
-             (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (long long)frac);
+    if (y < 0 || y > 9999) {
+        snprintf(out, TIME_STR_MAX, "%04lld-%02u-%02uT%02d:%02d:%02d.%06lld+00:00", (long long)y,
+                 m, d, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (long long)frac);
+        return;
+    }
+    /* the same text without printf: every run and job in an answer has several instants */
+    static const char tmpl[] = "0000-00-00T00:00:00.000000+00:00";
+    memcpy(out, tmpl, sizeof tmpl);
+    const struct {
+        int at, width;
+        int64_t v;
+    } f[] = {{0, 4, y}, {5, 2, m}, {8, 2, d}, {11, 2, rem / 3600}, {14, 2, rem / 60 % 60},
+             {17, 2, rem % 60}, {20, 6, frac}};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        for (int64_t v = f[i].v, k = f[i].at + f[i].width - 1; k >= f[i].at; k--, v /= 10)
+            out[k] = (char)('0' + v % 10);
 }
 
 static int digits(const char **p, int n, int *out)

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,12 @@ extern const struct embedded_file embedded_sql[];
 struct store {
     sqlite3 *db;
     struct map stmts; /* SQL text -> sqlite3_stmt* */
+    /* in front of stmts, by the address of the SQL text (mostly string literals): hashing a
+     * statement's whole text on every call was a twentieth of a request's work */
+    struct {
+        const char *sql;
+        sqlite3_stmt *st;
+    } recent[64];
     int depth;        /* transaction nesting */
     int version;
     void (*observe)(void *arg, double seconds);
@@ -47,17 +54,25 @@ static void batch_open_if_writing(struct store *s, sqlite3_stmt *st);
 /* The cached, reset statement for sql (without opening a batch). */
 static sqlite3_stmt *stmt_raw(struct store *s, const char *sql)
 {
-    sqlite3_stmt *st = map_get(&s->stmts, sql);
+    /* the same address may hold other text since (SQL built at run time and freed): the text
+     * is compared too, which costs far less than hashing it */
+    size_t slot = ((uintptr_t)sql >> 3) % (sizeof s->recent / sizeof s->recent[0]);
+    sqlite3_stmt *st = s->recent[slot].sql == sql && strcmp(sqlite3_sql(s->recent[slot].st), sql) == 0
+                           ? s->recent[slot].st
+                           : map_get(&s->stmts, sql);
     if (st) {
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
-        return st;
+    } else {
+        if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+            log_error("store.prepare", "sql=%s reason=%s", log_q(sql),
+                      log_q(sqlite3_errmsg(s->db)));
+            abort(); /* our own SQL is wrong: a bug, not a runtime condition */
+        }
+        map_put(&s->stmts, sql, st);
     }
-    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
-        log_error("store.prepare", "sql=%s reason=%s", log_q(sql), log_q(sqlite3_errmsg(s->db)));
-        abort(); /* our own SQL is wrong: a bug, not a runtime condition */
-    }
-    map_put(&s->stmts, sql, st);
+    s->recent[slot].sql = sql;
+    s->recent[slot].st = st;
     return st;
 }
 

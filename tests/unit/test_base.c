@@ -6,6 +6,7 @@
 #include "unit.h"
 
 #include <errno.h>
+#include <time.h>
 
 #include "base/buf.h"
 #include "base/json.h"
@@ -134,6 +135,21 @@ static void test_time_format(void **state)
     assert_formats(parse_ok("2024-02-29T23:59:59.999999Z"), "2024-02-29T23:59:59.999999+00:00");
     assert_formats(parse_ok("1900-01-01"), "1900-01-01T00:00:00.000000+00:00");
     assert_formats(parse_ok("9999-12-31T23:59:59Z"), "9999-12-31T23:59:59.000000+00:00");
+    /* against the C library's calendar, across 1901-2106 with every field's digits moving */
+    for (int64_t us = INT64_C(-2145916800000000); us < INT64_C(4294967295000000);
+         us += INT64_C(9876543212345)) {
+        time_t secs = (time_t)(us / 1000000);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        char want[64], got[TIME_STR_MAX];
+        int64_t frac = us % 1000000;
+        if (frac < 0) continue; /* floor division is covered above */
+        snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%06lld+00:00",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (long long)frac);
+        time_format(us, got);
+        assert_string_equal(got, want);
+    }
 }
 
 static void test_time_round_trip(void **state)
