@@ -737,6 +737,43 @@ class ReloadConfig(unittest.TestCase):
         skedtest.shutil.rmtree(tmp, ignore_errors=True)
 
 
+class Upgrade(unittest.TestCase):
+    def test_a_version_4_store_is_migrated_with_its_runs(self):
+        """A store as version 4 left it (no run counts, the old index conditions) is migrated
+        at start: totals count the runs already there, and a queued run still runs."""
+        with Sked(tasks={"quick.json": sh_task("quick", "echo hi")}, args=FAST) as s:
+            job = s.create_job("quick")
+            for _ in range(3):
+                self.assertEqual(s.wait_run(s.run_job(job["id"]))["status"], "SUCCESS")
+            s.stop()
+            db = sqlite3.connect(s.db)
+            db.executescript("""
+                DROP TRIGGER run_count_insert; DROP TRIGGER run_count_delete;
+                DROP TRIGGER run_count_job_delete; DROP TABLE run_count;
+                DROP INDEX run_active;
+                CREATE INDEX run_active ON run(status, rid) WHERE status IN ('Q', 'R', 'C');
+                DROP INDEX run_remote;
+                CREATE INDEX run_remote ON run(executor, rid)
+                    WHERE executor IS NOT NULL AND status IN ('Q', 'R', 'C');
+                PRAGMA user_version = 4;""")
+            t = int(time.time() * 1e6)
+            queued = str(uuid.uuid4())
+            db.execute("INSERT INTO run (id, job_id, task, status, queue, args, trigger, created, updated) "
+                       "VALUES (?, ?, 'quick', 'Q', 'default', '{}', 'manual', ?, ?)", (queued, job["id"], t, t))
+            db.commit()
+            db.close()
+            s.start()
+            self.assertEqual(s.get("/readyz").json["store_version"], 6)
+            self.assertEqual(s.wait_run({"id": queued, "job_id": job["id"]})["status"], "SUCCESS")
+            self.assertEqual(s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"], 4)
+            s.wait_run(s.run_job(job["id"]))
+            self.assertEqual(s.get("/api/runs").json["hits"]["total"], 5)
+            db = sqlite3.connect(s.db)
+            sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'run_active'").fetchone()[0]
+            db.close()
+            self.assertIn("status IN ('Q', 'R') OR status = 'C'", sql)
+
+
 class Backup(unittest.TestCase):
     def test_backup_during_load_holds_every_finished_run(self):
         tasks = {"quick.json": sh_task("quick", "echo hi")}
