@@ -42,14 +42,18 @@ void buf_printf(struct buf *b, const char *fmt, ...)
     va_end(ap);
 }
 
-void buf_json_stringn(struct buf *b, const char *s, size_t n)
+bool buf_json_stringn(struct buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     buf_putc(b, '"');
+    unsigned high = 0;
     size_t from = 0; /* the bytes since the last escape are copied in one go */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            high |= c;
+            continue;
+        }
         buf_append(b, s + from, i - from);
         from = i + 1;
         switch (c) {
@@ -68,6 +72,7 @@ void buf_json_stringn(struct buf *b, const char *s, size_t n)
     }
     buf_append(b, s + from, n - from);
     buf_putc(b, '"');
+    return high & 0x80;
 }
 
 void buf_json_string(struct buf *b, const char *s)

@@ -6,6 +6,7 @@
 #define SKED_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -41,7 +42,8 @@ void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((form
 /* Append s as a JSON string literal, quotes included, escaped as jansson does (\" \\ \b \f
  * \n \r \t, other control characters \u00XX); the bytes are taken as valid UTF-8. */
 void buf_json_string(struct buf *b, const char *s);
-void buf_json_stringn(struct buf *b, const char *s, size_t n);
+/* The same for n bytes; true when some were not ASCII (for callers that check the UTF-8). */
+bool buf_json_stringn(struct buf *b, const char *s, size_t n);
 void buf_reset(struct buf *b);
 /* Hands the data to the caller (who frees it) and empties b. Never NULL. */
 char *buf_steal(struct buf *b);

@@ -476,20 +476,27 @@ static void emit_key(struct emit *w, const char *k)
  * jansson; what is not valid UTF-8 anyway is repaired here rather than sent (or dropped). */
 static void emit_str(struct emit *w, const char *k, const char *v)
 {
+    size_t n = v ? strlen(v) : 0;
+    if (!w->obj) {
+        emit_key(w, k);
+        if (!v) {
+            buf_append(w->b, "null", 4);
+            return;
+        }
+        size_t mark = w->b->len;
+        /* checked only when some byte is not ASCII */
+        if (!buf_json_stringn(w->b, v, n) || utf8_valid(v, n)) return;
+        w->b->len = mark;
+    }
     struct buf fixed = BUF_INIT;
-    if (v && !utf8_valid(v, strlen(v))) {
-        utf8_sanitize(&fixed, v, strlen(v));
+    if (v && !utf8_valid(v, n)) {
+        utf8_sanitize(&fixed, v, n);
         v = buf_cstr(&fixed);
     }
-    if (w->obj) {
+    if (w->obj)
         json_object_set_new(w->obj, k, v ? json_string(v) : json_null());
-    } else {
-        emit_key(w, k);
-        if (v)
-            buf_json_string(w->b, v);
-        else
-            buf_append(w->b, "null", 4);
-    }
+    else
+        buf_json_string(w->b, v);
     buf_free(&fixed);
 }
 
@@ -608,7 +615,11 @@ static void run_emit(struct api_ctx *c, const struct run *r, struct emit *w)
     emit_user(w, "started_by", &r->started_by);
     emit_user(w, "stopped_by", &r->stopped_by);
     struct buf self = BUF_INIT, link = BUF_INIT;
-    buf_printf(&self, "%s/api/jobs/%s/runs/%s", base, r->job_id, r->id);
+    buf_puts(&self, base);
+    buf_puts(&self, "/api/jobs/");
+    buf_puts(&self, r->job_id);
+    buf_puts(&self, "/runs/");
+    buf_puts(&self, r->id);
     json_t *links = w->obj ? json_object() : NULL;
     struct emit lw = {links, w->b, true};
     if (!links) emit_key(w, "links"), buf_putc(w->b, '{');
@@ -617,11 +628,14 @@ static void run_emit(struct api_ctx *c, const struct run *r, struct emit *w)
         {"stop", "/actions/stop"}, {"logs", "/logs"}, {"stream", "/logs/stream"}};
     for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++) {
         buf_reset(&link);
-        buf_printf(&link, "%s%s", buf_cstr(&self), sub[i][1]);
+        buf_append(&link, self.data, self.len);
+        buf_puts(&link, sub[i][1]);
         emit_str(&lw, sub[i][0], buf_cstr(&link));
     }
     buf_reset(&link);
-    buf_printf(&link, "%s/api/logs/jobs?q=%s", base, r->id);
+    buf_puts(&link, base);
+    buf_puts(&link, "/api/logs/jobs?q=");
+    buf_puts(&link, r->id);
     emit_str(&lw, "logs_search", buf_cstr(&link));
     if (links)
         json_object_set_new(w->obj, "links", links);
@@ -744,12 +758,16 @@ void api_job_write(struct api_ctx *c, struct buf *b, const struct job *j, bool w
     emit_key(&w, "links");
     struct emit lw = {NULL, b, true};
     buf_putc(b, '{');
-    buf_printf(&link, "%s/api/jobs/%s", base, j->id);
+    buf_puts(&link, base);
+    buf_puts(&link, "/api/jobs/");
+    buf_puts(&link, j->id);
     emit_str(&lw, "self", buf_cstr(&link));
     buf_puts(&link, "/runs");
     emit_str(&lw, "runs", buf_cstr(&link));
     buf_reset(&link);
-    buf_printf(&link, "%s/administration/jobs/%s", base, j->id);
+    buf_puts(&link, base);
+    buf_puts(&link, "/administration/jobs/");
+    buf_puts(&link, j->id);
     emit_str(&lw, "self_admin_html", buf_cstr(&link));
     buf_putc(b, '}');
     buf_free(&link);

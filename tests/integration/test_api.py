@@ -5,6 +5,7 @@ import json
 import os
 import re
 import socket
+import sqlite3
 import time
 import unittest
 import uuid
@@ -553,8 +554,8 @@ class Lists(ApiCase):
         self.assertEqual(total("/api/runs?since=%s&job_id=%s" % (since, b["id"])), 1)
 
     def test_a_run_is_the_same_document_everywhere(self):
-        """Runs are written as text for reads and lists, and built as objects inside a job's
-        last runs: both must be the same document."""
+        """Runs are written as text for reads, lists and a job's last runs, and built as
+        objects for SSE events: every one must be the same document."""
         job = self.job()
         failed = self.s.wait_run(self.s.run_job(job["id"], title="t\u00e9st \"q\"\n", args={"exit": 3}))
         read = self.s.get("/api/jobs/%s/runs/%s" % (job["id"], failed["id"])).json
@@ -567,6 +568,17 @@ class Lists(ApiCase):
         for other in (listed, across, j["last_run"], j["last_runs"]["failed"], failed):
             self.assertEqual(other, read)
         self.assertEqual(list(read), list(j["last_run"]), "the same keys in the same order")
+        # bytes that are not UTF-8, written behind sked's back, are repaired in every answer
+        db = sqlite3.connect(self.s.db, timeout=10)
+        db.execute("UPDATE run SET title = CAST(X'61FF62' AS TEXT) WHERE id = ?", (failed["id"],))
+        db.commit()
+        db.close()
+        read = self.s.get("/api/jobs/%s/runs/%s" % (job["id"], failed["id"])).json
+        self.assertEqual(read["title"], "a\ufffdb")
+        self.assertEqual(self.s.get("/api/jobs/" + job["id"]).json["last_run"], read)
+        with skedtest.SSE(self.s, failed) as sse:  # the status event, built as an object
+            ev = sse.next_event()
+        self.assertEqual((ev["event"], ev["data"]["run"]), ("status", read))
 
     def test_runs_keyset_pages_and_counts(self):
         a = self.job()
