@@ -46,14 +46,16 @@ bool buf_json_stringn(struct buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     buf_putc(b, '"');
+    /* 1 for the bytes that need an escape: control characters, '"' and '\\' */
+    static const unsigned char needs[256] = {
+        [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1,
+    };
     unsigned high = 0;
     size_t from = 0; /* the bytes since the last escape are copied in one go */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            high |= c;
-            continue;
-        }
+        high |= c;
+        if (!needs[c]) continue;
         buf_append(b, s + from, i - from);
         from = i + 1;
         switch (c) {

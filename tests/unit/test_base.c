@@ -506,6 +506,16 @@ static void test_uuid(void **state)
     for (int i = 0; i < 36; i++)
         if (i != 8 && i != 13 && i != 18 && i != 23)
             assert_non_null(strchr("0123456789abcdef", a[i]));
+    /* across several refills of the random supply: well formed and all different */
+    enum { N = 100 };
+    static char many[N][UUID_STR_LEN];
+    for (int i = 0; i < N; i++) {
+        uuid_v4(many[i]);
+        assert_true(uuid_valid(many[i]));
+        assert_int_equal(many[i][14], '4');
+        assert_non_null(strchr("89ab", many[i][19]));
+        for (int k = 0; k < i; k++) assert_string_not_equal(many[i], many[k]);
+    }
 
     assert_true(uuid_valid("123e4567-e89b-12d3-a456-426614174000"));
     assert_true(uuid_valid("123E4567-E89B-12D3-A456-426614174000"));
