@@ -5,8 +5,8 @@
  * files, applied in order and recorded in PRAGMA user_version.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
