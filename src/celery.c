@@ -1360,27 +1360,6 @@ static struct flight *flight_new(struct celery *c, struct run *r, const struct t
     return f;
 }
 
-static void run_copy(struct run *dst, const struct run *src)
-{
-    /* a deep copy through the store's own reading would cost a query; the members are few */
-    *dst = *src;
-    dst->task = src->task ? xstrdup(src->task) : NULL;
-    dst->title = src->title ? xstrdup(src->title) : NULL;
-    dst->queue = src->queue ? xstrdup(src->queue) : NULL;
-    dst->args = src->args ? json_incref(src->args) : NULL;
-    dst->message = src->message ? xstrdup(src->message) : NULL;
-    dst->output = src->output ? json_incref(src->output) : NULL;
-    dst->progress = src->progress ? json_incref(src->progress) : NULL;
-    dst->parent_run_id = src->parent_run_id ? xstrdup(src->parent_run_id) : NULL;
-    dst->node = src->node ? xstrdup(src->node) : NULL;
-    dst->started_by.id = src->started_by.id ? xstrdup(src->started_by.id) : NULL;
-    dst->started_by.name = src->started_by.name ? xstrdup(src->started_by.name) : NULL;
-    dst->stopped_by.id = src->stopped_by.id ? xstrdup(src->stopped_by.id) : NULL;
-    dst->stopped_by.name = src->stopped_by.name ? xstrdup(src->stopped_by.name) : NULL;
-    dst->executor = src->executor ? xstrdup(src->executor) : NULL;
-    dst->remote = src->remote ? json_incref(src->remote) : NULL;
-}
-
 /* A retry waits for its not_before; anything else goes now. */
 static void wait_or_send(struct flight *f)
 {

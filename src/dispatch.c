@@ -251,6 +251,7 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
     run_init(out);
     uuid_v4(out->id);
     snprintf(out->job_id, sizeof out->job_id, "%s", job->id);
+    out->job_title = job->title ? xstrdup(job->title) : NULL;
     out->task = xstrdup(job->task);
     out->status = RUN_QUEUED;
     out->title = rq->title ? xstrdup(rq->title) : NULL;
@@ -298,6 +299,7 @@ void dispatch_record_failure(struct dispatch *d, const struct job *job,
     run_init(&r);
     uuid_v4(r.id);
     snprintf(r.job_id, sizeof r.job_id, "%s", job->id);
+    r.job_title = job->title ? xstrdup(job->title) : NULL;
     r.task = xstrdup(job->task);
     r.status = RUN_FAILED;
     r.queue = xstrdup(rq->queue ? rq->queue : job->default_queue);

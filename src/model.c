@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/xalloc.h"
+
 static const char *status_names[RUN_STATUS_COUNT] = {
     "QUEUED", "RUNNING", "SUCCESS", "FAILED", "WARNING", "CANCELLING", "CANCELLED",
     "PARTIAL_SUCCESS"};
@@ -217,5 +219,27 @@ void run_release(struct run *r)
     free(r->stopped_by.name);
     free(r->executor);
     json_decref(r->remote);
+    free(r->job_title);
     run_init(r);
+}
+
+void run_copy(struct run *dst, const struct run *src)
+{
+    *dst = *src;
+    dst->task = src->task ? xstrdup(src->task) : NULL;
+    dst->title = src->title ? xstrdup(src->title) : NULL;
+    dst->queue = src->queue ? xstrdup(src->queue) : NULL;
+    dst->args = src->args ? json_incref(src->args) : NULL;
+    dst->message = src->message ? xstrdup(src->message) : NULL;
+    dst->output = src->output ? json_incref(src->output) : NULL;
+    dst->progress = src->progress ? json_incref(src->progress) : NULL;
+    dst->parent_run_id = src->parent_run_id ? xstrdup(src->parent_run_id) : NULL;
+    dst->node = src->node ? xstrdup(src->node) : NULL;
+    dst->started_by.id = src->started_by.id ? xstrdup(src->started_by.id) : NULL;
+    dst->started_by.name = src->started_by.name ? xstrdup(src->started_by.name) : NULL;
+    dst->stopped_by.id = src->stopped_by.id ? xstrdup(src->stopped_by.id) : NULL;
+    dst->stopped_by.name = src->stopped_by.name ? xstrdup(src->stopped_by.name) : NULL;
+    dst->executor = src->executor ? xstrdup(src->executor) : NULL;
+    dst->remote = src->remote ? json_incref(src->remote) : NULL;
+    dst->job_title = src->job_title ? xstrdup(src->job_title) : NULL;
 }

@@ -120,6 +120,7 @@ struct run {
     struct user_ref started_by, stopped_by;
     char *executor; /* NULL: sked executes it (a process or a builtin); "celery": a worker does */
     json_t *remote; /* an executor's own state of the run (celery.c), or NULL */
+    char *job_title; /* the job's title as the run was read (not stored with the run), or NULL */
 };
 
 /* ---- people ---- */
@@ -167,5 +168,7 @@ void job_init(struct job *j);
 void job_release(struct job *j);
 void run_init(struct run *r);
 void run_release(struct run *r);
+/* A deep copy (strings duplicated, JSON values shared). */
+void run_copy(struct run *dst, const struct run *src);
 
 #endif

@@ -566,6 +566,7 @@ static void run_emit(struct api_ctx *c, const struct run *r, struct emit *w)
     api_base_url(c, base, sizeof base);
     emit_str(w, "id", r->id);
     emit_str(w, "job_id", r->job_id);
+    emit_str(w, "job_title", r->job_title);
     emit_str(w, "task", r->task);
     emit_str(w, "task_id", r->id);
     emit_time(w, "created", r->created);

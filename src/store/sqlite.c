@@ -629,7 +629,7 @@ void store_jobs_free(struct job *jobs, size_t n)
     "started_at, finished_at, message, exit_code, output, progress, total_entries, "           \
     "inserted_entries, updated_entries, errored_entries, attempt, parent_run_id, node, claim, " \
     "pid, timeout_ms, started_by_id, started_by_name, stopped_by_id, stopped_by_name, not_before, " \
-    "executor, remote"
+    "executor, remote, (SELECT title FROM job WHERE job.id = run.job_id)"
 
 static void read_run(sqlite3_stmt *st, struct run *r)
 {
@@ -675,6 +675,7 @@ static void read_run(sqlite3_stmt *st, struct run *r)
     r->not_before = col_time(st, 32);
     r->executor = col_text(st, 33);
     r->remote = col_json(st, 34);
+    r->job_title = col_text(st, 35);
 }
 
 int store_run_insert(struct store *s, struct run *r)

@@ -563,6 +563,7 @@ class Lists(ApiCase):
         across = self.s.get("/api/runs?job_id=" + job["id"]).json["hits"]["hits"][0]
         j = self.s.get("/api/jobs/" + job["id"]).json
         self.assertEqual(read["title"], "t\u00e9st \"q\"\n")
+        self.assertEqual(read["job_title"], job["title"])
         self.assertEqual(read["status"], "FAILED")
         self.assertIsInstance(read["duration"], float)
         for other in (listed, across, j["last_run"], j["last_runs"]["failed"], failed):
@@ -579,6 +580,10 @@ class Lists(ApiCase):
         with skedtest.SSE(self.s, failed) as sse:  # the status event, built as an object
             ev = sse.next_event()
         self.assertEqual((ev["event"], ev["data"]["run"]), ("status", read))
+        # job_title is the job's title now, and a new run has it from the start
+        self.assertEqual(self.s.patch("/api/jobs/" + job["id"], {"title": "renamed"}).status, 200)
+        self.assertEqual(self.s.get("/api/jobs/%s/runs/%s" % (job["id"], failed["id"])).json["job_title"], "renamed")
+        self.assertEqual(self.s.run_job(job["id"])["job_title"], "renamed")
 
     def test_runs_keyset_pages_and_counts(self):
         a = self.job()

@@ -40,7 +40,7 @@ function runLabel(run) {
 }
 
 /**
- * createRunsTable({showJob, onChange}) → {el, update(runs, jobTitles)}. `onChange` is called
+ * createRunsTable({showJob, onChange}) → {el, update(runs)}. `onChange` is called
  * after a stop or a delete so the owner reloads.
  */
 export function createRunsTable({ showJob = false, onChange = () => {} } = {}) {
@@ -51,7 +51,7 @@ export function createRunsTable({ showJob = false, onChange = () => {} } = {}) {
   const el = h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive runs-table' },
     h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c)))), tbody));
 
-  function row(run, jobTitle) {
+  function row(run) {
     const href = `/jobs/${run.job_id}/runs/${run.id}`;
     const actions = h('div', { class: 'row-actions' },
       isActive(run.status) && can('stop') && run.status !== 'CANCELLING'
@@ -61,9 +61,7 @@ export function createRunsTable({ showJob = false, onChange = () => {} } = {}) {
     return h('tr', { dataset: { runId: run.id } },
       h('td', { 'data-label': 'Status' }, statusBadge(run.status)),
       h('td', { 'data-label': 'Title' }, h('a', { href }, runLabel(run))),
-      showJob ? h('td', { 'data-label': 'Job' }, jobTitle === null
-        ? h('span', { class: 'muted' }, 'deleted job')
-        : h('a', { href: `/jobs/${run.job_id}` }, jobTitle || run.task)) : null,
+      showJob ? h('td', { 'data-label': 'Job' }, h('a', { href: `/jobs/${run.job_id}` }, run.job_title || run.task)) : null,
       h('td', { 'data-label': 'Created', class: 'nowrap' }, timeEl(run.created)),
       h('td', { 'data-label': 'Duration', class: 'nowrap' }, durationEl(run)),
       h('td', { 'data-label': 'Message', class: 'message-cell' }, messageCell(run, expanded)),
@@ -72,15 +70,14 @@ export function createRunsTable({ showJob = false, onChange = () => {} } = {}) {
       h('td', { 'data-label': 'Actions' }, actions));
   }
 
-  function update(runs, jobTitles = new Map()) {
+  function update(runs) {
     const keep = new Set();
     const ordered = runs.map((run) => {
       keep.add(run.id);
-      const title = jobTitles.get(run.job_id);
-      const sig = `${run.updated}|${run.status}|${title}`;
+      const sig = `${run.updated}|${run.status}|${run.job_title}`;
       const old = rows.get(run.id);
       if (old && old.sig === sig) return old.tr;
-      const tr = row(run, title);
+      const tr = row(run);
       rows.set(run.id, { sig, tr });
       return tr;
     });

@@ -5,7 +5,6 @@ import { h, isActive, put } from '../dom.js';
 import { pager, pageHeader, emptyState, errorBox, loading, select, field } from '../components.js';
 import { onLeave, setQuery, isCurrent } from '../router.js';
 import { createRunsTable, RUN_STATUS_FILTERS } from '../runs.js';
-import { jobTitlesFor } from '../catalog.js';
 import { jobPicker, sinceInput } from './filters.js';
 
 export async function runsPage(el, { query, token }) {
@@ -47,14 +46,11 @@ export async function runsPage(el, { query, token }) {
       return;
     }
     const runs = data.hits.hits;
-    // Runs carry only their job's id: the titles are looked up (and cached) per job.
-    const titles = await jobTitlesFor(runs.map((r) => r.job_id));
-    if (!isCurrent(token)) return;
     if (!runs.length) {
       put(results, emptyState('No run matches these filters.'));
     } else {
       if (results.firstChild !== table.el) put(results, table.el, h('div', { class: 'pager-slot' }));
-      table.update(runs, titles);
+      table.update(runs);
       put(results.lastChild, pager({
         total: data.hits.total, page: state.page, size: state.size, noun: 'runs',
         onChange: (p) => { Object.assign(state, p); load(); },
