@@ -140,6 +140,7 @@ void audit_entry_release(struct audit_entry *e)
     free(e->target);
     json_decref(e->details);
     free(e->address);
+    free(e->job_title);
     memset(e, 0, sizeof *e);
 }
 

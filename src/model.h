@@ -158,6 +158,7 @@ struct audit_entry {
     char *job_id, *run_id, *target;
     json_t *details;
     char *address;
+    char *job_title; /* the job's title as the entry was read; NULL when it is gone */
 };
 
 void account_release(struct account *a);

@@ -701,12 +701,13 @@ void api_audit_list(struct api_ctx *c)
     for (size_t i = 0; i < n; i++) {
         struct audit_entry *e = &es[i];
         json_array_append_new(
-            items, json_pack("{s:I,s:o,s:{s:s,s:s?,s:s?,s:s?},s:s,s:s?,s:s?,s:s?,s:O?,s:s?}", "id",
-                             (json_int_t)e->id, "ts", api_time(e->ts), "actor", "kind",
-                             e->actor_kind, "id", e->actor_id, "name", e->actor_name, "token_id",
-                             e->token_id, "action", e->action, "job_id", e->job_id, "run_id",
-                             e->run_id, "target", e->target, "details", e->details, "address",
-                             e->address));
+            items,
+            json_pack("{s:I,s:o,s:{s:s,s:s?,s:s?,s:s?},s:s,s:s?,s:s?,s:s?,s:s?,s:O?,s:s?}", "id",
+                      (json_int_t)e->id, "ts", api_time(e->ts), "actor", "kind", e->actor_kind,
+                      "id", e->actor_id, "name", e->actor_name, "token_id", e->token_id,
+                      "action", e->action, "job_id", e->job_id, "job_title", e->job_title,
+                      "run_id", e->run_id, "target", e->target, "details", e->details,
+                      "address", e->address));
     }
     store_audit_free(es, n);
     api_json(c, 200, api_list(c, items, total, &p));

@@ -584,6 +584,8 @@ class Lists(ApiCase):
         self.assertEqual(self.s.patch("/api/jobs/" + job["id"], {"title": "renamed"}).status, 200)
         self.assertEqual(self.s.get("/api/jobs/%s/runs/%s" % (job["id"], failed["id"])).json["job_title"], "renamed")
         self.assertEqual(self.s.run_job(job["id"])["job_title"], "renamed")
+        audit = self.s.get("/api/audit?action=run.started&job_id=" + job["id"]).json["hits"]["hits"]
+        self.assertEqual({e["job_title"] for e in audit}, {"renamed"})
 
     def test_runs_keyset_pages_and_counts(self):
         a = self.job()

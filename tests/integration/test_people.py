@@ -404,7 +404,13 @@ class Audit(unittest.TestCase):
             # filters and paging
             f = s.get("/api/audit?job_id=%s&size=100" % job["id"]).json
             self.assertTrue(all(e["job_id"] == job["id"] for e in f["hits"]["hits"]))
+            # the job is deleted by now: its entries stay, without a title
+            self.assertEqual({e["job_title"] for e in f["hits"]["hits"]}, {None})
+            self.assertEqual(by["login.failed"]["job_title"], None)
             self.assertEqual(f["hits"]["total"], 12)
+            # the unfiltered total (the span of ids of an append-only trail) is the number of entries
+            everything = s.get("/api/audit?size=1000").json["hits"]
+            self.assertEqual(everything["total"], len(everything["hits"]))
             self.assertEqual([e["action"] for e in s.get("/api/audit?action=run.stopped").json["hits"]["hits"]], ["run.stopped"])
             self.assertEqual({e["action"].split(".")[0] for e in s.get("/api/audit?action=user.&size=100").json["hits"]["hits"]}, {"user"})
             self.assertEqual(len(s.get("/api/audit?user=admin&size=100").json["hits"]["hits"]), 20)

@@ -5,7 +5,6 @@ import { h, timeEl, debounce, put } from '../dom.js';
 import { pager, pageHeader, emptyState, errorBox, loading, select, field, input } from '../components.js';
 import { onLeave, setQuery, isCurrent } from '../router.js';
 import { can } from '../session.js';
-import { jobTitlesFor } from '../catalog.js';
 import { jobPicker, sinceInput } from './filters.js';
 
 const ACTIONS = [
@@ -85,8 +84,6 @@ export async function auditPage(el, { query, token }) {
       return;
     }
     const entries = data.hits.hits;
-    const titles = await jobTitlesFor(entries.map((e) => e.job_id).filter(Boolean));
-    if (!isCurrent(token)) return;
     if (!entries.length) {
       put(results, emptyState('No entry matches these filters.'));
       return;
@@ -98,9 +95,9 @@ export async function auditPage(el, { query, token }) {
         h('td', { 'data-label': 'Who' }, actorText(e.actor)),
         h('td', { 'data-label': 'Action', class: 'nowrap' }, h('code', {}, e.action)),
         h('td', { 'data-label': 'Job' }, e.job_id
-          ? (titles.get(e.job_id) ? h('a', { href: `/jobs/${e.job_id}` }, titles.get(e.job_id)) : h('span', { class: 'muted', title: e.job_id }, 'deleted job'))
+          ? (e.job_title !== null ? h('a', { href: `/jobs/${e.job_id}` }, e.job_title) : h('span', { class: 'muted', title: e.job_id }, 'deleted job'))
           : h('span', { class: 'muted' }, '—')),
-        h('td', { 'data-label': 'Run' }, e.run_id && e.job_id && titles.get(e.job_id)
+        h('td', { 'data-label': 'Run' }, e.run_id && e.job_id && e.job_title !== null
           ? h('a', { href: `/jobs/${e.job_id}/runs/${e.run_id}` }, e.run_id.slice(0, 8))
           : e.run_id ? h('span', { class: 'muted' }, e.run_id.slice(0, 8)) : h('span', { class: 'muted' }, '—')),
         h('td', { 'data-label': 'Target' }, e.target ? h('code', { title: e.target }, e.target.slice(0, 8)) : h('span', { class: 'muted' }, '—')),

@@ -8,7 +8,7 @@ import { navigate, onLeave, isCurrent } from '../router.js';
 import { can } from '../session.js';
 import { configureAndRun, scheduleDialog, deleteJob } from '../dialogs.js';
 import { createRunsTable, RUN_STATUS_FILTERS } from '../runs.js';
-import { getTasks, rememberJob } from '../catalog.js';
+import { getTasks } from '../catalog.js';
 
 const OVERLAP_TEXT = { allow: 'Allow', skip: 'Skip', queue_one: 'Queue one', cancel_previous: 'Cancel previous' };
 const CATCHUP_TEXT = { once: 'Once', skip: 'Skip', all: 'All' };
@@ -21,7 +21,6 @@ export async function jobPage(el, { params, token }) {
   const id = params.id;
   let job = await api.get(`/jobs/${id}`);
   if (!isCurrent(token)) return;
-  rememberJob(job);
   const task = (await getTasks().catch(() => [])).find((t) => t.id === job.task);
   const tTitle = task ? task.title : job.task;
 

@@ -8,7 +8,7 @@ import { button, pager, pageHeader, emptyState, errorBox, loading, select } from
 import { navigate, onLeave, setQuery, isCurrent } from '../router.js';
 import { can } from '../session.js';
 import { configureAndRun, scheduleDialog, deleteJob } from '../dialogs.js';
-import { getTasks, rememberJob } from '../catalog.js';
+import { getTasks } from '../catalog.js';
 
 export async function jobsPage(el, { query, token }) {
   const state = {
@@ -61,7 +61,6 @@ export async function jobsPage(el, { query, token }) {
       state.page = Math.ceil(total / state.size);
       return load();
     }
-    jobs.forEach(rememberJob);
     results.setAttribute('aria-busy', 'false');
     // A refresh that changed nothing leaves the table alone (and the focus where it is).
     const json = JSON.stringify(data);

@@ -8,7 +8,6 @@ import { navigate, onLeave, isCurrent } from '../router.js';
 import { can } from '../session.js';
 import { stopRun, deleteRun } from '../dialogs.js';
 import { createLogView } from '../logview.js';
-import { rememberJob } from '../catalog.js';
 
 const TERMINAL = ['SUCCESS', 'PARTIAL_SUCCESS', 'FAILED', 'CANCELLED', 'WARNING'];
 
@@ -33,7 +32,6 @@ export async function runPage(el, { params, token }) {
     api.get(`/jobs/${jobId}`).catch(() => null),
   ]);
   if (!isCurrent(token)) return;
-  if (job) rememberJob(job);
   let run = { ...first, _readAt: performance.now() };
 
   const head = h('div');
