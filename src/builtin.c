@@ -60,20 +60,28 @@ static void wake(struct builtin_ctx *c)
     (void)w;
 }
 
-void bctx_log(struct builtin_ctx *c, int level, const char *fmt, ...)
+/* The formatted text, as valid UTF-8 (a builtin may format bytes from outside); caller frees. */
+static char *clean_text(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+static char *clean_text(const char *fmt, va_list ap)
 {
     struct buf b = BUF_INIT, clean = BUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
     buf_vprintf(&b, fmt, ap);
-    va_end(ap);
     utf8_sanitize(&clean, buf_cstr(&b), b.len);
     buf_free(&b);
+    return buf_steal(&clean);
+}
+
+void bctx_log(struct builtin_ctx *c, int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = clean_text(fmt, ap);
+    va_end(ap);
     pthread_mutex_lock(&c->lock);
     if (c->nlines == c->clines)
         c->lines = xrealloc(c->lines, (c->clines = c->clines ? c->clines * 2 : 16) * sizeof *c->lines);
     c->lines[c->nlines].level = level;
-    c->lines[c->nlines++].text = buf_steal(&clean);
+    c->lines[c->nlines++].text = text;
     pthread_mutex_unlock(&c->lock);
     wake(c);
 }
@@ -102,16 +110,13 @@ void bctx_entries(struct builtin_ctx *c, int64_t total, int64_t inserted, int64_
 
 void bctx_message(struct builtin_ctx *c, const char *fmt, ...)
 {
-    struct buf b = BUF_INIT, clean = BUF_INIT;
     va_list ap;
     va_start(ap, fmt);
-    buf_vprintf(&b, fmt, ap);
+    char *text = clean_text(fmt, ap);
     va_end(ap);
-    utf8_sanitize(&clean, buf_cstr(&b), b.len);
-    buf_free(&b);
     pthread_mutex_lock(&c->lock);
     free(c->message);
-    c->message = buf_steal(&clean);
+    c->message = text;
     c->dirty = true;
     pthread_mutex_unlock(&c->lock);
     wake(c);
