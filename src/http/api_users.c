@@ -210,6 +210,24 @@ static void login_done(struct api_ctx *c, struct pw_op *op)
                                csrf, "expires_at", api_time(expires)));
 }
 
+/* Whether user or the caller's address must wait before another password check (after failed
+ * ones): then the answer is a 429 with Retry-After naming `what` ("sign-ins"). Otherwise the
+ * check is counted as begun. */
+static bool throttled(struct api_ctx *c, const char *user, const char *what)
+{
+    int wait = auth_login_wait(c->api->auth, user, c->req->peer, time_now_us());
+    if (wait <= 0) {
+        auth_login_begin(c->api->auth, user, c->req->peer, time_now_us());
+        return false;
+    }
+    char secs[16];
+    snprintf(secs, sizeof secs, "%d", wait);
+    http_add_header(c->req, "Retry-After", secs);
+    api_error(c, 429, "too many failed %s for this account or address; try again in %d s", what,
+              wait);
+    return true;
+}
+
 void api_session_create(struct api_ctx *c)
 {
     json_t *body = api_body(c);
@@ -225,17 +243,10 @@ void api_session_create(struct api_ctx *c)
         return;
     }
     json_decref(errs);
-    int wait = auth_login_wait(c->api->auth, user, c->req->peer, time_now_us());
-    if (wait > 0) {
-        char secs[16];
-        snprintf(secs, sizeof secs, "%d", wait);
-        http_add_header(c->req, "Retry-After", secs);
-        api_error(c, 429, "too many failed sign-ins for this account or address; try again in "
-                          "%d s", wait);
+    if (throttled(c, user, "sign-ins")) {
         json_decref(body);
         return;
     }
-    auth_login_begin(c->api->auth, user, c->req->peer, time_now_us());
     struct pw_op *op = xcalloc(1, sizeof *op);
     op->kind = PW_LOGIN;
     op->body = body;
@@ -497,17 +508,10 @@ void api_users_patch(struct api_ctx *c)
     json_decref(errs);
     if (pass) op->password = xstrdup(pass);
     if (cur) {
-        int wait = auth_login_wait(c->api->auth, a.username, c->req->peer, time_now_us());
-        if (wait > 0) {
-            char secs[16];
-            snprintf(secs, sizeof secs, "%d", wait);
-            http_add_header(c->req, "Retry-After", secs);
-            api_error(c, 429, "too many failed password checks for this account or address; "
-                              "try again in %d s", wait);
+        if (throttled(c, a.username, "password checks")) {
             pw_free(op);
             return;
         }
-        auth_login_begin(c->api->auth, a.username, c->req->peer, time_now_us());
         op->current = xstrdup(cur);
         op->stored_hash = a.password_hash ? xstrdup(a.password_hash) : NULL;
     }
