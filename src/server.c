@@ -131,6 +131,7 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
     size_t before = s->tasks->count;
     taskset_free(s->tasks);
     s->tasks = ts;
+    api_forget(&s->api); /* job documents show what the job types resolve arguments to */
     log_info("reload.done", "tasks=%zu before=%zu queues=%zu", ts->count, before, s->cfg.nqueues);
     notify_systemd("READY=1\nSTATUS=reloaded the settings and job types");
     dispatch_wake(s->dispatch); /* more slots, or job types that came back */
@@ -312,6 +313,7 @@ int server_main(int argc, char **argv)
 
 out:
     http_server_free(s.http);
+    api_release(&s.api);
     offload_free(s.offload);
     scheduler_free(s.sched);
     celery_free(s.celery);

@@ -607,7 +607,11 @@ static void run_emit(struct api_ctx *c, const struct run *r, struct emit *w)
     if (r->timeout_ms > 0) duration_format(r->timeout_ms, dur);
     emit_str(w, "timeout", r->timeout_ms > 0 ? dur : NULL);
     if (r->started_at != NO_TIME) {
-        int64_t end = r->finished_at != NO_TIME ? r->finished_at : time_now_us();
+        int64_t end = r->finished_at;
+        if (end == NO_TIME) {
+            end = time_now_us();
+            c->live = true;
+        }
         emit_real(w, "duration", (double)(end - r->started_at) / 1e6);
     } else {
         emit_json(w, "duration", NULL);

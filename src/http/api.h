@@ -32,6 +32,7 @@ struct api {
     struct offload *offload; /* password hashing */
     struct event_base *base;
     int64_t started_us;
+    struct job_doc *docs; /* job documents as last sent (api_jobs.c), allocated on first use */
 };
 
 /* Everything a handler gets. */
@@ -40,10 +41,15 @@ struct api_ctx {
     struct http_req *req;
     struct route_match *m;
     struct principal who;
+    bool live; /* the answer holds a figure that moves with the clock (a started run's duration) */
 };
 
 /* The http_handler for the whole server. */
 void api_handle(struct http_req *req, void *arg);
+/* Drops what the API keeps between requests (job documents): after the job types changed, and
+ * (api_release) at the end. */
+void api_forget(struct api *api);
+void api_release(struct api *api);
 /* The route table and each route's permission (for tests and documentation). */
 size_t api_routes(const struct route **table, const enum perm **perms);
 /* Appends to the audit trail as the caller (details: stolen, may be NULL). */

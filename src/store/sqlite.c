@@ -41,6 +41,7 @@ struct store {
     int64_t tx_start; /* monotonic, when the outermost transaction began */
     bool batching;    /* a write opens the batch's transaction (see store_batching) */
     bool batch_open;  /* the outermost transaction is the batch's */
+    uint64_t undone;  /* rollbacks, for store_generation */
 };
 
 static int fail(struct store *s, const char *what)
@@ -308,6 +309,17 @@ int store_latest_version(void)
     return latest;
 }
 
+uint64_t store_generation(struct store *s)
+{
+    /* rows changed by this connection (including triggers' and what a rollback undid) plus the
+     * rollbacks themselves only grow; the pager's data version moves with every commit of any
+     * connection */
+    unsigned int data_version = 0;
+    sqlite3_file_control(s->db, "main", SQLITE_FCNTL_DATA_VERSION, &data_version);
+    uint64_t own = (uint64_t)sqlite3_total_changes64(s->db) + s->undone;
+    return (uint64_t)data_version << 44 | (own & ((UINT64_C(1) << 44) - 1));
+}
+
 int store_version(struct store *s)
 {
     return s->version;
@@ -356,6 +368,7 @@ static int outer_commit(struct store *s)
     s->depth = 0;
     s->batch_open = false;
     if (step_done(s, "COMMIT", "commit") != 0) {
+        s->undone++;
         step_done(s, "ROLLBACK", "rollback");
         return -EIO;
     }
@@ -379,6 +392,7 @@ int store_commit(struct store *s)
 void store_rollback(struct store *s)
 {
     if (s->depth <= 0) return;
+    s->undone++;
     if (s->depth == 1 && !s->batch_open) {
         s->depth = 0;
         step_done(s, "ROLLBACK", "rollback");

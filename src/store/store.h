@@ -29,6 +29,10 @@ void store_close(struct store *s);
 /* Schema version applied, and the newest this sked knows (equal once migrated). */
 int store_version(struct store *s);
 int store_latest_version(void);
+/* A number that changes whenever what the store holds may have changed: a write of this
+ * process (committed or not, or undone), or a commit of another connection seen by a read. What
+ * was read and kept while it stays the same is still what a read would give. */
+uint64_t store_generation(struct store *s);
 
 /* Called with the duration of every write: a whole transaction, or one autocommit statement. */
 void store_observe(struct store *s, void (*fn)(void *arg, double seconds), void *arg);

@@ -4,6 +4,7 @@ import http.client
 import json
 import os
 import re
+import signal
 import socket
 import sqlite3
 import time
@@ -407,6 +408,58 @@ class JobWrites(ApiCase):
         self.assertEqual(r.status, 200, r)
         for k in ("title", "description", "active", "default_queue", "custom_args", "timeout"):
             self.assertEqual(r.json[k], cur[k], k)
+
+
+class JobReads(unittest.TestCase):
+    """sked sends a job document again without reading the store while nothing was written
+    since it was made: every change, whoever makes it, still shows in the next read."""
+
+    def test_a_read_shows_every_change(self):
+        with Sked(tasks=TASKS, args=FAST) as s:
+            job = s.create_job("gated")
+            url = "/api/jobs/" + job["id"]
+            first, again = s.get(url), s.get(url)
+            self.assertEqual((first.status, again.raw), (200, first.raw))
+            self.assertNotIn("last_run", first.json)
+
+            # a running run's duration moves with the clock: never sent from what was kept
+            run = s.run_job(job["id"])
+            s.wait_run(run, ["RUNNING"])
+            before = s.get(url).json["last_run"]["duration"]
+            time.sleep(0.2)
+            self.assertGreaterEqual(s.get(url).json["last_run"]["duration"], before + 0.15)
+
+            # the run's end is written by the worker, not by a request
+            open(os.path.join(s.tasks_dir, "go"), "w").close()
+            s.wait_run(run)
+            done = s.get(url)
+            self.assertEqual(done.json["last_run"]["status"], "SUCCESS")
+            self.assertEqual(done.json["last_runs"]["success"]["id"], run["id"])
+            self.assertEqual(s.get(url).raw, done.raw)
+
+            self.assertEqual(s.patch(url, {"title": "renamed"}).status, 200)
+            self.assertEqual(s.get(url).json["title"], "renamed")
+
+            # links follow the Host of each request
+            other = s.get(url, headers={"Host": "sked.example:8443"}).json
+            self.assertEqual(other["links"]["self"], "http://sked.example:8443" + url)
+            self.assertNotIn("sked.example", s.get(url).json["links"]["self"])
+
+            # default_args come from the job type: a reload that changes it shows at once
+            t_job = s.create_job("t")
+            t_url = "/api/jobs/" + t_job["id"]
+            self.assertEqual(json.loads(s.get(t_url).json["default_args"])["n"], 1)
+            changed = json.loads(json.dumps(T))
+            changed["arguments"]["properties"]["n"]["default"] = 7
+            with open(os.path.join(s.tasks_dir, "t.json"), "w") as f:
+                json.dump(changed, f)
+            s.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: "reload.done" in s.server_log(), what="the reload")
+            self.assertEqual(json.loads(s.get(t_url).json["default_args"])["n"], 7)
+
+            r = s.delete(url)
+            self.assertEqual(r.status, 204, r)
+            self.assertEqual(s.get(url).status, 404)
 
 
 class Deletes(ApiCase):

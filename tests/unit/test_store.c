@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "base/log.h"
 #include "base/uuid.h"
 #include "store/store.h"
@@ -958,6 +960,42 @@ static void test_transactions(void **state)
     free(v);
 }
 
+/* store_generation moves with every change, whoever makes it, and only then */
+static void test_generation(void **state)
+{
+    struct fixture *f = *state;
+    char id[UUID_STR_LEN];
+    uint64_t g0 = store_generation(S);
+    struct job j;
+    assert_int_equal(store_job_get(S, "00000000-0000-4000-8000-000000000000", &j), -ENOENT);
+    assert_true(store_generation(S) == g0);
+
+    add_job(S, id, "one", NULL, true, 1, 1); /* a write of its own */
+    uint64_t g1 = store_generation(S);
+    assert_true(g1 != g0);
+
+    /* a write inside a transaction shows at once; undone, the store is back to g1's content
+     * but a document made in between would be wrong: the generation moves again */
+    assert_int_equal(store_begin(S), 0);
+    assert_int_equal(store_meta_set(S, "x", "1"), 0);
+    uint64_t g2 = store_generation(S);
+    assert_true(g2 != g1);
+    store_rollback(S);
+    uint64_t g3 = store_generation(S);
+    assert_true(g3 != g2 && g3 != g1);
+
+    /* another connection's commit, once a read has seen it */
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "UPDATE job SET title = 'two'", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(other);
+    assert_int_equal(store_job_get(S, id, &j), 0);
+    assert_string_equal(j.title, "two");
+    job_release(&j);
+    assert_true(store_generation(S) != g3);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -968,6 +1006,7 @@ int main(void)
         T(test_run_list),          T(test_last_success_start), T(test_guarded_update),
         T(test_claim),             T(test_run_delete),       T(test_logs),
         T(test_active_runs),       T(test_queue_depths),     T(test_transactions),
+        T(test_generation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
