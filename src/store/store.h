@@ -45,8 +45,9 @@ int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
 /*
- * Batch mode (group commit): the first write after a batch starts opens a transaction that
- * store_batch_end commits, so many writes share one commit. The server makes every loop
+ * Batch mode (group commit): the first statement after a batch starts (a read too) opens a
+ * transaction that store_batch_end commits, so many writes share one commit and many reads one
+ * read lock. The server makes every loop
  * iteration a batch; answers are written to sockets in a later iteration, after the commit.
  */
 void store_batching(struct store *s, bool on);

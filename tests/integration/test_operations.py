@@ -4,6 +4,7 @@ executing), SIGHUP reloading task files, and backup/restore while sked runs."""
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -255,7 +256,15 @@ class Observability(unittest.TestCase):
             self.assertIn('sked_http_requests_total{method="POST",route="/api/jobs/{}/runs",status="201"} 3', text)
             self.assertIn('sked_http_requests_total{method="GET",route="/metrics",status="401"} 1', text)
             self.assertIn("sked_scheduler_lateness_seconds_count 1", text)
-            self.assertIn("sked_store_write_duration_seconds_count", text)
+            # reads share their loop iteration's transaction, and one that only read is no write
+            writes = lambda: re.search(r"^sked_store_write_duration_seconds_count (\d+)$",
+                                       s.get("/metrics", token=tok).raw, re.M).group(1)
+            before = writes()
+            for path in ("/api/jobs", "/api/jobs/" + ok["id"], "/api/jobs/%s/runs" % ok["id"]):
+                self.assertEqual(s.get(path).status, 200)
+            self.assertEqual(writes(), before)
+            self.assertEqual(s.patch("/api/jobs/" + ok["id"], {"title": "renamed"}).status, 200)
+            self.assertGreater(int(writes()), int(before))
             self.assertIn("sked_notification_failures_total", text)
             self.assertIn('sked_build_info{version=', text)
             for name in ("sked_resident_memory_bytes", "sked_start_time_seconds", "sked_runs_active"):
