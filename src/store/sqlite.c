@@ -43,6 +43,11 @@ struct store {
     bool batch_open;  /* the outermost transaction is the batch's */
     uint64_t undone;  /* rollbacks, for store_generation */
     int64_t changes_at_begin; /* rows changed before the outermost transaction began */
+    struct {
+        uint64_t shape;
+        char *sql;
+    } *updates; /* store_run_update's statements by shape */
+    size_t nupdates;
 };
 
 static int fail(struct store *s, const char *what)
@@ -294,6 +299,8 @@ void store_close(struct store *s)
     for (struct map_entry *m = map_first(&s->stmts, &it); m; m = map_next(&s->stmts, &it, m))
         sqlite3_finalize(m->value);
     map_release(&s->stmts);
+    for (size_t i = 0; i < s->nupdates; i++) free(s->updates[i].sql);
+    free(s->updates);
     sqlite3_close(s->db);
     free(s);
 }
@@ -931,8 +938,8 @@ int64_t store_last_success_start(struct store *s, const char *job_id)
     return v;
 }
 
-int store_run_update(struct store *s, const struct run_guard *g, int to, unsigned mask,
-                     const struct run *f, int64_t now)
+/* The UPDATE of store_run_update for one shape (malloc'ed). */
+static char *update_sql(int to, unsigned mask, const struct run_guard *g)
 {
     struct buf sql = BUF_INIT;
     buf_puts(&sql, "UPDATE run SET updated = ?1");
@@ -952,8 +959,26 @@ int store_run_update(struct store *s, const struct run_guard *g, int to, unsigne
     buf_puts(&sql, " WHERE id = ?16 AND ");
     status_in(&sql, g->from_mask);
     if (g->node) buf_puts(&sql, " AND node = ?17 AND claim = ?18");
-    sqlite3_stmt *st = stmt(s, buf_cstr(&sql));
-    buf_free(&sql);
+    return buf_steal(&sql);
+}
+
+int store_run_update(struct store *s, const struct run_guard *g, int to, unsigned mask,
+                     const struct run *f, int64_t now)
+{
+    /* the statement's text depends only on which fields, from which statuses and whether
+     * guarded by a claim: made once per shape and kept, so the statement is found by the
+     * text's address */
+    uint64_t shape = (uint64_t)(to >= 0) | (uint64_t)mask << 1 | (uint64_t)g->from_mask << 16 |
+                     (uint64_t)(g->node != NULL) << 48;
+    size_t i = 0;
+    while (i < s->nupdates && s->updates[i].shape != shape) i++;
+    if (i == s->nupdates) {
+        s->updates = xrealloc(s->updates, (i + 1) * sizeof *s->updates);
+        s->updates[i].shape = shape;
+        s->updates[i].sql = update_sql(to, mask, g);
+        s->nupdates++;
+    }
+    sqlite3_stmt *st = stmt(s, s->updates[i].sql);
     sqlite3_bind_int64(st, 1, now);
     if (to >= 0) {
         char code[2] = {run_status_code(to), 0};
