@@ -1024,16 +1024,17 @@ int store_run_update(struct store *s, const struct run_guard *g, int to, unsigne
 int store_run_claim(struct store *s, const char *queue, const char *node, int64_t now,
                     struct run *out)
 {
-    /* three plain statements rather than UPDATE ... RETURNING, whose result goes through a
-     * temporary table: the claim is on every run's path. The loop is the only writer of its
-     * store, and the update still re-checks the status */
-    sqlite3_stmt *st = stmt(s, "SELECT rid FROM run WHERE status = 'Q' AND queue = ?1 AND "
-                               "(not_before IS NULL OR not_before <= ?2) AND executor IS NULL "
-                               "ORDER BY rid LIMIT 1");
+    /* plain statements rather than UPDATE ... RETURNING, whose result goes through a temporary
+     * table: the claim is on every run's path. The run is read as it is queued and the claim's
+     * few changes applied to it here, rather than read again; the update still re-checks the
+     * status */
+    sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE status = 'Q' AND queue = ?1 "
+                               "AND (not_before IS NULL OR not_before <= ?2) AND "
+                               "executor IS NULL ORDER BY rid LIMIT 1");
     bind_text(st, 1, queue);
     sqlite3_bind_int64(st, 2, now);
     int rc = sqlite3_step(st);
-    int64_t rid = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if (rc == SQLITE_ROW) read_run(st, out);
     sqlite3_reset(st);
     if (rc == SQLITE_DONE) return -ENOENT;
     if (rc != SQLITE_ROW) return fail(s, "run_claim");
@@ -1041,15 +1042,19 @@ int store_run_claim(struct store *s, const char *queue, const char *node, int64_
                  "claim = claim + 1 WHERE rid = ?3 AND status = 'Q'");
     sqlite3_bind_int64(st, 1, now);
     bind_text(st, 2, node);
-    sqlite3_bind_int64(st, 3, rid);
-    if (write_step(s, st) != SQLITE_DONE) return fail(s, "run_claim");
-    if (sqlite3_changes(s->db) == 0) return -ENOENT;
-    st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE rid = ?1");
-    sqlite3_bind_int64(st, 1, rid);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) read_run(st, out);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : fail(s, "run_claim");
+    sqlite3_bind_int64(st, 3, out->rid);
+    rc = write_step(s, st) == SQLITE_DONE ? (sqlite3_changes(s->db) ? 0 : -ENOENT)
+                                          : fail(s, "run_claim");
+    if (rc) {
+        run_release(out);
+        return rc;
+    }
+    out->status = RUN_RUNNING;
+    out->started_at = out->updated = now;
+    free(out->node);
+    out->node = xstrdup(node);
+    out->claim++;
+    return 0;
 }
 
 int64_t store_next_delayed(struct store *s, int64_t now)

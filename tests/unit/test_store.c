@@ -725,6 +725,16 @@ static void test_claim(void **state)
     assert_int_equal(c.updated, 1000);
     assert_string_equal(c.node, "n1");
     assert_int_equal(c.claim, 1);
+    /* what the claim hands back is what the store now holds */
+    struct run stored;
+    assert_int_equal(store_run_get(S, c.id, &stored), 0);
+    assert_int_equal(stored.status, c.status);
+    assert_int_equal(stored.started_at, c.started_at);
+    assert_int_equal(stored.updated, c.updated);
+    assert_string_equal(stored.node, c.node);
+    assert_int_equal(stored.claim, c.claim);
+    assert_string_equal(stored.title, c.title);
+    run_release(&stored);
     run_release(&c);
     assert_int_equal(store_run_claim(S, "default", "n1", 1001, &c), 0);
     assert_string_equal(c.id, d2.id);
