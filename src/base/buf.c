@@ -22,6 +22,19 @@ void buf_puts(struct buf *b, const char *s)
     buf_append(b, s, strlen(s));
 }
 
+void buf_put_int(struct buf *b, long long v)
+{
+    char num[24], *p = num + sizeof num;
+    /* through unsigned: the negative of LLONG_MIN does not fit */
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) *--p = '-';
+    buf_append(b, p, (size_t)(num + sizeof num - p));
+}
+
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
     va_list copy;

@@ -44,7 +44,6 @@ void json_write_real(struct buf *b, double d)
 
 void json_write(struct buf *b, const json_t *v)
 {
-    char num[24];
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
         buf_putc(b, '{');
@@ -70,9 +69,7 @@ void json_write(struct buf *b, const json_t *v)
         break;
     case JSON_STRING: buf_json_stringn(b, json_string_value(v), json_string_length(v)); break;
     case JSON_INTEGER:
-        buf_append(b, num,
-                   (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT,
-                                    json_integer_value(v)));
+        buf_put_int(b, json_integer_value(v));
         break;
     case JSON_REAL: json_write_real(b, json_real_value(v)); break;
     case JSON_TRUE: buf_append(b, "true", 4); break;

@@ -507,8 +507,7 @@ static void emit_int(struct emit *w, const char *k, int64_t v)
         return;
     }
     emit_key(w, k);
-    char num[24];
-    buf_append(w->b, num, (size_t)snprintf(num, sizeof num, "%lld", (long long)v));
+    buf_put_int(w->b, v);
 }
 
 /* v as is (a borrowed reference), or null when NULL */

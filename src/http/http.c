@@ -372,8 +372,9 @@ static void write_head(struct http_req *req, struct evbuffer *out, int status, c
      * byte on every answer */
     struct buf h = BUF_INIT;
     buf_reserve(&h, 512 + (req ? req->out_headers.len : 0));
-    char num[48];
-    buf_append(&h, num, (size_t)snprintf(num, sizeof num, "HTTP/1.1 %d ", status));
+    buf_puts(&h, "HTTP/1.1 ");
+    buf_put_int(&h, status);
+    buf_putc(&h, ' ');
     buf_puts(&h, http_status_text(status));
     buf_puts(&h, "\r\nDate: ");
     buf_puts(&h, http_date());
@@ -387,8 +388,11 @@ static void write_head(struct http_req *req, struct evbuffer *out, int status, c
         buf_puts(&h, ctype);
         buf_puts(&h, "\r\n");
     }
-    if (len >= 0)
-        buf_append(&h, num, (size_t)snprintf(num, sizeof num, "Content-Length: %lld\r\n", (long long)len));
+    if (len >= 0) {
+        buf_puts(&h, "Content-Length: ");
+        buf_put_int(&h, len);
+        buf_puts(&h, "\r\n");
+    }
     buf_puts(&h, keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
     if (req && req->out_headers.len) buf_append(&h, req->out_headers.data, req->out_headers.len);
     buf_append(&h, "\r\n", 2);
