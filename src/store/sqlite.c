@@ -33,7 +33,8 @@ struct store {
     struct {
         const char *sql;
         sqlite3_stmt *st;
-    } recent[64];
+    } recent[128];
+    unsigned char recent_turn[64]; /* per pair of slots: the one to fill next */
     int depth;        /* transaction nesting */
     int version;
     void (*observe)(void *arg, double seconds);
@@ -61,12 +62,22 @@ static void batch_open_any(struct store *s);
 /* The cached, reset statement for sql (without opening a batch). */
 static sqlite3_stmt *stmt_raw(struct store *s, const char *sql)
 {
-    /* the same address may hold other text since (SQL built at run time and freed): the text
-     * is compared too, which costs far less than hashing it */
-    size_t slot = ((uintptr_t)sql >> 3) % (sizeof s->recent / sizeof s->recent[0]);
-    sqlite3_stmt *st = s->recent[slot].sql == sql && strcmp(sqlite3_sql(s->recent[slot].st), sql) == 0
-                           ? s->recent[slot].st
-                           : map_get(&s->stmts, sql);
+    /* two slots per address (the hot statements are a few dozen literals, and one slot each
+     * let pairs of them evict each other on every run); the same address may hold other text
+     * since (SQL built at run time and freed): the text is compared too, which costs far less
+     * than hashing it */
+    size_t n = sizeof s->recent / sizeof s->recent[0];
+    size_t base = (size_t)(((uintptr_t)sql * UINT64_C(0x9E3779B97F4A7C15)) >> 40) % n & ~(size_t)1;
+    size_t slot = base + s->recent_turn[base / 2]; /* on a miss: the one used longer ago */
+    sqlite3_stmt *st = NULL;
+    for (size_t i = base; i < base + 2; i++)
+        if (s->recent[i].sql == sql && strcmp(sqlite3_sql(s->recent[i].st), sql) == 0) {
+            st = s->recent[i].st;
+            slot = i;
+            break;
+        }
+    if (!st) st = map_get(&s->stmts, sql);
+    s->recent_turn[base / 2] = slot == base;
     if (st) {
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
@@ -332,12 +343,14 @@ int store_latest_version(void)
 uint64_t store_generation(struct store *s)
 {
     /* rows changed by this connection (including triggers' and what a rollback undid) plus the
-     * rollbacks themselves only grow; the pager's data version moves with every commit of any
-     * connection */
-    unsigned int data_version = 0;
-    sqlite3_file_control(s->db, "main", SQLITE_FCNTL_DATA_VERSION, &data_version);
+     * rollbacks themselves only grow; PRAGMA data_version moves with every commit of another
+     * connection (and, unlike the pager's own counter, not with this one's transactions, which
+     * every loop iteration that reads opens) */
+    sqlite3_stmt *st = stmt(s, "PRAGMA data_version");
+    uint64_t others = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
     uint64_t own = (uint64_t)sqlite3_total_changes64(s->db) + s->undone;
-    return (uint64_t)data_version << 44 | (own & ((UINT64_C(1) << 44) - 1));
+    return others << 44 | (own & ((UINT64_C(1) << 44) - 1));
 }
 
 int store_version(struct store *s)
@@ -362,6 +375,21 @@ static int step_done(struct store *s, const char *sql, const char *op)
     return sqlite3_step(st) == SQLITE_DONE ? 0 : fail(s, op);
 }
 
+/* "VERB sN" for a savepoint of depth n: the usual depths are written out, so their statements
+ * are found by the text's address */
+static const char *savepoint_sql(const char *const fixed[], const char *verb, int n, char *tmp,
+                                 size_t size)
+{
+    if (n >= 1 && n <= 4) return fixed[n - 1];
+    snprintf(tmp, size, "%s s%d", verb, n);
+    return tmp;
+}
+static const char *const SAVEPOINTS[] = {"SAVEPOINT s1", "SAVEPOINT s2", "SAVEPOINT s3",
+                                         "SAVEPOINT s4"};
+static const char *const RELEASES[] = {"RELEASE s1", "RELEASE s2", "RELEASE s3", "RELEASE s4"};
+static const char *const ROLLBACKS[] = {"ROLLBACK TO s1", "ROLLBACK TO s2", "ROLLBACK TO s3",
+                                        "ROLLBACK TO s4"};
+
 static int tx_open(struct store *s)
 {
     if (s->depth == 0) {
@@ -369,8 +397,8 @@ static int tx_open(struct store *s)
         s->changes_at_begin = sqlite3_total_changes64(s->db);
         if (step_done(s, "BEGIN IMMEDIATE", "begin") != 0) return -EIO;
     } else {
-        char sql[32];
-        snprintf(sql, sizeof sql, "SAVEPOINT s%d", s->depth);
+        char tmp[32];
+        const char *sql = savepoint_sql(SAVEPOINTS, "SAVEPOINT", s->depth, tmp, sizeof tmp);
         if (step_done(s, sql, "savepoint") != 0) return -EIO;
     }
     s->depth++;
@@ -410,9 +438,8 @@ int store_commit(struct store *s)
         return outer_commit(s);
     }
     s->depth--;
-    char sql[32];
-    snprintf(sql, sizeof sql, "RELEASE s%d", s->depth);
-    return step_done(s, sql, "release");
+    char tmp[32];
+    return step_done(s, savepoint_sql(RELEASES, "RELEASE", s->depth, tmp, sizeof tmp), "release");
 }
 
 void store_rollback(struct store *s)
@@ -426,11 +453,9 @@ void store_rollback(struct store *s)
     }
     if (s->depth == 1) return; /* nothing of its own to undo inside a batch */
     s->depth--;
-    char sql[64];
-    snprintf(sql, sizeof sql, "ROLLBACK TO s%d", s->depth);
-    step_done(s, sql, "rollback");
-    snprintf(sql, sizeof sql, "RELEASE s%d", s->depth);
-    step_done(s, sql, "release");
+    char tmp[32];
+    step_done(s, savepoint_sql(ROLLBACKS, "ROLLBACK TO", s->depth, tmp, sizeof tmp), "rollback");
+    step_done(s, savepoint_sql(RELEASES, "RELEASE", s->depth, tmp, sizeof tmp), "release");
 }
 
 void store_batching(struct store *s, bool on)
