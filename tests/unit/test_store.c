@@ -1014,6 +1014,50 @@ static void test_generation(void **state)
     assert_true(store_generation(S) != g3);
 }
 
+static int64_t count_jobs(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM job", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* The store's VFS gathers the WAL's writes until the commit's sync: every commit is in the
+ * file when it returns (another connection, with SQLite's own VFS, reads it), and pages a big
+ * transaction spilled to the WAL before its commit are read back right. */
+static void test_wal_gathered(void **state)
+{
+    struct fixture *f = *state;
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    char id[UUID_STR_LEN];
+    for (int i = 1; i <= 20; i++) {
+        add_job(S, id, "one", NULL, true, i, i);
+        assert_int_equal(count_jobs(other), i);
+    }
+    /* some 6 MB in one transaction, three times SQLite's page cache: it spills */
+    char *desc = malloc(2001);
+    memset(desc, 'd', 2000);
+    desc[2000] = '\0';
+    assert_int_equal(store_begin(S), 0);
+    for (int i = 0; i < 3000; i++) add_job(S, id, "big", desc, true, 100 + i, 100 + i);
+    assert_int_equal(store_commit(S), 0);
+    free(desc);
+    assert_int_equal(count_jobs(other), 3020);
+    struct job j;
+    assert_int_equal(store_job_get(S, id, &j), 0);
+    assert_int_equal(strlen(j.description), 2000);
+    job_release(&j);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(other, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+    sqlite3_finalize(st);
+    sqlite3_close(other);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1024,7 +1068,7 @@ int main(void)
         T(test_run_list),          T(test_last_success_start), T(test_guarded_update),
         T(test_claim),             T(test_run_delete),       T(test_logs),
         T(test_active_runs),       T(test_queue_depths),     T(test_transactions),
-        T(test_generation),
+        T(test_generation),        T(test_wal_gathered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

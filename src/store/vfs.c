@@ -1,0 +1,243 @@
+/* vfs: the SQLite VFS of sked's stores - the system's own, with the WAL's writes gathered. */
+#include "vfs.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * A commit appends one frame to the WAL for every page it changed, and SQLite writes each
+ * frame as two pwrite calls (its 24-byte header, then the page): about thirty system calls for
+ * a run's commit. Here the WAL's appends are kept in memory and written with one call when
+ * SQLite syncs the WAL, which it does at the end of every commit (the store runs with
+ * synchronous=FULL), before the WAL index makes the frames visible to other connections. They
+ * are also written before anything reads, sizes or truncates the WAL, before a write that is
+ * not an append, and when more than WAL_BUFFER bytes wait.
+ *
+ * Whether a sync then reaches the disk is the durability: "full" syncs at every commit;
+ * "normal" only for checkpoints (and a new WAL's header), which SQLite asks for with
+ * SQLITE_SYNC_FULL because the store sets checkpoint_fullfsync, while commits ask with
+ * SQLITE_SYNC_NORMAL. That is SQLite's own synchronous=NORMAL in WAL mode: a crash of sked
+ * loses nothing committed, a power loss may lose the last commits, never the store.
+ */
+#define WAL_BUFFER (1024 * 1024)
+#define WAL_PIECE (64 * 1024)
+
+struct walfile {
+    sqlite3_file base;
+    sqlite3_file *real; /* right after this struct, in the same allocation */
+    bool every_commit;  /* durability full */
+    char *buf;
+    size_t len;
+    sqlite3_int64 start; /* offset of buf[0] in the file */
+};
+
+static sqlite3_vfs *sys; /* the system's VFS, which does the work */
+
+static int flush(struct walfile *f)
+{
+    /* in pieces of 64 KB: the unix VFS writes at most 128 KB - 1 bytes per call, and takes a
+     * write of a multiple of 128 KB for a full disk */
+    int rc = SQLITE_OK;
+    for (size_t done = 0; done < f->len && rc == SQLITE_OK; done += WAL_PIECE) {
+        size_t n = f->len - done < WAL_PIECE ? f->len - done : WAL_PIECE;
+        rc = f->real->pMethods->xWrite(f->real, f->buf + done, (int)n,
+                                       f->start + (sqlite3_int64)done);
+    }
+    f->len = 0;
+    return rc;
+}
+
+static int w_close(sqlite3_file *p)
+{
+    struct walfile *f = (struct walfile *)p;
+    int rc = flush(f);
+    int rc2 = f->real->pMethods->xClose(f->real);
+    free(f->buf);
+    f->buf = NULL;
+    return rc != SQLITE_OK ? rc : rc2;
+}
+
+static int w_read(sqlite3_file *p, void *out, int n, sqlite3_int64 off)
+{
+    struct walfile *f = (struct walfile *)p;
+    int rc = flush(f);
+    return rc != SQLITE_OK ? rc : f->real->pMethods->xRead(f->real, out, n, off);
+}
+
+static int w_write(sqlite3_file *p, const void *data, int n, sqlite3_int64 off)
+{
+    struct walfile *f = (struct walfile *)p;
+    bool append = f->len > 0 && off == f->start + (sqlite3_int64)f->len;
+    if (!append || f->len + (size_t)n > WAL_BUFFER) {
+        int rc = flush(f);
+        if (rc != SQLITE_OK) return rc;
+        if ((size_t)n > WAL_PIECE) return f->real->pMethods->xWrite(f->real, data, n, off);
+        f->start = off;
+    }
+    if (!f->buf) {
+        f->buf = malloc(WAL_BUFFER);
+        if (!f->buf) return f->real->pMethods->xWrite(f->real, data, n, off);
+    }
+    memcpy(f->buf + f->len, data, (size_t)n);
+    f->len += (size_t)n;
+    return SQLITE_OK;
+}
+
+static int w_truncate(sqlite3_file *p, sqlite3_int64 size)
+{
+    struct walfile *f = (struct walfile *)p;
+    int rc = flush(f);
+    return rc != SQLITE_OK ? rc : f->real->pMethods->xTruncate(f->real, size);
+}
+
+static int w_sync(sqlite3_file *p, int flags)
+{
+    struct walfile *f = (struct walfile *)p;
+    int rc = flush(f);
+    if (rc != SQLITE_OK) return rc;
+    if (!f->every_commit && (flags & 0x0f) != SQLITE_SYNC_FULL) return SQLITE_OK;
+    return f->real->pMethods->xSync(f->real, flags);
+}
+
+static int w_size(sqlite3_file *p, sqlite3_int64 *size)
+{
+    struct walfile *f = (struct walfile *)p;
+    int rc = flush(f);
+    return rc != SQLITE_OK ? rc : f->real->pMethods->xFileSize(f->real, size);
+}
+
+static int w_lock(sqlite3_file *p, int level)
+{
+    sqlite3_file *r = ((struct walfile *)p)->real;
+    return r->pMethods->xLock(r, level);
+}
+
+static int w_unlock(sqlite3_file *p, int level)
+{
+    sqlite3_file *r = ((struct walfile *)p)->real;
+    return r->pMethods->xUnlock(r, level);
+}
+
+static int w_reserved(sqlite3_file *p, int *out)
+{
+    sqlite3_file *r = ((struct walfile *)p)->real;
+    return r->pMethods->xCheckReservedLock(r, out);
+}
+
+static int w_control(sqlite3_file *p, int op, void *arg)
+{
+    struct walfile *f = (struct walfile *)p;
+    int rc = flush(f);
+    return rc != SQLITE_OK ? rc : f->real->pMethods->xFileControl(f->real, op, arg);
+}
+
+static int w_sector(sqlite3_file *p)
+{
+    sqlite3_file *r = ((struct walfile *)p)->real;
+    return r->pMethods->xSectorSize(r);
+}
+
+static int w_device(sqlite3_file *p)
+{
+    sqlite3_file *r = ((struct walfile *)p)->real;
+    return r->pMethods->xDeviceCharacteristics(r);
+}
+
+/* version 1: a WAL file is never memory-mapped or used for the shared-memory index */
+static const sqlite3_io_methods wal_methods = {
+    1,        w_close, w_read,     w_write,   w_truncate, w_sync,   w_size,
+    w_lock,   w_unlock, w_reserved, w_control, w_sector,   w_device,
+};
+
+static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *p, int flags, int *out_flags)
+{
+    if (!(flags & SQLITE_OPEN_WAL)) return sys->xOpen(sys, name, p, flags, out_flags);
+    struct walfile *f = (struct walfile *)p;
+    memset(f, 0, sizeof *f);
+    f->real = (sqlite3_file *)(f + 1);
+    f->every_commit = vfs->pAppData != NULL;
+    int rc = sys->xOpen(sys, name, f->real, flags, out_flags);
+    /* the methods are set only on success: SQLite calls xClose only when they are */
+    if (rc == SQLITE_OK) f->base.pMethods = &wal_methods;
+    return rc;
+}
+
+/* the rest is the system VFS's own */
+static int v_delete(sqlite3_vfs *v, const char *name, int sync)
+{
+    return sys->xDelete(sys, name, sync);
+}
+static int v_access(sqlite3_vfs *v, const char *name, int flags, int *out)
+{
+    return sys->xAccess(sys, name, flags, out);
+}
+static int v_fullname(sqlite3_vfs *v, const char *name, int n, char *out)
+{
+    return sys->xFullPathname(sys, name, n, out);
+}
+static void *v_dlopen(sqlite3_vfs *v, const char *name)
+{
+    return sys->xDlOpen(sys, name);
+}
+static void v_dlerror(sqlite3_vfs *v, int n, char *msg)
+{
+    sys->xDlError(sys, n, msg);
+}
+static void (*v_dlsym(sqlite3_vfs *v, void *h, const char *sym))(void)
+{
+    return sys->xDlSym(sys, h, sym);
+}
+static void v_dlclose(sqlite3_vfs *v, void *h)
+{
+    sys->xDlClose(sys, h);
+}
+static int v_random(sqlite3_vfs *v, int n, char *out)
+{
+    return sys->xRandomness(sys, n, out);
+}
+static int v_sleep(sqlite3_vfs *v, int us)
+{
+    return sys->xSleep(sys, us);
+}
+static int v_time(sqlite3_vfs *v, double *out)
+{
+    return sys->xCurrentTime(sys, out);
+}
+static int v_lasterr(sqlite3_vfs *v, int n, char *msg)
+{
+    return sys->xGetLastError ? sys->xGetLastError(sys, n, msg) : 0;
+}
+static int v_time64(sqlite3_vfs *v, sqlite3_int64 *out)
+{
+    return sys->xCurrentTimeInt64(sys, out);
+}
+
+static sqlite3_vfs vfs_normal, vfs_full;
+static int registered = SQLITE_ERROR;
+
+static void define(sqlite3_vfs *v, const char *name, void *full)
+{
+    *v = (sqlite3_vfs){2, 0, sys->mxPathname, NULL, name, full, v_open, v_delete, v_access,
+                       v_fullname, v_dlopen, v_dlerror, v_dlsym, v_dlclose, v_random, v_sleep,
+                       v_time, v_lasterr, v_time64};
+    v->szOsFile = (int)sizeof(struct walfile) + sys->szOsFile;
+}
+
+static void register_once(void)
+{
+    sys = sqlite3_vfs_find(NULL);
+    if (!sys || sys->iVersion < 2) return;
+    define(&vfs_normal, "sked-normal", NULL);
+    define(&vfs_full, "sked-full", &vfs_full);
+    registered = sqlite3_vfs_register(&vfs_normal, 0);
+    if (registered == SQLITE_OK) registered = sqlite3_vfs_register(&vfs_full, 0);
+}
+
+const char *store_vfs(bool every_commit)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_once);
+    if (registered != SQLITE_OK) return NULL;
+    return every_commit ? "sked-full" : "sked-normal";
+}
