@@ -70,6 +70,8 @@ LABELS = {
     "http_reply": "the HTTP response head",
     "sqlite3_step": "all SQLite statements, commits included",
     "sqlite3WalFrames": "pages appended to the WAL",
+    "w_sync": "a commit's WAL pages written in one call (and synced with durability full)",
+    "read_run": "a run's row, read",
     "sqlite3WalCheckpoint": "WAL checkpoints",
     "json_dumps": "JSON text (jansson)",
     "evbuffer_write_atmost": "writing to sockets",

@@ -415,6 +415,9 @@ static void batch_open_any(struct store *s)
 
 int store_begin(struct store *s)
 {
+    /* when batching, a transaction begun first in an iteration is a savepoint of the batch's
+     * like any other, rather than a commit of its own (with its own WAL sync) */
+    batch_open_any(s);
     return tx_open(s);
 }
 
