@@ -7,6 +7,7 @@
 #include "unit.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -1058,6 +1059,48 @@ static void test_wal_gathered(void **state)
     sqlite3_close(other);
 }
 
+/* With durability full the WAL grows ahead of its frames by chunks of zeros: commits,
+ * spilled pages, a reopening (which recovers the WAL, zeros past its frames included) and
+ * another connection all read what was written. */
+static void test_wal_full(void **state)
+{
+    struct fixture *f = *state;
+    char path[300];
+    snprintf(path, sizeof path, "%s/full.db", f->dir);
+    struct store *s;
+    struct sk_err e = {0};
+    assert_int_equal(store_open(path, DURABILITY_FULL, &s, &e), 0);
+    char id[UUID_STR_LEN];
+    char *desc = malloc(2001);
+    memset(desc, 'd', 2000);
+    desc[2000] = '\0';
+    for (int i = 0; i < 50; i++) add_job(s, id, "small", NULL, true, i, i);
+    assert_int_equal(store_begin(s), 0);
+    for (int i = 0; i < 3000; i++) add_job(s, id, "big", desc, true, 100 + i, 100 + i);
+    assert_int_equal(store_commit(s), 0);
+    free(desc);
+    char wal[320];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    struct stat sb;
+    assert_int_equal(stat(wal, &sb), 0);
+    assert_int_equal(sb.st_size % (1024 * 1024), 0); /* grown by whole chunks */
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+    assert_int_equal(count_jobs(other), 3050);
+    /* a reopening recovers from the WAL as it is (no checkpoint at close while other reads) */
+    store_close(s);
+    assert_int_equal(store_open(path, DURABILITY_FULL, &s, &e), 0);
+    add_job(s, id, "after", NULL, true, 9999, 9999);
+    assert_int_equal(count_jobs(other), 3051);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(other, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+    sqlite3_finalize(st);
+    sqlite3_close(other);
+    store_close(s);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1068,7 +1111,7 @@ int main(void)
         T(test_run_list),          T(test_last_success_start), T(test_guarded_update),
         T(test_claim),             T(test_run_delete),       T(test_logs),
         T(test_active_runs),       T(test_queue_depths),     T(test_transactions),
-        T(test_generation),        T(test_wal_gathered),
+        T(test_generation),        T(test_wal_gathered),     T(test_wal_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
