@@ -1025,6 +1025,27 @@ static int64_t count_jobs(sqlite3 *db)
     return n;
 }
 
+static void assert_integrity(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+    sqlite3_finalize(st);
+}
+
+/* n jobs with a 2 KB description each, in one transaction: some 6 MB for n = 3000, three
+ * times SQLite's page cache, so it spills pages to the WAL before its commit */
+static void add_big_jobs(struct store *s, char id[UUID_STR_LEN], int n)
+{
+    char desc[2001];
+    memset(desc, 'd', 2000);
+    desc[2000] = '\0';
+    assert_int_equal(store_begin(s), 0);
+    for (int i = 0; i < n; i++) add_job(s, id, "big", desc, true, 100 + i, 100 + i);
+    assert_int_equal(store_commit(s), 0);
+}
+
 /* The store's VFS gathers the WAL's writes until the commit's sync: every commit is in the
  * file when it returns (another connection, with SQLite's own VFS, reads it), and pages a big
  * transaction spilled to the WAL before its commit are read back right. */
@@ -1038,24 +1059,13 @@ static void test_wal_gathered(void **state)
         add_job(S, id, "one", NULL, true, i, i);
         assert_int_equal(count_jobs(other), i);
     }
-    /* some 6 MB in one transaction, three times SQLite's page cache: it spills */
-    char *desc = malloc(2001);
-    memset(desc, 'd', 2000);
-    desc[2000] = '\0';
-    assert_int_equal(store_begin(S), 0);
-    for (int i = 0; i < 3000; i++) add_job(S, id, "big", desc, true, 100 + i, 100 + i);
-    assert_int_equal(store_commit(S), 0);
-    free(desc);
+    add_big_jobs(S, id, 3000);
     assert_int_equal(count_jobs(other), 3020);
     struct job j;
     assert_int_equal(store_job_get(S, id, &j), 0);
     assert_int_equal(strlen(j.description), 2000);
     job_release(&j);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(other, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
-    sqlite3_finalize(st);
+    assert_integrity(other);
     sqlite3_close(other);
 }
 
@@ -1071,14 +1081,8 @@ static void test_wal_full(void **state)
     struct sk_err e = {0};
     assert_int_equal(store_open(path, DURABILITY_FULL, &s, &e), 0);
     char id[UUID_STR_LEN];
-    char *desc = malloc(2001);
-    memset(desc, 'd', 2000);
-    desc[2000] = '\0';
     for (int i = 0; i < 50; i++) add_job(s, id, "small", NULL, true, i, i);
-    assert_int_equal(store_begin(s), 0);
-    for (int i = 0; i < 3000; i++) add_job(s, id, "big", desc, true, 100 + i, 100 + i);
-    assert_int_equal(store_commit(s), 0);
-    free(desc);
+    add_big_jobs(s, id, 3000);
     char wal[320];
     snprintf(wal, sizeof wal, "%s-wal", path);
     struct stat sb;
@@ -1092,11 +1096,7 @@ static void test_wal_full(void **state)
     assert_int_equal(store_open(path, DURABILITY_FULL, &s, &e), 0);
     add_job(s, id, "after", NULL, true, 9999, 9999);
     assert_int_equal(count_jobs(other), 3051);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(other, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
-    sqlite3_finalize(st);
+    assert_integrity(other);
     sqlite3_close(other);
     store_close(s);
 }
