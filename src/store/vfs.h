@@ -4,7 +4,9 @@
  * must run with synchronous=FULL and checkpoint_fullfsync=ON: every commit then syncs the WAL,
  * which is when the gathered frames are written, and every_commit decides whether such a sync
  * reaches the disk (durability full) or only a checkpoint's does (durability normal, the same
- * guarantees as SQLite's synchronous=NORMAL in WAL mode).
+ * guarantees as SQLite's synchronous=NORMAL in WAL mode). The database file is wrapped too: when
+ * its connection releases the WAL's write lock, frames a rolled-back transaction left waiting
+ * are dropped, never written over another connection's commits.
  */
 #ifndef SKED_STORE_VFS_H
 #define SKED_STORE_VFS_H

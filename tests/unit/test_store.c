@@ -1098,7 +1098,55 @@ static void test_wal_full(void **state)
     assert_int_equal(count_jobs(other), 3051);
     assert_integrity(other);
     sqlite3_close(other);
+
+    /* two connections growing the same WAL in turn (the prune thread has its own): neither
+     * writes its zeros over the other's frames */
+    struct store *t;
+    assert_int_equal(store_open(path, DURABILITY_FULL, &t, &e), 0);
+    for (int round = 0; round < 3; round++) {
+        add_big_jobs(s, id, 700);
+        add_big_jobs(t, id, 700);
+    }
+    store_close(t);
+    assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+    assert_int_equal(count_jobs(other), 3051 + 6 * 700);
+    assert_integrity(other);
+    sqlite3_close(other);
     store_close(s);
+}
+
+/* A transaction that spilled pages to the WAL and then rolled back leaves no frames waiting
+ * to be written: another connection's commits in that place of the WAL stay as written. */
+static void test_wal_rollback(void **state)
+{
+    struct fixture *f = *state;
+    char id[UUID_STR_LEN];
+    add_job(S, id, "first", NULL, true, 1, 1);
+    struct store *t;
+    struct sk_err e = {0};
+    assert_int_equal(store_open(f->path, DURABILITY_NORMAL, &t, &e), 0);
+    /* an empty WAL: undoing the transaction then reads nothing back from it */
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    char desc[2001];
+    memset(desc, 'd', 2000);
+    desc[2000] = '\0';
+    assert_int_equal(store_begin(S), 0);
+    for (int i = 0; i < 900; i++) add_job(S, id, "undone", desc, true, 100 + i, 100 + i);
+    store_rollback(S);
+    for (int i = 0; i < 20; i++) add_job(t, id, "other", desc, true, 5000 + i, 5000 + i);
+    /* the first connection reads (and writes) again after the other's commits */
+    struct job j;
+    assert_int_equal(store_job_get(S, id, &j), 0);
+    assert_string_equal(j.title, "other");
+    job_release(&j);
+    add_job(S, id, "last", NULL, true, 9000, 9000);
+    store_close(t);
+    assert_int_equal(count_jobs(other), 22);
+    assert_integrity(other);
+    sqlite3_close(other);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1112,6 +1160,7 @@ int main(void)
         T(test_claim),             T(test_run_delete),       T(test_logs),
         T(test_active_runs),       T(test_queue_depths),     T(test_transactions),
         T(test_generation),        T(test_wal_gathered),     T(test_wal_full),
+        T(test_wal_rollback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
