@@ -45,6 +45,17 @@ struct store {
     bool batch_open;  /* the outermost transaction is the batch's */
     uint64_t undone;  /* rollbacks, for store_generation */
     int64_t changes_at_begin; /* rows changed before the outermost transaction began */
+    char *path;
+    enum durability durability;
+    int checkpoint_frames; /* WAL frames past which a commit asks for a checkpoint */
+    /* the checkpointer (store_checkpoint_in_background): its connection and thread; ck_mu
+     * guards the flags */
+    bool ck_started;
+    sqlite3 *ck_db;
+    pthread_t ck_thread;
+    pthread_mutex_t ck_mu;
+    pthread_cond_t ck_cond;
+    bool ck_wanted, ck_running, ck_stop;
     struct {
         uint64_t shape;
         char *sql;
@@ -249,6 +260,56 @@ static void configure_sqlite(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/*
+ * Opens a connection to the store at path, configured as every one of sked's is.
+ *
+ * A new store gets 1 KB pages (an existing one keeps its own): a commit appends a frame of one
+ * page to the WAL for every B-tree a run touches (the run table and its indexes, the audit
+ * trail, the run count: about fourteen per run), and with 4 KB pages copying and checksumming
+ * those frames was a fifth of a run's work. Rows above about 1 KB spill into overflow pages,
+ * which only large outputs reach. With sked's VFS (vfs.c), every commit syncs the WAL, which
+ * writes its gathered frames; the VFS decides whether that sync reaches the disk, by the
+ * durability. The WAL file is cut back to 64 MB after a checkpoint. *page gets the page size.
+ */
+static int open_db(const char *path, enum durability d, sqlite3 **db, int *page,
+                   struct sk_err *e)
+{
+    const char *vfs = store_vfs(d == DURABILITY_FULL);
+    int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             vfs);
+    if (rc != SQLITE_OK) {
+        sk_err_set(e, -EIO, "db", "%s: cannot open: %s", path,
+                   *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+        return -EIO;
+    }
+    sqlite3_busy_timeout(*db, 5000);
+    char pragmas[384];
+    snprintf(pragmas, sizeof pragmas,
+             "PRAGMA page_size=1024; PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; "
+             "PRAGMA checkpoint_fullfsync=ON; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; "
+             "PRAGMA journal_size_limit=67108864;",
+             vfs || d == DURABILITY_FULL ? "FULL" : "NORMAL");
+    char *msg = NULL;
+    if (sqlite3_exec(*db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
+        sk_err_set(e, -EIO, "db", "%s: %s", path, msg ? msg : "cannot configure");
+        sqlite3_free(msg);
+        return -EIO;
+    }
+    *page = 4096;
+    sqlite3_stmt *ps;
+    if (sqlite3_prepare_v2(*db, "PRAGMA page_size", -1, &ps, NULL) == SQLITE_OK) {
+        if (sqlite3_step(ps) == SQLITE_ROW && sqlite3_column_int(ps, 0) > 0)
+            *page = sqlite3_column_int(ps, 0);
+        sqlite3_finalize(ps);
+    }
+    return 0;
+}
+
+/* Checkpoints come every 40 MB of WAL: the pages every run touches (the tail of the run table,
+ * the active and queued indexes) are copied into the database once per checkpoint, so rare
+ * checkpoints copy less. */
+#define CHECKPOINT_BYTES (40 * 1024 * 1024)
+
 int store_open(const char *path, enum durability d, struct store **out, struct sk_err *e)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -257,48 +318,15 @@ int store_open(const char *path, enum durability d, struct store **out, struct s
     struct store *s = xcalloc(1, sizeof *s);
     map_init(&s->stmts);
     *out = NULL;
-    const char *vfs = store_vfs(d == DURABILITY_FULL);
-    int rc = sqlite3_open_v2(path, &s->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, vfs);
-    if (rc != SQLITE_OK) {
-        sk_err_set(e, -EIO, "db", "%s: cannot open: %s", path,
-                   s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-        store_close(s);
-        return -EIO;
+    int page, rc = open_db(path, d, &s->db, &page, e);
+    if (rc == 0) {
+        s->path = xstrdup(path);
+        s->durability = d;
+        s->checkpoint_frames = CHECKPOINT_BYTES / page;
+        sqlite3_wal_autocheckpoint(s->db, s->checkpoint_frames);
+        rc = migrate(s, e);
     }
-    sqlite3_busy_timeout(s->db, 5000);
-    /* A new store gets 1 KB pages (an existing one keeps its own): a commit appends a frame of
-     * one page to the WAL for every B-tree a run touches (the run table and its indexes, the
-     * audit trail, the run count: about eleven per run), and with 4 KB pages copying and
-     * checksumming those frames was a fifth of a run's work. Rows above about 1 KB spill into
-     * overflow pages, which only large outputs reach. Checkpoints come every 40 MB of WAL:
-     * the pages every run touches (the tail of the run table, the active and queued indexes)
-     * are copied into the database once per checkpoint, so rare checkpoints copy less; the
-     * WAL file is cut back to 64 MB after one. */
-    char pragmas[384];
-    /* with sked's VFS (vfs.c), every commit syncs the WAL, which writes its gathered frames;
-     * the VFS decides whether that sync reaches the disk, by the durability */
-    snprintf(pragmas, sizeof pragmas,
-             "PRAGMA page_size=1024; PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; "
-             "PRAGMA checkpoint_fullfsync=ON; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; "
-             "PRAGMA journal_size_limit=67108864;",
-             vfs || d == DURABILITY_FULL ? "FULL" : "NORMAL");
-    char *msg = NULL;
-    if (sqlite3_exec(s->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
-        sk_err_set(e, -EIO, "db", "%s: %s", path, msg ? msg : "cannot configure");
-        sqlite3_free(msg);
-        store_close(s);
-        return -EIO;
-    }
-    int page = 4096;
-    sqlite3_stmt *ps;
-    if (sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &ps, NULL) == SQLITE_OK) {
-        if (sqlite3_step(ps) == SQLITE_ROW && sqlite3_column_int(ps, 0) > 0)
-            page = sqlite3_column_int(ps, 0);
-        sqlite3_finalize(ps);
-    }
-    sqlite3_wal_autocheckpoint(s->db, 40 * 1024 * 1024 / page);
-    if ((rc = migrate(s, e)) != 0) {
+    if (rc != 0) {
         store_close(s);
         return rc;
     }
@@ -306,9 +334,91 @@ int store_open(const char *path, enum durability d, struct store **out, struct s
     return 0;
 }
 
+/*
+ * Checkpoints on a thread of their own. SQLite checkpoints in the connection that commits past
+ * the threshold, and a checkpoint copies every page the WAL changed into the database and
+ * syncs it: tens of milliseconds on the loop thread, during which no request was answered (the
+ * p99 of B2's submissions was about 58 ms). With a checkpointer, the store's connection only
+ * signals it (its WAL hook, after each commit) and goes on; the checkpointer's own connection
+ * runs a PASSIVE checkpoint, which copies what no reader still needs without blocking the
+ * writer, and the writer starts the WAL again from its beginning at its next transaction.
+ */
+static void *checkpointer(void *arg)
+{
+    struct store *s = arg;
+    pthread_mutex_lock(&s->ck_mu);
+    for (;;) {
+        while (!s->ck_wanted && !s->ck_stop) pthread_cond_wait(&s->ck_cond, &s->ck_mu);
+        if (s->ck_stop) break;
+        s->ck_wanted = false;
+        pthread_mutex_unlock(&s->ck_mu);
+        int rc = sqlite3_wal_checkpoint_v2(s->ck_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+            log_warn("store.checkpoint_failed", "reason=%s", log_q(sqlite3_errmsg(s->ck_db)));
+        pthread_mutex_lock(&s->ck_mu);
+        s->ck_running = false;
+    }
+    pthread_mutex_unlock(&s->ck_mu);
+    return NULL;
+}
+
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    struct store *s = arg;
+    if (frames < s->checkpoint_frames) return SQLITE_OK;
+    /* The WAL starts again from its beginning only when a transaction begins with every frame
+     * copied, and under commits without a pause the checkpointer may never catch up: past
+     * twice the threshold, the commit checkpoints itself, as SQLite would (between
+     * transactions, with no other writer, so it copies everything). */
+    bool behind = frames >= 2 * s->checkpoint_frames;
+    pthread_mutex_lock(&s->ck_mu);
+    bool idle = !s->ck_running;
+    if (idle && !behind) {
+        s->ck_running = s->ck_wanted = true;
+        pthread_cond_signal(&s->ck_cond);
+    }
+    pthread_mutex_unlock(&s->ck_mu);
+    if (idle && behind) sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return SQLITE_OK;
+}
+
+int store_checkpoint_in_background(struct store *s, struct sk_err *e)
+{
+    if (s->ck_started) return 0;
+    int page;
+    if (open_db(s->path, s->durability, &s->ck_db, &page, e) != 0) {
+        sqlite3_close(s->ck_db);
+        s->ck_db = NULL;
+        return -EIO;
+    }
+    pthread_mutex_init(&s->ck_mu, NULL);
+    pthread_cond_init(&s->ck_cond, NULL);
+    if (pthread_create(&s->ck_thread, NULL, checkpointer, s) != 0) {
+        pthread_cond_destroy(&s->ck_cond);
+        pthread_mutex_destroy(&s->ck_mu);
+        sqlite3_close(s->ck_db);
+        s->ck_db = NULL;
+        return sk_err_set(e, -EAGAIN, "db", "cannot start the checkpoint thread");
+    }
+    s->ck_started = true;
+    sqlite3_wal_hook(s->db, on_wal_commit, s); /* in place of SQLite's own checkpoints */
+    return 0;
+}
+
 void store_close(struct store *s)
 {
     if (!s) return;
+    if (s->ck_started) {
+        pthread_mutex_lock(&s->ck_mu);
+        s->ck_stop = true;
+        pthread_cond_signal(&s->ck_cond);
+        pthread_mutex_unlock(&s->ck_mu);
+        pthread_join(s->ck_thread, NULL);
+        pthread_cond_destroy(&s->ck_cond);
+        pthread_mutex_destroy(&s->ck_mu);
+        sqlite3_close(s->ck_db); /* before the store's own: the last to close checkpoints */
+    }
+    free(s->path);
     size_t it;
     for (struct map_entry *m = map_first(&s->stmts, &it); m; m = map_next(&s->stmts, &it, m))
         sqlite3_finalize(m->value);

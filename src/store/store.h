@@ -26,6 +26,9 @@ enum durability { DURABILITY_NORMAL, DURABILITY_FULL };
 /* Opens (creating and migrating as needed) the store at path. */
 int store_open(const char *path, enum durability d, struct store **out, struct sk_err *e);
 void store_close(struct store *s);
+/* Checkpoints the WAL on a thread with a connection of its own instead of in the commits that
+ * pass the threshold (the server's store: its commits are on the event loop). */
+int store_checkpoint_in_background(struct store *s, struct sk_err *e);
 /* Schema version applied, and the newest this sked knows (equal once migrated). */
 int store_version(struct store *s);
 int store_latest_version(void);

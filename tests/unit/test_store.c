@@ -1149,6 +1149,39 @@ static void test_wal_rollback(void **state)
     sqlite3_close(other);
 }
 
+/* With the checkpointer, a WAL past 40 MB is copied into the database by its thread (the
+ * store's own connection no longer checkpoints), and the WAL starts again from its beginning. */
+static void test_checkpointer(void **state)
+{
+    struct fixture *f = *state;
+    struct sk_err e = {0};
+    assert_int_equal(store_checkpoint_in_background(S, &e), 0);
+    char id[UUID_STR_LEN];
+    struct stat db, wal;
+    char wal_path[300];
+    snprintf(wal_path, sizeof wal_path, "%s-wal", f->path);
+    assert_int_equal(stat(f->path, &db), 0);
+    off_t db_before = db.st_size;
+    int rounds = 0;
+    do {
+        add_big_jobs(S, id, 1000);
+        assert_int_equal(stat(f->path, &db), 0);
+        rounds++;
+    } while (db.st_size < db_before + 20 * 1024 * 1024 && rounds < 60);
+    assert_true(db.st_size >= db_before + 20 * 1024 * 1024); /* copied by the checkpointer */
+    /* commits without a pause: the WAL is still reused from its start, not grown on */
+    for (int i = 0; i < 40; i++) {
+        add_big_jobs(S, id, 1000);
+        assert_int_equal(stat(wal_path, &wal), 0);
+        assert_true(wal.st_size <= 90 * 1024 * 1024);
+    }
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    assert_int_equal(count_jobs(other), 1000 * (rounds + 40));
+    assert_integrity(other);
+    sqlite3_close(other);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1160,7 +1193,7 @@ int main(void)
         T(test_claim),             T(test_run_delete),       T(test_logs),
         T(test_active_runs),       T(test_queue_depths),     T(test_transactions),
         T(test_generation),        T(test_wal_gathered),     T(test_wal_full),
-        T(test_wal_rollback),
+        T(test_wal_rollback),      T(test_checkpointer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
