@@ -49,13 +49,13 @@ struct store {
     enum durability durability;
     int checkpoint_frames; /* WAL frames past which a commit asks for a checkpoint */
     /* the checkpointer (store_checkpoint_in_background): its connection and thread; ck_mu
-     * guards the flags */
+     * guards ck_running (a pass asked for or under way) and ck_stop */
     bool ck_started;
     sqlite3 *ck_db;
     pthread_t ck_thread;
     pthread_mutex_t ck_mu;
     pthread_cond_t ck_cond;
-    bool ck_wanted, ck_running, ck_stop;
+    bool ck_running, ck_stop;
     struct {
         uint64_t shape;
         char *sql;
@@ -348,9 +348,8 @@ static void *checkpointer(void *arg)
     struct store *s = arg;
     pthread_mutex_lock(&s->ck_mu);
     for (;;) {
-        while (!s->ck_wanted && !s->ck_stop) pthread_cond_wait(&s->ck_cond, &s->ck_mu);
+        while (!s->ck_running && !s->ck_stop) pthread_cond_wait(&s->ck_cond, &s->ck_mu);
         if (s->ck_stop) break;
-        s->ck_wanted = false;
         pthread_mutex_unlock(&s->ck_mu);
         int rc = sqlite3_wal_checkpoint_v2(s->ck_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY)
@@ -374,7 +373,7 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
     pthread_mutex_lock(&s->ck_mu);
     bool idle = !s->ck_running;
     if (idle && !behind) {
-        s->ck_running = s->ck_wanted = true;
+        s->ck_running = true;
         pthread_cond_signal(&s->ck_cond);
     }
     pthread_mutex_unlock(&s->ck_mu);
