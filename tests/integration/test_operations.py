@@ -28,7 +28,14 @@ def builtin(id, name, **fields):
 
 
 def runs_of(s, job_id):
-    return s.get("/api/jobs/%s/runs?size=1000&sort_direction=asc" % job_id).json["hits"]["hits"]
+    """Every run of the job, oldest first, following links.next past a page of 1,000."""
+    runs, path = [], "/api/jobs/%s/runs?size=1000&sort_direction=asc" % job_id
+    while path:
+        page = s.get(path).json
+        runs += page["hits"]["hits"]
+        nxt = page["links"].get("next")
+        path = nxt[nxt.index("/api/"):] if nxt else None
+    return runs
 
 
 class Receiver:
