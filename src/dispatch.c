@@ -529,7 +529,7 @@ static void finish(struct active *a, enum run_status st, char *message)
         if (n) store_log_append(d->store, r->rid, lines, n);
         rc = store_run_update(d->store, &g, st,
                               RF_FINISHED_AT | RF_MESSAGE | RF_EXIT_CODE | RF_OUTPUT |
-                                  RF_PROGRESS | RF_ENTRIES,
+                                  RF_PROGRESS | RF_ENTRIES | RF_PID,
                               r, now);
         store_commit(d->store);
     }
@@ -597,10 +597,7 @@ static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed)
     char pid[24];
     snprintf(pid, sizeof pid, "%d", (int)a->pid);
     map_put(&d->by_pid, pid, a);
-    a->run.pid = a->pid;
-    struct run_guard g = {a->run.id, RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING), d->cfg->node,
-                          a->run.claim};
-    store_run_update(d->store, &g, -1, RF_PID, &a->run, time_now_us());
+    a->run.pid = a->pid; /* stored with the run's outcome */
     log_debug("run.started", "run=%s job=%s pid=%d", a->run.id, a->run.job_id, (int)a->pid);
 }
 

@@ -277,25 +277,39 @@ void worker_exited(struct active *a, int wstatus)
 
 /* ---- spawning ---- */
 
-static int high_fd(int fd)
-{
-    int h = fcntl(fd, F_DUPFD_CLOEXEC, 10);
-    close(fd);
-    return h;
-}
-
+/* A pipe whose ends are not among fds 0-3 (the child's ends are moved onto those, and an end
+ * already there could be overwritten by another before it is moved), the parent's end
+ * non-blocking. */
 static int make_pipe(int p[2], bool parent_reads)
 {
     if (pipe2(p, O_CLOEXEC) != 0) return -errno;
-    p[0] = high_fd(p[0]);
-    p[1] = high_fd(p[1]);
+    for (int i = 0; i < 2; i++) {
+        if (p[i] > 3) continue;
+        int h = fcntl(p[i], F_DUPFD_CLOEXEC, 10);
+        close(p[i]);
+        p[i] = h;
+    }
     if (p[0] < 0 || p[1] < 0) return -EMFILE;
-    int parent = parent_reads ? p[0] : p[1];
-    fcntl(parent, F_SETFL, fcntl(parent, F_GETFL) | O_NONBLOCK);
+    /* O_NONBLOCK is the only status flag of sked's pipes that F_SETFL changes */
+    fcntl(parent_reads ? p[0] : p[1], F_SETFL, O_NONBLOCK);
     return 0;
 }
 
-static char **build_env(const struct active *a, const struct task *t)
+/* "name=value", allocated. */
+static char *env_pair(const char *name, const char *value)
+{
+    size_t n = strlen(name), v = strlen(value);
+    char *s = xmalloc(n + v + 2);
+    memcpy(s, name, n);
+    s[n] = '=';
+    memcpy(s + n + 1, value, v + 1);
+    return s;
+}
+
+/* The task's environment: sked's own (its entries borrowed, not copied) less what the task
+ * file sets, then the task file's variables and the run's. Entries from *owned on are the
+ * environment's own allocations (free_env). */
+static char **build_env(const struct active *a, const struct task *t, size_t *owned)
 {
     size_t n = 0, cap = 32;
     char **env = xcalloc(cap, sizeof *env);
@@ -305,28 +319,37 @@ static char **build_env(const struct active *a, const struct task *t)
         env[n++] = (s);                                                                        \
         env[n] = NULL;                                                                         \
     } while (0)
+    bool overrides = json_object_size(t->env) > 0;
     for (char **e = environ; e && *e; e++) {
         /* sked's secrets stay with sked, and so does its line to systemd */
         if (strncmp(*e, "SKED_", 5) == 0 || strncmp(*e, "NOTIFY_SOCKET=", 14) == 0) continue;
         const char *eq = strchr(*e, '=');
-        char name[256];
-        snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - *e) : 0, *e);
-        if (eq && json_object_get(t->env, name)) continue; /* the task file's value wins */
-        ADD(xstrdup(*e));
+        if (overrides && eq && json_object_getn(t->env, *e, (size_t)(eq - *e)))
+            continue; /* the task file's value wins */
+        ADD(*e);
     }
+    *owned = n;
     const char *k;
     json_t *v;
-    json_object_foreach(t->env, k, v) ADD(xasprintf("%s=%s", k, json_string_value(v)));
+    json_object_foreach(t->env, k, v) ADD(env_pair(k, json_string_value(v)));
     const char *since = json_str(a->run.args, "since");
-    ADD(xasprintf("SKED_RUN_ID=%s", a->run.id));
-    ADD(xasprintf("SKED_JOB_ID=%s", a->run.job_id));
-    ADD(xasprintf("SKED_QUEUE=%s", a->run.queue));
-    ADD(xasprintf("SKED_SINCE=%s", since ? since : ""));
-    ADD(xasprintf("SKED_ATTEMPT=%d", a->run.attempt));
-    ADD(xasprintf("SKED_TRIGGER=%s", run_trigger_name(a->run.trigger)));
+    char attempt[24];
+    snprintf(attempt, sizeof attempt, "%d", a->run.attempt);
+    ADD(env_pair("SKED_RUN_ID", a->run.id));
+    ADD(env_pair("SKED_JOB_ID", a->run.job_id));
+    ADD(env_pair("SKED_QUEUE", a->run.queue));
+    ADD(env_pair("SKED_SINCE", since ? since : ""));
+    ADD(env_pair("SKED_ATTEMPT", attempt));
+    ADD(env_pair("SKED_TRIGGER", run_trigger_name(a->run.trigger)));
     ADD(xstrdup("SKED_STATUS_FD=3"));
 #undef ADD
     return env;
+}
+
+static void free_env(char **env, size_t owned)
+{
+    for (char **p = env + owned; *p; p++) free(*p);
+    free(env);
 }
 
 static void free_strv(char **v)
@@ -347,7 +370,8 @@ int worker_spawn(struct active *a, const struct task *t, char *why, size_t whyle
     char **argv = xcalloc(t->argc + 1, sizeof *argv);
     for (size_t i = 0; i < t->argc; i++)
         argv[i] = i == 0 ? xstrdup(t->argv[0]) : task_expand(t->argv[i], a->run.args);
-    char **env = build_env(a, t);
+    size_t owned;
+    char **env = build_env(a, t, &owned);
 
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
@@ -378,12 +402,12 @@ int worker_spawn(struct active *a, const struct task *t, char *why, size_t whyle
         else
             snprintf(why, whylen, "cannot start %s: %s", argv[0], strerror(err));
         free_strv(argv);
-        free_strv(env);
+        free_env(env, owned);
         rc = -err;
         goto fail_pipes;
     }
     free_strv(argv);
-    free_strv(env);
+    free_env(env, owned);
     close(pin[0]);
     close(pout[1]);
     close(perr[1]);

@@ -43,7 +43,8 @@ class Sked:
     """A sked server in a temporary directory. tasks: dict of file name -> task JSON (object
     or raw text) written to its tasks folder; by default the repository's tasks.d is used."""
 
-    def __init__(self, tasks=None, args=(), env=None, tmp=None, copy_examples=True):
+    def __init__(self, tasks=None, args=(), env=None, tmp=None, copy_examples=True, wrapper=()):
+        self.wrapper = list(wrapper)  # a command sked is started through (its argv goes last)
         self.own_tmp = tmp is None
         self.tmp = tmp or tempfile.mkdtemp(prefix="sked-test-")
         self.db = os.path.join(self.tmp, "sked.db")
@@ -71,7 +72,8 @@ class Sked:
     # -- lifecycle --------------------------------------------------------------------------
     def start(self, timeout=15):
         self.log = open(self.log_path, "ab")
-        cmd = [BIN, "serve", "--db", self.db, "--listen", "127.0.0.1:0", "--tasks", self.tasks_dir] + self.args
+        cmd = self.wrapper + [BIN, "serve", "--db", self.db, "--listen", "127.0.0.1:0",
+                              "--tasks", self.tasks_dir] + self.args
         self.started_at = time.time()
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.PIPE, env=self.env, cwd=self.tmp)
         deadline = time.time() + timeout

@@ -2,6 +2,7 @@
 environment, output streams, status channel), outcomes, stop, timeout and queues."""
 import json
 import os
+import sqlite3
 import time
 import unittest
 from datetime import datetime
@@ -227,6 +228,31 @@ class Contract(unittest.TestCase):
             run = s.wait_run(s.run_job(job["id"]))
             homes = [m for m in by_message(s.logs(run)) if m.startswith("HOME=")]
             self.assertEqual(homes, ["HOME=/from-the-task-file"])
+
+    def test_sked_started_with_closed_stdin_and_stdout(self):
+        """A supervisor may start sked with fds 0 and 1 closed: whatever then takes those
+        numbers, each task still gets its own stdin, stdout, stderr and fd 3, and its pid is
+        stored with the run's outcome."""
+        t = sh_task("fds", r"""
+stdin=$(cat)
+printf '{"output":%s}\n' "$stdin" >&3
+echo "pid $$"
+echo "on stderr" >&2
+""", arguments={"type": "object", "properties": {"n": {"type": "integer"}}})
+        with Sked(tasks={"fds.json": t}, args=FAST,
+                  wrapper=["/bin/sh", "-c", 'exec "$@" <&- >&-', "sh"]) as s:
+            job = s.create_job("fds")
+            for n in range(3):
+                run = s.wait_run(s.run_job(job["id"], args={"n": n}))
+                self.assertEqual(run["status"], "SUCCESS", run)
+                self.assertEqual(run["output"]["n"], n)
+                lines = by_message(s.logs(run))
+                self.assertEqual(lines["on stderr"]["stream"], "stderr")
+                pid = [int(m[4:]) for m in lines if m.startswith("pid ")]
+                self.assertEqual(len(pid), 1, lines)
+                with sqlite3.connect("file:%s?mode=ro" % s.db, uri=True) as db:
+                    stored = db.execute("SELECT pid FROM run WHERE id = ?", (run["id"],)).fetchone()
+                self.assertEqual(stored, (pid[0],))
 
     def test_partial_entries_lines_keep_other_counters(self):
         t = sh_task("counts", r"""
