@@ -58,6 +58,7 @@ METRIC_NAMES = {
     ("graphile_worker", "bulk"): "graphile-worker bulk",
     ("graphile_worker", "one_by_one"): "graphile-worker",
     ("raw", "spawn_2"): "posix_spawn ceiling, 2 in flight",
+    ("raw", "spawn_2_setup"): "posix_spawn with sked's child setup, 2 in flight",
     ("raw", "nginx_keepalive"): "nginx static, keep-alive",
 }
 
@@ -174,9 +175,10 @@ r = R.get("B5")
 if r:
     v = r["figure"]["median"]
     t, ok = peer_cell("raw", "spawn_2", v, "runs/s", 0.85)
+    setup, _ = peer_cell("raw", "spawn_2_setup", v, "runs/s")
     row("B5", "child-process runs of `/bin/true`, pool of 2, output captured, run recorded: "
               "a preloaded backlog of {:,} drained".format(r["runs"]),
-        fig(r["figure"], "runs/s"), "≥ 0.85× the raw posix_spawn ceiling", [t], [ok])
+        fig(r["figure"], "runs/s"), "≥ 0.85× the raw posix_spawn ceiling", [t, setup], [ok])
 else:
     missing("B5", "child-process runs of `/bin/true`")
 

@@ -1,8 +1,8 @@
 /*
- * worker: the executors. Child processes:  A claimed run becomes a task process in its own session
- * (so stop and timeout reach its whole process tree), with the resolved arguments on stdin,
- * SKED_* variables in its environment, stdout/stderr captured as the run's log and fd 3 as its
- * status channel. Everything is non-blocking on the event loop: a task that floods output or
+ * worker: the executors. Child processes: a claimed run becomes a task process in a process
+ * group of its own (so stop and timeout reach its whole process tree), with the resolved
+ * arguments on stdin, SKED_* variables in its environment, stdout/stderr captured as the run's
+ * log and fd 3 as its status channel. Everything is non-blocking on the event loop: a task that floods output or
  * never reads its stdin delays no one.
  *
  * Builtins (builtin.h): the job type's C function runs on the dispatcher's thread pool; what it
@@ -42,7 +42,7 @@ struct active {
     struct logcap cap;
     bool dirty;         /* progress, counters, message or output changed since the last write */
 
-    pid_t pid;          /* the task process, also its process group and session id */
+    pid_t pid;          /* the task process, also its process group id */
     bool exited;
     int wstatus;
     int fd[4];          /* parent ends: 0 stdin, 1 stdout, 2 stderr, 3 status; -1 closed */

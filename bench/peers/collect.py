@@ -32,7 +32,7 @@ EXPECTED = {
                "scheduler_lateness_p50_ms", "scheduler_lateness_p95_ms"],
     "beanstalkd": ["memory", "binlog", "binlog_fsync", "pickup_p50_ms", "pickup_p95_ms"],
     "graphile_worker": ["one_by_one", "bulk", "pickup_p50_ms", "pickup_p95_ms"],
-    "raw": ["spawn_1", "spawn_2", "sqlite_wal_normal", "sqlite_wal_full",
+    "raw": ["spawn_1", "spawn_2", "spawn_2_setup", "sqlite_wal_normal", "sqlite_wal_full",
             "sqlite_wal_full_batch64", "nginx_keepalive", "nginx_keepalive_p99_ms"],
 }
 

@@ -229,14 +229,16 @@ class Contract(unittest.TestCase):
             homes = [m for m in by_message(s.logs(run)) if m.startswith("HOME=")]
             self.assertEqual(homes, ["HOME=/from-the-task-file"])
 
-    def test_sked_started_with_closed_stdin_and_stdout(self):
+    def test_task_streams_group_and_pid_with_closed_stdin_and_stdout(self):
         """A supervisor may start sked with fds 0 and 1 closed: whatever then takes those
-        numbers, each task still gets its own stdin, stdout, stderr and fd 3, and its pid is
-        stored with the run's outcome."""
+        numbers, each task still gets its own stdin, stdout, stderr and fd 3. The task leads
+        a process group of its own in sked's session, and its pid is stored with the run's
+        outcome."""
         t = sh_task("fds", r"""
 stdin=$(cat)
 printf '{"output":%s}\n' "$stdin" >&3
 echo "pid $$"
+awk '{print "group", $5, "session", $6}' "/proc/$$/stat"
 echo "on stderr" >&2
 """, arguments={"type": "object", "properties": {"n": {"type": "integer"}}})
         with Sked(tasks={"fds.json": t}, args=FAST,
@@ -250,6 +252,7 @@ echo "on stderr" >&2
                 self.assertEqual(lines["on stderr"]["stream"], "stderr")
                 pid = [int(m[4:]) for m in lines if m.startswith("pid ")]
                 self.assertEqual(len(pid), 1, lines)
+                self.assertIn("group %d session %d" % (pid[0], os.getsid(s.proc.pid)), lines)
                 with sqlite3.connect("file:%s?mode=ro" % s.db, uri=True) as db:
                     stored = db.execute("SELECT pid FROM run WHERE id = ?", (run["id"],)).fetchone()
                 self.assertEqual(stored, (pid[0],))
