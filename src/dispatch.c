@@ -492,13 +492,18 @@ static enum run_status outcome(struct active *a, char **message)
     return st;
 }
 
-static void slot_free(struct active *a)
+static void pid_forget(struct active *a)
 {
-    struct dispatch *d = a->d;
     char pid[24];
     snprintf(pid, sizeof pid, "%d", (int)a->pid);
-    if (a->pid > 0) map_del(&d->by_pid, pid);
-    map_del(&d->active, a->run.id);
+    if (a->pid > 0) map_del(&a->d->by_pid, pid);
+}
+
+static void slot_free(struct active *a)
+{
+    map_del(&a->d->active, a->run.id);
+    if (!a->q) return; /* refill gave its slot and its pid away already */
+    pid_forget(a);
     a->q->busy--;
 }
 
@@ -519,7 +524,7 @@ static void finish(struct active *a, enum run_status st, char *message)
     int64_t now = time_now_us();
     free(r->message);
     r->message = message;
-    r->finished_at = now;
+    r->finished_at = a->reaped_at ? a->reaped_at : now;
     struct log_line *lines;
     size_t n = logcap_take(&a->cap, &lines);
     struct run_guard g = {r->id, RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING), d->cfg->node, r->claim};
@@ -626,6 +631,20 @@ static void claim_runs(struct dispatch *d)
     if (!d->draining) arm_delayed(d, now);
 }
 
+/* The slot of a, whose process was just reaped, takes its queue's next run now: the next task
+ * starts without waiting for a's outcome to be stored and published. */
+static void refill(struct dispatch *d, struct active *a)
+{
+    struct qstate *q = a->q;
+    pid_forget(a); /* the next task may get the same pid */
+    q->busy--;
+    a->q = NULL;
+    struct run r;
+    if (!d->draining && q->busy < q->slots &&
+        store_run_claim(d->store, q->name, d->cfg->node, time_now_us(), &r) == 0)
+        start_run(d, q, &r);
+}
+
 static void on_sigchld(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
@@ -642,7 +661,10 @@ static void on_sigchld(evutil_socket_t fd, short what, void *arg)
         if (a) kill(-si.si_pid, SIGKILL);
         int ws;
         if (waitpid(si.si_pid, &ws, 0) < 0) break;
-        if (a) worker_exited(a, ws);
+        if (!a) continue;
+        a->reaped_at = time_now_us(); /* its end, before the next run in its slot starts */
+        refill(d, a);
+        worker_exited(a, ws);
     }
 }
 

@@ -45,6 +45,7 @@ struct active {
     pid_t pid;          /* the task process, also its process group id */
     bool exited;
     int wstatus;
+    int64_t reaped_at;  /* when the process was reaped (its run's finished_at), or 0 */
     int fd[4];          /* parent ends: 0 stdin, 1 stdout, 2 stderr, 3 status; -1 closed */
     struct event *ev[4];
     struct buf input;   /* what is left to write to stdin */
