@@ -492,11 +492,17 @@ static enum run_status outcome(struct active *a, char **message)
     return st;
 }
 
+/* The key of a task process in d->by_pid. */
+static const char *pid_key(pid_t pid, char key[24])
+{
+    snprintf(key, 24, "%d", (int)pid);
+    return key;
+}
+
 static void pid_forget(struct active *a)
 {
-    char pid[24];
-    snprintf(pid, sizeof pid, "%d", (int)a->pid);
-    if (a->pid > 0) map_del(&a->d->by_pid, pid);
+    char key[24];
+    if (a->pid > 0) map_del(&a->d->by_pid, pid_key(a->pid, key));
 }
 
 static void slot_free(struct active *a)
@@ -599,9 +605,8 @@ static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed)
         if (a->inline_done) worker_builtin_end(a); /* last: it frees a */
         return;
     }
-    char pid[24];
-    snprintf(pid, sizeof pid, "%d", (int)a->pid);
-    map_put(&d->by_pid, pid, a);
+    char key[24];
+    map_put(&d->by_pid, pid_key(a->pid, key), a);
     a->run.pid = a->pid; /* stored with the run's outcome */
     log_debug("run.started", "run=%s job=%s pid=%d", a->run.id, a->run.job_id, (int)a->pid);
 }
@@ -656,8 +661,7 @@ static void on_sigchld(evutil_socket_t fd, short what, void *arg)
          * so the group kill below reaches only what the task left behind */
         if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == 0) break;
         char key[24];
-        snprintf(key, sizeof key, "%d", (int)si.si_pid);
-        struct active *a = map_get(&d->by_pid, key);
+        struct active *a = map_get(&d->by_pid, pid_key(si.si_pid, key));
         if (a) kill(-si.si_pid, SIGKILL);
         int ws;
         if (waitpid(si.si_pid, &ws, 0) < 0) break;

@@ -2,8 +2,8 @@
  * worker: the executors. Child processes: a claimed run becomes a task process in a process
  * group of its own (so stop and timeout reach its whole process tree), with the resolved
  * arguments on stdin, SKED_* variables in its environment, stdout/stderr captured as the run's
- * log and fd 3 as its status channel. Everything is non-blocking on the event loop: a task that floods output or
- * never reads its stdin delays no one.
+ * log and fd 3 as its status channel. Everything is non-blocking on the event loop: a task that
+ * floods output or never reads its stdin delays no one.
  *
  * Builtins (builtin.h): the job type's C function runs on the dispatcher's thread pool; what it
  * reports is collected into the run on the loop, stop and timeout cancel it, and one that does
