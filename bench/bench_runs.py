@@ -20,12 +20,13 @@ Usage: bench_runs.py [B1 B2 B3 B4 B5]    sizes: BENCH_B1_RUNS, BENCH_B2_SECONDS,
        BENCH_B3_BACKLOG, BENCH_B4_RUNS, BENCH_B5_BACKLOG; passes: BENCH_PASSES"""
 import http.client
 import os
+import resource
 import sys
 import threading
 import time
 
-from benchlib import (NOOP_ARGS, NOOP_TASK, PASSES, TRUE_TASK, Server, loadgen, log,
-                      post_runs_script, preload_runs, query, summary, wait_drained, wrk,
+from benchlib import (NOOP_ARGS, NOOP_TASK, PASSES, TRUE_TASK, Server, cpu_seconds, loadgen,
+                      log, post_runs_script, preload_runs, query, summary, wait_drained, wrk,
                       write_result)
 
 B1_RUNS = int(os.environ.get("BENCH_B1_RUNS", "10000"))
@@ -68,28 +69,42 @@ def b_one_client(wid, tasks, task, args, n, what):
                  commits_per_run=summary(list(com)), runs=n, server_args=args, what=what)
 
 
+def children_cpu_s():
+    """CPU seconds (user + system) of this process's children that have been waited for."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def b2():
     script = post_runs_script()
     r = []
     for _ in range(PASSES):
         with Server(NOOP_TASK, NOOP_ARGS) as s:
             job = s.create_job("noop")
-            cpu0, com0 = s.cpu_s(), s.commits()
+            pid = s.proc.pid
+            cpu0, loop0, com0 = s.cpu_s(), cpu_seconds(pid, pid), s.commits()
+            client0 = children_cpu_s()  # wrk's, once it has been waited for
             t0 = time.time()
             w = wrk(s.url("/api/jobs/%s/runs" % job["id"]), 8, B2_SECONDS, script)
             t_submit = time.time() - t0
+            client = children_cpu_s() - client0
             wait_drained(s.db)
-            cpu, com = s.cpu_s() - cpu0, s.commits() - com0 - 1
+            cpu, loop = s.cpu_s() - cpu0, cpu_seconds(pid, pid) - loop0
+            com = s.commits() - com0 - 1
             s.stop()
             ok, bad, secs = finished(s, t0)
             assert bad == 0 and w["non2xx"] == 0, (bad, w["non2xx"])
-            log("  wrk: %.0f req/s, p99 %.2f ms; %d runs done in %.2f s = %.0f/s, "
-                "sked CPU %.0f us/run, %.2f commits/run"
-                % (w["rps"], w["p99"], ok, secs, ok / secs, cpu / ok * 1e6, com / ok))
-            r.append((ok / secs, ok / t_submit, w["p99"], cpu / ok * 1e6, ok, com / ok))
-    e2e, sub, p99, cpu, n, com = zip(*r)
+            log("  wrk: %.0f req/s, p99 %.2f ms, wrk CPU %.0f us/req; %d runs done in %.2f s = "
+                "%.0f/s, sked CPU %.0f us/run (loop thread %.0f), %.2f commits/run"
+                % (w["rps"], w["p99"], client / w["requests"] * 1e6, ok, secs, ok / secs,
+                   cpu / ok * 1e6, loop / ok * 1e6, com / ok))
+            r.append((ok / secs, ok / t_submit, w["p99"], cpu / ok * 1e6, ok, com / ok,
+                      loop / ok * 1e6, client / w["requests"] * 1e6))
+    e2e, sub, p99, cpu, n, com, loop, client = zip(*r)
     write_result("B2", unit="runs/s", figure=summary(list(e2e)), submit_per_s=summary(list(sub)),
                  submit_p99_ms=summary(list(p99)), cpu_us_per_run=summary(list(cpu)),
+                 loop_cpu_us_per_run=summary(list(loop)),
+                 client_cpu_us_per_request=summary(list(client)),
                  commits_per_run=summary(list(com)),
                  runs=list(n), seconds=B2_SECONDS, server_args=NOOP_ARGS,
                  what="wrk -t1 -c8 -d%ds POST /api/jobs/{id}/runs, then until drained" % B2_SECONDS)

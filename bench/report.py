@@ -266,6 +266,12 @@ def alongside():
             other = "submit rate %s runs/s" % num(r["submit_per_s"]["median"], "runs/s")
         if "submit_p99_ms" in r:
             other += ", submit p99 %s ms (wrk)" % num(r["submit_p99_ms"]["median"], "ms")
+        if "client_cpu_us_per_request" in r:
+            client, loop = r["client_cpu_us_per_request"]["median"], r["loop_cpu_us_per_run"]["median"]
+            other += ("; CPU per run: wrk %.0f µs, sked's loop thread %.0f µs: at these, one loop "
+                      "thread caps B2 at %s runs/s and two cores (sked's threads and wrk) at %s"
+                      % (client, loop, num(1e6 / loop, "runs/s"),
+                         num(2e6 / (client + r["cpu_us_per_run"]["median"]), "runs/s")))
         if "commits" in r:
             other = ("store commits during the whole drain: %s; the slowest `GET /healthz` sent "
                      "every 50 ms during the drain: %.2f s (%s answered)" % (
