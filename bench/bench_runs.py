@@ -10,7 +10,9 @@
   B4  B1 with --durability full
   B5  child-process runs of /bin/true, queue of 2 slots: a preloaded backlog drained as in
       B3, so both slots are always busy, as in the raw posix_spawn ceiling it is compared with
-      (2 in flight); output captured and the run recorded, as for any task
+      (2 in flight); output captured and the run recorded, as for any task. After each pass
+      the ceiling itself is measured for 3 s (BENCH_SPAWN, bench-spawn-rate), plain and with
+      sked's child setup, so that B5's ratio compares figures of the same minutes
 
 The figure of each pass is runs / (the last run's finished_at - the instant before the first
 submit, or before sked was started for B3): the end of the run is sked's own record, read from
@@ -20,16 +22,19 @@ Usage: bench_runs.py [B1 B2 B3 B4 B5]    sizes: BENCH_B1_RUNS, BENCH_B2_SECONDS,
        BENCH_B3_BACKLOG, BENCH_B4_RUNS, BENCH_B5_BACKLOG; passes: BENCH_PASSES"""
 import http.client
 import os
+import re
 import resource
+import subprocess
 import sys
 import threading
 import time
 
-from benchlib import (NOOP_ARGS, NOOP_TASK, PASSES, TRUE_TASK, Server, cpu_seconds, loadgen,
-                      log, post_runs_script, preload_runs, query, summary, wait_drained, wrk,
-                      write_result)
+from benchlib import (NOOP_ARGS, NOOP_TASK, OUT, PASSES, TRUE_TASK, Server, cpu_seconds,
+                      loadgen, log, post_runs_script, preload_runs, query, summary, wait_drained,
+                      wrk, write_result)
 
 B1_RUNS = int(os.environ.get("BENCH_B1_RUNS", "10000"))
+SPAWN = os.environ.get("BENCH_SPAWN")  # bench-spawn-rate: B5's ceiling, measured beside it
 B2_SECONDS = int(os.environ.get("BENCH_B2_SECONDS", "5"))
 B3_BACKLOG = int(os.environ.get("BENCH_B3_BACKLOG", "100000"))
 B4_RUNS = int(os.environ.get("BENCH_B4_RUNS", "3000"))
@@ -135,9 +140,20 @@ class Probe:
         self.thread.join(130)
 
 
-def backlog(wid, tasks, task, args, n):
-    """B3, B5: a backlog of n QUEUED runs preloaded while sked is stopped, then drained."""
-    r = []
+def spawn_ceiling(setup=False):
+    """posix_spawn + waitpid of /bin/true with 2 in flight for 3 s (bench/peers/c/spawn_rate.c),
+    with its children set up as plainly as possible, or as sked sets up a task: spawns/s."""
+    log_path = os.path.join(OUT, "work", "children.log")
+    cmd = [SPAWN, "2", "3", "/bin/true", log_path] + (["sked"] if setup else [])
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=60).stdout
+    return float(re.search(r"per_s=(\d+)", out).group(1))
+
+
+def backlog(wid, tasks, task, args, n, ceiling=False):
+    """B3, B5: a backlog of n QUEUED runs preloaded while sked is stopped, then drained. With
+    ceiling, each pass is followed by the posix_spawn ceiling, plain and with sked's child
+    setup, so that the ratio compares figures of the same minutes."""
+    r, ceilings = [], []
     for _ in range(PASSES):
         with Server(tasks, args) as s:
             job = s.create_job(task)
@@ -159,14 +175,23 @@ def backlog(wid, tasks, task, args, n):
                 "%d answered, slowest %.3f s" % (ok, secs, ok / secs, startup, cpu / ok * 1e6,
                                                  com, probe.count, probe.slowest))
             r.append((ok / secs, cpu / ok * 1e6, com / ok, com, probe.slowest, probe.count))
+        if ceiling and SPAWN:
+            plain, setup = spawn_ceiling(), spawn_ceiling(setup=True)
+            log("  posix_spawn ceiling, 2 in flight: %.0f/s; with sked's child setup: %.0f/s"
+                % (plain, setup))
+            ceilings.append((plain, setup))
     e2e, cpu, com, commits, slowest, probes = zip(*r)
+    extra = {}
+    if ceilings:
+        plain, setup = zip(*ceilings)
+        extra = {"ceiling_per_s": summary(list(plain)), "setup_ceiling_per_s": summary(list(setup))}
     write_result(wid, unit="runs/s", figure=summary(list(e2e)),
                  cpu_us_per_run=summary(list(cpu)), commits_per_run=summary(list(com)),
                  commits=list(commits), healthz_slowest_s=summary(list(slowest)),
                  healthz_answered=list(probes),
                  runs=n, server_args=args,
                  what="%d QUEUED runs of `%s` preloaded with SQL, from sked's start until the "
-                      "last finished" % (n, task))
+                      "last finished" % (n, task), **extra)
 
 
 def main():
@@ -184,7 +209,7 @@ def main():
             b_one_client("B4", NOOP_TASK, "noop", NOOP_ARGS + ["--durability", "full"], B4_RUNS,
                          "bench-loadgen, 1 connection, %d no-op runs, --durability full" % B4_RUNS)
         elif w == "B5":
-            backlog("B5", TRUE_TASK, "true", ["--queues", "default=2"], B5_BACKLOG)
+            backlog("B5", TRUE_TASK, "true", ["--queues", "default=2"], B5_BACKLOG, ceiling=True)
         else:
             sys.exit("unknown workload " + w)
 

@@ -174,11 +174,23 @@ throughput("B4", "B1 with `--durability full`", 2800,
 r = R.get("B5")
 if r:
     v = r["figure"]["median"]
-    t, ok = peer_cell("raw", "spawn_2", v, "runs/s", 0.85)
-    setup, _ = peer_cell("raw", "spawn_2_setup", v, "runs/s")
+    if "ceiling_per_s" in r:
+        # measured after each pass of B5 itself: the ratio of the same minutes decides
+        plain, setup = r["ceiling_per_s"]["median"], r["setup_ceiling_per_s"]["median"]
+        ok = v / plain >= 0.85
+        c = r["ceiling_per_s"]
+        cells = ["%.2f× posix_spawn ceiling, 2 in flight, measured after each pass (%s/s "
+                 "[%s-%s]; target ≥ 0.85×)" % (v / plain, num(plain, "runs/s"),
+                                               num(c["min"], "runs/s"), num(c["max"], "runs/s")),
+                 "%.2f× the same with sked's child setup (%s/s)" % (v / setup,
+                                                                    num(setup, "runs/s")),
+                 peer_cell("raw", "spawn_2", v, "runs/s")[0] + " (`make bench-peers`)"]
+    else:
+        t, ok = peer_cell("raw", "spawn_2", v, "runs/s", 0.85)
+        cells = [t, peer_cell("raw", "spawn_2_setup", v, "runs/s")[0]]
     row("B5", "child-process runs of `/bin/true`, pool of 2, output captured, run recorded: "
               "a preloaded backlog of {:,} drained".format(r["runs"]),
-        fig(r["figure"], "runs/s"), "≥ 0.85× the raw posix_spawn ceiling", [t, setup], [ok])
+        fig(r["figure"], "runs/s"), "≥ 0.85× the raw posix_spawn ceiling", cells, [ok])
 else:
     missing("B5", "child-process runs of `/bin/true`")
 

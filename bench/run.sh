@@ -14,13 +14,15 @@ make --no-print-directory install-packages PACKAGES="wrk"
 make --no-print-directory install-packages PACKAGES="linux-perf strace" ||
     echo "bench: no perf or strace; the profile of B1 is left out"
 
-ninja -C build/release sked bench/bench-loadgen bench/bench-stamp >/dev/null
+ninja -C build/release sked bench/bench-loadgen bench/bench-stamp bench/bench-spawn-rate >/dev/null
 # measure a copy: a rebuild during the run must not change the binary under test
 rm -rf "$out/results" "$out/work"
 mkdir -p "$out/results" "$out/work/bin"
-cp build/release/sked build/release/bench/bench-loadgen build/release/bench/bench-stamp "$out/work/bin/"
+cp build/release/sked build/release/bench/bench-loadgen build/release/bench/bench-stamp \
+   build/release/bench/bench-spawn-rate "$out/work/bin/"
 export SKED_BIN=$PWD/$out/work/bin/sked BENCH_LOADGEN=$PWD/$out/work/bin/bench-loadgen \
-       BENCH_STAMP=$PWD/$out/work/bin/bench-stamp BENCH_OUT=$PWD/$out
+       BENCH_STAMP=$PWD/$out/work/bin/bench-stamp BENCH_SPAWN=$PWD/$out/work/bin/bench-spawn-rate \
+       BENCH_OUT=$PWD/$out
 
 BENCH_COMMIT=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 # what the binary is built from besides the commit

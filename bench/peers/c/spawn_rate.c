@@ -15,7 +15,9 @@
  * usage: spawn_rate P SECONDS PROG LOG [sked]
  * prints: spawn P=.. runs=.. failed=.. secs=.. per_s=..
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
