@@ -1,8 +1,10 @@
 /* celery: runs of Celery job types, sent to and followed on Redis; see celery.h. */
 #include "celery.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,7 @@
 #include "base/xalloc.h"
 #include "celery_msg.h"
 #include "events.h"
+#include "offload.h"
 #include "store/store.h"
 
 #define TICK_MS 1000
@@ -53,6 +56,16 @@ struct rconn {
     int backoff_ms;
     struct event *retry_ev;  /* reconnect, or give up a connect that hangs */
     bool warned;             /* the outage was logged */
+    struct lookup *lookup;   /* its host name being resolved, or NULL */
+};
+
+/* A broker's or result backend's host name, resolved on a thread of its own: hiredis resolves
+ * names with a blocking getaddrinfo, which would hold the loop for as long as DNS takes. */
+struct lookup {
+    struct rconn *rc; /* NULL once the connection is closed */
+    char *host;
+    char addr[INET6_ADDRSTRLEN];
+    int err;          /* getaddrinfo's, or 0 */
 };
 
 enum ep_kind { EP_BROKER, EP_BACKEND };
@@ -124,6 +137,7 @@ struct celery {
     struct map endpoints; /* "b:" or "r:" + URL -> struct endpoint */
     struct map flights;   /* run id -> struct flight */
     struct event *tick_ev;
+    struct offload *resolver; /* host names are resolved here (started when first needed) */
     char oid[UUID_STR_LEN]; /* our pidbox reply queue */
     int64_t last_meta_poll;
     bool closing;
@@ -214,10 +228,11 @@ static void on_selected(redisAsyncContext *ac, void *reply, void *arg)
 
 static void on_pmessage(redisAsyncContext *ac, void *reply, void *arg);
 
-static void rconn_connect(struct rconn *rc)
+/* Connects to the endpoint at addr, a numeric address. */
+static void rconn_connect_to(struct rconn *rc, const char *addr)
 {
     struct endpoint *ep = rc->ep;
-    redisAsyncContext *ac = redisAsyncConnect(ep->url.host, ep->url.port);
+    redisAsyncContext *ac = redisAsyncConnect(addr, ep->url.port);
     if (!ac || ac->err) {
         rconn_down(rc, ac ? ac->errstr : "out of memory");
         if (ac) redisAsyncFree(ac);
@@ -249,6 +264,61 @@ static void rconn_connect(struct rconn *rc)
     evtimer_add(rc->retry_ev, &tv);
 }
 
+static void lookup_work(void *arg)
+{
+    struct lookup *l = arg;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    l->err = getaddrinfo(l->host, NULL, &hints, &res);
+    if (l->err == 0) {
+        const void *a = res->ai_family == AF_INET6
+                            ? (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
+                            : (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
+        inet_ntop(res->ai_family, a, l->addr, sizeof l->addr);
+        freeaddrinfo(res);
+    }
+}
+
+static void lookup_done(void *arg)
+{
+    struct lookup *l = arg;
+    struct rconn *rc = l->rc;
+    if (rc) {
+        rc->lookup = NULL;
+        if (l->err) {
+            char *why = xasprintf("cannot resolve %s: %s", l->host, gai_strerror(l->err));
+            rconn_down(rc, why);
+            free(why);
+        } else {
+            rconn_connect_to(rc, l->addr);
+        }
+    }
+    free(l->host);
+    free(l);
+}
+
+static bool numeric_host(const char *host)
+{
+    unsigned char a[sizeof(struct in6_addr)];
+    return inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1;
+}
+
+static void rconn_connect(struct rconn *rc)
+{
+    struct endpoint *ep = rc->ep;
+    if (numeric_host(ep->url.host)) {
+        rconn_connect_to(rc, ep->url.host);
+        return;
+    }
+    if (rc->lookup) return; /* on its way */
+    struct celery *c = ep->c;
+    if (!c->resolver) c->resolver = offload_new(c->base, 1);
+    struct lookup *l = xcalloc(1, sizeof *l);
+    l->rc = rc;
+    l->host = xstrdup(ep->url.host);
+    rc->lookup = l;
+    offload_submit(c->resolver, lookup_work, lookup_done, l);
+}
+
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
@@ -272,6 +342,7 @@ static void rconn_init(struct rconn *rc, struct endpoint *ep, bool sub)
 
 static void rconn_close(struct rconn *rc)
 {
+    if (rc->lookup) rc->lookup->rc = NULL; /* its answer finds the connection gone */
     evtimer_del(rc->retry_ev);
     if (rc->ac) {
         redisAsyncContext *ac = rc->ac;
@@ -1329,6 +1400,7 @@ void celery_free(struct celery *c)
     for (struct map_entry *e = map_first(&c->endpoints, &it); e; e = map_next(&c->endpoints, &it, e))
         endpoint_free(e->value);
     map_release(&c->endpoints);
+    offload_free(c->resolver); /* waits for a lookup in progress */
     event_free(c->tick_ev);
     free(c);
 }

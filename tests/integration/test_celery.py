@@ -313,6 +313,45 @@ class StopAndTimeouts(unittest.TestCase):
         self.assertEqual(REDIS.llen("nobody"), before)
 
 
+class SlowDns(unittest.TestCase):
+    @unittest.skipUnless(os.environ.get("SKED_TEST_SLOWDNS"), "needs the slowdns shim")
+    def test_a_broker_named_by_a_slow_dns_delays_only_the_broker(self):
+        """hiredis resolves a host name with a blocking getaddrinfo; sked resolves it on a
+        thread, so a DNS answer that takes 2 s holds back the broker's connection, never the
+        loop: sked starts listening and answers at once, and the run goes through once the
+        name is resolved. A name that does not resolve is logged with the reason."""
+        url = "redis://slow-dns.sked.test:%d/%%d" % REDIS.port
+        add = {"id": "add", "title": "add", "default_queue": "celery",
+               "celery": {"broker": url % 0, "result_backend": url % 1,
+                          "task": "skedtest_app.add", "positional": ["x", "y"]},
+               "arguments": {"type": "object", "properties": {
+                   "x": {"type": "integer"}, "y": {"type": "integer"}}}}
+        nowhere = celery_task("nowhere", "skedtest_app.add", REDIS)
+        nowhere["celery"]["broker"] = "redis://fail-dns.sked.test:%d/0" % REDIS.port
+        env = {"LD_PRELOAD": os.environ["SKED_TEST_SLOWDNS"],
+               # the sanitizers' runtime need not come first: the shim is not instrumented
+               "ASAN_OPTIONS": ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"),
+                                                      "verify_asan_link_order=0"]))}
+        t0 = time.monotonic()
+        with Sked(tasks={"add.json": add, "nowhere.json": nowhere}, args=FAST, env=env) as s:
+            self.assertLess(time.monotonic() - t0, 1.5, "sked waited for the DNS to start")
+            job = s.create_job("add")
+            run = s.run_job(job["id"], args={"x": 2, "y": 3})
+            slowest = 0.0
+            for _ in range(10):  # the name is being resolved meanwhile
+                t = time.monotonic()
+                self.assertEqual(s.get("/healthz").status, 200)
+                slowest = max(slowest, time.monotonic() - t)
+                time.sleep(0.1)
+            self.assertLess(slowest, 0.5)
+            done = s.wait_run(run, timeout=30)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertEqual(done["output"], 5)
+            s.run_job(s.create_job("nowhere")["id"])
+            wait_for(lambda: 'reason="cannot resolve fail-dns.sked.test: ' in s.server_log(),
+                     what="the failed resolution in the log")
+
+
 class Scheduled(unittest.TestCase):
     def test_an_interval_job_fires_celery_tasks(self):
         with Sked(tasks=task_files(REDIS), args=FAST) as s:
