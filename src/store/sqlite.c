@@ -1688,9 +1688,12 @@ int store_audit_list(struct store *s, const struct audit_query *q, struct audit_
         buf_puts(&where, prefix ? " AND substr(action, 1, length(?3)) = ?3" : " AND action = ?3");
     if (q->since != NO_TIME) buf_puts(&where, " AND ts >= ?4");
     /* the trail is append-only (triggers refuse UPDATE and DELETE) and its ids are rowids, so
-     * without a filter the count is the span of ids: not a walk of a million entries */
+     * without a filter the count is the span of ids: not a walk of a million entries. Each of
+     * max() and min() in a query of its own: SQLite reads a lone min() or max() from the end
+     * of the rowid B-tree, but both in one query scan the table */
     bool all = !q->job_id && !q->actor && !q->action && q->since == NO_TIME;
-    char *sql = all ? xstrdup("SELECT coalesce(max(id) - min(id) + 1, 0) FROM audit")
+    char *sql = all ? xstrdup("SELECT coalesce((SELECT max(id) FROM audit) - "
+                              "(SELECT min(id) FROM audit) + 1, 0)")
                     : xasprintf("SELECT count(*) FROM audit%s", buf_cstr(&where));
     sqlite3_stmt *st = stmt(s, sql);
     free(sql);
