@@ -267,8 +267,13 @@ static void rconn_connect_to(struct rconn *rc, const char *addr)
 static void lookup_work(void *arg)
 {
     struct lookup *l = arg;
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    /* IPv4 first, then IPv6, as hiredis itself resolves */
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
     l->err = getaddrinfo(l->host, NULL, &hints, &res);
+    if (l->err) {
+        hints.ai_family = AF_INET6;
+        if (getaddrinfo(l->host, NULL, &hints, &res) == 0) l->err = 0;
+    }
     if (l->err == 0) {
         const void *a = res->ai_family == AF_INET6
                             ? (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr

@@ -328,12 +328,17 @@ class SlowDns(unittest.TestCase):
                    "x": {"type": "integer"}, "y": {"type": "integer"}}}}
         nowhere = celery_task("nowhere", "skedtest_app.add", REDIS)
         nowhere["celery"]["broker"] = "redis://fail-dns.sked.test:%d/0" % REDIS.port
+        # a name resolved for real; where "localhost" also has ::1 (Debian's usual /etc/hosts),
+        # on which this Redis does not listen, IPv4 must be tried first, as hiredis does
+        local = dict(add, id="local")
+        local["celery"] = dict(add["celery"], broker="redis://localhost:%d/0" % REDIS.port)
         env = {"LD_PRELOAD": os.environ["SKED_TEST_SLOWDNS"],
                # the sanitizers' runtime need not come first: the shim is not instrumented
                "ASAN_OPTIONS": ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"),
                                                       "verify_asan_link_order=0"]))}
         t0 = time.monotonic()
-        with Sked(tasks={"add.json": add, "nowhere.json": nowhere}, args=FAST, env=env) as s:
+        with Sked(tasks={"add.json": add, "nowhere.json": nowhere, "local.json": local},
+                  args=FAST, env=env) as s:
             self.assertLess(time.monotonic() - t0, 1.5, "sked waited for the DNS to start")
             job = s.create_job("add")
             run = s.run_job(job["id"], args={"x": 2, "y": 3})
@@ -347,6 +352,9 @@ class SlowDns(unittest.TestCase):
             done = s.wait_run(run, timeout=30)
             self.assertEqual(done["status"], "SUCCESS", done)
             self.assertEqual(done["output"], 5)
+            done = s.wait_run(s.run_job(s.create_job("local")["id"], args={"x": 1, "y": 1}),
+                              timeout=30)
+            self.assertEqual((done["status"], done["output"]), ("SUCCESS", 2), done)
             s.run_job(s.create_job("nowhere")["id"])
             wait_for(lambda: 'reason="cannot resolve fail-dns.sked.test: ' in s.server_log(),
                      what="the failed resolution in the log")
