@@ -923,8 +923,18 @@ int store_run_get(struct store *s, const char *id, struct run *out)
 #define ACTIVE "(status IN ('Q', 'R') OR status = 'C')"
 #define ACTIVE_MASK (RUN_MASK(RUN_QUEUED) | RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING))
 
-/* "status IN (...)" of the statuses in mask, and ACTIVE when they are all moving ones, so
- * the run_active index serves the filter. */
+/* Runs that ended without success (FAILED, WARNING, CANCELLED, PARTIAL_SUCCESS): the
+ * condition of the partial indexes run_unsuccessful and run_unsuccessful_job
+ * (0007_unsuccessful.sql), repeated exactly by the queries that use them. */
+#define UNSUCCESSFUL "status <> 'S' AND status <> 'Q' AND status <> 'R' AND status <> 'C'"
+#define UNSUCCESSFUL_MASK                                                                      \
+    (RUN_MASK(RUN_FAILED) | RUN_MASK(RUN_WARNING) | RUN_MASK(RUN_CANCELLED) |                  \
+     RUN_MASK(RUN_PARTIAL_SUCCESS))
+#define ALL_MASK ((1u << RUN_STATUS_COUNT) - 1)
+
+/* "status IN (...)" of the statuses in mask, with ACTIVE when they are all moving ones and
+ * UNSUCCESSFUL when they all ended without success, so that the partial indexes of those
+ * serve the filter. */
 static void status_in(struct buf *b, unsigned mask)
 {
     if (mask == ACTIVE_MASK) {
@@ -932,6 +942,7 @@ static void status_in(struct buf *b, unsigned mask)
         return;
     }
     if ((mask & ~ACTIVE_MASK) == 0) buf_puts(b, ACTIVE " AND ");
+    else if ((mask & ~UNSUCCESSFUL_MASK) == 0) buf_puts(b, UNSUCCESSFUL " AND ");
     buf_puts(b, "status IN (");
     int first = 1;
     for (int i = 0; i < RUN_STATUS_COUNT; i++) {
@@ -964,24 +975,51 @@ static int collect_runs(struct store *s, sqlite3_stmt *st, struct run **out, siz
     return 0;
 }
 
+/* Runs of a job (of every job: job_id NULL) whose status is in status_mask. */
+static int64_t count_status(struct store *s, const char *job_id, unsigned status_mask)
+{
+    if (!status_mask) return 0;
+    struct buf sql = BUF_INIT;
+    /* moving runs are few, and SQLite would rather walk every run of the job (run_job) */
+    buf_puts(&sql, (status_mask & ~ACTIVE_MASK) == 0 ? "SELECT count(*) FROM run INDEXED BY "
+                                                       "run_active WHERE "
+                                                     : "SELECT count(*) FROM run WHERE ");
+    if (job_id) buf_puts(&sql, "job_id = ?1 AND ");
+    status_in(&sql, status_mask);
+    sqlite3_stmt *st = stmt(s, buf_cstr(&sql));
+    buf_free(&sql);
+    if (job_id) bind_text(st, 1, job_id);
+    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return v;
+}
+
 /* How many runs match: the count the triggers keep (0005_run_count.sql) when only the job is
- * asked for, so a job with a million runs is not counted run by run for every page. */
+ * asked for, so a job with a million runs is not counted run by run for every page. With a
+ * status filter that takes SUCCESS (most runs, and in no index of their own), all runs less
+ * those of the other statuses, which the partial indexes of moving and of unsuccessful runs
+ * count; other status filters are counted through those indexes directly (status_in). */
 static int64_t count_runs(struct store *s, const struct run_query *q, const char *where,
                           const char *pat)
 {
-    bool plain = !q->status_mask && q->since == NO_TIME && !pat;
-    sqlite3_stmt *st;
-    if (plain && q->job_id)
-        st = stmt(s, "SELECT n FROM run_count WHERE job_id = ?1");
-    else if (plain)
-        st = stmt(s, "SELECT coalesce(sum(n), 0) FROM run_count");
-    else {
-        char *sql = xasprintf("SELECT count(*) FROM run%s", where);
-        st = stmt(s, sql);
-        free(sql);
+    bool unfiltered = q->since == NO_TIME && !pat;
+    bool plain = unfiltered && !q->status_mask;
+    if (plain || (unfiltered && (q->status_mask & RUN_MASK(RUN_SUCCESS)))) {
+        sqlite3_stmt *st = q->job_id ? stmt(s, "SELECT n FROM run_count WHERE job_id = ?1")
+                                     : stmt(s, "SELECT coalesce(sum(n), 0) FROM run_count");
+        if (q->job_id) bind_text(st, 1, q->job_id);
+        int64_t all = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_reset(st);
+        if (plain) return all;
+        unsigned rest = ALL_MASK & ~q->status_mask;
+        return all - count_status(s, q->job_id, rest & ACTIVE_MASK) -
+               count_status(s, q->job_id, rest & UNSUCCESSFUL_MASK);
     }
+    char *sql = xasprintf("SELECT count(*) FROM run%s", where);
+    sqlite3_stmt *st = stmt(s, sql);
+    free(sql);
     if (q->job_id) bind_text(st, 1, q->job_id);
-    if (!plain && q->since != NO_TIME) sqlite3_bind_int64(st, 2, q->since);
+    if (q->since != NO_TIME) sqlite3_bind_int64(st, 2, q->since);
     if (pat) bind_text(st, 3, pat);
     int64_t total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
@@ -1269,15 +1307,7 @@ int store_job_advance(struct store *s, const char *id, int64_t expected, int64_t
 
 int64_t store_job_count_runs(struct store *s, const char *job_id, unsigned status_mask)
 {
-    struct buf sql = BUF_INIT;
-    buf_puts(&sql, "SELECT count(*) FROM run WHERE job_id = ?1 AND ");
-    status_in(&sql, status_mask);
-    sqlite3_stmt *st = stmt(s, buf_cstr(&sql));
-    buf_free(&sql);
-    bind_text(st, 1, job_id);
-    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    return v;
+    return count_status(s, job_id, status_mask);
 }
 
 /* ---- logs ---- */

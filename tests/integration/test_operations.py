@@ -755,8 +755,9 @@ class ReloadConfig(unittest.TestCase):
 
 class Upgrade(unittest.TestCase):
     def test_a_version_4_store_is_migrated_with_its_runs(self):
-        """A store as version 4 left it (no run counts, the old index conditions) is migrated
-        at start: totals count the runs already there, and a queued run still runs."""
+        """A store as version 4 left it (no run counts, the old index conditions, no indexes of
+        unsuccessful runs) is migrated at start: totals count the runs already there, and a
+        queued run still runs."""
         with Sked(tasks={"quick.json": sh_task("quick", "echo hi")}, args=FAST) as s:
             job = s.create_job("quick")
             for _ in range(3):
@@ -771,6 +772,7 @@ class Upgrade(unittest.TestCase):
                 DROP INDEX run_remote;
                 CREATE INDEX run_remote ON run(executor, rid)
                     WHERE executor IS NOT NULL AND status IN ('Q', 'R', 'C');
+                DROP INDEX run_unsuccessful_job; DROP INDEX run_unsuccessful;
                 PRAGMA user_version = 4;""")
             t = int(time.time() * 1e6)
             queued = str(uuid.uuid4())
@@ -779,15 +781,20 @@ class Upgrade(unittest.TestCase):
             db.commit()
             db.close()
             s.start()
-            self.assertEqual(s.get("/readyz").json["store_version"], 6)
+            self.assertEqual(s.get("/readyz").json["store_version"], 7)
             self.assertEqual(s.wait_run({"id": queued, "job_id": job["id"]})["status"], "SUCCESS")
             self.assertEqual(s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"], 4)
             s.wait_run(s.run_job(job["id"]))
             self.assertEqual(s.get("/api/runs").json["hits"]["total"], 5)
             db = sqlite3.connect(s.db)
             sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'run_active'").fetchone()[0]
-            db.close()
             self.assertIn("status IN ('Q', 'R') OR status = 'C'", sql)
+            # the runs that ended without success, by job and by status (version 7)
+            indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+            self.assertTrue({"run_unsuccessful_job", "run_unsuccessful"} <= indexes)
+            self.assertEqual(s.get("/api/jobs/%s/runs?status=SUCCESS" % job["id"]).json["hits"]["total"], 5)
+            self.assertEqual(s.get("/api/jobs/%s/runs?status=FAILED" % job["id"]).json["hits"]["total"], 0)
+            db.close()
 
 
 class Backup(unittest.TestCase):
