@@ -975,8 +975,7 @@ static int collect_runs(struct store *s, sqlite3_stmt *st, struct run **out, siz
     return 0;
 }
 
-/* Runs of a job (of every job: job_id NULL) whose status is in status_mask. */
-static int64_t count_status(struct store *s, const char *job_id, unsigned status_mask)
+int64_t store_job_count_runs(struct store *s, const char *job_id, unsigned status_mask)
 {
     if (!status_mask) return 0;
     struct buf sql = BUF_INIT;
@@ -1012,8 +1011,8 @@ static int64_t count_runs(struct store *s, const struct run_query *q, const char
         sqlite3_reset(st);
         if (plain) return all;
         unsigned rest = ALL_MASK & ~q->status_mask;
-        return all - count_status(s, q->job_id, rest & ACTIVE_MASK) -
-               count_status(s, q->job_id, rest & UNSUCCESSFUL_MASK);
+        return all - store_job_count_runs(s, q->job_id, rest & ACTIVE_MASK) -
+               store_job_count_runs(s, q->job_id, rest & UNSUCCESSFUL_MASK);
     }
     char *sql = xasprintf("SELECT count(*) FROM run%s", where);
     sqlite3_stmt *st = stmt(s, sql);
@@ -1303,11 +1302,6 @@ int store_job_advance(struct store *s, const char *id, int64_t expected, int64_t
     sqlite3_bind_int64(st, 4, skipped);
     if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "job_advance");
     return sqlite3_changes(s->db) ? 0 : -ESTALE;
-}
-
-int64_t store_job_count_runs(struct store *s, const char *job_id, unsigned status_mask)
-{
-    return count_status(s, job_id, status_mask);
 }
 
 /* ---- logs ---- */

@@ -93,7 +93,7 @@ int store_jobs_scheduled(struct store *s, void (*fn)(void *arg, const char *id, 
  */
 int store_job_advance(struct store *s, const char *id, int64_t expected, int64_t next,
                       int64_t skipped);
-/* Number of the job's runs whose status is in the mask. */
+/* Number of the job's runs (of every job's: job_id NULL) whose status is in the mask. */
 int64_t store_job_count_runs(struct store *s, const char *job_id, unsigned status_mask);
 
 /* ---- runs ---- */
