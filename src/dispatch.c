@@ -29,6 +29,12 @@ struct qstate {
     char *name;
     int slots, busy;
     bool removed; /* gone from the settings: drains what it holds, takes nothing new */
+    /* the store holds no claimable QUEUED run of this queue: the last claim found none and no
+     * run was queued in it since. A run submitted then starts at once, without being queued
+     * and claimed, and claims skip the queue. Anything that may queue runs behind the
+     * dispatcher's back (a restart, a reload, a retry's backoff ending) calls dispatch_wake,
+     * which forgets it for every queue. */
+    bool empty;
 };
 
 struct dispatch {
@@ -55,6 +61,7 @@ struct dispatch {
 
 
 static void claim_runs(struct dispatch *d);
+static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed);
 static void on_delay(evutil_socket_t fd, short what, void *arg);
 
 /* A builtin reported something: collect what every running builtin has reported. */
@@ -202,10 +209,24 @@ size_t dispatch_active_count(struct dispatch *d)
     return d->active.count;
 }
 
-void dispatch_wake(struct dispatch *d)
+/* Asks for a claim pass: a slot came free or a run was queued. */
+static void wake(struct dispatch *d)
 {
     if (d->draining) return;
     d->wake_pending = true;
+}
+
+void dispatch_wake(struct dispatch *d)
+{
+    for (size_t i = 0; i < d->nqueues; i++) d->queues[i]->empty = false;
+    wake(d);
+}
+
+static struct qstate *queue_get(struct dispatch *d, const char *name)
+{
+    for (size_t i = 0; i < d->nqueues; i++)
+        if (strcmp(d->queues[i]->name, name) == 0) return d->queues[i];
+    return NULL;
 }
 
 bool dispatch_has_pending(const struct dispatch *d)
@@ -279,16 +300,34 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
         out->started_by.id = xstrdup(rq->started_by->id);
         out->started_by.name = xstrdup(rq->started_by->name ? rq->started_by->name : "");
     }
+    /* a free slot and no older run waiting for it: the run is stored claimed and starts now,
+     * rather than stored QUEUED and claimed by the loop's next pass (two statements and four
+     * index changes fewer on every run's path) */
+    struct qstate *q = t->celery ? NULL : queue_get(d, queue);
+    bool now = q && q->empty && !q->removed && q->busy < q->slots && !d->draining;
+    if (now) {
+        out->status = RUN_RUNNING;
+        out->started_at = out->created;
+        out->node = xstrdup(d->cfg->node);
+        out->claim = 1;
+    }
     int rc = store_run_insert(d->store, out);
     if (rc) {
         run_release(out);
         return rc;
     }
-    publish_status(d, out);
-    if (t->celery)
+    if (t->celery) {
+        publish_status(d, out);
         celery_submit(d->celery, out, t);
-    else
-        dispatch_wake(d);
+    } else if (now) {
+        struct run r;
+        run_copy(&r, out);
+        start_run(d, q, &r); /* publishes the run, RUNNING */
+    } else {
+        publish_status(d, out);
+        if (q) q->empty = false;
+        wake(d);
+    }
     return 0;
 }
 
@@ -559,7 +598,7 @@ static void finish(struct active *a, enum run_status st, char *message)
     if (!a->detached && rc == 0) maybe_retry(d, r);
     slot_free(a);
     active_free(a);
-    dispatch_wake(d);
+    wake(d);
     maybe_drained(d);
 }
 
@@ -622,13 +661,15 @@ static void claim_runs(struct dispatch *d)
     int budget = CLAIM_BUDGET;
     for (size_t i = 0; i < d->nqueues && !d->draining; i++) {
         struct qstate *q = d->queues[i];
-        while (q->busy < q->slots && !d->draining) {
+        while (q->busy < q->slots && !q->empty && !d->draining) {
             if (budget-- == 0) {
                 d->wake_pending = true;
                 return;
             }
             struct run r;
-            if (store_run_claim(d->store, q->name, d->cfg->node, now, &r) != 0) break;
+            int rc = store_run_claim(d->store, q->name, d->cfg->node, now, &r);
+            if (rc == -ENOENT) q->empty = true;
+            if (rc) break;
             start_run(d, q, &r);
         }
     }
@@ -644,10 +685,13 @@ static void refill(struct dispatch *d, struct active *a)
     pid_forget(a); /* the next task may get the same pid */
     q->busy--;
     a->q = NULL;
+    if (d->draining || q->busy >= q->slots || q->empty) return;
     struct run r;
-    if (!d->draining && q->busy < q->slots &&
-        store_run_claim(d->store, q->name, d->cfg->node, time_now_us(), &r) == 0)
+    int rc = store_run_claim(d->store, q->name, d->cfg->node, time_now_us(), &r);
+    if (rc == 0)
         start_run(d, q, &r);
+    else if (rc == -ENOENT)
+        q->empty = true;
 }
 
 static void on_sigchld(evutil_socket_t fd, short what, void *arg)

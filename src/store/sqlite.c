@@ -868,9 +868,10 @@ int store_run_insert(struct store *s, struct run *r)
     sqlite3_stmt *st = stmt(
         s, "INSERT INTO run (id, job_id, status, title, queue, args, trigger, scheduled_for, "
            "created, updated, attempt, parent_run_id, timeout_ms, started_by_id, "
-           "started_by_name, message, finished_at, task, not_before, executor, remote, node) "
+           "started_by_name, message, finished_at, task, not_before, executor, remote, node, "
+           "started_at, claim) "
            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-           "?18, ?19, ?20, ?21)");
+           "?18, ?19, ?20, ?21, ?22, ?23)");
     char code[2] = {run_status_code(r->status), 0};
     bind_text(st, 1, r->id);
     bind_text(st, 2, r->job_id);
@@ -896,6 +897,8 @@ int store_run_insert(struct store *s, struct run *r)
     bind_text(st, 19, r->executor);
     bind_json(st, 20, r->remote);
     bind_text(st, 21, r->node);
+    bind_time(st, 22, r->started_at);
+    sqlite3_bind_int64(st, 23, r->claim);
     int rc = write_step(s, st);
     if (duplicate(s, rc)) return -EEXIST;
     if (rc != SQLITE_DONE) return fail(s, "run_insert");
@@ -1225,7 +1228,7 @@ int store_run_claim(struct store *s, const char *queue, const char *node, int64_
     sqlite3_bind_int64(st, 1, now);
     bind_text(st, 2, node);
     sqlite3_bind_int64(st, 3, out->rid);
-    rc = write_step(s, st) == SQLITE_DONE ? (sqlite3_changes(s->db) ? 0 : -ENOENT)
+    rc = write_step(s, st) == SQLITE_DONE ? (sqlite3_changes(s->db) ? 0 : -EAGAIN)
                                           : fail(s, "run_claim");
     if (rc) {
         run_release(out);

@@ -97,7 +97,8 @@ int store_job_advance(struct store *s, const char *id, int64_t expected, int64_t
 int64_t store_job_count_runs(struct store *s, const char *job_id, unsigned status_mask);
 
 /* ---- runs ---- */
-/* Inserts r (r->id, job_id, queue, args, created... set by the caller); sets r->rid. */
+/* Inserts r (r->id, job_id, queue, args, created... set by the caller; a run inserted RUNNING
+ * carries its started_at, node and claim); sets r->rid. */
 int store_run_insert(struct store *s, struct run *r);
 int store_run_get(struct store *s, const char *id, struct run *out);
 
@@ -151,8 +152,9 @@ int store_run_update(struct store *s, const struct run_guard *g, int to, unsigne
                      const struct run *f, int64_t now);
 
 /*
- * Claims the oldest QUEUED run of queue whose not_before has come, for node: QUEUED -> RUNNING with started_at = now, the
- * node, and claim + 1, filling out. -ENOENT when the queue is empty.
+ * Claims the oldest QUEUED run of queue whose not_before has come, for node: QUEUED -> RUNNING
+ * with started_at = now, the node, and claim + 1, filling out. -ENOENT when the queue has none,
+ * -EAGAIN when another claim took it first.
  */
 int store_run_claim(struct store *s, const char *queue, const char *node, int64_t now,
                     struct run *out);

@@ -80,7 +80,10 @@ printf '{"message":"levels done","output":{"answer":42,"list":[1,"two",null]}}\n
         with Sked(tasks={"levels.json": levels}, args=FAST) as s:
             job = s.create_job("levels")
             run = s.run_job(job["id"])
-            self.assertEqual(run["status"], "QUEUED")
+            # an idle queue: the run is stored claimed and answered RUNNING, started as created
+            self.assertEqual(run["status"], "RUNNING")
+            self.assertEqual(run["started_at"], run["created"])
+            self.assertEqual(s.get_run(run)["started_at"], run["created"])
             done = s.wait_run(run)
             self.assertEqual(done["status"], "SUCCESS", done)
             self.assertEqual(done["exit_code"], 0)
@@ -537,6 +540,9 @@ class Queues(unittest.TestCase):
                   args=FAST + ["--queues", "default=2,low=1"]) as s:
             job = s.create_job("gated")
             runs = [s.run_job(job["id"]) for _ in range(5)]
+            # the first two find a free slot and start at once; the others wait for one
+            self.assertEqual([r["status"] for r in runs], ["RUNNING"] * 2 + ["QUEUED"] * 3)
+            self.assertEqual([r["started_at"] is None for r in runs], [False] * 2 + [True] * 3)
             wait_for(lambda: sum(s.get_run(r)["status"] == "RUNNING" for r in runs) == 2,
                      what="two running runs")
             time.sleep(0.3)  # room for a wrong third start
