@@ -379,6 +379,20 @@ static void test_json_write(void **state)
                             123456789012345678.0, -1e-100, 1e21, 100.0};
     for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
         assert_writes_as_jansson(json_real(reals[i]));
+    /* durations (microseconds over 1e6) are written without printf: the same text, from the
+     * edges of that path to values of every magnitude within it */
+    const int64_t micros[] = {1,         99,           100,           101,          1000,
+                              123456,    1000000,      1000001,       1500000,      59999999,
+                              86400000000, 999999999999999, 1000000000000000, 314159265358979};
+    for (size_t i = 0; i < sizeof micros / sizeof micros[0]; i++)
+        assert_writes_as_jansson(json_real((double)micros[i] / 1e6));
+    uint64_t x = 88172645463325252u;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int64_t us = (int64_t)(x % 1000000000000000u) >> (x % 48);
+        assert_writes_as_jansson(json_real((double)us / 1e6));
+        assert_writes_as_jansson(json_real((double)us / 1e6 + 1e-9)); /* not whole micros */
+    }
     const json_int_t ints[] = {0, -1, 42, INT64_MAX, INT64_MIN};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         assert_writes_as_jansson(json_integer(ints[i]));
