@@ -443,7 +443,7 @@ void dispatch_flush(struct active *a)
     if (n) store_log_append(d->store, a->run.rid, lines, n);
     if (a->dirty) {
         struct run_guard g = {a->run.id, RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING), d->cfg->node,
-                              a->run.claim};
+                              a->run.claim, a->run.rid};
         store_run_update(d->store, &g, -1, RF_MESSAGE | RF_OUTPUT | RF_PROGRESS | RF_ENTRIES,
                          &a->run, time_now_us());
     }
@@ -572,7 +572,8 @@ static void finish(struct active *a, enum run_status st, char *message)
     r->finished_at = a->reaped_at ? a->reaped_at : now;
     struct log_line *lines;
     size_t n = logcap_take(&a->cap, &lines);
-    struct run_guard g = {r->id, RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING), d->cfg->node, r->claim};
+    struct run_guard g = {r->id, RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING), d->cfg->node,
+                          r->claim, r->rid};
     int rc = 0;
     if (!a->detached) {
         store_begin(d->store);

@@ -147,6 +147,18 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
         sqlite3_bind_null(st, i);
 }
 
+/* v not copied, for the statements on every run's path: only where the statement is stepped to
+ * its end before the function returns and v lives until then (SQLite reads bound text again
+ * while it steps, e.g. to prepare the statement anew). stmt_raw clears the bindings before a
+ * cached statement is bound again. */
+static void bind_ref(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
 static void bind_time(sqlite3_stmt *st, int i, int64_t v)
 {
     if (v == NO_TIME)
@@ -699,7 +711,7 @@ int store_job_update(struct store *s, const struct job *j)
 int store_job_get(struct store *s, const char *id, struct job *out)
 {
     sqlite3_stmt *st = stmt(s, "SELECT " JOB_COLS " FROM job WHERE id = ?1");
-    bind_text(st, 1, id);
+    bind_ref(st, 1, id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         read_job(st, out);
@@ -873,30 +885,30 @@ int store_run_insert(struct store *s, struct run *r)
            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
            "?18, ?19, ?20, ?21, ?22, ?23)");
     char code[2] = {run_status_code(r->status), 0};
-    bind_text(st, 1, r->id);
-    bind_text(st, 2, r->job_id);
-    bind_text(st, 3, code);
-    bind_text(st, 4, r->title);
-    bind_text(st, 5, r->queue);
+    bind_ref(st, 1, r->id);
+    bind_ref(st, 2, r->job_id);
+    bind_ref(st, 3, code);
+    bind_ref(st, 4, r->title);
+    bind_ref(st, 5, r->queue);
     bind_json(st, 6, r->args);
-    bind_text(st, 7, run_trigger_name(r->trigger));
+    bind_ref(st, 7, run_trigger_name(r->trigger));
     bind_time(st, 8, r->scheduled_for);
     sqlite3_bind_int64(st, 9, r->created);
     sqlite3_bind_int(st, 10, r->attempt);
-    bind_text(st, 11, r->parent_run_id);
+    bind_ref(st, 11, r->parent_run_id);
     if (r->timeout_ms < 0)
         sqlite3_bind_null(st, 12);
     else
         sqlite3_bind_int64(st, 12, r->timeout_ms);
-    bind_text(st, 13, r->started_by.id);
-    bind_text(st, 14, r->started_by.name);
-    bind_text(st, 15, r->message);
+    bind_ref(st, 13, r->started_by.id);
+    bind_ref(st, 14, r->started_by.name);
+    bind_ref(st, 15, r->message);
     bind_time(st, 16, r->finished_at);
-    bind_text(st, 17, r->task);
+    bind_ref(st, 17, r->task);
     bind_time(st, 18, r->not_before);
-    bind_text(st, 19, r->executor);
+    bind_ref(st, 19, r->executor);
     bind_json(st, 20, r->remote);
-    bind_text(st, 21, r->node);
+    bind_ref(st, 21, r->node);
     bind_time(st, 22, r->started_at);
     sqlite3_bind_int64(st, 23, r->claim);
     int rc = write_step(s, st);
@@ -1141,7 +1153,7 @@ static char *update_sql(int to, unsigned mask, const struct run_guard *g)
     if (mask & RF_PID) buf_puts(&sql, ", pid = ?13");
     if (mask & RF_STOPPED_BY) buf_puts(&sql, ", stopped_by_id = ?14, stopped_by_name = ?15");
     if (mask & RF_REMOTE) buf_puts(&sql, ", remote = ?19");
-    buf_puts(&sql, " WHERE id = ?16 AND ");
+    buf_puts(&sql, g->rid > 0 ? " WHERE rid = ?20 AND " : " WHERE id = ?16 AND ");
     status_in(&sql, g->from_mask);
     if (g->node) buf_puts(&sql, " AND node = ?17 AND claim = ?18");
     return buf_steal(&sql);
@@ -1154,7 +1166,7 @@ int store_run_update(struct store *s, const struct run_guard *g, int to, unsigne
      * guarded by a claim: made once per shape and kept, so the statement is found by the
      * text's address */
     uint64_t shape = (uint64_t)(to >= 0) | (uint64_t)mask << 1 | (uint64_t)g->from_mask << 16 |
-                     (uint64_t)(g->node != NULL) << 48;
+                     (uint64_t)(g->node != NULL) << 48 | (uint64_t)(g->rid > 0) << 49;
     size_t i = 0;
     while (i < s->nupdates && s->updates[i].shape != shape) i++;
     if (i == s->nupdates) {
@@ -1165,13 +1177,11 @@ int store_run_update(struct store *s, const struct run_guard *g, int to, unsigne
     }
     sqlite3_stmt *st = stmt(s, s->updates[i].sql);
     sqlite3_bind_int64(st, 1, now);
-    if (to >= 0) {
-        char code[2] = {run_status_code(to), 0};
-        bind_text(st, 2, code);
-    }
+    char code[2] = {to >= 0 ? run_status_code(to) : 0, 0};
+    if (to >= 0) bind_ref(st, 2, code);
     if (mask & RF_STARTED_AT) bind_time(st, 3, f->started_at);
     if (mask & RF_FINISHED_AT) bind_time(st, 4, f->finished_at);
-    if (mask & RF_MESSAGE) bind_text(st, 5, f->message);
+    if (mask & RF_MESSAGE) bind_ref(st, 5, f->message);
     if (mask & RF_EXIT_CODE) {
         if (f->has_exit_code)
             sqlite3_bind_int(st, 6, f->exit_code);
@@ -1193,13 +1203,16 @@ int store_run_update(struct store *s, const struct run_guard *g, int to, unsigne
             sqlite3_bind_null(st, 13);
     }
     if (mask & RF_STOPPED_BY) {
-        bind_text(st, 14, f->stopped_by.id);
-        bind_text(st, 15, f->stopped_by.name);
+        bind_ref(st, 14, f->stopped_by.id);
+        bind_ref(st, 15, f->stopped_by.name);
     }
     if (mask & RF_REMOTE) bind_json(st, 19, f->remote);
-    bind_text(st, 16, g->id);
+    if (g->rid > 0)
+        sqlite3_bind_int64(st, 20, g->rid);
+    else
+        bind_ref(st, 16, g->id);
     if (g->node) {
-        bind_text(st, 17, g->node);
+        bind_ref(st, 17, g->node);
         sqlite3_bind_int64(st, 18, g->claim);
     }
     if (write_step(s, st) != SQLITE_DONE) return fail(s, "run_update");
@@ -1690,16 +1703,16 @@ int store_audit_append(struct store *s, const struct audit_entry *e)
                                "token_id, action, job_id, run_id, target, details, address) "
                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     sqlite3_bind_int64(st, 1, e->ts);
-    bind_text(st, 2, e->actor_kind);
-    bind_text(st, 3, e->actor_id);
-    bind_text(st, 4, e->actor_name);
-    bind_text(st, 5, e->token_id);
-    bind_text(st, 6, e->action);
-    bind_text(st, 7, e->job_id);
-    bind_text(st, 8, e->run_id);
-    bind_text(st, 9, e->target);
+    bind_ref(st, 2, e->actor_kind);
+    bind_ref(st, 3, e->actor_id);
+    bind_ref(st, 4, e->actor_name);
+    bind_ref(st, 5, e->token_id);
+    bind_ref(st, 6, e->action);
+    bind_ref(st, 7, e->job_id);
+    bind_ref(st, 8, e->run_id);
+    bind_ref(st, 9, e->target);
     bind_json(st, 10, e->details);
-    bind_text(st, 11, e->address);
+    bind_ref(st, 11, e->address);
     return sqlite3_step(st) == SQLITE_DONE ? 0 : fail(s, "audit_append");
 }
 

@@ -142,6 +142,7 @@ struct run_guard {
     unsigned from_mask; /* statuses the run must be in */
     const char *node;   /* when not NULL, node and claim must match too */
     int64_t claim;
+    int64_t rid; /* when > 0, the run's row number (found without the id's index) */
 };
 
 /*
