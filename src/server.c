@@ -301,16 +301,18 @@ int server_main(int argc, char **argv)
     fflush(stderr);
     notify_systemd("READY=1\nSTATUS=serving");
     dispatch_wake(s.dispatch);
-    /* one loop iteration is one store batch: what it wrote commits together, before any
-     * answer it produced leaves (bufferevents write in a later iteration) */
+    /* one loop iteration is one store batch: what it wrote commits together, then the answers
+     * it produced leave */
     store_batching(s.store, true);
     while (!event_base_got_break(s.base)) {
         int flags = EVLOOP_ONCE | (dispatch_has_pending(s.dispatch) ? EVLOOP_NONBLOCK : 0);
         if (event_base_loop(s.base, flags) < 0) break;
         dispatch_pending(s.dispatch);
         store_batch_end(s.store);
+        http_server_flush(s.http);
     }
     store_batch_end(s.store);
+    http_server_flush(s.http);
     store_batching(s.store, false);
     exit_code = 0;
 

@@ -273,6 +273,7 @@ struct http_conn {
     bool closing;           /* free once the output is written */
     bool lingering;         /* output written and our side shut: reading to EOF */
     bool processing;
+    bool pending;           /* has output for http_server_flush */
     size_t discarded;       /* input dropped since closing began */
     char peer[64];
 };
@@ -285,6 +286,8 @@ struct http_server {
     void *arg;
     struct http_conn *conns;
     int nconns;
+    struct http_conn **pending; /* connections given output since the last flush */
+    size_t npending, cap_pending;
     int port;
     void (*observe)(struct http_req *req, void *arg);
     void *observe_arg;
@@ -341,6 +344,9 @@ static void conn_free(struct http_conn *c)
         req_free(req);
     }
     http_head_release(&c->head);
+    if (c->pending)
+        for (size_t i = 0; i < s->npending; i++)
+            if (s->pending[i] == c) s->pending[i] = NULL;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -400,6 +406,21 @@ static void write_head(struct http_req *req, struct evbuffer *out, int status, c
     buf_free(&h);
 }
 
+/* c's output, to add to: http_server_flush writes it. */
+static struct evbuffer *conn_out(struct http_conn *c)
+{
+    struct http_server *s = c->srv;
+    if (!c->pending) {
+        if (s->npending == s->cap_pending) {
+            s->cap_pending = s->cap_pending ? s->cap_pending * 2 : 16;
+            s->pending = xrealloc(s->pending, s->cap_pending * sizeof *s->pending);
+        }
+        s->pending[s->npending++] = c;
+        c->pending = true;
+    }
+    return bufferevent_get_output(c->bev);
+}
+
 /* An error the server answers itself (before any handler); the connection then closes. */
 static void conn_error(struct http_conn *c, int status, const char *msg)
 {
@@ -407,7 +428,7 @@ static void conn_error(struct http_conn *c, int status, const char *msg)
     buf_printf(&b, "{\"status\":%d,\"message\":", status);
     buf_json_string(&b, msg);
     buf_puts(&b, "}");
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer *out = conn_out(c);
     write_head(NULL, out, status, "application/json", (int64_t)b.len, false);
     evbuffer_add(out, b.data, b.len);
     buf_free(&b);
@@ -424,7 +445,7 @@ void http_reply(struct http_req *req, int status, const char *content_type, cons
     if (c->srv->observe) c->srv->observe(req, c->srv->observe_arg);
     bool head_only = strcmp(req->head.method, "HEAD") == 0;
     bool keep = req->head.keep_alive && !c->closing;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer *out = conn_out(c);
     bool no_body = status == 204 || status == 304;
     write_head(req, out, status, no_body ? NULL : content_type, no_body ? -1 : (int64_t)len, keep);
     if (!head_only && !no_body && len) evbuffer_add(out, body, len);
@@ -485,7 +506,7 @@ void http_stream_start(struct http_req *req, int status, const char *content_typ
     req->on_close = on_close;
     req->stream_arg = arg;
     c->closing = false;
-    write_head(req, bufferevent_get_output(c->bev), status, content_type, -1, false);
+    write_head(req, conn_out(c), status, content_type, -1, false);
     /* no reads are expected any more (EOF still tells us the client left); writes are bounded
      * by the write timeout, so a client that stops reading is dropped */
     struct timeval wt = {c->srv->lim.write_timeout_s, 0};
@@ -495,7 +516,7 @@ void http_stream_start(struct http_req *req, int status, const char *content_typ
 
 void http_stream_write(struct http_req *req, const char *data, size_t len)
 {
-    evbuffer_add(bufferevent_get_output(req->conn->bev), data, len);
+    evbuffer_add(conn_out(req->conn), data, len);
 }
 
 size_t http_stream_pending(const struct http_req *req)
@@ -510,10 +531,7 @@ void http_stream_end(struct http_req *req)
     req_free(req);
     c->closing = true;
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-        /* nothing left to write: the write callback will not come */
-        bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
-    }
+    conn_out(c); /* the flush closes it once its output is written */
 }
 
 static void dispatch_request(struct http_conn *c)
@@ -617,6 +635,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 {
     struct http_conn *c = arg;
     size_t left = evbuffer_get_length(bufferevent_get_output(bev));
+    if (left == 0) bufferevent_disable(bev, EV_WRITE); /* the next output goes by the flush */
     if (c->closing && left == 0) {
         if (c->lingering) return;
         /* the answer is out: end our side, then wait (briefly) for the client's EOF */
@@ -673,7 +692,49 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     struct timeval rt = {s->lim.idle_timeout_s, 0}, wt = {s->lim.write_timeout_s, 0};
     bufferevent_set_timeouts(c->bev, &rt, &wt);
     bufferevent_setwatermark(c->bev, EV_READ, 0, s->lim.max_head + s->lim.max_body + 4096);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    /* writes are not watched: http_server_flush writes what the loop iteration answered, and
+     * only what the socket does not take at once waits for it to be writable (a new
+     * bufferevent watches writes: switched off) */
+    bufferevent_disable(c->bev, EV_WRITE);
+    bufferevent_enable(c->bev, EV_READ);
+}
+
+/* Writes c's output now; what the socket does not take is written as it drains. */
+static void conn_flush(struct http_conn *c)
+{
+    c->pending = false;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) > 0) {
+        /* a bufferevent keeps the front of its output frozen but for its own writes */
+        evbuffer_unfreeze(out, 1);
+        errno = 0;
+        int n = evbuffer_write(out, bufferevent_getfd(c->bev));
+        evbuffer_freeze(out, 1);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            conn_free(c); /* the client is gone */
+            return;
+        }
+    }
+    size_t left = evbuffer_get_length(out);
+    if (left > 0) bufferevent_enable(c->bev, EV_WRITE);
+    /* as libevent calls it: once the output is at or below the low watermark */
+    if (left == 0 || (c->req && c->req->streaming && left <= STREAM_LOW_WATER)) on_write(c->bev, c);
+}
+
+void http_server_flush(struct http_server *s)
+{
+    /* by index: a stream's refill (on_drain) may add connections at the end; conn_free clears
+     * its entries. A few rounds, then the socket's readiness takes over. */
+    size_t done = 0;
+    for (int round = 0; round < 4 && done < s->npending; round++)
+        for (size_t end = s->npending; done < end; done++)
+            if (s->pending[done]) conn_flush(s->pending[done]);
+    for (; done < s->npending; done++)
+        if (s->pending[done]) {
+            s->pending[done]->pending = false;
+            bufferevent_enable(s->pending[done]->bev, EV_WRITE);
+        }
+    s->npending = 0;
 }
 
 struct http_server *http_server_new(struct event_base *base, const char *host, int port,
@@ -752,5 +813,6 @@ void http_server_free(struct http_server *s)
     if (!s) return;
     http_server_stop_accepting(s);
     while (s->conns) conn_free(s->conns);
+    free(s->pending);
     free(s);
 }

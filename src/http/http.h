@@ -95,6 +95,10 @@ void http_server_observe(struct http_server *s, void (*fn)(struct http_req *req,
 int http_server_port(const struct http_server *s);
 /* Stops accepting new connections; existing ones finish. */
 void http_server_stop_accepting(struct http_server *s);
+/* Writes the answers and stream output given since the last call. The loop calls it after each
+ * iteration's commit, so nothing leaves before what it reports is stored; what a socket does not
+ * take at once is written as it drains. */
+void http_server_flush(struct http_server *s);
 /* Closes every connection (streams get their on_close) and frees the server. */
 void http_server_free(struct http_server *s);
 

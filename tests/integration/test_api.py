@@ -791,6 +791,44 @@ class Connections(ApiCase):
         finally:
             conn.close()
 
+    def test_a_large_answer_to_a_client_that_reads_slowly(self):
+        """An answer larger than the socket takes at once is written as the client reads: whole,
+        on a connection that stays usable, while other clients are served."""
+        tag = uuid.uuid4().hex[:8]
+        ids = {self.job(title="big %s %02d" % (tag, i), description=("%s " % tag) * 11000)["id"]
+               for i in range(40)}  # 40 descriptions of 99,000 characters
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(20)
+        sock.connect(("127.0.0.1", self.s.port))
+        req = ("GET /api/jobs?size=100&q=big%%20%s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s"
+               "\r\n\r\n" % (tag, TOKEN)).encode()
+        try:
+            data = b""
+            for round in range(2):
+                sock.sendall(req)
+                time.sleep(0.3)  # the server has written what the socket took, and waits
+                self.assertEqual(self.s.get("/healthz").status, 200)  # others are served
+                want = None
+                while want is None or len(data) < want:
+                    chunk = sock.recv(8192)
+                    self.assertTrue(chunk, "the connection closed mid-answer")
+                    data += chunk
+                    head, sep, _ = data.partition(b"\r\n\r\n")
+                    if sep and want is None:
+                        n = [l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
+                        want = len(head) + 4 + int(n[0].split(b":")[1])
+                (status, headers, body), = parse_responses(data[:want])
+                data = data[want:]
+                self.assertEqual((status, headers["connection"]), (200, "keep-alive"))
+                self.assertGreater(len(body), 3_960_000)
+                doc = json.loads(body)
+                self.assertEqual({j["id"] for j in doc["hits"]["hits"]}, ids)
+                self.assertTrue(all(len(j["description"]) == 99000 for j in doc["hits"]["hits"]))
+            self.assertEqual(data, b"")
+        finally:
+            sock.close()
+
     def test_pipelined_requests_are_answered_in_order(self):
         auth = b"Authorization: Bearer " + TOKEN.encode() + b"\r\n"
         body = json.dumps({"title": "pipelined", "task": "t"}).encode()
