@@ -20,8 +20,6 @@ json_t *json_parse(const char *text, size_t len, const char *field, struct sk_er
     return v;
 }
 
-/* A real as jansson writes it with JSON_REAL_PRECISION(15): %.15g, ".0" added when that
- * reads as an integer, and the exponent without "+" or leading zeros. */
 /* d when it is a whole number of microseconds from 1e-4 to 1e9 (a duration in seconds), as
  * %.15g writes it: at most 15 significant digits, so the decimal is exact; false otherwise */
 static bool write_micros(struct buf *b, double d)
@@ -50,6 +48,8 @@ static bool write_micros(struct buf *b, double d)
     return true;
 }
 
+/* A real as jansson writes it with JSON_REAL_PRECISION(15): %.15g, ".0" added when that
+ * reads as an integer, and the exponent without "+" or leading zeros. */
 void json_write_real(struct buf *b, double d)
 {
     if (write_micros(b, d)) return; /* every run's duration: printf costs ten times more */
