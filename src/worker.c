@@ -358,6 +358,44 @@ static void free_strv(char **v)
     free(v);
 }
 
+/* posix_spawn's file actions for a task's four pipe ends and working directory, kept for the
+ * next spawn: glibc checks each fd of each action against the fd limit, a getrlimit system call
+ * apiece (nine per task), and the pipes of a task mostly get the fd numbers of the one before.
+ * Only the loop thread spawns. */
+static struct {
+    int fds[4];
+    char *dir; /* NULL: unused */
+    posix_spawn_file_actions_t fa;
+    unsigned used;
+} fa_kept[4];
+
+static const posix_spawn_file_actions_t *file_actions(const int fds[4], const char *dir)
+{
+    static unsigned clock;
+    size_t pick = 0;
+    for (size_t i = 0; i < sizeof fa_kept / sizeof fa_kept[0]; i++) {
+        if (fa_kept[i].dir && memcmp(fa_kept[i].fds, fds, sizeof fa_kept[i].fds) == 0 &&
+            strcmp(fa_kept[i].dir, dir) == 0) {
+            fa_kept[i].used = ++clock;
+            return &fa_kept[i].fa;
+        }
+        if (fa_kept[i].used < fa_kept[pick].used) pick = i; /* the least recently used */
+    }
+    if (fa_kept[pick].dir) {
+        posix_spawn_file_actions_destroy(&fa_kept[pick].fa);
+        free(fa_kept[pick].dir);
+    }
+    posix_spawn_file_actions_t *fa = &fa_kept[pick].fa;
+    posix_spawn_file_actions_init(fa);
+    for (int i = 0; i < 4; i++) posix_spawn_file_actions_adddup2(fa, fds[i], i);
+    posix_spawn_file_actions_addclosefrom_np(fa, 4); /* nothing sked inherited leaks in */
+    posix_spawn_file_actions_addchdir_np(fa, dir);
+    memcpy(fa_kept[pick].fds, fds, sizeof fa_kept[pick].fds);
+    fa_kept[pick].dir = xstrdup(dir);
+    fa_kept[pick].used = ++clock;
+    return fa;
+}
+
 int worker_spawn(struct active *a, const struct task *t, char *why, size_t whylen)
 {
     int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1}, pst[2] = {-1, -1};
@@ -373,16 +411,10 @@ int worker_spawn(struct active *a, const struct task *t, char *why, size_t whyle
     size_t owned;
     char **env = build_env(a, t, &owned);
 
-    posix_spawn_file_actions_t fa;
+    const int child_fds[4] = {pin[0], pout[1], perr[1], pst[1]}; /* its 0, 1, 2 and 3 */
+    const posix_spawn_file_actions_t *fa = file_actions(child_fds, t->working_dir);
     posix_spawnattr_t at;
-    posix_spawn_file_actions_init(&fa);
     posix_spawnattr_init(&at);
-    posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, perr[1], 2);
-    posix_spawn_file_actions_adddup2(&fa, pst[1], 3);
-    posix_spawn_file_actions_addclosefrom_np(&fa, 4); /* nothing sked inherited leaks in */
-    posix_spawn_file_actions_addchdir_np(&fa, t->working_dir);
     sigset_t all, none;
     sigfillset(&all);
     sigemptyset(&none);
@@ -394,9 +426,8 @@ int worker_spawn(struct active *a, const struct task *t, char *why, size_t whyle
     posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
                                       POSIX_SPAWN_SETSIGMASK);
     pid_t pid;
-    int err = strchr(argv[0], '/') ? posix_spawn(&pid, argv[0], &fa, &at, argv, env)
-                                   : posix_spawnp(&pid, argv[0], &fa, &at, argv, env);
-    posix_spawn_file_actions_destroy(&fa);
+    int err = strchr(argv[0], '/') ? posix_spawn(&pid, argv[0], fa, &at, argv, env)
+                                   : posix_spawnp(&pid, argv[0], fa, &at, argv, env);
     posix_spawnattr_destroy(&at);
     if (err) {
         if (err == ENOENT && access(t->working_dir, X_OK) != 0)

@@ -207,6 +207,25 @@ exit 1
             self.assertEqual(s.get("/healthz").status, 200)
 
 
+    def test_each_task_starts_in_its_own_directory_with_its_own_pipes(self):
+        """Tasks started one after another (the same pipe numbers, spawn settings kept between
+        starts) each read their arguments on stdin, report on fd 3 and run in their own
+        working directory."""
+        script = 'read -r args; printf \'{"message":"%s"}\\n\' "$(pwd)" >&3; echo "$args"'
+        tasks = {"root.json": sh_task("root", script, working_dir="/"),
+                 "usr.json": sh_task("usr", script, working_dir="/usr")}
+        with Sked(tasks=tasks, args=FAST + ["--queues", "default=1"]) as s:
+            jobs = {t: s.create_job(t, args={"n": i})["id"] for i, t in enumerate(("root", "usr"))}
+            for t in ("root", "usr", "usr", "root", "usr", "root"):
+                done = s.wait_run(s.run_job(jobs[t]))
+                want = {"root": "/", "usr": "/usr"}[t]
+                self.assertEqual(done["status"], "SUCCESS", done)
+                self.assertEqual(done["message"], want)
+                logs = [l["message"] for l in s.all_logs(done)]
+                self.assertEqual([json.loads(l) for l in logs], [done["args"]])
+                self.assertEqual(done["args"]["n"], int(t == "usr"))
+
+
 class Contract(unittest.TestCase):
     def test_relative_tasks_folder_and_command_path(self):
         """--tasks given relative to sked's working directory, command relative to the task
