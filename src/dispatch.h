@@ -38,7 +38,9 @@ const struct taskset *dispatch_tasks(struct dispatch *d);
  * run. Returns the number of runs recovered, or a negative error.
  */
 int dispatch_recover(struct dispatch *d);
-/* Asks for queued runs to be claimed (coalesced: dispatch_pending does it once). */
+/* Asks for queued runs to be claimed (coalesced: dispatch_pending does it once), in every
+ * queue: what the dispatcher knew of queues holding nothing claimable is forgotten, so whoever
+ * queued runs it did not submit itself (a reload, a restart, another writer) calls this. */
 void dispatch_wake(struct dispatch *d);
 /* Claims what the wakes asked for, at most a budget of runs: the loop calls it at the end of
  * each iteration, so a run submitted in it is claimed (and an inline builtin ends) in the same
@@ -70,8 +72,9 @@ struct run_request {
 };
 
 /*
- * Creates a QUEUED run of job: validates the queue, resolves the arguments, stores the run and
- * wakes the dispatcher. Returns 0 with out filled, -EINVAL with field errors in errs, -EEXIST
+ * Creates a run of job: validates the queue, resolves the arguments and stores the run, RUNNING
+ * and started when its queue has a free slot and no claimable run waits in it, else QUEUED with
+ * the dispatcher woken. Returns 0 with out filled, -EINVAL with field errors in errs, -EEXIST
  * when a scheduled run for that instant exists, or a store error.
  */
 int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_request *rq,
