@@ -36,7 +36,7 @@ int run_resolve(const struct client *c, const char *ref, json_t **run)
                 ref);
         return EXIT_USAGE;
     }
-    /* q matches ids and titles anywhere; only ids starting with ref count */
+    /* q matches ids by their start and titles anywhere; only ids starting with ref count */
     char *q = client_escape(ref);
     json_t *list;
     int rc = client_get(c, &list, "/api/runs?q=%s&size=1000", q);

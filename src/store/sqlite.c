@@ -4,6 +4,7 @@
  * is prepared once and cached by its text. Migrations are the embedded sql/sqlite/NNNN_*.sql
  * files, applied in order and recorded in PRAGMA user_version.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -1013,9 +1014,56 @@ int64_t store_job_count_runs(struct store *s, const char *job_id, unsigned statu
  * status filter that takes SUCCESS (most runs, and in no index of their own), all runs less
  * those of the other statuses, which the partial indexes of moving and of unsuccessful runs
  * count; other status filters are counted through those indexes directly (status_in). */
-static int64_t count_runs(struct store *s, const struct run_query *q, const char *where,
-                          const char *pat)
+/* The text search of runs (q): the start of the id (any case), through the id index, or a part
+ * of the title, through the index of titled runs (0008_titled.sql); the rest of the filters
+ * apply to the rids these find. An OR of the two in the WHERE clause made SQLite walk every
+ * run of the job instead. */
+struct text_search {
+    char *pat;    /* LIKE pattern of the title, ?3 */
+    char lo[40], hi[40]; /* the id range, ?7 and ?8; empty when q cannot start an id */
+};
+
+static bool text_search_init(struct text_search *t, const char *q)
 {
+    memset(t, 0, sizeof *t);
+    if (!q || !*q) return false;
+    t->pat = like_pattern(q);
+    size_t n = strlen(q);
+    bool id_like = n < sizeof t->lo - 1;
+    for (const char *p = q; id_like && *p; p++) id_like = isxdigit((unsigned char)*p) || *p == '-';
+    if (id_like) {
+        for (size_t i = 0; i < n; i++) t->lo[i] = (char)tolower((unsigned char)q[i]);
+        memcpy(t->hi, t->lo, n);
+        t->hi[n] = '~'; /* above every character of an id */
+    }
+    return true;
+}
+
+static void text_search_where(struct buf *where, const struct run_query *q,
+                              const struct text_search *t)
+{
+    buf_puts(where, " AND rid IN (");
+    if (t->lo[0]) buf_puts(where, "SELECT rid FROM run WHERE id >= ?7 AND id < ?8 UNION ALL ");
+    buf_printf(where, "SELECT rid FROM run WHERE %stitle IS NOT NULL AND title LIKE ?3 ESCAPE '\\')",
+               q->job_id ? "job_id = ?1 AND " : "");
+}
+
+/* The filters' parameters: job, since, the text search. */
+static void bind_filters(sqlite3_stmt *st, const struct run_query *q, const struct text_search *t)
+{
+    if (q->job_id) bind_text(st, 1, q->job_id);
+    if (q->since != NO_TIME) sqlite3_bind_int64(st, 2, q->since);
+    if (t->pat) bind_text(st, 3, t->pat);
+    if (t->lo[0]) {
+        bind_text(st, 7, t->lo);
+        bind_text(st, 8, t->hi);
+    }
+}
+
+static int64_t count_runs(struct store *s, const struct run_query *q, const char *where,
+                          const struct text_search *t)
+{
+    const char *pat = t->pat;
     bool unfiltered = q->since == NO_TIME && !pat;
     bool plain = unfiltered && !q->status_mask;
     if (plain || (unfiltered && (q->status_mask & RUN_MASK(RUN_SUCCESS)))) {
@@ -1032,9 +1080,7 @@ static int64_t count_runs(struct store *s, const struct run_query *q, const char
     char *sql = xasprintf("SELECT count(*) FROM run%s", where);
     sqlite3_stmt *st = stmt(s, sql);
     free(sql);
-    if (q->job_id) bind_text(st, 1, q->job_id);
-    if (q->since != NO_TIME) sqlite3_bind_int64(st, 2, q->since);
-    if (pat) bind_text(st, 3, pat);
+    bind_filters(st, q, t);
     int64_t total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     return total;
@@ -1063,9 +1109,9 @@ int store_run_list(struct store *s, const struct run_query *q, struct run **out,
         status_in(&where, q->status_mask);
     }
     if (q->since != NO_TIME) buf_puts(&where, " AND created >= ?2");
-    if (q->q && *q->q) buf_puts(&where, " AND (id LIKE ?3 ESCAPE '\\' OR title LIKE ?3 ESCAPE '\\')");
-    char *pat = q->q && *q->q ? like_pattern(q->q) : NULL;
-    *total = count_runs(s, q, buf_cstr(&where), pat);
+    struct text_search t;
+    if (text_search_init(&t, q->q)) text_search_where(&where, q, &t);
+    *total = count_runs(s, q, buf_cstr(&where), &t);
 
     /* keyset: the page starts after a run, by rid, so page 1,000 costs what page 1 does */
     if (q->after) buf_printf(&where, " AND rid %s ?6", q->asc ? ">" : "<");
@@ -1074,14 +1120,13 @@ int store_run_list(struct store *s, const struct run_query *q, struct run **out,
     sqlite3_stmt *st = stmt(s, sql);
     free(sql);
     buf_free(&where);
-    if (q->job_id) bind_text(st, 1, q->job_id);
-    if (q->since != NO_TIME) sqlite3_bind_int64(st, 2, q->since);
-    if (pat) bind_text(st, 3, pat);
+    bind_filters(st, q, &t);
     sqlite3_bind_int64(st, 4, q->limit);
     sqlite3_bind_int64(st, 5, q->offset);
     if (q->after) sqlite3_bind_int64(st, 6, after);
-    free(pat);
-    return collect_runs(s, st, out, n);
+    int rc = collect_runs(s, st, out, n);
+    free(t.pat);
+    return rc;
 }
 
 void store_runs_free(struct run *runs, size_t n)

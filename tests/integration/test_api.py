@@ -650,6 +650,42 @@ class Lists(ApiCase):
         self.assertEqual(total("/api/runs?job_id=%s&since=%s" % (a["id"], since)), 2)
         self.assertEqual(total("/api/runs?since=%s&job_id=%s" % (since, b["id"])), 1)
 
+    def test_text_search_of_runs(self):
+        """q finds runs by the start of their id (any case) or a part of their title, alone
+        or with the other filters and pages, for a job's runs and across jobs."""
+        a, b = self.job(), self.job()
+        tag = uuid.uuid4().hex[:10]
+        titled = [self.s.wait_run(self.s.run_job(a["id"], title="nightly %s 100%% #%d" % (tag, i)))
+                  for i in range(3)]
+        plain = self.s.wait_run(self.s.run_job(a["id"]))
+        failed = self.s.wait_run(self.s.run_job(b["id"], title="weekly %s" % tag, args={"exit": 2}))
+
+        def ids(path):
+            r = self.s.get(path)
+            self.assertEqual(r.status, 200, r)
+            hits = [h["id"] for h in r.json["hits"]["hits"]]
+            self.assertEqual(r.json["hits"]["total"], len(hits))
+            return hits
+
+        runs = "/api/jobs/%s/runs?q=" % a["id"]
+        self.assertEqual(ids(runs + tag), [r["id"] for r in reversed(titled)])
+        self.assertEqual(ids(runs + quote("%s 100%% #1" % tag)), [titled[1]["id"]])
+        self.assertEqual(ids(runs + "NIGHTLY%20" + tag.upper()), [r["id"] for r in reversed(titled)])
+        self.assertEqual(ids(runs + quote("100_")), [])  # % and _ are plain characters
+        for prefix in (plain["id"][:8], plain["id"][:8].upper(), plain["id"]):
+            self.assertEqual(ids(runs + prefix), [plain["id"]])
+        self.assertEqual(ids(runs + plain["id"][9:13]), [])  # ids match by their start
+        self.assertEqual(ids("/api/jobs/%s/runs?q=%s" % (b["id"], plain["id"][:8])), [])
+        # with a status filter, pages and across jobs
+        self.assertEqual(ids("/api/runs?q=%s" % tag), [failed["id"]] + [r["id"] for r in reversed(titled)])
+        self.assertEqual(ids("/api/runs?status=FAILED&q=%s" % tag), [failed["id"]])
+        self.assertEqual(ids("/api/runs?q=%s" % failed["id"][:13]), [failed["id"]])
+        first = self.s.get(runs + tag + "&size=2").json
+        self.assertEqual(first["hits"]["total"], 3)
+        rest = self.s.get(first["links"]["next"]).json
+        self.assertEqual([h["id"] for h in first["hits"]["hits"] + rest["hits"]["hits"]],
+                         [r["id"] for r in reversed(titled)])
+
     def test_a_run_is_the_same_document_everywhere(self):
         """Runs are written as text for reads, lists and a job's last runs, and built as
         objects for SSE events: every one must be the same document."""

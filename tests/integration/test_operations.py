@@ -756,7 +756,7 @@ class ReloadConfig(unittest.TestCase):
 class Upgrade(unittest.TestCase):
     def test_a_version_4_store_is_migrated_with_its_runs(self):
         """A store as version 4 left it (no run counts, the old index conditions, no indexes of
-        unsuccessful runs) is migrated at start: totals count the runs already there, and a
+        unsuccessful or titled runs) is migrated at start: totals count the runs already there, and a
         queued run still runs."""
         with Sked(tasks={"quick.json": sh_task("quick", "echo hi")}, args=FAST) as s:
             job = s.create_job("quick")
@@ -773,6 +773,7 @@ class Upgrade(unittest.TestCase):
                 CREATE INDEX run_remote ON run(executor, rid)
                     WHERE executor IS NOT NULL AND status IN ('Q', 'R', 'C');
                 DROP INDEX run_unsuccessful_job; DROP INDEX run_unsuccessful;
+                DROP INDEX run_titled;
                 PRAGMA user_version = 4;""")
             t = int(time.time() * 1e6)
             queued = str(uuid.uuid4())
@@ -781,7 +782,7 @@ class Upgrade(unittest.TestCase):
             db.commit()
             db.close()
             s.start()
-            self.assertEqual(s.get("/readyz").json["store_version"], 7)
+            self.assertEqual(s.get("/readyz").json["store_version"], 8)
             self.assertEqual(s.wait_run({"id": queued, "job_id": job["id"]})["status"], "SUCCESS")
             self.assertEqual(s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"], 4)
             s.wait_run(s.run_job(job["id"]))
@@ -792,6 +793,7 @@ class Upgrade(unittest.TestCase):
             # the runs that ended without success, by job and by status (version 7)
             indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
             self.assertTrue({"run_unsuccessful_job", "run_unsuccessful"} <= indexes)
+            self.assertIn("run_titled", indexes)  # the titled runs, for text searches (version 8)
             self.assertEqual(s.get("/api/jobs/%s/runs?status=SUCCESS" % job["id"]).json["hits"]["total"], 5)
             self.assertEqual(s.get("/api/jobs/%s/runs?status=FAILED" % job["id"]).json["hits"]["total"], 0)
             db.close()
