@@ -1009,11 +1009,6 @@ int64_t store_job_count_runs(struct store *s, const char *job_id, unsigned statu
     return v;
 }
 
-/* How many runs match: the count the triggers keep (0005_run_count.sql) when only the job is
- * asked for, so a job with a million runs is not counted run by run for every page. With a
- * status filter that takes SUCCESS (most runs, and in no index of their own), all runs less
- * those of the other statuses, which the partial indexes of moving and of unsuccessful runs
- * count; other status filters are counted through those indexes directly (status_in). */
 /* The text search of runs (q): the start of the id (any case), through the id index, or a part
  * of the title, through the index of titled runs (0008_titled.sql); the rest of the filters
  * apply to the rids these find. An OR of the two in the WHERE clause made SQLite walk every
@@ -1060,6 +1055,11 @@ static void bind_filters(sqlite3_stmt *st, const struct run_query *q, const stru
     }
 }
 
+/* How many runs match: the count the triggers keep (0005_run_count.sql) when only the job is
+ * asked for, so a job with a million runs is not counted run by run for every page. With a
+ * status filter that takes SUCCESS (most runs, and in no index of their own), all runs less
+ * those of the other statuses, which the partial indexes of moving and of unsuccessful runs
+ * count; other status filters are counted through those indexes directly (status_in). */
 static int64_t count_runs(struct store *s, const struct run_query *q, const char *where,
                           const struct text_search *t)
 {
