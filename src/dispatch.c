@@ -651,6 +651,18 @@ static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed)
     log_debug("run.started", "run=%s job=%s pid=%d", a->run.id, a->run.job_id, (int)a->pid);
 }
 
+/* Claims and starts q's oldest claimable run; false when there is none (q is then known to
+ * hold nothing claimable) or the claim failed. */
+static bool claim_next(struct dispatch *d, struct qstate *q, int64_t now)
+{
+    struct run r;
+    int rc = store_run_claim(d->store, q->name, d->cfg->node, now, &r);
+    if (rc == -ENOENT) q->empty = true;
+    if (rc) return false;
+    start_run(d, q, &r);
+    return true;
+}
+
 static void claim_runs(struct dispatch *d)
 {
     d->wake_pending = false;
@@ -667,11 +679,7 @@ static void claim_runs(struct dispatch *d)
                 d->wake_pending = true;
                 return;
             }
-            struct run r;
-            int rc = store_run_claim(d->store, q->name, d->cfg->node, now, &r);
-            if (rc == -ENOENT) q->empty = true;
-            if (rc) break;
-            start_run(d, q, &r);
+            if (!claim_next(d, q, now)) break;
         }
     }
     d->wake_pending = false;
@@ -686,13 +694,7 @@ static void refill(struct dispatch *d, struct active *a)
     pid_forget(a); /* the next task may get the same pid */
     q->busy--;
     a->q = NULL;
-    if (d->draining || q->busy >= q->slots || q->empty) return;
-    struct run r;
-    int rc = store_run_claim(d->store, q->name, d->cfg->node, time_now_us(), &r);
-    if (rc == 0)
-        start_run(d, q, &r);
-    else if (rc == -ENOENT)
-        q->empty = true;
+    if (!d->draining && q->busy < q->slots && !q->empty) claim_next(d, q, time_now_us());
 }
 
 static void on_sigchld(evutil_socket_t fd, short what, void *arg)
