@@ -194,6 +194,29 @@ void job_release(struct job *j)
     job_init(j);
 }
 
+void job_copy(struct job *dst, const struct job *src)
+{
+    /* the JSON values are shared, as run_copy shares a run's: a job's values are replaced,
+     * never edited in place */
+    *dst = *src;
+    dst->title = src->title ? xstrdup(src->title) : NULL;
+    dst->description = src->description ? xstrdup(src->description) : NULL;
+    dst->task = src->task ? xstrdup(src->task) : NULL;
+    dst->default_queue = src->default_queue ? xstrdup(src->default_queue) : NULL;
+    dst->schedule = json_incref(src->schedule);
+    dst->run_args = json_incref(src->run_args);
+    dst->notifications = json_incref(src->notifications);
+}
+
+bool job_notifies(const struct job *j, int status)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(j->notifications, "statuses"), i, s)
+        if (json_is_string(s) && run_status_parse(json_string_value(s)) == status) return true;
+    return false;
+}
+
 void run_init(struct run *r)
 {
     memset(r, 0, sizeof *r);

@@ -167,6 +167,10 @@ void audit_entry_release(struct audit_entry *e);
 
 void job_init(struct job *j);
 void job_release(struct job *j);
+/* dst becomes a copy of src with copies of its own of every string and JSON value. */
+void job_copy(struct job *dst, const struct job *src);
+/* Whether the job's notifications list status (enum run_status). */
+bool job_notifies(const struct job *j, int status);
 void run_init(struct run *r);
 void run_release(struct run *r);
 /* A deep copy (strings duplicated, JSON values shared). */

@@ -374,27 +374,14 @@ static struct delivery *delivery_new(struct notify *n, enum channel ch, const ch
     return d;
 }
 
-static bool wants(const struct job *j, int status)
-{
-    size_t i;
-    json_t *s;
-    json_array_foreach(json_object_get(j->notifications, "statuses"), i, s)
-        if (json_is_string(s) && run_status_parse(json_string_value(s)) == status) return true;
-    return false;
-}
-
 static void on_event(void *arg, const struct sk_event *ev)
 {
     struct notify *n = arg;
     const struct run *r = ev->run;
     if (ev->kind != SKEV_STATUS || !run_status_terminal(r->status)) return;
-    if (!store_job_notifies(n->store, r->job_id, run_status_name(r->status))) return;
+    if (!store_job_notifies(n->store, r->job_id, r->status)) return;
     struct job j;
     if (store_job_get(n->store, r->job_id, &j) != 0) return;
-    if (!wants(&j, r->status)) {
-        job_release(&j);
-        return;
-    }
     size_t i;
     json_t *v;
     json_t *emails = json_object_get(j.notifications, "emails");

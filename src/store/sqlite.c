@@ -62,6 +62,17 @@ struct store {
         char *sql;
     } *updates; /* store_run_update's statements by shape */
     size_t nupdates;
+    /* jobs as read, by their id's hash: every run's request reads its job and every run's end
+     * asks whether the job notifies. An entry holds while job_gen does, which moves with every
+     * write of a job by this connection, every rollback and every commit of another
+     * connection (seen when a transaction begins: only then can its snapshot change); it is
+     * used only inside a transaction, so that no commit of another slips in unseen. */
+    uint64_t job_gen;
+    int64_t data_version;
+    struct job_slot {
+        uint64_t gen; /* 0: empty */
+        struct job j;
+    } jobs[64];
 };
 
 static int fail(struct store *s, const char *what)
@@ -329,6 +340,7 @@ int store_open(const char *path, enum durability d, struct store **out, struct s
     pthread_once(&once, configure_sqlite);
     if (strcmp(path, ":memory:") != 0) create_private(path); /* an existing store is kept as is */
     struct store *s = xcalloc(1, sizeof *s);
+    s->job_gen = 1; /* above every empty entry's */
     map_init(&s->stmts);
     *out = NULL;
     int page, rc = open_db(path, d, &s->db, &page, e);
@@ -437,6 +449,7 @@ void store_close(struct store *s)
     map_release(&s->stmts);
     for (size_t i = 0; i < s->nupdates; i++) free(s->updates[i].sql);
     free(s->updates);
+    for (size_t i = 0; i < sizeof s->jobs / sizeof s->jobs[0]; i++) job_release(&s->jobs[i].j);
     sqlite3_close(s->db);
     free(s);
 }
@@ -521,6 +534,11 @@ static int tx_open(struct store *s)
         s->tx_start = time_mono_us();
         s->changes_at_begin = sqlite3_total_changes64(s->db);
         if (step_done(s, "BEGIN IMMEDIATE", "begin") != 0) return -EIO;
+        sqlite3_stmt *st = stmt_raw(s, "PRAGMA data_version");
+        int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+        sqlite3_reset(st);
+        if (v != s->data_version || v < 0) s->job_gen++;
+        s->data_version = v;
     } else {
         char tmp[32];
         const char *sql = savepoint_sql(SAVEPOINTS, "SAVEPOINT", s->depth, tmp, sizeof tmp);
@@ -549,6 +567,7 @@ static int outer_commit(struct store *s)
     s->batch_open = false;
     if (step_done(s, "COMMIT", "commit") != 0) {
         s->undone++;
+        s->job_gen++;
         step_done(s, "ROLLBACK", "rollback");
         return -EIO;
     }
@@ -574,6 +593,7 @@ void store_rollback(struct store *s)
 {
     if (s->depth <= 0) return;
     s->undone++;
+    s->job_gen++;
     if (s->depth == 1 && !s->batch_open) {
         s->depth = 0;
         step_done(s, "ROLLBACK", "rollback");
@@ -693,6 +713,7 @@ int store_job_insert(struct store *s, const struct job *j)
                                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0, ?17, ?18, "
                                "?19)");
     bind_job(st, j);
+    s->job_gen++;
     return write_step(s, st) == SQLITE_DONE ? 0 : fail(s, "job_insert");
 }
 
@@ -705,11 +726,12 @@ int store_job_update(struct store *s, const struct job *j)
                                "max_retries = ?17, retry_backoff_ms = ?18, retention_ms = ?19 "
                                "WHERE id = ?1 AND ?2 = ?2");
     bind_job(st, j);
+    s->job_gen++;
     if (write_step(s, st) != SQLITE_DONE) return fail(s, "job_update");
     return sqlite3_changes(s->db) ? 0 : -ENOENT;
 }
 
-int store_job_get(struct store *s, const char *id, struct job *out)
+static int job_select(struct store *s, const char *id, struct job *out)
 {
     sqlite3_stmt *st = stmt(s, "SELECT " JOB_COLS " FROM job WHERE id = ?1");
     bind_ref(st, 1, id);
@@ -722,20 +744,47 @@ int store_job_get(struct store *s, const char *id, struct job *out)
     return rc == SQLITE_DONE ? -ENOENT : fail(s, "job_get");
 }
 
-bool store_job_notifies(struct store *s, const char *id, const char *status)
+/* Job id from the cache (see struct store), read into it when missing; -EAGAIN outside a
+ * transaction, where the cache is not used. */
+static int job_cached(struct store *s, const char *id, const struct job **out)
 {
-    /* asked at the end of every run: the text is searched for the quoted status before the
-     * JSON is parsed, which most jobs (no notifications) never get to */
-    sqlite3_stmt *st = stmt(s, "SELECT 1 FROM job WHERE id = ?1 AND instr(notifications, ?3) > 0 "
-                               "AND EXISTS (SELECT 1 FROM json_each(notifications, '$.statuses') "
-                               "WHERE value = ?2)");
-    char quoted[40];
-    snprintf(quoted, sizeof quoted, "\"%s\"", status);
-    bind_text(st, 1, id);
-    bind_text(st, 2, status);
-    bind_text(st, 3, quoted);
-    bool yes = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_reset(st);
+    batch_open_any(s);
+    size_t len = strlen(id);
+    if (s->depth == 0 || len >= UUID_STR_LEN) return -EAGAIN;
+    char key[UUID_STR_LEN]; /* id may be the entry's own, which its release clears */
+    memcpy(key, id, len + 1);
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)key[i]) * 16777619u;
+    struct job_slot *e = &s->jobs[h % (sizeof s->jobs / sizeof s->jobs[0])];
+    if (e->gen != s->job_gen || strcmp(e->j.id, key) != 0) {
+        job_release(&e->j);
+        e->gen = 0;
+        int rc = job_select(s, key, &e->j);
+        if (rc != 0) return rc;
+        e->gen = s->job_gen;
+    }
+    *out = &e->j;
+    return 0;
+}
+
+int store_job_get(struct store *s, const char *id, struct job *out)
+{
+    const struct job *j;
+    int rc = job_cached(s, id, &j);
+    if (rc == -EAGAIN) return job_select(s, id, out);
+    if (rc == 0) job_copy(out, j);
+    return rc;
+}
+
+bool store_job_notifies(struct store *s, const char *id, int status)
+{
+    const struct job *j;
+    int rc = job_cached(s, id, &j);
+    if (rc != -EAGAIN) return rc == 0 && job_notifies(j, status);
+    struct job own;
+    if (job_select(s, id, &own) != 0) return false;
+    bool yes = job_notifies(&own, status);
+    job_release(&own);
     return yes;
 }
 
@@ -743,6 +792,7 @@ int store_job_delete(struct store *s, const char *id)
 {
     sqlite3_stmt *st = stmt(s, "DELETE FROM job WHERE id = ?1");
     bind_text(st, 1, id);
+    s->job_gen++;
     if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "job_delete");
     return sqlite3_changes(s->db) ? 0 : -ENOENT;
 }
@@ -1361,6 +1411,7 @@ int store_job_advance(struct store *s, const char *id, int64_t expected, int64_t
     bind_time(st, 2, next);
     bind_time(st, 3, expected);
     sqlite3_bind_int64(st, 4, skipped);
+    s->job_gen++;
     if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "job_advance");
     return sqlite3_changes(s->db) ? 0 : -ESTALE;
 }

@@ -64,9 +64,9 @@ int store_meta_set(struct store *s, const char *key, const char *value);
 int store_job_insert(struct store *s, const struct job *j);
 /* Replaces every column of the job j->id (created is kept). -ENOENT when absent. */
 int store_job_update(struct store *s, const struct job *j);
-/* True when job id asks for notifications of runs ending in status (a cheap check that
- * spares loading the job for the many runs nobody is told about). */
-bool store_job_notifies(struct store *s, const char *id, const char *status);
+/* True when job id asks for notifications of runs ending in status (enum run_status): a
+ * check that spares copying the job for the many runs nobody is told about. */
+bool store_job_notifies(struct store *s, const char *id, int status);
 int store_job_get(struct store *s, const char *id, struct job *out);
 /* Deletes the job with its runs and their logs. */
 int store_job_delete(struct store *s, const char *id);

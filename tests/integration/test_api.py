@@ -409,6 +409,28 @@ class JobWrites(ApiCase):
         for k in ("title", "description", "active", "default_queue", "custom_args", "timeout"):
             self.assertEqual(r.json[k], cur[k], k)
 
+    def test_a_run_takes_its_job_as_it_is_now(self):
+        """The store keeps the jobs it read between requests: a run must still get its job's
+        arguments and queue as they are, after an edit through the API, after a delete and
+        after a change written by another connection."""
+        job = self.s.create_job("t", args={"n": 1})
+        job_url = "/api/jobs/" + job["id"]
+        self.assertEqual(self.s.wait_run(self.s.run_job(job["id"]))["args"]["n"], 1)
+        self.assertEqual(self.s.patch(job_url, {"args": {"n": 2}, "default_queue": "low"}).status, 200)
+        run = self.s.wait_run(self.s.run_job(job["id"]))
+        self.assertEqual((run["args"]["n"], run["queue"]), (2, "low"))
+        db = sqlite3.connect(self.s.db, timeout=10)
+        db.execute("UPDATE job SET run_args = '{\"n\": 3}', default_queue = 'default' WHERE id = ?",
+                   (job["id"],))
+        db.commit()
+        db.close()
+        run = self.s.wait_run(self.s.run_job(job["id"]))
+        self.assertEqual((run["args"]["n"], run["queue"]), (3, "default"))
+        self.assertEqual(self.s.get(job_url).json["run_args"]["n"], 3)
+        self.assertEqual(self.s.delete(job_url).status, 204)
+        r = self.s.post(job_url + "/runs", {})
+        self.assertEqual(r.status, 404, r)
+
 
 class JobReads(unittest.TestCase):
     """sked sends a job document again without reading the store while nothing was written

@@ -191,6 +191,19 @@ class Notifications(unittest.TestCase):
                 s.wait_run(s.run_job(ok["id"]))
                 time.sleep(0.5)
                 self.assertEqual(len(smtp.messages), n)
+                # the statuses as they are when the run ends: edited, then written by another
+                # connection (the store keeps the jobs it read between runs)
+                self.assertEqual(s.patch("/api/jobs/" + ok["id"], {"notification_statuses": ["SUCCESS"]}).status, 200)
+                s.wait_run(s.run_job(ok["id"]))
+                wait_for(lambda: len(smtp.messages) == n + 1, what="the e-mail of a SUCCESS")
+                db = sqlite3.connect(s.db, timeout=10)
+                db.execute("UPDATE job SET notifications = json_set(notifications, '$.statuses', "
+                           "json('[]')) WHERE id = ?", (ok["id"],))
+                db.commit()
+                db.close()
+                s.wait_run(s.run_job(ok["id"]))
+                time.sleep(0.5)
+                self.assertEqual(len(smtp.messages), n + 1)
                 for body, field in (({"notification_webhooks": ["ftp://x"]}, "notification_webhooks"),
                                     ({"notification_webhooks": "http://x"}, "notification_webhooks")):
                     r = s.patch("/api/jobs/" + ok["id"], body)
