@@ -1,6 +1,7 @@
 /* buf: growable byte strings; see buf.h. */
 #include "buf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,16 @@ void buf_printf(struct buf *b, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Whether any of the 8 bytes of w is below 0x20, '"' or '\\' (exact for the word as a whole:
+ * the usual has-zero-byte tests). */
+static bool word_needs_escape(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t quote = w ^ (ones * '"'), bslash = w ^ (ones * '\\');
+    uint64_t hit = ((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) | ((bslash - ones) & ~bslash);
+    return hit & highs;
+}
+
 bool buf_json_stringn(struct buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -63,14 +74,21 @@ bool buf_json_stringn(struct buf *b, const char *s, size_t n)
     static const unsigned char needs[256] = {
         [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1,
     };
-    unsigned high = 0;
+    uint64_t high = 0;
     size_t from = 0; /* the bytes since the last escape are copied in one go */
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
+    for (size_t i = 0; i < n;) {
+        /* eight bytes at a time while none needs an escape (most strings: ids, times, links) */
+        uint64_t w;
+        if (i + 8 <= n && (memcpy(&w, s + i, 8), !word_needs_escape(w))) {
+            high |= w;
+            i += 8;
+            continue;
+        }
+        unsigned char c = (unsigned char)s[i++];
         high |= c;
         if (!needs[c]) continue;
-        buf_append(b, s + from, i - from);
-        from = i + 1;
+        buf_append(b, s + from, i - 1 - from);
+        from = i;
         switch (c) {
         case '"': buf_append(b, "\\\"", 2); break;
         case '\\': buf_append(b, "\\\\", 2); break;
@@ -87,7 +105,7 @@ bool buf_json_stringn(struct buf *b, const char *s, size_t n)
     }
     buf_append(b, s + from, n - from);
     buf_putc(b, '"');
-    return high & 0x80;
+    return high & 0x8080808080808080u;
 }
 
 void buf_json_string(struct buf *b, const char *s)

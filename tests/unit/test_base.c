@@ -427,6 +427,40 @@ static void test_buf_json_string(void **state)
     assert_string_equal(json_string_value(v), "a\"b\\c\nd\re\tf\x01g\x1f" "caf\xc3\xa9");
     json_decref(v);
     buf_free(&b);
+
+    /* strings read eight bytes at a time: every byte that needs an escape, at every position
+     * of strings of every length up to 40, among bytes that do not, matches a plain escaper
+     * byte by byte, and the answer says whether any byte is not ASCII */
+    const unsigned char special[] = {0, 1, 0x1f, '"', '\\', 0x80, 0xff, 0x20, 0x21, 0x5b, 0x5d, 0x7f};
+    for (size_t n = 1; n <= 40; n++)
+        for (size_t at = 0; at < n; at++)
+            for (size_t k = 0; k < sizeof special; k++) {
+                unsigned char s[40];
+                for (size_t i = 0; i < n; i++) s[i] = (unsigned char)('a' + (i * 7 + k) % 26);
+                s[at] = special[k];
+                if (k % 3 == 0 && at + 5 < n) s[at + 5] = special[(k + 4) % sizeof special];
+                struct buf want = BUF_INIT, got = BUF_INIT;
+                bool high = false;
+                buf_putc(&want, '"');
+                for (size_t i = 0; i < n; i++) {
+                    unsigned char c = s[i];
+                    high = high || c >= 0x80;
+                    if (c == '"' || c == '\\')
+                        buf_printf(&want, "\\%c", c);
+                    else if (c && strchr("\b\f\n\r\t", c))
+                        buf_printf(&want, "\\%c", "bfnrt"[strchr("\b\f\n\r\t", c) - "\b\f\n\r\t"]);
+                    else if (c < 0x20)
+                        buf_printf(&want, "\\u%04X", c);
+                    else
+                        buf_append(&want, (const char *)&c, 1);
+                }
+                buf_putc(&want, '"');
+                assert_int_equal(buf_json_stringn(&got, (const char *)s, n), high);
+                assert_int_equal(got.len, want.len);
+                assert_memory_equal(got.data, want.data, want.len);
+                buf_free(&want);
+                buf_free(&got);
+            }
 }
 
 /* ---- map ---- */
