@@ -23,6 +23,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "store.h"
+#include "sqlmem.h"
 #include "vfs.h"
 
 extern const struct embedded_file embedded_sql[];
@@ -276,11 +277,13 @@ static int create_private(const char *path)
     return 0;
 }
 
-/* Before SQLite's first use in the process: no allocation statistics, which nothing reads and
- * which take a global mutex around every one of SQLite's mallocs and frees. Too late (SQLite
- * already initialised) is harmless: the call is refused and the statistics stay on. */
+/* Before SQLite's first use in the process: its allocations through sqlmem (see sqlmem.h), and
+ * no allocation statistics, which nothing reads and which take a global mutex around every one
+ * of SQLite's mallocs and frees. Too late (SQLite already initialised) is harmless: the calls
+ * are refused and SQLite keeps its defaults. */
 static void configure_sqlite(void)
 {
+    sqlite3_config(SQLITE_CONFIG_MALLOC, sqlmem_methods());
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 

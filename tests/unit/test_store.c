@@ -7,13 +7,18 @@
 #include "unit.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
 
 #include "base/log.h"
 #include "base/uuid.h"
+#include "store/sqlmem.h"
 #include "store/store.h"
 
 struct fixture {
@@ -1182,6 +1187,75 @@ static void test_checkpointer(void **state)
     sqlite3_close(other);
 }
 
+/* What sqlmem_steps saw, in a thread of its own (whose cache starts empty), for the test to
+ * check on the test's thread. */
+struct sqlmem_seen {
+    bool aligned, sized, cached_on_free, poisoned, reused, uncached_on_reuse, realloc_in_place, grown,
+        content_kept, large_not_cached, capped, null_ok;
+};
+
+static void *sqlmem_steps(void *arg)
+{
+    struct sqlmem_seen *o = arg;
+    const sqlite3_mem_methods *m = sqlmem_methods();
+    char *a = m->xMalloc(100);
+    o->aligned = a && (uintptr_t)a % 8 == 0;
+    o->sized = m->xSize(a) >= 100 && m->xSize(a) == m->xRoundup(100);
+    memset(a, 'x', 100);
+    m->xFree(a);
+    o->cached_on_free = sqlmem_cached() == 128;
+#if defined(__SANITIZE_ADDRESS__)
+    o->poisoned = __asan_address_is_poisoned(a) && __asan_address_is_poisoned(a + 99);
+#else
+    o->poisoned = true; /* nothing to check without AddressSanitizer */
+#endif
+    /* a block of the same class comes back from the cache */
+    char *b = m->xMalloc(90);
+    o->reused = a == b;
+    o->uncached_on_reuse = sqlmem_cached() == 0;
+    memset(b, 'y', 90);
+    /* growing keeps the content; within its class the block stays where it is */
+    o->realloc_in_place = m->xRealloc(b, m->xSize(b)) == b;
+    char *c = m->xRealloc(b, 3000);
+    o->grown = c && m->xSize(c) >= 3000;
+    o->content_kept = true;
+    for (int i = 0; c && i < 90; i++) o->content_kept = o->content_kept && c[i] == 'y';
+    /* large blocks go straight back to the C library */
+    size_t cached = sqlmem_cached();
+    m->xFree(c);
+    o->large_not_cached = sqlmem_cached() == cached;
+    /* the cache holds at most 256 KB; the rest is given back when the thread ends (the leak
+     * check of AddressSanitizer fails the test otherwise) */
+    char *many[400];
+    for (int i = 0; i < 400; i++) many[i] = m->xMalloc(2000);
+    for (int i = 0; i < 400; i++) m->xFree(many[i]);
+    o->capped = sqlmem_cached() <= 262144 && sqlmem_cached() > 200000;
+    m->xFree(NULL);
+    o->null_ok = m->xSize(NULL) == 0;
+    return NULL;
+}
+
+static void test_sqlmem(void **state)
+{
+    (void)state;
+    struct sqlmem_seen o = {0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, sqlmem_steps, &o), 0);
+    pthread_join(t, NULL);
+    assert_true(o.aligned);
+    assert_true(o.sized);
+    assert_true(o.cached_on_free);
+    assert_true(o.poisoned); /* a use after free is still caught */
+    assert_true(o.reused);
+    assert_true(o.uncached_on_reuse);
+    assert_true(o.realloc_in_place);
+    assert_true(o.grown);
+    assert_true(o.content_kept);
+    assert_true(o.large_not_cached);
+    assert_true(o.capped);
+    assert_true(o.null_ok);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1193,7 +1267,7 @@ int main(void)
         T(test_claim),             T(test_run_delete),       T(test_logs),
         T(test_active_runs),       T(test_queue_depths),     T(test_transactions),
         T(test_generation),        T(test_wal_gathered),     T(test_wal_full),
-        T(test_wal_rollback),      T(test_checkpointer),
+        T(test_wal_rollback),      T(test_checkpointer),      cmocka_unit_test(test_sqlmem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
