@@ -73,6 +73,10 @@ struct store {
     struct job_slot {
         uint64_t gen; /* 0: empty */
         struct job j;
+        /* its last successful run (store_last_success_start), when known: kept up to date by
+         * the updates that make a run SUCCESS, forgotten by any other change it may miss */
+        bool ls_known;
+        int64_t ls_rid, ls_start;
     } jobs[64];
 };
 
@@ -747,27 +751,60 @@ static int job_select(struct store *s, const char *id, struct job *out)
     return rc == SQLITE_DONE ? -ENOENT : fail(s, "job_get");
 }
 
+/* The cache's entry for job id, valid or not; NULL for what cannot be an id. */
+static struct job_slot *job_slot(struct store *s, const char *id)
+{
+    uint32_t h = 2166136261u;
+    size_t len = 0;
+    for (; id[len]; len++) h = (h ^ (unsigned char)id[len]) * 16777619u;
+    return len < UUID_STR_LEN ? &s->jobs[h % (sizeof s->jobs / sizeof s->jobs[0])] : NULL;
+}
+
+/* The valid entry of job id, or NULL (none, or outside a transaction). */
+static struct job_slot *job_slot_valid(struct store *s, const char *id)
+{
+    struct job_slot *e = s->depth > 0 ? job_slot(s, id) : NULL;
+    return e && e->gen == s->job_gen && strcmp(e->j.id, id) == 0 ? e : NULL;
+}
+
 /* Job id from the cache (see struct store), read into it when missing; -EAGAIN outside a
  * transaction, where the cache is not used. */
 static int job_cached(struct store *s, const char *id, const struct job **out)
 {
     batch_open_any(s);
-    size_t len = strlen(id);
-    if (s->depth == 0 || len >= UUID_STR_LEN) return -EAGAIN;
-    char key[UUID_STR_LEN]; /* id may be the entry's own, which its release clears */
-    memcpy(key, id, len + 1);
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)key[i]) * 16777619u;
-    struct job_slot *e = &s->jobs[h % (sizeof s->jobs / sizeof s->jobs[0])];
-    if (e->gen != s->job_gen || strcmp(e->j.id, key) != 0) {
+    struct job_slot *e = s->depth > 0 ? job_slot(s, id) : NULL;
+    if (!e) return -EAGAIN;
+    if (e->gen != s->job_gen || strcmp(e->j.id, id) != 0) {
+        char key[UUID_STR_LEN]; /* id may be the entry's own, which its release clears */
+        snprintf(key, sizeof key, "%s", id);
         job_release(&e->j);
         e->gen = 0;
+        e->ls_known = false;
         int rc = job_select(s, key, &e->j);
         if (rc != 0) return rc;
         e->gen = s->job_gen;
     }
     *out = &e->j;
     return 0;
+}
+
+/* Every entry's last success is unknown again (runs deleted, or a change not followed). */
+static void forget_last_success(struct store *s)
+{
+    for (size_t i = 0; i < sizeof s->jobs / sizeof s->jobs[0]; i++) s->jobs[i].ls_known = false;
+}
+
+/* Run r (its job_id, rid, started_at) is now SUCCESS: the newest such run is its job's last. */
+static void note_success(struct store *s, const struct run *r)
+{
+    struct job_slot *e = job_slot_valid(s, r->job_id);
+    if (!e || !e->ls_known) return;
+    if (r->rid > e->ls_rid && r->started_at != NO_TIME) {
+        e->ls_rid = r->rid;
+        e->ls_start = r->started_at;
+    } else if (r->rid == e->ls_rid) {
+        e->ls_known = false;
+    }
 }
 
 int store_job_get(struct store *s, const char *id, struct job *out)
@@ -970,6 +1007,7 @@ int store_run_insert(struct store *s, struct run *r)
     if (rc != SQLITE_DONE) return fail(s, "run_insert");
     r->rid = sqlite3_last_insert_rowid(s->db);
     r->updated = r->created;
+    if (r->status == RUN_SUCCESS) note_success(s, r);
     return 0;
 }
 
@@ -1194,7 +1232,10 @@ int store_run_delete(struct store *s, const char *id)
         stmt(s, "DELETE FROM run WHERE id = ?1 AND status IN ('S','F','W','X','P')");
     bind_text(st, 1, id);
     if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "run_delete");
-    if (sqlite3_changes(s->db)) return 0;
+    if (sqlite3_changes(s->db)) {
+        forget_last_success(s);
+        return 0;
+    }
     st = stmt(s, "SELECT 1 FROM run WHERE id = ?1");
     bind_text(st, 1, id);
     int rc = sqlite3_step(st) == SQLITE_ROW ? -EBUSY : -ENOENT;
@@ -1225,11 +1266,19 @@ int store_run_latest(struct store *s, const char *job_id, int status, struct run
 
 int64_t store_last_success_start(struct store *s, const char *job_id)
 {
-    sqlite3_stmt *st = stmt(s, "SELECT started_at FROM run WHERE job_id = ?1 AND status = 'S' "
-                               "AND started_at IS NOT NULL ORDER BY rid DESC LIMIT 1");
+    sqlite3_stmt *st = stmt(s, "SELECT rid, started_at FROM run WHERE job_id = ?1 AND "
+                               "status = 'S' AND started_at IS NOT NULL ORDER BY rid DESC LIMIT 1");
+    struct job_slot *e = job_slot_valid(s, job_id);
+    if (e && e->ls_known) return e->ls_start;
     bind_text(st, 1, job_id);
-    int64_t v = sqlite3_step(st) == SQLITE_ROW ? col_time(st, 0) : NO_TIME;
+    bool found = sqlite3_step(st) == SQLITE_ROW;
+    int64_t rid = found ? sqlite3_column_int64(st, 0) : 0, v = found ? col_time(st, 1) : NO_TIME;
     sqlite3_reset(st);
+    if (e) {
+        e->ls_known = true;
+        e->ls_rid = rid;
+        e->ls_start = v;
+    }
     return v;
 }
 
@@ -1314,7 +1363,16 @@ int store_run_update(struct store *s, const struct run_guard *g, int to, unsigne
         sqlite3_bind_int64(st, 18, g->claim);
     }
     if (write_step(s, st) != SQLITE_DONE) return fail(s, "run_update");
-    return sqlite3_changes(s->db) ? 0 : -ESTALE;
+    if (!sqlite3_changes(s->db)) return -ESTALE;
+    /* the cached last successes: a run made SUCCESS is followed when f is that run; any other
+     * change that may touch a successful run is not, and forgets them */
+    bool is_f = f->rid > 0 && f->job_id[0] &&
+                (g->rid > 0 ? g->rid == f->rid : g->id && strcmp(g->id, f->id) == 0);
+    if (to == RUN_SUCCESS && is_f)
+        note_success(s, f);
+    else if (to == RUN_SUCCESS || (g->from_mask & RUN_MASK(RUN_SUCCESS)))
+        forget_last_success(s);
+    return 0;
 }
 
 int store_run_claim(struct store *s, const char *queue, const char *node, int64_t now,
@@ -1908,6 +1966,7 @@ int store_prune_batch(struct store *s, bool per_job, int64_t now, int64_t defaul
     *deleted = 0;
     if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "prune");
     *deleted = sqlite3_changes(s->db);
+    if (*deleted) forget_last_success(s);
     return 0;
 }
 

@@ -335,6 +335,39 @@ class Arguments(unittest.TestCase):
         j = self.s.get("/api/jobs/%s" % job["id"]).json
         self.assertEqual(json.loads(j["default_args"])["since"], explicit["started_at"])
 
+    def test_since_is_the_newest_successful_run_as_stored(self):
+        """The store keeps each job's last successful start between runs: an older run ending
+        after a newer one, a deleted run and a change written by another connection must all
+        give the since that the runs stored give."""
+        nap = sh_task("nap", 'sleep "$1"', extra_argv=["{{secs}}"], arguments={
+            "type": "object", "properties": {"since": {"type": "string"},
+                                             "secs": {"type": "number", "default": 0}}})
+        with Sked(tasks={"nap.json": nap}, args=FAST + ["--queues", "default=2"]) as s:
+            job = s.create_job("nap")
+            run = lambda **args: s.wait_run(s.run_job(job["id"], args=args))
+            first = run()
+            slow = s.run_job(job["id"], args={"secs": 1.5})
+            fast = run()
+            self.assertEqual(fast["args"]["since"], first["started_at"])
+            probe = run()
+            self.assertEqual(probe["args"]["since"], fast["started_at"])
+            self.assertEqual(s.wait_run(slow)["status"], "SUCCESS")
+            # the older run ended last: the newest successful run is still the probe
+            newest = run()
+            self.assertEqual(newest["args"]["since"], probe["started_at"])
+            # the newest deleted: the one before it again
+            self.assertEqual(s.delete("/api/jobs/%s/runs/%s" % (job["id"], newest["id"])).status, 204)
+            self.assertEqual(run()["args"]["since"], probe["started_at"])
+            # marked failed behind sked's back: the one before it again
+            last = run()
+            db = sqlite3.connect(s.db, timeout=10)
+            db.execute("UPDATE run SET status = 'F' WHERE id = ?", (last["id"],))
+            db.commit()
+            db.close()
+            before = s.get("/api/jobs/%s/runs?status=SUCCESS&size=1" % job["id"]).json["hits"]["hits"][0]
+            self.assertNotEqual(before["id"], last["id"])
+            self.assertEqual(run()["args"]["since"], before["started_at"])
+
     def test_schema_defaults_fill_missing_arguments(self):
         done, lines = self.run_echo(args={"count": 9})
         self.assertEqual(done["args"], {"since": None, "exit": 0, "name": "world", "count": 9,
