@@ -1,6 +1,7 @@
 /* metrics: Prometheus counters, histograms and their exposition; see metrics.h. */
 #include "metrics.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +31,35 @@ struct family {
     struct map by_labels; /* label text -> struct series */
 };
 
+/* The series the last run's end and the last request counted in: the next is most often the
+ * same, found without building and hashing its labels (series live as long as their family). */
+struct run_memo {
+    char job[UUID_STR_LEN], queue[64];
+    int status;
+    struct series *count, *duration; /* count NULL: nothing kept */
+};
+struct http_memo {
+    char method[16], route[96];
+    int status;
+    struct series *count, *seconds; /* count NULL: nothing kept */
+};
+
 struct metrics {
     struct events *events;
     struct events_sub *sub;
     struct family runs, duration, http, http_seconds, lateness, skipped, store;
+    struct run_memo run_memo;
+    struct http_memo http_memo;
 };
+
+/* Whether s fits in a memo's field of `size` bytes, and then copies it there. */
+static bool memo_fits(char *field, size_t size, const char *s)
+{
+    size_t n = strlen(s);
+    if (n >= size) return false;
+    memcpy(field, s, n + 1);
+    return true;
+}
 
 static const double seconds_buckets[NBUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                  0.05,   0.1,   0.25,   1,     5,    30};
@@ -97,22 +122,32 @@ static void on_event(void *arg, const struct sk_event *ev)
     struct metrics *m = arg;
     const struct run *r = ev->run;
     if (ev->kind != SKEV_STATUS || !run_status_terminal(r->status)) return;
-    struct buf l = BUF_INIT;
-    buf_puts(&l, "job=");
-    metrics_label(&l, r->job_id);
-    buf_puts(&l, ",queue=");
-    metrics_label(&l, r->queue);
-    buf_puts(&l, ",status=");
-    metrics_label(&l, run_status_name(r->status));
-    series_of(&m->runs, buf_cstr(&l))->value++;
-    if (r->started_at != NO_TIME && r->finished_at != NO_TIME) {
+    const char *queue = r->queue ? r->queue : "";
+    struct run_memo *memo = &m->run_memo;
+    bool keep = true; /* labels too long for the memo leave nothing kept */
+    if (!memo->count || memo->status != (int)r->status || strcmp(memo->job, r->job_id) != 0 ||
+        strcmp(memo->queue, queue) != 0) {
+        struct buf l = BUF_INIT;
+        buf_puts(&l, "job=");
+        metrics_label(&l, r->job_id);
+        buf_puts(&l, ",queue=");
+        metrics_label(&l, r->queue);
+        buf_puts(&l, ",status=");
+        metrics_label(&l, run_status_name(r->status));
+        memo->count = series_of(&m->runs, buf_cstr(&l));
         buf_reset(&l);
         buf_puts(&l, "queue=");
         metrics_label(&l, r->queue);
-        observe(&series_of(&m->duration, buf_cstr(&l))->h,
-                (double)(r->finished_at - r->started_at) / 1e6);
+        memo->duration = series_of(&m->duration, buf_cstr(&l));
+        buf_free(&l);
+        memo->status = (int)r->status;
+        keep = memo_fits(memo->job, sizeof memo->job, r->job_id) &&
+               memo_fits(memo->queue, sizeof memo->queue, queue);
     }
-    buf_free(&l);
+    memo->count->value++;
+    if (r->started_at != NO_TIME && r->finished_at != NO_TIME)
+        observe(&memo->duration->h, (double)(r->finished_at - r->started_at) / 1e6);
+    if (!keep) memo->count = NULL;
 }
 
 struct metrics *metrics_new(struct events *ev)
@@ -150,18 +185,29 @@ void metrics_http(struct metrics *m, const char *method, const char *route, int 
                   double seconds)
 {
     if (!m) return;
-    struct buf l = BUF_INIT;
-    buf_puts(&l, "method=");
-    metrics_label(&l, method);
-    buf_puts(&l, ",route=");
-    metrics_label(&l, route);
-    buf_printf(&l, ",status=\"%d\"", status);
-    series_of(&m->http, buf_cstr(&l))->value++;
-    buf_reset(&l);
-    buf_puts(&l, "route=");
-    metrics_label(&l, route);
-    observe(&series_of(&m->http_seconds, buf_cstr(&l))->h, seconds);
-    buf_free(&l);
+    struct http_memo *memo = &m->http_memo;
+    bool keep = true;
+    if (!memo->count || memo->status != status || strcmp(memo->route, route) != 0 ||
+        strcmp(memo->method, method) != 0) {
+        struct buf l = BUF_INIT;
+        buf_puts(&l, "method=");
+        metrics_label(&l, method);
+        buf_puts(&l, ",route=");
+        metrics_label(&l, route);
+        buf_printf(&l, ",status=\"%d\"", status);
+        memo->count = series_of(&m->http, buf_cstr(&l));
+        buf_reset(&l);
+        buf_puts(&l, "route=");
+        metrics_label(&l, route);
+        memo->seconds = series_of(&m->http_seconds, buf_cstr(&l));
+        buf_free(&l);
+        memo->status = status;
+        keep = memo_fits(memo->method, sizeof memo->method, method) &&
+               memo_fits(memo->route, sizeof memo->route, route);
+    }
+    memo->count->value++;
+    observe(&memo->seconds->h, seconds);
+    if (!keep) memo->count = NULL;
 }
 
 void metrics_fire(struct metrics *m, double late)

@@ -252,8 +252,11 @@ class Observability(unittest.TestCase):
         import shutil
         promtool = shutil.which("promtool")
         self.assertIsNotNone(promtool, "promtool is missing: apt-get install prometheus")
-        tasks = {"ok.json": sh_task("ok", "echo fine"), "bad.json": sh_task("bad", "exit 1")}
-        with Sked(tasks=tasks, args=FAST) as s:
+        tasks = {"ok.json": sh_task("ok", "echo fine"), "bad.json": sh_task("bad", "exit 1"),
+                 "exits.json": sh_task("exits", 'exit "$1"', extra_argv=["{{code}}"], arguments={
+                     "type": "object", "properties": {"code": {"type": "integer"}}})}
+        long_queue = "q" * 64  # the longest name, too long to be kept between counts
+        with Sked(tasks=tasks, args=FAST + ["--queues", "default=4,%s=1" % long_queue]) as s:
             ok, bad = s.create_job("ok"), s.create_job("bad")
             for j in (ok, ok, bad):
                 s.wait_run(s.run_job(j["id"]))
@@ -276,6 +279,22 @@ class Observability(unittest.TestCase):
             self.assertIn('sked_http_requests_total{method="POST",route="/api/jobs/{}/runs",status="201"} 3', text)
             self.assertIn('sked_http_requests_total{method="GET",route="/metrics",status="401"} 1', text)
             self.assertIn("sked_scheduler_lateness_seconds_count 1", text)
+            # counts in turns, and in a queue whose name is too long to keep between counts
+            for j, queue in ((bad, None), (ok, long_queue), (ok, long_queue), (ok, None), (bad, None)):
+                s.wait_run(s.run_job(j["id"], **({"queue": queue} if queue else {})))
+            exits = s.create_job("exits")  # one job and queue, each status counted apart
+            for code in (0, 3, 3, 0):
+                s.wait_run(s.run_job(exits["id"], args={"code": code}))
+            text = s.get("/metrics", token=tok).raw
+            self.assertIn('sked_runs_total{job="%s",queue="default",status="SUCCESS"} 2' % exits["id"], text)
+            self.assertIn('sked_runs_total{job="%s",queue="default",status="FAILED"} 2' % exits["id"], text)
+            self.assertIn('sked_runs_total{job="%s",queue="default",status="SUCCESS"} 3' % ok["id"], text)
+            self.assertIn('sked_runs_total{job="%s",queue="%s",status="SUCCESS"} 2' % (ok["id"], long_queue), text)
+            self.assertIn('sked_runs_total{job="%s",queue="default",status="FAILED"} 3' % bad["id"], text)
+            self.assertIn('sked_run_duration_seconds_count{queue="default"} 11', text)
+            self.assertIn('sked_run_duration_seconds_count{queue="%s"} 2' % long_queue, text)
+            self.assertIn('sked_http_requests_total{method="POST",route="/api/jobs/{}/runs",status="201"} 12', text)
+            self.assertIn('sked_http_requests_total{method="GET",route="/metrics",status="200"} 1', text)
             # reads share their loop iteration's transaction, and one that only read is no write
             writes = lambda: re.search(r"^sked_store_write_duration_seconds_count (\d+)$",
                                        s.get("/metrics", token=tok).raw, re.M).group(1)
