@@ -28,7 +28,9 @@ struct builtin_ctx *builtin_ctx_new(const struct builtin_def *def, const json_t 
 {
     struct builtin_ctx *c = xcalloc(1, sizeof *c);
     c->def = def;
-    c->args = json_deep_copy(args ? args : json_object());
+    /* shared, not copied: a run's arguments are never changed once resolved, and jansson's
+     * reference counts are atomic, so the task's thread may hold them past the run's copy */
+    c->args = args ? json_incref((json_t *)args) : json_object();
     c->wake_fd = -1;
     atomic_init(&c->cancel, false);
     pthread_mutex_init(&c->lock, NULL);

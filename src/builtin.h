@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "base/uuid.h"
 
 struct builtin_ctx;
 
@@ -43,7 +44,7 @@ struct builtin_ctx {
     /* set by the loop before the run starts, read-only for the thread */
     const struct builtin_def *def;
     json_t *args;           /* the run's resolved arguments */
-    char run_id[37], job_id[37];
+    char run_id[UUID_STR_LEN], job_id[UUID_STR_LEN];
     char *db_path;          /* the store, for sked.prune */
     int64_t default_retention_ms;
     int wake_fd;            /* written after each report, so the loop collects it */

@@ -547,8 +547,8 @@ int worker_start_builtin(struct active *a, const struct task *t, char *why, size
     }
     const struct config *cfg = dispatch_config(a->d);
     struct builtin_ctx *c = builtin_ctx_new(def, a->run.args);
-    snprintf(c->run_id, sizeof c->run_id, "%s", a->run.id);
-    snprintf(c->job_id, sizeof c->job_id, "%s", a->run.job_id);
+    memcpy(c->run_id, a->run.id, sizeof c->run_id);
+    memcpy(c->job_id, a->run.job_id, sizeof c->job_id);
     c->db_path = xstrdup(cfg->db_path);
     c->default_retention_ms = cfg->retention_ms;
     c->wake_fd = dispatch_builtin_fd(a->d);
