@@ -49,6 +49,11 @@ struct dispatch {
     struct map by_pid;  /* decimal pid -> struct active */
     struct event *sigchld_ev, *grace_ev;
     struct event *delay_ev; /* the next retry's backoff ends */
+    /* delay_ev is armed for the earliest retry waiting when it was armed: claims, stops and
+     * deletions only take runs away, so it fires no later than the earliest still waiting
+     * (and its wake arms it anew); until a wake or a queued insert, a claim pass need not ask
+     * the store again. A retry's insert arms it itself. */
+    bool delay_armed;
     struct offload *pool;   /* builtins run here */
     struct celery *celery;  /* runs of Celery job types, or NULL */
     bool wake_pending;      /* queued runs may be claimable: the loop calls dispatch_pending */
@@ -219,6 +224,7 @@ static void wake(struct dispatch *d)
 void dispatch_wake(struct dispatch *d)
 {
     for (size_t i = 0; i < d->nqueues; i++) d->queues[i]->empty = false;
+    d->delay_armed = false;
     wake(d);
 }
 
@@ -326,6 +332,7 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
     } else {
         publish_status(d, out);
         if (q) q->empty = false;
+        d->delay_armed = false;
         wake(d);
     }
     return 0;
@@ -364,6 +371,7 @@ static void arm_delayed(struct dispatch *d, int64_t now)
 {
     int64_t at = store_next_delayed(d->store, now);
     evtimer_del(d->delay_ev);
+    d->delay_armed = true;
     if (at == NO_TIME || d->draining) return;
     int64_t wait = at - time_now_us();
     if (wait < 0) wait = 0;
@@ -683,7 +691,7 @@ static void claim_runs(struct dispatch *d)
         }
     }
     d->wake_pending = false;
-    if (!d->draining) arm_delayed(d, now);
+    if (!d->draining && !d->delay_armed) arm_delayed(d, now);
 }
 
 /* The slot of a, whose process was just reaped, takes its queue's next run now: the next task

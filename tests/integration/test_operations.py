@@ -480,6 +480,23 @@ class Retries(unittest.TestCase):
             self.assertGreaterEqual(skedtest.parse_time(runs[2]["started_at"]), nb[2])
             self.assertIn("attempt 3", [l["message"] for l in s.logs(runs[2])])
 
+    def test_retries_waiting_in_turn_each_start_when_due(self):
+        """The dispatcher keeps one timer for the earliest retry waiting: a retry due sooner
+        than one made before it, and the one after it, must each start when due."""
+        fail = sh_task("flaky", "exit 3")
+        with Sked(tasks={"flaky.json": fail}, args=FAST) as s:
+            slow = s.create_job("flaky", max_retries=1, retry_backoff="3s")
+            quick = s.create_job("flaky", max_retries=1, retry_backoff="1s")
+            s.wait_run(s.run_job(slow["id"]))
+            s.wait_run(s.run_job(quick["id"]))
+            for job in (quick, slow):
+                runs = wait_for(lambda: (lambda r: r if len(r) == 2 and r[1]["status"] == "FAILED" else None)(
+                    runs_of(s, job["id"])), timeout=15, what="the retry of " + job["id"])
+                due = skedtest.parse_time(runs[1]["not_before"])
+                started = skedtest.parse_time(runs[1]["started_at"])
+                self.assertGreaterEqual(started, due)
+                self.assertLess(started - due, 0.5, "the retry waited past its time")
+
     def test_cancelled_and_successful_runs_are_not_retried(self):
         slow = sh_task("slow", "sleep 30")
         with Sked(tasks={"slow.json": slow}, args=FAST) as s:
