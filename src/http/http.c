@@ -108,13 +108,8 @@ bad:
 
 void http_head_release(struct http_head *h)
 {
-    free(h->target);
+    free(h->text);
     free(h->path);
-    free(h->query);
-    for (size_t i = 0; i < h->nheaders; i++) {
-        free(h->headers[i].name);
-        free(h->headers[i].value);
-    }
     free(h->headers);
     memset(h, 0, sizeof *h);
 }
@@ -140,35 +135,47 @@ int http_parse_head(const char *buf, size_t len, struct http_head *h, struct sk_
 {
     memset(h, 0, sizeof *h);
     h->content_length = -1;
-    size_t off = 0, ll;
+    /* one copy of the head, which the target, the query and the headers point into (each was
+     * a copy of its own: a dozen allocations per request) */
+    char *text = h->text = xmalloc(len + 1);
+    memcpy(text, buf, len);
+    text[len] = '\0';
+    buf = text;
+#define FAIL(status, field, msg) \
+    do { \
+        http_head_release(h); \
+        return sk_err_set(e, status, field, msg), status; \
+    } while (0)
+    size_t off = 0, ll, cap = 0;
     const char *line = next_line(buf, len, &off, &ll);
     while (line && ll == 0) line = next_line(buf, len, &off, &ll); /* tolerate leading CRLFs */
-    if (!line) return sk_err_set(e, 400, "request", "empty request"), 400;
+    if (!line) FAIL(400, "request", "empty request");
 
     /* request line */
     const char *sp1 = memchr(line, ' ', ll);
     if (!sp1 || sp1 == line || (size_t)(sp1 - line) >= sizeof h->method)
-        return sk_err_set(e, 400, "request", "malformed request line"), 400;
+        FAIL(400, "request", "malformed request line");
     for (const char *p = line; p < sp1; p++)
         if (!is_tchar((unsigned char)*p))
-            return sk_err_set(e, 400, "request", "malformed method"), 400;
+            FAIL(400, "request", "malformed method");
     memcpy(h->method, line, (size_t)(sp1 - line));
     const char *t = sp1 + 1;
     const char *end = line + ll;
     const char *sp2 = memchr(t, ' ', (size_t)(end - t));
-    if (!sp2 || sp2 == t) return sk_err_set(e, 400, "request", "malformed request line"), 400;
+    if (!sp2 || sp2 == t) FAIL(400, "request", "malformed request line");
     for (const char *p = t; p < sp2; p++)
         if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-            return sk_err_set(e, 400, "request", "control character in the request target"), 400;
+            FAIL(400, "request", "control character in the request target");
     const char *ver = sp2 + 1;
     size_t vlen = (size_t)(end - ver);
     if (vlen != 8 || strncmp(ver, "HTTP/", 5) != 0 || !isdigit((unsigned char)ver[5]) ||
         ver[6] != '.' || !isdigit((unsigned char)ver[7]))
-        return sk_err_set(e, 400, "request", "malformed HTTP version"), 400;
-    if (ver[5] != '1') return sk_err_set(e, 505, "request", "only HTTP/1.x is served"), 505;
+        FAIL(400, "request", "malformed HTTP version");
+    if (ver[5] != '1') FAIL(505, "request", "only HTTP/1.x is served");
     h->minor = ver[7] - '0';
     h->keep_alive = h->minor >= 1;
-    h->target = xstrndup(t, (size_t)(sp2 - t));
+    h->target = text + (t - buf);
+    text[sp2 - buf] = '\0';
 
     /* origin-form path; absolute-form is reduced to its path */
     const char *path = h->target;
@@ -176,54 +183,41 @@ int http_parse_head(const char *buf, size_t len, struct http_head *h, struct sk_
         const char *slash = strchr(strstr(path, "//") + 2, '/');
         path = slash ? slash : "/";
     }
-    if (path[0] != '/' && strcmp(h->method, "OPTIONS") != 0) {
-        http_head_release(h);
-        return sk_err_set(e, 400, "request", "the request target must start with /"), 400;
-    }
+    if (path[0] != '/' && strcmp(h->method, "OPTIONS") != 0)
+        FAIL(400, "request", "the request target must start with /");
     const char *q = strchr(path, '?');
     size_t plen = q ? (size_t)(q - path) : strlen(path);
     struct buf pb = BUF_INIT;
     if (http_unescape(path, plen, false, &pb) != 0) {
         buf_free(&pb);
-        http_head_release(h);
-        return sk_err_set(e, 400, "request", "bad percent-escape in the path"), 400;
+        FAIL(400, "request", "bad percent-escape in the path");
     }
     h->path = buf_steal(&pb);
-    h->query = q ? xstrdup(q + 1) : NULL;
+    h->query = q ? text + (q + 1 - buf) : NULL;
 
     /* headers */
     bool have_te = false;
     while ((line = next_line(buf, len, &off, &ll)) != NULL && ll > 0) {
-        if (line[0] == ' ' || line[0] == '\t') {
-            http_head_release(h);
-            return sk_err_set(e, 400, "headers", "folded header lines are not accepted"), 400;
-        }
+        if (line[0] == ' ' || line[0] == '\t')
+            FAIL(400, "headers", "folded header lines are not accepted");
         const char *colon = memchr(line, ':', ll);
-        if (!colon || colon == line) {
-            http_head_release(h);
-            return sk_err_set(e, 400, "headers", "malformed header line"), 400;
-        }
+        if (!colon || colon == line) FAIL(400, "headers", "malformed header line");
         for (const char *p = line; p < colon; p++)
-            if (!is_tchar((unsigned char)*p)) {
-                http_head_release(h);
-                return sk_err_set(e, 400, "headers", "malformed header name"), 400;
-            }
+            if (!is_tchar((unsigned char)*p)) FAIL(400, "headers", "malformed header name");
         const char *v = colon + 1, *ve = line + ll;
         while (v < ve && (*v == ' ' || *v == '\t')) v++;
         while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
         for (const char *p = v; p < ve; p++)
-            if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f) {
-                http_head_release(h);
-                return sk_err_set(e, 400, "headers", "control character in a header value"), 400;
-            }
-        if (h->nheaders >= MAX_HEADERS) {
-            http_head_release(h);
-            return sk_err_set(e, 431, "headers", "too many header fields"), 431;
-        }
-        h->headers = xrealloc(h->headers, (h->nheaders + 1) * sizeof *h->headers);
+            if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+                FAIL(400, "headers", "control character in a header value");
+        if (h->nheaders >= MAX_HEADERS) FAIL(431, "headers", "too many header fields");
+        if (h->nheaders == cap)
+            h->headers = xrealloc(h->headers, (cap = cap ? cap * 2 : 16) * sizeof *h->headers);
         struct http_header *hd = &h->headers[h->nheaders++];
-        hd->name = xstrndup(line, (size_t)(colon - line));
-        hd->value = xstrndup(v, (size_t)(ve - v));
+        hd->name = text + (line - buf);
+        text[colon - buf] = '\0';
+        hd->value = text + (v - buf);
+        text[ve - buf] = '\0';
         if (strcasecmp(hd->name, "Content-Length") == 0) {
             const char *d = hd->value;
             int64_t n = 0;
@@ -239,24 +233,19 @@ int http_parse_head(const char *buf, size_t len, struct http_head *h, struct sk_
             const char *last = strrchr(hd->value, ',');
             last = last ? last + 1 : hd->value;
             while (*last == ' ') last++;
-            if (strcasecmp(last, "chunked") != 0) {
-                http_head_release(h);
-                return sk_err_set(e, 501, "headers", "unsupported transfer coding"), 501;
-            }
+            if (strcasecmp(last, "chunked") != 0) FAIL(501, "headers", "unsupported transfer coding");
             h->chunked = true;
         } else if (strcasecmp(hd->name, "Connection") == 0) {
             if (strcasestr(hd->value, "close")) h->keep_alive = false;
             if (strcasestr(hd->value, "keep-alive")) h->keep_alive = true;
         }
     }
-    if (have_te && h->content_length >= 0) {
-        http_head_release(h);
-        return sk_err_set(e, 400, "headers", "both Transfer-Encoding and Content-Length"), 400;
-    }
+    if (have_te && h->content_length >= 0)
+        FAIL(400, "headers", "both Transfer-Encoding and Content-Length");
     return 0;
 bad_cl:
-    http_head_release(h);
-    return sk_err_set(e, 400, "headers", "invalid Content-Length"), 400;
+    FAIL(400, "headers", "invalid Content-Length");
+#undef FAIL
 }
 
 /* ---- server ---- */

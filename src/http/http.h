@@ -33,6 +33,7 @@ struct http_param {
 
 struct http_head {
     char method[16];
+    char *text;    /* a copy of the head, which target, query and headers point into */
     char *target;  /* as sent */
     char *path;    /* percent-decoded path */
     char *query;   /* raw query string after '?', or NULL */

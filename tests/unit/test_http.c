@@ -62,9 +62,17 @@ static void test_head_valid(void **state)
     http_head_release(&h); /* released twice is harmless */
 
     /* bare LF line ends and leading blank lines are tolerated */
-    assert_int_equal(head("\r\n\nPOST /api/jobs HTTP/1.1\nContent-Length: 42\n\n", &h, &e), 0);
+    assert_int_equal(head("\r\n\nPOST /api/jobs? HTTP/1.1\nContent-Length: 42\nX-Empty:\nY: z\n\n",
+                          &h, &e),
+                     0);
     assert_string_equal(h.method, "POST");
     assert_int_equal(h.content_length, 42);
+    assert_string_equal(h.target, "/api/jobs?");
+    assert_string_equal(h.query, "");
+    assert_string_equal(header(&h, "X-Empty"), "");
+    assert_string_equal(header(&h, "Y"), "z");
+    http_head_release(&h);
+    assert_int_equal(head("POST /api/jobs HTTP/1.1\n\n", &h, &e), 0);
     assert_null(h.query);
     http_head_release(&h);
 
