@@ -7,7 +7,7 @@
 
 #include "xalloc.h"
 
-static uint64_t hash(const char *s)
+uint64_t map_hash(const char *s)
 {
     uint64_t h = 1469598103934665603ULL; /* FNV-1a */
     for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
@@ -39,7 +39,7 @@ void map_release(struct map *m)
 
 static struct map_entry **slot(const struct map *m, const char *key)
 {
-    struct map_entry **pp = &m->buckets[hash(key) & (m->nbuckets - 1)];
+    struct map_entry **pp = &m->buckets[map_hash(key) & (m->nbuckets - 1)];
     while (*pp && strcmp((*pp)->key, key) != 0) pp = &(*pp)->next;
     return pp;
 }
@@ -59,7 +59,7 @@ static void rehash(struct map *m)
         struct map_entry *e = m->buckets[i];
         while (e) {
             struct map_entry *next = e->next;
-            size_t j = hash(e->key) & (n - 1);
+            size_t j = map_hash(e->key) & (n - 1);
             e->next = b[j];
             b[j] = e;
             e = next;

@@ -6,6 +6,7 @@
 #define SKED_MAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct map_entry {
     char *key;
@@ -20,6 +21,8 @@ struct map {
 };
 
 void map_init(struct map *m);
+/* The hash of a key (FNV-1a), for tables of other shapes. */
+uint64_t map_hash(const char *s);
 /* Frees the table and its key copies; values are left to the caller (free them first). */
 void map_release(struct map *m);
 void *map_get(const struct map *m, const char *key);

@@ -754,10 +754,8 @@ static int job_select(struct store *s, const char *id, struct job *out)
 /* The cache's entry for job id, valid or not; NULL for what cannot be an id. */
 static struct job_slot *job_slot(struct store *s, const char *id)
 {
-    uint32_t h = 2166136261u;
-    size_t len = 0;
-    for (; id[len]; len++) h = (h ^ (unsigned char)id[len]) * 16777619u;
-    return len < UUID_STR_LEN ? &s->jobs[h % (sizeof s->jobs / sizeof s->jobs[0])] : NULL;
+    if (strlen(id) >= UUID_STR_LEN) return NULL;
+    return &s->jobs[map_hash(id) % (sizeof s->jobs / sizeof s->jobs[0])];
 }
 
 /* The valid entry of job id, or NULL (none, or outside a transaction). */
