@@ -786,6 +786,20 @@ static int job_cached(struct store *s, const char *id, const struct job **out)
     return 0;
 }
 
+/* Job id's title (malloc'ed), or NULL: from the cache, or a query outside a transaction. */
+static char *job_title(struct store *s, const char *id)
+{
+    const struct job *j;
+    int rc = job_cached(s, id, &j);
+    if (rc == 0) return j->title ? xstrdup(j->title) : NULL;
+    if (rc != -EAGAIN) return NULL;
+    sqlite3_stmt *st = stmt(s, "SELECT title FROM job WHERE id = ?1");
+    bind_text(st, 1, id);
+    char *title = sqlite3_step(st) == SQLITE_ROW ? col_text(st, 0) : NULL;
+    sqlite3_reset(st);
+    return title;
+}
+
 /* Every entry's last success is unknown again (runs deleted, or a change not followed). */
 static void forget_last_success(struct store *s)
 {
@@ -910,12 +924,14 @@ void store_jobs_free(struct job *jobs, size_t n)
 
 /* ---- runs ---- */
 
-#define RUN_COLS                                                                               \
+#define RUN_COLS_OWN                                                                           \
     "rid, id, job_id, task, status, title, queue, args, trigger, scheduled_for, created, updated, "  \
     "started_at, finished_at, message, exit_code, output, progress, total_entries, "           \
     "inserted_entries, updated_entries, errored_entries, attempt, parent_run_id, node, claim, " \
     "pid, timeout_ms, started_by_id, started_by_name, stopped_by_id, stopped_by_name, not_before, " \
-    "executor, remote, (SELECT title FROM job WHERE job.id = run.job_id)"
+    "executor, remote"
+/* a run's columns and its job's title, as read_run reads them */
+#define RUN_COLS RUN_COLS_OWN ", (SELECT title FROM job WHERE job.id = run.job_id)"
 
 static void read_run(sqlite3_stmt *st, struct run *r)
 {
@@ -1380,7 +1396,7 @@ int store_run_claim(struct store *s, const char *queue, const char *node, int64_
      * table: the claim is on every run's path. The run is read as it is queued and the claim's
      * few changes applied to it here, rather than read again; the update still re-checks the
      * status */
-    sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE status = 'Q' AND queue = ?1 "
+    sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS_OWN ", NULL FROM run WHERE status = 'Q' AND queue = ?1 "
                                "AND (not_before IS NULL OR not_before <= ?2) AND "
                                "executor IS NULL ORDER BY rid LIMIT 1");
     bind_text(st, 1, queue);
@@ -1390,6 +1406,8 @@ int store_run_claim(struct store *s, const char *queue, const char *node, int64_
     sqlite3_reset(st);
     if (rc == SQLITE_DONE) return -ENOENT;
     if (rc != SQLITE_ROW) return fail(s, "run_claim");
+    /* its job's title from the store's cache of jobs, not a subquery per claim */
+    out->job_title = job_title(s, out->job_id);
     st = stmt(s, "UPDATE run SET status = 'R', started_at = ?1, updated = ?1, node = ?2, "
                  "claim = claim + 1 WHERE rid = ?3 AND status = 'Q'");
     sqlite3_bind_int64(st, 1, now);

@@ -432,6 +432,30 @@ class JobWrites(ApiCase):
         self.assertEqual(r.status, 404, r)
 
 
+class ClaimedRuns(unittest.TestCase):
+    def test_a_queued_run_claimed_after_its_job_is_renamed_carries_the_new_title(self):
+        """A claim takes the job's title from the store's cache of jobs: the status events of
+        a run that waited in its queue must carry the title the job has when it starts."""
+        with Sked(tasks={"gated.json": GATED}, args=FAST + ["--queues", "default=1"]) as s:
+            job = s.create_job("gated", title="before")
+            blocker = s.run_job(job["id"])
+            s.wait_run(blocker, ["RUNNING"])
+            waiting = s.run_job(job["id"])
+            self.assertEqual(waiting["status"], "QUEUED")
+            self.assertEqual(s.patch("/api/jobs/" + job["id"], {"title": "after"}).status, 200)
+            with skedtest.SSE(s, waiting) as sse:
+                open(os.path.join(s.tasks_dir, "go"), "w").close()
+                seen = []
+                while not seen or seen[-1]["status"] not in ("SUCCESS", "FAILED"):
+                    ev = sse.next_event()
+                    self.assertIsNotNone(ev, "the stream ended before the run did")
+                    if ev["event"] == "status":
+                        seen.append(ev["data"]["run"])
+            self.assertIn("RUNNING", [r["status"] for r in seen])
+            self.assertEqual({r["job_title"] for r in seen}, {"after"})
+            self.assertEqual(s.wait_run(waiting)["job_title"], "after")
+
+
 class JobReads(unittest.TestCase):
     """sked sends a job document again without reading the store while nothing was written
     since it was made: every change, whoever makes it, still shows in the next read."""
