@@ -47,7 +47,9 @@ static void empty(struct cache *c)
 
 static void on_thread_exit(void *arg)
 {
-    empty(arg);
+    struct cache *c = arg;
+    empty(c);
+    c->registered = false; /* a later free registers again, for another round of destructors */
 }
 
 static void make_key(void)
