@@ -388,6 +388,7 @@ static void *checkpointer(void *arg)
             log_warn("store.checkpoint_failed", "reason=%s", log_q(sqlite3_errmsg(s->ck_db)));
         pthread_mutex_lock(&s->ck_mu);
         s->ck_running = false;
+        pthread_cond_broadcast(&s->ck_cond); /* a commit far behind may wait for this pass */
     }
     pthread_mutex_unlock(&s->ck_mu);
     return NULL;
@@ -399,10 +400,12 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
     if (frames < s->checkpoint_frames) return SQLITE_OK;
     /* The WAL starts again from its beginning only when a transaction begins with every frame
      * copied, and under commits without a pause the checkpointer may never catch up: past
-     * twice the threshold, the commit checkpoints itself, as SQLite would (between
-     * transactions, with no other writer, so it copies everything). */
+     * twice the threshold, the commit waits for a pass under way to end and checkpoints
+     * itself, as SQLite would (between transactions, with no other writer, so it copies
+     * everything): the WAL stays within twice the threshold and a transaction's frames. */
     bool behind = frames >= 2 * s->checkpoint_frames;
     pthread_mutex_lock(&s->ck_mu);
+    while (behind && s->ck_running) pthread_cond_wait(&s->ck_cond, &s->ck_mu);
     bool idle = !s->ck_running;
     if (idle && !behind) {
         s->ck_running = true;
