@@ -773,9 +773,9 @@ static struct job_slot *job_slot_valid(struct store *s, const char *id)
 static int job_cached(struct store *s, const char *id, const struct job **out)
 {
     batch_open_any(s);
-    struct job_slot *e = s->depth > 0 ? job_slot(s, id) : NULL;
-    if (!e) return -EAGAIN;
-    if (e->gen != s->job_gen || strcmp(e->j.id, id) != 0) {
+    struct job_slot *e = job_slot_valid(s, id);
+    if (!e) {
+        if (!(e = s->depth > 0 ? job_slot(s, id) : NULL)) return -EAGAIN;
         char key[UUID_STR_LEN]; /* id may be the entry's own, which its release clears */
         snprintf(key, sizeof key, "%s", id);
         job_release(&e->j);
@@ -1283,10 +1283,11 @@ int store_run_latest(struct store *s, const char *job_id, int status, struct run
 
 int64_t store_last_success_start(struct store *s, const char *job_id)
 {
-    sqlite3_stmt *st = stmt(s, "SELECT rid, started_at FROM run WHERE job_id = ?1 AND "
-                               "status = 'S' AND started_at IS NOT NULL ORDER BY rid DESC LIMIT 1");
+    batch_open_any(s); /* the cache holds only inside a transaction */
     struct job_slot *e = job_slot_valid(s, job_id);
     if (e && e->ls_known) return e->ls_start;
+    sqlite3_stmt *st = stmt(s, "SELECT rid, started_at FROM run WHERE job_id = ?1 AND "
+                               "status = 'S' AND started_at IS NOT NULL ORDER BY rid DESC LIMIT 1");
     bind_text(st, 1, job_id);
     bool found = sqlite3_step(st) == SQLITE_ROW;
     int64_t rid = found ? sqlite3_column_int64(st, 0) : 0, v = found ? col_time(st, 1) : NO_TIME;
