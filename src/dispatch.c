@@ -474,26 +474,31 @@ static const char *signame(int sig)
     return s ? s : "?";
 }
 
+/* How a finished run's process ended, for a message: "exited with status 3". */
+static void how_it_ended(const struct active *a, char *how, size_t n)
+{
+    int ws = a->wstatus;
+    if (a->is_builtin)
+        snprintf(how, n, a->end == END_NONE ? "the builtin failed" : "the builtin returned");
+    else if (WIFEXITED(ws))
+        snprintf(how, n, "exited with status %d", WEXITSTATUS(ws));
+    else if (WIFSIGNALED(ws))
+        snprintf(how, n, "killed by signal %d (SIG%s)", WTERMSIG(ws), signame(WTERMSIG(ws)));
+    else
+        snprintf(how, n, "ended (wait status %d)", ws);
+}
+
 /* Decides status and message of a finished process run. */
 static enum run_status outcome(struct active *a, char **message)
 {
     struct run *r = &a->run;
     int ws = a->wstatus;
-    char how[96];
-    if (a->is_builtin) {
-        snprintf(how, sizeof how, a->end == END_NONE ? "the builtin failed" : "the builtin returned");
-    } else if (WIFEXITED(ws)) {
+    if (!a->is_builtin && (WIFEXITED(ws) || WIFSIGNALED(ws))) {
         r->has_exit_code = true;
-        r->exit_code = WEXITSTATUS(ws);
-        snprintf(how, sizeof how, "exited with status %d", r->exit_code);
-    } else if (WIFSIGNALED(ws)) {
-        r->has_exit_code = true;
-        r->exit_code = 128 + WTERMSIG(ws);
-        snprintf(how, sizeof how, "killed by signal %d (SIG%s)", WTERMSIG(ws), signame(WTERMSIG(ws)));
-    } else {
-        snprintf(how, sizeof how, "ended (wait status %d)", ws);
+        r->exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
     }
-    char *tail = logcap_tail(&a->cap);
+    /* the words for how it ended, written only for a run that did not succeed */
+    char how[96] = "";
     struct buf m = BUF_INIT;
     enum run_status st;
     switch (a->end) {
@@ -525,15 +530,19 @@ static enum run_status outcome(struct active *a, char **message)
                            (long long)r->total_entries);
         } else {
             st = RUN_FAILED;
+            how_it_ended(a, how, sizeof how);
             buf_puts(&m, how);
             if (r->message) buf_printf(&m, ": %s", r->message);
+            char *tail = logcap_tail(&a->cap);
             if (tail) buf_printf(&m, "\n%s", tail);
+            free(tail);
         }
     }
-    free(tail);
-    if (st != RUN_SUCCESS && st != RUN_PARTIAL_SUCCESS)
+    if (st != RUN_SUCCESS && st != RUN_PARTIAL_SUCCESS) {
+        if (!how[0]) how_it_ended(a, how, sizeof how);
         logcap_line(&a->cap, st == RUN_CANCELLED ? LL_WARNING : LL_ERROR, STREAM_SKED, how,
                     time_now_us());
+    }
     *message = m.len ? buf_steal(&m) : NULL;
     buf_free(&m);
     return st;
@@ -542,7 +551,7 @@ static enum run_status outcome(struct active *a, char **message)
 /* The key of a task process in d->by_pid. */
 static const char *pid_key(pid_t pid, char key[24])
 {
-    snprintf(key, 24, "%d", (int)pid);
+    fmt_int(key, pid);
     return key;
 }
 

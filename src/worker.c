@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/timeutil.h"
@@ -306,35 +307,64 @@ static char *env_pair(const char *name, const char *value)
     return s;
 }
 
+/* Whether sked's own variable e stays out of a task's environment: sked's secrets stay with
+ * sked, and so does its line to systemd. */
+static bool env_private(const char *e)
+{
+    return strncmp(e, "SKED_", 5) == 0 || strncmp(e, "NOTIFY_SOCKET=", 14) == 0;
+}
+
+/* sked's own environment less its private variables, gathered at the first task's start
+ * (sked never changes its environment): borrowed entries, NULL-terminated. Only the loop
+ * thread spawns. */
+static char **inherited(size_t *n)
+{
+    static char **kept;
+    static size_t count;
+    if (!kept) {
+        size_t total = 0;
+        for (char **e = environ; e && *e; e++) total++;
+        kept = xcalloc(total + 1, sizeof *kept);
+        for (char **e = environ; e && *e; e++)
+            if (!env_private(*e)) kept[count++] = *e;
+    }
+    *n = count;
+    return kept;
+}
+
 /* The task's environment: sked's own (its entries borrowed, not copied) less what the task
  * file sets, then the task file's variables and the run's. Entries from *owned on are the
  * environment's own allocations (free_env). */
 static char **build_env(const struct active *a, const struct task *t, size_t *owned)
 {
-    size_t n = 0, cap = 32;
-    char **env = xcalloc(cap, sizeof *env);
+    size_t n_inh;
+    char **inh = inherited(&n_inh);
+    size_t n = 0, cap = n_inh + json_object_size(t->env) + 8;
+    char **env = xmalloc(cap * sizeof *env);
 #define ADD(s)                                                                                 \
     do {                                                                                       \
-        if (n + 2 > cap) env = xrealloc(env, (cap *= 2) * sizeof *env);                        \
         env[n++] = (s);                                                                        \
         env[n] = NULL;                                                                         \
     } while (0)
-    bool overrides = json_object_size(t->env) > 0;
-    for (char **e = environ; e && *e; e++) {
-        /* sked's secrets stay with sked, and so does its line to systemd */
-        if (strncmp(*e, "SKED_", 5) == 0 || strncmp(*e, "NOTIFY_SOCKET=", 14) == 0) continue;
-        const char *eq = strchr(*e, '=');
-        if (overrides && eq && json_object_getn(t->env, *e, (size_t)(eq - *e)))
-            continue; /* the task file's value wins */
-        ADD(*e);
+    if (json_object_size(t->env) == 0) {
+        memcpy(env, inh, n_inh * sizeof *env);
+        n = n_inh;
+    } else {
+        for (size_t i = 0; i < n_inh; i++) {
+            const char *eq = strchr(inh[i], '=');
+            if (eq && json_object_getn(t->env, inh[i], (size_t)(eq - inh[i])))
+                continue; /* the task file's value wins */
+            env[n++] = inh[i];
+        }
     }
+    env[n] = NULL;
     *owned = n;
     const char *k;
     json_t *v;
     json_object_foreach(t->env, k, v) ADD(env_pair(k, json_string_value(v)));
     const char *since = json_str(a->run.args, "since");
     char attempt[24];
-    snprintf(attempt, sizeof attempt, "%d", a->run.attempt);
+    fmt_int(attempt, a->run.attempt);
     ADD(env_pair("SKED_RUN_ID", a->run.id));
     ADD(env_pair("SKED_JOB_ID", a->run.job_id));
     ADD(env_pair("SKED_QUEUE", a->run.queue));

@@ -23,7 +23,7 @@ void buf_puts(struct buf *b, const char *s)
     buf_append(b, s, strlen(s));
 }
 
-void buf_put_int(struct buf *b, long long v)
+size_t fmt_int(char out[24], long long v)
 {
     char num[24], *p = num + sizeof num;
     /* through unsigned: the negative of LLONG_MIN does not fit */
@@ -33,7 +33,16 @@ void buf_put_int(struct buf *b, long long v)
         u /= 10;
     } while (u);
     if (v < 0) *--p = '-';
-    buf_append(b, p, (size_t)(num + sizeof num - p));
+    size_t n = (size_t)(num + sizeof num - p);
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return n;
+}
+
+void buf_put_int(struct buf *b, long long v)
+{
+    char num[24];
+    buf_append(b, num, fmt_int(num, v));
 }
 
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap)

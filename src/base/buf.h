@@ -37,6 +37,8 @@ static inline void buf_putc(struct buf *b, char c)
 void buf_puts(struct buf *b, const char *s);
 /* v in decimal, as printf's %lld writes it. */
 void buf_put_int(struct buf *b, long long v);
+/* v in decimal into out, NUL-terminated; returns its length. For the hot paths printf is slow on. */
+size_t fmt_int(char out[24], long long v);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The format attribute (no variadic arguments: 0) lets clang's -Wformat-nonliteral accept the
  * vsnprintf of fmt inside, and checks callers' formats. */

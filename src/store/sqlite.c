@@ -230,7 +230,10 @@ static json_t *col_json(sqlite3_stmt *st, int i)
 static void copy_uuid(char dst[UUID_STR_LEN], sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
-    snprintf(dst, UUID_STR_LEN, "%s", t ? (const char *)t : "");
+    size_t n = t ? (size_t)sqlite3_column_bytes(st, i) : 0;
+    if (n >= UUID_STR_LEN) n = UUID_STR_LEN - 1;
+    if (n) memcpy(dst, t, n);
+    dst[n] = '\0';
 }
 
 /* ---- open, migrate, close ---- */

@@ -6,6 +6,7 @@
 #include "unit.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <time.h>
 
 #include "base/buf.h"
@@ -325,6 +326,26 @@ static void test_utf8_sanitize(void **state)
 }
 
 /* ---- buf ---- */
+
+/* fmt_int and buf_put_int write what printf's %lld writes, the extremes included */
+static void test_fmt_int(void **state)
+{
+    (void)state;
+    const long long vals[] = {0, 7, -7, 10, 99, -100, 1234567890123LL, LLONG_MAX, LLONG_MIN,
+                              LLONG_MIN + 1};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        char want[32], got[24];
+        snprintf(want, sizeof want, "%lld", vals[i]);
+        assert_int_equal(fmt_int(got, vals[i]), strlen(want));
+        assert_string_equal(got, want);
+        struct buf b = BUF_INIT;
+        buf_puts(&b, "n=");
+        buf_put_int(&b, vals[i]);
+        assert_int_equal(b.len, 2 + strlen(want));
+        assert_string_equal(b.data + 2, want);
+        buf_free(&b);
+    }
+}
 
 static void test_buf(void **state)
 {
@@ -663,6 +684,7 @@ int main(void)
         cmocka_unit_test(test_utf8_chars),
         cmocka_unit_test(test_utf8_sanitize),
         cmocka_unit_test(test_buf),
+        cmocka_unit_test(test_fmt_int),
         cmocka_unit_test(test_buf_json_string),
         cmocka_unit_test(test_json_write),
         cmocka_unit_test(test_map_basic),
