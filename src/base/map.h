@@ -21,7 +21,7 @@ struct map {
 };
 
 void map_init(struct map *m);
-/* The hash of a key (FNV-1a), for tables of other shapes. */
+/* The hash of a key, for tables of other shapes: every byte counts in its low bits. */
 uint64_t map_hash(const char *s);
 /* Frees the table and its key copies; values are left to the caller (free them first). */
 void map_release(struct map *m);

@@ -516,6 +516,35 @@ static void test_map_basic(void **state)
     map_release(&m);
 }
 
+/* The buckets take map_hash's low bits: ids that differ in one byte anywhere (the tail of a
+ * length that is no multiple of eight included) spread over them evenly. */
+static void test_map_hash_spread(void **state)
+{
+    (void)state;
+    enum { BUCKETS = 64, KEYS = 6400 };
+    for (size_t len = 2; len <= 41; len += 3) {
+        for (size_t pos = 0; pos < len; pos++) {
+            int count[BUCKETS] = {0};
+            char key[48];
+            memset(key, 'a', len);
+            key[len] = '\0';
+            for (int i = 0; i < KEYS; i++) {
+                /* two bytes vary at most: pos and, past 255 keys, its neighbour */
+                key[pos] = (char)(1 + i % 255);
+                key[(pos + 1) % len] = (char)('a' + i / 255);
+                count[map_hash(key) % BUCKETS]++;
+            }
+            for (int b = 0; b < BUCKETS; b++) {
+                if (count[b] < 40 || count[b] > 170)
+                    fail_msg("len %zu pos %zu: bucket %d has %d of %d", len, pos, b, count[b],
+                             KEYS);
+            }
+        }
+    }
+    assert_true(map_hash("") != map_hash("a"));
+    assert_true(map_hash("abcdefgh") != map_hash("abcdefgh1"));
+}
+
 static void test_map_growth_and_iteration(void **state)
 {
     (void)state;
@@ -688,6 +717,7 @@ int main(void)
         cmocka_unit_test(test_buf_json_string),
         cmocka_unit_test(test_json_write),
         cmocka_unit_test(test_map_basic),
+        cmocka_unit_test(test_map_hash_spread),
         cmocka_unit_test(test_map_growth_and_iteration),
         cmocka_unit_test(test_uuid),
         cmocka_unit_test(test_json_parse_errors),
