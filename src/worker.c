@@ -52,7 +52,8 @@ void worker_release(struct active *a)
     for (int i = 0; i < 4; i++) close_fd(a, i);
     if (a->timeout_ev) event_free(a->timeout_ev);
     if (a->kill_ev) event_free(a->kill_ev);
-    a->timeout_ev = a->kill_ev = NULL;
+    if (a->watch_ev) event_free(a->watch_ev);
+    a->timeout_ev = a->kill_ev = a->watch_ev = NULL;
     buf_free(&a->input);
     buf_free(&a->status);
 }
@@ -225,6 +226,27 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     int i = fd == a->fd[FD_OUT] ? FD_OUT : fd == a->fd[FD_ERR] ? FD_ERR : FD_STATUS;
     drain(a, i, 1); /* one chunk per wake-up keeps a flooding task from starving others */
     dispatch_flush(a);
+}
+
+/*
+ * A task's output pipes are watched from WATCH_AFTER_US after its start, not at once: most
+ * short tasks have exited by then, and what they wrote is read when they are reaped, so they
+ * cost no watch set up and taken down again (six epoll_ctl calls) and no wake-ups for the ends
+ * of their output. A task that lives longer has its output read as it comes, its first lines
+ * at most that much later; a pipe that fills before then only holds its writer until then.
+ */
+#define WATCH_AFTER_US 2000
+
+static void on_watch(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct active *a = arg;
+    struct event_base *base = dispatch_base(a->d);
+    for (int i = FD_OUT; i <= FD_STATUS; i++) {
+        if (a->fd[i] < 0 || a->ev[i]) continue;
+        a->ev[i] = event_new(base, a->fd[i], EV_READ | EV_PERSIST, on_read, a);
+        event_add(a->ev[i], NULL);
+    }
 }
 
 static void on_write(evutil_socket_t fd, short what, void *arg)
@@ -482,10 +504,9 @@ int worker_spawn(struct active *a, const struct task *t, char *why, size_t whyle
     a->fd[FD_ERR] = perr[0];
     a->fd[FD_STATUS] = pst[0];
     struct event_base *base = dispatch_base(a->d);
-    for (int i = FD_OUT; i <= FD_STATUS; i++) {
-        a->ev[i] = event_new(base, a->fd[i], EV_READ | EV_PERSIST, on_read, a);
-        event_add(a->ev[i], NULL);
-    }
+    a->watch_ev = evtimer_new(base, on_watch, a);
+    const struct timeval after = {0, WATCH_AFTER_US};
+    evtimer_add(a->watch_ev, &after);
     char *in = json_dump(a->run.args);
     buf_puts(&a->input, in);
     buf_putc(&a->input, '\n');
