@@ -466,10 +466,18 @@ struct emit {
 
 static void emit_key(struct emit *w, const char *k)
 {
-    buf_append(w->b, w->first ? "\"" : ",\"", w->first ? 1 : 2);
+    size_t n = strlen(k); /* keys are plain ASCII literals */
+    if (w->b->len + n + 5 > w->b->cap) buf_reserve(w->b, n + 4);
+    char *p = w->b->data + w->b->len;
+    if (!w->first) *p++ = ',';
     w->first = false;
-    buf_puts(w->b, k); /* keys are plain ASCII literals */
-    buf_append(w->b, "\":", 2);
+    *p++ = '"';
+    memcpy(p, k, n);
+    p += n;
+    *p++ = '"';
+    *p++ = ':';
+    *p = '\0';
+    w->b->len = (size_t)(p - w->b->data);
 }
 
 /* Strings from the store: child output was repaired on the way in, the rest checked by
@@ -526,9 +534,15 @@ static void emit_json(struct emit *w, const char *k, const json_t *v)
 
 static void emit_time(struct emit *w, const char *k, int64_t us)
 {
-    char ts[TIME_STR_MAX];
-    if (us != NO_TIME) time_format(us, ts);
-    emit_str(w, k, us == NO_TIME ? NULL : ts);
+    /* the text of the last instant written, kept: a run's are often one (created, updated and
+     * started at once) */
+    static _Thread_local int64_t last_us = NO_TIME;
+    static _Thread_local char last[TIME_STR_MAX];
+    if (us != NO_TIME && us != last_us) {
+        time_format(us, last);
+        last_us = us;
+    }
+    emit_str(w, k, us == NO_TIME ? NULL : last);
 }
 
 static void emit_real(struct emit *w, const char *k, double v)
