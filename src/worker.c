@@ -361,6 +361,7 @@ static char **build_env(const struct active *a, const struct task *t, size_t *ow
 {
     size_t n_inh;
     char **inh = inherited(&n_inh);
+    /* sked's, the task file's, the run's seven and the terminating NULL */
     size_t n = 0, cap = n_inh + json_object_size(t->env) + 8;
     char **env = xmalloc(cap * sizeof *env);
 #define ADD(s)                                                                                 \
