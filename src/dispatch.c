@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,6 +49,7 @@ struct dispatch {
     size_t nqueues;
     struct map active;  /* run id -> struct active */
     struct map by_pid;  /* decimal pid -> struct active */
+    int sigchld_fd; /* signalfd of SIGCHLD */
     struct event *sigchld_ev, *grace_ev;
     struct event *delay_ev; /* the next retry's backoff ends */
     /* delay_ev is armed for the earliest retry waiting when it was armed: claims, stops and
@@ -103,7 +106,20 @@ struct dispatch *dispatch_new(struct event_base *base, struct store *st, const s
     d->builtin_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     d->builtin_ev = event_new(base, d->builtin_fd, EV_READ | EV_PERSIST, on_builtin, d);
     event_add(d->builtin_ev, NULL);
-    d->sigchld_ev = evsignal_new(base, SIGCHLD, on_sigchld, d);
+    /* SIGCHLD is blocked in every thread (server_main, before the first thread starts) and
+     * read from a signalfd: no handler interrupts the loop and writes to libevent's signal
+     * pipe for it to read back, once per reaped task */
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    pthread_sigmask(SIG_BLOCK, &chld, NULL);
+    d->sigchld_fd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (d->sigchld_fd < 0) { /* at startup, out of descriptors or memory */
+        fprintf(stderr, "sked serve: cannot watch task processes (signalfd): %s\n",
+                strerror(errno));
+        exit(1);
+    }
+    d->sigchld_ev = event_new(base, d->sigchld_fd, EV_READ | EV_PERSIST, on_sigchld, d);
     event_add(d->sigchld_ev, NULL);
     return d;
 }
@@ -134,6 +150,7 @@ void dispatch_free(struct dispatch *d)
     free(d->queues);
     event_free(d->delay_ev);
     event_free(d->sigchld_ev);
+    close(d->sigchld_fd);
     if (d->grace_ev) event_free(d->grace_ev);
     free(d);
 }
@@ -718,6 +735,10 @@ static void on_sigchld(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct dispatch *d = arg;
+    struct signalfd_siginfo ssi[8];
+    while (read(d->sigchld_fd, ssi, sizeof ssi) > 0) {
+        /* one SIGCHLD may stand for several children: the loop below asks for each */
+    }
     for (;;) {
         siginfo_t si;
         memset(&si, 0, sizeof si);

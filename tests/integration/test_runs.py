@@ -482,6 +482,40 @@ class Arguments(unittest.TestCase):
                                      "SKED_ATTEMPT", "SKED_STATUS_FD", "SKED_TRIGGER"})
 
 
+def sig_masks(status_path):
+    """(SigBlk, SigIgn) of a /proc/.../status file, as integers."""
+    fields = dict(l.split(":", 1) for l in open(status_path).read().splitlines() if ":" in l)
+    return int(fields["SigBlk"], 16), int(fields["SigIgn"], 16)
+
+
+SIGCHLD_BIT = 1 << (17 - 1)
+
+
+class Signals(unittest.TestCase):
+    def test_sigchld_is_blocked_in_sked_and_nothing_is_in_a_task(self):
+        # sked reads SIGCHLD from a signalfd: a thread that left it unblocked would take it and
+        # discard it, and a finished task would wait to be reaped until another one ends
+        task = sh_task("masks", "grep -E '^Sig(Blk|Ign):' /proc/self/status")
+        with Sked(tasks={"masks.json": task}, args=FAST) as s:
+            done = s.wait_run(s.run_job(s.create_job("masks")["id"]))
+            self.assertEqual(done["status"], "SUCCESS")
+            lines = dict(l["message"].split(":", 1) for l in s.logs(done))
+            # a task starts with nothing blocked, SIGCHLD included, and no standard signal
+            # ignored (sked ignores SIGPIPE); glibc's posix_spawn leaves its own two, 32 and 33
+            self.assertEqual(int(lines["SigBlk"], 16), 0)
+            self.assertEqual(int(lines["SigIgn"], 16) & 0x7fffffff, 0)
+            threads = os.listdir("/proc/%d/task" % s.proc.pid)
+            self.assertGreater(len(threads), 2)  # the loop, the checkpointer, the pools
+            for tid in threads:
+                blocked, _ = sig_masks("/proc/%d/task/%s/status" % (s.proc.pid, tid))
+                self.assertTrue(blocked & SIGCHLD_BIT, "thread %s takes SIGCHLD" % tid)
+            # and tasks ending one after another are all reaped
+            job = s.create_job("masks")["id"]
+            runs = [s.run_job(job) for _ in range(20)]
+            for r in runs:
+                self.assertEqual(s.wait_run(r)["status"], "SUCCESS")
+
+
 class StopAndTimeout(unittest.TestCase):
     def test_stop_leaves_no_process_behind(self):
         tree = sh_task("tree", r'''
