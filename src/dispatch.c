@@ -735,10 +735,11 @@ static void on_sigchld(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct dispatch *d = arg;
-    struct signalfd_siginfo ssi[8];
-    while (read(d->sigchld_fd, ssi, sizeof ssi) > 0) {
-        /* one SIGCHLD may stand for several children: the loop below asks for each */
-    }
+    /* SIGCHLD is not queued: one read takes what is pending, and that one signal may stand
+     * for several children, which the loop below asks for one by one */
+    struct signalfd_siginfo ssi;
+    ssize_t got = read(d->sigchld_fd, &ssi, sizeof ssi);
+    (void)got;
     for (;;) {
         siginfo_t si;
         memset(&si, 0, sizeof si);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -192,6 +193,16 @@ static void status_feed(struct active *a, const char *p, size_t n)
 
 /* ---- pipes ---- */
 
+/* The end of fd i's output: its last unfinished line taken, the fd closed. */
+static void at_eof(struct active *a, int i)
+{
+    if (i != FD_STATUS)
+        logcap_eof(&a->cap, i == FD_OUT ? STREAM_STDOUT : STREAM_STDERR, time_now_us());
+    else if (!a->status_skip && a->status.len)
+        status_line(a, a->status.data, a->status.len);
+    close_fd(a, i);
+}
+
 /* Reads what is available on fd i, at most max_chunks reads; returns false at EOF or error
  * (the fd is then closed), true while it stays open. */
 static bool drain(struct active *a, int i, int max_chunks)
@@ -209,11 +220,7 @@ static bool drain(struct active *a, int i, int max_chunks)
         }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
-        if (i != FD_STATUS)
-            logcap_eof(&a->cap, i == FD_OUT ? STREAM_STDOUT : STREAM_STDERR, time_now_us());
-        else if (!a->status_skip && a->status.len)
-            status_line(a, a->status.data, a->status.len);
-        close_fd(a, i);
+        at_eof(a, i);
         return false;
     }
     return true;
@@ -281,8 +288,21 @@ void worker_exited(struct active *a, int wstatus)
     /* what the task wrote before exiting is in the pipes: take it (bounded: a writer that
      * escaped the process group could keep a pipe busy forever) */
     bool held = false;
+    /* one poll tells which pipes hold anything: those of most short tasks hold only their
+     * end, taken without a read each */
+    struct pollfd pf[3];
+    int np = 0;
     for (int i = FD_OUT; i <= FD_STATUS; i++)
-        if (a->fd[i] >= 0) held |= drain(a, i, 256);
+        if (a->fd[i] >= 0) pf[np++] = (struct pollfd){.fd = a->fd[i], .events = POLLIN};
+    if (np && poll(pf, (nfds_t)np, 0) < 0)
+        for (int k = 0; k < np; k++) pf[k].revents = 0;
+    for (int k = 0, i = FD_OUT; i <= FD_STATUS; i++) {
+        if (a->fd[i] < 0) continue;
+        if ((pf[k++].revents & (POLLIN | POLLHUP)) == POLLHUP)
+            at_eof(a, i);
+        else
+            held |= drain(a, i, 256);
+    }
     for (int i = 0; i < 4; i++) close_fd(a, i);
     if (held) {
         /* a process outside the task's group (it called setsid) still holds the run's pipes:
