@@ -49,6 +49,9 @@ struct dispatch {
     size_t nqueues;
     struct map active;  /* run id -> struct active */
     struct map by_pid;  /* decimal pid -> struct active */
+    bool submitting;    /* in dispatch_submit: an inline builtin's end waits for the answers */
+    struct active **ended; /* inline builtins that returned, ended by dispatch_after_answers */
+    size_t nended, ended_cap;
     int sigchld_fd; /* signalfd of SIGCHLD */
     struct event *sigchld_ev, *grace_ev;
     struct event *delay_ev; /* the next retry's backoff ends */
@@ -135,6 +138,7 @@ static void active_free(struct active *a)
 void dispatch_free(struct dispatch *d)
 {
     if (!d) return;
+    dispatch_after_answers(d);
     size_t it;
     for (struct map_entry *e = map_first(&d->active, &it); e; e = map_next(&d->active, &it, e))
         active_free(e->value);
@@ -262,6 +266,19 @@ void dispatch_pending(struct dispatch *d)
     if (d->wake_pending) claim_runs(d);
 }
 
+bool dispatch_after_answers(struct dispatch *d)
+{
+    if (d->nended == 0) return false;
+    /* each end may wake the dispatcher or submit a retry: taken from a list of its own */
+    size_t n = d->nended;
+    struct active **ended = d->ended;
+    d->ended = NULL;
+    d->nended = d->ended_cap = 0;
+    for (size_t i = 0; i < n; i++) worker_builtin_end(ended[i]); /* each frees its active */
+    free(ended);
+    return true;
+}
+
 static void publish_status(struct dispatch *d, const struct run *r)
 {
     struct sk_event ev = {.kind = SKEV_STATUS, .run = r};
@@ -345,7 +362,9 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
     } else if (now) {
         struct run r;
         run_copy(&r, out);
+        d->submitting = true;
         start_run(d, q, &r); /* publishes the run, RUNNING */
+        d->submitting = false;
     } else {
         publish_status(d, out);
         if (q) q->empty = false;
@@ -676,7 +695,15 @@ static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed)
     }
     if (a->is_builtin) {
         log_debug("run.started", "run=%s job=%s builtin=%s", a->run.id, a->run.job_id, t->builtin);
-        if (a->inline_done) worker_builtin_end(a); /* last: it frees a */
+        if (a->inline_done && d->submitting) {
+            if (d->nended == d->ended_cap) {
+                d->ended_cap = d->ended_cap ? 2 * d->ended_cap : 16;
+                d->ended = xrealloc(d->ended, d->ended_cap * sizeof *d->ended);
+            }
+            d->ended[d->nended++] = a;
+        } else if (a->inline_done) {
+            worker_builtin_end(a); /* last: it frees a */
+        }
         return;
     }
     char key[24];

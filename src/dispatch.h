@@ -48,6 +48,12 @@ void dispatch_wake(struct dispatch *d);
 void dispatch_pending(struct dispatch *d);
 /* A wake is left over (a backlog past the budget): the loop must not sleep before it. */
 bool dispatch_has_pending(const struct dispatch *d);
+/* Ends the inline builtins that runs submitted in this loop iteration started (they have
+ * returned already): the loop calls it after the iteration's commit and answers, so a
+ * submitter's answer does not wait for the outcome's write, which goes into the next
+ * iteration's transaction. True when it wrote something: the loop's next iteration then polls
+ * without sleeping, and commits it with whatever that poll found. */
+bool dispatch_after_answers(struct dispatch *d);
 
 /* Runs of Celery job types go to this executor (celery.h) instead of a local slot. */
 struct celery;

@@ -309,17 +309,25 @@ int server_main(int argc, char **argv)
     notify_systemd("READY=1\nSTATUS=serving");
     dispatch_wake(s.dispatch);
     /* one loop iteration is one store batch: what it wrote commits together, then the answers
-     * it produced leave */
+     * it produced leave. The outcomes of inline builtins that its submissions started are
+     * written after the answers, into the next iteration's batch, which polls without sleeping:
+     * a client waiting for its answer does not wait for them, and its next request, when it
+     * comes at once, is found by that poll and committed with them */
     store_batching(s.store, true);
+    bool written_after = false;
     while (!event_base_got_break(s.base)) {
-        int flags = EVLOOP_ONCE | (dispatch_has_pending(s.dispatch) ? EVLOOP_NONBLOCK : 0);
+        int flags = EVLOOP_ONCE |
+                    (written_after || dispatch_has_pending(s.dispatch) ? EVLOOP_NONBLOCK : 0);
         if (event_base_loop(s.base, flags) < 0) break;
         dispatch_pending(s.dispatch);
         store_batch_end(s.store);
         http_server_flush(s.http);
+        written_after = dispatch_after_answers(s.dispatch);
     }
     store_batch_end(s.store);
     http_server_flush(s.http);
+    dispatch_after_answers(s.dispatch);
+    store_batch_end(s.store);
     store_batching(s.store, false);
     exit_code = 0;
 

@@ -482,6 +482,27 @@ class Arguments(unittest.TestCase):
                                      "SKED_ATTEMPT", "SKED_STATUS_FD", "SKED_TRIGGER"})
 
 
+class InlineOutcome(unittest.TestCase):
+    def test_an_inline_runs_outcome_is_committed_without_another_event(self):
+        # an inline builtin's outcome is written after the loop iteration that started it has
+        # committed and answered, into the next iteration's transaction. A scheduled fire
+        # comes from a timer, with no request or answer around it: its run's outcome must still
+        # be written and committed (another connection sees it only then), before the next
+        # fire three seconds later, not left for whatever comes next.
+        noop = {"id": "noop", "title": "noop", "builtin": "noop"}
+        with Sked(tasks={"noop.json": noop}, args=FAST) as s:
+            job = s.create_job("noop", schedule={"type": "interval", "seconds": 3})
+
+            def rows():
+                with sqlite3.connect("file:%s?mode=ro" % s.db, uri=True) as db:
+                    return db.execute("SELECT id, status FROM run WHERE job_id = ? ORDER BY rid",
+                                      (job["id"],)).fetchall()
+            second = wait_for(lambda: rows()[1:2], timeout=10, what="the second fire's run")
+            run_id = second[0][0]
+            wait_for(lambda: dict(rows()).get(run_id) == "S", timeout=1.5,
+                     what="the second fire's outcome in the store's file")
+
+
 def sig_masks(status_path):
     """(SigBlk, SigIgn) of a /proc/.../status file, as integers."""
     fields = dict(l.split(":", 1) for l in open(status_path).read().splitlines() if ":" in l)
