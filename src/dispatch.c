@@ -49,7 +49,6 @@ struct dispatch {
     size_t nqueues;
     struct map active;  /* run id -> struct active */
     struct map by_pid;  /* decimal pid -> struct active */
-    bool submitting;    /* in dispatch_submit: an inline builtin's end waits for the answers */
     struct active **ended; /* inline builtins that returned, ended by dispatch_after_answers */
     size_t nended, ended_cap;
     int sigchld_fd; /* signalfd of SIGCHLD */
@@ -72,7 +71,8 @@ struct dispatch {
 
 
 static void claim_runs(struct dispatch *d);
-static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed);
+static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed,
+                      bool end_after_answers);
 static void on_delay(evutil_socket_t fd, short what, void *arg);
 
 /* A builtin reported something: collect what every running builtin has reported. */
@@ -269,7 +269,7 @@ void dispatch_pending(struct dispatch *d)
 bool dispatch_after_answers(struct dispatch *d)
 {
     if (d->nended == 0) return false;
-    /* each end may wake the dispatcher or submit a retry: taken from a list of its own */
+    /* the list is taken first, so that nothing an end does can change the one walked */
     size_t n = d->nended;
     struct active **ended = d->ended;
     d->ended = NULL;
@@ -362,9 +362,7 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
     } else if (now) {
         struct run r;
         run_copy(&r, out);
-        d->submitting = true;
-        start_run(d, q, &r); /* publishes the run, RUNNING */
-        d->submitting = false;
+        start_run(d, q, &r, true); /* publishes the run, RUNNING */
     } else {
         publish_status(d, out);
         if (q) q->empty = false;
@@ -663,7 +661,10 @@ void dispatch_finished(struct active *a)
     finish(a, st, message);
 }
 
-static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed)
+/* Starts a claimed run in a slot of q. An inline builtin has returned when this does: its end
+ * waits for dispatch_after_answers when end_after_answers, else it ends here. */
+static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed,
+                      bool end_after_answers)
 {
     struct active *a = xcalloc(1, sizeof *a);
     a->d = d;
@@ -695,7 +696,7 @@ static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed)
     }
     if (a->is_builtin) {
         log_debug("run.started", "run=%s job=%s builtin=%s", a->run.id, a->run.job_id, t->builtin);
-        if (a->inline_done && d->submitting) {
+        if (a->inline_done && end_after_answers) {
             if (d->nended == d->ended_cap) {
                 d->ended_cap = d->ended_cap ? 2 * d->ended_cap : 16;
                 d->ended = xrealloc(d->ended, d->ended_cap * sizeof *d->ended);
@@ -720,7 +721,7 @@ static bool claim_next(struct dispatch *d, struct qstate *q, int64_t now)
     int rc = store_run_claim(d->store, q->name, d->cfg->node, now, &r);
     if (rc == -ENOENT) q->empty = true;
     if (rc) return false;
-    start_run(d, q, &r);
+    start_run(d, q, &r, false);
     return true;
 }
 
