@@ -93,6 +93,19 @@ static void on_builtin(evutil_socket_t fd, short what, void *arg)
 }
 static void on_sigchld(evutil_socket_t fd, short what, void *arg);
 
+static void sigchld_set(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGCHLD);
+}
+
+void dispatch_block_sigchld(void)
+{
+    sigset_t chld;
+    sigchld_set(&chld);
+    pthread_sigmask(SIG_BLOCK, &chld, NULL);
+}
+
 struct dispatch *dispatch_new(struct event_base *base, struct store *st, const struct config *cfg,
                               struct events *ev)
 {
@@ -109,13 +122,11 @@ struct dispatch *dispatch_new(struct event_base *base, struct store *st, const s
     d->builtin_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     d->builtin_ev = event_new(base, d->builtin_fd, EV_READ | EV_PERSIST, on_builtin, d);
     event_add(d->builtin_ev, NULL);
-    /* SIGCHLD is blocked in every thread (server_main, before the first thread starts) and
-     * read from a signalfd: no handler interrupts the loop and writes to libevent's signal
-     * pipe for it to read back, once per reaped task */
+    /* SIGCHLD is blocked in every thread (dispatch_block_sigchld) and read from a signalfd:
+     * no handler interrupts the loop and writes to libevent's signal pipe for it to read back,
+     * once per reaped task */
     sigset_t chld;
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    pthread_sigmask(SIG_BLOCK, &chld, NULL);
+    sigchld_set(&chld);
     d->sigchld_fd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
     if (d->sigchld_fd < 0) { /* at startup, out of descriptors or memory */
         fprintf(stderr, "sked serve: cannot watch task processes (signalfd): %s\n",

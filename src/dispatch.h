@@ -55,6 +55,11 @@ bool dispatch_has_pending(const struct dispatch *d);
  * without sleeping, and commits it with whatever that poll found. */
 bool dispatch_after_answers(struct dispatch *d);
 
+/* Blocks SIGCHLD in the calling thread. The dispatcher reads SIGCHLD from a signalfd, so a
+ * thread that left it unblocked would take and discard it: the server calls this before its
+ * first thread starts, and threads inherit the mask. */
+void dispatch_block_sigchld(void);
+
 /* Runs of Celery job types go to this executor (celery.h) instead of a local slot. */
 struct celery;
 void dispatch_set_celery(struct dispatch *d, struct celery *c);

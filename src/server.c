@@ -4,7 +4,6 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <event2/event.h>
-#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -228,12 +227,7 @@ int server_main(int argc, char **argv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
-    /* the dispatcher reads SIGCHLD from a signalfd: blocked here, before any thread starts, so
-     * that no thread takes it (its default is to be discarded) */
-    sigset_t chld;
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    pthread_sigmask(SIG_BLOCK, &chld, NULL);
+    dispatch_block_sigchld(); /* before any thread starts: see dispatch.h */
     /* every client, log follower and task pipe is a descriptor: take what the system allows */
     struct rlimit nofile;
     if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
