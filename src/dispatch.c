@@ -321,7 +321,8 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
     if (!args) return -EINVAL;
 
     run_init(out);
-    uuid_v4(out->id);
+    out->created = time_now_us();
+    uuid_v7(out->id, out->created);
     snprintf(out->job_id, sizeof out->job_id, "%s", job->id);
     out->job_title = job->title ? xstrdup(job->title) : NULL;
     out->task = xstrdup(job->task);
@@ -331,7 +332,6 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
     out->args = args;
     out->trigger = rq->trigger;
     out->scheduled_for = rq->scheduled_for;
-    out->created = time_now_us();
     out->attempt = rq->attempt > 0 ? rq->attempt : 1;
     out->parent_run_id = rq->parent_run_id ? xstrdup(rq->parent_run_id) : NULL;
     out->timeout_ms = job->timeout_ms >= 0 ? job->timeout_ms : t->timeout_ms;
@@ -388,7 +388,8 @@ void dispatch_record_failure(struct dispatch *d, const struct job *job,
 {
     struct run r;
     run_init(&r);
-    uuid_v4(r.id);
+    r.created = r.finished_at = time_now_us();
+    uuid_v7(r.id, r.created);
     snprintf(r.job_id, sizeof r.job_id, "%s", job->id);
     r.job_title = job->title ? xstrdup(job->title) : NULL;
     r.task = xstrdup(job->task);
@@ -397,7 +398,6 @@ void dispatch_record_failure(struct dispatch *d, const struct job *job,
     r.args = json_object();
     r.trigger = rq->trigger;
     r.scheduled_for = rq->scheduled_for;
-    r.created = r.finished_at = time_now_us();
     r.attempt = rq->attempt > 0 ? rq->attempt : 1;
     r.message = xstrdup(message);
     if (store_run_insert(d->store, &r) == 0) publish_status(d, &r);
@@ -443,7 +443,8 @@ static void maybe_retry(struct dispatch *d, const struct run *r)
         if (backoff > RETRY_BACKOFF_MAX_MS) backoff = RETRY_BACKOFF_MAX_MS;
         struct run n;
         run_init(&n);
-        uuid_v4(n.id);
+        n.created = time_now_us();
+        uuid_v7(n.id, n.created);
         memcpy(n.job_id, r->job_id, sizeof n.job_id);
         n.task = xstrdup(r->task ? r->task : j.task);
         n.status = RUN_QUEUED;
@@ -451,7 +452,6 @@ static void maybe_retry(struct dispatch *d, const struct run *r)
         n.queue = xstrdup(r->queue);
         n.args = json_incref(r->args);
         n.trigger = TRIGGER_RETRY;
-        n.created = time_now_us();
         n.not_before = n.created + backoff * 1000;
         n.attempt = r->attempt + 1;
         n.parent_run_id = xstrdup(r->id);

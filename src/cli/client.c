@@ -710,6 +710,9 @@ const char *fmt_duration(const json_t *v, char out[TIMEBUF])
 
 const char *short_id(const char *id, char out[16])
 {
-    snprintf(out, 16, "%.8s", id ? id : "-");
+    /* a run's id starts with its creation time (a version-7 UUID), so runs made within a minute
+     * share 8 characters: through the millisecond they differ */
+    bool v7 = id && strlen(id) == 36 && id[14] == '7';
+    snprintf(out, 16, "%.*s", v7 ? 13 : 8, id ? id : "-");
     return out;
 }

@@ -160,7 +160,7 @@ const char *fmt_log_time(const char *iso, char out[TIMEBUF]);
 /* Seconds as "850ms", "12.3s", "4m05s", "2h07m"; "-" when v is not a number. */
 const char *fmt_duration(const json_t *v, char out[TIMEBUF]);
 
-/* The first 8 characters of an id, as tables show them. */
+/* The start of an id as tables show it: 8 characters, 13 of a run's (a version-7 UUID). */
 const char *short_id(const char *id, char out[16]);
 
 #endif

@@ -177,6 +177,10 @@ class BadInput(ApiCase):
         r = self.s.post(base, {"queue": "low", "title": "by hand"})
         self.assertEqual(r.status, 201, r)
         self.assertEqual((r.json["queue"], r.json["title"]), ("low", "by hand"))
+        # a run's id is a version-7 UUID: ids sort in the order the runs were made
+        ids = [r.json["id"]] + [self.s.post(base, {"queue": "low"}).json["id"] for _ in range(5)]
+        self.assertEqual([i[14] for i in ids], ["7"] * 6)
+        self.assertEqual(sorted(ids), ids)
 
     def test_unknown_things_are_404_json(self):
         job = self.job()
@@ -718,10 +722,10 @@ class Lists(ApiCase):
         self.assertEqual(ids(runs + quote("%s 100%% #1" % tag)), [titled[1]["id"]])
         self.assertEqual(ids(runs + "NIGHTLY%20" + tag.upper()), [r["id"] for r in reversed(titled)])
         self.assertEqual(ids(runs + quote("100_")), [])  # % and _ are plain characters
-        for prefix in (plain["id"][:8], plain["id"][:8].upper(), plain["id"]):
+        for prefix in (plain["id"][:13], plain["id"][:13].upper(), plain["id"]):
             self.assertEqual(ids(runs + prefix), [plain["id"]])
         self.assertEqual(ids(runs + plain["id"][9:13]), [])  # ids match by their start
-        self.assertEqual(ids("/api/jobs/%s/runs?q=%s" % (b["id"], plain["id"][:8])), [])
+        self.assertEqual(ids("/api/jobs/%s/runs?q=%s" % (b["id"], plain["id"][:13])), [])
         # with a status filter, pages and across jobs
         self.assertEqual(ids("/api/runs?q=%s" % tag), [failed["id"]] + [r["id"] for r in reversed(titled)])
         self.assertEqual(ids("/api/runs?status=FAILED&q=%s" % tag), [failed["id"]])

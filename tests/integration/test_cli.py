@@ -196,9 +196,10 @@ class TestRuns(CliCase):
         lines = out.splitlines()
         self.assertEqual(lines[0].split(), ["ID", "STATUS", "TRIGGER", "CREATED", "DURATION",
                                             "TITLE", "MESSAGE"])
-        self.assertTrue(lines[1].startswith(second["id"][:8]))  # newest first
+        # newest first, each by the short id of a run: through its creation's millisecond
+        self.assertTrue(lines[1].startswith(second["id"][:13] + " "))
         self.assertIn("PARTIAL_SUCCESS", lines[1])
-        self.assertTrue(lines[2].startswith(first["id"][:8]))
+        self.assertTrue(lines[2].startswith(first["id"][:13] + " "))
         self.assertIn("SUCCESS", lines[2])
         only = self.ok_json("runs", job["id"], "--status", "success", "--json")
         self.assertEqual([r["id"] for r in only["hits"]["hits"]], [first["id"]])
@@ -208,8 +209,11 @@ class TestRuns(CliCase):
         self.assertIn("PARTIAL_SUCCESS", shown)
         self.assertIn(job["id"], shown)
         self.assertRegex(shown, r"Entries +4 total, \d+ inserted, \d+ updated, 2 errored")
-        # the short id the tables show is enough
-        self.assertEqual(self.ok_json("run", "show", first["id"][:8], "--json")["id"], first["id"])
+        # the short id the tables show is enough; less than a minute apart, 8 characters are not
+        self.assertEqual(self.ok_json("run", "show", first["id"][:13], "--json")["id"], first["id"])
+        p = self.cli("run", "show", first["id"][:8])
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("have ids starting with %s; give more of it" % first["id"][:8], p.stderr)
         p = self.cli("run", "show", "00000000-0000-4000-8000-000000000000")
         self.assertEqual(p.returncode, 1)
         self.assertIn("no run has the id", p.stderr)
@@ -265,7 +269,7 @@ class TestLogs(CliCase):
         try:
             first = follower.stdout.readline()  # the follower is live before the stop
             self.assertIn("rebuilding 1000 segment(s)", first)
-            out = self.ok("stop", run["id"][:8])
+            out = self.ok("stop", run["id"][:13])
             self.assertRegex(out, r"^run %s is (CANCELLING|CANCELLED)$" % run["id"])
             rest, err = follower.communicate(timeout=30)
         finally:

@@ -626,6 +626,33 @@ static void test_uuid(void **state)
     assert_false(uuid_valid("123e4567-e89b-12d3-a456_426614174000"));
 }
 
+/* A run's id: its first 48 bits are the instant's milliseconds, the next 12 after the version
+ * its fraction of the millisecond, so ids sort in the order they were made, to the microsecond. */
+static void test_uuid_v7(void **state)
+{
+    (void)state;
+    char a[UUID_STR_LEN], b[UUID_STR_LEN];
+    /* 1700000000123456 us: 0x18bcfe5687b ms and 456 us, 456 * 4096 / 1000 = 1867 = 0x74b */
+    uuid_v7(a, 1700000000123456);
+    assert_true(uuid_valid(a));
+    assert_memory_equal(a, "018bcfe5-687b-774b-", 19);
+    assert_non_null(strchr("89ab", a[19])); /* RFC 9562 variant */
+    uuid_v7(b, 1700000000123456);
+    assert_memory_equal(b, a, 19);
+    assert_string_not_equal(a, b); /* the last 62 bits are random */
+    /* a microsecond later sorts after, across a millisecond's end and a carry into the seconds */
+    static const int64_t at[] = {1700000000123456, 1700000000123457, 1700000000123999,
+                                 1700000000124000, 1700000000999999, 1700000001000000,
+                                 4102444800000000};
+    for (size_t i = 1; i < sizeof at / sizeof at[0]; i++) {
+        uuid_v7(a, at[i - 1]);
+        uuid_v7(b, at[i]);
+        assert_true(strcmp(a, b) < 0);
+    }
+    uuid_v7(a, -5); /* before the epoch: the epoch, still well formed */
+    assert_memory_equal(a, "00000000-0000-7000-", 19);
+}
+
 /* ---- json ---- */
 
 static void test_json_parse_errors(void **state)
@@ -720,6 +747,7 @@ int main(void)
         cmocka_unit_test(test_map_hash_spread),
         cmocka_unit_test(test_map_growth_and_iteration),
         cmocka_unit_test(test_uuid),
+        cmocka_unit_test(test_uuid_v7),
         cmocka_unit_test(test_json_parse_errors),
         cmocka_unit_test(test_json_helpers),
     };

@@ -1,7 +1,7 @@
 // The runs table of the job page and of the runs page. Rows are kept by run id and rebuilt
 // only when their run changed, so polling every 2 s neither flickers nor steals the focus.
 
-import { h, timeEl, statusBadge, durationEl, personName, isActive, fullTime } from './dom.js';
+import { h, timeEl, statusBadge, durationEl, personName, isActive, fullTime, shortId } from './dom.js';
 import { button } from './components.js';
 import { can } from './session.js';
 import { stopRun, deleteRun } from './dialogs.js';
@@ -35,8 +35,8 @@ function messageCell(run, expanded) {
 
 function runLabel(run) {
   if (run.title) return run.title;
-  if (run.trigger === 'scheduled') return `Scheduled run ${run.id.slice(0, 8)}`;
-  return `Run ${run.id.slice(0, 8)}`;
+  if (run.trigger === 'scheduled') return `Scheduled run ${shortId(run.id)}`;
+  return `Run ${shortId(run.id)}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 // The audit trail (GET /api/audit, admins only): who changed what, newest first.
 
 import { api } from '../api.js';
-import { h, timeEl, debounce, put } from '../dom.js';
+import { h, timeEl, debounce, put, shortId } from '../dom.js';
 import { pager, pageHeader, emptyState, errorBox, loading, select, field, input } from '../components.js';
 import { onLeave, setQuery, isCurrent } from '../router.js';
 import { can } from '../session.js';
@@ -98,8 +98,8 @@ export async function auditPage(el, { query, token }) {
           ? (e.job_title !== null ? h('a', { href: `/jobs/${e.job_id}` }, e.job_title) : h('span', { class: 'muted', title: e.job_id }, 'deleted job'))
           : h('span', { class: 'muted' }, '—')),
         h('td', { 'data-label': 'Run' }, e.run_id && e.job_id && e.job_title !== null
-          ? h('a', { href: `/jobs/${e.job_id}/runs/${e.run_id}` }, e.run_id.slice(0, 8))
-          : e.run_id ? h('span', { class: 'muted' }, e.run_id.slice(0, 8)) : h('span', { class: 'muted' }, '—')),
+          ? h('a', { href: `/jobs/${e.job_id}/runs/${e.run_id}` }, shortId(e.run_id))
+          : e.run_id ? h('span', { class: 'muted' }, shortId(e.run_id)) : h('span', { class: 'muted' }, '—')),
         h('td', { 'data-label': 'Target' }, e.target ? h('code', { title: e.target }, e.target.slice(0, 8)) : h('span', { class: 'muted' }, '—')),
         h('td', { 'data-label': 'Details', class: 'details-cell' }, detailsCell(e.details)),
         h('td', { 'data-label': 'Address' }, e.address || '—')))))),
