@@ -831,7 +831,7 @@ class Upgrade(unittest.TestCase):
             db.commit()
             db.close()
             s.start()
-            self.assertEqual(s.get("/readyz").json["store_version"], 8)
+            self.assertEqual(s.get("/readyz").json["store_version"], 9)
             self.assertEqual(s.wait_run({"id": queued, "job_id": job["id"]})["status"], "SUCCESS")
             self.assertEqual(s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"], 4)
             s.wait_run(s.run_job(job["id"]))
@@ -843,6 +843,9 @@ class Upgrade(unittest.TestCase):
             indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
             self.assertTrue({"run_unsuccessful_job", "run_unsuccessful"} <= indexes)
             self.assertIn("run_titled", indexes)  # the titled runs, for text searches (version 8)
+            # run.started entries are not in the audit's index by action (version 9)
+            sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'audit_action'").fetchone()[0]
+            self.assertIn("WHERE action <> 'run.started'", sql)
             self.assertEqual(s.get("/api/jobs/%s/runs?status=SUCCESS" % job["id"]).json["hits"]["total"], 5)
             self.assertEqual(s.get("/api/jobs/%s/runs?status=FAILED" % job["id"]).json["hits"]["total"], 0)
             db.close()
