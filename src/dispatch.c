@@ -323,7 +323,7 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
     run_init(out);
     out->created = time_now_us();
     uuid_v7(out->id, out->created);
-    snprintf(out->job_id, sizeof out->job_id, "%s", job->id);
+    memcpy(out->job_id, job->id, sizeof out->job_id);
     out->job_title = job->title ? xstrdup(job->title) : NULL;
     out->task = xstrdup(job->task);
     out->status = RUN_QUEUED;

@@ -427,13 +427,17 @@ void api_reply_list(struct api_ctx *c, const struct buf *items, int64_t total,
 const char *api_base_url(struct api_ctx *c, char *buf, size_t n)
 {
     const char *host = http_header(c->req, "Host");
-    bool ok = host && *host && strlen(host) < 200;
+    const char *scheme = c->req->tls ? "https://" : "http://";
+    size_t sl = strlen(scheme), hl = host ? strlen(host) : 0;
+    bool ok = hl > 0 && hl < 200 && sl + hl < n;
     for (const char *p = host; ok && *p; p++)
         ok = isalnum((unsigned char)*p) || strchr(".-:[]_", *p);
-    if (ok)
-        snprintf(buf, n, "%s://%s", c->req->tls ? "https" : "http", host);
-    else
+    if (ok) { /* on every answer that links: written without snprintf */
+        memcpy(buf, scheme, sl);
+        memcpy(buf + sl, host, hl + 1);
+    } else {
         snprintf(buf, n, "http://%s:%d", c->api->cfg->listen_host, c->api->cfg->listen_port);
+    }
     return buf;
 }
 

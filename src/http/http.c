@@ -531,7 +531,7 @@ static void dispatch_request(struct http_conn *c)
     req->head = c->head;
     memset(&c->head, 0, sizeof c->head);
     req->started_us = time_mono_us();
-    snprintf(req->peer, sizeof req->peer, "%s", c->peer);
+    memcpy(req->peer, c->peer, sizeof req->peer); /* the same size, NUL-terminated */
     if (req->head.content_length > 0) {
         req->body_len = (size_t)req->head.content_length;
         req->body = xmalloc(req->body_len + 1);

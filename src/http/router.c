@@ -45,10 +45,16 @@ int router_match(const struct route *table, size_t n, const char *method, const 
             return (int)i;
         }
         found = -405;
+    }
+    /* the methods the path has, for a 405's Allow: only then (a route of another method
+     * often comes before the one that matches) */
+    for (size_t i = 0; found == -405 && i < n; i++) {
+        struct route_match tmp;
+        if (!match_path(table[i].pattern, path, plen, &tmp) || strstr(m->allow, table[i].method))
+            continue;
         size_t used = strlen(m->allow);
-        if (!strstr(m->allow, table[i].method))
-            snprintf(m->allow + used, sizeof m->allow - used, "%s%s", used ? ", " : "",
-                     table[i].method);
+        snprintf(m->allow + used, sizeof m->allow - used, "%s%s", used ? ", " : "",
+                 table[i].method);
     }
     return found;
 }
