@@ -49,7 +49,9 @@ def sql_times(db, job_id, after_rid, offset, n=50):
     c = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
     out = {}
     for name, sql, args in (
-            ("count", "SELECT n FROM run_count WHERE job_id = ?", (job_id,)),
+            ("count", "SELECT coalesce((SELECT n FROM run_count WHERE job_id = ?1), 0) + "
+                      "(SELECT count(*) FROM run WHERE job_id = ?1 AND rid > "
+                      "(SELECT rid FROM run_count_upto WHERE k = 0))", (job_id,)),
             ("keyset", "SELECT * FROM run WHERE 1 AND job_id = ? AND rid < ? ORDER BY rid DESC "
                        "LIMIT 26 OFFSET 0", (job_id, after_rid)),
             ("offset", "SELECT * FROM run WHERE 1 AND job_id = ? ORDER BY rid DESC "

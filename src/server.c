@@ -249,6 +249,7 @@ int server_main(int argc, char **argv)
     /* a checkpoint copies tens of megabytes: not on the loop, which would answer nothing */
     if (strcmp(s.cfg.db_path, ":memory:") != 0 && store_checkpoint_in_background(s.store, &e) != 0)
         log_warn("startup.checkpoints_inline", "reason=%s", log_q(e.msg));
+    store_fold_run_counts(s.store); /* a failure is logged, and only makes counts slower */
     s.auth = auth_new(s.store, s.cfg.admin_token, &e);
     if (!s.auth || auth_bootstrap_admin(s.store, getenv("SKED_ADMIN_PASSWORD"), &e) < 0) {
         fprintf(stderr, "sked serve: %s: %s\n", e.field, e.msg);

@@ -47,6 +47,7 @@ struct store {
     bool batch_open;  /* the outermost transaction is the batch's */
     uint64_t undone;  /* rollbacks, for store_generation */
     int64_t changes_at_begin; /* rows changed before the outermost transaction began */
+    int64_t unfolded;         /* runs inserted since the run counts were last folded */
     char *path;
     enum durability durability;
     int checkpoint_frames; /* WAL frames past which a commit asks for a checkpoint */
@@ -624,9 +625,15 @@ void store_batching(struct store *s, bool on)
     s->batching = on;
 }
 
+/* Runs inserted between two folds: how many a count may walk, one index entry each. */
+#define FOLD_EVERY 2048
+
+static int fold_run_counts(struct store *s);
+
 int store_batch_end(struct store *s)
 {
     if (!s->batch_open) return 0;
+    if (s->unfolded >= FOLD_EVERY) fold_run_counts(s); /* a failure is logged; counts stay right */
     return outer_commit(s);
 }
 
@@ -1028,6 +1035,7 @@ int store_run_insert(struct store *s, struct run *r)
     r->rid = sqlite3_last_insert_rowid(s->db);
     r->updated = r->created;
     if (r->status == RUN_SUCCESS) note_success(s, r);
+    s->unfolded++;
     return 0;
 }
 
@@ -1120,6 +1128,46 @@ int64_t store_job_count_runs(struct store *s, const char *job_id, unsigned statu
     return v;
 }
 
+/*
+ * Run counts (0010_run_count_upto.sql): each job's row in run_count counts its runs up to the
+ * mark, and a count adds the runs above it, so no run's insert writes run_count. A fold adds
+ * the runs above the mark to their jobs' rows and moves the mark to the newest run: at the
+ * server's start (runs written by others while it was down are folded too) and every
+ * FOLD_EVERY inserts, in the batch's transaction, so that a count walks at most a few
+ * thousand index entries.
+ */
+static int fold_run_counts(struct store *s)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT (SELECT rid FROM run_count_upto WHERE k = 0), "
+                               "(SELECT coalesce(max(rid), 0) FROM run)");
+    int64_t upto = 0, top = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        upto = sqlite3_column_int64(st, 0);
+        top = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    s->unfolded = 0;
+    if (top <= upto) return 0;
+    st = stmt(s, "INSERT INTO run_count (job_id, n) SELECT job_id, count(*) FROM run "
+                 "WHERE rid > ?1 AND rid <= ?2 GROUP BY job_id "
+                 "ON CONFLICT (job_id) DO UPDATE SET n = n + excluded.n");
+    sqlite3_bind_int64(st, 1, upto);
+    sqlite3_bind_int64(st, 2, top);
+    if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "fold");
+    st = stmt(s, "UPDATE run_count_upto SET rid = ?1 WHERE k = 0");
+    sqlite3_bind_int64(st, 1, top);
+    return sqlite3_step(st) == SQLITE_DONE ? 0 : fail(s, "fold");
+}
+
+int store_fold_run_counts(struct store *s)
+{
+    int rc = store_begin(s);
+    if (rc == 0) rc = fold_run_counts(s);
+    if (rc == 0) return store_commit(s);
+    store_rollback(s);
+    return rc;
+}
+
 /* The text search of runs (q): the start of the id (any case), through the id index, or a part
  * of the title, through the index of titled runs (0008_titled.sql); the rest of the filters
  * apply to the rids these find. An OR of the two in the WHERE clause made SQLite walk every
@@ -1178,8 +1226,14 @@ static int64_t count_runs(struct store *s, const struct run_query *q, const char
     bool unfiltered = q->since == NO_TIME && !pat;
     bool plain = unfiltered && !q->status_mask;
     if (plain || (unfiltered && (q->status_mask & RUN_MASK(RUN_SUCCESS)))) {
-        sqlite3_stmt *st = q->job_id ? stmt(s, "SELECT n FROM run_count WHERE job_id = ?1")
-                                     : stmt(s, "SELECT coalesce(sum(n), 0) FROM run_count");
+        /* the rows count the runs up to the mark; the runs above it are counted here */
+        sqlite3_stmt *st =
+            q->job_id ? stmt(s, "SELECT coalesce((SELECT n FROM run_count WHERE job_id = ?1), 0) + "
+                                "(SELECT count(*) FROM run WHERE job_id = ?1 AND rid > "
+                                "(SELECT rid FROM run_count_upto WHERE k = 0))")
+                      : stmt(s, "SELECT coalesce((SELECT sum(n) FROM run_count), 0) + "
+                                "(SELECT count(*) FROM run WHERE rid > "
+                                "(SELECT rid FROM run_count_upto WHERE k = 0))");
         if (q->job_id) bind_text(st, 1, q->job_id);
         int64_t all = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
         sqlite3_reset(st);

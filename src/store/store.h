@@ -29,6 +29,9 @@ void store_close(struct store *s);
 /* Checkpoints the WAL on a thread with a connection of its own instead of in the commits that
  * pass the threshold (the server's store: its commits are on the event loop). */
 int store_checkpoint_in_background(struct store *s, struct sk_err *e);
+/* Adds the runs above the run counts' mark to their jobs' counts (see sqlite.c): the server
+ * does at start what its own inserts then do every few thousand runs. */
+int store_fold_run_counts(struct store *s);
 /* Schema version applied, and the newest this sked knows (equal once migrated). */
 int store_version(struct store *s);
 int store_latest_version(void);

@@ -576,6 +576,98 @@ static void test_run_list(void **state)
     for (int i = 0; i < 5; i++) run_release(&r[i]);
 }
 
+/* The total of a job's runs (or of all runs) as a page of them says it. */
+static int64_t total_of(struct store *s, const char *job)
+{
+    struct run_query q = {.since = NO_TIME, .limit = 1, .job_id = job};
+    int64_t total = -1;
+    run_titles(s, &q, &total);
+    return total;
+}
+
+/* One number the sqlite3 tool reads from the store at path, as another process would. */
+static int64_t sql_number(const char *path, const char *sql)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' \"%s\"", path, sql);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    long long v = -1;
+    assert_int_equal(fscanf(p, "%lld", &v), 1);
+    pclose(p);
+    return v;
+}
+
+/* Counts (0010_run_count_upto.sql): right through inserts above the mark, folds, deletes at,
+ * below and above it, the newest run deleted and its number given to the next, a job deleted,
+ * and runs written and deleted by another process; the mark follows the inserts. */
+static void test_run_counts(void **state)
+{
+    const char *path = ((struct fixture *)*state)->path;
+    char a[UUID_STR_LEN], b[UUID_STR_LEN];
+    add_job(S, a, "a", NULL, true, 1, 1);
+    add_job(S, b, "b", NULL, true, 1, 1);
+    struct run r[8];
+    for (int i = 0; i < 5; i++) add_run(S, &r[i], i < 3 ? a : b, "default", RUN_SUCCESS, i, NO_TIME, NULL);
+    assert_int_equal(total_of(S, a), 3);
+    assert_int_equal(total_of(S, b), 2);
+    assert_int_equal(total_of(S, NULL), 5);
+    assert_int_equal(store_fold_run_counts(S), 0);
+    assert_int_equal(sql_number(path, "SELECT rid FROM run_count_upto"), r[4].rid);
+    assert_int_equal(total_of(S, a), 3);
+    assert_int_equal(total_of(S, NULL), 5);
+    add_run(S, &r[5], a, "default", RUN_SUCCESS, 5, NO_TIME, NULL); /* above the mark */
+    add_run(S, &r[6], a, "default", RUN_SUCCESS, 6, NO_TIME, NULL);
+    assert_int_equal(total_of(S, a), 5);
+    assert_int_equal(store_run_delete(S, r[0].id), 0); /* below the mark */
+    assert_int_equal(store_run_delete(S, r[5].id), 0); /* above */
+    assert_int_equal(total_of(S, a), 3);
+    assert_int_equal(total_of(S, NULL), 5);
+    assert_int_equal(store_fold_run_counts(S), 0);
+    assert_int_equal(total_of(S, a), 3);
+    /* the newest run, at the mark, deleted: the mark comes down to the newest left, and the
+     * next run, which SQLite numbers as a deleted one below the old mark, is above it and
+     * counted once */
+    assert_int_equal(store_run_delete(S, r[6].id), 0);
+    assert_int_equal(sql_number(path, "SELECT rid FROM run_count_upto"), r[4].rid);
+    add_run(S, &r[7], b, "default", RUN_SUCCESS, 7, NO_TIME, NULL);
+    assert_int_equal(r[7].rid, r[5].rid);
+    assert_int_equal(total_of(S, b), 3);
+    assert_int_equal(total_of(S, a), 2);
+    assert_int_equal(total_of(S, NULL), 5);
+    /* another process's runs: counted before a fold and after it */
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO run (id, job_id, task, status, queue, created, updated) VALUES "
+             "('00000000-0000-4000-8000-000000000001', '%s', 't', 'S', 'default', 1, 1), "
+             "('00000000-0000-4000-8000-000000000002', '%s', 't', 'S', 'default', 1, 1); "
+             "DELETE FROM run WHERE id = '%s'; SELECT changes()",
+             a, a, r[1].id);
+    assert_int_equal(sql_number(path, sql), 1);
+    assert_int_equal(total_of(S, a), 3);
+    assert_int_equal(store_fold_run_counts(S), 0);
+    assert_int_equal(total_of(S, a), 3);
+    assert_int_equal(total_of(S, NULL), 6);
+    /* a job deleted takes its runs and its count */
+    assert_int_equal(store_job_delete(S, a), 0);
+    assert_int_equal(total_of(S, a), 0);
+    assert_int_equal(total_of(S, NULL), 3);
+    assert_int_equal(sql_number(path, "SELECT count(*) FROM run_count WHERE n <> (SELECT count(*) FROM run WHERE run.job_id = run_count.job_id AND rid <= (SELECT rid FROM run_count_upto))"), 0);
+    /* the server's batches fold every few thousand inserts */
+    store_batching(S, true);
+    struct run many;
+    for (int i = 0; i < 2100; i++) {
+        add_run(S, &many, b, "default", RUN_SUCCESS, 100 + i, NO_TIME, NULL);
+        run_release(&many);
+    }
+    assert_int_equal(store_batch_end(S), 0);
+    store_batching(S, false);
+    assert_int_equal(sql_number(path, "SELECT rid FROM run_count_upto"), sql_number(path, "SELECT max(rid) FROM run"));
+    assert_int_equal(sql_number(path, "SELECT n FROM run_count WHERE job_id = (SELECT job_id FROM run ORDER BY rid DESC LIMIT 1)"), 2103);
+    assert_int_equal(total_of(S, b), 2103);
+    for (int i = 0; i < 8; i++) run_release(&r[i]);
+}
+
 static void test_last_success_start(void **state)
 {
     char job[UUID_STR_LEN];
@@ -1263,7 +1355,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_open_migrate_meta), T(test_job_round_trip),   T(test_job_list),
         T(test_job_delete_cascades), T(test_run_round_trip), T(test_unique_schedule_slot),
-        T(test_run_list),          T(test_last_success_start), T(test_guarded_update),
+        T(test_run_list),          T(test_run_counts),       T(test_last_success_start),
+        T(test_guarded_update),
         T(test_claim),             T(test_run_delete),       T(test_logs),
         T(test_active_runs),       T(test_queue_depths),     T(test_transactions),
         T(test_generation),        T(test_wal_gathered),     T(test_wal_full),
