@@ -345,25 +345,24 @@ static int run_prune(struct builtin_ctx *c)
     char d[32];
     duration_format(retention, d);
     bctx_log(c, LL_INFO, "deleting finished runs older than %s (jobs without a retention of their own)", d);
-    int64_t now = time_now_us(), deleted = 0;
+    int64_t now = time_now_us(), deleted = 0, cursor = 0;
     int rc = 0;
-    /* jobs with their own retention first, then everyone else with the default; in small
-     * batches, each its own short transaction, so the server's writes slip in between */
-    for (int pass = 0; pass < 2 && rc == 0; pass++) {
-        for (;;) {
-            if (bctx_cancelled(c)) {
-                rc = 1;
-                break;
-            }
-            int64_t n = 0;
-            if (store_prune_batch(st, pass == 0, now, retention, batch, &n) != 0) {
-                bctx_message(c, "the store failed while deleting; see the server log");
-                rc = 1;
-                break;
-            }
-            deleted += n;
+    /* every run, oldest first, `batch` at a time, each window its own short transaction */
+    for (int more = 1; more == 1;) {
+        if (bctx_cancelled(c)) {
+            rc = 1;
+            break;
+        }
+        int64_t n = 0;
+        more = store_prune_window(st, now, retention, batch, &cursor, &n);
+        if (more < 0) {
+            bctx_message(c, "the store failed while deleting; see the server log");
+            rc = 1;
+            break;
+        }
+        deleted += n;
+        if (n) {
             bctx_entries(c, deleted, -1, -1, -1);
-            if (n < batch) break;
             bctx_sleep(c, 2); /* room for the server's writes */
         }
     }

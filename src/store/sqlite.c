@@ -2051,24 +2051,37 @@ void store_audit_free(struct audit_entry *e, size_t n)
 
 /* ---- retention ---- */
 
-int store_prune_batch(struct store *s, bool per_job, int64_t now, int64_t default_ms,
-                      int64_t batch, int64_t *deleted)
+int store_prune_window(struct store *s, int64_t now, int64_t default_ms, int64_t window,
+                       int64_t *cursor, int64_t *deleted)
 {
-    sqlite3_stmt *st =
-        per_job ? stmt(s, "DELETE FROM run WHERE rid IN (SELECT r.rid FROM run r JOIN job j ON "
-                          "j.id = r.job_id WHERE j.retention_ms IS NOT NULL AND r.finished_at < "
-                          "?1 - j.retention_ms * 1000 LIMIT ?3)")
-                : stmt(s, "DELETE FROM run WHERE rid IN (SELECT r.rid FROM run r JOIN job j ON "
-                          "j.id = r.job_id WHERE r.finished_at < ?1 - ?2 AND j.retention_ms IS "
-                          "NULL LIMIT ?3)");
-    sqlite3_bind_int64(st, 1, now);
-    if (!per_job) sqlite3_bind_int64(st, 2, default_ms * 1000);
-    sqlite3_bind_int64(st, 3, batch);
     *deleted = 0;
-    if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "prune");
+    if (store_begin(s) != 0) return -EIO;
+    /* the window's last run: `window` runs on in the rid B-tree, or the table's end */
+    sqlite3_stmt *st = stmt(s, "SELECT rid FROM run WHERE rid > ?1 ORDER BY rid LIMIT 1 OFFSET ?2");
+    sqlite3_bind_int64(st, 1, *cursor);
+    sqlite3_bind_int64(st, 2, window - 1);
+    int rc = sqlite3_step(st);
+    int64_t end = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) goto failed;
+    st = stmt(s, "DELETE FROM run WHERE rid IN (SELECT r.rid FROM run r JOIN job j ON j.id = "
+                 "r.job_id WHERE r.rid > ?1 AND r.rid <= ?2 AND r.finished_at < "
+                 "?3 - coalesce(j.retention_ms, ?4) * 1000)");
+    sqlite3_bind_int64(st, 1, *cursor);
+    sqlite3_bind_int64(st, 2, end);
+    sqlite3_bind_int64(st, 3, now);
+    sqlite3_bind_int64(st, 4, default_ms);
+    if (sqlite3_step(st) != SQLITE_DONE) goto failed;
     *deleted = sqlite3_changes(s->db);
+    if (store_commit(s) != 0) return -EIO;
     if (*deleted) forget_last_success(s);
-    return 0;
+    *cursor = end;
+    return end == INT64_MAX ? 0 : 1;
+failed:
+    fail(s, "prune");
+    store_rollback(s);
+    *deleted = 0;
+    return -EIO;
 }
 
 /* ---- whole stores ---- */

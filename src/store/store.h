@@ -216,12 +216,15 @@ int store_audit_list(struct store *s, const struct audit_query *q, struct audit_
 void store_audit_free(struct audit_entry *e, size_t n);
 
 /*
- * Deletes up to batch finished runs (and their logs, by cascade) past their retention: with
- * per_job, runs of jobs that have their own retention; else runs of the other jobs older than
- * default_ms. *deleted says how many went.
+ * Retention: deletes the finished runs past their job's retention (default_ms for jobs without
+ * one), and their logs by cascade, among the `window` runs after *cursor (a rid; 0 to begin),
+ * in one transaction, and moves *cursor past them. *deleted says how many went. Returns 1 while
+ * runs remain after the cursor, 0 at the end, < 0 on a store error. The runs are walked in the
+ * order they were made, each window a short transaction, so the server's writes slip in
+ * between; no index of finished runs is kept for it (every run's end would write one).
  */
-int store_prune_batch(struct store *s, bool per_job, int64_t now, int64_t default_ms,
-                      int64_t batch, int64_t *deleted);
+int store_prune_window(struct store *s, int64_t now, int64_t default_ms, int64_t window,
+                       int64_t *cursor, int64_t *deleted);
 
 /* ---- whole stores ---- */
 struct store_copy_info {

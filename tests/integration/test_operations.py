@@ -817,6 +817,7 @@ class Upgrade(unittest.TestCase):
                 DROP TRIGGER run_count_delete; DROP TRIGGER run_count_job_delete;
                 DROP TABLE run_count; DROP TABLE run_count_upto;
                 DROP INDEX audit_action; CREATE INDEX audit_action ON audit(action, id);
+                CREATE INDEX run_finished ON run(finished_at) WHERE finished_at IS NOT NULL;
                 DROP INDEX run_active;
                 CREATE INDEX run_active ON run(status, rid) WHERE status IN ('Q', 'R', 'C');
                 DROP INDEX run_remote;
@@ -832,7 +833,7 @@ class Upgrade(unittest.TestCase):
             db.commit()
             db.close()
             s.start()
-            self.assertEqual(s.get("/readyz").json["store_version"], 10)
+            self.assertEqual(s.get("/readyz").json["store_version"], 11)
             self.assertEqual(s.wait_run({"id": queued, "job_id": job["id"]})["status"], "SUCCESS")
             self.assertEqual(s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"], 4)
             s.wait_run(s.run_job(job["id"]))
@@ -844,6 +845,7 @@ class Upgrade(unittest.TestCase):
             indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
             self.assertTrue({"run_unsuccessful_job", "run_unsuccessful"} <= indexes)
             self.assertIn("run_titled", indexes)  # the titled runs, for text searches (version 8)
+            self.assertNotIn("run_finished", indexes)  # no index by finish time (version 11)
             # run.started entries are not in the audit's index by action (version 9)
             sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'audit_action'").fetchone()[0]
             self.assertIn("WHERE action <> 'run.started'", sql)

@@ -668,6 +668,76 @@ static void test_run_counts(void **state)
     for (int i = 0; i < 8; i++) run_release(&r[i]);
 }
 
+/* The retention walk: each window deletes the finished runs past their job's retention (or
+ * the default) and nothing else, the cursor moves a window on, and the walk ends at the end. */
+static void test_prune_window(void **state)
+{
+    const int64_t day = 86400LL * 1000000, now = 100 * day;
+    char def[UUID_STR_LEN], shortj[UUID_STR_LEN], longj[UUID_STR_LEN];
+    add_job(S, def, "default", NULL, true, 1, 1);
+    add_job(S, shortj, "short", NULL, true, 1, 1);
+    add_job(S, longj, "long", NULL, true, 1, 1);
+    struct job j;
+    assert_int_equal(store_job_get(S, shortj, &j), 0);
+    j.retention_ms = 5 * 86400LL * 1000;
+    assert_int_equal(store_job_update(S, &j), 0);
+    job_release(&j);
+    assert_int_equal(store_job_get(S, longj, &j), 0);
+    j.retention_ms = 60 * 86400LL * 1000;
+    assert_int_equal(store_job_update(S, &j), 0);
+    job_release(&j);
+    /* finished 40, 20 and 1 days ago for each job, and one still running made 50 days ago */
+    const char *jobs[] = {def, shortj, longj};
+    const int64_t ages[] = {40, 20, 1};
+    char kept[16][UUID_STR_LEN];
+    size_t nkept = 0;
+    for (int k = 0; k < 3; k++) {
+        for (int a = 0; a < 3; a++) {
+            struct run r;
+            add_run(S, &r, jobs[k], "default", RUN_QUEUED, now - ages[a] * day, NO_TIME, NULL);
+            struct run_guard g = {r.id, 1u << RUN_QUEUED, NULL, 0};
+            struct run f;
+            run_init(&f);
+            f.finished_at = now - ages[a] * day;
+            assert_int_equal(store_run_update(S, &g, RUN_SUCCESS, RF_FINISHED_AT, &f, 1), 0);
+            /* past retention: default 30 days, short 5, long 60 */
+            int64_t keep_days = k == 0 ? 30 : k == 1 ? 5 : 60;
+            if (ages[a] <= keep_days) memcpy(kept[nkept++], r.id, UUID_STR_LEN);
+            run_release(&r);
+        }
+        struct run live;
+        add_run(S, &live, jobs[k], "default", RUN_RUNNING, now - 50 * day, NO_TIME, NULL);
+        memcpy(kept[nkept++], live.id, UUID_STR_LEN);
+        run_release(&live);
+    }
+    /* 12 runs in windows of 5: 5, 5, then 2 and the end */
+    int64_t cursor = 0, deleted, total = 0;
+    int more, windows = 0;
+    do {
+        more = store_prune_window(S, now, 30 * 86400LL * 1000, 5, &cursor, &deleted);
+        assert_true(more >= 0);
+        total += deleted;
+        windows++;
+    } while (more == 1);
+    assert_int_equal(windows, 3);
+    assert_int_equal(total, 12 - (int64_t)nkept);
+    assert_int_equal(nkept, 9); /* default: 20 and 1 days; short: 1; long: all three; 3 live */
+    for (size_t i = 0; i < nkept; i++) {
+        struct run g;
+        assert_int_equal(store_run_get(S, kept[i], &g), 0);
+        run_release(&g);
+    }
+    assert_int_equal(total_of(S, NULL), 9);
+    /* a second walk finds nothing more */
+    cursor = 0;
+    total = 0;
+    do {
+        more = store_prune_window(S, now, 30 * 86400LL * 1000, 5, &cursor, &deleted);
+        total += deleted;
+    } while (more == 1);
+    assert_int_equal(total, 0);
+}
+
 static void test_last_success_start(void **state)
 {
     char job[UUID_STR_LEN];
@@ -1355,7 +1425,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_open_migrate_meta), T(test_job_round_trip),   T(test_job_list),
         T(test_job_delete_cascades), T(test_run_round_trip), T(test_unique_schedule_slot),
-        T(test_run_list),          T(test_run_counts),       T(test_last_success_start),
+        T(test_run_list),          T(test_run_counts),       T(test_prune_window),
+        T(test_last_success_start),
         T(test_guarded_update),
         T(test_claim),             T(test_run_delete),       T(test_logs),
         T(test_active_runs),       T(test_queue_depths),     T(test_transactions),
