@@ -1969,7 +1969,8 @@ int store_audit_list(struct store *s, const struct audit_query *q, struct audit_
     if (upto) upto[alen - 1] = '/';
     const char *act = !q->action ? ""
                       : prefix   ? started ? " AND action >= ?3 AND action < ?7"
-                                           : " AND action >= ?3 AND action < ?7 AND action <> 'run.started'"
+                                           : " AND action >= ?3 AND action < ?7"
+                                             " AND action <> 'run.started'"
                       : started  ? " AND action = ?3"
                                  : " AND action = ?3 AND action <> 'run.started'";
     if (q->since != NO_TIME) buf_puts(&where, " AND ts >= ?4");
@@ -1978,7 +1979,8 @@ int store_audit_list(struct store *s, const struct audit_query *q, struct audit_
      * max() and min() in a query of its own: SQLite reads a lone min() or max() from the end
      * of the rowid B-tree, but both in one query scan the table */
     bool alone = !q->job_id && !q->actor && q->since == NO_TIME;
-    static const char span[] = "coalesce((SELECT max(id) FROM audit) - (SELECT min(id) FROM audit) + 1, 0)";
+    static const char span[] =
+        "coalesce((SELECT max(id) FROM audit) - (SELECT min(id) FROM audit) + 1, 0)";
     char *sql = alone && !q->action ? xasprintf("SELECT %s", span)
                 : alone && started
                     /* run.started's entries are all but the others, which the index counts;

@@ -608,7 +608,8 @@ static void test_run_counts(void **state)
     add_job(S, a, "a", NULL, true, 1, 1);
     add_job(S, b, "b", NULL, true, 1, 1);
     struct run r[8];
-    for (int i = 0; i < 5; i++) add_run(S, &r[i], i < 3 ? a : b, "default", RUN_SUCCESS, i, NO_TIME, NULL);
+    for (int i = 0; i < 5; i++)
+        add_run(S, &r[i], i < 3 ? a : b, "default", RUN_SUCCESS, i, NO_TIME, NULL);
     assert_int_equal(total_of(S, a), 3);
     assert_int_equal(total_of(S, b), 2);
     assert_int_equal(total_of(S, NULL), 5);
@@ -652,7 +653,10 @@ static void test_run_counts(void **state)
     assert_int_equal(store_job_delete(S, a), 0);
     assert_int_equal(total_of(S, a), 0);
     assert_int_equal(total_of(S, NULL), 3);
-    assert_int_equal(sql_number(path, "SELECT count(*) FROM run_count WHERE n <> (SELECT count(*) FROM run WHERE run.job_id = run_count.job_id AND rid <= (SELECT rid FROM run_count_upto))"), 0);
+    assert_int_equal(sql_number(path, "SELECT count(*) FROM run_count WHERE n <> (SELECT count(*) "
+                                      "FROM run WHERE run.job_id = run_count.job_id AND rid <= "
+                                      "(SELECT rid FROM run_count_upto))"),
+                     0);
     /* the server's batches fold every few thousand inserts */
     store_batching(S, true);
     struct run many;
@@ -662,8 +666,11 @@ static void test_run_counts(void **state)
     }
     assert_int_equal(store_batch_end(S), 0);
     store_batching(S, false);
-    assert_int_equal(sql_number(path, "SELECT rid FROM run_count_upto"), sql_number(path, "SELECT max(rid) FROM run"));
-    assert_int_equal(sql_number(path, "SELECT n FROM run_count WHERE job_id = (SELECT job_id FROM run ORDER BY rid DESC LIMIT 1)"), 2103);
+    assert_int_equal(sql_number(path, "SELECT rid FROM run_count_upto"),
+                     sql_number(path, "SELECT max(rid) FROM run"));
+    assert_int_equal(sql_number(path, "SELECT n FROM run_count WHERE job_id = (SELECT job_id "
+                                      "FROM run ORDER BY rid DESC LIMIT 1)"),
+                     2103);
     assert_int_equal(total_of(S, b), 2103);
     for (int i = 0; i < 8; i++) run_release(&r[i]);
 }
