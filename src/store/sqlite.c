@@ -2053,11 +2053,23 @@ void store_audit_free(struct audit_entry *e, size_t n)
 
 /* ---- retention ---- */
 
+/* the runs of the window (?1, ?2] past their job's retention, or the default (?4 ms) */
+#define PRUNABLE                                                                               \
+    "SELECT r.rid FROM run r JOIN job j ON j.id = r.job_id WHERE r.rid > ?1 AND r.rid <= ?2 "  \
+    "AND r.finished_at < ?3 - coalesce(j.retention_ms, ?4) * 1000"
+
+static void bind_window(sqlite3_stmt *st, int64_t from, int64_t end, int64_t now, int64_t ms)
+{
+    sqlite3_bind_int64(st, 1, from);
+    sqlite3_bind_int64(st, 2, end);
+    sqlite3_bind_int64(st, 3, now);
+    sqlite3_bind_int64(st, 4, ms);
+}
+
 int store_prune_window(struct store *s, int64_t now, int64_t default_ms, int64_t window,
                        int64_t *cursor, int64_t *deleted)
 {
     *deleted = 0;
-    if (store_begin(s) != 0) return -EIO;
     /* the window's last run: `window` runs on in the rid B-tree, or the table's end */
     sqlite3_stmt *st = stmt(s, "SELECT rid FROM run WHERE rid > ?1 ORDER BY rid LIMIT 1 OFFSET ?2");
     sqlite3_bind_int64(st, 1, *cursor);
@@ -2065,26 +2077,35 @@ int store_prune_window(struct store *s, int64_t now, int64_t default_ms, int64_t
     int rc = sqlite3_step(st);
     int64_t end = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
     sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) goto failed;
-    st = stmt(s, "DELETE FROM run WHERE rid IN (SELECT r.rid FROM run r JOIN job j ON j.id = "
-                 "r.job_id WHERE r.rid > ?1 AND r.rid <= ?2 AND r.finished_at < "
-                 "?3 - coalesce(j.retention_ms, ?4) * 1000)");
-    sqlite3_bind_int64(st, 1, *cursor);
-    sqlite3_bind_int64(st, 2, end);
-    sqlite3_bind_int64(st, 3, now);
-    sqlite3_bind_int64(st, 4, default_ms);
-    if (sqlite3_step(st) != SQLITE_DONE) goto failed;
-    *deleted = sqlite3_changes(s->db);
-    if (store_commit(s) != 0) return -EIO;
-    if (*deleted) forget_last_success(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail(s, "prune");
+    /* looked for without the write lock first: most windows of a walk (the runs still young)
+     * hold nothing to delete, and the server's commits should not wait for them */
+    st = stmt(s, "SELECT EXISTS (" PRUNABLE ")");
+    bind_window(st, *cursor, end, now, default_ms);
+    rc = sqlite3_step(st);
+    bool any = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW) return fail(s, "prune");
+    if (any) {
+        if (store_begin(s) != 0) return -EIO;
+        st = stmt(s, "DELETE FROM run WHERE rid IN (" PRUNABLE ")");
+        bind_window(st, *cursor, end, now, default_ms);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            fail(s, "prune");
+            store_rollback(s);
+            return -EIO;
+        }
+        *deleted = sqlite3_changes(s->db);
+        if (store_commit(s) != 0) {
+            *deleted = 0;
+            return -EIO;
+        }
+        forget_last_success(s);
+    }
     *cursor = end;
     return end == INT64_MAX ? 0 : 1;
-failed:
-    fail(s, "prune");
-    store_rollback(s);
-    *deleted = 0;
-    return -EIO;
 }
+#undef PRUNABLE
 
 /* ---- whole stores ---- */
 
