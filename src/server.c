@@ -50,7 +50,7 @@ struct server {
     struct notify *notify;
     struct metrics *metrics;
     struct auth *auth;
-    struct offload *offload;
+    struct offload *offload, *search;
     struct http_server *http;
     struct api api;
     struct event *sigterm, *sigint, *sighup;
@@ -280,6 +280,8 @@ int server_main(int argc, char **argv)
     s.offload = offload_new(s.base, 1);
     s.api = (struct api){s.store,   s.dispatch, s.sched,   s.events, s.metrics, s.notify,
                          &s.cfg,    s.auth,     s.offload, s.base,   time_now_us()};
+    /* a text search reads every titled run of a job (seconds at a million): not on the loop */
+    if (strcmp(s.cfg.db_path, ":memory:") != 0) s.api.search = s.search = offload_new(s.base, 1);
     struct http_limits lim = {16 * 1024, (size_t)s.cfg.max_body_bytes, 60, 60, 10000};
     s.http = http_server_new(s.base, s.cfg.listen_host, s.cfg.listen_port, &lim, api_handle,
                              &s.api, &e);
@@ -328,6 +330,7 @@ int server_main(int argc, char **argv)
 
 out:
     http_server_free(s.http);
+    offload_free(s.search); /* its searches answered (or their clients gone) first */
     api_release(&s.api);
     offload_free(s.offload);
     scheduler_free(s.sched);

@@ -33,6 +33,10 @@ struct api {
     struct event_base *base;
     int64_t started_us;
     struct job_doc *docs; /* job documents as last sent (api_jobs.c), allocated on first use */
+    /* text searches of runs (api_runs.c): a thread of their own, with its own connection to
+     * the store, opened there on first use; NULL search: on the loop */
+    struct offload *search;
+    struct store *reader;
 };
 
 /* Everything a handler gets. */

@@ -476,6 +476,8 @@ void api_release(struct api *api)
     for (int i = 0; api->docs && i < JOB_DOCS; i++) buf_free(&api->docs[i].body);
     free(api->docs);
     api->docs = NULL;
+    store_close(api->reader);
+    api->reader = NULL;
 }
 
 void api_jobs_get(struct api_ctx *c)

@@ -7,9 +7,11 @@
 #include "api.h"
 #include "args.h"
 #include "base/json.h"
+#include "base/log.h"
 #include "base/timeutil.h"
 #include "base/utf8.h"
 #include "base/xalloc.h"
+#include "offload.h"
 
 static const char *const run_sorts[] = {"created", NULL};
 
@@ -42,6 +44,92 @@ static void run_filters(struct api_ctx *c, struct run_query *q, json_t *errs)
         json_errs_add(errs, "include_subtasks", "must be true or false");
 }
 
+static void list_reply(struct api_ctx *c, const struct page *p, int rc, struct run *runs,
+                       size_t n, int64_t total, const char *job_id, const char *cursor,
+                       json_t *errs);
+
+/*
+ * A text search (q) reads every titled run of the job, or of all jobs, for its count: seconds
+ * at a million runs, during which the loop would answer nothing and fire nothing. So it runs on
+ * a thread of its own with a connection of its own (api->search, api->reader), which sees what
+ * the loop has committed; the answer is written back on the loop.
+ */
+struct search_op {
+    struct api *api;
+    struct http_req *req; /* NULL once the client has left (set on the loop) */
+    _Atomic bool gone;    /* the same, for the search thread: nothing to search for */
+    struct principal who;
+    struct page p;
+    struct run_query q; /* its strings point into the op */
+    char job_id[UUID_STR_LEN], cursor[UUID_STR_LEN];
+    char *text;
+    json_t *errs;
+    int rc;
+    struct run *runs;
+    size_t n;
+    int64_t total;
+};
+
+static void search_work(void *arg)
+{
+    struct search_op *op = arg;
+    op->rc = -EIO;
+    if (op->gone) return;
+    if (!op->api->reader) {
+        struct sk_err e = {0};
+        if (store_open(op->api->cfg->db_path, DURABILITY_NORMAL, &op->api->reader, &e) != 0) {
+            log_error("search.store_failed", "reason=%s", log_q(e.msg));
+            return;
+        }
+    }
+    op->rc = store_run_list(op->api->reader, &op->q, &op->runs, &op->n, &op->total);
+}
+
+static void search_gone(struct http_req *req, void *arg)
+{
+    (void)req;
+    struct search_op *op = arg;
+    op->req = NULL;
+    op->gone = true;
+}
+
+static void search_done(void *arg)
+{
+    struct search_op *op = arg;
+    if (op->req) {
+        http_req_hold(op->req, NULL, NULL);
+        struct route_match none;
+        memset(&none, 0, sizeof none);
+        struct api_ctx c = {op->api, op->req, &none, op->who, false};
+        list_reply(&c, &op->p, op->rc, op->runs, op->n, op->total,
+                   op->job_id[0] ? op->job_id : NULL, op->cursor, op->errs);
+    } else {
+        json_decref(op->errs);
+        if (op->rc == 0) store_runs_free(op->runs, op->n);
+    }
+    free(op->text);
+    free(op);
+}
+
+static void search_start(struct api_ctx *c, const struct run_query *q, const struct page *p,
+                         json_t *errs)
+{
+    struct search_op *op = xcalloc(1, sizeof *op);
+    op->api = c->api;
+    op->req = c->req;
+    op->who = c->who;
+    op->p = *p;
+    op->q = *q;
+    op->errs = errs;
+    if (q->job_id) memcpy(op->job_id, q->job_id, sizeof op->job_id);
+    if (q->after) memcpy(op->cursor, q->after, sizeof op->cursor);
+    op->q.job_id = q->job_id ? op->job_id : NULL;
+    op->q.after = q->after ? op->cursor : NULL;
+    op->q.q = op->text = xstrdup(q->q);
+    http_req_hold(c->req, search_gone, op);
+    offload_submit(c->api->search, search_work, search_done, op);
+}
+
 static void list(struct api_ctx *c, const char *job_id, json_t *errs)
 {
     struct page p;
@@ -69,10 +157,22 @@ static void list(struct api_ctx *c, const char *job_id, json_t *errs)
     q.offset = (p.page - 1) * p.size;
     q.limit = p.size + (*cursor ? 1 : 0); /* one more tells whether a next page exists */
     q.after = *cursor ? cursor : NULL;
+    if (q.q && *q.q && c->api->search) {
+        search_start(c, &q, &p, errs);
+        return;
+    }
     struct run *runs;
     size_t n;
     int64_t total;
     int rc = store_run_list(c->api->store, &q, &runs, &n, &total);
+    list_reply(c, &p, rc, runs, n, total, job_id, cursor, errs);
+}
+
+/* The answer to a list: its page of runs (store_run_list gave rc, runs, n, total). */
+static void list_reply(struct api_ctx *c, const struct page *p, int rc, struct run *runs,
+                       size_t n, int64_t total, const char *job_id, const char *cursor,
+                       json_t *errs)
+{
     if (rc == -ENOENT) {
         json_errs_add(errs, "after", "no run %s%s", cursor, job_id ? " in this job" : "");
         api_invalid(c, errs);
@@ -83,15 +183,15 @@ static void list(struct api_ctx *c, const char *job_id, json_t *errs)
         api_error(c, 503, "the store failed; see the server log");
         return;
     }
-    bool more = *cursor && n > (size_t)p.size;
+    bool more = *cursor && n > (size_t)p->size;
     struct buf items = BUF_INIT;
-    buf_reserve(&items, (more ? (size_t)p.size : n) * 1600);
-    for (size_t i = 0; i < n && i < (size_t)p.size; i++) {
+    buf_reserve(&items, (more ? (size_t)p->size : n) * 1600);
+    for (size_t i = 0; i < n && i < (size_t)p->size; i++) {
         if (i) buf_putc(&items, ',');
         api_run_write(c, &items, &runs[i]);
     }
-    api_reply_list(c, &items, total, &p, *cursor ? cursor : NULL,
-                   more ? runs[p.size - 1].id : NULL);
+    api_reply_list(c, &items, total, p, *cursor ? cursor : NULL,
+                   more ? runs[p->size - 1].id : NULL);
     buf_free(&items);
     store_runs_free(runs, n);
 }

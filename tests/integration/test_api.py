@@ -556,6 +556,54 @@ class StatusFilters(unittest.TestCase):
             db.close()
 
 
+class SearchOffTheLoop(unittest.TestCase):
+    def test_a_long_text_search_does_not_hold_up_other_requests(self):
+        """A text search reads every titled run of a job for its count; over 300,000 it takes
+        long enough that a request sent while it runs would wait for it on the loop. It runs on
+        a thread of its own: the other request is answered first, and the search's answer is
+        right."""
+        with Sked(tasks=TASKS, args=FAST) as s:
+            job = s.create_job("t")["id"]
+            s.stop()
+            db = sqlite3.connect(s.db)
+            db.execute("""WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 300000)
+                          INSERT INTO run (id, job_id, task, status, queue, title, created, updated)
+                          SELECT printf('%08x-0000-4000-8000-%012x', x, x), ?, 't', 'S', 'default',
+                                 'nightly import ' || x, x, x FROM n""", (job,))
+            db.commit()
+            db.close()
+            s.start()
+            done = []
+
+            def search():
+                r = s.get("/api/jobs/%s/runs?q=nightly&size=3" % job)
+                done.append(("search", r))
+
+            import threading
+            t = threading.Thread(target=search)
+            t.start()
+            time.sleep(0.1)
+            other = s.get("/api/jobs/%s" % job)
+            done.append(("other", other))
+            t.join(120)
+            self.assertEqual([d[0] for d in done], ["other", "search"])
+            self.assertEqual(other.status, 200)
+            found = done[1][1]
+            self.assertEqual(found.status, 200, found)
+            self.assertEqual(found.json["hits"]["total"], 300000)
+            self.assertEqual([h["title"] for h in found.json["hits"]["hits"]],
+                             ["nightly import 300000", "nightly import 299999", "nightly import 299998"])
+            # a client that leaves while its search runs: the server goes on (and, under the
+            # sanitizers, frees what the search found)
+            gone = socket.create_connection(("127.0.0.1", s.port))
+            gone.sendall(("GET /api/jobs/%s/runs?q=import HTTP/1.1\r\nHost: x\r\n"
+                          "Authorization: Bearer %s\r\n\r\n" % (job, TOKEN)).encode())
+            time.sleep(0.1)
+            gone.close()
+            again = s.get("/api/jobs/%s/runs?q=import%%20299999" % job)
+            self.assertEqual(again.json["hits"]["total"], 1)
+
+
 class Deletes(ApiCase):
     def test_run_delete_only_when_finished(self):
         job = self.job(task="gated")
