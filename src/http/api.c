@@ -17,6 +17,7 @@
 #include "base/timeutil.h"
 #include "base/utf8.h"
 #include "base/xalloc.h"
+#include "offload.h"
 #include "static.h"
 
 typedef void (*api_fn)(struct api_ctx *c);
@@ -828,4 +829,69 @@ int api_load_run(struct api_ctx *c, struct run *r)
         return -1;
     }
     return 0;
+}
+
+/* ---- reads off the loop ---- */
+
+struct read_op {
+    struct api *api;
+    struct http_req *req; /* NULL once the client has left (set on the loop) */
+    _Atomic bool gone;    /* the same, for the reading thread: nothing to read for */
+    struct principal who;
+    api_read_fn read;
+    api_answer_fn answer;
+    void *arg;
+};
+
+static void read_work(void *arg)
+{
+    struct read_op *op = arg;
+    if (op->gone) return;
+    if (!op->api->reader) {
+        struct sk_err e = {0};
+        if (store_open(op->api->cfg->db_path, DURABILITY_NORMAL, &op->api->reader, &e) != 0)
+            log_error("reader.store_failed", "reason=%s", log_q(e.msg));
+    }
+    op->read(op->api->reader, op->arg);
+}
+
+static void read_gone(struct http_req *req, void *arg)
+{
+    (void)req;
+    struct read_op *op = arg;
+    op->req = NULL;
+    op->gone = true;
+}
+
+static void read_done(void *arg)
+{
+    struct read_op *op = arg;
+    if (op->req) {
+        http_req_hold(op->req, NULL, NULL);
+        struct route_match none;
+        memset(&none, 0, sizeof none);
+        struct api_ctx c = {op->api, op->req, &none, op->who, false};
+        op->answer(&c, op->arg);
+    } else {
+        op->answer(NULL, op->arg);
+    }
+    free(op);
+}
+
+void api_read_off_loop(struct api_ctx *c, api_read_fn read, api_answer_fn answer, void *arg)
+{
+    if (!c->api->search) {
+        read(c->api->store, arg);
+        answer(c, arg);
+        return;
+    }
+    struct read_op *op = xcalloc(1, sizeof *op);
+    op->api = c->api;
+    op->req = c->req;
+    op->who = c->who;
+    op->read = read;
+    op->answer = answer;
+    op->arg = arg;
+    http_req_hold(c->req, read_gone, op);
+    offload_submit(c->api->search, read_work, read_done, op);
 }

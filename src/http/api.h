@@ -48,6 +48,18 @@ struct api_ctx {
     bool live; /* the answer holds a figure that moves with the clock (a started run's duration) */
 };
 
+/*
+ * A read that may take long on a large store (a text search, a count of many rows): done by
+ * read() on the thread of api->search with its own connection to the store (NULL when that
+ * cannot be opened), so the loop answers and fires meanwhile; then answer() on the loop, with
+ * c NULL when the client has left (to free arg). Without that thread (a store in memory) both
+ * run at once on the loop. read() must touch nothing the loop owns; arg must not point into
+ * the request.
+ */
+typedef void (*api_read_fn)(struct store *reader, void *arg);
+typedef void (*api_answer_fn)(struct api_ctx *c, void *arg);
+void api_read_off_loop(struct api_ctx *c, api_read_fn read, api_answer_fn answer, void *arg);
+
 /* The http_handler for the whole server. */
 void api_handle(struct http_req *req, void *arg);
 /* Drops what the API keeps between requests (job documents): after the job types changed, and

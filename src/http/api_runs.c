@@ -7,11 +7,9 @@
 #include "api.h"
 #include "args.h"
 #include "base/json.h"
-#include "base/log.h"
 #include "base/timeutil.h"
 #include "base/utf8.h"
 #include "base/xalloc.h"
-#include "offload.h"
 
 static const char *const run_sorts[] = {"created", NULL};
 
@@ -48,19 +46,11 @@ static void list_reply(struct api_ctx *c, const struct page *p, int rc, struct r
                        size_t n, int64_t total, const char *job_id, const char *cursor,
                        json_t *errs);
 
-/*
- * A text search (q) reads every titled run of the job, or of all jobs, for its count: seconds
- * at a million runs, during which the loop would answer nothing and fire nothing. So it runs on
- * a thread of its own with a connection of its own (api->search, api->reader), which sees what
- * the loop has committed; the answer is written back on the loop.
- */
-struct search_op {
-    struct api *api;
-    struct http_req *req; /* NULL once the client has left (set on the loop) */
-    _Atomic bool gone;    /* the same, for the search thread: nothing to search for */
-    struct principal who;
+/* A list with a text search (q): its count reads every titled run of the job, or of all jobs
+ * (seconds at a million), so it is read off the loop (api_read_off_loop). */
+struct search {
     struct page p;
-    struct run_query q; /* its strings point into the op */
+    struct run_query q; /* its strings point into the search */
     char job_id[UUID_STR_LEN], cursor[UUID_STR_LEN];
     char *text;
     json_t *errs;
@@ -70,64 +60,40 @@ struct search_op {
     int64_t total;
 };
 
-static void search_work(void *arg)
+static void search_read(struct store *reader, void *arg)
 {
-    struct search_op *op = arg;
-    op->rc = -EIO;
-    if (op->gone) return;
-    if (!op->api->reader) {
-        struct sk_err e = {0};
-        if (store_open(op->api->cfg->db_path, DURABILITY_NORMAL, &op->api->reader, &e) != 0) {
-            log_error("search.store_failed", "reason=%s", log_q(e.msg));
-            return;
-        }
-    }
-    op->rc = store_run_list(op->api->reader, &op->q, &op->runs, &op->n, &op->total);
+    struct search *s = arg;
+    s->rc = reader ? store_run_list(reader, &s->q, &s->runs, &s->n, &s->total) : -EIO;
 }
 
-static void search_gone(struct http_req *req, void *arg)
+static void search_answer(struct api_ctx *c, void *arg)
 {
-    (void)req;
-    struct search_op *op = arg;
-    op->req = NULL;
-    op->gone = true;
-}
-
-static void search_done(void *arg)
-{
-    struct search_op *op = arg;
-    if (op->req) {
-        http_req_hold(op->req, NULL, NULL);
-        struct route_match none;
-        memset(&none, 0, sizeof none);
-        struct api_ctx c = {op->api, op->req, &none, op->who, false};
-        list_reply(&c, &op->p, op->rc, op->runs, op->n, op->total,
-                   op->job_id[0] ? op->job_id : NULL, op->cursor, op->errs);
-    } else {
-        json_decref(op->errs);
-        if (op->rc == 0) store_runs_free(op->runs, op->n);
+    struct search *s = arg;
+    if (c)
+        list_reply(c, &s->p, s->rc, s->runs, s->n, s->total, s->job_id[0] ? s->job_id : NULL,
+                   s->cursor, s->errs);
+    else {
+        json_decref(s->errs);
+        if (s->rc == 0) store_runs_free(s->runs, s->n);
     }
-    free(op->text);
-    free(op);
+    free(s->text);
+    free(s);
 }
 
 static void search_start(struct api_ctx *c, const struct run_query *q, const struct page *p,
                          json_t *errs)
 {
-    struct search_op *op = xcalloc(1, sizeof *op);
-    op->api = c->api;
-    op->req = c->req;
-    op->who = c->who;
-    op->p = *p;
-    op->q = *q;
-    op->errs = errs;
-    if (q->job_id) memcpy(op->job_id, q->job_id, sizeof op->job_id);
-    if (q->after) memcpy(op->cursor, q->after, sizeof op->cursor);
-    op->q.job_id = q->job_id ? op->job_id : NULL;
-    op->q.after = q->after ? op->cursor : NULL;
-    op->q.q = op->text = xstrdup(q->q);
-    http_req_hold(c->req, search_gone, op);
-    offload_submit(c->api->search, search_work, search_done, op);
+    struct search *s = xcalloc(1, sizeof *s);
+    s->p = *p;
+    s->q = *q;
+    s->errs = errs;
+    s->rc = -EIO;
+    if (q->job_id) memcpy(s->job_id, q->job_id, sizeof s->job_id);
+    if (q->after) memcpy(s->cursor, q->after, sizeof s->cursor);
+    s->q.job_id = q->job_id ? s->job_id : NULL;
+    s->q.after = q->after ? s->cursor : NULL;
+    s->q.q = s->text = xstrdup(q->q);
+    api_read_off_loop(c, search_read, search_answer, s);
 }
 
 static void list(struct api_ctx *c, const char *job_id, json_t *errs)
@@ -157,7 +123,7 @@ static void list(struct api_ctx *c, const char *job_id, json_t *errs)
     q.offset = (p.page - 1) * p.size;
     q.limit = p.size + (*cursor ? 1 : 0); /* one more tells whether a next page exists */
     q.after = *cursor ? cursor : NULL;
-    if (q.q && *q.q && c->api->search) {
+    if (q.q && *q.q) {
         search_start(c, &q, &p, errs);
         return;
     }
