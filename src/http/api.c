@@ -831,22 +831,27 @@ int api_load_run(struct api_ctx *c, struct run *r)
     return 0;
 }
 
-/* ---- reads off the loop ---- */
+/* ---- work off the loop ---- */
 
-struct read_op {
+struct off_op {
     struct api *api;
     struct http_req *req; /* NULL once the client has left (set on the loop) */
-    _Atomic bool gone;    /* the same, for the reading thread: nothing to read for */
+    _Atomic bool gone;    /* the same, for the pool's thread: nothing to work for */
     struct principal who;
+    void (*work)(void *arg); /* or read, on api->reader */
     api_read_fn read;
     api_answer_fn answer;
     void *arg;
 };
 
-static void read_work(void *arg)
+static void off_work(void *arg)
 {
-    struct read_op *op = arg;
+    struct off_op *op = arg;
     if (op->gone) return;
+    if (op->work) {
+        op->work(op->arg);
+        return;
+    }
     if (!op->api->reader) {
         struct sk_err e = {0};
         if (store_open(op->api->cfg->db_path, DURABILITY_NORMAL, &op->api->reader, &e) != 0)
@@ -855,17 +860,17 @@ static void read_work(void *arg)
     op->read(op->api->reader, op->arg);
 }
 
-static void read_gone(struct http_req *req, void *arg)
+static void off_gone(struct http_req *req, void *arg)
 {
     (void)req;
-    struct read_op *op = arg;
+    struct off_op *op = arg;
     op->req = NULL;
     op->gone = true;
 }
 
-static void read_done(void *arg)
+static void off_done(void *arg)
 {
-    struct read_op *op = arg;
+    struct off_op *op = arg;
     if (op->req) {
         http_req_hold(op->req, NULL, NULL);
         struct route_match none;
@@ -878,6 +883,27 @@ static void read_done(void *arg)
     free(op);
 }
 
+static void off_submit(struct api_ctx *c, struct offload *pool, void (*work)(void *arg),
+                       api_read_fn read, api_answer_fn answer, void *arg)
+{
+    struct off_op *op = xcalloc(1, sizeof *op);
+    op->api = c->api;
+    op->req = c->req;
+    op->who = c->who;
+    op->work = work;
+    op->read = read;
+    op->answer = answer;
+    op->arg = arg;
+    http_req_hold(c->req, off_gone, op);
+    offload_submit(pool, off_work, off_done, op);
+}
+
+void api_off_loop(struct api_ctx *c, struct offload *pool, void (*work)(void *arg),
+                  api_answer_fn answer, void *arg)
+{
+    off_submit(c, pool, work, NULL, answer, arg);
+}
+
 void api_read_off_loop(struct api_ctx *c, api_read_fn read, api_answer_fn answer, void *arg)
 {
     if (!c->api->search) {
@@ -885,13 +911,5 @@ void api_read_off_loop(struct api_ctx *c, api_read_fn read, api_answer_fn answer
         answer(c, arg);
         return;
     }
-    struct read_op *op = xcalloc(1, sizeof *op);
-    op->api = c->api;
-    op->req = c->req;
-    op->who = c->who;
-    op->read = read;
-    op->answer = answer;
-    op->arg = arg;
-    http_req_hold(c->req, read_gone, op);
-    offload_submit(c->api->search, read_work, read_done, op);
+    off_submit(c, c->api->search, NULL, read, answer, arg);
 }

@@ -49,15 +49,21 @@ struct api_ctx {
 };
 
 /*
- * A read that may take long on a large store (a text search, a count of many rows): done by
- * read() on the thread of api->search with its own connection to the store (NULL when that
- * cannot be opened), so the loop answers and fires meanwhile; then answer() on the loop, with
- * c NULL when the client has left (to free arg). Without that thread (a store in memory) both
- * run at once on the loop. read() must touch nothing the loop owns; arg must not point into
- * the request.
+ * Work that would stall the loop, for a request: work(arg) on a thread of pool, then
+ * answer(c, arg) on the loop, with c NULL when the client has left (to free arg; work is then
+ * skipped if it had not begun). work must touch nothing the loop owns, and arg must not point
+ * into the request.
+ */
+typedef void (*api_answer_fn)(struct api_ctx *c, void *arg);
+void api_off_loop(struct api_ctx *c, struct offload *pool, void (*work)(void *arg),
+                  api_answer_fn answer, void *arg);
+/*
+ * The same for a read that may take long on a large store (a text search, a count of many
+ * rows): read() runs on the thread of api->search with its own connection to the store (NULL
+ * when that cannot be opened), so the loop answers and fires meanwhile. Without that thread (a
+ * store in memory) both run at once on the loop.
  */
 typedef void (*api_read_fn)(struct store *reader, void *arg);
-typedef void (*api_answer_fn)(struct api_ctx *c, void *arg);
 void api_read_off_loop(struct api_ctx *c, api_read_fn read, api_answer_fn answer, void *arg);
 
 /* The http_handler for the whole server. */

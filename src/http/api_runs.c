@@ -42,9 +42,33 @@ static void run_filters(struct api_ctx *c, struct run_query *q, json_t *errs)
         json_errs_add(errs, "include_subtasks", "must be true or false");
 }
 
+/* The answer to a list: its page of runs (store_run_list gave rc, runs, n, total). */
 static void list_reply(struct api_ctx *c, const struct page *p, int rc, struct run *runs,
                        size_t n, int64_t total, const char *job_id, const char *cursor,
-                       json_t *errs);
+                       json_t *errs)
+{
+    if (rc == -ENOENT) {
+        json_errs_add(errs, "after", "no run %s%s", cursor, job_id ? " in this job" : "");
+        api_invalid(c, errs);
+        return;
+    }
+    json_decref(errs);
+    if (rc != 0) {
+        api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
+    bool more = *cursor && n > (size_t)p->size;
+    struct buf items = BUF_INIT;
+    buf_reserve(&items, (more ? (size_t)p->size : n) * 1600);
+    for (size_t i = 0; i < n && i < (size_t)p->size; i++) {
+        if (i) buf_putc(&items, ',');
+        api_run_write(c, &items, &runs[i]);
+    }
+    api_reply_list(c, &items, total, p, *cursor ? cursor : NULL,
+                   more ? runs[p->size - 1].id : NULL);
+    buf_free(&items);
+    store_runs_free(runs, n);
+}
 
 /* A list with a text search (q): its count reads every titled run of the job, or of all jobs
  * (seconds at a million), so it is read off the loop (api_read_off_loop). */
@@ -134,33 +158,6 @@ static void list(struct api_ctx *c, const char *job_id, json_t *errs)
     list_reply(c, &p, rc, runs, n, total, job_id, cursor, errs);
 }
 
-/* The answer to a list: its page of runs (store_run_list gave rc, runs, n, total). */
-static void list_reply(struct api_ctx *c, const struct page *p, int rc, struct run *runs,
-                       size_t n, int64_t total, const char *job_id, const char *cursor,
-                       json_t *errs)
-{
-    if (rc == -ENOENT) {
-        json_errs_add(errs, "after", "no run %s%s", cursor, job_id ? " in this job" : "");
-        api_invalid(c, errs);
-        return;
-    }
-    json_decref(errs);
-    if (rc != 0) {
-        api_error(c, 503, "the store failed; see the server log");
-        return;
-    }
-    bool more = *cursor && n > (size_t)p->size;
-    struct buf items = BUF_INIT;
-    buf_reserve(&items, (more ? (size_t)p->size : n) * 1600);
-    for (size_t i = 0; i < n && i < (size_t)p->size; i++) {
-        if (i) buf_putc(&items, ',');
-        api_run_write(c, &items, &runs[i]);
-    }
-    api_reply_list(c, &items, total, p, *cursor ? cursor : NULL,
-                   more ? runs[p->size - 1].id : NULL);
-    buf_free(&items);
-    store_runs_free(runs, n);
-}
 
 void api_runs_list(struct api_ctx *c)
 {

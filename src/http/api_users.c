@@ -16,7 +16,6 @@
 #include "base/timeutil.h"
 #include "base/utf8.h"
 #include "base/xalloc.h"
-#include "offload.h"
 
 /* ---- shapes ---- */
 
@@ -116,9 +115,6 @@ static int path_account(struct api_ctx *c, struct account *out)
 enum pw_kind { PW_LOGIN, PW_CREATE, PW_PATCH };
 
 struct pw_op {
-    struct api *api;
-    struct http_req *req; /* NULL once the client has left */
-    struct principal who;
     enum pw_kind kind;
     char *password;     /* to verify (login) or to set */
     char *current;      /* the caller's current password, to verify first (own change) */
@@ -154,21 +150,11 @@ static void pw_work(void *arg)
     if (op->verified && op->password) op->hash_rc = auth_hash_password(op->password, op->new_hash);
 }
 
-static void pw_gone(struct http_req *req, void *arg)
-{
-    (void)req;
-    ((struct pw_op *)arg)->req = NULL;
-}
-
-static void pw_done(void *arg);
+static void pw_answer(struct api_ctx *c, void *arg);
 
 static void pw_start(struct api_ctx *c, struct pw_op *op)
 {
-    op->api = c->api;
-    op->req = c->req;
-    op->who = c->who;
-    http_req_hold(c->req, pw_gone, op);
-    offload_submit(c->api->offload, pw_work, pw_done, op);
+    api_off_loop(c, c->api->offload, pw_work, pw_answer, op);
 }
 
 /* ---- sessions ---- */
@@ -755,20 +741,14 @@ void api_audit_list(struct api_ctx *c)
 
 /* ---- completion of the work done off the loop ---- */
 
-static void pw_done(void *arg)
+static void pw_answer(struct api_ctx *c, void *arg)
 {
     struct pw_op *op = arg;
-    if (op->req) {
-        http_req_hold(op->req, NULL, NULL);
-        struct route_match none;
-        memset(&none, 0, sizeof none);
-        struct api_ctx c = {op->api, op->req, &none, op->who};
-        if (op->kind == PW_LOGIN)
-            login_done(&c, op);
-        else if (op->kind == PW_CREATE)
-            create_done(&c, op);
-        else
-            patch_done(&c, op);
-    }
+    if (c && op->kind == PW_LOGIN)
+        login_done(c, op);
+    else if (c && op->kind == PW_CREATE)
+        create_done(c, op);
+    else if (c)
+        patch_done(c, op);
     pw_free(op);
 }
