@@ -542,15 +542,28 @@ static const char *const RELEASES[] = {"RELEASE s1", "RELEASE s2", "RELEASE s3",
 static const char *const ROLLBACKS[] = {"ROLLBACK TO s1", "ROLLBACK TO s2", "ROLLBACK TO s3",
                                         "ROLLBACK TO s4"};
 
+/*
+ * The pager's data version: it moves when a transaction begins on a database another
+ * connection has changed, and with every commit of this connection, so the commits of others
+ * since the last of its own show as a version other than the one kept after that commit. Read
+ * through a file control rather than PRAGMA data_version, a statement per transaction on every
+ * run's path. -1 when it cannot be read: a version none is kept as.
+ */
+static int64_t pager_version(struct store *s)
+{
+    unsigned v;
+    return sqlite3_file_control(s->db, "main", SQLITE_FCNTL_DATA_VERSION, &v) == SQLITE_OK
+               ? (int64_t)v
+               : -1;
+}
+
 static int tx_open(struct store *s)
 {
     if (s->depth == 0) {
         s->tx_start = time_mono_us();
         s->changes_at_begin = sqlite3_total_changes64(s->db);
         if (step_done(s, "BEGIN IMMEDIATE", "begin") != 0) return -EIO;
-        sqlite3_stmt *st = stmt_raw(s, "PRAGMA data_version");
-        int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-        sqlite3_reset(st);
+        int64_t v = pager_version(s);
         if (v != s->data_version || v < 0) s->job_gen++;
         s->data_version = v;
     } else {
@@ -585,6 +598,7 @@ static int outer_commit(struct store *s)
         step_done(s, "ROLLBACK", "rollback");
         return -EIO;
     }
+    s->data_version = pager_version(s);
     /* a batch that only read is no write to time */
     if (s->observe && sqlite3_total_changes64(s->db) != s->changes_at_begin)
         s->observe(s->observe_arg, (double)(time_mono_us() - s->tx_start) / 1e6);

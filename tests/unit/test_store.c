@@ -1202,6 +1202,36 @@ static void test_generation(void **state)
     assert_true(store_generation(S) != g3);
 }
 
+/* The cache of jobs that batches read through: its entries hold across the store's own commits
+ * and give way to another connection's, however many of its own came between. */
+static void test_job_cache_other_commits(void **state)
+{
+    struct fixture *f = *state;
+    char id[UUID_STR_LEN];
+    add_job(S, id, "one", NULL, true, 1, 1);
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    store_batching(S, true);
+    const char *titles[] = {"two", "three", "four"};
+    for (int i = 0; i < 3; i++) {
+        struct job j;
+        assert_int_equal(store_job_get(S, id, &j), 0); /* read into the cache */
+        job_release(&j);
+        /* a commit of its own, which leaves the cache as it is, then another connection's */
+        assert_int_equal(store_meta_set(S, "x", titles[i]), 0);
+        assert_int_equal(store_batch_end(S), 0);
+        char sql[128];
+        snprintf(sql, sizeof sql, "UPDATE job SET title = '%s' WHERE id = '%s'", titles[i], id);
+        assert_int_equal(sqlite3_exec(other, sql, NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(store_job_get(S, id, &j), 0);
+        assert_string_equal(j.title, titles[i]);
+        job_release(&j);
+        assert_int_equal(store_batch_end(S), 0);
+    }
+    store_batching(S, false);
+    sqlite3_close(other);
+}
+
 static int64_t count_jobs(sqlite3 *db)
 {
     sqlite3_stmt *st;
@@ -1450,7 +1480,7 @@ int main(void)
         T(test_guarded_update),
         T(test_claim),             T(test_run_delete),       T(test_logs),
         T(test_active_runs),       T(test_queue_depths),     T(test_transactions),
-        T(test_generation),        T(test_wal_gathered),     T(test_wal_full),
+        T(test_generation),        T(test_job_cache_other_commits),        T(test_wal_gathered),     T(test_wal_full),
         T(test_wal_rollback),      T(test_checkpointer),      cmocka_unit_test(test_sqlmem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
