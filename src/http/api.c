@@ -513,6 +513,24 @@ static void emit_str(struct emit *w, const char *k, const char *v)
     buf_free(&fixed);
 }
 
+/* v, n bytes with nothing to escape in JSON (made by sked: times, names of states, links) */
+static void emit_plain(struct emit *w, const char *k, const char *v, size_t n)
+{
+    if (w->obj) {
+        json_object_set_new(w->obj, k, json_stringn(v, n));
+        return;
+    }
+    emit_key(w, k);
+    buf_reserve(w->b, n + 2);
+    char *p = w->b->data + w->b->len;
+    *p++ = '"';
+    memcpy(p, v, n);
+    p += n;
+    *p++ = '"';
+    *p = '\0';
+    w->b->len += n + 2;
+}
+
 static void emit_int(struct emit *w, const char *k, int64_t v)
 {
     if (w->obj) {
@@ -543,11 +561,17 @@ static void emit_time(struct emit *w, const char *k, int64_t us)
      * started at once) */
     static _Thread_local int64_t last_us = NO_TIME;
     static _Thread_local char last[TIME_STR_MAX];
-    if (us != NO_TIME && us != last_us) {
+    static _Thread_local size_t last_n;
+    if (us == NO_TIME) {
+        emit_json(w, k, NULL);
+        return;
+    }
+    if (us != last_us) {
         time_format(us, last);
+        last_n = strlen(last);
         last_us = us;
     }
-    emit_str(w, k, us == NO_TIME ? NULL : last);
+    emit_plain(w, k, last, last_n);
 }
 
 static void emit_real(struct emit *w, const char *k, double v)
@@ -578,6 +602,36 @@ static void emit_user(struct emit *w, const char *k, const struct user_ref *u)
     buf_putc(w->b, '}');
 }
 
+/* Whether s (n bytes) is ASCII with nothing to escape in a JSON string. */
+static bool json_plain(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch >= 0x80 || ch == '"' || ch == '\\') return false;
+    }
+    return true;
+}
+
+/* to[n...]: the literal lit, then v (vn bytes); the new length */
+static size_t append_lit(char *to, size_t n, const char *lit, const char *v, size_t vn)
+{
+    size_t ln = strlen(lit);
+    memcpy(to + n, lit, ln);
+    memcpy(to + n + ln, v, vn);
+    return n + ln + vn;
+}
+
+/* link (n bytes; room for one more) as k's value: copied when plain, else escaped */
+static void emit_link(struct emit *w, const char *k, char *link, size_t n, bool plain)
+{
+    if (plain) {
+        emit_plain(w, k, link, n);
+        return;
+    }
+    link[n] = '\0';
+    emit_str(w, k, link);
+}
+
 static void run_emit(struct api_ctx *c, const struct run *r, struct emit *w)
 {
     char base[256], dur[32];
@@ -591,7 +645,8 @@ static void run_emit(struct api_ctx *c, const struct run *r, struct emit *w)
     emit_time(w, "updated", r->updated);
     emit_time(w, "started_at", r->started_at);
     emit_time(w, "finished_at", r->finished_at);
-    emit_str(w, "status", run_status_name(r->status));
+    const char *status = run_status_name(r->status), *trigger = run_trigger_name(r->trigger);
+    emit_plain(w, "status", status, strlen(status));
     emit_str(w, "message", r->message);
     emit_str(w, "title", r->title);
     emit_str(w, "queue", r->queue);
@@ -601,7 +656,7 @@ static void run_emit(struct api_ctx *c, const struct run *r, struct emit *w)
         json_object_set_new(w->obj, "args", json_object());
     else
         emit_key(w, "args"), buf_append(w->b, "{}", 2);
-    emit_str(w, "trigger", run_trigger_name(r->trigger));
+    emit_plain(w, "trigger", trigger, strlen(trigger));
     emit_time(w, "scheduled_for", r->scheduled_for);
     emit_time(w, "not_before", r->not_before);
     if (r->has_exit_code)
@@ -637,35 +692,32 @@ static void run_emit(struct api_ctx *c, const struct run *r, struct emit *w)
     emit_str(w, "started_by_id", r->started_by.id);
     emit_user(w, "started_by", &r->started_by);
     emit_user(w, "stopped_by", &r->stopped_by);
-    struct buf self = BUF_INIT, link = BUF_INIT;
-    buf_puts(&self, base);
-    buf_puts(&self, "/api/jobs/");
-    buf_puts(&self, r->job_id);
-    buf_puts(&self, "/runs/");
-    buf_puts(&self, r->id);
+    /* the links, written into one array: the run's own link, then each one made of it and a
+     * suffix, or of the base and a path. What they are made of has nothing to escape when it
+     * is what sked makes (api_base_url takes only plain characters from Host), which is
+     * checked once rather than on every link */
+    size_t bl = strlen(base), jl = strlen(r->job_id), il = strlen(r->id);
+    bool plain = json_plain(base, bl) && json_plain(r->job_id, jl) && json_plain(r->id, il);
+    char own[sizeof base + 2 * UUID_STR_LEN + 32];
+    char *link = bl + jl + il + 32 <= sizeof own ? own : xmalloc(bl + jl + il + 32);
     json_t *links = w->obj ? json_object() : NULL;
     struct emit lw = {links, w->b, true};
     if (!links) emit_key(w, "links"), buf_putc(w->b, '{');
-    emit_str(&lw, "self", buf_cstr(&self));
+    memcpy(link, base, bl);
+    size_t n = append_lit(link, bl, "/api/jobs/", r->job_id, jl);
+    n = append_lit(link, n, "/runs/", r->id, il);
+    emit_link(&lw, "self", link, n, plain);
     static const char *const sub[][2] = {
         {"stop", "/actions/stop"}, {"logs", "/logs"}, {"stream", "/logs/stream"}};
-    for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++) {
-        buf_reset(&link);
-        buf_append(&link, self.data, self.len);
-        buf_puts(&link, sub[i][1]);
-        emit_str(&lw, sub[i][0], buf_cstr(&link));
-    }
-    buf_reset(&link);
-    buf_puts(&link, base);
-    buf_puts(&link, "/api/logs/jobs?q=");
-    buf_puts(&link, r->id);
-    emit_str(&lw, "logs_search", buf_cstr(&link));
+    for (size_t i = 0; i < sizeof sub / sizeof sub[0]; i++)
+        emit_link(&lw, sub[i][0], link, append_lit(link, n, sub[i][1], "", 0), plain);
+    emit_link(&lw, "logs_search", link, append_lit(link, bl, "/api/logs/jobs?q=", r->id, il),
+              plain);
+    if (link != own) free(link);
     if (links)
         json_object_set_new(w->obj, "links", links);
     else
         buf_putc(w->b, '}');
-    buf_free(&self);
-    buf_free(&link);
 }
 
 json_t *api_run_json(struct api_ctx *c, const struct run *r)
