@@ -157,6 +157,7 @@ struct audit_entry {
     char *action;     /* "job.created", "run.stopped", "login.failed", ... */
     char *job_id, *run_id, *target;
     json_t *details;
+    const char *details_text; /* stored instead of details when set (borrowed, not read back) */
     char *address;
     char *job_title; /* the job's title as the entry was read; NULL when it is gone */
 };

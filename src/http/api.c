@@ -208,8 +208,9 @@ void api_handle(struct http_req *req, void *arg)
     handlers[i].fn(&c);
 }
 
-void api_audit(struct api_ctx *c, const char *action, const char *job_id, const char *run_id,
-               const char *target, json_t *details)
+static void audit_append(struct api_ctx *c, const char *action, const char *job_id,
+                         const char *run_id, const char *target, json_t *details,
+                         const char *text)
 {
     struct audit_entry e = {0};
     e.ts = time_now_us();
@@ -223,9 +224,22 @@ void api_audit(struct api_ctx *c, const char *action, const char *job_id, const 
     e.run_id = (char *)run_id;
     e.target = (char *)target;
     e.details = details;
+    e.details_text = text;
     e.address = c->req->peer;
     store_audit_append(c->api->store, &e);
+}
+
+void api_audit(struct api_ctx *c, const char *action, const char *job_id, const char *run_id,
+               const char *target, json_t *details)
+{
+    audit_append(c, action, job_id, run_id, target, details, NULL);
     json_decref(details);
+}
+
+void api_audit_text(struct api_ctx *c, const char *action, const char *job_id,
+                    const char *run_id, const char *target, const char *details)
+{
+    audit_append(c, action, job_id, run_id, target, NULL, details);
 }
 
 /* ---- responses ---- */

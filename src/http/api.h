@@ -77,6 +77,9 @@ size_t api_routes(const struct route **table, const enum perm **perms);
 /* Appends to the audit trail as the caller (details: stolen, may be NULL). */
 void api_audit(struct api_ctx *c, const char *action, const char *job_id, const char *run_id,
                const char *target, json_t *details);
+/* The same with details as JSON text already written (every run's start writes one). */
+void api_audit_text(struct api_ctx *c, const char *action, const char *job_id,
+                    const char *run_id, const char *target, const char *details);
 
 /* ---- responses ---- */
 void api_json(struct api_ctx *c, int status, json_t *body); /* steals body */

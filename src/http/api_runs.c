@@ -241,8 +241,19 @@ void api_runs_create(struct api_ctx *c)
         api_error(c, 503, "the store failed; see the server log");
         return;
     }
-    api_audit(c, "run.started", r.job_id, r.id, NULL,
-              json_pack("{s:s,s:O}", "queue", r.queue, "args", r.args));
+    /* {"queue":...,"args":...}, written straight as text */
+    struct buf d = BUF_INIT;
+    buf_reserve(&d, 200);
+    buf_append(&d, "{\"queue\":", 9);
+    buf_json_string(&d, r.queue);
+    buf_append(&d, ",\"args\":", 8);
+    if (r.args)
+        json_write(&d, r.args);
+    else
+        buf_append(&d, "{}", 2);
+    buf_putc(&d, '}');
+    api_audit_text(c, "run.started", r.job_id, r.id, NULL, d.data);
+    buf_free(&d);
     api_reply_run(c, 201, &r);
     run_release(&r);
 }

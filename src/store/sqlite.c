@@ -1959,7 +1959,10 @@ int store_audit_append(struct store *s, const struct audit_entry *e)
     bind_ref(st, 7, e->job_id);
     bind_ref(st, 8, e->run_id);
     bind_ref(st, 9, e->target);
-    bind_json(st, 10, e->details);
+    if (e->details_text)
+        bind_ref(st, 10, e->details_text);
+    else
+        bind_json(st, 10, e->details);
     bind_ref(st, 11, e->address);
     return sqlite3_step(st) == SQLITE_DONE ? 0 : fail(s, "audit_append");
 }
