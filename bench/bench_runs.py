@@ -14,6 +14,12 @@
       the ceiling itself is measured for 3 s (BENCH_SPAWN, bench-spawn-rate), plain and with
       sked's child setup, so that B5's ratio compares figures of the same minutes
 
+B1, B2 and B4 are also compared with the peer their target names, beanstalkd (in memory for B2,
+with its binlog for B1, syncing every write for B4), measured right after each of their passes
+when beanstalkd and its client (BENCH_BEANSTALK, bench-beanstalk) are there: their ratios then
+compare figures of the same minutes, as B5's does, rather than of a `make bench-peers` run made
+some minutes before.
+
 The figure of each pass is runs / (the last run's finished_at - the instant before the first
 submit, or before sked was started for B3): the end of the run is sked's own record, read from
 the store after the drain, so polling does not blur it. Reported: median of the passes.
@@ -24,8 +30,11 @@ import http.client
 import os
 import re
 import resource
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -35,6 +44,11 @@ from benchlib import (NOOP_ARGS, NOOP_TASK, OUT, PASSES, TRUE_TASK, Server, cpu_
 
 B1_RUNS = int(os.environ.get("BENCH_B1_RUNS", "10000"))
 SPAWN = os.environ.get("BENCH_SPAWN")  # bench-spawn-rate: B5's ceiling, measured beside it
+BEANSTALK = os.environ.get("BENCH_BEANSTALK")  # bench-beanstalk: beanstalkd beside B1, B2, B4
+# beanstalkd's modes (bench/peers/beanstalkd.sh): whether it keeps a binlog, its other
+# arguments, and the jobs of a pass (about a second each)
+BEANSTALKD_MODES = {"memory": (False, [], 40000), "binlog": (True, [], 25000),
+                    "binlog_fsync": (True, ["-f", "0"], 5000)}
 B2_SECONDS = int(os.environ.get("BENCH_B2_SECONDS", "5"))
 B3_BACKLOG = int(os.environ.get("BENCH_B3_BACKLOG", "100000"))
 B4_RUNS = int(os.environ.get("BENCH_B4_RUNS", "3000"))
@@ -66,12 +80,60 @@ def one_client(tasks, task, args, n):
         return n / secs, n / t_submit, cpu / n * 1e6, com / n
 
 
-def b_one_client(wid, tasks, task, args, n, what):
-    r = [one_client(tasks, task, args, n) for _ in range(PASSES)]
+def beanstalkd_pass(mode):
+    """jobs/s of one pass of beanstalkd in mode (BEANSTALKD_MODES) on 127.0.0.1, its binlog on
+    the disk sked's stores are on; None when beanstalkd or its client is missing or fails."""
+    if not BEANSTALK or not shutil.which("beanstalkd"):
+        return None
+    binlog_on, flags, n = BEANSTALKD_MODES[mode]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    binlog = tempfile.mkdtemp(prefix="beanstalkd-", dir=os.path.join(OUT, "work"))
+    cmd = ["beanstalkd", "-l", "127.0.0.1", "-p", str(port)]
+    cmd += (["-b", binlog] if binlog_on else []) + flags
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        out = subprocess.run([BEANSTALK, str(port), "pool", str(n), "2"], capture_output=True,
+                             text=True, timeout=60)
+        m = re.search(r"jobs_per_s=(\d+)", out.stdout)
+        if out.returncode != 0 or not m:
+            log("  beanstalkd (%s) failed: %s" % (mode, out.stderr.strip()[:200]))
+            return None
+        log("  beanstalkd %s, measured beside: %s jobs/s" % (mode, m.group(1)))
+        return float(m.group(1))
+    except subprocess.TimeoutExpired:
+        log("  beanstalkd (%s) took longer than 60 s" % mode)
+        return None
+    finally:
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(binlog, ignore_errors=True)
+
+
+def beside(mode, figures):
+    """The result fields of beanstalkd measured after each pass, when every pass has one."""
+    if not figures or None in figures:
+        return {}
+    return {"beside": {"peer": "beanstalkd", "metric": mode, "per_s": summary(figures)}}
+
+
+def b_one_client(wid, tasks, task, args, n, what, mode):
+    r, peer = [], []
+    for _ in range(PASSES):
+        r.append(one_client(tasks, task, args, n))
+        peer.append(beanstalkd_pass(mode))
     e2e, sub, cpu, com = zip(*r)
     write_result(wid, unit="runs/s", figure=summary(list(e2e)),
                  submit_per_s=summary(list(sub)), cpu_us_per_run=summary(list(cpu)),
-                 commits_per_run=summary(list(com)), runs=n, server_args=args, what=what)
+                 commits_per_run=summary(list(com)), runs=n, server_args=args, what=what,
+                 **beside(mode, peer))
 
 
 def children_cpu_s():
@@ -82,7 +144,7 @@ def children_cpu_s():
 
 def b2():
     script = post_runs_script()
-    r = []
+    r, peer = [], []
     for _ in range(PASSES):
         with Server(NOOP_TASK, NOOP_ARGS) as s:
             job = s.create_job("noop")
@@ -105,6 +167,7 @@ def b2():
                    cpu / ok * 1e6, loop / ok * 1e6, com / ok))
             r.append((ok / secs, ok / t_submit, w["p99"], cpu / ok * 1e6, ok, com / ok,
                       loop / ok * 1e6, client / w["requests"] * 1e6))
+        peer.append(beanstalkd_pass("memory"))
     e2e, sub, p99, cpu, n, com, loop, client = zip(*r)
     write_result("B2", unit="runs/s", figure=summary(list(e2e)), submit_per_s=summary(list(sub)),
                  submit_p99_ms=summary(list(p99)), cpu_us_per_run=summary(list(cpu)),
@@ -112,7 +175,8 @@ def b2():
                  client_cpu_us_per_request=summary(list(client)),
                  commits_per_run=summary(list(com)),
                  runs=list(n), seconds=B2_SECONDS, server_args=NOOP_ARGS,
-                 what="wrk -t1 -c8 -d%ds POST /api/jobs/{id}/runs, then until drained" % B2_SECONDS)
+                 what="wrk -t1 -c8 -d%ds POST /api/jobs/{id}/runs, then until drained" % B2_SECONDS,
+                 **beside("memory", peer))
 
 
 class Probe:
@@ -200,14 +264,15 @@ def main():
         log("%s, %d passes" % (w, PASSES))
         if w == "B1":
             b_one_client("B1", NOOP_TASK, "noop", NOOP_ARGS, B1_RUNS,
-                         "bench-loadgen, 1 connection, %d no-op runs" % B1_RUNS)
+                         "bench-loadgen, 1 connection, %d no-op runs" % B1_RUNS, "binlog")
         elif w == "B2":
             b2()
         elif w == "B3":
             backlog("B3", NOOP_TASK, "noop", NOOP_ARGS, B3_BACKLOG)
         elif w == "B4":
             b_one_client("B4", NOOP_TASK, "noop", NOOP_ARGS + ["--durability", "full"], B4_RUNS,
-                         "bench-loadgen, 1 connection, %d no-op runs, --durability full" % B4_RUNS)
+                         "bench-loadgen, 1 connection, %d no-op runs, --durability full" % B4_RUNS,
+                         "binlog_fsync")
         elif w == "B5":
             backlog("B5", TRUE_TASK, "true", ["--queues", "default=2"], B5_BACKLOG, ceiling=True)
         else:

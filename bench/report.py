@@ -152,9 +152,21 @@ def throughput(bid, workload, target, peer_targets):
         return missing(bid, workload)
     v = r["figure"]["median"]
     cells, oks = [], [v >= target]
+    b = r.get("beside")
     for name, metric, factor in peer_targets:
-        t, ok = peer_cell(name, metric, v, "runs/s", factor)
-        cells.append(t)
+        if b and (b["peer"], b["metric"]) == (name, metric):
+            # measured after each pass of this workload: the ratio of the same minutes decides,
+            # as for B5; the figure of `make bench-peers` is shown beside it
+            pv = b["per_s"]
+            ok = v / pv["median"] >= factor
+            cells.append("%.2f× %s, measured after each pass (%s/s [%s-%s]; target ≥ %g×)"
+                         % (v / pv["median"], METRIC_NAMES[(name, metric)],
+                            num(pv["median"], "runs/s"), num(pv["min"], "runs/s"),
+                            num(pv["max"], "runs/s"), factor))
+            cells.append(peer_cell(name, metric, v, "runs/s")[0] + " (`make bench-peers`)")
+        else:
+            t, ok = peer_cell(name, metric, v, "runs/s", factor)
+            cells.append(t)
         oks.append(ok)
     row(bid, workload, fig(r["figure"], "runs/s"), "≥ {:,} runs/s".format(target), cells, oks)
 

@@ -11,18 +11,23 @@ doc=${BENCH_DOC:-docs/benchmarks.md}
 
 # wrk drives B2, B8 and B9; perf and strace show where B1's time goes (optional)
 make --no-print-directory install-packages PACKAGES="wrk"
+# beanstalkd, measured beside each pass of B1, B2 and B4 (optional: without it their ratios to
+# beanstalkd are those of bench/out/peers.json)
+make --no-print-directory install-packages PACKAGES="beanstalkd" ||
+    echo "bench: no beanstalkd; B1, B2 and B4 are compared with bench/out/peers.json only"
 make --no-print-directory install-packages PACKAGES="linux-perf strace" ||
     echo "bench: no perf or strace; the profile of B1 is left out"
 
-ninja -C build/release sked bench/bench-loadgen bench/bench-stamp bench/bench-spawn-rate >/dev/null
+ninja -C build/release sked bench/bench-loadgen bench/bench-stamp bench/bench-spawn-rate \
+    bench/bench-beanstalk >/dev/null
 # measure a copy: a rebuild during the run must not change the binary under test
 rm -rf "$out/results" "$out/work"
 mkdir -p "$out/results" "$out/work/bin"
 cp build/release/sked build/release/bench/bench-loadgen build/release/bench/bench-stamp \
-   build/release/bench/bench-spawn-rate "$out/work/bin/"
+   build/release/bench/bench-spawn-rate build/release/bench/bench-beanstalk "$out/work/bin/"
 export SKED_BIN=$PWD/$out/work/bin/sked BENCH_LOADGEN=$PWD/$out/work/bin/bench-loadgen \
        BENCH_STAMP=$PWD/$out/work/bin/bench-stamp BENCH_SPAWN=$PWD/$out/work/bin/bench-spawn-rate \
-       BENCH_OUT=$PWD/$out
+       BENCH_BEANSTALK=$PWD/$out/work/bin/bench-beanstalk BENCH_OUT=$PWD/$out
 
 BENCH_COMMIT=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 # what the binary is built from besides the commit

@@ -9,7 +9,9 @@
  *                                 put -> reserved latency, in ms (p50, p95, max).
  * Connects to 127.0.0.1 only.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
