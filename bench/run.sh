@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: measures workloads B1-B10 against the release build and writes
 # docs/benchmarks.md, with ratios against the peers of bench/out/peers.json (`make bench-peers`)
-# when it exists. Takes about 8 minutes on 2 cores; never part of `make test`.
+# when it exists, and beanstalkd measured after each pass of B1, B2 and B4. Takes about 5
+# minutes on 2 cores; never part of `make test`.
 # Sizes and passes can be changed through the BENCH_* variables the scripts list.
 set -euo pipefail
 cd "$(dirname "$0")/.."
