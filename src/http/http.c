@@ -551,6 +551,18 @@ static void dispatch_request(struct http_conn *c)
     c->srv->fn(req, c->srv->arg);
 }
 
+/* The length of the head at the start of buf (n bytes) with the empty line that ends it
+ * ("\r\n\r\n", or "\n\n" as lenient parsers take it), or 0 when no empty line is there yet. */
+static size_t head_end(const char *buf, size_t n)
+{
+    for (const char *p = buf, *e = buf + n; (p = memchr(p, '\n', (size_t)(e - p))) != NULL;) {
+        p++;
+        if (p < e && *p == '\n') return (size_t)(p + 1 - buf);
+        if (p + 1 < e && p[0] == '\r' && p[1] == '\n') return (size_t)(p + 2 - buf);
+    }
+    return 0;
+}
+
 static void process(struct http_conn *c)
 {
     struct http_server *s = c->srv;
@@ -560,20 +572,16 @@ static void process(struct http_conn *c)
         if (c->state == ST_HEAD) {
             size_t have = evbuffer_get_length(in);
             if (have == 0) break;
-            struct evbuffer_ptr p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-            struct evbuffer_ptr p2 = evbuffer_search(in, "\n\n", 2, NULL);
-            ssize_t end = -1;
-            if (p.pos >= 0) end = p.pos + 4;
-            if (p2.pos >= 0 && (end < 0 || p2.pos + 2 < end)) end = p2.pos + 2;
-            if (end < 0) {
-                if (have > s->lim.max_head) conn_error(c, 431, "request head too large");
+            /* the head ends at the first empty line; it is looked for only as far as a head
+             * may go (one pass, rather than a search of the whole input, body included, for
+             * each of its two forms) */
+            size_t lim = have < s->lim.max_head ? have : s->lim.max_head;
+            const char *raw = (const char *)evbuffer_pullup(in, (ssize_t)lim);
+            size_t end = head_end(raw, lim);
+            if (end == 0) {
+                if (have >= s->lim.max_head) conn_error(c, 431, "request head too large");
                 break;
             }
-            if ((size_t)end > s->lim.max_head) {
-                conn_error(c, 431, "request head too large");
-                break;
-            }
-            const char *raw = (const char *)evbuffer_pullup(in, end);
             struct sk_err e = {0};
             int st = http_parse_head(raw, (size_t)end, &c->head, &e);
             evbuffer_drain(in, (size_t)end);

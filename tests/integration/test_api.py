@@ -966,20 +966,27 @@ class Connections(ApiCase):
     def test_pipelined_requests_are_answered_in_order(self):
         auth = b"Authorization: Bearer " + TOKEN.encode() + b"\r\n"
         body = json.dumps({"title": "pipelined", "task": "t"}).encode()
+        # a head that ends in bare line feeds, and a body holding empty lines of its own
+        blank = b'{\n\n"title": "blank lines",\r\n\r\n"task": "t"}'
         reqs = (b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" +
                 b"POST /api/jobs HTTP/1.1\r\nHost: x\r\n" + auth +
                 b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body +
+                b"GET /healthz HTTP/1.1\nHost: x\n\n" +
+                b"POST /api/jobs HTTP/1.1\r\nHost: x\r\n" + auth +
+                b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(blank) + blank +
                 b"GET /api/jobs/" + NO_SUCH.encode() + b" HTTP/1.1\r\nHost: x\r\n" + auth + b"\r\n" +
                 b"GET /api/tasks/lowq HTTP/1.1\r\nHost: x\r\n" + auth + b"\r\n" +
                 b"GET /api/queues HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + auth + b"\r\n")
         responses = parse_responses(self.s.raw(reqs))
-        self.assertEqual([r[0] for r in responses], [200, 201, 404, 200, 200])
+        self.assertEqual([r[0] for r in responses], [200, 201, 200, 201, 404, 200, 200])
         docs = [json.loads(r[2]) for r in responses]
         self.assertEqual(docs[0], {"status": "ok"})
         self.assertEqual(docs[1]["title"], "pipelined")
-        self.assertIn(NO_SUCH, docs[2]["message"])
-        self.assertEqual(docs[3]["id"], "lowq")
-        self.assertIn("hits", docs[4])
+        self.assertEqual(docs[2], {"status": "ok"})
+        self.assertEqual(docs[3]["title"], "blank lines")
+        self.assertIn(NO_SUCH, docs[4]["message"])
+        self.assertEqual(docs[5]["id"], "lowq")
+        self.assertIn("hits", docs[6])
         self.assertEqual(responses[-1][1]["connection"], "close")
         # the same bytes split at awkward places give the same answers
         sock = socket.create_connection(("127.0.0.1", self.s.port), timeout=10)
@@ -994,7 +1001,7 @@ class Connections(ApiCase):
                 data += c
         finally:
             sock.close()
-        self.assertEqual([r[0] for r in parse_responses(data)], [200, 201, 404, 200, 200])
+        self.assertEqual([r[0] for r in parse_responses(data)], [200, 201, 200, 201, 404, 200, 200])
 
 
 class Leaks(unittest.TestCase):
