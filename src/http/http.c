@@ -35,24 +35,35 @@ static bool is_tchar(int c)
     return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
 int http_unescape(const char *s, size_t n, bool form, struct buf *out)
 {
+    /* what needs no decoding is copied a stretch at a time */
+    buf_reserve(out, n);
+    size_t from = 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
+        if (c != '%' && (c != '+' || !form)) continue;
+        buf_append(out, s + from, i - from);
         if (c == '%') {
-            if (i + 2 >= n) return -1;
-            if (!isxdigit((unsigned char)s[i + 1]) || !isxdigit((unsigned char)s[i + 2]))
-                return -1;
-            char hex[3] = {s[i + 1], s[i + 2], 0};
-            c = (char)strtol(hex, NULL, 16);
-            if (c == '\0') return -1;
+            int hi = i + 2 < n ? hex_digit(s[i + 1]) : -1, lo = hi >= 0 ? hex_digit(s[i + 2]) : -1;
+            if (lo < 0 || (hi | lo) == 0) return -1; /* not two hex digits, or a NUL */
+            c = (char)(hi << 4 | lo);
             i += 2;
-        } else if (c == '+' && form) {
+        } else {
             c = ' ';
         }
         buf_putc(out, c);
+        from = i + 1;
     }
-    if (!out->data) buf_puts(out, "");
+    buf_append(out, s + from, n - from);
     return 0;
 }
 

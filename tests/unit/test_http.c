@@ -320,6 +320,14 @@ static void test_unescape(void **state)
     assert_int_equal(http_unescape("%ff", 3, false, &b), 0); /* bytes, not yet characters */
     assert_int_equal((unsigned char)b.data[0], 0xff);
     buf_free(&b);
+    assert_int_equal(http_unescape("%g1", 3, false, &b), -1);
+    buf_free(&b);
+    assert_int_equal(http_unescape("a%00b", 5, false, &b), -1); /* no NUL inside a string */
+    buf_free(&b);
+    /* plain stretches before, between and after escapes of either case */
+    assert_int_equal(http_unescape("/api/x%2Fy%2fz+w/end", 20, false, &b), 0);
+    assert_string_equal(buf_cstr(&b), "/api/x/y/z+w/end");
+    buf_free(&b);
 }
 
 /* ---- routing ---- */
