@@ -1066,32 +1066,37 @@ int store_run_get(struct store *s, const char *id, struct run *out)
     return rc == SQLITE_DONE ? -ENOENT : fail(s, "run_get");
 }
 
-/* Runs still moving (QUEUED, RUNNING, CANCELLING): the condition of the partial indexes
- * run_active and run_remote (0006_active_predicate.sql), which a query must repeat exactly for
- * SQLite to use them. */
-#define ACTIVE "(status IN ('Q', 'R') OR status = 'C')"
+/* The runs that are not SUCCESS, the condition of the partial index run_state
+ * (0012_run_state.sql): a query must name it, exactly, for SQLite to use the index. */
+#define NOT_SUCCESS "status <> 'S'"
+/* Runs still moving (QUEUED, RUNNING, CANCELLING), found in run_state by each status. No index
+ * names this condition: SQLite evaluates an index's condition on every write of a run, and
+ * builds a list of three values as a temporary table each time (0006_active_predicate.sql); a
+ * query's list, once per query, is what lets it seek each status. */
+#define ACTIVE NOT_SUCCESS " AND status IN ('Q', 'R', 'C')"
 #define ACTIVE_MASK (RUN_MASK(RUN_QUEUED) | RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING))
 
 /* Runs that ended without success (FAILED, WARNING, CANCELLED, PARTIAL_SUCCESS): the
- * condition of the partial indexes run_unsuccessful and run_unsuccessful_job
- * (0007_unsuccessful.sql), repeated exactly by the queries that use them. */
+ * condition of the partial index run_unsuccessful_job (0007_unsuccessful.sql), repeated exactly
+ * by the queries that use it; it names NOT_SUCCESS too, for run_state. */
 #define UNSUCCESSFUL "status <> 'S' AND status <> 'Q' AND status <> 'R' AND status <> 'C'"
 #define UNSUCCESSFUL_MASK                                                                      \
     (RUN_MASK(RUN_FAILED) | RUN_MASK(RUN_WARNING) | RUN_MASK(RUN_CANCELLED) |                  \
      RUN_MASK(RUN_PARTIAL_SUCCESS))
 #define ALL_MASK ((1u << RUN_STATUS_COUNT) - 1)
 
-/* "status IN (...)" of the statuses in mask, with ACTIVE when they are all moving ones and
- * UNSUCCESSFUL when they all ended without success, so that the partial indexes of those
- * serve the filter. */
+/* "status IN (...)" of the statuses in mask, with the conditions of the partial indexes that
+ * hold all of them (UNSUCCESSFUL, or NOT_SUCCESS), so that those serve the filter. */
 static void status_in(struct buf *b, unsigned mask)
 {
     if (mask == ACTIVE_MASK) {
         buf_puts(b, ACTIVE);
         return;
     }
-    if ((mask & ~ACTIVE_MASK) == 0) buf_puts(b, ACTIVE " AND ");
-    else if ((mask & ~UNSUCCESSFUL_MASK) == 0) buf_puts(b, UNSUCCESSFUL " AND ");
+    if ((mask & ~UNSUCCESSFUL_MASK) == 0)
+        buf_puts(b, UNSUCCESSFUL " AND ");
+    else if (!(mask & RUN_MASK(RUN_SUCCESS)))
+        buf_puts(b, NOT_SUCCESS " AND ");
     buf_puts(b, "status IN (");
     int first = 1;
     for (int i = 0; i < RUN_STATUS_COUNT; i++) {
@@ -1130,7 +1135,7 @@ int64_t store_job_count_runs(struct store *s, const char *job_id, unsigned statu
     struct buf sql = BUF_INIT;
     /* moving runs are few, and SQLite would rather walk every run of the job (run_job) */
     buf_puts(&sql, (status_mask & ~ACTIVE_MASK) == 0 ? "SELECT count(*) FROM run INDEXED BY "
-                                                       "run_active WHERE "
+                                                       "run_state WHERE "
                                                      : "SELECT count(*) FROM run WHERE ");
     if (job_id) buf_puts(&sql, "job_id = ?1 AND ");
     status_in(&sql, status_mask);
@@ -1514,8 +1519,9 @@ int64_t store_next_delayed(struct store *s, int64_t now)
 
 int store_runs_active(struct store *s, const char *node, struct run **out, size_t *n)
 {
-    sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE " ACTIVE " AND status IN ('R','C') "
-                               "AND (node = ?1 OR node IS NULL) AND executor IS NULL ORDER BY rid");
+    sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE " NOT_SUCCESS " AND "
+                               "status IN ('R','C') AND (node = ?1 OR node IS NULL) AND "
+                               "executor IS NULL ORDER BY rid");
     bind_text(st, 1, node);
     return collect_runs(s, st, out, n);
 }

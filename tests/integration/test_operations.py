@@ -818,12 +818,11 @@ class Upgrade(unittest.TestCase):
                 DROP TABLE run_count; DROP TABLE run_count_upto;
                 DROP INDEX audit_action; CREATE INDEX audit_action ON audit(action, id);
                 CREATE INDEX run_finished ON run(finished_at) WHERE finished_at IS NOT NULL;
-                DROP INDEX run_active;
+                DROP INDEX run_state;
                 CREATE INDEX run_active ON run(status, rid) WHERE status IN ('Q', 'R', 'C');
-                DROP INDEX run_remote;
                 CREATE INDEX run_remote ON run(executor, rid)
                     WHERE executor IS NOT NULL AND status IN ('Q', 'R', 'C');
-                DROP INDEX run_unsuccessful_job; DROP INDEX run_unsuccessful;
+                DROP INDEX run_unsuccessful_job;
                 DROP INDEX run_titled;
                 PRAGMA user_version = 4;""")
             t = int(time.time() * 1e6)
@@ -833,17 +832,19 @@ class Upgrade(unittest.TestCase):
             db.commit()
             db.close()
             s.start()
-            self.assertEqual(s.get("/readyz").json["store_version"], 11)
+            self.assertEqual(s.get("/readyz").json["store_version"], 12)
             self.assertEqual(s.wait_run({"id": queued, "job_id": job["id"]})["status"], "SUCCESS")
             self.assertEqual(s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"], 4)
             s.wait_run(s.run_job(job["id"]))
             self.assertEqual(s.get("/api/runs").json["hits"]["total"], 5)
             db = sqlite3.connect(s.db)
-            sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'run_active'").fetchone()[0]
-            self.assertIn("status IN ('Q', 'R') OR status = 'C'", sql)
-            # the runs that ended without success, by job and by status (version 7)
+            # the runs that ended without success, by job (version 7); the runs not SUCCESS, by
+            # status, in one index instead of three (version 12)
             indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-            self.assertTrue({"run_unsuccessful_job", "run_unsuccessful"} <= indexes)
+            self.assertTrue({"run_unsuccessful_job", "run_state"} <= indexes)
+            self.assertFalse({"run_active", "run_unsuccessful", "run_remote"} & indexes)
+            sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'run_state'").fetchone()[0]
+            self.assertIn("WHERE status <> 'S'", sql)
             self.assertIn("run_titled", indexes)  # the titled runs, for text searches (version 8)
             self.assertNotIn("run_finished", indexes)  # no index by finish time (version 11)
             # run.started entries are not in the audit's index by action (version 9)
