@@ -1509,8 +1509,9 @@ int store_run_claim(struct store *s, const char *queue, const char *node, int64_
 
 int64_t store_next_delayed(struct store *s, int64_t now)
 {
-    sqlite3_stmt *st = stmt(s, "SELECT min(not_before) FROM run WHERE status = 'Q' AND "
-                               "not_before IS NOT NULL AND not_before > ?1");
+    /* run_delayed holds every run with a wait (0012_run_state.sql): the first still queued */
+    sqlite3_stmt *st = stmt(s, "SELECT not_before FROM run WHERE not_before IS NOT NULL AND "
+                               "not_before > ?1 AND status = 'Q' ORDER BY not_before LIMIT 1");
     sqlite3_bind_int64(st, 1, now);
     int64_t v = sqlite3_step(st) == SQLITE_ROW ? col_time(st, 0) : NO_TIME;
     sqlite3_reset(st);

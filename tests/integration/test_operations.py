@@ -845,6 +845,9 @@ class Upgrade(unittest.TestCase):
             self.assertFalse({"run_active", "run_unsuccessful", "run_remote"} & indexes)
             sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'run_state'").fetchone()[0]
             self.assertIn("WHERE status <> 'S'", sql)
+            # the runs with a wait, whatever their status (version 12)
+            sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'run_delayed'").fetchone()[0]
+            self.assertTrue(sql.endswith("WHERE not_before IS NOT NULL"), sql)
             self.assertIn("run_titled", indexes)  # the titled runs, for text searches (version 8)
             self.assertNotIn("run_finished", indexes)  # no index by finish time (version 11)
             # run.started entries are not in the audit's index by action (version 9)

@@ -895,6 +895,39 @@ static void test_guarded_update(void **state)
     run_release(&r);
 }
 
+/* The earliest wait still ahead of a QUEUED run, whatever other runs with a wait there are:
+ * one whose wait has come, ones that ended or were cancelled while they waited. */
+static void test_next_delayed(void **state)
+{
+    (void)state;
+    char job[UUID_STR_LEN];
+    add_job(S, job, "j", NULL, true, 1, 1);
+    struct { enum run_status st; int64_t at; } waits[] = {
+        {RUN_QUEUED, 100}, {RUN_SUCCESS, 600}, {RUN_CANCELLED, 700}, {RUN_QUEUED, 900},
+        {RUN_QUEUED, 800},
+    };
+    struct run r[5];
+    for (int i = 0; i < 5; i++) {
+        run_init(&r[i]);
+        uuid_v4(r[i].id);
+        memcpy(r[i].job_id, job, UUID_STR_LEN);
+        r[i].task = strdup("t");
+        r[i].queue = strdup("default");
+        r[i].args = json_object();
+        r[i].status = waits[i].st;
+        r[i].created = 1 + i;
+        r[i].not_before = waits[i].at;
+        assert_int_equal(store_run_insert(S, &r[i]), 0);
+    }
+    assert_int_equal(store_next_delayed(S, 500), 800);
+    assert_int_equal(store_next_delayed(S, 850), 900);
+    set_status(S, r[4].id, RUN_QUEUED, RUN_CANCELLED);
+    assert_int_equal(store_next_delayed(S, 500), 900);
+    set_status(S, r[3].id, RUN_QUEUED, RUN_RUNNING);
+    assert_int_equal(store_next_delayed(S, 500), NO_TIME);
+    for (int i = 0; i < 5; i++) run_release(&r[i]);
+}
+
 static void test_claim(void **state)
 {
     char job[UUID_STR_LEN];
@@ -1478,7 +1511,7 @@ int main(void)
         T(test_run_list),          T(test_run_counts),       T(test_prune_window),
         T(test_last_success_start),
         T(test_guarded_update),
-        T(test_claim),             T(test_run_delete),       T(test_logs),
+        T(test_claim),      T(test_next_delayed),             T(test_run_delete),       T(test_logs),
         T(test_active_runs),       T(test_queue_depths),     T(test_transactions),
         T(test_generation),        T(test_job_cache_other_commits),        T(test_wal_gathered),     T(test_wal_full),
         T(test_wal_rollback),      T(test_checkpointer),      cmocka_unit_test(test_sqlmem),
