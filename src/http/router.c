@@ -34,27 +34,24 @@ int router_match(const struct route *table, size_t n, const char *method, const 
 {
     size_t plen = strlen(path);
     if (plen > 1 && path[plen - 1] == '/') plen--;
-    bool head = strcmp(method, "HEAD") == 0;
+    const char *as = strcmp(method, "HEAD") == 0 ? "GET" : method; /* HEAD is served as GET */
     m->allow[0] = '\0';
+    /* the routes of the method first: a path is compared with the others only when none of
+     * them has it, to tell 405 from 404 */
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(table[i].method, as) == 0 && match_path(table[i].pattern, path, plen, m))
+            return (int)i;
     int found = -404;
     for (size_t i = 0; i < n; i++) {
         struct route_match tmp;
-        if (!match_path(table[i].pattern, path, plen, &tmp)) continue;
-        if (strcmp(table[i].method, method) == 0 || (head && strcmp(table[i].method, "GET") == 0)) {
-            *m = tmp;
-            return (int)i;
-        }
-        found = -405;
-    }
-    /* the methods the path has, for a 405's Allow: only then (a route of another method
-     * often comes before the one that matches) */
-    for (size_t i = 0; found == -405 && i < n; i++) {
-        struct route_match tmp;
         if (!match_path(table[i].pattern, path, plen, &tmp) || strstr(m->allow, table[i].method))
             continue;
+        found = -405;
+        /* the methods the path has, for a 405's Allow */
         size_t used = strlen(m->allow);
         snprintf(m->allow + used, sizeof m->allow - used, "%s%s", used ? ", " : "",
                  table[i].method);
     }
+    m->nparams = 0;
     return found;
 }
