@@ -1511,9 +1511,10 @@ int main(void)
         T(test_run_list),          T(test_run_counts),       T(test_prune_window),
         T(test_last_success_start),
         T(test_guarded_update),
-        T(test_claim),      T(test_next_delayed),             T(test_run_delete),       T(test_logs),
-        T(test_active_runs),       T(test_queue_depths),     T(test_transactions),
-        T(test_generation),        T(test_job_cache_other_commits),        T(test_wal_gathered),     T(test_wal_full),
+        T(test_claim),             T(test_next_delayed),     T(test_run_delete),
+        T(test_logs),              T(test_active_runs),      T(test_queue_depths),
+        T(test_transactions),      T(test_generation),       T(test_job_cache_other_commits),
+        T(test_wal_gathered),      T(test_wal_full),
         T(test_wal_rollback),      T(test_checkpointer),      cmocka_unit_test(test_sqlmem),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
