@@ -1190,7 +1190,11 @@ int store_fold_run_counts(struct store *s)
 /* The text search of runs (q): the start of the id (any case), through the id index, or a part
  * of the title, through the index of titled runs (0008_titled.sql); the rest of the filters
  * apply to the rids these find. An OR of the two in the WHERE clause made SQLite walk every
- * run of the job instead. */
+ * run of the job instead. The matches by id are a subquery of their own for the same reason:
+ * beside the job's filter SQLite would rather walk the job's runs than the id index. */
+#define TITLE_MATCHES "title IS NOT NULL AND title LIKE ?3 ESCAPE '\\'"
+#define ID_MATCHES "SELECT rid FROM run WHERE id >= ?7 AND id < ?8"
+
 struct text_search {
     char *pat;    /* LIKE pattern of the title, ?3 */
     char lo[40], hi[40]; /* the id range, ?7 and ?8; empty when q cannot start an id */
@@ -1216,8 +1220,8 @@ static void text_search_where(struct buf *where, const struct run_query *q,
                               const struct text_search *t)
 {
     buf_puts(where, " AND rid IN (");
-    if (t->lo[0]) buf_puts(where, "SELECT rid FROM run WHERE id >= ?7 AND id < ?8 UNION ALL ");
-    buf_printf(where, "SELECT rid FROM run WHERE %stitle IS NOT NULL AND title LIKE ?3 ESCAPE '\\')",
+    if (t->lo[0]) buf_puts(where, ID_MATCHES " UNION ALL ");
+    buf_printf(where, "SELECT rid FROM run WHERE %s" TITLE_MATCHES ")",
                q->job_id ? "job_id = ?1 AND " : "");
 }
 
@@ -1233,16 +1237,37 @@ static void bind_filters(sqlite3_stmt *st, const struct run_query *q, const stru
     }
 }
 
+/* A text search's matches are many from this count on: its page is then read in order,
+ * stopping once it is full, rather than gathered whole and sorted. */
+#define SEARCH_GATHER_MAX 1000
+
+/* How many runs a text search finds with the other filters (where): those whose title matches
+ * and those whose id does and title not, each counted as read (an IN list of all of them,
+ * built to be counted, took three times as long when a word is in a million titles). */
+static int64_t count_search(struct store *s, const struct run_query *q, const char *where,
+                            const struct text_search *t)
+{
+    char *sql = t->lo[0] ? xasprintf("SELECT (SELECT count(*) FROM run%s AND " TITLE_MATCHES ") + "
+                                     "(SELECT count(*) FROM run%s AND rid IN (" ID_MATCHES ") AND "
+                                     "NOT (" TITLE_MATCHES "))", where, where)
+                         : xasprintf("SELECT count(*) FROM run%s AND " TITLE_MATCHES, where);
+    sqlite3_stmt *st = stmt(s, sql);
+    free(sql);
+    bind_filters(st, q, t);
+    int64_t total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return total;
+}
+
 /* How many runs match: the count the triggers keep (0005_run_count.sql) when only the job is
  * asked for, so a job with a million runs is not counted run by run for every page. With a
  * status filter that takes SUCCESS (most runs, and in no index of their own), all runs less
- * those of the other statuses, which the partial indexes of moving and of unsuccessful runs
- * count; other status filters are counted through those indexes directly (status_in). */
-static int64_t count_runs(struct store *s, const struct run_query *q, const char *where,
-                          const struct text_search *t)
+ * those of the other statuses, which the partial index of the runs not SUCCESS counts; other
+ * status filters are counted through the partial indexes directly (status_in). A text search
+ * is counted by count_search. */
+static int64_t count_runs(struct store *s, const struct run_query *q, const char *where)
 {
-    const char *pat = t->pat;
-    bool unfiltered = q->since == NO_TIME && !pat;
+    bool unfiltered = q->since == NO_TIME;
     bool plain = unfiltered && !q->status_mask;
     if (plain || (unfiltered && (q->status_mask & RUN_MASK(RUN_SUCCESS)))) {
         /* the rows count the runs up to the mark; the runs above it are counted here */
@@ -1264,7 +1289,8 @@ static int64_t count_runs(struct store *s, const struct run_query *q, const char
     char *sql = xasprintf("SELECT count(*) FROM run%s", where);
     sqlite3_stmt *st = stmt(s, sql);
     free(sql);
-    bind_filters(st, q, t);
+    struct text_search none = {0};
+    bind_filters(st, q, &none);
     int64_t total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     return total;
@@ -1294,13 +1320,31 @@ int store_run_list(struct store *s, const struct run_query *q, struct run **out,
     }
     if (q->since != NO_TIME) buf_puts(&where, " AND created >= ?2");
     struct text_search t;
-    if (text_search_init(&t, q->q)) text_search_where(&where, q, &t);
-    *total = count_runs(s, q, buf_cstr(&where), &t);
+    bool search = text_search_init(&t, q->q);
+    const char *w = buf_cstr(&where);
+    *total = search ? count_search(s, q, w, &t) : count_runs(s, q, w);
 
     /* keyset: the page starts after a run, by rid, so page 1,000 costs what page 1 does */
     if (q->after) buf_printf(&where, " AND rid %s ?6", q->asc ? ">" : "<");
-    char *sql = xasprintf("SELECT " RUN_COLS " FROM run%s ORDER BY rid %s LIMIT ?4 OFFSET ?5",
-                          buf_cstr(&where), q->asc ? "ASC" : "DESC");
+    const char *dir = q->asc ? "ASC" : "DESC";
+    bool walk = search && *total > SEARCH_GATHER_MAX;
+    char *sql;
+    if (walk) {
+        /* the runs that match by id (through its index: a start of an id holds few), and the
+         * first offset + limit in order that match by title, read in order with every filter
+         * and stopping there; the page is taken from both (a million matches gathered and
+         * sorted took seconds) */
+        w = buf_cstr(&where);
+        sql = xasprintf("SELECT " RUN_COLS " FROM run%s AND rid IN (%sSELECT rid FROM (SELECT "
+                        "rid FROM run%s AND " TITLE_MATCHES " ORDER BY rid %s LIMIT ?9)) "
+                        "ORDER BY rid %s LIMIT ?4 OFFSET ?5", w,
+                        t.lo[0] ? ID_MATCHES " UNION ALL " : "", w, dir, dir);
+    } else {
+        /* a search's few matches are gathered, then sorted */
+        if (search) text_search_where(&where, q, &t);
+        sql = xasprintf("SELECT " RUN_COLS " FROM run%s ORDER BY rid %s LIMIT ?4 OFFSET ?5",
+                        buf_cstr(&where), dir);
+    }
     sqlite3_stmt *st = stmt(s, sql);
     free(sql);
     buf_free(&where);
@@ -1308,6 +1352,7 @@ int store_run_list(struct store *s, const struct run_query *q, struct run **out,
     sqlite3_bind_int64(st, 4, q->limit);
     sqlite3_bind_int64(st, 5, q->offset);
     if (q->after) sqlite3_bind_int64(st, 6, after);
+    if (walk) sqlite3_bind_int64(st, 9, q->limit + q->offset);
     int rc = collect_runs(s, st, out, n);
     free(t.pat);
     return rc;

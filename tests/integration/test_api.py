@@ -556,6 +556,55 @@ class StatusFilters(unittest.TestCase):
             db.close()
 
 
+    def test_a_search_with_many_matches_pages_like_sql(self):
+        """Past a thousand matches a search's page is read in order, stopping once full, from
+        the runs that match by title and those that match by id: every page, order, filter and
+        keyset page must still be what SQL finds."""
+        with Sked(tasks=TASKS, args=FAST) as s:
+            jobs = [s.create_job("t")["id"] for _ in range(2)]
+            db = sqlite3.connect(s.db, timeout=10)
+            t = int(time.time() * 1e6)
+            rows = []
+            for i in range(3000):
+                # ids of one start for every fifth run; "alpha" in most titles, none in some
+                rid = ("abcd%04x" % i if i % 5 == 0 else "%08x" % (i * 7919)) + \
+                    "-0000-4000-8000-%012x" % i
+                title = None if i % 11 == 0 else ("alpha %d" % i if i % 9 else "beta %d" % i)
+                rows.append((rid, jobs[i % 3 % 2], "t", "SFSSX"[i % 5], "nowhere", "{}",
+                             "manual", t + i, t + i, title))
+            db.executemany("INSERT INTO run (id, job_id, task, status, queue, args, trigger, "
+                           "created, updated, title) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+            db.commit()
+            cases = [("alpha", None, None), ("alpha", jobs[0], None), ("alpha", None, "FAILED"),
+                     ("ALPHA 1", jobs[1], "SUCCESS"), ("abcd", None, None),
+                     ("abcd", jobs[0], "SUCCESS"), ("a", None, None), ("A", jobs[1], "SUCCESS"),
+                     ("alpha", None, "SUCCESS")]
+            for q, job, status in cases:
+                where = "(title LIKE ? OR id LIKE ?)" + (" AND job_id = ?" if job else "") + \
+                        (" AND status = ?" if status else "")
+                args = ["%" + q + "%", q.lower() + "%"] + ([job] if job else []) + \
+                       ([self.CODES[status]] if status else [])
+                want = [r[0] for r in db.execute(
+                    "SELECT id FROM run WHERE %s ORDER BY rid DESC" % where, args)]
+                self.assertGreater(len(want), 50, q)
+                base = ("/api/jobs/%s/runs" % job if job else "/api/runs") + "?q=" + quote(q) + \
+                    ("&status=" + status if status else "")
+                for size, page in ((25, 1), (25, 3), (7, 5)):
+                    got = s.get(base + "&size=%d&page=%d" % (size, page)).json["hits"]
+                    self.assertEqual(got["total"], len(want), base)
+                    self.assertEqual([r["id"] for r in got["hits"]],
+                                     want[(page - 1) * size:page * size], (base, size, page))
+                oldest = s.get(base + "&size=10&sort_direction=asc").json["hits"]["hits"]
+                self.assertEqual([r["id"] for r in oldest], list(reversed(want))[:10], base)
+                # keyset: links.next three times
+                seen, doc = [], s.get(base + "&size=20").json
+                for _ in range(3):
+                    seen += [r["id"] for r in doc["hits"]["hits"]]
+                    doc = s.get(doc["links"]["next"]).json
+                self.assertEqual(seen, want[:60], base)
+            db.close()
+
+
 class SearchOffTheLoop(unittest.TestCase):
     def test_a_long_text_search_does_not_hold_up_other_requests(self):
         """A text search reads every titled run of a job for its count; over 300,000 it takes
