@@ -607,7 +607,7 @@ class StatusFilters(unittest.TestCase):
 
 class SearchOffTheLoop(unittest.TestCase):
     def test_a_long_text_search_does_not_hold_up_other_requests(self):
-        """A text search reads every titled run of a job for its count; over 300,000 it takes
+        """A text search reads every titled run of a job for its count; over 600,000 it takes
         long enough that a request sent while it runs would wait for it on the loop. It runs on
         a thread of its own: the other request is answered first, and the search's answer is
         right."""
@@ -615,7 +615,7 @@ class SearchOffTheLoop(unittest.TestCase):
             job = s.create_job("t")["id"]
             s.stop()
             db = sqlite3.connect(s.db)
-            db.execute("""WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 300000)
+            db.execute("""WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 600000)
                           INSERT INTO run (id, job_id, task, status, queue, title, created, updated)
                           SELECT printf('%08x-0000-4000-8000-%012x', x, x), ?, 't', 'S', 'default',
                                  'nightly import ' || x, x, x FROM n""", (job,))
@@ -625,7 +625,8 @@ class SearchOffTheLoop(unittest.TestCase):
             done = []
 
             def search():
-                r = s.get("/api/jobs/%s/runs?q=nightly&size=3" % job)
+                # a word in one title: its count and its page each read every titled run
+                r = s.get("/api/jobs/%s/runs?q=import%%20300000&size=3" % job)
                 done.append(("search", r))
 
             import threading
@@ -639,9 +640,14 @@ class SearchOffTheLoop(unittest.TestCase):
             self.assertEqual(other.status, 200)
             found = done[1][1]
             self.assertEqual(found.status, 200, found)
-            self.assertEqual(found.json["hits"]["total"], 300000)
+            self.assertEqual(found.json["hits"]["total"], 1)
             self.assertEqual([h["title"] for h in found.json["hits"]["hits"]],
-                             ["nightly import 300000", "nightly import 299999", "nightly import 299998"])
+                             ["nightly import 300000"])
+            # a word in every title: counted as read, and its page read in order
+            every = s.get("/api/jobs/%s/runs?q=nightly&size=3&page=2" % job)
+            self.assertEqual(every.json["hits"]["total"], 600000)
+            self.assertEqual([h["title"] for h in every.json["hits"]["hits"]],
+                             ["nightly import 599997", "nightly import 599996", "nightly import 599995"])
             # a client that leaves while its search runs: the server goes on (and, under the
             # sanitizers, frees what the search found)
             gone = socket.create_connection(("127.0.0.1", s.port))
@@ -649,7 +655,7 @@ class SearchOffTheLoop(unittest.TestCase):
                           "Authorization: Bearer %s\r\n\r\n" % (job, TOKEN)).encode())
             time.sleep(0.1)
             gone.close()
-            again = s.get("/api/jobs/%s/runs?q=import%%20299999" % job)
+            again = s.get("/api/jobs/%s/runs?q=import%%20599999" % job)
             self.assertEqual(again.json["hits"]["total"], 1)
 
 
