@@ -1383,12 +1383,22 @@ int store_run_delete(struct store *s, const char *id)
 
 int store_run_latest(struct store *s, const char *job_id, int status, struct run *out)
 {
+    /* each through an index that holds runs of that status, named so that SQLite takes it: by
+     * the job's runs newest first, a status none of them has meant reading them all (a job's
+     * document asks for every status: seconds at a million runs). SUCCESS is most runs. */
     sqlite3_stmt *st;
-    if (status < 0) {
+    if (status < 0)
         st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE job_id = ?1 ORDER BY rid DESC LIMIT 1");
-    } else {
+    else if (status == RUN_SUCCESS)
         st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE job_id = ?1 AND status = ?2 "
                      "ORDER BY rid DESC LIMIT 1");
+    else if (RUN_MASK(status) & UNSUCCESSFUL_MASK)
+        st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE job_id = ?1 AND status = ?2 AND "
+                     UNSUCCESSFUL " ORDER BY rid DESC LIMIT 1");
+    else /* moving runs: few, whatever the job */
+        st = stmt(s, "SELECT " RUN_COLS " FROM run INDEXED BY run_state WHERE job_id = ?1 AND "
+                     "status = ?2 AND " NOT_SUCCESS " ORDER BY rid DESC LIMIT 1");
+    if (status >= 0) {
         char code[2] = {run_status_code(status), 0};
         bind_text(st, 2, code);
     }

@@ -512,6 +512,34 @@ class JobReads(unittest.TestCase):
             self.assertEqual(s.get(url).status, 404)
 
 
+    def test_last_runs_by_status_match_sql(self):
+        """A job's document names its newest run of each status: each is read through an index
+        that holds that status, and must be what SQL finds, with runs of every status, of
+        another job and newer ones of other statuses around them."""
+        with Sked(tasks=TASKS, args=FAST) as s:
+            jobs = [s.create_job("gated")["id"] for _ in range(2)]
+            db = sqlite3.connect(s.db, timeout=10)
+            t = int(time.time() * 1e6)
+            rows = []
+            for i in range(400):
+                code = "SSSFSWSXPSSQRC"[i * 3 % 14]
+                rows.append((str(uuid.uuid4()), jobs[i % 3 % 2], "gated", code, "nowhere", "{}",
+                             "manual", t + i, t + i, "elsewhere"))
+            db.executemany("INSERT INTO run (id, job_id, task, status, queue, args, trigger, "
+                           "created, updated, node) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+            db.commit()
+            names = {"Q": "queued", "R": "running", "C": "cancelling", "S": "success",
+                     "F": "failed", "W": "warning", "X": "cancelled", "P": "partial_success"}
+            for job in jobs:
+                want = {names[c]: i for c, i in db.execute(
+                    "SELECT status, id FROM run WHERE job_id = ? AND rid IN (SELECT max(rid) "
+                    "FROM run WHERE job_id = ? GROUP BY status)", (job, job))}
+                self.assertEqual(len(want), 8)
+                got = s.get("/api/jobs/" + job).json["last_runs"]
+                self.assertEqual({k: v["id"] for k, v in got.items()}, want)
+            db.close()
+
+
 class StatusFilters(unittest.TestCase):
     """A status filter is counted and paged through indexes (the runs that ended without
     success, the moving ones; SUCCESS as all runs less the others): every filter must give
