@@ -1259,6 +1259,16 @@ static int64_t count_search(struct store *s, const struct run_query *q, const ch
     return total;
 }
 
+/* The table of a list of runs: a job's moving runs are read through the index of runs not
+ * SUCCESS, named, as SQLite would rather look for them among all the job's runs, newest
+ * first (all of them when it has none: 0.4 s at a million). */
+static const char *runs_from(const struct run_query *q)
+{
+    bool moving = q->job_id && q->status_mask && !(q->q && *q->q) &&
+                  (q->status_mask & ~ACTIVE_MASK) == 0;
+    return moving ? "run INDEXED BY run_state" : "run";
+}
+
 /* How many runs match: the count the triggers keep (0005_run_count.sql) when only the job is
  * asked for, so a job with a million runs is not counted run by run for every page. With a
  * status filter that takes SUCCESS (most runs, and in no index of their own), all runs less
@@ -1286,7 +1296,7 @@ static int64_t count_runs(struct store *s, const struct run_query *q, const char
         return all - store_job_count_runs(s, q->job_id, rest & ACTIVE_MASK) -
                store_job_count_runs(s, q->job_id, rest & UNSUCCESSFUL_MASK);
     }
-    char *sql = xasprintf("SELECT count(*) FROM run%s", where);
+    char *sql = xasprintf("SELECT count(*) FROM %s%s", runs_from(q), where);
     sqlite3_stmt *st = stmt(s, sql);
     free(sql);
     struct text_search none = {0};
@@ -1340,10 +1350,10 @@ int store_run_list(struct store *s, const struct run_query *q, struct run **out,
                         "ORDER BY rid %s LIMIT ?4 OFFSET ?5", w,
                         t.lo[0] ? ID_MATCHES " UNION ALL " : "", w, dir, dir);
     } else {
-        /* a search's few matches are gathered, then sorted */
+        /* a search's few matches are gathered, then sorted (so are a job's moving runs) */
         if (search) text_search_where(&where, q, &t);
-        sql = xasprintf("SELECT " RUN_COLS " FROM run%s ORDER BY rid %s LIMIT ?4 OFFSET ?5",
-                        buf_cstr(&where), dir);
+        sql = xasprintf("SELECT " RUN_COLS " FROM %s%s ORDER BY rid %s LIMIT ?4 OFFSET ?5",
+                        runs_from(q), buf_cstr(&where), dir);
     }
     sqlite3_stmt *st = stmt(s, sql);
     free(sql);
