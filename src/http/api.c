@@ -225,7 +225,7 @@ static void audit_append(struct api_ctx *c, const char *action, const char *job_
     e.target = (char *)target;
     e.details = details;
     e.details_text = text;
-    e.address = c->req->peer;
+    e.address = c->req ? c->req->peer : (char *)c->peer;
     store_audit_append(c->api->store, &e);
 }
 

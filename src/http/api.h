@@ -37,6 +37,7 @@ struct api {
      * the store, opened there on first use; NULL search: on the loop */
     struct offload *search;
     struct store *reader;
+    struct purge *purges; /* job deletions under way (api_jobs.c) */
 };
 
 /* Everything a handler gets. */
@@ -46,6 +47,7 @@ struct api_ctx {
     struct route_match *m;
     struct principal who;
     bool live; /* the answer holds a figure that moves with the clock (a started run's duration) */
+    const char *peer; /* the client's address for the audit trail when req is NULL (it left) */
 };
 
 /*

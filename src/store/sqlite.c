@@ -876,6 +876,18 @@ int store_job_delete(struct store *s, const char *id)
     return sqlite3_changes(s->db) ? 0 : -ENOENT;
 }
 
+int store_job_purge_runs(struct store *s, const char *id, int at_most, int *deleted)
+{
+    sqlite3_stmt *st = stmt(s, "DELETE FROM run WHERE rid IN (SELECT rid FROM run WHERE "
+                               "job_id = ?1 ORDER BY rid LIMIT ?2)");
+    bind_text(st, 1, id);
+    sqlite3_bind_int(st, 2, at_most);
+    if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "job_purge_runs");
+    *deleted = (int)sqlite3_changes(s->db);
+    forget_last_success(s);
+    return 0;
+}
+
 /* A LIKE pattern matching s anywhere, with LIKE's wildcards escaped by '\'. */
 static char *like_pattern(const char *s)
 {

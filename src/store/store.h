@@ -73,6 +73,8 @@ bool store_job_notifies(struct store *s, const char *id, int status);
 int store_job_get(struct store *s, const char *id, struct job *out);
 /* Deletes the job with its runs and their logs. */
 int store_job_delete(struct store *s, const char *id);
+/* Deletes the oldest `at_most` runs of job id (with their logs); *deleted: how many. */
+int store_job_purge_runs(struct store *s, const char *id, int at_most, int *deleted);
 
 struct job_query {
     const char *q;      /* case-insensitive substring of title or description, or NULL */

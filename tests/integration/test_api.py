@@ -7,6 +7,7 @@ import re
 import signal
 import socket
 import sqlite3
+import threading
 import time
 import unittest
 import uuid
@@ -685,6 +686,90 @@ class SearchOffTheLoop(unittest.TestCase):
             gone.close()
             again = s.get("/api/jobs/%s/runs?q=import%%20599999" % job)
             self.assertEqual(again.json["hits"]["total"], 1)
+
+
+class BigDeletes(unittest.TestCase):
+    def _job_with_runs(self, s, n):
+        """A job with n runs (every tenth with a log line), written with SQL, and another job."""
+        job, other = s.create_job("t")["id"], s.create_job("t")["id"]
+        s.stop()
+        db = sqlite3.connect(s.db)
+        db.execute("""WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < ?)
+                      INSERT INTO run (id, job_id, task, status, queue, created, updated)
+                      SELECT printf('%08x-0000-4000-8000-%012x', x, x), ?, 't', 'S', 'default',
+                             x, x FROM n""", (n, job))
+        db.execute("INSERT INTO run_log (rid, seq, ts, level, stream, message) "
+                   "SELECT rid, 1, 1, 1, 1, 'line' FROM run WHERE rid % 10 = 0")
+        db.commit()
+        db.close()
+        s.start()
+        s.wait_run(s.run_job(other))
+        return job, other
+
+    def test_a_job_of_many_runs_is_deleted_while_other_requests_are_answered(self):
+        """Its runs go a batch per turn of the loop: a request sent meanwhile is answered
+        before the deletion ends, which ends with the job, its runs, their logs and its count
+        gone, the other job's kept, and the deletion in the audit trail."""
+        with Sked(tasks=TASKS, args=FAST) as s:
+            job, other = self._job_with_runs(s, 60000)
+            done = []
+
+            def delete():
+                done.append(("delete", s.delete("/api/jobs/" + job)))
+
+            t = threading.Thread(target=delete)
+            t.start()
+            time.sleep(0.05)
+            done.append(("other", s.get("/api/jobs/%s/runs?size=1" % other)))
+            t.join(120)
+            self.assertEqual([d[0] for d in done], ["other", "delete"])
+            self.assertEqual(done[0][1].json["hits"]["total"], 1)
+            self.assertEqual(done[1][1].status, 204)
+            self.assertEqual(s.get("/api/jobs/" + job).status, 404)
+            self.assertEqual(s.get("/api/runs").json["hits"]["total"], 1)
+            db = sqlite3.connect(s.db, timeout=10)
+            self.assertEqual(db.execute("SELECT count(*) FROM run WHERE job_id = ?", (job,)).fetchone()[0], 0)
+            self.assertEqual(db.execute("SELECT count(*) FROM run_log WHERE rid NOT IN "
+                                        "(SELECT rid FROM run)").fetchone()[0], 0)
+            self.assertEqual(db.execute("SELECT count(*) FROM run_log").fetchone()[0],
+                             db.execute("SELECT count(*) FROM run_log WHERE rid IN (SELECT rid "
+                                        "FROM run WHERE job_id = ?)", (other,)).fetchone()[0])
+            db.close()
+            entries = s.get("/api/audit?action=job.deleted").json["hits"]["hits"]
+            self.assertEqual([e["job_id"] for e in entries], [job])
+
+    def test_a_deletion_goes_on_when_its_client_leaves(self):
+        with Sked(tasks=TASKS, args=FAST) as s:
+            job, _ = self._job_with_runs(s, 60000)
+            sock = socket.create_connection(("127.0.0.1", s.port))
+            sock.sendall(("DELETE /api/jobs/%s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+                          % (job, TOKEN)).encode())
+            time.sleep(0.05)
+            sock.close()
+            wait_for(lambda: s.get("/api/jobs/" + job).status == 404, timeout=60,
+                     what="the deletion to end")
+            entries = s.get("/api/audit?action=job.deleted").json["hits"]["hits"]
+            self.assertEqual([(e["job_id"], e["address"]) for e in entries], [(job, "127.0.0.1")])
+
+    def test_a_stop_during_a_deletion_leaves_the_rest_for_another(self):
+        """sked stopped while it deletes a job of many runs ends cleanly (no leak under the
+        sanitizers); the job is still there with the runs not yet deleted, and a second
+        deletion finishes it."""
+        with Sked(tasks=TASKS, args=FAST) as s:
+            job, _ = self._job_with_runs(s, 150000)
+            sock = socket.create_connection(("127.0.0.1", s.port))
+            sock.sendall(("DELETE /api/jobs/%s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+                          % (job, TOKEN)).encode())
+            count = "/api/jobs/%s/runs?size=1" % job
+            wait_for(lambda: s.get(count).json["hits"]["total"] < 150000, timeout=30,
+                     what="the deletion to begin")
+            self.assertEqual(s.stop(), 0)
+            sock.close()
+            s.start()
+            left = s.get(count).json["hits"]["total"]
+            self.assertTrue(0 < left < 150000, left)
+            self.assertEqual(s.delete("/api/jobs/" + job).status, 204)
+            self.assertEqual(s.get("/api/jobs/" + job).status, 404)
 
 
 class Deletes(ApiCase):
