@@ -34,6 +34,18 @@ kill $!
 TASKS = {"t.json": T, "lowq.json": LOWQ, "gated.json": GATED}
 
 
+def insert_runs(db, jobs, task, codes):
+    """Runs of task with these status codes, one after another, over jobs (two of every three
+    to the first), written with SQL; the moving ones are of another node, in a queue nobody
+    serves, so left alone."""
+    t = int(time.time() * 1e6)
+    rows = [(str(uuid.uuid4()), jobs[i % 3 % 2], task, code, "nowhere", "{}", "manual", t + i,
+             t + i, "elsewhere") for i, code in enumerate(codes)]
+    db.executemany("INSERT INTO run (id, job_id, task, status, queue, args, trigger, created, "
+                   "updated, node) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+    db.commit()
+
+
 class ApiCase(unittest.TestCase):
     """One server for the class, started with the test tasks."""
     args = FAST + ["--queues", "default=3,low=1"]
@@ -520,15 +532,7 @@ class JobReads(unittest.TestCase):
         with Sked(tasks=TASKS, args=FAST) as s:
             jobs = [s.create_job("gated")["id"] for _ in range(2)]
             db = sqlite3.connect(s.db, timeout=10)
-            t = int(time.time() * 1e6)
-            rows = []
-            for i in range(400):
-                code = "SSSFSWSXPSSQRC"[i * 3 % 14]
-                rows.append((str(uuid.uuid4()), jobs[i % 3 % 2], "gated", code, "nowhere", "{}",
-                             "manual", t + i, t + i, "elsewhere"))
-            db.executemany("INSERT INTO run (id, job_id, task, status, queue, args, trigger, "
-                           "created, updated, node) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
-            db.commit()
+            insert_runs(db, jobs, "gated", ["SSSFSWSXPSSQRC"[i * 3 % 14] for i in range(400)])
             names = {"Q": "queued", "R": "running", "C": "cancelling", "S": "success",
                      "F": "failed", "W": "warning", "X": "cancelled", "P": "partial_success"}
             for job in jobs:
@@ -553,16 +557,7 @@ class StatusFilters(unittest.TestCase):
         with Sked(tasks=TASKS, args=FAST) as s:
             jobs = [s.create_job("t")["id"] for _ in range(2)]
             db = sqlite3.connect(s.db, timeout=10)
-            t = int(time.time() * 1e6)
-            rows = []
-            for i in range(240):
-                code = "QRSSSSFWCXPSFS"[i % 14]
-                # moving runs of another node, or in a queue nobody serves: left alone
-                rows.append((str(uuid.uuid4()), jobs[i % 3 % 2], "t", code, "nowhere", "{}",
-                             "manual", t + i, t + i, "elsewhere"))
-            db.executemany("INSERT INTO run (id, job_id, task, status, queue, args, trigger, "
-                           "created, updated, node) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
-            db.commit()
+            insert_runs(db, jobs, "t", ["QRSSSSFWCXPSFS"[i % 14] for i in range(240)])
             filters = [["SUCCESS"], ["FAILED"], ["CANCELLED"], ["PARTIAL_SUCCESS"], ["WARNING"],
                        ["QUEUED"], ["RUNNING", "CANCELLING"], ["QUEUED", "RUNNING", "CANCELLING"],
                        ["FAILED", "CANCELLED"], ["SUCCESS", "FAILED"], ["SUCCESS", "QUEUED"],
