@@ -681,6 +681,19 @@ class SearchOffTheLoop(unittest.TestCase):
             gone.close()
             again = s.get("/api/jobs/%s/runs?q=import%%20599999" % job)
             self.assertEqual(again.json["hits"]["total"], 1)
+            # a list since a time counts every run of the job: off the loop too
+            done.clear()
+
+            def since():
+                done.append(("since", s.get("/api/jobs/%s/runs?since=1970-01-01T00:00:00Z" % job)))
+
+            t = threading.Thread(target=since)
+            t.start()
+            time.sleep(0.1)
+            done.append(("other", s.get("/api/jobs/%s" % job)))
+            t.join(120)
+            self.assertEqual([d[0] for d in done], ["other", "since"])
+            self.assertEqual(done[1][1].json["hits"]["total"], 600000)
 
 
 class BigDeletes(unittest.TestCase):
