@@ -630,11 +630,26 @@ class StatusFilters(unittest.TestCase):
 
 
 class SearchOffTheLoop(unittest.TestCase):
-    def test_a_long_text_search_does_not_hold_up_other_requests(self):
-        """A text search reads every titled run of a job for its count; over 600,000 it takes
-        long enough that a request sent while it runs would wait for it on the loop. It runs on
-        a thread of its own: the other request is answered first, and the search's answer is
-        right."""
+    def answered_first(self, s, path, other):
+        """path's answer, asserting that a request for other sent while it was being made was
+        answered first."""
+        done = []
+        t = threading.Thread(target=lambda: done.append(("long", s.get(path))))
+        t.start()
+        time.sleep(0.1)
+        done.append(("other", s.get(other)))
+        t.join(120)
+        self.assertEqual([d[0] for d in done], ["other", "long"], path)
+        self.assertEqual(done[0][1].status, 200)
+        self.assertEqual(done[1][1].status, 200, done[1][1])
+        return done[1][1].json
+
+    def test_long_reads_do_not_hold_up_other_requests(self):
+        """A text search reads every titled run of a job for its count, a list since an instant
+        every run, a list of moving and ended runs of a job (not SUCCESS) every run of the job;
+        over 600,000 these take long enough that a request sent meanwhile would wait for them on
+        the loop. They run on a thread of their own: the other request is answered first, and
+        their answers are right."""
         with Sked(tasks=TASKS, args=FAST) as s:
             job = s.create_job("t")["id"]
             s.stop()
@@ -646,31 +661,15 @@ class SearchOffTheLoop(unittest.TestCase):
             db.commit()
             db.close()
             s.start()
-            done = []
-
-            def search():
-                # a word in one title: its count and its page each read every titled run
-                r = s.get("/api/jobs/%s/runs?q=import%%20300000&size=3" % job)
-                done.append(("search", r))
-
-            import threading
-            t = threading.Thread(target=search)
-            t.start()
-            time.sleep(0.1)
-            other = s.get("/api/jobs/%s" % job)
-            done.append(("other", other))
-            t.join(120)
-            self.assertEqual([d[0] for d in done], ["other", "search"])
-            self.assertEqual(other.status, 200)
-            found = done[1][1]
-            self.assertEqual(found.status, 200, found)
-            self.assertEqual(found.json["hits"]["total"], 1)
-            self.assertEqual([h["title"] for h in found.json["hits"]["hits"]],
-                             ["nightly import 300000"])
+            runs, other = "/api/jobs/%s/runs" % job, "/api/jobs/" + job
+            # a word in one title: its count and its page each read every titled run
+            found = self.answered_first(s, runs + "?q=import%20300000&size=3", other)
+            self.assertEqual(found["hits"]["total"], 1)
+            self.assertEqual([h["title"] for h in found["hits"]["hits"]], ["nightly import 300000"])
             # a word in every title: counted as read, and its page read in order
-            every = s.get("/api/jobs/%s/runs?q=nightly&size=3&page=2" % job)
-            self.assertEqual(every.json["hits"]["total"], 600000)
-            self.assertEqual([h["title"] for h in every.json["hits"]["hits"]],
+            every = s.get(runs + "?q=nightly&size=3&page=2").json
+            self.assertEqual(every["hits"]["total"], 600000)
+            self.assertEqual([h["title"] for h in every["hits"]["hits"]],
                              ["nightly import 599997", "nightly import 599996", "nightly import 599995"])
             # a client that leaves while its search runs: the server goes on (and, under the
             # sanitizers, frees what the search found)
@@ -679,21 +678,12 @@ class SearchOffTheLoop(unittest.TestCase):
                           "Authorization: Bearer %s\r\n\r\n" % (job, TOKEN)).encode())
             time.sleep(0.1)
             gone.close()
-            again = s.get("/api/jobs/%s/runs?q=import%%20599999" % job)
-            self.assertEqual(again.json["hits"]["total"], 1)
-            # a list since a time counts every run of the job: off the loop too
-            done.clear()
-
-            def since():
-                done.append(("since", s.get("/api/jobs/%s/runs?since=1970-01-01T00:00:00Z" % job)))
-
-            t = threading.Thread(target=since)
-            t.start()
-            time.sleep(0.1)
-            done.append(("other", s.get("/api/jobs/%s" % job)))
-            t.join(120)
-            self.assertEqual([d[0] for d in done], ["other", "since"])
-            self.assertEqual(done[1][1].json["hits"]["total"], 600000)
+            again = s.get(runs + "?q=import%20599999").json
+            self.assertEqual(again["hits"]["total"], 1)
+            since = self.answered_first(s, runs + "?since=1970-01-01T00:00:00Z", other)
+            self.assertEqual(since["hits"]["total"], 600000)
+            mixed = self.answered_first(s, runs + "?status=RUNNING,FAILED", other)
+            self.assertEqual(mixed["hits"]["total"], 0)
 
 
 class BigDeletes(unittest.TestCase):
