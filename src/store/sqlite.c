@@ -1088,25 +1088,29 @@ int store_run_get(struct store *s, const char *id, struct run *out)
 #define ACTIVE NOT_SUCCESS " AND status IN ('Q', 'R', 'C')"
 #define ACTIVE_MASK (RUN_MASK(RUN_QUEUED) | RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING))
 
-/* Runs that ended without success (FAILED, WARNING, CANCELLED, PARTIAL_SUCCESS): the
- * condition of the partial index run_unsuccessful_job (0007_unsuccessful.sql), repeated exactly
- * by the queries that use it; it names NOT_SUCCESS too, for run_state. */
-#define UNSUCCESSFUL "status <> 'S' AND status <> 'Q' AND status <> 'R' AND status <> 'C'"
+/* Runs that ended without success (FAILED, WARNING, CANCELLED, PARTIAL_SUCCESS). */
 #define UNSUCCESSFUL_MASK                                                                      \
     (RUN_MASK(RUN_FAILED) | RUN_MASK(RUN_WARNING) | RUN_MASK(RUN_CANCELLED) |                  \
      RUN_MASK(RUN_PARTIAL_SUCCESS))
 #define ALL_MASK ((1u << RUN_STATUS_COUNT) - 1)
+/* Runs neither SUCCESS nor RUNNING: the condition of the partial index run_job_state, by job
+ * and status (0012_run_state.sql), which a query must name to use it; it names NOT_SUCCESS too,
+ * for run_state. A run on sked's own path enters it only while queued: one submitted over the
+ * API is claimed as it is made and goes from RUNNING to its end. RUNNING runs, as many as there
+ * are slots, are found through run_state. */
+#define JOB_STATE NOT_SUCCESS " AND status <> 'R'"
+#define JOB_STATE_MASK (ALL_MASK & ~RUN_MASK(RUN_SUCCESS) & ~RUN_MASK(RUN_RUNNING))
 
 /* "status IN (...)" of the statuses in mask, with the conditions of the partial indexes that
- * hold all of them (UNSUCCESSFUL, or NOT_SUCCESS), so that those serve the filter. */
+ * hold all of them (JOB_STATE, or NOT_SUCCESS), so that those serve the filter. */
 static void status_in(struct buf *b, unsigned mask)
 {
     if (mask == ACTIVE_MASK) {
         buf_puts(b, ACTIVE);
         return;
     }
-    if ((mask & ~UNSUCCESSFUL_MASK) == 0)
-        buf_puts(b, UNSUCCESSFUL " AND ");
+    if ((mask & ~JOB_STATE_MASK) == 0)
+        buf_puts(b, JOB_STATE " AND ");
     else if (!(mask & RUN_MASK(RUN_SUCCESS)))
         buf_puts(b, NOT_SUCCESS " AND ");
     buf_puts(b, "status IN (");
@@ -1144,11 +1148,18 @@ static int collect_runs(struct store *s, sqlite3_stmt *st, struct run **out, siz
 int64_t store_job_count_runs(struct store *s, const char *job_id, unsigned status_mask)
 {
     if (!status_mask) return 0;
+    unsigned running = RUN_MASK(RUN_RUNNING);
+    /* a job's RUNNING runs through run_state, the others of the job through run_job_state */
+    if (job_id && (status_mask & running) && (status_mask & ~running) &&
+        !(status_mask & RUN_MASK(RUN_SUCCESS)))
+        return store_job_count_runs(s, job_id, running) +
+               store_job_count_runs(s, job_id, status_mask & ~running);
     struct buf sql = BUF_INIT;
-    /* moving runs are few, and SQLite would rather walk every run of the job (run_job) */
-    buf_puts(&sql, (status_mask & ~ACTIVE_MASK) == 0 ? "SELECT count(*) FROM run INDEXED BY "
-                                                       "run_state WHERE "
-                                                     : "SELECT count(*) FROM run WHERE ");
+    /* SQLite would rather walk every run of the job (run_job) */
+    const char *from = job_id && (status_mask & ~JOB_STATE_MASK) == 0 ? "run INDEXED BY run_job_state"
+                       : (status_mask & ~ACTIVE_MASK) == 0            ? "run INDEXED BY run_state"
+                                                                     : "run";
+    buf_printf(&sql, "SELECT count(*) FROM %s WHERE ", from);
     if (job_id) buf_puts(&sql, "job_id = ?1 AND ");
     status_in(&sql, status_mask);
     sqlite3_stmt *st = stmt(s, buf_cstr(&sql));
@@ -1271,14 +1282,13 @@ static int64_t count_search(struct store *s, const struct run_query *q, const ch
     return total;
 }
 
-/* The table of a list of runs: a job's moving runs are read through the index of runs not
+/* The table of a list of runs: a job's RUNNING runs are read through the index of runs not
  * SUCCESS, named, as SQLite would rather look for them among all the job's runs, newest
  * first (all of them when it has none: 0.4 s at a million). */
 static const char *runs_from(const struct run_query *q)
 {
-    bool moving = q->job_id && q->status_mask && !(q->q && *q->q) &&
-                  (q->status_mask & ~ACTIVE_MASK) == 0;
-    return moving ? "run INDEXED BY run_state" : "run";
+    bool running = q->job_id && q->status_mask == RUN_MASK(RUN_RUNNING) && !(q->q && *q->q);
+    return running ? "run INDEXED BY run_state" : "run";
 }
 
 /* How many runs match: the count the triggers keep (0005_run_count.sql) when only the job is
@@ -1308,6 +1318,7 @@ static int64_t count_runs(struct store *s, const struct run_query *q, const char
         return all - store_job_count_runs(s, q->job_id, rest & ACTIVE_MASK) -
                store_job_count_runs(s, q->job_id, rest & UNSUCCESSFUL_MASK);
     }
+    if (unfiltered) return store_job_count_runs(s, q->job_id, q->status_mask);
     char *sql = xasprintf("SELECT count(*) FROM %s%s", runs_from(q), where);
     sqlite3_stmt *st = stmt(s, sql);
     free(sql);
@@ -1414,10 +1425,10 @@ int store_run_latest(struct store *s, const char *job_id, int status, struct run
     else if (status == RUN_SUCCESS)
         st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE job_id = ?1 AND status = ?2 "
                      "ORDER BY rid DESC LIMIT 1");
-    else if (RUN_MASK(status) & UNSUCCESSFUL_MASK)
+    else if (RUN_MASK(status) & JOB_STATE_MASK)
         st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE job_id = ?1 AND status = ?2 AND "
-                     UNSUCCESSFUL " ORDER BY rid DESC LIMIT 1");
-    else /* moving runs: few, whatever the job */
+                     JOB_STATE " ORDER BY rid DESC LIMIT 1");
+    else /* RUNNING: as many as there are slots, whatever the job */
         st = stmt(s, "SELECT " RUN_COLS " FROM run INDEXED BY run_state WHERE job_id = ?1 AND "
                      "status = ?2 AND " NOT_SUCCESS " ORDER BY rid DESC LIMIT 1");
     if (status >= 0) {

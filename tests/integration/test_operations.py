@@ -822,7 +822,7 @@ class Upgrade(unittest.TestCase):
                 CREATE INDEX run_active ON run(status, rid) WHERE status IN ('Q', 'R', 'C');
                 CREATE INDEX run_remote ON run(executor, rid)
                     WHERE executor IS NOT NULL AND status IN ('Q', 'R', 'C');
-                DROP INDEX run_unsuccessful_job;
+                DROP INDEX run_job_state;
                 DROP INDEX run_titled;
                 PRAGMA user_version = 4;""")
             t = int(time.time() * 1e6)
@@ -838,11 +838,12 @@ class Upgrade(unittest.TestCase):
             s.wait_run(s.run_job(job["id"]))
             self.assertEqual(s.get("/api/runs").json["hits"]["total"], 5)
             db = sqlite3.connect(s.db)
-            # the runs that ended without success, by job (version 7); the runs not SUCCESS, by
-            # status, in one index instead of three (version 12)
+            # the runs not SUCCESS, by status, in one index instead of three, and by job and
+            # status those neither SUCCESS nor RUNNING (version 12)
             indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-            self.assertTrue({"run_unsuccessful_job", "run_state"} <= indexes)
-            self.assertFalse({"run_active", "run_unsuccessful", "run_remote"} & indexes)
+            self.assertTrue({"run_job_state", "run_state"} <= indexes)
+            self.assertFalse({"run_active", "run_unsuccessful", "run_remote",
+                              "run_unsuccessful_job"} & indexes)
             sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'run_state'").fetchone()[0]
             self.assertIn("WHERE status <> 'S'", sql)
             # the runs with a wait, whatever their status (version 12)
