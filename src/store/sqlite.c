@@ -1156,9 +1156,10 @@ int64_t store_job_count_runs(struct store *s, const char *job_id, unsigned statu
                store_job_count_runs(s, job_id, status_mask & ~running);
     struct buf sql = BUF_INIT;
     /* SQLite would rather walk every run of the job (run_job) */
-    const char *from = job_id && (status_mask & ~JOB_STATE_MASK) == 0 ? "run INDEXED BY run_job_state"
-                       : (status_mask & ~ACTIVE_MASK) == 0            ? "run INDEXED BY run_state"
-                                                                     : "run";
+    const char *from = job_id && (status_mask & ~JOB_STATE_MASK) == 0
+                           ? "run INDEXED BY run_job_state"
+                       : (status_mask & ~ACTIVE_MASK) == 0 ? "run INDEXED BY run_state"
+                                                           : "run";
     buf_printf(&sql, "SELECT count(*) FROM %s WHERE ", from);
     if (job_id) buf_puts(&sql, "job_id = ?1 AND ");
     status_in(&sql, status_mask);
@@ -1360,9 +1361,23 @@ int store_run_list(struct store *s, const struct run_query *q, struct run **out,
     /* keyset: the page starts after a run, by rid, so page 1,000 costs what page 1 does */
     if (q->after) buf_printf(&where, " AND rid %s ?6", q->asc ? ">" : "<");
     const char *dir = q->asc ? "ASC" : "DESC";
+    unsigned m = q->status_mask, running = RUN_MASK(RUN_RUNNING);
+    /* a job's RUNNING runs and others not SUCCESS are in two indexes: no one walks them all */
+    bool split = q->job_id && !search && (m & running) && (m & ~running) &&
+                 !(m & RUN_MASK(RUN_SUCCESS));
     bool walk = search && *total > SEARCH_GATHER_MAX;
     char *sql;
-    if (walk) {
+    if (split) {
+        /* the first offset + limit in order of each index, with every filter; the page is
+         * taken from both (by the job's runs, newest first, SQLite read all of a job of a
+         * million finished runs to find none moving) */
+        w = buf_cstr(&where);
+        sql = xasprintf("SELECT " RUN_COLS " FROM run%s AND rid IN (SELECT rid FROM (SELECT rid "
+                        "FROM run INDEXED BY run_state%s AND status = 'R' ORDER BY rid %s LIMIT "
+                        "?9) UNION ALL SELECT rid FROM (SELECT rid FROM run INDEXED BY "
+                        "run_job_state%s AND " JOB_STATE " ORDER BY rid %s LIMIT ?9)) ORDER BY "
+                        "rid %s LIMIT ?4 OFFSET ?5", w, w, dir, w, dir, dir);
+    } else if (walk) {
         /* the runs that match by id (through its index: a start of an id holds few), and the
          * first offset + limit in order that match by title, read in order with every filter
          * and stopping there; the page is taken from both (a million matches gathered and
@@ -1373,7 +1388,7 @@ int store_run_list(struct store *s, const struct run_query *q, struct run **out,
                         "ORDER BY rid %s LIMIT ?4 OFFSET ?5", w,
                         t.lo[0] ? ID_MATCHES " UNION ALL " : "", w, dir, dir);
     } else {
-        /* a search's few matches are gathered, then sorted (so are a job's moving runs) */
+        /* a search's few matches are gathered, then sorted */
         if (search) text_search_where(&where, q, &t);
         sql = xasprintf("SELECT " RUN_COLS " FROM %s%s ORDER BY rid %s LIMIT ?4 OFFSET ?5",
                         runs_from(q), buf_cstr(&where), dir);
@@ -1385,7 +1400,7 @@ int store_run_list(struct store *s, const struct run_query *q, struct run **out,
     sqlite3_bind_int64(st, 4, q->limit);
     sqlite3_bind_int64(st, 5, q->offset);
     if (q->after) sqlite3_bind_int64(st, 6, after);
-    if (walk) sqlite3_bind_int64(st, 9, q->limit + q->offset);
+    if (walk || split) sqlite3_bind_int64(st, 9, q->limit + q->offset);
     int rc = collect_runs(s, st, out, n);
     free(t.pat);
     return rc;
