@@ -832,7 +832,7 @@ class Upgrade(unittest.TestCase):
             db.commit()
             db.close()
             s.start()
-            self.assertEqual(s.get("/readyz").json["store_version"], 12)
+            self.assertEqual(s.get("/readyz").json["store_version"], 13)
             self.assertEqual(s.wait_run({"id": queued, "job_id": job["id"]})["status"], "SUCCESS")
             self.assertEqual(s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"], 4)
             s.wait_run(s.run_job(job["id"]))
@@ -849,6 +849,9 @@ class Upgrade(unittest.TestCase):
             # the runs with a wait, whatever their status (version 12)
             sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'run_delayed'").fetchone()[0]
             self.assertTrue(sql.endswith("WHERE not_before IS NOT NULL"), sql)
+            # the queued runs this node's workers run, without another executor's (version 13)
+            sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'run_queued'").fetchone()[0]
+            self.assertTrue(sql.endswith("WHERE status = 'Q' AND executor IS NULL"), sql)
             self.assertIn("run_titled", indexes)  # the titled runs, for text searches (version 8)
             self.assertNotIn("run_finished", indexes)  # no index by finish time (version 11)
             # run.started entries are not in the audit's index by action (version 9)

@@ -792,6 +792,58 @@ static void test_last_success_start(void **state)
     run_release(&f);
 }
 
+/* The newest SUCCESS run of a job and its start, read inside a transaction (kept in the job's
+ * cache entry there) while runs succeed and are deleted, above a backlog of queued runs. */
+static void test_newest_success_followed(void **state)
+{
+    char job[UUID_STR_LEN];
+    add_job(S, job, "j", NULL, true, 1, 1);
+    struct run a, b, c, q[20], got;
+    add_run(S, &a, job, "default", RUN_SUCCESS, 1, NO_TIME, "a");
+    for (int i = 0; i < 20; i++) add_run(S, &q[i], job, "default", RUN_QUEUED, 2, NO_TIME, NULL);
+    assert_int_equal(store_begin(S), 0);
+    assert_int_equal(store_run_latest(S, job, RUN_SUCCESS, &got), 0);
+    assert_string_equal(got.id, a.id);
+    run_release(&got);
+    assert_true(store_last_success_start(S, job) == NO_TIME); /* a has no start */
+
+    /* inserted as SUCCESS, then made SUCCESS by an update: each is the newest */
+    run_init(&b);
+    uuid_v4(b.id);
+    memcpy(b.job_id, job, UUID_STR_LEN);
+    b.task = strdup("import_files");
+    b.queue = strdup("default");
+    b.args = json_object();
+    b.status = RUN_SUCCESS;
+    b.created = 3;
+    b.started_at = 3000;
+    assert_int_equal(store_run_insert(S, &b), 0);
+    assert_int_equal(store_run_latest(S, job, RUN_SUCCESS, &got), 0);
+    assert_string_equal(got.id, b.id);
+    run_release(&got);
+    assert_int_equal(store_last_success_start(S, job), 3000);
+    add_run(S, &c, job, "default", RUN_RUNNING, 4, NO_TIME, "c");
+    c.started_at = 4000;
+    struct run_guard g = {c.id, 1u << RUN_RUNNING, NULL, 0};
+    assert_int_equal(store_run_update(S, &g, RUN_SUCCESS, RF_STARTED_AT, &c, 5), 0);
+    assert_int_equal(store_run_latest(S, job, RUN_SUCCESS, &got), 0);
+    assert_string_equal(got.id, c.id);
+    run_release(&got);
+    assert_int_equal(store_last_success_start(S, job), 4000);
+
+    /* the newest deleted: the one before it again */
+    assert_int_equal(store_run_delete(S, c.id), 0);
+    assert_int_equal(store_run_latest(S, job, RUN_SUCCESS, &got), 0);
+    assert_string_equal(got.id, b.id);
+    run_release(&got);
+    assert_int_equal(store_last_success_start(S, job), 3000);
+    assert_int_equal(store_commit(S), 0);
+    run_release(&a);
+    run_release(&b);
+    run_release(&c);
+    for (int i = 0; i < 20; i++) run_release(&q[i]);
+}
+
 static void test_guarded_update(void **state)
 {
     char job[UUID_STR_LEN];
@@ -1509,7 +1561,7 @@ int main(void)
         T(test_open_migrate_meta), T(test_job_round_trip),   T(test_job_list),
         T(test_job_delete_cascades), T(test_run_round_trip), T(test_unique_schedule_slot),
         T(test_run_list),          T(test_run_counts),       T(test_prune_window),
-        T(test_last_success_start),
+        T(test_last_success_start),  T(test_newest_success_followed),
         T(test_guarded_update),
         T(test_claim),             T(test_next_delayed),     T(test_run_delete),
         T(test_logs),              T(test_active_runs),      T(test_queue_depths),
