@@ -1240,15 +1240,6 @@ static bool text_search_init(struct text_search *t, const char *q)
     return true;
 }
 
-static void text_search_where(struct buf *where, const struct run_query *q,
-                              const struct text_search *t)
-{
-    buf_puts(where, " AND rid IN (");
-    if (t->lo[0]) buf_puts(where, ID_MATCHES " UNION ALL ");
-    buf_printf(where, "SELECT rid FROM run WHERE %s" TITLE_MATCHES ")",
-               q->job_id ? "job_id = ?1 AND " : "");
-}
-
 /* The filters' parameters: job, since, the text search. */
 static void bind_filters(sqlite3_stmt *st, const struct run_query *q, const struct text_search *t)
 {
@@ -1265,21 +1256,49 @@ static void bind_filters(sqlite3_stmt *st, const struct run_query *q, const stru
  * stopping once it is full, rather than gathered whole and sorted. */
 #define SEARCH_GATHER_MAX 1000
 
-/* How many runs a text search finds with the other filters (where): those whose title matches
- * and those whose id does and title not, each counted as read (an IN list of all of them,
- * built to be counted, took three times as long when a word is in a million titles). */
-static int64_t count_search(struct store *s, const struct run_query *q, const char *where,
-                            const struct text_search *t)
+/*
+ * How many runs a text search finds with the other filters (where), in its two parts: those
+ * whose title matches, then those whose id does and title not. While they are few
+ * (SEARCH_GATHER_MAX), their rids are gathered as a JSON array into rids, for the page to read
+ * just them (counting, then reading the titles again for the page, took twice as long for a
+ * rare word in a million titles). A part with more is counted as read (an IN list of all its
+ * matches, built to be counted, took three times as long when a word is in a million titles).
+ * *gathered: whether rids holds them all.
+ */
+static int64_t search_total(struct store *s, const struct run_query *q, const char *where,
+                            const struct text_search *t, struct buf *rids, bool *gathered)
 {
-    char *sql = t->lo[0] ? xasprintf("SELECT (SELECT count(*) FROM run%s AND " TITLE_MATCHES ") + "
-                                     "(SELECT count(*) FROM run%s AND rid IN (" ID_MATCHES ") AND "
-                                     "NOT (" TITLE_MATCHES "))", where, where)
-                         : xasprintf("SELECT count(*) FROM run%s AND " TITLE_MATCHES, where);
-    sqlite3_stmt *st = stmt(s, sql);
-    free(sql);
-    bind_filters(st, q, t);
-    int64_t total = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
+    int64_t total = 0;
+    *gathered = true;
+    buf_putc(rids, '[');
+    for (int part = 0; part < (t->lo[0] ? 2 : 1); part++) {
+        const char *match = part == 0 ? " AND " TITLE_MATCHES
+                                      : " AND rid IN (" ID_MATCHES ") AND NOT (" TITLE_MATCHES ")";
+        int64_t found = 0;
+        if (*gathered) {
+            char *sql = xasprintf("SELECT rid FROM run%s%s ORDER BY rid LIMIT ?9", where, match);
+            sqlite3_stmt *st = stmt(s, sql);
+            free(sql);
+            bind_filters(st, q, t);
+            int64_t room = SEARCH_GATHER_MAX - total;
+            sqlite3_bind_int64(st, 9, room + 1);
+            while (sqlite3_step(st) == SQLITE_ROW)
+                buf_printf(rids, "%s%lld", total + found++ ? "," : "",
+                           (long long)sqlite3_column_int64(st, 0));
+            sqlite3_reset(st);
+            *gathered = found <= room;
+        }
+        if (!*gathered) { /* more than a page gathers: counted */
+            char *sql = xasprintf("SELECT count(*) FROM run%s%s", where, match);
+            sqlite3_stmt *st = stmt(s, sql);
+            free(sql);
+            bind_filters(st, q, t);
+            found = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+            sqlite3_reset(st);
+        }
+        total += found;
+    }
+    buf_putc(rids, ']');
     return total;
 }
 
@@ -1297,7 +1316,7 @@ static const char *runs_from(const struct run_query *q)
  * status filter that takes SUCCESS (most runs, and in no index of their own), all runs less
  * those of the other statuses, which the partial index of the runs not SUCCESS counts; other
  * status filters are counted through the partial indexes directly (status_in). A text search
- * is counted by count_search. */
+ * is counted by search_total. */
 static int64_t count_runs(struct store *s, const struct run_query *q, const char *where)
 {
     bool unfiltered = q->since == NO_TIME;
@@ -1356,7 +1375,9 @@ int store_run_list(struct store *s, const struct run_query *q, struct run **out,
     struct text_search t;
     bool search = text_search_init(&t, q->q);
     const char *w = buf_cstr(&where);
-    *total = search ? count_search(s, q, w, &t) : count_runs(s, q, w);
+    struct buf rids = BUF_INIT;
+    bool gathered = false;
+    *total = search ? search_total(s, q, w, &t, &rids, &gathered) : count_runs(s, q, w);
 
     /* keyset: the page starts after a run, by rid, so page 1,000 costs what page 1 does */
     if (q->after) buf_printf(&where, " AND rid %s ?6", q->asc ? ">" : "<");
@@ -1365,7 +1386,7 @@ int store_run_list(struct store *s, const struct run_query *q, struct run **out,
     /* a job's RUNNING runs and others not SUCCESS are in two indexes: no one walks them all */
     bool split = q->job_id && !search && (m & running) && (m & ~running) &&
                  !(m & RUN_MASK(RUN_SUCCESS));
-    bool walk = search && *total > SEARCH_GATHER_MAX;
+    bool walk = search && !gathered;
     char *sql;
     if (split) {
         /* the first offset + limit in order of each index, with every filter; the page is
@@ -1388,8 +1409,8 @@ int store_run_list(struct store *s, const struct run_query *q, struct run **out,
                         "ORDER BY rid %s LIMIT ?4 OFFSET ?5", w,
                         t.lo[0] ? ID_MATCHES " UNION ALL " : "", w, dir, dir);
     } else {
-        /* a search's few matches are gathered, then sorted */
-        if (search) text_search_where(&where, q, &t);
+        /* a search's few matches are those gathered, sorted */
+        if (search) buf_puts(&where, " AND rid IN (SELECT value FROM json_each(?10))");
         sql = xasprintf("SELECT " RUN_COLS " FROM %s%s ORDER BY rid %s LIMIT ?4 OFFSET ?5",
                         runs_from(q), buf_cstr(&where), dir);
     }
@@ -1401,7 +1422,9 @@ int store_run_list(struct store *s, const struct run_query *q, struct run **out,
     sqlite3_bind_int64(st, 5, q->offset);
     if (q->after) sqlite3_bind_int64(st, 6, after);
     if (walk || split) sqlite3_bind_int64(st, 9, q->limit + q->offset);
+    if (gathered) bind_text(st, 10, buf_cstr(&rids));
     int rc = collect_runs(s, st, out, n);
+    buf_free(&rids);
     free(t.pat);
     return rc;
 }

@@ -604,7 +604,10 @@ class StatusFilters(unittest.TestCase):
             cases = [("alpha", None, None), ("alpha", jobs[0], None), ("alpha", None, "FAILED"),
                      ("ALPHA 1", jobs[1], "SUCCESS"), ("abcd", None, None),
                      ("abcd", jobs[0], "SUCCESS"), ("a", None, None), ("A", jobs[1], "SUCCESS"),
-                     ("alpha", None, "SUCCESS")]
+                     ("alpha", None, "SUCCESS"),
+                     # every id but the "abcd" ones starts with 0: the titles' matches are
+                     # fewer than a page gathers, and with the ids' more
+                     ("0", None, None), ("0", jobs[0], "SUCCESS")]
             for q, job, status in cases:
                 where = "(title LIKE ? OR id LIKE ?)" + (" AND job_id = ?" if job else "") + \
                         (" AND status = ?" if status else "")
