@@ -57,6 +57,19 @@ struct server {
     bool stopping;
 };
 
+/*
+ * Commits what the loop iteration wrote. A commit that fails (the disk full or failing) has
+ * undone the iteration's writes, which its answers and the loop's memory (runs started, fires
+ * moved on) took for done: sked stops at once, none of those answers sent, and a restart finds
+ * the store as its last commit left it and recovers the runs it held (operations.md).
+ */
+static void batch_end(struct server *s)
+{
+    if (store_batch_end(s->store) == 0) return;
+    log_error("store.commit_failed", "action=exit answers=withheld");
+    _exit(1);
+}
+
 static void on_drained(void *arg)
 {
     struct server *s = arg;
@@ -227,6 +240,9 @@ int server_main(int argc, char **argv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* a store file past the file size limit fails its write (EFBIG), and the commit, rather
+     * than killing sked mid-write */
+    signal(SIGXFSZ, SIG_IGN);
     dispatch_block_sigchld(); /* before any thread starts: see dispatch.h */
     /* every client, log follower and task pipe is a descriptor: take what the system allows */
     struct rlimit nofile;
@@ -317,14 +333,14 @@ int server_main(int argc, char **argv)
                     (written_after || dispatch_has_pending(s.dispatch) ? EVLOOP_NONBLOCK : 0);
         if (event_base_loop(s.base, flags) < 0) break;
         dispatch_pending(s.dispatch);
-        store_batch_end(s.store);
+        batch_end(&s);
         http_server_flush(s.http);
         written_after = dispatch_after_answers(s.dispatch);
     }
-    store_batch_end(s.store);
+    batch_end(&s);
     http_server_flush(s.http);
     dispatch_after_answers(s.dispatch);
-    store_batch_end(s.store);
+    batch_end(&s);
     store_batching(s.store, false);
     exit_code = 0;
 

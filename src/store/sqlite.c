@@ -595,7 +595,8 @@ static int outer_commit(struct store *s)
     if (step_done(s, "COMMIT", "commit") != 0) {
         s->undone++;
         s->job_gen++;
-        step_done(s, "ROLLBACK", "rollback");
+        /* after an I/O error SQLite may have rolled the transaction back itself */
+        if (!sqlite3_get_autocommit(s->db)) step_done(s, "ROLLBACK", "rollback");
         return -EIO;
     }
     s->data_version = pager_version(s);

@@ -1,7 +1,9 @@
 """Recovery: a sked killed with -9 during runs, graceful and forced shutdown with SIGTERM, and
 task files that keep `sked serve` from starting."""
+import http.client
 import json
 import os
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -142,6 +144,36 @@ class Kill9(unittest.TestCase):
             self.assertIn("task", [e["field"] for e in r.json["errors"]])
             self.assertNotIn("quick", [t["id"] for t in s.get("/api/tasks").json["hits"]["hits"]])
             self.assertEqual(s.delete("/api/jobs/" + job["id"]).status, 204)
+
+
+class StoreFailure(unittest.TestCase):
+    def test_a_commit_that_fails_answers_nothing_and_stops(self):
+        """A commit the store cannot make (here its WAL may grow no further) leaves the answers
+        of its loop iteration unsent and stops sked with status 1; a restart finds the store as
+        its last commit left it."""
+        noop = {"id": "noop", "title": "noop", "builtin": "noop"}
+        with Sked(tasks={"noop.json": noop}, args=["--shutdown-grace", "1s"]) as s:
+            job = s.create_job("noop")
+            first = s.wait_run(s.run_job(job["id"]))
+            wal = os.path.getsize(s.db + "-wal")
+            resource.prlimit(s.proc.pid, resource.RLIMIT_FSIZE, (wal, wal))
+            conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+            with self.assertRaises((OSError, http.client.HTTPException)):
+                conn.request("POST", "/api/jobs/%s/runs" % job["id"], body=b"{}",
+                             headers={"Authorization": "Bearer " + skedtest.TOKEN,
+                                      "Content-Type": "application/json"})
+                conn.getresponse().read()
+            conn.close()
+            self.assertEqual(s.proc.wait(10), 1)
+            self.assertIn("event=store.commit_failed", s.server_log())
+            s.stop()
+            s.start()
+            listed = s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]
+            self.assertEqual([r["id"] for r in listed["hits"]], [first["id"]])
+            self.assertEqual(s.wait_run(s.run_job(job["id"]))["status"], "SUCCESS")
+            db = sqlite3.connect(s.db)
+            self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
+            db.close()
 
 
 class Shutdown(unittest.TestCase):
