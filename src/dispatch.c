@@ -951,19 +951,31 @@ void dispatch_shutdown(struct dispatch *d, void (*done)(void *), void *arg)
     evtimer_add(d->grace_ev, &tv);
 }
 
-struct depth_ctx {
-    struct queue_info *out;
-    size_t n;
-};
-
 static void depth_cb(void *arg, const char *queue, int64_t n)
 {
-    struct depth_ctx *c = arg;
-    for (size_t i = 0; i < c->n; i++)
-        if (strcmp(c->out[i].name, queue) == 0) c->out[i].queued = n;
+    struct queue_depths *q = arg;
+    q->name = xrealloc(q->name, (q->n + 1) * sizeof *q->name);
+    q->queued = xrealloc(q->queued, (q->n + 1) * sizeof *q->queued);
+    q->name[q->n] = xstrdup(queue);
+    q->queued[q->n++] = n;
 }
 
-size_t dispatch_queues(struct dispatch *d, struct queue_info *out, size_t max)
+int dispatch_queue_depths(struct store *s, struct queue_depths *out)
+{
+    memset(out, 0, sizeof *out);
+    return store_queue_depths(s, depth_cb, out);
+}
+
+void dispatch_queue_depths_free(struct queue_depths *q)
+{
+    for (size_t i = 0; i < q->n; i++) free(q->name[i]);
+    free(q->name);
+    free(q->queued);
+    memset(q, 0, sizeof *q);
+}
+
+size_t dispatch_queues(struct dispatch *d, const struct queue_depths *depths,
+                       struct queue_info *out, size_t max)
 {
     size_t n = d->nqueues < max ? d->nqueues : max;
     for (size_t i = 0; i < n; i++) {
@@ -972,9 +984,9 @@ size_t dispatch_queues(struct dispatch *d, struct queue_info *out, size_t max)
         out[i].busy = d->queues[i]->busy;
         out[i].removed = d->queues[i]->removed;
         out[i].queued = 0;
+        for (size_t k = 0; k < depths->n; k++)
+            if (strcmp(depths->name[k], out[i].name) == 0) out[i].queued = depths->queued[k];
     }
-    struct depth_ctx c = {out, n};
-    store_queue_depths(d->store, depth_cb, &c);
     size_t kept = 0; /* a removed queue is listed while it still holds runs */
     for (size_t i = 0; i < n; i++)
         if (!out[i].removed || out[i].busy > 0 || out[i].queued > 0) out[kept++] = out[i];

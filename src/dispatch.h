@@ -123,9 +123,19 @@ struct queue_info {
     int64_t queued;
     bool removed; /* no longer in the settings, still finishing its runs */
 };
+/* How many runs wait in each queue that has any, as counted in store s (a backlog of 200,000
+ * takes 20-30 ms: the API counts them on its reads thread, with a connection of its own). */
+struct queue_depths {
+    size_t n;
+    char **name;
+    int64_t *queued;
+};
+int dispatch_queue_depths(struct store *s, struct queue_depths *out);
+void dispatch_queue_depths_free(struct queue_depths *q);
 /* Fills up to max entries with the configured queues and the removed ones that still hold
- * runs; returns how many it filled. */
-size_t dispatch_queues(struct dispatch *d, struct queue_info *out, size_t max);
+ * runs, with their depths; returns how many it filled. */
+size_t dispatch_queues(struct dispatch *d, const struct queue_depths *depths,
+                       struct queue_info *out, size_t max);
 /* Number of runs executing on this node. */
 size_t dispatch_active_count(struct dispatch *d);
 
