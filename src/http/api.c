@@ -904,7 +904,7 @@ struct off_op {
     struct http_req *req; /* NULL once the client has left (set on the loop) */
     _Atomic bool gone;    /* the same, for the pool's thread: nothing to work for */
     struct principal who;
-    void (*work)(void *arg); /* or read, on api->reader */
+    void (*work)(void *arg); /* or read, on the thread's reader */
     api_read_fn read;
     api_answer_fn answer;
     void *arg;
@@ -918,12 +918,18 @@ static void off_work(void *arg)
         op->work(op->arg);
         return;
     }
-    if (!op->api->reader) {
+    /* the connection of this thread: a slot of api->readers, taken at its first read */
+    static _Thread_local struct store **mine;
+    if (!mine) {
+        int i = atomic_fetch_add(&op->api->nreaders, 1);
+        if (i < API_READERS) mine = &op->api->readers[i];
+    }
+    if (mine && !*mine) {
         struct sk_err e = {0};
-        if (store_open(op->api->cfg->db_path, DURABILITY_NORMAL, &op->api->reader, &e) != 0)
+        if (store_open(op->api->cfg->db_path, DURABILITY_NORMAL, mine, &e) != 0)
             log_error("reader.store_failed", "reason=%s", log_q(e.msg));
     }
-    op->read(op->api->reader, op->arg);
+    op->read(mine ? *mine : NULL, op->arg);
 }
 
 static void off_gone(struct http_req *req, void *arg)

@@ -8,6 +8,7 @@
 #define SKED_API_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "auth.h"
@@ -19,6 +20,9 @@
 #include "store/store.h"
 
 struct offload;
+
+/* Long reads at once: two, so that a scrape of /metrics need not wait for a text search. */
+#define API_READERS 2
 
 struct api {
     struct store *store;
@@ -33,10 +37,12 @@ struct api {
     struct event_base *base;
     int64_t started_us;
     struct job_doc *docs; /* job documents as last sent (api_jobs.c), allocated on first use */
-    /* text searches of runs (api_runs.c): a thread of their own, with its own connection to
-     * the store, opened there on first use; NULL search: on the loop */
+    /* reads that may take long (api_read_off_loop): API_READERS threads of their own, each
+     * with its own connection to the store, opened there on first use; NULL search: on the
+     * loop */
     struct offload *search;
-    struct store *reader;
+    struct store *readers[API_READERS];
+    _Atomic int nreaders; /* threads that took one of readers */
     struct purge *purges; /* job deletions under way (api_jobs.c) */
 };
 
@@ -61,8 +67,8 @@ void api_off_loop(struct api_ctx *c, struct offload *pool, void (*work)(void *ar
                   api_answer_fn answer, void *arg);
 /*
  * The same for a read that may take long on a large store (a text search, a count of many
- * rows): read() runs on the thread of api->search with its own connection to the store (NULL
- * when that cannot be opened), so the loop answers and fires meanwhile. Without that thread (a
+ * rows): read() runs on a thread of api->search with that thread's own connection to the store
+ * (NULL when that cannot be opened), so the loop answers and fires meanwhile. Without that thread (a
  * store in memory) both run at once on the loop.
  */
 typedef void (*api_read_fn)(struct store *reader, void *arg);

@@ -480,8 +480,10 @@ void api_release(struct api *api)
     for (int i = 0; api->docs && i < JOB_DOCS; i++) buf_free(&api->docs[i].body);
     free(api->docs);
     api->docs = NULL;
-    store_close(api->reader);
-    api->reader = NULL;
+    for (int i = 0; i < API_READERS; i++) {
+        store_close(api->readers[i]);
+        api->readers[i] = NULL;
+    }
 }
 
 void api_jobs_get(struct api_ctx *c)
