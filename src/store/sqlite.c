@@ -71,12 +71,16 @@ struct store {
      * used only inside a transaction, so that no commit of another slips in unseen. */
     uint64_t job_gen;
     int64_t data_version;
+    /* moves with every change of runs the entries' last successes may miss: every rollback,
+     * every commit of another connection, every deletion of runs (not with writes of jobs: a
+     * scheduled fire writes its job, and a store of many jobs firing would forget them all) */
+    uint64_t run_gen;
     struct job_slot {
         uint64_t gen; /* 0: empty */
         struct job j;
-        /* its last successful run (store_last_success_start), when known: kept up to date by
-         * the updates that make a run SUCCESS, forgotten by any other change it may miss */
-        bool ls_known;
+        /* its last successful run (last_success), known while ls_gen is run_gen: kept up to
+         * date by the updates that make a run SUCCESS, kept when the job is read again */
+        uint64_t ls_gen;
         int64_t ls_rid, ls_start;
     } jobs[64];
 };
@@ -351,7 +355,7 @@ int store_open(const char *path, enum durability d, struct store **out, struct s
     pthread_once(&once, configure_sqlite);
     if (strcmp(path, ":memory:") != 0) create_private(path); /* an existing store is kept as is */
     struct store *s = xcalloc(1, sizeof *s);
-    s->job_gen = 1; /* above every empty entry's */
+    s->job_gen = s->run_gen = 1; /* above every empty entry's */
     map_init(&s->stmts);
     *out = NULL;
     int page, rc = open_db(path, d, &s->db, &page, e);
@@ -564,7 +568,10 @@ static int tx_open(struct store *s)
         s->changes_at_begin = sqlite3_total_changes64(s->db);
         if (step_done(s, "BEGIN IMMEDIATE", "begin") != 0) return -EIO;
         int64_t v = pager_version(s);
-        if (v != s->data_version || v < 0) s->job_gen++;
+        if (v != s->data_version || v < 0) {
+            s->job_gen++;
+            s->run_gen++;
+        }
         s->data_version = v;
     } else {
         char tmp[32];
@@ -595,6 +602,7 @@ static int outer_commit(struct store *s)
     if (step_done(s, "COMMIT", "commit") != 0) {
         s->undone++;
         s->job_gen++;
+        s->run_gen++;
         /* after an I/O error SQLite may have rolled the transaction back itself */
         if (!sqlite3_get_autocommit(s->db)) step_done(s, "ROLLBACK", "rollback");
         return -EIO;
@@ -623,6 +631,7 @@ void store_rollback(struct store *s)
     if (s->depth <= 0) return;
     s->undone++;
     s->job_gen++;
+    s->run_gen++;
     if (s->depth == 1 && !s->batch_open) {
         s->depth = 0;
         step_done(s, "ROLLBACK", "rollback");
@@ -803,11 +812,15 @@ static int job_cached(struct store *s, const char *id, const struct job **out)
         if (!(e = s->depth > 0 ? job_slot(s, id) : NULL)) return -EAGAIN;
         char key[UUID_STR_LEN]; /* id may be the entry's own, which its release clears */
         snprintf(key, sizeof key, "%s", id);
+        bool same = e->gen && strcmp(e->j.id, key) == 0; /* its last success still holds */
         job_release(&e->j);
         e->gen = 0;
-        e->ls_known = false;
+        if (!same) e->ls_gen = 0;
         int rc = job_select(s, key, &e->j);
-        if (rc != 0) return rc;
+        if (rc != 0) {
+            e->ls_gen = 0;
+            return rc;
+        }
         e->gen = s->job_gen;
     }
     *out = &e->j;
@@ -831,19 +844,26 @@ static char *job_title(struct store *s, const char *id)
 /* Every entry's last success is unknown again (runs deleted, or a change not followed). */
 static void forget_last_success(struct store *s)
 {
-    for (size_t i = 0; i < sizeof s->jobs / sizeof s->jobs[0]; i++) s->jobs[i].ls_known = false;
+    s->run_gen++;
+}
+
+/* The entry of job id while its last success is known (inside a transaction), or NULL. */
+static struct job_slot *last_success_slot(struct store *s, const char *id)
+{
+    struct job_slot *e = s->depth > 0 ? job_slot(s, id) : NULL;
+    return e && e->gen && e->ls_gen == s->run_gen && strcmp(e->j.id, id) == 0 ? e : NULL;
 }
 
 /* Run r (its job_id, rid, started_at) is now SUCCESS: the newest such run is its job's last. */
 static void note_success(struct store *s, const struct run *r)
 {
-    struct job_slot *e = job_slot_valid(s, r->job_id);
-    if (!e || !e->ls_known) return;
+    struct job_slot *e = last_success_slot(s, r->job_id);
+    if (!e) return;
     if (r->rid > e->ls_rid) {
         e->ls_rid = r->rid;
         e->ls_start = r->started_at;
     } else if (r->rid == e->ls_rid) {
-        e->ls_known = false;
+        e->ls_gen = 0;
     }
 }
 
@@ -873,6 +893,7 @@ int store_job_delete(struct store *s, const char *id)
     sqlite3_stmt *st = stmt(s, "DELETE FROM job WHERE id = ?1");
     bind_text(st, 1, id);
     s->job_gen++;
+    forget_last_success(s); /* its runs go with it */
     if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "job_delete");
     return sqlite3_changes(s->db) ? 0 : -ENOENT;
 }
@@ -1466,7 +1487,7 @@ static int64_t last_success(struct store *s, const char *job_id, int64_t *start)
     batch_open_any(s); /* the cache holds only inside a transaction */
     const struct job *j;
     struct job_slot *e = job_cached(s, job_id, &j) == 0 ? job_slot_valid(s, job_id) : NULL;
-    if (e && e->ls_known) {
+    if (e && e->ls_gen == s->run_gen) {
         *start = e->ls_start;
         return e->ls_rid;
     }
@@ -1478,7 +1499,7 @@ static int64_t last_success(struct store *s, const char *job_id, int64_t *start)
     *start = found ? col_time(st, 1) : NO_TIME;
     sqlite3_reset(st);
     if (e) {
-        e->ls_known = true;
+        e->ls_gen = s->run_gen;
         e->ls_rid = rid;
         e->ls_start = *start;
     }
