@@ -985,3 +985,33 @@ void api_read_off_loop(struct api_ctx *c, api_read_fn read, api_answer_fn answer
     }
     off_submit(c, c->api->search, NULL, read, answer, arg);
 }
+
+struct queues_op {
+    void (*answer)(struct api_ctx *c, const struct queue_info *qs, size_t n);
+    struct queue_depths depths;
+};
+
+static void queues_read(struct store *reader, void *arg)
+{
+    struct queues_op *op = arg;
+    dispatch_queue_depths(reader, &op->depths);
+}
+
+static void queues_answer(struct api_ctx *c, void *arg)
+{
+    struct queues_op *op = arg;
+    if (c) {
+        struct queue_info qs[64];
+        op->answer(c, qs, dispatch_queues(c->api->dispatch, &op->depths, qs, 64));
+    }
+    dispatch_queue_depths_free(&op->depths);
+    free(op);
+}
+
+void api_with_queues(struct api_ctx *c,
+                     void (*answer)(struct api_ctx *c, const struct queue_info *qs, size_t n))
+{
+    struct queues_op *op = xcalloc(1, sizeof *op);
+    op->answer = answer;
+    api_read_off_loop(c, queues_read, queues_answer, op);
+}

@@ -1,13 +1,11 @@
 /* api_metrics: GET /metrics - the Prometheus text format: what metrics.c counted as it
  * happened, and gauges read now (queues, active runs, schedules, notifications, the process). */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "api.h"
 #include "base/buf.h"
-#include "base/xalloc.h"
 #include "dispatch.h"
 #include "metrics.h"
 #include "notify.h"
@@ -28,21 +26,13 @@ static double resident_bytes(void)
     return (double)rss * (double)sysconf(_SC_PAGESIZE);
 }
 
-/* The queues' depths are counted in the store (20-30 ms for a backlog of 200,000 runs): off
- * the loop, on the reads thread; the rest is read on the loop when they are there. */
-static void depths_read(struct store *reader, void *arg)
-{
-    dispatch_queue_depths(reader, arg);
-}
-
-static void render(struct api_ctx *c, const struct queue_depths *depths)
+/* With the queues and their depths (counted off the loop: api_with_queues). */
+static void render(struct api_ctx *c, const struct queue_info *qs, size_t nq)
 {
     struct api *a = c->api;
     struct buf out = BUF_INIT;
     metrics_render(a->metrics, &out);
 
-    struct queue_info qs[64];
-    size_t nq = dispatch_queues(a->dispatch, depths, qs, 64);
     struct metric_sample depth[64], busy[64], slots[64];
     struct buf labels[64];
     for (size_t i = 0; i < nq; i++) {
@@ -87,14 +77,7 @@ static void render(struct api_ctx *c, const struct queue_depths *depths)
     buf_free(&out);
 }
 
-static void depths_answer(struct api_ctx *c, void *arg)
-{
-    if (c) render(c, arg);
-    dispatch_queue_depths_free(arg);
-    free(arg);
-}
-
 void api_metrics(struct api_ctx *c)
 {
-    api_read_off_loop(c, depths_read, depths_answer, xcalloc(1, sizeof(struct queue_depths)));
+    api_with_queues(c, render);
 }

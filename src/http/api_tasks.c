@@ -60,41 +60,27 @@ void api_tasks_args(struct api_ctx *c)
     if (t) api_json(c, 200, t->arguments ? json_incref(t->arguments) : json_object());
 }
 
-/* Each queue's depth is counted in the store (20-30 ms for a backlog of 200,000 runs): off the
- * loop, on the reads thread; the rest is the dispatcher's, read on the loop. */
-static void queues_read(struct store *reader, void *arg)
+static void queues_answer(struct api_ctx *c, const struct queue_info *qs, size_t n)
 {
-    dispatch_queue_depths(reader, arg);
-}
-
-static void queues_answer(struct api_ctx *c, void *arg)
-{
-    struct queue_depths *depths = arg;
-    if (c) {
-        struct queue_info qs[64];
-        size_t n = dispatch_queues(c->api->dispatch, depths, qs, 64);
-        json_t *items = json_array();
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:i,s:i,s:I,s:b}", "name",
-                                                   qs[i].name, "title", qs[i].name, "executor",
-                                                   "local", "concurrency", qs[i].slots, "busy",
-                                                   qs[i].busy, "queued", (json_int_t)qs[i].queued,
-                                                   "removed", qs[i].removed));
-        struct celery *cel = dispatch_celery(c->api->dispatch);
-        if (cel) {
-            json_t *more = celery_queues_json(cel);
-            json_array_extend(items, more);
-            json_decref(more);
-        }
-        api_json(c, 200, json_pack("{s:{s:O,s:I}}", "hits", "hits", items, "total",
-                                   (json_int_t)json_array_size(items)));
-        json_decref(items);
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:i,s:i,s:I,s:b}", "name",
+                                               qs[i].name, "title", qs[i].name, "executor",
+                                               "local", "concurrency", qs[i].slots, "busy",
+                                               qs[i].busy, "queued", (json_int_t)qs[i].queued,
+                                               "removed", qs[i].removed));
+    struct celery *cel = dispatch_celery(c->api->dispatch);
+    if (cel) {
+        json_t *more = celery_queues_json(cel);
+        json_array_extend(items, more);
+        json_decref(more);
     }
-    dispatch_queue_depths_free(depths);
-    free(depths);
+    api_json(c, 200, json_pack("{s:{s:O,s:I}}", "hits", "hits", items, "total",
+                               (json_int_t)json_array_size(items)));
+    json_decref(items);
 }
 
 void api_queues_list(struct api_ctx *c)
 {
-    api_read_off_loop(c, queues_read, queues_answer, xcalloc(1, sizeof(struct queue_depths)));
+    api_with_queues(c, queues_answer);
 }
