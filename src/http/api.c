@@ -989,18 +989,21 @@ void api_read_off_loop(struct api_ctx *c, api_read_fn read, api_answer_fn answer
 struct queues_op {
     void (*answer)(struct api_ctx *c, const struct queue_info *qs, size_t n);
     struct queue_depths depths;
+    int rc;
 };
 
 static void queues_read(struct store *reader, void *arg)
 {
     struct queues_op *op = arg;
-    dispatch_queue_depths(reader, &op->depths);
+    op->rc = reader ? dispatch_queue_depths(reader, &op->depths) : -EIO;
 }
 
 static void queues_answer(struct api_ctx *c, void *arg)
 {
     struct queues_op *op = arg;
-    if (c) {
+    if (c && op->rc != 0) {
+        api_error(c, 503, "the store failed; see the server log");
+    } else if (c) {
         struct queue_info qs[64];
         op->answer(c, qs, dispatch_queues(c->api->dispatch, &op->depths, qs, 64));
     }
