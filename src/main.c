@@ -26,6 +26,7 @@ static void usage(FILE *f)
           "  logs RUN [-f]       print (and follow) a run's log\n"
           "  stop RUN            stop a queued or running run\n"
           "  tasks               list the job types\n"
+          "  queues              list the queues: slots, runs executing, runs waiting\n"
           "\n"
           "Local tools (on the server's machine, working on the store):\n"
           "  user add|list|passwd|delete   manage accounts (--db)\n"

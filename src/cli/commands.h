@@ -18,6 +18,7 @@ int cmd_run(int argc, char **argv);   /* run.c */
 int cmd_stop(int argc, char **argv);  /* run.c */
 int cmd_logs(int argc, char **argv);  /* logs.c */
 int cmd_tasks(int argc, char **argv); /* tasks.c */
+int cmd_queues(int argc, char **argv); /* tasks.c */
 int cmd_cron(int argc, char **argv);  /* cron.c */
 int cmd_user(int argc, char **argv);  /* user.c */
 int cmd_token(int argc, char **argv); /* user.c */

@@ -1,5 +1,7 @@
-/* tasks: `sked tasks` - the job types the server knows, from /api/tasks. */
+/* tasks: `sked tasks` - the job types the server knows, from /api/tasks; `sked queues` - the
+ * queues they run on, from /api/queues. */
 #include <jansson.h>
+#include <stdio.h>
 
 #include "base/json.h"
 #include "commands.h"
@@ -43,6 +45,63 @@ int cmd_tasks(int argc, char **argv)
             table_print(&t, stdout);
         else
             printf("no job types (the server's tasks folder is empty)\n");
+        table_free(&t);
+    }
+    json_decref(list);
+out:
+    opts_free(&o);
+    return rc;
+}
+
+/* A count of a queue's entry as text: "-" when the server has none (a Celery broker out of
+ * reach, a queue without slots of its own). */
+static const char *count(const json_t *q, const char *key, char out[24])
+{
+    const json_t *v = json_object_get(q, key);
+    if (!json_is_integer(v)) return "-";
+    snprintf(out, 24, "%lld", (long long)json_integer_value(v));
+    return out;
+}
+
+int cmd_queues(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {{"json", 0, false, O_JSON}, {NULL, 0, false, 0}};
+    static const char usage[] =
+        "usage: sked queues [--json]\n"
+        "\n"
+        "Lists the queues runs wait in: for each, where its runs execute (local: this\n"
+        "server's workers; celery: a Celery broker), its slots, the runs executing now and\n"
+        "the runs waiting. A queue taken out of the settings is listed until its runs end.\n"
+        "\n"
+        "  --json               print the API's JSON\n" USAGE_COMMON;
+    struct opts o;
+    int rc = opts_parse(&o, "sked queues", usage, spec, NULL, argc, argv);
+    if (rc >= 0) return rc;
+    json_t *list;
+    if ((rc = client_get(&o.cl, &list, "/api/queues"))) goto out;
+    if (opts_has(&o, O_JSON)) {
+        print_json(list);
+    } else {
+        struct table t;
+        table_init(&t, 6, "QUEUE", "EXECUTOR", "SLOTS", "BUSY", "QUEUED", "NOTE");
+        size_t i;
+        json_t *q;
+        json_array_foreach(list_hits(list), i, q)
+        {
+            char slots[24], busy[24], queued[24], note[64] = "";
+            const json_t *workers = json_object_get(q, "workers");
+            if (json_is_true(json_object_get(q, "removed")))
+                snprintf(note, sizeof note, "removed: ends its runs");
+            else if (json_is_array(workers))
+                snprintf(note, sizeof note, "%zu worker(s)", json_array_size(workers));
+            table_row(&t, json_str(q, "name"), json_str(q, "executor"),
+                      count(q, "concurrency", slots), count(q, "busy", busy),
+                      count(q, "queued", queued), note);
+        }
+        if (t.nrows)
+            table_print(&t, stdout);
+        else
+            printf("no queues\n");
         table_free(&t);
     }
     json_decref(list);

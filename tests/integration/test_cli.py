@@ -66,6 +66,22 @@ class TestTasks(CliCase):
                          ["http_call", "import_files", "prune", "reindex", "sync_records"])
 
 
+class TestQueues(CliCase):
+    def test_table_and_json_list_the_queues(self):
+        doc = self.ok_json("queues", "--json")
+        api = self.s.get("/api/queues").json
+        self.assertEqual([q["name"] for q in doc["hits"]["hits"]],
+                         [q["name"] for q in api["hits"]["hits"]])
+        lines = self.ok("queues").splitlines()
+        self.assertEqual(lines[0].split(), ["QUEUE", "EXECUTOR", "SLOTS", "BUSY", "QUEUED", "NOTE"])
+        rows = {l.split()[0]: l.split()[1:5] for l in lines[1:]}
+        want = {q["name"]: ["local", str(q["concurrency"]), str(q["busy"]), str(q["queued"])]
+                for q in api["hits"]["hits"]}
+        self.assertEqual(rows, want)
+        self.assertEqual((rows["default"][1], rows["low"][1]), ("4", "1"))
+        self.usage_fails("queues", "extra", expect="unexpected argument 'extra'")
+
+
 class TestJobs(CliCase):
     def test_create_list_show_update_delete(self):
         out = self.ok("job", "create", "--title", "Nightly sync", "--task", "sync_records",
@@ -321,7 +337,7 @@ class TestExitCodes(CliCase):
     def test_help_on_every_command(self):
         for cmd in (["job"], ["job", "list"], ["job", "show"], ["job", "create"],
                     ["job", "update"], ["job", "delete"], ["job", "run"], ["runs"], ["run"],
-                    ["run", "show"], ["logs"], ["stop"], ["tasks"]):
+                    ["run", "show"], ["logs"], ["stop"], ["tasks"], ["queues"]):
             for flag in ("--help", "-h"):
                 p = self.cli(*(cmd + [flag]), url="http://127.0.0.1:1")
                 self.assertEqual(p.returncode, 0, (cmd, p))
