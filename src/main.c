@@ -21,7 +21,7 @@ static void usage(FILE *f)
           "\n"
           "Client commands (talk to SKED_URL with SKED_TOKEN, or --url and --token):\n"
           "  job list|show|create|update|delete|run|schedule   manage jobs, runs, schedules\n"
-          "  runs JOB            list the runs of a job\n"
+          "  runs JOB|--all      list the runs of a job, or of every job\n"
           "  run show RUN        show one run\n"
           "  logs RUN [-f]       print (and follow) a run's log\n"
           "  stop RUN            stop a queued or running run\n"

@@ -74,7 +74,7 @@ static int setup_client(struct opts *o, const char *url, const char *token)
     return -1;
 }
 
-static int parse(struct opts *o, const char *pos_name, int argc, char **argv)
+static int parse(struct opts *o, const char *pos_name, bool pos_required, int argc, char **argv)
 {
     /* --help wins over any mistake next to it: whoever asks for help gets it */
     for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
@@ -136,20 +136,33 @@ static int parse(struct opts *o, const char *pos_name, int argc, char **argv)
         else
             add_val(o, sp->id, v);
     }
-    if (pos_name && !o->arg) return usage_error(o, "missing %s", pos_name);
+    if (pos_name && pos_required && !o->arg) return usage_error(o, "missing %s", pos_name);
     return setup_client(o, url, token);
 }
 
-int opts_parse(struct opts *o, const char *prog, const char *usage, const struct opt_spec *spec,
-               const char *pos_name, int argc, char **argv)
+static int parse_all(struct opts *o, const char *prog, const char *usage,
+                     const struct opt_spec *spec, const char *pos_name, bool pos_required,
+                     int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
     o->prog = prog;
     o->usage = usage;
     o->spec = spec;
-    int rc = parse(o, pos_name, argc, argv);
+    int rc = parse(o, pos_name, pos_required, argc, argv);
     if (rc >= 0) opts_free(o); /* callers only free what they go on with */
     return rc;
+}
+
+int opts_parse(struct opts *o, const char *prog, const char *usage, const struct opt_spec *spec,
+               const char *pos_name, int argc, char **argv)
+{
+    return parse_all(o, prog, usage, spec, pos_name, true, argc, argv);
+}
+
+int opts_parse_optional(struct opts *o, const char *prog, const char *usage,
+                        const struct opt_spec *spec, const char *pos_name, int argc, char **argv)
+{
+    return parse_all(o, prog, usage, spec, pos_name, false, argc, argv);
 }
 
 void opts_free(struct opts *o)

@@ -70,6 +70,9 @@ struct opts {
  */
 int opts_parse(struct opts *o, const char *prog, const char *usage, const struct opt_spec *spec,
                const char *pos_name, int argc, char **argv);
+/* The same for a command whose positional argument may be left out (o->arg NULL then). */
+int opts_parse_optional(struct opts *o, const char *prog, const char *usage,
+                        const struct opt_spec *spec, const char *pos_name, int argc, char **argv);
 void opts_free(struct opts *o);
 bool opts_has(const struct opts *o, int id);
 /* The last value given for the option, or NULL. */

@@ -10,12 +10,13 @@
 #include <strings.h>
 
 #include "base/json.h"
+#include "base/timeutil.h"
 #include "base/uuid.h"
 #include "base/xalloc.h"
 #include "commands.h"
 #include "model.h"
 
-enum { O_JSON, O_STATUS, O_PAGE, O_SIZE };
+enum { O_JSON, O_STATUS, O_PAGE, O_SIZE, O_ALL, O_SEARCH, O_SINCE };
 
 /* clang-format off */
 #define SPEC_JSON {"json", 0, false, O_JSON}
@@ -103,23 +104,46 @@ int cmd_runs(int argc, char **argv)
     static const struct opt_spec spec[] = {{"status", 0, true, O_STATUS},
                                            {"page", 0, true, O_PAGE},
                                            {"size", 0, true, O_SIZE},
+                                           {"all", 'a', false, O_ALL},
+                                           {"search", 0, true, O_SEARCH},
+                                           {"since", 0, true, O_SINCE},
                                            SPEC_JSON,
                                            SPEC_END};
     static const char usage[] =
-        "usage: sked runs JOB [--status S[,S]...] [--page N] [--size N] [--json]\n"
+        "usage: sked runs JOB|--all [--status S[,S]...] [--search TEXT] [--since TS]\n"
+        "                 [--page N] [--size N] [--json]\n"
         "\n"
-        "Lists the runs of a job, newest first. JOB is a job id or an exact title.\n"
+        "Lists the runs of a job, or of every job with --all, newest first. JOB is a job id\n"
+        "or an exact title.\n"
         "\n"
+        "  -a, --all            the runs of every job (with their job's title)\n"
         "  --status S,...       only runs in these statuses (QUEUED, RUNNING, SUCCESS,\n"
         "                       PARTIAL_SUCCESS, FAILED, CANCELLING, CANCELLED, WARNING)\n"
+        "  --search TEXT        only runs whose id starts with TEXT or whose title holds it\n"
+        "  --since TS           only runs created at or after TS (2024-05-01, 2024-05-01T10:00Z)\n"
         "  --page N, --size N   which page, of how many runs (default 1 and 25, at most 1000)\n"
         "  --json               print the API's JSON\n" USAGE_COMMON;
     struct opts o;
-    int rc = opts_parse(&o, "sked runs", usage, spec, "JOB", argc, argv);
+    int rc = opts_parse_optional(&o, "sked runs", usage, spec, "JOB", argc, argv);
     if (rc >= 0) return rc;
     long page = 1, size = 25;
     struct buf path = BUF_INIT;
     json_t *job = NULL, *list = NULL;
+    bool all = opts_has(&o, O_ALL);
+    int64_t since_us = 0;
+    const char *why;
+    if (all && o.arg) {
+        rc = usage_error(&o, "--all lists the runs of every job: give it no JOB");
+        goto out;
+    }
+    if (!all && !o.arg) {
+        rc = usage_error(&o, "missing JOB (or --all, for the runs of every job)");
+        goto out;
+    }
+    if (opts_get(&o, O_SINCE) && time_parse(opts_get(&o, O_SINCE), &since_us, &why) != 0) {
+        rc = usage_error(&o, "--since: %s", why);
+        goto out;
+    }
     if ((rc = opts_int(&o, O_PAGE, 1, 1000000000, &page)) ||
         (rc = opts_int(&o, O_SIZE, 1, 1000, &size)))
         goto out;
@@ -136,10 +160,26 @@ int cmd_runs(int argc, char **argv)
         }
         free(copy);
     }
-    if (!rc) rc = job_resolve(&o.cl, o.arg, &job);
+    if (!rc && !all) rc = job_resolve(&o.cl, o.arg, &job);
     if (!rc) {
-        buf_printf(&path, "/api/jobs/%s/runs?page=%ld&size=%ld", json_str(job, "id"), page, size);
+        if (all)
+            buf_printf(&path, "/api/runs?page=%ld&size=%ld", page, size);
+        else
+            buf_printf(&path, "/api/jobs/%s/runs?page=%ld&size=%ld", json_str(job, "id"), page,
+                       size);
         if (statuses.len) buf_printf(&path, "&status=%s", buf_cstr(&statuses));
+        if (opts_get(&o, O_SEARCH)) {
+            char *q = client_escape(opts_get(&o, O_SEARCH));
+            buf_printf(&path, "&q=%s", q);
+            free(q);
+        }
+        if (opts_get(&o, O_SINCE)) {
+            char ts[TIME_STR_MAX];
+            time_format(since_us, ts);
+            char *e = client_escape(ts);
+            buf_printf(&path, "&since=%s", e);
+            free(e);
+        }
         rc = client_call(&o.cl, "GET", buf_cstr(&path), NULL, &list);
     }
     buf_free(&statuses);
@@ -149,21 +189,33 @@ int cmd_runs(int argc, char **argv)
         goto out;
     }
     struct table t;
-    table_init(&t, 7, "ID", "STATUS", "TRIGGER", "CREATED", "DURATION", "TITLE", "MESSAGE");
+    if (all)
+        table_init(&t, 8, "ID", "JOB", "STATUS", "TRIGGER", "CREATED", "DURATION", "TITLE",
+                   "MESSAGE");
+    else
+        table_init(&t, 7, "ID", "STATUS", "TRIGGER", "CREATED", "DURATION", "TITLE", "MESSAGE");
     size_t i;
     json_t *r;
     json_array_foreach(list_hits(list), i, r)
     {
         char id[16], created[TIMEBUF], dur[TIMEBUF];
-        struct buf title = BUF_INIT, msg = BUF_INIT;
+        struct buf title = BUF_INIT, msg = BUF_INIT, jt = BUF_INIT;
         text_clean(&title, json_str(r, "title"), 30);
         text_clean(&msg, json_str(r, "message"), 60);
-        table_row(&t, short_id(json_str(r, "id"), id), json_str(r, "status"),
-                  json_str(r, "trigger"), fmt_time(json_str(r, "created"), created),
-                  fmt_duration(json_object_get(r, "duration"), dur), buf_cstr(&title),
-                  buf_cstr(&msg));
+        text_clean(&jt, json_str(r, "job_title"), 24);
+        const char *cells[8] = {short_id(json_str(r, "id"), id), buf_cstr(&jt),
+                                json_str(r, "status"), json_str(r, "trigger"),
+                                fmt_time(json_str(r, "created"), created),
+                                fmt_duration(json_object_get(r, "duration"), dur),
+                                buf_cstr(&title), buf_cstr(&msg)};
+        if (all)
+            table_row(&t, cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6],
+                      cells[7]);
+        else
+            table_row(&t, cells[0], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7]);
         buf_free(&title);
         buf_free(&msg);
+        buf_free(&jt);
     }
     list_print(&t, list, page, size, "runs");
     table_free(&t);

@@ -221,6 +221,29 @@ class TestRuns(CliCase):
         self.assertEqual([r["id"] for r in only["hits"]["hits"]], [first["id"]])
         self.assertEqual(len(self.ok_json("runs", "Listed", "--size", "1", "--json")["hits"]["hits"]), 1)
 
+        # every job's runs, with their job; by the start of an id, a title, a time
+        other = self.create("Listed too", "sync_records", "--arg", "records=1")
+        third = self.s.wait_run(self.s.run_job(other["id"], title="the other one"))
+        lines = self.ok("runs", "--all", "--size", "1000").splitlines()
+        self.assertEqual(lines[0].split(), ["ID", "JOB", "STATUS", "TRIGGER", "CREATED",
+                                            "DURATION", "TITLE", "MESSAGE"])
+        self.assertTrue(lines[1].startswith(third["id"][:13] + "  Listed too "), lines[1])
+        every = self.ok_json("runs", "-a", "--size", "1000", "--json")["hits"]
+        self.assertEqual(every["total"], self.s.get("/api/runs").json["hits"]["total"])
+        self.assertTrue({first["id"], second["id"], third["id"]} <=
+                        {r["id"] for r in every["hits"]})
+        found = self.ok_json("runs", "--all", "--search", "other one", "--json")["hits"]["hits"]
+        self.assertEqual([r["id"] for r in found], [third["id"]])
+        found = self.ok_json("runs", "Listed", "--search", first["id"][:18], "--json")
+        self.assertEqual([r["id"] for r in found["hits"]["hits"]], [first["id"]])
+        self.assertEqual(self.ok_json("runs", "--all", "--since", "2999-01-01", "--json")
+                         ["hits"]["total"], 0)
+        self.assertEqual(self.ok_json("runs", "Listed", "--since", "2000-01-01", "--json")
+                         ["hits"]["total"], 2)
+        self.usage_fails("runs", expect="missing JOB (or --all")
+        self.usage_fails("runs", "Listed", "--all", expect="give it no JOB")
+        self.usage_fails("runs", "--all", "--since", "soon", expect="--since")
+
         shown = self.ok("run", "show", second["id"])
         self.assertIn("PARTIAL_SUCCESS", shown)
         self.assertIn(job["id"], shown)
