@@ -27,6 +27,7 @@ static void usage(FILE *f)
           "  stop RUN            stop a queued or running run\n"
           "  tasks               list the job types\n"
           "  queues              list the queues: slots, runs executing, runs waiting\n"
+          "  audit               list the audit trail (admins)\n"
           "\n"
           "Local tools (on the server's machine, working on the store):\n"
           "  user add|list|passwd|delete   manage accounts (--db)\n"

@@ -9,7 +9,7 @@ static const struct verb commands[] = {
     {"job", cmd_job},   {"runs", cmd_runs},   {"run", cmd_run}, {"logs", cmd_logs},
     {"stop", cmd_stop}, {"tasks", cmd_tasks}, {"queues", cmd_queues}, {"cron", cmd_cron},
     {"user", cmd_user}, {"token", cmd_token}, {"backup", cmd_backup}, {"restore", cmd_restore},
-    {"config", cmd_config},
+    {"config", cmd_config}, {"audit", cmd_audit},
     {NULL, NULL},
 };
 

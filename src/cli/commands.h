@@ -19,6 +19,7 @@ int cmd_stop(int argc, char **argv);  /* run.c */
 int cmd_logs(int argc, char **argv);  /* logs.c */
 int cmd_tasks(int argc, char **argv); /* tasks.c */
 int cmd_queues(int argc, char **argv); /* tasks.c */
+int cmd_audit(int argc, char **argv);  /* audit.c */
 int cmd_cron(int argc, char **argv);  /* cron.c */
 int cmd_user(int argc, char **argv);  /* user.c */
 int cmd_token(int argc, char **argv); /* user.c */

@@ -82,6 +82,29 @@ class TestQueues(CliCase):
         self.usage_fails("queues", "extra", expect="unexpected argument 'extra'")
 
 
+class TestAudit(CliCase):
+    def test_the_trail_and_its_filters(self):
+        job = self.create("Audited", "reindex", "--arg", "steps=1")
+        run = self.s.wait_run(self.s.run_job(job["id"]))
+        lines = self.ok("audit", "--job", "Audited").splitlines()
+        self.assertEqual(lines[0].split(), ["TIME", "ACTOR", "ACTION", "ABOUT", "ADDRESS",
+                                            "DETAILS"])
+        self.assertEqual([l.split()[2] for l in lines[1:]], ["run.started", "job.created"])
+        self.assertIn(" run %s " % run["id"][:13], lines[1])
+        self.assertIn(" job %s " % job["id"][:8], lines[2])
+        api = self.s.get("/api/audit?job_id=" + job["id"]).json["hits"]["hits"]
+        doc = self.ok_json("audit", "--job", job["id"], "--json")["hits"]["hits"]
+        self.assertEqual([e["id"] for e in doc], [e["id"] for e in api])
+        only = self.ok_json("audit", "--job", job["id"], "--action", "run.", "--json")
+        self.assertEqual([e["action"] for e in only["hits"]["hits"]], ["run.started"])
+        mine = self.ok_json("audit", "--user", "bootstrap", "--job", job["id"], "--json")
+        self.assertEqual(mine["hits"]["total"], 2)
+        self.assertEqual(self.ok_json("audit", "--since", "2999-01-01", "--json")["hits"]["total"], 0)
+        self.assertEqual(self.ok("audit", "--since", "2999-01-01").strip(), "no entries")
+        self.usage_fails("audit", "--since", "soon", expect="--since")
+        self.usage_fails("audit", "extra", expect="unexpected argument 'extra'")
+
+
 class TestJobs(CliCase):
     def test_create_list_show_update_delete(self):
         out = self.ok("job", "create", "--title", "Nightly sync", "--task", "sync_records",
@@ -360,7 +383,7 @@ class TestExitCodes(CliCase):
     def test_help_on_every_command(self):
         for cmd in (["job"], ["job", "list"], ["job", "show"], ["job", "create"],
                     ["job", "update"], ["job", "delete"], ["job", "run"], ["runs"], ["run"],
-                    ["run", "show"], ["logs"], ["stop"], ["tasks"], ["queues"]):
+                    ["run", "show"], ["logs"], ["stop"], ["tasks"], ["queues"], ["audit"]):
             for flag in ("--help", "-h"):
                 p = self.cli(*(cmd + [flag]), url="http://127.0.0.1:1")
                 self.assertEqual(p.returncode, 0, (cmd, p))

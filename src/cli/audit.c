@@ -1,0 +1,121 @@
+/* audit: `sked audit` - the audit trail, from GET /api/audit (admins only). */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/buf.h"
+#include "base/json.h"
+#include "base/timeutil.h"
+#include "commands.h"
+
+enum { O_JSON, O_JOB, O_USER, O_ACTION, O_SINCE, O_PAGE, O_SIZE };
+
+/* "&key=value" with value escaped, when there is one */
+static void add_param(struct buf *path, const char *key, const char *value)
+{
+    if (!value) return;
+    char *e = client_escape(value);
+    buf_printf(path, "&%s=%s", key, e);
+    free(e);
+}
+
+/* What an entry is about: its run, else its job, else its account or token; short ids. */
+static const char *concerned(const json_t *e, char out[40])
+{
+    char a[16], b[16];
+    const char *run = json_str(e, "run_id"), *job = json_str(e, "job_id");
+    const char *target = json_str(e, "target");
+    if (run && job)
+        snprintf(out, 40, "run %s", short_id(run, a));
+    else if (job)
+        snprintf(out, 40, "job %s", short_id(job, b));
+    else if (target)
+        snprintf(out, 40, "%s", short_id(target, a));
+    else
+        snprintf(out, 40, "-");
+    return out;
+}
+
+int cmd_audit(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {
+        {"job", 0, true, O_JOB},       {"user", 0, true, O_USER}, {"action", 0, true, O_ACTION},
+        {"since", 0, true, O_SINCE},   {"page", 0, true, O_PAGE}, {"size", 0, true, O_SIZE},
+        {"json", 0, false, O_JSON},    {NULL, 0, false, 0},
+    };
+    static const char usage[] =
+        "usage: sked audit [--job JOB] [--user NAME] [--action A] [--since TS]\n"
+        "                  [--page N] [--size N] [--json]\n"
+        "\n"
+        "Lists the audit trail, newest first: every change made through the API or the\n"
+        "user and token commands, and every sign-in. Admins only.\n"
+        "\n"
+        "  --job JOB            only entries of a job (its id or exact title)\n"
+        "  --user NAME          only what NAME did (a username, 'bootstrap', or the\n"
+        "                       system user of a 'sked user' or 'sked token' command)\n"
+        "  --action A           an action (run.stopped), or all that start with A when it\n"
+        "                       ends with a dot (job., user., login.)\n"
+        "  --since TS           only entries recorded at or after TS (2024-05-01T10:00Z)\n"
+        "  --page N, --size N   which page, of how many entries (default 1 and 25, at most\n"
+        "                       1000)\n"
+        "  --json               print the API's JSON\n" USAGE_COMMON;
+    struct opts o;
+    int rc = opts_parse(&o, "sked audit", usage, spec, NULL, argc, argv);
+    if (rc >= 0) return rc;
+    long page = 1, size = 25;
+    int64_t since_us = 0;
+    const char *why;
+    struct buf path = BUF_INIT;
+    json_t *job = NULL, *list = NULL;
+    if ((rc = opts_int(&o, O_PAGE, 1, 1000000000, &page)) ||
+        (rc = opts_int(&o, O_SIZE, 1, 1000, &size)))
+        goto out;
+    if (opts_get(&o, O_SINCE) && time_parse(opts_get(&o, O_SINCE), &since_us, &why) != 0) {
+        rc = usage_error(&o, "--since: %s", why);
+        goto out;
+    }
+    if (opts_get(&o, O_JOB) && (rc = job_resolve(&o.cl, opts_get(&o, O_JOB), &job))) goto out;
+    buf_printf(&path, "/api/audit?page=%ld&size=%ld", page, size);
+    add_param(&path, "job_id", job ? json_str(job, "id") : NULL);
+    add_param(&path, "user", opts_get(&o, O_USER));
+    add_param(&path, "action", opts_get(&o, O_ACTION));
+    if (opts_get(&o, O_SINCE)) {
+        char ts[TIME_STR_MAX];
+        time_format(since_us, ts);
+        add_param(&path, "since", ts);
+    }
+    if ((rc = client_call(&o.cl, "GET", buf_cstr(&path), NULL, &list))) goto out;
+    if (opts_has(&o, O_JSON)) {
+        print_json(list);
+        goto out;
+    }
+    struct table t;
+    table_init(&t, 6, "TIME", "ACTOR", "ACTION", "ABOUT", "ADDRESS", "DETAILS");
+    size_t i;
+    json_t *e;
+    json_array_foreach(list_hits(list), i, e)
+    {
+        char when[TIMEBUF], about[40];
+        const json_t *actor = json_object_get(e, "actor");
+        const char *who = json_str(actor, "name");
+        struct buf details = BUF_INIT;
+        const json_t *d = json_object_get(e, "details");
+        if (d && !json_is_null(d)) {
+            char *text = json_dumps(d, JSON_COMPACT);
+            text_clean(&details, text, 60);
+            free(text);
+        }
+        table_row(&t, fmt_time(json_str(e, "ts"), when), who ? who : json_str(actor, "kind"),
+                  json_str(e, "action"), concerned(e, about), json_str(e, "address"),
+                  buf_cstr(&details));
+        buf_free(&details);
+    }
+    list_print(&t, list, page, size, "entries");
+    table_free(&t);
+out:
+    buf_free(&path);
+    json_decref(job);
+    json_decref(list);
+    opts_free(&o);
+    return rc;
+}
