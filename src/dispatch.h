@@ -124,7 +124,8 @@ struct queue_info {
     bool removed; /* no longer in the settings, still finishing its runs */
 };
 /* How many runs wait in each queue that has any, as counted in store s (a backlog of 200,000
- * takes 20-30 ms: the API counts them on its threads of long reads, each with a connection of its own). */
+ * takes 20-30 ms: the API counts them on its threads of long reads, each with a connection of
+ * its own). */
 struct queue_depths {
     size_t n;
     char **name;
