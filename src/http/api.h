@@ -68,8 +68,8 @@ void api_off_loop(struct api_ctx *c, struct offload *pool, void (*work)(void *ar
 /*
  * The same for a read that may take long on a large store (a text search, a count of many
  * rows): read() runs on a thread of api->search with that thread's own connection to the store
- * (NULL when that cannot be opened), so the loop answers and fires meanwhile. Without that thread (a
- * store in memory) both run at once on the loop.
+ * (NULL when that cannot be opened), so the loop answers and fires meanwhile. Without those
+ * threads (a store in memory) both run at once on the loop.
  */
 typedef void (*api_read_fn)(struct store *reader, void *arg);
 void api_read_off_loop(struct api_ctx *c, api_read_fn read, api_answer_fn answer, void *arg);
