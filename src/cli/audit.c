@@ -5,19 +5,9 @@
 
 #include "base/buf.h"
 #include "base/json.h"
-#include "base/timeutil.h"
 #include "commands.h"
 
 enum { O_JSON, O_JOB, O_USER, O_ACTION, O_SINCE, O_PAGE, O_SIZE };
-
-/* "&key=value" with value escaped, when there is one */
-static void add_param(struct buf *path, const char *key, const char *value)
-{
-    if (!value) return;
-    char *e = client_escape(value);
-    buf_printf(path, "&%s=%s", key, e);
-    free(e);
-}
 
 /* What an entry is about: its run, else its job, else its account or token; short ids. */
 static const char *concerned(const json_t *e, char out[40])
@@ -62,28 +52,19 @@ int cmd_audit(int argc, char **argv)
     struct opts o;
     int rc = opts_parse(&o, "sked audit", usage, spec, NULL, argc, argv);
     if (rc >= 0) return rc;
-    long page = 1, size = 25;
+    long page, size;
     int64_t since_us = 0;
-    const char *why;
     struct buf path = BUF_INIT;
     json_t *job = NULL, *list = NULL;
-    if ((rc = opts_int(&o, O_PAGE, 1, 1000000000, &page)) ||
-        (rc = opts_int(&o, O_SIZE, 1, 1000, &size)))
+    if ((rc = opts_page(&o, O_PAGE, O_SIZE, &page, &size)) ||
+        (rc = opts_time(&o, O_SINCE, &since_us)))
         goto out;
-    if (opts_get(&o, O_SINCE) && time_parse(opts_get(&o, O_SINCE), &since_us, &why) != 0) {
-        rc = usage_error(&o, "--since: %s", why);
-        goto out;
-    }
     if (opts_get(&o, O_JOB) && (rc = job_resolve(&o.cl, opts_get(&o, O_JOB), &job))) goto out;
     buf_printf(&path, "/api/audit?page=%ld&size=%ld", page, size);
-    add_param(&path, "job_id", job ? json_str(job, "id") : NULL);
-    add_param(&path, "user", opts_get(&o, O_USER));
-    add_param(&path, "action", opts_get(&o, O_ACTION));
-    if (opts_get(&o, O_SINCE)) {
-        char ts[TIME_STR_MAX];
-        time_format(since_us, ts);
-        add_param(&path, "since", ts);
-    }
+    query_param(&path, "job_id", job ? json_str(job, "id") : NULL);
+    query_param(&path, "user", opts_get(&o, O_USER));
+    query_param(&path, "action", opts_get(&o, O_ACTION));
+    if (opts_get(&o, O_SINCE)) query_time(&path, "since", since_us);
     if ((rc = client_call(&o.cl, "GET", buf_cstr(&path), NULL, &list))) goto out;
     if (opts_has(&o, O_JSON)) {
         print_json(list);

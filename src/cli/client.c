@@ -183,18 +183,54 @@ const char *opts_get(const struct opts *o, int id)
     return o->nvals[id] ? o->vals[id][o->nvals[id] - 1] : NULL;
 }
 
+/* The long name of option id, for messages. */
+static const char *opt_name(const struct opts *o, int id)
+{
+    const struct opt_spec *sp = o->spec;
+    while (sp->name && sp->id != id)
+        sp++;
+    return sp->name ? sp->name : "?";
+}
+
+int opts_time(const struct opts *o, int id, int64_t *us)
+{
+    const char *v = opts_get(o, id), *why;
+    if (v && time_parse(v, us, &why) != 0) return usage_error(o, "--%s: %s", opt_name(o, id), why);
+    return 0;
+}
+
+int opts_page(const struct opts *o, int page_id, int size_id, long *page, long *size)
+{
+    *page = 1;
+    *size = 25;
+    int rc = opts_int(o, page_id, 1, 1000000000, page);
+    return rc ? rc : opts_int(o, size_id, 1, 1000, size);
+}
+
+void query_param(struct buf *path, const char *key, const char *value)
+{
+    if (!value) return;
+    char *e = client_escape(value);
+    buf_printf(path, "&%s=%s", key, e);
+    free(e);
+}
+
+void query_time(struct buf *path, const char *key, int64_t us)
+{
+    char ts[TIME_STR_MAX];
+    time_format(us, ts);
+    query_param(path, key, ts);
+}
+
 int opts_int(const struct opts *o, int id, long min, long max, long *out)
 {
     const char *v = opts_get(o, id);
     if (!v) return 0;
-    const struct opt_spec *sp = o->spec;
-    while (sp->name && sp->id != id)
-        sp++;
     char *end;
     long n = strtol(v, &end, 10);
     if (!*v || *end || n < min || n > max)
         return usage_error(o, "--%s must be a whole number from %ld to %ld, not '%s'",
-                           sp->name ? sp->name : "?", min, max, v);
+                           opt_name(o, id), min, max, v);
     *out = n;
     return 0;
 }

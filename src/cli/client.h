@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "base/buf.h"
@@ -80,6 +81,15 @@ const char *opts_get(const struct opts *o, int id);
 /* Reads a whole-number option within [min, max] into *out (left alone when absent); returns 0
  * or EXIT_USAGE. */
 int opts_int(const struct opts *o, int id, long min, long max, long *out);
+/* Reads an instant option (2024-05-01, 2024-05-01T10:00Z) into *us (left alone when absent);
+ * returns 0 or EXIT_USAGE. */
+int opts_time(const struct opts *o, int id, int64_t *us);
+/* A list's --page and --size: 1 and 25 when absent, at most 1000 a page; 0 or EXIT_USAGE. */
+int opts_page(const struct opts *o, int page_id, int size_id, long *page, long *size);
+/* "&key=value" appended to a request path, value escaped; nothing when value is NULL. */
+void query_param(struct buf *path, const char *key, const char *value);
+/* The same for an instant, in RFC 3339. */
+void query_time(struct buf *path, const char *key, int64_t us);
 /* Prints "PROG: message" and the pointer to --help; returns EXIT_USAGE. */
 int usage_error(const struct opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -94,13 +94,9 @@ static int cron_next(int argc, char **argv)
     if (rc >= 0) return rc;
     long count = 5;
     int64_t from = time_now_us();
-    const char *why;
     json_t *doc = NULL, *errs = json_array();
     if ((rc = opts_int(&o, O_COUNT, 1, 1000, &count))) goto out;
-    if (opts_get(&o, O_FROM) && time_parse(opts_get(&o, O_FROM), &from, &why) != 0) {
-        rc = usage_error(&o, "--from: %s", why);
-        goto out;
-    }
+    if ((rc = opts_time(&o, O_FROM, &from))) goto out;
     if (!(doc = spec_doc(&o, o.arg))) {
         rc = EXIT_USAGE;
         goto out;

@@ -220,10 +220,8 @@ static int job_list(int argc, char **argv)
     struct opts o;
     int rc = opts_parse(&o, "sked job list", usage, spec, NULL, argc, argv);
     if (rc >= 0) return rc;
-    long page = 1, size = 25;
-    if ((rc = opts_int(&o, O_PAGE, 1, 1000000000, &page)) ||
-        (rc = opts_int(&o, O_SIZE, 1, 1000, &size)))
-        goto out;
+    long page, size;
+    if ((rc = opts_page(&o, O_PAGE, O_SIZE, &page, &size))) goto out;
     if (opts_has(&o, O_ACTIVE) && opts_has(&o, O_INACTIVE)) {
         rc = usage_error(&o, "--active and --inactive exclude each other");
         goto out;
@@ -525,11 +523,7 @@ static int job_run(int argc, char **argv)
     json_t *job = NULL, *body = json_object(), *args = NULL, *custom = NULL, *run = NULL;
     const char *since = opts_get(&o, O_SINCE);
     int64_t since_us = 0;
-    const char *why;
-    if (since && time_parse(since, &since_us, &why) != 0) {
-        rc = usage_error(&o, "--since: %s", why);
-        goto out;
-    }
+    if ((rc = opts_time(&o, O_SINCE, &since_us))) goto out;
     if ((rc = opt_object(&o, O_CUSTOM, "custom-args", &custom))) goto out;
     if ((rc = job_resolve(&o.cl, o.arg, &job))) goto out;
     if (opts_get(&o, O_TITLE))

@@ -10,7 +10,6 @@
 #include <strings.h>
 
 #include "base/json.h"
-#include "base/timeutil.h"
 #include "base/uuid.h"
 #include "base/xalloc.h"
 #include "commands.h"
@@ -126,12 +125,11 @@ int cmd_runs(int argc, char **argv)
     struct opts o;
     int rc = opts_parse_optional(&o, "sked runs", usage, spec, "JOB", argc, argv);
     if (rc >= 0) return rc;
-    long page = 1, size = 25;
+    long page, size;
     struct buf path = BUF_INIT;
     json_t *job = NULL, *list = NULL;
     bool all = opts_has(&o, O_ALL);
     int64_t since_us = 0;
-    const char *why;
     if (all && o.arg) {
         rc = usage_error(&o, "--all lists the runs of every job: give it no JOB");
         goto out;
@@ -140,12 +138,8 @@ int cmd_runs(int argc, char **argv)
         rc = usage_error(&o, "missing JOB (or --all, for the runs of every job)");
         goto out;
     }
-    if (opts_get(&o, O_SINCE) && time_parse(opts_get(&o, O_SINCE), &since_us, &why) != 0) {
-        rc = usage_error(&o, "--since: %s", why);
-        goto out;
-    }
-    if ((rc = opts_int(&o, O_PAGE, 1, 1000000000, &page)) ||
-        (rc = opts_int(&o, O_SIZE, 1, 1000, &size)))
+    if ((rc = opts_time(&o, O_SINCE, &since_us)) ||
+        (rc = opts_page(&o, O_PAGE, O_SIZE, &page, &size)))
         goto out;
     struct buf statuses = BUF_INIT;
     if (opts_get(&o, O_STATUS)) {
@@ -168,18 +162,8 @@ int cmd_runs(int argc, char **argv)
             buf_printf(&path, "/api/jobs/%s/runs?page=%ld&size=%ld", json_str(job, "id"), page,
                        size);
         if (statuses.len) buf_printf(&path, "&status=%s", buf_cstr(&statuses));
-        if (opts_get(&o, O_SEARCH)) {
-            char *q = client_escape(opts_get(&o, O_SEARCH));
-            buf_printf(&path, "&q=%s", q);
-            free(q);
-        }
-        if (opts_get(&o, O_SINCE)) {
-            char ts[TIME_STR_MAX];
-            time_format(since_us, ts);
-            char *e = client_escape(ts);
-            buf_printf(&path, "&since=%s", e);
-            free(e);
-        }
+        query_param(&path, "q", opts_get(&o, O_SEARCH));
+        if (opts_get(&o, O_SINCE)) query_time(&path, "since", since_us);
         rc = client_call(&o.cl, "GET", buf_cstr(&path), NULL, &list);
     }
     buf_free(&statuses);
