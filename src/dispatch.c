@@ -672,6 +672,13 @@ void dispatch_finished(struct active *a)
     finish(a, st, message);
 }
 
+void dispatch_start_failed(struct active *a, const char *why)
+{
+    logcap_line(&a->cap, LL_ERROR, STREAM_SKED, why, time_now_us());
+    log_warn("run.start_failed", "run=%s reason=%s", a->run.id, log_q(why));
+    finish(a, RUN_FAILED, xstrdup(why));
+}
+
 /* Starts a claimed run in a slot of q. An inline builtin has returned when this does: its end
  * waits for dispatch_after_answers when end_after_answers, else it ends here. */
 static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed,
@@ -700,9 +707,7 @@ static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed,
                         : worker_spawn(a, t, why, sizeof why);
     }
     if (rc) {
-        logcap_line(&a->cap, LL_ERROR, STREAM_SKED, why, time_now_us());
-        log_warn("run.start_failed", "run=%s reason=%s", a->run.id, log_q(why));
-        finish(a, RUN_FAILED, xstrdup(why));
+        dispatch_start_failed(a, why);
         return;
     }
     if (a->is_builtin) {

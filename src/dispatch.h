@@ -150,5 +150,7 @@ int dispatch_builtin_fd(struct dispatch *d);
 void dispatch_flush(struct active *a);
 /* The executor is done with a (process reaped, pipes drained): record the outcome. */
 void dispatch_finished(struct active *a);
+/* Records that a's run could not be started, for why (also its log's error line); frees a. */
+void dispatch_start_failed(struct active *a, const char *why);
 
 #endif

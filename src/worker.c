@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "base/xalloc.h"
 #include "builtin.h"
 #include "dispatch.h"
+#include "launch.h"
 #include "offload.h"
 
 extern char **environ;
@@ -57,6 +57,8 @@ void worker_release(struct active *a)
     a->timeout_ev = a->kill_ev = a->watch_ev = NULL;
     buf_free(&a->input);
     buf_free(&a->status);
+    launch_end(a->launch, a->exited);
+    a->launch = NULL;
 }
 
 void worker_signal(struct active *a, int sig)
@@ -304,6 +306,14 @@ void worker_exited(struct active *a, int wstatus)
             held |= drain(a, i, 256);
     }
     for (int i = 0; i < 4; i++) close_fd(a, i);
+    char why[512];
+    int failed = launch_failed(a->launch, why, sizeof why);
+    launch_end(a->launch, true);
+    a->launch = NULL;
+    if (failed) {
+        dispatch_start_failed(a, why);
+        return;
+    }
     if (held) {
         /* a process outside the task's group (it called setsid) still holds the run's pipes:
          * it carries the run's id in its environment, so it cannot hide */
@@ -431,44 +441,6 @@ static void free_strv(char **v)
     free(v);
 }
 
-/* posix_spawn's file actions for a task's four pipe ends and working directory, kept for the
- * next spawn: glibc checks each fd of each action against the fd limit, a getrlimit system call
- * apiece (nine per task), and the pipes of a task mostly get the fd numbers of the one before.
- * Only the loop thread spawns. */
-static struct {
-    int fds[4];
-    char *dir; /* NULL: unused */
-    posix_spawn_file_actions_t fa;
-    unsigned used;
-} fa_kept[4];
-
-static const posix_spawn_file_actions_t *file_actions(const int fds[4], const char *dir)
-{
-    static unsigned clock;
-    size_t pick = 0;
-    for (size_t i = 0; i < sizeof fa_kept / sizeof fa_kept[0]; i++) {
-        if (fa_kept[i].dir && memcmp(fa_kept[i].fds, fds, sizeof fa_kept[i].fds) == 0 &&
-            strcmp(fa_kept[i].dir, dir) == 0) {
-            fa_kept[i].used = ++clock;
-            return &fa_kept[i].fa;
-        }
-        if (fa_kept[i].used < fa_kept[pick].used) pick = i; /* the least recently used */
-    }
-    if (fa_kept[pick].dir) {
-        posix_spawn_file_actions_destroy(&fa_kept[pick].fa);
-        free(fa_kept[pick].dir);
-    }
-    posix_spawn_file_actions_t *fa = &fa_kept[pick].fa;
-    posix_spawn_file_actions_init(fa);
-    for (int i = 0; i < 4; i++) posix_spawn_file_actions_adddup2(fa, fds[i], i);
-    posix_spawn_file_actions_addclosefrom_np(fa, 4); /* nothing sked inherited leaks in */
-    posix_spawn_file_actions_addchdir_np(fa, dir);
-    memcpy(fa_kept[pick].fds, fds, sizeof fa_kept[pick].fds);
-    fa_kept[pick].dir = xstrdup(dir);
-    fa_kept[pick].used = ++clock;
-    return fa;
-}
-
 int worker_spawn(struct active *a, const struct task *t, char *why, size_t whylen)
 {
     int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1}, pst[2] = {-1, -1};
@@ -484,33 +456,13 @@ int worker_spawn(struct active *a, const struct task *t, char *why, size_t whyle
     size_t owned;
     char **env = build_env(a, t, &owned);
 
-    const int child_fds[4] = {pin[0], pout[1], perr[1], pst[1]}; /* its 0, 1, 2 and 3 */
-    const posix_spawn_file_actions_t *fa = file_actions(child_fds, t->working_dir);
-    posix_spawnattr_t at;
-    posix_spawnattr_init(&at);
-    sigset_t all, none;
-    sigfillset(&all);
-    sigemptyset(&none);
-    posix_spawnattr_setsigdefault(&at, &all);
-    posix_spawnattr_setsigmask(&at, &none);
-    /* a process group, not a session: group signals reach the same processes, and on kernels
-     * with autogroup scheduling every new session costs a scheduler group (B5: 16 %) */
-    posix_spawnattr_setpgroup(&at, 0);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETSIGMASK);
-    pid_t pid;
-    int err = strchr(argv[0], '/') ? posix_spawn(&pid, argv[0], fa, &at, argv, env)
-                                   : posix_spawnp(&pid, argv[0], fa, &at, argv, env);
-    posix_spawnattr_destroy(&at);
-    if (err) {
-        if (err == ENOENT && access(t->working_dir, X_OK) != 0)
-            snprintf(why, whylen, "cannot start %s: working directory %s: %s", argv[0],
-                     t->working_dir, strerror(errno));
-        else
-            snprintf(why, whylen, "cannot start %s: %s", argv[0], strerror(err));
+    const struct launch_req req = {argv[0], argv, env, {pin[0], pout[1], perr[1], pst[1]},
+                                   t->working_dir};
+    pid_t pid = launch_start(&req, &a->launch, why, whylen);
+    if (pid < 0) {
         free_strv(argv);
         free_env(env, owned);
-        rc = -err;
+        rc = pid;
         goto fail_pipes;
     }
     free_strv(argv);

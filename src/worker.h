@@ -43,6 +43,7 @@ struct active {
     bool dirty;         /* progress, counters, message or output changed since the last write */
 
     pid_t pid;          /* the task process, also its process group id */
+    struct launch *launch; /* what the process reads until it has exec'd: kept until reaped */
     bool exited;
     int wstatus;
     int64_t reaped_at;  /* when the process was reaped (its run's finished_at), or 0 */
