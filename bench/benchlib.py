@@ -316,7 +316,8 @@ class RawClient:
     def send(self, raw):
         self.sock.sendall(raw)
 
-    def response(self):
+    def response_bytes(self):
+        """The next response's status and body, as bytes."""
         while b"\r\n\r\n" not in self.buf:
             self.buf += self.sock.recv(65536)
         head, rest = self.buf.split(b"\r\n\r\n", 1)
@@ -324,7 +325,11 @@ class RawClient:
         while len(rest) < n:
             rest += self.sock.recv(65536)
         self.buf = rest[n:]
-        return int(head[9:12]), json.loads(rest[:n])
+        return int(head[9:12]), rest[:n]
+
+    def response(self):
+        status, body = self.response_bytes()
+        return status, json.loads(body)
 
     def close(self):
         self.sock.close()

@@ -447,7 +447,8 @@ def main():
     L += ["",
           "Ratios are sked's figure over the peer's (for latencies: lower is better). B1's Celery "
           "figure is Celery without a result backend (`celery.one_by_one_no_backend`, the 710/s of "
-          "the target); B9's \"alike\" is read as: page 1,000's p99 (keyset) within 1.5× of page 1's. "
+          "the target); B9's \"alike\" is read as: page 1,000's p99 (keyset) within 1.5× of page 1's, "
+          "the pages asked for in turn by one client. "
           "Memory is in MiB (VmRSS).", "",
           "## Measured alongside", ""]
     L += alongside()
