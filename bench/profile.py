@@ -61,7 +61,8 @@ LABELS = {
     "store_run_claim": "the claim",
     "start_run": "starting a claimed run",
     "worker_start_builtin": "starting a builtin",
-    "worker_spawn": "posix_spawn of a task and its pipes",
+    "worker_spawn": "a task's process launched, and its pipes",
+    "start_cloned": "the clone of a task's process (launch)",
     "on_sigchld": "reaping a child process (and starting the next run in its slot)",
     "worker_exited": "a reaped task's pipes drained and closed",
     "make_pipe": "one of a task's four pipes",
@@ -83,12 +84,13 @@ LABELS = {
     "json_dumps": "JSON text (jansson)",
     "evbuffer_write_atmost": "writing to sockets",
     "__spawni": "posix_spawn (glibc)",
+    "__clone": "clone (glibc): a task's process created",
 }
 
 # what else is named when present: library functions that tell where the time of a path goes
 ANCHORS = ["sqlite3_step", "sqlite3_prepare_v2", "sqlite3_prepare_v3", "sqlite3WalFrames",
            "sqlite3WalCheckpoint", "json_dumps", "evbuffer_write_atmost", "epoll_wait",
-           "__spawni", "posix_spawn", "__libc_fork", "waitid", "crypto_generichash",
+           "__spawni", "posix_spawn", "__clone", "__libc_fork", "waitid", "crypto_generichash",
            "malloc", "free"]
 
 
