@@ -67,7 +67,9 @@ struct active {
     struct event *timeout_ev, *kill_ev;
 };
 
-/* Starts the task process for a->run. On failure returns -errno with a reason in why. */
+/* Starts the task process for a->run. On failure returns -errno with a reason in why; a program
+ * that then cannot be exec'd (or its working directory entered) ends the run when its process
+ * is reaped, through dispatch_start_failed, with the same words. */
 int worker_spawn(struct active *a, const struct task *t, char *why, size_t whylen);
 /* Sends sig to the task's process group. */
 void worker_signal(struct active *a, int sig);
