@@ -5,7 +5,9 @@
  * docs/benchmarks.md, during which sked's loop serves nothing. launch_start creates the process
  * in sked's address space on a stack of its own (as posix_spawn does) and returns at once; the
  * process reads what it needs from a block the caller keeps until it has reaped the process, and
- * writes there why it could not exec, so that the failure is known at the reap.
+ * writes there why it could not exec, so that the failure is known at the reap. That block
+ * (the process's 16 KB stack and a copy of its argv and environment) is held for as long as the
+ * process runs, since sked cannot tell when it has exec'd.
  *
  * On architectures without the raw system calls launch.c makes (it has them for x86_64 and
  * aarch64), and under valgrind (which cannot follow such a process), launch_start is
