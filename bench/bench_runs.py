@@ -10,15 +10,21 @@
   B4  B1 with --durability full
   B5  child-process runs of /bin/true, queue of 2 slots: a preloaded backlog drained as in
       B3, so both slots are always busy, as in the raw posix_spawn ceiling it is compared with
-      (2 in flight); output captured and the run recorded, as for any task. After each pass
-      the ceiling itself is measured for 3 s (BENCH_SPAWN, bench-spawn-rate), plain and with
-      sked's child setup, so that B5's ratio compares figures of the same minutes
+      (2 in flight); output captured and the run recorded, as for any task. The ceiling itself
+      (BENCH_SPAWN, bench-spawn-rate) is measured for 2 s right before and right after each
+      pass, and once more with sked's child setup
 
 B1, B2 and B4 are also compared with the peer their target names, beanstalkd (in memory for B2,
-with its binlog for B1, syncing every write for B4), measured right after each of their passes
-when beanstalkd and its client (BENCH_BEANSTALK, bench-beanstalk) are there: their ratios then
-compare figures of the same minutes, as B5's does, rather than of a `make bench-peers` run made
-some minutes before.
+with its binlog for B1, syncing every write for B4), measured right before and right after each
+of their passes when beanstalkd and its client (BENCH_BEANSTALK, bench-beanstalk) are there.
+
+A peer's figure for a pass is the mean of the two measured around it: the machine is shared,
+and its speed moves over a minute by more than the margins the targets leave (the ceiling
+measured after B5's passes alone went from 4,290 to 5,156 spawns/s within a minute), so a peer
+measured on one side only meets a drift the pass did not. The ratios then compare figures of
+the same seconds rather than of a `make bench-peers` run made minutes before. B1, B4 and B5,
+whose passes last about a second, take RATIO_PASSES passes (at least 5): one pass caught in a
+slow second then cannot decide the median.
 
 The figure of each pass is runs / (the last run's finished_at - the instant before the first
 submit, or before sked was started for B3): the end of the run is sked's own record, read from
@@ -53,6 +59,7 @@ B2_SECONDS = int(os.environ.get("BENCH_B2_SECONDS", "5"))
 B3_BACKLOG = int(os.environ.get("BENCH_B3_BACKLOG", "100000"))
 B4_RUNS = int(os.environ.get("BENCH_B4_RUNS", "3000"))
 B5_BACKLOG = int(os.environ.get("BENCH_B5_BACKLOG", "5000"))
+RATIO_PASSES = max(PASSES, 5)
 
 
 def finished(s, t0):
@@ -118,17 +125,28 @@ def beanstalkd_pass(mode):
 
 
 def beside(mode, figures):
-    """The result fields of beanstalkd measured after each pass, when every pass has one."""
+    """The result fields of beanstalkd measured around each pass, when every pass has one."""
     if not figures or None in figures:
         return {}
     return {"beside": {"peer": "beanstalkd", "metric": mode, "per_s": summary(figures)}}
 
 
+def bracketed(peer, sked_pass):
+    """sked_pass() with peer() measured right before and right after it: (its result, the mean
+    of the two peer figures, or None when either is missing)."""
+    before = peer()
+    result = sked_pass()
+    after = peer()
+    return result, None if before is None or after is None else (before + after) / 2
+
+
 def b_one_client(wid, tasks, task, args, n, what, mode):
     r, peer = [], []
-    for _ in range(PASSES):
-        r.append(one_client(tasks, task, args, n))
-        peer.append(beanstalkd_pass(mode))
+    for _ in range(RATIO_PASSES):
+        result, beside_it = bracketed(lambda: beanstalkd_pass(mode),
+                                      lambda: one_client(tasks, task, args, n))
+        r.append(result)
+        peer.append(beside_it)
     e2e, sub, cpu, com = zip(*r)
     write_result(wid, unit="runs/s", figure=summary(list(e2e)),
                  submit_per_s=summary(list(sub)), cpu_us_per_run=summary(list(cpu)),
@@ -144,8 +162,8 @@ def children_cpu_s():
 
 def b2():
     script = post_runs_script()
-    r, peer = [], []
-    for _ in range(PASSES):
+
+    def one_pass():
         with Server(NOOP_TASK, NOOP_ARGS) as s:
             job = s.create_job("noop")
             pid = s.proc.pid
@@ -165,9 +183,14 @@ def b2():
                 "%.0f/s, sked CPU %.0f us/run (loop thread %.0f), %.2f commits/run"
                 % (w["rps"], w["p99"], client / w["requests"] * 1e6, ok, secs, ok / secs,
                    cpu / ok * 1e6, loop / ok * 1e6, com / ok))
-            r.append((ok / secs, ok / t_submit, w["p99"], cpu / ok * 1e6, ok, com / ok,
-                      loop / ok * 1e6, client / w["requests"] * 1e6))
-        peer.append(beanstalkd_pass("memory"))
+            return (ok / secs, ok / t_submit, w["p99"], cpu / ok * 1e6, ok, com / ok,
+                    loop / ok * 1e6, client / w["requests"] * 1e6)
+
+    r, peer = [], []
+    for _ in range(PASSES):
+        result, beside_it = bracketed(lambda: beanstalkd_pass("memory"), one_pass)
+        r.append(result)
+        peer.append(beside_it)
     e2e, sub, p99, cpu, n, com, loop, client = zip(*r)
     write_result("B2", unit="runs/s", figure=summary(list(e2e)), submit_per_s=summary(list(sub)),
                  submit_p99_ms=summary(list(p99)), cpu_us_per_run=summary(list(cpu)),
@@ -205,20 +228,19 @@ class Probe:
 
 
 def spawn_ceiling(setup=False):
-    """posix_spawn + waitpid of /bin/true with 2 in flight for 3 s (bench/peers/c/spawn_rate.c),
+    """posix_spawn + waitpid of /bin/true with 2 in flight for 2 s (bench/peers/c/spawn_rate.c),
     with its children set up as plainly as possible, or as sked sets up a task: spawns/s."""
     log_path = os.path.join(OUT, "work", "children.log")
-    cmd = [SPAWN, "2", "3", "/bin/true", log_path] + (["sked"] if setup else [])
+    cmd = [SPAWN, "2", "2", "/bin/true", log_path] + (["sked"] if setup else [])
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=60).stdout
     return float(re.search(r"per_s=(\d+)", out).group(1))
 
 
 def backlog(wid, tasks, task, args, n, ceiling=False):
     """B3, B5: a backlog of n QUEUED runs preloaded while sked is stopped, then drained. With
-    ceiling, each pass is followed by the posix_spawn ceiling, plain and with sked's child
-    setup, so that the ratio compares figures of the same minutes."""
-    r, ceilings = [], []
-    for _ in range(PASSES):
+    ceiling, the posix_spawn ceiling is measured before and after each pass, and then with
+    sked's child setup."""
+    def one_pass():
         with Server(tasks, args) as s:
             job = s.create_job(task)
             s.stop()
@@ -238,12 +260,19 @@ def backlog(wid, tasks, task, args, n, ceiling=False):
                 "sked CPU %.0f us/run, %d commits in all; GET /healthz during the drain: "
                 "%d answered, slowest %.3f s" % (ok, secs, ok / secs, startup, cpu / ok * 1e6,
                                                  com, probe.count, probe.slowest))
-            r.append((ok / secs, cpu / ok * 1e6, com / ok, com, probe.slowest, probe.count))
-        if ceiling and SPAWN:
-            plain, setup = spawn_ceiling(), spawn_ceiling(setup=True)
-            log("  posix_spawn ceiling, 2 in flight: %.0f/s; with sked's child setup: %.0f/s"
-                % (plain, setup))
-            ceilings.append((plain, setup))
+            return ok / secs, cpu / ok * 1e6, com / ok, com, probe.slowest, probe.count
+
+    r, ceilings = [], []
+    for _ in range(RATIO_PASSES if ceiling else PASSES):
+        if not (ceiling and SPAWN):
+            r.append(one_pass())
+            continue
+        result, plain = bracketed(spawn_ceiling, one_pass)
+        setup = spawn_ceiling(setup=True)
+        log("  posix_spawn ceiling, 2 in flight, before and after: %.0f/s; with sked's child "
+            "setup: %.0f/s" % (plain, setup))
+        r.append(result)
+        ceilings.append((plain, setup))
     e2e, cpu, com, commits, slowest, probes = zip(*r)
     extra = {}
     if ceilings:
@@ -261,7 +290,7 @@ def backlog(wid, tasks, task, args, n, ceiling=False):
 def main():
     which = sys.argv[1:] or ["B1", "B2", "B3", "B4", "B5"]
     for w in which:
-        log("%s, %d passes" % (w, PASSES))
+        log("%s, %d passes" % (w, RATIO_PASSES if w in ("B1", "B4", "B5") else PASSES))
         if w == "B1":
             b_one_client("B1", NOOP_TASK, "noop", NOOP_ARGS, B1_RUNS,
                          "bench-loadgen, 1 connection, %d no-op runs" % B1_RUNS, "binlog")

@@ -155,11 +155,11 @@ def throughput(bid, workload, target, peer_targets):
     b = r.get("beside")
     for name, metric, factor in peer_targets:
         if b and (b["peer"], b["metric"]) == (name, metric):
-            # measured after each pass of this workload: the ratio of the same minutes decides,
-            # as for B5; the figure of `make bench-peers` is shown beside it
+            # measured right before and after each pass of this workload: the ratio of the same
+            # seconds decides, as for B5; the figure of `make bench-peers` is shown beside it
             pv = b["per_s"]
             ok = v / pv["median"] >= factor
-            cells.append("%.2f× %s, measured after each pass (%s/s [%s-%s]; target ≥ %g×)"
+            cells.append("%.2f× %s, measured around each pass (%s/s [%s-%s]; target ≥ %g×)"
                          % (v / pv["median"], METRIC_NAMES[(name, metric)],
                             num(pv["median"], "runs/s"), num(pv["min"], "runs/s"),
                             num(pv["max"], "runs/s"), factor))
@@ -187,11 +187,12 @@ r = R.get("B5")
 if r:
     v = r["figure"]["median"]
     if "ceiling_per_s" in r:
-        # measured after each pass of B5 itself: the ratio of the same minutes decides
+        # measured right before and after each pass of B5 itself: the ratio of the same
+        # seconds decides
         plain, setup = r["ceiling_per_s"]["median"], r["setup_ceiling_per_s"]["median"]
         ok = v / plain >= 0.85
         c = r["ceiling_per_s"]
-        cells = ["%.2f× posix_spawn ceiling, 2 in flight, measured after each pass (%s/s "
+        cells = ["%.2f× posix_spawn ceiling, 2 in flight, measured around each pass (%s/s "
                  "[%s-%s]; target ≥ 0.85×)" % (v / plain, num(plain, "runs/s"),
                                                num(c["min"], "runs/s"), num(c["max"], "runs/s")),
                  "%.2f× the same with sked's child setup (%s/s)" % (v / setup,
