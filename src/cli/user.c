@@ -414,33 +414,25 @@ static int token_create(int argc, char **argv)
         rc = EXIT_FAIL;
         goto out;
     }
-    struct token t = {0};
-    uuid_v4(t.id);
-    snprintf(t.account_id, sizeof t.account_id, "%s", a.id);
-    t.name = (char *)name;
-    char secret[64], hash[65], prefix[16];
-    auth_new_secret("sked_", secret);
-    snprintf(prefix, sizeof prefix, "%.9s", secret);
-    t.prefix = prefix;
-    t.created = now;
-    t.expires_at = expires;
-    auth_hash_token(secret, hash);
-    if (store_token_insert(s, &t, hash) != 0) {
+    struct token t;
+    struct token_secret k;
+    auth_new_token(&t, &k, a.id, name, now, expires);
+    if (store_token_insert(s, &t, k.hash) != 0) {
         rc = EXIT_FAIL;
         goto out;
     }
     audit_local(s, "token.created", t.id, json_pack("{s:s,s:s}", "name", name, "username", a.username));
     if (opts_has(&o, O_JSON)) {
         json_t *j = json_pack("{s:s,s:s,s:s,s:s}", "id", t.id, "name", name, "username",
-                              a.username, "token", secret);
+                              a.username, "token", k.secret);
         print_json(j);
         json_decref(j);
     } else {
-        printf("%s\n", secret);
+        printf("%s\n", k.secret);
         fprintf(stderr, "created token %s (%s) for %s; it is shown only now\n", t.id, name,
                 a.username);
     }
-    sodium_memzero(secret, sizeof secret);
+    sodium_memzero(&k, sizeof k);
     rc = 0;
 out:
     account_release(&a);

@@ -553,20 +553,11 @@ static void make_token(struct api_ctx *c, const struct account *owner)
         return;
     }
     json_decref(errs);
-    struct token t = {0};
-    uuid_v4(t.id);
-    snprintf(t.account_id, sizeof t.account_id, "%s", owner->id);
-    t.name = (char *)name;
-    char secret[64], hash[65], prefix[16];
-    auth_new_secret("sked_", secret);
-    snprintf(prefix, sizeof prefix, "%.9s", secret);
-    t.prefix = prefix;
-    t.created = now;
-    t.expires_at = expires;
-    t.last_used = t.revoked_at = NO_TIME;
+    struct token t;
+    struct token_secret k;
+    auth_new_token(&t, &k, owner->id, name, now, expires);
     t.account_name = owner->username;
-    auth_hash_token(secret, hash);
-    if (store_token_insert(c->api->store, &t, hash) != 0) {
+    if (store_token_insert(c->api->store, &t, k.hash) != 0) {
         json_decref(body);
         api_error(c, 503, "the store failed; see the server log");
         return;
@@ -574,8 +565,8 @@ static void make_token(struct api_ctx *c, const struct account *owner)
     api_audit(c, "token.created", NULL, NULL, t.id,
               json_pack("{s:s,s:s}", "name", t.name, "username", owner->username));
     json_t *o = token_json(&t, now);
-    json_object_set_new(o, "token", json_string(secret));
-    sodium_memzero(secret, sizeof secret);
+    json_object_set_new(o, "token", json_string(k.secret));
+    sodium_memzero(&k, sizeof k);
     json_decref(body);
     api_json(c, 201, o);
 }

@@ -77,6 +77,22 @@ void auth_new_secret(const char *prefix, char out[64])
     sodium_memzero(raw, sizeof raw);
 }
 
+void auth_new_token(struct token *t, struct token_secret *k, const char *account_id,
+                    const char *name, int64_t now, int64_t expires_at)
+{
+    *t = (struct token){0};
+    uuid_v4(t->id);
+    snprintf(t->account_id, sizeof t->account_id, "%s", account_id);
+    t->name = (char *)name;
+    auth_new_secret("sked_", k->secret);
+    snprintf(k->prefix, sizeof k->prefix, "%.9s", k->secret);
+    t->prefix = k->prefix;
+    t->created = now;
+    t->expires_at = expires_at;
+    t->last_used = t->revoked_at = NO_TIME;
+    auth_hash_token(k->secret, k->hash);
+}
+
 int auth_hash_password(const char *password, char out[128])
 {
     _Static_assert(crypto_pwhash_STRBYTES <= 128, "password hash buffer");

@@ -58,6 +58,15 @@ struct user_ref auth_user_ref(const struct principal *who);
 void auth_hash_token(const char *token, char out[65]);
 /* A new random secret "PREFIXhex..." (out holds at least 64 bytes). */
 void auth_new_secret(const char *prefix, char out[64]);
+/* A new API token's secret ("sked_..."), the hash stored in its place and the prefix kept to
+ * recognise it. */
+struct token_secret {
+    char secret[64], hash[65], prefix[16];
+};
+/* Makes *t a new token of account_id named name (borrowed) with a fresh id and secret *k; its
+ * prefix points into k. */
+void auth_new_token(struct token *t, struct token_secret *k, const char *account_id,
+                    const char *name, int64_t now, int64_t expires_at);
 /* Argon2id (blocking, ~0.1 s: run it off the loop). 0 or -ENOMEM. out: 128 bytes. */
 int auth_hash_password(const char *password, char out[128]);
 /* Blocking as well. A NULL hash verifies against a dummy, so timing does not reveal accounts. */
