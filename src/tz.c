@@ -381,9 +381,14 @@ int tz_resolve(const struct tz *z, int64_t year, int month, int day, int hour, i
     int64_t l = time_days_from_civil(year, (unsigned)month, (unsigned)day) * 86400 + hour * 3600 +
                 minute * 60 + second;
     /* candidate offsets: every offset in effect within two days of the wall time - sampled,
-     * plus those of each explicit transition in that window (offsets stay within 26 hours) */
+     * plus those of each explicit transition in that window and both of the rule's (offsets
+     * stay within 26 hours; a rule's summer may be shorter than the samples' day apart) */
     int offs[16], noffs = 0;
     for (int64_t d = -2; d <= 2; d++) add_offset(offs, &noffs, tz_offset(z, l + d * 86400, NULL));
+    if (z->rule.present && z->rule.has_dst) {
+        add_offset(offs, &noffs, z->rule.std.utoff);
+        add_offset(offs, &noffs, z->rule.dst.utoff);
+    }
     size_t lo = 0, hi = z->ntimes;
     while (lo < hi) { /* first transition >= l - 2 days */
         size_t mid = (lo + hi) / 2;

@@ -257,6 +257,49 @@ static void test_tz_resolve(void **state)
     assert_true(tr == want / 1000000);
 }
 
+/* A TZif file of no transitions and one type, "AAA" at UTC, whose footer rule is tail. */
+static struct tz *zone_of_rule(const char *tail)
+{
+    unsigned char f[160] = {0};
+    size_t n = 0;
+    for (int block = 0; block < 2; block++) { /* version 1's data, then version 2's */
+        memcpy(f + n, "TZif2", 5);
+        f[n + 39] = 1; /* one type */
+        f[n + 43] = 4; /* "AAA\0" */
+        n += 44;
+        n += 4;        /* the type: offset 0, not DST, abbreviation 0 */
+        n += 2;
+        memcpy(f + n, "AAA", 4);
+        n += 4;
+    }
+    f[n++] = '\n';
+    memcpy(f + n, tail, strlen(tail));
+    n += strlen(tail);
+    f[n++] = '\n';
+    struct tz *z;
+    struct sk_err e;
+    assert_int_equal(tz_parse(f, n, "short-summer", &z, &e), 0);
+    return z;
+}
+
+/* A rule whose summer is shorter than a day: each of its wall times that occur twice is found
+ * twice, though its offset is in effect at none of the instants a day apart around it. */
+static void test_tz_resolve_short_summer(void **state)
+{
+    (void)state;
+    /* summer from 01:00 to 03:00 (summer time) on 1 January: 01:00-02:00 UTC */
+    struct tz *z = zone_of_rule("AAA0BBB,0/1,0/3");
+    int64_t out[TZ_RESOLVE_MAX], want;
+    time_parse("2026-01-01T01:30:00Z", &want, NULL);
+    assert_int_equal(tz_offset(z, want / 1000000, NULL), 3600);
+    assert_int_equal(tz_resolve(z, 2026, 1, 1, 2, 30, 0, out), 2); /* in summer, then again */
+    assert_true(out[0] == want / 1000000);
+    time_parse("2026-01-01T02:30:00Z", &want, NULL);
+    assert_true(out[1] == want / 1000000);
+    assert_int_equal(tz_resolve(z, 2026, 1, 1, 1, 30, 0, out), 0); /* the hour skipped */
+    tz_free(z);
+}
+
 static void test_tz_errors(void **state)
 {
     (void)state;
@@ -284,7 +327,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_vectors_next),  cmocka_unit_test(test_vectors_errors),
         cmocka_unit_test(test_interval_parse), cmocka_unit_test(test_interval_like),
         cmocka_unit_test(test_tz_offsets),    cmocka_unit_test(test_tz_resolve),
-        cmocka_unit_test(test_tz_errors),
+        cmocka_unit_test(test_tz_resolve_short_summer), cmocka_unit_test(test_tz_errors),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     tz_cache_clear();
