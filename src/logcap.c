@@ -86,11 +86,35 @@ static int prefix_level(const char **p, size_t *n, int dflt)
     return dflt;
 }
 
-static void line_out(struct logcap *c, int stream, const char *p, size_t n, int64_t now)
+/*
+ * One piece of stream's output: a whole line (ended by a newline or the stream's end) or, for
+ * a line longer than line_max, one of its parts. Only a line's start may carry a level prefix
+ * and only its end a carriage return; its later parts keep the level of its first.
+ */
+static void line_out(struct logcap *c, int stream, const char *p, size_t n, bool whole,
+                     int64_t now)
 {
-    if (n && p[n - 1] == '\r') n--;
-    int lvl = prefix_level(&p, &n, stream == STREAM_STDERR ? LL_ERROR : LL_INFO);
+    int s = stream == STREAM_STDERR;
+    if (whole && n && p[n - 1] == '\r') n--;
+    int lvl = c->cont[s] ? c->cont_level[s]
+                         : prefix_level(&p, &n, stream == STREAM_STDERR ? LL_ERROR : LL_INFO);
     emit(c, lvl, stream, p, n, now);
+    c->cont[s] = !whole;
+    c->cont_level[s] = lvl;
+}
+
+/* The end of the last whole UTF-8 sequence in s[0..n): a sequence cut short at the end is
+ * left for the next part of the line, so a split never breaks a character in two (n itself
+ * when nothing else would be left, or for bytes that are no UTF-8 anyway). */
+static size_t whole_chars(const char *s, size_t n)
+{
+    for (size_t back = 1; back <= 3 && back <= n; back++) {
+        unsigned char b = (unsigned char)s[n - back];
+        if ((b & 0xc0) == 0x80) continue; /* a continuation byte: its lead is further back */
+        size_t need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+        return need > back && n > back ? n - back : n;
+    }
+    return n;
 }
 
 void logcap_feed(struct logcap *c, int stream, const char *data, size_t n, int64_t now)
@@ -99,12 +123,14 @@ void logcap_feed(struct logcap *c, int stream, const char *data, size_t n, int64
     while (n > 0) {
         const char *nl = memchr(data, '\n', n);
         size_t take = nl ? (size_t)(nl - data) : n;
-        /* split over-long lines at line_max */
+        /* split over-long lines at line_max, between characters */
         if (part->len + take > c->line_max) {
             size_t room = c->line_max - part->len;
             buf_append(part, data, room);
-            line_out(c, stream, part->data, part->len, now);
-            buf_reset(part);
+            size_t cut = whole_chars(part->data, part->len);
+            line_out(c, stream, part->data, cut, false, now);
+            memmove(part->data, part->data + cut, part->len - cut);
+            part->len -= cut;
             data += room;
             n -= room;
             continue;
@@ -115,10 +141,10 @@ void logcap_feed(struct logcap *c, int stream, const char *data, size_t n, int64
         }
         if (part->len) {
             buf_append(part, data, take);
-            line_out(c, stream, part->data, part->len, now);
+            line_out(c, stream, part->data, part->len, true, now);
             buf_reset(part);
         } else {
-            line_out(c, stream, data, take, now);
+            line_out(c, stream, data, take, true, now);
         }
         data += take + 1;
         n -= take + 1;
@@ -128,8 +154,9 @@ void logcap_feed(struct logcap *c, int stream, const char *data, size_t n, int64
 void logcap_eof(struct logcap *c, int stream, int64_t now)
 {
     struct buf *part = &c->partial[stream == STREAM_STDERR];
-    if (part->len) line_out(c, stream, part->data, part->len, now);
+    if (part->len) line_out(c, stream, part->data, part->len, true, now);
     buf_reset(part);
+    c->cont[stream == STREAM_STDERR] = false;
 }
 
 void logcap_line(struct logcap *c, int level, int stream, const char *msg, int64_t now)

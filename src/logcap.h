@@ -3,10 +3,12 @@
  *
  * Log capture: bytes from stdout/stderr are split into lines; a line may start with a syslog
  * level prefix as in sd-daemon ("<3>" error, "<4>" warning, "<6>" info, "<7>" debug), else
- * stdout lines are INFO and stderr lines ERROR. Lines longer than line_max are split; invalid
- * UTF-8 is repaired. Once a run's log passes its byte cap a single truncation line is kept and
- * further output is discarded (the task keeps running). Captured lines wait in `pending` until
- * the engine takes them (to store them in one transaction and publish them).
+ * stdout lines are INFO and stderr lines ERROR. Lines longer than line_max are split between
+ * characters, each part at the first part's level (nothing lost: a later part's "<3>" is text,
+ * and only a line's end drops a carriage return); invalid UTF-8 is repaired. Once a run's log
+ * passes its byte cap a single truncation line is kept and further output is discarded (the
+ * task keeps running). Captured lines wait in `pending` until the engine takes them (to store
+ * them in one transaction and publish them).
  *
  * Status lines: the task's status fd carries JSON lines - {"progress":{"done":n,"total":n}},
  * {"entries":{"total":n,"inserted":n,"updated":n,"errored":n}}, {"message":"..."},
@@ -34,6 +36,8 @@ struct logcap {
     size_t line_max;
     bool truncated;
     struct buf partial[2]; /* unfinished line per stream (stdout, stderr) */
+    bool cont[2];          /* the stream's next piece goes on a line split at line_max */
+    int cont_level[2];     /* that line's level */
     struct log_line *pending;
     size_t npending, cpending;
     char *tail[LOGCAP_TAIL]; /* the last ERROR-or-worse lines, oldest first */

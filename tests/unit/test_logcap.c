@@ -169,6 +169,28 @@ static void test_long_lines_split(void **state)
     assert_string_equal(l[0].message, "qqqqq");
     store_log_free(l, n);
     logcap_release(&c);
+
+    /* a split falls between characters, a later piece's "<3>" and a piece's last "\r" are
+     * text, and every piece has the level of the line's first */
+    logcap_init(&c, 1, 1 << 20, 10);
+    feed(&c, STREAM_STDOUT, "abcdefgh\xc3\xa9\xc3\xa9\n"); /* "é" would straddle byte 10 */
+    feed(&c, STREAM_STDOUT, "<4>0123456<3>x\n");
+    feed(&c, STREAM_STDERR, "012345678\r9\r\n");
+    feed(&c, STREAM_STDOUT, "\xf0\x9f\x99\x82\xf0\x9f\x99\x82\xf0\x9f\x99\x82");
+    logcap_eof(&c, STREAM_STDOUT, NOW);
+    l = take(&c, &n);
+    static const char *pieces[] = {"abcdefgh\xc3\xa9", "\xc3\xa9", "0123456", "<3>x",
+                                   "012345678\r", "9", "\xf0\x9f\x99\x82\xf0\x9f\x99\x82",
+                                   "\xf0\x9f\x99\x82"};
+    static const int levels[] = {LL_INFO, LL_INFO, LL_WARNING, LL_WARNING,
+                                 LL_ERROR, LL_ERROR, LL_INFO, LL_INFO};
+    assert_int_equal(n, 8);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(l[i].message, pieces[i]);
+        assert_int_equal(l[i].level, levels[i]);
+    }
+    store_log_free(l, n);
+    logcap_release(&c);
 }
 
 static void test_byte_cap(void **state)
