@@ -15,7 +15,8 @@ void logcap_init(struct logcap *c, int64_t next_seq, int64_t cap, size_t line_ma
     memset(c, 0, sizeof *c);
     c->next_seq = next_seq;
     c->cap = cap;
-    c->line_max = line_max ? line_max : 16384;
+    /* at least a character's longest UTF-8 sequence, so that a split never cuts one */
+    c->line_max = line_max ? (line_max < 4 ? 4 : line_max) : 16384;
 }
 
 void logcap_release(struct logcap *c)

@@ -44,6 +44,7 @@ struct logcap {
     size_t ntail;
 };
 
+/* line_max: 0 for 16 KiB; at least 4 (the longest UTF-8 character) is taken. */
 void logcap_init(struct logcap *c, int64_t next_seq, int64_t cap, size_t line_max);
 void logcap_release(struct logcap *c);
 /* Feeds raw bytes of stream (STREAM_STDOUT or STREAM_STDERR). */
