@@ -380,9 +380,15 @@ int config_load_file(struct config *c, const char *file, struct sk_err *e)
 {
     FILE *f = fopen(file, "r");
     if (!f) return sk_err_set(e, -errno, "config", "%s: cannot open: %s", file, strerror(errno));
+    int rc = config_load_stream(c, f, file, e);
+    fclose(f);
+    return rc;
+}
+
+int config_load_stream(struct config *c, FILE *f, const char *file, struct sk_err *e)
+{
     struct file_ctx fc = {.c = c, .file = file, .e = e, .f = f};
     int line = ini_parse_stream(read_line, &fc, file_entry, &fc);
-    fclose(f);
     if (line != 0) {
         /* inih reports the first bad line: a value we refused or a line that is no pair */
         char field[128], msg[512];
@@ -442,8 +448,9 @@ int config_load(struct config *c, int argc, char **argv, char **env, struct sk_e
             config_usage();
             return 1;
         }
-        if (strncmp(a, "--", 2) != 0)
-            return sk_err_set(e, -EINVAL, a, "unexpected argument; see sked serve --help");
+        if (strncmp(a, "--", 2) != 0) /* an empty one named so that it shows */
+            return sk_err_set(e, -EINVAL, *a ? a : "\"\"",
+                              "unexpected argument; see sked serve --help");
         char name[64];
         const char *val;
         const char *eq = strchr(a, '=');

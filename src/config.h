@@ -60,6 +60,8 @@ int config_load(struct config *c, int argc, char **argv, char **env, struct sk_e
 /* Applies an INI file ([server], [runs], [log], [notifications]); errors are
  * "FILE:LINE: section.key: reason". */
 int config_load_file(struct config *c, const char *file, struct sk_err *e);
+/* The same from an open stream, its errors named after file. */
+int config_load_stream(struct config *c, FILE *f, const char *file, struct sk_err *e);
 /*
  * A reload: moves the settings that can change while running from fresh into cur (queues,
  * grace periods, log cap and level, retention, notifications, the tasks folder) and lists in

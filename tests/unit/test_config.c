@@ -249,6 +249,7 @@ static void test_load_errors(void **state)
     BAD("--bogus", "unknown option", "--bogus=1");
     BAD("serve", "unexpected argument", "serve");
     BAD("-d", "unexpected argument", "-d", "x");
+    BAD("\"\"", "unexpected argument", ""); /* an empty argument, named as one */
     BAD("--db", "needs a value", "--db");
     /* the first bad flag stops the load */
     BAD("--log-level", NULL, "--db", "ok.db", "--log-level", "loud", "--bogus", "x");
