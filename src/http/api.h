@@ -130,6 +130,11 @@ void api_reply_run(struct api_ctx *c, int status, const struct run *r);
 /* The job as JSON text appended to b. with_last: with last_run and last_runs (a list always
  * has them; a read when runs exist). */
 void api_job_write(struct api_ctx *c, struct buf *b, const struct job *j, bool with_last);
+/* Validates a job's JSON body against the job types ts and the queues of cfg and applies it to
+ * j, each refusal added to errs. create: a new job (its task is required); full: fields left
+ * out take their defaults (POST, PUT), else they keep j's (PATCH). */
+void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *body,
+                   struct job *j, bool create, bool full, json_t *errs);
 json_t *api_time(int64_t us);
 
 /* Loads the job named by the first path parameter; answers 404 and returns -1 when absent. */

@@ -37,11 +37,9 @@ static bool in_list(const char *k, const char **list)
 static const char *notify_statuses[] = {"SUCCESS", "PARTIAL_SUCCESS", "FAILED", "CANCELLED",
                                         "WARNING", NULL};
 
-/* Validates and applies body to j. full: omitted fields take their defaults (POST, PUT). */
-static void apply_body(struct api_ctx *c, json_t *body, struct job *j, bool create, bool full,
-                       json_t *errs)
+void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *body,
+                   struct job *j, bool create, bool full, json_t *errs)
 {
-    const struct taskset *ts = dispatch_tasks(c->api->dispatch);
     const char *k;
     json_t *v;
     json_object_foreach(body, k, v)
@@ -102,7 +100,7 @@ static void apply_body(struct api_ctx *c, json_t *body, struct job *j, bool crea
     if (queue || full) {
         const char *q = NULL;
         if (queue && !json_is_null(queue)) {
-            struct queue_names qn = config_queue_names(c->api->cfg);
+            struct queue_names qn = config_queue_names(cfg);
             char why[512];
             const char *bad = NULL;
             if (!json_is_string(queue))
@@ -112,7 +110,7 @@ static void apply_body(struct api_ctx *c, json_t *body, struct job *j, bool crea
             else
                 q = json_string_value(queue);
         } else {
-            struct queue_names qn = config_queue_names(c->api->cfg);
+            struct queue_names qn = config_queue_names(cfg);
             q = task_default_queue(t, &qn);
         }
         if (q) {
@@ -421,7 +419,7 @@ void api_jobs_create(struct api_ctx *c)
     struct job j;
     job_init(&j);
     json_t *errs = json_array();
-    apply_body(c, body, &j, true, true, errs);
+    api_job_apply(dispatch_tasks(c->api->dispatch), c->api->cfg, body, &j, true, true, errs);
     json_decref(body);
     if (json_array_size(errs)) {
         job_release(&j);
@@ -525,7 +523,7 @@ static void update(struct api_ctx *c, bool full)
     }
     if (store_job_get(c->api->store, j.id, &old) != 0) job_init(&old);
     json_t *errs = json_array();
-    apply_body(c, body, &j, false, full, errs);
+    api_job_apply(dispatch_tasks(c->api->dispatch), c->api->cfg, body, &j, false, full, errs);
     json_decref(body);
     if (json_array_size(errs)) {
         job_release(&j);
