@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "utf8.h"
 
 json_t *json_parse(const char *text, size_t len, const char *field, struct sk_err *e)
 {
@@ -122,19 +123,27 @@ void json_errs_add(json_t *errs, const char *field, const char *fmt, ...)
     va_start(ap, fmt);
     buf_vprintf(&b, fmt, ap);
     va_end(ap);
-    json_t *msg = json_string(buf_cstr(&b));
-    if (!msg) msg = json_string("invalid value"); /* message held invalid UTF-8 */
+    /* both repaired to UTF-8 (a name or value quoted from the input, or cut short to fit, may
+     * not be), since a JSON string cannot hold anything else and the error must never be lost */
+    struct buf m = BUF_INIT, f = BUF_INIT;
+    utf8_sanitize(&m, b.data ? b.data : "", b.len);
+    utf8_sanitize(&f, field, strlen(field));
     buf_free(&b);
+    json_t *msg = json_string(buf_cstr(&m));
+    buf_free(&m);
     size_t i;
     json_t *item;
     json_array_foreach(errs, i, item)
     {
-        if (strcmp(json_str(item, "field"), field) == 0) {
+        if (strcmp(json_str(item, "field"), buf_cstr(&f)) == 0) {
             json_array_append_new(json_object_get(item, "messages"), msg);
+            buf_free(&f);
             return;
         }
     }
-    json_array_append_new(errs, json_pack("{s:s, s:[o]}", "field", field, "messages", msg));
+    json_array_append_new(errs,
+                          json_pack("{s:s, s:[o]}", "field", buf_cstr(&f), "messages", msg));
+    buf_free(&f);
 }
 
 const char *json_str(const json_t *obj, const char *key)

@@ -120,10 +120,9 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
     }
     json_t *sched = json_object_get(body, "schedule");
     if (sched || full) {
-        size_t before = json_array_size(errs);
         struct schedule parsed;
-        if (sched && !json_is_null(sched)) schedule_parse(sched, "schedule", &parsed, errs);
-        if (json_array_size(errs) == before) {
+        if (!sched || json_is_null(sched) ||
+            schedule_parse(sched, "schedule", &parsed, errs) == 0) {
             json_decref(j->schedule);
             j->schedule = sched && !json_is_null(sched) ? json_incref(sched) : NULL;
         }

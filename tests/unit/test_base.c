@@ -695,8 +695,13 @@ static void test_json_helpers(void **state)
     assert_int_equal(json_array_size(errs), 2); /* same field merged */
     assert_json_eq(errs, "[{\"field\":\"a\",\"messages\":[\"first 1\",\"second\"]},"
                          "{\"field\":\"b\",\"messages\":[\"other\"]}]");
-    json_errs_add(errs, "c", "%s", "bad \xff utf8"); /* never lost, even when not UTF-8 */
-    assert_err_field(errs, "c", "invalid value");
+    /* never lost when not UTF-8 (a value quoted from the input, a name cut short to fit):
+     * repaired, the rest of the text kept */
+    json_errs_add(errs, "c", "%s", "bad \xff utf8");
+    assert_err_field(errs, "c", "bad \xef\xbf\xbd utf8");
+    json_errs_add(errs, "schedule.tim\xc3", "unknown field");
+    assert_int_equal(json_array_size(errs), 4);
+    assert_err_field(errs, "schedule.tim\xef\xbf\xbd", "unknown field");
     json_decref(errs);
 
     json_t *o = J("{\"s\":\"x\",\"n\":1,\"r\":1.5,\"t\":true,\"f\":false,\"z\":null,"
