@@ -154,6 +154,13 @@ int time_parse(const char *s, int64_t *us, const char **why)
     if (*p != '\0') return -EINVAL;
     int64_t days = time_days_from_civil(y, (unsigned)mo, (unsigned)d);
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - off;
+    /* an offset may carry the first or last day of the range past it: the instant must be one
+     * time_format writes in four digits of year, so that what is parsed can be read again */
+    if (secs < time_days_from_civil(0, 1, 1) * 86400 ||
+        secs >= time_days_from_civil(10000, 1, 1) * 86400) {
+        *why = "out of range: from 0000-01-01 to 9999-12-31 in UTC";
+        return -EINVAL;
+    }
     *us = secs * 1000000 + frac;
     *why = NULL;
     return 0;

@@ -107,6 +107,21 @@ static void test_time_parse_dates(void **state)
     assert_string_equal(parse_bad("2024-01-01T23:59:61"), "time of day out of range");
     /* a leap second is clamped to :59 */
     assert_int_equal(parse_ok("2016-12-31T23:59:60Z"), parse_ok("2016-12-31T23:59:59Z"));
+    /* the range's ends, which an offset may not carry an instant past: what is parsed is
+     * written again in four digits of year and parses back the same */
+    char text[TIME_STR_MAX];
+    const char *ends[] = {"0000-01-01T00:00:00Z", "0000-01-01T02:00:00+02:00",
+                          "9999-12-31T23:59:59.999999Z", "9999-12-31T21:00-02:00"};
+    for (size_t i = 0; i < sizeof ends / sizeof *ends; i++) {
+        int64_t us = parse_ok(ends[i]);
+        time_format(us, text);
+        assert_int_equal(parse_ok(text), us);
+    }
+    const char *past[] = {"0000-01-01+02:00", "0000-01-01T01:59:59+02:00", "9999-12-31T23:00-02:00",
+                          "9999-12-31T22:00:00.5-02:00"};
+    for (size_t i = 0; i < sizeof past / sizeof *past; i++)
+        assert_string_equal(parse_bad(past[i]),
+                            "out of range: from 0000-01-01 to 9999-12-31 in UTC");
     /* shapes that are not dates at all */
     parse_bad("");
     parse_bad("2024-3-1");
