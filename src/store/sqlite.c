@@ -2247,10 +2247,16 @@ void store_audit_free(struct audit_entry *e, size_t n)
 
 /* ---- retention ---- */
 
-/* the runs of the window (?1, ?2] past their job's retention, or the default (?4 ms) */
+/* the runs of the window (?1, ?2] past their job's retention, or the default (?4 ms), except
+ * each job's newest SUCCESS run: its start is the default `since` of the job's next run, which
+ * would otherwise start over from nothing after a pause longer than the retention (a quarterly
+ * job under the default 90 days). A SUCCESS run is looked up only for a newer one of its job,
+ * through run_job, most often its next run. */
 #define PRUNABLE                                                                               \
     "SELECT r.rid FROM run r JOIN job j ON j.id = r.job_id WHERE r.rid > ?1 AND r.rid <= ?2 "  \
-    "AND r.finished_at < ?3 - coalesce(j.retention_ms, ?4) * 1000"
+    "AND r.finished_at < ?3 - coalesce(j.retention_ms, ?4) * 1000 AND (r.status <> 'S' OR "    \
+    "EXISTS (SELECT 1 FROM run n WHERE n.job_id = r.job_id AND n.rid > r.rid AND "            \
+    "n.status = 'S'))"
 
 static void bind_window(sqlite3_stmt *st, int64_t from, int64_t end, int64_t now, int64_t ms)
 {
@@ -2294,7 +2300,6 @@ int store_prune_window(struct store *s, int64_t now, int64_t default_ms, int64_t
             *deleted = 0;
             return -EIO;
         }
-        forget_last_success(s);
     }
     *cursor = end;
     return end == INT64_MAX ? 0 : 1;

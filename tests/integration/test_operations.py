@@ -662,12 +662,13 @@ class Builtins(unittest.TestCase):
                 self.assertIn(reason, str(cm.exception))
 
 
-def add_old_runs(db_path, job_id, task, n, age_days):
-    """Inserts n finished runs of job_id, age_days old, each with two log lines."""
+def add_old_runs(db_path, job_id, task, n, age_days, status="S"):
+    """Inserts n finished runs of job_id, age_days old, each with a log line."""
     db = sqlite3.connect(db_path)
     first = db.execute("SELECT coalesce(max(rid), 0) FROM run").fetchone()[0]
     t = int((time.time() - age_days * 86400) * 1e6)
-    rows = [(str(uuid.uuid4()), job_id, task, "S", "default", "{}", "manual", t, t, t, t) for _ in range(n)]
+    rows = [(str(uuid.uuid4()), job_id, task, status, "default", "{}", "manual", t, t, t, t)
+            for _ in range(n)]
     db.executemany("INSERT INTO run (id, job_id, task, status, queue, args, trigger, created, updated, "
                    "started_at, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
     db.execute("INSERT INTO run_log (rid, seq, ts, level, stream, message) "
@@ -715,6 +716,40 @@ class Prune(unittest.TestCase):
             s.delete("/api/jobs/" + prune[0]["id"])
             s.restart()
             self.assertFalse([j for j in s.get("/api/jobs").json["hits"]["hits"] if j["task"] == "prune"])
+
+
+    def test_a_jobs_newest_success_outlives_retention(self):
+        """A job that last succeeded longer ago than the retention keeps that run: its start is
+        the `since` its next run starts from, which would otherwise be null (start over)."""
+        tasks = {"prune.json": builtin("prune", "sked.prune"), "quick.json": sh_task("quick", "echo hi")}
+        with Sked(tasks=tasks, args=FAST + ["--retention", "30d"]) as s:
+            prune = [j for j in s.get("/api/jobs").json["hits"]["hits"] if j["task"] == "prune"][0]
+            quarterly = s.create_job("quick", title="quarterly")
+            never = s.create_job("quick", title="never succeeded")
+            s.stop()
+            add_old_runs(s.db, quarterly["id"], "quick", 3, 100)
+            add_old_runs(s.db, quarterly["id"], "quick", 1, 95)  # the newest success
+            add_old_runs(s.db, quarterly["id"], "quick", 2, 92, status="F")
+            add_old_runs(s.db, never["id"], "quick", 2, 92, status="F")
+            db = sqlite3.connect(s.db)
+            kept, started = db.execute("SELECT id, started_at FROM run WHERE job_id = ? AND status = 'S' "
+                                       "ORDER BY rid DESC LIMIT 1", (quarterly["id"],)).fetchone()
+            db.close()
+            s.start()
+            done = s.wait_run(s.run_job(prune["id"]), timeout=60)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertEqual(done["output"]["deleted_runs"], 3 + 2 + 2)
+            left = s.get("/api/jobs/%s/runs" % quarterly["id"]).json["hits"]
+            self.assertEqual([r["id"] for r in left["hits"]], [kept])
+            self.assertEqual(s.get("/api/jobs/%s/runs" % never["id"]).json["hits"]["total"], 0)
+            self.assertEqual(s.get("/api/jobs/%s/runs/%s/logs" % (quarterly["id"], kept)).json["hits"]["total"], 1)
+            run = s.wait_run(s.run_job(quarterly["id"]))
+            self.assertEqual(skedtest.parse_time(run["args"]["since"]), started / 1e6)
+            # once a newer run succeeded, the kept one is an old run like any other
+            done = s.wait_run(s.run_job(prune["id"]), timeout=60)
+            self.assertEqual(done["output"]["deleted_runs"], 1)
+            self.assertEqual([r["id"] for r in s.get("/api/jobs/%s/runs" % quarterly["id"]).json["hits"]["hits"]],
+                             [run["id"]])
 
 
 class Reload(unittest.TestCase):
