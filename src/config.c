@@ -459,6 +459,10 @@ int config_load(struct config *c, int argc, char **argv, char **env, struct sk_e
             val = eq + 1;
         } else {
             snprintf(name, sizeof name, "%s", a + 2);
+            bool known = strcmp(name, "config") == 0;
+            for (size_t k = 0; k < sizeof options / sizeof *options && !known; k++)
+                known = strcmp(name, options[k]) == 0;
+            if (!known) return sk_err_set(e, -EINVAL, a, "unknown option; see sked serve --help");
             if (i + 1 >= argc) return sk_err_set(e, -EINVAL, a, "needs a value");
             val = argv[++i];
         }

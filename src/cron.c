@@ -289,6 +289,8 @@ static void errf(json_t *errs, const char *prefix, const char *field, const char
     json_errs_add(errs, f, "%s", msg);
 }
 
+#define INTERVAL_MAX_US (100LL * 366 * 86400 * 1000000)
+
 static int parse_interval(const json_t *doc, const char *prefix, struct schedule *out, json_t *errs)
 {
     static const struct {
@@ -309,14 +311,20 @@ static int parse_interval(const json_t *doc, const char *prefix, struct schedule
         for (int i = 0; i < 7; i++)
             if (strcmp(k, units[i].name) == 0) u = i;
         if (u < 0) {
-            errf(errs, prefix, k, "unknown field (weeks, days, hours, minutes, seconds)");
+            errf(errs, prefix, k,
+                 "unknown field (weeks, days, hours, minutes, seconds, milliseconds, "
+                 "microseconds)");
             bad++;
             continue;
         }
         if (json_is_null(v)) continue;
-        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-            json_integer_value(v) > 100LL * 366 * 86400 * 1000000 / units[u].us) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0) {
             errf(errs, prefix, k, "must be a non-negative whole number");
+            bad++;
+            continue;
+        }
+        if (json_integer_value(v) > INTERVAL_MAX_US / units[u].us) {
+            errf(errs, prefix, k, "an interval must be at most 100 years (36600 days) long");
             bad++;
             continue;
         }
@@ -329,8 +337,8 @@ static int parse_interval(const json_t *doc, const char *prefix, struct schedule
         errf(errs, prefix, "", "an interval must be at least 1 second long");
         return -EINVAL;
     }
-    if (total > 100LL * 366 * 86400 * 1000000) {
-        errf(errs, prefix, "", "an interval must be at most 100 years long");
+    if (total > INTERVAL_MAX_US) {
+        errf(errs, prefix, "", "an interval must be at most 100 years (36600 days) long");
         return -EINVAL;
     }
     out->interval_us = total;

@@ -181,7 +181,7 @@ int duration_parse(const char *s, int64_t *ms, const char **why)
         while (isdigit((unsigned char)*p)) {
             v = v * 10 + (*p++ - '0');
             if (v > 1000000000LL) {
-                *why = "duration too long";
+                *why = DURATION_TOO_LONG;
                 return -EINVAL;
             }
         }
@@ -204,8 +204,8 @@ int duration_parse(const char *s, int64_t *ms, const char **why)
             return -EINVAL;
         }
         total += v * unit;
-        if (total > 366LL * 86400000 * 100) {
-            *why = "duration too long";
+        if (total > DURATION_MAX_MS) {
+            *why = DURATION_TOO_LONG;
             return -EINVAL;
         }
         parts++;

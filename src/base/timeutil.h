@@ -30,9 +30,12 @@ int64_t time_days_from_civil(int64_t y, unsigned m, unsigned d);
 void time_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 
 /*
- * Durations: "90s", "2h", "1h30m", "500ms", "1d", "2w", or a bare number of seconds.
- * Returns 0 and milliseconds, or -EINVAL with a reason in why.
+ * Durations: "90s", "2h", "1h30m", "500ms", "1d", "2w", or a bare number of seconds, at most
+ * DURATION_MAX_MS ("100 years": 36600 days). Returns 0 and milliseconds, or -EINVAL with a
+ * reason in why.
  */
+#define DURATION_MAX_MS (36600LL * 86400000)
+#define DURATION_TOO_LONG "too long: at most 100 years (36600d)"
 int duration_parse(const char *s, int64_t *ms, const char **why);
 /* "1h30m", "45s", "250ms", "0s". */
 void duration_format(int64_t ms, char out[32]);

@@ -1,6 +1,8 @@
 /* utf8: validation and repair of byte strings; see utf8.h. */
 #include "utf8.h"
 
+#include <string.h>
+
 /* Length of the valid sequence starting at s (at most n bytes), or 0 when invalid. */
 static size_t seq_len(const unsigned char *s, size_t n)
 {
@@ -37,6 +39,12 @@ size_t utf8_chars(const char *s)
     for (; *s; s++)
         if (((unsigned char)*s & 0xc0) != 0x80) n++;
     return n;
+}
+
+bool utf8_blank(const char *s)
+{
+    while (*s && strchr(" \t\r\n\v\f", *s)) s++;
+    return !*s;
 }
 
 bool utf8_valid(const char *s, size_t n)

@@ -12,6 +12,9 @@
 bool utf8_valid(const char *s, size_t n);
 /* Number of characters (code points) of a valid UTF-8 string. */
 size_t utf8_chars(const char *s);
+/* Whether s holds nothing but white space (space, tab, CR, LF, VT, FF): a title that shows
+ * nothing. */
+bool utf8_blank(const char *s);
 /* Appends s[0..n) to out with invalid sequences and NUL bytes replaced by U+FFFD. */
 void utf8_sanitize(struct buf *out, const char *s, size_t n);
 

@@ -52,7 +52,9 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
     json_t *task = json_object_get(body, "task");
     const struct task *t = NULL;
     if (create) {
-        if (!json_is_string(task) || json_string_length(task) == 0) {
+        if (task && !json_is_string(task)) {
+            json_errs_add(errs, "task", "must be a string: the id of a job type (see GET /api/tasks)");
+        } else if (!task || json_string_length(task) == 0) {
             json_errs_add(errs, "task", "required: the id of a job type (see GET /api/tasks)");
         } else if (!(t = taskset_get(ts, json_string_value(task)))) {
             json_errs_add(errs, "task", "unknown job type '%s' (see GET /api/tasks)",
@@ -73,6 +75,8 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
         if (!json_is_string(title) || len < 1 || len > 250) {
             json_errs_add(errs, "title", title ? "must be a string of 1 to 250 characters"
                                                : "required: a string of 1 to 250 characters");
+        } else if (utf8_blank(json_string_value(title))) {
+            json_errs_add(errs, "title", "must not be blank");
         } else {
             free(j->title);
             j->title = xstrdup(json_string_value(title));
@@ -190,17 +194,21 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
     if (timeout || full) {
         if (!timeout || json_is_null(timeout)) {
             j->timeout_ms = -1;
-        } else if (json_is_integer(timeout) && json_integer_value(timeout) > 0 &&
-                   json_integer_value(timeout) <= 366LL * 86400 * 100) {
-            j->timeout_ms = json_integer_value(timeout) * 1000;
         } else {
-            int64_t ms;
+            int64_t ms = 0;
             const char *why = "must be a duration such as \"90s\" or \"2h\", or null";
-            if (json_is_string(timeout) && duration_parse(json_string_value(timeout), &ms, &why) == 0 &&
-                ms > 0)
-                j->timeout_ms = ms;
-            else
+            if (json_is_integer(timeout)) {
+                json_int_t n = json_integer_value(timeout);
+                why = n > DURATION_MAX_MS / 1000 ? DURATION_TOO_LONG : NULL;
+                ms = why ? 0 : n * 1000;
+            } else if (json_is_string(timeout)) {
+                duration_parse(json_string_value(timeout), &ms, &why);
+            }
+            if (!why && ms <= 0) why = "must be longer than zero";
+            if (why)
                 json_errs_add(errs, "timeout", "%s", why);
+            else
+                j->timeout_ms = ms;
         }
     }
 

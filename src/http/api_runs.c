@@ -205,6 +205,8 @@ void api_runs_create(struct api_ctx *c)
         size_t len = json_is_string(title) ? utf8_chars(json_string_value(title)) : 0;
         if (!json_is_string(title) || len < 1 || len > 250)
             json_errs_add(errs, "title", "must be a string of 1 to 250 characters");
+        else if (utf8_blank(json_string_value(title)))
+            json_errs_add(errs, "title", "must not be blank");
         else
             rq.title = json_string_value(title);
     }

@@ -152,10 +152,19 @@ class BadInput(ApiCase):
             ({"title": "x", "task": "t", "schedule": "hourly"}, "schedule", None),
             ({"title": "x", "task": "t", "schedule": {"type": "interval", "minutes": -5}},
              "schedule.minutes", None),
-            ({"title": "x", "task": "t", "timeout": "forever"}, "timeout", None),
-            ({"title": "x", "task": "t", "timeout": -5}, "timeout", None),
-            ({"title": "x", "task": "t", "timeout": 0}, "timeout", None),
-            ({"title": "x", "task": "t", "timeout": "0s"}, "timeout", None),
+            ({"title": "x", "task": "t", "timeout": "forever"}, "timeout", "duration such as"),
+            ({"title": "x", "task": "t", "timeout": -5}, "timeout", "longer than zero"),
+            ({"title": "x", "task": "t", "timeout": 0}, "timeout", "longer than zero"),
+            ({"title": "x", "task": "t", "timeout": "0s"}, "timeout", "longer than zero"),
+            ({"title": "x", "task": "t", "timeout": 36601 * 86400}, "timeout", "at most 100 years"),
+            ({"title": "x", "task": "t", "timeout": "36601d"}, "timeout", "at most 100 years"),
+            ({"title": "x", "task": "t", "timeout": 1.5}, "timeout", "duration such as"),
+            ({"title": " \t ", "task": "t"}, "title", "must not be blank"),
+            ({"title": "x", "task": 5}, "task", "must be a string"),
+            ({"title": "x", "task": "t", "schedule": {"type": "interval", "weeks": 5300}},
+             "schedule.weeks", "at most 100 years"),
+            ({"title": "x", "task": "t", "schedule": {"type": "interval", "fortnights": 1}},
+             "schedule.fortnights", "milliseconds, microseconds"),
             ({"title": "x", "task": "t", "notification_emails": ["not-an-address"]},
              "notification_emails", "not an e-mail address"),
             ({"title": "x", "task": "t", "notification_emails": "a@example.com"},
@@ -184,6 +193,7 @@ class BadInput(ApiCase):
         self.assertError(self.s.post(base, {"queue": "nope"}), 400, "queue", "unknown queue 'nope'")
         self.assertError(self.s.post(base, {"priority": 1}), 400, "priority", "unknown field")
         self.assertError(self.s.post(base, {"title": ""}), 400, "title")
+        self.assertError(self.s.post(base, {"title": "  "}), 400, "title", "must not be blank")
         self.assertError(self.s.post(base, {"args": "n=1"}), 400, "args")
         self.assertError(self.s.post(base, {"args": {"n": "one"}}), 400, "args.n")
         self.assertEqual(self.s.get(base).json["hits"]["total"], 0)

@@ -247,6 +247,7 @@ static void test_load_errors(void **state)
     BAD("--log-format", "expected text or json", "--log-format", "xml");
     BAD("--bogus", "unknown option", "--bogus", "1");
     BAD("--bogus", "unknown option", "--bogus=1");
+    BAD("--bogus", "unknown option", "--bogus"); /* without a value: still unknown */
     BAD("serve", "unexpected argument", "serve");
     BAD("-d", "unexpected argument", "-d", "x");
     BAD("\"\"", "unexpected argument", ""); /* an empty argument, named as one */
