@@ -40,7 +40,7 @@ int cmd_audit(int argc, char **argv)
         "Lists the audit trail, newest first: every change made through the API or the\n"
         "user and token commands, and every sign-in. Admins only.\n"
         "\n"
-        "  --job JOB            only entries of a job (its id or exact title)\n"
+        "  --job JOB            only entries of a job (its id, the start of it, or its title)\n"
         "  --user NAME          only what NAME did (a username, 'bootstrap', or the\n"
         "                       system user of a 'sked user' or 'sked token' command)\n"
         "  --action A           an action (run.stopped), or all that start with A when it\n"

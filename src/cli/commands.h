@@ -28,7 +28,7 @@ int cmd_config(int argc, char **argv);  /* config.c */
 int cmd_restore(int argc, char **argv); /* store.c */
 int job_schedule(int argc, char **argv); /* cron.c: sked job schedule */
 
-/* A job by id or exact title; on success *job is its JSON (caller decrefs). */
+/* A job by id, the start of one (4 characters or more) or exact title; on success *job is its JSON (caller decrefs). */
 int job_resolve(const struct client *c, const char *ref, json_t **job);
 /* A run by id (or an unambiguous start of one); on success *run is its JSON. */
 int run_resolve(const struct client *c, const char *ref, json_t **run);

@@ -1,12 +1,13 @@
 /*
  * job: `sked job list|show|create|update|delete|run` - jobs over /api/jobs, and starting a run
  * of one (optionally waiting for it, which follows its log through logs.c). Jobs are named by
- * id or by exact title, so people need not copy UUIDs around.
+ * id, the start of one, or exact title, so people need not copy UUIDs around.
  */
 #include <ctype.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "base/json.h"
@@ -57,7 +58,8 @@ static const char job_usage[] =
     "  run JOB              start a run of a job\n"
     "  schedule JOB         set or remove a job's schedule\n"
     "\n"
-    "JOB is a job id or a job's exact title. See 'sked job COMMAND --help'.\n";
+    "JOB is a job id, its start as 'sked job list' shows it, or a job's exact title.\n"
+    "See 'sked job COMMAND --help'.\n";
 
 /* ---- helpers ---- */
 
@@ -113,6 +115,48 @@ static json_t *saved_args(const json_t *job)
     return copy;
 }
 
+/* Appends to found the jobs of every page of /api/jobs (with query, already escaped) that keep
+ * returns true for. */
+static int jobs_where(const struct client *c, const char *query, const char *ref,
+                      bool (*keep)(const json_t *job, const char *ref), json_t *found)
+{
+    for (long page = 1;; page++) {
+        json_t *list;
+        int rc = client_get(c, &list, "/api/jobs?%ssize=1000&page=%ld", query, page);
+        if (rc) return rc;
+        json_t *hits = list_hits(list);
+        size_t i;
+        json_t *j;
+        json_array_foreach(hits, i, j) if (keep(j, ref)) json_array_append(found, j);
+        bool more =
+            json_object_get(json_object_get(list, "links"), "next") && json_array_size(hits) > 0;
+        json_decref(list);
+        if (!more) return 0;
+    }
+}
+
+static bool title_is(const json_t *job, const char *ref)
+{
+    const char *title = json_str(job, "title");
+    return title && strcmp(title, ref) == 0;
+}
+
+static bool id_starts(const json_t *job, const char *ref)
+{
+    const char *id = json_str(job, "id");
+    return id && strncasecmp(id, ref, strlen(ref)) == 0;
+}
+
+/* Whether ref may be the start of an id as 'sked job list' shows it: 4 or more of its
+ * characters. */
+static bool id_prefix(const char *ref)
+{
+    size_t len = strlen(ref);
+    bool ok = len >= 4 && len < UUID_STR_LEN - 1;
+    for (const char *p = ref; ok && *p; p++) ok = isxdigit((unsigned char)*p) || *p == '-';
+    return ok;
+}
+
 int job_resolve(const struct client *c, const char *ref, json_t **job)
 {
     *job = NULL;
@@ -123,37 +167,26 @@ int job_resolve(const struct client *c, const char *ref, json_t **job)
             id[i] = (char)tolower((unsigned char)ref[i]);
         return client_get(c, job, "/api/jobs/%s", id);
     }
-    /* the API's q is a substring search over titles and descriptions: keep the exact titles */
+    /* the API's q is a substring search over titles and descriptions: keep the exact titles;
+     * then, for what may be the start of an id, the jobs whose id starts so */
     char *q = client_escape(ref);
-    json_t *found = json_array();
-    int rc = 0;
-    for (long page = 1;; page++) {
-        json_t *list;
-        rc = client_get(c, &list, "/api/jobs?q=%s&size=1000&page=%ld", q, page);
-        if (rc) break;
-        json_t *hits = list_hits(list);
-        size_t i;
-        json_t *j;
-        json_array_foreach(hits, i, j)
-        {
-            const char *title = json_str(j, "title");
-            if (title && strcmp(title, ref) == 0) json_array_append(found, j);
-        }
-        bool more =
-            json_object_get(json_object_get(list, "links"), "next") && json_array_size(hits) > 0;
-        json_decref(list);
-        if (!more) break;
-    }
+    struct buf query = BUF_INIT;
+    buf_printf(&query, "q=%s&", q);
     free(q);
+    json_t *found = json_array();
+    int rc = jobs_where(c, query.data, ref, title_is, found);
+    bool by_id = !rc && json_array_size(found) == 0 && id_prefix(ref);
+    if (by_id) rc = jobs_where(c, "", ref, id_starts, found);
+    buf_free(&query);
     if (!rc && json_array_size(found) == 0) {
         fprintf(stderr,
-                "sked: no job has the title '%s'; give a job id or an exact title "
-                "(see 'sked job list')\n",
-                ref);
+                "sked: no job has the title '%s'%s; give a job id, the start of one or an exact "
+                "title (see 'sked job list')\n",
+                ref, by_id ? " or an id starting so" : "");
         rc = EXIT_FAIL;
     } else if (!rc && json_array_size(found) > 1) {
-        fprintf(stderr, "sked: %zu jobs have the title '%s'; give one of their ids:\n",
-                json_array_size(found), ref);
+        fprintf(stderr, "sked: %zu jobs have %s '%s'; give one of their ids:\n",
+                json_array_size(found), by_id ? "ids starting with" : "the title", ref);
         size_t i;
         json_t *j;
         json_array_foreach(found, i, j) fprintf(stderr, "  %s\n", json_str(j, "id"));
@@ -281,7 +314,7 @@ static int job_show(int argc, char **argv)
     static const struct opt_spec spec[] = {SPEC_JSON, {NULL, 0, false, 0}};
     static const char usage[] = "usage: sked job show JOB [--json]\n"
                                 "\n"
-                                "Shows a job. JOB is its id or its exact title.\n"
+                                "Shows a job. JOB is its id, the start of it, or its exact title.\n"
                                 "\n"
                                 "  --json               print the API's JSON\n" USAGE_COMMON;
     struct opts o;

@@ -173,6 +173,22 @@ class TestJobs(CliCase):
         self.assertEqual(self.ok_json("job", "show", "Twin brother", "--json")["title"],
                          "Twin brother")
 
+    def test_the_start_of_an_id_names_a_job(self):
+        a = self.create("First")
+        # what the table of 'sked job list' shows
+        shown = [line.split()[0] for line in self.ok("job", "list").splitlines()
+                 if "First" in line][0]
+        self.assertTrue(a["id"].startswith(shown), shown)
+        self.assertEqual(self.ok_json("job", "show", shown, "--json")["id"], a["id"])
+        self.assertEqual(self.ok_json("job", "show", shown.upper(), "--json")["id"], a["id"])
+        p = self.cli("job", "show", "ffff" if not a["id"].startswith("ffff") else "eeee")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("or an id starting so", p.stderr)
+        # fewer than 4 characters are taken as a title only
+        p = self.cli("job", "show", a["id"][:3])
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("no job has the title '%s';" % a["id"][:3], p.stderr)
+
     def test_server_validation_errors_are_shown_per_field(self):
         p = self.cli("job", "create", "--title", "x", "--task", "no_such_type")
         self.assertEqual(p.returncode, 1)
