@@ -14,8 +14,12 @@ json_t *json_parse(const char *text, size_t len, const char *field, struct sk_er
     json_error_t je;
     json_t *v = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
     if (!v) {
+        /* jansson's own words for this one name its option */
+        const char *why = json_error_code(&je) == json_error_null_character
+                              ? "\\u0000 (a NUL character) is not allowed in strings"
+                              : je.text;
         sk_err_set(e, -EINVAL, field, "malformed JSON at line %d, column %d (position %d): %s",
-                   je.line, je.column, je.position, je.text);
+                   je.line, je.column, je.position, why);
         return NULL;
     }
     return v;

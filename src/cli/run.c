@@ -31,8 +31,8 @@ int run_resolve(const struct client *c, const char *ref, json_t **run)
         ok = isxdigit((unsigned char)*p) || *p == '-';
     if (!ok) {
         fprintf(stderr,
-                "sked: '%s' is not a run id (a UUID, or the start of one as "
-                "'sked runs JOB' shows it)\n",
+                "sked: '%s' is not a run id: give a UUID, or its first 4 or more characters "
+                "as 'sked runs JOB' shows them\n",
                 ref);
         return EXIT_USAGE;
     }

@@ -151,6 +151,22 @@ static bool changes_state(const char *method)
 {
     return strcmp(method, "GET") && strcmp(method, "HEAD") && strcmp(method, "OPTIONS");
 }
+/* Why a request that needs credentials was refused: what it sent, and what to do instead. */
+static const char *unauthenticated(const struct http_req *req)
+{
+    const char *h = http_header(req, "Authorization");
+    if (h && strncasecmp(h, "Bearer ", 7) != 0)
+        return "the Authorization header must be \"Bearer TOKEN\"";
+    if (h)
+        return "the token is not valid (mistyped, expired or revoked, or its account is "
+               "disabled); create one with POST /api/tokens or sked token create";
+    const char *cookie = http_header(req, "Cookie");
+    if (cookie && strstr(cookie, SESSION_COOKIE "="))
+        return "the session has ended (signed out, expired, or its account disabled); sign in "
+               "again with POST /api/session";
+    return "send Authorization: Bearer TOKEN, or sign in with POST /api/session";
+}
+
 
 void api_handle(struct http_req *req, void *arg)
 {
@@ -186,8 +202,7 @@ void api_handle(struct http_req *req, void *arg)
     if (perm != PERM_PUBLIC) {
         if (auth_check(api->auth, req, time_now_us(), &c.who) != 0) {
             http_add_header(req, "WWW-Authenticate", "Bearer realm=\"sked\"");
-            api_error(&c, 401, "authentication required: send Authorization: Bearer TOKEN, "
-                               "or sign in with POST /api/session");
+            api_error(&c, 401, "authentication required: %s", unauthenticated(req));
             return;
         }
         if (changes_state(req->head.method) && !auth_csrf_ok(&c.who, req)) {

@@ -298,9 +298,12 @@ void api_runs_stop(struct api_ctx *c)
     run_release(&r);
     struct user_ref by = auth_user_ref(&c->who);
     int rc = dispatch_stop(c->api->dispatch, id, &by, &r);
-    if (rc == -EINVAL)
-        api_error(c, 400, "You cannot change run status from %s to CANCELLING.",
-                  run_status_name(r.status));
+    if (rc == -EINVAL) /* the reference's words first: clients may look for them */
+        api_error(c, 400, "You cannot change run status from %s to CANCELLING. %s",
+                  run_status_name(r.status),
+                  r.status == RUN_CANCELLING
+                      ? "It is being stopped already."
+                      : "The run has ended; only a QUEUED or RUNNING run can be stopped.");
     else if (rc == -ENOENT)
         api_error(c, 404, "Run with ID %s for job %s does not exist.", id, c->m->params[0]);
     else if (rc)

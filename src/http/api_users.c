@@ -15,6 +15,7 @@
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "base/utf8.h"
+#include "base/uuid.h"
 #include "base/xalloc.h"
 
 /* ---- shapes ---- */
@@ -595,6 +596,12 @@ void api_tokens_list(struct api_ctx *c)
 {
     const char *acc = c->who.id;
     const char *all = http_param(c->req, "all");
+    if (all && strcmp(all, "true") != 0 && strcmp(all, "false") != 0) {
+        json_t *errs = json_array();
+        json_errs_add(errs, "all", "must be true or false");
+        api_invalid(c, errs);
+        return;
+    }
     if (all && strcmp(all, "true") == 0) {
         if (c->who.role != ROLE_ADMIN) {
             api_error(c, 403, "Permission denied: only admins may list every token.");
@@ -707,6 +714,8 @@ void api_audit_list(struct api_ctx *c)
     const char *why;
     if (since && *since && time_parse(since, &q.since, &why) != 0)
         json_errs_add(errs, "since", "not a valid date-time (%s)", why);
+    if (q.job_id && !uuid_valid(q.job_id)) /* a deleted job's id is valid: its entries stay */
+        json_errs_add(errs, "job_id", "must be a job id (UUID)");
     if (json_array_size(errs)) {
         api_invalid(c, errs);
         return;

@@ -295,6 +295,9 @@ class TestRuns(CliCase):
         p = self.cli("run", "show", "00000000-0000-4000-8000-000000000000")
         self.assertEqual(p.returncode, 1)
         self.assertIn("no run has the id", p.stderr)
+        p = self.cli("run", "show", first["id"][:3])
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("its first 4 or more characters", p.stderr)
 
 
 class TestLogs(CliCase):

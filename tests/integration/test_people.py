@@ -137,8 +137,16 @@ class Roles(unittest.TestCase):
                 r = s.get(path, token=None)
                 self.assertEqual(r.status, 401, path)
                 self.assertIn("authentication required", r.json["message"])
-            self.assertEqual(s.get("/api/jobs", token="sked_" + "0" * 40).status, 401)
-            self.assertEqual(s.get("/api/jobs", headers={"Authorization": "Basic eDp5"}, token=None).status, 401)
+            # what was sent, and what to do instead
+            r = s.get("/api/jobs", token="sked_" + "0" * 40)
+            self.assertEqual(r.status, 401)
+            self.assertIn("the token is not valid", r.json["message"])
+            r = s.get("/api/jobs", headers={"Authorization": "Basic eDp5"}, token=None)
+            self.assertEqual(r.status, 401)
+            self.assertIn('must be "Bearer TOKEN"', r.json["message"])
+            r = s.get("/api/jobs", headers={"Cookie": "sked_session=gone"}, token=None)
+            self.assertEqual(r.status, 401)
+            self.assertIn("the session has ended", r.json["message"])
             self.assertEqual(s.get("/healthz", token=None).status, 200)
             self.assertEqual(s.get("/readyz", token=None).status, 200)
 
@@ -322,6 +330,12 @@ class Hardening(unittest.TestCase):
             self.assertEqual(s.get("/api/audit?action=USER.").json["hits"]["total"], 0)
             self.assertEqual(s.get("/api/audit?action=us_r.").json["hits"]["total"], 0)
             self.assertEqual(s.get("/api/audit?action=%25").json["hits"]["total"], 0)
+            # parameters that cannot match are refused, not answered with nothing
+            for path, field in (("/api/audit?job_id=nope", "job_id"), ("/api/tokens?all=yes", "all")):
+                r = s.get(path)
+                self.assertEqual(r.status, 400, path)
+                self.assertEqual(r.json["errors"][0]["field"], field)
+            self.assertEqual(s.get("/api/tokens?all=false").status, 200)
 
 
 class Runs(unittest.TestCase):

@@ -580,10 +580,16 @@ while :; do sleep 0.1; done
             t0 = time.time()
             self.assertEqual(s.stop_run(run)["status"], "CANCELLING")
             self.assertEqual(s.get_run(run)["status"], "CANCELLING")
+            again = s.post("/api/jobs/%s/runs/%s/actions/stop" % (run["job_id"], run["id"]))
+            self.assertEqual(again.status, 400)
+            self.assertIn("It is being stopped already.", again.json["message"])
             done = s.wait_run(run, timeout=15)
             elapsed = time.time() - t0
             self.assertEqual(done["status"], "CANCELLED", done)
             self.assertEqual(done["exit_code"], 137)
+            late = s.post("/api/jobs/%s/runs/%s/actions/stop" % (run["job_id"], run["id"]))
+            self.assertIn("The run has ended; only a QUEUED or RUNNING run can be stopped.",
+                          late.json["message"])
             self.assertGreaterEqual(elapsed, 0.9)
             self.assertLess(elapsed, 10, "the task's stop_grace (1s) was not used")
             msgs = [l["message"] for l in s.all_logs(done)]

@@ -690,6 +690,12 @@ static void test_json_parse_errors(void **state)
     assert_null(json_parse("", 0, "x", &e));
     assert_contains(e.msg, "malformed JSON");
 
+    sk_err_clear(&e); /* said in our words, not by the name of jansson's option */
+    const char *nul = "[\"a\\u0000b\"]";
+    assert_null(json_parse(nul, strlen(nul), "x", &e));
+    assert_contains(e.msg, "\\u0000 (a NUL character) is not allowed in strings");
+    assert_null(strstr(e.msg, "JSON_ALLOW_NUL"));
+
     /* only len bytes are read: the text need not end with a NUL */
     json_t *v = json_parse("[1,2]garbage", 5, "x", NULL);
     assert_non_null(v);
