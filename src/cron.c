@@ -280,6 +280,14 @@ int64_t schedule_next(const struct schedule *s, int64_t after_us, int *flags)
     return INT64_MIN;
 }
 
+int64_t schedule_preview_next(const struct schedule *s, int64_t from, int64_t prev, long i,
+                              int *flags)
+{
+    if (s->type != SCHEDULE_INTERVAL) return schedule_next(s, i == 0 ? from : prev, flags);
+    if (flags) *flags = 0;
+    return i == 0 ? from : prev + s->interval_us;
+}
+
 /* ---- schedule objects ---- */
 
 static void errf(json_t *errs, const char *prefix, const char *field, const char *msg)

@@ -65,5 +65,12 @@ int schedule_parse(const json_t *doc, const char *prefix, struct schedule *out, 
  * DST rule applied. Interval schedules are counted by the caller from their anchor.
  */
 int64_t schedule_next(const struct schedule *s, int64_t after, int *flags);
+/*
+ * The i-th fire time (from 0) of a schedule saved at `from`, prev being the (i-1)-th: an
+ * interval fires when saved and then every interval; a cron schedule at the times strictly
+ * after. What a preview shows, locally and over the API. INT64_MIN: no more.
+ */
+int64_t schedule_preview_next(const struct schedule *s, int64_t from, int64_t prev, long i,
+                              int *flags);
 
 #endif

@@ -79,13 +79,15 @@ static int cron_next(int argc, char **argv)
     static const char usage[] =
         "usage: sked cron next SPEC [--from TIME] [--count N] [--tz ZONE]\n"
         "\n"
-        "Prints the next N fire times of a schedule strictly after --from (default now), one\n"
-        "per line: the instant in UTC, then the wall time in the schedule's zone and any\n"
+        "Prints the next N fire times of a schedule saved at --from (default now), one per\n"
+        "line: the instant in UTC, then the wall time in the schedule's zone and any\n"
         "daylight-saving note. SPEC is a cron expression (\"0 3 * * 1-5\", \"@daily\") or a\n"
         "schedule object ('{\"type\":\"crontab\",\"hour\":\"3\"}', '{\"type\":\"interval\",\"hours\":4}').\n"
-        "Nothing is sent to a server. Exit status 2 when SPEC does not parse.\n"
+        "A cron schedule fires at the times strictly after --from; an interval fires when saved,\n"
+        "so its first time is --from itself. The same times as POST /api/schedules/preview;\n"
+        "nothing is sent to a server. Exit status 2 when SPEC does not parse.\n"
         "\n"
-        "  --from TIME          start after this instant (RFC 3339 or YYYY-MM-DD HH:mm, UTC)\n"
+        "  --from TIME          the instant it is saved at (RFC 3339 or YYYY-MM-DD HH:mm, UTC)\n"
         "  -n, --count N        how many times to print (1..1000, default 5)\n"
         "  --tz ZONE            the schedule's time zone (IANA name; default UTC)\n"
         "  -h, --help           show this help\n";
@@ -109,7 +111,7 @@ static int cron_next(int argc, char **argv)
     int64_t t = from;
     for (long i = 0; i < count; i++) {
         int flags = 0;
-        t = sc.type == SCHEDULE_INTERVAL ? t + sc.interval_us : schedule_next(&sc, t, &flags);
+        t = schedule_preview_next(&sc, from, t, i, &flags);
         if (t == INT64_MIN) break;
         print_time(sc.tz, t, flags);
     }

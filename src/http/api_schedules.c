@@ -83,10 +83,7 @@ void api_schedules_preview(struct api_ctx *c)
     int64_t t = from;
     for (int64_t i = 0; i < count; i++) {
         int flags = 0;
-        if (sc.type == SCHEDULE_INTERVAL)
-            t = i == 0 ? from : t + sc.interval_us; /* an interval fires when saved */
-        else
-            t = schedule_next(&sc, t, &flags);
+        t = schedule_preview_next(&sc, from, t, (long)i, &flags);
         if (t == INT64_MIN) break;
         json_array_append_new(times, api_fire_time(sc.tz, t, flags));
     }

@@ -264,6 +264,10 @@ class CliTest(unittest.TestCase):
         self.assertEqual([l.split()[0] for l in r.stdout.splitlines()], ["2026-11-30T09:00:00Z", "2026-12-01T09:00:00Z"])
         r = self.cli("cron", "next", "@hourly", "--from", "2026-01-01T00:00:00Z", "-n", "1")
         self.assertEqual(r.stdout.split()[0], "2026-01-01T01:00:00Z")
+        # an interval fires when saved: its first time is --from, as the preview API says
+        r = self.cli("cron", "next", '{"type":"interval","hours":4}', "--from", "2026-11-29 12:00", "-n", "2")
+        self.assertEqual([l.split()[0] for l in r.stdout.splitlines()],
+                         ["2026-11-29T12:00:00Z", "2026-11-29T16:00:00Z"])
         for bad in (["61 * * * *"], ["* * *"], ["0 0 * * *", "--tz", "Nowhere/City"], ["{bad json"],
                     ["@daily", "--count", "0"], ["@daily", "--from", "yesterday"]):
             r = self.cli("cron", "next", *bad)
