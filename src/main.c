@@ -57,6 +57,15 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        if (argc > 2 && (strcmp(argv[2], "-h") == 0 || strcmp(argv[2], "--help") == 0)) {
+            printf("usage: sked version\n\nPrints the version of sked.\n");
+            return 0;
+        }
+        if (argc > 2) {
+            fprintf(stderr, "sked version: unexpected argument '%s'; see sked version --help\n",
+                    argv[2]);
+            return 2;
+        }
         printf("sked %s\n", SKED_VERSION);
         return 0;
     }

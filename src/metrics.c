@@ -227,10 +227,18 @@ void metrics_store(struct metrics *m, double seconds)
 
 static void number(struct buf *out, double v)
 {
-    if (v == (double)(long long)v && v < 1e15 && v > -1e15)
+    if (v == (double)(long long)v && v < 1e15 && v > -1e15) {
         buf_printf(out, "%lld", (long long)v);
-    else
-        buf_printf(out, "%.17g", v); /* exact: start times need every digit */
+        return;
+    }
+    /* the fewest digits that read back as v: 0.05, not 0.050000000000000003, and a start
+     * time to the microsecond */
+    char text[32];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, v);
+        if (strtod(text, NULL) == v) break;
+    }
+    buf_puts(out, text);
 }
 
 void metrics_family(struct buf *out, const char *name, const char *type, const char *help,

@@ -212,6 +212,10 @@ int job_schedule(int argc, char **argv)
         rc = usage_error(&o, "give exactly one of --interval, --crontab, --cron or --none");
         goto out;
     }
+    if (opts_has(&o, O_NONE) && opts_has(&o, O_TZ)) {
+        rc = usage_error(&o, "--tz is the zone of a schedule; --none removes it");
+        goto out;
+    }
     if (opts_has(&o, O_NONE)) {
         sched = json_null();
     } else if (opts_has(&o, O_INTERVAL)) {

@@ -410,6 +410,9 @@ class TestExitCodes(CliCase):
                 self.assertEqual(p.stderr, "")
         self.assertIn("--wait", self.cli("job", "run", "--help").stdout)
         self.assertIn("--follow", self.cli("logs", "-h").stdout)
+        p = self.cli("version", "--help")
+        self.assertEqual((p.returncode, p.stdout.splitlines()[0]), (0, "usage: sked version"))
+        self.assertEqual(self.cli("version", "now").returncode, 2)
 
     def test_wrong_token_exits_1_with_the_servers_message(self):
         p = self.cli("tasks", token="not-the-token")

@@ -279,6 +279,11 @@ class Observability(unittest.TestCase):
             self.assertIn('sked_http_requests_total{method="POST",route="/api/jobs/{}/runs",status="201"} 3', text)
             self.assertIn('sked_http_requests_total{method="GET",route="/metrics",status="401"} 1', text)
             self.assertIn("sked_scheduler_lateness_seconds_count 1", text)
+            # numbers in their fewest digits that read back the same
+            self.assertIn('sked_run_duration_seconds_bucket{queue="default",le="0.05"}', text)
+            self.assertNotRegex(text, r'le="[0-9.]{18,}"')
+            start = re.search(r"^sked_start_time_seconds (\S+)$", text, re.M).group(1)
+            self.assertLess(abs(float(start) - time.time()), 600)
             # counts in turns, and in a queue whose name is too long to keep between counts
             for j, queue in ((bad, None), (ok, long_queue), (ok, long_queue), (ok, None), (bad, None)):
                 s.wait_run(s.run_job(j["id"], **({"queue": queue} if queue else {})))

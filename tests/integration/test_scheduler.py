@@ -298,6 +298,9 @@ class CliTest(unittest.TestCase):
             self.assertIn("schedule.expression", r.stderr)
             r = self.cli("job", "schedule", job["id"], "--cron", "0 3 * * *", "--none", env=env)
             self.assertEqual(r.returncode, 2)
+            r = self.cli("job", "schedule", job["id"], "--none", "--tz", "UTC", env=env)
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("--none removes it", r.stderr)
             r = self.cli("job", "schedule", job["id"], "--crontab", "hour", env=env)
             self.assertEqual(r.returncode, 2)
 
