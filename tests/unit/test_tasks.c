@@ -175,7 +175,7 @@ static void test_parse_errors(void **state)
               "must be a string");
     /* NUL bytes cannot reach argv: the JSON reader refuses them first */
     parse_bad("{\"id\":\"t\",\"title\":\"T\",\"command\":[\"x\",\"a\\u0000b\"]}", "(file)",
-              "\\u0000 is not allowed");
+              "\\u0000 (a NUL character) is not allowed in strings");
 }
 
 static void test_parse_placeholder_errors(void **state)
