@@ -714,8 +714,13 @@ void api_audit_list(struct api_ctx *c)
     const char *why;
     if (since && *since && time_parse(since, &q.since, &why) != 0)
         json_errs_add(errs, "since", "not a valid date-time (%s)", why);
-    if (q.job_id && !uuid_valid(q.job_id)) /* a deleted job's id is valid: its entries stay */
+    char lower[UUID_STR_LEN];
+    if (q.job_id && !uuid_valid(q.job_id)) { /* a deleted job's id is valid: its entries stay */
         json_errs_add(errs, "job_id", "must be a job id (UUID)");
+    } else if (q.job_id) { /* stored in lower case */
+        for (int i = 0; i < UUID_STR_LEN; i++) lower[i] = (char)tolower((unsigned char)q.job_id[i]);
+        q.job_id = lower;
+    }
     if (json_array_size(errs)) {
         api_invalid(c, errs);
         return;

@@ -336,6 +336,10 @@ class Hardening(unittest.TestCase):
                 self.assertEqual(r.status, 400, path)
                 self.assertEqual(r.json["errors"][0]["field"], field)
             self.assertEqual(s.get("/api/tokens?all=false").status, 200)
+            job = s.create_job("quick")
+            mine = s.get("/api/audit?job_id=" + job["id"]).json["hits"]["total"]
+            self.assertGreater(mine, 0)
+            self.assertEqual(s.get("/api/audit?job_id=" + job["id"].upper()).json["hits"]["total"], mine)
 
 
 class Runs(unittest.TestCase):
