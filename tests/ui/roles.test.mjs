@@ -86,7 +86,8 @@ test('an operator runs, stops and schedules, and does not create, edit or delete
   assert.deepEqual([...new Set(await visibleButtons(actions, DESTRUCTIVE))].sort(), ['Configure and run…', 'Deactivate', 'Schedule…']);
   // the long run can be stopped from the job's runs table
   const runRow = page.getByRole('row').filter({ hasText: 'A long rebuild' });
-  await runRow.getByRole('button', { name: 'Stop' }).click();
+  await runRow.getByRole('button', { name: 'Stop', exact: true }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Stop run' }).click();
   await runRow.getByText('CANCELLED').waitFor({ timeout: 20000 });
   const stopped = await sked.api('GET', `/api/jobs/${job.id}/runs/${longRun.id}`);
   assert.equal(stopped.stopped_by.name, 'Olga Operator');

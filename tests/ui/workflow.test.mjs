@@ -198,7 +198,12 @@ test('stop a long run: it ends CANCELLED', async () => {
   await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
   const runId = page.url().split('/').pop();
   await page.getByRole('region', { name: 'Log lines' }).getByText('rebuilding 1000 segment(s)').waitFor();
-  await page.getByRole('button', { name: 'Stop' }).click();
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  // a stop asks first: dismissing it leaves the run going
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  assert.equal((await sked.api('GET', `/api/jobs/${reindexId}/runs/${runId}`)).status, 'RUNNING');
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  await page.getByRole('dialog', { name: 'Stop this run?' }).getByRole('button', { name: 'Stop run' }).click();
   const heading = page.getByRole('heading', { level: 1 });
   await heading.getByText('CANCELLED').waitFor({ timeout: 20000 });
   await page.getByText('stopped by Administrator').first().waitFor();
@@ -210,7 +215,7 @@ test('stop a long run: it ends CANCELLED', async () => {
   await page.getByRole('link', { name: 'Rebuild the search index' }).first().click();
   const r = page.getByRole('row').filter({ hasText: 'CANCELLED' });
   await r.getByRole('cell', { name: 'Administrator', exact: true }).waitFor();
-  assert.equal(await r.getByRole('button', { name: 'Stop' }).count(), 0);
+  assert.equal(await r.getByRole('button', { name: 'Stop', exact: true }).count(), 0);
 });
 
 test('schedule by interval, then by crontab, see the next run; remove it', async () => {

@@ -26,11 +26,19 @@ export function field({ label, control, hint, field: apiField, required, inline,
   const errId = `${id}-err`;
   control.setAttribute('aria-describedby', [hintId, errId].filter(Boolean).join(' '));
   const lab = h('label', { for: id }, label, required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null);
+  const err = h('div', { class: 'field-error', id: errId, role: 'alert' });
+  // an error is about the value it was given: a changed value takes it away (checks that run
+  // while typing are added after this one, so they speak last)
+  const changed = () => {
+    err.textContent = '';
+    control.removeAttribute('aria-invalid');
+  };
+  control.addEventListener('input', changed); /* selects and check boxes send it too */
   return h('div', { class: `field${inline ? ' field-inline' : ''}`, dataset: apiField ? { field: apiField } : {} },
     inline ? [control, lab] : [lab, control],
     extra || null,
     hint ? h('div', { class: 'hint', id: hintId }, hint) : null,
-    h('div', { class: 'field-error', id: errId, role: 'alert' }));
+    err);
 }
 
 export function input(attrs = {}) {
@@ -184,10 +192,10 @@ export function openDialog({ title, content, footer = [], wide = false, onClose,
 }
 
 /** Asks for confirmation; resolves true when the confirming button was pressed. */
-export function confirmDialog({ title, message, confirmLabel, danger = true }) {
+export function confirmDialog({ title, message, confirmLabel, danger = true, iconName = 'trash' }) {
   return new Promise((resolve) => {
     let ok = false;
-    const yes = button(confirmLabel, { kind: danger ? 'danger' : 'primary', iconName: danger ? 'trash' : undefined });
+    const yes = button(confirmLabel, { kind: danger ? 'danger' : 'primary', iconName: danger ? iconName : undefined });
     const no = button('Cancel', { kind: 'ghost' });
     const { close } = openDialog({
       title, content: h('p', {}, message), footer: [no, yes], onClose: () => resolve(ok),

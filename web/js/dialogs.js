@@ -52,13 +52,15 @@ export async function configureAndRun(job) {
   // run started now without arguments (the start of the last successful run, or null).
   const sinceNote = h('div', { class: 'will-use' });
   let sinceInput = null;
+  // the field takes UTC: the value in the browser's zone and as it would be typed
+  const bothTimes = (iso) => `${fullTime(iso)} (${parseTime(iso).toISOString().slice(0, 19).replace('T', ' ')} UTC)`;
   function updateSinceNote() {
     const typed = sinceInput && sinceInput.value.trim();
     let text;
     if (typed) text = `${typed} (UTC), as entered.`;
     else if (hasSavedCustom) text = 'The job\'s saved custom args are used as they are, so no since value applies.';
-    else if (defaults && defaults.since && savedArgs(job).since) text = `${fullTime(defaults.since)}, saved with the job.`;
-    else if (defaults && defaults.since) text = `${fullTime(defaults.since)} — the start of the last successful run.`;
+    else if (defaults && defaults.since && savedArgs(job).since) text = `${bothTimes(defaults.since)}, saved with the job.`;
+    else if (defaults && defaults.since) text = `${bothTimes(defaults.since)} — the start of the last successful run.`;
     else text = 'None: this job has no successful run yet, so the task starts from the beginning.';
     put(sinceNote, h('strong', {}, 'Value that will be used: '), text);
   }
@@ -281,7 +283,7 @@ export function scheduleDialog(job, { onSaved } = {}) {
       // "Your time" only when the browser's zone is another than the schedule's.
       const own = Intl.DateTimeFormat().resolvedOptions().timeZone;
       const mine = own !== r.timezone && !(own === 'Etc/UTC' && r.timezone === 'UTC');
-      put(previewBody, h('div', { class: 'table-wrap' }, h('table', { class: 'table compact preview-table' },
+      put(previewBody, h('div', { class: 'table-wrap scrolls' }, h('table', { class: 'table compact preview-table' },
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, '#'), h('th', { scope: 'col' }, `Local time (${r.timezone})`),
           h('th', { scope: 'col' }, 'UTC'), mine ? h('th', { scope: 'col' }, 'Your time') : null, h('th', { scope: 'col' }, 'Daylight saving'))),
         h('tbody', {}, r.times.map((t, i) => h('tr', {},
@@ -375,6 +377,15 @@ export async function deleteJob(job, { onDeleted } = {}) {
 }
 
 export async function stopRun(run, { onStopped } = {}) {
+  const queued = run.status === 'QUEUED';
+  const ok = await confirmDialog({
+    title: queued ? 'Stop this queued run?' : 'Stop this run?',
+    message: queued
+      ? 'The run is cancelled before it starts.'
+      : 'The task is asked to end (SIGTERM, then SIGKILL after its stop grace); what it has not finished stays undone.',
+    confirmLabel: 'Stop run', iconName: 'stop',
+  });
+  if (!ok) return;
   try {
     const r = await api.post(`/jobs/${run.job_id}/runs/${run.id}/actions/stop`);
     toast(r.status === 'CANCELLED' ? 'The run was cancelled before it started.' : 'Stop requested; the task is asked to end.');

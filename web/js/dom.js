@@ -119,17 +119,20 @@ export function relativeTime(iso, now = Date.now()) {
 }
 
 /**
- * A <time> showing the relative time, the full local time (and UTC) on hover. Pages'
- * relative times are refreshed by the ticker in app.js through the data-rel attribute.
+ * A <time> showing the relative time, the full local time (and UTC) on hover; with full, the
+ * full local time is written after it too (for facts, where touch and keyboard users need it
+ * without hovering). Pages' relative times are refreshed by the ticker in app.js through the
+ * data-rel attribute.
  */
-export function timeEl(iso, { fallback = '—' } = {}) {
+export function timeEl(iso, { fallback = '—', full = false } = {}) {
   if (!iso) return h('span', { class: 'muted' }, fallback);
   const d = parseTime(iso);
-  return h('time', {
+  const t = h('time', {
     datetime: iso,
     title: `${fullTime(iso)} (${d.toISOString().replace('.000Z', 'Z')})`,
     dataset: { rel: '1' },
   }, relativeTime(iso));
+  return full ? h('span', {}, t, h('small', { class: 'muted' }, ` · ${fullTime(iso)}`)) : t;
 }
 
 export function refreshRelativeTimes(root = document) {

@@ -8,6 +8,14 @@ import { api, fetchAllLogLines } from './api.js';
 import { h, icon, nextId } from './dom.js';
 import { button, select } from './components.js';
 
+// Line times in the browser's zone, as every other time of the UI; the full UTC instant is the
+// line's tooltip and the download's.
+const timeFmt = new Intl.DateTimeFormat(undefined, {
+  hour: '2-digit', minute: '2-digit', second: '2-digit', fractionalSecondDigits: 3, hourCycle: 'h23',
+});
+const zoneName = new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' })
+  .formatToParts(new Date()).find((p) => p.type === 'timeZoneName')?.value || 'local time';
+
 const ROW = 20; // px; must match .log-row's height in app.css
 const OVERSCAN = 15;
 const LEVELS = { DEBUG: 0, INFO: 1, WARNING: 2, ERROR: 3, CRITICAL: 4 };
@@ -33,13 +41,14 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
   const followBox = h('input', { type: 'checkbox', id: nextId('follow'), checked: true });
   const downloadBtn = button('Download log', { iconName: 'download', small: true });
   const counter = h('span', { class: 'log-count', role: 'status' });
+  const zone = h('span', { class: 'log-zone', title: 'Line times are in your time zone; hover a time for UTC.' }, `Times in ${zoneName}`);
   const live = h('span', { class: 'log-live' });
   const toolbar = h('div', { class: 'log-toolbar' },
     h('label', { for: levelId, class: 'tb-label' }, 'Level'), levelSel,
     h('label', { for: search.id, class: 'visually-hidden' }, 'Search log'),
     h('span', { class: 'search-box small' }, icon('search'), search),
     h('label', { class: 'inline-check', for: followBox.id }, followBox, ' Follow'),
-    downloadBtn, live, counter);
+    downloadBtn, live, zone, counter);
 
   // ---- the windowed list ----
   const rowsEl = h('div', { class: 'log-rows' });
@@ -97,7 +106,7 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
       r.className = `log-row lvl-${l.level.toLowerCase()}`;
       const [ln, ts, lv, msg] = r.children;
       ln.textContent = String(l.seq);
-      ts.textContent = l.timestamp.slice(11, 23);
+      ts.textContent = timeFmt.format(new Date(l.timestamp));
       ts.title = l.timestamp;
       lv.textContent = l.stream === 'stdout' ? l.level : `${l.level} ${l.stream}`;
       msg.textContent = l.message;

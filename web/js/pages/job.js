@@ -2,7 +2,7 @@
 // run is active, every 10 s otherwise, so scheduled fires show up too).
 
 import { api } from '../api.js';
-import { h, icon, timeEl, describeSchedule, isActive, fullTime, put } from '../dom.js';
+import { h, icon, timeEl, describeSchedule, isActive, put } from '../dom.js';
 import { button, pager, pageHeader, emptyState, errorBox, select, toast, jsonBlock } from '../components.js';
 import { navigate, onLeave, isCurrent } from '../router.js';
 import { can } from '../session.js';
@@ -19,7 +19,15 @@ function facts(pairs) {
 
 export async function jobPage(el, { params, token }) {
   const id = params.id;
-  let job = await api.get(`/jobs/${id}`);
+  let job;
+  try {
+    job = await api.get(`/jobs/${id}`);
+  } catch (err) {
+    if (err.status !== 404 || !isCurrent(token)) throw err;
+    put(el, pageHeader('Job not found'),
+      h('p', {}, `No job has the id ${id}; it may have been deleted. `, h('a', { href: '/jobs' }, 'Back to the jobs.')));
+    return;
+  }
   if (!isCurrent(token)) return;
   const task = (await getTasks().catch(() => [])).find((t) => t.id === job.task);
   const tTitle = task ? task.title : job.task;
@@ -65,7 +73,7 @@ export async function jobPage(el, { params, token }) {
         facts([
           ['Active', job.active ? h('span', { class: 'yes' }, icon('check'), ' Active') : h('span', { class: 'warn-text' }, icon('ban'), ' Inactive: the schedule does not fire')],
           ['Schedule', describeSchedule(job.schedule)],
-          ['Next run', !job.active ? h('span', { class: 'muted' }, 'Inactive') : job.schedule ? h('span', {}, timeEl(job.next_run), job.next_run ? h('small', { class: 'muted' }, ` · ${fullTime(job.next_run)}`) : null) : h('span', { class: 'muted' }, 'Not scheduled')],
+          ['Next run', !job.active ? h('span', { class: 'muted' }, 'Inactive') : job.schedule ? timeEl(job.next_run, { full: true }) : h('span', { class: 'muted' }, 'Not scheduled')],
           ['Overlap', OVERLAP_TEXT[job.overlap] || job.overlap],
           ['Catch-up', `${CATCHUP_TEXT[job.catchup] || job.catchup}${job.catchup === 'all' ? ` (at most ${job.catchup_limit})` : ''}`],
           ['Skipped fires', String(job.skipped_fires ?? 0)],
@@ -78,8 +86,8 @@ export async function jobPage(el, { params, token }) {
           ['Task', h('span', { title: job.task }, `${tTitle} (${job.task})`)],
           ['Queue', job.default_queue],
           ['Timeout', job.timeout || (task && task.timeout ? `${task.timeout} (the job type's)` : 'none')],
-          ['Created', timeEl(job.created)],
-          ['Updated', timeEl(job.updated)],
+          ['Created', timeEl(job.created, { full: true })],
+          ['Updated', timeEl(job.updated, { full: true })],
           ['Saved arguments', Object.keys(saved).length ? jsonBlock(saved, 'Saved arguments') : h('span', { class: 'muted' }, 'none (defaults)')],
           job.custom_args ? ['Custom args', jsonBlock(job.custom_args, 'Custom args')] : null,
           ['Reference configuration', defaults ? jsonBlock(defaults, 'Reference configuration') : h('span', { class: 'warn-text' }, 'The saved arguments no longer validate.')],

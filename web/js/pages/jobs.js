@@ -73,8 +73,10 @@ export async function jobsPage(el, { query, token }) {
       put(results, emptyState(state.q || state.active ? 'No job matches these filters.' : 'There are no jobs yet.',
         can('create') && !state.q ? button('Create', { kind: 'create', iconName: 'plus', onclick: () => navigate('/jobs/new') }) : null));
     } else {
+      const focus = focusKey(results);
       put(results, jobsTable(jobs, tasks, load),
         pager({ total, page: state.page, size: state.size, onChange: (p) => { Object.assign(state, p); load(); } }));
+      restoreFocus(results, focus);
     }
     schedule(jobs);
   }
@@ -118,13 +120,39 @@ function lastRunCell(job) {
   return h('a', { href: `/jobs/${job.id}/runs/${r.id}`, class: 'last-run' }, statusBadge(r.status), ' ', timeEl(r.created));
 }
 
+// The table is built anew when a refresh brings changes: the control that had the focus gets it
+// back in the new table (the same job's row, the same label), else its row's first link, so a
+// keyboard user keeps their place.
+const FOCUSABLE = 'a[href], button, input, select';
+
+function focusKey(root) {
+  const el = document.activeElement;
+  if (!el || el === root || !root.contains(el)) return null;
+  const tr = el.closest('tr[data-job-id]');
+  return { job: tr ? tr.dataset.jobId : null, text: el.textContent, index: [...(tr || root).querySelectorAll(FOCUSABLE)].indexOf(el) };
+}
+
+function restoreFocus(root, key) {
+  if (!key) return;
+  const scope = key.job ? root.querySelector(`tr[data-job-id="${key.job}"]`) : root;
+  const all = scope ? [...scope.querySelectorAll(FOCUSABLE)] : [];
+  const el = all.find((e) => e.textContent === key.text) || all[key.index] || root.querySelector('tbody a[href]');
+  if (el) el.focus({ preventScroll: true });
+}
+
+function describedBy(id, actions) {
+  for (const b of actions.querySelectorAll('button')) b.setAttribute('aria-describedby', id);
+  return actions;
+}
+
 /** The list's table; each row has the job's actions the signed-in role may use. */
 function jobsTable(jobs, tasks, reload) {
-  const rowActions = (job) => h('div', { class: 'row-actions' },
+  // each action's description is its row's job title, so "Edit" is not one of many alike
+  const rowActions = (job) => describedBy(`jt-${job.id}`, h('div', { class: 'row-actions' },
     can('run') ? button('Configure and run…', { iconName: 'play', small: true, onclick: () => configureAndRun(job) }) : null,
     can('schedule') ? button('Schedule…', { iconName: 'calendar', small: true, onclick: () => scheduleDialog(job, { onSaved: reload }) }) : null,
     can('edit') ? button('Edit', { iconName: 'edit', small: true, onclick: () => navigate(`/jobs/${job.id}/edit`) }) : null,
-    can('delete') ? button('Delete', { iconName: 'trash', small: true, kind: 'danger-ghost', onclick: () => deleteJob(job, { onDeleted: reload }) }) : null);
+    can('delete') ? button('Delete', { iconName: 'trash', small: true, kind: 'danger-ghost', onclick: () => deleteJob(job, { onDeleted: reload }) }) : null));
   const anyActions = can('run') || can('schedule') || can('edit') || can('delete');
   return h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive jobs-table' },
     h('thead', {}, h('tr', {},
@@ -135,7 +163,7 @@ function jobsTable(jobs, tasks, reload) {
       const lr = job.last_run && job.last_run.id ? job.last_run : null;
       return h('tr', { dataset: { jobId: job.id } },
         h('td', { 'data-label': 'Job', class: 'job-cell' }, h('div', {},
-          h('a', { href: `/jobs/${job.id}`, class: 'job-title' }, job.title),
+          h('a', { href: `/jobs/${job.id}`, class: 'job-title', id: `jt-${job.id}` }, job.title),
           job.description ? h('div', { class: 'desc-preview', title: job.description }, job.description) : null)),
         h('td', { 'data-label': 'Task and queue' }, h('span', { class: 'stack' },
           h('span', { title: task ? task.description : job.task }, task ? task.title : job.task),

@@ -2,7 +2,7 @@
 // stream's status and progress events, and its log below.
 
 import { api } from '../api.js';
-import { h, icon, timeEl, statusBadge, durationEl, personName, isActive, fullTime, put } from '../dom.js';
+import { h, icon, timeEl, statusBadge, durationEl, personName, isActive, fullTime, parseTime, put } from '../dom.js';
 import { button, pageHeader, jsonBlock } from '../components.js';
 import { navigate, onLeave, isCurrent } from '../router.js';
 import { can } from '../session.js';
@@ -20,22 +20,57 @@ function progressEl(run) {
   if (!p || typeof p.done !== 'number') return null;
   const total = typeof p.total === 'number' && p.total > 0 ? p.total : null;
   const pct = total ? Math.min(100, Math.round((p.done / total) * 100)) : null;
-  return h('div', { class: 'progress-wrap' },
+  // a run that ended keeps where it got to, no longer in the colour of work under way
+  const ended = !isActive(run.status);
+  const text = total ? `${p.done.toLocaleString()} of ${total.toLocaleString()} (${pct} %)` : `${p.done.toLocaleString()} done`;
+  return h('div', { class: `progress-wrap${ended ? ' progress-ended' : ''}` },
     h('progress', { max: total || undefined, value: total ? p.done : undefined, 'aria-label': 'Progress' }),
-    h('span', { class: 'progress-text' }, total ? `${p.done.toLocaleString()} of ${total.toLocaleString()} (${pct} %)` : `${p.done.toLocaleString()} done`));
+    h('span', { class: 'progress-text' }, ended && run.status !== 'SUCCESS' ? `${text} when it ended` : text));
 }
 
 export async function runPage(el, { params, token }) {
   const { job: jobId, run: runId } = params;
   const [first, job] = await Promise.all([
-    api.get(`/jobs/${jobId}/runs/${runId}`),
+    api.get(`/jobs/${jobId}/runs/${runId}`).catch((err) => {
+      if (err.status === 404) return null;
+      throw err;
+    }),
     api.get(`/jobs/${jobId}`).catch(() => null),
   ]);
   if (!isCurrent(token)) return;
+  if (!first) {
+    put(el, pageHeader('Run not found'),
+      h('p', {}, `This job has no run with the id ${runId}; it may have been deleted. `,
+        job ? h('a', { href: `/jobs/${jobId}` }, `Back to ${job.title}.`) : h('a', { href: '/jobs' }, 'Back to the jobs.')));
+    return;
+  }
   let run = { ...first, _readAt: performance.now() };
 
   const head = h('div');
   const body = h('div');
+
+  // Why a QUEUED run waits: its not_before, or its queue's slots all busy (asked again every
+  // few seconds while it waits)
+  const waiting = h('p', { class: 'notice wait-note', role: 'status', hidden: true });
+  let waitAsked = -Infinity;
+  async function explainWait() {
+    if (performance.now() - waitAsked < 4000) return;
+    waitAsked = performance.now();
+    const later = run.not_before && parseTime(run.not_before).getTime() > Date.now();
+    let q = null;
+    try {
+      q = (await api.get('/queues')).hits.hits.find((x) => x.name === run.queue) || null;
+    } catch {
+      // the reason stays unsaid; the status says enough
+    }
+    if (!isCurrent(token) || run.status !== 'QUEUED') return;
+    const slots = q ? `queue ${q.name} runs ${q.concurrency} at a time; ${q.busy} running, ${q.queued} waiting` : null;
+    put(waiting, icon('clock'), ' ', later
+      ? `Waits until ${fullTime(run.not_before)} before it may start${run.attempt > 1 ? ' (a retry, after its backoff)' : ''}.`
+      : slots ? `Waiting for a free slot: ${slots}.` : 'Waiting for a free slot in its queue.');
+    waiting.hidden = false;
+    setTimeout(() => { if (run.status === 'QUEUED' && isCurrent(token)) explainWait(); }, 5000);
+  }
 
   function render() {
     const label = run.title || (run.trigger === 'scheduled' ? 'Scheduled run' : 'Run');
@@ -48,7 +83,8 @@ export async function runPage(el, { params, token }) {
         !isActive(run.status) && can('deleteRun')
           ? button('Delete', { iconName: 'trash', kind: 'danger-ghost', onclick: () => deleteRun(run, { onDeleted: () => navigate(`/jobs/${jobId}`) }) }) : null,
       ], { label: 'Run actions' }),
-      progressEl(run));
+      progressEl(run), waiting);
+    if (run.status === 'QUEUED') explainWait(); else waiting.hidden = true;
     const counters = [['Total', run.total_entries], ['Inserted', run.inserted_entries], ['Updated', run.updated_entries], ['Errored', run.errored_entries]];
     put(body, h('div', { class: 'cards' },
       h('section', { class: 'card', 'aria-labelledby': 'facts-h' }, h('h2', { id: 'facts-h' }, 'Run'),
@@ -58,9 +94,9 @@ export async function runPage(el, { params, token }) {
           fact('Task', run.task),
           fact('Queue', run.queue),
           fact('Trigger', run.trigger === 'scheduled' && run.scheduled_for ? `scheduled for ${fullTime(run.scheduled_for)}` : run.trigger),
-          fact('Created', timeEl(run.created)),
-          fact('Started', timeEl(run.started_at, { fallback: 'not yet' })),
-          fact('Finished', timeEl(run.finished_at, { fallback: isActive(run.status) ? 'not yet' : '—' })),
+          fact('Created', timeEl(run.created, { full: true })),
+          fact('Started', timeEl(run.started_at, { fallback: 'not yet', full: true })),
+          fact('Finished', timeEl(run.finished_at, { fallback: isActive(run.status) ? 'not yet' : '—', full: true })),
           fact('Duration', durationEl(run)),
           fact('Started by', personName(run.started_by)),
           fact('Stopped by', run.stopped_by ? personName(run.stopped_by) : null),
@@ -69,7 +105,7 @@ export async function runPage(el, { params, token }) {
           fact('Node', run.node),
           run.executor === 'celery' ? fact('Celery worker', run.worker || 'not yet known') : null,
           fact('Attempt', String(run.attempt ?? 1)),
-          run.not_before ? fact('Not before', timeEl(run.not_before)) : null,
+          run.not_before ? fact('Not before', timeEl(run.not_before, { full: true })) : null,
           fact('Run id', h('code', {}, run.id)))),
       h('section', { class: 'card', 'aria-labelledby': 'outcome-h' }, h('h2', { id: 'outcome-h' }, 'Outcome'),
         h('dl', { class: 'facts counters' }, counters.map(([k, v]) => fact(k, String(v ?? 0)))),

@@ -1,0 +1,107 @@
+// What a first user tripped on: long unbroken titles in tables, log levels of other streams,
+// the focus while the jobs list refreshes, why a run waits, links to what does not exist, and
+// times that can be read without hovering.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSked } from './lib/sked.mjs';
+import { launch, newPage, signIn, until, row } from './lib/browser.mjs';
+
+// Runs for half a minute in the queue "low" (one slot), writing to both streams.
+const SLOW_TASK = {
+  id: 'slow_low',
+  title: 'Wait in the low queue',
+  command: ['/bin/sh', '-c', 'echo begin; echo "<2>cannot reach the catalogue" >&2; sleep 30'],
+  default_queue: 'low',
+};
+const LONG_TITLE = `Supercalifragilistic_${'x'.repeat(90)}_without_any_space`;
+
+let sked;
+let browser;
+let page;
+let slow;
+let running;
+let waiting;
+
+before(async () => {
+  sked = await startSked({ tasks: [SLOW_TASK] });
+  browser = await launch();
+  page = await newPage(browser);
+  slow = await sked.createJob({ title: LONG_TITLE, task: 'slow_low' });
+  running = await sked.api('POST', `/api/jobs/${slow.id}/runs`, {});
+  waiting = await sked.api('POST', `/api/jobs/${slow.id}/runs`, {});
+  await signIn(page, sked.url);
+});
+
+after(async () => {
+  const errors = page ? page.errors.map(String) : [];
+  for (const r of [running, waiting]) {
+    if (r) await sked.api('POST', `/api/jobs/${slow.id}/runs/${r.id}/actions/stop`).catch(() => {});
+  }
+  await browser?.close();
+  await sked?.stop();
+  assert.deepEqual(errors, [], 'the pages raised no script error');
+});
+
+test('a title without spaces wraps in the runs table instead of widening it', async () => {
+  await page.goto(`${sked.url}/runs`);
+  await page.getByRole('row').filter({ hasText: 'Supercalifragilistic' }).first().waitFor();
+  const { table, wrap } = await page.evaluate(() => ({
+    table: document.querySelector('.runs-table').getBoundingClientRect().width,
+    wrap: document.querySelector('.runs-table').closest('.table-wrap').clientWidth,
+  }));
+  assert.ok(table <= wrap + 1, `the table is ${table} px wide in ${wrap} px`);
+});
+
+test('a queued run says why it waits', async () => {
+  await page.goto(`${sked.url}/jobs/${slow.id}/runs/${waiting.id}`);
+  await page.getByText('Waiting for a free slot: queue low runs 1 at a time; 1 running, 1 waiting.').waitFor();
+  // facts show the full time beside the relative one, without hovering
+  const created = await page.locator('dd').filter({ has: page.locator('time') }).first().innerText();
+  assert.match(created, / · /);
+});
+
+test('a log line of another stream shows its level and stream apart from its text', async () => {
+  await page.goto(`${sked.url}/jobs/${slow.id}/runs/${running.id}`);
+  const log = page.getByRole('region', { name: 'Log lines' });
+  await log.getByText('cannot reach the catalogue').waitFor();
+  const overflowing = await page.evaluate(() => [...document.querySelectorAll('.log-row:not([hidden]) .lv')]
+    .filter((lv) => lv.scrollWidth > lv.clientWidth).map((lv) => lv.textContent));
+  assert.deepEqual(overflowing, []);
+  await page.getByText(/^Times in /).waitFor();
+});
+
+test('stopping asks first', async () => {
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: 'Stop this run?' });
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  assert.equal((await sked.api('GET', `/api/jobs/${slow.id}/runs/${running.id}`)).status, 'RUNNING');
+});
+
+test('the jobs list keeps the focus where it was while it refreshes', async () => {
+  const other = await sked.createJob({ title: 'Another job', task: 'slow_low' });
+  await page.goto(`${sked.url}/jobs`);
+  const edit = row(page, 'Another job').getByRole('button', { name: 'Edit' });
+  await edit.focus();
+  // a job with a run under way refreshes the list every 2 s, and its durations change each time
+  await page.evaluate(() => { document.querySelector('.jobs-table').dataset.old = '1'; });
+  await until(async () => assert.ok(await page.evaluate(() => !document.querySelector('.jobs-table[data-old]'))),
+    { timeout: 10000 });
+  const focused = await page.evaluate(() => {
+    const el = document.activeElement;
+    return { text: el.textContent, job: el.closest('tr')?.dataset.jobId, described: el.getAttribute('aria-describedby') };
+  });
+  assert.deepEqual(focused, { text: 'Edit', job: other.id, described: `jt-${other.id}` });
+});
+
+test('links to a job or a run that does not exist say so, with a way back', async () => {
+  const nobody = '00000000-0000-4000-8000-000000000000';
+  await page.goto(`${sked.url}/jobs/${nobody}`);
+  await page.getByRole('heading', { name: 'Job not found' }).waitFor();
+  await page.getByRole('link', { name: 'Back to the jobs.' }).waitFor();
+  await page.goto(`${sked.url}/jobs/${slow.id}/runs/${nobody}`);
+  await page.getByRole('heading', { name: 'Run not found' }).waitFor();
+  await page.getByRole('link', { name: `Back to ${LONG_TITLE}.` }).click();
+  await page.getByRole('heading', { level: 1, name: LONG_TITLE }).waitFor();
+});
