@@ -105,3 +105,21 @@ test('links to a job or a run that does not exist say so, with a way back', asyn
   await page.getByRole('link', { name: `Back to ${LONG_TITLE}.` }).click();
   await page.getByRole('heading', { level: 1, name: LONG_TITLE }).waitFor();
 });
+
+test('the jobs list filters by job type, sorts, and goes to a page by its number', async () => {
+  for (let i = 1; i <= 27; i++) await sked.createJob({ title: `Batch ${String(i).padStart(2, '0')}`, task: 'sync_records' });
+  await page.goto(`${sked.url}/jobs`);
+  await page.getByText('Page 1 of 2').waitFor();
+  await page.getByRole('combobox', { name: 'Job type filter' }).selectOption({ label: 'Wait in the low queue' });
+  await until(async () => assert.equal(await page.locator('.jobs-table tbody tr').count(), 2));
+  assert.match(page.url(), /task=slow_low/);
+  await page.getByRole('combobox', { name: 'Job type filter' }).selectOption('');
+  await page.getByRole('combobox', { name: 'Order' }).selectOption({ label: 'Newest first' });
+  await until(async () => assert.equal(await page.locator('.jobs-table tbody tr .job-title').first().innerText(), 'Batch 27'));
+  await page.getByRole('button', { name: 'Page 2', exact: true }).click();
+  await page.getByText('Page 2 of 2').waitFor();
+  assert.equal(await page.locator('.pager [aria-current="page"]').innerText(), '2');
+  // the address keeps all of it
+  assert.match(page.url(), /order=newest/);
+  assert.match(page.url(), /page=2/);
+});

@@ -209,15 +209,33 @@ export function confirmDialog({ title, message, confirmLabel, danger = true, ico
 // ---- pagination ------------------------------------------------------------------------
 
 /** "N results", previous/next and the page size; onChange({page, size}). */
+/** The pages a pager offers besides its own: the first, the last, two on each side, gaps (null). */
+function pageNumbers(page, pages) {
+  const keep = new Set([1, pages]);
+  for (let n = page - 2; n <= page + 2; n++) if (n >= 1 && n <= pages) keep.add(n);
+  const out = [];
+  let prev = 0;
+  for (const n of [...keep].sort((a, b) => a - b)) {
+    if (n - prev > 1) out.push(null);
+    out.push(n);
+    prev = n;
+  }
+  return out;
+}
+
 export function pager({ total, page, size, onChange, sizes = [10, 25, 50, 100], noun = 'results' }) {
   const pages = Math.max(1, Math.ceil(total / size));
   const sizeSel = select(sizes.map((s) => [String(s), String(s)]), { value: String(size), 'aria-label': 'Results per page' });
   sizeSel.addEventListener('change', () => onChange({ page: 1, size: Number(sizeSel.value) }));
   return h('nav', { class: 'pager', 'aria-label': 'Pagination' },
-    h('span', { class: 'pager-total' }, `${total.toLocaleString()} ${noun}`),
+    h('span', { class: 'pager-total' }, `${total.toLocaleString()} ${noun} · Page ${page.toLocaleString()} of ${pages.toLocaleString()}`),
     h('span', { class: 'pager-pages' },
       button('Previous page', { small: true, disabled: page <= 1, onclick: () => onChange({ page: page - 1, size }) }),
-      h('span', { class: 'pager-at', 'aria-current': 'page' }, `Page ${page.toLocaleString()} of ${pages.toLocaleString()}`),
+      pageNumbers(page, pages).map((n) => (n === null ? h('span', { class: 'pager-gap', 'aria-hidden': 'true' }, '…')
+        : n === page ? h('span', { class: 'pager-n pager-current', 'aria-current': 'page' }, n.toLocaleString())
+          : h('button', {
+            type: 'button', class: 'btn btn-small pager-n', 'aria-label': `Page ${n.toLocaleString()}`, onclick: () => onChange({ page: n, size }),
+          }, n.toLocaleString()))),
       button('Next page', { small: true, disabled: page >= pages, onclick: () => onChange({ page: page + 1, size }) })),
     h('label', { class: 'pager-size' }, sizeSel, ' per page'));
 }

@@ -1,4 +1,4 @@
-// The jobs list: search, active filter and pages are the API's (server-side), so it stays
+// The jobs list: search, filters, order and pages are the API's (server-side), so it stays
 // fast with any number of jobs. The filters live in the address, so reloads and the back
 // button keep them.
 
@@ -10,10 +10,19 @@ import { can } from '../session.js';
 import { configureAndRun, scheduleDialog, deleteJob } from '../dialogs.js';
 import { getTasks } from '../catalog.js';
 
+// The orders offered, by their name in the address ('' is the API's default: by title).
+const ORDERS = new Map([
+  ['', { label: 'Title, A to Z', sort: 'title', dir: 'asc' }],
+  ['newest', { label: 'Newest first', sort: 'created', dir: 'desc' }],
+  ['updated', { label: 'Recently changed', sort: 'updated', dir: 'desc' }],
+]);
+
 export async function jobsPage(el, { query, token }) {
   const state = {
     q: query.get('q') || '',
     active: query.get('active') || '',
+    task: query.get('task') || '',
+    order: ORDERS.has(query.get('order')) ? query.get('order') : '',
     page: Math.max(1, Number(query.get('page')) || 1),
     size: Number(query.get('size')) || 25,
   };
@@ -24,6 +33,11 @@ export async function jobsPage(el, { query, token }) {
   const activeSel = select([['', 'All jobs'], ['true', 'Active only'], ['false', 'Inactive only']], {
     value: state.active, 'aria-label': 'Active filter',
   });
+  const tasks = new Map((await getTasks().catch(() => [])).map((t) => [t.id, t]));
+  const taskSel = select([['', 'Every job type'], ...[...tasks.values()].map((t) => [t.id, t.title])], {
+    value: state.task, 'aria-label': 'Job type filter',
+  });
+  const orderSel = select([...ORDERS.entries()].map(([k, o]) => [k, o.label]), { value: state.order, 'aria-label': 'Order' });
   // not a live region: it is refreshed every few seconds, which would be read out each time
   const results = h('div', { class: 'results', 'aria-busy': 'true' }, loading());
 
@@ -31,10 +45,9 @@ export async function jobsPage(el, { query, token }) {
     pageHeader('Jobs', [can('create') ? button('Create', { kind: 'create', iconName: 'plus', onclick: () => navigate('/jobs/new') }) : null]),
     h('div', { class: 'filters', role: 'search' },
       h('label', { class: 'search-box' }, icon('search'), search),
-      activeSel),
+      activeSel, taskSel, orderSel),
     results);
 
-  const tasks = new Map((await getTasks().catch(() => [])).map((t) => [t.id, t]));
   let controller = null;
   let timer = null;
   let lastJson = '';
@@ -43,11 +56,17 @@ export async function jobsPage(el, { query, token }) {
     if (controller) controller.abort();
     controller = new AbortController();
     clearTimeout(timer);
-    setQuery({ q: state.q, active: state.active, page: state.page > 1 ? state.page : '', size: state.size !== 25 ? state.size : '' });
+    setQuery({
+      q: state.q, active: state.active, task: state.task, order: state.order,
+      page: state.page > 1 ? state.page : '', size: state.size !== 25 ? state.size : '',
+    });
+    const { sort, dir } = ORDERS.get(state.order);
     results.setAttribute('aria-busy', 'true');
     let data;
     try {
-      data = await api.get('/jobs', { q: state.q, active: state.active, page: state.page, size: state.size }, { signal: controller.signal });
+      data = await api.get('/jobs', {
+        q: state.q, active: state.active, task: state.task, sort, sort_direction: dir, page: state.page, size: state.size,
+      }, { signal: controller.signal });
     } catch (err) {
       if (err.name === 'AbortError' || !isCurrent(token)) return;
       put(results, errorBox(err));
@@ -70,7 +89,7 @@ export async function jobsPage(el, { query, token }) {
     }
     lastJson = json;
     if (!jobs.length) {
-      put(results, emptyState(state.q || state.active ? 'No job matches these filters.' : 'There are no jobs yet.',
+      put(results, emptyState(state.q || state.active || state.task ? 'No job matches these filters.' : 'There are no jobs yet.',
         can('create') && !state.q ? button('Create', { kind: 'create', iconName: 'plus', onclick: () => navigate('/jobs/new') }) : null));
     } else {
       const focus = focusKey(results);
@@ -95,11 +114,13 @@ export async function jobsPage(el, { query, token }) {
     load();
   }, 250);
   search.addEventListener('input', onSearch);
-  activeSel.addEventListener('change', () => {
-    state.active = activeSel.value;
-    state.page = 1;
-    load();
-  });
+  for (const [sel, key] of [[activeSel, 'active'], [taskSel, 'task'], [orderSel, 'order']]) {
+    sel.addEventListener('change', () => {
+      state[key] = sel.value;
+      state.page = 1;
+      load();
+    });
+  }
   onLeave(() => {
     clearTimeout(timer);
     onSearch.cancel();
