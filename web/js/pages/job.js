@@ -45,6 +45,7 @@ export async function jobPage(el, { params, token }) {
     refresh();
   });
 
+  let refOpen = false; /* the reference configuration unfolded, kept across refreshes */
   function renderJob() {
     document.title = `${job.title} · sked`;
     const reload = (j) => {
@@ -90,7 +91,11 @@ export async function jobPage(el, { params, token }) {
           ['Updated', timeEl(job.updated, { full: true })],
           ['Saved arguments', Object.keys(saved).length ? jsonBlock(saved, 'Saved arguments') : h('span', { class: 'muted' }, 'none (defaults)')],
           job.custom_args ? ['Custom args', jsonBlock(job.custom_args, 'Custom args')] : null,
-          ['Reference configuration', defaults ? jsonBlock(defaults, 'Reference configuration') : h('span', { class: 'warn-text' }, 'The saved arguments no longer validate.')],
+          // folded: mostly the saved arguments again, and the runs below matter more
+          ['Reference configuration', defaults ? h('details', {
+            open: refOpen, ontoggle: (e) => { refOpen = e.target.open; },
+          }, h('summary', {}, 'The arguments a run started now gets'), jsonBlock(defaults, 'Reference configuration'))
+            : h('span', { class: 'warn-text' }, 'The saved arguments no longer validate.')],
         ]),
         can('audit') ? h('p', {}, h('a', { href: `/audit?job_id=${job.id}` }, 'Audit trail of this job')) : null)));
   }
