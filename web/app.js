@@ -24,6 +24,8 @@ import { jobPage } from './js/pages/job.js';
 import { runPage } from './js/pages/run.js';
 import { runsPage } from './js/pages/runs.js';
 import { auditPage } from './js/pages/audit.js';
+import { accountPage } from './js/pages/account.js';
+import { usersPage, mayManageAccounts } from './js/pages/users.js';
 
 const main = document.getElementById('app');
 const topbar = document.getElementById('topbar');
@@ -45,10 +47,14 @@ function renderTopbar() {
   topbar.append(h('nav', { class: 'nav', 'aria-label': 'Main' },
     link('/jobs', 'Jobs', /^\/(jobs|administration)/),
     link('/runs', 'Runs', /^\/runs/),
-    can('audit') ? link('/audit', 'Audit trail', /^\/audit/) : null));
+    can('audit') ? link('/audit', 'Audit trail', /^\/audit/) : null,
+    mayManageAccounts() ? link('/users', 'Users', /^\/users/) : null));
   const u = session.user;
   topbar.append(h('div', { class: 'who' },
-    h('span', { class: 'who-name', title: `Signed in as ${u.username}` }, u.display_name || u.username),
+    h('a', {
+      href: '/account', class: 'who-name', title: `Signed in as ${u.username}`, 'aria-current': /^\/account/.test(here) ? 'page' : null,
+      'aria-label': `${u.display_name || u.username}, your account`,
+    }, u.display_name || u.username),
     h('span', { class: `role role-${u.role}`, title: 'Your role' }, u.role),
     h('button', { type: 'button', class: 'btn btn-ghost btn-small', onclick: signOut }, icon('logout'), h('span', {}, 'Sign out'))));
 }
@@ -125,6 +131,8 @@ route('/administration/jobs/:id', page(jobPage, 'Job'));
 route('/jobs/:job/runs/:run', page(runPage, 'Run'));
 route('/runs', page(runsPage, 'Runs'));
 route('/audit', page(auditPage, 'Audit trail'));
+route('/account', page((el, ctx) => accountPage(el, ctx, { onChanged: renderTopbar }), 'Account'));
+route('/users', page((el, ctx) => usersPage(el, ctx, { onChanged: renderTopbar }), 'Users'));
 setNotFound(page((el, { path }) => {
   el.append(h('div', { class: 'page-head' }, h('h1', {}, 'Page not found')),
     h('p', {}, `There is no page at ${path}. `, h('a', { href: '/jobs' }, 'Go to the jobs.')));

@@ -1,0 +1,280 @@
+// Accounts and every API token, for admins: list, create, change (role, display name, a new
+// password, disabled) and delete accounts (GET and POST /api/users, PATCH and DELETE
+// /api/users/{id}); create a token for an account (POST /api/users/{id}/tokens); list every
+// token (GET /api/tokens?all=true) and revoke any. Other roles are told the page is not theirs.
+
+import { api } from '../api.js';
+import { h, icon, timeEl, put } from '../dom.js';
+import {
+  button, field, input, select, pageHeader, emptyState, errorBox, loading, openDialog, confirmDialog, errorSummary,
+  applyErrors, toast,
+} from '../components.js';
+import { isCurrent, navigate } from '../router.js';
+import { session } from '../session.js';
+import { ROLES, roleBadge, tokensTable, revokeToken, createTokenDialog, refocus } from './account.js';
+
+/** Whether the signed-in role may manage accounts (the top bar's "Users" link). */
+export function mayManageAccounts() {
+  return !!session.user && session.user.role === 'admin';
+}
+
+const roleOptions = ROLES.map(([value, name, what]) => [value, `${name}: ${what}`]);
+const isMe = (u) => !!session.user && u.id === session.user.id;
+
+/**
+ * The "create account" dialog (`account` null) or the "edit account" one. onSaved(account)
+ * after the server accepted it.
+ */
+function accountDialog(account, { onSaved }) {
+  const editing = !!account;
+  const own = editing && isMe(account);
+  const username = editing ? null : input({ name: 'username', maxlength: 64, autocapitalize: 'none', spellcheck: 'false' });
+  const dn = input({ name: 'display_name', maxlength: 200, value: editing ? account.display_name : '' });
+  const role = select(roleOptions, { name: 'role', value: editing ? account.role : 'viewer' });
+  const pw = own ? null : input({ type: 'password', name: 'password', autocomplete: 'new-password' });
+  const summary = errorSummary();
+  const save = button(editing ? 'Save' : 'Create account', { kind: 'primary', iconName: editing ? 'check' : 'plus', type: 'submit' });
+  const cancel = button('Cancel', { kind: 'ghost' });
+  let pwHint;
+  if (!editing) pwHint = 'Optional, at least 8 characters. Tell it to the person and ask them to change it on their account page. Leave empty for an account that uses only API tokens, such as a monitoring system.';
+  else if (pw) pwHint = 'Optional: leave empty to keep the current one. A new password signs the account out everywhere.';
+  const content = h('div', {},
+    summary,
+    username ? field({
+      label: 'Username', control: username, field: 'username', required: true,
+      hint: 'Used to sign in: up to 64 letters, digits and the characters _ . @ -. It cannot be changed later.',
+    }) : null,
+    field({
+      label: 'Display name', control: dn, field: 'display_name',
+      hint: editing ? 'Shown in the top bar, and as who started or stopped a run.' : 'Shown in the top bar, and as who started or stopped a run. Leave empty to use the username.',
+    }),
+    field({
+      label: 'Role', control: role, field: 'role', required: true,
+      hint: own ? 'If you make yourself operator or viewer, you can no longer manage accounts. The last enabled admin account keeps the admin role.' : null,
+    }),
+    pw ? field({ label: editing ? 'New password' : 'Password', control: pw, field: 'password', hint: pwHint }) : null,
+    own ? h('p', { class: 'hint' }, 'Your own password is changed on ', h('a', { href: '/account' }, 'your account page'), '.') : null);
+
+  let busy = false;
+  const dlg = openDialog({
+    title: editing ? `Edit the account “${account.username}”` : 'Create an account',
+    content,
+    footer: [cancel, save],
+    onSubmit: async () => {
+      if (busy) return;
+      const formEl = dlg.dialog.querySelector('form');
+      const body = {};
+      if (!editing) {
+        if (username.value.trim()) body.username = username.value.trim();
+        body.role = role.value;
+        if (dn.value.trim()) body.display_name = dn.value.trim();
+        if (pw.value) body.password = pw.value;
+      } else {
+        if (dn.value.trim() !== account.display_name) body.display_name = dn.value.trim();
+        if (role.value !== account.role) body.role = role.value;
+        if (pw && pw.value) body.password = pw.value;
+        if (!Object.keys(body).length) {
+          dlg.close();
+          return;
+        }
+      }
+      busy = true;
+      save.disabled = true;
+      try {
+        const saved = editing ? await api.patch(`/users/${account.id}`, body) : await api.post('/users', body);
+        dlg.close();
+        onSaved(saved, body);
+      } catch (err) {
+        if (err.status === 401) return;
+        // "the username 'olga' is taken" belongs next to the username
+        const shown = err.status === 409 && !editing && /username/.test(err.message)
+          ? { message: 'The account was not created.', errors: [{ field: 'username', messages: [err.message] }] }
+          : err;
+        (applyErrors(formEl, shown) || save).focus();
+      } finally {
+        busy = false;
+        save.disabled = false;
+      }
+    },
+  });
+  cancel.addEventListener('click', () => dlg.close());
+}
+
+function stateCell(u) {
+  return h('span', { class: 'stack' },
+    u.disabled
+      ? h('span', { class: 'warn-text' }, icon('ban'), ' Disabled')
+      : h('span', { class: 'yes' }, icon('check'), ' Enabled'),
+    u.has_password ? null : h('small', { class: 'muted' }, 'No password: API tokens only'));
+}
+
+export async function usersPage(el, { token }, { onChanged } = {}) {
+  if (!mayManageAccounts()) {
+    el.append(pageHeader('Users'),
+      h('p', {}, 'Only admins may manage accounts and their API tokens.'),
+      h('p', {}, 'Your own display name, password and API tokens are on ', h('a', { href: '/account' }, 'your account page'), '.'));
+    return;
+  }
+  // Refusals of the row actions (a 409 such as "this is the last enabled admin account")
+  // stay on the page until the next action, rather than in a toast that goes away.
+  const notice = h('div', { class: 'users-notice' });
+  const accountsHeading = h('h2', { id: 'accounts-h', tabindex: '-1' }, 'Accounts');
+  const tokensHeading = h('h2', { id: 'all-tokens-h', tabindex: '-1' }, 'API tokens of every account');
+  const accountsArea = h('div', {}, loading());
+  const tokensArea = h('div', {}, loading());
+
+  function refused(what, err) {
+    if (err.status === 401) return;
+    const box = errorBox({ status: err.status, message: `${what}: ${err.message}`, errors: err.errors });
+    box.tabIndex = -1;
+    put(notice, box);
+    box.focus();
+  }
+  const done = (text) => {
+    put(notice);
+    toast(text);
+  };
+
+  const create = () => accountDialog(null, {
+    onSaved: (a) => {
+      done(`Created the account “${a.username}” (${a.role}).`);
+      loadAccounts();
+    },
+  });
+
+  el.append(
+    pageHeader('Users', [button('Create account…', { kind: 'create', iconName: 'plus', onclick: create })]),
+    notice,
+    h('section', { 'aria-labelledby': 'accounts-h' },
+      h('div', { class: 'section-head' }, accountsHeading),
+      accountsArea),
+    h('section', { 'aria-labelledby': 'all-tokens-h' },
+      h('div', { class: 'section-head' }, tokensHeading),
+      h('p', { class: 'hint tokens-intro' }, 'Every account’s tokens, newest first. A revoked token is refused at once; a disabled account’s tokens are refused until it is enabled again. New tokens are created from the account’s row above.'),
+      tokensArea));
+
+  async function afterChange(fallback) {
+    await Promise.all([loadAccounts(), loadTokens()]);
+    refocus(fallback);
+  }
+
+  function edit(u) {
+    accountDialog(u, {
+      onSaved: (saved, body) => {
+        done(`Saved the account “${saved.username}”.`);
+        if (isMe(saved)) {
+          session.user.display_name = saved.display_name;
+          if (body.role) {
+            // no longer an admin: this page is not theirs any more
+            session.user.role = saved.role;
+            navigate('/users', { replace: true });
+            return;
+          }
+          if (onChanged) onChanged();
+        }
+        loadAccounts().then(() => refocus(accountsHeading));
+      },
+    });
+  }
+
+  async function setDisabled(u, disabled) {
+    if (disabled) {
+      const ok = await confirmDialog({
+        title: `Disable the account “${u.username}”?`,
+        message: 'Its sessions end at once and its API tokens are refused, until the account is enabled again. Nothing is deleted.',
+        confirmLabel: 'Disable',
+        iconName: 'ban',
+      });
+      if (!ok) return;
+    }
+    try {
+      await api.patch(`/users/${u.id}`, { disabled });
+      done(disabled ? `Disabled the account “${u.username}”.` : `Enabled the account “${u.username}”.`);
+      await afterChange(accountsHeading);
+    } catch (err) {
+      refused(`Could not ${disabled ? 'disable' : 'enable'} “${u.username}”`, err);
+    }
+  }
+
+  async function remove(u) {
+    const ok = await confirmDialog({
+      title: `Delete the account “${u.username}”?`,
+      message: 'The account is deleted with its API tokens and sessions. Runs it started and its audit entries stay. This cannot be undone.',
+      confirmLabel: 'Delete',
+    });
+    if (!ok) return;
+    try {
+      await api.del(`/users/${u.id}`);
+      done(`Deleted the account “${u.username}”.`);
+      await afterChange(accountsHeading);
+    } catch (err) {
+      refused(`Could not delete “${u.username}”`, err);
+    }
+  }
+
+  function accountsTable(users) {
+    return h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive users-table' },
+      h('thead', {}, h('tr', {}, ['Username', 'Display name', 'Role', 'State', 'Created', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, users.map((u) => h('tr', { dataset: { userId: u.id } },
+        h('td', { 'data-label': 'Username' }, h('span', { class: 'stack' },
+          h('span', { class: 'user-name' }, u.username),
+          isMe(u) ? h('small', { class: 'muted' }, 'This is you') : null)),
+        h('td', { 'data-label': 'Display name', class: 'user-display' }, u.display_name),
+        h('td', { 'data-label': 'Role' }, roleBadge(u.role)),
+        h('td', { 'data-label': 'State' }, stateCell(u)),
+        h('td', { 'data-label': 'Created', class: 'nowrap' }, timeEl(u.created)),
+        h('td', { 'data-label': 'Actions' }, h('div', { class: 'row-actions' },
+          button('Edit…', { iconName: 'edit', small: true, onclick: () => edit(u) }),
+          // one's own account is neither disabled nor deleted here (the session would end)
+          isMe(u) ? null : u.disabled
+            ? button('Enable', { iconName: 'power', small: true, onclick: () => setDisabled(u, false) })
+            : button('Disable', { iconName: 'ban', small: true, onclick: () => setDisabled(u, true) }),
+          button('Create token…', {
+            iconName: 'plus', small: true,
+            onclick: () => createTokenDialog({
+              path: `/users/${u.id}/tokens`, owner: u.username, onCreated: () => loadTokens(), onClosed: () => refocus(tokensHeading),
+            }),
+          }),
+          isMe(u) ? null : button('Delete', { iconName: 'trash', small: true, kind: 'danger-ghost', onclick: () => remove(u) }))))))));
+  }
+
+  async function loadAccounts() {
+    let data;
+    try {
+      data = await api.get('/users');
+    } catch (err) {
+      if (err.status === 401 || !isCurrent(token)) return;
+      put(accountsArea, errorBox(err));
+      return;
+    }
+    if (!isCurrent(token)) return;
+    put(accountsArea, data.hits.hits.length ? accountsTable(data.hits.hits) : emptyState('There are no accounts.'));
+  }
+
+  async function loadTokens() {
+    let data;
+    try {
+      data = await api.get('/tokens', { all: true });
+    } catch (err) {
+      if (err.status === 401 || !isCurrent(token)) return;
+      put(tokensArea, errorBox(err));
+      return;
+    }
+    if (!isCurrent(token)) return;
+    const list = data.hits.hits;
+    put(tokensArea, list.length
+      ? tokensTable(list, {
+        showAccount: true,
+        onRevoke: (t) => revokeToken(t, {
+          onDone: () => {
+            put(notice);
+            loadTokens().then(() => refocus(tokensHeading));
+          },
+          onError: (err) => refused(`Could not revoke the token “${t.name}”`, err),
+        }),
+      })
+      : emptyState('No account has an API token.'));
+  }
+
+  await Promise.all([loadAccounts(), loadTokens()]);
+}
