@@ -81,6 +81,7 @@ test('searching 100,000 lines', async () => {
   await page.getByLabel('Search log').fill('line 99999 of');
   await page.getByText('1 of 100,000 lines').waitFor();
   await viewport().getByText('line 99999 of 100000').waitFor();
+  assert.equal(await viewport().locator('mark').innerText(), 'line 99999 of', 'what was found is marked');
   await page.getByLabel('Search log').fill('');
   await page.getByText('100,000 lines', { exact: true }).waitFor();
   await shot(page, 'run-detail-big-log');

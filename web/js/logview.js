@@ -70,6 +70,24 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
     schedule(true);
   }
 
+  // the message with what the search found marked (the lower-cased text has the same length
+  // as the text for all but a few characters; where it has not, the line is shown unmarked)
+  function highlight(msg, text) {
+    const lower = text.toLowerCase();
+    if (lower.length !== text.length) {
+      msg.textContent = text;
+      return;
+    }
+    const parts = [];
+    let at = 0;
+    for (let i = lower.indexOf(needle); i >= 0; i = lower.indexOf(needle, i + needle.length)) {
+      parts.push(text.slice(at, i), h('mark', {}, text.slice(i, i + needle.length)));
+      at = i + needle.length;
+    }
+    parts.push(text.slice(at));
+    msg.replaceChildren(...parts);
+  }
+
   function rowEl() {
     const r = h('div', { class: 'log-row' },
       h('span', { class: 'ln' }), h('span', { class: 'ts' }), h('span', { class: 'lv' }), h('span', { class: 'msg' }));
@@ -109,7 +127,8 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
       ts.textContent = timeFmt.format(new Date(l.timestamp));
       ts.title = l.timestamp;
       lv.textContent = l.stream === 'stdout' ? l.level : `${l.level} ${l.stream}`;
-      msg.textContent = l.message;
+      if (needle) highlight(msg, l.message);
+      else msg.textContent = l.message;
     }
     empty.hidden = view.length > 0;
     empty.textContent = lines.length ? 'No line matches the filters.' : 'No log lines yet.';
