@@ -1,6 +1,7 @@
 /* utf8: validation and repair of byte strings; see utf8.h. */
 #include "utf8.h"
 
+#include <stdint.h>
 #include <string.h>
 
 /* Length of the valid sequence starting at s (at most n bytes), or 0 when invalid. */
@@ -39,6 +40,45 @@ size_t utf8_chars(const char *s)
     for (; *s; s++)
         if (((unsigned char)*s & 0xc0) != 0x80) n++;
     return n;
+}
+
+/* The small letter of a capital of the ranges utf8_fold covers, else c. */
+static uint32_t fold_cp(uint32_t c)
+{
+    if (c >= 0xc0 && c <= 0xde) return c == 0xd7 ? c : c + 0x20; /* À-Þ, less × */
+    if ((c >= 0x100 && c <= 0x12f) || (c >= 0x132 && c <= 0x137) || (c >= 0x14a && c <= 0x177))
+        return c | 1; /* capitals at even code points, each before its small letter */
+    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e)) return c & 1 ? c + 1 : c;
+    if (c == 0x178) return 0xff; /* Ÿ */
+    if (c == 0x386) return 0x3ac;
+    if (c >= 0x388 && c <= 0x38a) return c + 0x25;
+    if (c == 0x38c) return 0x3cc;
+    if (c == 0x38e || c == 0x38f) return c + 0x3f;
+    if ((c >= 0x391 && c <= 0x3a1) || (c >= 0x3a3 && c <= 0x3ab)) return c + 0x20;
+    if (c == 0x3c2) return 0x3c3; /* final sigma */
+    if (c >= 0x400 && c <= 0x40f) return c + 0x50;
+    if (c >= 0x410 && c <= 0x42f) return c + 0x20;
+    return c;
+}
+
+void utf8_fold(struct buf *out, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    if (n) buf_reserve(out, n); /* none for nothing: a reserved buffer holds no NUL yet */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char b = p[i];
+        if (b >= 'A' && b <= 'Z') {
+            buf_putc(out, (char)(b + 32));
+        } else if ((b & 0xe0) == 0xc0 && i + 1 < n && (p[i + 1] & 0xc0) == 0x80 && b >= 0xc2) {
+            /* every letter folded is in the two-byte range, and so is its small letter */
+            uint32_t c = fold_cp(((uint32_t)(b & 0x1f) << 6) | (p[i + 1] & 0x3f));
+            buf_putc(out, (char)(0xc0 | (c >> 6)));
+            buf_putc(out, (char)(0x80 | (c & 0x3f)));
+            i++;
+        } else {
+            buf_putc(out, (char)b);
+        }
+    }
 }
 
 bool utf8_blank(const char *s)

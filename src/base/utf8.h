@@ -15,6 +15,10 @@ size_t utf8_chars(const char *s);
 /* Whether s holds nothing but white space (space, tab, CR, LF, VT, FF): a title that shows
  * nothing. */
 bool utf8_blank(const char *s);
+/* Appends s[0..n) in lower case for searches that ignore case: ASCII, Latin-1, Latin
+ * Extended-A, Greek and basic Cyrillic capitals become their small letters (Ä ä, Ł ł, Σ σ,
+ * ς σ, Ж ж); everything else, invalid sequences too, is copied as it is. */
+void utf8_fold(struct buf *out, const char *s, size_t n);
 /* Appends s[0..n) to out with invalid sequences and NUL bytes replaced by U+FFFD. */
 void utf8_sanitize(struct buf *out, const char *s, size_t n);
 

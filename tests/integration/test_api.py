@@ -976,11 +976,19 @@ class Lists(ApiCase):
         self.assertEqual(ids("/api/runs?q=%s" % tag), [failed["id"]] + [r["id"] for r in reversed(titled)])
         self.assertEqual(ids("/api/runs?status=FAILED&q=%s" % tag), [failed["id"]])
         self.assertEqual(ids("/api/runs?q=%s" % failed["id"][:13]), [failed["id"]])
+        # letters beyond ASCII match in any case too, in titles of runs and of jobs
+        zurich = self.s.wait_run(self.s.run_job(a["id"], title="Zürcher Nacht %s ĘTAP Σ" % tag))
+        for q in ("ZÜRCHER", "zürcher nacht", "ętap", "σ"):
+            self.assertEqual(ids(runs + quote(q)), [zurich["id"]], q)
+        named = self.job(title="Ελληνικά και Кириллица %s" % tag, description="Łódź")
+        for q in ("ΕΛΛΗΝΙΚΆ", "кириллица", "ŁÓDŹ"):
+            found = self.s.get("/api/jobs?q=" + quote(q)).json["hits"]["hits"]
+            self.assertEqual([j["id"] for j in found], [named["id"]], q)
         first = self.s.get(runs + tag + "&size=2").json
-        self.assertEqual(first["hits"]["total"], 3)
+        self.assertEqual(first["hits"]["total"], 4)
         rest = self.s.get(first["links"]["next"]).json
         self.assertEqual([h["id"] for h in first["hits"]["hits"] + rest["hits"]["hits"]],
-                         [r["id"] for r in reversed(titled)])
+                         [zurich["id"]] + [r["id"] for r in reversed(titled)])
 
     def test_a_run_is_the_same_document_everywhere(self):
         """Runs are written as text for reads, lists and a job's last runs, and built as

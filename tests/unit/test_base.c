@@ -305,6 +305,34 @@ static void test_utf8_chars(void **state)
     assert_int_equal(utf8_chars("\xf0\x9f\x98\x80!"), 2);
 }
 
+static void assert_folds(const char *in, const char *want)
+{
+    struct buf b = BUF_INIT;
+    utf8_fold(&b, in, strlen(in));
+    assert_string_equal(buf_cstr(&b), want);
+    buf_free(&b);
+}
+
+static void test_utf8_fold_and_blank(void **state)
+{
+    (void)state;
+    assert_folds("", "");
+    assert_folds("Nightly SYNC 42", "nightly sync 42");
+    assert_folds("ZÜRCHER Straße ÀÉÎÕÞ × Ÿ", "zürcher straße àéîõþ × ÿ"); /* × is no letter */
+    assert_folds("ŁÓDŹ ŚLĄSK ČESKÉ ŐRSÉG Ĳ", "łódź śląsk české őrség ĳ");
+    assert_folds("ΑΘΗΝΑ Ώρα ΟΔΟΣ ς", "αθηνα ώρα οδοσ σ");
+    assert_folds("МОСКВА ЁЛКА ЇЖАК", "москва ёлка їжак");
+    assert_folds("İ ı ĸ ŉ ſ 日本", "İ ı ĸ ŉ ſ 日本"); /* no simple pair, or out of range: as is */
+    /* invalid sequences and cut characters are copied as they are */
+    assert_folds("A\xc3", "a\xc3");
+    assert_folds("\xc3\x28" "B", "\xc3\x28" "b");
+    assert_folds("\xc0\x80", "\xc0\x80");
+    assert_true(utf8_blank(""));
+    assert_true(utf8_blank(" \t\r\n\v\f"));
+    assert_false(utf8_blank(" x "));
+    assert_false(utf8_blank("\xc2\xa0")); /* a no-break space is shown, as a space */
+}
+
 static char *sanitize(const char *s, size_t n)
 {
     struct buf b = BUF_INIT;
@@ -764,6 +792,7 @@ int main(void)
         cmocka_unit_test(test_duration_format),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_utf8_chars),
+        cmocka_unit_test(test_utf8_fold_and_blank),
         cmocka_unit_test(test_utf8_sanitize),
         cmocka_unit_test(test_buf),
         cmocka_unit_test(test_fmt_int),
