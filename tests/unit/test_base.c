@@ -327,6 +327,29 @@ static void test_utf8_fold_and_blank(void **state)
     assert_folds("A\xc3", "a\xc3");
     assert_folds("\xc3\x28" "B", "\xc3\x28" "b");
     assert_folds("\xc0\x80", "\xc0\x80");
+    /* on any bytes: as many bytes out as in, valid UTF-8 stays valid, a second fold changes
+     * nothing (a search folds the pattern once and the texts once) */
+    unsigned seed = 12345;
+    for (int round = 0; round < 20000; round++) {
+        char in[16];
+        size_t n = (size_t)(round % 16);
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245 + 12345;
+            /* mostly the lead bytes of the folded ranges and continuation bytes */
+            static const unsigned char pick[] = {'A', 'z', 0xc3, 0xc4, 0xc5, 0xce, 0xcf, 0xd0,
+                                                 0xd1, 0x80, 0x98, 0xa3, 0xbf, 0xe6, 0xff, 0};
+            in[i] = (char)pick[(seed >> 16) % sizeof pick];
+        }
+        struct buf once = BUF_INIT, twice = BUF_INIT;
+        utf8_fold(&once, in, n);
+        assert_int_equal(once.len, n);
+        if (utf8_valid(in, n)) assert_true(utf8_valid(once.data ? once.data : "", once.len));
+        utf8_fold(&twice, once.data ? once.data : "", once.len);
+        assert_int_equal(twice.len, n);
+        assert_memory_equal(buf_cstr(&twice), buf_cstr(&once), n);
+        buf_free(&once);
+        buf_free(&twice);
+    }
     assert_true(utf8_blank(""));
     assert_true(utf8_blank(" \t\r\n\v\f"));
     assert_false(utf8_blank(" x "));
