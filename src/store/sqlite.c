@@ -2429,6 +2429,9 @@ int store_restore(const char *from, const char *to, struct store_copy_info *info
         goto out;
     }
     if ((rc = count_into(src, info, e)) != 0) goto out;
+    /* a missing store is made as sked makes one (its owner's alone); an existing one keeps its
+     * mode */
+    create_private(to);
     if (sqlite3_open_v2(to, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
         rc = sk_err_set(e, -EIO, "db", "%s: cannot open: %s", to, sqlite3_errmsg(dst));
         goto out;

@@ -952,6 +952,12 @@ class Backup(unittest.TestCase):
             s.stop()
             r = subprocess.run([skedtest.BIN, "restore", out, "--db", s.db], capture_output=True, text=True)
             self.assertEqual(r.returncode, 0, r.stderr)
+            # a store restore creates is its owner's alone, whatever the umask
+            fresh = os.path.join(os.path.dirname(out), "fresh.db")
+            r = subprocess.run(["sh", "-c", 'umask 022 && exec "$0" restore "$1" --db "$2"', skedtest.BIN,
+                                out, fresh], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(os.stat(fresh).st_mode & 0o777, 0o600)
             s.start()
             self.assertEqual(s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"], len(copied))
 
