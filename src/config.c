@@ -192,6 +192,50 @@ static int parse_size(const char *s, int64_t *out)
     return 0;
 }
 
+/* What is wrong with an SMTP server's URL, or NULL: smtp:// or smtps://, an optional
+ * USER[:PASSWORD]@, a host, an optional port from 1 to 65535, an optional /PATH (the domain
+ * libcurl greets with), and nothing blank or unprintable anywhere. */
+static const char *smtp_url_error(const char *url)
+{
+    const char *p = url;
+    if (strncmp(p, "smtp://", 7) == 0)
+        p += 7;
+    else if (strncmp(p, "smtps://", 8) == 0)
+        p += 8;
+    else
+        return "expected smtp://HOST[:PORT] or smtps://HOST[:PORT]";
+    for (const char *q = url; *q; q++)
+        if ((unsigned char)*q <= ' ' || *q == 0x7f)
+            return "a URL holds no spaces or control characters";
+    const char *end = p + strcspn(p, "/");
+    for (const char *q = end; q > p; q--) /* past the credentials, up to their last '@' */
+        if (q[-1] == '@') {
+            p = q;
+            break;
+        }
+    const char *colon = NULL;
+    if (*p == '[') { /* an IPv6 address */
+        const char *close = memchr(p, ']', (size_t)(end - p));
+        if (!close || close == p + 1) return "a bracketed IPv6 host is empty or not closed";
+        if (close + 1 < end && close[1] != ':') return "expected :PORT after the IPv6 host";
+        colon = close + 1 < end ? close + 1 : NULL;
+    } else {
+        colon = memchr(p, ':', (size_t)(end - p));
+    }
+    if ((colon ? colon : end) == p) return "the host is missing";
+    if (colon) {
+        long port = 0;
+        const char *d = colon + 1;
+        if (d == end) return "the port is missing after ':'";
+        for (; d < end; d++) {
+            if (*d < '0' || *d > '9' || (port = port * 10 + (*d - '0')) > 65535)
+                return "the port must be a number from 1 to 65535";
+        }
+        if (port < 1) return "the port must be a number from 1 to 65535";
+    }
+    return NULL;
+}
+
 static int set_option(struct config *c, const char *name, const char *val, const char *src,
                       struct sk_err *e)
 {
@@ -247,16 +291,15 @@ static int set_option(struct config *c, const char *name, const char *val, const
         else
             c->shutdown_grace_ms = n;
     } else if (strcmp(name, "smtp-url") == 0) {
-        if (*val && strncmp(val, "smtp://", 7) != 0 && strncmp(val, "smtps://", 8) != 0)
-            return sk_err_set(e, -EINVAL, src, "'%s': expected smtp://HOST[:PORT] or smtps://...",
-                              val);
+        const char *bad = *val ? smtp_url_error(val) : NULL;
+        if (bad) return sk_err_set(e, -EINVAL, src, "'%s': %s", val, bad);
         free(c->smtp_url);
         c->smtp_url = *val ? xstrdup(val) : NULL;
     } else if (strcmp(name, "smtp-from") == 0) {
         if (*val && (!strchr(val, '@') || strpbrk(val, "\r\n<>")))
             return sk_err_set(e, -EINVAL, src, "'%s': expected an e-mail address", val);
         free(c->smtp_from);
-        c->smtp_from = *val ? xstrdup(val) : NULL;
+        c->smtp_from = xstrdup(*val ? val : "sked@localhost"); /* empty: the default */
     } else if (strcmp(name, "public-url") == 0) {
         if (*val && strncmp(val, "http://", 7) != 0 && strncmp(val, "https://", 8) != 0)
             return sk_err_set(e, -EINVAL, src, "'%s': expected http://... or https://...", val);
@@ -268,7 +311,10 @@ static int set_option(struct config *c, const char *name, const char *val, const
         free(c->webhook_secret);
         c->webhook_secret = *val ? xstrdup(val) : NULL;
     } else if (strcmp(name, "retention") == 0) {
-        if (duration_parse(val, &n, &why) != 0 || n < 60000)
+        bool parsed = duration_parse(val, &n, &why) == 0;
+        if (!parsed && strcmp(why, DURATION_TOO_LONG) == 0)
+            return sk_err_set(e, -EINVAL, src, "'%s': %s", val, why);
+        if (!parsed || n < 60000)
             return sk_err_set(e, -EINVAL, src, "'%s': a duration of at least 1m, e.g. 90d", val);
         c->retention_ms = n;
     } else if (strcmp(name, "builtin-threads") == 0) {

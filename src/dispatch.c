@@ -872,7 +872,8 @@ void dispatch_job_deleted(struct dispatch *d, const char *job_id)
     size_t it;
     for (struct map_entry *e = map_first(&d->active, &it); e; e = map_next(&d->active, &it, e)) {
         struct active *a = e->value;
-        if (strcmp(a->run.job_id, job_id) != 0) continue;
+        /* a job's deletion tells this at its start and again at its end: once is news */
+        if (strcmp(a->run.job_id, job_id) != 0 || a->detached) continue;
         a->detached = true;
         worker_terminate(a, END_STOPPED);
         log_info("run.detached", "run=%s job=%s reason=\"job deleted\"", a->run.id, job_id);

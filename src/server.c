@@ -93,7 +93,8 @@ static void notify_systemd(const char *state)
     if (a.sun_path[0] == '@') a.sun_path[0] = '\0';
     socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
     if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&a, len) < 0)
-        log_warn("systemd.notify_failed", "state=%s reason=%s", state, log_q(strerror(errno)));
+        log_warn("systemd.notify_failed", "state=%s reason=%s", log_q(state),
+                 log_q(strerror(errno)));
     close(fd);
 }
 
@@ -195,7 +196,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         return;
     }
     s->stopping = true;
-    notify_systemd("STOPPING=1");
+    notify_systemd("STOPPING=1\nSTATUS=stopping");
     log_info("shutdown.start", "signal=%d active=%zu", (int)sig, dispatch_active_count(s->dispatch));
     http_server_stop_accepting(s->http);
     scheduler_stop(s->sched); /* runs it would add now would only wait for the next start */

@@ -861,6 +861,8 @@ class Deletes(ApiCase):
         time.sleep(0.3)
         self.assertEqual(self.s.get("/api/runs?job_id=" + job["id"]).json["hits"]["total"], 0)
         self.assertError(self.s.delete("/api/jobs/" + job["id"]), 404)
+        # the running run was let go once, and said so once
+        self.assertEqual(self.s.server_log().count("event=run.detached run=%s " % running["id"]), 1)
         # other jobs keep theirs
         self.assertEqual(self.s.get("/api/jobs/%s/runs/%s" % (keep["id"], kept_run["id"])).status, 200)
         self.assertEqual(self.s.wait_run(self.s.run_job(keep["id"]))["status"], "SUCCESS")

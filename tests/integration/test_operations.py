@@ -409,8 +409,14 @@ class Config(unittest.TestCase):
             run = s.wait_run(s.run_job(s.create_job("envdump")["id"]))
             self.assertFalse([l for l in s.logs(run) if l["message"].startswith("NOTIFY_SOCKET=")])
             s.proc.send_signal(signal.SIGTERM)
-            self.assertIn("STOPPING=1", srv.recv(4096).decode())
+            self.assertEqual(srv.recv(4096).decode(), "STOPPING=1\nSTATUS=stopping")
         srv.close()
+        # a notification that cannot be sent is logged with its state and why, on one line
+        with Sked(tasks={"envdump.json": env_dump}, args=FAST,
+                  env={"NOTIFY_SOCKET": sock_path + ".gone"}) as s:
+            lines = wait_for(lambda: [l for l in s.server_log().splitlines() if "systemd.notify_failed" in l],
+                             what="the failed READY")
+        self.assertRegex(lines[0], r'state="READY=1 STATUS=[^"]*" reason="No such file or directory"$')
 
 
 class Install(unittest.TestCase):

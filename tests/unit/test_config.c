@@ -221,6 +221,29 @@ static void bad_env(const char *var, const char *field, const char *needle)
         bad_flag(argv_, field, needle);                                                        \
     } while (0)
 
+static void test_smtp_settings(void **state)
+{
+    (void)state;
+    static const char *const good[] = {"smtp://127.0.0.1:2525", "smtp://mail",
+                                       "smtps://user:p%40ss@mail.example.org:465/example.org",
+                                       "smtp://[::1]:25", "smtp://[::1]"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        struct config c;
+        struct sk_err e;
+        const char *argv[] = {"--smtp-url", good[i], NULL};
+        if (load(&c, argv, NULL, &e) != 0) fail_msg("%s refused: %s", good[i], e.msg);
+        assert_string_equal(c.smtp_url, good[i]);
+        config_release(&c);
+    }
+    /* an empty sender is the default one, printed as the one used */
+    struct config c;
+    struct sk_err e;
+    const char *env[] = {"SKED_SMTP_FROM=", NULL};
+    assert_int_equal(load(&c, NULL, env, &e), 0);
+    assert_string_equal(c.smtp_from, "sked@localhost");
+    config_release(&c);
+}
+
 static void test_load_errors(void **state)
 {
     (void)state;
@@ -243,6 +266,17 @@ static void test_load_errors(void **state)
     BAD("--stop-grace", "'soon'", "--stop-grace", "soon");
     BAD("--shutdown-grace", "expected a duration", "--shutdown-grace", "-1s");
     BAD("--durability", "expected normal or full", "--durability", "extra");
+    BAD("--smtp-url", "expected smtp://HOST", "--smtp-url", "http://mail");
+    BAD("--smtp-url", "the host is missing", "--smtp-url", "smtp://");
+    BAD("--smtp-url", "the host is missing", "--smtp-url", "smtp://user:pw@:25");
+    BAD("--smtp-url", "from 1 to 65535", "--smtp-url", "smtps://h:99999");
+    BAD("--smtp-url", "from 1 to 65535", "--smtp-url", "smtp://h:0");
+    BAD("--smtp-url", "from 1 to 65535", "--smtp-url", "smtp://h:25x/d");
+    BAD("--smtp-url", "the port is missing", "--smtp-url", "smtp://h:");
+    BAD("--smtp-url", "no spaces", "--smtp-url", "smtp://h x");
+    BAD("--smtp-url", "not closed", "--smtp-url", "smtp://[::1:25");
+    BAD("--retention", "at least 1m", "--retention", "30s");
+    BAD("--retention", "at most 100 years", "--retention", "36601d");
     BAD("--log-level", "expected debug, info, warn or error", "--log-level", "trace");
     BAD("--log-format", "expected text or json", "--log-format", "xml");
     BAD("--bogus", "unknown option", "--bogus", "1");
@@ -283,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_parse_queues),
         cmocka_unit_test(test_load_flags_and_env),
+        cmocka_unit_test(test_smtp_settings),
         cmocka_unit_test(test_load_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
