@@ -86,7 +86,8 @@ install: $(SKED_BIN)
 	    echo "could not chgrp sked $(DESTDIR)$(SYSCONFDIR)/sked/sked.conf: do it as root"
 	[ -e $(DESTDIR)$(SYSCONFDIR)/sked/tasks.d ] || \
 	    ln -s $(DATADIR)/tasks.d $(DESTDIR)$(SYSCONFDIR)/sked/tasks.d
-	@echo "installed; for the service: useradd --system --home /var/lib/sked sked &&" \
+	@echo "installed; for the service: useradd --system --user-group --home-dir /var/lib/sked" \
+	      "--no-create-home --shell /usr/sbin/nologin sked &&" \
 	      "chgrp sked $(SYSCONFDIR)/sked/sked.conf &&" \
 	      "systemctl daemon-reload && systemctl enable --now sked"
 
