@@ -387,15 +387,28 @@ struct file_ctx {
     int cur;   /* the line the last read came from: the one a handler call is about */
     int rc;
     int line;  /* the line of the first refused value */
+    int long_line, max; /* a line longer than inih's buffer holds, and how long one may be */
 };
 
+/* inih's reader. Its buffer is fixed (Debian's inih: 200 bytes with the newline and the NUL),
+ * and it would take the rest of a longer line for a line of its own: such a line ends the
+ * reading, to be refused as too long. */
 static char *read_line(char *str, int num, void *arg)
 {
     struct file_ctx *fc = arg;
     char *r = fgets(str, num, fc->f);
     if (r) {
         fc->cur = fc->lines + 1;
-        if (strchr(r, '\n')) fc->lines++;
+        if (strchr(r, '\n')) {
+            fc->lines++;
+        } else {
+            int next = getc(fc->f);
+            if (next != EOF) { /* more of this line follows */
+                fc->long_line = fc->cur;
+                fc->max = num - 2;
+                return NULL;
+            }
+        }
     }
     return r;
 }
@@ -435,6 +448,9 @@ int config_load_stream(struct config *c, FILE *f, const char *file, struct sk_er
 {
     struct file_ctx fc = {.c = c, .file = file, .e = e, .f = f};
     int line = ini_parse_stream(read_line, &fc, file_entry, &fc);
+    if (fc.long_line && (line == 0 || line > fc.long_line))
+        return sk_err_set(e, -EINVAL, "config", "%s:%d: a line may hold at most %d characters",
+                          file, fc.long_line, fc.max);
     if (line != 0) {
         /* inih reports the first bad line: a value we refused or a line that is no pair */
         char field[128], msg[512];

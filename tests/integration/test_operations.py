@@ -379,6 +379,11 @@ class Config(unittest.TestCase):
                 ("[server]\nnode = a\njust words\nlisten = nowhere\n", ":3: ", "not a key = value line"),
                 ("[server]\nbogus = 1\n", ":2: ", "unknown key"),
                 ("[nope]\nx = 1\n", ":2: ", "unknown section"),
+                # a line longer than the reader holds is refused as such, not read in pieces
+                ("[notifications]\nsmtp_from = " + "a" * 180 + "@example.org\nnode = b\n", ":2: ",
+                 "a line may hold at most 198 characters"),
+                ("[server]\nlisten = nowhere\n# " + "x" * 300 + "\n", ":2: ", "expected HOST:PORT"),
+                ("[server]\nnode = a\nnode = " + "b" * 192 + "\n", ":3: ", "at most 198 characters"),
                 ("just words\n", ":1: ", "not a key = value line")):
             with open(conf, "w") as f:
                 f.write(text)
