@@ -12,6 +12,8 @@ command -v node >/dev/null 2>&1 || missing="$missing
   - Chromium:  apt-get install chromium   (looked for $chromium; SKED_CHROMIUM names another)"
 [ -f "$here/node_modules/playwright-core/package.json" ] || missing="$missing
   - playwright-core: (cd tests/ui && npm ci)"
+[ -f "$here/node_modules/axe-core/axe.min.js" ] || missing="$missing
+  - axe-core:  (cd tests/ui && npm ci)"
 if [ -n "$missing" ]; then
     echo "The UI tests cannot run; missing:$missing" >&2
     exit 1
@@ -24,4 +26,4 @@ for v in SKED_BIN SKED_SRC SKED_SCREENSHOT_DIR SKED_UI_WEB_DIR; do
 done
 cd "$here" || exit 1
 # One file at a time: each starts its own sked and browser, and two cores are enough for one.
-exec node --test --test-concurrency=1 workflow.test.mjs roles.test.mjs people.test.mjs layout.test.mjs details.test.mjs biglog.test.mjs scale.test.mjs
+exec node --test --test-concurrency=1 workflow.test.mjs roles.test.mjs people.test.mjs layout.test.mjs details.test.mjs a11y.test.mjs biglog.test.mjs scale.test.mjs

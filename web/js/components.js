@@ -249,7 +249,15 @@ export function pageHeader(title, actions = [], { label } = {}) {
     h('div', { class: 'page-actions', role: label ? 'toolbar' : null, 'aria-label': label }, actions));
 }
 
+/**
+ * A read-only block of text that may scroll: focusable, so it scrolls from the keyboard, and a
+ * named group, since a name on a plain <pre> is not announced (ARIA forbids it there).
+ */
+export function textBlock(text, label, cls = 'json') {
+  return h('pre', { class: cls, tabindex: '0', role: 'group', 'aria-label': label }, text);
+}
+
 /** A read-only JSON value. */
 export function jsonBlock(value, label) {
-  return h('pre', { class: 'json', tabindex: '0', 'aria-label': label }, value === undefined ? '' : JSON.stringify(value, null, 2));
+  return textBlock(value === undefined ? '' : JSON.stringify(value, null, 2), label);
 }

@@ -4,7 +4,7 @@
 import { api } from './api.js';
 import { h, icon, debounce, fullTime, parseTime, describeSchedule, nextId, put } from './dom.js';
 import {
-  button, field, input, select, openDialog, confirmDialog, errorSummary, applyErrors, clearErrors, toast,
+  button, field, input, select, openDialog, confirmDialog, errorSummary, applyErrors, clearErrors, toast, textBlock,
 } from './components.js';
 import { argsForm, jsonEditor } from './argsform.js';
 import { getQueues, getTaskArgs } from './catalog.js';
@@ -98,8 +98,8 @@ export async function configureAndRun(job) {
     h('details', { class: 'box advanced', open: hasSavedCustom },
       h('summary', {}, 'Advanced configuration'),
       h('p', { class: 'hint' }, 'Reference configuration: the arguments a run started now with the saved settings would get.'),
-      h('pre', { class: 'json', tabindex: '0', 'aria-label': 'Reference configuration' },
-        defaults ? JSON.stringify(defaults, null, 2) : 'The saved arguments no longer validate against the job type.'),
+      textBlock(defaults ? JSON.stringify(defaults, null, 2) : 'The saved arguments no longer validate against the job type.',
+        'Reference configuration'),
       h('div', { class: 'notice notice-warn', role: 'note' }, icon('alert'),
         h('span', {}, h('strong', {}, 'Custom args override everything above. '),
           'When given, the task receives exactly this object: the fields above, their defaults and the since value are not used, and nothing is validated.')),

@@ -57,7 +57,8 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
   const viewport = h('div', {
     class: 'log-viewport', tabindex: '0', role: 'region', 'aria-label': 'Log lines',
   }, spacer, empty);
-  const el = h('section', { class: 'logview', 'aria-label': 'Log' }, toolbar, viewport);
+  // not a second region named "Log": the run page's section around it has that name
+  const el = h('div', { class: 'logview' }, toolbar, viewport);
   const pool = [];
 
   function matches(l) {

@@ -22,10 +22,11 @@ export function launch() {
 
 /**
  * A page in a new browser context (its own cookies). Uncaught errors of the page's scripts
- * are collected in page.errors, and each test file checks that none happened.
+ * are collected in page.errors, and each test file checks that none happened. `bypassCSP`
+ * lets a test add a script of its own (axe-core), which sked's Content-Security-Policy refuses.
  */
-export async function newPage(browser, { width = 1280, height = 860, colorScheme = 'light' } = {}) {
-  const context = await browser.newContext({ viewport: { width, height }, colorScheme, locale: 'en-US', timezoneId: 'UTC' });
+export async function newPage(browser, { width = 1280, height = 860, colorScheme = 'light', bypassCSP = false } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, colorScheme, locale: 'en-US', timezoneId: 'UTC', bypassCSP });
   context.setDefaultTimeout(20000);
   const page = await context.newPage();
   page.errors = [];

@@ -2,7 +2,7 @@
 
 import { api } from '../api.js';
 import { h, timeEl, debounce, put, shortId } from '../dom.js';
-import { pager, pageHeader, emptyState, errorBox, loading, select, field, input } from '../components.js';
+import { pager, pageHeader, emptyState, errorBox, loading, select, field, input, jsonBlock } from '../components.js';
 import { onLeave, setQuery, isCurrent } from '../router.js';
 import { can } from '../session.js';
 import { jobPicker, sinceInput } from './filters.js';
@@ -38,7 +38,7 @@ function detailsCell(d) {
     short = JSON.stringify(d);
   }
   if (short.length > 120) short = `${short.slice(0, 117)}…`;
-  return h('details', { class: 'audit-details' }, h('summary', {}, short), h('pre', { class: 'json' }, JSON.stringify(d, null, 2)));
+  return h('details', { class: 'audit-details' }, h('summary', {}, short), jsonBlock(d, 'Details'));
 }
 
 export async function auditPage(el, { query, token }) {

@@ -3,7 +3,7 @@
 
 import { api } from '../api.js';
 import { h, icon, timeEl, statusBadge, durationEl, personName, isActive, fullTime, parseTime, put } from '../dom.js';
-import { button, pageHeader, jsonBlock } from '../components.js';
+import { button, pageHeader, jsonBlock, textBlock } from '../components.js';
 import { navigate, onLeave, isCurrent } from '../router.js';
 import { can } from '../session.js';
 import { stopRun, deleteRun } from '../dialogs.js';
@@ -110,7 +110,7 @@ export async function runPage(el, { params, token }) {
       h('section', { class: 'card', 'aria-labelledby': 'outcome-h' }, h('h2', { id: 'outcome-h' }, 'Outcome'),
         h('dl', { class: 'facts counters' }, counters.map(([k, v]) => fact(k, String(v ?? 0)))),
         h('h3', {}, 'Message'),
-        run.message ? h('pre', { class: 'message-full' }, run.message) : h('p', { class: 'muted' }, 'No message.'),
+        run.message ? textBlock(run.message, 'Message', 'message-full') : h('p', { class: 'muted' }, 'No message.'),
         h('h3', {}, 'Arguments'), jsonBlock(run.args, 'Arguments'),
         h('h3', {}, 'Output'), run.output === null || run.output === undefined ? h('p', { class: 'muted' }, 'No output.') : jsonBlock(run.output, 'Output'))));
   }
