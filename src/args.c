@@ -46,6 +46,17 @@ int args_parse_custom(const json_t *v, const char *field, json_t **out, json_t *
     return -EINVAL;
 }
 
+bool args_custom(const json_t *input, const json_t *custom)
+{
+    if (custom) return true;
+    json_t *errs = json_array(), *saved = NULL;
+    args_parse_custom(json_object_get(input, "custom_args"), "args.custom_args", &saved, errs);
+    bool yes = saved != NULL;
+    json_decref(saved);
+    json_decref(errs);
+    return yes;
+}
+
 json_t *args_resolve(const struct task *t, const json_t *input, const json_t *custom,
                      int64_t last_success, json_t *errs)
 {

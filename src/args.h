@@ -11,6 +11,7 @@
 #define SKED_ARGS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "tasks.h"
@@ -23,6 +24,13 @@
  */
 json_t *args_resolve(const struct task *t, const json_t *input, const json_t *custom,
                      int64_t last_success, json_t *errs);
+
+/*
+ * Whether args_resolve(t, input, custom, ...) resolves to custom arguments: custom is given, or
+ * input holds a non-empty custom_args (a job's saved ones, or a request's args object). An
+ * executor that shapes the arguments (Celery's positional ones) sends custom ones as given.
+ */
+bool args_custom(const json_t *input, const json_t *custom);
 
 /*
  * custom_args as the API takes them: a JSON text in a string (the reference's form) or an

@@ -42,6 +42,9 @@
 #define QUERY_EVERY_US (5 * 1000000LL)   /* a task nobody claims is asked about this often */
 #define QUERY_GRACE_US (10 * 1000000LL)  /* ... and given up this long after accept_timeout */
 #define LINE_CAP 4000
+/* past the hard time limit, how long the worker gets to report the task it killed before sked
+ * kills it itself (billiard checks its limits once a second) */
+#define LIMIT_SLACK_US (3 * 1000000LL)
 
 /* ---- connections ---- */
 
@@ -89,10 +92,18 @@ struct endpoint {
     struct redis_url url;
     struct rconn cmd, sub;
     struct map workers; /* broker: hostname -> struct worker */
-    struct map qlen;    /* broker: queue -> int64_t* (LLEN, -1 unknown) */
+    struct map qlen;    /* broker: queue -> struct qslot */
     int64_t clock;      /* broker: the pidbox messages' clock */
     int64_t asked_queues;
     bool bound;         /* broker: our reply queue's binding is in place */
+    bool used;          /* a loaded job type or a run in flight needs it (see prune) */
+};
+
+/* A Celery queue of a broker. Kept until the broker's endpoint is closed (an LLEN on its way
+ * writes to it), listed and read only while in use. */
+struct qslot {
+    int64_t len; /* LLEN, -1 unknown */
+    bool used;   /* the queue of a loaded job type or of a run in flight */
 };
 
 /* ---- runs in flight ---- */
@@ -116,6 +127,7 @@ struct flight {
     int64_t sent_at;
     int64_t next_seq;         /* the run log's next line */
     bool stopping, timed_out;
+    bool start_guessed;       /* started_at is the send: no start was heard of */
     int revokes;              /* revoke broadcasts so far (SIGTERM, then SIGKILL) */
     int64_t stop_deadline;
     bool check_pending;       /* an LREM or LPOS is on its way */
@@ -208,8 +220,13 @@ static void on_setup(redisAsyncContext *ac, void *reply, void *arg)
     redisReply *r = reply;
     if (!r || rc->ac != ac) return;
     if (r->type == REDIS_REPLY_ERROR) {
-        log_error("celery.refused", "%s=%s reason=%s", ep_what(rc->ep), rc->ep->display,
-                  log_q(r->str));
+        /* a failed connect, whatever the replies after it say (a server that needs no
+         * password refuses AUTH, then takes SELECT and PSUBSCRIBE): the connection is let go
+         * here, so that they find it gone, and the next try waits a longer backoff */
+        if (!rc->warned)
+            log_error("celery.refused", "%s=%s reason=%s", ep_what(rc->ep), rc->ep->display,
+                      log_q(r->str));
+        rconn_down(rc, r->str);
         redisAsyncDisconnect(ac);
     }
 }
@@ -414,7 +431,7 @@ static void endpoint_free(struct endpoint *ep)
         worker_free(e->value);
     map_release(&ep->workers);
     for (struct map_entry *e = map_first(&ep->qlen, &it); e; e = map_next(&ep->qlen, &it, e))
-        free(e->value);
+        free(e->value); /* after the connections: a pending LLEN was answered with NULL */
     map_release(&ep->qlen);
     redis_url_free(&ep->url);
     free(ep->key);
@@ -454,11 +471,19 @@ static void log_text(struct flight *f, int level, const char *text)
     }
 }
 
+/* Whether the run's arguments are custom ones (dispatch_submit marks them in remote). */
+static bool run_custom_args(const struct run *r)
+{
+    return r->remote && json_is_true(json_object_get(r->remote, "custom_args"));
+}
+
 static json_t *remote_json(const struct flight *f, const char *worker)
 {
     json_t *o = json_pack("{s:s,s:s,s:I}", "envelope", f->envelope ? f->envelope : "", "queue",
                           f->run.queue, "sent_at", (json_int_t)f->sent_at);
     if (worker) json_object_set_new(o, "worker", json_string(worker));
+    /* kept: a retry of the run sends its arguments the same way */
+    if (run_custom_args(&f->run)) json_object_set_new(o, "custom_args", json_true());
     return o;
 }
 
@@ -627,19 +652,51 @@ static char *timeout_message(const struct flight *f, const char *detail)
                      detail ? detail : "");
 }
 
+/* The run timed out: said once in its log, and whatever it ends with, it ends FAILED. */
+static void note_timeout(struct flight *f)
+{
+    if (f->timed_out) return;
+    f->timed_out = true;
+    char d[32], g[32];
+    flight_log(f, LL_ERROR,
+               "timed out after %s: the worker's soft time limit stops the task, its hard limit "
+               "kills it %s later",
+               dur(f->run.timeout_ms, d), dur(f->grace_ms, g));
+}
+
+/* Whether the run's timeout has passed, by sked's clock from the start the worker reported (the
+ * tick marks it within a second; an outcome may come first). A start only guessed (the send)
+ * is no ground: the task may have waited in the queue. */
+static bool past_timeout(const struct flight *f)
+{
+    const struct run *r = &f->run;
+    if (f->timed_out) return true;
+    return r->timeout_ms > 0 && r->started_at != NO_TIME && !f->start_guessed &&
+           time_now_us() - r->started_at > r->timeout_ms * 1000;
+}
+
 /* A result-backend value of the run: the authority on how it ended. */
 static void apply_meta(struct flight *f, const struct celery_meta *m)
 {
     const char *st = m->status ? m->status : "";
+    /* SoftTimeLimitExceeded carries no message: no ": " after its name */
+    bool has_msg = m->exc_message && *m->exc_message;
     if (strcmp(st, "SUCCESS") == 0) {
-        finish(f, RUN_SUCCESS, NULL, capped_output(m->result));
+        if (past_timeout(f)) { /* it returned after the soft limit: as a local run's any exit */
+            note_timeout(f);
+            finish(f, RUN_FAILED, timeout_message(f, NULL), capped_output(m->result));
+        } else {
+            finish(f, RUN_SUCCESS, NULL, capped_output(m->result));
+        }
     } else if (strcmp(st, "FAILURE") == 0) {
         char *msg = failure_message(m->exc_type, m->exc_message, m->traceback);
-        flight_log(f, LL_ERROR, "failed: %s%s%s", m->exc_type ? m->exc_type : "failure",
-                   m->exc_message ? ": " : "", m->exc_message ? m->exc_message : "");
-        log_text(f, LL_ERROR, m->traceback);
         bool limit = m->exc_type && strstr(m->exc_type, "TimeLimitExceeded");
-        if ((f->timed_out || limit) && f->run.timeout_ms > 0) {
+        bool timeout = (past_timeout(f) || limit) && f->run.timeout_ms > 0;
+        if (timeout) note_timeout(f);
+        flight_log(f, LL_ERROR, "failed: %s%s%s", m->exc_type ? m->exc_type : "failure",
+                   has_msg ? ": " : "", has_msg ? m->exc_message : "");
+        log_text(f, LL_ERROR, m->traceback);
+        if (timeout) {
             finish(f, RUN_FAILED, timeout_message(f, msg), NULL);
             free(msg);
         } else if (f->stopping) {
@@ -660,8 +717,9 @@ static void apply_meta(struct flight *f, const struct celery_meta *m)
             finish(f, RUN_FAILED, xstrdup("revoked outside sked"), NULL);
     } else if (strcmp(st, "RETRY") == 0) {
         mark_running(f, NULL, NO_TIME);
-        flight_log(f, LL_WARNING, "retrying: %s%s%s", m->exc_type ? m->exc_type : "",
-                   m->exc_message ? ": " : "", m->exc_message ? m->exc_message : "");
+        flight_log(f, LL_WARNING, "retrying%s%s%s%s", m->exc_type ? ": " : "",
+                   m->exc_type ? m->exc_type : "", has_msg ? ": " : "",
+                   has_msg ? m->exc_message : "");
     } else if (strcmp(st, "PENDING") != 0 && *st) { /* STARTED or a state of the task's own */
         mark_running(f, NULL, NO_TIME);
         if (json_is_object(m->result)) set_progress(f, m->result);
@@ -709,6 +767,7 @@ static void on_hold_over(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct flight *f = arg;
+    f->start_guessed = true;
     mark_running(f, NULL, f->sent_at); /* releases what it held */
 }
 
@@ -718,13 +777,26 @@ static void end_from_event(struct flight *f)
 {
     json_t *ev = f->ev_end;
     const char *type = json_str(ev, "type");
+    bool timeout = past_timeout(f);
+    if (timeout && f->run.timeout_ms > 0) note_timeout(f);
     if (type && strcmp(type, "task-succeeded") == 0) {
-        finish(f, RUN_SUCCESS, xstrdup("the task stored no result (ignore_result)"), NULL);
+        if (timeout)
+            finish(f, RUN_FAILED, timeout_message(f, NULL), NULL);
+        else
+            finish(f, RUN_SUCCESS, xstrdup("the task stored no result (ignore_result)"), NULL);
     } else if (type && strcmp(type, "task-failed") == 0) {
         const char *exc = json_str(ev, "exception"), *tb = json_str(ev, "traceback");
-        flight_log(f, LL_ERROR, "failed: %s", exc ? exc : "");
+        flight_log(f, LL_ERROR, "failed%s%s", exc && *exc ? ": " : "", exc ? exc : "");
         log_text(f, LL_ERROR, tb);
-        finish(f, RUN_FAILED, failure_message(exc ? exc : "failed", NULL, tb), NULL);
+        char *msg = failure_message(exc && *exc ? exc : "failed", NULL, tb);
+        if (timeout) {
+            finish(f, RUN_FAILED, timeout_message(f, msg), NULL);
+            free(msg);
+        } else {
+            finish(f, RUN_FAILED, msg, NULL);
+        }
+    } else if (f->timed_out) {
+        finish(f, RUN_FAILED, timeout_message(f, NULL), NULL);
     } else if (f->stopping) {
         finish(f, RUN_CANCELLED, stopped_message(f, NULL), NULL);
     } else {
@@ -820,6 +892,11 @@ static void apply_event(struct endpoint *ep, const struct celery_event *ev)
     /* any event makes its worker known: one that dies before its first heartbeat is lost
      * like any other */
     struct worker *w = ev->hostname ? worker_get(ep, ev->hostname) : NULL;
+    /* a worker whose heartbeats stopped is offline as much as one that said worker-offline: a
+     * process killed says nothing, and whatever comes under its name next is a new process,
+     * its task events off again */
+    if (w && w->online && now - w->seen > (int64_t)(w->freq * HEARTBEATS_LOST * 1e6))
+        w->online = w->task_events = false;
     if (w) w->seen = now;
     if (strncmp(ev->type, "worker-", 7) == 0 && w) {
         json_t *freq = json_object_get(ev->doc, "freq");
@@ -827,7 +904,30 @@ static void apply_event(struct endpoint *ep, const struct celery_event *ev)
                                                                      : 2.0;
         json_t *act = json_object_get(ev->doc, "active");
         if (json_is_integer(act)) w->active = (int)json_integer_value(act);
-        bool was_online = w->online;
+        /* worker-online: a process just started under the name (a worker killed and started
+         * again within its heartbeats' window), or its consumer reconnected to the broker;
+         * either way its task events are off */
+        bool restarted = strcmp(ev->type, "worker-online") == 0;
+        bool was_online = w->online && !restarted;
+        if (restarted) {
+            w->task_events = false;
+            /* the tasks sked knows it had may have died with the old process: asked about
+             * (query_task), and lost when no worker has them and no result comes */
+            size_t it;
+            for (struct map_entry *e = map_first(&c->flights, &it); e;
+                 e = map_next(&c->flights, &it, e)) {
+                struct flight *f = e->value;
+                const char *fw = flight_worker(f);
+                if (f->broker == ep && f->state >= F_TAKEN && !f->unclaimed_since && fw &&
+                    strcmp(fw, w->hostname) == 0) {
+                    f->unclaimed_since = now;
+                    flight_log(f, LL_WARNING,
+                               "%s came online again (restarted, or reconnected to the "
+                               "broker): asking the workers whether one has the task",
+                               fw);
+                }
+            }
+        }
         w->online = strcmp(ev->type, "worker-offline") != 0;
         w->beats = w->online && was_online ? w->beats + 1 : 0;
         if (!w->online) w->task_events = false;
@@ -856,6 +956,10 @@ static void apply_event(struct endpoint *ep, const struct celery_event *ev)
     if (w) w->task_events = true;
     struct flight *f = ev->uuid ? map_get(&c->flights, ev->uuid) : NULL;
     if (!f) return;
+    /* a worker has the task: nothing to ask about (a message redelivered after its worker
+     * came online again) */
+    if (strcmp(ev->type, "task-received") == 0 || strcmp(ev->type, "task-started") == 0)
+        f->unclaimed_since = 0;
     if (strcmp(ev->type, "task-received") == 0) {
         if (f->state < F_TAKEN) f->state = F_TAKEN;
         set_remote(f, ev->hostname);
@@ -891,9 +995,9 @@ static void apply_event(struct endpoint *ep, const struct celery_event *ev)
 
 static void on_pmessage(redisAsyncContext *ac, void *reply, void *arg)
 {
-    (void)ac;
     struct rconn *rc = arg;
     redisReply *r = reply;
+    if (r && rc->ac != ac) return; /* a connection let go (a refused AUTH) */
     if (r && r->type == REDIS_REPLY_ERROR) {
         on_setup(ac, reply, arg);
         return;
@@ -1085,22 +1189,31 @@ static void flight_send(struct flight *f)
     if (!f->envelope) {
         json_t *args = json_array(), *kwargs = json_deep_copy(r->args);
         const struct task *t = taskset_get(dispatch_tasks(c->d), r->task);
-        bool custom = r->remote && json_is_true(json_object_get(r->remote, "custom_args"));
-        if (t && t->celery && !t->celery->send_since && !custom) json_object_del(kwargs, "since");
+        /* custom arguments go to the task as given, all of them keyword arguments: neither
+         * send_since nor positional applies to them (celery.md) */
+        const struct celery_def *def = t && !run_custom_args(r) ? t->celery : NULL;
+        if (def && !def->send_since) json_object_del(kwargs, "since");
         size_t i;
         json_t *name;
-        json_array_foreach(t && t->celery ? t->celery->positional : NULL, i, name)
+        json_array_foreach(def ? def->positional : NULL, i, name)
         {
+            /* a positional argument cannot be left out before a later one: from the first
+             * name the arguments lack on, the names stay keyword arguments, so the task's own
+             * default (or Python's "missing argument") applies, never a None made up here */
             const char *k = json_string_value(name);
             json_t *v = json_object_get(kwargs, k);
-            json_array_append_new(args, v ? json_incref(v) : json_null());
+            if (!v) break;
+            json_array_append(args, v);
             json_object_del(kwargs, k);
         }
         char tag[UUID_STR_LEN], origin[256];
         uuid_v4(tag);
         snprintf(origin, sizeof origin, "sked@%s", c->cfg->node);
-        double hard = r->timeout_ms > 0 ? (double)r->timeout_ms / 1000 : 0;
-        double soft = r->timeout_ms > f->grace_ms ? (double)(r->timeout_ms - f->grace_ms) / 1000 : 0;
+        /* the timeout means what it means for a local run: at the timeout the task is asked
+         * to stop (the soft limit raises SoftTimeLimitExceeded in it, as SIGTERM would), and
+         * stop_grace later it is killed (the hard limit) */
+        double soft = r->timeout_ms > 0 ? (double)r->timeout_ms / 1000 : 0;
+        double hard = r->timeout_ms > 0 ? (double)(r->timeout_ms + f->grace_ms) / 1000 : 0;
         int64_t now = time_now_us();
         struct celery_task_msg m = {r->id, f->task, r->queue, args, kwargs, hard, soft,
                                     now + f->accept_ms * 1000, origin, tag};
@@ -1134,6 +1247,20 @@ static void flight_send(struct flight *f)
               f->broker->display);
 }
 
+/* The message left its queue and no worker said it took it: one may have (its events
+ * missed), or the broker lost it (a Redis restart without persistence). The workers are asked
+ * (query_task); said in the run's log, as only accept_timeout brings it to light. */
+static void note_unclaimed(struct flight *f)
+{
+    if (flight_worker(f) || f->unclaimed_since) return;
+    f->unclaimed_since = time_now_us();
+    char d[32];
+    flight_log(f, LL_WARNING,
+               "the message is gone from queue %s and no worker said it took it: asking the "
+               "workers; lost in %s unless one has the task or a result comes",
+               f->run.queue, dur(f->accept_ms + QUERY_GRACE_US / 1000, d));
+}
+
 /* The reply to LREM queue 1 <message>: 1 means it was still waiting and is gone now. */
 static void on_withdrawn(redisAsyncContext *ac, void *reply, void *arg)
 {
@@ -1152,10 +1279,8 @@ static void on_withdrawn(redisAsyncContext *ac, void *reply, void *arg)
                    xasprintf("no worker accepted the task within %s", dur(f->accept_ms, d)), NULL);
         return;
     }
-    /* gone from the queue although no worker said it took it: one may have (while events
-     * were missed), or the broker lost it (a restart without persistence): ask the workers */
     if (f->state == F_SENT) f->state = F_TAKEN;
-    if (!flight_worker(f) && !f->unclaimed_since) f->unclaimed_since = time_now_us();
+    note_unclaimed(f);
     if (f->stopping && f->revokes == 0) revoke(f, "SIGTERM");
 }
 
@@ -1180,7 +1305,7 @@ static void on_lpos(redisAsyncContext *ac, void *reply, void *arg)
     f->resumed = false;
     if (r->type == REDIS_REPLY_NIL && f->state == F_SENT) {
         f->state = F_TAKEN;
-        if (!flight_worker(f)) f->unclaimed_since = time_now_us();
+        note_unclaimed(f);
     }
 }
 
@@ -1225,12 +1350,19 @@ static void check_flight(struct flight *f, int64_t now)
         withdraw(f);
         return;
     }
-    if (f->state == F_STARTED && f->run.timeout_ms > 0 && f->run.started_at != NO_TIME &&
-        now - f->run.started_at > f->run.timeout_ms * 1000) {
-        flight_log(f, LL_ERROR, "timed out after %s", dur(f->run.timeout_ms, d));
-        f->timed_out = f->stopping = true;
-        revoke(f, "SIGTERM");
-        return;
+    if (f->state == F_STARTED && f->run.timeout_ms > 0 && f->run.started_at != NO_TIME) {
+        int64_t over = now - f->run.started_at - f->run.timeout_ms * 1000;
+        /* the worker's time limits stop the task: a revoke now would cut short what the
+         * task does on SoftTimeLimitExceeded; whatever it ends with, the run timed out */
+        if (over > 0) note_timeout(f);
+        if (over > f->grace_ms * 1000 + LIMIT_SLACK_US) {
+            /* the worker did not enforce the limits (a pool without them: solo, threads) */
+            flight_log(f, LL_ERROR, "the worker did not end the task at its hard time limit");
+            f->stopping = true;
+            f->revokes = 1; /* the soft limit was the SIGTERM */
+            revoke(f, "SIGKILL");
+            return;
+        }
     }
     if (f->unclaimed_since) {
         /* no result came meanwhile either (the keys are read every 5 s) */
@@ -1264,17 +1396,74 @@ static void check_flight(struct flight *f, int64_t now)
 static void queue_len_cb(redisAsyncContext *ac, void *reply, void *arg)
 {
     (void)ac;
-    int64_t *slot = arg;
+    struct qslot *q = arg;
     redisReply *r = reply;
-    if (r && r->type == REDIS_REPLY_INTEGER) *slot = r->integer;
+    if (r && r->type == REDIS_REPLY_INTEGER) q->len = r->integer;
 }
 
+/* queue of ep is in use from now on (until a tick finds it is not). */
 static void note_queue(struct endpoint *ep, const char *queue)
 {
-    if (map_get(&ep->qlen, queue)) return;
-    int64_t *slot = xcalloc(1, sizeof *slot);
-    *slot = -1;
-    map_put(&ep->qlen, queue, slot);
+    struct qslot *q = map_get(&ep->qlen, queue);
+    if (!q) {
+        q = xcalloc(1, sizeof *q);
+        q->len = -1;
+        map_put(&ep->qlen, queue, q);
+    }
+    q->used = true;
+}
+
+/*
+ * Connects to what the loaded job types use, and closes the endpoints that neither they nor a
+ * run in flight use any more: after a reload took a job type away, its broker is let go (not
+ * reconnected until shutdown), once its last run has ended. A queue nothing uses any more is
+ * no longer listed or read.
+ */
+static void prune(struct celery *c)
+{
+    size_t it, qi;
+    for (struct map_entry *e = map_first(&c->endpoints, &it); e;
+         e = map_next(&c->endpoints, &it, e)) {
+        struct endpoint *ep = e->value;
+        ep->used = false;
+        for (struct map_entry *q = map_first(&ep->qlen, &qi); q; q = map_next(&ep->qlen, &qi, q))
+            ((struct qslot *)q->value)->used = false;
+    }
+    const struct taskset *ts = dispatch_tasks(c->d);
+    for (size_t i = 0; ts && i < ts->count; i++) {
+        const struct task *t = ts->tasks[i];
+        if (!t->celery) continue;
+        struct endpoint *b = endpoint_get(c, EP_BROKER, t->celery->broker);
+        struct endpoint *r = endpoint_get(c, EP_BACKEND, t->celery->result_backend);
+        if (r) r->used = true;
+        if (!b) continue;
+        b->used = true;
+        /* watched even without runs */
+        note_queue(b, t->celery->queue   ? t->celery->queue
+                      : t->default_queue ? t->default_queue
+                                         : "celery");
+    }
+    for (struct map_entry *e = map_first(&c->flights, &it); e; e = map_next(&c->flights, &it, e)) {
+        struct flight *f = e->value;
+        if (f->backend) f->backend->used = true;
+        if (f->broker) {
+            f->broker->used = true;
+            note_queue(f->broker, f->run.queue);
+        }
+    }
+    size_t n = 0;
+    char **gone = xcalloc(c->endpoints.count + 1, sizeof *gone);
+    for (struct map_entry *e = map_first(&c->endpoints, &it); e;
+         e = map_next(&c->endpoints, &it, e))
+        if (!((struct endpoint *)e->value)->used) gone[n++] = xstrdup(e->key);
+    for (size_t i = 0; i < n; i++) {
+        struct endpoint *ep = map_del(&c->endpoints, gone[i]);
+        log_info("celery.closed", "%s=%s reason=\"no job type or run uses it\"", ep_what(ep),
+                 ep->display);
+        endpoint_free(ep);
+        free(gone[i]);
+    }
+    free(gone);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -1295,15 +1484,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     free(ids);
     bool poll = now - c->last_meta_poll >= META_POLL_US;
     if (poll) c->last_meta_poll = now;
-    /* the queues of the loaded job types are watched even without runs */
-    const struct taskset *ts = dispatch_tasks(c->d);
-    for (size_t i = 0; ts && i < ts->count; i++) {
-        const struct task *t = ts->tasks[i];
-        if (!t->celery) continue;
-        struct endpoint *b = endpoint_get(c, EP_BROKER, t->celery->broker);
-        endpoint_get(c, EP_BACKEND, t->celery->result_backend);
-        if (b) note_queue(b, t->celery->queue ? t->celery->queue : t->default_queue ? t->default_queue : "celery");
-    }
+    prune(c);
     for (struct map_entry *e = map_first(&c->endpoints, &it); e;
          e = map_next(&c->endpoints, &it, e)) {
         struct endpoint *ep = e->value;
@@ -1323,6 +1504,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
         cmd_argv(ep, on_reply, ep, 2, argv, lens);
         size_t qi;
         for (struct map_entry *q = map_first(&ep->qlen, &qi); q; q = map_next(&ep->qlen, &qi, q)) {
+            if (!((struct qslot *)q->value)->used) continue;
             const char *largv[] = {"LLEN", q->key};
             size_t llens[] = {4, strlen(q->key)};
             cmd_argv(ep, queue_len_cb, q->value, 2, largv, llens);
@@ -1574,7 +1756,9 @@ json_t *celery_queues_json(struct celery *c)
         if (ep->kind != EP_BROKER) continue;
         size_t qi;
         for (struct map_entry *q = map_first(&ep->qlen, &qi); q; q = map_next(&ep->qlen, &qi, q)) {
-            int64_t len = *(int64_t *)q->value;
+            const struct qslot *slot = q->value;
+            if (!slot->used) continue;
+            int64_t len = slot->len;
             int busy = 0;
             size_t fi;
             for (struct map_entry *fe = map_first(&c->flights, &fi); fe;

@@ -1,6 +1,7 @@
 /* celery_msg: Celery task, control, result and event messages; see celery_msg.h. */
 #include "celery_msg.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -685,8 +686,17 @@ int redis_url_parse(const char *url, struct redis_url *out, struct sk_err *e)
     memset(out, 0, sizeof *out);
     out->port = 6379;
     if (!url || !*url) return sk_err_set(e, -EINVAL, "broker", "is empty");
+    /* what a Celery app may have instead, said as what it is: a deployment moved to Redis
+     * for sked needs to know which part of its URL stands in the way */
     if (strncasecmp(url, "rediss://", 9) == 0)
         return sk_err_set(e, -EINVAL, "broker", "TLS (rediss://) is not supported");
+    if (strncasecmp(url, "amqp://", 7) == 0 || strncasecmp(url, "amqps://", 8) == 0 ||
+        strncasecmp(url, "pyamqp://", 9) == 0)
+        return sk_err_set(e, -EINVAL, "broker",
+                          "AMQP (RabbitMQ) is not supported yet, only Redis "
+                          "(redis://[[user]:password@]host[:port][/db])");
+    if (strncasecmp(url, "sentinel://", 11) == 0)
+        return sk_err_set(e, -EINVAL, "broker", "Redis Sentinel (sentinel://) is not supported");
     if (strncasecmp(url, "redis://", 8) != 0)
         return sk_err_set(e, -EINVAL, "broker", "must be a URL redis://[[user]:password@]host"
                                                 "[:port][/db]");
@@ -751,12 +761,23 @@ int redis_url_parse(const char *url, struct redis_url *out, struct sk_err *e)
         if (digits) out->db = (int)db;
         p += digits;
     }
+    if (*p == '?') { /* kombu's options (global_keyprefix, ...): sked has none of them */
+        size_t n = strcspn(p + 1, "=&#");
+        bool clean = n > 0 && n <= 60;
+        for (size_t i = 1; clean && i <= n; i++)
+            clean = isalnum((unsigned char)p[i]) || p[i] == '_' || p[i] == '-' || p[i] == '.';
+        if (clean)
+            sk_err_set(e, -EINVAL, "broker", "unknown URL option %.*s (sked takes none)", (int)n,
+                       p + 1);
+        else
+            sk_err_set(e, -EINVAL, "broker", "URL options (?...) are not supported");
+        goto fail;
+    }
     if (*p) {
         sk_err_set(e, -EINVAL, "broker", "%s",
-                   *p == '?'   ? "query parameters are not supported"
-                   : *p == '#' ? "a fragment (#...) is not allowed"
-                   : digits    ? "unexpected text after the db number"
-                               : "the db must be a number from 0 to 2147483647");
+                   *p == '#' ? "a fragment (#...) is not allowed"
+                   : digits  ? "unexpected text after the db number"
+                             : "the db must be a number from 0 to 2147483647");
         goto fail;
     }
     out->host = xstrndup(host, (size_t)(host_end - host));

@@ -120,7 +120,9 @@ void celery_events_free(struct celery_event *ev, size_t n);
 /*
  * A Redis URL: redis://[[username]:password@]host[:port][/db] (port 6379, db 0 by default).
  * The host may be a bracketed IPv6 address; username and password are percent-decoded. No
- * query, fragment or TLS (rediss://). -EINVAL with e's field "broker" and a reason that never
+ * query, fragment, TLS (rediss://), AMQP or Sentinel. -EINVAL with e's field "broker" and a
+ * reason that says what stands in the way ("TLS (rediss://) is not supported", "AMQP
+ * (RabbitMQ) is not supported yet, ...", "unknown URL option global_keyprefix ...") and never
  * repeats the password; a caller parsing a result backend URL renames the field.
  */
 struct redis_url {

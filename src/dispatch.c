@@ -308,7 +308,9 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
         return -EINVAL;
     }
     const char *queue = rq->queue ? rq->queue : job->default_queue;
-    if (t->celery && t->celery->queue) queue = t->celery->queue;
+    /* a run naming no queue goes to the job type's fixed Celery queue, whatever its job says
+     * (saved before the task file fixed it); one naming another queue is refused below */
+    if (t->celery && t->celery->queue && !rq->queue) queue = t->celery->queue;
     struct queue_names qn = config_queue_names(d->cfg);
     char why[512];
     const char *bad = task_queue_error(t, &qn, queue, why, sizeof why);
@@ -317,7 +319,8 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
         return -EINVAL;
     }
     int64_t last = store_last_success_start(d->store, job->id);
-    json_t *args = args_resolve(t, rq->args ? rq->args : job->run_args, rq->custom_args, last, errs);
+    const json_t *input = rq->args ? rq->args : job->run_args;
+    json_t *args = args_resolve(t, input, rq->custom_args, last, errs);
     if (!args) return -EINVAL;
 
     run_init(out);
@@ -344,8 +347,9 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
         }
         out->executor = xstrdup("celery");
         out->node = xstrdup(d->cfg->node);
-        /* custom arguments go to the task exactly as given (send_since does not apply) */
-        if (rq->custom_args) out->remote = json_pack("{s:b}", "custom_args", 1);
+        /* custom arguments (the run's, or the job's saved ones) go to the task exactly as
+         * given: send_since and positional do not apply */
+        if (args_custom(input, rq->custom_args)) out->remote = json_pack("{s:b}", "custom_args", 1);
     }
     if (rq->started_by && rq->started_by->id) {
         out->started_by.id = xstrdup(rq->started_by->id);
@@ -460,6 +464,9 @@ static void maybe_retry(struct dispatch *d, const struct run *r)
         if (t && t->celery && d->celery) {
             n.executor = xstrdup(r->executor);
             n.node = xstrdup(d->cfg->node);
+            /* the same arguments, sent the same way: custom ones as given */
+            if (r->remote && json_is_true(json_object_get(r->remote, "custom_args")))
+                n.remote = json_pack("{s:b}", "custom_args", 1);
         }
         if (store_run_insert(d->store, &n) == 0) {
             log_info("run.retry", "run=%s parent=%s attempt=%d backoff_ms=%lld", n.id, r->id,

@@ -134,12 +134,13 @@ static bool valid_celery_queue(const char *s)
     return true;
 }
 
-static bool valid_redis_url(const char *s)
+/* 0, or the reason why s is not a Redis URL sked can use (in e, field set by the caller). */
+static int check_redis_url(const char *s, struct sk_err *e)
 {
     struct redis_url u;
-    if (redis_url_parse(s, &u, NULL) != 0) return false;
-    redis_url_free(&u);
-    return true;
+    int rc = redis_url_parse(s, &u, e);
+    if (rc == 0) redis_url_free(&u);
+    return rc;
 }
 
 /* The "celery" object: sets t->celery and t->stop_grace_ms (its stop_grace). */
@@ -162,9 +163,16 @@ static int parse_celery(json_t *c, struct task *t, struct sk_err *e)
     for (int i = 0; i < 2; i++) {
         const char *u = json_str(c, urls[i]);
         snprintf(field, sizeof field, "celery.%s", urls[i]);
-        if (!u || !valid_redis_url(u))
+        if (!u)
             return sk_err_set(e, -EINVAL, field,
                               "required, a Redis URL such as redis://127.0.0.1:6379/%d", i ? 1 : 0);
+        /* what is wrong with it (TLS, AMQP, an option), never the URL, which may hold a
+         * password */
+        int rc = check_redis_url(u, e);
+        if (rc) {
+            snprintf(e->field, sizeof e->field, "%s", field);
+            return rc;
+        }
         *(i ? &d->result_backend : &d->broker) = xstrdup(u);
     }
     const char *name = json_str(c, "task");

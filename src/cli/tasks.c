@@ -70,8 +70,9 @@ int cmd_queues(int argc, char **argv)
         "usage: sked queues [--json]\n"
         "\n"
         "Lists the queues runs wait in: for each, where its runs execute (local: this\n"
-        "server's workers; celery: a Celery broker), its slots, the runs executing now and\n"
-        "the runs waiting. A queue taken out of the settings is listed until its runs end.\n"
+        "server's workers; celery: the Celery broker shown, a Redis URL without its\n"
+        "password), its slots, the runs executing now and the runs waiting. A queue taken\n"
+        "out of the settings is listed until its runs end.\n"
         "\n"
         "  --json               print the API's JSON\n" USAGE_COMMON;
     struct opts o;
@@ -83,7 +84,9 @@ int cmd_queues(int argc, char **argv)
         print_json(list);
     } else {
         struct table t;
-        table_init(&t, 6, "QUEUE", "EXECUTOR", "SLOTS", "BUSY", "QUEUED", "NOTE");
+        /* two Celery queues of one name on two brokers are two rows: the broker tells them
+         * apart */
+        table_init(&t, 7, "QUEUE", "EXECUTOR", "BROKER", "SLOTS", "BUSY", "QUEUED", "NOTE");
         size_t i;
         json_t *q;
         json_array_foreach(list_hits(list), i, q)
@@ -94,7 +97,7 @@ int cmd_queues(int argc, char **argv)
                 snprintf(note, sizeof note, "removed: ends its runs");
             else if (json_is_array(workers))
                 snprintf(note, sizeof note, "%zu worker(s)", json_array_size(workers));
-            table_row(&t, json_str(q, "name"), json_str(q, "executor"),
+            table_row(&t, json_str(q, "name"), json_str(q, "executor"), json_str(q, "broker"),
                       count(q, "concurrency", slots), count(q, "busy", busy),
                       count(q, "queued", queued), note);
         }

@@ -13,11 +13,15 @@ static json_t *task_json(struct api_ctx *c, const struct task *t)
     api_base_url(c, base, sizeof base);
     json_t *argv = json_array();
     for (size_t i = 0; i < t->argc; i++) json_array_append_new(argv, json_string(t->argv[i]));
+    /* a Celery job type's queue is always known (celery.queue, the file's default_queue, else
+     * Celery's "celery"): shown as the queue its jobs take; null for another job type means
+     * the first configured queue */
+    const char *queue = t->celery ? task_default_queue(t, NULL) : t->default_queue;
     json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o,s:s?}", "id", t->id, "title", t->title,
                           "description", t->description, "arguments",
-                          t->arguments ? json_incref(t->arguments) : json_object(), "command",
-                          argv, "default_queue", t->default_queue);
-    if (!t->default_queue) json_object_set_new(o, "default_queue", json_null());
+                          t->arguments ? json_incref(t->arguments) : json_object(), "command", argv,
+                          "default_queue", queue);
+    if (!queue) json_object_set_new(o, "default_queue", json_null());
     if (t->timeout_ms > 0) {
         duration_format(t->timeout_ms, d);
         json_object_set_new(o, "timeout", json_string(d));

@@ -1,14 +1,18 @@
 """The celery executor against real Celery workers: a loopback redis-server (no persistence) and
 Debian's python3-celery running celery_app/skedtest_app.py (celerytest.py starts both). Every
 check goes through sked's API and, where it matters, the Redis lists and result keys themselves:
-outcomes and their messages, arguments (kwargs, positional args, since), progress, stop of a
-queued message and of a running task, sked's timeout, a queue nobody consumes, a killed worker,
-restarts of sked and of Redis, scheduled runs, GET /api/queues and a worker started without -E.
+outcomes and their messages, arguments (kwargs, positional args, since, custom args), progress,
+the fixed queue, stop of a queued message and of a running task, timeouts (the time limits the
+message carries), a queue nobody consumes, a killed worker, restarts of sked and of Redis,
+scheduled runs, GET /api/queues and sked queues, brokers a reload lets go or that refuse AUTH,
+and workers started without -E.
 
 One redis-server and one worker (w1@skedtest, -E, queue "celery") serve the whole module; the
 tests that kill or restart a worker or Redis start their own."""
 import os
 import re
+import signal
+import subprocess
 import time
 import unittest
 from datetime import datetime
@@ -58,6 +62,10 @@ def task_files(redis, queue="celery"):
             "sleepy", "skedtest_app.sleepy", redis, default_queue=queue, stop_grace="3s",
             arguments={"type": "object", "required": ["seconds"], "properties": {
                 "seconds": num, "pidfile": {"type": "string"}}}),
+        "stubborn.json": celery_task(
+            "stubborn", "skedtest_app.stubborn", redis, default_queue=queue, stop_grace="3s",
+            arguments={"type": "object", "required": ["seconds"], "properties": {
+                "seconds": num, "on_soft": {"type": "string"}, "pidfile": {"type": "string"}}}),
         "progress.json": celery_task(
             "progress", "skedtest_app.progress", redis, default_queue=queue,
             arguments={"type": "object", "properties": {
@@ -70,6 +78,15 @@ def task_files(redis, queue="celery"):
             arguments={"type": "object", "properties": {
                 "x": {"type": "integer", "default": 2}, "y": {"type": "integer", "default": 3},
                 "label": {"type": "string", "default": "none"}}}),
+        # positional names without defaults: a run may lack some of them
+        "echo_pos.json": celery_task(
+            "echo_pos", "skedtest_app.echo_args", redis, positional=["x", "y"],
+            default_queue=queue,
+            arguments={"type": "object", "properties": {
+                "x": {"type": "integer"}, "y": {"type": "integer"}}}),
+        "fail_echo.json": celery_task(
+            "fail_echo", "skedtest_app.fail_echo", redis, positional=["x"], default_queue=queue,
+            arguments={"type": "object", "properties": {"x": {"type": "integer"}}}),
         # a queue no worker consumes, fixed by the task file
         "parked.json": celery_task(
             "parked", "skedtest_app.add", redis, queue="parked", positional=["x", "y"],
@@ -169,6 +186,8 @@ class Outcomes(unittest.TestCase):
                                              "received by w1@skedtest", "started on w1@skedtest")]
         self.assertNotIn(None, at, lines)
         self.assertEqual(at, sorted(at), lines)
+        # the pid task-started carries is the worker's main process, not the pool child's
+        self.assertIn("started on w1@skedtest (pid %d)" % WORKER.pid, lines)
 
     def test_failure_carries_the_exception_and_its_traceback(self):
         s = self.s
@@ -228,6 +247,55 @@ class Outcomes(unittest.TestCase):
         self.assertEqual(done["output"], custom)
 
 
+    def test_api_tasks_shows_the_celery_queue_jobs_take(self):
+        s = self.s
+        # parked fixes celery.queue and has no default_queue; add names "celery"
+        for task, queue in (("parked", "parked"), ("add", "celery")):
+            t = s.get("/api/tasks/" + task).json
+            self.assertEqual((t["default_queue"], t["command"]), (queue, []), t)
+            self.assertEqual(s.create_job(task)["default_queue"], queue)
+
+    def test_custom_args_are_sent_as_given_whatever_positional_says(self):
+        s = self.s
+        # echo_args moves x and y to the positional arguments; custom arguments (the run's, or
+        # the job's saved ones) are the kwargs as given, with no positional arguments at all
+        job = s.create_job("echo_args")
+        done = s.wait_run(s.run_job(job["id"], custom_args={"a": 1}))
+        self.assertEqual(done["status"], "SUCCESS", done)
+        self.assertEqual(done["output"], {"args": [], "kwargs": {"a": 1}})
+        job = s.create_job("echo_args", custom_args={"a": 1, "x": 7})
+        done = s.wait_run(s.run_job(job["id"]))
+        self.assertEqual(done["status"], "SUCCESS", done)
+        self.assertEqual(done["args"], {"a": 1, "x": 7})
+        self.assertEqual(done["output"], {"args": [], "kwargs": {"a": 1, "x": 7}})
+
+    def test_a_retry_of_custom_args_sends_them_as_given_too(self):
+        s = self.s
+        # fail_echo fails with how it was called; its x is positional unless custom
+        job = s.create_job("fail_echo", custom_args={"x": 1}, max_retries=1, retry_backoff="1s")
+        called = 'ValueError: {"args": [], "kwargs": {"x": 1}}\n'
+        first = s.wait_run(s.run_job(job["id"]))
+        self.assertEqual(first["status"], "FAILED", first)
+        self.assertTrue(first["message"].startswith(called), first["message"])
+        retry = wait_for(lambda: ([r for r in runs_of(s, job["id"]) if r["trigger"] == "retry"]
+                                  or [None])[0], timeout=15, what="the retry")
+        retry = s.wait_run(retry)
+        self.assertEqual((retry["status"], retry["attempt"]), ("FAILED", 2), retry)
+        self.assertTrue(retry["message"].startswith(called), retry["message"])
+
+    def test_positional_names_the_arguments_lack_stay_out(self):
+        s = self.s
+        job = s.create_job("echo_pos")
+        # y without x: x cannot be left out before y, so y stays a keyword argument
+        done = s.wait_run(s.run_job(job["id"], args={"y": 5}))
+        self.assertEqual(done["status"], "SUCCESS", done)
+        self.assertEqual(done["output"], {"args": [], "kwargs": {"y": 5, "since": None}})
+        for args, positional in (({"x": 1}, [1]), ({"y": 2, "x": 1}, [1, 2])):
+            done = s.wait_run(s.run_job(job["id"], args=args))
+            self.assertEqual(done["output"],
+                             {"args": positional, "kwargs": {"since": done["args"]["since"]}})
+
+
 class StopAndTimeouts(unittest.TestCase):
     """Stop of a message still in the Redis list and of a running task; sked's own timeout;
     a queue that no worker consumes."""
@@ -270,6 +338,28 @@ class StopAndTimeouts(unittest.TestCase):
         self.assertEqual(REDIS.llen("parked"), before)
         self.assertEqual([m for m in REDIS.messages("parked") if m["headers"]["id"] == run["id"]], [])
 
+    def test_a_run_naming_another_queue_than_the_fixed_one_is_refused(self):
+        s = self.s
+        # parked's task file fixes the Celery queue "parked": a job or a run naming another
+        # queue is refused; one naming "parked", or none, goes there
+        r = s.post("/api/jobs", {"title": "parked elsewhere", "task": "parked",
+                                 "default_queue": "other"})
+        self.assertEqual(r.status, 400, r)
+        job = s.create_job("parked")
+        self.assertEqual(job["default_queue"], "parked")
+        before = REDIS.llen("other")
+        r = s.post("/api/jobs/%s/runs" % job["id"], {"queue": "other"})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json["errors"], [{"field": "queue", "messages": [
+            "this job type always goes to the Celery queue 'parked'"]}], r)
+        self.assertEqual(runs_of(s, job["id"]), [])
+        self.assertEqual(REDIS.llen("other"), before)
+        for body in ({"queue": "parked"}, {}):
+            run = s.run_job(job["id"], **body)
+            self.assertEqual(run["queue"], "parked", run)
+            s.stop_run(run)
+            self.assertEqual(s.wait_run(run, timeout=10)["status"], "CANCELLED")
+
     def test_stop_of_a_running_task_terminates_its_process(self):
         s = self.s
         pidfile = self.pidfile()
@@ -287,18 +377,61 @@ class StopAndTimeouts(unittest.TestCase):
         wait_for(lambda: not pid_alive(pid), timeout=3 + 5,
                  what="the task's process %d to end after the stop" % pid)
 
-    def test_timeout_fails_the_run_and_ends_the_task(self):
+    def test_the_message_carries_the_timeout_as_soft_limit_and_grace_after_it(self):
+        s = self.s
+        # timelimit is [hard, soft]: parked's stop_grace is sked's --stop-grace, 2s
+        for timeout, limits in (("12s", [14, 12]), (None, [None, None])):
+            run = s.run_job(s.create_job("parked", timeout=timeout)["id"])
+            wait_for(lambda: [m for m in REDIS.messages("parked")
+                              if m["headers"]["id"] == run["id"]], what="the message")
+            msg = [m for m in REDIS.messages("parked") if m["headers"]["id"] == run["id"]][0]
+            self.assertEqual(msg["headers"]["timelimit"], limits, timeout)
+            s.stop_run(run)
+            self.assertEqual(s.wait_run(run, timeout=10)["status"], "CANCELLED")
+
+    def test_timeout_stops_the_task_at_the_timeout(self):
+        s = self.s
+        job = s.create_job("sleepy", args={"seconds": 60}, timeout="4s")  # stop_grace 3s
+        run = s.run_job(job["id"])
+        self.assertEqual(run["timeout"], "4s")
+        done = s.wait_run(run, timeout=30)
+        self.assertEqual(done["status"], "FAILED", done)
+        # the soft limit, at the timeout, raised in the task: not timeout - stop_grace
+        took = ts(done["finished_at"]) - ts(done["started_at"])
+        self.assertGreaterEqual(took, 4, done)
+        self.assertLess(took, 4 + 3, done)
+        self.assertTrue(done["message"].startswith("timed out after 4s\nSoftTimeLimitExceeded\n"),
+                        done["message"])
+        lines = sked_lines(s, done)
+        self.assertIn("failed: SoftTimeLimitExceeded", lines)
+        self.assertIsNotNone(line_index(lines, "timed out after 4s: the worker's soft time "
+                                               "limit stops the task"), lines)
+        self.assertEqual([l for l in lines if l.startswith("failed: SoftTimeLimitExceeded:")],
+                         [], lines)
+
+    def test_a_task_going_on_after_the_soft_limit_is_killed_stop_grace_later(self):
         s = self.s
         pidfile = self.pidfile()
-        job = s.create_job("sleepy", args={"seconds": 60, "pidfile": pidfile}, timeout="3s")
-        run = s.run_job(job["id"])
-        self.assertEqual(run["timeout"], "3s")
+        job = s.create_job("stubborn", args={"seconds": 60, "pidfile": pidfile}, timeout="3s")
+        run = s.run_job(job["id"])  # stubborn's stop_grace: 3s
         pid = read_pidfile(pidfile)
         done = s.wait_run(run, timeout=30)
         self.assertEqual(done["status"], "FAILED", done)
-        self.assertTrue(done["message"].startswith("timed out after 3s"), done["message"])
-        wait_for(lambda: not pid_alive(pid), timeout=3 + 5,
-                 what="the task's process %d to end after the timeout" % pid)
+        took = ts(done["finished_at"]) - ts(done["started_at"])
+        self.assertGreaterEqual(took, 3 + 3, done)
+        self.assertLess(took, 3 + 3 + 3, done)
+        self.assertTrue(done["message"].startswith("timed out after 3s\nTimeLimitExceeded"),
+                        done["message"])
+        wait_for(lambda: not pid_alive(pid), timeout=5,
+                 what="the task's process %d to end at the hard time limit" % pid)
+
+    def test_a_task_returning_at_the_soft_limit_still_timed_out(self):
+        s = self.s
+        job = s.create_job("stubborn", args={"seconds": 60, "on_soft": "return"}, timeout="3s")
+        done = s.wait_run(s.run_job(job["id"]), timeout=30)
+        self.assertEqual((done["status"], done["message"]), ("FAILED", "timed out after 3s"),
+                         done)
+        self.assertEqual(done["output"], {"stopped": "at the soft time limit"})
 
     def test_a_queue_without_worker_fails_after_accept_timeout(self):
         s = self.s
@@ -476,12 +609,36 @@ class WorkerLost(unittest.TestCase):
             self.assertIsNone(REDIS.result(run["id"]))  # nothing on the Celery side tells
 
 
+    def test_a_worker_killed_and_started_again_at_once_fails_its_run(self):
+        """Its heartbeats never stop for long: the new process's worker-online tells, and
+        no worker has the task when asked."""
+        redis = Redis().start()
+        self.addCleanup(redis.close)
+        worker = Worker(redis, name="phoenix@skedtest", queues=("celery",)).start()
+        self.addCleanup(worker.close)
+        tasks = task_files(redis)
+        tasks["sleepy.json"]["celery"]["accept_timeout"] = "3s"
+        with Sked(tasks=tasks, args=FAST) as s:
+            wait_heartbeats(s, "celery", "phoenix@skedtest", n=1)
+            pidfile = os.path.join(s.tmp, "pid")
+            run = s.run_job(s.create_job("sleepy", args={"seconds": 120, "pidfile": pidfile})["id"])
+            read_pidfile(pidfile)
+            s.wait_run(run, ["RUNNING"], timeout=15)
+            worker.kill()
+            worker.start()
+            done = s.wait_run(run, timeout=40)
+            self.assertEqual(done["status"], "FAILED", done)
+            self.assertTrue(done["message"].startswith("lost: no worker has the task"), done)
+            self.assertIsNotNone(line_index(sked_lines(s, done), "phoenix@skedtest came online "
+                                            "again (restarted"), sked_lines(s, done))
+
+
 class WithoutEvents(unittest.TestCase):
     """A worker started without -E sends heartbeats but no task events until it is told to
     (enable_events); sked tells it, whether it was there before sked or starts later."""
 
-    def start_worker(self):
-        worker = Worker(REDIS, name="noev@skedtest", queues=("plain",), events=False)
+    def start_worker(self, redis=None):
+        worker = Worker(redis or REDIS, name="noev@skedtest", queues=("plain",), events=False)
         self.assertNotIn("-E", worker.command())
         self.addCleanup(worker.close)
         return worker.start()
@@ -499,6 +656,23 @@ class WithoutEvents(unittest.TestCase):
             wait_heartbeats(s, "plain", "noev@skedtest", n=2, after=t0)
             self.check_running(s)
 
+    def test_a_worker_killed_and_started_again_under_its_name(self):
+        """The new process has its task events off: sked enables them when it comes (its
+        worker-online, or its first heartbeat after the old one's stopped), not at the 30 s
+        poll. A Redis of its own: another worker's first heartbeats would make sked
+        broadcast enable_events to all."""
+        redis = Redis().start()
+        self.addCleanup(redis.close)
+        worker = self.start_worker(redis)
+        with Sked(tasks=task_files(redis, queue="plain"), args=FAST) as s:
+            wait_heartbeats(s, "plain", "noev@skedtest", n=2)
+            self.check_running(s)
+            worker.kill()
+            t0 = time.time()
+            worker.start()
+            wait_heartbeats(s, "plain", "noev@skedtest", n=3, after=t0)
+            self.check_running(s)
+
     def check_running(self, s):
         run = s.run_job(s.create_job("sleepy", args={"seconds": 2})["id"])
         seen = s.wait_run(run, ("RUNNING",) + skedtest.TERMINAL, timeout=15)
@@ -508,21 +682,113 @@ class WithoutEvents(unittest.TestCase):
         self.assertIsNotNone(line_index(sked_lines(s, done), "started on noev@skedtest"))
 
 
+def clients(redis):
+    """The connections a redis-server has, less the one asking."""
+    return len(redis.command("CLIENT", "LIST").decode().splitlines()) - 1
+
+
+def connections_received(redis):
+    info = redis.command("INFO", "stats").decode()
+    return int(re.search(r"^total_connections_received:(\d+)", info, re.M).group(1))
+
+
+class Brokers(unittest.TestCase):
+    """Two brokers side by side; a reload that takes one's job type away lets that broker go
+    once its last run has ended; a broker that refuses sked's AUTH is tried with the backoff."""
+
+    def cli(self, s, *args):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+        env.update({"SKED_URL": s.url, "SKED_TOKEN": skedtest.TOKEN})
+        p = subprocess.run([skedtest.BIN] + list(args), env=env, capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(p.returncode, 0, p)
+        return p.stdout
+
+    def test_a_broker_no_job_type_uses_after_a_reload_is_closed_once_its_runs_end(self):
+        other = Redis().start()
+        self.addCleanup(other.close)
+        num = {"type": "integer", "default": 1}
+        far = celery_task("far", "skedtest_app.add", other, positional=["x", "y"],
+                          default_queue="celery", arguments={"type": "object", "properties": {
+                              "x": num, "y": num}})
+        tasks = {"add.json": task_files(REDIS)["add.json"], "far.json": far}
+        with Sked(tasks=tasks, args=FAST) as s:
+            def brokers():
+                return sorted(q["broker"] for q in s.get("/api/queues").json["hits"]["hits"]
+                              if q["executor"] == "celery" and q["name"] == "celery")
+            both = sorted([REDIS.url(0), other.url(0)])
+            wait_for(lambda: brokers() == both, what="the celery queue of both brokers")
+            # sked queues tells the two "celery" queues apart by their broker
+            rows = [l.split() for l in self.cli(s, "queues").splitlines()]
+            self.assertEqual(rows[0][:3], ["QUEUE", "EXECUTOR", "BROKER"])
+            self.assertEqual(sorted(r[2] for r in rows[1:] if r[:2] == ["celery", "celery"]),
+                             both, rows)
+            wait_for(lambda: clients(other) == 4, what="sked's 4 connections to the other Redis")
+
+            # a run in flight on the other broker keeps it through the reload
+            run = s.run_job(s.create_job("far")["id"])
+            wait_for(lambda: other.llen("celery") == 1, what="the message on the other broker")
+            os.unlink(os.path.join(s.tasks_dir, "far.json"))
+            s.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: "reload.done" in s.server_log(), what="the reload")
+            time.sleep(2.5)  # ticks go by
+            self.assertEqual(brokers(), both)
+            self.assertEqual(clients(other), 4)
+            self.assertNotIn("celery.closed", s.server_log())
+            s.stop_run(run)
+            done = s.wait_run(run, timeout=10)
+            self.assertEqual(done["message"], "stopped by %s before a worker took it" % BY, done)
+            self.assertEqual(other.llen("celery"), 0)
+            # its last run ended: the broker and the result backend are let go
+            wait_for(lambda: brokers() == [REDIS.url(0)], timeout=5,
+                     what="the other broker's queue gone from GET /api/queues")
+            wait_for(lambda: clients(other) == 0, timeout=5,
+                     what="sked's connections to the other Redis closed")
+            self.assertIn("event=celery.closed broker=%s" % other.url(0), s.server_log())
+            time.sleep(1.5)
+            self.assertEqual(clients(other), 0)  # and not opened again
+            # the broker that stays works on
+            done = s.wait_run(s.run_job(s.create_job("add", args={"x": 1, "y": 2})["id"]))
+            self.assertEqual((done["status"], done["output"]), ("SUCCESS", 3), done)
+
+    def test_a_refused_auth_is_a_failed_connect_that_backs_off(self):
+        redis = Redis().start()  # it needs no password: AUTH fails, SELECT would succeed
+        self.addCleanup(redis.close)
+        task = celery_task("locked", "skedtest_app.add", redis)
+        task["celery"]["broker"] = "redis://:not-needed@127.0.0.1:%d/0" % redis.port
+        with Sked(tasks={"locked.json": task}, args=FAST) as s:
+            wait_for(lambda: "celery.refused" in s.server_log(), what="the refusal")
+            time.sleep(2)
+            before = connections_received(redis)
+            time.sleep(8)
+            # 200 ms doubling to 5 s: 2 or 3 tries of its 2 connections in these 8 s, not 80
+            tries = connections_received(redis) - before - 1  # less the one asking
+            self.assertLessEqual(tries, 8, s.server_log()[-3000:])
+            log = s.server_log()
+            self.assertNotIn("not-needed", log)
+            self.assertEqual([l for l in log.splitlines()
+                              if "celery.connected" in l and "broker=" in l], [])
+
+
 class RedisRestart(unittest.TestCase):
     def test_a_redis_restart_mid_task_is_survived(self):
         redis = Redis().start()
         self.addCleanup(redis.close)
         worker = Worker(redis, name="wr@skedtest", queues=("celery",)).start()
         self.addCleanup(worker.close)
-        with Sked(tasks=task_files(redis), args=FAST) as s:
+        tasks = task_files(redis)
+        # the worker reconnects with a worker-online: sked asks whether it still has the task,
+        # and would give it up accept_timeout + 10 s later, long before the task ends
+        tasks["sleepy.json"]["celery"]["accept_timeout"] = "2s"
+        with Sked(tasks=tasks, args=FAST) as s:
             pidfile = os.path.join(s.tmp, "pid")
-            run = s.run_job(s.create_job("sleepy", args={"seconds": 6, "pidfile": pidfile})["id"])
+            run = s.run_job(s.create_job("sleepy", args={"seconds": 18, "pidfile": pidfile})["id"])
             read_pidfile(pidfile)
             s.wait_run(run, ["RUNNING"], timeout=15)
             redis.restart(down_for=1)  # same port, and empty: no persistence
             done = s.wait_run(run, timeout=60)
             self.assertEqual(done["status"], "SUCCESS", done)
-            self.assertEqual(done["output"], {"slept": 6})
+            self.assertEqual(done["output"], {"slept": 18})
             # both sides reconnected for new work too
             after = s.wait_run(s.run_job(s.create_job("add", args={"x": 40, "y": 2})["id"]), timeout=30)
             self.assertEqual(after["status"], "SUCCESS", after)
@@ -543,6 +809,13 @@ class RedisRestart(unittest.TestCase):
             done = s.wait_run(run, timeout=60)
             self.assertEqual(done["status"], "FAILED", done)
             self.assertTrue(done["message"].startswith("lost: no worker has the task"), done)
+            # noticed at the accept_timeout deadline (2s), lost accept_timeout + 10 s later
+            lines = sked_lines(s, done)
+            self.assertIsNotNone(line_index(
+                lines, "the message is gone from queue nobody and no worker said it took it: "
+                       "asking the workers; lost in 12s"), lines)
+            took = ts(done["finished_at"]) - ts(done["created"])
+            self.assertGreaterEqual(took, 2 + 12, done)
 
 
 class ReferenceJob(unittest.TestCase):

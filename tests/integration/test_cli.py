@@ -73,12 +73,13 @@ class TestQueues(CliCase):
         self.assertEqual([q["name"] for q in doc["hits"]["hits"]],
                          [q["name"] for q in api["hits"]["hits"]])
         lines = self.ok("queues").splitlines()
-        self.assertEqual(lines[0].split(), ["QUEUE", "EXECUTOR", "SLOTS", "BUSY", "QUEUED", "NOTE"])
-        rows = {l.split()[0]: l.split()[1:5] for l in lines[1:]}
-        want = {q["name"]: ["local", str(q["concurrency"]), str(q["busy"]), str(q["queued"])]
+        self.assertEqual(lines[0].split(),
+                         ["QUEUE", "EXECUTOR", "BROKER", "SLOTS", "BUSY", "QUEUED", "NOTE"])
+        rows = {l.split()[0]: l.split()[1:6] for l in lines[1:]}
+        want = {q["name"]: ["local", "-", str(q["concurrency"]), str(q["busy"]), str(q["queued"])]
                 for q in api["hits"]["hits"]}
         self.assertEqual(rows, want)
-        self.assertEqual((rows["default"][1], rows["low"][1]), ("4", "1"))
+        self.assertEqual((rows["default"][2], rows["low"][2]), ("4", "1"))
         self.usage_fails("queues", "extra", expect="unexpected argument 'extra'")
 
 

@@ -814,7 +814,9 @@ static void test_redis_url(void **state)
     expect_url_bad(NULL, "empty");
     expect_url_bad("", "empty");
     expect_url_bad("http://h", "redis://");
-    expect_url_bad("amqp://guest:guest@h//", "redis://");
+    expect_url_bad("amqp://guest:guest@h//", "AMQP (RabbitMQ) is not supported yet, only Redis");
+    expect_url_bad("pyamqp://guest:s3cret@h//", "AMQP (RabbitMQ) is not supported yet");
+    expect_url_bad("sentinel://h:26379", "Sentinel");
     expect_url_bad("redis:/h", "redis://");
     expect_url_bad("rediss://h:6380/0", "TLS");
     expect_url_bad("redis://", "host is empty");
@@ -836,8 +838,12 @@ static void test_redis_url(void **state)
     expect_url_bad("redis://h/1x", "unexpected text after the db");
     expect_url_bad("redis://h/0/1", "unexpected text after the db");
     expect_url_bad("redis://h/0 ", "unexpected text after the db");
-    expect_url_bad("redis://h/0?ssl_cert_reqs=none", "query");
-    expect_url_bad("redis://h?db=1", "query");
+    expect_url_bad("redis://h/0?ssl_cert_reqs=none", "unknown URL option ssl_cert_reqs");
+    expect_url_bad("redis://h?db=1", "unknown URL option db");
+    expect_url_bad("redis://:s3cret@h/0?global_keyprefix=x&a=b",
+                   "unknown URL option global_keyprefix");
+    expect_url_bad("redis://h/0?", "URL options (?...) are not supported");
+    expect_url_bad("redis://h/0?a%20b=1", "URL options (?...) are not supported");
     expect_url_bad("redis://h#frag", "fragment");
     expect_url_bad("redis://h x", "host may hold only");
     expect_url_bad("redis://h\n", "host may hold only");

@@ -41,6 +41,7 @@ static void parse_bad(const char *text, const char *field, const char *reason)
     if (strncmp(e.msg, prefix, strlen(prefix)) != 0)
         fail_msg("expected \"%s...\", got \"%s\"", prefix, e.msg);
     if (reason) assert_contains(e.msg + strlen(prefix), reason);
+    assert_null(strstr(e.msg, "s3cret")); /* a refusal never repeats a password */
 }
 
 /* A minimal valid file with one member replaced or added (member: "\"key\":value"). */
@@ -245,9 +246,23 @@ static void test_parse_celery_errors(void **state)
     parse_bad(CELERY_WITH(",\"stop_grace\":0"), "celery.stop_grace", "positive");
     parse_bad(CELERY_WITH(",\"send_since\":\"no\""), "celery.send_since", "true or false");
     parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":[]}", "celery", "must be an object");
+    /* a URL sked cannot use says what is wrong with it, never the URL (it may hold a
+     * password) */
     parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":\"amqp://h\","
               "\"result_backend\":\"redis://h\",\"task\":\"t\"}}",
-              "celery.broker", "Redis URL");
+              "celery.broker", "AMQP (RabbitMQ) is not supported yet, only Redis");
+    parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":"
+              "\"rediss://:s3cret@h:6380/0\",\"result_backend\":\"redis://h\",\"task\":\"t\"}}",
+              "celery.broker", "TLS (rediss://) is not supported");
+    parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":\"redis://h\","
+              "\"result_backend\":\"redis://:s3cret@h/1?global_keyprefix=app_\",\"task\":\"t\"}}",
+              "celery.result_backend", "unknown URL option global_keyprefix");
+    parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":\"redis://h:99999\","
+              "\"result_backend\":\"redis://h\",\"task\":\"t\"}}",
+              "celery.broker", "the port must be a number from 1 to 65535");
+    parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{"
+              "\"result_backend\":\"redis://h\",\"task\":\"t\"}}",
+              "celery.broker", "required, a Redis URL such as redis://127.0.0.1:6379/0");
     parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":\"redis://h\","
               "\"task\":\"t\"}}",
               "celery.result_backend", "Redis URL");

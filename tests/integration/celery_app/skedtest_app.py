@@ -6,10 +6,12 @@ stock worker does.
 
 sked adds `since` to the arguments of every run and sends the arguments as keyword arguments,
 so every task here accepts `since` (most ignore it)."""
+import json
 import os
 import time
 
 from celery import Celery
+from celery.exceptions import SoftTimeLimitExceeded
 
 app = Celery(
     "skedtest_app",
@@ -44,6 +46,13 @@ def fail(reason="boom", since=None):
     raise ValueError("skedtest failure: %s" % reason)
 
 
+@app.task(name="skedtest_app.fail_echo")
+def fail_echo(*args, **kwargs):
+    """Fails with what it was called with as the exception's message (JSON), so a failed run
+    and each of its retries tell how their arguments arrived."""
+    raise ValueError(json.dumps({"args": list(args), "kwargs": kwargs}, sort_keys=True))
+
+
 @app.task(name="skedtest_app.sleepy")
 def sleepy(seconds, pidfile=None, since=None):
     """Sleeps; writes the pid of the process running it to pidfile first, so a test can check
@@ -51,6 +60,21 @@ def sleepy(seconds, pidfile=None, since=None):
     _write_pid(pidfile)
     print("sleepy: sleeping %ss" % seconds)
     time.sleep(float(seconds))
+    return {"slept": seconds}
+
+
+@app.task(name="skedtest_app.stubborn")
+def stubborn(seconds, on_soft="ignore", pidfile=None, since=None):
+    """Sleeps like sleepy; at its soft time limit (SoftTimeLimitExceeded) it either sleeps on
+    ("ignore": only the hard limit ends it) or returns at once ("return")."""
+    _write_pid(pidfile)
+    end = time.monotonic() + float(seconds)
+    try:
+        time.sleep(float(seconds))
+    except SoftTimeLimitExceeded:
+        if on_soft == "return":
+            return {"stopped": "at the soft time limit"}
+        time.sleep(max(0.0, end - time.monotonic()))
     return {"slept": seconds}
 
 
