@@ -161,9 +161,11 @@ static void flight_send(struct flight *f);
 static void finish(struct flight *f, enum run_status st, char *message, json_t *output);
 static void broadcast(struct endpoint *ep, const char *method, json_t *arguments, bool reply);
 
+/* The endpoint's kind as the name of a log field (one word: the JSON log ends a name at a
+ * space, and the line would lose its fields). */
 static const char *ep_what(const struct endpoint *ep)
 {
-    return ep->kind == EP_BROKER ? "broker" : "result backend";
+    return ep->kind == EP_BROKER ? "broker" : "result_backend";
 }
 
 static void rconn_retry_later(struct rconn *rc)
