@@ -117,6 +117,12 @@ enum pw_kind { PW_LOGIN, PW_CREATE, PW_PATCH };
 
 struct pw_op {
     enum pw_kind kind;
+    /* the sign-in attempt begun for it (throttled()), ended when its answer comes, or when it
+     * is freed without one (the client left): an attempt never ended would hold the account's
+     * and the address's limits forever */
+    struct auth *auth;
+    char *attempt_user;
+    char attempt_peer[64];
     char *password;     /* to verify (login) or to set */
     char *current;      /* the caller's current password, to verify first (own change) */
     char *stored_hash;  /* what password or current is verified against */
@@ -127,8 +133,22 @@ struct pw_op {
     json_t *body;       /* the request, for what follows the hashing */
 };
 
+/* Ends the op's sign-in attempt, if one is open: a failure counts, a success clears. */
+static void attempt_end(struct pw_op *op, bool failed)
+{
+    if (!op->attempt_user) return;
+    int64_t now = time_now_us();
+    if (failed)
+        auth_login_failed(op->auth, op->attempt_user, op->attempt_peer, now);
+    else
+        auth_login_succeeded(op->auth, op->attempt_user, op->attempt_peer, now);
+    free(op->attempt_user);
+    op->attempt_user = NULL;
+}
+
 static void pw_free(struct pw_op *op)
 {
+    attempt_end(op, !op->verified); /* a wrong password counts even when no one waits */
     if (op->password) sodium_memzero(op->password, strlen(op->password));
     if (op->current) sodium_memzero(op->current, strlen(op->current));
     free(op->password);
@@ -165,13 +185,13 @@ static void login_done(struct api_ctx *c, struct pw_op *op)
     int64_t now = time_now_us();
     const char *username = json_str(op->body, "username");
     if (!op->verified || op->acc.disabled || !op->acc.id[0]) {
-        auth_login_failed(c->api->auth, username, c->req->peer, now);
+        attempt_end(op, true);
         api_audit(c, "login.failed", NULL, NULL, op->acc.id[0] ? op->acc.id : NULL,
                   json_pack("{s:s}", "username", username));
         api_error(c, 401, "wrong username or password, or the account is disabled");
         return;
     }
-    auth_login_succeeded(c->api->auth, username, c->req->peer, now);
+    attempt_end(op, false);
     char sid[64], csrf[64], hash[65];
     auth_new_secret("", sid);
     auth_new_secret("", csrf);
@@ -200,6 +220,14 @@ static void login_done(struct api_ctx *c, struct pw_op *op)
 /* Whether user or the caller's address must wait before another password check (after failed
  * ones): then the answer is a 429 with Retry-After naming `what` ("sign-ins"). Otherwise the
  * check is counted as begun. */
+/* The attempt throttled() began, kept in op to be ended whatever happens to the request. */
+static void attempt_begun(struct pw_op *op, struct api_ctx *c, const char *user)
+{
+    op->auth = c->api->auth;
+    op->attempt_user = xstrdup(user);
+    snprintf(op->attempt_peer, sizeof op->attempt_peer, "%s", c->req->peer);
+}
+
 static bool throttled(struct api_ctx *c, const char *user, const char *what)
 {
     int wait = auth_login_wait(c->api->auth, user, c->req->peer, time_now_us());
@@ -235,6 +263,7 @@ void api_session_create(struct api_ctx *c)
         return;
     }
     struct pw_op *op = xcalloc(1, sizeof *op);
+    attempt_begun(op, c, user);
     op->kind = PW_LOGIN;
     op->body = body;
     op->password = xstrdup(pass);
@@ -397,11 +426,8 @@ static void patch_done(struct api_ctx *c, struct pw_op *op)
 {
     if (op->current) {
         /* checking the current password is a sign-in attempt: limited and audited alike */
-        int64_t now = time_now_us();
-        if (op->verified) {
-            auth_login_succeeded(c->api->auth, op->acc.username, c->req->peer, now);
-        } else {
-            auth_login_failed(c->api->auth, op->acc.username, c->req->peer, now);
+        attempt_end(op, !op->verified);
+        if (!op->verified) {
             api_audit(c, "login.failed", NULL, NULL, op->acc.id,
                       json_pack("{s:s,s:s}", "username", op->acc.username, "during",
                                 "password change"));
@@ -499,6 +525,7 @@ void api_users_patch(struct api_ctx *c)
             pw_free(op);
             return;
         }
+        attempt_begun(op, c, a.username);
         op->current = xstrdup(cur);
         op->stored_hash = a.password_hash ? xstrdup(a.password_hash) : NULL;
     }

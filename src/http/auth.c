@@ -18,6 +18,7 @@
 #define LOGIN_WINDOW_US (15LL * 60 * 1000000)
 #define LOGIN_MAX_PER_USER 5
 #define LOGIN_MAX_PER_ADDRESS 20
+#define STRIKES_MAX 100000 /* names or addresses followed at once */
 #define TOUCH_EVERY_US (60LL * 1000000)
 
 struct strikes {
@@ -310,10 +311,38 @@ static void lower(char *dst, size_t n, const char *src)
     dst[i] = '\0';
 }
 
+/* Forgets the entries whose window has passed with no attempt under way. */
+static void strikes_sweep(struct map *m, int64_t now)
+{
+    size_t it, n = 0;
+    char **gone = xcalloc(m->count + 1, sizeof *gone);
+    for (struct map_entry *e = map_first(m, &it); e; e = map_next(m, &it, e)) {
+        struct strikes *s = e->value;
+        if (s->pending == 0 && now - s->first > LOGIN_WINDOW_US) gone[n++] = xstrdup(e->key);
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(map_del(m, gone[i]));
+        free(gone[i]);
+    }
+    free(gone);
+}
+
+/* Whether key can be followed in m: it is, or there is room (after forgetting the entries
+ * that are over). A full table refuses: limits that lapse once a flood of names fills it
+ * would be no limits. */
+static bool strikes_room(struct map *m, const char *key, int64_t now)
+{
+    if (map_get(m, key) || m->count < STRIKES_MAX) return true;
+    strikes_sweep(m, now);
+    return m->count < STRIKES_MAX;
+}
+
 int auth_login_wait(struct auth *a, const char *username, const char *address, int64_t now)
 {
     char u[256];
     lower(u, sizeof u, username);
+    if (!strikes_room(&a->by_user, u, now) || !strikes_room(&a->by_address, address, now))
+        return (int)(LOGIN_WINDOW_US / 1000000 / 15); /* a minute: the oldest entries lapse */
     int w1 = wait_for(strikes_of(&a->by_user, u, now), LOGIN_MAX_PER_USER, now);
     int w2 = wait_for(strikes_of(&a->by_address, address, now), LOGIN_MAX_PER_ADDRESS, now);
     return w1 > w2 ? w1 : w2;
@@ -322,7 +351,7 @@ int auth_login_wait(struct auth *a, const char *username, const char *address, i
 static struct strikes *strikes_make(struct map *m, const char *key, int64_t now)
 {
     struct strikes *s = strikes_of(m, key, now);
-    if (!s && m->count < 100000) { /* bounded: a flood of names cannot grow it further */
+    if (!s && m->count < STRIKES_MAX) { /* bounded: auth_login_wait refuses when full */
         s = xcalloc(1, sizeof *s);
         s->first = now;
         map_put(m, key, s);

@@ -300,6 +300,25 @@ class Hardening(unittest.TestCase):
             self.assertLessEqual(codes.count(401), 5, codes)
             self.assertEqual(codes.count(401) + codes.count(429), 15, codes)
 
+    def test_a_client_that_leaves_ends_its_attempt(self):
+        """A sign-in whose client hangs up before the password is checked still ends: a wrong
+        password counts as a failure, and nothing stays counted as under way (four such
+        attempts held the account and the address at their limits until a restart)."""
+        import socket
+        with people_sked() as s:
+            account(s, "olga", "operator", password="olga-password")
+            body = json.dumps({"username": "olga", "password": "wrong-password"}).encode()
+            req = b"POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+            for _ in range(4):
+                c = socket.create_connection(("127.0.0.1", s.port))
+                c.sendall(req)
+                c.close()
+            # checked after those four: a success clears the account's count
+            self.assertEqual(Session(s).login("olga", "olga-password").status, 201)
+            # so two wrong passwords now are two plain failures, not the limit
+            for _ in range(2):
+                self.assertEqual(Session(s).login("olga", "wrong-password").status, 401)
+
     def test_own_password_change_ends_other_sessions_and_is_limited(self):
         with people_sked() as s:
             account(s, "olga", "operator", password="olga-password")
