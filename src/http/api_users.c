@@ -441,12 +441,23 @@ static void patch_done(struct api_ctx *c, struct pw_op *op)
         api_error(c, 503, "the password could not be hashed");
         return;
     }
+    /* the request's fields go onto the account as it is now, not as it was read when the
+     * request came: a password check takes a while, and an admin may have disabled or demoted
+     * the account meanwhile, which a copy from before would undo */
+    char id[UUID_STR_LEN];
+    snprintf(id, sizeof id, "%s", op->acc.id);
     struct account before;
-    if (store_account_get(c->api->store, op->acc.id, &before) != 0) {
-        api_error(c, 404, "Account %s does not exist.", op->acc.id);
+    account_release(&op->acc);
+    if (store_account_get(c->api->store, id, &before) != 0 ||
+        store_account_get(c->api->store, id, &op->acc) != 0) {
+        account_release(&before);
+        api_error(c, 404, "Account %s does not exist.", id);
         return;
     }
     struct account *a = &op->acc;
+    json_t *checked = json_array(); /* checked when the request came */
+    account_fields(op->body, a, checked);
+    json_decref(checked);
     if (op->password) {
         free(a->password_hash);
         a->password_hash = xstrdup(op->new_hash);

@@ -319,6 +319,34 @@ class Hardening(unittest.TestCase):
             for _ in range(2):
                 self.assertEqual(Session(s).login("olga", "wrong-password").status, 401)
 
+    def test_an_admins_change_made_while_a_password_is_checked_stands(self):
+        """A person's own change waits for their password's check, off the loop; an admin who
+        disables and demotes them meanwhile must not be undone by it."""
+        import threading
+        with people_sked() as s:
+            mallory = account(s, "mallory", "admin", password="mallory-password")
+            me = Session(s)
+            self.assertEqual(me.login("mallory", "mallory-password").status, 201)
+            # keep the password thread busy, so the own change waits in line
+            busy = [threading.Thread(target=lambda i=i: Session(s).login("nobody%d" % i, "wrong-pass"))
+                    for i in range(4)]
+            for t in busy:
+                t.start()
+            own = {}
+            t = threading.Thread(target=lambda: own.update(r=me.request(
+                "PATCH", "/api/users/me", {"display_name": "Mallory M.", "current_password": "mallory-password"})))
+            t.start()
+            time.sleep(0.05)
+            r = s.patch("/api/users/" + mallory["id"], {"disabled": True, "role": "viewer"})
+            self.assertEqual(r.status, 200, r)
+            for x in busy + [t]:
+                x.join()
+            now = s.get("/api/users/" + mallory["id"]).json
+            self.assertEqual((now["disabled"], now["role"]), (True, "viewer"), now)
+            # the own change, if it went through, changed its own field only
+            if own["r"].status == 200:
+                self.assertEqual(now["display_name"], "Mallory M.")
+
     def test_own_password_change_ends_other_sessions_and_is_limited(self):
         with people_sked() as s:
             account(s, "olga", "operator", password="olga-password")
