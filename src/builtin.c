@@ -330,6 +330,18 @@ static int run_prune(struct builtin_ctx *c)
         bctx_message(c, "retention: a duration of at least 1m, such as 90d");
         return 1;
     }
+    /* anyone who may start runs may start this one: its argument may keep runs longer than
+     * the server's retention, never delete more (deleting runs is the admins', who set the
+     * server's retention or a job's own) */
+    if (retention < c->default_retention_ms) {
+        char d[32];
+        duration_format(c->default_retention_ms, d);
+        bctx_message(c,
+                     "retention: at least the server's (%s): a run may keep runs longer, not "
+                     "delete more; an admin sets --retention or a job's retention for that",
+                     d);
+        return 1;
+    }
     json_t *bj = json_object_get(c->args, "batch");
     int64_t batch = json_is_integer(bj) ? json_integer_value(bj) : PRUNE_BATCH;
     if (batch < 1 || batch > 100000) {

@@ -761,6 +761,13 @@ class Prune(unittest.TestCase):
             self.assertEqual(s.get("/api/jobs/%s/runs/%s/logs" % (quarterly["id"], kept)).json["hits"]["total"], 1)
             run = s.wait_run(s.run_job(quarterly["id"]))
             self.assertEqual(skedtest.parse_time(run["args"]["since"]), started / 1e6)
+            # a run's own retention may keep more, never delete more than the server's: anyone
+            # who may start runs may start this one
+            short = s.wait_run(s.run_job(prune["id"], args={"retention": "1d"}), timeout=60)
+            self.assertEqual(short["status"], "FAILED", short)
+            self.assertIn("retention: at least the server's (30d)", short["message"])
+            long = s.wait_run(s.run_job(prune["id"], args={"retention": "400d"}), timeout=60)
+            self.assertEqual((long["status"], long["output"]["deleted_runs"]), ("SUCCESS", 0))
             # once a newer run succeeded, the kept one is an old run like any other
             done = s.wait_run(s.run_job(prune["id"]), timeout=60)
             self.assertEqual(done["output"]["deleted_runs"], 1)
