@@ -271,6 +271,10 @@ static int run_http(struct builtin_ctx *c)
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* libcurl follows redirects without end by default: a loop would hold a builtin thread
+     * until the run's timeout */
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, json_is_true(json_object_get(c->args, "follow_redirects")) ? 1L : 0L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);

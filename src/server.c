@@ -100,7 +100,13 @@ static void notify_systemd(const char *state)
 
 static void on_http_answer(struct http_req *req, void *arg)
 {
-    metrics_http(arg, req->head.method, req->route ? req->route : "unmatched", req->status,
+    /* a method the API has no route for is counted as OTHER: each made-up method a client
+     * sends would be a series of its own, kept for good */
+    static const char *const known[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+    const char *method = "OTHER";
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (strcmp(req->head.method, known[i]) == 0) method = known[i];
+    metrics_http(arg, method, req->route ? req->route : "unmatched", req->status,
                  (double)(time_mono_us() - req->started_us) / 1e6);
 }
 

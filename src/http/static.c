@@ -61,7 +61,9 @@ static bool read_file(const char *dir, const char *name, struct buf *out)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* not through a symbolic link: --web-dir serves its own files, not what a link in it
+     * points to (/etc/passwd, say) */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return false;
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > FILE_MAX) {

@@ -1,6 +1,7 @@
 """Running sked in production, against the real binary: retries, builtin job types (noop,
 sleep, http against a local receiver, sked.prune on 100,000 old runs while other runs keep
 executing), SIGHUP reloading task files, and backup/restore while sked runs."""
+import http.client
 import http.server
 import json
 import os
@@ -50,6 +51,8 @@ class Receiver:
                 n = int(self.headers.get("Content-Length") or 0)
                 outer.requests.append((self.command, self.path, dict(self.headers), self.rfile.read(n)))
                 self.send_response(outer.status)
+                for k, v in outer.headers.items():
+                    self.send_header(k, v)
                 self.send_header("Content-Length", str(len(outer.body)))
                 self.end_headers()
                 if self.command != "HEAD":
@@ -60,7 +63,7 @@ class Receiver:
             def log_message(self, *a):
                 pass
 
-        self.status, self.body = status, body
+        self.status, self.body, self.headers = status, body, {}
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.port = self.server.server_address[1]
         self.url = "http://127.0.0.1:%d" % self.port
@@ -300,6 +303,14 @@ class Observability(unittest.TestCase):
             self.assertIn('sked_run_duration_seconds_count{queue="%s"} 2' % long_queue, text)
             self.assertIn('sked_http_requests_total{method="POST",route="/api/jobs/{}/runs",status="201"} 12', text)
             self.assertIn('sked_http_requests_total{method="GET",route="/metrics",status="200"} 1', text)
+            # a made-up method is counted as OTHER, not as a series of its own
+            conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+            conn.request("BREW", "/coffee")
+            conn.getresponse().read()
+            conn.close()
+            text = s.get("/metrics", token=tok).raw
+            self.assertIn('method="OTHER",route="unmatched"', text)
+            self.assertNotIn("BREW", text)
             # reads share their loop iteration's transaction, and one that only read is no write
             writes = lambda: re.search(r"^sked_store_write_duration_seconds_count (\d+)$",
                                        s.get("/metrics", token=tok).raw, re.M).group(1)
@@ -370,6 +381,13 @@ class Config(unittest.TestCase):
                            text=True, env=dict(os.environ, SKED_TASKS=s.tasks_dir))
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("web_dir = " + tmp, r.stdout)
+        # a --web-dir serves its own files, not what a link in it points to
+        with open(os.path.join(tmp, "own.txt"), "w") as f:
+            f.write("mine")
+        os.symlink("/etc/hostname", os.path.join(tmp, "elsewhere.txt"))
+        with Sked(tasks=tasks, args=FAST + ["--web-dir", tmp]) as web:
+            self.assertEqual(web.get("/own.txt", token=None).raw, "mine")
+            self.assertEqual(web.get("/elsewhere.txt", token=None).status, 404)
         self.assertIn("smtp_url = smtp://ops:********@mail:25", r.stdout)
         self.assertNotIn("hunter2", r.stdout)
         # the first bad line is reported with its own reason, even when good lines follow it
@@ -665,6 +683,13 @@ class Builtins(unittest.TestCase):
                 done = s.wait_run(s.run_job(job["id"], args={"url": "file:///etc/passwd"}))
                 self.assertEqual(done["status"], "FAILED")
                 self.assertIn("url", done["message"])
+                # redirects are followed ten times at most: a loop fails the run at once
+                rec.status, rec.body, rec.headers = 302, b"", {"Location": rec.url + "/again"}
+                before = len(rec.requests)
+                done = s.wait_run(s.run_job(job["id"], args={"url": rec.url, "follow_redirects": True}))
+                self.assertEqual(done["status"], "FAILED")
+                self.assertIn("redirect", done["message"].lower())
+                self.assertEqual(len(rec.requests) - before, 11)
         finally:
             rec.close()
 
