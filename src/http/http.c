@@ -275,6 +275,7 @@ struct http_conn {
     bool processing;
     bool pending;           /* has output for http_server_flush */
     size_t discarded;       /* input dropped since closing began */
+    int64_t began_us;       /* when the first byte of the request being received came, or 0 */
     char peer[64];
 };
 
@@ -542,6 +543,7 @@ static void dispatch_request(struct http_conn *c)
     req->head = c->head;
     memset(&c->head, 0, sizeof c->head);
     req->started_us = time_mono_us();
+    c->began_us = 0; /* the next request's time starts with its own first byte */
     memcpy(req->peer, c->peer, sizeof req->peer); /* the same size, NUL-terminated */
     if (req->head.content_length > 0) {
         req->body_len = (size_t)req->head.content_length;
@@ -580,6 +582,17 @@ static void process(struct http_conn *c)
     struct evbuffer *in = bufferevent_get_input(c->bev);
     c->processing = true;
     while (!c->req && !c->closing) {
+        /* a request must be whole within the idle timeout of its first byte: the read timeout
+         * alone starts again with every byte, and a client sending one header line a minute
+         * would hold its connection for good */
+        if (evbuffer_get_length(in) > 0) {
+            int64_t now = time_mono_us();
+            if (!c->began_us) c->began_us = now;
+            if (now - c->began_us > (int64_t)s->lim.idle_timeout_s * 1000000) {
+                conn_error(c, 408, "request not received in time");
+                break;
+            }
+        }
         if (c->state == ST_HEAD) {
             size_t have = evbuffer_get_length(in);
             if (have == 0) break;

@@ -6,6 +6,13 @@
  */
 #include "unit.h"
 
+#include <arpa/inet.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "http/http.h"
 #include "http/api.h"
 #include "http/router.h"
@@ -434,6 +441,73 @@ static void test_router_misses(void **state)
     assert_int_equal(router_match(NULL, 0, "GET", "/healthz", &m), -404);
 }
 
+/* ---- the request deadline ---- */
+
+static void answer_ok(struct http_req *req, void *arg)
+{
+    (void)arg;
+    http_reply(req, 200, "text/plain", "ok", 2);
+}
+
+struct slow_client {
+    int port;
+    char answer[256];
+};
+
+/* Sends a request head one header line every 300 ms, never ending it, for 2.4 s: each line
+ * comes well within the idle timeout of the one before (1 s here), the whole never does. */
+static void *send_slowly(void *arg)
+{
+    struct slow_client *sc = arg;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)sc->port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) return NULL;
+    struct timeval tv = {0, 300000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const char *head = "GET /x HTTP/1.1\r\nHost: x\r\n";
+    if (write(fd, head, strlen(head)) < 0) return NULL;
+    size_t got = 0;
+    for (int i = 0; i < 8 && got == 0; i++) {
+        if (write(fd, "X-Slow: y\r\n", 11) < 0) break;
+        ssize_t n = read(fd, sc->answer, sizeof sc->answer - 1); /* waits 300 ms at most */
+        if (n > 0) got = (size_t)n;
+    }
+    sc->answer[got] = '\0';
+    close(fd);
+    return NULL;
+}
+
+static void stop_loop(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    event_base_loopbreak(arg);
+}
+
+static void test_a_request_must_be_whole_within_the_idle_timeout(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    const struct http_limits lim = {16 * 1024, 1024, 1, 5, 100};
+    struct sk_err e = {0};
+    struct http_server *srv = http_server_new(base, "127.0.0.1", 0, &lim, answer_ok, NULL, &e);
+    assert_non_null(srv);
+    struct slow_client sc = {.port = http_server_port(srv)};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, send_slowly, &sc), 0);
+    struct event *stop = evtimer_new(base, stop_loop, base);
+    struct timeval after = {3, 0};
+    evtimer_add(stop, &after);
+    /* the loop runs until the timer; http_server_flush sends answers after each turn */
+    while (event_base_loop(base, EVLOOP_ONCE) == 0 && !event_base_got_break(base))
+        http_server_flush(srv);
+    pthread_join(t, NULL);
+    assert_non_null(strstr(sc.answer, "HTTP/1.1 408"));
+    event_free(stop);
+    http_server_free(srv);
+    event_base_free(base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -446,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_unescape),
         cmocka_unit_test(test_router_matches),
         cmocka_unit_test(test_router_misses),
+        cmocka_unit_test(test_a_request_must_be_whole_within_the_idle_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
