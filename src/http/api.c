@@ -784,6 +784,28 @@ static void emit_json_or(struct emit *w, const char *k, const json_t *v, const c
     buf_puts(w->b, empty);
 }
 
+/* A job's webhook URLs as a reader who is no admin sees them: scheme and host, the rest cut
+ * ("https://hooks.example.org/…"). Such URLs are often secrets themselves (a chat service's
+ * incoming hooks), and anyone who reads jobs could post with them. */
+static json_t *webhooks_masked(const json_t *hooks)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *h;
+    json_array_foreach(hooks, i, h)
+    {
+        const char *url = json_string_value(h);
+        const char *host = url ? strstr(url, "://") : NULL;
+        if (!host) continue;
+        host += 3;
+        size_t n = strcspn(host, "/?#");
+        char *shown = xasprintf("%.*s%s", (int)(host - url + n), url, host[n] ? "/…" : "");
+        json_array_append_new(out, json_string(shown));
+        free(shown);
+    }
+    return out;
+}
+
 void api_job_write(struct api_ctx *c, struct buf *b, const struct job *j, bool with_last)
 {
     char base[256], d[32];
@@ -806,8 +828,14 @@ void api_job_write(struct api_ctx *c, struct buf *b, const struct job *j, bool w
     emit_json_or(&w, "notification_emails", json_object_get(j->notifications, "emails"), "[]");
     emit_json_or(&w, "notification_statuses", json_object_get(j->notifications, "statuses"),
                  "[]");
-    emit_json_or(&w, "notification_webhooks", json_object_get(j->notifications, "webhooks"),
-                 "[]");
+    json_t *hooks = json_object_get(j->notifications, "webhooks");
+    if (hooks && c->who.role != ROLE_ADMIN) {
+        json_t *masked = webhooks_masked(hooks);
+        emit_json(&w, "notification_webhooks", masked);
+        json_decref(masked);
+    } else {
+        emit_json_or(&w, "notification_webhooks", hooks, "[]");
+    }
     if (j->timeout_ms > 0) duration_format(j->timeout_ms, d);
     emit_str(&w, "timeout", j->timeout_ms > 0 ? d : NULL);
     emit_time(&w, "next_run", j->next_run);

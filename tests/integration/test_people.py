@@ -319,6 +319,27 @@ class Hardening(unittest.TestCase):
             for _ in range(2):
                 self.assertEqual(Session(s).login("olga", "wrong-password").status, 401)
 
+    def test_webhook_urls_are_shown_whole_to_admins_only(self):
+        """A chat service's incoming-hook URL is a secret: who may only read jobs sees its
+        scheme and host."""
+        with people_sked() as s:
+            viewer = token_for(s, account(s, "vera", "viewer"))
+            operator = token_for(s, account(s, "otto", "operator"))
+            secret = "https://hooks.example.org/services/T000/B000/XXXXSECRETXXXX"
+            job = s.create_job("quick", notification_statuses=["FAILED"],
+                               notification_webhooks=[secret, "http://127.0.0.1:9"])
+            for tok in (viewer, operator):
+                for doc in (s.get("/api/jobs/" + job["id"], token=tok).json,
+                            s.get("/api/jobs", token=tok).json["hits"]["hits"][0]):
+                    self.assertEqual(doc["notification_webhooks"],
+                                     ["https://hooks.example.org/…", "http://127.0.0.1:9"])
+                    self.assertNotIn("SECRET", json.dumps(doc))
+            # the admin's read is its own document, not one kept from another's
+            self.assertEqual(s.get("/api/jobs/" + job["id"]).json["notification_webhooks"],
+                             [secret, "http://127.0.0.1:9"])
+            self.assertEqual(s.get("/api/jobs/" + job["id"], token=viewer).json["notification_webhooks"][0],
+                             "https://hooks.example.org/…")
+
     def test_an_admins_change_made_while_a_password_is_checked_stands(self):
         """A person's own change waits for their password's check, off the loop; an admin who
         disables and demotes them meanwhile must not be undone by it."""
