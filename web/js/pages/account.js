@@ -27,6 +27,22 @@ function fact(label, value) {
   return h('div', { class: 'fact' }, h('dt', {}, label), h('dd', {}, value));
 }
 
+/**
+ * Reads a list (`path`, `query`) into `area` with render(hits): an error shown in its place,
+ * nothing done once the page is left (`token`) or the session is gone (401: the sign-in page).
+ */
+export async function loadList(area, token, path, query, render) {
+  let data;
+  try {
+    data = await api.get(path, query);
+  } catch (err) {
+    if (err.status === 401 || !isCurrent(token)) return;
+    put(area, errorBox(err));
+    return;
+  }
+  if (isCurrent(token)) put(area, render(data.hits.hits));
+}
+
 /** After a list was redrawn under the focus (the focused button is gone), focus `fallback`. */
 export function refocus(fallback) {
   if (!document.activeElement || document.activeElement === document.body) fallback.focus();
@@ -316,20 +332,10 @@ export async function accountPage(el, { token }, { onChanged } = {}) {
         h('code', {}, 'Authorization: Bearer sked_…'), '. Revoke a token that is no longer needed or may have leaked.'),
       tokensArea));
 
-  async function loadTokens() {
-    let data;
-    try {
-      data = await api.get('/tokens');
-    } catch (err) {
-      if (err.status === 401 || !isCurrent(token)) return;
-      put(tokensArea, errorBox(err));
-      return;
-    }
-    if (!isCurrent(token)) return;
-    const list = data.hits.hits;
-    put(tokensArea, list.length
+  function loadTokens() {
+    return loadList(tokensArea, token, '/tokens', undefined, (list) => (list.length
       ? tokensTable(list, { onRevoke: (t) => revokeToken(t, { onDone: () => loadTokens().then(() => refocus(tokensHeading)) }) })
-      : emptyState('You have no API tokens.', button('Create token…', { kind: 'create', iconName: 'plus', onclick: create })));
+      : emptyState('You have no API tokens.', button('Create token…', { kind: 'create', iconName: 'plus', onclick: create }))));
   }
   await loadTokens();
 }

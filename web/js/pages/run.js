@@ -53,6 +53,7 @@ export async function runPage(el, { params, token }) {
   // few seconds while it waits)
   const waiting = h('p', { class: 'notice wait-note', role: 'status', hidden: true });
   let waitAsked = -Infinity;
+  let waitTimer = 0; /* one at a time, however often the page is drawn */
   async function explainWait() {
     if (performance.now() - waitAsked < 4000) return;
     waitAsked = performance.now();
@@ -69,7 +70,8 @@ export async function runPage(el, { params, token }) {
       ? `Waits until ${fullTime(run.not_before)} before it may start${run.attempt > 1 ? ' (a retry, after its backoff)' : ''}.`
       : slots ? `Waiting for a free slot: ${slots}.` : 'Waiting for a free slot in its queue.');
     waiting.hidden = false;
-    setTimeout(() => { if (run.status === 'QUEUED' && isCurrent(token)) explainWait(); }, 5000);
+    clearTimeout(waitTimer);
+    waitTimer = setTimeout(() => { if (run.status === 'QUEUED' && isCurrent(token)) explainWait(); }, 5000);
   }
 
   function render() {

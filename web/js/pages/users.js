@@ -9,9 +9,9 @@ import {
   button, field, input, select, pageHeader, emptyState, errorBox, loading, openDialog, confirmDialog, errorSummary,
   applyErrors, toast,
 } from '../components.js';
-import { isCurrent, navigate } from '../router.js';
+import { navigate } from '../router.js';
 import { session } from '../session.js';
-import { ROLES, roleBadge, tokensTable, revokeToken, createTokenDialog, refocus } from './account.js';
+import { ROLES, roleBadge, tokensTable, revokeToken, createTokenDialog, refocus, loadList } from './account.js';
 
 /** Whether the signed-in role may manage accounts (the top bar's "Users" link). */
 export function mayManageAccounts() {
@@ -238,31 +238,13 @@ export async function usersPage(el, { token }, { onChanged } = {}) {
           isMe(u) ? null : button('Delete', { iconName: 'trash', small: true, kind: 'danger-ghost', onclick: () => remove(u) }))))))));
   }
 
-  async function loadAccounts() {
-    let data;
-    try {
-      data = await api.get('/users');
-    } catch (err) {
-      if (err.status === 401 || !isCurrent(token)) return;
-      put(accountsArea, errorBox(err));
-      return;
-    }
-    if (!isCurrent(token)) return;
-    put(accountsArea, data.hits.hits.length ? accountsTable(data.hits.hits) : emptyState('There are no accounts.'));
+  function loadAccounts() {
+    return loadList(accountsArea, token, '/users', undefined,
+      (list) => (list.length ? accountsTable(list) : emptyState('There are no accounts.')));
   }
 
-  async function loadTokens() {
-    let data;
-    try {
-      data = await api.get('/tokens', { all: true });
-    } catch (err) {
-      if (err.status === 401 || !isCurrent(token)) return;
-      put(tokensArea, errorBox(err));
-      return;
-    }
-    if (!isCurrent(token)) return;
-    const list = data.hits.hits;
-    put(tokensArea, list.length
+  function loadTokens() {
+    return loadList(tokensArea, token, '/tokens', { all: true }, (list) => (list.length
       ? tokensTable(list, {
         showAccount: true,
         onRevoke: (t) => revokeToken(t, {
@@ -273,7 +255,7 @@ export async function usersPage(el, { token }, { onChanged } = {}) {
           onError: (err) => refused(`Could not revoke the token “${t.name}”`, err),
         }),
       })
-      : emptyState('No account has an API token.'));
+      : emptyState('No account has an API token.')));
   }
 
   await Promise.all([loadAccounts(), loadTokens()]);
