@@ -27,6 +27,7 @@ struct delivery {
     struct notify *n;
     enum channel ch;
     char *to;       /* address or URL */
+    char *shown;    /* to as logs show it: a webhook's scheme and host only */
     char *subject;  /* e-mail */
     char *body;     /* mail text, or the webhook's JSON */
     char run_id[UUID_STR_LEN];
@@ -55,6 +56,7 @@ static void delivery_free(struct delivery *d)
 {
     if (d->retry_ev) event_free(d->retry_ev);
     free(d->to);
+    free(d->shown);
     free(d->smtp_url);
     free(d->smtp_from);
     free(d->secret);
@@ -293,6 +295,24 @@ static void send_webhook(struct delivery *d)
     curl_easy_cleanup(h);
 }
 
+char *notify_hook_shown(const char *url)
+{
+    const char *host = url ? strstr(url, "://") : NULL;
+    if (!host) return NULL;
+    host += 3;
+    size_t n = strcspn(host, "/?#");
+    const char *at = memchr(host, '@', n);
+    while (at) { /* the last '@' of the authority ends its user and password */
+        const char *next = memchr(at + 1, '@', n - (size_t)(at + 1 - host));
+        if (!next) break;
+        at = next;
+    }
+    const char *shown = at ? at + 1 : host;
+    size_t left = n - (size_t)(shown - host);
+    return xasprintf("%.*s%.*s%s", (int)(host - url), url, (int)left, shown,
+                     host[n] ? "/…" : "");
+}
+
 static void deliver_work(void *arg)
 {
     struct delivery *d = arg;
@@ -335,14 +355,14 @@ static void deliver_done(void *arg)
     if (d->ok) {
         n->stats.sent[d->ch]++;
         log_info("notify.sent", "channel=%s run=%s to=%s attempt=%d", what, d->run_id,
-                 log_q(d->to), d->attempt);
+                 log_q(d->shown), d->attempt);
         delivery_free(d);
         return;
     }
     if (d->ch == CH_WEBHOOK && d->attempt < WEBHOOK_ATTEMPTS && n->pool) {
         int64_t wait_ms = 1000LL << (d->attempt - 1);
         log_warn("notify.retry", "channel=%s run=%s to=%s attempt=%d reason=%s wait_ms=%lld", what,
-                 d->run_id, log_q(d->to), d->attempt, log_q(d->error), (long long)wait_ms);
+                 d->run_id, log_q(d->shown), d->attempt, log_q(d->error), (long long)wait_ms);
         n->stats.retries++;
         if (!d->retry_ev) d->retry_ev = evtimer_new(n->base, on_retry, d);
         struct timeval tv = {wait_ms / 1000, (wait_ms % 1000) * 1000};
@@ -354,7 +374,7 @@ static void deliver_done(void *arg)
     }
     n->stats.failed[d->ch]++;
     log_error("notify.failed", "channel=%s run=%s to=%s attempts=%d reason=%s", what, d->run_id,
-              log_q(d->to), d->attempt, log_q(d->error));
+              log_q(d->shown), d->attempt, log_q(d->error));
     delivery_free(d);
 }
 
@@ -365,6 +385,8 @@ static struct delivery *delivery_new(struct notify *n, enum channel ch, const ch
     d->n = n;
     d->ch = ch;
     d->to = xstrdup(to);
+    d->shown = ch == CH_WEBHOOK ? notify_hook_shown(to) : NULL;
+    if (!d->shown) d->shown = xstrdup(to);
     d->attempt = 1;
     const struct config *c = n->cfg;
     d->smtp_url = c->smtp_url ? xstrdup(c->smtp_url) : NULL;
@@ -445,7 +467,7 @@ void notify_free(struct notify *n)
         n->waiting = d->next;
         log_warn("notify.dropped", "channel=webhook run=%s to=%s reason=\"sked stopped before "
                                    "the retry\"",
-                 d->run_id, log_q(d->to));
+                 d->run_id, log_q(d->shown));
         delivery_free(d);
     }
     free(n);

@@ -33,5 +33,10 @@ const struct notify_stats *notify_stats(const struct notify *n);
 char *notify_subject(int status, const char *title);
 /* The hex HMAC-SHA256 signature of a webhook: over "TIMESTAMP.BODY" with key. out: 65 bytes. */
 void notify_sign(const char *key, const char *timestamp, const char *body, char out[65]);
+/* A webhook URL as logs and readers who are no admin see it: scheme and host, any user and
+ * password and everything after the host cut ("https://hooks.example.org/…"), since such URLs
+ * are often secrets themselves (a chat service's incoming hooks). NULL when url has no
+ * "scheme://". Caller frees. */
+char *notify_hook_shown(const char *url);
 
 #endif

@@ -17,6 +17,7 @@
 #include "base/timeutil.h"
 #include "base/utf8.h"
 #include "base/xalloc.h"
+#include "notify.h"
 #include "offload.h"
 #include "static.h"
 
@@ -784,9 +785,7 @@ static void emit_json_or(struct emit *w, const char *k, const json_t *v, const c
     buf_puts(w->b, empty);
 }
 
-/* A job's webhook URLs as a reader who is no admin sees them: scheme and host, the rest cut
- * ("https://hooks.example.org/…"). Such URLs are often secrets themselves (a chat service's
- * incoming hooks), and anyone who reads jobs could post with them. */
+/* A job's webhook URLs as a reader who is no admin sees them (notify_hook_shown). */
 static json_t *webhooks_masked(const json_t *hooks)
 {
     json_t *out = json_array();
@@ -794,13 +793,8 @@ static json_t *webhooks_masked(const json_t *hooks)
     json_t *h;
     json_array_foreach(hooks, i, h)
     {
-        const char *url = json_string_value(h);
-        const char *host = url ? strstr(url, "://") : NULL;
-        if (!host) continue;
-        host += 3;
-        size_t n = strcspn(host, "/?#");
-        char *shown = xasprintf("%.*s%s", (int)(host - url + n), url, host[n] ? "/…" : "");
-        json_array_append_new(out, json_string(shown));
+        char *shown = notify_hook_shown(json_string_value(h));
+        if (shown) json_array_append_new(out, json_string(shown));
         free(shown);
     }
     return out;

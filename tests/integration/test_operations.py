@@ -155,8 +155,8 @@ class Notifications(unittest.TestCase):
                 job = s.create_job("fails", title="Nightly import ✓",
                                    notification_emails=["ops@example.org", "dev@example.org"],
                                    notification_statuses=["FAILED"],
-                                   notification_webhooks=["http://127.0.0.1:%d/hook" % port])
-                self.assertEqual(job["notification_webhooks"], ["http://127.0.0.1:%d/hook" % port])
+                                   notification_webhooks=["http://127.0.0.1:%d/hook?key=s3cr3t" % port])
+                self.assertEqual(job["notification_webhooks"], ["http://127.0.0.1:%d/hook?key=s3cr3t" % port])
                 run = s.wait_run(s.run_job(job["id"]))
                 self.assertEqual(run["status"], "FAILED")
                 msgs = wait_for(lambda: len(smtp.messages) >= 2 and smtp.messages, what="two e-mails")
@@ -177,7 +177,12 @@ class Notifications(unittest.TestCase):
                 rec = ReceiverOn(port)
                 got = wait_for(lambda: rec.requests, timeout=30, what="the webhook after a retry")
                 method, path, headers, body = got[0]
-                self.assertEqual((method, path), ("POST", "/hook"))
+                self.assertEqual((method, path), ("POST", "/hook?key=s3cr3t"))
+                # the log names the hook by scheme and host: its path may be a secret
+                sent = wait_for(lambda: [l for l in s.server_log().splitlines() if "notify.sent" in l
+                                         and "webhook" in l], what="the delivery logged")
+                self.assertIn("to=\"http://127.0.0.1:%d/…\"" % port, sent[0])
+                self.assertNotIn("s3cr3t", s.server_log())
                 doc = json.loads(body)
                 self.assertEqual(doc["event"], "run.finished")
                 self.assertEqual(doc["status"], "FAILED")

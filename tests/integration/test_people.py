@@ -327,16 +327,18 @@ class Hardening(unittest.TestCase):
             operator = token_for(s, account(s, "otto", "operator"))
             secret = "https://hooks.example.org/services/T000/B000/XXXXSECRETXXXX"
             job = s.create_job("quick", notification_statuses=["FAILED"],
-                               notification_webhooks=[secret, "http://127.0.0.1:9"])
+                               notification_webhooks=[secret, "http://127.0.0.1:9",
+                                                      "https://bot:SECRET@chat.example.org"])
             for tok in (viewer, operator):
                 for doc in (s.get("/api/jobs/" + job["id"], token=tok).json,
                             s.get("/api/jobs", token=tok).json["hits"]["hits"][0]):
                     self.assertEqual(doc["notification_webhooks"],
-                                     ["https://hooks.example.org/…", "http://127.0.0.1:9"])
+                                     ["https://hooks.example.org/…", "http://127.0.0.1:9",
+                                      "https://chat.example.org"])
                     self.assertNotIn("SECRET", json.dumps(doc))
             # the admin's read is its own document, not one kept from another's
             self.assertEqual(s.get("/api/jobs/" + job["id"]).json["notification_webhooks"],
-                             [secret, "http://127.0.0.1:9"])
+                             [secret, "http://127.0.0.1:9", "https://bot:SECRET@chat.example.org"])
             self.assertEqual(s.get("/api/jobs/" + job["id"], token=viewer).json["notification_webhooks"][0],
                              "https://hooks.example.org/…")
 
