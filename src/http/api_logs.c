@@ -19,7 +19,8 @@
 
 #define STREAM_HIGH_WATER (256 * 1024)
 #define STREAM_BATCH 500
-#define PING_SECONDS 15
+#define TICK_SECONDS 5   /* how often a live stream checks that its caller may still read */
+#define PING_TICKS 3     /* a ": ping" comment every third tick (15 s) */
 #define SEARCH_MAX 2000
 
 static json_t *line_json(const struct log_line *l)
@@ -176,6 +177,7 @@ struct logstream {
     int64_t rid;
     int64_t last_seq;
     int min_level;
+    int ticks;
     bool live;    /* caught up with the store: live lines are written as they come */
     bool final;   /* the run has ended: finish once caught up */
     bool ending;
@@ -261,11 +263,32 @@ static void on_close(struct http_req *req, void *arg)
     stream_free(arg); /* the client left */
 }
 
-static void on_ping(evutil_socket_t fd, short what, void *arg)
+/* The stream as its caller's access ends (a session ended or signed out, a token revoked or
+ * expired, an account disabled): an event `denied` says so, and the stream closes; reconnecting
+ * is answered 401. */
+static void stream_denied(struct logstream *ls)
+{
+    ls->ending = true;
+    json_t *d = json_pack("{s:s}", "message",
+                          "the credentials of this stream are no longer valid (the session ended, "
+                          "the token was revoked or expired, or the account was disabled)");
+    sse_event(ls, "denied", NULL, d);
+    json_decref(d);
+    http_stream_end(ls->ctx.req);
+    stream_free(ls);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct logstream *ls = arg;
-    if (http_stream_pending(ls->ctx.req) < STREAM_HIGH_WATER)
+    struct principal who;
+    if (auth_check(ls->ctx.api->auth, ls->ctx.req, time_now_us(), &who) != 0 ||
+        !auth_allowed(who.role, PERM_READ)) {
+        stream_denied(ls);
+        return;
+    }
+    if (++ls->ticks % PING_TICKS == 0 && http_stream_pending(ls->ctx.req) < STREAM_HIGH_WATER)
         http_stream_write(ls->ctx.req, ": ping\n\n", 8);
 }
 
@@ -356,8 +379,8 @@ void api_logs_stream(struct api_ctx *c)
     } else {
         json_decref(rj);
         ls->sub = events_subscribe(c->api->events, ls->run_id, on_event, ls);
-        ls->ping = event_new(c->api->base, -1, EV_PERSIST, on_ping, ls);
-        struct timeval tv = {PING_SECONDS, 0};
+        ls->ping = event_new(c->api->base, -1, EV_PERSIST, on_tick, ls);
+        struct timeval tv = {TICK_SECONDS, 0};
         event_add(ls->ping, &tv);
     }
     run_release(&r);

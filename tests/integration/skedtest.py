@@ -361,7 +361,7 @@ class SSE:
     timeout so a stream that stalls fails the test instead of hanging it."""
 
     def __init__(self, sked, run, after=None, last_event_id=None, level=None, timeout=15,
-                 rcvbuf=None):
+                 rcvbuf=None, headers=None):
         params = []
         if after is not None:
             params.append("after=%s" % after)
@@ -379,6 +379,8 @@ class SSE:
             sock.connect(("127.0.0.1", sked.port))
             self.conn.sock = sock
         h = {"Authorization": "Bearer " + TOKEN, "Accept": "text/event-stream"}
+        if headers is not None:  # the caller's own credentials instead
+            h = dict(headers, Accept="text/event-stream")
         if last_event_id is not None:
             h["Last-Event-ID"] = str(last_event_id)
         self.conn.request("GET", path, headers=h)

@@ -319,6 +319,41 @@ class Hardening(unittest.TestCase):
             for _ in range(2):
                 self.assertEqual(Session(s).login("olga", "wrong-password").status, 401)
 
+    def test_a_live_log_stream_ends_with_its_callers_access(self):
+        """A stream opened with a token, or in a session, ends within seconds once the token is
+        revoked, the account disabled or the session signed out - not when the run ends."""
+        with people_sked() as s:
+            lena = account(s, "lena", "viewer", "lena-password")
+            job = s.create_job("slow")
+            run = s.run_job(job["id"])
+            s.wait_run(run, statuses=("RUNNING",))
+
+            def streams_until_denied(headers, cut):
+                with skedtest.SSE(s, run, headers=headers, timeout=20) as sse:
+                    self.assertEqual(sse.status, 200)
+                    self.assertEqual(sse.next_event()["event"], "status")
+                    began = time.monotonic()
+                    cut()
+                    rest = sse.read_all()  # returns once the server closes the stream
+                    self.assertLess(time.monotonic() - began, 12)
+                    self.assertEqual([e["event"] for e in rest], ["denied"])
+                    self.assertIn("no longer valid", rest[0]["data"]["message"])
+                self.assertEqual(s.request("GET", "/api/jobs/%s/runs/%s/logs/stream"
+                                           % (job["id"], run["id"]), headers=headers, token=None).status, 401)
+
+            r = s.post("/api/users/%s/tokens" % lena["id"], {"name": "stream"})
+            streams_until_denied({"Authorization": "Bearer " + r.json["token"]},
+                                 lambda: self.assertEqual(s.delete("/api/tokens/" + r.json["id"]).status, 204))
+            web = Session(s)
+            self.assertEqual(web.login("lena", "lena-password").status, 201)
+            streams_until_denied({"Cookie": web.cookie},
+                                 lambda: self.assertEqual(web.request("DELETE", "/api/session").status, 204))
+            tok = token_for(s, lena, "second")
+            streams_until_denied({"Authorization": "Bearer " + tok},
+                                 lambda: self.assertEqual(s.patch("/api/users/" + lena["id"], {"disabled": True}).status, 200))
+            # the run itself went on all along
+            self.assertEqual(s.get_run(run)["status"], "RUNNING")
+
     def test_webhook_urls_are_shown_whole_to_admins_only(self):
         """A chat service's incoming-hook URL is a secret: who may only read jobs sees its
         scheme and host."""
