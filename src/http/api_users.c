@@ -17,6 +17,9 @@
 #include "base/utf8.h"
 #include "base/uuid.h"
 #include "base/xalloc.h"
+#include "offload.h"
+
+#define PW_QUEUE_MAX 32
 
 /* ---- shapes ---- */
 
@@ -173,8 +176,24 @@ static void pw_work(void *arg)
 
 static void pw_answer(struct api_ctx *c, void *arg);
 
+/* Whether password checks and hashes are backed up (PW_QUEUE_MAX waiting or under way, a few
+ * seconds of work): then the answer is a 503 asking to come back, so a flood of sign-ins from
+ * many addresses neither grows a queue without end nor makes everyone wait minutes. */
+static bool pw_busy(struct api_ctx *c)
+{
+    if (offload_pending(c->api->offload) < PW_QUEUE_MAX) return false;
+    http_add_header(c->req, "Retry-After", "1");
+    api_error(c, 503, "too many password checks are under way; try again in a moment");
+    return true;
+}
+
 static void pw_start(struct api_ctx *c, struct pw_op *op)
 {
+    /* a sign-in attempt was let through by throttled(), which checked pw_busy() just before */
+    if (!op->attempt_user && pw_busy(c)) {
+        pw_free(op);
+        return;
+    }
     api_off_loop(c, c->api->offload, pw_work, pw_answer, op);
 }
 
@@ -230,6 +249,7 @@ static void attempt_begun(struct pw_op *op, struct api_ctx *c, const char *user)
 
 static bool throttled(struct api_ctx *c, const char *user, const char *what)
 {
+    if (pw_busy(c)) return true;
     int wait = auth_login_wait(c->api->auth, user, c->req->peer, time_now_us());
     if (wait <= 0) {
         auth_login_begin(c->api->auth, user, c->req->peer, time_now_us());

@@ -300,6 +300,46 @@ class Hardening(unittest.TestCase):
             self.assertLessEqual(codes.count(401), 5, codes)
             self.assertEqual(codes.count(401) + codes.count(429), 15, codes)
 
+    def test_a_flood_of_sign_ins_is_turned_away_not_queued(self):
+        """Sign-ins from many addresses (each under its own limit) fill the password checks'
+        queue: those past it are answered 503 at once, and are not counted as failures."""
+        import socket
+        with people_sked() as s:
+            conns = []
+            for i in range(20):  # the most one address may have under way
+                for addr in ("127.0.0.2", "127.0.0.3", "127.0.0.4"):  # in turns
+                    body = json.dumps({"username": "nobody-%s-%d" % (addr, i),
+                                       "password": "wrong-password"}).encode()
+                    c = socket.create_connection(("127.0.0.1", s.port), timeout=60,
+                                                 source_address=(addr, 0))
+                    c.sendall(b"POST /api/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                              b"Content-Length: %d\r\n\r\n" % len(body) + body)
+                    conns.append(c)
+            answers = []
+            for c in conns:
+                data = b""
+                while True:
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                c.close()
+                answers.append(data.decode())
+            codes = [int(a.split(" ", 2)[1]) for a in answers]
+            self.assertEqual(codes.count(401) + codes.count(503), 60, codes)
+            self.assertGreaterEqual(codes.count(503), 60 - 32 - 2, codes)  # a few may finish meanwhile
+            busy = next(a for a in answers if a.split(" ", 2)[1] == "503")
+            self.assertIn("Retry-After: 1\r\n", busy)
+            self.assertIn("try again in a moment", busy)
+            # the answers turned away did not count: every address may still sign in
+            for addr in ("127.0.0.2", "127.0.0.3", "127.0.0.4"):
+                body = json.dumps({"username": "admin", "password": ADMIN_PW}).encode()
+                c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30,
+                                               source_address=(addr, 0))
+                c.request("POST", "/api/session", body, {"Content-Type": "application/json"})
+                self.assertEqual(c.getresponse().status, 201, addr)
+                c.close()
+
     def test_a_client_that_leaves_ends_its_attempt(self):
         """A sign-in whose client hangs up before the password is checked still ends: a wrong
         password counts as a failure, and nothing stays counted as under way (four such
