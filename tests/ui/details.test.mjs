@@ -56,8 +56,8 @@ test('a title without spaces wraps in the runs table instead of widening it', as
 test('a queued run says why it waits', async () => {
   await page.goto(`${sked.url}/jobs/${slow.id}/runs/${waiting.id}`);
   await page.getByText('Waiting for a free slot: queue low runs 1 at a time; 1 running, 1 waiting.').waitFor();
-  // facts show the full time beside the relative one, without hovering
-  const created = await page.locator('dd').filter({ has: page.locator('time') }).first().innerText();
+  // the facts show the full time beside the relative one, without hovering
+  const created = await page.getByRole('region', { name: 'Facts' }).locator('dd').filter({ has: page.locator('time') }).first().innerText();
   assert.match(created, / · /);
 });
 

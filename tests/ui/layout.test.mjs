@@ -1,5 +1,6 @@
-// Every page at 375 px (a phone) without sideways scrolling, a wide screen, the dark scheme,
-// and keyboard use: dialogs take the focus, keep it, and close on Escape.
+// Every page at 375 px (a phone) without sideways scrolling, a failed run's error and log on
+// a laptop's first screen, a wide screen, the dark scheme, and keyboard use: dialogs take the
+// focus, keep it, and close on Escape.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +19,7 @@ let browser;
 let job;
 let run;
 let failing;
+let failedRun;
 const pages = [];
 
 before(async () => {
@@ -32,7 +34,7 @@ before(async () => {
   run = await sked.api('POST', `/api/jobs/${job.id}/runs`, { title: 'Nightly sync' });
   await sked.waitRun(job.id, run.id);
   failing = await sked.createJob({ title: 'Check the remote end', task: 'fail_loudly' });
-  await sked.waitRun(failing.id, (await sked.api('POST', `/api/jobs/${failing.id}/runs`, {})).id);
+  failedRun = await sked.waitRun(failing.id, (await sked.api('POST', `/api/jobs/${failing.id}/runs`, {})).id);
 });
 
 after(async () => {
@@ -93,6 +95,27 @@ test('375 px: every page and dialog fits the width', async () => {
     await assertNoOverflow(page, what);
     if (what === 'run page') await shot(page, 'mobile-run', { fullPage: true });
   }
+});
+
+test('a failed run at 1280 × 800: why it failed and the log\'s first line without scrolling', async () => {
+  const page = await open({ width: 1280, height: 800 });
+  await signIn(page, sked.url);
+  await page.goto(`${sked.url}/jobs/${failing.id}/runs/${failedRun.id}`);
+  const first = page.getByRole('region', { name: 'Log lines' }).getByText(/^check 1 of 4 failed/);
+  await first.waitFor();
+  await page.getByText('The run has finished; the log is complete.').waitFor();
+  const reason = page.getByRole('group', { name: 'Message' }).filter({ hasText: /^exited with status 3/ });
+  await reason.waitFor();
+  assert.equal(await page.evaluate(() => window.scrollY), 0, 'the page opens at its top');
+  for (const [what, el] of [['the log\'s first line', first], ['the error', reason]]) {
+    const box = await el.boundingBox();
+    assert.ok(box && box.y >= 0 && box.y + box.height <= 800, `${what} is at ${box && Math.round(box.y)} px, outside the 800 px window`);
+  }
+  // on a phone the same page fits the width, the error before the log
+  await page.setViewportSize({ width: 375, height: 740 });
+  await page.waitForTimeout(200);
+  await assertNoOverflow(page, 'failed run at 375 px');
+  assert.ok((await reason.boundingBox()).y < (await first.boundingBox()).y, 'the error comes before the log');
 });
 
 test('a wide screen uses the width', async () => {
@@ -165,6 +188,6 @@ test('a long run message: first lines, then "Show more"', async () => {
   assert.equal(await r.getByRole('button', { name: 'Show less' }).getAttribute('aria-expanded'), 'true');
   // the run page shows it whole, with its exit code, though its log is short
   await r.getByRole('link').first().click();
-  await page.getByText('Exit code').waitFor();
+  await page.getByRole('region', { name: 'Facts' }).getByText('Exit code').waitFor();
   await page.locator('pre.message-full').getByText(/check 4 of 4 failed/).waitFor();
 });

@@ -1,5 +1,7 @@
-// A run: every fact of it (shown even when it wrote no log), kept current by the log
-// stream's status and progress events, and its log below.
+// A run, laid out for whoever opens it to see how it went: its status and key facts in a
+// line or two, why it failed (its message) right above the log, the log itself, then every
+// fact, its arguments and its output (beside the log on wide screens, below it otherwise).
+// The run's status and progress events of the log stream keep all of it current.
 
 import { api } from '../api.js';
 import { h, icon, timeEl, statusBadge, durationEl, personName, isActive, fullTime, parseTime, put } from '../dom.js';
@@ -46,8 +48,9 @@ export async function runPage(el, { params, token }) {
   }
   let run = { ...first, _readAt: performance.now() };
 
-  const head = h('div');
-  const body = h('div');
+  const top = h('div');
+  const summary = h('div');
+  const details = h('div', { class: 'run-details' });
 
   // Why a QUEUED run waits: its not_before, or its queue's slots all busy (asked again every
   // few seconds while it waits)
@@ -74,22 +77,48 @@ export async function runPage(el, { params, token }) {
     waitTimer = setTimeout(() => { if (run.status === 'QUEUED' && isCurrent(token)) explainWait(); }, 5000);
   }
 
+  // the reason first: why it failed, or what it said
+  function reasonEl() {
+    if (!run.message) return null;
+    const failed = run.status === 'FAILED';
+    const warn = run.status === 'PARTIAL_SUCCESS' || run.status === 'WARNING';
+    return h('section', { class: `run-reason${failed ? ' is-failed' : warn ? ' is-warn' : ''}`, 'aria-labelledby': 'reason-h' },
+      h('h2', { id: 'reason-h' }, failed ? icon('x') : warn ? icon('alert') : null, failed ? 'Why it failed' : 'Message'),
+      textBlock(run.message, 'Message', 'message-full'));
+  }
+
   function render() {
     const label = run.title || (run.trigger === 'scheduled' ? 'Scheduled run' : 'Run');
     document.title = `${label} · sked`;
-    put(head, 
+    const ended = !isActive(run.status);
+    const counters = [['Total', run.total_entries], ['Inserted', run.inserted_entries], ['Updated', run.updated_entries], ['Errored', run.errored_entries]];
+    const counted = counters.some(([, v]) => v);
+    put(top,
       h('div', { class: 'back-row' }, h('a', { href: `/jobs/${jobId}`, class: 'btn btn-ghost btn-small' }, icon('back'), h('span', {}, job ? job.title : 'Job'))),
       pageHeader(h('span', { class: 'run-heading' }, label, ' ', statusBadge(run.status)), [
         isActive(run.status) && run.status !== 'CANCELLING' && can('stop')
           ? button('Stop', { iconName: 'stop', kind: 'danger', onclick: () => stopRun(run, { onStopped: (r) => update(r) }) }) : null,
-        !isActive(run.status) && can('deleteRun')
+        ended && can('deleteRun')
           ? button('Delete', { iconName: 'trash', kind: 'danger-ghost', onclick: () => deleteRun(run, { onDeleted: () => navigate(`/jobs/${jobId}`) }) }) : null,
-      ], { label: 'Run actions' }),
-      progressEl(run), waiting);
+      ], { label: 'Run actions' }));
+    // what one glance needs; the full times and the rest are in the facts further on
+    put(summary,
+      h('dl', { class: 'run-summary' },
+        fact('Started', timeEl(run.started_at, { fallback: 'not yet' })),
+        run.finished_at ? fact('Finished', timeEl(run.finished_at)) : null,
+        fact('Duration', durationEl(run)),
+        fact('Queue', run.queue),
+        fact('Trigger', run.trigger),
+        fact('Started by', personName(run.started_by)),
+        run.stopped_by ? fact('Stopped by', personName(run.stopped_by)) : null,
+        run.exit_code === null || run.exit_code === undefined ? null : fact('Exit code', String(run.exit_code)),
+        run.attempt > 1 ? fact('Attempt', String(run.attempt)) : null,
+        counted ? fact('Entries', h('span', { class: 'entries' }, counters.map(([k, v], i) => [i ? ' · ' : '',
+          h('span', { class: k === 'Errored' && v ? 'entries-errored' : null }, `${(v ?? 0).toLocaleString()} ${k.toLowerCase()}`)]))) : null),
+      progressEl(run), waiting, reasonEl());
     if (run.status === 'QUEUED') explainWait(); else waiting.hidden = true;
-    const counters = [['Total', run.total_entries], ['Inserted', run.inserted_entries], ['Updated', run.updated_entries], ['Errored', run.errored_entries]];
-    put(body, h('div', { class: 'cards' },
-      h('section', { class: 'card', 'aria-labelledby': 'facts-h' }, h('h2', { id: 'facts-h' }, 'Run'),
+    put(details,
+      h('section', { class: 'card', 'aria-labelledby': 'facts-h' }, h('h2', { id: 'facts-h' }, 'Facts'),
         h('dl', { class: 'facts' },
           fact('Status', statusBadge(run.status)),
           fact('Job', h('a', { href: `/jobs/${jobId}` }, job ? job.title : jobId)),
@@ -98,7 +127,7 @@ export async function runPage(el, { params, token }) {
           fact('Trigger', run.trigger === 'scheduled' && run.scheduled_for ? `scheduled for ${fullTime(run.scheduled_for)}` : run.trigger),
           fact('Created', timeEl(run.created, { full: true })),
           fact('Started', timeEl(run.started_at, { fallback: 'not yet', full: true })),
-          fact('Finished', timeEl(run.finished_at, { fallback: isActive(run.status) ? 'not yet' : '—', full: true })),
+          fact('Finished', timeEl(run.finished_at, { fallback: ended ? '—' : 'not yet', full: true })),
           fact('Duration', durationEl(run)),
           fact('Started by', personName(run.started_by)),
           fact('Stopped by', run.stopped_by ? personName(run.stopped_by) : null),
@@ -109,12 +138,11 @@ export async function runPage(el, { params, token }) {
           fact('Attempt', String(run.attempt ?? 1)),
           run.not_before ? fact('Not before', timeEl(run.not_before, { full: true })) : null,
           fact('Run id', h('code', {}, run.id)))),
-      h('section', { class: 'card', 'aria-labelledby': 'outcome-h' }, h('h2', { id: 'outcome-h' }, 'Outcome'),
-        h('dl', { class: 'facts counters' }, counters.map(([k, v]) => fact(k, String(v ?? 0)))),
-        h('h3', {}, 'Message'),
-        run.message ? textBlock(run.message, 'Message', 'message-full') : h('p', { class: 'muted' }, 'No message.'),
-        h('h3', {}, 'Arguments'), jsonBlock(run.args, 'Arguments'),
-        h('h3', {}, 'Output'), run.output === null || run.output === undefined ? h('p', { class: 'muted' }, 'No output.') : jsonBlock(run.output, 'Output'))));
+      h('div', { class: 'run-details-side' },
+        h('section', { class: 'card', 'aria-labelledby': 'args-h' }, h('h2', { id: 'args-h' }, 'Arguments'), jsonBlock(run.args, 'Arguments')),
+        h('section', { class: 'card', 'aria-labelledby': 'outcome-h' }, h('h2', { id: 'outcome-h' }, 'Outcome'),
+          h('dl', { class: 'facts counters' }, counters.map(([k, v]) => fact(k, String(v ?? 0)))),
+          h('h3', {}, 'Output'), run.output === null || run.output === undefined ? h('p', { class: 'muted' }, 'No output.') : jsonBlock(run.output, 'Output'))));
   }
 
   function update(r) {
@@ -140,6 +168,9 @@ export async function runPage(el, { params, token }) {
   onLeave(() => log.destroy());
 
   render();
-  el.append(head, body, h('section', { class: 'log-section', 'aria-labelledby': 'log-h' }, h('h2', { id: 'log-h' }, 'Log'), log.el));
+  el.append(top, h('div', { class: 'run-layout' },
+    h('div', { class: 'run-main' }, summary,
+      h('section', { class: 'log-section', 'aria-labelledby': 'log-h' }, h('h2', { id: 'log-h' }, 'Log'), log.el)),
+    details));
   log.start(run);
 }
