@@ -59,6 +59,8 @@ void config_release(struct config *c)
     free(c->smtp_from);
     free(c->public_url);
     free(c->webhook_secret);
+    free(c->trusted_proxies);
+    cidr_list_free(&c->trusted);
     free(c->config_file);
     free(c->node);
     free(c->admin_token);
@@ -162,6 +164,9 @@ void config_usage(void)
           "  --smtp-from ADDRESS    sender of notification e-mails [SKED_SMTP_FROM]\n"
           "  --public-url URL       how people reach sked, for links [SKED_PUBLIC_URL]\n"
           "  --webhook-secret KEY   signs webhook bodies (HMAC-SHA256) [SKED_WEBHOOK_SECRET]\n"
+          "  --trusted-proxies LIST reverse proxies (addresses, networks: 127.0.0.1,10.0.0.0/8)\n"
+          "                         whose X-Forwarded-For names the client\n"
+          "                         [SKED_TRUSTED_PROXIES] (none)\n"
           "  --durability MODE      normal | full [SKED_DURABILITY] (normal)\n"
           "  --log-level LEVEL      debug | info | warn | error [SKED_LOG_LEVEL] (info)\n"
           "  --log-format FORMAT    text | json [SKED_LOG_FORMAT] (text)\n"
@@ -310,6 +315,12 @@ static int set_option(struct config *c, const char *name, const char *val, const
             return sk_err_set(e, -EINVAL, src, "must be at least 16 characters long");
         free(c->webhook_secret);
         c->webhook_secret = *val ? xstrdup(val) : NULL;
+    } else if (strcmp(name, "trusted-proxies") == 0) {
+        char bad[64];
+        if ((why = cidr_list_parse(val, &c->trusted, bad, sizeof bad)))
+            return sk_err_set(e, -EINVAL, src, "'%s': %s", bad, why);
+        free(c->trusted_proxies);
+        c->trusted_proxies = c->trusted.n ? xstrdup(val) : NULL;
     } else if (strcmp(name, "retention") == 0) {
         bool parsed = duration_parse(val, &n, &why) == 0;
         if (!parsed && strcmp(why, DURATION_TOO_LONG) == 0)
@@ -351,7 +362,8 @@ static const char *options[] = {"db",         "listen",     "tasks",          "q
                                 "web-dir",    "retention",  "builtin-threads", "smtp-url",
                                 "smtp-from",  "public-url", "webhook-secret",
                                 "node",       "log-cap",    "stop-grace",     "shutdown-grace",
-                                "max-body",   "durability", "log-level",      "log-format"};
+                                "max-body",   "durability", "log-level",      "log-format",
+                                "trusted-proxies"};
 
 /* Where each key of the file lives: [section] key -> the option of the same meaning. */
 static const struct {
@@ -366,6 +378,7 @@ static const struct {
     {"server", "durability", "durability"},
     {"server", "max_body", "max-body"},
     {"server", "builtin_threads", "builtin-threads"},
+    {"server", "trusted_proxies", "trusted-proxies"},
     {"runs", "log_cap", "log-cap"},
     {"runs", "stop_grace", "stop-grace"},
     {"runs", "shutdown_grace", "shutdown-grace"},
@@ -579,6 +592,10 @@ void config_reload(struct config *cur, struct config *fresh, char *restart, size
     swap_str(&cur->public_url, &fresh->public_url);
     swap_str(&cur->webhook_secret, &fresh->webhook_secret);
     swap_str(&cur->config_file, &fresh->config_file);
+    swap_str(&cur->trusted_proxies, &fresh->trusted_proxies);
+    struct cidr_list t = cur->trusted;
+    cur->trusted = fresh->trusted;
+    fresh->trusted = t;
     cur->log_cap_bytes = fresh->log_cap_bytes;
     cur->status_cap_bytes = fresh->status_cap_bytes;
     cur->line_max_bytes = fresh->line_max_bytes;
@@ -609,6 +626,7 @@ void config_print(const struct config *c, FILE *f)
     fprintf(f, "durability = %s\nmax_body = %lld\nbuiltin_threads = %d\n",
             c->durability == DURABILITY_FULL ? "full" : "normal", (long long)c->max_body_bytes,
             c->builtin_threads);
+    if (c->trusted_proxies) fprintf(f, "trusted_proxies = %s\n", c->trusted_proxies);
     fprintf(f, "\n[runs]\nlog_cap = %lld\n", (long long)c->log_cap_bytes);
     print_duration(f, "stop_grace", c->stop_grace_ms);
     print_duration(f, "shutdown_grace", c->shutdown_grace_ms);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include "base/cidr.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "store/store.h"
@@ -42,6 +43,8 @@ struct config {
     char *smtp_from;
     char *public_url;           /* how people reach sked, for links in notifications */
     char *webhook_secret;       /* HMAC-SHA256 key of webhook signatures; NULL: unsigned */
+    char *trusted_proxies;      /* as given, or NULL */
+    struct cidr_list trusted;   /* ... parsed: peers whose X-Forwarded-For names the client */
     char *config_file;          /* the file the settings came from, or NULL */
     enum durability durability;
     enum log_level log_level;

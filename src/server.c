@@ -306,7 +306,8 @@ int server_main(int argc, char **argv)
     /* long reads (a text search reads every titled run of a job): not on the loop */
     if (strcmp(s.cfg.db_path, ":memory:") != 0)
         s.api.search = s.search = offload_new(s.base, API_READERS);
-    struct http_limits lim = {16 * 1024, (size_t)s.cfg.max_body_bytes, 60, 60, 10000};
+    struct http_limits lim = {16 * 1024, (size_t)s.cfg.max_body_bytes, 60, 60, 10000,
+                              &s.cfg.trusted};
     s.http = http_server_new(s.base, s.cfg.listen_host, s.cfg.listen_port, &lim, api_handle,
                              &s.api, &e);
     if (!s.http) {

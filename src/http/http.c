@@ -535,6 +535,52 @@ void http_stream_end(struct http_req *req)
     conn_out(c); /* the flush closes it once its output is written */
 }
 
+/*
+ * The client of a request from a trusted proxy: its X-Forwarded-For lines (in order, as one
+ * list) are read from the right, each address a hop that the one after it saw; the first not
+ * in trusted is the client. A list of trusted hops only gives its first; an entry that is no
+ * address stops the walk at the hop that wrote it, which stays the client. An entry may be
+ * "[v6]", "[v6]:port" or "a.b.c.d:port", as some proxies write them.
+ */
+static void forwarded_client(const struct http_req *req, const struct cidr_list *trusted,
+                             char peer[64])
+{
+    struct buf all = BUF_INIT;
+    for (size_t i = 0; i < req->head.nheaders; i++)
+        if (strcasecmp(req->head.headers[i].name, "X-Forwarded-For") == 0)
+            buf_printf(&all, "%s%s", all.len ? "," : "", req->head.headers[i].value);
+    const char *s = buf_cstr(&all);
+    for (size_t end = all.len; end > 0;) {
+        size_t start = end;
+        while (start > 0 && s[start - 1] != ',') start--;
+        const char *p = s + start;
+        size_t len = end - start;
+        end = start ? start - 1 : 0;
+        while (len && (*p == ' ' || *p == '\t')) p++, len--;
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t')) len--;
+        char addr[64];
+        if (len >= sizeof addr) break;
+        memcpy(addr, p, len);
+        addr[len] = '\0';
+        char *a = addr;
+        if (*a == '[') { /* [v6] or [v6]:port */
+            char *close = strchr(a, ']');
+            if (!close || (close[1] && close[1] != ':')) break;
+            *close = '\0';
+            a++;
+        } else if (strchr(a, ':') == strrchr(a, ':') && strchr(a, '.')) {
+            char *colon = strchr(a, ':'); /* a.b.c.d:port */
+            if (colon) *colon = '\0';
+        }
+        struct cidr c;
+        if (cidr_addr(a, &c) != 0) break;
+        snprintf(peer, 64, "%s", a);
+        if (!cidr_list_has(trusted, a)) break;
+        if (!start) break;
+    }
+    buf_free(&all);
+}
+
 static void dispatch_request(struct http_conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -545,6 +591,9 @@ static void dispatch_request(struct http_conn *c)
     req->started_us = time_mono_us();
     c->began_us = 0; /* the next request's time starts with its own first byte */
     memcpy(req->peer, c->peer, sizeof req->peer); /* the same size, NUL-terminated */
+    const struct cidr_list *trusted = c->srv->lim.trusted;
+    if (trusted && trusted->n && cidr_list_has(trusted, req->peer))
+        forwarded_client(req, trusted, req->peer);
     if (req->head.content_length > 0) {
         req->body_len = (size_t)req->head.content_length;
         req->body = xmalloc(req->body_len + 1);

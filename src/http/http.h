@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "base/cidr.h"
 #include "base/err.h"
 
 struct event_base;
@@ -82,6 +83,9 @@ struct http_limits {
     int idle_timeout_s;  /* keep-alive idle and slow-request limit */
     int write_timeout_s;
     int max_conns;
+    /* proxies whose X-Forwarded-For names the client (req->peer), or NULL; read with each
+     * request, so it may change while the server runs */
+    const struct cidr_list *trusted;
 };
 
 typedef void (*http_handler)(struct http_req *req, void *arg);

@@ -22,7 +22,7 @@ ADMIN_PW = "the-admin-password-1"
 def people_sked(**kw):
     env = dict(kw.pop("env", {}))
     env["SKED_ADMIN_PASSWORD"] = ADMIN_PW
-    return Sked(tasks=TASKS, env=env, args=["--shutdown-grace", "1s"], **kw)
+    return Sked(tasks=TASKS, env=env, args=["--shutdown-grace", "1s"] + kw.pop("args", []), **kw)
 
 
 def account(s, username, role, password=None):
@@ -339,6 +339,34 @@ class Hardening(unittest.TestCase):
                 c.request("POST", "/api/session", body, {"Content-Type": "application/json"})
                 self.assertEqual(c.getresponse().status, 201, addr)
                 c.close()
+
+    def test_behind_a_trusted_proxy_limits_and_audit_name_the_client(self):
+        """With --trusted-proxies, the address a trusted proxy forwards is the client's: its
+        failures are its own (the proxy's other clients still sign in), and the audit trail
+        names it. From anyone else X-Forwarded-For is ignored."""
+        with people_sked(args=["--trusted-proxies", "127.0.0.1"]) as s:
+            account(s, "olga", "operator", password="olga-password")
+
+            def login(user, password, forwarded):
+                return s.request("POST", "/api/session", {"username": user, "password": password},
+                                 token=None, headers={"X-Forwarded-For": forwarded})
+
+            for i in range(20):  # the limit of one address
+                self.assertEqual(login("guess%d" % i, "wrong-password", "203.0.113.66").status, 401)
+            self.assertEqual(login("olga", "olga-password", "203.0.113.66").status, 429)
+            # another client behind the same proxy is not held by that
+            self.assertEqual(login("olga", "olga-password", "198.51.100.7, 127.0.0.1").status, 201)
+            audit = s.get("/api/audit?action=login.succeeded").json["hits"]["hits"]
+            self.assertEqual(audit[0]["address"], "198.51.100.7")
+            failed = s.get("/api/audit?action=login.failed").json["hits"]["hits"]
+            self.assertEqual({e["address"] for e in failed}, {"203.0.113.66"})
+        # without the option the header is the client's say-so, and ignored
+        with people_sked() as s:
+            r = s.request("POST", "/api/session", {"username": "admin", "password": ADMIN_PW},
+                          token=None, headers={"X-Forwarded-For": "203.0.113.9"})
+            self.assertEqual(r.status, 201)
+            self.assertEqual(s.get("/api/audit?action=login.succeeded").json["hits"]["hits"][0]["address"],
+                             "127.0.0.1")
 
     def test_a_client_that_leaves_ends_its_attempt(self):
         """A sign-in whose client hangs up before the password is checked still ends: a wrong

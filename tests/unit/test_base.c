@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "base/buf.h"
+#include "base/cidr.h"
 #include "base/json.h"
 #include "base/map.h"
 #include "base/timeutil.h"
@@ -802,6 +803,62 @@ static void test_json_helpers(void **state)
     json_decref(o);
 }
 
+static void test_cidr_lists(void **state)
+{
+    (void)state;
+    struct cidr_list l = {NULL, 0};
+    char bad[64];
+    assert_null(cidr_list_parse(" 127.0.0.1 ,10.0.0.0/8,\t::1, fd00::/8, 192.168.1.77/24, ", &l, bad,
+                                sizeof bad));
+    assert_int_equal(l.n, 5);
+    assert_true(cidr_list_has(&l, "127.0.0.1"));
+    assert_false(cidr_list_has(&l, "127.0.0.2"));
+    assert_true(cidr_list_has(&l, "10.255.0.1"));
+    assert_false(cidr_list_has(&l, "11.0.0.1"));
+    assert_true(cidr_list_has(&l, "192.168.1.3")); /* host bits of 192.168.1.77/24 cleared */
+    assert_false(cidr_list_has(&l, "192.168.2.3"));
+    assert_true(cidr_list_has(&l, "::1"));
+    assert_false(cidr_list_has(&l, "::2"));
+    assert_true(cidr_list_has(&l, "fdab:1::9"));
+    assert_false(cidr_list_has(&l, "fe80::1"));
+    assert_true(cidr_list_has(&l, "::ffff:10.0.0.9")); /* IPv4 as a dual-stack socket shows it */
+    assert_false(cidr_list_has(&l, "not an address"));
+    assert_false(cidr_list_has(&l, ""));
+    /* prefixes that are not whole bytes */
+    assert_null(cidr_list_parse("172.16.0.0/12,2001:db8::/33", &l, bad, sizeof bad));
+    assert_true(cidr_list_has(&l, "172.31.255.255"));
+    assert_false(cidr_list_has(&l, "172.32.0.0"));
+    assert_true(cidr_list_has(&l, "2001:db8:7fff::1"));
+    assert_false(cidr_list_has(&l, "2001:db8:8000::1"));
+    assert_null(cidr_list_parse("0.0.0.0/0", &l, bad, sizeof bad));
+    assert_true(cidr_list_has(&l, "203.0.113.1"));
+    assert_false(cidr_list_has(&l, "2001:db8::1")); /* all of IPv4 is not IPv6 */
+    /* refused, naming the item; the list before stays */
+    static const struct {
+        const char *text, *bad, *why;
+    } no[] = {
+        {"127.0.0.1, localhost", "localhost", "not an IP address or network"},
+        {"10.0.0.0/33", "10.0.0.0/33", "the prefix length must be 0 to 32"},
+        {"::/129", "::/129", "the prefix length must be 0 to 128"},
+        {"10.0.0.0/", "10.0.0.0/", "the prefix length must be 0 to 32"},
+        {"10.0.0.0/8x", "10.0.0.0/8x", "the prefix length must be 0 to 32"},
+        {"1.2.3.4,,5.6.7.8", "", "an empty item between commas"},
+        {"::ffff:10.0.0.0/104", "::ffff:10.0.0.0/104", "write an IPv4 network as a.b.c.d/N"},
+        {"10.0.0.1 10.0.0.2", "10.0.0.1 10.0.0.2", "not an IP address or network"},
+    };
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++) {
+        const char *why = cidr_list_parse(no[i].text, &l, bad, sizeof bad);
+        assert_non_null(why);
+        assert_string_equal(why, no[i].why);
+        assert_string_equal(bad, no[i].bad);
+        assert_int_equal(l.n, 1);
+    }
+    assert_null(cidr_list_parse("", &l, bad, sizeof bad));
+    assert_int_equal(l.n, 0);
+    assert_false(cidr_list_has(&l, "127.0.0.1"));
+    cidr_list_free(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -828,6 +885,7 @@ int main(void)
         cmocka_unit_test(test_uuid_v7),
         cmocka_unit_test(test_json_parse_errors),
         cmocka_unit_test(test_json_helpers),
+        cmocka_unit_test(test_cidr_lists),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

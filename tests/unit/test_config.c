@@ -244,6 +244,45 @@ static void test_smtp_settings(void **state)
     config_release(&c);
 }
 
+static void test_trusted_proxies(void **state)
+{
+    (void)state;
+    struct config c, fresh;
+    struct sk_err e;
+    const char *argv[] = {"--trusted-proxies", "127.0.0.1, 10.0.0.0/8", NULL};
+    assert_int_equal(load(&c, argv, NULL, &e), 0);
+    assert_string_equal(c.trusted_proxies, "127.0.0.1, 10.0.0.0/8");
+    assert_true(cidr_list_has(&c.trusted, "10.2.3.4"));
+    /* printed as given; a reload takes the new list at once */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    config_print(&c, f);
+    fclose(f);
+    assert_non_null(strstr(text, "\ntrusted_proxies = 127.0.0.1, 10.0.0.0/8\n"));
+    free(text);
+    const char *env[] = {"SKED_TRUSTED_PROXIES=::1", NULL};
+    assert_int_equal(load(&fresh, NULL, env, &e), 0);
+    char restart[256];
+    config_reload(&c, &fresh, restart, sizeof restart);
+    assert_string_equal(restart, "");
+    assert_string_equal(c.trusted_proxies, "::1");
+    assert_false(cidr_list_has(&c.trusted, "10.2.3.4"));
+    assert_true(cidr_list_has(&c.trusted, "::1"));
+    config_release(&fresh);
+    config_release(&c);
+    /* empty: none */
+    const char *none[] = {"--trusted-proxies", "", NULL};
+    assert_int_equal(load(&c, none, NULL, &e), 0);
+    assert_null(c.trusted_proxies);
+    assert_int_equal(c.trusted.n, 0);
+    config_release(&c);
+    BAD("--trusted-proxies", "'proxy.local': not an IP address or network", "--trusted-proxies",
+        "127.0.0.1,proxy.local");
+    bad_env("SKED_TRUSTED_PROXIES=10.0.0.0/40", "SKED_TRUSTED_PROXIES",
+            "'10.0.0.0/40': the prefix length must be 0 to 32");
+}
+
 static void test_load_errors(void **state)
 {
     (void)state;
@@ -318,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_parse_queues),
         cmocka_unit_test(test_load_flags_and_env),
         cmocka_unit_test(test_smtp_settings),
+        cmocka_unit_test(test_trusted_proxies),
         cmocka_unit_test(test_load_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

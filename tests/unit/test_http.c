@@ -508,6 +508,94 @@ static void test_a_request_must_be_whole_within_the_idle_timeout(void **state)
     event_base_free(base);
 }
 
+static void answer_peer(struct http_req *req, void *arg)
+{
+    (void)arg;
+    http_reply(req, 200, "text/plain", req->peer, strlen(req->peer));
+}
+
+struct forwarded_client {
+    int port;
+    const char *const *heads; /* extra header lines of each request, NULL-terminated */
+    char peers[16][64];       /* the peer each was answered with */
+};
+
+/* Sends each request on a connection of its own and keeps the answer's body. */
+static void *send_forwarded(void *arg)
+{
+    struct forwarded_client *fc = arg;
+    for (size_t i = 0; fc->heads[i]; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)fc->port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) return NULL;
+        char req[512];
+        int n = snprintf(req, sizeof req, "GET /x HTTP/1.1\r\nHost: x\r\n%sConnection: close\r\n\r\n",
+                         fc->heads[i]);
+        if (write(fd, req, (size_t)n) < 0) return NULL;
+        char answer[1024];
+        size_t got = 0;
+        ssize_t r;
+        while (got < sizeof answer - 1 && (r = read(fd, answer + got, sizeof answer - 1 - got)) > 0)
+            got += (size_t)r;
+        answer[got] = '\0';
+        close(fd);
+        const char *body = strstr(answer, "\r\n\r\n");
+        snprintf(fc->peers[i], sizeof fc->peers[i], "%s", body ? body + 4 : "?");
+    }
+    return NULL;
+}
+
+static void test_the_client_behind_trusted_proxies(void **state)
+{
+    (void)state;
+    struct cidr_list trusted = {NULL, 0};
+    char bad[64];
+    assert_null(cidr_list_parse("127.0.0.1, 10.0.0.0/8", &trusted, bad, sizeof bad));
+    static const char *const heads[] = {
+        "",                                                       /* no header: the proxy */
+        "X-Forwarded-For: 203.0.113.7\r\n",                       /* the client */
+        "X-Forwarded-For: 198.51.100.1, 203.0.113.7, 10.1.2.3\r\n", /* past a trusted hop */
+        "X-Forwarded-For: 10.0.0.5, 10.9.9.9\r\n",                /* trusted hops only */
+        "X-Forwarded-For: 198.51.100.1, nonsense\r\n",            /* the proxy wrote junk */
+        "X-Forwarded-For: 198.51.100.1\r\nX-Forwarded-For: 10.0.0.2, 203.0.113.9:4711\r\n",
+        "X-Forwarded-For: [2001:db8::1]:4711\r\n",
+        "X-Forwarded-For: \r\n",
+        NULL};
+    static const char *const want[] = {"127.0.0.1",   "203.0.113.7", "203.0.113.7",
+                                       "10.0.0.5",    "127.0.0.1",   "203.0.113.9",
+                                       "2001:db8::1", "127.0.0.1"};
+    struct event_base *base = event_base_new();
+    const struct http_limits lim = {16 * 1024, 1024, 5, 5, 100, &trusted};
+    struct sk_err e = {0};
+    struct http_server *srv = http_server_new(base, "127.0.0.1", 0, &lim, answer_peer, NULL, &e);
+    assert_non_null(srv);
+    struct forwarded_client fc = {.port = http_server_port(srv), .heads = heads};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, send_forwarded, &fc), 0);
+    struct event *stop = evtimer_new(base, stop_loop, base);
+    struct timeval after = {1, 0};
+    evtimer_add(stop, &after);
+    while (event_base_loop(base, EVLOOP_ONCE) == 0 && !event_base_got_break(base))
+        http_server_flush(srv);
+    pthread_join(t, NULL);
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) assert_string_equal(fc.peers[i], want[i]);
+    /* a peer that is no trusted proxy is its own client, whatever it says */
+    assert_null(cidr_list_parse("192.0.2.1", &trusted, bad, sizeof bad));
+    static const char *const untrusted[] = {"X-Forwarded-For: 203.0.113.7\r\n", NULL};
+    struct forwarded_client fc2 = {.port = fc.port, .heads = untrusted};
+    assert_int_equal(pthread_create(&t, NULL, send_forwarded, &fc2), 0);
+    evtimer_add(stop, &after);
+    while (event_base_loop(base, EVLOOP_ONCE) == 0 && !event_base_got_break(base))
+        http_server_flush(srv);
+    pthread_join(t, NULL);
+    assert_string_equal(fc2.peers[0], "127.0.0.1");
+    cidr_list_free(&trusted);
+    event_free(stop);
+    http_server_free(srv);
+    event_base_free(base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -521,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_router_matches),
         cmocka_unit_test(test_router_misses),
         cmocka_unit_test(test_a_request_must_be_whole_within_the_idle_timeout),
+        cmocka_unit_test(test_the_client_behind_trusted_proxies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
