@@ -26,6 +26,7 @@
 #include "worker.h"
 
 #define CLAIM_BUDGET 64 /* claims per wake-up */
+#define PAUSES_KEY "queue_pauses"
 
 struct qstate {
     char *name;
@@ -37,6 +38,7 @@ struct qstate {
      * dispatcher's back (a restart, a reload, a retry's backoff ending) calls dispatch_wake,
      * which forgets it for every queue. */
     bool empty;
+    bool paused;  /* an operator paused it: it starts none of its queued runs */
 };
 
 struct dispatch {
@@ -64,6 +66,10 @@ struct dispatch {
     bool wake_pending;      /* queued runs may be claimable: the loop calls dispatch_pending */
     int builtin_fd;         /* eventfd: a builtin reported something */
     struct event *builtin_ev;
+    /* the paused queues, as the store keeps them (meta "queue_pauses"): name -> {"paused_at"
+     * (µs), "paused_by_id", "paused_by", "reason"}; a pause of a queue the settings no longer
+     * name is kept for when it comes back */
+    json_t *pauses;
     bool draining;
     void (*drained)(void *);
     void *drained_arg;
@@ -114,6 +120,18 @@ struct dispatch *dispatch_new(struct event_base *base, struct store *st, const s
     d->store = st;
     d->cfg = cfg;
     d->events = ev;
+    char *text = NULL;
+    if (store_meta_get(st, PAUSES_KEY, &text) == 0) {
+        d->pauses = json_loads(text, 0, NULL);
+        if (!json_is_object(d->pauses))
+            log_error("dispatch.bad_pauses", "reason=\"the paused queues kept in the store do not "
+                                             "read as a JSON object: every queue runs\"");
+        free(text);
+    }
+    if (!json_is_object(d->pauses)) {
+        json_decref(d->pauses);
+        d->pauses = json_object();
+    }
     dispatch_set_queues(d, cfg);
     map_init(&d->active);
     map_init(&d->by_pid);
@@ -163,6 +181,7 @@ void dispatch_free(struct dispatch *d)
         free(d->queues[i]);
     }
     free(d->queues);
+    json_decref(d->pauses);
     event_free(d->delay_ev);
     event_free(d->sigchld_ev);
     close(d->sigchld_fd);
@@ -187,6 +206,7 @@ void dispatch_set_queues(struct dispatch *d, const struct config *cfg)
         }
         q->slots = cfg->queues[i].slots; /* more slots fill at the next wake; fewer drain */
         q->removed = false;
+        q->paused = json_object_get(d->pauses, q->name) != NULL;
     }
     d->cfg = cfg;
 }
@@ -265,6 +285,46 @@ static struct qstate *queue_get(struct dispatch *d, const char *name)
     for (size_t i = 0; i < d->nqueues; i++)
         if (strcmp(d->queues[i]->name, name) == 0) return d->queues[i];
     return NULL;
+}
+
+/* Writes d->pauses to the store. */
+static int save_pauses(struct dispatch *d)
+{
+    char *text = json_dump(d->pauses);
+    int rc = store_meta_set(d->store, PAUSES_KEY, text);
+    free(text);
+    return rc;
+}
+
+int dispatch_queue_pause(struct dispatch *d, const char *name, bool pause,
+                         const struct user_ref *by, const char *reason, int64_t now)
+{
+    struct qstate *q = queue_get(d, name);
+    if (!q || q->removed) return -ENOENT;
+    if (q->paused == pause) return 1;
+    json_t *was = json_incref(json_object_get(d->pauses, name));
+    if (pause)
+        json_object_set_new(d->pauses, name,
+                            json_pack("{s:I,s:s?,s:s?,s:s?}", "paused_at", (json_int_t)now,
+                                      "paused_by_id", by ? by->id : NULL, "paused_by",
+                                      by ? by->name : NULL, "reason", reason));
+    else
+        json_object_del(d->pauses, name);
+    int rc = save_pauses(d);
+    if (rc) { /* as it was */
+        if (was)
+            json_object_set(d->pauses, name, was);
+        else
+            json_object_del(d->pauses, name);
+        json_decref(was);
+        return rc;
+    }
+    json_decref(was);
+    q->paused = pause;
+    log_info(pause ? "queue.paused" : "queue.resumed", "queue=%s by=%s", name,
+             log_q(by && by->name ? by->name : "system"));
+    if (!pause) wake(d); /* what waited is claimed at the end of this loop iteration */
+    return 0;
 }
 
 bool dispatch_has_pending(const struct dispatch *d)
@@ -359,7 +419,7 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
      * rather than stored QUEUED and claimed by the loop's next pass (two statements and four
      * index changes fewer on every run's path) */
     struct qstate *q = t->celery ? NULL : queue_get(d, queue);
-    bool now = q && q->empty && !q->removed && q->busy < q->slots && !d->draining;
+    bool now = q && q->empty && !q->removed && !q->paused && q->busy < q->slots && !d->draining;
     if (now) {
         out->status = RUN_RUNNING;
         out->started_at = out->created;
@@ -759,7 +819,7 @@ static void claim_runs(struct dispatch *d)
     int budget = CLAIM_BUDGET;
     for (size_t i = 0; i < d->nqueues && !d->draining; i++) {
         struct qstate *q = d->queues[i];
-        while (q->busy < q->slots && !q->empty && !d->draining) {
+        while (q->busy < q->slots && !q->empty && !q->paused && !d->draining) {
             if (budget-- == 0) {
                 d->wake_pending = true;
                 return;
@@ -779,7 +839,8 @@ static void refill(struct dispatch *d, struct active *a)
     pid_forget(a); /* the next task may get the same pid */
     q->busy--;
     a->q = NULL;
-    if (!d->draining && q->busy < q->slots && !q->empty) claim_next(d, q, time_now_us());
+    if (!d->draining && q->busy < q->slots && !q->empty && !q->paused)
+        claim_next(d, q, time_now_us());
 }
 
 static void on_sigchld(evutil_socket_t fd, short what, void *arg)
@@ -996,6 +1057,7 @@ size_t dispatch_queues(struct dispatch *d, const struct queue_depths *depths,
         out[i].slots = d->queues[i]->slots;
         out[i].busy = d->queues[i]->busy;
         out[i].removed = d->queues[i]->removed;
+        out[i].pause = json_object_get(d->pauses, out[i].name);
         out[i].queued = 0;
         for (size_t k = 0; k < depths->n; k++)
             if (strcmp(depths->name[k], out[i].name) == 0) out[i].queued = depths->queued[k];

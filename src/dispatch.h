@@ -122,6 +122,7 @@ struct queue_info {
     int slots, busy;
     int64_t queued;
     bool removed; /* no longer in the settings, still finishing its runs */
+    const json_t *pause; /* paused: {"paused_at" (µs), "paused_by_id", "paused_by", "reason"} */
 };
 /* How many runs wait in each queue that has any, as counted in store s (a backlog of 200,000
  * takes 20-30 ms: the API counts them on its threads of long reads, each with a connection of
@@ -137,6 +138,16 @@ void dispatch_queue_depths_free(struct queue_depths *q);
  * runs, with their depths; returns how many it filled. */
 size_t dispatch_queues(struct dispatch *d, const struct queue_depths *depths,
                        struct queue_info *out, size_t max);
+/*
+ * Pauses (pause true) or resumes configured queue `name`. A paused queue starts none of its
+ * queued runs, nor the new ones it is given, until it is resumed; runs already running go on,
+ * and a queued run can still be stopped. The pause is kept in the store, so it outlives a
+ * restart. by (NULL: the system) and reason (may be NULL) are kept with it. Returns 0, 1 when
+ * the queue already was so (its pause is then unchanged), -ENOENT for a queue that is not
+ * configured, or a store error.
+ */
+int dispatch_queue_pause(struct dispatch *d, const char *name, bool pause,
+                         const struct user_ref *by, const char *reason, int64_t now);
 /* Number of runs executing on this node. */
 size_t dispatch_active_count(struct dispatch *d);
 

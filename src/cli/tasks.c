@@ -1,12 +1,15 @@
 /* tasks: `sked tasks` - the job types the server knows, from /api/tasks; `sked queues` - the
- * queues they run on, from /api/queues. */
+ * queues they run on, from /api/queues, and pausing and resuming one. */
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "base/json.h"
+#include "base/xalloc.h"
 #include "commands.h"
 
-enum { O_JSON };
+enum { O_JSON, O_REASON };
 
 int cmd_tasks(int argc, char **argv)
 {
@@ -63,16 +66,77 @@ static const char *count(const json_t *q, const char *key, char out[24])
     return out;
 }
 
+/* `sked queues pause QUEUE [--reason TEXT]` and `sked queues resume QUEUE`. */
+static int queue_action(int argc, char **argv, bool pause)
+{
+    static const struct opt_spec pause_spec[] = {{"reason", 0, true, O_REASON},
+                                                 {"json", 0, false, O_JSON},
+                                                 {NULL, 0, false, 0}};
+    static const struct opt_spec resume_spec[] = {{"json", 0, false, O_JSON}, {NULL, 0, false, 0}};
+    static const char pause_usage[] =
+        "usage: sked queues pause QUEUE [--reason TEXT] [--json]\n"
+        "\n"
+        "Pauses one of the server's own queues: it starts none of its waiting runs, nor\n"
+        "those started or scheduled meanwhile, until 'sked queues resume QUEUE'. Runs\n"
+        "already running go on. The pause outlives restarts; pausing a paused queue\n"
+        "changes nothing. Needs the operator or admin role.\n"
+        "\n"
+        "  --reason TEXT        why, shown with the queue (1 to 500 characters)\n"
+        "  --json               print the queue as JSON\n" USAGE_COMMON;
+    static const char resume_usage[] =
+        "usage: sked queues resume QUEUE [--json]\n"
+        "\n"
+        "Resumes a paused queue: its waiting runs start, oldest first, as its slots allow.\n"
+        "Needs the operator or admin role.\n"
+        "\n"
+        "  --json               print the queue as JSON\n" USAGE_COMMON;
+    const char *prog = pause ? "sked queues pause" : "sked queues resume";
+    struct opts o;
+    int rc = opts_parse(&o, prog, pause ? pause_usage : resume_usage,
+                        pause ? pause_spec : resume_spec, "QUEUE", argc, argv);
+    if (rc >= 0) return rc;
+    json_t *body = NULL, *q = NULL;
+    const char *reason = pause ? opts_get(&o, O_REASON) : NULL;
+    if (reason) body = json_pack("{s:s}", "reason", reason);
+    char *name = client_escape(o.arg);
+    char *path = xasprintf("/api/queues/%s/actions/%s", name, pause ? "pause" : "resume");
+    rc = client_call(&o.cl, "POST", path, body, &q);
+    if (!rc) {
+        if (opts_has(&o, O_JSON)) {
+            print_json(q);
+        } else if (json_is_true(json_object_get(q, "paused"))) {
+            const json_t *n = json_object_get(q, "queued");
+            printf("queue %s is paused (since %s by %s); %lld run(s) wait in it\n",
+                   json_str(q, "name"), json_str(q, "paused_at"),
+                   json_str(q, "paused_by") ? json_str(q, "paused_by") : "the system",
+                   (long long)json_integer_value(n));
+        } else { /* its count may still hold the runs starting now: not shown */
+            printf("queue %s runs\n", json_str(q, "name"));
+        }
+    }
+    free(name);
+    free(path);
+    json_decref(body);
+    json_decref(q);
+    opts_free(&o);
+    return rc;
+}
+
 int cmd_queues(int argc, char **argv)
 {
+    if (argc > 1 && (strcmp(argv[1], "pause") == 0 || strcmp(argv[1], "resume") == 0))
+        return queue_action(argc - 1, argv + 1, argv[1][0] == 'p');
     static const struct opt_spec spec[] = {{"json", 0, false, O_JSON}, {NULL, 0, false, 0}};
     static const char usage[] =
         "usage: sked queues [--json]\n"
+        "       sked queues pause QUEUE [--reason TEXT]\n"
+        "       sked queues resume QUEUE\n"
         "\n"
         "Lists the queues runs wait in: for each, where its runs execute (local: this\n"
         "server's workers; celery: the Celery broker shown, a Redis URL without its\n"
-        "password), its slots, the runs executing now and the runs waiting. A queue taken\n"
-        "out of the settings is listed until its runs end.\n"
+        "password), its slots, the runs executing now and the runs waiting, and whether\n"
+        "it is paused. A queue taken out of the settings is listed until its runs end.\n"
+        "'pause' holds a queue's waiting runs until 'resume' (see their --help).\n"
         "\n"
         "  --json               print the API's JSON\n" USAGE_COMMON;
     struct opts o;
@@ -91,10 +155,15 @@ int cmd_queues(int argc, char **argv)
         json_t *q;
         json_array_foreach(list_hits(list), i, q)
         {
-            char slots[24], busy[24], queued[24], note[64] = "";
+            char slots[24], busy[24], queued[24], note[640] = "";
             const json_t *workers = json_object_get(q, "workers");
+            const char *why = json_str(q, "pause_reason");
             if (json_is_true(json_object_get(q, "removed")))
                 snprintf(note, sizeof note, "removed: ends its runs");
+            else if (json_is_true(json_object_get(q, "paused")))
+                snprintf(note, sizeof note, "paused by %s%s%s%s",
+                         json_str(q, "paused_by") ? json_str(q, "paused_by") : "the system",
+                         why ? " (" : "", why ? why : "", why ? ")" : "");
             else if (json_is_array(workers))
                 snprintf(note, sizeof note, "%zu worker(s)", json_array_size(workers));
             table_row(&t, json_str(q, "name"), json_str(q, "executor"), json_str(q, "broker"),

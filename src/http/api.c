@@ -80,6 +80,8 @@ static const struct route routes[] = {
     {"GET", "/api/tasks/{}"},
     {"GET", "/api/tasks/{}/args"},
     {"GET", "/api/queues"},
+    {"POST", "/api/queues/{}/actions/pause"},
+    {"POST", "/api/queues/{}/actions/resume"},
     {"POST", "/api/schedules/preview"},
     {"POST", "/api/session"},
     {"GET", "/api/session"},
@@ -112,7 +114,8 @@ static const struct {
     {api_logs_stream, PERM_READ},    {api_runs_all, PERM_READ},
     {api_logs_search, PERM_READ},    {api_tasks_list, PERM_READ},
     {api_tasks_get, PERM_READ},      {api_tasks_args, PERM_READ},
-    {api_queues_list, PERM_READ},    {api_schedules_preview, PERM_READ},
+    {api_queues_list, PERM_READ},    {api_queues_pause, PERM_RUN},
+    {api_queues_resume, PERM_RUN},   {api_schedules_preview, PERM_READ},
     {api_session_create, PERM_PUBLIC}, {api_session_get, PERM_SELF},
     {api_session_delete, PERM_SELF}, {api_users_list, PERM_ADMIN},
     {api_users_create, PERM_ADMIN},  {api_users_get, PERM_SELF},
@@ -1023,8 +1026,42 @@ void api_read_off_loop(struct api_ctx *c, api_read_fn read, api_answer_fn answer
     off_submit(c, c->api->search, NULL, read, answer, arg);
 }
 
+bool api_unknown_fields(json_t *body, const char *const *allowed, json_t *errs)
+{
+    const char *k;
+    json_t *v;
+    bool bad = false;
+    json_object_foreach(body, k, v)
+    {
+        bool ok = false;
+        for (const char *const *a = allowed; *a; a++) ok = ok || strcmp(k, *a) == 0;
+        if (!ok) {
+            json_errs_add(errs, k, "unknown field");
+            bad = true;
+        }
+    }
+    return bad;
+}
+
+const char *api_str_field(json_t *body, const char *key, size_t max, bool required,
+                             json_t *errs)
+{
+    json_t *v = json_object_get(body, key);
+    if (!v || json_is_null(v)) {
+        if (required) json_errs_add(errs, key, "required");
+        return NULL;
+    }
+    if (!json_is_string(v) || json_string_length(v) == 0 ||
+        utf8_chars(json_string_value(v)) > max || strlen(json_string_value(v)) != json_string_length(v)) {
+        json_errs_add(errs, key, "must be a string of 1 to %zu characters", max);
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
 struct queues_op {
-    void (*answer)(struct api_ctx *c, const struct queue_info *qs, size_t n);
+    void (*answer)(struct api_ctx *c, const struct queue_info *qs, size_t n, void *arg);
+    void *arg;
     struct queue_depths depths;
     int rc;
 };
@@ -1042,16 +1079,21 @@ static void queues_answer(struct api_ctx *c, void *arg)
         api_error(c, 503, "the store failed; see the server log");
     } else if (c) {
         struct queue_info qs[64];
-        op->answer(c, qs, dispatch_queues(c->api->dispatch, &op->depths, qs, 64));
+        op->answer(c, qs, dispatch_queues(c->api->dispatch, &op->depths, qs, 64), op->arg);
+    } else {
+        op->answer(NULL, NULL, 0, op->arg); /* the client left: arg is freed */
     }
     dispatch_queue_depths_free(&op->depths);
     free(op);
 }
 
 void api_with_queues(struct api_ctx *c,
-                     void (*answer)(struct api_ctx *c, const struct queue_info *qs, size_t n))
+                     void (*answer)(struct api_ctx *c, const struct queue_info *qs, size_t n,
+                                    void *arg),
+                     void *arg)
 {
     struct queues_op *op = xcalloc(1, sizeof *op);
     op->answer = answer;
+    op->arg = arg;
     api_read_off_loop(c, queues_read, queues_answer, op);
 }

@@ -75,9 +75,12 @@ typedef void (*api_read_fn)(struct store *reader, void *arg);
 void api_read_off_loop(struct api_ctx *c, api_read_fn read, api_answer_fn answer, void *arg);
 
 /* The queues (dispatch_queues) with their depths, counted off the loop as a long read (a
- * backlog of 200,000 runs takes 20-30 ms), then answer(c, queues, n) on the loop. */
+ * backlog of 200,000 runs takes 20-30 ms), then answer(c, queues, n, arg) on the loop; c is
+ * NULL (and qs too) when the client left meanwhile. */
 void api_with_queues(struct api_ctx *c,
-                     void (*answer)(struct api_ctx *c, const struct queue_info *qs, size_t n));
+                     void (*answer)(struct api_ctx *c, const struct queue_info *qs, size_t n,
+                                    void *arg),
+                     void *arg);
 
 /* The http_handler for the whole server. */
 void api_handle(struct http_req *req, void *arg);
@@ -102,6 +105,11 @@ void api_error(struct api_ctx *c, int status, const char *fmt, ...)
 void api_invalid(struct api_ctx *c, json_t *errs);
 /* Parses the request body as a JSON object; on failure answers 400 and returns NULL. */
 json_t *api_body(struct api_ctx *c);
+/* Adds "unknown field" to errs for each member of body not in allowed (NULL-terminated);
+ * true when there was one. */
+bool api_unknown_fields(json_t *body, const char *const *allowed, json_t *errs);
+/* A string member of at most max characters; NULL when absent (or added to errs). */
+const char *api_str_field(json_t *body, const char *key, size_t max, bool required, json_t *errs);
 
 /* ---- paging ---- */
 struct page {
@@ -162,6 +170,8 @@ void api_tasks_list(struct api_ctx *c);
 void api_tasks_get(struct api_ctx *c);
 void api_tasks_args(struct api_ctx *c);
 void api_queues_list(struct api_ctx *c);
+void api_queues_pause(struct api_ctx *c);
+void api_queues_resume(struct api_ctx *c);
 void api_schedules_preview(struct api_ctx *c);
 void api_metrics(struct api_ctx *c);
 void api_session_create(struct api_ctx *c);

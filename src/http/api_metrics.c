@@ -27,13 +27,15 @@ static double resident_bytes(void)
 }
 
 /* With the queues and their depths (counted off the loop: api_with_queues). */
-static void render(struct api_ctx *c, const struct queue_info *qs, size_t nq)
+static void render(struct api_ctx *c, const struct queue_info *qs, size_t nq, void *arg)
 {
+    (void)arg;
+    if (!c) return;
     struct api *a = c->api;
     struct buf out = BUF_INIT;
     metrics_render(a->metrics, &out);
 
-    struct metric_sample depth[64], busy[64], slots[64];
+    struct metric_sample depth[64], busy[64], slots[64], paused[64];
     struct buf labels[64];
     for (size_t i = 0; i < nq; i++) {
         labels[i] = (struct buf)BUF_INIT;
@@ -42,10 +44,14 @@ static void render(struct api_ctx *c, const struct queue_info *qs, size_t nq)
         depth[i] = (struct metric_sample){buf_cstr(&labels[i]), (double)qs[i].queued};
         busy[i] = (struct metric_sample){buf_cstr(&labels[i]), (double)qs[i].busy};
         slots[i] = (struct metric_sample){buf_cstr(&labels[i]), (double)qs[i].slots};
+        paused[i] = (struct metric_sample){buf_cstr(&labels[i]), qs[i].pause ? 1.0 : 0.0};
     }
     metrics_family(&out, "sked_queue_depth", "gauge", "Runs waiting in each queue.", depth, nq);
     metrics_family(&out, "sked_queue_busy_slots", "gauge", "Runs executing in each queue.", busy, nq);
     metrics_family(&out, "sked_queue_slots", "gauge", "Concurrency of each queue.", slots, nq);
+    metrics_family(&out, "sked_queue_paused", "gauge",
+                   "1 while an operator has paused the queue (it starts none of its runs).", paused,
+                   nq);
     for (size_t i = 0; i < nq; i++) buf_free(&labels[i]);
 
     struct metric_sample one = {"", (double)dispatch_active_count(a->dispatch)};
@@ -79,5 +85,5 @@ static void render(struct api_ctx *c, const struct queue_info *qs, size_t nq)
 
 void api_metrics(struct api_ctx *c)
 {
-    api_with_queues(c, render);
+    api_with_queues(c, render, NULL);
 }

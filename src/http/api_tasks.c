@@ -1,9 +1,11 @@
-/* api_tasks: /api/tasks (job types) and /api/queues. */
+/* api_tasks: /api/tasks (job types) and /api/queues (and pausing one). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
 #include "celery.h"
+#include "base/json.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 
@@ -64,15 +66,30 @@ void api_tasks_args(struct api_ctx *c)
     if (t) api_json(c, 200, t->arguments ? json_incref(t->arguments) : json_object());
 }
 
-static void queues_answer(struct api_ctx *c, const struct queue_info *qs, size_t n)
+static json_t *queue_json(const struct queue_info *q)
 {
+    const json_t *p = q->pause;
+    json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:i,s:I,s:b,s:b}", "name", q->name, "title", q->name,
+                          "executor", "local", "concurrency", q->slots, "busy", q->busy, "queued",
+                          (json_int_t)q->queued, "removed", q->removed, "paused", p != NULL);
+    json_object_set_new(o, "paused_at",
+                        p ? api_time(json_integer_value(json_object_get(p, "paused_at")))
+                          : json_null());
+    static const char *const keys[][2] = {
+        {"paused_by", "paused_by"}, {"paused_by_id", "paused_by_id"}, {"pause_reason", "reason"}};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *v = p ? json_object_get(p, keys[i][1]) : NULL;
+        json_object_set_new(o, keys[i][0], json_is_string(v) ? json_incref(v) : json_null());
+    }
+    return o;
+}
+
+static void queues_answer(struct api_ctx *c, const struct queue_info *qs, size_t n, void *arg)
+{
+    (void)arg;
+    if (!c) return;
     json_t *items = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:i,s:i,s:I,s:b}", "name",
-                                               qs[i].name, "title", qs[i].name, "executor",
-                                               "local", "concurrency", qs[i].slots, "busy",
-                                               qs[i].busy, "queued", (json_int_t)qs[i].queued,
-                                               "removed", qs[i].removed));
+    for (size_t i = 0; i < n; i++) json_array_append_new(items, queue_json(&qs[i]));
     struct celery *cel = dispatch_celery(c->api->dispatch);
     if (cel) {
         json_t *more = celery_queues_json(cel);
@@ -86,5 +103,75 @@ static void queues_answer(struct api_ctx *c, const struct queue_info *qs, size_t
 
 void api_queues_list(struct api_ctx *c)
 {
-    api_with_queues(c, queues_answer);
+    api_with_queues(c, queues_answer, NULL);
+}
+
+/* After a pause or a resume: the queue as GET /api/queues lists it. */
+static void queue_answer(struct api_ctx *c, const struct queue_info *qs, size_t n, void *arg)
+{
+    char *name = arg;
+    size_t i = 0;
+    while (i < n && strcmp(qs[i].name, name) != 0) i++;
+    if (c && i < n)
+        api_json(c, 200, queue_json(&qs[i]));
+    else if (c) /* a reload took it out of the settings meanwhile */
+        api_error(c, 404, "Queue %s does not exist (see GET /api/queues).", name);
+    free(name);
+}
+
+/* POST /api/queues/{name}/actions/pause (body: optional {"reason"}) and .../resume. */
+static void queue_action(struct api_ctx *c, bool pause)
+{
+    const char *name = c->m->params[0];
+    json_t *body = NULL;
+    const char *reason = NULL;
+    if (c->req->body_len > 0) {
+        if (!(body = api_body(c))) return;
+        json_t *errs = json_array();
+        static const char *const with_reason[] = {"reason", NULL}, *const none[] = {NULL};
+        api_unknown_fields(body, pause ? with_reason : none, errs);
+        if (pause) reason = api_str_field(body, "reason", 500, false, errs);
+        if (json_array_size(errs)) {
+            json_decref(body);
+            api_invalid(c, errs);
+            return;
+        }
+        json_decref(errs);
+    }
+    struct user_ref by = auth_user_ref(&c->who);
+    int rc = dispatch_queue_pause(c->api->dispatch, name, pause, &by, reason, time_now_us());
+    if (rc == -ENOENT) {
+        bool celery_queue = false;
+        struct celery *cel = dispatch_celery(c->api->dispatch);
+        json_t *cq = cel ? celery_queues_json(cel) : NULL;
+        size_t i;
+        json_t *q;
+        json_array_foreach(cq, i, q) celery_queue = celery_queue || strcmp(json_str(q, "name"), name) == 0;
+        json_decref(cq);
+        if (celery_queue)
+            api_error(c, 409,
+                      "queue %s is a Celery queue: its workers take its runs, so pause them "
+                      "there (celery control cancel_consumer %s)",
+                      name, name);
+        else
+            api_error(c, 404, "Queue %s does not exist (see GET /api/queues).", name);
+    } else if (rc < 0) {
+        api_error(c, 503, "the store failed; see the server log");
+    } else {
+        if (rc == 0) /* a change: not when it already was so */
+            api_audit(c, pause ? "queue.paused" : "queue.resumed", NULL, NULL, NULL,
+                      json_pack("{s:s,s:s?}", "queue", name, "reason", reason));
+        api_with_queues(c, queue_answer, xstrdup(name));
+    }
+    json_decref(body);
+}
+
+void api_queues_pause(struct api_ctx *c)
+{
+    queue_action(c, true);
+}
+
+void api_queues_resume(struct api_ctx *c)
+{
+    queue_action(c, false);
 }

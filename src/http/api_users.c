@@ -49,40 +49,6 @@ static json_t *principal_json(const struct principal *w)
                      w->via == VIA_SESSION ? "session" : w->via == VIA_TOKEN ? "token" : "bootstrap");
 }
 
-static bool unknown_fields(json_t *body, const char *const *allowed, json_t *errs)
-{
-    const char *k;
-    json_t *v;
-    bool bad = false;
-    json_object_foreach(body, k, v)
-    {
-        bool ok = false;
-        for (const char *const *a = allowed; *a; a++) ok = ok || strcmp(k, *a) == 0;
-        if (!ok) {
-            json_errs_add(errs, k, "unknown field");
-            bad = true;
-        }
-    }
-    return bad;
-}
-
-/* A string field of at most max characters; NULL when absent (or added to errs). */
-static const char *str_field(json_t *body, const char *key, size_t max, bool required,
-                             json_t *errs)
-{
-    json_t *v = json_object_get(body, key);
-    if (!v || json_is_null(v)) {
-        if (required) json_errs_add(errs, key, "required");
-        return NULL;
-    }
-    if (!json_is_string(v) || json_string_length(v) == 0 ||
-        utf8_chars(json_string_value(v)) > max || strlen(json_string_value(v)) != json_string_length(v)) {
-        json_errs_add(errs, key, "must be a string of 1 to %zu characters", max);
-        return NULL;
-    }
-    return json_string_value(v);
-}
-
 static bool valid_username(const char *s)
 {
     size_t n = strlen(s);
@@ -269,9 +235,9 @@ void api_session_create(struct api_ctx *c)
     if (!body) return;
     json_t *errs = json_array();
     static const char *const allowed[] = {"username", "password", NULL};
-    unknown_fields(body, allowed, errs);
-    const char *user = str_field(body, "username", 200, true, errs);
-    const char *pass = str_field(body, "password", 1024, true, errs);
+    api_unknown_fields(body, allowed, errs);
+    const char *user = api_str_field(body, "username", 200, true, errs);
+    const char *pass = api_str_field(body, "password", 1024, true, errs);
     if (json_array_size(errs)) {
         json_decref(body);
         api_invalid(c, errs);
@@ -342,7 +308,7 @@ static void account_fields(json_t *body, struct account *a, json_t *errs)
             a->role = r;
     }
     if (json_object_get(body, "display_name")) {
-        const char *d = str_field(body, "display_name", 200, false, errs);
+        const char *d = api_str_field(body, "display_name", 200, false, errs);
         if (d) {
             free(a->display_name);
             a->display_name = xstrdup(d);
@@ -387,17 +353,17 @@ void api_users_create(struct api_ctx *c)
     json_t *errs = json_array();
     static const char *const allowed[] = {"username", "display_name", "role", "password",
                                           "disabled", NULL};
-    unknown_fields(body, allowed, errs);
+    api_unknown_fields(body, allowed, errs);
     struct pw_op *op = xcalloc(1, sizeof *op);
     op->kind = PW_CREATE;
     op->body = body;
     struct account *a = &op->acc;
-    const char *user = str_field(body, "username", 64, true, errs);
+    const char *user = api_str_field(body, "username", 64, true, errs);
     if (user && !valid_username(user))
         json_errs_add(errs, "username", "1 to 64 letters, digits, '_', '.', '@' or '-'");
     if (!json_object_get(body, "role")) json_errs_add(errs, "role", "required: admin, operator or viewer");
     account_fields(body, a, errs);
-    const char *pass = str_field(body, "password", 1024, false, errs);
+    const char *pass = api_str_field(body, "password", 1024, false, errs);
     if (pass && auth_password_problem(pass))
         json_errs_add(errs, "password", "%s", auth_password_problem(pass));
     if (json_array_size(errs)) {
@@ -532,16 +498,16 @@ void api_users_patch(struct api_ctx *c)
     static const char *const admin_fields[] = {"display_name", "role", "password", "disabled",
                                                "current_password", NULL};
     static const char *const own_fields[] = {"display_name", "password", "current_password", NULL};
-    unknown_fields(body, admin ? admin_fields : own_fields, errs);
+    api_unknown_fields(body, admin ? admin_fields : own_fields, errs);
     struct pw_op *op = xcalloc(1, sizeof *op);
     op->kind = PW_PATCH;
     op->body = body;
     op->acc = a;
     account_fields(body, &op->acc, errs);
-    const char *pass = str_field(body, "password", 1024, false, errs);
+    const char *pass = api_str_field(body, "password", 1024, false, errs);
     if (pass && auth_password_problem(pass))
         json_errs_add(errs, "password", "%s", auth_password_problem(pass));
-    const char *cur = str_field(body, "current_password", 1024, false, errs);
+    const char *cur = api_str_field(body, "current_password", 1024, false, errs);
     if (pass && !admin && !cur)
         json_errs_add(errs, "current_password", "required to change your own password");
     if (json_array_size(errs)) {
@@ -595,8 +561,8 @@ static void make_token(struct api_ctx *c, const struct account *owner)
     if (!body) return;
     json_t *errs = json_array();
     static const char *const allowed[] = {"name", "expires_at", NULL};
-    unknown_fields(body, allowed, errs);
-    const char *name = str_field(body, "name", 100, true, errs);
+    api_unknown_fields(body, allowed, errs);
+    const char *name = api_str_field(body, "name", 100, true, errs);
     int64_t now = time_now_us(), expires = NO_TIME;
     json_t *exp = json_object_get(body, "expires_at");
     if (exp && !json_is_null(exp)) {

@@ -647,6 +647,74 @@ class Queues(unittest.TestCase):
             self.assertFalse(os.path.exists(os.path.join(s.tasks_dir, "ran-" + queued["id"])))
             self.assertTrue(os.path.exists(os.path.join(s.tasks_dir, "ran-" + later["id"])))
 
+    def test_a_paused_queue_holds_its_runs_across_a_restart(self):
+        """An operator pauses a queue for maintenance: its waiting runs and new ones stay
+        QUEUED (a restart keeps the pause), a running one goes on, other queues run, and a
+        resume starts what waited."""
+        import subprocess
+        low = sh_task("low", "echo low", default_queue="low")
+        with Sked(tasks={"gated.json": GATED, "low.json": low},
+                  args=FAST + ["--queues", "default=2,low=1"]) as s:
+            job = s.create_job("gated")
+            running = s.run_job(job["id"])
+            s.wait_run(running, ["RUNNING"])
+            r = s.post("/api/queues/default/actions/pause", {"reason": "database upgrade"})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual((r.json["paused"], r.json["paused_by"], r.json["paused_by_id"],
+                              r.json["pause_reason"]),
+                             (True, "bootstrap token", "bootstrap", "database upgrade"))
+            paused_at = r.json["paused_at"]
+            # again: nothing changes, the first pause's facts stay
+            again = s.post("/api/queues/default/actions/pause", {"reason": "other"}).json
+            self.assertEqual((again["paused_at"], again["pause_reason"]), (paused_at, "database upgrade"))
+            held = s.run_job(job["id"])
+            self.assertEqual(held["status"], "QUEUED")  # a free slot, but the queue is paused
+            # another queue runs
+            self.assertEqual(s.wait_run(s.run_job(s.create_job("low")["id"]))["status"], "SUCCESS")
+            # the running run goes on and ends; its free slot takes nothing
+            open(os.path.join(s.tasks_dir, "go"), "w").close()
+            self.assertEqual(s.wait_run(running)["status"], "SUCCESS")
+            time.sleep(0.3)
+            self.assertEqual(s.get_run(held)["status"], "QUEUED")
+            queues = {q["name"]: q for q in s.get("/api/queues").json["hits"]["hits"]}
+            self.assertEqual((queues["default"]["paused"], queues["default"]["queued"]), (True, 1))
+            self.assertEqual((queues["low"]["paused"], queues["low"]["paused_at"]), (False, None))
+            metrics = s.get_bytes("/metrics")[2].decode()
+            self.assertIn('sked_queue_paused{queue="default"} 1\n', metrics)
+            self.assertIn('sked_queue_paused{queue="low"} 0\n', metrics)
+            # the pause outlives a restart
+            s.restart()
+            self.assertTrue({q["name"]: q for q in s.get("/api/queues").json["hits"]["hits"]}["default"]["paused"])
+            time.sleep(0.3)
+            self.assertEqual(s.get_run(held)["status"], "QUEUED")
+            # the CLI shows it and resumes it
+            env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+            env.update(SKED_URL=s.url, SKED_TOKEN=skedtest.TOKEN)
+            table = subprocess.run([skedtest.BIN, "queues"], env=env, capture_output=True, text=True)
+            self.assertIn("paused by bootstrap token (database upgrade)", table.stdout)
+            p = subprocess.run([skedtest.BIN, "queues", "resume", "default"], env=env,
+                               capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(p.stdout, "queue default runs\n")
+            self.assertEqual(s.wait_run(held)["status"], "SUCCESS")
+            p = subprocess.run([skedtest.BIN, "queues", "pause", "low", "--reason", "x" * 501], env=env,
+                               capture_output=True, text=True)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("reason", p.stderr)
+            actions = [e["action"] for e in s.get("/api/audit?action=queue.").json["hits"]["hits"]]
+            self.assertEqual(actions, ["queue.resumed", "queue.paused"])
+            # refusals name what is wrong
+            for path, body, status, needle in (
+                    ("/api/queues/nope/actions/pause", None, 404, "Queue nope does not exist"),
+                    ("/api/queues/low/actions/pause", {"reason": ""}, 400, "reason"),
+                    ("/api/queues/low/actions/pause", {"why": "x"}, 400, "why"),
+                    ("/api/queues/low/actions/resume", {"reason": "x"}, 400, "reason"),
+                    ("/api/queues/low/actions/pause", [1], 400, "object")):
+                r = s.post(path, body)
+                self.assertEqual(r.status, status, (path, body, r))
+                self.assertIn(needle, json.dumps(r.json), (path, body))
+            self.assertFalse({q["name"]: q for q in s.get("/api/queues").json["hits"]["hits"]}["low"]["paused"])
+
     def test_queue_concurrency_is_respected(self):
         with Sked(tasks={"gated.json": GATED, "low.json": sh_task("low", "echo low",
                                                                   default_queue="low")},

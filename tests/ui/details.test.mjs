@@ -59,6 +59,14 @@ test('a queued run says why it waits', async () => {
   // the facts show the full time beside the relative one, without hovering
   const created = await page.getByRole('region', { name: 'Facts' }).locator('dd').filter({ has: page.locator('time') }).first().innerText();
   assert.match(created, / · /);
+  // a paused queue is the reason while it lasts, said with who paused it and why
+  await sked.api('POST', '/api/queues/low/actions/pause', { reason: 'catalogue upgrade' });
+  try {
+    await page.reload();
+    await page.getByText(/Queue low is paused by .+ since .+ \(“catalogue upgrade”\): the run starts once the queue is resumed\./).waitFor();
+  } finally {
+    await sked.api('POST', '/api/queues/low/actions/resume');
+  }
 });
 
 test('a log line of another stream shows its level and stream apart from its text', async () => {

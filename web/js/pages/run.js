@@ -52,8 +52,8 @@ export async function runPage(el, { params, token }) {
   const summary = h('div');
   const details = h('div', { class: 'run-details' });
 
-  // Why a QUEUED run waits: its not_before, or its queue's slots all busy (asked again every
-  // few seconds while it waits)
+  // Why a QUEUED run waits: its not_before, its queue paused, or its queue's slots all busy
+  // (asked again every few seconds while it waits)
   const waiting = h('p', { class: 'notice wait-note', role: 'status', hidden: true });
   let waitAsked = -Infinity;
   let waitTimer = 0; /* one at a time, however often the page is drawn */
@@ -69,9 +69,13 @@ export async function runPage(el, { params, token }) {
     }
     if (!isCurrent(token) || run.status !== 'QUEUED') return;
     const slots = q ? `queue ${q.name} runs ${q.concurrency} at a time; ${q.busy} running, ${q.queued} waiting` : null;
+    const paused = q && q.paused
+      ? `Queue ${q.name} is paused${q.paused_by ? ` by ${q.paused_by}` : ''} since ${fullTime(q.paused_at)}`
+        + `${q.pause_reason ? ` (“${q.pause_reason}”)` : ''}: the run starts once the queue is resumed.`
+      : null;
     put(waiting, icon('clock'), ' ', later
       ? `Waits until ${fullTime(run.not_before)} before it may start${run.attempt > 1 ? ' (a retry, after its backoff)' : ''}.`
-      : slots ? `Waiting for a free slot: ${slots}.` : 'Waiting for a free slot in its queue.');
+      : paused || (slots ? `Waiting for a free slot: ${slots}.` : 'Waiting for a free slot in its queue.'));
     waiting.hidden = false;
     clearTimeout(waitTimer);
     waitTimer = setTimeout(() => { if (run.status === 'QUEUED' && isCurrent(token)) explainWait(); }, 5000);
