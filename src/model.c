@@ -61,16 +61,16 @@ bool run_status_allowed(enum run_status from, enum run_status to)
     }
 }
 
-static const char *trigger_names[] = {"manual", "scheduled", "retry"};
+static const char *trigger_names[] = {"manual", "scheduled", "retry", "chained"};
 
 const char *run_trigger_name(enum run_trigger t)
 {
-    return (unsigned)t < 3 ? trigger_names[t] : "manual";
+    return (unsigned)t < sizeof trigger_names / sizeof *trigger_names ? trigger_names[t] : "manual";
 }
 
 int run_trigger_parse(const char *s)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < (int)(sizeof trigger_names / sizeof *trigger_names); i++)
         if (s && strcmp(s, trigger_names[i]) == 0) return i;
     return -1;
 }
@@ -191,6 +191,7 @@ void job_release(struct job *j)
     json_decref(j->schedule);
     json_decref(j->run_args);
     json_decref(j->notifications);
+    json_decref(j->on_success);
     job_init(j);
 }
 
@@ -206,6 +207,7 @@ void job_copy(struct job *dst, const struct job *src)
     dst->schedule = json_incref(src->schedule);
     dst->run_args = json_incref(src->run_args);
     dst->notifications = json_incref(src->notifications);
+    dst->on_success = json_incref(src->on_success);
 }
 
 bool job_notifies(const struct job *j, int status)

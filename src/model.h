@@ -40,7 +40,7 @@ bool run_status_terminal(enum run_status s);
 /* Whether the state machine allows from -> to. */
 bool run_status_allowed(enum run_status from, enum run_status to);
 
-enum run_trigger { TRIGGER_MANUAL, TRIGGER_SCHEDULED, TRIGGER_RETRY };
+enum run_trigger { TRIGGER_MANUAL, TRIGGER_SCHEDULED, TRIGGER_RETRY, TRIGGER_CHAINED };
 const char *run_trigger_name(enum run_trigger t);
 int run_trigger_parse(const char *s);
 
@@ -86,6 +86,7 @@ struct job {
     int max_retries;        /* a FAILED run is retried this many times */
     int64_t retry_backoff_ms; /* before the first retry; doubles each time, at most an hour */
     int64_t retention_ms;   /* finished runs older than this are pruned; -1: the default */
+    json_t *on_success;     /* array of job ids started when a run of it succeeds, or NULL */
 };
 
 struct user_ref {

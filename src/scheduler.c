@@ -36,6 +36,17 @@ struct scheduler {
     struct event *timer;
     bool stopped;
     struct metrics *metrics;
+    /* runs that succeeded whose job starts others (on_success), started by chain_ev: not from
+     * within the event that told of the success, which comes in the middle of the run's end */
+    struct events_sub *sub;
+    struct event *chain_ev;
+    struct chain *chains, **chains_tail;
+};
+
+struct chain {
+    char parent[UUID_STR_LEN]; /* the run that succeeded */
+    char job[UUID_STR_LEN];    /* its job */
+    struct chain *next;
 };
 
 /* ---- the heap ---- */
@@ -187,9 +198,10 @@ size_t scheduler_count(const struct scheduler *s)
 
 /* ---- firing ---- */
 
-/* Creates one scheduled run of j for fire time at, honouring the overlap policy. Returns 1 when
- * a run was created, 0 when the fire was skipped. */
-static int fire_one(struct scheduler *s, const struct job *j, int64_t at)
+/* Creates one run of j, honouring its overlap policy: a scheduled one for fire time at, or a
+ * chained one (at NO_TIME) after run parent of another job succeeded. Returns 1 when a run was
+ * created, 0 when the fire was skipped. */
+static int fire_one(struct scheduler *s, const struct job *j, int64_t at, const char *parent)
 {
     const unsigned active = (1u << RUN_QUEUED) | (1u << RUN_RUNNING) | (1u << RUN_CANCELLING);
     switch (j->overlap) {
@@ -229,8 +241,9 @@ static int fire_one(struct scheduler *s, const struct job *j, int64_t at)
         break;
     }
     struct run_request rq = {0};
-    rq.trigger = TRIGGER_SCHEDULED;
+    rq.trigger = parent ? TRIGGER_CHAINED : TRIGGER_SCHEDULED;
     rq.scheduled_for = at;
+    rq.parent_run_id = parent;
     json_t *errs = json_array();
     struct run r;
     int rc = dispatch_submit(s->dispatch, j, &rq, &r, errs);
@@ -240,7 +253,8 @@ static int fire_one(struct scheduler *s, const struct job *j, int64_t at)
         /* the saved arguments no longer fit (the task changed): the fire is recorded as a
          * failed run, so it is visible rather than silently lost */
         char *why = json_dump(errs);
-        char *msg = xasprintf("could not start the scheduled run: %s", why);
+        char *msg = xasprintf("could not start the %s run: %s", parent ? "chained" : "scheduled",
+                              why);
         dispatch_record_failure(s->dispatch, j, &rq, msg);
         log_warn("sched.fire_failed", "job=%s reason=%s", j->id, log_q(why));
         free(why);
@@ -314,20 +328,20 @@ static void fire_job(struct scheduler *s, const char *id, int64_t now)
     }
     int64_t created = 0;
     if (missed == 0) {
-        created += fire_one(s, &j, last);
+        created += fire_one(s, &j, last, NULL);
     } else if (j.catchup == CATCHUP_ONCE) {
-        created += fire_one(s, &j, last);
+        created += fire_one(s, &j, last, NULL);
         log_info("sched.catchup", "job=%s policy=once missed=%lld", j.id, (long long)missed);
     } else if (j.catchup == CATCHUP_SKIP) {
-        if (!last_late) created += fire_one(s, &j, last);
+        if (!last_late) created += fire_one(s, &j, last, NULL);
         log_info("sched.catchup", "job=%s policy=skip missed=%lld", j.id, (long long)missed);
     } else {
         /* every missed fire runs, the most recent catchup_limit of them */
         size_t enumerated = last_late ? nt : nt - 1;
         size_t limit = j.catchup_limit > 0 ? (size_t)j.catchup_limit : 0;
         for (size_t i = enumerated > limit ? enumerated - limit : 0; i < enumerated; i++)
-            created += fire_one(s, &j, times[i]);
-        if (!last_late) created += fire_one(s, &j, last);
+            created += fire_one(s, &j, times[i], NULL);
+        if (!last_late) created += fire_one(s, &j, last, NULL);
         log_info("sched.catchup", "job=%s policy=all missed=%lld ran=%lld", j.id,
                  (long long)missed, (long long)created);
     }
@@ -359,6 +373,53 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     arm(s);
 }
 
+/* ---- chains: jobs started when a run of another job succeeds ---- */
+
+static void on_run_event(void *arg, const struct sk_event *ev)
+{
+    struct scheduler *s = arg;
+    const struct run *r = ev->run;
+    if (ev->kind != SKEV_STATUS || r->status != RUN_SUCCESS) return;
+    if (!store_job_chains(s->store, r->job_id)) return;
+    struct chain *c = xcalloc(1, sizeof *c);
+    memcpy(c->parent, r->id, sizeof c->parent);
+    memcpy(c->job, r->job_id, sizeof c->job);
+    *s->chains_tail = c;
+    s->chains_tail = &c->next;
+    event_active(s->chain_ev, 0, 0);
+}
+
+static void on_chains(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct scheduler *s = arg;
+    struct chain *list = s->chains;
+    s->chains = NULL;
+    s->chains_tail = &s->chains;
+    while (list) {
+        struct chain *c = list;
+        list = c->next;
+        struct job up;
+        if (store_job_get(s->store, c->job, &up) == 0) { /* its list as it is now */
+            size_t i;
+            json_t *e;
+            json_array_foreach(up.on_success, i, e)
+            {
+                struct job next;
+                if (store_job_get(s->store, json_string_value(e), &next) != 0) continue;
+                if (!next.active)
+                    log_info("sched.chain_skipped", "job=%s parent=%s reason=inactive", next.id,
+                             c->parent);
+                else if (fire_one(s, &next, NO_TIME, c->parent))
+                    log_info("sched.chained", "job=%s parent=%s", next.id, c->parent);
+                job_release(&next);
+            }
+            job_release(&up);
+        }
+        free(c);
+    }
+}
+
 struct scheduler *scheduler_new(struct event_base *base, struct store *st, struct dispatch *d,
                                 struct metrics *m)
 {
@@ -369,12 +430,22 @@ struct scheduler *scheduler_new(struct event_base *base, struct store *st, struc
     s->dispatch = d;
     map_init(&s->pos);
     s->timer = evtimer_new(base, on_timer, s);
+    s->chains_tail = &s->chains;
+    s->chain_ev = event_new(base, -1, 0, on_chains, s);
+    s->sub = events_subscribe(dispatch_events(d), NULL, on_run_event, s);
     return s;
 }
 
 void scheduler_free(struct scheduler *s)
 {
     if (!s) return;
+    events_unsubscribe(dispatch_events(s->dispatch), s->sub);
+    event_free(s->chain_ev);
+    while (s->chains) {
+        struct chain *c = s->chains;
+        s->chains = c->next;
+        free(c);
+    }
     event_free(s->timer);
     map_release(&s->pos);
     free(s->heap);

@@ -9,6 +9,10 @@
  * keeps (job_id, scheduled_for) unique: a fire cannot happen twice, not after a crash and not
  * with two schedulers on one store. Overlap and catch-up policies decide what a fire does when
  * runs are still active or fires were missed; skipped fires are counted and logged.
+ *
+ * Chains: when a run succeeds, each active job of its job's on_success list gets a run
+ * (trigger "chained", the run as its parent), created in the loop turn after the success is
+ * published, under the started job's overlap policy.
  */
 #ifndef SKED_SCHEDULER_H
 #define SKED_SCHEDULER_H
@@ -42,8 +46,6 @@ void scheduler_prepare(struct scheduler *s, const struct job *old, struct job *j
 /* The job was saved (j as stored) or deleted: the heap follows at once. */
 void scheduler_job_saved(struct scheduler *s, const struct job *j);
 void scheduler_job_deleted(struct scheduler *s, const char *job_id);
-/* Stops firing (shutdown): the timer is not armed again. */
-void scheduler_stop(struct scheduler *s);
 /* Stops firing (shutdown): the timer is not armed again. */
 void scheduler_stop(struct scheduler *s);
 /* Number of jobs in the heap. */

@@ -213,6 +213,8 @@ static void print_job(const json_t *j)
     kv_json(stdout, "Args", args);
     json_decref(args);
     kv_json(stdout, "Custom args", json_object_get(j, "custom_args"));
+    const json_t *next = json_object_get(j, "on_success");
+    if (json_array_size(next)) kv_json(stdout, "On success", next); /* the jobs it starts */
     kv_print(stdout, "Next run", fmt_time(json_str(j, "next_run"), t));
     json_t *last = json_object_get(j, "last_run");
     if (json_str(last, "id")) {

@@ -845,6 +845,7 @@ void api_job_write(struct api_ctx *c, struct buf *b, const struct job *j, bool w
     emit_str(&w, "retry_backoff", d);
     if (j->retention_ms >= 0) duration_format(j->retention_ms, d);
     emit_str(&w, "retention", j->retention_ms >= 0 ? d : NULL);
+    emit_json_or(&w, "on_success", j->on_success, "[]");
 
     /* default_args: what a run would get now with the saved arguments (a JSON string, as the
      * reference sends it) */

@@ -1,4 +1,5 @@
 /* api_jobs: /api/jobs - list, create, read, replace, update, delete. */
+#include <ctype.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <stdlib.h>
@@ -6,7 +7,9 @@
 
 #include "api.h"
 #include "args.h"
+#include "base/buf.h"
 #include "base/json.h"
+#include "base/map.h"
 #include "base/timeutil.h"
 #include "base/utf8.h"
 #include "base/uuid.h"
@@ -21,11 +24,13 @@ static const char *writable[] = {"title",         "description",   "task",
                                  "notification_statuses", "timeout", "overlap",
                                  "catchup",       "catchup_limit", "max_retries",
                                  "retry_backoff", "retention",     "notification_webhooks",
-                                 NULL};
+                                 "on_success",    NULL};
 /* sent back by clients that PUT what they read; ignored */
 static const char *read_only[] = {"id",       "created",   "updated",      "links",
                                   "last_run", "last_runs", "default_args", "next_run",
                                   "run_args", "skipped_fires", NULL};
+
+#define ON_SUCCESS_MAX 20
 
 static bool in_list(const char *k, const char **list)
 {
@@ -271,6 +276,43 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
             j->retention_ms = ms;
     }
 
+    /* jobs started when a run succeeds: their form here, their existence and the absence of a
+     * cycle by check_on_success, which reads the store */
+    json_t *next = json_object_get(body, "on_success");
+    if (next || full) {
+        json_t *ids = NULL;
+        if (next && !json_is_null(next) &&
+            (!json_is_array(next) || json_array_size(next) > ON_SUCCESS_MAX)) {
+            json_errs_add(errs, "on_success", "must be a list of at most %d job ids",
+                          ON_SUCCESS_MAX);
+        } else if (json_array_size(next)) {
+            ids = json_array();
+            size_t i;
+            json_t *e;
+            json_array_foreach(next, i, e)
+            {
+                const char *id = json_string_value(e);
+                if (!id || !uuid_valid(id)) {
+                    json_errs_add(errs, "on_success", "'%s' is not a job id",
+                                  id ? id : json_type_name(e));
+                    continue;
+                }
+                char low[UUID_STR_LEN];
+                for (size_t c = 0; c < UUID_STR_LEN; c++) low[c] = (char)tolower((unsigned char)id[c]);
+                bool twice = false;
+                size_t n;
+                json_t *seen;
+                json_array_foreach(ids, n, seen) twice = twice || strcmp(json_string_value(seen), low) == 0;
+                if (twice)
+                    json_errs_add(errs, "on_success", "job %s is listed twice", low);
+                else
+                    json_array_append_new(ids, json_string(low));
+            }
+        }
+        json_decref(j->on_success);
+        j->on_success = ids;
+    }
+
     /* saved arguments and custom args */
     json_t *args = json_object_get(body, "args");
     json_t *custom_in = json_object_get(body, "custom_args");
@@ -328,13 +370,15 @@ static json_t *editable(const struct job *j)
     if (j->timeout_ms > 0) duration_format(j->timeout_ms, d);
     duration_format(j->retry_backoff_ms, rb);
     if (j->retention_ms >= 0) duration_format(j->retention_ms, ret);
-    return json_pack("{s:s?,s:s?,s:b,s:s?,s:O?,s:O?,s:O?,s:s?,s:s,s:s,s:i,s:i,s:s,s:s?}", "title",
+    json_t *o = json_pack("{s:s?,s:s?,s:b,s:s?,s:O?,s:O?,s:O?,s:s?,s:s,s:s,s:i,s:i,s:s,s:s?}", "title",
                      j->title, "description", j->description, "active", j->active,
                      "default_queue", j->default_queue, "schedule", j->schedule, "run_args",
                      j->run_args, "notifications", j->notifications, "timeout", *d ? d : NULL,
                      "overlap", overlap_name(j->overlap), "catchup", catchup_name(j->catchup),
                      "catchup_limit", j->catchup_limit, "max_retries", j->max_retries,
                      "retry_backoff", rb, "retention", *ret ? ret : NULL);
+    json_object_set_new(o, "on_success", j->on_success ? json_incref(j->on_success) : json_array());
+    return o;
 }
 
 /* Audits an edit: job.updated with every changed field, plus job.scheduled and
@@ -419,6 +463,56 @@ void api_jobs_list(struct api_ctx *c)
     buf_free(&items);
 }
 
+/* Whether a chain of on_success lists leads from job `from` to job `to`, with the titles on
+ * the way appended to path (" → TITLE"). seen holds the jobs already walked. */
+static bool leads_to(struct store *st, const char *from, const char *to, struct map *seen,
+                     struct buf *path)
+{
+    if (map_get(seen, from)) return false;
+    map_put(seen, from, (void *)1);
+    struct job j;
+    if (store_job_get(st, from, &j) != 0) return false;
+    size_t mark = path->len;
+    buf_printf(path, " → %s", j.title);
+    bool found = strcmp(from, to) == 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(found ? NULL : j.on_success, i, e)
+    {
+        if ((found = leads_to(st, json_string_value(e), to, seen, path))) break;
+    }
+    if (!found) path->len = mark, path->data[mark] = '\0';
+    job_release(&j);
+    return found;
+}
+
+/* The jobs of j->on_success must exist, not be j, and not lead back to j. */
+static void check_on_success(struct api_ctx *c, const struct job *j, json_t *errs)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(j->on_success, i, e)
+    {
+        const char *id = json_string_value(e);
+        struct job next;
+        if (strcmp(id, j->id) == 0) {
+            json_errs_add(errs, "on_success", "a job cannot start itself");
+        } else if (store_job_get(c->api->store, id, &next) != 0) {
+            json_errs_add(errs, "on_success", "no job with ID %s (see GET /api/jobs)", id);
+        } else {
+            struct map seen;
+            map_init(&seen);
+            struct buf path = BUF_INIT;
+            if (leads_to(c->api->store, id, j->id, &seen, &path))
+                json_errs_add(errs, "on_success", "would make a cycle: %s%s", j->title,
+                              buf_cstr(&path));
+            buf_free(&path);
+            map_release(&seen);
+            job_release(&next);
+        }
+    }
+}
+
 void api_jobs_create(struct api_ctx *c)
 {
     json_t *body = api_body(c);
@@ -428,13 +522,14 @@ void api_jobs_create(struct api_ctx *c)
     json_t *errs = json_array();
     api_job_apply(dispatch_tasks(c->api->dispatch), c->api->cfg, body, &j, true, true, errs);
     json_decref(body);
+    uuid_v4(j.id);
+    if (!json_array_size(errs)) check_on_success(c, &j, errs);
     if (json_array_size(errs)) {
         job_release(&j);
         api_invalid(c, errs);
         return;
     }
     json_decref(errs);
-    uuid_v4(j.id);
     j.created = j.updated = time_now_us();
     scheduler_prepare(c->api->sched, NULL, &j, j.created);
     if (store_job_insert(c->api->store, &j) != 0) {
@@ -536,6 +631,7 @@ static void update(struct api_ctx *c, bool full)
     json_t *errs = json_array();
     api_job_apply(dispatch_tasks(c->api->dispatch), c->api->cfg, body, &j, false, full, errs);
     json_decref(body);
+    if (!json_array_size(errs)) check_on_success(c, &j, errs);
     if (json_array_size(errs)) {
         job_release(&j);
         job_release(&old);
@@ -629,6 +725,7 @@ static void purge_step(evutil_socket_t fd, short what, void *arg)
         dispatch_job_deleted(api->dispatch, p->j.id);
         scheduler_job_deleted(api->sched, p->j.id);
         rc = store_job_delete(api->store, p->j.id);
+        if (rc == 0) rc = store_job_unchain(api->store, p->j.id);
     }
     struct route_match none;
     memset(&none, 0, sizeof none);

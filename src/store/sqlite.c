@@ -742,7 +742,7 @@ int store_meta_set(struct store *s, const char *key, const char *value)
 #define JOB_COLS                                                                               \
     "id, created, updated, active, title, description, task, default_queue, schedule, "       \
     "run_args, notifications, timeout_ms, next_run, overlap, catchup, catchup_limit, "        \
-    "skipped_fires, max_retries, retry_backoff_ms, retention_ms"
+    "skipped_fires, max_retries, retry_backoff_ms, retention_ms, on_success"
 
 static void read_job(sqlite3_stmt *st, struct job *j)
 {
@@ -769,6 +769,7 @@ static void read_job(sqlite3_stmt *st, struct job *j)
     j->max_retries = sqlite3_column_int(st, 17);
     j->retry_backoff_ms = sqlite3_column_int64(st, 18);
     j->retention_ms = sqlite3_column_type(st, 19) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 19);
+    j->on_success = col_json(st, 20);
 }
 
 static void bind_job(sqlite3_stmt *st, const struct job *j)
@@ -801,13 +802,14 @@ static void bind_job(sqlite3_stmt *st, const struct job *j)
         sqlite3_bind_null(st, 19);
     else
         sqlite3_bind_int64(st, 19, j->retention_ms);
+    bind_json(st, 20, json_array_size(j->on_success) ? j->on_success : NULL);
 }
 
 int store_job_insert(struct store *s, const struct job *j)
 {
     sqlite3_stmt *st = stmt(s, "INSERT INTO job (" JOB_COLS ") VALUES "
                                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0, ?17, ?18, "
-                               "?19)");
+                               "?19, ?20)");
     bind_job(st, j);
     s->job_gen++;
     return write_step(s, st) == SQLITE_DONE ? 0 : fail(s, "job_insert");
@@ -819,8 +821,8 @@ int store_job_update(struct store *s, const struct job *j)
                                "description = ?6, task = ?7, default_queue = ?8, schedule = ?9, "
                                "run_args = ?10, notifications = ?11, timeout_ms = ?12, "
                                "next_run = ?13, overlap = ?14, catchup = ?15, catchup_limit = ?16, "
-                               "max_retries = ?17, retry_backoff_ms = ?18, retention_ms = ?19 "
-                               "WHERE id = ?1 AND ?2 = ?2");
+                               "max_retries = ?17, retry_backoff_ms = ?18, retention_ms = ?19, "
+                               "on_success = ?20 WHERE id = ?1 AND ?2 = ?2");
     bind_job(st, j);
     s->job_gen++;
     if (write_step(s, st) != SQLITE_DONE) return fail(s, "job_update");
@@ -948,6 +950,29 @@ int store_job_delete(struct store *s, const char *id)
     forget_last_success(s); /* its runs go with it */
     if (sqlite3_step(st) != SQLITE_DONE) return fail(s, "job_delete");
     return sqlite3_changes(s->db) ? 0 : -ENOENT;
+}
+
+int store_job_unchain(struct store *s, const char *id)
+{
+    sqlite3_stmt *st = stmt(s, "UPDATE job SET on_success = (SELECT CASE count(*) WHEN 0 THEN NULL "
+                               "ELSE json_group_array(value) END FROM json_each(job.on_success) "
+                               "WHERE value <> ?1) WHERE on_success IS NOT NULL AND EXISTS "
+                               "(SELECT 1 FROM json_each(job.on_success) WHERE value = ?1)");
+    bind_text(st, 1, id);
+    s->job_gen++;
+    return write_step(s, st) == SQLITE_DONE ? 0 : fail(s, "job_unchain");
+}
+
+bool store_job_chains(struct store *s, const char *id)
+{
+    const struct job *j;
+    int rc = job_cached(s, id, &j);
+    if (rc != -EAGAIN) return rc == 0 && json_array_size(j->on_success) > 0;
+    struct job own;
+    if (job_select(s, id, &own) != 0) return false;
+    bool yes = json_array_size(own.on_success) > 0;
+    job_release(&own);
+    return yes;
 }
 
 int store_job_purge_runs(struct store *s, const char *id, int at_most, int *deleted)

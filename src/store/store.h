@@ -73,6 +73,10 @@ bool store_job_notifies(struct store *s, const char *id, int status);
 int store_job_get(struct store *s, const char *id, struct job *out);
 /* Deletes the job with its runs and their logs. */
 int store_job_delete(struct store *s, const char *id);
+/* Takes job id out of every job's on_success list (after its deletion). */
+int store_job_unchain(struct store *s, const char *id);
+/* Whether job id starts other jobs when a run of it succeeds (read from the jobs kept). */
+bool store_job_chains(struct store *s, const char *id);
 /* Deletes the oldest `at_most` runs of job id (with their logs); *deleted: how many. */
 int store_job_purge_runs(struct store *s, const char *id, int at_most, int *deleted);
 

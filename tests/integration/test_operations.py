@@ -912,6 +912,7 @@ class Upgrade(unittest.TestCase):
                     WHERE executor IS NOT NULL AND status IN ('Q', 'R', 'C');
                 DROP INDEX run_job_state;
                 DROP INDEX run_titled;
+                ALTER TABLE job DROP COLUMN on_success;
                 PRAGMA user_version = 4;""")
             t = int(time.time() * 1e6)
             queued = str(uuid.uuid4())
@@ -920,7 +921,7 @@ class Upgrade(unittest.TestCase):
             db.commit()
             db.close()
             s.start()
-            self.assertEqual(s.get("/readyz").json["store_version"], 13)
+            self.assertEqual(s.get("/readyz").json["store_version"], 14)
             self.assertEqual(s.wait_run({"id": queued, "job_id": job["id"]})["status"], "SUCCESS")
             self.assertEqual(s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"], 4)
             s.wait_run(s.run_job(job["id"]))

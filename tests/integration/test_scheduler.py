@@ -305,5 +305,55 @@ class CliTest(unittest.TestCase):
             self.assertEqual(r.returncode, 2)
 
 
+class ChainTest(unittest.TestCase):
+    def test_a_success_starts_the_jobs_it_lists(self):
+        """A run that succeeds starts a run of each active job its job lists in on_success
+        (trigger chained, itself as parent), on down a chain; a failure starts none; cycles,
+        itself, unknown jobs are refused; a deleted job leaves every list."""
+        tasks = dict(SLEEP_TASK)
+        tasks["fails.json"] = task_file("fails", ["/bin/false"])
+        with skedtest.CheckedSked(tasks=tasks, args=["--shutdown-grace", "1s"]) as s:
+            d = s.create_job("quick", title="D: publish")
+            b = s.create_job("quick", title="B: reindex", on_success=[d["id"].upper()])
+            self.assertEqual(b["on_success"], [d["id"]])  # ids are kept lower-case
+            c = s.create_job("quick", title="C: off", active=False)
+            a = s.create_job("quick", title="A: harvest", on_success=[b["id"], c["id"]])
+            failing = s.create_job("fails", title="F", on_success=[b["id"]])
+            self.assertEqual(s.get("/api/jobs/" + c["id"]).json["on_success"], [])
+            first = s.wait_run(s.run_job(a["id"]))
+            self.assertEqual(first["status"], "SUCCESS")
+            b_run = wait_for(lambda: runs_of(s, b["id"]))[0]
+            self.assertEqual((b_run["trigger"], b_run["parent_run_id"]), ("chained", first["id"]))
+            self.assertIsNone(b_run["started_by"])
+            b_run = s.wait_run(b_run)
+            d_run = wait_for(lambda: runs_of(s, d["id"]))[0]
+            self.assertEqual((d_run["trigger"], d_run["parent_run_id"]), ("chained", b_run["id"]))
+            self.assertEqual(runs_of(s, c["id"]), [])  # inactive: not started
+            self.assertIn("event=sched.chain_skipped job=%s" % c["id"], s.server_log())
+            self.assertEqual(s.wait_run(s.run_job(failing["id"]))["status"], "FAILED")
+            time.sleep(0.3)
+            self.assertEqual(len(runs_of(s, b["id"])), 1)  # a failure starts nothing
+            # refused: each names the field and why
+            for job, body, needle in (
+                    (d, {"on_success": [a["id"]]}, "would make a cycle: D: publish → A: harvest → B: reindex → D: publish"),
+                    (a, {"on_success": [a["id"]]}, "a job cannot start itself"),
+                    (a, {"on_success": ["0b6e4c4e-8e8f-4b8f-9a4e-1c2d3e4f5a6b"]}, "no job with ID 0b6e4c4e-8e8f-4b8f-9a4e-1c2d3e4f5a6b"),
+                    (a, {"on_success": ["nope"]}, "'nope' is not a job id"),
+                    (a, {"on_success": [b["id"], b["id"]]}, "is listed twice"),
+                    (a, {"on_success": "x"}, "must be a list of at most 20 job ids")):
+                r = s.patch("/api/jobs/" + job["id"], body)
+                self.assertEqual(r.status, 400, (body, r))
+                self.assertEqual(r.json["errors"][0]["field"], "on_success")
+                self.assertIn(needle, r.json["errors"][0]["messages"][0])
+            # a deleted job leaves every list it was in
+            self.assertEqual(s.delete("/api/jobs/" + b["id"]).status, 204)
+            self.assertEqual(s.get("/api/jobs/" + a["id"]).json["on_success"], [c["id"]])
+            self.assertEqual(s.get("/api/jobs/" + failing["id"]).json["on_success"], [])
+            # the edit is audited
+            self.assertEqual(s.patch("/api/jobs/" + a["id"], {"on_success": [d["id"]]}).status, 200)
+            upd = s.get("/api/audit?job_id=%s&action=job.updated" % a["id"]).json["hits"]["hits"][0]
+            self.assertEqual(upd["details"]["changes"]["on_success"]["after"], [d["id"]])
+
+
 if __name__ == "__main__":
     skedtest.main()

@@ -98,15 +98,16 @@ static void test_transition_table(void **state)
 static void test_triggers(void **state)
 {
     (void)state;
-    static const char *t[] = {"manual", "scheduled", "retry"};
-    for (int i = 0; i < 3; i++) {
+    static const char *t[] = {"manual", "scheduled", "retry", "chained"};
+    for (int i = 0; i < 4; i++) {
         assert_string_equal(run_trigger_name(i), t[i]);
         assert_int_equal(run_trigger_parse(t[i]), i);
     }
     assert_int_equal(TRIGGER_MANUAL, 0);
     assert_int_equal(TRIGGER_SCHEDULED, 1);
     assert_int_equal(TRIGGER_RETRY, 2);
-    assert_string_equal(run_trigger_name(3), "manual"); /* out of range falls back */
+    assert_int_equal(TRIGGER_CHAINED, 3);
+    assert_string_equal(run_trigger_name(4), "manual"); /* out of range falls back */
     assert_int_equal(run_trigger_parse("Manual"), -1);  /* stored lower-case, matched exactly */
     assert_int_equal(run_trigger_parse("cron"), -1);
     assert_int_equal(run_trigger_parse(NULL), -1);
