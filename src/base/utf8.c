@@ -1,37 +1,51 @@
 /* utf8: validation and repair of byte strings; see utf8.h. */
 #include "utf8.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
-/* Length of the valid sequence starting at s (at most n bytes), or 0 when invalid. */
-static size_t seq_len(const unsigned char *s, size_t n)
+#include "casefold_table.h"
+
+/* Length of the valid sequence starting at s (at most n bytes), or 0 when invalid; *cp gets its
+ * code point. */
+static inline size_t decode(const unsigned char *s, size_t n, uint32_t *cp)
 {
     unsigned char c = s[0];
+    uint32_t v;
     if (c == 0) return 0;
-    if (c < 0x80) return 1;
-    size_t len;
-    unsigned int cp;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
     if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
+        if (n < 2 || (s[1] & 0xc0) != 0x80) return 0;
+        *cp = (uint32_t)(c & 0x1f) << 6 | (s[1] & 0x3f);
+        return 2;
     }
-    if (n < len) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
+    if (c >= 0xe0 && c <= 0xef) {
+        if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80) return 0;
+        v = (uint32_t)(c & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+        if (v < 0x800 || (v >= 0xd800 && v <= 0xdfff)) return 0; /* overlong, or a surrogate */
+        *cp = v;
+        return 3;
     }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) return 0;
-    if (cp >= 0xd800 && cp <= 0xdfff) return 0;
-    return len;
+    if (c >= 0xf0 && c <= 0xf4) {
+        if (n < 4 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
+            return 0;
+        v = (uint32_t)(c & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
+            (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+        if (v < 0x10000 || v > 0x10ffff) return 0; /* overlong, or past Unicode */
+        *cp = v;
+        return 4;
+    }
+    return 0;
+}
+
+static size_t seq_len(const unsigned char *s, size_t n)
+{
+    uint32_t cp;
+    return decode(s, n, &cp);
 }
 
 size_t utf8_chars(const char *s)
@@ -42,43 +56,117 @@ size_t utf8_chars(const char *s)
     return n;
 }
 
-/* The small letter of a capital of the ranges utf8_fold covers, else c. */
-static uint32_t fold_cp(uint32_t c)
+/* The range of casefold_table.h that decides how c folds: the last that starts at c or
+ * before. Straight from an index for code points of one and two bytes in UTF-8 (Latin,
+ * Greek, Cyrillic, Armenian); past them, among the few ranges c's block may hold. */
+static const struct casefold_range *fold_range(uint32_t c)
 {
-    if (c >= 0xc0 && c <= 0xde) return c == 0xd7 ? c : c + 0x20; /* À-Þ, less × */
-    if ((c >= 0x100 && c <= 0x12f) || (c >= 0x132 && c <= 0x137) || (c >= 0x14a && c <= 0x177))
-        return c | 1; /* capitals at even code points, each before its small letter */
-    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e)) return c & 1 ? c + 1 : c;
-    if (c == 0x178) return 0xff; /* Ÿ */
-    if (c == 0x386) return 0x3ac;
-    if (c >= 0x388 && c <= 0x38a) return c + 0x25;
-    if (c == 0x38c) return 0x3cc;
-    if (c == 0x38e || c == 0x38f) return c + 0x3f;
-    if ((c >= 0x391 && c <= 0x3a1) || (c >= 0x3a3 && c <= 0x3ab)) return c + 0x20;
-    if (c == 0x3c2) return 0x3c3; /* final sigma */
-    if (c >= 0x400 && c <= 0x40f) return c + 0x50;
-    if (c >= 0x410 && c <= 0x42f) return c + 0x20;
-    return c;
+    if (c < CASEFOLD_DIRECT) return &casefold_ranges[casefold_direct[c]];
+    size_t b = c >> CASEFOLD_BLOCK_SHIFT, lo, hi; /* it is one of [lo, hi], or lo - 1 */
+    if (b < CASEFOLD_BLOCKS) {
+        lo = casefold_blocks[b];
+        hi = casefold_blocks[b + 1];
+        if (hi > CASEFOLD_RANGES - 1) hi = CASEFOLD_RANGES - 1;
+    } else {
+        lo = casefold_blocks[CASEFOLD_BLOCKS];
+        hi = CASEFOLD_RANGES - 1;
+    }
+    while (lo < hi) {
+        size_t mid = (lo + hi + 1) / 2;
+        if (casefold_ranges[mid].first <= c)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    /* c before every range of its block: the one before (ending before the block) decides it,
+     * as not folding, and from its start to lo's is where utf8_fold may keep it */
+    if (casefold_ranges[lo].first > c && lo > 0) lo--;
+    return &casefold_ranges[lo];
+}
+
+/* c folded by r, the range fold_range gives (c itself when c is past r's end, between its
+ * strides, or before it: c - first then wraps around). */
+static uint32_t fold_by(const struct casefold_range *r, uint32_t c)
+{
+    uint32_t off = c - r->first;
+    uint32_t in = (off <= r->span) & ~(r->every_other & off); /* 1 or 0, without a branch */
+    return c + ((uint32_t)r->delta & (0u - in));
+}
+
+/* Writes code point c as UTF-8 at o; returns its length. */
+static size_t put_cp(unsigned char *o, uint32_t c)
+{
+    if (c < 0x80) {
+        o[0] = (unsigned char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        o[0] = (unsigned char)(0xc0 | c >> 6);
+        o[1] = (unsigned char)(0x80 | (c & 0x3f));
+        return 2;
+    }
+    if (c < 0x10000) {
+        o[0] = (unsigned char)(0xe0 | c >> 12);
+        o[1] = (unsigned char)(0x80 | (c >> 6 & 0x3f));
+        o[2] = (unsigned char)(0x80 | (c & 0x3f));
+        return 3;
+    }
+    o[0] = (unsigned char)(0xf0 | c >> 18);
+    o[1] = (unsigned char)(0x80 | (c >> 12 & 0x3f));
+    o[2] = (unsigned char)(0x80 | (c >> 6 & 0x3f));
+    o[3] = (unsigned char)(0x80 | (c & 0x3f));
+    return 4;
 }
 
 void utf8_fold(struct buf *out, const char *s, size_t n)
 {
+    if (!n) return; /* nothing reserved: a reserved buffer holds no NUL yet */
     const unsigned char *p = (const unsigned char *)s;
-    if (n) buf_reserve(out, n); /* none for nothing: a reserved buffer holds no NUL yet */
+    /* A folded letter is at most half as long again as its capital (Ⱥ U+023A, two bytes,
+     * folds to ⱥ U+2C65, three; tools/gen_casefold.py checks it): room for the longest. */
+    buf_reserve(out, n + n / 2);
+    unsigned char *o = (unsigned char *)out->data + out->len;
+    /* Past the direct index: the range for the code points [near, near + width), from one
+     * range's start to the next, where a text of one script mostly stays (Georgian's small
+     * letters, CJK), so most of its letters need no search. */
+    const struct casefold_range *far = casefold_ranges;
+    uint32_t near = 0, width = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char b = p[i];
-        if (b >= 'A' && b <= 'Z') {
-            buf_putc(out, (char)(b + 32));
-        } else if ((b & 0xe0) == 0xc0 && i + 1 < n && (p[i + 1] & 0xc0) == 0x80 && b >= 0xc2) {
-            /* every letter folded is in the two-byte range, and so is its small letter */
-            uint32_t c = fold_cp(((uint32_t)(b & 0x1f) << 6) | (p[i + 1] & 0x3f));
-            buf_putc(out, (char)(0xc0 | (c >> 6)));
-            buf_putc(out, (char)(0x80 | (c & 0x3f)));
-            i++;
-        } else {
-            buf_putc(out, (char)b);
+        uint32_t c;
+        size_t l;
+        if (b < 0x80) {
+            *o++ = b >= 'A' && b <= 'Z' ? (unsigned char)(b + 32) : b;
+            continue;
         }
+        if (!(l = decode(p + i, n - i, &c))) {
+            *o++ = b; /* a byte of no valid sequence, as it is */
+            continue;
+        }
+        const struct casefold_range *r;
+        if (c < CASEFOLD_DIRECT) {
+            r = &casefold_ranges[casefold_direct[c]];
+        } else {
+            if (c - near >= width) {
+                far = fold_range(c);
+                bool last = far == casefold_ranges + CASEFOLD_RANGES - 1;
+                near = far->first;
+                width = (last ? 0x110000 : far[1].first) - near;
+            }
+            r = far;
+            if (c - r->first > r->span) {
+                /* past the range (CJK, Georgian's small letters): the bytes as they are */
+                memcpy(o, p + i, l);
+                o += l;
+                i += l - 1;
+                continue;
+            }
+        }
+        o += put_cp(o, fold_by(r, c)); /* maybe of another length: K (Kelvin) k, ẞ ß, Ⱥ ⱥ */
+        i += l - 1;
     }
+    out->len = (size_t)((char *)o - out->data);
+    out->data[out->len] = '\0';
 }
 
 bool utf8_blank(const char *s)

@@ -15,9 +15,14 @@ size_t utf8_chars(const char *s);
 /* Whether s holds nothing but white space (space, tab, CR, LF, VT, FF): a title that shows
  * nothing. */
 bool utf8_blank(const char *s);
-/* Appends s[0..n) in lower case for searches that ignore case: ASCII, Latin-1, Latin
- * Extended-A, Greek and basic Cyrillic capitals become their small letters (Ä ä, Ł ł, Σ σ,
- * ς σ, Ж ж); everything else, invalid sequences too, is copied as it is. */
+/* Appends s[0..n) case-folded for searches that ignore case: Unicode's simple case folding
+ * (CaseFolding.txt, status C and S; casefold_table.h) of every script, so capitals become
+ * small letters (A a, Ä ä, Ł ł, Σ σ, Ж ж, Ա ա, Ა ა, fullwidth Ａ ａ, Deseret 𐐀 𐐨) and a
+ * few more letters their folded form (ς σ, ſ s, µ μ). A letter may fold to one of another
+ * length in UTF-8 (K KELVIN SIGN k, ẞ ß, Ⱥ ⱥ), so the text may shrink, or grow by half at
+ * most. Everything else, invalid sequences and NUL bytes too, is copied as it is; ASCII but
+ * A-Z byte for byte. Folding folded text changes nothing. Full foldings to several letters
+ * (ß ss, ŉ ʼn) and the Turkic dotted and dotless i are not made: İ and ı stay as they are. */
 void utf8_fold(struct buf *out, const char *s, size_t n);
 /* Appends s[0..n) to out with invalid sequences and NUL bytes replaced by U+FFFD. */
 void utf8_sanitize(struct buf *out, const char *s, size_t n);

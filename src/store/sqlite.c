@@ -313,7 +313,8 @@ static void configure_sqlite(void)
  */
 /* fold(text): the text as utf8_fold writes it, for searches that ignore case beyond ASCII
  * (SQLite's LIKE and lower() know only ASCII letters). LIKE itself ignores the case of ASCII
- * letters, so a text of ASCII alone is given back as it is, without a copy. */
+ * letters, so a text of ASCII alone is given back as it is, without a copy. The folded text
+ * may be shorter or longer than the text (K KELVIN SIGN, three bytes, folds to k). */
 static void sql_fold(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
     (void)argc;
@@ -334,7 +335,8 @@ static void sql_fold(sqlite3_context *cx, int argc, sqlite3_value **argv)
 }
 
 /* A LIKE pattern matching s anywhere, its letters folded as fold() folds them, with LIKE's
- * wildcards escaped by '\'. */
+ * wildcards escaped by '\'. The escapes go into the folded text, whatever its length: no
+ * letter folds to or from % _ or \, and every byte of a letter beyond ASCII is 0x80 or more. */
 static char *like_pattern(const char *s)
 {
     struct buf folded = BUF_INIT, b = BUF_INIT;
@@ -349,13 +351,16 @@ static char *like_pattern(const char *s)
     return buf_steal(&b);
 }
 
-/* Whether a search for pat needs the texts folded: a pattern of ASCII alone matches only ASCII
- * letters, whose case LIKE ignores itself, so the texts are compared as they are (folding
- * a million titles costs a sixth more time). */
-static bool folds(const char *pat)
+/* Whether a search for q, as typed, needs the texts folded: one of ASCII alone compares the
+ * texts as they are, LIKE ignoring the case of ASCII letters itself (folding a million titles
+ * costs a sixth more time). It misses the two letters beyond ASCII that fold into ASCII, ſ
+ * (long s) and K (KELVIN SIGN): "kelvin" does not find "Kelvin" spelt with the sign, a
+ * search with a letter beyond ASCII in it does. Asked of q, not of its folded pattern, which
+ * may be ASCII alone: "K" folds to "k" and finds "K", "k" and "K". */
+static bool folds(const char *q)
 {
-    for (; *pat; pat++)
-        if ((unsigned char)*pat >= 0x80) return true;
+    for (; *q; q++)
+        if ((unsigned char)*q >= 0x80) return true;
     return false;
 }
 
@@ -993,7 +998,7 @@ int store_job_list(struct store *s, const struct job_query *q, struct job **out,
     struct buf where = BUF_INIT;
     buf_puts(&where, " WHERE 1");
     char *pat = q->q && *q->q ? like_pattern(q->q) : NULL;
-    if (pat && folds(pat))
+    if (pat && folds(q->q))
         buf_puts(&where,
                  " AND (fold(title) LIKE ?1 ESCAPE '\\' OR fold(description) LIKE ?1 ESCAPE '\\')");
     else if (pat)
@@ -1311,7 +1316,7 @@ int store_fold_run_counts(struct store *s)
 
 struct text_search {
     char *pat;    /* LIKE pattern of the title, ?3 */
-    const char *title_sql; /* TITLE_MATCHES, or with titles folded when pat has more than ASCII */
+    const char *title_sql; /* TITLE_MATCHES, or with titles folded when q has more than ASCII */
     char lo[40], hi[40]; /* the id range, ?7 and ?8; empty when q cannot start an id */
 };
 
@@ -1320,7 +1325,7 @@ static bool text_search_init(struct text_search *t, const char *q)
     memset(t, 0, sizeof *t);
     if (!q || !*q) return false;
     t->pat = like_pattern(q);
-    t->title_sql = folds(t->pat) ? TITLE_MATCHES_FOLDED : TITLE_MATCHES;
+    t->title_sql = folds(q) ? TITLE_MATCHES_FOLDED : TITLE_MATCHES;
     size_t n = strlen(q);
     bool id_like = n < sizeof t->lo - 1;
     for (const char *p = q; id_like && *p; p++) id_like = isxdigit((unsigned char)*p) || *p == '-';

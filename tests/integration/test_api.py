@@ -992,6 +992,34 @@ class Lists(ApiCase):
         self.assertEqual([h["id"] for h in first["hits"]["hits"] + rest["hits"]["hits"]],
                          [zurich["id"]] + [r["id"] for r in reversed(titled)])
 
+    def test_text_search_of_every_script(self):
+        """Letters match in any case beyond Latin, Greek and Cyrillic too (Unicode's simple case
+        folding): Armenian and Georgian run titles, fullwidth and Deseret (four bytes) in
+        jobs, and a letter that folds to one of another length (K, KELVIN SIGN)."""
+        a = self.job()
+        tag = uuid.uuid4().hex[:10]
+        armenian = self.s.wait_run(self.s.run_job(a["id"], title="Հաշվետվություն %s" % tag))
+        georgian = self.s.wait_run(self.s.run_job(a["id"], title="ᲗᲑᲘᲚᲘᲡᲘ ღამის %s" % tag))
+        kelvin = self.s.wait_run(self.s.run_job(a["id"], title="300 \u212a %s" % tag))
+        runs = "/api/jobs/%s/runs?q=" % a["id"]
+
+        def ids(q):
+            r = self.s.get(runs + quote(q))
+            self.assertEqual(r.status, 200, r)
+            return [h["id"] for h in r.json["hits"]["hits"]]
+
+        for q, run in (("ՀԱՇՎԵՏՎՈՒԹՅՈՒՆ", armenian), ("հաշվետվություն %s" % tag, armenian),
+                       ("თბილისი", georgian), ("ᲦᲐᲛᲘᲡ", georgian), ("\u212a", kelvin),
+                       ("300 \u212a", kelvin)):
+            self.assertEqual(ids(q), [run["id"]], q)
+        self.assertEqual(ids("ΩՀ"), [])
+        # a search of ASCII alone compares the titles as they are (docs/api.md): "k" is not K
+        self.assertEqual(ids("300 K"), [])
+        named = self.job(title="Արխիվ %s" % tag, description="ＢＡＣＫＵＰ 𐐔𐐯𐑅𐐨𐑉𐐯𐐻")
+        for q in ("ԱՐԽԻՎ %s" % tag, "ｂａｃｋｕｐ", "𐐼𐐯𐑅𐐨𐑉𐐯𐐻"):
+            found = self.s.get("/api/jobs?q=" + quote(q)).json["hits"]["hits"]
+            self.assertEqual([j["id"] for j in found], [named["id"]], q)
+
     def test_a_run_is_the_same_document_everywhere(self):
         """Runs are written as text for reads, lists and a job's last runs, and built as
         objects for SSE events: every one must be the same document."""

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "base/buf.h"
+#include "base/casefold_table.h"
 #include "base/cidr.h"
 #include "base/json.h"
 #include "base/map.h"
@@ -314,6 +315,16 @@ static void assert_folds(const char *in, const char *want)
     buf_free(&b);
 }
 
+/* The same for n bytes that may hold NUL. */
+static void assert_foldsn(const char *in, size_t n, const char *want, size_t want_n)
+{
+    struct buf b = BUF_INIT;
+    utf8_fold(&b, in, n);
+    assert_int_equal(b.len, want_n);
+    if (want_n) assert_memory_equal(b.data, want, want_n);
+    buf_free(&b);
+}
+
 static void test_utf8_fold_and_blank(void **state)
 {
     (void)state;
@@ -323,31 +334,65 @@ static void test_utf8_fold_and_blank(void **state)
     assert_folds("ŁÓDŹ ŚLĄSK ČESKÉ ŐRSÉG Ĳ", "łódź śląsk české őrség ĳ");
     assert_folds("ΑΘΗΝΑ Ώρα ΟΔΟΣ ς", "αθηνα ώρα οδοσ σ");
     assert_folds("МОСКВА ЁЛКА ЇЖАК", "москва ёлка їжак");
-    assert_folds("İ ı ĸ ŉ ſ 日本", "İ ı ĸ ŉ ſ 日本"); /* no simple pair, or out of range: as is */
-    /* invalid sequences and cut characters are copied as they are */
+    /* final sigma folds to the other small sigma, wherever it stands */
+    assert_folds("ΣΊΣΥΦΟΣ Σίσυφος", "σίσυφοσ σίσυφοσ");
+    /* no simple folding (İ ı: Turkic only; ŉ: to two letters), or no letter: as they are */
+    assert_folds("İ ı ĸ ŉ 日本 ١٢٣ 😀", "İ ı ĸ ŉ 日本 ١٢٣ 😀");
+    /* folded forms that are not small letters: ſ s, µ (micro) μ, ͅ ι, ϐ β */
+    assert_folds("ſ µ ͅ ϐ", "s μ ι β");
+    /* Latin Extended-B and Additional, IPA capitals */
+    assert_folds("Ǆǅǆ ǱƉ Ƀ Ȣ ḀẀẞ Ỳ Ɐ Ɑ", "ǆǆǆ ǳɖ ƀ ȣ ḁẁß ỳ ɐ ɑ");
+    /* Armenian, Georgian (Asomtavruli, Mtavruli), Cherokee (its small letters fold to the
+     * capitals, the older ones), Glagolitic, Coptic, Cyrillic Extended */
+    assert_folds("ՀԱՅԱՍՏԱՆ Երևան", "հայաստան երևան");
+    assert_folds("ႠႡ ᲡᲐᲥᲐᲠᲗᲕᲔᲚᲝ საქართველო", "ⴀⴁ საქართველო საქართველო");
+    assert_folds("Ꮳ ꮳ ᏸ", "Ꮳ Ꮳ Ᏸ");
+    assert_folds("ⰀⰁ ⲀⲂ ꙀꙂ", "ⰰⰱ ⲁⲃ ꙁꙃ");
+    /* Greek Extended: capitals, and the iota subscript of ᾼ (simple folding keeps it) */
+    assert_folds("ἈἘ ᾼ ᾈ Ὼ", "ἀἐ ᾳ ᾀ ὼ");
+    /* fullwidth, and letters of four bytes: Deseret, Osage, Vithkuqi, Old Hungarian,
+     * Warang Citi, Medefaidrin, Adlam */
+    assert_folds("ＡＢＣ ｚ", "ａｂｃ ｚ");
+    assert_folds("𐐀𐐁 𐒰 𐕰 𐲀 𑢠 𖹀 𞤀𞤡", "𐐨𐐩 𐓘 𐖗 𐳀 𑣀 𖹠 𞤢𞥃");
+    /* a letter may fold to one of another length: K (Kelvin) k and Å (Angstrom) å of three
+     * bytes to one and two, ẞ to ß, Ω (Ohm) ω, ι ι, ᲀ в, and Ⱥ Ȿ of two bytes to three */
+    assert_folds("\u212a \u212b \u1e9e \u2126 \u1fbe \u1c80",
+                 "k \u00e5 \u00df \u03c9 \u03b9 \u0432");
+    assert_folds("\u023a\u023e", "\u2c65\u2c66");
+    assert_folds("KELVIN \u212aELVIN", "kelvin kelvin");
+    /* invalid sequences and cut characters are copied as they are, what follows folded */
     assert_folds("A\xc3", "a\xc3");
     assert_folds("\xc3\x28" "B", "\xc3\x28" "b");
     assert_folds("\xc0\x80", "\xc0\x80");
-    /* on any bytes: as many bytes out as in, valid UTF-8 stays valid, a second fold changes
-     * nothing (a search folds the pattern once and the texts once) */
+    assert_folds("\xe2\x84", "\xe2\x84");                    /* a cut Kelvin sign */
+    assert_folds("\xe2\x84" "A\xe2\x84\xaa", "\xe2\x84" "ak"); /* and one whole */
+    assert_folds("\xf0\x90\x90", "\xf0\x90\x90");            /* a cut Deseret capital */
+    assert_folds("\xe0\x80\x80 \xed\xa0\x80 \xf4\x90\x80\x80 \xf8\x88\x80\x80\x80",
+                 "\xe0\x80\x80 \xed\xa0\x80 \xf4\x90\x80\x80 \xf8\x88\x80\x80\x80");
+    assert_folds("\x80\xbf\xfe\xff\xc1\x81" "\xc3\x84", "\x80\xbf\xfe\xff\xc1\x81" "\xc3\xa4");
+    assert_foldsn("A\0\xd0\x96\0", 5, "a\0\xd0\xb6\0", 5); /* NUL too, Ж ж */
+    /* on any bytes: at most half as many bytes again out as in, valid UTF-8 stays valid, a
+     * second fold changes nothing (a search folds the pattern once and the texts once) */
     unsigned seed = 12345;
-    for (int round = 0; round < 20000; round++) {
-        char in[16];
-        size_t n = (size_t)(round % 16);
+    for (int round = 0; round < 40000; round++) {
+        char in[24];
+        size_t n = (size_t)(round % 24);
         for (size_t i = 0; i < n; i++) {
             seed = seed * 1103515245 + 12345;
-            /* mostly the lead bytes of the folded ranges and continuation bytes */
-            static const unsigned char pick[] = {'A', 'z', 0xc3, 0xc4, 0xc5, 0xce, 0xcf, 0xd0,
-                                                 0xd1, 0x80, 0x98, 0xa3, 0xbf, 0xe6, 0xff, 0};
+            /* mostly the lead bytes of letters that fold and continuation bytes */
+            static const unsigned char pick[] = {
+                'A', 'z', 0xc3, 0xc4, 0xc5, 0xc8, 0xce, 0xcf, 0xd0, 0xd1, 0xd4, 0xd5,
+                0xe1, 0xe2, 0xe3, 0xea, 0xed, 0xef, 0xf0, 0xf4, 0x80, 0x84, 0x90, 0x98,
+                0xa3, 0xaa, 0xb2, 0xba, 0xbe, 0xbf, 0xe6, 0xff, 0};
             in[i] = (char)pick[(seed >> 16) % sizeof pick];
         }
         struct buf once = BUF_INIT, twice = BUF_INIT;
         utf8_fold(&once, in, n);
-        assert_int_equal(once.len, n);
+        assert_true(once.len <= n + n / 2);
         if (utf8_valid(in, n)) assert_true(utf8_valid(once.data ? once.data : "", once.len));
         utf8_fold(&twice, once.data ? once.data : "", once.len);
-        assert_int_equal(twice.len, n);
-        assert_memory_equal(buf_cstr(&twice), buf_cstr(&once), n);
+        assert_int_equal(twice.len, once.len);
+        assert_memory_equal(buf_cstr(&twice), buf_cstr(&once), once.len);
         buf_free(&once);
         buf_free(&twice);
     }
@@ -355,6 +400,93 @@ static void test_utf8_fold_and_blank(void **state)
     assert_true(utf8_blank(" \t\r\n\v\f"));
     assert_false(utf8_blank(" x "));
     assert_false(utf8_blank("\xc2\xa0")); /* a no-break space is shown, as a space */
+}
+
+/* UTF-8 of code point c into o; its length. */
+static size_t encode_cp(char *o, uint32_t c)
+{
+    if (c < 0x80) {
+        o[0] = (char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        o[0] = (char)(0xc0 | c >> 6);
+        o[1] = (char)(0x80 | (c & 0x3f));
+        return 2;
+    }
+    if (c < 0x10000) {
+        o[0] = (char)(0xe0 | c >> 12);
+        o[1] = (char)(0x80 | (c >> 6 & 0x3f));
+        o[2] = (char)(0x80 | (c & 0x3f));
+        return 3;
+    }
+    o[0] = (char)(0xf0 | c >> 18);
+    o[1] = (char)(0x80 | (c >> 12 & 0x3f));
+    o[2] = (char)(0x80 | (c >> 6 & 0x3f));
+    o[3] = (char)(0x80 | (c & 0x3f));
+    return 4;
+}
+
+/* How c folds by the ranges of casefold_table.h read plainly, from range *k on (the ranges
+ * before it end before c). */
+static uint32_t fold_by_ranges(uint32_t c, size_t *k)
+{
+    while (*k < CASEFOLD_RANGES && casefold_ranges[*k].first + casefold_ranges[*k].span < c)
+        (*k)++;
+    if (*k == CASEFOLD_RANGES) return c;
+    const struct casefold_range *r = &casefold_ranges[*k];
+    if (c < r->first || (r->every_other && (c - r->first) % 2)) return c;
+    return (uint32_t)((int32_t)c + r->delta);
+}
+
+/* utf8_fold of every code point, in order in texts of 256, and of texts of a few code points
+ * at random, against the table read plainly: its indexes and the range it keeps across a
+ * text find the same. */
+static void test_utf8_fold_every_code_point(void **state)
+{
+    (void)state;
+    struct buf got = BUF_INIT, want = BUF_INIT;
+    char in[256 * 4], u[4];
+    size_t n = 0, k = 0, folded = 0;
+    for (uint32_t c = 0; c <= 0x110000; c++) {
+        if (n && (c % 256 == 0 || c == 0x110000)) {
+            buf_reset(&got);
+            utf8_fold(&got, in, n);
+            assert_int_equal(got.len, want.len);
+            assert_memory_equal(got.data, want.data, want.len);
+            buf_reset(&want);
+            n = 0;
+        }
+        if (c == 0x110000) break;
+        if (c == 0 || (c >= 0xd800 && c <= 0xdfff)) continue;
+        uint32_t f = fold_by_ranges(c, &k);
+        folded += f != c;
+        n += encode_cp(in + n, c);
+        buf_append(&want, u, encode_cp(u, f));
+    }
+    assert_int_equal(folded, CASEFOLD_CODE_POINTS); /* the C and S lines of CaseFolding.txt */
+    unsigned seed = 99;
+    for (int round = 0; round < 50000; round++) {
+        buf_reset(&want);
+        n = 0;
+        for (int i = 0; i < 1 + round % 8; i++) {
+            seed = seed * 1103515245 + 12345;
+            /* mostly below U+2000 and in the 3 and 4 byte blocks with most letters that fold */
+            static const uint32_t base[] = {0, 0, 0x1c00, 0x2c00, 0xa600, 0xff00, 0x10400, 0x1e900};
+            uint32_t c = base[seed % 8] + (seed >> 8) % 0x2000;
+            if (seed % 32 == 5) c = (seed >> 8) % 0x110000;
+            if (c == 0 || (c >= 0xd800 && c <= 0xdfff)) c = 'Q';
+            size_t at = 0;
+            n += encode_cp(in + n, c);
+            buf_append(&want, u, encode_cp(u, fold_by_ranges(c, &at)));
+        }
+        buf_reset(&got);
+        utf8_fold(&got, in, n);
+        assert_int_equal(got.len, want.len);
+        assert_memory_equal(got.data, want.data, want.len);
+    }
+    buf_free(&got);
+    buf_free(&want);
 }
 
 static char *sanitize(const char *s, size_t n)
@@ -873,6 +1005,7 @@ int main(void)
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_utf8_chars),
         cmocka_unit_test(test_utf8_fold_and_blank),
+        cmocka_unit_test(test_utf8_fold_every_code_point),
         cmocka_unit_test(test_utf8_sanitize),
         cmocka_unit_test(test_buf),
         cmocka_unit_test(test_fmt_int),
