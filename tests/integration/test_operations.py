@@ -268,7 +268,12 @@ class Observability(unittest.TestCase):
             ok, bad = s.create_job("ok"), s.create_job("bad")
             for j in (ok, ok, bad):
                 s.wait_run(s.run_job(j["id"]))
-            s.create_job("ok", schedule={"type": "interval", "hours": 1})
+            sched = s.create_job("ok", schedule={"type": "interval", "hours": 1})
+            # an interval fires when saved: its run is the fourth to end (waited for, so that a
+            # busy machine does not read the metrics while it still runs)
+            fired = wait_for(lambda: s.get("/api/jobs/%s/runs" % sched["id"]).json["hits"]["hits"],
+                             what="the scheduled run")
+            s.wait_run(fired[0])
             viewer = s.post("/api/users", {"username": "prom", "role": "viewer"}).json
             tok = s.post("/api/users/%s/tokens" % viewer["id"], {"name": "prometheus"}).json["token"]
             self.assertEqual(s.get("/metrics", token=None).status, 401)
