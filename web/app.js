@@ -23,6 +23,7 @@ import { jobFormPage } from './js/pages/jobform.js';
 import { jobPage } from './js/pages/job.js';
 import { runPage } from './js/pages/run.js';
 import { runsPage } from './js/pages/runs.js';
+import { queuesPage } from './js/pages/queues.js';
 import { auditPage } from './js/pages/audit.js';
 import { accountPage } from './js/pages/account.js';
 import { usersPage, mayManageAccounts } from './js/pages/users.js';
@@ -47,6 +48,7 @@ function renderTopbar() {
   topbar.append(h('nav', { class: 'nav', 'aria-label': 'Main' },
     link('/jobs', 'Jobs', /^\/(jobs|administration)/),
     link('/runs', 'Runs', /^\/runs/),
+    link('/queues', 'Queues', /^\/queues/),
     can('audit') ? link('/audit', 'Audit trail', /^\/audit/) : null,
     mayManageAccounts() ? link('/users', 'Users', /^\/users/) : null));
   const u = session.user;
@@ -130,6 +132,7 @@ route('/jobs/:id', page(jobPage, 'Job'));
 route('/administration/jobs/:id', page(jobPage, 'Job'));
 route('/jobs/:job/runs/:run', page(runPage, 'Run'));
 route('/runs', page(runsPage, 'Runs'));
+route('/queues', page(queuesPage, 'Queues'));
 route('/audit', page(auditPage, 'Audit trail'));
 route('/account', page((el, ctx) => accountPage(el, ctx, { onChanged: renderTopbar }), 'Account'));
 route('/users', page((el, ctx) => usersPage(el, ctx, { onChanged: renderTopbar }), 'Users'));

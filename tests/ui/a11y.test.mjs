@@ -1,6 +1,7 @@
 // Accessibility: axe-core's WCAG 2.1 A and AA rules on every page and dialog, over data that
 // looks lived in (schedules, finished, failed, running and queued runs, log lines of every
-// level, accounts of the three roles, tokens), in the light and the dark scheme and on a phone.
+// level, accounts of the three roles, tokens, a paused queue and a Celery one), in the light
+// and the dark scheme and on a phone.
 // A failure lists each violation: the rule, its impact, the element and what is wrong.
 
 import { test, before, after } from 'node:test';
@@ -34,6 +35,12 @@ const SLOW_TASK = {
   arguments: { type: 'object', properties: { seconds: { type: 'integer', minimum: 1, default: 300 } } },
   default_queue: 'low',
 };
+// A Celery job type whose broker nobody listens on: the queues page lists its queue, workerless.
+const CELERY_TASK = {
+  id: 'remote_add',
+  title: 'Add on the workers',
+  celery: { broker: 'redis://127.0.0.1:9/0', result_backend: 'redis://127.0.0.1:9/1', task: 'app.add', queue: 'remote' },
+};
 
 let sked;
 let browser;
@@ -49,7 +56,7 @@ let queued;
 const pages = [];
 
 before(async () => {
-  sked = await startSked({ tasks: [LEVELS_TASK, FAILING_TASK, SLOW_TASK] });
+  sked = await startSked({ tasks: [LEVELS_TASK, FAILING_TASK, SLOW_TASK, CELERY_TASK] });
   browser = await launch();
   const users = [
     ['victor', 'Victor Viewer', 'viewer'], ['olga', 'Olga Operator', 'operator'], ['ada', 'Ada Admin', 'admin'],
@@ -80,6 +87,9 @@ before(async () => {
   queued = await sked.api('POST', `/api/jobs/${slow.id}/runs`, { title: 'Next import' });
   await Promise.all([[sync, syncRun], [disks, disksRun], [failing, failedRun]].map(([j, r]) => sked.waitRun(j.id, r.id)));
   await until(async () => assert.equal((await sked.api('GET', `/api/jobs/${slow.id}/runs/${running.id}`)).status, 'RUNNING'));
+  // a paused queue, with who paused it and why
+  await sked.api('POST', '/api/queues/default/actions/pause', { reason: 'database upgrade until 14:00' });
+  await until(async () => assert.ok((await sked.api('GET', '/api/queues')).hits.hits.some((q) => q.name === 'remote')));
 });
 
 after(async () => {
@@ -207,6 +217,14 @@ for (const colorScheme of ['light', 'dark']) {
     await goto(page, '/runs', () => page.getByRole('row').filter({ hasText: 'Morning check' }).waitFor());
     await audit(page, 'runs list', found);
 
+    await goto(page, '/queues', () => page.locator('tr[data-queue="default"]').getByText('database upgrade until 14:00').waitFor());
+    await page.locator('tr[data-queue="remote"]').waitFor();
+    await audit(page, 'queues page, one paused', found);
+    await auditDialog(page, 'pause dialog', found, page.locator('tr[data-queue="low"]').getByRole('button', { name: 'Pause…' }),
+      (d) => d.getByLabel('Reason (optional)').waitFor());
+    await auditDialog(page, 'resume confirmation', found, page.locator('tr[data-queue="default"]').getByRole('button', { name: 'Resume…' }),
+      (d) => d.getByRole('button', { name: 'Resume' }).waitFor());
+
     await goto(page, '/audit', () => page.getByRole('row').filter({ hasText: 'job.created' }).first().waitFor());
     await audit(page, 'audit trail', found);
 
@@ -236,6 +254,8 @@ for (const colorScheme of ['light', 'dark']) {
     await signIn(viewer, sked.url, 'victor', 'victor-password-1');
     await row(viewer, 'Check the remote end').getByText('FAILED').waitFor();
     await audit(viewer, 'jobs list of a viewer', found);
+    await goto(viewer, '/queues', () => viewer.locator('tr[data-queue="default"]').getByText('database upgrade until 14:00').waitFor());
+    await audit(viewer, 'queues page of a viewer', found);
 
     assertNone(found);
   });
@@ -252,5 +272,7 @@ test('375 px: pages on a phone', async () => {
   await audit(page, 'run page at 375 px', found);
   await goto(page, '/users', () => page.getByRole('row').filter({ hasText: 'old laptop' }).waitFor());
   await audit(page, 'users at 375 px', found);
+  await goto(page, '/queues', () => page.locator('tr[data-queue="default"]').getByText('database upgrade until 14:00').waitFor());
+  await audit(page, 'queues at 375 px', found);
   assertNone(found);
 });

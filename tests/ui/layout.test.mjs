@@ -86,6 +86,7 @@ test('375 px: every page and dialog fits the width', async () => {
     ['create form', '/jobs/new', 'Create job'],
     ['edit form', `/jobs/${job.id}/edit`, 'Policies'],
     ['runs page', '/runs', 'Runs'],
+    ['queues page', '/queues', 'Running'],
     ['audit trail', '/audit', 'Audit trail'],
   ];
   for (const [what, path, text] of paths) {

@@ -48,6 +48,7 @@ const SVG = 'http://www.w3.org/2000/svg';
 // Stroked 24×24 outlines; `f` marks the few drawn filled.
 const ICONS = {
   play: { d: 'M8 5v14l11-7z', f: true },
+  pause: { d: 'M8 5v14M16 5v14' },
   calendar: { d: 'M7 2v4M17 2v4M3 9h18M5 4h14a2 2 0 0 1 2 2v14a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z' },
   edit: { d: 'M4 20h4L19 9l-4-4L4 16zM13.5 6.5l4 4' },
   trash: { d: 'M4 7h16M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3' },

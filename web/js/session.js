@@ -11,6 +11,7 @@ const NEEDS = {
   stop: 'operator', // stop runs
   schedule: 'operator', // PATCH schedule
   activate: 'operator', // PATCH active
+  pauseQueue: 'operator', // pause and resume queues
   create: 'admin',
   edit: 'admin',
   delete: 'admin',
