@@ -210,6 +210,8 @@ for (const colorScheme of ['light', 'dark']) {
 
     await goto(page, `/jobs/${sync.id}/runs/${syncRun.id}`, () => page.getByText('the log is complete').waitFor());
     await audit(page, 'run page, partial success with progress', found);
+    await auditDialog(page, 'run again dialog', found, page.getByRole('button', { name: 'Run again…' }),
+      (d) => d.getByText('so the same window is processed again', { exact: false }).waitFor());
 
     await goto(page, `/jobs/${failing.id}/runs/${failedRun.id}`, () => page.locator('pre.message-full').waitFor());
     await audit(page, 'run page, failed', found);

@@ -1,6 +1,6 @@
 // What a first user tripped on: long unbroken titles in tables, log levels of other streams,
-// the focus while the jobs list refreshes, why a run waits, links to what does not exist, and
-// times that can be read without hovering.
+// the focus while the jobs list refreshes, why a run waits, links to what does not exist,
+// times that can be read without hovering, and running a finished run again.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -80,6 +80,8 @@ test('a log line of another stream shows its level and stream apart from its tex
 });
 
 test('stopping asks first', async () => {
+  // a run under way is not run again (it has no last word yet)
+  assert.equal(await page.getByRole('button', { name: 'Run again…' }).count(), 0);
   await page.getByRole('button', { name: 'Stop', exact: true }).click();
   const dialog = page.getByRole('dialog', { name: 'Stop this run?' });
   await dialog.getByRole('button', { name: 'Cancel' }).click();
@@ -130,4 +132,52 @@ test('the jobs list filters by job type, sorts, and goes to a page by its number
   // the address keeps all of it
   assert.match(page.url(), /order=newest/);
   assert.match(page.url(), /page=2/);
+});
+
+test('"Run again" starts a finished run\'s title, queue and arguments, its since too', async () => {
+  // three successful runs: the second continues since the first, the third since the second
+  const sync = await sked.createJob({ title: 'Synchronise the catalogue', task: 'sync_records', args: { records: 4 } });
+  const runs = [];
+  for (const title of ['First sync', 'Second sync', 'Third sync']) {
+    const r = await sked.api('POST', `/api/jobs/${sync.id}/runs`, { title, args: { records: 4, reject_every: 0 } });
+    runs.push(await sked.waitRun(sync.id, r.id));
+  }
+  const second = runs[1];
+  assert.equal(second.status, 'SUCCESS');
+  assert.equal(second.args.since, runs[0].started_at);
+  await page.goto(`${sked.url}/jobs/${sync.id}/runs/${second.id}`);
+  await page.getByRole('toolbar', { name: 'Run actions' }).getByRole('button', { name: 'Run again…' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Run “Synchronise the catalogue” again' });
+  await dialog.getByText('so the same window is processed again', { exact: false }).waitFor();
+  await dialog.getByText(/^From the run of /).waitFor();
+  assert.equal(await dialog.getByLabel('Title').inputValue(), 'Second sync');
+  assert.equal(await dialog.getByLabel('Queue').inputValue(), 'default');
+  // the arguments as that run received them, as custom args (unfolded), and the same in the fields
+  assert.deepEqual(JSON.parse(await dialog.getByLabel('Custom args').inputValue()), second.args);
+  assert.equal(await dialog.getByLabel('Records').inputValue(), '4');
+  await dialog.getByText(/^Value that will be used: .+, from the custom args below\.$/).waitFor();
+  await dialog.getByRole('button', { name: 'Run now' }).click();
+  await page.waitForURL((u) => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname) && !u.pathname.endsWith(second.id));
+  const again = await sked.waitRun(sync.id, page.url().split('/').pop());
+  assert.deepEqual(again.args, second.args);
+  assert.notEqual(again.args.since, runs[2].started_at, 'not since the last success: the same window as the second run');
+  assert.equal(again.title, 'Second sync');
+  assert.equal(again.queue, 'default');
+  assert.equal(again.status, 'SUCCESS');
+  await page.getByRole('heading', { level: 1, name: /Second sync/ }).getByText('SUCCESS').waitFor();
+  await page.getByRole('region', { name: 'Log lines' }).getByText(`since ${second.args.since}`, { exact: false }).first().waitFor();
+
+  // to change an argument: empty the custom args; the fields hold the same values, the since
+  // to its last microsecond
+  await page.getByRole('button', { name: 'Run again…' }).click();
+  const edit = page.getByRole('dialog', { name: 'Run “Synchronise the catalogue” again' });
+  const micros = second.args.since.match(/\.(\d+)/)[1].replace(/0+$/, '');
+  assert.ok((await edit.getByLabel('Since').inputValue()).endsWith(`.${micros}`));
+  await edit.getByLabel('Custom args').fill('');
+  await edit.getByText(/^Value that will be used: .+ \(UTC\), as entered\.$/).waitFor();
+  await edit.getByLabel('Records').fill('2');
+  await edit.getByRole('button', { name: 'Run now' }).click();
+  await page.waitForURL((u) => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname) && !u.pathname.endsWith(again.id));
+  const changed = await sked.waitRun(sync.id, page.url().split('/').pop());
+  assert.deepEqual(changed.args, { ...second.args, records: 2 });
 });

@@ -174,6 +174,11 @@ test('a viewer sees the queues and their state, without buttons', async () => {
     await until(async () => assert.match((await cells(victor, 'low')).State, /^Paused by bootstrap token since .+ — disk swap$/));
     assert.equal(await victor.getByRole('button', { name: /Pause|Resume/ }).count(), 0);
     assert.equal(await victor.getByRole('columnheader', { name: 'Actions' }).count(), 0);
+    // nor "Run again" on a finished run
+    const done = await sked.api('GET', `/api/jobs/${sync.id}/runs`);
+    await victor.goto(`${sked.url}/jobs/${sync.id}/runs/${done.hits.hits[0].id}`);
+    await victor.getByRole('heading', { level: 1 }).getByText('SUCCESS').waitFor();
+    assert.equal(await victor.getByRole('button', { name: 'Run again…' }).count(), 0);
   } finally {
     await sked.api('POST', '/api/queues/low/actions/resume');
   }

@@ -5,13 +5,20 @@
 import { h, humanize, parseTime } from './dom.js';
 import { field, input, select } from './components.js';
 
-/** "2026-11-01T08:30:00.000000+00:00" → "2026-11-01 08:30" (UTC), the form the API reads back. */
+/**
+ * "2026-11-01T08:30:00.000000+00:00" → "2026-11-01 08:30" (UTC), the form the API reads back;
+ * seconds and their fraction only when there are some ("2026-11-30 14:39:29.786762", a since
+ * that a run resolved to the start of another: a run again must not lose a part of a second).
+ */
 export function sinceForInput(v) {
   if (typeof v !== 'string' || !v) return '';
   const d = parseTime(v);
   if (!d) return v;
   const iso = d.toISOString();
-  const secs = iso.slice(17, 19) !== '00' ? iso.slice(16, 19) : '';
+  // the fraction as written: Date keeps milliseconds only
+  const m = /:\d\d(\.\d+)/.exec(v);
+  const frac = m && /[1-9]/.test(m[1]) ? m[1].replace(/0+$/, '') : '';
+  const secs = iso.slice(17, 19) !== '00' || frac ? `${iso.slice(16, 19)}${frac}` : '';
   return `${iso.slice(0, 10)} ${iso.slice(11, 16)}${secs}`;
 }
 

@@ -6,7 +6,7 @@ import { h, icon, debounce, fullTime, parseTime, describeSchedule, nextId, put }
 import {
   button, field, input, select, openDialog, confirmDialog, errorSummary, applyErrors, clearErrors, toast, textBlock,
 } from './components.js';
-import { argsForm, jsonEditor } from './argsform.js';
+import { argsForm, jsonEditor, sinceForInput } from './argsform.js';
 import { getQueues, getTaskArgs } from './catalog.js';
 import { navigate } from './router.js';
 
@@ -24,41 +24,63 @@ function savedArgs(job) {
   return a;
 }
 
-async function queueSelect(value) {
+/** The queue picker, on `value`, else on `fallback` (a run's queue that is no longer configured). */
+async function queueSelect(value, fallback = value) {
   const queues = await getQueues();
-  return select(queues.map((q) => [q.name, `${q.title || q.name} (${q.concurrency} at a time)`]), { value });
+  const s = select(queues.map((q) => [q.name,
+    `${q.title || q.name} (${typeof q.concurrency === 'number' ? `${q.concurrency} at a time` : 'Celery workers'})`]), { value });
+  if (s.value !== value) s.value = fallback;
+  return s;
 }
 
 // ---- Configure and run -----------------------------------------------------------------
 
-/** The "Configure and run" dialog; "Run now" starts the run and opens its page. */
-export async function configureAndRun(job) {
+/**
+ * The "Configure and run" dialog; "Run now" starts the run and opens its page. With `from` (a
+ * finished run of the job) it is "Run again": that run's title and queue, and its arguments as
+ * it received them (run.args, with the `since` it resolved) as custom args, so the new run gets
+ * exactly what it got and processes the same window again.
+ */
+export async function configureAndRun(job, { from = null } = {}) {
   let schema;
   let queue;
   try {
     // A job whose type is no longer loaded has no schema (404): its runs will be refused, and
     // the server's answer says why.
     [schema, queue] = await Promise.all([getTaskArgs(job.task).catch((e) => (e.status === 404 ? {} : Promise.reject(e))),
-      queueSelect(job.default_queue)]);
+      queueSelect(from ? from.queue : job.default_queue, job.default_queue)]);
   } catch (err) {
     if (err.status !== 401) toast(`Cannot open the dialog: ${err.message}`, 'error');
     return;
   }
   const defaults = parseDefaultArgs(job);
   const hasSavedCustom = job.custom_args && Object.keys(job.custom_args).length > 0;
+  const runArgs = from && from.args && typeof from.args === 'object' && !Array.isArray(from.args) && Object.keys(from.args).length
+    ? from.args : null;
+  const customStart = from ? runArgs || '' : hasSavedCustom ? job.custom_args : '';
 
-  const title = input({ name: 'title', value: job.title, maxlength: 250 });
+  const title = input({ name: 'title', value: from ? from.title || job.title : job.title, maxlength: 250 });
   // What "Since" resolves to when left empty: default_args is the server's resolution of a
   // run started now without arguments (the start of the last successful run, or null).
   const sinceNote = h('div', { class: 'will-use' });
   let sinceInput = null;
   // the field takes UTC: the value in the browser's zone and as it would be typed
   const bothTimes = (iso) => `${fullTime(iso)} (${parseTime(iso).toISOString().slice(0, 19).replace('T', ' ')} UTC)`;
+  const sinceText = (v) => (v === null || v === undefined || v === '' ? 'none (the task starts from the beginning)'
+    : parseTime(v) ? bothTimes(v) : String(v));
+  // custom args win over the fields, the since field too
+  const customNow = () => {
+    const v = customEd ? customEd.value : (customStart || undefined);
+    return v && Object.keys(v).length ? v : null;
+  };
+  let customEd = null;
   function updateSinceNote() {
     const typed = sinceInput && sinceInput.value.trim();
+    const custom = customNow();
     let text;
-    if (typed) text = `${typed} (UTC), as entered.`;
-    else if (hasSavedCustom) text = 'The job\'s saved custom args are used as they are, so no since value applies.';
+    if (custom && from && 'since' in custom) text = `${sinceText(custom.since)}, from the custom args below.`;
+    else if (custom) text = 'The custom args below are used as they are, so no since value applies.';
+    else if (typed) text = `${typed} (UTC), as entered.`;
     else if (defaults && defaults.since && savedArgs(job).since) text = `${bothTimes(defaults.since)}, saved with the job.`;
     else if (defaults && defaults.since) text = `${bothTimes(defaults.since)} — the start of the last successful run.`;
     else text = 'None: this job has no successful run yet, so the task starts from the beginning.';
@@ -66,11 +88,11 @@ export async function configureAndRun(job) {
   }
 
   let runBtn;
-  const editorsValid = () => [customEd, ...form.editors].every((e) => e.valid);
+  const editorsValid = () => [customEd, ...form.editors].every((e) => !e || e.valid);
   const refresh = () => {
     if (runBtn) runBtn.disabled = !editorsValid();
   };
-  const form = argsForm(schema, savedArgs(job), {
+  const form = argsForm(schema, runArgs || savedArgs(job), {
     onValidity: refresh,
     extra: (name, control) => {
       if (name !== 'since') return null;
@@ -79,23 +101,28 @@ export async function configureAndRun(job) {
       return sinceNote;
     },
   });
-  updateSinceNote();
 
-  const customEd = jsonEditor({
-    label: 'Custom args', apiField: 'custom_args', kind: 'object', value: hasSavedCustom ? job.custom_args : '', rows: 6,
+  customEd = jsonEditor({
+    label: 'Custom args', apiField: 'custom_args', kind: 'object', value: customStart, rows: 6,
     placeholder: '{"since": "2026-01-01 00:00", "limit": 10}',
-    hint: 'A JSON object. Leave empty to use the arguments above.', onChange: refresh,
+    hint: 'A JSON object. Leave empty to use the arguments above.',
+    onChange: () => {
+      refresh();
+      updateSinceNote();
+    },
   });
+  updateSinceNote();
   const summary = errorSummary();
   runBtn = button('Run now', { kind: 'primary', iconName: 'play', type: 'submit' });
   const cancel = button('Cancel', { kind: 'ghost' });
 
   const content = h('div', {},
     summary,
+    from ? againNote(from, runArgs, queue.value !== from.queue) : null,
     field({ label: 'Title', control: title, field: 'title', hint: 'A name for this run, shown in the runs list.' }),
     field({ label: 'Queue', control: queue, field: 'queue', hint: 'The queue this run waits in for a free slot.' }),
     h('fieldset', { class: 'box', dataset: { field: 'args' } }, h('legend', {}, 'Args'), form.el, h('div', { class: 'field-error', role: 'alert' })),
-    h('details', { class: 'box advanced', open: hasSavedCustom },
+    h('details', { class: 'box advanced', open: !!customStart },
       h('summary', {}, 'Advanced configuration'),
       h('p', { class: 'hint' }, 'Reference configuration: the arguments a run started now with the saved settings would get.'),
       textBlock(defaults ? JSON.stringify(defaults, null, 2) : 'The saved arguments no longer validate against the job type.',
@@ -108,7 +135,7 @@ export async function configureAndRun(job) {
 
   let busy = false;
   const dlg = openDialog({
-    title: `Configure and run “${job.title}”`, content, footer: [cancel, runBtn], wide: true,
+    title: from ? `Run “${job.title}” again` : `Configure and run “${job.title}”`, content, footer: [cancel, runBtn], wide: true,
     onSubmit: async () => {
       if (busy || !editorsValid()) return;
       const read = form.read();
@@ -137,6 +164,18 @@ export async function configureAndRun(job) {
     },
   });
   cancel.addEventListener('click', () => dlg.close());
+}
+
+/** What "Run again" took from the earlier run, and why its since is kept. */
+function againNote(run, args, queueGone) {
+  const since = args && 'since' in args
+    ? (args.since ? ` (since ${sinceForInput(args.since)} UTC)` : ' (since none: from the beginning)') : '';
+  return h('div', { class: 'notice again-note', role: 'note' }, icon('clock'), h('span', {},
+    h('strong', {}, `From the run of ${fullTime(run.created)}: `),
+    args
+      ? `its title, queue and arguments, given as custom args exactly as it received them${since}, so the same window is processed again. To change an argument, empty the custom args and edit the fields, which hold the same values.`
+      : 'its title and queue. It had no arguments.',
+    queueGone ? ` Its queue ${run.queue} no longer exists: the job's default queue is chosen.` : ''));
 }
 
 // ---- Schedule --------------------------------------------------------------------------

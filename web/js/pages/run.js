@@ -8,7 +8,7 @@ import { h, icon, timeEl, statusBadge, durationEl, personName, isActive, fullTim
 import { button, pageHeader, jsonBlock, textBlock } from '../components.js';
 import { navigate, onLeave, isCurrent } from '../router.js';
 import { can } from '../session.js';
-import { stopRun, deleteRun } from '../dialogs.js';
+import { stopRun, deleteRun, configureAndRun } from '../dialogs.js';
 import { createLogView } from '../logview.js';
 
 const TERMINAL = ['SUCCESS', 'PARTIAL_SUCCESS', 'FAILED', 'CANCELLED', 'WARNING'];
@@ -102,6 +102,9 @@ export async function runPage(el, { params, token }) {
       pageHeader(h('span', { class: 'run-heading' }, label, ' ', statusBadge(run.status)), [
         isActive(run.status) && run.status !== 'CANCELLING' && can('stop')
           ? button('Stop', { iconName: 'stop', kind: 'danger', onclick: () => stopRun(run, { onStopped: (r) => update(r) }) }) : null,
+        // the same title, queue and arguments (its since too: the same window again)
+        ended && can('run') && job
+          ? button('Run again…', { iconName: 'play', onclick: () => configureAndRun(job, { from: run }) }) : null,
         ended && can('deleteRun')
           ? button('Delete', { iconName: 'trash', kind: 'danger-ghost', onclick: () => deleteRun(run, { onDeleted: () => navigate(`/jobs/${jobId}`) }) }) : null,
       ], { label: 'Run actions' }));
