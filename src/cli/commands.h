@@ -27,6 +27,8 @@ int cmd_backup(int argc, char **argv);  /* store.c */
 int cmd_config(int argc, char **argv);  /* config.c */
 int cmd_restore(int argc, char **argv); /* store.c */
 int job_schedule(int argc, char **argv); /* cron.c: sked job schedule */
+int job_export(int argc, char **argv);   /* jobio.c: sked job export */
+int job_import(int argc, char **argv);   /* jobio.c: sked job import */
 
 /* A job by id, the start of one (4 characters or more) or exact title; on success *job is its JSON (caller decrefs). */
 int job_resolve(const struct client *c, const char *ref, json_t **job);

@@ -1,5 +1,6 @@
 /*
- * job: `sked job list|show|create|update|delete|run` - jobs over /api/jobs, and starting a run
+ * job: `sked job list|show|create|update|delete|run` (export and import: jobio.c) - jobs over
+ * /api/jobs, and starting a run
  * of one (optionally waiting for it, which follows its log through logs.c). Jobs are named by
  * id, the start of one, or exact title, so people need not copy UUIDs around.
  */
@@ -57,6 +58,8 @@ static const char job_usage[] =
     "  delete JOB           delete a job and its runs\n"
     "  run JOB              start a run of a job\n"
     "  schedule JOB         set or remove a job's schedule\n"
+    "  export               write every job to a JSON file\n"
+    "  import FILE          create and update jobs from such a file\n"
     "\n"
     "JOB is a job id, its start as 'sked job list' shows it, or a job's exact title.\n"
     "See 'sked job COMMAND --help'.\n";
@@ -618,6 +621,8 @@ int cmd_job(int argc, char **argv)
                                         {"delete", job_delete},
                                         {"run", job_run},
                                         {"schedule", job_schedule},
+                                        {"export", job_export},
+                                        {"import", job_import},
                                         {NULL, NULL}};
     return cli_group("sked job", job_usage, verbs, argc, argv);
 }

@@ -201,6 +201,101 @@ class TestJobs(CliCase):
         self.assertIn("args.records:", p.stderr)
 
 
+class TestExportImport(CliCase):
+    def test_jobs_travel_from_one_server_to_another(self):
+        """export writes every job; import into another server creates them with their
+        chains mapped onto its ids, a second import changes nothing, and an edited file
+        updates by id; a dry run changes nothing; a bad file is refused naming the place."""
+        src = self.s
+        reindex = src.post("/api/jobs", {"title": "Export: reindex", "task": "sync_records",
+                                         "args": {"records": 3}, "timeout": "10m",
+                                         "notification_webhooks": ["https://hooks.example.org/x/SECRET"],
+                                         "notification_statuses": ["FAILED"]}).json
+        harvest = src.post("/api/jobs", {"title": "Export: harvest", "task": "sync_records",
+                                         "schedule": {"type": "cron", "expression": "0 3 * * *"},
+                                         "overlap": "skip", "max_retries": 2,
+                                         "on_success": [reindex["id"]]}).json
+        path = os.path.join(src.tmp, "jobs.json")
+        self.ok("job", "export", "-o", path)
+        with open(path) as f:
+            doc = json.load(f)
+        self.assertEqual((doc["format"], doc["version"]), ("sked-jobs", 1))
+        by_title = {j["title"]: j for j in doc["jobs"]}
+        self.assertEqual(by_title["Export: harvest"]["on_success"], [reindex["id"]])
+        self.assertEqual(by_title["Export: reindex"]["notification_webhooks"],
+                         ["https://hooks.example.org/x/SECRET"])
+        with Sked() as dst:
+            def cli_dst(*args):
+                return self.cli(*args, url=dst.url)
+            before = dst.get("/api/jobs").json["hits"]["total"]  # its prune job
+            p = cli_dst("job", "import", path, "--dry-run")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("WOULD BE", p.stdout)
+            self.assertRegex(p.stdout, r"created +Export: harvest")
+            self.assertEqual(dst.get("/api/jobs").json["hits"]["total"], before)
+            p = cli_dst("job", "import", path)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            jobs = {j["title"]: j for j in dst.get("/api/jobs?size=100").json["hits"]["hits"]}
+            h, r = jobs["Export: harvest"], jobs["Export: reindex"]
+            self.assertNotEqual(h["id"], harvest["id"])
+            self.assertEqual(h["on_success"], [r["id"]])  # mapped onto this server's ids
+            self.assertEqual((h["schedule"], h["overlap"], h["max_retries"]),
+                             (harvest["schedule"], "skip", 2))
+            self.assertEqual((r["args"], r["timeout"], r["notification_webhooks"]),
+                             ({"records": 3}, "10m", ["https://hooks.example.org/x/SECRET"]))
+            # again: matched by title, nothing to change
+            total = dst.get("/api/jobs").json["hits"]["total"]
+            p = cli_dst("job", "import", path)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertNotIn("created", p.stdout)
+            self.assertNotIn("updated", p.stdout)
+            self.assertEqual(dst.get("/api/jobs").json["hits"]["total"], total)
+            # an edited file updates the job it names
+            for j in doc["jobs"]:
+                if j["title"] == "Export: reindex":
+                    j["timeout"] = "20m"
+            with open(path, "w") as f:
+                json.dump(doc, f)
+            p = cli_dst("job", "import", path)
+            self.assertRegex(p.stdout, r"updated \(by title\) +Export: reindex")
+            self.assertEqual(dst.get("/api/jobs/" + r["id"]).json["timeout"], "20m")
+            # refused: the server's message names the job; the others still apply
+            bad = {"jobs": [{"title": "Bad", "task": "no_such_type"},
+                            {"title": "Export: fine", "task": "sync_records"}]}
+            with open(path, "w") as f:
+                json.dump(bad, f)
+            p = cli_dst("job", "import", path)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("unknown job type 'no_such_type'", p.stderr)
+            self.assertIn("'Bad' (jobs[0]): not created", p.stderr)
+            self.assertIn("Export: fine", [j["title"] for j in dst.get("/api/jobs?size=100").json["hits"]["hits"]])
+            for text, needle in (('{"jobs": [{"title": "x"}]}', "jobs[0]: task: required"),
+                                 ('{"jobs": 5}', 'expected an object with "jobs"'),
+                                 ('{"jobs": [}', "line 1, column 11"),
+                                 ('{"format": "other", "jobs": []}', "not a file of 'sked job export'"),
+                                 ('{"jobs": [{"id": "a", "title": "x", "task": "t"}, {"id": "a", "title": "y", "task": "t"}]}',
+                                  "jobs[1]: id: the file holds this id twice")):
+                with open(path, "w") as f:
+                    f.write(text)
+                p = cli_dst("job", "import", path)
+                self.assertEqual(p.returncode, 1, (text, p))
+                self.assertIn(needle, p.stderr, text)
+            # an on_success naming a job neither in the file nor on the server
+            with open(path, "w") as f:
+                json.dump({"jobs": [{"title": "Orphan", "task": "sync_records",
+                                     "on_success": ["0b6e4c4e-8e8f-4b8f-9a4e-1c2d3e4f5a6b"]}]}, f)
+            p = cli_dst("job", "import", path)
+            self.assertEqual(p.returncode, 1)
+            self.assertIn("neither in the file nor on the server", p.stderr)
+        # exported by a viewer, webhooks are left out (the server shows them cut)
+        viewer = src.post("/api/users", {"username": "exporter", "role": "viewer"}).json
+        tok = src.post("/api/users/%s/tokens" % viewer["id"], {"name": "x"}).json["token"]
+        p = self.cli("job", "export", token=tok)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("left out", p.stderr)
+        self.assertNotIn("hooks.example.org", p.stdout)
+
+
 class TestRuns(CliCase):
     def test_run_wait_succeeds_and_prints_the_log(self):
         self.create("Wait ok", "sync_records", "--arg", "records=5")

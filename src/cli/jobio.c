@@ -1,0 +1,398 @@
+/*
+ * jobio: `sked job export` and `sked job import` - jobs as a JSON file, to keep in version
+ * control and apply to a server (the same one later, or another). Import matches each job of
+ * the file to the server's by id, else by exact title, creates the others, leaves equal ones
+ * alone, and maps on_success lists onto the server's ids, so a file taken from one server
+ * applies to another.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "base/map.h"
+#include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "commands.h"
+
+enum { O_DRY_RUN, O_OUT };
+
+#define FORMAT "sked-jobs"
+#define FORMAT_VERSION 1
+
+/* The fields a job is made of, as POST /api/jobs takes them (on_success: applied last). */
+static const char *const fields[] = {"title",
+                                     "description",
+                                     "task",
+                                     "active",
+                                     "default_queue",
+                                     "schedule",
+                                     "args",
+                                     "custom_args",
+                                     "notification_emails",
+                                     "notification_statuses",
+                                     "notification_webhooks",
+                                     "timeout",
+                                     "overlap",
+                                     "catchup",
+                                     "catchup_limit",
+                                     "max_retries",
+                                     "retry_backoff",
+                                     "retention",
+                                     NULL};
+
+/* Every job of the server, in the order it lists them (oldest first). */
+static int all_jobs(const struct client *c, json_t **out)
+{
+    *out = json_array();
+    for (long page = 1;; page++) {
+        json_t *list;
+        int rc = client_get(c, &list, "/api/jobs?size=1000&page=%ld&sort=created&sort_direction=asc", page);
+        if (rc) return rc;
+        json_t *hits = list_hits(list);
+        json_array_extend(*out, hits);
+        bool more =
+            json_object_get(json_object_get(list, "links"), "next") && json_array_size(hits) > 0;
+        json_decref(list);
+        if (!more) return 0;
+    }
+}
+
+/* A webhook URL as the server shows it to who is no admin ("https://host/…"). */
+static bool masked(const json_t *hooks)
+{
+    size_t i;
+    json_t *h;
+    json_array_foreach(hooks, i, h)
+    {
+        const char *u = json_string_value(h);
+        size_t n = u ? strlen(u) : 0;
+        if (n >= 4 && strcmp(u + n - 4, "/\xe2\x80\xa6") == 0) return true;
+    }
+    return false;
+}
+
+int job_export(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {{"output", 'o', true, O_OUT}, {NULL, 0, false, 0}};
+    static const char usage[] =
+        "usage: sked job export [-o FILE]\n"
+        "\n"
+        "Writes every job of the server as a JSON file (to standard output, or FILE): its\n"
+        "id, title, job type, queue, arguments, schedule, notifications, policies and the\n"
+        "jobs it starts on success - what 'sked job import' applies to this server or\n"
+        "another. Runs are not part of it. Export as an admin: to others the server shows\n"
+        "webhook URLs cut to their host, and those are left out of the file.\n"
+        "\n"
+        "  -o, --output FILE    write to FILE instead of standard output\n" USAGE_COMMON;
+    struct opts o;
+    int rc = opts_parse(&o, "sked job export", usage, spec, NULL, argc, argv);
+    if (rc >= 0) return rc;
+    json_t *jobs = NULL, *out = json_array();
+    if ((rc = all_jobs(&o.cl, &jobs))) goto done;
+    size_t i, cut = 0;
+    json_t *j;
+    json_array_foreach(jobs, i, j)
+    {
+        json_t *e = json_pack("{s:O?}", "id", json_object_get(j, "id"));
+        for (const char *const *f = fields; *f; f++) {
+            json_t *v = json_object_get(j, *f);
+            if (!v) continue;
+            if (strcmp(*f, "notification_webhooks") == 0 && masked(v)) {
+                cut++;
+                continue;
+            }
+            json_object_set(e, *f, v);
+        }
+        json_t *next = json_object_get(j, "on_success");
+        json_object_set_new(e, "on_success", next ? json_incref(next) : json_array());
+        json_array_append_new(out, e);
+    }
+    if (cut)
+        fprintf(stderr,
+                "sked job export: the webhooks of %zu job(s) are left out: the server shows them "
+                "only to admins in full (export with an admin's token to keep them)\n",
+                cut);
+    char now[TIME_STR_MAX];
+    time_format(time_now_us(), now);
+    json_t *doc = json_pack("{s:s,s:i,s:s,s:O}", "format", FORMAT, "version", FORMAT_VERSION,
+                            "exported", now, "jobs", out);
+    const char *path = opts_get(&o, O_OUT);
+    FILE *f = path ? fopen(path, "w") : stdout;
+    if (!f) {
+        fprintf(stderr, "sked job export: cannot write %s: %s\n", path, strerror(errno));
+        rc = EXIT_FAIL;
+    } else {
+        json_dumpf(doc, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', f);
+        if ((path ? fclose(f) : fflush(f)) != 0) {
+            fprintf(stderr, "sked job export: cannot write %s\n", path ? path : "the output");
+            rc = EXIT_FAIL;
+        } else if (path) {
+            fprintf(stderr, "exported %zu job(s) to %s\n", json_array_size(out), path);
+        }
+    }
+    json_decref(doc);
+done:
+    json_decref(jobs);
+    json_decref(out);
+    opts_free(&o);
+    return rc;
+}
+
+/* ---- import ---- */
+
+/* The file, checked: "jobs", each an object with a title and a job type, ids (where given)
+ * once each. Returns NULL having printed what is wrong. */
+static json_t *read_file(const char *path)
+{
+    json_error_t err;
+    json_t *doc = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &err)
+                                         : json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+    if (!doc) {
+        fprintf(stderr, "sked job import: %s: line %d, column %d: %s\n", path, err.line,
+                err.column, err.text);
+        return NULL;
+    }
+    const char *why = NULL;
+    char where[64] = "";
+    json_t *jobs = json_object_get(doc, "jobs");
+    if (!json_is_object(doc) || !json_is_array(jobs)) {
+        why = "expected an object with \"jobs\": [...], as 'sked job export' writes";
+    } else if (json_object_get(doc, "format") &&
+               (json_is_string(json_object_get(doc, "format")) == 0 ||
+                strcmp(json_str(doc, "format"), FORMAT) != 0 ||
+                json_integer_value(json_object_get(doc, "version")) != FORMAT_VERSION)) {
+        why = "not a file of 'sked job export' (format sked-jobs, version 1)";
+    } else {
+        struct map ids;
+        map_init(&ids);
+        size_t i;
+        json_t *j;
+        json_array_foreach(jobs, i, j)
+        {
+            snprintf(where, sizeof where, "jobs[%zu]", i);
+            const char *id = json_str(j, "id");
+            if (!json_is_object(j))
+                why = "must be an object";
+            else if (!json_is_string(json_object_get(j, "title")))
+                why = "title: required, a string";
+            else if (!json_is_string(json_object_get(j, "task")))
+                why = "task: required, a string (a job type's id)";
+            else if (json_object_get(j, "id") && !json_is_null(json_object_get(j, "id")) && !id)
+                why = "id: must be a string";
+            else if (id && map_get(&ids, id))
+                why = "id: the file holds this id twice";
+            else if (json_object_get(j, "on_success") &&
+                     !json_is_array(json_object_get(j, "on_success")))
+                why = "on_success: must be a list of job ids";
+            if (why) break;
+            if (id) map_put(&ids, id, (void *)1);
+        }
+        map_release(&ids);
+    }
+    if (why) {
+        fprintf(stderr, "sked job import: %s: %s%s%s\n", path, where, *where ? ": " : "", why);
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+/* The server's job matching file job j: by id, else by exact title when one job has it. */
+static const json_t *match(const json_t *server, const json_t *j, const char **how)
+{
+    const char *id = json_str(j, "id"), *title = json_str(j, "title");
+    const json_t *by_title = NULL;
+    int titled = 0;
+    size_t i;
+    json_t *s;
+    json_array_foreach(server, i, s)
+    {
+        if (id && strcmp(json_str(s, "id"), id) == 0) {
+            *how = "id";
+            return s;
+        }
+        if (strcmp(json_str(s, "title"), title) == 0) {
+            by_title = s;
+            titled++;
+        }
+    }
+    *how = "title";
+    return titled == 1 ? by_title : NULL;
+}
+
+/* The fields of j that differ from the server's job s, or all of j's when s is NULL. A job's
+ * type cannot change: a different one is sent, for the server to refuse. */
+static json_t *changes(const json_t *j, const json_t *s)
+{
+    json_t *body = json_object();
+    for (const char *const *f = fields; *f; f++) {
+        json_t *v = json_object_get(j, *f);
+        if (v && !(s && json_equal(v, json_object_get(s, *f)))) json_object_set(body, *f, v);
+    }
+    return body;
+}
+
+/* The server's id of the job the file names ref: the one its job of that id went to, else a
+ * job of the server with that id; NULL when neither. */
+static const char *map_ref(const json_t *jobs, char *const *dest, const json_t *server,
+                           const char *ref)
+{
+    size_t i;
+    json_t *j;
+    json_array_foreach(jobs, i, j)
+    {
+        const char *id = json_str(j, "id");
+        if (id && strcmp(id, ref) == 0) return dest[i];
+    }
+    json_array_foreach(server, i, j) if (strcmp(json_str(j, "id"), ref) == 0) return ref;
+    return NULL;
+}
+
+static const json_t *server_job(const json_t *server, const char *id)
+{
+    size_t i;
+    json_t *j;
+    json_array_foreach(server, i, j) if (strcmp(json_str(j, "id"), id) == 0) return j;
+    return NULL;
+}
+
+int job_import(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {{"dry-run", 'n', false, O_DRY_RUN},
+                                           {NULL, 0, false, 0}};
+    static const char usage[] =
+        "usage: sked job import FILE [--dry-run]\n"
+        "\n"
+        "Applies a file of 'sked job export' (FILE, or - for standard input) to the server:\n"
+        "each job of the file is matched to the server's by id, else by its exact title,\n"
+        "and updated where it differs; a job without a match is created. The jobs a job\n"
+        "starts on success are named by the file's ids and mapped onto the server's. Jobs\n"
+        "of the server that are not in the file are left alone. A job the server refuses\n"
+        "is reported and the others are still applied (exit status 1). Needs the admin\n"
+        "role.\n"
+        "\n"
+        "  -n, --dry-run        say what would change, change nothing\n" USAGE_COMMON;
+    struct opts o;
+    int rc = opts_parse(&o, "sked job import", usage, spec, "FILE", argc, argv);
+    if (rc >= 0) return rc;
+    bool dry = opts_has(&o, O_DRY_RUN);
+    json_t *doc = read_file(o.arg), *server = NULL;
+    if (!doc) {
+        opts_free(&o);
+        return EXIT_FAIL;
+    }
+    if ((rc = all_jobs(&o.cl, &server))) goto done;
+    json_t *jobs = json_object_get(doc, "jobs");
+    size_t n = json_array_size(jobs);
+    char **dest = xcalloc(n ? n : 1, sizeof *dest); /* the server's id of each job of the file */
+    const char **action = xcalloc(n ? n : 1, sizeof *action);
+    int failed = 0;
+    size_t i;
+    json_t *j;
+    /* first the jobs, then the lists: a list may name a job the file creates later */
+    json_array_foreach(jobs, i, j)
+    {
+        const char *how;
+        const json_t *s = match(server, j, &how);
+        json_t *body = changes(j, s);
+        action[i] = s ? (json_object_size(body) ? (strcmp(how, "id") == 0 ? "updated"
+                                                                            : "updated (by title)")
+                                                : "unchanged")
+                      : "created";
+        if (s) dest[i] = xstrdup(json_str(s, "id"));
+        if (!dry && (!s || json_object_size(body))) {
+            json_t *res = NULL;
+            char *path = s ? xasprintf("/api/jobs/%s", json_str(s, "id")) : xstrdup("/api/jobs");
+            int r = client_call(&o.cl, s ? "PATCH" : "POST", path, body, &res);
+            free(path);
+            if (r) {
+                fprintf(stderr, "sked job import: the job above is '%s' (jobs[%zu]): not %s\n",
+                        json_str(j, "title"), i, s ? "updated" : "created");
+                action[i] = "failed";
+                failed++;
+                if (r == EXIT_UNREACHABLE) {
+                    json_decref(body);
+                    rc = r;
+                    break;
+                }
+            } else if (!s) {
+                dest[i] = xstrdup(json_str(res, "id"));
+            }
+            json_decref(res);
+        } else if (!s) {
+            dest[i] = xasprintf("(new %zu)", i);
+        }
+        json_decref(body);
+    }
+    /* the lists, in the server's ids */
+    json_array_foreach(rc ? NULL : jobs, i, j)
+    {
+        json_t *next = json_object_get(j, "on_success");
+        if (!next || !dest[i] || strcmp(action[i], "failed") == 0) continue;
+        json_t *mapped = json_array();
+        size_t k;
+        json_t *e;
+        const char *missing = NULL;
+        json_array_foreach(next, k, e)
+        {
+            const char *ref = json_string_value(e);
+            const char *to = ref ? map_ref(jobs, dest, server, ref) : NULL;
+            if (!to) {
+                missing = ref ? ref : "(not a string)";
+                break;
+            }
+            json_array_append_new(mapped, json_string(to));
+        }
+        const json_t *s = server_job(server, dest[i]);
+        if (missing) {
+            fprintf(stderr,
+                    "sked job import: '%s' (jobs[%zu]): on_success names job %s, which is "
+                    "neither in the file nor on the server\n",
+                    json_str(j, "title"), i, missing);
+            action[i] = "failed";
+            failed++;
+        } else if (!s || !json_equal(mapped, json_object_get(s, "on_success"))) {
+            if (strcmp(action[i], "unchanged") == 0) action[i] = "updated";
+            if (!dry && strncmp(dest[i], "(new", 4) != 0) {
+                json_t *body = json_pack("{s:O}", "on_success", mapped);
+                char *path = xasprintf("/api/jobs/%s", dest[i]);
+                if (client_call(&o.cl, "PATCH", path, body, NULL)) {
+                    fprintf(stderr, "sked job import: the job above is '%s' (jobs[%zu]): its "
+                                    "on_success list was not set\n",
+                            json_str(j, "title"), i);
+                    action[i] = "failed";
+                    failed++;
+                }
+                free(path);
+                json_decref(body);
+            }
+        }
+        json_decref(mapped);
+    }
+    struct table t;
+    table_init(&t, 3, dry ? "WOULD BE" : "ACTION", "TITLE", "ID");
+    json_array_foreach(jobs, i, j)
+    {
+        struct buf title = BUF_INIT;
+        text_clean(&title, json_str(j, "title"), 60);
+        table_row(&t, action[i] ? action[i] : "not done", buf_cstr(&title), dest[i]);
+        buf_free(&title);
+    }
+    if (t.nrows) table_print(&t, stdout);
+    else printf("the file holds no jobs\n");
+    table_free(&t);
+    for (i = 0; i < n; i++) free(dest[i]);
+    free(dest);
+    free(action);
+    if (!rc && failed) rc = EXIT_FAIL;
+done:
+    json_decref(doc);
+    json_decref(server);
+    opts_free(&o);
+    return rc;
+}
+
