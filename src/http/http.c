@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "base/json.h"
+#include "base/map.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 
@@ -276,6 +277,7 @@ struct http_conn {
     bool pending;           /* has output for http_server_flush */
     size_t discarded;       /* input dropped since closing began */
     int64_t began_us;       /* when the first byte of the request being received came, or 0 */
+    bool counted;           /* in the server's per_addr */
     char peer[64];
 };
 
@@ -287,6 +289,7 @@ struct http_server {
     void *arg;
     struct http_conn *conns;
     int nconns;
+    struct map per_addr; /* client address -> its connections (as a uintptr_t), when capped */
     struct http_conn **pending; /* connections given output since the last flush */
     size_t npending, cap_pending;
     int port;
@@ -354,6 +357,13 @@ static void conn_free(struct http_conn *c)
         s->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     s->nconns--;
+    if (c->counted) {
+        uintptr_t n = (uintptr_t)map_get(&s->per_addr, c->peer);
+        if (n > 1)
+            map_put(&s->per_addr, c->peer, (void *)(n - 1));
+        else
+            map_del(&s->per_addr, c->peer);
+    }
     bufferevent_free(c->bev);
     free(c);
 }
@@ -745,15 +755,26 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         evutil_closesocket(fd);
         return;
     }
+    char peer[64] = "";
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, peer, sizeof peer);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, peer, sizeof peer);
+    /* one address may not take every connection; a trusted proxy speaks for many clients */
+    bool counted = s->lim.max_conns_per_addr > 0 &&
+                   !(s->lim.trusted && cidr_list_has(s->lim.trusted, peer));
+    uintptr_t mine = counted ? (uintptr_t)map_get(&s->per_addr, peer) : 0;
+    if (counted && mine >= (uintptr_t)s->lim.max_conns_per_addr) {
+        evutil_closesocket(fd);
+        return;
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct http_conn *c = xcalloc(1, sizeof *c);
     c->srv = s;
     c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->peer, sizeof c->peer);
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, c->peer, sizeof c->peer);
+    memcpy(c->peer, peer, sizeof c->peer);
+    if ((c->counted = counted)) map_put(&s->per_addr, peer, (void *)(mine + 1));
     c->next = s->conns;
     if (s->conns) s->conns->prev = c;
     s->conns = c;
@@ -839,6 +860,7 @@ struct http_server *http_server_new(struct event_base *base, const char *host, i
     struct http_server *s = xcalloc(1, sizeof *s);
     s->base = base;
     s->lim = *lim;
+    map_init(&s->per_addr);
     s->fn = fn;
     s->arg = arg;
     s->listener = evconnlistener_new_bind(base, on_accept, s,
@@ -883,6 +905,7 @@ void http_server_free(struct http_server *s)
     if (!s) return;
     http_server_stop_accepting(s);
     while (s->conns) conn_free(s->conns);
+    map_release(&s->per_addr);
     free(s->pending);
     free(s);
 }

@@ -83,6 +83,7 @@ struct http_limits {
     int idle_timeout_s;  /* keep-alive idle and slow-request limit */
     int write_timeout_s;
     int max_conns;
+    int max_conns_per_addr; /* from one client address (trusted proxies excepted); 0: none */
     /* proxies whose X-Forwarded-For names the client (req->peer), or NULL; read with each
      * request, so it may change while the server runs */
     const struct cidr_list *trusted;

@@ -566,7 +566,7 @@ static void test_the_client_behind_trusted_proxies(void **state)
                                        "10.0.0.5",    "127.0.0.1",   "203.0.113.9",
                                        "2001:db8::1", "127.0.0.1"};
     struct event_base *base = event_base_new();
-    const struct http_limits lim = {16 * 1024, 1024, 5, 5, 100, &trusted};
+    const struct http_limits lim = {16 * 1024, 1024, 5, 5, 100, 0, &trusted};
     struct sk_err e = {0};
     struct http_server *srv = http_server_new(base, "127.0.0.1", 0, &lim, answer_peer, NULL, &e);
     assert_non_null(srv);
@@ -596,6 +596,89 @@ static void test_the_client_behind_trusted_proxies(void **state)
     event_base_free(base);
 }
 
+struct capped_client {
+    int port;
+    int answered, refused; /* of the five connections */
+};
+
+static int connect_local(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    struct timeval tv = {2, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+/* Whether a request on fd is answered (true) or the connection was closed unanswered. */
+static bool answered(int fd)
+{
+    static const char req[] = "GET /x HTTP/1.1\r\nHost: x\r\n\r\n";
+    if (write(fd, req, sizeof req - 1) < 0) return false;
+    char buf[256];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    if (n <= 0) return false;
+    buf[n] = '\0';
+    return strncmp(buf, "HTTP/1.1 200", 12) == 0;
+}
+
+/* Holds three connections, asks on a fourth (the cap is three), then frees one and asks on a
+ * fifth. */
+static void *fill_the_cap(void *arg)
+{
+    struct capped_client *cc = arg;
+    int fds[5];
+    for (int i = 0; i < 4; i++) fds[i] = connect_local(cc->port);
+    for (int i = 0; i < 4; i++) answered(fds[i]) ? cc->answered++ : cc->refused++;
+    close(fds[0]);
+    usleep(200000); /* the server sees the close */
+    fds[4] = connect_local(cc->port);
+    answered(fds[4]) ? cc->answered++ : cc->refused++;
+    for (int i = 1; i < 5; i++) close(fds[i]);
+    return NULL;
+}
+
+static void test_one_address_holds_a_bounded_number_of_connections(void **state)
+{
+    (void)state;
+    struct cidr_list none = {NULL, 0}, trusted = {NULL, 0};
+    char bad[64];
+    assert_null(cidr_list_parse("127.0.0.1", &trusted, bad, sizeof bad));
+    const struct cidr_list *lists[2] = {&none, &trusted};
+    for (int round = 0; round < 2; round++) {
+        struct event_base *base = event_base_new();
+        const struct http_limits lim = {16 * 1024, 1024, 5, 5, 100, 3, lists[round]};
+        struct sk_err e = {0};
+        struct http_server *srv = http_server_new(base, "127.0.0.1", 0, &lim, answer_ok, NULL, &e);
+        assert_non_null(srv);
+        struct capped_client cc = {.port = http_server_port(srv)};
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, fill_the_cap, &cc), 0);
+        struct event *stop = evtimer_new(base, stop_loop, base);
+        struct timeval after = {2, 0};
+        evtimer_add(stop, &after);
+        while (event_base_loop(base, EVLOOP_ONCE) == 0 && !event_base_got_break(base))
+            http_server_flush(srv);
+        pthread_join(t, NULL);
+        if (round == 0) { /* the fourth is closed at once; a freed place is taken again */
+            assert_int_equal(cc.answered, 4);
+            assert_int_equal(cc.refused, 1);
+        } else { /* a trusted proxy speaks for many clients: not capped */
+            assert_int_equal(cc.answered, 5);
+            assert_int_equal(cc.refused, 0);
+        }
+        event_free(stop);
+        http_server_free(srv);
+        event_base_free(base);
+    }
+    cidr_list_free(&trusted);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -610,6 +693,7 @@ int main(void)
         cmocka_unit_test(test_router_misses),
         cmocka_unit_test(test_a_request_must_be_whole_within_the_idle_timeout),
         cmocka_unit_test(test_the_client_behind_trusted_proxies),
+        cmocka_unit_test(test_one_address_holds_a_bounded_number_of_connections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
