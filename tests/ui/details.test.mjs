@@ -181,3 +181,23 @@ test('"Run again" starts a finished run\'s title, queue and arguments, its since
   const changed = await sked.waitRun(sync.id, page.url().split('/').pop());
   assert.deepEqual(changed.args, { ...second.args, records: 2 });
 });
+
+test('a chained run names the run whose success started it, with a link to it', async () => {
+  const publish = await sked.createJob({ title: 'Publish the catalogue', task: 'sync_records', args: { records: 1 } });
+  const harvest = await sked.createJob({ title: 'Harvest the catalogue', task: 'sync_records', args: { records: 1 }, on_success: [publish.id] });
+  const first = await sked.api('POST', `/api/jobs/${harvest.id}/runs`, {});
+  await sked.waitRun(harvest.id, first.id);
+  const chained = await until(async () => {
+    const r = (await sked.api('GET', `/api/jobs/${publish.id}/runs`)).hits.hits[0];
+    assert.ok(r, 'the chained run is made');
+    return r;
+  });
+  assert.equal(chained.trigger, 'chained');
+  await page.goto(`${sked.url}/jobs/${publish.id}/runs/${chained.id}`);
+  const facts = page.getByRole('region', { name: 'Facts' });
+  const link = facts.getByRole('link', { name: /^Harvest the catalogue \([0-9a-f-]+\)$/ });
+  await link.waitFor();
+  await facts.getByText(/^chained, after Harvest the catalogue \([0-9a-f-]+\) succeeded$/).waitFor();
+  await link.click();
+  await page.waitForURL((u) => u.pathname === `/jobs/${harvest.id}/runs/${first.id}`);
+});

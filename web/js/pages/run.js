@@ -4,7 +4,7 @@
 // The run's status and progress events of the log stream keep all of it current.
 
 import { api } from '../api.js';
-import { h, icon, timeEl, statusBadge, durationEl, personName, isActive, fullTime, parseTime, put } from '../dom.js';
+import { h, icon, timeEl, statusBadge, durationEl, personName, isActive, fullTime, parseTime, put, shortId } from '../dom.js';
 import { button, pageHeader, jsonBlock, textBlock } from '../components.js';
 import { navigate, onLeave, isCurrent } from '../router.js';
 import { can } from '../session.js';
@@ -28,6 +28,25 @@ function progressEl(run) {
   return h('div', { class: `progress-wrap${ended ? ' progress-ended' : ''}` },
     h('progress', { max: total || undefined, value: total ? p.done : undefined, 'aria-label': 'Progress' }),
     h('span', { class: 'progress-text' }, ended && run.status !== 'SUCCESS' ? `${text} when it ended` : text));
+}
+
+// How the run came to be: its trigger, and for a retry or a chained run the run it follows
+// (a chained run's parent is another job's, found through /api/runs).
+function triggerEl(run, jobId) {
+  if (run.trigger === 'scheduled' && run.scheduled_for) return `scheduled for ${fullTime(run.scheduled_for)}`;
+  if (!run.parent_run_id) return run.trigger;
+  const parent = run.parent_run_id;
+  if (run.trigger !== 'chained') {
+    return h('span', {}, `${run.trigger}, after run `, h('a', { href: `/jobs/${jobId}/runs/${parent}` }, h('code', {}, shortId(parent))));
+  }
+  const el = h('span', {}, 'chained, after run ', h('code', {}, shortId(parent)), ' succeeded');
+  api.get(`/runs?q=${encodeURIComponent(parent)}&size=1`).then((r) => {
+    const p = r.hits.hits.find((x) => x.id === parent);
+    if (!p) return; /* deleted since: the id says enough */
+    put(el, 'chained, after ', h('a', { href: `/jobs/${p.job_id}/runs/${p.id}` },
+      `${p.job_title || 'a run'} (${shortId(p.id)})`), ' succeeded');
+  }).catch(() => {});
+  return el;
 }
 
 export async function runPage(el, { params, token }) {
@@ -131,7 +150,7 @@ export async function runPage(el, { params, token }) {
           fact('Job', h('a', { href: `/jobs/${jobId}` }, job ? job.title : jobId)),
           fact('Task', run.task),
           fact('Queue', run.queue),
-          fact('Trigger', run.trigger === 'scheduled' && run.scheduled_for ? `scheduled for ${fullTime(run.scheduled_for)}` : run.trigger),
+          fact('Trigger', triggerEl(run, jobId)),
           fact('Created', timeEl(run.created, { full: true })),
           fact('Started', timeEl(run.started_at, { fallback: 'not yet', full: true })),
           fact('Finished', timeEl(run.finished_at, { fallback: ended ? '—' : 'not yet', full: true })),
