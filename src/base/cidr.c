@@ -46,7 +46,8 @@ static const char *parse_item(const char *s, size_t len, struct cidr *c)
         char *end;
         long bits = strtol(slash + 1, &end, 10);
         if (end == slash + 1 || *end || bits < 0 || bits > max)
-            return c->v6 ? "the prefix length must be 0 to 128" : "the prefix length must be 0 to 32";
+            return c->v6 ? "the prefix length must be 0 to 128"
+                         : "the prefix length must be 0 to 32";
         c->bits = (unsigned char)bits;
     }
     for (int i = 0; i < 16; i++) { /* host bits cleared: 10.1.2.3/8 is 10.0.0.0/8 */
@@ -64,7 +65,8 @@ const char *cidr_list_parse(const char *text, struct cidr_list *out, char *bad, 
         p += strspn(p, " \t");
         size_t len = strcspn(p, ",");
         size_t trimmed = len;
-        while (trimmed && (p[trimmed - 1] == ' ' || p[trimmed - 1] == '\t')) trimmed--;
+        while (trimmed && (p[trimmed - 1] == ' ' || p[trimmed - 1] == '\t'))
+            trimmed--;
         if (!trimmed) {
             if (!p[len]) break; /* "a, b," ends with an empty item: allowed */
             snprintf(bad, badlen, "%s", "");

@@ -49,7 +49,8 @@ static int all_jobs(const struct client *c, json_t **out)
     *out = json_array();
     for (long page = 1;; page++) {
         json_t *list;
-        int rc = client_get(c, &list, "/api/jobs?size=1000&page=%ld&sort=created&sort_direction=asc", page);
+        int rc = client_get(c, &list,
+                            "/api/jobs?size=1000&page=%ld&sort=created&sort_direction=asc", page);
         if (rc) return rc;
         json_t *hits = list_hits(list);
         json_array_extend(*out, hits);
@@ -152,8 +153,8 @@ static json_t *read_file(const char *path)
     json_t *doc = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &err)
                                          : json_load_file(path, JSON_REJECT_DUPLICATES, &err);
     if (!doc) {
-        fprintf(stderr, "sked job import: %s: line %d, column %d: %s\n", path, err.line,
-                err.column, err.text);
+        fprintf(stderr, "sked job import: %s: line %d, column %d: %s\n", path, err.line, err.column,
+                err.text);
         return NULL;
     }
     const char *why = NULL;
@@ -262,8 +263,7 @@ static const json_t *server_job(const json_t *server, const char *id)
 
 int job_import(int argc, char **argv)
 {
-    static const struct opt_spec spec[] = {{"dry-run", 'n', false, O_DRY_RUN},
-                                           {NULL, 0, false, 0}};
+    static const struct opt_spec spec[] = {{"dry-run", 'n', false, O_DRY_RUN}, {NULL, 0, false, 0}};
     static const char usage[] =
         "usage: sked job import FILE [--dry-run]\n"
         "\n"
@@ -299,9 +299,9 @@ int job_import(int argc, char **argv)
         const char *how;
         const json_t *s = match(server, j, &how);
         json_t *body = changes(j, s);
-        action[i] = s ? (json_object_size(body) ? (strcmp(how, "id") == 0 ? "updated"
-                                                                            : "updated (by title)")
-                                                : "unchanged")
+        action[i] = s ? (json_object_size(body)
+                             ? (strcmp(how, "id") == 0 ? "updated" : "updated (by title)")
+                             : "unchanged")
                       : "created";
         if (s) dest[i] = xstrdup(json_str(s, "id"));
         if (!dry && (!s || json_object_size(body))) {
@@ -361,8 +361,9 @@ int job_import(int argc, char **argv)
                 json_t *body = json_pack("{s:O}", "on_success", mapped);
                 char *path = xasprintf("/api/jobs/%s", dest[i]);
                 if (client_call(&o.cl, "PATCH", path, body, NULL)) {
-                    fprintf(stderr, "sked job import: the job above is '%s' (jobs[%zu]): its "
-                                    "on_success list was not set\n",
+                    fprintf(stderr,
+                            "sked job import: the job above is '%s' (jobs[%zu]): its "
+                            "on_success list was not set\n",
                             json_str(j, "title"), i);
                     action[i] = "failed";
                     failed++;
@@ -382,10 +383,13 @@ int job_import(int argc, char **argv)
         table_row(&t, action[i] ? action[i] : "not done", buf_cstr(&title), dest[i]);
         buf_free(&title);
     }
-    if (t.nrows) table_print(&t, stdout);
-    else printf("the file holds no jobs\n");
+    if (t.nrows)
+        table_print(&t, stdout);
+    else
+        printf("the file holds no jobs\n");
     table_free(&t);
-    for (i = 0; i < n; i++) free(dest[i]);
+    for (i = 0; i < n; i++)
+        free(dest[i]);
     free(dest);
     free(action);
     if (!rc && failed) rc = EXIT_FAIL;
@@ -395,4 +399,3 @@ done:
     opts_free(&o);
     return rc;
 }
-
