@@ -484,6 +484,22 @@ static void stop_loop(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(arg);
 }
 
+/* Runs srv's loop for secs while client(arg) talks to it on a thread of its own, then waits
+ * for that thread; http_server_flush sends answers after each turn, as the server's loop does. */
+static void serve_while(struct event_base *base, struct http_server *srv, int secs,
+                        void *(*client)(void *), void *arg)
+{
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, client, arg), 0);
+    struct event *stop = evtimer_new(base, stop_loop, base);
+    struct timeval after = {secs, 0};
+    evtimer_add(stop, &after);
+    while (event_base_loop(base, EVLOOP_ONCE) == 0 && !event_base_got_break(base))
+        http_server_flush(srv);
+    pthread_join(t, NULL);
+    event_free(stop);
+}
+
 static void test_a_request_must_be_whole_within_the_idle_timeout(void **state)
 {
     (void)state;
@@ -493,17 +509,8 @@ static void test_a_request_must_be_whole_within_the_idle_timeout(void **state)
     struct http_server *srv = http_server_new(base, "127.0.0.1", 0, &lim, answer_ok, NULL, &e);
     assert_non_null(srv);
     struct slow_client sc = {.port = http_server_port(srv)};
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, send_slowly, &sc), 0);
-    struct event *stop = evtimer_new(base, stop_loop, base);
-    struct timeval after = {3, 0};
-    evtimer_add(stop, &after);
-    /* the loop runs until the timer; http_server_flush sends answers after each turn */
-    while (event_base_loop(base, EVLOOP_ONCE) == 0 && !event_base_got_break(base))
-        http_server_flush(srv);
-    pthread_join(t, NULL);
+    serve_while(base, srv, 3, send_slowly, &sc);
     assert_non_null(strstr(sc.answer, "HTTP/1.1 408"));
-    event_free(stop);
     http_server_free(srv);
     event_base_free(base);
 }
@@ -571,27 +578,15 @@ static void test_the_client_behind_trusted_proxies(void **state)
     struct http_server *srv = http_server_new(base, "127.0.0.1", 0, &lim, answer_peer, NULL, &e);
     assert_non_null(srv);
     struct forwarded_client fc = {.port = http_server_port(srv), .heads = heads};
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, send_forwarded, &fc), 0);
-    struct event *stop = evtimer_new(base, stop_loop, base);
-    struct timeval after = {1, 0};
-    evtimer_add(stop, &after);
-    while (event_base_loop(base, EVLOOP_ONCE) == 0 && !event_base_got_break(base))
-        http_server_flush(srv);
-    pthread_join(t, NULL);
+    serve_while(base, srv, 1, send_forwarded, &fc);
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) assert_string_equal(fc.peers[i], want[i]);
     /* a peer that is no trusted proxy is its own client, whatever it says */
     assert_null(cidr_list_parse("192.0.2.1", &trusted, bad, sizeof bad));
     static const char *const untrusted[] = {"X-Forwarded-For: 203.0.113.7\r\n", NULL};
     struct forwarded_client fc2 = {.port = fc.port, .heads = untrusted};
-    assert_int_equal(pthread_create(&t, NULL, send_forwarded, &fc2), 0);
-    evtimer_add(stop, &after);
-    while (event_base_loop(base, EVLOOP_ONCE) == 0 && !event_base_got_break(base))
-        http_server_flush(srv);
-    pthread_join(t, NULL);
+    serve_while(base, srv, 1, send_forwarded, &fc2);
     assert_string_equal(fc2.peers[0], "127.0.0.1");
     cidr_list_free(&trusted);
-    event_free(stop);
     http_server_free(srv);
     event_base_free(base);
 }
@@ -657,14 +652,7 @@ static void test_one_address_holds_a_bounded_number_of_connections(void **state)
         struct http_server *srv = http_server_new(base, "127.0.0.1", 0, &lim, answer_ok, NULL, &e);
         assert_non_null(srv);
         struct capped_client cc = {.port = http_server_port(srv)};
-        pthread_t t;
-        assert_int_equal(pthread_create(&t, NULL, fill_the_cap, &cc), 0);
-        struct event *stop = evtimer_new(base, stop_loop, base);
-        struct timeval after = {2, 0};
-        evtimer_add(stop, &after);
-        while (event_base_loop(base, EVLOOP_ONCE) == 0 && !event_base_got_break(base))
-            http_server_flush(srv);
-        pthread_join(t, NULL);
+        serve_while(base, srv, 2, fill_the_cap, &cc);
         if (round == 0) { /* the fourth is closed at once; a freed place is taken again */
             assert_int_equal(cc.answered, 4);
             assert_int_equal(cc.refused, 1);
@@ -672,7 +660,6 @@ static void test_one_address_holds_a_bounded_number_of_connections(void **state)
             assert_int_equal(cc.answered, 5);
             assert_int_equal(cc.refused, 0);
         }
-        event_free(stop);
         http_server_free(srv);
         event_base_free(base);
     }
