@@ -1,0 +1,228 @@
+"""The celery executor with an AMQP (RabbitMQ) broker and the result backend on Redis, as
+InvenioRDM runs Celery: a loopback rabbitmq-server and redis-server and Debian's python3-celery
+running celery_app/skedtest_app.py with its broker on amqp:// (celerytest.py starts them all).
+Checks go through sked's API and, where it matters, the broker's queues and the result keys:
+outcomes, progress, stop of a running task and of a message still queued (AMQP cannot take it
+back: the worker that comes later must not run it), a queue the broker lost and one that
+declines messages, and the broker going away and coming back.
+
+One rabbitmq-server, one redis-server and one worker (a1@skedtest, -E, queue "celery") serve the
+whole module."""
+import os
+import time
+import unittest
+
+import skedtest
+from skedtest import CheckedSked as Sked, wait_for
+from celerytest import RabbitMQ, Redis, Worker, celery_task, pid_alive, read_pidfile
+
+FAST = ["--shutdown-grace", "1s", "--stop-grace", "2s"]
+BY = "bootstrap token"
+
+RABBIT = None
+REDIS = None
+WORKER = None
+
+
+def setUpModule():
+    global RABBIT, REDIS, WORKER
+    RABBIT = RabbitMQ().start()
+    REDIS = Redis().start()
+    WORKER = Worker(REDIS, name="a1@skedtest", queues=("celery",), broker=RABBIT.url()).start()
+
+
+def tearDownModule():
+    for p in (WORKER, REDIS, RABBIT):
+        if p:
+            p.close()
+
+
+def task_files():
+    num = {"type": "number"}
+    b = RABBIT.url()
+    return {
+        "add.json": celery_task(
+            "add", "skedtest_app.add", REDIS, broker=b, positional=["x", "y"],
+            arguments={"type": "object", "required": ["x", "y"], "properties": {
+                "x": {"type": "integer"}, "y": {"type": "integer"}}}),
+        "fail.json": celery_task(
+            "fail", "skedtest_app.fail", REDIS, broker=b,
+            arguments={"type": "object", "properties": {
+                "reason": {"type": "string", "default": "boom"}}}),
+        "sleepy.json": celery_task(
+            "sleepy", "skedtest_app.sleepy", REDIS, broker=b, stop_grace="3s",
+            arguments={"type": "object", "required": ["seconds"], "properties": {
+                "seconds": num, "pidfile": {"type": "string"}}}),
+        "progress.json": celery_task(
+            "progress", "skedtest_app.progress", REDIS, broker=b,
+            arguments={"type": "object", "properties": {
+                "steps": {"type": "integer", "default": 4},
+                "step_seconds": {"type": "number", "default": 1}}}),
+        # queues no worker consumes yet
+        "later.json": celery_task(
+            "later", "skedtest_app.sleepy", REDIS, broker=b, queue="later", accept_timeout="60s",
+            arguments={"type": "object", "properties": {
+                "seconds": {"type": "number", "default": 10}}}),
+        "orphan.json": celery_task(
+            "orphan", "skedtest_app.add", REDIS, broker=b, queue="nobody", positional=["x", "y"],
+            accept_timeout="60s",
+            arguments={"type": "object", "properties": {
+                "x": {"type": "integer", "default": 1}, "y": {"type": "integer", "default": 1}}}),
+        "full.json": celery_task(
+            "full", "skedtest_app.add", REDIS, broker="pyamqp" + b[len("amqp"):], queue="full",
+            positional=["x", "y"],
+            arguments={"type": "object", "properties": {
+                "x": {"type": "integer", "default": 1}, "y": {"type": "integer", "default": 1}}}),
+    }
+
+
+def sked_lines(s, run):
+    return [l["message"] for l in s.all_logs(run) if l["stream"] == "sked"]
+
+
+def has_line(s, run, start):
+    return any(l.startswith(start) for l in sked_lines(s, run))
+
+
+class Amqp(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Sked(tasks=task_files(), args=FAST).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.__exit__(None, None, None)
+
+    def test_add_succeeds_with_its_result_as_output(self):
+        s = self.s
+        run = s.run_job(s.create_job("add", args={"x": 2, "y": 3})["id"])
+        self.assertEqual(run["queue"], "celery")
+        done = s.wait_run(run)
+        self.assertEqual(done["status"], "SUCCESS", done)
+        self.assertEqual(done["output"], 5)
+        self.assertEqual(REDIS.result(run["id"])["status"], "SUCCESS")
+        lines = sked_lines(s, done)
+        for start in ("sent to celery queue celery (the broker confirmed it)",
+                      "received by a1@skedtest", "started on a1@skedtest"):
+            self.assertTrue(any(l.startswith(start) for l in lines), (start, lines))
+
+    def test_failure_carries_the_exception_and_its_traceback(self):
+        s = self.s
+        done = s.wait_run(s.run_job(s.create_job("fail", args={"reason": "boom"})["id"]))
+        self.assertEqual(done["status"], "FAILED", done)
+        first, _, rest = done["message"].partition("\n")
+        self.assertEqual(first, "ValueError: skedtest failure: boom", done["message"])
+        self.assertIn("Traceback (most recent call last)", rest)
+
+    def test_progress_while_running(self):
+        s = self.s
+        run = s.run_job(s.create_job("progress", args={"steps": 4, "step_seconds": 1})["id"])
+
+        def two_of_four_or_over():
+            r = s.get_run(run)
+            if r["status"] in skedtest.TERMINAL or (
+                    r["status"] == "RUNNING" and r["progress"] == {"done": 2, "total": 4}):
+                return r
+            return None
+        seen = wait_for(two_of_four_or_over, timeout=20, what="progress 2 of 4 while running")
+        self.assertEqual((seen["status"], seen["progress"]), ("RUNNING", {"done": 2, "total": 4}))
+        done = s.wait_run(run)
+        self.assertEqual(done["status"], "SUCCESS", done)
+        self.assertEqual(done["output"], {"steps": 4})
+
+    def test_stop_of_a_running_task_terminates_its_process(self):
+        s = self.s
+        pidfile = os.path.join(s.tmp, "pid-amqp-%f" % time.time())
+        run = s.run_job(s.create_job("sleepy", args={"seconds": 60, "pidfile": pidfile})["id"])
+        pid = read_pidfile(pidfile)
+        self.assertIn(pid, WORKER.pids())
+        s.wait_run(run, ["RUNNING"], timeout=15)
+        s.stop_run(run)
+        done = s.wait_run(run, timeout=20)
+        self.assertEqual(done["status"], "CANCELLED", done)
+        self.assertEqual(done["message"], "stopped by %s" % BY)
+        self.assertEqual(REDIS.result(run["id"])["status"], "REVOKED")
+        wait_for(lambda: not pid_alive(pid), timeout=8, what="the task's process to end")
+
+    def test_stop_of_a_queued_message_revokes_it_for_a_worker_started_later(self):
+        s = self.s
+        run = s.run_job(s.create_job("later")["id"])
+        wait_for(lambda: has_line(s, run, "sent to celery queue later (the broker confirmed it)"),
+                 what="the broker's confirm")
+        self.assertEqual(RABBIT.queue("later"), (1, 0))
+        self.assertEqual(s.get_run(run)["status"], "QUEUED")
+        s.stop_run(run)
+        done = s.wait_run(run, timeout=10)
+        self.assertEqual(done["status"], "CANCELLED", done)
+        self.assertEqual(done["message"], "stopped by %s before a worker took it" % BY)
+        self.assertTrue(has_line(s, run, "the message stays in queue later until it expires"))
+        # a worker that starts now takes the message and is told, on its worker-online, to
+        # revoke the task: it discards it, or ends it at once if it started it already
+        with Worker(REDIS, name="a2@skedtest", queues=("later",), broker=RABBIT.url()):
+            meta = wait_for(lambda: REDIS.result(run["id"]), timeout=20,
+                            what="the revoked task's record in the backend")
+            self.assertEqual(meta["status"], "REVOKED", meta)
+            self.assertEqual(RABBIT.queue("later")[0], 0)
+        self.assertEqual(s.get_run(run)["status"], "CANCELLED")
+
+    def test_a_queue_the_broker_lost_fails_the_run_naming_it(self):
+        s = self.s
+        job = s.create_job("orphan")
+        first = s.run_job(job["id"])
+        wait_for(lambda: has_line(s, first, "sent to celery queue nobody (the broker confirmed"),
+                 what="the broker's confirm")
+        s.stop_run(first)
+        self.assertEqual(s.wait_run(first, timeout=10)["status"], "CANCELLED")
+        # the queue sked declared goes away behind its back: the next message finds no queue
+        RABBIT.client("ch.queue_delete('nobody')")
+        run = s.run_job(job["id"])
+        done = s.wait_run(run, timeout=15)
+        self.assertEqual(done["status"], "FAILED", done)
+        self.assertTrue(done["message"].startswith(
+            "no queue took the message for celery queue nobody: 312 NO_ROUTE"), done["message"])
+        # and the one after declares it again
+        again = s.run_job(job["id"])
+        wait_for(lambda: has_line(s, again, "sent to celery queue nobody (the broker confirmed"),
+                 what="the broker's confirm after the queue is declared again")
+        s.stop_run(again)
+        self.assertEqual(s.wait_run(again, timeout=10)["status"], "CANCELLED")
+
+    def test_a_queue_that_declines_messages_fails_the_run(self):
+        s = self.s
+        # declared first by others with arguments of their own: sked uses it as it is, and the
+        # broker declines the message (the queue holds none)
+        RABBIT.client("ch.queue_declare('full', durable=True, auto_delete=False, arguments="
+                      "{'x-max-length': 0, 'x-overflow': 'reject-publish'})")
+        run = s.run_job(s.create_job("full")["id"])
+        done = s.wait_run(run, timeout=15)
+        self.assertEqual(done["status"], "FAILED", done)
+        self.assertTrue(done["message"].startswith(
+            "the broker declined the message for celery queue full"), done["message"])
+        self.assertTrue(has_line(s, run, "the broker declined the message for celery queue full"))
+
+
+class BrokerRestart(unittest.TestCase):
+    def test_the_broker_going_away_and_coming_back(self):
+        with Sked(tasks=task_files(), args=FAST) as s:
+            running = s.run_job(s.create_job("sleepy", args={"seconds": 5})["id"])
+            s.wait_run(running, ["RUNNING"], timeout=15)
+            RABBIT.stop()
+            # a run while the broker is away waits for it
+            waiting = s.run_job(s.create_job("add", args={"x": 20, "y": 22})["id"])
+            time.sleep(1)
+            self.assertEqual(s.get_run(waiting)["status"], "QUEUED")
+            self.assertFalse(has_line(s, waiting, "sent to celery queue"))
+            # the task in flight is followed through the result backend meanwhile
+            done = s.wait_run(running, timeout=30)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertEqual(done["output"], {"slept": 5})
+            RABBIT.start()
+            done = s.wait_run(waiting, timeout=60)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertEqual(done["output"], 42)
+            self.assertTrue(has_line(s, waiting, "sent to celery queue celery (the broker "
+                                                 "confirmed it)"))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
