@@ -184,6 +184,7 @@ static void amqp_on_reply(void *arg, const char *body, size_t len);
 static void amqp_on_published(void *arg, const char *id, enum amqp_outcome outcome,
                               const char *detail);
 static void amqp_on_queue_info(void *arg, const char *queue, int64_t messages, int64_t consumers);
+static void amqp_on_withdrawn(void *arg, const char *id, bool taken, const char *why);
 static void revoke_tombs(struct endpoint *ep, int64_t now);
 static void prune_tombs(struct endpoint *ep, int64_t now);
 
@@ -445,9 +446,9 @@ static struct endpoint *endpoint_get(struct celery *c, enum ep_kind kind, const 
         rconn_init(&ep->sub, ep, true);
         map_put(&c->endpoints, key, ep);
         free(key);
-        static const struct amqp_broker_cbs cbs = {amqp_on_up,        amqp_on_down,
-                                                   amqp_on_event,     amqp_on_reply,
-                                                   amqp_on_published, amqp_on_queue_info};
+        static const struct amqp_broker_cbs cbs = {
+            amqp_on_up,        amqp_on_down,       amqp_on_event,    amqp_on_reply,
+            amqp_on_published, amqp_on_queue_info, amqp_on_withdrawn};
         ep->ab = amqp_broker_new(c->base, &ep->aurl, ep->oid, &cbs, ep);
         if (!ep->ab) log_error("celery.thread", "broker=%s reason=\"cannot start its thread\"",
                                ep->display);
@@ -1414,16 +1415,29 @@ static void bury(struct flight *f)
                f->run.queue);
 }
 
+/* AMQP: the message stays where it is; the run ends (stopped, or not accepted in time). */
+static void leave_queued(struct flight *f)
+{
+    bury(f);
+    char d[32];
+    if (f->stopping)
+        finish(f, RUN_CANCELLED, stopped_message(f, " before a worker took it"), NULL);
+    else
+        finish(f, RUN_FAILED,
+               xasprintf("no worker accepted the task within %s", dur(f->accept_ms, d)), NULL);
+}
+
 static void withdraw(struct flight *f)
 {
     if (f->broker->amqp) {
-        bury(f);
-        char d[32];
-        if (f->stopping)
-            finish(f, RUN_CANCELLED, stopped_message(f, " before a worker took it"), NULL);
-        else
-            finish(f, RUN_FAILED,
-                   xasprintf("no worker accepted the task within %s", dur(f->accept_ms, d)), NULL);
+        /* a stop takes the message out of a queue no worker consumes (amqp_on_withdrawn);
+         * at accept_timeout the broker drops it by itself (its expiration) */
+        if (f->stopping && f->broker->ab && f->broker->cmd.up) {
+            amqp_broker_withdraw(f->broker->ab, f->run.queue, f->run.id);
+            f->check_pending = true;
+        } else {
+            leave_queued(f);
+        }
         return;
     }
     const char *argv[] = {"LREM", f->run.queue, "1", f->envelope};
@@ -1801,6 +1815,25 @@ static void amqp_on_queue_info(void *arg, const char *queue, int64_t messages, i
     struct endpoint *ep = arg;
     struct qslot *q = map_get(&ep->qlen, queue);
     if (q) q->len = messages;
+}
+
+static void amqp_on_withdrawn(void *arg, const char *id, bool taken, const char *why)
+{
+    struct endpoint *ep = arg;
+    struct flight *f = ep->c->closing ? NULL : map_get(&ep->c->flights, id);
+    if (!f || f->broker != ep) return;
+    f->check_pending = false;
+    if (taken) { /* exact, as LREM on Redis: no worker ever sees it */
+        finish(f, RUN_CANCELLED, stopped_message(f, " before a worker took it"), NULL);
+        return;
+    }
+    if (f->state == F_SENT) {
+        flight_log(f, LL_INFO, "the message could not be taken out of queue %s: %s", f->run.queue,
+                   why ? why : "");
+        leave_queued(f);
+    } else if (f->revokes == 0) {
+        revoke(f, "SIGTERM"); /* a worker took it meanwhile */
+    }
 }
 
 /* A worker came online, or the broker connection came back: the tasks stopped while queued are

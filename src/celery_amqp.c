@@ -26,13 +26,14 @@
 #define CONNECT_TIMEOUT_S 5
 #define POLL_MS 1000 /* at least this often the library gets to send its heartbeats */
 #define TABLE_DEPTH 16
+#define BODY_MAX (16 * 1024 * 1024)
 #define CH_PUBLISH 1 /* confirm mode: task messages and broadcasts */
 #define CH_CONSUME 2 /* events and pidbox replies; the exchanges */
 #define CH_DECLARE 3 /* task queue declarations and questions: an error closes only this one */
 
 /* ---- loop -> thread ---- */
 
-enum cmd_kind { CMD_PUBLISH, CMD_BROADCAST, CMD_QUEUE_INFO };
+enum cmd_kind { CMD_PUBLISH, CMD_BROADCAST, CMD_QUEUE_INFO, CMD_WITHDRAW };
 
 struct cmd {
     enum cmd_kind kind;
@@ -48,7 +49,7 @@ struct cmd {
 
 /* ---- thread -> loop ---- */
 
-enum note_kind { N_UP, N_DOWN, N_EVENT, N_REPLY, N_PUBLISHED, N_QUEUE };
+enum note_kind { N_UP, N_DOWN, N_EVENT, N_REPLY, N_PUBLISHED, N_QUEUE, N_WITHDRAWN };
 
 struct note {
     enum note_kind kind;
@@ -190,6 +191,9 @@ static void on_notes(evutil_socket_t fd, short what, void *arg)
             break;
         case N_QUEUE:
             b->cbs.queue_info(b->arg, n->text, n->messages, n->consumers);
+            break;
+        case N_WITHDRAWN:
+            b->cbs.withdrawn(b->arg, n->text, n->messages > 0, n->detail);
             break;
         }
         note_free(n);
@@ -596,6 +600,79 @@ static bool do_queue_info(struct amqp_broker *b, struct cmd *c)
     return false;
 }
 
+static void note_withdrawn(struct amqp_broker *b, const char *id, bool taken, const char *why)
+{
+    struct note *n = xcalloc(1, sizeof *n);
+    n->kind = N_WITHDRAWN;
+    n->text = xstrdup(id);
+    n->messages = taken;
+    n->detail = why ? xstrdup(why) : NULL;
+    note_post(b, n);
+}
+
+/* A command that cannot be carried out: those that wait for an answer get one. */
+static void cmd_lost(struct amqp_broker *b, struct cmd *c, const char *why)
+{
+    if (c->kind == CMD_PUBLISH) note_published(b, c->id, AMQP_LOST, why);
+    if (c->kind == CMD_WITHDRAW) note_withdrawn(b, c->id, false, why);
+}
+
+/* false when the connection broke. */
+static bool do_withdraw(struct amqp_broker *b, struct cmd *c)
+{
+    amqp_bytes_t q = amqp_cstring_bytes(c->queue);
+    amqp_queue_declare_ok_t *ok =
+        amqp_queue_declare(b->conn, CH_DECLARE, q, 1, 0, 0, 0, amqp_empty_table);
+    amqp_rpc_reply_t r = amqp_get_rpc_reply(b->conn);
+    if (!ok || r.reply_type != AMQP_RESPONSE_NORMAL) {
+        note_withdrawn(b, c->id, false, "the queue is gone");
+        return channel_closed_code(r) && channel_reopen(b, CH_DECLARE);
+    }
+    uint32_t messages = ok->message_count;
+    if (ok->consumer_count > 0 || messages == 0 || messages > WITHDRAW_MAX) {
+        note_withdrawn(b, c->id, false,
+                       ok->consumer_count > 0 ? "a worker consumes the queue"
+                       : messages == 0        ? "the queue holds no message"
+                                              : "the queue holds too many messages to look");
+        return true;
+    }
+    bool found = false;
+    uint64_t last = 0; /* the last message to hand back (with all before it) */
+    for (uint32_t i = 0; i < messages && !found; i++) {
+        r = amqp_basic_get(b->conn, CH_DECLARE, q, 0);
+        if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+            note_withdrawn(b, c->id, false, "the broker did not answer basic.get");
+            return channel_closed_code(r) && channel_reopen(b, CH_DECLARE);
+        }
+        if (r.reply.id != AMQP_BASIC_GET_OK_METHOD) break; /* basic.get-empty */
+        uint64_t tag = ((amqp_basic_get_ok_t *)r.reply.decoded)->delivery_tag;
+        amqp_message_t msg;
+        r = amqp_read_message(b->conn, CH_DECLARE, &msg, 0);
+        if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+            note_withdrawn(b, c->id, false, "the broker did not send the message");
+            return false;
+        }
+        amqp_bytes_t cid = msg.properties.correlation_id;
+        found = (msg.properties._flags & AMQP_BASIC_CORRELATION_ID_FLAG) &&
+                cid.len == strlen(c->id) && memcmp(cid.bytes, c->id, cid.len) == 0;
+        amqp_destroy_message(&msg);
+        if (found) {
+            if (amqp_basic_ack(b->conn, CH_DECLARE, tag, 0) != AMQP_STATUS_OK) {
+                note_withdrawn(b, c->id, false, "the broker connection broke");
+                return false;
+            }
+        } else {
+            last = tag;
+        }
+    }
+    if (last && amqp_basic_nack(b->conn, CH_DECLARE, last, 1, 1) != AMQP_STATUS_OK) {
+        note_withdrawn(b, c->id, false, "the broker connection broke");
+        return false;
+    }
+    note_withdrawn(b, c->id, found, found ? NULL : "not in the queue");
+    return true;
+}
+
 /* Settles the publishes up to seq (or just seq); ack says how. */
 static void settle(struct amqp_broker *b, uint64_t seq, bool multiple, bool ack)
 {
@@ -639,7 +716,8 @@ static bool handle_frame(struct amqp_broker *b, amqp_frame_t *f)
             free(why);
             return false;
         }
-        note_simple(b, reply ? N_REPLY : N_EVENT, msg.body.bytes, msg.body.len);
+        if (msg.body.len <= BODY_MAX) /* a worker's event or reply is small: more is not one */
+            note_simple(b, reply ? N_REPLY : N_EVENT, msg.body.bytes, msg.body.len);
         amqp_destroy_message(&msg);
         return true;
     }
@@ -755,8 +833,7 @@ static void *thread_main(void *arg)
                 /* commands that came meanwhile: task messages are lost (sent again once up) */
                 for (struct cmd *c = take_cmds(b), *n; c; c = n) {
                     n = c->next;
-                    if (c->kind == CMD_PUBLISH)
-                        note_published(b, c->id, AMQP_LOST, "not connected");
+                    cmd_lost(b, c, "not connected");
                     cmd_free(c);
                 }
                 backoff = backoff ? backoff * 2 : BACKOFF_MIN_MS;
@@ -772,10 +849,12 @@ static void *thread_main(void *arg)
         for (struct cmd *c = take_cmds(b), *n; c; c = n) {
             n = c->next;
             if (alive && b->conn) {
-                alive = c->kind == CMD_QUEUE_INFO ? do_queue_info(b, c) : do_publish(b, c);
+                alive = c->kind == CMD_QUEUE_INFO ? do_queue_info(b, c)
+                        : c->kind == CMD_WITHDRAW ? do_withdraw(b, c)
+                                                  : do_publish(b, c);
                 if (!alive && b->conn) conn_close(b, "the broker connection broke");
-            } else if (c->kind == CMD_PUBLISH) {
-                note_published(b, c->id, AMQP_LOST, "the broker connection broke");
+            } else {
+                cmd_lost(b, c, "the broker connection broke");
             }
             cmd_free(c);
         }
@@ -885,6 +964,15 @@ void amqp_broker_broadcast(struct amqp_broker *b, const char *body, size_t body_
     c->body = xstrndup(body, body_len);
     c->body_len = body_len;
     c->headers = headers_text(headers);
+    cmd_post(b, c);
+}
+
+void amqp_broker_withdraw(struct amqp_broker *b, const char *queue, const char *id)
+{
+    struct cmd *c = xcalloc(1, sizeof *c);
+    c->kind = CMD_WITHDRAW;
+    c->queue = xstrdup(queue);
+    c->id = xstrdup(id);
     cmd_post(b, c);
 }
 

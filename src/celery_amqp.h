@@ -13,6 +13,7 @@
 #ifndef SKED_CELERY_AMQP_H
 #define SKED_CELERY_AMQP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +45,9 @@ struct amqp_broker_cbs {
     void (*published)(void *arg, const char *id, enum amqp_outcome outcome, const char *detail);
     /* a passive queue.declare's answer: messages and consumers, -1 when there is no such queue */
     void (*queue_info)(void *arg, const char *queue, int64_t messages, int64_t consumers);
+    /* amqp_broker_withdraw's answer: taken (the message is gone from its queue, no worker
+     * got it), or not, with why */
+    void (*withdrawn)(void *arg, const char *id, bool taken, const char *why);
 };
 
 /*
@@ -66,6 +70,16 @@ void amqp_broker_publish(struct amqp_broker *b, const char *queue, const char *b
 /* Publishes a broadcast on the fanout exchange "celery.pidbox" (dropped while down). */
 void amqp_broker_broadcast(struct amqp_broker *b, const char *body, size_t body_len,
                            const json_t *headers);
+
+/*
+ * Takes the task message whose correlation id is id out of queue, when the queue has no
+ * consumer (a worker would hold its messages already) and at most WITHDRAW_MAX messages: they
+ * are fetched (basic.get) in order until it is found, it is acknowledged (gone), and the
+ * others are handed back (basic.nack with requeue: RabbitMQ puts them back where they were).
+ * withdrawn() answers.
+ */
+#define WITHDRAW_MAX 10000
+void amqp_broker_withdraw(struct amqp_broker *b, const char *queue, const char *id);
 
 /* Asks how many messages and consumers queue has (a passive declare): queue_info() answers. */
 void amqp_broker_queue_info(struct amqp_broker *b, const char *queue);

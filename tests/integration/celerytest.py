@@ -68,9 +68,16 @@ def require():
 # -- processes --------------------------------------------------------------------------------
 
 _live = []  # Redis and Worker objects not closed yet: closed at exit
+_holders = []  # RabbitMQ.holder processes: killed at exit
 
 
 def _close_all():
+    for proc in _holders:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
     for obj in list(reversed(_live)):
         try:
             obj._reap()
@@ -506,6 +513,31 @@ class RabbitMQ:
         if r.returncode != 0:
             raise RuntimeError("amqp client failed: %s" % r.stderr.decode(errors="replace")[-2000:])
         return r.stdout.decode()
+
+    def holder(self, queue):
+        """A consumer of queue that is no worker: it takes one message (prefetch 1) and holds
+        it unacknowledged, so the next ones stay ready in the queue while the queue has a
+        consumer. Returns the process (in its own process group; kill it to let go, and the
+        broker puts the held message back), once it consumes."""
+        prog = ("import amqp, sys\n"
+                "conn = amqp.Connection('127.0.0.1:%d', userid='guest', password='guest', "
+                "virtual_host='/')\n"
+                "conn.connect()\n"
+                "ch = conn.channel()\n"
+                "ch.queue_declare(%r, durable=True, auto_delete=False)\n"
+                "ch.basic_qos(0, 1, False)\n"
+                "ch.basic_consume(%r, callback=lambda m: None, no_ack=False)\n"
+                "print('consuming', flush=True)\n"
+                "while True:\n"
+                "    conn.drain_events()\n" % (self.port, queue, queue))
+        proc = subprocess.Popen([celery_python(), "-c", prog], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        _holders.append(proc)
+        if proc.stdout.readline().strip() != b"consuming":
+            _killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise RuntimeError("the consumer of %s did not start" % queue)
+        return proc
 
     def queue(self, name):
         """(messages, consumers) of queue name, or None when there is no such queue."""

@@ -62,7 +62,11 @@ def task_files():
         "later.json": celery_task(
             "later", "skedtest_app.sleepy", REDIS, broker=b, queue="later", accept_timeout="60s",
             arguments={"type": "object", "properties": {
-                "seconds": {"type": "number", "default": 10}}}),
+                "seconds": {"type": "number", "default": 1}}}),
+        "busy.json": celery_task(
+            "busy", "skedtest_app.sleepy", REDIS, broker=b, queue="busy", accept_timeout="60s",
+            arguments={"type": "object", "properties": {
+                "seconds": {"type": "number", "default": 4}}}),
         "orphan.json": celery_task(
             "orphan", "skedtest_app.add", REDIS, broker=b, queue="nobody", positional=["x", "y"],
             accept_timeout="60s",
@@ -144,25 +148,60 @@ class Amqp(unittest.TestCase):
         self.assertEqual(REDIS.result(run["id"])["status"], "REVOKED")
         wait_for(lambda: not pid_alive(pid), timeout=8, what="the task's process to end")
 
-    def test_stop_of_a_queued_message_revokes_it_for_a_worker_started_later(self):
+    def confirmed(self, run, queue):
+        wait_for(lambda: has_line(self.s, run, "sent to celery queue %s (the broker confirmed it)"
+                                  % queue), what="the broker's confirm")
+
+    def test_stop_of_a_message_in_a_queue_nobody_consumes_takes_it_out(self):
         s = self.s
-        run = s.run_job(s.create_job("later")["id"])
-        wait_for(lambda: has_line(s, run, "sent to celery queue later (the broker confirmed it)"),
-                 what="the broker's confirm")
-        self.assertEqual(RABBIT.queue("later"), (1, 0))
-        self.assertEqual(s.get_run(run)["status"], "QUEUED")
-        s.stop_run(run)
-        done = s.wait_run(run, timeout=10)
+        job = s.create_job("later")
+        first, second = s.run_job(job["id"]), s.run_job(job["id"])
+        self.confirmed(first, "later")
+        self.confirmed(second, "later")
+        self.assertEqual(RABBIT.queue("later"), (2, 0))
+        s.stop_run(first)
+        done = s.wait_run(first, timeout=10)
         self.assertEqual(done["status"], "CANCELLED", done)
         self.assertEqual(done["message"], "stopped by %s before a worker took it" % BY)
-        self.assertTrue(has_line(s, run, "the message stays in queue later until it expires"))
-        # a worker that starts now takes the message and is told, on its worker-online, to
-        # revoke the task: it discards it, or ends it at once if it started it already
+        self.assertFalse(has_line(s, first, "the message stays in queue"))
+        # exactly that message is gone; the other one waits where it was
+        self.assertEqual(RABBIT.queue("later"), (1, 0))
+        self.assertEqual(s.get_run(second)["status"], "QUEUED")
         with Worker(REDIS, name="a2@skedtest", queues=("later",), broker=RABBIT.url()):
+            done = s.wait_run(second, timeout=20)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertIsNone(REDIS.result(first["id"]))
+        self.assertEqual(s.get_run(first)["status"], "CANCELLED")
+
+    def test_stop_of_a_queued_message_a_consumer_holds_back_revokes_it(self):
+        s = self.s
+        job = s.create_job("busy")
+        holder = RABBIT.holder("busy")
+        try:
+            held = s.run_job(job["id"])  # the holder takes it and sits on it
+            run = s.run_job(job["id"])  # this one stays ready in the queue
+            self.confirmed(held, "busy")
+            self.confirmed(run, "busy")
+            wait_for(lambda: RABBIT.queue("busy") == (1, 1), what="one message ready, one held")
+            s.stop_run(run)
+            done = s.wait_run(run, timeout=10)
+            self.assertEqual(done["status"], "CANCELLED", done)
+            self.assertEqual(done["message"], "stopped by %s before a worker took it" % BY)
+            lines = sked_lines(s, run)
+            self.assertTrue(any(l.startswith("the message could not be taken out of queue busy: "
+                                             "a worker consumes the queue") for l in lines), lines)
+            self.assertTrue(has_line(s, run, "the message stays in queue busy until it expires"))
+        finally:
+            os.killpg(holder.pid, 9)
+            holder.wait()
+        # a worker that starts now takes both messages and is told, on its worker-online and
+        # first heartbeats, to revoke the stopped task: it discards it, or ends it at once
+        with Worker(REDIS, name="a3@skedtest", queues=("busy",), broker=RABBIT.url()):
             meta = wait_for(lambda: REDIS.result(run["id"]), timeout=20,
                             what="the revoked task's record in the backend")
             self.assertEqual(meta["status"], "REVOKED", meta)
-            self.assertEqual(RABBIT.queue("later")[0], 0)
+            done = s.wait_run(held, timeout=30)
+            self.assertEqual(done["status"], "SUCCESS", done)
         self.assertEqual(s.get_run(run)["status"], "CANCELLED")
 
     def test_a_queue_the_broker_lost_fails_the_run_naming_it(self):
