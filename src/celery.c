@@ -148,6 +148,7 @@ struct flight {
     int64_t stop_deadline;
     bool check_pending;       /* an LREM or LPOS is on its way */
     bool resumed;             /* taken over from an earlier process */
+    bool said_sent;           /* AMQP: "sent to celery queue" is in the run log */
     int64_t unclaimed_since;  /* left the queue, no worker named: asked with query_task */
     int64_t last_query;
     char *held_meta;          /* an outcome that came before the start was heard of */
@@ -1033,6 +1034,14 @@ static void apply_event(struct endpoint *ep, const struct celery_event *ev)
     if (strcmp(ev->type, "task-received") == 0 || strcmp(ev->type, "task-started") == 0)
         f->unclaimed_since = 0;
     if (strcmp(ev->type, "task-received") == 0) {
+        /* the broker confirms a persistent message once it is on disk, which may come after a
+         * worker received it: the log says it was sent before it says it was received */
+        if (f->broker->amqp && !f->said_sent) {
+            f->said_sent = true;
+            flight_log(f, LL_INFO, "sent to celery queue %s (a worker received it before the "
+                                   "broker confirmed it)",
+                       f->run.queue);
+        }
         if (f->state < F_TAKEN) f->state = F_TAKEN;
         set_remote(f, ev->hostname);
         struct run_guard g = {f->run.id, RUN_MASK(RUN_QUEUED) | RUN_MASK(RUN_CANCELLING), NULL, 0};
@@ -1786,7 +1795,10 @@ static void amqp_on_published(void *arg, const char *id, enum amqp_outcome outco
     if (!f || f->broker != ep) return;
     if (outcome == AMQP_CONFIRMED) {
         if (detail) flight_log(f, LL_WARNING, "%s", detail);
-        flight_log(f, LL_INFO, "sent to celery queue %s (the broker confirmed it)", f->run.queue);
+        if (!f->said_sent)
+            flight_log(f, LL_INFO, "sent to celery queue %s (the broker confirmed it)",
+                       f->run.queue);
+        f->said_sent = true;
         return;
     }
     if (f->state != F_SENT) return; /* a worker has it already */
