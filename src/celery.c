@@ -1036,7 +1036,7 @@ static void apply_event(struct endpoint *ep, const struct celery_event *ev)
     if (strcmp(ev->type, "task-received") == 0) {
         /* the broker confirms a persistent message once it is on disk, which may come after a
          * worker received it: the log says it was sent before it says it was received */
-        if (f->broker->amqp && !f->said_sent) {
+        if (f->broker && f->broker->amqp && !f->said_sent) {
             f->said_sent = true;
             flight_log(f, LL_INFO, "sent to celery queue %s (a worker received it before the "
                                    "broker confirmed it)",

@@ -112,6 +112,15 @@ static void note_free(struct note *n)
     free(n);
 }
 
+/* n bytes (NUL bytes included: a body is not a C string) and a NUL after them. */
+static char *memdup0(const void *p, size_t n)
+{
+    char *s = xmalloc(n + 1);
+    if (n) memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
 static void wake(int fd)
 {
     uint64_t one = 1;
@@ -144,7 +153,7 @@ static void note_simple(struct amqp_broker *b, enum note_kind kind, const char *
 {
     struct note *n = xcalloc(1, sizeof *n);
     n->kind = kind;
-    if (text) n->text = xstrndup(text, len), n->len = len;
+    if (text) n->text = memdup0(text, len), n->len = len;
     note_post(b, n);
 }
 
@@ -656,6 +665,7 @@ static bool do_withdraw(struct amqp_broker *b, struct cmd *c)
         found = (msg.properties._flags & AMQP_BASIC_CORRELATION_ID_FLAG) &&
                 cid.len == strlen(c->id) && memcmp(cid.bytes, c->id, cid.len) == 0;
         amqp_destroy_message(&msg);
+        amqp_maybe_release_buffers_on_channel(b->conn, CH_DECLARE); /* 10,000 replies */
         if (found) {
             if (amqp_basic_ack(b->conn, CH_DECLARE, tag, 0) != AMQP_STATUS_OK) {
                 note_withdrawn(b, c->id, false, "the broker connection broke");
@@ -947,7 +957,7 @@ void amqp_broker_publish(struct amqp_broker *b, const char *queue, const char *b
     struct cmd *c = xcalloc(1, sizeof *c);
     c->kind = CMD_PUBLISH;
     c->queue = xstrdup(queue);
-    c->body = xstrndup(body, body_len);
+    c->body = memdup0(body, body_len);
     c->body_len = body_len;
     c->headers = headers_text(headers);
     c->id = xstrdup(id);
@@ -961,7 +971,7 @@ void amqp_broker_broadcast(struct amqp_broker *b, const char *body, size_t body_
 {
     struct cmd *c = xcalloc(1, sizeof *c);
     c->kind = CMD_BROADCAST;
-    c->body = xstrndup(body, body_len);
+    c->body = memdup0(body, body_len);
     c->body_len = body_len;
     c->headers = headers_text(headers);
     cmd_post(b, c);

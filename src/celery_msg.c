@@ -504,7 +504,9 @@ int celery_envelope_amqp(const char *text, size_t len, struct celery_amqp_parts 
         json_decref(env);
         return -EINVAL;
     }
-    out->body = xstrndup(bytes, out->body_len); /* NUL-terminated as well */
+    out->body = xmalloc(out->body_len + 1); /* NUL-terminated as well */
+    memcpy(out->body, bytes, out->body_len);
+    out->body[out->body_len] = '\0';
     free(bytes);
     out->headers = json_incref(json_object_get(env, "headers"));
     out->correlation_id = dup_or_null(json_str(props, "correlation_id"));

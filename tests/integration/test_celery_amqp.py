@@ -141,6 +141,20 @@ class Amqp(unittest.TestCase):
         self.assertNotIn("guest", q["broker"])
         wait_for(lambda: celery_queue(s, "celery")["queued"] == 0, what="queued 0 on celery")
 
+    def test_hostile_messages_on_the_event_exchange_change_nothing(self):
+        s = self.s
+        bodies = [b"", b"\x00\xff not json", b"[1, 2]", b"{}", b'{"type": 5}',
+                  b'[{"type": "task-succeeded", "uuid": {"x": 1}}]',
+                  b'{"type": "worker-heartbeat", "hostname": 7, "freq": "x"}',
+                  b"[" * 5000 + b"]" * 5000, b'{"clock": 123456789012345678901234567890}']
+        RABBIT.client(
+            "for body in %r:\n"
+            "    for key in ('task.multi', 'worker.heartbeat', 'task.received'):\n"
+            "        ch.basic_publish(amqp.Message(body, content_type='application/json'),\n"
+            "                         exchange='celeryev', routing_key=key)\n" % (bodies,))
+        done = s.wait_run(s.run_job(s.create_job("add", args={"x": 40, "y": 2})["id"]))
+        self.assertEqual((done["status"], done["output"]), ("SUCCESS", 42), done)
+
     def test_failure_carries_the_exception_and_its_traceback(self):
         s = self.s
         done = s.wait_run(s.run_job(s.create_job("fail", args={"reason": "boom"})["id"]))
