@@ -2,12 +2,14 @@
 InvenioRDM runs Celery: a loopback rabbitmq-server and redis-server and Debian's python3-celery
 running celery_app/skedtest_app.py with its broker on amqp:// (celerytest.py starts them all).
 Checks go through sked's API and, where it matters, the broker's queues and the result keys:
-outcomes, progress, stop of a running task and of a message still queued (AMQP cannot take it
-back: the worker that comes later must not run it), a queue the broker lost and one that
-declines messages, and the broker going away and coming back.
+outcomes, progress, GET /api/queues, hostile event messages, stop of a running task and of a
+message still queued (taken out of a queue nobody consumes; revoked where a consumer holds it
+back, so that a worker started later does not complete it), a queue the broker lost and one
+that declines messages, sked killed while a message waits, and the broker going away and coming
+back.
 
 One rabbitmq-server, one redis-server and one worker (a1@skedtest, -E, queue "celery") serve the
-whole module."""
+whole module; the tests of a queued message start a worker of their own afterwards."""
 import os
 import time
 import unittest
