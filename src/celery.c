@@ -1,4 +1,5 @@
-/* celery: runs of Celery job types, sent to and followed on Redis; see celery.h. */
+/* celery: runs of Celery job types, sent to and followed on Redis or AMQP (RabbitMQ) brokers;
+ * see celery.h. */
 #include "celery.h"
 
 #include <arpa/inet.h>
@@ -25,6 +26,7 @@
 #include "base/timeutil.h"
 #include "base/uuid.h"
 #include "base/xalloc.h"
+#include "celery_amqp.h"
 #include "celery_msg.h"
 #include "events.h"
 #include "offload.h"
@@ -45,6 +47,9 @@
 /* past the hard time limit, how long the worker gets to report the task it killed before sked
  * kills it itself (billiard checks its limits once a second) */
 #define LIMIT_SLACK_US (3 * 1000000LL)
+/* AMQP: past a stopped message's expiry, how long workers coming online still hear its revoke
+ * (a worker's clock may lag sked's) */
+#define TOMB_SLACK_US (60 * 1000000LL)
 
 /* ---- connections ---- */
 
@@ -97,6 +102,17 @@ struct endpoint {
     int64_t asked_queues;
     bool bound;         /* broker: our reply queue's binding is in place */
     bool used;          /* a loaded job type or a run in flight needs it (see prune) */
+    /* An AMQP broker: its connection lives on a thread (celery_amqp.c), and cmd and sub only
+     * mirror its state (up, up_since, warned) for what follows connections here. */
+    bool amqp;
+    char oid[UUID_STR_LEN]; /* the pidbox replies' routing key: sked's own on Redis, the
+                             * connection's on AMQP (each binds a queue of its own to it) */
+    struct amqp_url aurl;
+    struct amqp_broker *ab;
+    /* AMQP: runs stopped while their message waited in a queue, which AMQP cannot take back:
+     * run id -> int64_t µs until which a worker coming online is told to revoke it (the
+     * message's own expiry) */
+    struct map tombs;
 };
 
 /* A Celery queue of a broker. Kept until the broker's endpoint is closed (an LLEN on its way
@@ -132,6 +148,7 @@ struct flight {
     int64_t stop_deadline;
     bool check_pending;       /* an LREM or LPOS is on its way */
     bool resumed;             /* taken over from an earlier process */
+    bool said_sent;           /* AMQP: "sent to celery queue" is in the run log */
     int64_t unclaimed_since;  /* left the queue, no worker named: asked with query_task */
     int64_t last_query;
     char *held_meta;          /* an outcome that came before the start was heard of */
@@ -160,6 +177,17 @@ static void ep_up(struct rconn *rc);
 static void flight_send(struct flight *f);
 static void finish(struct flight *f, enum run_status st, char *message, json_t *output);
 static void broadcast(struct endpoint *ep, const char *method, json_t *arguments, bool reply);
+static char *amqp_display(const struct amqp_url *u);
+static void amqp_on_up(void *arg);
+static void amqp_on_down(void *arg, const char *why);
+static void amqp_on_event(void *arg, const char *body, size_t len);
+static void amqp_on_reply(void *arg, const char *body, size_t len);
+static void amqp_on_published(void *arg, const char *id, enum amqp_outcome outcome,
+                              const char *detail);
+static void amqp_on_queue_info(void *arg, const char *queue, int64_t messages, int64_t consumers);
+static void amqp_on_withdrawn(void *arg, const char *id, bool taken, const char *why);
+static void revoke_tombs(struct endpoint *ep, int64_t now);
+static void prune_tombs(struct endpoint *ep, int64_t now);
 
 /* The endpoint's kind as the name of a log field (one word: the JSON log ends a name at a
  * space, and the line would lose its fields). */
@@ -382,13 +410,16 @@ static void rconn_close(struct rconn *rc)
 static bool cmd_argv(struct endpoint *ep, redisCallbackFn *fn, void *arg, int argc,
                      const char **argv, const size_t *lens)
 {
-    if (!ep->cmd.up) return false;
+    if (!ep->cmd.up || !ep->cmd.ac) return false; /* down, or an AMQP broker */
     return redisAsyncCommandArgv(ep->cmd.ac, fn, arg, argc, argv, lens) == REDIS_OK;
 }
 
 static struct endpoint *endpoint_get(struct celery *c, enum ep_kind kind, const char *url)
 {
-    char *key = xasprintf("%c:%s", kind == EP_BROKER ? 'b' : 'r', url);
+    /* pyamqp:// is kombu's other name of amqp://: one broker, one connection */
+    bool py = strncasecmp(url, "pyamqp://", 9) == 0;
+    char *key = xasprintf("%c:%s%s", kind == EP_BROKER ? 'b' : 'r', py ? "amqp://" : "",
+                          py ? url + 9 : url);
     struct endpoint *ep = map_get(&c->endpoints, key);
     if (ep) {
         free(key);
@@ -396,6 +427,34 @@ static struct endpoint *endpoint_get(struct celery *c, enum ep_kind kind, const 
     }
     ep = xcalloc(1, sizeof *ep);
     struct sk_err e = {0};
+    if (kind == EP_BROKER && celery_url_is_amqp(url)) {
+        if (amqp_url_parse(url, &ep->aurl, &e) != 0) {
+            log_error("celery.bad_url", "reason=%s", log_q(e.msg));
+            free(key);
+            free(ep);
+            return NULL;
+        }
+        ep->amqp = true;
+        ep->c = c;
+        ep->kind = kind;
+        ep->key = xstrdup(url);
+        ep->display = amqp_display(&ep->aurl);
+        uuid_v4(ep->oid);
+        map_init(&ep->workers);
+        map_init(&ep->qlen);
+        map_init(&ep->tombs);
+        rconn_init(&ep->cmd, ep, false);
+        rconn_init(&ep->sub, ep, true);
+        map_put(&c->endpoints, key, ep);
+        free(key);
+        static const struct amqp_broker_cbs cbs = {
+            amqp_on_up,        amqp_on_down,       amqp_on_event,    amqp_on_reply,
+            amqp_on_published, amqp_on_queue_info, amqp_on_withdrawn};
+        ep->ab = amqp_broker_new(c->base, &ep->aurl, ep->oid, &cbs, ep);
+        if (!ep->ab) log_error("celery.thread", "broker=%s reason=\"cannot start its thread\"",
+                               ep->display);
+        return ep;
+    }
     if (redis_url_parse(url, &ep->url, &e) != 0) { /* task files are checked: not expected */
         log_error("celery.bad_url", "reason=%s", log_q(e.msg)); /* the URL may hold a password */
         free(key);
@@ -406,8 +465,10 @@ static struct endpoint *endpoint_get(struct celery *c, enum ep_kind kind, const 
     ep->kind = kind;
     ep->key = xstrdup(url);
     ep->display = xasprintf("redis://%s:%d/%d", ep->url.host, ep->url.port, ep->url.db);
+    snprintf(ep->oid, sizeof ep->oid, "%s", c->oid);
     map_init(&ep->workers);
     map_init(&ep->qlen);
+    map_init(&ep->tombs);
     rconn_init(&ep->cmd, ep, false);
     rconn_init(&ep->sub, ep, true);
     map_put(&c->endpoints, key, ep);
@@ -426,6 +487,12 @@ static void worker_free(struct worker *w)
 
 static void endpoint_free(struct endpoint *ep)
 {
+    amqp_broker_free(ep->ab); /* its thread ends first: no callback comes afterwards */
+    amqp_url_free(&ep->aurl);
+    size_t ti;
+    for (struct map_entry *e = map_first(&ep->tombs, &ti); e; e = map_next(&ep->tombs, &ti, e))
+        free(e->value);
+    map_release(&ep->tombs);
     rconn_close(&ep->cmd);
     rconn_close(&ep->sub);
     size_t it;
@@ -937,6 +1004,9 @@ static void apply_event(struct endpoint *ep, const struct celery_event *ev)
          * events, enable_events goes again with its first heartbeats */
         if (w->online && w->beats > 0 && w->beats <= 5 && !w->task_events)
             broadcast(ep, "enable_events", json_object(), false);
+        /* likewise the revokes of messages stopped in their queue (AMQP): the first heartbeat
+         * comes once the worker listens, and ends a task it took before it heard them */
+        if (w->online && w->beats > 0 && w->beats <= 2) revoke_tombs(ep, now);
         if (w->online && (!was_online || !w->queues)) {
             /* a worker that just came: it reports task events, and tells what it consumes;
              * a stop broadcast it may have missed is repeated */
@@ -952,6 +1022,7 @@ static void apply_event(struct endpoint *ep, const struct celery_event *ev)
                                         "signal", f->revokes > 1 ? "SIGKILL" : "SIGTERM"),
                               false);
             }
+            revoke_tombs(ep, now);
         }
         return;
     }
@@ -963,6 +1034,14 @@ static void apply_event(struct endpoint *ep, const struct celery_event *ev)
     if (strcmp(ev->type, "task-received") == 0 || strcmp(ev->type, "task-started") == 0)
         f->unclaimed_since = 0;
     if (strcmp(ev->type, "task-received") == 0) {
+        /* the broker confirms a persistent message once it is on disk, which may come after a
+         * worker received it: the log says it was sent before it says it was received */
+        if (f->broker && f->broker->amqp && !f->said_sent) {
+            f->said_sent = true;
+            flight_log(f, LL_INFO, "sent to celery queue %s (a worker received it before the "
+                                   "broker confirmed it)",
+                       f->run.queue);
+        }
         if (f->state < F_TAKEN) f->state = F_TAKEN;
         set_remote(f, ev->hostname);
         struct run_guard g = {f->run.id, RUN_MASK(RUN_QUEUED) | RUN_MASK(RUN_CANCELLING), NULL, 0};
@@ -1056,16 +1135,26 @@ static void ensure_bound(struct endpoint *ep)
 
 static void broadcast(struct endpoint *ep, const char *method, json_t *arguments, bool reply)
 {
-    if (reply) ensure_bound(ep);
+    if (reply && !ep->amqp) ensure_bound(ep); /* on AMQP, sked's reply queue is bound at connect */
     char tag[UUID_STR_LEN], ticket[UUID_STR_LEN], channel[64];
     uuid_v4(tag);
     uuid_v4(ticket);
     snprintf(channel, sizeof channel, "/%d.celery.pidbox", ep->url.db);
     char *env = celery_pidbox_envelope(method, arguments, reply ? ticket : NULL,
-                                       reply ? ep->c->oid : NULL, ++ep->clock,
+                                       reply ? ep->oid : NULL, ++ep->clock,
                                        time_now_us() / 1000000 + 60, tag);
     json_decref(arguments);
     if (!env) return;
+    if (ep->amqp) { /* the same message, as AMQP carries it, to the fanout exchange */
+        struct celery_amqp_parts parts;
+        struct sk_err e = {0};
+        if (ep->ab && ep->cmd.up && celery_envelope_amqp(env, strlen(env), &parts, &e) == 0) {
+            amqp_broker_broadcast(ep->ab, parts.body, parts.body_len, parts.headers);
+            celery_amqp_parts_free(&parts);
+        }
+        free(env);
+        return;
+    }
     const char *argv[] = {"PUBLISH", channel, env};
     size_t lens[] = {7, strlen(channel), strlen(env)};
     cmd_argv(ep, on_any, NULL, 3, argv, lens);
@@ -1077,15 +1166,10 @@ static void reply_queue(const struct celery *c, char out[96])
     snprintf(out, 96, "%s.reply.celery.pidbox", c->oid);
 }
 
-/* Replies of workers to active_queues: {hostname: [{"name": queue, ...}, ...]}. */
-static void on_reply(redisAsyncContext *ac, void *reply, void *arg)
+/* A reply's body: to active_queues {hostname: [{"name": queue, ...}, ...]}, to query_task
+ * {hostname: {task id: [state, info]}}. */
+static void apply_reply(struct endpoint *ep, json_t *body)
 {
-    (void)ac;
-    struct endpoint *ep = arg;
-    redisReply *r = reply;
-    if (!r || ep->c->closing || r->type != REDIS_REPLY_STRING) return;
-    struct sk_err e = {0};
-    json_t *body = celery_envelope_body(r->str, r->len, &e);
     const char *host;
     json_t *v;
     json_object_foreach(body, host, v)
@@ -1122,6 +1206,18 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *arg)
             if (name) json_array_append_new(w->queues, json_string(name));
         }
     }
+}
+
+/* Replies of workers, popped from sked's reply list. */
+static void on_reply(redisAsyncContext *ac, void *reply, void *arg)
+{
+    (void)ac;
+    struct endpoint *ep = arg;
+    redisReply *r = reply;
+    if (!r || ep->c->closing || r->type != REDIS_REPLY_STRING) return;
+    struct sk_err e = {0};
+    json_t *body = celery_envelope_body(r->str, r->len, &e);
+    apply_reply(ep, body);
     json_decref(body);
     /* more may be waiting */
     char rq[96];
@@ -1236,6 +1332,27 @@ static void flight_send(struct flight *f)
     set_remote(f, NULL);
     struct run_guard g = {r->id, RUN_MASK(RUN_QUEUED), NULL, 0};
     store_run_update(c->store, &g, -1, RF_REMOTE, r, time_now_us());
+    if (f->broker->amqp) {
+        /* "sent" is said once the broker confirmed it (amqp_on_published) */
+        struct celery_amqp_parts parts;
+        struct sk_err e = {0};
+        if (!f->broker->ab ||
+            celery_envelope_amqp(f->envelope, strlen(f->envelope), &parts, &e) != 0) {
+            flight_log(f, LL_ERROR, "cannot build the task message: %s", e.msg);
+            finish(f, RUN_FAILED, xasprintf("cannot build the task message: %s", e.msg), NULL);
+            return;
+        }
+        /* the broker drops the message when no worker took it within accept_timeout, as the
+         * Redis path takes it back then: the message's own "expires" says the same to a
+         * worker */
+        int64_t left = (f->sent_at + f->accept_ms * 1000 - time_now_us()) / 1000;
+        amqp_broker_publish(f->broker->ab, r->queue, parts.body, parts.body_len, parts.headers,
+                            r->id, parts.priority, left > 0 ? left : 1);
+        celery_amqp_parts_free(&parts);
+        log_debug("celery.sent", "run=%s task=%s queue=%s broker=%s", r->id, f->task, r->queue,
+                  f->broker->display);
+        return;
+    }
     const char *argv[] = {"LPUSH", r->queue, f->envelope};
     size_t lens[] = {5, strlen(r->queue), strlen(f->envelope)};
     struct req *q = req_new(f);
@@ -1286,8 +1403,52 @@ static void on_withdrawn(redisAsyncContext *ac, void *reply, void *arg)
     if (f->stopping && f->revokes == 0) revoke(f, "SIGTERM");
 }
 
+/* AMQP: a message in a queue cannot be taken back. The workers online are told to revoke the
+ * task, and those that come online until the message expires are told again (the tombs). */
+static void bury(struct flight *f)
+{
+    struct endpoint *ep = f->broker;
+    int64_t *until = map_get(&ep->tombs, f->run.id);
+    if (!until) {
+        until = xcalloc(1, sizeof *until);
+        map_put(&ep->tombs, f->run.id, until);
+    }
+    *until = f->sent_at + f->accept_ms * 1000 + TOMB_SLACK_US;
+    broadcast(ep, "revoke",
+              json_pack("{s:s,s:b,s:s}", "task_id", f->run.id, "terminate", 1, "signal",
+                        "SIGTERM"),
+              false);
+    flight_log(f, LL_WARNING,
+               "the message stays in queue %s until it expires (AMQP cannot take it back): the "
+               "workers are told to revoke the task",
+               f->run.queue);
+}
+
+/* AMQP: the message stays where it is; the run ends (stopped, or not accepted in time). */
+static void leave_queued(struct flight *f)
+{
+    bury(f);
+    char d[32];
+    if (f->stopping)
+        finish(f, RUN_CANCELLED, stopped_message(f, " before a worker took it"), NULL);
+    else
+        finish(f, RUN_FAILED,
+               xasprintf("no worker accepted the task within %s", dur(f->accept_ms, d)), NULL);
+}
+
 static void withdraw(struct flight *f)
 {
+    if (f->broker->amqp) {
+        /* a stop takes the message out of a queue no worker consumes (amqp_on_withdrawn);
+         * at accept_timeout the broker drops it by itself (its expiration) */
+        if (f->stopping && f->broker->ab && f->broker->cmd.up) {
+            amqp_broker_withdraw(f->broker->ab, f->run.queue, f->run.id);
+            f->check_pending = true;
+        } else {
+            leave_queued(f);
+        }
+        return;
+    }
     const char *argv[] = {"LREM", f->run.queue, "1", f->envelope};
     size_t lens[] = {4, strlen(f->run.queue), 1, strlen(f->envelope)};
     struct req *q = req_new(f);
@@ -1327,6 +1488,18 @@ static void check_flight(struct flight *f, int64_t now)
         return;
     }
     if (!settled(&b->cmd, now) || !settled(&b->sub, now) || f->check_pending) return;
+    if (f->resumed && f->state == F_SENT && b->amqp) {
+        /* no LPOS on AMQP: the workers are asked, and the result backend read */
+        f->resumed = false;
+        f->state = F_TAKEN;
+        f->unclaimed_since = now;
+        flight_log(f, LL_WARNING,
+                   "taken over while its message was in queue %s, where AMQP cannot look it "
+                   "up: asking the workers; lost in %s unless one takes or has the task or a "
+                   "result comes",
+                   f->run.queue, dur(f->accept_ms + QUERY_GRACE_US / 1000, d));
+        return;
+    }
     if (f->resumed && f->state == F_SENT) {
         const char *argv[] = {"LPOS", f->run.queue, f->envelope};
         size_t lens[] = {4, strlen(f->run.queue), strlen(f->envelope)};
@@ -1495,6 +1668,19 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
             continue;
         }
         if (!ep->cmd.up) continue;
+        if (ep->amqp) {
+            if (now - ep->asked_queues >= QUEUES_POLL_US) {
+                if (ep->asked_queues) broadcast(ep, "enable_events", json_object(), false);
+                ask_queues(ep);
+            }
+            size_t qi;
+            for (struct map_entry *q = map_first(&ep->qlen, &qi); q;
+                 q = map_next(&ep->qlen, &qi, q))
+                if (((struct qslot *)q->value)->used && ep->ab)
+                    amqp_broker_queue_info(ep->ab, q->key);
+            prune_tombs(ep, now);
+            continue;
+        }
         if (ep->sub.up && now - ep->asked_queues >= QUEUES_POLL_US) {
             if (ep->asked_queues) broadcast(ep, "enable_events", json_object(), false);
             ask_queues(ep);
@@ -1545,6 +1731,149 @@ static void ep_up(struct rconn *rc)
     free(ids);
 }
 
+/* ---- AMQP brokers: what their threads report (celery_amqp.c) ---- */
+
+static char *amqp_display(const struct amqp_url *u)
+{
+    /* kombu's spelling: the default virtual host "/" makes "//" */
+    return xasprintf("amqp://%s:%d/%s", u->host, u->port, u->vhost);
+}
+
+static void amqp_on_up(void *arg)
+{
+    struct endpoint *ep = arg;
+    int64_t now = time_now_us();
+    ep->cmd.up = ep->sub.up = true;
+    ep->cmd.up_since = ep->sub.up_since = now;
+    if (ep->cmd.warned) log_info("celery.connected", "broker=%s conn=amqp", ep->display);
+    ep->cmd.warned = false;
+    ep->asked_queues = 0; /* a reconnect: the workers are asked again */
+    revoke_tombs(ep, now);
+    ep_up(&ep->cmd); /* enable_events, then what waited to be sent */
+}
+
+static void amqp_on_down(void *arg, const char *why)
+{
+    struct endpoint *ep = arg;
+    bool was_up = ep->cmd.up;
+    ep->cmd.up = ep->sub.up = false;
+    if (!ep->cmd.warned || was_up)
+        log_warn("celery.disconnected", "broker=%s conn=amqp reason=%s", ep->display, log_q(why));
+    ep->cmd.warned = true;
+}
+
+static void amqp_on_event(void *arg, const char *body, size_t len)
+{
+    struct endpoint *ep = arg;
+    if (ep->c->closing) return;
+    struct celery_event *evs;
+    size_t n;
+    struct sk_err e = {0};
+    if (celery_events_parse_body(body, len, &evs, &n, &e) != 0) {
+        log_debug("celery.bad_event", "broker=%s reason=%s", ep->display, log_q(e.msg));
+        return;
+    }
+    for (size_t i = 0; i < n; i++) apply_event(ep, &evs[i]);
+    celery_events_free(evs, n);
+}
+
+static void amqp_on_reply(void *arg, const char *body, size_t len)
+{
+    struct endpoint *ep = arg;
+    if (ep->c->closing) return;
+    struct sk_err e = {0};
+    json_t *doc = celery_body_parse(body, len, &e);
+    if (json_is_object(doc)) apply_reply(ep, doc);
+    json_decref(doc);
+}
+
+static void amqp_on_published(void *arg, const char *id, enum amqp_outcome outcome,
+                              const char *detail)
+{
+    struct endpoint *ep = arg;
+    struct flight *f = ep->c->closing ? NULL : map_get(&ep->c->flights, id);
+    if (!f || f->broker != ep) return;
+    if (outcome == AMQP_CONFIRMED) {
+        if (detail) flight_log(f, LL_WARNING, "%s", detail);
+        if (!f->said_sent)
+            flight_log(f, LL_INFO, "sent to celery queue %s (the broker confirmed it)",
+                       f->run.queue);
+        f->said_sent = true;
+        return;
+    }
+    if (f->state != F_SENT) return; /* a worker has it already */
+    if (outcome == AMQP_LOST) {
+        /* the broker may have it all the same: a worker that gets both runs the task twice
+         * at worst, under the same id */
+        f->state = F_UNSENT;
+        flight_log(f, LL_WARNING,
+                   "the broker did not confirm the message before its connection went%s%s: it "
+                   "is sent again once the broker is back",
+                   detail ? ": " : "", detail ? detail : "");
+        return;
+    }
+    const char *what = outcome == AMQP_UNROUTED   ? "no queue took the message"
+                       : outcome == AMQP_DECLINED ? "the broker declined the message"
+                                                  : "the broker refused the message";
+    char *msg = xasprintf("%s for celery queue %s%s%s", what, f->run.queue, detail ? ": " : "",
+                          detail ? detail : "");
+    flight_log(f, LL_ERROR, "%s", msg);
+    finish(f, RUN_FAILED, msg, NULL);
+}
+
+static void amqp_on_queue_info(void *arg, const char *queue, int64_t messages, int64_t consumers)
+{
+    (void)consumers;
+    struct endpoint *ep = arg;
+    struct qslot *q = map_get(&ep->qlen, queue);
+    if (q) q->len = messages;
+}
+
+static void amqp_on_withdrawn(void *arg, const char *id, bool taken, const char *why)
+{
+    struct endpoint *ep = arg;
+    struct flight *f = ep->c->closing ? NULL : map_get(&ep->c->flights, id);
+    if (!f || f->broker != ep) return;
+    f->check_pending = false;
+    if (taken) { /* exact, as LREM on Redis: no worker ever sees it */
+        finish(f, RUN_CANCELLED, stopped_message(f, " before a worker took it"), NULL);
+        return;
+    }
+    if (f->state == F_SENT) {
+        flight_log(f, LL_INFO, "the message could not be taken out of queue %s: %s", f->run.queue,
+                   why ? why : "");
+        leave_queued(f);
+    } else if (f->revokes == 0) {
+        revoke(f, "SIGTERM"); /* a worker took it meanwhile */
+    }
+}
+
+/* A worker came online, or the broker connection came back: the tasks stopped while queued are
+ * revoked again. */
+static void revoke_tombs(struct endpoint *ep, int64_t now)
+{
+    size_t it;
+    for (struct map_entry *e = map_first(&ep->tombs, &it); e; e = map_next(&ep->tombs, &it, e))
+        if (*(int64_t *)e->value > now)
+            broadcast(ep, "revoke",
+                      json_pack("{s:s,s:b,s:s}", "task_id", e->key, "terminate", 1, "signal",
+                                "SIGTERM"),
+                      false);
+}
+
+static void prune_tombs(struct endpoint *ep, int64_t now)
+{
+    size_t it, n = 0;
+    char **gone = xcalloc(ep->tombs.count + 1, sizeof *gone);
+    for (struct map_entry *e = map_first(&ep->tombs, &it); e; e = map_next(&ep->tombs, &it, e))
+        if (*(int64_t *)e->value <= now) gone[n++] = xstrdup(e->key);
+    for (size_t i = 0; i < n; i++) {
+        free(map_del(&ep->tombs, gone[i]));
+        free(gone[i]);
+    }
+    free(gone);
+}
+
 /* ---- the interface ---- */
 
 struct celery *celery_new(struct event_base *base, struct dispatch *d, const struct config *cfg)
@@ -1572,7 +1901,7 @@ void celery_free(struct celery *c)
     size_t it;
     for (struct map_entry *e = map_first(&c->endpoints, &it); e; e = map_next(&c->endpoints, &it, e)) {
         struct endpoint *ep = e->value;
-        if (ep->kind == EP_BROKER && ep->bound && ep->cmd.up) {
+        if (ep->kind == EP_BROKER && !ep->amqp && ep->bound && ep->cmd.up) {
             char rq[96], member[160];
             reply_queue(c, rq);
             snprintf(member, sizeof member, "%s\x06\x16%s\x06\x16%s", c->oid, c->oid, rq);
@@ -1690,7 +2019,12 @@ void celery_job_deleted(struct celery *c, const char *job_id)
     for (size_t i = 0; i < k; i++) {
         struct flight *f = map_get(&c->flights, ids[i]);
         if (f->state >= F_SENT && f->state != F_SENT) revoke(f, "SIGTERM");
-        if (f->state == F_SENT) withdraw(f);
+        if (f->state == F_SENT) {
+            if (f->broker->amqp)
+                bury(f);
+            else
+                withdraw(f);
+        }
         flight_free(f);
     }
     free(ids);

@@ -490,6 +490,44 @@ json_t *celery_envelope_body(const char *text, size_t len, struct sk_err *e)
     return envelope_body(text, len, "envelope", e);
 }
 
+int celery_envelope_amqp(const char *text, size_t len, struct celery_amqp_parts *out,
+                         struct sk_err *e)
+{
+    memset(out, 0, sizeof *out);
+    /* what goes to the broker is what the Redis path would push: the same checks */
+    if (celery_envelope_check(text, len, e) != 0) return -EINVAL;
+    json_t *env = json_parse(text, len, "envelope", e);
+    if (!env) return -EINVAL;
+    json_t *props = json_object_get(env, "properties");
+    char *bytes = body_bytes(env, props, &out->body_len, "envelope", e);
+    if (!bytes) {
+        json_decref(env);
+        return -EINVAL;
+    }
+    out->body = xmalloc(out->body_len + 1); /* NUL-terminated as well */
+    memcpy(out->body, bytes, out->body_len);
+    out->body[out->body_len] = '\0';
+    free(bytes);
+    out->headers = json_incref(json_object_get(env, "headers"));
+    out->correlation_id = dup_or_null(json_str(props, "correlation_id"));
+    json_t *pri = json_object_get(props, "priority");
+    out->priority = json_is_integer(pri) && json_integer_value(pri) >= 0 &&
+                            json_integer_value(pri) <= 255
+                        ? (int)json_integer_value(pri)
+                        : 0;
+    json_decref(env);
+    return 0;
+}
+
+void celery_amqp_parts_free(struct celery_amqp_parts *p)
+{
+    if (!p) return;
+    free(p->body);
+    json_decref(p->headers);
+    free(p->correlation_id);
+    memset(p, 0, sizeof *p);
+}
+
 /* ---- results ---- */
 
 static bool exception_state(const char *status)
@@ -571,12 +609,11 @@ void celery_meta_free(struct celery_meta *m)
 
 /* ---- events ---- */
 
-int celery_events_parse(const char *text, size_t len, struct celery_event **out, size_t *n,
-                        struct sk_err *e)
+/* The events of a message body (taken over): one event object or a list of them. */
+static int events_of(json_t *body, struct celery_event **out, size_t *n, struct sk_err *e)
 {
     *out = NULL;
     *n = 0;
-    json_t *body = envelope_body(text, len, "event", e);
     if (!body) return -EINVAL;
     int rc = -EINVAL;
     struct celery_event *ev = NULL;
@@ -615,6 +652,29 @@ out:
     celery_events_free(ev, done);
     json_decref(body);
     return rc;
+}
+
+int celery_events_parse(const char *text, size_t len, struct celery_event **out, size_t *n,
+                        struct sk_err *e)
+{
+    return events_of(envelope_body(text, len, "event", e), out, n, e);
+}
+
+int celery_events_parse_body(const char *text, size_t len, struct celery_event **out,
+                             size_t *n, struct sk_err *e)
+{
+    return events_of(text ? parse_outside(text, len, "event", e)
+                          : (sk_err_set(e, -EINVAL, "event", "is missing"), NULL),
+                     out, n, e);
+}
+
+json_t *celery_body_parse(const char *text, size_t len, struct sk_err *e)
+{
+    if (!text) {
+        sk_err_set(e, -EINVAL, "body", "is missing");
+        return NULL;
+    }
+    return parse_outside(text, len, "body", e);
 }
 
 void celery_events_free(struct celery_event *ev, size_t n)
@@ -690,10 +750,14 @@ int redis_url_parse(const char *url, struct redis_url *out, struct sk_err *e)
      * for sked needs to know which part of its URL stands in the way */
     if (strncasecmp(url, "rediss://", 9) == 0)
         return sk_err_set(e, -EINVAL, "broker", "TLS (rediss://) is not supported");
-    if (strncasecmp(url, "amqp://", 7) == 0 || strncasecmp(url, "amqps://", 8) == 0 ||
-        strncasecmp(url, "pyamqp://", 9) == 0)
+    if (celery_url_is_amqp(url) || strncasecmp(url, "amqps://", 8) == 0)
         return sk_err_set(e, -EINVAL, "broker",
-                          "AMQP (RabbitMQ) is not supported yet, only Redis "
+                          "AMQP (RabbitMQ) serves as a broker only: results must be on Redis "
+                          "(redis://[[user]:password@]host[:port][/db])");
+    if (strncasecmp(url, "rpc://", 6) == 0)
+        return sk_err_set(e, -EINVAL, "broker",
+                          "the rpc:// result backend (results sent back over AMQP) is not "
+                          "supported: results must be on Redis "
                           "(redis://[[user]:password@]host[:port][/db])");
     if (strncasecmp(url, "sentinel://", 11) == 0)
         return sk_err_set(e, -EINVAL, "broker", "Redis Sentinel (sentinel://) is not supported");
@@ -791,6 +855,116 @@ void redis_url_free(struct redis_url *u)
 {
     if (!u) return;
     free(u->host);
+    free(u->username);
+    free(u->password);
+    memset(u, 0, sizeof *u);
+}
+
+/* ---- AMQP broker URLs ---- */
+
+bool celery_url_is_amqp(const char *url)
+{
+    return url && (strncasecmp(url, "amqp://", 7) == 0 || strncasecmp(url, "pyamqp://", 9) == 0);
+}
+
+int amqp_url_parse(const char *url, struct amqp_url *out, struct sk_err *e)
+{
+    memset(out, 0, sizeof *out);
+    out->port = 5672;
+    if (!url || !*url) return sk_err_set(e, -EINVAL, "broker", "is empty");
+    if (strncasecmp(url, "amqps://", 8) == 0)
+        return sk_err_set(e, -EINVAL, "broker", "TLS (amqps://) is not supported");
+    if (!celery_url_is_amqp(url))
+        return sk_err_set(e, -EINVAL, "broker",
+                          "must be a URL amqp://[user[:password]@]host[:port][/vhost]");
+    const char *p = strstr(url, "://") + 3;
+    /* as kombu reads it (kombu.utils.url.url_to_parts: urlparse with HTTP semantics): the
+     * authority ends at the first '/', '?' or '#', the user part at its last '@' */
+    const char *end = p + strcspn(p, "/?#");
+    const char *at = NULL;
+    for (const char *q = p; q < end; q++)
+        if (*q == '@') at = q;
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        const char *uend = colon ? colon : at;
+        if (userinfo_part(p, (size_t)(uend - p), "user name", &out->username, e) ||
+            (colon &&
+             userinfo_part(colon + 1, (size_t)(at - colon - 1), "password", &out->password, e)))
+            goto fail;
+        p = at + 1;
+    }
+    const char *host = p, *host_end;
+    if (*p == '[') {
+        host = ++p;
+        while (p < end && (hexval(*p) >= 0 || *p == ':' || *p == '.')) p++;
+        if (p >= end || *p != ']') {
+            sk_err_set(e, -EINVAL, "broker", "the IPv6 host must be hex digits and ':' in [...]");
+            goto fail;
+        }
+        host_end = p++;
+    } else {
+        while (p < end && host_char(*p)) p++;
+        host_end = p;
+    }
+    if (p < end && *p == ':') {
+        long port;
+        if (!number_in(p + 1, (size_t)(end - p - 1), 65535, &port) || port == 0) {
+            sk_err_set(e, -EINVAL, "broker", "the port must be a number from 1 to 65535");
+            goto fail;
+        }
+        out->port = (int)port;
+        p = end;
+    }
+    if (p != end) {
+        sk_err_set(e, -EINVAL, "broker",
+                   "the host may hold only letters, digits, '.', '-' and '_' (one broker: "
+                   "failover lists are not supported)");
+        goto fail;
+    }
+    /* the path less its first '/', percent-decoded, is the virtual host; none or empty is
+     * "/" (kombu's default): amqp://h, amqp://h/ and amqp://h// all mean "/" */
+    char *vhost = NULL;
+    if (*p == '/') {
+        p++;
+        size_t n = strcspn(p, "?#");
+        if (userinfo_part(p, n, "virtual host", &vhost, e)) goto fail;
+        p += n;
+    }
+    out->vhost = vhost ? vhost : xstrdup("/");
+    if (strlen(out->vhost) > 255 || strpbrk(out->vhost, "\r\n")) {
+        sk_err_set(e, -EINVAL, "broker", "the virtual host must be at most 255 bytes, one line");
+        goto fail;
+    }
+    if (*p == '?') {
+        size_t n = strcspn(p + 1, "=&#");
+        bool clean = n > 0 && n <= 60;
+        for (size_t i = 1; clean && i <= n; i++)
+            clean = isalnum((unsigned char)p[i]) || p[i] == '_' || p[i] == '-' || p[i] == '.';
+        if (clean)
+            sk_err_set(e, -EINVAL, "broker", "unknown URL option %.*s (sked takes none)", (int)n,
+                       p + 1);
+        else
+            sk_err_set(e, -EINVAL, "broker", "URL options (?...) are not supported");
+        goto fail;
+    }
+    if (*p) {
+        sk_err_set(e, -EINVAL, "broker", "a fragment (#...) is not allowed");
+        goto fail;
+    }
+    out->host = host_end > host ? xstrndup(host, (size_t)(host_end - host)) : xstrdup("localhost");
+    if (!out->username) out->username = xstrdup("guest");
+    if (!out->password) out->password = xstrdup("guest");
+    return 0;
+fail:
+    amqp_url_free(out);
+    return -EINVAL;
+}
+
+void amqp_url_free(struct amqp_url *u)
+{
+    if (!u) return;
+    free(u->host);
+    free(u->vhost);
     free(u->username);
     free(u->password);
     memset(u, 0, sizeof *u);

@@ -13,6 +13,7 @@
 #define SKED_CELERY_MSG_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -76,6 +77,24 @@ char *celery_pidbox_envelope(const char *method, const json_t *arguments, const 
  */
 json_t *celery_envelope_body(const char *text, size_t len, struct sk_err *e);
 
+/*
+ * A message built for kombu's Redis transport (celery_task_envelope, celery_pidbox_envelope)
+ * as an AMQP broker takes it: the body as bytes (base64-decoded: on AMQP the body is the JSON
+ * itself), the headers object (to become an AMQP field table), the correlation id (NULL when
+ * the envelope has none) and the priority (0..255). The envelope passes celery_envelope_check
+ * first; -EINVAL with e otherwise.
+ */
+struct celery_amqp_parts {
+    char *body;
+    size_t body_len;
+    json_t *headers;
+    char *correlation_id;
+    int priority;
+};
+int celery_envelope_amqp(const char *text, size_t len, struct celery_amqp_parts *out,
+                         struct sk_err *e);
+void celery_amqp_parts_free(struct celery_amqp_parts *p);
+
 /* A result-backend value (celery-task-meta-<id>). */
 struct celery_meta {
     char *task_id;   /* may be NULL */
@@ -116,13 +135,25 @@ struct celery_event {
 int celery_events_parse(const char *text, size_t len, struct celery_event **out, size_t *n,
                         struct sk_err *e);
 void celery_events_free(struct celery_event *ev, size_t n);
+/*
+ * The same for an event as an AMQP broker delivers it: the message body is the event JSON
+ * itself (one object, or a list for "task.multi"), with no kombu envelope around it.
+ */
+int celery_events_parse_body(const char *text, size_t len, struct celery_event **out, size_t *n,
+                             struct sk_err *e);
+/*
+ * Any other AMQP message body sked reads (pidbox replies): JSON, NULL with e (field "body")
+ * when it is not; numbers out of range as in celery_envelope_body.
+ */
+json_t *celery_body_parse(const char *text, size_t len, struct sk_err *e);
 
 /*
  * A Redis URL: redis://[[username]:password@]host[:port][/db] (port 6379, db 0 by default).
  * The host may be a bracketed IPv6 address; username and password are percent-decoded. No
  * query, fragment, TLS (rediss://), AMQP or Sentinel. -EINVAL with e's field "broker" and a
  * reason that says what stands in the way ("TLS (rediss://) is not supported", "AMQP
- * (RabbitMQ) is not supported yet, ...", "unknown URL option global_keyprefix ...") and never
+ * (RabbitMQ) serves as a broker only ..." (an AMQP broker is parsed by amqp_url_parse), "the
+ * rpc:// result backend ... is not supported", "unknown URL option global_keyprefix ...") and never
  * repeats the password; a caller parsing a result backend URL renames the field.
  */
 struct redis_url {
@@ -134,6 +165,27 @@ struct redis_url {
 int redis_url_parse(const char *url, struct redis_url *out, struct sk_err *e);
 /* Frees the members and zeroes u; safe on a zeroed struct. */
 void redis_url_free(struct redis_url *u);
+
+/* Whether url names an AMQP broker (amqp:// or its kombu alias pyamqp://). */
+bool celery_url_is_amqp(const char *url);
+
+/*
+ * An AMQP 0-9-1 (RabbitMQ) broker URL as kombu reads it:
+ * amqp://[user[:password]@][host][:port][/vhost], pyamqp:// alike. Defaults as kombu's:
+ * guest, guest, localhost, 5672, virtual host "/". The virtual host is the path less its first
+ * '/', percent-decoded, "/" when none or empty (amqp://h, amqp://h/ and amqp://h// all name
+ * "/"; amqp://h/%2F too; amqp://h/app is "app"). No TLS (amqps://), query options, fragment
+ * or failover lists. -EINVAL with e's field "broker" and a reason that never repeats the
+ * password.
+ */
+struct amqp_url {
+    char *host;
+    int port;
+    char *vhost;
+    char *username, *password; /* never NULL after a successful parse */
+};
+int amqp_url_parse(const char *url, struct amqp_url *out, struct sk_err *e);
+void amqp_url_free(struct amqp_url *u);
 
 /*
  * The display repr of a JSON value as Celery's argsrepr/kwargsrepr: JSON with Python's ", "

@@ -134,9 +134,16 @@ static bool valid_celery_queue(const char *s)
     return true;
 }
 
-/* 0, or the reason why s is not a Redis URL sked can use (in e, field set by the caller). */
-static int check_redis_url(const char *s, struct sk_err *e)
+/* 0, or the reason why s is not a URL sked can use (in e, field set by the caller): a Redis
+ * URL, or for a broker an AMQP one as well. */
+static int check_url(const char *s, bool broker, struct sk_err *e)
 {
+    if (broker && (celery_url_is_amqp(s) || strncasecmp(s, "amqps://", 8) == 0)) {
+        struct amqp_url a;
+        int rc = amqp_url_parse(s, &a, e);
+        if (rc == 0) amqp_url_free(&a);
+        return rc;
+    }
     struct redis_url u;
     int rc = redis_url_parse(s, &u, e);
     if (rc == 0) redis_url_free(&u);
@@ -165,10 +172,12 @@ static int parse_celery(json_t *c, struct task *t, struct sk_err *e)
         snprintf(field, sizeof field, "celery.%s", urls[i]);
         if (!u)
             return sk_err_set(e, -EINVAL, field,
-                              "required, a Redis URL such as redis://127.0.0.1:6379/%d", i ? 1 : 0);
-        /* what is wrong with it (TLS, AMQP, an option), never the URL, which may hold a
-         * password */
-        int rc = check_redis_url(u, e);
+                              i ? "required, a Redis URL such as redis://127.0.0.1:6379/1"
+                                : "required, a Redis URL such as redis://127.0.0.1:6379/0 or an "
+                                  "AMQP one such as amqp://guest:guest@127.0.0.1:5672//");
+        /* what is wrong with it (TLS, AMQP as a result backend, an option), never the URL,
+         * which may hold a password */
+        int rc = check_url(u, i == 0, e);
         if (rc) {
             snprintf(e->field, sizeof e->field, "%s", field);
             return rc;

@@ -1,9 +1,10 @@
 /*
- * fuzz_celery: what Redis hands sked from Celery workers - envelopes, result-backend values,
- * events - and the broker URL a person writes. The same bytes go to every parser. Each must
- * refuse with a reason or return what it promises; an envelope the check accepts must have a
- * body sked can read; and a task or control message rebuilt from a fuzzed body must carry that
- * body back unchanged, so no argument value can make sked write an envelope a worker chokes on.
+ * fuzz_celery: what Redis and AMQP brokers hand sked from Celery workers - envelopes,
+ * result-backend values, events, pidbox replies - and the broker URLs a person writes. The
+ * same bytes go to every parser. Each must refuse with a reason or return what it promises;
+ * an envelope the check accepts must have a body sked can read; and a task or control message
+ * rebuilt from a fuzzed body must carry that body back unchanged, so no argument value can
+ * make sked write an envelope a worker chokes on.
  */
 #include <errno.h>
 #include <string.h>
@@ -144,6 +145,61 @@ static void urls(const char *text, size_t len)
     free(url);
 }
 
+/* What an AMQP broker delivers: event bodies and pidbox replies without an envelope, and the
+ * parts an envelope gives the AMQP publisher. */
+static void amqp_bodies(const char *text, size_t len)
+{
+    struct celery_event *ev = NULL;
+    size_t n = 0;
+    struct sk_err e = {0};
+    if (celery_events_parse_body(text, len, &ev, &n, &e) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            FUZZ_CHECK(ev[i].type && ev[i].type[0] && json_is_object(ev[i].doc));
+            FUZZ_CHECK(strcmp(json_str(ev[i].doc, "type"), ev[i].type) == 0);
+        }
+        celery_events_free(ev, n);
+    } else {
+        FUZZ_CHECK(e.code == -EINVAL && strcmp(e.field, "event") == 0 && e.msg[0]);
+        FUZZ_CHECK(ev == NULL && n == 0);
+    }
+    struct sk_err be = {0};
+    json_t *doc = celery_body_parse(text, len, &be);
+    if (!doc) FUZZ_CHECK(be.code == -EINVAL && be.msg[0]);
+    json_decref(doc);
+    struct celery_amqp_parts p;
+    struct sk_err pe = {0};
+    if (celery_envelope_amqp(text, len, &p, &pe) == 0) {
+        /* what is published is a JSON body and an object of headers */
+        struct sk_err je = {0};
+        json_t *body = json_parse(p.body, p.body_len, "body", &je);
+        FUZZ_CHECK(body != NULL && json_is_object(p.headers));
+        FUZZ_CHECK(p.priority >= 0 && p.priority <= 255);
+        json_decref(body);
+        celery_amqp_parts_free(&p);
+    } else {
+        FUZZ_CHECK(pe.code == -EINVAL && pe.msg[0] && !p.body && !p.headers);
+    }
+}
+
+static void amqp_urls(const char *text, size_t len)
+{
+    char *url = strndup(text, len);
+    if (!url) abort();
+    struct amqp_url u;
+    struct sk_err e = {0};
+    if (amqp_url_parse(url, &u, &e) == 0) {
+        FUZZ_CHECK(celery_url_is_amqp(url));
+        FUZZ_CHECK(u.host && u.host[0] && u.port >= 1 && u.port <= 65535);
+        FUZZ_CHECK(u.vhost && u.vhost[0] && strlen(u.vhost) <= 255);
+        FUZZ_CHECK(u.username && u.password);
+        amqp_url_free(&u);
+    } else {
+        FUZZ_CHECK(e.code == -EINVAL && strcmp(e.field, "broker") == 0 && e.msg[0]);
+        FUZZ_CHECK(!u.host && !u.vhost && !u.username && !u.password);
+    }
+    free(url);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 256 * 1024) return 0;
@@ -152,5 +208,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     results(text, size);
     events(text, size);
     urls(text, size);
+    amqp_bodies(text, size);
+    amqp_urls(text, size);
     return 0;
 }

@@ -1,6 +1,6 @@
-"""Harness for the celery executor's integration tests: a loopback redis-server, real Celery
-workers (Debian's python3-celery) running the app in celery_app/, and a tiny Redis client.
-Standard library only.
+"""Harness for the celery executor's integration tests: a loopback redis-server, a loopback
+rabbitmq-server (for AMQP brokers), real Celery workers (Debian's python3-celery) running the app
+in celery_app/, and a tiny Redis client. Standard library only.
 
     redis = Redis().start()
     worker = Worker(redis, name="w1@skedtest").start()
@@ -29,6 +29,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 APP_DIR = os.path.join(HERE, "celery_app")
 APP = "skedtest_app"
 PACKAGES = "redis-server python3-celery python3-redis"
+AMQP_PACKAGES = "rabbitmq-server"
+RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 
 # -- interpreters and programs ----------------------------------------------------------------
 
@@ -66,9 +68,16 @@ def require():
 # -- processes --------------------------------------------------------------------------------
 
 _live = []  # Redis and Worker objects not closed yet: closed at exit
+_holders = []  # RabbitMQ.holder processes: killed at exit
 
 
 def _close_all():
+    for proc in _holders:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
     for obj in list(reversed(_live)):
         try:
             obj._reap()
@@ -355,6 +364,199 @@ def task_message(task, task_id, args=(), kwargs=None, queue="celery", body_base6
     return json.dumps(env, separators=(",", ":")).encode()
 
 
+# -- rabbitmq-server --------------------------------------------------------------------------
+
+def require_rabbitmq():
+    """Fails with a clear message unless rabbitmq-server (and a Python with Celery) is installed."""
+    if not os.access(RABBITMQ_SERVER, os.X_OK):
+        raise RuntimeError("rabbitmq-server is not installed; install the Debian packages: "
+                           "apt-get install %s %s" % (AMQP_PACKAGES, PACKAGES))
+    return require()
+
+
+class RabbitMQ:
+    """A rabbitmq-server on 127.0.0.1 run as a plain process in its own directory: its own node
+    name, AMQP port, distribution port and epmd (ERL_EPMD_PORT), no plugins, user guest. stop()
+    keeps the data (durable queues and persistent messages come back with start()); close()
+    stops it, its epmd included, and removes the directory."""
+
+    def __init__(self, port=None):
+        self.port = port or free_port()
+        self.dist_port = free_port()
+        self.epmd_port = free_port()
+        self.dir = None
+        self.proc = None
+
+    def url(self, vhost="/"):
+        return "amqp://guest:guest@127.0.0.1:%d/%s" % (self.port, vhost)
+
+    def env(self):
+        d = self.dir
+        env = dict(os.environ)
+        env.update({
+            "HOME": os.path.join(d, "home"),
+            "RABBITMQ_NODENAME": "sked-test-%d@localhost" % self.port,
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "ERL_EPMD_PORT": str(self.epmd_port),
+            "ERL_EPMD_ADDRESS": "127.0.0.1",
+            "RABBITMQ_MNESIA_BASE": os.path.join(d, "mnesia"),
+            "RABBITMQ_LOG_BASE": os.path.join(d, "log"),
+            "RABBITMQ_LOGS": os.path.join(d, "log", "rabbit.log"),
+            "RABBITMQ_CONFIG_FILE": os.path.join(d, "rabbitmq"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": os.path.join(d, "enabled_plugins"),
+            "RABBITMQ_PID_FILE": os.path.join(d, "rabbit.pid"),
+            "RABBITMQ_SERVER_START_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+        })
+        return env
+
+    def start(self, timeout=60):
+        """Starts the server and returns once it accepts AMQP connections."""
+        require_rabbitmq()
+        if not self.dir:
+            self.dir = tempfile.mkdtemp(prefix="skedtest-rabbitmq-")
+            for sub in ("home", "mnesia", "log"):
+                os.makedirs(os.path.join(self.dir, sub))
+            with open(os.path.join(self.dir, "rabbitmq.conf"), "w") as f:
+                f.write("listeners.tcp.1 = 127.0.0.1:%d\n" % self.port)
+            with open(os.path.join(self.dir, "enabled_plugins"), "w") as f:
+                f.write("[].\n")
+        if self not in _live:
+            _live.append(self)
+        with open(os.path.join(self.dir, "server.out"), "ab") as out:
+            self.proc = subprocess.Popen([RABBITMQ_SERVER], cwd=self.dir, env=self.env(),
+                                         stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + timeout
+        while time.time() < deadline and self.proc.poll() is None:
+            if "Server startup complete" in self.log():
+                try:
+                    socket.create_connection(("127.0.0.1", self.port), 0.5).close()
+                    return self
+                except OSError:
+                    pass
+            time.sleep(0.1)
+        text = self.log()
+        self._reap()
+        raise RuntimeError("rabbitmq-server did not start on port %d:\n%s" % (self.port, text[-3000:]))
+
+    def stop(self, timeout=30):
+        """SIGTERM to its process group (SIGKILL after timeout); returns once it is gone."""
+        if self.proc:
+            pgid = self.proc.pid
+            _killpg(pgid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                _killpg(pgid, signal.SIGKILL)
+                self.proc.wait()
+            if not _wait_group_gone(pgid, timeout):
+                _killpg(pgid, signal.SIGKILL)
+                _wait_group_gone(pgid, 5)
+            self.proc = None
+        return self
+
+    def restart(self, down_for=0.0):
+        self.stop()
+        time.sleep(down_for)
+        return self.start()
+
+    def _kill_epmd(self):
+        # the epmd the node started daemonizes out of its process group: told to go through
+        # its own port (it only goes once no node is registered with it)
+        if self.dir:
+            subprocess.run(["epmd", "-kill"], env=self.env(), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=10)
+
+    def close(self):
+        self.stop()
+        try:
+            self._kill_epmd()
+        except (OSError, subprocess.SubprocessError):
+            pass
+        if self in _live:
+            _live.remove(self)
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def _reap(self):
+        if self.proc:
+            _killpg(self.proc.pid, signal.SIGKILL)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+            self.proc = None
+
+    def log(self):
+        text = ""
+        for name in ("server.out", os.path.join("log", "rabbit.log")):
+            try:
+                with open(os.path.join(self.dir, name), "rb") as f:
+                    text += f.read().decode(errors="replace")
+            except (OSError, TypeError):
+                pass
+        return text
+
+    def client(self, code, timeout=20):
+        """Runs code (Python) with `conn`, an open py-amqp connection to the server, and `ch`,
+        a channel of it; returns what it prints (JSON is handy). Raises on a failure."""
+        prog = ("import amqp, json, sys\n"
+                "conn = amqp.Connection('127.0.0.1:%d', userid='guest', password='guest', "
+                "virtual_host='/')\n"
+                "conn.connect()\n"
+                "ch = conn.channel()\n" % self.port) + code + "\nconn.close()\n"
+        r = subprocess.run([celery_python(), "-c", prog], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout)
+        if r.returncode != 0:
+            raise RuntimeError("amqp client failed: %s" % r.stderr.decode(errors="replace")[-2000:])
+        return r.stdout.decode()
+
+    def holder(self, queue):
+        """A consumer of queue that is no worker: it takes one message (prefetch 1) and holds
+        it unacknowledged, so the next ones stay ready in the queue while the queue has a
+        consumer. Returns the process (in its own process group; kill it to let go, and the
+        broker puts the held message back), once it consumes."""
+        prog = ("import amqp, sys\n"
+                "conn = amqp.Connection('127.0.0.1:%d', userid='guest', password='guest', "
+                "virtual_host='/')\n"
+                "conn.connect()\n"
+                "ch = conn.channel()\n"
+                "ch.queue_declare(%r, durable=True, auto_delete=False)\n"
+                "ch.basic_qos(0, 1, False)\n"
+                "ch.basic_consume(%r, callback=lambda m: None, no_ack=False)\n"
+                "print('consuming', flush=True)\n"
+                "while True:\n"
+                "    conn.drain_events()\n" % (self.port, queue, queue))
+        proc = subprocess.Popen([celery_python(), "-c", prog], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        _holders.append(proc)
+        if proc.stdout.readline().strip() != b"consuming":
+            _killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise RuntimeError("the consumer of %s did not start" % queue)
+        return proc
+
+    def queue(self, name):
+        """(messages, consumers) of queue name, or None when there is no such queue."""
+        out = self.client(
+            "try:\n"
+            "    q = ch.queue_declare(%r, passive=True)\n"
+            "    print(json.dumps([q.message_count, q.consumer_count]))\n"
+            "except amqp.exceptions.NotFound:\n"
+            "    print('null')\n" % name)
+        v = json.loads(out)
+        return tuple(v) if v else None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 # -- Celery workers ---------------------------------------------------------------------------
 
 class Worker:
@@ -364,13 +566,14 @@ class Worker:
     goes to log_path."""
 
     def __init__(self, redis, name="w1@skedtest", queues=("celery",), events=True, concurrency=2,
-                 broker_db=0, backend_db=1, extra_args=()):
+                 broker_db=0, backend_db=1, extra_args=(), broker=None):
         self.redis = redis
         self.name = name
         self.queues = list(queues)
         self.events = events
         self.concurrency = concurrency
-        self.broker = redis.url(broker_db)
+        # another broker (a RabbitMQ's amqp:// URL); the results stay on redis
+        self.broker = broker or redis.url(broker_db)
         self.backend = redis.url(backend_db)
         self.extra_args = list(extra_args)
         self.dir = None
@@ -485,12 +688,13 @@ class Worker:
 # -- sked task files --------------------------------------------------------------------------
 
 def celery_task(id, task, redis, queue=None, positional=None, accept_timeout=None,
-                stop_grace=None, broker_db=0, backend_db=1, **fields):
+                stop_grace=None, broker_db=0, backend_db=1, broker=None, **fields):
     """A task file whose job type runs the Celery task `task` through redis (broker db 0,
-    result backend db 1 by default). Keys of the "celery" object that are not given are left
-    out, so their defaults apply; other keyword arguments are top-level keys (arguments,
-    default_queue, timeout, ...)."""
-    spec = {"broker": redis.url(broker_db), "result_backend": redis.url(backend_db), "task": task}
+    result backend db 1 by default; broker: another broker's URL, such as a RabbitMQ's). Keys
+    of the "celery" object that are not given are left out, so their defaults apply; other
+    keyword arguments are top-level keys (arguments, default_queue, timeout, ...)."""
+    spec = {"broker": broker or redis.url(broker_db), "result_backend": redis.url(backend_db),
+            "task": task}
     if queue is not None:
         spec["queue"] = queue
     if positional is not None:

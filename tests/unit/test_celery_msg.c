@@ -814,8 +814,11 @@ static void test_redis_url(void **state)
     expect_url_bad(NULL, "empty");
     expect_url_bad("", "empty");
     expect_url_bad("http://h", "redis://");
-    expect_url_bad("amqp://guest:guest@h//", "AMQP (RabbitMQ) is not supported yet, only Redis");
-    expect_url_bad("pyamqp://guest:s3cret@h//", "AMQP (RabbitMQ) is not supported yet");
+    /* as a result backend: AMQP brokers are parsed by amqp_url_parse */
+    expect_url_bad("amqp://guest:guest@h//", "AMQP (RabbitMQ) serves as a broker only");
+    expect_url_bad("pyamqp://guest:s3cret@h//", "results must be on Redis");
+    expect_url_bad("amqps://guest:s3cret@h//", "AMQP (RabbitMQ) serves as a broker only");
+    expect_url_bad("rpc://", "the rpc:// result backend");
     expect_url_bad("sentinel://h:26379", "Sentinel");
     expect_url_bad("redis:/h", "redis://");
     expect_url_bad("rediss://h:6380/0", "TLS");
@@ -856,6 +859,191 @@ static void test_redis_url(void **state)
     redis_url_free(NULL);
 }
 
+/* ---- AMQP ---- */
+
+static void test_envelope_amqp(void **state)
+{
+    (void)state;
+    struct celery_amqp_parts p;
+    struct sk_err e = {0};
+    /* the proven add(2, 3) message: the body decoded, the headers as they are */
+    assert_int_equal(celery_envelope_amqp(add_envelope, strlen(add_envelope), &p, &e), 0);
+    assert_int_equal(p.body_len, strlen(p.body));
+    assert_string_equal(p.body, "[[2,3],{},{\"callbacks\":null,\"errbacks\":null,\"chain\":"
+                                "null,\"chord\":null}]");
+    assert_string_equal(json_str(p.headers, "task"), "demo_app.add");
+    assert_string_equal(json_str(p.headers, "id"), ADD_ID);
+    assert_true(json_is_null(json_object_get(p.headers, "eta")));
+    assert_true(json_is_array(json_object_get(p.headers, "timelimit")));
+    assert_string_equal(p.correlation_id, ADD_ID);
+    assert_int_equal(p.priority, 0);
+    celery_amqp_parts_free(&p);
+    assert_null(p.body);
+    celery_amqp_parts_free(&p);
+
+    /* a pidbox broadcast: no correlation id */
+    assert_int_equal(celery_envelope_amqp(revoke_envelope, strlen(revoke_envelope), &p, &e), 0);
+    assert_null(p.correlation_id);
+    assert_contains(p.body, "\"method\":\"revoke\"");
+    assert_int_equal(json_integer_value(json_object_get(p.headers, "clock")), 1);
+    celery_amqp_parts_free(&p);
+
+    /* what the Redis path would refuse to push is refused here too */
+    const char *bad[] = {"", "[]", "{\"body\":\"e30=\"}", "not json"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct sk_err be = {0};
+        assert_int_equal(celery_envelope_amqp(bad[i], strlen(bad[i]), &p, &be), -EINVAL);
+        assert_null(p.body);
+        assert_null(p.headers);
+        assert_true(be.msg[0]);
+    }
+}
+
+static void test_events_body(void **state)
+{
+    (void)state;
+    struct celery_event *ev;
+    size_t n;
+    struct sk_err e = {0};
+    /* on AMQP the body is the event JSON itself: a task.multi list */
+    const char *multi = "[{\"hostname\":\"demo@localhost\",\"utcoffset\":0,\"pid\":4356,"
+                        "\"clock\":3,\"uuid\":\"" ADD_ID "\",\"timestamp\":1795947975.488019,"
+                        "\"type\":\"task-started\"},{\"type\":\"task-succeeded\",\"uuid\":"
+                        "\"" ADD_ID "\",\"result\":\"5\",\"runtime\":0.0046}]";
+    assert_int_equal(celery_events_parse_body(multi, strlen(multi), &ev, &n, &e), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(ev[0].type, "task-started");
+    assert_string_equal(ev[0].uuid, ADD_ID);
+    assert_string_equal(ev[0].hostname, "demo@localhost");
+    assert_near(ev[0].timestamp, 1795947975.488019);
+    assert_string_equal(ev[1].type, "task-succeeded");
+    assert_null(ev[1].hostname);
+    celery_events_free(ev, n);
+    /* or one event */
+    const char *one = "{\"type\":\"worker-heartbeat\",\"hostname\":\"w@h\",\"freq\":2.0,"
+                      "\"timestamp\":1795947977.103,\"active\":1}";
+    assert_int_equal(celery_events_parse_body(one, strlen(one), &ev, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_null(ev[0].uuid);
+    celery_events_free(ev, n);
+    /* a number beyond 64 bits does not lose the event */
+    const char *big = "{\"type\":\"task-succeeded\",\"uuid\":\"u\",\"clock\":"
+                      "123456789012345678901234567890}";
+    assert_int_equal(celery_events_parse_body(big, strlen(big), &ev, &n, &e), 0);
+    assert_int_equal(n, 1);
+    celery_events_free(ev, n);
+    /* an empty list is no events */
+    assert_int_equal(celery_events_parse_body("[]", 2, &ev, &n, &e), 0);
+    assert_int_equal(n, 0);
+    assert_null(ev);
+    /* a kombu envelope is not an event, nor anything else malformed */
+    struct {
+        const char *text, *needle;
+    } cases[] = {
+        {"", "JSON"},
+        {"nope", "JSON"},
+        {"42", "event object or a list"},
+        {"[1]", "event 0 must be an object"},
+        {"[{\"type\":\"a\"},{}]", "event 1 has no type"},
+        {"{\"type\":\"\"}", "no type"},
+        {"{\"body\":\"e30=\",\"properties\":{}}", "no type"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct sk_err ce = {0};
+        assert_int_equal(celery_events_parse_body(cases[i].text, strlen(cases[i].text), &ev, &n,
+                                                  &ce),
+                         -EINVAL);
+        assert_null(ev);
+        assert_int_equal(n, 0);
+        assert_string_equal(ce.field, "event");
+        assert_contains(ce.msg, cases[i].needle);
+    }
+    assert_int_equal(celery_events_parse_body(NULL, 0, &ev, &n, &e), -EINVAL);
+
+    /* replies */
+    const char *reply = "{\"w@h\": [{\"name\": \"celery\"}]}";
+    json_t *r = celery_body_parse(reply, strlen(reply), &e);
+    assert_non_null(r);
+    assert_true(json_is_array(json_object_get(r, "w@h")));
+    json_decref(r);
+    struct sk_err re = {0};
+    assert_null(celery_body_parse("{\"a\":", 5, &re));
+    assert_string_equal(re.field, "body");
+    assert_null(celery_body_parse(NULL, 0, &re));
+}
+
+static void expect_amqp(const char *url, const char *host, int port, const char *vhost,
+                        const char *user, const char *password)
+{
+    struct amqp_url u;
+    struct sk_err e = {0};
+    assert_true(celery_url_is_amqp(url));
+    if (amqp_url_parse(url, &u, &e) != 0) fail_msg("%s: %s", url, e.msg);
+    assert_string_equal(u.host, host);
+    assert_int_equal(u.port, port);
+    assert_string_equal(u.vhost, vhost);
+    assert_string_equal(u.username, user);
+    assert_string_equal(u.password, password);
+    amqp_url_free(&u);
+    assert_null(u.host);
+}
+
+static void expect_amqp_bad(const char *url, const char *needle)
+{
+    struct amqp_url u;
+    struct sk_err e = {0};
+    int rc = amqp_url_parse(url, &u, &e);
+    if (rc == 0) fail_msg("accepted %s", url);
+    assert_int_equal(rc, -EINVAL);
+    assert_string_equal(e.field, "broker");
+    assert_contains(e.msg, needle);
+    assert_null(u.host);
+    assert_null(u.password);
+    if (url && strstr(url, "s3cret")) assert_null(strstr(e.msg, "s3cret"));
+}
+
+static void test_amqp_url(void **state)
+{
+    (void)state;
+    /* kombu's defaults and virtual host rules (kombu.utils.url.url_to_parts) */
+    expect_amqp("amqp://", "localhost", 5672, "/", "guest", "guest");
+    expect_amqp("amqp://h", "h", 5672, "/", "guest", "guest");
+    expect_amqp("amqp://h/", "h", 5672, "/", "guest", "guest");
+    expect_amqp("amqp://h//", "h", 5672, "/", "guest", "guest");
+    expect_amqp("amqp://h/%2F", "h", 5672, "/", "guest", "guest");
+    expect_amqp("amqp://h/%2f", "h", 5672, "/", "guest", "guest");
+    expect_amqp("amqp://h/app", "h", 5672, "app", "guest", "guest");
+    expect_amqp("amqp://h//app", "h", 5672, "/app", "guest", "guest");
+    expect_amqp("amqp://guest:guest@localhost:5672/", "localhost", 5672, "/", "guest", "guest");
+    expect_amqp("amqp://u:p%40ss@mq.example.org:5673/invenio", "mq.example.org", 5673, "invenio",
+                "u", "p@ss");
+    expect_amqp("AMQP://u@h", "h", 5672, "/", "u", "guest");
+    expect_amqp("pyamqp://u:pw@[::1]:5672//", "::1", 5672, "/", "u", "pw");
+    expect_amqp("amqp://:pw@h", "h", 5672, "/", "guest", "pw");
+    expect_amqp("amqp://u:@h", "h", 5672, "/", "u", "guest");
+
+    assert_false(celery_url_is_amqp("redis://h"));
+    assert_false(celery_url_is_amqp("amqps://h"));
+    assert_false(celery_url_is_amqp(NULL));
+    expect_amqp_bad(NULL, "empty");
+    expect_amqp_bad("", "empty");
+    expect_amqp_bad("redis://h", "amqp://");
+    expect_amqp_bad("amqps://u:s3cret@h//", "TLS (amqps://) is not supported");
+    expect_amqp_bad("amqp://h:0", "port");
+    expect_amqp_bad("amqp://u:s3cret@h:99999/", "port");
+    expect_amqp_bad("amqp://h:x", "port");
+    expect_amqp_bad("amqp://h1;amqp://h2", "failover");
+    expect_amqp_bad("amqp://h x", "host may hold only");
+    expect_amqp_bad("amqp://[::1", "IPv6");
+    expect_amqp_bad("amqp://u:s3cret%zz@h", "password has a bad %-escape");
+    expect_amqp_bad("amqp://h/%00", "virtual host has a bad %-escape");
+    expect_amqp_bad("amqp://h/a%0Ab", "virtual host must be");
+    expect_amqp_bad("amqp://u:s3cret@h//?heartbeat=10", "unknown URL option heartbeat");
+    expect_amqp_bad("amqp://h/?", "URL options (?...) are not supported");
+    expect_amqp_bad("amqp://h/#x", "fragment");
+    amqp_url_free(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -872,6 +1060,9 @@ int main(void)
         cmocka_unit_test(test_events),
         cmocka_unit_test(test_events_malformed),
         cmocka_unit_test(test_redis_url),
+        cmocka_unit_test(test_envelope_amqp),
+        cmocka_unit_test(test_events_body),
+        cmocka_unit_test(test_amqp_url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -248,9 +248,29 @@ static void test_parse_celery_errors(void **state)
     parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":[]}", "celery", "must be an object");
     /* a URL sked cannot use says what is wrong with it, never the URL (it may hold a
      * password) */
-    parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":\"amqp://h\","
+    /* an AMQP (RabbitMQ) broker with the results on Redis, as InvenioRDM has them */
+    struct task *amqp = parse_ok("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":"
+                                 "\"amqp://guest:guest@mq:5672//\",\"result_backend\":"
+                                 "\"redis://cache:6379/2\",\"task\":\"t\"}}",
+                                 ".");
+    assert_string_equal(amqp->celery->broker, "amqp://guest:guest@mq:5672//");
+    task_free(amqp);
+    amqp = parse_ok("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":\"pyamqp://\","
+                    "\"result_backend\":\"redis://h\",\"task\":\"t\"}}",
+                    ".");
+    task_free(amqp);
+    parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":\"amqps://u:s3cret@h//\","
               "\"result_backend\":\"redis://h\",\"task\":\"t\"}}",
-              "celery.broker", "AMQP (RabbitMQ) is not supported yet, only Redis");
+              "celery.broker", "TLS (amqps://) is not supported");
+    parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":\"amqp://h:0//\","
+              "\"result_backend\":\"redis://h\",\"task\":\"t\"}}",
+              "celery.broker", "the port must be a number from 1 to 65535");
+    parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":\"amqp://h//\","
+              "\"result_backend\":\"amqp://h//\",\"task\":\"t\"}}",
+              "celery.result_backend", "AMQP (RabbitMQ) serves as a broker only");
+    parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":\"amqp://h//\","
+              "\"result_backend\":\"rpc://\",\"task\":\"t\"}}",
+              "celery.result_backend", "the rpc:// result backend");
     parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":"
               "\"rediss://:s3cret@h:6380/0\",\"result_backend\":\"redis://h\",\"task\":\"t\"}}",
               "celery.broker", "TLS (rediss://) is not supported");

@@ -1,0 +1,337 @@
+"""The celery executor with an AMQP (RabbitMQ) broker and the result backend on Redis, as
+InvenioRDM runs Celery: a loopback rabbitmq-server and redis-server and Debian's python3-celery
+running celery_app/skedtest_app.py with its broker on amqp:// (celerytest.py starts them all).
+Checks go through sked's API and, where it matters, the broker's queues and the result keys:
+outcomes, progress, GET /api/queues, hostile event messages, stop of a running task and of a
+message still queued (taken out of a queue nobody consumes; revoked where a consumer holds it
+back, so that a worker started later does not complete it), a queue the broker lost and one
+that declines messages, sked killed while a message waits, and the broker going away and coming
+back.
+
+One rabbitmq-server, one redis-server and one worker (a1@skedtest, -E, queue "celery") serve the
+whole module; the tests of a queued message start a worker of their own afterwards."""
+import os
+import time
+import unittest
+
+import skedtest
+from skedtest import CheckedSked as Sked, wait_for
+from celerytest import RabbitMQ, Redis, Worker, celery_task, pid_alive, read_pidfile
+
+FAST = ["--shutdown-grace", "1s", "--stop-grace", "2s"]
+BY = "bootstrap token"
+
+RABBIT = None
+REDIS = None
+WORKER = None
+
+
+def setUpModule():
+    global RABBIT, REDIS, WORKER
+    RABBIT = RabbitMQ().start()
+    REDIS = Redis().start()
+    WORKER = Worker(REDIS, name="a1@skedtest", queues=("celery",), broker=RABBIT.url()).start()
+
+
+def tearDownModule():
+    for p in (WORKER, REDIS, RABBIT):
+        if p:
+            p.close()
+
+
+def task_files():
+    num = {"type": "number"}
+    b = RABBIT.url()
+    return {
+        "add.json": celery_task(
+            "add", "skedtest_app.add", REDIS, broker=b, positional=["x", "y"],
+            arguments={"type": "object", "required": ["x", "y"], "properties": {
+                "x": {"type": "integer"}, "y": {"type": "integer"}}}),
+        "fail.json": celery_task(
+            "fail", "skedtest_app.fail", REDIS, broker=b,
+            arguments={"type": "object", "properties": {
+                "reason": {"type": "string", "default": "boom"}}}),
+        "sleepy.json": celery_task(
+            "sleepy", "skedtest_app.sleepy", REDIS, broker=b, stop_grace="3s",
+            arguments={"type": "object", "required": ["seconds"], "properties": {
+                "seconds": num, "pidfile": {"type": "string"}}}),
+        "progress.json": celery_task(
+            "progress", "skedtest_app.progress", REDIS, broker=b,
+            arguments={"type": "object", "properties": {
+                "steps": {"type": "integer", "default": 4},
+                "step_seconds": {"type": "number", "default": 1}}}),
+        # queues no worker consumes yet
+        "later.json": celery_task(
+            "later", "skedtest_app.sleepy", REDIS, broker=b, queue="later", accept_timeout="60s",
+            arguments={"type": "object", "properties": {
+                "seconds": {"type": "number", "default": 1}}}),
+        "busy.json": celery_task(
+            "busy", "skedtest_app.sleepy", REDIS, broker=b, queue="busy", accept_timeout="60s",
+            arguments={"type": "object", "properties": {
+                "seconds": {"type": "number", "default": 4}}}),
+        "orphan.json": celery_task(
+            "orphan", "skedtest_app.add", REDIS, broker=b, queue="nobody", positional=["x", "y"],
+            accept_timeout="60s",
+            arguments={"type": "object", "properties": {
+                "x": {"type": "integer", "default": 1}, "y": {"type": "integer", "default": 1}}}),
+        "full.json": celery_task(
+            "full", "skedtest_app.add", REDIS, broker="pyamqp" + b[len("amqp"):], queue="full",
+            positional=["x", "y"],
+            arguments={"type": "object", "properties": {
+                "x": {"type": "integer", "default": 1}, "y": {"type": "integer", "default": 1}}}),
+    }
+
+
+def sked_lines(s, run):
+    return [l["message"] for l in s.all_logs(run) if l["stream"] == "sked"]
+
+
+def has_line(s, run, start):
+    return any(l.startswith(start) for l in sked_lines(s, run))
+
+
+def celery_queue(s, name):
+    r = s.get("/api/queues")
+    assert r.status == 200, r
+    for q in r.json["hits"]["hits"]:
+        if q["name"] == name and q.get("executor") == "celery":
+            return q
+    return None
+
+
+def worker_entry(s, queue, hostname):
+    for w in (celery_queue(s, queue) or {}).get("workers") or []:
+        if w["hostname"] == hostname:
+            return w
+    return None
+
+
+class Amqp(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Sked(tasks=task_files(), args=FAST).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.__exit__(None, None, None)
+
+    def test_add_succeeds_with_its_result_as_output(self):
+        s = self.s
+        run = s.run_job(s.create_job("add", args={"x": 2, "y": 3})["id"])
+        self.assertEqual(run["queue"], "celery")
+        done = s.wait_run(run)
+        self.assertEqual(done["status"], "SUCCESS", done)
+        self.assertEqual(done["output"], 5)
+        self.assertEqual(REDIS.result(run["id"])["status"], "SUCCESS")
+        lines = sked_lines(s, done)
+        # in this order; the broker's confirm (once the message is on disk) may come after the
+        # worker received it, and the log says so
+        at = [next((i for i, l in enumerate(lines) if l.startswith(start)), None)
+              for start in ("sent to celery queue celery (", "received by a1@skedtest",
+                            "started on a1@skedtest")]
+        self.assertNotIn(None, at, lines)
+        self.assertEqual(at, sorted(at), lines)
+
+    def test_api_queues_shows_the_queue_its_length_and_its_worker(self):
+        s = self.s
+        # the worker answered active_queues through sked's reply queue, and its heartbeats
+        # come through the events
+        wait_for(lambda: (worker_entry(s, "celery", "a1@skedtest") or {}).get("online"),
+                 timeout=20, what="a1@skedtest online in GET /api/queues")
+        q = celery_queue(s, "celery")
+        self.assertEqual(q["broker"], "amqp://127.0.0.1:%d//" % RABBIT.port)
+        self.assertNotIn("guest", q["broker"])
+        wait_for(lambda: celery_queue(s, "celery")["queued"] == 0, what="queued 0 on celery")
+
+    def test_hostile_messages_on_the_event_exchange_change_nothing(self):
+        s = self.s
+        bodies = [b"", b"\x00\xff not json", b"[1, 2]", b"{}", b'{"type": 5}',
+                  b'[{"type": "task-succeeded", "uuid": {"x": 1}}]',
+                  b'{"type": "worker-heartbeat", "hostname": 7, "freq": "x"}',
+                  b"[" * 5000 + b"]" * 5000, b'{"clock": 123456789012345678901234567890}']
+        RABBIT.client(
+            "for body in %r:\n"
+            "    for key in ('task.multi', 'worker.heartbeat', 'task.received'):\n"
+            "        ch.basic_publish(amqp.Message(body, content_type='application/json'),\n"
+            "                         exchange='celeryev', routing_key=key)\n" % (bodies,))
+        done = s.wait_run(s.run_job(s.create_job("add", args={"x": 40, "y": 2})["id"]))
+        self.assertEqual((done["status"], done["output"]), ("SUCCESS", 42), done)
+
+    def test_failure_carries_the_exception_and_its_traceback(self):
+        s = self.s
+        done = s.wait_run(s.run_job(s.create_job("fail", args={"reason": "boom"})["id"]))
+        self.assertEqual(done["status"], "FAILED", done)
+        first, _, rest = done["message"].partition("\n")
+        self.assertEqual(first, "ValueError: skedtest failure: boom", done["message"])
+        self.assertIn("Traceback (most recent call last)", rest)
+
+    def test_progress_while_running(self):
+        s = self.s
+        run = s.run_job(s.create_job("progress", args={"steps": 4, "step_seconds": 1})["id"])
+
+        def two_of_four_or_over():
+            r = s.get_run(run)
+            if r["status"] in skedtest.TERMINAL or (
+                    r["status"] == "RUNNING" and r["progress"] == {"done": 2, "total": 4}):
+                return r
+            return None
+        seen = wait_for(two_of_four_or_over, timeout=20, what="progress 2 of 4 while running")
+        self.assertEqual((seen["status"], seen["progress"]), ("RUNNING", {"done": 2, "total": 4}))
+        done = s.wait_run(run)
+        self.assertEqual(done["status"], "SUCCESS", done)
+        self.assertEqual(done["output"], {"steps": 4})
+
+    def test_stop_of_a_running_task_terminates_its_process(self):
+        s = self.s
+        pidfile = os.path.join(s.tmp, "pid-amqp-%f" % time.time())
+        run = s.run_job(s.create_job("sleepy", args={"seconds": 60, "pidfile": pidfile})["id"])
+        pid = read_pidfile(pidfile)
+        self.assertIn(pid, WORKER.pids())
+        s.wait_run(run, ["RUNNING"], timeout=15)
+        s.stop_run(run)
+        done = s.wait_run(run, timeout=20)
+        self.assertEqual(done["status"], "CANCELLED", done)
+        self.assertEqual(done["message"], "stopped by %s" % BY)
+        self.assertEqual(REDIS.result(run["id"])["status"], "REVOKED")
+        wait_for(lambda: not pid_alive(pid), timeout=8, what="the task's process to end")
+
+    def confirmed(self, run, queue):
+        wait_for(lambda: has_line(self.s, run, "sent to celery queue %s (the broker confirmed it)"
+                                  % queue), what="the broker's confirm")
+
+    def test_stop_of_a_message_in_a_queue_nobody_consumes_takes_it_out(self):
+        s = self.s
+        job = s.create_job("later")
+        first, second = s.run_job(job["id"]), s.run_job(job["id"])
+        self.confirmed(first, "later")
+        self.confirmed(second, "later")
+        self.assertEqual(RABBIT.queue("later"), (2, 0))
+        s.stop_run(first)
+        done = s.wait_run(first, timeout=10)
+        self.assertEqual(done["status"], "CANCELLED", done)
+        self.assertEqual(done["message"], "stopped by %s before a worker took it" % BY)
+        self.assertFalse(has_line(s, first, "the message stays in queue"))
+        # exactly that message is gone; the other one waits where it was
+        self.assertEqual(RABBIT.queue("later"), (1, 0))
+        self.assertEqual(s.get_run(second)["status"], "QUEUED")
+        with Worker(REDIS, name="a2@skedtest", queues=("later",), broker=RABBIT.url()):
+            done = s.wait_run(second, timeout=20)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertIsNone(REDIS.result(first["id"]))
+        self.assertEqual(s.get_run(first)["status"], "CANCELLED")
+
+    def test_stop_of_a_queued_message_a_consumer_holds_back_revokes_it(self):
+        s = self.s
+        job = s.create_job("busy")
+        holder = RABBIT.holder("busy")
+        try:
+            held = s.run_job(job["id"])  # the holder takes it and sits on it
+            run = s.run_job(job["id"])  # this one stays ready in the queue
+            self.confirmed(held, "busy")
+            self.confirmed(run, "busy")
+            wait_for(lambda: RABBIT.queue("busy") == (1, 1), what="one message ready, one held")
+            s.stop_run(run)
+            done = s.wait_run(run, timeout=10)
+            self.assertEqual(done["status"], "CANCELLED", done)
+            self.assertEqual(done["message"], "stopped by %s before a worker took it" % BY)
+            lines = sked_lines(s, run)
+            self.assertTrue(any(l.startswith("the message could not be taken out of queue busy: "
+                                             "a worker consumes the queue") for l in lines), lines)
+            self.assertTrue(has_line(s, run, "the message stays in queue busy until it expires"))
+        finally:
+            os.killpg(holder.pid, 9)
+            holder.wait()
+        # a worker that starts now takes both messages and is told, on its worker-online and
+        # first heartbeats, to revoke the stopped task: it discards it, or ends it at once
+        with Worker(REDIS, name="a3@skedtest", queues=("busy",), broker=RABBIT.url()):
+            meta = wait_for(lambda: REDIS.result(run["id"]), timeout=20,
+                            what="the revoked task's record in the backend")
+            self.assertEqual(meta["status"], "REVOKED", meta)
+            done = s.wait_run(held, timeout=30)
+            self.assertEqual(done["status"], "SUCCESS", done)
+        self.assertEqual(s.get_run(run)["status"], "CANCELLED")
+
+    def test_a_queue_the_broker_lost_fails_the_run_naming_it(self):
+        s = self.s
+        job = s.create_job("orphan")
+        first = s.run_job(job["id"])
+        wait_for(lambda: has_line(s, first, "sent to celery queue nobody (the broker confirmed"),
+                 what="the broker's confirm")
+        s.stop_run(first)
+        self.assertEqual(s.wait_run(first, timeout=10)["status"], "CANCELLED")
+        # the queue sked declared goes away behind its back: the next message finds no queue
+        RABBIT.client("ch.queue_delete('nobody')")
+        run = s.run_job(job["id"])
+        done = s.wait_run(run, timeout=15)
+        self.assertEqual(done["status"], "FAILED", done)
+        self.assertTrue(done["message"].startswith(
+            "no queue took the message for celery queue nobody: 312 NO_ROUTE"), done["message"])
+        # and the one after declares it again
+        again = s.run_job(job["id"])
+        wait_for(lambda: has_line(s, again, "sent to celery queue nobody (the broker confirmed"),
+                 what="the broker's confirm after the queue is declared again")
+        s.stop_run(again)
+        self.assertEqual(s.wait_run(again, timeout=10)["status"], "CANCELLED")
+
+    def test_a_queue_that_declines_messages_fails_the_run(self):
+        s = self.s
+        # declared first by others with arguments of their own: sked uses it as it is, and the
+        # broker declines the message (the queue holds none)
+        RABBIT.client("ch.queue_declare('full', durable=True, auto_delete=False, arguments="
+                      "{'x-max-length': 0, 'x-overflow': 'reject-publish'})")
+        run = s.run_job(s.create_job("full")["id"])
+        done = s.wait_run(run, timeout=15)
+        self.assertEqual(done["status"], "FAILED", done)
+        self.assertTrue(done["message"].startswith(
+            "the broker declined the message for celery queue full"), done["message"])
+        self.assertTrue(has_line(s, run, "the broker declined the message for celery queue full"))
+
+
+class Restart(unittest.TestCase):
+    def test_kill9_then_start_while_a_message_waits_and_a_task_runs(self):
+        with Sked(tasks=task_files(), args=FAST) as s:
+            running = s.run_job(s.create_job("sleepy", args={"seconds": 4})["id"])
+            waiting = s.run_job(s.create_job("later", args={"seconds": 1})["id"])
+            wait_for(lambda: has_line(s, waiting, "sent to celery queue later (the broker "
+                                                  "confirmed it)"), what="the broker's confirm")
+            s.wait_run(running, ["RUNNING"], timeout=15)
+            s.kill9()
+            s.start()
+            done = s.wait_run(running, timeout=30)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertEqual(done["output"], {"slept": 4})
+            # no LPOS on AMQP: the workers are asked, and the message is taken when a worker
+            # comes for it
+            wait_for(lambda: has_line(s, waiting, "taken over while its message was in queue "
+                                                  "later"), what="the take-over line")
+            self.assertEqual(s.get_run(waiting)["status"], "QUEUED")
+            with Worker(REDIS, name="a4@skedtest", queues=("later",), broker=RABBIT.url()):
+                done = s.wait_run(waiting, timeout=30)
+                self.assertEqual(done["status"], "SUCCESS", done)
+                self.assertEqual(done["output"], {"slept": 1})
+
+
+class BrokerRestart(unittest.TestCase):
+    def test_the_broker_going_away_and_coming_back(self):
+        with Sked(tasks=task_files(), args=FAST) as s:
+            running = s.run_job(s.create_job("sleepy", args={"seconds": 5})["id"])
+            s.wait_run(running, ["RUNNING"], timeout=15)
+            RABBIT.stop()
+            # a run while the broker is away waits for it
+            waiting = s.run_job(s.create_job("add", args={"x": 20, "y": 22})["id"])
+            time.sleep(1)
+            self.assertEqual(s.get_run(waiting)["status"], "QUEUED")
+            self.assertFalse(has_line(s, waiting, "sent to celery queue"))
+            # the task in flight is followed through the result backend meanwhile
+            done = s.wait_run(running, timeout=30)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertEqual(done["output"], {"slept": 5})
+            RABBIT.start()
+            done = s.wait_run(waiting, timeout=60)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertEqual(done["output"], 42)
+            self.assertTrue(has_line(s, waiting, "sent to celery queue celery ("))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
