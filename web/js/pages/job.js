@@ -2,7 +2,7 @@
 // run is active, every 10 s otherwise, so scheduled fires show up too).
 
 import { api } from '../api.js';
-import { h, icon, timeEl, describeSchedule, isActive, put } from '../dom.js';
+import { h, icon, timeEl, describeSchedule, isActive, put, shortId } from '../dom.js';
 import { button, pager, pageHeader, emptyState, errorBox, select, toast, jsonBlock } from '../components.js';
 import { navigate, onLeave, isCurrent } from '../router.js';
 import { can } from '../session.js';
@@ -13,8 +13,11 @@ import { getTasks } from '../catalog.js';
 const OVERLAP_TEXT = { allow: 'Allow', skip: 'Skip', queue_one: 'Queue one', cancel_previous: 'Cancel previous' };
 const CATCHUP_TEXT = { once: 'Once', skip: 'Skip', all: 'All' };
 
+/** [name, value] pairs, or [name, value, true] for one the whole width of its card. */
 function facts(pairs) {
-  return h('dl', { class: 'facts' }, pairs.filter(Boolean).map(([k, v]) => h('div', { class: 'fact' }, h('dt', {}, k), h('dd', {}, v))));
+  return h('dl', { class: 'facts' }, pairs.filter(Boolean).map(([k, v, wide]) => h('div', {
+    class: 'fact', style: wide ? 'grid-column: 1 / -1' : null,
+  }, h('dt', {}, k), h('dd', {}, v))));
 }
 
 export async function jobPage(el, { params, token }) {
@@ -34,6 +37,30 @@ export async function jobPage(el, { params, token }) {
 
   const head = h('div');
   const info = h('div');
+  // the titles of the jobs its success starts (it has their ids only), read once per visit
+  const chainJobs = new Map();
+  function chainList(ids) {
+    const ul = h('ul', { style: 'display: flex; flex-wrap: wrap; gap: 0.2rem 1rem; list-style: none; margin: 0; padding: 0' });
+    const fill = () => put(ul, ids.map((cid) => {
+      const j = chainJobs.get(cid);
+      if (!j || j.then) return h('li', { class: 'muted' }, `job ${shortId(cid)}…`);
+      if (j.gone) return h('li', { class: 'muted' }, `job ${shortId(cid)} (deleted)`);
+      return h('li', {}, h('a', { href: `/jobs/${cid}` }, j.title),
+        j.active ? null : h('small', { class: 'muted' }, ' (inactive: passed over)'));
+    }));
+    const missing = ids.filter((cid) => !chainJobs.has(cid));
+    for (const cid of missing) {
+      chainJobs.set(cid, api.get(`/jobs/${cid}`).then((j) => ({ title: j.title, active: j.active }),
+        (err) => (err.status === 404 ? { gone: true } : null)).then((v) => {
+        if (v) chainJobs.set(cid, v);
+        else chainJobs.delete(cid); /* read again at the next refresh */
+      }));
+    }
+    fill();
+    const waits = ids.map((cid) => chainJobs.get(cid)).filter((v) => v && v.then);
+    if (waits.length) Promise.all(waits).then(() => { if (isCurrent(token)) fill(); });
+    return ul;
+  }
   const runsState = { page: 1, size: 25, status: '' };
   const runsTable = createRunsTable({ onChange: () => refresh() });
   const runsArea = h('div');
@@ -81,6 +108,7 @@ export async function jobPage(el, { params, token }) {
           'max_retries' in job ? ['Retries', job.max_retries ? `${job.max_retries}, first after ${job.retry_backoff}` : 'none'] : null,
           'retention' in job ? ['Retention', job.retention || 'the server\'s'] : null,
           ['Notifications', describeNotifications(job)],
+          (job.on_success || []).length ? ['On success, starts', chainList(job.on_success), true] : null,
         ])),
       h('section', { class: 'card', 'aria-labelledby': 'set-h' }, h('h2', { id: 'set-h' }, 'Settings'),
         facts([

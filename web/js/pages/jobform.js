@@ -1,14 +1,15 @@
 // Create and edit a job. The arguments part is generated from the chosen job type's schema;
-// what the form cannot express goes in "Custom args" (JSON, checked while typing).
+// what the form cannot express goes in "Custom args" (JSON, checked while typing). "Chain"
+// picks the jobs a success starts (on_success) from a search of the jobs by title.
 
 import { api } from '../api.js';
-import { h, icon, put } from '../dom.js';
+import { h, icon, put, debounce, nextId, shortId } from '../dom.js';
 import {
   button, field, input, select, errorSummary, applyErrors, pageHeader, toast,
 } from '../components.js';
 import { argsForm, jsonEditor } from '../argsform.js';
 import { getTasks, getQueues, getTaskArgs } from '../catalog.js';
-import { navigate, isCurrent } from '../router.js';
+import { navigate, isCurrent, onLeave } from '../router.js';
 import { can } from '../session.js';
 
 const OVERLAP = [
@@ -37,6 +38,10 @@ export async function jobFormPage(el, { params, token }) {
   const [tasks, queues, job] = await Promise.all([
     getTasks(), getQueues(), editing ? api.get(`/jobs/${params.id}`) : null,
   ]);
+  if (!isCurrent(token)) return;
+  // the jobs a success starts, by title (the job has their ids only)
+  const chained = await Promise.all(((job && job.on_success) || []).map((id) => api.get(`/jobs/${id}`)
+    .then((j) => ({ id, title: j.title, active: j.active }), () => ({ id, title: `Job ${shortId(id)}`, active: true }))));
   if (!isCurrent(token)) return;
 
   const title = input({ name: 'title', maxlength: 250, value: job ? job.title : '', required: true });
@@ -106,6 +111,8 @@ export async function jobFormPage(el, { params, token }) {
   }
   task.addEventListener('change', showTask);
 
+  const chain = chainField({ selfId: job ? job.id : null, chosen: chained });
+
   const summary = errorSummary();
   const form = h('form', { class: 'job-form', novalidate: true },
     summary,
@@ -127,6 +134,7 @@ export async function jobFormPage(el, { params, token }) {
         field({ label: 'Retries', control: maxRetries, field: 'max_retries', hint: 'More attempts a failed run gets (0 to 100).' }),
         field({ label: 'Retry backoff', control: retryBackoff, field: 'retry_backoff', hint: 'Wait before the first retry, doubled for each further one.' }),
         field({ label: 'Retention', control: retention, field: 'retention', hint: 'How long finished runs are kept, such as 30d. Empty: the server\'s.' }))),
+    h('fieldset', { class: 'box' }, h('legend', {}, 'Chain'), chain.el),
     h('fieldset', { class: 'box' }, h('legend', {}, 'Notifications'),
       h('div', { class: 'field', dataset: { field: 'notification_statuses' } },
         h('div', { role: 'group', 'aria-label': 'Notify when a run ends', class: 'check-row' },
@@ -168,6 +176,7 @@ export async function jobFormPage(el, { params, token }) {
       notification_statuses: notifyOn.map((l) => l.firstChild).filter((c) => c.checked).map((c) => c.value),
       notification_emails: listOf(emails),
       notification_webhooks: listOf(webhooks),
+      on_success: chain.ids(),
     };
     if (!editing) body.task = task.value || null;
     save.disabled = true;
@@ -196,4 +205,239 @@ export async function jobFormPage(el, { params, token }) {
     form);
   await showTask();
   title.focus();
+}
+
+// ---- "Chain": the jobs a success starts ---------------------------------------------------
+
+const CHAIN_MAX = 20; /* the API's limit */
+const S = {
+  // inline, as only this form has the widget; the colours are the scheme's variables
+  wrap: 'position: relative',
+  chips: 'display: flex; flex-wrap: wrap; gap: 0.4rem; list-style: none; margin: 0 0 0.2rem; padding: 0',
+  chip: 'display: inline-flex; align-items: center; gap: 0.15rem; max-width: 100%; padding: 0.1rem 0.15rem 0.1rem 0.65rem;'
+    + ' border: 1px solid var(--control-border); border-radius: 1rem; background: var(--surface-2)',
+  chipText: 'overflow-wrap: anywhere; font-weight: 500',
+  chipX: 'display: inline-flex; flex: none; align-items: center; justify-content: center; width: 1.75rem; height: 1.75rem;'
+    + ' padding: 0; border: 0; border-radius: 999px; background: none; color: var(--muted); cursor: pointer',
+  popup: 'position: absolute; z-index: 5; left: 0; right: 0; top: calc(100% + 2px); background: var(--surface);'
+    + ' border: 1px solid var(--control-border); border-radius: 6px; box-shadow: 0 6px 20px rgba(0, 0, 0, 0.18);'
+    + ' max-height: 18rem; overflow-y: auto',
+  list: 'list-style: none; margin: 0; padding: 0.25rem 0',
+  option: 'display: flex; flex-direction: column; padding: 0.4rem 0.75rem; cursor: pointer; border-left: 3px solid transparent',
+  optionActive: 'background: color-mix(in srgb, var(--primary) 14%, var(--surface)); border-left-color: var(--primary)',
+  note: 'margin: 0; padding: 0.45rem 0.75rem; font-size: 0.87rem; color: var(--muted)',
+};
+
+/**
+ * A multiple choice of jobs by title: a combobox (ARIA 1.2) that searches the jobs through the
+ * API, so any number of jobs stays quick, and the chosen ones as chips, each with a button that
+ * removes it. Arrow keys move through the jobs found, Enter adds one, Escape closes the list.
+ * The job itself and those already chosen are not offered. The container is the field
+ * "on_success" of applyErrors(), with the error slot of the other fields.
+ * `chosen`: [{id, title, active}]. Returns {el, ids()}.
+ */
+function chainField({ selfId, chosen: initial }) {
+  const chosen = [...initial];
+  const id = nextId('chain');
+  const hintId = `${id}-hint`;
+  const errId = `${id}-err`;
+  const listId = `${id}-list`;
+  const input = h('input', {
+    type: 'text', id, role: 'combobox', autocomplete: 'off', spellcheck: 'false', 'aria-autocomplete': 'list',
+    'aria-expanded': 'false', 'aria-controls': listId, 'aria-describedby': `${hintId} ${errId}`,
+    placeholder: 'Type part of a job’s title', style: 'width: 100%',
+  });
+  const chips = h('ul', { 'aria-label': 'Jobs started on success', style: S.chips });
+  const list = h('ul', { id: listId, role: 'listbox', 'aria-label': 'Jobs found', style: S.list });
+  const note = h('p', { style: S.note });
+  // a press in the list (an option, its scroll bar) leaves the focus in the search
+  const popup = h('div', { style: S.popup, hidden: true, onmousedown: (e) => e.preventDefault() }, list, note);
+  // what the list found and what was added or removed, said once
+  const status = h('div', { class: 'visually-hidden', role: 'status' });
+  const err = h('div', { class: 'field-error', id: errId, role: 'alert' });
+  let options = []; /* the jobs listed: [{job, el}] */
+  let active = -1;
+  let controller = null;
+  let asked = 0;
+  let stale = false; /* the list shown is not yet that of the text typed */
+  let asking = false; /* a search is on its way */
+
+  const isOpen = () => !popup.hidden;
+  function close() {
+    // a search on its way would open the list again
+    searchSoon.cancel();
+    if (controller) controller.abort();
+    asked += 1;
+    asking = false;
+    stale = false;
+    popup.hidden = true;
+    input.setAttribute('aria-expanded', 'false');
+    input.removeAttribute('aria-activedescendant');
+    active = -1;
+  }
+  function open() {
+    popup.hidden = false;
+    input.setAttribute('aria-expanded', 'true');
+  }
+  function setActive(i) {
+    if (options[active]) {
+      options[active].el.setAttribute('style', S.option);
+      options[active].el.setAttribute('aria-selected', 'false');
+    }
+    active = i;
+    const o = options[i];
+    if (!o) {
+      input.removeAttribute('aria-activedescendant');
+      return;
+    }
+    o.el.setAttribute('style', `${S.option}; ${S.optionActive}`);
+    o.el.setAttribute('aria-selected', 'true');
+    input.setAttribute('aria-activedescendant', o.el.id);
+    o.el.scrollIntoView({ block: 'nearest' });
+  }
+  // an error was about the list it was given: a changed list takes it away
+  function changed() {
+    err.textContent = '';
+    input.removeAttribute('aria-invalid');
+  }
+
+  function renderChips() {
+    chips.hidden = !chosen.length;
+    put(chips, chosen.map((c, i) => h('li', { style: S.chip, dataset: { jobId: c.id } },
+      h('span', { style: S.chipText }, c.title),
+      c.active ? null : h('small', { class: 'muted' }, '(inactive)'),
+      h('button', {
+        type: 'button', style: S.chipX, 'aria-label': `Remove “${c.title}”`, title: `Remove “${c.title}”`,
+        onclick: () => remove(i),
+      }, icon('x')))));
+  }
+  function add(job) {
+    if (chosen.length >= CHAIN_MAX || chosen.some((c) => c.id === job.id)) return;
+    chosen.push({ id: job.id, title: job.title, active: job.active });
+    renderChips();
+    changed();
+    input.value = '';
+    close();
+    status.textContent = `Added “${job.title}”; ${chosen.length} job${chosen.length === 1 ? '' : 's'} chosen.`;
+    input.focus();
+  }
+  function remove(i) {
+    const [gone] = chosen.splice(i, 1);
+    renderChips();
+    changed();
+    status.textContent = `Removed “${gone.title}”; ${chosen.length ? `${chosen.length} job${chosen.length === 1 ? '' : 's'} chosen` : 'none chosen'}.`;
+    // the focus goes to the next chip's button, else the previous one's, else the search
+    const buttons = chips.querySelectorAll('button');
+    (buttons[Math.min(i, buttons.length - 1)] || input).focus();
+  }
+
+  // `activate`: the option made active when the jobs arrive ('first', 'last'), for the arrow
+  // keys pressed before they did
+  async function search({ activate } = {}) {
+    if (controller) controller.abort();
+    const mine = ++asked;
+    stale = true;
+    if (chosen.length >= CHAIN_MAX) {
+      showFound([], `At most ${CHAIN_MAX} jobs: remove one to add another.`);
+      return;
+    }
+    controller = new AbortController();
+    const q = input.value.trim();
+    let data;
+    asking = true;
+    try {
+      // the excluded ones come back too: ask for enough that 20 others remain
+      data = await api.get('/jobs', { q, size: 20 + chosen.length + 1, sort: 'title' }, { signal: controller.signal });
+    } catch (e) {
+      if (e.name === 'AbortError' || mine !== asked) return;
+      asking = false;
+      showFound([], `The jobs cannot be searched: ${e.message}`);
+      return;
+    }
+    if (mine !== asked) return;
+    asking = false;
+    if (document.activeElement !== input) return;
+    const skip = new Set([selfId, ...chosen.map((c) => c.id)]);
+    const found = data.hits.hits.filter((j) => !skip.has(j.id)).slice(0, 20);
+    const more = data.hits.total > data.hits.hits.length;
+    showFound(found, !found.length ? (q ? `No other job’s title or description has “${q}”.` : 'There is no other job.')
+      : more ? 'More jobs match: type more of the title.' : '', activate);
+  }
+  function showFound(found, text, activate) {
+    stale = false;
+    options = found.map((job) => ({
+      job,
+      el: h('li', {
+        id: `${listId}-${job.id}`, role: 'option', 'aria-selected': 'false', style: S.option,
+        onclick: () => add(job),
+      }, h('span', { style: 'font-weight: 600; overflow-wrap: anywhere' }, job.title),
+      h('small', { class: 'muted' }, `${job.task} · queue ${job.default_queue}${job.active ? '' : ' · inactive: passed over'}`)),
+    }));
+    active = -1;
+    input.removeAttribute('aria-activedescendant');
+    list.hidden = !options.length;
+    put(list, options.map((o) => o.el));
+    note.textContent = text;
+    note.hidden = !text;
+    open();
+    if (activate && options.length) setActive(activate === 'last' ? options.length - 1 : 0);
+    status.textContent = options.length ? `${options.length} job${options.length === 1 ? '' : 's'} found${text ? `. ${text}` : ''}` : text;
+  }
+  const searchSoon = debounce(search, 200);
+  onLeave(() => {
+    searchSoon.cancel();
+    if (controller) controller.abort();
+  });
+
+  input.addEventListener('input', () => {
+    stale = true;
+    searchSoon();
+  });
+  input.addEventListener('click', () => { if (!isOpen()) search(); });
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      const end = e.key === 'ArrowDown' ? 'first' : 'last';
+      if (!isOpen() || stale) {
+        searchSoon.cancel();
+        search({ activate: end });
+        return;
+      }
+      if (!options.length) return;
+      const step = e.key === 'ArrowDown' ? 1 : -1;
+      setActive(active < 0 ? (step > 0 ? 0 : options.length - 1) : (active + step + options.length) % options.length);
+    } else if (e.key === 'Enter') {
+      // while searching Enter picks from the list, never sends the form; one pressed before
+      // the jobs of the text typed arrived picks nothing
+      if (!isOpen() && !input.value.trim()) return;
+      e.preventDefault();
+      if (stale || !isOpen()) {
+        searchSoon.cancel();
+        if (!asking) search();
+      } else if (options[active]) {
+        add(options[active].job);
+      }
+    } else if (e.key === 'Escape') {
+      if (isOpen() || asking || stale) {
+        e.preventDefault();
+        close();
+      } else if (input.value) {
+        e.preventDefault();
+        input.value = '';
+      }
+    }
+  });
+  const wrap = h('div', { style: S.wrap }, input, popup);
+  wrap.addEventListener('focusout', (e) => {
+    if (!wrap.contains(e.relatedTarget)) close();
+  });
+  renderChips();
+
+  const el = h('div', { class: 'field', dataset: { field: 'on_success' } },
+    h('label', { for: id }, 'When a run succeeds, start these jobs'),
+    chips, wrap,
+    h('div', { class: 'hint', id: hintId },
+      `Each gets a run of its own when a run of this job ends in success (not partial success or warning): in its own queue, with its saved arguments, under its own overlap policy. Inactive jobs are passed over. At most ${CHAIN_MAX}.`),
+    err, status);
+  return { el, ids: () => chosen.map((c) => c.id) };
 }
