@@ -34,8 +34,8 @@
 #include "tasks.h"
 #include "tz.h"
 
-/* Connections one client address may hold (trusted proxies excepted), of the 10,000 in all:
- * a browser uses six, a script a few; one address cannot take them all. */
+/* Connections one client address may hold (trusted proxies and loopback excepted), of the
+ * 10,000 in all: a browser uses six, a script a few; one address cannot take them all. */
 #define MAX_CONNS_PER_ADDR 256
 
 extern char **environ;
@@ -311,7 +311,7 @@ int server_main(int argc, char **argv)
     if (strcmp(s.cfg.db_path, ":memory:") != 0)
         s.api.search = s.search = offload_new(s.base, API_READERS);
     struct http_limits lim = {16 * 1024, (size_t)s.cfg.max_body_bytes, 60, 60, 10000,
-                              MAX_CONNS_PER_ADDR, &s.cfg.trusted};
+                              MAX_CONNS_PER_ADDR, false, &s.cfg.trusted};
     s.http = http_server_new(s.base, s.cfg.listen_host, s.cfg.listen_port, &lim, api_handle,
                              &s.api, &e);
     if (!s.http) {

@@ -760,8 +760,11 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
         inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, peer, sizeof peer);
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, peer, sizeof peer);
-    /* one address may not take every connection; a trusted proxy speaks for many clients */
-    bool counted = s->lim.max_conns_per_addr > 0 &&
+    /* one address may not take every connection; a trusted proxy speaks for many clients, and
+     * so does a proxy on this machine, which connects from loopback */
+    bool loopback = strncmp(peer, "127.", 4) == 0 || strcmp(peer, "::1") == 0 ||
+                    strncmp(peer, "::ffff:127.", 11) == 0;
+    bool counted = s->lim.max_conns_per_addr > 0 && (!loopback || s->lim.cap_loopback) &&
                    !(s->lim.trusted && cidr_list_has(s->lim.trusted, peer));
     uintptr_t mine = counted ? (uintptr_t)map_get(&s->per_addr, peer) : 0;
     if (counted && mine >= (uintptr_t)s->lim.max_conns_per_addr) {

@@ -84,6 +84,7 @@ struct http_limits {
     int write_timeout_s;
     int max_conns;
     int max_conns_per_addr; /* from one client address (trusted proxies excepted); 0: none */
+    bool cap_loopback;      /* ... loopback clients too (a local proxy is one: off but in tests) */
     /* proxies whose X-Forwarded-For names the client (req->peer), or NULL; read with each
      * request, so it may change while the server runs */
     const struct cidr_list *trusted;

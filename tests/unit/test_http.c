@@ -573,7 +573,7 @@ static void test_the_client_behind_trusted_proxies(void **state)
                                        "10.0.0.5",    "127.0.0.1",   "203.0.113.9",
                                        "2001:db8::1", "127.0.0.1"};
     struct event_base *base = event_base_new();
-    const struct http_limits lim = {16 * 1024, 1024, 5, 5, 100, 0, &trusted};
+    const struct http_limits lim = {16 * 1024, 1024, 5, 5, 100, 0, false, &trusted};
     struct sk_err e = {0};
     struct http_server *srv = http_server_new(base, "127.0.0.1", 0, &lim, answer_peer, NULL, &e);
     assert_non_null(srv);
@@ -647,7 +647,8 @@ static void test_one_address_holds_a_bounded_number_of_connections(void **state)
     const struct cidr_list *lists[2] = {&none, &trusted};
     for (int round = 0; round < 2; round++) {
         struct event_base *base = event_base_new();
-        const struct http_limits lim = {16 * 1024, 1024, 5, 5, 100, 3, lists[round]};
+        /* loopback is counted here, as the test has no other address to come from */
+        const struct http_limits lim = {16 * 1024, 1024, 5, 5, 100, 3, true, lists[round]};
         struct sk_err e = {0};
         struct http_server *srv = http_server_new(base, "127.0.0.1", 0, &lim, answer_ok, NULL, &e);
         assert_non_null(srv);
