@@ -480,3 +480,18 @@ int schedule_parse(const json_t *doc, const char *prefix, struct schedule *out, 
     }
     return rc;
 }
+
+bool schedule_same(const json_t *a, const json_t *b)
+{
+    struct schedule x, y;
+    json_t *errs = json_array();
+    bool ok = schedule_parse(a, "", &x, errs) == 0 && schedule_parse(b, "", &y, errs) == 0;
+    json_decref(errs);
+    if (!ok || x.type != y.type) return false;
+    if (x.type == SCHEDULE_INTERVAL) return x.interval_us == y.interval_us;
+    const struct cron_expr *c = &x.cron, *d = &y.cron;
+    return x.tz == y.tz && c->minute == d->minute && c->hour == d->hour && c->dom == d->dom &&
+           c->month == d->month && c->dow == d->dow && c->dom_star == d->dom_star &&
+           c->dow_star == d->dow_star && c->vixie == d->vixie &&
+           c->interval_like == d->interval_like;
+}

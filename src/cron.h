@@ -59,6 +59,10 @@ int cron_parse(const char *expr, struct cron_expr *out, struct sk_err *e);
  * (e.g. "schedule.hour"). Returns 0 or -EINVAL.
  */
 int schedule_parse(const json_t *doc, const char *prefix, struct schedule *out, json_t *errs);
+/* Whether two schedule objects fire at the same times, written alike or not ({"hours": 4} and
+ * {"hours": 4, "minutes": 0, "timezone": "UTC"}; an interval's time zone changes nothing).
+ * False when either does not parse. */
+bool schedule_same(const json_t *a, const json_t *b);
 /*
  * The first fire time strictly after `after` (microseconds since the epoch) for a crontab or
  * cron schedule, or INT64_MIN when none exists within 30 years; flags (may be NULL) tell which

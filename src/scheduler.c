@@ -151,8 +151,11 @@ void scheduler_prepare(struct scheduler *s, const struct job *old, struct job *j
         j->next_run = NO_TIME;
         return;
     }
-    bool same = old && old->active && old->schedule && json_equal(old->schedule, j->schedule) &&
-                old->next_run != NO_TIME;
+    /* a schedule written anew but firing at the same times keeps its next fire: re-saving
+     * {"hours": 4} as {"hours": 4, "timezone": "UTC"} must not fire an interval at once */
+    bool same = old && old->active && old->schedule && old->next_run != NO_TIME &&
+                (json_equal(old->schedule, j->schedule) ||
+                 schedule_same(old->schedule, j->schedule));
     if (same) {
         j->next_run = old->next_run;
         return;

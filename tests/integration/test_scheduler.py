@@ -305,6 +305,31 @@ class CliTest(unittest.TestCase):
             self.assertEqual(r.returncode, 2)
 
 
+class ResaveTest(unittest.TestCase):
+    def test_a_schedule_saved_again_alike_keeps_its_next_fire(self):
+        """Writing an interval anew in another form (a time zone, which intervals ignore; 0
+        minutes; 240 minutes for 4 hours) changes nothing: no run at once, the same next_run.
+        A real change starts the interval afresh."""
+        with Sked(tasks=SLEEP_TASK, args=["--shutdown-grace", "1s"]) as s:
+            job = s.create_job("quick", schedule={"type": "interval", "hours": 4})
+            wait_for(lambda: len(runs_of(s, job["id"])) == 1)
+            first = s.get("/api/jobs/" + job["id"]).json["next_run"]
+            for sched in ({"type": "interval", "hours": 4, "timezone": "UTC"},
+                          {"type": "interval", "hours": 4, "minutes": 0},
+                          {"type": "interval", "minutes": 240, "timezone": "Europe/Zurich"}):
+                r = s.patch("/api/jobs/" + job["id"], {"schedule": sched})
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.json["next_run"], first, sched)
+            cron = s.create_job("quick", schedule={"type": "cron", "expression": "0 3 * * *"})
+            r = s.patch("/api/jobs/" + cron["id"], {"schedule": {"type": "crontab", "minute": "0", "hour": "3"}})
+            self.assertEqual(r.json["next_run"], cron["next_run"])  # the same fire times
+            time.sleep(0.5)
+            self.assertEqual(len(runs_of(s, job["id"])), 1)
+            r = s.patch("/api/jobs/" + job["id"], {"schedule": {"type": "interval", "hours": 5}})
+            self.assertNotEqual(r.json["next_run"], first)
+            wait_for(lambda: len(runs_of(s, job["id"])) == 2)  # a new interval fires at once
+
+
 class ChainTest(unittest.TestCase):
     def test_a_success_starts_the_jobs_it_lists(self):
         """A run that succeeds starts a run of each active job its job lists in on_success
