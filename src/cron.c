@@ -283,9 +283,14 @@ int64_t schedule_next(const struct schedule *s, int64_t after_us, int *flags)
 int64_t schedule_preview_next(const struct schedule *s, int64_t from, int64_t prev, long i,
                               int *flags)
 {
-    if (s->type != SCHEDULE_INTERVAL) return schedule_next(s, i == 0 ? from : prev, flags);
-    if (flags) *flags = 0;
-    return i == 0 ? from : prev + s->interval_us;
+    int64_t t;
+    if (s->type != SCHEDULE_INTERVAL) {
+        t = schedule_next(s, i == 0 ? from : prev, flags);
+    } else {
+        if (flags) *flags = 0;
+        t = i == 0 ? from : prev + s->interval_us;
+    }
+    return t > TIME_LAST_US ? INT64_MIN : t; /* past year 9999: none */
 }
 
 /* ---- schedule objects ---- */

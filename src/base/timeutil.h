@@ -10,6 +10,9 @@
 #include <stdint.h>
 
 #define TIME_STR_MAX 40
+/* The last instant written with a four-digit year, 9999-12-31T23:59:59.999999Z: time_parse
+ * takes none later, and lists of future times stop there. */
+#define TIME_LAST_US 253402300799999999LL
 
 /* Wall-clock now, microseconds since the epoch. */
 int64_t time_now_us(void);

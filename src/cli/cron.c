@@ -112,7 +112,11 @@ static int cron_next(int argc, char **argv)
     for (long i = 0; i < count; i++) {
         int flags = 0;
         t = schedule_preview_next(&sc, from, t, i, &flags);
-        if (t == INT64_MIN) break;
+        if (t == INT64_MIN) {
+            fprintf(stderr, "sked cron next: %s within 30 years%s, nor before the year 10000\n",
+                    i ? "no more fire times" : "no fire time", i ? " of the last one" : "");
+            break;
+        }
         print_time(sc.tz, t, flags);
     }
     rc = 0;

@@ -130,6 +130,14 @@ class IntervalTest(unittest.TestCase):
             self.assertEqual(r.status, 400)
             r = s.post("/api/schedules/preview", {"schedule": {"type": "interval", "minutes": 1}, "count": 0})
             self.assertEqual(r.status, 400)
+            # the times stop before the year 10000, which no instant of the API can be written in
+            r = s.post("/api/schedules/preview", {"schedule": {"type": "cron", "expression": "0 0 1 1 *"},
+                                                  "from": "9998-06-01T00:00:00Z", "count": 5})
+            self.assertEqual([x["utc"] for x in r.json["times"]], ["9999-01-01T00:00:00Z"])
+            r = s.post("/api/schedules/preview", {"schedule": {"type": "interval", "days": 36600},
+                                                  "from": "9000-01-01T00:00:00Z", "count": 50})
+            self.assertEqual(len(r.json["times"]), 10)
+            self.assertTrue(all(x["utc"].startswith("9") and len(x["utc"]) == 20 for x in r.json["times"]))
 
 
 class RestartTest(unittest.TestCase):
@@ -262,6 +270,10 @@ class CliTest(unittest.TestCase):
         r = self.cli("cron", "next", '{"type":"crontab","minute":"0","hour":"9","day_of_week":"mon-fri"}',
                      "--from", "2026-11-27T12:00:00Z", "-n", "2")
         self.assertEqual([l.split()[0] for l in r.stdout.splitlines()], ["2026-11-30T09:00:00Z", "2026-12-01T09:00:00Z"])
+        r = self.cli("cron", "next", "0 0 1 1 *", "--from", "9998-06-01T00:00:00Z", "-n", "3")
+        self.assertEqual((r.returncode, r.stdout.split()[0]), (0, "9999-01-01T00:00:00Z"))
+        self.assertIn("no more fire times within 30 years of the last one, nor before the year 10000",
+                      r.stderr)
         r = self.cli("cron", "next", "@hourly", "--from", "2026-01-01T00:00:00Z", "-n", "1")
         self.assertEqual(r.stdout.split()[0], "2026-01-01T01:00:00Z")
         # an interval fires when saved: its first time is --from, as the preview API says
