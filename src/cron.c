@@ -40,13 +40,15 @@ static int value(const char **p, const struct field_spec *f, int *out, struct sk
     const char *s = *p;
     if (isdigit((unsigned char)*s)) {
         int v = 0;
+        const char *digits = s;
         while (isdigit((unsigned char)*s)) {
-            v = v * 10 + (*s++ - '0');
-            if (v > 1000) break;
+            if (v <= 1000) v = v * 10 + (*s - '0'); /* past that, out of range whatever follows */
+            s++;
         }
         if (v < f->min || v > f->max)
-            return sk_err_set(e, -EINVAL, field, "%d is out of range for %s (%d-%d)", v, f->name,
-                              f->min, f->max);
+            return sk_err_set(e, -EINVAL, field, "%.*s%s is out of range for %s (%d-%d)",
+                              (int)(s - digits > 20 ? 20 : s - digits), digits,
+                              s - digits > 20 ? "…" : "", f->name, f->min, f->max);
         *out = v;
         *p = s;
         return 0;
@@ -65,8 +67,8 @@ static int value(const char **p, const struct field_spec *f, int *out, struct sk
         return sk_err_set(e, -EINVAL, field, "unknown name '%.*s' for %s", (int)(end - s), s,
                           f->name);
     }
-    return sk_err_set(e, -EINVAL, field, "expected a number%s at '%s'",
-                      f->names ? " or a name" : "", s);
+    return sk_err_set(e, -EINVAL, field, "expected a number%s at '%s' in %s",
+                      f->names ? " or a name" : "", s, f->name);
 }
 
 /* Parses one field ("*", "1,5", "1-5", "*\/15", "1-30/5", names) into bits. */
@@ -102,14 +104,17 @@ static int parse_field(const char *s, const struct field_spec *f, uint64_t *bits
             if (!isdigit((unsigned char)*p))
                 return sk_err_set(e, -EINVAL, field, "a step needs a number after '/'");
             step = 0;
+            const char *digits = p;
             while (isdigit((unsigned char)*p)) {
-                step = step * 10 + (*p++ - '0');
-                if (step > 1000) break;
+                if (step <= 1000) step = step * 10 + (*p - '0');
+                p++;
             }
             if (step == 0) return sk_err_set(e, -EINVAL, field, "a step of 0 in %s", f->name);
             if (step > f->max)
-                return sk_err_set(e, -EINVAL, field, "step %d is larger than the %s range", step,
-                                  f->name);
+                return sk_err_set(e, -EINVAL, field,
+                                  "step %.*s%s is larger than the %s range (%d-%d)",
+                                  (int)(p - digits > 20 ? 20 : p - digits), digits,
+                                  p - digits > 20 ? "…" : "", f->name, f->min, f->max);
             if (lo == hi && p[-1] != '*') hi = f->max == 7 ? 6 : f->max; /* "5/15" = 5-max/15 */
         }
         for (int v = lo; v <= hi; v += step) *bits |= 1ULL << (f->max == 7 && v == 7 ? 0 : v);
@@ -160,8 +165,13 @@ int cron_parse(const char *expr, struct cron_expr *out, struct sk_err *e)
         const char *start = p;
         while (*p && *p != ' ' && *p != '\t') p++;
         if (n == 5) return sk_err_set(e, -EINVAL, "expression", "more than 5 fields");
-        if ((size_t)(p - start) >= sizeof fields[0])
-            return sk_err_set(e, -EINVAL, "expression", "field %d is too long", n + 1);
+        if ((size_t)(p - start) >= sizeof fields[0]) {
+            static const char *const names[] = {"minute", "hour", "day of month", "month",
+                                                "day of week"};
+            return sk_err_set(e, -EINVAL, "expression",
+                              "the %s field is too long (at most %zu characters)", names[n],
+                              sizeof fields[0] - 1);
+        }
         memcpy(fields[n], start, (size_t)(p - start));
         fields[n][p - start] = '\0';
         n++;
@@ -464,8 +474,12 @@ int schedule_parse(const json_t *doc, const char *prefix, struct schedule *out, 
             }
         }
         const char *expr = json_str(doc, "expression");
+        json_t *given = json_object_get(doc, "expression");
         if (!expr) {
-            errf(errs, prefix, "expression", "required: a cron expression such as \"0 3 * * *\"");
+            errf(errs, prefix, "expression",
+                 given && !json_is_null(given)
+                     ? "must be a string: a cron expression such as \"0 3 * * *\""
+                     : "required: a cron expression such as \"0 3 * * *\"");
             rc = -EINVAL;
         } else if (cron_parse(expr, &out->cron, &e) != 0) {
             errf(errs, prefix, "expression", e.msg);
