@@ -295,7 +295,9 @@ static int run_http(struct builtin_ctx *c)
         if (bctx_cancelled(c)) {
             rc = 1;
         } else {
-            bctx_log(c, LL_ERROR, "request failed: %s", curl_easy_strerror(cc));
+            /* the reason goes in the message only: a failed run's message adds its ERROR
+             * lines, which would say it a second time */
+            bctx_log(c, LL_ERROR, "no answer after %lld ms", (long long)elapsed);
             bctx_message(c, "request failed: %s", curl_easy_strerror(cc));
             rc = 1;
         }

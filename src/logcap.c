@@ -124,11 +124,16 @@ void logcap_feed(struct logcap *c, int stream, const char *data, size_t n, int64
     while (n > 0) {
         const char *nl = memchr(data, '\n', n);
         size_t take = nl ? (size_t)(nl - data) : n;
+        size_t len = part->len + take;
+        /* a carriage return at the line's end is dropped, so it does not count toward
+         * line_max: one after line_max bytes waits in part for the newline that may follow
+         * (part then holds line_max + 1 bytes) */
+        char last = take ? data[take - 1] : part->len ? part->data[part->len - 1] : 0;
         /* split over-long lines at line_max, between characters */
-        if (part->len + take > c->line_max) {
-            size_t room = c->line_max - part->len;
+        if (len > c->line_max && !(len == c->line_max + 1 && last == '\r')) {
+            size_t room = part->len < c->line_max ? c->line_max - part->len : 0;
             buf_append(part, data, room);
-            size_t cut = whole_chars(part->data, part->len);
+            size_t cut = whole_chars(part->data, c->line_max);
             line_out(c, stream, part->data, cut, false, now);
             memmove(part->data, part->data + cut, part->len - cut);
             part->len -= cut;
@@ -223,6 +228,17 @@ int logcap_status_parse(const char *line, size_t n, struct status_update *u, str
                 rc = sk_err_set(e, -EINVAL, "progress", "must be an object {\"done\",\"total\"}");
                 goto out;
             }
+            const char *pk;
+            json_t *pv;
+            json_object_foreach(v, pk, pv)
+            {
+                if (strcmp(pk, "done") != 0 && strcmp(pk, "total") != 0) {
+                    char f[80];
+                    snprintf(f, sizeof f, "progress.%.60s", pk);
+                    rc = sk_err_set(e, -EINVAL, f, "unknown key (done, total)");
+                    goto out;
+                }
+            }
             int64_t done = 0, total = -1;
             int r1 = count_field(v, "done", &done, "progress", e);
             int r2 = count_field(v, "total", &total, "progress", e);
@@ -232,6 +248,10 @@ int logcap_status_parse(const char *line, size_t n, struct status_update *u, str
             }
             if (r1 == 1) {
                 rc = sk_err_set(e, -EINVAL, "progress.done", "is required");
+                goto out;
+            }
+            if (total >= 0 && done > total) {
+                rc = sk_err_set(e, -EINVAL, "progress.done", "must not exceed progress.total");
                 goto out;
             }
             u->progress = total >= 0 ? json_pack("{s:I,s:I}", "done", (json_int_t)done, "total",
@@ -265,6 +285,16 @@ int logcap_status_parse(const char *line, size_t n, struct status_update *u, str
                     goto out;
                 }
             }
+            /* each of the others counts some of the entries: not more than total, when this
+             * line names both (counters of separate lines may catch up with each other) */
+            for (int i = 1; i < 4 && u->total >= 0; i++) {
+                if (*dst[i] > u->total) {
+                    char f[32];
+                    snprintf(f, sizeof f, "entries.%s", names[i]);
+                    rc = sk_err_set(e, -EINVAL, f, "must not exceed entries.total");
+                    goto out;
+                }
+            }
             u->has_entries = true;
         } else if (strcmp(k, "message") == 0) {
             if (!json_is_string(v)) {
@@ -283,4 +313,31 @@ out:
     json_decref(doc);
     if (rc) status_update_release(u);
     return rc;
+}
+
+void logcap_quote(struct buf *out, const char *p, size_t n)
+{
+    bool cut = n > LOGCAP_QUOTE_MAX;
+    if (cut) n = whole_chars(p, LOGCAP_QUOTE_MAX);
+    struct buf clean = BUF_INIT;
+    utf8_sanitize(&clean, p, n);
+    for (size_t i = 0; i < clean.len; i++) {
+        unsigned char b = (unsigned char)clean.data[i];
+        if (b < 0x20 || b == 0x7f)
+            buf_printf(out, "\\u%04x", b);
+        else if (b == 0xc2 && i + 1 < clean.len && (unsigned char)clean.data[i + 1] < 0xa0)
+            buf_printf(out, "\\u%04x", (unsigned char)clean.data[++i]); /* C1: U+0080-U+009F */
+        else
+            buf_putc(out, (char)b);
+    }
+    if (cut) buf_puts(out, "\xe2\x80\xa6");
+    buf_free(&clean);
+}
+
+char *logcap_status_ignored(const char *line, size_t n, const struct sk_err *e)
+{
+    struct buf b = BUF_INIT;
+    buf_printf(&b, "ignored status line: %s: %s; the line: ", e->field, e->msg);
+    logcap_quote(&b, line, n);
+    return buf_steal(&b);
 }

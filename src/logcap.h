@@ -5,14 +5,18 @@
  * level prefix as in sd-daemon ("<3>" error, "<4>" warning, "<6>" info, "<7>" debug), else
  * stdout lines are INFO and stderr lines ERROR. Lines longer than line_max are split between
  * characters, each part at the first part's level (nothing lost: a later part's "<3>" is text,
- * and only a line's end drops a carriage return); invalid UTF-8 is repaired. Once a run's log
+ * and only a line's end drops a carriage return, which does not count toward line_max: a line
+ * of line_max bytes and "\r\n" stays whole); invalid UTF-8 is repaired. Once a run's log
  * passes its byte cap a single truncation line is kept and further output is discarded (the
  * task keeps running). Captured lines wait in `pending` until the engine takes them (to store
  * them in one transaction and publish them).
  *
  * Status lines: the task's status fd carries JSON lines - {"progress":{"done":n,"total":n}},
  * {"entries":{"total":n,"inserted":n,"updated":n,"errored":n}}, {"message":"..."},
- * {"output":<any JSON>} - parsed and validated by logcap_status_parse.
+ * {"output":<any JSON>} - parsed and validated by logcap_status_parse. A line is taken whole or
+ * not at all: an unknown key, at the top or inside progress or entries, an invalid value or
+ * counts that contradict each other (done above total, a counter above the entries' total in
+ * the same line) refuse it.
  *
  * Pure: no I/O, no clock (callers pass now), so it is unit-tested directly.
  */
@@ -69,6 +73,16 @@ struct status_update {
 
 /* Parses one status-fd line. -EINVAL with e naming the key and reason when invalid. */
 int logcap_status_parse(const char *line, size_t n, struct status_update *u, struct sk_err *e);
+
+#define LOGCAP_QUOTE_MAX 200 /* bytes of a task's text quoted in a note about it */
+
+/* Appends text a task wrote, for a note about it: its first LOGCAP_QUOTE_MAX bytes (cut
+ * between characters, a cut marked by "…"), invalid UTF-8 and NUL bytes as U+FFFD and
+ * control characters as \u00XX, so the note shows the text as one printable line. */
+void logcap_quote(struct buf *out, const char *p, size_t n);
+/* The note for a status line that logcap_status_parse refused with e: "ignored status line:
+ * FIELD: REASON; the line: TEXT", the line quoted by logcap_quote. Caller frees. */
+char *logcap_status_ignored(const char *line, size_t n, const struct sk_err *e);
 void status_update_release(struct status_update *u);
 
 #endif

@@ -131,7 +131,7 @@ static void status_line(struct active *a, const char *line, size_t n)
     struct status_update u;
     struct sk_err e = {0};
     if (logcap_status_parse(line, n, &u, &e) != 0) {
-        char *msg = xasprintf("ignored status line: %s: %s", e.field, e.msg);
+        char *msg = logcap_status_ignored(line, n, &e);
         logcap_line(&a->cap, LL_WARNING, STREAM_SKED, msg, time_now_us());
         free(msg);
         return;

@@ -486,5 +486,74 @@ printf 'tail \377'
                           [e["data"]["message"] for e in events if e["event"] == "log"])
 
 
+class StatusLinesAndLineEnds(unittest.TestCase):
+    def test_contradicting_status_lines_are_ignored_and_quoted(self):
+        task = sh_task("contra", r"""
+echo '{"progress":{"done":1,"total":2}}' >&3
+echo '{"progress":{"done":2,"total":2,"x":1}}' >&3
+echo '{"progress":{"done":5,"total":2}}' >&3
+echo '{"entries":{"total":3,"errored":1}}' >&3
+echo '{"entries":{"total":1,"errored":5}}' >&3
+printf '{"message":"\033[31mred\t%s"}\n' "$(head -c 300 /dev/zero | tr '\0' z)" >&3
+""")
+        with Sked(tasks={"contra.json": task}, args=FAST) as s:
+            done = s.wait_run(s.run_job(s.create_job("contra")["id"]))
+            # none of the refused lines changed anything
+            self.assertEqual(done["progress"], {"done": 1, "total": 2})
+            self.assertEqual((done["total_entries"], done["errored_entries"]), (3, 1))
+            self.assertEqual((done["status"], done["message"]),
+                             ("PARTIAL_SUCCESS", "1 of 3 entries failed"), done)
+            lines = [l for l in s.all_logs(done) if l["stream"] == "sked"]
+            self.assertTrue(all(l["level"] == "WARNING" for l in lines), lines)
+            warnings = [l["message"] for l in lines]
+            self.assertEqual(warnings[:3], [
+                'ignored status line: progress.x: unknown key (done, total); '
+                'the line: {"progress":{"done":2,"total":2,"x":1}}',
+                'ignored status line: progress.done: must not exceed progress.total; '
+                'the line: {"progress":{"done":5,"total":2}}',
+                'ignored status line: entries.errored: must not exceed entries.total; '
+                'the line: {"entries":{"total":1,"errored":5}}'])
+            # control characters are shown escaped, and a long line is cut to 200 bytes
+            self.assertEqual(len(warnings), 4, warnings)
+            self.assertTrue(warnings[3].startswith("ignored status line: status: malformed JSON"),
+                            warnings[3])
+            quoted = warnings[3].split("; the line: ", 1)[1]
+            self.assertEqual(quoted, '{"message":"\\u001b[31mred\\u0009' + "z" * 179 + "\u2026")
+
+    def test_a_crlf_line_of_exactly_16_KiB_is_one_line(self):
+        task = skedtest.task_file("crlf", ["python3", "-c", r"""
+import sys
+sys.stdout.buffer.write(b"b" * 16384 + b"\r\n")
+sys.stdout.buffer.flush()
+sys.stderr.buffer.write(b"<4>" + b"e" * 16381 + b"\r\n" + b"next\r\n")
+sys.stderr.buffer.flush()
+sys.stdout.buffer.write(b"end\r\n")
+"""])
+        with Sked(tasks={"crlf.json": task}, args=FAST) as s:
+            done = s.wait_run(s.run_job(s.create_job("crlf")["id"]))
+            self.assertEqual(done["status"], "SUCCESS", done)
+            lines = s.all_logs(done)
+            out = [l["message"] for l in lines if l["stream"] == "stdout"]
+            self.assertEqual(out, ["b" * 16384, "end"])
+            err = [(l["level"], l["message"]) for l in lines if l["stream"] == "stderr"]
+            self.assertEqual(err, [("WARNING", "e" * 16381), ("ERROR", "next")])
+
+    def test_a_failed_http_request_says_why_once(self):
+        call = {"id": "call", "title": "call", "builtin": "http"}
+        with Sked(tasks={"call.json": call}, args=FAST) as s:
+            job = s.create_job("call")
+            url = "http://127.0.0.1:%d/" % skedtest.free_port()
+            done = s.wait_run(s.run_job(job["id"], args={"url": url}))
+            self.assertEqual(done["status"], "FAILED", done)
+            first, _, tail = done["message"].partition("\n")
+            self.assertEqual(first, "the builtin failed: request failed: Couldn't connect to server")
+            self.assertRegex(tail, r"^no answer after \d+ ms$")
+            lines = [(l["level"], l["stream"], l["message"]) for l in s.all_logs(done)]
+            self.assertEqual(lines[0], ("INFO", "stdout", "GET " + url))
+            self.assertEqual(lines[1][:2], ("ERROR", "stdout"))
+            self.assertRegex(lines[1][2], r"^no answer after \d+ ms$")
+            self.assertEqual(lines[2], ("ERROR", "sked", "the builtin failed"))
+
+
 if __name__ == "__main__":
     skedtest.main()

@@ -193,6 +193,91 @@ static void test_long_lines_split(void **state)
     logcap_release(&c);
 }
 
+/* Feeds in[0..n) in pieces cut at cuts[0..ncuts) (ascending), then ends the stream; returns
+ * the lines taken. */
+static struct log_line *feed_cut(struct logcap *c, const char *in, size_t n, const size_t *cuts,
+                                 size_t ncuts, size_t *nlines)
+{
+    size_t at = 0;
+    for (size_t k = 0; k <= ncuts; k++) {
+        size_t end = k < ncuts ? cuts[k] : n;
+        logcap_feed(c, STREAM_STDOUT, in + at, end - at, NOW);
+        at = end;
+    }
+    logcap_eof(c, STREAM_STDOUT, NOW);
+    return take(c, nlines);
+}
+
+static void test_crlf_at_line_max(void **state)
+{
+    (void)state;
+    /* a line of exactly line_max bytes ending in "\r\n" is one line, wherever the pipe cuts
+     * it: the carriage return it drops does not count toward the limit */
+    enum { LEN = 16384 };
+    char *in = malloc(LEN + 2);
+    assert_non_null(in);
+    memset(in, 'b', LEN);
+    memcpy(in + LEN, "\r\n", 2);
+    for (size_t cut = 0; cut <= LEN + 2; cut++) {
+        struct logcap c;
+        logcap_init(&c, 1, 1 << 20, 0);
+        size_t n;
+        struct log_line *l = feed_cut(&c, in, LEN + 2, &cut, 1, &n);
+        if (n != 1) fail_msg("cut at %zu: %zu lines, want 1", cut, n);
+        assert_int_equal(strlen(l[0].message), LEN);
+        assert_true(strspn(l[0].message, "b") == LEN);
+        store_log_free(l, n);
+        logcap_release(&c);
+    }
+    /* byte by byte */
+    struct logcap c;
+    logcap_init(&c, 1, 1 << 20, 0);
+    for (size_t i = 0; i < LEN + 2; i++) logcap_feed(&c, STREAM_STDOUT, in + i, 1, NOW);
+    size_t n;
+    struct log_line *l = take(&c, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(strlen(l[0].message), LEN);
+    store_log_free(l, n);
+    logcap_release(&c);
+    free(in);
+
+    /* the same with a small limit, cut into three pieces at every pair of places; a carriage
+     * return past the limit that no newline follows is text, as inside any line */
+    static const struct {
+        const char *in;
+        const char *want[4];
+    } cases[] = {
+        {"0123456789\r\n", {"0123456789"}},
+        {"0123456789\r", {"0123456789"}}, /* the stream's end ends the line as well */
+        {"0123456789\r\nab\r\n", {"0123456789", "ab"}},
+        {"0123456789\rX\n", {"0123456789", "\rX"}},
+        {"0123456789\r\r\n", {"0123456789", "\r"}},
+        {"0123456789X\r\n", {"0123456789", "X"}},
+        {"01234567\xc3\xa9\r\n", {"01234567\xc3\xa9"}},
+        {"012345678\xc3\xa9\r\n", {"012345678", "\xc3\xa9"}},
+        {"<4>0123456789\r\n", {"0123456", "789"}}, /* the prefix is part of the line's bytes */
+        {"01234567890123456789\r\n", {"0123456789", "0123456789"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t len = strlen(cases[i].in), nwant = 0;
+        while (nwant < 4 && cases[i].want[nwant]) nwant++;
+        for (size_t a = 0; a <= len; a++) {
+            for (size_t b = a; b <= len; b++) {
+                logcap_init(&c, 1, 1 << 20, 10);
+                size_t cuts[2] = {a, b};
+                l = feed_cut(&c, cases[i].in, len, cuts, 2, &n);
+                if (n != nwant) fail_msg("case %zu cut at %zu, %zu: %zu lines", i, a, b, n);
+                for (size_t k = 0; k < n; k++)
+                    if (strcmp(l[k].message, cases[i].want[k]) != 0)
+                        fail_msg("case %zu cut at %zu, %zu: line %zu is \"%s\"", i, a, b, k,
+                                 l[k].message);
+                store_log_free(l, n);
+                logcap_release(&c);
+            }
+        }
+    }
+}
+
 static void test_byte_cap(void **state)
 {
     (void)state;
@@ -402,6 +487,95 @@ static void test_status_parse_errors(void **state)
     status_bad("{\"output\":1,\"output\":2}", "status", "duplicate");
 }
 
+static void test_status_parse_contradictions(void **state)
+{
+    (void)state;
+    /* progress has two keys, like entries' four: anything else refuses the line */
+    status_bad("{\"progress\":{\"done\":1,\"total\":2,\"x\":1}}", "progress.x",
+               "unknown key (done, total)");
+    status_bad("{\"message\":\"m\",\"progress\":{\"done\":1,\"percent\":50}}", "progress.percent",
+               "unknown key");
+    /* done past total is no progress anyone can show */
+    status_bad("{\"progress\":{\"done\":5,\"total\":2}}", "progress.done",
+               "must not exceed progress.total");
+    status_bad("{\"progress\":{\"done\":1,\"total\":0}}", "progress.done", "must not exceed");
+    /* a counter counts some of the entries: not more than the total the same line gives */
+    status_bad("{\"entries\":{\"total\":1,\"errored\":5}}", "entries.errored",
+               "must not exceed entries.total");
+    status_bad("{\"entries\":{\"inserted\":3,\"total\":2}}", "entries.inserted", "must not exceed");
+    status_bad("{\"entries\":{\"total\":0,\"updated\":1}}", "entries.updated", "must not exceed");
+
+    struct status_update u;
+    struct sk_err e;
+    assert_int_equal(status("{\"progress\":{\"done\":2,\"total\":2}}", &u, &e), 0);
+    assert_json_eq(u.progress, "{\"done\":2,\"total\":2}");
+    status_update_release(&u);
+    assert_int_equal(status("{\"progress\":{\"done\":9,\"total\":null}}", &u, &e), 0);
+    status_update_release(&u);
+    assert_int_equal(status("{\"progress\":{\"done\":0,\"total\":0}}", &u, &e), 0);
+    status_update_release(&u);
+    /* counters of one line, equal to its total; without a total the line cannot tell (the
+     * run's total may come in a later line) */
+    assert_int_equal(
+        status("{\"entries\":{\"total\":5,\"inserted\":5,\"updated\":5,\"errored\":5}}", &u, &e),
+        0);
+    status_update_release(&u);
+    assert_int_equal(status("{\"entries\":{\"errored\":7}}", &u, &e), 0);
+    assert_int_equal(u.errored, 7);
+    assert_int_equal(u.total, -1);
+    status_update_release(&u);
+    assert_int_equal(status("{\"entries\":{\"total\":null,\"errored\":7}}", &u, &e), 0);
+    status_update_release(&u);
+}
+
+static void test_status_ignored_quotes_the_line(void **state)
+{
+    (void)state;
+    struct status_update u;
+    struct sk_err e;
+    const char *line = "{\"bogus\": 1}";
+    assert_int_equal(status(line, &u, &e), -EINVAL);
+    char *m = logcap_status_ignored(line, strlen(line), &e);
+    assert_string_equal(m, "ignored status line: bogus: unknown key (progress, entries, message, "
+                           "output); the line: {\"bogus\": 1}");
+    free(m);
+
+    /* control characters are shown escaped, invalid UTF-8 and NUL repaired */
+    const char bad[] = "{\"message\":\"a\tb\x1b[31m\xc2\x9b\xff\0z\r";
+    assert_int_equal(logcap_status_parse(bad, sizeof bad - 1, &u, &e), -EINVAL);
+    m = logcap_status_ignored(bad, sizeof bad - 1, &e);
+    assert_contains(m, "ignored status line: status: malformed JSON");
+    assert_contains(m, "; the line: {\"message\":\"a\\u0009b\\u001b[31m\\u009b\xef\xbf\xbd"
+                       "\xef\xbf\xbdz\\u000d");
+    assert_false(strchr(m, '\t') || strchr(m, '\r') || strchr(m, '\x1b'));
+    free(m);
+
+    /* a long line is cut to its first 200 bytes, between characters, and the cut is marked */
+    struct buf b = BUF_INIT;
+    buf_puts(&b, "{\"message\":\"");
+    while (b.len < 198) buf_puts(&b, "x");
+    buf_puts(&b, "\xe2\x82\xac\xe2\x82\xac\", \"oops\": 1}"); /* a "€" straddles byte 200 */
+    assert_int_equal(status(buf_cstr(&b), &u, &e), -EINVAL);
+    m = logcap_status_ignored(b.data, b.len, &e);
+    const char *q = strstr(m, "; the line: ");
+    assert_non_null(q);
+    q += strlen("; the line: ");
+    assert_int_equal(strlen(q), 198 + 3); /* 198 bytes, the "€" left out, then "…" */
+    assert_int_equal(strncmp(q, b.data, 198), 0);
+    assert_string_equal(q + 198, "\xe2\x80\xa6");
+    free(m);
+    buf_free(&b);
+
+    /* exactly 200 bytes: whole, no mark */
+    char ys[LOGCAP_QUOTE_MAX];
+    memset(ys, 'y', sizeof ys);
+    struct buf out = BUF_INIT;
+    logcap_quote(&out, ys, sizeof ys);
+    assert_int_equal(out.len, LOGCAP_QUOTE_MAX);
+    assert_null(strstr(buf_cstr(&out), "\xe2\x80\xa6"));
+    buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,12 +584,15 @@ int main(void)
         cmocka_unit_test(test_crlf),
         cmocka_unit_test(test_level_prefixes),
         cmocka_unit_test(test_long_lines_split),
+        cmocka_unit_test(test_crlf_at_line_max),
         cmocka_unit_test(test_byte_cap),
         cmocka_unit_test(test_tail),
         cmocka_unit_test(test_eof_flushes_partial),
         cmocka_unit_test(test_invalid_utf8_repaired),
         cmocka_unit_test(test_status_parse_keys),
         cmocka_unit_test(test_status_parse_errors),
+        cmocka_unit_test(test_status_parse_contradictions),
+        cmocka_unit_test(test_status_ignored_quotes_the_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
