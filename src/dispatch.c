@@ -398,6 +398,7 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
     out->attempt = rq->attempt > 0 ? rq->attempt : 1;
     out->parent_run_id = rq->parent_run_id ? xstrdup(rq->parent_run_id) : NULL;
     out->timeout_ms = job->timeout_ms >= 0 ? job->timeout_ms : t->timeout_ms;
+    if (rq->held && !t->celery) out->not_before = RUN_HELD;
     if (t->celery) {
         if (!d->celery) {
             json_errs_add(errs, "task", "job type '%s' needs the Celery executor, which is off",
@@ -419,7 +420,8 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
      * rather than stored QUEUED and claimed by the loop's next pass (two statements and four
      * index changes fewer on every run's path) */
     struct qstate *q = t->celery ? NULL : queue_get(d, queue);
-    bool now = q && q->empty && !q->removed && !q->paused && q->busy < q->slots && !d->draining;
+    bool now = q && q->empty && !q->removed && !q->paused && !rq->held && q->busy < q->slots &&
+               !d->draining;
     if (now) {
         out->status = RUN_RUNNING;
         out->started_at = out->created;

@@ -80,6 +80,7 @@ struct run_request {
     const struct user_ref *started_by; /* NULL: the system */
     int attempt;                /* 0 means 1 */
     const char *parent_run_id;
+    bool held;                  /* wait for the job's active run to end (RUN_HELD; local runs) */
 };
 
 /*

@@ -41,6 +41,10 @@ bool run_status_terminal(enum run_status s);
 bool run_status_allowed(enum run_status from, enum run_status to);
 
 enum run_trigger { TRIGGER_MANUAL, TRIGGER_SCHEDULED, TRIGGER_RETRY, TRIGGER_CHAINED };
+
+/* The not_before of a run held until its job's active run ends (overlap queue_one): later
+ * than any instant (10000-01-01T00:00:00Z), so no claim takes it before it is released. */
+#define RUN_HELD 253402300800000000LL
 const char *run_trigger_name(enum run_trigger t);
 int run_trigger_parse(const char *s);
 

@@ -41,6 +41,7 @@ struct scheduler {
     struct events_sub *sub;
     struct event *chain_ev;
     struct chain *chains, **chains_tail;
+    struct map holding; /* job id -> (void *)1: jobs with a run held for their active one */
 };
 
 struct chain {
@@ -206,6 +207,7 @@ size_t scheduler_count(const struct scheduler *s)
  * created, 0 when the fire was skipped. */
 static int fire_one(struct scheduler *s, const struct job *j, int64_t at, const char *parent)
 {
+    bool held = false;
     const unsigned active = (1u << RUN_QUEUED) | (1u << RUN_RUNNING) | (1u << RUN_CANCELLING);
     switch (j->overlap) {
     case OVERLAP_SKIP:
@@ -219,6 +221,9 @@ static int fire_one(struct scheduler *s, const struct job *j, int64_t at, const 
             log_info("sched.skipped", "job=%s reason=overlap policy=queue_one", j->id);
             return 0;
         }
+        /* one waits, and only for the job's active run: not beside it in a free slot */
+        held = store_job_count_runs(s->store, j->id,
+                                    (1u << RUN_RUNNING) | (1u << RUN_CANCELLING)) > 0;
         break;
     case OVERLAP_CANCEL_PREVIOUS: {
         struct run_query q = {.job_id = j->id,
@@ -247,10 +252,17 @@ static int fire_one(struct scheduler *s, const struct job *j, int64_t at, const 
     rq.trigger = parent ? TRIGGER_CHAINED : TRIGGER_SCHEDULED;
     rq.scheduled_for = at;
     rq.parent_run_id = parent;
+    rq.held = held;
     json_t *errs = json_array();
     struct run r;
     int rc = dispatch_submit(s->dispatch, j, &rq, &r, errs);
     if (rc == 0) {
+        if (r.not_before == RUN_HELD) {
+            map_put(&s->holding, j->id, (void *)1);
+            log_info("sched.held", "job=%s run=%s reason=\"overlap queue_one: waits for the job's "
+                                   "active run\"",
+                     j->id, r.id);
+        }
         run_release(&r);
     } else if (rc == -EINVAL) {
         /* the saved arguments no longer fit (the task changed): the fire is recorded as a
@@ -378,12 +390,27 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 /* ---- chains: jobs started when a run of another job succeeds ---- */
 
+/* A job's held runs are released once it has no run running or being stopped. */
+static void release_if_idle(struct scheduler *s, const char *job_id)
+{
+    unsigned active = (1u << RUN_RUNNING) | (1u << RUN_CANCELLING);
+    if (store_job_count_runs(s->store, job_id, active) > 0) return;
+    int n = store_runs_release_held(s->store, job_id);
+    if (n < 0) return; /* logged; the next end of one of its runs tries again */
+    map_del(&s->holding, job_id);
+    if (n > 0) {
+        log_info("sched.released", "job=%s runs=%d", job_id, n);
+        dispatch_wake(s->dispatch); /* claimable now: claimed at the end of this turn */
+    }
+}
+
 static void on_run_event(void *arg, const struct sk_event *ev)
 {
     struct scheduler *s = arg;
     const struct run *r = ev->run;
-    if (ev->kind != SKEV_STATUS || r->status != RUN_SUCCESS) return;
-    if (!store_job_chains(s->store, r->job_id)) return;
+    if (ev->kind != SKEV_STATUS || !run_status_terminal(r->status)) return;
+    if (map_get(&s->holding, r->job_id)) release_if_idle(s, r->job_id);
+    if (r->status != RUN_SUCCESS || !store_job_chains(s->store, r->job_id)) return;
     struct chain *c = xcalloc(1, sizeof *c);
     memcpy(c->parent, r->id, sizeof c->parent);
     memcpy(c->job, r->job_id, sizeof c->job);
@@ -434,6 +461,7 @@ struct scheduler *scheduler_new(struct event_base *base, struct store *st, struc
     map_init(&s->pos);
     s->timer = evtimer_new(base, on_timer, s);
     s->chains_tail = &s->chains;
+    map_init(&s->holding);
     s->chain_ev = event_new(base, -1, 0, on_chains, s);
     s->sub = events_subscribe(dispatch_events(d), NULL, on_run_event, s);
     return s;
@@ -443,6 +471,7 @@ void scheduler_free(struct scheduler *s)
 {
     if (!s) return;
     events_unsubscribe(dispatch_events(s->dispatch), s->sub);
+    map_release(&s->holding);
     event_free(s->chain_ev);
     while (s->chains) {
         struct chain *c = s->chains;
@@ -472,8 +501,26 @@ static void load_cb(void *arg, const char *id, int64_t next_run)
     snprintf(c->missing[c->nmissing++], UUID_STR_LEN, "%s", id);
 }
 
+static void holding_cb(void *arg, const char *job_id)
+{
+    map_put(arg, job_id, (void *)1);
+}
+
 int scheduler_load(struct scheduler *s)
 {
+    /* runs held before a restart: released now if their job's active run was recovered (it
+     * ended FAILED, interrupted), else when it ends */
+    store_jobs_holding(s->store, holding_cb, &s->holding);
+    size_t it;
+    char **ids = xcalloc(s->holding.count + 1, sizeof *ids);
+    size_t nids = 0;
+    for (struct map_entry *e = map_first(&s->holding, &it); e; e = map_next(&s->holding, &it, e))
+        ids[nids++] = xstrdup(e->key);
+    for (size_t i = 0; i < nids; i++) {
+        release_if_idle(s, ids[i]);
+        free(ids[i]);
+    }
+    free(ids);
     struct load_ctx c = {s, NULL, 0};
     int rc = store_jobs_scheduled(s->store, load_cb, &c);
     /* jobs whose next fire time was never computed start afresh */

@@ -691,7 +691,9 @@ static void run_emit(struct api_ctx *c, const struct run *r, struct emit *w)
         emit_key(w, "args"), buf_append(w->b, "{}", 2);
     emit_plain(w, "trigger", trigger, strlen(trigger));
     emit_time(w, "scheduled_for", r->scheduled_for);
-    emit_time(w, "not_before", r->not_before);
+    bool held = r->not_before == RUN_HELD; /* waits for its job's active run, not for a time */
+    emit_time(w, "not_before", held ? NO_TIME : r->not_before);
+    emit_json(w, "held", held ? json_true() : json_false()); /* jansson's singletons */
     if (r->has_exit_code)
         emit_int(w, "exit_code", r->exit_code);
     else

@@ -1760,11 +1760,34 @@ int64_t store_next_delayed(struct store *s, int64_t now)
 {
     /* run_delayed holds every run with a wait (0012_run_state.sql): the first still queued */
     sqlite3_stmt *st = stmt(s, "SELECT not_before FROM run WHERE not_before IS NOT NULL AND "
-                               "not_before > ?1 AND status = 'Q' ORDER BY not_before LIMIT 1");
+                               "not_before > ?1 AND not_before < ?2 AND status = 'Q' "
+                               "ORDER BY not_before LIMIT 1");
     sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, RUN_HELD);
     int64_t v = sqlite3_step(st) == SQLITE_ROW ? col_time(st, 0) : NO_TIME;
     sqlite3_reset(st);
     return v;
+}
+
+int store_runs_release_held(struct store *s, const char *job_id)
+{
+    sqlite3_stmt *st = stmt(s, "UPDATE run SET not_before = NULL WHERE not_before = ?2 AND "
+                               "job_id = ?1 AND status = 'Q'");
+    bind_text(st, 1, job_id);
+    sqlite3_bind_int64(st, 2, RUN_HELD);
+    if (write_step(s, st) != SQLITE_DONE) return fail(s, "runs_release_held");
+    return (int)sqlite3_changes(s->db);
+}
+
+int store_jobs_holding(struct store *s, void (*fn)(void *arg, const char *job_id), void *arg)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT DISTINCT job_id FROM run WHERE not_before = ?1 AND "
+                               "status = 'Q'");
+    sqlite3_bind_int64(st, 1, RUN_HELD);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) fn(arg, (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, "jobs_holding");
 }
 
 int store_runs_active(struct store *s, const char *node, struct run **out, size_t *n)

@@ -168,8 +168,13 @@ int store_run_update(struct store *s, const struct run_guard *g, int to, unsigne
  */
 int store_run_claim(struct store *s, const char *queue, const char *node, int64_t now,
                     struct run *out);
-/* The earliest not_before after now of a queued run (a retry waiting), or NO_TIME. */
+/* The earliest not_before after now of a queued run (a retry waiting), or NO_TIME; held runs
+ * (RUN_HELD) are not waiting for a time. */
 int64_t store_next_delayed(struct store *s, int64_t now);
+/* Releases the held runs of job_id (not_before RUN_HELD -> none); returns how many, or < 0. */
+int store_runs_release_held(struct store *s, const char *job_id);
+/* Calls fn with the id of each job that has held runs. */
+int store_jobs_holding(struct store *s, void (*fn)(void *arg, const char *job_id), void *arg);
 /* Runs sked executes itself of node in RUNNING or CANCELLING (what a restart must recover). */
 int store_runs_active(struct store *s, const char *node, struct run **out, size_t *n);
 /* Runs of an executor elsewhere ("celery") that are not over: QUEUED, RUNNING or CANCELLING. */

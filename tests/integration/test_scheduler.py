@@ -317,6 +317,47 @@ class CliTest(unittest.TestCase):
             self.assertEqual(r.returncode, 2)
 
 
+GATED = task_file("gated", ["/bin/sh", "-c", "while [ ! -e go ]; do sleep 0.05; done"])
+
+
+class QueueOneTest(unittest.TestCase):
+    def test_a_run_waits_for_the_running_one_even_with_free_slots(self):
+        """overlap queue_one: a fire while the job runs is held (not started beside it in one of
+        the three free slots), further fires are skipped, and the held run starts when the
+        running one ends - never side by side. A hold outlives a kill -9."""
+        tasks = dict(SLEEP_TASK, **{"gated.json": GATED})
+        with Sked(tasks=tasks, args=["--shutdown-grace", "1s", "--queues", "default=4"]) as s:
+            job = s.create_job("gated", schedule=every_second(), overlap="queue_one")
+            wait_for(lambda: [r for r in runs_of(s, job["id"]) if r["status"] == "RUNNING"])
+            held = wait_for(lambda: [r for r in runs_of(s, job["id"]) if r["status"] == "QUEUED"])[0]
+            self.assertEqual((held["held"], held["not_before"]), (True, None))
+            time.sleep(2.2)  # more fires: skipped; the held one does not take a free slot
+            runs = runs_of(s, job["id"])
+            self.assertEqual(sorted(r["status"] for r in runs), ["QUEUED", "RUNNING"])
+            self.assertGreaterEqual(s.get("/api/jobs/" + job["id"]).json["skipped_fires"], 1)
+            self.assertEqual(s.patch("/api/jobs/" + job["id"], {"active": False}).status, 200)
+            open(os.path.join(s.tasks_dir, "go"), "w").close()
+            done = sorted((s.wait_run(r) for r in runs), key=lambda d: d["started_at"])
+            self.assertEqual([d["status"] for d in done], ["SUCCESS", "SUCCESS"])
+            self.assertGreaterEqual(ts(done[1]["started_at"]), ts(done[0]["finished_at"]))
+            self.assertFalse(done[1]["held"])
+            log = s.server_log()
+            self.assertIn("event=sched.held job=%s" % job["id"], log)
+            self.assertIn("event=sched.released job=%s runs=1" % job["id"], log)
+            # a hold outlives a crash: the recovered run's end releases it
+            os.unlink(os.path.join(s.tasks_dir, "go"))
+            self.assertEqual(s.patch("/api/jobs/" + job["id"], {"active": True}).status, 200)
+            held = wait_for(lambda: [r for r in runs_of(s, job["id"]) if r["held"]])[0]
+            self.assertEqual(s.patch("/api/jobs/" + job["id"], {"active": False}).status, 200)
+            running = [r for r in runs_of(s, job["id"]) if r["status"] == "RUNNING"][0]
+            s.kill9()
+            s.start()
+            self.assertEqual(s.wait_run(running)["status"], "FAILED")
+            self.assertEqual(s.wait_run(held, statuses=("RUNNING",))["held"], False)
+            open(os.path.join(s.tasks_dir, "go"), "w").close()
+            self.assertEqual(s.wait_run(held)["status"], "SUCCESS")
+
+
 class ResaveTest(unittest.TestCase):
     def test_a_schedule_saved_again_alike_keeps_its_next_fire(self):
         """Writing an interval anew in another form (a time zone, which intervals ignore; 0

@@ -201,3 +201,22 @@ test('a chained run names the run whose success started it, with a link to it', 
   await link.click();
   await page.waitForURL((u) => u.pathname === `/jobs/${harvest.id}/runs/${first.id}`);
 });
+
+test('a run held for its job’s running run says so', async () => {
+  const job = await sked.createJob({ title: 'One at a time', task: 'slow_low', default_queue: 'default',
+    overlap: 'queue_one', schedule: { type: 'interval', seconds: 1 } });
+  try {
+    const held = await until(async () => {
+      const r = (await sked.api('GET', `/api/jobs/${job.id}/runs`)).hits.hits.find((x) => x.held);
+      assert.ok(r, 'a fire is held');
+      return r;
+    });
+    await page.goto(`${sked.url}/jobs/${job.id}/runs/${held.id}`);
+    await page.getByText('Waits for the job’s running run to end: the job’s overlap policy, queue_one, lets one run wait but none run beside it.').waitFor();
+  } finally {
+    await sked.api('PATCH', `/api/jobs/${job.id}`, { active: false });
+    for (const r of (await sked.api('GET', `/api/jobs/${job.id}/runs`)).hits.hits) {
+      await sked.api('POST', `/api/jobs/${job.id}/runs/${r.id}/actions/stop`).catch(() => {});
+    }
+  }
+});

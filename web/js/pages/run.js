@@ -71,7 +71,8 @@ export async function runPage(el, { params, token }) {
   const summary = h('div');
   const details = h('div', { class: 'run-details' });
 
-  // Why a QUEUED run waits: its not_before, its queue paused, or its queue's slots all busy
+  // Why a QUEUED run waits: held for its job's running run, its not_before, its queue paused,
+  // or its queue's slots all busy
   // (asked again every few seconds while it waits)
   const waiting = h('p', { class: 'notice wait-note', role: 'status', hidden: true });
   let waitAsked = -Infinity;
@@ -92,9 +93,12 @@ export async function runPage(el, { params, token }) {
       ? `Queue ${q.name} is paused${q.paused_by ? ` by ${q.paused_by}` : ''} since ${fullTime(q.paused_at)}`
         + `${q.pause_reason ? ` (“${q.pause_reason}”)` : ''}: the run starts once the queue is resumed.`
       : null;
-    put(waiting, icon('clock'), ' ', later
+    const held = run.held
+      ? 'Waits for the job’s running run to end: the job’s overlap policy, queue_one, lets one run wait but none run beside it.'
+      : null;
+    put(waiting, icon('clock'), ' ', held || (later
       ? `Waits until ${fullTime(run.not_before)} before it may start${run.attempt > 1 ? ' (a retry, after its backoff)' : ''}.`
-      : paused || (slots ? `Waiting for a free slot: ${slots}.` : 'Waiting for a free slot in its queue.'));
+      : paused || (slots ? `Waiting for a free slot: ${slots}.` : 'Waiting for a free slot in its queue.')));
     waiting.hidden = false;
     clearTimeout(waitTimer);
     waitTimer = setTimeout(() => { if (run.status === 'QUEUED' && isCurrent(token)) explainWait(); }, 5000);
