@@ -39,6 +39,12 @@ static json_t *spec_doc(const struct opts *o, const char *spec)
         doc = json_pack("{s:s,s:s}", "type", "cron", "expression", spec);
     }
     const char *zone = opts_get(o, O_TZ);
+    const json_t *own = json_object_get(doc, "timezone");
+    if (zone && own && !(json_is_string(own) && strcmp(json_string_value(own), zone) == 0)) {
+        json_decref(doc);
+        usage_error(o, "--tz %s and the timezone of SPEC differ: give the zone once", zone);
+        return NULL;
+    }
     if (zone) json_object_set_new(doc, "timezone", json_string(zone));
     return doc;
 }

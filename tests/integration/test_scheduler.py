@@ -270,6 +270,10 @@ class CliTest(unittest.TestCase):
         r = self.cli("cron", "next", '{"type":"crontab","minute":"0","hour":"9","day_of_week":"mon-fri"}',
                      "--from", "2026-11-27T12:00:00Z", "-n", "2")
         self.assertEqual([l.split()[0] for l in r.stdout.splitlines()], ["2026-11-30T09:00:00Z", "2026-12-01T09:00:00Z"])
+        r = self.cli("cron", "next", '{"type":"cron","expression":"0 3 * * *","timezone":"Europe/Zurich"}',
+                     "--tz", "UTC")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--tz UTC and the timezone of SPEC differ: give the zone once", r.stderr)
         r = self.cli("cron", "next", "0 0 1 1 *", "--from", "9998-06-01T00:00:00Z", "-n", "3")
         self.assertEqual((r.returncode, r.stdout.split()[0]), (0, "9999-01-01T00:00:00Z"))
         self.assertIn("no more fire times within 30 years of the last one, nor before the year 10000",
