@@ -636,12 +636,15 @@ static enum run_status outcome(struct active *a, char **message)
         break;
     default:
         if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) {
-            st = r->errored_entries > 0 ? RUN_PARTIAL_SUCCESS : RUN_SUCCESS;
+            int64_t errored = r->errored_entries, total = r->total_entries;
+            st = errored > 0 ? RUN_PARTIAL_SUCCESS : RUN_SUCCESS;
             if (r->message)
                 buf_puts(&m, r->message);
-            else if (st == RUN_PARTIAL_SUCCESS)
-                buf_printf(&m, "%lld of %lld entries failed", (long long)r->errored_entries,
-                           (long long)r->total_entries);
+            else if (errored > 0 && errored <= total)
+                buf_printf(&m, "%lld of %lld entries failed", (long long)errored,
+                           (long long)total);
+            else if (errored > 0) /* no total, or one the task did not keep up to date */
+                buf_printf(&m, "%lld entries failed", (long long)errored);
         } else {
             st = RUN_FAILED;
             how_it_ended(a, how, sizeof how);
@@ -654,8 +657,11 @@ static enum run_status outcome(struct active *a, char **message)
     }
     if (st != RUN_SUCCESS && st != RUN_PARTIAL_SUCCESS) {
         if (!how[0]) how_it_ended(a, how, sizeof how);
-        logcap_line(&a->cap, st == RUN_CANCELLED ? LL_WARNING : LL_ERROR, STREAM_SKED, how,
-                    time_now_us());
+        /* a task that exits 0 once sked asked it to end (stop, timeout, shutdown) ended
+         * cleanly: the line that asked it says why the run did not succeed */
+        bool clean = a->end != END_NONE && WIFEXITED(ws) && WEXITSTATUS(ws) == 0;
+        logcap_line(&a->cap, clean ? LL_INFO : st == RUN_CANCELLED ? LL_WARNING : LL_ERROR,
+                    STREAM_SKED, how, time_now_us());
     }
     *message = m.len ? buf_steal(&m) : NULL;
     buf_free(&m);

@@ -555,5 +555,43 @@ sys.stdout.buffer.write(b"end\r\n")
             self.assertEqual(lines[2], ("ERROR", "sked", "the builtin failed"))
 
 
+class CountersOutcome(unittest.TestCase):
+    def test_the_message_of_failed_entries_never_says_an_impossible_count(self):
+        """Exit 0 with errored entries is PARTIAL_SUCCESS, as the reference has it; the message
+        says 'E of T' only when T was reported and holds E."""
+        cases = [  # the status lines, then the run's message
+            (['{"entries":{"errored":2}}'], "2 entries failed"),
+            (['{"entries":{"total":3,"errored":2}}'], "2 of 3 entries failed"),
+            (['{"entries":{"total":1}}', '{"entries":{"errored":5}}'], "5 entries failed"),
+            (['{"entries":{"total":5,"errored":5}}'], "5 of 5 entries failed"),
+            (['{"entries":{"total":5,"errored":5}}', '{"message":"nothing imported"}'],
+             "nothing imported"),
+        ]
+        tasks = {}
+        for i, (lines, _) in enumerate(cases):
+            tasks["c%d.json" % i] = sh_task("c%d" % i, "".join("echo '%s' >&3\n" % l for l in lines))
+        with Sked(tasks=tasks, args=FAST) as s:
+            for i, (_, message) in enumerate(cases):
+                done = s.wait_run(s.run_job(s.create_job("c%d" % i)["id"]))
+                self.assertEqual((done["status"], done["message"], done["exit_code"]),
+                                 ("PARTIAL_SUCCESS", message, 0), cases[i])
+
+    def test_a_task_that_exits_0_when_sked_stops_it_is_not_an_error_line(self):
+        """A task that ends cleanly when asked to at a shutdown: the run is FAILED
+        (interrupted), and its closing line is INFO - the WARNING before it says why."""
+        task = sh_task("polite", "trap 'echo bye; exit 0' TERM; echo begin; while :; do sleep 0.1; done")
+        with Sked(tasks={"polite.json": task}, args=FAST) as s:
+            run = s.run_job(s.create_job("polite")["id"])
+            wait_for(lambda: "begin" in [l["message"] for l in s.all_logs(run)])
+            skedtest.check_server_exit(s.stop(), s.server_log())
+            s.start()
+            done = s.get_run(run)
+            self.assertEqual((done["status"], done["exit_code"]), ("FAILED", 0), done)
+            self.assertEqual(done["message"], "interrupted: sked stopped while the run was active")
+            sked = [(l["level"], l["message"]) for l in s.all_logs(done) if l["stream"] == "sked"]
+            self.assertEqual(sked, [("WARNING", "sked is shutting down; stopping the task"),
+                                    ("INFO", "exited with status 0")])
+
+
 if __name__ == "__main__":
     skedtest.main()
