@@ -476,7 +476,11 @@ static struct map cache;
 static bool valid_name(const char *n)
 {
     size_t len = strlen(n);
-    if (len == 0 || len > 200 || n[0] == '/' || strstr(n, "..")) return false;
+    /* a name is written one way: no empty part (Europe//Zurich would name the same file, and
+     * be shown and compared as another zone) */
+    if (len == 0 || len > 200 || n[0] == '/' || n[len - 1] == '/' || strstr(n, "..") ||
+        strstr(n, "//"))
+        return false;
     for (const char *p = n; *p; p++)
         if (!isalnum((unsigned char)*p) && !strchr("/_+-", *p)) return false;
     return true;
