@@ -3,6 +3,24 @@
 # sked passes the arguments as JSON on stdin and the window start in SKED_SINCE (empty on a first
 # run); progress and counters go to the status channel, fd 3.
 set -eu
+
+# $1 as a JSON string: quotes, backslashes and control characters escaped (bytes are kept as
+# they are otherwise, so text in UTF-8 stays valid). The "." guards trailing newlines against
+# the command substitution of the caller.
+json_string() {
+    printf '%s.' "$1" | LC_ALL=C awk '
+        BEGIN {
+            for (i = 1; i < 32; i++) esc[sprintf("%c", i)] = sprintf("\\u%04x", i)
+            esc["\""] = "\\\""; esc["\\"] = "\\\\"; esc["\t"] = "\\t"; esc["\r"] = "\\r"
+        }
+        {
+            if (NR > 1) out = out "\\n"
+            n = length($0)
+            for (i = 1; i <= n; i++) { c = substr($0, i, 1); out = out ((c in esc) ? esc[c] : c) }
+        }
+        END { printf "\"%s\"", substr(out, 1, length(out) - 1) }'
+}
+
 dir=
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -15,14 +33,29 @@ pattern=$(printf '%s' "$args" | sed -n 's/.*"pattern": *"\([^"]*\)".*/\1/p')
 limit=$(printf '%s' "$args" | sed -n 's/.*"limit": *\([0-9][0-9]*\).*/\1/p')
 [ -n "$pattern" ] || pattern='*'
 [ -d "$dir" ] || { echo "<3>source folder $dir does not exist" >&2; exit 1; }
+# a folder named like an option would be read by find as one
+case "$dir" in -*) from=./$dir ;; *) from=$dir ;; esac
 
-if [ -n "${SKED_SINCE:-}" ]; then
-    echo "importing files of $dir changed since $SKED_SINCE"
-    list=$(find "$dir" -maxdepth 1 -type f -name "$pattern" -newermt "$SKED_SINCE" 2>/dev/null | sort)
+since=${SKED_SINCE:-}
+if [ -n "$since" ]; then
+    # sked's own since is a date-time; with custom arguments it is whatever the caller sent, so
+    # it is checked before find reads it as one (find's error would go unnoticed below)
+    case "$since" in
+        [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]*) ;;
+        *) since=bad ;;
+    esac
+    case "${since#????-??-??T??:??:??}" in *[!0-9.:+Z-]*) since=bad ;; esac
+    if [ "$since" = bad ]; then
+        echo "<3>SKED_SINCE is not a date-time such as 2026-11-29T11:05:39.890322+00:00" >&2
+        exit 2
+    fi
+    echo "importing files of $dir changed since $since"
+    list=$(find "$from" -maxdepth 1 -type f -name "$pattern" -newermt "$since")
 else
     echo "first run: importing every file of $dir"
-    list=$(find "$dir" -maxdepth 1 -type f -name "$pattern" 2>/dev/null | sort)
+    list=$(find "$from" -maxdepth 1 -type f -name "$pattern")
 fi
+list=$(printf '%s\n' "$list" | sort)
 total=$(printf '%s' "$list" | grep -c . || true)
 if [ -n "$limit" ] && [ "$total" -gt "$limit" ]; then total=$limit; fi
 done_n=0
@@ -34,5 +67,6 @@ printf '%s\n' "$list" | while IFS= read -r f; do
     printf '{"progress":{"done":%d,"total":%d}}\n' "$done_n" "$total" >&3
 done
 printf '{"entries":{"total":%d,"inserted":%d,"updated":0,"errored":0}}\n' "$total" "$total" >&3
-printf '{"message":"imported %d file(s)","output":{"folder":"%s","imported":%d}}\n' "$total" "$dir" "$total" >&3
+printf '{"message":"imported %d file(s)","output":{"folder":%s,"imported":%d}}\n' \
+    "$total" "$(json_string "$dir")" "$total" >&3
 echo "done: $total file(s) imported"

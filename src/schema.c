@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/json.h"
@@ -29,6 +30,54 @@ static void subpath(char *out, size_t n, const char *path, const char *key)
     snprintf(out, n, "%s%s%s", path, *path ? "." : "", key);
 }
 
+static bool type_ok(const char *type, const json_t *v);
+
+/*
+ * Whether enum member m breaks a keyword of bare (its schema without enum and default), and
+ * then which one, in why: a member the property could never take. The keywords a member of a
+ * scalar type can break are named; for arrays and objects the first validation error is given.
+ */
+static bool enum_conflict(const json_t *bare, const char *type, const json_t *m, char *why,
+                          size_t len)
+{
+    json_t *errs = json_array(), *copy = json_deep_copy(m);
+    int n = schema_validate(bare, copy, "", errs);
+    json_decref(copy);
+    if (n == 0) {
+        json_decref(errs);
+        return false;
+    }
+    char *shown = json_dump(m);
+    json_t *mn = json_object_get(bare, "minimum"), *mx = json_object_get(bare, "maximum");
+    json_t *mnl = json_object_get(bare, "minLength"), *mxl = json_object_get(bare, "maxLength");
+    double d = json_number_value(m);
+    json_int_t chars = json_is_string(m) ? (json_int_t)utf8_chars(json_string_value(m)) : 0;
+    if (!type_ok(type, m))
+        snprintf(why, len, "member %.80s is of type %s, not %s (the schema's type)", shown,
+                 json_type_name(m), type);
+    else if (mnl && chars < json_integer_value(mnl))
+        snprintf(why, len, "member %.80s is shorter than minLength %lld", shown,
+                 (long long)json_integer_value(mnl));
+    else if (mxl && chars > json_integer_value(mxl))
+        snprintf(why, len, "member %.80s is longer than maxLength %lld", shown,
+                 (long long)json_integer_value(mxl));
+    else if (json_is_number(m) && mn && d < json_number_value(mn))
+        snprintf(why, len, "member %.80s is less than minimum %g", shown, json_number_value(mn));
+    else if (json_is_number(m) && mx && d > json_number_value(mx))
+        snprintf(why, len, "member %.80s is greater than maximum %g", shown, json_number_value(mx));
+    else if (json_is_string(m) && json_object_get(bare, "format"))
+        snprintf(why, len, "member %.80s does not fit format \"date-time\"", shown);
+    else {
+        json_t *first = json_array_get(errs, 0);
+        snprintf(why, len, "member %.80s does not fit the schema: %s: %s", shown,
+                 json_string_value(json_object_get(first, "field")),
+                 json_string_value(json_array_get(json_object_get(first, "messages"), 0)));
+    }
+    free(shown);
+    json_decref(errs);
+    return true;
+}
+
 int schema_check(const json_t *doc, const char *path, struct sk_err *e)
 {
     char p[256];
@@ -45,11 +94,20 @@ int schema_check(const json_t *doc, const char *path, struct sk_err *e)
                               "minLength, maxLength, items)");
         }
     }
-    const char *type = json_str(doc, "type");
+    json_t *tv = json_object_get(doc, "type");
     subpath(p, sizeof p, path, "type");
-    if (!type)
+    if (!tv)
         return sk_err_set(e, -EINVAL, p, "required, one of string, integer, number, boolean, "
                                          "array, object");
+    /* one type only: a list such as ["string", "null"] would say nothing more, as null passes
+     * every type ("not given") */
+    if (!json_is_string(tv))
+        return sk_err_set(e, -EINVAL, p,
+                          "must be a string naming one type (string, integer, number, boolean, "
+                          "array, object), not %s; null needs no type of its own, as every "
+                          "type accepts it (it means \"not given\")",
+                          json_type_name(tv));
+    const char *type = json_string_value(tv);
     if (!known(type, types, 6))
         return sk_err_set(e, -EINVAL, p, "unknown type '%s' (one of string, integer, number, "
                                          "boolean, array, object)", type);
@@ -146,18 +204,14 @@ int schema_check(const json_t *doc, const char *path, struct sk_err *e)
         json_t *bare = json_copy((json_t *)doc);
         json_object_del(bare, "enum");
         json_object_del(bare, "default");
-        json_t *errs = json_array();
+        char why[512] = "";
         size_t i;
         json_array_foreach(en, i, v)
         {
-            json_t *copy = json_deep_copy(v);
-            schema_validate(bare, copy, p, errs);
-            json_decref(copy);
+            if (enum_conflict(bare, type, v, why, sizeof why)) break;
         }
         json_decref(bare);
-        int n = (int)json_array_size(errs);
-        json_decref(errs);
-        if (n) return sk_err_set(e, -EINVAL, p, "members must match the property's type");
+        if (*why) return sk_err_set(e, -EINVAL, p, "%s", why);
     }
     json_t *def = json_object_get(doc, "default");
     if (def && !json_is_null(def)) {

@@ -15,6 +15,7 @@
 #include "base/buf.h"
 #include "base/json.h"
 #include "base/timeutil.h"
+#include "base/utf8.h"
 #include "base/xalloc.h"
 #include "builtin.h"
 #include "celery_msg.h"
@@ -78,12 +79,20 @@ bool task_has_arg(const struct task *t, const char *name)
     return t->arguments && json_object_get(json_object_get(t->arguments, "properties"), name);
 }
 
+/* "{{{{" stands for a literal "{{" in an argv element; "}}" outside a placeholder is
+ * literal anyway. */
+#define LITERAL_OPEN "{{{{"
+
 /* Checks the {{name}} placeholders of one argv element. */
 static int check_placeholders(const struct task *t, const char *s, const char *field,
                               struct sk_err *e)
 {
     const char *p = s;
     while ((p = strstr(p, "{{")) != NULL) {
+        if (strncmp(p, LITERAL_OPEN, 4) == 0) {
+            p += 4;
+            continue;
+        }
         const char *end = strstr(p + 2, "}}");
         if (!end) return sk_err_set(e, -EINVAL, field, "unclosed {{ placeholder");
         size_t n = (size_t)(end - (p + 2));
@@ -95,12 +104,72 @@ static int check_placeholders(const struct task *t, const char *s, const char *f
         for (size_t i = 0; i < n; i++)
             if (!isalnum((unsigned char)name[i]) && name[i] != '_')
                 return sk_err_set(e, -EINVAL, field,
-                                  "placeholder {{%s}}: names hold letters, digits and _", name);
+                                  "placeholder {{%s}}: names hold letters, digits and _ (write "
+                                  "{{{{ for a literal {{)",
+                                  name);
         if (t->arguments && strcmp(name, "since") != 0 && !task_has_arg(t, name))
             return sk_err_set(e, -EINVAL, field,
                               "placeholder {{%s}} names no property of the arguments schema",
                               name);
         p = end + 2;
+    }
+    return 0;
+}
+
+/* doc's member key, or NULL when it is absent or null: in a task file null means "not given"
+ * for every key that may be left out. */
+static json_t *present(const json_t *doc, const char *key)
+{
+    json_t *v = json_object_get(doc, key);
+    return json_is_null(v) ? NULL : v;
+}
+
+/*
+ * The since property of the arguments schema, when declared, must take what sked puts there:
+ * the start of the job's last successful run as an RFC 3339 date-time, null on a first run, or
+ * the date-time a user gives. Any other type or constraint would refuse sked's own value, and
+ * every run after the first success would fail, so only a date-time string is accepted, with
+ * its annotations. Checked before the schema itself, so that any other keyword gets this reason.
+ */
+static int check_since(const json_t *args, struct sk_err *e)
+{
+    static const char why[] = "sked fills since with the start of the last successful run (an "
+                              "RFC 3339 date-time, null on a first run), so it can only be "
+                              "declared as {\"type\": \"string\", \"format\": \"date-time\"}, "
+                              "with a title or a description if wanted";
+    const json_t *props = json_object_get(args, "properties");
+    const json_t *since = json_object_get(props, "since");
+    const json_t *req = json_object_get(args, "required");
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_is_object(props) ? req : NULL, i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), "since") == 0)
+            return sk_err_set(e, -EINVAL, "arguments.required",
+                              "'since' cannot be required: it is null on a job's first run; %s",
+                              why);
+    }
+    if (!json_is_object(args) || !json_is_object(props) || !since) return 0;
+    if (!json_is_object(since))
+        return sk_err_set(e, -EINVAL, "arguments.properties.since", "must be a schema object; %s",
+                          why);
+    const char *k;
+    json_object_foreach((json_t *)since, k, v)
+    {
+        char field[128];
+        snprintf(field, sizeof field, "arguments.properties.since.%.60s", k);
+        if (strcmp(k, "type") == 0) {
+            if (!json_is_string(v) || strcmp(json_string_value(v), "string") != 0)
+                return sk_err_set(e, -EINVAL, field, "must be \"string\": %s", why);
+        } else if (strcmp(k, "format") == 0) {
+            if (!json_is_string(v) || strcmp(json_string_value(v), "date-time") != 0)
+                return sk_err_set(e, -EINVAL, field, "must be \"date-time\": %s", why);
+        } else if (strcmp(k, "default") == 0) {
+            if (!json_is_null(v))
+                return sk_err_set(e, -EINVAL, field, "must be null or left out: %s", why);
+        } else if (strcmp(k, "title") != 0 && strcmp(k, "description") != 0) {
+            return sk_err_set(e, -EINVAL, field, "not allowed on since: %s", why);
+        }
     }
     return 0;
 }
@@ -212,7 +281,7 @@ static int parse_celery(json_t *c, struct task *t, struct sk_err *e)
             json_array_append(d->positional, a);
         }
     }
-    v = json_object_get(c, "send_since");
+    v = present(c, "send_since");
     if (v && !json_is_boolean(v))
         return sk_err_set(e, -EINVAL, "celery.send_since", "must be true or false");
     d->send_since = !v || json_is_true(v);
@@ -282,23 +351,25 @@ static int parse_doc(json_t *doc, const char *dir, const struct queue_names *que
     t->id = xstrdup(id);
     const char *title = json_str(doc, "title");
     if (!title || !*title) return sk_err_set(e, -EINVAL, "title", "required, a non-empty string");
+    if (utf8_blank(title)) return sk_err_set(e, -EINVAL, "title", "must not be blank");
     t->title = xstrdup(title);
-    v = json_object_get(doc, "description");
+    v = present(doc, "description");
     if (v && !json_is_string(v)) return sk_err_set(e, -EINVAL, "description", "must be a string");
     t->description = xstrdup(v ? json_string_value(v) : "");
 
-    json_t *args = json_object_get(doc, "arguments");
-    if (args && !json_is_null(args)) {
-        int rc = schema_check(args, "arguments", e);
+    json_t *args = present(doc, "arguments");
+    if (args) {
+        int rc = check_since(args, e);
+        if (rc == 0) rc = schema_check(args, "arguments", e);
         if (rc) return rc;
         if (strcmp(json_str(args, "type"), "object") != 0)
             return sk_err_set(e, -EINVAL, "arguments.type", "must be \"object\"");
         t->arguments = json_incref(args);
     }
 
-    json_t *cmd = json_object_get(doc, "command");
-    json_t *bi = json_object_get(doc, "builtin");
-    json_t *cel = json_object_get(doc, "celery");
+    json_t *cmd = present(doc, "command");
+    json_t *bi = present(doc, "builtin");
+    json_t *cel = present(doc, "celery");
     if (!!cmd + !!bi + !!cel > 1)
         return sk_err_set(e, -EINVAL, cel ? "celery" : "builtin",
                           "give one of command, builtin or celery");
@@ -332,7 +403,8 @@ static int parse_doc(json_t *doc, const char *dir, const struct queue_names *que
             return sk_err_set(e, -EINVAL, field, "must not contain NUL bytes");
         if ((rc = check_placeholders(t, s, field, e)) != 0) return rc;
         if (i == 0 && strstr(s, "{{"))
-            return sk_err_set(e, -EINVAL, field, "the program itself cannot be a placeholder");
+            return sk_err_set(e, -EINVAL, field,
+                              "the program itself cannot be a placeholder or hold {{");
         t->argv[i] = (i == 0 && strchr(s, '/')) ? join_path(dir, s) : xstrdup(s);
     }
     }
@@ -510,6 +582,11 @@ char *task_expand(const char *s, const json_t *args)
     const char *p = s;
     for (;;) {
         const char *open = strstr(p, "{{");
+        if (open && strncmp(open, LITERAL_OPEN, 4) == 0) {
+            buf_append(&b, p, (size_t)(open - p) + 2);
+            p = open + 4;
+            continue;
+        }
         const char *close = open ? strstr(open + 2, "}}") : NULL;
         if (!close) {
             buf_puts(&b, p);

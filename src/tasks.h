@@ -89,7 +89,7 @@ bool task_has_arg(const struct task *t, const char *name);
 /*
  * Expands {{name}} placeholders of argv element s with values from args: strings verbatim,
  * numbers and booleans as JSON, null or missing as "", arrays and objects as compact JSON.
- * Caller frees.
+ * "{{{{" stands for a literal "{{" ("}}" outside a placeholder is literal anyway). Caller frees.
  */
 char *task_expand(const char *s, const json_t *args);
 

@@ -755,5 +755,109 @@ class Queues(unittest.TestCase):
             self.assertEqual(peak, 2)
 
 
+import shutil  # noqa: E402 (for the class below)
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+
+
+class TaskFilesAsDocumented(unittest.TestCase):
+    """What docs/tasks.md promises about task files and the shipped examples, against the
+    binary: a since schema that could not take sked's own value, literal braces in a command,
+    null for an absent executor, and the examples' arguments and status lines."""
+
+    def config_check(self, tasks):
+        tmp = tempfile.mkdtemp(prefix="sked-test-")
+        try:
+            for name, doc in tasks.items():
+                with open(os.path.join(tmp, name), "w") as f:
+                    json.dump(doc, f)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+            return subprocess.run([skedtest.BIN, "config", "check", "--tasks", tmp],
+                                  capture_output=True, text=True, env=env, timeout=30)
+        finally:
+            shutil.rmtree(tmp)
+
+    def test_a_since_schema_sked_cannot_satisfy_is_refused_at_load(self):
+        # accepted before: the first run succeeded, every later one was a 400 (args.since:
+        # must be of type integer, not string) and every scheduled fire ended FAILED
+        bad = task_file("t", ["/bin/true", "{{since}}"], arguments={
+            "type": "object", "properties": {"since": {"type": "integer"}}})
+        r = self.config_check({"t.json": bad})
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertIn("t.json: arguments.properties.since.type: must be \"string\": sked fills "
+                      "since with the start of the last successful run (an RFC 3339 date-time",
+                      r.stderr)
+        bad["arguments"]["properties"]["since"] = {"type": "string", "maxLength": 10}
+        r = self.config_check({"t.json": bad})
+        self.assertIn("arguments.properties.since.maxLength: not allowed on since", r.stderr)
+        bad["arguments"]["properties"]["since"] = {"type": "string", "format": "date-time",
+                                                   "title": "Since", "default": None}
+        r = self.config_check({"t.json": bad})
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_literal_braces_and_null_for_an_absent_executor(self):
+        braces = sh_task("braces", 'for a; do echo "ARG[$a]"; done',
+                         extra_argv=["{{{{.Names}}", "{{{{{{name}}}}", "a}}b"],
+                         arguments={"type": "object", "properties": {
+                             "name": {"type": "string", "default": "x"}}})
+        noop = {"id": "nothing", "title": "Nothing", "command": None, "builtin": "noop",
+                "celery": None, "description": None}
+        with Sked(tasks={"braces.json": braces, "nothing.json": noop}, args=FAST) as s:
+            done = s.wait_run(s.run_job(s.create_job("braces")["id"]))
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertEqual(argv_of(s.all_logs(done)), ["{{.Names}}", "{{x}}", "a}}b"])
+            done = s.wait_run(s.run_job(s.create_job("nothing")["id"]))
+            self.assertEqual(done["status"], "SUCCESS", done)
+        r = self.config_check({"t.json": task_file("t", ["docker", "ps", "--format", "{{.Names}}"])})
+        self.assertIn("command[3]: placeholder {{.Names}}: names hold letters, digits and _ "
+                      "(write {{{{ for a literal {{)", r.stderr)
+        r = self.config_check({"t.json": task_file("t", ["/bin/true"], title="   ")})
+        self.assertIn("t.json: title: must not be blank", r.stderr)
+
+    def test_example_sync_records_honours_insert_only(self):
+        with Sked(args=FAST) as s:  # the repository's own tasks.d
+            job = s.create_job("sync_records", args={"records": 20, "reject_every": 5,
+                                                     "mode": "insert-only"})
+            done = s.wait_run(s.run_job(job["id"]))
+            self.assertEqual(done["status"], "PARTIAL_SUCCESS", done)
+            self.assertEqual((done["total_entries"], done["inserted_entries"],
+                              done["updated_entries"], done["errored_entries"]), (20, 11, 0, 4))
+            self.assertEqual(done["output"],
+                             {"inserted": 11, "updated": 0, "rejected": 4, "skipped": 5})
+            # custom arguments skip the enum: the script checks the mode itself
+            bad = s.wait_run(s.run_job(job["id"], custom_args={"mode": "replace"}))
+            self.assertEqual((bad["status"], bad["exit_code"]), ("FAILED", 2), bad)
+            self.assertIn("mode must be update or insert-only", bad["message"])
+
+    def test_example_import_files_quotes_its_folder_and_checks_since(self):
+        tmp = tempfile.mkdtemp(prefix="sked-test-")
+        try:
+            folder = os.path.join(tmp, 'a "quoted" \\ folder\tx')
+            os.makedirs(folder)
+            for name in ("one.txt", "two.txt"):
+                with open(os.path.join(folder, name), "w") as f:
+                    f.write("data")
+            with Sked(args=FAST) as s:
+                job = s.create_job("import_files", args={"source": folder})
+                done = s.wait_run(s.run_job(job["id"]))
+                self.assertEqual(done["status"], "SUCCESS", done)
+                self.assertEqual(done["message"], "imported 2 file(s)")
+                self.assertEqual(done["output"], {"folder": folder, "imported": 2})
+                lines = s.all_logs(done)
+                self.assertFalse([l for l in lines if "ignored status line" in l["message"]], lines)
+                # the next run gets since: nothing changed after the first one started
+                again = s.wait_run(s.run_job(job["id"]))
+                self.assertEqual(again["args"]["since"], done["started_at"])
+                self.assertEqual(again["output"], {"folder": folder, "imported": 0})
+                # custom arguments give SKED_SINCE whatever the caller sent: refused, unused
+                bad = s.wait_run(s.run_job(job["id"], custom_args={
+                    "source": folder, "since": "garbage; rm -rf"}))
+                self.assertEqual((bad["status"], bad["exit_code"]), ("FAILED", 2), bad)
+                self.assertIn("SKED_SINCE is not a date-time", bad["message"])
+                self.assertEqual(sorted(os.listdir(folder)), ["one.txt", "two.txt"])
+        finally:
+            shutil.rmtree(tmp)
+
+
 if __name__ == "__main__":
     skedtest.main()

@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "args.h"
+#include "base/json.h"
+#include "model.h"
 #include "tasks.h"
 
 static const char *const queue_list[] = {"default", "low"};
@@ -190,6 +193,147 @@ static void test_parse_placeholder_errors(void **state)
     parse_bad(WITH_ARGS("[\"p\",\"{{source}} {{\"]"), "command[1]", "unclosed {{");
     parse_bad(WITH_ARGS("[\"p\",\"{{}}\"]"), "command[1]", "empty or over-long");
     parse_bad(WITH_ARGS("[\"p\",\"{{a-b}}\"]"), "command[1]", "letters, digits and _");
+}
+
+/* A task file whose arguments schema declares since as given (a JSON object's members). */
+#define WITH_SINCE(since, extra)                                                                   \
+    "{\"id\":\"t1\",\"title\":\"T\",\"command\":[\"p\",\"{{since}}\"],\"arguments\":{"             \
+    "\"type\":\"object\",\"properties\":{\"since\":" since ",\"n\":{\"type\":\"integer\"}}" extra  \
+    "}}"
+
+static void test_parse_since_schema(void **state)
+{
+    (void)state;
+    /* sked fills since with a date-time string, so a schema refusing one made every run after
+     * the first success a 400 (and every scheduled fire FAILED): refused at load */
+    const char *why = "sked fills since with the start of the last successful run";
+    parse_bad(WITH_SINCE("{\"type\":\"integer\"}", ""), "arguments.properties.since.type", why);
+    parse_bad(WITH_SINCE("{\"type\":[\"string\",\"null\"]}", ""), "arguments.properties.since.type",
+              "must be \"string\"");
+    parse_bad(WITH_SINCE("{\"type\":\"string\",\"maxLength\":10}", ""),
+              "arguments.properties.since.maxLength", why);
+    parse_bad(WITH_SINCE("{\"type\":\"string\",\"minLength\":40}", ""),
+              "arguments.properties.since.minLength", "not allowed on since");
+    parse_bad(WITH_SINCE("{\"type\":\"string\",\"enum\":[\"2024-01-01T00:00:00Z\"]}", ""),
+              "arguments.properties.since.enum", "RFC 3339 date-time");
+    /* keywords outside the subset get the same reason, not just "unsupported" */
+    parse_bad(WITH_SINCE("{\"type\":\"string\",\"pattern\":\"^2\"}", ""),
+              "arguments.properties.since.pattern", why);
+    parse_bad(WITH_SINCE("{\"type\":\"string\",\"const\":\"x\"}", ""),
+              "arguments.properties.since.const", why);
+    parse_bad(WITH_SINCE("{\"type\":\"string\",\"format\":\"date\"}", ""),
+              "arguments.properties.since.format", "must be \"date-time\"");
+    parse_bad(WITH_SINCE("{\"type\":\"string\",\"default\":\"2024-01-01T00:00:00Z\"}", ""),
+              "arguments.properties.since.default", "must be null");
+    parse_bad(WITH_SINCE("\"string\"", ""), "arguments.properties.since", "schema object");
+    /* null on a first run: required would refuse it */
+    parse_bad(WITH_SINCE("{\"type\":\"string\",\"format\":\"date-time\"}",
+                         ",\"required\":[\"n\",\"since\"]"),
+              "arguments.required", "'since' cannot be required");
+    /* the schema's own checks still apply to what is allowed */
+    parse_bad(WITH_SINCE("{\"type\":\"string\",\"title\":5}", ""),
+              "arguments.properties.since.title", "must be a string");
+    parse_bad(WITH_SINCE("{\"format\":\"date-time\"}", ""), "arguments.properties.since.type",
+              "required");
+
+    /* what is accepted takes every since sked gives: null, a last success, a user's */
+    const char *good[] = {
+        WITH_SINCE("{\"type\":\"string\",\"format\":\"date-time\",\"title\":\"Since\","
+                   "\"description\":\"d\",\"default\":null}",
+                   ",\"required\":[\"n\"]"),
+        WITH_SINCE("{\"type\":\"string\"}", ""),
+    };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        struct task *t = parse_ok(good[i], "/tasks");
+        assert_true(task_has_arg(t, "since"));
+        json_t *errs = json_array(), *in = J("{\"n\":1}");
+        json_t *in_since = J("{\"n\":1,\"since\":\"2024-05-01 10:00\"}");
+        json_t *first = args_resolve(t, in, NULL, NO_TIME, errs);
+        json_t *later = args_resolve(t, in, NULL, 1700000000000000, errs);
+        json_t *given = args_resolve(t, in_since, NULL, 1700000000000000, errs);
+        json_decref(in);
+        json_decref(in_since);
+        assert_int_equal(json_array_size(errs), 0);
+        assert_true(json_is_null(json_object_get(first, "since")));
+        assert_string_equal(json_str(later, "since"), "2023-11-14T22:13:20.000000+00:00");
+        assert_string_equal(json_str(given, "since"), "2024-05-01T10:00:00.000000+00:00");
+        json_decref(first);
+        json_decref(later);
+        json_decref(given);
+        json_decref(errs);
+        task_free(t);
+    }
+    /* a since nested in another property is an ordinary property */
+    task_free(parse_ok("{\"id\":\"t1\",\"title\":\"T\",\"command\":[\"p\"],\"arguments\":{"
+                       "\"type\":\"object\",\"properties\":{\"w\":{\"type\":\"object\","
+                       "\"properties\":{\"since\":{\"type\":\"integer\"}}}}}}",
+                       "/tasks"));
+}
+
+static void test_parse_blank_title_and_nulls(void **state)
+{
+    (void)state;
+    /* a title that shows nothing is refused, as a job's is */
+    parse_bad("{\"id\":\"t\",\"title\":\"   \",\"command\":[\"x\"]}", "title", "must not be blank");
+    parse_bad("{\"id\":\"t\",\"title\":\"\\t\\n \",\"command\":[\"x\"]}", "title", "blank");
+    parse_bad("{\"id\":\"t\",\"title\":null,\"command\":[\"x\"]}", "title", "required");
+    task_free(parse_ok("{\"id\":\"t\",\"title\":\" T \",\"command\":[\"x\"]}", "/tasks"));
+
+    /* null means "not given" for every key that may be left out */
+    struct task *t = parse_ok("{\"id\":\"t\",\"title\":\"T\",\"command\":null,\"builtin\":\"noop\","
+                              "\"celery\":null,\"description\":null,\"arguments\":null,"
+                              "\"default_queue\":null,\"timeout\":null,\"stop_grace\":null,"
+                              "\"env\":null,\"working_dir\":null}",
+                              "/tasks");
+    assert_string_equal(t->builtin, "noop");
+    assert_null(t->argv);
+    assert_null(t->celery);
+    assert_string_equal(t->description, "");
+    task_free(t);
+    t = parse_ok("{\"id\":\"t\",\"title\":\"T\",\"command\":[\"x\"],\"builtin\":null}", "/tasks");
+    assert_int_equal(t->argc, 1);
+    assert_null(t->builtin);
+    task_free(t);
+    t = parse_ok("{\"id\":\"c\",\"title\":\"C\",\"command\":null,\"celery\":{"
+                 "\"broker\":\"redis://127.0.0.1:6379/0\",\"result_backend\":"
+                 "\"redis://127.0.0.1:6379/1\",\"task\":\"app.t\",\"send_since\":null}}",
+                 "/tasks");
+    assert_non_null(t->celery);
+    assert_true(t->celery->send_since); /* the default */
+    task_free(t);
+    parse_bad("{\"id\":\"t\",\"title\":\"T\",\"command\":null}", "command", "required");
+    parse_bad("{\"id\":\"t\",\"title\":\"T\",\"command\":null,\"builtin\":null}", "command",
+              "required");
+    /* two that are given are still refused */
+    parse_bad("{\"id\":\"t\",\"title\":\"T\",\"command\":[\"x\"],\"builtin\":\"noop\"}", "builtin",
+              "give one of command, builtin or celery");
+}
+
+static void test_parse_literal_braces(void **state)
+{
+    (void)state;
+    /* {{{{ stands for a literal {{ (}} outside a placeholder is literal anyway) */
+    struct task *t = parse_ok(WITH_ARGS("[\"docker\",\"ps\",\"--format\",\"{{{{.Names}}\","
+                                        "\"{{{{{{source}}}}\",\"{{{{\",\"a{{{{b}}c{{n}}\"]"),
+                              "/tasks");
+    assert_string_equal(t->argv[3], "{{{{.Names}}"); /* as written; expanded per run */
+    json_t *args = J("{\"source\":\"/data\",\"n\":7}");
+    static const char *want[] = {"docker",    "ps", "--format", "{{.Names}}",
+                                 "{{/data}}", "{{", "a{{b}}c7"};
+    for (size_t i = 1; i < t->argc; i++) {
+        char *out = task_expand(t->argv[i], args);
+        if (strcmp(out, want[i]) != 0) fail_msg("argv[%zu] = %s, want %s", i, out, want[i]);
+        free(out);
+    }
+    json_decref(args);
+    task_free(t);
+    /* without the escape the message tells how to write one */
+    parse_bad(WITH_ARGS("[\"docker\",\"ps\",\"--format\",\"{{.Names}}\"]"), "command[3]",
+              "write {{{{ for a literal {{");
+    /* three braces are not an escape: the name starts with { */
+    parse_bad(WITH_ARGS("[\"p\",\"{{{source}}}\"]"), "command[1]", "placeholder {{{source}}");
+    /* the program is never expanded, so it holds no {{ at all */
+    parse_bad(WITH_ARGS("[\"{{{{x\"]"), "command[0]", "cannot be a placeholder or hold {{");
 }
 
 /* A Celery job type: the "celery" object instead of a command (celery.h). */
@@ -457,6 +601,12 @@ static void test_expand(void **state)
         {"{{s", "{{s"},            /* unclosed: left as written */
         {"a}}b{{i}}", "a}}b42"},
         {"{{{s}}}", "}"},          /* the name is "{s", which is missing */
+        {"{{{{s}}", "{{s}}"},      /* {{{{ is a literal {{ */
+        {"{{{{{{s}}}}", "{{a b}}"},
+        {"{{{{", "{{"},
+        {"{{{{{{{{", "{{{{"},
+        {"x{{{{", "x{{"},
+        {"{{{{{", "{{{"},          /* the {{ after the escape is unclosed: left as written */
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *out = task_expand(cases[i].in, args);
@@ -480,6 +630,9 @@ int main(void)
         cmocka_unit_test(test_parse_paths_and_defaults),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_parse_placeholder_errors),
+        cmocka_unit_test(test_parse_since_schema),
+        cmocka_unit_test(test_parse_blank_title_and_nulls),
+        cmocka_unit_test(test_parse_literal_braces),
         cmocka_unit_test(test_parse_field_errors),
         cmocka_unit_test(test_parse_celery),
         cmocka_unit_test(test_parse_celery_errors),
