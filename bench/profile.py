@@ -169,8 +169,12 @@ def one_client(n):
 
 
 def backlog_prepare(n, task="noop"):
+    """A backlog of n runs of a new job, held in its paused queue: a drain of 100,000 runs can
+    be over within the second perf takes to attach."""
     def prepare(s):
         job = s.create_job(task)
+        st, _ = s.call("POST", "/api/queues/default/actions/pause", {"reason": "profile"})
+        assert st == 200, st
         s.stop()
         preload_runs(s.db, job["id"], n, task)
         s.start()
@@ -179,7 +183,9 @@ def backlog_prepare(n, task="noop"):
 
 
 def backlog_drive(s, job, t0):
-    """Runs of the backlog that finished while perf was recording."""
+    """Runs of the backlog that finished while perf was recording: it starts with the resume."""
+    st, _ = s.call("POST", "/api/queues/default/actions/resume")
+    assert st == 200, st
     wait_drained(s.db, step=0.02)
     return query(s.db, "SELECT count(*) FROM run WHERE finished_at >= ?", (int(t0 * 1e6),))[0][0]
 
