@@ -741,6 +741,21 @@ static bool number_in(const char *s, size_t n, long max, long *v)
     return true;
 }
 
+/* Refuses a broker URL's "?..." (p at the '?'): kombu's options (global_keyprefix, ...), of
+ * which sked takes none, named when the name reads as one. */
+static void url_options_refused(const char *p, struct sk_err *e)
+{
+    size_t n = strcspn(p + 1, "=&#");
+    bool clean = n > 0 && n <= 60;
+    for (size_t i = 1; clean && i <= n; i++)
+        clean = isalnum((unsigned char)p[i]) || p[i] == '_' || p[i] == '-' || p[i] == '.';
+    if (clean)
+        sk_err_set(e, -EINVAL, "broker", "unknown URL option %.*s (sked takes none)", (int)n,
+                   p + 1);
+    else
+        sk_err_set(e, -EINVAL, "broker", "URL options (?...) are not supported");
+}
+
 int redis_url_parse(const char *url, struct redis_url *out, struct sk_err *e)
 {
     memset(out, 0, sizeof *out);
@@ -826,15 +841,7 @@ int redis_url_parse(const char *url, struct redis_url *out, struct sk_err *e)
         p += digits;
     }
     if (*p == '?') { /* kombu's options (global_keyprefix, ...): sked has none of them */
-        size_t n = strcspn(p + 1, "=&#");
-        bool clean = n > 0 && n <= 60;
-        for (size_t i = 1; clean && i <= n; i++)
-            clean = isalnum((unsigned char)p[i]) || p[i] == '_' || p[i] == '-' || p[i] == '.';
-        if (clean)
-            sk_err_set(e, -EINVAL, "broker", "unknown URL option %.*s (sked takes none)", (int)n,
-                       p + 1);
-        else
-            sk_err_set(e, -EINVAL, "broker", "URL options (?...) are not supported");
+        url_options_refused(p, e);
         goto fail;
     }
     if (*p) {
@@ -936,15 +943,7 @@ int amqp_url_parse(const char *url, struct amqp_url *out, struct sk_err *e)
         goto fail;
     }
     if (*p == '?') {
-        size_t n = strcspn(p + 1, "=&#");
-        bool clean = n > 0 && n <= 60;
-        for (size_t i = 1; clean && i <= n; i++)
-            clean = isalnum((unsigned char)p[i]) || p[i] == '_' || p[i] == '-' || p[i] == '.';
-        if (clean)
-            sk_err_set(e, -EINVAL, "broker", "unknown URL option %.*s (sked takes none)", (int)n,
-                       p + 1);
-        else
-            sk_err_set(e, -EINVAL, "broker", "URL options (?...) are not supported");
+        url_options_refused(p, e);
         goto fail;
     }
     if (*p) {
