@@ -741,6 +741,39 @@ static bool number_in(const char *s, size_t n, long max, long *v)
     return true;
 }
 
+/* The host (a name, or an IPv6 address in [...]) and the optional :port of a URL's authority,
+ * which ends at end: *host to *host_end (maybe empty), *port set when one is given, *p moved to
+ * end. -EINVAL with e set when something else is there (what names its note). */
+static int host_port(const char **p, const char *end, const char **host, const char **host_end,
+                     int *port, const char *more, struct sk_err *e)
+{
+    const char *q = *p;
+    *host = q;
+    if (*q == '[') { /* an IPv6 address */
+        *host = ++q;
+        while (q < end && (hexval(*q) >= 0 || *q == ':' || *q == '.')) q++;
+        if (q >= end || *q != ']')
+            return sk_err_set(e, -EINVAL, "broker",
+                              "the IPv6 host must be hex digits and ':' in [...]");
+        *host_end = q++;
+    } else {
+        while (q < end && host_char(*q)) q++;
+        *host_end = q;
+    }
+    if (q < end && *q == ':') {
+        long n;
+        if (!number_in(q + 1, (size_t)(end - q - 1), 65535, &n) || n == 0)
+            return sk_err_set(e, -EINVAL, "broker", "the port must be a number from 1 to 65535");
+        *port = (int)n;
+        q = end;
+    }
+    if (q != end)
+        return sk_err_set(e, -EINVAL, "broker",
+                          "the host may hold only letters, digits, '.', '-' and '_'%s", more);
+    *p = q;
+    return 0;
+}
+
 /* Refuses a broker URL's "?..." (p at the '?'): kombu's options (global_keyprefix, ...), of
  * which sked takes none, named when the name reads as one. */
 static void url_options_refused(const char *p, struct sk_err *e)
@@ -797,35 +830,10 @@ int redis_url_parse(const char *url, struct redis_url *out, struct sk_err *e)
             goto fail;
         p = at + 1;
     }
-    const char *host = p, *host_end;
-    if (*p == '[') { /* an IPv6 address */
-        host = ++p;
-        while (p < end && (hexval(*p) >= 0 || *p == ':' || *p == '.')) p++;
-        if (p >= end || *p != ']') {
-            sk_err_set(e, -EINVAL, "broker", "the IPv6 host must be hex digits and ':' in [...]");
-            goto fail;
-        }
-        host_end = p++;
-    } else {
-        while (p < end && host_char(*p)) p++;
-        host_end = p;
-    }
+    const char *host, *host_end;
+    if (host_port(&p, end, &host, &host_end, &out->port, "", e)) goto fail;
     if (host_end == host) {
         sk_err_set(e, -EINVAL, "broker", "the host is empty");
-        goto fail;
-    }
-    if (p < end && *p == ':') {
-        long port;
-        if (!number_in(p + 1, (size_t)(end - p - 1), 65535, &port) || port == 0) {
-            sk_err_set(e, -EINVAL, "broker", "the port must be a number from 1 to 65535");
-            goto fail;
-        }
-        out->port = (int)port;
-        p = end;
-    }
-    if (p != end) {
-        sk_err_set(e, -EINVAL, "broker",
-                   "the host may hold only letters, digits, '.', '-' and '_'");
         goto fail;
     }
     size_t digits = 0;
@@ -900,34 +908,10 @@ int amqp_url_parse(const char *url, struct amqp_url *out, struct sk_err *e)
             goto fail;
         p = at + 1;
     }
-    const char *host = p, *host_end;
-    if (*p == '[') {
-        host = ++p;
-        while (p < end && (hexval(*p) >= 0 || *p == ':' || *p == '.')) p++;
-        if (p >= end || *p != ']') {
-            sk_err_set(e, -EINVAL, "broker", "the IPv6 host must be hex digits and ':' in [...]");
-            goto fail;
-        }
-        host_end = p++;
-    } else {
-        while (p < end && host_char(*p)) p++;
-        host_end = p;
-    }
-    if (p < end && *p == ':') {
-        long port;
-        if (!number_in(p + 1, (size_t)(end - p - 1), 65535, &port) || port == 0) {
-            sk_err_set(e, -EINVAL, "broker", "the port must be a number from 1 to 65535");
-            goto fail;
-        }
-        out->port = (int)port;
-        p = end;
-    }
-    if (p != end) {
-        sk_err_set(e, -EINVAL, "broker",
-                   "the host may hold only letters, digits, '.', '-' and '_' (one broker: "
-                   "failover lists are not supported)");
+    const char *host, *host_end;
+    if (host_port(&p, end, &host, &host_end, &out->port,
+                  " (one broker: failover lists are not supported)", e))
         goto fail;
-    }
     /* the path less its first '/', percent-decoded, is the virtual host; none or empty is
      * "/" (kombu's default): amqp://h, amqp://h/ and amqp://h// all mean "/" */
     char *vhost = NULL;
