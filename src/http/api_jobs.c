@@ -437,6 +437,17 @@ void api_jobs_list(struct api_ctx *c)
     }
     q.task = http_param(c->req, "task");
     if (q.task && !*q.task) q.task = NULL;
+    /* the jobs that start this one when they succeed (its upstream in chains) */
+    char starts[UUID_STR_LEN];
+    const char *st = http_param(c->req, "starts");
+    if (st && *st) {
+        if (!uuid_valid(st)) {
+            json_errs_add(errs, "starts", "must be a job id (UUID)");
+        } else {
+            for (size_t i = 0; i < sizeof starts; i++) starts[i] = (char)tolower((unsigned char)st[i]);
+            q.starts = starts;
+        }
+    }
     if (json_array_size(errs)) {
         api_invalid(c, errs);
         return;

@@ -1005,6 +1005,9 @@ int store_job_list(struct store *s, const struct job_query *q, struct job **out,
         buf_puts(&where, " AND (title LIKE ?1 ESCAPE '\\' OR description LIKE ?1 ESCAPE '\\')");
     if (q->active >= 0) buf_puts(&where, " AND active = ?2");
     if (q->task) buf_puts(&where, " AND task = ?3");
+    if (q->starts)
+        buf_puts(&where, " AND on_success IS NOT NULL AND EXISTS (SELECT 1 FROM "
+                         "json_each(job.on_success) WHERE value = ?6)");
 
     char *sql = xasprintf("SELECT count(*) FROM job%s", buf_cstr(&where));
     sqlite3_stmt *st = stmt(s, sql);
@@ -1012,6 +1015,7 @@ int store_job_list(struct store *s, const struct job_query *q, struct job **out,
     if (pat) bind_text(st, 1, pat);
     if (q->active >= 0) sqlite3_bind_int(st, 2, q->active);
     if (q->task) bind_text(st, 3, q->task);
+    if (q->starts) bind_text(st, 6, q->starts);
     int rc = sqlite3_step(st);
     *total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
@@ -1027,6 +1031,7 @@ int store_job_list(struct store *s, const struct job_query *q, struct job **out,
     if (pat) bind_text(st, 1, pat);
     if (q->active >= 0) sqlite3_bind_int(st, 2, q->active);
     if (q->task) bind_text(st, 3, q->task);
+    if (q->starts) bind_text(st, 6, q->starts);
     sqlite3_bind_int64(st, 4, q->limit);
     sqlite3_bind_int64(st, 5, q->offset);
     free(pat);

@@ -411,6 +411,12 @@ class ChainTest(unittest.TestCase):
             d_run = wait_for(lambda: runs_of(s, d["id"]))[0]
             self.assertEqual((d_run["trigger"], d_run["parent_run_id"]), ("chained", b_run["id"]))
             self.assertEqual(runs_of(s, c["id"]), [])  # inactive: not started
+            # the other way round: which jobs start a job
+            ups = s.get("/api/jobs?starts=" + b["id"]).json["hits"]
+            self.assertEqual(([j["title"] for j in ups["hits"]], ups["total"]), (["A: harvest", "F"], 2))
+            self.assertEqual(s.get("/api/jobs?starts=" + a["id"]).json["hits"]["total"], 0)
+            r = s.get("/api/jobs?starts=nope")
+            self.assertEqual((r.status, r.json["errors"][0]["field"]), (400, "starts"))
             self.assertIn("event=sched.chain_skipped job=%s" % c["id"], s.server_log())
             self.assertEqual(s.wait_run(s.run_job(failing["id"]))["status"], "FAILED")
             time.sleep(0.3)

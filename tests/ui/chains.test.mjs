@@ -139,6 +139,10 @@ test('the job page lists the jobs a success starts, as links', async () => {
   await page.getByRole('heading', { name: 'Reindex the catalogue', level: 1 }).waitFor();
   await page.getByText('Notifications', { exact: true }).waitFor();
   assert.equal(await page.getByText('On success, starts').count(), 0);
+  // ... and the job A starts names A the other way round
+  const up = page.locator('.fact').filter({ has: page.getByText('Started when these succeed', { exact: true }) });
+  await up.getByRole('link', { name: 'Harvest the archive' }).waitFor();
+  assert.equal(await up.getByRole('link', { name: 'Harvest the archive' }).getAttribute('href'), `/jobs/${a.id}`);
 });
 
 test('a success of A starts a chained run of B (C is inactive), shown in B\'s runs', async () => {

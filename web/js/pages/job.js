@@ -61,6 +61,15 @@ export async function jobPage(el, { params, token }) {
     if (waits.length) Promise.all(waits).then(() => { if (isCurrent(token)) fill(); });
     return ul;
   }
+  // the jobs whose success starts this one (read once per visit; drawn when it comes)
+  let upstream = [];
+  api.get(`/jobs?starts=${encodeURIComponent(id)}&size=100&sort=title`).then((r) => {
+    upstream = r.hits.hits;
+    if (upstream.length && isCurrent(token)) renderJob();
+  }).catch(() => { /* the rest of the page says enough */ });
+  const upstreamList = () => h('ul', { style: 'display: flex; flex-wrap: wrap; gap: 0.2rem 1rem; list-style: none; margin: 0; padding: 0' },
+    upstream.map((j) => h('li', {}, h('a', { href: `/jobs/${j.id}` }, j.title),
+      j.active ? null : h('small', { class: 'muted' }, ' (inactive)'))));
   const runsState = { page: 1, size: 25, status: '' };
   const runsTable = createRunsTable({ onChange: () => refresh() });
   const runsArea = h('div');
@@ -109,6 +118,7 @@ export async function jobPage(el, { params, token }) {
           'retention' in job ? ['Retention', job.retention || 'the server\'s'] : null,
           ['Notifications', describeNotifications(job)],
           (job.on_success || []).length ? ['On success, starts', chainList(job.on_success), true] : null,
+          upstream.length ? ['Started when these succeed', upstreamList(), true] : null,
         ])),
       h('section', { class: 'card', 'aria-labelledby': 'set-h' }, h('h2', { id: 'set-h' }, 'Settings'),
         facts([
