@@ -82,7 +82,7 @@ static int path_account(struct api_ctx *c, struct account *out)
 
 /* ---- work off the loop ---- */
 
-enum pw_kind { PW_LOGIN, PW_CREATE, PW_PATCH };
+enum pw_kind { PW_LOGIN, PW_CREATE, PW_PATCH, PW_TOKEN };
 
 struct pw_op {
     enum pw_kind kind;
@@ -555,14 +555,45 @@ void api_users_delete(struct api_ctx *c)
 
 /* ---- tokens ---- */
 
+/* Makes the token body asks for (name and expires_at checked already) for owner. */
+static void insert_token(struct api_ctx *c, const struct account *owner, const json_t *body)
+{
+    int64_t now = time_now_us(), expires = NO_TIME;
+    const char *why;
+    json_t *exp = json_object_get(body, "expires_at");
+    if (json_is_string(exp)) time_parse(json_string_value(exp), &expires, &why);
+    struct token t;
+    struct token_secret k;
+    auth_new_token(&t, &k, owner->id, json_str(body, "name"), now, expires);
+    t.account_name = owner->username;
+    if (store_token_insert(c->api->store, &t, k.hash) != 0) {
+        api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
+    api_audit(c, "token.created", NULL, NULL, t.id,
+              json_pack("{s:s,s:s}", "name", t.name, "username", owner->username));
+    json_t *o = token_json(&t, now);
+    json_object_set_new(o, "token", json_string(k.secret));
+    sodium_memzero(&k, sizeof k);
+    api_json(c, 201, o);
+}
+
+/* A token made from a web session needs the caller's password too: a session taken over (a
+ * stolen cookie, a browser left open) must not mint a credential that outlives it. Checking
+ * it is a sign-in attempt, limited and audited alike. A token-authenticated caller needs none. */
 static void make_token(struct api_ctx *c, const struct account *owner)
 {
     json_t *body = c->req->body_len ? api_body(c) : json_object();
     if (!body) return;
     json_t *errs = json_array();
-    static const char *const allowed[] = {"name", "expires_at", NULL};
+    static const char *const allowed[] = {"name", "expires_at", "password", NULL};
     api_unknown_fields(body, allowed, errs);
-    const char *name = api_str_field(body, "name", 100, true, errs);
+    api_str_field(body, "name", 100, true, errs);
+    const char *pass = api_str_field(body, "password", 1024, false, errs);
+    bool session = c->who.via == VIA_SESSION;
+    if (session && !pass && !json_object_get(body, "password"))
+        json_errs_add(errs, "password",
+                      "required to create a token from a web session: your own password");
     int64_t now = time_now_us(), expires = NO_TIME;
     json_t *exp = json_object_get(body, "expires_at");
     if (exp && !json_is_null(exp)) {
@@ -578,22 +609,46 @@ static void make_token(struct api_ctx *c, const struct account *owner)
         return;
     }
     json_decref(errs);
-    struct token t;
-    struct token_secret k;
-    auth_new_token(&t, &k, owner->id, name, now, expires);
-    t.account_name = owner->username;
-    if (store_token_insert(c->api->store, &t, k.hash) != 0) {
+    if (!session) {
+        insert_token(c, owner, body);
         json_decref(body);
-        api_error(c, 503, "the store failed; see the server log");
         return;
     }
-    api_audit(c, "token.created", NULL, NULL, t.id,
-              json_pack("{s:s,s:s}", "name", t.name, "username", owner->username));
-    json_t *o = token_json(&t, now);
-    json_object_set_new(o, "token", json_string(k.secret));
-    sodium_memzero(&k, sizeof k);
-    json_decref(body);
-    api_json(c, 201, o);
+    if (throttled(c, c->who.name, "password checks")) {
+        json_decref(body);
+        return;
+    }
+    struct pw_op *op = xcalloc(1, sizeof *op);
+    attempt_begun(op, c, c->who.name);
+    op->kind = PW_TOKEN;
+    op->body = body;
+    op->current = xstrdup(pass);
+    struct account me;
+    if (store_account_get(c->api->store, c->who.id, &me) == 0) {
+        op->stored_hash = me.password_hash ? xstrdup(me.password_hash) : NULL;
+        account_release(&me);
+    }
+    if (store_account_get(c->api->store, owner->id, &op->acc) != 0) memset(&op->acc, 0, sizeof op->acc);
+    pw_start(c, op);
+}
+
+static void token_done(struct api_ctx *c, struct pw_op *op)
+{
+    attempt_end(op, !op->verified);
+    if (!op->verified) {
+        api_audit(c, "login.failed", NULL, NULL, c->who.id,
+                  json_pack("{s:s,s:s}", "username", c->who.name, "during", "token creation"));
+        api_error(c, 403, "the password is wrong");
+        return;
+    }
+    /* the owner as it is now: deleted meanwhile, nothing is made */
+    struct account now;
+    if (!op->acc.id[0] || store_account_get(c->api->store, op->acc.id, &now) != 0) {
+        api_error(c, 404, "Account %s does not exist.", op->acc.id[0] ? op->acc.id : "");
+        return;
+    }
+    insert_token(c, &now, op->body);
+    account_release(&now);
 }
 
 void api_tokens_create(struct api_ctx *c)
@@ -777,6 +832,8 @@ static void pw_answer(struct api_ctx *c, void *arg)
         login_done(c, op);
     else if (c && op->kind == PW_CREATE)
         create_done(c, op);
+    else if (c && op->kind == PW_TOKEN)
+        token_done(c, op);
     else if (c)
         patch_done(c, op);
     pw_free(op);

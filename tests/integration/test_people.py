@@ -227,6 +227,34 @@ class Tokens(unittest.TestCase):
 
 
 class Sessions(unittest.TestCase):
+    def test_a_token_made_in_a_web_session_needs_the_password(self):
+        """A token outlives the session it is made in: from a session (a cookie that may have
+        been taken over) it needs the person's password, checked as a sign-in is; with a token
+        it does not."""
+        with people_sked() as s:
+            olga = account(s, "olga", "operator", "olga-password")
+            web = Session(s)
+            self.assertEqual(web.login("olga", "olga-password").status, 201)
+            r = web.request("POST", "/api/tokens", {"name": "laptop"})
+            self.assertEqual(r.status, 400)
+            self.assertEqual(r.json["errors"][0]["field"], "password")
+            self.assertIn("required to create a token from a web session", r.json["errors"][0]["messages"][0])
+            r = web.request("POST", "/api/tokens", {"name": "laptop", "password": "wrong-password"})
+            self.assertEqual((r.status, r.json["message"]), (403, "the password is wrong"))
+            failed = s.get("/api/audit?action=login.failed").json["hits"]["hits"]
+            self.assertEqual(failed[0]["details"], {"username": "olga", "during": "token creation"})
+            r = web.request("POST", "/api/tokens", {"name": "laptop", "password": "olga-password"})
+            self.assertEqual(r.status, 201, r)
+            self.assertTrue(r.json["token"].startswith("sked_"))
+            # the success cleared the count; five wrong ones reach the account's limit, as
+            # sign-ins would
+            for _ in range(5):
+                web.request("POST", "/api/tokens", {"name": "x", "password": "wrong-password"})
+            self.assertEqual(web.request("POST", "/api/tokens", {"name": "x", "password": "olga-password"}).status, 429)
+            # with a token, no password
+            tok = token_for(s, olga)
+            self.assertEqual(s.post("/api/tokens", {"name": "ci"}, token=tok).status, 201)
+
     def test_login_csrf_logout(self):
         with people_sked() as s:
             b = Session(s)
@@ -564,7 +592,7 @@ class Audit(unittest.TestCase):
             u = admin.request("POST", "/api/users", {"username": "pat", "role": "viewer", "password": "pat-password"}).json
             admin.request("PATCH", "/api/users/" + u["id"], {"role": "operator"})
             admin.request("PATCH", "/api/users/" + u["id"], {"password": "pat-password-2"})
-            t = admin.request("POST", "/api/users/%s/tokens" % u["id"], {"name": "pat-ci"}).json
+            t = admin.request("POST", "/api/users/%s/tokens" % u["id"], {"name": "pat-ci", "password": ADMIN_PW}).json
             admin.request("DELETE", "/api/tokens/" + t["id"])
             admin.request("DELETE", "/api/users/" + u["id"])
             admin.request("DELETE", "/api/jobs/" + job["id"])

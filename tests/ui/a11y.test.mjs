@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { startSked } from './lib/sked.mjs';
+import { startSked, ADMIN_PASSWORD } from './lib/sked.mjs';
 import { launch, newPage, signIn, until, row } from './lib/browser.mjs';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
@@ -242,6 +242,7 @@ for (const colorScheme of ['light', 'dark']) {
     // the secret, shown once
     await page.getByRole('button', { name: 'Create token…' }).first().click();
     await page.getByRole('dialog').getByLabel('Name').fill(`laptop (${colorScheme})`);
+    await page.getByRole('dialog').getByLabel('Your password').fill(ADMIN_PASSWORD);
     await page.getByRole('dialog').getByRole('button', { name: 'Create token' }).click();
     await page.getByRole('dialog').getByText('Copy the token now').waitFor();
     await audit(page, 'new token dialog', found);

@@ -40,11 +40,13 @@ async function withToken(secret, method = 'GET', path = '/api/session', body) {
   });
 }
 
-/** Creates a token in the open "create" dialog; returns the secret the next dialog shows once. */
-async function createToken(page, name, { expires } = {}) {
+/** Creates a token in the open "create" dialog, confirming with the signed-in person's
+ * password; returns the secret the next dialog shows once. */
+async function createToken(page, name, { expires, password } = {}) {
   const form = page.getByRole('dialog');
   await form.getByLabel('Name').fill(name);
   if (expires) await form.getByLabel('Expires').fill(expires);
+  await form.getByLabel('Your password').fill(password);
   await form.getByRole('button', { name: 'Create token' }).click();
   const shown = page.getByRole('dialog', { name: `Token “${name}” created` });
   await shown.getByText('Copy the token now: you will not see it again.').waitFor();
@@ -88,7 +90,7 @@ test('a viewer: no Users link, the role message at /users, and their own account
 
   // a token of their own acts with their role
   await page.getByRole('button', { name: 'Create token…' }).first().click();
-  const { shown, secret } = await createToken(page, 'reports');
+  const { shown, secret } = await createToken(page, 'reports', { password: 'victor-password-2' });
   await shown.getByRole('button', { name: 'Done' }).click();
   assert.equal((await withToken(secret, 'GET', '/api/jobs')).status, 200);
   assert.equal((await withToken(secret, 'POST', '/api/jobs', { title: 'x', task: 'reindex' })).status, 403);
@@ -154,7 +156,13 @@ test('an own token: the secret is shown once, works, and is revoked after confir
   // a name is required: the server says so at the field
   await form.getByRole('button', { name: 'Create token' }).click();
   await until(async () => assert.match(await fieldError(form.getByLabel('Name')), /required/));
-  const { shown, secret } = await createToken(admin, 'laptop', { expires: '2031-01-01' });
+  // a token outlives the session, so the session's person must give their password again
+  await until(async () => assert.match(await fieldError(form.getByLabel('Your password')), /required to create a token from a web session/));
+  await form.getByLabel('Name').fill('laptop');
+  await form.getByLabel('Your password').fill('not-my-password');
+  await form.getByRole('button', { name: 'Create token' }).click();
+  await form.getByText('the password is wrong').waitFor();
+  const { shown, secret } = await createToken(admin, 'laptop', { expires: '2031-01-01', password: NEW_PASSWORD });
   // the token field has the focus, selected, and the copy button copies it
   assert.equal(await shown.getByLabel('Token', { exact: true }).evaluate((el) => el === document.activeElement), true);
   await shown.getByRole('button', { name: 'Copy' }).click();
@@ -234,7 +242,7 @@ test('users: create an operator, change its role, give it a token, disable and e
   // a token for olga, made by the admin
   await olgaRow.getByRole('button', { name: 'Create token…' }).click();
   await admin.getByRole('dialog', { name: 'Create a token for “olga”' }).waitFor();
-  const { shown, secret } = await createToken(admin, 'olga-ci');
+  const { shown, secret } = await createToken(admin, 'olga-ci', { password: NEW_PASSWORD });
   await shown.getByText('It acts as “olga”.').waitFor();
   await shown.getByRole('button', { name: 'Done' }).click();
   const tokens = admin.getByRole('region', { name: 'API tokens of every account' });

@@ -167,6 +167,7 @@ export function createTokenDialog({ path = '/tokens', owner, onCreated, onClosed
   const tomorrow = new Date();
   tomorrow.setDate(tomorrow.getDate() + 1);
   const expires = input({ type: 'date', name: 'expires_at', min: localDate(tomorrow) });
+  const password = input({ type: 'password', name: 'password', autocomplete: 'current-password' });
   const summary = errorSummary();
   const save = button('Create token', { kind: 'primary', iconName: 'plus', type: 'submit' });
   const cancel = button('Cancel', { kind: 'ghost' });
@@ -179,6 +180,10 @@ export function createTokenDialog({ path = '/tokens', owner, onCreated, onClosed
     field({
       label: 'Expires', control: expires, field: 'expires_at',
       hint: 'Optional: the token stops working when this day begins (00:00, your time). Leave empty for a token that does not expire.',
+    }),
+    field({
+      label: 'Your password', control: password, field: 'password', required: true,
+      hint: 'A token outlives this sign-in, so making one asks who you are again.',
     }));
   let busy = false;
   const dlg = openDialog({
@@ -196,6 +201,7 @@ export function createTokenDialog({ path = '/tokens', owner, onCreated, onClosed
       if (name.value.trim()) body.name = name.value.trim();
       // the day begins at 00:00 in the browser's time zone; sent as an instant in UTC
       if (expires.value) body.expires_at = new Date(`${expires.value}T00:00`).toISOString();
+      if (password.value) body.password = password.value;
       busy = true;
       save.disabled = true;
       try {
