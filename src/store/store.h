@@ -84,10 +84,10 @@ struct job_query {
     const char *q;      /* case-insensitive substring of title or description, or NULL */
     int active;         /* -1 any, 0 inactive, 1 active */
     const char *task;   /* or NULL */
-    const char *starts; /* a job id: only the jobs whose on_success lists it; or NULL */
     const char *sort;   /* "title" (default), "created" or "updated" */
     bool desc;
     int64_t offset, limit;
+    const char *starts; /* a job id: only the jobs whose on_success lists it; or NULL */
 };
 int store_job_list(struct store *s, const struct job_query *q, struct job **out, size_t *n,
                    int64_t *total);
