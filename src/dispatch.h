@@ -51,8 +51,8 @@ bool dispatch_has_pending(const struct dispatch *d);
 /* Ends the inline builtins that runs submitted in this loop iteration started (they have
  * returned already): the loop calls it after the iteration's commit and answers, so a
  * submitter's answer does not wait for the outcome's write, which goes into the next
- * iteration's transaction. True when it wrote something: the loop's next iteration then polls
- * without sleeping, and commits it with whatever that poll found. */
+ * iteration's transaction. True when it wrote something: the loop's next iteration then waits
+ * a little for its next event (the client's next request), and commits it with what came. */
 bool dispatch_after_answers(struct dispatch *d);
 
 /* Blocks SIGCHLD in the calling thread. The dispatcher reads SIGCHLD from a signalfd, so a
