@@ -414,6 +414,22 @@ static bool cmd_argv(struct endpoint *ep, redisCallbackFn *fn, void *arg, int ar
     return redisAsyncCommandArgv(ep->cmd.ac, fn, arg, argc, argv, lens) == REDIS_OK;
 }
 
+/* Fills the parts every endpoint has and files it under key (freed). */
+static void endpoint_register(struct celery *c, struct endpoint *ep, enum ep_kind kind,
+                              const char *url, char *key)
+{
+    ep->c = c;
+    ep->kind = kind;
+    ep->key = xstrdup(url);
+    map_init(&ep->workers);
+    map_init(&ep->qlen);
+    map_init(&ep->tombs);
+    rconn_init(&ep->cmd, ep, false);
+    rconn_init(&ep->sub, ep, true);
+    map_put(&c->endpoints, key, ep);
+    free(key);
+}
+
 static struct endpoint *endpoint_get(struct celery *c, enum ep_kind kind, const char *url)
 {
     /* pyamqp:// is kombu's other name of amqp://: one broker, one connection */
@@ -427,26 +443,19 @@ static struct endpoint *endpoint_get(struct celery *c, enum ep_kind kind, const 
     }
     ep = xcalloc(1, sizeof *ep);
     struct sk_err e = {0};
-    if (kind == EP_BROKER && celery_url_is_amqp(url)) {
-        if (amqp_url_parse(url, &ep->aurl, &e) != 0) {
-            log_error("celery.bad_url", "reason=%s", log_q(e.msg));
-            free(key);
-            free(ep);
-            return NULL;
-        }
+    bool amqp = kind == EP_BROKER && celery_url_is_amqp(url);
+    if (amqp ? amqp_url_parse(url, &ep->aurl, &e) != 0
+             : redis_url_parse(url, &ep->url, &e) != 0) { /* task files are checked */
+        log_error("celery.bad_url", "reason=%s", log_q(e.msg)); /* the URL may hold a password */
+        free(key);
+        free(ep);
+        return NULL;
+    }
+    endpoint_register(c, ep, kind, url, key);
+    if (amqp) {
         ep->amqp = true;
-        ep->c = c;
-        ep->kind = kind;
-        ep->key = xstrdup(url);
         ep->display = amqp_display(&ep->aurl);
         uuid_v4(ep->oid);
-        map_init(&ep->workers);
-        map_init(&ep->qlen);
-        map_init(&ep->tombs);
-        rconn_init(&ep->cmd, ep, false);
-        rconn_init(&ep->sub, ep, true);
-        map_put(&c->endpoints, key, ep);
-        free(key);
         static const struct amqp_broker_cbs cbs = {
             amqp_on_up,        amqp_on_down,       amqp_on_event,    amqp_on_reply,
             amqp_on_published, amqp_on_queue_info, amqp_on_withdrawn};
@@ -455,24 +464,8 @@ static struct endpoint *endpoint_get(struct celery *c, enum ep_kind kind, const 
                                ep->display);
         return ep;
     }
-    if (redis_url_parse(url, &ep->url, &e) != 0) { /* task files are checked: not expected */
-        log_error("celery.bad_url", "reason=%s", log_q(e.msg)); /* the URL may hold a password */
-        free(key);
-        free(ep);
-        return NULL;
-    }
-    ep->c = c;
-    ep->kind = kind;
-    ep->key = xstrdup(url);
     ep->display = xasprintf("redis://%s:%d/%d", ep->url.host, ep->url.port, ep->url.db);
     snprintf(ep->oid, sizeof ep->oid, "%s", c->oid);
-    map_init(&ep->workers);
-    map_init(&ep->qlen);
-    map_init(&ep->tombs);
-    rconn_init(&ep->cmd, ep, false);
-    rconn_init(&ep->sub, ep, true);
-    map_put(&c->endpoints, key, ep);
-    free(key);
     rconn_connect(&ep->cmd);
     rconn_connect(&ep->sub);
     return ep;
