@@ -221,7 +221,44 @@ def redis_command(port, *args, db=0, timeout=5):
 
 # -- redis-server -----------------------------------------------------------------------------
 
-class Redis:
+class _Service:
+    """What the processes these tests start share: a process group SIGKILLed by _reap(), a
+    directory of their own removed at close(), the list of live ones (closed at exit), and
+    with-blocks."""
+
+    def _group(self):
+        return self.proc.pid
+
+    def _reap(self):
+        if self.proc:
+            _killpg(self._group(), signal.SIGKILL)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+            self.proc = None
+
+    def _forget(self):
+        if self in _live:
+            _live.remove(self)
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def restart(self, down_for=0.0):
+        """Stops it, waits down_for seconds, starts it again (a server on the same port)."""
+        self.stop()
+        time.sleep(down_for)
+        return self.start()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Redis(_Service):
     """A redis-server on 127.0.0.1 without persistence, in its own directory. restart() keeps
     the port (and, having no persistence, comes back empty)."""
 
@@ -274,28 +311,10 @@ class Redis:
             self.proc = None
         return self
 
-    def restart(self, down_for=0.0):
-        """Stops redis-server, waits down_for seconds, starts it again on the same port."""
-        self.stop()
-        time.sleep(down_for)
-        return self.start()
 
     def close(self):
         self.stop()
-        if self in _live:
-            _live.remove(self)
-        if self.dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
-            self.dir = None
-
-    def _reap(self):
-        if self.proc:
-            _killpg(self.proc.pid, signal.SIGKILL)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                pass
-            self.proc = None
+        self._forget()
 
     def log(self):
         try:
@@ -320,12 +339,6 @@ class Redis:
         """The result backend's record of a task (celery-task-meta-<id>) as a dict, or None."""
         raw = self.command("GET", "celery-task-meta-" + task_id, db=db)
         return None if raw is None else json.loads(raw)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def decode_message(raw):
@@ -374,7 +387,7 @@ def require_rabbitmq():
     return require()
 
 
-class RabbitMQ:
+class RabbitMQ(_Service):
     """A rabbitmq-server on 127.0.0.1 run as a plain process in its own directory: its own node
     name, AMQP port, distribution port and epmd (ERL_EPMD_PORT), no plugins, user guest. stop()
     keeps the data (durable queues and persistent messages come back with start()); close()
@@ -457,10 +470,6 @@ class RabbitMQ:
             self.proc = None
         return self
 
-    def restart(self, down_for=0.0):
-        self.stop()
-        time.sleep(down_for)
-        return self.start()
 
     def _kill_epmd(self):
         # the epmd the node started daemonizes out of its process group: told to go through
@@ -475,20 +484,7 @@ class RabbitMQ:
             self._kill_epmd()
         except (OSError, subprocess.SubprocessError):
             pass
-        if self in _live:
-            _live.remove(self)
-        if self.dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
-            self.dir = None
-
-    def _reap(self):
-        if self.proc:
-            _killpg(self.proc.pid, signal.SIGKILL)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                pass
-            self.proc = None
+        self._forget()
 
     def log(self):
         text = ""
@@ -550,16 +546,10 @@ class RabbitMQ:
         v = json.loads(out)
         return tuple(v) if v else None
 
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.close()
-
 
 # -- Celery workers ---------------------------------------------------------------------------
 
-class Worker:
+class Worker(_Service):
     """A Celery worker of celery_app/skedtest_app.py on a Redis broker (db 0) and result backend
     (db 1): prefork, `-c concurrency`, named name, consuming queues, with task events (-E) unless
     events=False. It runs in its own process group; its log (stdout and stderr, every start)
@@ -650,26 +640,13 @@ class Worker:
             self.kill()
         return self
 
-    def restart(self):
-        self.stop()
-        return self.start()
 
     def close(self):
         self.kill()
-        if self in _live:
-            _live.remove(self)
-        if self.dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
-            self.dir = None
+        self._forget()
 
-    def _reap(self):
-        if self.proc:
-            _killpg(self.pgid, signal.SIGKILL)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                pass
-            self.proc = None
+    def _group(self):
+        return self.pgid
 
     def log(self):
         try:
@@ -677,12 +654,6 @@ class Worker:
                 return f.read().decode(errors="replace")
         except (OSError, TypeError):
             return ""
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 # -- sked task files --------------------------------------------------------------------------
