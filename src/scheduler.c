@@ -404,6 +404,17 @@ static void release_if_idle(struct scheduler *s, const char *job_id)
     }
 }
 
+static void chain_add(void *arg, const char *run_id, const char *job_id)
+{
+    struct scheduler *s = arg;
+    struct chain *c = xcalloc(1, sizeof *c);
+    snprintf(c->parent, sizeof c->parent, "%s", run_id);
+    snprintf(c->job, sizeof c->job, "%s", job_id);
+    *s->chains_tail = c;
+    s->chains_tail = &c->next;
+    event_active(s->chain_ev, 0, 0);
+}
+
 static void on_run_event(void *arg, const struct sk_event *ev)
 {
     struct scheduler *s = arg;
@@ -411,12 +422,9 @@ static void on_run_event(void *arg, const struct sk_event *ev)
     if (ev->kind != SKEV_STATUS || !run_status_terminal(r->status)) return;
     if (map_get(&s->holding, r->job_id)) release_if_idle(s, r->job_id);
     if (r->status != RUN_SUCCESS || !store_job_chains(s->store, r->job_id)) return;
-    struct chain *c = xcalloc(1, sizeof *c);
-    memcpy(c->parent, r->id, sizeof c->parent);
-    memcpy(c->job, r->job_id, sizeof c->job);
-    *s->chains_tail = c;
-    s->chains_tail = &c->next;
-    event_active(s->chain_ev, 0, 0);
+    /* owed in the outcome's transaction (the loop's iteration), paid in the chained runs' */
+    store_chain_owed(s->store, r->id, r->job_id);
+    chain_add(s, r->id, r->job_id);
 }
 
 static void on_chains(evutil_socket_t fd, short what, void *arg)
@@ -446,6 +454,7 @@ static void on_chains(evutil_socket_t fd, short what, void *arg)
             }
             job_release(&up);
         }
+        store_chain_paid(s->store, c->parent);
         free(c);
     }
 }
@@ -521,6 +530,8 @@ int scheduler_load(struct scheduler *s)
         free(ids[i]);
     }
     free(ids);
+    /* chains a stop or a crash came between: their parents succeeded, their runs were not made */
+    store_chains_owed(s->store, chain_add, s);
     struct load_ctx c = {s, NULL, 0};
     int rc = store_jobs_scheduled(s->store, load_cb, &c);
     /* jobs whose next fire time was never computed start afresh */

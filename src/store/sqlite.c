@@ -980,6 +980,34 @@ bool store_job_chains(struct store *s, const char *id)
     return yes;
 }
 
+int store_chain_owed(struct store *s, const char *run_id, const char *job_id)
+{
+    sqlite3_stmt *st = stmt(s, "INSERT OR IGNORE INTO chain_pending (run_id, job_id) VALUES (?1, ?2)");
+    bind_text(st, 1, run_id);
+    bind_text(st, 2, job_id);
+    return write_step(s, st) == SQLITE_DONE ? 0 : fail(s, "chain_owed");
+}
+
+int store_chain_paid(struct store *s, const char *run_id)
+{
+    sqlite3_stmt *st = stmt(s, "DELETE FROM chain_pending WHERE run_id = ?1");
+    bind_text(st, 1, run_id);
+    return write_step(s, st) == SQLITE_DONE ? 0 : fail(s, "chain_paid");
+}
+
+int store_chains_owed(struct store *s, void (*fn)(void *arg, const char *run_id, const char *job_id),
+                      void *arg)
+{
+    /* in the order the runs were made (rid), so chains start in the order their parents ended */
+    sqlite3_stmt *st = stmt(s, "SELECT c.run_id, c.job_id FROM chain_pending c LEFT JOIN run r "
+                               "ON r.id = c.run_id ORDER BY r.rid");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        fn(arg, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, "chains_owed");
+}
+
 int store_job_purge_runs(struct store *s, const char *id, int at_most, int *deleted)
 {
     sqlite3_stmt *st = stmt(s, "DELETE FROM run WHERE rid IN (SELECT rid FROM run WHERE "

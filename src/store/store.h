@@ -77,6 +77,13 @@ int store_job_delete(struct store *s, const char *id);
 int store_job_unchain(struct store *s, const char *id);
 /* Whether job id starts other jobs when a run of it succeeds (read from the jobs kept). */
 bool store_job_chains(struct store *s, const char *id);
+/* The chains owed: run_id (of job_id) succeeded and the runs its job's on_success starts are
+ * not created yet. Added in the outcome's transaction, done in the chained runs'; fn is called
+ * with each one owed, oldest first. */
+int store_chain_owed(struct store *s, const char *run_id, const char *job_id);
+int store_chain_paid(struct store *s, const char *run_id);
+int store_chains_owed(struct store *s, void (*fn)(void *arg, const char *run_id, const char *job_id),
+                      void *arg);
 /* Deletes the oldest `at_most` runs of job id (with their logs); *deleted: how many. */
 int store_job_purge_runs(struct store *s, const char *id, int at_most, int *deleted);
 

@@ -442,6 +442,34 @@ class ChainTest(unittest.TestCase):
             upd = s.get("/api/audit?job_id=%s&action=job.updated" % a["id"]).json["hits"]["hits"][0]
             self.assertEqual(upd["details"]["changes"]["on_success"]["after"], [d["id"]])
 
+    def test_a_chain_owed_when_sked_stopped_is_started_at_the_next_start(self):
+        """A success writes the chain it owes with its outcome and the chained runs pay it: a
+        stop or a crash between the two (here: the store left as such a crash leaves it) starts
+        the chained runs at the next start, once."""
+        with Sked(tasks=SLEEP_TASK) as s:
+            b = s.create_job("quick", title="B")
+            a = s.create_job("quick", title="A", on_success=[b["id"]])
+            first = s.wait_run(s.run_job(a["id"]))
+            wait_for(lambda: runs_of(s, b["id"]))
+            s.stop()
+            db = sqlite3.connect(s.db)
+            self.assertEqual(db.execute("SELECT count(*) FROM chain_pending").fetchone()[0], 0)
+            db.execute("INSERT INTO chain_pending (run_id, job_id) VALUES (?, ?)", (first["id"], a["id"]))
+            db.commit()
+            db.close()
+            s.start()
+            runs = wait_for(lambda: len(runs_of(s, b["id"])) == 2 and runs_of(s, b["id"]))
+            self.assertEqual([(r["trigger"], r["parent_run_id"]) for r in runs],
+                             [("chained", first["id"])] * 2)
+            self.assertIn("event=sched.chained job=%s parent=%s" % (b["id"], first["id"]), s.server_log())
+            s.stop()
+            db = sqlite3.connect(s.db)
+            self.assertEqual(db.execute("SELECT count(*) FROM chain_pending").fetchone()[0], 0)
+            db.close()
+            s.start()
+            time.sleep(0.3)
+            self.assertEqual(len(runs_of(s, b["id"])), 2)  # paid: not started again
+
 
 if __name__ == "__main__":
     skedtest.main()
