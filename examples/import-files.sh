@@ -1,7 +1,9 @@
 #!/bin/sh
 # Imports the files of a folder changed since the last successful run.
-# sked passes the arguments as JSON on stdin and the window start in SKED_SINCE (empty on a first
-# run); progress and counters go to the status channel, fd 3.
+# The task file passes the arguments as options through its {{placeholders}} (an absent one as
+# an empty value) and sked the window start in SKED_SINCE (empty on a first run); progress and
+# counters go to the status channel, fd 3. The same arguments arrive as JSON on stdin, unread
+# here: a shell script takes its values from argv, where no JSON needs parsing.
 set -eu
 
 # $1 as a JSON string: quotes, backslashes and control characters escaped (bytes are kept as
@@ -21,17 +23,22 @@ json_string() {
         END { printf "\"%s\"", substr(out, 1, length(out) - 1) }'
 }
 
-dir=
-while [ $# -gt 0 ]; do
+dir= pattern= limit=
+while [ $# -gt 1 ]; do
     case "$1" in
-        --dir) dir=$2; shift 2 ;;
+        --dir) dir=$2 ;;
+        --pattern) pattern=$2 ;;
+        --limit) limit=$2 ;;
         *) echo "<3>unknown option: $1" >&2; exit 2 ;;
     esac
+    shift 2
 done
-args=$(cat)
-pattern=$(printf '%s' "$args" | sed -n 's/.*"pattern": *"\([^"]*\)".*/\1/p')
-limit=$(printf '%s' "$args" | sed -n 's/.*"limit": *\([0-9][0-9]*\).*/\1/p')
+[ $# -eq 0 ] || { echo "<3>option $1 needs a value" >&2; exit 2; }
 [ -n "$pattern" ] || pattern='*'
+# custom arguments skip the job type's schema: check what the script relies on
+case "$limit" in
+    *[!0-9]*) echo "<3>limit must be a whole number, not $limit" >&2; exit 2 ;;
+esac
 [ -d "$dir" ] || { echo "<3>source folder $dir does not exist" >&2; exit 1; }
 # a folder named like an option would be read by find as one
 case "$dir" in -*) from=./$dir ;; *) from=$dir ;; esac

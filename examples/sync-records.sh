@@ -3,14 +3,27 @@
 # Rejected records (every Nth, to demonstrate) make the run PARTIAL_SUCCESS. Every third record
 # exists already in the catalogue: mode "update" updates it, mode "insert-only" leaves it as it
 # is and counts it as skipped.
+# The arguments come as options, through the task file's {{placeholders}} (an absent one as an
+# empty value).
 set -eu
-args=$(cat)
-num() { printf '%s' "$args" | sed -n "s/.*\"$1\": *\([0-9][0-9]*\).*/\1/p"; }
-str() { printf '%s' "$args" | sed -n "s/.*\"$1\": *\"\([^\"]*\)\".*/\1/p"; }
-records=$(num records); records=${records:-50}
-every=$(num reject_every); every=${every:-0}
-mode=$(str mode); mode=${mode:-update}
+records= every= mode=
+while [ $# -gt 1 ]; do
+    case "$1" in
+        --records) records=$2 ;;
+        --reject-every) every=$2 ;;
+        --mode) mode=$2 ;;
+        *) echo "<3>unknown option: $1" >&2; exit 2 ;;
+    esac
+    shift 2
+done
+[ $# -eq 0 ] || { echo "<3>option $1 needs a value" >&2; exit 2; }
+records=${records:-50} every=${every:-0} mode=${mode:-update}
 # custom arguments skip the job type's schema (and its enum): check what the script relies on
+for n in "records=$records" "reject_every=$every"; do
+    case "${n#*=}" in
+        *[!0-9]* | ????????*) echo "<3>${n%%=*} must be a whole number below 10000000, not ${n#*=}" >&2; exit 2 ;;
+    esac
+done
 case "$mode" in
     update | insert-only) ;;
     *) echo "<3>mode must be update or insert-only" >&2; exit 2 ;;

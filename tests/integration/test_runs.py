@@ -828,6 +828,9 @@ class TaskFilesAsDocumented(unittest.TestCase):
             bad = s.wait_run(s.run_job(job["id"], custom_args={"mode": "replace"}))
             self.assertEqual((bad["status"], bad["exit_code"]), ("FAILED", 2), bad)
             self.assertIn("mode must be update or insert-only", bad["message"])
+            bad = s.wait_run(s.run_job(job["id"], custom_args={"records": "3; echo"}))
+            self.assertEqual((bad["status"], bad["exit_code"]), ("FAILED", 2), bad)
+            self.assertIn("records must be a whole number below 10000000, not 3; echo", bad["message"])
 
     def test_example_import_files_quotes_its_folder_and_checks_since(self):
         tmp = tempfile.mkdtemp(prefix="sked-test-")
@@ -855,6 +858,17 @@ class TaskFilesAsDocumented(unittest.TestCase):
                 self.assertEqual((bad["status"], bad["exit_code"]), ("FAILED", 2), bad)
                 self.assertIn("SKED_SINCE is not a date-time", bad["message"])
                 self.assertEqual(sorted(os.listdir(folder)), ["one.txt", "two.txt"])
+                # a pattern holding a quote, and a limit, reach the script intact
+                for name in ('x "q".log', 'y "q".log', "z.log"):
+                    with open(os.path.join(folder, name), "w") as f:
+                        f.write("data")
+                some = s.wait_run(s.run_job(job["id"], custom_args={
+                    "source": folder, "pattern": '*"q".log', "limit": 1}))
+                self.assertEqual((some["status"], some["message"]), ("SUCCESS", "imported 1 file(s)"), some)
+                self.assertIn("imported x \"q\".log (4 bytes)", [l["message"] for l in s.all_logs(some)])
+                bad = s.wait_run(s.run_job(job["id"], custom_args={"source": folder, "limit": "all"}))
+                self.assertEqual((bad["status"], bad["exit_code"]), ("FAILED", 2), bad)
+                self.assertIn("limit must be a whole number, not all", bad["message"])
         finally:
             shutil.rmtree(tmp)
 
