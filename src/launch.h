@@ -9,6 +9,10 @@
  * (the process's 16 KB stack and a copy of its argv and environment) is held for as long as the
  * process runs, since sked cannot tell when it has exec'd.
  *
+ * On x86_64 the kernel resets sked's signal handlers in the new process (clone3 with
+ * CLONE_CLEAR_SIGHAND, where the kernel has it); the process resets the signals sked ignores,
+ * as read at the first launch: sked ignores none after it starts.
+ *
  * On architectures without the raw system calls launch.c makes (it has them for x86_64 and
  * aarch64), and under valgrind (which cannot follow such a process), launch_start is
  * posix_spawn and reports a failure at once instead. Only one thread launches (the loop). */

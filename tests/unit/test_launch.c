@@ -97,6 +97,7 @@ static void test_process_setup(void **state)
     /* what sked does to itself must not reach the task: an ignored signal, a handler, a
      * blocked signal, an inherited descriptor without close-on-exec */
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN); /* as under nohup */
     signal(SIGUSR1, on_usr1);
     sigset_t usr2;
     sigemptyset(&usr2);
@@ -135,6 +136,7 @@ static void test_process_setup(void **state)
     assert_int_equal(strtoull(ign + 8, NULL, 16) & ~(UINT64_C(3) << 31), 0);
     sigprocmask(SIG_UNBLOCK, &usr2, NULL);
     signal(SIGUSR1, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
 }
 
 static void test_cannot_start(void **state)
