@@ -64,6 +64,7 @@ struct dispatch {
     struct offload *pool;   /* builtins run here */
     struct celery *celery;  /* runs of Celery job types, or NULL */
     bool wake_pending;      /* queued runs may be claimable: the loop calls dispatch_pending */
+    bool spawned;           /* a task's process was started: pipes are made ahead from then on */
     int builtin_fd;         /* eventfd: a builtin reported something */
     struct event *builtin_ev;
     /* the paused queues, as the store keeps them (meta "queue_pauses"): name -> {"paused_at"
@@ -335,6 +336,11 @@ bool dispatch_has_pending(const struct dispatch *d)
 void dispatch_pending(struct dispatch *d)
 {
     if (d->wake_pending) claim_runs(d);
+}
+
+void dispatch_before_wait(struct dispatch *d)
+{
+    if (d->spawned) worker_make_spares();
 }
 
 bool dispatch_after_answers(struct dispatch *d)
@@ -798,6 +804,7 @@ static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed,
         }
         return;
     }
+    d->spawned = true;
     char key[24];
     map_put(&d->by_pid, pid_key(a->pid, key), a);
     a->run.pid = a->pid; /* stored with the run's outcome */

@@ -48,6 +48,9 @@ void dispatch_wake(struct dispatch *d);
 void dispatch_pending(struct dispatch *d);
 /* A wake is left over (a backlog past the budget): the loop must not sleep before it. */
 bool dispatch_has_pending(const struct dispatch *d);
+/* For when the loop is about to wait for its next event: work made ahead of what comes next
+ * (the pipes of the next task, once tasks with processes run). */
+void dispatch_before_wait(struct dispatch *d);
 /* Ends the inline builtins that runs submitted in this loop iteration started (they have
  * returned already): the loop calls it after the iteration's commit and answers, so a
  * submitter's answer does not wait for the outcome's write, which goes into the next

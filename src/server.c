@@ -359,6 +359,7 @@ int server_main(int argc, char **argv)
             const struct timeval tv = {0, LINGER_US};
             evtimer_add(linger, &tv);
         }
+        if (!(flags & EVLOOP_NONBLOCK)) dispatch_before_wait(s.dispatch);
         if (event_base_loop(s.base, flags) < 0) break;
         evtimer_del(linger);
         dispatch_pending(s.dispatch);

@@ -71,6 +71,9 @@ struct active {
  * that then cannot be exec'd (or its working directory entered) ends the run when its process
  * is reaped, through dispatch_start_failed, with the same words. */
 int worker_spawn(struct active *a, const struct task *t, char *why, size_t whylen);
+/* Makes the pipes of the next tasks ahead (a few sets, kept until used); for when the loop is
+ * about to wait. */
+void worker_make_spares(void);
 /* Sends sig to the task's process group. */
 void worker_signal(struct active *a, int sig);
 /* Asks the task to end (SIGTERM to its group), then SIGKILL after the stop grace. */
