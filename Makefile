@@ -4,7 +4,7 @@ DEB_PACKAGES = gcc meson ninja-build pkg-config python3 tzdata libevent-dev libj
                libsqlite3-dev libsodium-dev libcurl4-openssl-dev libinih-dev libhiredis-dev \
                librabbitmq-dev
 TEST_PACKAGES = libcmocka-dev prometheus groff-base redis-server python3-celery python3-redis \
-                rabbitmq-server
+                rabbitmq-server openssl
 # the admin UI's browser tests: Chromium and Node.js with npm (Debian's npm only when no npm is
 # installed: a nodejs from elsewhere includes one and conflicts with Debian's)
 TEST_PACKAGES += chromium nodejs $(if $(shell command -v npm),,npm)

@@ -113,6 +113,7 @@ struct endpoint {
      * run id -> int64_t µs until which a worker coming online is told to revoke it (the
      * message's own expiry) */
     struct map tombs;
+    char *down_why; /* why its (command) connection failed last, until it is up */
 };
 
 /* A Celery queue of a broker. Kept until the broker's endpoint is closed (an LLEN on its way
@@ -149,6 +150,7 @@ struct flight {
     bool check_pending;       /* an LREM or LPOS is on its way */
     bool resumed;             /* taken over from an earlier process */
     bool said_sent;           /* AMQP: "sent to celery queue" is in the run log */
+    bool said_waiting;        /* the run log says it waits for the broker */
     int64_t unclaimed_since;  /* left the queue, no worker named: asked with query_task */
     int64_t last_query;
     char *held_meta;          /* an outcome that came before the start was heard of */
@@ -187,6 +189,7 @@ static void amqp_on_published(void *arg, const char *id, enum amqp_outcome outco
 static void amqp_on_queue_info(void *arg, const char *queue, int64_t messages, int64_t consumers);
 static void amqp_on_withdrawn(void *arg, const char *id, bool taken, const char *why);
 static void revoke_tombs(struct endpoint *ep, int64_t now);
+static void say_all_waiting(struct endpoint *ep);
 static void prune_tombs(struct endpoint *ep, int64_t now);
 
 /* The endpoint's kind as the name of a log field (one word: the JSON log ends a name at a
@@ -205,11 +208,21 @@ static void rconn_retry_later(struct rconn *rc)
     evtimer_add(rc->retry_ev, &tv);
 }
 
+static void endpoint_down_why(struct endpoint *ep, const char *why)
+{
+    free(ep->down_why);
+    ep->down_why = why ? xstrdup(why) : NULL;
+}
+
 static void rconn_down(struct rconn *rc, const char *why)
 {
     bool was_up = rc->up;
     rc->ac = NULL;
     rc->up = false;
+    if (!rc->sub && rc->ep->kind == EP_BROKER) {
+        endpoint_down_why(rc->ep, why);
+        say_all_waiting(rc->ep);
+    }
     if (!rc->warned || was_up)
         log_warn("celery.disconnected", "%s=%s conn=%s reason=%s", ep_what(rc->ep),
                  rc->ep->display, rc->sub ? "sub" : "cmd", log_q(why));
@@ -482,6 +495,7 @@ static void endpoint_free(struct endpoint *ep)
 {
     amqp_broker_free(ep->ab); /* its thread ends first: no callback comes afterwards */
     amqp_url_free(&ep->aurl);
+    free(ep->down_why);
     size_t ti;
     for (struct map_entry *e = map_first(&ep->tombs, &ti); e; e = map_next(&ep->tombs, &ti, e))
         free(e->value);
@@ -1272,11 +1286,35 @@ static void on_pushed(redisAsyncContext *ac, void *reply, void *arg)
     }
 }
 
+/* The run log says once why a run is not sent yet, when its broker's connection failed. */
+static void say_waiting(struct flight *f)
+{
+    if (f->state != F_UNSENT || f->said_waiting || !f->broker->down_why) return;
+    flight_log(f, LL_WARNING, "waits for the broker %s, which cannot be reached: %s",
+               f->broker->display, f->broker->down_why);
+    f->said_waiting = true;
+}
+
+/* After ep's connection failed: the runs waiting for it say so. */
+static void say_all_waiting(struct endpoint *ep)
+{
+    size_t it;
+    for (struct map_entry *e = map_first(&ep->c->flights, &it); e;
+         e = map_next(&ep->c->flights, &it, e)) {
+        struct flight *f = e->value;
+        if (f->broker == ep) say_waiting(f);
+    }
+}
+
 static void flight_send(struct flight *f)
 {
     struct celery *c = f->c;
     struct run *r = &f->run;
-    if (f->state != F_UNSENT || !f->broker->cmd.up) return; /* sent once the broker is up */
+    if (f->state != F_UNSENT) return;
+    if (!f->broker->cmd.up) { /* sent once the broker is up */
+        say_waiting(f);
+        return;
+    }
     if (!f->envelope) {
         json_t *args = json_array(), *kwargs = json_deep_copy(r->args);
         const struct task *t = taskset_get(dispatch_tasks(c->d), r->task);
@@ -1729,7 +1767,7 @@ static void ep_up(struct rconn *rc)
 static char *amqp_display(const struct amqp_url *u)
 {
     /* kombu's spelling: the default virtual host "/" makes "//" */
-    return xasprintf("amqp://%s:%d/%s", u->host, u->port, u->vhost);
+    return xasprintf("%s://%s:%d/%s", u->tls ? "amqps" : "amqp", u->host, u->port, u->vhost);
 }
 
 static void amqp_on_up(void *arg)
@@ -1750,6 +1788,8 @@ static void amqp_on_down(void *arg, const char *why)
     struct endpoint *ep = arg;
     bool was_up = ep->cmd.up;
     ep->cmd.up = ep->sub.up = false;
+    endpoint_down_why(ep, why);
+    say_all_waiting(ep);
     if (!ep->cmd.warned || was_up)
         log_warn("celery.disconnected", "broker=%s conn=amqp reason=%s", ep->display, log_q(why));
     ep->cmd.warned = true;

@@ -14,6 +14,7 @@
 
 #include <amqp.h>
 #include <amqp_framing.h>
+#include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
 
 #include "base/buf.h"
@@ -445,25 +446,97 @@ static char *consume(struct amqp_broker *b, const char *name, const char *exchan
     return err;
 }
 
+/* Where the broker's certificate is checked against when the URL names no ssl_ca_certs:
+ * Debian's bundle of the system's certificate authorities (ca-certificates). */
+#define SYSTEM_CA_CERTS "/etc/ssl/certs/ca-certificates.crt"
+
+/* The TLS socket of an amqps:// broker, set up as its URL asks: the broker's certificate checked
+ * against ssl_ca_certs (else the system's authorities) and its name against the URL's host,
+ * unless ssl_cert_reqs=none; a client certificate when given; TLS 1.2 or later. NULL with *err. */
+static amqp_socket_t *tls_socket(struct amqp_broker *b, char **err)
+{
+    amqp_socket_t *s = amqp_ssl_socket_new(b->conn);
+    if (!s) {
+        *err = xstrdup("cannot set up TLS (the TLS library could not be initialised)");
+        return NULL;
+    }
+    const struct amqp_url *u = &b->url;
+    amqp_ssl_socket_set_verify_peer(s, u->verify);
+    amqp_ssl_socket_set_verify_hostname(s, u->verify);
+    int st = amqp_ssl_socket_set_ssl_versions(s, AMQP_TLSv1_2, AMQP_TLSvLATEST);
+    const char *ca = u->ca_certs ? u->ca_certs : SYSTEM_CA_CERTS;
+    if (st == AMQP_STATUS_OK && u->verify && (st = amqp_ssl_socket_set_cacert(s, ca)) != 0) {
+        *err = xasprintf("TLS: cannot read the certificate authorities in %s (%s)%s", ca,
+                         amqp_error_string2(st),
+                         u->ca_certs ? "" : "; give the broker's with the URL option ssl_ca_certs");
+        return NULL;
+    }
+    if (st == AMQP_STATUS_OK && u->certfile &&
+        (st = amqp_ssl_socket_set_key(s, u->certfile, u->keyfile)) != 0) {
+        *err = xasprintf("TLS: cannot use the client certificate %s with the key %s (%s)",
+                         u->certfile, u->keyfile, amqp_error_string2(st));
+        return NULL;
+    }
+    if (st != AMQP_STATUS_OK) {
+        *err = xasprintf("cannot set up TLS: %s", amqp_error_string2(st));
+        return NULL;
+    }
+    return s;
+}
+
+/* What to check when a TLS connection failed as st says. */
+static const char *tls_hint(int st)
+{
+    switch (st) {
+    case AMQP_STATUS_SSL_PEER_VERIFY_FAILED:
+        return " (the broker's certificate is not signed by the authorities of ssl_ca_certs, "
+               "or the system's when it is not given)";
+    case AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED:
+        return " (the broker's certificate does not name the URL's host: use the name it was "
+               "issued for)";
+    case AMQP_STATUS_SSL_ERROR:
+    case AMQP_STATUS_SSL_CONNECTION_FAILED:
+        return " (is the port the broker's TLS one, and does it ask for a client certificate: "
+               "ssl_certfile and ssl_keyfile?)";
+    default:
+        return "";
+    }
+}
+
 /* Connects, logs in, opens the channels and sets up what sked consumes. A message when any
  * step fails (the connection is let go). */
 static char *conn_open(struct amqp_broker *b)
 {
     b->conn = amqp_new_connection();
     if (!b->conn) return xstrdup("out of memory");
-    amqp_socket_t *s = amqp_tcp_socket_new(b->conn);
-    if (!s) return xstrdup("out of memory");
+    char *err = NULL;
+    amqp_socket_t *s = b->url.tls ? tls_socket(b, &err) : amqp_tcp_socket_new(b->conn);
+    if (!s) return err ? err : xstrdup("out of memory");
     struct timeval tv = {CONNECT_TIMEOUT_S, 0};
     amqp_set_handshake_timeout(b->conn, &tv);
     struct timeval rpc = {RPC_TIMEOUT_S, 0};
     amqp_set_rpc_timeout(b->conn, &rpc);
     int st = amqp_socket_open_noblock(s, b->url.host, b->url.port, &tv);
     if (st != AMQP_STATUS_OK)
-        return xasprintf("cannot connect to %s:%d: %s", b->url.host, b->url.port,
-                         amqp_error_string2(st));
+        return xasprintf("cannot connect to %s:%d: %s%s", b->url.host, b->url.port,
+                         amqp_error_string2(st), tls_hint(st));
     amqp_rpc_reply_t r = amqp_login(b->conn, b->url.vhost, 0, 131072, HEARTBEAT_S,
                                     AMQP_SASL_METHOD_PLAIN, b->url.username, b->url.password);
-    if (r.reply_type != AMQP_RESPONSE_NORMAL) return reply_text(r, "login refused");
+    if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+        /* a broker that refuses the client closes the connection at the first read, after
+         * the handshake: the library then says no more than "a SSL error" */
+        const char *hint = "";
+        if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && b->url.tls)
+            hint = " (does the broker ask for a client certificate: ssl_certfile and "
+                   "ssl_keyfile?)";
+        else if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION)
+            hint = " (the broker closed the connection: if the port is its TLS one, write "
+                   "amqps://)";
+        char *t = reply_text(r, "login refused");
+        char *m = xasprintf("%s%s", t, hint);
+        free(t);
+        return m;
+    }
     for (amqp_channel_t ch = CH_PUBLISH; ch <= CH_DECLARE; ch++) {
         amqp_channel_open(b->conn, ch);
         if (!rpc_ok(b)) return reply_text(amqp_get_rpc_reply(b->conn), "opening a channel");
@@ -473,7 +546,7 @@ static char *conn_open(struct amqp_broker *b)
     b->seq = 0;
     /* as Celery declares them (celery/events/event.py, kombu/pidbox.py): a mismatch would
      * close the channel with PRECONDITION_FAILED */
-    char *err = declare_exchange(b, "celeryev", "topic", true);
+    err = declare_exchange(b, "celeryev", "topic", true);
     if (!err) err = declare_exchange(b, "celery.pidbox", "fanout", false);
     if (!err) err = declare_exchange(b, "reply.celery.pidbox", "direct", false);
     if (err) return err;
@@ -919,11 +992,7 @@ struct amqp_broker *amqp_broker_new(struct event_base *base, const struct amqp_u
                                     const char *oid, const struct amqp_broker_cbs *cbs, void *arg)
 {
     struct amqp_broker *b = xcalloc(1, sizeof *b);
-    b->url.host = xstrdup(url->host);
-    b->url.port = url->port;
-    b->url.vhost = xstrdup(url->vhost);
-    b->url.username = xstrdup(url->username);
-    b->url.password = xstrdup(url->password);
+    amqp_url_copy(&b->url, url);
     snprintf(b->oid, sizeof b->oid, "%s", oid);
     b->cbs = *cbs;
     b->arg = arg;

@@ -879,19 +879,78 @@ void redis_url_free(struct redis_url *u)
 
 bool celery_url_is_amqp(const char *url)
 {
-    return url && (strncasecmp(url, "amqp://", 7) == 0 || strncasecmp(url, "pyamqp://", 9) == 0);
+    return url && (strncasecmp(url, "amqp://", 7) == 0 || strncasecmp(url, "pyamqp://", 9) == 0 ||
+                   strncasecmp(url, "amqps://", 8) == 0);
+}
+
+/* The TLS options of an amqps:// URL, from p (after its '?') to its end or '#'. */
+static int amqp_tls_options(const char *p, struct amqp_url *out, struct sk_err *e)
+{
+    static const char *const names[] = {"ssl_cert_reqs", "ssl_ca_certs", "ssl_certfile",
+                                        "ssl_keyfile"};
+    bool seen[4] = {false, false, false, false};
+    while (*p && *p != '#') {
+        size_t n = strcspn(p, "&#"), k = strcspn(p, "=&#");
+        int which = -1;
+        for (int i = 0; i < 4; i++)
+            if (k == strlen(names[i]) && strncmp(p, names[i], k) == 0) which = i;
+        if (which < 0) {
+            bool clean = k > 0 && k <= 60;
+            for (size_t i = 0; clean && i < k; i++)
+                clean = isalnum((unsigned char)p[i]) || p[i] == '_' || p[i] == '-' || p[i] == '.';
+            if (clean)
+                return sk_err_set(e, -EINVAL, "broker",
+                                  "unknown URL option %.*s (amqps:// takes ssl_cert_reqs, "
+                                  "ssl_ca_certs, ssl_certfile and ssl_keyfile)",
+                                  (int)k, p);
+            return sk_err_set(e, -EINVAL, "broker",
+                              "a URL option is malformed (amqps:// takes ssl_cert_reqs, "
+                              "ssl_ca_certs, ssl_certfile and ssl_keyfile)");
+        }
+        if (seen[which])
+            return sk_err_set(e, -EINVAL, "broker", "URL option %s is given twice", names[which]);
+        seen[which] = true;
+        char *v = NULL;
+        if (k >= n || userinfo_part(p + k + 1, n - k - 1, names[which], &v, e) != 0 || !v) {
+            if (!e->msg[0]) sk_err_set(e, -EINVAL, "broker", "URL option %s has no value", names[which]);
+            free(v);
+            return -EINVAL;
+        }
+        if (which == 0) {
+            bool none = strcasecmp(v, "none") == 0 || strcasecmp(v, "CERT_NONE") == 0;
+            bool req = strcasecmp(v, "required") == 0 || strcasecmp(v, "CERT_REQUIRED") == 0;
+            free(v);
+            if (!none && !req)
+                return sk_err_set(e, -EINVAL, "broker",
+                                  "URL option ssl_cert_reqs must be required or none");
+            out->verify = req;
+        } else {
+            char **dst[] = {NULL, &out->ca_certs, &out->certfile, &out->keyfile};
+            *dst[which] = v;
+            if (v[0] != '/' || strpbrk(v, "\r\n"))
+                return sk_err_set(e, -EINVAL, "broker",
+                                  "URL option %s must be an absolute path (/...)", names[which]);
+        }
+        p += n;
+        if (*p == '&') p++;
+    }
+    if (!out->certfile != !out->keyfile)
+        return sk_err_set(e, -EINVAL, "broker",
+                          "URL options ssl_certfile and ssl_keyfile go together (the client "
+                          "certificate and its key)");
+    return 0;
 }
 
 int amqp_url_parse(const char *url, struct amqp_url *out, struct sk_err *e)
 {
     memset(out, 0, sizeof *out);
-    out->port = 5672;
     if (!url || !*url) return sk_err_set(e, -EINVAL, "broker", "is empty");
-    if (strncasecmp(url, "amqps://", 8) == 0)
-        return sk_err_set(e, -EINVAL, "broker", "TLS (amqps://) is not supported");
     if (!celery_url_is_amqp(url))
         return sk_err_set(e, -EINVAL, "broker",
                           "must be a URL amqp://[user[:password]@]host[:port][/vhost]");
+    out->tls = strncasecmp(url, "amqps://", 8) == 0;
+    out->port = out->tls ? 5671 : 5672;
+    out->verify = true;
     const char *p = strstr(url, "://") + 3;
     /* as kombu reads it (kombu.utils.url.url_to_parts: urlparse with HTTP semantics): the
      * authority ends at the first '/', '?' or '#', the user part at its last '@' */
@@ -926,8 +985,16 @@ int amqp_url_parse(const char *url, struct amqp_url *out, struct sk_err *e)
         sk_err_set(e, -EINVAL, "broker", "the virtual host must be at most 255 bytes, one line");
         goto fail;
     }
-    if (*p == '?') {
-        url_options_refused(p, e);
+    if (*p == '?' && out->tls) {
+        if (amqp_tls_options(p + 1, out, e)) goto fail;
+        p += strcspn(p, "#");
+    } else if (*p == '?') {
+        size_t k = strcspn(p + 1, "=&#");
+        if (k > 4 && strncmp(p + 1, "ssl_", 4) == 0)
+            sk_err_set(e, -EINVAL, "broker", "URL option %.*s is for TLS: write amqps://",
+                       (int)(k > 60 ? 60 : k), p + 1);
+        else
+            url_options_refused(p, e);
         goto fail;
     }
     if (*p) {
@@ -943,6 +1010,18 @@ fail:
     return -EINVAL;
 }
 
+void amqp_url_copy(struct amqp_url *dst, const struct amqp_url *src)
+{
+    *dst = *src;
+    dst->host = dup_or_null(src->host);
+    dst->vhost = dup_or_null(src->vhost);
+    dst->username = dup_or_null(src->username);
+    dst->password = dup_or_null(src->password);
+    dst->ca_certs = dup_or_null(src->ca_certs);
+    dst->certfile = dup_or_null(src->certfile);
+    dst->keyfile = dup_or_null(src->keyfile);
+}
+
 void amqp_url_free(struct amqp_url *u)
 {
     if (!u) return;
@@ -950,5 +1029,8 @@ void amqp_url_free(struct amqp_url *u)
     free(u->vhost);
     free(u->username);
     free(u->password);
+    free(u->ca_certs);
+    free(u->certfile);
+    free(u->keyfile);
     memset(u, 0, sizeof *u);
 }

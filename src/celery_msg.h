@@ -174,17 +174,23 @@ bool celery_url_is_amqp(const char *url);
  * amqp://[user[:password]@][host][:port][/vhost], pyamqp:// alike. Defaults as kombu's:
  * guest, guest, localhost, 5672, virtual host "/". The virtual host is the path less its first
  * '/', percent-decoded, "/" when none or empty (amqp://h, amqp://h/ and amqp://h// all name
- * "/"; amqp://h/%2F too; amqp://h/app is "app"). No TLS (amqps://), query options, fragment
- * or failover lists. -EINVAL with e's field "broker" and a reason that never repeats the
- * password.
+ * "/"; amqp://h/%2F too; amqp://h/app is "app"). amqps:// is TLS (port 5671), with the
+ * options Celery's Redis URLs take for it: ssl_cert_reqs (required, the default, or none),
+ * ssl_ca_certs, ssl_certfile and ssl_keyfile (absolute paths, the last two together); no other
+ * query option, fragment or failover list. -EINVAL with e's field "broker" and a reason that
+ * never repeats the password.
  */
 struct amqp_url {
     char *host;
     int port;
     char *vhost;
     char *username, *password; /* never NULL after a successful parse */
+    bool tls;
+    bool verify;                          /* the broker's certificate and name (TLS) */
+    char *ca_certs, *certfile, *keyfile;  /* NULL when not given */
 };
 int amqp_url_parse(const char *url, struct amqp_url *out, struct sk_err *e);
+void amqp_url_copy(struct amqp_url *dst, const struct amqp_url *src); /* every string its own */
 void amqp_url_free(struct amqp_url *u);
 
 /*

@@ -207,10 +207,18 @@ static bool valid_celery_queue(const char *s)
  * URL, or for a broker an AMQP one as well. */
 static int check_url(const char *s, bool broker, struct sk_err *e)
 {
-    if (broker && (celery_url_is_amqp(s) || strncasecmp(s, "amqps://", 8) == 0)) {
+    if (broker && celery_url_is_amqp(s)) {
         struct amqp_url a;
         int rc = amqp_url_parse(s, &a, e);
-        if (rc == 0) amqp_url_free(&a);
+        if (rc) return rc;
+        /* TLS files are read at each connection: one missing now is said now */
+        const char *names[] = {"ssl_ca_certs", "ssl_certfile", "ssl_keyfile"};
+        const char *files[] = {a.ca_certs, a.certfile, a.keyfile};
+        for (int i = 0; i < 3 && rc == 0; i++)
+            if (files[i] && access(files[i], R_OK) != 0)
+                rc = sk_err_set(e, -EINVAL, "broker", "URL option %s: cannot read %s: %s",
+                                names[i], files[i], strerror(errno));
+        amqp_url_free(&a);
         return rc;
     }
     struct redis_url u;

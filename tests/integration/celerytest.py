@@ -387,21 +387,53 @@ def require_rabbitmq():
     return require()
 
 
+def make_tls_files(d):
+    """A certificate authority (ca.pem), a server certificate for the DNS name localhost
+    (server.pem, server.key) and a client certificate (client.pem, client.key) it signed, made
+    with the openssl command in folder d."""
+    os.makedirs(d)
+
+    def openssl(*args):
+        subprocess.run(["openssl"] + list(args), cwd=d, check=True, capture_output=True)
+
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    openssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=sked test CA")
+    with open(os.path.join(d, "server.ext"), "w") as f:
+        f.write("subjectAltName = DNS:localhost\n")
+    for name, cn in (("server", "localhost"), ("client", "sked")):
+        openssl("req", *key, "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + cn)
+        openssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", name + ".pem", "-days", "2",
+                *(["-extfile", "server.ext"] if name == "server" else []))
+
+
 class RabbitMQ(_Service):
     """A rabbitmq-server on 127.0.0.1 run as a plain process in its own directory: its own node
     name, AMQP port, distribution port and epmd (ERL_EPMD_PORT), no plugins, user guest. stop()
     keeps the data (durable queues and persistent messages come back with start()); close()
     stops it, its epmd included, and removes the directory."""
 
-    def __init__(self, port=None):
+    def __init__(self, port=None, tls=False):
         self.port = port or free_port()
         self.dist_port = free_port()
         self.epmd_port = free_port()
+        self.tls_port = free_port() if tls else None
         self.dir = None
         self.proc = None
 
     def url(self, vhost="/"):
         return "amqp://guest:guest@127.0.0.1:%d/%s" % (self.port, vhost)
+
+    def tls_url(self, host="localhost", vhost="/", **options):
+        """The amqps:// URL of the TLS listener (tls=True), with URL options such as
+        ssl_ca_certs=self.tls_file("ca.pem")."""
+        q = "&".join("%s=%s" % kv for kv in options.items())
+        return "amqps://guest:guest@%s:%d/%s%s" % (host, self.tls_port, vhost, "?" + q if q else "")
+
+    def tls_file(self, name):
+        """ca.pem, client.pem or client.key (tls=True)."""
+        return os.path.join(self.dir, "tls", name)
 
     def env(self):
         d = self.dir
@@ -433,6 +465,18 @@ class RabbitMQ(_Service):
                 os.makedirs(os.path.join(self.dir, sub))
             with open(os.path.join(self.dir, "rabbitmq.conf"), "w") as f:
                 f.write("listeners.tcp.1 = 127.0.0.1:%d\n" % self.port)
+                if self.tls_port:
+                    # TLS beside plain TCP: a certificate for "localhost" (its DNS name only)
+                    # from a CA of the test's own, and a client certificate required
+                    tls = os.path.join(self.dir, "tls")
+                    make_tls_files(tls)
+                    f.write("listeners.ssl.1 = 127.0.0.1:%d\n"
+                            "ssl_options.cacertfile = %s/ca.pem\n"
+                            "ssl_options.certfile = %s/server.pem\n"
+                            "ssl_options.keyfile = %s/server.key\n"
+                            "ssl_options.verify = verify_peer\n"
+                            "ssl_options.fail_if_no_peer_cert = true\n"
+                            % (self.tls_port, tls, tls, tls))
             with open(os.path.join(self.dir, "enabled_plugins"), "w") as f:
                 f.write("[].\n")
         if self not in _live:

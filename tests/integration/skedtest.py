@@ -272,6 +272,19 @@ class Sked:
         return SSE(self, run, **kw)
 
 
+def config_check(tasks):
+    """`sked config check` of these task files ({name: document}): the finished process."""
+    tmp = tempfile.mkdtemp(prefix="sked-test-")
+    try:
+        for name, doc in tasks.items():
+            with open(os.path.join(tmp, name), "w") as f:
+                json.dump(doc, f)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+        return subprocess.run([BIN, "config", "check", "--tasks", tmp],
+                              capture_output=True, text=True, env=env, timeout=30)
+    finally:
+        shutil.rmtree(tmp)
+
 def task_file(id, command, **fields):
     doc = {"id": id, "title": fields.pop("title", id), "command": command}
     doc.update(fields)

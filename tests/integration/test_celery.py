@@ -488,9 +488,17 @@ class SlowDns(unittest.TestCase):
             done = s.wait_run(s.run_job(s.create_job("local")["id"], args={"x": 1, "y": 1}),
                               timeout=30)
             self.assertEqual((done["status"], done["output"]), ("SUCCESS", 2), done)
-            s.run_job(s.create_job("nowhere")["id"])
+            waiting = s.run_job(s.create_job("nowhere")["id"])
             wait_for(lambda: 'reason="cannot resolve fail-dns.sked.test: ' in s.server_log(),
                      what="the failed resolution in the log")
+            # the run's own log says why it is not sent
+            line = wait_for(lambda: next((l["message"] for l in s.all_logs(waiting)
+                                          if l["message"].startswith("waits for the broker")), None),
+                            what="the wait in the run's log")
+            self.assertTrue(line.startswith("waits for the broker redis://fail-dns.sked.test:%d/0, "
+                                            "which cannot be reached: cannot resolve "
+                                            "fail-dns.sked.test: " % REDIS.port), line)
+            self.assertEqual(s.get_run(waiting)["status"], "QUEUED")
 
 
 class Scheduled(unittest.TestCase):

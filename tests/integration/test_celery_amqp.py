@@ -28,7 +28,7 @@ WORKER = None
 
 def setUpModule():
     global RABBIT, REDIS, WORKER
-    RABBIT = RabbitMQ().start()
+    RABBIT = RabbitMQ(tls=True).start()
     REDIS = Redis().start()
     WORKER = Worker(REDIS, name="a1@skedtest", queues=("celery",), broker=RABBIT.url()).start()
 
@@ -285,6 +285,56 @@ class Amqp(unittest.TestCase):
         self.assertTrue(done["message"].startswith(
             "the broker declined the message for celery queue full"), done["message"])
         self.assertTrue(has_line(s, run, "the broker declined the message for celery queue full"))
+
+
+class Tls(unittest.TestCase):
+    def test_amqps_checks_the_broker_and_says_why_a_run_waits(self):
+        """amqps:// with the broker's CA and a client certificate sends runs (the worker takes
+        them from the same broker's plain listener); a broker the CA did not sign, a host its
+        certificate does not name and a missing client certificate keep the run waiting, its
+        log saying why; ssl_cert_reqs=none skips the checks."""
+        ca, cert, key = (RABBIT.tls_file(n) for n in ("ca.pem", "client.pem", "client.key"))
+        client = {"ssl_certfile": cert, "ssl_keyfile": key}
+        add = {"positional": ["x", "y"], "arguments": {"type": "object", "properties": {
+            "x": {"type": "integer", "default": 2}, "y": {"type": "integer", "default": 3}}}}
+        brokers = {
+            "tls": RABBIT.tls_url(ssl_ca_certs=ca, **client),
+            "unchecked": RABBIT.tls_url("127.0.0.1", ssl_cert_reqs="none", **client),
+            "no_ca": RABBIT.tls_url(**client),
+            "by_address": RABBIT.tls_url("127.0.0.1", ssl_ca_certs=ca, **client),
+            "no_client_cert": RABBIT.tls_url(ssl_ca_certs=ca),
+        }
+        tasks = {k + ".json": celery_task(k, "skedtest_app.add", REDIS, broker=b, **add)
+                 for k, b in brokers.items()}
+        with Sked(tasks=tasks, args=FAST) as s:
+            for ok in ("tls", "unchecked"):
+                done = s.wait_run(s.run_job(s.create_job(ok)["id"]), timeout=30)
+                self.assertEqual((done["status"], done["output"]), ("SUCCESS", 5), (ok, done))
+            why = {
+                "no_ca": "SSL peer cert verification failed (the broker's certificate is not "
+                         "signed by the authorities of ssl_ca_certs, or the system's",
+                "by_address": "SSL hostname verification failed (the broker's certificate does "
+                              "not name the URL's host",
+                "no_client_cert": "login refused: a SSL error occurred (does the broker ask for "
+                                  "a client certificate: ssl_certfile and ssl_keyfile?)",
+            }
+            runs = {k: s.run_job(s.create_job(k)["id"]) for k in why}
+            for k, needle in why.items():
+                line = wait_for(lambda: next((l for l in sked_lines(s, runs[k])
+                                              if l.startswith("waits for the broker")), None), 20)
+                self.assertIn("waits for the broker amqps://", line)
+                self.assertIn(needle, line)
+                self.assertEqual(s.get_run(runs[k])["status"], "QUEUED")
+                self.assertIn("event=celery.disconnected broker=amqps://", s.server_log())
+                s.stop_run(runs[k])
+                self.assertEqual(s.wait_run(runs[k])["status"], "CANCELLED")
+        # a file named by the URL must be readable when the task file is loaded
+        bad = celery_task("bad", "skedtest_app.add", REDIS,
+                          broker=RABBIT.tls_url(ssl_ca_certs="/nonexistent.pem"))
+        r = skedtest.config_check({"bad.json": bad})
+        self.assertEqual(r.returncode, 2, r)
+        self.assertIn("celery.broker: URL option ssl_ca_certs: cannot read /nonexistent.pem: No "
+                      "such file or directory", r.stderr)
 
 
 class Restart(unittest.TestCase):

@@ -766,16 +766,7 @@ class TaskFilesAsDocumented(unittest.TestCase):
     null for an absent executor, and the examples' arguments and status lines."""
 
     def config_check(self, tasks):
-        tmp = tempfile.mkdtemp(prefix="sked-test-")
-        try:
-            for name, doc in tasks.items():
-                with open(os.path.join(tmp, name), "w") as f:
-                    json.dump(doc, f)
-            env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
-            return subprocess.run([skedtest.BIN, "config", "check", "--tasks", tmp],
-                                  capture_output=True, text=True, env=env, timeout=30)
-        finally:
-            shutil.rmtree(tmp)
+        return skedtest.config_check(tasks)
 
     def test_a_since_schema_sked_cannot_satisfy_is_refused_at_load(self):
         # accepted before: the first run succeeded, every later one was a 400 (args.since:

@@ -1023,12 +1023,50 @@ static void test_amqp_url(void **state)
     expect_amqp("amqp://u:@h", "h", 5672, "/", "u", "guest");
 
     assert_false(celery_url_is_amqp("redis://h"));
-    assert_false(celery_url_is_amqp("amqps://h"));
+    assert_true(celery_url_is_amqp("amqps://h"));
     assert_false(celery_url_is_amqp(NULL));
     expect_amqp_bad(NULL, "empty");
     expect_amqp_bad("", "empty");
     expect_amqp_bad("redis://h", "amqp://");
-    expect_amqp_bad("amqps://u:s3cret@h//", "TLS (amqps://) is not supported");
+
+    /* TLS: port 5671, the broker checked unless ssl_cert_reqs=none, files as given */
+    struct amqp_url u;
+    struct sk_err e = {0};
+    assert_int_equal(amqp_url_parse("amqps://u:pw@mq.example.org//", &u, &e), 0);
+    assert_true(u.tls && u.verify);
+    assert_int_equal(u.port, 5671);
+    assert_null(u.ca_certs);
+    assert_null(u.certfile);
+    amqp_url_free(&u);
+    assert_int_equal(amqp_url_parse("AMQPS://h:5999/app?ssl_cert_reqs=CERT_NONE&ssl_ca_certs=/etc/"
+                                    "ca%20bundle.pem&ssl_certfile=/k/c.pem&ssl_keyfile=/k/k.pem",
+                                    &u, &e),
+                     0);
+    assert_true(u.tls);
+    assert_false(u.verify);
+    assert_int_equal(u.port, 5999);
+    assert_string_equal(u.vhost, "app");
+    assert_string_equal(u.ca_certs, "/etc/ca bundle.pem");
+    assert_string_equal(u.certfile, "/k/c.pem");
+    assert_string_equal(u.keyfile, "/k/k.pem");
+    amqp_url_free(&u);
+    assert_int_equal(amqp_url_parse("amqps://h?ssl_cert_reqs=required", &u, &e), 0);
+    assert_true(u.verify);
+    amqp_url_free(&u);
+    assert_false(amqp_url_parse("amqp://h", &u, &e) != 0 || u.tls);
+    amqp_url_free(&u);
+    expect_amqp_bad("amqps://u:s3cret@h//?ssl_cert_reqs=optional", "must be required or none");
+    expect_amqp_bad("amqps://h?ssl_ca_certs=ca.pem", "ssl_ca_certs must be an absolute path");
+    expect_amqp_bad("amqps://h?ssl_ca_certs=", "ssl_ca_certs has no value");
+    expect_amqp_bad("amqps://h?ssl_ca_certs", "ssl_ca_certs has no value");
+    expect_amqp_bad("amqps://h?ssl_ca_certs=/a&ssl_ca_certs=/b", "given twice");
+    expect_amqp_bad("amqps://h?ssl_certfile=/c.pem", "go together");
+    expect_amqp_bad("amqps://h?ssl_keyfile=/k.pem", "go together");
+    expect_amqp_bad("amqps://h?ssl_ca_certs=/a%zz", "bad %-escape");
+    expect_amqp_bad("amqps://h?heartbeat=10", "unknown URL option heartbeat (amqps:// takes");
+    expect_amqp_bad("amqps://h?=x", "malformed");
+    expect_amqp_bad("amqps://h?ssl_ca_certs=/a#x", "fragment");
+    expect_amqp_bad("amqp://h?ssl_ca_certs=/a", "ssl_ca_certs is for TLS: write amqps://");
     expect_amqp_bad("amqp://h:0", "port");
     expect_amqp_bad("amqp://u:s3cret@h:99999/", "port");
     expect_amqp_bad("amqp://h:x", "port");

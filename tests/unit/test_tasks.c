@@ -403,9 +403,16 @@ static void test_parse_celery_errors(void **state)
                     "\"result_backend\":\"redis://h\",\"task\":\"t\"}}",
                     ".");
     task_free(amqp);
-    parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":\"amqps://u:s3cret@h//\","
+    amqp = parse_ok("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":\"amqps://u:pw@h//"
+                    "?ssl_ca_certs=/etc/hostname\",\"result_backend\":\"redis://h\",\"task\":\"t\"}}",
+                    ".");
+    task_free(amqp);
+    /* the TLS files are read when the task file is */
+    parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":\"amqps://u:s3cret@h//"
+              "?ssl_certfile=/nonexistent/c.pem&ssl_keyfile=/etc/hostname\","
               "\"result_backend\":\"redis://h\",\"task\":\"t\"}}",
-              "celery.broker", "TLS (amqps://) is not supported");
+              "celery.broker",
+              "URL option ssl_certfile: cannot read /nonexistent/c.pem: No such file or directory");
     parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":\"amqp://h:0//\","
               "\"result_backend\":\"redis://h\",\"task\":\"t\"}}",
               "celery.broker", "the port must be a number from 1 to 65535");
