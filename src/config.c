@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <ini.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -67,6 +69,15 @@ void config_release(struct config *c)
     free_queues(c);
 }
 
+/* s without the blanks around it (in place). */
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t') s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t')) s[--n] = '\0';
+    return s;
+}
+
 int config_parse_queues(struct config *c, const char *spec, struct sk_err *e)
 {
     struct queue_cfg *qs = NULL;
@@ -75,14 +86,14 @@ int config_parse_queues(struct config *c, const char *spec, struct sk_err *e)
     int rc = 0;
     for (char *tok = strtok_r(copy, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(tok, '=');
-        const char *name = tok;
+        if (eq) *eq = '\0';
+        char *name = trim(tok); /* "default = 4, low = 1" as well */
         long slots = 1;
         if (eq) {
-            *eq = '\0';
-            char *end;
+            char *num = trim(eq + 1), *end;
             errno = 0;
-            slots = strtol(eq + 1, &end, 10);
-            if (errno || *end || end == eq + 1 || slots < 1 || slots > 1024) {
+            slots = strtol(num, &end, 10);
+            if (errno || *end || end == num || slots < 1 || slots > 1024) {
                 rc = sk_err_set(e, -EINVAL, "queues",
                                 "queue '%s': concurrency must be a whole number from 1 to 1024",
                                 name);
@@ -180,21 +191,33 @@ void config_usage(void)
           stdout);
 }
 
+/* A size in bytes: digits and an optional unit K, M, G or T (of 1024), B or not. -ERANGE past
+ * 1 TiB, -EINVAL when it is no such size. */
 static int parse_size(const char *s, int64_t *out)
 {
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
-    if (errno || end == s || v < 0) return -EINVAL;
+    if (end == s || v < 0 || *s == '-' || *s == '+' || *s == ' ') return -EINVAL;
+    if (errno) return -ERANGE;
     int64_t mul = 1;
     if (*end == 'k' || *end == 'K') mul = 1024, end++;
     else if (*end == 'm' || *end == 'M') mul = 1024 * 1024, end++;
     else if (*end == 'g' || *end == 'G') mul = 1024LL * 1024 * 1024, end++;
+    else if (*end == 't' || *end == 'T') mul = 1024LL * 1024 * 1024 * 1024, end++;
     if (*end == 'B' || *end == 'b') end++;
     if (*end) return -EINVAL;
-    if (v > (1LL << 40) / mul) return -EINVAL;
+    if (v > (1LL << 40) / mul) return -ERANGE;
     *out = v * mul;
     return 0;
+}
+
+/* Whether s holds a control character (a newline would break the printed settings). */
+static bool has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < ' ' || *s == 0x7f) return true;
+    return false;
 }
 
 /* What is wrong with an SMTP server's URL, or NULL: smtp:// or smtps://, an optional
@@ -257,16 +280,34 @@ static int set_option(struct config *c, const char *name, const char *val, const
         if (!colon || colon == val || *end || colon[1] == '\0' || port < 0 || port > 65535)
             return sk_err_set(e, -EINVAL, src, "'%s': expected HOST:PORT, e.g. 127.0.0.1:8080",
                               val);
+        char *host = val[0] == '[' && colon[-1] == ']' /* [::1]:8080 */
+                         ? xstrndup(val + 1, (size_t)(colon - val - 2))
+                         : xstrndup(val, (size_t)(colon - val));
+        unsigned char addr[16];
+        if (strcmp(host, "localhost") != 0 && inet_pton(AF_INET, host, addr) != 1 &&
+            inet_pton(AF_INET6, host, addr) != 1) {
+            free(host);
+            return sk_err_set(e, -EINVAL, src,
+                              "'%s': the host must be an IP address or localhost, e.g. "
+                              "127.0.0.1:8080 or [::]:8080",
+                              val);
+        }
         free(c->listen_host);
-        if (val[0] == '[' && colon[-1] == ']') /* [::1]:8080 */
-            c->listen_host = xstrndup(val + 1, (size_t)(colon - val - 2));
-        else
-            c->listen_host = xstrndup(val, (size_t)(colon - val));
+        c->listen_host = host;
         c->listen_port = (int)port;
     } else if (strcmp(name, "tasks") == 0) {
+        if (!*val) return sk_err_set(e, -EINVAL, src, "must not be empty (the folder of the task files)");
         free(c->tasks_dir);
         c->tasks_dir = xstrdup(val);
     } else if (strcmp(name, "web-dir") == 0) {
+        struct stat st;
+        const char *bad = !*val                    ? NULL
+                          : stat(val, &st) != 0    ? (errno == ENOENT ? "no such folder" : strerror(errno))
+                          : !S_ISDIR(st.st_mode)   ? "not a folder"
+                                                   : NULL;
+        if (bad)
+            return sk_err_set(e, -EINVAL, src,
+                              "'%s': %s (leave it empty for the admin UI built into sked)", val, bad);
         free(c->web_dir);
         c->web_dir = *val ? xstrdup(val) : NULL;
     } else if (strcmp(name, "queues") == 0) {
@@ -277,13 +318,18 @@ static int set_option(struct config *c, const char *name, const char *val, const
             return sk_err_set(e, rc, src, "%s", msg);
         }
     } else if (strcmp(name, "node") == 0) {
-        if (!*val || strlen(val) > 200) return sk_err_set(e, -EINVAL, src, "1..200 characters");
+        if (!*val || strlen(val) > 200 || has_control(val))
+            return sk_err_set(e, -EINVAL, src, "1..200 characters, none of them a control character");
         free(c->node);
         c->node = xstrdup(val);
     } else if (strcmp(name, "log-cap") == 0 || strcmp(name, "max-body") == 0) {
-        if (parse_size(val, &n) != 0 || n < 1024)
-            return sk_err_set(e, -EINVAL, src, "'%s': expected a size of at least 1K, e.g. 16M",
-                              val);
+        int rc = parse_size(val, &n);
+        if (rc == -ERANGE)
+            return sk_err_set(e, -EINVAL, src, "'%s': a size of at most 1T", val);
+        if (rc != 0)
+            return sk_err_set(e, -EINVAL, src,
+                              "'%s': expected a size such as 16M (a number and K, M, G or T)", val);
+        if (n < 1024) return sk_err_set(e, -EINVAL, src, "'%s': a size of at least 1K", val);
         if (name[0] == 'l')
             c->log_cap_bytes = n;
         else
@@ -306,8 +352,17 @@ static int set_option(struct config *c, const char *name, const char *val, const
         free(c->smtp_from);
         c->smtp_from = xstrdup(*val ? val : "sked@localhost"); /* empty: the default */
     } else if (strcmp(name, "public-url") == 0) {
-        if (*val && strncmp(val, "http://", 7) != 0 && strncmp(val, "https://", 8) != 0)
-            return sk_err_set(e, -EINVAL, src, "'%s': expected http://... or https://...", val);
+        const char *host = strncmp(val, "http://", 7) == 0    ? val + 7
+                           : strncmp(val, "https://", 8) == 0 ? val + 8
+                                                              : NULL;
+        if (*val && !host)
+            return sk_err_set(e, -EINVAL, src, "'%s': expected http://HOST... or https://HOST...",
+                              val);
+        if (*val && (!*host || *host == '/'))
+            return sk_err_set(e, -EINVAL, src, "'%s': the host is missing", val);
+        if (*val && (strchr(val, ' ') || has_control(val)))
+            return sk_err_set(e, -EINVAL, src, "'%s': a URL holds no spaces or control characters",
+                              val);
         free(c->public_url);
         c->public_url = *val ? xstrndup(val, strlen(val) - (val[strlen(val) - 1] == '/')) : NULL;
     } else if (strcmp(name, "webhook-secret") == 0) {
@@ -322,10 +377,9 @@ static int set_option(struct config *c, const char *name, const char *val, const
         free(c->trusted_proxies);
         c->trusted_proxies = c->trusted.n ? xstrdup(val) : NULL;
     } else if (strcmp(name, "retention") == 0) {
-        bool parsed = duration_parse(val, &n, &why) == 0;
-        if (!parsed && strcmp(why, DURATION_TOO_LONG) == 0)
+        if (duration_parse(val, &n, &why) != 0)
             return sk_err_set(e, -EINVAL, src, "'%s': %s", val, why);
-        if (!parsed || n < 60000)
+        if (n < 60000)
             return sk_err_set(e, -EINVAL, src, "'%s': a duration of at least 1m, e.g. 90d", val);
         c->retention_ms = n;
     } else if (strcmp(name, "builtin-threads") == 0) {
@@ -452,6 +506,12 @@ int config_load_file(struct config *c, const char *file, struct sk_err *e)
 {
     FILE *f = fopen(file, "r");
     if (!f) return sk_err_set(e, -errno, "config", "%s: cannot open: %s", file, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) { /* fopen opens one for reading */
+        fclose(f);
+        return sk_err_set(e, -EISDIR, "config", "%s: is a folder; name the configuration file",
+                          file);
+    }
     int rc = config_load_stream(c, f, file, e);
     fclose(f);
     return rc;
@@ -475,16 +535,29 @@ int config_load_stream(struct config *c, FILE *f, const char *file, struct sk_er
     return 0;
 }
 
-/* The value of --config (or SKED_CONFIG), or NULL. */
+/* The value of --config (or SKED_CONFIG), or NULL; empty is none, from either. */
 static const char *config_file(int argc, char **argv, char **env)
 {
     for (int i = 0; i < argc; i++) {
-        if (strncmp(argv[i], "--config=", 9) == 0) return argv[i] + 9;
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) return argv[i + 1];
+        const char *v = strncmp(argv[i], "--config=", 9) == 0 ? argv[i] + 9
+                        : strcmp(argv[i], "--config") == 0 && i + 1 < argc ? argv[i + 1]
+                                                                           : NULL;
+        if (v) return *v ? v : NULL;
     }
     for (char **ep = env; ep && *ep; ep++)
         if (strncmp(*ep, "SKED_CONFIG=", 12) == 0 && (*ep)[12]) return *ep + 12;
     return NULL;
+}
+
+/* Whether option name is among the flags (--name VALUE or --name=VALUE). */
+static bool flag_given(int argc, char **argv, const char *name)
+{
+    size_t n = strlen(name);
+    for (int i = 0; i < argc; i++)
+        if (strncmp(argv[i], "--", 2) == 0 && strncmp(argv[i] + 2, name, n) == 0 &&
+            (argv[i][2 + n] == '\0' || argv[i][2 + n] == '='))
+            return true;
+    return false;
 }
 
 int config_load(struct config *c, int argc, char **argv, char **env, struct sk_err *e)
@@ -503,6 +576,7 @@ int config_load(struct config *c, int argc, char **argv, char **env, struct sk_e
         for (const char *p = options[i]; *p && o < sizeof var - 1; p++)
             var[o++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
         var[o] = '\0';
+        if (flag_given(argc, argv, options[i])) continue; /* the flag wins: not read */
         for (char **ep = env; ep && *ep; ep++) {
             size_t l = strlen(var);
             if (strncmp(*ep, var, l) == 0 && (*ep)[l] == '=') {

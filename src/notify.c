@@ -408,7 +408,7 @@ static void on_event(void *arg, const struct sk_event *ev)
     json_t *v;
     json_t *emails = json_object_get(j.notifications, "emails");
     if (json_array_size(emails) && !n->cfg->smtp_url)
-        log_warn("notify.no_smtp", "run=%s reason=\"the job lists e-mails but no --smtp-url is set\"",
+        log_warn("notify.no_smtp", "run=%s reason=\"the job lists e-mails but no SMTP server is set (smtp_url: --smtp-url, SKED_SMTP_URL or [notifications] smtp_url)\"",
                  r->id);
     else {
         json_array_foreach(emails, i, v)

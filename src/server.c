@@ -123,6 +123,20 @@ static void on_http_answer(struct http_req *req, void *arg)
                  (double)(time_mono_us() - req->started_us) / 1e6);
 }
 
+/* Why sked cannot start (field: the setting, or NULL): a line of the configured log format, so
+ * that a JSON log's reader sees it too. Only errors in the settings themselves come before the
+ * format is known, and are plain text. */
+static void start_failed(const struct server *s, const char *field, const char *msg)
+{
+    if (s->cfg.log_format == LOG_JSON) {
+        char why[700];
+        snprintf(why, sizeof why, "%s%s%s", field ? field : "", field ? ": " : "", msg);
+        log_error("startup.failed", "reason=%s", log_q(why));
+        return;
+    }
+    fprintf(stderr, "sked serve: %s%s%s\n", field ? field : "", field ? ": " : "", msg);
+}
+
 static void on_store_write(void *arg, double seconds)
 {
     metrics_store(arg, seconds);
@@ -140,7 +154,9 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
     struct config fresh;
     config_init(&fresh);
     if (config_load(&fresh, s->argc, s->argv, environ, &e) != 0) {
-        log_error("reload.config_failed", "reason=%s", log_q(e.msg));
+        char why[700];
+        snprintf(why, sizeof why, "%s: %s", e.field, e.msg);
+        log_error("reload.config_failed", "reason=%s", log_q(why));
         config_release(&fresh);
         notify_systemd("READY=1\nSTATUS=reload failed; the previous settings stay");
         return;
@@ -256,7 +272,7 @@ int server_main(int argc, char **argv)
     /* libcurl's global state is set up once here, before any thread uses it */
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (sodium_init() < 0) {
-        fprintf(stderr, "sked serve: libsodium failed to initialise\n");
+        start_failed(&s, NULL, "libsodium failed to initialise");
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
@@ -271,15 +287,32 @@ int server_main(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &nofile);
     }
     int exit_code = 1;
+    int listen_fd = -1;
 
+    /* what would stop the start is found before anything is written: a first start that
+     * fails creates no store, no account and no password that nobody sees */
+    const char *pw = getenv("SKED_ADMIN_PASSWORD");
+    if (s.cfg.admin_token && auth_token_problem(s.cfg.admin_token)) {
+        start_failed(&s, "SKED_ADMIN_TOKEN", auth_token_problem(s.cfg.admin_token));
+        goto out;
+    }
+    if (pw && auth_password_problem(pw)) {
+        start_failed(&s, "SKED_ADMIN_PASSWORD", auth_password_problem(pw));
+        goto out;
+    }
     struct queue_names qn = config_queue_names(&s.cfg);
     if (tasks_load_dir(s.cfg.tasks_dir, &qn, &s.tasks, &e) != 0) {
-        fprintf(stderr, "sked serve: %s\n", e.msg);
+        start_failed(&s, NULL, e.msg);
+        goto out;
+    }
+    /* the port too: taken now, served once the loop runs (connections wait meanwhile) */
+    if ((listen_fd = http_listen_socket(s.cfg.listen_host, s.cfg.listen_port, &e)) < 0) {
+        start_failed(&s, NULL, e.msg);
         goto out;
     }
     ensure_parent(s.cfg.db_path);
     if (store_open(s.cfg.db_path, s.cfg.durability, &s.store, &e) != 0) {
-        fprintf(stderr, "sked serve: %s\n", e.msg);
+        start_failed(&s, NULL, e.msg);
         goto out;
     }
     /* a checkpoint copies tens of megabytes: not on the loop, which would answer nothing */
@@ -287,8 +320,8 @@ int server_main(int argc, char **argv)
         log_warn("startup.checkpoints_inline", "reason=%s", log_q(e.msg));
     store_fold_run_counts(s.store); /* a failure is logged, and only makes counts slower */
     s.auth = auth_new(s.store, s.cfg.admin_token, &e);
-    if (!s.auth || auth_bootstrap_admin(s.store, getenv("SKED_ADMIN_PASSWORD"), &e) < 0) {
-        fprintf(stderr, "sked serve: %s: %s\n", e.field, e.msg);
+    if (!s.auth || auth_bootstrap_admin(s.store, pw, &e) < 0) {
+        start_failed(&s, e.field, e.msg);
         goto out;
     }
     struct event_config *ec = event_config_new();
@@ -321,10 +354,10 @@ int server_main(int argc, char **argv)
         s.api.search = s.search = offload_new(s.base, API_READERS);
     struct http_limits lim = {16 * 1024, (size_t)s.cfg.max_body_bytes, 60, 60, 10000,
                               MAX_CONNS_PER_ADDR, false, &s.cfg.trusted};
-    s.http = http_server_new(s.base, s.cfg.listen_host, s.cfg.listen_port, &lim, api_handle,
-                             &s.api, &e);
+    s.http = http_server_on(s.base, listen_fd, &lim, api_handle, &s.api);
+    listen_fd = -1; /* the server's, even when it could not be made */
     if (!s.http) {
-        fprintf(stderr, "sked serve: %s\n", e.msg);
+        start_failed(&s, NULL, "cannot watch the listening socket (out of memory)");
         goto out;
     }
     http_server_observe(s.http, on_http_answer, s.metrics);
@@ -379,6 +412,7 @@ int server_main(int argc, char **argv)
     exit_code = 0;
 
 out:
+    if (listen_fd >= 0) close(listen_fd);
     http_server_free(s.http);
     offload_free(s.search); /* its searches answered (or their clients gone) first */
     api_release(&s.api);

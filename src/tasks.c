@@ -540,12 +540,17 @@ int tasks_load_dir(const char *dir, const struct queue_names *queues, struct tas
     /* absolute, so a relative command path still resolves after the task's chdir */
     char abs[PATH_MAX];
     if (!realpath(dir, abs))
-        return sk_err_set(e, -errno, "", "%s: cannot open tasks directory: %s", dir,
-                          strerror(errno));
+        return sk_err_set(e, -errno, "tasks",
+                          "%s: cannot open tasks directory: %s (the folder of the task files: "
+                          "--tasks, SKED_TASKS or [server] tasks)",
+                          dir, strerror(errno));
     dir = abs;
     DIR *d = opendir(dir);
-    if (!d) return sk_err_set(e, -errno, "", "%s: cannot open tasks directory: %s", dir,
-                              strerror(errno));
+    if (!d)
+        return sk_err_set(e, -errno, "tasks",
+                          "%s: cannot open tasks directory: %s (the folder of the task files: "
+                          "--tasks, SKED_TASKS or [server] tasks)",
+                          dir, strerror(errno));
     char **names = NULL;
     size_t n = 0;
     struct dirent *de;

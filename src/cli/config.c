@@ -4,10 +4,12 @@
  * with secrets masked, so a configuration can be checked before a restart.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "config.h"
+#include "http/auth.h"
 #include "tasks.h"
 
 extern char **environ;
@@ -32,6 +34,16 @@ static int config_check(int argc, char **argv)
     int rc = config_load(&c, argc - 1, argv + 1, environ, &e);
     if (rc < 0) {
         fprintf(stderr, "sked config check: %s: %s\n", e.field, e.msg);
+        config_release(&c);
+        return EXIT_USAGE;
+    }
+    /* what sked serve refuses at its start, after the store is open */
+    const char *pw = getenv("SKED_ADMIN_PASSWORD");
+    const char *bad_token = c.admin_token ? auth_token_problem(c.admin_token) : NULL;
+    const char *bad_pw = pw ? auth_password_problem(pw) : NULL;
+    if (bad_token || bad_pw) {
+        fprintf(stderr, "sked config check: %s: %s\n",
+                bad_token ? "SKED_ADMIN_TOKEN" : "SKED_ADMIN_PASSWORD", bad_token ? bad_token : bad_pw);
         config_release(&c);
         return EXIT_USAGE;
     }

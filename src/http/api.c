@@ -460,6 +460,9 @@ void api_reply_list(struct api_ctx *c, const struct buf *items, int64_t total,
 
 const char *api_base_url(struct api_ctx *c, char *buf, size_t n)
 {
+    /* the address the operator gave is the one links use: not what a client's Host says */
+    const char *pub = c->api->cfg->public_url;
+    if (pub && strlen(pub) < n) return memcpy(buf, pub, strlen(pub) + 1);
     const char *host = http_header(c->req, "Host");
     const char *scheme = c->req->tls ? "https://" : "http://";
     size_t sl = strlen(scheme), hl = host ? strlen(host) : 0;

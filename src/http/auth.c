@@ -139,8 +139,8 @@ struct auth *auth_new(struct store *st, const char *bootstrap_token, struct sk_e
     map_init(&a->by_address);
     map_init(&a->touched);
     if (bootstrap_token) {
-        if (strlen(bootstrap_token) < 16) {
-            sk_err_set(e, -EINVAL, "SKED_ADMIN_TOKEN", "must be at least 16 characters long");
+        if (auth_token_problem(bootstrap_token)) {
+            sk_err_set(e, -EINVAL, "SKED_ADMIN_TOKEN", "%s", auth_token_problem(bootstrap_token));
             auth_free(a);
             return NULL;
         }
@@ -401,6 +401,11 @@ void auth_login_failed(struct auth *a, const char *username, const char *address
 void auth_login_succeeded(struct auth *a, const char *username, const char *address, int64_t now)
 {
     login_end(a, username, address, now, false);
+}
+
+const char *auth_token_problem(const char *token)
+{
+    return strlen(token) < 16 ? "must be at least 16 characters long" : NULL;
 }
 
 int auth_bootstrap_admin(struct store *st, const char *password, struct sk_err *e)

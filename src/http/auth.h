@@ -73,6 +73,8 @@ int auth_hash_password(const char *password, char out[128]);
 bool auth_verify_password(const char *hash, const char *password);
 /* Checks a new password's length; returns NULL or the reason. */
 const char *auth_password_problem(const char *password);
+/* Why SKED_ADMIN_TOKEN cannot be the bootstrap token, or NULL. */
+const char *auth_token_problem(const char *token);
 
 /* ---- login rate limiting (in memory) ---- */
 /* 0 when a password may be tried, else seconds to wait (attempts in flight count). */

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "base/json.h"
@@ -831,9 +832,7 @@ void http_server_flush(struct http_server *s)
     s->npending = 0;
 }
 
-struct http_server *http_server_new(struct event_base *base, const char *host, int port,
-                                    const struct http_limits *lim, http_handler fn, void *arg,
-                                    struct sk_err *e)
+int http_listen_socket(const char *host, int port, struct sk_err *e)
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
@@ -857,29 +856,52 @@ struct http_server *http_server_new(struct event_base *base, const char *host, i
         s6->sin6_port = htons((uint16_t)port);
         sl = sizeof *s6;
     } else {
-        sk_err_set(e, -EINVAL, "listen", "'%s' is not an IP address", host);
-        return NULL;
+        return sk_err_set(e, -EINVAL, "listen", "'%s' is not an IP address", host);
     }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 1024) != 0) {
+        int err = errno;
+        if (fd >= 0) close(fd);
+        return sk_err_set(e, -err, "listen", "cannot listen on %s:%d: %s", host, port,
+                          strerror(err));
+    }
+    return fd;
+}
+
+struct http_server *http_server_on(struct event_base *base, int fd, const struct http_limits *lim,
+                                   http_handler fn, void *arg)
+{
     struct http_server *s = xcalloc(1, sizeof *s);
     s->base = base;
     s->lim = *lim;
     map_init(&s->per_addr);
     s->fn = fn;
     s->arg = arg;
-    s->listener = evconnlistener_new_bind(base, on_accept, s,
-                                          LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-                                              LEV_OPT_CLOSE_ON_EXEC,
-                                          1024, (struct sockaddr *)&ss, (int)sl);
+    s->listener = evconnlistener_new(base, on_accept, s,
+                                     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
     if (!s->listener) {
-        sk_err_set(e, -errno, "listen", "cannot listen on %s:%d: %s", host, port, strerror(errno));
+        close(fd);
         free(s);
         return NULL;
     }
     struct sockaddr_storage bound;
     socklen_t bl = sizeof bound;
-    getsockname(evconnlistener_get_fd(s->listener), (struct sockaddr *)&bound, &bl);
+    getsockname(fd, (struct sockaddr *)&bound, &bl);
     s->port = bound.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
                                           : ntohs(((struct sockaddr_in *)&bound)->sin_port);
+    return s;
+}
+
+struct http_server *http_server_new(struct event_base *base, const char *host, int port,
+                                    const struct http_limits *lim, http_handler fn, void *arg,
+                                    struct sk_err *e)
+{
+    int fd = http_listen_socket(host, port, e);
+    if (fd < 0) return NULL;
+    struct http_server *s = http_server_on(base, fd, lim, fn, arg);
+    if (!s) sk_err_set(e, -ENOMEM, "listen", "cannot watch the listening socket");
     return s;
 }
 

@@ -92,6 +92,13 @@ struct http_limits {
 
 typedef void (*http_handler)(struct http_req *req, void *arg);
 
+/* A listening TCP socket on host (an IP address or localhost) and port: non-blocking,
+ * close-on-exec. < 0 with the reason ("cannot listen on HOST:PORT: ...") in e. */
+int http_listen_socket(const char *host, int port, struct sk_err *e);
+/* The server on a socket of http_listen_socket, which it owns from then on (closed also when
+ * this fails: NULL). */
+struct http_server *http_server_on(struct event_base *base, int fd, const struct http_limits *lim,
+                                   http_handler fn, void *arg);
 struct http_server *http_server_new(struct event_base *base, const char *host, int port,
                                     const struct http_limits *lim, http_handler fn, void *arg,
                                     struct sk_err *e);

@@ -517,6 +517,13 @@ class JobReads(unittest.TestCase):
             other = s.get(url, headers={"Host": "sked.example:8443"}).json
             self.assertEqual(other["links"]["self"], "http://sked.example:8443" + url)
             self.assertNotIn("sked.example", s.get(url).json["links"]["self"])
+            # unless public_url says how sked is reached: then no request's Host changes them
+            with Sked(tasks={"quick.json": sh_task("quick", "true")},
+                      args=["--public-url", "https://sked.example.org/ops/"]) as pub:
+                j = pub.create_job("quick")
+                for headers in ({}, {"Host": "evil.example", "X-Forwarded-Proto": "http"}):
+                    self.assertEqual(pub.get("/api/jobs/" + j["id"], headers=headers).json["links"]["self"],
+                                     "https://sked.example.org/ops/api/jobs/" + j["id"])
 
             # default_args come from the job type: a reload that changes it shows at once
             t_job = s.create_job("t")

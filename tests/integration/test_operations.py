@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -426,6 +427,73 @@ class Config(unittest.TestCase):
             bad.start(timeout=10)
         self.assertIn("not a key = value line", str(cm.exception))
         skedtest.shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_what_serve_refuses_check_refuses_first(self):
+        """config check says no to what serve would stop on, naming the setting; serve finds
+        the same before it writes anything (no store, no account); values are read as the
+        documentation writes them."""
+        tasks = {"ok.json": sh_task("ok", "echo fine")}
+        tmp = skedtest.tempfile.mkdtemp(prefix="sked-conf-")
+        tdir = os.path.join(tmp, "tasks.d")
+        os.makedirs(tdir)
+        base = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+        base["SKED_TASKS"] = tdir
+
+        def check(*args, **env):
+            return subprocess.run([skedtest.BIN, "config", "check", *args], capture_output=True,
+                                  text=True, env=dict(base, **env))
+        try:
+            for args, env, needle in (
+                    ((), {"SKED_ADMIN_TOKEN": "short"}, "SKED_ADMIN_TOKEN: must be at least 16 characters long"),
+                    ((), {"SKED_ADMIN_PASSWORD": "short"}, "SKED_ADMIN_PASSWORD: "),
+                    (("--listen", "example.org:19100"), {}, "--listen: 'example.org:19100': the host must be an IP address or localhost"),
+                    (("--listen", "999.1.1.1:80"), {}, "the host must be an IP address"),
+                    (("--config", tmp), {}, "config: %s: is a folder; name the configuration file" % tmp),
+                    (("--tasks", ""), {}, "--tasks: must not be empty"),
+                    (("--web-dir", "/nonexistent"), {}, "--web-dir: '/nonexistent': no such folder"),
+                    (("--public-url", "https://"), {}, "--public-url: 'https://': the host is missing"),
+                    (("--public-url", "https://a b"), {}, "holds no spaces"),
+                    (("--max-body", "1025G"), {}, "'1025G': a size of at most 1T"),
+                    (("--max-body", "5X"), {}, "'5X': expected a size such as 16M"),
+                    (("--retention", "100y"), {}, "'100y': "),
+                    (("--node", "a\nb"), {}, "--node: 1..200 characters, none of them a control character"),
+                    (("--tasks", "/nonexistent"), {}, "/nonexistent: cannot open tasks directory: No such file or directory (the folder of the task files: --tasks, SKED_TASKS or [server] tasks)")):
+                r = check(*args, **env)
+                self.assertEqual(r.returncode, 2, (args, env, r.stdout))
+                self.assertIn(needle, r.stderr, (args, env))
+            self.assertNotIn("at least 1m", check("--retention", "100y").stderr)
+            # accepted: spaces around queues and counts, as trusted_proxies takes them; a flag
+            # beats a bad variable without reading it; an empty --config is none, as SKED_CONFIG
+            r = check("--queues", "default= 4 , low = 1", "--listen", "localhost:0", "--config", "",
+                      "--max-body", "1T", SKED_LISTEN="nowhere")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("queues = default=4,low=1", r.stdout)
+            # serve: the same refusals before anything is written
+            db = os.path.join(tmp, "new", "sked.db")
+            for env in ({"SKED_ADMIN_PASSWORD": "short"}, {"SKED_ADMIN_TOKEN": "short"}):
+                p = subprocess.run([skedtest.BIN, "serve", "--db", db, "--listen", "127.0.0.1:0"],
+                                   capture_output=True, text=True, env=dict(base, **env), timeout=30)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertFalse(os.path.exists(db), p.stderr)
+            with socket.socket() as taken:
+                taken.bind(("127.0.0.1", 0))
+                taken.listen(1)
+                port = taken.getsockname()[1]
+                p = subprocess.run([skedtest.BIN, "serve", "--db", db, "--listen", "127.0.0.1:%d" % port],
+                                   capture_output=True, text=True, env=base, timeout=30)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertIn("sked serve: cannot listen on 127.0.0.1:%d: Address already in use" % port, p.stderr)
+                self.assertNotIn("created the account", p.stderr)
+                self.assertFalse(os.path.exists(db))
+                # a JSON log says why in JSON too
+                p = subprocess.run([skedtest.BIN, "serve", "--db", db, "--listen", "127.0.0.1:%d" % port,
+                                    "--log-format", "json"], capture_output=True, text=True, env=base, timeout=30)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                line = json.loads(p.stderr.strip().splitlines()[-1])
+                self.assertEqual((line["level"], line["event"]), ("error", "startup.failed"))
+                self.assertIn("Address already in use", line["reason"])
+        finally:
+            skedtest.shutil.rmtree(tmp, ignore_errors=True)
 
     def test_systemd_readiness(self):
         import socket
@@ -862,6 +930,8 @@ class ReloadConfig(unittest.TestCase):
                 f.write("[server]\nqueues = nonsense=x\n")
             s.proc.send_signal(signal.SIGHUP)
             wait_for(lambda: "reload.config_failed" in s.server_log(), what="the failure")
+            # named by its key, as config check names it
+            self.assertIn('event=reload.config_failed reason="server.queues: %s:2: ' % conf, s.server_log())
             qs = {q["name"]: q["concurrency"] for q in s.get("/api/queues").json["hits"]["hits"]}
             self.assertEqual(qs, {"default": 3, "extra": 2})
             # a job type that needs a queue the new settings drop: nothing changes at all
@@ -918,6 +988,7 @@ class Upgrade(unittest.TestCase):
                 DROP INDEX run_job_state;
                 DROP INDEX run_titled;
                 ALTER TABLE job DROP COLUMN on_success;
+                DROP TABLE chain_pending;
                 PRAGMA user_version = 4;""")
             t = int(time.time() * 1e6)
             queued = str(uuid.uuid4())

@@ -298,9 +298,21 @@ static void test_load_errors(void **state)
     BAD("--node", "1..200", "--node", "");
     BAD("--log-cap", "at least 1K", "--log-cap", "512");
     BAD("--log-cap", "expected a size", "--log-cap", "lots");
-    BAD("--log-cap", "expected a size", "--log-cap", "16T");
+    BAD("--log-cap", "a size of at most 1T", "--log-cap", "16T");
     BAD("--log-cap", "expected a size", "--log-cap", "-5M");
-    BAD("--log-cap", "expected a size", "--log-cap", "2000G");
+    BAD("--log-cap", "a size of at most 1T", "--log-cap", "2000G");
+    BAD("--log-cap", "a size of at most 1T", "--log-cap", "99999999999999999999");
+    BAD("--log-cap", "(a number and K, M, G or T)", "--log-cap", "5X");
+    BAD("--listen", "the host must be an IP address or localhost", "--listen", "example.org:80");
+    BAD("--listen", "the host must be an IP address or localhost", "--listen", "999.1.1.1:80");
+    BAD("--tasks", "must not be empty", "--tasks", "");
+    BAD("--web-dir", "'/nonexistent/ui': no such folder", "--web-dir", "/nonexistent/ui");
+    BAD("--web-dir", "not a folder", "--web-dir", "/etc/hostname");
+    BAD("--public-url", "the host is missing", "--public-url", "https://");
+    BAD("--public-url", "the host is missing", "--public-url", "http:///x");
+    BAD("--public-url", "no spaces", "--public-url", "https://a b");
+    BAD("--node", "none of them a control character", "--node", "a\nb");
+    BAD("--retention", "'100y': ", "--retention", "100y");
     BAD("--max-body", "expected a size", "--max-body", "1MB2");
     BAD("--stop-grace", "'soon'", "--stop-grace", "soon");
     BAD("--shutdown-grace", "expected a duration", "--shutdown-grace", "-1s");
@@ -340,13 +352,19 @@ static void test_load_errors(void **state)
     bad_env("SKED_LOG_FORMAT=yaml", "SKED_LOG_FORMAT", NULL);
     bad_env("SKED_NODE=", "SKED_NODE", NULL);
 
-    /* a bad variable is refused even when a flag would override it */
+    /* a flag beats its variable, which is then not read at all (operations.md) */
     struct config c;
     struct sk_err e;
-    const char *env[] = {"SKED_DB=", NULL};
-    const char *argv[] = {"--db", "fine.db", NULL};
-    assert_int_equal(load(&c, argv, env, &e), -EINVAL);
-    assert_string_equal(e.field, "SKED_DB");
+    const char *env[] = {"SKED_DB=", "SKED_LISTEN=nowhere", NULL};
+    const char *argv[] = {"--db", "fine.db", "--listen=127.0.0.1:9", NULL};
+    assert_int_equal(load(&c, argv, env, &e), 0);
+    assert_string_equal(c.db_path, "fine.db");
+    assert_int_equal(c.listen_port, 9);
+    config_release(&c);
+    /* a variable whose flag is not given is still read, and checked */
+    const char *argv2[] = {"--db", "fine.db", NULL};
+    assert_int_equal(load(&c, argv2, env, &e), -EINVAL);
+    assert_string_equal(e.field, "SKED_LISTEN");
     config_release(&c);
 }
 
