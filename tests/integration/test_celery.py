@@ -572,8 +572,11 @@ class Restart(unittest.TestCase):
     task's real outcome."""
 
     def test_sigterm_then_start_after_the_task_finished(self):
-        with Sked(tasks=task_files(REDIS), args=FAST) as s:
-            run = s.run_job(s.create_job("sleepy", args={"seconds": 3})["id"])
+        tasks = task_files(REDIS)
+        tasks["after.json"] = skedtest.sh_task("after", "echo after")
+        with Sked(tasks=tasks, args=FAST) as s:
+            after = s.create_job("after")
+            run = s.run_job(s.create_job("sleepy", args={"seconds": 3}, on_success=[after["id"]])["id"])
             s.wait_run(run, ["RUNNING"], timeout=15)
             s.stop()
             # the task ends while no sked is listening: only the result key tells
@@ -583,6 +586,10 @@ class Restart(unittest.TestCase):
             done = s.wait_run(run, timeout=30)
             self.assertEqual(done["status"], "SUCCESS", done)
             self.assertEqual(done["output"], {"slept": 3})
+            # a success learnt at the start starts its chain as any other does
+            chained = wait_for(lambda: s.get("/api/jobs/%s/runs" % after["id"]).json["hits"]["hits"],
+                               what="the chained run")
+            self.assertEqual([(r["trigger"], r["parent_run_id"]) for r in chained], [("chained", run["id"])])
 
     def test_kill9_then_start_while_the_task_runs(self):
         with Sked(tasks=task_files(REDIS), args=FAST) as s:
