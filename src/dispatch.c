@@ -297,18 +297,38 @@ static int save_pauses(struct dispatch *d)
     return rc;
 }
 
+/* The pause queue q takes for pause/reason (NULL: it runs), and what that changes: 0 a pause
+ * or a resume, QUEUE_NEW_REASON a paused queue's reason (its time and author stay: the runs
+ * have waited since then), QUEUE_AS_IS nothing. */
+static int next_pause(const struct dispatch *d, const struct qstate *q, bool pause,
+                      const struct user_ref *by, const char *reason, int64_t now, json_t **next)
+{
+    const json_t *was = json_object_get(d->pauses, q->name);
+    *next = NULL;
+    if (!pause) return q->paused ? 0 : QUEUE_AS_IS;
+    if (!q->paused) {
+        *next = json_pack("{s:I,s:s?,s:s?,s:s?}", "paused_at", (json_int_t)now, "paused_by_id",
+                          by ? by->id : NULL, "paused_by", by ? by->name : NULL, "reason", reason);
+        return 0;
+    }
+    const char *had = json_string_value(json_object_get(was, "reason"));
+    if (!reason || (had && strcmp(had, reason) == 0)) return QUEUE_AS_IS;
+    *next = json_deep_copy(was);
+    json_object_set_new(*next, "reason", json_string(reason));
+    return QUEUE_NEW_REASON;
+}
+
 int dispatch_queue_pause(struct dispatch *d, const char *name, bool pause,
                          const struct user_ref *by, const char *reason, int64_t now)
 {
     struct qstate *q = queue_get(d, name);
     if (!q || q->removed) return -ENOENT;
-    if (q->paused == pause) return 1;
+    json_t *next;
+    int change = next_pause(d, q, pause, by, reason, now, &next);
+    if (change == QUEUE_AS_IS) return change;
     json_t *was = json_incref(json_object_get(d->pauses, name));
-    if (pause)
-        json_object_set_new(d->pauses, name,
-                            json_pack("{s:I,s:s?,s:s?,s:s?}", "paused_at", (json_int_t)now,
-                                      "paused_by_id", by ? by->id : NULL, "paused_by",
-                                      by ? by->name : NULL, "reason", reason));
+    if (next)
+        json_object_set_new(d->pauses, name, next);
     else
         json_object_del(d->pauses, name);
     int rc = save_pauses(d);
@@ -322,10 +342,16 @@ int dispatch_queue_pause(struct dispatch *d, const char *name, bool pause,
     }
     json_decref(was);
     q->paused = pause;
-    log_info(pause ? "queue.paused" : "queue.resumed", "queue=%s by=%s", name,
-             log_q(by && by->name ? by->name : "system"));
+    const char *event = pause ? "queue.paused" : "queue.resumed";
+    if (change == QUEUE_NEW_REASON) event = "queue.reason_changed";
+    log_info(event, "queue=%s by=%s", name, log_q(by && by->name ? by->name : "system"));
     if (!pause) wake(d); /* what waited is claimed at the end of this loop iteration */
-    return 0;
+    return change;
+}
+
+const json_t *dispatch_queue_pause_of(struct dispatch *d, const char *name)
+{
+    return json_object_get(d->pauses, name);
 }
 
 bool dispatch_has_pending(const struct dispatch *d)

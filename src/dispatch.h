@@ -146,12 +146,18 @@ size_t dispatch_queues(struct dispatch *d, const struct queue_depths *depths,
  * Pauses (pause true) or resumes configured queue `name`. A paused queue starts none of its
  * queued runs, nor the new ones it is given, until it is resumed; runs already running go on,
  * and a queued run can still be stopped. The pause is kept in the store, so it outlives a
- * restart. by (NULL: the system) and reason (may be NULL) are kept with it. Returns 0, 1 when
- * the queue already was so (its pause is then unchanged), -ENOENT for a queue that is not
- * configured, or a store error.
+ * restart. by (NULL: the system) and reason (may be NULL) are kept with it. Pausing a paused
+ * queue with another reason changes its reason alone (its time and author stay). Returns 0
+ * when it paused or resumed the queue, QUEUE_NEW_REASON when it changed a paused queue's
+ * reason, QUEUE_AS_IS when the queue already was so (nothing changed), -ENOENT for a queue
+ * that is not configured, or a store error.
  */
+enum { QUEUE_AS_IS = 1, QUEUE_NEW_REASON = 2 };
 int dispatch_queue_pause(struct dispatch *d, const char *name, bool pause,
                          const struct user_ref *by, const char *reason, int64_t now);
+/* The pause of queue name as kept ({"paused_at" (µs), "paused_by_id", "paused_by", "reason"}),
+ * NULL while it runs; valid until its next pause or resume. */
+const json_t *dispatch_queue_pause_of(struct dispatch *d, const char *name);
 /* Number of runs executing on this node. */
 size_t dispatch_active_count(struct dispatch *d);
 

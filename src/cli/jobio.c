@@ -237,20 +237,51 @@ static json_t *changes(const json_t *j, const json_t *s)
     return body;
 }
 
-/* The server's id of the job the file names ref: the one its job of that id went to, else a
- * job of the server with that id; NULL when neither. */
-static const char *map_ref(const json_t *jobs, char *const *dest, const json_t *server,
-                           const char *ref)
+/* The index of the file's job of id ref, or -1. */
+static long file_index(const json_t *jobs, const char *ref)
 {
     size_t i;
     json_t *j;
     json_array_foreach(jobs, i, j)
     {
         const char *id = json_str(j, "id");
-        if (id && strcmp(id, ref) == 0) return dest[i];
+        if (id && strcmp(id, ref) == 0) return (long)i;
     }
+    return -1;
+}
+
+/* The server's id of the job the file names ref: the one its job of that id went to, else a
+ * job of the server with that id; NULL when neither. */
+static const char *map_ref(const json_t *jobs, char *const *dest, const json_t *server,
+                           const char *ref)
+{
+    long k = file_index(jobs, ref);
+    if (k >= 0) return dest[k];
+    size_t i;
+    json_t *j;
     json_array_foreach(server, i, j) if (strcmp(json_str(j, "id"), ref) == 0) return ref;
     return NULL;
+}
+
+/* Why the server would refuse to create (s NULL) or update its job s from file job j, as far
+ * as can be told without writing, in the server's words; NULL when nothing tells. types: the
+ * job types it loads (GET /api/tasks). */
+static const char *refusal(const json_t *types, const json_t *j, const json_t *s, char *buf,
+                           size_t len)
+{
+    const char *task = json_str(j, "task");
+    if (s) /* changes() sends a different job type, which the server refuses */
+        return strcmp(task, json_str(s, "task")) != 0
+                   ? "task: the job type of a job cannot be changed"
+                   : NULL;
+    size_t i;
+    json_t *t;
+    json_array_foreach(list_hits(types), i, t)
+    {
+        if (strcmp(json_str(t, "id"), task) == 0) return NULL;
+    }
+    snprintf(buf, len, "task: unknown job type '%s' (see GET /api/tasks)", task);
+    return buf;
 }
 
 static const json_t *server_job(const json_t *server, const char *id)
@@ -275,17 +306,21 @@ int job_import(int argc, char **argv)
         "is reported and the others are still applied (exit status 1). Needs the admin\n"
         "role.\n"
         "\n"
-        "  -n, --dry-run        say what would change, change nothing\n" USAGE_COMMON;
+        "  -n, --dry-run        say what would change, change nothing; a job of a job\n"
+        "                       type the server does not load is reported failed\n" USAGE_COMMON;
     struct opts o;
     int rc = opts_parse(&o, "sked job import", usage, spec, "FILE", argc, argv);
     if (rc >= 0) return rc;
     bool dry = opts_has(&o, O_DRY_RUN);
-    json_t *doc = read_file(o.arg), *server = NULL;
+    json_t *doc = read_file(o.arg), *server = NULL, *types = NULL;
     if (!doc) {
         opts_free(&o);
         return EXIT_FAIL;
     }
     if ((rc = all_jobs(&o.cl, &server))) goto done;
+    /* a dry run checks the job types, which is what a server refuses most (another server's
+     * tasks folder); the other fields only the server's validation of a real import tells */
+    if (dry && (rc = client_get(&o.cl, &types, "/api/tasks"))) goto done;
     json_t *jobs = json_object_get(doc, "jobs");
     size_t n = json_array_size(jobs);
     char **dest = xcalloc(n ? n : 1, sizeof *dest); /* the server's id of each job of the file */
@@ -304,7 +339,15 @@ int job_import(int argc, char **argv)
                              : "unchanged")
                       : "created";
         if (s) dest[i] = xstrdup(json_str(s, "id"));
-        if (!dry && (!s || json_object_size(body))) {
+        char why[320];
+        const char *refused =
+            dry && json_object_size(body) ? refusal(types, j, s, why, sizeof why) : NULL;
+        if (refused) {
+            fprintf(stderr, "sked job import: '%s' (jobs[%zu]) would not be %s: %s\n",
+                    json_str(j, "title"), i, s ? "updated" : "created", refused);
+            action[i] = "failed";
+            failed++;
+        } else if (!dry && (!s || json_object_size(body))) {
             json_t *res = NULL;
             char *path = s ? xasprintf("/api/jobs/%s", json_str(s, "id")) : xstrdup("/api/jobs");
             int r = client_call(&o.cl, s ? "PATCH" : "POST", path, body, &res);
@@ -348,7 +391,16 @@ int job_import(int argc, char **argv)
             json_array_append_new(mapped, json_string(to));
         }
         const json_t *s = server_job(server, dest[i]);
-        if (missing) {
+        long of = missing ? file_index(jobs, missing) : -1;
+        if (of >= 0) { /* a job of the file the server refused */
+            fprintf(stderr,
+                    "sked job import: '%s' (jobs[%zu]): on_success names '%s' (jobs[%ld]), "
+                    "which %s created\n",
+                    json_str(j, "title"), i, json_str(json_array_get(jobs, (size_t)of), "title"),
+                    of, dry ? "would not be" : "was not");
+            action[i] = "failed";
+            failed++;
+        } else if (missing) {
             fprintf(stderr,
                     "sked job import: '%s' (jobs[%zu]): on_success names job %s, which is "
                     "neither in the file nor on the server\n",
@@ -396,6 +448,7 @@ int job_import(int argc, char **argv)
 done:
     json_decref(doc);
     json_decref(server);
+    json_decref(types);
     opts_free(&o);
     return rc;
 }

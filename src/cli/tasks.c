@@ -66,6 +66,25 @@ static const char *count(const json_t *q, const char *key, char out[24])
     return out;
 }
 
+/* What a pause or a resume did, from the queue it answers: "was_paused" tells a repeated
+ * call (which changes nothing, or a paused queue's reason) from a change. */
+static void print_action(const json_t *q)
+{
+    const char *name = json_str(q, "name"), *why = json_str(q, "pause_reason");
+    const json_t *was = json_object_get(q, "was_paused");
+    if (json_is_true(json_object_get(q, "paused"))) {
+        printf("queue %s %s paused (since %s by %s%s%s); %lld run(s) wait in it\n", name,
+               json_is_true(was) ? "was already" : "is", json_str(q, "paused_at"),
+               json_str(q, "paused_by") ? json_str(q, "paused_by") : "the system",
+               json_is_true(was) && why ? ", reason: " : "", json_is_true(was) && why ? why : "",
+               (long long)json_integer_value(json_object_get(q, "queued")));
+    } else if (json_is_false(was)) {
+        printf("queue %s was not paused\n", name);
+    } else { /* its count may still hold the runs starting now: not shown */
+        printf("queue %s runs\n", name);
+    }
+}
+
 /* `sked queues pause QUEUE [--reason TEXT]` and `sked queues resume QUEUE`. */
 static int queue_action(int argc, char **argv, bool pause)
 {
@@ -79,7 +98,7 @@ static int queue_action(int argc, char **argv, bool pause)
         "Pauses one of the server's own queues: it starts none of its waiting runs, nor\n"
         "those started or scheduled meanwhile, until 'sked queues resume QUEUE'. Runs\n"
         "already running go on. The pause outlives restarts; pausing a paused queue\n"
-        "changes nothing. Needs the operator or admin role.\n"
+        "changes at most its reason (with --reason). Needs the operator or admin role.\n"
         "\n"
         "  --reason TEXT        why, shown with the queue (1 to 500 characters)\n"
         "  --json               print the queue as JSON\n" USAGE_COMMON;
@@ -87,7 +106,7 @@ static int queue_action(int argc, char **argv, bool pause)
         "usage: sked queues resume QUEUE [--json]\n"
         "\n"
         "Resumes a paused queue: its waiting runs start, oldest first, as its slots allow.\n"
-        "Needs the operator or admin role.\n"
+        "Resuming a queue that runs changes nothing. Needs the operator or admin role.\n"
         "\n"
         "  --json               print the queue as JSON\n" USAGE_COMMON;
     const char *prog = pause ? "sked queues pause" : "sked queues resume";
@@ -102,17 +121,10 @@ static int queue_action(int argc, char **argv, bool pause)
     char *path = xasprintf("/api/queues/%s/actions/%s", name, pause ? "pause" : "resume");
     rc = client_call(&o.cl, "POST", path, body, &q);
     if (!rc) {
-        if (opts_has(&o, O_JSON)) {
+        if (opts_has(&o, O_JSON))
             print_json(q);
-        } else if (json_is_true(json_object_get(q, "paused"))) {
-            const json_t *n = json_object_get(q, "queued");
-            printf("queue %s is paused (since %s by %s); %lld run(s) wait in it\n",
-                   json_str(q, "name"), json_str(q, "paused_at"),
-                   json_str(q, "paused_by") ? json_str(q, "paused_by") : "the system",
-                   (long long)json_integer_value(n));
-        } else { /* its count may still hold the runs starting now: not shown */
-            printf("queue %s runs\n", json_str(q, "name"));
-        }
+        else
+            print_action(q);
     }
     free(name);
     free(path);

@@ -6,6 +6,7 @@
  * recorded in the audit trail as done by the local operating-system user.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -28,17 +29,45 @@ enum { O_DB, O_ROLE, O_DISPLAY, O_PW_STDIN, O_NO_PW, O_YES, O_USER, O_NAME, O_EX
     "  --db PATH            the store (default: $SKED_DB, else var/sked.db)\n"                     \
     "  -h, --help           show this help\n"
 
+#define STORE_TODO "pass --db with the path sked serve uses"
+
+/* Whether path may be the store sked serve made, else prints why and what to do, in the words
+ * of sked backup (src/store/sqlite.c). store_open would make a new store of a missing or an
+ * empty file, which no server reads: what these commands changed there would be lost. */
+static bool store_at(const struct opts *o, const char *path)
+{
+    if (access(path, R_OK | W_OK) != 0) {
+        int err = errno;
+        if (err == ENOENT)
+            fprintf(stderr, "%s: no store at %s (%s); " STORE_TODO "\n", o->prog, path,
+                    strerror(err));
+        else
+            fprintf(stderr, "%s: cannot open the store %s (%s); %s\n", o->prog, path, strerror(err),
+                    err == EACCES || err == EPERM ? "run this as the user sked serve runs as"
+                                                  : STORE_TODO);
+        return false;
+    }
+    /* every store begins with SQLite's header */
+    char head[16];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, head, sizeof head) : -1;
+    int err = errno;
+    if (fd >= 0) close(fd);
+    if (n == (ssize_t)sizeof head && memcmp(head, "SQLite format 3", sizeof head) == 0) return true;
+    fprintf(stderr, "%s: %s is not a store of sked (%s); " STORE_TODO "\n", o->prog, path,
+            n < 0    ? strerror(err)
+            : n == 0 ? "it has none of sked's tables"
+                     : "file is not a database");
+    return false;
+}
+
 /* Opens the store named by --db; prints why and returns NULL when it cannot. */
 static struct store *open_store(const struct opts *o)
 {
     const char *path = opts_get(o, O_DB);
     if (!path) path = getenv("SKED_DB");
     if (!path || !*path) path = "var/sked.db";
-    if (access(path, R_OK | W_OK) != 0) {
-        fprintf(stderr, "%s: no store at %s (%s); pass --db with the path sked serve uses\n",
-                o->prog, path, strerror(errno));
-        return NULL;
-    }
+    if (!store_at(o, path)) return NULL;
     log_setup(LOG_WARN, LOG_TEXT);
     struct store *s;
     struct sk_err e = {0};

@@ -106,17 +106,43 @@ void api_queues_list(struct api_ctx *c)
     api_with_queues(c, queues_answer, NULL);
 }
 
-/* After a pause or a resume: the queue as GET /api/queues lists it. */
+/* What a pause or a resume answers: the queue, and whether it was paused before. */
+struct queue_done {
+    char *name;
+    bool was_paused;
+};
+
+/* After a pause or a resume: the queue as GET /api/queues lists it, with "was_paused" (a
+ * script, or the CLI, tells from it whether the call changed anything). */
 static void queue_answer(struct api_ctx *c, const struct queue_info *qs, size_t n, void *arg)
 {
-    char *name = arg;
+    struct queue_done *done = arg;
     size_t i = 0;
-    while (i < n && strcmp(qs[i].name, name) != 0) i++;
-    if (c && i < n)
-        api_json(c, 200, queue_json(&qs[i]));
-    else if (c) /* a reload took it out of the settings meanwhile */
-        api_error(c, 404, "Queue %s does not exist (see GET /api/queues).", name);
-    free(name);
+    while (i < n && strcmp(qs[i].name, done->name) != 0) i++;
+    if (c && i < n) {
+        json_t *o = queue_json(&qs[i]);
+        json_object_set_new(o, "was_paused", json_boolean(done->was_paused));
+        api_json(c, 200, o);
+    } else if (c) { /* a reload took it out of the settings meanwhile */
+        api_error(c, 404, "Queue %s does not exist (see GET /api/queues).", done->name);
+    }
+    free(done->name);
+    free(done);
+}
+
+/* The audit entry of a pause, a resume or a paused queue's new reason (had: the one it
+ * replaced); none when nothing changed. */
+static void queue_audit(struct api_ctx *c, const char *name, bool pause, int change,
+                        const char *reason, const char *had)
+{
+    if (change == QUEUE_AS_IS) return;
+    if (change == QUEUE_NEW_REASON)
+        api_audit(c, "queue.reason_changed", NULL, NULL, NULL,
+                  json_pack("{s:s,s:{s:{s:s?,s:s}}}", "queue", name, "changes", "reason", "before",
+                            had, "after", reason));
+    else
+        api_audit(c, pause ? "queue.paused" : "queue.resumed", NULL, NULL, NULL,
+                  json_pack("{s:s,s:s?}", "queue", name, "reason", reason));
 }
 
 /* POST /api/queues/{name}/actions/pause (body: optional {"reason"}) and .../resume. */
@@ -139,6 +165,9 @@ static void queue_action(struct api_ctx *c, bool pause)
         json_decref(errs);
     }
     struct user_ref by = auth_user_ref(&c->who);
+    const json_t *was = dispatch_queue_pause_of(c->api->dispatch, name);
+    const char *was_reason = json_string_value(json_object_get(was, "reason"));
+    char *had = was_reason ? xstrdup(was_reason) : NULL; /* replaced by a new reason */
     int rc = dispatch_queue_pause(c->api->dispatch, name, pause, &by, reason, time_now_us());
     if (rc == -ENOENT) {
         bool celery_queue = false;
@@ -158,11 +187,14 @@ static void queue_action(struct api_ctx *c, bool pause)
     } else if (rc < 0) {
         api_error(c, 503, "the store failed; see the server log");
     } else {
-        if (rc == 0) /* a change: not when it already was so */
-            api_audit(c, pause ? "queue.paused" : "queue.resumed", NULL, NULL, NULL,
-                      json_pack("{s:s,s:s?}", "queue", name, "reason", reason));
-        api_with_queues(c, queue_answer, xstrdup(name));
+        queue_audit(c, name, pause, rc, reason, had);
+        struct queue_done *done = xmalloc(sizeof *done);
+        done->name = xstrdup(name);
+        /* only a paused queue answers a pause with more than 0; only a running one a resume */
+        done->was_paused = pause ? rc != 0 : rc == 0;
+        api_with_queues(c, queue_answer, done);
     }
+    free(had);
     json_decref(body);
 }
 

@@ -2443,41 +2443,88 @@ int store_prune_window(struct store *s, int64_t now, int64_t default_ms, int64_t
 
 /* ---- whole stores ---- */
 
-static int count_into(sqlite3 *db, struct store_copy_info *info, struct sk_err *e)
+/* What to do about a path that names no store of sked's, in the words of the user and token
+ * commands (src/cli/user.c), and about a file that is no backup. */
+#define STORE_TODO "pass --db with the path sked serve uses"
+#define BACKUP_TODO "give a file that sked backup wrote"
+#define USER_TODO "run this as the user sked serve runs as"
+
+/* Why what (the store, the backup) at path cannot be opened for reading: it is missing, or this
+ * user may not read it, or else what SQLite said (db's message). */
+static int cannot_open(struct sk_err *e, const char *field, const char *what, const char *path,
+                       sqlite3 *db, const char *todo)
+{
+    if (access(path, R_OK) == 0)
+        return sk_err_set(e, -EIO, field, "cannot open the %s %s (%s); %s", what, path,
+                          db ? sqlite3_errmsg(db) : "out of memory", todo);
+    int err = errno;
+    if (err == ENOENT)
+        return sk_err_set(e, -ENOENT, field, "no %s at %s (%s); %s", what, path, strerror(err),
+                          todo);
+    return sk_err_set(e, -err, field, "cannot open the %s %s (%s); %s", what, path, strerror(err),
+                      err == EACCES || err == EPERM ? USER_TODO : todo);
+}
+
+/* Why a new file (what: "" or "the store ") at path cannot be made (err: an errno), naming a
+ * folder that does not exist. */
+static int cannot_create(struct sk_err *e, const char *field, const char *what, const char *path,
+                         int err, const char *todo)
+{
+    const char *slash = strrchr(path, '/');
+    if (err != ENOENT || !slash)
+        return sk_err_set(e, -err, field, "cannot create %s%s (%s); %s", what, path, strerror(err),
+                          todo);
+    int len = slash == path ? 1 : (int)(slash - path);
+    return sk_err_set(e, -ENOENT, field,
+                      "cannot create %s%s: its folder %.*s does not exist; create it first, or %s",
+                      what, path, len, path, todo);
+}
+
+/* Checks the store db (quick_check) and counts what it holds. Returns 0; SQLITE_NOTADB for a
+ * file that is no store of sked's (no SQLite database, or one without sked's tables: another
+ * program's, an empty file); another SQLite code when it does not read or is damaged; with
+ * why (n bytes) saying how. */
+static int check_store(sqlite3 *db, struct store_copy_info *info, char *why, size_t n)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK)
-        return sk_err_set(e, -EIO, "backup", "cannot check the copy: %s", sqlite3_errmsg(db));
+    if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK) {
+        snprintf(why, n, "%s", sqlite3_errmsg(db));
+        return sqlite3_errcode(db) == SQLITE_NOTADB ? SQLITE_NOTADB : SQLITE_CORRUPT;
+    }
     const unsigned char *res = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
-    int ok = res && strcmp((const char *)res, "ok") == 0;
-    char why[256];
-    snprintf(why, sizeof why, "%s", res ? (const char *)res : sqlite3_errmsg(db));
+    int rc = res && strcmp((const char *)res, "ok") == 0 ? SQLITE_OK
+             : sqlite3_errcode(db) == SQLITE_NOTADB      ? SQLITE_NOTADB
+                                                         : SQLITE_CORRUPT;
+    snprintf(why, n, "%s", res ? (const char *)res : sqlite3_errmsg(db));
     sqlite3_finalize(st);
-    if (!ok) return sk_err_set(e, -EIO, "backup", "the copy is damaged: %s", why);
+    if (rc) return rc;
     const char *q[] = {"SELECT count(*) FROM job", "SELECT count(*) FROM run",
                        "PRAGMA page_count", "PRAGMA page_size"};
     int64_t *dst[] = {&info->jobs, &info->runs, &info->pages, &info->page_size};
     for (int i = 0; i < 4; i++) {
         *dst[i] = 0;
-        if (sqlite3_prepare_v2(db, q[i], -1, &st, NULL) != SQLITE_OK) continue;
+        if (sqlite3_prepare_v2(db, q[i], -1, &st, NULL) != SQLITE_OK) {
+            if (i > 1) continue;
+            snprintf(why, n, "it has none of sked's tables");
+            return SQLITE_NOTADB;
+        }
         if (sqlite3_step(st) == SQLITE_ROW) *dst[i] = sqlite3_column_int64(st, 0);
         sqlite3_finalize(st);
     }
     return 0;
 }
 
-/* Copies all of src into dst (both open) in one step: a single consistent snapshot. */
-static int copy_db(sqlite3 *src, sqlite3 *dst, struct sk_err *e)
+/* Copies all of src into dst (both open) in one step: a single consistent snapshot. Returns 0
+ * or an SQLite code (SQLITE_NOTADB: src is no database). */
+static int copy_db(sqlite3 *src, sqlite3 *dst)
 {
     sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
-    if (!b) return sk_err_set(e, -EIO, "backup", "%s", sqlite3_errmsg(dst));
+    if (!b) return sqlite3_errcode(dst);
     int rc;
     while ((rc = sqlite3_backup_step(b, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED)
         sqlite3_sleep(50);
     sqlite3_backup_finish(b);
-    if (rc != SQLITE_DONE)
-        return sk_err_set(e, -EIO, "backup", "copy failed: %s", sqlite3_errstr(rc));
-    return 0;
+    return rc == SQLITE_DONE ? 0 : rc;
 }
 
 int store_backup(const char *from, const char *to, struct store_copy_info *info, struct sk_err *e)
@@ -2485,24 +2532,54 @@ int store_backup(const char *from, const char *to, struct store_copy_info *info,
     int crc = create_private(to);
     if (crc == -EEXIST)
         return sk_err_set(e, -EEXIST, "FILE", "%s exists; give a new file name", to);
-    if (crc) return sk_err_set(e, crc, "FILE", "%s: cannot create: %s", to, strerror(-crc));
+    if (crc) return cannot_create(e, "FILE", "", to, -crc, "give another FILE");
     sqlite3 *src = NULL, *dst = NULL;
     int rc = 0;
+    char why[256];
     if (sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        rc = sk_err_set(e, -EIO, "db", "%s: cannot open: %s", from, sqlite3_errmsg(src));
+        rc = cannot_open(e, "db", "store", from, src, STORE_TODO);
         goto out;
     }
     sqlite3_busy_timeout(src, 5000);
     if (sqlite3_open_v2(to, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-        rc = sk_err_set(e, -EIO, "FILE", "%s: cannot create: %s", to, sqlite3_errmsg(dst));
+        rc = sk_err_set(e, -EIO, "FILE", "cannot create %s (%s); give another FILE", to,
+                        dst ? sqlite3_errmsg(dst) : "out of memory");
         goto out;
     }
-    if ((rc = copy_db(src, dst, e)) == 0) rc = count_into(dst, info, e);
+    int copied = copy_db(src, dst);
+    int checked = copied ? copied : check_store(dst, info, why, sizeof why);
+    if (checked == SQLITE_NOTADB)
+        rc = sk_err_set(e, -EINVAL, "db", "%s is not a store of sked (%s); " STORE_TODO, from,
+                        copied ? sqlite3_errstr(copied) : why);
+    else if (copied)
+        rc = sk_err_set(e, -EIO, "db", "cannot copy the store %s (%s); try again", from,
+                        sqlite3_errstr(copied));
+    else if (checked)
+        rc = sk_err_set(e, -EIO, "FILE",
+                        "the copy %s is damaged (%s) and is deleted; check the store %s with "
+                        "sqlite3 (PRAGMA integrity_check) and the disk, then back up again",
+                        to, why, from);
 out:
     sqlite3_close(src);
     sqlite3_close(dst);
     if (rc) unlink(to);
     return rc;
+}
+
+/* Refuses (as store_restore's texts say) the backup at path, open as db, unless it is a
+ * sound store of sked's; counts what it holds. */
+static int check_backup(sqlite3 *db, const char *path, struct store_copy_info *info,
+                        struct sk_err *e)
+{
+    char why[256];
+    int rc = check_store(db, info, why, sizeof why);
+    if (rc == SQLITE_NOTADB)
+        return sk_err_set(e, -EINVAL, "BACKUP", "%s is not a backup of sked (%s); " BACKUP_TODO,
+                          path, why);
+    if (rc)
+        return sk_err_set(e, -EIO, "BACKUP", "the backup %s is damaged (%s); restore another one",
+                          path, why);
+    return 0;
 }
 
 int store_restore(const char *from, const char *to, struct store_copy_info *info,
@@ -2511,15 +2588,19 @@ int store_restore(const char *from, const char *to, struct store_copy_info *info
     sqlite3 *src = NULL, *dst = NULL;
     int rc = 0;
     if (sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        rc = sk_err_set(e, -EIO, "BACKUP", "%s: cannot open: %s", from, sqlite3_errmsg(src));
+        rc = cannot_open(e, "BACKUP", "backup", from, src, BACKUP_TODO);
         goto out;
     }
-    if ((rc = count_into(src, info, e)) != 0) goto out;
+    if ((rc = check_backup(src, from, info, e)) != 0) goto out;
     /* a missing store is made as sked makes one (its owner's alone); an existing one keeps its
      * mode */
-    create_private(to);
+    int crc = create_private(to);
+    if (crc && crc != -EEXIST) {
+        rc = cannot_create(e, "db", "the store ", to, -crc, STORE_TODO);
+        goto out;
+    }
     if (sqlite3_open_v2(to, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-        rc = sk_err_set(e, -EIO, "db", "%s: cannot open: %s", to, sqlite3_errmsg(dst));
+        rc = cannot_open(e, "db", "store", to, dst, STORE_TODO);
         goto out;
     }
     /* a running sked keeps the WAL open; an exclusive lock tells us it is there */
@@ -2528,12 +2609,21 @@ int store_restore(const char *from, const char *to, struct store_copy_info *info
     if (sqlite3_exec(dst, "PRAGMA journal_mode=WAL; BEGIN EXCLUSIVE; COMMIT;", NULL, NULL,
                      &msg) != SQLITE_OK ||
         sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, &msg) != SQLITE_OK) {
-        rc = sk_err_set(e, -EBUSY, "db", "%s is in use (is sked running? stop it first)", to);
+        if (sqlite3_errcode(dst) == SQLITE_NOTADB) /* not overwritten: it may be anything */
+            rc = sk_err_set(e, -EINVAL, "db",
+                            "%s is not a store of sked (%s); " STORE_TODO
+                            " (or move this file away to restore in its place)",
+                            to, msg ? msg : sqlite3_errmsg(dst));
+        else
+            rc = sk_err_set(e, -EBUSY, "db", "%s is in use (is sked running? stop it first)", to);
         sqlite3_free(msg);
         goto out;
     }
-    rc = copy_db(src, dst, e);
-    if (rc == 0) sqlite3_exec(dst, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+    if ((rc = copy_db(src, dst)) != 0)
+        rc = sk_err_set(e, -EIO, "db", "cannot copy the backup into %s (%s); try again", to,
+                        sqlite3_errstr(rc));
+    else
+        sqlite3_exec(dst, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
 out:
     sqlite3_close(src);
     sqlite3_close(dst);

@@ -4,7 +4,10 @@ contract (0 ok, 1 refused or run not successful, 2 usage, 3 unreachable)."""
 import http.server
 import json
 import os
+import shutil
+import sqlite3
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -80,7 +83,29 @@ class TestQueues(CliCase):
                 for q in api["hits"]["hits"]}
         self.assertEqual(rows, want)
         self.assertEqual((rows["default"][2], rows["low"][2]), ("4", "1"))
+        # an empty cell is "-", as in every table of the CLI
+        self.assertEqual({l.split()[0]: l.split()[6:] for l in lines[1:]}, {"default": ["-"], "low": ["-"]})
         self.usage_fails("queues", "extra", expect="unexpected argument 'extra'")
+
+    def test_pause_and_resume_say_what_they_did(self):
+        """A second pause with another reason changes the reason alone and says the queue was
+        already paused; a resume of a running queue says it was not paused; all exit 0."""
+        first = self.ok("queues", "pause", "low", "--reason", "first")
+        self.assertRegex(first, r"^queue low is paused \(since \S+ by bootstrap token\); 0 run\(s\) wait in it\n$")
+        since = self.s.get("/api/queues").json["hits"]["hits"][1]["paused_at"]
+        again = self.ok("queues", "pause", "low", "--reason", "second reason")
+        self.assertEqual(again, "queue low was already paused (since %s by bootstrap token, reason: "
+                                "second reason); 0 run(s) wait in it\n" % since)
+        self.assertIn("paused by bootstrap token (second reason)", self.ok("queues"))
+        self.assertIn("was already paused", self.ok("queues", "pause", "low"))  # the reason stays
+        self.assertEqual(self.ok_json("queues", "pause", "low", "--json")["pause_reason"], "second reason")
+        self.assertEqual(self.ok("queues", "resume", "low"), "queue low runs\n")
+        self.assertEqual(self.ok("queues", "resume", "low"), "queue low was not paused\n")
+        trail = self.s.get("/api/audit?action=queue.").json["hits"]["hits"]
+        self.assertEqual([(e["action"], e["details"]) for e in trail], [
+            ("queue.resumed", {"queue": "low", "reason": None}),
+            ("queue.reason_changed", {"queue": "low", "changes": {"reason": {"before": "first", "after": "second reason"}}}),
+            ("queue.paused", {"queue": "low", "reason": "first"})])
 
 
 class TestAudit(CliCase):
@@ -259,16 +284,41 @@ class TestExportImport(CliCase):
             p = cli_dst("job", "import", path)
             self.assertRegex(p.stdout, r"updated \(by title\) +Export: reindex")
             self.assertEqual(dst.get("/api/jobs/" + r["id"]).json["timeout"], "20m")
-            # refused: the server's message names the job; the others still apply
+            # refused: the server's message names the job; the others still apply. A dry run
+            # reports the same failures (a job type the server does not load, a job type
+            # changed), in the same words and with the same exit status, writing nothing
             bad = {"jobs": [{"title": "Bad", "task": "no_such_type"},
-                            {"title": "Export: fine", "task": "sync_records"}]}
+                            {"id": r["id"], "title": "Export: reindex", "task": "reindex"},
+                            {"title": "Export: fine", "task": "sync_records"},
+                            {"title": "Export: after bad", "task": "sync_records", "on_success": ["b"]}]}
+            bad["jobs"][0]["id"] = "b"
             with open(path, "w") as f:
                 json.dump(bad, f)
+            total = dst.get("/api/jobs").json["hits"]["total"]
+            audited = dst.get("/api/audit").json["hits"]["total"]
+            dry = cli_dst("job", "import", path, "--dry-run")
+            self.assertEqual((dry.returncode, dst.get("/api/jobs").json["hits"]["total"],
+                              dst.get("/api/audit").json["hits"]["total"]), (1, total, audited))
+            self.assertRegex(dry.stdout, r"failed +Bad +-\n")
+            self.assertRegex(dry.stdout, r"failed +Export: reindex +%s\n" % r["id"])
+            self.assertRegex(dry.stdout, r"created +Export: fine +\(new 2\)\n")
             p = cli_dst("job", "import", path)
             self.assertEqual(p.returncode, 1)
             self.assertIn("unknown job type 'no_such_type'", p.stderr)
             self.assertIn("'Bad' (jobs[0]): not created", p.stderr)
             self.assertIn("Export: fine", [j["title"] for j in dst.get("/api/jobs?size=100").json["hits"]["hits"]])
+            self.assertIn("  task: unknown job type 'no_such_type' (see GET /api/tasks)\n", p.stderr)
+            self.assertIn("'Bad' (jobs[0]) would not be created: task: unknown job type "
+                          "'no_such_type' (see GET /api/tasks)\n", dry.stderr)
+            self.assertIn("  task: the job type of a job cannot be changed\n", p.stderr)
+            self.assertIn("'Export: reindex' (jobs[1]) would not be updated: task: the job type "
+                          "of a job cannot be changed\n", dry.stderr)
+            self.assertIn("on_success names 'Bad' (jobs[0]), which was not created", p.stderr)
+            self.assertIn("on_success names 'Bad' (jobs[0]), which would not be created", dry.stderr)
+            # the plan is what happened
+            self.assertEqual([l.split()[0] for l in dry.stdout.splitlines()[1:]],
+                             [l.split()[0] for l in p.stdout.splitlines()[1:]])
+            self.assertEqual(dst.get("/api/jobs/" + r["id"]).json["task"], "sync_records")
             for text, needle in (('{"jobs": [{"title": "x"}]}', "jobs[0]: task: required"),
                                  ('{"jobs": 5}', 'expected an object with "jobs"'),
                                  ('{"jobs": [}', "line 1, column 11"),
@@ -561,6 +611,85 @@ class TestExitCodes(CliCase):
             srv.server_close()
         self.assertEqual(p.returncode, 1, p)
         self.assertIn("larger than 64 MiB", p.stderr)
+
+
+class TestStorePaths(unittest.TestCase):
+    """backup, restore and the user and token commands work on a store file: a wrong path is
+    named, with what is wrong with it and what to do, in the same words by every command."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="sked-test-paths-")
+        with Sked(tmp=cls.tmp):  # a store as sked serve makes it
+            pass
+        cls.db = os.path.join(cls.tmp, "sked.db")
+        cls.backup = os.path.join(cls.tmp, "good-backup.db")
+        subprocess.run([skedtest.BIN, "backup", cls.backup, "--db", cls.db], check=True,
+                       capture_output=True)
+        cls.notadb = cls.file("notadb", b"hello\n")
+        cls.empty = cls.file("empty", b"")
+        cls.other = os.path.join(cls.tmp, "other.db")  # another program's SQLite database
+        db = sqlite3.connect(cls.other)
+        db.execute("CREATE TABLE t (x)")
+        db.commit()
+        db.close()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def file(cls, name, data):
+        path = os.path.join(cls.tmp, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def fails(self, *args, says):
+        """sked ARGS exits 1 saying exactly `says` after its name ("sked user list: ")."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+        p = subprocess.run([skedtest.BIN] + list(args), env=env, capture_output=True, text=True,
+                           timeout=60)
+        prog = " ".join(args[:1 if args[0] in ("backup", "restore") else 2])
+        self.assertEqual((p.returncode, p.stderr), (1, "sked %s: %s\n" % (prog, says)))
+
+    def test_a_path_that_is_no_store_is_named_alike_by_every_command(self):
+        out = os.path.join(self.tmp, "new-backup.db")
+        missing = os.path.join(self.tmp, "missing.db")
+        todo = "pass --db with the path sked serve uses"
+        for path, what in ((missing, "no store at %s (No such file or directory); " % missing),
+                           (self.notadb, "%s is not a store of sked (file is not a database); " % self.notadb),
+                           (self.empty, "%s is not a store of sked (it has none of sked's tables); " % self.empty)):
+            for cmd in (["backup", out], ["user", "list"], ["token", "list"]):
+                self.fails(*cmd, "--db", path, says=what + todo)
+            self.assertFalse(os.path.exists(out))  # no copy is left behind
+        self.assertEqual(os.path.getsize(self.empty), 0)  # not made a store
+        self.fails("backup", os.path.join(self.tmp, "no", "dir", "b.db"), "--db", self.db,
+                   says="cannot create %s/no/dir/b.db: its folder %s/no/dir does not exist; "
+                        "create it first, or give another FILE" % (self.tmp, self.tmp))
+
+    def test_restore_names_the_backup_or_the_store_that_is_wrong(self):
+        target = os.path.join(self.tmp, "restored.db")
+        todo = "give a file that sked backup wrote"
+        missing = os.path.join(self.tmp, "missing-backup.db")
+        self.fails("restore", missing, "--db", target,
+                   says="no backup at %s (No such file or directory); %s" % (missing, todo))
+        self.fails("restore", self.notadb, "--db", target,
+                   says="%s is not a backup of sked (file is not a database); %s" % (self.notadb, todo))
+        self.fails("restore", self.other, "--db", target,
+                   says="%s is not a backup of sked (it has none of sked's tables); %s" % (self.other, todo))
+        self.assertFalse(os.path.exists(target))  # refused before anything is written
+        self.fails("restore", self.backup, "--db", os.path.join(self.tmp, "no", "dir", "x.db"),
+                   says="cannot create the store %s/no/dir/x.db: its folder %s/no/dir does not "
+                        "exist; create it first, or pass --db with the path sked serve uses"
+                        % (self.tmp, self.tmp))
+        # a file that is no store is not overwritten (it is not "in use" either)
+        self.fails("restore", self.backup, "--db", self.notadb,
+                   says="%s is not a store of sked (file is not a database); pass --db with the "
+                        "path sked serve uses (or move this file away to restore in its place)"
+                        % self.notadb)
+        with open(self.notadb, "rb") as f:
+            self.assertEqual(f.read(), b"hello\n")
 
 
 if __name__ == "__main__":

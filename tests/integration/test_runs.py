@@ -664,9 +664,16 @@ class Queues(unittest.TestCase):
                               r.json["pause_reason"]),
                              (True, "bootstrap token", "bootstrap", "database upgrade"))
             paused_at = r.json["paused_at"]
-            # again: nothing changes, the first pause's facts stay
-            again = s.post("/api/queues/default/actions/pause", {"reason": "other"}).json
-            self.assertEqual((again["paused_at"], again["pause_reason"]), (paused_at, "database upgrade"))
+            self.assertFalse(r.json["was_paused"])
+            # again: only the reason changes (audited as such), the pause's time and author stay
+            again = s.post("/api/queues/default/actions/pause", {"reason": "schema upgrade"}).json
+            self.assertEqual((again["paused_at"], again["paused_by"], again["pause_reason"], again["was_paused"]),
+                             (paused_at, "bootstrap token", "schema upgrade", True))
+            # without a reason, or with the same one, nothing changes
+            for body in (None, {"reason": "schema upgrade"}):
+                same = s.post("/api/queues/default/actions/pause", body).json
+                self.assertEqual((same["paused_at"], same["pause_reason"], same["was_paused"]),
+                                 (paused_at, "schema upgrade", True))
             held = s.run_job(job["id"])
             self.assertEqual(held["status"], "QUEUED")  # a free slot, but the queue is paused
             # another queue runs
@@ -691,18 +698,23 @@ class Queues(unittest.TestCase):
             env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
             env.update(SKED_URL=s.url, SKED_TOKEN=skedtest.TOKEN)
             table = subprocess.run([skedtest.BIN, "queues"], env=env, capture_output=True, text=True)
-            self.assertIn("paused by bootstrap token (database upgrade)", table.stdout)
+            self.assertIn("paused by bootstrap token (schema upgrade)", table.stdout)
             p = subprocess.run([skedtest.BIN, "queues", "resume", "default"], env=env,
                                capture_output=True, text=True)
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertEqual(p.stdout, "queue default runs\n")
+            self.assertFalse(s.post("/api/queues/default/actions/resume").json["was_paused"])
             self.assertEqual(s.wait_run(held)["status"], "SUCCESS")
             p = subprocess.run([skedtest.BIN, "queues", "pause", "low", "--reason", "x" * 501], env=env,
                                capture_output=True, text=True)
             self.assertEqual(p.returncode, 1)
             self.assertIn("reason", p.stderr)
-            actions = [e["action"] for e in s.get("/api/audit?action=queue.").json["hits"]["hits"]]
-            self.assertEqual(actions, ["queue.resumed", "queue.paused"])
+            trail = s.get("/api/audit?action=queue.").json["hits"]["hits"]
+            self.assertEqual([e["action"] for e in trail],
+                             ["queue.resumed", "queue.reason_changed", "queue.paused"])
+            self.assertEqual(trail[1]["details"], {"queue": "default", "changes": {"reason": {
+                "before": "database upgrade", "after": "schema upgrade"}}})
+            self.assertIn("event=queue.reason_changed queue=default by=", s.server_log())
             # refusals name what is wrong
             for path, body, status, needle in (
                     ("/api/queues/nope/actions/pause", None, 404, "Queue nope does not exist"),
