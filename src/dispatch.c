@@ -966,7 +966,9 @@ int dispatch_stop(struct dispatch *d, const char *run_id, const struct user_ref 
                               by->name ? by->name : "");
         f.finished_at = now;
         f.message = msg;
-        store_run_update(d->store, &g2, RUN_CANCELLED, RF_FINISHED_AT | RF_MESSAGE, &f, now);
+        if (store_run_update(d->store, &g2, RUN_CANCELLED, RF_FINISHED_AT | RF_MESSAGE, &f, now) == 0)
+            log_info("run.finished", "run=%s job=%s status=%s", run_id, out->job_id,
+                     run_status_name(RUN_CANCELLED));
         free(msg);
     }
     run_release(out);

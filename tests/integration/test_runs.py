@@ -635,6 +635,9 @@ class Queues(unittest.TestCase):
             self.assertIsNone(stopped["started_at"])
             self.assertEqual(stopped["stopped_by"], {"id": "bootstrap", "name": "bootstrap token"})
             self.assertIn("before it started", stopped["message"])
+            # logged as every run's end is
+            self.assertIn("event=run.finished run=%s job=%s status=CANCELLED" % (queued["id"], mjob["id"]),
+                          s.server_log())
             # release the queue: the next run goes, the cancelled one never starts
             open(os.path.join(s.tasks_dir, "go"), "w").close()
             self.assertEqual(s.wait_run(blocker)["status"], "SUCCESS")
