@@ -175,6 +175,13 @@ bool utf8_blank(const char *s)
     return !*s;
 }
 
+bool utf8_has_control(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) return true;
+    return false;
+}
+
 bool utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;

@@ -297,6 +297,21 @@ void api_users_list(struct api_ctx *c)
 }
 
 /* Validates role, display_name, disabled of body into a; returns false after adding errors. */
+/* The body's "password": a string of what auth_password_problem allows (8 to 1024
+ * characters), else an error naming it; NULL when absent or wrong. */
+static const char *password_field(json_t *body, json_t *errs)
+{
+    json_t *v = json_object_get(body, "password");
+    if (!v) return NULL;
+    const char *p = json_string_value(v);
+    const char *why = p ? auth_password_problem(p) : "must be a string of 8 to 1024 characters";
+    if (why) {
+        json_errs_add(errs, "password", "%s", why);
+        return NULL;
+    }
+    return p;
+}
+
 static void account_fields(json_t *body, struct account *a, json_t *errs)
 {
     json_t *role = json_object_get(body, "role");
@@ -309,6 +324,13 @@ static void account_fields(json_t *body, struct account *a, json_t *errs)
     }
     if (json_object_get(body, "display_name")) {
         const char *d = api_str_field(body, "display_name", 200, false, errs);
+        if (d && utf8_blank(d)) {
+            json_errs_add(errs, "display_name", "must not be blank");
+            d = NULL;
+        } else if (d && utf8_has_control(d)) {
+            json_errs_add(errs, "display_name", "must be one line without control characters");
+            d = NULL;
+        }
         if (d) {
             free(a->display_name);
             a->display_name = xstrdup(d);
@@ -360,12 +382,10 @@ void api_users_create(struct api_ctx *c)
     struct account *a = &op->acc;
     const char *user = api_str_field(body, "username", 64, true, errs);
     if (user && !valid_username(user))
-        json_errs_add(errs, "username", "1 to 64 letters, digits, '_', '.', '@' or '-'");
+        json_errs_add(errs, "username", "1 to 64 ASCII letters, digits, '_', '.', '@' or '-'");
     if (!json_object_get(body, "role")) json_errs_add(errs, "role", "required: admin, operator or viewer");
     account_fields(body, a, errs);
-    const char *pass = api_str_field(body, "password", 1024, false, errs);
-    if (pass && auth_password_problem(pass))
-        json_errs_add(errs, "password", "%s", auth_password_problem(pass));
+    const char *pass = password_field(body, errs);
     if (json_array_size(errs)) {
         pw_free(op);
         api_invalid(c, errs);
@@ -504,11 +524,17 @@ void api_users_patch(struct api_ctx *c)
     op->body = body;
     op->acc = a;
     account_fields(body, &op->acc, errs);
-    const char *pass = api_str_field(body, "password", 1024, false, errs);
-    if (pass && auth_password_problem(pass))
-        json_errs_add(errs, "password", "%s", auth_password_problem(pass));
+    const char *pass = password_field(body, errs);
     const char *cur = api_str_field(body, "current_password", 1024, false, errs);
-    if (pass && !admin && !cur)
+    bool own = strcmp(c->who.id, a.id) == 0;
+    if (cur && !own) /* not the password of the account changed: nothing to check it against */
+        json_errs_add(errs, "current_password", "only for changing your own password");
+    else if (pass && !admin && !a.password_hash)
+        json_errs_add(errs, "password",
+                      "this account has no password, so none can be checked: an admin sets it "
+                      "(PATCH /api/users/%s, or sked user passwd %s on the server's machine)",
+                      a.id, a.username);
+    else if (pass && !admin && !cur)
         json_errs_add(errs, "current_password", "required to change your own password");
     if (json_array_size(errs)) {
         pw_free(op);

@@ -249,7 +249,11 @@ int auth_check(struct auth *a, const struct http_req *req, int64_t now, struct p
         return check_bearer(a, tok, now, who);
     }
     char sid[128];
-    if (!cookie_value(http_header(req, "Cookie"), SESSION_COOKIE, sid, sizeof sid)) return -EACCES;
+    bool found = false; /* in any of the Cookie lines: a proxy may split an HTTP/2 client's */
+    for (size_t i = 0; i < req->head.nheaders && !found; i++)
+        if (strcasecmp(req->head.headers[i].name, "Cookie") == 0)
+            found = cookie_value(req->head.headers[i].value, SESSION_COOKIE, sid, sizeof sid);
+    if (!found) return -EACCES;
     char hash[65], account_id[UUID_STR_LEN], *csrf = NULL;
     auth_hash_token(sid, hash);
     sodium_memzero(sid, sizeof sid);

@@ -144,6 +144,18 @@ static const char *next_line(const char *buf, size_t len, size_t *off, size_t *l
     return start;
 }
 
+/* Whether a request may carry header name only once: those sked reads as one value. */
+static bool single_header(const char *name)
+{
+    /* not Cookie: a proxy may pass an HTTP/2 client's cookies as several lines (RFC 9113
+     * §8.2.3), which the session's lookup reads all of */
+    static const char *const single[] = {"Authorization", "Host", "Content-Type", "X-CSRF-Token",
+                                         "Last-Event-ID", "X-Forwarded-Proto"};
+    for (size_t i = 0; i < sizeof single / sizeof *single; i++)
+        if (strcasecmp(name, single[i]) == 0) return true;
+    return false;
+}
+
 int http_parse_head(const char *buf, size_t len, struct http_head *h, struct sk_err *e)
 {
     memset(h, 0, sizeof *h);
@@ -231,6 +243,17 @@ int http_parse_head(const char *buf, size_t len, struct http_head *h, struct sk_
         text[colon - buf] = '\0';
         hd->value = text + (v - buf);
         text[ve - buf] = '\0';
+        /* a header read once: a second one would be ignored, and which of the two counts is
+         * no client's to guess (RFC 9110 §5.3) */
+        if (single_header(hd->name))
+            for (size_t i = 0; i + 1 < h->nheaders; i++)
+                if (strcasecmp(h->headers[i].name, hd->name) == 0) {
+                    char name[64];
+                    snprintf(name, sizeof name, "%s", hd->name);
+                    http_head_release(h);
+                    sk_err_set(e, 400, "headers", "the %s header is given twice; send it once", name);
+                    return 400;
+                }
         if (strcasecmp(hd->name, "Content-Length") == 0) {
             const char *d = hd->value;
             int64_t n = 0;
@@ -412,6 +435,11 @@ static void write_head(struct http_req *req, struct evbuffer *out, int status, c
         buf_puts(&h, "\r\n");
     }
     buf_puts(&h, keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
+    /* answers are not kept by caches (tokens, CSRF tokens, run logs), unless a handler says
+     * otherwise (the admin UI's files: revalidated) */
+    if (!req || !req->out_headers.len ||
+        !memmem(req->out_headers.data, req->out_headers.len, "Cache-Control:", 14))
+        buf_puts(&h, "Cache-Control: no-store\r\n");
     if (req && req->out_headers.len) buf_append(&h, req->out_headers.data, req->out_headers.len);
     buf_append(&h, "\r\n", 2);
     evbuffer_add(out, h.data, h.len);

@@ -77,8 +77,13 @@ static bool read_file(const char *dir, const char *name, struct buf *out)
     return true;
 }
 
-static void reply(struct http_req *req, const char *name, const unsigned char *data, size_t len)
+static void reply(struct http_req *req, int status, const char *name, const unsigned char *data,
+                  size_t len)
 {
+    if (status != 200) { /* the application's own "page not found": never cached */
+        http_reply(req, status, content_type(name), (const char *)data, len);
+        return;
+    }
     uint64_t h = 1469598103934665603ULL; /* FNV-1a over the bytes: a stable validator */
     for (size_t i = 0; i < len; i++) h = (h ^ data[i]) * 1099511628211ULL;
     char etag[32];
@@ -94,6 +99,20 @@ static void reply(struct http_req *req, const char *name, const unsigned char *d
     http_reply(req, 200, content_type(name), (const char *)data, len);
 }
 
+/* Whether path is one of the admin UI's pages (web/app.js routes them): "/" or a path whose
+ * first segment is one of its sections. */
+static bool ui_page(const char *path)
+{
+    static const char *const sections[] = {"login", "jobs", "administration", "runs", "queues",
+                                           "audit", "account", "users"};
+    if (strcmp(path, "/") == 0) return true;
+    const char *seg = path + 1;
+    size_t n = strcspn(seg, "/");
+    for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
+        if (strlen(sections[i]) == n && strncmp(seg, sections[i], n) == 0) return true;
+    return false;
+}
+
 bool static_serve(struct http_req *req, const char *dir)
 {
     const char *m = req->head.method;
@@ -104,18 +123,27 @@ bool static_serve(struct http_req *req, const char *dir)
     if (!safe(name)) return false;
     const char *last = strrchr(name, '/');
     last = last ? last + 1 : name;
-    /* a page of the application (no file extension) is the application itself */
+    /* a page of the application (no file extension, under one of its sections) is the
+     * application itself. Another path is no page of it: 404, the application (which says
+     * "page not found") to a browser, else the API's JSON, so that a probe pointed at /health
+     * fails rather than getting the UI */
     bool page = !strchr(last, '.');
+    int status = 200;
+    if (page && !ui_page(path)) {
+        const char *accept = http_header(req, "Accept");
+        if (!accept || !strstr(accept, "text/html")) return false;
+        status = 404;
+    }
     if (page) name = "index.html";
     if (dir) {
         struct buf b = BUF_INIT;
         bool ok = read_file(dir, name, &b);
-        if (ok) reply(req, name, (const unsigned char *)buf_cstr(&b), b.len);
+        if (ok) reply(req, status, name, (const unsigned char *)buf_cstr(&b), b.len);
         buf_free(&b);
         return ok;
     }
     const struct embedded_file *f = find_embedded(name);
     if (!f) return false;
-    reply(req, name, f->data, f->size);
+    reply(req, status, name, f->data, f->size);
     return true;
 }

@@ -722,6 +722,67 @@ class Accounts(unittest.TestCase):
             self.assertEqual(r.status, 400)
             self.assertEqual(s.get("/api/users/" + v["id"]).json["role"], "viewer")
 
+    def test_names_passwords_and_accounts_without_one(self):
+        """Names are one line and not blank; a password's rule is said as it is; an account
+        without a password is told who sets one, and nothing counts as a failed sign-in; a
+        current_password for another's account is refused, not checked against it."""
+        with people_sked() as s:
+            for body, field, needle in (
+                    ({"username": "zoë", "role": "viewer"}, "username", "ASCII letters"),
+                    ({"username": "x", "role": "viewer", "display_name": "   "}, "display_name", "must not be blank"),
+                    ({"username": "x", "role": "viewer", "display_name": "a\u0007b"}, "display_name", "without control characters"),
+                    ({"username": "x", "role": "viewer", "display_name": "a\nb"}, "display_name", "one line"),
+                    ({"username": "x", "role": "viewer", "password": 5}, "password", "must be a string of 8 to 1024 characters")):
+                r = s.post("/api/users", body)
+                self.assertEqual(r.status, 400, body)
+                errs = {e["field"]: e["messages"][0] for e in r.json["errors"]}
+                self.assertIn(needle, errs.get(field, ""), (body, errs))
+            bot = account(s, "bot", "operator")  # a token, no password
+            b = s.request("PATCH", "/api/users/me", {"password": "bot-password-1"}, token=token_for(s, bot))
+            self.assertEqual(b.status, 400, b)
+            msg = b.json["errors"][0]["messages"][0]
+            self.assertEqual(b.json["errors"][0]["field"], "password")
+            self.assertIn("this account has no password", msg)
+            self.assertIn("sked user passwd bot", msg)
+            r = s.request("PATCH", "/api/users/me", {"password": "bot-password-1", "current_password": "x" * 8},
+                          token=token_for(s, bot, "t2"))
+            self.assertEqual(r.status, 400)
+            vera = account(s, "vera", "viewer", password="vera-password")
+            r = s.patch("/api/users/" + vera["id"], {"password": "vera-password-2", "current_password": "guess-guess"})
+            self.assertEqual((r.status, r.json["errors"][0]["field"]), (400, "current_password"))
+            self.assertIn("only for changing your own password", r.json["errors"][0]["messages"][0])
+            fails = s.get("/api/audit?action=login.failed").json["hits"]["total"]
+            self.assertEqual(fails, 0)
+
+    def test_http_edges(self):
+        """A probe at a path that is no page gets 404 (a browser the UI's own not-found page);
+        answers are not cached; a header read once is refused when sent twice; a session
+        cookie in a second Cookie line (a proxy's split of an HTTP/2 client's) counts."""
+        with people_sked() as s:
+            r = s.get("/health", token=None)
+            self.assertEqual((r.status, r.headers.get("Content-Type")), (404, "application/json"))
+            self.assertIn("no such route: /health", r.json["message"])
+            r = s.get("/no/such/page", token=None, headers={"Accept": "text/html,*/*"})
+            self.assertEqual(r.status, 404)
+            self.assertIn("<html", r.raw.lower())
+            for path in ("/", "/jobs", "/jobs/x/runs/y", "/queues"):
+                self.assertEqual(s.get(path, token=None).status, 200, path)
+            r = s.post("/api/users/%s/tokens" % account(s, "ops", "operator")["id"], {"name": "x"})
+            self.assertEqual(r.status, 201, r)
+            self.assertEqual(r.headers.get("Cache-Control"), "no-store")
+            self.assertEqual(s.get("/app.js", token=None).headers.get("Cache-Control"), "no-cache")
+            b = Session(s)
+            r = b.login("admin", ADMIN_PW)
+            self.assertEqual(r.headers.get("Cache-Control"), "no-store")
+            for first, second in (("Bearer " + skedtest.TOKEN, "Bearer nope"), ("Bearer nope", "Bearer " + skedtest.TOKEN)):
+                out = s.raw(("GET /api/jobs HTTP/1.1\r\nHost: t\r\nAuthorization: %s\r\n"
+                             "Authorization: %s\r\nConnection: close\r\n\r\n" % (first, second)).encode())
+                self.assertTrue(out.startswith(b"HTTP/1.1 400"), out[:200])
+                self.assertIn(b"the Authorization header is given twice; send it once", out)
+            out = s.raw(("GET /api/users/me HTTP/1.1\r\nHost: t\r\nCookie: theme=dark\r\n"
+                         "Cookie: %s\r\nConnection: close\r\n\r\n" % b.cookie).encode())
+            self.assertTrue(out.startswith(b"HTTP/1.1 200"), out[:200])
+
     def test_last_admin_is_protected(self):
         with people_sked() as s:
             admin = s.get("/api/users").json["hits"]["hits"][0]
