@@ -249,6 +249,19 @@ static int migrate(struct store *s, struct sk_err *e)
     sqlite3_stmt *st = stmt(s, "PRAGMA user_version");
     int have = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
     sqlite3_reset(st);
+    if (have == 0) {
+        /* a database of another program (tables, no version of sked's) is left alone rather
+         * than given sked's tables beside its own: --db named the wrong file */
+        st = stmt(s, "SELECT count(*) FROM sqlite_master");
+        int objects = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+        sqlite3_reset(st);
+        if (objects > 0)
+            return sk_err_set(e, -EINVAL, "db",
+                              "%s is a database of another program (it has tables, and no "
+                              "version of sked's store); give --db the path of sked's store, or "
+                              "a new file",
+                              sqlite3_db_filename(s->db, "main"));
+    }
     int latest = 0;
     for (const struct embedded_file *f = embedded_sql; f->name; f++) {
         int v = atoi(f->name);

@@ -468,6 +468,19 @@ class Config(unittest.TestCase):
                       "--max-body", "1T", SKED_LISTEN="nowhere")
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertIn("queues = default=4,low=1", r.stdout)
+            # another program's database is left alone, by serve and by the local tools
+            other = os.path.join(tmp, "other.db")
+            con = sqlite3.connect(other)
+            con.execute("CREATE TABLE notes (t TEXT)")
+            con.commit()
+            con.close()
+            for cmd in (["serve", "--db", other, "--listen", "127.0.0.1:0"], ["user", "list", "--db", other]):
+                p = subprocess.run([skedtest.BIN] + cmd, capture_output=True, text=True, env=base, timeout=30)
+                self.assertEqual(p.returncode, 1, (cmd, p.stderr))
+                self.assertIn("is a database of another program", p.stderr)
+            con = sqlite3.connect(other)
+            self.assertEqual([r[0] for r in con.execute("SELECT name FROM sqlite_master")], ["notes"])
+            con.close()
             # serve: the same refusals before anything is written
             db = os.path.join(tmp, "new", "sked.db")
             for env in ({"SKED_ADMIN_PASSWORD": "short"}, {"SKED_ADMIN_TOKEN": "short"}):
