@@ -2,6 +2,7 @@
 #include "model.h"
 
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -27,7 +28,7 @@ int run_status_parse(const char *name)
     if (!name) return -1;
     for (int i = 0; i < RUN_STATUS_COUNT; i++)
         if (strcasecmp(name, status_names[i]) == 0) return i;
-    if (strlen(name) == 1) return run_status_from_code(name[0]);
+    if (strlen(name) == 1) return run_status_from_code((char)toupper((unsigned char)name[0]));
     return -1;
 }
 

@@ -56,7 +56,8 @@ static void openapi(struct api_ctx *c)
  * Every route with the permission it needs: the one place where roles meet routes (the
  * permission table of docs/api.md is this table). Handlers marked PERM_SELF limit a caller to
  * their own account, tokens and session. PATCH of a job is PERM_EDIT, but an operator may send
- * one that only changes schedule and active (see patch_is_scheduling).
+ * one that only changes schedule and active: its handler checks the role once it has read the
+ * body (api_jobs.c).
  */
 static const struct route routes[] = {
     {"GET", "/healthz"},
@@ -138,19 +139,6 @@ size_t api_routes(const struct route **table, const enum perm **perms)
     return sizeof routes / sizeof *routes;
 }
 
-/* An operator's PATCH of a job that only schedules or (de)activates it. */
-static bool patch_is_scheduling(const struct http_req *req)
-{
-    if (strcmp(req->head.method, "PATCH") != 0 || !req->body) return false;
-    json_t *b = json_loadb(req->body, req->body_len, 0, NULL);
-    bool ok = json_is_object(b) && json_object_size(b) > 0;
-    const char *k;
-    json_t *v;
-    json_object_foreach(b, k, v) ok = ok && (!strcmp(k, "schedule") || !strcmp(k, "active"));
-    json_decref(b);
-    return ok;
-}
-
 static bool changes_state(const char *method)
 {
     return strcmp(method, "GET") && strcmp(method, "HEAD") && strcmp(method, "OPTIONS");
@@ -214,9 +202,10 @@ void api_handle(struct http_req *req, void *arg)
                                "signing in)");
             return;
         }
+        /* a job's PATCH checks the role itself, after the job (404) and the body (400): what
+         * it changes decides whether an operator may send it */
         bool ok = auth_allowed(c.who.role, perm) ||
-                  (handlers[i].fn == api_jobs_patch && auth_allowed(c.who.role, PERM_RUN) &&
-                   patch_is_scheduling(req));
+                  (handlers[i].fn == api_jobs_patch && auth_allowed(c.who.role, PERM_READ));
         if (!ok) {
             api_error(&c, 403, "Permission denied: %s %s needs the %s role (you are %s).",
                       routes[i].method, routes[i].pattern,
@@ -312,48 +301,157 @@ json_t *api_body(struct api_ctx *c)
     return v;
 }
 
-/* ---- paging ---- */
+/* ---- query parameters and paging ---- */
 
-static int64_t int_param(struct api_ctx *c, const char *key, int64_t dflt, int64_t min,
-                         int64_t max, json_t *errs)
+/* s for a message, cut after 60 bytes (at the start of a character) with "…" */
+static void append_short(struct buf *b, const char *s)
 {
-    const char *v = http_param(c->req, key);
-    if (!v || !*v) return dflt;
-    char *end;
-    long long n = strtoll(v, &end, 10);
-    if (*end || n < min || n > max) {
-        json_errs_add(errs, key, "must be a whole number from %lld to %lld", (long long)min,
-                      (long long)max);
-        return dflt;
+    size_t n = strlen(s);
+    if (n <= 60) {
+        buf_puts(b, s);
+        return;
     }
-    return n;
+    n = 60;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+    buf_append(b, s, n);
+    buf_puts(b, "…");
+}
+
+void api_params_known(struct api_ctx *c, const char *const *known, json_t *errs)
+{
+    const struct http_req *req = c->req;
+    for (size_t i = 0; i < req->nparams; i++) {
+        const char *k = req->params[i].key;
+        bool ok = false;
+        for (const char *const *a = known; *a && !ok; a++) ok = strcmp(k, *a) == 0;
+        for (size_t j = 0; j < i && !ok; j++) ok = strcmp(req->params[j].key, k) == 0; /* once */
+        if (ok) continue;
+        struct buf name = BUF_INIT, all = BUF_INIT;
+        append_short(&name, k);
+        for (const char *const *a = known; *a; a++)
+            buf_printf(&all, "%s%s", a == known ? "" : ", ", *a);
+        json_errs_add(errs, buf_cstr(&name), "%s (%s)",
+                      *k ? "unknown parameter" : "a parameter without a name", buf_cstr(&all));
+        buf_free(&name);
+        buf_free(&all);
+    }
+}
+
+const char *api_param(struct api_ctx *c, const char *key, const char *accepts, unsigned flags,
+                      json_t *errs)
+{
+    /* a client that repeats a parameter means every value: an answer for one of them would
+     * answer another question than the one asked, so none is taken */
+    const char *v = NULL;
+    size_t n = 0;
+    struct buf all = BUF_INIT;
+    for (size_t i = 0; i < c->req->nparams; i++) {
+        if (strcmp(c->req->params[i].key, key) != 0) continue;
+        if (!n) v = c->req->params[i].value;
+        buf_printf(&all, "%s%s", n ? "," : "", c->req->params[i].value);
+        n++;
+    }
+    if (n > 1) {
+        char times[32];
+        if (n == 2)
+            snprintf(times, sizeof times, "twice");
+        else
+            snprintf(times, sizeof times, "%zu times", n);
+        struct buf one = BUF_INIT;
+        append_short(&one, buf_cstr(&all));
+        if (flags & API_PARAM_LIST)
+            json_errs_add(errs, key, "given %s; give one value (lists are comma-separated: %s=%s)",
+                          times, key, buf_cstr(&one));
+        else
+            json_errs_add(errs, key, "given %s; give one value: %s", times, accepts);
+        buf_free(&one);
+        v = NULL;
+    } else if (v && !*v && !(flags & API_PARAM_EMPTY)) {
+        /* an empty value is no value: a client that sends one has lost the one it meant, which
+         * the default need not be */
+        json_errs_add(errs, key, "must not be empty: give %s, or leave %s out", accepts, key);
+        v = NULL;
+    }
+    buf_free(&all);
+    return v;
+}
+
+int api_decimal(const char *s, int64_t max, int64_t *out)
+{
+    size_t n = strspn(s, "0123456789");
+    if (n && !s[n]) {
+        if (n > 1 && s[0] == '0') return -EDOM;
+        int64_t v = 0;
+        for (size_t i = 0; i < n; i++) {
+            int d = s[i] - '0';
+            if (d > max || v > (max - d) / 10) return -ERANGE;
+            v = v * 10 + d;
+        }
+        *out = v;
+        return 0;
+    }
+    /* not plain digits: a number all the same (a sign, spaces), or none */
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end || errno) return -EINVAL;
+    return v < 0 ? -ERANGE : -EDOM;
+}
+
+int64_t api_int_param(struct api_ctx *c, const char *key, int64_t dflt, int64_t min, int64_t max,
+                      json_t *errs)
+{
+    char accepts[96];
+    snprintf(accepts, sizeof accepts, "a whole number from %lld to %lld", (long long)min,
+             (long long)max);
+    const char *v = api_param(c, key, accepts, 0, errs);
+    if (!v) return dflt;
+    int64_t n = 0;
+    int rc = api_decimal(v, max, &n);
+    if (rc == -EDOM)
+        json_errs_add(errs, key, "must be %s in plain digits, without a sign or leading zeros",
+                      accepts);
+    else if (rc || n < min)
+        json_errs_add(errs, key, "must be %s", accepts);
+    return rc || n < min ? dflt : n;
+}
+
+int api_bool_param(struct api_ctx *c, const char *key, json_t *errs)
+{
+    static const char accepts[] = "true or false (or 1 or 0)";
+    const char *v = api_param(c, key, accepts, 0, errs);
+    if (!v) return -1;
+    if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0) return 1;
+    if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0) return 0;
+    json_errs_add(errs, key, "must be %s", accepts);
+    return -1;
 }
 
 void api_page(struct api_ctx *c, struct page *p, const char *default_sort, bool default_desc,
               const char *const *sorts, json_t *errs)
 {
-    p->page = int_param(c, "page", 1, 1, 1000000000, errs);
-    p->size = int_param(c, "size", 25, 1, 1000, errs);
+    p->page = api_int_param(c, "page", 1, 1, 1000000000, errs);
+    p->size = api_int_param(c, "size", 25, 1, 1000, errs);
     p->sort = default_sort;
     p->desc = default_desc;
-    const char *s = http_param(c->req, "sort");
-    if (s && *s) {
+    struct buf all = BUF_INIT;
+    buf_puts(&all, "one of ");
+    for (const char *const *k = sorts; *k; k++)
+        buf_printf(&all, "%s%s", k == sorts ? "" : ", ", *k);
+    /* names of keys and directions in any case, like the statuses and levels of the lists */
+    const char *s = api_param(c, "sort", buf_cstr(&all), 0, errs);
+    if (s) {
         bool ok = false;
         for (const char *const *k = sorts; *k; k++)
-            if (strcmp(*k, s) == 0) ok = true, p->sort = *k;
-        if (!ok) {
-            struct buf all = BUF_INIT;
-            for (const char *const *k = sorts; *k; k++)
-                buf_printf(&all, "%s%s", k == sorts ? "" : ", ", *k);
-            json_errs_add(errs, "sort", "unknown sort key (one of %s)", buf_cstr(&all));
-            buf_free(&all);
-        }
+            if (strcasecmp(*k, s) == 0) ok = true, p->sort = *k;
+        if (!ok) json_errs_add(errs, "sort", "unknown sort key (%s)", buf_cstr(&all));
     }
-    const char *d = http_param(c->req, "sort_direction");
-    if (d && *d) {
-        if (strcmp(d, "asc") == 0)
+    buf_free(&all);
+    const char *d = api_param(c, "sort_direction", "asc or desc", 0, errs);
+    if (d) {
+        if (strcasecmp(d, "asc") == 0)
             p->desc = false;
-        else if (strcmp(d, "desc") == 0)
+        else if (strcasecmp(d, "desc") == 0)
             p->desc = true;
         else
             json_errs_add(errs, "sort_direction", "must be asc or desc");
@@ -424,7 +522,13 @@ static json_t *list_links(struct api_ctx *c, int64_t total, const struct page *p
         return links;
     }
     json_object_set_new(links, "self", page_link(c, p->page, p->size));
-    if (p->page > 1) json_object_set_new(links, "prev", page_link(c, p->page - 1, p->size));
+    if (p->page > 1) {
+        /* the page before, or from past the end the last page with items (page 1 when none
+         * has any): a link back to an empty page leads nowhere */
+        int64_t last = total > 0 ? (total - 1) / p->size + 1 : 1;
+        json_object_set_new(links, "prev",
+                            page_link(c, p->page - 1 < last ? p->page - 1 : last, p->size));
+    }
     if (p->page * p->size < total)
         json_object_set_new(links, "next", page_link(c, p->page + 1, p->size));
     return links;

@@ -111,12 +111,36 @@ bool api_unknown_fields(json_t *body, const char *const *allowed, json_t *errs);
 /* A string member of at most max characters; NULL when absent (or added to errs). */
 const char *api_str_field(json_t *body, const char *key, size_t max, bool required, json_t *errs);
 
-/* ---- paging ---- */
+/* ---- query parameters and paging ---- */
+/* Adds "unknown parameter (the ones it takes)" to errs for each query parameter of the request
+ * not in known (NULL-terminated), once per name. */
+void api_params_known(struct api_ctx *c, const char *const *known, json_t *errs);
+/* The one value of query parameter key, or NULL when it is absent or refused: given more than
+ * once, or empty (unless API_PARAM_EMPTY), each refusal added to errs; accepts says what a
+ * value may be ("a whole number from 1 to 1000"). API_PARAM_LIST: the value is comma-separated,
+ * which the refusal of a repeated one says. */
+#define API_PARAM_EMPTY 1u
+#define API_PARAM_LIST 2u
+const char *api_param(struct api_ctx *c, const char *key, const char *accepts, unsigned flags,
+                      json_t *errs);
+/* s as a whole number from 0 to max written in plain decimal digits: 0, else -EINVAL (no
+ * whole number), -ERANGE (negative or above max) or -EDOM (one written with a sign, spaces or
+ * leading zeros, which is refused too). */
+int api_decimal(const char *s, int64_t max, int64_t *out);
+/* Query parameter key (api_param) as a whole number from min to max, or dflt. */
+int64_t api_int_param(struct api_ctx *c, const char *key, int64_t dflt, int64_t min, int64_t max,
+                      json_t *errs);
+/* Query parameter key (api_param) as a boolean: true or false, 1 or 0, in any case; -1 when
+ * absent or refused. */
+int api_bool_param(struct api_ctx *c, const char *key, json_t *errs);
+
 struct page {
     int64_t page, size;
     bool desc;
     const char *sort;
 };
+/* The parameters api_page reads, for the lists of known ones. */
+#define API_PAGE_PARAMS "page", "size", "sort", "sort_direction"
 /* Reads page, size, sort and sort_direction; adds errors to errs. */
 void api_page(struct api_ctx *c, struct page *p, const char *default_sort, bool default_desc,
               const char *const *sorts, json_t *errs);

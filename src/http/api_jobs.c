@@ -42,6 +42,15 @@ static bool in_list(const char *k, const char **list)
 static const char *notify_statuses[] = {"SUCCESS", "PARTIAL_SUCCESS", "FAILED", "CANCELLED",
                                         "WARNING", NULL};
 
+/* Adds "must be a string (what)" for item i of list field key: the item is named, as its value
+ * (a number, an object) is no text to quote. */
+static void item_not_string(json_t *errs, const char *key, size_t i, const char *what)
+{
+    char f[64];
+    snprintf(f, sizeof f, "%s[%zu]", key, i);
+    json_errs_add(errs, f, "must be a string (%s)", what);
+}
+
 void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *body,
                    struct job *j, bool create, bool full, json_t *errs)
 {
@@ -152,9 +161,10 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
             {
                 const char *s = json_string_value(e);
                 const char *at = s ? strchr(s, '@') : NULL;
-                if (!s || !at || at == s || !at[1] || strchr(s, ' ') || strlen(s) > 254)
-                    json_errs_add(errs, "notification_emails", "'%s' is not an e-mail address",
-                                  s ? s : json_type_name(e));
+                if (!s)
+                    item_not_string(errs, "notification_emails", i, "an e-mail address");
+                else if (!at || at == s || !at[1] || strchr(s, ' ') || strlen(s) > 254)
+                    json_errs_add(errs, "notification_emails", "'%s' is not an e-mail address", s);
             }
             json_object_set_new(n, "emails", json_is_array(emails) ? json_incref(emails) : json_array());
         }
@@ -166,11 +176,21 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
             json_array_foreach(json_is_array(statuses) ? statuses : NULL, i, e)
             {
                 const char *s = json_string_value(e);
-                if (!s || !in_list(s, notify_statuses))
+                bool twice = false;
+                for (size_t m = 0; s && m < i && !twice; m++) {
+                    const char *earlier = json_string_value(json_array_get(statuses, m));
+                    twice = earlier && strcmp(s, earlier) == 0;
+                }
+                if (!s)
+                    item_not_string(errs, "notification_statuses", i,
+                                    "one of SUCCESS, PARTIAL_SUCCESS, FAILED, CANCELLED, WARNING");
+                else if (!in_list(s, notify_statuses))
                     json_errs_add(errs, "notification_statuses",
                                   "'%s' is not one of SUCCESS, PARTIAL_SUCCESS, FAILED, CANCELLED, "
                                   "WARNING",
-                                  s ? s : json_type_name(e));
+                                  s);
+                else if (twice) /* it would be stored, shown and compared twice */
+                    json_errs_add(errs, "notification_statuses", "'%s' is listed twice", s);
             }
             json_object_set_new(n, "statuses",
                                 json_is_array(statuses) ? json_incref(statuses) : json_array());
@@ -184,10 +204,12 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
             json_array_foreach(json_is_array(hooks) ? hooks : NULL, i, e)
             {
                 const char *u = json_string_value(e);
-                if (!u || strlen(u) > 2000 || strpbrk(u, " \r\n") ||
-                    (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0))
+                if (!u)
+                    item_not_string(errs, "notification_webhooks", i, "an http:// or https:// URL");
+                else if (strlen(u) > 2000 || strpbrk(u, " \r\n") ||
+                         (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0))
                     json_errs_add(errs, "notification_webhooks",
-                                  "'%s' is not an http:// or https:// URL", u ? u : json_type_name(e));
+                                  "'%s' is not an http:// or https:// URL", u);
             }
             json_object_set_new(n, "webhooks", json_is_array(hooks) ? json_incref(hooks) : json_array());
         }
@@ -292,9 +314,12 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
             json_array_foreach(next, i, e)
             {
                 const char *id = json_string_value(e);
-                if (!id || !uuid_valid(id)) {
-                    json_errs_add(errs, "on_success", "'%s' is not a job id",
-                                  id ? id : json_type_name(e));
+                if (!id) {
+                    item_not_string(errs, "on_success", i, "a job id");
+                    continue;
+                }
+                if (!uuid_valid(id)) {
+                    json_errs_add(errs, "on_success", "'%s' is not a job id", id);
                     continue;
                 }
                 char low[UUID_STR_LEN];
@@ -420,27 +445,20 @@ static void reply_job(struct api_ctx *c, int status, const struct job *j, bool w
 void api_jobs_list(struct api_ctx *c)
 {
     static const char *const sorts[] = {"title", "created", "updated", NULL};
+    static const char *const known[] = {"q", "active", "task", "starts", API_PAGE_PARAMS, NULL};
     json_t *errs = json_array();
+    api_params_known(c, known, errs);
     struct page p;
     api_page(c, &p, "title", false, sorts, errs);
     struct job_query q = {0};
-    q.q = http_param(c->req, "q");
-    q.active = -1;
-    const char *active = http_param(c->req, "active");
-    if (active && *active) {
-        if (!strcmp(active, "true") || !strcmp(active, "1"))
-            q.active = 1;
-        else if (!strcmp(active, "false") || !strcmp(active, "0"))
-            q.active = 0;
-        else
-            json_errs_add(errs, "active", "must be true or false");
-    }
-    q.task = http_param(c->req, "task");
-    if (q.task && !*q.task) q.task = NULL;
+    /* an empty q is a search too: every title holds the empty text */
+    q.q = api_param(c, "q", "a text to find", API_PARAM_EMPTY, errs);
+    q.active = api_bool_param(c, "active", errs);
+    q.task = api_param(c, "task", "the id of a job type (see GET /api/tasks)", 0, errs);
     /* the jobs that start this one when they succeed (its upstream in chains) */
     char starts[UUID_STR_LEN];
-    const char *st = http_param(c->req, "starts");
-    if (st && *st) {
+    const char *st = api_param(c, "starts", "a job id (UUID)", 0, errs);
+    if (st) {
         if (!uuid_valid(st)) {
             json_errs_add(errs, "starts", "must be a job id (UUID)");
         } else {
@@ -534,7 +552,8 @@ void api_jobs_create(struct api_ctx *c)
     api_job_apply(dispatch_tasks(c->api->dispatch), c->api->cfg, body, &j, true, true, errs);
     json_decref(body);
     uuid_v4(j.id);
-    if (!json_array_size(errs)) check_on_success(c, &j, errs);
+    /* the ids that are well formed, also when other fields are not: every problem at once */
+    check_on_success(c, &j, errs);
     if (json_array_size(errs)) {
         job_release(&j);
         api_invalid(c, errs);
@@ -629,6 +648,18 @@ void api_jobs_get(struct api_ctx *c)
     job_release(&j);
 }
 
+/* The least role that may send this PATCH: an operator's may schedule, unschedule, activate
+ * and deactivate, nothing else (not even an empty {}, which only touches updated). */
+static int patch_role(json_t *body)
+{
+    bool scheduling = json_object_size(body) > 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v) scheduling =
+        scheduling && (strcmp(k, "schedule") == 0 || strcmp(k, "active") == 0);
+    return scheduling ? ROLE_OPERATOR : ROLE_ADMIN;
+}
+
 static void update(struct api_ctx *c, bool full)
 {
     struct job j, old;
@@ -641,8 +672,9 @@ static void update(struct api_ctx *c, bool full)
     if (store_job_get(c->api->store, j.id, &old) != 0) job_init(&old);
     json_t *errs = json_array();
     api_job_apply(dispatch_tasks(c->api->dispatch), c->api->cfg, body, &j, false, full, errs);
+    int least = full ? ROLE_ADMIN : patch_role(body);
     json_decref(body);
-    if (!json_array_size(errs)) check_on_success(c, &j, errs);
+    check_on_success(c, &j, errs);
     if (json_array_size(errs)) {
         job_release(&j);
         job_release(&old);
@@ -650,6 +682,16 @@ static void update(struct api_ctx *c, bool full)
         return;
     }
     json_decref(errs);
+    /* the role after the body: a broken body is told what is wrong with it, and a caller
+     * whose role falls short the least role that would do */
+    if (c->who.role < least) {
+        job_release(&j);
+        job_release(&old);
+        api_error(c, 403, "Permission denied: %s /api/jobs/{} needs the %s role (you are %s).",
+                  full ? "PUT" : "PATCH", least == ROLE_OPERATOR ? "operator or admin" : "admin",
+                  role_name(c->who.role));
+        return;
+    }
     j.updated = time_now_us();
     scheduler_prepare(c->api->sched, old.id[0] ? &old : NULL, &j, j.updated);
     int rc = store_job_update(c->api->store, &j);

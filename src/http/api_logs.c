@@ -33,34 +33,29 @@ static json_t *line_json(const struct log_line *l)
 
 static int level_param(struct api_ctx *c, json_t *errs)
 {
-    const char *lv = http_param(c->req, "level");
-    if (!lv || !*lv) return LL_DEBUG;
+    static const char levels[] = "DEBUG, INFO, WARNING, ERROR or CRITICAL";
+    const char *lv = api_param(c, "level", levels, 0, errs);
+    if (!lv) return LL_DEBUG;
     int l = log_line_level_parse(lv);
-    if (l < 0) json_errs_add(errs, "level", "must be DEBUG, INFO, WARNING, ERROR or CRITICAL");
+    if (l < 0) json_errs_add(errs, "level", "must be %s", levels);
     return l < 0 ? LL_DEBUG : l;
 }
 
-static int64_t num_param(struct api_ctx *c, const char *key, int64_t dflt, int64_t max,
-                         json_t *errs)
+/* The seq to start after: the parameter after, else 0. */
+static int64_t after_param(struct api_ctx *c, json_t *errs)
 {
-    const char *v = http_param(c->req, key);
-    if (!v || !*v) return dflt;
-    char *end;
-    long long n = strtoll(v, &end, 10);
-    if (*end || n < 0 || n > max) {
-        json_errs_add(errs, key, "must be a whole number from 0 to %lld", (long long)max);
-        return dflt;
-    }
-    return n;
+    return api_int_param(c, "after", 0, 0, INT64_MAX / 2, errs);
 }
 
 void api_logs_list(struct api_ctx *c)
 {
     struct run r;
     if (api_load_run(c, &r)) return;
+    static const char *const known[] = {"after", "limit", "level", NULL};
     json_t *errs = json_array();
-    int64_t after = num_param(c, "after", 0, INT64_MAX / 2, errs);
-    int64_t limit = num_param(c, "limit", 500, 5000, errs);
+    api_params_known(c, known, errs);
+    int64_t after = after_param(c, errs);
+    int64_t limit = api_int_param(c, "limit", 500, 0, 5000, errs);
     int level = level_param(c, errs);
     if (limit == 0) limit = 500;
     if (json_array_size(errs)) {
@@ -99,15 +94,71 @@ void api_logs_list(struct api_ctx *c)
     run_release(&r);
 }
 
+/* Whether v is a timestamp of a hits.sort, as clients send it back: also with its "+" read
+ * as the space it stands for in a query string (the reference's client does not escape it). */
+static bool sort_timestamp(const char *v)
+{
+    int64_t us;
+    const char *why;
+    if (time_parse(v, &us, &why) == 0) return true;
+    const char *sp = strrchr(v, ' ');
+    if (!sp) return false;
+    char *plus = xstrdup(v);
+    plus[sp - v] = '+';
+    bool ok = time_parse(plus, &us, &why) == 0;
+    free(plus);
+    return ok;
+}
+
+/* The seq that search_after asks to continue after (0 without it). Its values are the previous
+ * answer's hits.sort: a timestamp, which is not read, and a seq, of which the last one counts.
+ * Anything else is refused rather than read as no cursor: a client whose cursor is lost would
+ * be sent line 1 again and again. */
+static int64_t search_after(struct api_ctx *c, json_t *errs)
+{
+    int64_t after = 0;
+    bool given = false, seq = false, bad = false;
+    for (size_t i = 0; i < c->req->nparams; i++) {
+        if (strcmp(c->req->params[i].key, "search_after") != 0) continue;
+        const char *v = c->req->params[i].value;
+        int64_t n;
+        int rc = api_decimal(v, INT64_MAX / 2, &n);
+        given = true;
+        if (rc == 0) {
+            after = n;
+            seq = true;
+        } else if (!*v) {
+            json_errs_add(errs, "search_after",
+                          "must not be empty: pass the values of the previous answer's hits.sort");
+            bad = true;
+        } else if (rc != -EINVAL || !sort_timestamp(v)) {
+            json_errs_add(errs, "search_after",
+                          "'%.60s' is neither a line's sequence number (a whole number from 0) nor "
+                          "a timestamp: pass the values of the previous answer's hits.sort",
+                          v);
+            bad = true;
+        }
+    }
+    if (given && !seq && !bad)
+        json_errs_add(errs, "search_after",
+                      "holds no sequence number (a whole number from 0): pass the values of the "
+                      "previous answer's hits.sort, its timestamp and its number");
+    return after;
+}
+
 void api_logs_search(struct api_ctx *c)
 {
-    const char *q = http_param(c->req, "q");
-    if (!q || !*q) {
-        json_t *errs = json_array();
-        json_errs_add(errs, "q", "required: the id of a run");
+    static const char *const known[] = {"q", "search_after", NULL};
+    json_t *errs = json_array();
+    api_params_known(c, known, errs);
+    const char *q = api_param(c, "q", "the id of a run", 0, errs);
+    if (!http_param(c->req, "q")) json_errs_add(errs, "q", "required: the id of a run");
+    int64_t after = search_after(c, errs);
+    if (json_array_size(errs)) {
         api_invalid(c, errs);
         return;
     }
+    json_decref(errs);
     struct run r;
     char id[UUID_STR_LEN] = "";
     if (uuid_valid(q))
@@ -122,13 +173,6 @@ void api_logs_search(struct api_ctx *c)
     if (rc) {
         api_error(c, 503, "the store failed; see the server log");
         return;
-    }
-    int64_t after = 0;
-    for (size_t i = 0; i < c->req->nparams; i++) {
-        if (strcmp(c->req->params[i].key, "search_after") != 0) continue;
-        char *end;
-        long long v = strtoll(c->req->params[i].value, &end, 10);
-        if (!*end && v >= 0) after = v; /* the sequence number; timestamps are not integers */
     }
     struct log_line *lines;
     size_t n;
@@ -343,14 +387,19 @@ void api_logs_stream(struct api_ctx *c)
 {
     struct run r;
     if (api_load_run(c, &r)) return;
+    static const char *const known[] = {"after", "level", NULL};
     json_t *errs = json_array();
-    int64_t after = num_param(c, "after", 0, INT64_MAX / 2, errs);
+    api_params_known(c, known, errs);
+    int64_t after = after_param(c, errs);
+    /* what a reconnecting EventSource sends: the id of the last log event it got, a seq. An
+     * empty one is none (an event stream can reset its id); one that is no seq is refused
+     * before the stream starts, rather than read as 0 and the whole log sent again */
     const char *last_id = http_header(c->req, "Last-Event-ID");
-    if (last_id && *last_id) {
-        char *end;
-        long long v = strtoll(last_id, &end, 10);
-        if (!*end && v >= 0) after = v;
-    }
+    if (last_id && *last_id && api_decimal(last_id, INT64_MAX / 2, &after) != 0)
+        json_errs_add(errs, "Last-Event-ID",
+                      "must be the id of a log event of this stream: a whole number from 0 to "
+                      "%lld in plain digits, not '%.60s'",
+                      (long long)(INT64_MAX / 2), last_id);
     int level = level_param(c, errs);
     if (json_array_size(errs)) {
         run_release(&r);

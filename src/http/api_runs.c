@@ -13,33 +13,55 @@
 
 static const char *const run_sorts[] = {"created", NULL};
 
+#define STATUSES                                                                                   \
+    "QUEUED, RUNNING, SUCCESS, PARTIAL_SUCCESS, FAILED, CANCELLING, CANCELLED or WARNING, in "     \
+    "any case, or their letters Q R S P F C X W"
+
 /* Reads the run filters shared by both lists. */
 static void run_filters(struct api_ctx *c, struct run_query *q, json_t *errs)
 {
+    static const char statuses[] = "run statuses, comma-separated: " STATUSES;
     q->since = NO_TIME;
-    const char *st = http_param(c->req, "status");
-    if (st && *st) {
-        char *copy = xstrdup(st), *save = NULL;
-        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            int s = run_status_parse(tok);
-            if (s < 0)
-                json_errs_add(errs, "status", "unknown status '%s'", tok);
-            else
+    const char *st = api_param(c, "status", statuses, API_PARAM_LIST, errs);
+    if (st) {
+        /* by hand rather than strtok: an empty item is refused, not skipped, as "status=," would
+         * otherwise ask for every status */
+        bool empty = false;
+        for (const char *tok = st;;) {
+            size_t n = strcspn(tok, ",");
+            char name[32];
+            int s = -1;
+            if (n > 0 && n < sizeof name) {
+                memcpy(name, tok, n);
+                name[n] = '\0';
+                /* the letters in any case, as the names */
+                if (n == 1) name[0] = (char)toupper((unsigned char)name[0]);
+                s = run_status_parse(name);
+            }
+            if (n == 0) {
+                if (!empty)
+                    json_errs_add(errs, "status", "an empty status in the list; give %s", statuses);
+                empty = true;
+            } else if (s < 0) {
+                json_errs_add(errs, "status", "unknown status '%.*s' (%s)", n > 60 ? 60 : (int)n,
+                              tok, STATUSES);
+            } else {
                 q->status_mask |= 1u << s;
+            }
+            if (!tok[n]) break;
+            tok += n + 1;
         }
-        free(copy);
     }
-    const char *since = http_param(c->req, "since");
-    if (since && *since) {
+    const char *since =
+        api_param(c, "since", "a date-time (YYYY-MM-DD HH:mm or RFC 3339)", 0, errs);
+    if (since) {
         const char *why;
         if (time_parse(since, &q->since, &why) != 0)
             json_errs_add(errs, "since", "not a valid date-time (%s)", why);
     }
-    q->q = http_param(c->req, "q");
-    const char *inc = http_param(c->req, "include_subtasks");
-    if (inc && *inc && strcmp(inc, "true") && strcmp(inc, "false") && strcmp(inc, "1") &&
-        strcmp(inc, "0"))
-        json_errs_add(errs, "include_subtasks", "must be true or false");
+    /* an empty q is a search too: every title holds the empty text */
+    q->q = api_param(c, "q", "the start of a run id or a part of a title", API_PARAM_EMPTY, errs);
+    api_bool_param(c, "include_subtasks", errs); /* there are none: only checked */
 }
 
 /* The answer to a list: its page of runs (store_run_list gave rc, runs, n, total). */
@@ -129,12 +151,12 @@ static void list(struct api_ctx *c, const char *job_id, json_t *errs)
     q.job_id = job_id;
     run_filters(c, &q, errs);
     /* keyset paging: after=RUN_ID starts the page after that run, in the page's order */
-    const char *after = http_param(c->req, "after");
+    const char *after = api_param(c, "after", "a run id (UUID) from links.next", 0, errs);
     char cursor[UUID_STR_LEN] = "";
-    if (after && *after) {
+    if (after) {
         if (!uuid_valid(after))
             json_errs_add(errs, "after", "must be a run id (UUID)");
-        else if (p.page > 1)
+        else if (http_param(c->req, "page")) /* also page=1: it names another way to page */
             json_errs_add(errs, "after", "cannot be combined with page; follow links.next");
         else
             for (int i = 0; i < UUID_STR_LEN; i++)
@@ -162,19 +184,26 @@ static void list(struct api_ctx *c, const char *job_id, json_t *errs)
 
 void api_runs_list(struct api_ctx *c)
 {
+    static const char *const known[] = {"status", "since", "q", "include_subtasks", "after",
+                                        API_PAGE_PARAMS, NULL};
     struct job j;
     if (api_load_job(c, &j)) return;
-    list(c, j.id, json_array());
+    json_t *errs = json_array();
+    api_params_known(c, known, errs);
+    list(c, j.id, errs);
     job_release(&j);
 }
 
 void api_runs_all(struct api_ctx *c)
 {
+    static const char *const known[] = {"job_id", "status", "since", "q", "include_subtasks",
+                                        "after", API_PAGE_PARAMS, NULL};
     json_t *errs = json_array();
-    const char *job = http_param(c->req, "job_id");
+    api_params_known(c, known, errs);
+    const char *job = api_param(c, "job_id", "a job id (UUID)", 0, errs);
     char lower[UUID_STR_LEN] = "";
-    if (job && *job && !uuid_valid(job)) json_errs_add(errs, "job_id", "must be a job id (UUID)");
-    else if (job && *job)
+    if (job && !uuid_valid(job)) json_errs_add(errs, "job_id", "must be a job id (UUID)");
+    else if (job)
         for (int i = 0; i < UUID_STR_LEN; i++) lower[i] = (char)tolower((unsigned char)job[i]);
     list(c, *lower ? lower : NULL, errs);
 }
@@ -291,6 +320,23 @@ void api_runs_delete(struct api_ctx *c)
 
 void api_runs_stop(struct api_ctx *c)
 {
+    /* no body, or {}: a stop takes no fields, and a body that names some is refused (as by a
+     * queue's resume) rather than answered with a stop that did not do what it asked */
+    if (c->req->body_len > 0) {
+        json_t *body = api_body(c);
+        if (!body) return;
+        json_t *errs = json_array();
+        const char *k;
+        json_t *v;
+        json_object_foreach(body, k, v)
+            json_errs_add(errs, k, "unknown field (a stop takes none: send no body, or {})");
+        json_decref(body);
+        if (json_array_size(errs)) {
+            api_invalid(c, errs);
+            return;
+        }
+        json_decref(errs);
+    }
     struct run r;
     if (api_load_run(c, &r)) return;
     char id[UUID_STR_LEN];

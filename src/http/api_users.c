@@ -700,14 +700,16 @@ void api_users_token(struct api_ctx *c)
 void api_tokens_list(struct api_ctx *c)
 {
     const char *acc = c->who.id;
-    const char *all = http_param(c->req, "all");
-    if (all && strcmp(all, "true") != 0 && strcmp(all, "false") != 0) {
-        json_t *errs = json_array();
-        json_errs_add(errs, "all", "must be true or false");
+    static const char *const known[] = {"all", NULL};
+    json_t *errs = json_array();
+    api_params_known(c, known, errs);
+    int all = api_bool_param(c, "all", errs);
+    if (json_array_size(errs)) {
         api_invalid(c, errs);
         return;
     }
-    if (all && strcmp(all, "true") == 0) {
+    json_decref(errs);
+    if (all == 1) {
         if (c->who.role != ROLE_ADMIN) {
             api_error(c, 403, "Permission denied: only admins may list every token.");
             return;
@@ -804,20 +806,31 @@ static void audit_answer(struct api_ctx *c, void *arg)
 void api_audit_list(struct api_ctx *c)
 {
     static const char *const sorts[] = {"created", NULL};
+    static const char *const known[] = {API_PAGE_PARAMS, "job_id", "user", "action", "since", NULL};
     json_t *errs = json_array();
+    api_params_known(c, known, errs);
     struct page p;
     api_page(c, &p, "created", true, sorts, errs);
     struct audit_query q = {0};
     q.since = NO_TIME;
-    q.job_id = http_param(c->req, "job_id");
-    q.actor = http_param(c->req, "user");
-    q.action = http_param(c->req, "action");
-    if (q.job_id && !*q.job_id) q.job_id = NULL;
-    if (q.actor && !*q.actor) q.actor = NULL;
-    if (q.action && !*q.action) q.action = NULL;
-    const char *since = http_param(c->req, "since");
+    q.job_id = api_param(c, "job_id", "a job id", 0, errs);
+    q.actor = api_param(c, "user", "an account id or username", 0, errs);
+    const char *action = api_param(c, "action", "an action (job.updated) or a kind of them (job.)", 0, errs);
+    /* actions are lower case; a kind written without its dot ("user") means the kind, as
+     * "logout" is the only action without one */
+    char act[64];
+    if (action && strlen(action) < sizeof act - 1) {
+        size_t n = 0;
+        for (; action[n]; n++) act[n] = (char)tolower((unsigned char)action[n]);
+        act[n] = '\0';
+        if (!strchr(act, '.') && strcmp(act, "logout") != 0) memcpy(act + n, ".", 2);
+        q.action = act;
+    } else {
+        q.action = action;
+    }
+    const char *since = api_param(c, "since", "a date-time", 0, errs);
     const char *why;
-    if (since && *since && time_parse(since, &q.since, &why) != 0)
+    if (since && time_parse(since, &q.since, &why) != 0)
         json_errs_add(errs, "since", "not a valid date-time (%s)", why);
     char lower[UUID_STR_LEN];
     if (q.job_id && !uuid_valid(q.job_id)) { /* a deleted job's id is valid: its entries stay */

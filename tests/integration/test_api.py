@@ -205,6 +205,71 @@ class BadInput(ApiCase):
         self.assertEqual([i[14] for i in ids], ["7"] * 6)
         self.assertEqual(sorted(ids), ids)
 
+    def test_list_items_of_the_wrong_type_are_named(self):
+        """An item that is no string is named by its place, and the message says what it must
+        be (not its type quoted as if it were the value); a status listed twice is refused."""
+        cases = [
+            ({"notification_emails": [1]}, "notification_emails[0]",
+             "must be a string (an e-mail address)"),
+            ({"notification_emails": ["ops@example.com", {"a": 1}]}, "notification_emails[1]",
+             "must be a string (an e-mail address)"),
+            ({"on_success": [5]}, "on_success[0]", "must be a string (a job id)"),
+            ({"notification_statuses": [None]}, "notification_statuses[0]",
+             "must be a string (one of SUCCESS"),
+            ({"notification_webhooks": [True]}, "notification_webhooks[0]",
+             "must be a string (an http:// or https:// URL)"),
+            ({"notification_statuses": ["FAILED", "SUCCESS", "FAILED"]}, "notification_statuses",
+             "'FAILED' is listed twice"),
+        ]
+        for fields, field, fragment in cases:
+            with self.subTest(fields=fields):
+                body = dict({"title": "x", "task": "t"}, **fields)
+                errs = self.assertError(self.s.post("/api/jobs", body), 400, field, fragment)
+                self.assertNotIn("integer", json.dumps(errs))
+        job = self.job()
+        r = self.s.patch("/api/jobs/" + job["id"], {"notification_statuses": ["FAILED", "FAILED"]})
+        self.assertError(r, 400, "notification_statuses", "listed twice")
+        self.assertEqual(self.s.get("/api/jobs/" + job["id"]).json["notification_statuses"], [])
+
+    def test_chains_are_checked_with_the_other_fields(self):
+        """The on_success checks that read the store (existence, itself, cycles) report with
+        the other field errors, not only once those are fixed."""
+        r = self.s.post("/api/jobs", {"title": "", "task": "t", "on_success": [NO_SUCH]})
+        errs = self.assertError(r, 400, "title")
+        self.assertError(r, 400, "on_success", "no job with ID " + NO_SUCH)
+        self.assertEqual(len(errs["errors"]), 2, errs)
+        a = self.job()
+        b = self.job(on_success=[a["id"]])
+        url = "/api/jobs/" + a["id"]
+        for method in ("PATCH", "PUT"):
+            with self.subTest(method=method):
+                body = {"title": "x", "task": "t", "timeout": "soon"}
+                r = self.s.request(method, url, body=dict(body, on_success=[a["id"]]))
+                self.assertError(r, 400, "timeout")
+                self.assertError(r, 400, "on_success", "a job cannot start itself")
+                r = self.s.request(method, url, body=dict(body, on_success=[b["id"]]))
+                self.assertError(r, 400, "timeout")
+                self.assertError(r, 400, "on_success", "would make a cycle")
+        self.assertEqual(self.s.get(url).json["on_success"], [])
+
+    def test_a_stop_takes_no_fields(self):
+        job = self.job(task="gated")
+        runs = [self.s.run_job(job["id"]) for _ in range(3)]
+        stop = "/api/jobs/%s/runs/%%s/actions/stop" % job["id"]
+        r = self.s.post(stop % runs[0]["id"], {"x": 1})
+        self.assertError(r, 400, "x", "unknown field")
+        self.assertError(self.s.request("POST", stop % runs[0]["id"], raw=b"[]"), 400,
+                         fragment="must be a JSON object")
+        self.assertError(self.s.request("POST", stop % runs[0]["id"], raw=b'{"x":'), 400,
+                         fragment="malformed JSON")
+        self.assertNotIn(self.s.get_run(runs[0])["status"], ("CANCELLING", "CANCELLED"))
+        # no body, or {}
+        self.assertEqual(self.s.request("POST", stop % runs[0]["id"]).status, 202)
+        self.assertEqual(self.s.post(stop % runs[1]["id"], {}).status, 202)
+        self.assertEqual(self.s.request("POST", stop % runs[2]["id"], raw=b"").status, 202)
+        for run in runs:
+            self.assertEqual(self.s.wait_run(run)["status"], "CANCELLED")
+
     def test_unknown_things_are_404_json(self):
         job = self.job()
         other = self.job()
@@ -261,7 +326,7 @@ class BadInput(ApiCase):
             ("/api/jobs/%s/runs?since=yesterday" % job["id"], "since"),
             ("/api/jobs/%s/runs?sort=title" % job["id"], "sort"),
             ("/api/jobs/%s/runs?size=0" % job["id"], "size"),
-            ("/api/runs?job_id=nope", "job_id"), ("/api/runs?status=x", "status"),
+            ("/api/runs?job_id=nope", "job_id"), ("/api/runs?status=z", "status"),
             ("/api/runs?include_subtasks=maybe", "include_subtasks"),
             ("/api/runs?page=2000000000", "page"),
         ]
@@ -271,6 +336,192 @@ class BadInput(ApiCase):
         r = self.s.get("/api/jobs?page=0&size=0&sort=x")
         self.assertEqual({e["field"] for e in r.json["errors"]}, {"page", "size", "sort"})
         self.assertError(self.s.get("/api/jobs?q=%zz"), 400, fragment="percent-escape")
+
+
+class QueryParameters(ApiCase):
+    """Every list endpoint reads each of its parameters once, by one rule: a parameter it does
+    not take, one given twice or empty, and a number that is not plain digits are refused with
+    a 400 that names it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.j = cls.s.create_job("t", title="query parameters")
+        cls.run_ = cls.s.wait_run(cls.s.run_job(cls.j["id"], args={"exit": 2}))
+
+    def lists(self):
+        runs = "/api/jobs/%s/runs" % self.j["id"]
+        return ["/api/jobs", runs, "/api/runs", runs + "/" + self.run_["id"] + "/logs",
+                runs + "/" + self.run_["id"] + "/logs/stream", "/api/logs/jobs"]
+
+    def test_a_repeated_parameter_is_refused(self):
+        runs = "/api/jobs/%s/runs" % self.j["id"]
+        for path in ("/api/runs?status=FAILED&status=SUCCESS", runs + "?status=FAILED&status=SUCCESS"):
+            with self.subTest(path=path):
+                self.assertError(self.s.get(path), 400, "status",
+                                 "given twice; give one value (lists are comma-separated: "
+                                 "status=FAILED,SUCCESS)")
+        self.assertEqual(self.s.get("/api/runs?status=FAILED,SUCCESS").status, 200)
+        cases = [("/api/jobs?active=1&active=0", "active"), ("/api/jobs?size=2&size=3", "size"),
+                 ("/api/jobs?q=a&q=b", "q"), ("/api/jobs?sort=title&sort=title", "sort"),
+                 (runs + "?after=%s&after=%s" % (self.run_["id"], self.run_["id"]), "after"),
+                 ("/api/runs?job_id=%s&job_id=%s" % (self.j["id"], NO_SUCH), "job_id"),
+                 ("/api/logs/jobs?q=%s&q=%s" % (self.run_["id"], self.run_["id"]), "q")]
+        logs = runs + "/" + self.run_["id"] + "/logs"
+        cases += [(logs + "?level=INFO&level=ERROR", "level"), (logs + "?after=1&after=2", "after"),
+                  (logs + "/stream?after=0&after=2", "after")]
+        for path, field in cases:
+            with self.subTest(path=path):
+                self.assertError(self.s.get(path), 400, field, "given twice; give one value")
+        r = self.s.get("/api/jobs?size=1&size=2&size=3")
+        self.assertError(r, 400, "size", "given 3 times")
+        # the audit trail pages by the same rule
+        self.assertError(self.s.get("/api/audit?size=2&size=3"), 400, "size", "given twice")
+
+    def test_unknown_parameters_are_refused(self):
+        runs = "/api/jobs/%s/runs" % self.j["id"]
+        r = self.s.get(runs + "?stauts=FAILED")
+        self.assertError(r, 400, "stauts", "unknown parameter (status, since, q, include_subtasks, "
+                                           "after, page, size, sort, sort_direction)")
+        r = self.s.get("/api/jobs?foo=bar&foo=baz&active=true")
+        errs = self.assertError(r, 400, "foo", "unknown parameter (q, active, task, starts, page")
+        self.assertEqual([e["field"] for e in errs["errors"]], ["foo"])  # named once
+        for path in self.lists():
+            with self.subTest(path=path):
+                self.assertError(self.s.get(path + "?_=1"), 400, "_", "unknown parameter")
+                errs = self.assertError(self.s.get(path + "?=1"), 400)["errors"]
+                self.assertIn("a parameter without a name",
+                              " ".join(" ".join(e["messages"]) for e in errs if e["field"] == ""))
+        self.assertError(self.s.get("/api/logs/jobs?q=%s&size=5" % self.run_["id"]), 400, "size",
+                         "unknown parameter (q, search_after)")
+        # what the web UI and the command line send
+        for path in ("/api/jobs?q=query&active=true&task=t&sort=title&sort_direction=asc&page=1&size=25",
+                     "/api/jobs?starts=%s&size=100&sort=title" % self.j["id"],
+                     "/api/jobs?q=query%20parameters&size=1000&page=1",
+                     runs + "?page=1&size=25&status=FAILED",
+                     "/api/runs?status=FAILED&job_id=%s&since=2020-01-01&page=1&size=25" % self.j["id"],
+                     "/api/runs?q=%s&size=1000" % self.run_["id"][:8],
+                     runs + "?include_subtasks=false&q=&after=%s&size=2" % self.run_["id"],
+                     runs + "/%s/logs?after=0&limit=5000&level=DEBUG" % self.run_["id"],
+                     "/api/logs/jobs?q=%s&search_after=1" % self.run_["id"]):
+            with self.subTest(path=path):
+                self.assertEqual(self.s.get(path).status, 200, path)
+        with skedtest.SSE(self.s, self.run_, after=0, level="INFO") as sse:
+            self.assertEqual(sse.status, 200)
+
+    def test_booleans_and_names_in_any_case(self):
+        runs = "/api/jobs/%s/runs" % self.j["id"]
+
+        def total(path):
+            r = self.s.get(path)
+            self.assertEqual(r.status, 200, (path, r))
+            return r.json["hits"]["total"]
+
+        active = total("/api/jobs?active=true")
+        for v in ("TRUE", "True", "1"):
+            self.assertEqual(total("/api/jobs?active=" + v), active, v)
+        inactive = total("/api/jobs?active=false")
+        for v in ("FALSE", "False", "0"):
+            self.assertEqual(total("/api/jobs?active=" + v), inactive, v)
+        for v in ("TRUE", "0", "False"):
+            self.assertEqual(total(runs + "?include_subtasks=" + v), 1, v)
+        for v in ("yes", "2", "t"):
+            self.assertError(self.s.get("/api/jobs?active=" + v), 400, "active",
+                             "must be true or false (or 1 or 0)")
+            self.assertError(self.s.get(runs + "?include_subtasks=" + v), 400, "include_subtasks")
+        # a status by its name or letter, in any case
+        for v in ("FAILED", "failed", "F", "f", "f,s", "Failed,x"):
+            self.assertEqual(total(runs + "?status=" + v), 1, v)
+        self.assertEqual(total(runs + "?status=s"), 0)
+        r = self.s.get(runs + "?status=z")
+        self.assertError(r, 400, "status", "unknown status 'z' (QUEUED, RUNNING")
+        # sort keys and directions too
+        a = self.s.get("/api/jobs?sort=created&sort_direction=desc").json
+        b = self.s.get("/api/jobs?sort=CREATED&sort_direction=DESC").json
+        self.assertEqual(a["hits"], b["hits"])
+        self.assertEqual(b["sortBy"], "created")
+        self.assertEqual(total(runs + "?sort=Created&sort_direction=Asc"), 1)
+
+    def test_empty_values_are_refused(self):
+        runs = "/api/jobs/%s/runs" % self.j["id"]
+        logs = "%s/%s/logs" % (runs, self.run_["id"])
+        cases = [("/api/jobs?page=&size=", "page"), ("/api/jobs?page=&size=", "size"),
+                 ("/api/jobs?sort=", "sort"), ("/api/jobs?sort_direction=", "sort_direction"),
+                 ("/api/jobs?active=", "active"), ("/api/jobs?active", "active"),
+                 ("/api/jobs?starts=", "starts"), ("/api/jobs?task=", "task"),
+                 (runs + "?status=", "status"), (runs + "?since=", "since"),
+                 (runs + "?after=", "after"), (runs + "?include_subtasks=", "include_subtasks"),
+                 ("/api/runs?job_id=", "job_id"), (logs + "?level=", "level"),
+                 (logs + "?after=", "after"), (logs + "?limit=", "limit"),
+                 (logs + "/stream?level=", "level"), ("/api/logs/jobs?q=", "q")]
+        for path, field in cases:
+            with self.subTest(path=path, field=field):
+                self.assertError(self.s.get(path), 400, field, "must not be empty")
+        # an empty item of a list of statuses would otherwise ask for every status
+        for v in ("FAILED,", ",", "FAILED,,SUCCESS"):
+            self.assertError(self.s.get(runs + "?status=" + v), 400, "status", "an empty status")
+        # an empty search finds everything, and the links keep it
+        page = self.s.get("/api/jobs?q=&size=1").json
+        self.assertEqual(parse_qs(urlsplit(page["links"]["self"]).query, keep_blank_values=True)["q"], [""])
+        self.assertEqual(self.s.get(runs + "?q=").json["hits"]["total"], 1)
+
+    def test_numbers_are_plain_digits(self):
+        runs = "/api/jobs/%s/runs" % self.j["id"]
+        logs = "%s/%s/logs" % (runs, self.run_["id"])
+        for path, field in (("/api/jobs?page=%2B1", "page"), ("/api/jobs?size=01", "size"),
+                            ("/api/jobs?page=%201", "page"), ("/api/jobs?size=1%20", "size"),
+                            ("/api/jobs?page=-0", "page"), ("/api/jobs?size=0x10", "size"),
+                            (runs + "?page=99999999999999999999", "page"),
+                            (logs + "?after=01", "after"), (logs + "?limit=%2B5", "limit"),
+                            (logs + "/stream?after=-1", "after")):
+            with self.subTest(path=path):
+                self.assertError(self.s.get(path), 400, field, "must be a whole number from")
+        self.assertError(self.s.get("/api/jobs?size=01"), 400, "size", "without a sign or leading zeros")
+        for path in ("/api/jobs?page=1&size=10", logs + "?after=0&limit=0", logs + "?after=10"):
+            self.assertEqual(self.s.get(path).status, 200, path)
+
+    def test_after_cannot_be_combined_with_page(self):
+        runs = "/api/jobs/%s/runs" % self.j["id"]
+        for path in (runs, "/api/runs"):
+            for page in ("1", "2"):
+                r = self.s.get("%s?after=%s&page=%s" % (path, self.run_["id"], page))
+                self.assertError(r, 400, "after", "cannot be combined with page")
+
+
+class PatchRoles(ApiCase):
+    def test_a_patch_body_is_checked_before_the_role(self):
+        """An operator's or viewer's PATCH of a job is told what is wrong with its body first
+        (400), then the least role that may send it (403)."""
+        job = self.job()
+        tok = {}
+        for role in ("operator", "viewer"):
+            acc = self.s.post("/api/users", {"username": role + uuid.uuid4().hex[:6], "role": role})
+            self.assertEqual(acc.status, 201, acc)
+            t = self.s.post("/api/users/%s/tokens" % acc.json["id"], {"name": "t"})
+            self.assertEqual(t.status, 201, t)
+            tok[role] = t.json["token"]
+        url = "/api/jobs/" + job["id"]
+
+        def patch(role, raw):
+            return self.s.request("PATCH", url, raw=raw, token=tok[role])
+
+        for role in tok:
+            with self.subTest(role=role):
+                self.assertError(patch(role, b'{"active":'), 400, fragment="malformed JSON")
+                self.assertError(patch(role, b"[]"), 400, fragment="must be a JSON object")
+                self.assertError(patch(role, b""), 400, fragment="body is required")
+                self.assertError(patch(role, b'{"active":"yes"}'), 400, "active")
+                self.assertError(patch(role, b'{"title":"","active":true}'), 400, "title")
+                for raw in (b'{"title":"x"}', b'{"active":true,"title":"x"}', b"{}"):
+                    self.assertError(patch(role, raw), 403, fragment="PATCH /api/jobs/{} needs the "
+                                     "admin role (you are %s)." % role)
+        self.assertError(patch("viewer", b'{"active":false}'), 403,
+                         fragment="needs the operator or admin role (you are viewer).")
+        self.assertEqual(patch("operator", b'{"active":false}').status, 200)
+        now = self.s.get(url).json
+        self.assertEqual((now["active"], now["title"]), (False, job["title"]))
+        self.assertError(self.s.request("PATCH", "/api/jobs/" + NO_SUCH, raw=b'{"active":true}',
+                                        token=tok["viewer"]), 404)
 
 
 class Limits(ApiCase):
@@ -904,10 +1155,15 @@ class Lists(ApiCase):
             self.assertEqual(parse_qs(urlsplit(page["links"]["prev"]).query)["page"], [str(pages)])
         self.assertEqual(pages, 3)
         self.assertEqual(seen, ["list-%s-%d" % (tag, i) for i in range(1, 7)])
-        # past the end: empty, with a way back
+        # past the end: empty, with a way back to the last page that has items
         past = self.s.get("/api/jobs?q=%s&size=2&page=9" % tag).json
         self.assertEqual((past["hits"]["hits"], past["hits"]["total"]), ([], 6))
-        self.assertIn("prev", past["links"])
+        self.assertEqual(parse_qs(urlsplit(past["links"]["prev"]).query)["page"], ["3"])
+        self.assertNotIn("next", past["links"])
+        self.assertEqual(parse_qs(urlsplit(self.s.get("/api/jobs?q=%s&size=2&page=4" % tag)
+                                           .json["links"]["prev"]).query)["page"], ["3"])
+        none = self.s.get("/api/jobs?q=nothing-%s&page=5" % tag).json
+        self.assertEqual(parse_qs(urlsplit(none["links"]["prev"]).query)["page"], ["1"])
 
         desc = self.s.get("/api/jobs?q=%s&sort=title&sort_direction=desc" % tag).json
         self.assertEqual(desc["hits"]["hits"][0]["title"], "list-%s-6" % tag)

@@ -109,7 +109,10 @@ class Pages(unittest.TestCase):
     def test_bad_page_parameters(self):
         base = "/api/jobs/%s/runs/%s/logs" % (self.run_["job_id"], self.run_["id"])
         for query, field in (("level=LOUD", "level"), ("after=-1", "after"), ("after=x", "after"),
-                             ("limit=5001", "limit"), ("limit=ten", "limit")):
+                             ("limit=5001", "limit"), ("limit=ten", "limit"),
+                             ("after=01", "after"), ("limit=%2B5", "limit"), ("after=", "after"),
+                             ("level=", "level"), ("after=1&after=2", "after"),
+                             ("lvl=INFO", "lvl")):
             r = self.s.get(base + "?" + query)
             self.assertEqual(r.status, 400, (query, r))
             self.assertIn(field, [e["field"] for e in r.json["errors"]], query)
@@ -143,6 +146,30 @@ class Pages(unittest.TestCase):
         r = self.s.get("/api/logs/jobs")
         self.assertEqual(r.status, 400, r)
         self.assertEqual(r.json["errors"][0]["field"], "q")
+
+    def test_search_after_must_be_a_cursor(self):
+        """A search_after that holds no sequence number is refused: read as none, it would
+        send line 1 again, and a client that lost its cursor would ask for that page for ever."""
+        run = self.run_
+        base = "/api/logs/jobs?q=" + run["id"]
+        ts = self.s.get(base).json["hits"]["hits"][4]["sort"][0]
+        for query, fragment in (("search_after=abc", "'abc' is neither"),
+                                ("search_after=-5", "'-5' is neither"),
+                                ("search_after=%2B5", "'+5' is neither"),
+                                ("search_after=", "must not be empty"),
+                                ("search_after=%s" % ts.replace("+", "%2B"), "no sequence number"),
+                                ("search_after=%s&search_after=x" % ts.replace("+", "%2B"),
+                                 "'x' is neither")):
+            with self.subTest(query=query):
+                r = self.s.get(base + "&" + query)
+                self.assertEqual(r.status, 400, r)
+                self.assertEqual([e["field"] for e in r.json["errors"]], ["search_after"])
+                self.assertIn(fragment, r.json["errors"][0]["messages"][0])
+        # the reference's client sends the timestamp unescaped: its "+" arrives as a space
+        for stamp in (ts.replace("+", "%2B"), ts):
+            r = self.s.get(base + "&search_after=%s&search_after=5" % stamp)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json["hits"]["hits"][0]["message"], "line 6")
 
     def test_search_pages_past_its_maximum(self):
         run = self.s.wait_run(self.s.run_job(self.s.create_job("many")["id"], args={"n": 2100}))
@@ -339,6 +366,27 @@ yes "$(printf '%0499d' 0)" | head -c 3000000
                       % run["job_id"])
             self.assertEqual(r.status, 404, r)
             self.assertEqual(r.json["status"], 404)
+
+    def test_a_bad_last_event_id_is_refused_before_the_stream(self):
+        with Sked(tasks={"quick.json": QUICK}, args=FAST) as s:
+            run = s.wait_run(s.run_job(s.create_job("quick")["id"]))
+            base = "/api/jobs/%s/runs/%s/logs/stream" % (run["job_id"], run["id"])
+            for bad in ("abc", "-5", "01", "1.5"):
+                with self.subTest(last_event_id=bad):
+                    r = s.get(base, headers={"Last-Event-ID": bad})
+                    self.assertEqual(r.status, 400, r)
+                    self.assertTrue(r.headers["Content-Type"].startswith("application/json"))
+                    self.assertEqual(r.json["errors"][0]["field"], "Last-Event-ID")
+                    self.assertIn("'%s'" % bad, r.json["errors"][0]["messages"][0])
+            # an empty one is none (a stream may reset its id): the whole log
+            with s.sse(run, last_event_id="") as st:
+                ids = [e["id"] for e in st.read_all() if e["event"] == "log"]
+            self.assertEqual(ids, ["1", "2", "3"])
+            for query, field in (("after=", "after"), ("after=01", "after"), ("from=2", "from"),
+                                 ("level=INFO&level=ERROR", "level")):
+                r = s.get(base + "?" + query)
+                self.assertEqual(r.status, 400, (query, r))
+                self.assertEqual(r.json["errors"][0]["field"], field, query)
 
 
 class ManyFollowers(unittest.TestCase):
