@@ -91,6 +91,9 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
                                                : "required: a string of 1 to 250 characters");
         } else if (utf8_blank(json_string_value(title))) {
             json_errs_add(errs, "title", "must not be blank");
+        } else if (utf8_has_control(json_string_value(title))) {
+            /* a title is one line in lists, logs, notifications' subjects and the audit */
+            json_errs_add(errs, "title", "must be one line without control characters");
         } else {
             free(j->title);
             j->title = xstrdup(json_string_value(title));
@@ -101,7 +104,7 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
         if (desc && !json_is_null(desc) && !json_is_string(desc)) {
             json_errs_add(errs, "description", "must be a string or null");
         } else if (desc && json_is_string(desc) && json_string_length(desc) > 100000) {
-            json_errs_add(errs, "description", "must be at most 100000 characters");
+            json_errs_add(errs, "description", "must be at most 100000 bytes (UTF-8)");
         } else {
             free(j->description);
             j->description = json_is_string(desc) ? xstrdup(json_string_value(desc)) : NULL;

@@ -236,6 +236,8 @@ void api_runs_create(struct api_ctx *c)
             json_errs_add(errs, "title", "must be a string of 1 to 250 characters");
         else if (utf8_blank(json_string_value(title)))
             json_errs_add(errs, "title", "must not be blank");
+        else if (utf8_has_control(json_string_value(title)))
+            json_errs_add(errs, "title", "must be one line without control characters");
         else
             rq.title = json_string_value(title);
     }

@@ -160,6 +160,9 @@ class BadInput(ApiCase):
             ({"title": "x", "task": "t", "timeout": "36601d"}, "timeout", "at most 100 years"),
             ({"title": "x", "task": "t", "timeout": 1.5}, "timeout", "duration such as"),
             ({"title": " \t ", "task": "t"}, "title", "must not be blank"),
+            ({"title": "a\nb", "task": "t"}, "title", "one line without control characters"),
+            ({"title": "\u001b[31mred", "task": "t"}, "title", "one line without control characters"),
+            ({"title": "x", "task": "t", "description": "é" * 50001}, "description", "at most 100000 bytes"),
             ({"title": "x", "task": 5}, "task", "must be a string"),
             ({"title": "x", "task": "t", "schedule": {"type": "interval", "weeks": 5300}},
              "schedule.weeks", "at most 100 years"),
@@ -194,6 +197,7 @@ class BadInput(ApiCase):
         self.assertError(self.s.post(base, {"priority": 1}), 400, "priority", "unknown field")
         self.assertError(self.s.post(base, {"title": ""}), 400, "title")
         self.assertError(self.s.post(base, {"title": "  "}), 400, "title", "must not be blank")
+        self.assertError(self.s.post(base, {"title": "a\tb"}), 400, "title", "one line")
         self.assertError(self.s.post(base, {"args": "n=1"}), 400, "args")
         self.assertError(self.s.post(base, {"args": {"n": "one"}}), 400, "args.n")
         self.assertEqual(self.s.get(base).json["hits"]["total"], 0)
