@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 
 #include "api.h"
 #include "args.h"
@@ -208,10 +209,84 @@ void api_runs_all(struct api_ctx *c)
     list(c, *lower ? lower : NULL, errs);
 }
 
+/* ---- Idempotency-Key ---- */
+
+/* The request's Idempotency-Key: NULL when absent, else 1 to 255 visible ASCII characters
+ * (anything else answered 400: *bad). */
+static const char *idempotency_key(struct api_ctx *c, bool *bad)
+{
+    const char *k = http_header(c->req, "Idempotency-Key");
+    *bad = false;
+    if (!k) return NULL;
+    size_t n = strlen(k);
+    bool ok = n >= 1 && n <= 255;
+    for (size_t i = 0; ok && i < n; i++) ok = k[i] > ' ' && k[i] < 0x7f;
+    if (!ok) {
+        json_t *errs = json_array();
+        json_errs_add(errs, "Idempotency-Key", "must be 1 to 255 visible ASCII characters (a UUID "
+                                              "the client makes for each new request, say)");
+        api_invalid(c, errs);
+        *bad = true;
+    }
+    return k;
+}
+
+/* What a retry must repeat: the job and the body, as bytes (SHA-256, hex). */
+static void request_fingerprint(struct api_ctx *c, const char *job_id, char out[65])
+{
+    crypto_hash_sha256_state st;
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const unsigned char *)job_id, strlen(job_id) + 1);
+    if (c->req->body_len)
+        crypto_hash_sha256_update(&st, (const unsigned char *)c->req->body, c->req->body_len);
+    crypto_hash_sha256_final(&st, h);
+    sodium_bin2hex(out, 65, h, sizeof h);
+}
+
+/* Answers a request whose key this caller already used: with the run the first request
+ * started (a retry), or 422 when the key came with another request. True when answered. */
+static bool idempotent_replay(struct api_ctx *c, const char *key, const char *fingerprint)
+{
+    char had[65], run_id[37];
+    if (store_idempotency_get(c->api->store, c->who.id, key, time_now_us(), had, run_id) != 0)
+        return false;
+    if (strcmp(had, fingerprint) != 0) {
+        api_error(c, 422,
+                  "the Idempotency-Key %s was used for another request (another job or body) in "
+                  "the last 24 hours; send a new key with a new request",
+                  key);
+        return true;
+    }
+    struct run r;
+    if (store_run_get(c->api->store, run_id, &r) != 0) {
+        api_error(c, 409, "the run %s this Idempotency-Key started was deleted", run_id);
+        return true;
+    }
+    http_add_header(c->req, "Idempotent-Replayed", "true");
+    api_reply_run(c, 201, &r);
+    run_release(&r);
+    return true;
+}
+
 void api_runs_create(struct api_ctx *c)
 {
     struct job j;
     if (api_load_job(c, &j)) return;
+    bool bad_key;
+    const char *key = idempotency_key(c, &bad_key);
+    char fingerprint[65];
+    if (bad_key) {
+        job_release(&j);
+        return;
+    }
+    if (key) {
+        request_fingerprint(c, j.id, fingerprint);
+        if (idempotent_replay(c, key, fingerprint)) {
+            job_release(&j);
+            return;
+        }
+    }
     json_t *body = c->req->body_len ? api_body(c) : json_object();
     if (!body) {
         job_release(&j);
@@ -275,6 +350,8 @@ void api_runs_create(struct api_ctx *c)
         api_error(c, 503, "the store failed; see the server log");
         return;
     }
+    /* in the run's transaction (the loop's iteration): a retry finds the key or no run */
+    if (key) store_idempotency_put(c->api->store, c->who.id, key, fingerprint, r.id, time_now_us());
     /* {"queue":...,"args":...}, written straight as text */
     struct buf d = BUF_INIT;
     buf_reserve(&d, 200);

@@ -1021,6 +1021,40 @@ int store_chains_owed(struct store *s, void (*fn)(void *arg, const char *run_id,
     return rc == SQLITE_DONE ? 0 : fail(s, "chains_owed");
 }
 
+int store_idempotency_get(struct store *s, const char *actor, const char *key, int64_t now,
+                          char fingerprint[65], char run_id[37])
+{
+    sqlite3_stmt *st = stmt(s, "SELECT fingerprint, run_id FROM idempotency WHERE actor = ?1 AND "
+                               "key = ?2 AND created > ?3");
+    bind_text(st, 1, actor);
+    bind_text(st, 2, key);
+    sqlite3_bind_int64(st, 3, now - IDEMPOTENCY_KEEP_US);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(fingerprint, 65, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(run_id, 37, "%s", (const char *)sqlite3_column_text(st, 1));
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW) return 0;
+    return rc == SQLITE_DONE ? -ENOENT : fail(s, "idempotency_get");
+}
+
+int store_idempotency_put(struct store *s, const char *actor, const char *key,
+                          const char *fingerprint, const char *run_id, int64_t now)
+{
+    sqlite3_stmt *st = stmt(s, "DELETE FROM idempotency WHERE created <= ?1");
+    sqlite3_bind_int64(st, 1, now - IDEMPOTENCY_KEEP_US);
+    if (write_step(s, st) != SQLITE_DONE) return fail(s, "idempotency_expire");
+    st = stmt(s, "INSERT OR REPLACE INTO idempotency (actor, key, fingerprint, run_id, created) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5)");
+    bind_text(st, 1, actor);
+    bind_text(st, 2, key);
+    bind_text(st, 3, fingerprint);
+    bind_text(st, 4, run_id);
+    sqlite3_bind_int64(st, 5, now);
+    return write_step(s, st) == SQLITE_DONE ? 0 : fail(s, "idempotency_put");
+}
+
 int store_job_purge_runs(struct store *s, const char *id, int at_most, int *deleted)
 {
     sqlite3_stmt *st = stmt(s, "DELETE FROM run WHERE rid IN (SELECT rid FROM run WHERE "

@@ -620,6 +620,42 @@ while :; do sleep 0.1; done
 
 
 class Queues(unittest.TestCase):
+    def test_a_retried_request_with_an_idempotency_key_starts_one_run(self):
+        """The same request with the same Idempotency-Key (a client that lost the answer)
+        gets the run the first one started, across a restart; the key with another body is
+        422; another caller's key of the same name is its own; a bad key is 400."""
+        with Sked(tasks={"quick.json": sh_task("quick", "echo hi")}, args=FAST) as s:
+            job = s.create_job("quick")
+            other = s.create_job("quick")
+            url = "/api/jobs/%s/runs" % job["id"]
+            key = {"Idempotency-Key": "3f2a9c1e-retry-me"}
+            first = s.post(url, {"title": "nightly"}, headers=key)
+            self.assertEqual(first.status, 201, first)
+            self.assertIsNone(first.headers.get("Idempotent-Replayed"))
+            again = s.post(url, {"title": "nightly"}, headers=key)
+            self.assertEqual((again.status, again.json["id"]), (201, first.json["id"]))
+            self.assertEqual(again.headers.get("Idempotent-Replayed"), "true")
+            s.wait_run(first.json)
+            s.stop()
+            s.start()
+            again = s.post(url, {"title": "nightly"}, headers=key)
+            self.assertEqual((again.status, again.json["id"], again.json["status"]),
+                             (201, first.json["id"], "SUCCESS"))
+            self.assertEqual(s.get(url).json["hits"]["total"], 1)
+            r = s.post(url, {"title": "another"}, headers=key)
+            self.assertEqual(r.status, 422)
+            self.assertIn("was used for another request", r.json["message"])
+            r = s.post("/api/jobs/%s/runs" % other["id"], {"title": "nightly"}, headers=key)
+            self.assertEqual(r.status, 422)
+            # without a key, or with a new one, each request is a run of its own
+            self.assertNotEqual(s.post(url, {"title": "nightly"}).json["id"], first.json["id"])
+            fresh = s.post(url, {"title": "nightly"}, headers={"Idempotency-Key": "another"})
+            self.assertNotEqual(fresh.json["id"], first.json["id"])
+            for bad in ("", "x" * 256, "has space"):
+                r = s.post(url, {}, headers={"Idempotency-Key": bad})
+                self.assertEqual((r.status, r.json["errors"][0]["field"]), (400, "Idempotency-Key"), bad)
+            self.assertEqual(s.get(url).json["hits"]["total"], 3)
+
     def test_stop_of_a_queued_run(self):
         marker = sh_task("marker", 'touch "ran-$SKED_RUN_ID"; echo ran')
         with Sked(tasks={"gated.json": GATED, "marker.json": marker},
