@@ -436,8 +436,46 @@ static void audit_edit(struct api_ctx *c, const struct job *before, const struct
     json_decref(b);
 }
 
+/* A job's entity tag: its "updated" as its document shows it, quoted, so a client can also
+ * build it from a job it read in a list. */
+#define ETAG_MAX (TIME_STR_MAX + 2)
+static void job_etag(const struct job *j, char out[ETAG_MAX])
+{
+    char ts[TIME_STR_MAX];
+    time_format(j->updated, ts);
+    snprintf(out, ETAG_MAX, "\"%s\"", ts);
+}
+
+/* If-Match (RFC 9110 §13.1.1): whether a write may change job j, which is when the request has
+ * no If-Match, "*", or j's tag among its comma-separated ones (a weak W/ one never matches);
+ * else answered 412, the change made since the client read the job kept. */
+static bool if_match(struct api_ctx *c, const struct job *j)
+{
+    const char *h = http_header(c->req, "If-Match");
+    if (!h) return true;
+    char tag[ETAG_MAX];
+    job_etag(j, tag);
+    size_t tl = strlen(tag);
+    for (const char *p = h; *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        size_t n = strcspn(p, ",");
+        while (n && p[n - 1] == ' ') n--;
+        if ((n == 1 && *p == '*') || (n == tl && memcmp(p, tag, n) == 0)) return true;
+        p += strcspn(p, ",");
+    }
+    http_add_header(c->req, "ETag", tag);
+    api_error(c, 412,
+              "the job changed since it was read (If-Match %s, the job's ETag is now %s): read it "
+              "again, make the change on what it is now, and send its new ETag",
+              h, tag);
+    return false;
+}
+
 static void reply_job(struct api_ctx *c, int status, const struct job *j, bool with_last)
 {
+    char tag[ETAG_MAX];
+    job_etag(j, tag);
+    http_add_header(c->req, "ETag", tag);
     struct buf b = BUF_INIT;
     buf_reserve(&b, with_last ? 8000 : 1500);
     api_job_write(c, &b, j, with_last);
@@ -587,6 +625,7 @@ void api_jobs_create(struct api_ctx *c)
 
 struct job_doc {
     char id[UUID_STR_LEN]; /* "" while empty */
+    char etag[ETAG_MAX];
     bool admin;            /* written for an admin (who sees webhooks whole) */
     char base[256];
     uint64_t gen;
@@ -629,6 +668,7 @@ void api_jobs_get(struct api_ctx *c)
     bool admin = c->who.role == ROLE_ADMIN;
     if (d->gen == gen && d->admin == admin && !strcmp(d->id, c->m->params[0]) &&
         !strcmp(d->base, base)) {
+        http_add_header(c->req, "ETag", d->etag);
         http_reply(c->req, 200, "application/json", d->body.data, d->body.len);
         return;
     }
@@ -639,6 +679,8 @@ void api_jobs_get(struct api_ctx *c)
     if (has_runs) run_release(&r);
     buf_reset(&d->body);
     api_job_write(c, &d->body, &j, has_runs);
+    job_etag(&j, d->etag);
+    http_add_header(c->req, "ETag", d->etag);
     http_reply(c->req, 200, "application/json", d->body.data, d->body.len);
     if (c->live) {
         d->id[0] = '\0';
@@ -667,6 +709,10 @@ static void update(struct api_ctx *c, bool full)
 {
     struct job j, old;
     if (api_load_job(c, &j)) return;
+    if (!if_match(c, &j)) {
+        job_release(&j);
+        return;
+    }
     json_t *body = api_body(c);
     if (!body) {
         job_release(&j);
@@ -804,6 +850,11 @@ void api_jobs_delete(struct api_ctx *c)
 {
     struct purge *p = xcalloc(1, sizeof *p);
     if (api_load_job(c, &p->j)) {
+        free(p);
+        return;
+    }
+    if (!if_match(c, &p->j)) {
+        job_release(&p->j);
         free(p);
         return;
     }

@@ -614,6 +614,39 @@ class JobWrites(ApiCase):
     def saved_args(job):
         return {k: v for k, v in job["args"].items() if k != "custom_args"}
 
+    def test_if_match_keeps_a_change_made_meanwhile(self):
+        """A job's ETag is its updated time quoted; a PUT, PATCH or DELETE with an If-Match
+        that is not the job's current tag is 412 and changes nothing."""
+        created = self.s.post("/api/jobs", {"title": "etag", "task": "t"})
+        j = created.json
+        url = "/api/jobs/" + j["id"]
+        tag = '"%s"' % j["updated"]
+        self.assertEqual(created.headers.get("ETag"), tag)
+        got = self.s.get(url)
+        self.assertEqual(got.headers.get("ETag"), tag)
+        self.assertEqual(self.s.get(url).headers.get("ETag"), tag)  # the kept document too
+        # another client's change meanwhile
+        other = self.s.patch(url, {"description": "theirs"}, headers={"If-Match": tag})
+        self.assertEqual(other.status, 200, other)
+        new_tag = other.headers.get("ETag")
+        self.assertEqual(new_tag, '"%s"' % other.json["updated"])
+        self.assertNotEqual(new_tag, tag)
+        for method, body in (("PATCH", {"description": "mine"}), ("PUT", dict(j, description="mine")),
+                             ("DELETE", None)):
+            r = self.s.request(method, url, body, headers={"If-Match": tag})
+            self.assertEqual(r.status, 412, (method, r))
+            self.assertEqual(r.headers.get("ETag"), new_tag)
+            self.assertIn("the job changed since it was read", r.json["message"])
+        self.assertEqual(self.s.get(url).json["description"], "theirs")
+        for value in ('W/' + new_tag, '"nope", ' + new_tag, "*"):
+            r = self.s.patch(url, {"description": "mine"}, headers={"If-Match": value})
+            if value.startswith("W/"):
+                self.assertEqual(r.status, 412, value)  # a weak tag never matches
+            else:
+                self.assertEqual(r.status, 200, (value, r))
+        r = self.s.request("DELETE", url, headers={"If-Match": self.s.get(url).headers.get("ETag")})
+        self.assertEqual(r.status, 204, r)
+
     def test_create_returns_what_was_given(self):
         j = self.full_job()
         self.assertTrue(uuid.UUID(j["id"]))
