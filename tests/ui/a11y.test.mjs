@@ -172,6 +172,16 @@ for (const colorScheme of ['light', 'dark']) {
     });
     await auditDialog(page, 'schedule dialog', found, syncRow.getByRole('button', { name: 'Schedule…' }),
       (d) => d.locator('.preview-table tbody tr').first().waitFor());
+    // removing a schedule asks first, over the schedule dialog
+    await syncRow.getByRole('button', { name: 'Schedule…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Remove schedule' }).click();
+    const confirmRemove = page.getByRole('dialog', { name: /^Remove the schedule of/ });
+    await confirmRemove.getByRole('button', { name: 'Remove schedule' }).waitFor();
+    await audit(page, 'remove-schedule confirmation', found);
+    await page.keyboard.press('Escape');
+    await confirmRemove.waitFor({ state: 'detached' });
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
     // an inactive job's schedule dialog says so, with a check box to activate it
     await auditDialog(page, 'schedule dialog of an inactive job', found,
       row(page, 'Check the remote end').getByRole('button', { name: 'Schedule…' }), (d) => d.getByText('Activate the job when saving').waitFor());

@@ -79,7 +79,7 @@ test('scrolling to the start, the middle and the end is immediate', async () => 
 
 test('searching 100,000 lines', async () => {
   await page.getByLabel('Search log').fill('line 99999 of');
-  await page.getByText('1 of 100,000 lines').waitFor();
+  await page.getByText('1 of 100,000 lines', { exact: true }).waitFor();
   await viewport().getByText('line 99999 of 100000').waitFor();
   assert.equal(await viewport().locator('mark').innerText(), 'line 99999 of', 'what was found is marked');
   await page.getByLabel('Search log').fill('');

@@ -209,7 +209,7 @@ test('editing shows the saved list by title; removing a chip and saving sends th
 
 test('a new job with a chain, from the create form', async () => {
   await page.goto(`${sked.url}/jobs/new`);
-  await page.getByLabel('Name').fill('Announce the release');
+  await page.getByLabel('Title').fill('Announce the release');
   await page.getByLabel('Task').selectOption('reindex');
   await page.getByLabel('Steps').waitFor();
   // the arrow pressed at once, before the jobs arrived: the first one found becomes active

@@ -1,17 +1,19 @@
 // What a first user tripped on: long unbroken titles in tables, log levels of other streams,
 // the focus while the jobs list refreshes, why a run waits, links to what does not exist,
-// times that can be read without hovering, and running a finished run again.
+// times that can be read without hovering, running a finished run again, since values read as
+// the server reads them, the schedule dialog of a scheduled job, paused queues where a queue is
+// picked, and the labels of the job form.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSked } from './lib/sked.mjs';
-import { launch, newPage, signIn, until, row } from './lib/browser.mjs';
+import { launch, newPage, signIn, until, row, fieldError } from './lib/browser.mjs';
 
 // Runs for half a minute in the queue "low" (one slot), writing to both streams.
 const SLOW_TASK = {
   id: 'slow_low',
   title: 'Wait in the low queue',
-  command: ['/bin/sh', '-c', 'echo begin; echo "<2>cannot reach the catalogue" >&2; sleep 30'],
+  command: ['/bin/sh', '-c', 'echo begin; echo "<2>cannot reach the catalogue" >&2; sleep 60'],
   default_queue: 'low',
 };
 const LONG_TITLE = `Supercalifragilistic_${'x'.repeat(90)}_without_any_space`;
@@ -22,6 +24,7 @@ let page;
 let slow;
 let running;
 let waiting;
+const others = []; /* pages besides `page`, whose script errors count too */
 
 before(async () => {
   sked = await startSked({ tasks: [SLOW_TASK] });
@@ -34,7 +37,7 @@ before(async () => {
 });
 
 after(async () => {
-  const errors = page ? page.errors.map(String) : [];
+  const errors = [page, ...others].filter(Boolean).flatMap((p) => p.errors.map(String));
   for (const r of [running, waiting]) {
     if (r) await sked.api('POST', `/api/jobs/${slow.id}/runs/${r.id}/actions/stop`).catch(() => {});
   }
@@ -56,6 +59,15 @@ test('a title without spaces wraps in the runs table instead of widening it', as
 test('a queued run says why it waits', async () => {
   await page.goto(`${sked.url}/jobs/${slow.id}/runs/${waiting.id}`);
   await page.getByText('Waiting for a free slot: queue low runs 1 at a time; 1 running, 1 waiting.').waitFor();
+  // asked again every few seconds, the note (a status, read out when it changes) is left alone
+  // while what it says stays the same
+  const note = page.locator('.wait-note');
+  assert.equal(await note.getAttribute('role'), 'status');
+  await note.evaluate((el) => { el.lastChild.unchanged = true; });
+  const asked = () => page.waitForRequest((r) => r.url().endsWith('/api/queues'));
+  await asked();
+  await asked(); /* the answer to the first was handled before the second was asked */
+  assert.equal(await note.evaluate((el) => el.lastChild.unchanged === true), true);
   // the facts show the full time beside the relative one, without hovering
   const created = await page.getByRole('region', { name: 'Facts' }).locator('dd').filter({ has: page.locator('time') }).first().innerText();
   assert.match(created, / · /);
@@ -155,7 +167,7 @@ test('"Run again" starts a finished run\'s title, queue and arguments, its since
   // the arguments as that run received them, as custom args (unfolded), and the same in the fields
   assert.deepEqual(JSON.parse(await dialog.getByLabel('Custom args').inputValue()), second.args);
   assert.equal(await dialog.getByLabel('Records').inputValue(), '4');
-  await dialog.getByText(/^Value that will be used: .+, from the custom args below\.$/).waitFor();
+  await dialog.getByText(/^Value that will be used: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, from the custom args below \(the task gets it as written there\)\.$/).waitFor();
   await dialog.getByRole('button', { name: 'Run now' }).click();
   await page.waitForURL((u) => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname) && !u.pathname.endsWith(second.id));
   const again = await sked.waitRun(sync.id, page.url().split('/').pop());
@@ -174,7 +186,7 @@ test('"Run again" starts a finished run\'s title, queue and arguments, its since
   const micros = second.args.since.match(/\.(\d+)/)[1].replace(/0+$/, '');
   assert.ok((await edit.getByLabel('Since').inputValue()).endsWith(`.${micros}`));
   await edit.getByLabel('Custom args').fill('');
-  await edit.getByText(/^Value that will be used: .+ \(UTC\), as entered\.$/).waitFor();
+  await edit.getByText(/^Value that will be used: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, as entered\.$/).waitFor();
   await edit.getByLabel('Records').fill('2');
   await edit.getByRole('button', { name: 'Run now' }).click();
   await page.waitForURL((u) => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname) && !u.pathname.endsWith(again.id));
@@ -219,4 +231,186 @@ test('a run held for its job’s running run says so', async () => {
       await sked.api('POST', `/api/jobs/${job.id}/runs/${r.id}/actions/stop`).catch(() => {});
     }
   }
+});
+
+test('a since without an offset is UTC wherever the UI reads one, in any browser zone, and is checked as the server checks it', async () => {
+  const job = await sked.createJob({ title: 'Sync from a given time', task: 'sync_records', args: { records: 1 } });
+  const first = await sked.api('POST', `/api/jobs/${job.id}/runs`, { custom_args: { records: 5, since: '2026-01-01 00:00' } });
+  assert.deepEqual((await sked.waitRun(job.id, first.id)).args, { records: 5, since: '2026-01-01 00:00' });
+  const zurich = await newPage(browser, { timezoneId: 'Europe/Zurich' });
+  others.push(zurich);
+  await signIn(zurich, sked.url);
+  await zurich.goto(`${sked.url}/jobs/${job.id}/runs/${first.id}`);
+  await zurich.getByRole('button', { name: 'Run again…' }).click();
+  const dialog = zurich.getByRole('dialog', { name: 'Run “Sync from a given time” again' });
+  await dialog.getByText('(since 2026-01-01 00:00 UTC)', { exact: false }).waitFor();
+  const since = dialog.getByLabel('Since');
+  assert.equal(await since.inputValue(), '2026-01-01 00:00');
+  const note = dialog.locator('.will-use');
+  assert.equal(await note.innerText(), 'Value that will be used: Jan 1, 2026, 01:00:00 AM GMT+1 (2026-01-01 00:00:00 UTC), '
+    + 'from the custom args below (the task gets it as written there).');
+  // the hint says what the field reads
+  await dialog.getByText('YYYY-MM-DD, YYYY-MM-DD HH:mm or YYYY-MM-DD HH:mm:ss, in UTC unless it ends in an offset such as +01:00.', { exact: false }).waitFor();
+  // the fields instead of the custom args: the since typed is UTC too, an offset moves it
+  await dialog.getByLabel('Custom args').fill('');
+  await until(async () => assert.equal(await note.innerText(), 'Value that will be used: Jan 1, 2026, 01:00:00 AM GMT+1 (2026-01-01 00:00:00 UTC), as entered.'));
+  await since.fill('2026-01-01T00:00+01:00');
+  await until(async () => assert.match(await note.innerText(), /\(2025-12-31 23:00:00 UTC\), as entered\.$/));
+  // what the server would refuse is said at once, with the formats it reads; Run now sends nothing
+  await since.fill('yesterday');
+  await until(async () => assert.equal(await note.innerText(), 'Value that will be used: None yet: “yesterday” is refused (not a date-time; '
+    + 'write YYYY-MM-DD, YYYY-MM-DD HH:mm or YYYY-MM-DD HH:mm:ss, in UTC unless it ends in an offset such as +01:00).'));
+  await since.press('Tab');
+  await until(async () => assert.match(await fieldError(since), /^Not a date-time; write YYYY-MM-DD, /));
+  assert.equal(await since.getAttribute('aria-invalid'), 'true');
+  await since.fill('2026-02-30 10:00');
+  await dialog.getByRole('button', { name: 'Run now' }).click();
+  await until(async () => assert.equal(await fieldError(since), 'There is no such date'));
+  assert.equal(await zurich.evaluate(() => document.activeElement.name), 'args.since');
+  assert.equal((await sked.api('GET', `/api/jobs/${job.id}/runs`)).hits.total, 1);
+  // custom args: the task gets their since as written, or none
+  const custom = dialog.getByLabel('Custom args');
+  await custom.fill('{"records": 2, "since": "yesterday"}');
+  await until(async () => assert.equal(await note.innerText(), 'Value that will be used: "yesterday", from the custom args below, as written: '
+    + 'custom args are not checked, and this is no date-time.'));
+  await custom.fill('{"records": 2}');
+  await until(async () => assert.equal(await note.innerText(), 'Value that will be used: None: the custom args below have no since, and the task receives them as they are.'));
+  assert.equal(await custom.getAttribute('placeholder'), '{"records": 50}');
+  await zurich.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+  await zurich.context().close();
+});
+
+/** The PATCH bodies the page sends while `fn` runs. */
+async function patchesDuring(fn) {
+  const bodies = [];
+  const seen = (r) => { if (r.method() === 'PATCH') bodies.push(r.postDataJSON()); };
+  page.on('request', seen);
+  try {
+    await fn();
+  } finally {
+    page.off('request', seen);
+  }
+  return bodies;
+}
+
+const focusedText = () => page.evaluate(() => document.activeElement.textContent);
+
+test('the schedule dialog of a scheduled job shows its next run, which saving it unchanged keeps', async () => {
+  const job = await sked.createJob({ title: 'Hourly sync', task: 'sync_records', args: { records: 1 }, schedule: { type: 'interval', hours: 1 } });
+  // saved, an interval fires at once; its next run is an hour later once that fire is made
+  const saved = await until(async () => {
+    const j = await sked.api('GET', `/api/jobs/${job.id}`);
+    assert.ok(Date.parse(j.next_run) > Date.now() + 30 * 60000, `next run ${j.next_run}`);
+    return j;
+  });
+  await page.goto(`${sked.url}/jobs/${job.id}`);
+  const opener = page.getByRole('toolbar', { name: 'Job actions' }).getByRole('button', { name: 'Schedule…' });
+  await opener.focus();
+  await page.keyboard.press('Enter');
+  let dialog = page.getByRole('dialog', { name: 'Schedule “Hourly sync”' });
+  await dialog.getByText(/^Current schedule: Every 1 h\. Next run: .+ \(in (1 hour|\d+ minutes)\)\.$/).waitFor();
+  // unchanged, it goes on from its next run: it does not fire at once
+  const status = dialog.locator('.preview [role="status"]');
+  await until(async () => assert.match(await status.innerText(), /^Unchanged: saving keeps the next run, /));
+  assert.doesNotMatch(await status.innerText(), /at once/);
+  await until(async () => assert.equal(await dialog.locator('.preview-table tbody tr').first().locator('td').nth(2).innerText(),
+    saved.next_run.slice(0, 19).replace('T', ' ')));
+  // saved unchanged: nothing is sent, so the next run and the audit trail stay as they were
+  assert.deepEqual(await patchesDuring(async () => {
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+  }), []);
+  const same = await sked.api('GET', `/api/jobs/${job.id}`);
+  assert.equal(same.next_run, saved.next_run);
+  assert.deepEqual(same.schedule, { type: 'interval', hours: 1 });
+  assert.deepEqual((await sked.api('GET', `/api/audit?job_id=${job.id}`)).hits.hits.map((e) => e.action), ['job.created']);
+  assert.equal(await focusedText(), 'Schedule…');
+
+  // changed, it fires at once; it is sent as typed, and the focus comes back to its button
+  await page.keyboard.press('Enter');
+  dialog = page.getByRole('dialog', { name: 'Schedule “Hourly sync”' });
+  await dialog.getByLabel('Hours', { exact: true }).fill('2');
+  await until(async () => assert.match(await status.innerText(), /^An interval fires at once when saved, then every interval\./));
+  assert.deepEqual(await patchesDuring(async () => {
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('region', { name: 'Schedule' }).getByText('Every 2 h').waitFor();
+  }), [{ schedule: { type: 'interval', hours: 2 } }]);
+  assert.equal(await focusedText(), 'Schedule…');
+
+  // removed after confirming, the focus back on the button too, also when the page was redrawn
+  // under the dialog (the job changed meanwhile) and the button that opened it is gone
+  const old = await opener.elementHandle();
+  await page.keyboard.press('Enter');
+  dialog = page.getByRole('dialog', { name: 'Schedule “Hourly sync”' });
+  await sked.api('PATCH', `/api/jobs/${job.id}`, { description: 'Changed meanwhile' });
+  await until(async () => assert.equal(await old.evaluate((el) => el.isConnected), false), { timeout: 30000 });
+  await dialog.getByRole('button', { name: 'Remove schedule' }).click();
+  await page.getByRole('dialog', { name: 'Remove the schedule of “Hourly sync”?' }).getByRole('button', { name: 'Remove schedule' }).click();
+  await page.getByRole('region', { name: 'Schedule' }).getByText('Not scheduled').first().waitFor();
+  assert.equal(await focusedText(), 'Schedule…');
+  assert.equal((await sked.api('GET', `/api/jobs/${job.id}`)).schedule, null);
+});
+
+test('an interval saved in milliseconds shows in the units the dialog offers, and stays as saved unless changed', async () => {
+  const job = await sked.createJob({ title: 'Every ninety seconds', task: 'sync_records', active: false, schedule: { type: 'interval', milliseconds: 90000 } });
+  await page.goto(`${sked.url}/jobs/${job.id}`);
+  await page.getByRole('region', { name: 'Schedule' }).getByText('Every 1 min 30 s').waitFor();
+  await page.getByRole('button', { name: 'Schedule…' }).click();
+  let dialog = page.getByRole('dialog', { name: 'Schedule “Every ninety seconds”' });
+  await dialog.getByText('Current schedule: Every 1 min 30 s. The job is inactive, so it has no next run.').waitFor();
+  await dialog.getByText('Saved as 90000 ms, shown here as the same length in the units offered.').waitFor();
+  const values = async () => Promise.all(['Weeks', 'Days', 'Hours', 'Minutes', 'Seconds'].map((l) => dialog.getByLabel(l, { exact: true }).inputValue()));
+  assert.deepEqual(await values(), ['', '', '', '1', '30']);
+  await until(async () => assert.equal(await dialog.locator('.preview-table tbody tr').count(), 5));
+  await dialog.getByText(/^An interval fires at once when the job is activated, then every interval\./).waitFor();
+  assert.deepEqual(await patchesDuring(async () => {
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+  }), []);
+  assert.deepEqual((await sked.api('GET', `/api/jobs/${job.id}`)).schedule, { type: 'interval', milliseconds: 90000 });
+  await page.getByRole('button', { name: 'Schedule…' }).click();
+  dialog = page.getByRole('dialog', { name: 'Schedule “Every ninety seconds”' });
+  await dialog.getByLabel('Seconds', { exact: true }).fill('45');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('region', { name: 'Schedule' }).getByText('Every 1 min 45 s').waitFor();
+  assert.deepEqual((await sked.api('GET', `/api/jobs/${job.id}`)).schedule, { type: 'interval', minutes: 1, seconds: 45 });
+});
+
+test('a paused queue is marked where a run or a job picks its queue, and a run started there is said to wait', async () => {
+  await sked.api('POST', '/api/queues/default/actions/pause', { reason: 'catalogue upgrade' });
+  try {
+    const job = await sked.createJob({ title: 'Sync into a paused queue', task: 'sync_records' });
+    await page.goto(`${sked.url}/jobs/${job.id}`);
+    await page.getByRole('button', { name: 'Configure and run…' }).click();
+    const dialog = page.getByRole('dialog');
+    const queue = dialog.getByLabel('Queue');
+    assert.equal(await queue.locator('option:checked').innerText(), 'default (4 at a time) — paused');
+    assert.equal(await queue.locator('option[value="low"]').innerText(), 'low (1 at a time)');
+    const note = dialog.locator('.queue-paused-note');
+    assert.match(await note.innerText(), /^Queue default is paused by .+ \(“catalogue upgrade”\): this run waits, queued, until it is resumed\.$/);
+    await queue.selectOption('low');
+    await note.waitFor({ state: 'hidden' });
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+
+    await page.goto(`${sked.url}/jobs/new`);
+    await page.getByLabel('Task').selectOption('sync_records');
+    assert.equal(await page.getByLabel('Queue').locator('option:checked').innerText(), 'default (4 at a time) — paused');
+    await page.locator('.queue-paused-note').getByText(/: runs of this job wait there, queued, until it is resumed\.$/).waitFor();
+  } finally {
+    await sked.api('POST', '/api/queues/default/actions/resume');
+  }
+});
+
+test('the job form writes acronyms in capitals, tells the two timeouts apart and offers an example of its job type', async () => {
+  await page.goto(`${sked.url}/jobs/new`);
+  await page.getByLabel('Task').selectOption('http_call');
+  const args = page.getByRole('group', { name: 'Arguments' });
+  await args.getByRole('textbox', { name: 'URL', exact: true }).waitFor();
+  // the argument keeps its name; the job's own limit says what it limits
+  await args.getByLabel('Timeout', { exact: true }).waitFor();
+  await page.getByRole('group', { name: 'Policies' }).getByLabel('Run timeout', { exact: true }).waitFor();
+  assert.equal(await page.getByLabel('Timeout', { exact: true }).count(), 1);
+  assert.equal(await page.getByLabel('Custom args').getAttribute('placeholder'), '{"url": "value"}');
 });

@@ -120,6 +120,16 @@ test('an operator pauses a queue with a reason; a run started into it waits, and
   assert.equal(q.paused_by, 'Olga Operator');
   await shot(olga, 'queues');
 
+  // where a run is started, the queue is marked paused, and the run is said to wait
+  await olga.goto(`${sked.url}/jobs/${sync.id}`);
+  await olga.getByRole('button', { name: 'Configure and run…' }).click();
+  const runDialog = olga.getByRole('dialog');
+  assert.equal(await runDialog.getByLabel('Queue').locator('option:checked').innerText(), 'default (4 at a time) — paused');
+  await runDialog.getByText(`Queue default is paused by Olga Operator (“${REASON}”): this run waits, queued, until it is resumed.`).waitFor();
+  await olga.keyboard.press('Escape');
+  await runDialog.waitFor({ state: 'detached' });
+  await olga.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Queues' }).click();
+
   // a run started into the paused queue stays QUEUED, and its page says why
   const run = await sked.api('POST', `/api/jobs/${sync.id}/runs`, { title: 'During the upgrade' });
   await until(async () => assert.equal((await cells(olga, 'default')).Waiting, '1'));
@@ -244,6 +254,16 @@ test('what sked shows rarely: a removed queue finishing its runs, a Celery queue
   await page.evaluate(() => { document.querySelector('.queues-table').dataset.old = '1'; });
   await until(async () => assert.ok(await page.evaluate(() => !document.querySelector('.queues-table[data-old]'))), { timeout: 10000 });
   assert.equal(await workers.evaluate((d) => d.open), true);
+});
+
+test('the job form names a Celery queue by its workers, having no slot count', async () => {
+  const admin = await newPage(browser);
+  pages.push(admin);
+  await signIn(admin, sked.url);
+  await admin.goto(`${sked.url}/jobs/new`);
+  const queue = admin.getByLabel('Queue');
+  assert.equal(await queue.locator('option[value="remote"]').innerText(), 'remote (Celery workers)');
+  assert.equal(await queue.locator('option[value="low"]').innerText(), 'low (1 at a time)');
 });
 
 test('375 px: the queues as cards, nothing wider than the window', async () => {

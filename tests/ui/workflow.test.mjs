@@ -55,24 +55,37 @@ test('sign in', async () => {
   await header.getByText('admin', { exact: true }).waitFor();
 });
 
-test('create a job: field errors from the server, then saved and listed', async () => {
+test('create a job: what is missing said in the form\'s order, field errors from the server, then saved and listed', async () => {
   await page.getByRole('button', { name: 'Create' }).click();
   await page.waitForURL(/\/jobs\/new$/);
-  await page.getByLabel('Name').fill(TITLE);
+  // saved empty: nothing is sent, each required field says what it needs, the first one has the focus
+  let posted = 0;
+  const count = (r) => { if (r.method() === 'POST' && r.url().endsWith('/api/jobs')) posted += 1; };
+  page.on('request', count);
+  await page.getByRole('button', { name: 'Save' }).click();
+  await until(async () => assert.equal(await fieldError(page.getByLabel('Title')), 'Enter a title'));
+  assert.equal(await fieldError(page.getByLabel('Task')), 'Choose a job type');
+  assert.equal(await page.evaluate(() => document.activeElement.closest('[data-field]')?.dataset.field), 'title');
+  assert.equal(await page.getByLabel('Title').getAttribute('aria-invalid'), 'true');
+  page.off('request', count);
+  assert.equal(posted, 0);
+  await page.getByLabel('Title').fill(TITLE);
   await page.getByLabel('Description').fill('Pushes changed records to the remote catalogue.');
   await page.getByLabel('Task').selectOption('sync_records');
   await page.getByLabel('Queue').selectOption('default');
   // the arguments form comes from the job type's schema
   await page.getByLabel('Records').fill('20');
   await page.getByLabel('Mode').selectOption({ label: 'update' });
-  await page.getByLabel('Timeout').fill('soon');
+  // an example of custom args names an argument of the job type
+  assert.equal(await page.getByLabel('Custom args').getAttribute('placeholder'), '{"records": 50}');
+  await page.getByLabel('Run timeout').fill('soon');
   assert.equal(await page.getByLabel('Active').isChecked(), true);
   await shot(page, 'create-form', { fullPage: true });
   await page.getByRole('button', { name: 'Save' }).click();
-  // a 400 with {"field": "timeout"} appears next to the Timeout field
-  await until(async () => assert.match(await fieldError(page.getByLabel('Timeout')), /expected a duration/));
-  assert.equal(await page.getByLabel('Timeout').getAttribute('aria-invalid'), 'true');
-  await page.getByLabel('Timeout').fill('10m');
+  // a 400 with {"field": "timeout"} appears next to the Run timeout field
+  await until(async () => assert.match(await fieldError(page.getByLabel('Run timeout')), /expected a duration/));
+  assert.equal(await page.getByLabel('Run timeout').getAttribute('aria-invalid'), 'true');
+  await page.getByLabel('Run timeout').fill('10m');
   await page.getByRole('button', { name: 'Save' }).click();
   await page.waitForURL(/\/jobs$/);
   await row(page, TITLE).waitFor();
@@ -88,6 +101,7 @@ test('create a job: field errors from the server, then saved and listed', async 
 test('the list: search, task, queue, active, never run', async () => {
   await page.getByRole('searchbox', { name: 'Search jobs' }).fill('catalogue');
   await until(async () => assert.equal(await page.getByRole('row').count(), 2)); // header + the job
+  await page.getByText('1 result · Page 1 of 1').waitFor();
   const r = row(page, TITLE);
   await r.getByText('Synchronise records').waitFor();
   await r.getByText('Never run').waitFor();
@@ -110,7 +124,7 @@ test('configure and run with a since value; the run page opens', async () => {
   await dialog.getByText(/Value that will be used:.*no successful run yet/).waitFor();
   await dialog.getByLabel('Title').fill('Backfill November');
   await dialog.getByLabel('Since').fill('2026-11-01 08:30');
-  await dialog.getByText('Value that will be used: 2026-11-01 08:30 (UTC), as entered.').waitFor();
+  await dialog.getByText('Value that will be used: 2026-11-01 08:30:00 UTC, as entered.').waitFor();
   await dialog.getByText('Advanced configuration').click();
   await dialog.getByLabel('Reference configuration').waitFor();
   await dialog.getByText('Custom args override everything above.').waitFor();
@@ -182,10 +196,16 @@ test('a run\'s log lines arrive live on its page', async () => {
   // the level filter and the search narrow the lines
   await page.getByLabel('Level').selectOption('INFO');
   await log.getByText('segment 2 rebuilt').waitFor({ state: 'hidden' });
-  await page.getByText('2 of 8 lines').waitFor();
+  await page.getByText('2 of 8 lines', { exact: true }).waitFor();
+  // what a filter leaves is said once by a status; the counter, which follows every new line of
+  // a live run, is no live region
+  const said = page.locator('.logview [role="status"]');
+  assert.equal(await said.textContent(), '2 of 8 lines shown.');
+  assert.deepEqual(await page.locator('.log-count').evaluate((el) => [el.getAttribute('role'), el.getAttribute('aria-live')]), [null, null]);
   await page.getByLabel('Level').selectOption('DEBUG');
   await page.getByLabel('Search log').fill('segment 4');
-  await page.getByText('1 of 8 lines').waitFor();
+  await page.getByText('1 of 8 lines', { exact: true }).waitFor();
+  assert.equal(await said.textContent(), '1 of 8 lines shown.');
 });
 
 test('stop a long run: it ends CANCELLED', async () => {
@@ -263,8 +283,19 @@ test('schedule by interval, then by crontab, see the next run; remove it', async
   });
   await row(page, TITLE).getByText('Crontab 0 3 * * mon-fri').waitFor();
 
+  // removing asks first; Cancel goes back to the schedule, which stays
   await row(page, TITLE).getByRole('button', { name: 'Schedule…' }).click();
-  await page.getByRole('dialog').getByRole('button', { name: 'Remove schedule' }).click();
+  dialog = page.getByRole('dialog', { name: /^Schedule/ });
+  await dialog.getByRole('button', { name: 'Remove schedule' }).click();
+  const confirm = page.getByRole('dialog', { name: `Remove the schedule of “${TITLE}”?` });
+  await confirm.getByText('It can still be run by hand, and scheduled again.', { exact: false }).waitFor();
+  await confirm.getByRole('button', { name: 'Cancel' }).click();
+  await confirm.waitFor({ state: 'detached' });
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Remove schedule');
+  assert.equal((await sked.api('GET', `/api/jobs/${jobId}`)).schedule.type, 'crontab');
+  await dialog.getByRole('button', { name: 'Remove schedule' }).click();
+  await confirm.getByRole('button', { name: 'Remove schedule' }).click();
+  await dialog.waitFor({ state: 'detached' });
   await row(page, TITLE).getByText('Not scheduled').waitFor();
   assert.equal((await sked.api('GET', `/api/jobs/${jobId}`)).schedule, null);
 });
@@ -281,8 +312,16 @@ test('the job page: actions, next run, deactivate and activate', async () => {
   await page.getByText('Cron 0 3 * * 1-5 (Europe/Zurich)').waitFor();
   await page.getByRole('row').filter({ hasText: 'Catch up after the holidays' }).getByText('SUCCESS').waitFor();
   await shot(page, 'job-detail', { fullPage: true });
-  await page.getByRole('button', { name: 'Deactivate' }).click();
-  await page.getByRole('button', { name: 'Activate' }).waitFor();
+  // from the keyboard: the focus stays on the button, which now says the opposite
+  await actions.getByRole('button', { name: 'Deactivate' }).focus();
+  await page.keyboard.press('Enter');
+  await actions.getByRole('button', { name: 'Activate', exact: true }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Activate');
+  await page.keyboard.press('Enter');
+  await actions.getByRole('button', { name: 'Deactivate', exact: true }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Deactivate');
+  await page.keyboard.press('Enter');
+  await actions.getByRole('button', { name: 'Activate', exact: true }).waitFor();
   assert.equal((await sked.api('GET', `/api/jobs/${(await sked.api('GET', '/api/jobs?q=Nightly')).hits.hits[0].id}`)).active, false);
   await page.goto(`${sked.url}/jobs`);
   await row(page, 'Nightly report').getByText('Inactive').first().waitFor();
@@ -299,10 +338,10 @@ test('edit the job: the form is filled in, the task is fixed', async () => {
   await page.goto(`${sked.url}/jobs`);
   await row(page, TITLE).getByRole('button', { name: 'Edit' }).click();
   await page.waitForURL(new RegExp(`/jobs/${jobId}/edit$`));
-  assert.equal(await page.getByLabel('Name').inputValue(), TITLE);
+  assert.equal(await page.getByLabel('Title').inputValue(), TITLE);
   assert.equal(await page.getByLabel('Task').isDisabled(), true);
   assert.equal(await page.getByLabel('Records').inputValue(), '20');
-  await page.getByLabel('Name').fill(`${TITLE} (edited)`);
+  await page.getByLabel('Title').fill(`${TITLE} (edited)`);
   await page.getByLabel('Records').fill('35');
   await page.getByLabel('Overlap').selectOption('skip');
   await page.getByLabel('Retries').fill('2');
@@ -352,10 +391,49 @@ test('the runs page and the audit trail', async () => {
   await page.getByRole('row').filter({ hasText: 'Rebuild the search index' }).getByText('CANCELLED').waitFor();
   await page.getByLabel('Status').selectOption('');
 
+  // an operator pauses a queue with her token, then changes the reason and resumes it; an admin
+  // disables and enables her account
+  const olga = await sked.api('POST', '/api/users', { username: 'olga', display_name: 'Olga Operator', role: 'operator', password: 'olga-password-1' });
+  const tok = await sked.api('POST', `/api/users/${olga.id}/tokens`, { name: 'monitoring' });
+  const asOlga = async (path, body) => assert.equal((await fetch(sked.url + path, {
+    method: 'POST', headers: { Authorization: `Bearer ${tok.token}` }, body: body && JSON.stringify(body),
+  })).status, 200);
+  await asOlga('/api/queues/low/actions/pause', { reason: 'disk swap' });
+  await asOlga('/api/queues/low/actions/pause', { reason: 'disk swap, longer' });
+  await asOlga('/api/queues/low/actions/resume');
+  await sked.api('PATCH', `/api/users/${olga.id}`, { disabled: true });
+
   await page.getByRole('link', { name: 'Audit trail' }).click();
   await page.waitForURL(/\/audit$/);
   await page.getByRole('row').filter({ hasText: 'run.stopped' }).waitFor();
   await shot(page, 'audit');
+  /** The cells of the newest entry of `action`, by column. */
+  const entry = async (action) => {
+    const r = page.getByRole('row').filter({ has: page.getByText(action, { exact: true }) }).first();
+    await r.waitFor();
+    return Object.fromEntries(await r.locator('td').evaluateAll((tds) => tds.map((td) => [td.dataset.label, td.innerText.trim()])));
+  };
+  // people by display name, as elsewhere; what an entry is about by name, not by id
+  assert.equal((await entry('run.stopped')).Who, 'Administrator');
+  const paused = await entry('queue.paused');
+  assert.equal(paused.Who, 'Olga Operator (API token)');
+  assert.equal(paused.Target, 'queue low');
+  assert.equal((await entry('queue.reason_changed')).Details, 'low: reason: "disk swap" → "disk swap, longer"');
+  const disabled = await entry('user.updated');
+  assert.equal(disabled.Target, 'olga');
+  assert.equal(disabled.Details, 'olga: disabled: false → true');
+  assert.equal((await entry('token.created')).Target, 'token “monitoring” of olga');
+  const account = page.getByRole('row').filter({ has: page.getByText('user.updated', { exact: true }) }).first();
+  assert.equal(await account.locator('td[data-label="Target"] span').getAttribute('title'), `Account ${olga.id}`);
+  // every documented action can be picked
+  for (const action of ['queue.paused', 'queue.resumed', 'queue.reason_changed', 'user.updated', 'token.revoked', 'login.succeeded']) {
+    assert.equal(await page.getByLabel('Action').locator(`option[value="${action}"]`).count(), 1, action);
+  }
+  await page.getByLabel('Action').selectOption('queue.');
+  await until(async () => assert.equal(await page.getByRole('row').count(), 4)); // header + 3
+  await page.getByText('3 entries · Page 1 of 1').waitFor();
+  await page.getByLabel('Action').selectOption('queue.resumed');
+  await page.getByText('1 entry · Page 1 of 1').waitFor();
   await page.getByLabel('Action').selectOption('job.scheduled');
   await until(async () => assert.equal(await page.getByRole('row').count(), 4)); // header + 3
 });

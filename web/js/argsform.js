@@ -2,24 +2,51 @@
 // of JSON Schema that docs/tasks.md describes), and the JSON editors for what a form cannot
 // express. Fields carry the API's field names ("args.limit"), so 400 answers land on them.
 
-import { h, humanize, parseTime } from './dom.js';
-import { field, input, select } from './components.js';
+import { h, humanize, readInstant, INSTANT_FORMATS } from './dom.js';
+import { field, input, select, sentence } from './components.js';
 
 /**
  * "2026-11-01T08:30:00.000000+00:00" → "2026-11-01 08:30" (UTC), the form the API reads back;
  * seconds and their fraction only when there are some ("2026-11-30 14:39:29.786762", a since
  * that a run resolved to the start of another: a run again must not lose a part of a second).
+ * A text the API would not read is given back as it is.
  */
 export function sinceForInput(v) {
   if (typeof v !== 'string' || !v) return '';
-  const d = parseTime(v);
-  if (!d) return v;
-  const iso = d.toISOString();
+  const { date, fraction } = readInstant(v);
+  if (!date) return v;
+  const iso = date.toISOString();
   // the fraction as written: Date keeps milliseconds only
-  const m = /:\d\d(\.\d+)/.exec(v);
-  const frac = m && /[1-9]/.test(m[1]) ? m[1].replace(/0+$/, '') : '';
+  const frac = /[1-9]/.test(fraction) ? `.${fraction.replace(/0+$/, '')}` : '';
   const secs = iso.slice(17, 19) !== '00' || frac ? `${iso.slice(16, 19)}${frac}` : '';
   return `${iso.slice(0, 10)} ${iso.slice(11, 16)}${secs}`;
+}
+
+/** Why a typed date-time would be refused by the server, as a sentence; '' when it is fine. */
+export function dateTimeProblem(text) {
+  const t = text.trim();
+  return t ? sentence(readInstant(t).problem || '') : '';
+}
+
+/**
+ * An example object for a custom args placeholder: the schema's first property (after since,
+ * which every job type may have) with a value of its kind, so it names an argument of the job type.
+ */
+export function customArgsExample(schema) {
+  const props = Object.entries((schema && schema.properties) || {});
+  const [name, p] = props.find(([k]) => k !== 'since') || props[0] || [];
+  if (!name) return '{"key": "value"}';
+  const type = typeOf(p);
+  let v;
+  if (p.default !== undefined && p.default !== null) v = p.default;
+  else if (p.enum) [v] = p.enum;
+  else if (p.format === 'date-time') v = '2026-01-01 00:00';
+  else if (type === 'integer' || type === 'number') v = p.minimum ?? 1;
+  else if (type === 'boolean') v = true;
+  else if (type === 'array') v = [];
+  else if (type === 'object') v = {};
+  else v = 'value';
+  return JSON.stringify({ [name]: v }).replace(/^\{"(.*?)":/, '{"$1": ');
 }
 
 /**
@@ -106,7 +133,7 @@ export function argsForm(schema, values = {}, { prefix = 'args', extra = () => n
     const v = values ? values[name] : undefined;
     const dflt = defaultText(prop);
     const hintParts = [];
-    if (prop.format === 'date-time') hintParts.push('YYYY-MM-DD HH:mm, in UTC.');
+    if (prop.format === 'date-time') hintParts.push(`${INSTANT_FORMATS}.`);
     if (prop.description) hintParts.push(/[.!?]$/.test(prop.description) ? prop.description : `${prop.description}.`);
     if (prop.minimum !== undefined || prop.maximum !== undefined) {
       hintParts.push(`From ${prop.minimum ?? '−∞'} to ${prop.maximum ?? '∞'}.`);
@@ -176,17 +203,39 @@ export function argsForm(schema, values = {}, { prefix = 'args', extra = () => n
         return ed.value;
       } });
       continue;
+    } else if (prop.format === 'date-time') {
+      // checked here as the server reads it, so a typo is caught before Run now or Save
+      const dt = input({ placeholder: 'YYYY-MM-DD HH:mm' });
+      control = dt;
+      if (typeof v === 'string') dt.value = sinceForInput(v);
+      else if (v !== undefined && v !== null) dt.value = String(v);
+      read = () => {
+        const problem = dateTimeProblem(dt.value);
+        if (problem) throw new Error(problem);
+        return dt.value.trim() === '' ? undefined : dt.value.trim();
+      };
     } else {
-      control = input({ placeholder: prop.format === 'date-time' ? 'YYYY-MM-DD HH:mm' : dflt });
-      if (typeof v === 'string') control.value = prop.format === 'date-time' ? sinceForInput(v) : v;
+      control = input({ placeholder: dflt });
+      if (typeof v === 'string') control.value = v;
       else if (v !== undefined && v !== null) control.value = String(v);
       read = () => (control.value.trim() === '' ? undefined : control.value.trim());
     }
     control.name = apiField;
-    el.append(field({
+    const wrap = field({
       label, control, field: apiField, required: required.has(name), extra: extra(name, control),
       hint: hintParts.join(' ') || hint,
-    }));
+    });
+    el.append(wrap);
+    if (prop.format === 'date-time') {
+      // said once the field is left, not at every key while the value is being typed
+      const slot = wrap.querySelector('.field-error');
+      control.addEventListener('change', () => {
+        const problem = dateTimeProblem(control.value);
+        slot.textContent = problem;
+        if (problem) control.setAttribute('aria-invalid', 'true');
+        else control.removeAttribute('aria-invalid');
+      });
+    }
     readers.push({ name, apiField, read });
   }
 

@@ -1,7 +1,7 @@
 // Building blocks used by several pages: form fields with their error slots, API error
 // display, modal dialogs, pagination, notices.
 
-import { h, icon, nextId, clear } from './dom.js';
+import { h, icon, nextId, clear, plural } from './dom.js';
 
 // ---- buttons ---------------------------------------------------------------------------
 
@@ -39,6 +39,12 @@ export function field({ label, control, hint, field: apiField, required, inline,
     extra || null,
     hint ? h('div', { class: 'hint', id: hintId }, hint) : null,
     err);
+}
+
+/** Makes `note` (an element of a field, shown under its control) part of the control's description. */
+export function describedAlsoBy(wrap, control, note) {
+  control.setAttribute('aria-describedby', `${control.getAttribute('aria-describedby') || ''} ${note.id}`.trim());
+  return wrap;
 }
 
 export function input(attrs = {}) {
@@ -86,6 +92,8 @@ export function applyErrors(root, err) {
   const summary = root.querySelector('.error-summary');
   const leftover = [];
   let first = null;
+  // the first field marked in the form's order, whatever the order of the errors
+  const earlier = (a, b) => (!b || (a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING) ? a : b);
   for (const e of err.errors || []) {
     const f = e.field ? fieldFor(root, e.field) : null;
     const text = (e.messages || []).join('; ');
@@ -99,7 +107,7 @@ export function applyErrors(root, err) {
     const ctl = f.querySelector('input, select, textarea');
     if (ctl) {
       ctl.setAttribute('aria-invalid', 'true');
-      first = first || ctl;
+      first = earlier(ctl, first);
     }
   }
   if (summary) {
@@ -173,12 +181,18 @@ export function openDialog({ title, content, footer = [], wide = false, onClose,
   inner.append(h('header', { class: 'dialog-head' }, h('h2', { id: titleId }, title), closeBtn), body,
     h('footer', { class: 'dialog-foot' }, footer));
   dialog.append(inner);
+  // The browser gives the focus back to the control that opened the dialog. A page redrawn
+  // meanwhile has replaced it: then its successor gets it, the control of the same data-action.
+  const opener = document.activeElement;
   let closed = false;
   function close() {
     if (closed) return;
     closed = true;
     if (dialog.open) dialog.close();
     dialog.remove();
+    const action = opener && !opener.isConnected && opener.dataset ? opener.dataset.action : null;
+    const successor = action ? document.querySelector(`[data-action="${CSS.escape(action)}"]`) : null;
+    if (successor) successor.focus();
     if (onClose) onClose();
   }
   // Escape fires "cancel" and then "close"; both end here.
@@ -228,7 +242,7 @@ export function pager({ total, page, size, onChange, sizes = [10, 25, 50, 100], 
   const sizeSel = select(sizes.map((s) => [String(s), String(s)]), { value: String(size), 'aria-label': 'Results per page' });
   sizeSel.addEventListener('change', () => onChange({ page: 1, size: Number(sizeSel.value) }));
   return h('nav', { class: 'pager', 'aria-label': 'Pagination' },
-    h('span', { class: 'pager-total' }, `${total.toLocaleString()} ${noun} · Page ${page.toLocaleString()} of ${pages.toLocaleString()}`),
+    h('span', { class: 'pager-total' }, `${plural(total, noun)} · Page ${page.toLocaleString()} of ${pages.toLocaleString()}`),
     h('span', { class: 'pager-pages' },
       button('Previous page', { small: true, disabled: page <= 1, onclick: () => onChange({ page: page - 1, size }) }),
       pageNumbers(page, pages).map((n) => (n === null ? h('span', { class: 'pager-gap', 'aria-hidden': 'true' }, '…')

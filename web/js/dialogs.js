@@ -2,12 +2,16 @@
 // confirmations of deleting a job or a run. Used by the jobs list and the job page alike.
 
 import { api } from './api.js';
-import { h, icon, debounce, fullTime, parseTime, describeSchedule, nextId, put } from './dom.js';
+import {
+  h, icon, debounce, fullTime, parseTime, describeSchedule, nextId, put, readInstant, utcText, relativeTime,
+  intervalSeconds, splitSeconds,
+} from './dom.js';
 import {
   button, field, input, select, openDialog, confirmDialog, errorSummary, applyErrors, clearErrors, toast, textBlock,
+  describedAlsoBy,
 } from './components.js';
-import { argsForm, jsonEditor, sinceForInput } from './argsform.js';
-import { getQueues, getTaskArgs } from './catalog.js';
+import { argsForm, jsonEditor, sinceForInput, dateTimeProblem, customArgsExample } from './argsform.js';
+import { getQueues, getTaskArgs, queueLabel, pausedText } from './catalog.js';
 import { navigate } from './router.js';
 
 function parseDefaultArgs(job) {
@@ -24,13 +28,31 @@ function savedArgs(job) {
   return a;
 }
 
-/** The queue picker, on `value`, else on `fallback` (a run's queue that is no longer configured). */
+/**
+ * The queue picker, on `value`, else on `fallback` (a run's queue that is no longer configured),
+ * with a note under it while the chosen queue is paused: the run would wait there. Read afresh,
+ * as a pause may have come since the queues were last read. Returns {select, note}.
+ */
 async function queueSelect(value, fallback = value) {
-  const queues = await getQueues();
-  const s = select(queues.map((q) => [q.name,
-    `${q.title || q.name} (${typeof q.concurrency === 'number' ? `${q.concurrency} at a time` : 'Celery workers'})`]), { value });
+  const queues = await getQueues({ fresh: true });
+  const s = select(queues.map((q) => [q.name, queueLabel(q)]), { value });
   if (s.value !== value) s.value = fallback;
-  return s;
+  const note = h('div', { class: 'notice notice-warn queue-paused-note', id: nextId('qp') });
+  const show = () => {
+    const q = queues.find((x) => x.name === s.value);
+    note.hidden = !(q && q.paused);
+    put(note, note.hidden ? null : [icon('alert'), h('span', {}, pausedText(q, 'this run waits'))]);
+  };
+  s.addEventListener('change', show);
+  show();
+  return { select: s, note };
+}
+
+/** A Date in the browser's zone and in UTC, as the Since field is typed: UTC alone in UTC. */
+function bothTimes(d) {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone === 'UTC' || zone === 'Etc/UTC') return utcText(d);
+  return `${fullTime(d.toISOString())} (${utcText(d)})`;
 }
 
 // ---- Configure and run -----------------------------------------------------------------
@@ -53,6 +75,8 @@ export async function configureAndRun(job, { from = null } = {}) {
     if (err.status !== 401) toast(`Cannot open the dialog: ${err.message}`, 'error');
     return;
   }
+  const queueNote = queue.note;
+  queue = queue.select;
   const defaults = parseDefaultArgs(job);
   const hasSavedCustom = job.custom_args && Object.keys(job.custom_args).length > 0;
   const runArgs = from && from.args && typeof from.args === 'object' && !Array.isArray(from.args) && Object.keys(from.args).length
@@ -64,25 +88,29 @@ export async function configureAndRun(job, { from = null } = {}) {
   // run started now without arguments (the start of the last successful run, or null).
   const sinceNote = h('div', { class: 'will-use' });
   let sinceInput = null;
-  // the field takes UTC: the value in the browser's zone and as it would be typed
-  const bothTimes = (iso) => `${fullTime(iso)} (${parseTime(iso).toISOString().slice(0, 19).replace('T', ' ')} UTC)`;
-  const sinceText = (v) => (v === null || v === undefined || v === '' ? 'none (the task starts from the beginning)'
-    : parseTime(v) ? bothTimes(v) : String(v));
   // custom args win over the fields, the since field too
   const customNow = () => {
     const v = customEd ? customEd.value : (customStart || undefined);
     return v && Object.keys(v).length ? v : null;
   };
   let customEd = null;
+  // Custom args reach the task as written, since included (unchecked: it need not be a date).
+  function customSince(v) {
+    if (v === undefined) return 'None: the custom args below have no since, and the task receives them as they are.';
+    if (v === null || v === '') return 'None: the custom args below give since no value.';
+    const d = typeof v === 'string' ? readInstant(v).date : null;
+    if (d) return `${bothTimes(d)}, from the custom args below (the task gets it as written there).`;
+    return `${JSON.stringify(v)}, from the custom args below, as written: custom args are not checked, and this is no date-time.`;
+  }
   function updateSinceNote() {
     const typed = sinceInput && sinceInput.value.trim();
     const custom = customNow();
     let text;
-    if (custom && from && 'since' in custom) text = `${sinceText(custom.since)}, from the custom args below.`;
-    else if (custom) text = 'The custom args below are used as they are, so no since value applies.';
-    else if (typed) text = `${typed} (UTC), as entered.`;
-    else if (defaults && defaults.since && savedArgs(job).since) text = `${bothTimes(defaults.since)}, saved with the job.`;
-    else if (defaults && defaults.since) text = `${bothTimes(defaults.since)} — the start of the last successful run.`;
+    if (custom) text = customSince(custom.since);
+    else if (typed && dateTimeProblem(typed)) text = `None yet: “${typed}” is refused (${readInstant(typed).problem}).`;
+    else if (typed) text = `${bothTimes(readInstant(typed).date)}, as entered.`;
+    else if (defaults && defaults.since && savedArgs(job).since) text = `${bothTimes(parseTime(defaults.since))}, saved with the job.`;
+    else if (defaults && defaults.since) text = `${bothTimes(parseTime(defaults.since))} — the start of the last successful run.`;
     else text = 'None: this job has no successful run yet, so the task starts from the beginning.';
     put(sinceNote, h('strong', {}, 'Value that will be used: '), text);
   }
@@ -104,7 +132,7 @@ export async function configureAndRun(job, { from = null } = {}) {
 
   customEd = jsonEditor({
     label: 'Custom args', apiField: 'custom_args', kind: 'object', value: customStart, rows: 6,
-    placeholder: '{"since": "2026-01-01 00:00", "limit": 10}',
+    placeholder: customArgsExample(schema),
     hint: 'A JSON object. Leave empty to use the arguments above.',
     onChange: () => {
       refresh();
@@ -120,7 +148,7 @@ export async function configureAndRun(job, { from = null } = {}) {
     summary,
     from ? againNote(from, runArgs, queue.value !== from.queue) : null,
     field({ label: 'Title', control: title, field: 'title', hint: 'A name for this run, shown in the runs list.' }),
-    field({ label: 'Queue', control: queue, field: 'queue', hint: 'The queue this run waits in for a free slot.' }),
+    describedAlsoBy(field({ label: 'Queue', control: queue, field: 'queue', hint: 'The queue this run waits in for a free slot.', extra: queueNote }), queue, queueNote),
     h('fieldset', { class: 'box', dataset: { field: 'args' } }, h('legend', {}, 'Args'), form.el, h('div', { class: 'field-error', role: 'alert' })),
     h('details', { class: 'box advanced', open: !!customStart },
       h('summary', {}, 'Advanced configuration'),
@@ -129,7 +157,7 @@ export async function configureAndRun(job, { from = null } = {}) {
         'Reference configuration'),
       h('div', { class: 'notice notice-warn', role: 'note' }, icon('alert'),
         h('span', {}, h('strong', {}, 'Custom args override everything above. '),
-          'When given, the task receives exactly this object: the fields above, their defaults and the since value are not used, and nothing is validated.')),
+          'When given, the task receives exactly this object: the fields above and their defaults are not used, a since in it is passed as written (none if it has none), and nothing is validated.')),
       customEd.el));
   refresh();
 
@@ -140,12 +168,15 @@ export async function configureAndRun(job, { from = null } = {}) {
       if (busy || !editorsValid()) return;
       const read = form.read();
       const formEl = dlg.dialog.querySelector('form');
-      if (read.errors.length) {
+      const custom = customEd.value && Object.keys(customEd.value).length ? customEd.value : null;
+      // with custom args the fields are not used, so what is wrong in them stops nothing
+      if (read.errors.length && !custom) {
         (applyErrors(formEl, { message: 'Some arguments are not valid.', errors: read.errors }) || runBtn).focus();
         return;
       }
-      const body = { title: title.value.trim() || null, queue: queue.value, args: read.value };
-      if (customEd.value && Object.keys(customEd.value).length) body.custom_args = customEd.value;
+      const body = { title: title.value.trim() || null, queue: queue.value };
+      if (!read.errors.length) body.args = read.value;
+      if (custom) body.custom_args = custom;
       busy = true;
       runBtn.disabled = true;
       try {
@@ -169,7 +200,9 @@ export async function configureAndRun(job, { from = null } = {}) {
 /** What "Run again" took from the earlier run, and why its since is kept. */
 function againNote(run, args, queueGone) {
   const since = args && 'since' in args
-    ? (args.since ? ` (since ${sinceForInput(args.since)} UTC)` : ' (since none: from the beginning)') : '';
+    ? (!args.since ? ' (since none: from the beginning)'
+      : readInstant(String(args.since)).date ? ` (since ${sinceForInput(args.since)} UTC)` : ` (since ${JSON.stringify(args.since)}, as written)`)
+    : '';
   return h('div', { class: 'notice again-note', role: 'note' }, icon('clock'), h('span', {},
     h('strong', {}, `From the run of ${fullTime(run.created)}: `),
     args
@@ -214,9 +247,49 @@ function wallTime(local) {
   return local.replace('T', ' ').replace(/([+-]\d\d:\d\d|Z)$/, '');
 }
 
+/**
+ * Whether two schedules fire at the same times, as the server decides whether a save keeps
+ * next_run: an interval by its length alone (its time zone changes nothing), the others by
+ * their fields and zone.
+ */
+function sameFiring(a, b) {
+  if (!a || !b || a.type !== b.type) return false;
+  if (a.type === 'interval') return intervalSeconds(a) === intervalSeconds(b);
+  if ((a.timezone || 'UTC') !== (b.timezone || 'UTC')) return false;
+  if (a.type === 'cron') return String(a.expression || '').trim() === String(b.expression || '').trim();
+  const f = (x, k) => (x[k] === undefined || x[k] === null ? '*' : String(x[k]).trim());
+  return CRONTAB_FIELDS.every(([k]) => f(a, k) === f(b, k));
+}
+
+/** Whether `built` says what `saved` says, in the form the dialog shows it: nothing to save. */
+function sameSchedule(built, saved) {
+  return sameFiring(built, saved) && (built.timezone || 'UTC') === (saved.timezone || 'UTC');
+}
+
+const UNIT_SHORT = { weeks: 'w', days: 'd', hours: 'h', minutes: 'min', seconds: 's', milliseconds: 'ms', microseconds: 'µs' };
+
+/**
+ * The interval fields the dialog shows for a saved interval: as saved, or, when it has
+ * milliseconds or microseconds (which the dialog does not offer), the whole seconds it comes to
+ * in the units offered (90000 ms → 1 min 30 s), with a note saying so.
+ */
+function intervalFieldsOf(s) {
+  if (s.type !== 'interval') return { fields: {}, note: null };
+  if (!s.milliseconds && !s.microseconds) return { fields: s, note: null };
+  const secs = intervalSeconds(s);
+  const raw = Object.entries(UNIT_SHORT).filter(([k]) => s[k]).map(([k, u]) => `${s[k]} ${u}`).join(' ');
+  const exact = (Number(s.milliseconds || 0) * 1000 + Number(s.microseconds || 0)) % 1e6 === 0;
+  return {
+    fields: splitSeconds(secs),
+    note: `Saved as ${raw}, shown here as ${exact ? 'the same length' : 'the whole seconds sked rounds it to'} in the units offered.`,
+  };
+}
+
 /** The "Schedule" dialog: interval, crontab or cron expression, with a live preview. */
 export function scheduleDialog(job, { onSaved } = {}) {
   const s = job.schedule || { type: 'interval' };
+  // an active job keeps its next run when it is saved with the schedule it has
+  const keepsNext = () => !!(job.active && job.schedule && job.next_run);
   const groupName = nextId('stype');
   const radios = {};
   const kinds = [['interval', 'Interval'], ['crontab', 'Crontab'], ['cron', 'Cron expression']];
@@ -230,10 +303,11 @@ export function scheduleDialog(job, { onSaved } = {}) {
 
   const num = (v) => input({ type: 'number', min: 0, step: 1, inputmode: 'numeric', value: v ?? '' });
   const intervalInputs = {};
-  const intervalPanel = h('div', { class: 'grid-fields' }, INTERVAL_FIELDS.map(([k, label]) => {
-    intervalInputs[k] = num(s.type === 'interval' ? s[k] : '');
+  const shown = intervalFieldsOf(s);
+  const intervalPanel = h('div', {}, h('div', { class: 'grid-fields' }, INTERVAL_FIELDS.map(([k, label]) => {
+    intervalInputs[k] = num(shown.fields[k]);
     return field({ label, control: intervalInputs[k], field: `schedule.${k}` });
-  }));
+  })), shown.note ? h('p', { class: 'hint interval-note' }, shown.note) : null);
   const crontabInputs = {};
   const crontabPanel = h('div', { class: 'grid-fields' }, CRONTAB_FIELDS.map(([k, label, hint]) => {
     crontabInputs[k] = input({ placeholder: '*', value: s.type === 'crontab' && s[k] !== undefined && s[k] !== null ? String(s[k]) : '' });
@@ -285,7 +359,9 @@ export function scheduleDialog(job, { onSaved } = {}) {
     } else {
       out.expression = expr.value.trim();
     }
-    if (tz.value.trim()) out.timezone = tz.value.trim();
+    // an interval ignores its zone: one is kept only when it says something (not UTC)
+    const zone = tz.value.trim();
+    if (zone && !(k === 'interval' && zone === 'UTC')) out.timezone = zone;
     return { schedule: out, errors: errs };
   }
 
@@ -311,14 +387,23 @@ export function scheduleDialog(job, { onSaved } = {}) {
     }
     controller = new AbortController();
     previewStatus.textContent = 'Computing…';
+    // Saved as it is, the schedule keeps its next run: an interval's times go on from there
+    // (the preview's first time of an interval is `from`); otherwise an interval fires at once.
+    const kept = keepsNext() && sameFiring(schedule, job.schedule);
+    const request = { schedule, count: 5 };
+    if (kept && schedule.type === 'interval') request.from = job.next_run;
     try {
-      const r = await api.post('/schedules/preview', { schedule, count: 5 }, { signal: controller.signal });
+      const r = await api.post('/schedules/preview', request, { signal: controller.signal });
       clearErrors(formEl);
-      previewStatus.textContent = schedule.type === 'interval'
-        ? 'An interval fires at once when saved, then every interval; it counts elapsed time, so daylight saving does not move it.'
+      const start = kept ? `Unchanged: saving keeps the next run, ${fullTime(job.next_run)}. `
+        : schedule.type === 'interval'
+          ? `An interval fires at once ${job.active || activeBox.checked ? 'when saved' : 'when the job is activated'}, then every interval. `
+          : '';
+      previewStatus.textContent = start + (schedule.type === 'interval'
+        ? 'It counts elapsed time, so daylight saving does not move it.'
         : r.interval_like
           ? `Repeats within the hour in ${r.timezone}: wall times that daylight saving skips are skipped, repeated ones fire in both passes.`
-          : `Fixed wall times in ${r.timezone}: a time that daylight saving skips fires at the end of the gap, a repeated one fires once.`;
+          : `Fixed wall times in ${r.timezone}: a time that daylight saving skips fires at the end of the gap, a repeated one fires once.`);
       // "Your time" only when the browser's zone is another than the schedule's.
       const own = Intl.DateTimeFormat().resolvedOptions().timeZone;
       const mine = own !== r.timezone && !(own === 'Etc/UTC' && r.timezone === 'UTC');
@@ -345,8 +430,11 @@ export function scheduleDialog(job, { onSaved } = {}) {
   const cancel = button('Cancel', { kind: 'ghost' });
   const remove = job.schedule ? button('Remove schedule', { kind: 'danger', iconName: 'trash' }) : null;
 
+  const nextText = !job.schedule ? null
+    : !job.active ? 'The job is inactive, so it has no next run.'
+      : job.next_run ? `Next run: ${fullTime(job.next_run)} (${relativeTime(job.next_run)}).` : null;
   const content = h('div', { class: 'schedule-form' },
-    h('p', { class: 'hint' }, `Current schedule: ${describeSchedule(job.schedule)}.`),
+    h('p', { class: 'hint current-schedule' }, `Current schedule: ${describeSchedule(job.schedule)}.`, nextText ? ` ${nextText}` : null),
     summary, typeSet, intervalPanel, crontabPanel, cronPanel, tzField, activeNotice, preview);
   showPanel();
 
@@ -381,13 +469,30 @@ export function scheduleDialog(job, { onSaved } = {}) {
         applyErrors(dlg.dialog.querySelector('form'), { message: 'The schedule is not valid.', errors });
         return;
       }
-      const body = { schedule };
+      // The schedule as it was is not sent: the job (its audit trail, its next run) stays as it is.
+      const body = {};
+      if (!job.schedule || !sameSchedule(schedule, job.schedule)) body.schedule = schedule;
       if (!job.active && activeBox.checked) body.active = true;
+      if (!Object.keys(body).length) {
+        dlg.close();
+        toast('Nothing to save: the schedule is as it was.');
+        return;
+      }
       patch(body, (j) => toast(j.next_run ? `Schedule saved. Next run ${fullTime(j.next_run)}.` : 'Schedule saved. The job is inactive, so it will not fire.'));
     },
   });
   cancel.addEventListener('click', () => dlg.close());
-  if (remove) remove.addEventListener('click', () => patch({ schedule: null }, () => toast('Schedule removed.')));
+  if (remove) {
+    remove.addEventListener('click', async () => {
+      const ok = await confirmDialog({
+        title: `Remove the schedule of “${job.title}”?`,
+        message: `The job no longer runs on a schedule (${describeSchedule(job.schedule).replace(/^./, (c) => c.toLowerCase())}).`
+          + ' It can still be run by hand, and scheduled again.',
+        confirmLabel: 'Remove schedule',
+      });
+      if (ok) patch({ schedule: null }, () => toast('Schedule removed.'));
+    });
+  }
   content.addEventListener('input', schedulePreview);
   content.addEventListener('change', (e) => {
     if (e.target.type === 'radio') showPanel();

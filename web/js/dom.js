@@ -85,11 +85,53 @@ export function icon(name, cls = '') {
 
 // ---- time ------------------------------------------------------------------------------
 
-/** The API's instants have microseconds; Date is only specified for milliseconds. */
+// An instant as the API reads it in requests (docs/api.md, value formats): YYYY-MM-DD, then
+// optionally a T or a space, HH:mm, :ss and a fraction (a dot or a comma), then optionally Z or
+// an offset (+HH:MM, +HHMM). Without a designator the time is UTC; Date.parse would read
+// "2026-01-01 00:00" in the browser's zone, so it is never used for such a text.
+const INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$/;
+const FIRST_MS = Date.UTC(2000, 0, 1) - 730485 * 86400000; /* 0000-01-01T00:00Z */
+const END_MS = Date.UTC(9999, 11, 31) + 86400000; /* 10000-01-01T00:00Z */
+
+/** The formats an instant may be typed in, for hints and errors. */
+export const INSTANT_FORMATS = 'YYYY-MM-DD, YYYY-MM-DD HH:mm or YYYY-MM-DD HH:mm:ss, in UTC unless it ends in an offset such as +01:00';
+
+function daysInMonth(y, m) {
+  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+  return [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1];
+}
+
+/**
+ * Reads an instant the way the server does: {date, fraction} (fraction: the digits after the
+ * second as written, at most 6, which Date cannot keep), or {problem} saying why it is none.
+ */
+export function readInstant(text) {
+  const m = INSTANT.exec(String(text));
+  if (!m) return { problem: `not a date-time; write ${INSTANT_FORMATS}` };
+  const [y, mo, d, hh = 0, mi = 0, ss = 0] = m.slice(1, 7).map((x) => (x === undefined ? undefined : Number(x)));
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return { problem: 'there is no such date' };
+  if (hh > 23 || mi > 59 || ss > 60) return { problem: 'the time of day is out of range (00:00 to 23:59)' };
+  const [oh, om] = [Number(m[10] || 0), Number(m[11] || 0)];
+  if (oh > 23 || om > 59) return { problem: 'the offset is out of range' };
+  const date = new Date(0);
+  date.setUTCFullYear(y, mo - 1, d); /* not Date.UTC, which takes years below 100 for 19xx */
+  date.setUTCHours(hh, mi, Math.min(ss, 59)); /* a leap second is read as 59, as the server does */
+  const fraction = (m[7] || '').slice(0, 6);
+  const sign = m[9] === '-' ? -1 : 1;
+  const ms = date.getTime() - (m[9] ? sign * (oh * 60 + om) * 60000 : 0);
+  if (ms < FIRST_MS || ms >= END_MS) return { problem: 'out of range: from 0000-01-01 to 9999-12-31 in UTC' };
+  return { date: new Date(ms + Number(fraction.padEnd(3, '0').slice(0, 3))), fraction };
+}
+
+/** An instant of the API (or typed for it) as a Date; null when it is none. */
 export function parseTime(iso) {
   if (!iso) return null;
-  const t = Date.parse(String(iso).replace(/(\.\d{3})\d+/, '$1'));
-  return Number.isNaN(t) ? null : new Date(t);
+  return readInstant(iso).date || null;
+}
+
+/** "2026-01-01 00:00:00 UTC": an instant as the API's requests write it. */
+export function utcText(d) {
+  return `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
 const fullFmt = new Intl.DateTimeFormat(undefined, {
@@ -230,10 +272,22 @@ export function prettyJson(v) {
   return JSON.stringify(v, null, 2);
 }
 
-/** "reject_every" → "Reject every". */
+// Words that are written in capitals wherever they appear in a label.
+const ACRONYMS = new Set(['api', 'csv', 'dns', 'html', 'http', 'https', 'id', 'ip', 'json', 'smtp', 'sql', 'ssh', 'tls', 'uri', 'url', 'utc', 'uuid', 'xml']);
+
+/** "reject_every" → "Reject every"; "callback_url" → "Callback URL". */
 export function humanize(name) {
-  const s = String(name).replace(/[_-]+/g, ' ').trim();
+  const words = String(name).replace(/[_-]+/g, ' ').trim().split(/\s+/)
+    .map((w) => (ACRONYMS.has(w.toLowerCase()) ? w.toUpperCase() : w));
+  const s = words.join(' ');
   return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** "1 result", "2 results", "1 entry": a count with its noun, given in the plural. */
+export function plural(n, nouns) {
+  if (n !== 1) return `${n.toLocaleString()} ${nouns}`;
+  const one = /ies$/.test(nouns) ? nouns.replace(/ies$/, 'y') : nouns.replace(/s$/, '');
+  return `1 ${one}`;
 }
 
 let uid = 0;
@@ -242,14 +296,39 @@ export function nextId(prefix = 'f') {
   return `${prefix}-${uid}`;
 }
 
+// An interval's fields, with their length in microseconds and their short unit.
+const INTERVAL_UNITS = [['weeks', 604800e6, 'w'], ['days', 86400e6, 'd'], ['hours', 3600e6, 'h'], ['minutes', 60e6, 'min'],
+  ['seconds', 1e6, 's'], ['milliseconds', 1e3, 'ms'], ['microseconds', 1, 'µs']];
+
+/**
+ * The whole seconds an interval schedule fires every: its fields summed and rounded to the
+ * nearest second, half a second up, as the server does (docs/cron.md).
+ */
+export function intervalSeconds(s) {
+  const us = INTERVAL_UNITS.reduce((sum, [k, size]) => sum + (Number(s[k]) || 0) * size, 0);
+  return Math.floor(us / 1e6 + 0.5);
+}
+
+/** Seconds in weeks, days, hours, minutes and seconds: 90 → {minutes: 1, seconds: 30}. */
+export function splitSeconds(total) {
+  const out = {};
+  let rest = total;
+  for (const [k, size] of INTERVAL_UNITS.slice(0, 5)) {
+    const n = Math.floor(rest / (size / 1e6));
+    if (n) out[k] = n;
+    rest -= n * (size / 1e6);
+  }
+  return out;
+}
+
 /** Describes a schedule object in a few words. */
 export function describeSchedule(s) {
   if (!s) return 'Not scheduled';
   const tz = s.timezone && s.timezone !== 'UTC' ? ` (${s.timezone})` : '';
   if (s.type === 'interval') {
-    const units = [['weeks', 'w'], ['days', 'd'], ['hours', 'h'], ['minutes', 'min'], ['seconds', 's'],
-      ['milliseconds', 'ms'], ['microseconds', 'µs']];
-    const parts = units.filter(([k]) => s[k]).map(([k, u]) => `${s[k]} ${u}`);
+    // milliseconds and microseconds read better as the whole seconds they come to
+    const fields = s.milliseconds || s.microseconds ? splitSeconds(intervalSeconds(s)) : s;
+    const parts = INTERVAL_UNITS.filter(([k]) => fields[k]).map(([k, , u]) => `${fields[k]} ${u}`);
     return `Every ${parts.join(' ') || '?'}`;
   }
   if (s.type === 'crontab') {

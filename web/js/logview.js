@@ -40,7 +40,11 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
   const search = h('input', { type: 'search', placeholder: 'Find in log', id: nextId('find') });
   const followBox = h('input', { type: 'checkbox', id: nextId('follow'), checked: true });
   const downloadBtn = button('Download log', { iconName: 'download', small: true });
-  const counter = h('span', { class: 'log-count', role: 'status' });
+  // not a live region: during a live run it changes with every line. What a filter leaves is
+  // said once, when the filter changes (`found`).
+  const counter = h('span', { class: 'log-count' });
+  const found = h('span', { class: 'visually-hidden', role: 'status' });
+  let announce = false;
   const zone = h('span', { class: 'log-zone', title: 'Line times are in your time zone; hover a time for UTC.' }, `Times in ${zoneName}`);
   const live = h('span', { class: 'log-live' });
   const toolbar = h('div', { class: 'log-toolbar' },
@@ -48,7 +52,7 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
     h('label', { for: search.id, class: 'visually-hidden' }, 'Search log'),
     h('span', { class: 'search-box small' }, icon('search'), search),
     h('label', { class: 'inline-check', for: followBox.id }, followBox, ' Follow'),
-    downloadBtn, live, zone, counter);
+    downloadBtn, live, zone, counter, found);
 
   // ---- the windowed list ----
   const rowsEl = h('div', { class: 'log-rows' });
@@ -66,6 +70,7 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
   }
 
   function refilter() {
+    announce = true;
     view = [];
     for (let i = 0; i < lines.length; i++) if (matches(lines[i])) view.push(i);
     schedule(true);
@@ -136,6 +141,10 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
     counter.textContent = view.length === lines.length
       ? `${lines.length.toLocaleString()} line${lines.length === 1 ? '' : 's'}`
       : `${view.length.toLocaleString()} of ${lines.length.toLocaleString()} lines`;
+    if (announce) {
+      announce = false;
+      found.textContent = `${counter.textContent} shown.`;
+    }
   }
 
   function schedule(now = false) {

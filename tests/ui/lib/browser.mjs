@@ -24,9 +24,12 @@ export function launch() {
  * A page in a new browser context (its own cookies). Uncaught errors of the page's scripts
  * are collected in page.errors, and each test file checks that none happened. `bypassCSP`
  * lets a test add a script of its own (axe-core), which sked's Content-Security-Policy refuses.
+ * The browser's time zone is UTC unless `timezoneId` names another.
  */
-export async function newPage(browser, { width = 1280, height = 860, colorScheme = 'light', bypassCSP = false } = {}) {
-  const context = await browser.newContext({ viewport: { width, height }, colorScheme, locale: 'en-US', timezoneId: 'UTC', bypassCSP });
+export async function newPage(browser, {
+  width = 1280, height = 860, colorScheme = 'light', bypassCSP = false, timezoneId = 'UTC',
+} = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, colorScheme, locale: 'en-US', timezoneId, bypassCSP });
   context.setDefaultTimeout(20000);
   const page = await context.newPage();
   page.errors = [];

@@ -13,16 +13,44 @@ const ACTIONS = [
   ['job.scheduled', 'job.scheduled'], ['job.activated', 'job.activated'], ['job.deactivated', 'job.deactivated'],
   ['job.deleted', 'job.deleted'],
   ['run.', 'Runs: every action'], ['run.started', 'run.started'], ['run.stopped', 'run.stopped'], ['run.deleted', 'run.deleted'],
-  ['user.', 'Accounts: every action'], ['token.', 'Tokens: every action'],
-  ['login.', 'Sign-ins: every result'], ['login.failed', 'login.failed'], ['logout', 'logout'],
+  ['user.', 'Accounts: every action'], ['user.created', 'user.created'], ['user.updated', 'user.updated'],
+  ['user.password_changed', 'user.password_changed'], ['user.deleted', 'user.deleted'],
+  ['token.', 'Tokens: every action'], ['token.created', 'token.created'], ['token.revoked', 'token.revoked'],
+  ['login.', 'Sign-ins: every result'], ['login.succeeded', 'login.succeeded'], ['login.failed', 'login.failed'], ['logout', 'logout'],
+  ['queue.', 'Queues: every action'], ['queue.paused', 'queue.paused'], ['queue.resumed', 'queue.resumed'],
+  ['queue.reason_changed', 'queue.reason_changed'],
 ];
 
-function actorText(a) {
+/**
+ * Who did it, by display name as the rest of the UI names people (the entry has the username;
+ * `users` maps account ids to accounts), the username in the tooltip.
+ */
+function actorCell(a, users) {
   if (!a) return '—';
   if (a.kind === 'anonymous') return 'anonymous';
   if (a.kind === 'token' && a.id === 'bootstrap') return 'bootstrap token';
   const via = a.kind === 'token' ? ' (API token)' : a.kind === 'cli' ? ' (command line)' : '';
-  return `${a.name}${via}`;
+  const u = a.kind === 'cli' ? null : users.get(a.id);
+  const name = (u && u.display_name) || a.name;
+  return h('span', { title: a.kind === 'cli' ? 'An operating-system user on the server' : `Username ${a.name}` }, `${name}${via}`);
+}
+
+/**
+ * What an account, token or queue entry is about, by name (the entry has the id, its details
+ * mostly the name), the id in the tooltip. Jobs and runs have columns of their own.
+ */
+function targetCell(e, users) {
+  const d = e.details && typeof e.details === 'object' ? e.details : {};
+  const none = h('span', { class: 'muted' }, '—');
+  if (e.action.startsWith('queue.')) return d.queue ? h('a', { href: '/queues' }, `queue ${d.queue}`) : none;
+  if (!e.target) return none;
+  if (e.action.startsWith('token.')) {
+    const what = d.name ? `token “${d.name}”${d.username ? ` of ${d.username}` : ''}` : `token ${shortId(e.target)}`;
+    return h('span', { title: `Token ${e.target}` }, what);
+  }
+  const u = users.get(e.target);
+  const username = d.username && !e.action.startsWith('login.') ? d.username : u ? u.username : null;
+  return h('span', { title: `Account ${e.target}` }, username || `account ${shortId(e.target)}`);
 }
 
 /** One line for an entry's details, with the whole JSON one click away. */
@@ -32,6 +60,9 @@ function detailsCell(d) {
   if (d.changes && typeof d.changes === 'object') {
     short = Object.entries(d.changes).map(([k, v]) => (v && typeof v === 'object' && 'before' in v
       ? `${k}: ${JSON.stringify(v.before)} → ${JSON.stringify(v.after)}` : `${k}: ${JSON.stringify(v)}`)).join('; ') || 'no change';
+    // the account or queue changed, by name
+    const whose = d.username || d.queue;
+    if (whose) short = `${whose}: ${short}`;
   } else if (typeof d === 'object' && 'before' in d && 'after' in d) {
     short = `${JSON.stringify(d.before)} → ${JSON.stringify(d.after)}`;
   } else {
@@ -55,6 +86,9 @@ export async function auditPage(el, { query, token }) {
     page: Math.max(1, Number(query.get('page')) || 1),
     size: Number(query.get('size')) || 25,
   };
+  // the accounts, for display names (the entries name people by username)
+  const users = new Map(await api.get('/users').then((r) => r.hits.hits.map((u) => [u.id, u])).catch(() => []));
+  if (!isCurrent(token)) return;
   const job = await jobPicker(state.job_id, () => { state.job_id = job.value(); state.page = 1; load(); });
   const user = input({ type: 'search', value: state.user, placeholder: 'Any user' });
   const action = select(ACTIONS, { value: state.action });
@@ -92,7 +126,7 @@ export async function auditPage(el, { query, token }) {
       h('thead', {}, h('tr', {}, ['When', 'Who', 'Action', 'Job', 'Run', 'Target', 'Details', 'Address'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, entries.map((e) => h('tr', {},
         h('td', { 'data-label': 'When', class: 'nowrap' }, timeEl(e.ts)),
-        h('td', { 'data-label': 'Who' }, actorText(e.actor)),
+        h('td', { 'data-label': 'Who' }, actorCell(e.actor, users)),
         h('td', { 'data-label': 'Action', class: 'nowrap' }, h('code', {}, e.action)),
         h('td', { 'data-label': 'Job' }, e.job_id
           ? (e.job_title !== null ? h('a', { href: `/jobs/${e.job_id}` }, e.job_title) : h('span', { class: 'muted', title: e.job_id }, 'deleted job'))
@@ -100,7 +134,7 @@ export async function auditPage(el, { query, token }) {
         h('td', { 'data-label': 'Run' }, e.run_id && e.job_id && e.job_title !== null
           ? h('a', { href: `/jobs/${e.job_id}/runs/${e.run_id}` }, shortId(e.run_id))
           : e.run_id ? h('span', { class: 'muted' }, shortId(e.run_id)) : h('span', { class: 'muted' }, '—')),
-        h('td', { 'data-label': 'Target' }, e.target ? h('code', { title: e.target }, e.target.slice(0, 8)) : h('span', { class: 'muted' }, '—')),
+        h('td', { 'data-label': 'Target' }, targetCell(e, users)),
         h('td', { 'data-label': 'Details', class: 'details-cell' }, detailsCell(e.details)),
         h('td', { 'data-label': 'Address' }, e.address || '—')))))),
     pager({ total: data.hits.total, page: state.page, size: state.size, noun: 'entries', onChange: (p) => { Object.assign(state, p); load(); } }));

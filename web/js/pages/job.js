@@ -82,8 +82,16 @@ export async function jobPage(el, { params, token }) {
   });
 
   let refOpen = false; /* the reference configuration unfolded, kept across refreshes */
+  // The header's buttons are made anew with the job (Deactivate becomes Activate): the one that
+  // had the focus, or opened the dialog that just closed, gives it to its successor (the same
+  // data-action; openDialog does the same for a dialog closed after a redraw).
+  const action = (name, btn) => {
+    if (btn) btn.dataset.action = name;
+    return btn;
+  };
   function renderJob() {
     document.title = `${job.title} · sked`;
+    const focused = head.contains(document.activeElement) ? document.activeElement.closest('[data-action]') : null;
     const reload = (j) => {
       if (j) {
         job = { ...job, ...j };
@@ -92,15 +100,19 @@ export async function jobPage(el, { params, token }) {
       refresh();
     };
     put(head, 
-      h('div', { class: 'back-row' }, h('a', { href: '/jobs', class: 'btn btn-ghost btn-small' }, icon('back'), h('span', {}, 'Jobs'))),
+      h('div', { class: 'back-row' }, action('back', h('a', { href: '/jobs', class: 'btn btn-ghost btn-small' }, icon('back'), h('span', {}, 'Jobs')))),
       pageHeader(job.title, [
-        can('run') ? button('Configure and run…', { iconName: 'play', onclick: () => configureAndRun(job) }) : null,
-        can('schedule') ? button('Schedule…', { iconName: 'calendar', onclick: () => scheduleDialog(job, { onSaved: reload }) }) : null,
-        can('activate') ? button(job.active ? 'Deactivate' : 'Activate', { iconName: 'power', onclick: toggleActive }) : null,
-        can('edit') ? button('Edit', { iconName: 'edit', onclick: () => navigate(`/jobs/${job.id}/edit`) }) : null,
-        can('delete') ? button('Delete', { iconName: 'trash', kind: 'danger-ghost', onclick: () => deleteJob(job, { onDeleted: () => navigate('/jobs') }) }) : null,
+        can('run') ? action('run', button('Configure and run…', { iconName: 'play', onclick: () => configureAndRun(job) })) : null,
+        can('schedule') ? action('schedule', button('Schedule…', { iconName: 'calendar', onclick: () => scheduleDialog(job, { onSaved: reload }) })) : null,
+        can('activate') ? action('active', button(job.active ? 'Deactivate' : 'Activate', { iconName: 'power', onclick: toggleActive })) : null,
+        can('edit') ? action('edit', button('Edit', { iconName: 'edit', onclick: () => navigate(`/jobs/${job.id}/edit`) })) : null,
+        can('delete') ? action('delete', button('Delete', { iconName: 'trash', kind: 'danger-ghost', onclick: () => deleteJob(job, { onDeleted: () => navigate('/jobs') }) })) : null,
       ], { label: 'Job actions' }),
       job.description ? h('p', { class: 'lead' }, job.description) : null);
+    if (focused) {
+      const again = head.querySelector(`[data-action="${focused.dataset.action}"]`);
+      if (again) again.focus({ preventScroll: true });
+    }
     const saved = { ...(job.run_args || {}) };
     delete saved.custom_args;
     let defaults = null;
@@ -124,7 +136,7 @@ export async function jobPage(el, { params, token }) {
         facts([
           ['Task', h('span', { title: job.task }, `${tTitle} (${job.task})`)],
           ['Queue', job.default_queue],
-          ['Timeout', job.timeout || (task && task.timeout ? `${task.timeout} (the job type's)` : 'none')],
+          ['Run timeout', job.timeout || (task && task.timeout ? `${task.timeout} (the job type's)` : 'none')],
           ['Created', timeEl(job.created, { full: true })],
           ['Updated', timeEl(job.updated, { full: true })],
           ['Saved arguments', Object.keys(saved).length ? jsonBlock(saved, 'Saved arguments') : h('span', { class: 'muted' }, 'none (defaults)')],

@@ -5,10 +5,10 @@
 import { api } from '../api.js';
 import { h, icon, put, debounce, nextId, shortId } from '../dom.js';
 import {
-  button, field, input, select, errorSummary, applyErrors, pageHeader, toast,
+  button, field, input, select, errorSummary, applyErrors, pageHeader, toast, describedAlsoBy,
 } from '../components.js';
-import { argsForm, jsonEditor } from '../argsform.js';
-import { getTasks, getQueues, getTaskArgs } from '../catalog.js';
+import { argsForm, jsonEditor, customArgsExample } from '../argsform.js';
+import { getTasks, getQueues, getTaskArgs, queueLabel, pausedText } from '../catalog.js';
 import { navigate, isCurrent, onLeave } from '../router.js';
 import { can } from '../session.js';
 
@@ -36,7 +36,7 @@ export async function jobFormPage(el, { params, token }) {
     return;
   }
   const [tasks, queues, job] = await Promise.all([
-    getTasks(), getQueues(), editing ? api.get(`/jobs/${params.id}`) : null,
+    getTasks(), getQueues({ fresh: true }), editing ? api.get(`/jobs/${params.id}`) : null,
   ]);
   if (!isCurrent(token)) return;
   // the jobs a success starts, by title (the job has their ids only)
@@ -47,7 +47,15 @@ export async function jobFormPage(el, { params, token }) {
   const title = input({ name: 'title', maxlength: 250, value: job ? job.title : '', required: true });
   const description = h('textarea', { name: 'description', rows: 3 });
   description.value = job && job.description ? job.description : '';
-  const queue = select(queues.map((q) => [q.name, `${q.title || q.name} (${q.concurrency} at a time)`]));
+  const queue = select(queues.map((q) => [q.name, queueLabel(q)]));
+  // a paused queue holds the runs of the job until it is resumed: said under the picker
+  const queueNote = h('div', { class: 'notice notice-warn queue-paused-note', id: nextId('qp') });
+  const showQueueNote = () => {
+    const q = queues.find((x) => x.name === queue.value);
+    queueNote.hidden = !(q && q.paused);
+    put(queueNote, queueNote.hidden ? null : [icon('alert'), h('span', {}, pausedText(q, 'runs of this job wait there'))]);
+  };
+  queue.addEventListener('change', showQueueNote);
   const task = select([['', 'Choose a job type…']].concat(tasks.map((t) => [t.id, `${t.title} (${t.id})`])), {
     disabled: editing, required: true,
   });
@@ -76,6 +84,7 @@ export async function jobFormPage(el, { params, token }) {
     task.value = job.task;
     queue.value = job.default_queue;
   }
+  showQueueNote();
 
   const save = button('Save', { kind: 'primary', iconName: 'check', type: 'submit' });
   const argsBox = h('div', { class: 'args-box' });
@@ -83,7 +92,7 @@ export async function jobFormPage(el, { params, token }) {
   const customEd = jsonEditor({
     label: 'Custom args', apiField: 'custom_args', kind: 'object', rows: 5,
     value: job && job.custom_args ? job.custom_args : '',
-    placeholder: '{"records": 5}',
+    placeholder: customArgsExample(null),
     hint: 'Optional JSON object. When set, every run receives exactly this object instead of the arguments above.',
     onChange: () => refresh(),
   });
@@ -100,9 +109,13 @@ export async function jobFormPage(el, { params, token }) {
       refresh();
       return;
     }
-    if (!queueTouched && t.default_queue) queue.value = t.default_queue;
+    if (!queueTouched && t.default_queue) {
+      queue.value = t.default_queue;
+      showQueueNote();
+    }
     const schema = await getTaskArgs(t.id).catch(() => ({}));
     if (task.value !== t.id) return;
+    customEd.textarea.placeholder = customArgsExample(schema);
     const saved = job ? { ...(job.run_args || {}) } : {};
     delete saved.custom_args;
     argsPart = argsForm(schema, saved, { onValidity: () => refresh() });
@@ -116,9 +129,9 @@ export async function jobFormPage(el, { params, token }) {
   const summary = errorSummary();
   const form = h('form', { class: 'job-form', novalidate: true },
     summary,
-    field({ label: 'Name', control: title, field: 'title', required: true, hint: 'A title for the job.' }),
+    field({ label: 'Title', control: title, field: 'title', required: true, hint: 'Names the job in the lists and on its page.' }),
     field({ label: 'Description', control: description, field: 'description', hint: 'A short description of what the job does.' }),
-    field({ label: 'Queue', control: queue, field: 'default_queue', hint: 'The queue runs wait in unless a run names another.' }),
+    describedAlsoBy(field({ label: 'Queue', control: queue, field: 'default_queue', hint: 'The queue runs wait in unless a run names another.', extra: queueNote }), queue, queueNote),
     field({ label: 'Task', control: task, field: 'task', required: true, extra: taskInfo }),
     field({ label: 'Active', control: active, field: 'active', inline: true, hint: 'Inactive jobs do not run on their schedule; they can still be run by hand.' }),
     h('fieldset', { class: 'box', dataset: { field: 'args' } }, h('legend', {}, 'Arguments'),
@@ -127,7 +140,7 @@ export async function jobFormPage(el, { params, token }) {
     customEd.el,
     h('fieldset', { class: 'box' }, h('legend', {}, 'Policies'),
       h('div', { class: 'grid-fields wide' },
-        field({ label: 'Timeout', control: timeout, field: 'timeout', hint: 'Longest run time: 90s, 10m, 2h, 1h30m, 1d. Empty: the job type\'s.' }),
+        field({ label: 'Run timeout', control: timeout, field: 'timeout', hint: 'Longest run time: 90s, 10m, 2h, 1h30m, 1d. Empty: the job type\'s.' }),
         field({ label: 'Overlap', control: overlap, field: 'overlap', hint: 'What a scheduled fire does while the job still has runs.' }),
         field({ label: 'Catch-up', control: catchup, field: 'catchup', hint: 'What happens to fires missed while sked was down.' }),
         field({ label: 'Catch-up limit', control: catchupLimit, field: 'catchup_limit', hint: 'Most missed fires "All" runs (1 to 10000).' }),
@@ -153,8 +166,13 @@ export async function jobFormPage(el, { params, token }) {
     if (save.disabled) return;
     const read = argsPart ? argsPart.read() : { value: {}, errors: [] };
     const limit = catchupLimit.value === '' ? undefined : Number(catchupLimit.value);
-    if (read.errors.length) {
-      (applyErrors(form, { message: 'Some arguments are not valid.', errors: read.errors }) || save).focus();
+    // what is missing is said here, in plain words, before the server would
+    const missing = [];
+    if (!title.value.trim()) missing.push({ field: 'title', messages: ['Enter a title'] });
+    if (!editing && !task.value) missing.push({ field: 'task', messages: ['Choose a job type'] });
+    if (missing.length || read.errors.length) {
+      const message = missing.length ? 'Some fields need a value.' : 'Some arguments are not valid.';
+      (applyErrors(form, { message, errors: [...missing, ...read.errors] }) || save).focus();
       return;
     }
     const body = {

@@ -68,13 +68,17 @@ export async function runPage(el, { params, token }) {
   let run = { ...first, _readAt: performance.now() };
 
   const top = h('div');
-  const summary = h('div');
+  // the summary is drawn anew with the run, around the note of why it waits, which stays
+  const summaryFacts = h('div');
+  const reasonBox = h('div');
   const details = h('div', { class: 'run-details' });
 
   // Why a QUEUED run waits: held for its job's running run, its not_before, its queue paused,
-  // or its queue's slots all busy
-  // (asked again every few seconds while it waits)
+  // or its queue's slots all busy (asked again every few seconds while it waits). A live
+  // region, so it is touched only when what it says changes: else it would be read out again.
   const waiting = h('p', { class: 'notice wait-note', role: 'status', hidden: true });
+  const summary = h('div', {}, summaryFacts, waiting, reasonBox);
+  let waitText = '';
   let waitAsked = -Infinity;
   let waitTimer = 0; /* one at a time, however often the page is drawn */
   async function explainWait() {
@@ -96,9 +100,13 @@ export async function runPage(el, { params, token }) {
     const held = run.held
       ? 'Waits for the job’s running run to end: the job’s overlap policy, queue_one, lets one run wait but none run beside it.'
       : null;
-    put(waiting, icon('clock'), ' ', held || (later
+    const text = held || (later
       ? `Waits until ${fullTime(run.not_before)} before it may start${run.attempt > 1 ? ' (a retry, after its backoff)' : ''}.`
-      : paused || (slots ? `Waiting for a free slot: ${slots}.` : 'Waiting for a free slot in its queue.')));
+      : paused || (slots ? `Waiting for a free slot: ${slots}.` : 'Waiting for a free slot in its queue.'));
+    if (text !== waitText) {
+      waitText = text;
+      put(waiting, icon('clock'), ' ', text);
+    }
     waiting.hidden = false;
     clearTimeout(waitTimer);
     waitTimer = setTimeout(() => { if (run.status === 'QUEUED' && isCurrent(token)) explainWait(); }, 5000);
@@ -132,7 +140,7 @@ export async function runPage(el, { params, token }) {
           ? button('Delete', { iconName: 'trash', kind: 'danger-ghost', onclick: () => deleteRun(run, { onDeleted: () => navigate(`/jobs/${jobId}`) }) }) : null,
       ], { label: 'Run actions' }));
     // what one glance needs; the full times and the rest are in the facts further on
-    put(summary,
+    put(summaryFacts,
       h('dl', { class: 'run-summary' },
         fact('Started', timeEl(run.started_at, { fallback: 'not yet' })),
         run.finished_at ? fact('Finished', timeEl(run.finished_at)) : null,
@@ -145,7 +153,8 @@ export async function runPage(el, { params, token }) {
         run.attempt > 1 ? fact('Attempt', String(run.attempt)) : null,
         counted ? fact('Entries', h('span', { class: 'entries' }, counters.map(([k, v], i) => [i ? ' · ' : '',
           h('span', { class: k === 'Errored' && v ? 'entries-errored' : null }, `${(v ?? 0).toLocaleString()} ${k.toLowerCase()}`)]))) : null),
-      progressEl(run), waiting, reasonEl());
+      progressEl(run));
+    put(reasonBox, reasonEl());
     if (run.status === 'QUEUED') explainWait(); else waiting.hidden = true;
     put(details,
       h('section', { class: 'card', 'aria-labelledby': 'facts-h' }, h('h2', { id: 'facts-h' }, 'Facts'),
