@@ -378,6 +378,16 @@ test('edit the job: the form is filled in, the task is fixed', async () => {
   assert.equal(await group.getByLabel('Failed').isChecked(), true);
   assert.equal(await group.getByLabel('Success', { exact: true }).isChecked(), false);
   assert.equal(await page.getByLabel('Webhooks').inputValue(), 'https://hooks.example.org/sked');
+  // a colleague's change made while the form is open is not undone by saving the form
+  const { description } = await sked.api('GET', `/api/jobs/${jobId}`);
+  await sked.api('PATCH', `/api/jobs/${jobId}`, { description: 'changed meanwhile' });
+  await page.getByLabel('Title').fill(`${TITLE} (edited twice)`);
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Someone changed this job after you opened this form, so it was not saved.').waitFor();
+  const kept = await sked.api('GET', `/api/jobs/${jobId}`);
+  assert.equal(kept.title, `${TITLE} (edited)`);
+  assert.equal(kept.description, 'changed meanwhile');
+  await sked.api('PATCH', `/api/jobs/${jobId}`, { description });
   await page.goBack();
 });
 

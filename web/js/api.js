@@ -34,8 +34,8 @@ export function qs(params = {}) {
   return s ? `?${s}` : '';
 }
 
-export async function request(method, path, { body, query, signal } = {}) {
-  const headers = {};
+export async function request(method, path, { body, query, signal, headers: extra } = {}) {
+  const headers = { ...extra };
   const init = { method, headers, credentials: 'same-origin', signal };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';

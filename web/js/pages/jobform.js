@@ -201,7 +201,9 @@ export async function jobFormPage(el, { params, token }) {
     try {
       if (editing) {
         // PATCH names only the form's fields, so the schedule and what the form does not show stay.
-        const saved = await api.patch(`/jobs/${job.id}`, body);
+        // If-Match: the job as the form read it, so a colleague's change made meanwhile is not
+        // silently undone (412).
+        const saved = await api.patch(`/jobs/${job.id}`, body, { headers: { 'If-Match': `"${job.updated}"` } });
         toast(`Saved “${saved.title}”.`);
         navigate(`/jobs/${saved.id}`);
       } else {
@@ -211,6 +213,10 @@ export async function jobFormPage(el, { params, token }) {
       }
     } catch (err) {
       if (err.status === 401) return;
+      if (err.status === 412) {
+        err.message = 'Someone changed this job after you opened this form, so it was not saved. '
+          + 'Open the job again to see their change, then make yours';
+      }
       (applyErrors(form, err) || save).focus();
     } finally {
       refresh();
