@@ -408,9 +408,9 @@ test('the job form writes acronyms in capitals, tells the two timeouts apart and
   await page.getByLabel('Task').selectOption('http_call');
   const args = page.getByRole('group', { name: 'Arguments' });
   await args.getByRole('textbox', { name: 'URL', exact: true }).waitFor();
-  // the argument keeps its name; the job's own limit says what it limits
-  await args.getByLabel('Timeout', { exact: true }).waitFor();
+  // the argument's title names it (tasks.d/http_call.json); the job's own limit says what it limits
+  await args.getByLabel('Request timeout', { exact: true }).waitFor();
   await page.getByRole('group', { name: 'Policies' }).getByLabel('Run timeout', { exact: true }).waitFor();
-  assert.equal(await page.getByLabel('Timeout', { exact: true }).count(), 1);
+  assert.equal(await page.getByLabel('Timeout', { exact: true }).count(), 0);
   assert.equal(await page.getByLabel('Custom args').getAttribute('placeholder'), '{"url": "value"}');
 });
