@@ -377,6 +377,16 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
             json_object_del(check, "since"); /* checked above */
             schema_validate_partial(t->arguments, check, "args", errs);
             json_decref(check);
+        } else if (!t && j->task && json_is_object(args)) {
+            /* no schema to check them against: kept as they were, not replaced unchecked */
+            json_t *saved = j->run_args ? json_deep_copy(j->run_args) : json_object();
+            json_object_del(saved, "custom_args");
+            if (!json_equal(saved, run_args))
+                json_errs_add(errs, "args",
+                              "job type '%s' is not loaded, so new arguments cannot be checked; "
+                              "load its task file, or leave args out",
+                              j->task);
+            json_decref(saved);
         }
         json_t *custom = NULL;
         if (custom_in) {

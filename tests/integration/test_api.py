@@ -614,6 +614,25 @@ class JobWrites(ApiCase):
     def saved_args(job):
         return {k: v for k, v in job["args"].items() if k != "custom_args"}
 
+    def test_arguments_of_a_job_whose_type_is_gone_are_kept(self):
+        """With its job type no longer loaded, a job's arguments cannot be checked: a PATCH
+        that changes them is 400; one that sends them unchanged, or other fields, is applied."""
+        t = sh_task("gone", "true", arguments={"type": "object", "properties": {
+            "n": {"type": "integer", "minimum": 0}}})
+        with Sked(tasks={"gone.json": t}) as s:
+            job = s.create_job("gone", args={"n": 2})
+            os.unlink(os.path.join(s.tasks_dir, "gone.json"))
+            s.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: not s.get("/api/tasks").json["hits"]["hits"], what="the reload")
+            url = "/api/jobs/" + job["id"]
+            r = s.patch(url, {"args": {"n": -5}})
+            self.assertEqual((r.status, r.json["errors"][0]["field"]), (400, "args"), r)
+            self.assertIn("job type 'gone' is not loaded, so new arguments cannot be checked",
+                          r.json["errors"][0]["messages"][0])
+            self.assertEqual(s.get(url).json["run_args"], {"n": 2})
+            self.assertEqual(s.patch(url, {"args": {"n": 2}, "title": "kept"}).status, 200)
+            self.assertEqual(s.get(url).json["title"], "kept")
+
     def test_if_match_keeps_a_change_made_meanwhile(self):
         """A job's ETag is its updated time quoted; a PUT, PATCH or DELETE with an If-Match
         that is not the job's current tag is 412 and changes nothing."""
