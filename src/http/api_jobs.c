@@ -456,6 +456,21 @@ static void job_etag(const struct job *j, char out[ETAG_MAX])
     snprintf(out, ETAG_MAX, "\"%s\"", ts);
 }
 
+/* s for a message: at most max characters of it, and "…" for one that is longer or not all
+ * printable ASCII (a header's bytes need not be UTF-8). Static: one use at a time. */
+static const char *ascii_or_dots(const char *s, size_t max)
+{
+    static char out[128];
+    size_t n = 0;
+    for (; s[n] && n < max && n < sizeof out - 1; n++) {
+        if (s[n] < ' ' || s[n] > '~') return "…";
+        out[n] = s[n];
+    }
+    if (s[n]) return "…";
+    out[n] = '\0';
+    return out;
+}
+
 /* If-Match (RFC 9110 §13.1.1): whether a write may change job j, which is when the request has
  * no If-Match, "*", or j's tag among its comma-separated ones (a weak W/ one never matches);
  * else answered 412, the change made since the client read the job kept. */
@@ -477,7 +492,7 @@ static bool if_match(struct api_ctx *c, const struct job *j)
     api_error(c, 412,
               "the job changed since it was read (If-Match %s, the job's ETag is now %s): read it "
               "again, make the change on what it is now, and send its new ETag",
-              h, tag);
+              ascii_or_dots(h, 100), tag);
     return false;
 }
 

@@ -405,10 +405,8 @@ void api_runs_stop(struct api_ctx *c)
         json_t *body = api_body(c);
         if (!body) return;
         json_t *errs = json_array();
-        const char *k;
-        json_t *v;
-        json_object_foreach(body, k, v)
-            json_errs_add(errs, k, "unknown field (a stop takes none: send no body, or {})");
+        static const char *const none[] = {NULL};
+        api_unknown_fields(body, none, errs);
         json_decref(body);
         if (json_array_size(errs)) {
             api_invalid(c, errs);

@@ -657,6 +657,10 @@ class JobWrites(ApiCase):
             self.assertEqual(r.headers.get("ETag"), new_tag)
             self.assertIn("the job changed since it was read", r.json["message"])
         self.assertEqual(self.s.get(url).json["description"], "theirs")
+        # a tag that is no text still gets a message that says what to do
+        r = self.s.patch(url, {"description": "mine"}, headers={"If-Match": '"caf\u00e9"'})
+        self.assertEqual(r.status, 412)
+        self.assertIn("the job changed since it was read (If-Match …", r.json["message"])
         for value in ('W/' + new_tag, '"nope", ' + new_tag, "*"):
             r = self.s.patch(url, {"description": "mine"}, headers={"If-Match": value})
             if value.startswith("W/"):
