@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 import unittest
 
@@ -71,33 +70,34 @@ class Sked:
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self, timeout=15):
+        # sked writes its log straight into the file, so server_log() holds every line sked
+        # wrote before it is called; the address is read from the file as it grows
         self.log = open(self.log_path, "ab")
+        offset = self.log.tell()
         cmd = self.wrapper + [BIN, "serve", "--db", self.db, "--listen", "127.0.0.1:0",
                               "--tasks", self.tasks_dir] + self.args
         self.started_at = time.time()
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.PIPE, env=self.env, cwd=self.tmp)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log, env=self.env, cwd=self.tmp)
         deadline = time.time() + timeout
-        lines = []
+        text = ""
         while time.time() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            self.log.write(line)
-            self.log.flush()
-            text = line.decode(errors="replace")
-            lines.append(text)
-            m = re.match(r"^sked: listening on (http://127\.0\.0\.1:(\d+))$", text.strip())
+            with open(self.log_path, "rb") as f:
+                f.seek(offset)
+                text = f.read().decode(errors="replace")
+            m = re.search(r"^sked: listening on (http://127\.0\.0\.1:(\d+))$", text, re.M)
             if m:
                 self.url = m.group(1)
                 self.port = int(m.group(2))
-                # keep draining stderr into the log file so the server never blocks on it
-                self._pump = threading.Thread(target=self._drain, args=(self.proc.stderr, self.log), daemon=True)
-                self._pump.start()
                 return self
-        self.proc.kill()
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.01)
+        if self.proc.poll() is None:
+            self.proc.kill()
         self.proc.wait()
         self.proc = None
-        raise RuntimeError("sked did not start: %s" % "".join(lines))
+        self.log.close()
+        raise RuntimeError("sked did not start: %s" % text)
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
         if not self.proc:
@@ -109,17 +109,9 @@ class Sked:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             rc = self.proc.wait()
-        self._pump.join(5)
-        self.proc.stderr.close()
         self.log.close()
         self.proc = None
         return rc
-
-    @staticmethod
-    def _drain(src, dst):
-        for line in iter(src.readline, b""):
-            dst.write(line)
-            dst.flush()
 
     def kill9(self):
         return self.stop(signal.SIGKILL)
