@@ -888,29 +888,40 @@ static void on_sigchld(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct dispatch *d = arg;
-    /* SIGCHLD is not queued: one read takes what is pending, and that one signal may stand
-     * for several children, which the loop below asks for one by one */
-    struct signalfd_siginfo ssi;
-    ssize_t got = read(d->sigchld_fd, &ssi, sizeof ssi);
-    (void)got;
+    /* SIGCHLD is not queued: a pending one may stand for several children, which the loop
+     * below asks for one by one. The first child's slot is refilled before anything else, as
+     * a core may be idle until then; the signal is read right after, and every child that ends
+     * later either is found by the loop's next look or leaves the signal pending again. */
+    bool read_signal = false;
     for (;;) {
         siginfo_t si;
         memset(&si, 0, sizeof si);
         /* peek first: while the child is a zombie its pid (= its group id) cannot be reused,
          * so the group kill below reaches only what the task left behind */
-        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == 0) break;
-        char key[24];
-        struct active *a = map_get(&d->by_pid, pid_key(si.si_pid, key));
+        bool ended = waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid != 0;
+        if (!ended && read_signal) break;
+        struct active *a = NULL;
+        if (ended) {
+            char key[24];
+            a = map_get(&d->by_pid, pid_key(si.si_pid, key));
+            if (a) {
+                a->reaped_at = time_now_us(); /* its end, before the next run in its slot */
+                refill(d, a);
+            }
+        }
+        if (!read_signal) {
+            struct signalfd_siginfo ssi;
+            ssize_t got = read(d->sigchld_fd, &ssi, sizeof ssi);
+            (void)got;
+            read_signal = true;
+        }
+        if (!ended) continue;
         if (a) kill(-si.si_pid, SIGKILL);
         int ws;
         if (waitpid(si.si_pid, &ws, 0) < 0) break;
-        if (!a) continue;
-        a->reaped_at = time_now_us(); /* its end, before the next run in its slot starts */
-        refill(d, a);
-        worker_exited(a, ws);
+        if (a) worker_exited(a, ws);
     }
 }
-
 /* ---- stop ---- */
 
 int dispatch_stop(struct dispatch *d, const char *run_id, const struct user_ref *by,

@@ -148,9 +148,10 @@ CHILD _Noreturn void child_search(struct launch *l)
 __attribute__((no_sanitize("address", "undefined"))) static int child(void *arg)
 {
     struct launch *l = arg;
-    /* every signal arrives blocked (launch_start blocks them around the clone): give each its
-     * default disposition before unblocking them, so none runs one of sked's handlers here.
-     * With CLONE_CLEAR_SIGHAND the kernel reset the handlers: only the ignored ones are left. */
+    /* With CLONE_CLEAR_SIGHAND the kernel reset the handlers: only the ignored ones are left to
+     * reset, and a signal that comes first has its default effect. Without it every signal
+     * arrives blocked (launch_start blocks them around the clone): each gets its default
+     * disposition before they are unblocked, so none runs one of sked's handlers here. */
     long dfl[4] = {0, 0, 0, 0}; /* the kernel's sigaction: SIG_DFL, no flags, no mask */
     for (long sig = 1; sig <= 64; sig++)
         if (sig != SIGKILL && sig != SIGSTOP && (!l->cleared || (l->ignored >> (sig - 1) & 1)))
@@ -272,9 +273,6 @@ static pid_t start_cloned(const struct launch_req *req, struct launch **out, cha
     if (!fd_limit) fd_limit = sysconf(_SC_OPEN_MAX);
     l->fd_limit = fd_limit;
 
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
     pid_t pid = -1;
     int err = 0;
 #ifdef CLONE3
@@ -299,18 +297,19 @@ static pid_t start_cloned(const struct launch_req *req, struct launch **out, cha
     if (no_clone3)
 #endif
     {
+        /* the process keeps sked's handlers until it resets them: no signal may run one there */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
         l->cleared = false;
         pid = clone(child, l->stack_top, CLONE_VM | SIGCHLD, l);
         err = errno;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (pid < 0) {
         free(l);
         return failure(req->file, req->dir, STAGE_EXEC, err, why, whylen);
     }
-    /* the process does the same: whichever is first, a stop sent once this returns reaches the
-     * group (after its exec this fails, harmlessly) */
-    setpgid(pid, pid);
     *out = l;
     return pid;
 }

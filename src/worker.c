@@ -63,7 +63,8 @@ void worker_release(struct active *a)
 
 void worker_signal(struct active *a, int sig)
 {
-    if (a->pid > 0 && !a->exited) kill(-a->pid, sig);
+    /* a task's process makes its group itself, before it execs: until then, only it */
+    if (a->pid > 0 && !a->exited && kill(-a->pid, sig) != 0 && errno == ESRCH) kill(a->pid, sig);
 }
 
 static void on_kill(evutil_socket_t fd, short what, void *arg)
