@@ -1,8 +1,8 @@
-// What a first user tripped on: long unbroken titles in tables, log levels of other streams,
-// the focus while the jobs list refreshes, why a run waits, links to what does not exist,
-// times that can be read without hovering, running a finished run again, since values read as
-// the server reads them, the schedule dialog of a scheduled job, paused queues where a queue is
-// picked, and the labels of the job form.
+// What a first user tripped on: long unbroken titles in tables, a run's queue and counts in the
+// runs table, log levels of other streams, the focus while the jobs list refreshes, why a run
+// waits, links to what does not exist, times that can be read without hovering, running a
+// finished run again, since values read as the server reads them, the schedule dialog of a
+// scheduled job, paused queues where a queue is picked, and the labels of the job form.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +16,12 @@ const SLOW_TASK = {
   command: ['/bin/sh', '-c', 'echo begin; echo "<2>cannot reach the catalogue" >&2; sleep 60'],
   default_queue: 'low',
 };
+// Counts what it did on its status channel and ends at once.
+const COUNTED_TASK = {
+  id: 'counted',
+  title: 'Count some records',
+  command: ['/bin/sh', '-c', 'echo \'{"entries":{"total":1234,"inserted":1200,"updated":30,"errored":4}}\' >&3'],
+};
 const LONG_TITLE = `Supercalifragilistic_${'x'.repeat(90)}_without_any_space`;
 
 let sked;
@@ -27,7 +33,7 @@ let waiting;
 const others = []; /* pages besides `page`, whose script errors count too */
 
 before(async () => {
-  sked = await startSked({ tasks: [SLOW_TASK] });
+  sked = await startSked({ tasks: [SLOW_TASK, COUNTED_TASK] });
   browser = await launch();
   page = await newPage(browser);
   slow = await sked.createJob({ title: LONG_TITLE, task: 'slow_low' });
@@ -54,6 +60,26 @@ test('a title without spaces wraps in the runs table instead of widening it', as
     wrap: document.querySelector('.runs-table').closest('.table-wrap').clientWidth,
   }));
   assert.ok(table <= wrap + 1, `the table is ${table} px wide in ${wrap} px`);
+});
+
+test('the runs table shows each run\'s queue and what it counted', async () => {
+  const job = await sked.createJob({ title: 'Counted import', task: 'counted' });
+  const counted = await sked.waitRun(job.id, (await sked.api('POST', `/api/jobs/${job.id}/runs`, {})).id);
+  assert.equal(counted.status, 'PARTIAL_SUCCESS'); // some entries errored
+  await page.goto(`${sked.url}/runs`);
+  const cells = async (text) => {
+    const r = row(page, text).first();
+    await r.waitFor();
+    return Object.fromEntries(await r.locator('td').evaluateAll((tds) => tds.map((td) => [td.dataset.label, td.innerText.trim()])));
+  };
+  const mine = await cells('Counted import');
+  assert.equal(mine.Queue, 'default');
+  assert.equal(mine.Entries, '1,234 · 4 errored');
+  assert.equal(await row(page, 'Counted import').first().locator('td[data-label="Entries"] span[title]').getAttribute('title'),
+    '1,234 total · 1,200 inserted · 30 updated · 4 errored');
+  const slowRow = await cells('Supercalifragilistic');
+  assert.equal(slowRow.Queue, 'low');
+  assert.equal(slowRow.Entries, '—');
 });
 
 test('a queued run says why it waits', async () => {

@@ -33,6 +33,16 @@ function messageCell(run, expanded) {
   return h('div', {}, text, btn);
 }
 
+// The entries a run counted: the total, and what errored when anything did; all four in the
+// tooltip. A run that counted nothing shows a dash.
+function entriesCell(run) {
+  const n = (v) => (v ?? 0).toLocaleString();
+  const counted = [run.total_entries, run.inserted_entries, run.updated_entries, run.errored_entries].some((v) => v);
+  if (!counted) return h('span', { class: 'muted' }, '—');
+  return h('span', { title: `${n(run.total_entries)} total · ${n(run.inserted_entries)} inserted · ${n(run.updated_entries)} updated · ${n(run.errored_entries)} errored` },
+    n(run.total_entries), run.errored_entries ? [' · ', h('span', { class: 'entries-errored' }, `${n(run.errored_entries)} errored`)] : null);
+}
+
 function runLabel(run) {
   if (run.title) return run.title;
   if (run.trigger === 'scheduled') return `Scheduled run ${shortId(run.id)}`;
@@ -47,7 +57,7 @@ export function createRunsTable({ showJob = false, onChange = () => {} } = {}) {
   const tbody = h('tbody');
   const rows = new Map(); // id -> {sig, tr}
   const expanded = new Set();
-  const cols = ['Status', 'Title'].concat(showJob ? ['Job'] : [], ['Created', 'Duration', 'Message', 'Started by', 'Trigger', 'Actions']);
+  const cols = ['Status', 'Title'].concat(showJob ? ['Job'] : [], ['Queue', 'Created', 'Duration', 'Entries', 'Message', 'Started by', 'Trigger', 'Actions']);
   const el = h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive runs-table' },
     h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c)))), tbody));
 
@@ -62,8 +72,10 @@ export function createRunsTable({ showJob = false, onChange = () => {} } = {}) {
       h('td', { 'data-label': 'Status' }, statusBadge(run.status)),
       h('td', { 'data-label': 'Title' }, h('a', { href }, runLabel(run))),
       showJob ? h('td', { 'data-label': 'Job' }, h('a', { href: `/jobs/${run.job_id}` }, run.job_title || run.task)) : null,
+      h('td', { 'data-label': 'Queue' }, run.queue),
       h('td', { 'data-label': 'Created', class: 'nowrap' }, timeEl(run.created)),
       h('td', { 'data-label': 'Duration', class: 'nowrap' }, durationEl(run)),
+      h('td', { 'data-label': 'Entries', class: 'nowrap' }, entriesCell(run)),
       h('td', { 'data-label': 'Message', class: 'message-cell' }, messageCell(run, expanded)),
       h('td', { 'data-label': 'Started by' }, personName(run.started_by)),
       h('td', { 'data-label': 'Trigger', title: run.scheduled_for ? `Scheduled for ${fullTime(run.scheduled_for)}` : null }, run.trigger),
