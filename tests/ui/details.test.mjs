@@ -2,7 +2,8 @@
 // runs table, log levels of other streams, the focus while the jobs list refreshes, why a run
 // waits, links to what does not exist, times that can be read without hovering, running a
 // finished run again, since values read as the server reads them, the schedule dialog of a
-// scheduled job, paused queues where a queue is picked, and the labels of the job form.
+// scheduled job, paused queues where a queue is picked, the labels of the job form, and typed
+// input that a dialog does not drop without asking.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -80,6 +81,36 @@ test('the runs table shows each run\'s queue and what it counted', async () => {
   const slowRow = await cells('Supercalifragilistic');
   assert.equal(slowRow.Queue, 'low');
   assert.equal(slowRow.Entries, '—');
+});
+
+test('a dialog with something typed in asks before Escape, × or Cancel discards it', async () => {
+  await page.goto(`${sked.url}/jobs/${slow.id}`);
+  const open = async () => {
+    await page.getByRole('button', { name: 'Configure and run…' }).click();
+    const d = page.getByRole('dialog', { name: `Configure and run “${LONG_TITLE}”` });
+    await d.waitFor();
+    return d;
+  };
+  // nothing typed: Escape closes at once
+  let dialog = await open();
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+
+  dialog = await open();
+  await dialog.getByLabel('Title').fill('Backfill of the spring');
+  const ask = page.getByRole('dialog', { name: 'Discard your changes?' });
+  for (const leave of [() => page.keyboard.press('Escape'), () => dialog.getByRole('button', { name: 'Close' }).click(),
+    () => dialog.getByRole('button', { name: 'Cancel' }).click()]) {
+    await leave();
+    await ask.waitFor();
+    await ask.getByRole('button', { name: 'Keep editing' }).click();
+    await ask.waitFor({ state: 'detached' });
+    assert.equal(await dialog.getByLabel('Title').inputValue(), 'Backfill of the spring');
+  }
+  await page.keyboard.press('Escape');
+  await ask.getByRole('button', { name: 'Discard' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  assert.equal(await ask.count(), 0);
 });
 
 test('a queued run says why it waits', async () => {
@@ -302,7 +333,8 @@ test('a since without an offset is UTC wherever the UI reads one, in any browser
   await custom.fill('{"records": 2}');
   await until(async () => assert.equal(await note.innerText(), 'Value that will be used: None: the custom args below have no since, and the task receives them as they are.'));
   assert.equal(await custom.getAttribute('placeholder'), '{"records": 50}');
-  await zurich.keyboard.press('Escape');
+  await zurich.keyboard.press('Escape'); // what was typed is dropped once confirmed
+  await zurich.getByRole('dialog', { name: 'Discard your changes?' }).getByRole('button', { name: 'Discard' }).click();
   await dialog.waitFor({ state: 'detached' });
   await zurich.context().close();
 });

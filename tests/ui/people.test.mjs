@@ -228,6 +228,7 @@ test('users: create an operator, change its role, give it a token, disable and e
   await dialog.getByRole('button', { name: 'Create account' }).click();
   await until(async () => assert.match(await fieldError(dialog.getByLabel('Username')), /the username 'olga' is taken/));
   await admin.keyboard.press('Escape');
+  await admin.getByRole('dialog', { name: 'Discard your changes?' }).getByRole('button', { name: 'Discard' }).click();
   await dialog.waitFor({ state: 'detached' });
 
   await olgaRow.getByRole('button', { name: 'Edit…' }).click();

@@ -159,7 +159,7 @@ test('bad custom args: the error shows, Run now is disabled and nothing is sent'
   const before = (await sked.api('GET', `/api/jobs/${jobId}/runs`)).hits.total;
   await page.goto(`${sked.url}/jobs`);
   await row(page, TITLE).getByRole('button', { name: 'Configure and run…' }).click();
-  const dialog = page.getByRole('dialog');
+  const dialog = page.getByRole('dialog', { name: /^Configure and run/ });
   await dialog.getByText('Advanced configuration').click();
   const custom = dialog.getByLabel('Custom args');
   await custom.fill('{"records": 3,');
@@ -171,6 +171,7 @@ test('bad custom args: the error shows, Run now is disabled and nothing is sent'
   await custom.fill('[1, 2]');
   await until(async () => assert.match(await fieldError(custom), /must be a JSON object/));
   await page.keyboard.press('Escape');
+  await page.getByRole('dialog', { name: 'Discard your changes?' }).getByRole('button', { name: 'Discard' }).click();
   await dialog.waitFor({ state: 'detached' });
   await page.waitForTimeout(300);
   assert.equal((await sked.api('GET', `/api/jobs/${jobId}/runs`)).hits.total, before);

@@ -162,13 +162,16 @@ export function loading(text = 'Loading…') {
 
 /**
  * A modal <dialog>: showModal() makes the rest of the page inert (focus stays inside) and
- * Escape closes it. `content` is the body; `footer` the buttons. Returns {dialog, close}.
+ * Escape closes it. `content` is the body; `footer` the buttons. Returns {dialog, close,
+ * dismiss}: close() closes it (after a save); dismiss() is the user's way out (Cancel, ×,
+ * Escape), which in a form dialog (onSubmit) where something was typed or picked first asks
+ * whether to discard it.
  */
 export function openDialog({ title, content, footer = [], wide = false, onClose, onSubmit }) {
   const titleId = nextId('dlg');
   const body = h('div', { class: 'dialog-body' }, content);
   const dialog = h('dialog', { class: `dialog${wide ? ' dialog-wide' : ''}`, 'aria-labelledby': titleId });
-  const closeBtn = h('button', { type: 'button', class: 'dialog-x', 'aria-label': 'Close', onclick: () => close() }, icon('x'));
+  const closeBtn = h('button', { type: 'button', class: 'dialog-x', 'aria-label': 'Close', onclick: () => dismiss() }, icon('x'));
   // With onSubmit the dialog is a form, so Enter in a field submits it like the primary button.
   const inner = onSubmit ? h('form', { novalidate: true }) : h('div');
   inner.className = 'dialog-inner';
@@ -195,22 +198,47 @@ export function openDialog({ title, content, footer = [], wide = false, onClose,
     if (successor) successor.focus();
     if (onClose) onClose();
   }
-  // Escape fires "cancel" and then "close"; both end here.
+  // What the user typed or picked (not what the dialog filled in itself).
+  let edited = false;
+  if (onSubmit) {
+    for (const type of ['input', 'change']) body.addEventListener(type, (e) => { if (e.isTrusted) edited = true; });
+  }
+  let asking = false;
+  async function dismiss() {
+    if (closed || asking) return;
+    if (!edited) {
+      close();
+      return;
+    }
+    asking = true;
+    const discard = await confirmDialog({
+      title: 'Discard your changes?', message: `What you entered in “${title}” is not saved.`,
+      confirmLabel: 'Discard', cancelLabel: 'Keep editing',
+    });
+    asking = false;
+    if (discard) close();
+  }
+  // Escape fires "cancel" and then "close": an edited form stays open while the user decides.
+  dialog.addEventListener('cancel', (e) => {
+    if (!edited) return;
+    e.preventDefault();
+    dismiss();
+  });
   dialog.addEventListener('close', () => close());
   document.body.append(dialog);
   dialog.showModal();
   // Focus the first field rather than the close button, so typing can start at once.
   const first = body.querySelector('input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])');
   if (first) first.focus();
-  return { dialog, close };
+  return { dialog, close, dismiss };
 }
 
 /** Asks for confirmation; resolves true when the confirming button was pressed. */
-export function confirmDialog({ title, message, confirmLabel, danger = true, iconName = 'trash' }) {
+export function confirmDialog({ title, message, confirmLabel, cancelLabel = 'Cancel', danger = true, iconName = 'trash' }) {
   return new Promise((resolve) => {
     let ok = false;
     const yes = button(confirmLabel, { kind: danger ? 'danger' : 'primary', iconName: danger ? iconName : undefined });
-    const no = button('Cancel', { kind: 'ghost' });
+    const no = button(cancelLabel, { kind: 'ghost' });
     const { close } = openDialog({
       title, content: h('p', {}, message), footer: [no, yes], onClose: () => resolve(ok),
     });

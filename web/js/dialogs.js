@@ -194,7 +194,7 @@ export async function configureAndRun(job, { from = null } = {}) {
       }
     },
   });
-  cancel.addEventListener('click', () => dlg.close());
+  cancel.addEventListener('click', () => dlg.dismiss());
 }
 
 /** What "Run again" took from the earlier run, and why its since is kept. */
@@ -481,7 +481,7 @@ export function scheduleDialog(job, { onSaved } = {}) {
       patch(body, (j) => toast(j.next_run ? `Schedule saved. Next run ${fullTime(j.next_run)}.` : 'Schedule saved. The job is inactive, so it will not fire.'));
     },
   });
-  cancel.addEventListener('click', () => dlg.close());
+  cancel.addEventListener('click', () => dlg.dismiss());
   if (remove) {
     remove.addEventListener('click', async () => {
       const ok = await confirmDialog({

@@ -218,7 +218,7 @@ export function createTokenDialog({ path = '/tokens', owner, onCreated, onClosed
       }
     },
   });
-  cancel.addEventListener('click', () => dlg.close());
+  cancel.addEventListener('click', () => dlg.dismiss());
 }
 
 // ---- the page --------------------------------------------------------------------------

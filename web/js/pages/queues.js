@@ -133,7 +133,7 @@ function pauseDialog(q, { onDone, onClose }) {
       }
     },
   });
-  cancel.addEventListener('click', () => dlg.close());
+  cancel.addEventListener('click', () => dlg.dismiss());
 }
 
 export async function queuesPage(el, { token }) {

@@ -97,7 +97,7 @@ function accountDialog(account, { onSaved }) {
       }
     },
   });
-  cancel.addEventListener('click', () => dlg.close());
+  cancel.addEventListener('click', () => dlg.dismiss());
 }
 
 function stateCell(u) {
