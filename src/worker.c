@@ -160,17 +160,8 @@ static void status_line(struct active *a, const char *line, size_t n)
     status_update_release(&u);
 }
 
-static void status_feed(struct active *a, const char *p, size_t n)
+static void status_lines(struct active *a, const char *p, size_t n)
 {
-    if (a->status_capped) return;
-    a->status_bytes += (int64_t)n;
-    if (a->status_bytes > dispatch_config(a->d)->status_cap_bytes) {
-        a->status_capped = true;
-        logcap_line(&a->cap, LL_WARNING, STREAM_SKED,
-                    "status channel passed its cap; further status lines are ignored",
-                    time_now_us());
-        return;
-    }
     while (n > 0) {
         const char *nl = memchr(p, '\n', n);
         size_t take = nl ? (size_t)(nl - p) : n;
@@ -194,6 +185,23 @@ static void status_feed(struct active *a, const char *p, size_t n)
     }
 }
 
+/* The lines that end within the cap's bytes are taken; the one that crosses it and all after
+ * are not. */
+static void status_feed(struct active *a, const char *p, size_t n)
+{
+    if (a->status_capped) return;
+    int64_t cap = dispatch_config(a->d)->status_cap_bytes;
+    size_t room = a->status_bytes < cap ? (size_t)(cap - a->status_bytes) : 0;
+    a->status_bytes += (int64_t)n;
+    status_lines(a, p, n < room ? n : room);
+    if (n <= room) return;
+    a->status_capped = true;
+    buf_reset(&a->status);
+    a->status_skip = false;
+    logcap_line(&a->cap, LL_WARNING, STREAM_SKED,
+                "status channel passed its cap; further status lines are ignored", time_now_us());
+}
+
 /* ---- pipes ---- */
 
 /* The end of fd i's output: its last unfinished line taken, the fd closed. */
@@ -201,7 +209,7 @@ static void at_eof(struct active *a, int i)
 {
     if (i != FD_STATUS)
         logcap_eof(&a->cap, i == FD_OUT ? STREAM_STDOUT : STREAM_STDERR, time_now_us());
-    else if (!a->status_skip && a->status.len)
+    else if (!a->status_skip && !a->status_capped && a->status.len)
         status_line(a, a->status.data, a->status.len);
     close_fd(a, i);
 }

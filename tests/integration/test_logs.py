@@ -506,6 +506,18 @@ echo "end"
             stdout = [l["message"] for l in lines if l["stream"] == "stdout"]
             self.assertEqual(stdout[-1], "end")
 
+    def test_the_status_cap_takes_every_line_that_ends_within_it(self):
+        # 27-byte lines: 38,836 of them end within 1 MiB, the next one crosses it
+        counted = sh_task("counted", r'''
+awk 'BEGIN { for (i = 1; i <= 40000; i++) printf "{\"message\":\"line %07d\"}\n", i }' >&3
+''')
+        with Sked(tasks={"counted.json": counted}, args=FAST) as s:
+            done = s.wait_run(s.run_job(s.create_job("counted")["id"]))
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertEqual(done["message"], "line 0038836")
+            warnings = [l["message"] for l in s.all_logs(done) if l["level"] == "WARNING"]
+            self.assertEqual(warnings, ["status channel passed its cap; further status lines are ignored"])
+
     def test_invalid_utf8_is_stored_as_valid_text(self):
         bad = sh_task("bad", r'''
 printf 'bad \377\376 bytes\n'
