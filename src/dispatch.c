@@ -568,6 +568,9 @@ static void maybe_retry(struct dispatch *d, const struct run *r)
             publish_status(d, &n);
             if (n.executor)
                 celery_submit(d->celery, &n, t); /* it waits for not_before itself */
+            else if (backoff == 0)
+                dispatch_wake(d); /* due now: no timer waits for it, and its queue may be
+                                   * known as empty since the failed run's claim */
             else
                 arm_delayed(d, n.created);
         }

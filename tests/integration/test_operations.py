@@ -622,6 +622,15 @@ class Retries(unittest.TestCase):
                 self.assertGreaterEqual(started, due)
                 self.assertLess(started - due, 0.5, "the retry waited past its time")
 
+    def test_a_retry_without_backoff_starts_at_once_on_an_idle_server(self):
+        fail = sh_task("flaky", "exit 3")
+        with Sked(tasks={"flaky.json": fail}, args=FAST) as s:
+            job = s.create_job("flaky", max_retries=1, retry_backoff="0s")
+            s.wait_run(s.run_job(job["id"]))
+            runs = wait_for(lambda: (lambda r: r if len(r) == 2 and r[1]["status"] == "FAILED" else None)(
+                runs_of(s, job["id"])), timeout=5, what="the retry run and failed")
+            self.assertEqual(runs[1]["trigger"], "retry")
+
     def test_cancelled_and_successful_runs_are_not_retried(self):
         slow = sh_task("slow", "sleep 30")
         with Sked(tasks={"slow.json": slow}, args=FAST) as s:
