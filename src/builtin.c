@@ -167,7 +167,10 @@ void builtin_cancel(struct builtin_ctx *c)
 void builtin_run(void *arg)
 {
     struct builtin_ctx *c = arg;
-    c->rc = c->def->run(c);
+    if (atomic_load(&c->cancel)) /* stopped or timed out while it waited for a thread */
+        c->skipped = true;
+    else
+        c->rc = c->def->run(c);
 }
 
 /* ---- the builtins ---- */

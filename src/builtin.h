@@ -66,6 +66,7 @@ struct builtin_ctx {
     /* the outcome */
     int rc;
     bool abandoned; /* the loop gave up waiting (stop grace passed): just free it at the end */
+    bool skipped;   /* cancelled before it began: the builtin never ran */
 };
 
 struct builtin_ctx *builtin_ctx_new(const struct builtin_def *def, const json_t *args);

@@ -628,7 +628,8 @@ static void how_it_ended(const struct active *a, char *how, size_t n)
 {
     int ws = a->wstatus;
     if (a->is_builtin)
-        snprintf(how, n, a->end == END_NONE ? "the builtin failed" : "the builtin returned");
+        snprintf(how, n, a->builtin_skipped ? "the builtin never started"
+                         : a->end == END_NONE ? "the builtin failed" : "the builtin returned");
     else if (WIFEXITED(ws))
         snprintf(how, n, "exited with status %d", WEXITSTATUS(ws));
     else if (WIFSIGNALED(ws))
@@ -690,7 +691,8 @@ static enum run_status outcome(struct active *a, char **message)
             free(tail);
         }
     }
-    if (st != RUN_SUCCESS && st != RUN_PARTIAL_SUCCESS) {
+    /* an abandoned builtin has not returned: the notice that gave it up says how it ended */
+    if (st != RUN_SUCCESS && st != RUN_PARTIAL_SUCCESS && !a->builtin_abandoned) {
         if (!how[0]) how_it_ended(a, how, sizeof how);
         /* a task that exits 0 once sked asked it to end (stop, timeout, shutdown) ended
          * cleanly: the line that asked it says why the run did not succeed */

@@ -120,6 +120,30 @@ void offload_submit(struct offload *o, offload_work_fn work, offload_done_fn don
     pthread_mutex_unlock(&o->lock);
 }
 
+bool offload_skip(struct offload *o, void *arg)
+{
+    pthread_mutex_lock(&o->lock);
+    struct item *prev = NULL, *it = o->todo;
+    while (it && it->arg != arg) {
+        prev = it;
+        it = it->next;
+    }
+    if (it) {
+        if (prev)
+            prev->next = it->next;
+        else
+            o->todo = it->next;
+        if (o->todo_tail == it) o->todo_tail = prev;
+        it->next = o->finished;
+        o->finished = it;
+        uint64_t one = 1;
+        ssize_t w = write(o->efd, &one, sizeof one);
+        (void)w;
+    }
+    pthread_mutex_unlock(&o->lock);
+    return it != NULL;
+}
+
 int offload_pending(const struct offload *o)
 {
     return o->pending;

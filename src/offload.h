@@ -7,6 +7,8 @@
 #ifndef SKED_OFFLOAD_H
 #define SKED_OFFLOAD_H
 
+#include <stdbool.h>
+
 struct offload;
 struct event_base;
 
@@ -16,6 +18,9 @@ typedef void (*offload_done_fn)(void *arg);
 struct offload *offload_new(struct event_base *base, int threads);
 /* Runs work(arg) on a pool thread, then done(arg) on the loop thread. */
 void offload_submit(struct offload *o, offload_work_fn work, offload_done_fn done, void *arg);
+/* An item no thread has taken yet is not run: its done() comes at the loop's next turn, as
+ * for one that ran. False when a thread has it already, or it is done. */
+bool offload_skip(struct offload *o, void *arg);
 /* Items submitted and not yet done. */
 int offload_pending(const struct offload *o);
 void offload_free(struct offload *o);

@@ -78,6 +78,7 @@ static void on_kill(evutil_socket_t fd, short what, void *arg)
                     "the builtin did not end within the stop grace; it was abandoned",
                     time_now_us());
         worker_collect(a);
+        a->builtin_abandoned = true;
         a->bctx->abandoned = true;
         a->bctx->owner = NULL;
         a->bctx = NULL;
@@ -104,7 +105,11 @@ void worker_terminate(struct active *a, enum active_end why)
         return;
     }
     a->end = why;
-    if (a->bctx) builtin_cancel(a->bctx);
+    if (a->bctx) {
+        builtin_cancel(a->bctx);
+        /* one still waiting for a thread ends without running, at the loop's next turn */
+        if (!a->inline_done && offload_skip(dispatch_pool(a->d), a->bctx)) a->bctx->skipped = true;
+    }
     worker_signal(a, SIGTERM);
     if (!a->kill_ev) a->kill_ev = evtimer_new(dispatch_base(a->d), on_kill, a);
     struct timeval tv = {a->stop_grace_ms / 1000, (a->stop_grace_ms % 1000) * 1000};
@@ -592,6 +597,7 @@ static void builtin_done(void *arg)
     worker_collect(a);
     a->bctx = NULL;
     a->exited = true;
+    a->builtin_skipped = c->skipped;
     a->wstatus = c->rc == 0 ? 0 : 1 << 8;
     builtin_ctx_free(c);
     dispatch_finished(a);

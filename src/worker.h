@@ -60,6 +60,8 @@ struct active {
     struct builtin_ctx *bctx; /* a builtin's context while it runs, else NULL */
     bool is_builtin;
     bool inline_done;   /* an inline builtin already returned: worker_builtin_end ends it */
+    bool builtin_skipped;   /* it was stopped before a thread began it */
+    bool builtin_abandoned; /* the stop grace passed before it returned */
 
     enum active_end end;
     bool detached;      /* the run's row is gone (its job was deleted): store nothing more */

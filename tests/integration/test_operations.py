@@ -700,6 +700,33 @@ class Builtins(unittest.TestCase):
             self.assertTrue(partial, "the API answered only before or after the whole drain: %s" % seen[:10])
             self.assertEqual(s.get("/api/jobs/%s/runs?status=SUCCESS" % job["id"]).json["hits"]["total"], n)
 
+    def test_a_builtin_stopped_or_timed_out_while_it_waits_for_a_thread_never_runs(self):
+        """With every builtin thread busy, a stop ends a waiting run at once (not after its
+        stop grace, as if abandoned), and a timeout too: the builtin is never begun."""
+        with Sked(tasks=self.TASKS, args=FAST + ["--builtin-threads", "1"]) as s:
+            busy = s.create_job("nap", args={"seconds": 6})
+            hog = s.run_job(busy["id"])
+            s.wait_run(hog, ["RUNNING"])
+            wait_for(lambda: "sleeping 6 s" in [l["message"] for l in s.logs(hog)], what="the thread taken")
+            nap = s.create_job("nap", args={"seconds": 1})
+            waiting = s.run_job(nap["id"])
+            s.wait_run(waiting, ["RUNNING"])
+            t0 = time.time()
+            s.post("/api/jobs/%s/runs/%s/actions/stop" % (nap["id"], waiting["id"]))
+            done = s.wait_run(waiting, timeout=10)
+            self.assertLess(time.time() - t0, 0.9, "the stop waited for the stop grace")
+            self.assertEqual(done["status"], "CANCELLED")
+            msgs = [l["message"] for l in s.logs(done)]
+            self.assertEqual(msgs, ["stop requested by bootstrap token; asking the builtin to stop",
+                                    "the builtin never started"])
+            late = s.create_job("nap", args={"seconds": 1}, timeout="1s")
+            done = s.wait_run(s.run_job(late["id"]), timeout=10)
+            self.assertEqual((done["status"], done["message"]), ("FAILED", "timed out after 1s"))
+            self.assertEqual([l["message"] for l in s.logs(done)],
+                             ["timed out after 1s; asking the builtin to stop", "the builtin never started"])
+            s.post("/api/jobs/%s/runs/%s/actions/stop" % (busy["id"], hog["id"]))
+            s.wait_run(hog)
+
     def test_stop_and_timeout(self):
         with Sked(tasks=self.TASKS, args=FAST) as s:
             nap = s.create_job("nap", args={"seconds": 60})
