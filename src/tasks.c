@@ -518,7 +518,8 @@ static int read_file(const char *path, struct buf *out, struct sk_err *e)
     while ((n = read(fd, chunk, sizeof chunk)) > 0) {
         if (out->len + (size_t)n > TASK_FILE_MAX) {
             close(fd);
-            return sk_err_set(e, -EFBIG, "", "%s: larger than %d bytes", path, TASK_FILE_MAX);
+            return sk_err_set(e, -EFBIG, "(file)", "%s: (file): larger than 1 MiB (%d bytes)", path,
+                              TASK_FILE_MAX);
         }
         buf_append(out, chunk, (size_t)n);
     }

@@ -281,6 +281,8 @@ class BadTaskFiles(unittest.TestCase):
         base = {"id": "e", "title": "E", "command": ["true"]}
         cases = [
             ('{"id": "e", ', "(file)", "malformed JSON"),
+            ('{"id": "e", "title": "E", "command": ["true"], "x": "%s"}' % ("y" * (1 << 20)), "(file)",
+             "larger than 1 MiB (1048576 bytes)"),
             (dict(base, id="bad id!"), "id", "must be"),
             (dict(base, title=""), "title", "required"),
             (dict(base, default_queue="nope"), "default_queue", "unknown queue 'nope'"),
