@@ -64,6 +64,8 @@ struct dispatch {
     struct offload *pool;   /* builtins run here */
     struct celery *celery;  /* runs of Celery job types, or NULL */
     bool wake_pending;      /* queued runs may be claimable: the loop calls dispatch_pending */
+    bool (*holding)(void *arg, const char *job_id); /* dispatch_set_holding */
+    void *holding_arg;
     bool spawned;           /* a task's process was started: pipes are made ahead from then on */
     int builtin_fd;         /* eventfd: a builtin reported something */
     struct event *builtin_ev;
@@ -272,6 +274,13 @@ static void wake(struct dispatch *d)
 {
     if (d->draining) return;
     d->wake_pending = true;
+}
+
+void dispatch_set_holding(struct dispatch *d, bool (*holding)(void *arg, const char *job_id),
+                          void *arg)
+{
+    d->holding = holding;
+    d->holding_arg = arg;
 }
 
 void dispatch_wake(struct dispatch *d)
@@ -885,7 +894,10 @@ static void refill(struct dispatch *d, struct active *a)
     pid_forget(a); /* the next task may get the same pid */
     q->busy--;
     a->q = NULL;
-    if (!d->draining && q->busy < q->slots && !q->empty && !q->paused)
+    if (d->draining || q->busy >= q->slots || q->empty || q->paused) return;
+    if (d->holding && d->holding(d->holding_arg, a->run.job_id))
+        wake(d); /* claimed at the end of the turn, once a's end released its job's held runs */
+    else
         claim_next(d, q, time_now_us());
 }
 

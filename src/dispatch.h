@@ -63,6 +63,12 @@ bool dispatch_after_answers(struct dispatch *d);
  * first thread starts, and threads inherit the mask. */
 void dispatch_block_sigchld(void);
 
+/* Whether a job has runs held until its running one ends (the scheduler's overlap policy
+ * queue_one). A slot such a run frees is filled at the end of the loop's turn, after the held
+ * runs' release, so that they keep their place among the queued runs: oldest first. */
+void dispatch_set_holding(struct dispatch *d, bool (*holding)(void *arg, const char *job_id),
+                          void *arg);
+
 /* Runs of Celery job types go to this executor (celery.h) instead of a local slot. */
 struct celery;
 void dispatch_set_celery(struct dispatch *d, struct celery *c);

@@ -459,6 +459,12 @@ static void on_chains(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+static bool holding(void *arg, const char *job_id)
+{
+    struct scheduler *s = arg;
+    return map_get(&s->holding, job_id) != NULL;
+}
+
 struct scheduler *scheduler_new(struct event_base *base, struct store *st, struct dispatch *d,
                                 struct metrics *m)
 {
@@ -473,12 +479,14 @@ struct scheduler *scheduler_new(struct event_base *base, struct store *st, struc
     map_init(&s->holding);
     s->chain_ev = event_new(base, -1, 0, on_chains, s);
     s->sub = events_subscribe(dispatch_events(d), NULL, on_run_event, s);
+    dispatch_set_holding(d, holding, s);
     return s;
 }
 
 void scheduler_free(struct scheduler *s)
 {
     if (!s) return;
+    dispatch_set_holding(s->dispatch, NULL, NULL);
     events_unsubscribe(dispatch_events(s->dispatch), s->sub);
     map_release(&s->holding);
     event_free(s->chain_ev);

@@ -362,6 +362,23 @@ class QueueOneTest(unittest.TestCase):
             self.assertEqual(s.wait_run(held)["status"], "SUCCESS")
 
 
+    def test_a_released_run_keeps_its_place_before_younger_runs(self):
+        """The held run of a queue_one job was queued before a run started by hand meanwhile:
+        when the running one ends, the slot it frees goes to the held run, oldest first."""
+        tasks = dict(SLEEP_TASK, **{"gated.json": GATED})
+        with Sked(tasks=tasks, args=["--shutdown-grace", "1s", "--queues", "default=1"]) as s:
+            job = s.create_job("gated", schedule=every_second(), overlap="queue_one")
+            running = wait_for(lambda: [r for r in runs_of(s, job["id"]) if r["status"] == "RUNNING"])[0]
+            held = wait_for(lambda: [r for r in runs_of(s, job["id"]) if r["held"]])[0]
+            self.assertEqual(s.patch("/api/jobs/" + job["id"], {"active": False}).status, 200)
+            other = s.run_job(s.create_job("quick")["id"])
+            self.assertEqual(s.get_run(other)["status"], "QUEUED")
+            open(os.path.join(s.tasks_dir, "go"), "w").close()
+            first, second, third = (s.wait_run(r) for r in (running, held, other))
+            self.assertEqual([r["status"] for r in (first, second, third)], ["SUCCESS"] * 3)
+            self.assertGreaterEqual(ts(second["started_at"]), ts(first["finished_at"]))
+            self.assertGreaterEqual(ts(third["started_at"]), ts(second["finished_at"]))
+
 class ResaveTest(unittest.TestCase):
     def test_a_schedule_saved_again_alike_keeps_its_next_fire(self):
         """Writing an interval anew in another form (a time zone, which intervals ignore; 0
