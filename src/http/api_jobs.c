@@ -148,6 +148,12 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
             j->schedule = sched && !json_is_null(sched) ? json_incref(sched) : NULL;
         }
     }
+    /* turned on with its stored schedule, which may no longer hold (its time zone was removed
+     * from the system's tzdata): rather than an active job that never fires, say why */
+    if (active && json_is_true(active) && !sched && j->schedule) {
+        struct schedule parsed;
+        schedule_parse(j->schedule, "schedule", &parsed, errs);
+    }
 
     /* notifications */
     json_t *emails = json_object_get(body, "notification_emails");

@@ -4,8 +4,10 @@ restart neither lose nor duplicate a fire, and each overlap and catch-up policy 
 documented. Missed fires are produced deterministically by moving a job's next_run into the
 past in the store while sked is stopped."""
 import os
+import shutil
 import sqlite3
 import subprocess
+import tempfile
 import time
 import unittest
 from datetime import datetime, timezone
@@ -378,6 +380,33 @@ class QueueOneTest(unittest.TestCase):
             self.assertEqual([r["status"] for r in (first, second, third)], ["SUCCESS"] * 3)
             self.assertGreaterEqual(ts(second["started_at"]), ts(first["finished_at"]))
             self.assertGreaterEqual(ts(third["started_at"]), ts(second["finished_at"]))
+
+
+class VanishedZoneTest(unittest.TestCase):
+    def test_a_job_whose_zone_is_gone_cannot_be_turned_on_with_it(self):
+        zones = tempfile.mkdtemp(prefix="sked-tz-")
+        try:
+            os.makedirs(os.path.join(zones, "Foo"))
+            shutil.copy("/usr/share/zoneinfo/Europe/Zurich", os.path.join(zones, "Foo", "Bar"))
+            with Sked(tasks=SLEEP_TASK, args=["--shutdown-grace", "1s"], env={"TZDIR": zones}) as s:
+                job = s.create_job("quick", active=False,
+                                   schedule={"type": "cron", "expression": "0 3 * * *", "timezone": "Foo/Bar"})
+                s.stop()
+                os.unlink(os.path.join(zones, "Foo", "Bar"))
+                s.start()
+                r = s.patch("/api/jobs/" + job["id"], {"active": True})
+                self.assertEqual(r.status, 400, r.json)
+                self.assertEqual(r.json["errors"][0]["field"], "schedule.timezone")
+                self.assertIn("unknown time zone 'Foo/Bar'", r.json["errors"][0]["messages"][0])
+                self.assertFalse(s.get("/api/jobs/" + job["id"]).json["active"])
+                # other changes stay possible, and a new zone turns it on
+                self.assertEqual(s.patch("/api/jobs/" + job["id"], {"title": "renamed"}).status, 200)
+                r = s.patch("/api/jobs/" + job["id"], {"active": True, "schedule": {
+                    "type": "cron", "expression": "0 3 * * *", "timezone": "UTC"}})
+                self.assertEqual(r.status, 200, r.json)
+                self.assertTrue(r.json["next_run"])
+        finally:
+            shutil.rmtree(zones, ignore_errors=True)
 
 class ResaveTest(unittest.TestCase):
     def test_a_schedule_saved_again_alike_keeps_its_next_fire(self):
