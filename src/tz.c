@@ -496,6 +496,12 @@ static struct tz *utc_zone(void)
     return z;
 }
 
+static int unknown_zone(const char *name, struct sk_err *e)
+{
+    return sk_err_set(e, -ENOENT, "timezone",
+                      "unknown time zone '%s' (an IANA name such as Europe/Zurich)", name);
+}
+
 int tz_get(const char *name, const struct tz **out, struct sk_err *e)
 {
     if (!cache.buckets) map_init(&cache);
@@ -516,15 +522,18 @@ int tz_get(const char *name, const struct tz **out, struct sk_err *e)
     char *path = xasprintf("%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     free(path);
-    if (fd < 0)
-        return sk_err_set(e, -ENOENT, "timezone",
-                          "unknown time zone '%s' (an IANA name such as Europe/Zurich)", name);
+    if (fd < 0) return unknown_zone(name, e);
     struct buf b = BUF_INIT;
     unsigned char chunk[8192];
     ssize_t n;
     while ((n = read(fd, chunk, sizeof chunk)) > 0 && b.len < TZ_FILE_MAX)
         buf_append(&b, chunk, (size_t)n);
     close(fd);
+    /* a folder (Europe) or a file of tzdata that is no zone (leapseconds, zone.tab) */
+    if (b.len < 4 || memcmp(b.data, "TZif", 4) != 0) {
+        buf_free(&b);
+        return unknown_zone(name, e);
+    }
     int rc = tz_parse((const unsigned char *)b.data, b.len, name, &z, e);
     buf_free(&b);
     if (rc) return rc;

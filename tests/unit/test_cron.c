@@ -307,6 +307,11 @@ static void test_tz_errors(void **state)
     struct sk_err e;
     assert_int_not_equal(tz_get("Nowhere/Atlantis", &z, &e), 0);
     assert_non_null(strstr(e.msg, "unknown time zone"));
+    /* tzdata's folders and its files that hold no zone */
+    for (const char *const *n = (const char *const[]){"Europe", "leapseconds", NULL}; *n; n++) {
+        assert_int_not_equal(tz_get(*n, &z, &e), 0);
+        assert_non_null(strstr(e.msg, "unknown time zone"));
+    }
     assert_int_not_equal(tz_get("../etc/passwd", &z, &e), 0);
     assert_int_not_equal(tz_get("", &z, &e), 0);
     struct tz *p;
