@@ -91,9 +91,11 @@ static int parse_field(const char *s, const struct field_spec *f, uint64_t *bits
             if (rc) return rc;
             hi = lo;
             if (*p == '-') {
-                p++;
+                const char *end = ++p;
                 rc = value(&p, f, &hi, e, field);
                 if (rc) return rc;
+                /* "fri-sun": Sunday's name ends a range of days as 7, as 5-7 does */
+                if (f->max == 7 && hi == 0 && isalpha((unsigned char)*end)) hi = 7;
                 if (hi < lo)
                     return sk_err_set(e, -EINVAL, field, "reversed range %d-%d in %s", lo, hi,
                                       f->name);
