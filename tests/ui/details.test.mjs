@@ -2,8 +2,8 @@
 // runs table, log levels of other streams, the focus while the jobs list refreshes, why a run
 // waits, links to what does not exist, times that can be read without hovering, running a
 // finished run again, since values read as the server reads them, the schedule dialog of a
-// scheduled job, paused queues where a queue is picked, the labels of the job form, and typed
-// input that a dialog does not drop without asking.
+// scheduled job, paused queues where a queue is picked, the labels of the job form, typed
+// input that a dialog does not drop without asking, and list times that can be compared.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -111,6 +111,22 @@ test('a dialog with something typed in asks before Escape, × or Cancel discards
   await ask.getByRole('button', { name: 'Discard' }).click();
   await dialog.waitFor({ state: 'detached' });
   assert.equal(await ask.count(), 0);
+});
+
+test('a list shows a time more than 12 hours off as a date and time, a nearer one as relative', async () => {
+  const month = ((new Date().getUTCMonth() + 6) % 12) + 1; /* the first of a month about half a year off */
+  await sked.createJob({ title: 'Half-year report', task: 'counted', schedule: { type: 'cron', expression: `0 0 1 ${month} *`, timezone: 'UTC' } });
+  await sked.createJob({ title: 'Every six hours', task: 'counted', schedule: { type: 'interval', hours: 6 } });
+  await page.goto(`${sked.url}/jobs`);
+  const next = async (title) => {
+    const cell = row(page, title).first().locator('td[data-label="Next run"] time');
+    await cell.waitFor();
+    return { text: await cell.innerText(), title: await cell.getAttribute('title') };
+  };
+  const far = await next('Half-year report');
+  assert.match(far.text, /^[A-Z][a-z]{2} 1(, \d{4})?, 12:00 AM$/); // the year when it is another
+  assert.match(far.title, /[A-Z][a-z]{2} \d{1,2}, \d{4}/); // the full time stays on hover
+  assert.equal((await next('Every six hours')).text, 'in 6 hours');
 });
 
 test('a queued run says why it waits', async () => {

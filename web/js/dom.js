@@ -161,10 +161,26 @@ export function relativeTime(iso, now = Date.now()) {
   return '';
 }
 
+const LIST_RELATIVE_S = 12 * 3600;
+const shortFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+const shortYearFmt = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+
 /**
- * A <time> showing the relative time, the full local time (and UTC) on hover; with full, the
- * full local time is written after it too (for facts, where touch and keyboard users need it
- * without hovering). Pages' relative times are refreshed by the ticker in app.js through the
+ * A time in a list: relative within 12 hours of now ("5 minutes ago", "in 3 hours"); further
+ * off, the short local date and time ("Nov 28, 02:03 PM", with the year when it is another),
+ * which can be compared from row to row when looking back at what happened when.
+ */
+export function listTime(iso, now = Date.now()) {
+  const d = parseTime(iso);
+  if (!d) return '';
+  if (Math.abs(d.getTime() - now) / 1000 < LIST_RELATIVE_S) return relativeTime(iso, now);
+  return (d.getFullYear() === new Date(now).getFullYear() ? shortFmt : shortYearFmt).format(d);
+}
+
+/**
+ * A <time> in a list (listTime), the full local time (and UTC) on hover; with full, the
+ * relative time followed by the full local time (for facts, where touch and keyboard users
+ * need it without hovering). Pages' times are refreshed by the ticker in app.js through the
  * data-rel attribute.
  */
 export function timeEl(iso, { fallback = '—', full = false } = {}) {
@@ -173,14 +189,17 @@ export function timeEl(iso, { fallback = '—', full = false } = {}) {
   const t = h('time', {
     datetime: iso,
     title: `${fullTime(iso)} (${d.toISOString().replace('.000Z', 'Z')})`,
-    dataset: { rel: '1' },
-  }, relativeTime(iso));
+    dataset: { rel: full ? 'relative' : 'list' },
+  }, full ? relativeTime(iso) : listTime(iso));
   return full ? h('span', {}, t, h('small', { class: 'muted' }, ` · ${fullTime(iso)}`)) : t;
 }
 
 export function refreshRelativeTimes(root = document) {
   const now = Date.now();
-  for (const t of root.querySelectorAll('time[data-rel]')) t.textContent = relativeTime(t.getAttribute('datetime'), now);
+  for (const t of root.querySelectorAll('time[data-rel]')) {
+    const iso = t.getAttribute('datetime');
+    t.textContent = t.dataset.rel === 'list' ? listTime(iso, now) : relativeTime(iso, now);
+  }
 }
 
 /** 0.4 → "0.4 s", 75 → "1 min 15 s", 7260 → "2 h 1 min". */
