@@ -69,6 +69,15 @@ test('375 px: every page and dialog fits the width', async () => {
   await signIn(page, sked.url);
   await row(page, 'Nightly sync').or(row(page, 'rather long title')).first().waitFor();
   await assertNoOverflow(page, 'jobs list');
+  // the top bar: two rows (the mark and who is signed in, then every section), not four
+  const bar = await page.getByRole('banner').boundingBox();
+  assert.ok(bar.height <= 100, `the top bar is ${bar.height} px high`);
+  for (const control of ['Jobs', 'Runs', 'Queues', 'Audit trail', 'Users'].map((name) =>
+    page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }))
+    .concat(page.getByRole('button', { name: 'Sign out' }))) {
+    const box = await control.boundingBox();
+    assert.ok(box && box.x >= 0 && box.x + box.width <= 375, `${control}: ${JSON.stringify(box)}`);
+  }
   await shot(page, 'mobile-jobs', { fullPage: true });
 
   await row(page, 'rather long title').getByRole('button', { name: 'Configure and run…' }).click();
