@@ -32,9 +32,14 @@ static json_t *account_json(const struct account *a)
                      api_time(a->updated));
 }
 
+static bool token_live(const struct token *t, int64_t now)
+{
+    return t->revoked_at == NO_TIME && (t->expires_at == NO_TIME || t->expires_at > now);
+}
+
 static json_t *token_json(const struct token *t, int64_t now)
 {
-    bool live = t->revoked_at == NO_TIME && (t->expires_at == NO_TIME || t->expires_at > now);
+    bool live = token_live(t, now);
     return json_pack("{s:s,s:s,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:b}", "id", t->id, "name", t->name,
                      "prefix", t->prefix, "account_id", t->account_id, "username",
                      t->account_name, "created", api_time(t->created), "expires_at",
@@ -700,10 +705,11 @@ void api_users_token(struct api_ctx *c)
 void api_tokens_list(struct api_ctx *c)
 {
     const char *acc = c->who.id;
-    static const char *const known[] = {"all", NULL};
+    static const char *const known[] = {"all", "active", NULL};
     json_t *errs = json_array();
     api_params_known(c, known, errs);
     int all = api_bool_param(c, "all", errs);
+    int active = api_bool_param(c, "active", errs); /* -1: both */
     if (json_array_size(errs)) {
         api_invalid(c, errs);
         return;
@@ -724,9 +730,12 @@ void api_tokens_list(struct api_ctx *c)
     }
     int64_t now = time_now_us();
     json_t *items = json_array();
-    for (size_t i = 0; i < n; i++) json_array_append_new(items, token_json(&ts[i], now));
+    for (size_t i = 0; i < n; i++)
+        if (active < 0 || token_live(&ts[i], now) == (active == 1))
+            json_array_append_new(items, token_json(&ts[i], now));
     store_tokens_free(ts, n);
-    api_json(c, 200, json_pack("{s:{s:o,s:I}}", "hits", "hits", items, "total", (json_int_t)n));
+    api_json(c, 200, json_pack("{s:{s:o,s:I}}", "hits", "hits", items, "total",
+                               (json_int_t)json_array_size(items)));
 }
 
 void api_tokens_revoke(struct api_ctx *c)

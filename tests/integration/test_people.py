@@ -187,6 +187,13 @@ class Tokens(unittest.TestCase):
             self.assertEqual(s.delete("/api/tokens/" + r.json["id"], token=secret).status, 204)
             self.assertEqual(s.get("/api/jobs", token=secret).status, 401)
             self.assertEqual(s.get("/api/jobs", token=own.json["token"]).status, 200)
+            # the list narrowed to the tokens that work, or to the others
+            names = lambda q: [t["name"] for t in s.get("/api/tokens" + q, token=own.json["token"]).json["hits"]["hits"]]
+            self.assertEqual((names("?active=true"), names("?active=false")), (["laptop"], ["ci"]))
+            self.assertEqual(sorted(names("")), ["ci", "laptop"])
+            self.assertEqual(s.get("/api/tokens?active=TRUE", token=own.json["token"]).json["hits"]["total"], 1)
+            r = s.get("/api/tokens?active=yes", token=own.json["token"])
+            self.assertEqual((r.status, r.json["errors"][0]["field"]), (400, "active"))
             # others' tokens are invisible to a non-admin
             other = token_for(s, account(s, "victor", "viewer"))
             vid = s.get("/api/tokens", token=other).json["hits"]["hits"][0]["id"]
