@@ -267,6 +267,22 @@ test('users: create an operator, change its role, give it a token, disable and e
   assert.equal((await withToken(secret, 'GET', '/api/jobs')).status, 401);
 });
 
+test('users: the tokens list narrowed to the tokens that still work', async () => {
+  const victor = (await sked.api('GET', '/api/users')).hits.hits.find((u) => u.username === 'victor');
+  const old = await sked.api('POST', `/api/users/${victor.id}/tokens`, { name: 'old-laptop' });
+  await sked.api('POST', `/api/users/${victor.id}/tokens`, { name: 'new-laptop' });
+  await sked.api('DELETE', `/api/tokens/${old.id}`);
+  await admin.goto(`${sked.url}/users`);
+  const tokens = admin.getByRole('region', { name: 'API tokens of every account' });
+  const tokenRow = (name) => tokens.getByRole('row').filter({ hasText: name });
+  await tokenRow('old-laptop').waitFor();
+  await tokens.getByLabel('Only active tokens').check();
+  await tokenRow('old-laptop').waitFor({ state: 'detached' });
+  await tokenRow('new-laptop').waitFor();
+  await tokens.getByLabel('Only active tokens').uncheck();
+  await tokenRow('old-laptop').waitFor();
+});
+
 test('users: the last-admin refusal, a refused row action, and deleting an account', async () => {
   // the only enabled admin makes themselves a viewer: the server's 409 is shown in the dialog
   const me = accountRow(admin, 'This is you');

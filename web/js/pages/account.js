@@ -43,6 +43,13 @@ export async function loadList(area, token, path, query, render) {
   if (isCurrent(token)) put(area, render(data.hits.hits));
 }
 
+/** "Only active tokens": narrows a tokens list to those that still work (onChange(checked)). */
+export function onlyActiveToggle(onChange) {
+  const box = h('input', { type: 'checkbox' });
+  box.addEventListener('change', () => onChange(box.checked));
+  return h('label', { class: 'inline-check' }, box, 'Only active tokens');
+}
+
 /** After a list was redrawn under the focus (the focused button is gone), focus `fallback`. */
 export function refocus(fallback) {
   if (!document.activeElement || document.activeElement === document.body) fallback.focus();
@@ -319,6 +326,11 @@ export async function accountPage(el, { token }, { onChanged } = {}) {
 
   const tokensHeading = h('h2', { id: 'tokens-h', tabindex: '-1' }, 'API tokens');
   const tokensArea = h('div', {}, loading());
+  let activeOnly = false;
+  const onlyActive = onlyActiveToggle((on) => {
+    activeOnly = on;
+    loadTokens();
+  });
   const create = () => createTokenDialog({ onCreated: () => loadTokens(), onClosed: () => refocus(tokensHeading) });
 
   el.append(
@@ -331,7 +343,7 @@ export async function accountPage(el, { token }, { onChanged } = {}) {
       }),
       passwordCard(me)),
     h('section', { 'aria-labelledby': 'tokens-h' },
-      h('div', { class: 'section-head' }, tokensHeading,
+      h('div', { class: 'section-head' }, tokensHeading, onlyActive,
         button('Create token…', { kind: 'create', iconName: 'plus', onclick: create })),
       h('p', { class: 'hint tokens-intro' },
         'A token lets a script or another program use the API as you, with your role: it sends the header ',
@@ -339,9 +351,10 @@ export async function accountPage(el, { token }, { onChanged } = {}) {
       tokensArea));
 
   function loadTokens() {
-    return loadList(tokensArea, token, '/tokens', undefined, (list) => (list.length
+    return loadList(tokensArea, token, '/tokens', activeOnly ? { active: true } : undefined, (list) => (list.length
       ? tokensTable(list, { onRevoke: (t) => revokeToken(t, { onDone: () => loadTokens().then(() => refocus(tokensHeading)) }) })
-      : emptyState('You have no API tokens.', button('Create token…', { kind: 'create', iconName: 'plus', onclick: create }))));
+      : emptyState(activeOnly ? 'You have no active API tokens.' : 'You have no API tokens.',
+        button('Create token…', { kind: 'create', iconName: 'plus', onclick: create }))));
   }
   await loadTokens();
 }

@@ -11,7 +11,7 @@ import {
 } from '../components.js';
 import { navigate } from '../router.js';
 import { session } from '../session.js';
-import { ROLES, roleBadge, tokensTable, revokeToken, createTokenDialog, refocus, loadList } from './account.js';
+import { ROLES, roleBadge, tokensTable, revokeToken, createTokenDialog, refocus, loadList, onlyActiveToggle } from './account.js';
 
 /** Whether the signed-in role may manage accounts (the top bar's "Users" link). */
 export function mayManageAccounts() {
@@ -122,6 +122,11 @@ export async function usersPage(el, { token }, { onChanged } = {}) {
   const tokensHeading = h('h2', { id: 'all-tokens-h', tabindex: '-1' }, 'API tokens of every account');
   const accountsArea = h('div', {}, loading());
   const tokensArea = h('div', {}, loading());
+  let activeOnly = false;
+  const onlyActive = onlyActiveToggle((on) => {
+    activeOnly = on;
+    loadTokens();
+  });
 
   function refused(what, err) {
     if (err.status === 401) return;
@@ -149,7 +154,7 @@ export async function usersPage(el, { token }, { onChanged } = {}) {
       h('div', { class: 'section-head' }, accountsHeading),
       accountsArea),
     h('section', { 'aria-labelledby': 'all-tokens-h' },
-      h('div', { class: 'section-head' }, tokensHeading),
+      h('div', { class: 'section-head' }, tokensHeading, onlyActive),
       h('p', { class: 'hint tokens-intro' }, 'Every account’s tokens, newest first. A revoked token is refused at once; a disabled account’s tokens are refused until it is enabled again. New tokens are created from the account’s row above.'),
       tokensArea));
 
@@ -244,7 +249,7 @@ export async function usersPage(el, { token }, { onChanged } = {}) {
   }
 
   function loadTokens() {
-    return loadList(tokensArea, token, '/tokens', { all: true }, (list) => (list.length
+    return loadList(tokensArea, token, '/tokens', activeOnly ? { all: true, active: true } : { all: true }, (list) => (list.length
       ? tokensTable(list, {
         showAccount: true,
         onRevoke: (t) => revokeToken(t, {
@@ -255,7 +260,7 @@ export async function usersPage(el, { token }, { onChanged } = {}) {
           onError: (err) => refused(`Could not revoke the token “${t.name}”`, err),
         }),
       })
-      : emptyState('No account has an API token.')));
+      : emptyState(activeOnly ? 'No account has an active API token.' : 'No account has an API token.')));
   }
 
   await Promise.all([loadAccounts(), loadTokens()]);
