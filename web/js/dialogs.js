@@ -37,15 +37,23 @@ async function queueSelect(value, fallback = value) {
   const queues = await getQueues({ fresh: true });
   const s = select(queues.map((q) => [q.name, queueLabel(q)]), { value });
   if (s.value !== value) s.value = fallback;
+  return { select: s, note: pausedQueueNote(s, queues, 'this run waits').note };
+}
+
+/**
+ * The note under a queue picker while the queue picked is paused (`waits`: what waits there,
+ * for pausedText). Returns {note, show}: show() again after setting the picker's value in code.
+ */
+export function pausedQueueNote(picker, queues, waits) {
   const note = h('div', { class: 'notice notice-warn queue-paused-note', id: nextId('qp') });
   const show = () => {
-    const q = queues.find((x) => x.name === s.value);
+    const q = queues.find((x) => x.name === picker.value);
     note.hidden = !(q && q.paused);
-    put(note, note.hidden ? null : [icon('alert'), h('span', {}, pausedText(q, 'this run waits'))]);
+    put(note, note.hidden ? null : [icon('alert'), h('span', {}, pausedText(q, waits))]);
   };
-  s.addEventListener('change', show);
+  picker.addEventListener('change', show);
   show();
-  return { select: s, note };
+  return { note, show };
 }
 
 /** A Date in the browser's zone and in UTC, as the Since field is typed: UTC alone in UTC. */

@@ -43,11 +43,14 @@ export async function loadList(area, token, path, query, render) {
   if (isCurrent(token)) put(area, render(data.hits.hits));
 }
 
-/** "Only active tokens": narrows a tokens list to those that still work (onChange(checked)). */
+/**
+ * "Only active tokens": narrows a tokens list to those that still work. Returns {el, on}: on()
+ * is whether it is checked; onChange() runs when it changes.
+ */
 export function onlyActiveToggle(onChange) {
   const box = h('input', { type: 'checkbox' });
-  box.addEventListener('change', () => onChange(box.checked));
-  return h('label', { class: 'inline-check' }, box, 'Only active tokens');
+  box.addEventListener('change', () => onChange());
+  return { el: h('label', { class: 'inline-check' }, box, 'Only active tokens'), on: () => box.checked };
 }
 
 /** After a list was redrawn under the focus (the focused button is gone), focus `fallback`. */
@@ -326,11 +329,7 @@ export async function accountPage(el, { token }, { onChanged } = {}) {
 
   const tokensHeading = h('h2', { id: 'tokens-h', tabindex: '-1' }, 'API tokens');
   const tokensArea = h('div', {}, loading());
-  let activeOnly = false;
-  const onlyActive = onlyActiveToggle((on) => {
-    activeOnly = on;
-    loadTokens();
-  });
+  const onlyActive = onlyActiveToggle(() => loadTokens());
   const create = () => createTokenDialog({ onCreated: () => loadTokens(), onClosed: () => refocus(tokensHeading) });
 
   el.append(
@@ -343,7 +342,7 @@ export async function accountPage(el, { token }, { onChanged } = {}) {
       }),
       passwordCard(me)),
     h('section', { 'aria-labelledby': 'tokens-h' },
-      h('div', { class: 'section-head' }, tokensHeading, onlyActive,
+      h('div', { class: 'section-head' }, tokensHeading, onlyActive.el,
         button('Create token…', { kind: 'create', iconName: 'plus', onclick: create })),
       h('p', { class: 'hint tokens-intro' },
         'A token lets a script or another program use the API as you, with your role: it sends the header ',
@@ -351,9 +350,9 @@ export async function accountPage(el, { token }, { onChanged } = {}) {
       tokensArea));
 
   function loadTokens() {
-    return loadList(tokensArea, token, '/tokens', activeOnly ? { active: true } : undefined, (list) => (list.length
+    return loadList(tokensArea, token, '/tokens', { active: onlyActive.on() || null }, (list) => (list.length
       ? tokensTable(list, { onRevoke: (t) => revokeToken(t, { onDone: () => loadTokens().then(() => refocus(tokensHeading)) }) })
-      : emptyState(activeOnly ? 'You have no active API tokens.' : 'You have no API tokens.',
+      : emptyState(onlyActive.on() ? 'You have no active API tokens.' : 'You have no API tokens.',
         button('Create token…', { kind: 'create', iconName: 'plus', onclick: create }))));
   }
   await loadTokens();

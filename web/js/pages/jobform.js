@@ -8,7 +8,8 @@ import {
   button, field, input, select, errorSummary, applyErrors, pageHeader, toast, describedAlsoBy,
 } from '../components.js';
 import { argsForm, jsonEditor, customArgsExample } from '../argsform.js';
-import { getTasks, getQueues, getTaskArgs, queueLabel, pausedText } from '../catalog.js';
+import { getTasks, getQueues, getTaskArgs, queueLabel } from '../catalog.js';
+import { pausedQueueNote } from '../dialogs.js';
 import { navigate, isCurrent, onLeave } from '../router.js';
 import { can } from '../session.js';
 
@@ -49,13 +50,7 @@ export async function jobFormPage(el, { params, token }) {
   description.value = job && job.description ? job.description : '';
   const queue = select(queues.map((q) => [q.name, queueLabel(q)]));
   // a paused queue holds the runs of the job until it is resumed: said under the picker
-  const queueNote = h('div', { class: 'notice notice-warn queue-paused-note', id: nextId('qp') });
-  const showQueueNote = () => {
-    const q = queues.find((x) => x.name === queue.value);
-    queueNote.hidden = !(q && q.paused);
-    put(queueNote, queueNote.hidden ? null : [icon('alert'), h('span', {}, pausedText(q, 'runs of this job wait there'))]);
-  };
-  queue.addEventListener('change', showQueueNote);
+  const { note: queueNote, show: showQueueNote } = pausedQueueNote(queue, queues, 'runs of this job wait there');
   const task = select([['', 'Choose a job type…']].concat(tasks.map((t) => [t.id, `${t.title} (${t.id})`])), {
     disabled: editing, required: true,
   });

@@ -122,11 +122,7 @@ export async function usersPage(el, { token }, { onChanged } = {}) {
   const tokensHeading = h('h2', { id: 'all-tokens-h', tabindex: '-1' }, 'API tokens of every account');
   const accountsArea = h('div', {}, loading());
   const tokensArea = h('div', {}, loading());
-  let activeOnly = false;
-  const onlyActive = onlyActiveToggle((on) => {
-    activeOnly = on;
-    loadTokens();
-  });
+  const onlyActive = onlyActiveToggle(() => loadTokens());
 
   function refused(what, err) {
     if (err.status === 401) return;
@@ -154,7 +150,7 @@ export async function usersPage(el, { token }, { onChanged } = {}) {
       h('div', { class: 'section-head' }, accountsHeading),
       accountsArea),
     h('section', { 'aria-labelledby': 'all-tokens-h' },
-      h('div', { class: 'section-head' }, tokensHeading, onlyActive),
+      h('div', { class: 'section-head' }, tokensHeading, onlyActive.el),
       h('p', { class: 'hint tokens-intro' }, 'Every account’s tokens, newest first. A revoked token is refused at once; a disabled account’s tokens are refused until it is enabled again. New tokens are created from the account’s row above.'),
       tokensArea));
 
@@ -249,7 +245,7 @@ export async function usersPage(el, { token }, { onChanged } = {}) {
   }
 
   function loadTokens() {
-    return loadList(tokensArea, token, '/tokens', activeOnly ? { all: true, active: true } : { all: true }, (list) => (list.length
+    return loadList(tokensArea, token, '/tokens', { all: true, active: onlyActive.on() || null }, (list) => (list.length
       ? tokensTable(list, {
         showAccount: true,
         onRevoke: (t) => revokeToken(t, {
@@ -260,7 +256,7 @@ export async function usersPage(el, { token }, { onChanged } = {}) {
           onError: (err) => refused(`Could not revoke the token “${t.name}”`, err),
         }),
       })
-      : emptyState(activeOnly ? 'No account has an active API token.' : 'No account has an API token.')));
+      : emptyState(onlyActive.on() ? 'No account has an active API token.' : 'No account has an API token.')));
   }
 
   await Promise.all([loadAccounts(), loadTokens()]);
