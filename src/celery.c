@@ -3,6 +3,7 @@
 #include "celery.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <netdb.h>
@@ -92,7 +93,6 @@ struct worker {
 struct endpoint {
     struct celery *c;
     enum ep_kind kind;
-    char *key;      /* the URL as configured */
     char *display;  /* redis://host:port/db, without a password */
     struct redis_url url;
     struct rconn cmd, sub;
@@ -143,6 +143,7 @@ struct flight {
     enum fstate state;
     int64_t sent_at;
     int64_t next_seq;         /* the run log's next line */
+    int64_t done_at;          /* the result's date_done, 0 when it gave none */
     bool stopping, timed_out;
     bool start_guessed;       /* started_at is the send: no start was heard of */
     int revokes;              /* revoke broadcasts so far (SIGTERM, then SIGKILL) */
@@ -428,12 +429,10 @@ static bool cmd_argv(struct endpoint *ep, redisCallbackFn *fn, void *arg, int ar
 }
 
 /* Fills the parts every endpoint has and files it under key (freed). */
-static void endpoint_register(struct celery *c, struct endpoint *ep, enum ep_kind kind,
-                              const char *url, char *key)
+static void endpoint_register(struct celery *c, struct endpoint *ep, enum ep_kind kind, char *key)
 {
     ep->c = c;
     ep->kind = kind;
-    ep->key = xstrdup(url);
     map_init(&ep->workers);
     map_init(&ep->qlen);
     map_init(&ep->tombs);
@@ -443,28 +442,60 @@ static void endpoint_register(struct celery *c, struct endpoint *ep, enum ep_kin
     free(key);
 }
 
+/* s into b with its length first, so no text inside one part can pass for a boundary */
+static void key_part(struct buf *b, const char *s, bool fold)
+{
+    s = s ? s : "";
+    buf_printf(b, "%zu:", strlen(s));
+    for (; *s; s++) buf_putc(b, fold ? (char)tolower((unsigned char)*s) : *s);
+}
+
+/* What an endpoint is filed under: the parts of its URL as read, so that spellings of one
+ * broker (amqp:// and pyamqp://, redis://h and redis://h:6379/0, a host in capitals) share one
+ * endpoint, one set of connections, and hear each event once */
+static char *endpoint_key(enum ep_kind kind, bool amqp, const struct amqp_url *a,
+                          const struct redis_url *r)
+{
+    struct buf b = BUF_INIT;
+    buf_printf(&b, "%c%c", kind == EP_BROKER ? 'b' : 'r', amqp ? 'a' : 'r');
+    if (amqp) {
+        key_part(&b, a->host, true);
+        buf_printf(&b, "%d%c%c", a->port, a->tls ? 't' : '-', a->verify ? 'v' : '-');
+        const char *parts[] = {a->vhost, a->username, a->password, a->ca_certs, a->certfile,
+                               a->keyfile};
+        for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) key_part(&b, parts[i], false);
+    } else {
+        key_part(&b, r->host, true);
+        buf_printf(&b, "%d/%d", r->port, r->db);
+        key_part(&b, r->username, false);
+        key_part(&b, r->password, false);
+    }
+    return buf_steal(&b);
+}
+
 static struct endpoint *endpoint_get(struct celery *c, enum ep_kind kind, const char *url)
 {
-    /* pyamqp:// is kombu's other name of amqp://: one broker, one connection */
-    bool py = strncasecmp(url, "pyamqp://", 9) == 0;
-    char *key = xasprintf("%c:%s%s", kind == EP_BROKER ? 'b' : 'r', py ? "amqp://" : "",
-                          py ? url + 9 : url);
+    struct amqp_url a = {0};
+    struct redis_url r = {0};
+    struct sk_err e = {0};
+    bool amqp = kind == EP_BROKER && celery_url_is_amqp(url);
+    if (amqp ? amqp_url_parse(url, &a, &e) != 0
+             : redis_url_parse(url, &r, &e) != 0) { /* task files are checked */
+        log_error("celery.bad_url", "reason=%s", log_q(e.msg)); /* the URL may hold a password */
+        return NULL;
+    }
+    char *key = endpoint_key(kind, amqp, &a, &r);
     struct endpoint *ep = map_get(&c->endpoints, key);
     if (ep) {
         free(key);
+        amqp_url_free(&a);
+        redis_url_free(&r);
         return ep;
     }
     ep = xcalloc(1, sizeof *ep);
-    struct sk_err e = {0};
-    bool amqp = kind == EP_BROKER && celery_url_is_amqp(url);
-    if (amqp ? amqp_url_parse(url, &ep->aurl, &e) != 0
-             : redis_url_parse(url, &ep->url, &e) != 0) { /* task files are checked */
-        log_error("celery.bad_url", "reason=%s", log_q(e.msg)); /* the URL may hold a password */
-        free(key);
-        free(ep);
-        return NULL;
-    }
-    endpoint_register(c, ep, kind, url, key);
+    ep->aurl = a;
+    ep->url = r;
+    endpoint_register(c, ep, kind, key);
     if (amqp) {
         ep->amqp = true;
         ep->display = amqp_display(&ep->aurl);
@@ -510,7 +541,6 @@ static void endpoint_free(struct endpoint *ep)
         free(e->value); /* after the connections: a pending LLEN was answered with NULL */
     map_release(&ep->qlen);
     redis_url_free(&ep->url);
-    free(ep->key);
     free(ep->display);
     free(ep);
 }
@@ -607,7 +637,11 @@ static void finish(struct flight *f, enum run_status st, char *message, json_t *
         json_decref(r->output);
         r->output = output;
     }
-    r->finished_at = now;
+    /* when the result says the task ended (read after a restart, it may be long before now),
+     * kept between the run's start and now whatever the worker's clock says */
+    int64_t floor = r->started_at > 0 ? r->started_at : r->created;
+    r->finished_at = f->done_at > 0 && f->done_at < now ? f->done_at : now;
+    if (r->finished_at < floor) r->finished_at = floor;
     struct run_guard g = {r->id, RUN_MASK(RUN_QUEUED) | RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING), NULL,
                           0};
     int rc = store_run_update(c->store, &g, st,
@@ -755,6 +789,7 @@ static bool past_timeout(const struct flight *f)
 static void apply_meta(struct flight *f, const struct celery_meta *m)
 {
     const char *st = m->status ? m->status : "";
+    f->done_at = m->date_done > 0 ? (int64_t)(m->date_done * 1e6) : 0;
     /* SoftTimeLimitExceeded carries no message: no ": " after its name */
     bool has_msg = m->exc_message && *m->exc_message;
     if (strcmp(st, "SUCCESS") == 0) {
@@ -1035,7 +1070,7 @@ static void apply_event(struct endpoint *ep, const struct celery_event *ev)
     }
     if (w) w->task_events = true;
     struct flight *f = ev->uuid ? map_get(&c->flights, ev->uuid) : NULL;
-    if (!f) return;
+    if (!f || f->broker != ep) return; /* a task sent to another broker: not this one's */
     /* a worker has the task: nothing to ask about (a message redelivered after its worker
      * came online again) */
     if (strcmp(ev->type, "task-received") == 0 || strcmp(ev->type, "task-started") == 0)

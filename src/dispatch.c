@@ -451,7 +451,10 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
         out->node = xstrdup(d->cfg->node);
         /* custom arguments (the run's, or the job's saved ones) go to the task exactly as
          * given: send_since and positional do not apply */
-        if (args_custom(input, rq->custom_args)) out->remote = json_pack("{s:b}", "custom_args", 1);
+        if (args_custom(input, rq->custom_args))
+            out->remote = json_pack("{s:b}", "custom_args", 1);
+        else if (!t->celery->send_since) /* the run's args say what the task is sent */
+            json_object_del(out->args, "since");
     }
     if (rq->started_by && rq->started_by->id) {
         out->started_by.id = xstrdup(rq->started_by->id);

@@ -221,6 +221,11 @@ static int check_url(const char *s, bool broker, struct sk_err *e)
         amqp_url_free(&a);
         return rc;
     }
+    if (broker && strncasecmp(s, "rpc://", 6) == 0)
+        return sk_err_set(e, -EINVAL, "broker",
+                          "rpc:// names a result backend (results sent back over AMQP), not a "
+                          "broker: a broker is redis://[[user]:password@]host[:port][/db] or "
+                          "amqp://[user[:password]@]host[:port][/vhost]");
     struct redis_url u;
     int rc = redis_url_parse(s, &u, e);
     if (rc == 0) redis_url_free(&u);

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import time
 import unittest
-from datetime import datetime
+from datetime import datetime, timezone
 
 import skedtest
 from skedtest import CheckedSked as Sked, wait_for
@@ -582,10 +582,15 @@ class Restart(unittest.TestCase):
             # the task ends while no sked is listening: only the result key tells
             wait_for(lambda: (REDIS.result(run["id"]) or {}).get("status") == "SUCCESS",
                      timeout=20, what="the task's result in the backend")
+            date_done = REDIS.result(run["id"])["date_done"]
+            time.sleep(1)
             s.start()
             done = s.wait_run(run, timeout=30)
             self.assertEqual(done["status"], "SUCCESS", done)
             self.assertEqual(done["output"], {"slept": 3})
+            # it ended when the worker says, not when the next sked learnt of it
+            ended = datetime.fromisoformat(date_done).replace(tzinfo=timezone.utc).timestamp()
+            self.assertAlmostEqual(skedtest.parse_time(done["finished_at"]), ended, delta=0.002)
             # a success learnt at the start starts its chain as any other does
             chained = wait_for(lambda: s.get("/api/jobs/%s/runs" % after["id"]).json["hits"]["hits"],
                                what="the chained run")
@@ -766,6 +771,24 @@ class Brokers(unittest.TestCase):
             done = s.wait_run(s.run_job(s.create_job("add", args={"x": 1, "y": 2})["id"]))
             self.assertEqual((done["status"], done["output"]), ("SUCCESS", 3), done)
 
+    def test_two_spellings_of_one_broker_are_one_broker(self):
+        tasks = task_files(REDIS)
+        add = tasks["add.json"]
+        # the same Redis and database, written without the database
+        tasks["add2.json"] = dict(add, id="add2", title="add2",
+                                  celery=dict(add["celery"], broker="redis://127.0.0.1:%d" % REDIS.port))
+        with Sked(tasks=tasks, args=FAST) as s:
+            runs = [s.run_job(s.create_job(t, args={"x": 1, "y": 2})["id"]) for t in ("add", "add2")]
+            for run in runs:
+                done = s.wait_run(run)
+                self.assertEqual((done["status"], done["output"]), ("SUCCESS", 3), done)
+                # each event heard once: one connection to the broker, not one per spelling
+                lines = sked_lines(s, done)
+                for start in ("sent to celery queue", "received by", "started on"):
+                    self.assertEqual(sum(l.startswith(start) for l in lines), 1, lines)
+            rows = [q for q in s.get("/api/queues").json["hits"]["hits"] if q["executor"] == "celery"]
+            self.assertEqual([(q["name"], q["broker"]) for q in rows], [("celery", REDIS.url(0))])
+
     def test_a_refused_auth_is_a_failed_connect_that_backs_off(self):
         redis = Redis().start()  # it needs no password: AUTH fails, SELECT would succeed
         self.addCleanup(redis.close)
@@ -851,6 +874,8 @@ class ReferenceJob(unittest.TestCase):
             done = s.wait_run(s.run_job(job["id"]))
             self.assertEqual(done["status"], "SUCCESS", done)
             self.assertIsNotNone(line_index(sked_lines(s, done), "started on w1@skedtest"))
+            # what the task was sent: no since, in the run's args either
+            self.assertEqual(done["args"], {}, done)
 
 
 if __name__ == "__main__":

@@ -422,6 +422,10 @@ static void test_parse_celery_errors(void **state)
     parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":\"amqp://h//\","
               "\"result_backend\":\"rpc://\",\"task\":\"t\"}}",
               "celery.result_backend", "the rpc:// result backend");
+    parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":\"rpc://\","
+              "\"result_backend\":\"redis://h\",\"task\":\"t\"}}",
+              "celery.broker", "rpc:// names a result backend (results sent back over AMQP), "
+              "not a broker: a broker is redis://");
     parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":"
               "\"rediss://:s3cret@h:6380/0\",\"result_backend\":\"redis://h\",\"task\":\"t\"}}",
               "celery.broker", "TLS (rediss://) is not supported");
