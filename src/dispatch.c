@@ -101,6 +101,7 @@ static void on_builtin(evutil_socket_t fd, short what, void *arg)
     }
 }
 static void on_sigchld(evutil_socket_t fd, short what, void *arg);
+static void adopt_removed_queues(struct dispatch *d);
 
 static void sigchld_set(sigset_t *set)
 {
@@ -136,6 +137,7 @@ struct dispatch *dispatch_new(struct event_base *base, struct store *st, const s
         d->pauses = json_object();
     }
     dispatch_set_queues(d, cfg);
+    adopt_removed_queues(d);
     map_init(&d->active);
     map_init(&d->by_pid);
     d->delay_ev = evtimer_new(base, on_delay, d);
@@ -192,26 +194,55 @@ void dispatch_free(struct dispatch *d)
     free(d);
 }
 
+static struct qstate *queue_get(struct dispatch *d, const char *name)
+{
+    for (size_t i = 0; i < d->nqueues; i++)
+        if (strcmp(d->queues[i]->name, name) == 0) return d->queues[i];
+    return NULL;
+}
+
+static struct qstate *queue_add(struct dispatch *d, const char *name)
+{
+    struct qstate *q = xcalloc(1, sizeof *q);
+    q->name = xstrdup(name);
+    q->paused = json_object_get(d->pauses, name) != NULL;
+    d->queues = xrealloc(d->queues, (d->nqueues + 1) * sizeof *d->queues);
+    d->queues[d->nqueues++] = q;
+    return q;
+}
+
 void dispatch_set_queues(struct dispatch *d, const struct config *cfg)
 {
     /* a queue the settings no longer name keeps its slots until its runs are done: runs are
      * created only on configured queues, so it empties and then drops out of the listing */
     for (size_t k = 0; k < d->nqueues; k++) d->queues[k]->removed = true;
     for (size_t i = 0; i < cfg->nqueues; i++) {
-        struct qstate *q = NULL;
-        for (size_t k = 0; k < d->nqueues && !q; k++)
-            if (strcmp(d->queues[k]->name, cfg->queues[i].name) == 0) q = d->queues[k];
-        if (!q) {
-            q = xcalloc(1, sizeof *q);
-            q->name = xstrdup(cfg->queues[i].name);
-            d->queues = xrealloc(d->queues, (d->nqueues + 1) * sizeof *d->queues);
-            d->queues[d->nqueues++] = q;
-        }
+        struct qstate *q = queue_get(d, cfg->queues[i].name);
+        if (!q) q = queue_add(d, cfg->queues[i].name);
         q->slots = cfg->queues[i].slots; /* more slots fill at the next wake; fewer drain */
         q->removed = false;
-        q->paused = json_object_get(d->pauses, q->name) != NULL;
     }
     d->cfg = cfg;
+}
+
+/* At start: runs left QUEUED in a queue the settings no longer name (a reload removed it,
+ * then sked stopped before it was empty) are run as a reload leaves them, in a removed queue,
+ * one at a time, as its last concurrency is not known; listed until it is empty. */
+static void adopt_removed_queues(struct dispatch *d)
+{
+    struct queue_depths qd;
+    if (dispatch_queue_depths(d->store, &qd) != 0) return;
+    for (size_t i = 0; i < qd.n; i++) {
+        if (queue_get(d, qd.name[i])) continue;
+        struct qstate *q = queue_add(d, qd.name[i]);
+        q->slots = 1;
+        q->removed = true;
+        log_warn("queue.not_configured", "queue=%s queued=%lld slots=1 reason=\"runs wait in a "
+                                         "queue the settings do not name: they run one at a "
+                                         "time until it is empty\"",
+                 q->name, (long long)qd.queued[i]);
+    }
+    dispatch_queue_depths_free(&qd);
 }
 
 void dispatch_set_tasks(struct dispatch *d, const struct taskset *ts)
@@ -290,13 +321,6 @@ void dispatch_wake(struct dispatch *d)
     wake(d);
 }
 
-static struct qstate *queue_get(struct dispatch *d, const char *name)
-{
-    for (size_t i = 0; i < d->nqueues; i++)
-        if (strcmp(d->queues[i]->name, name) == 0) return d->queues[i];
-    return NULL;
-}
-
 /* Writes d->pauses to the store. */
 static int save_pauses(struct dispatch *d)
 {
@@ -331,7 +355,7 @@ int dispatch_queue_pause(struct dispatch *d, const char *name, bool pause,
                          const struct user_ref *by, const char *reason, int64_t now)
 {
     struct qstate *q = queue_get(d, name);
-    if (!q || q->removed) return -ENOENT;
+    if (!q || (q->removed && pause)) return -ENOENT; /* a removed one may be resumed, to drain */
     json_t *next;
     int change = next_pause(d, q, pause, by, reason, now, &next);
     if (change == QUEUE_AS_IS) return change;

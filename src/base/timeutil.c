@@ -170,7 +170,7 @@ int duration_parse(const char *s, int64_t *ms, const char **why)
 {
     const char *dummy;
     if (!why) why = &dummy;
-    *why = "expected a duration such as 90s, 10m, 2h, 1h30m or 1d";
+    *why = "expected a duration such as 90s, 10m, 1h30m or 2w (units ms, s, m, h, d, w)";
     if (!s || !*s) return -EINVAL;
     const char *p = s;
     int64_t total = 0;

@@ -244,6 +244,15 @@ static void copy_uuid(char dst[UUID_STR_LEN], sqlite3_stmt *st, int i)
 
 /* ---- open, migrate, close ---- */
 
+/* The schema version this sked writes: its last migration's. */
+static int schema_latest(void)
+{
+    int latest = 0;
+    for (const struct embedded_file *f = embedded_sql; f->name; f++)
+        if (atoi(f->name) > latest) latest = atoi(f->name);
+    return latest;
+}
+
 static int migrate(struct store *s, struct sk_err *e)
 {
     sqlite3_stmt *st = stmt(s, "PRAGMA user_version");
@@ -262,10 +271,9 @@ static int migrate(struct store *s, struct sk_err *e)
                               "a new file",
                               sqlite3_db_filename(s->db, "main"));
     }
-    int latest = 0;
+    int latest = schema_latest();
     for (const struct embedded_file *f = embedded_sql; f->name; f++) {
         int v = atoi(f->name);
-        if (v > latest) latest = v;
         if (v <= have) continue;
         if (exec(s, "BEGIN IMMEDIATE") != 0) return sk_err_set(e, -EIO, "db", "cannot migrate");
         char *msg = NULL;
@@ -2626,7 +2634,39 @@ static int check_backup(sqlite3 *db, const char *path, struct store_copy_info *i
     if (rc)
         return sk_err_set(e, -EIO, "BACKUP", "the backup %s is damaged (%s); restore another one",
                           path, why);
+    /* refused now rather than at the next start, after it replaced the store */
+    int version = 0, latest = schema_latest();
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    if (version > latest)
+        return sk_err_set(e, -EPROTO, "BACKUP",
+                          "%s was made by a newer sked (schema version %d, newer than this "
+                          "sked's %d); restore it with that sked or a later one",
+                          path, version, latest);
     return 0;
+}
+
+/* What a restore may replace: a new (empty) file or a store of sked's. 0, SQLITE_NOTADB when
+ * the file is no database, or -1 when it is another program's (its tables, none of sked's). */
+static int replaceable(sqlite3 *db, char *why, size_t n)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT count(*), count(*) FILTER (WHERE name IN ('job', 'run')) "
+                           "FROM sqlite_master WHERE type = 'table'",
+                           -1, &st, NULL) != SQLITE_OK) {
+        snprintf(why, n, "%s", sqlite3_errmsg(db));
+        return sqlite3_errcode(db) == SQLITE_NOTADB ? SQLITE_NOTADB : SQLITE_CORRUPT;
+    }
+    int rc = 0;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0 &&
+        sqlite3_column_int(st, 1) < 2)
+        rc = -1;
+    sqlite3_finalize(st);
+    return rc;
 }
 
 int store_restore(const char *from, const char *to, struct store_copy_info *info,
@@ -2648,6 +2688,23 @@ int store_restore(const char *from, const char *to, struct store_copy_info *info
     }
     if (sqlite3_open_v2(to, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
         rc = cannot_open(e, "db", "store", to, dst, STORE_TODO);
+        goto out;
+    }
+    /* a database of another program is left as it is: --db named the wrong file */
+    char why[256];
+    int other = replaceable(dst, why, sizeof why);
+    if (other == -1) {
+        rc = sk_err_set(e, -EINVAL, "db",
+                        "%s is a database of another program (it has tables, and none of "
+                        "sked's); " STORE_TODO " (or move this file away to restore in its place)",
+                        to);
+        goto out;
+    }
+    if (other == SQLITE_NOTADB) {
+        rc = sk_err_set(e, -EINVAL, "db",
+                        "%s is not a store of sked (%s); " STORE_TODO
+                        " (or move this file away to restore in its place)",
+                        to, why);
         goto out;
     }
     /* a running sked keeps the WAL open; an exclusive lock tells us it is there */

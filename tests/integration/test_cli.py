@@ -690,6 +690,31 @@ class TestStorePaths(unittest.TestCase):
                         % self.notadb)
         with open(self.notadb, "rb") as f:
             self.assertEqual(f.read(), b"hello\n")
+        # nor is another program's database
+        self.fails("restore", self.backup, "--db", self.other,
+                   says="%s is a database of another program (it has tables, and none of "
+                        "sked's); pass --db with the path sked serve uses (or move this file "
+                        "away to restore in its place)" % self.other)
+        db = sqlite3.connect(self.other)
+        self.assertEqual([r[0] for r in db.execute("SELECT name FROM sqlite_master")], ["t"])
+        self.assertEqual(db.execute("PRAGMA journal_mode").fetchone()[0], "delete")
+        db.close()
+
+    def test_restore_refuses_a_backup_of_a_newer_sked_before_it_replaces_the_store(self):
+        newer = os.path.join(self.tmp, "newer-backup.db")
+        shutil.copy(self.backup, newer)
+        db = sqlite3.connect(newer)
+        ours = db.execute("PRAGMA user_version").fetchone()[0]
+        db.execute("PRAGMA user_version = %d" % (ours + 1))
+        db.commit()
+        db.close()
+        target = os.path.join(self.tmp, "kept.db")
+        shutil.copy(self.backup, target)
+        before = open(target, "rb").read()
+        self.fails("restore", newer, "--db", target,
+                   says="%s was made by a newer sked (schema version %d, newer than this sked's "
+                        "%d); restore it with that sked or a later one" % (newer, ours + 1, ours))
+        self.assertEqual(open(target, "rb").read(), before)
 
 
 if __name__ == "__main__":

@@ -1014,6 +1014,38 @@ class ReloadConfig(unittest.TestCase):
         skedtest.shutil.rmtree(tmp, ignore_errors=True)
 
 
+class RemovedQueueAtStart(unittest.TestCase):
+    """Runs left waiting in a queue the settings no longer name are not stranded by a
+    restart: the queue is kept as a removed one, runs them one at a time and goes."""
+
+    def test_runs_waiting_in_a_queue_gone_from_the_settings_still_run(self):
+        tasks = {"extra.json": sh_task("extra", "sleep 1")}
+        with Sked(tasks=tasks, args=FAST + ["--queues", "default=2,extra=2"]) as s:
+            job = s.create_job("extra", default_queue="extra")
+            self.assertEqual(s.post("/api/queues/extra/actions/pause", {}).status, 200)
+            runs = [s.run_job(job["id"]) for _ in range(3)]
+            s.stop()
+            s.args = FAST + ["--queues", "default=2"]
+            s.start()
+            self.assertIn("event=queue.not_configured queue=extra queued=3 slots=1", s.server_log())
+            qs = {q["name"]: q for q in s.get("/api/queues").json["hits"]["hits"]}
+            self.assertEqual((qs["extra"]["removed"], qs["extra"]["concurrency"],
+                              qs["extra"]["queued"], qs["extra"]["paused"]), (True, 1, 3, True))
+            # it stays closed to new runs, and cannot be paused again; it can be resumed
+            self.assertEqual(s.post("/api/jobs/%s/runs" % job["id"], {}).status, 400)
+            self.assertEqual(s.post("/api/queues/extra/actions/pause", {}).status, 404)
+            self.assertEqual(s.post("/api/queues/extra/actions/resume", {}).status, 200)
+            wait_for(lambda: [q["busy"] for q in s.get("/api/queues").json["hits"]["hits"]
+                              if q["name"] == "extra"] == [1], what="one run at a time")
+            for r in runs:
+                self.assertEqual(s.wait_run(r, timeout=30)["status"], "SUCCESS")
+            starts = sorted(skedtest.parse_time(s.get_run(r)["started_at"]) for r in runs)
+            ends = sorted(skedtest.parse_time(s.get_run(r)["finished_at"]) for r in runs)
+            self.assertTrue(all(starts[i + 1] >= ends[i] for i in range(2)), (starts, ends))
+            wait_for(lambda: [q["name"] for q in s.get("/api/queues").json["hits"]["hits"]] ==
+                     ["default"], what="the removed queue gone once empty")
+
+
 class Upgrade(unittest.TestCase):
     def test_a_version_4_store_is_migrated_with_its_runs(self):
         """A store as version 4 left it (no run counts, the old index conditions, no indexes of
