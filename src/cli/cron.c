@@ -254,9 +254,12 @@ int job_schedule(int argc, char **argv)
                json_str(updated, "title"));
     } else {
         const char *next = json_str(updated, "next_run");
+        char t[TIMEBUF], in[TIMEBUF], when[2 * TIMEBUF + 8];
+        if (next)
+            snprintf(when, sizeof when, "%s (%s)", fmt_time(next, t), fmt_ago(next, in));
         printf("scheduled job %s (%s); next run: %s\n", json_str(updated, "id"),
                json_str(updated, "title"),
-               next ? next : json_is_true(json_object_get(updated, "active"))
+               next ? when : json_is_true(json_object_get(updated, "active"))
                                  ? "none"
                                  : "none (the job is inactive; activate it to fire)");
     }

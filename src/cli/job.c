@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "base/uuid.h"
@@ -201,6 +202,76 @@ int job_resolve(const struct client *c, const char *ref, json_t **job)
     return rc;
 }
 
+/* A schedule in a few words, as the web admin says it: "cron 0 3 * * 1-5 (Europe/Zurich)",
+ * "every 4 hours 30 minutes", "crontab 0 3 * * *"; JSON for a shape it does not know. */
+static char *schedule_words(const json_t *s)
+{
+    if (!json_is_object(s)) return NULL;
+    const char *type = json_str(s, "type"), *tz = json_str(s, "timezone");
+    struct buf b = BUF_INIT;
+    if (type && strcmp(type, "interval") == 0) {
+        static const struct {
+            const char *key, *unit;
+            int64_t s;
+        } units[] = {{"weeks", "week", 604800}, {"days", "day", 86400}, {"hours", "hour", 3600},
+                     {"minutes", "minute", 60}, {"seconds", "second", 1}};
+        /* the interval in whole seconds, as the scheduler rounds it, then in the largest units */
+        int64_t total = 0;
+        for (size_t i = 0; i < sizeof units / sizeof *units; i++)
+            total += json_integer_value(json_object_get(s, units[i].key)) * units[i].s;
+        total += (json_integer_value(json_object_get(s, "milliseconds")) * 1000 +
+                  json_integer_value(json_object_get(s, "microseconds")) + 500000) / 1000000;
+        buf_puts(&b, "every");
+        for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
+            int64_t n = total / units[i].s;
+            total -= n * units[i].s;
+            if (n) buf_printf(&b, " %lld %s%s", (long long)n, units[i].unit, n == 1 ? "" : "s");
+        }
+    } else if (type && strcmp(type, "crontab") == 0) {
+        static const char *const keys[] = {"minute", "hour", "day_of_month", "month_of_year",
+                                           "day_of_week"};
+        buf_puts(&b, "crontab");
+        for (size_t i = 0; i < 5; i++) {
+            const json_t *v = json_object_get(s, keys[i]);
+            if (json_is_integer(v))
+                buf_printf(&b, " %lld", (long long)json_integer_value(v));
+            else
+                buf_printf(&b, " %s", json_is_string(v) ? json_string_value(v) : "*");
+        }
+    } else if (type && strcmp(type, "cron") == 0 && json_str(s, "expression")) {
+        buf_printf(&b, "cron %s", json_str(s, "expression"));
+    } else {
+        char *text = json_dumps(s, JSON_COMPACT);
+        buf_puts(&b, text ? text : "?");
+        free(text);
+        return buf_steal(&b);
+    }
+    if (tz && strcmp(tz, "UTC") != 0) buf_printf(&b, " (%s)", tz);
+    return buf_steal(&b);
+}
+
+/* "a@example.org, https://hooks.example.org/… on FAILED, CANCELLED", or NULL when none. */
+static char *notify_words(const json_t *j)
+{
+    const json_t *statuses = json_object_get(j, "notification_statuses");
+    if (!json_array_size(statuses)) return NULL;
+    struct buf b = BUF_INIT;
+    const char *keys[] = {"notification_emails", "notification_webhooks"};
+    size_t n = 0, i;
+    json_t *v;
+    for (size_t k = 0; k < 2; k++)
+        json_array_foreach(json_object_get(j, keys[k]), i, v)
+            buf_printf(&b, "%s%s", n++ ? ", " : "", json_is_string(v) ? json_string_value(v) : "?");
+    if (!n) {
+        buf_free(&b);
+        return NULL;
+    }
+    buf_puts(&b, " on");
+    json_array_foreach(statuses, i, v)
+        buf_printf(&b, "%s %s", i ? "," : "", json_is_string(v) ? json_string_value(v) : "?");
+    return buf_steal(&b);
+}
+
 static void print_job(const json_t *j)
 {
     char t[TIMEBUF], ago[TIMEBUF];
@@ -210,8 +281,35 @@ static void print_job(const json_t *j)
     kv_print(stdout, "Task", json_str(j, "task"));
     kv_print(stdout, "Queue", json_str(j, "default_queue"));
     kv_print(stdout, "Active", yes_no(json_object_get(j, "active")));
-    kv_json(stdout, "Schedule", json_object_get(j, "schedule"));
+    char *words = schedule_words(json_object_get(j, "schedule"));
+    kv_print(stdout, "Schedule", words);
+    free(words);
     kv_print(stdout, "Timeout", json_str(j, "timeout"));
+    kv_print(stdout, "Overlap", json_str(j, "overlap"));
+    const char *catchup = json_str(j, "catchup");
+    words = catchup && strcmp(catchup, "all") == 0
+                ? xasprintf("all (at most %lld)",
+                            (long long)json_integer_value(json_object_get(j, "catchup_limit")))
+                : NULL;
+    kv_print(stdout, "Catch-up", words ? words : catchup);
+    free(words);
+    json_int_t skipped = json_integer_value(json_object_get(j, "skipped_fires"));
+    if (skipped > 0) {
+        words = xasprintf("%lld", (long long)skipped);
+        kv_print(stdout, "Skipped fires", words);
+        free(words);
+    }
+    json_int_t retries = json_integer_value(json_object_get(j, "max_retries"));
+    words = retries > 0 ? xasprintf("%lld (the first after %s, then twice as long each time)",
+                                    (long long)retries, json_str(j, "retry_backoff"))
+                        : NULL;
+    kv_print(stdout, "Retries", words ? words : "none");
+    free(words);
+    const char *keep = json_str(j, "retention");
+    kv_print(stdout, "Retention", keep ? keep : "the server's");
+    words = notify_words(j);
+    kv_print(stdout, "Notify", words);
+    free(words);
     json_t *args = saved_args(j);
     kv_json(stdout, "Args", args);
     json_decref(args);

@@ -154,6 +154,21 @@ class TestJobs(CliCase):
         shown = self.ok("job", "show", "Nightly sync")
         self.assertIn(job_id, shown)
         self.assertIn("pushes records", shown)
+        def lines(out):
+            return dict(l.split(None, 1) if " " in l else (l, "") for l in out.splitlines()
+                        if not l.startswith(("Custom args", "Last run", "Next run", "Skipped fires")))
+        f = lines(shown)
+        self.assertEqual((f["Overlap"], f["Catch-up"], f["Retries"], f["Retention"], f["Notify"],
+                          f["Schedule"]), ("allow", "once", "none", "the server's", "-", "-"))
+        self.s.patch("/api/jobs/" + job_id, {
+            "overlap": "skip", "catchup": "all", "catchup_limit": 5, "max_retries": 2,
+            "retry_backoff": "1m", "retention": "30d", "notification_emails": ["ops@example.org"],
+            "notification_statuses": ["FAILED", "CANCELLED"]})
+        f = lines(self.ok("job", "show", job_id))
+        self.assertEqual((f["Overlap"], f["Catch-up"], f["Retries"], f["Retention"], f["Notify"]),
+                         ("skip", "all (at most 5)",
+                          "2 (the first after 1m, then twice as long each time)", "30d",
+                          "ops@example.org on FAILED, CANCELLED"))
         self.assertEqual(self.ok_json("job", "show", job_id, "--json")["id"], job_id)
         self.assertEqual(self.ok_json("job", "show", job_id.upper(), "--json")["id"], job_id)
 

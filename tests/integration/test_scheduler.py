@@ -301,13 +301,28 @@ class CliTest(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             j = s.get("/api/jobs/" + job["id"]).json
             self.assertEqual(j["schedule"], {"type": "cron", "expression": "0 3 * * *", "timezone": "Europe/Zurich"})
-            self.assertIn(j["next_run"][:10], r.stdout)
+            # the next run in local time, as tables show times
+            nxt = datetime.fromisoformat(j["next_run"]).astimezone()
+            today = datetime.now().astimezone()
+            shown = nxt.strftime("%H:%M:%S" if nxt.date() == today.date() else
+                                 "%b %d %H:%M" if nxt.year == today.year else "%Y-%m-%d %H:%M")
+            self.assertIn("next run: %s (in " % shown, r.stdout)
+            # sked job show says the schedule in words, as the web admin does
+            def schedule_line():
+                out = self.cli("job", "show", job["id"], env=env).stdout
+                return [l for l in out.splitlines() if l.startswith("Schedule ")][0].split(None, 1)[1]
+            self.assertEqual(schedule_line(), "cron 0 3 * * * (Europe/Zurich)")
             r = self.cli("job", "schedule", job["id"], "--crontab", "minute=0 hour=3 day_of_week=mon-fri", env=env)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual(s.get("/api/jobs/" + job["id"]).json["schedule"],
                              {"type": "crontab", "minute": "0", "hour": "3", "day_of_week": "mon-fri"})
+            self.assertEqual(schedule_line(), "crontab 0 3 * * mon-fri")
             r = self.cli("job", "schedule", job["id"], "--interval", "1h30m", env=env)
             self.assertEqual(s.get("/api/jobs/" + job["id"]).json["schedule"], {"type": "interval", "hours": 1, "minutes": 30})
+            self.assertEqual(schedule_line(), "every 1 hour 30 minutes")
+            s.patch("/api/jobs/" + job["id"], {"schedule": {"type": "interval", "seconds": 5400,
+                                                            "milliseconds": 700}})
+            self.assertEqual(schedule_line(), "every 1 hour 30 minutes 1 second")
             r = self.cli("job", "schedule", job["id"], "--none", env=env)
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertIsNone(s.get("/api/jobs/" + job["id"]).json["schedule"])
