@@ -346,9 +346,16 @@ static void on_event(void *arg, const struct sk_event *ev)
         for (size_t i = 0; i < ev->nlines; i++) {
             const struct log_line *l = &ev->lines[i];
             if (l->seq <= ls->last_seq) continue;
-            if (l->seq != ls->last_seq + 1 || http_stream_pending(ls->ctx.req) >= STREAM_HIGH_WATER) {
+            if (http_stream_pending(ls->ctx.req) >= STREAM_HIGH_WATER) {
                 ls->live = false; /* fall back to the store until the client catches up */
                 return;
+            }
+            if (l->seq != ls->last_seq + 1) {
+                /* lines missed: what the store has is sent now (no write of ours is pending
+                 * to call on_drain); lines it does not have are gone (a deleted job's run) */
+                ls->live = false;
+                if (!pump(ls) || !ls->live) return;
+                if (l->seq <= ls->last_seq) continue;
             }
             write_line(ls, l);
         }
@@ -371,7 +378,9 @@ static void on_event(void *arg, const struct sk_event *ev)
             json_decref(ls->final_run);
             ls->final_run = rj;
             ls->final = true;
-            if (!ls->live) return; /* sent once the store has been read to the end */
+            /* sent once the store has been read to the end: now, unless the client is behind
+             * (on_drain pumps then) */
+            if (!ls->live && http_stream_pending(ls->ctx.req) >= STREAM_HIGH_WATER) return;
             pump(ls);
             return;
         }

@@ -257,6 +257,23 @@ yes "$(printf '%0499d' 0)" | head -c 3000000
             self.assertIn("log truncated", got[-1]["data"]["message"])
             self.assertEqual((rest[-2]["event"], rest[-2]["data"]["status"]), ("status", "SUCCESS"))
 
+    def test_the_stream_of_a_run_whose_job_is_deleted_ends_at_once(self):
+        # a builtin that logs a line every 50 ms until it is stopped
+        with Sked(args=FAST) as s:
+            job = s.create_job("reindex", args={"steps": 1000, "step_seconds": 0.05})
+            run = s.run_job(job["id"])
+            wait_for(lambda: len(s.logs(run)) >= 2, what="the first two lines")
+            # nothing arrives for 15 s but a ping: the socket's timeout catches a stream that
+            # waits for one to end
+            with s.sse(run, timeout=5) as st:
+                self.assertEqual(st.next_event()["data"]["status"], "RUNNING")
+                self.assertEqual([st.next_event()["id"] for _ in range(2)], ["1", "2"])
+                self.assertEqual(s.delete("/api/jobs/" + job["id"]).status, 204)
+                rest = st.read_all()
+                self.assertTrue(st.closed)
+            self.assertEqual([(e["event"], (e["data"] or {}).get("status")) for e in rest[-2:]],
+                             [("status", "CANCELLED"), ("end", None)])
+
     def test_a_client_leaving_mid_stream(self):
         with Sked(tasks={"stepped.json": STEPPED}, args=FAST) as s:
             run = s.run_job(s.create_job("stepped")["id"])
