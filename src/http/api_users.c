@@ -307,7 +307,7 @@ void api_users_list(struct api_ctx *c)
 static const char *password_field(json_t *body, json_t *errs)
 {
     json_t *v = json_object_get(body, "password");
-    if (!v) return NULL;
+    if (!v || json_is_null(v)) return NULL; /* null: none given */
     const char *p = json_string_value(v);
     const char *why = p ? auth_password_problem(p) : "must be a string of 8 to 1024 characters";
     if (why) {
@@ -327,7 +327,10 @@ static void account_fields(json_t *body, struct account *a, json_t *errs)
         else
             a->role = r;
     }
-    if (json_object_get(body, "display_name")) {
+    if (json_is_null(json_object_get(body, "display_name"))) { /* null: the default */
+        free(a->display_name);
+        a->display_name = a->username ? xstrdup(a->username) : NULL;
+    } else if (json_object_get(body, "display_name")) {
         const char *d = api_str_field(body, "display_name", 200, false, errs);
         if (d && utf8_blank(d)) {
             json_errs_add(errs, "display_name", "must not be blank");
@@ -539,7 +542,8 @@ void api_users_patch(struct api_ctx *c)
                       "this account has no password, so none can be checked: an admin sets it "
                       "(PATCH /api/users/%s, or sked user passwd %s on the server's machine)",
                       a.id, a.username);
-    else if (pass && !admin && !cur)
+    /* from a signed-in browser an admin gives it too: a cookie may have been taken over */
+    else if (pass && own && !cur && (!admin || c->who.via == VIA_SESSION))
         json_errs_add(errs, "current_password", "required to change your own password");
     if (json_array_size(errs)) {
         pw_free(op);

@@ -527,6 +527,34 @@ class Hardening(unittest.TestCase):
             fails = s.get("/api/audit?action=login.failed&size=50").json["hits"]["hits"]
             self.assertEqual(sum(1 for e in fails if e["details"].get("during") == "password change"), 5)
 
+    def test_an_admin_changing_their_own_password_in_a_browser_gives_the_current_one(self):
+        with people_sked() as s:
+            adm = account(s, "ada", "admin", password="ada-password")
+            browser = Session(s)
+            browser.login("ada", "ada-password")
+            # a taken-over cookie must not be enough to take the account
+            r = browser.request("PATCH", "/api/users/me", {"password": "ada-password-2"})
+            self.assertEqual((r.status, r.json["errors"][0]["field"]), (400, "current_password"), r)
+            self.assertEqual(browser.request("PATCH", "/api/users/me", {
+                "password": "ada-password-2", "current_password": "ada-password"}).status, 200)
+            # with a token, as for another's account, an admin sets it without
+            r = s.request("PATCH", "/api/users/me", {"password": "ada-password-3"},
+                          token=token_for(s, adm))
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(Session(s).login("ada", "ada-password-3").status, 201)
+
+    def test_null_is_the_default_of_password_and_display_name(self):
+        with people_sked() as s:
+            r = s.post("/api/users", {"username": "nell", "role": "viewer", "password": None,
+                                      "display_name": None})
+            self.assertEqual(r.status, 201, r)
+            self.assertEqual((r.json["display_name"], r.json["has_password"]), ("nell", False))
+            r = s.patch("/api/users/" + r.json["id"], {"display_name": "Nell N."})
+            self.assertEqual(r.json["display_name"], "Nell N.")
+            r = s.patch("/api/users/" + r.json["id"], {"display_name": None, "password": None})
+            self.assertEqual((r.status, r.json["display_name"], r.json["has_password"]),
+                             (200, "nell", False), r)
+
     def test_audit_order_and_exact_prefix(self):
         with people_sked() as s:
             account(s, "a1", "viewer")
