@@ -331,10 +331,24 @@ void api_params_known(struct api_ctx *c, const char *const *known, json_t *errs)
         for (const char *const *a = known; *a; a++)
             buf_printf(&all, "%s%s", a == known ? "" : ", ", *a);
         json_errs_add(errs, buf_cstr(&name), "%s (%s)",
-                      *k ? "unknown parameter" : "a parameter without a name", buf_cstr(&all));
+                      *k ? "unknown parameter" : "a parameter without a name",
+                      *known ? buf_cstr(&all) : "this list takes none");
         buf_free(&name);
         buf_free(&all);
     }
+}
+
+bool api_no_params(struct api_ctx *c)
+{
+    static const char *const none[] = {NULL};
+    json_t *errs = json_array();
+    api_params_known(c, none, errs);
+    if (!json_array_size(errs)) {
+        json_decref(errs);
+        return false;
+    }
+    api_invalid(c, errs);
+    return true;
 }
 
 const char *api_param(struct api_ctx *c, const char *key, const char *accepts, unsigned flags,
@@ -957,12 +971,15 @@ void api_job_write(struct api_ctx *c, struct buf *b, const struct job *j, bool w
     emit_json_or(&w, "on_success", j->on_success, "[]");
 
     /* default_args: what a run would get now with the saved arguments (a JSON string, as the
-     * reference sends it) */
+     * reference sends it); "null" when no run can start now (its job type is not loaded) */
     const struct task *t = taskset_get(dispatch_tasks(c->api->dispatch), j->task);
     json_t *errs = json_array();
-    json_t *resolved = args_resolve(t, j->run_args, NULL,
-                                    store_last_success_start(c->api->store, j->id), errs);
-    char *da = json_dump(resolved ? resolved : json_object_get(j->run_args, "custom_args"));
+    json_t *resolved = t ? args_resolve(t, j->run_args, NULL,
+                                        store_last_success_start(c->api->store, j->id), errs)
+                         : NULL;
+    char *da = json_dump(resolved ? resolved
+                         : t      ? json_object_get(j->run_args, "custom_args")
+                                  : NULL);
     emit_str(&w, "default_args", da);
     free(da);
     json_decref(resolved);
@@ -1167,6 +1184,21 @@ const char *api_str_field(json_t *body, const char *key, size_t max, bool requir
         return NULL;
     }
     return json_string_value(v);
+}
+
+const char *api_line_field(json_t *body, const char *key, size_t max, bool required,
+                           json_t *errs)
+{
+    const char *v = api_str_field(body, key, max, required, errs);
+    if (v && utf8_blank(v)) {
+        json_errs_add(errs, key, "must not be blank");
+        return NULL;
+    }
+    if (v && utf8_has_control(v)) {
+        json_errs_add(errs, key, "must be one line without control characters");
+        return NULL;
+    }
+    return v;
 }
 
 struct queues_op {

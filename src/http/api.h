@@ -110,11 +110,17 @@ json_t *api_body(struct api_ctx *c);
 bool api_unknown_fields(json_t *body, const char *const *allowed, json_t *errs);
 /* A string member of at most max characters; NULL when absent (or added to errs). */
 const char *api_str_field(json_t *body, const char *key, size_t max, bool required, json_t *errs);
+/* api_str_field for a name or a note shown on one line: not blank, no control characters. */
+const char *api_line_field(json_t *body, const char *key, size_t max, bool required,
+                           json_t *errs);
 
 /* ---- query parameters and paging ---- */
 /* Adds "unknown parameter (the ones it takes)" to errs for each query parameter of the request
  * not in known (NULL-terminated), once per name. */
 void api_params_known(struct api_ctx *c, const char *const *known, json_t *errs);
+/* For a list without parameters: answers 400 naming each one the request has, and returns
+ * true; false when it has none. */
+bool api_no_params(struct api_ctx *c);
 /* The one value of query parameter key, or NULL when it is absent or refused: given more than
  * once, or empty (unless API_PARAM_EMPTY), each refusal added to errs; accepts says what a
  * value may be ("a whole number from 1 to 1000"). API_PARAM_LIST: the value is comma-separated,

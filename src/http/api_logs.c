@@ -75,10 +75,13 @@ void api_logs_list(struct api_ctx *c)
     for (size_t i = 0; i < n; i++) json_array_append_new(items, line_json(&lines[i]));
     int64_t last = n ? lines[n - 1].seq : after;
     int64_t total = store_log_count(c->api->store, r.rid, level);
+    /* a full page may end the log too: then it says so, rather than link to an empty page */
+    bool ended = (int64_t)n < limit || last >= store_log_last_seq(c->api->store, r.rid);
+    bool complete = run_status_terminal(r.status) && ended;
     json_t *links = json_object();
     char base[256];
     api_base_url(c, base, sizeof base);
-    if ((int64_t)n == limit) {
+    if ((int64_t)n == limit && !complete) {
         char *next = xasprintf("%s/api/jobs/%s/runs/%s/logs?after=%lld&limit=%lld&level=%s", base,
                                r.job_id, r.id, (long long)last, (long long)limit,
                                log_line_level_name(level));
@@ -87,8 +90,8 @@ void api_logs_list(struct api_ctx *c)
     }
     api_json(c, 200,
              json_pack("{s:{s:o,s:I},s:I,s:b,s:s,s:o}", "hits", "hits", items, "total",
-                       (json_int_t)total, "after", (json_int_t)last, "complete",
-                       run_status_terminal(r.status) && (int64_t)n < limit, "run_status",
+                       (json_int_t)total, "after", (json_int_t)last, "complete", complete,
+                       "run_status",
                        run_status_name(r.status), "links", links));
     store_log_free(lines, n);
     run_release(&r);

@@ -40,6 +40,7 @@ static json_t *task_json(struct api_ctx *c, const struct task *t)
 
 void api_tasks_list(struct api_ctx *c)
 {
+    if (api_no_params(c)) return;
     const struct taskset *ts = dispatch_tasks(c->api->dispatch);
     json_t *items = json_array();
     for (size_t i = 0; i < ts->count; i++) json_array_append_new(items, task_json(c, ts->tasks[i]));
@@ -103,6 +104,7 @@ static void queues_answer(struct api_ctx *c, const struct queue_info *qs, size_t
 
 void api_queues_list(struct api_ctx *c)
 {
+    if (api_no_params(c)) return;
     api_with_queues(c, queues_answer, NULL);
 }
 
@@ -156,7 +158,7 @@ static void queue_action(struct api_ctx *c, bool pause)
         json_t *errs = json_array();
         static const char *const with_reason[] = {"reason", NULL}, *const none[] = {NULL};
         api_unknown_fields(body, pause ? with_reason : none, errs);
-        if (pause) reason = api_str_field(body, "reason", 500, false, errs);
+        if (pause) reason = api_line_field(body, "reason", 500, false, errs);
         if (json_array_size(errs)) {
             json_decref(body);
             api_invalid(c, errs);

@@ -14,7 +14,6 @@
 #include "api.h"
 #include "base/json.h"
 #include "base/timeutil.h"
-#include "base/utf8.h"
 #include "base/uuid.h"
 #include "base/xalloc.h"
 #include "offload.h"
@@ -289,6 +288,7 @@ void api_session_delete(struct api_ctx *c)
 
 void api_users_list(struct api_ctx *c)
 {
+    if (api_no_params(c)) return;
     struct account *all;
     size_t n;
     if (store_account_list(c->api->store, &all, &n) != 0) {
@@ -331,14 +331,7 @@ static void account_fields(json_t *body, struct account *a, json_t *errs)
         free(a->display_name);
         a->display_name = a->username ? xstrdup(a->username) : NULL;
     } else if (json_object_get(body, "display_name")) {
-        const char *d = api_str_field(body, "display_name", 200, false, errs);
-        if (d && utf8_blank(d)) {
-            json_errs_add(errs, "display_name", "must not be blank");
-            d = NULL;
-        } else if (d && utf8_has_control(d)) {
-            json_errs_add(errs, "display_name", "must be one line without control characters");
-            d = NULL;
-        }
+        const char *d = api_line_field(body, "display_name", 200, false, errs);
         if (d) {
             free(a->display_name);
             a->display_name = xstrdup(d);
@@ -623,7 +616,7 @@ static void make_token(struct api_ctx *c, const struct account *owner)
     json_t *errs = json_array();
     static const char *const allowed[] = {"name", "expires_at", "password", NULL};
     api_unknown_fields(body, allowed, errs);
-    api_str_field(body, "name", 100, true, errs);
+    api_line_field(body, "name", 100, true, errs);
     const char *pass = api_str_field(body, "password", 1024, false, errs);
     bool session = c->who.via == VIA_SESSION;
     if (session && !pass && !json_object_get(body, "password"))
@@ -827,7 +820,7 @@ void api_audit_list(struct api_ctx *c)
     struct audit_query q = {0};
     q.since = NO_TIME;
     q.job_id = api_param(c, "job_id", "a job id", 0, errs);
-    q.actor = api_param(c, "user", "an account id or username", 0, errs);
+    q.actor = api_param(c, "user", "a username, bootstrap, or an operating-system user", 0, errs);
     const char *action = api_param(c, "action", "an action (job.updated) or a kind of them (job.)", 0, errs);
     /* actions are lower case; a kind written without its dot ("user") means the kind, as
      * "logout" is the only action without one */

@@ -149,8 +149,9 @@ static bool single_header(const char *name)
 {
     /* not Cookie: a proxy may pass an HTTP/2 client's cookies as several lines (RFC 9113
      * §8.2.3), which the session's lookup reads all of */
-    static const char *const single[] = {"Authorization", "Host", "Content-Type", "X-CSRF-Token",
-                                         "Last-Event-ID", "X-Forwarded-Proto"};
+    static const char *const single[] = {"Authorization", "Host",          "Content-Type",
+                                         "X-CSRF-Token",  "Last-Event-ID", "X-Forwarded-Proto",
+                                         "Idempotency-Key"};
     for (size_t i = 0; i < sizeof single / sizeof *single; i++)
         if (strcasecmp(name, single[i]) == 0) return true;
     return false;
@@ -339,6 +340,7 @@ const char *http_status_text(int status)
     case 408: return "Request Timeout";
     case 409: return "Conflict";
     case 411: return "Length Required";
+    case 412: return "Precondition Failed";
     case 413: return "Content Too Large";
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Content";

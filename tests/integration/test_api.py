@@ -398,6 +398,12 @@ class QueryParameters(ApiCase):
                               " ".join(" ".join(e["messages"]) for e in errs if e["field"] == ""))
         self.assertError(self.s.get("/api/logs/jobs?q=%s&size=5" % self.run_["id"]), 400, "size",
                          "unknown parameter (q, search_after)")
+        # the lists without paging or filters take none
+        for path in ("/api/tasks", "/api/queues", "/api/users"):
+            with self.subTest(path=path):
+                self.assertEqual(self.s.get(path).status, 200)
+                self.assertError(self.s.get(path + "?page=2"), 400, "page",
+                                 "unknown parameter (this list takes none)")
         # what the web UI and the command line send
         for path in ("/api/jobs?q=query&active=true&task=t&sort=title&sort_direction=asc&page=1&size=25",
                      "/api/jobs?starts=%s&size=100&sort=title" % self.j["id"],
@@ -657,6 +663,16 @@ class JobWrites(ApiCase):
             self.assertEqual(r.headers.get("ETag"), new_tag)
             self.assertIn("the job changed since it was read", r.json["message"])
         self.assertEqual(self.s.get(url).json["description"], "theirs")
+        out = self.s.raw(("PATCH %s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+                          "If-Match: %s\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+                          % (url, skedtest.TOKEN, tag)).encode())
+        self.assertTrue(out.startswith(b"HTTP/1.1 412 Precondition Failed\r\n"), out[:100])
+        # an Idempotency-Key is one key: two are refused, not the first one used
+        out = self.s.raw(("POST %s/runs HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+                          "Idempotency-Key: k-a\r\nIdempotency-Key: k-b\r\nContent-Length: 2\r\n"
+                          "Connection: close\r\n\r\n{}" % (url, skedtest.TOKEN)).encode())
+        self.assertTrue(out.startswith(b"HTTP/1.1 400"), out[:100])
+        self.assertIn(b"the Idempotency-Key header is given twice; send it once", out)
         # a tag that is no text still gets a message that says what to do
         r = self.s.patch(url, {"description": "mine"}, headers={"If-Match": '"caf\u00e9"'})
         self.assertEqual(r.status, 412)
@@ -847,6 +863,11 @@ class JobReads(unittest.TestCase):
             s.proc.send_signal(signal.SIGHUP)
             wait_for(lambda: "reload.done" in s.server_log(), what="the reload")
             self.assertEqual(json.loads(s.get(t_url).json["default_args"])["n"], 7)
+            # and one that takes its job type away says no run would start: "null"
+            os.unlink(os.path.join(s.tasks_dir, "t.json"))
+            s.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: s.server_log().count("reload.done") == 2, what="the second reload")
+            self.assertEqual(s.get(t_url).json["default_args"], "null")
 
             r = s.delete(url)
             self.assertEqual(r.status, 204, r)

@@ -83,6 +83,12 @@ class Pages(unittest.TestCase):
         self.assertTrue(p3["complete"])
         self.assertEqual(p3["after"], 25)
 
+        # a full page that reaches the end of a finished run's log says so
+        last = self.page("after=20&limit=5")
+        self.assertEqual([h["seq"] for h in last["hits"]["hits"]], list(range(21, 26)))
+        self.assertTrue(last["complete"])
+        self.assertNotIn("next", last["links"])
+
         past = self.page("after=25")
         self.assertEqual(past["hits"]["hits"], [])
         self.assertEqual(past["after"], 25)

@@ -779,6 +779,9 @@ class Accounts(unittest.TestCase):
                 errs = {e["field"]: e["messages"][0] for e in r.json["errors"]}
                 self.assertIn(needle, errs.get(field, ""), (body, errs))
             bot = account(s, "bot", "operator")  # a token, no password
+            for name in ("  ", "a\nb"):  # a token's name too, shown in lists
+                r = s.post("/api/users/%s/tokens" % bot["id"], {"name": name})
+                self.assertEqual((r.status, r.json["errors"][0]["field"]), (400, "name"), r)
             b = s.request("PATCH", "/api/users/me", {"password": "bot-password-1"}, token=token_for(s, bot))
             self.assertEqual(b.status, 400, b)
             msg = b.json["errors"][0]["messages"][0]

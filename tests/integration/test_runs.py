@@ -708,6 +708,14 @@ class Queues(unittest.TestCase):
             again = s.post("/api/queues/default/actions/pause", {"reason": "schema upgrade"}).json
             self.assertEqual((again["paused_at"], again["paused_by"], again["pause_reason"], again["was_paused"]),
                              (paused_at, "bootstrap token", "schema upgrade", True))
+            # a reason is shown on one line: blank or multi-line ones are refused, nothing changed
+            for bad, says in (("  ", "must not be blank"),
+                              ("b\nc\u001b[31m", "must be one line without control characters")):
+                r = s.post("/api/queues/default/actions/pause", {"reason": bad})
+                self.assertEqual((r.status, r.json["errors"][0]["field"],
+                                  r.json["errors"][0]["messages"][0]), (400, "reason", says))
+            self.assertEqual(s.get("/api/queues").json["hits"]["hits"][0]["pause_reason"],
+                             "schema upgrade")
             # without a reason, or with the same one, nothing changes
             for body in (None, {"reason": "schema upgrade"}):
                 same = s.post("/api/queues/default/actions/pause", body).json
