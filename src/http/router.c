@@ -49,8 +49,8 @@ int router_match(const struct route *table, size_t n, const char *method, const 
         found = -405;
         /* the methods the path has, for a 405's Allow */
         size_t used = strlen(m->allow);
-        snprintf(m->allow + used, sizeof m->allow - used, "%s%s", used ? ", " : "",
-                 table[i].method);
+        snprintf(m->allow + used, sizeof m->allow - used, "%s%s%s", used ? ", " : "",
+                 table[i].method, strcmp(table[i].method, "GET") == 0 ? ", HEAD" : "");
     }
     m->nparams = 0;
     return found;

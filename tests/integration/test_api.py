@@ -305,13 +305,14 @@ class BadInput(ApiCase):
         self.assertEqual(self.s.get("/api/jobs/%s/runs/%s" % (job["id"], run["id"])).status, 200)
 
     def test_405_with_allow(self):
-        for method, path, allow in (("DELETE", "/api/jobs", {"GET", "POST"}),
-                                    ("PUT", "/api/jobs/%s/runs" % NO_SUCH, {"GET", "POST"}),
-                                    ("POST", "/api/tasks", {"GET"}),
-                                    ("PATCH", "/api/queues", {"GET"}),
+        # HEAD is answered wherever GET is
+        for method, path, allow in (("DELETE", "/api/jobs", {"GET", "HEAD", "POST"}),
+                                    ("PUT", "/api/jobs/%s/runs" % NO_SUCH, {"GET", "HEAD", "POST"}),
+                                    ("POST", "/api/tasks", {"GET", "HEAD"}),
+                                    ("PATCH", "/api/queues", {"GET", "HEAD"}),
                                     ("GET", "/api/jobs/%s/runs/%s/actions/stop" % (NO_SUCH, NO_SUCH),
                                      {"POST"}),
-                                    ("POST", "/healthz", {"GET"})):
+                                    ("POST", "/healthz", {"GET", "HEAD"})):
             with self.subTest(method=method, path=path):
                 r = self.s.request(method, path)
                 self.assertError(r, 405)

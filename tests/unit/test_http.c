@@ -415,16 +415,16 @@ static void test_router_misses(void **state)
     assert_string_equal(matched("GET", "/API/JOBS", &m), "-404"); /* paths are case-sensitive */
 
     assert_string_equal(matched("DELETE", "/api/jobs", &m), "-405");
-    assert_string_equal(m.allow, "GET, POST");
+    assert_string_equal(m.allow, "GET, HEAD, POST");
     assert_string_equal(matched("POST", "/api/jobs/x", &m), "-405");
-    assert_string_equal(m.allow, "GET, PUT, PATCH, DELETE");
+    assert_string_equal(m.allow, "GET, HEAD, PUT, PATCH, DELETE");
     assert_string_equal(matched("GET", "/api/jobs/x/runs/y/actions/stop", &m), "-405");
     assert_string_equal(m.allow, "POST");
     assert_string_equal(matched("HEAD", "/api/jobs/x/runs/y/actions/stop", &m), "-405");
     assert_string_equal(matched("GET", "/api/schedules/preview", &m), "-405");
     assert_string_equal(m.allow, "POST");
     assert_string_equal(matched("get", "/healthz", &m), "-405"); /* methods are case-sensitive */
-    assert_string_equal(m.allow, "GET");
+    assert_string_equal(m.allow, "GET, HEAD");
 
     /* a segment of ROUTER_PARAM_MAX bytes or more never matches; one less does */
     char path[512], seg[ROUTER_PARAM_MAX + 1];
