@@ -140,7 +140,9 @@ static void pw_work(void *arg)
         op->verified = auth_verify_password(op->stored_hash, op->password);
         return;
     }
-    op->verified = !op->current || auth_verify_password(op->stored_hash, op->current);
+    /* a token made from a session is verified by the password it came with, never without */
+    op->verified = op->current ? auth_verify_password(op->stored_hash, op->current)
+                               : op->kind != PW_TOKEN;
     if (op->verified && op->password) op->hash_rc = auth_hash_password(op->password, op->new_hash);
 }
 
@@ -619,7 +621,8 @@ static void make_token(struct api_ctx *c, const struct account *owner)
     api_line_field(body, "name", 100, true, errs);
     const char *pass = api_str_field(body, "password", 1024, false, errs);
     bool session = c->who.via == VIA_SESSION;
-    if (session && !pass && !json_object_get(body, "password"))
+    json_t *given = json_object_get(body, "password"); /* a bad one has its error already */
+    if (session && !pass && (!given || json_is_null(given)))
         json_errs_add(errs, "password",
                       "required to create a token from a web session: your own password");
     int64_t now = time_now_us(), expires = NO_TIME;

@@ -246,6 +246,10 @@ class Sessions(unittest.TestCase):
             self.assertEqual(r.status, 400)
             self.assertEqual(r.json["errors"][0]["field"], "password")
             self.assertIn("required to create a token from a web session", r.json["errors"][0]["messages"][0])
+            # a null password is none (it once crashed the server), for another's account too
+            r = web.request("POST", "/api/tokens", {"name": "laptop", "password": None})
+            self.assertEqual((r.status, r.json["errors"][0]["field"]), (400, "password"), r)
+            self.assertEqual(s.get("/healthz").status, 200)
             r = web.request("POST", "/api/tokens", {"name": "laptop", "password": "wrong-password"})
             self.assertEqual((r.status, r.json["message"]), (403, "the password is wrong"))
             failed = s.get("/api/audit?action=login.failed").json["hits"]["hits"]
