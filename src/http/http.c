@@ -27,6 +27,9 @@
 #define MAX_HEADERS 100
 #define MAX_PARAMS 100
 #define STREAM_LOW_WATER (16 * 1024)
+/* answers waiting to be written past which a connection's pipelined requests wait (and its
+ * input is not read) until the client has read them all */
+#define PIPELINE_OUT_MAX (1024 * 1024)
 #define LINGER_SECONDS 2
 #define LINGER_MAX_BYTES (1024 * 1024)
 
@@ -299,6 +302,7 @@ struct http_conn {
     bool closing;           /* free once the output is written */
     bool lingering;         /* output written and our side shut: reading to EOF */
     bool processing;
+    bool held;              /* pipelined requests wait for the client to read the answers */
     bool pending;           /* has output for http_server_flush */
     size_t discarded;       /* input dropped since closing began */
     int64_t began_us;       /* when the first byte of the request being received came, or 0 */
@@ -672,6 +676,15 @@ static void process(struct http_conn *c)
     struct evbuffer *in = bufferevent_get_input(c->bev);
     c->processing = true;
     while (!c->req && !c->closing) {
+        /* a client that sends request after request and reads no answer would have them pile
+         * up here without end: the next waits (its time not counted) until they are read */
+        if (c->state == ST_HEAD && evbuffer_get_length(in) > 0 &&
+            evbuffer_get_length(bufferevent_get_output(c->bev)) > PIPELINE_OUT_MAX) {
+            c->held = true;
+            c->began_us = 0;
+            bufferevent_disable(c->bev, EV_READ);
+            break;
+        }
         /* a request must be whole within the idle timeout of its first byte: the read timeout
          * alone starts again with every byte, and a client sending one header line a minute
          * would hold its connection for good */
@@ -760,6 +773,11 @@ static void on_write(struct bufferevent *bev, void *arg)
         return;
     }
     if (c->req && c->req->streaming && c->req->on_drain) c->req->on_drain(c->req, c->req->stream_arg);
+    if (c->held && left == 0 && !c->req) {
+        c->held = false;
+        bufferevent_enable(bev, EV_READ);
+        process(c); /* the requests that waited */
+    }
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)

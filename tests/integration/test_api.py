@@ -1584,6 +1584,41 @@ class Connections(ApiCase):
             sock.close()
         self.assertEqual([r[0] for r in parse_responses(data)], [200, 201, 200, 201, 404, 200, 200])
 
+    def test_pipelined_requests_wait_while_their_answers_are_not_read(self):
+        """A client that sends requests and reads no answer does not make sked buffer answers
+        without end (GET /api/openapi.json needs no token and answers 5,000 times what it
+        asks): past about a megabyte of unread answers its next requests wait, and are
+        answered, in order, once it reads."""
+        def rss_kib():
+            with open("/proc/%d/status" % self.s.proc.pid) as f:
+                return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+        n = 1000
+        req = b"GET /api/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n"
+        one = self.s.raw(req[:-2] + b"Connection: close\r\n\r\n")
+        # an answer kept alive has "keep-alive" where this one has "close"
+        size = len(one) + len("keep-alive") - len("close")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(30)
+        sock.connect(("127.0.0.1", self.s.port))
+        try:
+            before = rss_kib()
+            sock.sendall(req * n)
+            time.sleep(1)
+            self.assertEqual(self.s.get("/healthz").status, 200)
+            grown = rss_kib() - before
+            # all of them answered at once would be n * size (about 200 MB)
+            self.assertLess(grown * 1024, n * size // 10, (grown, size))
+            got, tail = 0, b""
+            while got < n * size:
+                c = sock.recv(1 << 20)
+                self.assertTrue(c, "the connection closed after %d of %d bytes" % (got, n * size))
+                got += len(c)
+                tail = (tail + c)[-size:]
+            self.assertEqual(got, n * size)
+            self.assertTrue(tail.startswith(b"HTTP/1.1 200 OK\r\n"), tail[:100])
+        finally:
+            sock.close()
 
 class Leaks(unittest.TestCase):
     def test_job_writes_do_not_leak(self):
