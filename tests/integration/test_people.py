@@ -531,6 +531,22 @@ class Hardening(unittest.TestCase):
             fails = s.get("/api/audit?action=login.failed&size=50").json["hits"]["hits"]
             self.assertEqual(sum(1 for e in fails if e["details"].get("during") == "password change"), 5)
 
+    def test_a_sign_in_sent_from_another_sites_page_is_refused(self):
+        """A cross-site form (text/plain can carry JSON) must not sign the browser in to the
+        attacker's account: the browser's Sec-Fetch-Site tells sked where it came from."""
+        with people_sked() as s:
+            account(s, "mallory", "viewer", password="mallory-password")
+            body = {"username": "mallory", "password": "mallory-password"}
+            r = s.request("POST", "/api/session", body, token=None,
+                          headers={"Sec-Fetch-Site": "cross-site", "Content-Type": "text/plain"})
+            self.assertEqual(r.status, 403, r)
+            self.assertNotIn("Set-Cookie", r.headers)
+            self.assertIn("another site's page", r.json["message"])
+            for site in ("same-origin", "none", None):  # sked's page, a typed address, curl
+                h = {"Sec-Fetch-Site": site} if site else {}
+                r = s.request("POST", "/api/session", body, token=None, headers=h)
+                self.assertEqual(r.status, 201, (site, r))
+
     def test_an_admin_changing_their_own_password_in_a_browser_gives_the_current_one(self):
         with people_sked() as s:
             adm = account(s, "ada", "admin", password="ada-password")
