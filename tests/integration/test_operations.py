@@ -396,9 +396,19 @@ class Config(unittest.TestCase):
         with open(os.path.join(tmp, "own.txt"), "w") as f:
             f.write("mine")
         os.symlink("/etc/hostname", os.path.join(tmp, "elsewhere.txt"))
+        os.makedirs(os.path.join(tmp, "css"))
+        with open(os.path.join(tmp, "css", "own.css"), "w") as f:
+            f.write("a{}")
+        outside = tempfile.mkdtemp(prefix="sked-outside-")  # nor through a linked folder
+        self.addCleanup(shutil.rmtree, outside, True)
+        with open(os.path.join(outside, "secret.txt"), "w") as f:
+            f.write("not for the web")
+        os.symlink(outside, os.path.join(tmp, "linked"))
         with Sked(tasks=tasks, args=FAST + ["--web-dir", tmp]) as web:
             self.assertEqual(web.get("/own.txt", token=None).raw, "mine")
+            self.assertEqual(web.get("/css/own.css", token=None).raw, "a{}")
             self.assertEqual(web.get("/elsewhere.txt", token=None).status, 404)
+            self.assertEqual(web.get("/linked/secret.txt", token=None).status, 404)
         self.assertIn("smtp_url = smtp://ops:********@mail:25", r.stdout)
         self.assertNotIn("hunter2", r.stdout)
         # the first bad line is reported with its own reason, even when good lines follow it
