@@ -25,7 +25,7 @@
 
 static const char *task_keys[] = {"id",      "title",      "description", "command", "builtin",
                                   "celery",  "arguments",  "default_queue", "timeout",
-                                  "stop_grace", "env",     "working_dir"};
+                                  "stop_grace", "env",     "working_dir", "operator_args"};
 static const char *celery_keys[] = {"broker",     "result_backend", "task",
                                     "queue",      "positional",     "accept_timeout",
                                     "stop_grace", "send_since"};
@@ -448,6 +448,11 @@ static int parse_doc(json_t *doc, const char *dir, const struct queue_names *que
         }
         t->env = json_incref(v);
     }
+    v = json_object_get(doc, "operator_args");
+    if (v && !json_is_null(v) && !json_is_boolean(v))
+        return sk_err_set(e, -EINVAL, "operator_args", "must be true or false");
+    t->admin_args = json_is_false(v);
+
     v = json_object_get(doc, "working_dir");
     if (v && !json_is_null(v)) {
         if (!json_is_string(v) || json_string_length(v) == 0)

@@ -43,6 +43,7 @@ struct task {
     int64_t stop_grace_ms; /* SIGTERM -> SIGKILL delay, -1: the server's default */
     json_t *env;         /* object of extra environment strings, or NULL */
     char *working_dir;   /* absolute or relative to sked's cwd; never NULL */
+    bool admin_args;     /* "operator_args": false: only admins give a run arguments of its own */
     char *file;          /* the task file it came from */
 };
 

@@ -334,6 +334,21 @@ void api_runs_create(struct api_ctx *c)
     json_t *custom = NULL;
     args_parse_custom(json_object_get(body, "custom_args"), "custom_args", &custom, errs);
     rq.custom_args = custom;
+    /* a job type whose arguments reach far (an address to call, a folder to read) may keep
+     * them to what an admin saved: operators start its runs with the job's own */
+    const struct task *t = taskset_get(dispatch_tasks(c->api->dispatch), j.task);
+    if (t && t->admin_args && c->who.role != ROLE_ADMIN && (rq.args || custom)) {
+        json_decref(custom);
+        json_decref(body);
+        json_decref(errs);
+        api_error(c, 403,
+                  "Permission denied: runs of job type '%s' take only the job's saved arguments "
+                  "unless an admin starts them (its task file sets \"operator_args\": false); "
+                  "leave out args and custom_args",
+                  j.task);
+        job_release(&j);
+        return;
+    }
     struct user_ref by = auth_user_ref(&c->who);
     rq.started_by = &by;
     struct run r;

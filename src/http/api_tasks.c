@@ -30,6 +30,7 @@ static json_t *task_json(struct api_ctx *c, const struct task *t)
     } else {
         json_object_set_new(o, "timeout", json_null());
     }
+    json_object_set_new(o, "operator_args", json_boolean(!t->admin_args));
     char *self = xasprintf("%s/api/tasks/%s", base, t->id);
     char *args = xasprintf("%s/args", self);
     json_object_set_new(o, "links", json_pack("{s:s,s:s}", "self", self, "args", args));

@@ -531,6 +531,30 @@ class Hardening(unittest.TestCase):
             fails = s.get("/api/audit?action=login.failed&size=50").json["hits"]["hits"]
             self.assertEqual(sum(1 for e in fails if e["details"].get("during") == "password change"), 5)
 
+    def test_a_job_type_may_keep_its_runs_to_the_saved_arguments_for_operators(self):
+        """"operator_args": false: an operator starts the job with what an admin saved (an
+        http job type would otherwise let them call any address sked reaches)."""
+        fixed = skedtest.sh_task("fixed", 'echo "$1"', ["{{what}}"], operator_args=False, arguments={
+            "type": "object", "properties": {"what": {"type": "string", "default": "saved"}}})
+        with Sked(tasks={"fixed.json": fixed, "quick.json": skedtest.sh_task("quick", "true")},
+                  args=["--stop-grace", "1s"]) as s:
+            self.assertEqual({t["id"]: t["operator_args"] for t in s.get("/api/tasks").json["hits"]["hits"]},
+                             {"fixed": False, "quick": True})
+            job = s.create_job("fixed", args={"what": "admin's"})
+            op = token_for(s, account(s, "olga", "operator"))
+            for body in ({"args": {"what": "mine"}}, {"custom_args": {"what": "mine"}}):
+                r = s.request("POST", "/api/jobs/%s/runs" % job["id"], body, token=op)
+                self.assertEqual(r.status, 403, (body, r))
+                self.assertIn('"operator_args": false', r.json["message"])
+            run = s.request("POST", "/api/jobs/%s/runs" % job["id"], {"title": "by olga"}, token=op).json
+            self.assertEqual(s.wait_run(run)["args"]["what"], "admin's")
+            # an admin still may; other job types are not concerned
+            run = s.post("/api/jobs/%s/runs" % job["id"], {"args": {"what": "adm"}}).json
+            self.assertEqual(s.wait_run(run)["args"]["what"], "adm")
+            other = s.create_job("quick")
+            r = s.request("POST", "/api/jobs/%s/runs" % other["id"], {"custom_args": {"a": 1}}, token=op)
+            self.assertEqual(r.status, 201, r)
+
     def test_a_sign_in_sent_from_another_sites_page_is_refused(self):
         """A cross-site form (text/plain can carry JSON) must not sign the browser in to the
         attacker's account: the browser's Sec-Fetch-Site tells sked where it came from."""

@@ -106,6 +106,24 @@ test('an operator runs, stops and schedules, and does not create, edit or delete
   assert.equal((await sked.api('GET', `/api/jobs/${job.id}`)).schedule.expression, '@daily');
 });
 
+test('an operator runs a job type that keeps its runs to the saved arguments', async () => {
+  // the example http_call sets "operator_args": false: an operator may not point it elsewhere
+  const call = await sked.createJob({ title: 'Ping sked', task: 'http_call', args: { url: `${sked.url}/healthz` } });
+  const page = await pageFor('olga', 'olga-password-1');
+  await row(page, 'Ping sked').getByRole('button', { name: 'Configure and run…' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByText('Saved arguments:').waitFor();
+  await dialog.getByText(`"url": "${sked.url}/healthz"`).waitFor();
+  assert.equal(await dialog.getByRole('textbox', { name: 'Custom args' }).count(), 0, 'no custom args');
+  assert.equal(await dialog.getByRole('group', { name: 'Args' }).count(), 0, 'no argument fields');
+  await dialog.getByRole('button', { name: 'Run now' }).click();
+  await page.waitForURL(/\/runs\//);
+  const runs = (await sked.api('GET', `/api/jobs/${call.id}/runs`)).hits.hits;
+  assert.equal(runs.length, 1);
+  assert.equal(runs[0].started_by.name, 'Olga Operator');
+  assert.equal(runs[0].args.url, `${sked.url}/healthz`);
+});
+
 test('signing out, and a session that ends while a page is open', async () => {
   const page = await pageFor('admin');
   await page.getByRole('button', { name: 'Sign out' }).click();

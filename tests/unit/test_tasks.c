@@ -455,6 +455,7 @@ static void test_parse_field_errors(void **state)
 {
     (void)state;
     parse_bad(BASE_WITH(",\"timeout\":\"2x\""), "timeout", "expected a duration");
+    parse_bad(BASE_WITH(",\"operator_args\":\"no\""), "operator_args", "must be true or false");
     parse_bad(BASE_WITH(",\"timeout\":\"0s\""), "timeout", "longer than zero");
     parse_bad(BASE_WITH(",\"timeout\":0"), "timeout", "positive number of seconds");
     parse_bad(BASE_WITH(",\"timeout\":-5"), "timeout", "positive");

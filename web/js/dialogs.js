@@ -11,7 +11,8 @@ import {
   describedAlsoBy,
 } from './components.js';
 import { argsForm, jsonEditor, sinceForInput, dateTimeProblem, customArgsExample } from './argsform.js';
-import { getQueues, getTaskArgs, queueLabel, pausedText } from './catalog.js';
+import { getQueues, getTaskArgs, getTasks, queueLabel, pausedText } from './catalog.js';
+import { can } from './session.js';
 import { navigate } from './router.js';
 
 function parseDefaultArgs(job) {
@@ -74,11 +75,13 @@ function bothTimes(d) {
 export async function configureAndRun(job, { from = null } = {}) {
   let schema;
   let queue;
+  let task;
   try {
     // A job whose type is no longer loaded has no schema (404): its runs will be refused, and
     // the server's answer says why.
-    [schema, queue] = await Promise.all([getTaskArgs(job.task).catch((e) => (e.status === 404 ? {} : Promise.reject(e))),
-      queueSelect(from ? from.queue : job.default_queue, job.default_queue)]);
+    [schema, queue, task] = await Promise.all([getTaskArgs(job.task).catch((e) => (e.status === 404 ? {} : Promise.reject(e))),
+      queueSelect(from ? from.queue : job.default_queue, job.default_queue),
+      getTasks().then((ts) => ts.find((t) => t.id === job.task))]);
   } catch (err) {
     if (err.status !== 401) toast(`Cannot open the dialog: ${err.message}`, 'error');
     return;
@@ -86,6 +89,11 @@ export async function configureAndRun(job, { from = null } = {}) {
   const queueNote = queue.note;
   queue = queue.select;
   const defaults = parseDefaultArgs(job);
+  // a job type whose runs take other arguments only from admins ("operator_args": false)
+  if (task && task.operator_args === false && !can('edit')) {
+    runWithSavedArgs(job, { from, queue, queueNote, defaults });
+    return;
+  }
   const hasSavedCustom = job.custom_args && Object.keys(job.custom_args).length > 0;
   const runArgs = from && from.args && typeof from.args === 'object' && !Array.isArray(from.args) && Object.keys(from.args).length
     ? from.args : null;
@@ -199,6 +207,48 @@ export async function configureAndRun(job, { from = null } = {}) {
       } finally {
         busy = false;
         refresh();
+      }
+    },
+  });
+  cancel.addEventListener('click', () => dlg.dismiss());
+}
+
+/**
+ * "Configure and run" for an operator when the job type keeps its runs to the saved arguments:
+ * a title and a queue, and the arguments shown as they will be used.
+ */
+function runWithSavedArgs(job, { from, queue, queueNote, defaults }) {
+  const title = input({ name: 'title', value: from ? from.title || job.title : job.title, maxlength: 250 });
+  const runBtn = button('Run now', { kind: 'primary', iconName: 'play', type: 'submit' });
+  const cancel = button('Cancel', { kind: 'ghost' });
+  const content = h('div', {},
+    errorSummary(),
+    field({ label: 'Title', control: title, field: 'title', hint: 'A name for this run, shown in the runs list.' }),
+    describedAlsoBy(field({ label: 'Queue', control: queue, field: 'queue', hint: 'The queue this run waits in for a free slot.', extra: queueNote }), queue, queueNote),
+    h('div', { class: 'notice', role: 'note' }, icon('lock'),
+      h('span', {}, h('strong', {}, 'Saved arguments: '),
+        `runs of ${job.task} take the arguments an admin saved with the job; only an admin may start one with others.`)),
+    textBlock(defaults ? JSON.stringify(defaults, null, 2) : 'The saved arguments no longer validate against the job type.',
+      'Arguments this run gets'));
+  let busy = false;
+  const dlg = openDialog({
+    title: `Run “${job.title}”${from ? ' again' : ''}`, content, footer: [cancel, runBtn], wide: true,
+    onSubmit: async () => {
+      if (busy) return;
+      busy = true;
+      runBtn.disabled = true;
+      try {
+        const run = await api.post(`/jobs/${job.id}/runs`, { title: title.value.trim() || null, queue: queue.value });
+        dlg.close();
+        toast(`Run started: ${run.title || job.title}`);
+        navigate(`/jobs/${job.id}/runs/${run.id}`);
+      } catch (err) {
+        if (err.status === 401) return;
+        const first = applyErrors(dlg.dialog.querySelector('form'), err);
+        if (first) first.focus();
+      } finally {
+        busy = false;
+        runBtn.disabled = false;
       }
     },
   });

@@ -66,6 +66,7 @@ const ICONS = {
   power: { d: 'M12 3v9M6.3 6.3a8 8 0 1 0 11.4 0' },
   search: { d: 'M17 11a6 6 0 1 1-12 0a6 6 0 1 1 12 0M15.5 15.5L20 20' },
   list: { d: 'M8 6h13M8 12h13M8 18h13M3 6h.01M3 12h.01M3 18h.01' },
+  lock: { d: 'M6 11h12v10H6zM8 11V7a4 4 0 0 1 8 0v4' },
 };
 
 /** A decorative icon (hidden from assistive technology; the button text names the action). */
