@@ -166,7 +166,7 @@ test('a cycle: B choosing A shows the server\'s refusal at the field; removing t
   await found(page).getByRole('option', { name: /Harvest the archive/ }).click();
   await page.getByRole('button', { name: 'Save' }).click();
   await until(async () => assert.match(await fieldError(box),
-    /would make a cycle: Reindex the catalogue → Harvest the archive → Reindex the catalogue/));
+    /would make a cycle: Reindex the catalogue → Harvest the archive → Reindex the catalogue/i));
   assert.equal(await box.getAttribute('aria-invalid'), 'true');
   await page.getByText('See the fields marked below.').waitFor();
   assert.equal(await box.evaluate((el) => el === document.activeElement), true, 'the focus went to the field');

@@ -477,6 +477,24 @@ test('a paused queue is marked where a run or a job picks its queue, and a run s
   }
 });
 
+test('a job that could not run now says so, and a run that waits in its queue is said to be queued', async () => {
+  const broken = await sked.createJob({ title: 'Ping nothing', task: 'http_call' }); // no url saved
+  await page.goto(`${sked.url}/jobs/${broken.id}`);
+  await page.getByText('A run started now would be refused:').waitFor();
+  await sked.api('POST', '/api/queues/default/actions/pause', {});
+  try {
+    const job = await sked.createJob({ title: 'Sync while paused', task: 'sync_records' });
+    await page.goto(`${sked.url}/jobs/${job.id}`);
+    await page.getByRole('heading', { name: 'Sync while paused' }).waitFor();
+    assert.equal(await page.getByText('A run started now would be refused:').count(), 0);
+    await page.getByRole('button', { name: 'Configure and run…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Run now' }).click();
+    await page.getByText('Run queued: Sync while paused. It starts when queue default gives it a slot.').waitFor();
+  } finally {
+    await sked.api('POST', '/api/queues/default/actions/resume');
+  }
+});
+
 test('the job form writes acronyms in capitals, tells the two timeouts apart and offers an example of its job type', async () => {
   await page.goto(`${sked.url}/jobs/new`);
   await page.getByLabel('Task').selectOption('http_call');

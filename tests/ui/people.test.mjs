@@ -117,18 +117,18 @@ test('the admin changes their own password, then signs in with the new one', asy
   await pw.fill('short');
   await again.fill('short');
   await change.click();
-  await until(async () => assert.match(await fieldError(pw), /must be at least 8 characters long/));
+  await until(async () => assert.match(await fieldError(pw), /must be at least 8 characters long/i));
   assert.equal(await pw.getAttribute('aria-invalid'), 'true');
   // the two new passwords differ: nothing is sent
   await pw.fill(NEW_PASSWORD);
   await again.fill('admin-password-3');
   await change.click();
-  await until(async () => assert.match(await fieldError(again), /differs from the new password/));
+  await until(async () => assert.match(await fieldError(again), /differs from the new password/i));
   // a wrong current password: the server's 403, at that field
   await again.fill(NEW_PASSWORD);
   await cur.fill('not-my-password');
   await change.click();
-  await until(async () => assert.match(await fieldError(cur), /the current password is wrong/));
+  await until(async () => assert.match(await fieldError(cur), /the current password is wrong/i));
   await admin.getByText('The password was not changed.').waitFor();
 
   await cur.fill(ADMIN_PASSWORD);
@@ -155,9 +155,9 @@ test('an own token: the secret is shown once, works, and is revoked after confir
   const form = admin.getByRole('dialog', { name: 'Create an API token' });
   // a name is required: the server says so at the field
   await form.getByRole('button', { name: 'Create token' }).click();
-  await until(async () => assert.match(await fieldError(form.getByLabel('Name')), /required/));
+  await until(async () => assert.match(await fieldError(form.getByLabel('Name')), /required/i));
   // a token outlives the session, so the session's person must give their password again
-  await until(async () => assert.match(await fieldError(form.getByLabel('Your password')), /required to create a token from a web session/));
+  await until(async () => assert.match(await fieldError(form.getByLabel('Your password')), /required to create a token from a web session/i));
   await form.getByLabel('Name').fill('laptop');
   await form.getByLabel('Your password').fill('not-my-password');
   await form.getByRole('button', { name: 'Create token' }).click();
@@ -210,7 +210,7 @@ test('users: create an operator, change its role, give it a token, disable and e
   await dialog.getByLabel('Role').selectOption('operator');
   await dialog.getByLabel('Password').fill('short');
   await dialog.getByRole('button', { name: 'Create account' }).click();
-  await until(async () => assert.match(await fieldError(dialog.getByLabel('Password')), /must be at least 8 characters long/));
+  await until(async () => assert.match(await fieldError(dialog.getByLabel('Password')), /must be at least 8 characters long/i));
   await dialog.getByLabel('Password').fill('olga-password-1');
   await dialog.getByRole('button', { name: 'Create account' }).click();
   await dialog.waitFor({ state: 'detached' });
@@ -226,7 +226,7 @@ test('users: create an operator, change its role, give it a token, disable and e
   dialog = admin.getByRole('dialog', { name: 'Create an account' });
   await dialog.getByLabel('Username').fill('OLGA');
   await dialog.getByRole('button', { name: 'Create account' }).click();
-  await until(async () => assert.match(await fieldError(dialog.getByLabel('Username')), /the username 'olga' is taken/));
+  await until(async () => assert.match(await fieldError(dialog.getByLabel('Username')), /the username 'olga' is taken/i));
   await admin.keyboard.press('Escape');
   await admin.getByRole('dialog', { name: 'Discard your changes?' }).getByRole('button', { name: 'Discard' }).click();
   await dialog.waitFor({ state: 'detached' });

@@ -83,7 +83,7 @@ test('create a job: what is missing said in the form\'s order, field errors from
   await shot(page, 'create-form', { fullPage: true });
   await page.getByRole('button', { name: 'Save' }).click();
   // a 400 with {"field": "timeout"} appears next to the Run timeout field
-  await until(async () => assert.match(await fieldError(page.getByLabel('Run timeout')), /expected a duration/));
+  await until(async () => assert.match(await fieldError(page.getByLabel('Run timeout')), /expected a duration/i));
   assert.equal(await page.getByLabel('Run timeout').getAttribute('aria-invalid'), 'true');
   await page.getByLabel('Run timeout').fill('10m');
   await page.getByRole('button', { name: 'Save' }).click();
@@ -227,6 +227,8 @@ test('stop a long run: it ends CANCELLED', async () => {
   await page.getByRole('dialog', { name: 'Stop this run?' }).getByRole('button', { name: 'Stop run' }).click();
   const heading = page.getByRole('heading', { level: 1 });
   await heading.getByText('CANCELLED').waitFor({ timeout: 20000 });
+  // the Stop button went away under the keyboard: its place moves to the next action
+  await until(async () => assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Run again…'));
   await page.getByText('stopped by Administrator').first().waitFor();
   await page.getByRole('region', { name: 'Log lines' }).getByText(/stop requested by Administrator/).waitFor();
   const run = await sked.api('GET', `/api/jobs/${reindexId}/runs/${runId}`);
@@ -251,7 +253,7 @@ test('schedule by interval, then by crontab, see the next run; remove it', async
   await shot(page, 'schedule-dialog', { height: 1150 });
   // a bad value: the preview shows the server's error at the field
   await dialog.getByLabel('Time zone').fill('Mars/Olympus');
-  await until(async () => assert.match(await fieldError(dialog.getByLabel('Time zone')), /unknown time zone/));
+  await until(async () => assert.match(await fieldError(dialog.getByLabel('Time zone')), /unknown time zone/i));
   await dialog.getByLabel('Time zone').fill('UTC');
   await until(async () => assert.equal(await dialog.locator('.preview-table tbody tr').count(), 5));
   await dialog.getByRole('button', { name: 'Save' }).click();

@@ -96,7 +96,8 @@ export function applyErrors(root, err) {
   const earlier = (a, b) => (!b || (a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING) ? a : b);
   for (const e of err.errors || []) {
     const f = e.field ? fieldFor(root, e.field) : null;
-    const text = (e.messages || []).join('; ');
+    // shown as a sentence under its field ("is required" reads "Required" there)
+    const text = sentence((e.messages || []).join('; ').replace(/^is required\b/, 'required'));
     if (!f) {
       leftover.push(e.field ? `${e.field}: ${text}` : text);
       continue;

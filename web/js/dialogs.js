@@ -198,7 +198,7 @@ export async function configureAndRun(job, { from = null } = {}) {
       try {
         const run = await api.post(`/jobs/${job.id}/runs`, body);
         dlg.close();
-        toast(`Run started: ${run.title || job.title}`);
+        toast(startedText(run, job));
         navigate(`/jobs/${job.id}/runs/${run.id}`);
       } catch (err) {
         if (err.status === 401) return;
@@ -240,7 +240,7 @@ function runWithSavedArgs(job, { from, queue, queueNote, defaults }) {
       try {
         const run = await api.post(`/jobs/${job.id}/runs`, { title: title.value.trim() || null, queue: queue.value });
         dlg.close();
-        toast(`Run started: ${run.title || job.title}`);
+        toast(startedText(run, job));
         navigate(`/jobs/${job.id}/runs/${run.id}`);
       } catch (err) {
         if (err.status === 401) return;
@@ -253,6 +253,12 @@ function runWithSavedArgs(job, { from, queue, queueNote, defaults }) {
     },
   });
   cancel.addEventListener('click', () => dlg.dismiss());
+}
+
+/** The toast of a run just submitted: started, or waiting in its queue. */
+function startedText(run, job) {
+  const name = run.title || job.title;
+  return run.status === 'QUEUED' ? `Run queued: ${name}. It starts when queue ${run.queue} gives it a slot.` : `Run started: ${name}`;
 }
 
 /** What "Run again" took from the earlier run, and why its since is kept. */
@@ -477,7 +483,8 @@ export function scheduleDialog(job, { onSaved } = {}) {
     } catch (err) {
       if (err.name === 'AbortError' || err.status === 401) return;
       previewBody.replaceChildren();
-      previewStatus.textContent = 'This schedule cannot be previewed:';
+      const first = (err.errors || []).find((e) => e.messages && e.messages.length);
+      previewStatus.textContent = `This schedule cannot be previewed: ${first ? first.messages[0] : err.message}.`;
       applyErrors(formEl, err);
     }
   }

@@ -43,7 +43,8 @@ function entriesCell(run) {
     n(run.total_entries), run.errored_entries ? [' · ', h('span', { class: 'entries-errored' }, `${n(run.errored_entries)} errored`)] : null);
 }
 
-function runLabel(run) {
+/** A run's name: its title, else "Scheduled run 01a22e8b-2280" or "Run 01a22e8b-2280". */
+export function runLabel(run) {
   if (run.title) return run.title;
   if (run.trigger === 'scheduled') return `Scheduled run ${shortId(run.id)}`;
   return `Run ${shortId(run.id)}`;
@@ -70,8 +71,8 @@ export function createRunsTable({ showJob = false, onChange = () => {} } = {}) {
         ? button('Delete', { iconName: 'trash', small: true, kind: 'danger-ghost', onclick: () => deleteRun(run, { onDeleted: onChange }) }) : null);
     return h('tr', { dataset: { runId: run.id } },
       h('td', { 'data-label': 'Status' }, statusBadge(run.status)),
-      h('td', { 'data-label': 'Title' }, h('a', { href }, runLabel(run))),
-      showJob ? h('td', { 'data-label': 'Job' }, h('a', { href: `/jobs/${run.job_id}` }, run.job_title || run.task)) : null,
+      h('td', { 'data-label': 'Title', class: 'name-cell' }, h('a', { href }, runLabel(run))),
+      showJob ? h('td', { 'data-label': 'Job', class: 'name-cell' }, h('a', { href: `/jobs/${run.job_id}` }, run.job_title || run.task)) : null,
       h('td', { 'data-label': 'Queue' }, run.queue),
       h('td', { 'data-label': 'Created', class: 'nowrap' }, timeEl(run.created)),
       h('td', { 'data-label': 'Duration', class: 'nowrap' }, durationEl(run)),

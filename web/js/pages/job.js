@@ -89,6 +89,16 @@ export async function jobPage(el, { params, token }) {
     if (btn) btn.dataset.action = name;
     return btn;
   };
+  /** A note when a run started now would be refused: nothing else says so before one is tried. */
+  function cannotRun() {
+    if (job.default_args !== 'null') return null;
+    const why = !task
+      ? `its job type ${job.task} is not loaded (its task file is missing), so it cannot run until it is back.`
+      : 'its saved arguments do not satisfy the job type (a required argument is missing, or one no longer fits). Give them when you run it, or edit the job to save them.';
+    return h('div', { class: 'notice notice-warn', role: 'note' }, icon('alert'),
+      h('span', {}, h('strong', {}, 'A run started now would be refused: '), why));
+  }
+
   function renderJob() {
     document.title = `${job.title} · sked`;
     const focused = head.contains(document.activeElement) ? document.activeElement.closest('[data-action]') : null;
@@ -108,7 +118,8 @@ export async function jobPage(el, { params, token }) {
         can('edit') ? action('edit', button('Edit', { iconName: 'edit', onclick: () => navigate(`/jobs/${job.id}/edit`) })) : null,
         can('delete') ? action('delete', button('Delete', { iconName: 'trash', kind: 'danger-ghost', onclick: () => deleteJob(job, { onDeleted: () => navigate('/jobs') }) })) : null,
       ], { label: 'Job actions' }),
-      job.description ? h('p', { class: 'lead' }, job.description) : null);
+      job.description ? h('p', { class: 'lead' }, job.description) : null,
+      cannotRun());
     if (focused) {
       const again = head.querySelector(`[data-action="${focused.dataset.action}"]`);
       if (again) again.focus({ preventScroll: true });

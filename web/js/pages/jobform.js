@@ -141,7 +141,7 @@ export async function jobFormPage(el, { params, token }) {
         field({ label: 'Catch-up limit', control: catchupLimit, field: 'catchup_limit', hint: 'Most missed fires "All" runs (1 to 10000).' }),
         field({ label: 'Retries', control: maxRetries, field: 'max_retries', hint: 'More attempts a failed run gets (0 to 100).' }),
         field({ label: 'Retry backoff', control: retryBackoff, field: 'retry_backoff', hint: 'Wait before the first retry, doubled for each further one.' }),
-        field({ label: 'Retention', control: retention, field: 'retention', hint: 'How long finished runs are kept, such as 30d. Empty: the server\'s.' }))),
+        field({ label: 'Keep finished runs for', control: retention, field: 'retention', hint: 'How long this job\'s finished runs are kept, such as 30d. Empty: the server\'s retention.' }))),
     h('fieldset', { class: 'box' }, h('legend', {}, 'Chain'), chain.el),
     h('fieldset', { class: 'box' }, h('legend', {}, 'Notifications'),
       h('div', { class: 'field', dataset: { field: 'notification_statuses' } },

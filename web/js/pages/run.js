@@ -10,6 +10,7 @@ import { navigate, onLeave, isCurrent } from '../router.js';
 import { can } from '../session.js';
 import { stopRun, deleteRun, configureAndRun } from '../dialogs.js';
 import { createLogView } from '../logview.js';
+import { runLabel } from '../runs.js';
 
 const TERMINAL = ['SUCCESS', 'PARTIAL_SUCCESS', 'FAILED', 'CANCELLED', 'WARNING'];
 
@@ -123,11 +124,15 @@ export async function runPage(el, { params, token }) {
   }
 
   function render() {
-    const label = run.title || (run.trigger === 'scheduled' ? 'Scheduled run' : 'Run');
+    const label = runLabel(run);
     document.title = `${label} · sked`;
     const ended = !isActive(run.status);
     const counters = [['Total', run.total_entries], ['Inserted', run.inserted_entries], ['Updated', run.updated_entries], ['Errored', run.errored_entries]];
     const counted = counters.some(([, v]) => v);
+    // the header is drawn anew: the keyboard's place stays on the same control, or, when that
+    // went away (Stop, once the run has ended), moves to the first action
+    const focused = top.contains(document.activeElement) ? document.activeElement : null;
+    const name = (el) => el.getAttribute('aria-label') || el.textContent;
     put(top,
       h('div', { class: 'back-row' }, h('a', { href: `/jobs/${jobId}`, class: 'btn btn-ghost btn-small' }, icon('back'), h('span', {}, job ? job.title : 'Job'))),
       pageHeader(h('span', { class: 'run-heading' }, label, ' ', statusBadge(run.status)), [
@@ -139,6 +144,12 @@ export async function runPage(el, { params, token }) {
         ended && can('deleteRun')
           ? button('Delete', { iconName: 'trash', kind: 'danger-ghost', onclick: () => deleteRun(run, { onDeleted: () => navigate(`/jobs/${jobId}`) }) }) : null,
       ], { label: 'Run actions' }));
+    if (focused && !top.contains(document.activeElement)) {
+      const next = [...top.querySelectorAll('a, button')].find((el) => name(el) === name(focused))
+        || top.querySelector('[role="toolbar"] button') || top.querySelector('h1');
+      if (next && next.tagName === 'H1') next.tabIndex = -1;
+      if (next) next.focus();
+    }
     // what one glance needs; the full times and the rest are in the facts further on
     put(summaryFacts,
       h('dl', { class: 'run-summary' },
