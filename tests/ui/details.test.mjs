@@ -113,6 +113,22 @@ test('a dialog with something typed in asks before Escape, × or Cancel discards
   assert.equal(await ask.count(), 0);
 });
 
+test('the job form asks before Cancel throws away what was typed', async () => {
+  const job = await sked.createJob({ title: 'Form to leave', task: 'sync_records' });
+  await page.goto(`${sked.url}/jobs/${job.id}/edit`);
+  const title = page.getByLabel('Title');
+  await title.fill('Form to leave, renamed');
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  const ask = page.getByRole('dialog', { name: 'Discard your changes?' });
+  await ask.getByRole('button', { name: 'Keep editing' }).click();
+  await ask.waitFor({ state: 'detached' });
+  assert.equal(await title.inputValue(), 'Form to leave, renamed');
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await ask.getByRole('button', { name: 'Discard' }).click();
+  await until(async () => assert.doesNotMatch(page.url(), /\/edit$/));
+  assert.equal((await sked.api('GET', `/api/jobs/${job.id}`)).title, 'Form to leave');
+});
+
 test('a list shows a time more than 12 hours off as a date and time, a nearer one as relative', async () => {
   const month = ((new Date().getUTCMonth() + 6) % 12) + 1; /* the first of a month about half a year off */
   await sked.createJob({ title: 'Half-year report', task: 'counted', schedule: { type: 'cron', expression: `0 0 1 ${month} *`, timezone: 'UTC' } });

@@ -5,7 +5,7 @@
 import { api } from '../api.js';
 import { h, icon, put, debounce, nextId, shortId } from '../dom.js';
 import {
-  button, field, input, select, errorSummary, applyErrors, pageHeader, toast, describedAlsoBy,
+  button, field, input, select, errorSummary, applyErrors, pageHeader, toast, describedAlsoBy, confirmDialog,
 } from '../components.js';
 import { argsForm, jsonEditor, customArgsExample } from '../argsform.js';
 import { getTasks, getQueues, getTaskArgs, queueLabel } from '../catalog.js';
@@ -153,8 +153,20 @@ export async function jobFormPage(el, { params, token }) {
         field({ label: 'Notification e-mails', control: emails, field: 'notification_emails', hint: 'One address per line; the server\'s SMTP settings send them.' }),
         field({ label: 'Webhooks', control: webhooks, field: 'notification_webhooks', hint: 'One http:// or https:// URL per line (at most 10); each gets a signed POST.' }))),
     h('div', { class: 'form-actions' },
-      button('Cancel', { kind: 'ghost', onclick: () => history.length > 1 ? history.back() : navigate(job ? `/jobs/${job.id}` : '/jobs') }),
+      button('Cancel', { kind: 'ghost', onclick: leave }),
       save));
+
+  // what the user typed or picked (not what the form filled in) is not thrown away unasked
+  let edited = false;
+  for (const type of ['input', 'change']) form.addEventListener(type, (e) => { if (e.isTrusted) edited = true; });
+  async function leave() {
+    if (edited && !await confirmDialog({
+      title: 'Discard your changes?', message: `What you entered in “${job ? job.title : 'New job'}” is not saved.`,
+      confirmLabel: 'Discard', cancelLabel: 'Keep editing',
+    })) return;
+    if (history.length > 1) history.back();
+    else navigate(job ? `/jobs/${job.id}` : '/jobs');
+  }
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
