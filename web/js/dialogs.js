@@ -471,13 +471,15 @@ export function scheduleDialog(job, { onSaved } = {}) {
       // "Your time" only when the browser's zone is another than the schedule's.
       const own = Intl.DateTimeFormat().resolvedOptions().timeZone;
       const mine = own !== r.timezone && !(own === 'Etc/UTC' && r.timezone === 'UTC');
+      // a schedule in UTC needs no second UTC column
+      const utc = r.timezone !== 'UTC' && r.timezone !== 'Etc/UTC';
       put(previewBody, h('div', { class: 'table-wrap scrolls' }, h('table', { class: 'table compact preview-table' },
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, '#'), h('th', { scope: 'col' }, `Local time (${r.timezone})`),
-          h('th', { scope: 'col' }, 'UTC'), mine ? h('th', { scope: 'col' }, 'Your time') : null, h('th', { scope: 'col' }, 'Daylight saving'))),
+          utc ? h('th', { scope: 'col' }, 'UTC') : null, mine ? h('th', { scope: 'col' }, 'Your time') : null, h('th', { scope: 'col' }, 'Daylight saving'))),
         h('tbody', {}, r.times.map((t, i) => h('tr', {},
           h('td', {}, String(i + 1)),
           h('td', { class: 'nowrap' }, `${wallTime(t.local)} ${t.abbreviation || t.offset}`),
-          h('td', { class: 'nowrap' }, t.utc.replace('T', ' ').replace('Z', '')),
+          utc ? h('td', { class: 'nowrap' }, t.utc.replace('T', ' ').replace('Z', '')) : null,
           mine ? h('td', { class: 'nowrap' }, localFmt.format(parseTime(t.utc))) : null,
           h('td', {}, t.note ? h('span', { class: 'dst-note' }, icon('alert'), t.note) : (t.dst ? 'summer time' : '—'))))))));
     } catch (err) {
