@@ -69,6 +69,19 @@ export async function runPage(el, { params, token }) {
   let run = { ...first, _readAt: performance.now() };
 
   const top = h('div');
+  // whether the keyboard was last in the header (a dialog opened from it does not count as
+  // leaving), and on what: the header is drawn anew as the run changes
+  let headerFocus = false;
+  let lastFocused = null;
+  const onFocusIn = (e) => {
+    if (top.contains(e.target)) {
+      headerFocus = true;
+      lastFocused = e.target;
+    } else if (!e.target.closest('dialog')) {
+      headerFocus = false;
+    }
+  };
+  document.addEventListener('focusin', onFocusIn);
   // the summary is drawn anew with the run, around the note of why it waits, which stays
   const summaryFacts = h('div');
   const reasonBox = h('div');
@@ -130,8 +143,11 @@ export async function runPage(el, { params, token }) {
     const counters = [['Total', run.total_entries], ['Inserted', run.inserted_entries], ['Updated', run.updated_entries], ['Errored', run.errored_entries]];
     const counted = counters.some(([, v]) => v);
     // the header is drawn anew: the keyboard's place stays on the same control, or, when that
-    // went away (Stop, once the run has ended), moves to the first action
-    const focused = top.contains(document.activeElement) ? document.activeElement : null;
+    // went away (Stop, once the run has ended, also while its confirmation was open), moves
+    // to the first action
+    const active = document.activeElement;
+    const focused = top.contains(active) ? active
+      : headerFocus && (!active || active === document.body) ? lastFocused : null;
     const name = (el) => el.getAttribute('aria-label') || el.textContent;
     put(top,
       h('div', { class: 'back-row' }, h('a', { href: `/jobs/${jobId}`, class: 'btn btn-ghost btn-small' }, icon('back'), h('span', {}, job ? job.title : 'Job'))),
@@ -144,7 +160,7 @@ export async function runPage(el, { params, token }) {
         ended && can('deleteRun')
           ? button('Delete', { iconName: 'trash', kind: 'danger-ghost', onclick: () => deleteRun(run, { onDeleted: () => navigate(`/jobs/${jobId}`) }) }) : null,
       ], { label: 'Run actions' }));
-    if (focused && !top.contains(document.activeElement)) {
+    if (focused && !top.contains(document.activeElement) && document.querySelector('dialog') === null) {
       const next = [...top.querySelectorAll('a, button')].find((el) => name(el) === name(focused))
         || top.querySelector('[role="toolbar"] button') || top.querySelector('h1');
       if (next && next.tagName === 'H1') next.tabIndex = -1;
@@ -215,7 +231,10 @@ export async function runPage(el, { params, token }) {
       updated_entries: p.updated_entries, errored_entries: p.errored_entries,
     }),
   });
-  onLeave(() => log.destroy());
+  onLeave(() => {
+    log.destroy();
+    document.removeEventListener('focusin', onFocusIn);
+  });
 
   render();
   el.append(top, h('div', { class: 'run-layout' },
