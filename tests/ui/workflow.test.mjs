@@ -163,7 +163,7 @@ test('bad custom args: the error shows, Run now is disabled and nothing is sent'
   await dialog.getByText('Advanced configuration').click();
   const custom = dialog.getByLabel('Custom args');
   await custom.fill('{"records": 3,');
-  await until(async () => assert.match(await fieldError(custom), /Invalid JSON/));
+  await until(async () => assert.match(await fieldError(custom), /^Not valid JSON \(.+\): fix it or empty the field to go on\.$/));
   assert.equal(await custom.getAttribute('aria-invalid'), 'true');
   assert.equal(await dialog.getByRole('button', { name: 'Run now' }).isDisabled(), true);
   // Enter in a field would submit the form: still nothing is sent

@@ -70,7 +70,8 @@ export function jsonEditor({ label, apiField, hint, value, kind = 'any', onChang
         else if (kind === 'array' && !Array.isArray(v)) msg = 'must be a JSON array, such as ["a", "b"]';
         else state.value = v;
       } catch (e) {
-        msg = `Invalid JSON: ${e.message}`;
+        // the button that sends it is off meanwhile: say so, or it looks broken
+        msg = `Not valid JSON (${e.message}): fix it or empty the field to go on.`;
       }
     }
     state.valid = !msg;
