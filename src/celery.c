@@ -789,7 +789,9 @@ static bool past_timeout(const struct flight *f)
 static void apply_meta(struct flight *f, const struct celery_meta *m)
 {
     const char *st = m->status ? m->status : "";
-    f->done_at = m->date_done > 0 ? (int64_t)(m->date_done * 1e6) : 0;
+    /* when it ended, from a result that says it did (not from a state on the way) */
+    bool final = !strcmp(st, "SUCCESS") || !strcmp(st, "FAILURE") || !strcmp(st, "REVOKED");
+    f->done_at = final && m->date_done > 0 ? (int64_t)(m->date_done * 1e6) : 0;
     /* SoftTimeLimitExceeded carries no message: no ": " after its name */
     bool has_msg = m->exc_message && *m->exc_message;
     if (strcmp(st, "SUCCESS") == 0) {

@@ -774,9 +774,12 @@ static void on_write(struct bufferevent *bev, void *arg)
     }
     if (c->req && c->req->streaming && c->req->on_drain) c->req->on_drain(c->req, c->req->stream_arg);
     if (c->held && left == 0 && !c->req) {
+        /* the requests that waited are taken up by the loop's next pass, as any request is:
+         * this may be the flush after the iteration's commit, and their writes must share the
+         * next one before their answers leave */
         c->held = false;
         bufferevent_enable(bev, EV_READ);
-        process(c); /* the requests that waited */
+        bufferevent_trigger(bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
     }
 }
 

@@ -74,7 +74,8 @@ static int open_beneath(const char *dir, const char *name)
         if (n > 0 && n < sizeof part) {
             memcpy(part, p, n);
             part[n] = '\0';
-            next = openat(cur, part, O_RDONLY | (slash ? O_DIRECTORY : 0) | O_NOFOLLOW |
+            /* a folder on the way needs only search permission, as a path opened whole does */
+            next = openat(cur, part, (slash ? O_PATH | O_DIRECTORY : O_RDONLY) | O_NOFOLLOW |
                                          O_CLOEXEC);
         }
         close(cur);

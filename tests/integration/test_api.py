@@ -1620,6 +1620,37 @@ class Connections(ApiCase):
         finally:
             sock.close()
 
+class HeldPipeline(unittest.TestCase):
+    def test_a_held_requests_write_is_on_disk_before_its_answer_leaves(self):
+        """A write pipelined behind unread answers waits, and is then taken up as any request
+        is: its answer leaves after the commit that holds it, so a crash right after the
+        answer keeps it (it once ran in the flush after the commit, and waited for the next)."""
+        with Sked(tasks={"t.json": sh_task("t", "true")}) as s:
+            body = json.dumps({"title": "kept after a crash", "task": "t"}).encode()
+            reqs = (b"GET /api/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n" * 6 +
+                    b"POST /api/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                    TOKEN.encode() + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.settimeout(30)
+            sock.connect(("127.0.0.1", s.port))
+            try:
+                sock.sendall(reqs)
+                time.sleep(0.5)  # the POST waits behind the unread answers
+                data = b""
+                while b'"title":"kept after a crash"' not in data:
+                    c = sock.recv(1 << 20)
+                    self.assertTrue(c, "the connection closed")
+                    data += c
+                    data = data[-4096:]
+                s.kill9()
+            finally:
+                sock.close()
+            s.start()
+            hits = s.get("/api/jobs?q=crash").json["hits"]["hits"]
+            self.assertEqual([j["title"] for j in hits], ["kept after a crash"])
+
+
 class Leaks(unittest.TestCase):
     def test_job_writes_do_not_leak(self):
         """Every request path of a job write, then a clean shutdown with no leak at all."""

@@ -81,7 +81,7 @@ export async function configureAndRun(job, { from = null } = {}) {
     // the server's answer says why.
     [schema, queue, task] = await Promise.all([getTaskArgs(job.task).catch((e) => (e.status === 404 ? {} : Promise.reject(e))),
       queueSelect(from ? from.queue : job.default_queue, job.default_queue),
-      getTasks().then((ts) => ts.find((t) => t.id === job.task))]);
+      getTasks().then((ts) => ts.find((t) => t.id === job.task)).catch(() => null)]);
   } catch (err) {
     if (err.status !== 401) toast(`Cannot open the dialog: ${err.message}`, 'error');
     return;
