@@ -190,6 +190,20 @@ test('stopping asks first', async () => {
   assert.equal((await sked.api('GET', `/api/jobs/${slow.id}/runs/${running.id}`)).status, 'RUNNING');
 });
 
+test('a run that ends while its Stop is being confirmed leaves the keyboard on Run again', async () => {
+  const job = await sked.createJob({ title: 'Short rebuild', task: 'reindex', args: { steps: 2, step_seconds: 1 } });
+  const run = await sked.api('POST', `/api/jobs/${job.id}/runs`, {});
+  await page.goto(`${sked.url}/jobs/${job.id}/runs/${run.id}`);
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: 'Stop this run?' });
+  await dialog.waitFor();
+  await until(async () => assert.equal((await sked.api('GET', `/api/jobs/${job.id}/runs/${run.id}`)).status, 'SUCCESS'));
+  await page.getByRole('heading', { level: 1 }).getByText('SUCCESS').waitFor();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await until(async () => assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Run again…'));
+});
+
 test('the jobs list keeps the focus where it was while it refreshes', async () => {
   const other = await sked.createJob({ title: 'Another job', task: 'slow_low' });
   await page.goto(`${sked.url}/jobs`);

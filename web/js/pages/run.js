@@ -69,6 +69,10 @@ export async function runPage(el, { params, token }) {
   let run = { ...first, _readAt: performance.now() };
 
   const top = h('div');
+  const action = (name, btn) => {
+    btn.dataset.action = name;
+    return btn;
+  };
   // whether the keyboard was last in the header (a dialog opened from it does not count as
   // leaving), and on what: the header is drawn anew as the run changes
   let headerFocus = false;
@@ -152,19 +156,24 @@ export async function runPage(el, { params, token }) {
     put(top,
       h('div', { class: 'back-row' }, h('a', { href: `/jobs/${jobId}`, class: 'btn btn-ghost btn-small' }, icon('back'), h('span', {}, job ? job.title : 'Job'))),
       pageHeader(h('span', { class: 'run-heading' }, label, ' ', statusBadge(run.status)), [
+        // Stop, then Run again, are the page's main action: a dialog opened from Stop that
+        // closes after the run ended gives the keyboard to Run again (openDialog's successor)
         isActive(run.status) && run.status !== 'CANCELLING' && can('stop')
-          ? button('Stop', { iconName: 'stop', kind: 'danger', onclick: () => stopRun(run, { onStopped: (r) => update(r) }) }) : null,
+          ? action('main', button('Stop', { iconName: 'stop', kind: 'danger', onclick: () => stopRun(run, { onStopped: (r) => update(r) }) })) : null,
         // the same title, queue and arguments (its since too: the same window again)
         ended && can('run') && job
-          ? button('Run again…', { iconName: 'play', onclick: () => configureAndRun(job, { from: run }) }) : null,
+          ? action('main', button('Run again…', { iconName: 'play', onclick: () => configureAndRun(job, { from: run }) })) : null,
         ended && can('deleteRun')
-          ? button('Delete', { iconName: 'trash', kind: 'danger-ghost', onclick: () => deleteRun(run, { onDeleted: () => navigate(`/jobs/${jobId}`) }) }) : null,
+          ? action('delete', button('Delete', { iconName: 'trash', kind: 'danger-ghost', onclick: () => deleteRun(run, { onDeleted: () => navigate(`/jobs/${jobId}`) }) })) : null,
       ], { label: 'Run actions' }));
     if (focused && !top.contains(document.activeElement) && document.querySelector('dialog') === null) {
-      const next = [...top.querySelectorAll('a, button')].find((el) => name(el) === name(focused))
+      const act = focused.dataset && focused.dataset.action;
+      const next = (act && top.querySelector(`[data-action="${act}"]`))
+        || [...top.querySelectorAll('a, button')].find((el) => name(el) === name(focused))
         || top.querySelector('[role="toolbar"] button') || top.querySelector('h1');
       if (next && next.tagName === 'H1') next.tabIndex = -1;
-      if (next) next.focus();
+      // where the reader scrolled to stays: this runs at every update of an active run
+      if (next) next.focus({ preventScroll: true });
     }
     // what one glance needs; the full times and the rest are in the facts further on
     put(summaryFacts,
