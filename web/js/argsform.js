@@ -106,7 +106,7 @@ function defaultText(schema) {
  * `extra(name)` may return an element shown under a property's field (the "Since" note).
  * Returns {el, read(), editors}; read() gives {value, errors} with errors in the API's shape.
  */
-export function argsForm(schema, values = {}, { prefix = 'args', extra = () => null, onValidity } = {}) {
+export function argsForm(schema, values = {}, { prefix = 'args', extra = () => null, onValidity, saved = false } = {}) {
   const props = (schema && schema.properties) || null;
   const readers = [];
   const editors = [];
@@ -222,9 +222,12 @@ export function argsForm(schema, values = {}, { prefix = 'args', extra = () => n
       read = () => (control.value.trim() === '' ? undefined : control.value.trim());
     }
     control.name = apiField;
+    // a job may be saved without an argument every run needs (a run may give it): its form
+    // says so rather than marking it as required as a run's form does
+    const needed = saved && required.has(name) ? 'Every run needs it: save it here, or give it when running.' : '';
     const wrap = field({
-      label, control, field: apiField, required: required.has(name), extra: extra(name, control),
-      hint: hintParts.join(' ') || hint,
+      label, control, field: apiField, required: !saved && required.has(name), extra: extra(name, control),
+      hint: [hintParts.join(' ') || hint, needed].filter(Boolean).join(' '),
     });
     el.append(wrap);
     if (prop.format === 'date-time') {

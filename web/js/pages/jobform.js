@@ -113,7 +113,7 @@ export async function jobFormPage(el, { params, token }) {
     customEd.textarea.placeholder = customArgsExample(schema);
     const saved = job ? { ...(job.run_args || {}) } : {};
     delete saved.custom_args;
-    argsPart = argsForm(schema, saved, { onValidity: () => refresh() });
+    argsPart = argsForm(schema, saved, { onValidity: () => refresh(), saved: true });
     put(argsBox, argsPart.el);
     refresh();
   }
