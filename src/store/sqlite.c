@@ -2649,6 +2649,22 @@ static int check_backup(sqlite3 *db, const char *path, struct store_copy_info *i
     return 0;
 }
 
+/* The refusal of a restore's target that is no store of sked's, left as it is: another
+ * program's database (why NULL), or no database (why: SQLite's reason). */
+static int not_replaced(struct sk_err *e, const char *to, const char *why)
+{
+    if (!why)
+        return sk_err_set(e, -EINVAL, "db",
+                          "%s is a database of another program (it has tables, and none of "
+                          "sked's); " STORE_TODO " (or move this file away to restore in its "
+                          "place)",
+                          to);
+    return sk_err_set(e, -EINVAL, "db",
+                      "%s is not a store of sked (%s); " STORE_TODO
+                      " (or move this file away to restore in its place)",
+                      to, why);
+}
+
 /* What a restore may replace: a new (empty) file or a store of sked's. 0, SQLITE_NOTADB when
  * the file is no database, or -1 when it is another program's (its tables, none of sked's). */
 static int replaceable(sqlite3 *db, char *why, size_t n)
@@ -2693,18 +2709,8 @@ int store_restore(const char *from, const char *to, struct store_copy_info *info
     /* a database of another program is left as it is: --db named the wrong file */
     char why[256];
     int other = replaceable(dst, why, sizeof why);
-    if (other == -1) {
-        rc = sk_err_set(e, -EINVAL, "db",
-                        "%s is a database of another program (it has tables, and none of "
-                        "sked's); " STORE_TODO " (or move this file away to restore in its place)",
-                        to);
-        goto out;
-    }
-    if (other == SQLITE_NOTADB) {
-        rc = sk_err_set(e, -EINVAL, "db",
-                        "%s is not a store of sked (%s); " STORE_TODO
-                        " (or move this file away to restore in its place)",
-                        to, why);
+    if (other == -1 || other == SQLITE_NOTADB) {
+        rc = not_replaced(e, to, other == -1 ? NULL : why);
         goto out;
     }
     /* a running sked keeps the WAL open; an exclusive lock tells us it is there */
@@ -2714,10 +2720,7 @@ int store_restore(const char *from, const char *to, struct store_copy_info *info
                      &msg) != SQLITE_OK ||
         sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, &msg) != SQLITE_OK) {
         if (sqlite3_errcode(dst) == SQLITE_NOTADB) /* not overwritten: it may be anything */
-            rc = sk_err_set(e, -EINVAL, "db",
-                            "%s is not a store of sked (%s); " STORE_TODO
-                            " (or move this file away to restore in its place)",
-                            to, msg ? msg : sqlite3_errmsg(dst));
+            rc = not_replaced(e, to, msg ? msg : sqlite3_errmsg(dst));
         else
             rc = sk_err_set(e, -EBUSY, "db", "%s is in use (is sked running? stop it first)", to);
         sqlite3_free(msg);

@@ -196,14 +196,7 @@ export async function configureAndRun(job, { from = null } = {}) {
       busy = true;
       runBtn.disabled = true;
       try {
-        const run = await api.post(`/jobs/${job.id}/runs`, body);
-        dlg.close();
-        toast(startedText(run, job));
-        navigate(`/jobs/${job.id}/runs/${run.id}`);
-      } catch (err) {
-        if (err.status === 401) return;
-        const first = applyErrors(formEl, err);
-        if (first) first.focus();
+        await submitRun(dlg, job, body);
       } finally {
         busy = false;
         refresh();
@@ -238,14 +231,7 @@ function runWithSavedArgs(job, { from, queue, queueNote, defaults }) {
       busy = true;
       runBtn.disabled = true;
       try {
-        const run = await api.post(`/jobs/${job.id}/runs`, { title: title.value.trim() || null, queue: queue.value });
-        dlg.close();
-        toast(startedText(run, job));
-        navigate(`/jobs/${job.id}/runs/${run.id}`);
-      } catch (err) {
-        if (err.status === 401) return;
-        const first = applyErrors(dlg.dialog.querySelector('form'), err);
-        if (first) first.focus();
+        await submitRun(dlg, job, { title: title.value.trim() || null, queue: queue.value });
       } finally {
         busy = false;
         runBtn.disabled = false;
@@ -255,10 +241,23 @@ function runWithSavedArgs(job, { from, queue, queueNote, defaults }) {
   cancel.addEventListener('click', () => dlg.dismiss());
 }
 
-/** The toast of a run just submitted: started, or waiting in its queue. */
-function startedText(run, job) {
-  const name = run.title || job.title;
-  return run.status === 'QUEUED' ? `Run queued: ${name}. It starts when queue ${run.queue} gives it a slot.` : `Run started: ${name}`;
+/**
+ * Starts a run of job (POST body) from the run dialog dlg: on success the dialog closes, a toast
+ * says whether the run started or waits in its queue, and the run's page opens; a refusal
+ * marks the dialog's fields.
+ */
+async function submitRun(dlg, job, body) {
+  try {
+    const run = await api.post(`/jobs/${job.id}/runs`, body);
+    dlg.close();
+    const name = run.title || job.title;
+    toast(run.status === 'QUEUED' ? `Run queued: ${name}. It starts when queue ${run.queue} gives it a slot.` : `Run started: ${name}`);
+    navigate(`/jobs/${job.id}/runs/${run.id}`);
+  } catch (err) {
+    if (err.status === 401) return;
+    const first = applyErrors(dlg.dialog.querySelector('form'), err);
+    if (first) first.focus();
+  }
 }
 
 /** What "Run again" took from the earlier run, and why its since is kept. */
