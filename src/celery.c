@@ -31,6 +31,7 @@
 #include "celery_msg.h"
 #include "events.h"
 #include "offload.h"
+#include "secrets.h"
 #include "store/store.h"
 
 #define TICK_MS 1000
@@ -1343,6 +1344,28 @@ static void say_all_waiting(struct endpoint *ep)
     }
 }
 
+/* A run's arguments as Celery's positional args and keyword kwargs (new references). */
+static void split_args(const struct celery_def *def, const json_t *from, json_t **args,
+                       json_t **kwargs)
+{
+    *args = json_array();
+    *kwargs = from ? json_deep_copy(from) : json_object();
+    if (def && !def->send_since) json_object_del(*kwargs, "since");
+    size_t i;
+    json_t *name;
+    json_array_foreach(def ? def->positional : NULL, i, name)
+    {
+        /* a positional argument cannot be left out before a later one: from the first name
+         * the arguments lack on, the names stay keyword arguments, so the task's own default
+         * (or Python's "missing argument") applies, never a None made up here */
+        const char *k = json_string_value(name);
+        json_t *v = json_object_get(*kwargs, k);
+        if (!v) break;
+        json_array_append(*args, v);
+        json_object_del(*kwargs, k);
+    }
+}
+
 static void flight_send(struct flight *f)
 {
     struct celery *c = f->c;
@@ -1353,25 +1376,22 @@ static void flight_send(struct flight *f)
         return;
     }
     if (!f->envelope) {
-        json_t *args = json_array(), *kwargs = json_deep_copy(r->args);
         const struct task *t = taskset_get(dispatch_tasks(c->d), r->task);
         /* custom arguments go to the task as given, all of them keyword arguments: neither
          * send_since nor positional applies to them (celery.md) */
         const struct celery_def *def = t && !run_custom_args(r) ? t->celery : NULL;
-        if (def && !def->send_since) json_object_del(kwargs, "since");
-        size_t i;
-        json_t *name;
-        json_array_foreach(def ? def->positional : NULL, i, name)
-        {
-            /* a positional argument cannot be left out before a later one: from the first
-             * name the arguments lack on, the names stay keyword arguments, so the task's own
-             * default (or Python's "missing argument") applies, never a None made up here */
-            const char *k = json_string_value(name);
-            json_t *v = json_object_get(kwargs, k);
-            if (!v) break;
-            json_array_append(args, v);
-            json_object_del(kwargs, k);
+        char why[600];
+        json_t *resolved = secrets_resolve(c->cfg->secrets_dir, r->args, NULL, why, sizeof why);
+        if (!resolved && r->args) {
+            flight_log(f, LL_ERROR, "%s", why);
+            finish(f, RUN_FAILED, xasprintf("cannot start: %s", why), NULL);
+            return;
         }
+        /* the values go to the task; what Flower and the worker's log show are the references */
+        json_t *args, *kwargs, *shown_args, *shown_kwargs;
+        split_args(def, resolved, &args, &kwargs);
+        split_args(def, r->args, &shown_args, &shown_kwargs);
+        json_decref(resolved);
         char tag[UUID_STR_LEN], origin[256];
         uuid_v4(tag);
         snprintf(origin, sizeof origin, "sked@%s", c->cfg->node);
@@ -1382,11 +1402,14 @@ static void flight_send(struct flight *f)
         double hard = r->timeout_ms > 0 ? (double)(r->timeout_ms + f->grace_ms) / 1000 : 0;
         int64_t now = time_now_us();
         struct celery_task_msg m = {r->id, f->task, r->queue, args, kwargs, hard, soft,
-                                    now + f->accept_ms * 1000, origin, tag};
+                                    now + f->accept_ms * 1000, origin, tag, shown_args,
+                                    shown_kwargs};
         struct sk_err e = {0};
         f->envelope = celery_task_envelope(&m, &e);
         json_decref(args);
         json_decref(kwargs);
+        json_decref(shown_args);
+        json_decref(shown_kwargs);
         if (!f->envelope) {
             flight_log(f, LL_ERROR, "cannot build the task message: %s: %s", e.field, e.msg);
             finish(f, RUN_FAILED, xasprintf("cannot build the task message: %s: %s", e.field, e.msg),

@@ -246,7 +246,8 @@ char *celery_task_envelope(const struct celery_task_msg *m, struct sk_err *e)
         time_format(m->expires_us, ts); /* explicit +00:00: Celery assumes UTC only without one */
         expires = json_string(ts);
     }
-    char *argsrepr = celery_repr(m->args), *kwargsrepr = celery_repr(m->kwargs);
+    char *argsrepr = celery_repr(m->shown_args ? m->shown_args : m->args),
+         *kwargsrepr = celery_repr(m->shown_kwargs ? m->shown_kwargs : m->kwargs);
     /* member order as Celery's own client (amqp.py as_task_v2), bytes as test_celery_msg pins */
     json_t *h = json_object();
     json_object_set_new(h, "lang", json_string("py"));

@@ -33,6 +33,8 @@ struct celery_task_msg {
     int64_t expires_us;            /* epoch microseconds; 0 means null */
     const char *origin;            /* e.g. "sked@hostname" */
     const char *delivery_tag;      /* a fresh UUID */
+    /* what argsrepr and kwargsrepr show instead of args and kwargs (secrets.h), or NULL */
+    const json_t *shown_args, *shown_kwargs;
 };
 
 /*

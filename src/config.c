@@ -57,6 +57,7 @@ void config_release(struct config *c)
     free(c->listen_host);
     free(c->tasks_dir);
     free(c->web_dir);
+    free(c->secrets_dir);
     free(c->smtp_url);
     free(c->smtp_from);
     free(c->public_url);
@@ -162,6 +163,8 @@ void config_usage(void)
           "  --node NAME            this node's name in run records [SKED_NODE] (default: host)\n"
           "  --web-dir DIR          serve the admin UI from DIR instead of the built-in copy\n"
           "                         [SKED_WEB_DIR] (for working on the UI)\n"
+          "  --secrets-dir DIR      folder of the secrets runs refer to as {\"$secret\": NAME}\n"
+          "                         [SKED_SECRETS_DIR] (default: none)\n"
           "  --log-cap SIZE         log bytes kept per run [SKED_LOG_CAP] (default 16M)\n"
           "  --stop-grace DURATION  SIGTERM to SIGKILL delay on stop [SKED_STOP_GRACE] (10s)\n"
           "  --shutdown-grace DURATION  how long shutdown waits for running tasks\n"
@@ -299,17 +302,19 @@ static int set_option(struct config *c, const char *name, const char *val, const
         if (!*val) return sk_err_set(e, -EINVAL, src, "must not be empty (the folder of the task files)");
         free(c->tasks_dir);
         c->tasks_dir = xstrdup(val);
-    } else if (strcmp(name, "web-dir") == 0) {
+    } else if (strcmp(name, "web-dir") == 0 || strcmp(name, "secrets-dir") == 0) {
+        bool web = name[0] == 'w';
         struct stat st;
         const char *bad = !*val                    ? NULL
                           : stat(val, &st) != 0    ? (errno == ENOENT ? "no such folder" : strerror(errno))
                           : !S_ISDIR(st.st_mode)   ? "not a folder"
                                                    : NULL;
         if (bad)
-            return sk_err_set(e, -EINVAL, src,
-                              "'%s': %s (leave it empty for the admin UI built into sked)", val, bad);
-        free(c->web_dir);
-        c->web_dir = *val ? xstrdup(val) : NULL;
+            return sk_err_set(e, -EINVAL, src, "'%s': %s (leave it empty for %s)", val, bad,
+                              web ? "the admin UI built into sked" : "no secrets");
+        char **dir = web ? &c->web_dir : &c->secrets_dir;
+        free(*dir);
+        *dir = *val ? xstrdup(val) : NULL;
     } else if (strcmp(name, "queues") == 0) {
         int rc = config_parse_queues(c, val, e);
         if (rc) {
@@ -413,7 +418,7 @@ static int set_option(struct config *c, const char *name, const char *val, const
 }
 
 static const char *options[] = {"db",         "listen",     "tasks",          "queues",
-                                "web-dir",    "retention",  "builtin-threads", "smtp-url",
+                                "web-dir",    "secrets-dir", "retention",  "builtin-threads", "smtp-url",
                                 "smtp-from",  "public-url", "webhook-secret",
                                 "node",       "log-cap",    "stop-grace",     "shutdown-grace",
                                 "max-body",   "durability", "log-level",      "log-format",
@@ -429,6 +434,7 @@ static const struct {
     {"server", "queues", "queues"},
     {"server", "node", "node"},
     {"server", "web_dir", "web-dir"},
+    {"runs", "secrets_dir", "secrets-dir"},
     {"server", "durability", "durability"},
     {"server", "max_body", "max-body"},
     {"server", "builtin_threads", "builtin-threads"},
@@ -647,6 +653,7 @@ void config_reload(struct config *cur, struct config *fresh, char *restart, size
                  "listen");
     RESTART_ONLY(differs(cur->node, fresh->node), "node");
     RESTART_ONLY(differs(cur->web_dir, fresh->web_dir), "web_dir");
+    RESTART_ONLY(differs(cur->secrets_dir, fresh->secrets_dir), "secrets_dir");
     RESTART_ONLY(cur->durability != fresh->durability, "durability");
     RESTART_ONLY(cur->max_body_bytes != fresh->max_body_bytes, "max_body");
     RESTART_ONLY(cur->builtin_threads != fresh->builtin_threads, "builtin_threads");
@@ -702,6 +709,7 @@ void config_print(const struct config *c, FILE *f)
             c->builtin_threads);
     if (c->trusted_proxies) fprintf(f, "trusted_proxies = %s\n", c->trusted_proxies);
     fprintf(f, "\n[runs]\nlog_cap = %lld\n", (long long)c->log_cap_bytes);
+    if (c->secrets_dir) fprintf(f, "secrets_dir = %s\n", c->secrets_dir);
     print_duration(f, "stop_grace", c->stop_grace_ms);
     print_duration(f, "shutdown_grace", c->shutdown_grace_ms);
     print_duration(f, "retention", c->retention_ms);

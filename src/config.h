@@ -26,6 +26,7 @@ struct config {
     int listen_port;
     char *tasks_dir;
     char *web_dir;              /* serve the UI from this folder instead of the embedded copy */
+    char *secrets_dir;          /* the secrets runs refer to (secrets.h), or NULL */
     struct queue_cfg *queues;
     size_t nqueues;
     const char **queue_names; /* the names, for struct queue_names */

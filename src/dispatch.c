@@ -23,6 +23,7 @@
 #include "base/timeutil.h"
 #include "base/xalloc.h"
 #include "offload.h"
+#include "secrets.h"
 #include "worker.h"
 
 #define CLAIM_BUDGET 64 /* claims per wake-up */
@@ -164,6 +165,7 @@ struct dispatch *dispatch_new(struct event_base *base, struct store *st, const s
 static void active_free(struct active *a)
 {
     worker_release(a);
+    json_decref(a->xargs);
     logcap_release(&a->cap);
     run_release(&a->run);
     free(a);
@@ -851,8 +853,17 @@ static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed,
         rc = -ENOENT;
     } else {
         a->stop_grace_ms = t->stop_grace_ms >= 0 ? t->stop_grace_ms : d->cfg->stop_grace_ms;
-        rc = t->builtin ? worker_start_builtin(a, t, why, sizeof why)
-                        : worker_spawn(a, t, why, sizeof why);
+        /* the secrets the arguments refer to, read now: their values reach the task only, and
+         * its log shows *** for them */
+        json_t *values = json_array();
+        a->xargs = secrets_resolve(d->cfg->secrets_dir, a->run.args, values, why, sizeof why);
+        if (json_array_size(values)) a->cap.mask = json_incref(values);
+        json_decref(values);
+        if (!a->xargs && a->run.args)
+            rc = -EINVAL;
+        else
+            rc = t->builtin ? worker_start_builtin(a, t, why, sizeof why)
+                            : worker_spawn(a, t, why, sizeof why);
     }
     if (rc) {
         dispatch_start_failed(a, why);

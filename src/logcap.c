@@ -25,6 +25,7 @@ void logcap_release(struct logcap *c)
     buf_free(&c->partial[1]);
     store_log_free(c->pending, c->npending);
     for (size_t i = 0; i < c->ntail; i++) free(c->tail[i]);
+    json_decref(c->mask);
     memset(c, 0, sizeof *c);
 }
 
@@ -52,6 +53,30 @@ static void remember_error(struct logcap *c, const char *msg)
     c->tail[c->ntail++] = xstrndup(msg, 1000);
 }
 
+/* msg (taken) with every occurrence of each string of mask as *** */
+static char *masked(char *msg, const json_t *mask)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(mask, i, v)
+    {
+        const char *s = json_string_value(v);
+        size_t n = json_string_length(v);
+        if (n == 0 || !strstr(msg, s)) continue;
+        struct buf b = BUF_INIT;
+        const char *p = msg, *hit;
+        while ((hit = strstr(p, s))) {
+            buf_append(&b, p, (size_t)(hit - p));
+            buf_append(&b, "***", 3);
+            p = hit + n;
+        }
+        buf_puts(&b, p);
+        free(msg);
+        msg = buf_steal(&b);
+    }
+    return msg;
+}
+
 /* Stores one line (raw bytes, any encoding) under the cap. */
 static void emit(struct logcap *c, int level, int stream, const char *p, size_t n, int64_t now)
 {
@@ -68,6 +93,7 @@ static void emit(struct logcap *c, int level, int stream, const char *p, size_t 
     struct buf b = BUF_INIT;
     utf8_sanitize(&b, p, n);
     char *msg = buf_steal(&b);
+    if (c->mask) msg = masked(msg, c->mask);
     if (level >= LL_ERROR) remember_error(c, msg);
     push(c, level, stream, msg, now);
 }

@@ -46,6 +46,7 @@ struct logcap {
     size_t npending, cpending;
     char *tail[LOGCAP_TAIL]; /* the last ERROR-or-worse lines, oldest first */
     size_t ntail;
+    json_t *mask; /* strings each line shows as *** (the run's secrets), or NULL */
 };
 
 /* line_max: 0 for 16 KiB; at least 4 (the longest UTF-8 character) is taken. */

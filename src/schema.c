@@ -11,6 +11,7 @@
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "base/utf8.h"
+#include "secrets.h"
 
 static const char *types[] = {"string", "integer", "number", "boolean", "array", "object"};
 static const char *keywords[] = {"type",      "properties", "required",  "default",
@@ -262,6 +263,12 @@ static int validate(const json_t *schema, json_t *v, const char *prefix, json_t 
     const char *type = json_str(schema, "type");
     if (!type) return 0;
     if (json_is_null(v)) return 0; /* null means "not given"; required is checked by the parent */
+    if (secret_ref(v)) { /* read when the run starts (secrets.h): no value to check here */
+        if (strcmp(type, "string") == 0) return 0;
+        json_errs_add(errs, field, "a secret stands for a string, and this argument is of type %s",
+                      type);
+        return 1;
+    }
     if (!type_ok(type, v)) {
         json_errs_add(errs, field, "must be of type %s, not %s", type, json_type_name(v));
         return 1;

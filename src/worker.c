@@ -462,7 +462,7 @@ static char **build_env(const struct active *a, const struct task *t, size_t *ow
     const char *k;
     json_t *v;
     json_object_foreach(t->env, k, v) ADD(env_pair(k, json_string_value(v)));
-    const char *since = json_str(a->run.args, "since");
+    const char *since = json_str(a->xargs, "since");
     char attempt[24];
     fmt_int(attempt, a->run.attempt);
     ADD(env_pair("SKED_RUN_ID", a->run.id));
@@ -501,7 +501,7 @@ int worker_spawn(struct active *a, const struct task *t, char *why, size_t whyle
     int *pin = set[0], *pout = set[1], *perr = set[2], *pst = set[3];
     char **argv = xcalloc(t->argc + 1, sizeof *argv);
     for (size_t i = 0; i < t->argc; i++)
-        argv[i] = i == 0 ? xstrdup(t->argv[0]) : task_expand(t->argv[i], a->run.args);
+        argv[i] = i == 0 ? xstrdup(t->argv[0]) : task_expand(t->argv[i], a->xargs);
     size_t owned;
     char **env = build_env(a, t, &owned);
 
@@ -529,7 +529,7 @@ int worker_spawn(struct active *a, const struct task *t, char *why, size_t whyle
     a->watch_ev = evtimer_new(base, on_watch, a);
     const struct timeval after = {0, WATCH_AFTER_US};
     evtimer_add(a->watch_ev, &after);
-    char *in = json_dump(a->run.args);
+    char *in = json_dump(a->xargs);
     buf_puts(&a->input, in);
     buf_putc(&a->input, '\n');
     free(in);
@@ -611,7 +611,7 @@ int worker_start_builtin(struct active *a, const struct task *t, char *why, size
         return -ENOENT;
     }
     const struct config *cfg = dispatch_config(a->d);
-    struct builtin_ctx *c = builtin_ctx_new(def, a->run.args);
+    struct builtin_ctx *c = builtin_ctx_new(def, a->xargs);
     memcpy(c->run_id, a->run.id, sizeof c->run_id);
     memcpy(c->job_id, a->run.job_id, sizeof c->job_id);
     c->db_path = xstrdup(cfg->db_path);

@@ -39,6 +39,7 @@ struct active {
     struct dispatch *d;
     struct qstate *q;
     struct run run;     /* as claimed, kept current (status, counters, message, output) */
+    json_t *xargs;      /* the arguments the task gets: run.args with its secrets' values */
     struct logcap cap;
     bool dirty;         /* progress, counters, message or output changed since the last write */
 

@@ -17,6 +17,7 @@
 #include "cron.h"
 #include "scheduler.h"
 #include "schema.h"
+#include "secrets.h"
 
 static const char *writable[] = {"title",         "description",   "task",
                                  "active",        "default_queue", "schedule",
@@ -401,6 +402,9 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
             json_t *old = json_object_get(j->run_args, "custom_args");
             custom = old ? json_incref(old) : NULL; /* PATCH of args keeps custom args */
         }
+        /* each secret they refer to must be there now (it is read again at each start) */
+        secrets_check(cfg->secrets_dir, run_args, "args", errs);
+        if (custom) secrets_check(cfg->secrets_dir, custom, "custom_args", errs);
         if (custom) json_object_set_new(run_args, "custom_args", custom);
         json_decref(j->run_args);
         j->run_args = run_args;

@@ -11,6 +11,7 @@
 #include "base/timeutil.h"
 #include "base/utf8.h"
 #include "base/xalloc.h"
+#include "secrets.h"
 
 static const char *const run_sorts[] = {"created", NULL};
 
@@ -346,6 +347,30 @@ void api_runs_create(struct api_ctx *c)
                   "unless an admin starts them (its task file sets \"operator_args\": false); "
                   "leave out args and custom_args",
                   j.task);
+        job_release(&j);
+        return;
+    }
+    /* a reference to a secret: to one that is there, and only where an admin saved it unless
+     * an admin starts the run (else an operator could send any secret into any argument) */
+    const char *secrets = c->api->cfg->secrets_dir;
+    if (rq.args) secrets_check(secrets, rq.args, "args", errs);
+    if (custom) secrets_check(secrets, custom, "custom_args", errs);
+    char *moved = NULL;
+    if (c->who.role != ROLE_ADMIN) {
+        moved = rq.args ? secrets_new_ref(rq.args, j.run_args, "args") : NULL;
+        if (!moved && custom)
+            moved = secrets_new_ref(custom, json_object_get(j.run_args, "custom_args"),
+                                    "custom_args");
+    }
+    if (moved) {
+        json_decref(custom);
+        json_decref(body);
+        json_decref(errs);
+        api_error(c, 403,
+                  "Permission denied: %s refers to a secret where the job's saved arguments do "
+                  "not; only admins refer to secrets (send the argument as saved, or leave it out)",
+                  moved);
+        free(moved);
         job_release(&j);
         return;
     }

@@ -158,11 +158,35 @@ class Outcomes(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.s = Sked(tasks=task_files(REDIS), args=FAST).start()
+        import tempfile
+        cls.secrets = tempfile.mkdtemp(prefix="sked-secrets-")
+        with open(os.path.join(cls.secrets, "label"), "w") as f:
+            f.write("the-secret-label\n")
+        cls.s = Sked(tasks=task_files(REDIS), args=FAST + ["--secrets-dir", cls.secrets]).start()
 
     @classmethod
     def tearDownClass(cls):
+        import shutil
         cls.s.__exit__(None, None, None)  # stops it and checks its exit
+        shutil.rmtree(cls.secrets)
+
+    def test_a_secret_goes_to_the_task_and_its_reference_to_the_message_display(self):
+        s = self.s
+        ref = {"$secret": "label"}
+        done = s.wait_run(s.run_job(s.create_job("echo_args")["id"], args={"label": ref}))
+        self.assertEqual(done["status"], "SUCCESS", done)
+        self.assertEqual(done["output"]["kwargs"]["label"], "the-secret-label")
+        self.assertEqual(done["args"]["label"], ref)
+        # what Flower and the worker's log show of a message: the reference
+        run = s.run_job(s.create_job("parked")["id"], custom_args={"x": 1, "token": ref})
+        wait_for(lambda: [m for m in REDIS.messages("parked") if m["headers"]["id"] == run["id"]],
+                 what="the message")
+        msg = [m for m in REDIS.messages("parked") if m["headers"]["id"] == run["id"]][0]
+        self.assertEqual(msg["kwargs"]["token"], "the-secret-label")
+        self.assertIn("$secret", msg["headers"]["kwargsrepr"])
+        self.assertNotIn("the-secret-label", msg["headers"]["kwargsrepr"])
+        s.stop_run(run)
+        self.assertEqual(s.wait_run(run, timeout=10)["status"], "CANCELLED")
 
     def test_add_succeeds_with_its_result_as_output(self):
         s = self.s

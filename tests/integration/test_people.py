@@ -954,5 +954,149 @@ class Cli(unittest.TestCase):
             self.assertEqual(self.cli("token", "create", "--user", "ghost", "--name", "x", *db).returncode, 1)
 
 
+class SecretsTest(unittest.TestCase):
+    """Arguments that refer to a secret ({"$secret": NAME}): the task gets the value of the
+    file NAME in the secrets folder; jobs, runs, the audit trail and the store keep only the
+    reference, and the run's log shows *** for the value."""
+
+    PASSWORD = "pa55-w0rd-of-the-db"
+    BEARER = "Bearer tok-0123456789abcdef"
+
+    def setUp(self):
+        import tempfile
+        self.dir = tempfile.mkdtemp(prefix="sked-secrets-")
+        for name, value in (("db_password", self.PASSWORD + "\n"), ("api.token", self.BEARER)):
+            with open(os.path.join(self.dir, name), "w") as f:
+                f.write(value)
+        schema = {"type": "object", "properties": {
+            "password": {"type": "string", "minLength": 30}, "count": {"type": "integer"},
+            "user": {"type": "string", "default": "app"}}}
+        # the value reaches the task's stdin and its argv; it prints both, and its length
+        self.tasks = {
+            "show.json": skedtest.sh_task("show", 'cat; echo; echo "len=${#1} pw=$1"', ["{{password}}"],
+                                          arguments=schema),
+            "call.json": {"id": "call", "title": "call", "builtin": "http"},
+        }
+
+    def tearDown(self):
+        import shutil
+        shutil.rmtree(self.dir)
+
+    def sked(self, secrets=True):
+        return Sked(tasks=self.tasks, args=["--secrets-dir", self.dir] if secrets else [])
+
+    def test_the_task_gets_the_value_and_every_reader_the_reference(self):
+        import http.server
+        import threading
+        got = []
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                got.append(self.headers.get("Authorization"))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *a):
+                pass
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        ref = {"$secret": "db_password"}
+        try:
+            with self.sked() as s:
+                job = s.create_job("show", args={"password": ref, "count": 2})
+                self.assertEqual(job["run_args"]["password"], ref)
+                self.assertEqual(json.loads(job["default_args"])["password"], ref)
+                run = s.wait_run(s.run_job(job["id"]))
+                self.assertEqual(run["status"], "SUCCESS", run)
+                self.assertEqual(run["args"]["password"], ref)
+                lines = [l["message"] for l in s.all_logs(run)]
+                # the task had the value (its length), and its log shows *** for it
+                self.assertIn("len=%d pw=***" % len(self.PASSWORD), lines)
+                self.assertTrue(any('"password": "***"' in l or '"password":"***"' in l for l in lines), lines)
+                # an http call's header from a secret, at any depth of the arguments
+                call = s.create_job("call", args={"url": "http://127.0.0.1:%d/" % srv.server_address[1],
+                                                  "headers": {"Authorization": {"$secret": "api.token"}}})
+                crun = s.wait_run(s.run_job(call["id"]))
+                self.assertEqual(crun["status"], "SUCCESS", crun)
+                self.assertEqual(got, [self.BEARER])
+                self.assertEqual(crun["args"]["headers"], {"Authorization": {"$secret": "api.token"}})
+                # nowhere for readers: the API, the audit trail, the store's files
+                seen = json.dumps([s.get("/api/jobs").json, s.get("/api/runs?size=50").json,
+                                   s.get("/api/audit?size=100").json, lines,
+                                   s.get("/api/jobs/%s/runs/%s/logs" % (call["id"], crun["id"])).json])
+                for value in (self.PASSWORD, "tok-0123456789abcdef"):
+                    self.assertNotIn(value, seen)
+                stored = b""
+                for name in os.listdir(s.tmp):
+                    if name.startswith("sked.db"):  # the store, its WAL and shared memory
+                        with open(os.path.join(s.tmp, name), "rb") as f:
+                            stored += f.read()
+                self.assertIn(b"db_password", stored)
+                self.assertNotIn(self.PASSWORD.encode(), stored)
+        finally:
+            srv.shutdown()
+            srv.server_close()
+
+    def test_references_are_checked_when_saved_and_when_the_run_starts(self):
+        with self.sked() as s:
+            def refused(body, field, words, path="/api/jobs"):
+                r = s.post(path, body)
+                self.assertEqual(r.status, 400, (body, r))
+                errs = {e["field"]: " ".join(e["messages"]) for e in r.json["errors"]}
+                self.assertIn(field, errs, r.json)
+                self.assertIn(words, errs[field])
+
+            new = {"title": "t", "task": "show"}
+            refused(dict(new, args={"password": {"$secret": "nope"}}), "args.password",
+                    "secret 'nope': no such file in the secrets folder")
+            refused(dict(new, args={"password": {"$secret": "../db_password"}}), "args.password",
+                    "letters, digits")
+            refused(dict(new, args={"count": {"$secret": "db_password"}}), "args.count",
+                    "a secret stands for a string, and this argument is of type integer")
+            refused(dict(new, custom_args={"x": [{"$secret": "gone"}]}), "custom_args.x[0]", "'gone'")
+            job = s.create_job("show", args={"password": {"$secret": "db_password"}})
+            refused({"args": {"password": {"$secret": "nope"}}}, "args.password", "'nope'",
+                    path="/api/jobs/%s/runs" % job["id"])
+            refused({"args": {"$secret": "db_password"}}, "args", "one argument's value",
+                    path="/api/jobs/%s/runs" % job["id"])
+            # a secret taken away after the job was saved: its next run fails, saying which
+            os.unlink(os.path.join(self.dir, "db_password"))
+            run = s.wait_run(s.run_job(job["id"]))
+            self.assertEqual(run["status"], "FAILED", run)
+            self.assertIn("args.password: secret 'db_password': no such file in the secrets folder",
+                          run["message"])
+        with self.sked(secrets=False) as s:
+            r = s.post("/api/jobs", {"title": "t", "task": "show", "args": {"password": {"$secret": "x"}}})
+            self.assertEqual(r.status, 400, r)
+            self.assertIn("no secrets folder is set", r.json["errors"][0]["messages"][0])
+        r = subprocess.run([skedtest.BIN, "serve", "--secrets-dir", os.path.join(self.dir, "missing")],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2, r)
+        self.assertIn("no such folder", r.stderr)
+
+    def test_only_admins_refer_to_secrets(self):
+        """An operator may start a run with the references an admin saved, where they were
+        saved; never send one elsewhere (into an argument the task prints, say)."""
+        with self.sked() as s:
+            ref = {"$secret": "db_password"}
+            job = s.create_job("show", args={"password": ref})
+            op = token_for(s, account(s, "olga", "operator"))
+            path = "/api/jobs/%s/runs" % job["id"]
+            for body in ({"args": {"password": ref, "user": ref}},
+                         {"args": {"password": {"$secret": "api.token"}}},
+                         {"custom_args": {"password": ref}}):
+                r = s.request("POST", path, body, token=op)
+                self.assertEqual(r.status, 403, (body, r))
+                self.assertIn("only admins refer to secrets", r.json["message"])
+            r = s.request("POST", path, {"args": {"password": ref, "count": 3}, "title": "olga's"}, token=op)
+            self.assertEqual(r.status, 201, r)
+            self.assertEqual(s.wait_run(r.json)["status"], "SUCCESS")
+            r = s.post(path, {"args": {"password": ref, "user": ref}})  # an admin may
+            self.assertEqual(r.status, 201, r)
+
+
 if __name__ == "__main__":
     skedtest.main()

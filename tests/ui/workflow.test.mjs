@@ -5,6 +5,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startSked } from './lib/sked.mjs';
 import { launch, newPage, signIn, until, shot, fieldError, row } from './lib/browser.mjs';
 
@@ -16,7 +19,11 @@ let jobId;
 let reindexId;
 
 before(async () => {
-  sked = await startSked();
+  // a secret for the last test: the file's content is what a run gets
+  const secrets = await mkdtemp(join(tmpdir(), 'sked-ui-secrets-'));
+  await writeFile(join(secrets, 'ui_body'), 'the-body-secret\n');
+  await writeFile(join(secrets, 'ui_token'), 'the-token-secret\n');
+  sked = await startSked({ args: ['--secrets-dir', secrets] });
   browser = await launch();
   page = await newPage(browser);
   // Jobs that make the list, the runs and the audit trail look lived in.
@@ -464,4 +471,36 @@ test('delete the job after confirming', async () => {
   await row(page, 'edited').waitFor({ state: 'detached' });
   await assert.rejects(sked.api('GET', `/api/jobs/${jobId}`), { status: 404 });
   await shot(page, 'jobs-list');
+});
+
+test('a saved secret stays a reference through the job form and the run dialog', async () => {
+  const body = { $secret: 'ui_body' };
+  const headers = { 'X-Token': { $secret: 'ui_token' } };
+  const job = await sked.createJob({
+    title: 'Call with a secret', task: 'http_call', args: { url: `${sked.url}/healthz`, method: 'POST', body, headers },
+  });
+  await page.goto(`${sked.url}/jobs/${job.id}/edit`);
+  const bodyField = page.getByLabel('Body');
+  assert.equal(await bodyField.inputValue(), '{"$secret":"ui_body"}');
+  await page.getByText(/The secret ui_body: each run gets the content of the file ui_body/).waitFor();
+  assert.deepEqual(JSON.parse(await page.getByLabel('Headers').inputValue()), headers);
+  await page.getByLabel('Title').fill('Call with a secret (edited)');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(new RegExp(`/jobs/${job.id}$`));
+  const saved = await sked.api('GET', `/api/jobs/${job.id}`);
+  assert.equal(saved.title, 'Call with a secret (edited)');
+  assert.deepEqual(saved.run_args.body, body);
+  assert.deepEqual(saved.run_args.headers, headers);
+  // an admin's run dialog keeps them as well, and a reference typed into a field is one
+  await page.getByRole('button', { name: 'Configure and run…' }).first().click();
+  const dialog = page.getByRole('dialog', { name: /Configure and run/ });
+  assert.equal(await dialog.getByLabel('Body').inputValue(), '{"$secret":"ui_body"}');
+  await dialog.getByLabel('Url').fill('{"$secret": "ui_token"}');
+  await dialog.getByRole('button', { name: 'Run now' }).click();
+  await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
+  const run = await sked.waitRun(job.id, page.url().split('/').pop());
+  assert.deepEqual(run.args.body, body);
+  assert.deepEqual(run.args.headers, headers);
+  assert.deepEqual(run.args.url, { $secret: 'ui_token' });
+  assert.doesNotMatch(JSON.stringify(run), /the-(body|token)-secret/);
 });

@@ -92,6 +92,24 @@ export function jsonEditor({ label, apiField, hint, value, kind = 'any', onChang
   };
 }
 
+/** The name a value refers to when it is a secret's reference ({"$secret": "NAME"}), else null. */
+export function secretName(v) {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
+  const keys = Object.keys(v);
+  return keys.length === 1 && keys[0] === '$secret' && typeof v.$secret === 'string' ? v.$secret : null;
+}
+
+/** Typed text as a value: a secret's reference when it reads as one, else the text. */
+function textOrSecret(text) {
+  if (!text.startsWith('{')) return text;
+  try {
+    const v = JSON.parse(text);
+    return secretName(v) !== null ? v : text;
+  } catch (e) {
+    return text;
+  }
+}
+
 function typeOf(schema) {
   return Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
 }
@@ -144,7 +162,14 @@ export function argsForm(schema, values = {}, { prefix = 'args', extra = () => n
     let control;
     let read;
 
-    if (prop.enum) {
+    const secret = secretName(v);
+    if (secret !== null) {
+      // a reference to a secret stays one unless it is typed over; its value is never here
+      control = input({ placeholder: dflt });
+      control.value = JSON.stringify(v);
+      hintParts.push(`The secret ${secret}: each run gets the content of the file ${secret} in sked's secrets folder, which nobody sees here.`);
+      read = () => (control.value.trim() === '' ? undefined : textOrSecret(control.value.trim()));
+    } else if (prop.enum) {
       const opts = [['', dflt !== '' ? `Default (${dflt})` : '—']].concat(prop.enum.map((e) => [JSON.stringify(e), String(e)]));
       control = select(opts);
       if (v !== undefined && v !== null) control.value = JSON.stringify(v);
@@ -219,7 +244,7 @@ export function argsForm(schema, values = {}, { prefix = 'args', extra = () => n
       control = input({ placeholder: dflt });
       if (typeof v === 'string') control.value = v;
       else if (v !== undefined && v !== null) control.value = String(v);
-      read = () => (control.value.trim() === '' ? undefined : control.value.trim());
+      read = () => (control.value.trim() === '' ? undefined : textOrSecret(control.value.trim()));
     }
     control.name = apiField;
     // a job may be saved without an argument every run needs (a run may give it): its form
