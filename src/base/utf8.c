@@ -56,6 +56,62 @@ size_t utf8_chars(const char *s)
     return n;
 }
 
+/* Columns a terminal gives c: 0 for combining marks and zero-width characters, 2 for the wide
+ * and fullwidth ones of East Asian scripts and emoji (Unicode's EastAsianWidth W and F, in
+ * blocks), else 1. */
+static int cp_width(uint32_t c)
+{
+    static const uint32_t zero[][2] = {
+        {0x0300, 0x036f}, {0x0483, 0x0489}, {0x0591, 0x05bd}, {0x0610, 0x061a},
+        {0x064b, 0x065f}, {0x0e31, 0x0e31}, {0x0e34, 0x0e3a}, {0x0e47, 0x0e4e},
+        {0x1ab0, 0x1aff}, {0x1dc0, 0x1dff}, {0x200b, 0x200f}, {0x202a, 0x202e},
+        {0x2060, 0x2064}, {0x20d0, 0x20ff}, {0xfe00, 0xfe0f}, {0xfe20, 0xfe2f},
+        {0xfeff, 0xfeff}, {0xe0100, 0xe01ef}};
+    static const uint32_t wide[][2] = {
+        {0x1100, 0x115f},   {0x231a, 0x231b},   {0x2329, 0x232a},   {0x23e9, 0x23ec},
+        {0x25fd, 0x25fe},   {0x2614, 0x2615},   {0x2648, 0x2653},   {0x26a1, 0x26a1},
+        {0x26aa, 0x26ab},   {0x26bd, 0x26be},   {0x26c4, 0x26c5},   {0x26d4, 0x26d4},
+        {0x26ea, 0x26ea},   {0x26f2, 0x26f5},   {0x26fa, 0x26fd},   {0x2705, 0x2705},
+        {0x270a, 0x270b},   {0x2728, 0x2728},   {0x274c, 0x274c},   {0x2753, 0x2755},
+        {0x2795, 0x2797},   {0x27b0, 0x27b0},   {0x2b1b, 0x2b1c},   {0x2b50, 0x2b50},
+        {0x2e80, 0x303e},   {0x3041, 0x33ff},   {0x3400, 0x4dbf},   {0x4e00, 0x9fff},
+        {0xa000, 0xa4cf},   {0xa960, 0xa97f},   {0xac00, 0xd7a3},   {0xf900, 0xfaff},
+        {0xfe10, 0xfe19},   {0xfe30, 0xfe6f},   {0xff00, 0xff60},   {0xffe0, 0xffe6},
+        {0x16fe0, 0x16fe4}, {0x17000, 0x18cff}, {0x1b000, 0x1b2ff}, {0x1f004, 0x1f004},
+        {0x1f0cf, 0x1f0cf}, {0x1f18e, 0x1f18e}, {0x1f191, 0x1f19a}, {0x1f200, 0x1f251},
+        {0x1f300, 0x1f64f}, {0x1f680, 0x1f6ff}, {0x1f7e0, 0x1f7eb}, {0x1f90c, 0x1f9ff},
+        {0x1fa70, 0x1faff}, {0x20000, 0x2fffd}, {0x30000, 0x3fffd}};
+    if (c < 0x300) return 1;
+    for (size_t i = 0; i < sizeof zero / sizeof *zero; i++)
+        if (c >= zero[i][0] && c <= zero[i][1]) return 0;
+    for (size_t i = 0; i < sizeof wide / sizeof *wide; i++)
+        if (c >= wide[i][0] && c <= wide[i][1]) return 2;
+    return 1;
+}
+
+size_t utf8_next(const char *s, size_t n, int *width)
+{
+    uint32_t cp;
+    size_t len = decode((const unsigned char *)s, n, &cp);
+    if (len == 0) { /* an invalid byte: one column, as its replacement would take */
+        *width = 1;
+        return 1;
+    }
+    *width = cp_width(cp);
+    return len;
+}
+
+size_t utf8_width(const char *s)
+{
+    size_t cols = 0, n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        int w;
+        i += utf8_next(s + i, n - i, &w);
+        cols += (size_t)w;
+    }
+    return cols;
+}
+
 /* The range of casefold_table.h that decides how c folds: the last that starts at c or
  * before. Straight from an index for code points of one and two bytes in UTF-8 (Latin,
  * Greek, Cyrillic, Armenian); past them, among the few ranges c's block may hold. */

@@ -10,6 +10,12 @@
 #include "buf.h"
 
 bool utf8_valid(const char *s, size_t n);
+/* The columns a terminal shows s in: wide East Asian characters and emoji take 2, combining
+ * marks none. */
+size_t utf8_width(const char *s);
+/* The length in bytes of the character s starts with (of at most n bytes; 1 for an invalid
+ * byte), and in *width the columns it takes. */
+size_t utf8_next(const char *s, size_t n, int *width);
 /* Number of characters (code points) of a valid UTF-8 string. */
 size_t utf8_chars(const char *s);
 /* Whether s holds nothing but white space (space, tab, CR, LF, VT, FF): a title that shows

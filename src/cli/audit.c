@@ -5,6 +5,7 @@
 
 #include "base/buf.h"
 #include "base/json.h"
+#include "base/uuid.h"
 #include "commands.h"
 
 enum { O_JSON, O_JOB, O_USER, O_ACTION, O_SINCE, O_PAGE, O_SIZE };
@@ -40,12 +41,14 @@ int cmd_audit(int argc, char **argv)
         "Lists the audit trail, newest first: every change made through the API or the\n"
         "user and token commands, and every sign-in. Admins only.\n"
         "\n"
-        "  --job JOB            only entries of a job (its id, the start of it, or its title)\n"
+        "  --job JOB            only entries of a job (its id, the start of it, or its title;\n"
+        "                       the whole id also of a deleted job)\n"
         "  --user NAME          only what NAME did (a username, 'bootstrap', or the\n"
         "                       system user of a 'sked user' or 'sked token' command)\n"
         "  --action A           an action (run.stopped), or all that start with A when it\n"
         "                       ends with a dot (job., user., login.)\n"
-        "  --since TS           only entries recorded at or after TS (2024-05-01T10:00Z)\n"
+        "  --since TS           only entries recorded at or after TS (2024-05-01 10:00 local\n"
+        "                       time, as shown; 2024-05-01T10:00Z in UTC)\n"
         "  --page N, --size N   which page, of how many entries (default 1 and 25, at most\n"
         "                       1000)\n"
         "  --json               print the API's JSON\n" USAGE_COMMON;
@@ -57,11 +60,17 @@ int cmd_audit(int argc, char **argv)
     struct buf path = BUF_INIT;
     json_t *job = NULL, *list = NULL;
     if ((rc = opts_page(&o, O_PAGE, O_SIZE, &page, &size)) ||
-        (rc = opts_time(&o, O_SINCE, &since_us)))
+        (rc = opts_time_local(&o, O_SINCE, &since_us)))
         goto out;
-    if (opts_get(&o, O_JOB) && (rc = job_resolve(&o.cl, opts_get(&o, O_JOB), &job))) goto out;
+    /* a whole id is taken as it is: the trail of a deleted job (who deleted it?) is still there */
+    const char *job_ref = opts_get(&o, O_JOB), *job_id = NULL;
+    if (job_ref && uuid_valid(job_ref))
+        job_id = job_ref;
+    else if (job_ref && !(rc = job_resolve(&o.cl, job_ref, &job)))
+        job_id = json_str(job, "id");
+    if (rc) goto out;
     buf_printf(&path, "/api/audit?page=%ld&size=%ld", page, size);
-    query_param(&path, "job_id", job ? json_str(job, "id") : NULL);
+    query_param(&path, "job_id", job_id);
     query_param(&path, "user", opts_get(&o, O_USER));
     query_param(&path, "action", opts_get(&o, O_ACTION));
     if (opts_get(&o, O_SINCE)) query_time(&path, "since", since_us);

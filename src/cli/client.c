@@ -15,6 +15,7 @@
 
 #include "base/json.h"
 #include "base/timeutil.h"
+#include "base/utf8.h"
 #include "base/xalloc.h"
 
 #ifndef SKED_VERSION
@@ -108,8 +109,9 @@ static int parse(struct opts *o, const char *pos_name, bool pos_required, int ar
             size_t len = eq ? (size_t)(eq - name) : strlen(name);
             if (eq) inline_val = eq + 1;
             snprintf(shown, sizeof shown, "--%.*s", (int)(len < 40 ? len : 40), name);
-            is_url = len == 3 && strncmp(name, "url", 3) == 0;
-            is_token = len == 5 && strncmp(name, "token", 5) == 0;
+            /* a local tool talks to no server: it takes neither */
+            is_url = !o->local && len == 3 && strncmp(name, "url", 3) == 0;
+            is_token = !o->local && len == 5 && strncmp(name, "token", 5) == 0;
             sp = find_long(o->spec, name, len);
             if (!sp && !is_url && !is_token) return usage_error(o, "unknown option '%s'", shown);
         } else {
@@ -129,6 +131,11 @@ static int parse(struct opts *o, const char *pos_name, bool pos_required, int ar
         } else if (inline_val) {
             return usage_error(o, "option %s takes no value", shown);
         }
+        /* every value but a path becomes text in JSON: bytes that are no UTF-8 are refused
+         * here rather than dropped on the way */
+        bool path = sp && (strcmp(sp->name, "db") == 0 || strcmp(sp->name, "output") == 0);
+        if (!path && !utf8_valid(v, strlen(v)))
+            return usage_error(o, "option %s: the value is not valid UTF-8 text", shown);
         if (is_url)
             url = v;
         else if (is_token)
@@ -137,14 +144,18 @@ static int parse(struct opts *o, const char *pos_name, bool pos_required, int ar
             add_val(o, sp->id, v);
     }
     if (pos_name && pos_required && !o->arg) return usage_error(o, "missing %s", pos_name);
-    return setup_client(o, url, token);
+    bool pos_path = pos_name && (!strcmp(pos_name, "FILE") || !strcmp(pos_name, "BACKUP"));
+    if (o->arg && !pos_path && !utf8_valid(o->arg, strlen(o->arg)))
+        return usage_error(o, "%s: not valid UTF-8 text", pos_name);
+    return o->local ? -1 : setup_client(o, url, token);
 }
 
 static int parse_all(struct opts *o, const char *prog, const char *usage,
                      const struct opt_spec *spec, const char *pos_name, bool pos_required,
-                     int argc, char **argv)
+                     bool local, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
+    o->local = local;
     o->prog = prog;
     o->usage = usage;
     o->spec = spec;
@@ -156,13 +167,19 @@ static int parse_all(struct opts *o, const char *prog, const char *usage,
 int opts_parse(struct opts *o, const char *prog, const char *usage, const struct opt_spec *spec,
                const char *pos_name, int argc, char **argv)
 {
-    return parse_all(o, prog, usage, spec, pos_name, true, argc, argv);
+    return parse_all(o, prog, usage, spec, pos_name, true, false, argc, argv);
+}
+
+int opts_parse_local(struct opts *o, const char *prog, const char *usage,
+                     const struct opt_spec *spec, const char *pos_name, int argc, char **argv)
+{
+    return parse_all(o, prog, usage, spec, pos_name, pos_name != NULL, true, argc, argv);
 }
 
 int opts_parse_optional(struct opts *o, const char *prog, const char *usage,
                         const struct opt_spec *spec, const char *pos_name, int argc, char **argv)
 {
-    return parse_all(o, prog, usage, spec, pos_name, false, argc, argv);
+    return parse_all(o, prog, usage, spec, pos_name, false, false, argc, argv);
 }
 
 void opts_free(struct opts *o)
@@ -196,6 +213,30 @@ int opts_time(const struct opts *o, int id, int64_t *us)
 {
     const char *v = opts_get(o, id), *why;
     if (v && time_parse(v, us, &why) != 0) return usage_error(o, "--%s: %s", opt_name(o, id), why);
+    return 0;
+}
+
+int opts_time_local(const struct opts *o, int id, int64_t *us)
+{
+    int rc = opts_time(o, id, us);
+    const char *v = opts_get(o, id);
+    if (rc || !v) return rc;
+    /* a zone after the date (Z, +01:00, -05:00) says it all; else the wall clock is local,
+     * as the tables show times */
+    const char *t = strlen(v) > 10 ? v + 10 : "";
+    if (strpbrk(t, "Zz+-")) return 0;
+    time_t secs = (time_t)(*us / 1000000);
+    int64_t frac = *us % 1000000;
+    if (frac < 0) {
+        frac += 1000000;
+        secs--;
+    }
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    tm.tm_isdst = -1;
+    time_t local = mktime(&tm);
+    if (local == (time_t)-1) return usage_error(o, "--%s: not a local time", opt_name(o, id));
+    *us = (int64_t)local * 1000000 + frac;
     return 0;
 }
 
@@ -369,6 +410,9 @@ int client_call(const struct client *c, const char *method, const char *path, co
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 300L);
+    /* sked answers at once: 30 s without a byte is a server that will not (or not sked) */
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 30L);
     struct body_sink sink = {BUF_INIT, false};
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
@@ -495,7 +539,7 @@ static size_t on_sse(char *p, size_t size, size_t n, void *arg)
     return len;
 }
 
-int client_stream(const struct client *c, const char *path, sse_fn fn, void *arg)
+int client_stream(const struct client *c, const char *path, sse_fn fn, void *arg, bool resuming)
 {
     char *url = xasprintf("%s%s", c->url, path);
     char errbuf[CURL_ERROR_SIZE];
@@ -518,7 +562,9 @@ int client_stream(const struct client *c, const char *path, sse_fn fn, void *arg
     else if (s.err.too_big || cc == CURLE_FILESIZE_EXCEEDED)
         rc = too_big(url);
     else if (cc != CURLE_OK)
-        rc = s.started ? CLIENT_STREAM_BROKEN : transport_error(url, cc, errbuf);
+        rc = s.started                              ? CLIENT_STREAM_BROKEN
+             : resuming && cc == CURLE_COULDNT_CONNECT ? CLIENT_STREAM_DOWN
+                                                       : transport_error(url, cc, errbuf);
     else if (status != 200)
         rc = refused(status, &s.err.data);
     buf_free(&s.err.data);
@@ -534,36 +580,34 @@ int client_stream(const struct client *c, const char *path, sse_fn fn, void *arg
 
 /* ---- output ---- */
 
-static size_t cols_of(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
 void text_clean(struct buf *b, const char *s, size_t max_cols)
 {
     if (!s) s = "";
     size_t len = strcspn(s, "\r\n");
     bool more = s[len + strspn(s + len, "\r\n\t ")] != '\0'; /* lines after the first */
-    /* the first pass counts, so a cut can leave room for the ellipsis */
+    /* columns as a terminal shows them (a CJK character takes two); the first pass measures,
+     * so a cut can leave room for the ellipsis */
     size_t cols = 0;
-    for (size_t i = 0; i < len; i++)
-        cols += ((unsigned char)s[i] & 0xC0) != 0x80;
+    int w;
+    for (size_t i = 0; i < len;) {
+        i += utf8_next(s + i, len - i, &w);
+        cols += (size_t)w;
+    }
     bool cut = more || (max_cols && cols > max_cols);
-    size_t keep = max_cols && cols > max_cols ? max_cols - 1 : cols;
-    if (max_cols && more && keep >= max_cols) keep = max_cols - 1;
-    size_t seen = 0;
-    for (size_t i = 0; i < len; i++) {
+    size_t room = !max_cols ? SIZE_MAX : cut ? max_cols - 1 : max_cols;
+    size_t used = 0;
+    for (size_t i = 0; i < len;) {
+        size_t k = utf8_next(s + i, len - i, &w);
+        if (used + (size_t)w > room) break;
+        used += (size_t)w;
         unsigned char ch = (unsigned char)s[i];
-        if ((ch & 0xC0) != 0x80 && seen++ == keep) break;
         if (ch == '\t')
             buf_putc(b, ' ');
         else if (ch < 0x20 || ch == 0x7f)
             buf_putc(b, '?');
         else
-            buf_putc(b, (char)ch);
+            buf_append(b, s + i, k);
+        i += k;
     }
     if (cut) buf_puts(b, "\xe2\x80\xa6");
 }
@@ -601,14 +645,14 @@ void table_print(const struct table *t, FILE *f)
     size_t *w = xcalloc(t->ncols, sizeof *w);
     for (size_t r = 0; r <= t->nrows; r++)
         for (size_t i = 0; i < t->ncols; i++) {
-            size_t n = cols_of(t->cells[r * t->ncols + i]);
+            size_t n = utf8_width(t->cells[r * t->ncols + i]);
             if (n > w[i]) w[i] = n;
         }
     for (size_t r = 0; r <= t->nrows; r++) {
         for (size_t i = 0; i < t->ncols; i++) {
             const char *cell = t->cells[r * t->ncols + i];
             fputs(cell, f);
-            if (i + 1 < t->ncols) fprintf(f, "%*s", (int)(w[i] - cols_of(cell) + 2), "");
+            if (i + 1 < t->ncols) fprintf(f, "%*s", (int)(w[i] - utf8_width(cell) + 2), "");
         }
         fputc('\n', f);
     }

@@ -60,6 +60,7 @@ struct opts {
     const char **vals[OPTS_MAX];
     size_t nvals[OPTS_MAX];
     struct client cl;
+    bool local; /* a local tool (opts_parse_local): no server, no --url or --token */
 };
 
 /*
@@ -74,6 +75,10 @@ int opts_parse(struct opts *o, const char *prog, const char *usage, const struct
 /* The same for a command whose positional argument may be left out (o->arg NULL then). */
 int opts_parse_optional(struct opts *o, const char *prog, const char *usage,
                         const struct opt_spec *spec, const char *pos_name, int argc, char **argv);
+/* The same for a local tool (working on the store or offline): --url, --token and SKED_URL
+ * are none of its business; its positional argument is required when pos_name is given. */
+int opts_parse_local(struct opts *o, const char *prog, const char *usage,
+                     const struct opt_spec *spec, const char *pos_name, int argc, char **argv);
 void opts_free(struct opts *o);
 bool opts_has(const struct opts *o, int id);
 /* The last value given for the option, or NULL. */
@@ -84,6 +89,9 @@ int opts_int(const struct opts *o, int id, long min, long max, long *out);
 /* Reads an instant option (2024-05-01, 2024-05-01T10:00Z) into *us (left alone when absent);
  * returns 0 or EXIT_USAGE. */
 int opts_time(const struct opts *o, int id, int64_t *us);
+/* The same, but a time written without a zone (2024-05-01 10:00) is local time, as the tables
+ * show times; with one (Z, +02:00) it is that. */
+int opts_time_local(const struct opts *o, int id, int64_t *us);
 /* A list's --page and --size: 1 and 25 when absent, at most 1000 a page; 0 or EXIT_USAGE. */
 int opts_page(const struct opts *o, int page_id, int size_id, long *page, long *size);
 /* "&key=value" appended to a request path, value escaped; nothing when value is NULL. */
@@ -119,11 +127,13 @@ int client_get(const struct client *c, json_t **out, const char *fmt, ...)
  * joined by '\n'; id is "" when the event has none) and returns 0 to go on or an exit code to
  * stop with. Returns 0 when the server ended the stream; CLIENT_STREAM_BROKEN, having printed
  * nothing, when the connection broke after the stream had started (the caller may reconnect);
- * else a printed failure's exit code.
+ * CLIENT_STREAM_DOWN, having printed nothing, when resuming and the server cannot be connected
+ * to (it may be restarting); else a printed failure's exit code.
  */
 #define CLIENT_STREAM_BROKEN (-1)
+#define CLIENT_STREAM_DOWN (-2)
 typedef int (*sse_fn)(void *arg, const char *event, const char *id, const char *data);
-int client_stream(const struct client *c, const char *path, sse_fn fn, void *arg);
+int client_stream(const struct client *c, const char *path, sse_fn fn, void *arg, bool resuming);
 
 /* s escaped for a query string or path segment; caller frees. */
 char *client_escape(const char *s);

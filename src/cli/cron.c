@@ -98,7 +98,7 @@ static int cron_next(int argc, char **argv)
         "  --tz ZONE            the schedule's time zone (IANA name; default UTC)\n"
         "  -h, --help           show this help\n";
     struct opts o;
-    int rc = opts_parse(&o, "sked cron next", usage, spec, "SPEC", argc, argv);
+    int rc = opts_parse_local(&o, "sked cron next", usage, spec, "SPEC", argc, argv);
     if (rc >= 0) return rc;
     long count = 5;
     int64_t from = time_now_us();
@@ -115,17 +115,18 @@ static int cron_next(int argc, char **argv)
         goto out;
     }
     int64_t t = from;
+    rc = 0;
     for (long i = 0; i < count; i++) {
         int flags = 0;
         t = schedule_preview_next(&sc, from, t, i, &flags);
         if (t == INT64_MIN) {
             fprintf(stderr, "sked cron next: %s within 30 years%s, nor before the year 10000\n",
                     i ? "no more fire times" : "no fire time", i ? " of the last one" : "");
+            if (i == 0) rc = EXIT_FAIL; /* nothing to show: a script should not read success */
             break;
         }
         print_time(sc.tz, t, flags);
     }
-    rc = 0;
 out:
     json_decref(doc);
     json_decref(errs);
@@ -186,6 +187,12 @@ static json_t *crontab_doc(const struct opts *o, const char *s)
         json_object_set_new(doc, tok, json_string(eq + 1));
     }
     free(copy);
+    if (json_object_size(doc) == 1) { /* an empty one would fire every minute: said, not guessed */
+        usage_error(o, "--crontab: give at least one FIELD=VALUE, such as 'minute=0 hour=3' "
+                       "('minute=*' fires every minute)");
+        json_decref(doc);
+        return NULL;
+    }
     return doc;
 }
 
@@ -200,7 +207,7 @@ int job_schedule(int argc, char **argv)
                                            {NULL, 0, false, 0}};
     static const char usage[] =
         "usage: sked job schedule JOB (--interval DURATION | --crontab 'FIELD=VALUE ...' |\n"
-        "                              --cron EXPRESSION | --none) [--tz ZONE]\n"
+        "                              --cron EXPRESSION | --none) [--tz ZONE] [--json]\n"
         "\n"
         "Sets or removes a job's schedule and prints its next run. The job must be active to\n"
         "fire. An interval fires at once, then every interval; a crontab or cron expression at\n"

@@ -44,7 +44,7 @@ enum {
     "  --args-json JSON     all saved arguments as one JSON object\n"                        \
     "  --custom-args JSON   a JSON object handed to the task as is, instead of the\n"       \
     "                       arguments\n"                                                     \
-    "  --timeout DUR        stop runs after DUR (90s, 30m, 2h, 1d)\n"                        \
+    "  --timeout DUR        stop runs after DUR (90s, 30m, 2h, 1d); none: no timeout\n"       \
     "  --json               print the job as JSON\n"
 /* clang-format on */
 
@@ -477,7 +477,9 @@ static int job_body(const struct opts *o, const json_t *job, json_t **out)
     const char *timeout = opts_get(o, O_TIMEOUT);
     int64_t ms;
     const char *why;
-    if (timeout && duration_parse(timeout, &ms, &why) != 0) {
+    if (timeout && strcmp(timeout, "none") == 0)
+        json_object_set_new(b, "timeout", json_null()); /* takes a saved one away */
+    else if (timeout && duration_parse(timeout, &ms, &why) != 0) {
         rc = usage_error(o, "--timeout: %s", why);
         goto fail;
     }
@@ -644,11 +646,14 @@ static int job_run(int argc, char **argv)
         "\n"
         "  --title T            a title for this run\n"
         "  --queue Q            run on this queue instead of the job's\n"
-        "  --since TS           handle what changed since TS (2024-05-01, 2024-05-01T10:00Z);\n"
-        "                       without it the run continues from the last successful one\n"
+        "  --since TS           handle what changed since TS (2024-05-01 10:00 local time,\n"
+        "                       2024-05-01T10:00Z in UTC);\n"
+        "                       without it: the job's saved since, else the start of its\n"
+        "                       last successful run\n"
         "  --arg KEY=VALUE      override one argument; VALUE is taken as JSON when it\n"
         "                       parses, else as a string; repeatable\n"
-        "  --custom-args JSON   a JSON object handed to the task as is\n"
+        "  --custom-args JSON   a JSON object handed to the task as is (no --arg or --since\n"
+        "                       with it)\n"
         "  -w, --wait           follow the run's log until it ends; exit 0 only when it\n"
         "                       ended SUCCESS, else 1\n"
         "  --json               print the run as JSON (with --wait: the ended run, and the\n"
@@ -659,9 +664,24 @@ static int job_run(int argc, char **argv)
     json_t *job = NULL, *body = json_object(), *args = NULL, *custom = NULL, *run = NULL;
     const char *since = opts_get(&o, O_SINCE);
     int64_t since_us = 0;
-    if ((rc = opts_time(&o, O_SINCE, &since_us))) goto out;
+    if ((rc = opts_time_local(&o, O_SINCE, &since_us))) goto out;
     if ((rc = opt_object(&o, O_CUSTOM, "custom-args", &custom))) goto out;
+    bool changes_args = since || opts_has(&o, O_ARG);
+    if (custom && changes_args) {
+        /* custom args are all the task gets: an --arg or --since beside them would be lost */
+        rc = usage_error(&o, "--custom-args are handed to the task as they are: --arg and --since "
+                             "do not apply to them; give one or the other");
+        goto out;
+    }
     if ((rc = job_resolve(&o.cl, o.arg, &job))) goto out;
+    json_t *saved_custom = json_object_get(job, "custom_args");
+    if (changes_args && json_object_size(saved_custom) > 0) {
+        rc = usage_error(&o, "job '%s' has saved custom args, which its runs get instead of "
+                             "their arguments: --arg and --since would not apply; give this run "
+                             "--custom-args JSON instead",
+                         json_str(job, "title"));
+        goto out;
+    }
     if (opts_get(&o, O_TITLE))
         json_object_set_new(body, "title", json_string(opts_get(&o, O_TITLE)));
     if (opts_get(&o, O_QUEUE))

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/json.h"
 #include "base/map.h"
@@ -150,11 +151,20 @@ done:
 static json_t *read_file(const char *path)
 {
     json_error_t err;
+    struct stat st;
+    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "sked job import: %s: a folder, not a file of 'sked job export'\n", path);
+        return NULL;
+    }
     json_t *doc = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &err)
                                          : json_load_file(path, JSON_REJECT_DUPLICATES, &err);
     if (!doc) {
-        fprintf(stderr, "sked job import: %s: line %d, column %d: %s\n", path, err.line, err.column,
-                err.text);
+        /* jansson has no line for a file it could not read: then its text says why */
+        if (err.line < 1)
+            fprintf(stderr, "sked job import: %s: %s\n", path, err.text);
+        else
+            fprintf(stderr, "sked job import: %s: line %d, column %d: %s\n", path, err.line,
+                    err.column, err.text);
         return NULL;
     }
     const char *why = NULL;

@@ -15,6 +15,7 @@
 
 #define PAGE_LINES 1000
 #define RECONNECTS 5
+#define DOWN_WAIT 30 /* seconds a follow waits for a server that stopped answering */
 
 enum { O_FOLLOW, O_LEVEL, O_JSON };
 
@@ -37,8 +38,10 @@ int logs_summary(const json_t *run, FILE *f)
 {
     const char *status = json_str(run, "status");
     char dur[TIMEBUF];
-    fprintf(f, "run %s %s after %s", json_str(run, "id"), status ? status : "?",
-            fmt_duration(json_object_get(run, "duration"), dur));
+    json_t *duration = json_object_get(run, "duration");
+    fprintf(f, "run %s %s", json_str(run, "id"), status ? status : "?");
+    /* a run stopped before it started has no duration */
+    if (json_is_number(duration)) fprintf(f, " after %s", fmt_duration(duration, dur));
     json_int_t total = json_integer_value(json_object_get(run, "total_entries"));
     if (total > 0)
         fprintf(f, " (%lld entries: %lld inserted, %lld updated, %lld errored)", (long long)total,
@@ -99,16 +102,32 @@ int logs_follow(const struct client *c, const json_t *run, const char *level, bo
 {
     struct follow f = {.out = out, .as_json = json_lines};
     *final = NULL;
-    int tries = 0, rc = 0;
+    int tries = 0, down = 0, rc = 0;
     while (!f.final) {
         struct buf path = BUF_INIT;
         buf_printf(&path, "/api/jobs/%s/runs/%s/logs/stream?after=%lld", json_str(run, "job_id"),
                    json_str(run, "id"), f.last_seq);
         if (level) buf_printf(&path, "&level=%s", level);
         f.progressed = false;
-        rc = client_stream(c, buf_cstr(&path), on_event, &f);
+        rc = client_stream(c, buf_cstr(&path), on_event, &f, tries > 0 || down > 0);
         buf_free(&path);
         if (rc > 0 || f.final) break;
+        if (rc == CLIENT_STREAM_DOWN) {
+            /* a server restarting: its run goes on (or is recovered), so wait for it a while */
+            if (down++ == 0)
+                fprintf(stderr, "sked: the server does not answer; trying again for %d s\n",
+                        DOWN_WAIT);
+            if (down > DOWN_WAIT) {
+                fprintf(stderr, "sked: cannot reach the server at %s; the run's log is in "
+                                "`sked logs %s` once it is back\n",
+                        c->url, json_str(run, "id"));
+                rc = EXIT_UNREACHABLE;
+                break;
+            }
+            sleep(1);
+            continue;
+        }
+        down = 0;
         /* the stream ended early (a restarting server, a proxy timeout): resume after the
          * last line, but give up if reconnecting keeps bringing nothing */
         tries = f.progressed ? 1 : tries + 1;

@@ -119,7 +119,8 @@ int cmd_runs(int argc, char **argv)
         "  --status S,...       only runs in these statuses (QUEUED, RUNNING, SUCCESS,\n"
         "                       PARTIAL_SUCCESS, FAILED, CANCELLING, CANCELLED, WARNING)\n"
         "  --search TEXT        only runs whose id starts with TEXT or whose title holds it\n"
-        "  --since TS           only runs created at or after TS (2024-05-01, 2024-05-01T10:00Z)\n"
+        "  --since TS           only runs created at or after TS (2024-05-01 10:00 local\n"
+        "                       time, as shown; 2024-05-01T10:00Z in UTC)\n"
         "  --page N, --size N   which page, of how many runs (default 1 and 25, at most 1000)\n"
         "  --json               print the API's JSON\n" USAGE_COMMON;
     struct opts o;
@@ -138,7 +139,7 @@ int cmd_runs(int argc, char **argv)
         rc = usage_error(&o, "missing JOB (or --all, for the runs of every job)");
         goto out;
     }
-    if ((rc = opts_time(&o, O_SINCE, &since_us)) ||
+    if ((rc = opts_time_local(&o, O_SINCE, &since_us)) ||
         (rc = opts_page(&o, O_PAGE, O_SIZE, &page, &size)))
         goto out;
     struct buf statuses = BUF_INIT;
@@ -153,6 +154,9 @@ int cmd_runs(int argc, char **argv)
             buf_printf(&statuses, "%s%s", statuses.len ? "," : "", run_status_name(st));
         }
         free(copy);
+        if (!rc && !statuses.len) /* "," or "": no filter at all would be a surprise */
+            rc = usage_error(&o, "--status: name at least one status, such as FAILED or "
+                                 "QUEUED,RUNNING");
     }
     if (!rc && !all) rc = job_resolve(&o.cl, o.arg, &job);
     if (!rc) {

@@ -37,7 +37,7 @@ int cmd_backup(int argc, char **argv)
         "  --db PATH            the store (default: $SKED_DB, else var/sked.db)\n"
         "  -h, --help           show this help\n";
     struct opts o;
-    int rc = opts_parse(&o, "sked backup", usage, spec, "FILE", argc, argv);
+    int rc = opts_parse_local(&o, "sked backup", usage, spec, "FILE", argc, argv);
     if (rc >= 0) return rc;
     struct store_copy_info info;
     struct sk_err e = {0};
@@ -64,7 +64,7 @@ int cmd_restore(int argc, char **argv)
         "  --db PATH            the store (default: $SKED_DB, else var/sked.db)\n"
         "  -h, --help           show this help\n";
     struct opts o;
-    int rc = opts_parse(&o, "sked restore", usage, spec, "BACKUP", argc, argv);
+    int rc = opts_parse_local(&o, "sked restore", usage, spec, "BACKUP", argc, argv);
     if (rc >= 0) return rc;
     struct store_copy_info info;
     struct sk_err e = {0};

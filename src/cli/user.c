@@ -175,13 +175,17 @@ static int user_add(int argc, char **argv)
         "  --password-stdin     read the password from the first line of stdin\n"
         "  --no-password        no password: the account signs in with tokens only\n" USAGE_DB;
     struct opts o;
-    int rc = opts_parse(&o, "sked user add", usage, spec, "USERNAME", argc, argv);
+    int rc = opts_parse_local(&o, "sked user add", usage, spec, "USERNAME", argc, argv);
     if (rc >= 0) return rc;
     struct store *s = NULL;
     char *pw = NULL;
     int role = role_parse(opts_get(&o, O_ROLE));
     if (role < 0) {
         rc = usage_error(&o, "--role must be admin, operator or viewer");
+        goto out;
+    }
+    if (opts_has(&o, O_PW_STDIN) && opts_has(&o, O_NO_PW)) {
+        rc = usage_error(&o, "--password-stdin and --no-password contradict each other; give one");
         goto out;
     }
     if (strlen(o.arg) > 64 || strspn(o.arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -248,7 +252,7 @@ static int user_list(int argc, char **argv)
                                 "\n"
                                 "  --json               print JSON\n" USAGE_DB;
     struct opts o;
-    int rc = opts_parse(&o, "sked user list", usage, spec, NULL, argc, argv);
+    int rc = opts_parse_local(&o, "sked user list", usage, spec, NULL, argc, argv);
     if (rc >= 0) return rc;
     struct store *s = open_store(&o);
     struct account *all = NULL;
@@ -299,7 +303,7 @@ static int user_passwd(int argc, char **argv)
         "\n"
         "  --password-stdin     read the password from the first line of stdin\n" USAGE_DB;
     struct opts o;
-    int rc = opts_parse(&o, "sked user passwd", usage, spec, "USERNAME", argc, argv);
+    int rc = opts_parse_local(&o, "sked user passwd", usage, spec, "USERNAME", argc, argv);
     if (rc >= 0) return rc;
     struct store *s = open_store(&o);
     struct account a = {0};
@@ -345,7 +349,7 @@ static int user_delete(int argc, char **argv)
                                 "\n"
                                 "  -y, --yes            confirm\n" USAGE_DB;
     struct opts o;
-    int rc = opts_parse(&o, "sked user delete", usage, spec, "USERNAME", argc, argv);
+    int rc = opts_parse_local(&o, "sked user delete", usage, spec, "USERNAME", argc, argv);
     if (rc >= 0) return rc;
     struct store *s = NULL;
     struct account a = {0};
@@ -397,6 +401,15 @@ int cmd_user(int argc, char **argv)
 
 /* ---- tokens ---- */
 
+/* An instant as the API writes it, or null. */
+static json_t *time_json(int64_t us)
+{
+    if (us == NO_TIME) return json_null();
+    char ts[TIME_STR_MAX];
+    time_format(us, ts);
+    return json_string(ts);
+}
+
 static int token_create(int argc, char **argv)
 {
     static const struct opt_spec spec[] = {{"db", 0, true, O_DB},
@@ -406,7 +419,8 @@ static int token_create(int argc, char **argv)
                                            {"json", 0, false, O_JSON},
                                            {NULL, 0, false, 0}};
     static const char usage[] =
-        "usage: sked token create --user USERNAME --name NAME [--expires WHEN] [--db PATH]\n"
+        "usage: sked token create --user USERNAME --name NAME [--expires WHEN] [--json]\n"
+        "                         [--db PATH]\n"
         "\n"
         "Creates an API token for an account and prints it once; only its hash is kept.\n"
         "\n"
@@ -415,7 +429,7 @@ static int token_create(int argc, char **argv)
         "  --expires WHEN       a duration from now (30d, 12h) or a date-time\n"
         "  --json               print JSON\n" USAGE_DB;
     struct opts o;
-    int rc = opts_parse(&o, "sked token create", usage, spec, NULL, argc, argv);
+    int rc = opts_parse_local(&o, "sked token create", usage, spec, NULL, argc, argv);
     if (rc >= 0) return rc;
     struct store *s = NULL;
     struct account a = {0};
@@ -452,8 +466,8 @@ static int token_create(int argc, char **argv)
     }
     audit_local(s, "token.created", t.id, json_pack("{s:s,s:s}", "name", name, "username", a.username));
     if (opts_has(&o, O_JSON)) {
-        json_t *j = json_pack("{s:s,s:s,s:s,s:s}", "id", t.id, "name", name, "username",
-                              a.username, "token", k.secret);
+        json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:o}", "id", t.id, "name", name, "username",
+                              a.username, "token", k.secret, "expires_at", time_json(expires));
         print_json(j);
         json_decref(j);
     } else {
@@ -483,7 +497,7 @@ static int token_list(int argc, char **argv)
                                 "  -u, --user USERNAME  only this account's tokens\n"
                                 "  --json               print JSON\n" USAGE_DB;
     struct opts o;
-    int rc = opts_parse(&o, "sked token list", usage, spec, NULL, argc, argv);
+    int rc = opts_parse_local(&o, "sked token list", usage, spec, NULL, argc, argv);
     if (rc >= 0) return rc;
     struct store *s = open_store(&o);
     struct account a = {0};
@@ -497,20 +511,26 @@ static int token_list(int argc, char **argv)
     int64_t now = time_now_us();
     json_t *arr = json_array();
     struct table t;
-    table_init(&t, 6, "ID", "NAME", "USER", "PREFIX", "STATE", "LAST USED");
+    table_init(&t, 7, "ID", "NAME", "USER", "PREFIX", "STATE", "EXPIRES", "LAST USED");
     for (size_t i = 0; i < n; i++) {
         const char *state = ts[i].revoked_at != NO_TIME ? "revoked"
                             : ts[i].expires_at != NO_TIME && ts[i].expires_at <= now ? "expired"
                                                                                       : "active";
-        char used[TIME_STR_MAX] = "-";
+        char used[TIME_STR_MAX] = "-", until[TIME_STR_MAX] = "never";
         if (ts[i].last_used != NO_TIME) time_format(ts[i].last_used, used);
-        table_row(&t, ts[i].id, ts[i].name, ts[i].account_name, ts[i].prefix, state, used);
-        json_array_append_new(arr, json_pack("{s:s,s:s,s:s?,s:s,s:s}", "id", ts[i].id, "name",
-                                             ts[i].name, "username", ts[i].account_name, "prefix",
-                                             ts[i].prefix, "state", state));
+        if (ts[i].expires_at != NO_TIME) time_format(ts[i].expires_at, until);
+        table_row(&t, ts[i].id, ts[i].name, ts[i].account_name, ts[i].prefix, state, until, used);
+        json_array_append_new(
+            arr, json_pack("{s:s,s:s,s:s?,s:s,s:s,s:o,s:o,s:o,s:o}", "id", ts[i].id, "name",
+                           ts[i].name, "username", ts[i].account_name, "prefix", ts[i].prefix,
+                           "state", state, "created", time_json(ts[i].created), "expires_at",
+                           time_json(ts[i].expires_at), "last_used", time_json(ts[i].last_used),
+                           "revoked_at", time_json(ts[i].revoked_at)));
     }
     if (opts_has(&o, O_JSON))
         print_json(arr);
+    else if (n == 0)
+        printf("no tokens\n");
     else
         table_print(&t, stdout);
     table_free(&t);
@@ -532,7 +552,7 @@ static int token_revoke(int argc, char **argv)
                                 "Revokes an API token at once.\n"
                                 "\n" USAGE_DB;
     struct opts o;
-    int rc = opts_parse(&o, "sked token revoke", usage, spec, "ID", argc, argv);
+    int rc = opts_parse_local(&o, "sked token revoke", usage, spec, "ID", argc, argv);
     if (rc >= 0) return rc;
     struct store *s = open_store(&o);
     if (!s) {

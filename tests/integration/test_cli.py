@@ -11,6 +11,7 @@ import tempfile
 import threading
 import time
 import unittest
+from datetime import timedelta, timezone
 
 import skedtest
 from skedtest import Sked
@@ -730,6 +731,148 @@ class TestStorePaths(unittest.TestCase):
                    says="%s was made by a newer sked (schema version %d, newer than this sked's "
                         "%d); restore it with that sked or a later one" % (newer, ours + 1, ours))
         self.assertEqual(open(target, "rb").read(), before)
+
+
+class TestReview(CliCase):
+    """What an operator could get wrong without a word from the CLI."""
+
+    def test_per_run_arguments_beside_custom_args_are_refused_not_dropped(self):
+        job = self.create("With custom", "sync_records", "--custom-args", '{"records": 1}')
+        p = self.usage_fails("job", "run", job["id"], "--arg", "records=3",
+                             expect="has saved custom args, which its runs get instead")
+        self.usage_fails("job", "run", job["id"], "--since", "2026-01-01",
+                         expect="--arg and --since would not apply")
+        other = self.create("Without custom", "sync_records")
+        self.usage_fails("job", "run", other["id"], "--custom-args", '{"a": 1}', "--arg", "b=2",
+                         expect="--arg and --since do not apply to them")
+        # the job's custom args still reach a run given neither
+        run = self.ok_json("job", "run", job["id"], "--json")
+        self.assertEqual(run["args"], {"records": 1})
+        self.assertNotIn("records=3", p.stdout)
+
+    def test_the_audit_of_a_deleted_job_by_its_id(self):
+        job = self.create("Soon gone", "reindex")
+        self.ok("job", "delete", job["id"], "--yes")
+        entries = self.ok_json("audit", "--job", job["id"], "--json")["hits"]["hits"]
+        self.assertEqual([e["action"] for e in entries][:1], ["job.deleted"])
+        self.assertEqual({e["job_id"] for e in entries}, {job["id"]})
+
+    def test_local_tools_ignore_sked_url_and_take_no_url(self):
+        env = dict(os.environ, SKED_URL="localhost:8080")
+        p = subprocess.run([skedtest.BIN, "cron", "next", "@daily", "-n", "1"], env=env,
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p)
+        tmp = tempfile.mkdtemp()
+        try:
+            p = subprocess.run([skedtest.BIN, "backup", os.path.join(tmp, "b.db"), "--db", self.s.db],
+                               env=env, capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 0, p)
+        finally:
+            shutil.rmtree(tmp)
+        p = self.cli("cron", "next", "@daily", "--url", "http://x")
+        self.assertEqual(p.returncode, 2, p)
+        self.assertIn("unknown option '--url'", p.stderr)
+
+    def test_since_without_a_zone_is_the_local_time_the_tables_show(self):
+        job = self.create("Local since", "reindex", "--arg", "steps=1", "--arg", "step_seconds=0")
+        run = self.ok_json("job", "run", job["id"], "--json")
+        created = skedtest.parse_time(run["created"])  # seconds since the epoch
+        env_tz = {"TZ": "America/New_York"}
+        from zoneinfo import ZoneInfo
+        from datetime import datetime as dt
+        wall = dt.fromtimestamp(created, ZoneInfo("America/New_York"))
+        before = (wall - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M")
+        after = (wall + timedelta(minutes=2)).strftime("%Y-%m-%d %H:%M")
+        def ids(since):
+            env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+            env.update(env_tz, SKED_URL=self.s.url, SKED_TOKEN=skedtest.TOKEN)
+            p = subprocess.run([skedtest.BIN, "runs", job["id"], "--since", since, "--json"], env=env,
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 0, p)
+            return [r["id"] for r in json.loads(p.stdout)["hits"]["hits"]]
+        self.assertEqual(ids(before), [run["id"]])
+        self.assertEqual(ids(after), [])
+        # with a zone, that zone
+        self.assertEqual(ids((wall - timedelta(minutes=1)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")),
+                         [run["id"]])
+
+    def test_options_that_were_silently_lost(self):
+        job = self.create("Timed", "reindex", "--timeout", "5m")
+        self.assertEqual(job["timeout"], "5m")
+        self.assertIsNone(self.ok_json("job", "update", job["id"], "--timeout", "none", "--json")["timeout"])
+        self.usage_fails("job", "run", job["id"], "--queue", "l\udcffow", expect="not valid UTF-8")
+        self.usage_fails("job", "schedule", job["id"], "--crontab", "", expect="give at least one FIELD=VALUE")
+        self.usage_fails("runs", job["id"], "--status", ",", expect="name at least one status")
+        p = self.cli("cron", "next", "@daily", "--from", "9999-12-31T12:00Z")
+        self.assertEqual((p.returncode, p.stdout), (1, ""), p)
+        self.assertIn("no fire time", p.stderr)
+        p = self.cli("job", "import", tempfile.gettempdir())
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("a folder, not a file", p.stderr)
+        p = self.cli("job", "import", "/nonexistent/jobs.json")
+        self.assertNotIn("line -1", p.stderr)
+        self.assertIn("/nonexistent/jobs.json", p.stderr)
+
+    def test_tables_align_wide_characters(self):
+        import unicodedata
+        title = "全角タイトルのジョブ"
+        self.create(title, "reindex")
+        self.create("narrow title", "reindex")
+        lines = self.ok("job", "list", "--task", "reindex", "--size", "1000").splitlines()
+        def col(line, word):  # the display column where word starts
+            i = line.index(word)
+            return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line[:i])
+        want = col(lines[0], "TASK")
+        rows = [l for l in lines[1:] if title in l or "narrow title" in l]
+        self.assertEqual(len(rows), 2, lines)
+        for line in rows:
+            self.assertEqual(col(line, "reindex"), want, line)
+
+    def test_tokens_show_when_they_expire(self):
+        db = ["--db", self.s.db]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+        def tool(*args, stdin=None):
+            return subprocess.run([skedtest.BIN] + list(args), env=env, capture_output=True, text=True,
+                                  timeout=30, input=stdin)
+        p = tool("user", "add", "zed", "--role", "viewer", "--password-stdin", "--no-password", *db,
+                 stdin="password1\n")
+        self.assertEqual(p.returncode, 2, p)
+        self.assertIn("contradict", p.stderr)
+        self.assertEqual(tool("user", "add", "tess", "--role", "viewer", "--no-password", *db).returncode, 0)
+        made = json.loads(tool("token", "create", "--user", "tess", "--name", "ci", "--expires", "30d",
+                               "--json", *db).stdout)
+        self.assertTrue(made["expires_at"].endswith("+00:00"), made)
+        listed = json.loads(tool("token", "list", "--user", "tess", "--json", *db).stdout)
+        self.assertEqual([(t["expires_at"], t["last_used"]) for t in listed], [(made["expires_at"], None)])
+        table = tool("token", "list", "--user", "tess", *db).stdout.splitlines()
+        self.assertIn("EXPIRES", table[0].split())
+        self.assertIn(made["expires_at"], table[1])
+        self.assertEqual(tool("user", "add", "ulla", "--role", "viewer", "--no-password", *db).returncode, 0)
+        self.assertEqual(tool("token", "list", "--user", "ulla", *db).stdout, "no tokens\n")
+
+
+class TestFollowAcrossARestart(unittest.TestCase):
+    def test_logs_f_waits_for_a_restarting_server(self):
+        port = skedtest.free_port()
+        tasks = {"long.json": skedtest.sh_task("long", "echo started; sleep 30")}
+        with Sked(tasks=tasks, args=["--listen", "127.0.0.1:%d" % port]) as s:
+            job = s.create_job("long")
+            run = s.run_job(job["id"])
+            skedtest.wait_for(lambda: any("started" in l["message"] for l in s.all_logs(run)))
+            env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+            env.update(SKED_URL=s.url, SKED_TOKEN=skedtest.TOKEN)
+            follow = subprocess.Popen([skedtest.BIN, "logs", run["id"], "-f"], env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(1)
+            s.kill9()
+            time.sleep(2.5)
+            s.start()
+            out, err = follow.communicate(timeout=60)
+            # the run was lost with the server: recovery ends it FAILED, and the follow says so
+            self.assertEqual(follow.returncode, 1, (out, err))
+            self.assertIn("trying again", err)
+            self.assertIn("FAILED", out)
+            self.assertEqual(out.count("started"), 1, out)
 
 
 if __name__ == "__main__":
