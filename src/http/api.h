@@ -195,6 +195,7 @@ void api_runs_delete(struct api_ctx *c);
 void api_runs_stop(struct api_ctx *c);
 void api_logs_list(struct api_ctx *c);
 void api_logs_stream(struct api_ctx *c);
+void api_runs_stream(struct api_ctx *c);
 void api_logs_search(struct api_ctx *c);   /* /api/logs/jobs (reference shape) */
 void api_tasks_list(struct api_ctx *c);
 void api_tasks_get(struct api_ctx *c);

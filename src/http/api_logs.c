@@ -15,6 +15,7 @@
 #include "base/buf.h"
 #include "base/json.h"
 #include "base/timeutil.h"
+#include "base/uuid.h"
 #include "base/xalloc.h"
 
 #define STREAM_HIGH_WATER (256 * 1024)
@@ -231,15 +232,37 @@ struct logstream {
     json_t *final_run; /* the run's JSON for the final status event */
 };
 
-static void sse_event(struct logstream *ls, const char *event, const char *id, json_t *data)
+static void sse_write(struct http_req *req, const char *event, const char *id, json_t *data)
 {
     char *d = json_dump(data);
     struct buf b = BUF_INIT;
     if (id) buf_printf(&b, "id: %s\n", id);
     buf_printf(&b, "event: %s\ndata: %s\n\n", event, d);
-    http_stream_write(ls->ctx.req, b.data, b.len);
+    http_stream_write(req, b.data, b.len);
     buf_free(&b);
     free(d);
+}
+
+static void sse_event(struct logstream *ls, const char *event, const char *id, json_t *data)
+{
+    sse_write(ls->ctx.req, event, id, data);
+}
+
+/* Whether the caller of a stream may still read; if not, an event `denied` says why and the
+ * stream is ended (the caller frees its state). Reconnecting is answered 401. */
+static bool still_allowed(struct api_ctx *ctx)
+{
+    struct principal who;
+    if (auth_check(ctx->api->auth, ctx->req, time_now_us(), &who) == 0 &&
+        auth_allowed(who.role, PERM_READ))
+        return true;
+    json_t *d = json_pack("{s:s}", "message",
+                          "the credentials of this stream are no longer valid (the session ended, "
+                          "the token was revoked or expired, or the account was disabled)");
+    sse_write(ctx->req, "denied", NULL, d);
+    json_decref(d);
+    http_stream_end(ctx->req);
+    return false;
 }
 
 static void write_line(struct logstream *ls, const struct log_line *l)
@@ -310,29 +333,15 @@ static void on_close(struct http_req *req, void *arg)
     stream_free(arg); /* the client left */
 }
 
-/* The stream as its caller's access ends (a session ended or signed out, a token revoked or
- * expired, an account disabled): an event `denied` says so, and the stream closes; reconnecting
- * is answered 401. */
-static void stream_denied(struct logstream *ls)
-{
-    ls->ending = true;
-    json_t *d = json_pack("{s:s}", "message",
-                          "the credentials of this stream are no longer valid (the session ended, "
-                          "the token was revoked or expired, or the account was disabled)");
-    sse_event(ls, "denied", NULL, d);
-    json_decref(d);
-    http_stream_end(ls->ctx.req);
-    stream_free(ls);
-}
-
+/* Every few seconds: the caller may still read (a session ended or signed out, a token
+ * revoked or expired, an account disabled end the stream), and a ping now and then. */
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct logstream *ls = arg;
-    struct principal who;
-    if (auth_check(ls->ctx.api->auth, ls->ctx.req, time_now_us(), &who) != 0 ||
-        !auth_allowed(who.role, PERM_READ)) {
-        stream_denied(ls);
+    if (!still_allowed(&ls->ctx)) {
+        ls->ending = true;
+        stream_free(ls);
         return;
     }
     if (++ls->ticks % PING_TICKS == 0 && http_stream_pending(ls->ctx.req) < STREAM_HIGH_WATER)
@@ -446,4 +455,115 @@ void api_logs_stream(struct api_ctx *c)
     }
     run_release(&r);
     pump(ls);
+}
+
+/* ---- GET /api/runs/stream: every run's status as it changes ---- */
+
+/* A watcher of all runs (or of one job's): a `status` event for each change of a run's status
+ * (its id, job, status, queue and the time of the change). A
+ * client that does not read loses events rather than holding memory: once it has read what was
+ * pending, an event `resync` tells it to read the lists again. */
+struct runstream {
+    struct api_ctx ctx;
+    struct events_sub *sub;
+    struct event *tick;
+    int ticks;
+    bool lost;
+    char job_id[UUID_STR_LEN]; /* "" for every job */
+};
+
+static void runstream_free(struct runstream *rs)
+{
+    events_unsubscribe(rs->ctx.api->events, rs->sub);
+    event_free(rs->tick);
+    free(rs);
+}
+
+static void runstream_resync(struct runstream *rs)
+{
+    if (!rs->lost || http_stream_pending(rs->ctx.req) >= STREAM_HIGH_WATER / 2) return;
+    rs->lost = false;
+    static const char ev[] = "event: resync\ndata: {}\n\n";
+    http_stream_write(rs->ctx.req, ev, sizeof ev - 1);
+}
+
+static void runstream_drain(struct http_req *req, void *arg)
+{
+    (void)req;
+    runstream_resync(arg);
+}
+
+static void runstream_close(struct http_req *req, void *arg)
+{
+    (void)req;
+    runstream_free(arg);
+}
+
+static void runstream_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct runstream *rs = arg;
+    if (!still_allowed(&rs->ctx)) {
+        runstream_free(rs);
+        return;
+    }
+    if (++rs->ticks % PING_TICKS == 0 && http_stream_pending(rs->ctx.req) < STREAM_HIGH_WATER)
+        http_stream_write(rs->ctx.req, ": ping\n\n", 8);
+}
+
+static void runstream_event(void *arg, const struct sk_event *ev)
+{
+    struct runstream *rs = arg;
+    if (ev->kind != SKEV_STATUS) return;
+    if (rs->job_id[0] && strcmp(ev->run->job_id, rs->job_id) != 0) return;
+    if (http_stream_pending(rs->ctx.req) >= STREAM_HIGH_WATER) {
+        rs->lost = true;
+        return;
+    }
+    runstream_resync(rs);
+    /* what changed, in a few fields: the run itself is a GET away, and a busy server changes
+     * thousands a second */
+    const struct run *r = ev->run;
+    char at[TIME_STR_MAX];
+    time_format(r->updated != NO_TIME ? r->updated : time_now_us(), at);
+    struct buf b = BUF_INIT;
+    buf_puts(&b, "event: status\ndata: {\"id\":");
+    buf_json_string(&b, r->id);
+    buf_puts(&b, ",\"job_id\":");
+    buf_json_string(&b, r->job_id);
+    buf_printf(&b, ",\"status\":\"%s\",\"queue\":", run_status_name(r->status));
+    buf_json_string(&b, r->queue ? r->queue : "");
+    buf_printf(&b, ",\"updated\":\"%s\"}\n\n", at);
+    http_stream_write(rs->ctx.req, b.data, b.len);
+    buf_free(&b);
+}
+
+void api_runs_stream(struct api_ctx *c)
+{
+    static const char *const known[] = {"job_id", NULL};
+    json_t *errs = json_array();
+    api_params_known(c, known, errs);
+    const char *job = api_param(c, "job_id", "a job id (UUID)", 0, errs);
+    if (job && !uuid_valid(job)) json_errs_add(errs, "job_id", "must be a job id (UUID)");
+    if (json_array_size(errs)) {
+        api_invalid(c, errs);
+        return;
+    }
+    json_decref(errs);
+    struct runstream *rs = xcalloc(1, sizeof *rs);
+    rs->ctx = *c;
+    rs->ctx.m = NULL;
+    for (int i = 0; job && i < UUID_STR_LEN; i++)
+        rs->job_id[i] = (char)tolower((unsigned char)job[i]);
+    http_add_header(c->req, "Cache-Control", "no-cache");
+    http_add_header(c->req, "X-Accel-Buffering", "no");
+    http_stream_start(c->req, 200, "text/event-stream; charset=utf-8", runstream_drain,
+                      runstream_close, rs);
+    /* a reconnect may have missed changes: it reads the lists again at once */
+    static const char start[] = "retry: 2000\n\nevent: resync\ndata: {}\n\n";
+    http_stream_write(c->req, start, sizeof start - 1);
+    rs->sub = events_subscribe(c->api->events, NULL, runstream_event, rs);
+    rs->tick = event_new(c->api->base, -1, EV_PERSIST, runstream_tick, rs);
+    struct timeval tv = {TICK_SECONDS, 0};
+    event_add(rs->tick, &tv);
 }

@@ -27,6 +27,7 @@
 #define MAX_HEADERS 100
 #define MAX_PARAMS 100
 #define STREAM_LOW_WATER (16 * 1024)
+#define STREAM_SNDBUF (64 * 1024) /* the kernel doubles it */
 /* answers waiting to be written past which a connection's pipelined requests wait (and its
  * input is not read) until the client has read them all */
 #define PIPELINE_OUT_MAX (1024 * 1024)
@@ -558,6 +559,10 @@ void http_stream_start(struct http_req *req, int status, const char *content_typ
     struct timeval wt = {c->srv->lim.write_timeout_s, 0};
     bufferevent_set_timeouts(c->bev, NULL, &wt);
     bufferevent_setwatermark(c->bev, EV_WRITE, STREAM_LOW_WATER, 0);
+    /* a stream that its client reads slowly is held back in sked's own buffer, which the
+     * stream bounds, rather than in megabytes of the kernel's that no one accounts for */
+    int sndbuf = STREAM_SNDBUF;
+    setsockopt(bufferevent_getfd(c->bev), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
 }
 
 void http_stream_write(struct http_req *req, const char *data, size_t len)

@@ -366,13 +366,14 @@ class SSE:
     timeout so a stream that stalls fails the test instead of hanging it."""
 
     def __init__(self, sked, run, after=None, last_event_id=None, level=None, timeout=15,
-                 rcvbuf=None, headers=None):
+                 rcvbuf=None, headers=None, path=None):
         params = []
         if after is not None:
             params.append("after=%s" % after)
         if level is not None:
             params.append("level=%s" % level)
-        path = "/api/jobs/%s/runs/%s/logs/stream" % (run["job_id"], run["id"])
+        if path is None:  # another stream (GET /api/runs/stream) when given
+            path = "/api/jobs/%s/runs/%s/logs/stream" % (run["job_id"], run["id"])
         if params:
             path += "?" + "&".join(params)
         self.conn = http.client.HTTPConnection("127.0.0.1", sked.port, timeout=timeout)

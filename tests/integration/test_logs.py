@@ -1,5 +1,6 @@
 """Run logs: cursor pages, the search shape, the per-run cap, the live SSE stream, the status
 channel's bad lines and invalid UTF-8."""
+import http.client
 import json
 import os
 import time
@@ -674,6 +675,65 @@ class CountersOutcome(unittest.TestCase):
             sked = [(l["level"], l["message"]) for l in s.all_logs(done) if l["stream"] == "sked"]
             self.assertEqual(sked, [("WARNING", "sked is shutting down; stopping the task"),
                                     ("INFO", "exited with status 0")])
+
+
+class RunsStream(unittest.TestCase):
+    """GET /api/runs/stream: every run's status changes as they happen, for lists to follow."""
+
+    def test_status_changes_of_every_run_or_of_one_job(self):
+        tasks = {"quick.json": sh_task("quick", "echo hi"), "noop.json": {"id": "noop", "title": "noop", "builtin": "noop"}}
+        with Sked(tasks=tasks) as s:
+            a, b = s.create_job("quick"), s.create_job("quick")
+            with skedtest.SSE(s, None, path="/api/runs/stream") as every, \
+                    skedtest.SSE(s, None, path="/api/runs/stream?job_id=" + b["id"].upper()) as one:
+                self.assertEqual(every.status, 200)
+                self.assertEqual(every.headers["content-type"], "text/event-stream; charset=utf-8")
+                self.assertEqual(every.next_event()["event"], "resync")  # at each (re)connect
+                self.assertEqual(one.next_event()["event"], "resync")
+                ra = s.wait_run(s.run_job(a["id"]))
+                rb = s.wait_run(s.run_job(b["id"]))
+                seen = []
+                while not seen or seen[-1] != (rb["id"], "SUCCESS"):
+                    ev = every.next_event()
+                    self.assertEqual(ev["event"], "status", ev)
+                    self.assertEqual(set(ev["data"]), {"id", "job_id", "status", "queue", "updated"})
+                    seen.append((ev["data"]["id"], ev["data"]["status"]))
+                self.assertIn((ra["id"], "RUNNING"), seen)
+                self.assertIn((ra["id"], "SUCCESS"), seen)
+                self.assertIn((rb["id"], "RUNNING"), seen)
+                ev = one.next_event()
+                self.assertEqual((ev["data"]["id"], ev["data"]["job_id"]), (rb["id"], b["id"]), ev)
+            # a viewer may watch; bad parameters are refused before the stream starts
+            r = s.request("GET", "/api/runs/stream?job_id=nope&x=1")
+            self.assertEqual(r.status, 400, r)
+            self.assertEqual({e["field"] for e in r.json["errors"]}, {"job_id", "x"})
+            self.assertEqual(s.request("GET", "/api/runs/stream", token=None).status, 401)
+
+    def test_a_client_that_does_not_read_loses_events_and_is_told_to_read_again(self):
+        tasks = {"noop.json": {"id": "noop", "title": "noop", "builtin": "noop"}}
+        runs = 3000
+        with Sked(tasks=tasks) as s:
+            job = s.create_job("noop")
+            with skedtest.SSE(s, None, path="/api/runs/stream", rcvbuf=4096, timeout=60) as lazy:
+                self.assertEqual(lazy.next_event()["event"], "resync")
+                conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+                head = {"Authorization": "Bearer " + skedtest.TOKEN}
+                for _ in range(runs):
+                    conn.request("POST", "/api/jobs/%s/runs" % job["id"], body="{}", headers=head)
+                    r = conn.getresponse()
+                    r.read()
+                    self.assertEqual(r.status, 201)
+                conn.close()
+                events = []
+                while "resync" not in events and len(events) < 3 * runs:
+                    ev = lazy.next_event()
+                    self.assertIsNotNone(ev, "the stream ended after %d events" % len(events))
+                    events.append(ev["event"])
+                # some changes came, then the word that others were lost; the stream goes on
+                self.assertIn("resync", events)
+                self.assertGreater(events.count("status"), 100)
+                s.wait_run(s.run_job(job["id"]))
+                self.assertEqual(lazy.next_event()["event"], "status")
 
 
 if __name__ == "__main__":

@@ -504,3 +504,21 @@ test('a saved secret stays a reference through the job form and the run dialog',
   assert.deepEqual(run.args.url, { $secret: 'ui_token' });
   assert.doesNotMatch(JSON.stringify(run), /the-(body|token)-secret/);
 });
+
+test('the lists show a run started elsewhere at once, not at their next poll', async () => {
+  // Nothing listed is running or due: the jobs list would poll again only in 15 s and the
+  // runs page in 10 s; their stream of run changes brings the run within a second or two.
+  await page.goto(`${sked.url}/jobs`);
+  const line = page.locator(`tr[data-job-id="${reindexId}"]`);
+  await line.waitFor();
+  await page.waitForTimeout(500); // the stream is open
+  const run = await sked.api('POST', `/api/jobs/${reindexId}/runs`, { title: 'started by a script' });
+  await line.getByText(/RUNNING|SUCCESS/).first().waitFor({ timeout: 5000 });
+  await sked.waitRun(reindexId, run.id);
+  await page.goto(`${sked.url}/runs`);
+  await row(page, 'started by a script').waitFor();
+  await page.waitForTimeout(500);
+  const next = await sked.api('POST', `/api/jobs/${reindexId}/runs`, { title: 'started once more' });
+  await row(page, 'started once more').waitFor({ timeout: 5000 });
+  await sked.waitRun(reindexId, next.id);
+});

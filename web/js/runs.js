@@ -8,6 +8,33 @@ import { stopRun, deleteRun } from './dialogs.js';
 
 const MESSAGE_LINES = 2;
 
+/**
+ * Calls onChange (at most every 300 ms) when a run is queued, starts or ends, over
+ * GET /api/runs/stream (of one job when jobId is given), so a list shows it at once instead of
+ * at its next poll; the pages keep polling, less often, as the fallback. Returns the function
+ * that stops watching.
+ */
+export function watchRuns(onChange, jobId) {
+  let timer = null;
+  let connected = false;
+  const es = new EventSource(jobId ? `/api/runs/stream?job_id=${encodeURIComponent(jobId)}` : '/api/runs/stream');
+  const soon = () => {
+    if (!timer) timer = setTimeout(() => { timer = null; onChange(); }, 300);
+  };
+  es.addEventListener('status', soon);
+  // sent at each (re)connect, and after changes a slow reader missed: the first one is the
+  // page's own load
+  es.addEventListener('resync', () => {
+    if (connected) soon();
+    connected = true;
+  });
+  es.addEventListener('denied', () => es.close());
+  return () => {
+    clearTimeout(timer);
+    es.close();
+  };
+}
+
 function messageCell(run, expanded) {
   if (!run.message) return h('span', { class: 'muted' }, '—');
   const lines = run.message.split('\n');

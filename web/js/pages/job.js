@@ -7,7 +7,7 @@ import { button, pager, pageHeader, emptyState, errorBox, select, toast, jsonBlo
 import { navigate, onLeave, isCurrent } from '../router.js';
 import { can } from '../session.js';
 import { configureAndRun, scheduleDialog, deleteJob } from '../dialogs.js';
-import { createRunsTable, RUN_STATUS_FILTERS } from '../runs.js';
+import { createRunsTable, RUN_STATUS_FILTERS, watchRuns } from '../runs.js';
 import { getTasks } from '../catalog.js';
 
 const OVERLAP_TEXT = { allow: 'Allow', skip: 'Skip', queue_one: 'Queue one', cancel_previous: 'Cancel previous' };
@@ -214,7 +214,9 @@ export async function jobPage(el, { params, token }) {
       timer = setTimeout(refresh, 10000);
     }
   }
+  const unwatch = watchRuns(() => refresh(), id);
   onLeave(() => {
+    unwatch();
     clearTimeout(timer);
     if (controller) controller.abort();
   });

@@ -9,6 +9,7 @@ import { navigate, onLeave, setQuery, isCurrent } from '../router.js';
 import { can } from '../session.js';
 import { configureAndRun, scheduleDialog, deleteJob } from '../dialogs.js';
 import { getTasks } from '../catalog.js';
+import { watchRuns } from '../runs.js';
 
 // The orders offered, by their name in the address ('' is the API's default: by title).
 const ORDERS = new Map([
@@ -100,8 +101,9 @@ export async function jobsPage(el, { query, token }) {
     schedule(jobs);
   }
 
-  // Keep last runs and next runs current: every 2 s while a listed job has an active run or
-  // is about to fire (a saved interval fires at once), else every 15 s.
+  // Keep last runs and next runs current: at once when a run changes (watchRuns), and every
+  // 2 s while a listed job has an active run or is about to fire (a saved interval fires at
+  // once), else every 15 s.
   function schedule(jobs) {
     const soon = (j) => j.active && j.next_run && parseTime(j.next_run).getTime() - Date.now() < 60000;
     const busy = jobs.some((j) => (j.last_run && isActive(j.last_run.status)) || soon(j));
@@ -121,7 +123,9 @@ export async function jobsPage(el, { query, token }) {
       load();
     });
   }
+  const unwatch = watchRuns(() => load());
   onLeave(() => {
+    unwatch();
     clearTimeout(timer);
     onSearch.cancel();
     if (controller) controller.abort();

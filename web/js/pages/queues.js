@@ -9,6 +9,7 @@ import {
   toast,
 } from '../components.js';
 import { onLeave, isCurrent } from '../router.js';
+import { watchRuns } from '../runs.js';
 import { can } from '../session.js';
 
 const REFRESH_MS = 3000;
@@ -266,7 +267,9 @@ export async function queuesPage(el, { token }) {
     timer = setTimeout(load, REFRESH_MS);
   }
 
+  const unwatch = watchRuns(() => load());
   onLeave(() => {
+    unwatch();
     clearTimeout(timer);
     if (controller) controller.abort();
   });

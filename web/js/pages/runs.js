@@ -4,7 +4,7 @@ import { api } from '../api.js';
 import { h, isActive, put } from '../dom.js';
 import { pager, pageHeader, emptyState, errorBox, loading, select, field } from '../components.js';
 import { onLeave, setQuery, isCurrent } from '../router.js';
-import { createRunsTable, RUN_STATUS_FILTERS } from '../runs.js';
+import { createRunsTable, RUN_STATUS_FILTERS, watchRuns } from '../runs.js';
 import { jobPicker, sinceInput } from './filters.js';
 
 export async function runsPage(el, { query, token }) {
@@ -58,7 +58,9 @@ export async function runsPage(el, { query, token }) {
     }
     timer = setTimeout(load, runs.some((r) => isActive(r.status)) ? 2000 : 10000);
   }
+  const unwatch = watchRuns(() => load());
   onLeave(() => {
+    unwatch();
     clearTimeout(timer);
     if (controller) controller.abort();
   });
