@@ -141,6 +141,7 @@ struct flight {
     char *task;               /* the Celery task name */
     int64_t accept_ms, grace_ms;
     char *envelope;           /* the message exactly as pushed (LREM/LPOS need the bytes) */
+    json_t *mask;             /* what the run's log and outcome show as *** (secrets.h), or NULL */
     enum fstate state;
     int64_t sent_at;
     int64_t next_seq;         /* the run log's next line */
@@ -560,11 +561,13 @@ static void flight_log(struct flight *f, int level, const char *fmt, ...)
     buf_vprintf(&b, fmt, ap);
     va_end(ap);
     if (b.len > LINE_CAP) b.len = LINE_CAP, b.data[LINE_CAP] = '\0';
-    struct log_line line = {f->next_seq++, time_now_us(), level, STREAM_SKED, (char *)buf_cstr(&b)};
+    char *text = buf_steal(&b);
+    if (f->mask) text = secrets_mask(text, f->mask); /* a traceback may quote an argument */
+    struct log_line line = {f->next_seq++, time_now_us(), level, STREAM_SKED, text};
     store_log_append(c->store, f->run.rid, &line, 1);
     struct sk_event ev = {.kind = SKEV_LOG, .run = &f->run, .lines = &line, .nlines = 1};
     events_publish(c->events, &ev);
-    buf_free(&b);
+    free(text);
 }
 
 /* Traceback text as ERROR lines, one per line. */
@@ -619,6 +622,7 @@ static void flight_free(struct flight *f)
     if (f->hold_ev) event_free(f->hold_ev);
     free(f->held_meta);
     json_decref(f->ev_end);
+    json_decref(f->mask);
     run_release(&f->run);
     free(f->task);
     free(f->envelope);
@@ -637,6 +641,12 @@ static void finish(struct flight *f, enum run_status st, char *message, json_t *
     if (output) {
         json_decref(r->output);
         r->output = output;
+    }
+    if (f->mask) {
+        if (r->message) r->message = secrets_mask(r->message, f->mask);
+        if (r->output) secrets_mask_json(r->output, f->mask);
+        /* the message as sent holds the values: kept while the run was out, not after */
+        if (r->remote) json_object_del(r->remote, "envelope");
     }
     /* when the result says the task ended (read after a restart, it may be long before now),
      * kept between the run's start and now whatever the worker's clock says */
@@ -2038,6 +2048,12 @@ static struct flight *flight_new(struct celery *c, struct run *r, const struct t
     f->grace_ms = t->stop_grace_ms >= 0 ? t->stop_grace_ms : c->cfg->stop_grace_ms;
     f->next_seq = store_log_last_seq(c->store, f->run.rid) + 1;
     f->state = F_UNSENT;
+    if (secrets_referred(f->run.args)) { /* also for a run taken over after a restart */
+        char why[600];
+        f->mask = json_array();
+        json_decref(secrets_resolve(c->cfg->secrets_dir, f->run.args, f->mask, why, sizeof why));
+        if (!json_array_size(f->mask)) json_decref(f->mask), f->mask = NULL;
+    }
     map_put(&c->flights, f->run.id, f);
     if (f->broker) note_queue(f->broker, f->run.queue);
     return f;

@@ -9,6 +9,7 @@
 #include "base/utf8.h"
 #include "base/xalloc.h"
 #include "model.h"
+#include "secrets.h"
 
 void logcap_init(struct logcap *c, int64_t next_seq, int64_t cap, size_t line_max)
 {
@@ -53,30 +54,6 @@ static void remember_error(struct logcap *c, const char *msg)
     c->tail[c->ntail++] = xstrndup(msg, 1000);
 }
 
-/* msg (taken) with every occurrence of each string of mask as *** */
-static char *masked(char *msg, const json_t *mask)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(mask, i, v)
-    {
-        const char *s = json_string_value(v);
-        size_t n = json_string_length(v);
-        if (n == 0 || !strstr(msg, s)) continue;
-        struct buf b = BUF_INIT;
-        const char *p = msg, *hit;
-        while ((hit = strstr(p, s))) {
-            buf_append(&b, p, (size_t)(hit - p));
-            buf_append(&b, "***", 3);
-            p = hit + n;
-        }
-        buf_puts(&b, p);
-        free(msg);
-        msg = buf_steal(&b);
-    }
-    return msg;
-}
-
 /* Stores one line (raw bytes, any encoding) under the cap. */
 static void emit(struct logcap *c, int level, int stream, const char *p, size_t n, int64_t now)
 {
@@ -93,7 +70,7 @@ static void emit(struct logcap *c, int level, int stream, const char *p, size_t 
     struct buf b = BUF_INIT;
     utf8_sanitize(&b, p, n);
     char *msg = buf_steal(&b);
-    if (c->mask) msg = masked(msg, c->mask);
+    if (c->mask) msg = secrets_mask(msg, c->mask);
     if (level >= LL_ERROR) remember_error(c, msg);
     push(c, level, stream, msg, now);
 }

@@ -1,5 +1,6 @@
 #include "secrets.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -145,46 +146,117 @@ size_t secrets_check(const char *dir, const json_t *v, const char *prefix, json_
     return check_value(dir, v, prefix, errs);
 }
 
-char *secrets_new_ref(const json_t *v, const json_t *saved, const char *prefix)
+#define MASK_MIN 4 /* shorter values are not masked: they would turn up in every line */
+
+static void mask_one(json_t *values, const char *s, size_t n)
 {
-    const char *name = secret_ref(v), *had = secret_ref(saved);
-    if (name) return had && strcmp(name, had) == 0 ? NULL : xstrdup(prefix);
-    char sub[1024];
-    if (json_is_object(v)) {
-        const char *k;
-        json_t *m;
-        json_object_foreach((json_t *)v, k, m)
-        {
-            path_key(sub, sizeof sub, prefix, k);
-            char *p = secrets_new_ref(m, json_object_get(saved, k), sub);
-            if (p) return p;
-        }
-    } else if (json_is_array(v)) {
-        size_t i;
-        json_t *m;
-        json_array_foreach(v, i, m)
-        {
-            path_index(sub, sizeof sub, prefix, i);
-            char *p = secrets_new_ref(m, json_array_get(saved, i), sub);
-            if (p) return p;
-        }
-    }
-    return NULL;
+    if (n < MASK_MIN) return;
+    size_t i;
+    json_t *v;
+    json_array_foreach(values, i, v) if (json_string_length(v) == n &&
+                                         memcmp(json_string_value(v), s, n) == 0) return;
+    json_array_append_new(values, json_stringn(s, n));
 }
 
-/* value into values, and also as it reads inside a JSON string when that differs (a task may
- * print the arguments it got as JSON) */
+/* The forms a value may take in what a task prints: as it is, each of its lines (a key file, a
+ * value that ends with a newline of its own), and inside a JSON string, as jansson and as an
+ * ASCII-only encoder (Python's json.dumps) escape it */
 static void mask_add(json_t *values, const char *value)
 {
     if (!values) return;
-    json_array_append_new(values, json_string(value));
+    mask_one(values, value, strlen(value));
+    for (const char *p = value; *p;) {
+        size_t n = strcspn(p, "\n");
+        size_t k = n && p[n - 1] == '\r' ? n - 1 : n;
+        if (p[n] || p != value) mask_one(values, p, k); /* a line of several */
+        p += n + (p[n] == '\n');
+    }
     json_t *s = json_string(value);
-    char *text = json_dumps(s, JSON_ENCODE_ANY);
+    for (int ascii = 0; ascii < 2; ascii++) {
+        char *text = json_dumps(s, JSON_ENCODE_ANY | (ascii ? JSON_ENSURE_ASCII : 0));
+        size_t n = text ? strlen(text) : 0;
+        if (n > 2) mask_one(values, text + 1, n - 2);
+        /* \u00E4 as jansson writes it, \u00e4 as Python and Go do */
+        for (size_t i = 0; ascii && i + 5 < n; i++)
+            if (text[i] == '\\' && text[i + 1] == 'u')
+                for (size_t k = i + 2; k < i + 6; k++) text[k] = (char)tolower((unsigned char)text[k]);
+        if (n > 2 && ascii) mask_one(values, text + 1, n - 2);
+        free(text);
+    }
     json_decref(s);
-    size_t n = text ? strlen(text) : 0;
-    if (n > 2 && (n - 2 != strlen(value) || memcmp(text + 1, value, n - 2) != 0))
-        json_array_append_new(values, json_stringn(text + 1, n - 2));
-    free(text);
+}
+
+static int longest_first(const void *a, const void *b)
+{
+    size_t x = json_string_length(*(json_t *const *)a), y = json_string_length(*(json_t *const *)b);
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* values sorted longest first, so a secret inside another does not cut the other's mask */
+static void mask_order(json_t *values)
+{
+    size_t n = json_array_size(values);
+    if (n < 2) return;
+    json_t **v = xmalloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++) v[i] = json_incref(json_array_get(values, i));
+    qsort(v, n, sizeof *v, longest_first);
+    json_array_clear(values);
+    for (size_t i = 0; i < n; i++) json_array_append_new(values, v[i]);
+    free(v);
+}
+
+char *secrets_mask(char *text, const json_t *mask)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(mask, i, v)
+    {
+        const char *s = json_string_value(v);
+        size_t n = json_string_length(v);
+        if (n == 0 || !strstr(text, s)) continue;
+        struct buf b = BUF_INIT;
+        const char *p = text, *hit;
+        while ((hit = strstr(p, s))) {
+            buf_append(&b, p, (size_t)(hit - p));
+            buf_append(&b, "***", 3);
+            p = hit + n;
+        }
+        buf_puts(&b, p);
+        free(text);
+        text = buf_steal(&b);
+    }
+    return text;
+}
+
+void secrets_mask_json(json_t *v, const json_t *mask)
+{
+    const char *k;
+    json_t *m;
+    size_t i;
+    void *tmp;
+    if (json_is_object(v)) {
+        json_object_foreach_safe(v, tmp, k, m)
+        {
+            if (json_is_string(m)) {
+                char *t = secrets_mask(xstrdup(json_string_value(m)), mask);
+                json_object_set_new(v, k, json_string(t));
+                free(t);
+            } else {
+                secrets_mask_json(m, mask);
+            }
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, m)
+        {
+            if (json_is_string(m)) {
+                char *t = secrets_mask(xstrdup(json_string_value(m)), mask);
+                json_array_set_new(v, i, json_string(t));
+                free(t);
+            } else {
+                secrets_mask_json(m, mask);
+            }
+        }
+    }
 }
 
 /* Replaces the references inside v (an object or array) in place; -1 with why on failure. */
@@ -236,25 +308,25 @@ static int resolve_in(const char *dir, json_t *v, const char *prefix, json_t *va
     return 0;
 }
 
-/* Whether v holds a reference anywhere. */
-static bool has_ref(const json_t *v)
+bool secrets_referred(const json_t *v)
 {
     if (secret_ref(v)) return true;
     const char *k;
     json_t *m;
     size_t i;
-    if (json_is_object(v)) json_object_foreach((json_t *)v, k, m) if (has_ref(m)) return true;
-    if (json_is_array(v)) json_array_foreach(v, i, m) if (has_ref(m)) return true;
+    if (json_is_object(v)) json_object_foreach((json_t *)v, k, m) if (secrets_referred(m)) return true;
+    if (json_is_array(v)) json_array_foreach(v, i, m) if (secrets_referred(m)) return true;
     return false;
 }
 
 json_t *secrets_resolve(const char *dir, json_t *v, json_t *values, char *why, size_t whylen)
 {
-    if (!has_ref(v)) return json_incref(v);
+    if (!secrets_referred(v)) return json_incref(v);
     json_t *copy = json_deep_copy(v);
     if (resolve_in(dir, copy, "args", values, why, whylen) != 0) {
         json_decref(copy);
         return NULL;
     }
+    mask_order(values);
     return copy;
 }

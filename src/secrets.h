@@ -21,13 +21,18 @@ const char *secret_ref(const json_t *v);
  * path of v, "args") to errs; returns the number of references found. */
 size_t secrets_check(const char *dir, const json_t *v, const char *prefix, json_t *errs);
 
-/* The path (dotted, under prefix) of the first reference in v that saved does not have at the
- * same place, allocated; NULL when every reference of v is one of saved's. */
-char *secrets_new_ref(const json_t *v, const json_t *saved, const char *prefix);
+/* Whether v refers to a secret anywhere (a job type's schema too: a default may). */
+bool secrets_referred(const json_t *v);
 
 /* v with each reference replaced by its secret's value: a new object, or v itself with a
- * reference added when it holds none. values (if not NULL) gets each value put in. On failure
- * returns NULL with the reason, naming the argument, in why. */
+ * reference added when it holds none. values (if not NULL) gets what to mask in the run's log
+ * and outcome: each value of 4 characters or more, its lines, and how it reads inside a JSON
+ * string, longest first. On failure returns NULL with the reason, naming the argument, in why. */
 json_t *secrets_resolve(const char *dir, json_t *v, json_t *values, char *why, size_t whylen);
+
+/* text (taken) with every occurrence of each string of mask (secrets_resolve's values) as ***. */
+char *secrets_mask(char *text, const json_t *mask);
+/* The same for every string inside v (an object or array), in place. */
+void secrets_mask_json(json_t *v, const json_t *mask);
 
 #endif

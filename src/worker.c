@@ -23,6 +23,7 @@
 #include "dispatch.h"
 #include "launch.h"
 #include "offload.h"
+#include "secrets.h"
 
 extern char **environ;
 
@@ -131,6 +132,20 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 
 /* ---- status fd ---- */
 
+/* The run's message and output with its secrets' values as *** (as its log lines have them). */
+static void mask_outcome(struct active *a)
+{
+    if (!a->cap.mask) return;
+    struct run *r = &a->run;
+    if (r->message) r->message = secrets_mask(r->message, a->cap.mask);
+    if (r->output) {
+        json_t *copy = json_deep_copy(r->output); /* the update's own object may be shared */
+        secrets_mask_json(copy, a->cap.mask);
+        json_decref(r->output);
+        r->output = copy;
+    }
+}
+
 static void status_line(struct active *a, const char *line, size_t n)
 {
     if (n == 0) return;
@@ -161,6 +176,7 @@ static void status_line(struct active *a, const char *line, size_t n)
         json_decref(r->output);
         r->output = json_incref(u.output);
     }
+    mask_outcome(a);
     a->dirty = true;
     status_update_release(&u);
 }
@@ -572,6 +588,7 @@ void worker_collect(struct active *a)
             r->message = c->message;
             c->message = NULL;
         }
+        mask_outcome(a); /* the http builtin keeps the start of an answer that may echo one */
         if (c->has_entries) {
             int64_t *dst[] = {&r->total_entries, &r->inserted_entries, &r->updated_entries,
                               &r->errored_entries};

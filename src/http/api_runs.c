@@ -335,45 +335,43 @@ void api_runs_create(struct api_ctx *c)
     json_t *custom = NULL;
     args_parse_custom(json_object_get(body, "custom_args"), "custom_args", &custom, errs);
     rq.custom_args = custom;
-    /* a job type whose arguments reach far (an address to call, a folder to read) may keep
-     * them to what an admin saved: operators start its runs with the job's own */
+    /* a custom_args inside args may be JSON text too: read as the run will read it */
+    json_t *inner = NULL;
+    if (rq.args && json_is_string(json_object_get(rq.args, "custom_args")))
+        args_parse_custom(json_object_get(rq.args, "custom_args"), "args.custom_args", &inner,
+                          errs);
     const struct task *t = taskset_get(dispatch_tasks(c->api->dispatch), j.task);
-    if (t && t->admin_args && c->who.role != ROLE_ADMIN && (rq.args || custom)) {
+    bool admin = c->who.role == ROLE_ADMIN, sends = rq.args || custom;
+    /* runs of a job type whose arguments reach far (an address to call, a folder to read), and
+     * of a job whose arguments refer to secrets (an operator could send one to an address of
+     * their own), take the arguments an admin saved unless an admin starts them */
+    bool secret_job = secrets_referred(j.run_args) || (t && secrets_referred(t->arguments));
+    const char *denied = NULL;
+    if (!admin && sends && t && t->admin_args)
+        denied = "its task file sets \"operator_args\": false";
+    else if (!admin && sends && secret_job)
+        denied = "the job's arguments refer to secrets";
+    else if (!admin && (secrets_referred(rq.args) || secrets_referred(custom) ||
+                        secrets_referred(inner)))
+        denied = "only admins refer to secrets";
+    if (denied) {
+        json_decref(inner);
         json_decref(custom);
         json_decref(body);
         json_decref(errs);
         api_error(c, 403,
-                  "Permission denied: runs of job type '%s' take only the job's saved arguments "
-                  "unless an admin starts them (its task file sets \"operator_args\": false); "
-                  "leave out args and custom_args",
-                  j.task);
+                  "Permission denied: runs of job '%s' (type '%s') take only the job's saved "
+                  "arguments unless an admin starts them (%s); leave out args and custom_args",
+                  j.title, j.task, denied);
         job_release(&j);
         return;
     }
-    /* a reference to a secret: to one that is there, and only where an admin saved it unless
-     * an admin starts the run (else an operator could send any secret into any argument) */
+    /* each secret referred to is there now (it is read again when the run starts) */
     const char *secrets = c->api->cfg->secrets_dir;
     if (rq.args) secrets_check(secrets, rq.args, "args", errs);
+    if (inner) secrets_check(secrets, inner, "args.custom_args", errs);
     if (custom) secrets_check(secrets, custom, "custom_args", errs);
-    char *moved = NULL;
-    if (c->who.role != ROLE_ADMIN) {
-        moved = rq.args ? secrets_new_ref(rq.args, j.run_args, "args") : NULL;
-        if (!moved && custom)
-            moved = secrets_new_ref(custom, json_object_get(j.run_args, "custom_args"),
-                                    "custom_args");
-    }
-    if (moved) {
-        json_decref(custom);
-        json_decref(body);
-        json_decref(errs);
-        api_error(c, 403,
-                  "Permission denied: %s refers to a secret where the job's saved arguments do "
-                  "not; only admins refer to secrets (send the argument as saved, or leave it out)",
-                  moved);
-        free(moved);
-        job_release(&j);
-        return;
-    }
+    json_decref(inner);
     struct user_ref by = auth_user_ref(&c->who);
     rq.started_by = &by;
     struct run r;

@@ -9,9 +9,11 @@ and workers started without -E.
 
 One redis-server and one worker (w1@skedtest, -E, queue "celery") serve the whole module; the
 tests that kill or restart a worker or Redis start their own."""
+import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import time
 import unittest
@@ -175,7 +177,8 @@ class Outcomes(unittest.TestCase):
         ref = {"$secret": "label"}
         done = s.wait_run(s.run_job(s.create_job("echo_args")["id"], args={"label": ref}))
         self.assertEqual(done["status"], "SUCCESS", done)
-        self.assertEqual(done["output"]["kwargs"]["label"], "the-secret-label")
+        # the worker got the value (it returned it, and sked masks its value in the outcome)
+        self.assertEqual(done["output"]["kwargs"]["label"], "***")
         self.assertEqual(done["args"]["label"], ref)
         # what Flower and the worker's log show of a message: the reference
         run = s.run_job(s.create_job("parked")["id"], custom_args={"x": 1, "token": ref})
@@ -187,6 +190,16 @@ class Outcomes(unittest.TestCase):
         self.assertNotIn("the-secret-label", msg["headers"]["kwargsrepr"])
         s.stop_run(run)
         self.assertEqual(s.wait_run(run, timeout=10)["status"], "CANCELLED")
+        # a task that fails quoting its argument: its traceback and message show ***, and the
+        # message as sent, kept while the run was out, is gone from the store once it ended
+        done = s.wait_run(s.run_job(s.create_job("fail", args={"reason": ref})["id"]))
+        self.assertEqual(done["status"], "FAILED", done)
+        lines = [l["message"] for l in s.all_logs(done)]
+        self.assertTrue(any("skedtest failure: ***" in l for l in lines), lines)
+        self.assertNotIn("the-secret-label", json.dumps(lines) + done["message"])
+        with sqlite3.connect("file:%s?mode=ro" % s.db, uri=True) as db:
+            remote = db.execute("SELECT remote FROM run WHERE id = ?", (done["id"],)).fetchone()[0]
+        self.assertNotIn("envelope", json.loads(remote))
 
     def test_add_succeeds_with_its_result_as_output(self):
         s = self.s

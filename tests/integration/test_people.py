@@ -1078,24 +1078,67 @@ class SecretsTest(unittest.TestCase):
         self.assertIn("no such folder", r.stderr)
 
     def test_only_admins_refer_to_secrets(self):
-        """An operator may start a run with the references an admin saved, where they were
-        saved; never send one elsewhere (into an argument the task prints, say)."""
+        """An operator starts a job whose arguments refer to secrets with its saved arguments
+        only (changing the address a secret is sent to would send it elsewhere), and never
+        sends a reference of their own, however it is wrapped."""
         with self.sked() as s:
             ref = {"$secret": "db_password"}
             job = s.create_job("show", args={"password": ref})
+            plain = s.create_job("show", args={"password": "not a secret, and long enough for it"})
             op = token_for(s, account(s, "olga", "operator"))
             path = "/api/jobs/%s/runs" % job["id"]
-            for body in ({"args": {"password": ref, "user": ref}},
-                         {"args": {"password": {"$secret": "api.token"}}},
+            for body in ({"args": {"password": ref, "count": 3}}, {"args": {"password": ref}},
                          {"custom_args": {"password": ref}}):
                 r = s.request("POST", path, body, token=op)
                 self.assertEqual(r.status, 403, (body, r))
+                self.assertIn("the job's arguments refer to secrets", r.json["message"])
+            ppath = "/api/jobs/%s/runs" % plain["id"]
+            text = json.dumps({"password": {"$secret": "api.token"}})
+            for body in ({"args": {"password": {"$secret": "api.token"}}},
+                         {"custom_args": {"x": [{"$secret": "api.token"}]}},
+                         {"args": {"custom_args": text}}, {"custom_args": text}):
+                r = s.request("POST", ppath, body, token=op)
+                self.assertEqual(r.status, 403, (body, r))
                 self.assertIn("only admins refer to secrets", r.json["message"])
-            r = s.request("POST", path, {"args": {"password": ref, "count": 3}, "title": "olga's"}, token=op)
+            # the saved arguments, with a title and a queue of the operator's
+            r = s.request("POST", path, {"title": "olga's", "queue": "default"}, token=op)
             self.assertEqual(r.status, 201, r)
             self.assertEqual(s.wait_run(r.json)["status"], "SUCCESS")
-            r = s.post(path, {"args": {"password": ref, "user": ref}})  # an admin may
-            self.assertEqual(r.status, 201, r)
+            # an admin may; a reference in custom args written as JSON text is checked as well
+            self.assertEqual(s.post(path, {"args": {"password": ref, "user": ref}}).status, 201)
+            r = s.post(ppath, {"args": {"custom_args": json.dumps({"p": {"$secret": "nope"}})}})
+            self.assertEqual(r.status, 400, r)
+            self.assertEqual(r.json["errors"][0]["field"], "args.custom_args.p")
+
+    def test_every_form_of_a_value_is_masked_in_the_log_and_the_outcome(self):
+        values = {"pem": "-----BEGIN KEY-----\nMIIEvQIBADANBgkq\n-----END KEY-----\n",
+                  "twonl": "twonl-value\n\n", "inner": "abc123", "outer": "XYZabc123XYZ",
+                  "accent": "pässwörd-1", "e": "e"}
+        for name, value in values.items():
+            with open(os.path.join(self.dir, name), "w") as f:
+                f.write(value)
+        # prints each value, its arguments as JSON both ways, and reports them as its outcome
+        script = ("import json, os, sys\n"
+                  "a = json.load(sys.stdin)\n"
+                  "for k in sorted(a):\n"
+                  "    print(a[k])\n"
+                  "print(json.dumps(a)); print(json.dumps(a, ensure_ascii=False))\n"
+                  "with os.fdopen(3, 'w') as st:\n"
+                  "    st.write(json.dumps({'message': 'done with ' + a['accent'], 'output': a}) + '\\n')\n")
+        self.tasks["py.json"] = skedtest.task_file("py", ["python3", "-c", script])
+        with self.sked() as s:
+            args = {k: {"$secret": k} for k in values if k != "since"}
+            run = s.wait_run(s.run_job(s.create_job("py", args=args)["id"]))
+            self.assertEqual(run["status"], "SUCCESS", run)
+            lines = "\n".join(l["message"] for l in s.all_logs(run))
+            shown = lines + json.dumps(run["output"]) + run["message"]
+            for leak in ("MIIEvQIBADANBgkq", "BEGIN KEY", "twonl-value", "abc123", "XYZ",
+                         "pässwörd", "p\\u00e4ssw"):
+                self.assertNotIn(leak, shown)
+            self.assertIn("done with ***", run["message"])
+            self.assertEqual(run["output"]["outer"], "***")
+            # a value too short to mask is left alone rather than turning every e into ***
+            self.assertIn("since", lines)
 
 
 if __name__ == "__main__":

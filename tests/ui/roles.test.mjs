@@ -4,6 +4,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startSked } from './lib/sked.mjs';
 import { launch, newPage, signIn, until, row } from './lib/browser.mjs';
 
@@ -14,7 +17,9 @@ let longRun;
 const pages = [];
 
 before(async () => {
-  sked = await startSked();
+  const secrets = await mkdtemp(join(tmpdir(), 'sked-ui-secrets-'));
+  await writeFile(join(secrets, 'ping_token'), 'Bearer the-ping-token\n');
+  sked = await startSked({ args: ['--secrets-dir', secrets] });
   browser = await launch();
   await sked.api('POST', '/api/users', { username: 'victor', display_name: 'Victor Viewer', role: 'viewer', password: 'victor-password-1' });
   await sked.api('POST', '/api/users', { username: 'olga', display_name: 'Olga Operator', role: 'operator', password: 'olga-password-1' });
@@ -122,6 +127,25 @@ test('an operator runs a job type that keeps its runs to the saved arguments', a
   assert.equal(runs.length, 1);
   assert.equal(runs[0].started_by.name, 'Olga Operator');
   assert.equal(runs[0].args.url, `${sked.url}/healthz`);
+});
+
+test('an operator runs a job that refers to a secret with its saved arguments', async () => {
+  // sync_records lets operators give arguments, but this job's refer to a secret: changing
+  // another one could send it elsewhere, so the dialog shows them read-only
+  const job = await sked.createJob({ title: 'Sync with a token', task: 'sync_records', args: { records: 2, mode: 'update' } });
+  await sked.api('PATCH', `/api/jobs/${job.id}`, { custom_args: { records: 2, token: { $secret: 'ping_token' } } });
+  const page = await pageFor('olga', 'olga-password-1');
+  await row(page, 'Sync with a token').getByRole('button', { name: 'Configure and run…' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByText(/this job's arguments refer to secrets/).waitFor();
+  assert.equal(await dialog.getByRole('textbox', { name: 'Custom args' }).count(), 0, 'no custom args');
+  await dialog.getByLabel('Title').fill('olga syncs');
+  await dialog.getByRole('button', { name: 'Run now' }).click();
+  await page.waitForURL(/\/runs\//);
+  const runs = (await sked.api('GET', `/api/jobs/${job.id}/runs`)).hits.hits;
+  assert.equal(runs.length, 1);
+  assert.equal(runs[0].title, 'olga syncs');
+  assert.deepEqual(runs[0].args.token, { $secret: 'ping_token' });
 });
 
 test('signing out, and a session that ends while a page is open', async () => {

@@ -10,7 +10,7 @@ import {
   button, field, input, select, openDialog, confirmDialog, errorSummary, applyErrors, clearErrors, toast, textBlock,
   describedAlsoBy,
 } from './components.js';
-import { argsForm, jsonEditor, sinceForInput, dateTimeProblem, customArgsExample } from './argsform.js';
+import { argsForm, jsonEditor, sinceForInput, dateTimeProblem, customArgsExample, secretName } from './argsform.js';
 import { getQueues, getTaskArgs, getTasks, queueLabel, pausedText } from './catalog.js';
 import { can } from './session.js';
 import { navigate } from './router.js';
@@ -89,9 +89,13 @@ export async function configureAndRun(job, { from = null } = {}) {
   const queueNote = queue.note;
   queue = queue.select;
   const defaults = parseDefaultArgs(job);
-  // a job type whose runs take other arguments only from admins ("operator_args": false)
-  if (task && task.operator_args === false && !can('edit')) {
-    runWithSavedArgs(job, { from, queue, queueNote, defaults });
+  // a job type whose runs take other arguments only from admins ("operator_args": false), and
+  // a job whose arguments refer to secrets, which an operator could send elsewhere
+  const keptBy = task && task.operator_args === false ? `runs of ${job.task} take the arguments an admin saved with the job`
+    : refersToSecrets(job.run_args) || refersToSecrets(schema) ? 'this job\'s arguments refer to secrets, so its runs take the arguments an admin saved'
+      : null;
+  if (keptBy && !can('edit')) {
+    runWithSavedArgs(job, { from, queue, queueNote, defaults, keptBy });
     return;
   }
   const hasSavedCustom = job.custom_args && Object.keys(job.custom_args).length > 0;
@@ -206,11 +210,18 @@ export async function configureAndRun(job, { from = null } = {}) {
   cancel.addEventListener('click', () => dlg.dismiss());
 }
 
+/** Whether a value (arguments, a schema's defaults) holds a reference to a secret anywhere. */
+function refersToSecrets(v) {
+  if (!v || typeof v !== 'object') return false;
+  if (secretName(v) !== null) return true;
+  return Object.values(v).some(refersToSecrets);
+}
+
 /**
  * "Configure and run" for an operator when the job type keeps its runs to the saved arguments:
  * a title and a queue, and the arguments shown as they will be used.
  */
-function runWithSavedArgs(job, { from, queue, queueNote, defaults }) {
+function runWithSavedArgs(job, { from, queue, queueNote, defaults, keptBy }) {
   const title = input({ name: 'title', value: from ? from.title || job.title : job.title, maxlength: 250 });
   const runBtn = button('Run now', { kind: 'primary', iconName: 'play', type: 'submit' });
   const cancel = button('Cancel', { kind: 'ghost' });
@@ -220,7 +231,7 @@ function runWithSavedArgs(job, { from, queue, queueNote, defaults }) {
     describedAlsoBy(field({ label: 'Queue', control: queue, field: 'queue', hint: 'The queue this run waits in for a free slot.', extra: queueNote }), queue, queueNote),
     h('div', { class: 'notice', role: 'note' }, icon('lock'),
       h('span', {}, h('strong', {}, 'Saved arguments: '),
-        `runs of ${job.task} take the arguments an admin saved with the job; only an admin may start one with others.`)),
+        `${keptBy}; only an admin may start one with others.`)),
     textBlock(defaults ? JSON.stringify(defaults, null, 2) : 'The saved arguments no longer validate against the job type.',
       'Arguments this run gets'));
   let busy = false;
