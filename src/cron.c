@@ -12,7 +12,7 @@
 #include "base/timeutil.h"
 #include "model.h"
 
-#define SEARCH_DAYS (366 * 30)
+#define SEARCH_DAYS (146097 + 366) /* 400 years, in which the calendar repeats, and a year */
 
 static const char *month_names[] = {"jan", "feb", "mar", "apr", "may", "jun",
                                     "jul", "aug", "sep", "oct", "nov", "dec"};
@@ -67,6 +67,9 @@ static int value(const char **p, const struct field_spec *f, int *out, struct sk
         return sk_err_set(e, -EINVAL, field, "unknown name '%.*s' for %s", (int)(end - s), s,
                           f->name);
     }
+    if (!*s) /* "1," or "1-" */
+        return sk_err_set(e, -EINVAL, field, "a number%s is missing at the end of the %s field",
+                          f->names ? " or a name" : "", f->name);
     return sk_err_set(e, -EINVAL, field, "expected a number%s at '%s' in %s",
                       f->names ? " or a name" : "", s, f->name);
 }
@@ -76,12 +79,13 @@ static int parse_field(const char *s, const struct field_spec *f, uint64_t *bits
                        struct sk_err *e, const char *field)
 {
     *bits = 0;
-    while (*s == ' ') s++;
+    while (*s == ' ' || *s == '\t') s++;
     *star = *s == '*';
     if (!*s) return sk_err_set(e, -EINVAL, field, "empty %s field", f->name);
     const char *p = s;
     for (;;) {
         int lo, hi, step = 1;
+        bool single = false; /* one value, no range: "5/15" runs from 5 to the field's end */
         if (*p == '*') {
             lo = f->min;
             hi = f->max == 7 ? 6 : f->max;
@@ -90,12 +94,14 @@ static int parse_field(const char *s, const struct field_spec *f, uint64_t *bits
             int rc = value(&p, f, &lo, e, field);
             if (rc) return rc;
             hi = lo;
+            single = *p != '-';
             if (*p == '-') {
                 const char *end = ++p;
                 rc = value(&p, f, &hi, e, field);
                 if (rc) return rc;
-                /* "fri-sun": Sunday's name ends a range of days as 7, as 5-7 does */
-                if (f->max == 7 && hi == 0 && isalpha((unsigned char)*end)) hi = 7;
+                /* "fri-sun": Sunday's name ends a range of days as 7, as 5-7 does (but
+                 * "sun-sun" is Sunday alone) */
+                if (f->max == 7 && hi == 0 && lo > 0 && isalpha((unsigned char)*end)) hi = 7;
                 if (hi < lo)
                     return sk_err_set(e, -EINVAL, field, "reversed range %d-%d in %s", lo, hi,
                                       f->name);
@@ -104,7 +110,8 @@ static int parse_field(const char *s, const struct field_spec *f, uint64_t *bits
         if (*p == '/') {
             p++;
             if (!isdigit((unsigned char)*p))
-                return sk_err_set(e, -EINVAL, field, "a step needs a number after '/'");
+                return sk_err_set(e, -EINVAL, field, "a step needs a number after '/' in %s",
+                                  f->name);
             step = 0;
             const char *digits = p;
             while (isdigit((unsigned char)*p)) {
@@ -117,14 +124,14 @@ static int parse_field(const char *s, const struct field_spec *f, uint64_t *bits
                                   "step %.*s%s is larger than the %s range (%d-%d)",
                                   (int)(p - digits > 20 ? 20 : p - digits), digits,
                                   p - digits > 20 ? "…" : "", f->name, f->min, f->max);
-            if (lo == hi && p[-1] != '*') hi = f->max == 7 ? 6 : f->max; /* "5/15" = 5-max/15 */
+            if (single) hi = f->max; /* "5/15" = 5-59/15; a day of week's range ends at 7 */
         }
         for (int v = lo; v <= hi; v += step) *bits |= 1ULL << (f->max == 7 && v == 7 ? 0 : v);
         if (*p == ',') {
             p++;
             continue;
         }
-        while (*p == ' ') p++;
+        while (*p == ' ' || *p == '\t') p++;
         if (*p) return sk_err_set(e, -EINVAL, field, "unexpected '%s' in %s", p, f->name);
         return 0;
     }
@@ -143,13 +150,13 @@ int cron_parse(const char *expr, struct cron_expr *out, struct sk_err *e)
                   {"@weekly", "0 0 * * 0"},  {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
                   {"@hourly", "0 * * * *"}};
     memset(out, 0, sizeof *out);
-    while (*expr == ' ') expr++;
+    while (*expr == ' ' || *expr == '\t') expr++;
     if (*expr == '@') {
         for (size_t i = 0; i < sizeof macros / sizeof *macros; i++) {
             size_t l = strlen(macros[i].name);
             if (strncasecmp(expr, macros[i].name, l) == 0) {
                 const char *rest = expr + l;
-                while (*rest == ' ') rest++;
+                while (*rest == ' ' || *rest == '\t') rest++;
                 if (!*rest) return cron_parse(macros[i].expr, out, e);
             }
         }
@@ -493,7 +500,8 @@ int schedule_parse(const json_t *doc, const char *prefix, struct schedule *out, 
         errf(errs, prefix, "type", msg);
         return -EINVAL;
     }
-    /* 30 years from 2000 cover every weekday/date combination (the calendar repeats every 28) */
+    /* the search from 2000 spans 400 years, in which the Gregorian calendar repeats: every
+     * weekday/date combination is in it */
     if (rc == 0 && out->type != SCHEDULE_INTERVAL &&
         schedule_next(out, 946684800LL * 1000000, NULL) == INT64_MIN) {
         errf(errs, prefix, "", "this schedule never fires (no date matches all its fields)");

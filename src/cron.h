@@ -65,7 +65,7 @@ int schedule_parse(const json_t *doc, const char *prefix, struct schedule *out, 
 bool schedule_same(const json_t *a, const json_t *b);
 /*
  * The first fire time strictly after `after` (microseconds since the epoch) for a crontab or
- * cron schedule, or INT64_MIN when none exists within 30 years; flags (may be NULL) tell which
+ * cron schedule, or INT64_MIN when none exists within 400 years; flags (may be NULL) tell which
  * DST rule applied. Interval schedules are counted by the caller from their anchor.
  */
 int64_t schedule_next(const struct schedule *s, int64_t after, int *flags);

@@ -17,7 +17,6 @@
 #include "metrics.h"
 
 /* How many missed fires a catch-up enumerates before it only counts them. */
-#define ENUM_MAX 100000
 /* The timer never sleeps longer, so a wall-clock step is noticed within this. */
 #define MAX_SLEEP_US (60LL * 1000000)
 
@@ -301,28 +300,28 @@ static void fire_job(struct scheduler *s, const char *id, int64_t now)
         job_release(&j);
         return;
     }
-    /* every fire time from next_run up to now: the last is due, earlier ones were missed */
-    int64_t *times = NULL;
-    size_t nt = 0, cap = 0;
+    /* every fire time from next_run up to now: the last is due, earlier ones were missed. Only
+     * the last `keep` are kept (in a ring: catch-up runs at most catchup_limit of them), so a
+     * long downtime costs time in proportion to its missed fires and no more memory */
+    size_t keep = j.catchup == CATCHUP_ALL ? (size_t)(j.catchup_limit > 0 ? j.catchup_limit : 0) + 1
+                                           : 1;
+    int64_t *ring = xmalloc(keep * sizeof *ring);
     int64_t count = 0, last = NO_TIME, t = j.next_run;
     if (sc.type == SCHEDULE_INTERVAL) {
         count = (now - t) / sc.interval_us + 1;
         last = t + (count - 1) * sc.interval_us;
-        int64_t first_kept = count > ENUM_MAX ? count - ENUM_MAX : 0;
-        for (int64_t k = first_kept; k < count; k++) {
-            if (nt == cap) times = xrealloc(times, (cap = cap ? cap * 2 : 16) * sizeof *times);
-            times[nt++] = t + k * sc.interval_us;
-        }
+        for (int64_t k = count > (int64_t)keep ? count - (int64_t)keep : 0; k < count; k++)
+            ring[(size_t)k % keep] = t + k * sc.interval_us;
     } else {
         while (t != NO_TIME && t <= now) {
-            if (nt == ENUM_MAX) memmove(times, times + 1, --nt * sizeof *times);
-            if (nt == cap) times = xrealloc(times, (cap = cap ? cap * 2 : 16) * sizeof *times);
-            times[nt++] = t;
+            ring[(size_t)(count % (int64_t)keep)] = t;
             count++;
             last = t;
             t = next_after(&sc, t, t);
         }
     }
+    size_t nt = count < (int64_t)keep ? (size_t)count : keep; /* kept, oldest at ring[first] */
+    size_t first = count < (int64_t)keep ? 0 : (size_t)(count % (int64_t)keep);
     int64_t next = next_after(&sc, sc.type == SCHEDULE_INTERVAL ? j.next_run : now, now);
     bool last_late = now - last > SCHEDULER_GRACE_US;
     int64_t missed = count - 1 + (last_late ? 1 : 0);
@@ -332,7 +331,7 @@ static void fire_job(struct scheduler *s, const char *id, int64_t now)
     if (rc != 0) {
         /* another scheduler advanced it first */
         store_rollback(s->store);
-        free(times);
+        free(ring);
         struct job fresh;
         if (store_job_get(s->store, id, &fresh) == 0) {
             scheduler_job_saved(s, &fresh);
@@ -355,7 +354,7 @@ static void fire_job(struct scheduler *s, const char *id, int64_t now)
         size_t enumerated = last_late ? nt : nt - 1;
         size_t limit = j.catchup_limit > 0 ? (size_t)j.catchup_limit : 0;
         for (size_t i = enumerated > limit ? enumerated - limit : 0; i < enumerated; i++)
-            created += fire_one(s, &j, times[i], NULL);
+            created += fire_one(s, &j, ring[(first + i) % keep], NULL);
         if (!last_late) created += fire_one(s, &j, last, NULL);
         log_info("sched.catchup", "job=%s policy=all missed=%lld ran=%lld", j.id,
                  (long long)missed, (long long)created);
@@ -363,7 +362,7 @@ static void fire_job(struct scheduler *s, const char *id, int64_t now)
     int64_t skipped = count - created;
     if (skipped > 0) store_job_advance(s->store, j.id, next, next, skipped);
     store_commit(s->store);
-    free(times);
+    free(ring);
     int64_t late = time_now_us() - last;
     if (!last_late) metrics_fire(s->metrics, (double)late / 1e6);
     metrics_skipped(s->metrics, (long)skipped);

@@ -120,7 +120,7 @@ static int cron_next(int argc, char **argv)
         int flags = 0;
         t = schedule_preview_next(&sc, from, t, i, &flags);
         if (t == INT64_MIN) {
-            fprintf(stderr, "sked cron next: %s within 30 years%s, nor before the year 10000\n",
+            fprintf(stderr, "sked cron next: %s within 400 years%s, nor before the year 10000\n",
                     i ? "no more fire times" : "no fire time", i ? " of the last one" : "");
             if (i == 0) rc = EXIT_FAIL; /* nothing to show: a script should not read success */
             break;
