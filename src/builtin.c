@@ -335,7 +335,11 @@ static int run_prune(struct builtin_ctx *c)
 {
     int64_t retention = c->default_retention_ms;
     const char *rs = json_str(c->args, "retention"), *why;
-    if (rs && (duration_parse(rs, &retention, &why) != 0 || retention < 60000)) {
+    if (rs && duration_parse(rs, &retention, &why) != 0) {
+        bctx_message(c, "retention: %s", why); /* too long, or no duration: it says which */
+        return 1;
+    }
+    if (rs && retention < 60000) {
         bctx_message(c, "retention: a duration of at least 1m, such as 90d");
         return 1;
     }

@@ -352,8 +352,8 @@ static int set_option(struct config *c, const char *name, const char *val, const
         free(c->smtp_url);
         c->smtp_url = *val ? xstrdup(val) : NULL;
     } else if (strcmp(name, "smtp-from") == 0) {
-        if (*val && (!strchr(val, '@') || strpbrk(val, "\r\n<>")))
-            return sk_err_set(e, -EINVAL, src, "'%s': expected an e-mail address", val);
+        const char *bad = *val ? mail_address_problem(val) : NULL;
+        if (bad) return sk_err_set(e, -EINVAL, src, "'%.60s': not an e-mail address: %s", val, bad);
         free(c->smtp_from);
         c->smtp_from = xstrdup(*val ? val : "sked@localhost"); /* empty: the default */
     } else if (strcmp(name, "public-url") == 0) {
@@ -415,6 +415,19 @@ static int set_option(struct config *c, const char *name, const char *val, const
         return sk_err_set(e, -EINVAL, src, "unknown option; see sked serve --help");
     }
     return 0;
+}
+
+const char *mail_address_problem(const char *s)
+{
+    const char *at = strchr(s, '@');
+    if (strlen(s) > 254) return "longer than 254 characters";
+    if (!at || at == s || !at[1] || strchr(at + 1, '@'))
+        return "expected one name@domain, such as ops@example.org";
+    /* what would end the address or a command in the SMTP dialogue or a header */
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= ' ' || *p == 0x7f || strchr("<>()[],;:\\\"", *p))
+            return "it holds a space, a control character or one of < > ( ) [ ] , ; : \\ \"";
+    return NULL;
 }
 
 static const char *options[] = {"db",         "listen",     "tasks",          "queues",

@@ -81,4 +81,9 @@ struct queue_names config_queue_names(const struct config *c);
 const struct queue_cfg *config_queue(const struct config *c, const char *name);
 void config_usage(void);
 
+/* Why s cannot be a notification's e-mail address or sked's sender, or NULL when it can: one
+ * name@domain of at most 254 characters, nothing that would end it in the SMTP dialogue or a
+ * header (control characters, spaces, < > ( ) [ ] , ; : \ "). */
+const char *mail_address_problem(const char *s);
+
 #endif

@@ -573,6 +573,18 @@ static void maybe_retry(struct dispatch *d, const struct run *r)
     if (r->status != RUN_FAILED || r->started_at == NO_TIME) return;
     struct job j;
     if (store_job_get(d->store, r->job_id, &j) != 0) return;
+    /* a job whose runs never overlap (skip, queue_one) with a run already waiting or going:
+     * that run does the job's next work, and a retry beside it would run side by side */
+    unsigned moving = RUN_MASK(RUN_QUEUED) | RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING);
+    if (r->attempt <= j.max_retries &&
+        (j.overlap == OVERLAP_SKIP || j.overlap == OVERLAP_QUEUE_ONE) &&
+        store_job_count_runs(d->store, j.id, moving) > 0) {
+        log_info("run.retry_skipped", "run=%s job=%s reason=\"overlap %s: the job's next run "
+                                      "is already waiting or running\"",
+                 r->id, r->job_id, overlap_name(j.overlap));
+        job_release(&j);
+        return;
+    }
     if (r->attempt <= j.max_retries) {
         int64_t backoff = j.retry_backoff_ms;
         for (int i = 1; i < r->attempt && backoff < RETRY_BACKOFF_MAX_MS; i++) backoff *= 2;
@@ -1094,7 +1106,8 @@ int dispatch_recover(struct dispatch *d)
             r->finished_at = r->updated = now;
             free(r->message);
             r->message = xstrdup(msg);
-            publish_status(d, r);
+            struct sk_event ev = {.kind = SKEV_STATUS, .run = r, .recovered = true};
+            events_publish(d->events, &ev);
             maybe_retry(d, r);
         }
     }

@@ -36,6 +36,7 @@ struct delivery {
     char *smtp_url, *smtp_from, *secret;
     int attempt;
     bool ok;
+    bool permanent; /* failed in a way no retry mends (an address curl cannot use) */
     char error[256];
     struct event *retry_ev;
     struct delivery *prev, *next; /* waiting for a retry */
@@ -89,6 +90,23 @@ void notify_sign(const char *key, const char *timestamp, const char *body, char 
     sodium_bin2hex(out, 65, mac, sizeof mac);
 }
 
+const char *notify_url_problem(const char *u)
+{
+    if (strlen(u) > 2000) return "is longer than 2000 bytes";
+    for (const unsigned char *p = (const unsigned char *)u; *p; p++)
+        if (*p <= ' ' || *p == 0x7f) return "holds a space or a control character";
+    const char *rest = strncmp(u, "http://", 7) == 0    ? u + 7
+                       : strncmp(u, "https://", 8) == 0 ? u + 8
+                                                        : NULL;
+    if (!rest) return "is not an http:// or https:// URL";
+    size_t auth = strcspn(rest, "/?#"); /* [user[:password]@]host[:port] */
+    const char *host = memchr(rest, '@', auth);
+    host = host ? host + 1 : rest;
+    if (host == rest + auth || *host == ':' || *host == '/' || *host == '?' || *host == '#')
+        return "has no host";
+    return NULL;
+}
+
 /* s with control characters (line breaks included) made spaces: safe in a header. */
 static void header_text(struct buf *b, const char *s)
 {
@@ -105,12 +123,17 @@ static void mime_header(struct buf *b, const char *s)
     if (ascii) {
         buf_append(b, clean.data, clean.len);
     } else {
-        size_t n = sodium_base64_encoded_len(clean.len, sodium_base64_VARIANT_ORIGINAL);
-        char *enc = xmalloc(n);
-        sodium_bin2base64(enc, n, (const unsigned char *)clean.data, clean.len,
-                          sodium_base64_VARIANT_ORIGINAL);
-        buf_printf(b, "=?UTF-8?B?%s?=", enc);
-        free(enc);
+        /* encoded words of at most 75 characters (45 bytes of text each, cut between
+         * characters), on folded lines: a long title stays within every line limit */
+        for (size_t at = 0; at < clean.len;) {
+            size_t n = clean.len - at < 45 ? clean.len - at : 45;
+            while (at + n < clean.len && ((unsigned char)clean.data[at + n] & 0xC0) == 0x80) n--;
+            char enc[64];
+            sodium_bin2base64(enc, sizeof enc, (const unsigned char *)clean.data + at, n,
+                              sodium_base64_VARIANT_ORIGINAL);
+            buf_printf(b, "%s=?UTF-8?B?%s?=", at ? "\r\n " : "", enc);
+            at += n;
+        }
     }
     buf_free(&clean);
 }
@@ -119,9 +142,10 @@ static void mime_header(struct buf *b, const char *s)
 static void mail_text(struct buf *b, const char *s, size_t cap)
 {
     size_t col = 0, n = 0;
-    for (; *s && n < cap; s++, n++) {
+    /* bytes are counted, and lines and the cap cut only before a character's first byte */
+    for (; *s && (n < cap || ((unsigned char)*s & 0xC0) == 0x80); s++, n++) {
         if (*s == '\r') continue;
-        if (*s == '\n' || col >= 900) {
+        if (*s == '\n' || (col >= 900 && ((unsigned char)*s & 0xC0) != 0x80)) {
             buf_puts(b, "\r\n");
             col = 0;
             if (*s == '\n') continue;
@@ -287,6 +311,8 @@ static void send_webhook(struct delivery *d)
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     d->ok = rc == CURLE_OK && status >= 200 && status < 300;
+    /* an address curl cannot use is no passing trouble: trying again would fail the same */
+    d->permanent = rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL;
     if (rc != CURLE_OK)
         snprintf(d->error, sizeof d->error, "%s", curl_easy_strerror(rc));
     else if (!d->ok)
@@ -359,7 +385,16 @@ static void deliver_done(void *arg)
         delivery_free(d);
         return;
     }
-    if (d->ch == CH_WEBHOOK && d->attempt < WEBHOOK_ATTEMPTS && n->pool) {
+    if (d->ch == CH_WEBHOOK && d->attempt < WEBHOOK_ATTEMPTS && !d->permanent && !n->pool) {
+        /* sked is stopping: an attempt that failed meanwhile had retries left, as a waiting
+         * retry has */
+        log_warn("notify.dropped", "channel=webhook run=%s to=%s reason=\"sked stopped before "
+                                   "the retry\" attempts=%d error=%s",
+                 d->run_id, log_q(d->shown), d->attempt, log_q(d->error));
+        delivery_free(d);
+        return;
+    }
+    if (d->ch == CH_WEBHOOK && d->attempt < WEBHOOK_ATTEMPTS && !d->permanent) {
         int64_t wait_ms = 1000LL << (d->attempt - 1);
         log_warn("notify.retry", "channel=%s run=%s to=%s attempt=%d reason=%s wait_ms=%lld", what,
                  d->run_id, log_q(d->shown), d->attempt, log_q(d->error), (long long)wait_ms);
@@ -400,7 +435,7 @@ static void on_event(void *arg, const struct sk_event *ev)
 {
     struct notify *n = arg;
     const struct run *r = ev->run;
-    if (ev->kind != SKEV_STATUS || !run_status_terminal(r->status)) return;
+    if (ev->kind != SKEV_STATUS || !run_status_terminal(r->status) || ev->recovered) return;
     if (!store_job_notifies(n->store, r->job_id, r->status)) return;
     struct job j;
     if (store_job_get(n->store, r->job_id, &j) != 0) return;
@@ -460,7 +495,7 @@ void notify_free(struct notify *n)
     if (!n) return;
     events_unsubscribe(n->events, n->sub);
     struct offload *pool = n->pool;
-    n->pool = NULL; /* failures from now on are final */
+    n->pool = NULL; /* a delivery that fails from now on is dropped, not retried */
     offload_free(pool);
     while (n->waiting) {
         struct delivery *d = n->waiting;

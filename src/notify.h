@@ -38,5 +38,8 @@ void notify_sign(const char *key, const char *timestamp, const char *body, char 
  * are often secrets themselves (a chat service's incoming hooks). NULL when url has no
  * "scheme://". Caller frees. */
 char *notify_hook_shown(const char *url);
+/* Why u cannot be a webhook's URL, or NULL: http:// or https://, a host, at most 2000 bytes, no
+ * space or control character. Said as the end of "'URL' ..." */
+const char *notify_url_problem(const char *u);
 
 #endif

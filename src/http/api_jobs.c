@@ -15,6 +15,7 @@
 #include "base/uuid.h"
 #include "base/xalloc.h"
 #include "cron.h"
+#include "notify.h"
 #include "scheduler.h"
 #include "schema.h"
 #include "secrets.h"
@@ -169,12 +170,12 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
                 json_errs_add(errs, "notification_emails", "must be a list of e-mail addresses");
             json_array_foreach(json_is_array(emails) ? emails : NULL, i, e)
             {
-                const char *s = json_string_value(e);
-                const char *at = s ? strchr(s, '@') : NULL;
+                const char *s = json_string_value(e), *why = s ? mail_address_problem(s) : NULL;
                 if (!s)
                     item_not_string(errs, "notification_emails", i, "an e-mail address");
-                else if (!at || at == s || !at[1] || strchr(s, ' ') || strlen(s) > 254)
-                    json_errs_add(errs, "notification_emails", "'%s' is not an e-mail address", s);
+                else if (why)
+                    json_errs_add(errs, "notification_emails", "'%.60s%s' is not an e-mail address: %s",
+                                  s, strlen(s) > 60 ? "…" : "", why);
             }
             json_object_set_new(n, "emails", json_is_array(emails) ? json_incref(emails) : json_array());
         }
@@ -196,9 +197,9 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
                                     "one of SUCCESS, PARTIAL_SUCCESS, FAILED, CANCELLED, WARNING");
                 else if (!in_list(s, notify_statuses))
                     json_errs_add(errs, "notification_statuses",
-                                  "'%s' is not one of SUCCESS, PARTIAL_SUCCESS, FAILED, CANCELLED, "
-                                  "WARNING",
-                                  s);
+                                  "'%.60s%s' is not one of SUCCESS, PARTIAL_SUCCESS, FAILED, "
+                                  "CANCELLED, WARNING",
+                                  s, strlen(s) > 60 ? "…" : "");
                 else if (twice) /* it would be stored, shown and compared twice */
                     json_errs_add(errs, "notification_statuses", "'%s' is listed twice", s);
             }
@@ -213,13 +214,12 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
                 json_errs_add(errs, "notification_webhooks", "must be a list of at most 10 URLs");
             json_array_foreach(json_is_array(hooks) ? hooks : NULL, i, e)
             {
-                const char *u = json_string_value(e);
+                const char *u = json_string_value(e), *why = u ? notify_url_problem(u) : NULL;
                 if (!u)
                     item_not_string(errs, "notification_webhooks", i, "an http:// or https:// URL");
-                else if (strlen(u) > 2000 || strpbrk(u, " \r\n") ||
-                         (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0))
-                    json_errs_add(errs, "notification_webhooks",
-                                  "'%s' is not an http:// or https:// URL", u);
+                else if (why)
+                    json_errs_add(errs, "notification_webhooks", "'%.60s%s' %s", u,
+                                  strlen(u) > 60 ? "…" : "", why);
             }
             json_object_set_new(n, "webhooks", json_is_array(hooks) ? json_incref(hooks) : json_array());
         }

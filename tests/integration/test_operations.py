@@ -234,6 +234,83 @@ class Notifications(unittest.TestCase):
             self.assertEqual(s.get_run(run)["status"], "SUCCESS")
 
 
+    def test_addresses_that_would_break_the_mail_dialogue_or_a_delivery_are_refused(self):
+        tasks = {"ok.json": sh_task("ok", "echo fine")}
+        with Sked(tasks=tasks, args=FAST) as s:
+            for bad in ("a@b.c\r\nX-Injected:yes", "a>b@c.d", "q@r.s>,<t@u.v", "a@b.c\tx", "a@b@c",
+                        "x" * 250 + "@b.cd"):
+                r = s.post("/api/jobs", {"title": "t", "task": "ok", "notification_emails": [bad]})
+                self.assertEqual(r.status, 400, (bad, r))
+                msg = r.json["errors"][0]["messages"][0]
+                self.assertIn("is not an e-mail address", msg)
+                self.assertLess(len(msg), 200, msg)  # a long value is cut, not quoted whole
+            for bad, why in (("http://", "has no host"), ("https://user@/x", "has no host"),
+                             ("http://h/a\tb", "control character"), ("ftp://h", "not an http://"),
+                             ("http://h/" + "x" * 2000, "longer than 2000 bytes")):
+                r = s.post("/api/jobs", {"title": "t", "task": "ok", "notification_webhooks": [bad]})
+                self.assertEqual(r.status, 400, (bad, r))
+                self.assertIn(why, r.json["errors"][0]["messages"][0])
+                self.assertLess(len(r.json["errors"][0]["messages"][0]), 200)
+            r = s.post("/api/jobs", {"title": "t", "task": "ok", "notification_statuses": ["X" * 5000]})
+            self.assertEqual(r.status, 400, r)
+            self.assertLess(len(r.json["errors"][0]["messages"][0]), 200)
+
+    def test_a_long_subject_and_body_stay_whole_characters_on_lines_mail_allows(self):
+        import base64
+        import re
+        smtp = SmtpServer()
+        message = "a" + "€" * 1000
+        tasks = {"fails.json": sh_task("fails", 'printf \'{"message":"%s"}\\n\' "$1" >&3; exit 2',
+                                       ["{{m}}"])}
+        try:
+            with Sked(tasks=tasks, args=FAST, env={"SKED_SMTP_URL": smtp.url}) as s:
+                job = s.create_job("fails", title="😀" * 250, args={"m": message},
+                                   notification_emails=["ops@example.org"], notification_statuses=["FAILED"])
+                s.wait_run(s.run_job(job["id"]))
+                data = wait_for(lambda: smtp.messages, what="the e-mail")[0]["data"]
+                head, body = data.split("\r\n\r\n", 1)
+                self.assertLessEqual(max(len(l) for l in data.split("\r\n")), 998)
+                words = re.findall(r"=\?UTF-8\?B\?[^?]+\?=", head)
+                self.assertGreater(len(words), 1)
+                self.assertLessEqual(max(len(w) for w in words), 75)
+                subject = b"".join(base64.b64decode(w[10:-2]) for w in words).decode()
+                self.assertEqual(subject, "Job Failed: " + "😀" * 250)
+                body.encode("utf-8")  # the lines decoded whole: no character was cut in two
+                self.assertIn("€" * 10, body)
+                for line in body.split("\r\n"):
+                    self.assertNotIn("\ufffd", line)
+        finally:
+            smtp.close()
+
+    def test_a_crash_recovery_pages_nobody(self):
+        """Runs a crash left running end FAILED at the next start, but that is the crash's news
+        (in the log), not each run's: no notification, no count in sked_runs_total."""
+        rec = Receiver()
+        tasks = {"slow.json": sh_task("slow", "sleep 60"), "fails.json": sh_task("fails", "exit 3")}
+        try:
+            with Sked(tasks=tasks, args=FAST) as s:
+                hooks = {"notification_statuses": ["FAILED"], "notification_webhooks": [rec.url + "/hook"]}
+                slow = s.create_job("slow", **hooks)
+                fails = s.create_job("fails", **hooks)
+                run = s.run_job(slow["id"])
+                wait_for(lambda: s.get_run(run)["status"] == "RUNNING")
+                s.kill9()
+                s.start()
+                self.assertEqual(s.wait_run(run)["status"], "FAILED")
+                # a run that fails after the start is notified, and is the only one
+                s.wait_run(s.run_job(fails["id"]))
+                got = wait_for(lambda: rec.requests, what="the later run's webhook")
+                time.sleep(0.5)
+                self.assertEqual([json.loads(b)["job"]["id"] for _, _, _, b in rec.requests], [fails["id"]])
+                metrics = s.get_bytes("/metrics")[2].decode()
+                counted = [l for l in metrics.splitlines() if l.startswith("sked_runs_total{")]
+                self.assertTrue(any(fails["id"] in l for l in counted), counted)
+                self.assertFalse(any(slow["id"] in l for l in counted), counted)
+                self.assertEqual(len(got), 1)
+        finally:
+            rec.close()
+
+
 class ReceiverOn(Receiver):
     """A Receiver on a given port."""
 
@@ -928,6 +1005,11 @@ class Prune(unittest.TestCase):
             short = s.wait_run(s.run_job(prune["id"], args={"retention": "1d"}), timeout=60)
             self.assertEqual(short["status"], "FAILED", short)
             self.assertIn("retention: at least the server's (30d)", short["message"])
+            for value, words in (("36601d", "at most 100 years (36600d)"), ("30s", "at least 1m")):
+                bad = s.wait_run(s.run_job(prune["id"], args={"retention": value}), timeout=60)
+                self.assertEqual(bad["status"], "FAILED", bad)
+                self.assertIn("retention: ", bad["message"])
+                self.assertIn(words, bad["message"])
             long = s.wait_run(s.run_job(prune["id"], args={"retention": "400d"}), timeout=60)
             self.assertEqual((long["status"], long["output"]["deleted_runs"]), ("SUCCESS", 0))
             # once a newer run succeeded, the kept one is an old run like any other

@@ -266,6 +266,23 @@ class OverlapTest(unittest.TestCase):
             self.assertTrue(saw_waiting)
             self.assertGreaterEqual(s.get("/api/jobs/" + job["id"]).json["skipped_fires"], 1)
 
+    def test_queue_one_with_retries_never_runs_side_by_side(self):
+        """A failing run's retry would run beside the run its end released: under queue_one
+        (and skip) that run does the job's next work, and no retry is made beside it."""
+        tasks = {"slowfail.json": task_file("slowfail", ["/bin/sh", "-c", "sleep 1.5; exit 4"])}
+        with Sked(tasks=tasks) as s:
+            job = s.create_job("slowfail", schedule=every_second(), overlap="queue_one",
+                               max_retries=1, retry_backoff="1s")
+            wait_for(lambda: len([r for r in runs_of(s, job["id"]) if r["finished_at"]]) >= 4,
+                     timeout=30)
+            s.patch("/api/jobs/" + job["id"], {"active": False})
+            wait_for(lambda: all(r["finished_at"] for r in runs_of(s, job["id"])), timeout=30)
+            spans = sorted((ts(r["started_at"]), ts(r["finished_at"])) for r in runs_of(s, job["id"])
+                           if r["started_at"])
+            for (a0, a1), (b0, b1) in zip(spans, spans[1:]):
+                self.assertLessEqual(a1, b0 + 0.001, "two runs of the job overlapped")
+            self.assertIn("run.retry_skipped", s.server_log())
+
     def test_cancel_previous(self):
         with Sked(tasks=SLEEP_TASK) as s:
             job = s.create_job("sleeper", args={"seconds": 30}, schedule=every_second(), overlap="cancel_previous")
