@@ -867,10 +867,14 @@ static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed,
         a->stop_grace_ms = t->stop_grace_ms >= 0 ? t->stop_grace_ms : d->cfg->stop_grace_ms;
         /* the secrets the arguments refer to, read now: their values reach the task only, and
          * its log shows *** for them */
-        json_t *values = json_array();
-        a->xargs = secrets_resolve(d->cfg->secrets_dir, a->run.args, values, why, sizeof why);
-        if (json_array_size(values)) a->cap.mask = json_incref(values);
-        json_decref(values);
+        if (secrets_referred(a->run.args)) {
+            json_t *values = json_array();
+            a->xargs = secrets_resolve(d->cfg->secrets_dir, a->run.args, values, why, sizeof why);
+            if (json_array_size(values)) a->cap.mask = json_incref(values);
+            json_decref(values);
+        } else {
+            a->xargs = json_incref(a->run.args); /* most runs: no copy, nothing to mask */
+        }
         if (!a->xargs && a->run.args)
             rc = -EINVAL;
         else
@@ -1106,8 +1110,7 @@ int dispatch_recover(struct dispatch *d)
             r->finished_at = r->updated = now;
             free(r->message);
             r->message = xstrdup(msg);
-            struct sk_event ev = {.kind = SKEV_STATUS, .run = r, .recovered = true};
-            events_publish(d->events, &ev);
+            publish_status(d, r);
             maybe_retry(d, r);
         }
     }

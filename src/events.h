@@ -25,8 +25,6 @@ struct sk_event {
     const struct run *run;        /* the run as it is now (status, counters...) */
     const struct log_line *lines; /* SKEV_LOG */
     size_t nlines;
-    bool recovered; /* SKEV_STATUS of a run a previous sked left active, ended at start: no
-                       news to notify or count (the crash is, in the log) */
 };
 
 typedef void (*events_fn)(void *arg, const struct sk_event *ev);

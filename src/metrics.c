@@ -121,7 +121,7 @@ static void on_event(void *arg, const struct sk_event *ev)
 {
     struct metrics *m = arg;
     const struct run *r = ev->run;
-    if (ev->kind != SKEV_STATUS || !run_status_terminal(r->status) || ev->recovered) return;
+    if (ev->kind != SKEV_STATUS || !run_status_terminal(r->status)) return;
     const char *queue = r->queue ? r->queue : "";
     struct run_memo *memo = &m->run_memo;
     bool keep = true; /* labels too long for the memo leave nothing kept */

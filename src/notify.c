@@ -435,7 +435,7 @@ static void on_event(void *arg, const struct sk_event *ev)
 {
     struct notify *n = arg;
     const struct run *r = ev->run;
-    if (ev->kind != SKEV_STATUS || !run_status_terminal(r->status) || ev->recovered) return;
+    if (ev->kind != SKEV_STATUS || !run_status_terminal(r->status)) return;
     if (!store_job_notifies(n->store, r->job_id, r->status)) return;
     struct job j;
     if (store_job_get(n->store, r->job_id, &j) != 0) return;

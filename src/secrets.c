@@ -228,35 +228,54 @@ char *secrets_mask(char *text, const json_t *mask)
     return text;
 }
 
+/* m masked: a new string when m is one, else NULL (the strings inside m masked in place) */
+static json_t *masked_member(json_t *m, const json_t *mask)
+{
+    if (!json_is_string(m)) {
+        secrets_mask_json(m, mask);
+        return NULL;
+    }
+    char *t = secrets_mask(xstrdup(json_string_value(m)), mask);
+    json_t *s = json_string(t);
+    free(t);
+    return s;
+}
+
 void secrets_mask_json(json_t *v, const json_t *mask)
 {
     const char *k;
-    json_t *m;
+    json_t *m, *s;
     size_t i;
-    void *tmp;
     if (json_is_object(v)) {
-        json_object_foreach_safe(v, tmp, k, m)
-        {
-            if (json_is_string(m)) {
-                char *t = secrets_mask(xstrdup(json_string_value(m)), mask);
-                json_object_set_new(v, k, json_string(t));
-                free(t);
-            } else {
-                secrets_mask_json(m, mask);
-            }
-        }
+        json_object_foreach(v, k, m) if ((s = masked_member(m, mask))) json_object_set_new(v, k, s);
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, m)
-        {
-            if (json_is_string(m)) {
-                char *t = secrets_mask(xstrdup(json_string_value(m)), mask);
-                json_array_set_new(v, i, json_string(t));
-                free(t);
-            } else {
-                secrets_mask_json(m, mask);
-            }
-        }
+        json_array_foreach(v, i, m) if ((s = masked_member(m, mask))) json_array_set_new(v, i, s);
     }
+}
+
+static int resolve_in(const char *dir, json_t *v, const char *prefix, json_t *values, char *why,
+                      size_t whylen);
+
+/* The value member m (at path sub) stands for: a new string when m is a reference, else NULL
+ * (the references inside m replaced). -1 in *rc, with why, for a secret that cannot be read. */
+static json_t *resolve_member(const char *dir, json_t *m, const char *sub, json_t *values,
+                              char *why, size_t whylen, int *rc)
+{
+    const char *name = secret_ref(m);
+    if (!name) {
+        *rc = resolve_in(dir, m, sub, values, why, whylen);
+        return NULL;
+    }
+    char *value, r[512];
+    if (secret_read(dir, name, &value, r, sizeof r) != 0) {
+        snprintf(why, whylen, "%s: %s", sub, r);
+        *rc = -1;
+        return NULL;
+    }
+    mask_add(values, value);
+    json_t *s = json_string(value);
+    free(value);
+    return s;
 }
 
 /* Replaces the references inside v (an object or array) in place; -1 with why on failure. */
@@ -264,45 +283,23 @@ static int resolve_in(const char *dir, json_t *v, const char *prefix, json_t *va
                       size_t whylen)
 {
     char sub[1024];
+    int rc = 0;
+    const char *k;
+    json_t *m, *s;
+    size_t i;
     if (json_is_object(v)) {
-        const char *k;
-        json_t *m;
         json_object_foreach(v, k, m)
         {
             path_key(sub, sizeof sub, prefix, k);
-            const char *name = secret_ref(m);
-            if (!name) {
-                if (resolve_in(dir, m, sub, values, why, whylen)) return -1;
-                continue;
-            }
-            char *value, r[512];
-            if (secret_read(dir, name, &value, r, sizeof r) != 0) {
-                snprintf(why, whylen, "%s: %s", sub, r);
-                return -1;
-            }
-            mask_add(values, value);
-            json_object_set_new(v, k, json_string(value));
-            free(value);
+            if ((s = resolve_member(dir, m, sub, values, why, whylen, &rc))) json_object_set_new(v, k, s);
+            if (rc) return rc;
         }
     } else if (json_is_array(v)) {
-        size_t i;
-        json_t *m;
         json_array_foreach(v, i, m)
         {
             path_index(sub, sizeof sub, prefix, i);
-            const char *name = secret_ref(m);
-            if (!name) {
-                if (resolve_in(dir, m, sub, values, why, whylen)) return -1;
-                continue;
-            }
-            char *value, r[512];
-            if (secret_read(dir, name, &value, r, sizeof r) != 0) {
-                snprintf(why, whylen, "%s: %s", sub, r);
-                return -1;
-            }
-            mask_add(values, value);
-            json_array_set_new(v, i, json_string(value));
-            free(value);
+            if ((s = resolve_member(dir, m, sub, values, why, whylen, &rc))) json_array_set_new(v, i, s);
+            if (rc) return rc;
         }
     }
     return 0;

@@ -248,21 +248,26 @@ static void sse_event(struct logstream *ls, const char *event, const char *id, j
     sse_write(ls->ctx.req, event, id, data);
 }
 
-/* Whether the caller of a stream may still read; if not, an event `denied` says why and the
- * stream is ended (the caller frees its state). Reconnecting is answered 401. */
-static bool still_allowed(struct api_ctx *ctx)
+/* A stream's tick (every TICK_SECONDS): whether its caller may still read; if not, an event
+ * `denied` says why and the stream is ended (the caller frees its state; reconnecting is
+ * answered 401). Else a ": ping" comment now and then keeps proxies from closing it. */
+static bool stream_tick(struct api_ctx *ctx, int *ticks)
 {
     struct principal who;
-    if (auth_check(ctx->api->auth, ctx->req, time_now_us(), &who) == 0 &&
-        auth_allowed(who.role, PERM_READ))
-        return true;
-    json_t *d = json_pack("{s:s}", "message",
-                          "the credentials of this stream are no longer valid (the session ended, "
-                          "the token was revoked or expired, or the account was disabled)");
-    sse_write(ctx->req, "denied", NULL, d);
-    json_decref(d);
-    http_stream_end(ctx->req);
-    return false;
+    if (auth_check(ctx->api->auth, ctx->req, time_now_us(), &who) != 0 ||
+        !auth_allowed(who.role, PERM_READ)) {
+        json_t *d = json_pack("{s:s}", "message",
+                              "the credentials of this stream are no longer valid (the session "
+                              "ended, the token was revoked or expired, or the account was "
+                              "disabled)");
+        sse_write(ctx->req, "denied", NULL, d);
+        json_decref(d);
+        http_stream_end(ctx->req);
+        return false;
+    }
+    if (++*ticks % PING_TICKS == 0 && http_stream_pending(ctx->req) < STREAM_HIGH_WATER)
+        http_stream_write(ctx->req, ": ping\n\n", 8);
+    return true;
 }
 
 static void write_line(struct logstream *ls, const struct log_line *l)
@@ -339,13 +344,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct logstream *ls = arg;
-    if (!still_allowed(&ls->ctx)) {
+    if (!stream_tick(&ls->ctx, &ls->ticks)) {
         ls->ending = true;
         stream_free(ls);
-        return;
     }
-    if (++ls->ticks % PING_TICKS == 0 && http_stream_pending(ls->ctx.req) < STREAM_HIGH_WATER)
-        http_stream_write(ls->ctx.req, ": ping\n\n", 8);
 }
 
 static void on_event(void *arg, const struct sk_event *ev)
@@ -503,12 +505,7 @@ static void runstream_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct runstream *rs = arg;
-    if (!still_allowed(&rs->ctx)) {
-        runstream_free(rs);
-        return;
-    }
-    if (++rs->ticks % PING_TICKS == 0 && http_stream_pending(rs->ctx.req) < STREAM_HIGH_WATER)
-        http_stream_write(rs->ctx.req, ": ping\n\n", 8);
+    if (!stream_tick(&rs->ctx, &rs->ticks)) runstream_free(rs);
 }
 
 static void runstream_event(void *arg, const struct sk_event *ev)
