@@ -560,9 +560,9 @@ static void flight_log(struct flight *f, int level, const char *fmt, ...)
     struct buf b = BUF_INIT;
     buf_vprintf(&b, fmt, ap);
     va_end(ap);
-    if (b.len > LINE_CAP) b.len = LINE_CAP, b.data[LINE_CAP] = '\0';
     char *text = buf_steal(&b);
     if (f->mask) text = secrets_mask(text, f->mask); /* a traceback may quote an argument */
+    if (strlen(text) > LINE_CAP) text[LINE_CAP] = '\0'; /* after the mask: no half value */
     struct log_line line = {f->next_seq++, time_now_us(), level, STREAM_SKED, text};
     store_log_append(c->store, f->run.rid, &line, 1);
     struct sk_event ev = {.kind = SKEV_LOG, .run = &f->run, .lines = &line, .nlines = 1};
@@ -576,7 +576,7 @@ static void log_text(struct flight *f, int level, const char *text)
     while (text && *text) {
         const char *nl = strchr(text, '\n');
         size_t n = nl ? (size_t)(nl - text) : strlen(text);
-        if (n) flight_log(f, level, "%.*s", (int)(n > LINE_CAP ? LINE_CAP : n), text);
+        if (n) flight_log(f, level, "%.*s", (int)n, text); /* capped there, once masked */
         text += n + (nl ? 1 : 0);
     }
 }
@@ -644,10 +644,14 @@ static void finish(struct flight *f, enum run_status st, char *message, json_t *
     }
     if (f->mask) {
         if (r->message) r->message = secrets_mask(r->message, f->mask);
-        if (r->output) secrets_mask_json(r->output, f->mask);
-        /* the message as sent holds the values: kept while the run was out, not after */
-        if (r->remote) json_object_del(r->remote, "envelope");
+        if (r->output) {
+            json_t *m = secrets_masked(r->output, f->mask); /* the result's own may be shared */
+            json_decref(r->output);
+            r->output = m;
+        }
     }
+    /* the message as sent holds the values: kept while the run was out, not after */
+    if (r->remote && secrets_referred(r->args)) json_object_del(r->remote, "envelope");
     /* when the result says the task ended (read after a restart, it may be long before now),
      * kept between the run's start and now whatever the worker's clock says */
     int64_t floor = r->started_at > 0 ? r->started_at : r->created;
@@ -1391,7 +1395,11 @@ static void flight_send(struct flight *f)
          * send_since nor positional applies to them (celery.md) */
         const struct celery_def *def = t && !run_custom_args(r) ? t->celery : NULL;
         char why[600];
-        json_t *resolved = secrets_resolve(c->cfg->secrets_dir, r->args, NULL, why, sizeof why);
+        json_t *values = json_array();
+        json_t *resolved = secrets_resolve(c->cfg->secrets_dir, r->args, values, why, sizeof why);
+        /* masked as they are now, as sent (a retry may go an hour after the run's start) */
+        json_decref(f->mask);
+        f->mask = json_array_size(values) ? values : (json_decref(values), NULL);
         if (!resolved && r->args) {
             flight_log(f, LL_ERROR, "%s", why);
             finish(f, RUN_FAILED, xasprintf("cannot start: %s", why), NULL);
@@ -2048,7 +2056,7 @@ static struct flight *flight_new(struct celery *c, struct run *r, const struct t
     f->grace_ms = t->stop_grace_ms >= 0 ? t->stop_grace_ms : c->cfg->stop_grace_ms;
     f->next_seq = store_log_last_seq(c->store, f->run.rid) + 1;
     f->state = F_UNSENT;
-    if (secrets_referred(f->run.args)) { /* also for a run taken over after a restart */
+    if (secrets_referred(f->run.args)) { /* for a run taken over after a restart (already sent) */
         char why[600];
         f->mask = json_array();
         json_decref(secrets_resolve(c->cfg->secrets_dir, f->run.args, f->mask, why, sizeof why));

@@ -449,6 +449,13 @@ static void on_event(void *arg, const struct sk_event *ev)
         json_array_foreach(emails, i, v)
         {
             if (!json_is_string(v)) continue;
+            /* checked again: a job saved by an older sked may hold one that would end up as
+             * mail commands of its own */
+            const char *why = mail_address_problem(json_string_value(v));
+            if (why) {
+                log_warn("notify.skipped", "channel=email run=%s reason=%s", r->id, log_q(why));
+                continue;
+            }
             struct delivery *d = delivery_new(n, CH_EMAIL, json_string_value(v), r);
             d->subject = notify_subject(r->status, j.title);
             d->body = mail_body(n, &j, r);
@@ -468,6 +475,14 @@ static void on_event(void *arg, const struct sk_event *ev)
         json_array_foreach(hooks, i, v)
         {
             if (!json_is_string(v)) continue;
+            const char *why = notify_url_problem(json_string_value(v));
+            if (why) {
+                char *shown = notify_hook_shown(json_string_value(v));
+                log_warn("notify.skipped", "channel=webhook run=%s to=%s reason=%s", r->id,
+                         log_q(shown ? shown : "?"), log_q(why));
+                free(shown);
+                continue;
+            }
             struct delivery *d = delivery_new(n, CH_WEBHOOK, json_string_value(v), r);
             d->body = xstrdup(body);
             submit(d);

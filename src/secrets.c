@@ -176,7 +176,7 @@ static void mask_add(json_t *values, const char *value)
         char *text = json_dumps(s, JSON_ENCODE_ANY | (ascii ? JSON_ENSURE_ASCII : 0));
         size_t n = text ? strlen(text) : 0;
         if (n > 2) mask_one(values, text + 1, n - 2);
-        /* \u00E4 as jansson writes it, \u00e4 as Python and Go do */
+        /* \u00E4 as jansson writes it, \u00e4 as Python does */
         for (size_t i = 0; ascii && i + 5 < n; i++)
             if (text[i] == '\\' && text[i + 1] == 'u')
                 for (size_t k = i + 2; k < i + 6; k++) text[k] = (char)tolower((unsigned char)text[k]);
@@ -184,6 +184,17 @@ static void mask_add(json_t *values, const char *value)
         free(text);
     }
     json_decref(s);
+    /* Go's encoding/json writes < > & as \u003c \u003e \u0026 */
+    if (strpbrk(value, "<>&")) {
+        struct buf b = BUF_INIT;
+        for (const char *p = value; *p; p++)
+            if (*p == '<' || *p == '>' || *p == '&')
+                buf_printf(&b, "\\u00%02x", (unsigned)*p);
+            else
+                buf_putc(&b, *p);
+        mask_one(values, b.data, b.len);
+        buf_free(&b);
+    }
 }
 
 static int longest_first(const void *a, const void *b)
@@ -228,29 +239,34 @@ char *secrets_mask(char *text, const json_t *mask)
     return text;
 }
 
-/* m masked: a new string when m is one, else NULL (the strings inside m masked in place) */
-static json_t *masked_member(json_t *m, const json_t *mask)
+json_t *secrets_masked(const json_t *v, const json_t *mask)
 {
-    if (!json_is_string(m)) {
-        secrets_mask_json(m, mask);
-        return NULL;
+    if (json_is_string(v)) {
+        char *t = secrets_mask(xstrndup(json_string_value(v), json_string_length(v)), mask);
+        json_t *s = json_string(t);
+        free(t);
+        return s;
     }
-    char *t = secrets_mask(xstrdup(json_string_value(m)), mask);
-    json_t *s = json_string(t);
-    free(t);
-    return s;
-}
-
-void secrets_mask_json(json_t *v, const json_t *mask)
-{
-    const char *k;
-    json_t *m, *s;
-    size_t i;
-    if (json_is_object(v)) {
-        json_object_foreach(v, k, m) if ((s = masked_member(m, mask))) json_object_set_new(v, k, s);
-    } else if (json_is_array(v)) {
-        json_array_foreach(v, i, m) if ((s = masked_member(m, mask))) json_array_set_new(v, i, s);
+    if (json_is_array(v)) {
+        json_t *out = json_array();
+        size_t i;
+        json_t *m;
+        json_array_foreach(v, i, m) json_array_append_new(out, secrets_masked(m, mask));
+        return out;
     }
+    if (json_is_object(v)) { /* keys too: a task may file a value under itself */
+        json_t *out = json_object();
+        const char *k;
+        json_t *m;
+        json_object_foreach((json_t *)v, k, m)
+        {
+            char *key = secrets_mask(xstrdup(k), mask);
+            json_object_set_new(out, key, secrets_masked(m, mask));
+            free(key);
+        }
+        return out;
+    }
+    return json_incref((json_t *)v); /* numbers, true, false, null */
 }
 
 static int resolve_in(const char *dir, json_t *v, const char *prefix, json_t *values, char *why,

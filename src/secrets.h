@@ -32,7 +32,7 @@ json_t *secrets_resolve(const char *dir, json_t *v, json_t *values, char *why, s
 
 /* text (taken) with every occurrence of each string of mask (secrets_resolve's values) as ***. */
 char *secrets_mask(char *text, const json_t *mask);
-/* The same for every string inside v (an object or array), in place. */
-void secrets_mask_json(json_t *v, const json_t *mask);
+/* v (any JSON value) with every string in it, object keys included, masked so: a new value. */
+json_t *secrets_masked(const json_t *v, const json_t *mask);
 
 #endif

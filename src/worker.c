@@ -132,18 +132,19 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 
 /* ---- status fd ---- */
 
-/* The run's message and output with its secrets' values as *** (as its log lines have them). */
-static void mask_outcome(struct active *a)
+/* A message (taken) the task reported, with its secrets' values as *** (as its log lines). */
+static char *masked_message(const struct active *a, char *m)
 {
-    if (!a->cap.mask) return;
-    struct run *r = &a->run;
-    if (r->message) r->message = secrets_mask(r->message, a->cap.mask);
-    if (r->output) {
-        json_t *copy = json_deep_copy(r->output); /* the update's own object may be shared */
-        secrets_mask_json(copy, a->cap.mask);
-        json_decref(r->output);
-        r->output = copy;
-    }
+    return a->cap.mask && m ? secrets_mask(m, a->cap.mask) : m;
+}
+
+/* An output (taken) the task reported, masked so. */
+static json_t *masked_output(const struct active *a, json_t *v)
+{
+    if (!a->cap.mask || !v) return v;
+    json_t *m = secrets_masked(v, a->cap.mask);
+    json_decref(v);
+    return m;
 }
 
 static void status_line(struct active *a, const char *line, size_t n)
@@ -170,13 +171,12 @@ static void status_line(struct active *a, const char *line, size_t n)
     }
     if (u.message) {
         free(r->message);
-        r->message = xstrdup(u.message);
+        r->message = masked_message(a, xstrdup(u.message));
     }
     if (u.output) {
         json_decref(r->output);
-        r->output = json_incref(u.output);
+        r->output = masked_output(a, json_incref(u.output));
     }
-    mask_outcome(a);
     a->dirty = true;
     status_update_release(&u);
 }
@@ -578,17 +578,17 @@ void worker_collect(struct active *a)
             r->progress = c->progress;
             c->progress = NULL;
         }
+        /* the http builtin keeps the start of an answer, which may echo a token it sent */
         if (c->output) {
             json_decref(r->output);
-            r->output = c->output;
+            r->output = masked_output(a, c->output);
             c->output = NULL;
         }
         if (c->message) {
             free(r->message);
-            r->message = c->message;
+            r->message = masked_message(a, c->message);
             c->message = NULL;
         }
-        mask_outcome(a); /* the http builtin keeps the start of an answer that may echo one */
         if (c->has_entries) {
             int64_t *dst[] = {&r->total_entries, &r->inserted_entries, &r->updated_entries,
                               &r->errored_entries};

@@ -703,7 +703,16 @@ class RunsStream(unittest.TestCase):
                 self.assertIn((rb["id"], "RUNNING"), seen)
                 ev = one.next_event()
                 self.assertEqual((ev["data"]["id"], ev["data"]["job_id"]), (rb["id"], b["id"]), ev)
-            # a viewer may watch; bad parameters are refused before the stream starts
+            # a watcher whose token is revoked is told so, and the stream ends
+            viewer = s.post("/api/users", {"username": "vic", "role": "viewer"}).json
+            tok = s.post("/api/users/%s/tokens" % viewer["id"], {"name": "w"}).json
+            with skedtest.SSE(s, None, path="/api/runs/stream",
+                              headers={"Authorization": "Bearer " + tok["token"]}) as watch:
+                self.assertEqual(watch.next_event()["event"], "resync")
+                self.assertEqual(s.delete("/api/tokens/" + tok["id"]).status, 204)
+                self.assertEqual(watch.next_event()["event"], "denied")
+                self.assertIsNone(watch.next_event())
+            # bad parameters are refused before the stream starts
             r = s.request("GET", "/api/runs/stream?job_id=nope&x=1")
             self.assertEqual(r.status, 400, r)
             self.assertEqual({e["field"] for e in r.json["errors"]}, {"job_id", "x"})

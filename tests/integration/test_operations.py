@@ -236,7 +236,8 @@ class Notifications(unittest.TestCase):
 
     def test_addresses_that_would_break_the_mail_dialogue_or_a_delivery_are_refused(self):
         tasks = {"ok.json": sh_task("ok", "echo fine")}
-        with Sked(tasks=tasks, args=FAST) as s:
+        dead = {"SKED_SMTP_URL": "smtp://127.0.0.1:%d" % skedtest.free_port()}
+        with Sked(tasks=tasks, args=FAST, env=dead) as s:
             for bad in ("a@b.c\r\nX-Injected:yes", "a>b@c.d", "q@r.s>,<t@u.v", "a@b.c\tx", "a@b@c",
                         "x" * 250 + "@b.cd"):
                 r = s.post("/api/jobs", {"title": "t", "task": "ok", "notification_emails": [bad]})
@@ -254,6 +255,22 @@ class Notifications(unittest.TestCase):
             r = s.post("/api/jobs", {"title": "t", "task": "ok", "notification_statuses": ["X" * 5000]})
             self.assertEqual(r.status, 400, r)
             self.assertLess(len(r.json["errors"][0]["messages"][0]), 200)
+            # saved by an older sked: skipped when a run ends, never handed to the mail server;
+            # a URL curl refuses (a port past 65535) fails once, without retries
+            job = s.create_job("ok", notification_statuses=["SUCCESS"],
+                               notification_webhooks=["http://127.0.0.1:99999/x"])
+            db = sqlite3.connect(s.db, timeout=10)
+            db.execute("UPDATE job SET notifications = json_set(notifications, '$.emails', "
+                       "json(?)) WHERE id = ?", (json.dumps(["a@b.c\r\nRSET"]), job["id"]))
+            db.commit()
+            db.close()
+            s.wait_run(s.run_job(job["id"]))
+            wait_for(lambda: "notify.skipped" in s.server_log() and "notify.failed" in s.server_log(),
+                     what="the skip and the failure logged")
+            log = s.server_log()
+            self.assertIn("channel=email", [l for l in log.splitlines() if "notify.skipped" in l][0])
+            self.assertIn("attempts=1", [l for l in log.splitlines() if "notify.failed" in l][0])
+            self.assertNotIn("notify.retry", log)
 
     def test_a_long_subject_and_body_stay_whole_characters_on_lines_mail_allows(self):
         import base64
