@@ -346,23 +346,28 @@ void api_runs_create(struct api_ctx *c)
      * of a job whose arguments refer to secrets (an operator could send one to an address of
      * their own), take the arguments an admin saved unless an admin starts them */
     bool secret_job = secrets_referred(j.run_args) || (t && secrets_referred(t->arguments));
-    const char *denied = NULL;
+    const char *kept = NULL;
     if (!admin && sends && t && t->admin_args)
-        denied = "its task file sets \"operator_args\": false";
+        kept = "its task file sets \"operator_args\": false";
     else if (!admin && sends && secret_job)
-        denied = "the job's arguments refer to secrets";
-    else if (!admin && (secrets_referred(rq.args) || secrets_referred(custom) ||
-                        secrets_referred(inner)))
-        denied = "only admins refer to secrets";
-    if (denied) {
+        kept = "the job's arguments refer to secrets";
+    bool own_ref = !admin && (secrets_referred(rq.args) || secrets_referred(custom) ||
+                              secrets_referred(inner));
+    if (kept || own_ref) {
         json_decref(inner);
         json_decref(custom);
         json_decref(body);
         json_decref(errs);
-        api_error(c, 403,
-                  "Permission denied: runs of job '%s' (type '%s') take only the job's saved "
-                  "arguments unless an admin starts them (%s); leave out args and custom_args",
-                  j.title, j.task, denied);
+        if (kept)
+            api_error(c, 403,
+                      "Permission denied: runs of job '%s' (type '%s') take only the job's saved "
+                      "arguments unless an admin starts them (%s); leave out args and "
+                      "custom_args",
+                      j.title, j.task, kept);
+        else
+            api_error(c, 403,
+                      "Permission denied: only admins refer to secrets ({\"$secret\": ...}) in a "
+                      "run's arguments; give the argument a value of its own, or leave it out");
         job_release(&j);
         return;
     }
