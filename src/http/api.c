@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,6 +283,33 @@ void api_invalid(struct api_ctx *c, json_t *errs)
                                "A validation error occurred.", "errors", errs));
 }
 
+/* The dotted path (under prefix) of the first number in v beyond a 64-bit whole number, into
+ * out; false when there is none. */
+static bool huge_number(const json_t *v, const char *prefix, char *out, size_t n)
+{
+    char sub[512];
+    const char *k;
+    json_t *m;
+    size_t i;
+    if (json_is_real(v) && fabs(json_real_value(v)) >= 9223372036854775807.0) {
+        snprintf(out, n, "%s", *prefix ? prefix : "(body)");
+        return true;
+    }
+    if (json_is_object(v))
+        json_object_foreach((json_t *)v, k, m)
+        {
+            snprintf(sub, sizeof sub, "%s%s%s", prefix, *prefix ? "." : "", k);
+            if (huge_number(m, sub, out, n)) return true;
+        }
+    if (json_is_array(v))
+        json_array_foreach(v, i, m)
+        {
+            snprintf(sub, sizeof sub, "%s[%zu]", prefix, i);
+            if (huge_number(m, sub, out, n)) return true;
+        }
+    return false;
+}
+
 json_t *api_body(struct api_ctx *c)
 {
     struct sk_err e = {0};
@@ -291,6 +319,22 @@ json_t *api_body(struct api_ctx *c)
     }
     json_t *v = json_parse(c->req->body, c->req->body_len, "body", &e);
     if (!v) {
+        /* valid JSON with a whole number past 64 bits: said of its field, as any other value
+         * out of range is, rather than as malformed JSON */
+        json_t *reals = json_loadb(c->req->body, c->req->body_len,
+                                   JSON_DECODE_ANY | JSON_REJECT_DUPLICATES |
+                                       JSON_DECODE_INT_AS_REAL,
+                                   NULL);
+        char field[512];
+        if (reals && huge_number(reals, "", field, sizeof field)) {
+            json_t *errs = json_array();
+            json_errs_add(errs, field, "a number too large (whole numbers go up to "
+                                       "9223372036854775807)");
+            json_decref(reals);
+            api_invalid(c, errs);
+            return NULL;
+        }
+        json_decref(reals);
         api_error(c, 400, "%s", e.msg);
         return NULL;
     }

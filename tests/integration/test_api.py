@@ -122,6 +122,13 @@ class BadInput(ApiCase):
         r = self.post_job(b'{"title": "x", "title": "y", "task": "t"}')
         self.assertError(r, 400)  # duplicate keys are refused
 
+    def test_a_whole_number_past_64_bits_is_said_of_its_field(self):
+        for raw, field in ((b'{"title": "v", "task": "t", "max_retries": 99999999999999999999}', "max_retries"),
+                           (b'{"title": "v", "task": "t", "args": {"n": [1, -99999999999999999999]}}', "args.n[1]")):
+            body = self.assertError(self.post_job(raw), 400)
+            self.assertEqual(body["errors"], [{"field": field, "messages": [
+                "a number too large (whole numbers go up to 9223372036854775807)"]}], body)
+
     def test_body_must_be_an_object(self):
         for raw, kind in ((b"[1, 2]", "array"), (b'"text"', "string"), (b"42", "integer"),
                           (b"null", "null")):
