@@ -159,8 +159,8 @@ static void mask_one(json_t *values, const char *s, size_t n)
 }
 
 /* The forms a value may take in what a task prints: as it is, each of its lines (a key file, a
- * value that ends with a newline of its own), and inside a JSON string, as jansson and as an
- * ASCII-only encoder (Python's json.dumps) escape it */
+ * value that ends with a newline of its own), and inside a JSON string, as jansson, Python's
+ * json.dumps (ASCII-only or not, \u escapes in lower case) and Go's encoding/json escape it */
 static void mask_add(json_t *values, const char *value)
 {
     if (!values) return;
@@ -172,22 +172,24 @@ static void mask_add(json_t *values, const char *value)
         p += n + (p[n] == '\n');
     }
     json_t *s = json_string(value);
+    char *go = NULL;
     for (int ascii = 0; ascii < 2; ascii++) {
         char *text = json_dumps(s, JSON_ENCODE_ANY | (ascii ? JSON_ENSURE_ASCII : 0));
         size_t n = text ? strlen(text) : 0;
         if (n > 2) mask_one(values, text + 1, n - 2);
         /* \u00E4 as jansson writes it, \u00e4 as Python does */
-        for (size_t i = 0; ascii && i + 5 < n; i++)
+        for (size_t i = 0; i + 5 < n; i++)
             if (text[i] == '\\' && text[i + 1] == 'u')
                 for (size_t k = i + 2; k < i + 6; k++) text[k] = (char)tolower((unsigned char)text[k]);
-        if (n > 2 && ascii) mask_one(values, text + 1, n - 2);
-        free(text);
+        if (n > 2) mask_one(values, text + 1, n - 2);
+        if (ascii) free(text);
+        else go = text;
     }
     json_decref(s);
-    /* Go's encoding/json writes < > & as \u003c \u003e \u0026 */
-    if (strpbrk(value, "<>&")) {
+    /* Go's encoding/json: the escapes above, lower-case, with < > & as \u003c \u003e \u0026 */
+    if (go && strpbrk(go, "<>&")) {
         struct buf b = BUF_INIT;
-        for (const char *p = value; *p; p++)
+        for (const char *p = go + 1; p[1]; p++) /* between the quotes */
             if (*p == '<' || *p == '>' || *p == '&')
                 buf_printf(&b, "\\u00%02x", (unsigned)*p);
             else
@@ -195,6 +197,7 @@ static void mask_add(json_t *values, const char *value)
         mask_one(values, b.data, b.len);
         buf_free(&b);
     }
+    free(go);
 }
 
 static int longest_first(const void *a, const void *b)

@@ -32,6 +32,7 @@ static int setup(void **state)
         {"plain", "s3cret-value\r\n"},
         {"pem", "-----BEGIN KEY-----\nMIIEvQIBADANBgkq\n-----END KEY-----\n"},
         {"odd", "pä\"ss<&>\\w\n"},
+        {"go", "ab<cd\"ef\t-1234"},
         {"short", "ab\n"},
         {"inner", "abc123"},
         {"outer", "XYZabc123XYZ"},
@@ -155,12 +156,13 @@ static void test_every_form_of_a_value_is_masked(void **state)
         {"{\"odd\": \"p\\u00e4\\\"ss<&>\\\\w\"}", "{\"odd\": \"***\"}"}, /* Python's json.dumps */
         {"{\"odd\":\"p\\u00E4\\\"ss<&>\\\\w\"}", "{\"odd\":\"***\"}"},   /* jansson, ASCII */
         {"{\"odd\":\"pä\\\"ss<&>\\\\w\"}", "{\"odd\":\"***\"}"},         /* jansson */
-        {"pä\"ss\\u003c\\u0026\\u003e\\w", "***"},                         /* Go */
+        {"pä\\\"ss\\u003c\\u0026\\u003e\\\\w", "***"},                   /* Go */
+        {"\"ab\\u003ccd\\\"ef\\t-1234\"", "\"***\""},                      /* Go, escaped */
         {"XYZabc123XYZ and abc123", "*** and ***"}, /* the longer first: no XYZ***XYZ */
         {"ab is too short to mask", "ab is too short to mask"},
         {"s3cret-value\r", "***\r"},
     };
-    const char *names[] = {"pem", "odd", "inner", "outer", "short", "plain"};
+    const char *names[] = {"pem", "odd", "inner", "outer", "short", "plain", "go"};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *m = masked(names, sizeof names / sizeof *names, cases[i].line);
         assert_string_equal(m, cases[i].want);
