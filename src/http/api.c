@@ -457,6 +457,16 @@ int api_decimal(const char *s, int64_t max, int64_t *out)
     return v < 0 ? -ERANGE : -EDOM;
 }
 
+void api_job_id_param(struct api_ctx *c, char out[37], json_t *errs)
+{
+    const char *job = api_param(c, "job_id", "a job id (UUID)", 0, errs);
+    out[0] = '\0';
+    if (job && !uuid_valid(job))
+        json_errs_add(errs, "job_id", "must be a job id (UUID)");
+    else if (job)
+        for (int i = 0; i < UUID_STR_LEN; i++) out[i] = (char)tolower((unsigned char)job[i]);
+}
+
 int64_t api_int_param(struct api_ctx *c, const char *key, int64_t dflt, int64_t min, int64_t max,
                       json_t *errs)
 {

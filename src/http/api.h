@@ -133,6 +133,9 @@ const char *api_param(struct api_ctx *c, const char *key, const char *accepts, u
  * whole number), -ERANGE (negative or above max) or -EDOM (one written with a sign, spaces or
  * leading zeros, which is refused too). */
 int api_decimal(const char *s, int64_t max, int64_t *out);
+/* Query parameter job_id (api_param): a job's id in lower case into out, "" when absent;
+ * anything but a UUID added to errs. */
+void api_job_id_param(struct api_ctx *c, char out[37], json_t *errs);
 /* Query parameter key (api_param) as a whole number from min to max, or dflt. */
 int64_t api_int_param(struct api_ctx *c, const char *key, int64_t dflt, int64_t min, int64_t max,
                       json_t *errs);

@@ -540,8 +540,8 @@ void api_runs_stream(struct api_ctx *c)
     static const char *const known[] = {"job_id", NULL};
     json_t *errs = json_array();
     api_params_known(c, known, errs);
-    const char *job = api_param(c, "job_id", "a job id (UUID)", 0, errs);
-    if (job && !uuid_valid(job)) json_errs_add(errs, "job_id", "must be a job id (UUID)");
+    char job[UUID_STR_LEN];
+    api_job_id_param(c, job, errs);
     if (json_array_size(errs)) {
         api_invalid(c, errs);
         return;
@@ -550,8 +550,7 @@ void api_runs_stream(struct api_ctx *c)
     struct runstream *rs = xcalloc(1, sizeof *rs);
     rs->ctx = *c;
     rs->ctx.m = NULL;
-    for (int i = 0; job && i < UUID_STR_LEN; i++)
-        rs->job_id[i] = (char)tolower((unsigned char)job[i]);
+    memcpy(rs->job_id, job, sizeof rs->job_id);
     http_add_header(c->req, "Cache-Control", "no-cache");
     http_add_header(c->req, "X-Accel-Buffering", "no");
     http_stream_start(c->req, 200, "text/event-stream; charset=utf-8", runstream_drain,

@@ -202,11 +202,8 @@ void api_runs_all(struct api_ctx *c)
                                         "after", API_PAGE_PARAMS, NULL};
     json_t *errs = json_array();
     api_params_known(c, known, errs);
-    const char *job = api_param(c, "job_id", "a job id (UUID)", 0, errs);
-    char lower[UUID_STR_LEN] = "";
-    if (job && !uuid_valid(job)) json_errs_add(errs, "job_id", "must be a job id (UUID)");
-    else if (job)
-        for (int i = 0; i < UUID_STR_LEN; i++) lower[i] = (char)tolower((unsigned char)job[i]);
+    char lower[UUID_STR_LEN];
+    api_job_id_param(c, lower, errs);
     list(c, *lower ? lower : NULL, errs);
 }
 
