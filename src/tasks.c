@@ -20,6 +20,7 @@
 #include "builtin.h"
 #include "celery_msg.h"
 #include "schema.h"
+#include "secrets.h"
 
 #define TASK_FILE_MAX (1024 * 1024)
 
@@ -452,6 +453,7 @@ static int parse_doc(json_t *doc, const char *dir, const struct queue_names *que
     if (v && !json_is_null(v) && !json_is_boolean(v))
         return sk_err_set(e, -EINVAL, "operator_args", "must be true or false");
     t->admin_args = json_is_false(v);
+    t->secret_defaults = secrets_referred(t->arguments);
 
     v = json_object_get(doc, "working_dir");
     if (v && !json_is_null(v)) {

@@ -44,6 +44,7 @@ struct task {
     json_t *env;         /* object of extra environment strings, or NULL */
     char *working_dir;   /* absolute or relative to sked's cwd; never NULL */
     bool admin_args;     /* "operator_args": false: only admins give a run arguments of its own */
+    bool secret_defaults; /* a default of its arguments refers to a secret (secrets.h) */
     char *file;          /* the task file it came from */
 };
 

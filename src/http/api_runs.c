@@ -342,7 +342,7 @@ void api_runs_create(struct api_ctx *c)
     /* runs of a job type whose arguments reach far (an address to call, a folder to read), and
      * of a job whose arguments refer to secrets (an operator could send one to an address of
      * their own), take the arguments an admin saved unless an admin starts them */
-    bool secret_job = secrets_referred(j.run_args) || (t && secrets_referred(t->arguments));
+    bool secret_job = (t && t->secret_defaults) || secrets_referred(j.run_args);
     const char *kept = NULL;
     if (!admin && sends && t && t->admin_args)
         kept = "its task file sets \"operator_args\": false";

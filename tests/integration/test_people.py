@@ -976,6 +976,11 @@ class SecretsTest(unittest.TestCase):
             "show.json": skedtest.sh_task("show", 'cat; echo; echo "len=${#1} pw=$1"', ["{{password}}"],
                                           arguments=schema),
             "call.json": {"id": "call", "title": "call", "builtin": "http"},
+            # a job type whose schema defaults an argument to a secret
+            "deflt.json": skedtest.sh_task("deflt", 'echo "${#1}"', ["{{password}}"], arguments={
+                "type": "object", "properties": {
+                    "password": {"type": "string", "default": {"$secret": "db_password"}},
+                    "note": {"type": "string"}}}),
         }
 
     def tearDown(self):
@@ -1100,6 +1105,14 @@ class SecretsTest(unittest.TestCase):
                 r = s.request("POST", ppath, body, token=op)
                 self.assertEqual(r.status, 403, (body, r))
                 self.assertIn("only admins refer to secrets", r.json["message"])
+            # a job type's default counts as the job's own: the operator's note could be a URL
+            dj = s.create_job("deflt")
+            r = s.request("POST", "/api/jobs/%s/runs" % dj["id"], {"args": {"note": "x"}}, token=op)
+            self.assertEqual(r.status, 403, r)
+            self.assertIn("the job's arguments refer to secrets", r.json["message"])
+            done = s.wait_run(s.request("POST", "/api/jobs/%s/runs" % dj["id"], {}, token=op).json)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertEqual(done["args"]["password"], ref)  # the default, as a reference
             # the saved arguments, with a title and a queue of the operator's
             r = s.request("POST", path, {"title": "olga's", "queue": "default"}, token=op)
             self.assertEqual(r.status, 201, r)
