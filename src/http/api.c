@@ -310,6 +310,38 @@ static bool huge_number(const json_t *v, const char *prefix, char *out, size_t n
     return false;
 }
 
+static bool number_char(char ch)
+{
+    return (ch >= '0' && ch <= '9') || ch == '-' || ch == '+' || ch == '.' || ch == 'e' ||
+           ch == 'E';
+}
+
+/* body parsed with every number a real, or NULL when it is no JSON. jansson refuses a number
+ * beyond a double's range (1e400) outright: each one, up to 16, is put as a finite number past
+ * 64 bits in a copy, so that huge_number finds its field too. */
+static json_t *load_reals(const char *body, size_t len)
+{
+    char *copy = NULL;
+    json_t *v = NULL;
+    for (int i = 0; i < 16; i++) {
+        json_error_t je;
+        v = json_loadb(copy ? copy : body, len,
+                       JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &je);
+        if (v || json_error_code(&je) != json_error_numeric_overflow || je.position < 0 ||
+            (size_t)je.position > len)
+            break;
+        if (!copy) copy = memcpy(xmalloc(len), body, len);
+        size_t a = (size_t)je.position, z = a;
+        while (a > 0 && number_char(copy[a - 1])) a--;
+        while (z < len && number_char(copy[z])) z++;
+        if (z - a < 5) break;
+        memcpy(copy + a, "1e300", 5);
+        memset(copy + a + 5, ' ', z - a - 5);
+    }
+    free(copy);
+    return v;
+}
+
 json_t *api_body(struct api_ctx *c)
 {
     struct sk_err e = {0};
@@ -319,12 +351,9 @@ json_t *api_body(struct api_ctx *c)
     }
     json_t *v = json_parse(c->req->body, c->req->body_len, "body", &e);
     if (!v) {
-        /* valid JSON with a whole number past 64 bits: said of its field, as any other value
-         * out of range is, rather than as malformed JSON */
-        json_t *reals = json_loadb(c->req->body, c->req->body_len,
-                                   JSON_DECODE_ANY | JSON_REJECT_DUPLICATES |
-                                       JSON_DECODE_INT_AS_REAL,
-                                   NULL);
+        /* valid JSON with a number past 64 bits: said of its field, as any other value out
+         * of range is, rather than as malformed JSON */
+        json_t *reals = load_reals(c->req->body, c->req->body_len);
         char field[512];
         if (reals && huge_number(reals, "", field, sizeof field)) {
             json_t *errs = json_array();

@@ -124,7 +124,10 @@ class BadInput(ApiCase):
 
     def test_a_whole_number_past_64_bits_is_said_of_its_field(self):
         for raw, field in ((b'{"title": "v", "task": "t", "max_retries": 99999999999999999999}', "max_retries"),
-                           (b'{"title": "v", "task": "t", "args": {"n": [1, -99999999999999999999]}}', "args.n[1]")):
+                           (b'{"title": "v", "task": "t", "args": {"n": [1, -99999999999999999999]}}', "args.n[1]"),
+                           # beyond a double's range too, also after another such number
+                           (b'{"title": "v", "task": "t", "args": {"a": 1e400, "b": -2E+999}}', "args.a"),
+                           (b'{"title": "v", "task": "t", "args": {"n": [0.5, -1.5e400]}}', "args.n[1]")):
             body = self.assertError(self.post_job(raw), 400)
             self.assertEqual(body["errors"], [{"field": field, "messages": [
                 "a number too large (whole numbers go up to 9223372036854775807)"]}], body)
