@@ -1,3 +1,4 @@
+/* secrets: references to secret files in arguments, their values and masks; see secrets.h. */
 #include "secrets.h"
 
 #include <ctype.h>
