@@ -1103,7 +1103,11 @@ int dispatch_recover(struct dispatch *d)
         store_begin(d->store);
         store_log_append(d->store, r->rid, &line, 1);
         int urc = store_run_update(d->store, &g, RUN_FAILED, RF_FINISHED_AT | RF_MESSAGE, &f, now);
-        store_commit(d->store);
+        if ((urc != 0 && urc != -ESTALE) || store_commit(d->store) != 0) {
+            store_rollback(d->store);
+            rc = -EIO; /* nothing announced that the store does not hold */
+            break;
+        }
         log_warn("run.interrupted", "run=%s job=%s", r->id, r->job_id);
         if (urc == 0) {
             r->status = RUN_FAILED;
@@ -1116,7 +1120,7 @@ int dispatch_recover(struct dispatch *d)
     }
     if (killed) log_warn("run.orphans_killed", "count=%d", killed);
     store_runs_free(runs, n);
-    return (int)n;
+    return rc ? rc : (int)n;
 }
 
 static void on_grace(evutil_socket_t fd, short what, void *arg)

@@ -287,7 +287,7 @@ int server_main(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &nofile);
     }
     int exit_code = 1;
-    int listen_fd = -1;
+    int listen_fd = -1, lock_fd = -1;
 
     /* what would stop the start is found before anything is written: a first start that
      * fails creates no store, no account and no password that nobody sees */
@@ -311,6 +311,11 @@ int server_main(int argc, char **argv)
         goto out;
     }
     ensure_parent(s.cfg.db_path);
+    if (strcmp(s.cfg.db_path, ":memory:") != 0 &&
+        (lock_fd = store_lock_serving(s.cfg.db_path, &e)) < 0) {
+        start_failed(&s, NULL, e.msg);
+        goto out;
+    }
     if (store_open(s.cfg.db_path, s.cfg.durability, &s.store, &e) != 0) {
         start_failed(&s, NULL, e.msg);
         goto out;
@@ -335,6 +340,12 @@ int server_main(int argc, char **argv)
     s.dispatch = dispatch_new(s.base, s.store, &s.cfg, s.events);
     dispatch_set_tasks(s.dispatch, s.tasks);
     int recovered = dispatch_recover(s.dispatch);
+    if (recovered < 0) {
+        start_failed(&s, NULL,
+                     "cannot mark the runs a crash left active as failed: the store failed (see "
+                     "the log above); free space on its disk, or fix its files, and start again");
+        goto out;
+    }
     if (recovered > 0) log_warn("startup.recovered", "runs=%d", recovered);
     s.celery = celery_new(s.base, s.dispatch, &s.cfg);
     dispatch_set_celery(s.dispatch, s.celery);
@@ -429,6 +440,7 @@ out:
     if (s.base) event_base_free(s.base);
     auth_free(s.auth);
     store_close(s.store);
+    if (lock_fd >= 0) close(lock_fd); /* after the store's connections: see store_lock_serving */
     taskset_free(s.tasks);
     config_release(&s.cfg);
     tz_cache_clear();

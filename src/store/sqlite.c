@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -309,6 +310,27 @@ static int create_private(const char *path)
     if (fd < 0) return -errno;
     close(fd);
     return 0;
+}
+
+int store_lock_serving(const char *path, struct sk_err *e)
+{
+    create_private(path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return sk_err_set(e, -errno, "db", "cannot open the store %s (%s)", path, strerror(errno));
+    /* flock, not SQLite's fcntl locks: the two do not meet, and this fd is closed only after
+     * the store's connections (closing it before would drop their fcntl locks) */
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int err = errno;
+        close(fd);
+        if (err == EWOULDBLOCK)
+            return sk_err_set(e, -EBUSY, "db",
+                              "the store %s is served by another sked already: stop that one "
+                              "first, or give this one a store of its own (--db)",
+                              path);
+        return sk_err_set(e, -err, "db", "cannot lock the store %s (%s)", path, strerror(err));
+    }
+    return fd;
 }
 
 /* Before SQLite's first use in the process: its allocations through sqlmem (see sqlmem.h), and

@@ -176,6 +176,50 @@ class StoreFailure(unittest.TestCase):
             db.close()
 
 
+    def test_a_recovery_the_store_cannot_commit_stops_sked(self):
+        """The runs a crash left active are failed in the store before anything is announced of
+        them: when the store cannot commit that, sked stops with status 1 rather than serve
+        runs it would show RUNNING forever, and a start with room recovers them."""
+        with Sked(tasks=TASKS, args=["--shutdown-grace", "1s"]) as s:
+            run = s.run_job(s.create_job("long")["id"])
+            started(s, run, "working")
+            s.kill9()
+            wal = os.path.getsize(s.db + "-wal")  # the WAL may grow no further
+            r = subprocess.run(["prlimit", "--fsize=%d" % wal, "--", skedtest.BIN, "serve",
+                                "--db", s.db, "--listen", "127.0.0.1:0", "--tasks", s.tasks_dir],
+                               capture_output=True, text=True, timeout=30, env=s.env, cwd=s.tmp)
+            self.assertEqual(r.returncode, 1, r)
+            self.assertIn("cannot mark the runs a crash left active as failed", r.stderr)
+            self.assertNotIn("listening", r.stdout + r.stderr)
+            db = sqlite3.connect(s.db)
+            self.assertEqual(db.execute("SELECT status FROM run WHERE id = ?", (run["id"],)).fetchone(), ("R",))
+            db.close()
+            s.start()
+            done = s.get_run(run)
+            self.assertEqual((done["status"], done["message"]), ("FAILED", INTERRUPTED))
+
+
+class OneServerPerStore(unittest.TestCase):
+    def test_a_second_server_on_the_same_store_is_refused(self):
+        """A second `sked serve` on a store another one serves would take the first one's runs
+        for a crash's leftovers and kill their processes: it is refused before it touches
+        them, and the store is served again once the first has stopped."""
+        with Sked(tasks=TASKS, args=["--shutdown-grace", "1s"]) as s:
+            run = s.run_job(s.create_job("long")["id"])
+            started(s, run, "working")
+            second = [skedtest.BIN, "serve", "--db", s.db, "--listen", "127.0.0.1:0", "--tasks",
+                      s.tasks_dir]
+            r = subprocess.run(second, capture_output=True, text=True, timeout=30, env=s.env,
+                               cwd=s.tmp)
+            self.assertEqual(r.returncode, 1, r)
+            self.assertIn("the store %s is served by another sked already" % s.db, r.stderr)
+            self.assertEqual(s.get_run(run)["status"], "RUNNING")
+            self.assertTrue(pids_with_env("SKED_RUN_ID=" + run["id"]))
+            self.assertEqual(s.stop(), 0)
+            s.start()  # the lock went with the first server
+            self.assertEqual(s.get_run(run)["status"], "FAILED")  # stopped by the shutdown
+
+
 class Shutdown(unittest.TestCase):
     def test_sigterm_lets_a_short_run_finish(self):
         with Sked(tasks=TASKS, args=["--queues", "default=1"]) as s:
