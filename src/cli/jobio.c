@@ -146,8 +146,30 @@ done:
 
 /* ---- import ---- */
 
-/* The file, checked: "jobs", each an object with a title and a job type, ids (where given)
- * once each. Returns NULL having printed what is wrong. */
+/* Why file job j holds a key the file format has not (a misspelt field would be dropped
+ * silently, as no server ever sees it), its name appended to where; NULL when none. */
+static const char *unknown_key(const json_t *j, char *where, size_t len)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)j, k, v)
+    {
+        bool known = strcmp(k, "id") == 0 || strcmp(k, "on_success") == 0;
+        for (const char *const *f = fields; *f && !known; f++) known = strcmp(k, *f) == 0;
+        if (!known) {
+            size_t n = strlen(where);
+            snprintf(where + n, len - n, ": %.40s", k);
+            return "unknown field (a job's fields: id, title, description, task, active, "
+                   "default_queue, schedule, args, custom_args, notification_emails, "
+                   "notification_statuses, notification_webhooks, timeout, overlap, catchup, "
+                   "catchup_limit, max_retries, retry_backoff, retention, on_success)";
+        }
+    }
+    return NULL;
+}
+
+/* The file, checked: "jobs", each an object with a title and a job type and no other keys
+ * than a job's, ids (where given) once each. Returns NULL having printed what is wrong. */
 static json_t *read_file(const char *path)
 {
     json_error_t err;
@@ -196,6 +218,8 @@ static json_t *read_file(const char *path)
                 why = "id: must be a string";
             else if (id && map_get(&ids, id))
                 why = "id: the file holds this id twice";
+            else if ((why = unknown_key(j, where, sizeof where)) != NULL)
+                ;
             else if (json_object_get(j, "on_success") &&
                      !json_is_array(json_object_get(j, "on_success")))
                 why = "on_success: must be a list of job ids";
@@ -212,27 +236,58 @@ static json_t *read_file(const char *path)
     return doc;
 }
 
-/* The server's job matching file job j: by id, else by exact title when one job has it. */
-static const json_t *match(const json_t *server, const json_t *j, const char **how)
+/* The ids of the jobs of a list (the file's or the server's), each to its job. */
+static void index_ids(struct map *m, const json_t *jobs)
 {
-    const char *id = json_str(j, "id"), *title = json_str(j, "title");
-    const json_t *by_title = NULL;
-    int titled = 0;
+    map_init(m);
     size_t i;
-    json_t *s;
-    json_array_foreach(server, i, s)
+    json_t *j;
+    json_array_foreach(jobs, i, j)
     {
-        if (id && strcmp(json_str(s, "id"), id) == 0) {
-            *how = "id";
-            return s;
-        }
-        if (strcmp(json_str(s, "title"), title) == 0) {
-            by_title = s;
-            titled++;
+        const char *id = json_str(j, "id");
+        if (id) map_put(m, id, j);
+    }
+}
+
+struct match {
+    const json_t *job; /* the server's job, or NULL */
+    const char *how;   /* "id" or "title" */
+    size_t titled[2];  /* when a title could not decide: the file's and the server's jobs of it */
+};
+
+/* The server's job matching the file's i-th job: the one of its id, else one of its title.
+ * Jobs of a title without ids the other side knows pair in order of creation: the k-th of the
+ * file with the k-th of the server, when both have as many (an import creates them in the
+ * file's order, so a second one finds the same pairs), and none when the server has none;
+ * otherwise (the title matches job) is NULL and titled says how many each has. */
+static struct match match(const json_t *server, const struct map *server_ids,
+                          const json_t *jobs, const struct map *file_ids, size_t i)
+{
+    const json_t *j = json_array_get(jobs, i);
+    const char *id = json_str(j, "id"), *title = json_str(j, "title");
+    struct match m = {id ? map_get(server_ids, id) : NULL, "id", {0, 0}};
+    if (m.job) return m;
+    m.how = "title";
+    size_t k = 0, n;
+    json_t *f;
+    json_array_foreach(jobs, n, f)
+    {
+        const char *fid = json_str(f, "id");
+        if (strcmp(json_str(f, "title"), title) == 0 && !(fid && map_get(server_ids, fid))) {
+            if (n < i) k++;
+            m.titled[0]++;
         }
     }
-    *how = "title";
-    return titled == 1 ? by_title : NULL;
+    const json_t *kth = NULL;
+    json_array_foreach(server, n, f)
+    {
+        if (strcmp(json_str(f, "title"), title) == 0 && !map_get(file_ids, json_str(f, "id"))) {
+            if (m.titled[1] == k) kth = f;
+            m.titled[1]++;
+        }
+    }
+    if (m.titled[0] == m.titled[1]) m.job = kth;
+    return m;
 }
 
 /* The fields of j that differ from the server's job s, or all of j's when s is NULL. A job's
@@ -309,12 +364,14 @@ int job_import(int argc, char **argv)
         "usage: sked job import FILE [--dry-run]\n"
         "\n"
         "Applies a file of 'sked job export' (FILE, or - for standard input) to the server:\n"
-        "each job of the file is matched to the server's by id, else by its exact title,\n"
-        "and updated where it differs; a job without a match is created. The jobs a job\n"
-        "starts on success are named by the file's ids and mapped onto the server's. Jobs\n"
-        "of the server that are not in the file are left alone. A job the server refuses\n"
-        "is reported and the others are still applied (exit status 1). Needs the admin\n"
-        "role.\n"
+        "each job of the file is matched to the server's by id, else by its exact title\n"
+        "(several jobs of one title pair in order of creation when the file and the server\n"
+        "have as many), and updated where it differs; a job without a match is created.\n"
+        "A key no job has is refused, as is a title the server has but not as often. The\n"
+        "jobs a job starts on success are named by the file's ids and mapped onto the\n"
+        "server's. Jobs of the server that are not in the file are left alone. A job the\n"
+        "server refuses is reported and the others are still applied (exit status 1).\n"
+        "Needs the admin role.\n"
         "\n"
         "  -n, --dry-run        say what would change, change nothing; a job of a job\n"
         "                       type the server does not load is reported failed\n" USAGE_COMMON;
@@ -339,13 +396,29 @@ int job_import(int argc, char **argv)
     size_t i;
     json_t *j;
     /* first the jobs, then the lists: a list may name a job the file creates later */
+    struct map file_ids, server_ids;
+    index_ids(&file_ids, jobs);
+    index_ids(&server_ids, server);
     json_array_foreach(jobs, i, j)
     {
-        const char *how;
-        const json_t *s = match(server, j, &how);
+        struct match m = match(server, &server_ids, jobs, &file_ids, i);
+        const json_t *s = m.job;
+        if (!s && m.titled[1]) {
+            /* creating one more would make the next import just as unsure, and each import
+             * one job more */
+            fprintf(stderr,
+                    "sked job import: '%s' (jobs[%zu]): the file has %zu job(s) of this title "
+                    "and the server %zu, with no ids in common: a title matches jobs only when "
+                    "both have as many; give the file the server's ids (export from it), or "
+                    "titles of their own\n",
+                    json_str(j, "title"), i, m.titled[0], m.titled[1]);
+            action[i] = "failed";
+            failed++;
+            continue;
+        }
         json_t *body = changes(j, s);
         action[i] = s ? (json_object_size(body)
-                             ? (strcmp(how, "id") == 0 ? "updated" : "updated (by title)")
+                             ? (strcmp(m.how, "id") == 0 ? "updated" : "updated (by title)")
                              : "unchanged")
                       : "created";
         if (s) dest[i] = xstrdup(json_str(s, "id"));
@@ -381,6 +454,8 @@ int job_import(int argc, char **argv)
         }
         json_decref(body);
     }
+    map_release(&file_ids);
+    map_release(&server_ids);
     /* the lists, in the server's ids */
     json_array_foreach(rc ? NULL : jobs, i, j)
     {

@@ -340,7 +340,10 @@ class TestExportImport(CliCase):
                                  ('{"jobs": [}', "line 1, column 11"),
                                  ('{"format": "other", "jobs": []}', "not a file of 'sked job export'"),
                                  ('{"jobs": [{"id": "a", "title": "x", "task": "t"}, {"id": "a", "title": "y", "task": "t"}]}',
-                                  "jobs[1]: id: the file holds this id twice")):
+                                  "jobs[1]: id: the file holds this id twice"),
+                                 # a misspelt field would be dropped without a word
+                                 ('{"jobs": [{"title": "x", "task": "t", "max_retires": 5}]}',
+                                  "jobs[0]: max_retires: unknown field (a job's fields: id, title,")):
                 with open(path, "w") as f:
                     f.write(text)
                 p = cli_dst("job", "import", path)
@@ -353,6 +356,29 @@ class TestExportImport(CliCase):
             p = cli_dst("job", "import", path)
             self.assertEqual(p.returncode, 1)
             self.assertIn("neither in the file nor on the server", p.stderr)
+        # jobs of one title pair in order of creation, so a second import changes nothing;
+        # a server with some of that title, but not as many, gets none more
+        with Sked() as dst:
+            twins = {"jobs": [{"id": "from-elsewhere-%d" % k, "title": "Export: twin",
+                               "task": "sync_records", "args": {"records": k}} for k in (1, 2)]}
+            with open(path, "w") as f:
+                json.dump(twins, f)
+            for _ in range(2):
+                p = self.cli("job", "import", path, url=dst.url)
+                self.assertEqual(p.returncode, 0, p.stderr)
+            twin = [j for j in dst.get("/api/jobs?size=100&sort=created&sort_direction=asc").json["hits"]["hits"]
+                    if j["title"] == "Export: twin"]
+            self.assertEqual([j["args"] for j in twin], [{"records": 1}, {"records": 2}])
+            self.assertEqual([l.split()[0] for l in p.stdout.splitlines()[1:]], ["unchanged"] * 2)
+            twins["jobs"].append(dict(twins["jobs"][0], id="third"))
+            with open(path, "w") as f:
+                json.dump(twins, f)
+            p = self.cli("job", "import", path, url=dst.url)
+            self.assertEqual(p.returncode, 1, p)
+            self.assertIn("'Export: twin' (jobs[0]): the file has 3 job(s) of this title and the "
+                          "server 2", p.stderr)
+            self.assertEqual(len([j for j in dst.get("/api/jobs?size=100").json["hits"]["hits"]
+                                  if j["title"] == "Export: twin"]), 2)
         # exported by a viewer, webhooks are left out (the server shows them cut)
         viewer = src.post("/api/users", {"username": "exporter", "role": "viewer"}).json
         tok = src.post("/api/users/%s/tokens" % viewer["id"], {"name": "x"}).json["token"]
