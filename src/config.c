@@ -13,6 +13,7 @@
 
 #include "base/buf.h"
 #include "base/timeutil.h"
+#include "base/utf8.h"
 #include "base/xalloc.h"
 
 void config_init(struct config *c)
@@ -223,6 +224,20 @@ static bool has_control(const char *s)
     return false;
 }
 
+/* url with the password of its USER:PASSWORD@ as ******** (also in a URL that is not valid,
+ * whose error quotes it), into out. */
+static const char *smtp_url_masked(const char *url, char *out, size_t n)
+{
+    const char *scheme = strstr(url, "://");
+    const char *colon = strchr(scheme ? scheme + 3 : url, ':');
+    const char *at = strrchr(url, '@');
+    if (colon && at && colon < at)
+        snprintf(out, n, "%.*s********%s", (int)(colon + 1 - url), url, at);
+    else
+        snprintf(out, n, "%s", url);
+    return out;
+}
+
 /* What is wrong with an SMTP server's URL, or NULL: smtp:// or smtps://, an optional
  * USER[:PASSWORD]@, a host, an optional port from 1 to 65535, an optional /PATH (the domain
  * libcurl greets with), and nothing blank or unprintable anywhere. */
@@ -323,8 +338,9 @@ static int set_option(struct config *c, const char *name, const char *val, const
             return sk_err_set(e, rc, src, "%s", msg);
         }
     } else if (strcmp(name, "node") == 0) {
-        if (!*val || strlen(val) > 200 || has_control(val))
-            return sk_err_set(e, -EINVAL, src, "1..200 characters, none of them a control character");
+        if (!*val || !utf8_valid(val, strlen(val)) || utf8_chars(val) > 200 || has_control(val))
+            return sk_err_set(e, -EINVAL, src,
+                              "1..200 characters of UTF-8, none of them a control character");
         free(c->node);
         c->node = xstrdup(val);
     } else if (strcmp(name, "log-cap") == 0 || strcmp(name, "max-body") == 0) {
@@ -348,7 +364,10 @@ static int set_option(struct config *c, const char *name, const char *val, const
             c->shutdown_grace_ms = n;
     } else if (strcmp(name, "smtp-url") == 0) {
         const char *bad = *val ? smtp_url_error(val) : NULL;
-        if (bad) return sk_err_set(e, -EINVAL, src, "'%s': %s", val, bad);
+        char shown[300];
+        if (bad)
+            return sk_err_set(e, -EINVAL, src, "'%s': %s",
+                              smtp_url_masked(val, shown, sizeof shown), bad);
         free(c->smtp_url);
         c->smtp_url = *val ? xstrdup(val) : NULL;
     } else if (strcmp(name, "smtp-from") == 0) {
@@ -474,29 +493,35 @@ struct file_ctx {
     int rc;
     int line;  /* the line of the first refused value */
     int long_line, max; /* a line longer than inih's buffer holds, and how long one may be */
+    int nul_line;       /* a line with a NUL byte, which would cut its value short unseen */
 };
 
 /* inih's reader. Its buffer is fixed (Debian's inih: 200 bytes with the newline and the NUL),
  * and it would take the rest of a longer line for a line of its own: such a line ends the
- * reading, to be refused as too long. */
+ * reading, to be refused as too long. So does a NUL byte, which would end the value there. */
 static char *read_line(char *str, int num, void *arg)
 {
     struct file_ctx *fc = arg;
-    char *r = fgets(str, num, fc->f);
-    if (r) {
-        fc->cur = fc->lines + 1;
-        if (strchr(r, '\n')) {
-            fc->lines++;
-        } else {
-            int next = getc(fc->f);
-            if (next != EOF) { /* more of this line follows */
-                fc->long_line = fc->cur;
-                fc->max = num - 2;
-                return NULL;
-            }
+    int n = 0, ch = EOF;
+    while (n < num - 1 && (ch = getc(fc->f)) != EOF) {
+        if (ch == '\0') {
+            fc->nul_line = fc->lines + 1;
+            return NULL;
         }
+        str[n++] = (char)ch;
+        if (ch == '\n') break;
     }
-    return r;
+    if (n == 0) return NULL;
+    str[n] = '\0';
+    fc->cur = fc->lines + 1;
+    if (ch == '\n') {
+        fc->lines++;
+    } else if (n == num - 1 && (ch = getc(fc->f)) != EOF) { /* more of this line follows */
+        fc->long_line = fc->cur;
+        fc->max = num - 2;
+        return NULL;
+    }
+    return str;
 }
 
 static int file_entry(void *arg, const char *section, const char *key, const char *value)
@@ -540,6 +565,9 @@ int config_load_stream(struct config *c, FILE *f, const char *file, struct sk_er
 {
     struct file_ctx fc = {.c = c, .file = file, .e = e, .f = f};
     int line = ini_parse_stream(read_line, &fc, file_entry, &fc);
+    if (fc.nul_line && (line == 0 || line > fc.nul_line))
+        return sk_err_set(e, -EINVAL, "config",
+                          "%s:%d: a NUL byte; a configuration file is text", file, fc.nul_line);
     if (fc.long_line && (line == 0 || line > fc.long_line))
         return sk_err_set(e, -EINVAL, "config", "%s:%d: a line may hold at most %d characters",
                           file, fc.long_line, fc.max);
@@ -730,15 +758,8 @@ void config_print(const struct config *c, FILE *f)
             c->log_format == LOG_JSON ? "json" : "text");
     fprintf(f, "\n[notifications]\n");
     if (c->smtp_url) {
-        /* a password in smtp://user:password@host is shown masked */
-        const char *scheme = strstr(c->smtp_url, "://");
-        const char *at = strrchr(c->smtp_url, '@');
-        const char *colon = scheme ? strchr(scheme + 3, ':') : NULL;
-        if (colon && at && colon < at)
-            fprintf(f, "smtp_url = %.*s********%s\n", (int)(colon + 1 - c->smtp_url), c->smtp_url,
-                    at);
-        else
-            fprintf(f, "smtp_url = %s\n", c->smtp_url);
+        char shown[2048];
+        fprintf(f, "smtp_url = %s\n", smtp_url_masked(c->smtp_url, shown, sizeof shown));
     }
     fprintf(f, "smtp_from = %s\n", c->smtp_from ? c->smtp_from : "");
     if (c->public_url) fprintf(f, "public_url = %s\n", c->public_url);

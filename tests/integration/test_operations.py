@@ -500,6 +500,14 @@ class Config(unittest.TestCase):
             self.assertEqual(web.get("/linked/secret.txt", token=None).status, 404)
         self.assertIn("smtp_url = smtp://ops:********@mail:25", r.stdout)
         self.assertNotIn("hunter2", r.stdout)
+        # nor shown by the error of a URL that is not valid (it goes to the journal on reload)
+        for url in ("smtp://ops:hunter2@mail:99999", "ops:hunter2@mail"):
+            r = subprocess.run([skedtest.BIN, "config", "check", "--smtp-url", url],
+                               capture_output=True, text=True,
+                               env=dict(os.environ, SKED_TASKS=s.tasks_dir))
+            self.assertEqual(r.returncode, 2, r)
+            self.assertIn("ops:********@mail", r.stderr)
+            self.assertNotIn("hunter2", r.stdout + r.stderr)
         # the first bad line is reported with its own reason, even when good lines follow it
         for text, where, reason in (
                 ("[server]\nlisten = nowhere\n", ":2: ", "server.listen: "),
@@ -512,14 +520,24 @@ class Config(unittest.TestCase):
                  "a line may hold at most 198 characters"),
                 ("[server]\nlisten = nowhere\n# " + "x" * 300 + "\n", ":2: ", "expected HOST:PORT"),
                 ("[server]\nnode = a\nnode = " + "b" * 192 + "\n", ":3: ", "at most 198 characters"),
-                ("just words\n", ":1: ", "not a key = value line")):
-            with open(conf, "w") as f:
+                # a NUL byte would end the value there, unseen; last line or not
+                ("[server]\nnode = ab\0cd\n", ":2: ", "a NUL byte; a configuration file is text"),
+                ("[server]\nnode = ab\0cd\nlisten = 127.0.0.1:1\n", ":2: ", "a NUL byte"),
+                # the node's name is UTF-8 (it is in every log line)
+                ("[server]\nnode = ab\udcffcd\n", ":2: ", "1..200 characters of UTF-8"),
+                ("just words\n", ":1: ", "not a key = value line")):  # last: serve reads it below
+            with open(conf, "w", encoding="utf-8", errors="surrogateescape") as f:
                 f.write(text)
             r = subprocess.run([skedtest.BIN, "config", "check", "--config", conf], capture_output=True, text=True)
             self.assertEqual(r.returncode, 2, text)
             self.assertIn(conf + where, r.stderr)
             self.assertIn(reason, r.stderr)
             self.assertLessEqual(r.stderr.count("server.listen"), 1, r.stderr)
+        # and counted in characters, not bytes
+        for name, rc in (("\u00e9" * 200, 0), ("\u00e9" * 201, 2)):
+            r = subprocess.run([skedtest.BIN, "config", "check", "--node", name], capture_output=True,
+                               text=True, env=dict(os.environ, SKED_TASKS=s.tasks_dir))
+            self.assertEqual(r.returncode, rc, r)
         # serve refuses the same file with the same words
         bad = Sked(tasks=tasks, tmp=tmp, args=["--config", conf])
         with self.assertRaises(RuntimeError) as cm:
