@@ -2,6 +2,7 @@
  * main: the sked binary, git style - `sked serve` runs the server, every other subcommand is a
  * client of its REST API (src/cli/) or a local tool.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,6 +53,9 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* a file past the file size limit fails its write (EFBIG) like a full disk, rather than
+     * killing sked mid-write: the store's commit fails, a backup's copy is removed */
+    signal(SIGXFSZ, SIG_IGN);
     const char *cmd = argv[1];
     if (strcmp(cmd, "serve") == 0) return server_main(argc - 2, argv + 2);
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {

@@ -276,9 +276,6 @@ int server_main(int argc, char **argv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
-    /* a store file past the file size limit fails its write (EFBIG), and the commit, rather
-     * than killing sked mid-write */
-    signal(SIGXFSZ, SIG_IGN);
     dispatch_block_sigchld(); /* before any thread starts: see dispatch.h */
     /* every client, log follower and task pipe is a descriptor: take what the system allows */
     struct rlimit nofile;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -2604,6 +2605,18 @@ static int copy_db(sqlite3 *src, sqlite3 *dst)
     return rc == SQLITE_DONE ? 0 : rc;
 }
 
+/* Removes the database file path and what SQLite may have left beside it (a hot journal after
+ * a copy that failed halfway, which would turn the file into an empty store when opened). */
+static void remove_db_files(const char *path)
+{
+    static const char *const ends[] = {"", "-journal", "-wal", "-shm"};
+    for (size_t i = 0; i < sizeof ends / sizeof *ends; i++) {
+        char *f = xasprintf("%s%s", path, ends[i]);
+        unlink(f);
+        free(f);
+    }
+}
+
 int store_backup(const char *from, const char *to, struct store_copy_info *info, struct sk_err *e)
 {
     int crc = create_private(to);
@@ -2639,7 +2652,7 @@ int store_backup(const char *from, const char *to, struct store_copy_info *info,
 out:
     sqlite3_close(src);
     sqlite3_close(dst);
-    if (rc) unlink(to);
+    if (rc) remove_db_files(to);
     return rc;
 }
 
@@ -2710,8 +2723,14 @@ static int replaceable(sqlite3 *db, char *why, size_t n)
 int store_restore(const char *from, const char *to, struct store_copy_info *info,
                   struct sk_err *e)
 {
+    struct stat a, b;
+    if (stat(from, &a) == 0 && stat(to, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+        return sk_err_set(e, -EINVAL, "BACKUP",
+                          "%s is the store itself (--db %s); name a backup made by 'sked backup'",
+                          from, to);
     sqlite3 *src = NULL, *dst = NULL;
     int rc = 0;
+    bool made = false; /* the store's file is new: removed again when the restore fails */
     if (sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         rc = cannot_open(e, "BACKUP", "backup", from, src, BACKUP_TODO);
         goto out;
@@ -2720,6 +2739,7 @@ int store_restore(const char *from, const char *to, struct store_copy_info *info
     /* a missing store is made as sked makes one (its owner's alone); an existing one keeps its
      * mode */
     int crc = create_private(to);
+    made = crc == 0;
     if (crc && crc != -EEXIST) {
         rc = cannot_create(e, "db", "the store ", to, -crc, STORE_TODO);
         goto out;
@@ -2756,5 +2776,6 @@ int store_restore(const char *from, const char *to, struct store_copy_info *info
 out:
     sqlite3_close(src);
     sqlite3_close(dst);
+    if (rc && made) remove_db_files(to); /* no half store where there was none */
     return rc;
 }

@@ -1290,6 +1290,30 @@ class Backup(unittest.TestCase):
             s.start()
             self.assertEqual(s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"], len(copied))
 
+    def test_a_copy_that_fails_halfway_leaves_nothing_behind(self):
+        """A backup or a restore into a new file that fails halfway (a full disk; here a file
+        size limit) removes what it wrote: a half copy with its journal beside it would open
+        later as an empty store. Restoring a store onto itself is refused as such."""
+        keep, d = tempfile.mkdtemp(prefix="sked-full-"), tempfile.mkdtemp(prefix="sked-copy-")
+        self.addCleanup(shutil.rmtree, keep, True)
+        self.addCleanup(shutil.rmtree, d, True)
+        full = os.path.join(keep, "full.db")
+        with Sked(tasks={"quick.json": sh_task("quick", "echo hi")}) as s:
+            job = s.create_job("quick")
+            for _ in range(20):
+                s.run_job(job["id"], args={"note": "x" * 2000})
+            r = subprocess.run([skedtest.BIN, "backup", full, "--db", s.db], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        for cmd in (["backup", os.path.join(d, "part.db"), "--db", full],
+                    ["restore", full, "--db", os.path.join(d, "new.db")]):
+            r = subprocess.run(["prlimit", "--fsize=16384", "--", skedtest.BIN] + cmd,
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 1, r)
+            self.assertEqual(os.listdir(d), [], (cmd, r.stderr))
+        r = subprocess.run([skedtest.BIN, "restore", full, "--db", full], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("is the store itself", r.stderr)
+
 
 if __name__ == "__main__":
     skedtest.main()
