@@ -357,7 +357,8 @@ int dispatch_queue_pause(struct dispatch *d, const char *name, bool pause,
                          const struct user_ref *by, const char *reason, int64_t now)
 {
     struct qstate *q = queue_get(d, name);
-    if (!q || (q->removed && pause)) return -ENOENT; /* a removed one may be resumed, to drain */
+    if (!q) return -ENOENT;
+    if (q->removed && pause) return -ESRCH; /* a removed one may be resumed, to drain */
     json_t *next;
     int change = next_pause(d, q, pause, by, reason, now, &next);
     if (change == QUEUE_AS_IS) return change;

@@ -156,7 +156,8 @@ size_t dispatch_queues(struct dispatch *d, const struct queue_depths *depths,
  * queue with another reason changes its reason alone (its time and author stay). Returns 0
  * when it paused or resumed the queue, QUEUE_NEW_REASON when it changed a paused queue's
  * reason, QUEUE_AS_IS when the queue already was so (nothing changed), -ENOENT for a queue
- * that is not configured, or a store error.
+ * that is not configured, -ESRCH for a pause of one a reload took out of the settings (it
+ * only drains), or a store error.
  */
 enum { QUEUE_AS_IS = 1, QUEUE_NEW_REASON = 2 };
 int dispatch_queue_pause(struct dispatch *d, const char *name, bool pause,

@@ -172,7 +172,13 @@ static void queue_action(struct api_ctx *c, bool pause)
     const char *was_reason = json_string_value(json_object_get(was, "reason"));
     char *had = was_reason ? xstrdup(was_reason) : NULL; /* replaced by a new reason */
     int rc = dispatch_queue_pause(c->api->dispatch, name, pause, &by, reason, time_now_us());
-    if (rc == -ENOENT) {
+    if (rc == -ESRCH) {
+        api_error(c, 409,
+                  "queue %s was taken out of the settings by a reload: it only runs the runs it "
+                  "still holds, one at a time, and takes no pause; name it in queues again "
+                  "(then reload) to pause it, or stop its runs",
+                  name);
+    } else if (rc == -ENOENT) {
         bool celery_queue = false;
         struct celery *cel = dispatch_celery(c->api->dispatch);
         json_t *cq = cel ? celery_queues_json(cel) : NULL;

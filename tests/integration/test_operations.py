@@ -1130,6 +1130,10 @@ class ReloadConfig(unittest.TestCase):
             qs = {q["name"]: q for q in s.get("/api/queues").json["hits"]["hits"]}
             self.assertEqual((qs["extra"]["removed"], qs["extra"]["busy"]), (True, 1))
             self.assertFalse(qs["default"]["removed"])
+            # listed, so not "does not exist": it drains and takes no pause, which says why
+            r = s.post("/api/queues/extra/actions/pause", {})
+            self.assertEqual(r.status, 409, r)
+            self.assertIn("taken out of the settings by a reload", r.json["message"])
             self.assertEqual(s.wait_run(long_run)["status"], "SUCCESS")
             names = [q["name"] for q in s.get("/api/queues").json["hits"]["hits"]]
             self.assertEqual(names, ["default"])
