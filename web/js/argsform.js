@@ -101,13 +101,37 @@ export function secretName(v) {
 
 /** Typed text as a value: a secret's reference when it reads as one, else the text. */
 function textOrSecret(text) {
-  if (!text.startsWith('{')) return text;
+  if (!text.trim().startsWith('{')) return text;
   try {
     const v = JSON.parse(text);
     return secretName(v) !== null ? v : text;
   } catch (e) {
     return text;
   }
+}
+
+/**
+ * Whether the user changed a control, or any control inside an element (a nested object's
+ * fieldset). Until then a field gives back the saved value exactly, "" and spaces included:
+ * opening a form and saving it must not change what it was opened with.
+ */
+function watchTouched(el) {
+  const state = { touched: false };
+  for (const type of ['input', 'change']) el.addEventListener(type, () => { state.touched = true; });
+  return state;
+}
+
+/** A field's reader that gives the saved value `saved` while the field is untouched. */
+function keepUntouched(saved, watched, read) {
+  return () => (!watched.touched && saved !== undefined ? saved : read());
+}
+
+/** Why a typed number does not fit its schema, in plain words; '' when it fits. */
+function numberProblem(n, prop, integer) {
+  if (integer && !Number.isInteger(n)) return 'Must be a whole number';
+  if (typeof prop.minimum === 'number' && n < prop.minimum) return `Must be at least ${prop.minimum}`;
+  if (typeof prop.maximum === 'number' && n > prop.maximum) return `Must be at most ${prop.maximum}`;
+  return '';
 }
 
 function typeOf(schema) {
@@ -168,7 +192,7 @@ export function argsForm(schema, values = {}, { prefix = 'args', extra = () => n
       control = input({ placeholder: dflt });
       control.value = JSON.stringify(v);
       hintParts.push(`The secret ${secret}: each run gets the content of the file ${secret} in sked's secrets folder, which nobody sees here.`);
-      read = () => (control.value.trim() === '' ? undefined : textOrSecret(control.value.trim()));
+      read = () => (control.value === '' ? undefined : textOrSecret(control.value));
     } else if (prop.enum) {
       const opts = [['', dflt !== '' ? `Default (${dflt})` : '—']].concat(prop.enum.map((e) => [JSON.stringify(e), String(e)]));
       control = select(opts);
@@ -184,9 +208,14 @@ export function argsForm(schema, values = {}, { prefix = 'args', extra = () => n
         placeholder: dflt, min: prop.minimum, max: prop.maximum,
       });
       if (typeof v === 'number') control.value = String(v);
+      // checked here as the schema says, so every field's problem shows at once
       read = () => {
-        if (control.validity.badInput) throw new Error('must be a number');
-        return control.value === '' ? undefined : Number(control.value);
+        if (control.validity.badInput) throw new Error('Must be a number');
+        if (control.value === '') return undefined;
+        const n = Number(control.value);
+        const problem = numberProblem(n, prop, type === 'integer');
+        if (problem) throw new Error(problem);
+        return n;
       };
     } else if (type === 'array' && prop.items && ['string', 'integer', 'number'].includes(typeOf(prop.items))) {
       // Lists of plain values read best one per line.
@@ -195,7 +224,8 @@ export function argsForm(schema, values = {}, { prefix = 'args', extra = () => n
       if (Array.isArray(v)) control.value = v.join('\n');
       hintParts.push('One value per line.');
       read = () => {
-        const items = control.value.split('\n').map((s) => s.trim()).filter(Boolean);
+        // strings as typed (spaces may matter); an empty line is no value
+        const items = control.value.split('\n').filter((s) => (numeric ? s.trim() : s) !== '');
         if (!items.length) return undefined;
         if (!numeric) return items;
         return items.map((s) => {
@@ -211,11 +241,11 @@ export function argsForm(schema, values = {}, { prefix = 'args', extra = () => n
         h('legend', {}, label), prop.description ? h('p', { class: 'hint' }, prop.description) : null, sub.el,
         h('div', { class: 'field-error', role: 'alert' }));
       el.append(fs);
-      readers.push({ name, apiField, read: () => {
+      readers.push({ name, apiField, read: keepUntouched(v, watchTouched(fs), () => {
         const r = sub.read();
         if (r.errors.length) throw Object.assign(new Error('nested'), { nested: r.errors });
         return Object.keys(r.value).length ? r.value : undefined;
-      } });
+      }) });
       continue;
     } else if (type === 'array' || type === 'object') {
       const ed = jsonEditor({
@@ -224,10 +254,10 @@ export function argsForm(schema, values = {}, { prefix = 'args', extra = () => n
       });
       editors.push(ed);
       el.append(ed.el);
-      readers.push({ name, apiField, read: () => {
+      readers.push({ name, apiField, read: keepUntouched(v, watchTouched(ed.textarea), () => {
         if (!ed.valid) throw new Error('is not valid JSON');
         return ed.value;
-      } });
+      }) });
       continue;
     } else if (prop.format === 'date-time') {
       // checked here as the server reads it, so a typo is caught before Run now or Save
@@ -235,6 +265,7 @@ export function argsForm(schema, values = {}, { prefix = 'args', extra = () => n
       control = dt;
       if (typeof v === 'string') dt.value = sinceForInput(v);
       else if (v !== undefined && v !== null) dt.value = String(v);
+      // a date-time is read as the server reads it, spaces around it meaning nothing
       read = () => {
         const problem = dateTimeProblem(dt.value);
         if (problem) throw new Error(problem);
@@ -244,7 +275,8 @@ export function argsForm(schema, values = {}, { prefix = 'args', extra = () => n
       control = input({ placeholder: dflt });
       if (typeof v === 'string') control.value = v;
       else if (v !== undefined && v !== null) control.value = String(v);
-      read = () => (control.value.trim() === '' ? undefined : textOrSecret(control.value.trim()));
+      // as typed: spaces may matter in a pattern, a separator or a header value
+      read = () => (control.value === '' ? undefined : textOrSecret(control.value));
     }
     control.name = apiField;
     // a job may be saved without an argument every run needs (a run may give it): its form
@@ -265,7 +297,7 @@ export function argsForm(schema, values = {}, { prefix = 'args', extra = () => n
         else control.removeAttribute('aria-invalid');
       });
     }
-    readers.push({ name, apiField, read });
+    readers.push({ name, apiField, read: keepUntouched(v, watchTouched(control), read) });
   }
 
   // Saved values the schema does not know (from an older version of the job type) are kept,
