@@ -13,10 +13,10 @@
 //   js/pages/*.js     one module per page
 
 import { api, setCsrf, whenSignedOut } from './js/api.js';
-import { route, setGuard, setNotFound, start, navigate } from './js/router.js';
+import { route, setGuard, setNotFound, start, navigate, mayLeave, setLeaveQuestion } from './js/router.js';
 import { session, can } from './js/session.js';
 import { h, icon, clear, refreshRelativeTimes, refreshDurations } from './js/dom.js';
-import { errorBox } from './js/components.js';
+import { errorBox, confirmDialog, setBanner } from './js/components.js';
 import { loginPage } from './js/pages/login.js';
 import { jobsPage } from './js/pages/jobs.js';
 import { jobFormPage } from './js/pages/jobform.js';
@@ -30,12 +30,6 @@ import { usersPage, mayManageAccounts } from './js/pages/users.js';
 
 const main = document.getElementById('app');
 const topbar = document.getElementById('topbar');
-const banner = document.getElementById('banner');
-
-function setBanner(text, kind = 'info') {
-  clear(banner);
-  if (text) banner.append(h('div', { class: `banner banner-${kind}` }, icon(kind === 'warn' ? 'alert' : 'clock'), h('span', {}, text)));
-}
 
 function renderTopbar() {
   clear(topbar);
@@ -62,6 +56,8 @@ function renderTopbar() {
 }
 
 async function signOut() {
+  // what is typed cannot be saved once signed out: asked first
+  if (!await mayLeave()) return;
   try {
     await api.del('/session');
   } catch (e) {
@@ -70,7 +66,7 @@ async function signOut() {
   session.user = null;
   setCsrf(null);
   setBanner('You are signed out.');
-  navigate('/login');
+  navigate('/login', { force: true });
 }
 
 /** Signs the UI in with an answer of POST or GET /api/session. */
@@ -88,7 +84,7 @@ whenSignedOut(() => {
   setCsrf(null);
   setBanner('You have been signed out: your session ended or is no longer valid. Sign in again to continue.', 'warn');
   const back = location.pathname + location.search;
-  navigate(`/login${back.startsWith('/login') ? '' : `?next=${encodeURIComponent(back)}`}`, { replace: true });
+  navigate(`/login${back.startsWith('/login') ? '' : `?next=${encodeURIComponent(back)}`}`, { replace: true, force: true });
 });
 
 setGuard((path) => {
@@ -97,6 +93,12 @@ setGuard((path) => {
   if (path === '/' || path === '/administration' || path === '/administration/jobs') return '/jobs';
   return null;
 });
+
+// Leaving a form or dialog with something typed in: the question Cancel and Escape ask too.
+setLeaveQuestion(() => confirmDialog({
+  title: 'Discard your changes?', message: 'What you entered is not saved.',
+  confirmLabel: 'Discard', cancelLabel: 'Keep editing',
+}));
 
 let firstPage = true;
 

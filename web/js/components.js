@@ -1,7 +1,8 @@
 // Building blocks used by several pages: form fields with their error slots, API error
 // display, modal dialogs, pagination, notices.
 
-import { h, icon, nextId, clear, plural } from './dom.js';
+import { h, icon, nextId, clear, plural, visibleText } from './dom.js';
+import { holdOnLeave } from './router.js';
 
 // ---- buttons ---------------------------------------------------------------------------
 
@@ -87,7 +88,7 @@ function fieldFor(root, name) {
  * it, the rest (and the message of errors without fields) in the form's .error-summary.
  * Returns the first element to focus.
  */
-export function applyErrors(root, err) {
+export function applyErrors(root, err, names = {}) {
   clearErrors(root);
   const summary = root.querySelector('.error-summary');
   const leftover = [];
@@ -99,7 +100,7 @@ export function applyErrors(root, err) {
     // shown as a sentence under its field ("is required" reads "Required" there)
     const text = sentence((e.messages || []).join('; ').replace(/^is required\b/, 'required'));
     if (!f) {
-      leftover.push(e.field ? `${e.field}: ${text}` : text);
+      leftover.push(e.field ? `${names[e.field] || e.field}: ${text}` : text);
       continue;
     }
     const slot = f.querySelector('.field-error');
@@ -132,17 +133,33 @@ export function sentence(text) {
   return t.charAt(0).toUpperCase() + t.slice(1);
 }
 
-/** An error box for errors outside forms (a page that failed to load, a refused action). */
-export function errorBox(err) {
+/**
+ * An error box for errors outside forms (a page that failed to load, a refused action).
+ * `names` gives the API's field names the names the page shows them by ({job_id: 'Job'}).
+ */
+export function errorBox(err, names = {}) {
   const status = err && err.status ? ` (HTTP ${err.status})` : '';
   return h('div', { class: 'error-summary', role: 'alert' },
     h('p', { class: 'error-title' }, icon('alert'), `${sentence((err && err.message) || String(err))}${status}`),
     err && err.errors && err.errors.length
-      ? h('ul', {}, err.errors.map((e) => h('li', {}, e.field ? `${e.field}: ` : '', (e.messages || []).join('; '))))
+      ? h('ul', {}, err.errors.map((e) => h('li', {}, e.field ? `${names[e.field] || e.field}: ` : '', (e.messages || []).join('; '))))
       : null);
 }
 
 // ---- notices ---------------------------------------------------------------------------
+
+/**
+ * The page-wide banner under the top bar ('info' or 'warn'); '' clears it. Returns a function
+ * that takes this banner away again, and only this one: a later banner (signed out) stays.
+ */
+export function setBanner(text, kind = 'info') {
+  const area = document.getElementById('banner');
+  clear(area);
+  if (!text) return () => {};
+  const el = h('div', { class: `banner banner-${kind}` }, icon(kind === 'warn' ? 'alert' : 'clock'), h('span', {}, text));
+  area.append(el);
+  return () => el.remove();
+}
 
 export function toast(message, kind = 'ok') {
   const box = document.getElementById('toasts');
@@ -189,9 +206,11 @@ export function openDialog({ title, content, footer = [], wide = false, onClose,
   // meanwhile has replaced it: then its successor gets it, the control of the same data-action.
   const opener = document.activeElement;
   let closed = false;
+  let release = () => {};
   function close() {
     if (closed) return;
     closed = true;
+    release();
     if (dialog.open) dialog.close();
     dialog.remove();
     const action = opener && !opener.isConnected && opener.dataset ? opener.dataset.action : null;
@@ -203,6 +222,8 @@ export function openDialog({ title, content, footer = [], wide = false, onClose,
   let edited = false;
   if (onSubmit) {
     for (const type of ['input', 'change']) body.addEventListener(type, (e) => { if (e.isTrusted) edited = true; });
+    // leaving the page (a link, Back, a reload) asks too; the page drops the dialog after
+    release = holdOnLeave(() => edited && dialog.isConnected);
   }
   let asking = false;
   async function dismiss() {
@@ -297,7 +318,7 @@ export function pageHeader(title, actions = [], { label } = {}) {
  * named group, since a name on a plain <pre> is not announced (ARIA forbids it there).
  */
 export function textBlock(text, label, cls = 'json') {
-  return h('pre', { class: cls, tabindex: '0', role: 'group', 'aria-label': label }, text);
+  return h('pre', { class: cls, tabindex: '0', role: 'group', 'aria-label': label }, visibleText(text));
 }
 
 /** A read-only JSON value. */

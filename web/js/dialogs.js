@@ -306,6 +306,9 @@ function zoneList() {
   return [...new Set([own, ...COMMON_ZONES].filter(Boolean))];
 }
 
+// what the server's refusals name without a field of the dialog: said as the dialog says it
+const SCHEDULE_NAMES = { schedule: 'Schedule', active: 'Active' };
+
 const INTERVAL_FIELDS = [['weeks', 'Weeks'], ['days', 'Days'], ['hours', 'Hours'], ['minutes', 'Minutes'], ['seconds', 'Seconds']];
 const CRONTAB_FIELDS = [
   ['minute', 'Minute', '0-59'], ['hour', 'Hour', '0-23'], ['day_of_week', 'Day of week', '0-7 or sun-sat'],
@@ -428,6 +431,11 @@ export function scheduleDialog(job, { onSaved } = {}) {
         if (el.validity.badInput) errs.push({ field: `schedule.${f}`, messages: ['must be a non-negative whole number'] });
         else if (el.value !== '') out[f] = Number(el.value);
       }
+      // all zero: marked like any other interval the server refuses (it names no field for it)
+      const given = INTERVAL_FIELDS.filter(([f]) => f in out);
+      if (!errs.length && given.length && intervalSeconds(out) === 0) {
+        for (const [f] of given) errs.push({ field: `schedule.${f}`, messages: ['An interval must be at least 1 second long'] });
+      }
     } else if (k === 'crontab') {
       for (const [f] of CRONTAB_FIELDS) if (crontabInputs[f].value.trim() !== '') out[f] = crontabInputs[f].value.trim();
     } else {
@@ -497,7 +505,7 @@ export function scheduleDialog(job, { onSaved } = {}) {
       previewBody.replaceChildren();
       const first = (err.errors || []).find((e) => e.messages && e.messages.length);
       previewStatus.textContent = `This schedule cannot be previewed: ${first ? first.messages[0] : err.message}.`;
-      applyErrors(formEl, err);
+      applyErrors(formEl, err, SCHEDULE_NAMES);
     }
   }
   const schedulePreview = debounce(runPreview, 300);
@@ -526,7 +534,7 @@ export function scheduleDialog(job, { onSaved } = {}) {
       if (onSaved) onSaved(updated);
     } catch (err) {
       if (err.status === 401) return;
-      const f = applyErrors(formEl, err);
+      const f = applyErrors(formEl, err, SCHEDULE_NAMES);
       if (f) f.focus();
     } finally {
       save.disabled = false;

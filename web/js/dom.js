@@ -33,6 +33,23 @@ export function append(el, children) {
   return el;
 }
 
+// Bidirectional controls (embeddings, overrides, isolates, marks). In text a task wrote (its
+// log, its message, its output) one would make the text show other than it was written
+// ("desrever" for "reversed"): each is shown as a small visible marker instead.
+const BIDI_CONTROL = /[\u200E\u200F\u202A-\u202E\u2066-\u2069]/;
+const BIDI_SPLIT = /([\u200E\u200F\u202A-\u202E\u2066-\u2069])/;
+
+/** The text as children for h() or put(): bidirectional controls as markers ("⟨U+202E⟩"). */
+export function visibleText(text) {
+  const s = String(text);
+  if (!BIDI_CONTROL.test(s)) return [s];
+  return s.split(BIDI_SPLIT).map((part, i) => {
+    if (i % 2 === 0) return part;
+    const code = `U+${part.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+    return h('span', { class: 'bidi-mark', title: `A control character (${code}) that would change the direction of the text` }, `⟨${code}⟩`);
+  }).filter((p) => p !== '');
+}
+
 /** Replaces the children; unlike el.replaceChildren(), skips null and false (no "null" text). */
 export function put(el, ...children) {
   el.replaceChildren();

@@ -6,6 +6,14 @@ let cleanups = [];
 let renderToken = 0;
 let guard = () => null;
 let notFound = () => {};
+// Unsaved work (a form or dialog with something typed in): functions that say whether they
+// hold some, and the question that asks whether to leave it (set by the app).
+let holds = [];
+let askLeave = async () => true;
+let asking = false;
+// Where this entry is in the session's history, so a Back or Forward that is refused can be
+// undone by the same number of steps.
+let here = 0;
 
 /** route('/jobs/:id', handler): handler({params, query, path}) renders into the page. */
 export function route(pattern, handler) {
@@ -23,6 +31,40 @@ export function setNotFound(fn) {
   notFound = fn;
 }
 
+/**
+ * Registers `fn`, which says whether something typed would be lost on leaving (a form or dialog
+ * that was edited): links, Back, Forward and navigate() then ask first, and a reload or closing
+ * the tab gets the browser's own question. Returns the function that unregisters it. A page's
+ * are dropped when it is left.
+ */
+export function holdOnLeave(fn) {
+  holds.push(fn);
+  return () => { holds = holds.filter((x) => x !== fn); };
+}
+
+/** Sets the question asked before unsaved work is left: async () => true to leave. */
+export function setLeaveQuestion(fn) {
+  askLeave = fn;
+}
+
+function unsaved() {
+  return holds.some((fn) => {
+    try { return fn(); } catch (e) { return false; }
+  });
+}
+
+/** Whether the page may be left: true at once when nothing is unsaved, else as the user says. */
+export async function mayLeave() {
+  if (!unsaved()) return true;
+  if (asking) return false;
+  asking = true;
+  try {
+    return await askLeave();
+  } finally {
+    asking = false;
+  }
+}
+
 /** Registers what to undo when the page is left: timers, event streams, requests. */
 export function onLeave(fn) {
   cleanups.push(fn);
@@ -36,10 +78,20 @@ function leave() {
   }
 }
 
-export function navigate(path, { replace = false } = {}) {
-  if (replace) history.replaceState(null, '', path);
-  else history.pushState(null, '', path);
-  return render();
+/**
+ * Goes to `path`. Unsaved work is not left unasked unless `force` (the session ended, or the
+ * user was already asked); a refused navigation resolves false.
+ */
+export async function navigate(path, { replace = false, force = false } = {}) {
+  if (!force && !await mayLeave()) return false;
+  if (replace) {
+    history.replaceState({ at: here }, '', path);
+  } else {
+    here += 1;
+    history.pushState({ at: here }, '', path);
+  }
+  await render();
+  return true;
 }
 
 /** Changes the query of the current address without rendering the page again. */
@@ -47,7 +99,7 @@ export function setQuery(params) {
   const u = new URL(location.href);
   u.search = '';
   for (const [k, v] of Object.entries(params)) if (v !== '' && v !== null && v !== undefined) u.searchParams.set(k, v);
-  history.replaceState(null, '', u.pathname + u.search);
+  history.replaceState(history.state, '', u.pathname + u.search);
 }
 
 /** True while `token` is still the current page: late answers of a left page are dropped. */
@@ -57,12 +109,13 @@ export function isCurrent(token) {
 
 export async function render() {
   leave();
+  holds = [];
   renderToken += 1;
   const token = renderToken;
   const path = location.pathname;
   const redirect = guard(path);
   if (redirect && redirect !== path + location.search) {
-    history.replaceState(null, '', redirect);
+    history.replaceState(history.state, '', redirect);
     return render();
   }
   const query = new URLSearchParams(location.search);
@@ -76,8 +129,48 @@ export async function render() {
   return notFound({ path, token });
 }
 
+// Back or Forward: the address has already changed. With unsaved work the step is undone
+// (history.go back by as many entries), and made again once the user chose to leave.
+let undoing = false;
+async function onPopState(e) {
+  const to = e.state && typeof e.state.at === 'number' ? e.state.at : 0;
+  if (undoing) {
+    undoing = false;
+    here = to;
+    return;
+  }
+  if (!unsaved()) {
+    here = to;
+    render();
+    return;
+  }
+  const steps = to - here;
+  if (!steps) {
+    // an entry this session did not number: nothing to undo it by
+    here = to;
+    render();
+    return;
+  }
+  undoing = true;
+  history.go(-steps);
+  if (asking) return; /* the question is already open */
+  if (await mayLeave()) {
+    holds = [];
+    history.go(steps);
+  }
+}
+
 export function start() {
-  window.addEventListener('popstate', () => render());
+  // the first entry of this session (a reload keeps the number it had)
+  if (history.state && typeof history.state.at === 'number') here = history.state.at;
+  else history.replaceState({ at: here }, '', location.href);
+  window.addEventListener('popstate', onPopState);
+  // a reload or closing the tab: the browser asks in its own words
+  window.addEventListener('beforeunload', (e) => {
+    if (!unsaved()) return;
+    e.preventDefault();
+    e.returnValue = '';
+  });
   // Plain left clicks on same-origin links change the page without reloading the app.
   document.addEventListener('click', (e) => {
     if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;

@@ -22,7 +22,10 @@ export function launch() {
 
 /**
  * A page in a new browser context (its own cookies). Uncaught errors of the page's scripts
- * are collected in page.errors, and each test file checks that none happened. `bypassCSP`
+ * are collected in page.errors, and each test file checks that none happened. The browser's
+ * "Leave site?" question (beforeunload: a reload or page.goto away from a form with unsaved
+ * edits) is answered "Leave" and counted in page.leaveQuestions; the UI uses no other native
+ * dialog, and any other is dismissed. `bypassCSP`
  * lets a test add a script of its own (axe-core), which sked's Content-Security-Policy refuses.
  * The browser's time zone is UTC unless `timezoneId` names another.
  */
@@ -34,6 +37,12 @@ export async function newPage(browser, {
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (e) => page.errors.push(e));
+  page.leaveQuestions = 0;
+  page.on('dialog', (d) => {
+    if (d.type() !== 'beforeunload') return d.dismiss();
+    page.leaveQuestions += 1;
+    return d.accept();
+  });
   return page;
 }
 

@@ -10,7 +10,7 @@ import {
 import { argsForm, jsonEditor, customArgsExample } from '../argsform.js';
 import { getTasks, getQueues, getTaskArgs, queueLabel } from '../catalog.js';
 import { pausedQueueNote } from '../dialogs.js';
-import { navigate, isCurrent, onLeave } from '../router.js';
+import { navigate, isCurrent, onLeave, holdOnLeave } from '../router.js';
 import { can } from '../session.js';
 
 const OVERLAP = [
@@ -156,14 +156,17 @@ export async function jobFormPage(el, { params, token }) {
       button('Cancel', { kind: 'ghost', onclick: leave }),
       save));
 
-  // what the user typed or picked (not what the form filled in) is not thrown away unasked
+  // what the user typed or picked (not what the form filled in) is not thrown away unasked:
+  // not by Cancel, and (through the router) not by a link, Back, Forward, a reload or closing the tab
   let edited = false;
   for (const type of ['input', 'change']) form.addEventListener(type, (e) => { if (e.isTrusted) edited = true; });
+  holdOnLeave(() => edited);
   async function leave() {
     if (edited && !await confirmDialog({
       title: 'Discard your changes?', message: `What you entered in “${job ? job.title : 'New job'}” is not saved.`,
       confirmLabel: 'Discard', cancelLabel: 'Keep editing',
     })) return;
+    edited = false; /* asked already */
     if (history.length > 1) history.back();
     else navigate(job ? `/jobs/${job.id}` : '/jobs');
   }
@@ -183,8 +186,10 @@ export async function jobFormPage(el, { params, token }) {
       return;
     }
     const body = {
-      title: title.value.trim(),
-      description: description.value.trim() || null,
+      // an untouched title goes back as saved; a description of spaces alone is none, any
+      // other is kept as typed (its indentation and blank lines may be meant)
+      title: editing && title.value === job.title ? job.title : title.value.trim(),
+      description: description.value.trim() ? description.value : null,
       default_queue: queue.value,
       active: active.checked,
       args: read.value,
@@ -211,10 +216,12 @@ export async function jobFormPage(el, { params, token }) {
         // If-Match: the job as the form read it, so a colleague's change made meanwhile is not
         // silently undone (412).
         const saved = await api.patch(`/jobs/${job.id}`, body, { headers: { 'If-Match': `"${job.updated}"` } });
+        edited = false;
         toast(`Saved “${saved.title}”.`);
         navigate(`/jobs/${saved.id}`);
       } else {
         const created = await api.post('/jobs', body);
+        edited = false;
         toast(`Created “${created.title}”.`);
         navigate('/jobs');
       }

@@ -1,0 +1,206 @@
+// What the forms send and when they ask: a run dialog or job form opened and not touched sends
+// the saved arguments exactly ("" and spaces included), typed text goes as typed, numbers are
+// checked against the schema with every problem at once, and typed work is not left unasked
+// by a link, Back or a reload. The schedule dialog marks an interval of 0 and names fields as
+// the dialog does.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSked } from './lib/sked.mjs';
+import { launch, newPage, signIn, until, fieldError } from './lib/browser.mjs';
+
+// A job type whose arguments are strings where spaces and "" matter, in a list and an object too.
+const TEXT_TASK = {
+  id: 'text_args',
+  title: 'Take text arguments',
+  command: ['/bin/sh', '-c', 'exit 0'],
+  arguments: {
+    type: 'object',
+    properties: {
+      separator: { type: 'string', default: ',', description: 'Between the fields' },
+      pattern: { type: 'string', default: '*' },
+      label: { type: 'string' },
+      tags: { type: 'array', items: { type: 'string' } },
+      nested: { type: 'object', properties: { a: { type: 'string' } } },
+      count: { type: 'integer', minimum: 0, maximum: 10 },
+    },
+  },
+};
+const SAVED = { separator: ' ; ', pattern: '', label: 'keep me', tags: ['a', ' b '], nested: { a: '  x  ' }, count: 3 };
+
+let sked;
+let browser;
+let page;
+let job;
+
+before(async () => {
+  sked = await startSked({ tasks: [TEXT_TASK] });
+  browser = await launch();
+  page = await newPage(browser);
+  job = await sked.createJob({ title: 'Split the export', task: 'text_args', args: SAVED });
+  await signIn(page, sked.url);
+});
+
+after(async () => {
+  const errors = page ? page.errors : [];
+  await browser?.close();
+  await sked?.stop();
+  assert.deepEqual(errors.map(String), [], 'the pages raised no script error');
+});
+
+/** Opens "Configure and run…" on the job page; returns the dialog. */
+async function openRunDialog() {
+  await page.goto(`${sked.url}/jobs/${job.id}`);
+  await page.getByRole('button', { name: 'Configure and run…' }).click();
+  const dialog = page.getByRole('dialog', { name: /Configure and run/ });
+  await dialog.waitFor();
+  return dialog;
+}
+
+/** Presses Run now; returns the body the dialog sent. */
+async function runNow(dialog) {
+  const sent = page.waitForRequest((r) => r.method() === 'POST' && /\/api\/jobs\/[^/]+\/runs$/.test(r.url()));
+  await dialog.getByRole('button', { name: 'Run now' }).click();
+  const body = (await sent).postDataJSON();
+  await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/);
+  return body;
+}
+
+test('"Run now" untouched sends the saved arguments exactly, "" and spaces included', async () => {
+  const dialog = await openRunDialog();
+  assert.equal(await dialog.getByLabel('Separator').inputValue(), ' ; ');
+  const body = await runNow(dialog);
+  assert.deepEqual(body.args, SAVED);
+});
+
+test('typed text is sent as typed; a field emptied is not given', async () => {
+  const dialog = await openRunDialog();
+  await dialog.getByLabel('Separator').fill('  |  ');
+  await dialog.getByLabel('Label').fill('');
+  await dialog.getByLabel('Tags').fill('one\n two \n');
+  const body = await runNow(dialog);
+  assert.deepEqual(body.args, { separator: '  |  ', pattern: '', tags: ['one', ' two '], nested: { a: '  x  ' }, count: 3 });
+});
+
+test('the job form saved untouched changes neither the arguments nor the description', async () => {
+  const description = '  indented\n\n  text  ';
+  await sked.api('PATCH', `/api/jobs/${job.id}`, { description });
+  const before = await sked.api('GET', `/api/jobs/${job.id}`);
+  await page.goto(`${sked.url}/jobs/${job.id}/edit`);
+  await page.getByLabel('Separator').waitFor();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(new RegExp(`/jobs/${job.id}$`));
+  const saved = await sked.api('GET', `/api/jobs/${job.id}`);
+  assert.deepEqual(saved.run_args, before.run_args);
+  assert.deepEqual(saved.run_args, SAVED);
+  assert.equal(saved.description, description);
+  assert.equal(saved.title, before.title);
+  // a description of spaces alone is none
+  await page.goto(`${sked.url}/jobs/${job.id}/edit`);
+  await page.getByLabel('Description').fill('   ');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(new RegExp(`/jobs/${job.id}$`));
+  assert.equal((await sked.api('GET', `/api/jobs/${job.id}`)).description, null);
+});
+
+test('numbers are checked as the schema says, every field at once, before anything is sent', async () => {
+  await page.goto(`${sked.url}/jobs/new`);
+  let posted = 0;
+  const count = (r) => { if (r.method() === 'POST' && r.url().endsWith('/api/jobs')) posted += 1; };
+  page.on('request', count);
+  await page.getByLabel('Title').fill('Numbers out of range');
+  await page.getByLabel('Task').selectOption('sync_records');
+  await page.getByLabel('Records').fill('-5');
+  await page.getByLabel('Reject every').fill('1.5');
+  await page.getByLabel('Since').fill('yesterday');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await until(async () => assert.equal(await fieldError(page.getByLabel('Records')), 'Must be at least 0'));
+  assert.equal(await fieldError(page.getByLabel('Reject every')), 'Must be a whole number');
+  assert.notEqual(await fieldError(page.getByLabel('Since')), '');
+  await page.getByLabel('Records').fill('100001');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await until(async () => assert.equal(await fieldError(page.getByLabel('Records')), 'Must be at most 100000'));
+  page.off('request', count);
+  assert.equal(posted, 0);
+});
+
+test('a top-bar link, Back and a reload ask before typed work is lost', async () => {
+  // to the form within the application, so Back stays in it
+  await page.goto(`${sked.url}/jobs`);
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.waitForURL(/\/jobs\/new$/);
+  const title = page.getByLabel('Title');
+  await title.fill('Half-typed job');
+  const ask = page.getByRole('dialog', { name: 'Discard your changes?' });
+  // a link of the top bar
+  await page.getByRole('banner').getByRole('link', { name: 'Runs' }).click();
+  await ask.getByRole('button', { name: 'Keep editing' }).click();
+  await ask.waitFor({ state: 'detached' });
+  assert.match(page.url(), /\/jobs\/new$/);
+  assert.equal(await title.inputValue(), 'Half-typed job');
+  // the browser's Back: the address stays while the user decides
+  await page.evaluate(() => history.back());
+  await ask.waitFor();
+  await until(async () => assert.match(page.url(), /\/jobs\/new$/));
+  await ask.getByRole('button', { name: 'Keep editing' }).click();
+  await ask.waitFor({ state: 'detached' });
+  await until(async () => assert.match(page.url(), /\/jobs\/new$/));
+  assert.equal(await title.inputValue(), 'Half-typed job');
+  // Back again, and discard: the previous page
+  await page.evaluate(() => history.back());
+  await ask.getByRole('button', { name: 'Discard' }).click();
+  await until(async () => assert.match(page.url(), /\/jobs$/));
+  await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+  // a reload: the browser's own question (answered "Leave" by the test's page), only when
+  // something was typed
+  await page.goto(`${sked.url}/jobs/new`);
+  const asked = page.leaveQuestions;
+  await page.reload();
+  assert.equal(page.leaveQuestions, asked);
+  await title.fill('Typed before a reload');
+  await page.reload();
+  assert.equal(page.leaveQuestions, asked + 1);
+  await title.waitFor();
+  assert.equal(await title.inputValue(), '');
+});
+
+test('Back with something typed in the run dialog asks, and keeping on leaves the dialog as it was', async () => {
+  await page.goto(`${sked.url}/jobs`);
+  await page.getByRole('link', { name: job.title }).click();
+  await page.waitForURL(new RegExp(`/jobs/${job.id}$`));
+  await page.getByRole('button', { name: 'Configure and run…' }).click();
+  const dialog = page.getByRole('dialog', { name: /Configure and run/ });
+  await dialog.getByLabel('Title').fill('A run to keep');
+  await page.evaluate(() => history.back());
+  const ask = page.getByRole('dialog', { name: 'Discard your changes?' });
+  await ask.getByRole('button', { name: 'Keep editing' }).click();
+  await ask.waitFor({ state: 'detached' });
+  assert.match(page.url(), new RegExp(`/jobs/${job.id}$`));
+  assert.equal(await dialog.getByLabel('Title').inputValue(), 'A run to keep');
+  // saving (running) leaves without asking
+  await runNow(dialog);
+  assert.equal(await ask.count(), 0);
+});
+
+test('the schedule dialog marks an interval of 0, and names the schedule as it does', async () => {
+  await page.goto(`${sked.url}/jobs/${job.id}`);
+  await page.getByRole('button', { name: 'Schedule…' }).click();
+  const dialog = page.getByRole('dialog', { name: /Schedule/ });
+  await dialog.getByLabel('Seconds').fill('0');
+  await until(async () => assert.match(await fieldError(dialog.getByLabel('Seconds')), /at least 1 second/));
+  assert.equal(await dialog.getByLabel('Seconds').getAttribute('aria-invalid'), 'true');
+  // a crontab that never fires: the summary says "Schedule", not the API's "schedule"
+  await dialog.getByText('Crontab', { exact: true }).click();
+  await dialog.getByLabel('Minute', { exact: true }).fill('0');
+  await dialog.getByLabel('Hour', { exact: true }).fill('3');
+  await dialog.getByLabel('Day of month').fill('30');
+  await dialog.getByLabel('Month of year').fill('2');
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  const summary = dialog.locator('.error-summary');
+  await until(async () => assert.match(await summary.innerText(), /Schedule: /));
+  assert.doesNotMatch(await summary.innerText(), /schedule: /);
+  await page.keyboard.press('Escape');
+  const ask = page.getByRole('dialog', { name: 'Discard your changes?' });
+  await ask.getByRole('button', { name: 'Discard' }).click();
+  await dialog.waitFor({ state: 'detached' });
+});
