@@ -5,7 +5,7 @@
 // memory; sked caps a run's log (--log-cap, 16 MiB by default), which bounds that.
 
 import { api, fetchAllLogLines } from './api.js';
-import { h, icon, nextId } from './dom.js';
+import { h, icon, nextId, visibleText, put } from './dom.js';
 import { button, select } from './components.js';
 
 // Line times in the browser's zone, as every other time of the UI; the full UTC instant is the
@@ -21,7 +21,11 @@ const OVERSCAN = 15;
 const LEVELS = { DEBUG: 0, INFO: 1, WARNING: 2, ERROR: 3, CRITICAL: 4 };
 const TERMINAL = ['SUCCESS', 'PARTIAL_SUCCESS', 'FAILED', 'CANCELLED', 'WARNING'];
 
-export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () => {} }) {
+/**
+ * `onConnection(up)`: the stream (re)connected (true) or lost its connection (false), so the
+ * page can say when what it shows may be out of date.
+ */
+export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () => {}, onConnection = () => {} }) {
   const lines = [];
   let view = []; // indexes into lines that pass the filters
   let lastSeq = 0;
@@ -81,17 +85,17 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
   function highlight(msg, text) {
     const lower = text.toLowerCase();
     if (lower.length !== text.length) {
-      msg.textContent = text;
+      put(msg, visibleText(text));
       return;
     }
     const parts = [];
     let at = 0;
     for (let i = lower.indexOf(needle); i >= 0; i = lower.indexOf(needle, i + needle.length)) {
-      parts.push(text.slice(at, i), h('mark', {}, text.slice(i, i + needle.length)));
+      parts.push(visibleText(text.slice(at, i)), h('mark', {}, visibleText(text.slice(i, i + needle.length))));
       at = i + needle.length;
     }
-    parts.push(text.slice(at));
-    msg.replaceChildren(...parts);
+    parts.push(visibleText(text.slice(at)));
+    put(msg, parts);
   }
 
   function rowEl() {
@@ -134,7 +138,7 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
       ts.title = l.timestamp;
       lv.textContent = l.stream === 'stdout' ? l.level : `${l.level} ${l.stream}`;
       if (needle) highlight(msg, l.message);
-      else msg.textContent = l.message;
+      else put(msg, visibleText(l.message));
     }
     empty.hidden = view.length > 0;
     empty.textContent = lines.length ? 'No line matches the filters.' : 'No log lines yet.';
@@ -226,6 +230,7 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
     es = new EventSource(`/api/jobs/${jobId}/runs/${runId}/logs/stream?after=${lastSeq}`);
     es.addEventListener('open', () => {
       setLive('● Live', 'is-live');
+      onConnection(true);
     });
     es.addEventListener('log', (e) => add([JSON.parse(e.data)]));
     es.addEventListener('progress', (e) => onProgress(JSON.parse(e.data)));
@@ -239,6 +244,7 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
     });
     es.addEventListener('error', () => {
       if (!es) return;
+      onConnection(false);
       if (es.readyState === EventSource.CLOSED) {
         setLive('Live updates stopped', 'is-error');
         // Most likely the session ended: a plain request lets the app notice a 401.

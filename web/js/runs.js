@@ -1,7 +1,7 @@
 // The runs table of the job page and of the runs page. Rows are kept by run id and rebuilt
 // only when their run changed, so polling every 2 s neither flickers nor steals the focus.
 
-import { h, timeEl, statusBadge, durationEl, personName, isActive, fullTime, shortId } from './dom.js';
+import { h, timeEl, statusBadge, durationEl, personName, isActive, fullTime, shortId, put, visibleText } from './dom.js';
 import { button } from './components.js';
 import { can } from './session.js';
 import { stopRun, deleteRun } from './dialogs.js';
@@ -42,7 +42,7 @@ function messageCell(run, expanded) {
   const text = h('div', { class: 'message' });
   const btn = long ? h('button', { type: 'button', class: 'linkish', 'aria-expanded': 'false' }, 'Show more') : null;
   const show = (all) => {
-    text.textContent = all || !long ? run.message : `${lines.slice(0, MESSAGE_LINES).join('\n').slice(0, 160)}…`;
+    put(text, visibleText(all || !long ? run.message : `${lines.slice(0, MESSAGE_LINES).join('\n').slice(0, 160)}…`));
     if (btn) {
       btn.textContent = all ? 'Show less' : 'Show more';
       btn.setAttribute('aria-expanded', String(all));

@@ -114,10 +114,15 @@ export async function auditPage(el, { query, token }) {
       data = await api.get('/audit', { ...state }, { signal: controller.signal });
     } catch (err) {
       if (err.name === 'AbortError' || err.status === 401 || !isCurrent(token)) return;
-      put(results, errorBox(err));
+      put(results, errorBox(err, { job_id: 'Job', user: 'User', action: 'Action', since: 'Since', page: 'Page', size: 'Results per page' }));
       return;
     }
     const entries = data.hits.hits;
+    // A page past the end (a link to a page that no longer exists): show the last one.
+    if (!entries.length && data.hits.total > 0 && state.page > 1) {
+      state.page = Math.ceil(data.hits.total / state.size);
+      return load();
+    }
     if (!entries.length) {
       put(results, emptyState('No entry matches these filters.'));
       return;

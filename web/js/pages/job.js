@@ -193,6 +193,11 @@ export async function jobPage(el, { params, token }) {
         renderJob();
       }
       const list = runs.hits.hits;
+      // A page past the end (its last run deleted): the last page there is, not "not run yet".
+      if (!list.length && runs.hits.total > 0 && runsState.page > 1) {
+        runsState.page = Math.ceil(runs.hits.total / runsState.size);
+        return refresh({ withJob: false });
+      }
       if (!list.length) {
         put(runsArea, emptyState(runsState.status ? 'No run of this job has this status.' : 'This job has not run yet.'));
       } else {

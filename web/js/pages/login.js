@@ -5,6 +5,22 @@ import { h } from '../dom.js';
 import { button, field, input, errorSummary, applyErrors } from '../components.js';
 import { navigate } from '../router.js';
 
+/**
+ * Where to go after signing in: `next` when it is a page of this application, read as the
+ * browser reads it ("/\evil.example" is another site to it), else the jobs.
+ */
+function nextPath(next) {
+  if (!next) return '/jobs';
+  let u;
+  try {
+    u = new URL(next, location.origin);
+  } catch (e) {
+    return '/jobs';
+  }
+  if (u.origin !== location.origin || !next.startsWith('/')) return '/jobs';
+  return u.pathname + u.search + u.hash;
+}
+
 export function loginPage(el, { query }, { signedIn }) {
   const username = input({ name: 'username', autocomplete: 'username', autocapitalize: 'none', required: true });
   const password = input({ type: 'password', name: 'password', autocomplete: 'current-password', required: true });
@@ -22,9 +38,7 @@ export function loginPage(el, { query }, { signedIn }) {
     try {
       const s = await api.post('/session', { username: username.value.trim(), password: password.value });
       signedIn(s.user, s.csrf_token);
-      const next = query.get('next');
-      // Only paths of this application: never an address elsewhere.
-      navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/jobs', { replace: true });
+      navigate(nextPath(query.get('next')), { replace: true });
     } catch (err) {
       const f = applyErrors(form, err);
       password.value = '';

@@ -7,6 +7,9 @@ import { onLeave, setQuery, isCurrent } from '../router.js';
 import { createRunsTable, RUN_STATUS_FILTERS, watchRuns } from '../runs.js';
 import { jobPicker, sinceInput } from './filters.js';
 
+// the filters' API names as the page labels them, for the server's refusals of a link
+const FILTER_NAMES = { job_id: 'Job', status: 'Status', since: 'Since', page: 'Page', size: 'Results per page' };
+
 export async function runsPage(el, { query, token }) {
   const state = {
     status: query.get('status') || '',
@@ -42,10 +45,17 @@ export async function runsPage(el, { query, token }) {
       data = await api.get('/runs', { status: state.status, job_id: state.job_id, since: state.since, page: state.page, size: state.size }, { signal: controller.signal });
     } catch (err) {
       if (err.name === 'AbortError' || err.status === 401 || !isCurrent(token)) return;
-      put(results, errorBox(err));
+      put(results, errorBox(err, FILTER_NAMES));
       return;
     }
+    if (!isCurrent(token)) return;
     const runs = data.hits.hits;
+    // A page past the end (after deletions, or a link to a page that no longer exists):
+    // show the last one rather than an empty list that says nothing matches.
+    if (!runs.length && data.hits.total > 0 && state.page > 1) {
+      state.page = Math.ceil(data.hits.total / state.size);
+      return load();
+    }
     if (!runs.length) {
       put(results, emptyState('No run matches these filters.'));
     } else {

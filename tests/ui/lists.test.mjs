@@ -1,0 +1,108 @@
+// Lists past their end, links with refused filters, where signing in leads, and text a task
+// wrote that holds bidirectional controls.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSked } from './lib/sked.mjs';
+import { launch, newPage, signIn, until, row } from './lib/browser.mjs';
+
+// A job type whose runs end at once, to have many runs quickly.
+const QUICK_TASK = { id: 'quick', title: 'End at once', command: ['/bin/sh', '-c', 'exit 0'] };
+// A log line with a right-to-left override (U+202E) in the middle.
+const BIDI_TASK = {
+  id: 'bidi_line', title: 'Write a bidirectional control',
+  command: ['/bin/sh', '-c', 'printf "plain \\342\\200\\256reversed\\n"'],
+};
+
+let sked;
+let browser;
+let page;
+let job;
+
+before(async () => {
+  sked = await startSked({ tasks: [QUICK_TASK, BIDI_TASK] });
+  browser = await launch();
+  page = await newPage(browser);
+  job = await sked.createJob({ title: 'Many quick runs', task: 'quick' });
+  // 26 runs: page 2 of 25 holds one
+  const runs = [];
+  for (let i = 0; i < 26; i++) runs.push(await sked.api('POST', `/api/jobs/${job.id}/runs`, { title: `Quick ${i + 1}` }));
+  for (const r of runs) await sked.waitRun(job.id, r.id);
+  await signIn(page, sked.url);
+});
+
+after(async () => {
+  const errors = page ? page.errors : [];
+  await browser?.close();
+  await sked?.stop();
+  assert.deepEqual(errors.map(String), [], 'the pages raised no script error');
+});
+
+test('the runs page: a page past the end shows the last page there is', async () => {
+  await page.goto(`${sked.url}/runs?job_id=${job.id}&page=9`);
+  await page.getByText('26 runs · Page 2 of 2').waitFor();
+  assert.equal(await page.getByText('No run matches these filters.').count(), 0);
+  await until(async () => assert.match(page.url(), /[?&]page=2\b/));
+});
+
+test('the job page: deleting the only run of the last page shows the page before it', async () => {
+  await page.goto(`${sked.url}/jobs/${job.id}`);
+  await page.getByRole('button', { name: 'Page 2' }).click();
+  await page.getByText('26 runs · Page 2 of 2').waitFor();
+  await page.locator('.runs-section').getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('dialog', { name: 'Delete this run?' }).getByRole('button', { name: 'Delete' }).click();
+  await until(async () => assert.equal(await page.locator('.runs-section tbody tr').count(), 25));
+  assert.equal(await page.getByText('This job has not run yet.').count(), 0);
+});
+
+test('the audit trail: a page past the end shows the last page there is', async () => {
+  await page.goto(`${sked.url}/audit?page=999`);
+  await page.locator('.audit-table').waitFor();
+  assert.equal(await page.getByText('No entry matches these filters.').count(), 0);
+  await until(async () => assert.doesNotMatch(page.url(), /page=999/));
+});
+
+test('a link with filters the server refuses names them as the page does', async () => {
+  await page.goto(`${sked.url}/runs?job_id=not-a-job&status=NOPE`);
+  const box = page.locator('.error-summary');
+  await box.waitFor();
+  const text = await box.innerText();
+  assert.match(text, /Job: /);
+  assert.match(text, /Status: /);
+  assert.doesNotMatch(text, /job_id|status:/);
+});
+
+test('signing in with a next that is another site goes to the jobs, with no error', async () => {
+  const other = await newPage(browser);
+  await other.goto(`${sked.url}/login?next=${encodeURIComponent('/\\evil.example')}`);
+  await other.getByLabel('Username').fill('admin');
+  await other.getByLabel('Password').fill('admin-password-1');
+  await other.getByRole('button', { name: 'Sign in' }).click();
+  await other.waitForURL(/\/jobs$/);
+  await other.getByRole('button', { name: 'Sign out' }).waitFor();
+  assert.equal(await other.locator('.error-summary:not([hidden])').count(), 0);
+  // a page of the application is where it leads
+  await other.getByRole('button', { name: 'Sign out' }).click();
+  await other.waitForURL(/\/login/);
+  await other.goto(`${sked.url}/login?next=${encodeURIComponent('/runs?status=FAILED')}`);
+  await other.getByLabel('Username').fill('admin');
+  await other.getByLabel('Password').fill('admin-password-1');
+  await other.getByRole('button', { name: 'Sign in' }).click();
+  await other.waitForURL(/\/runs\?status=FAILED$/);
+  assert.deepEqual(other.errors.map(String), []);
+  await other.context().close();
+});
+
+test('a bidirectional control in a log line shows as a marker instead of reversing the text', async () => {
+  const bidi = await sked.createJob({ title: 'Bidi in the log', task: 'bidi_line' });
+  const r = await sked.api('POST', `/api/jobs/${bidi.id}/runs`, {});
+  await sked.waitRun(bidi.id, r.id);
+  await page.goto(`${sked.url}/jobs/${bidi.id}/runs/${r.id}`);
+  const msg = page.locator('.log-row:not([hidden]) .msg').first();
+  await until(async () => assert.equal(await msg.innerText(), 'plain ⟨U+202E⟩reversed'));
+  assert.equal(await msg.evaluate((el) => /[\u202a-\u202e\u2066-\u2069\u200e\u200f]/.test(el.textContent)), false);
+  // found by a search, the marker stays
+  await page.getByRole('searchbox', { name: 'Search log' }).fill('rev');
+  await until(async () => assert.equal(await msg.locator('mark').innerText(), 'rev'));
+  assert.equal(await msg.innerText(), 'plain ⟨U+202E⟩reversed');
+});
