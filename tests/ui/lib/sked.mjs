@@ -56,22 +56,32 @@ export async function startSked({ tasks = [], args = [] } = {}) {
     '--listen', '127.0.0.1:0', '--stop-grace', '3s', ...args];
   // SKED_UI_WEB_DIR serves web/ from disk, to try UI changes without rebuilding.
   if (process.env.SKED_UI_WEB_DIR) argv.push('--web-dir', process.env.SKED_UI_WEB_DIR);
-  const proc = spawn(BIN, argv, { cwd: tmp, env, stdio: ['ignore', 'ignore', 'pipe'] });
   const logFile = join(tmp, 'sked.stderr');
-  const url = await new Promise((ok, fail) => {
-    let buf = '';
-    const timer = setTimeout(() => fail(new Error(`sked did not start in 20 s:\n${buf}`)), 20000);
-    proc.on('error', (e) => { clearTimeout(timer); fail(new Error(`cannot start ${BIN}: ${e.message}`)); });
-    proc.on('exit', (code) => { clearTimeout(timer); fail(new Error(`sked exited with ${code}:\n${buf}`)); });
-    proc.stderr.on('data', (chunk) => {
-      buf += chunk;
-      appendFile(logFile, chunk).catch(() => {});
-      const m = /sked: listening on (http:\/\/\S+)/.exec(buf);
-      if (m) { clearTimeout(timer); ok(m[1]); }
+  let proc;
+  const url = await serve(argv);
+
+  // Starts sked with argv; resolves to the address it listens on once it does.
+  async function serve(args) {
+    proc = spawn(BIN, args, { cwd: tmp, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    return new Promise((ok, fail) => {
+      let buf = '';
+      const timer = setTimeout(() => fail(new Error(`sked did not start in 20 s:\n${buf}`)), 20000);
+      proc.on('error', (e) => { clearTimeout(timer); fail(new Error(`cannot start ${BIN}: ${e.message}`)); });
+      proc.on('exit', (code) => { clearTimeout(timer); fail(new Error(`sked exited with ${code}:\n${buf}`)); });
+      proc.stderr.on('data', (chunk) => {
+        buf += chunk;
+        appendFile(logFile, chunk).catch(() => {});
+        const m = /sked: listening on (http:\/\/\S+)/.exec(buf);
+        if (m) {
+          clearTimeout(timer);
+          proc.removeAllListeners('exit');
+          proc.stderr.removeAllListeners('data');
+          proc.stderr.on('data', (chunk) => appendFile(logFile, chunk).catch(() => {}));
+          ok(m[1]);
+        }
+      });
     });
-  });
-  proc.removeAllListeners('exit');
-  proc.stderr.on('data', (chunk) => appendFile(logFile, chunk).catch(() => {}));
+  }
 
   async function api(method, path, body) {
     const res = await fetch(url + path, {
@@ -97,6 +107,18 @@ export async function startSked({ tasks = [], args = [] } = {}) {
         if (Date.now() > end) throw new Error(`run ${runId} still ${r.status} after ${timeoutMs} ms`);
         await new Promise((ok) => setTimeout(ok, 100));
       }
+    },
+    /** Kills sked at once (SIGKILL), as a crash would: the browser finds no server. */
+    async kill() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const gone = new Promise((ok) => proc.once('exit', ok));
+      proc.kill('SIGKILL');
+      await gone;
+    },
+    /** Starts sked again after kill(), on the same store and address. */
+    async restart() {
+      const again = argv.map((a, i) => (argv[i - 1] === '--listen' ? new URL(url).host : a));
+      await serve(again);
     },
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) {

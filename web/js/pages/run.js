@@ -5,7 +5,7 @@
 
 import { api } from '../api.js';
 import { h, icon, timeEl, statusBadge, durationEl, personName, isActive, fullTime, parseTime, put, shortId } from '../dom.js';
-import { button, pageHeader, jsonBlock, textBlock } from '../components.js';
+import { button, pageHeader, jsonBlock, textBlock, setBanner } from '../components.js';
 import { navigate, onLeave, isCurrent } from '../router.js';
 import { can } from '../session.js';
 import { stopRun, deleteRun, configureAndRun } from '../dialogs.js';
@@ -220,6 +220,35 @@ export async function runPage(el, { params, token }) {
           h('h3', {}, 'Output'), run.output === null || run.output === undefined ? h('p', { class: 'muted' }, 'No output.') : jsonBlock(run.output, 'Output'))));
   }
 
+  // The server out of reach: said page-wide, and the duration stops counting, so a run that
+  // may have died with the server does not look alive; both come back with the server.
+  let hideBanner = null;
+  function freezeDurations() {
+    for (const d of el.querySelectorAll('[data-live-from]')) delete d.dataset.liveFrom;
+  }
+  async function connection(up) {
+    if (up) {
+      if (!hideBanner) return;
+      hideBanner();
+      hideBanner = null;
+      try {
+        update(await api.get(`/jobs/${jobId}/runs/${runId}`));
+      } catch {
+        render();
+      }
+      return;
+    }
+    // a stream may drop while the server is fine: only a failed request says it is out of reach
+    try {
+      await api.get('/session');
+    } catch (err) {
+      if (err.status !== 0 || hideBanner || !isCurrent(token)) return;
+      hideBanner = setBanner('The server cannot be reached: what this page shows may be out of date. It updates again once the server is back.', 'warn');
+      freezeDurations();
+    }
+  }
+  onLeave(() => { if (hideBanner) hideBanner(); });
+
   function update(r) {
     if (!r || !isCurrent(token)) return;
     // Answers cross: the stop request's 202 (CANCELLING) can arrive after the stream's final
@@ -229,11 +258,13 @@ export async function runPage(el, { params, token }) {
     run = { ...run, ...r };
     if (r.duration !== undefined) run._readAt = performance.now();
     render();
+    if (hideBanner) freezeDurations();
   }
 
   const log = createLogView({
     jobId, runId,
     onRun: update,
+    onConnection: connection,
     onProgress: (p) => update({
       progress: p.progress, message: p.message ?? run.message, output: p.output ?? run.output,
       total_entries: p.total_entries, inserted_entries: p.inserted_entries,

@@ -1,0 +1,46 @@
+// The run page while the server cannot be reached (sked killed, then started again): a
+// page-wide banner says so and the duration stops counting; both come back with the connection.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSked } from './lib/sked.mjs';
+import { launch, newPage, signIn, until } from './lib/browser.mjs';
+
+let sked;
+let browser;
+let page;
+let job;
+let run;
+
+before(async () => {
+  sked = await startSked();
+  browser = await launch();
+  page = await newPage(browser);
+  job = await sked.createJob({ title: 'A long rebuild', task: 'reindex', args: { steps: 600, step_seconds: 0.1 } });
+  run = await sked.api('POST', `/api/jobs/${job.id}/runs`, {});
+  await signIn(page, sked.url);
+});
+
+after(async () => {
+  const errors = page ? page.errors : [];
+  await browser?.close();
+  await sked?.stop();
+  assert.deepEqual(errors.map(String), [], 'the pages raised no script error');
+});
+
+test('the run page says the server is out of reach, and its duration stops until it is back', async () => {
+  await page.goto(`${sked.url}/jobs/${job.id}/runs/${run.id}`);
+  await page.getByText('● Live').waitFor();
+  const duration = page.locator('.run-summary .duration');
+  const banner = page.locator('#banner');
+  await sked.kill();
+  await until(async () => assert.match(await banner.innerText(), /The server cannot be reached/));
+  const frozen = await duration.innerText();
+  await page.waitForTimeout(2500);
+  assert.equal(await duration.innerText(), frozen);
+  // back: the banner goes, and the page shows the run as it is now (the restart ended it)
+  await sked.restart();
+  await until(async () => assert.equal(await banner.innerText(), ''), { timeout: 20000 });
+  await page.locator('.run-heading').getByText('FAILED').waitFor();
+});
+
