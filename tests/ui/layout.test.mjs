@@ -107,6 +107,33 @@ test('375 px: every page and dialog fits the width', async () => {
   }
 });
 
+test('390 px: a long display name is cut with an ellipsis, and Sign out stays in sight', async () => {
+  await sked.api('POST', '/api/users', {
+    username: 'maria', display_name: 'Dr. Maria-Magdalena von Schmidt-Hohenberger', role: 'viewer', password: 'maria-password-1',
+  });
+  const page = await open({ width: 390, height: 844 });
+  await signIn(page, sked.url, 'maria', 'maria-password-1');
+  await assertNoOverflow(page, 'top bar with a long name');
+  const signOut = await page.getByRole('button', { name: 'Sign out' }).boundingBox();
+  assert.ok(signOut.x + signOut.width <= 390, `Sign out ends at ${signOut.x + signOut.width} px`);
+  const name = page.locator('.who-name');
+  assert.ok(await name.evaluate((el) => el.scrollWidth > el.clientWidth), 'the name is cut');
+  assert.equal(await name.evaluate((el) => getComputedStyle(el).textOverflow), 'ellipsis');
+});
+
+test('1280 px: a display name of 200 letters wraps in the users table instead of widening it', async () => {
+  await sked.api('POST', '/api/users', { username: 'longname', display_name: 'N'.repeat(200), role: 'viewer', password: 'longname-password-1' });
+  const page = await open();
+  await signIn(page, sked.url);
+  await page.goto(`${sked.url}/users`);
+  const table = page.locator('table').filter({ hasText: 'longname' });
+  await table.waitFor();
+  const { tableWidth, wrapWidth } = await table.evaluate((t) => ({ tableWidth: t.scrollWidth, wrapWidth: t.parentElement.clientWidth }));
+  assert.ok(tableWidth <= wrapWidth, `the table is ${tableWidth} px wide in ${wrapWidth} px`);
+  const role = await page.getByRole('columnheader', { name: 'Role' }).boundingBox();
+  assert.ok(role.x < 1280, `Role is at ${role.x} px`);
+});
+
 test('a failed run at 1280 × 800: why it failed and the log\'s first line without scrolling', async () => {
   const page = await open({ width: 1280, height: 800 });
   await signIn(page, sked.url);
