@@ -398,7 +398,10 @@ test('edit the job: the form is filled in, the task is fixed', async () => {
   assert.equal(kept.title, `${TITLE} (edited)`);
   assert.equal(kept.description, 'changed meanwhile');
   await sked.api('PATCH', `/api/jobs/${jobId}`, { description });
+  // Back from the form with the title typed asks first
   await page.goBack();
+  await page.getByRole('dialog', { name: 'Discard your changes?' }).getByRole('button', { name: 'Discard' }).click();
+  await page.waitForURL(new RegExp(`/jobs/${jobId}$`));
 });
 
 test('the runs page and the audit trail', async () => {
