@@ -573,7 +573,7 @@ class Config(unittest.TestCase):
                     (("--max-body", "1025G"), {}, "'1025G': a size of at most 1T"),
                     (("--max-body", "5X"), {}, "'5X': expected a size such as 16M"),
                     (("--retention", "100y"), {}, "'100y': "),
-                    (("--node", "a\nb"), {}, "--node: 1..200 characters, none of them a control character"),
+                    (("--node", "a\nb"), {}, "--node: 1..200 characters of UTF-8, none of them a control character"),
                     (("--tasks", "/nonexistent"), {}, "/nonexistent: cannot open tasks directory: No such file or directory (the folder of the task files: --tasks, SKED_TASKS or [server] tasks)")):
                 r = check(*args, **env)
                 self.assertEqual(r.returncode, 2, (args, env, r.stdout))
@@ -1159,7 +1159,7 @@ class RemovedQueueAtStart(unittest.TestCase):
                               qs["extra"]["queued"], qs["extra"]["paused"]), (True, 1, 3, True))
             # it stays closed to new runs, and cannot be paused again; it can be resumed
             self.assertEqual(s.post("/api/jobs/%s/runs" % job["id"], {}).status, 400)
-            self.assertEqual(s.post("/api/queues/extra/actions/pause", {}).status, 404)
+            self.assertEqual(s.post("/api/queues/extra/actions/pause", {}).status, 409)
             self.assertEqual(s.post("/api/queues/extra/actions/resume", {}).status, 200)
             wait_for(lambda: [q["busy"] for q in s.get("/api/queues").json["hits"]["hits"]
                               if q["name"] == "extra"] == [1], what="one run at a time")
