@@ -157,6 +157,7 @@ struct flight {
     int64_t unclaimed_since;  /* left the queue, no worker named: asked with query_task */
     int64_t last_query;
     char *held_meta;          /* an outcome that came before the start was heard of */
+    char *bad_meta;           /* why its result key could not be read (logged once), or NULL */
     json_t *ev_end;           /* task-succeeded/failed/revoked event, until the result key is read */
     struct event *hold_ev;    /* how long it waits for the start */
     struct event *wait_ev;    /* F_WAITING: not_before */
@@ -621,6 +622,7 @@ static void flight_free(struct flight *f)
     if (f->wait_ev) event_free(f->wait_ev);
     if (f->hold_ev) event_free(f->hold_ev);
     free(f->held_meta);
+    free(f->bad_meta);
     json_decref(f->ev_end);
     json_decref(f->mask);
     run_release(&f->run);
@@ -696,10 +698,20 @@ static void release_held(struct flight *f);
  * clock is trusted within what sked saw: not before the message was sent, not in the future. */
 static void mark_running(struct flight *f, const char *worker, int64_t at)
 {
-    if (f->state == F_STARTED) return;
-    f->state = F_STARTED;
     struct run *r = &f->run;
     int64_t now = time_now_us();
+    if (f->state == F_STARTED) {
+        /* a start only guessed (the send: the result backend said it runs) made exact by the
+         * worker's own word */
+        if (f->start_guessed && at != NO_TIME && at <= now && at > r->started_at) {
+            f->start_guessed = false;
+            r->started_at = at;
+            struct run_guard g = {r->id, RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING), NULL, 0};
+            store_run_update(f->c->store, &g, -1, RF_STARTED_AT, r, now);
+        }
+        return;
+    }
+    f->state = F_STARTED;
     set_remote(f, worker ? worker : flight_worker(f));
     if (at == NO_TIME || at > now) at = now;
     if (at < f->sent_at) at = f->sent_at;
@@ -800,6 +812,17 @@ static bool past_timeout(const struct flight *f)
            time_now_us() - r->started_at > r->timeout_ms * 1000;
 }
 
+/* The result backend says the task runs, and no worker said when it started (events missed
+ * while sked was down, or workers without them): it counts as started when its message was
+ * sent, the earliest it can have been, so that a later since never skips work; a start the
+ * worker reports afterwards replaces it. */
+static void guess_start(struct flight *f)
+{
+    if (f->state == F_STARTED) return;
+    f->start_guessed = true;
+    mark_running(f, NULL, f->sent_at);
+}
+
 /* A result-backend value of the run: the authority on how it ended. */
 static void apply_meta(struct flight *f, const struct celery_meta *m)
 {
@@ -844,24 +867,30 @@ static void apply_meta(struct flight *f, const struct celery_meta *m)
         else
             finish(f, RUN_FAILED, xstrdup("revoked outside sked"), NULL);
     } else if (strcmp(st, "RETRY") == 0) {
-        mark_running(f, NULL, NO_TIME);
+        guess_start(f);
         flight_log(f, LL_WARNING, "retrying%s%s%s%s", m->exc_type ? ": " : "",
                    m->exc_type ? m->exc_type : "", has_msg ? ": " : "",
                    has_msg ? m->exc_message : "");
     } else if (strcmp(st, "PENDING") != 0 && *st) { /* STARTED or a state of the task's own */
-        mark_running(f, NULL, NO_TIME);
+        guess_start(f);
         if (json_is_object(m->result)) set_progress(f, m->result);
     }
 }
 
 static void on_hold_over(evutil_socket_t fd, short what, void *arg);
+static void end_from_event(struct flight *f);
 
 static void on_meta(struct flight *f, const char *text, size_t len)
 {
     struct celery_meta m;
     struct sk_err e = {0};
     if (celery_meta_parse(text, len, &m, &e) != 0) {
-        log_warn("celery.bad_result", "run=%s reason=%s", f->run.id, log_q(e.msg));
+        if (!f->bad_meta) { /* once a run: the key is read again every 5 s */
+            log_warn("celery.bad_result", "run=%s reason=%s", f->run.id, log_q(e.msg));
+            f->bad_meta = xstrdup(e.msg);
+        }
+        /* a worker said how it ended: that is what is known */
+        if (f->ev_end) end_from_event(f);
         return;
     }
     bool over = m.status && (strcmp(m.status, "SUCCESS") == 0 || strcmp(m.status, "FAILURE") == 0);
@@ -895,8 +924,7 @@ static void on_hold_over(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct flight *f = arg;
-    f->start_guessed = true;
-    mark_running(f, NULL, f->sent_at); /* releases what it held */
+    guess_start(f); /* releases what it held */
 }
 
 /* A worker said the task ended, and the result backend has nothing: the event is all there
@@ -910,6 +938,9 @@ static void end_from_event(struct flight *f)
     if (type && strcmp(type, "task-succeeded") == 0) {
         if (timeout)
             finish(f, RUN_FAILED, timeout_message(f, NULL), NULL);
+        else if (f->bad_meta)
+            finish(f, RUN_SUCCESS,
+                   xasprintf("the result the task stored cannot be read: %s", f->bad_meta), NULL);
         else
             finish(f, RUN_SUCCESS, xstrdup("the task stored no result (ignore_result)"), NULL);
     } else if (type && strcmp(type, "task-failed") == 0) {
@@ -1241,12 +1272,16 @@ static void apply_reply(struct endpoint *ep, json_t *body)
                 struct flight *f = map_get(&ep->c->flights, id);
                 if (!f || f->broker != ep) continue;
                 const char *state = json_string_value(json_array_get(st, 0));
+                /* "ready": the worker knows the request and will not run it (it ended, or
+                 * went with the worker's broker connection): the result key, or the
+                 * deadline, tells */
+                if (!state || strcmp(state, "ready") == 0) continue;
                 f->unclaimed_since = 0;
-                if (state && strcmp(state, "active") == 0) {
+                if (strcmp(state, "active") == 0) {
                     if (f->state != F_STARTED)
                         flight_log(f, LL_INFO, "running on %s (sked missed its start)", host);
                     mark_running(f, host, NO_TIME);
-                } else {
+                } else { /* reserved or scheduled: it waits in the worker */
                     set_remote(f, host);
                     if (f->state < F_TAKEN) f->state = F_TAKEN;
                 }
@@ -1591,7 +1626,7 @@ static bool settled(const struct rconn *rc, int64_t now)
 static void check_flight(struct flight *f, int64_t now)
 {
     struct endpoint *b = f->broker;
-    char d[32];
+    char d[32], g[32];
     if (f->state == F_UNSENT) {
         flight_send(f);
         return;
@@ -1634,7 +1669,8 @@ static void check_flight(struct flight *f, int64_t now)
         withdraw(f);
         return;
     }
-    if (f->state == F_STARTED && f->run.timeout_ms > 0 && f->run.started_at != NO_TIME) {
+    if (f->state == F_STARTED && f->run.timeout_ms > 0 && f->run.started_at != NO_TIME &&
+        !f->start_guessed) { /* a guessed start may be long before the real one */
         int64_t over = now - f->run.started_at - f->run.timeout_ms * 1000;
         /* the worker's time limits stop the task: a revoke now would cut short what the
          * task does on SoftTimeLimitExceeded; whatever it ends with, the run timed out */
@@ -1651,10 +1687,13 @@ static void check_flight(struct flight *f, int64_t now)
     if (f->unclaimed_since) {
         /* no result came meanwhile either (the keys are read every 5 s) */
         if (now - f->unclaimed_since > f->accept_ms * 1000 + QUERY_GRACE_US) {
-            const char *msg = "lost: no worker has the task, and the result backend holds no "
-                              "result of it";
+            char *msg = f->bad_meta ? xasprintf("no worker has the task, and the result the "
+                                                "backend holds of it cannot be read: %s",
+                                                f->bad_meta)
+                                    : xstrdup("lost: no worker has the task, and the result "
+                                              "backend holds no result of it");
             flight_log(f, LL_ERROR, "%s", msg);
-            finish(f, RUN_FAILED, xstrdup(msg), NULL);
+            finish(f, RUN_FAILED, msg, NULL);
             return;
         }
         if (now - f->last_query >= QUERY_EVERY_US) {
@@ -1667,7 +1706,19 @@ static void check_flight(struct flight *f, int64_t now)
     if (w) {
         int64_t seen = w->seen > b->sub.up_since ? w->seen : b->sub.up_since;
         int64_t limit = (int64_t)(w->freq * HEARTBEATS_LOST * 1000000);
-        if (now - seen > limit) {
+        if (now - seen > limit && f->state == F_TAKEN) {
+            /* received, not started: a warm shutdown gives such messages back to the queue,
+             * and a worker may take it again before it expires (sent + accept_timeout) */
+            if (!f->unclaimed_since) {
+                f->unclaimed_since = now;
+                flight_log(f, LL_WARNING,
+                           "worker %s lost (no heartbeat for %s) before it started the task: "
+                           "its message may go back to queue %s; lost in %s unless a worker "
+                           "takes or has the task or a result comes",
+                           host, dur((now - seen) / 1000, d), f->run.queue,
+                           dur(f->accept_ms + QUERY_GRACE_US / 1000, g));
+            }
+        } else if (now - seen > limit) {
             char msg[300];
             snprintf(msg, sizeof msg, "worker %s lost: no heartbeat for %s", host,
                      dur((now - seen) / 1000, d));
@@ -1829,6 +1880,21 @@ static void ep_up(struct rconn *rc)
     }
     ep->bound = false;
     size_t it;
+    /* the connection came back: messages workers had received and not started may be gone
+     * with the broker (Celery drops them with its connection, and a Redis without persistence
+     * its record of them), and no event would tell: the workers are asked */
+    int64_t now = time_now_us();
+    for (struct map_entry *e = map_first(&c->flights, &it); e; e = map_next(&c->flights, &it, e)) {
+        struct flight *f = e->value;
+        if (f->broker != ep || f->state != F_TAKEN || f->unclaimed_since) continue;
+        f->unclaimed_since = now;
+        char d[32];
+        flight_log(f, LL_WARNING,
+                   "connected to the broker again: asking the workers whether one still has "
+                   "the task (received, not started); lost in %s unless one has it or a result "
+                   "comes",
+                   dur(f->accept_ms + QUERY_GRACE_US / 1000, d));
+    }
     size_t n = c->flights.count, k = 0;
     char (*ids)[UUID_STR_LEN] = xcalloc(n ? n : 1, UUID_STR_LEN);
     for (struct map_entry *e = map_first(&c->flights, &it); e; e = map_next(&c->flights, &it, e))

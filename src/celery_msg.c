@@ -113,19 +113,76 @@ static bool number_out_of_range(const char *s, size_t n)
     return out;
 }
 
-/* Copies JSON text to out with each out-of-range number made a string of its digits. Returns
- * whether anything changed. Strings are skipped with their escapes, so digits inside them stay. */
-static bool quote_big_numbers(const char *s, size_t n, struct buf *out)
+static int hex4(const char *s)
+{
+    int v = 0;
+    for (int k = 0; k < 4; k++) {
+        char c = s[k];
+        int d = c >= '0' && c <= '9' ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0) return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* The length of the escape at s[i] (n bytes in all): 2, 6 for \uXXXX, 12 for a surrogate
+ * pair; *refused when jansson refuses what it stands for, a NUL or half of a pair on its own. */
+static size_t escape_len(const char *s, size_t n, size_t i, bool *refused)
+{
+    *refused = false;
+    if (i + 6 > n || s[i + 1] != 'u' || hex4(s + i + 2) < 0) return i + 1 < n ? 2 : 1;
+    int v = hex4(s + i + 2);
+    if (v < 0xD800 || v > 0xDFFF) {
+        *refused = v == 0;
+        return 6;
+    }
+    int low = v <= 0xDBFF && i + 12 <= n && s[i + 6] == '\\' && s[i + 7] == 'u'
+                  ? hex4(s + i + 8)
+                  : -1;
+    if (low >= 0xDC00 && low <= 0xDFFF) return 12;
+    *refused = true;
+    return 6;
+}
+
+/*
+ * Copies JSON text as Python's json module writes it to out as JSON jansson reads, and returns
+ * whether anything changed: a number beyond jansson's range becomes a string of its digits,
+ * NaN, Infinity and -Infinity (a float result of nan or inf) the strings "NaN", "Infinity" and
+ * "-Infinity", and in strings a \u0000 or a lone surrogate (a NUL or undecodable bytes in an
+ * exception's message) U+FFFD. Strings are skipped with their escapes, so digits inside them
+ * stay.
+ */
+static bool from_python(const char *s, size_t n, struct buf *out)
 {
     bool changed = false, in_str = false;
     size_t i = 0;
     while (i < n) {
         char c = s[i];
         if (in_str) {
-            size_t step = c == '\\' && i + 1 < n ? 2 : 1;
+            bool refused = false;
+            size_t step = c == '\\' ? escape_len(s, n, i, &refused) : 1;
             if (c == '"') in_str = false;
-            buf_append(out, s + i, step);
+            if (refused)
+                buf_puts(out, "\\ufffd");
+            else
+                buf_append(out, s + i, step);
+            changed = changed || refused;
             i += step;
+        } else if (n - i >= 3 && strncmp(s + i, "NaN", 3) == 0) {
+            buf_puts(out, "\"NaN\"");
+            changed = true;
+            i += 3;
+        } else if (n - i >= 8 && strncmp(s + i, "Infinity", 8) == 0) {
+            buf_puts(out, "\"Infinity\"");
+            changed = true;
+            i += 8;
+        } else if (n - i >= 9 && strncmp(s + i, "-Infinity", 9) == 0) {
+            buf_puts(out, "\"-Infinity\"");
+            changed = true;
+            i += 9;
         } else if (c == '-' || (c >= '0' && c <= '9')) {
             size_t j = i + 1;
             while (j < n && ((s[j] >= '0' && s[j] <= '9') || s[j] == '.' || s[j] == 'e' ||
@@ -146,16 +203,23 @@ static bool quote_big_numbers(const char *s, size_t n, struct buf *out)
     return changed;
 }
 
-/* Parses JSON that a Python process wrote. Python's json writes integers of any size (a task
- * returning 2**70), which jansson refuses; rather than lose the whole message (and with it a
- * run's status), such numbers are read as strings of their digits. */
+/* Parses JSON that a Python process wrote. Rather than lose the whole message (and with it a
+ * run's status), what Python's json writes and jansson refuses is read as from_python says. */
 static json_t *parse_outside(const char *text, size_t len, const char *field, struct sk_err *e)
 {
     json_t *v = json_parse(text, len, field, e);
     if (v || !text) return v;
-    struct buf b = BUF_INIT;
-    if (quote_big_numbers(text, len, &b)) v = json_parse(b.data, b.len, field, NULL);
+    struct buf raw = BUF_INIT, b = BUF_INIT;
+    bool valid = utf8_valid(text, len);
+    if (!valid) { /* bytes that are no UTF-8 (not from Python's json, but seen): U+FFFD */
+        utf8_sanitize(&raw, text, len);
+        text = raw.data;
+        len = raw.len;
+    }
+    if (from_python(text, len, &b) || !valid)
+        v = json_parse(b.data ? b.data : text, b.data ? b.len : len, field, NULL);
     buf_free(&b);
+    buf_free(&raw);
     if (v) sk_err_clear(e);
     return v; /* when still NULL, e keeps the first attempt's position and reason */
 }

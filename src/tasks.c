@@ -267,10 +267,18 @@ static int parse_celery(json_t *c, struct task *t, struct sk_err *e)
         }
         *(i ? &d->result_backend : &d->broker) = xstrdup(u);
     }
-    const char *name = json_str(c, "task");
-    if (!name || !*name || strlen(name) > 200 || strpbrk(name, " \t\r\n\"'\\"))
+    v = json_object_get(c, "task");
+    const char *name = json_string_value(v);
+    if (v && !name)
         return sk_err_set(e, -EINVAL, "celery.task",
-                          "required, the registered Celery task name, e.g. app.tasks.process");
+                          "must be a string, the registered Celery task name, not %s",
+                          json_type_name(v));
+    if (name && strlen(name) > 200)
+        return sk_err_set(e, -EINVAL, "celery.task", "at most 200 characters");
+    if (!name || !*name || strpbrk(name, " \t\r\n\"'\\"))
+        return sk_err_set(e, -EINVAL, "celery.task",
+                          "required, the registered Celery task name without spaces or quotes, "
+                          "e.g. app.tasks.process");
     d->task = xstrdup(name);
     v = json_object_get(c, "queue");
     if (v && !json_is_null(v)) {
@@ -292,6 +300,12 @@ static int parse_celery(json_t *c, struct task *t, struct sk_err *e)
             if (!json_is_string(a) || !task_has_arg(t, json_string_value(a)))
                 return sk_err_set(e, -EINVAL, "celery.positional",
                                   "item %zu: must name an argument of the arguments schema", i);
+            for (size_t j = 0; j < i; j++)
+                if (json_equal(json_array_get(v, j), a))
+                    return sk_err_set(e, -EINVAL, "celery.positional",
+                                      "item %zu: names '%s' again (item %zu): an argument is "
+                                      "passed once",
+                                      i, json_string_value(a), j);
             json_array_append(d->positional, a);
         }
     }

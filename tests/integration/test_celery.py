@@ -74,6 +74,9 @@ def task_files(redis, queue="celery"):
                 "steps": {"type": "integer", "default": 4},
                 "step_seconds": {"type": "number", "default": 1}}}),
         "echo.json": celery_task("echo", "skedtest_app.echo", redis, default_queue=queue),
+        "odd.json": celery_task(
+            "odd", "skedtest_app.odd", redis, default_queue=queue,
+            arguments={"type": "object", "properties": {"kind": {"type": "string"}}}),
         "echo_args.json": celery_task(
             "echo_args", "skedtest_app.echo_args", redis, positional=["x", "y"],
             default_queue=queue,
@@ -225,6 +228,19 @@ class Outcomes(unittest.TestCase):
         self.assertEqual(at, sorted(at), lines)
         # the pid task-started carries is the worker's main process, not the pool child's
         self.assertIn("started on w1@skedtest (pid %d)" % WORKER.pid, lines)
+
+    def test_what_python_writes_and_strict_json_has_not_still_ends_the_run(self):
+        """A result holding NaN or Infinity, an exception's message with a NUL or undecodable
+        bytes (Python's json writes them; jansson refuses them): the run still ends as the
+        task did, instead of staying RUNNING while its result key is read in vain."""
+        s = self.s
+        run = s.wait_run(s.run_job(s.create_job("odd", args={"kind": "floats"})["id"]), timeout=30)
+        self.assertEqual(run["status"], "SUCCESS", run)
+        self.assertEqual(run["output"], {"nan": "NaN", "inf": "Infinity", "ninf": "-Infinity"})
+        run = s.wait_run(s.run_job(s.create_job("odd", args={"kind": "bytes"})["id"]), timeout=30)
+        self.assertEqual(run["status"], "FAILED", run)
+        self.assertTrue(run["message"].startswith("ValueError: bad\ufffdbyte \ufffd"), run)
+        self.assertNotIn("celery.bad_result", s.server_log())
 
     def test_failure_carries_the_exception_and_its_traceback(self):
         s = self.s
@@ -690,6 +706,33 @@ class WorkerLost(unittest.TestCase):
                                             "again (restarted"), sked_lines(s, done))
 
 
+    def test_a_warm_shutdown_gives_back_what_its_worker_had_not_started(self):
+        """A worker stopped with SIGTERM finishes what it runs and gives the messages it had
+        received but not started back to the queue: their runs wait for a worker again
+        instead of failing with the worker, and run when it comes back."""
+        redis = Redis().start()
+        self.addCleanup(redis.close)
+        worker = Worker(redis, name="warm@skedtest", queues=("celery",), concurrency=1).start()
+        self.addCleanup(worker.close)
+        tasks = task_files(redis)
+        tasks["add.json"]["celery"]["accept_timeout"] = "40s"
+        with Sked(tasks=tasks, args=FAST) as s:
+            wait_heartbeats(s, "celery", "warm@skedtest", n=1)
+            busy = s.run_job(s.create_job("sleepy", args={"seconds": 3})["id"])
+            s.wait_run(busy, ["RUNNING"], timeout=15)
+            waiting = s.run_job(s.create_job("add", args={"x": 1, "y": 2})["id"])
+            wait_for(lambda: line_index(sked_lines(s, waiting), "received by warm@skedtest") is not None,
+                     what="the second message received, behind the first task")
+            worker.stop()
+            self.assertEqual(s.wait_run(busy, timeout=20)["status"], "SUCCESS")
+            wait_for(lambda: line_index(sked_lines(s, waiting), "worker warm@skedtest lost") is not None,
+                     timeout=30, what="the worker's heartbeats missed")
+            self.assertEqual(s.get_run(waiting)["status"], "QUEUED")
+            worker.start()
+            done = s.wait_run(waiting, timeout=40)
+            self.assertEqual((done["status"], done["output"]), ("SUCCESS", 3), done)
+
+
 class WithoutEvents(unittest.TestCase):
     """A worker started without -E sends heartbeats but no task events until it is told to
     (enable_events); sked tells it, whether it was there before sked or starts later."""
@@ -891,6 +934,58 @@ class RedisRestart(unittest.TestCase):
                        "asking the workers; lost in 12s"), lines)
             took = ts(done["finished_at"]) - ts(done["created"])
             self.assertGreaterEqual(took, 2 + 12, done)
+
+
+    def test_a_message_received_and_not_started_when_redis_restarts_ends(self):
+        """A worker drops what it had received and not started when its broker goes, and a
+        Redis without persistence its record of it; no event tells. sked asks the workers
+        when it is connected again, and the run ends instead of waiting forever."""
+        redis = Redis().start()
+        self.addCleanup(redis.close)
+        worker = Worker(redis, name="wp@skedtest", queues=("celery",), concurrency=1).start()
+        self.addCleanup(worker.close)
+        tasks = task_files(redis)
+        tasks["add.json"]["celery"]["accept_timeout"] = "2s"
+        with Sked(tasks=tasks, args=FAST) as s:
+            wait_heartbeats(s, "celery", "wp@skedtest", n=1)
+            busy = s.run_job(s.create_job("sleepy", args={"seconds": 4})["id"])
+            s.wait_run(busy, ["RUNNING"], timeout=15)
+            waiting = s.run_job(s.create_job("add", args={"x": 1, "y": 2})["id"])
+            wait_for(lambda: line_index(sked_lines(s, waiting), "received by wp@skedtest") is not None,
+                     what="the second message received, behind the first task")
+            redis.restart(down_for=1)
+            done = s.wait_run(waiting, timeout=60)
+            lines = sked_lines(s, done)
+            self.assertIsNotNone(line_index(lines, "connected to the broker again: asking the "
+                                                   "workers whether one still has the task"), lines)
+            # run again by a worker, or lost when none has it: either way it ended
+            self.assertTrue(done["status"] == "SUCCESS" or
+                            done["message"].startswith("lost: no worker has the task"), done)
+
+    def test_a_start_learnt_from_the_result_backend_is_the_earliest_it_can_be(self):
+        """A task that started while sked was down, read as running from the result backend:
+        its start is taken as the send, never as the moment sked read it, so the next run's
+        since does not skip what the task saw."""
+        redis = Redis().start()
+        self.addCleanup(redis.close)
+        worker = Worker(redis, name="wt@skedtest", queues=("celery",), concurrency=1).start()
+        self.addCleanup(worker.close)
+        with Sked(tasks=task_files(redis), args=FAST) as s:
+            busy = s.run_job(s.create_job("sleepy", args={"seconds": 2})["id"])
+            s.wait_run(busy, ["RUNNING"], timeout=15)
+            later = s.run_job(s.create_job("progress", args={"steps": 8, "step_seconds": 1})["id"])
+            wait_for(lambda: line_index(sked_lines(s, later), "received by wt@skedtest") is not None,
+                     what="the second message received, behind the first task")
+            s.kill9()
+            wait_for(lambda: (redis.result(later["id"]) or {}).get("status") == "PROGRESS",
+                     timeout=20, what="the second task running while sked is down")
+            seen_running = time.time()
+            time.sleep(0.5)
+            s.start()
+            running = s.wait_run(later, ["RUNNING"], timeout=15)
+            self.assertLess(ts(running["started_at"]), seen_running, running)
+            self.assertGreaterEqual(ts(running["started_at"]), ts(later["created"]), running)
+            self.assertEqual(s.wait_run(later, timeout=30)["status"], "SUCCESS")
 
 
 class ReferenceJob(unittest.TestCase):

@@ -614,7 +614,8 @@ static void test_meta_hostile(void **state)
     expect_meta_fails("{\"status\": null}", "status must be a string, not null");
     expect_meta_fails("{\"status\": \"\"}", "status is empty");
     expect_meta_fails("{\"status\": \"SUCCESS\", \"status\": \"FAILURE\"}", "duplicate");
-    expect_meta_fails("{\"status\": \"SUCCESS\", \"result\": NaN}", "malformed JSON");
+    expect_meta_fails("{\"status\": \"SUCCESS\", \"result\": NaNa}", "malformed JSON");
+    expect_meta_fails("{\"status\": \"SUCCESS\", \"result\": Inf}", "malformed JSON");
     expect_meta_fails("{\"status\": \"SUCCESS\", \"result\": 1e400x}", "malformed JSON");
     struct sk_err e = {0};
     assert_int_equal(celery_meta_parse(NULL, 0, &(struct celery_meta){0}, &e), -EINVAL);
@@ -667,6 +668,28 @@ static void test_meta_hostile(void **state)
     t = "{\"status\": \"SUCCESS\", \"result\": [123456789012345678901234567890]}";
     assert_int_equal(celery_meta_parse(t, strlen(t), &m, &e), 0);
     assert_json_eq(m.result, "[\"123456789012345678901234567890\"]");
+    celery_meta_free(&m);
+
+    /* what else Python's json writes and jansson refuses: a float's nan and inf as strings of
+     * their names; in strings a NUL or a lone surrogate (undecodable bytes of an exception's
+     * message) as U+FFFD, a pair kept; the same words inside strings left alone */
+    t = "{\"status\": \"SUCCESS\", \"result\": [NaN, Infinity, -Infinity, {\"k\": NaN}, "
+        "\"NaN Infinity\", \"a\\u0000b\", \"\\udcff\", \"x\\ud83dy\", \"\\ud83d\\ude00\", "
+        "\"\\\\u0000\"]}";
+    assert_int_equal(celery_meta_parse(t, strlen(t), &m, &e), 0);
+    assert_json_eq(m.result, "[\"NaN\", \"Infinity\", \"-Infinity\", {\"k\": \"NaN\"}, "
+                             "\"NaN Infinity\", \"a\\ufffdb\", \"\\ufffd\", \"x\\ufffdy\", "
+                             "\"\\ud83d\\ude00\", \"\\\\u0000\"]");
+    celery_meta_free(&m);
+    t = "{\"status\": \"FAILURE\", \"result\": {\"exc_type\": \"E\", \"exc_message\": "
+        "[\"bad \\u0000 byte \\udcff\"]}}";
+    assert_int_equal(celery_meta_parse(t, strlen(t), &m, &e), 0);
+    assert_string_equal(m.exc_message, "bad \xef\xbf\xbd byte \xef\xbf\xbd");
+    celery_meta_free(&m);
+    /* bytes that are no UTF-8 at all */
+    t = "{\"status\": \"SUCCESS\", \"result\": \"caf\xe9\"}";
+    assert_int_equal(celery_meta_parse(t, strlen(t), &m, &e), 0);
+    assert_string_equal(json_string_value(m.result), "caf\xef\xbf\xbd");
     celery_meta_free(&m);
 }
 

@@ -386,6 +386,8 @@ static void test_parse_celery_errors(void **state)
     parse_bad(CELERY_WITH(",\"positional\":[\"z\"]"), "celery.positional",
               "must name an argument");
     parse_bad(CELERY_WITH(",\"positional\":\"x\""), "celery.positional", "array");
+    parse_bad(CELERY_WITH(",\"positional\":[\"x\",\"x\"]"), "celery.positional",
+              "item 1: names 'x' again (item 0)");
     parse_bad(CELERY_WITH(",\"accept_timeout\":\"soon\""), "celery.accept_timeout", NULL);
     parse_bad(CELERY_WITH(",\"stop_grace\":0"), "celery.stop_grace", "positive");
     parse_bad(CELERY_WITH(",\"send_since\":\"no\""), "celery.send_since", "true or false");
@@ -444,6 +446,9 @@ static void test_parse_celery_errors(void **state)
     parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":\"redis://h\","
               "\"result_backend\":\"redis://h\",\"task\":\"bad name\"}}",
               "celery.task", "registered Celery task name");
+    parse_bad("{\"id\":\"c\",\"title\":\"C\",\"celery\":{\"broker\":\"redis://h\","
+              "\"result_backend\":\"redis://h\",\"task\":3}}",
+              "celery.task", "must be a string, the registered Celery task name, not integer");
     parse_bad("{\"id\":\"c\",\"title\":\"C\",\"command\":[\"p\"],\"celery\":{}}", "celery",
               "one of command, builtin or celery");
     parse_bad("{\"id\":\"c\",\"title\":\"C\",\"stop_grace\":\"2s\",\"celery\":{\"broker\":"

@@ -88,6 +88,15 @@ def progress(self, steps, step_seconds, since=None):
     return {"steps": steps}
 
 
+@app.task(name="skedtest_app.odd")
+def odd(kind, since=None):
+    """What Python's json writes and strict JSON has not: a float's nan and infinities in the
+    result ("floats"), or a NUL and undecodable bytes in an exception's message ("bytes")."""
+    if kind == "floats":
+        return {"nan": float("nan"), "inf": float("inf"), "ninf": float("-inf")}
+    raise ValueError("bad\x00byte " + b"\xff".decode("utf-8", "surrogateescape"))
+
+
 @app.task(name="skedtest_app.echo")
 def echo(**kwargs):
     """Returns its keyword arguments: what sked sent."""
