@@ -2262,6 +2262,9 @@ int celery_resume(struct celery *c)
         log_info("celery.resumed", "run=%s state=%d", f->run.id, (int)f->state);
     }
     store_runs_free(runs, n);
+    /* the brokers and queues of the job types now, not at the first tick: GET /api/queues
+     * lists them from the start (their lengths unknown until asked) */
+    prune(c);
     return (int)n;
 }
 

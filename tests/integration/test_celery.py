@@ -584,6 +584,11 @@ class Queues(unittest.TestCase):
         tasks = task_files(REDIS)
         tasks = {k: tasks[k] for k in ("sleepy.json", "parked.json")}
         with Sked(tasks=tasks, args=FAST) as s:
+            # listed from the start, before their lengths are known (a probe right after a
+            # restart does not see them go)
+            at_once = {q["name"] for q in s.get("/api/queues").json["hits"]["hits"]
+                       if q.get("executor") == "celery"}
+            self.assertEqual(at_once, {"celery", "parked"})
             wait_heartbeats(s, "celery", "w1@skedtest", n=1)
             hits = s.get("/api/queues").json["hits"]["hits"]
             own = [q for q in hits if q.get("executor") == "local"]
@@ -866,8 +871,10 @@ class Brokers(unittest.TestCase):
                 lines = sked_lines(s, done)
                 for start in ("sent to celery queue", "received by", "started on"):
                     self.assertEqual(sum(l.startswith(start) for l in lines), 1, lines)
+            # each queue of the job types once, all of one broker
             rows = [q for q in s.get("/api/queues").json["hits"]["hits"] if q["executor"] == "celery"]
-            self.assertEqual([(q["name"], q["broker"]) for q in rows], [("celery", REDIS.url(0))])
+            self.assertEqual(sorted((q["name"], q["broker"]) for q in rows),
+                             [(n, REDIS.url(0)) for n in ("celery", "nobody", "parked")])
 
     def test_a_refused_auth_is_a_failed_connect_that_backs_off(self):
         redis = Redis().start()  # it needs no password: AUTH fails, SELECT would succeed
