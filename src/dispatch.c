@@ -1035,12 +1035,16 @@ int dispatch_stop(struct dispatch *d, const char *run_id, const struct user_ref 
         free(a->run.stopped_by.name);
         a->run.stopped_by.id = by->id ? xstrdup(by->id) : NULL;
         a->run.stopped_by.name = by->name ? xstrdup(by->name) : NULL;
+        /* a task already ending (its timeout passed) is not signalled again; the stop still
+         * decides: CANCELLED, never retried */
+        bool signalled = worker_terminate(a, END_STOPPED);
         char *msg = xasprintf("stop requested%s%s; %s", by->name ? " by " : "",
                               by->name ? by->name : "",
-                              a->is_builtin ? "asking the builtin to stop" : "sending SIGTERM");
+                              !signalled      ? "the task is already being stopped"
+                              : a->is_builtin ? "asking the builtin to stop"
+                                              : "sending SIGTERM");
         logcap_line(&a->cap, LL_WARNING, STREAM_SKED, msg, now);
         free(msg);
-        worker_terminate(a, END_STOPPED);
         dispatch_flush(a);
         publish_status(d, &a->run);
     } else if (out->status == RUN_QUEUED) {

@@ -242,6 +242,11 @@ static int fire_one(struct scheduler *s, const struct job *j, int64_t at, const 
             }
             store_runs_free(runs, n);
         }
+        /* the replacement waits until the runs it stopped have ended, as queue_one's run
+         * does: with a task slow to stop and fires coming fast, runs being stopped would
+         * otherwise pile up beside it and fill the queue */
+        held = store_job_count_runs(s->store, j->id,
+                                    (1u << RUN_RUNNING) | (1u << RUN_CANCELLING)) > 0;
         break;
     }
     default:
@@ -258,9 +263,9 @@ static int fire_one(struct scheduler *s, const struct job *j, int64_t at, const 
     if (rc == 0) {
         if (r.not_before == RUN_HELD) {
             map_put(&s->holding, j->id, (void *)1);
-            log_info("sched.held", "job=%s run=%s reason=\"overlap queue_one: waits for the job's "
+            log_info("sched.held", "job=%s run=%s reason=\"overlap %s: waits for the job's "
                                    "active run\"",
-                     j->id, r.id);
+                     j->id, r.id, j->overlap == OVERLAP_QUEUE_ONE ? "queue_one" : "cancel_previous");
         }
         run_release(&r);
     } else if (rc == -EINVAL) {

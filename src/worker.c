@@ -98,12 +98,13 @@ static void on_kill(evutil_socket_t fd, short what, void *arg)
     dispatch_flush(a);
 }
 
-void worker_terminate(struct active *a, enum active_end why)
+bool worker_terminate(struct active *a, enum active_end why)
 {
     if (a->exited || a->end != END_NONE) {
-        /* a second stop only records the stronger reason */
-        if (a->end == END_NONE) a->end = why;
-        return;
+        /* already ending: a user's stop is the decision that counts (CANCELLED, never
+         * retried), whatever began the end (a timeout, a shutdown) */
+        if (a->end == END_NONE || why == END_STOPPED) a->end = why;
+        return false;
     }
     a->end = why;
     if (a->bctx) {
@@ -115,6 +116,7 @@ void worker_terminate(struct active *a, enum active_end why)
     if (!a->kill_ev) a->kill_ev = evtimer_new(dispatch_base(a->d), on_kill, a);
     struct timeval tv = {a->stop_grace_ms / 1000, (a->stop_grace_ms % 1000) * 1000};
     evtimer_add(a->kill_ev, &tv);
+    return true;
 }
 
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
@@ -123,10 +125,13 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
     struct active *a = arg;
     char d[32], msg[128];
     duration_format(a->run.timeout_ms, d);
+    /* a stop under way goes on, and decides the outcome */
+    bool signalled = worker_terminate(a, END_TIMEOUT);
     snprintf(msg, sizeof msg, "timed out after %s; %s", d,
-             a->is_builtin ? "asking the builtin to stop" : "sending SIGTERM");
-    logcap_line(&a->cap, LL_ERROR, STREAM_SKED, msg, time_now_us());
-    worker_terminate(a, END_TIMEOUT);
+             !signalled      ? "the task is already being stopped"
+             : a->is_builtin ? "asking the builtin to stop"
+                             : "sending SIGTERM");
+    logcap_line(&a->cap, signalled ? LL_ERROR : LL_WARNING, STREAM_SKED, msg, time_now_us());
     dispatch_flush(a);
 }
 
@@ -147,6 +152,22 @@ static json_t *masked_output(const struct active *a, json_t *v)
     return m;
 }
 
+/* An ignored status line, said in the log for the first STATUS_NOTES_MAX of them and counted
+ * after: a task writing text to fd 3 would otherwise fill its log's cap with these notes and
+ * push its own output out. The count is said when the channel ends (status_end). */
+#define STATUS_NOTES_MAX 20
+static void status_ignored(struct active *a, const char *msg)
+{
+    a->status_ignored++;
+    if (a->status_ignored <= STATUS_NOTES_MAX)
+        logcap_line(&a->cap, LL_WARNING, STREAM_SKED, msg, time_now_us());
+    else if (a->status_ignored == STATUS_NOTES_MAX + 1)
+        logcap_line(&a->cap, LL_WARNING, STREAM_SKED,
+                    "more status lines ignored: they are counted rather than logged, and their "
+                    "number is said when the task ends",
+                    time_now_us());
+}
+
 static void status_line(struct active *a, const char *line, size_t n)
 {
     if (n == 0) return;
@@ -154,7 +175,7 @@ static void status_line(struct active *a, const char *line, size_t n)
     struct sk_err e = {0};
     if (logcap_status_parse(line, n, &u, &e) != 0) {
         char *msg = logcap_status_ignored(line, n, &e);
-        logcap_line(&a->cap, LL_WARNING, STREAM_SKED, msg, time_now_us());
+        status_ignored(a, msg);
         free(msg);
         return;
     }
@@ -189,8 +210,7 @@ static void status_lines(struct active *a, const char *p, size_t n)
         if (a->status_skip) {
             a->status_skip = !nl; /* the rest of an over-long line */
         } else if (a->status.len + take > STATUS_LINE_MAX) {
-            logcap_line(&a->cap, LL_WARNING, STREAM_SKED,
-                        "ignored status line longer than 64 KiB", time_now_us());
+            status_ignored(a, "ignored status line longer than 64 KiB");
             buf_reset(&a->status);
             a->status_skip = !nl;
         } else {
@@ -232,6 +252,12 @@ static void at_eof(struct active *a, int i)
         logcap_eof(&a->cap, i == FD_OUT ? STREAM_STDOUT : STREAM_STDERR, time_now_us());
     else if (!a->status_skip && !a->status_capped && a->status.len)
         status_line(a, a->status.data, a->status.len);
+    if (i == FD_STATUS && a->status_ignored > STATUS_NOTES_MAX) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%lld status lines ignored in all",
+                 (long long)a->status_ignored);
+        logcap_line(&a->cap, LL_WARNING, STREAM_SKED, msg, time_now_us());
+    }
     close_fd(a, i);
 }
 

@@ -57,6 +57,7 @@ struct active {
     int64_t status_bytes;
     bool status_capped;
     bool status_skip;   /* dropping the rest of an over-long status line */
+    int64_t status_ignored; /* status lines ignored so far (the first few are logged) */
 
     struct builtin_ctx *bctx; /* a builtin's context while it runs, else NULL */
     bool is_builtin;
@@ -79,8 +80,10 @@ int worker_spawn(struct active *a, const struct task *t, char *why, size_t whyle
 void worker_make_spares(void);
 /* Sends sig to the task's process group. */
 void worker_signal(struct active *a, int sig);
-/* Asks the task to end (SIGTERM to its group), then SIGKILL after the stop grace. */
-void worker_terminate(struct active *a, enum active_end why);
+/* Asks the task to end (SIGTERM to its group), then SIGKILL after the stop grace; true when it
+ * did now, false when the task was already ending (then only a user's stop, END_STOPPED,
+ * replaces the reason it ends for). */
+bool worker_terminate(struct active *a, enum active_end why);
 /* Called with a reaped child: drains its pipes and finishes the run. */
 void worker_exited(struct active *a, int wstatus);
 /* Closes pipes and timers (not the process). */

@@ -506,6 +506,23 @@ printf '{"output": {"x": 1}}' >&3
             self.assertIn("task went on", [l["message"] for l in lines])
             self.assertEqual(s.get("/healthz").status, 200)
 
+    def test_text_on_the_status_channel_does_not_push_the_task_out_of_its_log(self):
+        """A task writing plain text to fd 3 (a library's progress bar) gets the first 20
+        ignored lines said in its log and the rest counted, not a warning each, which filled
+        the log's cap and discarded the task's own output."""
+        noisy = sh_task("noisy", "i=0; while [ $i -lt 3000 ]; do echo x; i=$((i+1)); done >&3; "
+                                 "echo \"the task's own output\"")
+        with Sked(tasks={"noisy.json": noisy}, args=FAST) as s:
+            done = s.wait_run(s.run_job(s.create_job("noisy")["id"]), timeout=30)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            lines = [l["message"] for l in s.all_logs(done)]
+            self.assertIn("the task's own output", lines)
+            self.assertEqual(sum(l.startswith("ignored status line: ") for l in lines), 20)
+            self.assertIn("more status lines ignored: they are counted rather than logged, and "
+                          "their number is said when the task ends", lines)
+            self.assertIn("3000 status lines ignored in all", lines)
+            self.assertLess(len(lines), 30)
+
     def test_long_lines_are_split_and_the_status_channel_is_capped(self):
         long = sh_task("long", r'''
 head -c 40000 /dev/zero | tr '\0' 'y'

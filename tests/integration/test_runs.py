@@ -619,6 +619,42 @@ while :; do sleep 0.1; done
             self.assertLess(time.time() - t0, 10)
 
 
+    def test_a_stop_while_a_timeout_ends_the_task_is_the_decision(self):
+        """A user stops a run whose timeout is already ending it: the stop decides (CANCELLED,
+        never retried), and the log says no signal was sent twice; the other way round, the
+        timeout of a run being stopped changes nothing either."""
+        slow = sh_task("slowterm", "trap 'sleep 1.5; exit 0' TERM; echo up; "
+                                   "while :; do sleep 0.05; done",
+                       timeout="1s", stop_grace="5s")
+        slow2 = sh_task("slowterm2", "trap 'sleep 2.5; exit 0' TERM; echo up; "
+                                     "while :; do sleep 0.05; done",
+                        timeout="1s", stop_grace="5s")
+        with Sked(tasks={"slowterm.json": slow, "slowterm2.json": slow2}, args=FAST) as s:
+            job = s.create_job("slowterm", max_retries=1, retry_backoff="1s")
+            run = s.run_job(job["id"])
+            wait_for(lambda: "timed out after 1s; sending SIGTERM" in
+                     [l["message"] for l in s.logs(run)], what="the timeout's SIGTERM")
+            self.assertEqual(s.stop_run(run)["status"], "CANCELLING")
+            done = s.wait_run(run, timeout=15)
+            self.assertEqual((done["status"], done["message"]),
+                             ("CANCELLED", "stopped by bootstrap token"), done)
+            msgs = [l["message"] for l in s.all_logs(done)]
+            self.assertIn("stop requested by bootstrap token; the task is already being stopped",
+                          msgs)
+            time.sleep(1.5)  # the retry's backoff, had there been one
+            listed = s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["hits"]
+            self.assertEqual([r["id"] for r in listed], [run["id"]])
+            # stopped first, timed out while it ends
+            run = s.run_job(s.create_job("slowterm2")["id"])
+            wait_for(lambda: "up" in [l["message"] for l in s.logs(run)], what="the task up")
+            s.stop_run(run)
+            done = s.wait_run(run, timeout=15)
+            self.assertEqual(done["status"], "CANCELLED", done)
+            msgs = [l["message"] for l in s.all_logs(done)]
+            self.assertIn("timed out after 1s; the task is already being stopped", msgs)
+            self.assertNotIn("timed out after 1s; sending SIGTERM", msgs)
+
+
 class Queues(unittest.TestCase):
     def test_a_retried_request_with_an_idempotency_key_starts_one_run(self):
         """The same request with the same Idempotency-Key (a client that lost the answer)

@@ -295,6 +295,31 @@ class OverlapTest(unittest.TestCase):
                     self.assertIsNone(r["stopped_by"])
 
 
+    def test_cancel_previous_waits_for_the_run_it_stopped(self):
+        """The replacement of a run slow to stop is held until that run has ended: fires
+        coming faster than the task stops do not pile up runs being stopped beside it, which
+        filled the queue and kept other jobs' runs waiting."""
+        tasks = dict(SLEEP_TASK)
+        tasks["stubborn.json"] = task_file("stubborn", ["/bin/sh", "-c", "trap '' TERM; "
+                                                        "while :; do sleep 0.05; done"],
+                                           stop_grace="3s")
+        with Sked(tasks=tasks, args=["--queues", "default=3", "--shutdown-grace", "1s"]) as s:
+            job = s.create_job("stubborn", schedule=every_second(), overlap="cancel_previous")
+            other = s.create_job("sleeper", args={"seconds": 0})
+            deadline = time.time() + 5
+            saw_held = False
+            while time.time() < deadline:
+                runs = runs_of(s, job["id"])
+                moving = [r for r in runs if r["status"] in ("RUNNING", "CANCELLING")]
+                self.assertLessEqual(len(moving), 1, runs)
+                saw_held = saw_held or any(r["status"] == "QUEUED" and r.get("held") for r in runs)
+                time.sleep(0.1)
+            self.assertTrue(saw_held)
+            # a slot stays for other jobs
+            self.assertEqual(s.wait_run(s.run_job(other["id"]), timeout=10)["status"], "SUCCESS")
+            s.patch("/api/jobs/" + job["id"], {"active": False})
+
+
 class CliTest(unittest.TestCase):
     def cli(self, *args, env=None):
         return subprocess.run([skedtest.BIN] + list(args), capture_output=True, text=True, env=env, timeout=60)
