@@ -322,8 +322,14 @@ void logcap_quote(struct buf *out, const char *p, size_t n)
 {
     bool cut = n > LOGCAP_QUOTE_MAX;
     if (cut) n = whole_chars(p, LOGCAP_QUOTE_MAX);
+    /* a NUL is escaped like any control character, not made U+FFFD with invalid bytes */
     struct buf clean = BUF_INIT;
-    utf8_sanitize(&clean, p, n);
+    for (const char *end = p + n, *z; p < end; p = z + 1) {
+        z = memchr(p, '\0', (size_t)(end - p));
+        utf8_sanitize(&clean, p, (size_t)((z ? z : end) - p));
+        if (!z) break;
+        buf_putc(&clean, '\0');
+    }
     for (size_t i = 0; i < clean.len; i++) {
         unsigned char b = (unsigned char)clean.data[i];
         if (b < 0x20 || b == 0x7f)

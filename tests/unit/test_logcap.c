@@ -540,13 +540,13 @@ static void test_status_ignored_quotes_the_line(void **state)
                            "output); the line: {\"bogus\": 1}");
     free(m);
 
-    /* control characters are shown escaped, invalid UTF-8 and NUL repaired */
+    /* control characters (NUL too) are shown escaped, invalid UTF-8 repaired */
     const char bad[] = "{\"message\":\"a\tb\x1b[31m\xc2\x9b\xff\0z\r";
     assert_int_equal(logcap_status_parse(bad, sizeof bad - 1, &u, &e), -EINVAL);
     m = logcap_status_ignored(bad, sizeof bad - 1, &e);
     assert_contains(m, "ignored status line: status: malformed JSON");
     assert_contains(m, "; the line: {\"message\":\"a\\u0009b\\u001b[31m\\u009b\xef\xbf\xbd"
-                       "\xef\xbf\xbdz\\u000d");
+                       "\\u0000z\\u000d");
     assert_false(strchr(m, '\t') || strchr(m, '\r') || strchr(m, '\x1b'));
     free(m);
 
@@ -573,6 +573,12 @@ static void test_status_ignored_quotes_the_line(void **state)
     logcap_quote(&out, ys, sizeof ys);
     assert_int_equal(out.len, LOGCAP_QUOTE_MAX);
     assert_null(strstr(buf_cstr(&out), "\xe2\x80\xa6"));
+    buf_free(&out);
+
+    /* a NUL is escaped as a control character, not taken for an invalid byte */
+    static const char nul[] = {'a', '\0', 'b', '\xff', '\0'};
+    logcap_quote(&out, nul, sizeof nul);
+    assert_string_equal(buf_cstr(&out), "a\\u0000b\xef\xbf\xbd\\u0000");
     buf_free(&out);
 }
 
