@@ -1,6 +1,7 @@
 /* notify: e-mail and webhook notifications of finished runs; see notify.h. */
 #include "notify.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <sodium.h>
@@ -90,6 +91,39 @@ void notify_sign(const char *key, const char *timestamp, const char *body, char 
     sodium_bin2hex(out, 65, mac, sizeof mac);
 }
 
+/* The host of an authority of n bytes at a: after its last '@' (the user and password). */
+static const char *host_of(const char *a, size_t n)
+{
+    const char *host = a;
+    for (const char *at; (at = memchr(host, '@', n - (size_t)(host - a))) != NULL;) host = at + 1;
+    return host;
+}
+
+/* How many of the n bytes at h are a host and its optional :PORT (a name of letters, digits,
+ * '-', '.' and '_', or an [IPv6] address); 0 when none is. */
+static size_t host_len(const char *h, size_t n)
+{
+    size_t i = 0;
+    if (n && h[0] == '[') {
+        while (i + 1 < n &&
+               (isxdigit((unsigned char)h[i + 1]) || h[i + 1] == ':' || h[i + 1] == '.'))
+            i++;
+        if (i + 1 >= n || h[i + 1] != ']' || i == 0) return 0;
+        i += 2;
+    } else {
+        while (i < n &&
+               (isalnum((unsigned char)h[i]) || h[i] == '-' || h[i] == '.' || h[i] == '_'))
+            i++;
+        if (i == 0) return 0;
+    }
+    if (i < n && h[i] == ':') {
+        size_t d = 0;
+        while (i + 1 + d < n && d < 5 && isdigit((unsigned char)h[i + 1 + d])) d++;
+        if (d) i += 1 + d;
+    }
+    return i;
+}
+
 const char *notify_url_problem(const char *u)
 {
     if (strlen(u) > 2000) return "is longer than 2000 bytes";
@@ -100,10 +134,14 @@ const char *notify_url_problem(const char *u)
                                                         : NULL;
     if (!rest) return "is not an http:// or https:// URL";
     size_t auth = strcspn(rest, "/?#"); /* [user[:password]@]host[:port] */
-    const char *host = memchr(rest, '@', auth);
-    host = host ? host + 1 : rest;
-    if (host == rest + auth || *host == ':' || *host == '/' || *host == '?' || *host == '#')
-        return "has no host";
+    const char *host = host_of(rest, auth);
+    size_t len = host_len(host, (size_t)(rest + auth - host));
+    if (len == 0) return "has no host";
+    /* what follows the host is a path, a query or a fragment: a host that went on with other
+     * characters would be shown whole to those who see only a URL's host */
+    if (host + len != rest + auth)
+        return "has a host of other characters than letters, digits, '-', '.' and '_' (or an "
+               "[IPv6] address), then an optional :PORT";
     return NULL;
 }
 
@@ -327,16 +365,12 @@ char *notify_hook_shown(const char *url)
     if (!host) return NULL;
     host += 3;
     size_t n = strcspn(host, "/?#");
-    const char *at = memchr(host, '@', n);
-    while (at) { /* the last '@' of the authority ends its user and password */
-        const char *next = memchr(at + 1, '@', n - (size_t)(at + 1 - host));
-        if (!next) break;
-        at = next;
-    }
-    const char *shown = at ? at + 1 : host;
-    size_t left = n - (size_t)(shown - host);
-    return xasprintf("%.*s%.*s%s", (int)(host - url), url, (int)left, shown,
-                     host[n] ? "/…" : "");
+    /* the host and port alone, whatever follows them (a URL saved before hosts were checked
+     * may go on with other characters) */
+    const char *shown = host_of(host, n);
+    size_t len = host_len(shown, n - (size_t)(shown - host));
+    return xasprintf("%.*s%.*s%s", (int)(host - url), url, (int)len, shown,
+                     shown[len] ? "/…" : "");
 }
 
 static void deliver_work(void *arg)

@@ -247,7 +247,11 @@ class Notifications(unittest.TestCase):
                 self.assertLess(len(msg), 200, msg)  # a long value is cut, not quoted whole
             for bad, why in (("http://", "has no host"), ("https://user@/x", "has no host"),
                              ("http://h/a\tb", "control character"), ("ftp://h", "not an http://"),
-                             ("http://h/" + "x" * 2000, "longer than 2000 bytes")):
+                             ("http://h/" + "x" * 2000, "longer than 2000 bytes"),
+                             # what would follow the host shown to those who see only hosts
+                             ("https://hooks.example.org;SECRET", "a host of other characters"),
+                             ("https://hooks.example.org\\SECRET/x", "a host of other characters"),
+                             ("https://h:123456/x", "a host of other characters")):
                 r = s.post("/api/jobs", {"title": "t", "task": "ok", "notification_webhooks": [bad]})
                 self.assertEqual(r.status, 400, (bad, r))
                 self.assertIn(why, r.json["errors"][0]["messages"][0])

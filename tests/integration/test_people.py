@@ -483,6 +483,15 @@ class Hardening(unittest.TestCase):
                              [secret, "http://127.0.0.1:9", "https://bot:SECRET@chat.example.org"])
             self.assertEqual(s.get("/api/jobs/" + job["id"], token=viewer).json["notification_webhooks"][0],
                              "https://hooks.example.org/…")
+            # saved by an older sked, which let other characters follow the host: cut there
+            db = sqlite3.connect(s.db, timeout=10)
+            db.execute("UPDATE job SET notifications = json_set(notifications, '$.webhooks', "
+                       "json(?)) WHERE id = ?",
+                       (json.dumps(["https://hooks.example.org;SECRET", "https://h\\SECRET"]), job["id"]))
+            db.commit()
+            db.close()
+            self.assertEqual(s.get("/api/jobs/" + job["id"], token=viewer).json["notification_webhooks"],
+                             ["https://hooks.example.org/…", "https://h/…"])
 
     def test_an_admins_change_made_while_a_password_is_checked_stands(self):
         """A person's own change waits for their password's check, off the loop; an admin who
