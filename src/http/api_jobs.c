@@ -4,6 +4,7 @@
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api.h"
 #include "args.h"
@@ -482,8 +483,9 @@ static const char *ascii_or_dots(const char *s, size_t max)
 }
 
 /* If-Match (RFC 9110 §13.1.1): whether a write may change job j, which is when the request has
- * no If-Match, "*", or j's tag among its comma-separated ones (a weak W/ one never matches);
- * else answered 412, the change made since the client read the job kept. */
+ * no If-Match, "*", or j's tag among its comma-separated ones, on one line or several (a weak
+ * W/ one never matches); else answered 412, the change made since the client read the job
+ * kept. */
 static bool if_match(struct api_ctx *c, const struct job *j)
 {
     const char *h = http_header(c->req, "If-Match");
@@ -491,12 +493,16 @@ static bool if_match(struct api_ctx *c, const struct job *j)
     char tag[ETAG_MAX];
     job_etag(j, tag);
     size_t tl = strlen(tag);
-    for (const char *p = h; *p;) {
-        while (*p == ' ' || *p == ',') p++;
-        size_t n = strcspn(p, ",");
-        while (n && p[n - 1] == ' ') n--;
-        if ((n == 1 && *p == '*') || (n == tl && memcmp(p, tag, n) == 0)) return true;
-        p += strcspn(p, ",");
+    const struct http_head *head = &c->req->head;
+    for (size_t i = 0; i < head->nheaders; i++) {
+        if (strcasecmp(head->headers[i].name, "If-Match") != 0) continue;
+        for (const char *p = head->headers[i].value; *p;) {
+            while (*p == ' ' || *p == ',') p++;
+            size_t n = strcspn(p, ",");
+            while (n && p[n - 1] == ' ') n--;
+            if ((n == 1 && *p == '*') || (n == tl && memcmp(p, tag, n) == 0)) return true;
+            p += strcspn(p, ",");
+        }
     }
     http_add_header(c->req, "ETag", tag);
     api_error(c, 412,

@@ -60,7 +60,8 @@ int http_unescape(const char *s, size_t n, bool form, struct buf *out)
         buf_append(out, s + from, i - from);
         if (c == '%') {
             int hi = i + 2 < n ? hex_digit(s[i + 1]) : -1, lo = hi >= 0 ? hex_digit(s[i + 2]) : -1;
-            if (lo < 0 || (hi | lo) == 0) return -1; /* not two hex digits, or a NUL */
+            if (lo < 0) return -1;          /* not two hex digits */
+            if ((hi | lo) == 0) return -2;  /* a NUL */
             c = (char)(hi << 4 | lo);
             i += 2;
         } else {
@@ -101,11 +102,15 @@ int http_parse_query(const char *q, struct http_param **out, size_t *n)
             const char *eq = memchr(p, '=', len);
             size_t klen = eq ? (size_t)(eq - p) : len;
             struct buf k = BUF_INIT, v = BUF_INIT;
-            if (http_unescape(p, klen, true, &k) != 0 ||
-                (eq && http_unescape(eq + 1, len - klen - 1, true, &v) != 0)) {
+            int krc = http_unescape(p, klen, true, &k);
+            int vrc = krc == 0 && eq ? http_unescape(eq + 1, len - klen - 1, true, &v) : 0;
+            if (krc != 0 || vrc != 0) {
                 buf_free(&k);
                 buf_free(&v);
-                goto bad;
+                http_params_free(*out, *n);
+                *out = NULL;
+                *n = 0;
+                return krc == -2 || vrc == -2 ? -3 : -1;
             }
             *out = xrealloc(*out, (*n + 1) * sizeof **out);
             (*out)[*n].key = buf_steal(&k);
@@ -116,11 +121,6 @@ int http_parse_query(const char *q, struct http_param **out, size_t *n)
         if (*p == '&') p++;
     }
     return 0;
-bad:
-    http_params_free(*out, *n);
-    *out = NULL;
-    *n = 0;
-    return -1;
 }
 
 void http_head_release(struct http_head *h)
@@ -217,10 +217,17 @@ int http_parse_head(const char *buf, size_t len, struct http_head *h, struct sk_
         FAIL(400, "request", "the request target must start with /");
     const char *q = strchr(path, '?');
     size_t plen = q ? (size_t)(q - path) : strlen(path);
+    /* an encoded '/' would make one segment two once decoded (jobs/ID%2Fruns routed as
+     * jobs/ID/runs), which a proxy matching paths does not expect: no id or name holds one */
+    for (size_t i = 0; i + 2 < plen; i++)
+        if (path[i] == '%' && path[i + 1] == '2' && (path[i + 2] == 'F' || path[i + 2] == 'f'))
+            FAIL(400, "request", "an encoded '/' (%%2F) in the path is refused");
     struct buf pb = BUF_INIT;
-    if (http_unescape(path, plen, false, &pb) != 0) {
+    int urc = http_unescape(path, plen, false, &pb);
+    if (urc != 0) {
         buf_free(&pb);
-        FAIL(400, "request", "bad percent-escape in the path");
+        FAIL(400, "request", urc == -2 ? "a NUL byte (%%00) in the path is refused"
+                                       : "bad percent-escape in the path");
     }
     h->path = buf_steal(&pb);
     h->query = q ? text + (q + 1 - buf) : NULL;
@@ -656,8 +663,9 @@ static void dispatch_request(struct http_conn *c)
     c->state = ST_HEAD;
     int qrc = http_parse_query(req->head.query, &req->params, &req->nparams);
     if (qrc != 0) {
-        http_reply_error(req, 400, qrc == -2 ? "too many query parameters (at most 100)"
-                                             : "bad percent-escape in the query string");
+        http_reply_error(req, 400, qrc == -2   ? "too many query parameters (at most 100)"
+                                   : qrc == -3 ? "a NUL byte (%00) in the query string is refused"
+                                               : "bad percent-escape in the query string");
         return;
     }
     c->srv->fn(req, c->srv->arg);

@@ -50,9 +50,11 @@ struct http_head {
  * HTTP status to answer (400, 431, 501, 505) with the reason in e. */
 int http_parse_head(const char *buf, size_t len, struct http_head *h, struct sk_err *e);
 void http_head_release(struct http_head *h);
-/* Percent-decodes s[0..n) ('+' as space when form); -1 when an escape is bad or decodes to NUL. */
+/* Percent-decodes s[0..n) ('+' as space when form); -1 when an escape is bad, -2 when one
+ * decodes to NUL. */
 int http_unescape(const char *s, size_t n, bool form, struct buf *out);
-/* Splits a query string into decoded pairs; -1 on a bad escape, -2 past 100 parameters. */
+/* Splits a query string into decoded pairs; -1 on a bad escape, -2 past 100 parameters, -3
+ * for an escape that decodes to NUL. */
 int http_parse_query(const char *q, struct http_param **out, size_t *n);
 void http_params_free(struct http_param *p, size_t n);
 

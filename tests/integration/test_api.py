@@ -351,6 +351,14 @@ class BadInput(ApiCase):
         r = self.s.get("/api/jobs?page=0&size=0&sort=x")
         self.assertEqual({e["field"] for e in r.json["errors"]}, {"page", "size", "sort"})
         self.assertError(self.s.get("/api/jobs?q=%zz"), 400, fragment="percent-escape")
+        self.assertError(self.s.get("/api/jobs?q=a%00b"), 400,
+                         fragment="a NUL byte (%00) in the query string is refused")
+        # an encoded '/' would make one path segment two (the runs of a job by its id)
+        job = self.job()
+        self.assertError(self.s.get("/api/jobs/%s%%2Fruns" % job["id"]), 400,
+                         fragment="an encoded '/' (%2F) in the path is refused")
+        self.assertError(self.s.get("/api/jobs/%s%%00" % job["id"]), 400,
+                         fragment="a NUL byte (%00) in the path")
 
 
 class QueryParameters(ApiCase):
@@ -694,6 +702,12 @@ class JobWrites(ApiCase):
                 self.assertEqual(r.status, 412, value)  # a weak tag never matches
             else:
                 self.assertEqual(r.status, 200, (value, r))
+        # If-Match is a list: its tags on two lines are the same list as on one
+        now_tag = self.s.get(url).headers.get("ETag")
+        out = self.s.raw(("PATCH %s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+                          "If-Match: \"nope\"\r\nIf-Match: %s\r\nContent-Length: 2\r\n"
+                          "Connection: close\r\n\r\n{}" % (url, skedtest.TOKEN, now_tag)).encode())
+        self.assertTrue(out.startswith(b"HTTP/1.1 200"), out[:200])
         r = self.s.request("DELETE", url, headers={"If-Match": self.s.get(url).headers.get("ETag")})
         self.assertEqual(r.status, 204, r)
 
