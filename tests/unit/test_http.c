@@ -143,7 +143,6 @@ static void test_head_targets(void **state)
         const char *target, *path, *query;
     } cases[] = {
         {"/api/tasks/a%20b", "/api/tasks/a b", NULL},
-        {"/api/tasks/a%2Fb", "/api/tasks/a/b", NULL},
         {"/a+b", "/a+b", NULL}, /* '+' is only a space in queries */
         {"/caf%C3%A9?x=%C3%A9", "/caf\xc3\xa9", "x=%C3%A9"},
         {"http://example.com/api/jobs?x=1", "/api/jobs", "x=1"},
@@ -200,7 +199,10 @@ static void test_head_errors(void **state)
     head_bad("GET /a%zz HTTP/1.1\r\n\r\n", 400, "percent-escape");
     head_bad("GET /a%4 HTTP/1.1\r\n\r\n", 400, "percent-escape");
     head_bad("GET /a% HTTP/1.1\r\n\r\n", 400, "percent-escape");
-    head_bad("GET /a%00b HTTP/1.1\r\n\r\n", 400, "percent-escape");
+    head_bad("GET /a%00b HTTP/1.1\r\n\r\n", 400, "a NUL byte (%00) in the path is refused");
+    /* an encoded '/' would make one segment two once decoded */
+    head_bad("GET /api/tasks/a%2Fb HTTP/1.1\r\n\r\n", 400, "an encoded '/' (%2F)");
+    head_bad("GET /api/tasks/a%2fb HTTP/1.1\r\n\r\n", 400, "an encoded '/' (%2F)");
 
     head_bad("GET / HTTP/1.1\r\nHost: x\r\n  folded\r\n\r\n", 400, "folded");
     head_bad("GET / HTTP/1.1\r\n\tfolded: x\r\n\r\n", 400, "folded");
@@ -287,7 +289,8 @@ static void test_query(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         p = (struct http_param *)1;
         n = 7;
-        assert_int_equal(http_parse_query(bad[i], &p, &n), -1);
+        /* a NUL is said apart from a malformed escape */
+        assert_int_equal(http_parse_query(bad[i], &p, &n), strcmp(bad[i], "a=%00") ? -1 : -3);
         assert_null(p); /* and nothing half-built is left behind */
         assert_int_equal(n, 0);
     }
@@ -330,7 +333,7 @@ static void test_unescape(void **state)
     buf_free(&b);
     assert_int_equal(http_unescape("%g1", 3, false, &b), -1);
     buf_free(&b);
-    assert_int_equal(http_unescape("a%00b", 5, false, &b), -1); /* no NUL inside a string */
+    assert_int_equal(http_unescape("a%00b", 5, false, &b), -2); /* no NUL inside a string */
     buf_free(&b);
     /* plain stretches before, between and after escapes of either case */
     assert_int_equal(http_unescape("/api/x%2Fy%2fz+w/end", 20, false, &b), 0);
