@@ -148,6 +148,8 @@ struct flight {
     int64_t done_at;          /* the result's date_done, 0 when it gave none */
     bool stopping, timed_out;
     bool start_guessed;       /* started_at is the send: no start was heard of */
+    int64_t timed_from;       /* what the run's timeout counts from: the start the worker
+                               * reported, or when sked learnt of a guessed one */
     int revokes;              /* revoke broadcasts so far (SIGTERM, then SIGKILL) */
     int64_t stop_deadline;
     bool check_pending;       /* an LREM or LPOS is on its way */
@@ -705,7 +707,7 @@ static void mark_running(struct flight *f, const char *worker, int64_t at)
          * worker's own word */
         if (f->start_guessed && at != NO_TIME && at <= now && at > r->started_at) {
             f->start_guessed = false;
-            r->started_at = at;
+            r->started_at = f->timed_from = at;
             struct run_guard g = {r->id, RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING), NULL, 0};
             store_run_update(f->c->store, &g, -1, RF_STARTED_AT, r, now);
         }
@@ -716,6 +718,9 @@ static void mark_running(struct flight *f, const char *worker, int64_t at)
     if (at == NO_TIME || at > now) at = now;
     if (at < f->sent_at) at = f->sent_at;
     if (r->started_at == NO_TIME) r->started_at = at;
+    /* a guessed start (the send) may lie long before the real one: the timeout counts from
+     * when sked learnt of it, never firing early */
+    f->timed_from = f->start_guessed ? now : r->started_at;
     int to = r->status == RUN_QUEUED ? RUN_RUNNING : -1; /* CANCELLING stays */
     struct run_guard g = {r->id, RUN_MASK(RUN_QUEUED) | RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING), NULL,
                           0};
@@ -893,6 +898,8 @@ static void on_meta(struct flight *f, const char *text, size_t len)
         if (f->ev_end) end_from_event(f);
         return;
     }
+    free(f->bad_meta); /* what the key holds now reads */
+    f->bad_meta = NULL;
     bool over = m.status && (strcmp(m.status, "SUCCESS") == 0 || strcmp(m.status, "FAILURE") == 0);
     if (over && f->state != F_STARTED && !f->held_meta) {
         /* the result key is written before the worker's buffered events go out: wait a moment
@@ -1445,9 +1452,11 @@ static void flight_send(struct flight *f)
         split_args(def, resolved, &args, &kwargs);
         split_args(def, r->args, &shown_args, &shown_kwargs);
         json_decref(resolved);
-        char tag[UUID_STR_LEN], origin[256];
+        char tag[UUID_STR_LEN];
         uuid_v4(tag);
-        snprintf(origin, sizeof origin, "sked@%s", c->cfg->node);
+        /* whole: a node's name is up to 200 characters of UTF-8, which no fixed buffer cut
+         * in the middle of one may spoil */
+        char *origin = xasprintf("sked@%s", c->cfg->node);
         /* the timeout means what it means for a local run: at the timeout the task is asked
          * to stop (the soft limit raises SoftTimeLimitExceeded in it, as SIGTERM would), and
          * stop_grace later it is killed (the hard limit) */
@@ -1459,6 +1468,7 @@ static void flight_send(struct flight *f)
                                     shown_kwargs};
         struct sk_err e = {0};
         f->envelope = celery_task_envelope(&m, &e);
+        free(origin);
         json_decref(args);
         json_decref(kwargs);
         json_decref(shown_args);
@@ -1669,9 +1679,8 @@ static void check_flight(struct flight *f, int64_t now)
         withdraw(f);
         return;
     }
-    if (f->state == F_STARTED && f->run.timeout_ms > 0 && f->run.started_at != NO_TIME &&
-        !f->start_guessed) { /* a guessed start may be long before the real one */
-        int64_t over = now - f->run.started_at - f->run.timeout_ms * 1000;
+    if (f->state == F_STARTED && f->run.timeout_ms > 0 && f->timed_from) {
+        int64_t over = now - f->timed_from - f->run.timeout_ms * 1000;
         /* the worker's time limits stop the task: a revoke now would cut short what the
          * task does on SoftTimeLimitExceeded; whatever it ends with, the run timed out */
         if (over > 0) note_timeout(f);
@@ -1687,8 +1696,8 @@ static void check_flight(struct flight *f, int64_t now)
     if (f->unclaimed_since) {
         /* no result came meanwhile either (the keys are read every 5 s) */
         if (now - f->unclaimed_since > f->accept_ms * 1000 + QUERY_GRACE_US) {
-            char *msg = f->bad_meta ? xasprintf("no worker has the task, and the result the "
-                                                "backend holds of it cannot be read: %s",
+            char *msg = f->bad_meta ? xasprintf("lost: no worker has the task, and the result "
+                                                "the backend holds of it cannot be read: %s",
                                                 f->bad_meta)
                                     : xstrdup("lost: no worker has the task, and the result "
                                               "backend holds no result of it");
@@ -2245,6 +2254,8 @@ int celery_resume(struct celery *c)
             f->state = f->run.status == RUN_QUEUED ? (flight_worker(f) ? F_TAKEN : F_SENT)
                                                    : F_STARTED;
             f->resumed = f->state == F_SENT;
+            if (f->state == F_STARTED)
+                f->timed_from = f->run.started_at != NO_TIME ? f->run.started_at : time_now_us();
         }
         if (f->run.status == RUN_CANCELLING) {
             f->stopping = true;

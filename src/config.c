@@ -225,17 +225,15 @@ static bool has_control(const char *s)
 }
 
 /* url with the password of its USER:PASSWORD@ as ******** (also in a URL that is not valid,
- * whose error quotes it), into out. */
-static const char *smtp_url_masked(const char *url, char *out, size_t n)
+ * whose error quotes it); to be freed. */
+static char *smtp_url_masked(const char *url)
 {
     const char *scheme = strstr(url, "://");
     const char *colon = strchr(scheme ? scheme + 3 : url, ':');
     const char *at = strrchr(url, '@');
     if (colon && at && colon < at)
-        snprintf(out, n, "%.*s********%s", (int)(colon + 1 - url), url, at);
-    else
-        snprintf(out, n, "%s", url);
-    return out;
+        return xasprintf("%.*s********%s", (int)(colon + 1 - url), url, at);
+    return xstrdup(url);
 }
 
 /* What is wrong with an SMTP server's URL, or NULL: smtp:// or smtps://, an optional
@@ -364,10 +362,12 @@ static int set_option(struct config *c, const char *name, const char *val, const
             c->shutdown_grace_ms = n;
     } else if (strcmp(name, "smtp-url") == 0) {
         const char *bad = *val ? smtp_url_error(val) : NULL;
-        char shown[300];
-        if (bad)
-            return sk_err_set(e, -EINVAL, src, "'%s': %s",
-                              smtp_url_masked(val, shown, sizeof shown), bad);
+        if (bad) {
+            char *shown = smtp_url_masked(val);
+            int rc = sk_err_set(e, -EINVAL, src, "'%s': %s", shown, bad);
+            free(shown);
+            return rc;
+        }
         free(c->smtp_url);
         c->smtp_url = *val ? xstrdup(val) : NULL;
     } else if (strcmp(name, "smtp-from") == 0) {
@@ -758,8 +758,9 @@ void config_print(const struct config *c, FILE *f)
             c->log_format == LOG_JSON ? "json" : "text");
     fprintf(f, "\n[notifications]\n");
     if (c->smtp_url) {
-        char shown[2048];
-        fprintf(f, "smtp_url = %s\n", smtp_url_masked(c->smtp_url, shown, sizeof shown));
+        char *shown = smtp_url_masked(c->smtp_url);
+        fprintf(f, "smtp_url = %s\n", shown);
+        free(shown);
     }
     fprintf(f, "smtp_from = %s\n", c->smtp_from ? c->smtp_from : "");
     if (c->public_url) fprintf(f, "public_url = %s\n", c->public_url);

@@ -569,11 +569,14 @@ static void on_delay(evutil_socket_t fd, short what, void *arg)
 
 /* A FAILED run that did start is followed by a new attempt while its job allows one: same
  * arguments, trigger "retry", the failed run as parent, after a backoff that doubles. */
-static void maybe_retry(struct dispatch *d, const struct run *r)
+/* Inserts the next attempt of failed run r when its job has retries left; -EIO when the store
+ * could not take it (recovery must not go on without it), else 0. */
+static int maybe_retry(struct dispatch *d, const struct run *r)
 {
-    if (r->status != RUN_FAILED || r->started_at == NO_TIME) return;
+    if (r->status != RUN_FAILED || r->started_at == NO_TIME) return 0;
     struct job j;
-    if (store_job_get(d->store, r->job_id, &j) != 0) return;
+    if (store_job_get(d->store, r->job_id, &j) != 0) return 0;
+    int rc = 0;
     /* a job whose runs never overlap (skip, queue_one) with a run already waiting or going:
      * that run does the job's next work, and a retry beside it would run side by side */
     unsigned moving = RUN_MASK(RUN_QUEUED) | RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING);
@@ -584,7 +587,7 @@ static void maybe_retry(struct dispatch *d, const struct run *r)
                                       "is already waiting or running\"",
                  r->id, r->job_id, overlap_name(j.overlap));
         job_release(&j);
-        return;
+        return 0;
     }
     if (r->attempt <= j.max_retries) {
         int64_t backoff = j.retry_backoff_ms;
@@ -624,10 +627,13 @@ static void maybe_retry(struct dispatch *d, const struct run *r)
                                    * known as empty since the failed run's claim */
             else
                 arm_delayed(d, n.created);
+        } else {
+            rc = -EIO;
         }
         run_release(&n);
     }
     job_release(&j);
+    return rc;
 }
 
 void dispatch_remote_ended(struct dispatch *d, const struct run *r)
@@ -1105,23 +1111,26 @@ int dispatch_recover(struct dispatch *d)
         f.finished_at = now;
         f.message = (char *)msg;
         struct run_guard g = {r->id, RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING), NULL, 0};
+        /* the run's end and its retry in one transaction: a start that cannot commit them
+         * stops (status 1) before it serves, and the next start finds the run as it was */
         store_begin(d->store);
         store_log_append(d->store, r->rid, &line, 1);
         int urc = store_run_update(d->store, &g, RUN_FAILED, RF_FINISHED_AT | RF_MESSAGE, &f, now);
-        if ((urc != 0 && urc != -ESTALE) || store_commit(d->store) != 0) {
-            store_rollback(d->store);
-            rc = -EIO; /* nothing announced that the store does not hold */
-            break;
-        }
-        log_warn("run.interrupted", "run=%s job=%s", r->id, r->job_id);
+        int rrc = 0;
         if (urc == 0) {
             r->status = RUN_FAILED;
             r->finished_at = r->updated = now;
             free(r->message);
             r->message = xstrdup(msg);
             publish_status(d, r);
-            maybe_retry(d, r);
+            rrc = maybe_retry(d, r);
         }
+        if ((urc != 0 && urc != -ESTALE) || rrc != 0 || store_commit(d->store) != 0) {
+            store_rollback(d->store);
+            rc = -EIO;
+            break;
+        }
+        log_warn("run.interrupted", "run=%s job=%s", r->id, r->job_id);
     }
     if (killed) log_warn("run.orphans_killed", "count=%d", killed);
     store_runs_free(runs, n);

@@ -150,20 +150,25 @@ done:
  * silently, as no server ever sees it), its name appended to where; NULL when none. */
 static const char *unknown_key(const json_t *j, char *where, size_t len)
 {
+    static char why[600];
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)j, k, v)
     {
         bool known = strcmp(k, "id") == 0 || strcmp(k, "on_success") == 0;
         for (const char *const *f = fields; *f && !known; f++) known = strcmp(k, *f) == 0;
-        if (!known) {
-            size_t n = strlen(where);
-            snprintf(where + n, len - n, ": %.40s", k);
-            return "unknown field (a job's fields: id, title, description, task, active, "
-                   "default_queue, schedule, args, custom_args, notification_emails, "
-                   "notification_statuses, notification_webhooks, timeout, overlap, catchup, "
-                   "catchup_limit, max_retries, retry_backoff, retention, on_success)";
-        }
+        if (known) continue;
+        struct buf b = BUF_INIT;
+        text_clean(&b, k, 40);
+        size_t n = strlen(where);
+        snprintf(where + n, len - n, ": %s", buf_cstr(&b));
+        buf_reset(&b);
+        buf_puts(&b, "unknown field (a job's fields: id");
+        for (const char *const *f = fields; *f; f++) buf_printf(&b, ", %s", *f);
+        buf_puts(&b, ", on_success)");
+        snprintf(why, sizeof why, "%s", buf_cstr(&b));
+        buf_free(&b);
+        return why;
     }
     return NULL;
 }

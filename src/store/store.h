@@ -27,9 +27,9 @@ enum durability { DURABILITY_NORMAL, DURABILITY_FULL };
 int store_open(const char *path, enum durability d, struct store **out, struct sk_err *e);
 void store_close(struct store *s);
 /* Takes the store at path (creating its file when missing) for this process's server alone:
- * an fd to keep open until after store_close, or -1 with e saying why (-EBUSY: another sked
- * serves it). A second server on the same store would take the first one's runs for a crash's
- * leftovers. Local tools (backup, accounts, tokens) take no such lock. */
+ * an fd to keep open until after store_close, or a negative errno with e saying why (-EBUSY:
+ * another sked serves it). A second server on the same store would take the first one's runs
+ * for a crash's leftovers. Local tools (backup, accounts, tokens) take no such lock. */
 int store_lock_serving(const char *path, struct sk_err *e);
 /* Checkpoints the WAL on a thread with a connection of its own instead of in the commits that
  * pass the threshold (the server's store: its commits are on the event loop). */

@@ -856,6 +856,14 @@ class Brokers(unittest.TestCase):
             done = s.wait_run(s.run_job(s.create_job("add", args={"x": 1, "y": 2})["id"]))
             self.assertEqual((done["status"], done["output"]), ("SUCCESS", 3), done)
 
+    def test_a_node_name_of_many_bytes_reaches_the_worker_whole(self):
+        """A node's name is up to 200 characters of UTF-8: the message's origin holds it whole
+        (a fixed buffer cut it inside a character, and every run failed)."""
+        node = "a" + "\u00e9" * 199
+        with Sked(tasks=task_files(REDIS), args=FAST + ["--node", node]) as s:
+            done = s.wait_run(s.run_job(s.create_job("add", args={"x": 2, "y": 2})["id"]), timeout=30)
+            self.assertEqual((done["status"], done["output"]), ("SUCCESS", 4), done)
+
     def test_two_spellings_of_one_broker_are_one_broker(self):
         tasks = task_files(REDIS)
         add = tasks["add.json"]

@@ -181,7 +181,8 @@ class StoreFailure(unittest.TestCase):
         them: when the store cannot commit that, sked stops with status 1 rather than serve
         runs it would show RUNNING forever, and a start with room recovers them."""
         with Sked(tasks=TASKS, args=["--shutdown-grace", "1s"]) as s:
-            run = s.run_job(s.create_job("long")["id"])
+            job = s.create_job("long", max_retries=1, retry_backoff="1h")
+            run = s.run_job(job["id"])
             started(s, run, "working")
             s.kill9()
             wal = os.path.getsize(s.db + "-wal")  # the WAL may grow no further
@@ -197,6 +198,10 @@ class StoreFailure(unittest.TestCase):
             s.start()
             done = s.get_run(run)
             self.assertEqual((done["status"], done["message"]), ("FAILED", INTERRUPTED))
+            # its retry was made with it, once
+            runs = s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["hits"]
+            self.assertEqual(sorted((r["trigger"], r["status"]) for r in runs),
+                             [("manual", "FAILED"), ("retry", "QUEUED")])
 
 
 class OneServerPerStore(unittest.TestCase):

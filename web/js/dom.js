@@ -36,8 +36,8 @@ export function append(el, children) {
 // Bidirectional controls (embeddings, overrides, isolates, marks). In text a task wrote (its
 // log, its message, its output) one would make the text show other than it was written
 // ("desrever" for "reversed"): each is shown as a small visible marker instead.
-const BIDI_CONTROL = /[\u200E\u200F\u202A-\u202E\u2066-\u2069]/;
-const BIDI_SPLIT = /([\u200E\u200F\u202A-\u202E\u2066-\u2069])/;
+const BIDI_CONTROL = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/;
+const BIDI_SPLIT = /([\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069])/;
 
 /** The text as children for h() or put(): bidirectional controls as markers ("⟨U+202E⟩"). */
 export function visibleText(text) {

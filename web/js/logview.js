@@ -34,6 +34,7 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
   let follow = true;
   let es = null;
   let destroyed = false;
+  let reopenTimer = null;
   let frame = 0;
   const abort = new AbortController();
 
@@ -247,8 +248,13 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
       onConnection(false);
       if (es.readyState === EventSource.CLOSED) {
         setLive('Live updates stopped', 'is-error');
-        // Most likely the session ended: a plain request lets the app notice a 401.
+        // Most likely the session ended: a plain request lets the app notice a 401. Or a
+        // proxy answered for a server that is down (502, 504): the browser gives up on such
+        // an answer, so the stream is opened again every few seconds until it is back.
         api.get('/session').catch(() => {});
+        es = null;
+        clearTimeout(reopenTimer);
+        reopenTimer = setTimeout(() => { if (!destroyed && !es) openStream(); }, 3000);
       } else {
         setLive('Reconnecting…');
       }
@@ -283,6 +289,7 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
 
   function destroy() {
     destroyed = true;
+    clearTimeout(reopenTimer);
     abort.abort();
     if (es) es.close();
     es = null;

@@ -107,12 +107,16 @@ export function isCurrent(token) {
   return token === renderToken;
 }
 
+// the address the page shown was rendered for (path and query)
+let rendered = '';
+
 export async function render() {
   leave();
   holds = [];
   renderToken += 1;
   const token = renderToken;
   const path = location.pathname;
+  rendered = path + location.search;
   const redirect = guard(path);
   if (redirect && redirect !== path + location.search) {
     history.replaceState(history.state, '', redirect);
@@ -133,20 +137,23 @@ export async function render() {
 // (history.go back by as many entries), and made again once the user chose to leave.
 let undoing = false;
 async function onPopState(e) {
-  const to = e.state && typeof e.state.at === 'number' ? e.state.at : 0;
+  if (!(e.state && typeof e.state.at === 'number')) {
+    // an entry this session did not make (a #fragment typed in the address bar): numbered
+    // after the current one; the same page with another fragment is not rendered again, so
+    // what is typed in it stays, and no count of steps is guessed to undo it
+    undoing = false;
+    history.replaceState({ at: ++here }, '', location.href);
+    if (location.pathname + location.search !== rendered) render();
+    return;
+  }
+  const to = e.state.at;
   if (undoing) {
     undoing = false;
     here = to;
     return;
   }
-  if (!unsaved()) {
-    here = to;
-    render();
-    return;
-  }
   const steps = to - here;
-  if (!steps) {
-    // an entry this session did not number: nothing to undo it by
+  if (!unsaved() || !steps) {
     here = to;
     render();
     return;

@@ -119,7 +119,8 @@ export async function auditPage(el, { query, token }) {
     }
     const entries = data.hits.hits;
     // A page past the end (a link to a page that no longer exists): show the last one.
-    if (!entries.length && data.hits.total > 0 && state.page > 1) {
+    // (a lower page only: a count the rows disagree with cannot make it loop)
+    if (!entries.length && state.page > Math.ceil(data.hits.total / state.size) && data.hits.total > 0) {
       state.page = Math.ceil(data.hits.total / state.size);
       return load();
     }

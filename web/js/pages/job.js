@@ -194,7 +194,8 @@ export async function jobPage(el, { params, token }) {
       }
       const list = runs.hits.hits;
       // A page past the end (its last run deleted): the last page there is, not "not run yet".
-      if (!list.length && runs.hits.total > 0 && runsState.page > 1) {
+      // (a lower page only: a count the rows disagree with cannot make it loop)
+      if (!list.length && runsState.page > Math.ceil(runs.hits.total / runsState.size) && runs.hits.total > 0) {
         runsState.page = Math.ceil(runs.hits.total / runsState.size);
         return refresh({ withJob: false });
       }

@@ -77,7 +77,8 @@ export async function jobsPage(el, { query, token }) {
     const jobs = data.hits.hits;
     const total = data.hits.total;
     // A page past the end (after deletions or a narrower search): show the last one.
-    if (!jobs.length && total > 0 && state.page > 1) {
+    // (a lower page only: a count the rows disagree with cannot make it loop)
+    if (!jobs.length && state.page > Math.ceil(total / state.size) && total > 0) {
       state.page = Math.ceil(total / state.size);
       return load();
     }

@@ -242,7 +242,8 @@ export async function runPage(el, { params, token }) {
     try {
       await api.get('/session');
     } catch (err) {
-      if (err.status !== 0 || hideBanner || !isCurrent(token)) return;
+      // no answer, or a proxy's for a server that is down
+      if (![0, 502, 503, 504].includes(err.status) || hideBanner || !isCurrent(token)) return;
       hideBanner = setBanner('The server cannot be reached: what this page shows may be out of date. It updates again once the server is back.', 'warn');
       freezeDurations();
     }

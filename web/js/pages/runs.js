@@ -52,7 +52,8 @@ export async function runsPage(el, { query, token }) {
     const runs = data.hits.hits;
     // A page past the end (after deletions, or a link to a page that no longer exists):
     // show the last one rather than an empty list that says nothing matches.
-    if (!runs.length && data.hits.total > 0 && state.page > 1) {
+    // (a lower page only: a count the rows disagree with cannot make it loop)
+    if (!runs.length && state.page > Math.ceil(data.hits.total / state.size) && data.hits.total > 0) {
       state.page = Math.ceil(data.hits.total / state.size);
       return load();
     }
