@@ -173,8 +173,8 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
     char restart[256];
     config_reload(&s->cfg, &fresh, restart, sizeof restart);
     config_release(&fresh);
+    log_setup(s->cfg.log_level, s->cfg.log_format); /* first: what the reload logs is in its format */
     if (*restart) log_warn("reload.needs_restart", "settings=%s", restart);
-    log_setup(s->cfg.log_level, s->cfg.log_format);
     dispatch_set_queues(s->dispatch, &s->cfg);
     dispatch_set_tasks(s->dispatch, ts);
     size_t before = s->tasks->count;

@@ -1141,6 +1141,15 @@ class ReloadConfig(unittest.TestCase):
             self.assertEqual(s.wait_run(long_run)["status"], "SUCCESS")
             names = [q["name"] for q in s.get("/api/queues").json["hits"]["hits"]]
             self.assertEqual(names, ["default"])
+            # a reload that switches the log to JSON logs what it says in JSON already
+            with open(conf, "w") as f:
+                f.write("[server]\nqueues = default=3\nnode = third\n[log]\nformat = json\n")
+            s.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: '"event":"reload.done"' in s.server_log().replace(" ", ""),
+                     what="the reload in JSON")
+            lines = [l for l in s.server_log().splitlines() if "reload.needs_restart" in l]
+            self.assertTrue(lines[-1].startswith("{"), lines)
+            self.assertEqual(json.loads(lines[-1])["settings"], "node")
         skedtest.shutil.rmtree(tmp, ignore_errors=True)
 
 
