@@ -162,6 +162,13 @@ static const char *unauthenticated(const struct http_req *req)
 }
 
 
+bool api_body_gate(const struct http_req *req, void *arg)
+{
+    struct api *api = arg;
+    struct principal who;
+    return auth_check(api->auth, req, time_now_us(), &who) == 0;
+}
+
 void api_handle(struct http_req *req, void *arg)
 {
     struct api *api = arg;

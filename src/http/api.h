@@ -84,6 +84,10 @@ void api_with_queues(struct api_ctx *c,
 
 /* The http_handler for the whole server. */
 void api_handle(struct http_req *req, void *arg);
+/* For http_server_gate: whether the head's credentials are good, so that its body (past
+ * API_FREE_BODY bytes) is worth reading; arg is the struct api. */
+#define API_FREE_BODY (64 * 1024)
+bool api_body_gate(const struct http_req *req, void *arg);
 /* Drops what the API keeps between requests (job documents): after the job types changed, and
  * (api_release) at the end. */
 void api_forget(struct api *api);

@@ -332,6 +332,10 @@ struct http_server {
     int port;
     void (*observe)(struct http_req *req, void *arg);
     void *observe_arg;
+    /* bodies longer than gate_free are read only when gate says so of the head */
+    size_t gate_free;
+    bool (*gate)(const struct http_req *req, void *arg);
+    void *gate_arg;
 };
 
 const char *http_status_text(int status)
@@ -739,6 +743,20 @@ static void process(struct http_conn *c)
                 conn_error(c, 413, msg);
                 break;
             }
+            if (s->gate && c->head.content_length > (int64_t)s->gate_free) {
+                /* the head alone decides whether a long body is worth holding in memory */
+                struct http_req probe = {.head = c->head};
+                memcpy(probe.peer, c->peer, sizeof probe.peer);
+                if (!s->gate(&probe, s->gate_arg)) {
+                    char msg[160];
+                    snprintf(msg, sizeof msg,
+                             "authentication required: a body of more than %zu bytes is read "
+                             "only from a signed-in client",
+                             s->gate_free);
+                    conn_error(c, 401, msg);
+                    break;
+                }
+            }
             c->state = ST_BODY;
         }
         size_t need = c->head.content_length > 0 ? (size_t)c->head.content_length : 0;
@@ -974,6 +992,14 @@ void http_server_observe(struct http_server *s, void (*fn)(struct http_req *req,
 {
     s->observe = fn;
     s->observe_arg = arg;
+}
+
+void http_server_gate(struct http_server *s, size_t free_bytes,
+                      bool (*fn)(const struct http_req *req, void *arg), void *arg)
+{
+    s->gate_free = free_bytes;
+    s->gate = fn;
+    s->gate_arg = arg;
 }
 
 int http_server_port(const struct http_server *s)

@@ -107,6 +107,11 @@ struct http_server *http_server_new(struct event_base *base, const char *host, i
 /* Called with each request as it is answered (status set), e.g. to count it. */
 void http_server_observe(struct http_server *s, void (*fn)(struct http_req *req, void *arg),
                          void *arg);
+/* A request whose body is longer than free_bytes has its head shown to fn first, and is
+ * answered 401 (the connection closed) unless fn returns true: a client that is not signed in
+ * cannot make the server hold bodies of up to max_body on every connection it opens. */
+void http_server_gate(struct http_server *s, size_t free_bytes,
+                      bool (*fn)(const struct http_req *req, void *arg), void *arg);
 /* The port actually bound (useful with port 0). */
 int http_server_port(const struct http_server *s);
 /* Stops accepting new connections; existing ones finish. */

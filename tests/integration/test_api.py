@@ -122,6 +122,33 @@ class BadInput(ApiCase):
         r = self.post_job(b'{"title": "x", "title": "y", "task": "t"}')
         self.assertError(r, 400)  # duplicate keys are refused
 
+    def test_a_long_body_is_read_only_from_a_signed_in_client(self):
+        """A client that is not signed in cannot make sked hold a long body (up to --max-body)
+        on each connection it opens: past 64 KiB the head's credentials decide, and the answer
+        comes before the body; a signed-in client's long body is read as before."""
+        head = ("POST /api/jobs HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                "Content-Length: 1000000\r\n%s\r\n")
+        sock = socket.create_connection(("127.0.0.1", self.s.port), timeout=10)
+        try:
+            sock.sendall((head % "").encode() + b"x" * 1000)
+            answer = sock.recv(4096)
+        finally:
+            sock.close()
+        self.assertTrue(answer.startswith(b"HTTP/1.1 401"), answer[:200])
+        self.assertIn(b"a body of more than 65536 bytes is read only from a signed-in client", answer)
+        # a wrong token is no better
+        sock = socket.create_connection(("127.0.0.1", self.s.port), timeout=10)
+        try:
+            sock.sendall((head % "Authorization: Bearer sked_nope\r\n").encode() + b"x" * 1000)
+            self.assertTrue(sock.recv(4096).startswith(b"HTTP/1.1 401"))
+        finally:
+            sock.close()
+        # signed in: read whole, then judged (here: a description past its limit)
+        body = json.dumps({"title": "long", "task": "sync_records", "description": "d" * 100001})
+        r = self.s.post("/api/jobs", raw=body.encode())
+        self.assertEqual(r.status, 400, r)
+        self.assertIn("description", [e["field"] for e in r.json["errors"]])
+
     def test_a_whole_number_past_64_bits_is_said_of_its_field(self):
         for raw, field in ((b'{"title": "v", "task": "t", "max_retries": 99999999999999999999}', "max_retries"),
                            (b'{"title": "v", "task": "t", "args": {"n": [1, -99999999999999999999]}}', "args.n[1]"),
