@@ -240,7 +240,9 @@ void api_session_create(struct api_ctx *c)
     /* a form on another site's page could sign the browser in to an account of the attacker's
      * choosing (a text/plain form can carry JSON): browsers say where a request comes from */
     const char *from = http_header(c->req, "Sec-Fetch-Site");
-    if (from && strcasecmp(from, "cross-site") == 0) {
+    /* same-site too: a page of a sibling host (another app under the same domain) is not
+     * sked's own; sked's pages send same-origin */
+    if (from && (strcasecmp(from, "cross-site") == 0 || strcasecmp(from, "same-site") == 0)) {
         api_error(c, 403, "a sign-in from another site's page is refused: sign in on sked's own "
                           "page");
         return;

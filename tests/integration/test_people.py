@@ -570,11 +570,12 @@ class Hardening(unittest.TestCase):
         with people_sked() as s:
             account(s, "mallory", "viewer", password="mallory-password")
             body = {"username": "mallory", "password": "mallory-password"}
-            r = s.request("POST", "/api/session", body, token=None,
-                          headers={"Sec-Fetch-Site": "cross-site", "Content-Type": "text/plain"})
-            self.assertEqual(r.status, 403, r)
-            self.assertNotIn("Set-Cookie", r.headers)
-            self.assertIn("another site's page", r.json["message"])
+            for site in ("cross-site", "same-site"):  # another site, or a sibling host of it
+                r = s.request("POST", "/api/session", body, token=None,
+                              headers={"Sec-Fetch-Site": site, "Content-Type": "text/plain"})
+                self.assertEqual(r.status, 403, (site, r))
+                self.assertNotIn("Set-Cookie", r.headers)
+                self.assertIn("another site's page", r.json["message"])
             for site in ("same-origin", "none", None):  # sked's page, a typed address, curl
                 h = {"Sec-Fetch-Site": site} if site else {}
                 r = s.request("POST", "/api/session", body, token=None, headers=h)
