@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSked } from './lib/sked.mjs';
-import { launch, newPage, signIn, until, fieldError } from './lib/browser.mjs';
+import { launch, newPage, signIn, until, fieldError, finish } from './lib/browser.mjs';
 
 // A job type whose arguments are strings where spaces and "" matter, in a list and an object too.
 const TEXT_TASK = {
@@ -41,12 +41,7 @@ before(async () => {
   await signIn(page, sked.url);
 });
 
-after(async () => {
-  const errors = page ? page.errors : [];
-  await browser?.close();
-  await sked?.stop();
-  assert.deepEqual(errors.map(String), [], 'the pages raised no script error');
-});
+after(() => finish({ page, browser, sked }));
 
 /** Opens "Configure and run…" on the job page; returns the dialog. */
 async function openRunDialog() {

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSked } from './lib/sked.mjs';
-import { launch, newPage, signIn, until, row } from './lib/browser.mjs';
+import { launch, newPage, signIn, until, row, finish } from './lib/browser.mjs';
 
 // A job type whose runs end at once, to have many runs quickly.
 const QUICK_TASK = { id: 'quick', title: 'End at once', command: ['/bin/sh', '-c', 'exit 0'] };
@@ -31,12 +31,7 @@ before(async () => {
   await signIn(page, sked.url);
 });
 
-after(async () => {
-  const errors = page ? page.errors : [];
-  await browser?.close();
-  await sked?.stop();
-  assert.deepEqual(errors.map(String), [], 'the pages raised no script error');
-});
+after(() => finish({ page, browser, sked }));
 
 test('the runs page: a page past the end shows the last page there is', async () => {
   await page.goto(`${sked.url}/runs?job_id=${job.id}&page=9`);

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSked } from './lib/sked.mjs';
-import { launch, newPage, signIn, until } from './lib/browser.mjs';
+import { launch, newPage, signIn, until, finish } from './lib/browser.mjs';
 
 let sked;
 let browser;
@@ -21,12 +21,7 @@ before(async () => {
   await signIn(page, sked.url);
 });
 
-after(async () => {
-  const errors = page ? page.errors : [];
-  await browser?.close();
-  await sked?.stop();
-  assert.deepEqual(errors.map(String), [], 'the pages raised no script error');
-});
+after(() => finish({ page, browser, sked }));
 
 test('the run page says the server is out of reach, and its duration stops until it is back', async () => {
   await page.goto(`${sked.url}/jobs/${job.id}/runs/${run.id}`);

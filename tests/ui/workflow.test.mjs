@@ -9,7 +9,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSked } from './lib/sked.mjs';
-import { launch, newPage, signIn, until, shot, fieldError, row } from './lib/browser.mjs';
+import { launch, newPage, signIn, until, shot, fieldError, row, finish } from './lib/browser.mjs';
 
 let sked;
 let browser;
@@ -41,12 +41,7 @@ before(async () => {
   reindexId = reindex.id;
 });
 
-after(async () => {
-  const errors = page ? page.errors : [];
-  await browser?.close();
-  await sked?.stop();
-  assert.deepEqual(errors.map(String), [], 'the pages raised no script error');
-});
+after(() => finish({ page, browser, sked }));
 
 test('sign in', async () => {
   await page.goto(sked.url);

@@ -1,6 +1,7 @@
 // Debian's Chromium driven by playwright-core (which downloads no browser), and the helpers
 // the UI tests share: signing in, waiting for a condition, screenshots, page errors.
 
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -44,6 +45,17 @@ export async function newPage(browser, {
     return d.accept();
   });
   return page;
+}
+
+/**
+ * The end of a test file: the browser closed and sked stopped (whichever were started), then
+ * the check that no page raised a script error.
+ */
+export async function finish({ page, browser, sked }) {
+  const errors = page ? page.errors.map(String) : [];
+  await browser?.close();
+  await sked?.stop();
+  assert.deepEqual(errors, [], 'the pages raised no script error');
 }
 
 export async function signIn(page, url, username = 'admin', password = ADMIN_PASSWORD) {
