@@ -151,6 +151,27 @@ def wait_heartbeats(s, queue, hostname, n=2, after=0.0, timeout=20):
              what="%d heartbeats of %s in GET /api/queues" % (n, hostname))
 
 
+def one_slot_worker(case, name):
+    """A Redis of the test's own and a worker named name with one slot on it (closed when the
+    test ends); returns both."""
+    redis = Redis().start()
+    case.addCleanup(redis.close)
+    worker = Worker(redis, name=name, queues=("celery",), concurrency=1).start()
+    case.addCleanup(worker.close)
+    return redis, worker
+
+
+def run_behind(s, hostname, seconds, task, args):
+    """A sleepy run of seconds on the one slot of worker hostname, then a run of task that the
+    worker receives and cannot start yet; returns both runs."""
+    busy = s.run_job(s.create_job("sleepy", args={"seconds": seconds})["id"])
+    s.wait_run(busy, ["RUNNING"], timeout=15)
+    waiting = s.run_job(s.create_job(task, args=args)["id"])
+    wait_for(lambda: line_index(sked_lines(s, waiting), "received by " + hostname) is not None,
+             what="the second message received, behind the first task")
+    return busy, waiting
+
+
 def runs_of(s, job_id):
     r = s.get("/api/jobs/%s/runs?size=1000&sort_direction=asc" % job_id)
     assert r.status == 200, r
@@ -715,19 +736,12 @@ class WorkerLost(unittest.TestCase):
         """A worker stopped with SIGTERM finishes what it runs and gives the messages it had
         received but not started back to the queue: their runs wait for a worker again
         instead of failing with the worker, and run when it comes back."""
-        redis = Redis().start()
-        self.addCleanup(redis.close)
-        worker = Worker(redis, name="warm@skedtest", queues=("celery",), concurrency=1).start()
-        self.addCleanup(worker.close)
+        redis, worker = one_slot_worker(self, "warm@skedtest")
         tasks = task_files(redis)
         tasks["add.json"]["celery"]["accept_timeout"] = "40s"
         with Sked(tasks=tasks, args=FAST) as s:
             wait_heartbeats(s, "celery", "warm@skedtest", n=1)
-            busy = s.run_job(s.create_job("sleepy", args={"seconds": 3})["id"])
-            s.wait_run(busy, ["RUNNING"], timeout=15)
-            waiting = s.run_job(s.create_job("add", args={"x": 1, "y": 2})["id"])
-            wait_for(lambda: line_index(sked_lines(s, waiting), "received by warm@skedtest") is not None,
-                     what="the second message received, behind the first task")
+            busy, waiting = run_behind(s, "warm@skedtest", 3, "add", {"x": 1, "y": 2})
             worker.stop()
             self.assertEqual(s.wait_run(busy, timeout=20)["status"], "SUCCESS")
             wait_for(lambda: line_index(sked_lines(s, waiting), "worker warm@skedtest lost") is not None,
@@ -955,19 +969,12 @@ class RedisRestart(unittest.TestCase):
         """A worker drops what it had received and not started when its broker goes, and a
         Redis without persistence its record of it; no event tells. sked asks the workers
         when it is connected again, and the run ends instead of waiting forever."""
-        redis = Redis().start()
-        self.addCleanup(redis.close)
-        worker = Worker(redis, name="wp@skedtest", queues=("celery",), concurrency=1).start()
-        self.addCleanup(worker.close)
+        redis, _ = one_slot_worker(self, "wp@skedtest")
         tasks = task_files(redis)
         tasks["add.json"]["celery"]["accept_timeout"] = "2s"
         with Sked(tasks=tasks, args=FAST) as s:
             wait_heartbeats(s, "celery", "wp@skedtest", n=1)
-            busy = s.run_job(s.create_job("sleepy", args={"seconds": 4})["id"])
-            s.wait_run(busy, ["RUNNING"], timeout=15)
-            waiting = s.run_job(s.create_job("add", args={"x": 1, "y": 2})["id"])
-            wait_for(lambda: line_index(sked_lines(s, waiting), "received by wp@skedtest") is not None,
-                     what="the second message received, behind the first task")
+            _, waiting = run_behind(s, "wp@skedtest", 4, "add", {"x": 1, "y": 2})
             redis.restart(down_for=1)
             done = s.wait_run(waiting, timeout=60)
             lines = sked_lines(s, done)
@@ -981,16 +988,9 @@ class RedisRestart(unittest.TestCase):
         """A task that started while sked was down, read as running from the result backend:
         its start is taken as the send, never as the moment sked read it, so the next run's
         since does not skip what the task saw."""
-        redis = Redis().start()
-        self.addCleanup(redis.close)
-        worker = Worker(redis, name="wt@skedtest", queues=("celery",), concurrency=1).start()
-        self.addCleanup(worker.close)
+        redis, _ = one_slot_worker(self, "wt@skedtest")
         with Sked(tasks=task_files(redis), args=FAST) as s:
-            busy = s.run_job(s.create_job("sleepy", args={"seconds": 2})["id"])
-            s.wait_run(busy, ["RUNNING"], timeout=15)
-            later = s.run_job(s.create_job("progress", args={"steps": 8, "step_seconds": 1})["id"])
-            wait_for(lambda: line_index(sked_lines(s, later), "received by wt@skedtest") is not None,
-                     what="the second message received, behind the first task")
+            _, later = run_behind(s, "wt@skedtest", 2, "progress", {"steps": 8, "step_seconds": 1})
             s.kill9()
             wait_for(lambda: (redis.result(later["id"]) or {}).get("status") == "PROGRESS",
                      timeout=20, what="the second task running while sked is down")
