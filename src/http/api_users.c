@@ -235,6 +235,63 @@ static bool throttled(struct api_ctx *c, const char *user, const char *what)
     return true;
 }
 
+/* Whether the caller has a password of their own to give as current_password: the bootstrap
+ * token and accounts used only through tokens have none, and are told so rather than having a
+ * check fail (which would count as a failed sign-in). */
+static bool caller_has_password(struct api_ctx *c)
+{
+    struct account me;
+    if (c->who.via == VIA_BOOTSTRAP || store_account_get(c->api->store, c->who.id, &me) != 0)
+        return false;
+    bool has = me.password_hash != NULL;
+    account_release(&me);
+    return has;
+}
+
+/* Begins checking `given` against the caller's own password in op: a sign-in attempt, limited
+ * and audited alike. False after answering (429, 503). */
+static bool check_caller(struct api_ctx *c, struct pw_op *op, const char *given)
+{
+    if (throttled(c, c->who.name, "password checks")) return false;
+    attempt_begun(op, c, c->who.name);
+    op->current = xstrdup(given);
+    struct account me;
+    if (store_account_get(c->api->store, c->who.id, &me) == 0) {
+        op->stored_hash = me.password_hash ? xstrdup(me.password_hash) : NULL;
+        account_release(&me);
+    }
+    return true;
+}
+
+/* The end of check_caller's check, if one was made: true when it passed; else the answer is
+ * a 403 saying `wrong`, audited as a failed sign-in made `during` the change. */
+static bool caller_checked(struct api_ctx *c, struct pw_op *op, const char *during,
+                           const char *wrong)
+{
+    if (!op->current) return true;
+    attempt_end(op, !op->verified);
+    if (op->verified) return true;
+    api_audit(c, "login.failed", NULL, NULL, c->who.id[0] ? c->who.id : NULL,
+              json_pack("{s:s,s:s}", "username", c->who.name, "during", during));
+    api_error(c, 403, "%s", wrong);
+    return false;
+}
+
+/* A change that makes or widens a way in - a password set, a role raised, a disabled account
+ * enabled - outlives the web session it is made in, so from a session it needs the caller's own
+ * password too (as a token made from one does): a taken-over cookie must not be enough. */
+static void want_current(struct api_ctx *c, bool widens, const char *cur, json_t *errs,
+                         const char *what)
+{
+    if (cur && !caller_has_password(c))
+        json_errs_add(errs, "current_password",
+                      "you have no password to give: leave it out (requests made with a token "
+                      "need none)");
+    else if (widens && !cur && c->who.via == VIA_SESSION)
+        json_errs_add(errs, "current_password",
+                      "required from a signed-in browser to %s: your own password", what);
+}
+
 void api_session_create(struct api_ctx *c)
 {
     /* a form on another site's page could sign the browser in to an account of the attacker's
@@ -360,6 +417,7 @@ static void account_fields(json_t *body, struct account *a, json_t *errs)
 
 static void create_done(struct api_ctx *c, struct pw_op *op)
 {
+    if (!caller_checked(c, op, "account creation", "the current password is wrong")) return;
     if (op->password && op->hash_rc) {
         api_error(c, 503, "the password could not be hashed");
         return;
@@ -387,7 +445,7 @@ void api_users_create(struct api_ctx *c)
     if (!body) return;
     json_t *errs = json_array();
     static const char *const allowed[] = {"username", "display_name", "role", "password",
-                                          "disabled", NULL};
+                                          "disabled", "current_password", NULL};
     api_unknown_fields(body, allowed, errs);
     struct pw_op *op = xcalloc(1, sizeof *op);
     op->kind = PW_CREATE;
@@ -399,6 +457,8 @@ void api_users_create(struct api_ctx *c)
     if (!json_object_get(body, "role")) json_errs_add(errs, "role", "required: admin, operator or viewer");
     account_fields(body, a, errs);
     const char *pass = password_field(body, errs);
+    const char *cur = api_str_field(body, "current_password", 1024, false, errs);
+    want_current(c, pass != NULL, cur, errs, "create an account with a password");
     if (json_array_size(errs)) {
         pw_free(op);
         api_invalid(c, errs);
@@ -415,13 +475,17 @@ void api_users_create(struct api_ctx *c)
         pw_free(op);
         return;
     }
-    if (!pass) {
+    if (pass) op->password = xstrdup(pass);
+    if (cur && !check_caller(c, op, cur)) {
+        pw_free(op);
+        return;
+    }
+    if (!pass && !cur) {
         struct api_ctx cc = *c;
         create_done(&cc, op);
         pw_free(op);
         return;
     }
-    op->password = xstrdup(pass);
     pw_start(c, op);
 }
 
@@ -443,19 +507,10 @@ static bool last_admin(struct api_ctx *c, const struct account *before, const st
 
 static void patch_done(struct api_ctx *c, struct pw_op *op)
 {
-    if (op->current) {
-        /* checking the current password is a sign-in attempt: limited and audited alike */
-        attempt_end(op, !op->verified);
-        if (!op->verified) {
-            api_audit(c, "login.failed", NULL, NULL, op->acc.id,
-                      json_pack("{s:s,s:s}", "username", op->acc.username, "during",
-                                "password change"));
-        }
-    }
-    if (!op->verified) {
-        api_error(c, 403, "the current password is wrong");
+    bool own = strcmp(c->who.id, op->acc.id) == 0;
+    if (!caller_checked(c, op, own && op->password ? "password change" : "account change",
+                        "the current password is wrong"))
         return;
-    }
     if (op->password && op->hash_rc) {
         api_error(c, 503, "the password could not be hashed");
         return;
@@ -540,9 +595,7 @@ void api_users_patch(struct api_ctx *c)
     const char *pass = password_field(body, errs);
     const char *cur = api_str_field(body, "current_password", 1024, false, errs);
     bool own = strcmp(c->who.id, a.id) == 0;
-    if (cur && !own) /* not the password of the account changed: nothing to check it against */
-        json_errs_add(errs, "current_password", "only for changing your own password");
-    else if (pass && !admin && !a.password_hash)
+    if (pass && !admin && !a.password_hash)
         json_errs_add(errs, "password",
                       "this account has no password, so none can be checked: an admin sets it "
                       "(PATCH /api/users/%s, or sked user passwd %s on the server's machine)",
@@ -550,6 +603,10 @@ void api_users_patch(struct api_ctx *c)
     /* from a signed-in browser an admin gives it too: a cookie may have been taken over */
     else if (pass && own && !cur && (!admin || c->who.via == VIA_SESSION))
         json_errs_add(errs, "current_password", "required to change your own password");
+    else /* and so for what an admin's change of another's account opens */
+        want_current(c,
+                     !own && (pass || op->acc.role > a.role || (a.disabled && !op->acc.disabled)),
+                     cur, errs, "set a password, raise a role or enable an account");
     if (json_array_size(errs)) {
         pw_free(op);
         api_invalid(c, errs);
@@ -557,17 +614,11 @@ void api_users_patch(struct api_ctx *c)
     }
     json_decref(errs);
     if (pass) op->password = xstrdup(pass);
-    if (cur) {
-        if (throttled(c, a.username, "password checks")) {
-            pw_free(op);
-            return;
-        }
-        attempt_begun(op, c, a.username);
-        op->current = xstrdup(cur);
-        op->stored_hash = a.password_hash ? xstrdup(a.password_hash) : NULL;
+    if (cur && !check_caller(c, op, cur)) {
+        pw_free(op);
+        return;
     }
     if (!pass && !cur) {
-        op->verified = true;
         struct api_ctx cc = *c;
         patch_done(&cc, op);
         pw_free(op);
@@ -655,19 +706,12 @@ static void make_token(struct api_ctx *c, const struct account *owner)
         json_decref(body);
         return;
     }
-    if (throttled(c, c->who.name, "password checks")) {
-        json_decref(body);
-        return;
-    }
     struct pw_op *op = xcalloc(1, sizeof *op);
-    attempt_begun(op, c, c->who.name);
     op->kind = PW_TOKEN;
     op->body = body;
-    op->current = xstrdup(pass);
-    struct account me;
-    if (store_account_get(c->api->store, c->who.id, &me) == 0) {
-        op->stored_hash = me.password_hash ? xstrdup(me.password_hash) : NULL;
-        account_release(&me);
+    if (!check_caller(c, op, pass)) {
+        pw_free(op);
+        return;
     }
     if (store_account_get(c->api->store, owner->id, &op->acc) != 0) memset(&op->acc, 0, sizeof op->acc);
     pw_start(c, op);
@@ -675,13 +719,7 @@ static void make_token(struct api_ctx *c, const struct account *owner)
 
 static void token_done(struct api_ctx *c, struct pw_op *op)
 {
-    attempt_end(op, !op->verified);
-    if (!op->verified) {
-        api_audit(c, "login.failed", NULL, NULL, c->who.id,
-                  json_pack("{s:s,s:s}", "username", c->who.name, "during", "token creation"));
-        api_error(c, 403, "the password is wrong");
-        return;
-    }
+    if (!caller_checked(c, op, "token creation", "the password is wrong")) return;
     /* the owner as it is now: deleted meanwhile, nothing is made */
     struct account now;
     if (!op->acc.id[0] || store_account_get(c->api->store, op->acc.id, &now) != 0) {

@@ -597,6 +597,66 @@ class Hardening(unittest.TestCase):
             self.assertEqual(r.status, 200, r)
             self.assertEqual(Session(s).login("ada", "ada-password-3").status, 201)
 
+    def test_an_admins_browser_gives_its_own_password_to_open_a_way_in(self):
+        """What outlives a web session - a password set, a role raised, an account enabled -
+        needs the admin's own password from a browser, checked as a sign-in is; what closes a
+        way (a role lowered, an account disabled) and names do not; a token needs none."""
+        with people_sked() as s:
+            web = Session(s)
+            self.assertEqual(web.login("admin", ADMIN_PW).status, 201)
+            want = "required from a signed-in browser"
+
+            def refused(r):
+                self.assertEqual((r.status, r.json["errors"][0]["field"]), (400, "current_password"), r)
+                return r.json["errors"][0]["messages"][0]
+
+            new = {"username": "pat", "role": "viewer", "password": "pat-password"}
+            self.assertIn(want, refused(web.request("POST", "/api/users", new)))
+            r = web.request("POST", "/api/users", dict(new, current_password="not-it-at-all"))
+            self.assertEqual((r.status, r.json["message"]), (403, "the current password is wrong"), r)
+            names = [u["username"] for u in s.get("/api/users").json["hits"]["hits"]]
+            self.assertNotIn("pat", names)  # neither refusal made it
+            failed = s.get("/api/audit?action=login.failed").json["hits"]["hits"]
+            self.assertEqual([(e["actor"]["name"], e["details"]) for e in failed],
+                             [("admin", {"username": "admin", "during": "account creation"})])
+            pat = web.request("POST", "/api/users", dict(new, current_password=ADMIN_PW))
+            self.assertEqual(pat.status, 201, pat)
+            pat = pat.json
+            self.assertEqual(Session(s).login("pat", "pat-password").status, 201)
+            # an account without a password opens nothing by itself
+            bot = web.request("POST", "/api/users", {"username": "bot", "role": "admin"})
+            self.assertEqual(bot.status, 201, bot)
+
+            path = "/api/users/" + pat["id"]
+            for body in ({"password": "pat-password-2"}, {"role": "operator"}, {"role": "admin"}):
+                self.assertIn(want, refused(web.request("PATCH", path, body)))
+            self.assertEqual(s.get(path).json["role"], "viewer")
+            for body in ({"display_name": "Pat P."}, {"disabled": True}):  # closes, or only names
+                self.assertEqual(web.request("PATCH", path, body).status, 200, body)
+            self.assertIn(want, refused(web.request("PATCH", path, {"disabled": False})))
+            self.assertTrue(s.get(path).json["disabled"])
+            r = web.request("PATCH", path, {"disabled": False, "role": "operator", "current_password": ADMIN_PW})
+            self.assertEqual((r.status, r.json.get("disabled"), r.json.get("role")), (200, False, "operator"), r)
+            self.assertEqual(web.request("PATCH", path, {"role": "viewer"}).status, 200)  # lowered
+            r = web.request("PATCH", path, {"password": "pat-password-2", "current_password": "wrong-wrong"})
+            self.assertEqual(r.status, 403, r)
+            self.assertEqual(Session(s).login("pat", "pat-password").status, 201)  # unchanged
+            r = web.request("PATCH", path, {"password": "pat-password-2", "current_password": ADMIN_PW})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(Session(s).login("pat", "pat-password-2").status, 201)
+
+            # an admin's token is a credential already: none of it asks
+            adm = s.get("/api/users").json["hits"]["hits"]
+            adm = next(u for u in adm if u["username"] == "admin")
+            t = web.request("POST", "/api/users/%s/tokens" % adm["id"], {"name": "ops", "password": ADMIN_PW})
+            self.assertEqual(t.status, 201, t)
+            r = s.request("PATCH", path, {"password": "pat-password-3", "role": "admin"}, token=t.json["token"])
+            self.assertEqual(r.status, 200, r)
+            # nor can a token of an account without a password give one
+            r = s.request("PATCH", path, {"role": "viewer", "current_password": "x" * 8},
+                          token=token_for(s, bot.json))
+            self.assertIn("you have no password to give", refused(r))
+
     def test_null_is_the_default_of_password_and_display_name(self):
         with people_sked() as s:
             r = s.post("/api/users", {"username": "nell", "role": "viewer", "password": None,
@@ -684,9 +744,10 @@ class Audit(unittest.TestCase):
             admin.request("POST", "/api/jobs/%s/runs/%s/actions/stop" % (job["id"], run["id"]))
             s.wait_run(run)
             admin.request("DELETE", "/api/jobs/%s/runs/%s" % (job["id"], run["id"]))
-            u = admin.request("POST", "/api/users", {"username": "pat", "role": "viewer", "password": "pat-password"}).json
-            admin.request("PATCH", "/api/users/" + u["id"], {"role": "operator"})
-            admin.request("PATCH", "/api/users/" + u["id"], {"password": "pat-password-2"})
+            u = admin.request("POST", "/api/users", {"username": "pat", "role": "viewer", "password": "pat-password",
+                                                     "current_password": ADMIN_PW}).json
+            admin.request("PATCH", "/api/users/" + u["id"], {"role": "operator", "current_password": ADMIN_PW})
+            admin.request("PATCH", "/api/users/" + u["id"], {"password": "pat-password-2", "current_password": ADMIN_PW})
             t = admin.request("POST", "/api/users/%s/tokens" % u["id"], {"name": "pat-ci", "password": ADMIN_PW}).json
             admin.request("DELETE", "/api/tokens/" + t["id"])
             admin.request("DELETE", "/api/users/" + u["id"])
@@ -820,7 +881,8 @@ class Accounts(unittest.TestCase):
     def test_names_passwords_and_accounts_without_one(self):
         """Names are one line and not blank; a password's rule is said as it is; an account
         without a password is told who sets one, and nothing counts as a failed sign-in; a
-        current_password for another's account is refused, not checked against it."""
+        current_password from a caller who has none (the bootstrap token) is refused, not
+        checked."""
         with people_sked() as s:
             for body, field, needle in (
                     ({"username": "zoë", "role": "viewer"}, "username", "ASCII letters"),
@@ -848,7 +910,7 @@ class Accounts(unittest.TestCase):
             vera = account(s, "vera", "viewer", password="vera-password")
             r = s.patch("/api/users/" + vera["id"], {"password": "vera-password-2", "current_password": "guess-guess"})
             self.assertEqual((r.status, r.json["errors"][0]["field"]), (400, "current_password"))
-            self.assertIn("only for changing your own password", r.json["errors"][0]["messages"][0])
+            self.assertIn("you have no password to give", r.json["errors"][0]["messages"][0])
             fails = s.get("/api/audit?action=login.failed").json["hits"]["total"]
             self.assertEqual(fails, 0)
 

@@ -208,10 +208,20 @@ test('users: create an operator, change its role, give it a token, disable and e
   await dialog.getByLabel('Username').fill('olga');
   await dialog.getByLabel('Display name').fill('Olga Operator');
   await dialog.getByLabel('Role').selectOption('operator');
-  await dialog.getByLabel('Password').fill('short');
+  // the admin's own password is asked for once the account gets one: it outlives this sign-in
+  const mine = dialog.getByLabel(/^Your password/);
+  assert.equal(await mine.isVisible(), false);
+  await dialog.getByLabel('Password', { exact: true }).fill('short');
+  await mine.waitFor();
   await dialog.getByRole('button', { name: 'Create account' }).click();
-  await until(async () => assert.match(await fieldError(dialog.getByLabel('Password')), /must be at least 8 characters long/i));
-  await dialog.getByLabel('Password').fill('olga-password-1');
+  await until(async () => assert.match(await fieldError(mine), /required for this change: your own password/i));
+  await mine.fill('not-my-password');
+  await dialog.getByRole('button', { name: 'Create account' }).click();
+  await until(async () => assert.match(await fieldError(dialog.getByLabel('Password', { exact: true })), /must be at least 8 characters long/i));
+  await dialog.getByLabel('Password', { exact: true }).fill('olga-password-1');
+  await dialog.getByRole('button', { name: 'Create account' }).click();
+  await until(async () => assert.match(await fieldError(mine), /the current password is wrong/i));
+  await mine.fill(NEW_PASSWORD);
   await dialog.getByRole('button', { name: 'Create account' }).click();
   await dialog.waitFor({ state: 'detached' });
   const olgaRow = accountRow(admin, 'olga');
@@ -234,7 +244,11 @@ test('users: create an operator, change its role, give it a token, disable and e
   await olgaRow.getByRole('button', { name: 'Edit…' }).click();
   dialog = admin.getByRole('dialog', { name: 'Edit the account “olga”' });
   assert.equal(await dialog.getByLabel('Role').inputValue(), 'operator');
+  // more rights ask for the admin's password, fewer do not
+  await dialog.getByLabel('Role').selectOption('admin');
+  await dialog.getByLabel(/^Your password/).waitFor();
   await dialog.getByLabel('Role').selectOption('viewer');
+  await dialog.getByLabel(/^Your password/).waitFor({ state: 'hidden' });
   await dialog.getByRole('button', { name: 'Save' }).click();
   await dialog.waitFor({ state: 'detached' });
   await olgaRow.getByText('viewer', { exact: true }).waitFor();
@@ -255,7 +269,15 @@ test('users: create an operator, change its role, give it a token, disable and e
   await olgaRow.getByText('Disabled').waitFor();
   assert.equal((await sked.api('GET', `/api/users/${olga.id}`)).disabled, true);
   assert.equal((await withToken(secret, 'GET', '/api/jobs')).status, 401);
-  await olgaRow.getByRole('button', { name: 'Enable' }).click();
+  await olgaRow.getByRole('button', { name: 'Enable…' }).click();
+  const enabling = admin.getByRole('dialog', { name: 'Enable the account “olga”?' });
+  await enabling.getByLabel(/^Your password/).fill('not-my-password');
+  await enabling.getByRole('button', { name: 'Enable' }).click();
+  await until(async () => assert.match(await fieldError(enabling.getByLabel(/^Your password/)), /the current password is wrong/i));
+  assert.equal((await sked.api('GET', `/api/users/${olga.id}`)).disabled, true);
+  await enabling.getByLabel(/^Your password/).fill(NEW_PASSWORD);
+  await enabling.getByRole('button', { name: 'Enable' }).click();
+  await enabling.waitFor({ state: 'detached' });
   await olgaRow.getByText('Enabled').waitFor();
   assert.equal((await withToken(secret, 'GET', '/api/jobs')).status, 200);
 

@@ -20,6 +20,20 @@ export function mayManageAccounts() {
 
 const roleOptions = ROLES.map(([value, name, what]) => [value, `${name}: ${what}`]);
 const isMe = (u) => !!session.user && u.id === session.user.id;
+const rank = (role) => ROLES.findIndex(([value]) => value === role);
+
+// A password set, a role raised or an account enabled outlives this sign-in, so the server
+// asks for the admin's own password with it (current_password), as for a token.
+const OWN_HINT = 'Setting a password, giving more rights or enabling an account outlives this sign-in, so it asks who you are again.';
+const ownPassword = () => input({ type: 'password', name: 'current_password', autocomplete: 'current-password' });
+const ownPasswordMissing = { field: 'current_password', messages: ['required for this change: your own password'] };
+
+/** err with the server's 403 for a wrong current_password put next to that field. */
+function wrongOwnPassword(err, message) {
+  return err.status === 403 && /current password/.test(err.message)
+    ? { message, errors: [{ field: 'current_password', messages: [err.message] }] }
+    : err;
+}
 
 /**
  * The "create account" dialog (`account` null) or the "edit account" one. onSaved(account)
@@ -32,6 +46,14 @@ function accountDialog(account, { onSaved }) {
   const dn = input({ name: 'display_name', maxlength: 200, value: editing ? account.display_name : '' });
   const role = select(roleOptions, { name: 'role', value: editing ? account.role : 'viewer' });
   const pw = own ? null : input({ type: 'password', name: 'password', autocomplete: 'new-password' });
+  const mine = ownPassword();
+  // shown only while the change needs it
+  const needsMine = () => !!(pw && pw.value) || (editing && !own && rank(role.value) > rank(account.role));
+  const mineField = field({ label: 'Your password', control: mine, field: 'current_password', required: true, hint: OWN_HINT });
+  const showMine = () => { mineField.hidden = !needsMine(); };
+  showMine();
+  role.addEventListener('change', showMine);
+  if (pw) pw.addEventListener('input', showMine);
   const summary = errorSummary();
   const save = button(editing ? 'Save' : 'Create account', { kind: 'primary', iconName: editing ? 'check' : 'plus', type: 'submit' });
   const cancel = button('Cancel', { kind: 'ghost' });
@@ -53,7 +75,8 @@ function accountDialog(account, { onSaved }) {
       hint: own ? 'If you make yourself operator or viewer, you can no longer manage accounts. The last enabled admin account keeps the admin role.' : null,
     }),
     pw ? field({ label: editing ? 'New password' : 'Password', control: pw, field: 'password', hint: pwHint }) : null,
-    own ? h('p', { class: 'hint' }, 'Your own password is changed on ', h('a', { href: '/account' }, 'your account page'), '.') : null);
+    own ? h('p', { class: 'hint' }, 'Your own password is changed on ', h('a', { href: '/account' }, 'your account page'), '.') : null,
+    mineField);
 
   let busy = false;
   const dlg = openDialog({
@@ -78,6 +101,13 @@ function accountDialog(account, { onSaved }) {
           return;
         }
       }
+      if (needsMine()) {
+        if (!mine.value) {
+          (applyErrors(formEl, { message: editing ? 'The account was not saved.' : 'The account was not created.', errors: [ownPasswordMissing] }) || save).focus();
+          return;
+        }
+        body.current_password = mine.value;
+      }
       busy = true;
       save.disabled = true;
       try {
@@ -86,11 +116,50 @@ function accountDialog(account, { onSaved }) {
         onSaved(saved, body);
       } catch (err) {
         if (err.status === 401) return;
-        // "the username 'olga' is taken" belongs next to the username
+        // "the username 'olga' is taken" belongs next to the username, a wrong password of
+        // the admin's next to theirs
         const shown = err.status === 409 && !editing && /username/.test(err.message)
           ? { message: 'The account was not created.', errors: [{ field: 'username', messages: [err.message] }] }
-          : err;
+          : wrongOwnPassword(err, editing ? 'The account was not saved.' : 'The account was not created.');
         (applyErrors(formEl, shown) || save).focus();
+      } finally {
+        busy = false;
+        save.disabled = false;
+      }
+    },
+  });
+  cancel.addEventListener('click', () => dlg.dismiss());
+}
+
+/** The "enable account" dialog: the admin's own password, then PATCH {disabled: false}. */
+function enableDialog(u, { onSaved }) {
+  const mine = ownPassword();
+  const summary = errorSummary();
+  const save = button('Enable', { kind: 'primary', iconName: 'power', type: 'submit' });
+  const cancel = button('Cancel', { kind: 'ghost' });
+  let busy = false;
+  const dlg = openDialog({
+    title: `Enable the account “${u.username}”?`,
+    content: h('div', {}, summary,
+      h('p', {}, 'It can sign in again, and its API tokens that have not expired or been revoked work again.'),
+      field({ label: 'Your password', control: mine, field: 'current_password', required: true, hint: OWN_HINT })),
+    footer: [cancel, save],
+    onSubmit: async () => {
+      if (busy) return;
+      const formEl = dlg.dialog.querySelector('form');
+      if (!mine.value) {
+        (applyErrors(formEl, { message: 'The account was not enabled.', errors: [ownPasswordMissing] }) || save).focus();
+        return;
+      }
+      busy = true;
+      save.disabled = true;
+      try {
+        await api.patch(`/users/${u.id}`, { disabled: false, current_password: mine.value });
+        dlg.close();
+        onSaved();
+      } catch (err) {
+        if (err.status === 401) return;
+        (applyErrors(formEl, wrongOwnPassword(err, 'The account was not enabled.')) || save).focus();
       } finally {
         busy = false;
         save.disabled = false;
@@ -178,24 +247,29 @@ export async function usersPage(el, { token }, { onChanged } = {}) {
     });
   }
 
-  async function setDisabled(u, disabled) {
-    if (disabled) {
-      const ok = await confirmDialog({
-        title: `Disable the account “${u.username}”?`,
-        message: 'Its sessions end at once and its API tokens are refused, until the account is enabled again. Nothing is deleted.',
-        confirmLabel: 'Disable',
-        iconName: 'ban',
-      });
-      if (!ok) return;
-    }
+  async function disable(u) {
+    const ok = await confirmDialog({
+      title: `Disable the account “${u.username}”?`,
+      message: 'Its sessions end at once and its API tokens are refused, until the account is enabled again. Nothing is deleted.',
+      confirmLabel: 'Disable',
+      iconName: 'ban',
+    });
+    if (!ok) return;
     try {
-      await api.patch(`/users/${u.id}`, { disabled });
-      done(disabled ? `Disabled the account “${u.username}”.` : `Enabled the account “${u.username}”.`);
+      await api.patch(`/users/${u.id}`, { disabled: true });
+      done(`Disabled the account “${u.username}”.`);
       await afterChange(accountsHeading);
     } catch (err) {
-      refused(`Could not ${disabled ? 'disable' : 'enable'} “${u.username}”`, err);
+      refused(`Could not disable “${u.username}”`, err);
     }
   }
+
+  const enable = (u) => enableDialog(u, {
+    onSaved: () => {
+      done(`Enabled the account “${u.username}”.`);
+      afterChange(accountsHeading);
+    },
+  });
 
   async function remove(u) {
     const ok = await confirmDialog({
@@ -228,8 +302,8 @@ export async function usersPage(el, { token }, { onChanged } = {}) {
           button('Edit…', { iconName: 'edit', small: true, onclick: () => edit(u) }),
           // one's own account is neither disabled nor deleted here (the session would end)
           isMe(u) ? null : u.disabled
-            ? button('Enable', { iconName: 'power', small: true, onclick: () => setDisabled(u, false) })
-            : button('Disable', { iconName: 'ban', small: true, onclick: () => setDisabled(u, true) }),
+            ? button('Enable…', { iconName: 'power', small: true, onclick: () => enable(u) })
+            : button('Disable', { iconName: 'ban', small: true, onclick: () => disable(u) }),
           button('Create token…', {
             iconName: 'plus', small: true,
             onclick: () => createTokenDialog({
