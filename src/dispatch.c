@@ -450,6 +450,23 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
     const json_t *input = rq->args ? rq->args : job->run_args;
     json_t *args = args_resolve(t, input, rq->custom_args, last, errs);
     if (!args) return -EINVAL;
+    /* a request's own arguments were checked by the API; the job's saved ones (and the job
+     * type's defaults) are checked as they resolve, so that a secret missing now is refused to
+     * the person asking rather than failing the run when it starts (a scheduled fire fails it) */
+    if (rq->check_secrets && !rq->args && !rq->custom_args) {
+        json_t *found = json_array(), *e, *m;
+        secrets_check(d->cfg->secrets_dir, args, "args", found);
+        size_t i, k;
+        json_array_foreach(found, i, e) json_array_foreach(json_object_get(e, "messages"), k, m)
+            json_errs_add(errs, json_str(e, "field"), "%s (in the job's saved arguments)",
+                          json_string_value(m));
+        bool missing = json_array_size(found) > 0;
+        json_decref(found);
+        if (missing) {
+            json_decref(args);
+            return -EINVAL;
+        }
+    }
 
     run_init(out);
     out->created = time_now_us();

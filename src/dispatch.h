@@ -90,6 +90,7 @@ struct run_request {
     int attempt;                /* 0 means 1 */
     const char *parent_run_id;
     bool held;                  /* wait for the job's active run to end (RUN_HELD; local runs) */
+    bool check_secrets;         /* a request: the job's saved arguments' secrets must be there */
 };
 
 /*

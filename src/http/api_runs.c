@@ -376,6 +376,7 @@ void api_runs_create(struct api_ctx *c)
     json_decref(inner);
     struct user_ref by = auth_user_ref(&c->who);
     rq.started_by = &by;
+    rq.check_secrets = true;
     struct run r;
     int rc = json_array_size(errs) ? -EINVAL : dispatch_submit(c->api->dispatch, &j, &rq, &r, errs);
     json_decref(custom);

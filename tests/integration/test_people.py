@@ -1139,12 +1139,23 @@ class SecretsTest(unittest.TestCase):
                     path="/api/jobs/%s/runs" % job["id"])
             refused({"args": {"$secret": "db_password"}}, "args", "one argument's value",
                     path="/api/jobs/%s/runs" % job["id"])
-            # a secret taken away after the job was saved: its next run fails, saying which
+            # a secret taken away while a run waits: the run fails when it starts, saying which
+            queue = s.get("/api/jobs/" + job["id"]).json["default_queue"]
+            self.assertEqual(s.post("/api/queues/%s/actions/pause" % queue, {}).status, 200)
+            waiting = s.run_job(job["id"])
             os.unlink(os.path.join(self.dir, "db_password"))
-            run = s.wait_run(s.run_job(job["id"]))
+            r = s.post("/api/queues/%s/actions/resume" % queue, {})
+            self.assertEqual(r.status, 200, r)
+            run = s.wait_run(waiting)
             self.assertEqual(run["status"], "FAILED", run)
             self.assertIn("args.password: secret 'db_password': no such file in the secrets folder",
                           run["message"])
+            # asked for now, the job's saved arguments are refused at once, no run made
+            runs = s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"]
+            refused({}, "args.password", "no such file in the secrets folder (", path="/api/jobs/%s/runs" % job["id"])
+            self.assertIn("(in the job's saved arguments)",
+                          s.post("/api/jobs/%s/runs" % job["id"], {}).json["errors"][0]["messages"][0])
+            self.assertEqual(s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"], runs)
         with self.sked(secrets=False) as s:
             r = s.post("/api/jobs", {"title": "t", "task": "show", "args": {"password": {"$secret": "x"}}})
             self.assertEqual(r.status, 400, r)
