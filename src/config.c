@@ -494,6 +494,7 @@ struct file_ctx {
     int line;  /* the line of the first refused value */
     int long_line, max; /* a line longer than inih's buffer holds, and how long one may be */
     int nul_line;       /* a line with a NUL byte, which would cut its value short unseen */
+    bool indented;      /* the line read last starts with a space or a tab */
 };
 
 /* inih's reader. Its buffer is fixed (Debian's inih: 200 bytes with the newline and the NUL),
@@ -514,6 +515,7 @@ static char *read_line(char *str, int num, void *arg)
     if (n == 0) return NULL;
     str[n] = '\0';
     fc->cur = fc->lines + 1;
+    fc->indented = str[0] == ' ' || str[0] == '\t';
     if (ch == '\n') {
         fc->lines++;
     } else if (n == num - 1 && (ch = getc(fc->f)) != EOF) { /* more of this line follows */
@@ -528,6 +530,13 @@ static int file_entry(void *arg, const char *section, const char *key, const cha
 {
     struct file_ctx *fc = arg;
     if (fc->rc) return 1; /* the first bad value is the one reported */
+    if (fc->indented) { /* inih reads it as more of the key above: "queues = a=4\n  b = 1" */
+        fc->line = fc->cur;
+        fc->rc = sk_err_set(fc->e, -EINVAL, "config",
+                            "an indented line; start keys at the beginning of the line (an "
+                            "indented one would be read as another value of the key above)");
+        return 0;
+    }
     char where[160];
     snprintf(where, sizeof where, "%s.%s", section, key);
     for (size_t i = 0; i < sizeof file_keys / sizeof *file_keys; i++) {

@@ -517,6 +517,10 @@ class Config(unittest.TestCase):
                 ("[server]\nlisten = nowhere\n", ":2: ", "server.listen: "),
                 ("[server]\nlisten = nowhere\nnode = a\nmax_body = 100\n", ":2: ", "expected HOST:PORT"),
                 ("[server]\nnode = a\njust words\nlisten = nowhere\n", ":3: ", "not a key = value line"),
+                # an indented line would be another value of the key above: the queue default
+                # gone, and a queue named listen in its place
+                ("[server]\nqueues = default=4\n  listen = 1\n", ":3: ", "config: "),
+                ("[server]\nnode = a\n\tlisten = 127.0.0.1:1\n", ":3: ", "an indented line; start keys"),
                 ("[server]\nbogus = 1\n", ":2: ", "unknown key"),
                 ("[nope]\nx = 1\n", ":2: ", "unknown section"),
                 # a line longer than the reader holds is refused as such, not read in pieces
