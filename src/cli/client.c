@@ -366,7 +366,7 @@ static int refused(long status, const struct buf *body)
     json_t *v = body->len ? json_parse(body->data, body->len, "body", &e) : NULL;
     const char *msg = json_str(v, "message");
     if (msg) {
-        fprintf(stderr, "sked: %s (HTTP %ld)\n", msg, status);
+        fprintf(stderr, "sked: %s (HTTP %ld)\n", shown(msg), status);
     } else {
         struct buf t = BUF_INIT;
         text_clean(&t, buf_cstr(body), 200);
@@ -382,8 +382,8 @@ static int refused(long status, const struct buf *body)
         size_t j;
         json_t *m;
         json_array_foreach(json_object_get(err, "messages"), j, m)
-            fprintf(stderr, "  %s: %s\n", field ? field : "?",
-                    json_is_string(m) ? json_string_value(m) : "invalid");
+            fprintf(stderr, "  %s: %s\n", field ? shown(field) : "?",
+                    json_is_string(m) ? shown(json_string_value(m)) : "invalid");
     }
     if (status == 401) fputs("sked: set SKED_TOKEN (or --token) to a valid API token\n", stderr);
     json_decref(v);
@@ -605,11 +605,25 @@ void text_clean(struct buf *b, const char *s, size_t max_cols)
             buf_putc(b, ' ');
         else if (ch < 0x20 || ch == 0x7f)
             buf_putc(b, '?');
+        else if (k == 2 && ch == 0xc2 && (unsigned char)s[i + 1] < 0xa0)
+            buf_putc(b, '?'); /* U+0080..U+009F: C1 controls, which some terminals obey */
         else
             buf_append(b, s + i, k);
         i += k;
     }
     if (cut) buf_puts(b, "\xe2\x80\xa6");
+}
+
+const char *shown(const char *s)
+{
+    /* a few at once, for one printf with several values; kept for the next calls */
+    static struct buf ring[8];
+    static unsigned next;
+    struct buf *b = &ring[next++ % 8];
+    buf_reset(b);
+    if (!s) return "-";
+    text_clean(b, s, 0);
+    return buf_cstr(b);
 }
 
 void table_init(struct table *t, size_t ncols, ...)
@@ -699,6 +713,14 @@ void kv_print(FILE *f, const char *key, const char *value)
         free(one);
         line = nl ? nl + 1 : NULL;
     }
+}
+
+void kv_line(FILE *f, const char *key, const char *value)
+{
+    struct buf b = BUF_INIT;
+    text_clean(&b, value, 0);
+    kv_print(f, key, buf_cstr(&b));
+    buf_free(&b);
 }
 
 void kv_json(FILE *f, const char *key, const json_t *value)

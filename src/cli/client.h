@@ -162,15 +162,24 @@ void list_print(const struct table *t, const json_t *list, long page, long size,
 
 /* "Key          value" lines of a detail view; a NULL or empty value prints "-". */
 void kv_print(FILE *f, const char *key, const char *value);
+/* The same for a value that is one line (a title, a name, a message): control characters made
+ * visible and anything after a line break cut, as in tables, so stored text cannot forge the
+ * lines around it. */
+void kv_line(FILE *f, const char *key, const char *value);
 /* The same with a JSON value shown compactly ("-" for null or missing). */
 void kv_json(FILE *f, const char *key, const json_t *value);
 
 /* Pretty JSON on stdout, as the API sent it. */
 void print_json(const json_t *v);
 
-/* Appends s (NULL: nothing) with control characters replaced, at most max_cols characters (0: no
- * limit) and only up to its first line break, marking a cut with an ellipsis. */
+/* Appends s (NULL: nothing) with control characters (C0, DEL, C1) replaced, at most max_cols
+ * characters (0: no limit) and only up to its first line break, marking a cut with an
+ * ellipsis. */
 void text_clean(struct buf *b, const char *s, size_t max_cols);
+
+/* s as text_clean() shows it, for a printf of a value from the server or the store ("-" for
+ * NULL); valid until eight more calls. */
+const char *shown(const char *s);
 
 #define TIMEBUF 40
 /* An API time in local time, compactly: "14:03:07" today, "Mar 05 14:03" this year, else

@@ -258,15 +258,15 @@ int job_schedule(int argc, char **argv)
     if (opts_has(&o, O_JSON)) {
         print_json(updated);
     } else if (json_is_null(sched)) {
-        printf("removed the schedule of job %s (%s)\n", json_str(updated, "id"),
-               json_str(updated, "title"));
+        printf("removed the schedule of job %s (%s)\n", shown(json_str(updated, "id")),
+               shown(json_str(updated, "title")));
     } else {
         const char *next = json_str(updated, "next_run");
         char t[TIMEBUF], in[TIMEBUF], when[2 * TIMEBUF + 8];
         if (next)
             snprintf(when, sizeof when, "%s (%s)", fmt_time(next, t), fmt_ago(next, in));
-        printf("scheduled job %s (%s); next run: %s\n", json_str(updated, "id"),
-               json_str(updated, "title"),
+        printf("scheduled job %s (%s); next run: %s\n", shown(json_str(updated, "id")),
+               shown(json_str(updated, "title")),
                next ? when : json_is_true(json_object_get(updated, "active"))
                                  ? "none"
                                  : "none (the job is inactive; activate it to fire)");

@@ -276,13 +276,13 @@ static void print_job(const json_t *j)
 {
     char t[TIMEBUF], ago[TIMEBUF];
     kv_print(stdout, "ID", json_str(j, "id"));
-    kv_print(stdout, "Title", json_str(j, "title"));
+    kv_line(stdout, "Title", json_str(j, "title"));
     kv_print(stdout, "Description", json_str(j, "description"));
-    kv_print(stdout, "Task", json_str(j, "task"));
-    kv_print(stdout, "Queue", json_str(j, "default_queue"));
+    kv_line(stdout, "Task", json_str(j, "task"));
+    kv_line(stdout, "Queue", json_str(j, "default_queue"));
     kv_print(stdout, "Active", yes_no(json_object_get(j, "active")));
     char *words = schedule_words(json_object_get(j, "schedule"));
-    kv_print(stdout, "Schedule", words);
+    kv_line(stdout, "Schedule", words);
     free(words);
     kv_print(stdout, "Timeout", json_str(j, "timeout"));
     kv_print(stdout, "Overlap", json_str(j, "overlap"));
@@ -308,7 +308,7 @@ static void print_job(const json_t *j)
     const char *keep = json_str(j, "retention");
     kv_print(stdout, "Retention", keep ? keep : "the server's");
     words = notify_words(j);
-    kv_print(stdout, "Notify", words);
+    kv_line(stdout, "Notify", words);
     free(words);
     json_t *args = saved_args(j);
     kv_json(stdout, "Args", args);
@@ -321,7 +321,7 @@ static void print_job(const json_t *j)
     if (json_str(last, "id")) {
         char *s = xasprintf("%s %s (%s)", json_str(last, "id"), json_str(last, "status"),
                             fmt_ago(json_str(last, "created"), ago));
-        kv_print(stdout, "Last run", s);
+        kv_line(stdout, "Last run", s);
         free(s);
     } else {
         kv_print(stdout, "Last run", NULL);
@@ -529,7 +529,7 @@ static int job_create(int argc, char **argv)
         if (opts_has(&o, O_JSON))
             print_json(job);
         else
-            printf("created job %s (%s)\n", json_str(job, "id"), json_str(job, "title"));
+            printf("created job %s (%s)\n", shown(json_str(job, "id")), shown(json_str(job, "title")));
     }
     json_decref(body);
     json_decref(job);
@@ -570,7 +570,8 @@ static int job_update(int argc, char **argv)
         if (opts_has(&o, O_JSON))
             print_json(updated);
         else
-            printf("updated job %s (%s)\n", json_str(updated, "id"), json_str(updated, "title"));
+            printf("updated job %s (%s)\n", shown(json_str(updated, "id")),
+                   shown(json_str(updated, "title")));
     }
 out:
     json_decref(job);
@@ -612,8 +613,8 @@ static int job_delete(int argc, char **argv)
     json_t *job;
     rc = job_resolve(&o.cl, o.arg, &job);
     if (!rc) {
-        char *q = xasprintf("Delete job '%s' (%s) with all its runs?", json_str(job, "title"),
-                            json_str(job, "id"));
+        char *q = xasprintf("Delete job '%s' (%s) with all its runs?", shown(json_str(job, "title")),
+                            shown(json_str(job, "id")));
         if (!yes && !confirm(q)) {
             fprintf(stderr, "not deleted\n");
             rc = EXIT_FAIL;
@@ -621,7 +622,9 @@ static int job_delete(int argc, char **argv)
             char *path = xasprintf("/api/jobs/%s", json_str(job, "id"));
             rc = client_call(&o.cl, "DELETE", path, NULL, NULL);
             free(path);
-            if (!rc) printf("deleted job %s (%s)\n", json_str(job, "id"), json_str(job, "title"));
+            if (!rc)
+                printf("deleted job %s (%s)\n", shown(json_str(job, "id")),
+                       shown(json_str(job, "title")));
         }
         free(q);
         json_decref(job);
@@ -707,9 +710,9 @@ static int job_run(int argc, char **argv)
         if (as_json) {
             print_json(run);
         } else {
-            printf("started run %s (%s) of job %s\n", json_str(run, "id"), json_str(run, "status"),
-                   json_str(job, "title"));
-            printf("follow it with: sked logs %s -f\n", json_str(run, "id"));
+            printf("started run %s (%s) of job %s\n", shown(json_str(run, "id")),
+                   shown(json_str(run, "status")), shown(json_str(job, "title")));
+            printf("follow it with: sked logs %s -f\n", shown(json_str(run, "id")));
         }
         goto out;
     }

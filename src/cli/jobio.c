@@ -416,7 +416,7 @@ int job_import(int argc, char **argv)
                     "and the server %zu, with no ids in common: a title matches jobs only when "
                     "both have as many; give the file the server's ids (export from it), or "
                     "titles of their own\n",
-                    json_str(j, "title"), i, m.titled[0], m.titled[1]);
+                    shown(json_str(j, "title")), i, m.titled[0], m.titled[1]);
             action[i] = "failed";
             failed++;
             continue;
@@ -432,7 +432,7 @@ int job_import(int argc, char **argv)
             dry && json_object_size(body) ? refusal(types, j, s, why, sizeof why) : NULL;
         if (refused) {
             fprintf(stderr, "sked job import: '%s' (jobs[%zu]) would not be %s: %s\n",
-                    json_str(j, "title"), i, s ? "updated" : "created", refused);
+                    shown(json_str(j, "title")), i, s ? "updated" : "created", shown(refused));
             action[i] = "failed";
             failed++;
         } else if (!dry && (!s || json_object_size(body))) {
@@ -442,7 +442,7 @@ int job_import(int argc, char **argv)
             free(path);
             if (r) {
                 fprintf(stderr, "sked job import: the job above is '%s' (jobs[%zu]): not %s\n",
-                        json_str(j, "title"), i, s ? "updated" : "created");
+                        shown(json_str(j, "title")), i, s ? "updated" : "created");
                 action[i] = "failed";
                 failed++;
                 if (r == EXIT_UNREACHABLE) {
@@ -486,7 +486,8 @@ int job_import(int argc, char **argv)
             fprintf(stderr,
                     "sked job import: '%s' (jobs[%zu]): on_success names '%s' (jobs[%ld]), "
                     "which %s created\n",
-                    json_str(j, "title"), i, json_str(json_array_get(jobs, (size_t)of), "title"),
+                    shown(json_str(j, "title")), i,
+                    shown(json_str(json_array_get(jobs, (size_t)of), "title")),
                     of, dry ? "would not be" : "was not");
             action[i] = "failed";
             failed++;
@@ -494,7 +495,7 @@ int job_import(int argc, char **argv)
             fprintf(stderr,
                     "sked job import: '%s' (jobs[%zu]): on_success names job %s, which is "
                     "neither in the file nor on the server\n",
-                    json_str(j, "title"), i, missing);
+                    shown(json_str(j, "title")), i, shown(missing));
             action[i] = "failed";
             failed++;
         } else if (!s || !json_equal(mapped, json_object_get(s, "on_success"))) {
@@ -506,7 +507,7 @@ int job_import(int argc, char **argv)
                     fprintf(stderr,
                             "sked job import: the job above is '%s' (jobs[%zu]): its "
                             "on_success list was not set\n",
-                            json_str(j, "title"), i);
+                            shown(json_str(j, "title")), i);
                     action[i] = "failed";
                     failed++;
                 }

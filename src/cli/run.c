@@ -71,12 +71,12 @@ static void print_run(const json_t *r)
     char t[TIMEBUF], d[TIMEBUF];
     kv_print(stdout, "ID", json_str(r, "id"));
     kv_print(stdout, "Job", json_str(r, "job_id"));
-    kv_print(stdout, "Task", json_str(r, "task"));
-    kv_print(stdout, "Title", json_str(r, "title"));
-    kv_print(stdout, "Status", json_str(r, "status"));
-    kv_print(stdout, "Message", json_str(r, "message"));
-    kv_print(stdout, "Trigger", json_str(r, "trigger"));
-    kv_print(stdout, "Queue", json_str(r, "queue"));
+    kv_line(stdout, "Task", json_str(r, "task"));
+    kv_line(stdout, "Title", json_str(r, "title"));
+    kv_line(stdout, "Status", json_str(r, "status"));
+    kv_line(stdout, "Message", json_str(r, "message"));
+    kv_line(stdout, "Trigger", json_str(r, "trigger"));
+    kv_line(stdout, "Queue", json_str(r, "queue"));
     kv_print(stdout, "Created", fmt_time(json_str(r, "created"), t));
     kv_print(stdout, "Started", fmt_time(json_str(r, "started_at"), t));
     kv_print(stdout, "Finished", fmt_time(json_str(r, "finished_at"), t));
@@ -94,8 +94,8 @@ static void print_run(const json_t *r)
     kv_json(stdout, "Args", json_object_get(r, "args"));
     kv_json(stdout, "Output", json_object_get(r, "output"));
     kv_print(stdout, "Timeout", json_str(r, "timeout"));
-    kv_print(stdout, "Started by", json_str(json_object_get(r, "started_by"), "name"));
-    kv_print(stdout, "Stopped by", json_str(json_object_get(r, "stopped_by"), "name"));
+    kv_line(stdout, "Started by", json_str(json_object_get(r, "started_by"), "name"));
+    kv_line(stdout, "Stopped by", json_str(json_object_get(r, "stopped_by"), "name"));
 }
 
 int cmd_runs(int argc, char **argv)
@@ -271,7 +271,7 @@ int cmd_stop(int argc, char **argv)
         if (opts_has(&o, O_JSON))
             print_json(stopped);
         else
-            printf("run %s is %s\n", json_str(stopped, "id"), json_str(stopped, "status"));
+            printf("run %s is %s\n", shown(json_str(stopped, "id")), shown(json_str(stopped, "status")));
     }
     json_decref(run);
     json_decref(stopped);

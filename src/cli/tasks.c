@@ -73,15 +73,16 @@ static void print_action(const json_t *q)
     const char *name = json_str(q, "name"), *why = json_str(q, "pause_reason");
     const json_t *was = json_object_get(q, "was_paused");
     if (json_is_true(json_object_get(q, "paused"))) {
-        printf("queue %s %s paused (since %s by %s%s%s); %lld run(s) wait in it\n", name,
-               json_is_true(was) ? "was already" : "is", json_str(q, "paused_at"),
-               json_str(q, "paused_by") ? json_str(q, "paused_by") : "the system",
-               json_is_true(was) && why ? ", reason: " : "", json_is_true(was) && why ? why : "",
+        printf("queue %s %s paused (since %s by %s%s%s); %lld run(s) wait in it\n", shown(name),
+               json_is_true(was) ? "was already" : "is", shown(json_str(q, "paused_at")),
+               json_str(q, "paused_by") ? shown(json_str(q, "paused_by")) : "the system",
+               json_is_true(was) && why ? ", reason: " : "",
+               json_is_true(was) && why ? shown(why) : "",
                (long long)json_integer_value(json_object_get(q, "queued")));
     } else if (json_is_false(was)) {
-        printf("queue %s was not paused\n", name);
+        printf("queue %s was not paused\n", shown(name));
     } else { /* its count may still hold the runs starting now: not shown */
-        printf("queue %s runs\n", name);
+        printf("queue %s runs\n", shown(name));
     }
 }
 

@@ -18,6 +18,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "base/utf8.h"
 #include "base/xalloc.h"
 #include "commands.h"
 #include "http/auth.h"
@@ -149,6 +150,21 @@ static void free_password(char *p)
     free(p);
 }
 
+/* What the API would say against a one-line name of 1 to max characters (api_line_field in
+ * src/http/api.c), in its words; NULL when it takes it. What these commands write to the
+ * store is shown in lists, logs and the admin just as what the API writes. */
+static const char *line_problem(const char *v, size_t max, char *buf, size_t len)
+{
+    size_t n = utf8_chars(v);
+    if (n < 1 || n > max) {
+        snprintf(buf, len, "must be 1 to %zu characters", max);
+        return buf;
+    }
+    if (utf8_blank(v)) return "must not be blank";
+    if (utf8_has_control(v)) return "must be one line without control characters";
+    return NULL;
+}
+
 static int account_of(const struct opts *o, struct store *s, const char *name, struct account *a)
 {
     int rc = store_account_by_name(s, name, a);
@@ -171,7 +187,8 @@ static int user_add(int argc, char **argv)
         "or left unset for an account that only uses API tokens.\n"
         "\n"
         "  --role ROLE          admin, operator (run, stop, schedule) or viewer (read only)\n"
-        "  --display-name NAME  shown in the admin and in run records (default: USERNAME)\n"
+        "  --display-name NAME  shown in the admin and in run records: one line of 1 to 200\n"
+        "                       characters (default: USERNAME)\n"
         "  --password-stdin     read the password from the first line of stdin\n"
         "  --no-password        no password: the account signs in with tokens only\n" USAGE_DB;
     struct opts o;
@@ -190,12 +207,13 @@ static int user_add(int argc, char **argv)
     }
     if (strlen(o.arg) > 64 || strspn(o.arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                             "0123456789_.@-") != strlen(o.arg)) {
-        rc = usage_error(&o, "USERNAME: 1 to 64 letters, digits, '_', '.', '@' or '-'");
+        rc = usage_error(&o, "USERNAME: 1 to 64 ASCII letters, digits, '_', '.', '@' or '-'");
         goto out;
     }
-    const char *display = opts_get(&o, O_DISPLAY);
-    if (display && (!*display || strlen(display) > 200)) {
-        rc = usage_error(&o, "--display-name must be 1 to 200 characters");
+    const char *display = opts_get(&o, O_DISPLAY), *why;
+    char whybuf[64];
+    if (display && (why = line_problem(display, 200, whybuf, sizeof whybuf))) {
+        rc = usage_error(&o, "--display-name %s", why);
         goto out;
     }
     if (!(s = open_store(&o))) {
@@ -425,7 +443,8 @@ static int token_create(int argc, char **argv)
         "Creates an API token for an account and prints it once; only its hash is kept.\n"
         "\n"
         "  -u, --user USERNAME  the account the token acts as\n"
-        "  --name NAME          what the token is for (e.g. \"ci\", \"backup script\")\n"
+        "  --name NAME          what the token is for (e.g. \"ci\", \"backup script\"): one\n"
+        "                       line of 1 to 100 characters\n"
         "  --expires WHEN       a duration from now (30d, 12h) or a date-time\n"
         "  --json               print JSON\n" USAGE_DB;
     struct opts o;
@@ -434,14 +453,18 @@ static int token_create(int argc, char **argv)
     struct store *s = NULL;
     struct account a = {0};
     int64_t now = time_now_us(), expires = NO_TIME;
-    const char *name = opts_get(&o, O_NAME), *user = opts_get(&o, O_USER);
-    if (!user || !name || !*name || strlen(name) > 100) {
+    const char *name = opts_get(&o, O_NAME), *user = opts_get(&o, O_USER), *why;
+    char whybuf[64];
+    if (!user || !name) {
         rc = usage_error(&o, "--user and --name (1 to 100 characters) are required");
+        goto out;
+    }
+    if ((why = line_problem(name, 100, whybuf, sizeof whybuf))) {
+        rc = usage_error(&o, "--name %s", why);
         goto out;
     }
     if (opts_get(&o, O_EXPIRES)) {
         int64_t ms;
-        const char *why;
         if (duration_parse(opts_get(&o, O_EXPIRES), &ms, &why) == 0)
             expires = now + ms * 1000;
         else if (time_parse(opts_get(&o, O_EXPIRES), &expires, &why) != 0) {

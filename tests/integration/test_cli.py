@@ -877,6 +877,60 @@ class TestReview(CliCase):
         self.assertEqual(tool("token", "list", "--user", "ulla", *db).stdout, "no tokens\n")
 
 
+class TestStoredText(CliCase):
+    """Names written to the store follow the API's rules, and text from the server is shown
+    so that it can neither forge lines nor reach the terminal as control sequences."""
+
+    MESSAGE = "done \x9b31m\x1b[2J\nStatus        SUCCESS FORGED"
+
+    @classmethod
+    def setUpClass(cls):
+        line = json.dumps({"message": cls.MESSAGE})
+        cls.s = Sked(tasks={"say.json": skedtest.sh_task("say", 'printf "%s\\n" "$1" >&3',
+                                                         extra_argv=[line])}).start()
+
+    def tool(self, *args, stdin=None):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+        return subprocess.run([skedtest.BIN] + list(args) + ["--db", self.s.db], env=env,
+                              capture_output=True, text=True, timeout=30, input=stdin)
+
+    def test_names_written_to_the_store_follow_the_apis_rules(self):
+        for name, why in (("two\nlines", "must be one line without control characters"),
+                          ("bell\x07", "must be one line without control characters"),
+                          ("   ", "must not be blank"),
+                          ("x" * 201, "must be 1 to 200 characters")):
+            p = self.tool("user", "add", "nina", "--role", "viewer", "--no-password",
+                          "--display-name", name)
+            self.assertEqual(p.returncode, 2, (name, p))
+            self.assertIn("sked user add: --display-name " + why, p.stderr)
+        self.assertEqual(self.s.get("/api/users").json["hits"]["total"], 1)  # the admin alone
+        # 200 characters, not bytes, as the API counts them
+        p = self.tool("user", "add", "nina", "--role", "viewer", "--no-password",
+                      "--display-name", "é" * 200)
+        self.assertEqual(p.returncode, 0, p)
+        p = self.tool("user", "add", "nina 2", "--role", "viewer", "--no-password")
+        self.assertIn("1 to 64 ASCII letters", p.stderr)
+        for name, why in (("ci\x1b[2J", "must be one line without control characters"),
+                          ("\t", "must not be blank"), ("é" * 101, "must be 1 to 100 characters")):
+            p = self.tool("token", "create", "--user", "nina", "--name", name)
+            self.assertEqual(p.returncode, 2, (name, p))
+            self.assertIn("sked token create: --name " + why, p.stderr)
+        self.assertEqual(self.tool("token", "list", "--json").stdout.count('"name"'), 0)
+
+    def test_a_message_with_control_characters_is_shown_on_one_line(self):
+        job = self.s.create_job("say", title="Says things")
+        run = self.s.wait_run(self.s.run_job(job["id"]))
+        self.assertEqual(run["message"], self.MESSAGE)  # stored as the task said it
+        shown = self.ok("run", "show", run["id"])
+        self.assertIn("\nMessage       done ?31m?[2J\u2026\n", shown)
+        table = self.ok("runs", job["id"])
+        for out in (shown, table):
+            self.assertNotIn("FORGED", out)
+            self.assertNotIn("\x1b", out)
+            self.assertNotIn("\x9b", out)
+        self.assertIn("done ?31m?[2J\u2026", table)
+
+
 class TestFollowAcrossARestart(unittest.TestCase):
     def test_logs_f_waits_for_a_restarting_server(self):
         port = skedtest.free_port()
