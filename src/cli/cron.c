@@ -49,15 +49,25 @@ static json_t *spec_doc(const struct opts *o, const char *spec)
     return doc;
 }
 
-/* Prints the errors of schedule_parse as "field: message" lines. */
+/* What schedule_parse says of a schedule that is well formed but matches no date at all
+ * (src/cron.c): no usage error, but a schedule without a fire time. */
+#define NEVER_FIRES "this schedule never fires"
+
+/* Prints the errors of schedule_parse as "field: message" lines; returns EXIT_USAGE, or
+ * EXIT_FAIL when the one thing wrong is that the schedule never fires. */
 static int schedule_errors(const struct opts *o, json_t *errs)
 {
     size_t i, k;
     json_t *e, *m;
+    bool never = json_array_size(errs) > 0;
     json_array_foreach(errs, i, e)
         json_array_foreach(json_object_get(e, "messages"), k, m)
-            fprintf(stderr, "%s: %s: %s\n", o->prog, json_str(e, "field"), json_string_value(m));
-    return EXIT_USAGE;
+        {
+            const char *text = json_string_value(m);
+            never = never && text && strncmp(text, NEVER_FIRES, strlen(NEVER_FIRES)) == 0;
+            fprintf(stderr, "%s: %s: %s\n", o->prog, json_str(e, "field"), shown(text));
+        }
+    return never ? EXIT_FAIL : EXIT_USAGE;
 }
 
 static void print_time(const struct tz *z, int64_t us, int flags)

@@ -839,6 +839,17 @@ class TestReview(CliCase):
         self.assertNotIn("line -1", p.stderr)
         self.assertIn("/nonexistent/jobs.json", p.stderr)
 
+    def test_cron_next_of_a_schedule_that_never_fires_exits_1(self):
+        """As its help says: 1 when the schedule has no fire time, 2 when it does not parse."""
+        for spec in ("0 0 30 2 *", '{"type":"crontab","day_of_month":"31","month_of_year":"4"}'):
+            p = self.cli("cron", "next", spec)
+            self.assertEqual((p.returncode, p.stdout), (1, ""), (spec, p))
+            self.assertIn("this schedule never fires", p.stderr)
+        p = self.cli("cron", "next", "61 * * * *")
+        self.assertEqual(p.returncode, 2, p)
+        self.assertIn("out of range", p.stderr)
+        self.assertIn("1 when it\nhas no fire time", self.ok("cron", "next", "--help"))
+
     def test_tables_align_wide_characters(self):
         import unicodedata
         title = "全角タイトルのジョブ"
