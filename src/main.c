@@ -4,6 +4,7 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -41,23 +42,33 @@ static void usage(FILE *f)
           "  cron next SPEC      print the next fire times of a schedule\n"
           "  version             print the version\n"
           "\n"
-          "Every command takes --help; most client commands take --json for scripts.\n"
+          "Every command takes --help (or: sked help COMMAND); most client commands take\n"
+          "--json for scripts.\n"
           "Exit codes: 0 ok, 1 refused by the server or the run did not succeed,\n"
           "2 usage error, 3 server unreachable.\n",
           f);
 }
 
-int main(int argc, char **argv)
+static int command(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
         return 2;
     }
-    /* a file past the file size limit fails its write (EFBIG) like a full disk, rather than
-     * killing sked mid-write: the store's commit fails, a backup's copy is removed */
-    signal(SIGXFSZ, SIG_IGN);
     const char *cmd = argv[1];
     if (strcmp(cmd, "serve") == 0) return server_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "help") == 0 && argc > 2) {
+        /* sked help job run: the help of sked job run, as git help does */
+        char **again = calloc((size_t)argc + 1, sizeof *again); /* NULL-terminated */
+        if (!again) return 1;
+        again[0] = argv[0];
+        for (int i = 2; i < argc; i++) again[i - 1] = argv[i];
+        static char help[] = "--help";
+        again[argc - 1] = help;
+        int rc = command(argc, again);
+        free(again);
+        return rc;
+    }
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;
@@ -79,4 +90,12 @@ int main(int argc, char **argv)
     if (rc != CLI_UNKNOWN) return rc;
     fprintf(stderr, "sked: unknown command '%s'; see sked --help\n", cmd);
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    /* a file past the file size limit fails its write (EFBIG) like a full disk, rather than
+     * killing sked mid-write: the store's commit fails, a backup's copy is removed */
+    signal(SIGXFSZ, SIG_IGN);
+    return command(argc, argv);
 }

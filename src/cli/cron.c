@@ -150,7 +150,9 @@ int cmd_cron(int argc, char **argv)
     static const struct verb verbs[] = {{"next", cron_next}, {NULL, NULL}};
     static const char usage[] = "usage: sked cron next SPEC [OPTIONS]\n"
                                 "\n"
-                                "  next    print the next fire times of a schedule\n";
+                                "  next    print the next fire times of a schedule\n"
+                                "\n"
+                                "See 'sked cron next --help'.\n";
     int rc = cli_group("sked cron", usage, verbs, argc, argv);
     tz_cache_clear();
     return rc;

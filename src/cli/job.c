@@ -35,17 +35,16 @@ enum {
         SPEC_ARG, {"args-json", 0, true, O_ARGS_JSON}, SPEC_CUSTOM,                             \
         {"timeout", 0, true, O_TIMEOUT}, SPEC_JSON
 
-#define USAGE_JOB_FIELDS                                                                    \
+#define USAGE_JOB_NAME                                                                      \
     "  --title T            the job's title (1 to 250 characters)\n"                         \
-    "  --description D      what it is for\n"                                                \
-    "  --queue Q            its default queue (default: the job type's)\n"                   \
+    "  --description D      what it is for\n"
+#define USAGE_JOB_FIELDS                                                                    \
     "  --arg KEY=VALUE      a saved argument; VALUE is taken as JSON when it parses\n"       \
     "                       (5, true, null, \"5\", {...}), else as a string; repeatable\n"   \
     "  --args-json JSON     all saved arguments as one JSON object\n"                        \
     "  --custom-args JSON   a JSON object handed to the task as is, instead of the\n"       \
-    "                       arguments\n"                                                     \
-    "  --timeout DUR        stop runs after DUR (90s, 30m, 2h, 1d); none: no timeout\n"       \
-    "  --json               print the job as JSON\n"
+    "                       arguments\n"
+#define USAGE_JOB_JSON "  --json               print the job as JSON\n"
 /* clang-format on */
 
 static const char job_usage[] =
@@ -512,9 +511,12 @@ static int job_create(int argc, char **argv)
         "\n"
         "Creates a job of a job type (see 'sked tasks').\n"
         "\n"
-        "  --task TASK          the job type\n"
-        "  --inactive           create it inactive (its schedule does not fire)\n" USAGE_JOB_FIELDS
-            USAGE_COMMON;
+        "  --task TASK          the job type\n" USAGE_JOB_NAME
+        "  --inactive           create it inactive (its schedule does not fire)\n"
+        "  --queue Q            its default queue (default: the job type's, else the\n"
+        "                       server's first queue; see 'sked tasks')\n"
+        "  --timeout DUR        stop its runs after DUR (90s, 30m, 2h, 1d; default: the\n"
+        "                       job type's)\n" USAGE_JOB_FIELDS USAGE_JOB_JSON USAGE_COMMON;
     struct opts o;
     int rc = opts_parse(&o, "sked job create", usage, spec, NULL, argc, argv);
     if (rc >= 0) return rc;
@@ -548,9 +550,12 @@ static int job_update(int argc, char **argv)
         "\n"
         "Changes the given fields of a job and leaves the others alone. --arg changes one\n"
         "saved argument and keeps the rest; --args-json replaces them all.\n"
-        "\n"
+        "\n" USAGE_JOB_NAME
         "  --active, --inactive turn the job on or off\n"
-        "  --clear-custom-args  drop the custom args\n" USAGE_JOB_FIELDS USAGE_COMMON;
+        "  --queue Q            its default queue\n"
+        "  --timeout DUR        stop its runs after DUR (90s, 30m, 2h, 1d); none: the job\n"
+        "                       type's timeout again\n" USAGE_JOB_FIELDS
+        "  --clear-custom-args  drop the custom args\n" USAGE_JOB_JSON USAGE_COMMON;
     struct opts o;
     int rc = opts_parse(&o, "sked job update", usage, spec, "JOB", argc, argv);
     if (rc >= 0) return rc;

@@ -412,7 +412,9 @@ int cmd_user(int argc, char **argv)
                                 "  add USERNAME         create an account\n"
                                 "  list                 list the accounts\n"
                                 "  passwd USERNAME      set a password\n"
-                                "  delete USERNAME      delete an account\n";
+                                "  delete USERNAME      delete an account\n"
+                                "\n"
+                                "See 'sked user COMMAND --help'.\n";
     if (sodium_init() < 0) return EXIT_FAIL;
     return cli_group("sked user", usage, verbs, argc, argv);
 }
@@ -607,7 +609,9 @@ int cmd_token(int argc, char **argv)
                                 "API tokens, changed in the store directly (--db):\n"
                                 "  create               create a token for an account\n"
                                 "  list                 list tokens\n"
-                                "  revoke ID            revoke a token\n";
+                                "  revoke ID            revoke a token\n"
+                                "\n"
+                                "See 'sked token COMMAND --help'.\n";
     if (sodium_init() < 0) return EXIT_FAIL;
     return cli_group("sked token", usage, verbs, argc, argv);
 }

@@ -602,6 +602,26 @@ class TestExitCodes(CliCase):
         self.assertEqual((p.returncode, p.stdout.splitlines()[0]), (0, "usage: sked version"))
         self.assertEqual(self.cli("version", "now").returncode, 2)
 
+    def test_help_command_and_group_help(self):
+        """sked help COMMAND is COMMAND --help; every group points to its commands' help."""
+        for cmd in (["job"], ["job", "run"], ["user"], ["token", "list"], ["cron", "next"],
+                    ["queues"], ["serve"]):
+            want = self.cli(*(cmd + ["--help"]))
+            got = self.cli("help", *cmd)
+            self.assertEqual((got.returncode, got.stdout, got.stderr),
+                             (0, want.stdout, want.stderr), cmd)
+            self.assertIn("usage: sked " + " ".join(cmd), got.stdout)
+        p = self.cli("help", "nonsense")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("unknown command 'nonsense'", p.stderr)
+        for group in ("job", "user", "token", "cron"):
+            self.assertIn("See 'sked %s " % group, self.ok(group, "--help"))
+        # an update keeps the queue it has: no default to speak of
+        update = self.ok("job", "update", "--help")
+        queue = [l for l in update.splitlines() if l.lstrip().startswith("--queue")]
+        self.assertEqual(queue, ["  --queue Q            its default queue"])
+        self.assertIn("none: the job\n                       type's timeout again", update)
+
     def test_wrong_token_exits_1_with_the_servers_message(self):
         p = self.cli("tasks", token="not-the-token")
         self.assertEqual(p.returncode, 1)
