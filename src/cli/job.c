@@ -195,7 +195,9 @@ int job_resolve(const struct client *c, const char *ref, json_t **job)
         json_array_foreach(found, i, j) fprintf(stderr, "  %s\n", json_str(j, "id"));
         rc = EXIT_FAIL;
     } else if (!rc) {
-        *job = json_incref(json_array_get(found, 0));
+        /* the job itself, not its list item: what GET /api/jobs/{id} answers (a list item
+         * carries other keys, such as an empty last_run) */
+        rc = client_get(c, job, "/api/jobs/%s", json_str(json_array_get(found, 0), "id"));
     }
     json_decref(found);
     return rc;

@@ -5,6 +5,7 @@
  * token - even while sked serves (the store's WAL lets both write). What they change is
  * recorded in the audit trail as done by the local operating-system user.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -19,6 +21,7 @@
 #include "base/log.h"
 #include "base/timeutil.h"
 #include "base/utf8.h"
+#include "base/uuid.h"
 #include "base/xalloc.h"
 #include "commands.h"
 #include "http/auth.h"
@@ -260,6 +263,49 @@ out:
     return rc;
 }
 
+/* An instant as the API writes it, or null. */
+static json_t *time_json(int64_t us)
+{
+    if (us == NO_TIME) return json_null();
+    char ts[TIME_STR_MAX];
+    time_format(us, ts);
+    return json_string(ts);
+}
+
+/* An account as GET /api/users shows it (account_json in src/http/api_users.c). */
+static json_t *account_json(const struct account *a)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:b,s:b,s:o,s:o}", "id", a->id, "username", a->username,
+                     "display_name", a->display_name ? a->display_name : a->username, "role",
+                     role_name(a->role), "disabled", a->disabled, "has_password",
+                     a->password_hash != NULL, "created", time_json(a->created), "updated",
+                     time_json(a->updated));
+}
+
+/* A token as GET /api/tokens shows it (token_json in src/http/api_users.c). */
+static bool token_live(const struct token *t, int64_t now)
+{
+    return t->revoked_at == NO_TIME && (t->expires_at == NO_TIME || t->expires_at > now);
+}
+
+static json_t *token_json(const struct token *t, int64_t now)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:b}", "id", t->id, "name", t->name,
+                     "prefix", t->prefix, "account_id", t->account_id, "username",
+                     t->account_name, "created", time_json(t->created), "expires_at",
+                     time_json(t->expires_at), "last_used", time_json(t->last_used),
+                     "revoked_at", time_json(t->revoked_at), "active", token_live(t, now));
+}
+
+/* Prints items (stolen) as the API's listings are: {"hits":{"hits":[...],"total":N}}. */
+static void print_list(json_t *items)
+{
+    json_t *doc = json_pack("{s:{s:o,s:I}}", "hits", "hits", items, "total",
+                            (json_int_t)json_array_size(items));
+    print_json(doc);
+    json_decref(doc);
+}
+
 static int user_list(int argc, char **argv)
 {
     static const struct opt_spec spec[] = {{"db", 0, true, O_DB}, {"json", 0, false, O_JSON},
@@ -282,14 +328,8 @@ static int user_list(int argc, char **argv)
     if (opts_has(&o, O_JSON)) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:b,s:b}", "id", all[i].id,
-                                                 "username", all[i].username, "display_name",
-                                                 all[i].display_name, "role",
-                                                 role_name(all[i].role), "disabled",
-                                                 all[i].disabled, "has_password",
-                                                 all[i].password_hash != NULL));
-        print_json(arr);
-        json_decref(arr);
+            json_array_append_new(arr, account_json(&all[i]));
+        print_list(arr);
     } else {
         struct table t;
         table_init(&t, 5, "USERNAME", "ROLE", "STATE", "DISPLAY NAME", "ID");
@@ -421,15 +461,6 @@ int cmd_user(int argc, char **argv)
 
 /* ---- tokens ---- */
 
-/* An instant as the API writes it, or null. */
-static json_t *time_json(int64_t us)
-{
-    if (us == NO_TIME) return json_null();
-    char ts[TIME_STR_MAX];
-    time_format(us, ts);
-    return json_string(ts);
-}
-
 static int token_create(int argc, char **argv)
 {
     static const struct opt_spec spec[] = {{"db", 0, true, O_DB},
@@ -536,28 +567,31 @@ static int token_list(int argc, char **argv)
     int64_t now = time_now_us();
     json_t *arr = json_array();
     struct table t;
+    /* short ids and local times, as every table of the CLI shows them */
     table_init(&t, 7, "ID", "NAME", "USER", "PREFIX", "STATE", "EXPIRES", "LAST USED");
     for (size_t i = 0; i < n; i++) {
         const char *state = ts[i].revoked_at != NO_TIME ? "revoked"
                             : ts[i].expires_at != NO_TIME && ts[i].expires_at <= now ? "expired"
                                                                                       : "active";
-        char used[TIME_STR_MAX] = "-", until[TIME_STR_MAX] = "never";
-        if (ts[i].last_used != NO_TIME) time_format(ts[i].last_used, used);
-        if (ts[i].expires_at != NO_TIME) time_format(ts[i].expires_at, until);
-        table_row(&t, ts[i].id, ts[i].name, ts[i].account_name, ts[i].prefix, state, until, used);
-        json_array_append_new(
-            arr, json_pack("{s:s,s:s,s:s?,s:s,s:s,s:o,s:o,s:o,s:o}", "id", ts[i].id, "name",
-                           ts[i].name, "username", ts[i].account_name, "prefix", ts[i].prefix,
-                           "state", state, "created", time_json(ts[i].created), "expires_at",
-                           time_json(ts[i].expires_at), "last_used", time_json(ts[i].last_used),
-                           "revoked_at", time_json(ts[i].revoked_at)));
+        json_t *j = token_json(&ts[i], now);
+        char id[16], used[TIMEBUF], until[TIMEBUF];
+        fmt_time(json_str(j, "last_used"), used);
+        if (ts[i].expires_at == NO_TIME)
+            snprintf(until, sizeof until, "never");
+        else
+            fmt_time(json_str(j, "expires_at"), until);
+        table_row(&t, short_id(ts[i].id, id), ts[i].name, ts[i].account_name, ts[i].prefix, state,
+                  until, used);
+        json_array_append_new(arr, j);
     }
-    if (opts_has(&o, O_JSON))
-        print_json(arr);
-    else if (n == 0)
+    if (opts_has(&o, O_JSON)) {
+        print_list(arr);
+        arr = NULL;
+    } else if (n == 0) {
         printf("no tokens\n");
-    else
+    } else {
         table_print(&t, stdout);
+    }
     table_free(&t);
     json_decref(arr);
     rc = 0;
@@ -569,12 +603,42 @@ out:
     return rc;
 }
 
+/* The whole id of the token that ref names: its id, or the start of one (4 characters or
+ * more), in any case. Returns 0, -ENOENT when no token has it, or another error (printed). */
+static int token_id(const struct opts *o, struct store *s, const char *ref, char id[UUID_STR_LEN])
+{
+    size_t len = strlen(ref);
+    if (uuid_valid(ref)) {
+        for (size_t i = 0; i < UUID_STR_LEN; i++) id[i] = (char)tolower((unsigned char)ref[i]);
+        return 0;
+    }
+    bool prefix = len >= 4 && len < UUID_STR_LEN - 1;
+    for (const char *p = ref; prefix && *p; p++) prefix = isxdigit((unsigned char)*p) || *p == '-';
+    if (!prefix) return -ENOENT;
+    struct token *ts = NULL;
+    size_t n = 0, found = 0;
+    if (store_token_list(s, NULL, &ts, &n) != 0) return -EIO;
+    for (size_t i = 0; i < n; i++) {
+        if (strncasecmp(ts[i].id, ref, len) != 0) continue;
+        if (!found++) snprintf(id, UUID_STR_LEN, "%s", ts[i].id);
+    }
+    if (found > 1) {
+        fprintf(stderr, "%s: %zu tokens have ids starting with %s; give more of it:\n", o->prog,
+                found, ref);
+        for (size_t i = 0; i < n; i++)
+            if (strncasecmp(ts[i].id, ref, len) == 0) fprintf(stderr, "  %s\n", ts[i].id);
+    }
+    store_tokens_free(ts, n);
+    return found == 1 ? 0 : found ? -EEXIST : -ENOENT;
+}
+
 static int token_revoke(int argc, char **argv)
 {
     static const struct opt_spec spec[] = {{"db", 0, true, O_DB}, {NULL, 0, false, 0}};
     static const char usage[] = "usage: sked token revoke ID [--db PATH]\n"
                                 "\n"
-                                "Revokes an API token at once.\n"
+                                "Revokes an API token at once. ID is the token's id, or its start\n"
+                                "as 'sked token list' shows it.\n"
                                 "\n" USAGE_DB;
     struct opts o;
     int rc = opts_parse_local(&o, "sked token revoke", usage, spec, "ID", argc, argv);
@@ -584,14 +648,17 @@ static int token_revoke(int argc, char **argv)
         opts_free(&o);
         return EXIT_FAIL;
     }
-    int r = store_token_revoke(s, o.arg, time_now_us());
+    char id[UUID_STR_LEN];
+    int r = token_id(&o, s, o.arg, id);
+    if (r == 0) r = store_token_revoke(s, id, time_now_us());
     if (r == 0) {
-        audit_local(s, "token.revoked", o.arg, NULL);
-        printf("revoked token %s\n", o.arg);
+        audit_local(s, "token.revoked", id, NULL);
+        printf("revoked token %s\n", id);
     } else if (r == -EALREADY) {
-        printf("token %s was already revoked\n", o.arg);
-    } else {
-        fprintf(stderr, "%s: no token with the id %s\n", o.prog, o.arg);
+        printf("token %s was already revoked\n", id);
+    } else if (r == -ENOENT) {
+        fprintf(stderr, "%s: no token has the id %s%s; see sked token list\n", o.prog, o.arg,
+                uuid_valid(o.arg) ? "" : " or one starting so");
     }
     store_close(s);
     opts_free(&o);

@@ -231,6 +231,18 @@ class TestJobs(CliCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("no job has the title '%s';" % a["id"][:3], p.stderr)
 
+    def test_show_json_is_the_job_by_any_name(self):
+        """By id, the start of one or its title: the same document as GET /api/jobs/{id}."""
+        job = self.create("Shown as the API shows it")
+        api = self.s.get("/api/jobs/" + job["id"]).json
+        self.assertNotIn("last_run", api)  # no runs yet
+        for ref in (job["id"], job["id"][:8], "Shown as the API shows it"):
+            self.assertEqual(self.ok_json("job", "show", ref, "--json"), api, ref)
+        self.s.wait_run(self.s.run_job(job["id"]))
+        api = self.s.get("/api/jobs/" + job["id"]).json
+        for ref in (job["id"][:8], "Shown as the API shows it"):
+            self.assertEqual(self.ok_json("job", "show", ref, "--json"), api, ref)
+
     def test_server_validation_errors_are_shown_per_field(self):
         p = self.cli("job", "create", "--title", "x", "--task", "no_such_type")
         self.assertEqual(p.returncode, 1)
@@ -900,10 +912,16 @@ class TestReview(CliCase):
                                "--json", *db).stdout)
         self.assertTrue(made["expires_at"].endswith("+00:00"), made)
         listed = json.loads(tool("token", "list", "--user", "tess", "--json", *db).stdout)
-        self.assertEqual([(t["expires_at"], t["last_used"]) for t in listed], [(made["expires_at"], None)])
+        self.assertEqual([(t["expires_at"], t["last_used"]) for t in listed["hits"]["hits"]],
+                         [(made["expires_at"], None)])
         table = tool("token", "list", "--user", "tess", *db).stdout.splitlines()
         self.assertIn("EXPIRES", table[0].split())
-        self.assertIn(made["expires_at"], table[1])
+        # in local time, short, as the other tables show times; the id as they show ids
+        from datetime import datetime as dt
+        local = dt.fromtimestamp(skedtest.parse_time(made["expires_at"]))
+        expires = local.strftime("%b %d %H:%M" if local.year == dt.now().year else "%Y-%m-%d %H:%M")
+        self.assertIn(" active  %s  -" % expires, table[1])
+        self.assertTrue(table[1].startswith(made["id"][:8] + "  ci "), table[1])
         self.assertEqual(tool("user", "add", "ulla", "--role", "viewer", "--no-password", *db).returncode, 0)
         self.assertEqual(tool("token", "list", "--user", "ulla", *db).stdout, "no tokens\n")
 
@@ -947,6 +965,38 @@ class TestStoredText(CliCase):
             self.assertEqual(p.returncode, 2, (name, p))
             self.assertIn("sked token create: --name " + why, p.stderr)
         self.assertEqual(self.tool("token", "list", "--json").stdout.count('"name"'), 0)
+
+    def test_user_and_token_lists_print_the_apis_json(self):
+        self.assertEqual(self.tool("user", "add", "owen", "--role", "operator", "--no-password",
+                                   "--display-name", "Owen O.").returncode, 0)
+        made = json.loads(self.tool("token", "create", "--user", "owen", "--name", "ci",
+                                    "--json").stdout)
+        self.assertEqual(self.s.delete("/api/tokens/" + made["id"]).status, 204)
+        self.assertEqual(json.loads(self.tool("user", "list", "--json").stdout),
+                         self.s.get("/api/users").json)
+        self.assertEqual(json.loads(self.tool("token", "list", "--json").stdout),
+                         self.s.get("/api/tokens?all=true").json)
+        owen = [a["id"] for a in self.s.get("/api/users").json["hits"]["hits"]
+                if a["username"] == "owen"][0]
+        mine = json.loads(self.tool("token", "list", "--user", "owen", "--json").stdout)
+        self.assertEqual([(t["id"], t["account_id"]) for t in mine["hits"]["hits"]],
+                         [(made["id"], owen)])
+
+    def test_token_revoke_takes_the_id_the_list_shows(self):
+        self.tool("user", "add", "rita", "--role", "viewer", "--no-password")
+        made = json.loads(self.tool("token", "create", "--user", "rita", "--name", "short",
+                                    "--json").stdout)
+        p = self.tool("token", "revoke", made["id"][:8].upper())
+        self.assertEqual((p.returncode, p.stdout), (0, "revoked token %s\n" % made["id"]), p)
+        tokens = self.s.get("/api/tokens?all=true").json["hits"]["hits"]
+        self.assertFalse([t for t in tokens if t["id"] == made["id"]][0]["active"])
+        for ref, extra in (("0b6e4c4e-8e8f-4b8f-9a4e-1c2d3e4f5a6b", ""),
+                           ("ffffffff" if not made["id"].startswith("ffff") else "eeeeeeee",
+                            " or one starting so"), ("nope", " or one starting so")):
+            p = self.tool("token", "revoke", ref)
+            self.assertEqual((p.returncode, p.stderr),
+                             (1, "sked token revoke: no token has the id %s%s; see sked token "
+                                 "list\n" % (ref, extra)))
 
     def test_a_message_with_control_characters_is_shown_on_one_line(self):
         job = self.s.create_job("say", title="Says things")
