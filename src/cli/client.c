@@ -359,14 +359,124 @@ static int too_big(const char *url)
     return EXIT_FAIL;
 }
 
-/* Explains a non-2xx answer: the API's message and field errors, else the raw start of it. */
-static int refused(long status, const struct buf *body)
+/*
+ * The API's words in the CLI's: the option a field of a request comes from, and its pointers
+ * to other endpoints as the commands that read them. One table for every command: each sends
+ * a field from the one option that sets it (title from --title, default_queue from --queue).
+ */
+static const struct {
+    const char *field, *flag;
+} field_flags[] = {
+    {"title", "--title"},
+    {"description", "--description"},
+    {"task", "--task"},
+    {"active", "--active/--inactive"},
+    {"default_queue", "--queue"},
+    {"queue", "--queue"},
+    {"timeout", "--timeout"},
+    {"args", "--arg"},
+    {"args.custom_args", "--custom-args"},
+    {"custom_args", "--custom-args"},
+    {"overlap", "--overlap"},
+    {"catchup", "--catchup"},
+    {"catchup_limit", "--catchup-limit"},
+    {"max_retries", "--retries"},
+    {"retry_backoff", "--retry-backoff"},
+    {"retention", "--retention"},
+    {"notification_emails", "--notify-email"},
+    {"notification_statuses", "--notify-on"},
+    {"notification_webhooks", "--notify-webhook"},
+    {"on_success", "--on-success"},
+    {"reason", "--reason"},
+    {"schedule.timezone", "--tz"},
+    {"schedule.expression", "--cron"},
+    {"schedule.minute", "--crontab minute=..."},
+    {"schedule.hour", "--crontab hour=..."},
+    {"schedule.day_of_week", "--crontab day_of_week=..."},
+    {"schedule.day_of_month", "--crontab day_of_month=..."},
+    {"schedule.month_of_year", "--crontab month_of_year=..."},
+};
+
+static const struct {
+    const char *api, *cli;
+} api_words[] = {
+    {"(see GET /api/tasks)", "(see sked tasks)"},
+    {"(see GET /api/queues)", "(see sked queues)"},
+    {"(see GET /api/jobs)", "(see sked job list)"},
+    {"leave out args and custom_args", "leave out --arg, --since and --custom-args"},
+};
+
+/* Appends field as the option it came from: "default_queue" as "--queue", "args.folder" as
+ * "--arg folder=...", "notification_emails[1]" as "--notify-email"; as it is when no option
+ * sends it (or the request was a file's, as_is). */
+static void field_words(struct buf *b, const char *field, bool as_is)
+{
+    size_t best = SIZE_MAX, best_len = 0;
+    for (size_t i = 0; !as_is && i < sizeof field_flags / sizeof *field_flags; i++) {
+        size_t n = strlen(field_flags[i].field);
+        if (strncmp(field, field_flags[i].field, n) == 0 &&
+            (field[n] == '\0' || field[n] == '.' || field[n] == '[') && n > best_len) {
+            best = i;
+            best_len = n;
+        }
+    }
+    if (best == SIZE_MAX) {
+        buf_puts(b, shown(field));
+        return;
+    }
+    const char *rest = field + best_len;
+    if (strcmp(field_flags[best].flag, "--arg") == 0 && *rest == '.' && rest[1]) {
+        /* a saved argument: its name, and where inside its value when deeper */
+        size_t key = strcspn(rest + 1, ".[");
+        char *name = xstrndup(rest + 1, key);
+        buf_printf(b, "--arg %s=...", shown(name));
+        if (rest[1 + key]) buf_printf(b, " (at %s)", shown(rest + 1));
+        free(name);
+        return;
+    }
+    buf_puts(b, field_flags[best].flag);
+}
+
+/* Appends msg with the API's pointers and names put as the CLI's. */
+static void message_words(struct buf *b, const char *msg)
+{
+    struct buf t = BUF_INIT;
+    text_clean(&t, msg, 0);
+    const char *p = buf_cstr(&t);
+    while (*p) {
+        size_t i = 0, n = 0;
+        const char *hit = NULL;
+        for (size_t k = 0; k < sizeof api_words / sizeof *api_words; k++) {
+            const char *at = strstr(p, api_words[k].api);
+            if (at && (!hit || at < hit)) {
+                hit = at;
+                i = k;
+            }
+        }
+        if (!hit) {
+            buf_puts(b, p);
+            break;
+        }
+        n = strlen(api_words[i].api);
+        buf_append(b, p, (size_t)(hit - p));
+        buf_puts(b, api_words[i].cli);
+        p = hit + n;
+    }
+    buf_free(&t);
+}
+
+/* Explains a non-2xx answer: the API's message and field errors (in the CLI's words unless
+ * as_is), else the raw start of it. */
+static int refused(long status, const struct buf *body, bool as_is)
 {
     struct sk_err e = {0};
     json_t *v = body->len ? json_parse(body->data, body->len, "body", &e) : NULL;
     const char *msg = json_str(v, "message");
     if (msg) {
-        fprintf(stderr, "sked: %s (HTTP %ld)\n", shown(msg), status);
+        struct buf m = BUF_INIT;
+        message_words(&m, msg);
+        fprintf(stderr, "sked: %s (HTTP %ld)\n", buf_cstr(&m), status);
+        buf_free(&m);
     } else {
         struct buf t = BUF_INIT;
         text_clean(&t, buf_cstr(body), 200);
@@ -379,11 +489,18 @@ static int refused(long status, const struct buf *body)
     json_array_foreach(json_object_get(v, "errors"), i, err)
     {
         const char *field = json_str(err, "field");
+        struct buf f = BUF_INIT;
+        field_words(&f, field ? field : "?", as_is);
         size_t j;
         json_t *m;
         json_array_foreach(json_object_get(err, "messages"), j, m)
-            fprintf(stderr, "  %s: %s\n", field ? shown(field) : "?",
-                    json_is_string(m) ? shown(json_string_value(m)) : "invalid");
+        {
+            struct buf text = BUF_INIT;
+            message_words(&text, json_is_string(m) ? json_string_value(m) : "invalid");
+            fprintf(stderr, "  %s: %s\n", buf_cstr(&f), buf_cstr(&text));
+            buf_free(&text);
+        }
+        buf_free(&f);
     }
     if (status == 401) fputs("sked: set SKED_TOKEN (or --token) to a valid API token\n", stderr);
     json_decref(v);
@@ -425,7 +542,7 @@ int client_call(const struct client *c, const char *method, const char *path, co
     } else if (cc != CURLE_OK) {
         rc = transport_error(url, cc, errbuf);
     } else if (status < 200 || status > 299) {
-        rc = refused(status, &sink.data);
+        rc = refused(status, &sink.data, c->file_fields);
     } else if (sink.data.len && out) {
         struct sk_err e = {0};
         *out = json_parse(sink.data.data, sink.data.len, "body", &e);
@@ -566,7 +683,7 @@ int client_stream(const struct client *c, const char *path, sse_fn fn, void *arg
              : resuming && cc == CURLE_COULDNT_CONNECT ? CLIENT_STREAM_DOWN
                                                        : transport_error(url, cc, errbuf);
     else if (status != 200)
-        rc = refused(status, &s.err.data);
+        rc = refused(status, &s.err.data, c->file_fields);
     buf_free(&s.err.data);
     buf_free(&s.pending);
     buf_free(&s.event);

@@ -27,6 +27,9 @@ enum { EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 struct client {
     char *url;   /* base URL, no trailing slash */
     char *token; /* NULL when none */
+    /* the fields of refused requests are a file's (sked job import), named as they are;
+     * otherwise as the options that set them (default_queue as --queue) */
+    bool file_fields;
 };
 
 /* ---- the command line ---- */
@@ -114,7 +117,9 @@ int cli_group(const char *prog, const char *usage, const struct verb *verbs, int
  * One request. path starts with "/api/..." and is already escaped; body (borrowed) may be NULL.
  * On a 2xx answer returns 0 with *out the parsed body (NULL for an empty one; out may be NULL).
  * Otherwise prints the server's message and field errors (or the transport failure) and returns
- * EXIT_FAIL or EXIT_UNREACHABLE.
+ * EXIT_FAIL or EXIT_UNREACHABLE. The errors speak the CLI: a field is named by the option that
+ * sets it ("--queue", "--arg folder=..."), a pointer to an endpoint by the command that reads it
+ * ("see sked tasks").
  */
 int client_call(const struct client *c, const char *method, const char *path, const json_t *body,
                 json_t **out);

@@ -334,8 +334,8 @@ static const char *map_ref(const json_t *jobs, char *const *dest, const json_t *
 }
 
 /* Why the server would refuse to create (s NULL) or update its job s from file job j, as far
- * as can be told without writing, in the server's words; NULL when nothing tells. types: the
- * job types it loads (GET /api/tasks). */
+ * as can be told without writing, in the words its refusal is shown in; NULL when nothing
+ * tells. types: the job types it loads (GET /api/tasks). */
 static const char *refusal(const json_t *types, const json_t *j, const json_t *s, char *buf,
                            size_t len)
 {
@@ -350,7 +350,7 @@ static const char *refusal(const json_t *types, const json_t *j, const json_t *s
     {
         if (strcmp(json_str(t, "id"), task) == 0) return NULL;
     }
-    snprintf(buf, len, "task: unknown job type '%s' (see GET /api/tasks)", task);
+    snprintf(buf, len, "task: unknown job type '%s' (see sked tasks)", task);
     return buf;
 }
 
@@ -384,6 +384,7 @@ int job_import(int argc, char **argv)
     int rc = opts_parse(&o, "sked job import", usage, spec, "FILE", argc, argv);
     if (rc >= 0) return rc;
     bool dry = opts_has(&o, O_DRY_RUN);
+    o.cl.file_fields = true; /* a refusal names the file's fields, not options */
     json_t *doc = read_file(o.arg), *server = NULL, *types = NULL;
     if (!doc) {
         opts_free(&o);

@@ -247,11 +247,48 @@ class TestJobs(CliCase):
         p = self.cli("job", "create", "--title", "x", "--task", "no_such_type")
         self.assertEqual(p.returncode, 1)
         self.assertIn("A validation error occurred. (HTTP 400)", p.stderr)
-        self.assertIn("task: unknown job type 'no_such_type'", p.stderr)
+        self.assertIn("  --task: unknown job type 'no_such_type' (see sked tasks)\n", p.stderr)
         p = self.cli("job", "create", "--title", "x", "--task", "sync_records",
                      "--arg", "records=-3")
         self.assertEqual(p.returncode, 1)
-        self.assertIn("args.records:", p.stderr)
+        self.assertIn("  --arg records=...: must be at least", p.stderr)
+
+    def test_errors_name_the_options_that_sent_the_fields(self):
+        """The server's field names and pointers are put as the CLI's options and commands."""
+        p = self.cli("job", "create", "--title", "x", "--task", "import_files", "--queue", "nope",
+                     "--timeout", "0s")
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("  --queue: unknown queue 'nope'", p.stderr)
+        self.assertIn("  --timeout: ", p.stderr)
+        self.assertNotIn("default_queue", p.stderr)
+        nowhere = self.create("Errors: no url", "http_call")
+        p = self.cli("job", "run", nowhere["id"])
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("  --arg url=...: is required\n", p.stderr)
+        self.assertNotIn("args.", p.stderr)
+        job = self.create("Errors in CLI words")
+        p = self.cli("job", "update", job["id"], "--arg", 'records={"deep": [1]}')
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("  --arg records=...: must be of type integer", p.stderr)
+        p = self.cli("job", "run", job["id"], "--queue", "nope")
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("  --queue: unknown queue 'nope'", p.stderr)
+        p = self.cli("queues", "pause", "nope")
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("(see sked queues)", p.stderr)
+        self.assertNotIn("GET /api", p.stderr)
+        p = self.cli("job", "schedule", job["id"], "--cron", "61 * * * *", "--tz", "Mars/Base")
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("  --cron: ", p.stderr)
+        self.assertIn("  --tz: ", p.stderr)
+        # an operator may not give a run of http_call arguments of their own
+        op = self.s.post("/api/users", {"username": "cli-operator", "role": "operator"}).json
+        tok = self.s.post("/api/users/%s/tokens" % op["id"], {"name": "t"}).json["token"]
+        call = self.s.create_job("http_call", title="Calls out",
+                                 args={"url": "https://example.org/"})
+        p = self.cli("job", "run", call["id"], "--arg", "url=https://example.org/x", token=tok)
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("leave out --arg, --since and --custom-args (HTTP 403)", p.stderr)
 
 
 class TestExportImport(CliCase):
@@ -335,9 +372,9 @@ class TestExportImport(CliCase):
             self.assertIn("unknown job type 'no_such_type'", p.stderr)
             self.assertIn("'Bad' (jobs[0]): not created", p.stderr)
             self.assertIn("Export: fine", [j["title"] for j in dst.get("/api/jobs?size=100").json["hits"]["hits"]])
-            self.assertIn("  task: unknown job type 'no_such_type' (see GET /api/tasks)\n", p.stderr)
+            self.assertIn("  task: unknown job type 'no_such_type' (see sked tasks)\n", p.stderr)
             self.assertIn("'Bad' (jobs[0]) would not be created: task: unknown job type "
-                          "'no_such_type' (see GET /api/tasks)\n", dry.stderr)
+                          "'no_such_type' (see sked tasks)\n", dry.stderr)
             self.assertIn("  task: the job type of a job cannot be changed\n", p.stderr)
             self.assertIn("'Export: reindex' (jobs[1]) would not be updated: task: the job type "
                           "of a job cannot be changed\n", dry.stderr)
