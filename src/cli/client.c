@@ -507,8 +507,8 @@ static int refused(long status, const struct buf *body, bool as_is)
     return EXIT_FAIL;
 }
 
-int client_call(const struct client *c, const char *method, const char *path, const json_t *body,
-                json_t **out)
+static int call(const struct client *c, const char *method, const char *path, const json_t *body,
+                json_t **out, bool quiet)
 {
     if (out) *out = NULL;
     char *url = xasprintf("%s%s", c->url, path);
@@ -537,17 +537,19 @@ int client_call(const struct client *c, const char *method, const char *path, co
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     int rc = 0;
-    if (sink.too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+    if (quiet && (sink.too_big || cc != CURLE_OK)) {
+        rc = cc == CURLE_OK || cc == CURLE_FILESIZE_EXCEEDED ? EXIT_FAIL : EXIT_UNREACHABLE;
+    } else if (sink.too_big || cc == CURLE_FILESIZE_EXCEEDED) {
         rc = too_big(url);
     } else if (cc != CURLE_OK) {
         rc = transport_error(url, cc, errbuf);
     } else if (status < 200 || status > 299) {
-        rc = refused(status, &sink.data, c->file_fields);
+        rc = quiet ? EXIT_FAIL : refused(status, &sink.data, c->file_fields);
     } else if (sink.data.len && out) {
         struct sk_err e = {0};
         *out = json_parse(sink.data.data, sink.data.len, "body", &e);
         if (!*out) {
-            fprintf(stderr, "sked: the answer from %s is not JSON: %s\n", url, e.msg);
+            if (!quiet) fprintf(stderr, "sked: the answer from %s is not JSON: %s\n", url, e.msg);
             rc = EXIT_FAIL;
         }
     }
@@ -559,6 +561,12 @@ int client_call(const struct client *c, const char *method, const char *path, co
     return rc;
 }
 
+int client_call(const struct client *c, const char *method, const char *path, const json_t *body,
+                json_t **out)
+{
+    return call(c, method, path, body, out, false);
+}
+
 int client_get(const struct client *c, json_t **out, const char *fmt, ...)
 {
     struct buf path = BUF_INIT;
@@ -566,7 +574,19 @@ int client_get(const struct client *c, json_t **out, const char *fmt, ...)
     va_start(ap, fmt);
     buf_vprintf(&path, fmt, ap);
     va_end(ap);
-    int rc = client_call(c, "GET", buf_cstr(&path), NULL, out);
+    int rc = call(c, "GET", buf_cstr(&path), NULL, out, false);
+    buf_free(&path);
+    return rc;
+}
+
+int client_get_quiet(const struct client *c, json_t **out, const char *fmt, ...)
+{
+    struct buf path = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&path, fmt, ap);
+    va_end(ap);
+    int rc = call(c, "GET", buf_cstr(&path), NULL, out, true);
     buf_free(&path);
     return rc;
 }

@@ -126,6 +126,9 @@ int client_call(const struct client *c, const char *method, const char *path, co
 /* A GET whose path is built with printf. */
 int client_get(const struct client *c, json_t **out, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same, printing nothing when it fails: for what a command adds when it can (an aside). */
+int client_get_quiet(const struct client *c, json_t **out, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * Reads a Server-Sent Events stream until the server ends it. fn gets each event (data lines

@@ -35,9 +35,21 @@ int job_resolve(const struct client *c, const char *ref, json_t **job);
 /* A run by id (or an unambiguous start of one); on success *run is its JSON. */
 int run_resolve(const struct client *c, const char *ref, json_t **run);
 
+/* Why a QUEUED run waits, as the server's queues tell: "queue 'low' is paused (maint); sked
+ * queues resume low", "waiting for a free slot in queue 'default' (3 of 3 busy)" (see
+ * run_waiting); NULL when they tell nothing (the run is about to start, or has) or cannot be
+ * read. Prints nothing; the caller frees the text. */
+char *run_wait_reason(const struct client *c, const json_t *run);
+/* A run's progress and counters in a few words: "2 of 4 (50%); 12 entries: 10 inserted, 1
+ * updated, 1 errored"; NULL when it reported none. progress is the run's "progress", counts an
+ * object with its *_entries (the run itself will do). Caller frees. */
+char *progress_words(const json_t *progress, const json_t *counts);
+
 /*
  * Follows run's log from its first line until the run ends, printing lines as they arrive to
  * out (as text, or one JSON object a line with json_lines). On success *final is the ended run.
+ * On stderr it says once why a run that waits in its queue waits, and, when stderr is a
+ * terminal, keeps one line with the run's progress as it changes.
  */
 int logs_follow(const struct client *c, const json_t *run, const char *level, bool json_lines,
                 FILE *out, json_t **final);

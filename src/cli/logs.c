@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "base/json.h"
@@ -66,13 +67,38 @@ struct follow {
     long long last_seq;
     bool progressed; /* lines arrived since the last (re)connect */
     json_t *final;   /* the ended run, once the server said so */
+    bool tty;        /* stderr is a terminal: the run's progress is kept on one line there */
+    char *shown;     /* that line as drawn, or NULL while none is */
 };
+
+/* Takes the progress line off the terminal (before a log line, or at the end). */
+static void progress_clear(struct follow *f)
+{
+    if (!f->shown) return;
+    fputs("\r\033[K", stderr);
+    fflush(stderr);
+}
+
+/* Draws the progress line (again), cut to the terminal's width so it stays one line. */
+static void progress_draw(struct follow *f)
+{
+    if (!f->shown) return;
+    struct winsize ws;
+    size_t cols = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 ? ws.ws_col : 80;
+    struct buf b = BUF_INIT;
+    text_clean(&b, f->shown, cols - 1);
+    fprintf(stderr, "\r\033[K%s", buf_cstr(&b));
+    fflush(stderr);
+    buf_free(&b);
+}
 
 static int on_event(void *arg, const char *event, const char *id, const char *data)
 {
     struct follow *f = arg;
     bool is_log = strcmp(event, "log") == 0;
-    if (!is_log && strcmp(event, "status") != 0) return 0; /* progress: the log says enough */
+    bool is_progress = strcmp(event, "progress") == 0;
+    if (!is_log && !is_progress && strcmp(event, "status") != 0) return 0;
+    if (is_progress && !f->tty) return 0; /* to a file or a pipe: the log says enough */
     struct sk_err e = {0};
     json_t *d = json_parse(data, strlen(data), event, &e);
     if (!d) {
@@ -80,9 +106,22 @@ static int on_event(void *arg, const char *event, const char *id, const char *da
                 e.msg);
         return EXIT_FAIL;
     }
-    if (is_log) {
+    if (is_progress) {
+        char *words = progress_words(json_object_get(d, "progress"), d);
+        char *line = words ? xasprintf("running: %s", words) : NULL;
+        free(words);
+        if (line && (!f->shown || strcmp(line, f->shown) != 0)) {
+            free(f->shown);
+            f->shown = line;
+            progress_draw(f);
+        } else {
+            free(line);
+        }
+    } else if (is_log) {
+        progress_clear(f);
         print_line(d, f->as_json, f->out);
         fflush(f->out);
+        progress_draw(f);
         f->last_seq = *id ? atoll(id) : json_integer_value(json_object_get(d, "seq"));
         f->progressed = true;
     } else {
@@ -100,9 +139,13 @@ static int on_event(void *arg, const char *event, const char *id, const char *da
 int logs_follow(const struct client *c, const json_t *run, const char *level, bool json_lines,
                 FILE *out, json_t **final)
 {
-    struct follow f = {.out = out, .as_json = json_lines};
+    struct follow f = {.out = out, .as_json = json_lines, .tty = isatty(STDERR_FILENO) == 1};
     *final = NULL;
     int tries = 0, down = 0, rc = 0;
+    /* a run that waits says why, once: a paused queue, or no free slot */
+    char *why = run_wait_reason(c, run);
+    if (why) fprintf(stderr, "%s%s\n", strncmp(why, "waiting ", 8) == 0 ? "" : "waiting: ", why);
+    free(why);
     while (!f.final) {
         struct buf path = BUF_INIT;
         buf_printf(&path, "/api/jobs/%s/runs/%s/logs/stream?after=%lld", json_str(run, "job_id"),
@@ -112,6 +155,7 @@ int logs_follow(const struct client *c, const json_t *run, const char *level, bo
         rc = client_stream(c, buf_cstr(&path), on_event, &f, tries > 0 || down > 0);
         buf_free(&path);
         if (rc > 0 || f.final) break;
+        progress_clear(&f); /* what is said next is a line of its own */
         if (rc == CLIENT_STREAM_DOWN) {
             /* a server restarting: its run goes on (or is recovered), so wait for it a while */
             if (down++ == 0)
@@ -141,6 +185,8 @@ int logs_follow(const struct client *c, const json_t *run, const char *level, bo
         }
         sleep(1);
     }
+    progress_clear(&f);
+    free(f.shown);
     if (f.final) {
         *final = f.final;
         return 0;

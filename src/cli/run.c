@@ -66,7 +66,87 @@ int run_resolve(const struct client *c, const char *ref, json_t **run)
     return rc;
 }
 
-static void print_run(const json_t *r)
+char *run_wait_reason(const struct client *c, const json_t *run)
+{
+    const char *queue = json_str(run, "queue");
+    if (!queue || strcmp(json_str(run, "status") ? json_str(run, "status") : "", "QUEUED") != 0)
+        return NULL;
+    /* the queues first, then the run: a run still waiting after the queues were read was
+     * waiting when they were, so what they say is why (not a slot it has just taken) */
+    json_t *list = NULL, *again = NULL;
+    char *why = NULL;
+    if (client_get_quiet(c, &list, "/api/queues") ||
+        client_get_quiet(c, &again, "/api/jobs/%s/runs/%s", json_str(run, "job_id"),
+                         json_str(run, "id")) ||
+        strcmp(json_str(again, "status") ? json_str(again, "status") : "", "QUEUED") != 0)
+        goto out;
+    size_t i;
+    json_t *q;
+    json_array_foreach(list_hits(list), i, q)
+    {
+        if (strcmp(json_str(q, "name") ? json_str(q, "name") : "", queue) != 0) continue;
+        const json_t *slots = json_object_get(q, "concurrency"), *busy = json_object_get(q, "busy");
+        if (json_is_true(json_object_get(q, "paused"))) {
+            const char *reason = json_str(q, "pause_reason");
+            struct buf b = BUF_INIT;
+            buf_printf(&b, "queue '%s' is paused", shown(queue));
+            if (reason) buf_printf(&b, " (%s)", shown(reason));
+            buf_printf(&b, "; sked queues resume %s", shown(queue));
+            why = buf_steal(&b);
+        } else if (json_is_integer(slots) && json_is_integer(busy) &&
+                   json_integer_value(busy) >= json_integer_value(slots)) {
+            why = xasprintf("waiting for a free slot in queue '%s' (%lld of %lld busy)",
+                            shown(queue), (long long)json_integer_value(busy),
+                            (long long)json_integer_value(slots));
+        }
+        break;
+    }
+out:
+    json_decref(list);
+    json_decref(again);
+    return why;
+}
+
+char *progress_words(const json_t *progress, const json_t *counts)
+{
+    struct buf b = BUF_INIT;
+    const json_t *done = json_object_get(progress, "done"), *total = json_object_get(progress, "total");
+    if (json_is_integer(done)) {
+        long long d = json_integer_value(done), t = json_integer_value(total);
+        if (json_is_integer(total) && t > 0)
+            buf_printf(&b, "%lld of %lld (%lld%%)", d, t, d * 100 / t);
+        else if (json_is_integer(total))
+            buf_printf(&b, "%lld of %lld", d, t);
+        else
+            buf_printf(&b, "%lld done", d);
+    }
+    long long n[4];
+    static const char *const keys[] = {"total_entries", "inserted_entries", "updated_entries",
+                                       "errored_entries"};
+    bool any = false;
+    for (size_t i = 0; i < 4; i++) {
+        n[i] = json_integer_value(json_object_get(counts, keys[i]));
+        any = any || n[i] > 0;
+    }
+    if (any)
+        buf_printf(&b, "%s%lld entries: %lld inserted, %lld updated, %lld errored",
+                   b.len ? "; " : "", n[0], n[1], n[2], n[3]);
+    if (!b.len) {
+        buf_free(&b);
+        return NULL;
+    }
+    return buf_steal(&b);
+}
+
+/* "Waiting" for a QUEUED run: what run_wait_reason says, put as a state. */
+static char *waiting_words(const struct client *c, const json_t *r)
+{
+    char *why = run_wait_reason(c, r);
+    if (why && strncmp(why, "waiting ", 8) == 0) memmove(why, why + 8, strlen(why + 8) + 1);
+    return why;
+}
+
+static void print_run(const struct client *c, const json_t *r)
 {
     char t[TIMEBUF], d[TIMEBUF];
     kv_print(stdout, "ID", json_str(r, "id"));
@@ -90,7 +170,12 @@ static void print_run(const json_t *r)
                               (long long)json_integer_value(json_object_get(r, "errored_entries")));
     kv_print(stdout, "Entries", entries);
     free(entries);
-    kv_json(stdout, "Progress", json_object_get(r, "progress"));
+    char *words = progress_words(json_object_get(r, "progress"), NULL);
+    kv_line(stdout, "Progress", words);
+    free(words);
+    words = waiting_words(c, r);
+    if (words) kv_line(stdout, "Waiting", words);
+    free(words);
     kv_json(stdout, "Args", json_object_get(r, "args"));
     kv_json(stdout, "Output", json_object_get(r, "output"));
     kv_print(stdout, "Timeout", json_str(r, "timeout"));
@@ -228,7 +313,7 @@ static int run_show(int argc, char **argv)
     if (rc >= 0) return rc;
     json_t *run;
     if (!(rc = run_resolve(&o.cl, o.arg, &run))) {
-        opts_has(&o, O_JSON) ? print_json(run) : print_run(run);
+        opts_has(&o, O_JSON) ? print_json(run) : print_run(&o.cl, run);
         json_decref(run);
     }
     opts_free(&o);

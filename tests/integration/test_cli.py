@@ -604,6 +604,120 @@ class TestLogs(CliCase):
         self.assertIn("You cannot change run status from CANCELLED", p.stderr)
 
 
+class TestWaiting(CliCase):
+    """A run that waits says why; a running one shows its progress on a terminal."""
+
+    def popen(self, *args, stderr=subprocess.PIPE):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+        env.update(SKED_URL=self.s.url, SKED_TOKEN=skedtest.TOKEN)
+        return subprocess.Popen([skedtest.BIN] + list(args), env=env, stdout=subprocess.PIPE,
+                                stderr=stderr, text=True)
+
+    def first_line(self, proc, timeout=30):
+        """The first line proc writes on stderr; fails instead of hanging when none comes."""
+        import select
+        ready, _, _ = select.select([proc.stderr], [], [], timeout)
+        if not ready:
+            proc.kill()
+            proc.communicate()
+            self.fail("nothing on stderr within %ss" % timeout)
+        return proc.stderr.readline()
+
+    def test_a_run_on_a_paused_queue_says_why_it_waits(self):
+        job = self.create("Waits for low", "reindex", "--queue", "low", "--arg", "steps=1",
+                          "--arg", "step_seconds=0")
+        self.ok("queues", "pause", "low", "--reason", "maint")
+        try:
+            follower = self.popen("job", "run", job["id"], "--wait")
+            try:
+                self.assertEqual(self.first_line(follower),
+                                 "waiting: queue 'low' is paused (maint); sked queues resume low\n")
+                run = self.s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["hits"][0]
+                self.assertEqual(run["status"], "QUEUED")
+                shown = self.ok("run", "show", run["id"])
+                self.assertIn("\nWaiting       queue 'low' is paused (maint); sked queues resume "
+                              "low\n", shown)
+                p = self.popen("logs", run["id"], "-f")
+                self.assertEqual(self.first_line(p),
+                                 "waiting: queue 'low' is paused (maint); sked queues resume low\n")
+            finally:
+                self.ok("queues", "resume", "low")
+            out, err = follower.communicate(timeout=60)
+            self.assertEqual(follower.returncode, 0, (out, err))
+            self.assertRegex(out.splitlines()[-1], r"^run \S+ SUCCESS")
+            out, err = p.communicate(timeout=60)
+            self.assertEqual(p.returncode, 0, (out, err))
+            self.assertNotIn("Waiting", self.ok("run", "show", run["id"]))
+        finally:
+            self.s.post("/api/queues/low/actions/resume")
+
+    def test_a_run_behind_a_full_queue_waits_for_a_slot(self):
+        job = self.create("Fills low", "reindex", "--queue", "low", "--arg", "steps=1000",
+                          "--arg", "step_seconds=0.1")
+        first = self.s.run_job(job["id"])
+        try:
+            self.s.wait_run(first, ["RUNNING"])
+            follower = self.popen("job", "run", job["id"], "--wait")
+            self.assertEqual(self.first_line(follower),
+                             "waiting for a free slot in queue 'low' (1 of 1 busy)\n")
+            second = self.s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["hits"][0]
+            self.assertIn("\nWaiting       for a free slot in queue 'low' (1 of 1 busy)\n",
+                          self.ok("run", "show", second["id"]))
+            self.s.stop_run(second)
+            follower.communicate(timeout=60)
+            self.assertEqual(follower.returncode, 1)
+        finally:
+            self.s.post("/api/jobs/%s/runs/%s/actions/stop" % (first["job_id"], first["id"]))
+            self.s.wait_run(first)
+
+    def test_progress_is_one_line_on_a_terminal_and_readable_in_show(self):
+        import re
+        job = self.create("Progresses", "reindex", "--arg", "steps=100000", "--arg",
+                          "step_seconds=0.02")
+        master, slave = os.openpty()
+        tty = b""
+        try:
+            p = self.popen("job", "run", job["id"], "--wait", stderr=slave)
+            os.close(slave)
+            slave = None
+            # the progress line shows up while the run goes on; then the run is stopped
+            import select
+            while not re.search(rb"\r\x1b\[Krunning: \d+ of 100000 \(\d+%\)", tty):
+                if not select.select([master], [], [], 30)[0]:
+                    break  # nothing more comes: the assertion below says what came
+                tty += os.read(master, 65536)
+            run = self.s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["hits"][0]
+            self.s.stop_run(run)
+            self.assertRegex(tty, rb"\r\x1b\[Krunning: \d+ of 100000 \(\d+%\)")
+            out, _ = p.communicate(timeout=60)
+            while True:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # the terminal's other side is closed: all is read
+                    break
+                if not chunk:
+                    break
+                tty += chunk
+        finally:
+            if slave is not None:
+                os.close(slave)
+            os.close(master)
+        self.assertEqual(p.returncode, 1, (out, tty))
+        text = tty.decode()
+        self.assertNotIn("\n", text.replace("\r\n", ""))  # one line, drawn over
+        self.assertTrue(text.endswith("\r\x1b[K"), text)  # and taken away at the end
+        self.assertNotIn("running:", out)  # the log and the summary stay clean
+        self.assertIn("segment 1 rebuilt", out)
+        # not a terminal: no progress line at all; show prints the progress readably
+        job = self.create("Progresses briefly", "reindex", "--arg", "steps=4", "--arg",
+                          "step_seconds=0")
+        p = self.cli("job", "run", job["id"], "--wait")
+        self.assertEqual(p.returncode, 0, p)
+        self.assertNotIn("running:", p.stderr)
+        run = self.s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["hits"][0]
+        self.assertIn("\nProgress      4 of 4 (100%)\n", self.ok("run", "show", run["id"]))
+
+
 class TestExitCodes(CliCase):
     def test_usage_errors_exit_2(self):
         self.usage_fails("job", "list", "--bogus", expect="unknown option '--bogus'")
