@@ -304,7 +304,10 @@ int server_main(int argc, char **argv)
     }
     /* the port too: taken now, served once the loop runs (connections wait meanwhile) */
     if ((listen_fd = http_listen_socket(s.cfg.listen_host, s.cfg.listen_port, &e)) < 0) {
-        start_failed(&s, NULL, e.msg);
+        char msg[sizeof e.msg + 64];
+        snprintf(msg, sizeof msg, "%s%s", e.msg,
+                 e.code == -EADDRINUSE ? "; choose another with --listen HOST:PORT" : "");
+        start_failed(&s, NULL, msg);
         goto out;
     }
     ensure_parent(s.cfg.db_path);

@@ -183,8 +183,8 @@ int job_resolve(const struct client *c, const char *ref, json_t **job)
     buf_free(&query);
     if (!rc && json_array_size(found) == 0) {
         fprintf(stderr,
-                "sked: no job has the title '%s'%s; give a job id, the start of one or an exact "
-                "title (see 'sked job list')\n",
+                "sked: no job has the title '%s'%s; give a job id, the start of one (4 "
+                "characters or more) or an exact title (see 'sked job list')\n",
                 ref, by_id ? " or an id starting so" : "");
         rc = EXIT_FAIL;
     } else if (!rc && json_array_size(found) > 1) {

@@ -233,7 +233,12 @@ int cmd_runs(int argc, char **argv)
         for (char *s = strtok_r(copy, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
             int st = run_status_parse(s);
             if (st < 0) {
-                rc = usage_error(&o, "--status: unknown status '%s'", s);
+                struct buf names = BUF_INIT;
+                for (int k = 0; k < RUN_STATUS_COUNT; k++)
+                    buf_printf(&names, "%s%s", k ? ", " : "", run_status_name(k));
+                rc = usage_error(&o, "--status: unknown status '%s'; the statuses: %s", s,
+                                 buf_cstr(&names));
+                buf_free(&names);
                 break;
             }
             buf_printf(&statuses, "%s%s", statuses.len ? "," : "", run_status_name(st));

@@ -1033,6 +1033,27 @@ class TestReview(CliCase):
         self.assertIn("out of range", p.stderr)
         self.assertIn("1 when it\nhas no fire time", self.ok("cron", "next", "--help"))
 
+    def test_refusals_say_what_is_allowed(self):
+        p = self.usage_fails("runs", "--all", "--status", "BOGUS", expect="unknown status 'BOGUS'")
+        self.assertIn("QUEUED, RUNNING, SUCCESS, FAILED, WARNING, CANCELLING, CANCELLED, "
+                      "PARTIAL_SUCCESS", p.stderr)
+        p = self.cli("job", "show", "2d2")
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("no job has the title '2d2'; give a job id, the start of one (4 characters "
+                      "or more) or an exact title", p.stderr)
+        tmp = tempfile.mkdtemp()
+        try:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+            p = subprocess.run([skedtest.BIN, "serve", "--db", os.path.join(tmp, "x.db"),
+                                "--listen", "127.0.0.1:%d" % self.s.port, "--tasks",
+                                self.s.tasks_dir], env=env, capture_output=True, text=True,
+                               timeout=60)
+        finally:
+            shutil.rmtree(tmp)
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("cannot listen on 127.0.0.1:%d: Address already in use; choose another "
+                      "with --listen HOST:PORT\n" % self.s.port, p.stderr)
+
     def test_tables_align_wide_characters(self):
         import unicodedata
         title = "全角タイトルのジョブ"
