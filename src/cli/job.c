@@ -273,7 +273,25 @@ static char *notify_words(const json_t *j)
     return buf_steal(&b);
 }
 
-static void print_job(const json_t *j)
+/* A job's timeout as its runs get it: its own, else its job type's ("6h (the job type's)"),
+ * else none; NULL when the job type cannot be read. Caller frees. */
+static char *timeout_words(const struct client *c, const json_t *j)
+{
+    const char *own = json_str(j, "timeout");
+    if (own) return xstrdup(own);
+    json_t *task = NULL;
+    char *task_id = client_escape(json_str(j, "task") ? json_str(j, "task") : "");
+    char *words = NULL;
+    if (client_get_quiet(c, &task, "/api/tasks/%s", task_id) == 0) {
+        const char *theirs = json_str(task, "timeout");
+        words = theirs ? xasprintf("%s (the job type's)", theirs) : xstrdup("none");
+    }
+    json_decref(task);
+    free(task_id);
+    return words;
+}
+
+static void print_job(const struct client *c, const json_t *j)
 {
     char t[TIMEBUF], ago[TIMEBUF];
     kv_print(stdout, "ID", json_str(j, "id"));
@@ -285,7 +303,9 @@ static void print_job(const json_t *j)
     char *words = schedule_words(json_object_get(j, "schedule"));
     kv_line(stdout, "Schedule", words);
     free(words);
-    kv_print(stdout, "Timeout", json_str(j, "timeout"));
+    words = timeout_words(c, j);
+    kv_line(stdout, "Timeout", words);
+    free(words);
     kv_print(stdout, "Overlap", json_str(j, "overlap"));
     const char *catchup = json_str(j, "catchup");
     words = catchup && strcmp(catchup, "all") == 0
@@ -427,7 +447,7 @@ static int job_show(int argc, char **argv)
     json_t *job;
     rc = job_resolve(&o.cl, o.arg, &job);
     if (!rc) {
-        opts_has(&o, O_JSON) ? print_json(job) : print_job(job);
+        opts_has(&o, O_JSON) ? print_json(job) : print_job(&o.cl, job);
         json_decref(job);
     }
     opts_free(&o);

@@ -18,16 +18,32 @@ int cmd_tasks(int argc, char **argv)
         "usage: sked tasks [--json]\n"
         "\n"
         "Lists the job types: what 'sked job create --task' takes, and their arguments.\n"
+        "QUEUE is the queue their jobs get when created without --queue: the job type's,\n"
+        "else the server's first queue.\n"
         "\n"
         "  --json               print the API's JSON\n" USAGE_COMMON;
     struct opts o;
     int rc = opts_parse(&o, "sked tasks", usage, spec, NULL, argc, argv);
     if (rc >= 0) return rc;
-    json_t *list;
+    json_t *list, *queues = NULL;
     if ((rc = client_get(&o.cl, &list, "/api/tasks"))) goto out;
     if (opts_has(&o, O_JSON)) {
         print_json(list);
     } else {
+        /* a job type that names no queue gives its jobs the server's first queue */
+        const char *first = NULL;
+        size_t k;
+        json_t *q;
+        if (client_get_quiet(&o.cl, &queues, "/api/queues") == 0)
+            json_array_foreach(list_hits(queues), k, q)
+            {
+                const char *executor = json_str(q, "executor");
+                if (executor && strcmp(executor, "local") == 0 &&
+                    !json_is_true(json_object_get(q, "removed"))) {
+                    first = json_str(q, "name");
+                    break;
+                }
+            }
         struct table t;
         table_init(&t, 5, "ID", "TITLE", "QUEUE", "TIMEOUT", "ARGUMENTS");
         size_t i;
@@ -40,8 +56,9 @@ int cmd_tasks(int argc, char **argv)
             json_t *prop;
             json_object_foreach(json_object_get(json_object_get(task, "arguments"), "properties"),
                                 name, prop) buf_printf(&names, "%s%s", names.len ? ", " : "", name);
-            table_row(&t, json_str(task, "id"), json_str(task, "title"),
-                      json_str(task, "default_queue"), json_str(task, "timeout"), buf_cstr(&names));
+            const char *queue = json_str(task, "default_queue");
+            table_row(&t, json_str(task, "id"), json_str(task, "title"), queue ? queue : first,
+                      json_str(task, "timeout"), buf_cstr(&names));
             buf_free(&names);
         }
         if (t.nrows)
@@ -51,6 +68,7 @@ int cmd_tasks(int argc, char **argv)
         table_free(&t);
     }
     json_decref(list);
+    json_decref(queues);
 out:
     opts_free(&o);
     return rc;

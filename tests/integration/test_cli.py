@@ -1184,6 +1184,30 @@ class TestStoredText(CliCase):
         self.assertIn("done ?31m?[2J\u2026", table)
 
 
+class TestWhatAJobGets(CliCase):
+    """Where a job takes a value from its job type or the server, the CLI shows that value."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Sked(tasks={"slow.json": skedtest.sh_task("slow", "true", timeout="6h"),
+                            "quick.json": skedtest.sh_task("quick", "true")}).start()
+
+    def test_show_gives_the_timeout_a_job_runs_with(self):
+        slow = self.create("Inherits 6h", "slow")
+        self.assertIsNone(slow["timeout"])
+        self.assertIn("\nTimeout       6h (the job type's)\n", self.ok("job", "show", slow["id"]))
+        own = self.create("Own 10m", "slow", "--timeout", "10m")
+        self.assertIn("\nTimeout       10m\n", self.ok("job", "show", own["id"]))
+        quick = self.create("Has none", "quick")
+        self.assertIn("\nTimeout       none\n", self.ok("job", "show", quick["id"]))
+
+    def test_tasks_show_the_queue_a_job_gets(self):
+        rows = {l.split()[0]: l.split() for l in self.ok("tasks").splitlines()[1:]}
+        self.assertEqual(rows["quick"][2], "default")  # the server's first queue
+        self.assertEqual(self.create("Gets a queue", "quick")["default_queue"], "default")
+        self.assertIsNone(self.ok_json("tasks", "--json")["hits"]["hits"][0]["default_queue"])
+
+
 class TestFollowAcrossARestart(unittest.TestCase):
     def test_logs_f_waits_for_a_restarting_server(self):
         port = skedtest.free_port()
