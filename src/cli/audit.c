@@ -2,6 +2,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/buf.h"
 #include "base/json.h"
@@ -10,20 +11,29 @@
 
 enum { O_JSON, O_JOB, O_USER, O_ACTION, O_SINCE, O_PAGE, O_SIZE };
 
-/* What an entry is about: its run, else its job, else its account or token; short ids. */
-static const char *concerned(const json_t *e, char out[40])
+/* What an entry is about, with its kind: its run, else its job, else the account, token or
+ * queue its action names ("user 2df80d5d", "queue low"); short ids. */
+static const char *concerned(const json_t *e, char out[80])
 {
-    char a[16], b[16];
+    char a[16];
     const char *run = json_str(e, "run_id"), *job = json_str(e, "job_id");
-    const char *target = json_str(e, "target");
+    const char *target = json_str(e, "target"), *action = json_str(e, "action");
+    const char *queue = json_str(json_object_get(e, "details"), "queue");
+    if (!action) action = "";
     if (run && job)
-        snprintf(out, 40, "run %s", short_id(run, a));
+        snprintf(out, 80, "run %s", short_id(run, a));
     else if (job)
-        snprintf(out, 40, "job %s", short_id(job, b));
+        snprintf(out, 80, "job %s", short_id(job, a));
+    else if (strncmp(action, "queue.", 6) == 0 && queue)
+        snprintf(out, 80, "queue %.60s", queue);
+    else if (target && (strncmp(action, "user.", 5) == 0 || strncmp(action, "login.", 6) == 0))
+        snprintf(out, 80, "user %s", short_id(target, a));
+    else if (target && strncmp(action, "token.", 6) == 0)
+        snprintf(out, 80, "token %s", short_id(target, a));
     else if (target)
-        snprintf(out, 40, "%s", short_id(target, a));
+        snprintf(out, 80, "%s", short_id(target, a));
     else
-        snprintf(out, 40, "-");
+        snprintf(out, 80, "-");
     return out;
 }
 
@@ -85,7 +95,7 @@ int cmd_audit(int argc, char **argv)
     json_t *e;
     json_array_foreach(list_hits(list), i, e)
     {
-        char when[TIMEBUF], about[40];
+        char when[TIMEBUF], about[80];
         const json_t *actor = json_object_get(e, "actor");
         const char *who = json_str(actor, "name");
         struct buf details = BUF_INIT;

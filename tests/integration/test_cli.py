@@ -132,6 +132,23 @@ class TestAudit(CliCase):
         self.usage_fails("audit", "extra", expect="unexpected argument 'extra'")
 
 
+    def test_about_names_the_kind_of_what_an_entry_is_about(self):
+        acc = self.s.post("/api/users", {"username": "audited", "role": "viewer"}).json
+        tok = self.s.post("/api/users/%s/tokens" % acc["id"], {"name": "t"}).json
+        self.ok("queues", "pause", "low")
+        self.ok("queues", "resume", "low")
+        about = {}
+        for line in self.ok("audit", "--size", "10").splitlines()[1:]:
+            cols = line.split()
+            i = next(k for k, c in enumerate(cols) if "." in c and c.split(".")[0] in
+                     ("user", "token", "queue", "job", "run", "login"))
+            about.setdefault(cols[i], " ".join(cols[i + 1:i + 3]))
+        self.assertEqual(about["queue.paused"], "queue low")
+        self.assertEqual(about["queue.resumed"], "queue low")
+        self.assertEqual(about["token.created"], "token " + tok["id"][:8])
+        self.assertEqual(about["user.created"], "user " + acc["id"][:8])
+
+
 class TestJobs(CliCase):
     def test_create_list_show_update_delete(self):
         out = self.ok("job", "create", "--title", "Nightly sync", "--task", "sync_records",
