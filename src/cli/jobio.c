@@ -354,6 +354,46 @@ static const char *refusal(const json_t *types, const json_t *j, const json_t *s
     return buf;
 }
 
+/* Notes in diff that field goes from before (NULL: not set) to after. */
+static void note_change(json_t *diff, const char *field, const json_t *before, const json_t *after)
+{
+    json_object_set_new(diff, field,
+                        json_pack("[O,O]", before ? before : json_null(), after));
+}
+
+/* A value of a change, short: compact JSON, at most 40 columns. */
+static void change_value(struct buf *b, const json_t *v)
+{
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    text_clean(b, text ? text : "?", 40);
+    free(text);
+}
+
+/* Prints "'TITLE' (jobs[i]) changes:" and a "  field  before → after" line per field of
+ * every job of the file that has changes in diffs. */
+static void print_changes(const json_t *jobs, json_t *const *diffs, bool dry)
+{
+    size_t i;
+    json_t *j;
+    json_array_foreach(jobs, i, j)
+    {
+        if (!json_object_size(diffs[i])) continue;
+        printf("'%s' (jobs[%zu]) %s:\n", shown(json_str(j, "title")), i,
+               dry ? "would change" : "changed");
+        const char *field;
+        json_t *pair;
+        json_object_foreach(diffs[i], field, pair)
+        {
+            struct buf before = BUF_INIT, after = BUF_INIT;
+            change_value(&before, json_array_get(pair, 0));
+            change_value(&after, json_array_get(pair, 1));
+            printf("  %-22s %s \xe2\x86\x92 %s\n", field, buf_cstr(&before), buf_cstr(&after));
+            buf_free(&before);
+            buf_free(&after);
+        }
+    }
+}
+
 static const json_t *server_job(const json_t *server, const char *id)
 {
     size_t i;
@@ -376,10 +416,12 @@ int job_import(int argc, char **argv)
         "jobs a job starts on success are named by the file's ids and mapped onto the\n"
         "server's. Jobs of the server that are not in the file are left alone. A job the\n"
         "server refuses is reported and the others are still applied (exit status 1).\n"
+        "Below the table, each updated job's changed fields: field, before -> after.\n"
         "Needs the admin role.\n"
         "\n"
-        "  -n, --dry-run        say what would change, change nothing; a job of a job\n"
-        "                       type the server does not load is reported failed\n" USAGE_COMMON;
+        "  -n, --dry-run        say what would change (the table, and each field that\n"
+        "                       would change), change nothing; a job of a job type the\n"
+        "                       server does not load is reported failed\n" USAGE_COMMON;
     struct opts o;
     int rc = opts_parse(&o, "sked job import", usage, spec, "FILE", argc, argv);
     if (rc >= 0) return rc;
@@ -398,6 +440,8 @@ int job_import(int argc, char **argv)
     size_t n = json_array_size(jobs);
     char **dest = xcalloc(n ? n : 1, sizeof *dest); /* the server's id of each job of the file */
     const char **action = xcalloc(n ? n : 1, sizeof *action);
+    json_t **diffs = xcalloc(n ? n : 1, sizeof *diffs); /* each job's field: [before, after] */
+    for (size_t k = 0; k < n; k++) diffs[k] = json_object();
     int failed = 0;
     size_t i;
     json_t *j;
@@ -428,6 +472,10 @@ int job_import(int argc, char **argv)
                              : "unchanged")
                       : "created";
         if (s) dest[i] = xstrdup(json_str(s, "id"));
+        const char *field;
+        json_t *v;
+        json_object_foreach(s ? body : NULL, field, v)
+            note_change(diffs[i], field, json_object_get(s, field), v);
         char why[320];
         const char *refused =
             dry && json_object_size(body) ? refusal(types, j, s, why, sizeof why) : NULL;
@@ -501,6 +549,7 @@ int job_import(int argc, char **argv)
             failed++;
         } else if (!s || !json_equal(mapped, json_object_get(s, "on_success"))) {
             if (strcmp(action[i], "unchanged") == 0) action[i] = "updated";
+            if (s) note_change(diffs[i], "on_success", json_object_get(s, "on_success"), mapped);
             if (!dry && strncmp(dest[i], "(new", 4) != 0) {
                 json_t *body = json_pack("{s:O}", "on_success", mapped);
                 char *path = xasprintf("/api/jobs/%s", dest[i]);
@@ -532,8 +581,15 @@ int job_import(int argc, char **argv)
     else
         printf("the file holds no jobs\n");
     table_free(&t);
+    /* what an update changes (a job refused is not changed at all) */
     for (i = 0; i < n; i++)
+        if (!action[i] || strcmp(action[i], "failed") == 0) json_object_clear(diffs[i]);
+    print_changes(jobs, diffs, dry);
+    for (i = 0; i < n; i++) {
         free(dest[i]);
+        json_decref(diffs[i]);
+    }
+    free(diffs);
     free(dest);
     free(action);
     if (!rc && failed) rc = EXIT_FAIL;

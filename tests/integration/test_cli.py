@@ -363,8 +363,17 @@ class TestExportImport(CliCase):
                     j["timeout"] = "20m"
             with open(path, "w") as f:
                 json.dump(doc, f)
+            dry = cli_dst("job", "import", path, "--dry-run")
+            self.assertEqual(dry.returncode, 0, dry)
+            self.assertRegex(dry.stdout, r"updated \(by title\) +Export: reindex")
+            self.assertIn("\n'Export: reindex' (jobs[%d]) would change:\n"
+                          "  timeout                \"10m\" \u2192 \"20m\"\n"
+                          % [j["title"] for j in doc["jobs"]].index("Export: reindex"), dry.stdout)
+            self.assertEqual(dst.get("/api/jobs/" + r["id"]).json["timeout"], "10m")
             p = cli_dst("job", "import", path)
             self.assertRegex(p.stdout, r"updated \(by title\) +Export: reindex")
+            self.assertIn("' (jobs[", p.stdout)
+            self.assertIn(") changed:\n  timeout                \"10m\" \u2192 \"20m\"\n", p.stdout)
             self.assertEqual(dst.get("/api/jobs/" + r["id"]).json["timeout"], "20m")
             # refused: the server's message names the job; the others still apply. A dry run
             # reports the same failures (a job type the server does not load, a job type
