@@ -22,6 +22,8 @@
 enum {
     O_JSON, O_Q, O_TASK, O_ACTIVE, O_INACTIVE, O_PAGE, O_SIZE, O_TITLE, O_DESC, O_QUEUE,
     O_ARG, O_ARGS_JSON, O_CUSTOM, O_CLEAR_CUSTOM, O_TIMEOUT, O_YES, O_SINCE, O_WAIT,
+    O_RETRIES, O_BACKOFF, O_RETENTION, O_OVERLAP, O_CATCHUP, O_CATCHUP_LIMIT, O_NOTIFY_ON,
+    O_NOTIFY_EMAIL, O_NOTIFY_WEBHOOK, O_ON_SUCCESS,
 };
 
 #define SPEC_JSON {"json", 0, false, O_JSON}
@@ -33,7 +35,12 @@ enum {
 #define SPEC_JOB_FIELDS                                                                         \
     SPEC_TITLE, {"description", 0, true, O_DESC}, SPEC_QUEUE, {"inactive", 0, false, O_INACTIVE}, \
         SPEC_ARG, {"args-json", 0, true, O_ARGS_JSON}, SPEC_CUSTOM,                             \
-        {"timeout", 0, true, O_TIMEOUT}, SPEC_JSON
+        {"timeout", 0, true, O_TIMEOUT}, SPEC_JSON, {"retries", 0, true, O_RETRIES},          \
+        {"retry-backoff", 0, true, O_BACKOFF}, {"retention", 0, true, O_RETENTION},            \
+        {"overlap", 0, true, O_OVERLAP}, {"catchup", 0, true, O_CATCHUP},                      \
+        {"catchup-limit", 0, true, O_CATCHUP_LIMIT}, {"notify-on", 0, true, O_NOTIFY_ON},      \
+        {"notify-email", 0, true, O_NOTIFY_EMAIL}, {"notify-webhook", 0, true, O_NOTIFY_WEBHOOK}, \
+        {"on-success", 0, true, O_ON_SUCCESS}
 
 #define USAGE_JOB_NAME                                                                      \
     "  --title T            the job's title (1 to 250 characters)\n"                         \
@@ -44,6 +51,21 @@ enum {
     "  --args-json JSON     all saved arguments as one JSON object\n"                        \
     "  --custom-args JSON   a JSON object handed to the task as is, instead of the\n"       \
     "                       arguments\n"
+#define USAGE_JOB_POLICIES                                                                  \
+    "  --retries N          how many more attempts a failed run gets (0 to 100)\n"          \
+    "  --retry-backoff DUR  the wait before the first retry, doubled for each further\n"   \
+    "                       one (30s unless set; at most 1h)\n"                              \
+    "  --overlap POLICY     when its schedule fires while a run of it is still going:\n"   \
+    "                       allow, skip, queue_one or cancel_previous\n"                     \
+    "  --catchup POLICY     the fires missed while sked was down: once, skip or all\n"     \
+    "  --catchup-limit N    at most N missed fires with --catchup all (1 to 10000)\n"      \
+    "  --notify-on S,...    the final statuses that notify: SUCCESS, PARTIAL_SUCCESS,\n"   \
+    "                       FAILED, CANCELLED, WARNING (none: no status)\n"                  \
+    "  --notify-email ADDR  an address to e-mail then; repeatable (none: no address)\n"    \
+    "  --notify-webhook URL an http(s) URL that gets a signed POST then; repeatable\n"     \
+    "                       (none: no URL)\n"                                                \
+    "  --on-success JOB     a job to start when a run of this one succeeds (its id, the\n" \
+    "                       start of one, or its title); repeatable (none: no job)\n"
 #define USAGE_JOB_JSON "  --json               print the job as JSON\n"
 /* clang-format on */
 
@@ -105,6 +127,56 @@ static int opt_arg_pairs(const struct opts *o, json_t *args)
         }
         json_object_set_new(args, key, v);
         free(key);
+    }
+    return 0;
+}
+
+/* A whole-number option as JSON: a number when it is one, else the text, for the server to
+ * refuse in its words (named by the option, see client.c). */
+static json_t *opt_number(const char *v)
+{
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    return *v && !*end ? json_integer(n) : json_string(v);
+}
+
+/* A list option (repeatable, or with commas when split) as a JSON array of strings; "none"
+ * alone is the empty list. */
+static json_t *opt_list(const struct opts *o, int id, bool split)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < o->nvals[id]; i++) {
+        const char *v = o->vals[id][i];
+        if (strcmp(v, "none") == 0 && o->nvals[id] == 1) break;
+        char *copy = xstrdup(v), *save = NULL;
+        for (char *s = split ? strtok_r(copy, ",", &save) : copy; s;
+             s = split ? strtok_r(NULL, ",", &save) : NULL) {
+            while (*s == ' ') s++;
+            size_t n = strlen(s);
+            while (n && s[n - 1] == ' ') s[--n] = '\0';
+            if (n || !split) json_array_append_new(a, json_string(s));
+        }
+        free(copy);
+    }
+    return a;
+}
+
+/* --on-success: the jobs named (by id, its start or title) as their ids, or "none". */
+static int opt_jobs(const struct opts *o, int id, json_t **out)
+{
+    *out = json_array();
+    for (size_t i = 0; i < o->nvals[id]; i++) {
+        const char *ref = o->vals[id][i];
+        if (strcmp(ref, "none") == 0 && o->nvals[id] == 1) break;
+        json_t *j;
+        int rc = job_resolve(&o->cl, ref, &j);
+        if (rc) {
+            json_decref(*out);
+            *out = NULL;
+            return rc;
+        }
+        json_array_append_new(*out, json_string(json_str(j, "id")));
+        json_decref(j);
     }
     return 0;
 }
@@ -484,7 +556,11 @@ static int job_body(const struct opts *o, const json_t *job, json_t **out)
                    {O_TASK, "task"},
                    {O_DESC, "description"},
                    {O_QUEUE, "default_queue"},
-                   {O_TIMEOUT, "timeout"}};
+                   {O_TIMEOUT, "timeout"},
+                   {O_BACKOFF, "retry_backoff"},
+                   {O_RETENTION, "retention"},
+                   {O_OVERLAP, "overlap"},
+                   {O_CATCHUP, "catchup"}};
     for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
         const char *v = opts_get(o, strings[i].id);
         if (!v) continue;
@@ -506,6 +582,25 @@ static int job_body(const struct opts *o, const json_t *job, json_t **out)
     }
     if (opts_has(o, O_ACTIVE) || opts_has(o, O_INACTIVE))
         json_object_set_new(b, "active", json_boolean(opts_has(o, O_ACTIVE)));
+    /* the policies: the server checks them and names the option in what it refuses */
+    const char *retention = opts_get(o, O_RETENTION);
+    if (retention && strcmp(retention, "default") == 0)
+        json_object_set_new(b, "retention", json_null()); /* the server's --retention */
+    if (opts_get(o, O_RETRIES))
+        json_object_set_new(b, "max_retries", opt_number(opts_get(o, O_RETRIES)));
+    if (opts_get(o, O_CATCHUP_LIMIT))
+        json_object_set_new(b, "catchup_limit", opt_number(opts_get(o, O_CATCHUP_LIMIT)));
+    if (opts_has(o, O_NOTIFY_ON))
+        json_object_set_new(b, "notification_statuses", opt_list(o, O_NOTIFY_ON, true));
+    if (opts_has(o, O_NOTIFY_EMAIL))
+        json_object_set_new(b, "notification_emails", opt_list(o, O_NOTIFY_EMAIL, false));
+    if (opts_has(o, O_NOTIFY_WEBHOOK))
+        json_object_set_new(b, "notification_webhooks", opt_list(o, O_NOTIFY_WEBHOOK, false));
+    if (opts_has(o, O_ON_SUCCESS)) {
+        json_t *ids;
+        if ((rc = opt_jobs(o, O_ON_SUCCESS, &ids))) goto fail;
+        json_object_set_new(b, "on_success", ids);
+    }
     if (args || opts_has(o, O_ARG)) {
         if (!args) args = job ? saved_args(job) : json_object();
         if ((rc = opt_arg_pairs(o, args))) goto fail;
@@ -538,7 +633,10 @@ static int job_create(int argc, char **argv)
         "  --queue Q            its default queue (default: the job type's, else the\n"
         "                       server's first queue; see 'sked tasks')\n"
         "  --timeout DUR        stop its runs after DUR (90s, 30m, 2h, 1d; default: the\n"
-        "                       job type's)\n" USAGE_JOB_FIELDS USAGE_JOB_JSON USAGE_COMMON;
+        "                       job type's)\n"
+        "  --retention DUR      keep its finished runs DUR (at least 1m; default: the\n"
+        "                       server's --retention)\n" USAGE_JOB_FIELDS USAGE_JOB_POLICIES
+        USAGE_JOB_JSON USAGE_COMMON;
     struct opts o;
     int rc = opts_parse(&o, "sked job create", usage, spec, NULL, argc, argv);
     if (rc >= 0) return rc;
@@ -571,13 +669,18 @@ static int job_update(int argc, char **argv)
         "usage: sked job update JOB [OPTIONS]\n"
         "\n"
         "Changes the given fields of a job and leaves the others alone. --arg changes one\n"
-        "saved argument and keeps the rest; --args-json replaces them all.\n"
+        "saved argument and keeps the rest; --args-json replaces them all. A list option\n"
+        "(--notify-on, --notify-email, --notify-webhook, --on-success) replaces that\n"
+        "list; 'none' empties it.\n"
         "\n" USAGE_JOB_NAME
         "  --active, --inactive turn the job on or off\n"
         "  --queue Q            its default queue\n"
         "  --timeout DUR        stop its runs after DUR (90s, 30m, 2h, 1d); none: the job\n"
-        "                       type's timeout again\n" USAGE_JOB_FIELDS
-        "  --clear-custom-args  drop the custom args\n" USAGE_JOB_JSON USAGE_COMMON;
+        "                       type's timeout again\n"
+        "  --retention DUR      keep its finished runs DUR (at least 1m); 'default': the\n"
+        "                       server's --retention again\n" USAGE_JOB_FIELDS
+        "  --clear-custom-args  drop the custom args\n" USAGE_JOB_POLICIES USAGE_JOB_JSON
+            USAGE_COMMON;
     struct opts o;
     int rc = opts_parse(&o, "sked job update", usage, spec, "JOB", argc, argv);
     if (rc >= 0) return rc;

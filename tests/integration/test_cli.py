@@ -248,6 +248,53 @@ class TestJobs(CliCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("no job has the title '%s';" % a["id"][:3], p.stderr)
 
+    def test_policies_notifications_and_chains_have_options(self):
+        after = self.create("Chained after")
+        job = self.create("With policies", "sync_records", "--retries", "2", "--retry-backoff",
+                          "1m", "--retention", "30d", "--overlap", "skip", "--catchup", "all",
+                          "--catchup-limit", "5", "--notify-on", "FAILED, CANCELLED",
+                          "--notify-email", "ops@example.org", "--notify-email",
+                          "dev@example.org", "--notify-webhook", "https://hooks.example.org/x",
+                          "--on-success", "Chained after")
+        api = self.s.get("/api/jobs/" + job["id"]).json
+        self.assertEqual({k: api[k] for k in ("max_retries", "retry_backoff", "retention",
+                                              "overlap", "catchup", "catchup_limit",
+                                              "notification_statuses", "notification_emails",
+                                              "notification_webhooks", "on_success")},
+                         {"max_retries": 2, "retry_backoff": "1m", "retention": "30d",
+                          "overlap": "skip", "catchup": "all", "catchup_limit": 5,
+                          "notification_statuses": ["FAILED", "CANCELLED"],
+                          "notification_emails": ["ops@example.org", "dev@example.org"],
+                          "notification_webhooks": ["https://hooks.example.org/x"],
+                          "on_success": [after["id"]]})
+        # an update changes what it names; a list given replaces that list, none empties it
+        upd = self.ok_json("job", "update", job["id"], "--notify-email", "none", "--retention",
+                           "default", "--retries", "0", "--on-success", after["id"][:8], "--json")
+        self.assertEqual((upd["notification_emails"], upd["notification_statuses"],
+                          upd["retention"], upd["max_retries"], upd["on_success"]),
+                         ([], ["FAILED", "CANCELLED"], None, 0, [after["id"]]))
+        upd = self.ok_json("job", "update", job["id"], "--on-success", "none", "--notify-on",
+                           "none", "--json")
+        self.assertEqual((upd["on_success"], upd["notification_statuses"]), ([], []))
+        # the server checks them, and its refusals name the options
+        p = self.cli("job", "update", job["id"], "--retries", "500", "--overlap", "sometimes",
+                     "--notify-email", "not an address", "--retry-backoff", "2h",
+                     "--catchup-limit", "many")
+        self.assertEqual(p.returncode, 1, p)
+        for line in ("  --retries: must be a whole number from 0 to 100\n",
+                     "  --overlap: must be allow, skip, queue_one or cancel_previous\n",
+                     "  --notify-email: 'not an address' is not an e-mail address",
+                     "  --retry-backoff: at most 1h", "  --catchup-limit: must be a whole number"):
+            self.assertIn(line, p.stderr)
+        p = self.cli("job", "update", job["id"], "--on-success", "With policies")
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("  --on-success: a job cannot start itself\n", p.stderr)
+        for flag in ("--retries", "--retry-backoff", "--retention", "--overlap", "--catchup",
+                     "--catchup-limit", "--notify-on", "--notify-email", "--notify-webhook",
+                     "--on-success"):
+            self.assertIn("\n  %s " % flag, self.ok("job", "create", "--help"))
+            self.assertIn("\n  %s " % flag, self.ok("job", "update", "--help"))
+
     def test_show_json_is_the_job_by_any_name(self):
         """By id, the start of one or its title: the same document as GET /api/jobs/{id}."""
         job = self.create("Shown as the API shows it")
