@@ -54,6 +54,13 @@ struct dispatch {
     struct map by_pid;  /* decimal pid -> struct active */
     struct active **ended; /* inline builtins that returned, ended by dispatch_after_answers */
     size_t nended, ended_cap;
+    /* claimed runs whose task starts once the store holds the claim (launch_claimed): a task
+     * started before would run with no record of it if that commit failed or sked died first,
+     * and run again when the run or its fire is made anew */
+    struct active **claimed;
+    size_t nclaimed, claimed_cap;
+    void (*commit)(void *arg); /* dispatch_set_commit */
+    void *commit_arg;
     int sigchld_fd; /* signalfd of SIGCHLD */
     struct event *sigchld_ev, *grace_ev;
     struct event *delay_ev; /* the next retry's backoff ends */
@@ -83,6 +90,7 @@ struct dispatch {
 static void claim_runs(struct dispatch *d);
 static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed,
                       bool end_after_answers);
+static void launch_claimed(struct dispatch *d);
 static void on_delay(evutil_socket_t fd, short what, void *arg);
 
 /* A builtin reported something: collect what every running builtin has reported. */
@@ -188,6 +196,7 @@ void dispatch_free(struct dispatch *d)
         free(d->queues[i]);
     }
     free(d->queues);
+    free(d->claimed); /* its runs are among the active ones */
     json_decref(d->pauses);
     event_free(d->delay_ev);
     event_free(d->sigchld_ev);
@@ -245,6 +254,12 @@ static void adopt_removed_queues(struct dispatch *d)
                  q->name, (long long)qd.queued[i]);
     }
     dispatch_queue_depths_free(&qd);
+}
+
+void dispatch_set_commit(struct dispatch *d, void (*commit)(void *arg), void *arg)
+{
+    d->commit = commit;
+    d->commit_arg = arg;
 }
 
 void dispatch_set_tasks(struct dispatch *d, const struct taskset *ts)
@@ -400,6 +415,11 @@ void dispatch_pending(struct dispatch *d)
     if (d->wake_pending) claim_runs(d);
 }
 
+void dispatch_launch(struct dispatch *d)
+{
+    launch_claimed(d);
+}
+
 void dispatch_before_wait(struct dispatch *d)
 {
     if (d->spawned) worker_make_spares();
@@ -504,9 +524,11 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
         out->started_by.id = xstrdup(rq->started_by->id);
         out->started_by.name = xstrdup(rq->started_by->name ? rq->started_by->name : "");
     }
-    /* a free slot and no older run waiting for it: the run is stored claimed and starts now,
-     * rather than stored QUEUED and claimed by the loop's next pass (two statements and four
-     * index changes fewer on every run's path) */
+    /* a free slot and no older run waiting for it: the run is stored claimed, rather than
+     * stored QUEUED and claimed by the loop's next pass (two statements and four index changes
+     * fewer on every run's path). An inline builtin runs now; any other task starts after the
+     * loop iteration's commit (dispatch_launch), which holds the request's other writes too
+     * (its idempotency key, a fire's next time) */
     struct qstate *q = t->celery ? NULL : queue_get(d, queue);
     bool now = q && q->empty && !q->removed && !q->paused && !rq->held && q->busy < q->slots &&
                !d->draining;
@@ -527,7 +549,7 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
     } else if (now) {
         struct run r;
         run_copy(&r, out);
-        start_run(d, q, &r, true); /* publishes the run, RUNNING */
+        start_run(d, q, &r, true); /* publishes the run, RUNNING; runs it */
     } else {
         publish_status(d, out);
         if (q) q->empty = false;
@@ -865,8 +887,10 @@ void dispatch_start_failed(struct active *a, const char *why)
     finish(a, RUN_FAILED, xstrdup(why));
 }
 
-/* Starts a claimed run in a slot of q. An inline builtin has returned when this does: its end
- * waits for dispatch_after_answers when end_after_answers, else it ends here. */
+/* Starts a claimed run in a slot of q. An inline builtin runs here, having no effect outside
+ * sked, and has returned when this does: its end waits for dispatch_after_answers when
+ * end_after_answers, else it ends here. Any other task is started by launch_claimed, once the
+ * store holds the claim. */
 static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed,
                       bool end_after_answers)
 {
@@ -882,7 +906,7 @@ static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed,
 
     const struct task *t = taskset_get(d->tasks, a->run.task);
     char why[512];
-    int rc;
+    int rc = 0;
     if (!t) {
         snprintf(why, sizeof why, "job type '%s' is not loaded; check the task files",
                  a->run.task ? a->run.task : "");
@@ -901,32 +925,77 @@ static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed,
         }
         if (!a->xargs && a->run.args)
             rc = -EINVAL;
-        else
-            rc = t->builtin ? worker_start_builtin(a, t, why, sizeof why)
-                            : worker_spawn(a, t, why, sizeof why);
+        else if (worker_runs_inline(t))
+            rc = worker_start_builtin(a, t, why, sizeof why);
     }
     if (rc) {
         dispatch_start_failed(a, why);
         return;
     }
-    if (a->is_builtin) {
-        log_debug("run.started", "run=%s job=%s builtin=%s", a->run.id, a->run.job_id, t->builtin);
-        if (a->inline_done && end_after_answers) {
-            if (d->nended == d->ended_cap) {
-                d->ended_cap = d->ended_cap ? 2 * d->ended_cap : 16;
-                d->ended = xrealloc(d->ended, d->ended_cap * sizeof *d->ended);
-            }
-            d->ended[d->nended++] = a;
-        } else if (a->inline_done) {
-            worker_builtin_end(a); /* last: it frees a */
+    if (!a->inline_done) {
+        a->pending = true;
+        if (d->nclaimed == d->claimed_cap) {
+            d->claimed_cap = d->claimed_cap ? 2 * d->claimed_cap : 8;
+            d->claimed = xrealloc(d->claimed, d->claimed_cap * sizeof *d->claimed);
         }
+        d->claimed[d->nclaimed++] = a;
         return;
     }
-    d->spawned = true;
-    char key[24];
-    map_put(&d->by_pid, pid_key(a->pid, key), a);
-    a->run.pid = a->pid; /* stored with the run's outcome */
-    log_debug("run.started", "run=%s job=%s pid=%d", a->run.id, a->run.job_id, (int)a->pid);
+    log_debug("run.started", "run=%s job=%s builtin=%s", a->run.id, a->run.job_id, t->builtin);
+    if (end_after_answers) {
+        if (d->nended == d->ended_cap) {
+            d->ended_cap = d->ended_cap ? 2 * d->ended_cap : 16;
+            d->ended = xrealloc(d->ended, d->ended_cap * sizeof *d->ended);
+        }
+        d->ended[d->nended++] = a;
+    } else {
+        worker_builtin_end(a); /* last: it frees a */
+    }
+}
+
+/* Starts the task of each claimed run (start_run) once the store has committed the claims.
+ * The dispatcher's own claims are started right after they are made; a run a request stored
+ * claimed (dispatch_submit) starts after the loop iteration's commit, before its answer is
+ * sent: a stop or its job's deletion may come first, and the task is then never started. */
+static void launch_claimed(struct dispatch *d)
+{
+    if (d->nclaimed == 0) return;
+    if (d->commit) d->commit(d->commit_arg); /* on failure sked stops: nothing started */
+    /* the list is taken first: a start that fails frees a slot, whose claim waits for a wake */
+    size_t n = d->nclaimed;
+    struct active **list = d->claimed;
+    d->claimed = NULL;
+    d->nclaimed = d->claimed_cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct active *a = list[i];
+        a->pending = false;
+        if (a->end != END_NONE) { /* stopped, or its job deleted: it ends as it was */
+            char *msg = xasprintf("stopped%s%s before its task started",
+                                  a->run.stopped_by.name ? " by " : "",
+                                  a->run.stopped_by.name ? a->run.stopped_by.name : "");
+            logcap_line(&a->cap, LL_WARNING, STREAM_SKED, msg, time_now_us());
+            finish(a, RUN_CANCELLED, msg);
+            continue;
+        }
+        const struct task *t = taskset_get(d->tasks, a->run.task); /* as start_run found it */
+        char why[512];
+        int rc = t->builtin ? worker_start_builtin(a, t, why, sizeof why)
+                            : worker_spawn(a, t, why, sizeof why);
+        if (rc) {
+            dispatch_start_failed(a, why);
+        } else if (a->is_builtin) {
+            log_debug("run.started", "run=%s job=%s builtin=%s", a->run.id, a->run.job_id,
+                      t->builtin);
+        } else {
+            d->spawned = true;
+            char key[24];
+            map_put(&d->by_pid, pid_key(a->pid, key), a);
+            a->run.pid = a->pid; /* stored with the run's outcome */
+            log_debug("run.started", "run=%s job=%s pid=%d", a->run.id, a->run.job_id,
+                      (int)a->pid);
+        }
+    }
+    free(list);
 }
 
 /* Claims and starts q's oldest claimable run; false when there is none (q is then known to
@@ -955,17 +1024,20 @@ static void claim_runs(struct dispatch *d)
         while (q->busy < q->slots && !q->empty && !q->paused && !d->draining) {
             if (budget-- == 0) {
                 d->wake_pending = true;
+                launch_claimed(d);
                 return;
             }
             if (!claim_next(d, q, now)) break;
         }
     }
     d->wake_pending = false;
+    launch_claimed(d);
     if (!d->draining && !d->delay_armed) arm_delayed(d, now);
 }
 
 /* The slot of a, whose process was just reaped, takes its queue's next run now: the next task
- * starts without waiting for a's outcome to be stored and published. */
+ * starts once its claim is committed, without waiting for a's outcome to be stored and
+ * published. */
 static void refill(struct dispatch *d, struct active *a)
 {
     struct qstate *q = a->q;
@@ -975,8 +1047,8 @@ static void refill(struct dispatch *d, struct active *a)
     if (d->draining || q->busy >= q->slots || q->empty || q->paused) return;
     if (d->holding && d->holding(d->holding_arg, a->run.job_id))
         wake(d); /* claimed at the end of the turn, once a's end released its job's held runs */
-    else
-        claim_next(d, q, time_now_us());
+    else if (claim_next(d, q, time_now_us()))
+        launch_claimed(d);
 }
 
 static void on_sigchld(evutil_socket_t fd, short what, void *arg)
@@ -1063,7 +1135,8 @@ int dispatch_stop(struct dispatch *d, const char *run_id, const struct user_ref 
         bool signalled = worker_terminate(a, END_STOPPED);
         char *msg = xasprintf("stop requested%s%s; %s", by->name ? " by " : "",
                               by->name ? by->name : "",
-                              !signalled      ? "the task is already being stopped"
+                              a->pending      ? "its task will not be started"
+                              : !signalled    ? "the task is already being stopped"
                               : a->is_builtin ? "asking the builtin to stop"
                                               : "sending SIGTERM");
         logcap_line(&a->cap, LL_WARNING, STREAM_SKED, msg, now);

@@ -93,6 +93,13 @@ struct run_request {
     bool check_secrets;         /* a request: the job's saved arguments' secrets must be there */
 };
 
+/* commit(arg) commits the loop's batch, or stops sked when it cannot: the dispatcher calls it
+ * before starting claimed runs' tasks, so that no task runs without its run stored. */
+void dispatch_set_commit(struct dispatch *d, void (*commit)(void *arg), void *arg);
+/* Starts the tasks of the runs stored claimed since the last commit (by dispatch_submit): the
+ * loop calls it right after each commit, before the answers leave. */
+void dispatch_launch(struct dispatch *d);
+
 /*
  * Creates a run of job: validates the queue, resolves the arguments and stores the run, RUNNING
  * and started when its queue has a free slot and no claimable run waits in it, else QUEUED with

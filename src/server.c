@@ -74,6 +74,12 @@ static void batch_end(struct server *s)
     _exit(1);
 }
 
+/* The dispatcher's commit before it starts claimed runs' tasks (dispatch_set_commit). */
+static void commit_for_dispatch(void *arg)
+{
+    batch_end(arg);
+}
+
 /* How long outcomes written after the answers may wait for the loop's next event before they
  * are committed on their own. */
 #define LINGER_US 200
@@ -338,6 +344,7 @@ int server_main(int argc, char **argv)
     s.notify = notify_new(s.base, s.store, s.events, &s.cfg);
     s.metrics = metrics_new(s.events);
     s.dispatch = dispatch_new(s.base, s.store, &s.cfg, s.events);
+    dispatch_set_commit(s.dispatch, commit_for_dispatch, &s);
     dispatch_set_tasks(s.dispatch, s.tasks);
     int recovered = dispatch_recover(s.dispatch);
     if (recovered < 0) {
@@ -409,6 +416,7 @@ int server_main(int argc, char **argv)
         evtimer_del(linger);
         dispatch_pending(s.dispatch);
         batch_end(&s);
+        dispatch_launch(s.dispatch); /* the tasks of the runs the requests stored claimed */
         http_server_flush(s.http);
         written_after = dispatch_after_answers(s.dispatch);
         /* what those ends freed is claimed in their batch, so the loop may wait for the next
@@ -417,6 +425,7 @@ int server_main(int argc, char **argv)
     }
     event_free(linger);
     batch_end(&s);
+    dispatch_launch(s.dispatch);
     http_server_flush(s.http);
     dispatch_after_answers(s.dispatch);
     batch_end(&s);

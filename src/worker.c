@@ -646,6 +646,12 @@ static void builtin_done(void *arg)
     dispatch_finished(a);
 }
 
+bool worker_runs_inline(const struct task *t)
+{
+    const struct builtin_def *def = t->builtin ? builtin_find(t->builtin) : NULL;
+    return def && def->inline_ok;
+}
+
 int worker_start_builtin(struct active *a, const struct task *t, char *why, size_t whylen)
 {
     const struct builtin_def *def = builtin_find(t->builtin);

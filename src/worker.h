@@ -65,6 +65,7 @@ struct active {
     bool builtin_skipped;   /* it was stopped before a thread began it */
     bool builtin_abandoned; /* the stop grace passed before it returned */
 
+    bool pending;       /* claimed, its task not started until the claim is committed */
     enum active_end end;
     bool detached;      /* the run's row is gone (its job was deleted): store nothing more */
     int64_t stop_grace_ms;
@@ -89,6 +90,9 @@ void worker_exited(struct active *a, int wstatus);
 /* Closes pipes and timers (not the process). */
 void worker_release(struct active *a);
 
+/* Whether t is a builtin that runs on the loop itself, at once (noop): it has no effect outside
+ * sked, so it may run before the store holds its run. */
+bool worker_runs_inline(const struct task *t);
 /* Starts the builtin job type of t for a->run on the dispatcher's pool. */
 int worker_start_builtin(struct active *a, const struct task *t, char *why, size_t whylen);
 /* Moves what a builtin reported into a->run and its log. */

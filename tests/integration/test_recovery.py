@@ -175,6 +175,80 @@ class StoreFailure(unittest.TestCase):
             self.assertEqual(db.execute("PRAGMA integrity_check").fetchone()[0], "ok")
             db.close()
 
+    def test_no_task_starts_before_its_run_is_stored(self):
+        """A task's process starts only once the store holds its run: when the commit that
+        would record the run (a request's, or the claim that hands a freed slot to the next
+        run) fails, sked stops and nothing ran; a restart runs each run once."""
+        marks = tempfile.mkdtemp(prefix="sked-marks-")
+        mark = sh_task("mark", 'echo "$SKED_RUN_ID" >> "$1/$SKED_RUN_ID"; sleep "$2"',
+                       [marks, "{{seconds}}"], arguments={
+                           "type": "object", "properties": {"seconds": {"type": "number", "default": 0}}})
+        ran = lambda: sorted(os.listdir(marks))
+        try:
+            with Sked(tasks={"mark.json": mark}, args=["--queues", "default=1", "--shutdown-grace", "1s"]) as s:
+                job = s.create_job("mark")
+                first = s.wait_run(s.run_job(job["id"]))
+                self.assertEqual(ran(), [first["id"]])
+                # a request's run: its commit fails, so its task must not start
+                wal = os.path.getsize(s.db + "-wal")
+                resource.prlimit(s.proc.pid, resource.RLIMIT_FSIZE, (wal, wal))
+                conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+                with self.assertRaises((OSError, http.client.HTTPException)):
+                    conn.request("POST", "/api/jobs/%s/runs" % job["id"], body=b"{}",
+                                 headers={"Authorization": "Bearer " + skedtest.TOKEN,
+                                          "Content-Type": "application/json"})
+                    conn.getresponse().read()
+                conn.close()
+                self.assertEqual(s.proc.wait(10), 1)
+                time.sleep(1.5)  # a task started anyway has written its mark by now
+                self.assertEqual(ran(), [first["id"]])
+                s.stop()
+
+                # a claim's: the next run of a full queue is handed the slot its task frees
+                s.start()
+                busy = s.run_job(job["id"], args={"seconds": 1})
+                waiting = s.run_job(job["id"])
+                wait_for(lambda: busy["id"] in ran(), what="the first task")
+                self.assertEqual(s.get_run(waiting)["status"], "QUEUED")
+                wal = os.path.getsize(s.db + "-wal")
+                resource.prlimit(s.proc.pid, resource.RLIMIT_FSIZE, (wal, wal))
+                self.assertEqual(s.proc.wait(10), 1)  # the claim's commit failed
+                time.sleep(1.5)
+                self.assertNotIn(waiting["id"], ran())
+                s.stop()
+                s.start()
+                self.assertEqual(s.wait_run(waiting)["status"], "SUCCESS")
+                with open(os.path.join(marks, waiting["id"])) as f:
+                    self.assertEqual(f.read().split(), [waiting["id"]])  # once
+        finally:
+            shutil.rmtree(marks, ignore_errors=True)
+
+    def test_a_run_whose_job_is_deleted_before_its_task_starts_never_starts(self):
+        """A run a request stores starts its task after the loop's commit: when the next
+        request on the connection deletes the job first, the task is never started."""
+        marks = tempfile.mkdtemp(prefix="sked-marks-")
+        mark = sh_task("mark", 'echo "$SKED_RUN_ID" >> "$1/$SKED_RUN_ID"', [marks])
+        try:
+            with Sked(tasks={"mark.json": mark}, args=["--shutdown-grace", "1s"]) as s:
+                auth = b"Authorization: Bearer " + skedtest.TOKEN.encode() + b"\r\n"
+                for _ in range(3):
+                    job = s.create_job("mark")
+                    reqs = (b"POST /api/jobs/%s/runs HTTP/1.1\r\nHost: x\r\n" % job["id"].encode() + auth +
+                            b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}" +
+                            b"DELETE /api/jobs/%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" % job["id"].encode() +
+                            auth + b"\r\n")
+                    (st1, _, body), (st2, _, _) = skedtest.parse_responses(s.raw(reqs))
+                    self.assertEqual((st1, st2), (201, 204))
+                    self.assertEqual(json.loads(body)["status"], "RUNNING")
+                time.sleep(1)  # a task started anyway has written its mark by now
+                self.assertEqual(os.listdir(marks), [])
+                self.assertIn("event=run.detached", s.server_log())
+                # and a run left alone starts
+                run = s.wait_run(s.run_job(s.create_job("mark")["id"]))
+                self.assertEqual((run["status"], os.listdir(marks)), ("SUCCESS", [run["id"]]))
+        finally:
+            shutil.rmtree(marks, ignore_errors=True)
+
 
     def test_a_recovery_the_store_cannot_commit_stops_sked(self):
         """The runs a crash left active are failed in the store before anything is announced of
