@@ -996,7 +996,7 @@ class Cli(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual(Session(s).login("ops", "ops-password").status, 201)
             r = self.cli("user", "list", "--json", *db)
-            self.assertEqual(sorted(u["username"] for u in json.loads(r.stdout)), ["admin", "ops"])
+            self.assertEqual(sorted(u["username"] for u in json.loads(r.stdout)["hits"]["hits"]), ["admin", "ops"])
             # a locked-out admin recovers
             r = self.cli("user", "passwd", "admin", "--password-stdin", *db, stdin="recovered-password\n")
             self.assertEqual(r.returncode, 0, r.stderr)
@@ -1007,7 +1007,7 @@ class Cli(unittest.TestCase):
             secret = r.stdout.strip()
             self.assertEqual(s.get("/api/session", token=secret).json["user"]["username"], "ops")
             r = self.cli("token", "list", "--user", "ops", "--json", *db)
-            t = json.loads(r.stdout)[0]
+            t = json.loads(r.stdout)["hits"]["hits"][0]
             self.assertNotIn(secret, r.stdout)
             r = self.cli("token", "revoke", t["id"], *db)
             self.assertEqual(r.returncode, 0)
