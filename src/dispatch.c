@@ -1190,37 +1190,47 @@ int dispatch_recover(struct dispatch *d)
     for (size_t i = 0; i < n; i++) ids[i] = runs[i].id;
     int killed = worker_kill_orphans(ids, n);
     free(ids);
-    const char *msg = "interrupted: sked stopped while the run was active";
+    const char *interrupted = "interrupted: sked stopped while the run was active";
     int64_t now = time_now_us();
     for (size_t i = 0; i < n; i++) {
         struct run *r = &runs[i];
-        struct log_line line = {store_log_last_seq(d->store, r->rid) + 1, now, LL_ERROR,
-                                STREAM_SKED, (char *)msg};
+        /* a run being stopped ends as its stop would have ended it: CANCELLED, never retried */
+        bool stopping = r->status == RUN_CANCELLING;
+        char *msg = stopping ? xasprintf("stopped%s%s; sked stopped before the task ended",
+                                         r->stopped_by.name ? " by " : "",
+                                         r->stopped_by.name ? r->stopped_by.name : "")
+                             : xstrdup(interrupted);
+        struct log_line line = {store_log_last_seq(d->store, r->rid) + 1, now,
+                                stopping ? LL_WARNING : LL_ERROR, STREAM_SKED, msg};
         struct run f;
         run_init(&f);
         f.finished_at = now;
-        f.message = (char *)msg;
+        f.message = msg;
+        enum run_status st = stopping ? RUN_CANCELLED : RUN_FAILED;
         struct run_guard g = {r->id, RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING), NULL, 0};
         /* the run's end and its retry in one transaction: a start that cannot commit them
          * stops (status 1) before it serves, and the next start finds the run as it was */
         store_begin(d->store);
         store_log_append(d->store, r->rid, &line, 1);
-        int urc = store_run_update(d->store, &g, RUN_FAILED, RF_FINISHED_AT | RF_MESSAGE, &f, now);
+        int urc = store_run_update(d->store, &g, st, RF_FINISHED_AT | RF_MESSAGE, &f, now);
         int rrc = 0;
         if (urc == 0) {
-            r->status = RUN_FAILED;
+            r->status = st;
             r->finished_at = r->updated = now;
             free(r->message);
-            r->message = xstrdup(msg);
+            r->message = msg;
+            msg = NULL;
             publish_status(d, r);
-            rrc = maybe_retry(d, r);
+            if (!stopping) rrc = maybe_retry(d, r);
         }
+        free(msg);
         if ((urc != 0 && urc != -ESTALE) || rrc != 0 || store_commit(d->store) != 0) {
             store_rollback(d->store);
             rc = -EIO;
             break;
         }
-        log_warn("run.interrupted", "run=%s job=%s", r->id, r->job_id);
+        log_warn("run.interrupted", "run=%s job=%s status=%s", r->id, r->job_id,
+                 run_status_name(st));
     }
     if (killed) log_warn("run.orphans_killed", "count=%d", killed);
     store_runs_free(runs, n);

@@ -145,6 +145,29 @@ class Kill9(unittest.TestCase):
             self.assertNotIn("quick", [t["id"] for t in s.get("/api/tasks").json["hits"]["hits"]])
             self.assertEqual(s.delete("/api/jobs/" + job["id"]).status, 204)
 
+    def test_a_run_being_stopped_when_sked_dies_ends_cancelled_and_is_not_retried(self):
+        """A stop is the user's decision: a run CANCELLING when sked is killed ends CANCELLED
+        at the restart, as the stop would have ended it, and its job's retries do not run it
+        again."""
+        slow = sh_task("slowstop", "trap 'echo asked' TERM; echo begin; while :; do sleep 0.1; done",
+                       stop_grace="60s")
+        with Sked(tasks={"slowstop.json": slow}, args=["--shutdown-grace", "1s"]) as s:
+            job = s.create_job("slowstop", max_retries=2, retry_backoff="1s")
+            run = s.run_job(job["id"])
+            started(s, run, "begin")
+            r = s.post("/api/jobs/%s/runs/%s/actions/stop" % (job["id"], run["id"]), {})
+            self.assertEqual(r.json["status"], "CANCELLING", r)
+            started(s, run, "asked")
+            s.kill9()
+            s.start()
+            done = s.get_run(run)
+            self.assertEqual(done["status"], "CANCELLED", done)
+            self.assertIn("stopped by", done["message"])
+            self.assertIn("sked stopped before the task ended", done["message"])
+            time.sleep(1.5)  # past the retry's backoff
+            runs = s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["hits"]
+            self.assertEqual([x["id"] for x in runs], [run["id"]])
+
 
 class StoreFailure(unittest.TestCase):
     def test_a_commit_that_fails_answers_nothing_and_stops(self):
