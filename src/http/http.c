@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "base/json.h"
+#include "base/log.h"
 #include "base/map.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
@@ -321,6 +322,8 @@ struct http_conn {
 struct http_server {
     struct event_base *base;
     struct evconnlistener *listener;
+    struct event *resume_ev; /* accepting again after running out of descriptors */
+    int64_t starved_since;   /* when accept() began to fail so, or 0 */
     struct http_limits lim;
     http_handler fn;
     void *arg;
@@ -834,6 +837,11 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 {
     (void)l, (void)slen;
     struct http_server *s = arg;
+    if (s->starved_since) {
+        log_info("http.accept_resumed", "paused_ms=%lld",
+                 (long long)((time_now_us() - s->starved_since) / 1000));
+        s->starved_since = 0;
+    }
     if (s->nconns >= s->lim.max_conns) {
         evutil_closesocket(fd);
         return;
@@ -952,6 +960,35 @@ int http_listen_socket(const char *host, int port, struct sk_err *e)
     return fd;
 }
 
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct http_server *s = arg;
+    if (s->listener) evconnlistener_enable(s->listener);
+}
+
+/* accept() failed for want of something (descriptors, memory): the connection stays in the
+ * kernel's backlog, so the listener would be woken for it again at once, in a busy loop. It
+ * pauses instead, and tries again a moment later, when a connection or a task may have
+ * given a descriptor back. (Errors a retry fixes, such as a client gone before its accept, are
+ * dealt with by libevent and never come here.) */
+#define ACCEPT_PAUSE_MS 100
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    struct http_server *s = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    evconnlistener_disable(l);
+    if (!s->resume_ev) s->resume_ev = evtimer_new(s->base, on_resume, s);
+    if (!s->starved_since) { /* said once, and again when a connection is accepted */
+        s->starved_since = time_now_us();
+        log_warn("http.accept_paused", "reason=%s connections=%d retry_ms=%d",
+                 log_q(strerror(err)), s->nconns, ACCEPT_PAUSE_MS);
+    }
+    const struct timeval tv = {0, ACCEPT_PAUSE_MS * 1000};
+    evtimer_add(s->resume_ev, &tv);
+}
+
 struct http_server *http_server_on(struct event_base *base, int fd, const struct http_limits *lim,
                                    http_handler fn, void *arg)
 {
@@ -968,6 +1005,7 @@ struct http_server *http_server_on(struct event_base *base, int fd, const struct
         free(s);
         return NULL;
     }
+    evconnlistener_set_error_cb(s->listener, on_accept_error);
     struct sockaddr_storage bound;
     socklen_t bl = sizeof bound;
     getsockname(fd, (struct sockaddr *)&bound, &bl);
@@ -1013,12 +1051,14 @@ void http_server_stop_accepting(struct http_server *s)
         evconnlistener_free(s->listener);
         s->listener = NULL;
     }
+    if (s->resume_ev) evtimer_del(s->resume_ev);
 }
 
 void http_server_free(struct http_server *s)
 {
     if (!s) return;
     http_server_stop_accepting(s);
+    if (s->resume_ev) event_free(s->resume_ev);
     while (s->conns) conn_free(s->conns);
     map_release(&s->per_addr);
     free(s->pending);

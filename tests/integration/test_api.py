@@ -1722,3 +1722,30 @@ class Leaks(unittest.TestCase):
 
 if __name__ == "__main__":
     skedtest.main()
+
+
+class OutOfDescriptors(unittest.TestCase):
+    def test_accept_pauses_when_descriptors_run_out(self):
+        """Clients that take every descriptor sked may open leave the next connection in the
+        kernel's backlog: sked says so once and tries again a moment later, rather than
+        spinning on accept() and writing a warning each time; the waiting client is served
+        once descriptors come back."""
+        import resource
+        with Sked(tasks=TASKS, args=FAST) as s:
+            fds = len(os.listdir("/proc/%d/fd" % s.proc.pid))
+            soft, hard = resource.prlimit(s.proc.pid, resource.RLIMIT_NOFILE)
+            resource.prlimit(s.proc.pid, resource.RLIMIT_NOFILE, (fds + 4, hard))
+            held = [socket.create_connection(("127.0.0.1", s.port), timeout=10) for _ in range(12)]
+            try:
+                wait_for(lambda: "event=http.accept_paused" in s.server_log(), what="the pause")
+                time.sleep(1)  # ten retries, each still short of a descriptor
+                log = s.server_log()
+                self.assertEqual(log.count("event=http.accept_paused"), 1, log[-2000:])
+                self.assertIn("Too many open files", log)
+                self.assertNotIn("Error from accept() call", log)
+            finally:
+                for c in held:
+                    c.close()
+            resource.prlimit(s.proc.pid, resource.RLIMIT_NOFILE, (soft, hard))
+            self.assertEqual(s.get("/healthz", token=None).status, 200)
+            wait_for(lambda: "event=http.accept_resumed" in s.server_log(), what="accepting again")
