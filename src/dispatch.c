@@ -61,6 +61,9 @@ struct dispatch {
     size_t nclaimed, claimed_cap;
     void (*commit)(void *arg); /* dispatch_set_commit */
     void *commit_arg;
+    /* a task could not start for want of descriptors or processes: no claims until then */
+    int64_t starved_until;
+    struct event *starved_ev;
     int sigchld_fd; /* signalfd of SIGCHLD */
     struct event *sigchld_ev, *grace_ev;
     struct event *delay_ev; /* the next retry's backoff ends */
@@ -91,6 +94,7 @@ static void claim_runs(struct dispatch *d);
 static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed,
                       bool end_after_answers);
 static void launch_claimed(struct dispatch *d);
+static bool starved(const struct dispatch *d, int64_t now);
 static void on_delay(evutil_socket_t fd, short what, void *arg);
 
 /* A builtin reported something: collect what every running builtin has reported. */
@@ -197,6 +201,7 @@ void dispatch_free(struct dispatch *d)
     }
     free(d->queues);
     free(d->claimed); /* its runs are among the active ones */
+    if (d->starved_ev) event_free(d->starved_ev);
     json_decref(d->pauses);
     event_free(d->delay_ev);
     event_free(d->sigchld_ev);
@@ -531,7 +536,7 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
      * (its idempotency key, a fire's next time) */
     struct qstate *q = t->celery ? NULL : queue_get(d, queue);
     bool now = q && q->empty && !q->removed && !q->paused && !rq->held && q->busy < q->slots &&
-               !d->draining;
+               !d->draining && !starved(d, out->created);
     if (now) {
         out->status = RUN_RUNNING;
         out->started_at = out->created;
@@ -953,6 +958,56 @@ static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed,
     }
 }
 
+/* How long claims wait after a task could not start for want of something sked lacked. */
+#define STARVED_MS 1000
+
+static void on_starved_end(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct dispatch *d = arg;
+    d->starved_until = 0;
+    dispatch_wake(d);
+}
+
+/* Whether claims wait (a start lacked descriptors or processes a moment ago). */
+static bool starved(const struct dispatch *d, int64_t now)
+{
+    return d->starved_until > now;
+}
+
+/* Whether a start failed for want of something sked itself lacked, rather than because of the
+ * task: such a run waits in its queue and starts when that is back. */
+static bool shortage(int rc)
+{
+    return rc == -EMFILE || rc == -ENFILE || rc == -EAGAIN || rc == -ENOMEM;
+}
+
+/* Puts a's run back at the head of its queue (store_run_unclaim) and holds the claims for
+ * STARVED_MS: starting the next run would fail alike, and every run would be failed for what
+ * is sked's shortage, not their tasks' fault. */
+static void start_later(struct active *a, const char *why)
+{
+    struct dispatch *d = a->d;
+    int64_t now = time_now_us();
+    struct run_guard g = {a->run.id, 0, d->cfg->node, a->run.claim, a->run.rid};
+    log_warn("run.start_deferred", "run=%s job=%s reason=%s retry_ms=%d", a->run.id,
+             a->run.job_id, log_q(why), STARVED_MS);
+    if (store_run_unclaim(d->store, &g, now) == 0) {
+        a->run.status = RUN_QUEUED;
+        a->run.started_at = NO_TIME;
+        a->run.updated = now;
+        publish_status(d, &a->run);
+    }
+    if (a->q) a->q->empty = false;
+    slot_free(a);
+    active_free(a);
+    d->starved_until = now + STARVED_MS * 1000LL;
+    if (!d->starved_ev) d->starved_ev = evtimer_new(d->base, on_starved_end, d);
+    const struct timeval tv = {STARVED_MS / 1000, (STARVED_MS % 1000) * 1000};
+    evtimer_add(d->starved_ev, &tv);
+    maybe_drained(d);
+}
+
 /* Starts the task of each claimed run (start_run) once the store has committed the claims.
  * The dispatcher's own claims are started right after they are made; a run a request stored
  * claimed (dispatch_submit) starts after the loop iteration's commit, before its answer is
@@ -981,7 +1036,9 @@ static void launch_claimed(struct dispatch *d)
         char why[512];
         int rc = t->builtin ? worker_start_builtin(a, t, why, sizeof why)
                             : worker_spawn(a, t, why, sizeof why);
-        if (rc) {
+        if (rc && shortage(rc)) {
+            start_later(a, why);
+        } else if (rc) {
             dispatch_start_failed(a, why);
         } else if (a->is_builtin) {
             log_debug("run.started", "run=%s job=%s builtin=%s", a->run.id, a->run.job_id,
@@ -1014,6 +1071,7 @@ static void claim_runs(struct dispatch *d)
 {
     d->wake_pending = false;
     int64_t now = time_now_us(); /* one instant for the claims and the next retry's timer */
+    if (starved(d, now)) return; /* its timer wakes the dispatcher */
     /* runs that end at once (inline builtins, start failures) free their slot at once and
      * are refilled by this same pass, so the wakes they ask for are answered here. A backlog
      * would drain in one go, holding the loop and one transaction: past the budget the rest
@@ -1045,6 +1103,7 @@ static void refill(struct dispatch *d, struct active *a)
     q->busy--;
     a->q = NULL;
     if (d->draining || q->busy >= q->slots || q->empty || q->paused) return;
+    if (starved(d, time_now_us())) return;
     if (d->holding && d->holding(d->holding_arg, a->run.job_id))
         wake(d); /* claimed at the end of the turn, once a's end released its job's held runs */
     else if (claim_next(d, q, time_now_us()))

@@ -1880,6 +1880,19 @@ int64_t store_next_delayed(struct store *s, int64_t now)
     return v;
 }
 
+int store_run_unclaim(struct store *s, const struct run_guard *g, int64_t now)
+{
+    sqlite3_stmt *st = stmt(s, "UPDATE run SET status = 'Q', started_at = NULL, node = NULL, "
+                               "pid = NULL, updated = ?2 WHERE rid = ?1 AND status = 'R' AND "
+                               "node = ?3 AND claim = ?4");
+    sqlite3_bind_int64(st, 1, g->rid);
+    sqlite3_bind_int64(st, 2, now);
+    bind_text(st, 3, g->node);
+    sqlite3_bind_int64(st, 4, g->claim);
+    if (write_step(s, st) != SQLITE_DONE) return fail(s, "run_unclaim");
+    return sqlite3_changes(s->db) ? 0 : -ESTALE;
+}
+
 int store_runs_release_held(struct store *s, const char *job_id)
 {
     sqlite3_stmt *st = stmt(s, "UPDATE run SET not_before = NULL WHERE not_before = ?2 AND "

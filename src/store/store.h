@@ -192,6 +192,10 @@ int store_run_claim(struct store *s, const char *queue, const char *node, int64_
 /* The earliest not_before after now of a queued run (a retry waiting), or NO_TIME; held runs
  * (RUN_HELD) are not waiting for a time. */
 int64_t store_next_delayed(struct store *s, int64_t now);
+/* Puts a claimed run whose task could not start for want of something sked lacked
+ * (descriptors, processes) back in its queue: RUNNING -> QUEUED, as never claimed, guarded by
+ * node and claim. -ESTALE when the guard does not hold. */
+int store_run_unclaim(struct store *s, const struct run_guard *g, int64_t now);
 /* Releases the held runs of job_id (not_before RUN_HELD -> none); returns how many, or < 0. */
 int store_runs_release_held(struct store *s, const char *job_id);
 /* Calls fn with the id of each job that has held runs. */

@@ -169,6 +169,43 @@ class Kill9(unittest.TestCase):
             self.assertEqual([x["id"] for x in runs], [run["id"]])
 
 
+class Shortages(unittest.TestCase):
+    def test_runs_wait_while_sked_lacks_descriptors_for_their_tasks(self):
+        """A task that cannot start for want of descriptors is not the run's fault: the run goes
+        back to its queue and starts once running tasks have given theirs back, instead of
+        failing for good."""
+        import resource
+        nap = sh_task("nap", "sleep 0.3; echo rested")
+        with Sked(tasks={"nap.json": nap}, args=["--queues", "default=8", "--shutdown-grace", "1s"]) as s:
+            job = s.create_job("nap")
+            s.wait_run(s.run_job(job["id"]))  # the pipes made ahead of the next tasks exist now
+            # eight runs wait in a paused queue; resumed over a connection made beforehand, the
+            # queue hands them all slots at once, with descriptors for a few tasks only
+            self.assertEqual(s.post("/api/queues/default/actions/pause", {}).status, 200)
+            runs = [s.run_job(job["id"]) for _ in range(8)]
+            conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+            conn.connect()
+            fds = len(os.listdir("/proc/%d/fd" % s.proc.pid))
+            soft, hard = resource.prlimit(s.proc.pid, resource.RLIMIT_NOFILE)
+            resource.prlimit(s.proc.pid, resource.RLIMIT_NOFILE, (fds + 8, hard))
+            try:
+                conn.request("POST", "/api/queues/default/actions/resume", body=b"{}",
+                             headers={"Authorization": "Bearer " + skedtest.TOKEN,
+                                      "Content-Type": "application/json"})
+                self.assertEqual(conn.getresponse().status, 200)
+                wait_for(lambda: "event=run.start_deferred" in s.server_log() or
+                         "event=run.start_failed" in s.server_log(), what="a start short of descriptors")
+            finally:
+                conn.close()
+                resource.prlimit(s.proc.pid, resource.RLIMIT_NOFILE, (soft, hard))
+            done = [s.wait_run(r, timeout=60) for r in runs]
+            self.assertEqual([d["status"] for d in done], ["SUCCESS"] * 8,
+                             [(d["status"], d["message"]) for d in done])
+            self.assertIn("event=run.start_deferred", s.server_log())
+            for d in done:
+                self.assertEqual([l["message"] for l in s.all_logs(d)], ["rested"])
+
+
 class StoreFailure(unittest.TestCase):
     def test_a_commit_that_fails_answers_nothing_and_stops(self):
         """A commit the store cannot make (here its WAL may grow no further) leaves the answers
