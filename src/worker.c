@@ -714,6 +714,53 @@ static bool environ_has(pid_t pid, const char *const *needles, size_t n)
     return found;
 }
 
+/* The parent of pid, or 0 when it cannot be read. */
+static pid_t parent_of(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t r = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (r <= 0) return 0;
+    buf[r] = '\0';
+    const char *p = strrchr(buf, ')'); /* after the name, which may hold anything */
+    int ppid = 0;
+    if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1) return 0;
+    return (pid_t)ppid;
+}
+
+/* The program name of pid (/proc/PID/comm) into out; false when it cannot be read. */
+static bool comm_of(pid_t pid, char out[32])
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t r = read(fd, out, 31);
+    close(fd);
+    out[r > 0 ? r : 0] = '\0';
+    return r > 0;
+}
+
+/* Whether the task process pid (its environment names one of the runs) still belongs to a
+ * live sked: its tree leads up to a running sked, not to init or a subreaper as the tree of a
+ * dead one does. Such a sked serves a copy of this store (a backup restored and served on the
+ * same machine, under the same node name): its tasks are not this store's orphans. */
+static bool live_owner(pid_t pid, const char *const *needles, size_t n)
+{
+    char mine[32], theirs[32];
+    if (!comm_of(getpid(), mine)) return false;
+    for (int depth = 0; depth < 64; depth++) {
+        pid = parent_of(pid);
+        if (pid <= 1 || pid == getpid()) return false;
+        if (environ_has(pid, needles, n)) continue; /* another process of the task's tree */
+        return comm_of(pid, theirs) && strcmp(mine, theirs) == 0;
+    }
+    return false;
+}
+
 int worker_kill_orphans(const char *const *ids, size_t n)
 {
     if (n == 0) return 0;
@@ -727,7 +774,9 @@ int worker_kill_orphans(const char *const *ids, size_t n)
         char *end;
         long pid = strtol(de->d_name, &end, 10);
         if (*end || pid <= 1 || pid == self) continue;
-        if (environ_has((pid_t)pid, (const char *const *)needles, n) && kill((pid_t)pid, SIGKILL) == 0)
+        const char *const *want = (const char *const *)needles;
+        if (environ_has((pid_t)pid, want, n) && !live_owner((pid_t)pid, want, n) &&
+            kill((pid_t)pid, SIGKILL) == 0)
             killed++;
     }
     if (d) closedir(d);

@@ -358,6 +358,30 @@ class OneServerPerStore(unittest.TestCase):
             s.start()  # the lock went with the first server
             self.assertEqual(s.get_run(run)["status"], "FAILED")  # stopped by the shutdown
 
+    def test_a_copy_of_the_store_served_beside_it_leaves_its_tasks_alone(self):
+        """A backup restored and served on the same machine holds the first server's RUNNING
+        runs: its recovery ends them in the copy, but their processes belong to the live first
+        server and are not killed."""
+        with Sked(tasks=TASKS, args=["--shutdown-grace", "1s"]) as s:
+            run = s.run_job(s.create_job("long")["id"])
+            started(s, run, "working")
+            needle = "SKED_RUN_ID=" + run["id"]
+            wait_for(lambda: len(pids_with_env(needle)) >= 3, what="the task and its children")
+            before = sorted(pids_with_env(needle))
+            copy = Sked(tasks=TASKS, args=["--shutdown-grace", "1s"])
+            try:
+                r = subprocess.run([skedtest.BIN, "backup", copy.db, "--db", s.db],
+                                   capture_output=True, text=True, timeout=60, env=s.env)
+                self.assertEqual(r.returncode, 0, r)
+                copy.start()
+                self.assertEqual(copy.get_run(run)["status"], "FAILED")  # the copy's record
+                self.assertNotIn("event=run.orphans_killed", copy.server_log())
+            finally:
+                copy.stop()
+                skedtest.shutil.rmtree(copy.tmp, ignore_errors=True)
+            self.assertEqual(sorted(pids_with_env(needle)), before)
+            self.assertEqual(s.get_run(run)["status"], "RUNNING")
+
 
 class Shutdown(unittest.TestCase):
     def test_sigterm_lets_a_short_run_finish(self):
