@@ -297,14 +297,29 @@ static void fire_job(struct scheduler *s, const char *id, int64_t now)
     struct schedule sc;
     json_t *errs = json_array();
     int prc = schedule_parse(j.schedule, "schedule", &sc, errs);
-    json_decref(errs);
     if (prc != 0) {
-        log_error("sched.bad_schedule", "job=%s", j.id);
-        store_job_advance(s->store, j.id, j.next_run, NO_TIME, 0);
+        /* saved valid, unreadable now (its zone's file gone): the due fire is recorded as a
+         * failed run saying why, and counted as skipped; the job fires no more until its
+         * schedule is saved again */
+        char *why = json_dump(errs);
+        char *msg = xasprintf("could not start the scheduled run: %s; the job fires no more "
+                              "until its schedule is saved again", why);
+        log_error("sched.bad_schedule", "job=%s reason=%s", j.id, log_q(why));
+        store_begin(s->store);
+        if (store_job_advance(s->store, j.id, j.next_run, NO_TIME, 1) == 0) {
+            struct run_request rq = {.trigger = TRIGGER_SCHEDULED, .scheduled_for = j.next_run};
+            dispatch_record_failure(s->dispatch, &j, &rq, msg);
+            metrics_skipped(s->metrics, 1);
+        }
+        store_commit(s->store);
+        free(why);
+        free(msg);
+        json_decref(errs);
         heap_remove(s, j.id);
         job_release(&j);
         return;
     }
+    json_decref(errs);
     /* every fire time from next_run up to now: the last is due, earlier ones were missed. Only
      * the last `keep` are kept (in a ring: catch-up runs at most catchup_limit of them), so a
      * long downtime costs time in proportion to its missed fires and no more memory */
@@ -354,6 +369,12 @@ static void fire_job(struct scheduler *s, const char *id, int64_t now)
     } else if (j.catchup == CATCHUP_SKIP) {
         if (!last_late) created += fire_one(s, &j, last, NULL);
         log_info("sched.catchup", "job=%s policy=skip missed=%lld", j.id, (long long)missed);
+    } else if (j.overlap == OVERLAP_CANCEL_PREVIOUS) {
+        /* each run would stop the one before it before it started: the newest alone runs, the
+         * others count as skipped */
+        created += fire_one(s, &j, last, NULL);
+        log_info("sched.catchup", "job=%s policy=all overlap=cancel_previous missed=%lld ran=%lld",
+                 j.id, (long long)missed, (long long)created);
     } else {
         /* every missed fire runs, the most recent catchup_limit of them */
         size_t enumerated = last_late ? nt : nt - 1;

@@ -213,6 +213,14 @@ class CatchupTest(unittest.TestCase):
                          [anchor / 1e6 + k * 300 for k in range(4, 7)])
         self.assertEqual(j["skipped_fires"], 4)
 
+    def test_all_with_cancel_previous_runs_the_newest_fire_only(self):
+        """Each catch-up run would stop the one before it before it started: the newest missed
+        fire alone makes a run, and the others count as skipped."""
+        anchor, runs, j = self.run_policy("all", {"overlap": "cancel_previous"})
+        self.assertEqual([ts(r["scheduled_for"]) for r in runs], [anchor / 1e6 + 6 * 300])
+        self.assertNotEqual(runs[0]["status"], "CANCELLED")
+        self.assertEqual(j["skipped_fires"], 6)
+
 
     def test_a_year_of_missed_cron_fires(self):
         """A cron job every minute after a year's downtime: its missed fires are counted and the
@@ -483,6 +491,31 @@ class VanishedZoneTest(unittest.TestCase):
                 self.assertTrue(r.json["next_run"])
         finally:
             shutil.rmtree(zones, ignore_errors=True)
+
+    def test_the_fire_of_a_job_whose_zone_is_gone_is_a_failed_run_saying_why(self):
+        """A due fire whose stored schedule no longer reads is not lost in the server's log: it
+        is a FAILED run naming the reason, counted as skipped, and the job leaves the
+        scheduler until its schedule is saved again."""
+        zones = tempfile.mkdtemp(prefix="sked-tz-")
+        try:
+            os.makedirs(os.path.join(zones, "Foo"))
+            shutil.copy("/usr/share/zoneinfo/Europe/Zurich", os.path.join(zones, "Foo", "Bar"))
+            with Sked(tasks=SLEEP_TASK, args=["--shutdown-grace", "1s"], env={"TZDIR": zones}) as s:
+                job = s.create_job("quick", schedule={"type": "cron", "expression": "0 3 * * *",
+                                                      "timezone": "Foo/Bar"})
+                s.stop()
+                os.unlink(os.path.join(zones, "Foo", "Bar"))
+                move_next_run(s, job["id"], 0.001)
+                s.start()
+                run = wait_for(lambda: runs_of(s, job["id"]))[0]
+                self.assertEqual((run["status"], run["trigger"]), ("FAILED", "scheduled"))
+                self.assertIn("unknown time zone 'Foo/Bar'", run["message"])
+                self.assertIn("fires no more until its schedule is saved again", run["message"])
+                j = s.get("/api/jobs/" + job["id"]).json
+                self.assertEqual((j["next_run"], j["skipped_fires"]), (None, 1))
+        finally:
+            shutil.rmtree(zones, ignore_errors=True)
+
 
 class ResaveTest(unittest.TestCase):
     def test_a_schedule_saved_again_alike_keeps_its_next_fire(self):
