@@ -165,7 +165,7 @@ int cron_parse(const char *expr, struct cron_expr *out, struct sk_err *e)
                           "@yearly @annually)",
                           expr);
     }
-    char fields[5][128];
+    char fields[5][512]; /* a list of every minute, 0,1,...,59, takes 169 */
     int n = 0;
     const char *p = expr;
     while (*p) {
@@ -447,7 +447,10 @@ int schedule_parse(const json_t *doc, const char *prefix, struct schedule *out, 
     const char *type = json_str(doc, "type");
     int rc = 0;
     if (!type) {
-        errf(errs, prefix, "type", "required: interval, crontab or cron");
+        json_t *given = json_object_get(doc, "type");
+        errf(errs, prefix, "type",
+             given && !json_is_null(given) ? "must be a string: interval, crontab or cron"
+                                            : "required: interval, crontab or cron");
         return -EINVAL;
     }
     json_t *zone = json_object_get(doc, "timezone");

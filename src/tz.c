@@ -261,6 +261,10 @@ int tz_parse(const unsigned char *data, size_t len, const char *name, struct tz 
                       (size_t)leapcnt * (size_t)(tsize + 4) + isstdcnt + isutcnt;
         if (left < 44 + body)
             return sk_err_set(e, -EINVAL, "timezone", "%s: truncated TZif data", name);
+        if (leapcnt > 0) /* its times count leap seconds, which sked's clock does not */
+            return sk_err_set(e, -EINVAL, "timezone",
+                              "'%s' counts leap seconds (a right/ zone): its times would be "
+                              "%u seconds off; name the zone without right/", name, leapcnt);
         if (pass == 0 && version >= '2') {
             /* skip the 32-bit block; the 64-bit one follows */
             p += 44 + body;
@@ -518,6 +522,14 @@ int tz_get(const char *name, const struct tz **out, struct sk_err *e)
     }
     if (!valid_name(name))
         return sk_err_set(e, -ENOENT, "timezone", "'%s' is not a time zone name", name);
+    /* files of tzdata that are no place's zone: the machine's own setting (which a job's
+     * schedule must not follow as it changes), the default rules, a placeholder */
+    static const char *const not_zones[] = {"localtime", "posixrules", "Factory"};
+    for (size_t i = 0; i < sizeof not_zones / sizeof *not_zones; i++)
+        if (strcmp(name, not_zones[i]) == 0)
+            return sk_err_set(e, -ENOENT, "timezone",
+                              "'%s' is not a place's time zone; name one, such as Europe/Zurich",
+                              name);
     const char *dir = getenv("TZDIR");
     char *path = xasprintf("%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -201,6 +201,12 @@ static void test_interval_like(void **state)
     assert_false(c.interval_like);
     assert_int_equal(cron_parse("0-59 0-23 * * *", &c, &e), 0);
     assert_false(c.interval_like); /* only a leading '*' makes it interval-like */
+    /* every minute listed (169 characters), as the crontab form takes it */
+    char all[400] = "";
+    for (int m = 0; m < 60; m++) sprintf(all + strlen(all), m ? ",%02d" : "%02d", m);
+    strcat(all, " 3 * * *");
+    assert_int_equal(cron_parse(all, &c, &e), 0);
+    assert_true(c.minute == (1ULL << 60) - 1);
 }
 
 static void test_tz_offsets(void **state)
@@ -314,6 +320,21 @@ static void test_tz_errors(void **state)
     }
     assert_int_not_equal(tz_get("../etc/passwd", &z, &e), 0);
     assert_int_not_equal(tz_get("", &z, &e), 0);
+    /* files that are no place's zone: the machine's own setting among them */
+    for (const char *const *n = (const char *const[]){"localtime", "posixrules", "Factory", NULL};
+         *n; n++) {
+        assert_int_not_equal(tz_get(*n, &z, &e), 0);
+        assert_non_null(strstr(e.msg, "is not a place's time zone"));
+    }
+    /* a zone that counts leap seconds (tzdata's right/ zones): its times would be off */
+    unsigned char leapy[44 + 6 + 4 + 8] = "TZif";
+    leapy[31] = 1; /* one leap second */
+    leapy[39] = 1; /* one type */
+    leapy[43] = 4;
+    memcpy(leapy + 50, "AAA", 4);
+    struct tz *lz;
+    assert_int_not_equal(tz_parse(leapy, sizeof leapy, "right/x", &lz, &e), 0);
+    assert_non_null(strstr(e.msg, "counts leap seconds"));
     struct tz *p;
     assert_int_not_equal(tz_parse((const unsigned char *)"nope", 4, "x", &p, &e), 0);
     unsigned char hdr[44] = "TZif2";
