@@ -108,7 +108,8 @@ int config_parse_queues(struct config *c, const char *spec, struct sk_err *e)
             ok = isalnum((unsigned char)name[i]) || strchr("_.-", name[i]);
         if (!ok) {
             rc = sk_err_set(e, -EINVAL, "queues",
-                            "'%s': a queue name is 1..64 letters, digits, '_', '.' or '-'", name);
+                            "'%s': a queue name is 1..64 ASCII letters, digits, '_', '.' or '-'",
+                            name);
             break;
         }
         for (size_t i = 0; i < n; i++)

@@ -284,7 +284,7 @@ static int parse_celery(json_t *c, struct task *t, struct sk_err *e)
     if (v && !json_is_null(v)) {
         if (!json_is_string(v) || !valid_celery_queue(json_string_value(v)))
             return sk_err_set(e, -EINVAL, "celery.queue",
-                              "a Celery queue name (1..200 letters, digits, '_', '.', '-', ':', "
+                              "a Celery queue name (1..200 ASCII letters, digits, '_', '.', '-', ':', "
                               "'@'), or null for the run's queue");
         d->queue = xstrdup(json_string_value(v));
     }
@@ -333,7 +333,7 @@ const char *task_queue_error(const struct task *t, const struct queue_names *que
             snprintf(buf, len, "this job type always goes to the Celery queue '%s'",
                      t->celery->queue);
         else if (!valid_celery_queue(queue))
-            snprintf(buf, len, "'%.200s' is not a Celery queue name (letters, digits, '_', '.', "
+            snprintf(buf, len, "'%.200s' is not a Celery queue name (ASCII letters, digits, '_', '.', "
                                "'-', ':', '@')", queue);
         else
             return NULL;
@@ -374,7 +374,7 @@ static int parse_doc(json_t *doc, const char *dir, const struct queue_names *que
     if (!id) return sk_err_set(e, -EINVAL, "id", "required, a string");
     if (!valid_id(id))
         return sk_err_set(e, -EINVAL, "id",
-                          "must be 1..100 letters, digits, '_', '.' or '-', starting with a "
+                          "must be 1..100 ASCII letters, digits, '_', '.' or '-', starting with a "
                           "letter or digit");
     t->id = xstrdup(id);
     const char *title = json_str(doc, "title");

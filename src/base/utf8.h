@@ -21,8 +21,9 @@ size_t utf8_chars(const char *s);
 /* Whether s holds nothing but white space (space, tab, CR, LF, VT, FF): a title that shows
  * nothing. */
 bool utf8_blank(const char *s);
-/* Whether s holds a control character (C0, tab and newline included, or DEL): no place in a
- * one-line name shown in logs, messages and pages. */
+/* Whether s (UTF-8) holds a control character (C0, tab and newline included, DEL, or C1,
+ * U+0080..U+009F, which some terminals obey): no place in a one-line name shown in logs,
+ * messages and pages. */
 bool utf8_has_control(const char *s);
 /* Appends s[0..n) case-folded for searches that ignore case: Unicode's simple case folding
  * (CaseFolding.txt, status C and S; casefold_table.h) of every script, so capitals become

@@ -199,6 +199,7 @@ class BadInput(ApiCase):
             ({"title": " \t ", "task": "t"}, "title", "must not be blank"),
             ({"title": "a\nb", "task": "t"}, "title", "one line without control characters"),
             ({"title": "\u001b[31mred", "task": "t"}, "title", "one line without control characters"),
+            ({"title": "\u009b31mred", "task": "t"}, "title", "one line without control characters"),  # C1 CSI
             ({"title": "x", "task": "t", "description": "é" * 50001}, "description", "at most 100000 bytes"),
             ({"title": "x", "task": 5}, "task", "must be a string"),
             ({"title": "x", "task": "t", "schedule": {"type": "interval", "weeks": 5300}},
