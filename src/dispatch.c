@@ -1093,9 +1093,8 @@ static void claim_runs(struct dispatch *d)
     if (!d->draining && !d->delay_armed) arm_delayed(d, now);
 }
 
-/* The slot of a, whose process was just reaped, takes its queue's next run now: the next task
- * starts once its claim is committed, without waiting for a's outcome to be stored and
- * published. */
+/* The slot of a, whose process was just found ended, claims its queue's next run now; its task
+ * starts when on_sigchld has reaped what ended, in one commit with their outcomes. */
 static void refill(struct dispatch *d, struct active *a)
 {
     struct qstate *q = a->q;
@@ -1106,8 +1105,8 @@ static void refill(struct dispatch *d, struct active *a)
     if (starved(d, time_now_us())) return;
     if (d->holding && d->holding(d->holding_arg, a->run.job_id))
         wake(d); /* claimed at the end of the turn, once a's end released its job's held runs */
-    else if (claim_next(d, q, time_now_us()))
-        launch_claimed(d);
+    else
+        claim_next(d, q, time_now_us()); /* started by on_sigchld, after the reaps */
 }
 
 static void on_sigchld(evutil_socket_t fd, short what, void *arg)
@@ -1115,9 +1114,10 @@ static void on_sigchld(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     struct dispatch *d = arg;
     /* SIGCHLD is not queued: a pending one may stand for several children, which the loop
-     * below asks for one by one. The first child's slot is refilled before anything else, as
-     * a core may be idle until then; the signal is read right after, and every child that ends
-     * later either is found by the loop's next look or leaves the signal pending again. */
+     * below asks for one by one. Each child's slot claims its next run first; the signal is
+     * read right after, and every child that ends later either is found by the loop's next
+     * look or leaves the signal pending again. The claimed runs' tasks start at the end, after
+     * one commit that holds their claims and the reaped runs' outcomes. */
     bool read_signal = false;
     for (;;) {
         siginfo_t si;
@@ -1147,6 +1147,8 @@ static void on_sigchld(evutil_socket_t fd, short what, void *arg)
         if (waitpid(si.si_pid, &ws, 0) < 0) break;
         if (a) worker_exited(a, ws);
     }
+    /* the next tasks start once their claims are committed, with the ends just reaped */
+    launch_claimed(d);
 }
 /* ---- stop ---- */
 
