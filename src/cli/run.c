@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "base/json.h"
+#include "base/timeutil.h"
 #include "base/uuid.h"
 #include "base/xalloc.h"
 #include "commands.h"
@@ -80,6 +81,18 @@ char *run_wait_reason(const struct client *c, const json_t *run)
                          json_str(run, "id")) ||
         strcmp(json_str(again, "status") ? json_str(again, "status") : "", "QUEUED") != 0)
         goto out;
+    /* what holds the run itself first: its job's running run, a retry's backoff */
+    if (json_is_true(json_object_get(again, "held"))) {
+        why = xstrdup("waiting for its job's running run to end (the job's overlap policy)");
+        goto out;
+    }
+    const char *not_before = json_str(again, "not_before");
+    int64_t until;
+    if (not_before && time_parse(not_before, &until, NULL) == 0 && until > time_now_us()) {
+        char t[TIMEBUF];
+        why = xasprintf("a retry, waiting until %s", fmt_time(not_before, t));
+        goto out;
+    }
     size_t i;
     json_t *q;
     json_array_foreach(list_hits(list), i, q)

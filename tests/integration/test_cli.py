@@ -743,6 +743,31 @@ class TestWaiting(CliCase):
             self.s.post("/api/jobs/%s/runs/%s/actions/stop" % (first["job_id"], first["id"]))
             self.s.wait_run(first)
 
+    def test_a_held_run_and_a_retry_say_what_they_wait_for(self):
+        # a retry waits for its backoff
+        job = self.create("Calls nowhere", "http_call", "--arg", "url=http://127.0.0.1:1/",
+                          "--retries", "1", "--retry-backoff", "1h")
+        failed = self.s.wait_run(self.s.run_job(job["id"]))
+        self.assertEqual(failed["status"], "FAILED")
+        retry = skedtest.wait_for(lambda: [r for r in self.s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["hits"]
+                                  if r["trigger"] == "retry"])[0]
+        self.assertRegex(self.ok("run", "show", retry["id"]), r"\nWaiting       a retry, waiting until \S")
+        self.s.post("/api/jobs/%s/runs/%s/actions/stop" % (job["id"], retry["id"]))
+        # a scheduled run held behind its job's running one (overlap queue_one)
+        job = self.create("Holds", "reindex", "--arg", "steps=1000", "--arg", "step_seconds=0.1",
+                          "--overlap", "queue_one")
+        self.s.patch("/api/jobs/" + job["id"], {"schedule": {"type": "interval", "seconds": 1}})
+        try:
+            held = skedtest.wait_for(lambda: [r for r in self.s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["hits"]
+                                     if r["held"]], timeout=15)[0]
+            self.assertIn("\nWaiting       for its job's running run to end (the job's overlap "
+                          "policy)\n", self.ok("run", "show", held["id"]))
+        finally:
+            self.s.patch("/api/jobs/" + job["id"], {"active": False})
+            for r in self.s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["hits"]:
+                if r["status"] in ("QUEUED", "RUNNING"):
+                    self.s.post("/api/jobs/%s/runs/%s/actions/stop" % (job["id"], r["id"]))
+
     def test_progress_is_one_line_on_a_terminal_and_readable_in_show(self):
         import re
         job = self.create("Progresses", "reindex", "--arg", "steps=100000", "--arg",
