@@ -155,7 +155,7 @@ static const char *unauthenticated(const struct http_req *req)
         return "the token is not valid (mistyped, expired or revoked, or its account is "
                "disabled); create one with POST /api/tokens or sked token create";
     const char *cookie = http_header(req, "Cookie");
-    if (cookie && strstr(cookie, SESSION_COOKIE "="))
+    if (cookie && strstr(cookie, auth_session_cookie(req)))
         return "the session has ended (signed out, expired, or its account disabled); sign in "
                "again with POST /api/session";
     return "send Authorization: Bearer TOKEN, or sign in with POST /api/session";

@@ -201,7 +201,7 @@ static void login_done(struct api_ctx *c, struct pw_op *op)
     api_audit(c, "login.succeeded", NULL, NULL, op->acc.id, NULL);
     char cookie[256];
     snprintf(cookie, sizeof cookie, "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d%s",
-             SESSION_COOKIE, sid, SESSION_SECONDS, c->req->tls ? "; Secure" : "");
+             auth_session_cookie(c->req), sid, SESSION_SECONDS, c->req->tls ? "; Secure" : "");
     http_add_header(c->req, "Set-Cookie", cookie);
     sodium_memzero(sid, sizeof sid);
     api_json(c, 201, json_pack("{s:o,s:s,s:o}", "user", account_json(&op->acc), "csrf_token",
@@ -347,8 +347,8 @@ void api_session_delete(struct api_ctx *c)
     store_session_delete(c->api->store, c->who.session);
     api_audit(c, "logout", NULL, NULL, c->who.id, NULL);
     char cookie[128];
-    snprintf(cookie, sizeof cookie, "%s=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
-             SESSION_COOKIE);
+    snprintf(cookie, sizeof cookie, "%s=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0%s",
+             auth_session_cookie(c->req), c->req->tls ? "; Secure" : "");
     http_add_header(c->req, "Set-Cookie", cookie);
     http_reply(c->req, 204, NULL, NULL, 0);
 }

@@ -238,6 +238,11 @@ static int check_bearer(struct auth *a, const char *tok, int64_t now, struct pri
     return rc ? -EACCES : 0;
 }
 
+const char *auth_session_cookie(const struct http_req *req)
+{
+    return req->tls ? "__Host-" SESSION_COOKIE : SESSION_COOKIE;
+}
+
 int auth_check(struct auth *a, const struct http_req *req, int64_t now, struct principal *who)
 {
     memset(who, 0, sizeof *who);
@@ -252,7 +257,8 @@ int auth_check(struct auth *a, const struct http_req *req, int64_t now, struct p
     bool found = false; /* in any of the Cookie lines: a proxy may split an HTTP/2 client's */
     for (size_t i = 0; i < req->head.nheaders && !found; i++)
         if (strcasecmp(req->head.headers[i].name, "Cookie") == 0)
-            found = cookie_value(req->head.headers[i].value, SESSION_COOKIE, sid, sizeof sid);
+            found = cookie_value(req->head.headers[i].value, auth_session_cookie(req), sid,
+                                 sizeof sid);
     if (!found) return -EACCES;
     char hash[65], account_id[UUID_STR_LEN], *csrf = NULL;
     auth_hash_token(sid, hash);

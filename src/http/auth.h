@@ -93,4 +93,9 @@ int auth_bootstrap_admin(struct store *st, const char *password, struct sk_err *
 #define SESSION_COOKIE "sked_session"
 #define SESSION_SECONDS (12 * 3600)
 
+/* The session cookie's name for req: over TLS (as a trusted proxy says), "__Host-" and the
+ * name, which browsers keep only from this very host, Secure and for Path=/ (a sibling host of
+ * the same site cannot set or replace it); over plain HTTP the name alone. */
+const char *auth_session_cookie(const struct http_req *req);
+
 #endif

@@ -288,9 +288,24 @@ class Sessions(unittest.TestCase):
             self.assertEqual(b.request("POST", "/api/jobs", {"title": "t", "task": "quick"}).status, 403)
             b.csrf = saved
             self.assertEqual(b.request("POST", "/api/jobs", {"title": "t", "task": "quick"}).status, 201)
-            # behind a proxy that says it is TLS the cookie is Secure
+            # behind a proxy that says it is TLS the cookie is Secure, and named __Host-: only
+            # this very host sets it, so a sibling host of the site cannot plant a session
+            tls = {"X-Forwarded-Proto": "https"}
             r = s.request("POST", "/api/session", {"username": "admin", "password": ADMIN_PW}, token=None,
-                          headers={"X-Forwarded-Proto": "https"})
+                          headers=tls)
+            set_cookie = r.headers["Set-Cookie"]
+            self.assertTrue(set_cookie.startswith("__Host-sked_session="), set_cookie)
+            self.assertIn("Secure", set_cookie)
+            sid = set_cookie.split(";")[0].split("=", 1)[1]
+            ok = s.request("GET", "/api/session", token=None, headers=dict(tls, Cookie="__Host-sked_session=" + sid))
+            self.assertEqual(ok.status, 200, ok)
+            for cookie, h in (("sked_session=" + sid, tls), ("__Host-sked_session=" + sid, {})):
+                r = s.request("GET", "/api/session", token=None, headers=dict(h, Cookie=cookie))
+                self.assertEqual(r.status, 401, (cookie, h))
+            r = s.request("DELETE", "/api/session", token=None,
+                          headers=dict(tls, Cookie="__Host-sked_session=" + sid, **{"X-CSRF-Token": ok.json["csrf_token"]}))
+            self.assertEqual(r.status, 204, r)
+            self.assertTrue(r.headers["Set-Cookie"].startswith("__Host-sked_session=;"), r.headers["Set-Cookie"])
             self.assertIn("Secure", r.headers["Set-Cookie"])
             # logout
             r = b.request("DELETE", "/api/session")
