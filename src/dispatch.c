@@ -269,6 +269,9 @@ void dispatch_set_commit(struct dispatch *d, void (*commit)(void *arg), void *ar
 
 void dispatch_set_tasks(struct dispatch *d, const struct taskset *ts)
 {
+    /* runs claimed but not started yet start as the job types they were claimed for, before
+     * those are replaced (a reload frees the old ones) */
+    launch_claimed(d);
     d->tasks = ts;
 }
 
@@ -985,13 +988,13 @@ static bool shortage(int rc)
 /* Puts a's run back at the head of its queue (store_run_unclaim) and holds the claims for
  * STARVED_MS: starting the next run would fail alike, and every run would be failed for what
  * is sked's shortage, not their tasks' fault. */
-static void start_later(struct active *a, const char *why)
+/* Puts a's claimed run, whose task was not started, back at the head of its queue
+ * (store_run_unclaim), and frees a. */
+static void unclaim(struct active *a)
 {
     struct dispatch *d = a->d;
     int64_t now = time_now_us();
     struct run_guard g = {a->run.id, 0, d->cfg->node, a->run.claim, a->run.rid};
-    log_warn("run.start_deferred", "run=%s job=%s reason=%s retry_ms=%d", a->run.id,
-             a->run.job_id, log_q(why), STARVED_MS);
     if (store_run_unclaim(d->store, &g, now) == 0) {
         a->run.status = RUN_QUEUED;
         a->run.started_at = NO_TIME;
@@ -1001,11 +1004,20 @@ static void start_later(struct active *a, const char *why)
     if (a->q) a->q->empty = false;
     slot_free(a);
     active_free(a);
+    maybe_drained(d);
+}
+
+static void start_later(struct active *a, const char *why)
+{
+    struct dispatch *d = a->d;
+    int64_t now = time_now_us();
+    log_warn("run.start_deferred", "run=%s job=%s reason=%s retry_ms=%d", a->run.id,
+             a->run.job_id, log_q(why), STARVED_MS);
+    unclaim(a);
     d->starved_until = now + STARVED_MS * 1000LL;
     if (!d->starved_ev) d->starved_ev = evtimer_new(d->base, on_starved_end, d);
     const struct timeval tv = {STARVED_MS / 1000, (STARVED_MS % 1000) * 1000};
     evtimer_add(d->starved_ev, &tv);
-    maybe_drained(d);
 }
 
 /* Starts the task of each claimed run (start_run) once the store has committed the claims.
@@ -1032,7 +1044,14 @@ static void launch_claimed(struct dispatch *d)
             finish(a, RUN_CANCELLED, msg);
             continue;
         }
-        const struct task *t = taskset_get(d->tasks, a->run.task); /* as start_run found it */
+        if (d->draining) { /* sked is stopping: the run waits for the next start */
+            log_info("run.requeued", "run=%s job=%s reason=\"sked is stopping\"", a->run.id,
+                     a->run.job_id);
+            unclaim(a);
+            continue;
+        }
+        /* as start_run found it: the job types are not replaced while runs wait here */
+        const struct task *t = taskset_get(d->tasks, a->run.task);
         char why[512];
         int rc = t->builtin ? worker_start_builtin(a, t, why, sizeof why)
                             : worker_spawn(a, t, why, sizeof why);

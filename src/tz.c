@@ -525,8 +525,9 @@ int tz_get(const char *name, const struct tz **out, struct sk_err *e)
     /* files of tzdata that are no place's zone: the machine's own setting (which a job's
      * schedule must not follow as it changes), the default rules, a placeholder */
     static const char *const not_zones[] = {"localtime", "posixrules", "Factory"};
+    const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name; /* posix/Factory */
     for (size_t i = 0; i < sizeof not_zones / sizeof *not_zones; i++)
-        if (strcmp(name, not_zones[i]) == 0)
+        if (strcmp(base, not_zones[i]) == 0)
             return sk_err_set(e, -ENOENT, "timezone",
                               "'%s' is not a place's time zone; name one, such as Europe/Zurich",
                               name);

@@ -754,7 +754,9 @@ static bool live_owner(pid_t pid, const char *const *needles, size_t n)
     if (!comm_of(getpid(), mine)) return false;
     for (int depth = 0; depth < 64; depth++) {
         pid = parent_of(pid);
-        if (pid <= 1 || pid == getpid()) return false;
+        /* pid 1 too: a sked may be the first process of a container (a dead one's tasks are
+         * then gone with the container, or lead up to an init of another name) */
+        if (pid <= 0 || pid == getpid()) return false;
         if (environ_has(pid, needles, n)) continue; /* another process of the task's tree */
         return comm_of(pid, theirs) && strcmp(mine, theirs) == 0;
     }

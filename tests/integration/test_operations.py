@@ -633,6 +633,40 @@ class Config(unittest.TestCase):
         finally:
             skedtest.shutil.rmtree(tmp, ignore_errors=True)
 
+    def test_a_reload_between_a_runs_claim_and_its_start(self):
+        """A run stored claimed by a request starts after the loop's commit; a reload in the
+        same turn that takes its job type away or changes it starts it as it was claimed (or
+        refuses the request, when the reload came first), and sked goes on."""
+        quick = sh_task("quick", "echo done")
+        for replacement in (None, {"id": "quick", "title": "quick", "builtin": "noop"}):
+            with Sked(tasks={"quick.json": quick}, args=FAST) as s:
+                job = s.create_job("quick")
+                conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+                conn.connect()
+                s.proc.send_signal(signal.SIGSTOP)
+                try:
+                    conn.request("POST", "/api/jobs/%s/runs" % job["id"], body=b"{}",
+                                 headers={"Authorization": "Bearer " + skedtest.TOKEN,
+                                          "Content-Type": "application/json"})
+                    path = os.path.join(s.tasks_dir, "quick.json")
+                    os.unlink(path)
+                    if replacement:
+                        with open(path, "w") as f:
+                            json.dump(replacement, f)
+                    s.proc.send_signal(signal.SIGHUP)
+                finally:
+                    s.proc.send_signal(signal.SIGCONT)
+                r = conn.getresponse()
+                body = json.loads(r.read())
+                conn.close()
+                self.assertIn(r.status, (201, 400), body)
+                if r.status == 201:
+                    done = s.wait_run(body)
+                    self.assertIn(done["status"], ("SUCCESS", "FAILED"), done)
+                self.assertEqual(s.get("/healthz", token=None).status, 200)
+                wait_for(lambda: {q["name"]: q for q in s.get("/api/queues").json["hits"]["hits"]}
+                         ["default"]["busy"] == 0, what="the slot given back")
+
     def test_systemd_readiness(self):
         import socket
         sock_path = os.path.join(skedtest.tempfile.mkdtemp(), "notify")
