@@ -5,6 +5,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import sqlite3
 import subprocess
 import tempfile
@@ -403,6 +404,36 @@ class Shutdown(unittest.TestCase):
             d = s.wait_run(waiting)
             self.assertEqual(d["status"], "SUCCESS", d)
             self.assertGreater(d["started_at"], done["finished_at"])
+
+    def test_a_run_claimed_as_sked_stops_waits_for_the_next_start(self):
+        """A request's run whose task had not started when SIGTERM came is not started only to
+        be killed: it waits QUEUED, and the next start runs it once."""
+        with Sked(tasks=TASKS, args=["--shutdown-grace", "1s"]) as s:
+            job = s.create_job("quick")
+            conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
+            conn.connect()
+            s.proc.send_signal(signal.SIGSTOP)
+            try:
+                conn.request("POST", "/api/jobs/%s/runs" % job["id"], body=b"{}",
+                             headers={"Authorization": "Bearer " + skedtest.TOKEN,
+                                      "Content-Type": "application/json"})
+                time.sleep(0.2)
+                s.proc.send_signal(signal.SIGTERM)
+            finally:
+                s.proc.send_signal(signal.SIGCONT)
+            r = conn.getresponse()
+            run = json.loads(r.read())
+            conn.close()
+            self.assertEqual(r.status, 201, run)
+            self.assertEqual(s.proc.wait(30), 0)
+            db = sqlite3.connect(s.db)
+            self.assertEqual(db.execute("SELECT status FROM run WHERE id = ?", (run["id"],)).fetchone(), ("Q",))
+            db.close()
+            s.stop()
+            s.start()
+            done = s.wait_run(run)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertEqual([l["message"] for l in s.all_logs(done)], ["quick run " + run["id"]])
 
     def test_sigterm_stops_runs_past_the_shutdown_grace(self):
         with Sked(tasks=TASKS, args=["--shutdown-grace", "1s", "--stop-grace", "20s"]) as s:
