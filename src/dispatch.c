@@ -985,9 +985,6 @@ static bool shortage(int rc)
     return rc == -EMFILE || rc == -ENFILE || rc == -EAGAIN || rc == -ENOMEM;
 }
 
-/* Puts a's run back at the head of its queue (store_run_unclaim) and holds the claims for
- * STARVED_MS: starting the next run would fail alike, and every run would be failed for what
- * is sked's shortage, not their tasks' fault. */
 /* Puts a's claimed run, whose task was not started, back at the head of its queue
  * (store_run_unclaim), and frees a. */
 static void unclaim(struct active *a)
@@ -1007,6 +1004,8 @@ static void unclaim(struct active *a)
     maybe_drained(d);
 }
 
+/* Unclaims a's run and holds the claims for STARVED_MS: starting the next run would fail
+ * alike, and every run would be failed for what is sked's shortage, not their tasks' fault. */
 static void start_later(struct active *a, const char *why)
 {
     struct dispatch *d = a->d;
