@@ -583,6 +583,7 @@ void dispatch_record_failure(struct dispatch *d, const struct job *job,
     r.trigger = rq->trigger;
     r.scheduled_for = rq->scheduled_for;
     r.attempt = rq->attempt > 0 ? rq->attempt : 1;
+    r.parent_run_id = rq->parent_run_id ? xstrdup(rq->parent_run_id) : NULL; /* a chain's */
     r.message = xstrdup(message);
     if (store_run_insert(d->store, &r) == 0) publish_status(d, &r);
     run_release(&r);

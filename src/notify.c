@@ -19,6 +19,8 @@
 #include "offload.h"
 
 #define WEBHOOK_ATTEMPTS 5
+#define MAIL_THREADS 2
+#define HOOK_THREADS 8
 #define DELIVERY_TIMEOUT_MS 10000
 #define MESSAGE_CAP 4000
 
@@ -49,7 +51,10 @@ struct notify {
     struct events *events;
     const struct config *cfg;
     struct events_sub *sub;
-    struct offload *pool;
+    /* e-mails and webhooks on pools of their own: receivers that hang (10 s an attempt) hold
+     * webhook threads, never the e-mail ones */
+    struct offload *mail_pool, *hook_pool;
+    bool stopping;
     struct delivery *waiting;
     struct notify_stats stats;
 };
@@ -245,11 +250,14 @@ static char *mail_body(const struct notify *n, const struct job *j, const struct
     }
     if (r->started_at != NO_TIME && r->finished_at != NO_TIME)
         buf_printf(&b, "Duration: %.1f s\r\n", (double)(r->finished_at - r->started_at) / 1e6);
-    if (r->total_entries || r->errored_entries)
+    /* errored may come without a total, or above it (tasks.md): then only what is known */
+    if (r->total_entries >= r->errored_entries && r->total_entries > 0)
         buf_printf(&b, "Entries:  %lld processed, %lld succeeded, %lld failed\r\n",
                    (long long)r->total_entries,
                    (long long)(r->total_entries - r->errored_entries),
                    (long long)r->errored_entries);
+    else if (r->errored_entries)
+        buf_printf(&b, "Entries:  %lld failed\r\n", (long long)r->errored_entries);
     if (r->message && *r->message) {
         buf_puts(&b, "\r\nMessage:\r\n");
         mail_text(&b, r->message, MESSAGE_CAP);
@@ -389,7 +397,8 @@ static void deliver_done(void *arg);
 
 static void submit(struct delivery *d)
 {
-    offload_submit(d->n->pool, deliver_work, deliver_done, d);
+    offload_submit(d->ch == CH_EMAIL ? d->n->mail_pool : d->n->hook_pool, deliver_work,
+                   deliver_done, d);
 }
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)
@@ -419,7 +428,7 @@ static void deliver_done(void *arg)
         delivery_free(d);
         return;
     }
-    if (d->ch == CH_WEBHOOK && d->attempt < WEBHOOK_ATTEMPTS && !d->permanent && !n->pool) {
+    if (d->ch == CH_WEBHOOK && d->attempt < WEBHOOK_ATTEMPTS && !d->permanent && n->stopping) {
         /* sked is stopping: an attempt that failed meanwhile had retries left, as a waiting
          * retry has */
         log_warn("notify.dropped", "channel=webhook run=%s to=%s reason=\"sked stopped before "
@@ -526,6 +535,17 @@ static void on_event(void *arg, const struct sk_event *ev)
     job_release(&j);
 }
 
+/* A delivery no thread had begun when sked stopped. */
+static void drop_queued(void *arg)
+{
+    struct delivery *d = arg;
+    log_warn("notify.dropped", "channel=%s run=%s to=%s reason=\"sked stopped before it was "
+                               "sent\" attempts=%d",
+             d->ch == CH_EMAIL ? "email" : "webhook", d->run_id, log_q(d->shown),
+             d->attempt - 1);
+    delivery_free(d);
+}
+
 struct notify *notify_new(struct event_base *base, struct store *st, struct events *ev,
                           const struct config *cfg)
 {
@@ -534,7 +554,8 @@ struct notify *notify_new(struct event_base *base, struct store *st, struct even
     n->store = st;
     n->events = ev;
     n->cfg = cfg;
-    n->pool = offload_new(base, 2);
+    n->mail_pool = offload_new(base, MAIL_THREADS);
+    n->hook_pool = offload_new(base, HOOK_THREADS);
     n->sub = events_subscribe(ev, NULL, on_event, n);
     return n;
 }
@@ -543,9 +564,12 @@ void notify_free(struct notify *n)
 {
     if (!n) return;
     events_unsubscribe(n->events, n->sub);
-    struct offload *pool = n->pool;
-    n->pool = NULL; /* a delivery that fails from now on is dropped, not retried */
-    offload_free(pool);
+    n->stopping = true; /* a delivery that fails from now on is dropped, not retried */
+    /* those not begun are dropped at once; those under way finish (an attempt, 10 s at most) */
+    offload_withdraw(n->mail_pool, drop_queued);
+    offload_withdraw(n->hook_pool, drop_queued);
+    offload_free(n->mail_pool);
+    offload_free(n->hook_pool);
     while (n->waiting) {
         struct delivery *d = n->waiting;
         n->waiting = d->next;

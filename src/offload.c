@@ -144,6 +144,24 @@ bool offload_skip(struct offload *o, void *arg)
     return it != NULL;
 }
 
+int offload_withdraw(struct offload *o, void (*drop)(void *arg))
+{
+    pthread_mutex_lock(&o->lock);
+    struct item *list = o->todo;
+    o->todo = o->todo_tail = NULL;
+    pthread_mutex_unlock(&o->lock);
+    int n = 0;
+    while (list) {
+        struct item *next = list->next;
+        drop(list->arg);
+        free(list);
+        o->pending--;
+        n++;
+        list = next;
+    }
+    return n;
+}
+
 int offload_pending(const struct offload *o)
 {
     return o->pending;

@@ -21,6 +21,10 @@ void offload_submit(struct offload *o, offload_work_fn work, offload_done_fn don
 /* An item no thread has taken yet is not run: its done() comes at the loop's next turn, as
  * for one that ran. False when a thread has it already, or it is done. */
 bool offload_skip(struct offload *o, void *arg);
+/* Takes every item no thread has taken yet off the queue, without its work or done(), and
+ * calls drop(arg) for each on the caller's thread: for a shutdown that sends nothing more.
+ * Returns how many. */
+int offload_withdraw(struct offload *o, void (*drop)(void *arg));
 /* Items submitted and not yet done. */
 int offload_pending(const struct offload *o);
 void offload_free(struct offload *o);

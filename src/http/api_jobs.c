@@ -47,6 +47,17 @@ static const char *notify_statuses[] = {"SUCCESS", "PARTIAL_SUCCESS", "FAILED", 
 
 /* Adds "must be a string (what)" for item i of list field key: the item is named, as its value
  * (a number, an object) is no text to quote. */
+/* Whether the string s is among the first i items of list (ignoring case when nocase): a list
+ * item given twice would be stored, shown and acted on twice. */
+static bool listed_before(const json_t *list, size_t i, const char *s, bool nocase)
+{
+    for (size_t m = 0; m < i; m++) {
+        const char *earlier = json_string_value(json_array_get(list, m));
+        if (earlier && (nocase ? strcasecmp(s, earlier) : strcmp(s, earlier)) == 0) return true;
+    }
+    return false;
+}
+
 static void item_not_string(json_t *errs, const char *key, size_t i, const char *what)
 {
     char f[64];
@@ -177,6 +188,9 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
                 else if (why)
                     json_errs_add(errs, "notification_emails", "'%.60s%s' is not an e-mail address: %s",
                                   s, strlen(s) > 60 ? "…" : "", why);
+                else if (listed_before(emails, i, s, true)) /* one mailbox, one e-mail */
+                    json_errs_add(errs, "notification_emails", "'%.60s%s' is listed twice", s,
+                                  strlen(s) > 60 ? "…" : "");
             }
             json_object_set_new(n, "emails", json_is_array(emails) ? json_incref(emails) : json_array());
         }
@@ -188,11 +202,6 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
             json_array_foreach(json_is_array(statuses) ? statuses : NULL, i, e)
             {
                 const char *s = json_string_value(e);
-                bool twice = false;
-                for (size_t m = 0; s && m < i && !twice; m++) {
-                    const char *earlier = json_string_value(json_array_get(statuses, m));
-                    twice = earlier && strcmp(s, earlier) == 0;
-                }
                 if (!s)
                     item_not_string(errs, "notification_statuses", i,
                                     "one of SUCCESS, PARTIAL_SUCCESS, FAILED, CANCELLED, WARNING");
@@ -201,7 +210,7 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
                                   "'%.60s%s' is not one of SUCCESS, PARTIAL_SUCCESS, FAILED, "
                                   "CANCELLED, WARNING",
                                   s, strlen(s) > 60 ? "…" : "");
-                else if (twice) /* it would be stored, shown and compared twice */
+                else if (listed_before(statuses, i, s, false))
                     json_errs_add(errs, "notification_statuses", "'%s' is listed twice", s);
             }
             json_object_set_new(n, "statuses",
@@ -221,6 +230,9 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
                 else if (why)
                     json_errs_add(errs, "notification_webhooks", "'%.60s%s' %s", u,
                                   strlen(u) > 60 ? "…" : "", why);
+                else if (listed_before(hooks, i, u, false)) /* one POST a run, not two */
+                    json_errs_add(errs, "notification_webhooks", "'%.60s%s' is listed twice", u,
+                                  strlen(u) > 60 ? "…" : "");
             }
             json_object_set_new(n, "webhooks", json_is_array(hooks) ? json_incref(hooks) : json_array());
         }

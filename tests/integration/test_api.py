@@ -262,6 +262,11 @@ class BadInput(ApiCase):
              "must be a string (an http:// or https:// URL)"),
             ({"notification_statuses": ["FAILED", "SUCCESS", "FAILED"]}, "notification_statuses",
              "'FAILED' is listed twice"),
+            # an address (of any case) or a URL twice would be notified twice
+            ({"notification_emails": ["ops@example.com", "OPS@example.com"]}, "notification_emails",
+             "'OPS@example.com' is listed twice"),
+            ({"notification_webhooks": ["https://h.example/x", "https://h.example/x"]},
+             "notification_webhooks", "'https://h.example/x' is listed twice"),
         ]
         for fields, field, fragment in cases:
             with self.subTest(fields=fields):

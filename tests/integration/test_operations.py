@@ -223,6 +223,70 @@ class Notifications(unittest.TestCase):
             if rec:
                 rec.close()
 
+    def test_hanging_receivers_hold_neither_the_emails_nor_the_shutdown(self):
+        """Webhook receivers that take a connection and never answer hold webhook threads
+        only: another job's e-mail still goes out at once, and at shutdown the deliveries no
+        thread has begun are dropped, logged, rather than each given its attempt."""
+        smtp = SmtpServer()
+        hang = socket.socket()
+        hang.bind(("127.0.0.1", 0))
+        hang.listen(64)  # accepted by the kernel, never answered
+        held = []
+        stop = threading.Event()
+
+        def take():
+            hang.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    held.append(hang.accept()[0])
+                except OSError:
+                    pass
+        threading.Thread(target=take, daemon=True).start()
+        tasks = {"ok.json": sh_task("ok", "echo fine")}
+        env = {"SKED_SMTP_URL": smtp.url, "SKED_SMTP_FROM": "sked@example.org"}
+        try:
+            s = Sked(tasks=tasks, args=FAST, env=env).start()
+            try:
+                hooks = ["http://127.0.0.1:%d/h%d" % (hang.getsockname()[1], i) for i in range(10)]
+                loud = s.create_job("ok", notification_statuses=["SUCCESS"], notification_webhooks=hooks)
+                for _ in range(3):  # 30 deliveries to receivers that never answer
+                    s.wait_run(s.run_job(loud["id"]))
+                wait_for(lambda: len(held) >= 8, what="the webhook threads all waiting")
+                mail = s.create_job("ok", notification_statuses=["SUCCESS"],
+                                    notification_emails=["ops@example.org"])
+                s.wait_run(s.run_job(mail["id"]))
+                wait_for(lambda: smtp.messages, timeout=8, what="the e-mail, not behind the webhooks")
+            finally:
+                s.stop()
+            log = s.server_log()
+            dropped = [l for l in log.splitlines() if 'reason="sked stopped before it was sent"' in l]
+            self.assertGreaterEqual(len(dropped), 10, log[-3000:])
+            self.assertTrue(all("channel=webhook" in l for l in dropped))
+            skedtest.shutil.rmtree(s.tmp, ignore_errors=True)
+        finally:
+            stop.set()
+            smtp.close()
+            for c in held:
+                c.close()
+            hang.close()
+
+    def test_an_email_counts_only_the_entries_it_knows(self):
+        """errored may come without a total (tasks.md): the e-mail says how many failed, and no
+        negative count of successes."""
+        smtp = SmtpServer()
+        tasks = {"part.json": sh_task("part", """printf '{"entries":{"errored":3}}\\n' >&3""")}
+        env = {"SKED_SMTP_URL": smtp.url, "SKED_SMTP_FROM": "sked@example.org"}
+        try:
+            with Sked(tasks=tasks, args=FAST, env=env) as s:
+                job = s.create_job("part", notification_statuses=["PARTIAL_SUCCESS"],
+                                   notification_emails=["ops@example.org"])
+                self.assertEqual(s.wait_run(s.run_job(job["id"]))["status"], "PARTIAL_SUCCESS")
+                m = wait_for(lambda: smtp.messages, what="the e-mail")[0]
+                self.assertIn("Entries:  3 failed\r\n", m["data"])
+                self.assertNotIn("-3", m["data"])
+        finally:
+            smtp.close()
+
     def test_a_mail_server_that_is_down_never_fails_the_run(self):
         dead = skedtest.free_port()
         tasks = {"ok.json": sh_task("ok", "echo fine")}

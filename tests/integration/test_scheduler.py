@@ -543,6 +543,23 @@ class ResaveTest(unittest.TestCase):
 
 
 class ChainTest(unittest.TestCase):
+    def test_a_chained_run_that_cannot_start_names_its_parent(self):
+        """A chained fire whose job's saved arguments no longer fit its job type is a FAILED
+        run, as a scheduled one is, and it names the run whose success started it."""
+        with skedtest.CheckedSked(tasks=SLEEP_TASK, args=["--shutdown-grace", "1s"]) as s:
+            down = s.create_job("sleeper", title="downstream", args={"seconds": 0})
+            up = s.create_job("quick", title="upstream", on_success=[down["id"]])
+            db = sqlite3.connect(s.db, timeout=10)  # the arguments as an older job type took them
+            db.execute("UPDATE job SET run_args = '{\"seconds\": \"soon\"}' WHERE id = ?", (down["id"],))
+            db.commit()
+            db.close()
+            parent = s.wait_run(s.run_job(up["id"]))
+            self.assertEqual(parent["status"], "SUCCESS")
+            run = wait_for(lambda: runs_of(s, down["id"]))[0]
+            self.assertEqual((run["status"], run["trigger"]), ("FAILED", "chained"), run)
+            self.assertIn("could not start the chained run", run["message"])
+            self.assertEqual(run["parent_run_id"], parent["id"])
+
     def test_a_success_starts_the_jobs_it_lists(self):
         """A run that succeeds starts a run of each active job its job lists in on_success
         (trigger chained, itself as parent), on down a chain; a failure starts none; cycles,
