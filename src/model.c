@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/timeutil.h"
 #include "base/xalloc.h"
 
 static const char *status_names[RUN_STATUS_COUNT] = {
@@ -269,4 +270,36 @@ void run_copy(struct run *dst, const struct run *src)
     dst->executor = src->executor ? xstrdup(src->executor) : NULL;
     dst->remote = src->remote ? json_incref(src->remote) : NULL;
     dst->job_title = src->job_title ? xstrdup(src->job_title) : NULL;
+}
+
+/* An instant as the API writes it, or null. */
+static json_t *instant_json(int64_t us)
+{
+    if (us == NO_TIME) return json_null();
+    char ts[TIME_STR_MAX];
+    time_format(us, ts);
+    return json_string(ts);
+}
+
+json_t *account_to_json(const struct account *a)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:b,s:b,s:o,s:o}", "id", a->id, "username", a->username,
+                     "display_name", a->display_name ? a->display_name : a->username, "role",
+                     role_name(a->role), "disabled", a->disabled, "has_password",
+                     a->password_hash != NULL, "created", instant_json(a->created), "updated",
+                     instant_json(a->updated));
+}
+
+bool token_live(const struct token *t, int64_t now)
+{
+    return t->revoked_at == NO_TIME && (t->expires_at == NO_TIME || t->expires_at > now);
+}
+
+json_t *token_to_json(const struct token *t, int64_t now)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:b}", "id", t->id, "name", t->name,
+                     "prefix", t->prefix, "account_id", t->account_id, "username",
+                     t->account_name, "created", instant_json(t->created), "expires_at",
+                     instant_json(t->expires_at), "last_used", instant_json(t->last_used),
+                     "revoked_at", instant_json(t->revoked_at), "active", token_live(t, now));
 }

@@ -169,6 +169,11 @@ struct audit_entry {
 
 void account_release(struct account *a);
 void token_release(struct token *t);
+/* An account and a token as the API shows them (GET /api/users, GET /api/tokens), the CLI's
+ * --json too: never a hash or a secret. */
+json_t *account_to_json(const struct account *a);
+bool token_live(const struct token *t, int64_t now); /* neither revoked nor expired at now */
+json_t *token_to_json(const struct token *t, int64_t now);
 void audit_entry_release(struct audit_entry *e);
 
 void job_init(struct job *j);

@@ -272,31 +272,6 @@ static json_t *time_json(int64_t us)
     return json_string(ts);
 }
 
-/* An account as GET /api/users shows it (account_json in src/http/api_users.c). */
-static json_t *account_json(const struct account *a)
-{
-    return json_pack("{s:s,s:s,s:s,s:s,s:b,s:b,s:o,s:o}", "id", a->id, "username", a->username,
-                     "display_name", a->display_name ? a->display_name : a->username, "role",
-                     role_name(a->role), "disabled", a->disabled, "has_password",
-                     a->password_hash != NULL, "created", time_json(a->created), "updated",
-                     time_json(a->updated));
-}
-
-/* A token as GET /api/tokens shows it (token_json in src/http/api_users.c). */
-static bool token_live(const struct token *t, int64_t now)
-{
-    return t->revoked_at == NO_TIME && (t->expires_at == NO_TIME || t->expires_at > now);
-}
-
-static json_t *token_json(const struct token *t, int64_t now)
-{
-    return json_pack("{s:s,s:s,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:b}", "id", t->id, "name", t->name,
-                     "prefix", t->prefix, "account_id", t->account_id, "username",
-                     t->account_name, "created", time_json(t->created), "expires_at",
-                     time_json(t->expires_at), "last_used", time_json(t->last_used),
-                     "revoked_at", time_json(t->revoked_at), "active", token_live(t, now));
-}
-
 /* Prints items (stolen) as the API's listings are: {"hits":{"hits":[...],"total":N}}. */
 static void print_list(json_t *items)
 {
@@ -328,7 +303,7 @@ static int user_list(int argc, char **argv)
     if (opts_has(&o, O_JSON)) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, account_json(&all[i]));
+            json_array_append_new(arr, account_to_json(&all[i]));
         print_list(arr);
     } else {
         struct table t;
@@ -573,7 +548,7 @@ static int token_list(int argc, char **argv)
         const char *state = ts[i].revoked_at != NO_TIME ? "revoked"
                             : ts[i].expires_at != NO_TIME && ts[i].expires_at <= now ? "expired"
                                                                                       : "active";
-        json_t *j = token_json(&ts[i], now);
+        json_t *j = token_to_json(&ts[i], now);
         char id[16], used[TIMEBUF], until[TIMEBUF];
         fmt_time(json_str(j, "last_used"), used);
         if (ts[i].expires_at == NO_TIME)

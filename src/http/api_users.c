@@ -22,30 +22,6 @@
 
 /* ---- shapes ---- */
 
-static json_t *account_json(const struct account *a)
-{
-    return json_pack("{s:s,s:s,s:s,s:s,s:b,s:b,s:o,s:o}", "id", a->id, "username", a->username,
-                     "display_name", a->display_name ? a->display_name : a->username, "role",
-                     role_name(a->role), "disabled", a->disabled, "has_password",
-                     a->password_hash != NULL, "created", api_time(a->created), "updated",
-                     api_time(a->updated));
-}
-
-static bool token_live(const struct token *t, int64_t now)
-{
-    return t->revoked_at == NO_TIME && (t->expires_at == NO_TIME || t->expires_at > now);
-}
-
-static json_t *token_json(const struct token *t, int64_t now)
-{
-    bool live = token_live(t, now);
-    return json_pack("{s:s,s:s,s:s,s:s,s:s?,s:o,s:o,s:o,s:o,s:b}", "id", t->id, "name", t->name,
-                     "prefix", t->prefix, "account_id", t->account_id, "username",
-                     t->account_name, "created", api_time(t->created), "expires_at",
-                     api_time(t->expires_at), "last_used", api_time(t->last_used), "revoked_at",
-                     api_time(t->revoked_at), "active", live);
-}
-
 static json_t *principal_json(const struct principal *w)
 {
     return json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", w->id, "username", w->name, "display_name",
@@ -204,7 +180,7 @@ static void login_done(struct api_ctx *c, struct pw_op *op)
              auth_session_cookie(c->req), sid, SESSION_SECONDS, c->req->tls ? "; Secure" : "");
     http_add_header(c->req, "Set-Cookie", cookie);
     sodium_memzero(sid, sizeof sid);
-    api_json(c, 201, json_pack("{s:o,s:s,s:o}", "user", account_json(&op->acc), "csrf_token",
+    api_json(c, 201, json_pack("{s:o,s:s,s:o}", "user", account_to_json(&op->acc), "csrf_token",
                                csrf, "expires_at", api_time(expires)));
 }
 
@@ -365,7 +341,7 @@ void api_users_list(struct api_ctx *c)
         return;
     }
     json_t *items = json_array();
-    for (size_t i = 0; i < n; i++) json_array_append_new(items, account_json(&all[i]));
+    for (size_t i = 0; i < n; i++) json_array_append_new(items, account_to_json(&all[i]));
     store_accounts_free(all, n);
     api_json(c, 200, json_pack("{s:{s:o,s:I}}", "hits", "hits", items, "total", (json_int_t)n));
 }
@@ -436,7 +412,7 @@ static void create_done(struct api_ctx *c, struct pw_op *op)
     }
     api_audit(c, "user.created", NULL, NULL, a->id,
               json_pack("{s:s,s:s}", "username", a->username, "role", role_name(a->role)));
-    api_json(c, 201, account_json(a));
+    api_json(c, 201, account_to_json(a));
 }
 
 void api_users_create(struct api_ctx *c)
@@ -493,7 +469,7 @@ void api_users_get(struct api_ctx *c)
 {
     struct account a;
     if (path_account(c, &a)) return;
-    api_json(c, 200, account_json(&a));
+    api_json(c, 200, account_to_json(&a));
     account_release(&a);
 }
 
@@ -569,7 +545,7 @@ static void patch_done(struct api_ctx *c, struct pw_op *op)
                                                                  : "user.updated",
               NULL, NULL, a->id, json_pack("{s:s,s:o}", "username", a->username, "changes", changes));
     account_release(&before);
-    api_json(c, 200, account_json(a));
+    api_json(c, 200, account_to_json(a));
 }
 
 void api_users_patch(struct api_ctx *c)
@@ -663,7 +639,7 @@ static void insert_token(struct api_ctx *c, const struct account *owner, const j
     }
     api_audit(c, "token.created", NULL, NULL, t.id,
               json_pack("{s:s,s:s}", "name", t.name, "username", owner->username));
-    json_t *o = token_json(&t, now);
+    json_t *o = token_to_json(&t, now);
     json_object_set_new(o, "token", json_string(k.secret));
     sodium_memzero(&k, sizeof k);
     api_json(c, 201, o);
@@ -780,7 +756,7 @@ void api_tokens_list(struct api_ctx *c)
     json_t *items = json_array();
     for (size_t i = 0; i < n; i++)
         if (active < 0 || token_live(&ts[i], now) == (active == 1))
-            json_array_append_new(items, token_json(&ts[i], now));
+            json_array_append_new(items, token_to_json(&ts[i], now));
     store_tokens_free(ts, n);
     api_json(c, 200, json_pack("{s:{s:o,s:I}}", "hits", "hits", items, "total",
                                (json_int_t)json_array_size(items)));

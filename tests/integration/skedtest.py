@@ -326,6 +326,13 @@ def sh_task(id, script, extra_argv=(), **fields):
     return task_file(id, ["/bin/sh", "-c", script, id] + list(extra_argv), **fields)
 
 
+def send_run_request(conn, job_id):
+    """Sends POST /api/jobs/JOB/runs with {} on conn (an http.client connection), answer unread:
+    for tests that act on sked between the request and its answer."""
+    conn.request("POST", "/api/jobs/%s/runs" % job_id, body=b"{}",
+                 headers={"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"})
+
+
 def wait_for(cond, timeout=10, interval=0.05, what="condition"):
     """Polls cond() until it returns something truthy; returns that value."""
     deadline = time.time() + timeout

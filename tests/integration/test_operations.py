@@ -709,9 +709,7 @@ class Config(unittest.TestCase):
                 conn.connect()
                 s.proc.send_signal(signal.SIGSTOP)
                 try:
-                    conn.request("POST", "/api/jobs/%s/runs" % job["id"], body=b"{}",
-                                 headers={"Authorization": "Bearer " + skedtest.TOKEN,
-                                          "Content-Type": "application/json"})
+                    skedtest.send_run_request(conn, job["id"])
                     path = os.path.join(s.tasks_dir, "quick.json")
                     os.unlink(path)
                     if replacement:

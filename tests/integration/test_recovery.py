@@ -220,9 +220,7 @@ class StoreFailure(unittest.TestCase):
             resource.prlimit(s.proc.pid, resource.RLIMIT_FSIZE, (wal, wal))
             conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
             with self.assertRaises((OSError, http.client.HTTPException)):
-                conn.request("POST", "/api/jobs/%s/runs" % job["id"], body=b"{}",
-                             headers={"Authorization": "Bearer " + skedtest.TOKEN,
-                                      "Content-Type": "application/json"})
+                skedtest.send_run_request(conn, job["id"])
                 conn.getresponse().read()
             conn.close()
             self.assertEqual(s.proc.wait(10), 1)
@@ -255,9 +253,7 @@ class StoreFailure(unittest.TestCase):
                 resource.prlimit(s.proc.pid, resource.RLIMIT_FSIZE, (wal, wal))
                 conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
                 with self.assertRaises((OSError, http.client.HTTPException)):
-                    conn.request("POST", "/api/jobs/%s/runs" % job["id"], body=b"{}",
-                                 headers={"Authorization": "Bearer " + skedtest.TOKEN,
-                                          "Content-Type": "application/json"})
+                    skedtest.send_run_request(conn, job["id"])
                     conn.getresponse().read()
                 conn.close()
                 self.assertEqual(s.proc.wait(10), 1)
@@ -414,9 +410,7 @@ class Shutdown(unittest.TestCase):
             conn.connect()
             s.proc.send_signal(signal.SIGSTOP)
             try:
-                conn.request("POST", "/api/jobs/%s/runs" % job["id"], body=b"{}",
-                             headers={"Authorization": "Bearer " + skedtest.TOKEN,
-                                      "Content-Type": "application/json"})
+                skedtest.send_run_request(conn, job["id"])
                 time.sleep(0.2)
                 s.proc.send_signal(signal.SIGTERM)
             finally:
