@@ -283,7 +283,7 @@ class Notifications(unittest.TestCase):
                 self.assertEqual(s.wait_run(s.run_job(job["id"]))["status"], "PARTIAL_SUCCESS")
                 m = wait_for(lambda: smtp.messages, what="the e-mail")[0]
                 self.assertIn("Entries:  3 failed\r\n", m["data"])
-                self.assertNotIn("-3", m["data"])
+                self.assertNotIn("succeeded", m["data"])  # no count of successes it cannot know
         finally:
             smtp.close()
 
