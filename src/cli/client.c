@@ -567,27 +567,30 @@ int client_call(const struct client *c, const char *method, const char *path, co
     return call(c, method, path, body, out, false);
 }
 
-int client_get(const struct client *c, json_t **out, const char *fmt, ...)
+static int vget(const struct client *c, json_t **out, bool quiet, const char *fmt, va_list ap)
 {
     struct buf path = BUF_INIT;
+    buf_vprintf(&path, fmt, ap);
+    int rc = call(c, "GET", buf_cstr(&path), NULL, out, quiet);
+    buf_free(&path);
+    return rc;
+}
+
+int client_get(const struct client *c, json_t **out, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    buf_vprintf(&path, fmt, ap);
+    int rc = vget(c, out, false, fmt, ap);
     va_end(ap);
-    int rc = call(c, "GET", buf_cstr(&path), NULL, out, false);
-    buf_free(&path);
     return rc;
 }
 
 int client_get_quiet(const struct client *c, json_t **out, const char *fmt, ...)
 {
-    struct buf path = BUF_INIT;
     va_list ap;
     va_start(ap, fmt);
-    buf_vprintf(&path, fmt, ap);
+    int rc = vget(c, out, true, fmt, ap);
     va_end(ap);
-    int rc = call(c, "GET", buf_cstr(&path), NULL, out, true);
-    buf_free(&path);
     return rc;
 }
 

@@ -207,6 +207,19 @@ class Shortages(unittest.TestCase):
                 self.assertEqual([l["message"] for l in s.all_logs(d)], ["rested"])
 
 
+def run_with_a_commit_that_fails(test, s, job):
+    """Asks for a run of job while the store's WAL may grow no further: the commit fails,
+    the request gets no answer and sked stops with status 1."""
+    wal = os.path.getsize(s.db + "-wal")
+    resource.prlimit(s.proc.pid, resource.RLIMIT_FSIZE, (wal, wal))
+    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+    with test.assertRaises((OSError, http.client.HTTPException)):
+        skedtest.send_run_request(conn, job["id"])
+        conn.getresponse().read()
+    conn.close()
+    test.assertEqual(s.proc.wait(10), 1)
+
+
 class StoreFailure(unittest.TestCase):
     def test_a_commit_that_fails_answers_nothing_and_stops(self):
         """A commit the store cannot make (here its WAL may grow no further) leaves the answers
@@ -216,14 +229,7 @@ class StoreFailure(unittest.TestCase):
         with Sked(tasks={"noop.json": noop}, args=["--shutdown-grace", "1s"]) as s:
             job = s.create_job("noop")
             first = s.wait_run(s.run_job(job["id"]))
-            wal = os.path.getsize(s.db + "-wal")
-            resource.prlimit(s.proc.pid, resource.RLIMIT_FSIZE, (wal, wal))
-            conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
-            with self.assertRaises((OSError, http.client.HTTPException)):
-                skedtest.send_run_request(conn, job["id"])
-                conn.getresponse().read()
-            conn.close()
-            self.assertEqual(s.proc.wait(10), 1)
+            run_with_a_commit_that_fails(self, s, job)
             self.assertIn("event=store.commit_failed", s.server_log())
             s.stop()
             s.start()
@@ -249,14 +255,7 @@ class StoreFailure(unittest.TestCase):
                 first = s.wait_run(s.run_job(job["id"]))
                 self.assertEqual(ran(), [first["id"]])
                 # a request's run: its commit fails, so its task must not start
-                wal = os.path.getsize(s.db + "-wal")
-                resource.prlimit(s.proc.pid, resource.RLIMIT_FSIZE, (wal, wal))
-                conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
-                with self.assertRaises((OSError, http.client.HTTPException)):
-                    skedtest.send_run_request(conn, job["id"])
-                    conn.getresponse().read()
-                conn.close()
-                self.assertEqual(s.proc.wait(10), 1)
+                run_with_a_commit_that_fails(self, s, job)
                 time.sleep(1.5)  # a task started anyway has written its mark by now
                 self.assertEqual(ran(), [first["id"]])
                 s.stop()
