@@ -268,6 +268,22 @@ static void want_current(struct api_ctx *c, bool widens, const char *cur, json_t
                       "required from a signed-in browser to %s: your own password", what);
 }
 
+/* Whether origin (an Origin header) names the site this request reached: the scheme and Host
+ * it came with, or the origin of public_url (a proxy may pass another Host on). */
+static bool own_origin(struct api_ctx *c, const char *origin)
+{
+    const char *host = http_header(c->req, "Host");
+    const char *scheme = c->req->tls ? "https://" : "http://";
+    size_t sl = strlen(scheme);
+    if (host && strncasecmp(origin, scheme, sl) == 0 && strcasecmp(origin + sl, host) == 0)
+        return true;
+    const char *pub = c->api->cfg->public_url; /* "https://sked.example.org/some/path" */
+    const char *after = pub ? strstr(pub, "://") : NULL;
+    if (!after) return false;
+    size_t n = (size_t)(after + 3 - pub) + strcspn(after + 3, "/");
+    return strlen(origin) == n && strncasecmp(origin, pub, n) == 0;
+}
+
 void api_session_create(struct api_ctx *c)
 {
     /* a form on another site's page could sign the browser in to an account of the attacker's
@@ -275,7 +291,10 @@ void api_session_create(struct api_ctx *c)
     const char *from = http_header(c->req, "Sec-Fetch-Site");
     /* same-site too: a page of a sibling host (another app under the same domain) is not
      * sked's own; sked's pages send same-origin */
-    if (from && (strcasecmp(from, "cross-site") == 0 || strcasecmp(from, "same-site") == 0)) {
+    /* a browser that does not say (older ones) still names the page's origin */
+    const char *origin = from ? NULL : http_header(c->req, "Origin");
+    if ((from && (strcasecmp(from, "cross-site") == 0 || strcasecmp(from, "same-site") == 0)) ||
+        (origin && !own_origin(c, origin))) {
         api_error(c, 403, "a sign-in from another site's page is refused: sign in on sked's own "
                           "page");
         return;

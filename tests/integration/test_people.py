@@ -595,6 +595,18 @@ class Hardening(unittest.TestCase):
                 h = {"Sec-Fetch-Site": site} if site else {}
                 r = s.request("POST", "/api/session", body, token=None, headers=h)
                 self.assertEqual(r.status, 201, (site, r))
+            # a browser that does not send Sec-Fetch-Site still names the page's origin
+            for origin, want in (("http://evil.example", 403), ("null", 403),
+                                 ("http://127.0.0.1:%d" % s.port, 201)):
+                r = s.request("POST", "/api/session", body, token=None, headers={"Origin": origin})
+                self.assertEqual(r.status, want, (origin, r))
+        # behind a proxy that passes another Host on, the public address is sked's own
+        with people_sked(env={"SKED_PUBLIC_URL": "https://sked.example.org/ops/"}) as s:
+            account(s, "mallory", "viewer", password="mallory-password")
+            body = {"username": "mallory", "password": "mallory-password"}
+            for origin, want in (("https://sked.example.org", 201), ("https://example.org", 403)):
+                r = s.request("POST", "/api/session", body, token=None, headers={"Origin": origin})
+                self.assertEqual(r.status, want, (origin, r))
 
     def test_an_admin_changing_their_own_password_in_a_browser_gives_the_current_one(self):
         with people_sked() as s:
