@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -314,6 +315,15 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* One of sked's ends of a task's pipes made non-blocking. They are made blocking: a task's
+ * arguments fit its new stdin pipe (worker_spawn), a watched pipe is read once per wake-up, and
+ * most tasks end with nothing left to read, so most never need the flag (four fcntl calls a
+ * task saved). O_NONBLOCK is the only status flag of sked's pipes that F_SETFL changes. */
+static void nonblocking(int fd)
+{
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+}
+
 static void on_write(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
@@ -356,10 +366,12 @@ void worker_exited(struct active *a, int wstatus)
         for (int k = 0; k < np; k++) pf[k].revents = 0;
     for (int k = 0, i = FD_OUT; i <= FD_STATUS; i++) {
         if (a->fd[i] < 0) continue;
-        if ((pf[k++].revents & (POLLIN | POLLHUP)) == POLLHUP)
+        if ((pf[k++].revents & (POLLIN | POLLHUP)) == POLLHUP) {
             at_eof(a, i);
-        else
+        } else {
+            nonblocking(a->fd[i]); /* a writer may still hold it: read what is there */
             held |= drain(a, i, 256);
+        }
     }
     for (int i = 0; i < 4; i++) close_fd(a, i);
     char why[512];
@@ -387,9 +399,8 @@ void worker_exited(struct active *a, int wstatus)
 /* ---- spawning ---- */
 
 /* A pipe whose ends are not among fds 0-3 (the child's ends are moved onto those, and an end
- * already there could be overwritten by another before it is moved), the parent's end
- * non-blocking. */
-static int make_pipe(int p[2], bool parent_reads)
+ * already there could be overwritten by another before it is moved). */
+static int make_pipe(int p[2])
 {
     if (pipe2(p, O_CLOEXEC) != 0) return -errno;
     for (int i = 0; i < 2; i++) {
@@ -399,8 +410,6 @@ static int make_pipe(int p[2], bool parent_reads)
         p[i] = h;
     }
     if (p[0] < 0 || p[1] < 0) return -EMFILE;
-    /* O_NONBLOCK is the only status flag of sked's pipes that F_SETFL changes */
-    fcntl(parent_reads ? p[0] : p[1], F_SETFL, O_NONBLOCK);
     return 0;
 }
 
@@ -418,12 +427,12 @@ static void close_set(int set[4][2])
             if (set[i][k] >= 0) close(set[i][k]);
 }
 
-/* A set of four pipes into set: the parent's ends non-blocking. */
+/* A set of four pipes into set. */
 static int make_set(int set[4][2])
 {
     for (int i = 0; i < 4; i++) set[i][0] = set[i][1] = -1;
     for (int i = 0; i < 4; i++) {
-        int rc = make_pipe(set[i], i > 0);
+        int rc = make_pipe(set[i]);
         if (rc) {
             close_set(set);
             return rc;
@@ -541,6 +550,17 @@ int worker_spawn(struct active *a, const struct task *t, char *why, size_t whyle
         return rc;
     }
     int *pin = set[0], *pout = set[1], *perr = set[2], *pst = set[3];
+    /* the arguments go into the new stdin pipe before the process exists: a pipe holds at
+     * least PIPE_BUF bytes, so a line that long is written whole at once; a longer one is
+     * written as the task reads it */
+    char *in = json_dump(a->xargs);
+    buf_puts(&a->input, in);
+    buf_putc(&a->input, '\n');
+    free(in);
+    a->fd[FD_IN] = pin[1];
+    pin[1] = -1; /* a's now: on_write closes it once the line is written */
+    if (a->input.len > PIPE_BUF) nonblocking(a->fd[FD_IN]);
+    on_write(-1, 0, a);
     char **argv = xcalloc(t->argc + 1, sizeof *argv);
     for (size_t i = 0; i < t->argc; i++)
         argv[i] = i == 0 ? xstrdup(t->argv[0]) : task_expand(t->argv[i], a->xargs);
@@ -553,6 +573,7 @@ int worker_spawn(struct active *a, const struct task *t, char *why, size_t whyle
     if (pid < 0) {
         free_strv(argv);
         free_env(env, owned);
+        close_fd(a, FD_IN);
         close_set(set);
         return pid;
     }
@@ -563,7 +584,6 @@ int worker_spawn(struct active *a, const struct task *t, char *why, size_t whyle
     close(perr[1]);
     close(pst[1]);
     a->pid = pid;
-    a->fd[FD_IN] = pin[1];
     a->fd[FD_OUT] = pout[0];
     a->fd[FD_ERR] = perr[0];
     a->fd[FD_STATUS] = pst[0];
@@ -571,11 +591,6 @@ int worker_spawn(struct active *a, const struct task *t, char *why, size_t whyle
     a->watch_ev = evtimer_new(base, on_watch, a);
     const struct timeval after = {0, WATCH_AFTER_US};
     evtimer_add(a->watch_ev, &after);
-    char *in = json_dump(a->xargs);
-    buf_puts(&a->input, in);
-    buf_putc(&a->input, '\n');
-    free(in);
-    on_write(-1, 0, a);
     if (a->run.timeout_ms > 0) {
         a->timeout_ev = evtimer_new(base, on_timeout, a);
         struct timeval tv = {a->run.timeout_ms / 1000, (a->run.timeout_ms % 1000) * 1000};

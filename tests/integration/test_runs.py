@@ -279,6 +279,42 @@ echo "on stderr" >&2
                     stored = db.execute("SELECT pid FROM run WHERE id = ?", (run["id"],)).fetchone()
                 self.assertEqual(stored, (pid[0],))
 
+    def test_arguments_longer_than_a_pipe_holds(self):
+        """A task's arguments go into its stdin pipe before it starts; a line longer than the
+        pipe holds is written as the task reads it: whole for a task that reads it, and no
+        hold on sked for one that never does."""
+        reads = sh_task("reads", 'cat > "in-$SKED_RUN_ID"', arguments={"type": "object"})
+        ignores = sh_task("ignores", "sleep 0.5", arguments={"type": "object"})
+        blob = "".join(chr(0x41 + i % 26) for i in range(300_000))
+        with Sked(tasks={"reads.json": reads, "ignores.json": ignores}, args=FAST) as s:
+            ignored = s.run_job(s.create_job("ignores")["id"], args={"blob": blob})
+            # sked answers while that task holds its arguments unread
+            self.assertEqual(s.get("/healthz").status, 200)
+            run = s.wait_run(s.run_job(s.create_job("reads")["id"], args={"blob": blob}))
+            self.assertEqual(run["status"], "SUCCESS", run)
+            with open(os.path.join(s.tasks_dir, "in-" + run["id"])) as f:
+                line = f.read()
+            self.assertTrue(line.endswith("}\n"), line[-20:])
+            self.assertEqual(json.loads(line)["blob"], blob)
+            self.assertEqual(s.wait_run(ignored)["status"], "SUCCESS")
+
+    def test_a_process_left_holding_the_output_is_killed_at_the_end(self):
+        """A task that leaves a process of another session holding its stdout: at the task's
+        end sked takes what was written without waiting on the pipe the process still holds
+        (it would wait for the process's end), and kills it, found by the run id in its
+        environment."""
+        t = sh_task("leaves", r"""
+setsid sh -c ': > "ready-$SKED_RUN_ID"; exec sleep 30' &
+while [ ! -e "ready-$SKED_RUN_ID" ]; do sleep 0.01; done
+echo started
+""")
+        with Sked(tasks={"leaves.json": t}, args=FAST) as s:
+            run = s.wait_run(s.run_job(s.create_job("leaves")["id"]))
+            self.assertEqual(run["status"], "SUCCESS", run)
+            messages = [l["message"] for l in s.all_logs(run)]
+            self.assertIn("started", messages)
+            self.assertIn("killed 1 process(es) the task left running", messages)
+            self.assertEqual(pids_with_env("SKED_RUN_ID=" + run["id"]), [])
     def test_partial_entries_lines_keep_other_counters(self):
         t = sh_task("counts", r"""
 printf '{"entries":{"total":10,"inserted":3}}\n' >&3
