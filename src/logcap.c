@@ -318,10 +318,10 @@ out:
     return rc;
 }
 
-void logcap_quote(struct buf *out, const char *p, size_t n)
+/* p[0..n) as one printable line: invalid UTF-8 and NUL bytes as U+FFFD, control characters
+ * (NUL too) as \u00XX. */
+static void quote_all(struct buf *out, const char *p, size_t n)
 {
-    bool cut = n > LOGCAP_QUOTE_MAX;
-    if (cut) n = whole_chars(p, LOGCAP_QUOTE_MAX);
     /* a NUL is escaped like any control character, not made U+FFFD with invalid bytes */
     struct buf clean = BUF_INIT;
     for (const char *end = p + n, *z; p < end; p = z + 1) {
@@ -339,14 +339,84 @@ void logcap_quote(struct buf *out, const char *p, size_t n)
         else
             buf_putc(out, (char)b);
     }
-    if (cut) buf_puts(out, "\xe2\x80\xa6");
     buf_free(&clean);
 }
 
-char *logcap_status_ignored(const char *line, size_t n, const struct sk_err *e)
+/* The shortest start of a secret that a note shows as ***: a note cut short, or a part of the
+ * task's text cut short before it (a key, a JSON parser's "near" token), may end with one. */
+#define SECRET_START_MIN 6
+
+/* text with each run of it that matches the start of one of values' strings, at least
+ * SECRET_START_MIN bytes of it, shown as *** (a whole secret was masked already). */
+static char *mask_starts(char *text, const json_t *values)
 {
+    size_t i;
+    json_t *v;
+    json_array_foreach(values, i, v)
+    {
+        const char *s = json_string_value(v);
+        size_t n = json_string_length(v);
+        if (n < SECRET_START_MIN) continue;
+        char start[SECRET_START_MIN + 1];
+        memcpy(start, s, SECRET_START_MIN);
+        start[SECRET_START_MIN] = '\0';
+        struct buf b = BUF_INIT;
+        const char *p = text, *hit;
+        bool found = false;
+        while ((hit = strstr(p, start))) {
+            size_t k = SECRET_START_MIN;
+            while (k < n && hit[k] == s[k]) k++;
+            buf_append(&b, p, (size_t)(hit - p));
+            buf_append(&b, "***", 3);
+            p = hit + k;
+            found = true;
+        }
+        if (!found) {
+            buf_free(&b);
+            continue;
+        }
+        buf_puts(&b, p);
+        free(text);
+        text = buf_steal(&b);
+    }
+    return text;
+}
+
+char *logcap_status_ignored(const struct logcap *c, const char *line, size_t n,
+                            const struct sk_err *e)
+{
+    /* the whole line is quoted and its secrets masked before it is cut: a secret cut short
+     * would not be found whole, and its start would be shown */
+    struct buf q = BUF_INIT;
+    quote_all(&q, line, n);
+    char *quoted = buf_steal(&q);
+    json_t *forms = NULL; /* the secrets as quoted (a tab in one is \u0009 here) */
+    if (c->mask) {
+        forms = json_array();
+        size_t i;
+        json_t *v;
+        json_array_foreach(c->mask, i, v)
+        {
+            struct buf f = BUF_INIT;
+            quote_all(&f, json_string_value(v), json_string_length(v));
+            json_array_append_new(forms, json_stringn(f.data ? f.data : "", f.len));
+            buf_free(&f);
+        }
+        quoted = secrets_mask(secrets_mask(quoted, c->mask), forms);
+    }
+    size_t len = strlen(quoted);
+    bool cut = len > LOGCAP_QUOTE_MAX;
     struct buf b = BUF_INIT;
     buf_printf(&b, "ignored status line: %s: %s; the line: ", e->field, e->msg);
-    logcap_quote(&b, line, n);
-    return buf_steal(&b);
+    buf_append(&b, quoted, cut ? whole_chars(quoted, LOGCAP_QUOTE_MAX) : len);
+    if (cut) buf_puts(&b, "\xe2\x80\xa6");
+    free(quoted);
+    char *note = buf_steal(&b);
+    if (forms) {
+        /* the field and the reason may hold the task's text cut short (a long key, the token
+         * a JSON parser stopped near) */
+        note = mask_starts(mask_starts(secrets_mask(note, c->mask), c->mask), forms);
+        json_decref(forms);
+    }
+    return note;
 }

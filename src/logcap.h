@@ -77,13 +77,14 @@ int logcap_status_parse(const char *line, size_t n, struct status_update *u, str
 
 #define LOGCAP_QUOTE_MAX 200 /* bytes of a task's text quoted in a note about it */
 
-/* Appends text a task wrote, for a note about it: its first LOGCAP_QUOTE_MAX bytes (cut
- * between characters, a cut marked by "…"), invalid UTF-8 and NUL bytes as U+FFFD and
- * control characters as \u00XX, so the note shows the text as one printable line. */
-void logcap_quote(struct buf *out, const char *p, size_t n);
 /* The note for a status line that logcap_status_parse refused with e: "ignored status line:
- * FIELD: REASON; the line: TEXT", the line quoted by logcap_quote. Caller frees. */
-char *logcap_status_ignored(const char *line, size_t n, const struct sk_err *e);
+ * FIELD: REASON; the line: TEXT". TEXT shows the line as one printable line (invalid UTF-8 and
+ * NUL bytes as U+FFFD, control characters as \u00XX), its first LOGCAP_QUOTE_MAX bytes (cut
+ * between characters, a cut marked by "…"). The run's secrets (c's mask) are masked before
+ * the cut, and a start of one that a cut left (in the line, a long key, a JSON parser's
+ * message) is masked too. Caller frees. */
+char *logcap_status_ignored(const struct logcap *c, const char *line, size_t n,
+                            const struct sk_err *e);
 void status_update_release(struct status_update *u);
 
 #endif

@@ -175,7 +175,7 @@ static void status_line(struct active *a, const char *line, size_t n)
     struct status_update u;
     struct sk_err e = {0};
     if (logcap_status_parse(line, n, &u, &e) != 0) {
-        char *msg = logcap_status_ignored(line, n, &e);
+        char *msg = logcap_status_ignored(&a->cap, line, n, &e);
         status_ignored(a, msg);
         free(msg);
         return;

@@ -614,12 +614,12 @@ printf '{"message":"\033[31mred\t%s"}\n' "$(head -c 300 /dev/zero | tr '\0' z)" 
                 'the line: {"progress":{"done":5,"total":2}}',
                 'ignored status line: entries.errored: must not exceed entries.total; '
                 'the line: {"entries":{"total":1,"errored":5}}'])
-            # control characters are shown escaped, and a long line is cut to 200 bytes
+            # control characters are shown escaped, and a long line's quote is cut to 200 bytes
             self.assertEqual(len(warnings), 4, warnings)
             self.assertTrue(warnings[3].startswith("ignored status line: status: malformed JSON"),
                             warnings[3])
             quoted = warnings[3].split("; the line: ", 1)[1]
-            self.assertEqual(quoted, '{"message":"\\u001b[31mred\\u0009' + "z" * 179 + "\u2026")
+            self.assertEqual(quoted, '{"message":"\\u001b[31mred\\u0009' + "z" * 169 + "\u2026")
 
     def test_a_crlf_line_of_exactly_16_KiB_is_one_line(self):
         task = skedtest.task_file("crlf", ["python3", "-c", r"""

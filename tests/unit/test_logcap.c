@@ -7,6 +7,7 @@
 
 #include <errno.h>
 
+#include "base/xalloc.h"
 #include "logcap.h"
 #include "model.h"
 
@@ -533,9 +534,11 @@ static void test_status_ignored_quotes_the_line(void **state)
     (void)state;
     struct status_update u;
     struct sk_err e;
+    struct logcap c; /* no secrets */
+    logcap_init(&c, 1, 1 << 20, 0);
     const char *line = "{\"bogus\": 1}";
     assert_int_equal(status(line, &u, &e), -EINVAL);
-    char *m = logcap_status_ignored(line, strlen(line), &e);
+    char *m = logcap_status_ignored(&c, line, strlen(line), &e);
     assert_string_equal(m, "ignored status line: bogus: unknown key (progress, entries, message, "
                            "output); the line: {\"bogus\": 1}");
     free(m);
@@ -543,7 +546,7 @@ static void test_status_ignored_quotes_the_line(void **state)
     /* control characters (NUL too) are shown escaped, invalid UTF-8 repaired */
     const char bad[] = "{\"message\":\"a\tb\x1b[31m\xc2\x9b\xff\0z\r";
     assert_int_equal(logcap_status_parse(bad, sizeof bad - 1, &u, &e), -EINVAL);
-    m = logcap_status_ignored(bad, sizeof bad - 1, &e);
+    m = logcap_status_ignored(&c, bad, sizeof bad - 1, &e);
     assert_contains(m, "ignored status line: status: malformed JSON");
     assert_contains(m, "; the line: {\"message\":\"a\\u0009b\\u001b[31m\\u009b\xef\xbf\xbd"
                        "\\u0000z\\u000d");
@@ -556,7 +559,7 @@ static void test_status_ignored_quotes_the_line(void **state)
     while (b.len < 198) buf_puts(&b, "x");
     buf_puts(&b, "\xe2\x82\xac\xe2\x82\xac\", \"oops\": 1}"); /* a "€" straddles byte 200 */
     assert_int_equal(status(buf_cstr(&b), &u, &e), -EINVAL);
-    m = logcap_status_ignored(b.data, b.len, &e);
+    m = logcap_status_ignored(&c, b.data, b.len, &e);
     const char *q = strstr(m, "; the line: ");
     assert_non_null(q);
     q += strlen("; the line: ");
@@ -567,19 +570,60 @@ static void test_status_ignored_quotes_the_line(void **state)
     buf_free(&b);
 
     /* exactly 200 bytes: whole, no mark */
-    char ys[LOGCAP_QUOTE_MAX];
-    memset(ys, 'y', sizeof ys);
-    struct buf out = BUF_INIT;
-    logcap_quote(&out, ys, sizeof ys);
-    assert_int_equal(out.len, LOGCAP_QUOTE_MAX);
-    assert_null(strstr(buf_cstr(&out), "\xe2\x80\xa6"));
-    buf_free(&out);
+    char ys[LOGCAP_QUOTE_MAX + 1];
+    memset(ys, 'y', LOGCAP_QUOTE_MAX);
+    ys[LOGCAP_QUOTE_MAX] = '\0';
+    m = logcap_status_ignored(&c, ys, LOGCAP_QUOTE_MAX, &e);
+    q = strstr(m, "; the line: ") + strlen("; the line: ");
+    assert_string_equal(q, ys);
+    free(m);
 
     /* a NUL is escaped as a control character, not taken for an invalid byte */
     static const char nul[] = {'a', '\0', 'b', '\xff', '\0'};
-    logcap_quote(&out, nul, sizeof nul);
-    assert_string_equal(buf_cstr(&out), "a\\u0000b\xef\xbf\xbd\\u0000");
-    buf_free(&out);
+    m = logcap_status_ignored(&c, nul, sizeof nul, &e);
+    assert_non_null(strstr(m, "; the line: a\\u0000b\xef\xbf\xbd\\u0000"));
+    free(m);
+    logcap_release(&c);
+}
+
+/* The note quotes what a task wrote: a secret of the run never shows in it, neither whole nor
+ * cut short where the note is cut, in a long key, or in the JSON parser's message. */
+static void test_status_ignored_masks_secrets(void **state)
+{
+    (void)state;
+    struct logcap c;
+    logcap_init(&c, 1, 1 << 20, 0);
+    struct buf secret = BUF_INIT;
+    buf_puts(&secret, "eyJhbGciOiJIUzI1NiJ9.");
+    while (secret.len < 341) buf_puts(&secret, "A1b2C3d4");
+    json_t *values = json_array();
+    json_array_append_new(values, json_string(buf_cstr(&secret)));
+    json_array_append_new(values, json_string("tab\there-secret"));
+    c.mask = values;
+    struct status_update u;
+    struct sk_err e;
+    char *lines[] = {
+        /* the secret straddles the quote's cut */
+        xasprintf("{\"message\":\"calling api with %s\",\"bogus\":1}", buf_cstr(&secret)),
+        /* as a key, longer than a field holds */
+        xasprintf("{\"%s\":1}", buf_cstr(&secret)),
+        /* not JSON: the parser's message quotes the text it stopped near */
+        xasprintf("{\"message\": \"%s", buf_cstr(&secret)),
+        /* a control character in the secret: quoted as \u0009 */
+        xstrdup("{\"message\":\"tab\there-secret\",\"bogus\":1}"),
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
+        assert_int_equal(status(lines[i], &u, &e), -EINVAL);
+        char *m = logcap_status_ignored(&c, lines[i], strlen(lines[i]), &e);
+        assert_null(strstr(m, "eyJhbG"));
+        assert_null(strstr(m, "A1b2C3"));
+        assert_null(strstr(m, "here-secret"));
+        assert_non_null(strstr(m, "***"));
+        free(m);
+        free(lines[i]);
+    }
+    buf_free(&secret);
+    logcap_release(&c); /* frees the mask */
 }
 
 int main(void)
@@ -598,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_status_parse_keys),
         cmocka_unit_test(test_status_parse_errors),
         cmocka_unit_test(test_status_parse_contradictions),
+        cmocka_unit_test(test_status_ignored_masks_secrets),
         cmocka_unit_test(test_status_ignored_quotes_the_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
