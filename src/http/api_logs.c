@@ -20,6 +20,11 @@
 
 #define STREAM_HIGH_WATER (256 * 1024)
 #define STREAM_BATCH 500
+/* A stream catching up reads the store in windows of this many lines, and at most PUMP_LINES
+ * lines in one turn of the loop before it lets the loop go on: a level filter may leave most
+ * of a long log unsent, so what it sends cannot be what bounds its reading. */
+#define STREAM_WINDOW 5000
+#define PUMP_LINES 5000
 #define TICK_SECONDS 5   /* how often a live stream checks that its caller may still read */
 #define PING_TICKS 3     /* a ": ping" comment every third tick (15 s) */
 #define SEARCH_MAX 2000
@@ -48,6 +53,69 @@ static int64_t after_param(struct api_ctx *c, json_t *errs)
     return api_int_param(c, "after", 0, 0, INT64_MAX / 2, errs);
 }
 
+/* A page of a run's log, read off the loop: a level filter reads the lines below it too, and
+ * the count reads every line of the level, which for a run near its log cap (16 MiB of short
+ * lines) takes long enough to hold up the loop. */
+struct logpage {
+    char run_id[UUID_STR_LEN], job_id[UUID_STR_LEN];
+    int64_t rid, after, limit;
+    int level;
+    int rc;
+    enum run_status status; /* read before the lines: once ended, every line of it is there */
+    struct log_line *lines;
+    size_t n;
+    int64_t total, last_seq;
+};
+
+static void page_read(struct store *reader, void *arg)
+{
+    struct logpage *p = arg;
+    struct run r;
+    p->rc = reader ? store_run_get(reader, p->run_id, &r) : -EIO;
+    if (p->rc) return;
+    p->status = r.status;
+    run_release(&r);
+    p->rc = store_log_list(reader, p->rid, p->after, INT64_MAX, p->level, (size_t)p->limit,
+                           &p->lines, &p->n);
+    if (p->rc) return;
+    p->total = store_log_count(reader, p->rid, p->level);
+    p->last_seq = store_log_last_seq(reader, p->rid);
+}
+
+static void page_answer(struct api_ctx *c, void *arg)
+{
+    struct logpage *p = arg;
+    if (!c) {
+    } else if (p->rc == -ENOENT) {
+        api_error(c, 404, "run not found (deleted meanwhile)");
+    } else if (p->rc) {
+        api_error(c, 503, "the store failed; see the server log");
+    } else {
+        json_t *items = json_array();
+        for (size_t i = 0; i < p->n; i++) json_array_append_new(items, line_json(&p->lines[i]));
+        int64_t last = p->n ? p->lines[p->n - 1].seq : p->after;
+        /* a full page may end the log too: then it says so, rather than link to an empty page */
+        bool ended = (int64_t)p->n < p->limit || last >= p->last_seq;
+        bool complete = run_status_terminal(p->status) && ended;
+        json_t *links = json_object();
+        char base[256];
+        api_base_url(c, base, sizeof base);
+        if ((int64_t)p->n == p->limit && !complete) {
+            char *next = xasprintf("%s/api/jobs/%s/runs/%s/logs?after=%lld&limit=%lld&level=%s",
+                                   base, p->job_id, p->run_id, (long long)last,
+                                   (long long)p->limit, log_line_level_name(p->level));
+            json_object_set_new(links, "next", json_string(next));
+            free(next);
+        }
+        api_json(c, 200,
+                 json_pack("{s:{s:o,s:I},s:I,s:b,s:s,s:o}", "hits", "hits", items, "total",
+                           (json_int_t)p->total, "after", (json_int_t)last, "complete", complete,
+                           "run_status", run_status_name(p->status), "links", links));
+    }
+    if (p->rc == 0) store_log_free(p->lines, p->n);
+    free(p);
+}
+
 void api_logs_list(struct api_ctx *c)
 {
     struct run r;
@@ -65,37 +133,15 @@ void api_logs_list(struct api_ctx *c)
         return;
     }
     json_decref(errs);
-    struct log_line *lines;
-    size_t n;
-    if (store_log_list(c->api->store, r.rid, after, level, (size_t)limit, &lines, &n) != 0) {
-        run_release(&r);
-        api_error(c, 503, "the store failed; see the server log");
-        return;
-    }
-    json_t *items = json_array();
-    for (size_t i = 0; i < n; i++) json_array_append_new(items, line_json(&lines[i]));
-    int64_t last = n ? lines[n - 1].seq : after;
-    int64_t total = store_log_count(c->api->store, r.rid, level);
-    /* a full page may end the log too: then it says so, rather than link to an empty page */
-    bool ended = (int64_t)n < limit || last >= store_log_last_seq(c->api->store, r.rid);
-    bool complete = run_status_terminal(r.status) && ended;
-    json_t *links = json_object();
-    char base[256];
-    api_base_url(c, base, sizeof base);
-    if ((int64_t)n == limit && !complete) {
-        char *next = xasprintf("%s/api/jobs/%s/runs/%s/logs?after=%lld&limit=%lld&level=%s", base,
-                               r.job_id, r.id, (long long)last, (long long)limit,
-                               log_line_level_name(level));
-        json_object_set_new(links, "next", json_string(next));
-        free(next);
-    }
-    api_json(c, 200,
-             json_pack("{s:{s:o,s:I},s:I,s:b,s:s,s:o}", "hits", "hits", items, "total",
-                       (json_int_t)total, "after", (json_int_t)last, "complete", complete,
-                       "run_status",
-                       run_status_name(r.status), "links", links));
-    store_log_free(lines, n);
+    struct logpage *p = xcalloc(1, sizeof *p);
+    memcpy(p->run_id, r.id, sizeof p->run_id);
+    memcpy(p->job_id, r.job_id, sizeof p->job_id);
+    p->rid = r.rid;
+    p->after = after;
+    p->limit = limit;
+    p->level = level;
     run_release(&r);
+    api_read_off_loop(c, page_read, page_answer, p);
 }
 
 /* Whether v is a timestamp of a hits.sort, as clients send it back: also with its "+" read
@@ -150,6 +196,62 @@ static int64_t search_after(struct api_ctx *c, json_t *errs)
     return after;
 }
 
+/* The lines of a search, read off the loop (its count reads every line of the run). */
+struct logsearch {
+    char run_id[UUID_STR_LEN], job_id[UUID_STR_LEN];
+    int64_t rid, after;
+    int rc;
+    struct log_line *lines;
+    size_t n;
+    int64_t total;
+};
+
+static void search_read(struct store *reader, void *arg)
+{
+    struct logsearch *ls = arg;
+    ls->rc = reader ? store_log_list(reader, ls->rid, ls->after, INT64_MAX, LL_DEBUG,
+                                     SEARCH_MAX, &ls->lines, &ls->n)
+                    : -EIO;
+    if (ls->rc == 0) ls->total = store_log_count(reader, ls->rid, LL_DEBUG);
+}
+
+static void search_answer(struct api_ctx *c, void *arg)
+{
+    struct logsearch *ls = arg;
+    if (c && ls->rc) {
+        api_error(c, 503, "the store failed; see the server log");
+    } else if (c) {
+        json_t *items = json_array(), *sort = json_array();
+        for (size_t i = 0; i < ls->n; i++) {
+            const struct log_line *l = &ls->lines[i];
+            json_t *msg = json_string(l->message);
+            json_t *s = json_pack("[o,I]", api_time(l->ts), (json_int_t)l->seq);
+            json_array_append_new(
+                items, json_pack("{s:o,s:s,s:o,s:s,s:s,s:i,s:{s:s,s:s,s:s},s:O}", "timestamp",
+                                 api_time(l->ts), "level", log_line_level_name(l->level),
+                                 "message", msg ? msg : json_string(""), "module",
+                                 log_stream_name(l->stream), "function", "", "line", 0,
+                                 "context", "job_id", ls->job_id, "run_id", ls->run_id,
+                                 "task_id", ls->run_id, "sort", s));
+            if (i == ls->n - 1) json_array_extend(sort, s);
+            json_decref(s);
+        }
+        json_t *warnings = json_array();
+        int64_t remaining = ls->total - (ls->after + (int64_t)ls->n);
+        if (ls->n == SEARCH_MAX && remaining > 0)
+            json_array_append_new(
+                warnings,
+                json_pack("{s:s,s:s,s:I,s:i}", "type", "truncated_results", "message",
+                          "More log lines exist: pass the last hit's sort values as "
+                          "search_after to fetch the next page.",
+                          "total_available", (json_int_t)ls->total, "max_results", SEARCH_MAX));
+        api_json(c, 200, json_pack("{s:{s:o,s:I,s:o},s:o}", "hits", "hits", items, "total",
+                                   (json_int_t)ls->total, "sort", sort, "warnings", warnings));
+    }
+    if (ls->rc == 0) store_log_free(ls->lines, ls->n);
+    free(ls);
+}
+
 void api_logs_search(struct api_ctx *c)
 {
     static const char *const known[] = {"q", "search_after", NULL};
@@ -178,41 +280,13 @@ void api_logs_search(struct api_ctx *c)
         api_error(c, 503, "the store failed; see the server log");
         return;
     }
-    struct log_line *lines;
-    size_t n;
-    if (store_log_list(c->api->store, r.rid, after, LL_DEBUG, SEARCH_MAX, &lines, &n) != 0) {
-        run_release(&r);
-        api_error(c, 503, "the store failed; see the server log");
-        return;
-    }
-    int64_t total = store_log_count(c->api->store, r.rid, LL_DEBUG);
-    json_t *items = json_array(), *sort = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_t *msg = json_string(lines[i].message);
-        json_t *s = json_pack("[o,I]", api_time(lines[i].ts), (json_int_t)lines[i].seq);
-        json_array_append_new(
-            items, json_pack("{s:o,s:s,s:o,s:s,s:s,s:i,s:{s:s,s:s,s:s},s:O}", "timestamp",
-                             api_time(lines[i].ts), "level", log_line_level_name(lines[i].level),
-                             "message", msg ? msg : json_string(""), "module",
-                             log_stream_name(lines[i].stream), "function", "", "line", 0,
-                             "context", "job_id", r.job_id, "run_id", r.id, "task_id", r.id,
-                             "sort", s));
-        if (i == n - 1) json_array_extend(sort, s);
-        json_decref(s);
-    }
-    json_t *warnings = json_array();
-    int64_t remaining = total - (after + (int64_t)n);
-    if (n == SEARCH_MAX && remaining > 0)
-        json_array_append_new(
-            warnings,
-            json_pack("{s:s,s:s,s:I,s:i}", "type", "truncated_results", "message",
-                      "More log lines exist: pass the last hit's sort values as search_after "
-                      "to fetch the next page.",
-                      "total_available", (json_int_t)total, "max_results", SEARCH_MAX));
-    api_json(c, 200, json_pack("{s:{s:o,s:I,s:o},s:o}", "hits", "hits", items, "total",
-                               (json_int_t)total, "sort", sort, "warnings", warnings));
-    store_log_free(lines, n);
+    struct logsearch *ls = xcalloc(1, sizeof *ls);
+    memcpy(ls->run_id, r.id, sizeof ls->run_id);
+    memcpy(ls->job_id, r.job_id, sizeof ls->job_id);
+    ls->rid = r.rid;
+    ls->after = after;
     run_release(&r);
+    api_read_off_loop(c, search_read, search_answer, ls);
 }
 
 /* ---- SSE ---- */
@@ -221,6 +295,7 @@ struct logstream {
     struct api_ctx ctx; /* req stays valid for the stream's life; m is unused */
     struct events_sub *sub;
     struct event *ping;
+    struct event *resume; /* the next turn of a catch-up that read PUMP_LINES lines */
     char run_id[UUID_STR_LEN];
     int64_t rid;
     int64_t last_seq;
@@ -285,6 +360,7 @@ static void stream_free(struct logstream *ls)
 {
     events_unsubscribe(ls->ctx.api->events, ls->sub);
     if (ls->ping) event_free(ls->ping);
+    if (ls->resume) event_free(ls->resume);
     json_decref(ls->final_run);
     free(ls);
 }
@@ -305,24 +381,56 @@ static void stream_end(struct logstream *ls)
     stream_free(ls);
 }
 
-/* Writes stored lines after last_seq while the client keeps up; returns false if it ended. */
+static void on_resume(evutil_socket_t fd, short what, void *arg);
+
+/* Writes stored lines after last_seq while the client keeps up, the lines of the stream's
+ * level read in windows (PUMP_LINES a turn of the loop, then on_resume goes on); at the log's
+ * end the stream goes live. Returns false if it ended. */
 static bool pump(struct logstream *ls)
 {
+    struct store *st = ls->ctx.api->store;
+    int64_t read = 0;
     while (!ls->live && http_stream_pending(ls->ctx.req) < STREAM_HIGH_WATER) {
+        if (read >= PUMP_LINES) {
+            /* a timer, not an active event: the loop polls for I/O before it fires */
+            if (!ls->resume) ls->resume = evtimer_new(ls->ctx.api->base, on_resume, ls);
+            const struct timeval now = {0, 0};
+            evtimer_add(ls->resume, &now);
+            return true;
+        }
+        int64_t from = ls->last_seq, upto = from + STREAM_WINDOW;
         struct log_line *lines;
         size_t n;
-        if (store_log_list(ls->ctx.api->store, ls->rid, ls->last_seq, LL_DEBUG, STREAM_BATCH,
-                           &lines, &n) != 0)
+        if (store_log_list(st, ls->rid, from, upto, ls->min_level, STREAM_BATCH, &lines, &n) != 0)
             break;
         for (size_t i = 0; i < n; i++) write_line(ls, &lines[i]);
         store_log_free(lines, n);
-        if (n < STREAM_BATCH) ls->live = true;
+        if (n == STREAM_BATCH) { /* the window holds more of the level */
+            read += ls->last_seq - from;
+            continue;
+        }
+        read += STREAM_WINDOW;
+        /* nothing more of the level up to upto: the lines below it are passed over */
+        int64_t end = store_log_last_seq(st, ls->rid);
+        if (upto < end) {
+            ls->last_seq = upto;
+        } else {
+            if (end > ls->last_seq) ls->last_seq = end;
+            ls->live = true;
+        }
     }
     if (ls->live && ls->final) {
         stream_end(ls);
         return false;
     }
     return true;
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct logstream *ls = arg;
+    if (!ls->live) pump(ls);
 }
 
 static void on_drain(struct http_req *req, void *arg)

@@ -1992,15 +1992,17 @@ int store_log_append(struct store *s, int64_t rid, const struct log_line *lines,
     return 0;
 }
 
-int store_log_list(struct store *s, int64_t rid, int64_t after, int min_level, size_t limit,
-                   struct log_line **out, size_t *n)
+int store_log_list(struct store *s, int64_t rid, int64_t after, int64_t upto, int min_level,
+                   size_t limit, struct log_line **out, size_t *n)
 {
     sqlite3_stmt *st = stmt(s, "SELECT seq, ts, level, stream, message FROM run_log WHERE "
-                               "rid = ?1 AND seq > ?2 AND level >= ?3 ORDER BY seq LIMIT ?4");
+                               "rid = ?1 AND seq > ?2 AND seq <= ?5 AND level >= ?3 "
+                               "ORDER BY seq LIMIT ?4");
     sqlite3_bind_int64(st, 1, rid);
     sqlite3_bind_int64(st, 2, after);
     sqlite3_bind_int(st, 3, min_level);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)limit);
+    sqlite3_bind_int64(st, 5, upto);
     *out = NULL;
     *n = 0;
     size_t cap = 0;

@@ -264,6 +264,34 @@ yes "$(printf '%0499d' 0)" | head -c 3000000
             self.assertIn("log truncated", got[-1]["data"]["message"])
             self.assertEqual((rest[-2]["event"], rest[-2]["data"]["status"]), ("status", "SUCCESS"))
 
+    def test_a_level_filter_reads_a_long_log_in_windows(self):
+        """A stream at a level catches up on a log mostly below it: the store is read in
+        windows a turn of the loop at a time, and every line of the level arrives once, in
+        order, before the final status; what a client sends as `after` is honoured inside
+        a window too."""
+        chatty = skedtest.task_file("chatty", ["python3", "-c", r"""
+import sys
+for i in range(1, 60001):
+    if i % 7001 == 0:
+        sys.stderr.write("err %d\n" % i)
+    else:
+        sys.stdout.write("line %d\n" % i)
+"""])
+        with Sked(tasks={"chatty.json": chatty}, args=FAST) as s:
+            run = s.wait_run(s.run_job(s.create_job("chatty")["id"]))
+            errors = [l for l in s.all_logs(run, level="ERROR")]
+            self.assertEqual([l["message"] for l in errors],
+                             ["err %d" % i for i in range(7001, 60001, 7001)])
+            for after, want in ((None, errors), (errors[2]["seq"] - 1, errors[2:]),
+                                (errors[2]["seq"], errors[3:])):
+                with s.sse(run, level="ERROR", after=after, timeout=30) as st:
+                    events = st.read_all()
+                got = [e for e in events if e["event"] == "log"]
+                self.assertEqual([int(e["id"]) for e in got], [l["seq"] for l in want])
+                self.assertEqual([e["data"]["message"] for e in got], [l["message"] for l in want])
+                self.assertEqual([e["event"] for e in events[-2:]], ["status", "end"])
+                self.assertEqual(events[-2]["data"]["status"], "SUCCESS")
+
     def test_the_stream_of_a_run_whose_job_is_deleted_ends_at_once(self):
         # a builtin that logs a line every 50 ms until it is stopped
         with Sked(args=FAST) as s:
