@@ -2632,6 +2632,30 @@ static void remove_db_files(const char *path)
     }
 }
 
+/* Whether code (SQLite's, extended) is a failure to write a copy: its disk is full, or refused
+ * a write. Of the two files only the copy is written (a failure with the store's -shm file has
+ * codes of its own). */
+static bool write_failed(int code)
+{
+    return (code & 0xff) == SQLITE_FULL || code == SQLITE_IOERR_WRITE ||
+           code == SQLITE_IOERR_FSYNC || code == SQLITE_IOERR_TRUNCATE;
+}
+
+/* The refusal of a backup whose copy at to could not be written (code: SQLite's): a full disk
+ * is to's own, and stays full if the backup is tried again there. */
+static int cannot_write_copy(struct sk_err *e, const char *to, int code)
+{
+    if ((code & 0xff) == SQLITE_FULL)
+        return sk_err_set(e, -ENOSPC, "FILE",
+                          "cannot write the copy %s: its disk is full (%s); the partial copy is "
+                          "deleted: free space on that disk, or give a FILE on another one",
+                          to, sqlite3_errstr(code));
+    return sk_err_set(e, -EIO, "FILE",
+                      "cannot write the copy %s (%s); the partial copy is deleted: check that "
+                      "disk, or give a FILE on another one",
+                      to, sqlite3_errstr(code));
+}
+
 int store_backup(const char *from, const char *to, struct store_copy_info *info, struct sk_err *e)
 {
     int crc = create_private(to);
@@ -2656,6 +2680,8 @@ int store_backup(const char *from, const char *to, struct store_copy_info *info,
     if (checked == SQLITE_NOTADB)
         rc = sk_err_set(e, -EINVAL, "db", "%s is not a store of sked (%s); " STORE_TODO, from,
                         copied ? sqlite3_errstr(copied) : why);
+    else if (write_failed(copied))
+        rc = cannot_write_copy(e, to, copied);
     else if (copied)
         rc = sk_err_set(e, -EIO, "db", "cannot copy the store %s (%s); try again", from,
                         sqlite3_errstr(copied));

@@ -976,6 +976,28 @@ class TestStorePaths(unittest.TestCase):
         prog = " ".join(args[:1 if args[0] in ("backup", "restore") else 2])
         self.assertEqual((p.returncode, p.stderr), (1, "sked %s: %s\n" % (prog, says)))
 
+    def in_namespace(self, script, *args):
+        """sked's environment without SKED_*, running `sh -c script` with args ($0 is sked) in
+        a mount namespace of its own (unshare), where the script may mount a folder read-only
+        or a small tmpfs; the test is skipped where that is not allowed."""
+        if subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode != 0:
+            self.skipTest("unshare -rm (a mount namespace) is not allowed here")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+        return subprocess.run(["unshare", "-rm", "sh", "-c", script, skedtest.BIN] + list(args),
+                              env=env, capture_output=True, text=True, timeout=60)
+
+    def test_a_backup_to_a_full_disk_names_that_disk(self):
+        """The disk of FILE is full: the message names FILE's disk, not the store, and does
+        not ask to try again there."""
+        small = tempfile.mkdtemp(prefix="small-disk-", dir=self.tmp)
+        copy = os.path.join(small, "b.db")
+        p = self.in_namespace('mount -t tmpfs -o size=8k tmpfs "$1" && exec "$0" backup "$2" --db "$3"',
+                              small, copy, self.db)
+        self.assertEqual((p.returncode, p.stderr),
+                         (1, "sked backup: cannot write the copy %s: its disk is full (database "
+                             "or disk is full); the partial copy is deleted: free space on that "
+                             "disk, or give a FILE on another one\n" % copy))
+
     def test_a_path_that_is_no_store_is_named_alike_by_every_command(self):
         out = os.path.join(self.tmp, "new-backup.db")
         missing = os.path.join(self.tmp, "missing.db")
