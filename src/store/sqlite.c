@@ -2573,21 +2573,30 @@ static int cannot_create(struct sk_err *e, const char *field, const char *what, 
                       what, path, len, path, todo);
 }
 
+/* The SQLite code of what db failed to read: SQLITE_NOTADB, SQLITE_CORRUPT, or another one when
+ * the file cannot be read (access, I/O, memory); SQLITE_CORRUPT when SQLite names none. */
+static int read_failure(sqlite3 *db)
+{
+    int c = sqlite3_errcode(db);
+    return c == SQLITE_OK || c == SQLITE_ROW || c == SQLITE_DONE ? SQLITE_CORRUPT : c;
+}
+
 /* Checks the store db (quick_check) and counts what it holds. Returns 0; SQLITE_NOTADB for a
  * file that is no store of sked's (no SQLite database, or one without sked's tables: another
- * program's, an empty file); another SQLite code when it does not read or is damaged; with
- * why (n bytes) saying how. */
+ * program's, an empty file); SQLITE_CORRUPT when it is damaged; another SQLite code when it
+ * cannot be read (a file or a folder this user may not use, a disk error); with why (n bytes)
+ * saying how. */
 static int check_store(sqlite3 *db, struct store_copy_info *info, char *why, size_t n)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK) {
         snprintf(why, n, "%s", sqlite3_errmsg(db));
-        return sqlite3_errcode(db) == SQLITE_NOTADB ? SQLITE_NOTADB : SQLITE_CORRUPT;
+        return read_failure(db);
     }
     const unsigned char *res = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
     int rc = res && strcmp((const char *)res, "ok") == 0 ? SQLITE_OK
-             : sqlite3_errcode(db) == SQLITE_NOTADB      ? SQLITE_NOTADB
-                                                         : SQLITE_CORRUPT;
+             : res                                       ? SQLITE_CORRUPT
+                                                         : read_failure(db);
     snprintf(why, n, "%s", res ? (const char *)res : sqlite3_errmsg(db));
     sqlite3_finalize(st);
     if (rc) return rc;
@@ -2656,6 +2665,22 @@ static int cannot_write_copy(struct sk_err *e, const char *to, int code)
                       to, sqlite3_errstr(code));
 }
 
+/* Turns the copy db out of WAL mode, which the copy took from the store: a file in rollback
+ * journal mode is whole by itself, and reading it writes nothing beside it. 0 or SQLite's
+ * (extended) code. */
+static int to_rollback_journal(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=DELETE", -1, &st, NULL) != SQLITE_OK)
+        return sqlite3_extended_errcode(db);
+    int rc = sqlite3_step(st) == SQLITE_ROW &&
+                     strcmp((const char *)sqlite3_column_text(st, 0), "delete") == 0
+                 ? 0
+                 : sqlite3_extended_errcode(db);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_ERROR : rc;
+}
+
 int store_backup(const char *from, const char *to, struct store_copy_info *info, struct sk_err *e)
 {
     int crc = create_private(to);
@@ -2677,19 +2702,25 @@ int store_backup(const char *from, const char *to, struct store_copy_info *info,
     }
     int copied = copy_db(src, dst);
     int checked = copied ? copied : check_store(dst, info, why, sizeof why);
+    int journal = checked ? 0 : to_rollback_journal(dst);
     if (checked == SQLITE_NOTADB)
         rc = sk_err_set(e, -EINVAL, "db", "%s is not a store of sked (%s); " STORE_TODO, from,
                         copied ? sqlite3_errstr(copied) : why);
-    else if (write_failed(copied))
-        rc = cannot_write_copy(e, to, copied);
+    else if (write_failed(copied) || journal)
+        rc = cannot_write_copy(e, to, copied ? copied : journal);
     else if (copied)
         rc = sk_err_set(e, -EIO, "db", "cannot copy the store %s (%s); try again", from,
                         sqlite3_errstr(copied));
-    else if (checked)
+    else if (checked == SQLITE_CORRUPT)
         rc = sk_err_set(e, -EIO, "FILE",
                         "the copy %s is damaged (%s) and is deleted; check the store %s with "
                         "sqlite3 (PRAGMA integrity_check) and the disk, then back up again",
                         to, why, from);
+    else if (checked)
+        rc = sk_err_set(e, -EIO, "FILE",
+                        "cannot read back the copy %s (%s) to check it, and it is deleted; check "
+                        "that disk, or give a FILE on another one",
+                        to, why);
 out:
     sqlite3_close(src);
     sqlite3_close(dst);
@@ -2697,18 +2728,32 @@ out:
     return rc;
 }
 
-/* Refuses (as store_restore's texts say) the backup at path, open as db, unless it is a
- * sound store of sked's; counts what it holds. */
-static int check_backup(sqlite3 *db, const char *path, struct store_copy_info *info,
-                        struct sk_err *e)
+/* Refuses (as store_restore's texts say) the backup at path, open as db (with_wal: with the
+ * WAL file beside it, see backup_uri), unless it is a sound store of sked's; counts what it
+ * holds. */
+static int check_backup(sqlite3 *db, const char *path, bool with_wal,
+                        struct store_copy_info *info, struct sk_err *e)
 {
     char why[256];
     int rc = check_store(db, info, why, sizeof why);
     if (rc == SQLITE_NOTADB)
         return sk_err_set(e, -EINVAL, "BACKUP", "%s is not a backup of sked (%s); " BACKUP_TODO,
                           path, why);
-    if (rc)
+    if (rc == SQLITE_CORRUPT)
         return sk_err_set(e, -EIO, "BACKUP", "the backup %s is damaged (%s); restore another one",
+                          path, why);
+    /* no sign of damage: the same file may read elsewhere */
+    if (rc && with_wal)
+        return sk_err_set(e, -EIO, "BACKUP",
+                          "cannot read the backup %s (%s): with its WAL file %s-wal beside it, "
+                          "SQLite must write a -shm file in its folder; let this user write "
+                          "that folder, or copy both files into one it may write and restore "
+                          "from there",
+                          path, why, path);
+    if (rc)
+        return sk_err_set(e, -EIO, "BACKUP",
+                          "cannot read the backup %s (%s); check its disk, or copy it to another "
+                          "one and restore from there",
                           path, why);
     /* refused now rather than at the next start, after it replaced the store */
     int version = 0, latest = schema_latest();
@@ -2761,6 +2806,29 @@ static int replaceable(sqlite3 *db, char *why, size_t n)
     return rc;
 }
 
+/* The URI that opens the backup at path for reading. A backup is read as immutable: SQLite
+ * then writes nothing beside it (no -shm or journal), so one in a folder this user may not
+ * write reads too, even one still in WAL mode (older sked backup wrote them so). A backup with
+ * a WAL file beside it that holds something is read with it, as SQLite reads a store, since
+ * the WAL holds the latest of its contents; that needs its folder to be writable. */
+static char *backup_uri(const char *path, bool *with_wal)
+{
+    char *wal = xasprintf("%s-wal", path);
+    struct stat st;
+    *with_wal = stat(wal, &st) == 0 && st.st_size > 0;
+    free(wal);
+    struct buf b = BUF_INIT;
+    buf_puts(&b, path[0] == '/' ? "file://" : "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-~", *p))
+            buf_putc(&b, (char)*p);
+        else
+            buf_printf(&b, "%%%02X", *p);
+    }
+    if (!*with_wal) buf_puts(&b, "?immutable=1");
+    return buf_steal(&b);
+}
+
 int store_restore(const char *from, const char *to, struct store_copy_info *info,
                   struct sk_err *e)
 {
@@ -2772,11 +2840,15 @@ int store_restore(const char *from, const char *to, struct store_copy_info *info
     sqlite3 *src = NULL, *dst = NULL;
     int rc = 0;
     bool made = false; /* the store's file is new: removed again when the restore fails */
-    if (sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    bool with_wal;
+    char *uri = backup_uri(from, &with_wal);
+    int opened = sqlite3_open_v2(uri, &src, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+    free(uri);
+    if (opened != SQLITE_OK) {
         rc = cannot_open(e, "BACKUP", "backup", from, src, BACKUP_TODO);
         goto out;
     }
-    if ((rc = check_backup(src, from, info, e)) != 0) goto out;
+    if ((rc = check_backup(src, from, with_wal, info, e)) != 0) goto out;
     /* a missing store is made as sked makes one (its owner's alone); an existing one keeps its
      * mode */
     int crc = create_private(to);

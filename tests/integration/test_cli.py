@@ -986,6 +986,101 @@ class TestStorePaths(unittest.TestCase):
         return subprocess.run(["unshare", "-rm", "sh", "-c", script, skedtest.BIN] + list(args),
                               env=env, capture_output=True, text=True, timeout=60)
 
+    def read_only(self, folder, *cmd):
+        """sked CMD with folder mounted read-only: as a folder this user may not write."""
+        return self.in_namespace('mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" "$1" '
+                                 '&& shift && exec "$0" "$@"', folder, *cmd)
+
+    def test_a_backup_is_one_file_that_restores_from_a_folder_it_cannot_write(self):
+        folder = tempfile.mkdtemp(prefix="backups-", dir=self.tmp)
+        backup = os.path.join(folder, "b.db")
+        p = subprocess.run([skedtest.BIN, "backup", backup, "--db", self.db], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p)
+        # in rollback journal mode (header bytes 18 and 19 are 1, WAL mode's are 2): reading it
+        # needs no -shm file beside it
+        with open(backup, "rb") as f:
+            self.assertEqual(f.read(20)[18:], b"\x01\x01")
+        self.assertEqual(os.listdir(folder), ["b.db"])
+        # an older backup, still in WAL mode, reads as well
+        old = os.path.join(folder, "old.db")
+        shutil.copy(backup, old)
+        db = sqlite3.connect(old)
+        self.assertEqual(db.execute("PRAGMA journal_mode=WAL").fetchone()[0], "wal")
+        db.close()
+        self.assertEqual(sorted(os.listdir(folder)), ["b.db", "old.db"])
+        for name in ("b.db", "old.db"):
+            target = os.path.join(self.tmp, "from-read-only-" + name)
+            p = self.read_only(folder, "restore", os.path.join(folder, name), "--db", target)
+            self.assertEqual((p.returncode, p.stderr), (0, ""), name)
+            self.assertIn("restored into %s: 1 job(s)" % target, p.stdout)
+            # and where it could write, it writes nothing beside the backup either
+            target = os.path.join(self.tmp, "from-writable-" + name)
+            p = subprocess.run([skedtest.BIN, "restore", os.path.join(folder, name), "--db", target],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual((p.returncode, p.stderr), (0, ""), name)
+            self.assertEqual(sorted(os.listdir(folder)), ["b.db", "old.db"])
+
+    def test_a_backup_that_cannot_be_read_is_not_called_damaged(self):
+        """A backup with a WAL file beside it is read with its WAL, which needs its folder to
+        be writable: where it is not, the backup cannot be read, which is no damage."""
+        folder = tempfile.mkdtemp(prefix="wal-backup-", dir=self.tmp)
+        backup = os.path.join(folder, "b.db")
+        work = os.path.join(self.tmp, "wal-work.db")
+        shutil.copy(self.backup, work)
+        db = sqlite3.connect(work)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA wal_autocheckpoint=0")
+        db.execute("UPDATE job SET title = 'only in the WAL'")
+        db.commit()
+        # copied while the change is in the WAL alone (closing would checkpoint it)
+        shutil.copy(work, backup)
+        shutil.copy(work + "-wal", backup + "-wal")
+        db.close()
+        target = os.path.join(self.tmp, "from-wal-backup.db")
+        p = self.read_only(folder, "restore", backup, "--db", target)
+        self.assertEqual((p.returncode, p.stderr),
+                         (1, "sked restore: cannot read the backup %s (unable to open database "
+                             "file): with its WAL file %s-wal beside it, SQLite must write a -shm "
+                             "file in its folder; let this user write that folder, or copy both "
+                             "files into one it may write and restore from there\n"
+                             % (backup, backup)))
+        self.assertFalse(os.path.exists(target))
+        # where the folder is writable, what the WAL holds is restored too
+        p = subprocess.run([skedtest.BIN, "restore", backup, "--db", target], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p)
+        db = sqlite3.connect(target)
+        self.assertEqual(db.execute("SELECT DISTINCT title FROM job").fetchall(), [("only in the WAL",)])
+        db.close()
+
+    def test_a_damaged_store_or_backup_is_called_damaged(self):
+        damaged = os.path.join(self.tmp, "damaged.db")
+        shutil.copy(self.backup, damaged)
+        db = sqlite3.connect(damaged)
+        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'run'").fetchone()[0]
+        size = db.execute("PRAGMA page_size").fetchone()[0]
+        db.close()
+        with open(damaged, "r+b") as f:  # the number of cells of the run table's root page
+            f.seek((root - 1) * size + 3)
+            f.write(b"\x7f\x7f")
+        copy = os.path.join(self.tmp, "copy-of-damaged.db")
+        p = subprocess.run([skedtest.BIN, "backup", copy, "--db", damaged], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(p.returncode, 1, p)
+        self.assertTrue(p.stderr.startswith("sked backup: the copy %s is damaged (" % copy), p.stderr)
+        self.assertTrue(p.stderr.endswith(") and is deleted; check the store %s with sqlite3 (PRAGMA "
+                                          "integrity_check) and the disk, then back up again\n"
+                                          % damaged), p.stderr)
+        self.assertFalse(os.path.exists(copy))
+        target = os.path.join(self.tmp, "from-damaged.db")
+        p = subprocess.run([skedtest.BIN, "restore", damaged, "--db", target], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(p.returncode, 1, p)
+        self.assertTrue(p.stderr.startswith("sked restore: the backup %s is damaged (" % damaged), p.stderr)
+        self.assertTrue(p.stderr.endswith("); restore another one\n"), p.stderr)
+        self.assertFalse(os.path.exists(target))
+
     def test_a_backup_to_a_full_disk_names_that_disk(self):
         """The disk of FILE is full: the message names FILE's disk, not the store, and does
         not ask to try again there."""
