@@ -12,16 +12,17 @@
 enum { O_JSON, O_JOB, O_USER, O_ACTION, O_SINCE, O_PAGE, O_SIZE };
 
 /* What an entry is about, with its kind: its run, else its job, else the account, token or
- * queue its action names ("user 2df80d5d", "queue low"); short ids. */
-static const char *concerned(const json_t *e, char out[80])
+ * queue its action names ("user 2df80d5d", "queue low"); short ids, a run's told apart from
+ * those of the other runs of the entries (hits). */
+static const char *concerned(const json_t *e, const json_t *hits, char out[80])
 {
-    char a[16];
+    char a[37];
     const char *run = json_str(e, "run_id"), *job = json_str(e, "job_id");
     const char *target = json_str(e, "target"), *action = json_str(e, "action");
     const char *queue = json_str(json_object_get(e, "details"), "queue");
     if (!action) action = "";
     if (run && job)
-        snprintf(out, 80, "run %s", short_id(run, a));
+        snprintf(out, 80, "run %s", short_run_id(run, hits, "run_id", a));
     else if (job)
         snprintf(out, 80, "job %s", short_id(job, a));
     else if (strncmp(action, "queue.", 6) == 0 && queue)
@@ -106,8 +107,8 @@ int cmd_audit(int argc, char **argv)
             free(text);
         }
         table_row(&t, fmt_time(json_str(e, "ts"), when), who ? who : json_str(actor, "kind"),
-                  json_str(e, "action"), concerned(e, about), json_str(e, "address"),
-                  buf_cstr(&details));
+                  json_str(e, "action"), concerned(e, list_hits(list), about),
+                  json_str(e, "address"), buf_cstr(&details));
         buf_free(&details);
     }
     list_print(&t, list, page, size, "entries");

@@ -966,8 +966,28 @@ const char *fmt_duration(const json_t *v, char out[TIMEBUF])
 const char *short_id(const char *id, char out[16])
 {
     /* a run's id starts with its creation time (a version-7 UUID), so runs made within a minute
-     * share 8 characters: through the millisecond they differ */
+     * share 8 characters: through the millisecond most differ (short_run_id tells the rest) */
     bool v7 = id && strlen(id) == 36 && id[14] == '7';
     snprintf(out, 16, "%.*s", v7 ? 13 : 8, id ? id : "-");
+    return out;
+}
+
+const char *short_run_id(const char *id, const json_t *hits, const char *key, char out[37])
+{
+    if (!id) return short_id(id, out);
+    char first[16];
+    size_t len = strlen(id), need = strlen(short_id(id, first));
+    size_t i;
+    const json_t *h;
+    json_array_foreach(hits, i, h)
+    {
+        const char *other = json_str(h, key);
+        if (!other || strcmp(other, id) == 0) continue; /* the same run */
+        size_t same = 0;
+        while (id[same] && id[same] == other[same]) same++;
+        if (same + 1 > need) need = same + 1;
+    }
+    if (need < len && id[need - 1] == '-') need++; /* not ending in a dash */
+    snprintf(out, 37, "%.*s", (int)(need < len ? need : len), id);
     return out;
 }

@@ -202,5 +202,10 @@ const char *fmt_duration(const json_t *v, char out[TIMEBUF]);
 
 /* The start of an id as tables show it: 8 characters, 13 of a run's (a version-7 UUID). */
 const char *short_id(const char *id, char out[16]);
+/* The start of a run's id as a table of the runs of hits shows it (their ids in member key):
+ * short_id's, or longer where another run of the table has an id starting alike (runs made in
+ * the same millisecond), up to the first character that tells them apart, so that every id
+ * shown names one run of the table. */
+const char *short_run_id(const char *id, const json_t *hits, const char *key, char out[37]);
 
 #endif

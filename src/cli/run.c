@@ -57,7 +57,15 @@ int run_resolve(const struct client *c, const char *ref, json_t **run)
         fprintf(stderr, "sked: no run has the id %s%s\n", ref, len < 36 ? "..." : "");
         rc = EXIT_FAIL;
     } else if (n > 1) {
-        fprintf(stderr, "sked: %zu runs have ids starting with %s; give more of it\n", n, ref);
+        /* runs made in the same millisecond share 13 characters and more: their ids, when few */
+        fprintf(stderr, "sked: %zu runs have ids starting with %s; give more of it%s\n", n, ref,
+                n <= 10 ? ":" : "");
+        json_array_foreach(hits, i, r)
+        {
+            const char *id = json_str(r, "id");
+            if (n <= 10 && id && strncasecmp(id, ref, len) == 0)
+                fprintf(stderr, "  %s  %s\n", id, shown(json_str(r, "job_title")));
+        }
         rc = EXIT_FAIL;
     } else {
         rc = client_get(c, run, "/api/jobs/%s/runs/%s", json_str(match, "job_id"),
@@ -211,7 +219,9 @@ int cmd_runs(int argc, char **argv)
         "                 [--page N] [--size N] [--json]\n"
         "\n"
         "Lists the runs of a job, or of every job with --all, newest first. JOB is a job id,\n"
-        "the start of one, or an exact title.\n"
+        "the start of one, or an exact title. The ID column shows the start of each run's id\n"
+        "that no other run of the list shares: 13 characters, more for runs made in the same\n"
+        "millisecond; 'sked run show', 'logs' and 'stop' take it.\n"
         "\n"
         "  -a, --all            the runs of every job (with their job's title)\n"
         "  --status S,...       only runs in these statuses (QUEUED, RUNNING, SUCCESS,\n"
@@ -289,12 +299,13 @@ int cmd_runs(int argc, char **argv)
     json_t *r;
     json_array_foreach(list_hits(list), i, r)
     {
-        char id[16], created[TIMEBUF], dur[TIMEBUF];
+        char id[37], created[TIMEBUF], dur[TIMEBUF];
         struct buf title = BUF_INIT, msg = BUF_INIT, jt = BUF_INIT;
         text_clean(&title, json_str(r, "title"), 30);
         text_clean(&msg, json_str(r, "message"), 60);
         text_clean(&jt, json_str(r, "job_title"), 24);
-        const char *cells[8] = {short_id(json_str(r, "id"), id), buf_cstr(&jt),
+        const char *cells[8] = {short_run_id(json_str(r, "id"), list_hits(list), "id", id),
+                                buf_cstr(&jt),
                                 json_str(r, "status"), json_str(r, "trigger"),
                                 fmt_time(json_str(r, "created"), created),
                                 fmt_duration(json_object_get(r, "duration"), dur),

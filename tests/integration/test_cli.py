@@ -1423,6 +1423,68 @@ class TestWhatAJobGets(CliCase):
         self.assertIsNone(self.ok_json("tasks", "--json")["hits"]["hits"][0]["default_queue"])
 
 
+class TestRunIdsOfOneMillisecond(unittest.TestCase):
+    """Runs made in the same millisecond (catch-up runs, the retries one shutdown queues, those
+    a crash left) share the 13 characters of their ids that tables show at least: a table shows
+    each run's id as far as it differs from every other run's there, so that each id shown names
+    its run in run show, logs and stop."""
+
+    def test_every_run_id_a_table_shows_names_its_run(self):
+        tasks = {"quick.json": skedtest.sh_task("quick", "echo done")}
+        with Sked(tasks=tasks) as s:
+            job = s.create_job("quick", title="Same millisecond")
+            runs = [s.wait_run(s.run_job(job["id"]), ["SUCCESS"]) for _ in range(4)]
+            s.stop()
+            # three of them as if made in one millisecond: b shares all but the random end with
+            # a, c the millisecond and the version digit; d keeps its own millisecond
+            a, b, c, d = (r["id"] for r in runs)
+            other = lambda ch: "0" if ch != "0" else "1"
+            new = {b: a[:24] + other(a[24]) + a[25:], c: a[:15] + other(a[15]) + a[16:]}
+            db = sqlite3.connect(s.db)
+            triggers = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND "
+                                  "name = 'audit_no_update'").fetchall()
+            db.execute("DROP TRIGGER audit_no_update")
+            for old, id in new.items():
+                db.execute("UPDATE run SET id = ? WHERE id = ?", (id, old))
+                db.execute("UPDATE audit SET run_id = ? WHERE run_id = ?", (id, old))
+            db.execute(triggers[0][0])
+            db.commit()
+            db.close()
+            s.start()
+            b, c = new[b], new[c]
+            shown = {a: a[:25], b: b[:25], c: c[:16], d: d[:13]}
+            env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+            env.update(SKED_URL=s.url, SKED_TOKEN=skedtest.TOKEN)
+
+            def cli(*args):
+                p = subprocess.run([skedtest.BIN] + list(args), env=env, capture_output=True,
+                                   text=True, timeout=60)
+                self.assertEqual(p.returncode, 0, (args, p))
+                return p.stdout
+
+            for args in ((), ("--all",)):
+                lines = cli("runs", *(args or (job["id"],))).splitlines()
+                self.assertEqual(sorted(l.split()[0] for l in lines[1:5]), sorted(shown.values()),
+                                 lines)
+            about = [l.split("run ", 1)[1].split()[0]
+                     for l in cli("audit", "--job", job["id"], "--size", "1000").splitlines()
+                     if "run " in l]
+            self.assertEqual(set(about), set(shown.values()), about)
+            for id, prefix in shown.items():
+                self.assertIn(id, cli("run", "show", prefix))
+                self.assertIn("done", cli("logs", prefix))
+            p = subprocess.run([skedtest.BIN, "stop", shown[c]], env=env, capture_output=True,
+                               text=True, timeout=60)
+            self.assertNotIn("give more of it", p.stderr)  # refused as finished, not ambiguous
+            p = subprocess.run([skedtest.BIN, "run", "show", a[:13]], env=env,
+                               capture_output=True, text=True, timeout=60)
+            # a start that several runs share is refused with their ids
+            lines = p.stderr.splitlines()
+            self.assertEqual((p.returncode, lines[0]),
+                             (1, "sked: 3 runs have ids starting with %s; give more of it:" % a[:13]))
+            self.assertEqual(sorted(lines[1:]), sorted("  %s  Same millisecond" % id for id in (a, b, c)))
+
+
 class TestFollowAcrossARestart(unittest.TestCase):
     def test_logs_f_waits_for_a_restarting_server(self):
         port = skedtest.free_port()
