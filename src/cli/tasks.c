@@ -189,13 +189,15 @@ int cmd_queues(int argc, char **argv)
             char slots[24], busy[24], queued[24], note[640] = "";
             const json_t *workers = json_object_get(q, "workers");
             const char *why = json_str(q, "pause_reason");
-            if (json_is_true(json_object_get(q, "removed")))
-                snprintf(note, sizeof note, "removed: ends its runs");
-            else if (json_is_true(json_object_get(q, "paused")))
-                snprintf(note, sizeof note, "paused by %s%s%s%s",
+            /* a removed queue may still be paused: its runs then wait for a resume */
+            bool removed = json_is_true(json_object_get(q, "removed"));
+            if (removed) snprintf(note, sizeof note, "removed: ends its runs");
+            if (json_is_true(json_object_get(q, "paused")))
+                snprintf(note + strlen(note), sizeof note - strlen(note), "%spaused by %s%s%s%s",
+                         removed ? "; " : "",
                          json_str(q, "paused_by") ? json_str(q, "paused_by") : "the system",
                          why ? " (" : "", why ? why : "", why ? ")" : "");
-            else if (json_is_array(workers))
+            else if (!removed && json_is_array(workers))
                 snprintf(note, sizeof note, "%zu worker(s)", json_array_size(workers));
             table_row(&t, json_str(q, "name"), json_str(q, "executor"), json_str(q, "broker"),
                       count(q, "concurrency", slots), count(q, "busy", busy),

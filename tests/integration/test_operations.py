@@ -1273,6 +1273,15 @@ class RemovedQueueAtStart(unittest.TestCase):
             # it stays closed to new runs, and cannot be paused again; it can be resumed
             self.assertEqual(s.post("/api/jobs/%s/runs" % job["id"], {}).status, 400)
             self.assertEqual(s.post("/api/queues/extra/actions/pause", {}).status, 409)
+            # the table says it is paused as well as removed: why its runs wait
+            env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+            env.update(SKED_URL=s.url, SKED_TOKEN=skedtest.TOKEN)
+            p = subprocess.run([skedtest.BIN, "queues"], env=env, capture_output=True, text=True,
+                               timeout=30)
+            self.assertEqual(p.returncode, 0, p)
+            row = [l for l in p.stdout.splitlines() if l.startswith("extra ")]
+            self.assertEqual(len(row), 1, p.stdout)
+            self.assertTrue(row[0].endswith("removed: ends its runs; paused by bootstrap token"), row)
             self.assertEqual(s.post("/api/queues/extra/actions/resume", {}).status, 200)
             wait_for(lambda: [q["busy"] for q in s.get("/api/queues").json["hits"]["hits"]
                               if q["name"] == "extra"] == [1], what="one run at a time")
