@@ -174,9 +174,9 @@ static void queue_action(struct api_ctx *c, bool pause)
     int rc = dispatch_queue_pause(c->api->dispatch, name, pause, &by, reason, time_now_us());
     if (rc == -ESRCH) {
         api_error(c, 409,
-                  "queue %s was taken out of the settings by a reload: it only runs the runs it "
-                  "still holds, one at a time, and takes no pause; name it in queues again "
-                  "(then reload) to pause it, or stop its runs",
+                  "queue %s was taken out of the settings: it only runs the runs it still "
+                  "holds, with its last concurrency (one at a time after a restart), and takes "
+                  "no pause; name it in queues again (then reload) to pause it, or stop its runs",
                   name);
     } else if (rc == -ENOENT) {
         bool celery_queue = false;

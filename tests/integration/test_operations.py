@@ -1237,7 +1237,12 @@ class ReloadConfig(unittest.TestCase):
             # listed, so not "does not exist": it drains and takes no pause, which says why
             r = s.post("/api/queues/extra/actions/pause", {})
             self.assertEqual(r.status, 409, r)
-            self.assertIn("taken out of the settings by a reload", r.json["message"])
+            # a reload leaves it its last concurrency (one at a time is after a restart only)
+            self.assertEqual(r.json["message"],
+                             "queue extra was taken out of the settings: it only runs the runs it "
+                             "still holds, with its last concurrency (one at a time after a "
+                             "restart), and takes no pause; name it in queues again (then "
+                             "reload) to pause it, or stop its runs")
             self.assertEqual(s.wait_run(long_run)["status"], "SUCCESS")
             names = [q["name"] for q in s.get("/api/queues").json["hits"]["hits"]]
             self.assertEqual(names, ["default"])
