@@ -483,7 +483,7 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
      * the person asking rather than failing the run when it starts (a scheduled fire fails it) */
     if (rq->check_secrets && !rq->args && !rq->custom_args) {
         json_t *found = json_array(), *e, *m;
-        secrets_check(d->cfg->secrets_dir, args, "args", found);
+        secrets_check(d->cfg->secrets_dir, args, "args", rq->secret_paths, found);
         size_t i, k;
         json_array_foreach(found, i, e) json_array_foreach(json_object_get(e, "messages"), k, m)
             json_errs_add(errs, json_str(e, "field"), "%s (in the job's saved arguments)",

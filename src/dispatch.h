@@ -91,6 +91,7 @@ struct run_request {
     const char *parent_run_id;
     bool held;                  /* wait for the job's active run to end (RUN_HELD; local runs) */
     bool check_secrets;         /* a request: the job's saved arguments' secrets must be there */
+    bool secret_paths;          /* ... and an admin's: their messages name the files */
 };
 
 /* commit(arg) commits the loop's batch, or stops sked when it cannot: the dispatcher calls it

@@ -37,8 +37,10 @@ static bool name_ok(const char *s)
     return true;
 }
 
-/* The secret name of dir into out (allocated) with 0, or -1 with the reason in why. */
-static int secret_read(const char *dir, const char *name, char **out, char *why, size_t whylen)
+/* The secret name of dir into out (allocated) with 0, or -1 with the reason in why, which ends
+ * with the file's path when with_path. */
+static int secret_read(const char *dir, const char *name, bool with_path, char **out, char *why,
+                       size_t whylen)
 {
     *out = NULL;
     if (!dir) {
@@ -89,7 +91,10 @@ static int secret_read(const char *dir, const char *name, char **out, char *why,
     }
     if (bad) {
         buf_free(&b);
-        snprintf(why, whylen, "secret '%s': %s (%s)", name, bad, path);
+        if (with_path)
+            snprintf(why, whylen, "secret '%s': %s (%s)", name, bad, path);
+        else
+            snprintf(why, whylen, "secret '%s': %s", name, bad);
         return -1;
     }
     *out = buf_steal(&b);
@@ -106,12 +111,13 @@ static void path_index(char *out, size_t n, const char *prefix, size_t i)
     snprintf(out, n, "%s[%zu]", prefix, i);
 }
 
-static size_t check_value(const char *dir, const json_t *v, const char *prefix, json_t *errs)
+static size_t check_value(const char *dir, const json_t *v, const char *prefix, bool with_path,
+                          json_t *errs)
 {
     const char *name = secret_ref(v);
     if (name) {
         char *value, why[512];
-        if (secret_read(dir, name, &value, why, sizeof why) != 0)
+        if (secret_read(dir, name, with_path, &value, why, sizeof why) != 0)
             json_errs_add(errs, prefix, "%s", why);
         free(value);
         return 1;
@@ -124,7 +130,7 @@ static size_t check_value(const char *dir, const json_t *v, const char *prefix, 
         json_object_foreach((json_t *)v, k, m)
         {
             path_key(sub, sizeof sub, prefix, k);
-            n += check_value(dir, m, sub, errs);
+            n += check_value(dir, m, sub, with_path, errs);
         }
     } else if (json_is_array(v)) {
         size_t i;
@@ -132,19 +138,20 @@ static size_t check_value(const char *dir, const json_t *v, const char *prefix, 
         json_array_foreach(v, i, m)
         {
             path_index(sub, sizeof sub, prefix, i);
-            n += check_value(dir, m, sub, errs);
+            n += check_value(dir, m, sub, with_path, errs);
         }
     }
     return n;
 }
 
-size_t secrets_check(const char *dir, const json_t *v, const char *prefix, json_t *errs)
+size_t secrets_check(const char *dir, const json_t *v, const char *prefix, bool with_path,
+                     json_t *errs)
 {
     if (secret_ref(v)) {
         json_errs_add(errs, prefix, "a secret stands for one argument's value, not for all of them");
         return 1;
     }
-    return check_value(dir, v, prefix, errs);
+    return check_value(dir, v, prefix, with_path, errs);
 }
 
 #define MASK_MIN 4 /* shorter values are not masked: they would turn up in every line */
@@ -287,7 +294,8 @@ static json_t *resolve_member(const char *dir, json_t *m, const char *sub, json_
         return NULL;
     }
     char *value, r[512];
-    if (secret_read(dir, name, &value, r, sizeof r) != 0) {
+    /* the reason becomes the run's message and a line of its log, which every role reads */
+    if (secret_read(dir, name, false, &value, r, sizeof r) != 0) {
         snprintf(why, whylen, "%s: %s", sub, r);
         *rc = -1;
         return NULL;

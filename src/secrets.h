@@ -18,8 +18,11 @@ const char *secret_ref(const json_t *v);
 
 /* Checks every reference in v (at any depth) against the secrets folder dir (NULL when none is
  * set): a well-formed name of a secret that can be read. Adds errors under prefix (the dotted
- * path of v, "args") to errs; returns the number of references found. */
-size_t secrets_check(const char *dir, const json_t *v, const char *prefix, json_t *errs);
+ * path of v, "args") to errs; returns the number of references found. with_path: the messages
+ * end with the file's path, for an admin, who sets the folder; anyone else learns nothing of the
+ * server's files beyond the reason. */
+size_t secrets_check(const char *dir, const json_t *v, const char *prefix, bool with_path,
+                     json_t *errs);
 
 /* Whether v refers to a secret anywhere (a job type's schema too: a default may). */
 bool secrets_referred(const json_t *v);
@@ -27,7 +30,8 @@ bool secrets_referred(const json_t *v);
 /* v with each reference replaced by its secret's value: a new object, or v itself with a
  * reference added when it holds none. values (if not NULL) gets what to mask in the run's log
  * and outcome: each value of 4 characters or more, its lines, and how it reads inside a JSON
- * string, longest first. On failure returns NULL with the reason, naming the argument, in why. */
+ * string, longest first. On failure returns NULL with the reason, naming the argument, in why
+ * (without the file's path: it becomes the run's message, which every role reads). */
 json_t *secrets_resolve(const char *dir, json_t *v, json_t *values, char *why, size_t whylen);
 
 /* text (taken) with every occurrence of each string of mask (secrets_resolve's values) as ***. */

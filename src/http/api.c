@@ -58,7 +58,7 @@ static void openapi(struct api_ctx *c)
  * permission table of docs/api.md is this table). Handlers marked PERM_SELF limit a caller to
  * their own account, tokens and session. PATCH of a job is PERM_EDIT, but an operator may send
  * one that only changes schedule and active: its handler checks the role once it has read the
- * body (api_jobs.c).
+ * body, before it checks the body's fields (api_jobs.c).
  */
 static const struct route routes[] = {
     {"GET", "/healthz"},
@@ -211,8 +211,9 @@ void api_handle(struct http_req *req, void *arg)
                                "signing in)");
             return;
         }
-        /* a job's PATCH checks the role itself, after the job (404) and the body (400): what
-         * it changes decides whether an operator may send it */
+        /* a job's PATCH checks the role itself, once it has read the job (404) and the body
+         * (400 when it is no JSON object): which fields it names decides whether an operator
+         * may send it */
         bool ok = auth_allowed(c.who.role, perm) ||
                   (handlers[i].fn == api_jobs_patch && auth_allowed(c.who.role, PERM_READ));
         if (!ok) {

@@ -415,9 +415,11 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
             json_t *old = json_object_get(j->run_args, "custom_args");
             custom = old ? json_incref(old) : NULL; /* PATCH of args keeps custom args */
         }
-        /* each secret they refer to must be there now (it is read again at each start) */
-        secrets_check(cfg->secrets_dir, run_args, "args", errs);
-        if (custom) secrets_check(cfg->secrets_dir, custom, "custom_args", errs);
+        /* each secret they refer to must be there now (it is read again at each start); only
+         * an admin gets this far with arguments (an operator's PATCH names schedule and active
+         * alone, and its role is checked before its fields), so the messages name the file */
+        secrets_check(cfg->secrets_dir, run_args, "args", true, errs);
+        if (custom) secrets_check(cfg->secrets_dir, custom, "custom_args", true, errs);
         if (custom) json_object_set_new(run_args, "custom_args", custom);
         json_decref(j->run_args);
         j->run_args = run_args;
@@ -771,10 +773,22 @@ static void update(struct api_ctx *c, bool full)
         job_release(&j);
         return;
     }
+    /* the role once the body is read, before its fields are checked: which fields it names
+     * decides the least role that may send it, and checking them reads the store and the
+     * secrets folder (whether a secret's file is there), which a caller who may not make the
+     * change learns nothing of */
+    int least = full ? ROLE_ADMIN : patch_role(body);
+    if (c->who.role < least) {
+        json_decref(body);
+        job_release(&j);
+        api_error(c, 403, "Permission denied: %s /api/jobs/{} needs the %s role (you are %s).",
+                  full ? "PUT" : "PATCH", least == ROLE_OPERATOR ? "operator or admin" : "admin",
+                  role_name(c->who.role));
+        return;
+    }
     if (store_job_get(c->api->store, j.id, &old) != 0) job_init(&old);
     json_t *errs = json_array();
     api_job_apply(dispatch_tasks(c->api->dispatch), c->api->cfg, body, &j, false, full, errs);
-    int least = full ? ROLE_ADMIN : patch_role(body);
     json_decref(body);
     check_on_success(c, &j, errs);
     if (json_array_size(errs)) {
@@ -784,16 +798,6 @@ static void update(struct api_ctx *c, bool full)
         return;
     }
     json_decref(errs);
-    /* the role after the body: a broken body is told what is wrong with it, and a caller
-     * whose role falls short the least role that would do */
-    if (c->who.role < least) {
-        job_release(&j);
-        job_release(&old);
-        api_error(c, 403, "Permission denied: %s /api/jobs/{} needs the %s role (you are %s).",
-                  full ? "PUT" : "PATCH", least == ROLE_OPERATOR ? "operator or admin" : "admin",
-                  role_name(c->who.role));
-        return;
-    }
     j.updated = time_now_us();
     scheduler_prepare(c->api->sched, old.id[0] ? &old : NULL, &j, j.updated);
     int rc = store_job_update(c->api->store, &j);

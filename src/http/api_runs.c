@@ -370,13 +370,14 @@ void api_runs_create(struct api_ctx *c)
     }
     /* each secret referred to is there now (it is read again when the run starts) */
     const char *secrets = c->api->cfg->secrets_dir;
-    if (rq.args) secrets_check(secrets, rq.args, "args", errs);
-    if (inner) secrets_check(secrets, inner, "args.custom_args", errs);
-    if (custom) secrets_check(secrets, custom, "custom_args", errs);
+    if (rq.args) secrets_check(secrets, rq.args, "args", admin, errs);
+    if (inner) secrets_check(secrets, inner, "args.custom_args", admin, errs);
+    if (custom) secrets_check(secrets, custom, "custom_args", admin, errs);
     json_decref(inner);
     struct user_ref by = auth_user_ref(&c->who);
     rq.started_by = &by;
     rq.check_secrets = true;
+    rq.secret_paths = admin;
     struct run r;
     int rc = json_array_size(errs) ? -EINVAL : dispatch_submit(c->api->dispatch, &j, &rq, &r, errs);
     json_decref(custom);

@@ -551,9 +551,10 @@ class QueryParameters(ApiCase):
 
 
 class PatchRoles(ApiCase):
-    def test_a_patch_body_is_checked_before_the_role(self):
-        """An operator's or viewer's PATCH of a job is told what is wrong with its body first
-        (400), then the least role that may send it (403)."""
+    def test_a_patch_is_refused_by_role_before_its_fields_are_checked(self):
+        """An operator's or viewer's PATCH of a job that is no JSON object is told so (400);
+        one whose fields the caller's role may not send is refused (403) before any of them is
+        checked, and the fields an operator may send are checked as an admin's are."""
         job = self.job()
         tok = {}
         for role in ("operator", "viewer"):
@@ -572,13 +573,14 @@ class PatchRoles(ApiCase):
                 self.assertError(patch(role, b'{"active":'), 400, fragment="malformed JSON")
                 self.assertError(patch(role, b"[]"), 400, fragment="must be a JSON object")
                 self.assertError(patch(role, b""), 400, fragment="body is required")
-                self.assertError(patch(role, b'{"active":"yes"}'), 400, "active")
-                self.assertError(patch(role, b'{"title":"","active":true}'), 400, "title")
-                for raw in (b'{"title":"x"}', b'{"active":true,"title":"x"}', b"{}"):
+                for raw in (b'{"title":"x"}', b'{"active":true,"title":"x"}', b"{}",
+                            b'{"title":"","active":true}', b'{"args":{"n":"many"}}'):
                     self.assertError(patch(role, raw), 403, fragment="PATCH /api/jobs/{} needs the "
                                      "admin role (you are %s)." % role)
-        self.assertError(patch("viewer", b'{"active":false}'), 403,
-                         fragment="needs the operator or admin role (you are viewer).")
+        self.assertError(patch("operator", b'{"active":"yes"}'), 400, "active")
+        for raw in (b'{"active":false}', b'{"active":"yes"}', b'{"schedule":{"type":"x"}}'):
+            self.assertError(patch("viewer", raw), 403,
+                             fragment="needs the operator or admin role (you are viewer).")
         self.assertEqual(patch("operator", b'{"active":false}').status, 200)
         now = self.s.get(url).json
         self.assertEqual((now["active"], now["title"]), (False, job["title"]))

@@ -1233,6 +1233,56 @@ class SecretsTest(unittest.TestCase):
             self.assertEqual(r.status, 400, r)
             self.assertEqual(r.json["errors"][0]["field"], "args.custom_args.p")
 
+    def test_the_secrets_folder_is_not_probed_through_others_requests(self):
+        """A viewer's or operator's PATCH naming secrets is refused by role before any secret
+        is looked for, whether the file exists or not; an operator whose run would use a
+        missing secret is told why without the folder's path, which only an admin is told; a
+        run that fails on one says why without it too."""
+        os.mkdir(os.path.join(self.dir, "adir"))
+        open(os.path.join(self.dir, "empty"), "w").close()
+        with self.sked() as s:
+            job = s.create_job("show", args={"password": {"$secret": "db_password"}})
+            url = "/api/jobs/" + job["id"]
+            tok = {role: token_for(s, account(s, role + "1", role)) for role in ("viewer", "operator")}
+            for role, t in tok.items():
+                answers = set()
+                for name in ("db_password", "nope", "adir", "empty"):
+                    for body in ({"args": {"password": {"$secret": name}}},
+                                 {"active": True, "custom_args": {"x": {"$secret": name}}}):
+                        r = s.request("PATCH", url, body, token=t)
+                        self.assertEqual(r.status, 403, (role, name, r))
+                        answers.add(r.raw)
+                self.assertEqual(len(answers), 1, answers)  # one answer, whichever the file
+                self.assertNotIn(self.dir, answers.pop())
+            # the admin is told the file's path
+            r = s.patch(url, {"args": {"password": {"$secret": "nope"}}})
+            self.assertEqual(r.status, 400, r)
+            self.assertIn("no such file in the secrets folder (%s/nope)" % self.dir, r.raw)
+            # its file gone, the saved secret is missing: told to the operator without the path
+            os.unlink(os.path.join(self.dir, "db_password"))
+            r = s.request("POST", url + "/runs", {}, token=tok["operator"])
+            self.assertEqual(r.status, 400, r)
+            self.assertEqual(r.json["errors"], [{"field": "args.password", "messages": [
+                "secret 'db_password': no such file in the secrets folder (in the job's saved "
+                "arguments)"]}])
+            r = s.post(url + "/runs", {})
+            self.assertEqual(r.status, 400, r)
+            self.assertIn("(%s/db_password)" % self.dir, r.raw)
+            # a run that fails on it when it starts (its arguments given by an admin)
+            run = s.wait_run(s.run_job(job["id"], args={"password": {"$secret": "api.token"}}))
+            self.assertEqual(run["status"], "SUCCESS", run)
+            queue = job["default_queue"]
+            self.assertEqual(s.post("/api/queues/%s/actions/pause" % queue, {}).status, 200)
+            waiting = s.run_job(job["id"], args={"password": {"$secret": "api.token"}})
+            os.unlink(os.path.join(self.dir, "api.token"))
+            self.assertEqual(s.post("/api/queues/%s/actions/resume" % queue, {}).status, 200)
+            failed = s.wait_run(waiting)
+            self.assertEqual(failed["status"], "FAILED", failed)
+            self.assertEqual(failed["message"],
+                             "args.password: secret 'api.token': no such file in the secrets folder")
+            lines = [l["message"] for l in s.all_logs(failed)]
+            self.assertNotIn(self.dir, json.dumps(lines))
+
     def test_every_form_of_a_value_is_masked_in_the_log_and_the_outcome(self):
         values = {"pem": "-----BEGIN KEY-----\nMIIEvQIBADANBgkq\n-----END KEY-----\n",
                   "twonl": "twonl-value\n\n", "inner": "abc123", "outer": "XYZabc123XYZ",

@@ -123,7 +123,7 @@ static void test_references_at_any_depth_and_none(void **state)
     json_decref(none);
     /* the whole arguments cannot be one */
     json_t *errs = json_array(), *whole = json_pack("{s:s}", "$secret", "plain");
-    secrets_check(dir, whole, "args", errs);
+    secrets_check(dir, whole, "args", true, errs);
     assert_contains(unit_errs_msg(errs, "args"), "one argument's value");
     json_decref(whole);
     json_decref(errs);
