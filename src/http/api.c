@@ -279,10 +279,13 @@ void api_error(struct api_ctx *c, int status, const char *fmt, ...)
     va_start(ap, fmt);
     buf_vprintf(&b, fmt, ap);
     va_end(ap);
-    json_t *msg = json_string(buf_cstr(&b));
+    /* a message may quote the request (a path of bytes that are not UTF-8): repaired, as a
+     * JSON string holds nothing else, rather than lost */
+    struct buf m = BUF_INIT;
+    utf8_sanitize(&m, b.data ? b.data : "", b.len);
     buf_free(&b);
-    api_json(c, status, json_pack("{s:i,s:o}", "status", status, "message",
-                                  msg ? msg : json_string("error")));
+    api_json(c, status, json_pack("{s:i,s:s}", "status", status, "message", buf_cstr(&m)));
+    buf_free(&m);
 }
 
 void api_invalid(struct api_ctx *c, json_t *errs)

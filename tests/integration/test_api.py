@@ -347,6 +347,22 @@ class BadInput(ApiCase):
                 self.assertError(self.s.request(method, path, body=body), 404)
         self.assertEqual(self.s.get("/api/jobs/%s/runs/%s" % (job["id"], run["id"])).status, 200)
 
+    def test_a_path_that_is_not_utf8_is_quoted_with_replacement_characters(self):
+        auth = ("Authorization: Bearer %s\r\n" % TOKEN).encode()
+        for method, path, message in (
+                (b"GET", b"/api/\xff", "no such route: /api/\ufffd"),
+                (b"GET", b"/api/tasks/%FF%FE", "\ufffd\ufffd"),
+                (b"GET", b"/api/users/\xff", "Account \ufffd does not exist."),
+                (b"DELETE", b"/api/tokens/a\xc3", "a\ufffd"),
+                (b"GET", ("/api/jobs/%s/runs/%%C0%%80" % NO_SUCH).encode(), "\ufffd\ufffd"),
+                (b"POST", b"/api/queues/%C0%80/actions/pause", "\ufffd\ufffd")):
+            with self.subTest(path=path):
+                (status, _, body), = parse_responses(self.s.raw(
+                    method + b" " + path + b" HTTP/1.1\r\nHost: t\r\n" + auth +
+                    b"Content-Length: 2\r\nConnection: close\r\n\r\n{}"))
+                self.assertEqual(status, 404, body)
+                self.assertIn(message, json.loads(body)["message"])
+
     def test_405_with_allow(self):
         # HEAD is answered wherever GET is
         for method, path, allow in (("DELETE", "/api/jobs", {"GET", "HEAD", "POST"}),
