@@ -46,6 +46,17 @@ int args_parse_custom(const json_t *v, const char *field, json_t **out, json_t *
     return -EINVAL;
 }
 
+bool args_too_large(const json_t *v, const char *field, const char *what, json_t *errs)
+{
+    size_t n = v ? json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY) : 0;
+    if (n <= ARGS_MAX_BYTES) return false;
+    json_errs_add(errs, field,
+                  "%stoo large: %zu bytes as JSON, at most %d (256 KiB); pass bulk data as a "
+                  "path or a URL that the task reads, not in the arguments",
+                  what, n, ARGS_MAX_BYTES);
+    return true;
+}
+
 bool args_custom(const json_t *input, const json_t *custom)
 {
     if (custom) return true;

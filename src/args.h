@@ -33,6 +33,19 @@ json_t *args_resolve(const struct task *t, const json_t *input, const json_t *cu
 bool args_custom(const json_t *input, const json_t *custom);
 
 /*
+ * The most a run's arguments may take, as compact JSON text: a job's saved arguments and its
+ * custom args, a request's args and custom args, and the arguments a run resolves to, each.
+ * They are stored with the run and in the audit trail, sent in every run list and written to
+ * the task's stdin: bulk data belongs in a file or behind a URL the task reads.
+ */
+#define ARGS_MAX_BYTES (256 * 1024)
+
+/* Whether v is longer than ARGS_MAX_BYTES as compact JSON; if so an error for field, saying
+ * what to do instead, is added to errs. what names the arguments in the message ("" for
+ * none). */
+bool args_too_large(const json_t *v, const char *field, const char *what, json_t *errs);
+
+/*
  * custom_args as the API takes them: a JSON text in a string (the reference's form) or an
  * object; null, "" and {} mean none. On success *out is an object or NULL (none). On failure
  * adds an error for field to errs and returns -EINVAL.

@@ -478,6 +478,12 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
     const json_t *input = rq->args ? rq->args : job->run_args;
     json_t *args = args_resolve(t, input, rq->custom_args, last, errs);
     if (!args) return -EINVAL;
+    /* each part was bounded, but the job type's defaults may add to them */
+    if (args_too_large(args, "args", "the arguments the run would get (with the job type's "
+                                     "defaults) are ", errs)) {
+        json_decref(args);
+        return -EINVAL;
+    }
     /* a request's own arguments were checked by the API; the job's saved ones (and the job
      * type's defaults) are checked as they resolve, so that a secret missing now is refused to
      * the person asking rather than failing the run when it starts (a scheduled fire fails it) */

@@ -408,9 +408,12 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
                               j->task);
             json_decref(saved);
         }
+        /* a large saved value is sent with the job and every run of it: checked as given */
+        if (json_is_object(args)) args_too_large(run_args, "args", "", errs);
         json_t *custom = NULL;
         if (custom_in) {
-            args_parse_custom(custom_in, "custom_args", &custom, errs);
+            if (args_parse_custom(custom_in, "custom_args", &custom, errs) == 0)
+                args_too_large(custom, "custom_args", "", errs);
         } else if (!full && j->run_args) {
             json_t *old = json_object_get(j->run_args, "custom_args");
             custom = old ? json_incref(old) : NULL; /* PATCH of args keeps custom args */

@@ -337,6 +337,9 @@ void api_runs_create(struct api_ctx *c)
     if (rq.args && json_is_string(json_object_get(rq.args, "custom_args")))
         args_parse_custom(json_object_get(rq.args, "custom_args"), "args.custom_args", &inner,
                           errs);
+    args_too_large(rq.args, "args", "", errs);
+    args_too_large(custom, "custom_args", "", errs);
+    args_too_large(inner, "args.custom_args", "", errs);
     const struct task *t = taskset_get(dispatch_tasks(c->api->dispatch), j.task);
     bool admin = c->who.role == ROLE_ADMIN, sends = rq.args || custom;
     /* runs of a job type whose arguments reach far (an address to call, a folder to read), and

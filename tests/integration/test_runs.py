@@ -285,7 +285,8 @@ echo "on stderr" >&2
         hold on sked for one that never does."""
         reads = sh_task("reads", 'cat > "in-$SKED_RUN_ID"', arguments={"type": "object"})
         ignores = sh_task("ignores", "sleep 0.5", arguments={"type": "object"})
-        blob = "".join(chr(0x41 + i % 26) for i in range(300_000))
+        # longer than a pipe holds (64 KiB), within what arguments may take (256 KiB)
+        blob = "".join(chr(0x41 + i % 26) for i in range(200_000))
         with Sked(tasks={"reads.json": reads, "ignores.json": ignores}, args=FAST) as s:
             ignored = s.run_job(s.create_job("ignores")["id"], args={"blob": blob})
             # sked answers while that task holds its arguments unread
@@ -297,6 +298,52 @@ echo "on stderr" >&2
             self.assertTrue(line.endswith("}\n"), line[-20:])
             self.assertEqual(json.loads(line)["blob"], blob)
             self.assertEqual(s.wait_run(ignored)["status"], "SUCCESS")
+
+    def test_arguments_are_bounded_at_256_kib_of_json(self):
+        """A job's saved args and custom args, a run's args, custom args and the custom args
+        inside its args, and what a run resolves to (the job type's defaults added) are each
+        refused past 256 KiB of JSON, naming the field, the limit and what to do instead."""
+        big_default = "d" * 100_000
+        free = sh_task("free", "cat > /dev/null", arguments={"type": "object", "properties": {
+            "blob": {"type": "string"}, "extra": {"type": "string", "default": big_default}}})
+        limit = 256 * 1024
+        over = "x" * (limit - len('{"blob":""}') + 1)   # one byte past the limit as JSON
+        at = over[:-1]                                   # exactly at it
+        with Sked(tasks={"free.json": free}, args=FAST) as s:
+            def refused(path, body, field, method="POST"):
+                r = s.request(method, path, body)
+                self.assertEqual(r.status, 400, r)
+                errs = {e["field"]: " ".join(e["messages"]) for e in r.json["errors"]}
+                self.assertIn(field, errs, r.json)
+                self.assertIn("at most 262144 (256 KiB); pass bulk data as a path or a URL",
+                              errs[field])
+                return errs[field]
+
+            self.assertIn("%d bytes as JSON" % (limit + 1),
+                          refused("/api/jobs", {"title": "t", "task": "free", "args": {"blob": over}}, "args"))
+            refused("/api/jobs", {"title": "t", "task": "free", "custom_args": {"blob": over}}, "custom_args")
+            refused("/api/jobs", {"title": "t", "task": "free",
+                                  "custom_args": json.dumps({"blob": over})}, "custom_args")
+            job = s.create_job("free", args={"blob": "small"})
+            url = "/api/jobs/" + job["id"]
+            refused(url, {"args": {"blob": over}}, "args", method="PATCH")
+            refused(url, {"custom_args": {"blob": over}}, "custom_args", method="PATCH")
+            refused(url + "/runs", {"args": {"blob": over}}, "args")
+            refused(url + "/runs", {"custom_args": {"blob": over}}, "custom_args")
+            refused(url + "/runs", {"args": {"custom_args": json.dumps({"blob": over})}},
+                    "args.custom_args")
+            self.assertEqual(s.get(url + "/runs").json["hits"]["total"], 0)
+            # at the limit they are taken; custom args replace the defaults
+            self.assertEqual(s.patch(url, {"custom_args": {"blob": at}}).status, 200)
+            run = s.wait_run(s.run_job(job["id"]))
+            self.assertEqual((run["status"], len(run["args"]["blob"])), ("SUCCESS", len(at)))
+            # saved arguments within it, which the job type's default takes past it
+            self.assertEqual(s.patch(url, {"args": {"blob": at[:200_000]}, "custom_args": None}).status, 200)
+            r = s.post(url + "/runs", {})
+            self.assertEqual(r.status, 400, r)
+            self.assertIn("the arguments the run would get (with the job type's defaults) are too "
+                          "large", r.json["errors"][0]["messages"][0])
+            self.assertEqual(s.get(url + "/runs").json["hits"]["total"], 1)
 
     def test_a_process_left_holding_the_output_is_killed_at_the_end(self):
         """A task that leaves a process of another session holding its stdout: at the task's
