@@ -887,7 +887,7 @@ static void purge_step(evutil_socket_t fd, short what, void *arg)
         dispatch_job_deleted(api->dispatch, p->j.id);
         scheduler_job_deleted(api->sched, p->j.id);
         rc = store_job_delete(api->store, p->j.id);
-        if (rc == 0) rc = store_job_unchain(api->store, p->j.id);
+        if (rc == 0) rc = store_job_unchain(api->store, p->j.id, time_now_us());
     }
     struct route_match none;
     memset(&none, 0, sizeof none);

@@ -1001,13 +1001,17 @@ int store_job_delete(struct store *s, const char *id)
     return sqlite3_changes(s->db) ? 0 : -ENOENT;
 }
 
-int store_job_unchain(struct store *s, const char *id)
+int store_job_unchain(struct store *s, const char *id, int64_t now)
 {
+    /* a job rewritten so is changed: its updated (its ETag) moves, past what it was even when
+     * the clock has not */
     sqlite3_stmt *st = stmt(s, "UPDATE job SET on_success = (SELECT CASE count(*) WHEN 0 THEN NULL "
                                "ELSE json_group_array(value) END FROM json_each(job.on_success) "
-                               "WHERE value <> ?1) WHERE on_success IS NOT NULL AND EXISTS "
-                               "(SELECT 1 FROM json_each(job.on_success) WHERE value = ?1)");
+                               "WHERE value <> ?1), updated = max(?2, updated + 1) WHERE "
+                               "on_success IS NOT NULL AND EXISTS (SELECT 1 FROM "
+                               "json_each(job.on_success) WHERE value = ?1)");
     bind_text(st, 1, id);
+    sqlite3_bind_int64(st, 2, now);
     s->job_gen++;
     return write_step(s, st) == SQLITE_DONE ? 0 : fail(s, "job_unchain");
 }

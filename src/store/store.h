@@ -78,8 +78,9 @@ bool store_job_notifies(struct store *s, const char *id, int status);
 int store_job_get(struct store *s, const char *id, struct job *out);
 /* Deletes the job with its runs and their logs. */
 int store_job_delete(struct store *s, const char *id);
-/* Takes job id out of every job's on_success list (after its deletion). */
-int store_job_unchain(struct store *s, const char *id);
+/* Takes job id out of every job's on_success list (after its deletion); each job so changed
+ * is updated at now. */
+int store_job_unchain(struct store *s, const char *id, int64_t now);
 /* Whether job id starts other jobs when a run of it succeeds (read from the jobs kept). */
 bool store_job_chains(struct store *s, const char *id);
 /* The chains owed: run_id (of job_id) succeeded and the runs its job's on_success starts are

@@ -762,6 +762,28 @@ class JobWrites(ApiCase):
         r = self.s.request("DELETE", url, headers={"If-Match": self.s.get(url).headers.get("ETag")})
         self.assertEqual(r.status, 204, r)
 
+    def test_a_job_whose_chain_loses_a_deleted_job_is_updated(self):
+        """Deleting a job takes it out of other jobs' on_success: those jobs changed, so their
+        updated and ETag move, and an If-Match of before is refused."""
+        b = self.job()
+        a = self.job(on_success=[b["id"]])
+        other = self.job()
+        read = self.s.get("/api/jobs/" + a["id"])
+        etag = read.headers["ETag"]
+        self.assertEqual(etag, '"%s"' % a["updated"])
+        self.assertEqual(self.s.delete("/api/jobs/" + b["id"]).status, 204)
+        now = self.s.get("/api/jobs/" + a["id"])
+        self.assertEqual(now.json["on_success"], [])
+        self.assertGreater(skedtest.parse_time(now.json["updated"]), skedtest.parse_time(a["updated"]))
+        self.assertEqual(now.headers["ETag"], '"%s"' % now.json["updated"])
+        listed = [j for j in self.s.get("/api/jobs?size=1000").json["hits"]["hits"] if j["id"] == a["id"]]
+        self.assertEqual(listed[0]["updated"], now.json["updated"])
+        r = self.s.request("PATCH", "/api/jobs/" + a["id"], {"description": "x"},
+                           headers={"If-Match": etag})
+        self.assertError(r, 412)
+        # a job that named nothing deleted is left as it was
+        self.assertEqual(self.s.get("/api/jobs/" + other["id"]).json["updated"], other["updated"])
+
     def test_create_returns_what_was_given(self):
         j = self.full_job()
         self.assertTrue(uuid.UUID(j["id"]))
