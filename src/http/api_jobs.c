@@ -581,6 +581,27 @@ void api_jobs_list(struct api_ctx *c)
         api_error(c, 503, "the store failed; see the server log");
         return;
     }
+    /* a job type that is neither loaded nor the type of any job is a misspelt one (ids are
+     * case-sensitive), which would otherwise find nothing, as if there were no such jobs; one
+     * whose task file was removed is still the type of the jobs made of it */
+    if (total == 0 && q.task && !taskset_get(dispatch_tasks(c->api->dispatch), q.task)) {
+        struct job_query any = {.active = -1, .task = q.task};
+        struct job *none;
+        size_t nn;
+        int64_t used = 0;
+        int rc = store_job_list(c->api->store, &any, &none, &nn, &used);
+        if (rc == 0) store_jobs_free(none, nn);
+        if (rc == 0 && used == 0) {
+            store_jobs_free(jobs, n);
+            errs = json_array();
+            json_errs_add(errs, "task",
+                          "unknown job type '%.60s%s': no job type of this id is loaded and no "
+                          "job is of it (ids are case-sensitive; see GET /api/tasks)",
+                          q.task, strlen(q.task) > 60 ? "…" : "");
+            api_invalid(c, errs);
+            return;
+        }
+    }
     struct buf items = BUF_INIT;
     for (size_t i = 0; i < n; i++) {
         if (i) buf_putc(&items, ',');

@@ -855,6 +855,28 @@ static void audit_answer(struct api_ctx *c, void *arg)
     free(a);
 }
 
+/* Every action of the trail (docs/api.md, "The audit trail"), and the kinds a filter may name
+ * instead: an action misspelt would otherwise find nothing, as if nothing had been done. */
+static const char *const audit_actions[] = {
+    "job.created",   "job.updated",   "job.scheduled",         "job.activated",
+    "job.deactivated", "job.deleted", "run.started",           "run.stopped",
+    "run.deleted",   "user.created",  "user.updated",          "user.password_changed",
+    "user.deleted",  "token.created", "token.revoked",         "login.succeeded",
+    "login.failed",  "logout",        "queue.paused",          "queue.reason_changed",
+    "queue.resumed", NULL};
+static const char *const audit_kinds[] = {"job.", "run.", "user.", "token.", "login.", "queue.",
+                                          NULL};
+
+/* Whether act (lower case) is an action or a kind of them ("job.") */
+static bool audit_action_known(const char *act)
+{
+    for (const char *const *a = audit_actions; *a; a++)
+        if (strcmp(act, *a) == 0) return true;
+    for (const char *const *k = audit_kinds; *k; k++)
+        if (strcmp(act, *k) == 0) return true;
+    return false;
+}
+
 void api_audit_list(struct api_ctx *c)
 {
     static const char *const sorts[] = {"created", NULL};
@@ -877,8 +899,17 @@ void api_audit_list(struct api_ctx *c)
         act[n] = '\0';
         if (!strchr(act, '.') && strcmp(act, "logout") != 0) memcpy(act + n, ".", 2);
         q.action = act;
-    } else {
-        q.action = action;
+    }
+    if (action && (!q.action || !audit_action_known(q.action))) {
+        struct buf all = BUF_INIT;
+        for (const char *const *a = audit_actions; *a; a++)
+            buf_printf(&all, "%s%s", a == audit_actions ? "" : ", ", *a);
+        json_errs_add(errs, "action",
+                      "unknown action '%.60s%s': give an action (%s) or a kind of them, with or "
+                      "without its dot (job, run, user, token, login, queue), in any case",
+                      action, strlen(action) > 60 ? "…" : "", buf_cstr(&all));
+        buf_free(&all);
+        q.action = NULL;
     }
     const char *since = api_param(c, "since", "a date-time", 0, errs);
     const char *why;

@@ -558,6 +558,18 @@ class QueryParameters(ApiCase):
         for path in ("/api/jobs?page=1&size=10", logs + "?after=0&limit=0", logs + "?after=10"):
             self.assertEqual(self.s.get(path).status, 200, path)
 
+    def test_a_job_type_filter_that_names_none_is_refused(self):
+        """task= names a loaded job type (case-sensitive) or the type of a stored job: anything
+        else would find nothing, as if there were no such jobs."""
+        self.assertEqual(self.s.get("/api/jobs?task=lowq").status, 200)  # a type without jobs
+        self.assertEqual(self.s.get("/api/jobs?task=t&q=no-title-holds-this").json["hits"]["total"], 0)
+        for value in ("nope", "T", "LOWQ"):
+            r = self.s.get("/api/jobs?task=" + value)
+            self.assertEqual(r.status, 400, (value, r))
+            self.assertEqual(r.json["errors"], [{"field": "task", "messages": [
+                "unknown job type '%s': no job type of this id is loaded and no job is of it "
+                "(ids are case-sensitive; see GET /api/tasks)" % value]}])
+
     def test_after_cannot_be_combined_with_page(self):
         runs = "/api/jobs/%s/runs" % self.j["id"]
         for path in (runs, "/api/runs"):
@@ -708,6 +720,11 @@ class JobWrites(ApiCase):
             self.assertEqual(s.get(url).json["run_args"], {"n": 2})
             self.assertEqual(s.patch(url, {"args": {"n": 2}, "title": "kept"}).status, 200)
             self.assertEqual(s.get(url).json["title"], "kept")
+            # its jobs are still found by their job type; a type of no job at all is refused
+            self.assertEqual(s.get("/api/jobs?task=gone").json["hits"]["total"], 1)
+            self.assertEqual(s.get("/api/jobs?task=gone&active=false").json["hits"]["total"], 0)
+            r = s.get("/api/jobs?task=never")
+            self.assertEqual((r.status, r.json["errors"][0]["field"]), (400, "task"), r)
 
     def test_if_match_keeps_a_change_made_meanwhile(self):
         """A job's ETag is its updated time quoted; a PUT, PATCH or DELETE with an If-Match

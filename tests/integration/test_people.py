@@ -707,8 +707,17 @@ class Hardening(unittest.TestCase):
             # actions in any case; a kind named without its dot is the kind
             for spelling in ("USER.", "user", "User"):
                 self.assertEqual(s.get("/api/audit?action=" + spelling).json["hits"]["total"], len(asc), spelling)
-            self.assertEqual(s.get("/api/audit?action=us_r.").json["hits"]["total"], 0)
-            self.assertEqual(s.get("/api/audit?action=%25").json["hits"]["total"], 0)
+            for spelling in ("logout", "Login", "login.failed", "QUEUE.reason_changed", "run."):
+                self.assertEqual(s.get("/api/audit?action=" + spelling).status, 200, spelling)
+            # an action that is none, or a prefix that is no kind, would find nothing: refused
+            for spelling in ("us_r.", "%25", "log", "bogus.thing", "run.stoped", "user..", "job.x",
+                             "logout.", ".", "a" * 70):
+                r = s.get("/api/audit?action=" + spelling)
+                self.assertEqual(r.status, 400, (spelling, r))
+                self.assertEqual(r.json["errors"][0]["field"], "action")
+                self.assertIn("give an action (job.created, job.updated", r.json["errors"][0]["messages"][0])
+                self.assertIn("queue.resumed) or a kind of them, with or without its dot (job, run, "
+                              "user, token, login, queue)", r.json["errors"][0]["messages"][0])
             # parameters that cannot match are refused, not answered with nothing
             for path, field in (("/api/audit?job_id=nope", "job_id"), ("/api/tokens?all=yes", "all"),
                                 ("/api/tokens?al=true", "al"), ("/api/tokens?all=true&all=false", "all"),
