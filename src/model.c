@@ -113,6 +113,21 @@ int role_parse(const char *s)
     return -1;
 }
 
+const char *username_problem(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64 ||
+        strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.@-") != n)
+        return "1 to 64 ASCII letters, digits, '_', '.', '@' or '-'";
+    if (strcasecmp(s, "bootstrap") == 0)
+        return "'bootstrap' is reserved, in any case: it names the bootstrap token (SKED_ADMIN_TOKEN) "
+               "in the audit trail, whose user filter would find both; choose another username";
+    if (strcasecmp(s, "me") == 0)
+        return "'me' is reserved, in any case: /api/users/me is the caller's own account; choose "
+               "another username";
+    return NULL;
+}
+
 void account_release(struct account *a)
 {
     free(a->username);

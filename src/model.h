@@ -167,6 +167,11 @@ struct audit_entry {
     char *job_title; /* the job's title as the entry was read; NULL when it is gone */
 };
 
+/* Why s cannot be a new account's username, or NULL: it is 1 to 64 ASCII letters, digits, '_',
+ * '.', '@' or '-', and none of the names the API gives a meaning of their own, in any case:
+ * "bootstrap" (the bootstrap token's name, which the audit trail's user filter finds) and "me"
+ * (the caller's own account in /api/users/me). Accounts stored before keep their names. */
+const char *username_problem(const char *s);
 void account_release(struct account *a);
 void token_release(struct token *t);
 /* An account and a token as the API shows them (GET /api/users, GET /api/tokens), the CLI's

@@ -208,12 +208,12 @@ static int user_add(int argc, char **argv)
         rc = usage_error(&o, "--password-stdin and --no-password contradict each other; give one");
         goto out;
     }
-    if (strlen(o.arg) > 64 || strspn(o.arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                            "0123456789_.@-") != strlen(o.arg)) {
-        rc = usage_error(&o, "USERNAME: 1 to 64 ASCII letters, digits, '_', '.', '@' or '-'");
+    const char *why = username_problem(o.arg);
+    if (why) {
+        rc = usage_error(&o, "USERNAME: %s", why);
         goto out;
     }
-    const char *display = opts_get(&o, O_DISPLAY), *why;
+    const char *display = opts_get(&o, O_DISPLAY);
     char whybuf[64];
     if (display && (why = line_problem(display, 200, whybuf, sizeof whybuf))) {
         rc = usage_error(&o, "--display-name %s", why);

@@ -29,15 +29,6 @@ static json_t *principal_json(const struct principal *w)
                      w->via == VIA_SESSION ? "session" : w->via == VIA_TOKEN ? "token" : "bootstrap");
 }
 
-static bool valid_username(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 64) return false;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && !strchr("_.@-", s[i])) return false;
-    return true;
-}
-
 /* "me" or an account id from the path; fills out. A non-admin only ever finds their own
  * account: others' are "not found", so ids cannot be probed. */
 static int path_account(struct api_ctx *c, struct account *out)
@@ -447,8 +438,8 @@ void api_users_create(struct api_ctx *c)
     op->body = body;
     struct account *a = &op->acc;
     const char *user = api_str_field(body, "username", 64, true, errs);
-    if (user && !valid_username(user))
-        json_errs_add(errs, "username", "1 to 64 ASCII letters, digits, '_', '.', '@' or '-'");
+    const char *why = user ? username_problem(user) : NULL;
+    if (why) json_errs_add(errs, "username", "%s", why);
     if (!json_object_get(body, "role")) json_errs_add(errs, "role", "required: admin, operator or viewer");
     account_fields(body, a, errs);
     const char *pass = password_field(body, errs);

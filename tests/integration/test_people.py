@@ -950,6 +950,33 @@ class Accounts(unittest.TestCase):
             fails = s.get("/api/audit?action=login.failed").json["hits"]["total"]
             self.assertEqual(fails, 0)
 
+    def test_bootstrap_and_me_are_no_usernames(self):
+        """'bootstrap' names the bootstrap token in the audit trail's user filter and 'me' the
+        caller's own account: neither can be a new account's name, in any case, through the
+        API or the CLI; an account given one before keeps it."""
+        with people_sked() as s:
+            for name, words in (("bootstrap", "'bootstrap' is reserved"), ("BootStrap", "'bootstrap' is reserved"),
+                                ("me", "'me' is reserved"), ("ME", "/api/users/me is the caller's own account")):
+                r = s.post("/api/users", {"username": name, "role": "viewer"})
+                self.assertEqual(r.status, 400, (name, r))
+                self.assertEqual(r.json["errors"][0]["field"], "username")
+                self.assertIn(words, r.json["errors"][0]["messages"][0])
+                self.assertIn("choose another username", r.json["errors"][0]["messages"][0])
+                c = subprocess.run([skedtest.BIN, "user", "add", name, "--role", "viewer", "--no-password",
+                                    "--db", s.db], capture_output=True, text=True, timeout=60)
+                self.assertEqual(c.returncode, 2, c)
+                self.assertIn(words, c.stderr)
+            for name in ("meg", "bootstrapper", "me.too"):
+                self.assertEqual(s.post("/api/users", {"username": name, "role": "viewer"}).status, 201, name)
+            # stored by an earlier version: left alone, and it signs in
+            with sqlite3.connect(s.db) as db:
+                db.execute("INSERT INTO account (id, username, display_name, role, disabled, created, "
+                           "updated) VALUES ('7e1f0c4e-0000-4000-8000-000000000001', 'me', 'me', "
+                           "'viewer', 0, 1, 1)")
+            self.assertIn("me", [u["username"] for u in s.get("/api/users").json["hits"]["hits"]])
+            me = {"id": "7e1f0c4e-0000-4000-8000-000000000001"}
+            self.assertEqual(s.request("GET", "/api/users/me", token=token_for(s, me)).json["username"], "me")
+
     def test_http_edges(self):
         """A probe at a path that is no page gets 404 (a browser the UI's own not-found page);
         answers are not cached; a header read once is refused when sent twice; a session
