@@ -134,6 +134,14 @@ const char *notify_url_problem(const char *u)
     if (strlen(u) > 2000) return "is longer than 2000 bytes";
     for (const unsigned char *p = (const unsigned char *)u; *p; p++)
         if (*p <= ' ' || *p == 0x7f) return "holds a space or a control character";
+    /* the form shown to those who are no admin (notify_hook_shown), written back */
+    if (strstr(u, "…"))
+        return "is a URL as shown to those who are no admin, cut after its host ('…'): give the "
+               "whole URL, which only admins read";
+    for (const unsigned char *p = (const unsigned char *)u; *p; p++)
+        if (*p >= 0x80)
+            return "holds a character that is not ASCII: percent-encode it as its UTF-8 bytes "
+                   "(é as %C3%A9)";
     const char *rest = strncmp(u, "http://", 7) == 0    ? u + 7
                        : strncmp(u, "https://", 8) == 0 ? u + 8
                                                         : NULL;
@@ -377,8 +385,11 @@ char *notify_hook_shown(const char *url)
      * may go on with other characters) */
     const char *shown = host_of(host, n);
     size_t len = host_len(shown, n - (size_t)(shown - host));
+    /* "/…" whenever something is cut, a user and password too: what is shown is then never a
+     * URL that works (notify_url_problem refuses it), so a form written back from it cannot
+     * replace the whole one */
     return xasprintf("%.*s%.*s%s", (int)(host - url), url, (int)len, shown,
-                     shown[len] ? "/…" : "");
+                     shown[len] || shown != host ? "/…" : "");
 }
 
 static void deliver_work(void *arg)

@@ -34,12 +34,13 @@ char *notify_subject(int status, const char *title);
 /* The hex HMAC-SHA256 signature of a webhook: over "TIMESTAMP.BODY" with key. out: 65 bytes. */
 void notify_sign(const char *key, const char *timestamp, const char *body, char out[65]);
 /* A webhook URL as logs and readers who are no admin see it: scheme and host, any user and
- * password and everything after the host cut ("https://hooks.example.org/…"), since such URLs
- * are often secrets themselves (a chat service's incoming hooks). NULL when url has no
- * "scheme://". Caller frees. */
+ * password and everything after the host cut, and "/…" when anything was
+ * ("https://hooks.example.org/…"), since such URLs are often secrets themselves (a chat
+ * service's incoming hooks). NULL when url has no "scheme://". Caller frees. */
 char *notify_hook_shown(const char *url);
 /* Why u cannot be a webhook's URL, or NULL: http:// or https://, a host, at most 2000 bytes, no
- * space or control character. Said as the end of "'URL' ..." */
+ * space, control character or other character than ASCII (so never a form notify_hook_shown
+ * made). Said as the end of "'URL' ..." */
 const char *notify_url_problem(const char *u);
 
 #endif

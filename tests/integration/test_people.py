@@ -491,7 +491,7 @@ class Hardening(unittest.TestCase):
                             s.get("/api/jobs", token=tok).json["hits"]["hits"][0]):
                     self.assertEqual(doc["notification_webhooks"],
                                      ["https://hooks.example.org/…", "http://127.0.0.1:9",
-                                      "https://chat.example.org"])
+                                      "https://chat.example.org/…"])
                     self.assertNotIn("SECRET", json.dumps(doc))
             # the admin's read is its own document, not one kept from another's
             self.assertEqual(s.get("/api/jobs/" + job["id"]).json["notification_webhooks"],
@@ -507,6 +507,32 @@ class Hardening(unittest.TestCase):
             db.close()
             self.assertEqual(s.get("/api/jobs/" + job["id"], token=viewer).json["notification_webhooks"],
                              ["https://hooks.example.org/…", "https://h/…"])
+
+    def test_a_webhook_as_others_read_it_cannot_replace_the_whole_one(self):
+        """The form shown to those who are no admin is no URL sked takes, so an admin who
+        writes back a job an operator read is refused rather than left with hooks that go
+        nowhere; a URL with characters that are not ASCII is told to percent-encode them."""
+        with people_sked() as s:
+            operator = token_for(s, account(s, "otto", "operator"))
+            hooks = ["https://hooks.example.org/services/T0/B0/XSECRET", "https://bot:pw@chat.example.org",
+                     "http://127.0.0.1:9"]
+            job = s.create_job("quick", notification_webhooks=hooks)
+            read = s.get("/api/jobs/" + job["id"], token=operator).json
+            r = s.put("/api/jobs/" + job["id"], read)
+            self.assertEqual(r.status, 400, r)
+            self.assertEqual([e["field"] for e in r.json["errors"]], ["notification_webhooks"])
+            self.assertEqual(r.json["errors"][0]["messages"], [
+                "'%s' is a URL as shown to those who are no admin, cut after its host ('…'): give "
+                "the whole URL, which only admins read" % u
+                for u in ("https://hooks.example.org/…", "https://chat.example.org/…")])
+            self.assertEqual(s.get("/api/jobs/" + job["id"]).json["notification_webhooks"], hooks)
+            for url in ("https://h.example.org/café", "https://h.example.org/?q=ü"):
+                r = s.patch("/api/jobs/" + job["id"], {"notification_webhooks": [url]})
+                self.assertEqual(r.status, 400, r)
+                self.assertIn("holds a character that is not ASCII: percent-encode it as its UTF-8 "
+                              "bytes (é as %C3%A9)", r.json["errors"][0]["messages"][0])
+            r = s.patch("/api/jobs/" + job["id"], {"notification_webhooks": ["https://h.example.org/caf%C3%A9"]})
+            self.assertEqual(r.status, 200, r)
 
     def test_an_admins_change_made_while_a_password_is_checked_stands(self):
         """A person's own change waits for their password's check, off the loop; an admin who
