@@ -364,6 +364,8 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
     /* saved arguments and custom args */
     json_t *args = json_object_get(body, "args");
     json_t *custom_in = json_object_get(body, "custom_args");
+    /* the path of the custom args' errors: where they were given, as for a run's */
+    const char *custom_field = custom_in ? "custom_args" : "args.custom_args";
     if (!custom_in && json_is_object(args)) custom_in = json_object_get(args, "custom_args");
     if (args || custom_in || full) {
         json_t *run_args = json_object();
@@ -412,8 +414,8 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
         if (json_is_object(args)) args_too_large(run_args, "args", "", errs);
         json_t *custom = NULL;
         if (custom_in) {
-            if (args_parse_custom(custom_in, "custom_args", &custom, errs) == 0)
-                args_too_large(custom, "custom_args", "", errs);
+            if (args_parse_custom(custom_in, custom_field, &custom, errs) == 0)
+                args_too_large(custom, custom_field, "", errs);
         } else if (!full && j->run_args) {
             json_t *old = json_object_get(j->run_args, "custom_args");
             custom = old ? json_incref(old) : NULL; /* PATCH of args keeps custom args */
@@ -422,7 +424,8 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
          * an admin gets this far with arguments (an operator's PATCH names schedule and active
          * alone, and its role is checked before its fields), so the messages name the file */
         secrets_check(cfg->secrets_dir, run_args, "args", true, errs);
-        if (custom) secrets_check(cfg->secrets_dir, custom, "custom_args", true, errs);
+        if (custom) secrets_check(cfg->secrets_dir, custom, custom_in ? custom_field : "custom_args",
+                                  true, errs);
         if (custom) json_object_set_new(run_args, "custom_args", custom);
         json_decref(j->run_args);
         j->run_args = run_args;

@@ -217,6 +217,11 @@ class BadInput(ApiCase):
             ({"title": "x", "task": "t", "args": [1]}, "args", None),
             ({"title": "x", "task": "t", "args": {"n": -1}}, "args.n", "at least 0"),
             ({"title": "x", "task": "t", "custom_args": "{oops"}, "custom_args", "malformed JSON"),
+            # custom args given inside args are named there, as a run's are
+            ({"title": "x", "task": "t", "args": {"custom_args": [1]}}, "args.custom_args",
+             "must be a JSON object or a string holding one"),
+            ({"title": "x", "task": "t", "args": {"custom_args": "{oops"}}, "args.custom_args",
+             "malformed JSON"),
         ]
         before = self.s.get("/api/jobs?size=1").json["hits"]["total"]
         for body, field, fragment in cases:
@@ -238,6 +243,8 @@ class BadInput(ApiCase):
         self.assertError(self.s.post(base, {"title": "a\tb"}), 400, "title", "one line")
         self.assertError(self.s.post(base, {"args": "n=1"}), 400, "args")
         self.assertError(self.s.post(base, {"args": {"n": "one"}}), 400, "args.n")
+        self.assertError(self.s.post(base, {"args": {"custom_args": [1]}}), 400, "args.custom_args",
+                         "must be a JSON object or a string holding one")
         self.assertEqual(self.s.get(base).json["hits"]["total"], 0)
         r = self.s.post(base, {"queue": "low", "title": "by hand"})
         self.assertEqual(r.status, 201, r)
