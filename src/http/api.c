@@ -294,31 +294,51 @@ void api_invalid(struct api_ctx *c, json_t *errs)
                                "A validation error occurred.", "errors", errs));
 }
 
-/* The dotted path (under prefix) of the first number in v beyond a 64-bit whole number, into
- * out; false when there is none. */
-static bool huge_number(const json_t *v, const char *prefix, char *out, size_t n)
+/*
+ * A number jansson cannot hold (a whole number past 64 bits, a number past a double's range)
+ * makes the whole body fail to parse. Each one, up to 16, is put in a copy of the body as one
+ * of these marks, by its kind, so that the copy parses and the number's field can be found in
+ * it (huge_number): valid JSON, but no number sked can hold, is said of its field, as any other
+ * value out of range is. The marks fit the shortest such numbers ("1e309", 5 characters; a
+ * whole one takes 19 digits at least).
+ */
+static const struct {
+    const char *mark;
+    const char *why;
+} huge[] = {
+    {"7.77e300", "a number too large (whole numbers go up to 9223372036854775807)"},
+    {"-7.77e300", "a number too small (whole numbers go down to -9223372036854775808)"},
+    {"8e300", "a number too large (numbers go up to about 1.8e308)"},
+    {"-8e300", "a number too small (numbers go down to about -1.8e308)"},
+};
+
+/* The dotted path (under prefix) of the first mark in v, into out, and its reason; NULL when
+ * there is none. */
+static const char *huge_number(const json_t *v, const char *prefix, char *out, size_t n)
 {
     char sub[512];
-    const char *k;
+    const char *k, *why;
     json_t *m;
     size_t i;
-    if (json_is_real(v) && fabs(json_real_value(v)) >= 9223372036854775807.0) {
-        snprintf(out, n, "%s", *prefix ? prefix : "(body)");
-        return true;
-    }
+    if (json_is_real(v))
+        for (i = 0; i < sizeof huge / sizeof *huge; i++)
+            if (json_real_value(v) == strtod(huge[i].mark, NULL)) {
+                snprintf(out, n, "%s", *prefix ? prefix : "(body)");
+                return huge[i].why;
+            }
     if (json_is_object(v))
         json_object_foreach((json_t *)v, k, m)
         {
             snprintf(sub, sizeof sub, "%s%s%s", prefix, *prefix ? "." : "", k);
-            if (huge_number(m, sub, out, n)) return true;
+            if ((why = huge_number(m, sub, out, n))) return why;
         }
     if (json_is_array(v))
         json_array_foreach(v, i, m)
         {
             snprintf(sub, sizeof sub, "%s[%zu]", prefix, i);
-            if (huge_number(m, sub, out, n)) return true;
+            if ((why = huge_number(m, sub, out, n))) return why;
         }
-    return false;
+    return NULL;
 }
 
 static bool number_char(char ch)
@@ -327,17 +347,15 @@ static bool number_char(char ch)
            ch == 'E';
 }
 
-/* body parsed with every number a real, or NULL when it is no JSON. jansson refuses a number
- * beyond a double's range (1e400) outright: each one, up to 16, is put as a finite number past
- * 64 bits in a copy, so that huge_number finds its field too. */
-static json_t *load_reals(const char *body, size_t len)
+/* body parsed with each number jansson cannot hold marked (huge), or NULL when it is no JSON
+ * or holds no such number. */
+static json_t *load_marked(const char *body, size_t len)
 {
     char *copy = NULL;
     json_t *v = NULL;
     for (int i = 0; i < 16; i++) {
         json_error_t je;
-        v = json_loadb(copy ? copy : body, len,
-                       JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &je);
+        v = json_loadb(copy ? copy : body, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
         if (v || json_error_code(&je) != json_error_numeric_overflow || je.position < 0 ||
             (size_t)je.position > len)
             break;
@@ -345,9 +363,17 @@ static json_t *load_reals(const char *body, size_t len)
         size_t a = (size_t)je.position, z = a;
         while (a > 0 && number_char(copy[a - 1])) a--;
         while (z < len && number_char(copy[z])) z++;
-        if (z - a < 5) break;
-        memcpy(copy + a, "1e300", 5);
-        memset(copy + a + 5, ' ', z - a - 5);
+        bool whole = !memchr(copy + a, '.', z - a) && !memchr(copy + a, 'e', z - a) &&
+                     !memchr(copy + a, 'E', z - a);
+        const char *mark = huge[(whole ? 0 : 2) + (copy[a] == '-' ? 1 : 0)].mark;
+        size_t ml = strlen(mark);
+        if (z - a < ml) break;
+        memcpy(copy + a, mark, ml);
+        memset(copy + a + ml, ' ', z - a - ml);
+    }
+    if (v && !copy) { /* nothing marked: the body parsed as it was */
+        json_decref(v);
+        v = NULL;
     }
     free(copy);
     return v;
@@ -362,19 +388,18 @@ json_t *api_body(struct api_ctx *c)
     }
     json_t *v = json_parse(c->req->body, c->req->body_len, "body", &e);
     if (!v) {
-        /* valid JSON with a number past 64 bits: said of its field, as any other value out
-         * of range is, rather than as malformed JSON */
-        json_t *reals = load_reals(c->req->body, c->req->body_len);
+        /* valid JSON with a number sked cannot hold: said of its field, as any other value
+         * out of range is, rather than as malformed JSON */
+        json_t *marked = load_marked(c->req->body, c->req->body_len);
         char field[512];
-        if (reals && huge_number(reals, "", field, sizeof field)) {
+        const char *why = marked ? huge_number(marked, "", field, sizeof field) : NULL;
+        json_decref(marked);
+        if (why) {
             json_t *errs = json_array();
-            json_errs_add(errs, field, "a number too large (whole numbers go up to "
-                                       "9223372036854775807)");
-            json_decref(reals);
+            json_errs_add(errs, field, "%s", why);
             api_invalid(c, errs);
             return NULL;
         }
-        json_decref(reals);
         api_error(c, 400, "%s", e.msg);
         return NULL;
     }

@@ -150,14 +150,27 @@ class BadInput(ApiCase):
         self.assertIn("description", [e["field"] for e in r.json["errors"]])
 
     def test_a_whole_number_past_64_bits_is_said_of_its_field(self):
-        for raw, field in ((b'{"title": "v", "task": "t", "max_retries": 99999999999999999999}', "max_retries"),
-                           (b'{"title": "v", "task": "t", "args": {"n": [1, -99999999999999999999]}}', "args.n[1]"),
-                           # beyond a double's range too, also after another such number
-                           (b'{"title": "v", "task": "t", "args": {"a": 1e400, "b": -2E+999}}', "args.a"),
-                           (b'{"title": "v", "task": "t", "args": {"n": [0.5, -1.5e400]}}', "args.n[1]")):
-            body = self.assertError(self.post_job(raw), 400)
-            self.assertEqual(body["errors"], [{"field": field, "messages": [
-                "a number too large (whole numbers go up to 9223372036854775807)"]}], body)
+        """A number sked cannot hold is said of its field: too large or too small as it is,
+        and of whole numbers only when it is written as one."""
+        large = "a number too large (whole numbers go up to 9223372036854775807)"
+        small = "a number too small (whole numbers go down to -9223372036854775808)"
+        for raw, field, why in (
+                (b'{"title": "v", "task": "t", "max_retries": 99999999999999999999}', "max_retries", large),
+                (b'{"title": "v", "task": "t", "max_retries": -9223372036854775809}', "max_retries", small),
+                (b'{"title": "v", "task": "t", "args": {"n": [1, -99999999999999999999]}}', "args.n[1]", small),
+                # a number a double holds is no such number, beside one that is
+                (b'{"title": "v", "task": "t", "args": {"r": 1e19}, "max_retries": 99999999999999999999}',
+                 "max_retries", large),
+                # beyond a double's range, also after another such number
+                (b'{"title": "v", "task": "t", "args": {"a": 1e400, "b": -2E+999}}', "args.a",
+                 "a number too large (numbers go up to about 1.8e308)"),
+                (b'{"title": "v", "task": "t", "args": {"n": [0.5, -1.5e400]}}', "args.n[1]",
+                 "a number too small (numbers go down to about -1.8e308)"),
+                (b'{"title": "v", "task": "t", "args": {"n": 9e308}}', "args.n",
+                 "a number too large (numbers go up to about 1.8e308)")):
+            with self.subTest(raw=raw):
+                body = self.assertError(self.post_job(raw), 400)
+                self.assertEqual(body["errors"], [{"field": field, "messages": [why]}], body)
 
     def test_body_must_be_an_object(self):
         for raw, kind in ((b"[1, 2]", "array"), (b'"text"', "string"), (b"42", "integer"),
