@@ -117,6 +117,7 @@ json_t *args_resolve(const struct task *t, const json_t *input, const json_t *cu
 
     if (t && t->arguments) {
         schema_apply_defaults(t->arguments, obj);
+        schema_coerce(t->arguments, obj);
         /* since is sked's own argument: always present, checked above, whether or not the
          * schema declares it. */
         json_t *s = json_incref(json_object_get(obj, "since"));

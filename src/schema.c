@@ -380,6 +380,46 @@ static int validate(const json_t *schema, json_t *v, const char *prefix, json_t 
     return n;
 }
 
+/* v as the integer it is worth when schema's type is integer and v a real with a whole value
+ * within 64 bits; else NULL. */
+static json_t *whole(const json_t *schema, const json_t *v)
+{
+    const char *type = json_str(schema, "type");
+    if (!type || strcmp(type, "integer") != 0 || !json_is_real(v)) return NULL;
+    double d = json_real_value(v);
+    if (!isfinite(d) || d != floor(d) || d < -9223372036854775808.0 || d >= 9223372036854775808.0)
+        return NULL;
+    return json_integer((json_int_t)d);
+}
+
+void schema_coerce(const json_t *schema, json_t *v)
+{
+    json_t *m, *w;
+    if (json_is_object(v)) {
+        json_t *props = json_object_get(schema, "properties");
+        const char *k;
+        json_object_foreach(v, k, m)
+        {
+            json_t *ps = json_object_get(props, k);
+            if (!ps) continue;
+            if ((w = whole(ps, m)))
+                json_object_set_new(v, k, w); /* the same key: the walk goes on */
+            else
+                schema_coerce(ps, m);
+        }
+    } else if (json_is_array(v)) {
+        json_t *items = json_object_get(schema, "items");
+        size_t i;
+        json_array_foreach(items ? v : NULL, i, m)
+        {
+            if ((w = whole(items, m)))
+                json_array_set_new(v, i, w);
+            else
+                schema_coerce(items, m);
+        }
+    }
+}
+
 void schema_apply_defaults(const json_t *schema, json_t *obj)
 {
     if (!json_is_object(obj)) return;

@@ -25,6 +25,11 @@ int schema_validate(const json_t *schema, json_t *v, const char *prefix, json_t 
  * a run may still complete). */
 int schema_validate_partial(const json_t *schema, json_t *v, const char *prefix, json_t *errs);
 
+/* Replaces in v (at any depth the schema describes) each real with a whole value that a 64-bit
+ * integer holds, 5.0, by that integer where the schema's type is integer: JSON Schema counts
+ * 5.0 as an integer, and JavaScript's numbers and Python's floats are sent so. */
+void schema_coerce(const json_t *schema, json_t *v);
+
 /* Fills properties missing from obj with their defaults (recursing into present objects). */
 void schema_apply_defaults(const json_t *schema, json_t *obj);
 

@@ -395,6 +395,7 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
             }
         }
         if (t && t->arguments) {
+            schema_coerce(t->arguments, run_args); /* 5.0 saved as 5 where an integer is due */
             json_t *check = json_deep_copy(run_args);
             json_object_del(check, "since"); /* checked above */
             schema_validate_partial(t->arguments, check, "args", errs);

@@ -799,6 +799,20 @@ class JobWrites(ApiCase):
         r = self.s.request("DELETE", url, headers={"If-Match": self.s.get(url).headers.get("ETag")})
         self.assertEqual(r.status, 204, r)
 
+    def test_a_whole_number_written_as_a_real_is_an_integer(self):
+        """5.0 is an integer to JSON Schema (and what JavaScript and Python's floats send): an
+        integer argument takes it, saved and passed on as 5; 5.5 is still refused."""
+        job = self.job(args={"n": 5.0})
+        self.assertIn('"run_args":{"n":5}', self.s.get("/api/jobs/" + job["id"]).raw)
+        run = self.s.wait_run(self.s.run_job(job["id"], args={"n": 2.0, "exit": 0.0}))
+        self.assertEqual(run["status"], "SUCCESS", run)
+        self.assertIn('"n":2,', self.s.get("/api/jobs/%s/runs/%s" % (job["id"], run["id"])).raw)
+        self.assertIn("n=2", [l["message"] for l in self.s.all_logs(run)])  # not 2.0
+        self.assertError(self.s.post("/api/jobs", {"title": "x", "task": "t", "args": {"n": 5.5}}),
+                         400, "args.n", "must be of type integer, not number")
+        self.assertError(self.s.post("/api/jobs/%s/runs" % job["id"], {"args": {"n": 1e19}}),
+                         400, "args.n", "must be of type integer, not number")
+
     def test_a_job_whose_chain_loses_a_deleted_job_is_updated(self):
         """Deleting a job takes it out of other jobs' on_success: those jobs changed, so their
         updated and ETag move, and an If-Match of before is refused."""

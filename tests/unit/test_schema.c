@@ -515,6 +515,28 @@ static void test_apply_defaults(void **state)
     json_decref(s);
 }
 
+static void test_coerce_whole_reals(void **state)
+{
+    (void)state;
+    json_t *s = J("{\"type\":\"object\",\"properties\":{"
+                  "\"i\":{\"type\":\"integer\"},\"n\":{\"type\":\"number\"},"
+                  "\"l\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}},"
+                  "\"o\":{\"type\":\"object\",\"properties\":{\"j\":{\"type\":\"integer\"}}}}}");
+    /* 5.0 is an integer, in objects and arrays; a number stays a number, a fraction or a
+     * value past 64 bits stays what it is (and validation says so), unknown keys alone */
+    json_t *v = J("{\"i\":5.0,\"n\":2.0,\"l\":[1,-3.0,1.5,1e19],\"o\":{\"j\":-0.0},\"x\":4.0}");
+    schema_coerce(s, v);
+    assert_json_eq(v, "{\"i\":5,\"n\":2.0,\"l\":[1,-3,1.5,1e19],\"o\":{\"j\":0},\"x\":4.0}");
+    assert_true(json_is_integer(json_object_get(v, "i")));
+    assert_true(json_is_real(json_object_get(v, "n")));
+    json_t *errs = json_array();
+    schema_validate(s, v, "args", errs);
+    assert_int_equal(json_array_size(errs), 3); /* l[2], l[3], x */
+    json_decref(errs);
+    json_decref(v);
+    json_decref(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -533,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_validate_unknown_and_nested),
         cmocka_unit_test(test_validate_date_time),
         cmocka_unit_test(test_apply_defaults),
+        cmocka_unit_test(test_coerce_whole_reals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
