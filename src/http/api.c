@@ -1283,7 +1283,8 @@ bool api_unknown_fields(json_t *body, const char *const *allowed, json_t *errs)
         bool ok = false;
         for (const char *const *a = allowed; *a; a++) ok = ok || strcmp(k, *a) == 0;
         if (!ok) {
-            json_errs_add(errs, k, "unknown field");
+            /* one without a name is named "" too: the path to it */
+            json_errs_add(errs, k, "unknown field%s", *k ? "" : ": a field without a name");
             bad = true;
         }
     }

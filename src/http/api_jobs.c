@@ -73,7 +73,7 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
     json_object_foreach(body, k, v)
     {
         if (!in_list(k, writable) && !in_list(k, read_only))
-            json_errs_add(errs, k, "unknown field");
+            json_errs_add(errs, k, "unknown field%s", *k ? "" : ": a field without a name");
     }
 
     /* task first: other fields depend on it */

@@ -297,7 +297,8 @@ void api_runs_create(struct api_ctx *c)
     {
         if (strcmp(k, "title") && strcmp(k, "queue") && strcmp(k, "args") &&
             strcmp(k, "custom_args"))
-            json_errs_add(errs, k, "unknown field (title, queue, args, custom_args)");
+            json_errs_add(errs, k, "unknown field%s (title, queue, args, custom_args)",
+                          *k ? "" : ": a field without a name");
     }
     struct run_request rq = {0};
     rq.trigger = TRIGGER_MANUAL;

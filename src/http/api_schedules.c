@@ -50,7 +50,8 @@ void api_schedules_preview(struct api_ctx *c)
     json_object_foreach(body, k, v)
     {
         if (strcmp(k, "schedule") && strcmp(k, "from") && strcmp(k, "count"))
-            json_errs_add(errs, k, "unknown field (schedule, from, count)");
+            json_errs_add(errs, k, "unknown field%s (schedule, from, count)",
+                          *k ? "" : ": a field without a name");
     }
     struct schedule sc;
     json_t *sj = json_object_get(body, "schedule");

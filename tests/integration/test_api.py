@@ -172,6 +172,21 @@ class BadInput(ApiCase):
                 body = self.assertError(self.post_job(raw), 400)
                 self.assertEqual(body["errors"], [{"field": field, "messages": [why]}], body)
 
+    def test_a_field_without_a_name_is_named_by_its_empty_path(self):
+        """{"": 1} is an unknown field whose path is "", as the spec's FieldError allows."""
+        job = self.job()
+        for path, method in (("/api/jobs", "POST"), ("/api/jobs/" + job["id"], "PATCH"),
+                             ("/api/jobs/%s/runs" % job["id"], "POST"), ("/api/users", "POST"),
+                             ("/api/schedules/preview", "POST")):
+            with self.subTest(path=path):
+                r = self.s.request(method, path, raw=b'{"": 1}')
+                self.assertError(r, 400)
+                errs = {e["field"]: " ".join(e["messages"]) for e in r.json["errors"]}
+                self.assertIn("unknown field: a field without a name", errs.get("", ""), r.json)
+        with open(os.path.join(skedtest.SRC, "docs", "openapi.json")) as f:
+            field = json.load(f)["components"]["schemas"]["FieldError"]["properties"]["field"]
+        self.assertEqual(field.get("minLength", 0), 0)
+
     def test_body_must_be_an_object(self):
         for raw, kind in ((b"[1, 2]", "array"), (b'"text"', "string"), (b"42", "integer"),
                           (b"null", "null")):
