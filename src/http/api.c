@@ -495,6 +495,11 @@ const char *api_param(struct api_ctx *c, const char *key, const char *accepts, u
          * the default need not be */
         json_errs_add(errs, key, "must not be empty: give %s, or leave %s out", accepts, key);
         v = NULL;
+    } else if (v && !utf8_valid(v, strlen(v))) {
+        /* as in a body: text that is not UTF-8 would be matched as no one meant it */
+        json_errs_add(errs, key, "is not UTF-8 text: percent-encode each character as its "
+                                 "UTF-8 bytes (é as %%C3%%A9)");
+        v = NULL;
     }
     buf_free(&all);
     return v;

@@ -126,7 +126,7 @@ void api_params_known(struct api_ctx *c, const char *const *known, json_t *errs)
  * true; false when it has none. */
 bool api_no_params(struct api_ctx *c);
 /* The one value of query parameter key, or NULL when it is absent or refused: given more than
- * once, or empty (unless API_PARAM_EMPTY), each refusal added to errs; accepts says what a
+ * once, empty (unless API_PARAM_EMPTY) or not UTF-8, each refusal added to errs; accepts says what a
  * value may be ("a whole number from 1 to 1000"). API_PARAM_LIST: the value is comma-separated,
  * which the refusal of a repeated one says. */
 #define API_PARAM_EMPTY 1u

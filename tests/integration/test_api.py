@@ -605,6 +605,21 @@ class QueryParameters(ApiCase):
                 "unknown job type '%s': no job type of this id is loaded and no job is of it "
                 "(ids are case-sensitive; see GET /api/tasks)" % value]}])
 
+    def test_values_that_are_not_utf8_are_refused(self):
+        """A value that decodes to bytes that are not UTF-8 (a cut sequence, an encoded
+        surrogate, a lone byte) is refused naming its parameter, as in a body."""
+        job = self.s.post("/api/jobs", {"title": "utf8 check", "task": "t"}).json
+        for path, param in (("/api/runs?q=%C3", "q"), ("/api/runs?q=%ED%A0%80", "q"),
+                            ("/api/jobs?q=%FF", "q"), ("/api/jobs?task=%C0%80", "task"),
+                            ("/api/jobs/%s/runs?q=a%%FFb" % job["id"], "q"),
+                            ("/api/audit?user=%FF", "user"), ("/api/logs/jobs?q=%FF", "q"),
+                            ("/api/runs?status=%FF", "status")):
+            with self.subTest(path=path):
+                r = self.s.get(path)
+                self.assertError(r, 400, param, "is not UTF-8 text: percent-encode each character "
+                                 "as its UTF-8 bytes (é as %C3%A9)")
+        self.assertEqual(self.s.get("/api/jobs?q=%C3%A9").status, 200)
+
     def test_after_cannot_be_combined_with_page(self):
         runs = "/api/jobs/%s/runs" % self.j["id"]
         for path in (runs, "/api/runs"):
