@@ -721,6 +721,19 @@ const char *api_base_url(struct api_ctx *c, char *buf, size_t n)
     return buf;
 }
 
+void api_location(struct api_ctx *c, const char *fmt, ...)
+{
+    char base[256];
+    struct buf b = BUF_INIT;
+    buf_puts(&b, api_base_url(c, base, sizeof base));
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    http_add_header(c->req, "Location", buf_cstr(&b));
+    buf_free(&b);
+}
+
 json_t *api_time(int64_t us)
 {
     if (us == NO_TIME) return json_null();

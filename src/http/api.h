@@ -168,6 +168,9 @@ void api_reply_list(struct api_ctx *c, const struct buf *items, int64_t total,
 /* ---- shapes ---- */
 /* "http://host" of this request, for links. */
 const char *api_base_url(struct api_ctx *c, char *buf, size_t n);
+/* Adds the Location header of a 201: api_base_url then the path made of fmt (the created
+ * resource's own URL, its links.self where it has links). */
+void api_location(struct api_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 json_t *api_run_json(struct api_ctx *c, const struct run *r);
 /* The same run as JSON text appended to b, and as a whole answer with this status. */
 void api_run_write(struct api_ctx *c, struct buf *b, const struct run *r);

@@ -693,6 +693,7 @@ void api_jobs_create(struct api_ctx *c)
     }
     scheduler_job_saved(c->api->sched, &j);
     api_audit(c, "job.created", j.id, NULL, NULL, json_pack("{s:o}", "job", editable(&j)));
+    api_location(c, "/api/jobs/%s", j.id);
     reply_job(c, 201, &j, false);
     job_release(&j);
 }

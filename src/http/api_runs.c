@@ -262,6 +262,7 @@ static bool idempotent_replay(struct api_ctx *c, const char *key, const char *fi
         return true;
     }
     http_add_header(c->req, "Idempotent-Replayed", "true");
+    api_location(c, "/api/jobs/%s/runs/%s", r.job_id, r.id);
     api_reply_run(c, 201, &r);
     run_release(&r);
     return true;
@@ -411,6 +412,7 @@ void api_runs_create(struct api_ctx *c)
     buf_putc(&d, '}');
     api_audit_text(c, "run.started", r.job_id, r.id, NULL, d.data);
     buf_free(&d);
+    api_location(c, "/api/jobs/%s/runs/%s", r.job_id, r.id);
     api_reply_run(c, 201, &r);
     run_release(&r);
 }

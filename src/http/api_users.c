@@ -171,6 +171,7 @@ static void login_done(struct api_ctx *c, struct pw_op *op)
              auth_session_cookie(c->req), sid, SESSION_SECONDS, c->req->tls ? "; Secure" : "");
     http_add_header(c->req, "Set-Cookie", cookie);
     sodium_memzero(sid, sizeof sid);
+    api_location(c, "/api/session");
     api_json(c, 201, json_pack("{s:o,s:s,s:o}", "user", account_to_json(&op->acc), "csrf_token",
                                csrf, "expires_at", api_time(expires)));
 }
@@ -422,6 +423,7 @@ static void create_done(struct api_ctx *c, struct pw_op *op)
     }
     api_audit(c, "user.created", NULL, NULL, a->id,
               json_pack("{s:s,s:s}", "username", a->username, "role", role_name(a->role)));
+    api_location(c, "/api/users/%s", a->id);
     api_json(c, 201, account_to_json(a));
 }
 
@@ -652,6 +654,7 @@ static void insert_token(struct api_ctx *c, const struct account *owner, const j
     json_t *o = token_to_json(&t, now);
     json_object_set_new(o, "token", json_string(k.secret));
     sodium_memzero(&k, sizeof k);
+    api_location(c, "/api/tokens/%s", t.id);
     api_json(c, 201, o);
 }
 

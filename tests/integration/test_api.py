@@ -865,6 +865,35 @@ class JobWrites(ApiCase):
         # a job that named nothing deleted is left as it was
         self.assertEqual(self.s.get("/api/jobs/" + other["id"]).json["updated"], other["updated"])
 
+    def test_every_201_says_where_the_created_thing_is(self):
+        """Location names the created resource: a job's and a run's links.self (also on an
+        idempotent replay), an account, a token, a session."""
+        job = self.s.post("/api/jobs", {"title": "located", "task": "t"})
+        self.assertEqual(job.status, 201)
+        self.assertEqual(job.headers["Location"], job.json["links"]["self"])
+        self.assertEqual(job.headers["Location"], "%s/api/jobs/%s" % (self.s.url, job.json["id"]))
+        for headers in ({}, {"Idempotency-Key": "loc-1"}, {"Idempotency-Key": "loc-1"}):
+            run = self.s.request("POST", "/api/jobs/%s/runs" % job.json["id"], {}, headers=headers)
+            self.assertEqual(run.status, 201, run)
+            self.assertEqual(run.headers["Location"], run.json["links"]["self"])
+        self.assertEqual(run.headers.get("Idempotent-Replayed"), "true")
+        name = "loc" + uuid.uuid4().hex[:6]
+        acc = self.s.post("/api/users", {"username": name, "role": "viewer", "password": "loc-password"})
+        self.assertEqual(acc.status, 201, acc)
+        self.assertEqual(acc.headers["Location"], "%s/api/users/%s" % (self.s.url, acc.json["id"]))
+        self.assertEqual(self.s.get(urlsplit(acc.headers["Location"]).path).json["username"], name)
+        tok = self.s.post("/api/users/%s/tokens" % acc.json["id"], {"name": "t"})
+        self.assertEqual(tok.status, 201, tok)
+        self.assertEqual(tok.headers["Location"], "%s/api/tokens/%s" % (self.s.url, tok.json["id"]))
+        own = self.s.post("/api/tokens", {"name": "own"}, token=tok.json["token"])
+        self.assertEqual(own.headers["Location"], "%s/api/tokens/%s" % (self.s.url, own.json["id"]))
+        self.assertEqual(self.s.delete(urlsplit(own.headers["Location"]).path, token=tok.json["token"]).status, 204)
+        sess = self.s.post("/api/session", {"username": name, "password": "loc-password"}, token=None)
+        self.assertEqual(sess.status, 201, sess)
+        self.assertEqual(sess.headers["Location"], self.s.url + "/api/session")
+        # other answers carry none
+        self.assertNotIn("Location", self.s.get("/api/jobs/" + job.json["id"]).headers)
+
     def test_create_returns_what_was_given(self):
         j = self.full_job()
         self.assertTrue(uuid.UUID(j["id"]))
