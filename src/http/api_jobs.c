@@ -503,27 +503,33 @@ static const char *ascii_or_dots(const char *s, size_t max)
     return out;
 }
 
+/* Answers 400 naming header (If-Match, If-None-Match), whose value h is malformed. */
+static void bad_etags(struct api_ctx *c, const char *header, const char *h)
+{
+    json_t *errs = json_array();
+    json_errs_add(errs, header,
+                  "must be * or a comma-separated list of quoted entity tags, such as the job's "
+                  "ETag as it was sent (\"2026-11-29T11:05:32.371647+00:00\", quotes included), "
+                  "not %s",
+                  ascii_or_dots(h, 100));
+    api_invalid(c, errs);
+}
+
 /* If-Match (RFC 9110 §13.1.1): whether a write may change job j, which is when the request has
  * no If-Match, "*", or j's tag among its comma-separated ones, on one line or several (a weak
  * W/ one never matches); else answered 412, the change made since the client read the job
- * kept. */
+ * kept, or 400 when the header is no list of tags (a tag sent without its quotes would never
+ * match: a 412 would send the client to read the job again and again). */
 static bool if_match(struct api_ctx *c, const struct job *j)
 {
     const char *h = http_header(c->req, "If-Match");
-    if (!h) return true;
     char tag[ETAG_MAX];
     job_etag(j, tag);
-    size_t tl = strlen(tag);
-    const struct http_head *head = &c->req->head;
-    for (size_t i = 0; i < head->nheaders; i++) {
-        if (strcasecmp(head->headers[i].name, "If-Match") != 0) continue;
-        for (const char *p = head->headers[i].value; *p;) {
-            while (*p == ' ' || *p == ',') p++;
-            size_t n = strcspn(p, ",");
-            while (n && p[n - 1] == ' ') n--;
-            if ((n == 1 && *p == '*') || (n == tl && memcmp(p, tag, n) == 0)) return true;
-            p += strcspn(p, ",");
-        }
+    int m = http_etag_match(c->req, "If-Match", tag, false);
+    if (m == -1 || m == 1) return true;
+    if (m == -2) {
+        bad_etags(c, "If-Match", h);
+        return false;
     }
     http_add_header(c->req, "ETag", tag);
     api_error(c, 412,
@@ -531,6 +537,21 @@ static bool if_match(struct api_ctx *c, const struct job *j)
               "again, make the change on what it is now, and send its new ETag",
               ascii_or_dots(h, 100), tag);
     return false;
+}
+
+/* If-None-Match of a read: true when it was answered, 304 when the job's tag is among the
+ * header's (weakly compared, or "*"), 400 when the header is no list of tags. */
+static bool not_modified(struct api_ctx *c, const char *tag)
+{
+    int m = http_etag_match(c->req, "If-None-Match", tag, true);
+    if (m == -2) {
+        bad_etags(c, "If-None-Match", http_header(c->req, "If-None-Match"));
+        return true;
+    }
+    if (m != 1) return false;
+    http_add_header(c->req, "ETag", tag);
+    http_reply(c->req, 304, NULL, NULL, 0);
+    return true;
 }
 
 static void reply_job(struct api_ctx *c, int status, const struct job *j, bool with_last)
@@ -752,18 +773,25 @@ void api_jobs_get(struct api_ctx *c)
     bool admin = c->who.role == ROLE_ADMIN;
     if (d->gen == gen && d->admin == admin && !strcmp(d->id, c->m->params[0]) &&
         !strcmp(d->base, base)) {
+        if (not_modified(c, d->etag)) return;
         http_add_header(c->req, "ETag", d->etag);
         http_reply(c->req, 200, "application/json", d->body.data, d->body.len);
         return;
     }
     struct job j;
     if (api_load_job(c, &j)) return;
+    char tag[ETAG_MAX];
+    job_etag(&j, tag);
+    if (not_modified(c, tag)) {
+        job_release(&j);
+        return;
+    }
     struct run r;
     bool has_runs = store_run_latest(c->api->store, j.id, -1, &r) == 0;
     if (has_runs) run_release(&r);
     buf_reset(&d->body);
     api_job_write(c, &d->body, &j, has_runs);
-    job_etag(&j, d->etag);
+    memcpy(d->etag, tag, sizeof d->etag);
     http_add_header(c->req, "ETag", d->etag);
     http_reply(c->req, 200, "application/json", d->body.data, d->body.len);
     if (c->live) {

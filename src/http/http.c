@@ -542,6 +542,45 @@ const char *http_header(const struct http_req *req, const char *name)
     return NULL;
 }
 
+int http_etag_match(const struct http_req *req, const char *name, const char *etag, bool weak)
+{
+    size_t tl = strlen(etag), elements = 0;
+    bool seen = false, star = false, found = false;
+    for (size_t i = 0; i < req->head.nheaders; i++) {
+        if (strcasecmp(req->head.headers[i].name, name) != 0) continue;
+        seen = true;
+        for (const char *p = req->head.headers[i].value;;) {
+            while (*p == ' ' || *p == '\t') p++;
+            if (*p == ',') { /* an empty element, which a list may hold */
+                p++;
+                continue;
+            }
+            if (!*p) break;
+            if (*p == '*') {
+                star = true;
+                p++;
+            } else {
+                bool w = p[0] == 'W' && p[1] == '/';
+                if (w) p += 2;
+                if (*p != '"') return -2;
+                const char *q = p + 1;
+                for (; *q && *q != '"'; q++)
+                    if ((unsigned char)*q < 0x21 || *q == 0x7f) return -2;
+                if (*q != '"') return -2;
+                size_t n = (size_t)(q + 1 - p);
+                if ((!w || weak) && n == tl && memcmp(p, etag, n) == 0) found = true;
+                p = q + 1;
+            }
+            elements++;
+            while (*p == ' ' || *p == '\t') p++;
+            if (*p && *p != ',') return -2;
+        }
+    }
+    if (!seen) return -1;
+    if (elements == 0 || (star && elements > 1)) return -2;
+    return star || found ? 1 : 0;
+}
+
 const char *http_param(const struct http_req *req, const char *key)
 {
     for (size_t i = 0; i < req->nparams; i++)

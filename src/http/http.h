@@ -124,6 +124,12 @@ void http_server_flush(struct http_server *s);
 void http_server_free(struct http_server *s);
 
 const char *http_header(const struct http_req *req, const char *name);
+/* Whether etag (quoted, as sent in ETag) is among the entity tags of the request's header name
+ * (If-Match, If-None-Match), its lines read as one list (RFC 9110 §13.1): 1 when it is, or the
+ * header is "*"; 0 when it is not; -1 without the header; -2 when the header is neither "*"
+ * nor a comma-separated list of quoted entity tags. weak: a W/ tag matches its strong form (the
+ * weak comparison of If-None-Match), else it never matches (the strong one of If-Match). */
+int http_etag_match(const struct http_req *req, const char *name, const char *etag, bool weak);
 /* The first value of query parameter key, or NULL. */
 const char *http_param(const struct http_req *req, const char *key);
 void http_add_header(struct http_req *req, const char *name, const char *value);

@@ -115,8 +115,7 @@ static void reply(struct http_req *req, int status, const char *name, const unsi
     http_add_header(req, "ETag", etag);
     /* always revalidated: a new build must show at once, and a 304 costs little */
     http_add_header(req, "Cache-Control", "no-cache");
-    const char *inm = http_header(req, "If-None-Match");
-    if (inm && strcmp(inm, etag) == 0) {
+    if (http_etag_match(req, "If-None-Match", etag, true) == 1) {
         http_reply(req, 304, NULL, NULL, 0);
         return;
     }

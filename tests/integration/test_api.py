@@ -829,6 +829,50 @@ class JobWrites(ApiCase):
         r = self.s.request("DELETE", url, headers={"If-Match": self.s.get(url).headers.get("ETag")})
         self.assertEqual(r.status, 204, r)
 
+    def test_a_malformed_if_match_is_refused(self):
+        """If-Match is * or a list of quoted tags: anything else (a tag without its quotes, as
+        a client that dropped them sends) is 400 naming the header, not a 412 that would send
+        the client to read the job again and again; nothing is changed."""
+        j = self.job()
+        url = "/api/jobs/" + j["id"]
+        tag = '"%s"' % j["updated"]
+        for value in (j["updated"], "", "W/", '"a', '"a" "b"', '*, ' + tag, "W/x", ",", "'a'"):
+            for method, body in (("PATCH", {"description": "mine"}), ("PUT", dict(j, description="mine")),
+                                 ("DELETE", None)):
+                with self.subTest(value=value, method=method):
+                    r = self.s.request(method, url, body, headers={"If-Match": value})
+                    self.assertError(r, 400, "If-Match", "must be * or a comma-separated list of "
+                                     "quoted entity tags")
+        self.assertEqual(self.s.get(url).json["updated"], j["updated"])
+        for form in (" %s , ", ', "x",%s'):  # white space and empty items are fine
+            value = form % tag
+            self.assertEqual(self.s.patch(url, {}, headers={"If-Match": value}).status, 200, value)
+            tag = '"%s"' % self.s.get(url).json["updated"]
+
+    def test_if_none_match_of_a_read_is_304_when_the_job_is_unchanged(self):
+        j = self.job()
+        url = "/api/jobs/" + j["id"]
+        tag = self.s.get(url).headers["ETag"]
+        for value in (tag, "W/" + tag, '"other", ' + tag, "*"):
+            for method in ("GET", "HEAD", "GET"):  # the second read is the kept document's
+                with self.subTest(value=value, method=method):
+                    r = self.s.request(method, url, headers={"If-None-Match": value})
+                    self.assertEqual((r.status, r.raw), (304, ""), r)
+                    self.assertEqual(r.headers["ETag"], tag)
+                    self.assertEqual(r.headers["Cache-Control"], "no-store")
+        self.assertEqual(self.s.get(url, headers={"If-None-Match": '"other"'}).status, 200)
+        self.assertError(self.s.get(url, headers={"If-None-Match": j["updated"]}), 400, "If-None-Match")
+        self.assertEqual(self.s.patch(url, {"description": "changed"}).status, 200)
+        r = self.s.get(url, headers={"If-None-Match": tag})
+        self.assertEqual(r.status, 200, r)
+        self.assertNotEqual(r.headers["ETag"], tag)
+        self.assertEqual(self.s.get("/api/jobs/" + NO_SUCH, headers={"If-None-Match": "*"}).status, 404)
+        # the admin UI's files compare the same way
+        page = self.s.get("/", token=None)
+        self.assertEqual(page.status, 200)
+        for value in (page.headers["ETag"], "W/" + page.headers["ETag"], '"x", ' + page.headers["ETag"]):
+            self.assertEqual(self.s.get("/", token=None, headers={"If-None-Match": value}).status, 304, value)
+
     def test_a_whole_number_written_as_a_real_is_an_integer(self):
         """5.0 is an integer to JSON Schema (and what JavaScript and Python's floats send): an
         integer argument takes it, saved and passed on as 5; 5.5 is still refused."""

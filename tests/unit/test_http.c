@@ -670,6 +670,45 @@ static void test_one_address_holds_a_bounded_number_of_connections(void **state)
     cidr_list_free(&trusted);
 }
 
+/* http_etag_match of the If-Match lines of head text (a request line and headers) */
+static int etags(const char *lines, const char *etag, bool weak)
+{
+    char text[512];
+    snprintf(text, sizeof text, "GET / HTTP/1.1\r\nHost: x\r\n%s\r\n", lines);
+    struct http_req req;
+    memset(&req, 0, sizeof req);
+    struct sk_err e;
+    assert_int_equal(head(text, &req.head, &e), 0);
+    int m = http_etag_match(&req, "If-Match", etag, weak);
+    http_head_release(&req.head);
+    return m;
+}
+
+static void test_entity_tag_lists(void **state)
+{
+    (void)state;
+    const char *t = "\"v1\"";
+    assert_int_equal(etags("", t, false), -1);
+    assert_int_equal(etags("If-Match: \"v1\"\r\n", t, false), 1);
+    assert_int_equal(etags("If-Match: \"v0\"\r\n", t, false), 0);
+    assert_int_equal(etags("if-match: \"v0\", \"v1\"\r\n", t, false), 1);
+    assert_int_equal(etags("If-Match: \"v0\"\r\nIf-Match: \"v1\"\r\n", t, false), 1); /* lines */
+    assert_int_equal(etags("If-Match: ,\t\"v1\" ,,\r\n", t, false), 1);  /* empty items */
+    assert_int_equal(etags("If-Match: *\r\n", t, false), 1);
+    assert_int_equal(etags("If-Match: W/\"v1\"\r\n", t, false), 0); /* strong: weak never */
+    assert_int_equal(etags("If-Match: W/\"v1\"\r\n", t, true), 1);  /* weak comparison */
+    assert_int_equal(etags("If-Match: \"caf\xc3\xa9\"\r\n", t, false), 0); /* obs-text */
+    static const char *const bad[] = {"If-Match: v1", "If-Match:", "If-Match: ,", "If-Match: \"v1",
+                                      "If-Match: \"v1\" \"v2\"", "If-Match: *, \"v1\"",
+                                      "If-Match: **", "If-Match: W/v1", "If-Match: w/\"v1\"",
+                                      "If-Match: \"a b\"", "If-Match: 'v1'", "If-Match: \"v1\"x"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "%s\r\n", bad[i]);
+        if (etags(line, t, false) != -2) fail_msg("%s: not refused", bad[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -685,6 +724,7 @@ int main(void)
         cmocka_unit_test(test_a_request_must_be_whole_within_the_idle_timeout),
         cmocka_unit_test(test_the_client_behind_trusted_proxies),
         cmocka_unit_test(test_one_address_holds_a_bounded_number_of_connections),
+        cmocka_unit_test(test_entity_tag_lists),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
