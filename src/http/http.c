@@ -775,6 +775,15 @@ static void process(struct http_conn *c)
                 conn_error(c, st, e.msg);
                 break;
             }
+            /* RFC 9112 §3.2: a server answers 400 to an HTTP/1.1 request without Host (the
+             * parser is left to read heads of any version) */
+            bool host = false;
+            for (size_t i = 0; i < c->head.nheaders && !host; i++)
+                host = strcasecmp(c->head.headers[i].name, "Host") == 0;
+            if (c->head.minor >= 1 && !host) {
+                conn_error(c, 400, "an HTTP/1.1 request needs a Host header (RFC 9112, section 3.2)");
+                break;
+            }
             if (c->head.chunked) {
                 conn_error(c, 411, "chunked request bodies are not accepted; send Content-Length");
                 break;

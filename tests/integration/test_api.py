@@ -716,8 +716,11 @@ class Limits(ApiCase):
             (b"GET /%zz HTTP/1.1\r\n\r\n", 400),
             (b"POST /api/jobs HTTP/1.1\r\nContent-Length: abc\r\n\r\n", 400),
             (b"POST /api/jobs HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400),
-            (b"POST /api/jobs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 411),
-            (b"POST /api/jobs HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+            (b"POST /api/jobs HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 411),
+            (b"POST /api/jobs HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+            # RFC 9112 §3.2: an HTTP/1.1 request without Host is 400
+            (b"GET /healthz HTTP/1.1\r\n\r\n", 400),
+            (b"GET /healthz HTTP/1.1\r\nX-Host: t\r\nConnection: keep-alive\r\n\r\n", 400),
         ]
         for raw, status in cases:
             with self.subTest(raw=raw):
@@ -730,6 +733,13 @@ class Limits(ApiCase):
                 doc = json.loads(body)
                 self.assertEqual(doc["status"], status)
                 self.assertTrue(doc["message"])
+        (status, _, body), = parse_responses(self.s.raw(b"GET /healthz HTTP/1.1\r\n\r\n"))
+        self.assertEqual(json.loads(body)["message"],
+                         "an HTTP/1.1 request needs a Host header (RFC 9112, section 3.2)")
+        for raw in (b"GET /healthz HTTP/1.0\r\n\r\n", b"GET /healthz HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n",
+                    b"GET /healthz HTTP/1.1\r\nhost: t\r\nConnection: close\r\n\r\n"):
+            (status, _, body), = parse_responses(self.s.raw(raw))
+            self.assertEqual(status, 200, raw)
         # a client that sends half a request and goes quiet is not answered with a hang
         # of the server: others are still served meanwhile
         slow = socket.create_connection(("127.0.0.1", self.s.port))
