@@ -503,7 +503,7 @@ static const char *ascii_or_dots(const char *s, size_t max)
     return out;
 }
 
-/* Answers 400 naming header (If-Match, If-None-Match), whose value h is malformed. */
+/* Answers 400 naming header (If-Match), whose value h is malformed. */
 static void bad_etags(struct api_ctx *c, const char *header, const char *h)
 {
     json_t *errs = json_array();
@@ -537,21 +537,6 @@ static bool if_match(struct api_ctx *c, const struct job *j)
               "again, make the change on what it is now, and send its new ETag",
               ascii_or_dots(h, 100), tag);
     return false;
-}
-
-/* If-None-Match of a read: true when it was answered, 304 when the job's tag is among the
- * header's (weakly compared, or "*"), 400 when the header is no list of tags. */
-static bool not_modified(struct api_ctx *c, const char *tag)
-{
-    int m = http_etag_match(c->req, "If-None-Match", tag, true);
-    if (m == -2) {
-        bad_etags(c, "If-None-Match", http_header(c->req, "If-None-Match"));
-        return true;
-    }
-    if (m != 1) return false;
-    http_add_header(c->req, "ETag", tag);
-    http_reply(c->req, 304, NULL, NULL, 0);
-    return true;
 }
 
 static void reply_job(struct api_ctx *c, int status, const struct job *j, bool with_last)
@@ -773,25 +758,18 @@ void api_jobs_get(struct api_ctx *c)
     bool admin = c->who.role == ROLE_ADMIN;
     if (d->gen == gen && d->admin == admin && !strcmp(d->id, c->m->params[0]) &&
         !strcmp(d->base, base)) {
-        if (not_modified(c, d->etag)) return;
         http_add_header(c->req, "ETag", d->etag);
         http_reply(c->req, 200, "application/json", d->body.data, d->body.len);
         return;
     }
     struct job j;
     if (api_load_job(c, &j)) return;
-    char tag[ETAG_MAX];
-    job_etag(&j, tag);
-    if (not_modified(c, tag)) {
-        job_release(&j);
-        return;
-    }
     struct run r;
     bool has_runs = store_run_latest(c->api->store, j.id, -1, &r) == 0;
     if (has_runs) run_release(&r);
     buf_reset(&d->body);
     api_job_write(c, &d->body, &j, has_runs);
-    memcpy(d->etag, tag, sizeof d->etag);
+    job_etag(&j, d->etag);
     http_add_header(c->req, "ETag", d->etag);
     http_reply(c->req, 200, "application/json", d->body.data, d->body.len);
     if (c->live) {

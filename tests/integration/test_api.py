@@ -859,25 +859,20 @@ class JobWrites(ApiCase):
             self.assertEqual(self.s.patch(url, {}, headers={"If-Match": value}).status, 200, value)
             tag = '"%s"' % self.s.get(url).json["updated"]
 
-    def test_if_none_match_of_a_read_is_304_when_the_job_is_unchanged(self):
+    def test_a_read_of_a_job_answers_whole_whatever_if_none_match_holds(self):
+        """A job's ETag names its own fields; its last runs move without it, so a read never
+        answers 304 on it (the client's copy of last_run would stay stale). The admin UI's
+        files, whose tags name all of them, do."""
         j = self.job()
         url = "/api/jobs/" + j["id"]
-        tag = self.s.get(url).headers["ETag"]
-        for value in (tag, "W/" + tag, '"other", ' + tag, "*"):
-            for method in ("GET", "HEAD", "GET"):  # the second read is the kept document's
-                with self.subTest(value=value, method=method):
+        first = self.s.get(url)
+        tag = first.headers["ETag"]
+        for value in (tag, "W/" + tag, "*", "not a tag"):
+            for method in ("GET", "GET"):  # the second read is the kept document's
+                with self.subTest(value=value):
                     r = self.s.request(method, url, headers={"If-None-Match": value})
-                    self.assertEqual((r.status, r.raw), (304, ""), r)
+                    self.assertEqual((r.status, r.raw), (200, first.raw), r)
                     self.assertEqual(r.headers["ETag"], tag)
-                    self.assertEqual(r.headers["Cache-Control"], "no-store")
-        self.assertEqual(self.s.get(url, headers={"If-None-Match": '"other"'}).status, 200)
-        self.assertError(self.s.get(url, headers={"If-None-Match": j["updated"]}), 400, "If-None-Match")
-        self.assertEqual(self.s.patch(url, {"description": "changed"}).status, 200)
-        r = self.s.get(url, headers={"If-None-Match": tag})
-        self.assertEqual(r.status, 200, r)
-        self.assertNotEqual(r.headers["ETag"], tag)
-        self.assertEqual(self.s.get("/api/jobs/" + NO_SUCH, headers={"If-None-Match": "*"}).status, 404)
-        # the admin UI's files compare the same way
         page = self.s.get("/", token=None)
         self.assertEqual(page.status, 200)
         for value in (page.headers["ETag"], "W/" + page.headers["ETag"], '"x", ' + page.headers["ETag"]):
