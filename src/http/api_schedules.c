@@ -8,11 +8,13 @@
 #include "base/timeutil.h"
 #include "cron.h"
 
+/* +HH:MM, with :SS for an offset that is no whole number of minutes (a local mean time) */
 static json_t *offset_str(int off)
 {
     char b[16];
     int a = off < 0 ? -off : off;
-    snprintf(b, sizeof b, "%c%02d:%02d", off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+    int n = snprintf(b, sizeof b, "%c%02d:%02d", off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+    if (a % 60) snprintf(b + n, sizeof b - (size_t)n, ":%02d", a % 60);
     return json_string(b);
 }
 
@@ -86,6 +88,11 @@ void api_schedules_preview(struct api_ctx *c)
         int flags = 0;
         t = schedule_preview_next(&sc, from, t, (long)i, &flags);
         if (t == INT64_MIN) break;
+        /* a wall time past the year 9999 (a zone east of UTC on its last day) has no RFC 3339
+         * form: the list ends before it, as it does after the last instant */
+        struct local_time lt;
+        tz_local(sc.tz, t / 1000000 - (t % 1000000 < 0), &lt);
+        if (lt.year > 9999 || lt.year < 0) break;
         json_array_append_new(times, api_fire_time(sc.tz, t, flags));
     }
     api_json(c, 200, json_pack("{s:o,s:s,s:b}", "times", times, "timezone", tz_name(sc.tz),

@@ -140,6 +140,20 @@ class IntervalTest(unittest.TestCase):
                                                   "from": "9000-01-01T00:00:00Z", "count": 50})
             self.assertEqual(len(r.json["times"]), 10)
             self.assertTrue(all(x["utc"].startswith("9") and len(x["utc"]) == 20 for x in r.json["times"]))
+            # nor past the year 9999 of the zone's wall time: in UTC+14 its last midnight is
+            # 10:00 UTC of its last day
+            r = s.post("/api/schedules/preview", {"schedule": {"type": "cron", "expression": "0 0 * * *",
+                                                              "timezone": "Pacific/Kiritimati"},
+                                                  "from": "9999-12-29T00:00:00Z", "count": 5})
+            self.assertEqual([x["local"] for x in r.json["times"]],
+                             ["9999-12-30T00:00:00+14:00", "9999-12-31T00:00:00+14:00"])
+            # a local mean time's offset has seconds: written whole in offset
+            r = s.post("/api/schedules/preview", {"schedule": {"type": "cron", "expression": "0 0 * * *",
+                                                              "timezone": "America/New_York"},
+                                                  "from": "1800-01-01T12:00:00Z", "count": 1})
+            t = r.json["times"][0]
+            self.assertEqual((t["utc"], t["offset"], t["abbreviation"]),
+                             ("1800-01-02T04:56:02Z", "-04:56:02", "LMT"))
 
 
 class RestartTest(unittest.TestCase):
