@@ -64,6 +64,7 @@ void config_release(struct config *c)
     free(c->public_url);
     free(c->webhook_secret);
     free(c->trusted_proxies);
+    free(c->pause_queues);
     cidr_list_free(&c->trusted);
     free(c->config_file);
     free(c->node);
@@ -186,6 +187,10 @@ void config_usage(void)
           "  --durability MODE      normal | full [SKED_DURABILITY] (normal)\n"
           "  --log-level LEVEL      debug | info | warn | error [SKED_LOG_LEVEL] (info)\n"
           "  --log-format FORMAT    text | json [SKED_LOG_FORMAT] (text)\n"
+          "  --pause-queues REASON  pause every queue at start, before anything runs, with\n"
+          "                         this reason [SKED_PAUSE_QUEUES]: for a copy of a store\n"
+          "                         (a restored backup) that must not run production's work\n"
+          "                         until its queues are resumed (not in the file)\n"
           "  --config FILE          read options from an INI file first [SKED_CONFIG]; flags\n"
           "                         and variables override it (see docs/operations.md)\n"
           "  -h, --help             this help\n"
@@ -371,6 +376,18 @@ static int set_option(struct config *c, const char *name, const char *val, const
         }
         free(c->smtp_url);
         c->smtp_url = *val ? xstrdup(val) : NULL;
+    } else if (strcmp(name, "pause-queues") == 0) {
+        /* a pause's reason, as the API takes one */
+        if (!*val || utf8_blank(val))
+            return sk_err_set(e, -EINVAL, src,
+                              "must not be empty: give the reason the queues are paused (\"a "
+                              "copy to test the upgrade\"), or leave it out");
+        if (!utf8_valid(val, strlen(val)) || utf8_has_control(val) || utf8_chars(val) > 500)
+            return sk_err_set(e, -EINVAL, src,
+                              "must be one line of UTF-8 text without control characters, at most "
+                              "500 characters");
+        free(c->pause_queues);
+        c->pause_queues = xstrdup(val);
     } else if (strcmp(name, "smtp-from") == 0) {
         const char *bad = *val ? mail_address_problem(val) : NULL;
         if (bad) return sk_err_set(e, -EINVAL, src, "'%.60s': not an e-mail address: %s", val, bad);
@@ -455,7 +472,7 @@ static const char *options[] = {"db",         "listen",     "tasks",          "q
                                 "smtp-from",  "public-url", "webhook-secret",
                                 "node",       "log-cap",    "stop-grace",     "shutdown-grace",
                                 "max-body",   "durability", "log-level",      "log-format",
-                                "trusted-proxies"};
+                                "trusted-proxies", "pause-queues"};
 
 /* Where each key of the file lives: [section] key -> the option of the same meaning. */
 static const struct {

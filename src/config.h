@@ -47,6 +47,7 @@ struct config {
     char *trusted_proxies;      /* as given, or NULL */
     struct cidr_list trusted;   /* ... parsed: peers whose X-Forwarded-For names the client */
     char *config_file;          /* the file the settings came from, or NULL */
+    char *pause_queues;         /* at start, every queue is paused with this reason; NULL: not */
     enum durability durability;
     enum log_level log_level;
     enum log_format log_format;

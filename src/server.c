@@ -256,6 +256,30 @@ static void ensure_parent(const char *path)
     free(copy);
 }
 
+/* --pause-queues: every queue of the settings paused, with the option's reason, as an
+ * operator pauses one (stored: resumed one by one with sked queues resume). */
+static int pause_every_queue(struct server *s)
+{
+    int paused = 0;
+    for (size_t i = 0; i < s->cfg.nqueues; i++) {
+        const char *name = s->cfg.queue_names[i];
+        if (dispatch_queue_pause_of(s->dispatch, name)) continue; /* its own pause stays */
+        int rc = dispatch_queue_pause(s->dispatch, name, true, NULL, s->cfg.pause_queues,
+                                      time_now_us());
+        if (rc < 0 && rc != -ENOENT) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "cannot pause the queue %s: the store failed (see the log "
+                                      "above); free space on its disk and start again",
+                     name);
+            start_failed(s, "--pause-queues", msg);
+            return rc;
+        }
+        if (rc == 0) paused++;
+    }
+    log_warn("startup.queues_paused", "queues=%d reason=%s", paused, log_q(s->cfg.pause_queues));
+    return 0;
+}
+
 int server_main(int argc, char **argv)
 {
     struct server s;
@@ -346,6 +370,8 @@ int server_main(int argc, char **argv)
     s.dispatch = dispatch_new(s.base, s.store, &s.cfg, s.events);
     dispatch_set_commit(s.dispatch, commit_for_dispatch, &s);
     dispatch_set_tasks(s.dispatch, s.tasks);
+    /* before the recovery queues retries and the scheduler fires: nothing of a copy runs */
+    if (s.cfg.pause_queues && pause_every_queue(&s) != 0) goto out;
     int recovered = dispatch_recover(s.dispatch);
     if (recovered < 0) {
         start_failed(&s, NULL,

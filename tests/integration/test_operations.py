@@ -1299,6 +1299,51 @@ class RemovedQueueAtStart(unittest.TestCase):
                      ["default"], what="the removed queue gone once empty")
 
 
+class PauseQueuesAtStart(unittest.TestCase):
+    """--pause-queues: a copy of a store (a restored backup) starts with every queue paused,
+    before the recovery queues retries and the scheduler fires, so nothing of production's
+    work runs until its queues are resumed."""
+
+    def test_nothing_runs_until_a_queue_is_resumed(self):
+        tasks = {"wait.json": sh_task("wait", "sleep 30"), "ok.json": sh_task("ok", "true")}
+        with Sked(tasks=tasks, args=FAST + ["--queues", "default=2,low=1"]) as s:
+            runs = lambda job_id: s.get("/api/jobs/%s/runs?size=100" % job_id).json["hits"]["hits"]
+            running = s.run_job(s.create_job("wait", max_retries=1, retry_backoff="0s")["id"])
+            wait_for(lambda: s.get_run(running)["status"] == "RUNNING", what="the run started")
+            ticking = s.create_job("ok", schedule={"type": "interval", "seconds": 1})
+            self.assertEqual(s.post("/api/queues/low/actions/pause", {"reason": "mine"}).status, 200)
+            before = len(wait_for(lambda: runs(ticking["id"]), what="the fire at its save"))
+            s.kill9()  # the copy of a backup taken now: one run RUNNING
+            s.args = FAST + ["--queues", "default=2,low=1", "--pause-queues", "test copy"]
+            s.start()
+            self.assertIn("event=startup.queues_paused queues=1 reason=\"test copy\"", s.server_log())
+            qs = {q["name"]: q for q in s.get("/api/queues").json["hits"]["hits"]}
+            self.assertEqual((qs["default"]["paused"], qs["default"]["pause_reason"]), (True, "test copy"))
+            self.assertEqual(qs["low"]["pause_reason"], "mine")  # its own pause stays
+            # the interrupted run's retry and the schedule's fires wait
+            self.assertEqual(s.get_run(running)["status"], "FAILED")
+            retry = wait_for(lambda: [r for r in runs(running["job_id"]) if r["trigger"] == "retry"],
+                             what="the retry")[0]
+            # newest first: the fires since the start, before the one made at the job's save
+            fired = wait_for(lambda: runs(ticking["id"])[:-before], what="a scheduled fire")
+            self.assertEqual(s.get_run(retry)["status"], "QUEUED")
+            self.assertEqual({r["status"] for r in runs(ticking["id"])[:-before]}, {"QUEUED"})
+            self.assertEqual(s.post("/api/queues/default/actions/resume").status, 200)
+            self.assertEqual(s.wait_run(fired[-1])["status"], "SUCCESS")
+            wait_for(lambda: s.get_run(retry)["status"] == "RUNNING", what="the retry started")
+
+    def test_the_reason_is_one_line_of_text(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+        for args, extra, message in ((["--pause-queues", ""], {}, "must not be empty"),
+                                     ([], {"SKED_PAUSE_QUEUES": "a\tb"}, "one line")):
+            p = subprocess.run([skedtest.BIN, "serve", "--db", ":memory:", "--listen",
+                                "127.0.0.1:0"] + args, env=dict(env, **extra),
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 2, p)
+            self.assertIn("pause", p.stderr.lower())
+            self.assertIn(message, p.stderr)
+
+
 class Upgrade(unittest.TestCase):
     def test_a_version_4_store_is_migrated_with_its_runs(self):
         """A store as version 4 left it (no run counts, the old index conditions, no indexes of
