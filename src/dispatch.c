@@ -408,6 +408,32 @@ int dispatch_queue_pause(struct dispatch *d, const char *name, bool pause,
     return change;
 }
 
+int dispatch_pause_all(struct dispatch *d, const char *reason, int64_t now)
+{
+    json_t *was = json_deep_copy(d->pauses);
+    int n = 0;
+    for (size_t i = 0; i < d->nqueues; i++) {
+        struct qstate *q = d->queues[i];
+        json_t *next;
+        if (q->paused || next_pause(d, q, true, NULL, reason, now, &next) != 0) continue;
+        json_object_set_new(d->pauses, q->name, next);
+        n++;
+    }
+    int rc = n ? save_pauses(d) : 0;
+    if (rc) { /* as it was */
+        json_decref(d->pauses);
+        d->pauses = was;
+        return rc;
+    }
+    json_decref(was);
+    for (size_t i = 0; i < d->nqueues; i++)
+        if (!d->queues[i]->paused && json_object_get(d->pauses, d->queues[i]->name)) {
+            d->queues[i]->paused = true;
+            log_info("queue.paused", "queue=%s by=system", d->queues[i]->name);
+        }
+    return n;
+}
+
 const json_t *dispatch_queue_pause_of(struct dispatch *d, const char *name)
 {
     return json_object_get(d->pauses, name);

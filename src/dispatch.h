@@ -173,6 +173,10 @@ int dispatch_queue_pause(struct dispatch *d, const char *name, bool pause,
                          const struct user_ref *by, const char *reason, int64_t now);
 /* The pause of queue name as kept ({"paused_at" (µs), "paused_by_id", "paused_by", "reason"}),
  * NULL while it runs; valid until its next pause or resume. */
+/* Pauses every queue not paused, with reason (by the system), the ones taken out of the
+ * settings with runs still waiting in them too: for sked serve --pause-queues, before the
+ * recovery. The number paused, or a negative errno when the store failed (nothing paused). */
+int dispatch_pause_all(struct dispatch *d, const char *reason, int64_t now);
 const json_t *dispatch_queue_pause_of(struct dispatch *d, const char *name);
 /* Number of runs executing on this node. */
 size_t dispatch_active_count(struct dispatch *d);

@@ -256,25 +256,17 @@ static void ensure_parent(const char *path)
     free(copy);
 }
 
-/* --pause-queues: every queue of the settings paused, with the option's reason, as an
- * operator pauses one (stored: resumed one by one with sked queues resume). */
+/* --pause-queues: every queue paused, with the option's reason, as an operator pauses one
+ * (stored: resumed one by one with sked queues resume); those the settings no longer name but
+ * still hold waiting runs too, which would otherwise run them. */
 static int pause_every_queue(struct server *s)
 {
-    int paused = 0;
-    for (size_t i = 0; i < s->cfg.nqueues; i++) {
-        const char *name = s->cfg.queue_names[i];
-        if (dispatch_queue_pause_of(s->dispatch, name)) continue; /* its own pause stays */
-        int rc = dispatch_queue_pause(s->dispatch, name, true, NULL, s->cfg.pause_queues,
-                                      time_now_us());
-        if (rc < 0 && rc != -ENOENT) {
-            char msg[256];
-            snprintf(msg, sizeof msg, "cannot pause the queue %s: the store failed (see the log "
-                                      "above); free space on its disk and start again",
-                     name);
-            start_failed(s, "--pause-queues", msg);
-            return rc;
-        }
-        if (rc == 0) paused++;
+    int paused = dispatch_pause_all(s->dispatch, s->cfg.pause_queues, time_now_us());
+    if (paused < 0) {
+        start_failed(s, "--pause-queues",
+                     "cannot pause the queues: the store failed (see the log above); free space "
+                     "on its disk and start again");
+        return paused;
     }
     log_warn("startup.queues_paused", "queues=%d reason=%s", paused, log_q(s->cfg.pause_queues));
     return 0;

@@ -1332,6 +1332,28 @@ class PauseQueuesAtStart(unittest.TestCase):
             self.assertEqual(s.wait_run(fired[-1])["status"], "SUCCESS")
             wait_for(lambda: s.get_run(retry)["status"] == "RUNNING", what="the retry started")
 
+    def test_a_queue_gone_from_the_settings_is_paused_too(self):
+        """Runs left waiting in a queue the settings no longer name run at the next start, one
+        at a time: with --pause-queues that queue waits too."""
+        tasks = {"wait.json": sh_task("wait", "sleep 30"),
+                 "mark.json": sh_task("mark", 'touch "ran-$SKED_RUN_ID"')}
+        with Sked(tasks=tasks, args=FAST + ["--queues", "default=2,extra=1"]) as s:
+            busy = s.run_job(s.create_job("wait", default_queue="extra")["id"])
+            wait_for(lambda: s.get_run(busy)["status"] == "RUNNING", what="the busy run")
+            waiting = s.run_job(s.create_job("mark", default_queue="extra")["id"])
+            self.assertEqual(s.get_run(waiting)["status"], "QUEUED")
+            s.kill9()
+            s.args = FAST + ["--queues", "default=2", "--pause-queues", "test copy"]
+            s.start()
+            self.assertIn("event=startup.queues_paused queues=2 ", s.server_log())
+            qs = {q["name"]: q for q in s.get("/api/queues").json["hits"]["hits"]}
+            self.assertEqual((qs["extra"]["removed"], qs["extra"]["paused"], qs["extra"]["pause_reason"]),
+                             (True, True, "test copy"))
+            self.assertEqual(s.get_run(waiting)["status"], "QUEUED")
+            self.assertEqual(s.post("/api/queues/extra/actions/resume").status, 200)
+            self.assertEqual(s.wait_run(waiting)["status"], "SUCCESS")
+            self.assertTrue(os.path.exists(os.path.join(s.tasks_dir, "ran-" + waiting["id"])))
+
     def test_the_reason_is_one_line_of_text(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
         for args, extra, message in ((["--pause-queues", ""], {}, "must not be empty"),
