@@ -342,12 +342,14 @@ static void quote_all(struct buf *out, const char *p, size_t n)
     buf_free(&clean);
 }
 
-/* The shortest start of a secret that a note shows as ***: a note cut short, or a part of the
- * task's text cut short before it (a key, a JSON parser's "near" token), may end with one. */
+/* The shortest start of a secret that a note shows as ***: a part of the task's text that was
+ * cut short before the note was made (a long key, a JSON parser's "near" token) may end with
+ * one. */
 #define SECRET_START_MIN 6
 
 /* text with each run of it that matches the start of one of values' strings, at least
- * SECRET_START_MIN bytes of it, shown as *** (a whole secret was masked already). */
+ * SECRET_START_MIN bytes of it and whole characters, shown as *** (a whole secret was masked
+ * already). For text cut from what the task wrote only: a secret's start may be a word. */
 static char *mask_starts(char *text, const json_t *values)
 {
     size_t i;
@@ -366,10 +368,15 @@ static char *mask_starts(char *text, const json_t *values)
         while ((hit = strstr(p, start))) {
             size_t k = SECRET_START_MIN;
             while (k < n && hit[k] == s[k]) k++;
+            while (k > 0 && ((unsigned char)hit[k] & 0xc0) == 0x80) k--; /* not in a character */
             buf_append(&b, p, (size_t)(hit - p));
-            buf_append(&b, "***", 3);
-            p = hit + k;
-            found = true;
+            if (k >= SECRET_START_MIN) {
+                buf_append(&b, "***", 3);
+                found = true;
+            } else {
+                buf_append(&b, hit, k ? k : 1);
+            }
+            p = hit + (k ? k : 1);
         }
         if (!found) {
             buf_free(&b);
@@ -380,6 +387,42 @@ static char *mask_starts(char *text, const json_t *values)
         text = buf_steal(&b);
     }
     return text;
+}
+
+/* text (sked's words and what the task wrote) with the run's secrets masked; from its byte from
+ * on, task text that may have been cut short: starts of secrets masked there too. */
+static char *mask_note_part(const char *text, size_t from, const json_t *mask, const json_t *forms)
+{
+    char *t = secrets_mask(xstrdup(text), mask);
+    size_t len = strlen(t);
+    if (from >= len) return t;
+    char *tail = mask_starts(mask_starts(xstrdup(t + from), mask), forms);
+    t[from] = '\0';
+    char *out = xasprintf("%s%s", t, tail);
+    free(t);
+    free(tail);
+    return out;
+}
+
+/* Where task text starts in the field e names: a key the task wrote (an unknown one, or one
+ * under progress or entries), else nowhere (strlen: sked's own name of a field). */
+static size_t field_task_text(const char *field)
+{
+    static const char *const own[] = {"status", "progress", "entries", "message", "output",
+                                      NULL};
+    for (const char *const *o = own; *o; o++)
+        if (strcmp(field, *o) == 0) return strlen(field);
+    if (strncmp(field, "progress.", 9) == 0) return 9;
+    if (strncmp(field, "entries.", 8) == 0) return 8;
+    return 0;
+}
+
+/* Where the token a JSON parser quotes starts in its message ("... near 'TOKEN'"), else the
+ * message's end. */
+static size_t msg_task_text(const char *msg)
+{
+    const char *near = strstr(msg, " near '");
+    return near ? (size_t)(near - msg) + 7 : strlen(msg);
 }
 
 char *logcap_status_ignored(const struct logcap *c, const char *line, size_t n,
@@ -404,19 +447,32 @@ char *logcap_status_ignored(const struct logcap *c, const char *line, size_t n,
         }
         quoted = secrets_mask(secrets_mask(quoted, c->mask), forms);
     }
-    size_t len = strlen(quoted);
-    bool cut = len > LOGCAP_QUOTE_MAX;
-    struct buf b = BUF_INIT;
-    buf_printf(&b, "ignored status line: %s: %s; the line: ", e->field, e->msg);
-    buf_append(&b, quoted, cut ? whole_chars(quoted, LOGCAP_QUOTE_MAX) : len);
-    if (cut) buf_puts(&b, "\xe2\x80\xa6");
-    free(quoted);
-    char *note = buf_steal(&b);
+    size_t len = strlen(quoted), cut = len;
+    if (len > LOGCAP_QUOTE_MAX) {
+        cut = whole_chars(quoted, LOGCAP_QUOTE_MAX);
+        /* nor inside an escape (\u001b), which the quote writes for a control character */
+        for (size_t back = 1; back < 6 && back <= cut; back++)
+            if (quoted[cut - back] == '\\' && quoted[cut - back + 1] == 'u' && cut - back + 6 > cut) {
+                cut -= back;
+                break;
+            }
+    }
+    char *field = xstrdup(e->field), *msg = xstrdup(e->msg);
     if (forms) {
-        /* the field and the reason may hold the task's text cut short (a long key, the token
-         * a JSON parser stopped near) */
-        note = mask_starts(mask_starts(secrets_mask(note, c->mask), c->mask), forms);
+        char *f = mask_note_part(field, field_task_text(field), c->mask, forms);
+        char *m = mask_note_part(msg, msg_task_text(msg), c->mask, forms);
+        free(field);
+        free(msg);
+        field = f;
+        msg = m;
         json_decref(forms);
     }
-    return note;
+    struct buf b = BUF_INIT;
+    buf_printf(&b, "ignored status line: %s: %s; the line: ", field, msg);
+    buf_append(&b, quoted, cut);
+    if (cut < len) buf_puts(&b, "\xe2\x80\xa6");
+    free(quoted);
+    free(field);
+    free(msg);
+    return buf_steal(&b);
 }

@@ -78,11 +78,11 @@ int logcap_status_parse(const char *line, size_t n, struct status_update *u, str
 #define LOGCAP_QUOTE_MAX 200 /* bytes of a task's text quoted in a note about it */
 
 /* The note for a status line that logcap_status_parse refused with e: "ignored status line:
- * FIELD: REASON; the line: TEXT". TEXT shows the line as one printable line (invalid UTF-8 and
- * NUL bytes as U+FFFD, control characters as \u00XX), its first LOGCAP_QUOTE_MAX bytes (cut
- * between characters, a cut marked by "…"). The run's secrets (c's mask) are masked before
- * the cut, and a start of one that a cut left (in the line, a long key, a JSON parser's
- * message) is masked too. Caller frees. */
+ * FIELD: REASON; the line: TEXT". TEXT shows the line as one printable line (invalid UTF-8 as
+ * U+FFFD, control characters and NUL bytes as \u00XX) cut after LOGCAP_QUOTE_MAX bytes of that
+ * (between characters and escapes, a cut marked by "…"). The run's secrets (c's mask) are
+ * masked before the cut; in a key or a JSON parser's token cut short before the note was made,
+ * a secret's start is masked too. Caller frees. */
 char *logcap_status_ignored(const struct logcap *c, const char *line, size_t n,
                             const struct sk_err *e);
 void status_update_release(struct status_update *u);

@@ -624,6 +624,42 @@ static void test_status_ignored_masks_secrets(void **state)
     }
     buf_free(&secret);
     logcap_release(&c); /* frees the mask */
+
+    /* nothing else is masked: sked's own words, a field name, a character half-matched */
+    logcap_init(&c, 1, 1 << 20, 0);
+    c.mask = json_pack("[s,s]", "status-api-key-1234", "abcde\xc3\xa9-rest");
+    const char *plain = "{\"bad\": 1}";
+    assert_int_equal(status(plain, &u, &e), -EINVAL);
+    char *m = logcap_status_ignored(&c, plain, strlen(plain), &e);
+    assert_string_equal(m, "ignored status line: bad: unknown key (progress, entries, message, "
+                           "output); the line: {\"bad\": 1}");
+    free(m);
+    const char *broken = "{\"status\": ";
+    assert_int_equal(status(broken, &u, &e), -EINVAL);
+    m = logcap_status_ignored(&c, broken, strlen(broken), &e);
+    static const char said[] = "ignored status line: status: malformed JSON";
+    assert_true(strncmp(m, said, sizeof said - 1) == 0);
+    free(m);
+    const char *other = "{\"abcde\xc3\xa8\": 1}"; /* è, where the secret has é */
+    assert_int_equal(status(other, &u, &e), -EINVAL);
+    m = logcap_status_ignored(&c, other, strlen(other), &e);
+    assert_non_null(strstr(m, "ignored status line: abcde\xc3\xa8: unknown key"));
+    assert_null(strstr(m, "***"));
+    free(m);
+    logcap_release(&c);
+
+    /* a cut does not split an escape: 300 NUL bytes are quoted as whole \u0000s */
+    logcap_init(&c, 1, 1 << 20, 0);
+    char nuls[300] = {0};
+    assert_int_equal(logcap_status_parse(nuls, sizeof nuls, &u, &e), -EINVAL);
+    m = logcap_status_ignored(&c, nuls, sizeof nuls, &e);
+    const char *q = strstr(m, "; the line: ") + strlen("; the line: ");
+    size_t ql = strlen(q);
+    assert_true(ql > 3 && strcmp(q + ql - 3, "\xe2\x80\xa6") == 0);
+    assert_int_equal((ql - 3) % 6, 0);
+    for (size_t k = 0; k + 3 < ql; k += 6) assert_int_equal(strncmp(q + k, "\\u0000", 6), 0);
+    free(m);
+    logcap_release(&c);
 }
 
 int main(void)
