@@ -86,6 +86,7 @@ static void page_answer(struct api_ctx *c, void *arg)
 {
     struct logpage *p = arg;
     if (!c) {
+        /* the client left: only what was read is freed */
     } else if (p->rc == -ENOENT) {
         api_error(c, 404, "run not found (deleted meanwhile)");
     } else if (p->rc) {
@@ -389,9 +390,9 @@ static void on_resume(evutil_socket_t fd, short what, void *arg);
 static bool pump(struct logstream *ls)
 {
     struct store *st = ls->ctx.api->store;
-    int64_t read = 0;
+    int64_t scanned = 0; /* lines looked at this turn */
     while (!ls->live && http_stream_pending(ls->ctx.req) < STREAM_HIGH_WATER) {
-        if (read >= PUMP_LINES) {
+        if (scanned >= PUMP_LINES) {
             /* a timer, not an active event: the loop polls for I/O before it fires */
             if (!ls->resume) ls->resume = evtimer_new(ls->ctx.api->base, on_resume, ls);
             const struct timeval now = {0, 0};
@@ -406,10 +407,10 @@ static bool pump(struct logstream *ls)
         for (size_t i = 0; i < n; i++) write_line(ls, &lines[i]);
         store_log_free(lines, n);
         if (n == STREAM_BATCH) { /* the window holds more of the level */
-            read += ls->last_seq - from;
+            scanned += ls->last_seq - from;
             continue;
         }
-        read += STREAM_WINDOW;
+        scanned += STREAM_WINDOW;
         /* nothing more of the level up to upto: the lines below it are passed over */
         int64_t end = store_log_last_seq(st, ls->rid);
         if (upto < end) {
