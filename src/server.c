@@ -89,6 +89,28 @@ static void on_linger(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what, (void)arg;
 }
 
+/* How long the loop polls for its next event without sleeping after it answered. A client on
+ * a keep-alive connection often sends its next request within tens of microseconds; found by
+ * polling, it costs neither the loop's sleep and wakeup nor the client's wakeup of a sleeping
+ * thread (B1: 13-20 % more runs a second, less of the loop's CPU per run). */
+#define SPIN_US 50
+
+/* Serves the loop's ready events without sleeping until one of them leaves work for the rest of
+ * the iteration (answers to write, rows to commit, claims to make) or SPIN_US pass: whether one
+ * did. Events that leave none of these need nothing more of the iteration. */
+static bool spin(struct server *s)
+{
+    int64_t until = time_mono_us() + SPIN_US, changes = store_changes(s->store);
+    do {
+        /* a failure ends the spin as work would: the iteration's next wait meets it again */
+        if (event_base_loop(s->base, EVLOOP_ONCE | EVLOOP_NONBLOCK) < 0) return true;
+        if (http_server_has_output(s->http) || store_changes(s->store) != changes ||
+            dispatch_has_pending(s->dispatch) || event_base_got_break(s->base))
+            return true;
+    } while (time_mono_us() < until);
+    return false;
+}
+
 static void on_drained(void *arg)
 {
     struct server *s = arg;
@@ -418,7 +440,7 @@ int server_main(int argc, char **argv)
      * written after the answers, into the next iteration's batch: a client waiting for its
      * answer does not wait for them, and its next request shares their commit */
     store_batching(s.store, true);
-    bool written_after = false;
+    bool written_after = false, answered = false;
     struct event *linger = evtimer_new(s.base, on_linger, NULL);
     while (!event_base_got_break(s.base)) {
         int flags = EVLOOP_ONCE | (dispatch_has_pending(s.dispatch) ? EVLOOP_NONBLOCK : 0);
@@ -430,11 +452,16 @@ int server_main(int argc, char **argv)
             evtimer_add(linger, &tv);
         }
         if (!(flags & EVLOOP_NONBLOCK)) dispatch_before_wait(s.dispatch);
-        if (event_base_loop(s.base, flags) < 0) break;
+        /* after answers, the next request is polled for a little, unless tasks are running:
+         * the cores are theirs */
+        bool spun = !(flags & EVLOOP_NONBLOCK) && (answered || written_after) &&
+                    dispatch_active_count(s.dispatch) == 0 && spin(&s);
+        if (!spun && event_base_loop(s.base, flags) < 0) break;
         evtimer_del(linger);
         dispatch_pending(s.dispatch);
         batch_end(&s);
         dispatch_launch(s.dispatch); /* the tasks of the runs the requests stored claimed */
+        answered = http_server_has_output(s.http);
         http_server_flush(s.http);
         written_after = dispatch_after_answers(s.dispatch);
         /* what those ends freed is claimed in their batch, so the loop may wait for the next

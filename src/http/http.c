@@ -970,6 +970,11 @@ void http_server_flush(struct http_server *s)
     s->npending = 0;
 }
 
+bool http_server_has_output(const struct http_server *s)
+{
+    return s->npending > 0;
+}
+
 int http_listen_socket(const char *host, int port, struct sk_err *e)
 {
     struct sockaddr_storage ss;

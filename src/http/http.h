@@ -120,6 +120,8 @@ void http_server_stop_accepting(struct http_server *s);
  * iteration's commit, so nothing leaves before what it reports is stored; what a socket does not
  * take at once is written as it drains. */
 void http_server_flush(struct http_server *s);
+/* Whether answers or stream output wait for http_server_flush. */
+bool http_server_has_output(const struct http_server *s);
 /* Closes every connection (streams get their on_close) and frees the server. */
 void http_server_free(struct http_server *s);
 

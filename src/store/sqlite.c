@@ -755,6 +755,11 @@ void store_batching(struct store *s, bool on)
 
 static int fold_run_counts(struct store *s);
 
+int64_t store_changes(const struct store *s)
+{
+    return sqlite3_total_changes64(s->db);
+}
+
 int store_batch_end(struct store *s)
 {
     if (!s->batch_open) return 0;

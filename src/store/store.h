@@ -63,6 +63,9 @@ void store_rollback(struct store *s);
  */
 void store_batching(struct store *s, bool on);
 int store_batch_end(struct store *s);
+/* Rows inserted, updated or deleted through the loop's connection since it opened: a change of
+ * it tells that something was written. */
+int64_t store_changes(const struct store *s);
 
 /* Meta values (small strings). store_meta_get fills *value (caller frees) or -ENOENT. */
 int store_meta_get(struct store *s, const char *key, char **value);
