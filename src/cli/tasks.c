@@ -9,7 +9,7 @@
 #include "base/xalloc.h"
 #include "commands.h"
 
-enum { O_JSON, O_REASON };
+enum { O_JSON, O_REASON, O_ALL };
 
 int cmd_tasks(int argc, char **argv)
 {
@@ -104,49 +104,104 @@ static void print_action(const json_t *q)
     }
 }
 
-/* `sked queues pause QUEUE [--reason TEXT]` and `sked queues resume QUEUE`. */
+/* POSTs the pause (with body) or resume of queue name; its answer into *q. */
+static int queue_post(struct opts *o, const char *name, bool pause, const json_t *body, json_t **q)
+{
+    char *escaped = client_escape(name);
+    char *path = xasprintf("/api/queues/%s/actions/%s", escaped, pause ? "pause" : "resume");
+    int rc = client_call(&o->cl, "POST", path, body, q);
+    free(escaped);
+    free(path);
+    return rc;
+}
+
+/* --all: every queue of the server's own that a pause can hold (not taken out of the settings),
+ * or every paused one for a resume (a removed queue's too, so that its runs go). Each is
+ * called even when one fails; the first failure's exit code is returned. */
+static int queue_action_all(struct opts *o, bool pause, const json_t *body)
+{
+    json_t *list;
+    int rc = client_get(&o->cl, &list, "/api/queues");
+    if (rc) return rc;
+    json_t *done = json_array();
+    size_t i;
+    json_t *q;
+    json_array_foreach(list_hits(list), i, q)
+    {
+        const char *executor = json_str(q, "executor");
+        if (!executor || strcmp(executor, "local") != 0) continue; /* Celery's workers take those */
+        if (pause ? json_is_true(json_object_get(q, "removed"))
+                  : !json_is_true(json_object_get(q, "paused")))
+            continue;
+        json_t *answer = NULL;
+        int one = queue_post(o, json_str(q, "name"), pause, body, &answer);
+        if (one) {
+            if (!rc) rc = one;
+            continue;
+        }
+        if (!opts_has(o, O_JSON)) print_action(answer);
+        json_array_append_new(done, answer);
+    }
+    if (opts_has(o, O_JSON))
+        print_json(done);
+    else if (json_array_size(done) == 0 && !rc)
+        printf(pause ? "no queue to pause\n" : "no queue is paused\n");
+    json_decref(done);
+    json_decref(list);
+    return rc;
+}
+
+/* `sked queues pause QUEUE|--all [--reason TEXT]` and `sked queues resume QUEUE|--all`. */
 static int queue_action(int argc, char **argv, bool pause)
 {
     static const struct opt_spec pause_spec[] = {{"reason", 0, true, O_REASON},
+                                                 {"all", 0, false, O_ALL},
                                                  {"json", 0, false, O_JSON},
                                                  {NULL, 0, false, 0}};
-    static const struct opt_spec resume_spec[] = {{"json", 0, false, O_JSON}, {NULL, 0, false, 0}};
+    static const struct opt_spec resume_spec[] = {
+        {"all", 0, false, O_ALL}, {"json", 0, false, O_JSON}, {NULL, 0, false, 0}};
     static const char pause_usage[] =
-        "usage: sked queues pause QUEUE [--reason TEXT] [--json]\n"
+        "usage: sked queues pause QUEUE|--all [--reason TEXT] [--json]\n"
         "\n"
         "Pauses one of the server's own queues: it starts none of its waiting runs, nor\n"
         "those started or scheduled meanwhile, until 'sked queues resume QUEUE'. Runs\n"
         "already running go on. The pause outlives restarts; pausing a paused queue\n"
         "changes at most its reason (with --reason). Needs the operator or admin role.\n"
         "\n"
+        "  --all                every queue of the server's own (Celery queues are their\n"
+        "                       workers' to pause)\n"
         "  --reason TEXT        why, shown with the queue (1 to 500 characters)\n"
-        "  --json               print the queue as JSON\n" USAGE_COMMON;
+        "  --json               print the queue as JSON (with --all, a list of them)\n" USAGE_COMMON;
     static const char resume_usage[] =
-        "usage: sked queues resume QUEUE [--json]\n"
+        "usage: sked queues resume QUEUE|--all [--json]\n"
         "\n"
         "Resumes a paused queue: its waiting runs start, oldest first, as its slots allow.\n"
         "Resuming a queue that runs changes nothing. Needs the operator or admin role.\n"
         "\n"
-        "  --json               print the queue as JSON\n" USAGE_COMMON;
+        "  --all                every paused queue (after 'sked serve --pause-queues', say)\n"
+        "  --json               print the queue as JSON (with --all, a list of them)\n" USAGE_COMMON;
     const char *prog = pause ? "sked queues pause" : "sked queues resume";
     struct opts o;
-    int rc = opts_parse(&o, prog, pause ? pause_usage : resume_usage,
-                        pause ? pause_spec : resume_spec, "QUEUE", argc, argv);
+    int rc = opts_parse_optional(&o, prog, pause ? pause_usage : resume_usage,
+                                 pause ? pause_spec : resume_spec, "QUEUE", argc, argv);
     if (rc >= 0) return rc;
     json_t *body = NULL, *q = NULL;
     const char *reason = pause ? opts_get(&o, O_REASON) : NULL;
     if (reason) body = json_pack("{s:s}", "reason", reason);
-    char *name = client_escape(o.arg);
-    char *path = xasprintf("/api/queues/%s/actions/%s", name, pause ? "pause" : "resume");
-    rc = client_call(&o.cl, "POST", path, body, &q);
-    if (!rc) {
-        if (opts_has(&o, O_JSON))
-            print_json(q);
-        else
-            print_action(q);
+    if (!o.arg == !opts_has(&o, O_ALL)) {
+        rc = usage_error(&o, o.arg ? "give QUEUE or --all, not both"
+                                   : "missing QUEUE (a queue's name, or --all)");
+    } else if (o.arg) {
+        rc = queue_post(&o, o.arg, pause, body, &q);
+        if (!rc) {
+            if (opts_has(&o, O_JSON))
+                print_json(q);
+            else
+                print_action(q);
+        }
+    } else {
+        rc = queue_action_all(&o, pause, body);
     }
-    free(name);
-    free(path);
     json_decref(body);
     json_decref(q);
     opts_free(&o);
@@ -160,8 +215,8 @@ int cmd_queues(int argc, char **argv)
     static const struct opt_spec spec[] = {{"json", 0, false, O_JSON}, {NULL, 0, false, 0}};
     static const char usage[] =
         "usage: sked queues [--json]\n"
-        "       sked queues pause QUEUE [--reason TEXT]\n"
-        "       sked queues resume QUEUE\n"
+        "       sked queues pause QUEUE|--all [--reason TEXT]\n"
+        "       sked queues resume QUEUE|--all\n"
         "\n"
         "Lists the queues runs wait in: for each, where its runs execute (local: this\n"
         "server's workers; celery: the Celery broker shown, a Redis URL without its\n"

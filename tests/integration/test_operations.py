@@ -1350,7 +1350,12 @@ class PauseQueuesAtStart(unittest.TestCase):
             self.assertEqual((qs["extra"]["removed"], qs["extra"]["paused"], qs["extra"]["pause_reason"]),
                              (True, True, "test copy"))
             self.assertEqual(s.get_run(waiting)["status"], "QUEUED")
-            self.assertEqual(s.post("/api/queues/extra/actions/resume").status, 200)
+            # one command lets every paused queue go, the removed one's too
+            env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+            env.update(SKED_URL=s.url, SKED_TOKEN=skedtest.TOKEN)
+            p = subprocess.run([skedtest.BIN, "queues", "resume", "--all"], env=env,
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual((p.returncode, p.stdout), (0, "queue default runs\nqueue extra runs\n"), p)
             self.assertEqual(s.wait_run(waiting)["status"], "SUCCESS")
             self.assertTrue(os.path.exists(os.path.join(s.tasks_dir, "ran-" + waiting["id"])))
 
