@@ -414,7 +414,10 @@ int server_main(int argc, char **argv)
                               MAX_CONNS_PER_ADDR, false, &s.cfg.trusted};
     s.http = http_server_on(s.base, listen_fd, &lim, api_handle, &s.api);
     listen_fd = -1; /* the server's, even when it could not be made */
-    if (s.http) http_server_gate(s.http, API_FREE_BODY, api_body_gate, &s.api);
+    if (s.http) {
+        http_server_gate(s.http, API_FREE_BODY, api_body_gate, &s.api);
+        s.api.port = http_server_port(s.http);
+    }
     if (!s.http) {
         start_failed(&s, NULL, "cannot watch the listening socket (out of memory)");
         goto out;

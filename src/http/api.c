@@ -708,15 +708,28 @@ const char *api_base_url(struct api_ctx *c, char *buf, size_t n)
     if (pub && strlen(pub) < n) return memcpy(buf, pub, strlen(pub) + 1);
     const char *host = http_header(c->req, "Host");
     const char *scheme = c->req->tls ? "https://" : "http://";
-    size_t sl = strlen(scheme), hl = host ? strlen(host) : 0;
+    size_t hl = host ? strlen(host) : 0;
+    /* a request in absolute form names its own authority, which an origin server takes over
+     * the Host header (RFC 9112, section 3.2.2) */
+    const char *t = c->req->head.target;
+    bool https = strncasecmp(t, "https://", 8) == 0;
+    if (https || strncasecmp(t, "http://", 7) == 0) {
+        scheme = https ? "https://" : "http://";
+        host = t + strlen(scheme);
+        hl = strcspn(host, "/?");
+    }
+    size_t sl = strlen(scheme);
     bool ok = hl > 0 && hl < 200 && sl + hl < n;
-    for (const char *p = host; ok && *p; p++)
-        ok = isalnum((unsigned char)*p) || strchr(".-:[]_", *p);
+    for (size_t i = 0; ok && i < hl; i++)
+        ok = isalnum((unsigned char)host[i]) || strchr(".-:[]_", host[i]);
     if (ok) { /* on every answer that links: written without snprintf */
         memcpy(buf, scheme, sl);
-        memcpy(buf + sl, host, hl + 1);
+        memcpy(buf + sl, host, hl);
+        buf[sl + hl] = '\0';
     } else {
-        snprintf(buf, n, "http://%s:%d", c->api->cfg->listen_host, c->api->cfg->listen_port);
+        const char *lh = c->api->cfg->listen_host;
+        bool v6 = strchr(lh, ':') != NULL;
+        snprintf(buf, n, "http://%s%s%s:%d", v6 ? "[" : "", lh, v6 ? "]" : "", c->api->port);
     }
     return buf;
 }

@@ -44,6 +44,7 @@ struct api {
     struct store *readers[API_READERS];
     _Atomic int nreaders; /* threads that took one of readers */
     struct purge *purges; /* job deletions under way (api_jobs.c) */
+    int port; /* the port listened on: the settings', or the one the kernel chose for 0 */
 };
 
 /* Everything a handler gets. */

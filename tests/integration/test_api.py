@@ -942,6 +942,20 @@ class JobWrites(ApiCase):
         self.assertEqual(sess.headers["Location"], self.s.url + "/api/session")
         # other answers carry none
         self.assertNotIn("Location", self.s.get("/api/jobs/" + job.json["id"]).headers)
+        # a request in absolute form names the authority to use, over its Host (RFC 9112 3.2.2)
+        body = b'{"title": "absolute", "task": "t"}'
+        for target, base in ((b"http://sked.example:8080/api/jobs", "http://sked.example:8080"),
+                             (b"HTTPS://[::1]:9/api/jobs?x", "https://[::1]:9"),
+                             (b"http://user@evil/api/jobs", self.s.url)):  # not a plain authority
+            got = self.s.raw(b"POST " + target + b" HTTP/1.1\r\nHost: other.example\r\n"
+                             b"Authorization: Bearer " + skedtest.TOKEN.encode() +
+                             b"\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                             b"Content-Length: %d\r\n\r\n" % len(body) + body).decode()
+            head, _, doc = got.partition("\r\n\r\n")
+            self.assertTrue(head.startswith("HTTP/1.1 201 "), got)
+            made = json.loads(doc)
+            self.assertIn("\r\nLocation: %s/api/jobs/%s\r\n" % (base, made["id"]), head + "\r\n")
+            self.assertEqual(made["links"]["self"], "%s/api/jobs/%s" % (base, made["id"]))
 
     def test_create_returns_what_was_given(self):
         j = self.full_job()
