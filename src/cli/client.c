@@ -863,6 +863,38 @@ void kv_line(FILE *f, const char *key, const char *value)
     buf_free(&b);
 }
 
+void text_more_lines(FILE *f, const char *text, int indent, size_t max_cols, size_t max_lines)
+{
+    const char *line = text ? strpbrk(text, "\r\n") : NULL;
+    size_t shown = 0, more = 0;
+    while (line) {
+        line += strspn(line, "\r\n"); /* blank lines and CRLF ends are one break */
+        if (!*line) break;
+        size_t len = strcspn(line, "\r\n");
+        if (max_lines && shown == max_lines) {
+            more++;
+        } else {
+            char *one = xstrndup(line, len);
+            struct buf b = BUF_INIT;
+            text_clean(&b, one, max_cols);
+            fprintf(f, "%*s| %s\n", indent, "", buf_cstr(&b));
+            buf_free(&b);
+            free(one);
+            shown++;
+        }
+        line += len;
+    }
+    if (more) fprintf(f, "%*s| (%zu more line%s)\n", indent, "", more, more == 1 ? "" : "s");
+}
+
+void kv_text(FILE *f, const char *key, const char *value)
+{
+    char *first = value ? xstrndup(value, strcspn(value, "\r\n")) : NULL;
+    kv_line(f, key, first);
+    free(first);
+    text_more_lines(f, value, 14, 0, 0);
+}
+
 void kv_json(FILE *f, const char *key, const json_t *value)
 {
     if (!value || json_is_null(value)) {

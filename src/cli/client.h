@@ -174,6 +174,12 @@ void kv_print(FILE *f, const char *key, const char *value);
  * visible and anything after a line break cut, as in tables, so stored text cannot forge the
  * lines around it. */
 void kv_line(FILE *f, const char *key, const char *value);
+/* The same for text of several lines from a task (a run's message): every line shown, those
+ * after the first indented behind "| ", so none passes for a field of its own. */
+void kv_text(FILE *f, const char *key, const char *value);
+/* Text's lines after the first as kv_text shows them, indented by indent, each cut at
+ * max_cols (0: whole), at most max_lines of them (0: all) and then how many more there are. */
+void text_more_lines(FILE *f, const char *text, int indent, size_t max_cols, size_t max_lines);
 /* The same with a JSON value shown compactly ("-" for null or missing). */
 void kv_json(FILE *f, const char *key, const json_t *value);
 

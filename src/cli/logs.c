@@ -51,12 +51,15 @@ int logs_summary(const json_t *run, FILE *f)
                 (long long)json_integer_value(json_object_get(run, "errored_entries")));
     const char *message = json_str(run, "message");
     if (message && *message) {
+        char *first = xstrndup(message, strcspn(message, "\r\n"));
         struct buf m = BUF_INIT;
-        text_clean(&m, message, 200);
+        text_clean(&m, first, 200);
         fprintf(f, ": %s", buf_cstr(&m));
         buf_free(&m);
+        free(first);
     }
     fputc('\n', f);
+    text_more_lines(f, message, 2, 200, 20); /* the reason's lines (stderr, <3>) after the first */
     fflush(f);
     return status && strcmp(status, "SUCCESS") == 0 ? 0 : EXIT_FAIL;
 }

@@ -175,7 +175,7 @@ static void print_run(const struct client *c, const json_t *r)
     kv_line(stdout, "Task", json_str(r, "task"));
     kv_line(stdout, "Title", json_str(r, "title"));
     kv_line(stdout, "Status", json_str(r, "status"));
-    kv_line(stdout, "Message", json_str(r, "message"));
+    kv_text(stdout, "Message", json_str(r, "message"));
     kv_line(stdout, "Trigger", json_str(r, "trigger"));
     kv_line(stdout, "Queue", json_str(r, "queue"));
     kv_print(stdout, "Created", fmt_time(json_str(r, "created"), t));

@@ -1342,7 +1342,10 @@ class TestStoredText(CliCase):
     def setUpClass(cls):
         line = json.dumps({"message": cls.MESSAGE})
         cls.s = Sked(tasks={"say.json": skedtest.sh_task("say", 'printf "%s\\n" "$1" >&3',
-                                                         extra_argv=[line])}).start()
+                                                         extra_argv=[line]),
+                            "fail.json": skedtest.sh_task(
+                                "fail", 'printf "%s\\n" "$1" >&3; exit 3', extra_argv=[json.dumps(
+                                    {"message": "\n".join("why %d" % i for i in range(1, 31))})])}).start()
 
     def tool(self, *args, stdin=None):
         env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
@@ -1404,18 +1407,40 @@ class TestStoredText(CliCase):
                              (1, "sked token revoke: no token has the id %s%s; see sked token "
                                  "list\n" % (ref, extra)))
 
-    def test_a_message_with_control_characters_is_shown_on_one_line(self):
+    def test_a_message_shows_every_line_and_forges_none(self):
+        """A run's message is shown whole where a run is shown alone (its lines after the
+        first behind a bar, so none passes for a field of its own) and cut to one line in
+        tables; control characters are made visible."""
         job = self.s.create_job("say", title="Says things")
         run = self.s.wait_run(self.s.run_job(job["id"]))
         self.assertEqual(run["message"], self.MESSAGE)  # stored as the task said it
         shown = self.ok("run", "show", run["id"])
-        self.assertIn("\nMessage       done ?31m?[2J\u2026\n", shown)
+        self.assertIn("\nMessage       done ?31m?[2J\n              | Status        SUCCESS FORGED\n",
+                      shown)
+        self.assertEqual([l for l in shown.splitlines() if l.startswith("Status")],
+                         ["Status        SUCCESS"])
+        summary = self.cli("logs", run["id"], "-f").stdout
+        self.assertTrue(summary.endswith(": done ?31m?[2J\n  | Status        SUCCESS FORGED\n"),
+                        summary)
         table = self.ok("runs", job["id"])
-        for out in (shown, table):
-            self.assertNotIn("FORGED", out)
+        self.assertNotIn("FORGED", table)
+        self.assertIn("done ?31m?[2J\u2026", table)
+        for out in (shown, summary, table):
             self.assertNotIn("\x1b", out)
             self.assertNotIn("\x9b", out)
-        self.assertIn("done ?31m?[2J\u2026", table)
+
+    def test_a_long_message_ends_the_summary_with_its_count(self):
+        job = self.s.create_job("fail", title="Fails at length")
+        run = self.s.wait_run(self.s.run_job(job["id"]))
+        self.assertEqual(run["message"], "exited with status 3: why 1\n" +
+                         "\n".join("why %d" % i for i in range(2, 31)))  # the task's, whole
+        p = self.cli("logs", run["id"], "-f")
+        self.assertEqual(p.returncode, 1, p)
+        tail = p.stdout.split("exited with status 3: why 1\n")[1]
+        self.assertEqual(tail, "".join("  | why %d\n" % i for i in range(2, 22)) +
+                         "  | (9 more lines)\n")
+        shown = self.ok("run", "show", run["id"])
+        self.assertIn("\n              | why 30\n", shown)
 
 
 class TestWhatAJobGets(CliCase):
