@@ -333,27 +333,6 @@ static const char *map_ref(const json_t *jobs, char *const *dest, const json_t *
     return NULL;
 }
 
-/* Why the server would refuse to create (s NULL) or update its job s from file job j, as far
- * as can be told without writing, in the words its refusal is shown in; NULL when nothing
- * tells. types: the job types it loads (GET /api/tasks). */
-static const char *refusal(const json_t *types, const json_t *j, const json_t *s, char *buf,
-                           size_t len)
-{
-    const char *task = json_str(j, "task");
-    if (s) /* changes() sends a different job type, which the server refuses */
-        return strcmp(task, json_str(s, "task")) != 0
-                   ? "task: the job type of a job cannot be changed"
-                   : NULL;
-    size_t i;
-    json_t *t;
-    json_array_foreach(list_hits(types), i, t)
-    {
-        if (strcmp(json_str(t, "id"), task) == 0) return NULL;
-    }
-    snprintf(buf, len, "task: unknown job type '%s' (see sked tasks)", task);
-    return buf;
-}
-
 /* Notes in diff that field goes from before (NULL: not set) to after. */
 static void note_change(json_t *diff, const char *field, const json_t *before, const json_t *after)
 {
@@ -420,22 +399,20 @@ int job_import(int argc, char **argv)
         "Needs the admin role.\n"
         "\n"
         "  -n, --dry-run        say what would change (the table, and each field that\n"
-        "                       would change), change nothing; a job of a job type the\n"
-        "                       server does not load is reported failed\n" USAGE_COMMON;
+        "                       would change), change nothing: the server checks each\n"
+        "                       change as it would be made, so a job it would refuse is\n"
+        "                       reported failed, with the reason\n" USAGE_COMMON;
     struct opts o;
     int rc = opts_parse(&o, "sked job import", usage, spec, "FILE", argc, argv);
     if (rc >= 0) return rc;
     bool dry = opts_has(&o, O_DRY_RUN);
     o.cl.file_fields = true; /* a refusal names the file's fields, not options */
-    json_t *doc = read_file(o.arg), *server = NULL, *types = NULL;
+    json_t *doc = read_file(o.arg), *server = NULL;
     if (!doc) {
         opts_free(&o);
         return EXIT_FAIL;
     }
     if ((rc = all_jobs(&o.cl, &server))) goto done;
-    /* a dry run checks the job types, which is what a server refuses most (another server's
-     * tasks folder); the other fields only the server's validation of a real import tells */
-    if (dry && (rc = client_get(&o.cl, &types, "/api/tasks"))) goto done;
     json_t *jobs = json_object_get(doc, "jobs");
     size_t n = json_array_size(jobs);
     char **dest = xcalloc(n ? n : 1, sizeof *dest); /* the server's id of each job of the file */
@@ -476,22 +453,17 @@ int job_import(int argc, char **argv)
         json_t *v;
         json_object_foreach(s ? body : NULL, field, v)
             note_change(diffs[i], field, json_object_get(s, field), v);
-        char why[320];
-        const char *refused =
-            dry && json_object_size(body) ? refusal(types, j, s, why, sizeof why) : NULL;
-        if (refused) {
-            fprintf(stderr, "sked job import: '%s' (jobs[%zu]) would not be %s: %s\n",
-                    shown(json_str(j, "title")), i, s ? "updated" : "created", shown(refused));
-            action[i] = "failed";
-            failed++;
-        } else if (!dry && (!s || json_object_size(body))) {
+        if (!s || json_object_size(body)) {
+            /* a dry run has the server check the change as it would make it */
             json_t *res = NULL;
-            char *path = s ? xasprintf("/api/jobs/%s", json_str(s, "id")) : xstrdup("/api/jobs");
+            char *path = s ? xasprintf("/api/jobs/%s%s", json_str(s, "id"), dry ? "?dry_run=true" : "")
+                           : xstrdup(dry ? "/api/jobs?dry_run=true" : "/api/jobs");
             int r = client_call(&o.cl, s ? "PATCH" : "POST", path, body, &res);
             free(path);
             if (r) {
-                fprintf(stderr, "sked job import: the job above is '%s' (jobs[%zu]): not %s\n",
-                        shown(json_str(j, "title")), i, s ? "updated" : "created");
+                fprintf(stderr, "sked job import: the job above is '%s' (jobs[%zu]): %s %s\n",
+                        shown(json_str(j, "title")), i, dry ? "would not be" : "not",
+                        s ? "updated" : "created");
                 action[i] = "failed";
                 failed++;
                 if (r == EXIT_UNREACHABLE) {
@@ -500,11 +472,9 @@ int job_import(int argc, char **argv)
                     break;
                 }
             } else if (!s) {
-                dest[i] = xstrdup(json_str(res, "id"));
+                dest[i] = dry ? xasprintf("(new %zu)", i) : xstrdup(json_str(res, "id"));
             }
             json_decref(res);
-        } else if (!s) {
-            dest[i] = xasprintf("(new %zu)", i);
         }
         json_decref(body);
     }
@@ -550,14 +520,15 @@ int job_import(int argc, char **argv)
         } else if (!s || !json_equal(mapped, json_object_get(s, "on_success"))) {
             if (strcmp(action[i], "unchanged") == 0) action[i] = "updated";
             if (s) note_change(diffs[i], "on_success", json_object_get(s, "on_success"), mapped);
-            if (!dry && strncmp(dest[i], "(new", 4) != 0) {
+            /* a job the dry run would make has no id yet to check its list against */
+            if (strncmp(dest[i], "(new", 4) != 0) {
                 json_t *body = json_pack("{s:O}", "on_success", mapped);
-                char *path = xasprintf("/api/jobs/%s", dest[i]);
+                char *path = xasprintf("/api/jobs/%s%s", dest[i], dry ? "?dry_run=true" : "");
                 if (client_call(&o.cl, "PATCH", path, body, NULL)) {
                     fprintf(stderr,
                             "sked job import: the job above is '%s' (jobs[%zu]): its "
-                            "on_success list was not set\n",
-                            shown(json_str(j, "title")), i);
+                            "on_success list %s set\n",
+                            shown(json_str(j, "title")), i, dry ? "would not be" : "was not");
                     action[i] = "failed";
                     failed++;
                 }
@@ -596,7 +567,6 @@ int job_import(int argc, char **argv)
 done:
     json_decref(doc);
     json_decref(server);
-    json_decref(types);
     opts_free(&o);
     return rc;
 }

@@ -551,6 +551,15 @@ static void reply_job(struct api_ctx *c, int status, const struct job *j, bool w
     buf_free(&b);
 }
 
+/* A dry run's answer: the job as it would be, without an ETag (no such version exists). */
+static void reply_dry(struct api_ctx *c, const struct job *j)
+{
+    struct buf b = BUF_INIT;
+    api_job_write(c, &b, j, false);
+    http_reply(c->req, 200, "application/json", b.data, b.len);
+    buf_free(&b);
+}
+
 void api_jobs_list(struct api_ctx *c)
 {
     static const char *const sorts[] = {"title", "created", "updated", NULL};
@@ -672,6 +681,15 @@ static void check_on_success(struct api_ctx *c, const struct job *j, json_t *err
     }
 }
 
+/* ?dry_run=true: a write checked as it would be made, answered with the job it would make,
+ * and not made. Other parameters are refused (a misspelt dry_run would write). */
+static bool dry_run(struct api_ctx *c, json_t *errs)
+{
+    static const char *const known[] = {"dry_run", NULL};
+    api_params_known(c, known, errs);
+    return api_bool_param(c, "dry_run", errs) == 1;
+}
+
 void api_jobs_create(struct api_ctx *c)
 {
     json_t *body = api_body(c);
@@ -679,6 +697,7 @@ void api_jobs_create(struct api_ctx *c)
     struct job j;
     job_init(&j);
     json_t *errs = json_array();
+    bool dry = dry_run(c, errs);
     api_job_apply(dispatch_tasks(c->api->dispatch), c->api->cfg, body, &j, true, true, errs);
     json_decref(body);
     uuid_v4(j.id);
@@ -692,6 +711,11 @@ void api_jobs_create(struct api_ctx *c)
     json_decref(errs);
     j.created = j.updated = time_now_us();
     scheduler_prepare(c->api->sched, NULL, &j, j.created);
+    if (dry) { /* the job as it would be made; its id is kept nowhere */
+        reply_dry(c, &j);
+        job_release(&j);
+        return;
+    }
     if (store_job_insert(c->api->store, &j) != 0) {
         job_release(&j);
         api_error(c, 503, "the store failed; see the server log");
@@ -823,6 +847,7 @@ static void update(struct api_ctx *c, bool full)
     }
     if (store_job_get(c->api->store, j.id, &old) != 0) job_init(&old);
     json_t *errs = json_array();
+    bool dry = dry_run(c, errs);
     api_job_apply(dispatch_tasks(c->api->dispatch), c->api->cfg, body, &j, false, full, errs);
     json_decref(body);
     check_on_success(c, &j, errs);
@@ -835,6 +860,12 @@ static void update(struct api_ctx *c, bool full)
     json_decref(errs);
     j.updated = time_now_us();
     scheduler_prepare(c->api->sched, old.id[0] ? &old : NULL, &j, j.updated);
+    if (dry) { /* the job as it would be saved */
+        job_release(&old);
+        reply_dry(c, &j);
+        job_release(&j);
+        return;
+    }
     int rc = store_job_update(c->api->store, &j);
     if (rc == 0 && old.id[0]) audit_edit(c, &old, &j);
     job_release(&old);

@@ -957,6 +957,53 @@ class JobWrites(ApiCase):
             self.assertIn("\r\nLocation: %s/api/jobs/%s\r\n" % (base, made["id"]), head + "\r\n")
             self.assertEqual(made["links"]["self"], "%s/api/jobs/%s" % (base, made["id"]))
 
+    def test_a_dry_run_checks_a_write_and_makes_none(self):
+        """?dry_run=true on a job's creation or edit answers 200 with the job as it would be,
+        or the refusal the write would get, and writes nothing (no job, no audit entry, no new
+        version); another parameter on those writes is refused."""
+        jobs = self.s.get("/api/jobs").json["hits"]["total"]
+        audited = self.s.get("/api/audit").json["hits"]["total"]
+        made = self.s.post("/api/jobs?dry_run=true", {"title": "dry", "task": "t", "args": {"n": 2},
+                                                      "schedule": {"type": "interval", "hours": 1}})
+        self.assertEqual(made.status, 200, made)
+        self.assertNotIn("Location", made.headers)
+        self.assertNotIn("ETag", made.headers)
+        self.assertEqual((made.json["title"], made.json["args"]["n"]), ("dry", 2))
+        self.assertIsNotNone(made.json["next_run"])
+        self.assertEqual(self.s.get("/api/jobs/" + made.json["id"]).status, 404)
+        self.assertError(self.s.post("/api/jobs?dry_run=1", {"title": "dry", "task": "t",
+                                                             "max_retries": 1000}),
+                         400, "max_retries", "must be a whole number from 0 to 100")
+        self.assertError(self.s.post("/api/jobs?dry_run=true", {"title": "dry", "task": "nope"}),
+                         400, "task", "unknown job type")
+        job = self.job()
+        url = "/api/jobs/" + job["id"]
+        before = self.s.get(url)
+        for method in ("PATCH", "PUT"):
+            r = self.s.request(method, url + "?dry_run=TRUE", {"title": "renamed", "task": "t"})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json["title"], "renamed")
+            self.assertNotIn("ETag", r.headers)
+        self.assertError(self.s.request("PATCH", url + "?dry_run=true", {"max_retries": -1}), 400,
+                         "max_retries")
+        self.assertError(self.s.request("PATCH", url + "?dry_run=true",
+                                        {"on_success": [job["id"]]}), 400, "on_success",
+                         "a job cannot start itself")
+        after = self.s.get(url)
+        self.assertEqual((after.json["title"], after.headers["ETag"]),
+                         (job["title"], before.headers["ETag"]))
+        self.assertEqual(self.s.get("/api/jobs").json["hits"]["total"], jobs + 1)
+        self.assertEqual(self.s.get("/api/audit").json["hits"]["total"], audited + 1)  # job.created
+        self.assertError(self.s.request("PATCH", url + "?dry_run=maybe", {"title": "x"}), 400,
+                         "dry_run", "must be true or false")
+        self.assertError(self.s.request("PATCH", url + "?dryrun=true", {"title": "x"}), 400,
+                         "dryrun", "unknown parameter (dry_run)")
+        self.assertError(self.s.post("/api/jobs?dry=1", {"title": "x", "task": "t"}), 400, "dry")
+        self.assertEqual(self.s.get(url).json["title"], job["title"])
+        # false writes
+        r = self.s.request("PATCH", url + "?dry_run=false", {"title": "renamed"})
+        self.assertEqual((r.status, self.s.get(url).json["title"]), (200, "renamed"))
+
     def test_create_returns_what_was_given(self):
         j = self.full_job()
         self.assertTrue(uuid.UUID(j["id"]))

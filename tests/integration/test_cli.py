@@ -443,11 +443,13 @@ class TestExportImport(CliCase):
             self.assertEqual(dst.get("/api/jobs/" + r["id"]).json["timeout"], "20m")
             # refused: the server's message names the job; the others still apply. A dry run
             # reports the same failures (a job type the server does not load, a job type
-            # changed), in the same words and with the same exit status, writing nothing
+            # changed, a field out of range), in the same words and with the same exit status,
+            # writing nothing: the server checks each change without making it
             bad = {"jobs": [{"title": "Bad", "task": "no_such_type"},
                             {"id": r["id"], "title": "Export: reindex", "task": "reindex"},
                             {"title": "Export: fine", "task": "sync_records"},
-                            {"title": "Export: after bad", "task": "sync_records", "on_success": ["b"]}]}
+                            {"title": "Export: after bad", "task": "sync_records", "on_success": ["b"]},
+                            {"title": "Export: too many", "task": "sync_records", "max_retries": 1000}]}
             bad["jobs"][0]["id"] = "b"
             with open(path, "w") as f:
                 json.dump(bad, f)
@@ -465,11 +467,14 @@ class TestExportImport(CliCase):
             self.assertIn("'Bad' (jobs[0]): not created", p.stderr)
             self.assertIn("Export: fine", [j["title"] for j in dst.get("/api/jobs?size=100").json["hits"]["hits"]])
             self.assertIn("  task: unknown job type 'no_such_type' (see sked tasks)\n", p.stderr)
-            self.assertIn("'Bad' (jobs[0]) would not be created: task: unknown job type "
-                          "'no_such_type' (see sked tasks)\n", dry.stderr)
+            self.assertIn("  task: unknown job type 'no_such_type' (see sked tasks)\n", dry.stderr)
+            self.assertIn("'Bad' (jobs[0]): would not be created\n", dry.stderr)
             self.assertIn("  task: the job type of a job cannot be changed\n", p.stderr)
-            self.assertIn("'Export: reindex' (jobs[1]) would not be updated: task: the job type "
-                          "of a job cannot be changed\n", dry.stderr)
+            self.assertIn("  task: the job type of a job cannot be changed\n", dry.stderr)
+            self.assertIn("'Export: reindex' (jobs[1]): would not be updated\n", dry.stderr)
+            self.assertIn("  max_retries: must be a whole number from 0 to 100", dry.stderr)
+            self.assertIn("'Export: too many' (jobs[4]): would not be created\n", dry.stderr)
+            self.assertIn("'Export: too many' (jobs[4]): not created\n", p.stderr)
             self.assertIn("on_success names 'Bad' (jobs[0]), which was not created", p.stderr)
             self.assertIn("on_success names 'Bad' (jobs[0]), which would not be created", dry.stderr)
             # the plan is what happened
