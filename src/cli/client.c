@@ -159,6 +159,7 @@ static int parse_all(struct opts *o, const char *prog, const char *usage,
     o->prog = prog;
     o->usage = usage;
     o->spec = spec;
+    o->cl.spec = spec;
     int rc = parse(o, pos_name, pos_required, argc, argv);
     if (rc >= 0) opts_free(o); /* callers only free what they go on with */
     return rc;
@@ -406,16 +407,28 @@ static const struct {
     {"leave out args and custom_args", "leave out --arg, --since and --custom-args"},
 };
 
-/* Appends field as the option it came from: "default_queue" as "--queue", "args.folder" as
- * "--arg folder=...", "notification_emails[1]" as "--notify-email"; as it is when no option
- * sends it (or the request was a file's, as_is). */
-static void field_words(struct buf *b, const char *field, bool as_is)
+/* Whether the command of spec has the option that flag ("--arg", "--active/--inactive",
+ * "--crontab minute=...") names. */
+static bool has_flag(const struct opt_spec *spec, const char *flag)
+{
+    const char *name = flag + 2;
+    size_t n = strcspn(name, " /");
+    for (; spec && spec->name; spec++)
+        if (strlen(spec->name) == n && strncmp(spec->name, name, n) == 0) return true;
+    return false;
+}
+
+/* Appends field as the option of c's command it came from: "default_queue" as "--queue",
+ * "args.folder" as "--arg folder=...", "notification_emails[1]" as "--notify-email"; as it is
+ * when the command has no option that sends it (or the request was a file's). */
+static void field_words(struct buf *b, const char *field, const struct client *c)
 {
     size_t best = SIZE_MAX, best_len = 0;
-    for (size_t i = 0; !as_is && i < sizeof field_flags / sizeof *field_flags; i++) {
+    for (size_t i = 0; !c->file_fields && i < sizeof field_flags / sizeof *field_flags; i++) {
         size_t n = strlen(field_flags[i].field);
         if (strncmp(field, field_flags[i].field, n) == 0 &&
-            (field[n] == '\0' || field[n] == '.' || field[n] == '[') && n > best_len) {
+            (field[n] == '\0' || field[n] == '.' || field[n] == '[') && n > best_len &&
+            has_flag(c->spec, field_flags[i].flag)) {
             best = i;
             best_len = n;
         }
@@ -465,9 +478,9 @@ static void message_words(struct buf *b, const char *msg)
     buf_free(&t);
 }
 
-/* Explains a non-2xx answer: the API's message and field errors (in the CLI's words unless
- * as_is), else the raw start of it. */
-static int refused(long status, const struct buf *body, bool as_is)
+/* Explains a non-2xx answer to c: the API's message and field errors (in the CLI's words, as
+ * field_words), else the raw start of it. */
+static int refused(long status, const struct buf *body, const struct client *c)
 {
     struct sk_err e = {0};
     json_t *v = body->len ? json_parse(body->data, body->len, "body", &e) : NULL;
@@ -490,7 +503,7 @@ static int refused(long status, const struct buf *body, bool as_is)
     {
         const char *field = json_str(err, "field");
         struct buf f = BUF_INIT;
-        field_words(&f, field ? field : "?", as_is);
+        field_words(&f, field ? field : "?", c);
         size_t j;
         json_t *m;
         json_array_foreach(json_object_get(err, "messages"), j, m)
@@ -544,7 +557,7 @@ static int call(const struct client *c, const char *method, const char *path, co
     } else if (cc != CURLE_OK) {
         rc = transport_error(url, cc, errbuf);
     } else if (status < 200 || status > 299) {
-        rc = quiet ? EXIT_FAIL : refused(status, &sink.data, c->file_fields);
+        rc = quiet ? EXIT_FAIL : refused(status, &sink.data, c);
     } else if (sink.data.len && out) {
         struct sk_err e = {0};
         *out = json_parse(sink.data.data, sink.data.len, "body", &e);
@@ -706,7 +719,7 @@ int client_stream(const struct client *c, const char *path, sse_fn fn, void *arg
              : resuming && cc == CURLE_COULDNT_CONNECT ? CLIENT_STREAM_DOWN
                                                        : transport_error(url, cc, errbuf);
     else if (status != 200)
-        rc = refused(status, &s.err.data, c->file_fields);
+        rc = refused(status, &s.err.data, c);
     buf_free(&s.err.data);
     buf_free(&s.pending);
     buf_free(&s.event);

@@ -24,12 +24,16 @@ enum { EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 /* No response body is read past this; a larger one is an error, not a truncation. */
 #define CLIENT_MAX_BODY (64u * 1024 * 1024)
 
+struct opt_spec;
+
 struct client {
     char *url;   /* base URL, no trailing slash */
     char *token; /* NULL when none */
     /* the fields of refused requests are a file's (sked job import), named as they are;
-     * otherwise as the options that set them (default_queue as --queue) */
+     * otherwise as the options of the command (spec) that set them (default_queue as
+     * --queue), and as they are when it has no such option */
     bool file_fields;
+    const struct opt_spec *spec;
 };
 
 /* ---- the command line ---- */

@@ -5,6 +5,7 @@ import http.server
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import tempfile
@@ -14,7 +15,7 @@ import unittest
 from datetime import timedelta, timezone
 
 import skedtest
-from skedtest import Sked
+from skedtest import Sked, wait_for
 
 
 class CliCase(unittest.TestCase):
@@ -127,6 +128,23 @@ class TestQueues(CliCase):
         self.usage_fails("queues", "resume", expect="missing QUEUE (a queue's name, or --all)")
         self.usage_fails("queues", "pause", "low", "--all", expect="give QUEUE or --all, not both")
 
+
+class TestRefusalWords(CliCase):
+    def test_a_field_is_named_as_an_option_only_where_the_command_has_it(self):
+        """The server's field errors name the option of the command that sent the field; a
+        field the command has no option for keeps its own name."""
+        with Sked(tasks={"gone.json": skedtest.sh_task("gone", "true")}) as s:
+            job = s.create_job("gone")
+            os.remove(os.path.join(s.tasks_dir, "gone.json"))
+            s.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: "event=reload.done" in s.server_log(), what="the reload")
+            p = self.cli("job", "run", job["id"], url=s.url)
+            self.assertEqual(p.returncode, 1, p)
+            self.assertIn("\n  task: job type 'gone' is not loaded", p.stderr)
+            self.assertNotIn("--task", p.stderr)
+            p = self.cli("job", "create", "--title", "x", "--task", "gone", url=s.url)
+            self.assertEqual(p.returncode, 1, p)
+            self.assertIn("\n  --task: unknown job type 'gone'", p.stderr)
 
 class TestAudit(CliCase):
     def test_the_trail_and_its_filters(self):
