@@ -5,7 +5,9 @@
  * id, the start of one, or exact title, so people need not copy UUIDs around.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -48,9 +50,10 @@ enum {
 #define USAGE_JOB_FIELDS                                                                    \
     "  --arg KEY=VALUE      a saved argument; VALUE is taken as JSON when it parses\n"       \
     "                       (5, true, null, \"5\", {...}), else as a string; repeatable\n"   \
-    "  --args-json JSON     all saved arguments as one JSON object\n"                        \
+    "  --args-json JSON     all saved arguments as one JSON object (@FILE: read from\n"      \
+    "                       FILE, @- from standard input)\n"                               \
     "  --custom-args JSON   a JSON object handed to the task as is, instead of the\n"       \
-    "                       arguments\n"
+    "                       arguments (@FILE, @- as for --args-json)\n"
 #define USAGE_JOB_POLICIES                                                                  \
     "  --retries N          how many more attempts a failed run gets (0 to 100)\n"          \
     "  --retry-backoff DUR  the wait before the first retry, doubled for each further\n"   \
@@ -93,14 +96,39 @@ static const char *yes_no(const json_t *v)
     return json_is_true(v) ? "yes" : "no";
 }
 
-/* --args-json / --custom-args: a JSON object, with a parse error that says where. */
+/* The text of FILE (- for standard input) into b: 0, or -errno. */
+static int read_text(const char *path, struct buf *b)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!f) return -errno;
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) buf_append(b, chunk, n);
+    int rc = ferror(f) ? -EIO : 0;
+    if (f != stdin) fclose(f);
+    return rc;
+}
+
+/* --args-json / --custom-args: a JSON object, with a parse error that says where; @FILE (@-:
+ * standard input) reads it from a file, for objects longer than a command line takes
+ * (128 KiB an argument on Linux). */
 static int opt_object(const struct opts *o, int id, const char *name, json_t **out)
 {
     const char *v = opts_get(o, id);
     *out = NULL;
     if (!v) return 0;
+    struct buf text = BUF_INIT;
+    if (v[0] == '@') {
+        int rc = read_text(v + 1, &text);
+        if (rc) {
+            buf_free(&text);
+            return usage_error(o, "--%s %s: cannot read it: %s", name, v, strerror(-rc));
+        }
+        v = buf_cstr(&text);
+    }
     struct sk_err e = {0};
     json_t *j = json_parse(v, strlen(v), name, &e);
+    buf_free(&text);
     if (!j) return usage_error(o, "--%s: %s", name, e.msg);
     if (!json_is_object(j)) {
         json_decref(j);
@@ -786,7 +814,7 @@ static int job_run(int argc, char **argv)
         "  --arg KEY=VALUE      override one argument; VALUE is taken as JSON when it\n"
         "                       parses, else as a string; repeatable\n"
         "  --custom-args JSON   a JSON object handed to the task as is (no --arg or --since\n"
-        "                       with it)\n"
+        "                       with it; @FILE: read from FILE, @- from standard input)\n"
         "  -w, --wait           follow the run's log until it ends; exit 0 only when it\n"
         "                       ended SUCCESS, else 1\n"
         "  --json               print the run as JSON (with --wait: the ended run, and the\n"

@@ -28,12 +28,14 @@ class CliCase(unittest.TestCase):
         cls.s.stop()
 
     def cli(self, *args, token=skedtest.TOKEN, url=None, stdin=subprocess.DEVNULL, timeout=60):
+        """stdin: a file, or the text the command reads."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
         env["SKED_URL"] = url or self.s.url
         if token is not None:
             env["SKED_TOKEN"] = token
-        return subprocess.run([skedtest.BIN] + list(args), env=env, stdin=stdin,
-                              capture_output=True, text=True, timeout=timeout)
+        feed = {"input": stdin} if isinstance(stdin, str) else {"stdin": stdin}
+        return subprocess.run([skedtest.BIN] + list(args), env=env, capture_output=True,
+                              text=True, timeout=timeout, **feed)
 
     def ok(self, *args, **kw):
         p = self.cli(*args, **kw)
@@ -592,6 +594,22 @@ class TestRuns(CliCase):
         run = self.ok_json("job", "run", job["id"], "--custom-args", '{"only": "this"}', "--json")
         self.assertEqual(run["args"], {"only": "this"})
         self.s.wait_run(run)
+        # @- and @FILE: objects longer than one argument of a command line (128 KiB) may be
+        big = {"blob": "x" * 200000}
+        run = self.ok_json("job", "run", job["id"], "--custom-args", "@-", "--json",
+                           stdin=json.dumps(big))
+        self.assertEqual(run["args"], big)
+        self.s.wait_run(run)
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+            json.dump({"records": 2, "mode": "update"}, f)
+            f.flush()
+            made = self.ok_json("job", "create", "--title", "From a file", "--task", "sync_records",
+                                "--args-json", "@" + f.name, "--json")
+            self.assertEqual((made["args"]["records"], made["args"]["mode"]), (2, "update"))
+        p = self.cli("job", "run", job["id"], "--custom-args", "@/nonexistent/args.json")
+        self.assertEqual(p.returncode, 2, p)
+        self.assertIn("--custom-args @/nonexistent/args.json: cannot read it: No such file or "
+                      "directory", p.stderr)
         out = self.ok("job", "run", job["id"])
         self.assertRegex(out, r"started run [0-9a-f-]{36} \(\w+\) of job Run args")
 
