@@ -30,8 +30,11 @@ static void print_line(const json_t *line, bool as_json, FILE *out)
     char ts[TIMEBUF];
     struct buf msg = BUF_INIT;
     text_clean(&msg, json_str(line, "message"), 0);
-    fprintf(out, "%s %-7s %s\n", fmt_log_time(json_str(line, "timestamp"), ts),
-            json_str(line, "level") ? json_str(line, "level") : "-", buf_cstr(&msg));
+    /* the stream in a column of its own: sked's own lines (a stop, an exit status) cannot be
+     * told from a task's by their text, which a task may write alike */
+    const char *level = json_str(line, "level"), *stream = json_str(line, "stream");
+    fprintf(out, "%s %-8s %-6s %s\n", fmt_log_time(json_str(line, "timestamp"), ts),
+            level ? level : "-", stream ? shown(stream) : "-", buf_cstr(&msg));
     buf_free(&msg);
 }
 

@@ -560,7 +560,8 @@ class TestRuns(CliCase):
         p = self.cli("job", "run", "Wait ok", "--wait")
         self.assertEqual(p.returncode, 0, p)
         lines = p.stdout.splitlines()
-        self.assertRegex(lines[0], r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO +synchronising 5 record\(s\)")
+        self.assertRegex(lines[0], r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO     stdout "
+                                   r"synchronising 5 record\(s\)")
         self.assertTrue(any("finished: " in l for l in lines), p.stdout)
         self.assertRegex(lines[-1], r"^run [0-9a-f-]{36} SUCCESS after ")
 
@@ -568,7 +569,7 @@ class TestRuns(CliCase):
         self.create("Wait partial", "sync_records", "--arg", "records=6", "--arg", "reject_every=3")
         p = self.cli("job", "run", "Wait partial", "--wait")
         self.assertEqual(p.returncode, 1, p)
-        self.assertIn("WARNING record 3 rejected by the catalogue", p.stdout)
+        self.assertIn(" WARNING  stdout record 3 rejected by the catalogue: ", p.stdout)
         self.assertIn("PARTIAL_SUCCESS", p.stdout.splitlines()[-1])
         self.assertIn("2 errored", p.stdout.splitlines()[-1])
 
@@ -678,8 +679,9 @@ class TestLogs(CliCase):
         out = self.ok("logs", run["id"]).splitlines()
         self.assertEqual(len(out), len(api_lines))
         for text, line in zip(out, api_lines):
-            self.assertTrue(text.endswith(" " + line["message"]), (text, line))
-            self.assertIn(" %s " % line["level"], text)
+            # time, level and stream in columns of their own, then the message
+            self.assertEqual(text[24:], "%-8s %-6s %s" % (line["level"], line["stream"],
+                                                          line["message"]), (text, line))
         warn = self.ok("logs", run["id"], "--level", "warning").splitlines()
         self.assertEqual(len(warn), 2)
         self.assertTrue(all("rejected" in l for l in warn))
