@@ -485,6 +485,9 @@ int tasks_parse(const char *text, size_t len, const char *file, const char *dir,
 {
     struct sk_err inner = {0};
     *out = NULL;
+    /* a byte order mark, which some editors write, is no part of the JSON (RFC 8259 lets a
+     * reader skip it) */
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) text += 3, len -= 3;
     json_t *doc = json_parse(text, len, "(file)", &inner);
     struct task *t = xcalloc(1, sizeof *t);
     t->timeout_ms = t->stop_grace_ms = -1;

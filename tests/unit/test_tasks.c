@@ -84,6 +84,17 @@ static void test_parse_valid(void **state)
     task_free(t);
 }
 
+/* A byte order mark before the JSON, as some editors write one, is skipped; one inside is
+ * still an error. */
+static void test_parse_byte_order_mark(void **state)
+{
+    (void)state;
+    struct task *t = parse_ok("\xef\xbb\xbf" BASE_WITH(""), "tasks.d");
+    assert_string_equal(t->id, "t1");
+    task_free(t);
+    parse_bad("{\xef\xbb\xbf\"id\":\"t1\"}", "(file)", "malformed JSON at line 1, column 2");
+}
+
 static void test_parse_paths_and_defaults(void **state)
 {
     (void)state;
@@ -644,6 +655,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_valid),
+        cmocka_unit_test(test_parse_byte_order_mark),
         cmocka_unit_test(test_parse_paths_and_defaults),
         cmocka_unit_test(test_parse_errors),
         cmocka_unit_test(test_parse_placeholder_errors),
