@@ -511,6 +511,11 @@ static int refused(long status, const struct buf *body, const struct client *c)
             struct buf text = BUF_INIT;
             message_words(&text, json_is_string(m) ? json_string_value(m) : "invalid");
             fprintf(stderr, "  %s: %s\n", buf_cstr(&f), buf_cstr(&text));
+            /* --arg reads its VALUE as JSON first: 5 is a number, "5" the text */
+            if (strncmp(buf_cstr(&f), "--arg ", 6) == 0 &&
+                strncmp(buf_cstr(&text), "must be of type string, not ", 28) == 0)
+                fprintf(stderr, "  (--arg takes VALUE as JSON when it parses: for text, quote it "
+                                "as JSON, --arg 'KEY=\"VALUE\"')\n");
             buf_free(&text);
         }
         buf_free(&f);

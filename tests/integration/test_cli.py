@@ -148,6 +148,14 @@ class TestRefusalWords(CliCase):
             self.assertEqual(p.returncode, 1, p)
             self.assertIn("\n  --task: unknown job type 'gone'", p.stderr)
 
+    def test_a_number_given_for_text_says_how_to_quote_it(self):
+        p = self.cli("job", "create", "--title", "quoted", "--task", "sync_records", "--arg", "mode=5")
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("\n  --arg mode=...: must be of type string, not integer\n  (--arg takes VALUE as "
+                      "JSON when it parses: for text, quote it as JSON, --arg 'KEY=\"VALUE\"')\n", p.stderr)
+        p = self.cli("job", "create", "--title", "quoted", "--task", "sync_records", "--arg", "records=x")
+        self.assertNotIn("quote it", p.stderr)
+
 class TestAudit(CliCase):
     def test_the_trail_and_its_filters(self):
         job = self.create("Audited", "reindex", "--arg", "steps=1")
