@@ -49,7 +49,8 @@ enum {
     "  --description D      what it is for\n"
 #define USAGE_JOB_FIELDS                                                                    \
     "  --arg KEY=VALUE      a saved argument; VALUE is taken as JSON when it parses\n"       \
-    "                       (5, true, null, \"5\", {...}), else as a string; repeatable\n"   \
+    "                       (5, true, null, \"5\", {...}), else as a string (a time in it\n"  \
+    "                       without a zone is UTC, unlike --since's); repeatable\n"         \
     "  --args-json JSON     all saved arguments as one JSON object (@FILE: read from\n"      \
     "                       FILE, @- from standard input)\n"                               \
     "  --custom-args JSON   a JSON object handed to the task as is, instead of the\n"       \
@@ -812,7 +813,8 @@ static int job_run(int argc, char **argv)
         "                       without it: the job's saved since, else the start of its\n"
         "                       last successful run\n"
         "  --arg KEY=VALUE      override one argument; VALUE is taken as JSON when it\n"
-        "                       parses, else as a string; repeatable\n"
+        "                       parses, else as a string (a time in it without a zone is\n"
+        "                       UTC, unlike --since's); repeatable\n"
         "  --custom-args JSON   a JSON object handed to the task as is (no --arg or --since\n"
         "                       with it; @FILE: read from FILE, @- from standard input)\n"
         "  -w, --wait           follow the run's log until it ends; exit 0 only when it\n"
