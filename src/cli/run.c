@@ -368,6 +368,7 @@ int cmd_stop(int argc, char **argv)
         "usage: sked stop RUN [--json]\n"
         "\n"
         "Stops a queued or running run: the task is asked to stop and ends CANCELLED.\n"
+        "A run being stopped already (CANCELLING) is left so, with exit status 0.\n"
         "RUN is a run id (or a unique start of one).\n"
         "\n"
         "  --json               print the run as JSON\n" USAGE_COMMON;
@@ -376,10 +377,16 @@ int cmd_stop(int argc, char **argv)
     if (rc >= 0) return rc;
     json_t *run = NULL, *stopped = NULL;
     if (!(rc = run_resolve(&o.cl, o.arg, &run))) {
-        char *path = xasprintf("/api/jobs/%s/runs/%s/actions/stop", json_str(run, "job_id"),
-                               json_str(run, "id"));
-        rc = client_call(&o.cl, "POST", path, NULL, &stopped);
-        free(path);
+        const char *status = json_str(run, "status");
+        if (status && strcmp(status, "CANCELLING") == 0) {
+            /* stopped already: asking again is what the caller wants done, not a failure */
+            stopped = json_incref(run);
+        } else {
+            char *path = xasprintf("/api/jobs/%s/runs/%s/actions/stop", json_str(run, "job_id"),
+                                   json_str(run, "id"));
+            rc = client_call(&o.cl, "POST", path, NULL, &stopped);
+            free(path);
+        }
     }
     if (!rc) {
         if (opts_has(&o, O_JSON))

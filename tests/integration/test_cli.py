@@ -747,6 +747,22 @@ class TestLogs(CliCase):
         self.assertIn("You cannot change run status from CANCELLED", p.stderr)
 
 
+    def test_a_second_stop_of_a_stopping_run_is_no_failure(self):
+        tasks = {"stubborn.json": skedtest.sh_task("stubborn", "trap '' TERM; sleep 30",
+                                                   stop_grace="3s")}
+        with Sked(tasks=tasks) as s:
+            run = s.run_job(s.create_job("stubborn")["id"])
+            s.wait_run(run, ["RUNNING"])
+            time.sleep(0.2)  # the shell has set its trap
+            self.assertEqual(self.cli("stop", run["id"], url=s.url).stdout,
+                             "run %s is CANCELLING\n" % run["id"])
+            p = self.cli("stop", run["id"], url=s.url)
+            self.assertEqual((p.returncode, p.stdout, p.stderr),
+                             (0, "run %s is CANCELLING\n" % run["id"], ""))
+            self.assertEqual(json.loads(self.cli("stop", run["id"], "--json", url=s.url).stdout)["id"],
+                             run["id"])
+            self.assertEqual(s.wait_run(run)["status"], "CANCELLED")  # killed after its grace
+
 class TestWaiting(CliCase):
     """A run that waits says why; a running one shows its progress on a terminal."""
 
