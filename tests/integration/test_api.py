@@ -945,7 +945,7 @@ class JobWrites(ApiCase):
         # a request in absolute form names the authority to use, over its Host (RFC 9112 3.2.2)
         body = b'{"title": "absolute", "task": "t"}'
         for target, base in ((b"http://sked.example:8080/api/jobs", "http://sked.example:8080"),
-                             (b"HTTPS://[::1]:9/api/jobs?x", "https://[::1]:9"),
+                             (b"HTTPS://[::1]:9/api/jobs?dry_run=false", "https://[::1]:9"),
                              (b"http://user@evil/api/jobs", self.s.url)):  # not a plain authority
             got = self.s.raw(b"POST " + target + b" HTTP/1.1\r\nHost: other.example\r\n"
                              b"Authorization: Bearer " + skedtest.TOKEN.encode() +
