@@ -16,9 +16,14 @@
 #include "cron.h"
 #include "metrics.h"
 
-/* How many missed fires a catch-up enumerates before it only counts them. */
 /* The timer never sleeps longer, so a wall-clock step is noticed within this. */
 #define MAX_SLEEP_US (60LL * 1000000)
+
+/* How long a catch-up walks fire times in one turn of the loop: a minutely cron schedule missed
+ * for five years has 2,635,200, 16 s of walking in one piece (1 µs each, 300 µs within a day of
+ * a daylight-saving change), during which the loop served nothing; in steps this long, requests
+ * and other fires are served between them. */
+#define WALK_STEP_US 5000
 
 struct entry {
     int64_t at;
@@ -41,6 +46,22 @@ struct scheduler {
     struct event *chain_ev;
     struct chain *chains, **chains_tail;
     struct map holding; /* job id -> (void *)1: jobs with a run held for their active one */
+    struct walk *walks; /* catch-ups walking their missed fire times, a step a turn */
+    struct event *walk_ev;
+};
+
+/* A catch-up's walk over a schedule's fire times, from the job's next_run up to now: the last
+ * is due, earlier ones were missed. Only the last `keep` are kept (in a ring: catch-up runs at
+ * most catchup_limit of them), so a long downtime costs time in proportion to its missed fires
+ * and no more memory. */
+struct walk {
+    char id[UUID_STR_LEN];
+    int64_t from; /* the job's next_run when the walk began: changed, the walk is void */
+    struct schedule sc;
+    int64_t t, count, last;
+    int64_t *ring;
+    size_t keep;
+    struct walk *next;
 };
 
 struct chain {
@@ -285,8 +306,15 @@ static int fire_one(struct scheduler *s, const struct job *j, int64_t at, const 
     return rc == 0 ? 1 : 0;
 }
 
+static bool walk_step(struct walk *w, int64_t now);
+static void walk_later(struct scheduler *s, struct walk *w);
+static void walk_free(struct walk *w);
+static void walk_drop(struct scheduler *s, const char *id);
+static void fire_walked(struct scheduler *s, struct job *j, struct walk *w, int64_t now);
+
 static void fire_job(struct scheduler *s, const char *id, int64_t now)
 {
+    walk_drop(s, id); /* fired anew (saved meanwhile): a walk begun before counts no more */
     struct job j;
     if (store_job_get(s->store, id, &j) != 0) return; /* deleted meanwhile */
     if (!j.active || !j.schedule || j.next_run == NO_TIME || j.next_run > now) {
@@ -320,83 +348,171 @@ static void fire_job(struct scheduler *s, const char *id, int64_t now)
         return;
     }
     json_decref(errs);
-    /* every fire time from next_run up to now: the last is due, earlier ones were missed. Only
-     * the last `keep` are kept (in a ring: catch-up runs at most catchup_limit of them), so a
-     * long downtime costs time in proportion to its missed fires and no more memory */
-    size_t keep = j.catchup == CATCHUP_ALL ? (size_t)(j.catchup_limit > 0 ? j.catchup_limit : 0) + 1
-                                           : 1;
-    int64_t *ring = xmalloc(keep * sizeof *ring);
-    int64_t count = 0, last = NO_TIME, t = j.next_run;
-    if (sc.type == SCHEDULE_INTERVAL) {
-        count = (now - t) / sc.interval_us + 1;
-        last = t + (count - 1) * sc.interval_us;
-        for (int64_t k = count > (int64_t)keep ? count - (int64_t)keep : 0; k < count; k++)
-            ring[(size_t)k % keep] = t + k * sc.interval_us;
-    } else {
-        while (t != NO_TIME && t <= now) {
-            ring[(size_t)(count % (int64_t)keep)] = t;
-            count++;
-            last = t;
-            t = next_after(&sc, t, t);
-        }
+    struct walk *w = xcalloc(1, sizeof *w);
+    snprintf(w->id, sizeof w->id, "%s", j.id);
+    w->from = w->t = j.next_run;
+    w->sc = sc;
+    w->last = NO_TIME;
+    w->keep = j.catchup == CATCHUP_ALL ? (size_t)(j.catchup_limit > 0 ? j.catchup_limit : 0) + 1 : 1;
+    w->ring = xmalloc(w->keep * sizeof *w->ring);
+    if (sc.type == SCHEDULE_INTERVAL) { /* counted, not walked */
+        w->count = (now - w->t) / sc.interval_us + 1;
+        w->last = w->t + (w->count - 1) * sc.interval_us;
+        for (int64_t k = w->count > (int64_t)w->keep ? w->count - (int64_t)w->keep : 0;
+             k < w->count; k++)
+            w->ring[(size_t)k % w->keep] = w->t + k * sc.interval_us;
+        w->t = NO_TIME;
     }
+    if (walk_step(w, now)) { /* most fires: the one due, or a few missed */
+        fire_walked(s, &j, w, now);
+        walk_free(w);
+    } else {
+        walk_later(s, w);
+    }
+    job_release(&j);
+}
+
+/* Walks w further for at most WALK_STEP_US; true when it has passed now. */
+static bool walk_step(struct walk *w, int64_t now)
+{
+    int64_t until = time_mono_us() + WALK_STEP_US;
+    for (unsigned i = 1; w->t != NO_TIME && w->t <= now; i++) {
+        if (i % 16 == 0 && time_mono_us() > until) return false;
+        w->ring[(size_t)(w->count % (int64_t)w->keep)] = w->t;
+        w->count++;
+        w->last = w->t;
+        w->t = next_after(&w->sc, w->t, w->t);
+    }
+    return w->t == NO_TIME || w->t > now;
+}
+
+static void walk_free(struct walk *w)
+{
+    free(w->ring);
+    free(w);
+}
+
+/* Keeps w for its next step, in the next turn of the loop. */
+static void walk_later(struct scheduler *s, struct walk *w)
+{
+    w->next = s->walks;
+    s->walks = w;
+    static const struct timeval at_once = {0, 0};
+    evtimer_add(s->walk_ev, &at_once); /* a timer: the loop polls its I/O before it runs */
+}
+
+/* Takes w a step further, and fires its job when it has passed now; else keeps it for the
+ * next turn of the loop. */
+static void walk_on(struct scheduler *s, struct walk *w, int64_t now)
+{
+    if (!walk_step(w, now)) {
+        walk_later(s, w);
+        return;
+    }
+    struct job j;
+    if (store_job_get(s->store, w->id, &j) != 0) { /* deleted meanwhile */
+        walk_free(w);
+        return;
+    }
+    if (j.next_run != w->from) { /* saved or fired meanwhile: its walk counts no more */
+        scheduler_job_saved(s, &j);
+        job_release(&j);
+        walk_free(w);
+        return;
+    }
+    fire_walked(s, &j, w, now);
+    job_release(&j);
+    walk_free(w);
+}
+
+/* A walk no longer wanted: its job fires anew. */
+static void walk_drop(struct scheduler *s, const char *id)
+{
+    for (struct walk **p = &s->walks; *p; p = &(*p)->next) {
+        if (strcmp((*p)->id, id) != 0) continue;
+        struct walk *w = *p;
+        *p = w->next;
+        walk_free(w);
+        return;
+    }
+}
+
+static void on_walk(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct scheduler *s = arg;
+    struct walk *list = s->walks;
+    s->walks = NULL;
+    while (list) {
+        struct walk *w = list;
+        list = w->next;
+        if (s->stopped) {
+            walk_free(w);
+            continue;
+        }
+        walk_on(s, w, time_now_us());
+    }
+}
+
+/* Fires job j once w has walked its fire times up to now. */
+static void fire_walked(struct scheduler *s, struct job *j, struct walk *w, int64_t now)
+{
+    const struct schedule sc = w->sc;
+    int64_t *ring = w->ring, count = w->count, last = w->last;
+    size_t keep = w->keep;
     size_t nt = count < (int64_t)keep ? (size_t)count : keep; /* kept, oldest at ring[first] */
     size_t first = count < (int64_t)keep ? 0 : (size_t)(count % (int64_t)keep);
-    int64_t next = next_after(&sc, sc.type == SCHEDULE_INTERVAL ? j.next_run : now, now);
+    int64_t next = next_after(&sc, sc.type == SCHEDULE_INTERVAL ? j->next_run : now, now);
     bool last_late = now - last > SCHEDULER_GRACE_US;
     int64_t missed = count - 1 + (last_late ? 1 : 0);
 
     store_begin(s->store);
-    int rc = store_job_advance(s->store, j.id, j.next_run, next, 0);
+    int rc = store_job_advance(s->store, j->id, j->next_run, next, 0);
     if (rc != 0) {
         /* another scheduler advanced it first */
         store_rollback(s->store);
-        free(ring);
         struct job fresh;
-        if (store_job_get(s->store, id, &fresh) == 0) {
+        if (store_job_get(s->store, j->id, &fresh) == 0) {
             scheduler_job_saved(s, &fresh);
             job_release(&fresh);
         }
-        job_release(&j);
         return;
     }
     int64_t created = 0;
     if (missed == 0) {
-        created += fire_one(s, &j, last, NULL);
-    } else if (j.catchup == CATCHUP_ONCE) {
-        created += fire_one(s, &j, last, NULL);
-        log_info("sched.catchup", "job=%s policy=once missed=%lld", j.id, (long long)missed);
-    } else if (j.catchup == CATCHUP_SKIP) {
-        if (!last_late) created += fire_one(s, &j, last, NULL);
-        log_info("sched.catchup", "job=%s policy=skip missed=%lld", j.id, (long long)missed);
-    } else if (j.overlap == OVERLAP_CANCEL_PREVIOUS) {
+        created += fire_one(s, j, last, NULL);
+    } else if (j->catchup == CATCHUP_ONCE) {
+        created += fire_one(s, j, last, NULL);
+        log_info("sched.catchup", "job=%s policy=once missed=%lld", j->id, (long long)missed);
+    } else if (j->catchup == CATCHUP_SKIP) {
+        if (!last_late) created += fire_one(s, j, last, NULL);
+        log_info("sched.catchup", "job=%s policy=skip missed=%lld", j->id, (long long)missed);
+    } else if (j->overlap == OVERLAP_CANCEL_PREVIOUS) {
         /* each run would stop the one before it before it started: the newest alone runs, the
          * others count as skipped */
-        created += fire_one(s, &j, last, NULL);
+        created += fire_one(s, j, last, NULL);
         log_info("sched.catchup", "job=%s policy=all overlap=cancel_previous missed=%lld ran=%lld",
-                 j.id, (long long)missed, (long long)created);
+                 j->id, (long long)missed, (long long)created);
     } else {
         /* every missed fire runs, the most recent catchup_limit of them */
         size_t enumerated = last_late ? nt : nt - 1;
-        size_t limit = j.catchup_limit > 0 ? (size_t)j.catchup_limit : 0;
+        size_t limit = j->catchup_limit > 0 ? (size_t)j->catchup_limit : 0;
         for (size_t i = enumerated > limit ? enumerated - limit : 0; i < enumerated; i++)
-            created += fire_one(s, &j, ring[(first + i) % keep], NULL);
-        if (!last_late) created += fire_one(s, &j, last, NULL);
-        log_info("sched.catchup", "job=%s policy=all missed=%lld ran=%lld", j.id,
+            created += fire_one(s, j, ring[(first + i) % keep], NULL);
+        if (!last_late) created += fire_one(s, j, last, NULL);
+        log_info("sched.catchup", "job=%s policy=all missed=%lld ran=%lld", j->id,
                  (long long)missed, (long long)created);
     }
     int64_t skipped = count - created;
-    if (skipped > 0) store_job_advance(s->store, j.id, next, next, skipped);
+    if (skipped > 0) store_job_advance(s->store, j->id, next, next, skipped);
     store_commit(s->store);
-    free(ring);
     int64_t late = time_now_us() - last;
     if (!last_late) metrics_fire(s->metrics, (double)late / 1e6);
     metrics_skipped(s->metrics, (long)skipped);
-    log_debug("sched.fired", "job=%s at=%lld late_us=%lld next=%lld", j.id, (long long)last,
+    log_debug("sched.fired", "job=%s at=%lld late_us=%lld next=%lld", j->id, (long long)last,
               (long long)late, (long long)next);
-    j.next_run = next;
-    scheduler_job_saved(s, &j);
-    job_release(&j);
+    j->next_run = next;
+    scheduler_job_saved(s, j);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -503,6 +619,7 @@ struct scheduler *scheduler_new(struct event_base *base, struct store *st, struc
     s->chains_tail = &s->chains;
     map_init(&s->holding);
     s->chain_ev = event_new(base, -1, 0, on_chains, s);
+    s->walk_ev = evtimer_new(base, on_walk, s);
     s->sub = events_subscribe(dispatch_events(d), NULL, on_run_event, s);
     dispatch_set_holding(d, holding, s);
     return s;
@@ -515,6 +632,12 @@ void scheduler_free(struct scheduler *s)
     events_unsubscribe(dispatch_events(s->dispatch), s->sub);
     map_release(&s->holding);
     event_free(s->chain_ev);
+    event_free(s->walk_ev);
+    while (s->walks) {
+        struct walk *w = s->walks;
+        s->walks = w->next;
+        walk_free(w);
+    }
     while (s->chains) {
         struct chain *c = s->chains;
         s->chains = c->next;
