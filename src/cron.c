@@ -309,7 +309,12 @@ int64_t schedule_preview_next(const struct schedule *s, int64_t from, int64_t pr
         if (flags) *flags = 0;
         t = i == 0 ? from : prev + s->interval_us;
     }
-    return t > TIME_LAST_US ? INT64_MIN : t; /* past year 9999: none */
+    if (t == INT64_MIN || t > TIME_LAST_US) return INT64_MIN; /* past year 9999: none */
+    /* nor a wall time past the year 9999 (a zone east of UTC on its last day), which has no
+     * RFC 3339 form */
+    struct local_time lt;
+    tz_local(s->tz, t / 1000000 - (t % 1000000 < 0), &lt);
+    return lt.year > 9999 || lt.year < 0 ? INT64_MIN : t;
 }
 
 /* ---- schedule objects ---- */

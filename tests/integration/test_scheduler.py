@@ -369,6 +369,15 @@ class CliTest(unittest.TestCase):
         self.assertEqual((r.returncode, r.stdout.split()[0]), (0, "9999-01-01T00:00:00Z"))
         self.assertIn("no more fire times within 400 years of the last one, nor before the year 10000",
                       r.stderr)
+        # nor past the year 9999 of the zone's wall time, as the preview API (UTC+14)
+        r = self.cli("cron", "next", "* * * * *", "--tz", "Pacific/Kiritimati", "--from",
+                     "9999-12-31T09:57:30Z", "-n", "5")
+        self.assertEqual([l.split()[0] for l in r.stdout.splitlines()],
+                         ["9999-12-31T09:58:00Z", "9999-12-31T09:59:00Z"])
+        r = self.cli("cron", "next", "0 0 1 1 *", "--tz", "Pacific/Kiritimati", "--from",
+                     "9999-06-01T00:00:00Z")
+        self.assertEqual((r.returncode, r.stdout), (1, ""))
+        self.assertIn("no fire time within 400 years, nor before the year 10000", r.stderr)
         r = self.cli("cron", "next", "@hourly", "--from", "2026-01-01T00:00:00Z", "-n", "1")
         self.assertEqual(r.stdout.split()[0], "2026-01-01T01:00:00Z")
         # an interval fires when saved: its first time is --from, as the preview API says
