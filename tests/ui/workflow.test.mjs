@@ -256,6 +256,13 @@ test('schedule by interval, then by crontab, see the next run; remove it', async
   // a bad value: the preview shows the server's error at the field
   await dialog.getByLabel('Time zone').fill('Mars/Olympus');
   await until(async () => assert.match(await fieldError(dialog.getByLabel('Time zone')), /unknown time zone/i));
+  // the daylight-saving column says what the zone's data says: Ireland's winter time is its
+  // daylight-saving one (a negative offset from its summer's), so never "summer time"
+  await dialog.getByLabel('Time zone').fill('Europe/Dublin');
+  await until(async () => assert.match(await dialog.locator('.preview-table thead').innerText(), /Europe\/Dublin/));
+  const shown = await dialog.locator('.preview-table tbody tr td:last-child').allInnerTexts();
+  const dst = (await sked.api('POST', '/api/schedules/preview', { schedule: { type: 'interval', hours: 1, minutes: 30, timezone: 'Europe/Dublin' } })).times.map((t) => t.dst);
+  assert.deepEqual(shown, dst.map((d) => (d ? 'in effect' : '—')));
   await dialog.getByLabel('Time zone').fill('UTC');
   await until(async () => assert.equal(await dialog.locator('.preview-table tbody tr').count(), 5));
   await dialog.getByRole('button', { name: 'Save' }).click();

@@ -499,7 +499,7 @@ export function scheduleDialog(job, { onSaved } = {}) {
           h('td', { class: 'nowrap' }, `${wallTime(t.local)} ${t.abbreviation || t.offset}`),
           utc ? h('td', { class: 'nowrap' }, t.utc.replace('T', ' ').replace('Z', '')) : null,
           mine ? h('td', { class: 'nowrap' }, localFmt.format(parseTime(t.utc))) : null,
-          h('td', {}, t.note ? h('span', { class: 'dst-note' }, icon('alert'), t.note) : (t.dst ? 'summer time' : '—'))))))));
+          h('td', {}, t.note ? h('span', { class: 'dst-note' }, icon('alert'), t.note) : (t.dst ? 'in effect' : '—'))))))));
     } catch (err) {
       if (err.name === 'AbortError' || err.status === 401) return;
       previewBody.replaceChildren();
