@@ -74,6 +74,19 @@ static int value(const char **p, const struct field_spec *f, int *out, struct sk
                       f->names ? " or a name" : "", s, f->name);
 }
 
+/* s as a message quotes it: whole up to 40 bytes, else cut there (on a character's start)
+ * with an ellipsis, so that the rest of the message (the field, the choices) is never lost. */
+static const char *quoted(const char *s, char buf[48])
+{
+    size_t n = strlen(s);
+    if (n <= 40) return s;
+    n = 40;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+    memcpy(buf, s, n);
+    memcpy(buf + n, "…", sizeof "…");
+    return buf;
+}
+
 /* Parses one field ("*", "1,5", "1-5", "*\/15", "1-30/5", names) into bits. */
 static int parse_field(const char *s, const struct field_spec *f, uint64_t *bits, bool *star,
                        struct sk_err *e, const char *field)
@@ -132,7 +145,8 @@ static int parse_field(const char *s, const struct field_spec *f, uint64_t *bits
             continue;
         }
         while (*p == ' ' || *p == '\t') p++;
-        if (*p) return sk_err_set(e, -EINVAL, field, "unexpected '%s' in %s", p, f->name);
+        char q[48];
+        if (*p) return sk_err_set(e, -EINVAL, field, "unexpected '%s' in %s", quoted(p, q), f->name);
         return 0;
     }
 }
@@ -160,10 +174,11 @@ int cron_parse(const char *expr, struct cron_expr *out, struct sk_err *e)
                 if (!*rest) return cron_parse(macros[i].expr, out, e);
             }
         }
+        char q[48];
         return sk_err_set(e, -EINVAL, "expression",
                           "unknown macro '%s' (@hourly @daily @midnight @weekly @monthly "
                           "@yearly @annually)",
-                          expr);
+                          quoted(expr, q));
     }
     char fields[5][512]; /* a list of every minute, 0,1,...,59, takes 169 */
     int n = 0;
