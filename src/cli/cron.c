@@ -189,7 +189,7 @@ static json_t *crontab_doc(const struct opts *o, const char *s)
     char *copy = xstrdup(s), *save = NULL;
     for (char *tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
         char *eq = strchr(tok, '=');
-        if (!eq || eq == tok || !eq[1]) {
+        if (!eq || eq == tok || !eq[1] || strncmp(tok, "type=", 5) == 0) {
             usage_error(o, "--crontab: '%s' is not FIELD=VALUE (fields: minute, hour, "
                            "day_of_week, day_of_month, month_of_year)", tok);
             json_decref(doc);
@@ -197,6 +197,13 @@ static json_t *crontab_doc(const struct opts *o, const char *s)
             return NULL;
         }
         *eq = '\0';
+        if (json_object_get(doc, tok)) { /* the last would win without a word */
+            usage_error(o, "--crontab: %s is given twice; give each field once (a list is "
+                           "comma-separated: hour=3,4)", tok);
+            json_decref(doc);
+            free(copy);
+            return NULL;
+        }
         json_object_set_new(doc, tok, json_string(eq + 1));
     }
     free(copy);

@@ -1312,6 +1312,11 @@ class TestReview(CliCase):
         self.assertIsNone(self.ok_json("job", "update", job["id"], "--timeout", "none", "--json")["timeout"])
         self.usage_fails("job", "run", job["id"], "--queue", "l\udcffow", expect="not valid UTF-8")
         self.usage_fails("job", "schedule", job["id"], "--crontab", "", expect="give at least one FIELD=VALUE")
+        self.usage_fails("job", "schedule", job["id"], "--crontab", "hour=3 minute=0 hour=4",
+                         expect="--crontab: hour is given twice; give each field once (a list is "
+                                "comma-separated: hour=3,4)")
+        self.usage_fails("job", "schedule", job["id"], "--crontab", "type=cron",
+                         expect="--crontab: 'type=cron' is not FIELD=VALUE")
         self.usage_fails("runs", job["id"], "--status", ",", expect="name at least one status")
         p = self.cli("cron", "next", "@daily", "--from", "9999-12-31T12:00Z")
         self.assertEqual((p.returncode, p.stdout), (1, ""), p)
