@@ -307,7 +307,8 @@ json_t *account_to_json(const struct account *a)
 
 bool token_live(const struct token *t, int64_t now)
 {
-    return t->revoked_at == NO_TIME && (t->expires_at == NO_TIME || t->expires_at > now);
+    return t->revoked_at == NO_TIME && (t->expires_at == NO_TIME || t->expires_at > now) &&
+           !t->account_disabled;
 }
 
 json_t *token_to_json(const struct token *t, int64_t now)

@@ -152,6 +152,7 @@ struct token {
     char *name;
     char *prefix; /* the first characters of the secret, to recognise it */
     int64_t created, expires_at, last_used, revoked_at; /* NO_TIME when unset */
+    bool account_disabled; /* its owner's account is disabled: the token works no more */
 };
 
 struct audit_entry {
@@ -177,7 +178,8 @@ void token_release(struct token *t);
 /* An account and a token as the API shows them (GET /api/users, GET /api/tokens), the CLI's
  * --json too: never a hash or a secret. */
 json_t *account_to_json(const struct account *a);
-bool token_live(const struct token *t, int64_t now); /* neither revoked nor expired at now */
+/* neither revoked nor expired at now, and its account not disabled: whether it works */
+bool token_live(const struct token *t, int64_t now);
 json_t *token_to_json(const struct token *t, int64_t now);
 void audit_entry_release(struct audit_entry *e);
 

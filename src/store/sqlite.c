@@ -2191,7 +2191,7 @@ int64_t store_account_count(struct store *s, int role, bool enabled_only)
 
 #define TOKEN_COLS                                                                             \
     "t.id, t.account_id, a.username, t.name, t.prefix, t.created, t.expires_at, t.last_used, " \
-    "t.revoked_at"
+    "t.revoked_at, a.disabled"
 
 static void read_token(sqlite3_stmt *st, struct token *t)
 {
@@ -2205,6 +2205,7 @@ static void read_token(sqlite3_stmt *st, struct token *t)
     t->expires_at = col_time(st, 6);
     t->last_used = col_time(st, 7);
     t->revoked_at = col_time(st, 8);
+    t->account_disabled = sqlite3_column_int(st, 9) != 0;
 }
 
 int store_token_insert(struct store *s, const struct token *t, const char *hash)

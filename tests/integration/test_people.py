@@ -199,6 +199,16 @@ class Tokens(unittest.TestCase):
             vid = s.get("/api/tokens", token=other).json["hits"]["hits"][0]["id"]
             self.assertEqual(s.delete("/api/tokens/" + vid, token=own.json["token"]).status, 404)
             self.assertEqual(s.get("/api/jobs", token=other).status, 200)
+            # a disabled account's tokens work no more, and are listed so
+            victor = [a for a in s.get("/api/users").json["hits"]["hits"] if a["username"] == "victor"][0]
+            self.assertEqual(s.patch("/api/users/" + victor["id"], {"disabled": True}).status, 200)
+            self.assertEqual(s.get("/api/jobs", token=other).status, 401)
+            every = {t["id"]: t["active"] for t in s.get("/api/tokens?all=true").json["hits"]["hits"]}
+            self.assertFalse(every[vid])
+            self.assertNotIn(vid, [t["id"] for t in s.get("/api/tokens?all=true&active=true").json["hits"]["hits"]])
+            self.assertIn(vid, [t["id"] for t in s.get("/api/tokens?all=true&active=false").json["hits"]["hits"]])
+            self.assertEqual(s.patch("/api/users/" + victor["id"], {"disabled": False}).status, 200)
+            self.assertTrue({t["id"]: t["active"] for t in s.get("/api/tokens?all=true").json["hits"]["hits"]}[vid])
 
     def test_expiry_and_validation(self):
         with people_sked() as s:

@@ -269,6 +269,8 @@ test('users: create an operator, change its role, give it a token, disable and e
   await olgaRow.getByText('Disabled').waitFor();
   assert.equal((await sked.api('GET', `/api/users/${olga.id}`)).disabled, true);
   assert.equal((await withToken(secret, 'GET', '/api/jobs')).status, 401);
+  // its token is not shown as working while it is refused
+  await tokens.getByRole('row').filter({ hasText: 'olga-ci' }).getByText('Account disabled').waitFor();
   await olgaRow.getByRole('button', { name: 'Enable…' }).click();
   const enabling = admin.getByRole('dialog', { name: 'Enable the account “olga”?' });
   await enabling.getByLabel(/^Your password/).fill('not-my-password');
@@ -280,6 +282,7 @@ test('users: create an operator, change its role, give it a token, disable and e
   await enabling.waitFor({ state: 'detached' });
   await olgaRow.getByText('Enabled').waitFor();
   assert.equal((await withToken(secret, 'GET', '/api/jobs')).status, 200);
+  await tokens.getByRole('row').filter({ hasText: 'olga-ci' }).getByText('Active').waitFor();
 
   // revoked from the list of every token
   const tokenRow = tokens.getByRole('row').filter({ hasText: 'olga-ci' });

@@ -64,7 +64,11 @@ function tokenState(t) {
   if (t.revoked_at) {
     return h('span', { class: 'stack' }, h('span', { class: 'muted' }, icon('ban'), ' Revoked'), timeEl(t.revoked_at));
   }
-  if (!t.active) return h('span', { class: 'muted' }, icon('clock'), ' Expired');
+  if (!t.active && t.expires_at && Date.parse(t.expires_at) <= Date.now()) {
+    return h('span', { class: 'muted' }, icon('clock'), ' Expired');
+  }
+  // neither revoked nor expired, yet refused: its account is disabled
+  if (!t.active) return h('span', { class: 'muted' }, icon('ban'), ' Account disabled');
   return h('span', { class: 'yes' }, icon('check'), ' Active');
 }
 
