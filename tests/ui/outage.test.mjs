@@ -39,3 +39,16 @@ test('the run page says the server is out of reach, and its duration stops until
   await page.locator('.run-heading').getByText('FAILED').waitFor();
 });
 
+
+test('the jobs and runs lists left while the server was out of reach come back with it', async () => {
+  for (const path of ['/jobs', '/runs']) {
+    await page.goto(`${sked.url}/queues`);
+    await page.getByRole('heading', { name: 'Queues' }).waitFor();
+    await sked.kill();
+    await page.getByRole('link', { name: path === '/jobs' ? 'Jobs' : 'Runs', exact: true }).first().click();
+    await page.getByText(/The server cannot be reached/).first().waitFor();
+    await sked.restart();
+    // no reload: the list asks again until it is answered
+    await page.getByText('A long rebuild').first().waitFor({ timeout: 20000 });
+  }
+});

@@ -71,6 +71,9 @@ export async function jobsPage(el, { query, token }) {
     } catch (err) {
       if (err.name === 'AbortError' || !isCurrent(token)) return;
       put(results, errorBox(err));
+      lastJson = ''; // the table is gone: drawn again once an answer comes
+      // a server out of reach (or a proxy's 5xx) comes back: asked again until it does
+      if (err.status === 0 || err.status >= 500) timer = setTimeout(load, 5000);
       return;
     }
     if (!isCurrent(token)) return;

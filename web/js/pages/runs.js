@@ -46,6 +46,8 @@ export async function runsPage(el, { query, token }) {
     } catch (err) {
       if (err.name === 'AbortError' || err.status === 401 || !isCurrent(token)) return;
       put(results, errorBox(err, FILTER_NAMES));
+      // a server out of reach (or a proxy's 5xx) comes back: asked again until it does
+      if (err.status === 0 || err.status >= 500) timer = setTimeout(load, 5000);
       return;
     }
     if (!isCurrent(token)) return;
