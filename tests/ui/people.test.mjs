@@ -161,7 +161,9 @@ test('an own token: the secret is shown once, works, and is revoked after confir
   await form.getByLabel('Name').fill('laptop');
   await form.getByLabel('Your password').fill('not-my-password');
   await form.getByRole('button', { name: 'Create token' }).click();
-  await form.getByText('the password is wrong').waitFor();
+  // at the field it was typed in, which has the focus
+  await until(async () => assert.match(await fieldError(form.getByLabel('Your password')), /the password is wrong/i));
+  assert.equal(await form.getByLabel('Your password').evaluate((el) => el === document.activeElement), true);
   const { shown, secret } = await createToken(admin, 'laptop', { expires: '2031-01-01', password: NEW_PASSWORD });
   // the token field has the focus, selected, and the copy button copies it
   assert.equal(await shown.getByLabel('Token', { exact: true }).evaluate((el) => el === document.activeElement), true);

@@ -225,7 +225,11 @@ export function createTokenDialog({ path = '/tokens', owner, onCreated, onClosed
         showSecret(t, onClosed);
       } catch (err) {
         if (err.status === 401) return;
-        (applyErrors(formEl, err) || save).focus();
+        // a wrong password is the password field's error, told where it is typed
+        const shown = err.status === 403 && /password is wrong/i.test(err.message)
+          ? { message: 'The token was not created.', errors: [{ field: 'password', messages: [err.message] }] }
+          : err;
+        (applyErrors(formEl, shown) || save).focus();
       } finally {
         busy = false;
         save.disabled = false;
