@@ -527,7 +527,7 @@ test('a job that could not run now says so, and a run that waits in its queue is
     assert.equal(await page.getByText('A run started now would be refused:').count(), 0);
     await page.getByRole('button', { name: 'Configure and run…' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Run now' }).click();
-    await page.getByText('Run queued: Sync while paused. It starts when queue default gives it a slot.').waitFor();
+    await page.getByText('Run queued: Sync while paused. It starts once queue default is resumed: it is paused.').waitFor();
   } finally {
     await sked.api('POST', '/api/queues/default/actions/resume');
   }

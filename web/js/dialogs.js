@@ -262,7 +262,13 @@ async function submitRun(dlg, job, body) {
     const run = await api.post(`/jobs/${job.id}/runs`, body);
     dlg.close();
     const name = run.title || job.title;
-    toast(run.status === 'QUEUED' ? `Run queued: ${name}. It starts when queue ${run.queue} gives it a slot.` : `Run started: ${name}`);
+    let waits = `It starts when queue ${run.queue} gives it a slot.`;
+    if (run.status === 'QUEUED') {
+      // a paused queue gives none until it is resumed: said so rather than a slot promised
+      const q = (await getQueues({ fresh: true }).catch(() => [])).find((x) => x.name === run.queue);
+      if (q && q.paused) waits = `It starts once queue ${run.queue} is resumed: it is paused.`;
+    }
+    toast(run.status === 'QUEUED' ? `Run queued: ${name}. ${waits}` : `Run started: ${name}`);
     navigate(`/jobs/${job.id}/runs/${run.id}`);
   } catch (err) {
     if (err.status === 401) return;
