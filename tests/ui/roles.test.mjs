@@ -8,7 +8,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSked } from './lib/sked.mjs';
-import { launch, newPage, signIn, until, row } from './lib/browser.mjs';
+import { launch, newPage, signIn, until, row, fieldError } from './lib/browser.mjs';
 
 let sked;
 let browser;
@@ -165,6 +165,11 @@ test('signing out, and a session that ends while a page is open', async () => {
   await page.getByText('You have been signed out').waitFor();
   await page.getByRole('button', { name: 'Sign in' }).waitFor();
   assert.match(page.url(), /\/login\?next=%2Fjobs/);
+  // empty fields are said in plain words, at each field, before anything is sent
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await until(async () => assert.equal(await fieldError(page.getByLabel('Username')), 'Enter your username.'));
+  assert.equal(await fieldError(page.getByLabel('Password')), 'Enter your password.');
+  assert.equal(await page.getByLabel('Username').evaluate((el) => el === document.activeElement), true);
   await page.getByLabel('Username').fill('admin');
   await page.getByLabel('Password').fill('admin-password-1');
   await page.getByRole('button', { name: 'Sign in' }).click();

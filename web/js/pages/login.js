@@ -34,6 +34,14 @@ export function loginPage(el, { query }, { signedIn }) {
     submit);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
+    // empty fields are said in plain words here, not sent for the API's length rules
+    const missing = [];
+    if (!username.value.trim()) missing.push({ field: 'username', messages: ['Enter your username.'] });
+    if (!password.value) missing.push({ field: 'password', messages: ['Enter your password.'] });
+    if (missing.length) {
+      applyErrors(form, { message: 'Fill in both fields to sign in.', errors: missing }).focus();
+      return;
+    }
     submit.disabled = true;
     try {
       const s = await api.post('/session', { username: username.value.trim(), password: password.value });
