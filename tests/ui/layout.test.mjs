@@ -87,6 +87,10 @@ test('375 px: every page and dialog fits the width', async () => {
   await row(page, 'rather long title').getByRole('button', { name: 'Schedule…' }).click();
   await page.getByRole('dialog').locator('.preview-table tbody tr').first().waitFor();
   await assertNoOverflow(page, 'schedule dialog');
+  // the table scrolls sideways in a region the keyboard can reach
+  const fires = page.getByRole('dialog').getByRole('region', { name: 'Next fire times', exact: true });
+  await fires.focus();
+  assert.equal(await fires.evaluate((el) => el === document.activeElement && el.scrollWidth > el.clientWidth), true);
   await page.keyboard.press('Escape');
 
   const paths = [

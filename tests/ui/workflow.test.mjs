@@ -263,6 +263,9 @@ test('schedule by interval, then by crontab, see the next run; remove it', async
   const shown = await dialog.locator('.preview-table tbody tr td:last-child').allInnerTexts();
   const dst = (await sked.api('POST', '/api/schedules/preview', { schedule: { type: 'interval', hours: 1, minutes: 30, timezone: 'Europe/Dublin' } })).times.map((t) => t.dst);
   assert.deepEqual(shown, dst.map((d) => (d ? 'in effect' : '—')));
+  // the browser is in UTC: its UTC column is its own time, shown once
+  assert.deepEqual(await dialog.locator('.preview-table thead th').allInnerTexts(),
+    ['#', 'Local time (Europe/Dublin)', 'UTC', 'Daylight saving']);
   await dialog.getByLabel('Time zone').fill('UTC');
   await until(async () => assert.equal(await dialog.locator('.preview-table tbody tr').count(), 5));
   await dialog.getByRole('button', { name: 'Save' }).click();

@@ -494,10 +494,12 @@ export function scheduleDialog(job, { onSaved } = {}) {
           : `Fixed wall times in ${r.timezone}: a time that daylight saving skips fires at the end of the gap, a repeated one fires once.`);
       // "Your time" only when the browser's zone is another than the schedule's.
       const own = Intl.DateTimeFormat().resolvedOptions().timeZone;
-      const mine = own !== r.timezone && !(own === 'Etc/UTC' && r.timezone === 'UTC');
-      // a schedule in UTC needs no second UTC column
-      const utc = r.timezone !== 'UTC' && r.timezone !== 'Etc/UTC';
-      put(previewBody, h('div', { class: 'table-wrap scrolls' }, h('table', { class: 'table compact preview-table' },
+      const isUtc = (z) => z === 'UTC' || z === 'Etc/UTC';
+      // a schedule in UTC needs no second UTC column, nor a browser in UTC a column of its own
+      const utc = !isUtc(r.timezone);
+      const mine = own !== r.timezone && !isUtc(own);
+      // focusable, so that a table wider than a narrow screen scrolls from the keyboard too
+      put(previewBody, h('div', { class: 'table-wrap scrolls', tabindex: '0', role: 'region', 'aria-label': 'Next fire times' }, h('table', { class: 'table compact preview-table' },
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, '#'), h('th', { scope: 'col' }, `Local time (${r.timezone})`),
           utc ? h('th', { scope: 'col' }, 'UTC') : null, mine ? h('th', { scope: 'col' }, 'Your time') : null, h('th', { scope: 'col' }, 'Daylight saving'))),
         h('tbody', {}, r.times.map((t, i) => h('tr', {},
