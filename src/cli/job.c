@@ -330,16 +330,20 @@ static char *schedule_words(const json_t *s)
             if (n) buf_printf(&b, " %lld %s%s", (long long)n, units[i].unit, n == 1 ? "" : "s");
         }
     } else if (type && strcmp(type, "crontab") == 0) {
-        static const char *const keys[] = {"minute", "hour", "day_of_month", "month_of_year",
-                                           "day_of_week"};
+        /* the fields set, named, as --crontab takes them: five bare values would read as a
+         * cron line, whose two day fields mean either day where a crontab's mean both */
+        static const char *const keys[] = {"minute", "hour", "day_of_week", "day_of_month",
+                                           "month_of_year"};
         buf_puts(&b, "crontab");
+        size_t before = b.len;
         for (size_t i = 0; i < 5; i++) {
             const json_t *v = json_object_get(s, keys[i]);
             if (json_is_integer(v))
-                buf_printf(&b, " %lld", (long long)json_integer_value(v));
-            else
-                buf_printf(&b, " %s", json_is_string(v) ? json_string_value(v) : "*");
+                buf_printf(&b, " %s=%lld", keys[i], (long long)json_integer_value(v));
+            else if (json_is_string(v))
+                buf_printf(&b, " %s=%s", keys[i], json_string_value(v));
         }
+        if (b.len == before) buf_puts(&b, " minute=*");
     } else if (type && strcmp(type, "cron") == 0 && json_str(s, "expression")) {
         buf_printf(&b, "cron %s", json_str(s, "expression"));
     } else {

@@ -414,7 +414,7 @@ class CliTest(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertEqual(s.get("/api/jobs/" + job["id"]).json["schedule"],
                              {"type": "crontab", "minute": "0", "hour": "3", "day_of_week": "mon-fri"})
-            self.assertEqual(schedule_line(), "crontab 0 3 * * mon-fri")
+            self.assertEqual(schedule_line(), "crontab minute=0 hour=3 day_of_week=mon-fri")
             r = self.cli("job", "schedule", job["id"], "--interval", "1h30m", env=env)
             self.assertEqual(s.get("/api/jobs/" + job["id"]).json["schedule"], {"type": "interval", "hours": 1, "minutes": 30})
             self.assertEqual(schedule_line(), "every 1 hour 30 minutes")

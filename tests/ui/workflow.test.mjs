@@ -296,7 +296,7 @@ test('schedule by interval, then by crontab, see the next run; remove it', async
     assert.match(job.next_run, /T03:00:00\.000000\+00:00$/);
     assert.equal(await row(page, TITLE).locator('td[data-label="Next run"] time').getAttribute('datetime'), job.next_run);
   });
-  await row(page, TITLE).getByText('Crontab 0 3 * * mon-fri').waitFor();
+  await row(page, TITLE).getByText('Crontab minute=0 hour=3 day_of_week=mon-fri').waitFor();
 
   // removing asks first; Cancel goes back to the schedule, which stays
   await row(page, TITLE).getByRole('button', { name: 'Schedule…' }).click();

@@ -369,8 +369,11 @@ export function describeSchedule(s) {
     return `Every ${parts.join(' ') || '?'}`;
   }
   if (s.type === 'crontab') {
-    const f = (k) => (s[k] === undefined || s[k] === null ? '*' : s[k]);
-    return `Crontab ${f('minute')} ${f('hour')} ${f('day_of_month')} ${f('month_of_year')} ${f('day_of_week')}${tz}`;
+    // the fields set, named and in the schedule dialog's order: five bare values would read as
+    // a cron line, whose two day fields mean either day where a crontab's mean both
+    const set = ['minute', 'hour', 'day_of_week', 'day_of_month', 'month_of_year']
+      .filter((k) => s[k] !== undefined && s[k] !== null).map((k) => `${k}=${s[k]}`);
+    return `Crontab ${set.join(' ') || 'minute=*'}${tz}`;
   }
   if (s.type === 'cron') return `Cron ${s.expression}${tz}`;
   return JSON.stringify(s);
