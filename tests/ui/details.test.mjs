@@ -519,6 +519,8 @@ test('a job that could not run now says so, and a run that waits in its queue is
   const broken = await sked.createJob({ title: 'Ping nothing', task: 'http_call' }); // no url saved
   await page.goto(`${sked.url}/jobs/${broken.id}`);
   await page.getByText('A run started now would be refused:').waitFor();
+  // arguments that never validated are not said to validate "no longer"
+  await page.getByText('The saved arguments do not validate against the job type.').waitFor();
   await sked.api('POST', '/api/queues/default/actions/pause', {});
   try {
     const job = await sked.createJob({ title: 'Sync while paused', task: 'sync_records' });

@@ -173,7 +173,7 @@ export async function configureAndRun(job, { from = null } = {}) {
     h('details', { class: 'box advanced', open: !!customStart },
       h('summary', {}, 'Advanced configuration'),
       h('p', { class: 'hint' }, 'Reference configuration: the arguments a run started now with the saved settings would get.'),
-      textBlock(defaults ? JSON.stringify(defaults, null, 2) : 'The saved arguments no longer validate against the job type.',
+      textBlock(defaults ? JSON.stringify(defaults, null, 2) : 'The saved arguments do not validate against the job type.',
         'Reference configuration'),
       h('div', { class: 'notice notice-warn', role: 'note' }, icon('alert'),
         h('span', {}, h('strong', {}, 'Custom args override everything above. '),
@@ -232,7 +232,7 @@ function runWithSavedArgs(job, { from, queue, queueNote, defaults, keptBy }) {
     h('div', { class: 'notice', role: 'note' }, icon('lock'),
       h('span', {}, h('strong', {}, 'Saved arguments: '),
         `${keptBy}; only an admin may start one with others.`)),
-    textBlock(defaults ? JSON.stringify(defaults, null, 2) : 'The saved arguments no longer validate against the job type.',
+    textBlock(defaults ? JSON.stringify(defaults, null, 2) : 'The saved arguments do not validate against the job type.',
       'Arguments this run gets'));
   let busy = false;
   const dlg = openDialog({

@@ -156,7 +156,7 @@ export async function jobPage(el, { params, token }) {
           ['Reference configuration', defaults ? h('details', {
             open: refOpen, ontoggle: (e) => { refOpen = e.target.open; },
           }, h('summary', {}, 'The arguments a run started now gets'), jsonBlock(defaults, 'Reference configuration'))
-            : h('span', { class: 'warn-text' }, 'The saved arguments no longer validate.')],
+            : h('span', { class: 'warn-text' }, 'The saved arguments do not validate against the job type.')],
         ]),
         can('audit') ? h('p', {}, h('a', { href: `/audit?job_id=${job.id}` }, 'Audit trail of this job')) : null)));
   }
