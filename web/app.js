@@ -12,7 +12,7 @@
 //   js/logview.js     the live, windowed log view of a run
 //   js/pages/*.js     one module per page
 
-import { api, setCsrf, whenSignedOut } from './js/api.js';
+import { api, setCsrf, whenForbidden, whenSignedOut } from './js/api.js';
 import { route, setGuard, setNotFound, start, navigate, mayLeave, setLeaveQuestion } from './js/router.js';
 import { session, can } from './js/session.js';
 import { h, icon, clear, refreshRelativeTimes, refreshDurations } from './js/dom.js';
@@ -86,6 +86,25 @@ whenSignedOut(() => {
   const back = location.pathname + location.search;
   navigate(`/login${back.startsWith('/login') ? '' : `?next=${encodeURIComponent(back)}`}`, { replace: true, force: true });
 });
+
+// The role is read by the server at every request: one changed since the page was drawn (an
+// admin lowered or raised it) is noticed at a refusal and every minute, and the page drawn
+// again with what the role may do now.
+async function checkRole() {
+  if (!session.user) return;
+  let s;
+  try {
+    s = await api.get('/session');
+  } catch (e) {
+    return; // signed out (handled above) or out of reach: asked again later
+  }
+  if (!session.user || s.user.role === session.user.role) return;
+  session.user = s.user;
+  setBanner(`Your role is now ${s.user.role}: the page shows what it may do.`, 'warn');
+  navigate(location.pathname + location.search, { replace: true, force: true });
+}
+whenForbidden(() => checkRole());
+setInterval(checkRole, 60000);
 
 setGuard((path) => {
   if (!session.user && path !== '/login') return `/login?next=${encodeURIComponent(path + location.search)}`;

@@ -177,3 +177,23 @@ test('signing out, and a session that ends while a page is open', async () => {
   await until(async () => assert.match(page.url(), /\/jobs/));
   await row(page, 'Rebuild the search index').waitFor();
 });
+
+test('a role changed while a page is open: the page is drawn again with what it may do', async () => {
+  const page = await pageFor('olga', 'olga-password-1');
+  await row(page, 'Rebuild the search index').getByRole('link', { name: 'Rebuild the search index' }).click();
+  const actions = page.getByRole('toolbar', { name: 'Job actions' });
+  const toggle = actions.getByRole('button', { name: /^(Deactivate|Activate)$/ });
+  await toggle.waitFor();
+  const olga = (await sked.api('GET', '/api/users')).hits.hits.find((u) => u.username === 'olga');
+  await sked.api('PATCH', `/api/users/${olga.id}`, { role: 'viewer' });
+  try {
+    // the refusal of what the page still offered tells the page to ask who is signed in
+    await toggle.click();
+    await page.getByText('Your role is now viewer: the page shows what it may do.').waitFor();
+    await page.locator('#topbar .role').getByText('viewer').waitFor();
+    await page.getByRole('heading', { name: 'Rebuild the search index' }).waitFor();
+    await until(async () => assert.deepEqual(await visibleButtons(page, DESTRUCTIVE), []));
+  } finally {
+    await sked.api('PATCH', `/api/users/${olga.id}`, { role: 'operator' }).catch(() => {});
+  }
+});

@@ -3,6 +3,7 @@
 
 let csrfToken = null;
 let onSignedOut = () => {};
+let onForbidden = () => {};
 
 /** The API's error body ({status, message, errors:[{field, messages}]}) as an exception. */
 export class ApiError extends Error {
@@ -19,6 +20,11 @@ export function setCsrf(token) {
 }
 
 /** Called once with a function that shows the signed-out state; see request(). */
+/** fn() runs after a 403 "Permission denied": the caller's role may have changed. */
+export function whenForbidden(fn) {
+  onForbidden = fn;
+}
+
 export function whenSignedOut(fn) {
   onSignedOut = fn;
 }
@@ -64,6 +70,7 @@ export async function request(method, path, { body, query, signal, headers: extr
     // 401 on anything but signing in means the session is gone (expired, signed out
     // elsewhere, account disabled): show the sign-in page instead of a broken one.
     if (res.status === 401 && !(method === 'POST' && path === '/session')) onSignedOut(err);
+    if (res.status === 403 && /^Permission denied/.test(err.message)) onForbidden(err);
     throw err;
   }
   return data;
