@@ -67,6 +67,17 @@ test('a link with filters the server refuses names them as the page does', async
   assert.doesNotMatch(text, /job_id|status:/);
 });
 
+test('a page size from a link is shown as chosen, and one the server refuses is named as the page names it', async () => {
+  await page.goto(`${sked.url}/runs?job_id=${job.id}&size=7`);
+  await page.getByText(/runs · Page 1 of 4/).waitFor();
+  assert.equal(await page.getByLabel('Results per page').inputValue(), '7');
+  await page.goto(`${sked.url}/jobs?size=5000`);
+  const box = page.locator('.error-summary');
+  await box.waitFor();
+  assert.match(await box.innerText(), /Results per page: /);
+  assert.doesNotMatch(await box.innerText(), /size:/);
+});
+
 test('signing in with a next that is another site goes to the jobs, with no error', async () => {
   const other = await newPage(browser);
   await other.goto(`${sked.url}/login?next=${encodeURIComponent('/\\evil.example')}`);

@@ -289,7 +289,9 @@ function pageNumbers(page, pages) {
 
 export function pager({ total, page, size, onChange, sizes = [10, 25, 50, 100], noun = 'results' }) {
   const pages = Math.max(1, Math.ceil(total / size));
-  const sizeSel = select(sizes.map((s) => [String(s), String(s)]), { value: String(size), 'aria-label': 'Results per page' });
+  // a size from a link (?size=7) is one of the choices too, so the select shows what is used
+  const choices = [...new Set([...sizes, size])].sort((a, b) => a - b);
+  const sizeSel = select(choices.map((s) => [String(s), String(s)]), { value: String(size), 'aria-label': 'Results per page' });
   sizeSel.addEventListener('change', () => onChange({ page: 1, size: Number(sizeSel.value) }));
   return h('nav', { class: 'pager', 'aria-label': 'Pagination' },
     h('span', { class: 'pager-total' }, `${plural(total, noun)} · Page ${page.toLocaleString()} of ${pages.toLocaleString()}`),

@@ -18,6 +18,9 @@ const ORDERS = new Map([
   ['updated', { label: 'Recently changed', sort: 'updated', dir: 'desc' }],
 ]);
 
+// the list's parameters as the page names them, for a refusal of one (a link's ?size=5000)
+const FILTER_NAMES = { q: 'Search', active: 'Active filter', task: 'Job type filter', page: 'Page', size: 'Results per page' };
+
 export async function jobsPage(el, { query, token }) {
   const state = {
     q: query.get('q') || '',
@@ -70,7 +73,7 @@ export async function jobsPage(el, { query, token }) {
       }, { signal: controller.signal });
     } catch (err) {
       if (err.name === 'AbortError' || !isCurrent(token)) return;
-      put(results, errorBox(err));
+      put(results, errorBox(err, FILTER_NAMES));
       lastJson = ''; // the table is gone: drawn again once an answer comes
       // a server out of reach (or a proxy's 5xx) comes back: asked again until it does
       if (err.status === 0 || err.status >= 500) timer = setTimeout(load, 5000);
