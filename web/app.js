@@ -101,7 +101,12 @@ async function checkRole() {
   if (!session.user || s.user.role === session.user.role) return;
   session.user = s.user;
   setBanner(`Your role is now ${s.user.role}: the page shows what it may do.`, 'warn');
-  navigate(location.pathname + location.search, { replace: true, force: true });
+  renderTopbar();
+  // an open dialog keeps what it says (the refusal, what was typed) until it is closed
+  const redraw = () => navigate(location.pathname + location.search, { replace: true, force: true });
+  const open = document.querySelector('dialog[open]');
+  if (open) open.addEventListener('close', redraw, { once: true });
+  else redraw();
 }
 whenForbidden(() => checkRole());
 setInterval(checkRole, 60000);

@@ -172,6 +172,8 @@ test('a refusal of the server shows in the dialog', async () => {
   await sked.api('PATCH', `/api/users/${id}`, { role: 'viewer' });
   await dialog.getByRole('button', { name: 'Pause queue' }).click();
   await dialog.getByRole('alert').filter({ hasText: /operator/i }).waitFor();
+  // the new role is said, and the dialog stays with the refusal until it is closed
+  await oscar.getByText('Your role is now viewer: the page shows what it may do.').waitFor();
   assert.equal(await dialog.isVisible(), true);
   assert.equal((await sked.api('GET', '/api/queues')).hits.hits.find((x) => x.name === 'low').paused, false);
 });
