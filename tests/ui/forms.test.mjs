@@ -119,6 +119,17 @@ test('numbers are checked as the schema says, every field at once, before anythi
   assert.equal(posted, 0);
 });
 
+test('Cancel on an edit form loaded from outside the app goes to the job, not back', async () => {
+  await page.goto(`${sked.url}/jobs`);
+  await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+  // typed in the address bar: the entry before it is not the form's way back
+  await page.goto(`${sked.url}/jobs/${job.id}/edit`);
+  await page.getByLabel('Description').fill('changed, then dropped');
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.getByRole('dialog', { name: 'Discard your changes?' }).getByRole('button', { name: 'Discard' }).click();
+  await until(async () => assert.match(page.url(), new RegExp(`/jobs/${job.id}$`)));
+});
+
 test('a top-bar link, Back and a reload ask before typed work is lost', async () => {
   // to the form within the application, so Back stays in it
   await page.goto(`${sked.url}/jobs`);

@@ -94,6 +94,11 @@ export async function navigate(path, { replace = false, force = false } = {}) {
   return true;
 }
 
+/** Whether the entry before this one is a page of this app (not a site the tab came from). */
+export function cameFromApp() {
+  return here > 0;
+}
+
 /** Changes the query of the current address without rendering the page again. */
 export function setQuery(params) {
   const u = new URL(location.href);

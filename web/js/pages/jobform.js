@@ -10,7 +10,7 @@ import {
 import { argsForm, jsonEditor, customArgsExample } from '../argsform.js';
 import { getTasks, getQueues, getTaskArgs, queueLabel } from '../catalog.js';
 import { pausedQueueNote } from '../dialogs.js';
-import { navigate, isCurrent, onLeave, holdOnLeave } from '../router.js';
+import { navigate, isCurrent, onLeave, holdOnLeave, cameFromApp } from '../router.js';
 import { can } from '../session.js';
 
 const OVERLAP = [
@@ -167,7 +167,8 @@ export async function jobFormPage(el, { params, token }) {
       confirmLabel: 'Discard', cancelLabel: 'Keep editing',
     })) return;
     edited = false; /* asked already */
-    if (history.length > 1) history.back();
+    // back where it came from in the app; opened from elsewhere, to the job (not off the app)
+    if (cameFromApp()) history.back();
     else navigate(job ? `/jobs/${job.id}` : '/jobs');
   }
 
