@@ -78,6 +78,19 @@ test('a page size from a link is shown as chosen, and one the server refuses is 
   assert.doesNotMatch(await box.innerText(), /size:/);
 });
 
+test('deleting the only job of a filtered list leaves the keyboard at the search', async () => {
+  await sked.createJob({ title: 'Lonely job', task: 'quick' });
+  await page.goto(`${sked.url}/jobs?q=Lonely`);
+  await row(page, 'Lonely job').getByRole('button', { name: 'Delete' }).focus();
+  await page.keyboard.press('Enter');
+  const confirm = page.getByRole('dialog', { name: /^Delete/ });
+  await confirm.getByRole('button', { name: 'Delete' }).focus();
+  await page.keyboard.press('Enter');
+  await page.getByText('No job matches these filters.').waitFor();
+  await until(async () => assert.equal(await page.getByRole('searchbox', { name: 'Search jobs' })
+    .evaluate((el) => el === document.activeElement), true));
+});
+
 test('signing in with a next that is another site goes to the jobs, with no error', async () => {
   const other = await newPage(browser);
   await other.goto(`${sked.url}/login?next=${encodeURIComponent('/\\evil.example')}`);

@@ -55,6 +55,7 @@ export async function jobsPage(el, { query, token }) {
   let controller = null;
   let timer = null;
   let lastJson = '';
+  let focusAfterDelete = false; // a row's action (a deletion) asked for the list again
 
   async function load() {
     if (controller) controller.abort();
@@ -97,13 +98,18 @@ export async function jobsPage(el, { query, token }) {
     }
     lastJson = json;
     if (!jobs.length) {
+      // the focused row was deleted with the list's last job: the keyboard goes on from the search
+      const lost = document.activeElement === document.body || results.contains(document.activeElement);
       put(results, emptyState(state.q || state.active || state.task ? 'No job matches these filters.' : 'There are no jobs yet.',
         can('create') && !state.q ? button('Create', { kind: 'create', iconName: 'plus', onclick: () => navigate('/jobs/new') }) : null));
+      if (lost && focusAfterDelete) search.focus();
+      focusAfterDelete = false;
     } else {
       const focus = focusKey(results);
-      put(results, jobsTable(jobs, tasks, load),
+      put(results, jobsTable(jobs, tasks, () => { focusAfterDelete = true; load(); }),
         pager({ total, page: state.page, size: state.size, onChange: (p) => { Object.assign(state, p); load(); } }));
       restoreFocus(results, focus);
+      focusAfterDelete = false;
     }
     schedule(jobs);
   }
