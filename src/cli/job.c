@@ -97,15 +97,20 @@ static const char *yes_no(const json_t *v)
     return json_is_true(v) ? "yes" : "no";
 }
 
-/* The text of FILE (- for standard input) into b: 0, or -errno. */
+/* The text of FILE (- for standard input) into b, at most 64 MiB (a device that never ends,
+ * /dev/zero, is refused rather than read forever): 0, or -errno. */
 static int read_text(const char *path, struct buf *b)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
     if (!f) return -errno;
     char chunk[65536];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) buf_append(b, chunk, n);
-    int rc = ferror(f) ? -EIO : 0;
+    int rc = 0;
+    while (!rc && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (b->len + n > 64u << 20) rc = -EFBIG;
+        buf_append(b, chunk, n);
+    }
+    if (!rc && ferror(f)) rc = -EIO;
     if (f != stdin) fclose(f);
     return rc;
 }

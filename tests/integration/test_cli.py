@@ -619,6 +619,9 @@ class TestRuns(CliCase):
         self.assertEqual(p.returncode, 2, p)
         self.assertIn("--custom-args @/nonexistent/args.json: cannot read it: No such file or "
                       "directory", p.stderr)
+        p = self.cli("job", "run", job["id"], "--custom-args", "@/dev/zero")
+        self.assertEqual(p.returncode, 2, p)
+        self.assertIn("--custom-args @/dev/zero: cannot read it: File too large", p.stderr)
         out = self.ok("job", "run", job["id"])
         self.assertRegex(out, r"started run [0-9a-f-]{36} \(\w+\) of job Run args")
 
