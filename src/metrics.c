@@ -128,7 +128,7 @@ static void on_event(void *arg, const struct sk_event *ev)
     if (!memo->count || memo->status != (int)r->status || strcmp(memo->job, r->job_id) != 0 ||
         strcmp(memo->queue, queue) != 0) {
         struct buf l = BUF_INIT;
-        buf_puts(&l, "job=");
+        buf_puts(&l, "job_id=");
         metrics_label(&l, r->job_id);
         buf_puts(&l, ",queue=");
         metrics_label(&l, r->queue);

@@ -1354,6 +1354,7 @@ const char *api_line_field(json_t *body, const char *key, size_t max, bool requi
 }
 
 struct queues_op {
+    api_read_fn also;
     void (*answer)(struct api_ctx *c, const struct queue_info *qs, size_t n, void *arg);
     void *arg;
     struct queue_depths depths;
@@ -1364,6 +1365,7 @@ static void queues_read(struct store *reader, void *arg)
 {
     struct queues_op *op = arg;
     op->rc = reader ? dispatch_queue_depths(reader, &op->depths) : -EIO;
+    if (op->rc == 0 && op->also) op->also(reader, op->arg);
 }
 
 static void queues_answer(struct api_ctx *c, void *arg)
@@ -1371,6 +1373,7 @@ static void queues_answer(struct api_ctx *c, void *arg)
     struct queues_op *op = arg;
     if (c && op->rc != 0) {
         api_error(c, 503, "the store failed; see the server log");
+        op->answer(NULL, NULL, 0, op->arg); /* to free arg */
     } else if (c) {
         struct queue_info qs[64];
         op->answer(c, qs, dispatch_queues(c->api->dispatch, &op->depths, qs, 64), op->arg);
@@ -1381,12 +1384,13 @@ static void queues_answer(struct api_ctx *c, void *arg)
     free(op);
 }
 
-void api_with_queues(struct api_ctx *c,
+void api_with_queues(struct api_ctx *c, api_read_fn also,
                      void (*answer)(struct api_ctx *c, const struct queue_info *qs, size_t n,
                                     void *arg),
                      void *arg)
 {
     struct queues_op *op = xcalloc(1, sizeof *op);
+    op->also = also;
     op->answer = answer;
     op->arg = arg;
     api_read_off_loop(c, queues_read, queues_answer, op);

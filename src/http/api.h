@@ -76,9 +76,10 @@ typedef void (*api_read_fn)(struct store *reader, void *arg);
 void api_read_off_loop(struct api_ctx *c, api_read_fn read, api_answer_fn answer, void *arg);
 
 /* The queues (dispatch_queues) with their depths, counted off the loop as a long read (a
- * backlog of 200,000 runs takes 20-30 ms), then answer(c, queues, n, arg) on the loop; c is
- * NULL (and qs too) when the client left meanwhile. */
-void api_with_queues(struct api_ctx *c,
+ * backlog of 200,000 runs takes 20-30 ms), with also(reader, arg) there after them when not
+ * NULL, then answer(c, queues, n, arg) on the loop; c is NULL (and qs too) when the client left
+ * meanwhile. */
+void api_with_queues(struct api_ctx *c, api_read_fn also,
                      void (*answer)(struct api_ctx *c, const struct queue_info *qs, size_t n,
                                     void *arg),
                      void *arg);

@@ -1,15 +1,18 @@
 /* api_metrics: GET /metrics - the Prometheus text format: what metrics.c counted as it
  * happened, and gauges read now (queues, active runs, schedules, notifications, the process). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "api.h"
 #include "base/buf.h"
+#include "base/xalloc.h"
 #include "dispatch.h"
 #include "metrics.h"
 #include "notify.h"
 #include "scheduler.h"
+#include "store/store.h"
 
 #ifndef SKED_VERSION
 #define SKED_VERSION "dev"
@@ -26,11 +29,65 @@ static double resident_bytes(void)
     return (double)rss * (double)sysconf(_SC_PAGESIZE);
 }
 
+/* The families of every job, written off the loop with the queues' depths: a sample per job
+ * and family (100,000 jobs make some 30 MB). */
+struct job_families {
+    int rc;
+    struct buf info, success, next;
+};
+
+static void job_sample(struct buf *out, const char *name, const char *id, int64_t us)
+{
+    buf_puts(out, name);
+    buf_puts(out, "{job_id=");
+    metrics_label(out, id);
+    buf_printf(out, "} %.6f\n", (double)us / 1e6);
+}
+
+static void add_job(void *arg, const struct job_fact *f)
+{
+    struct job_families *jf = arg;
+    buf_puts(&jf->info, "sked_job_info{job_id=");
+    metrics_label(&jf->info, f->id);
+    buf_puts(&jf->info, ",title=");
+    metrics_label(&jf->info, f->title);
+    buf_puts(&jf->info, ",task=");
+    metrics_label(&jf->info, f->task);
+    buf_puts(&jf->info, "} 1\n");
+    if (f->last_success_end != NO_TIME)
+        job_sample(&jf->success, "sked_job_last_success_timestamp_seconds", f->id,
+                   f->last_success_end);
+    if (f->next_fire != NO_TIME)
+        job_sample(&jf->next, "sked_job_next_fire_timestamp_seconds", f->id, f->next_fire);
+}
+
+static void read_jobs(struct store *reader, void *arg)
+{
+    struct job_families *jf = arg;
+    jf->rc = store_job_facts(reader, add_job, jf);
+}
+
+static void job_family(struct buf *out, const char *name, const char *help, struct buf *samples)
+{
+    metrics_family(out, name, "gauge", help, NULL, 0);
+    buf_append(out, samples->data ? samples->data : "", samples->len);
+}
+
 /* With the queues and their depths (counted off the loop: api_with_queues). */
 static void render(struct api_ctx *c, const struct queue_info *qs, size_t nq, void *arg)
 {
-    (void)arg;
-    if (!c) return;
+    struct job_families *jf = arg;
+    if (c && jf->rc != 0) {
+        api_error(c, 503, "the store failed; see the server log");
+        c = NULL;
+    }
+    if (!c) {
+        buf_free(&jf->info);
+        buf_free(&jf->success);
+        buf_free(&jf->next);
+        free(jf);
+        return;
+    }
     struct api *a = c->api;
     struct buf out = BUF_INIT;
     metrics_render(a->metrics, &out);
@@ -58,6 +115,12 @@ static void render(struct api_ctx *c, const struct queue_info *qs, size_t nq, vo
     metrics_family(&out, "sked_runs_active", "gauge", "Runs executing on this node.", &one, 1);
     one.value = (double)scheduler_count(a->sched);
     metrics_family(&out, "sked_scheduled_jobs", "gauge", "Active jobs with a schedule.", &one, 1);
+    job_family(&out, "sked_job_info", "Each job, by id, with its title and job type.", &jf->info);
+    job_family(&out, "sked_job_last_success_timestamp_seconds",
+               "When the newest successful run of each job ended, seconds since the epoch.",
+               &jf->success);
+    job_family(&out, "sked_job_next_fire_timestamp_seconds",
+               "When each active scheduled job fires next, seconds since the epoch.", &jf->next);
 
     const struct notify_stats *ns = notify_stats(a->notify);
     struct metric_sample sent[2] = {{"channel=\"email\"", (double)ns->sent[0]},
@@ -81,9 +144,12 @@ static void render(struct api_ctx *c, const struct queue_info *qs, size_t nq, vo
     metrics_family(&out, "sked_resident_memory_bytes", "gauge", "Resident memory of sked.", &one, 1);
     http_reply(c->req, 200, "text/plain; version=0.0.4; charset=utf-8", buf_cstr(&out), out.len);
     buf_free(&out);
+    render(NULL, NULL, 0, jf);
 }
 
 void api_metrics(struct api_ctx *c)
 {
-    api_with_queues(c, render, NULL);
+    struct job_families *jf = xcalloc(1, sizeof *jf);
+    jf->info = jf->success = jf->next = (struct buf)BUF_INIT;
+    api_with_queues(c, read_jobs, render, jf);
 }

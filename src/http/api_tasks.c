@@ -106,7 +106,7 @@ static void queues_answer(struct api_ctx *c, const struct queue_info *qs, size_t
 void api_queues_list(struct api_ctx *c)
 {
     if (api_no_params(c)) return;
-    api_with_queues(c, queues_answer, NULL);
+    api_with_queues(c, NULL, queues_answer, NULL);
 }
 
 /* What a pause or a resume answers: the queue, and whether it was paused before. */
@@ -201,7 +201,7 @@ static void queue_action(struct api_ctx *c, bool pause)
         done->name = xstrdup(name);
         /* only a paused queue answers a pause with more than 0; only a running one a resume */
         done->was_paused = pause ? rc != 0 : rc == 0;
-        api_with_queues(c, queue_answer, done);
+        api_with_queues(c, NULL, queue_answer, done);
     }
     free(had);
     json_decref(body);

@@ -1966,6 +1966,24 @@ int store_jobs_scheduled(struct store *s, void (*fn)(void *arg, const char *id, 
     return rc == SQLITE_DONE ? 0 : fail(s, "jobs_scheduled");
 }
 
+int store_job_facts(struct store *s, void (*fn)(void *arg, const struct job_fact *f), void *arg)
+{
+    /* a job's newest SUCCESS run is found walking its runs newest first (run_job) */
+    sqlite3_stmt *st = stmt(s, "SELECT j.id, j.title, j.task, CASE WHEN j.active = 1 AND "
+                               "j.schedule IS NOT NULL THEN j.next_run END, (SELECT r.finished_at "
+                               "FROM run r WHERE r.job_id = j.id AND r.status = 'S' ORDER BY "
+                               "r.rid DESC LIMIT 1) FROM job j ORDER BY j.id");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct job_fact f = {(const char *)sqlite3_column_text(st, 0),
+                             (const char *)sqlite3_column_text(st, 1),
+                             (const char *)sqlite3_column_text(st, 2), col_time(st, 3),
+                             col_time(st, 4)};
+        fn(arg, &f);
+    }
+    return rc == SQLITE_DONE ? 0 : fail(s, "job_facts");
+}
+
 int store_job_advance(struct store *s, const char *id, int64_t expected, int64_t next,
                       int64_t skipped)
 {

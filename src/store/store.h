@@ -127,6 +127,14 @@ int store_jobs_scheduled(struct store *s, void (*fn)(void *arg, const char *id, 
  */
 int store_job_advance(struct store *s, const char *id, int64_t expected, int64_t next,
                       int64_t skipped);
+/* What /metrics tells of each job: its next fire (NO_TIME unless it is active and scheduled)
+ * and when its newest SUCCESS run ended (NO_TIME when it has none). */
+struct job_fact {
+    const char *id, *title, *task;
+    int64_t next_fire, last_success_end;
+};
+/* Calls fn for every job, in id order. */
+int store_job_facts(struct store *s, void (*fn)(void *arg, const struct job_fact *f), void *arg);
 /* Number of the job's runs (of every job's: job_id NULL) whose status is in the mask. */
 int64_t store_job_count_runs(struct store *s, const char *job_id, unsigned status_mask);
 

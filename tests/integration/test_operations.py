@@ -18,7 +18,7 @@ import unittest
 import uuid
 
 import skedtest
-from skedtest import CheckedSked as Sked, sh_task, task_file, wait_for
+from skedtest import CheckedSked as Sked, parse_time, sh_task, task_file, wait_for
 
 FAST = ["--shutdown-grace", "1s", "--stop-grace", "1s"]
 
@@ -441,8 +441,8 @@ class Observability(unittest.TestCase):
             text = r.raw
             check = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
             self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
-            self.assertIn('sked_runs_total{job="%s",queue="default",status="SUCCESS"} 2' % ok["id"], text)
-            self.assertIn('sked_runs_total{job="%s",queue="default",status="FAILED"} 1' % bad["id"], text)
+            self.assertIn('sked_runs_total{job_id="%s",queue="default",status="SUCCESS"} 2' % ok["id"], text)
+            self.assertIn('sked_runs_total{job_id="%s",queue="default",status="FAILED"} 1' % bad["id"], text)
             self.assertIn('sked_run_duration_seconds_count{queue="default"} 4', text)
             self.assertIn('sked_queue_slots{queue="default"} 4', text)
             self.assertIn('sked_queue_depth{queue="default"} 0', text)
@@ -462,11 +462,11 @@ class Observability(unittest.TestCase):
             for code in (0, 3, 3, 0):
                 s.wait_run(s.run_job(exits["id"], args={"code": code}))
             text = s.get("/metrics", token=tok).raw
-            self.assertIn('sked_runs_total{job="%s",queue="default",status="SUCCESS"} 2' % exits["id"], text)
-            self.assertIn('sked_runs_total{job="%s",queue="default",status="FAILED"} 2' % exits["id"], text)
-            self.assertIn('sked_runs_total{job="%s",queue="default",status="SUCCESS"} 3' % ok["id"], text)
-            self.assertIn('sked_runs_total{job="%s",queue="%s",status="SUCCESS"} 2' % (ok["id"], long_queue), text)
-            self.assertIn('sked_runs_total{job="%s",queue="default",status="FAILED"} 3' % bad["id"], text)
+            self.assertIn('sked_runs_total{job_id="%s",queue="default",status="SUCCESS"} 2' % exits["id"], text)
+            self.assertIn('sked_runs_total{job_id="%s",queue="default",status="FAILED"} 2' % exits["id"], text)
+            self.assertIn('sked_runs_total{job_id="%s",queue="default",status="SUCCESS"} 3' % ok["id"], text)
+            self.assertIn('sked_runs_total{job_id="%s",queue="%s",status="SUCCESS"} 2' % (ok["id"], long_queue), text)
+            self.assertIn('sked_runs_total{job_id="%s",queue="default",status="FAILED"} 3' % bad["id"], text)
             self.assertIn('sked_run_duration_seconds_count{queue="default"} 11', text)
             self.assertIn('sked_run_duration_seconds_count{queue="%s"} 2' % long_queue, text)
             self.assertIn('sked_http_requests_total{method="POST",route="/api/jobs/{}/runs",status="201"} 12', text)
@@ -496,6 +496,62 @@ class Observability(unittest.TestCase):
             started = [l.split()[1] for l in text.splitlines() if l.startswith("sked_start_time_seconds ")][0]
             self.assertNotIn("e", started)
             self.assertLess(abs(float(started) - s.started_at), 30)
+
+    def test_metrics_of_each_job(self):
+        """sked_job_info, the end of each job's newest successful run and its next fire: what a
+        dead man's switch alerts on, read from the store (so a restart keeps them)."""
+        import shutil
+        promtool = shutil.which("promtool")
+        self.assertIsNotNone(promtool, "promtool is missing: apt-get install prometheus")
+        tasks = {"exits.json": sh_task("exits", 'exit "$1"', extra_argv=["{{code}}"], arguments={
+            "type": "object", "properties": {"code": {"type": "integer"}}})}
+
+        def families(s):
+            text = s.get("/metrics").raw
+            check = subprocess.run([promtool, "check", "metrics"], input=text,
+                                   capture_output=True, text=True)
+            self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+            out = {}
+            for line in text.splitlines():
+                m = re.match(r'^(sked_job_\w+)\{job_id="([0-9a-f-]+)"(.*)\} (\S+)$', line)
+                if m:
+                    out.setdefault(m.group(1), {})[m.group(2)] = (m.group(3), float(m.group(4)))
+            return out
+
+        with Sked(tasks=tasks, args=FAST) as s:
+            odd = s.create_job("exits", title='Nightly "sync" \\ Zürich')
+            never = s.create_job("exits", title="never succeeds")
+            sched = s.create_job("exits", title="hourly",
+                                 schedule={"type": "crontab", "minute": "7"})
+            ok = s.wait_run(s.run_job(odd["id"], args={"code": 0}))
+            s.wait_run(s.run_job(odd["id"], args={"code": 1}))  # a newer failure moves nothing
+            s.wait_run(s.run_job(never["id"], args={"code": 2}))
+            f = families(s)
+            info = f["sked_job_info"]
+            self.assertEqual(info[odd["id"]],
+                             (',title="Nightly \\"sync\\" \\\\ Zürich",task="exits"', 1.0))
+            self.assertEqual(info[never["id"]][1], 1.0)
+            success = f["sked_job_last_success_timestamp_seconds"]
+            self.assertAlmostEqual(success[odd["id"]][1], parse_time(ok["finished_at"]), places=5)
+            self.assertNotIn(never["id"], success)  # no success: no sample, not 0
+            self.assertNotIn(sched["id"], success)
+            nxt = f["sked_job_next_fire_timestamp_seconds"]
+            self.assertAlmostEqual(nxt[sched["id"]][1],
+                                   parse_time(s.get("/api/jobs/" + sched["id"]).json["next_run"]),
+                                   places=5)
+            self.assertEqual(set(nxt), {sched["id"]} | {j for j, (labels, _) in info.items()
+                                                         if j not in (odd["id"], never["id"],
+                                                                      sched["id"])})
+            # an inactive job fires never; a deleted job leaves every family
+            self.assertEqual(s.patch("/api/jobs/" + sched["id"], {"active": False}).status, 200)
+            self.assertEqual(s.delete("/api/jobs/" + never["id"]).status, 204)
+            f = families(s)
+            self.assertNotIn(sched["id"], f.get("sked_job_next_fire_timestamp_seconds", {}))
+            self.assertNotIn(never["id"], f["sked_job_info"])
+            s.restart()
+            f = families(s)
+            self.assertAlmostEqual(f["sked_job_last_success_timestamp_seconds"][odd["id"]][1],
+                                   parse_time(ok["finished_at"]), places=5)
 
     def test_json_log_and_readiness(self):
         with Sked(tasks={"ok.json": sh_task("ok", "echo fine")}, args=FAST + ["--log-format", "json"]) as s:

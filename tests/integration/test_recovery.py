@@ -70,7 +70,7 @@ class Kill9(unittest.TestCase):
                 self.assertEqual([l["message"] for l in s.all_logs(d)], ["quick run " + q["id"]])
             # the interrupted run is counted like any other failure
             metrics = s.get("/metrics").raw
-            self.assertIn('sked_runs_total{job="%s",queue="default",status="FAILED"} 1'
+            self.assertIn('sked_runs_total{job_id="%s",queue="default",status="FAILED"} 1'
                           % long_run["job_id"], metrics)
             # the queue's slot was not lost with the old process
             queues = {q["name"]: q for q in s.get("/api/queues").json["hits"]["hits"]}
