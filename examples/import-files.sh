@@ -1,8 +1,8 @@
 #!/bin/sh
 # Imports the files of a folder changed since the last successful run.
 # The task file passes the arguments as options through its {{placeholders}} (an absent one as
-# an empty value) and sked the window start in SKED_SINCE (empty on a first run); progress and
-# counters go to the status channel, fd 3. The same arguments arrive as JSON on stdin, unread
+# an empty value), and sked the window in SKED_SINCE (empty on a first run) and SKED_UNTIL;
+# progress and counters go to the status channel, fd 3. The same arguments arrive as JSON on stdin, unread
 # here: a shell script takes its values from argv, where no JSON needs parsing.
 set -eu
 
@@ -57,11 +57,15 @@ if [ -n "$since" ]; then
         exit 2
     fi
     echo "importing files of $dir changed since $since"
-    list=$(find "$from" -maxdepth 1 -type f -name "$pattern" -newermt "$since")
+    set -- -newermt "$since"
 else
     echo "first run: importing every file of $dir"
-    list=$(find "$from" -maxdepth 1 -type f -name "$pattern")
+    set --
 fi
+# a file changed after this run started is the next run's (its since is this run's start), so
+# that no file is imported twice by runs that succeed one after the other
+[ -z "${SKED_UNTIL:-}" ] || set -- "$@" ! -newermt "$SKED_UNTIL"
+list=$(find "$from" -maxdepth 1 -type f -name "$pattern" "$@")
 list=$(printf '%s\n' "$list" | sort)
 total=$(printf '%s' "$list" | grep -c . || true)
 if [ -n "$limit" ] && [ "$total" -gt "$limit" ]; then total=$limit; fi

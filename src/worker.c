@@ -489,8 +489,8 @@ static char **build_env(const struct active *a, const struct task *t, size_t *ow
 {
     size_t n_inh;
     char **inh = inherited(&n_inh);
-    /* sked's, the task file's, the run's seven and the terminating NULL */
-    size_t n = 0, cap = n_inh + json_object_size(t->env) + 8;
+    /* sked's, the task file's, the run's eight and the terminating NULL */
+    size_t n = 0, cap = n_inh + json_object_size(t->env) + 9;
     char **env = xmalloc(cap * sizeof *env);
 #define ADD(s)                                                                                 \
     do {                                                                                       \
@@ -520,6 +520,11 @@ static char **build_env(const struct active *a, const struct task *t, size_t *ow
     ADD(env_pair("SKED_JOB_ID", a->run.job_id));
     ADD(env_pair("SKED_QUEUE", a->run.queue));
     ADD(env_pair("SKED_SINCE", since ? since : ""));
+    /* the run's start: the since of the next run once this one succeeds, so that consecutive
+     * windows [SKED_SINCE, SKED_UNTIL) neither overlap nor leave a gap */
+    char until[TIME_STR_MAX];
+    time_format(a->run.started_at, until);
+    ADD(env_pair("SKED_UNTIL", until));
     ADD(env_pair("SKED_ATTEMPT", attempt));
     ADD(env_pair("SKED_TRIGGER", run_trigger_name(a->run.trigger)));
     ADD(xstrdup("SKED_STATUS_FD=3"));

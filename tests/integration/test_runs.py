@@ -397,9 +397,12 @@ class Arguments(unittest.TestCase):
         self.assertEqual(env_of(lines)["SKED_SINCE"], "")
         self.assertEqual(argv_of(lines)[-1], "")
 
+        # the run's window ends at its start, where the next run's begins: no gap, no overlap
+        self.assertEqual(env_of(lines)["SKED_UNTIL"], first["started_at"])
         second, lines = self.run_echo(job)
         self.assertEqual(second["args"]["since"], first["started_at"])
         self.assertEqual(env_of(lines)["SKED_SINCE"], first["started_at"])
+        self.assertEqual(env_of(lines)["SKED_UNTIL"], second["started_at"])
         self.assertEqual(argv_of(lines)[-1], first["started_at"])
 
         # a failed run does not move the window
@@ -562,7 +565,8 @@ class Arguments(unittest.TestCase):
             self.assertNotIn(skedtest.TOKEN, v, "the admin token leaked through %s" % k)
         sked_vars = {k for k in env if k.startswith("SKED_")}
         self.assertEqual(sked_vars, {"SKED_RUN_ID", "SKED_JOB_ID", "SKED_QUEUE", "SKED_SINCE",
-                                     "SKED_ATTEMPT", "SKED_STATUS_FD", "SKED_TRIGGER"})
+                                     "SKED_UNTIL", "SKED_ATTEMPT", "SKED_STATUS_FD",
+                                     "SKED_TRIGGER"})
 
 
 class InlineOutcome(unittest.TestCase):
@@ -1006,9 +1010,12 @@ class TaskFilesAsDocumented(unittest.TestCase):
         try:
             folder = os.path.join(tmp, 'a "quoted" \\ folder\tx')
             os.makedirs(folder)
-            for name in ("one.txt", "two.txt"):
+            for name in ("one.txt", "two.txt", "later.txt"):
                 with open(os.path.join(folder, name), "w") as f:
                     f.write("data")
+            # changed after the runs start: past SKED_UNTIL, left to a later run
+            later = time.time() + 3600
+            os.utime(os.path.join(folder, "later.txt"), (later, later))
             with Sked(args=FAST) as s:
                 job = s.create_job("import_files", args={"source": folder})
                 done = s.wait_run(s.run_job(job["id"]))
@@ -1026,7 +1033,7 @@ class TaskFilesAsDocumented(unittest.TestCase):
                     "source": folder, "since": "garbage; rm -rf"}))
                 self.assertEqual((bad["status"], bad["exit_code"]), ("FAILED", 2), bad)
                 self.assertIn("SKED_SINCE is not a date-time", bad["message"])
-                self.assertEqual(sorted(os.listdir(folder)), ["one.txt", "two.txt"])
+                self.assertEqual(sorted(os.listdir(folder)), ["later.txt", "one.txt", "two.txt"])
                 # a pattern holding a quote, and a limit, reach the script intact
                 for name in ('x "q".log', 'y "q".log', "z.log"):
                     with open(os.path.join(folder, name), "w") as f:
