@@ -480,8 +480,31 @@ static void publish_status(struct dispatch *d, const struct run *r)
 
 /* ---- creating runs ---- */
 
-int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_request *rq,
-                    struct run *out, json_t *errs)
+/* Whether a run of t with the resolved args may be given until as its window's end; errs says
+ * why not. */
+static bool window_error(const struct task *t, const json_t *args, int64_t until, json_t *errs)
+{
+    if (t->celery) {
+        json_errs_add(errs, "until", "a Celery job type gets since alone (its run starts when a "
+                                     "worker takes it); leave out until");
+        return true;
+    }
+    const char *since = json_str(args, "since");
+    int64_t from;
+    const char *why;
+    if (since && time_parse(since, &from, &why) == 0 && from >= until) {
+        char end[TIME_STR_MAX];
+        time_format(until, end);
+        json_errs_add(errs, "until", "%s is not after since (%s): a window ends after it starts",
+                      end, since);
+        return true;
+    }
+    return false;
+}
+
+/* dispatch_submit, or with dry only its checks (out is then released) */
+static int submit(struct dispatch *d, const struct job *job, const struct run_request *rq,
+                  struct run *out, json_t *errs, bool dry)
 {
     const struct task *t = taskset_get(d->tasks, job->task);
     if (!t) {
@@ -504,6 +527,10 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
     const json_t *input = rq->args ? rq->args : job->run_args;
     json_t *args = args_resolve(t, input, rq->custom_args, last, errs);
     if (!args) return -EINVAL;
+    if (rq->until && window_error(t, args, rq->until, errs)) {
+        json_decref(args);
+        return -EINVAL;
+    }
     /* each part was bounded, but the job type's defaults may add to them */
     if (args_too_large(args, "args", "the arguments the run would get (with the job type's "
                                      "defaults) are ", errs)) {
@@ -513,7 +540,7 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
     /* a request's own arguments were checked by the API; the job's saved ones (and the job
      * type's defaults) are checked as they resolve, so that a secret missing now is refused to
      * the person asking rather than failing the run when it starts (a scheduled fire fails it) */
-    if (rq->check_secrets && !rq->args && !rq->custom_args) {
+    if (rq->check_secrets && (!rq->args || rq->saved_args) && !rq->custom_args) {
         json_t *found = json_array(), *e, *m;
         secrets_check(d->cfg->secrets_dir, args, "args", rq->secret_paths, found);
         size_t i, k;
@@ -540,6 +567,7 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
     out->args = args;
     out->trigger = rq->trigger;
     out->scheduled_for = rq->scheduled_for;
+    if (rq->until) out->until = rq->until;
     out->attempt = rq->attempt > 0 ? rq->attempt : 1;
     out->parent_run_id = rq->parent_run_id ? xstrdup(rq->parent_run_id) : NULL;
     out->timeout_ms = job->timeout_ms >= 0 ? job->timeout_ms : t->timeout_ms;
@@ -559,6 +587,10 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
             out->remote = json_pack("{s:b}", "custom_args", 1);
         else if (!t->celery->send_since) /* the run's args say what the task is sent */
             json_object_del(out->args, "since");
+    }
+    if (dry) {
+        run_release(out);
+        return 0;
     }
     if (rq->started_by && rq->started_by->id) {
         out->started_by.id = xstrdup(rq->started_by->id);
@@ -597,6 +629,19 @@ int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_
         wake(d);
     }
     return 0;
+}
+
+int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_request *rq,
+                    struct run *out, json_t *errs)
+{
+    return submit(d, job, rq, out, errs, false);
+}
+
+int dispatch_check(struct dispatch *d, const struct job *job, const struct run_request *rq,
+                   json_t *errs)
+{
+    struct run r;
+    return submit(d, job, rq, &r, errs, true);
 }
 
 void dispatch_record_failure(struct dispatch *d, const struct job *job,
@@ -683,6 +728,7 @@ static int maybe_retry(struct dispatch *d, const struct run *r)
         n.title = r->title ? xstrdup(r->title) : NULL;
         n.queue = xstrdup(r->queue);
         n.args = json_incref(r->args);
+        n.until = r->until; /* the same window */
         n.trigger = TRIGGER_RETRY;
         n.not_before = n.created + backoff * 1000;
         n.attempt = r->attempt + 1;

@@ -90,6 +90,8 @@ struct run_request {
     int attempt;                /* 0 means 1 */
     const char *parent_run_id;
     bool held;                  /* wait for the job's active run to end (RUN_HELD; local runs) */
+    int64_t until;              /* its window's end, after since (a backfill's); 0: its start */
+    bool saved_args;            /* args are the job's saved ones (another since): checked so */
     bool check_secrets;         /* a request: the job's saved arguments' secrets must be there */
     bool secret_paths;          /* ... and an admin's: their messages name the files */
 };
@@ -109,6 +111,10 @@ void dispatch_launch(struct dispatch *d);
  */
 int dispatch_submit(struct dispatch *d, const struct job *job, const struct run_request *rq,
                     struct run *out, json_t *errs);
+
+/* dispatch_submit's checks alone: 0 when it would store the run, else -EINVAL with errs. */
+int dispatch_check(struct dispatch *d, const struct job *job, const struct run_request *rq,
+                   json_t *errs);
 
 /* Records a run of job that could not even be created properly (e.g. its saved arguments no
  * longer fit the job type) as FAILED with message, so the attempt stays visible. */

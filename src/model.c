@@ -63,7 +63,7 @@ bool run_status_allowed(enum run_status from, enum run_status to)
     }
 }
 
-static const char *trigger_names[] = {"manual", "scheduled", "retry", "chained"};
+static const char *trigger_names[] = {"manual", "scheduled", "retry", "chained", "backfill"};
 
 const char *run_trigger_name(enum run_trigger t)
 {
@@ -240,6 +240,7 @@ void run_init(struct run *r)
 {
     memset(r, 0, sizeof *r);
     r->scheduled_for = r->created = r->updated = r->started_at = r->finished_at = NO_TIME;
+    r->until = NO_TIME;
     r->attempt = 1;
     r->timeout_ms = -1;
     r->not_before = NO_TIME;

@@ -40,7 +40,7 @@ bool run_status_terminal(enum run_status s);
 /* Whether the state machine allows from -> to. */
 bool run_status_allowed(enum run_status from, enum run_status to);
 
-enum run_trigger { TRIGGER_MANUAL, TRIGGER_SCHEDULED, TRIGGER_RETRY, TRIGGER_CHAINED };
+enum run_trigger { TRIGGER_MANUAL, TRIGGER_SCHEDULED, TRIGGER_RETRY, TRIGGER_CHAINED, TRIGGER_BACKFILL };
 
 /* The not_before of a run held until its job's active run ends (overlap queue_one): later
  * than any instant (10000-01-01T00:00:00Z), so no claim takes it before it is released. */
@@ -109,6 +109,7 @@ struct run {
     json_t *args; /* the resolved arguments, object */
     enum run_trigger trigger;
     int64_t scheduled_for, created, updated, started_at, finished_at; /* NO_TIME when unset */
+    int64_t until; /* the end of its window, given; NO_TIME: the window ends at started_at */
     char *message;
     int exit_code;
     bool has_exit_code;

@@ -520,10 +520,11 @@ static char **build_env(const struct active *a, const struct task *t, size_t *ow
     ADD(env_pair("SKED_JOB_ID", a->run.job_id));
     ADD(env_pair("SKED_QUEUE", a->run.queue));
     ADD(env_pair("SKED_SINCE", since ? since : ""));
-    /* the run's start: the since of the next run once this one succeeds, so that consecutive
-     * windows [SKED_SINCE, SKED_UNTIL) neither overlap nor leave a gap */
+    /* the end given to the run (a backfill window), else its start: the since of the next run
+     * once this one succeeds, so that consecutive windows [SKED_SINCE, SKED_UNTIL) neither
+     * overlap nor leave a gap */
     char until[TIME_STR_MAX];
-    time_format(a->run.started_at, until);
+    time_format(a->run.until != NO_TIME ? a->run.until : a->run.started_at, until);
     ADD(env_pair("SKED_UNTIL", until));
     ADD(env_pair("SKED_ATTEMPT", attempt));
     ADD(env_pair("SKED_TRIGGER", run_trigger_name(a->run.trigger)));

@@ -56,7 +56,7 @@ struct opt_spec {
     int id; /* below OPTS_MAX; how the command reads the option back */
 };
 
-#define OPTS_MAX 32
+#define OPTS_MAX 48
 
 struct opts {
     const char *prog;  /* "sked job create", for messages */

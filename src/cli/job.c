@@ -1,5 +1,5 @@
 /*
- * job: `sked job list|show|create|update|delete|run` (export and import: jobio.c) - jobs over
+ * job: `sked job list|show|create|update|delete|run|backfill` (export and import: jobio.c) - jobs over
  * /api/jobs, and starting a run
  * of one (optionally waiting for it, which follows its log through logs.c). Jobs are named by
  * id, the start of one, or exact title, so people need not copy UUIDs around.
@@ -25,8 +25,10 @@ enum {
     O_JSON, O_Q, O_TASK, O_ACTIVE, O_INACTIVE, O_PAGE, O_SIZE, O_TITLE, O_DESC, O_QUEUE,
     O_ARG, O_ARGS_JSON, O_CUSTOM, O_CLEAR_CUSTOM, O_TIMEOUT, O_YES, O_SINCE, O_WAIT,
     O_RETRIES, O_BACKOFF, O_RETENTION, O_OVERLAP, O_CATCHUP, O_CATCHUP_LIMIT, O_NOTIFY_ON,
-    O_NOTIFY_EMAIL, O_NOTIFY_WEBHOOK, O_ON_SUCCESS,
+    O_NOTIFY_EMAIL, O_NOTIFY_WEBHOOK, O_ON_SUCCESS, O_UNTIL, O_FROM, O_TO, O_STEP, O_DRY_RUN,
+    O_COUNT
 };
+_Static_assert(O_COUNT <= OPTS_MAX, "more options than struct opts holds");
 
 #define SPEC_JSON {"json", 0, false, O_JSON}
 #define SPEC_TITLE {"title", 0, true, O_TITLE}
@@ -83,6 +85,7 @@ static const char job_usage[] =
     "  update JOB           change a job\n"
     "  delete JOB           delete a job and its runs\n"
     "  run JOB              start a run of a job\n"
+    "  backfill JOB         run a job once per window of a past range\n"
     "  schedule JOB         set or remove a job's schedule\n"
     "  export               write every job to a JSON file\n"
     "  import FILE          create and update jobs from such a file\n"
@@ -807,11 +810,11 @@ static int job_run(int argc, char **argv)
 {
     static const struct opt_spec spec[] = {
         SPEC_TITLE, SPEC_QUEUE,         {"since", 0, true, O_SINCE},
-        SPEC_ARG,   SPEC_CUSTOM,        {"wait", 'w', false, O_WAIT},
-        SPEC_JSON,  {NULL, 0, false, 0}};
+        {"until", 0, true, O_UNTIL},    SPEC_ARG,   SPEC_CUSTOM,
+        {"wait", 'w', false, O_WAIT},   SPEC_JSON,  {NULL, 0, false, 0}};
     static const char usage[] =
-        "usage: sked job run JOB [--title T] [--queue Q] [--since TS] [--arg KEY=VALUE]...\n"
-        "                        [--custom-args JSON] [--wait] [--json]\n"
+        "usage: sked job run JOB [--title T] [--queue Q] [--since TS] [--until TS]\n"
+        "                        [--arg KEY=VALUE]... [--custom-args JSON] [--wait] [--json]\n"
         "\n"
         "Starts a run of a job with its saved arguments, changed by the options.\n"
         "\n"
@@ -821,6 +824,9 @@ static int job_run(int argc, char **argv)
         "                       2024-05-01T10:00Z in UTC);\n"
         "                       without it: the job's saved since, else the start of its\n"
         "                       last successful run\n"
+        "  --until TS           end the run's window at TS instead of at its start\n"
+        "                       (SKED_UNTIL); its success then leaves the job's since as it\n"
+        "                       was (see also 'sked job backfill')\n"
         "  --arg KEY=VALUE      override one argument; VALUE is taken as JSON when it\n"
         "                       parses, else as a string (a time in it without a zone is\n"
         "                       UTC, unlike --since's); repeatable\n"
@@ -836,7 +842,10 @@ static int job_run(int argc, char **argv)
     json_t *job = NULL, *body = json_object(), *args = NULL, *custom = NULL, *run = NULL;
     const char *since = opts_get(&o, O_SINCE);
     int64_t since_us = 0;
-    if ((rc = opts_time_local(&o, O_SINCE, &since_us))) goto out;
+    int64_t until_us = 0;
+    if ((rc = opts_time_local(&o, O_SINCE, &since_us)) ||
+        (rc = opts_time_local(&o, O_UNTIL, &until_us)))
+        goto out;
     if ((rc = opt_object(&o, O_CUSTOM, "custom-args", &custom))) goto out;
     bool changes_args = since || opts_has(&o, O_ARG);
     if (custom && changes_args) {
@@ -870,6 +879,11 @@ static int job_run(int argc, char **argv)
         json_object_set(body, "args", args);
     }
     if (custom) json_object_set(body, "custom_args", custom);
+    if (opts_get(&o, O_UNTIL)) {
+        char ts[TIME_STR_MAX];
+        time_format(until_us, ts);
+        json_object_set_new(body, "until", json_string(ts));
+    }
     char *path = xasprintf("/api/jobs/%s/runs", json_str(job, "id"));
     rc = client_call(&o.cl, "POST", path, body, &run);
     free(path);
@@ -902,6 +916,94 @@ out:
     return rc;
 }
 
+static int job_backfill(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {
+        {"from", 0, true, O_FROM}, {"to", 0, true, O_TO},      {"step", 0, true, O_STEP},
+        SPEC_QUEUE,                SPEC_TITLE,                 {"dry-run", 'n', false, O_DRY_RUN},
+        SPEC_JSON,                 {NULL, 0, false, 0}};
+    static const char usage[] =
+        "usage: sked job backfill JOB --from TS [--to TS] --step DURATION [--queue Q]\n"
+        "                             [--title T] [--dry-run] [--json]\n"
+        "\n"
+        "Runs a job over a past range, one run per window of DURATION: each run gets the\n"
+        "job's saved arguments with since at its window's start, and SKED_UNTIL at its end.\n"
+        "Those runs leave the job's since as it was, so its regular runs go on where they\n"
+        "were. At most 1000 windows; they run as the queue's slots allow.\n"
+        "\n"
+        "  --from TS            where the first window starts (2024-05-01 local time,\n"
+        "                       2024-05-01T00:00Z in UTC)\n"
+        "  --to TS              where the last ends (default: now)\n"
+        "  --step DURATION      each window's length: 1d, 6h, 1w, 30m\n"
+        "  --queue Q            run on this queue instead of the job's (one with one slot\n"
+        "                       runs the windows one at a time)\n"
+        "  --title T            one title for every run (default: its window)\n"
+        "  -n, --dry-run        print the windows, start nothing\n"
+        "  --json               print the server's answer as JSON\n" USAGE_COMMON;
+    struct opts o;
+    int rc = opts_parse(&o, "sked job backfill", usage, spec, "JOB", argc, argv);
+    if (rc >= 0) return rc;
+    json_t *job = NULL, *body = json_object(), *answer = NULL;
+    int64_t from = 0, to = 0;
+    if ((rc = opts_time_local(&o, O_FROM, &from)) || (rc = opts_time_local(&o, O_TO, &to)))
+        goto out;
+    if (!opts_get(&o, O_FROM) || !opts_get(&o, O_STEP)) {
+        rc = usage_error(&o, "give --from (where the first window starts) and --step (each "
+                             "window's length, such as 1d)");
+        goto out;
+    }
+    if ((rc = job_resolve(&o.cl, o.arg, &job))) goto out;
+    char ts[TIME_STR_MAX];
+    time_format(from, ts);
+    json_object_set_new(body, "from", json_string(ts));
+    if (opts_get(&o, O_TO)) {
+        time_format(to, ts);
+        json_object_set_new(body, "to", json_string(ts));
+    }
+    json_object_set_new(body, "step", json_string(opts_get(&o, O_STEP)));
+    if (opts_get(&o, O_QUEUE))
+        json_object_set_new(body, "queue", json_string(opts_get(&o, O_QUEUE)));
+    if (opts_get(&o, O_TITLE))
+        json_object_set_new(body, "title", json_string(opts_get(&o, O_TITLE)));
+    bool dry = opts_has(&o, O_DRY_RUN);
+    char *path = xasprintf("/api/jobs/%s/actions/backfill%s", json_str(job, "id"),
+                           dry ? "?dry_run=true" : "");
+    rc = client_call(&o.cl, "POST", path, body, &answer);
+    free(path);
+    if (rc) goto out;
+    if (opts_has(&o, O_JSON)) {
+        print_json(answer);
+        goto out;
+    }
+    struct table t;
+    table_init(&t, 4, "SINCE", "UNTIL", "RUN", "STATUS");
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(answer, "runs"), i, w)
+    {
+        char since[TIMEBUF], until[TIMEBUF];
+        table_row(&t, fmt_time(json_str(w, "since"), since), fmt_time(json_str(w, "until"), until),
+                  json_str(w, "id"), json_str(w, "status"));
+    }
+    table_print(&t, stdout);
+    table_free(&t);
+    long long n = (long long)json_integer_value(json_object_get(answer, "total"));
+    if (dry)
+        printf("%lld window(s) of %s on queue %s; nothing started (without --dry-run: one run "
+               "each)\n",
+               n, shown(json_str(answer, "step")), shown(json_str(answer, "queue")));
+    else
+        printf("started %lld run(s) of job %s on queue %s; follow them with: sked runs %s\n", n,
+               shown(json_str(job, "title")), shown(json_str(answer, "queue")),
+               shown(json_str(job, "id")));
+out:
+    json_decref(job);
+    json_decref(body);
+    json_decref(answer);
+    opts_free(&o);
+    return rc;
+}
+
 int cmd_job(int argc, char **argv)
 {
     static const struct verb verbs[] = {{"list", job_list},
@@ -910,6 +1012,7 @@ int cmd_job(int argc, char **argv)
                                         {"update", job_update},
                                         {"delete", job_delete},
                                         {"run", job_run},
+                                        {"backfill", job_backfill},
                                         {"schedule", job_schedule},
                                         {"export", job_export},
                                         {"import", job_import},

@@ -74,6 +74,7 @@ static const struct route routes[] = {
     {"GET", "/api/jobs/{}/runs/{}"},
     {"DELETE", "/api/jobs/{}/runs/{}"},
     {"POST", "/api/jobs/{}/runs/{}/actions/stop"},
+    {"POST", "/api/jobs/{}/actions/backfill"},
     {"GET", "/api/jobs/{}/runs/{}/logs"},
     {"GET", "/api/jobs/{}/runs/{}/logs/stream"},
     {"GET", "/api/runs"},
@@ -113,7 +114,8 @@ static const struct {
     {api_jobs_patch, PERM_EDIT},     {api_jobs_delete, PERM_EDIT},
     {api_runs_list, PERM_READ},      {api_runs_create, PERM_RUN},
     {api_runs_get, PERM_READ},       {api_runs_delete, PERM_EDIT},
-    {api_runs_stop, PERM_RUN},       {api_logs_list, PERM_READ},
+    {api_runs_stop, PERM_RUN},       {api_runs_backfill, PERM_RUN},
+    {api_logs_list, PERM_READ},
     {api_logs_stream, PERM_READ},    {api_runs_all, PERM_READ},
     {api_runs_stream, PERM_READ},    {api_logs_search, PERM_READ},    {api_tasks_list, PERM_READ},
     {api_tasks_get, PERM_READ},      {api_tasks_args, PERM_READ},
@@ -963,6 +965,7 @@ static void run_emit(struct api_ctx *c, const struct run *r, struct emit *w)
         emit_key(w, "args"), buf_append(w->b, "{}", 2);
     emit_plain(w, "trigger", trigger, strlen(trigger));
     emit_time(w, "scheduled_for", r->scheduled_for);
+    emit_time(w, "until", r->until);
     bool held = r->not_before == RUN_HELD; /* waits for its job's active run, not for a time */
     emit_time(w, "not_before", held ? NO_TIME : r->not_before);
     emit_json(w, "held", held ? json_true() : json_false()); /* jansson's singletons */

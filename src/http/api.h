@@ -205,6 +205,7 @@ void api_runs_create(struct api_ctx *c);
 void api_runs_get(struct api_ctx *c);
 void api_runs_delete(struct api_ctx *c);
 void api_runs_stop(struct api_ctx *c);
+void api_runs_backfill(struct api_ctx *c);
 void api_logs_list(struct api_ctx *c);
 void api_logs_stream(struct api_ctx *c);
 void api_runs_stream(struct api_ctx *c);

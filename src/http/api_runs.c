@@ -268,6 +268,52 @@ static bool idempotent_replay(struct api_ctx *c, const char *key, const char *fi
     return true;
 }
 
+/* A run request's title and queue, from body; errs says what is wrong with them. */
+static void title_and_queue(json_t *body, struct run_request *rq, json_t *errs)
+{
+    json_t *title = json_object_get(body, "title");
+    if (title && !json_is_null(title)) {
+        size_t len = json_is_string(title) ? utf8_chars(json_string_value(title)) : 0;
+        if (!json_is_string(title) || len < 1 || len > 250)
+            json_errs_add(errs, "title", "must be a string of 1 to 250 characters");
+        else if (utf8_blank(json_string_value(title)))
+            json_errs_add(errs, "title", "must not be blank");
+        else if (utf8_has_control(json_string_value(title)))
+            json_errs_add(errs, "title", "must be one line without control characters");
+        else
+            rq->title = json_string_value(title);
+    }
+    json_t *queue = json_object_get(body, "queue");
+    if (queue && !json_is_null(queue)) {
+        if (!json_is_string(queue))
+            json_errs_add(errs, "queue", "must be a queue name, not %s (see GET /api/queues)",
+                          json_type_name(queue));
+        else
+            rq->queue = json_string_value(queue); /* checked against the job type on submit */
+    }
+}
+
+/* An instant of a window given as field, not after now, or 0 with errs saying why not (the
+ * past ends at now: why). */
+static int64_t window_time(const json_t *v, const char *field, int64_t now, const char *why_past,
+                           json_t *errs)
+{
+    int64_t us;
+    const char *why;
+    if (!json_is_string(v)) {
+        json_errs_add(errs, field, "must be a date-time string, not %s", json_type_name(v));
+    } else if (time_parse(json_string_value(v), &us, &why) != 0) {
+        json_errs_add(errs, field, "not a valid date-time (%s)", why);
+    } else if (us <= 0) {
+        json_errs_add(errs, field, "%s is not after 1970-01-01T00:00:00Z", json_string_value(v));
+    } else if (us > now) {
+        json_errs_add(errs, field, "%s is in the future: %s", json_string_value(v), why_past);
+    } else {
+        return us;
+    }
+    return 0;
+}
+
 void api_runs_create(struct api_ctx *c)
 {
     struct job j;
@@ -297,33 +343,18 @@ void api_runs_create(struct api_ctx *c)
     json_object_foreach(body, k, v)
     {
         if (strcmp(k, "title") && strcmp(k, "queue") && strcmp(k, "args") &&
-            strcmp(k, "custom_args"))
-            json_errs_add(errs, k, "unknown field%s (title, queue, args, custom_args)",
+            strcmp(k, "custom_args") && strcmp(k, "until"))
+            json_errs_add(errs, k, "unknown field%s (title, queue, args, custom_args, until)",
                           *k ? "" : ": a field without a name");
     }
     struct run_request rq = {0};
     rq.trigger = TRIGGER_MANUAL;
     rq.scheduled_for = NO_TIME;
-    json_t *title = json_object_get(body, "title");
-    if (title && !json_is_null(title)) {
-        size_t len = json_is_string(title) ? utf8_chars(json_string_value(title)) : 0;
-        if (!json_is_string(title) || len < 1 || len > 250)
-            json_errs_add(errs, "title", "must be a string of 1 to 250 characters");
-        else if (utf8_blank(json_string_value(title)))
-            json_errs_add(errs, "title", "must not be blank");
-        else if (utf8_has_control(json_string_value(title)))
-            json_errs_add(errs, "title", "must be one line without control characters");
-        else
-            rq.title = json_string_value(title);
-    }
-    json_t *queue = json_object_get(body, "queue");
-    if (queue && !json_is_null(queue)) {
-        if (!json_is_string(queue))
-            json_errs_add(errs, "queue", "must be a queue name, not %s (see GET /api/queues)",
-                          json_type_name(queue));
-        else
-            rq.queue = json_string_value(queue); /* checked against the job type on submit */
-    }
+    json_t *until = json_object_get(body, "until");
+    if (until && !json_is_null(until)) rq.until = window_time(until, "until", time_now_us(), "a run's window ends when the run "
+                              "starts at the latest (that is the window of a run without until)",
+                              errs);
+    title_and_queue(body, &rq, errs);
     json_t *args = json_object_get(body, "args");
     if (args && !json_is_null(args)) {
         if (!json_is_object(args))
@@ -484,4 +515,153 @@ void api_runs_stop(struct api_ctx *c)
         api_reply_run(c, 202, &r);
     }
     run_release(&r);
+}
+
+/* ---- backfill ---- */
+
+#define BACKFILL_MAX 1000 /* windows a request makes runs of */
+
+/* "2026-03-01 00:00:00" (UTC) */
+static void short_time(int64_t us, char out[32])
+{
+    int64_t secs = us / 1000000 - (us % 1000000 < 0), days = secs / 86400 - (secs % 86400 < 0);
+    int64_t in_day = secs - days * 86400, y;
+    unsigned m, dd;
+    time_civil_from_days(days, &y, &m, &dd);
+    snprintf(out, 32, "%04lld-%02u-%02u %02lld:%02lld:%02lld", (long long)y, m, dd,
+             (long long)(in_day / 3600), (long long)(in_day / 60 % 60), (long long)(in_day % 60));
+}
+
+void api_runs_backfill(struct api_ctx *c)
+{
+    struct job j;
+    if (api_load_job(c, &j)) return;
+    json_t *errs = json_array();
+    static const char *const known[] = {"dry_run", NULL};
+    api_params_known(c, known, errs);
+    bool dry = api_bool_param(c, "dry_run", errs) == 1;
+    json_t *body = api_body(c);
+    if (!body) {
+        json_decref(errs);
+        job_release(&j);
+        return;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v)
+    {
+        if (strcmp(k, "from") && strcmp(k, "to") && strcmp(k, "step") && strcmp(k, "queue") &&
+            strcmp(k, "title"))
+            json_errs_add(errs, k, "unknown field%s (from, to, step, queue, title)",
+                          *k ? "" : ": a field without a name");
+    }
+    struct run_request rq = {0};
+    rq.trigger = TRIGGER_BACKFILL;
+    rq.scheduled_for = NO_TIME;
+    title_and_queue(body, &rq, errs);
+    int64_t now = time_now_us(), from = 0, to = now, step_ms = 0;
+    v = json_object_get(body, "from");
+    if (!v || json_is_null(v))
+        json_errs_add(errs, "from", "required: where the first window starts (a date-time)");
+    else
+        from = window_time(v, "from", now, "a backfill covers the past", errs);
+    v = json_object_get(body, "to");
+    if (v && !json_is_null(v))
+        to = window_time(v, "to", now, "a backfill covers the past (leave out to for now)", errs);
+    v = json_object_get(body, "step");
+    const char *why;
+    if (!v || json_is_null(v))
+        json_errs_add(errs, "step", "required: the length of each window, such as 1d or 6h");
+    else if (!json_is_string(v) || duration_parse(json_string_value(v), &step_ms, &why) != 0)
+        json_errs_add(errs, "step", "not a duration (%s)",
+                      json_is_string(v) ? why : "a string such as 1d, 6h or 30m");
+    else if (step_ms < 1000)
+        json_errs_add(errs, "step", "must be at least 1s");
+    int64_t n = 0;
+    if (from && to && from >= to) {
+        json_errs_add(errs, "to", "must be after from");
+    } else if (from && to && step_ms >= 1000) {
+        n = (to - from + step_ms * 1000 - 1) / (step_ms * 1000);
+        if (n > BACKFILL_MAX)
+            json_errs_add(errs, "step", "makes %lld windows of %s from %s to %s; at most %d a "
+                                        "backfill: give a longer step, or backfill the range in "
+                                        "parts",
+                          (long long)n, json_string_value(json_object_get(body, "step")),
+                          json_string_value(json_object_get(body, "from")),
+                          json_string_value(json_object_get(body, "to")) ?
+                              json_string_value(json_object_get(body, "to")) : "now",
+                          BACKFILL_MAX);
+    }
+    if (args_custom(j.run_args, NULL))
+        json_errs_add(errs, "args", "the job's saved arguments are custom_args, which reach the "
+                                    "task exactly as written: a backfill cannot give each run "
+                                    "its since; save the job's arguments as args");
+    bool admin = c->who.role == ROLE_ADMIN;
+    struct user_ref by = auth_user_ref(&c->who);
+    rq.started_by = &by;
+    rq.check_secrets = true;
+    rq.secret_paths = admin;
+    rq.saved_args = true;
+    /* each window's run: the job's saved arguments with the window's start as since; the
+     * windows differ in since and until alone, so the first is checked for all */
+    json_t *args = json_is_object(j.run_args) ? json_deep_copy(j.run_args) : json_object();
+    bool own_title = rq.title != NULL;
+    json_t *runs = json_array();
+    int rc = json_array_size(errs) ? -EINVAL : 0;
+    for (int64_t i = 0; rc == 0 && i < n; i++) {
+        int64_t ws = from + i * step_ms * 1000, we = i + 1 < n ? ws + step_ms * 1000 : to;
+        char ts[TIME_STR_MAX], te[TIME_STR_MAX], title[128];
+        time_format(ws, ts);
+        time_format(we, te);
+        json_t *w = json_pack("{s:s,s:s}", "since", ts, "until", te);
+        json_array_append_new(runs, w);
+        json_object_set_new(args, "since", json_string(ts));
+        rq.args = args;
+        rq.until = we;
+        if (!own_title) {
+            char a[32], b[32];
+            short_time(ws, a);
+            short_time(we, b);
+            snprintf(title, sizeof title, "Backfill %s to %s UTC", a, b);
+            rq.title = title;
+        }
+        if (i == 0) rc = dispatch_check(c->api->dispatch, &j, &rq, errs);
+        struct run r;
+        if (rc == 0 && !dry && (rc = dispatch_submit(c->api->dispatch, &j, &rq, &r, errs)) == 0) {
+            json_object_set_new(w, "id", json_string(r.id));
+            json_object_set_new(w, "status", json_string(run_status_name(r.status)));
+            run_release(&r);
+        }
+    }
+    json_decref(args);
+    if (rc == -EINVAL) {
+        json_decref(runs);
+        json_decref(body);
+        job_release(&j);
+        api_invalid(c, errs);
+        return;
+    }
+    json_decref(errs);
+    if (rc) {
+        json_decref(runs);
+        json_decref(body);
+        job_release(&j);
+        api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
+    const char *queue = rq.queue ? rq.queue : j.default_queue;
+    char ts[TIME_STR_MAX], te[TIME_STR_MAX];
+    time_format(from, ts);
+    time_format(to, te);
+    const char *step = json_string_value(json_object_get(body, "step"));
+    if (!dry)
+        api_audit(c, "run.backfilled", j.id, NULL, NULL,
+                  json_pack("{s:s,s:s,s:s,s:s,s:I}", "from", ts, "to", te, "step", step, "queue",
+                            queue, "runs", (json_int_t)n));
+    api_json(c, dry ? 200 : 201,
+             json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:I,s:o}", "job_id", j.id, "from", ts, "to", te,
+                       "step", step, "queue", queue, "dry_run", dry, "total", (json_int_t)n,
+                       "runs", runs));
+    json_decref(body);
+    job_release(&j);
 }

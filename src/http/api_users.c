@@ -853,7 +853,7 @@ static void audit_answer(struct api_ctx *c, void *arg)
  * instead: an action misspelt would otherwise find nothing, as if nothing had been done. */
 static const char *const audit_actions[] = {
     "job.created",   "job.updated",   "job.scheduled",         "job.activated",
-    "job.deactivated", "job.deleted", "run.started",           "run.stopped",
+    "job.deactivated", "job.deleted", "run.started", "run.backfilled", "run.stopped",
     "run.deleted",   "user.created",  "user.updated",          "user.password_changed",
     "user.deleted",  "token.created", "token.revoked",         "login.succeeded",
     "login.failed",  "logout",        "queue.paused",          "queue.reason_changed",

@@ -85,6 +85,7 @@ struct store {
          * date by the updates that make a run SUCCESS, kept when the job is read again */
         uint64_t ls_gen;
         int64_t ls_rid, ls_start;
+        bool ls_bounded; /* that run had a window_end */
     } jobs[64];
 };
 
@@ -970,6 +971,7 @@ static void note_success(struct store *s, const struct run *r)
     if (r->rid > e->ls_rid) {
         e->ls_rid = r->rid;
         e->ls_start = r->started_at;
+        e->ls_bounded = r->until != NO_TIME;
     } else if (r->rid == e->ls_rid) {
         e->ls_gen = 0;
     }
@@ -1182,7 +1184,7 @@ void store_jobs_free(struct job *jobs, size_t n)
     "started_at, finished_at, message, exit_code, output, progress, total_entries, "           \
     "inserted_entries, updated_entries, errored_entries, attempt, parent_run_id, node, claim, " \
     "pid, timeout_ms, started_by_id, started_by_name, stopped_by_id, stopped_by_name, not_before, " \
-    "executor, remote"
+    "executor, remote, window_end"
 /* a run's columns and its job's title, as read_run reads them */
 #define RUN_COLS RUN_COLS_OWN ", (SELECT title FROM job WHERE job.id = run.job_id)"
 
@@ -1230,7 +1232,8 @@ static void read_run(sqlite3_stmt *st, struct run *r)
     r->not_before = col_time(st, 32);
     r->executor = col_text(st, 33);
     r->remote = col_json(st, 34);
-    r->job_title = col_text(st, 35);
+    r->until = col_time(st, 35);
+    r->job_title = col_text(st, 36);
 }
 
 int store_run_insert(struct store *s, struct run *r)
@@ -1239,9 +1242,9 @@ int store_run_insert(struct store *s, struct run *r)
         s, "INSERT INTO run (id, job_id, status, title, queue, args, trigger, scheduled_for, "
            "created, updated, attempt, parent_run_id, timeout_ms, started_by_id, "
            "started_by_name, message, finished_at, task, not_before, executor, remote, node, "
-           "started_at, claim) "
+           "started_at, claim, window_end) "
            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-           "?18, ?19, ?20, ?21, ?22, ?23)");
+           "?18, ?19, ?20, ?21, ?22, ?23, ?24)");
     char code[2] = {run_status_code(r->status), 0};
     bind_ref(st, 1, r->id);
     bind_ref(st, 2, r->job_id);
@@ -1269,6 +1272,7 @@ int store_run_insert(struct store *s, struct run *r)
     bind_ref(st, 21, r->node);
     bind_time(st, 22, r->started_at);
     sqlite3_bind_int64(st, 23, r->claim);
+    bind_time(st, 24, r->until);
     int rc = write_step(s, st);
     if (duplicate(s, rc)) return -EEXIST;
     if (rc != SQLITE_DONE) return fail(s, "run_insert");
@@ -1681,26 +1685,31 @@ int store_run_delete(struct store *s, const char *id)
  * run that is not SUCCESS (a backlog of 100,000 queued runs: 60 ms), and a job's document and
  * the jobs list ask for it twice (its default `since`, its newest SUCCESS run).
  */
-static int64_t last_success(struct store *s, const char *job_id, int64_t *start)
+/* The rid of the job's newest SUCCESS run (0: none), its start, and whether it was given a
+ * window_end. */
+static int64_t last_success(struct store *s, const char *job_id, int64_t *start, bool *bounded)
 {
     batch_open_any(s); /* the cache holds only inside a transaction */
     const struct job *j;
     struct job_slot *e = job_cached(s, job_id, &j) == 0 ? job_slot_valid(s, job_id) : NULL;
     if (e && e->ls_gen == s->run_gen) {
         *start = e->ls_start;
+        *bounded = e->ls_bounded;
         return e->ls_rid;
     }
-    sqlite3_stmt *st = stmt(s, "SELECT rid, started_at FROM run WHERE job_id = ?1 AND "
-                               "status = 'S' ORDER BY rid DESC LIMIT 1");
+    sqlite3_stmt *st = stmt(s, "SELECT rid, started_at, window_end IS NOT NULL FROM run WHERE "
+                               "job_id = ?1 AND status = 'S' ORDER BY rid DESC LIMIT 1");
     bind_text(st, 1, job_id);
     bool found = sqlite3_step(st) == SQLITE_ROW;
     int64_t rid = found ? sqlite3_column_int64(st, 0) : 0;
     *start = found ? col_time(st, 1) : NO_TIME;
+    *bounded = found && sqlite3_column_int(st, 2);
     sqlite3_reset(st);
     if (e) {
         e->ls_gen = s->run_gen;
         e->ls_rid = rid;
         e->ls_start = *start;
+        e->ls_bounded = *bounded;
     }
     return rid;
 }
@@ -1708,7 +1717,16 @@ static int64_t last_success(struct store *s, const char *job_id, int64_t *start)
 int64_t store_last_success_start(struct store *s, const char *job_id)
 {
     int64_t start;
-    last_success(s, job_id, &start);
+    bool bounded;
+    last_success(s, job_id, &start, &bounded);
+    if (!bounded) return start;
+    /* a run given its window's end covered that window alone: the job's since is the start of
+     * its newest successful run without one (found without the cache: such runs are few) */
+    sqlite3_stmt *st = stmt(s, "SELECT started_at FROM run WHERE job_id = ?1 AND status = 'S' "
+                               "AND window_end IS NULL ORDER BY rid DESC LIMIT 1");
+    bind_text(st, 1, job_id);
+    start = sqlite3_step(st) == SQLITE_ROW ? col_time(st, 0) : NO_TIME;
+    sqlite3_reset(st);
     return start;
 }
 
@@ -1718,7 +1736,9 @@ int store_run_latest(struct store *s, const char *job_id, int status, struct run
      * the job's runs newest first, a status none of them has meant reading them all (a job's
      * document asks for every status: seconds at a million runs). SUCCESS is most runs. */
     sqlite3_stmt *st;
-    int64_t start, rid = status == RUN_SUCCESS ? last_success(s, job_id, &start) : 0;
+    int64_t start;
+    bool bounded;
+    int64_t rid = status == RUN_SUCCESS ? last_success(s, job_id, &start, &bounded) : 0;
     if (status < 0)
         st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE job_id = ?1 ORDER BY rid DESC LIMIT 1");
     else if (status == RUN_SUCCESS)

@@ -589,6 +589,34 @@ class TestRuns(CliCase):
         self.assertEqual(run["status"], "SUCCESS")
         self.assertIn("synchronising 2 record(s)", p.stderr)
 
+    def test_backfill_and_until(self):
+        job = self.create("Backfill me", "sync_records", "--arg", "records=1")
+        p = self.cli("job", "backfill", "Backfill me", "--from", "2026-03-01T00:00Z",
+                     "--to", "2026-03-03T06:00Z", "--step", "1d", "--dry-run")
+        self.assertEqual(p.returncode, 0, p)
+        lines = p.stdout.splitlines()
+        self.assertEqual(lines[0].split(), ["SINCE", "UNTIL", "RUN", "STATUS"])
+        self.assertEqual(len(lines), 5, p.stdout)
+        self.assertIn("3 window(s) of 1d on queue default; nothing started", lines[-1])
+        self.assertEqual(self.s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"], 0)
+        out = self.ok_json("job", "backfill", job["id"], "--from", "2026-03-01T00:00Z",
+                           "--to", "2026-03-03T06:00Z", "--step", "1d", "--title", "again", "--json")
+        self.assertEqual((out["total"], out["dry_run"]), (3, False))
+        runs = [self.s.wait_run(self.s.get("/api/jobs/%s/runs/%s" % (job["id"], w["id"])).json)
+                for w in out["runs"]]
+        self.assertEqual([(r["status"], r["trigger"], r["title"]) for r in runs],
+                         [("SUCCESS", "backfill", "again")] * 3)
+        self.assertEqual(runs[2]["until"], "2026-03-03T06:00:00.000000+00:00")
+        self.usage_fails("job", "backfill", "Backfill me", "--from", "2026-03-01",
+                         expect="give --from (where the first window starts) and --step")
+        p = self.cli("job", "backfill", "Backfill me", "--from", "2026-03-01", "--step", "1s")
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("at most 1000 a backfill", p.stderr)
+        run = self.ok_json("job", "run", job["id"], "--since", "2026-02-01T00:00Z", "--until",
+                           "2026-02-02T00:00Z", "--json")
+        self.assertEqual((run["args"]["since"], run["until"]),
+                         ("2026-02-01T00:00:00.000000+00:00", "2026-02-02T00:00:00.000000+00:00"))
+
     def test_run_arguments(self):
         job = self.create("Run args", "sync_records", "--arg", "records=4", "--arg", "mode=update")
         run = self.ok_json("job", "run", job["id"], "--arg", "reject_every=2", "--arg",

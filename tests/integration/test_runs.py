@@ -569,6 +569,147 @@ class Arguments(unittest.TestCase):
                                      "SKED_TRIGGER"})
 
 
+class Windows(unittest.TestCase):
+    """A run's window [since, until): until given to a run, and backfills made of such runs,
+    which leave the job's since where the job's regular runs put it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Sked(tasks={"echo.json": ECHO}, args=FAST + ["--queues", "default=2"]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.__exit__(None, None, None)
+
+    def refused(self, path, body, query=""):
+        r = self.s.post(path + query, body)
+        self.assertEqual(r.status, 400, r)
+        return {e["field"]: e["messages"][0] for e in r.json["errors"]}
+
+    def test_a_run_given_until(self):
+        s = self.s
+        job = s.create_job("echo")
+        regular = s.wait_run(s.run_job(job["id"]))
+        bounded = s.wait_run(s.run_job(job["id"], args={"since": "2026-01-01T00:00:00Z"},
+                                       until="2026-01-02T00:00:00+01:00"))
+        self.assertEqual((bounded["status"], bounded["trigger"]), ("SUCCESS", "manual"), bounded)
+        self.assertEqual(bounded["until"], "2026-01-01T23:00:00.000000+00:00")
+        env = env_of(s.all_logs(bounded))
+        self.assertEqual((env["SKED_SINCE"], env["SKED_UNTIL"]),
+                         ("2026-01-01T00:00:00.000000+00:00", "2026-01-01T23:00:00.000000+00:00"))
+        self.assertIsNone(regular["until"])
+        # its success leaves the job's since at the regular run's start
+        after = s.wait_run(s.run_job(job["id"]))
+        self.assertEqual(after["args"]["since"], regular["started_at"])
+        self.assertEqual(json.loads(s.get("/api/jobs/" + job["id"]).json["default_args"])["since"],
+                         after["started_at"])
+        # and the job's newest success is still the bounded run when it is the newest
+        s.wait_run(s.run_job(job["id"], args={"since": "2026-01-01T00:00:00Z"},
+                             until="2026-01-03T00:00:00Z"))
+        nxt = s.wait_run(s.run_job(job["id"]))
+        self.assertEqual(nxt["args"]["since"], after["started_at"])
+        # a retry covers the same window
+        retried = s.create_job("echo", max_retries=1, retry_backoff="1s")
+        failed = s.wait_run(s.run_job(retried["id"], args={"exit": 3, "since": "2026-01-01"},
+                                      until="2026-01-02T00:00:00Z"))
+        self.assertEqual(failed["status"], "FAILED")
+        retry = wait_for(lambda: [r for r in s.get("/api/jobs/%s/runs" % retried["id"]).json[
+            "hits"]["hits"] if r["trigger"] == "retry"], what="the retry")[0]
+        retry = s.wait_run(retry)
+        self.assertEqual((retry["until"], retry["args"]["since"]),
+                         (failed["until"], failed["args"]["since"]))
+        self.assertEqual(env_of(s.all_logs(retry))["SKED_UNTIL"], failed["until"])
+        url = "/api/jobs/%s/runs" % job["id"]
+        self.assertIn("is in the future", self.refused(url, {"until": "2999-01-01T00:00:00Z"})["until"])
+        self.assertEqual(self.refused(url, {"until": 5})["until"],
+                         "must be a date-time string, not integer")
+        self.assertIn("not a valid date-time", self.refused(url, {"until": "soon"})["until"])
+        self.assertIn("is not after since (2026-01-05T00:00:00.000000+00:00)", self.refused(
+            url, {"args": {"since": "2026-01-05"}, "until": "2026-01-05T00:00:00Z"})["until"])
+        self.assertEqual(self.refused(url, {"colour": 1})["colour"],
+                         "unknown field (title, queue, args, custom_args, until)")
+
+    def test_backfill(self):
+        s = self.s
+        job = s.create_job("echo", args={"name": "bf"})
+        regular = s.wait_run(s.run_job(job["id"]))
+        url = "/api/jobs/%s/actions/backfill" % job["id"]
+        body = {"from": "2026-03-01T00:00:00Z", "to": "2026-03-03T12:00:00Z", "step": "1d"}
+        windows = [("2026-03-01T00:00:00.000000+00:00", "2026-03-02T00:00:00.000000+00:00"),
+                   ("2026-03-02T00:00:00.000000+00:00", "2026-03-03T00:00:00.000000+00:00"),
+                   ("2026-03-03T00:00:00.000000+00:00", "2026-03-03T12:00:00.000000+00:00")]
+        # a dry run tells the windows and starts nothing
+        r = s.post(url + "?dry_run=true", body)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json["total"], r.json["dry_run"], r.json["queue"]), (3, True, "default"))
+        self.assertEqual([(w["since"], w["until"]) for w in r.json["runs"]], windows)
+        self.assertNotIn("id", r.json["runs"][0])
+        self.assertEqual(s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"], 1)
+        r = s.post(url, body)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["total"], 3)
+        for (since, until), w in zip(windows, r.json["runs"]):
+            run = s.wait_run(s.get("/api/jobs/%s/runs/%s" % (job["id"], w["id"])).json)
+            self.assertEqual((run["status"], run["trigger"]), ("SUCCESS", "backfill"), run)
+            self.assertEqual((run["args"]["since"], run["until"], run["args"]["name"]),
+                             (since, until, "bf"))
+            self.assertEqual(run["title"], "Backfill %s to %s UTC" % (
+                since[:19].replace("T", " "), until[:19].replace("T", " ")))
+            env = env_of(s.all_logs(run))
+            self.assertEqual((env["SKED_SINCE"], env["SKED_UNTIL"], env["SKED_TRIGGER"]),
+                             (since, until, "backfill"))
+        # the job's since is still where its regular run put it
+        after = s.wait_run(s.run_job(job["id"]))
+        self.assertEqual(after["args"]["since"], regular["started_at"])
+        entry = [e for e in s.get("/api/audit?action=run.backfilled").json["hits"]["hits"]
+                 if e["job_id"] == job["id"]]
+        self.assertEqual(len(entry), 1, entry)
+        self.assertEqual(entry[0]["details"], {"from": windows[0][0], "to": windows[2][1],
+                                               "step": "1d", "queue": "default", "runs": 3})
+        # one title for all, on another queue; to defaults to now
+        r = s.post(url, {"from": regular["started_at"], "step": "1w", "title": "redo"})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["total"], 1)
+        run = s.wait_run(s.get("/api/jobs/%s/runs/%s" % (job["id"], r.json["runs"][0]["id"])).json)
+        self.assertEqual(run["title"], "redo")
+        self.assertGreaterEqual(parse_time(run["until"]), parse_time(regular["started_at"]))
+
+    def test_backfill_refusals(self):
+        s = self.s
+        job = s.create_job("echo")
+        url = "/api/jobs/%s/actions/backfill" % job["id"]
+        errs = self.refused(url, {})
+        self.assertTrue(errs["from"].startswith("required"), errs)
+        self.assertTrue(errs["step"].startswith("required"), errs)
+        errs = self.refused(url, {"from": "2999-01-01", "step": "0.5s", "colour": 1})
+        self.assertIn("is in the future", errs["from"])
+        self.assertIn("not a duration", errs["step"])
+        self.assertEqual(errs["colour"], "unknown field (from, to, step, queue, title)")
+        self.assertEqual(self.refused(url, {"from": "2026-01-02", "to": "2026-01-01",
+                                            "step": "1d"})["to"], "must be after from")
+        self.assertEqual(self.refused(url, {"from": "2026-01-01", "step": "500ms"})["step"],
+                         "must be at least 1s")
+        self.assertIn("makes 1001 windows", self.refused(
+            url, {"from": "2026-01-01T00:00:00Z", "to": "2026-01-01T16:41:00Z", "step": "1m"})["step"])
+        self.assertIn("unknown queue", self.refused(url, {"from": "2026-01-01", "step": "1w",
+                                                          "queue": "nope"})["queue"])
+        self.assertIn("unknown parameter", self.refused(url, {"from": "2026-01-01", "step": "1w"},
+                                                         "?dryrun=true")["dryrun"])
+        custom = s.create_job("echo", custom_args={"x": 1})
+        self.assertIn("custom_args", self.refused(
+            "/api/jobs/%s/actions/backfill" % custom["id"], {"from": "2026-01-01", "step": "1w"})["args"])
+        # exactly 1000 windows are taken
+        r = s.post(url + "?dry_run=true",
+                   {"from": "2026-01-01T00:00:00Z", "to": "2026-01-01T16:40:00Z", "step": "1m"})
+        self.assertEqual((r.status, r.json["total"]), (200, 1000), r)
+        self.assertEqual(s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"], 0)
+        # viewers may not
+        viewer = s.post("/api/users", {"username": "bfview", "role": "viewer"}).json
+        tok = s.post("/api/users/%s/tokens" % viewer["id"], {"name": "t"}).json["token"]
+        r = s.post(url, {"from": "2026-01-01", "step": "1w"}, token=tok)
+        self.assertEqual(r.status, 403, r)
+
+
 class InlineOutcome(unittest.TestCase):
     def test_an_inline_runs_outcome_is_committed_without_another_event(self):
         # an inline builtin's outcome is written after the loop iteration that started it has

@@ -200,6 +200,9 @@ export async function runPage(el, { params, token }) {
           fact('Task', run.task),
           fact('Queue', run.queue),
           fact('Trigger', triggerEl(run, jobId)),
+          // a window given its end (a backfill's): what the task was told to process
+          run.until ? fact('Window', h('span', {}, timeEl(run.args && run.args.since, { fallback: 'the beginning', full: true }),
+            ' to ', timeEl(run.until, { full: true }))) : null,
           fact('Created', timeEl(run.created, { full: true })),
           fact('Started', timeEl(run.started_at, { fallback: 'not yet', full: true })),
           fact('Finished', timeEl(run.finished_at, { fallback: ended ? '—' : 'not yet', full: true })),
