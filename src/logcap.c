@@ -44,6 +44,15 @@ static void push(struct logcap *c, int level, int stream, char *msg, int64_t now
     l->message = msg;
 }
 
+static size_t whole_chars(const char *s, size_t n);
+
+/* A copy of s cut to at most max bytes, never inside a character. */
+static char *cut_copy(const char *s, size_t max)
+{
+    size_t len = strlen(s);
+    return xstrndup(s, len > max ? whole_chars(s, max) : len);
+}
+
 static void remember_error(struct logcap *c, const char *msg)
 {
     if (c->ntail == LOGCAP_TAIL) {
@@ -51,7 +60,7 @@ static void remember_error(struct logcap *c, const char *msg)
         memmove(c->tail, c->tail + 1, (LOGCAP_TAIL - 1) * sizeof *c->tail);
         c->ntail--;
     }
-    c->tail[c->ntail++] = xstrndup(msg, 1000);
+    c->tail[c->ntail++] = cut_copy(msg, 1000);
 }
 
 /* Stores one line (raw bytes, any encoding) under the cap. */
@@ -304,7 +313,7 @@ int logcap_status_parse(const char *line, size_t n, struct status_update *u, str
                 rc = sk_err_set(e, -EINVAL, "message", "must be a string");
                 goto out;
             }
-            u->message = xstrndup(json_string_value(v), 64 * 1024);
+            u->message = cut_copy(json_string_value(v), 64 * 1024);
         } else if (strcmp(k, "output") == 0) {
             u->output = json_incref(v);
         } else {

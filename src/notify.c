@@ -14,6 +14,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/timeutil.h"
+#include "base/utf8.h"
 #include "base/xalloc.h"
 #include "model.h"
 #include "offload.h"
@@ -215,13 +216,24 @@ static char *run_link(const struct notify *n, const struct run *r)
                : NULL;
 }
 
+/* A run's message as JSON text takes it: valid UTF-8 (a message stored by an older sked may
+ * end inside a character; jansson refuses such a string, and the document with it). */
+static char *message_text(const struct run *r)
+{
+    if (!r->message) return NULL;
+    struct buf b = BUF_INIT;
+    utf8_sanitize(&b, r->message, strlen(r->message));
+    return buf_steal(&b);
+}
+
 static json_t *run_summary(const struct run *r)
 {
+    char *message = message_text(r);
     json_t *o = json_pack("{s:s,s:s,s:s,s:s?,s:s,s:s,s:o,s:o,s:o,s:s?,s:i,s:I,s:I,s:I,s:I}", "id",
                           r->id, "job_id", r->job_id, "status", run_status_name(r->status), "title",
                           r->title, "trigger", run_trigger_name(r->trigger), "queue",
                           r->queue ? r->queue : "", "created", json_null(), "started_at",
-                          json_null(), "finished_at", json_null(), "message", r->message, "attempt",
+                          json_null(), "finished_at", json_null(), "message", message, "attempt",
                           r->attempt, "total_entries", (json_int_t)r->total_entries,
                           "inserted_entries", (json_int_t)r->inserted_entries, "updated_entries",
                           (json_int_t)r->updated_entries, "errored_entries",
@@ -236,6 +248,7 @@ static json_t *run_summary(const struct run *r)
     }
     json_object_set_new(o, "exit_code", r->has_exit_code ? json_integer(r->exit_code) : json_null());
     json_object_set_new(o, "output", r->output ? json_incref(r->output) : json_null());
+    free(message);
     return o;
 }
 
@@ -518,14 +531,15 @@ static void on_event(void *arg, const struct sk_event *ev)
     }
     json_t *hooks = json_object_get(j.notifications, "webhooks");
     if (json_array_size(hooks)) {
-        char *link = run_link(n, r);
+        char *link = run_link(n, r), *message = message_text(r);
         json_t *doc = json_pack("{s:s,s:{s:s,s:s,s:s},s:o,s:s,s:s?,s:s?}", "event",
                                 "run.finished", "job", "id", j.id, "title", j.title, "task",
                                 j.task, "run", run_summary(r), "status",
-                                run_status_name(r->status), "message", r->message, "link", link);
+                                run_status_name(r->status), "message", message, "link", link);
         char *body = json_dump(doc);
         json_decref(doc);
         free(link);
+        free(message);
         json_array_foreach(hooks, i, v)
         {
             if (!json_is_string(v)) continue;

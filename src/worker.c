@@ -65,8 +65,15 @@ void worker_release(struct active *a)
 
 void worker_signal(struct active *a, int sig)
 {
+    if (a->pid <= 0 || a->exited) return;
     /* a task's process makes its group itself, before it execs: until then, only it */
-    if (a->pid > 0 && !a->exited && kill(-a->pid, sig) != 0 && errno == ESRCH) kill(a->pid, sig);
+    if (kill(-a->pid, sig) != 0 && errno == ESRCH) {
+        kill(a->pid, sig);
+        return;
+    }
+    /* and a process that moved itself to another group (setpgid) is no longer reached by its
+     * own group's signal, while the processes it left there keep that group alive */
+    if (getpgid(a->pid) != a->pid) kill(a->pid, sig);
 }
 
 static void on_kill(evutil_socket_t fd, short what, void *arg)
@@ -386,7 +393,7 @@ void worker_exited(struct active *a, int wstatus)
         /* a process outside the task's group (it called setsid) still holds the run's pipes:
          * it carries the run's id in its environment, so it cannot hide */
         const char *id = a->run.id;
-        int n = worker_kill_orphans(&id, 1);
+        int n = worker_kill_orphans(&id, 1, a->pid);
         if (n > 0) {
             char msg[128];
             snprintf(msg, sizeof msg, "killed %d process(es) the task left running", n);
@@ -784,7 +791,7 @@ static bool live_owner(pid_t pid, const char *const *needles, size_t n)
     return false;
 }
 
-int worker_kill_orphans(const char *const *ids, size_t n)
+int worker_kill_orphans(const char *const *ids, size_t n, pid_t group)
 {
     if (n == 0) return 0;
     char **needles = xcalloc(n, sizeof *needles);
@@ -796,7 +803,9 @@ int worker_kill_orphans(const char *const *ids, size_t n)
     while (d && (de = readdir(d)) != NULL) {
         char *end;
         long pid = strtol(de->d_name, &end, 10);
-        if (*end || pid <= 1 || pid == self) continue;
+        /* the task's group was killed at its end: its processes are dying, not left running */
+        if (*end || pid <= 1 || pid == self || (group > 0 && getpgid((pid_t)pid) == group))
+            continue;
         const char *const *want = (const char *const *)needles;
         if (environ_has((pid_t)pid, want, n) && !live_owner((pid_t)pid, want, n) &&
             kill((pid_t)pid, SIGKILL) == 0)

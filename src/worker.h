@@ -102,7 +102,8 @@ void worker_collect(struct active *a);
  * store transaction. */
 void worker_builtin_end(struct active *a);
 
-/* Ends any process whose environment holds SKED_RUN_ID=<one of ids>; returns how many. */
-int worker_kill_orphans(const char *const *ids, size_t n);
+/* Ends any process whose environment holds SKED_RUN_ID=<one of ids>, but those of process
+ * group group (> 0: a task's, killed already); returns how many. */
+int worker_kill_orphans(const char *const *ids, size_t n, pid_t group);
 
 #endif

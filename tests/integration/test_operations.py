@@ -1452,6 +1452,7 @@ class Upgrade(unittest.TestCase):
                 ALTER TABLE job DROP COLUMN on_success;
                 DROP TABLE chain_pending;
                 DROP TABLE idempotency;
+                ALTER TABLE run DROP COLUMN window_end;
                 PRAGMA user_version = 4;""")
             t = int(time.time() * 1e6)
             queued = str(uuid.uuid4())
@@ -1460,7 +1461,7 @@ class Upgrade(unittest.TestCase):
             db.commit()
             db.close()
             s.start()
-            self.assertEqual(s.get("/readyz").json["store_version"], 16)
+            self.assertEqual(s.get("/readyz").json["store_version"], 17)
             self.assertEqual(s.wait_run({"id": queued, "job_id": job["id"]})["status"], "SUCCESS")
             self.assertEqual(s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"], 4)
             s.wait_run(s.run_job(job["id"]))

@@ -3,6 +3,7 @@ environment, output streams, status channel), outcomes, stop, timeout and queues
 import json
 import os
 import sqlite3
+import sys
 import time
 import unittest
 from datetime import datetime
@@ -344,6 +345,63 @@ echo "on stderr" >&2
             self.assertIn("the arguments the run would get (with the job type's defaults) are too "
                           "large", r.json["errors"][0]["messages"][0])
             self.assertEqual(s.get(url + "/runs").json["hits"]["total"], 1)
+
+    def test_a_task_that_leaves_its_own_group_is_still_stopped(self):
+        """A task's process that moves itself to another process group (leaving a child in its
+        own) is reached by the stop's SIGTERM and SIGKILL all the same: its run ends rather
+        than staying CANCELLING, and a shutdown would not wait for it forever."""
+        t = task_file("mover", [sys.executable, "-c", r"""
+import os, signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+if os.fork() == 0:
+    time.sleep(300)  # stays in the task's group
+    os._exit(0)
+r, w = os.pipe()
+b = os.fork()
+if b == 0:
+    os.setpgid(0, 0)  # a group of its own, for the task's process to join
+    os.write(w, b"x")
+    time.sleep(300)
+    os._exit(0)
+os.read(r, 1)
+os.setpgid(0, b)
+print("moved", flush=True)
+time.sleep(300)
+"""], stop_grace="1s")
+        with Sked(tasks={"mover.json": t}, args=FAST) as s:
+            run = s.run_job(s.create_job("mover")["id"])
+            wait_for(lambda: "moved" in [l["message"] for l in s.all_logs(run)], what="the move")
+            s.stop_run(run)
+            done = s.wait_run(run, timeout=20)
+            self.assertEqual(done["status"], "CANCELLED", done)
+            self.assertEqual(done["exit_code"], 137, done)
+            wait_for(lambda: pids_with_env("SKED_RUN_ID=" + run["id"]) == [], what="no process left")
+
+    def test_processes_of_the_tasks_group_are_not_reported_as_left_running(self):
+        """Children left in the task's group are killed with it at its end: the log does not
+        call them processes the task left running (those are the ones that left the group)."""
+        t = sh_task("bg", "sleep 30 & sleep 30 & sleep 30 & echo hi")
+        with Sked(tasks={"bg.json": t}, args=FAST) as s:
+            job = s.create_job("bg")
+            for _ in range(15):
+                run = s.wait_run(s.run_job(job["id"]))
+                self.assertEqual(run["status"], "SUCCESS", run)
+                messages = [l["message"] for l in s.all_logs(run)]
+                self.assertIn("hi", messages)
+                self.assertFalse([m for m in messages if "left running" in m], messages)
+                wait_for(lambda: pids_with_env("SKED_RUN_ID=" + run["id"]) == [],
+                         what="the group's processes gone")
+
+    def test_a_long_error_line_keeps_whole_characters_in_the_message(self):
+        """The last ERROR lines in a failed run's message are cut to 1,000 bytes between
+        characters, never inside one (an invalid message made the webhook's body null)."""
+        t = sh_task("accents", """printf 'x%s\\n' "$(printf 'é%.0s' $(seq 2000))" >&2; exit 4""")
+        with Sked(tasks={"accents.json": t}, args=FAST) as s:
+            run = s.wait_run(s.run_job(s.create_job("accents")["id"]))
+            self.assertEqual(run["status"], "FAILED", run)
+            first, _, last = run["message"].partition("\n")
+            self.assertEqual(first, "exited with status 4")
+            self.assertEqual(last, "x" + "é" * 499)
 
     def test_a_process_left_holding_the_output_is_killed_at_the_end(self):
         """A task that leaves a process of another session holding its stdout: at the task's

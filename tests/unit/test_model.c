@@ -98,8 +98,8 @@ static void test_transition_table(void **state)
 static void test_triggers(void **state)
 {
     (void)state;
-    static const char *t[] = {"manual", "scheduled", "retry", "chained"};
-    for (int i = 0; i < 4; i++) {
+    static const char *t[] = {"manual", "scheduled", "retry", "chained", "backfill"};
+    for (int i = 0; i < 5; i++) {
         assert_string_equal(run_trigger_name(i), t[i]);
         assert_int_equal(run_trigger_parse(t[i]), i);
     }
@@ -107,7 +107,8 @@ static void test_triggers(void **state)
     assert_int_equal(TRIGGER_SCHEDULED, 1);
     assert_int_equal(TRIGGER_RETRY, 2);
     assert_int_equal(TRIGGER_CHAINED, 3);
-    assert_string_equal(run_trigger_name(4), "manual"); /* out of range falls back */
+    assert_int_equal(TRIGGER_BACKFILL, 4);
+    assert_string_equal(run_trigger_name(5), "manual"); /* out of range falls back */
     assert_int_equal(run_trigger_parse("Manual"), -1);  /* stored lower-case, matched exactly */
     assert_int_equal(run_trigger_parse("cron"), -1);
     assert_int_equal(run_trigger_parse(NULL), -1);

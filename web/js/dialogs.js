@@ -645,3 +645,118 @@ export async function deleteRun(run, { onDeleted } = {}) {
     if (err.status !== 401) toast(`Could not delete the run: ${err.message}`, 'error');
   }
 }
+
+// ---- Backfill ---------------------------------------------------------------------------
+
+/** "2026-03-01 00:00:00" of an API instant (in UTC). */
+function windowTime(iso) {
+  return utcText(parseTime(iso)).replace(/ UTC$/, '');
+}
+
+/**
+ * The "Backfill" dialog: a past range cut into windows of a step, one run each, each with the
+ * job's saved arguments and its window as since and until. The windows are shown as they are
+ * typed (the server's dry run), and "Start N runs" starts them.
+ */
+export async function backfill(job) {
+  let queue;
+  try {
+    queue = await queueSelect(job.default_queue);
+  } catch (err) {
+    if (err.status !== 401) toast(`Cannot open the dialog: ${err.message}`, 'error');
+    return;
+  }
+  const queueNote = queue.note;
+  queue = queue.select;
+  const from = input({ name: 'from', placeholder: '2026-03-01 00:00' });
+  const to = input({ name: 'to', placeholder: 'now' });
+  const step = input({ name: 'step', value: '1d' });
+  const title = input({ name: 'title', maxlength: 250 });
+  const previewStatus = h('p', { class: 'hint', role: 'status' }, 'Enter where the range starts to see its windows.');
+  const previewBody = h('div', { class: 'preview-body' });
+  const startBtn = button('Start runs', { kind: 'primary', iconName: 'play', type: 'submit', disabled: true });
+  const cancel = button('Cancel', { kind: 'ghost' });
+  const request = () => {
+    const b = { from: from.value.trim(), step: step.value.trim(), queue: queue.value };
+    if (to.value.trim()) b.to = to.value.trim();
+    if (title.value.trim()) b.title = title.value.trim();
+    return b;
+  };
+
+  let dlg = null;
+  let controller = null;
+  let windows = 0;
+  async function preview() {
+    if (controller) controller.abort();
+    const formEl = dlg.dialog.querySelector('form');
+    windows = 0;
+    startBtn.disabled = true;
+    if (!from.value.trim() || !step.value.trim()) {
+      clearErrors(formEl);
+      previewBody.replaceChildren();
+      previewStatus.textContent = 'Enter where the range starts and a step to see its windows.';
+      return;
+    }
+    controller = new AbortController();
+    previewStatus.textContent = 'Computing…';
+    try {
+      const r = await api.post(`/jobs/${job.id}/actions/backfill?dry_run=true`, request(), { signal: controller.signal });
+      clearErrors(formEl);
+      windows = r.total;
+      startBtn.disabled = false;
+      put(startBtn.querySelector('span'), `Start ${r.total} run${r.total === 1 ? '' : 's'}`);
+      previewStatus.textContent = `${r.total} window${r.total === 1 ? '' : 's'} of ${r.step} from ${windowTime(r.from)} to ${windowTime(r.to)} UTC, one run each on queue ${r.queue}, as its slots allow.`;
+      const shown = r.runs.length > 12 ? [...r.runs.slice(0, 10), null, r.runs[r.runs.length - 1]] : r.runs;
+      put(previewBody, h('div', { class: 'table-wrap scrolls', tabindex: '0', role: 'region', 'aria-label': 'Windows' },
+        h('table', { class: 'table compact preview-table' },
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, '#'), h('th', { scope: 'col' }, 'Since (UTC)'), h('th', { scope: 'col' }, 'Until (UTC)'))),
+          h('tbody', {}, shown.map((w, i) => (w === null
+            ? h('tr', {}, h('td', { colspan: '3', class: 'muted' }, `… ${r.runs.length - 11} more`))
+            : h('tr', {}, h('td', {}, String(i === shown.length - 1 && r.runs.length > 12 ? r.runs.length : i + 1)),
+              h('td', { class: 'nowrap' }, windowTime(w.since)), h('td', { class: 'nowrap' }, windowTime(w.until)))))))));
+    } catch (err) {
+      if (err.name === 'AbortError' || err.status === 401) return;
+      previewBody.replaceChildren();
+      const first = (err.errors || []).find((e) => e.messages && e.messages.length);
+      previewStatus.textContent = `No windows: ${first ? `${first.field}: ${first.messages[0]}` : err.message}.`;
+      applyErrors(formEl, err);
+    }
+  }
+  const later = debounce(preview, 300);
+  for (const c of [from, to, step, title]) c.addEventListener('input', later);
+  queue.addEventListener('change', later);
+
+  const content = h('div', { class: 'backfill-form' },
+    errorSummary(),
+    h('p', { class: 'hint' }, 'Runs the job once per window of a past range, each with its saved arguments, since at the window\'s start and until at its end. These runs leave the job\'s since where its other runs put it, so its next regular run goes on as before.'),
+    field({ label: 'From', control: from, field: 'from', required: true, hint: 'Where the first window starts: 2026-03-01 or 2026-03-01 06:00, in UTC unless an offset is given (+02:00).' }),
+    field({ label: 'To', control: to, field: 'to', hint: 'Where the last window ends; empty: now.' }),
+    field({ label: 'Step', control: step, field: 'step', required: true, hint: 'Each window\'s length: 1d, 6h, 1w, 30m. At most 1000 windows.' }),
+    describedAlsoBy(field({ label: 'Queue', control: queue, field: 'queue', hint: 'Where the runs wait for free slots: a queue of one slot runs the windows one after another.', extra: queueNote }), queue, queueNote),
+    field({ label: 'Title', control: title, field: 'title', hint: 'One title for every run; empty: each run is titled by its window.' }),
+    h('section', { class: 'preview', 'aria-label': 'Windows of the backfill' }, h('h3', {}, 'Windows'), previewStatus, previewBody));
+
+  let busy = false;
+  dlg = openDialog({
+    title: `Backfill “${job.title}”`, content, footer: [cancel, startBtn], wide: true,
+    onSubmit: async () => {
+      if (busy || !windows) return;
+      busy = true;
+      startBtn.disabled = true;
+      try {
+        const r = await api.post(`/jobs/${job.id}/actions/backfill`, request());
+        dlg.close();
+        toast(`Started ${r.total} run${r.total === 1 ? '' : 's'} of ${job.title}, one per window.`);
+        navigate(`/jobs/${job.id}`);
+      } catch (err) {
+        if (err.status === 401) return;
+        const first = applyErrors(dlg.dialog.querySelector('form'), err);
+        if (first) first.focus();
+        startBtn.disabled = false;
+      } finally {
+        busy = false;
+      }
+    },
+  });
+  cancel.addEventListener('click', () => dlg.dismiss());
+}

@@ -1,0 +1,91 @@
+// The job page's "Backfill…": a past range cut into windows of a step, previewed as it is typed
+// (the server's dry run), refused at the field the server names, and started as one run per
+// window, each titled by its window, whose page shows the window it processed.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { startSked } from './lib/sked.mjs';
+import { launch, newPage, signIn, until, fieldError } from './lib/browser.mjs';
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+let sked;
+let browser;
+let page;
+let job;
+
+before(async () => {
+  sked = await startSked();
+  browser = await launch();
+  job = await sked.createJob({ title: 'Harvest the archive', task: 'reindex', args: { steps: 1, step_seconds: 0 } });
+  page = await newPage(browser, { bypassCSP: true });
+  await signIn(page, sked.url);
+});
+
+after(async () => {
+  const errors = page ? page.errors.map(String) : [];
+  await browser?.close();
+  await sked?.stop();
+  assert.deepEqual(errors, [], 'the page raised no script error');
+});
+
+test('a backfill is previewed, refused at its field, and started as one run per window', async () => {
+  await page.goto(`${sked.url}/jobs/${job.id}`);
+  await page.getByRole('heading', { name: 'Harvest the archive', level: 1 }).waitFor();
+  await page.getByRole('button', { name: 'Backfill…' }).click();
+  const dlg = page.getByRole('dialog', { name: 'Backfill “Harvest the archive”' });
+  await dlg.waitFor();
+  const start = dlg.getByRole('button', { name: /^Start/ });
+  assert.equal(await start.isDisabled(), true, 'nothing to start before a range is given');
+
+  await dlg.getByLabel('From').fill('2026-03-01');
+  await dlg.getByLabel('To').fill('2026-03-03 12:00');
+  await dlg.getByText('3 windows of 1d from 2026-03-01 00:00:00 to 2026-03-03 12:00:00 UTC').waitFor();
+  const rows = dlg.getByRole('region', { name: 'Windows' }).getByRole('row');
+  assert.equal(await rows.count(), 4, 'a header and three windows');
+  assert.deepEqual((await rows.nth(3).allInnerTexts())[0].split(/\s+/).filter(Boolean),
+    ['3', '2026-03-03', '00:00:00', '2026-03-03', '12:00:00']);
+  await dlg.getByRole('button', { name: 'Start 3 runs' }).waitFor();
+
+  // the server's refusals, at their fields; nothing can be started meanwhile
+  await dlg.getByLabel('Step').fill('1s');
+  await until(async () => assert.match(await fieldError(dlg.getByLabel('Step')), /at most 1000 a backfill/));
+  assert.equal(await start.isDisabled(), true);
+  await dlg.getByLabel('Step').fill('1d');
+  await dlg.getByLabel('From').fill('yesterday');
+  await until(async () => assert.match(await fieldError(dlg.getByLabel('From')), /not a valid date-time/i));
+  assert.equal(await start.isDisabled(), true);
+  await dlg.getByLabel('From').fill('2026-03-01');
+  await dlg.getByRole('button', { name: 'Start 3 runs' }).waitFor();
+
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ path: AXE });
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document.querySelector('dialog'), { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'], resultTypes: ['violations'] });
+    return r.violations.flatMap((v) => v.nodes.map((n) => `${v.id} at ${n.target.join(' ')}`));
+  });
+  assert.deepEqual(violations, [], 'the dialog passes axe');
+
+  const sent = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith(`/api/jobs/${job.id}/actions/backfill`));
+  await dlg.getByRole('button', { name: 'Start 3 runs' }).click();
+  assert.deepEqual((await sent).postDataJSON(), { from: '2026-03-01', to: '2026-03-03 12:00', step: '1d', queue: 'default' });
+  await page.getByText('Started 3 runs of Harvest the archive, one per window.').waitFor();
+  await dlg.waitFor({ state: 'detached' });
+
+  const runs = await until(async () => {
+    const r = await sked.api('GET', `/api/jobs/${job.id}/runs`);
+    assert.deepEqual(r.hits.hits.map((x) => x.status), ['SUCCESS', 'SUCCESS', 'SUCCESS']);
+    return r.hits.hits;
+  });
+  assert.deepEqual(runs.map((r) => [r.trigger, r.args.since, r.until]).reverse(), [
+    ['backfill', '2026-03-01T00:00:00.000000+00:00', '2026-03-02T00:00:00.000000+00:00'],
+    ['backfill', '2026-03-02T00:00:00.000000+00:00', '2026-03-03T00:00:00.000000+00:00'],
+    ['backfill', '2026-03-03T00:00:00.000000+00:00', '2026-03-03T12:00:00.000000+00:00']]);
+  await page.getByRole('row').filter({ hasText: 'Backfill 2026-03-02 00:00:00 to 2026-03-03 00:00:00 UTC' }).waitFor();
+
+  // a run's page tells the window it processed
+  await page.goto(`${sked.url}/jobs/${job.id}/runs/${runs[0].id}`);
+  const fact = page.locator('.fact').filter({ has: page.getByText('Window', { exact: true }) });
+  await fact.waitFor();
+  assert.match(await fact.innerText(), /to/);
+});
