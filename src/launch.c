@@ -15,10 +15,40 @@
 
 enum { STAGE_NONE, STAGE_DIR, STAGE_EXEC };
 
+/* The interpreter a script names on its #! line, into out (empty when file, a path relative to
+ * dir unless absolute, is no such script). */
+static void interpreter_of(const char *file, const char *dir, char *out, size_t n)
+{
+    out[0] = '\0';
+    char path[4096], head[256];
+    if (snprintf(path, sizeof path, "%s%s%s", file[0] == '/' ? "" : dir,
+                 file[0] == '/' ? "" : "/", file) >= (int)sizeof path)
+        return;
+    FILE *f = fopen(path, "rb");
+    if (!f) return;
+    size_t got = fread(head, 1, sizeof head - 1, f);
+    fclose(f);
+    head[got] = '\0';
+    if (got < 3 || head[0] != '#' || head[1] != '!') return;
+    const char *p = head + 2;
+    while (*p == ' ' || *p == '\t') p++;
+    size_t len = strcspn(p, " \t\r\n");
+    if (len && len < n) snprintf(out, n, "%.*s", (int)len, p);
+    if (access(out, F_OK) == 0) out[0] = '\0'; /* it is there: the ENOENT is of another */
+}
+
 static int failure(const char *file, const char *dir, int stage, int err, char *why, size_t n)
 {
+    char interp[256];
+    if (stage != STAGE_DIR && err == ENOENT && strchr(file, '/'))
+        interpreter_of(file, dir, interp, sizeof interp);
+    else
+        interp[0] = '\0';
     if (stage == STAGE_DIR)
         snprintf(why, n, "cannot start %s: working directory %s: %s", file, dir, strerror(err));
+    else if (interp[0]) /* the script is there: what is missing is the program its #! names */
+        snprintf(why, n, "cannot start %s: its interpreter %s (its #! line) does not exist", file,
+                 interp);
     else
         snprintf(why, n, "cannot start %s: %s", file, strerror(err));
     return -err;

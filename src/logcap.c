@@ -476,8 +476,13 @@ char *logcap_status_ignored(const struct logcap *c, const char *line, size_t n,
         msg = m;
         json_decref(forms);
     }
-    struct buf b = BUF_INIT;
-    buf_printf(&b, "ignored status line: %s: %s; the line: ", field, msg);
+    /* the key and the parser's words may quote the line's own bytes: escaped as the line is */
+    struct buf b = BUF_INIT, fq = BUF_INIT, mq = BUF_INIT;
+    quote_all(&fq, field, strlen(field));
+    quote_all(&mq, msg, strlen(msg));
+    buf_printf(&b, "ignored status line: %s: %s; the line: ", buf_cstr(&fq), buf_cstr(&mq));
+    buf_free(&fq);
+    buf_free(&mq);
     buf_append(&b, quoted, cut);
     if (cut < len) buf_puts(&b, "\xe2\x80\xa6");
     free(quoted);

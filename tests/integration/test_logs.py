@@ -624,6 +624,7 @@ echo '{"progress":{"done":5,"total":2}}' >&3
 echo '{"entries":{"total":3,"errored":1}}' >&3
 echo '{"entries":{"total":1,"errored":5}}' >&3
 printf '{"message":"\033[31mred\t%s"}\n' "$(head -c 300 /dev/zero | tr '\0' z)" >&3
+printf '\033[31m{"esc":1}\n' >&3
 """)
         with Sked(tasks={"contra.json": task}, args=FAST) as s:
             done = s.wait_run(s.run_job(s.create_job("contra")["id"]))
@@ -643,11 +644,16 @@ printf '{"message":"\033[31mred\t%s"}\n' "$(head -c 300 /dev/zero | tr '\0' z)" 
                 'ignored status line: entries.errored: must not exceed entries.total; '
                 'the line: {"entries":{"total":1,"errored":5}}'])
             # control characters are shown escaped, and a long line's quote is cut to 200 bytes
-            self.assertEqual(len(warnings), 4, warnings)
+            self.assertEqual(len(warnings), 5, warnings)
             self.assertTrue(warnings[3].startswith("ignored status line: status: malformed JSON"),
                             warnings[3])
             quoted = warnings[3].split("; the line: ", 1)[1]
             self.assertEqual(quoted, '{"message":"\\u001b[31mred\\u0009' + "z" * 169 + "\u2026")
+            # the parser's own words quote the line's bytes: escaped there too
+            self.assertTrue(warnings[4].startswith("ignored status line: status: malformed JSON"),
+                            warnings[4])
+            self.assertIn("\\u001b", warnings[4].split("; the line: ", 1)[0])
+            self.assertFalse([w for w in warnings if "\x1b" in w], warnings)
 
     def test_a_crlf_line_of_exactly_16_KiB_is_one_line(self):
         task = skedtest.task_file("crlf", ["python3", "-c", r"""

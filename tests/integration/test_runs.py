@@ -185,16 +185,22 @@ exit 1
             "notexec.json": skedtest.task_file("notexec", ["./not-executable.sh"]),
             "notonpath.json": skedtest.task_file("notonpath", ["sked-test-no-such-program"]),
             "badcwd.json": skedtest.task_file("badcwd", ["/bin/true"], working_dir="no-such-dir"),
+            "badshebang.json": skedtest.task_file("badshebang", ["./bad-shebang.sh"]),
             "not-executable.sh": "#!/bin/sh\necho should not run\n",
+            "bad-shebang.sh": "#!/nonexistent/interp -x\necho should not run\n",
         }
         expect = {
             "missing": "No such file or directory",
             "notexec": "Permission denied",
             "notonpath": "No such file or directory",
             "badcwd": "no-such-dir",
+            # the script is there: what is missing is named
+            "badshebang": "./bad-shebang.sh: its interpreter /nonexistent/interp (its #! line) "
+                          "does not exist",
         }
         with Sked(tasks=tasks, args=FAST) as s:
             os.chmod(os.path.join(s.tasks_dir, "not-executable.sh"), 0o644)
+            os.chmod(os.path.join(s.tasks_dir, "bad-shebang.sh"), 0o755)
             runs = {t: s.run_job(s.create_job(t)["id"]) for t in expect}
             for t, reason in expect.items():
                 done = s.wait_run(runs[t])
