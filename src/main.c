@@ -24,6 +24,7 @@ static void usage(FILE *f)
           "Client commands (talk to SKED_URL with SKED_TOKEN, or --url and --token):\n"
           "  job list|show|create|update|delete|run|schedule   manage jobs, runs, schedules\n"
           "  job backfill        run a job once per window of a past range\n"
+          "  job stop            stop a job's queued and running runs\n"
           "  job export|import   jobs to and from a JSON file (for version control)\n"
           "  runs JOB|--all      list the runs of a job, or of every job\n"
           "  run show RUN        show one run\n"

@@ -1,5 +1,5 @@
 /*
- * job: `sked job list|show|create|update|delete|run|backfill` (export and import: jobio.c) - jobs over
+ * job: `sked job list|show|create|update|delete|run|backfill|stop` (export and import: jobio.c) - jobs over
  * /api/jobs, and starting a run
  * of one (optionally waiting for it, which follows its log through logs.c). Jobs are named by
  * id, the start of one, or exact title, so people need not copy UUIDs around.
@@ -26,7 +26,7 @@ enum {
     O_ARG, O_ARGS_JSON, O_CUSTOM, O_CLEAR_CUSTOM, O_TIMEOUT, O_YES, O_SINCE, O_WAIT,
     O_RETRIES, O_BACKOFF, O_RETENTION, O_OVERLAP, O_CATCHUP, O_CATCHUP_LIMIT, O_NOTIFY_ON,
     O_NOTIFY_EMAIL, O_NOTIFY_WEBHOOK, O_ON_SUCCESS, O_UNTIL, O_FROM, O_TO, O_STEP, O_DRY_RUN,
-    O_COUNT
+    O_QUEUED, O_RUNNING, O_TRIGGER, O_COUNT
 };
 _Static_assert(O_COUNT <= OPTS_MAX, "more options than struct opts holds");
 
@@ -86,6 +86,7 @@ static const char job_usage[] =
     "  delete JOB           delete a job and its runs\n"
     "  run JOB              start a run of a job\n"
     "  backfill JOB         run a job once per window of a past range\n"
+    "  stop JOB             stop a job's queued and running runs\n"
     "  schedule JOB         set or remove a job's schedule\n"
     "  export               write every job to a JSON file\n"
     "  import FILE          create and update jobs from such a file\n"
@@ -1004,6 +1005,88 @@ out:
     return rc;
 }
 
+static int job_stop(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {
+        {"queued", 0, false, O_QUEUED}, {"running", 0, false, O_RUNNING},
+        {"trigger", 0, true, O_TRIGGER}, {"yes", 'y', false, O_YES},
+        SPEC_JSON,                      {NULL, 0, false, 0}};
+    static const char usage[] =
+        "usage: sked job stop JOB [--queued] [--running] [--trigger T] [--yes] [--json]\n"
+        "\n"
+        "Stops a job's runs: the queued ones end CANCELLED at once, the running ones get\n"
+        "SIGTERM (SIGKILL after their stop grace) and end CANCELLED.\n"
+        "\n"
+        "  --queued             only the queued runs\n"
+        "  --running            only the running runs\n"
+        "  --trigger T          only runs of that trigger: manual, scheduled, retry, chained\n"
+        "                       or backfill (a backfill's runs: --trigger backfill)\n"
+        "  -y, --yes            do not ask (required when stdin is not a terminal)\n"
+        "  --json               print the stopped runs as JSON\n" USAGE_COMMON;
+    struct opts o;
+    int rc = opts_parse(&o, "sked job stop", usage, spec, "JOB", argc, argv);
+    if (rc >= 0) return rc;
+    bool yes = opts_has(&o, O_YES);
+    if (!yes && !isatty(STDIN_FILENO)) {
+        rc = usage_error(&o, "stdin is not a terminal to confirm on; pass --yes to stop");
+        opts_free(&o);
+        return rc;
+    }
+    json_t *job = NULL, *body = json_object(), *all = json_array();
+    if ((rc = job_resolve(&o.cl, o.arg, &job))) goto out;
+    bool queued = opts_has(&o, O_QUEUED), running = opts_has(&o, O_RUNNING);
+    if (queued != running) /* one of them alone; neither or both: both */
+        json_object_set_new(body, "status", json_pack("[s]", queued ? "QUEUED" : "RUNNING"));
+    if (opts_get(&o, O_TRIGGER))
+        json_object_set_new(body, "trigger", json_string(opts_get(&o, O_TRIGGER)));
+    const char *what = queued == running ? "queued and running" : queued ? "queued" : "running";
+    char *q = xasprintf("Stop the %s runs%s%s of job '%s' (%s)?", what,
+                        opts_get(&o, O_TRIGGER) ? " triggered by " : "",
+                        opts_get(&o, O_TRIGGER) ? opts_get(&o, O_TRIGGER) : "",
+                        shown(json_str(job, "title")), shown(json_str(job, "id")));
+    bool go = yes || confirm(q);
+    free(q);
+    if (!go) {
+        fprintf(stderr, "nothing stopped\n");
+        rc = 1;
+        goto out;
+    }
+    char *path = xasprintf("/api/jobs/%s/actions/stop", json_str(job, "id"));
+    /* a request stops at most 1000: ask again while more are left */
+    for (bool more = true; more && !rc;) {
+        json_t *answer = NULL;
+        rc = client_call(&o.cl, "POST", path, body, &answer);
+        if (!rc) {
+            json_array_extend(all, json_object_get(answer, "runs"));
+            more = json_is_true(json_object_get(answer, "more"));
+        }
+        json_decref(answer);
+    }
+    free(path);
+    if (rc) goto out;
+    if (opts_has(&o, O_JSON)) {
+        print_json(all);
+        goto out;
+    }
+    size_t i, cancelled = 0;
+    json_t *r;
+    json_array_foreach(all, i, r)
+    {
+        const char *st = json_str(r, "status");
+        cancelled += st && strcmp(st, "CANCELLED") == 0;
+    }
+    printf("stopped %zu run(s) of job %s: %zu cancelled before they started, %zu being stopped "
+           "(they end CANCELLED)\n",
+           json_array_size(all), shown(json_str(job, "title")), cancelled,
+           json_array_size(all) - cancelled);
+out:
+    json_decref(job);
+    json_decref(body);
+    json_decref(all);
+    opts_free(&o);
+    return rc;
+}
+
 int cmd_job(int argc, char **argv)
 {
     static const struct verb verbs[] = {{"list", job_list},
@@ -1013,6 +1096,7 @@ int cmd_job(int argc, char **argv)
                                         {"delete", job_delete},
                                         {"run", job_run},
                                         {"backfill", job_backfill},
+                                        {"stop", job_stop},
                                         {"schedule", job_schedule},
                                         {"export", job_export},
                                         {"import", job_import},

@@ -206,6 +206,7 @@ void api_runs_get(struct api_ctx *c);
 void api_runs_delete(struct api_ctx *c);
 void api_runs_stop(struct api_ctx *c);
 void api_runs_backfill(struct api_ctx *c);
+void api_jobs_stop_runs(struct api_ctx *c);
 void api_logs_list(struct api_ctx *c);
 void api_logs_stream(struct api_ctx *c);
 void api_runs_stream(struct api_ctx *c);

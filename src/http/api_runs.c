@@ -665,3 +665,98 @@ void api_runs_backfill(struct api_ctx *c)
     json_decref(body);
     job_release(&j);
 }
+
+/* ---- stopping a job's runs ---- */
+
+#define STOP_MAX 1000 /* runs a request stops: more are left to the next request */
+
+void api_jobs_stop_runs(struct api_ctx *c)
+{
+    struct job j;
+    if (api_load_job(c, &j)) return;
+    json_t *body = c->req->body_len ? api_body(c) : json_object();
+    if (!body) {
+        job_release(&j);
+        return;
+    }
+    json_t *errs = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v)
+    {
+        if (strcmp(k, "status") && strcmp(k, "trigger"))
+            json_errs_add(errs, k, "unknown field%s (status, trigger)",
+                          *k ? "" : ": a field without a name");
+    }
+    static const char only[] = "an array of QUEUED and RUNNING (the runs a stop ends)";
+    bool queued = true, running = true;
+    v = json_object_get(body, "status");
+    if (v && !json_is_null(v)) {
+        queued = running = false;
+        size_t i;
+        json_t *e;
+        if (!json_is_array(v) || !json_array_size(v))
+            json_errs_add(errs, "status", "must be %s", only);
+        json_array_foreach(v, i, e)
+        {
+            int st = json_is_string(e) ? run_status_parse(json_string_value(e)) : -1;
+            if (st == RUN_QUEUED)
+                queued = true;
+            else if (st == RUN_RUNNING)
+                running = true;
+            else
+                json_errs_add(errs, "status", "must be %s, not %s", only,
+                              json_is_string(e) ? json_string_value(e) : json_type_name(e));
+        }
+    }
+    int trigger = -1;
+    v = json_object_get(body, "trigger");
+    if (v && !json_is_null(v) &&
+        (!json_is_string(v) || (trigger = run_trigger_parse(json_string_value(v))) < 0))
+        json_errs_add(errs, "trigger", "must be manual, scheduled, retry, chained or backfill");
+    json_decref(body);
+    if (json_array_size(errs)) {
+        job_release(&j);
+        api_invalid(c, errs);
+        return;
+    }
+    json_decref(errs);
+    struct user_ref by = auth_user_ref(&c->who);
+    json_t *stopped = json_array();
+    int rc = 0, left = STOP_MAX;
+    bool more = false;
+    for (int pass = 0; pass < 2 && rc >= 0; pass++) {
+        if (!(pass == 0 ? queued : running)) continue;
+        char *ids;
+        /* one more than can be stopped: whether any is left for the next request */
+        int n = store_job_runs_in(c->api->store, j.id, pass == 0 ? RUN_QUEUED : RUN_RUNNING,
+                                  trigger, left + 1, &ids);
+        if (n < 0) {
+            rc = n;
+            break;
+        }
+        more = more || n > left;
+        for (int i = 0; i < n && left > 0; i++) {
+            struct run r;
+            int s = dispatch_stop(c->api->dispatch, ids + (size_t)i * UUID_STR_LEN, &by, &r);
+            if (s == 0) {
+                api_audit(c, "run.stopped", r.job_id, r.id, NULL, NULL);
+                json_array_append_new(stopped, json_pack("{s:s,s:s}", "id", r.id, "status",
+                                                         run_status_name(r.status)));
+                left--;
+            } else if (s != -EINVAL && s != -ENOENT) {
+                rc = s; /* the store failed */
+            }
+            run_release(&r);
+        }
+        free(ids);
+    }
+    job_release(&j);
+    if (rc < 0) {
+        json_decref(stopped);
+        api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
+    api_json(c, 202, json_pack("{s:I,s:o,s:b}", "stopped", (json_int_t)json_array_size(stopped),
+                               "runs", stopped, "more", more));
+}

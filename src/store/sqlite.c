@@ -1576,6 +1576,32 @@ static int64_t count_runs(struct store *s, const struct run_query *q, const char
     return total;
 }
 
+int store_job_runs_in(struct store *s, const char *job_id, int status, int trigger, int limit,
+                      char **ids)
+{
+    /* each through the index of its status: a job's queued runs (run_job_state), every
+     * running run (run_state: as many as there are slots) */
+    sqlite3_stmt *st =
+        status == RUN_QUEUED
+            ? stmt(s, "SELECT id FROM run WHERE job_id = ?1 AND status = 'Q' AND " JOB_STATE
+                      " AND (?2 IS NULL OR trigger = ?2) ORDER BY rid LIMIT ?3")
+            : stmt(s, "SELECT id FROM run INDEXED BY run_state WHERE job_id = ?1 AND status = "
+                      "'R' AND " NOT_SUCCESS " AND (?2 IS NULL OR trigger = ?2) ORDER BY rid "
+                      "LIMIT ?3");
+    bind_text(st, 1, job_id);
+    if (trigger >= 0) bind_text(st, 2, run_trigger_name(trigger));
+    sqlite3_bind_int(st, 3, limit);
+    *ids = xmalloc((size_t)(limit > 0 ? limit : 1) * UUID_STR_LEN);
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) copy_uuid(*ids + (size_t)n++ * UUID_STR_LEN, st, 0);
+    if (rc != SQLITE_DONE) {
+        free(*ids);
+        *ids = NULL;
+        return fail(s, "job_runs_in");
+    }
+    return n;
+}
+
 int store_run_list(struct store *s, const struct run_query *q, struct run **out, size_t *n,
                    int64_t *total)
 {

@@ -158,6 +158,11 @@ struct run_query {
 int store_run_list(struct store *s, const struct run_query *q, struct run **out, size_t *n,
                    int64_t *total);
 void store_runs_free(struct run *runs, size_t n);
+/* The ids of at most limit of the job's QUEUED (status RUN_QUEUED) or RUNNING runs, oldest
+ * first, of trigger (< 0: any), into ids (UUID_STR_LEN bytes each, malloc'ed); their number,
+ * or < 0. */
+int store_job_runs_in(struct store *s, const char *job_id, int status, int trigger, int limit,
+                      char **ids);
 /* Deletes a finished run and its log: -EBUSY when it is not finished. */
 int store_run_delete(struct store *s, const char *id);
 /* The job's newest run (status < 0: any status). -ENOENT when none. */

@@ -617,6 +617,20 @@ class TestRuns(CliCase):
         self.assertEqual((run["args"]["since"], run["until"]),
                          ("2026-02-01T00:00:00.000000+00:00", "2026-02-02T00:00:00.000000+00:00"))
 
+    def test_job_stop(self):
+        job = self.create("Stop them", "reindex", "--arg", "steps=600", "--arg", "step_seconds=0.1")
+        runs = [self.s.run_job(job["id"]) for _ in range(2)]
+        self.usage_fails("job", "stop", "Stop them",
+                         expect="stdin is not a terminal to confirm on; pass --yes to stop")
+        out = self.ok("job", "stop", "Stop them", "--yes")
+        self.assertRegex(out, r"^stopped 2 run\(s\) of job Stop them: ")
+        for r in runs:
+            self.assertEqual(self.s.wait_run(r)["status"], "CANCELLED")
+        self.assertEqual(self.ok_json("job", "stop", job["id"], "--yes", "--queued", "--json"), [])
+        p = self.cli("job", "stop", job["id"], "--yes", "--trigger", "cron")
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("must be manual, scheduled, retry, chained or backfill", p.stderr)
+
     def test_run_arguments(self):
         job = self.create("Run args", "sync_records", "--arg", "records=4", "--arg", "mode=update")
         run = self.ok_json("job", "run", job["id"], "--arg", "reject_every=2", "--arg",

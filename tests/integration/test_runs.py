@@ -6,6 +6,7 @@ import sqlite3
 import sys
 import time
 import unittest
+import uuid
 from datetime import datetime
 
 import skedtest
@@ -772,6 +773,54 @@ class Windows(unittest.TestCase):
         tok = s.post("/api/users/%s/tokens" % viewer["id"], {"name": "t"}).json["token"]
         r = s.post(url, {"from": "2026-01-01", "step": "1w"}, token=tok)
         self.assertEqual(r.status, 403, r)
+
+
+class StopAJobsRuns(unittest.TestCase):
+    def test_a_jobs_queued_and_running_runs_are_stopped_together(self):
+        t = sh_task("nap", "sleep 30", stop_grace="1s")
+        with Sked(tasks={"nap.json": t}, args=FAST + ["--queues", "default=1"]) as s:
+            job, other = s.create_job("nap"), s.create_job("nap")
+            url = "/api/jobs/%s/actions/stop" % job["id"]
+            runs = [s.run_job(job["id"]) for _ in range(4)]
+            theirs = s.run_job(other["id"])
+            wait_for(lambda: s.get("/api/jobs/%s/runs/%s" % (job["id"], runs[0]["id"])).json[
+                "status"] == "RUNNING", what="the first run running")
+            bf = s.post("/api/jobs/%s/actions/backfill" % job["id"],
+                        {"from": "2026-01-01T00:00:00Z", "to": "2026-01-03T00:00:00Z",
+                         "step": "1d"}).json["runs"]
+            # a backfill's runs alone
+            r = s.post(url, {"trigger": "backfill"})
+            self.assertEqual(r.status, 202, r)
+            self.assertEqual((r.json["stopped"], r.json["more"]), (2, False))
+            self.assertEqual({x["id"] for x in r.json["runs"]}, {w["id"] for w in bf})
+            self.assertEqual({x["status"] for x in r.json["runs"]}, {"CANCELLED"})
+            # the queued ones
+            r = s.post(url, {"status": ["queued"]})
+            self.assertEqual([x["id"] for x in r.json["runs"]], [x["id"] for x in runs[1:]])
+            self.assertEqual({x["status"] for x in r.json["runs"]}, {"CANCELLED"})
+            # then the rest: the running one ends CANCELLED; the other job's run is left alone
+            r = s.post(url)
+            self.assertEqual(r.json["runs"], [{"id": runs[0]["id"], "status": "CANCELLING"}])
+            self.assertEqual(s.wait_run(runs[0])["status"], "CANCELLED")
+            self.assertEqual(s.post(url, {}).json, {"stopped": 0, "runs": [], "more": False})
+            self.assertIn(s.get("/api/jobs/%s/runs/%s" % (other["id"], theirs["id"])).json["status"],
+                          ("QUEUED", "RUNNING"))
+            stops = [e for e in s.get("/api/audit?action=run.stopped").json["hits"]["hits"]
+                     if e["job_id"] == job["id"]]
+            self.assertEqual(len(stops), 6)
+            # refusals
+            r = s.post(url, {"status": ["FAILED", 3], "trigger": "cron", "colour": 1})
+            self.assertEqual(r.status, 400, r)
+            errs = {}
+            for e in r.json["errors"]:
+                errs.setdefault(e["field"], []).extend(e["messages"])
+            self.assertEqual(errs["colour"], ["unknown field (status, trigger)"])
+            self.assertEqual(errs["status"], [
+                "must be an array of QUEUED and RUNNING (the runs a stop ends), not FAILED",
+                "must be an array of QUEUED and RUNNING (the runs a stop ends), not integer"])
+            self.assertEqual(errs["trigger"], ["must be manual, scheduled, retry, chained or backfill"])
+            self.assertEqual(s.post(url, {"status": []}).status, 400)
+            self.assertEqual(s.post("/api/jobs/%s/actions/stop" % uuid.uuid4(), {}).status, 404)
 
 
 class InlineOutcome(unittest.TestCase):

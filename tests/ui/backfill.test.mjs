@@ -89,3 +89,27 @@ test('a backfill is previewed, refused at its field, and started as one run per 
   await fact.waitFor();
   assert.match(await fact.innerText(), /to/);
 });
+
+test('"Stop runs…" stops a job\'s queued and running runs after saying how many', async () => {
+  const slow = await sked.createJob({ title: 'Slow reindex', task: 'reindex', args: { steps: 600, step_seconds: 0.1 }, default_queue: 'low' });
+  const started = [];
+  for (let i = 0; i < 3; i++) started.push(await sked.api('POST', `/api/jobs/${slow.id}/runs`, {}));
+  await until(async () => {
+    const r = await sked.api('GET', `/api/jobs/${slow.id}/runs`);
+    assert.deepEqual(r.hits.hits.map((x) => x.status).sort(), ['QUEUED', 'QUEUED', 'RUNNING']);
+  });
+  await page.goto(`${sked.url}/jobs/${slow.id}`);
+  await page.getByRole('heading', { name: 'Slow reindex', level: 1 }).waitFor();
+  await page.getByRole('button', { name: 'Stop runs…' }).click();
+  const dlg = page.getByRole('dialog', { name: 'Stop the runs of “Slow reindex”?' });
+  await dlg.getByText('2 queued runs are cancelled before they start, and 1 running run is asked to end').waitFor();
+  await dlg.getByRole('button', { name: 'Stop runs' }).click();
+  await page.getByText('Stopped 3 runs of Slow reindex.').waitFor();
+  await until(async () => {
+    const r = await sked.api('GET', `/api/jobs/${slow.id}/runs`);
+    assert.deepEqual(r.hits.hits.map((x) => x.status), ['CANCELLED', 'CANCELLED', 'CANCELLED']);
+  }, { timeout: 20000 });
+  // with none left, the action says so
+  await page.getByRole('button', { name: 'Stop runs…' }).click();
+  await page.getByText('No run of Slow reindex is queued or running.').waitFor();
+});

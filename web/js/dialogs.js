@@ -4,7 +4,7 @@
 import { api } from './api.js';
 import {
   h, icon, debounce, fullTime, parseTime, describeSchedule, nextId, put, readInstant, utcText, relativeTime,
-  intervalSeconds, splitSeconds,
+  intervalSeconds, splitSeconds, plural,
 } from './dom.js';
 import {
   button, field, input, select, openDialog, confirmDialog, errorSummary, applyErrors, clearErrors, toast, textBlock,
@@ -610,6 +610,44 @@ export async function deleteJob(job, { onDeleted } = {}) {
     if (onDeleted) onDeleted();
   } catch (err) {
     if (err.status !== 401) toast(`Could not delete: ${err.message}`, 'error');
+  }
+}
+
+/** "Stop runs…" of a job: its queued runs cancelled, its running ones asked to end. */
+export async function stopJobRuns(job, { onStopped } = {}) {
+  let queued;
+  let running;
+  try {
+    [queued, running] = await Promise.all(['QUEUED', 'RUNNING'].map((status) => api.get(`/jobs/${job.id}/runs`, { status, size: 1 })
+      .then((r) => r.hits.total)));
+  } catch (err) {
+    if (err.status !== 401) toast(`Cannot read the job's runs: ${err.message}`, 'error');
+    return;
+  }
+  if (!queued && !running) {
+    toast(`No run of ${job.title} is queued or running.`);
+    return;
+  }
+  const parts = [queued ? `${plural(queued, 'queued runs')} ${queued === 1 ? 'is' : 'are'} cancelled before ${queued === 1 ? 'it starts' : 'they start'}` : null,
+    running ? `${plural(running, 'running runs')} ${running === 1 ? 'is' : 'are'} asked to end (SIGTERM, then SIGKILL after the stop grace)` : null];
+  const ok = await confirmDialog({
+    title: `Stop the runs of “${job.title}”?`,
+    message: `${parts.filter(Boolean).join(', and ')}. What they have not finished stays undone.`.replace(/^./, (c) => c.toUpperCase()),
+    confirmLabel: 'Stop runs', iconName: 'stop',
+  });
+  if (!ok) return;
+  let stopped = 0;
+  try {
+    // a request stops at most 1000 runs: again while more are left
+    for (let more = true; more;) {
+      const r = await api.post(`/jobs/${job.id}/actions/stop`, {});
+      stopped += r.stopped;
+      more = r.more && r.stopped > 0;
+    }
+    toast(`Stopped ${plural(stopped, 'runs')} of ${job.title}.`);
+    if (onStopped) onStopped();
+  } catch (err) {
+    if (err.status !== 401) toast(`Could not stop the runs: ${err.message}`, 'error');
   }
 }
 

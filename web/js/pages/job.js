@@ -6,7 +6,7 @@ import { h, icon, timeEl, describeSchedule, isActive, put, shortId } from '../do
 import { button, pager, pageHeader, emptyState, errorBox, select, toast, jsonBlock } from '../components.js';
 import { navigate, onLeave, isCurrent } from '../router.js';
 import { can } from '../session.js';
-import { configureAndRun, backfill, scheduleDialog, deleteJob } from '../dialogs.js';
+import { configureAndRun, backfill, stopJobRuns, scheduleDialog, deleteJob } from '../dialogs.js';
 import { createRunsTable, RUN_STATUS_FILTERS, watchRuns } from '../runs.js';
 import { getTasks } from '../catalog.js';
 
@@ -114,6 +114,7 @@ export async function jobPage(el, { params, token }) {
       pageHeader(job.title, [
         can('run') ? action('run', button('Configure and run…', { iconName: 'play', onclick: () => configureAndRun(job) })) : null,
         can('run') ? action('backfill', button('Backfill…', { iconName: 'clock', onclick: () => backfill(job) })) : null,
+        can('run') ? action('stopruns', button('Stop runs…', { iconName: 'stop', onclick: () => stopJobRuns(job, { onStopped: refresh }) })) : null,
         can('schedule') ? action('schedule', button('Schedule…', { iconName: 'calendar', onclick: () => scheduleDialog(job, { onSaved: reload }) })) : null,
         can('activate') ? action('active', button(job.active ? 'Deactivate' : 'Activate', { iconName: 'power', onclick: toggleActive })) : null,
         can('edit') ? action('edit', button('Edit', { iconName: 'edit', onclick: () => navigate(`/jobs/${job.id}/edit`) })) : null,
