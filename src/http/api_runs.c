@@ -592,6 +592,12 @@ void api_runs_backfill(struct api_ctx *c)
                               json_string_value(json_object_get(body, "to")) : "now",
                           BACKFILL_MAX);
     }
+    const struct task *t = taskset_get(dispatch_tasks(c->api->dispatch), j.task);
+    if (t && t->celery)
+        json_errs_add(errs, "task", "job type '%s' is run by Celery workers, whose tasks get "
+                                    "since alone (a run starts when a worker takes it): it "
+                                    "cannot be backfilled in windows",
+                      j.task);
     if (args_custom(j.run_args, NULL))
         json_errs_add(errs, "args", "the job's saved arguments are custom_args, which reach the "
                                     "task exactly as written: a backfill cannot give each run "

@@ -304,6 +304,20 @@ class Outcomes(unittest.TestCase):
         third = s.wait_run(s.run_job(job["id"]))
         self.assertEqual(third["output"], {"since": second["started_at"]})
 
+    def test_a_window_is_refused_to_celery_job_types(self):
+        """A Celery task gets since alone (its run starts when a worker takes it): a run's
+        until and a backfill are refused, and nothing is sent."""
+        job = self.s.create_job("add", args={"x": 1, "y": 2})
+        r = self.s.post("/api/jobs/%s/runs" % job["id"], {"until": "2026-01-01T00:00:00Z"})
+        self.assertEqual(r.status, 400, r)
+        self.assertIn("a Celery job type gets since alone", r.json["errors"][0]["messages"][0])
+        r = self.s.post("/api/jobs/%s/actions/backfill" % job["id"],
+                        {"from": "2026-01-01", "to": "2026-01-03", "step": "1d"})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json["errors"][0]["field"], "task")
+        self.assertIn("cannot be backfilled in windows", r.json["errors"][0]["messages"][0])
+        self.assertEqual(self.s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"], 0)
+
     def test_arguments_become_kwargs_and_positional_names_args(self):
         s = self.s
         done = s.wait_run(s.run_job(s.create_job("echo_args")["id"], args={"y": 5, "label": "l"}))
