@@ -279,7 +279,26 @@ static int64_t scan_transition_days(const struct cron_expr *c, const struct tz *
     return best;
 }
 
+static int64_t next_of_expr(const struct schedule *s, int64_t after_us, int *flags);
+
 int64_t schedule_next(const struct schedule *s, int64_t after_us, int *flags)
+{
+    int64_t t = next_of_expr(s, after_us - s->offset_us, flags);
+    return t == INT64_MIN ? t : t + s->offset_us;
+}
+
+void schedule_place(struct schedule *s, const char *job_id)
+{
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)job_id; *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ULL;
+    }
+    int64_t secs = s->jitter_us / 1000000;
+    s->offset_us = secs > 0 ? (int64_t)(h % (uint64_t)secs) * 1000000 : 0;
+}
+
+static int64_t next_of_expr(const struct schedule *s, int64_t after_us, int *flags)
 {
     const struct cron_expr *c = &s->cron;
     int64_t after = after_us / 1000000 - (after_us % 1000000 < 0);
@@ -359,6 +378,12 @@ static int parse_interval(const json_t *doc, const char *prefix, struct schedule
     json_object_foreach((json_t *)doc, k, v)
     {
         if (!strcmp(k, "type") || !strcmp(k, "timezone")) continue;
+        if (!strcmp(k, "jitter")) {
+            errf(errs, prefix, k, "an interval counts from when it is saved, so jobs saved apart "
+                                  "fire apart already: jitter is for crontab and cron schedules");
+            bad++;
+            continue;
+        }
         int u = -1;
         for (int i = 0; i < 7; i++)
             if (strcmp(k, units[i].name) == 0) u = i;
@@ -397,6 +422,26 @@ static int parse_interval(const json_t *doc, const char *prefix, struct schedule
     return 0;
 }
 
+/* A schedule's "jitter" (crontab and cron): a duration from 1 s to 1 day, or absent. */
+static int parse_jitter(const json_t *doc, const char *prefix, struct schedule *out, json_t *errs)
+{
+    json_t *v = json_object_get(doc, "jitter");
+    if (!v || json_is_null(v)) return 0;
+    int64_t ms;
+    const char *why;
+    if (!json_is_string(v) || duration_parse(json_string_value(v), &ms, &why) != 0) {
+        errf(errs, prefix, "jitter", "must be a duration such as 10m: how much later each job "
+                                     "of the schedule may fire");
+        return -EINVAL;
+    }
+    if (ms < 1000 || ms > 86400000) {
+        errf(errs, prefix, "jitter", "must be from 1s to 1d");
+        return -EINVAL;
+    }
+    out->jitter_us = ms / 1000 * 1000000; /* whole seconds */
+    return 0;
+}
+
 static int parse_crontab(const json_t *doc, const char *prefix, struct schedule *out, json_t *errs)
 {
     static const struct {
@@ -410,12 +455,13 @@ static int parse_crontab(const json_t *doc, const char *prefix, struct schedule 
     json_t *v;
     json_object_foreach((json_t *)doc, k, v)
     {
-        if (!strcmp(k, "type") || !strcmp(k, "timezone")) continue;
+        if (!strcmp(k, "type") || !strcmp(k, "timezone") || !strcmp(k, "jitter")) continue;
         bool known = false;
         for (int i = 0; i < 5; i++) known = known || strcmp(k, fields[i].key) == 0;
         if (!known) {
             errf(errs, prefix, k,
-                 "unknown field (minute, hour, day_of_week, day_of_month, month_of_year)");
+                 "unknown field (minute, hour, day_of_week, day_of_month, month_of_year, "
+                 "timezone, jitter)");
             bad++;
         }
     }
@@ -494,17 +540,20 @@ int schedule_parse(const json_t *doc, const char *prefix, struct schedule *out, 
     } else if (strcmp(type, "crontab") == 0) {
         out->type = SCHEDULE_CRONTAB;
         if (parse_crontab(doc, prefix, out, errs)) rc = -EINVAL;
+        if (parse_jitter(doc, prefix, out, errs)) rc = -EINVAL;
     } else if (strcmp(type, "cron") == 0) {
         out->type = SCHEDULE_CRON;
         const char *k;
         json_t *v;
         json_object_foreach((json_t *)doc, k, v)
         {
-            if (strcmp(k, "type") && strcmp(k, "timezone") && strcmp(k, "expression")) {
-                errf(errs, prefix, k, "unknown field (expression, timezone)");
+            if (strcmp(k, "type") && strcmp(k, "timezone") && strcmp(k, "expression") &&
+                strcmp(k, "jitter")) {
+                errf(errs, prefix, k, "unknown field (expression, timezone, jitter)");
                 rc = -EINVAL;
             }
         }
+        if (parse_jitter(doc, prefix, out, errs)) rc = -EINVAL;
         const char *expr = json_str(doc, "expression");
         json_t *given = json_object_get(doc, "expression");
         if (!expr) {
@@ -541,6 +590,7 @@ bool schedule_same(const json_t *a, const json_t *b)
     json_decref(errs);
     if (!ok || x.type != y.type) return false;
     if (x.type == SCHEDULE_INTERVAL) return x.interval_us == y.interval_us;
+    if (x.jitter_us != y.jitter_us) return false;
     const struct cron_expr *c = &x.cron, *d = &y.cron;
     return x.tz == y.tz && c->minute == d->minute && c->hour == d->hour && c->dom == d->dom &&
            c->month == d->month && c->dow == d->dow && c->dom_star == d->dom_star &&

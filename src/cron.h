@@ -43,6 +43,8 @@ struct schedule {
     int64_t interval_us;
     struct cron_expr cron;
     const struct tz *tz;
+    int64_t jitter_us; /* crontab and cron: each job fires up to this much later; 0: none */
+    int64_t offset_us; /* how much later this job fires (schedule_place), < jitter_us */
 };
 
 /* Flags of a computed fire time: which DST rule applied. */
@@ -63,10 +65,15 @@ int schedule_parse(const json_t *doc, const char *prefix, struct schedule *out, 
  * {"hours": 4, "minutes": 0, "timezone": "UTC"}; an interval's time zone changes nothing).
  * False when either does not parse. */
 bool schedule_same(const json_t *a, const json_t *b);
+/* Sets the offset a schedule with a jitter fires at for job_id: whole seconds below the jitter,
+ * from a hash of the id, so a job fires at the same place in its window every time (and jobs
+ * of one schedule spread over it). */
+void schedule_place(struct schedule *s, const char *job_id);
 /*
  * The first fire time strictly after `after` (microseconds since the epoch) for a crontab or
- * cron schedule, or INT64_MIN when none exists within 400 years; flags (may be NULL) tell which
- * DST rule applied. Interval schedules are counted by the caller from their anchor.
+ * cron schedule, its offset included, or INT64_MIN when none exists within 400 years; flags
+ * (may be NULL) tell which DST rule applied (to the time before its offset). Interval
+ * schedules are counted by the caller from their anchor.
  */
 int64_t schedule_next(const struct schedule *s, int64_t after, int *flags);
 /*

@@ -188,6 +188,7 @@ void scheduler_prepare(struct scheduler *s, const struct job *old, struct job *j
     } else if (sc.type == SCHEDULE_INTERVAL) {
         j->next_run = now; /* a new interval fires at once, then every interval */
     } else {
+        schedule_place(&sc, j->id);
         j->next_run = next_after(&sc, now, now);
     }
     json_decref(errs);
@@ -348,6 +349,7 @@ static void fire_job(struct scheduler *s, const char *id, int64_t now)
         return;
     }
     json_decref(errs);
+    schedule_place(&sc, j.id);
     struct walk *w = xcalloc(1, sizeof *w);
     snprintf(w->id, sizeof w->id, "%s", j.id);
     w->from = w->t = j.next_run;

@@ -10,12 +10,13 @@
 
 #include "base/json.h"
 #include "base/timeutil.h"
+#include "base/uuid.h"
 #include "base/xalloc.h"
 #include "commands.h"
 #include "cron.h"
 #include "tz.h"
 
-enum { O_FROM, O_COUNT, O_TZ, O_INTERVAL, O_CRONTAB, O_CRON, O_NONE, O_JSON };
+enum { O_FROM, O_COUNT, O_TZ, O_INTERVAL, O_CRONTAB, O_CRON, O_NONE, O_JSON, O_JITTER, O_JOB };
 
 /* A schedule object from what a person typed: a JSON object or a cron expression/macro. */
 static json_t *spec_doc(const struct opts *o, const char *spec)
@@ -91,9 +92,10 @@ static int cron_next(int argc, char **argv)
     static const struct opt_spec spec[] = {{"from", 0, true, O_FROM},
                                            {"count", 'n', true, O_COUNT},
                                            {"tz", 0, true, O_TZ},
+                                           {"job", 0, true, O_JOB},
                                            {NULL, 0, false, 0}};
     static const char usage[] =
-        "usage: sked cron next SPEC [--from TIME] [--count N] [--tz ZONE]\n"
+        "usage: sked cron next SPEC [--from TIME] [--count N] [--tz ZONE] [--job ID]\n"
         "\n"
         "Prints the next N fire times of a schedule saved at --from (default now), one per\n"
         "line: the instant in UTC, then the wall time in the schedule's zone and any\n"
@@ -107,6 +109,8 @@ static int cron_next(int argc, char **argv)
         "  --from TIME          the instant it is saved at (RFC 3339 or YYYY-MM-DD HH:mm, UTC)\n"
         "  -n, --count N        how many times to print (1..1000, default 5)\n"
         "  --tz ZONE            the schedule's time zone (IANA name; default UTC)\n"
+        "  --job ID             for a schedule with a jitter: the times of that job (each\n"
+        "                       job fires at a place of its own in the window)\n"
         "  -h, --help           show this help\n";
     struct opts o;
     int rc = opts_parse_local(&o, "sked cron next", usage, spec, "SPEC", argc, argv);
@@ -124,6 +128,19 @@ static int cron_next(int argc, char **argv)
     if (schedule_parse(doc, "schedule", &sc, errs) != 0) {
         rc = schedule_errors(&o, errs);
         goto out;
+    }
+    const char *job = opts_get(&o, O_JOB);
+    if (job && !uuid_valid(job)) {
+        rc = usage_error(&o, "--job takes a job id (UUID), as 'sked job show' prints it");
+        goto out;
+    }
+    if (sc.jitter_us && !job)
+        fprintf(stderr, "sked cron next: each job fires up to its jitter later than these "
+                        "times, at a place of its own; give --job ID for that job's\n");
+    if (job) {
+        char lower[UUID_STR_LEN];
+        for (size_t i = 0; i < sizeof lower; i++) lower[i] = (char)tolower((unsigned char)job[i]);
+        schedule_place(&sc, lower);
     }
     int64_t t = from;
     rc = 0;
@@ -222,12 +239,14 @@ int job_schedule(int argc, char **argv)
                                            {"crontab", 0, true, O_CRONTAB},
                                            {"cron", 0, true, O_CRON},
                                            {"tz", 0, true, O_TZ},
+                                           {"jitter", 0, true, O_JITTER},
                                            {"none", 0, false, O_NONE},
                                            {"json", 0, false, O_JSON},
                                            {NULL, 0, false, 0}};
     static const char usage[] =
         "usage: sked job schedule JOB (--interval DURATION | --crontab 'FIELD=VALUE ...' |\n"
-        "                              --cron EXPRESSION | --none) [--tz ZONE] [--json]\n"
+        "                              --cron EXPRESSION | --none) [--tz ZONE]\n"
+        "                              [--jitter DURATION] [--json]\n"
         "\n"
         "Sets or removes a job's schedule and prints its next run. The job must be active to\n"
         "fire. An interval fires at once, then every interval; a crontab or cron expression at\n"
@@ -237,6 +256,9 @@ int job_schedule(int argc, char **argv)
         "  --crontab SPEC       Celery fields, e.g. 'minute=0 hour=3 day_of_week=mon-fri'\n"
         "  --cron EXPRESSION    e.g. '0 3 * * 1-5' or @daily\n"
         "  --tz ZONE            time zone of a crontab or cron schedule (IANA name)\n"
+        "  --jitter DURATION    fire a crontab or cron schedule up to DURATION later, at a\n"
+        "                       place of its own in that window (the same every time), so\n"
+        "                       that jobs of one schedule do not all start at once\n"
         "  --none               remove the schedule\n"
         "  --json               print the job as JSON\n" USAGE_COMMON;
     struct opts o;
@@ -249,8 +271,9 @@ int job_schedule(int argc, char **argv)
         rc = usage_error(&o, "give exactly one of --interval, --crontab, --cron or --none");
         goto out;
     }
-    if (opts_has(&o, O_NONE) && opts_has(&o, O_TZ)) {
-        rc = usage_error(&o, "--tz is the zone of a schedule; --none removes it");
+    if (opts_has(&o, O_NONE) && (opts_has(&o, O_TZ) || opts_has(&o, O_JITTER))) {
+        rc = usage_error(&o, "--%s is part of a schedule; --none removes it",
+                         opts_has(&o, O_TZ) ? "tz" : "jitter");
         goto out;
     }
     if (opts_has(&o, O_NONE)) {
@@ -268,6 +291,8 @@ int job_schedule(int argc, char **argv)
     }
     if (opts_get(&o, O_TZ) && json_is_object(sched))
         json_object_set_new(sched, "timezone", json_string(opts_get(&o, O_TZ)));
+    if (opts_get(&o, O_JITTER) && json_is_object(sched))
+        json_object_set_new(sched, "jitter", json_string(opts_get(&o, O_JITTER)));
     if ((rc = job_resolve(&o.cl, o.arg, &job))) goto out;
     body = json_pack("{s:O}", "schedule", sched);
     char *path = xasprintf("/api/jobs/%s", json_str(job, "id"));

@@ -362,6 +362,7 @@ static char *schedule_words(const json_t *s)
         return buf_steal(&b);
     }
     if (tz && strcmp(tz, "UTC") != 0) buf_printf(&b, " (%s)", tz);
+    if (json_str(s, "jitter")) buf_printf(&b, ", up to %s later", json_str(s, "jitter"));
     return buf_steal(&b);
 }
 

@@ -1,11 +1,13 @@
 /* api_schedules: POST /api/schedules/preview - the next fire times of a schedule, with the
  * daylight-saving rule that applied to each, so a schedule can be checked before it is saved. */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "api.h"
 #include "base/json.h"
 #include "base/timeutil.h"
+#include "base/uuid.h"
 #include "cron.h"
 
 /* +HH:MM, with :SS for an offset that is no whole number of minutes (a local mean time) */
@@ -51,8 +53,9 @@ void api_schedules_preview(struct api_ctx *c)
     json_t *v;
     json_object_foreach(body, k, v)
     {
-        if (strcmp(k, "schedule") && strcmp(k, "from") && strcmp(k, "count"))
-            json_errs_add(errs, k, "unknown field%s (schedule, from, count)",
+        if (strcmp(k, "schedule") && strcmp(k, "from") && strcmp(k, "count") &&
+            strcmp(k, "job_id"))
+            json_errs_add(errs, k, "unknown field%s (schedule, from, count, job_id)",
                           *k ? "" : ": a field without a name");
     }
     struct schedule sc;
@@ -61,6 +64,11 @@ void api_schedules_preview(struct api_ctx *c)
         json_errs_add(errs, "schedule", "required: a schedule object");
     else
         schedule_parse(sj, "schedule", &sc, errs);
+    /* a jitter's offset is the job's own: with its id, the times are that job's */
+    json_t *jid = json_object_get(body, "job_id");
+    const char *job_id = json_is_string(jid) ? json_string_value(jid) : NULL;
+    if (jid && !json_is_null(jid) && (!job_id || !uuid_valid(job_id)))
+        json_errs_add(errs, "job_id", "must be a job id (UUID)");
     int64_t from = time_now_us();
     json_t *fj = json_object_get(body, "from");
     if (fj && !json_is_null(fj)) {
@@ -82,6 +90,13 @@ void api_schedules_preview(struct api_ctx *c)
         return;
     }
     json_decref(errs);
+    char lower[UUID_STR_LEN] = "", off[32];
+    if (job_id && sc.jitter_us) {
+        for (size_t i = 0; i + 1 < sizeof lower && job_id[i]; i++)
+            lower[i] = (char)tolower((unsigned char)job_id[i]);
+        schedule_place(&sc, lower);
+    }
+    duration_format(sc.offset_us / 1000, off);
     json_t *times = json_array();
     int64_t t = from;
     for (int64_t i = 0; i < count; i++) {
@@ -90,8 +105,9 @@ void api_schedules_preview(struct api_ctx *c)
         if (t == INT64_MIN) break;
         json_array_append_new(times, api_fire_time(sc.tz, t, flags));
     }
-    api_json(c, 200, json_pack("{s:o,s:s,s:b}", "times", times, "timezone", tz_name(sc.tz),
+    api_json(c, 200, json_pack("{s:o,s:s,s:b,s:s?}", "times", times, "timezone", tz_name(sc.tz),
                                "interval_like",
-                               sc.type == SCHEDULE_INTERVAL || sc.cron.interval_like));
+                               sc.type == SCHEDULE_INTERVAL || sc.cron.interval_like,
+                               "jitter_offset", lower[0] ? off : NULL));
     json_decref(body);
 }

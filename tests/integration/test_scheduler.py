@@ -352,6 +352,34 @@ class CliTest(unittest.TestCase):
     def cli(self, *args, env=None):
         return subprocess.run([skedtest.BIN] + list(args), capture_output=True, text=True, env=env, timeout=60)
 
+    def test_cron_next_and_schedule_with_a_jitter(self):
+        spec = '{"type":"crontab","minute":"0","hour":"3","jitter":"10m"}'
+        job_id = "e9a85b34-b723-4496-98c8-f4585259e9b6"  # 43 s into the window
+        r = self.cli("cron", "next", spec, "--from", "2026-01-01T00:00:00Z", "-n", "2", "--job", job_id)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([l.split()[0] for l in r.stdout.splitlines()],
+                         ["2026-01-01T03:00:43Z", "2026-01-02T03:00:43Z"])
+        r = self.cli("cron", "next", spec, "--from", "2026-01-01T00:00:00Z", "-n", "1")
+        self.assertEqual(r.stdout.split()[0], "2026-01-01T03:00:00Z")
+        self.assertIn("give --job ID for that job's", r.stderr)
+        r = self.cli("cron", "next", spec, "--job", "42")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--job takes a job id (UUID)", r.stderr)
+        with Sked(tasks=SLEEP_TASK, args=["--shutdown-grace", "1s"]) as s:
+            job = s.create_job("quick")
+            env = dict(os.environ, SKED_URL=s.url, SKED_TOKEN=skedtest.TOKEN)
+            r = self.cli("job", "schedule", job["id"], "--crontab", "minute=0 hour=3", "--jitter", "30m", env=env)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            saved = s.get("/api/jobs/" + job["id"]).json
+            self.assertEqual(saved["schedule"]["jitter"], "30m")
+            off = jitter_offset(job["id"], 1800)
+            self.assertEqual(ts(saved["next_run"]), next_three_am(time.time() - off) + off)
+            r = self.cli("job", "show", job["id"], env=env)
+            self.assertIn("crontab minute=0 hour=3, up to 30m later", r.stdout)
+            r = self.cli("job", "schedule", job["id"], "--none", "--jitter", "5m", env=env)
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("--jitter is part of a schedule; --none removes it", r.stderr)
+
     def test_cron_next(self):
         r = self.cli("cron", "next", "30 2 * * *", "--tz", "Europe/Zurich", "--from", "2026-03-27T00:00:00Z", "--count", "3")
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -569,6 +597,70 @@ class ResaveTest(unittest.TestCase):
             r = s.patch("/api/jobs/" + job["id"], {"schedule": {"type": "interval", "hours": 5}})
             self.assertNotEqual(r.json["next_run"], first)
             wait_for(lambda: len(runs_of(s, job["id"])) == 2)  # a new interval fires at once
+
+
+def jitter_offset(job_id, jitter_s):
+    """The seconds after each of its schedule's times a job fires (FNV-1a of its id)."""
+    h = 14695981039346656037
+    for b in job_id.encode():
+        h = ((h ^ b) * 1099511628211) % 2 ** 64
+    return h % jitter_s
+
+
+def next_three_am(after):
+    """The first 03:00:00 UTC strictly after `after` (seconds)."""
+    day = int(after // 86400) * 86400
+    t = day + 3 * 3600
+    return t if t > after else t + 86400
+
+
+class JitterTest(unittest.TestCase):
+    def test_each_job_fires_at_its_own_place_in_the_jitter(self):
+        """A crontab or cron schedule with a jitter fires each job the same whole number of
+        seconds (below the jitter, from its id) after each of the schedule's times: its
+        next_run, the preview given its id, and the fire times after a catch-up say so."""
+        with Sked(tasks=SLEEP_TASK, args=["--shutdown-grace", "1s"]) as s:
+            sched = {"type": "crontab", "minute": "0", "hour": "3", "jitter": "30m"}
+            before = time.time()
+            jobs = [s.create_job("quick", schedule=sched) for _ in range(3)]
+            offsets = [jitter_offset(j["id"], 1800) for j in jobs]
+            for j, off in zip(jobs, offsets):
+                self.assertEqual(ts(j["next_run"]), next_three_am(before - off) + off, j)
+            self.assertGreater(len(set(offsets)), 1, offsets)  # three ids, spread
+            # the preview of that job's times, and of the schedule's own
+            r = s.post("/api/schedules/preview", {"schedule": sched, "count": 2,
+                                                  "job_id": jobs[0]["id"].upper()})
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(ts(r.json["times"][0]["utc"]), ts(jobs[0]["next_run"]))
+            self.assertEqual(ts(r.json["times"][1]["utc"]) - ts(r.json["times"][0]["utc"]), 86400)
+            m, sec = divmod(offsets[0], 60)
+            self.assertEqual(r.json["jitter_offset"], ("%dm" % m if m else "") + ("%ds" % sec if sec else "") or "0s")
+            r = s.post("/api/schedules/preview", {"schedule": sched, "count": 1})
+            self.assertIsNone(r.json["jitter_offset"])
+            self.assertEqual(ts(r.json["times"][0]["utc"]) % 86400, 3 * 3600)
+            # another jitter is another place
+            r = s.patch("/api/jobs/" + jobs[0]["id"], {"schedule": dict(sched, jitter="1d")})
+            off = jitter_offset(jobs[0]["id"], 86400)
+            self.assertEqual(ts(r.json["next_run"]), next_three_am(time.time() - off) + off)
+            # refused: on an interval, and out of bounds
+            for bad, word in (({"type": "interval", "hours": 1, "jitter": "5m"}, "jitter is for crontab and cron"),
+                              (dict(sched, jitter="0s"), "from 1s to 1d"),
+                              (dict(sched, jitter="2d"), "from 1s to 1d")):
+                r = s.post("/api/jobs", {"title": "x", "task": "quick", "schedule": bad})
+                self.assertEqual(r.status, 400, r)
+                self.assertIn(word, r.json["errors"][0]["messages"][0])
+            # a missed fire, caught up at a start, keeps the job's place
+            j = jobs[1]
+            upcoming = s.get("/api/jobs/" + j["id"]).json["next_run"]
+            s.stop()
+            db = sqlite3.connect(s.db)
+            db.execute("UPDATE job SET next_run = next_run - 86400000000 WHERE id = ?", (j["id"],))
+            db.commit()
+            db.close()
+            s.start()
+            run = wait_for(lambda: runs_of(s, j["id"]))[0]
+            self.assertEqual(ts(run["scheduled_for"]), ts(upcoming) - 86400)
+            self.assertEqual(s.get("/api/jobs/" + j["id"]).json["next_run"], upcoming)
 
 
 class ChainTest(unittest.TestCase):

@@ -1,6 +1,7 @@
 // The job page's "Backfill…": a past range cut into windows of a step, previewed as it is typed
 // (the server's dry run), refused at the field the server names, and started as one run per
-// window, each titled by its window, whose page shows the window it processed.
+// window, each titled by its window, whose page shows the window it processed. Then its "Stop
+// runs…", which says how many it stops, and a schedule's jitter in the Schedule dialog.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -112,4 +113,28 @@ test('"Stop runs…" stops a job\'s queued and running runs after saying how man
   // with none left, the action says so
   await page.getByRole('button', { name: 'Stop runs…' }).click();
   await page.getByText('No run of Slow reindex is queued or running.').waitFor();
+});
+
+test('a cron schedule with a jitter: the preview gives the job\'s place, the job page says it', async () => {
+  await page.goto(`${sked.url}/jobs/${job.id}`);
+  await page.getByRole('heading', { name: 'Harvest the archive', level: 1 }).waitFor();
+  await page.getByRole('button', { name: 'Schedule…' }).click();
+  const dialog = page.getByRole('dialog', { name: /^Schedule/ });
+  // an interval takes none: the field is not offered
+  assert.equal(await dialog.getByLabel('Jitter').isVisible(), false);
+  await dialog.getByRole('radio', { name: 'Cron expression' }).check();
+  await dialog.getByRole('textbox', { name: 'Expression' }).fill('0 3 * * *');
+  await dialog.getByLabel('Jitter').fill('10m');
+  await dialog.getByText(/This job fires \d+(m\d+s|m|s) after each of the schedule's times/).waitFor();
+  const first = await dialog.locator('.preview-table tbody tr').first().innerText();
+  await dialog.getByLabel('Jitter').fill('2d');
+  await until(async () => assert.match(await fieldError(dialog.getByLabel('Jitter')), /from 1s to 1d/i));
+  await dialog.getByLabel('Jitter').fill('10m');
+  await dialog.getByText(/This job fires/).waitFor();
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  const saved = await sked.api('GET', `/api/jobs/${job.id}`);
+  assert.deepEqual(saved.schedule, { type: 'cron', expression: '0 3 * * *', timezone: 'UTC', jitter: '10m' });
+  assert.match(first, new RegExp(saved.next_run.slice(11, 19)));
+  await page.getByText('Cron 0 3 * * *, up to 10m later').waitFor();
 });

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +189,61 @@ static void test_interval_parse(void **state)
     json_decref(errs);
 }
 
+static void test_jitter(void **state)
+{
+    (void)state;
+    struct schedule sc;
+    json_t *errs = json_array();
+    json_t *doc = json_pack("{s:s,s:s,s:s,s:s}", "type", "crontab", "minute", "0", "hour", "3",
+                            "jitter", "10m");
+    assert_int_equal(schedule_parse(doc, "schedule", &sc, errs), 0);
+    assert_true(sc.jitter_us == 600000000);
+    assert_true(sc.offset_us == 0); /* no job yet: the schedule's own times */
+    int64_t jan1 = 1767225600LL * 1000000; /* 2026-01-01T00:00:00Z */
+    assert_true(schedule_next(&sc, jan1, NULL) == jan1 + 3 * 3600000000LL);
+    /* a job's place: FNV-1a of its id modulo the jitter's seconds, whole seconds */
+    const char *id = "e9a85b34-b723-4496-98c8-f4585259e9b6";
+    schedule_place(&sc, id);
+    assert_true(sc.offset_us == 43000000);
+    int64_t first = jan1 + 3 * 3600000000LL + 43000000;
+    assert_true(schedule_next(&sc, jan1, NULL) == first);
+    /* strictly after: from its own fire the next is a day on, from just before it is it */
+    assert_true(schedule_next(&sc, first, NULL) == first + 86400000000LL);
+    assert_true(schedule_next(&sc, first - 1, NULL) == first);
+    /* another id, another place, below the jitter */
+    schedule_place(&sc, "00000000-0000-4000-8000-000000000000");
+    assert_true(sc.offset_us >= 0 && sc.offset_us < 600000000 && sc.offset_us % 1000000 == 0);
+    assert_true(sc.offset_us != 43000000);
+    json_decref(doc);
+    /* cron too; not an interval, nor outside 1s..1d */
+    doc = json_pack("{s:s,s:s,s:s}", "type", "cron", "expression", "@daily", "jitter", "1d");
+    assert_int_equal(schedule_parse(doc, "schedule", &sc, errs), 0);
+    json_decref(doc);
+    assert_int_equal(json_array_size(errs), 0);
+    doc = json_pack("{s:s,s:i,s:s}", "type", "interval", "hours", 1, "jitter", "1m");
+    assert_int_equal(schedule_parse(doc, "schedule", &sc, errs), -EINVAL);
+    json_decref(doc);
+    doc = json_pack("{s:s,s:s,s:s}", "type", "cron", "expression", "@daily", "jitter", "25h");
+    assert_int_equal(schedule_parse(doc, "schedule", &sc, errs), -EINVAL);
+    json_decref(doc);
+    doc = json_pack("{s:s,s:s,s:i}", "type", "crontab", "minute", "0", "jitter", 60);
+    assert_int_equal(schedule_parse(doc, "schedule", &sc, errs), -EINVAL);
+    json_decref(doc);
+    /* one field, three messages */
+    assert_int_equal(json_array_size(errs), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(errs, 0), "field")),
+                        "schedule.jitter");
+    assert_int_equal(json_array_size(json_object_get(json_array_get(errs, 0), "messages")), 3);
+    json_decref(errs);
+    /* a change of jitter is a change of firing */
+    json_t *a = json_pack("{s:s,s:s}", "type", "cron", "expression", "@daily");
+    json_t *b = json_pack("{s:s,s:s,s:s}", "type", "cron", "expression", "@daily", "jitter", "5m");
+    assert_false(schedule_same(a, b));
+    assert_true(schedule_same(b, b));
+    json_decref(a);
+    json_decref(b);
+}
+
 static void test_interval_like(void **state)
 {
     (void)state;
@@ -353,6 +409,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vectors_next),  cmocka_unit_test(test_vectors_errors),
         cmocka_unit_test(test_interval_parse), cmocka_unit_test(test_interval_like),
+        cmocka_unit_test(test_jitter),
         cmocka_unit_test(test_tz_offsets),    cmocka_unit_test(test_tz_resolve),
         cmocka_unit_test(test_tz_resolve_short_summer), cmocka_unit_test(test_tz_errors),
     };

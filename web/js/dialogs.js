@@ -339,6 +339,7 @@ function sameFiring(a, b) {
   if (!a || !b || a.type !== b.type) return false;
   if (a.type === 'interval') return intervalSeconds(a) === intervalSeconds(b);
   if ((a.timezone || 'UTC') !== (b.timezone || 'UTC')) return false;
+  if ((a.jitter || '') !== (b.jitter || '')) return false;
   if (a.type === 'cron') return String(a.expression || '').trim() === String(b.expression || '').trim();
   const f = (x, k) => (x[k] === undefined || x[k] === null ? '*' : String(x[k]).trim());
   return CRONTAB_FIELDS.every(([k]) => f(a, k) === f(b, k));
@@ -409,6 +410,13 @@ export function scheduleDialog(job, { onSaved } = {}) {
     extra: h('datalist', { id: listId }, zoneList().map((z) => h('option', { value: z }))),
   });
 
+  // a place of its own in a window after each time: jobs of one crontab do not all start at once
+  const jitter = input({ name: 'jitter', placeholder: '10m', value: s.type !== 'interval' && s.jitter ? s.jitter : '' });
+  const jitterField = field({
+    label: 'Jitter', control: jitter, field: 'schedule.jitter',
+    hint: 'Optional: fire up to this much later (1s to 1d), at a place of this job\'s own in that window, the same every time, so that jobs with one schedule do not all start at once.',
+  });
+
   const activeBox = h('input', { type: 'checkbox', id: nextId('act') });
   const activeNotice = job.active
     ? h('div', { class: 'notice', role: 'note' }, icon('clock'), h('span', {}, 'The job must be active to run on its schedule. It is active.'))
@@ -425,6 +433,7 @@ export function scheduleDialog(job, { onSaved } = {}) {
   const kind = () => Object.keys(radios).find((k) => radios[k].checked) || 'interval';
   function showPanel() {
     for (const [k, p] of Object.entries(panels)) p.hidden = k !== kind();
+    jitterField.hidden = kind() === 'interval';
   }
 
   function build() {
@@ -450,6 +459,7 @@ export function scheduleDialog(job, { onSaved } = {}) {
     // an interval ignores its zone: one is kept only when it says something (not UTC)
     const zone = tz.value.trim();
     if (zone && !(k === 'interval' && zone === 'UTC')) out.timezone = zone;
+    if (k !== 'interval' && jitter.value.trim()) out.jitter = jitter.value.trim();
     return { schedule: out, errors: errs };
   }
 
@@ -478,7 +488,7 @@ export function scheduleDialog(job, { onSaved } = {}) {
     // Saved as it is, the schedule keeps its next run: an interval's times go on from there
     // (the preview's first time of an interval is `from`); otherwise an interval fires at once.
     const kept = keepsNext() && sameFiring(schedule, job.schedule);
-    const request = { schedule, count: 5 };
+    const request = { schedule, count: 5, job_id: job.id };
     if (kept && schedule.type === 'interval') request.from = job.next_run;
     try {
       const r = await api.post('/schedules/preview', request, { signal: controller.signal });
@@ -491,7 +501,8 @@ export function scheduleDialog(job, { onSaved } = {}) {
         ? 'It counts elapsed time, so daylight saving does not move it.'
         : r.interval_like
           ? `Repeats within the hour in ${r.timezone}: wall times that daylight saving skips are skipped, repeated ones fire in both passes.`
-          : `Fixed wall times in ${r.timezone}: a time that daylight saving skips fires at the end of the gap, a repeated one fires once.`);
+          : `Fixed wall times in ${r.timezone}: a time that daylight saving skips fires at the end of the gap, a repeated one fires once.`)
+        + (r.jitter_offset ? ` This job fires ${r.jitter_offset} after each of the schedule's times (its place within the jitter).` : '');
       // "Your time" only when the browser's zone is another than the schedule's.
       const own = Intl.DateTimeFormat().resolvedOptions().timeZone;
       const isUtc = (z) => z === 'UTC' || z === 'Etc/UTC';
@@ -528,7 +539,7 @@ export function scheduleDialog(job, { onSaved } = {}) {
       : job.next_run ? `Next run: ${fullTime(job.next_run)} (${relativeTime(job.next_run)}).` : null;
   const content = h('div', { class: 'schedule-form' },
     h('p', { class: 'hint current-schedule' }, `Current schedule: ${describeSchedule(job.schedule)}.`, nextText ? ` ${nextText}` : null),
-    summary, typeSet, intervalPanel, crontabPanel, cronPanel, tzField, activeNotice, preview);
+    summary, typeSet, intervalPanel, crontabPanel, cronPanel, tzField, jitterField, activeNotice, preview);
   showPanel();
 
   async function patch(body, done) {

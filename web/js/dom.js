@@ -359,6 +359,11 @@ export function splitSeconds(total) {
 }
 
 /** Describes a schedule object in a few words. */
+/** ", up to 10m later": a schedule's jitter, as its summary ends. */
+function jitterText(s) {
+  return s.jitter ? `, up to ${s.jitter} later` : '';
+}
+
 export function describeSchedule(s) {
   if (!s) return 'Not scheduled';
   const tz = s.timezone && s.timezone !== 'UTC' ? ` (${s.timezone})` : '';
@@ -373,8 +378,8 @@ export function describeSchedule(s) {
     // a cron line, whose two day fields mean either day where a crontab's mean both
     const set = ['minute', 'hour', 'day_of_week', 'day_of_month', 'month_of_year']
       .filter((k) => s[k] !== undefined && s[k] !== null).map((k) => `${k}=${s[k]}`);
-    return `Crontab ${set.join(' ') || 'minute=*'}${tz}`;
+    return `Crontab ${set.join(' ') || 'minute=*'}${tz}${jitterText(s)}`;
   }
-  if (s.type === 'cron') return `Cron ${s.expression}${tz}`;
+  if (s.type === 'cron') return `Cron ${s.expression}${tz}${jitterText(s)}`;
   return JSON.stringify(s);
 }
