@@ -55,6 +55,26 @@ function renderTopbar() {
     h('button', { type: 'button', class: 'btn btn-ghost btn-small', onclick: signOut }, icon('logout'), h('span', {}, 'Sign out'))));
 }
 
+// Whether this browser signed in and has not signed out since: the session cookie itself is
+// HttpOnly, so without this hint every visit of the sign-in page asked the server, and its
+// answer, 401, was an error in the browser's console. The server still decides.
+const SIGNED_IN_HINT = 'sked.signed-in';
+function hint(on) {
+  try {
+    if (on) localStorage.setItem(SIGNED_IN_HINT, '1');
+    else localStorage.removeItem(SIGNED_IN_HINT);
+  } catch {
+    // storage off: the session is asked for at every start, as without the hint
+  }
+}
+function hinted() {
+  try {
+    return localStorage.getItem(SIGNED_IN_HINT) === '1';
+  } catch {
+    return true;
+  }
+}
+
 async function signOut() {
   // what is typed cannot be saved once signed out: asked first
   if (!await mayLeave()) return;
@@ -64,6 +84,7 @@ async function signOut() {
     // Already gone (401) or refused: the local state is cleared all the same.
   }
   session.user = null;
+  hint(false);
   setCsrf(null);
   setBanner('You are signed out.');
   navigate('/login', { force: true });
@@ -72,6 +93,7 @@ async function signOut() {
 /** Signs the UI in with an answer of POST or GET /api/session. */
 export function signedIn(user, csrf) {
   session.user = user;
+  hint(true);
   setCsrf(csrf);
   setBanner('');
 }
@@ -81,6 +103,7 @@ export function signedIn(user, csrf) {
 whenSignedOut(() => {
   if (!session.user) return;
   session.user = null;
+  hint(false);
   setCsrf(null);
   setBanner('You have been signed out: your session ended or is no longer valid. Sign in again to continue.', 'warn');
   const back = location.pathname + location.search;
@@ -172,11 +195,14 @@ setInterval(() => refreshDurations(), 1000);
 setInterval(() => refreshRelativeTimes(), 15000);
 
 async function boot() {
-  try {
-    const s = await api.get('/session');
-    signedIn(s.user, s.csrf_token);
-  } catch (e) {
-    if (e.status !== 401) setBanner(`The server could not be asked who is signed in: ${e.message}`, 'warn');
+  if (hinted()) {
+    try {
+      const s = await api.get('/session');
+      signedIn(s.user, s.csrf_token);
+    } catch (e) {
+      if (e.status === 401) hint(false);
+      else setBanner(`The server could not be asked who is signed in: ${e.message}`, 'warn');
+    }
   }
   await start();
 }

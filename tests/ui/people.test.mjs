@@ -363,3 +363,31 @@ test('375 px: the account and users pages fit the width, tables as cards', async
   const cell = accountRow(page, 'This is you').locator('td[data-label="Role"]');
   assert.equal(await cell.evaluate((el) => getComputedStyle(el, '::before').content), '"Role"');
 });
+
+test('a browser that has not signed in is not asked who it is: the sign-in page raises no error', async () => {
+  const page = await open();
+  const asked = [];
+  const logged = [];
+  page.on('request', (r) => { if (r.url().endsWith('/api/session')) asked.push(r.method()); });
+  page.on('console', (m) => { if (m.type() === 'error') logged.push(m.text()); });
+  await page.goto(`${sked.url}/jobs`);
+  await page.waitForURL(/\/login\?next=%2Fjobs$/);
+  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  assert.deepEqual(asked, [], 'no GET /api/session without a sign-in');
+  assert.deepEqual(logged, [], 'nothing in the console');
+  // signed in, a reload asks (the cookie is the server's to judge) and stays signed in
+  await sked.api('POST', '/api/users', { username: 'hina', role: 'viewer', password: 'hina-password-1' });
+  await page.getByLabel('Username').fill('hina');
+  await page.getByLabel('Password').fill('hina-password-1');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/jobs$/);
+  await page.reload();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  assert.deepEqual(asked, ['POST', 'GET']);
+  // a session ended elsewhere: the reload's 401 clears the hint; signing out does too
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  await page.goto(`${sked.url}/runs`);
+  await page.getByRole('button', { name: 'Sign in' }).waitFor();
+  assert.deepEqual(asked, ['POST', 'GET', 'DELETE']);
+});
