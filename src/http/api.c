@@ -1327,6 +1327,28 @@ bool api_unknown_fields(json_t *body, const char *const *allowed, json_t *errs)
     return bad;
 }
 
+bool api_unknown_fields_named(json_t *body, const char *const *allowed, json_t *errs)
+{
+    struct buf names = BUF_INIT;
+    for (const char *const *a = allowed; *a; a++)
+        buf_printf(&names, "%s%s", a == allowed ? "" : ", ", *a);
+    const char *k;
+    json_t *v;
+    bool bad = false;
+    json_object_foreach(body, k, v)
+    {
+        bool ok = false;
+        for (const char *const *a = allowed; *a; a++) ok = ok || strcmp(k, *a) == 0;
+        if (!ok) {
+            json_errs_add(errs, k, "unknown field%s (%s)", *k ? "" : ": a field without a name",
+                          buf_cstr(&names));
+            bad = true;
+        }
+    }
+    buf_free(&names);
+    return bad;
+}
+
 const char *api_str_field(json_t *body, const char *key, size_t max, bool required,
                              json_t *errs)
 {

@@ -114,6 +114,8 @@ json_t *api_body(struct api_ctx *c);
 /* Adds "unknown field" to errs for each member of body not in allowed (NULL-terminated);
  * true when there was one. */
 bool api_unknown_fields(json_t *body, const char *const *allowed, json_t *errs);
+/* The same, the message naming the fields allowed: "unknown field (title, queue)". */
+bool api_unknown_fields_named(json_t *body, const char *const *allowed, json_t *errs);
 /* A string member of at most max characters; NULL when absent (or added to errs). */
 const char *api_str_field(json_t *body, const char *key, size_t max, bool required, json_t *errs);
 /* api_str_field for a name or a note shown on one line: not blank, no control characters. */

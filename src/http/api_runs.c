@@ -338,15 +338,8 @@ void api_runs_create(struct api_ctx *c)
         return;
     }
     json_t *errs = json_array();
-    const char *k;
-    json_t *v;
-    json_object_foreach(body, k, v)
-    {
-        if (strcmp(k, "title") && strcmp(k, "queue") && strcmp(k, "args") &&
-            strcmp(k, "custom_args") && strcmp(k, "until"))
-            json_errs_add(errs, k, "unknown field%s (title, queue, args, custom_args, until)",
-                          *k ? "" : ": a field without a name");
-    }
+    static const char *const fields[] = {"title", "queue", "args", "custom_args", "until", NULL};
+    api_unknown_fields_named(body, fields, errs);
     struct run_request rq = {0};
     rq.trigger = TRIGGER_MANUAL;
     rq.scheduled_for = NO_TIME;
@@ -546,15 +539,9 @@ void api_runs_backfill(struct api_ctx *c)
         job_release(&j);
         return;
     }
-    const char *k;
+    static const char *const fields[] = {"from", "to", "step", "queue", "title", NULL};
+    api_unknown_fields_named(body, fields, errs);
     json_t *v;
-    json_object_foreach(body, k, v)
-    {
-        if (strcmp(k, "from") && strcmp(k, "to") && strcmp(k, "step") && strcmp(k, "queue") &&
-            strcmp(k, "title"))
-            json_errs_add(errs, k, "unknown field%s (from, to, step, queue, title)",
-                          *k ? "" : ": a field without a name");
-    }
     struct run_request rq = {0};
     rq.trigger = TRIGGER_BACKFILL;
     rq.scheduled_for = NO_TIME;
@@ -686,14 +673,9 @@ void api_jobs_stop_runs(struct api_ctx *c)
         return;
     }
     json_t *errs = json_array();
-    const char *k;
+    static const char *const fields[] = {"status", "trigger", NULL};
+    api_unknown_fields_named(body, fields, errs);
     json_t *v;
-    json_object_foreach(body, k, v)
-    {
-        if (strcmp(k, "status") && strcmp(k, "trigger"))
-            json_errs_add(errs, k, "unknown field%s (status, trigger)",
-                          *k ? "" : ": a field without a name");
-    }
     static const char only[] = "an array of QUEUED and RUNNING (the runs a stop ends)";
     bool queued = true, running = true;
     v = json_object_get(body, "status");

@@ -49,15 +49,8 @@ void api_schedules_preview(struct api_ctx *c)
     json_t *body = api_body(c);
     if (!body) return;
     json_t *errs = json_array();
-    const char *k;
-    json_t *v;
-    json_object_foreach(body, k, v)
-    {
-        if (strcmp(k, "schedule") && strcmp(k, "from") && strcmp(k, "count") &&
-            strcmp(k, "job_id"))
-            json_errs_add(errs, k, "unknown field%s (schedule, from, count, job_id)",
-                          *k ? "" : ": a field without a name");
-    }
+    static const char *const fields[] = {"schedule", "from", "count", "job_id", NULL};
+    api_unknown_fields_named(body, fields, errs);
     struct schedule sc;
     json_t *sj = json_object_get(body, "schedule");
     if (!sj)
