@@ -197,6 +197,8 @@ void job_init(struct job *j)
     j->retention_ms = -1;
     j->timeout_ms = -1;
     j->next_run = NO_TIME;
+    j->alert_after_ms = -1;
+    j->overdue_at = NO_TIME;
 }
 
 void job_release(struct job *j)

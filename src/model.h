@@ -91,6 +91,8 @@ struct job {
     int64_t retry_backoff_ms; /* before the first retry; doubles each time, at most an hour */
     int64_t retention_ms;   /* finished runs older than this are pruned; -1: the default */
     json_t *on_success;     /* array of job ids started when a run of it succeeds, or NULL */
+    int64_t alert_after_ms; /* its notifications are told after this long without a success; -1: never */
+    int64_t overdue_at;     /* when they were told (until a success); NO_TIME: not overdue */
 };
 
 struct user_ref {

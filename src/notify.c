@@ -13,8 +13,10 @@
 #include "base/buf.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/map.h"
 #include "base/timeutil.h"
 #include "base/utf8.h"
+#include "base/uuid.h"
 #include "base/xalloc.h"
 #include "model.h"
 #include "offload.h"
@@ -34,7 +36,8 @@ struct delivery {
     char *shown;    /* to as logs show it: a webhook's scheme and host only */
     char *subject;  /* e-mail */
     char *body;     /* mail text, or the webhook's JSON */
-    char run_id[UUID_STR_LEN];
+    char run_id[UUID_STR_LEN]; /* the run's id, or the alert's */
+    const char *about;         /* "run" or "alert", as the logs name run_id */
     /* the settings it is sent with, copied: a reload may change the configuration while a
      * pool thread sends */
     char *smtp_url, *smtp_from, *secret;
@@ -56,6 +59,8 @@ struct notify {
      * webhook threads, never the e-mail ones */
     struct offload *mail_pool, *hook_pool;
     bool stopping;
+    struct event *alert_ev; /* the check of jobs with an alert_after */
+    struct map overdue;     /* ids of the jobs told they are overdue: their success rechecks */
     struct delivery *waiting;
     struct notify_stats stats;
 };
@@ -447,7 +452,7 @@ static void deliver_done(void *arg)
     const char *what = d->ch == CH_EMAIL ? "email" : "webhook";
     if (d->ok) {
         n->stats.sent[d->ch]++;
-        log_info("notify.sent", "channel=%s run=%s to=%s attempt=%d", what, d->run_id,
+        log_info("notify.sent", "channel=%s %s=%s to=%s attempt=%d", what, d->about, d->run_id,
                  log_q(d->shown), d->attempt);
         delivery_free(d);
         return;
@@ -455,16 +460,17 @@ static void deliver_done(void *arg)
     if (d->ch == CH_WEBHOOK && d->attempt < WEBHOOK_ATTEMPTS && !d->permanent && n->stopping) {
         /* sked is stopping: an attempt that failed meanwhile had retries left, as a waiting
          * retry has */
-        log_warn("notify.dropped", "channel=webhook run=%s to=%s reason=\"sked stopped before "
+        log_warn("notify.dropped", "channel=webhook %s=%s to=%s reason=\"sked stopped before "
                                    "the retry\" attempts=%d error=%s",
-                 d->run_id, log_q(d->shown), d->attempt, log_q(d->error));
+                 d->about, d->run_id, log_q(d->shown), d->attempt, log_q(d->error));
         delivery_free(d);
         return;
     }
     if (d->ch == CH_WEBHOOK && d->attempt < WEBHOOK_ATTEMPTS && !d->permanent) {
         int64_t wait_ms = 1000LL << (d->attempt - 1);
-        log_warn("notify.retry", "channel=%s run=%s to=%s attempt=%d reason=%s wait_ms=%lld", what,
-                 d->run_id, log_q(d->shown), d->attempt, log_q(d->error), (long long)wait_ms);
+        log_warn("notify.retry", "channel=%s %s=%s to=%s attempt=%d reason=%s wait_ms=%lld", what,
+                 d->about, d->run_id, log_q(d->shown), d->attempt, log_q(d->error),
+                 (long long)wait_ms);
         n->stats.retries++;
         if (!d->retry_ev) d->retry_ev = evtimer_new(n->base, on_retry, d);
         struct timeval tv = {wait_ms / 1000, (wait_ms % 1000) * 1000};
@@ -475,13 +481,13 @@ static void deliver_done(void *arg)
         return;
     }
     n->stats.failed[d->ch]++;
-    log_error("notify.failed", "channel=%s run=%s to=%s attempts=%d reason=%s", what, d->run_id,
+    log_error("notify.failed", "channel=%s %s=%s to=%s attempts=%d reason=%s", what, d->about, d->run_id,
               log_q(d->shown), d->attempt, log_q(d->error));
     delivery_free(d);
 }
 
 static struct delivery *delivery_new(struct notify *n, enum channel ch, const char *to,
-                                     const struct run *r)
+                                     const char *id, const char *about)
 {
     struct delivery *d = xcalloc(1, sizeof *d);
     d->n = n;
@@ -494,24 +500,22 @@ static struct delivery *delivery_new(struct notify *n, enum channel ch, const ch
     d->smtp_url = c->smtp_url ? xstrdup(c->smtp_url) : NULL;
     d->smtp_from = c->smtp_from ? xstrdup(c->smtp_from) : xstrdup("sked@localhost");
     d->secret = c->webhook_secret ? xstrdup(c->webhook_secret) : NULL;
-    memcpy(d->run_id, r->id, sizeof d->run_id);
+    snprintf(d->run_id, sizeof d->run_id, "%s", id);
+    d->about = about;
     return d;
 }
 
-static void on_event(void *arg, const struct sk_event *ev)
+/* Sends mail (subject, text) to each address job j's notifications list and hook (JSON) to each
+ * of its webhooks; id and about name the deliveries in the logs ("run" or "alert"). */
+static void deliver_to(struct notify *n, const struct job *j, const char *id, const char *about,
+                       const char *subject, const char *mail, const char *hook)
 {
-    struct notify *n = arg;
-    const struct run *r = ev->run;
-    if (ev->kind != SKEV_STATUS || !run_status_terminal(r->status)) return;
-    if (!store_job_notifies(n->store, r->job_id, r->status)) return;
-    struct job j;
-    if (store_job_get(n->store, r->job_id, &j) != 0) return;
     size_t i;
     json_t *v;
-    json_t *emails = json_object_get(j.notifications, "emails");
+    json_t *emails = json_object_get(j->notifications, "emails");
     if (json_array_size(emails) && !n->cfg->smtp_url)
-        log_warn("notify.no_smtp", "run=%s reason=\"the job lists e-mails but no SMTP server is set (smtp_url: --smtp-url, SKED_SMTP_URL or [notifications] smtp_url)\"",
-                 r->id);
+        log_warn("notify.no_smtp", "%s=%s reason=\"the job lists e-mails but no SMTP server is set (smtp_url: --smtp-url, SKED_SMTP_URL or [notifications] smtp_url)\"",
+                 about, id);
     else {
         json_array_foreach(emails, i, v)
         {
@@ -520,53 +524,186 @@ static void on_event(void *arg, const struct sk_event *ev)
              * mail commands of its own */
             const char *why = mail_address_problem(json_string_value(v));
             if (why) {
-                log_warn("notify.skipped", "channel=email run=%s reason=%s", r->id, log_q(why));
+                log_warn("notify.skipped", "channel=email %s=%s reason=%s", about, id, log_q(why));
                 continue;
             }
-            struct delivery *d = delivery_new(n, CH_EMAIL, json_string_value(v), r);
-            d->subject = notify_subject(r->status, j.title);
-            d->body = mail_body(n, &j, r);
+            struct delivery *d = delivery_new(n, CH_EMAIL, json_string_value(v), id, about);
+            d->subject = xstrdup(subject);
+            d->body = xstrdup(mail);
             submit(d);
         }
     }
-    json_t *hooks = json_object_get(j.notifications, "webhooks");
-    if (json_array_size(hooks)) {
-        char *link = run_link(n, r), *message = message_text(r);
-        json_t *doc = json_pack("{s:s,s:{s:s,s:s,s:s},s:o,s:s,s:s?,s:s?}", "event",
-                                "run.finished", "job", "id", j.id, "title", j.title, "task",
-                                j.task, "run", run_summary(r), "status",
-                                run_status_name(r->status), "message", message, "link", link);
-        char *body = json_dump(doc);
-        json_decref(doc);
-        free(link);
-        free(message);
-        json_array_foreach(hooks, i, v)
-        {
-            if (!json_is_string(v)) continue;
-            const char *why = notify_url_problem(json_string_value(v));
-            if (why) {
-                char *shown = notify_hook_shown(json_string_value(v));
-                log_warn("notify.skipped", "channel=webhook run=%s to=%s reason=%s", r->id,
-                         log_q(shown ? shown : "?"), log_q(why));
-                free(shown);
-                continue;
-            }
-            struct delivery *d = delivery_new(n, CH_WEBHOOK, json_string_value(v), r);
-            d->body = xstrdup(body);
-            submit(d);
+    json_array_foreach(json_object_get(j->notifications, "webhooks"), i, v)
+    {
+        if (!json_is_string(v)) continue;
+        const char *why = notify_url_problem(json_string_value(v));
+        if (why) {
+            char *shown = notify_hook_shown(json_string_value(v));
+            log_warn("notify.skipped", "channel=webhook %s=%s to=%s reason=%s", about, id,
+                     log_q(shown ? shown : "?"), log_q(why));
+            free(shown);
+            continue;
         }
-        free(body);
+        struct delivery *d = delivery_new(n, CH_WEBHOOK, json_string_value(v), id, about);
+        d->body = xstrdup(hook);
+        submit(d);
     }
+}
+
+static void on_event(void *arg, const struct sk_event *ev)
+{
+    struct notify *n = arg;
+    const struct run *r = ev->run;
+    if (ev->kind != SKEV_STATUS || !run_status_terminal(r->status)) return;
+    /* a success of a job told it was overdue: it is told it recovered */
+    if (r->status == RUN_SUCCESS && n->overdue.count && map_get(&n->overdue, r->job_id))
+        notify_recheck(n);
+    if (!store_job_notifies(n->store, r->job_id, r->status)) return;
+    struct job j;
+    if (store_job_get(n->store, r->job_id, &j) != 0) return;
+    char *subject = notify_subject(r->status, j.title), *mail = mail_body(n, &j, r);
+    char *link = run_link(n, r), *message = message_text(r);
+    json_t *doc = json_pack("{s:s,s:{s:s,s:s,s:s},s:o,s:s,s:s?,s:s?}", "event", "run.finished",
+                            "job", "id", j.id, "title", j.title, "task", j.task, "run",
+                            run_summary(r), "status", run_status_name(r->status), "message",
+                            message, "link", link);
+    char *hook = json_dump(doc);
+    json_decref(doc);
+    deliver_to(n, &j, r->id, "run", subject, mail, hook);
+    free(subject);
+    free(mail);
+    free(hook);
+    free(link);
+    free(message);
     job_release(&j);
+}
+
+/* ---- jobs that stopped succeeding ---- */
+
+#define ALERT_CHECK_US 30000000 /* how often the jobs with an alert_after are looked at */
+
+struct alert_due {
+    char id[UUID_STR_LEN];
+    int64_t overdue_at, last_success;
+    bool overdue; /* else: it recovered */
+};
+
+struct alerts {
+    int64_t now, next; /* next: the earliest deadline of a job not overdue yet */
+    struct alert_due *due;
+    size_t n, cap;
+    struct map *overdue;
+};
+
+static void alert_seen(void *arg, const struct job_alert *a)
+{
+    struct alerts *l = arg;
+    /* a job that never succeeded counts from its creation */
+    int64_t since = a->last_success_end != NO_TIME ? a->last_success_end : a->created;
+    bool overdue = a->overdue_at == NO_TIME && l->now - since >= a->alert_after_ms * 1000;
+    bool recovered = a->overdue_at != NO_TIME && a->last_success_end != NO_TIME &&
+                     a->last_success_end > a->overdue_at;
+    if (a->overdue_at == NO_TIME && !overdue) {
+        int64_t deadline = since + a->alert_after_ms * 1000;
+        if (deadline < l->next) l->next = deadline;
+    }
+    if ((a->overdue_at != NO_TIME || overdue) && !recovered) map_put(l->overdue, a->id, l);
+    if (!overdue && !recovered) return;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 8;
+        l->due = xrealloc(l->due, l->cap * sizeof *l->due);
+    }
+    struct alert_due *d = &l->due[l->n++];
+    snprintf(d->id, sizeof d->id, "%s", a->id);
+    d->overdue_at = a->overdue_at;
+    d->last_success = a->last_success_end;
+    d->overdue = overdue;
+}
+
+/* Tells job j's notifications that it is overdue (since `at`), or that it recovered. */
+static void alert(struct notify *n, const struct job *j, const struct alert_due *a, int64_t at)
+{
+    char after[32], last[TIME_STR_MAX], when[TIME_STR_MAX], id[UUID_STR_LEN];
+    duration_format(j->alert_after_ms, after);
+    if (a->last_success != NO_TIME) time_format(a->last_success, last);
+    time_format(a->overdue ? at : a->overdue_at, when);
+    uuid_v7(id, time_now_us()); /* the alert's own id, as a run's names its deliveries */
+    char *link = n->cfg->public_url ? xasprintf("%s/jobs/%s", n->cfg->public_url, j->id) : NULL;
+    struct buf mail = BUF_INIT;
+    buf_puts(&mail, "The job \"");
+    mail_text(&mail, j->title, 300);
+    if (a->overdue && a->last_success != NO_TIME)
+        buf_printf(&mail, "\" has not succeeded for longer than %s: its last successful run "
+                          "ended at %s.\r\n", after, last);
+    else if (a->overdue)
+        buf_printf(&mail, "\" has not succeeded for longer than %s: it has had no successful "
+                          "run since it was created.\r\n", after);
+    else
+        buf_printf(&mail, "\" succeeded again: its run ended at %s, after it was reported "
+                          "overdue at %s.\r\n", last, when);
+    if (link) buf_printf(&mail, "\r\nThe job and its runs: %s\r\n", link);
+    char *subject = xasprintf("Job %s: %s", a->overdue ? "overdue" : "recovered", j->title);
+    json_t *doc = json_pack("{s:s,s:{s:s,s:s,s:s},s:s,s:s?,s:s,s:s?}", "event",
+                            a->overdue ? "job.overdue" : "job.recovered", "job", "id", j->id,
+                            "title", j->title, "task", j->task, "alert_after", after,
+                            "last_success", a->last_success != NO_TIME ? last : NULL,
+                            "overdue_since", when, "link", link);
+    char *hook = json_dump(doc);
+    json_decref(doc);
+    if (a->overdue)
+        log_warn("job.overdue", "job=%s alert=%s alert_after=%s last_success=%s", j->id, id,
+                 after, a->last_success != NO_TIME ? last : "none");
+    else
+        log_info("job.recovered", "job=%s alert=%s overdue_since=%s", j->id, id, when);
+    deliver_to(n, j, id, "alert", subject, buf_cstr(&mail), hook);
+    free(subject);
+    free(hook);
+    free(link);
+    buf_free(&mail);
+}
+
+static void on_alert_check(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct notify *n = arg;
+    int64_t now = time_now_us();
+    struct alerts l = {now, now + ALERT_CHECK_US, NULL, 0, 0, &n->overdue};
+    map_release(&n->overdue);
+    map_init(&n->overdue);
+    store_begin(n->store);
+    store_jobs_alerting(n->store, alert_seen, &l);
+    for (size_t i = 0; i < l.n; i++) {
+        const struct alert_due *a = &l.due[i];
+        struct job j;
+        /* told once: the compare-and-set fails for a job saved or told meanwhile */
+        if (store_job_set_overdue(n->store, a->id, a->overdue_at, a->overdue ? l.now : NO_TIME) ||
+            store_job_get(n->store, a->id, &j))
+            continue;
+        alert(n, &j, a, l.now);
+        job_release(&j);
+    }
+    store_commit(n->store);
+    free(l.due);
+    /* again at the next deadline, and at least every 30 s (jobs saved meanwhile, clocks) */
+    int64_t wait = l.next - time_now_us();
+    if (wait < 0) wait = 0;
+    struct timeval tv = {wait / 1000000, wait % 1000000};
+    evtimer_add(n->alert_ev, &tv);
+}
+
+void notify_recheck(struct notify *n)
+{
+    static const struct timeval now = {0, 0};
+    evtimer_add(n->alert_ev, &now);
 }
 
 /* A delivery no thread had begun when sked stopped. */
 static void drop_queued(void *arg)
 {
     struct delivery *d = arg;
-    log_warn("notify.dropped", "channel=%s run=%s to=%s reason=\"sked stopped before it was "
+    log_warn("notify.dropped", "channel=%s %s=%s to=%s reason=\"sked stopped before it was "
                                "sent\" attempts=%d",
-             d->ch == CH_EMAIL ? "email" : "webhook", d->run_id, log_q(d->shown),
+             d->ch == CH_EMAIL ? "email" : "webhook", d->about, d->run_id, log_q(d->shown),
              d->attempt - 1);
     delivery_free(d);
 }
@@ -582,6 +719,10 @@ struct notify *notify_new(struct event_base *base, struct store *st, struct even
     n->mail_pool = offload_new(base, MAIL_THREADS);
     n->hook_pool = offload_new(base, HOOK_THREADS);
     n->sub = events_subscribe(ev, NULL, on_event, n);
+    map_init(&n->overdue);
+    n->alert_ev = evtimer_new(base, on_alert_check, n);
+    struct timeval first = {1, 0}; /* soon after the start: a job may be overdue already */
+    evtimer_add(n->alert_ev, &first);
     return n;
 }
 
@@ -589,6 +730,8 @@ void notify_free(struct notify *n)
 {
     if (!n) return;
     events_unsubscribe(n->events, n->sub);
+    event_free(n->alert_ev);
+    map_release(&n->overdue);
     n->stopping = true; /* a delivery that fails from now on is dropped, not retried */
     /* those not begun are dropped at once; those under way finish (an attempt, 10 s at most) */
     offload_withdraw(n->mail_pool, drop_queued);
@@ -598,9 +741,9 @@ void notify_free(struct notify *n)
     while (n->waiting) {
         struct delivery *d = n->waiting;
         n->waiting = d->next;
-        log_warn("notify.dropped", "channel=webhook run=%s to=%s reason=\"sked stopped before "
+        log_warn("notify.dropped", "channel=webhook %s=%s to=%s reason=\"sked stopped before "
                                    "the retry\"",
-                 d->run_id, log_q(d->shown));
+                 d->about, d->run_id, log_q(d->shown));
         delivery_free(d);
     }
     free(n);

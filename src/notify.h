@@ -28,6 +28,8 @@ struct notify *notify_new(struct event_base *base, struct store *st, struct even
 /* Waits for deliveries in flight; retries still waiting are dropped (and logged). */
 void notify_free(struct notify *n);
 const struct notify_stats *notify_stats(const struct notify *n);
+/* Looks at the jobs with an alert_after at once (a job was saved with one). */
+void notify_recheck(struct notify *n);
 
 /* "Job Failed: TITLE" and friends, as the reference names them. Caller frees. */
 char *notify_subject(int status, const char *title);

@@ -26,7 +26,7 @@ enum {
     O_ARG, O_ARGS_JSON, O_CUSTOM, O_CLEAR_CUSTOM, O_TIMEOUT, O_YES, O_SINCE, O_WAIT,
     O_RETRIES, O_BACKOFF, O_RETENTION, O_OVERLAP, O_CATCHUP, O_CATCHUP_LIMIT, O_NOTIFY_ON,
     O_NOTIFY_EMAIL, O_NOTIFY_WEBHOOK, O_ON_SUCCESS, O_UNTIL, O_FROM, O_TO, O_STEP, O_DRY_RUN,
-    O_QUEUED, O_RUNNING, O_TRIGGER, O_COUNT
+    O_QUEUED, O_RUNNING, O_TRIGGER, O_ALERT, O_COUNT
 };
 _Static_assert(O_COUNT <= OPTS_MAX, "more options than struct opts holds");
 
@@ -44,7 +44,7 @@ _Static_assert(O_COUNT <= OPTS_MAX, "more options than struct opts holds");
         {"overlap", 0, true, O_OVERLAP}, {"catchup", 0, true, O_CATCHUP},                      \
         {"catchup-limit", 0, true, O_CATCHUP_LIMIT}, {"notify-on", 0, true, O_NOTIFY_ON},      \
         {"notify-email", 0, true, O_NOTIFY_EMAIL}, {"notify-webhook", 0, true, O_NOTIFY_WEBHOOK}, \
-        {"on-success", 0, true, O_ON_SUCCESS}
+        {"on-success", 0, true, O_ON_SUCCESS}, {"alert-after", 0, true, O_ALERT}
 
 #define USAGE_JOB_NAME                                                                      \
     "  --title T            the job's title (1 to 250 characters)\n"                         \
@@ -71,7 +71,9 @@ _Static_assert(O_COUNT <= OPTS_MAX, "more options than struct opts holds");
     "  --notify-webhook URL an http(s) URL that gets a signed POST then; repeatable\n"     \
     "                       (none: no URL)\n"                                                \
     "  --on-success JOB     a job to start when a run of this one succeeds (its id, the\n" \
-    "                       start of one, or its title); repeatable (none: no job)\n"
+    "                       start of one, or its title); repeatable (none: no job)\n"      \
+    "  --alert-after DUR    tell its e-mails and webhooks when it has not succeeded for\n" \
+    "                       DUR (26h), and again when it succeeds (none: no alert)\n"
 #define USAGE_JOB_JSON "  --json               print the job as JSON\n"
 /* clang-format on */
 
@@ -443,6 +445,14 @@ static void print_job(const struct client *c, const json_t *j)
     free(words);
     const char *keep = json_str(j, "retention");
     kv_print(stdout, "Retention", keep ? keep : "the server's");
+    const char *alert = json_str(j, "alert_after"), *overdue = json_str(j, "overdue_since");
+    char since[TIMEBUF];
+    words = !alert     ? NULL
+            : overdue ? xasprintf("after %s without a success (overdue since %s)", alert,
+                                  fmt_time(overdue, since))
+                      : xasprintf("after %s without a success", alert);
+    kv_print(stdout, "Alert", words ? words : "none");
+    free(words);
     words = notify_words(j);
     kv_line(stdout, "Notify", words);
     free(words);
@@ -602,6 +612,7 @@ static int job_body(const struct opts *o, const json_t *job, json_t **out)
                    {O_TIMEOUT, "timeout"},
                    {O_BACKOFF, "retry_backoff"},
                    {O_RETENTION, "retention"},
+                   {O_ALERT, "alert_after"},
                    {O_OVERLAP, "overlap"},
                    {O_CATCHUP, "catchup"}};
     for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
@@ -629,6 +640,8 @@ static int job_body(const struct opts *o, const json_t *job, json_t **out)
     const char *retention = opts_get(o, O_RETENTION);
     if (retention && strcmp(retention, "default") == 0)
         json_object_set_new(b, "retention", json_null()); /* the server's --retention */
+    const char *alert = opts_get(o, O_ALERT);
+    if (alert && strcmp(alert, "none") == 0) json_object_set_new(b, "alert_after", json_null());
     if (opts_get(o, O_RETRIES))
         json_object_set_new(b, "max_retries", opt_number(opts_get(o, O_RETRIES)));
     if (opts_get(o, O_CATCHUP_LIMIT))

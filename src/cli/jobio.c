@@ -42,6 +42,7 @@ static const char *const fields[] = {"title",
                                      "max_retries",
                                      "retry_backoff",
                                      "retention",
+                                     "alert_after",
                                      NULL};
 
 /* Every job of the server, in the order it lists them (oldest first). */

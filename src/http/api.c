@@ -1125,6 +1125,9 @@ void api_job_write(struct api_ctx *c, struct buf *b, const struct job *j, bool w
     if (j->retention_ms >= 0) duration_format(j->retention_ms, d);
     emit_str(&w, "retention", j->retention_ms >= 0 ? d : NULL);
     emit_json_or(&w, "on_success", j->on_success, "[]");
+    if (j->alert_after_ms >= 0) duration_format(j->alert_after_ms, d);
+    emit_str(&w, "alert_after", j->alert_after_ms >= 0 ? d : NULL);
+    emit_time(&w, "overdue_since", j->overdue_at);
 
     /* default_args: what a run would get now with the saved arguments (a JSON string, as the
      * reference sends it); "null" when no run can start now (its job type is not loaded) */

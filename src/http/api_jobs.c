@@ -27,11 +27,11 @@ static const char *writable[] = {"title",         "description",   "task",
                                  "notification_statuses", "timeout", "overlap",
                                  "catchup",       "catchup_limit", "max_retries",
                                  "retry_backoff", "retention",     "notification_webhooks",
-                                 "on_success",    NULL};
+                                 "on_success",    "alert_after",   NULL};
 /* sent back by clients that PUT what they read; ignored */
 static const char *read_only[] = {"id",       "created",   "updated",      "links",
                                   "last_run", "last_runs", "default_args", "next_run",
-                                  "run_args", "skipped_fires", NULL};
+                                  "run_args", "skipped_fires", "overdue_since", NULL};
 
 #define ON_SUCCESS_MAX 20
 
@@ -321,6 +321,20 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
             j->retention_ms = ms;
     }
 
+    json_t *alert = json_object_get(body, "alert_after");
+    if (alert || full) {
+        int64_t ms = -1;
+        const char *why = "must be a duration such as \"26h\", or null for no alert";
+        if (alert && !json_is_null(alert) &&
+            (!json_is_string(alert) || duration_parse(json_string_value(alert), &ms, &why) != 0 ||
+             ms < 1000))
+            json_errs_add(errs, "alert_after", "%s", ms >= 0 && ms < 1000 ? "must be at least 1s" : why);
+        else if (ms != j->alert_after_ms) {
+            j->alert_after_ms = ms;
+            j->overdue_at = NO_TIME; /* judged afresh by the new alert */
+        }
+    }
+
     /* jobs started when a run succeeds: their form here, their existence and the absence of a
      * cycle by check_on_success, which reads the store */
     json_t *next = json_object_get(body, "on_success");
@@ -436,10 +450,11 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
 /* The fields a person edits, for the audit trail's before/after. */
 static json_t *editable(const struct job *j)
 {
-    char d[32] = "", rb[32], ret[32] = "";
+    char d[32] = "", rb[32], ret[32] = "", al[32] = "";
     if (j->timeout_ms > 0) duration_format(j->timeout_ms, d);
     duration_format(j->retry_backoff_ms, rb);
     if (j->retention_ms >= 0) duration_format(j->retention_ms, ret);
+    if (j->alert_after_ms >= 0) duration_format(j->alert_after_ms, al);
     json_t *o = json_pack("{s:s?,s:s?,s:b,s:s?,s:O?,s:O?,s:O?,s:s?,s:s,s:s,s:i,s:i,s:s,s:s?}", "title",
                      j->title, "description", j->description, "active", j->active,
                      "default_queue", j->default_queue, "schedule", j->schedule, "run_args",
@@ -448,6 +463,7 @@ static json_t *editable(const struct job *j)
                      "catchup_limit", j->catchup_limit, "max_retries", j->max_retries,
                      "retry_backoff", rb, "retention", *ret ? ret : NULL);
     json_object_set_new(o, "on_success", j->on_success ? json_incref(j->on_success) : json_array());
+    json_object_set_new(o, "alert_after", *al ? json_string(al) : json_null());
     return o;
 }
 
@@ -722,6 +738,7 @@ void api_jobs_create(struct api_ctx *c)
         return;
     }
     scheduler_job_saved(c->api->sched, &j);
+    if (j.alert_after_ms >= 0 && c->api->notify) notify_recheck(c->api->notify);
     api_audit(c, "job.created", j.id, NULL, NULL, json_pack("{s:o}", "job", editable(&j)));
     api_location(c, "/api/jobs/%s", j.id);
     reply_job(c, 201, &j, false);
@@ -878,6 +895,7 @@ static void update(struct api_ctx *c, bool full)
         return;
     }
     scheduler_job_saved(c->api->sched, &j);
+    if (j.alert_after_ms >= 0 && c->api->notify) notify_recheck(c->api->notify);
     struct run r;
     bool has_runs = store_run_latest(c->api->store, j.id, -1, &r) == 0;
     if (has_runs) run_release(&r);

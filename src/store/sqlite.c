@@ -797,7 +797,8 @@ int store_meta_set(struct store *s, const char *key, const char *value)
 #define JOB_COLS                                                                               \
     "id, created, updated, active, title, description, task, default_queue, schedule, "       \
     "run_args, notifications, timeout_ms, next_run, overlap, catchup, catchup_limit, "        \
-    "skipped_fires, max_retries, retry_backoff_ms, retention_ms, on_success"
+    "skipped_fires, max_retries, retry_backoff_ms, retention_ms, on_success, alert_after_ms, "  \
+    "overdue_at"
 
 static void read_job(sqlite3_stmt *st, struct job *j)
 {
@@ -825,6 +826,8 @@ static void read_job(sqlite3_stmt *st, struct job *j)
     j->retry_backoff_ms = sqlite3_column_int64(st, 18);
     j->retention_ms = sqlite3_column_type(st, 19) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 19);
     j->on_success = col_json(st, 20);
+    j->alert_after_ms = sqlite3_column_type(st, 21) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 21);
+    j->overdue_at = col_time(st, 22);
 }
 
 static void bind_job(sqlite3_stmt *st, const struct job *j)
@@ -858,13 +861,18 @@ static void bind_job(sqlite3_stmt *st, const struct job *j)
     else
         sqlite3_bind_int64(st, 19, j->retention_ms);
     bind_json(st, 20, json_array_size(j->on_success) ? j->on_success : NULL);
+    if (j->alert_after_ms < 0)
+        sqlite3_bind_null(st, 21);
+    else
+        sqlite3_bind_int64(st, 21, j->alert_after_ms);
+    bind_time(st, 22, j->overdue_at);
 }
 
 int store_job_insert(struct store *s, const struct job *j)
 {
     sqlite3_stmt *st = stmt(s, "INSERT INTO job (" JOB_COLS ") VALUES "
                                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0, ?17, ?18, "
-                               "?19, ?20)");
+                               "?19, ?20, ?21, ?22)");
     bind_job(st, j);
     s->job_gen++;
     return write_step(s, st) == SQLITE_DONE ? 0 : fail(s, "job_insert");
@@ -877,7 +885,8 @@ int store_job_update(struct store *s, const struct job *j)
                                "run_args = ?10, notifications = ?11, timeout_ms = ?12, "
                                "next_run = ?13, overlap = ?14, catchup = ?15, catchup_limit = ?16, "
                                "max_retries = ?17, retry_backoff_ms = ?18, retention_ms = ?19, "
-                               "on_success = ?20 WHERE id = ?1 AND ?2 = ?2");
+                               "on_success = ?20, alert_after_ms = ?21, overdue_at = ?22 "
+                               "WHERE id = ?1 AND ?2 = ?2");
     bind_job(st, j);
     s->job_gen++;
     if (write_step(s, st) != SQLITE_DONE) return fail(s, "job_update");
@@ -2010,6 +2019,34 @@ int store_jobs_scheduled(struct store *s, void (*fn)(void *arg, const char *id, 
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         fn(arg, (const char *)sqlite3_column_text(st, 0), col_time(st, 1));
     return rc == SQLITE_DONE ? 0 : fail(s, "jobs_scheduled");
+}
+
+int store_jobs_alerting(struct store *s, void (*fn)(void *arg, const struct job_alert *a),
+                        void *arg)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT j.id, j.created, j.alert_after_ms, j.overdue_at, (SELECT "
+                               "r.finished_at FROM run r WHERE r.job_id = j.id AND r.status = "
+                               "'S' ORDER BY r.rid DESC LIMIT 1) FROM job j WHERE "
+                               "j.alert_after_ms IS NOT NULL AND j.active = 1");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct job_alert a = {(const char *)sqlite3_column_text(st, 0),
+                              sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+                              col_time(st, 3), col_time(st, 4)};
+        fn(arg, &a);
+    }
+    return rc == SQLITE_DONE ? 0 : fail(s, "jobs_alerting");
+}
+
+int store_job_set_overdue(struct store *s, const char *id, int64_t expected, int64_t at)
+{
+    sqlite3_stmt *st = stmt(s, "UPDATE job SET overdue_at = ?2 WHERE id = ?1 AND overdue_at IS ?3");
+    bind_text(st, 1, id);
+    bind_time(st, 2, at);
+    bind_time(st, 3, expected);
+    s->job_gen++;
+    if (write_step(s, st) != SQLITE_DONE) return fail(s, "job_set_overdue");
+    return sqlite3_changes(s->db) ? 0 : -ESTALE;
 }
 
 int store_job_facts(struct store *s, void (*fn)(void *arg, const struct job_fact *f), void *arg)

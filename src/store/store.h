@@ -133,6 +133,17 @@ struct job_fact {
     const char *id, *title, *task;
     int64_t next_fire, last_success_end;
 };
+/* An active job with an alert_after, as the check of overdue jobs reads it. */
+struct job_alert {
+    const char *id;
+    int64_t created, alert_after_ms, overdue_at;
+    int64_t last_success_end; /* the end of its newest SUCCESS run, or NO_TIME */
+};
+int store_jobs_alerting(struct store *s, void (*fn)(void *arg, const struct job_alert *a),
+                        void *arg);
+/* Sets a job's overdue_at from expected to at (compare-and-set: -ESTALE when it was not
+ * expected, the job saved or checked meanwhile). */
+int store_job_set_overdue(struct store *s, const char *id, int64_t expected, int64_t at);
 /* Calls fn for every job, in id order. */
 int store_job_facts(struct store *s, void (*fn)(void *arg, const struct job_fact *f), void *arg);
 /* Number of the job's runs (of every job's: job_id NULL) whose status is in the mask. */

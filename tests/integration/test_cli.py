@@ -617,6 +617,17 @@ class TestRuns(CliCase):
         self.assertEqual((run["args"]["since"], run["until"]),
                          ("2026-02-01T00:00:00.000000+00:00", "2026-02-02T00:00:00.000000+00:00"))
 
+    def test_alert_after(self):
+        job = self.create("Must succeed", "sync_records", "--alert-after", "26h")
+        self.assertEqual(job["alert_after"], "1d2h")
+        out = self.ok("job", "show", job["id"])
+        self.assertRegex(out, r"(?m)^Alert +after 1d2h without a success$")
+        self.ok("job", "update", job["id"], "--alert-after", "none")
+        self.assertRegex(self.ok("job", "show", job["id"]), r"(?m)^Alert +none$")
+        p = self.cli("job", "update", job["id"], "--alert-after", "soon")
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("--alert-after: expected a duration", p.stderr)
+
     def test_job_stop(self):
         job = self.create("Stop them", "reindex", "--arg", "steps=600", "--arg", "step_seconds=0.1")
         runs = [self.s.run_job(job["id"]) for _ in range(2)]

@@ -391,6 +391,59 @@ class Notifications(unittest.TestCase):
             rec.close()
 
 
+class OverdueAlerts(unittest.TestCase):
+    def test_a_job_that_stops_succeeding_is_reported_once_and_its_recovery_too(self):
+        """alert_after: a job without a success for that long has its webhooks told once
+        (job.overdue), its overdue_since set, through a restart too; its next success tells
+        them it recovered (job.recovered); a new alert_after judges afresh."""
+        rec = Receiver()
+        tasks = {"ok.json": sh_task("ok", "echo fine"), "bad.json": sh_task("bad", "exit 3")}
+        try:
+            with Sked(tasks=tasks, args=FAST) as s:
+                job = s.create_job("ok", alert_after="2s", notification_webhooks=[rec.url + "/hook"])
+                self.assertEqual((job["alert_after"], job["overdue_since"]), ("2s", None))
+                quiet = s.create_job("ok", notification_webhooks=[rec.url + "/quiet"])  # no alert
+                got = wait_for(lambda: rec.requests, timeout=15, what="the overdue alert")
+                doc = json.loads(got[0][3])
+                self.assertEqual(got[0][1], "/hook")
+                self.assertEqual((doc["event"], doc["job"]["id"], doc["alert_after"], doc["last_success"]),
+                                 ("job.overdue", job["id"], "2s", None))
+                since = s.get("/api/jobs/" + job["id"]).json["overdue_since"]
+                self.assertEqual(doc["overdue_since"], since)
+                self.assertLess(parse_time(since) - parse_time(job["created"]), 10)
+                # told once, also across a restart
+                s.restart()
+                time.sleep(3)
+                self.assertEqual(len(rec.requests), 1, rec.requests)
+                self.assertEqual(s.get("/api/jobs/" + job["id"]).json["overdue_since"], since)
+                # a success tells it recovered
+                s.wait_run(s.run_job(job["id"]))
+                got = wait_for(lambda: rec.requests[1:], what="the recovery")
+                doc = json.loads(got[0][3])
+                ok = s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["hits"][0]
+                self.assertEqual((doc["event"], doc["last_success"], doc["overdue_since"]),
+                                 ("job.recovered", ok["finished_at"], since))
+                self.assertIsNone(s.get("/api/jobs/" + job["id"]).json["overdue_since"])
+                # a new alert_after judges afresh, and none is no alert
+                r = s.patch("/api/jobs/" + job["id"], {"alert_after": "1h"})
+                self.assertEqual((r.json["alert_after"], r.json["overdue_since"]), ("1h", None))
+                time.sleep(3)
+                self.assertEqual(len(rec.requests), 2, rec.requests)
+                self.assertFalse([x for x in rec.requests if x[1] == "/quiet"])
+                audit = s.get("/api/audit?action=job.updated&job_id=" + job["id"]).json["hits"]["hits"]
+                self.assertEqual(audit[0]["details"]["changes"]["alert_after"],
+                                 {"before": "2s", "after": "1h"})
+                for bad, msg in (("soon", "expected a duration"), ("500ms", "must be at least 1s"), (5, "must be a duration")):
+                    r = s.patch("/api/jobs/" + job["id"], {"alert_after": bad})
+                    self.assertEqual(r.status, 400, r)
+                    self.assertIn(msg, r.json["errors"][0]["messages"][0])
+                bad_job = s.create_job("bad", alert_after="1h")
+                self.assertEqual(s.patch("/api/jobs/" + bad_job["id"], {"alert_after": None}).json["alert_after"], None)
+                self.assertEqual(quiet["alert_after"], None)
+        finally:
+            rec.close()
+
+
 class ReceiverOn(Receiver):
     """A Receiver on a given port."""
 
@@ -1453,6 +1506,8 @@ class Upgrade(unittest.TestCase):
                 DROP TABLE chain_pending;
                 DROP TABLE idempotency;
                 ALTER TABLE run DROP COLUMN window_end;
+                ALTER TABLE job DROP COLUMN alert_after_ms;
+                ALTER TABLE job DROP COLUMN overdue_at;
                 PRAGMA user_version = 4;""")
             t = int(time.time() * 1e6)
             queued = str(uuid.uuid4())
@@ -1461,7 +1516,7 @@ class Upgrade(unittest.TestCase):
             db.commit()
             db.close()
             s.start()
-            self.assertEqual(s.get("/readyz").json["store_version"], 17)
+            self.assertEqual(s.get("/readyz").json["store_version"], 18)
             self.assertEqual(s.wait_run({"id": queued, "job_id": job["id"]})["status"], "SUCCESS")
             self.assertEqual(s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"], 4)
             s.wait_run(s.run_job(job["id"]))

@@ -138,3 +138,16 @@ test('a cron schedule with a jitter: the preview gives the job\'s place, the job
   assert.match(first, new RegExp(saved.next_run.slice(11, 19)));
   await page.getByText('Cron 0 3 * * *, up to 10m later').waitFor();
 });
+
+test('the job form sets an alert when the job stops succeeding; the job page says it', async () => {
+  await page.goto(`${sked.url}/jobs/${job.id}/edit`);
+  await page.getByLabel('Alert when no success for').fill('26h');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('heading', { name: 'Harvest the archive', level: 1 }).waitFor();
+  assert.equal((await sked.api('GET', `/api/jobs/${job.id}`)).alert_after, '1d2h'); // as durations are written back
+  await page.getByText('after 1d2h without a success').waitFor();
+  await page.goto(`${sked.url}/jobs/${job.id}/edit`);
+  await page.getByLabel('Alert when no success for').fill('soon');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await until(async () => assert.match(await fieldError(page.getByLabel('Alert when no success for')), /duration/i));
+});

@@ -142,6 +142,9 @@ export async function jobPage(el, { params, token }) {
           'max_retries' in job ? ['Retries', job.max_retries ? `${job.max_retries}, first after ${job.retry_backoff}` : 'none'] : null,
           'retention' in job ? ['Retention', job.retention || 'the server\'s'] : null,
           ['Notifications', describeNotifications(job)],
+          job.alert_after ? ['Alert', job.overdue_since
+            ? h('span', { class: 'warn-text' }, icon('alert'), ` Overdue: no success for over ${job.alert_after}, told `, timeEl(job.overdue_since))
+            : `after ${job.alert_after} without a success`] : null,
           (job.on_success || []).length ? ['On success, starts', chainList(job.on_success), true] : null,
           upstream.length ? ['Started when these succeed', upstreamList(), true] : null,
         ])),

@@ -63,6 +63,7 @@ export async function jobFormPage(el, { params, token }) {
   const maxRetries = input({ type: 'number', min: 0, max: 100, step: 1, value: job && job.max_retries ? job.max_retries : '', placeholder: '0', class: 'short' });
   const retryBackoff = input({ value: job && job.retry_backoff && job.retry_backoff !== '30s' ? job.retry_backoff : '', placeholder: '30s', class: 'short' });
   const retention = input({ value: job && job.retention ? job.retention : '', placeholder: 'the server\'s', class: 'short' });
+  const alertAfter = input({ value: job && job.alert_after ? job.alert_after : '', placeholder: 'never', class: 'short' });
   // notifications: the final statuses that notify, then who hears of them (one per line)
   const notifyOn = NOTIFY_STATUSES.map(([value, text]) => h('label', { class: 'inline-check' },
     h('input', { type: 'checkbox', name: 'notify', value, checked: !!(job && (job.notification_statuses || []).includes(value)) }), text));
@@ -151,7 +152,11 @@ export async function jobFormPage(el, { params, token }) {
         h('div', { class: 'field-error', role: 'alert' })),
       h('div', { class: 'grid-fields wide' },
         field({ label: 'Notification e-mails', control: emails, field: 'notification_emails', hint: 'One address per line; the server\'s SMTP settings send them.' }),
-        field({ label: 'Webhooks', control: webhooks, field: 'notification_webhooks', hint: 'One http:// or https:// URL per line (at most 10); each gets a signed POST.' }))),
+        field({ label: 'Webhooks', control: webhooks, field: 'notification_webhooks', hint: 'One http:// or https:// URL per line (at most 10); each gets a signed POST.' }),
+        field({
+          label: 'Alert when no success for', control: alertAfter, field: 'alert_after',
+          hint: 'Tell the e-mails and webhooks above when the job has not succeeded for this long, such as 26h, and again when it does. Empty: no alert.',
+        }))),
     h('div', { class: 'form-actions' },
       button('Cancel', { kind: 'ghost', onclick: leave }),
       save));
@@ -204,6 +209,7 @@ export async function jobFormPage(el, { params, token }) {
       max_retries: maxRetries.value === '' ? null : Number(maxRetries.value),
       retry_backoff: retryBackoff.value.trim() || null,
       retention: retention.value.trim() || null,
+      alert_after: alertAfter.value.trim() || null,
       notification_statuses: notifyOn.map((l) => l.firstChild).filter((c) => c.checked).map((c) => c.value),
       notification_emails: listOf(emails),
       notification_webhooks: listOf(webhooks),
