@@ -434,8 +434,8 @@ static int parse_jitter(const json_t *doc, const char *prefix, struct schedule *
                                      "of the schedule may fire");
         return -EINVAL;
     }
-    if (ms < 1000 || ms > 86400000) {
-        errf(errs, prefix, "jitter", "must be from 1s to 1d");
+    if (ms < 2000 || ms > 86400000) { /* whole seconds below it: 1s would place all at 0 */
+        errf(errs, prefix, "jitter", "must be from 2s to 1d");
         return -EINVAL;
     }
     out->jitter_us = ms / 1000 * 1000000; /* whole seconds */

@@ -705,7 +705,8 @@ static int maybe_retry(struct dispatch *d, const struct run *r)
     /* a job whose runs never overlap (skip, queue_one) with a run already waiting or going:
      * that run does the job's next work, and a retry beside it would run side by side */
     unsigned moving = RUN_MASK(RUN_QUEUED) | RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING);
-    if (r->attempt <= j.max_retries &&
+    /* (a run given its window's end is retried whatever waits: no other run does its window) */
+    if (r->attempt <= j.max_retries && r->until == NO_TIME &&
         (j.overlap == OVERLAP_SKIP || j.overlap == OVERLAP_QUEUE_ONE) &&
         store_job_count_runs(d->store, j.id, moving) > 0) {
         log_info("run.retry_skipped", "run=%s job=%s reason=\"overlap %s: the job's next run "

@@ -564,7 +564,10 @@ static void on_run_event(void *arg, const struct sk_event *ev)
     const struct run *r = ev->run;
     if (ev->kind != SKEV_STATUS || !run_status_terminal(r->status)) return;
     if (map_get(&s->holding, r->job_id)) release_if_idle(s, r->job_id);
-    if (r->status != RUN_SUCCESS || !store_job_chains(s->store, r->job_id)) return;
+    /* a run given its window's end (a backfill's) starts none: the jobs it would start would
+     * not know its window, and would move their own since */
+    if (r->status != RUN_SUCCESS || r->until != NO_TIME || !store_job_chains(s->store, r->job_id))
+        return;
     /* owed in the outcome's transaction (the loop's iteration), paid in the chained runs' */
     store_chain_owed(s->store, r->id, r->job_id);
     chain_add(s, r->id, r->job_id);

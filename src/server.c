@@ -378,7 +378,9 @@ int server_main(int argc, char **argv)
     s.base = event_base_new_with_config(ec);
     event_config_free(ec);
     s.events = events_new();
-    /* notifications and counters first: runs that recovery fails are announced and counted */
+    /* notifications and counters first: runs that recovery fails are announced and counted,
+     * after the start the metrics give (sked_start_time_seconds) */
+    int64_t started = time_now_us();
     s.notify = notify_new(s.base, s.store, s.events, &s.cfg);
     s.metrics = metrics_new(s.events);
     s.dispatch = dispatch_new(s.base, s.store, &s.cfg, s.events);
@@ -406,7 +408,7 @@ int server_main(int argc, char **argv)
     /* one thread: password hashing is memory-hard (64 MiB each) and rate-limited anyway */
     s.offload = offload_new(s.base, 1);
     s.api = (struct api){s.store,   s.dispatch, s.sched,   s.events, s.metrics, s.notify,
-                         &s.cfg,    s.auth,     s.offload, s.base,   time_now_us()};
+                         &s.cfg,    s.auth,     s.offload, s.base,   started};
     /* long reads (a text search reads every titled run of a job): not on the loop */
     if (strcmp(s.cfg.db_path, ":memory:") != 0)
         s.api.search = s.search = offload_new(s.base, API_READERS);

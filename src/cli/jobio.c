@@ -349,6 +349,20 @@ static void change_value(struct buf *b, const json_t *v)
     free(text);
 }
 
+/* "  field[.member]  before → after", unless the two are equal (NULL: not set). */
+static void print_change(const char *field, const char *member, const json_t *a, const json_t *b)
+{
+    if (a && b && json_equal((json_t *)a, (json_t *)b)) return;
+    struct buf name = BUF_INIT, before = BUF_INIT, after = BUF_INIT;
+    buf_printf(&name, "%s%s%s", field, member ? "." : "", member ? member : "");
+    change_value(&before, a ? a : json_null());
+    change_value(&after, b ? b : json_null());
+    printf("  %-22s %s \xe2\x86\x92 %s\n", buf_cstr(&name), buf_cstr(&before), buf_cstr(&after));
+    buf_free(&name);
+    buf_free(&before);
+    buf_free(&after);
+}
+
 /* Prints "'TITLE' (jobs[i]) changes:" and a "  field  before → after" line per field of
  * every job of the file that has changes in diffs. */
 static void print_changes(const json_t *jobs, json_t *const *diffs, bool dry)
@@ -364,12 +378,18 @@ static void print_changes(const json_t *jobs, json_t *const *diffs, bool dry)
         json_t *pair;
         json_object_foreach(diffs[i], field, pair)
         {
-            struct buf before = BUF_INIT, after = BUF_INIT;
-            change_value(&before, json_array_get(pair, 0));
-            change_value(&after, json_array_get(pair, 1));
-            printf("  %-22s %s \xe2\x86\x92 %s\n", field, buf_cstr(&before), buf_cstr(&after));
-            buf_free(&before);
-            buf_free(&after);
+            const json_t *a = json_array_get(pair, 0), *b = json_array_get(pair, 1);
+            if (json_is_object(a) && json_is_object(b)) {
+                /* an object (a schedule) by its members that differ: a change past the first
+                 * 40 columns would not show otherwise */
+                const char *k;
+                json_t *v;
+                json_object_foreach((json_t *)a, k, v) print_change(field, k, v, json_object_get(b, k));
+                json_object_foreach((json_t *)b, k, v)
+                    if (!json_object_get(a, k)) print_change(field, k, NULL, v);
+                continue;
+            }
+            print_change(field, NULL, a, b);
         }
     }
 }

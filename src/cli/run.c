@@ -177,6 +177,14 @@ static void print_run(const struct client *c, const json_t *r)
     kv_line(stdout, "Status", json_str(r, "status"));
     kv_text(stdout, "Message", json_str(r, "message"));
     kv_line(stdout, "Trigger", json_str(r, "trigger"));
+    if (json_str(r, "until")) { /* the window it was given (a backfill's) */
+        char from[TIMEBUF], to[TIMEBUF];
+        const char *since = json_str(json_object_get(r, "args"), "since");
+        char *w = xasprintf("%s to %s", since ? fmt_time(since, from) : "the beginning",
+                            fmt_time(json_str(r, "until"), to));
+        kv_print(stdout, "Window", w);
+        free(w);
+    }
     kv_line(stdout, "Queue", json_str(r, "queue"));
     kv_print(stdout, "Created", fmt_time(json_str(r, "created"), t));
     kv_print(stdout, "Started", fmt_time(json_str(r, "started_at"), t));

@@ -559,11 +559,16 @@ void api_runs_backfill(struct api_ctx *c)
     const char *why;
     if (!v || json_is_null(v))
         json_errs_add(errs, "step", "required: the length of each window, such as 1d or 6h");
+    else if (json_is_integer(v) && json_integer_value(v) > 0 &&
+             json_integer_value(v) <= DURATION_MAX_MS / 1000) /* seconds, as a timeout takes */
+        step_ms = json_integer_value(v) * 1000;
     else if (!json_is_string(v) || duration_parse(json_string_value(v), &step_ms, &why) != 0)
         json_errs_add(errs, "step", "not a duration (%s)",
-                      json_is_string(v) ? why : "a string such as 1d, 6h or 30m");
+                      json_is_string(v) ? why : "a string such as 1d, 6h or 30m, or seconds");
     else if (step_ms < 1000)
         json_errs_add(errs, "step", "must be at least 1s");
+    char step[32] = "";
+    if (step_ms >= 1000) duration_format(step_ms, step); /* as durations are written back */
     int64_t n = 0;
     if (from && to && from >= to) {
         json_errs_add(errs, "to", "must be after from");
@@ -573,13 +578,25 @@ void api_runs_backfill(struct api_ctx *c)
             json_errs_add(errs, "step", "makes %lld windows of %s from %s to %s; at most %d a "
                                         "backfill: give a longer step, or backfill the range in "
                                         "parts",
-                          (long long)n, json_string_value(json_object_get(body, "step")),
+                          (long long)n, step,
                           json_string_value(json_object_get(body, "from")),
                           json_string_value(json_object_get(body, "to")) ?
                               json_string_value(json_object_get(body, "to")) : "now",
                           BACKFILL_MAX);
     }
     const struct task *t = taskset_get(dispatch_tasks(c->api->dispatch), j.task);
+    bool admin = c->who.role == ROLE_ADMIN;
+    if (t && t->admin_args && !admin) {
+        json_decref(errs);
+        json_decref(body);
+        api_error(c, 403,
+                  "Permission denied: a backfill gives each run a since of its own, and runs of "
+                  "job '%s' (type '%s') take only the job's saved arguments unless an admin "
+                  "starts them (its task file sets \"operator_args\": false)",
+                  j.title, j.task);
+        job_release(&j);
+        return;
+    }
     if (t && t->celery)
         json_errs_add(errs, "task", "job type '%s' is run by Celery workers, whose tasks get "
                                     "since alone (a run starts when a worker takes it): it "
@@ -589,7 +606,6 @@ void api_runs_backfill(struct api_ctx *c)
         json_errs_add(errs, "args", "the job's saved arguments are custom_args, which reach the "
                                     "task exactly as written: a backfill cannot give each run "
                                     "its since; save the job's arguments as args");
-    bool admin = c->who.role == ROLE_ADMIN;
     struct user_ref by = auth_user_ref(&c->who);
     rq.started_by = &by;
     rq.check_secrets = true;
@@ -646,7 +662,6 @@ void api_runs_backfill(struct api_ctx *c)
     char ts[TIME_STR_MAX], te[TIME_STR_MAX];
     time_format(from, ts);
     time_format(to, te);
-    const char *step = json_string_value(json_object_get(body, "step"));
     if (!dry)
         api_audit(c, "run.backfilled", j.id, NULL, NULL,
                   json_pack("{s:s,s:s,s:s,s:s,s:I}", "from", ts, "to", te, "step", step, "queue",
@@ -673,6 +688,9 @@ void api_jobs_stop_runs(struct api_ctx *c)
         return;
     }
     json_t *errs = json_array();
+    static const char *const known[] = {"dry_run", NULL};
+    api_params_known(c, known, errs);
+    bool dry = api_bool_param(c, "dry_run", errs) == 1;
     static const char *const fields[] = {"status", "trigger", NULL};
     api_unknown_fields_named(body, fields, errs);
     json_t *v;
@@ -699,9 +717,14 @@ void api_jobs_stop_runs(struct api_ctx *c)
     }
     int trigger = -1;
     v = json_object_get(body, "trigger");
-    if (v && !json_is_null(v) &&
-        (!json_is_string(v) || (trigger = run_trigger_parse(json_string_value(v))) < 0))
-        json_errs_add(errs, "trigger", "must be manual, scheduled, retry, chained or backfill");
+    if (v && !json_is_null(v)) {
+        char name[16] = "";
+        size_t len = json_is_string(v) ? json_string_length(v) : 0;
+        for (size_t i = 0; i < len && i + 1 < sizeof name; i++)
+            name[i] = (char)tolower((unsigned char)json_string_value(v)[i]);
+        if (len >= sizeof name || (trigger = run_trigger_parse(name)) < 0)
+            json_errs_add(errs, "trigger", "must be manual, scheduled, retry, chained or backfill");
+    }
     json_decref(body);
     if (json_array_size(errs)) {
         job_release(&j);
@@ -726,9 +749,13 @@ void api_jobs_stop_runs(struct api_ctx *c)
         more = more || n > left;
         for (int i = 0; i < n && left > 0; i++) {
             struct run r;
-            int s = dispatch_stop(c->api->dispatch, ids + (size_t)i * UUID_STR_LEN, &by, &r);
+            run_init(&r);
+            const char *id = ids + (size_t)i * UUID_STR_LEN;
+            /* a dry run tells the runs as they are, each a stop would take */
+            int s = dry ? store_run_get(c->api->store, id, &r)
+                        : dispatch_stop(c->api->dispatch, id, &by, &r);
             if (s == 0) {
-                api_audit(c, "run.stopped", r.job_id, r.id, NULL, NULL);
+                if (!dry) api_audit(c, "run.stopped", r.job_id, r.id, NULL, NULL);
                 json_array_append_new(stopped, json_pack("{s:s,s:s}", "id", r.id, "status",
                                                          run_status_name(r.status)));
                 left--;
@@ -745,6 +772,7 @@ void api_jobs_stop_runs(struct api_ctx *c)
         api_error(c, 503, "the store failed; see the server log");
         return;
     }
-    api_json(c, 202, json_pack("{s:I,s:o,s:b}", "stopped", (json_int_t)json_array_size(stopped),
-                               "runs", stopped, "more", more));
+    api_json(c, dry ? 200 : 202,
+             json_pack("{s:I,s:o,s:b,s:b}", "stopped", (json_int_t)json_array_size(stopped),
+                       "runs", stopped, "more", more, "dry_run", dry));
 }

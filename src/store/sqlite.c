@@ -1585,30 +1585,74 @@ static int64_t count_runs(struct store *s, const struct run_query *q, const char
     return total;
 }
 
+/* Whether the first attempt of the retry whose parent is `parent` had trigger t (a retry's
+ * trigger is "retry"; its parents lead back to the run it retries, unless one was deleted). */
+static bool retries_trigger(struct store *s, const char *parent, const char *t)
+{
+    char id[UUID_STR_LEN];
+    snprintf(id, sizeof id, "%s", parent ? parent : "");
+    sqlite3_stmt *st = stmt(s, "SELECT trigger, parent_run_id FROM run WHERE id = ?1");
+    for (int depth = 0; id[0] && depth < 200; depth++) {
+        bind_text(st, 1, id);
+        if (sqlite3_step(st) != SQLITE_ROW) break;
+        const char *trig = (const char *)sqlite3_column_text(st, 0);
+        if (trig && strcmp(trig, "retry") != 0) {
+            bool same = strcmp(trig, t) == 0;
+            sqlite3_reset(st);
+            return same;
+        }
+        const unsigned char *p = sqlite3_column_text(st, 1);
+        snprintf(id, sizeof id, "%s", p ? (const char *)p : "");
+        sqlite3_reset(st);
+    }
+    sqlite3_reset(st);
+    return false;
+}
+
 int store_job_runs_in(struct store *s, const char *job_id, int status, int trigger, int limit,
                       char **ids)
 {
     /* each through the index of its status: a job's queued runs (run_job_state), every
-     * running run (run_state: as many as there are slots) */
+     * running run (run_state: as many as there are slots); with a trigger, the retries too,
+     * kept when they retry a run of that trigger */
     sqlite3_stmt *st =
         status == RUN_QUEUED
-            ? stmt(s, "SELECT id FROM run WHERE job_id = ?1 AND status = 'Q' AND " JOB_STATE
-                      " AND (?2 IS NULL OR trigger = ?2) ORDER BY rid LIMIT ?3")
-            : stmt(s, "SELECT id FROM run INDEXED BY run_state WHERE job_id = ?1 AND status = "
-                      "'R' AND " NOT_SUCCESS " AND (?2 IS NULL OR trigger = ?2) ORDER BY rid "
-                      "LIMIT ?3");
+            ? stmt(s, "SELECT id, trigger = 'retry', parent_run_id FROM run WHERE job_id = ?1 "
+                      "AND status = 'Q' AND " JOB_STATE " AND (?2 IS NULL OR trigger = ?2 OR "
+                      "trigger = 'retry') ORDER BY rid")
+            : stmt(s, "SELECT id, trigger = 'retry', parent_run_id FROM run INDEXED BY "
+                      "run_state WHERE job_id = ?1 AND status = 'R' AND " NOT_SUCCESS " AND (?2 "
+                      "IS NULL OR trigger = ?2 OR trigger = 'retry') ORDER BY rid");
+    const char *t = trigger >= 0 ? run_trigger_name(trigger) : NULL;
     bind_text(st, 1, job_id);
-    if (trigger >= 0) bind_text(st, 2, run_trigger_name(trigger));
-    sqlite3_bind_int(st, 3, limit);
-    *ids = xmalloc((size_t)(limit > 0 ? limit : 1) * UUID_STR_LEN);
-    int n = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) copy_uuid(*ids + (size_t)n++ * UUID_STR_LEN, st, 0);
-    if (rc != SQLITE_DONE) {
-        free(*ids);
+    if (t) bind_text(st, 2, t);
+    /* read whole first: the parents are looked up with statements of their own */
+    size_t cap = 16, n = 0;
+    struct cand {
+        char id[UUID_STR_LEN], parent[UUID_STR_LEN];
+        bool retry;
+    } *c = xmalloc(cap * sizeof *c);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && (t || n < (size_t)limit)) {
+        if (n == cap) c = xrealloc(c, (cap *= 2) * sizeof *c);
+        copy_uuid(c[n].id, st, 0);
+        c[n].retry = t && strcmp(t, "retry") != 0 && sqlite3_column_int(st, 1);
+        copy_uuid(c[n].parent, st, 2);
+        n++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        free(c);
         *ids = NULL;
         return fail(s, "job_runs_in");
     }
-    return n;
+    *ids = xmalloc((size_t)(limit > 0 ? limit : 1) * UUID_STR_LEN);
+    int out = 0;
+    for (size_t i = 0; i < n && out < limit; i++)
+        if (!c[i].retry || retries_trigger(s, c[i].parent, t))
+            memcpy(*ids + (size_t)out++ * UUID_STR_LEN, c[i].id, UUID_STR_LEN);
+    free(c);
+    return out;
 }
 
 int store_run_list(struct store *s, const struct run_query *q, struct run **out, size_t *n,
@@ -2024,10 +2068,11 @@ int store_jobs_scheduled(struct store *s, void (*fn)(void *arg, const char *id, 
 int store_jobs_alerting(struct store *s, void (*fn)(void *arg, const struct job_alert *a),
                         void *arg)
 {
+    /* runs given their window's end (backfills) do not count: they redo the past */
     sqlite3_stmt *st = stmt(s, "SELECT j.id, j.created, j.alert_after_ms, j.overdue_at, (SELECT "
                                "r.finished_at FROM run r WHERE r.job_id = j.id AND r.status = "
-                               "'S' ORDER BY r.rid DESC LIMIT 1) FROM job j WHERE "
-                               "j.alert_after_ms IS NOT NULL AND j.active = 1");
+                               "'S' AND r.window_end IS NULL ORDER BY r.rid DESC LIMIT 1) FROM "
+                               "job j WHERE j.alert_after_ms IS NOT NULL AND j.active = 1");
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct job_alert a = {(const char *)sqlite3_column_text(st, 0),
@@ -2051,11 +2096,13 @@ int store_job_set_overdue(struct store *s, const char *id, int64_t expected, int
 
 int store_job_facts(struct store *s, void (*fn)(void *arg, const struct job_fact *f), void *arg)
 {
-    /* a job's newest SUCCESS run is found walking its runs newest first (run_job) */
+    /* a job's newest SUCCESS run is found walking its runs newest first (run_job); one given
+     * its window's end (a backfill's) redoes the past and does not count */
     sqlite3_stmt *st = stmt(s, "SELECT j.id, j.title, j.task, CASE WHEN j.active = 1 AND "
                                "j.schedule IS NOT NULL THEN j.next_run END, (SELECT r.finished_at "
-                               "FROM run r WHERE r.job_id = j.id AND r.status = 'S' ORDER BY "
-                               "r.rid DESC LIMIT 1) FROM job j ORDER BY j.id");
+                               "FROM run r WHERE r.job_id = j.id AND r.status = 'S' AND "
+                               "r.window_end IS NULL ORDER BY r.rid DESC LIMIT 1) FROM job j "
+                               "ORDER BY j.id");
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct job_fact f = {(const char *)sqlite3_column_text(st, 0),

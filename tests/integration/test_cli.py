@@ -469,6 +469,22 @@ class TestExportImport(CliCase):
             self.assertIn("' (jobs[", p.stdout)
             self.assertIn(") changed:\n  timeout                \"10m\" \u2192 \"20m\"\n", p.stdout)
             self.assertEqual(dst.get("/api/jobs/" + r["id"]).json["timeout"], "20m")
+            # an object's change by its members, past what a whole object's 40 columns show
+            long_sched = {"type": "crontab", "minute": "*/2", "hour": "1,2,3,4,5", "jitter": "90s"}
+            for j in doc["jobs"]:
+                if j["title"] == "Export: reindex":
+                    j["schedule"] = long_sched
+            with open(path, "w") as f:
+                json.dump(doc, f)
+            self.assertEqual(cli_dst("job", "import", path).returncode, 0)
+            for j in doc["jobs"]:
+                if j["title"] == "Export: reindex":
+                    j["schedule"] = dict(long_sched, jitter="2m")
+            with open(path, "w") as f:
+                json.dump(doc, f)
+            dry = cli_dst("job", "import", path, "--dry-run")
+            self.assertIn("  schedule.jitter        \"90s\" \u2192 \"2m\"\n", dry.stdout)
+            self.assertNotIn("schedule.minute", dry.stdout)
             # refused: the server's message names the job; the others still apply. A dry run
             # reports the same failures (a job type the server does not load, a job type
             # changed, a field out of range), in the same words and with the same exit status,
@@ -607,6 +623,8 @@ class TestRuns(CliCase):
         self.assertEqual([(r["status"], r["trigger"], r["title"]) for r in runs],
                          [("SUCCESS", "backfill", "again")] * 3)
         self.assertEqual(runs[2]["until"], "2026-03-03T06:00:00.000000+00:00")
+        self.assertRegex(self.ok("run", "show", runs[2]["id"]),
+                         r"(?m)^Window +Mar 03 00:00 to Mar 03 06:00$")
         self.usage_fails("job", "backfill", "Backfill me", "--from", "2026-03-01",
                          expect="give --from (where the first window starts) and --step")
         p = self.cli("job", "backfill", "Backfill me", "--from", "2026-03-01", "--step", "1s")

@@ -601,6 +601,14 @@ class Observability(unittest.TestCase):
             f = families(s)
             self.assertNotIn(sched["id"], f.get("sked_job_next_fire_timestamp_seconds", {}))
             self.assertNotIn(never["id"], f["sked_job_info"])
+            # a backfill's success redoes the past: it is no success of the job's now
+            bf = s.create_job("exits", title="backfilled", args={"code": 0})
+            w = s.post("/api/jobs/%s/actions/backfill" % bf["id"],
+                       {"from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z", "step": "1d"})
+            self.assertEqual(w.status, 201, w)
+            done = s.wait_run(s.get("/api/jobs/%s/runs/%s" % (bf["id"], w.json["runs"][0]["id"])).json)
+            self.assertEqual(done["status"], "SUCCESS")
+            self.assertNotIn(bf["id"], families(s).get("sked_job_last_success_timestamp_seconds", {}))
             s.restart()
             f = families(s)
             self.assertAlmostEqual(f["sked_job_last_success_timestamp_seconds"][odd["id"]][1],

@@ -2,6 +2,7 @@
 task files that keep `sked serve` from starting."""
 import http.client
 import json
+import re
 import os
 import resource
 import shutil
@@ -13,7 +14,7 @@ import time
 import unittest
 
 import skedtest
-from skedtest import CheckedSked as Sked, pids_with_env, sh_task, wait_for
+from skedtest import CheckedSked as Sked, parse_time, pids_with_env, sh_task, wait_for
 
 INTERRUPTED = "interrupted: sked stopped while the run was active"
 
@@ -72,6 +73,9 @@ class Kill9(unittest.TestCase):
             metrics = s.get("/metrics").raw
             self.assertIn('sked_runs_total{job_id="%s",queue="default",status="FAILED"} 1'
                           % long_run["job_id"], metrics)
+            # by a process that started before it ended the run (counters count from the start)
+            start = float(re.search(r"^sked_start_time_seconds (\S+)$", metrics, re.M).group(1))
+            self.assertLessEqual(start, parse_time(done["finished_at"]))
             # the queue's slot was not lost with the old process
             queues = {q["name"]: q for q in s.get("/api/queues").json["hits"]["hits"]}
             self.assertEqual((queues["default"]["busy"], queues["default"]["queued"]), (0, 0))

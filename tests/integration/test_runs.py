@@ -739,6 +739,48 @@ class Windows(unittest.TestCase):
         self.assertEqual(run["title"], "redo")
         self.assertGreaterEqual(parse_time(run["until"]), parse_time(regular["started_at"]))
 
+    def test_a_backfill_is_retried_whatever_the_overlap_and_starts_no_chain(self):
+        s = self.s
+        down = s.create_job("echo")
+        job = s.create_job("echo", args={"exit": 3}, overlap="skip", max_retries=1,
+                           retry_backoff="1s", on_success=[down["id"]])
+        r = s.post("/api/jobs/%s/actions/backfill" % job["id"],
+                   {"from": "2026-10-01T00:00:00Z", "to": "2026-10-03T00:00:00Z", "step": 86400})
+        self.assertEqual((r.status, r.json["step"]), (201, "1d"), r)
+        # each window failed, then its retry ran, though the other window's runs waited
+        def attempts():
+            runs = s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["hits"]
+            done = [x for x in runs if x["status"] in ("FAILED", "SUCCESS")]
+            return runs if len(done) == 4 else None
+        runs = wait_for(attempts, timeout=30, what="two windows of two attempts")
+        self.assertEqual(sorted((x["until"], x["attempt"]) for x in runs),
+                         [("2026-10-02T00:00:00.000000+00:00", 1), ("2026-10-02T00:00:00.000000+00:00", 2),
+                          ("2026-10-03T00:00:00.000000+00:00", 1), ("2026-10-03T00:00:00.000000+00:00", 2)])
+        # a window's success starts no on_success job; the regular run's does
+        s.patch("/api/jobs/" + job["id"], {"args": {"exit": 0}})
+        r = s.post("/api/jobs/%s/actions/backfill" % job["id"],
+                   {"from": "2026-10-01T00:00:00Z", "to": "2026-10-15T00:00:00Z", "step": "2w"})
+        self.assertEqual(r.json["step"], "14d")
+        s.wait_run(s.get("/api/jobs/%s/runs/%s" % (job["id"], r.json["runs"][0]["id"])).json)
+        time.sleep(0.5)
+        self.assertEqual(s.get("/api/jobs/%s/runs" % down["id"]).json["hits"]["total"], 0)
+        s.wait_run(s.run_job(job["id"]))
+        wait_for(lambda: s.get("/api/jobs/%s/runs" % down["id"]).json["hits"]["total"] == 1,
+                 what="the chained run of the regular run")
+
+    def test_an_operator_backfills_no_job_type_that_keeps_its_arguments(self):
+        t = sh_task("kept", "echo kept", operator_args=False)
+        with Sked(tasks={"kept.json": t}, args=FAST) as s:
+            job = s.create_job("kept")
+            olga = s.post("/api/users", {"username": "olga", "role": "operator"}).json
+            tok = s.post("/api/users/%s/tokens" % olga["id"], {"name": "t"}).json["token"]
+            body = {"from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z", "step": "1d"}
+            r = s.post("/api/jobs/%s/actions/backfill" % job["id"], body, token=tok)
+            self.assertEqual(r.status, 403, r)
+            self.assertIn('"operator_args": false', r.json["message"])
+            self.assertEqual(s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"], 0)
+            self.assertEqual(s.post("/api/jobs/%s/actions/backfill" % job["id"], body).status, 201)
+
     def test_backfill_refusals(self):
         s = self.s
         job = s.create_job("echo")
@@ -802,12 +844,33 @@ class StopAJobsRuns(unittest.TestCase):
             r = s.post(url)
             self.assertEqual(r.json["runs"], [{"id": runs[0]["id"], "status": "CANCELLING"}])
             self.assertEqual(s.wait_run(runs[0])["status"], "CANCELLED")
-            self.assertEqual(s.post(url, {}).json, {"stopped": 0, "runs": [], "more": False})
+            self.assertEqual(s.post(url, {}).json, {"stopped": 0, "runs": [], "more": False, "dry_run": False})
             self.assertIn(s.get("/api/jobs/%s/runs/%s" % (other["id"], theirs["id"])).json["status"],
                           ("QUEUED", "RUNNING"))
             stops = [e for e in s.get("/api/audit?action=run.stopped").json["hits"]["hits"]
                      if e["job_id"] == job["id"]]
             self.assertEqual(len(stops), 6)
+            # a backfill's retries go with it; a dry run stops nothing
+            s.post("/api/queues/default/actions/pause", {})
+            bf = s.post("/api/jobs/%s/actions/backfill" % job["id"],
+                        {"from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z",
+                         "step": "1d"}).json["runs"]
+            # its retry (a failure's, made here as the dispatcher makes it)
+            db = sqlite3.connect(s.db)
+            db.execute("INSERT INTO run (id, job_id, task, status, queue, args, trigger, created, "
+                       "updated, attempt, parent_run_id, window_end) SELECT ?, job_id, task, 'Q', "
+                       "queue, args, 'retry', created, updated, 2, id, window_end FROM run WHERE "
+                       "id = ?", (str(uuid.uuid4()), bf[0]["id"]))
+            db.commit()
+            db.close()
+            r = s.post(url + "?dry_run=true", {"trigger": "BACKFILL"})
+            self.assertEqual((r.status, r.json["stopped"], r.json["dry_run"]), (200, 2, True), r)
+            self.assertEqual({x["status"] for x in r.json["runs"]}, {"QUEUED"})
+            self.assertEqual(s.post(url + "?dryrun=1", {}).status, 400)
+            r = s.post(url, {"trigger": "Backfill"})
+            self.assertEqual([x["status"] for x in r.json["runs"]], ["CANCELLED", "CANCELLED"], r)
+            self.assertEqual(r.json["runs"][0]["id"], bf[0]["id"])
+            s.post("/api/queues/default/actions/resume", {})
             # refusals
             r = s.post(url, {"status": ["FAILED", 3], "trigger": "cron", "colour": 1})
             self.assertEqual(r.status, 400, r)

@@ -644,8 +644,8 @@ class JitterTest(unittest.TestCase):
             self.assertEqual(ts(r.json["next_run"]), next_three_am(time.time() - off) + off)
             # refused: on an interval, and out of bounds
             for bad, word in (({"type": "interval", "hours": 1, "jitter": "5m"}, "jitter is for crontab and cron"),
-                              (dict(sched, jitter="0s"), "from 1s to 1d"),
-                              (dict(sched, jitter="2d"), "from 1s to 1d")):
+                              (dict(sched, jitter="1s"), "from 2s to 1d"),
+                              (dict(sched, jitter="2d"), "from 2s to 1d")):
                 r = s.post("/api/jobs", {"title": "x", "task": "quick", "schedule": bad})
                 self.assertEqual(r.status, 400, r)
                 self.assertIn(word, r.json["errors"][0]["messages"][0])

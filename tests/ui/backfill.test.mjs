@@ -128,7 +128,7 @@ test('a cron schedule with a jitter: the preview gives the job\'s place, the job
   await dialog.getByText(/This job fires \d+(m\d+s|m|s) after each of the schedule's times/).waitFor();
   const first = await dialog.locator('.preview-table tbody tr').first().innerText();
   await dialog.getByLabel('Jitter').fill('2d');
-  await until(async () => assert.match(await fieldError(dialog.getByLabel('Jitter')), /from 1s to 1d/i));
+  await until(async () => assert.match(await fieldError(dialog.getByLabel('Jitter')), /from 2s to 1d/i));
   await dialog.getByLabel('Jitter').fill('10m');
   await dialog.getByText(/This job fires/).waitFor();
   await dialog.getByRole('button', { name: 'Save' }).click();

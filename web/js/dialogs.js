@@ -414,7 +414,7 @@ export function scheduleDialog(job, { onSaved } = {}) {
   const jitter = input({ name: 'jitter', placeholder: '10m', value: s.type !== 'interval' && s.jitter ? s.jitter : '' });
   const jitterField = field({
     label: 'Jitter', control: jitter, field: 'schedule.jitter',
-    hint: 'Optional: fire up to this much later (1s to 1d), at a place of this job\'s own in that window, the same every time, so that jobs with one schedule do not all start at once.',
+    hint: 'Optional: fire up to this much later (2s to 1d), at a place of this job\'s own in that window, the same every time, so that jobs with one schedule do not all start at once.',
   });
 
   const activeBox = h('input', { type: 'checkbox', id: nextId('act') });
