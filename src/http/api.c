@@ -1332,22 +1332,24 @@ bool api_unknown_fields(json_t *body, const char *const *allowed, json_t *errs)
 
 bool api_unknown_fields_named(json_t *body, const char *const *allowed, json_t *errs)
 {
-    struct buf names = BUF_INIT;
-    for (const char *const *a = allowed; *a; a++)
-        buf_printf(&names, "%s%s", a == allowed ? "" : ", ", *a);
+    struct buf names = BUF_INIT; /* written at the first unknown field: every run's request
+                                  * comes here */
     const char *k;
     json_t *v;
-    bool bad = false;
     json_object_foreach(body, k, v)
     {
         bool ok = false;
-        for (const char *const *a = allowed; *a; a++) ok = ok || strcmp(k, *a) == 0;
-        if (!ok) {
-            json_errs_add(errs, k, "unknown field%s (%s)", *k ? "" : ": a field without a name",
-                          buf_cstr(&names));
-            bad = true;
-        }
+        for (const char *const *a = allowed; *a && !ok; a++) ok = strcmp(k, *a) == 0;
+        if (ok) continue;
+        if (!names.len)
+            for (const char *const *a = allowed; *a; a++) {
+                if (a != allowed) buf_puts(&names, ", ");
+                buf_puts(&names, *a);
+            }
+        json_errs_add(errs, k, "unknown field%s (%s)", *k ? "" : ": a field without a name",
+                      buf_cstr(&names));
     }
+    bool bad = names.len > 0;
     buf_free(&names);
     return bad;
 }
