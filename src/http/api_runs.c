@@ -344,9 +344,11 @@ void api_runs_create(struct api_ctx *c)
     rq.trigger = TRIGGER_MANUAL;
     rq.scheduled_for = NO_TIME;
     json_t *until = json_object_get(body, "until");
-    if (until && !json_is_null(until)) rq.until = window_time(until, "until", time_now_us(), "a run's window ends when the run "
-                              "starts at the latest (that is the window of a run without until)",
-                              errs);
+    if (until && !json_is_null(until))
+        rq.until = window_time(until, "until", time_now_us(),
+                               "a run's window ends when the run starts at the latest (that is "
+                               "the window of a run without until)",
+                               errs);
     title_and_queue(body, &rq, errs);
     json_t *args = json_object_get(body, "args");
     if (args && !json_is_null(args)) {
