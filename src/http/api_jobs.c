@@ -35,6 +35,32 @@ static const char *read_only[] = {"id",       "created",   "updated",      "link
 
 #define ON_SUCCESS_MAX 20
 
+/* A duration field of at least min_ms, or null (-1), into *out: true when body gives it (or a
+ * PUT, full, leaves it to null) and it is good; errs says why not ("must be a duration such as
+ * " shape). */
+static bool duration_field(json_t *body, const char *key, bool full, int64_t min_ms,
+                           const char *shape, json_t *errs, int64_t *out)
+{
+    json_t *v = json_object_get(body, key);
+    if (!v && !full) return false;
+    int64_t ms = -1;
+    const char *why = NULL;
+    if (v && !json_is_null(v) &&
+        (!json_is_string(v) || duration_parse(json_string_value(v), &ms, &why) != 0 || ms < min_ms)) {
+        char least[32];
+        duration_format(min_ms, least);
+        if (ms >= 0 && ms < min_ms)
+            json_errs_add(errs, key, "must be at least %s", least);
+        else if (why)
+            json_errs_add(errs, key, "%s", why);
+        else
+            json_errs_add(errs, key, "must be a duration such as %s", shape);
+        return false;
+    }
+    *out = ms;
+    return true;
+}
+
 static bool in_list(const char *k, const char **list)
 {
     for (; *list; list++)
@@ -309,30 +335,14 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
         else
             j->retry_backoff_ms = ms;
     }
-    json_t *ret = json_object_get(body, "retention");
-    if (ret || full) {
-        int64_t ms = -1;
-        const char *why = "must be a duration such as \"30d\", or null for the default";
-        if (ret && !json_is_null(ret) &&
-            (!json_is_string(ret) || duration_parse(json_string_value(ret), &ms, &why) != 0 ||
-             ms < 60000))
-            json_errs_add(errs, "retention", "%s", ms >= 0 && ms < 60000 ? "must be at least 1m" : why);
-        else
-            j->retention_ms = ms;
-    }
-
-    json_t *alert = json_object_get(body, "alert_after");
-    if (alert || full) {
-        int64_t ms = -1;
-        const char *why = "must be a duration such as \"26h\", or null for no alert";
-        if (alert && !json_is_null(alert) &&
-            (!json_is_string(alert) || duration_parse(json_string_value(alert), &ms, &why) != 0 ||
-             ms < 1000))
-            json_errs_add(errs, "alert_after", "%s", ms >= 0 && ms < 1000 ? "must be at least 1s" : why);
-        else if (ms != j->alert_after_ms) {
-            j->alert_after_ms = ms;
-            j->overdue_at = NO_TIME; /* judged afresh by the new alert */
-        }
+    int64_t ms;
+    if (duration_field(body, "retention", full, 60000, "\"30d\", or null for the default", errs, &ms))
+        j->retention_ms = ms;
+    if (duration_field(body, "alert_after", full, 1000, "\"26h\", or null for no alert", errs,
+                       &ms) &&
+        ms != j->alert_after_ms) {
+        j->alert_after_ms = ms;
+        j->overdue_at = NO_TIME; /* judged afresh by the new alert */
     }
 
     /* jobs started when a run succeeds: their form here, their existence and the absence of a

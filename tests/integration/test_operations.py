@@ -989,6 +989,13 @@ class Retries(unittest.TestCase):
                 r = s.post("/api/jobs", body)
                 self.assertEqual(r.status, 400, body)
                 self.assertIn(field, [e["field"] for e in r.json["errors"]])
+            # the words of each kind of refusal of a duration field
+            for value, words in (("5s", "must be at least 1m"),
+                                 (5, 'must be a duration such as "30d", or null for the default'),
+                                 ("soon", "expected a duration such as 90s")):
+                r = s.post("/api/jobs", {"title": "x", "task": "t", "retention": value})
+                self.assertEqual(r.status, 400, r)
+                self.assertIn(words, r.json["errors"][0]["messages"][0])
 
 
 class Builtins(unittest.TestCase):
