@@ -199,6 +199,7 @@ void job_init(struct job *j)
     j->next_run = NO_TIME;
     j->alert_after_ms = -1;
     j->overdue_at = NO_TIME;
+    j->alert_from = NO_TIME;
 }
 
 void job_release(struct job *j)

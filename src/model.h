@@ -93,6 +93,7 @@ struct job {
     json_t *on_success;     /* array of job ids started when a run of it succeeds, or NULL */
     int64_t alert_after_ms; /* its notifications are told after this long without a success; -1: never */
     int64_t overdue_at;     /* when they were told (until a success); NO_TIME: not overdue */
+    int64_t alert_from;     /* without a success, the alert counts from it; NO_TIME: created */
 };
 
 struct user_ref {

@@ -38,6 +38,7 @@ struct delivery {
     char *body;     /* mail text, or the webhook's JSON */
     char run_id[UUID_STR_LEN]; /* the run's id, or the alert's */
     const char *about;         /* "run" or "alert", as the logs name run_id */
+    const char *event;         /* a webhook's X-Sked-Event: run.finished, job.overdue, … */
     /* the settings it is sent with, copied: a reload may change the configuration while a
      * pool thread sends */
     char *smtp_url, *smtp_from, *secret;
@@ -358,7 +359,9 @@ static void send_webhook(struct delivery *d)
 {
     CURL *h = curl_easy_init();
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-    hdrs = curl_slist_append(hdrs, "X-Sked-Event: run.finished");
+    char event[64];
+    snprintf(event, sizeof event, "X-Sked-Event: %s", d->event ? d->event : "run.finished");
+    hdrs = curl_slist_append(hdrs, event);
     char line[160], ts[32];
     snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
     snprintf(line, sizeof line, "X-Sked-Timestamp: %s", ts);
@@ -508,7 +511,8 @@ static struct delivery *delivery_new(struct notify *n, enum channel ch, const ch
 /* Sends mail (subject, text) to each address job j's notifications list and hook (JSON) to each
  * of its webhooks; id and about name the deliveries in the logs ("run" or "alert"). */
 static void deliver_to(struct notify *n, const struct job *j, const char *id, const char *about,
-                       const char *subject, const char *mail, const char *hook)
+                       const char *event, const char *subject, const char *mail,
+                       const char *hook)
 {
     size_t i;
     json_t *v;
@@ -545,6 +549,7 @@ static void deliver_to(struct notify *n, const struct job *j, const char *id, co
             continue;
         }
         struct delivery *d = delivery_new(n, CH_WEBHOOK, json_string_value(v), id, about);
+        d->event = event;
         d->body = xstrdup(hook);
         submit(d);
     }
@@ -569,7 +574,7 @@ static void on_event(void *arg, const struct sk_event *ev)
                             message, "link", link);
     char *hook = json_dump(doc);
     json_decref(doc);
-    deliver_to(n, &j, r->id, "run", subject, mail, hook);
+    deliver_to(n, &j, r->id, "run", "run.finished", subject, mail, hook);
     free(subject);
     free(mail);
     free(hook);
@@ -603,7 +608,7 @@ static void alert_seen(void *arg, const struct job_alert *a)
     bool overdue = a->overdue_at == NO_TIME && l->now - since >= a->alert_after_ms * 1000;
     bool recovered = a->overdue_at != NO_TIME && a->last_success_end != NO_TIME &&
                      a->last_success_end > a->overdue_at;
-    if (a->overdue_at == NO_TIME && !overdue) {
+    if ((a->overdue_at == NO_TIME && !overdue) || recovered) { /* its next deadline */
         int64_t deadline = since + a->alert_after_ms * 1000;
         if (deadline < l->next) l->next = deadline;
     }
@@ -655,7 +660,8 @@ static void alert(struct notify *n, const struct job *j, const struct alert_due 
                  after, a->last_success != NO_TIME ? last : "none");
     else
         log_info("job.recovered", "job=%s alert=%s overdue_since=%s", j->id, id, when);
-    deliver_to(n, j, id, "alert", subject, buf_cstr(&mail), hook);
+    deliver_to(n, j, id, "alert", a->overdue ? "job.overdue" : "job.recovered", subject,
+               buf_cstr(&mail), hook);
     free(subject);
     free(hook);
     free(link);

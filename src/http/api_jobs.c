@@ -154,8 +154,12 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
     if (active || full) {
         if (active && !json_is_boolean(active))
             json_errs_add(errs, "active", "must be true or false");
-        else
+        else {
+            bool was = j->active;
             j->active = active ? json_is_true(active) : true;
+            /* time spent inactive is not held against its alert */
+            if (j->active && !was) j->alert_from = time_now_us();
+        }
     }
     json_t *queue = json_object_get(body, "default_queue");
     if (queue || full) {
@@ -342,7 +346,8 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
                        &ms) &&
         ms != j->alert_after_ms) {
         j->alert_after_ms = ms;
-        j->overdue_at = NO_TIME; /* judged afresh by the new alert */
+        j->overdue_at = NO_TIME; /* judged afresh by the new alert, counting from now */
+        j->alert_from = time_now_us();
     }
 
     /* jobs started when a run succeeds: their form here, their existence and the absence of a

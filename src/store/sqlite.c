@@ -798,7 +798,7 @@ int store_meta_set(struct store *s, const char *key, const char *value)
     "id, created, updated, active, title, description, task, default_queue, schedule, "       \
     "run_args, notifications, timeout_ms, next_run, overlap, catchup, catchup_limit, "        \
     "skipped_fires, max_retries, retry_backoff_ms, retention_ms, on_success, alert_after_ms, "  \
-    "overdue_at"
+    "overdue_at, alert_from"
 
 static void read_job(sqlite3_stmt *st, struct job *j)
 {
@@ -828,6 +828,7 @@ static void read_job(sqlite3_stmt *st, struct job *j)
     j->on_success = col_json(st, 20);
     j->alert_after_ms = sqlite3_column_type(st, 21) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 21);
     j->overdue_at = col_time(st, 22);
+    j->alert_from = col_time(st, 23);
 }
 
 static void bind_job(sqlite3_stmt *st, const struct job *j)
@@ -866,13 +867,14 @@ static void bind_job(sqlite3_stmt *st, const struct job *j)
     else
         sqlite3_bind_int64(st, 21, j->alert_after_ms);
     bind_time(st, 22, j->overdue_at);
+    bind_time(st, 23, j->alert_from);
 }
 
 int store_job_insert(struct store *s, const struct job *j)
 {
     sqlite3_stmt *st = stmt(s, "INSERT INTO job (" JOB_COLS ") VALUES "
                                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, 0, ?17, ?18, "
-                               "?19, ?20, ?21, ?22)");
+                               "?19, ?20, ?21, ?22, ?23)");
     bind_job(st, j);
     s->job_gen++;
     return write_step(s, st) == SQLITE_DONE ? 0 : fail(s, "job_insert");
@@ -885,8 +887,8 @@ int store_job_update(struct store *s, const struct job *j)
                                "run_args = ?10, notifications = ?11, timeout_ms = ?12, "
                                "next_run = ?13, overlap = ?14, catchup = ?15, catchup_limit = ?16, "
                                "max_retries = ?17, retry_backoff_ms = ?18, retention_ms = ?19, "
-                               "on_success = ?20, alert_after_ms = ?21, overdue_at = ?22 "
-                               "WHERE id = ?1 AND ?2 = ?2");
+                               "on_success = ?20, alert_after_ms = ?21, overdue_at = ?22, "
+                               "alert_from = ?23 WHERE id = ?1 AND ?2 = ?2");
     bind_job(st, j);
     s->job_gen++;
     if (write_step(s, st) != SQLITE_DONE) return fail(s, "job_update");
@@ -2068,11 +2070,13 @@ int store_jobs_scheduled(struct store *s, void (*fn)(void *arg, const char *id, 
 int store_jobs_alerting(struct store *s, void (*fn)(void *arg, const struct job_alert *a),
                         void *arg)
 {
-    /* runs given their window's end (backfills) do not count: they redo the past */
-    sqlite3_stmt *st = stmt(s, "SELECT j.id, j.created, j.alert_after_ms, j.overdue_at, (SELECT "
-                               "r.finished_at FROM run r WHERE r.job_id = j.id AND r.status = "
-                               "'S' AND r.window_end IS NULL ORDER BY r.rid DESC LIMIT 1) FROM "
-                               "job j WHERE j.alert_after_ms IS NOT NULL AND j.active = 1");
+    /* runs given their window's end (backfills) do not count: they redo the past; the last to
+     * end of the newest few successes, as runs of a job can end in another order than begun */
+    sqlite3_stmt *st = stmt(s, "SELECT j.id, coalesce(j.alert_from, j.created), j.alert_after_ms, "
+                               "j.overdue_at, (SELECT max(f) FROM (SELECT r.finished_at AS f FROM "
+                               "run r WHERE r.job_id = j.id AND r.status = 'S' AND r.window_end "
+                               "IS NULL ORDER BY r.rid DESC LIMIT 16)) FROM job j WHERE "
+                               "j.alert_after_ms IS NOT NULL AND j.active = 1");
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct job_alert a = {(const char *)sqlite3_column_text(st, 0),
@@ -2099,10 +2103,10 @@ int store_job_facts(struct store *s, void (*fn)(void *arg, const struct job_fact
     /* a job's newest SUCCESS run is found walking its runs newest first (run_job); one given
      * its window's end (a backfill's) redoes the past and does not count */
     sqlite3_stmt *st = stmt(s, "SELECT j.id, j.title, j.task, CASE WHEN j.active = 1 AND "
-                               "j.schedule IS NOT NULL THEN j.next_run END, (SELECT r.finished_at "
-                               "FROM run r WHERE r.job_id = j.id AND r.status = 'S' AND "
-                               "r.window_end IS NULL ORDER BY r.rid DESC LIMIT 1) FROM job j "
-                               "ORDER BY j.id");
+                               "j.schedule IS NOT NULL THEN j.next_run END, (SELECT max(f) FROM "
+                               "(SELECT r.finished_at AS f FROM run r WHERE r.job_id = j.id AND "
+                               "r.status = 'S' AND r.window_end IS NULL ORDER BY r.rid DESC "
+                               "LIMIT 16)) FROM job j ORDER BY j.id");
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct job_fact f = {(const char *)sqlite3_column_text(st, 0),

@@ -136,8 +136,8 @@ struct job_fact {
 /* An active job with an alert_after, as the check of overdue jobs reads it. */
 struct job_alert {
     const char *id;
-    int64_t created, alert_after_ms, overdue_at;
-    int64_t last_success_end; /* the end of its newest SUCCESS run, or NO_TIME */
+    int64_t created, alert_after_ms, overdue_at; /* created: where the alert counts from */
+    int64_t last_success_end; /* the end of its last SUCCESS run to end, or NO_TIME */
 };
 int store_jobs_alerting(struct store *s, void (*fn)(void *arg, const struct job_alert *a),
                         void *arg);

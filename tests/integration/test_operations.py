@@ -406,6 +406,7 @@ class OverdueAlerts(unittest.TestCase):
                 got = wait_for(lambda: rec.requests, timeout=15, what="the overdue alert")
                 doc = json.loads(got[0][3])
                 self.assertEqual(got[0][1], "/hook")
+                self.assertEqual(got[0][2]["X-Sked-Event"], "job.overdue")
                 self.assertEqual((doc["event"], doc["job"]["id"], doc["alert_after"], doc["last_success"]),
                                  ("job.overdue", job["id"], "2s", None))
                 since = s.get("/api/jobs/" + job["id"]).json["overdue_since"]
@@ -420,15 +421,21 @@ class OverdueAlerts(unittest.TestCase):
                 s.wait_run(s.run_job(job["id"]))
                 got = wait_for(lambda: rec.requests[1:], what="the recovery")
                 doc = json.loads(got[0][3])
+                self.assertEqual(got[0][2]["X-Sked-Event"], "job.recovered")
                 ok = s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["hits"][0]
                 self.assertEqual((doc["event"], doc["last_success"], doc["overdue_since"]),
                                  ("job.recovered", ok["finished_at"], since))
                 self.assertIsNone(s.get("/api/jobs/" + job["id"]).json["overdue_since"])
+                # and overdue again 2 s after that success, not at the next 30 s check
+                again = wait_for(lambda: rec.requests[2:], timeout=10, what="overdue again")
+                self.assertEqual(json.loads(again[0][3])["event"], "job.overdue")
+                self.assertLess(parse_time(json.loads(again[0][3])["overdue_since"]) -
+                                parse_time(ok["finished_at"]), 5)
                 # a new alert_after judges afresh, and none is no alert
                 r = s.patch("/api/jobs/" + job["id"], {"alert_after": "1h"})
                 self.assertEqual((r.json["alert_after"], r.json["overdue_since"]), ("1h", None))
                 time.sleep(3)
-                self.assertEqual(len(rec.requests), 2, rec.requests)
+                self.assertEqual(len(rec.requests), 3, rec.requests)
                 self.assertFalse([x for x in rec.requests if x[1] == "/quiet"])
                 audit = s.get("/api/audit?action=job.updated&job_id=" + job["id"]).json["hits"]["hits"]
                 self.assertEqual(audit[0]["details"]["changes"]["alert_after"],
@@ -440,6 +447,36 @@ class OverdueAlerts(unittest.TestCase):
                 bad_job = s.create_job("bad", alert_after="1h")
                 self.assertEqual(s.patch("/api/jobs/" + bad_job["id"], {"alert_after": None}).json["alert_after"], None)
                 self.assertEqual(quiet["alert_after"], None)
+        finally:
+            rec.close()
+
+
+class OverdueAlertsEdges(unittest.TestCase):
+    def test_time_inactive_is_not_held_against_a_job_and_the_last_success_to_end_counts(self):
+        rec = Receiver()
+        tasks = {"nap.json": sh_task("nap", 'sleep "$1"', extra_argv=["{{s}}"], arguments={
+            "type": "object", "properties": {"s": {"type": "number"}}})}
+        try:
+            with Sked(tasks=tasks, args=FAST) as s:
+                idle = s.create_job("nap", active=False, alert_after="2s", args={"s": 0},
+                                    notification_webhooks=[rec.url + "/idle"])
+                time.sleep(3)
+                s.patch("/api/jobs/" + idle["id"], {"active": True})
+                time.sleep(1)
+                self.assertEqual(rec.requests, [])  # counted from the activation
+                got = wait_for(lambda: rec.requests, timeout=10, what="overdue 2 s after it")
+                self.assertEqual(json.loads(got[0][3])["event"], "job.overdue")
+                # a success that ends after a later-begun one's: the last to end counts
+                job = s.create_job("nap", alert_after="2s", args={"s": 0},
+                                   notification_webhooks=[rec.url + "/order"])
+                slow = s.run_job(job["id"], args={"s": 4})
+                quick = s.wait_run(s.run_job(job["id"], args={"s": 0}))
+                self.assertEqual(quick["status"], "SUCCESS")
+                mine = lambda: [json.loads(x[3])["event"] for x in rec.requests if x[1] == "/order"]
+                wait_for(lambda: "job.overdue" in mine(), timeout=10, what="overdue after the quick run")
+                self.assertEqual(s.wait_run(slow)["status"], "SUCCESS")
+                wait_for(lambda: "job.recovered" in mine(), timeout=5, what="recovered by the slow run")
+                self.assertIsNone(s.get("/api/jobs/" + job["id"]).json["overdue_since"])
         finally:
             rec.close()
 
@@ -1523,6 +1560,7 @@ class Upgrade(unittest.TestCase):
                 ALTER TABLE run DROP COLUMN window_end;
                 ALTER TABLE job DROP COLUMN alert_after_ms;
                 ALTER TABLE job DROP COLUMN overdue_at;
+                ALTER TABLE job DROP COLUMN alert_from;
                 PRAGMA user_version = 4;""")
             t = int(time.time() * 1e6)
             queued = str(uuid.uuid4())
@@ -1531,7 +1569,7 @@ class Upgrade(unittest.TestCase):
             db.commit()
             db.close()
             s.start()
-            self.assertEqual(s.get("/readyz").json["store_version"], 18)
+            self.assertEqual(s.get("/readyz").json["store_version"], 19)
             self.assertEqual(s.wait_run({"id": queued, "job_id": job["id"]})["status"], "SUCCESS")
             self.assertEqual(s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"], 4)
             s.wait_run(s.run_job(job["id"]))
