@@ -422,7 +422,7 @@ static int parse_interval(const json_t *doc, const char *prefix, struct schedule
     return 0;
 }
 
-/* A schedule's "jitter" (crontab and cron): a duration from 1 s to 1 day, or absent. */
+/* A schedule's "jitter" (crontab and cron): a duration from 2 s to 1 day, or absent. */
 static int parse_jitter(const json_t *doc, const char *prefix, struct schedule *out, json_t *errs)
 {
     json_t *v = json_object_get(doc, "jitter");

@@ -803,12 +803,12 @@ int worker_kill_orphans(const char *const *ids, size_t n, pid_t group)
     while (d && (de = readdir(d)) != NULL) {
         char *end;
         long pid = strtol(de->d_name, &end, 10);
-        /* the task's group was killed at its end: its processes are dying, not left running */
-        if (*end || pid <= 1 || pid == self || (group > 0 && getpgid((pid_t)pid) == group))
-            continue;
+        if (*end || pid <= 1 || pid == self) continue;
         const char *const *want = (const char *const *)needles;
-        if (environ_has((pid_t)pid, want, n) && !live_owner((pid_t)pid, want, n) &&
-            kill((pid_t)pid, SIGKILL) == 0)
+        /* the task's group was killed at its end: its processes are dying, not left running
+         * (asked of the run's processes only, not of every process of the machine) */
+        if (environ_has((pid_t)pid, want, n) && !(group > 0 && getpgid((pid_t)pid) == group) &&
+            !live_owner((pid_t)pid, want, n) && kill((pid_t)pid, SIGKILL) == 0)
             killed++;
     }
     if (d) closedir(d);
