@@ -566,14 +566,22 @@ static void on_event(void *arg, const struct sk_event *ev)
     if (!store_job_notifies(n->store, r->job_id, r->status)) return;
     struct job j;
     if (store_job_get(n->store, r->job_id, &j) != 0) return;
-    char *subject = notify_subject(r->status, j.title), *mail = mail_body(n, &j, r);
-    char *link = run_link(n, r), *message = message_text(r);
-    json_t *doc = json_pack("{s:s,s:{s:s,s:s,s:s},s:o,s:s,s:s?,s:s?}", "event", "run.finished",
-                            "job", "id", j.id, "title", j.title, "task", j.task, "run",
-                            run_summary(r), "status", run_status_name(r->status), "message",
-                            message, "link", link);
-    char *hook = json_dump(doc);
-    json_decref(doc);
+    /* each text only when some address or webhook will be sent it */
+    bool mails = json_array_size(json_object_get(j.notifications, "emails")) > 0;
+    bool hooks = json_array_size(json_object_get(j.notifications, "webhooks")) > 0;
+    char *subject = mails ? notify_subject(r->status, j.title) : NULL;
+    char *mail = mails ? mail_body(n, &j, r) : NULL, *hook = NULL;
+    char *link = NULL, *message = NULL;
+    if (hooks) {
+        link = run_link(n, r);
+        message = message_text(r);
+        json_t *doc = json_pack("{s:s,s:{s:s,s:s,s:s},s:o,s:s,s:s?,s:s?}", "event",
+                                "run.finished", "job", "id", j.id, "title", j.title, "task",
+                                j.task, "run", run_summary(r), "status",
+                                run_status_name(r->status), "message", message, "link", link);
+        hook = json_dump(doc);
+        json_decref(doc);
+    }
     deliver_to(n, &j, r->id, "run", "run.finished", subject, mail, hook);
     free(subject);
     free(mail);
