@@ -582,7 +582,7 @@ int schedule_parse(const json_t *doc, const char *prefix, struct schedule *out, 
     return rc;
 }
 
-bool schedule_same(const json_t *a, const json_t *b)
+static bool same_times(const json_t *a, const json_t *b, bool jitter_too)
 {
     struct schedule x, y;
     json_t *errs = json_array();
@@ -590,10 +590,14 @@ bool schedule_same(const json_t *a, const json_t *b)
     json_decref(errs);
     if (!ok || x.type != y.type) return false;
     if (x.type == SCHEDULE_INTERVAL) return x.interval_us == y.interval_us;
-    if (x.jitter_us != y.jitter_us) return false;
+    if (jitter_too && x.jitter_us != y.jitter_us) return false;
     const struct cron_expr *c = &x.cron, *d = &y.cron;
     return x.tz == y.tz && c->minute == d->minute && c->hour == d->hour && c->dom == d->dom &&
            c->month == d->month && c->dow == d->dow && c->dom_star == d->dom_star &&
            c->dow_star == d->dow_star && c->vixie == d->vixie &&
            c->interval_like == d->interval_like;
 }
+
+bool schedule_same(const json_t *a, const json_t *b) { return same_times(a, b, true); }
+
+bool schedule_same_slots(const json_t *a, const json_t *b) { return same_times(a, b, false); }

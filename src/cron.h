@@ -65,6 +65,8 @@ int schedule_parse(const json_t *doc, const char *prefix, struct schedule *out, 
  * {"hours": 4, "minutes": 0, "timezone": "UTC"}; an interval's time zone changes nothing).
  * False when either does not parse. */
 bool schedule_same(const json_t *a, const json_t *b);
+/* The same, their jitters aside: the same times, each job fires at another place after them. */
+bool schedule_same_slots(const json_t *a, const json_t *b);
 /* Sets the offset a schedule with a jitter fires at for job_id: whole seconds below the jitter,
  * from a hash of the id, so a job fires at the same place in its window every time (and jobs
  * of one schedule spread over it). */

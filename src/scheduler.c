@@ -190,6 +190,17 @@ void scheduler_prepare(struct scheduler *s, const struct job *old, struct job *j
     } else {
         schedule_place(&sc, j->id);
         j->next_run = next_after(&sc, now, now);
+        struct schedule was;
+        if (old && old->active && old->schedule && old->next_run != NO_TIME &&
+            schedule_same_slots(old->schedule, j->schedule) &&
+            schedule_parse(old->schedule, "schedule", &was, errs) == 0) {
+            /* only the jitter changed: the times before the pending one have fired, so the
+             * pending one is next, at its new place, even if that has passed (it fires at
+             * once); the first time after now would fire one of them twice, or skip it */
+            schedule_place(&was, j->id);
+            int64_t t = schedule_next(&sc, old->next_run - was.offset_us - 1 + sc.offset_us, NULL);
+            if (t != INT64_MIN) j->next_run = t;
+        }
     }
     json_decref(errs);
 }

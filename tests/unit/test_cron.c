@@ -18,6 +18,8 @@
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "cron.h"
+#include "model.h"
+#include "scheduler.h"
 #include "tz.h"
 
 static const char *data_dir;
@@ -244,6 +246,48 @@ static void test_jitter(void **state)
     json_decref(b);
 }
 
+/* A job's schedule saved with only its jitter changed: the pending time is its next, at its new
+ * place, whether that has passed or not, so no time fires twice and none is skipped. */
+static void test_jitter_change_keeps_the_pending_time(void **state)
+{
+    (void)state;
+    int64_t s = 1000000, three = (1767225600LL + 3 * 3600) * s; /* 2026-01-01T03:00:00Z */
+    struct job old = {.id = "e9a85b34-b723-4496-98c8-f4585259e9b6", .active = true};
+    struct job j = old;
+    json_t *ten = json_pack("{s:s,s:s,s:s,s:s}", "type", "crontab", "minute", "0", "hour", "3",
+                            "jitter", "10m"); /* this job's place: 43 s */
+    json_t *half = json_pack("{s:s,s:s,s:s,s:s}", "type", "crontab", "minute", "0", "hour", "3",
+                             "jitter", "30m"); /* 1,243 s */
+    json_t *four = json_pack("{s:s,s:s,s:s,s:s}", "type", "crontab", "minute", "0", "hour", "4",
+                             "jitter", "30m");
+    /* 03:00 fired at 03:00:43; at 03:01 the jitter grows: tomorrow's 03:00 is next, not
+     * today's at its new place (03:20:43), which would fire it again */
+    old.schedule = ten;
+    old.next_run = three + 86400 * s + 43 * s;
+    j.schedule = half;
+    scheduler_prepare(NULL, &old, &j, three + 60 * s);
+    assert_true(j.next_run == three + 86400 * s + 1243 * s);
+    /* 03:00 pending at 03:20:43; at 03:02 the jitter shrinks: it is still next, at 03:00:43,
+     * passed, so it fires at once rather than not at all */
+    old.schedule = half;
+    old.next_run = three + 1243 * s;
+    j.schedule = ten;
+    scheduler_prepare(NULL, &old, &j, three + 120 * s);
+    assert_true(j.next_run == three + 43 * s);
+    /* other times: the first after now */
+    j.schedule = four;
+    scheduler_prepare(NULL, &old, &j, three + 120 * s);
+    assert_true(j.next_run == three + 3600 * s + 1243 * s);
+    /* an inactive job's next time was none: the first after now */
+    old.active = false;
+    j.schedule = ten;
+    scheduler_prepare(NULL, &old, &j, three + 120 * s);
+    assert_true(j.next_run == three + 86400 * s + 43 * s);
+    json_decref(ten);
+    json_decref(half);
+    json_decref(four);
+}
+
 static void test_interval_like(void **state)
 {
     (void)state;
@@ -409,7 +453,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vectors_next),  cmocka_unit_test(test_vectors_errors),
         cmocka_unit_test(test_interval_parse), cmocka_unit_test(test_interval_like),
-        cmocka_unit_test(test_jitter),
+        cmocka_unit_test(test_jitter), cmocka_unit_test(test_jitter_change_keeps_the_pending_time),
         cmocka_unit_test(test_tz_offsets),    cmocka_unit_test(test_tz_resolve),
         cmocka_unit_test(test_tz_resolve_short_summer), cmocka_unit_test(test_tz_errors),
     };
