@@ -633,8 +633,10 @@ static void alert_seen(void *arg, const struct job_alert *a)
     d->overdue = overdue;
 }
 
-/* Tells job j's notifications that it is overdue (since `at`), or that it recovered. */
-static void alert(struct notify *n, const struct job *j, const struct alert_due *a, int64_t at)
+/* Tells job j's notifications that it is overdue (since `at`), or that its alert is closed: it
+ * recovered (reason "succeeded"), or reason says why it is watched no more. */
+static void alert(struct notify *n, const struct job *j, const struct alert_due *a, int64_t at,
+                  const char *reason)
 {
     char after[32], last[TIME_STR_MAX], when[TIME_STR_MAX], id[UUID_STR_LEN];
     duration_format(j->alert_after_ms, after);
@@ -642,6 +644,7 @@ static void alert(struct notify *n, const struct job *j, const struct alert_due 
     time_format(a->overdue ? at : a->overdue_at, when);
     uuid_v7(id, time_now_us()); /* the alert's own id, as a run's names its deliveries */
     char *link = n->cfg->public_url ? xasprintf("%s/jobs/%s", n->cfg->public_url, j->id) : NULL;
+    bool succeeded = !a->overdue && !strcmp(reason, "succeeded");
     struct buf mail = BUF_INIT;
     buf_puts(&mail, "The job \"");
     mail_text(&mail, j->title, 300);
@@ -651,29 +654,47 @@ static void alert(struct notify *n, const struct job *j, const struct alert_due 
     else if (a->overdue)
         buf_printf(&mail, "\" has not succeeded for longer than %s: it has had no successful "
                           "run since it was created.\r\n", after);
-    else
+    else if (succeeded)
         buf_printf(&mail, "\" succeeded again: its run ended at %s, after it was reported "
                           "overdue at %s.\r\n", last, when);
-    if (link) buf_printf(&mail, "\r\nThe job and its runs: %s\r\n", link);
-    char *subject = xasprintf("Job %s: %s", a->overdue ? "overdue" : "recovered", j->title);
-    json_t *doc = json_pack("{s:s,s:{s:s,s:s,s:s},s:s,s:s?,s:s,s:s?}", "event",
-                            a->overdue ? "job.overdue" : "job.recovered", "job", "id", j->id,
-                            "title", j->title, "task", j->task, "alert_after", after,
+    else
+        buf_printf(&mail, "\", reported overdue at %s, is watched no more: %s.\r\n", when,
+                   !strcmp(reason, "deleted")       ? "it was deleted"
+                   : !strcmp(reason, "deactivated") ? "it was deactivated"
+                   : !strcmp(reason, "alert_removed")
+                       ? "its alert was removed"
+                       : "its alert was changed, which judges it afresh from now");
+    if (link && strcmp(reason ? reason : "", "deleted"))
+        buf_printf(&mail, "\r\nThe job and its runs: %s\r\n", link);
+    char *subject = xasprintf("Job %s: %s", a->overdue ? "overdue" : succeeded ? "recovered" : "alert closed",
+                              j->title);
+    const char *event = a->overdue ? "job.overdue" : "job.recovered";
+    json_t *doc = json_pack("{s:s,s:s,s:{s:s,s:s,s:s},s:s,s:s?,s:s,s:s*,s:s?}", "event", event,
+                            "alert_id", id, "job", "id", j->id, "title", j->title, "task", j->task,
+                            "alert_after", after,
                             "last_success", a->last_success != NO_TIME ? last : NULL,
-                            "overdue_since", when, "link", link);
+                            "overdue_since", when, "reason", reason, "link", link);
     char *hook = json_dump(doc);
     json_decref(doc);
     if (a->overdue)
         log_warn("job.overdue", "job=%s alert=%s alert_after=%s last_success=%s", j->id, id,
                  after, a->last_success != NO_TIME ? last : "none");
     else
-        log_info("job.recovered", "job=%s alert=%s overdue_since=%s", j->id, id, when);
-    deliver_to(n, j, id, "alert", a->overdue ? "job.overdue" : "job.recovered", subject,
-               buf_cstr(&mail), hook);
+        log_info("job.recovered", "job=%s alert=%s overdue_since=%s reason=%s", j->id, id, when,
+                 reason);
+    deliver_to(n, j, id, "alert", event, subject, buf_cstr(&mail), hook);
     free(subject);
     free(hook);
     free(link);
     buf_free(&mail);
+}
+
+void notify_alert_closed(struct notify *n, const struct job *j, const char *reason)
+{
+    if (!n || j->overdue_at == NO_TIME) return;
+    struct alert_due a = {.overdue_at = j->overdue_at, .last_success = NO_TIME};
+    snprintf(a.id, sizeof a.id, "%s", j->id);
+    alert(n, j, &a, time_now_us(), reason);
 }
 
 static void on_alert_check(evutil_socket_t fd, short what, void *arg)
@@ -693,7 +714,7 @@ static void on_alert_check(evutil_socket_t fd, short what, void *arg)
         if (store_job_set_overdue(n->store, a->id, a->overdue_at, a->overdue ? l.now : NO_TIME) ||
             store_job_get(n->store, a->id, &j))
             continue;
-        alert(n, &j, a, l.now);
+        alert(n, &j, a, l.now, a->overdue ? NULL : "succeeded");
         job_release(&j);
     }
     store_commit(n->store);

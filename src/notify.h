@@ -30,6 +30,10 @@ void notify_free(struct notify *n);
 const struct notify_stats *notify_stats(const struct notify *n);
 /* Looks at the jobs with an alert_after at once (a job was saved with one). */
 void notify_recheck(struct notify *n);
+/* Tells the notifications of job j, if it was overdue (j->overdue_at), that its alert is closed
+ * without a success: reason is "alert_changed", "alert_removed", "deactivated" or "deleted".
+ * n may be NULL. */
+void notify_alert_closed(struct notify *n, const struct job *j, const char *reason);
 
 /* "Job Failed: TITLE" and friends, as the reference names them. Caller frees. */
 char *notify_subject(int status, const char *title);

@@ -157,8 +157,9 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
         else {
             bool was = j->active;
             j->active = active ? json_is_true(active) : true;
-            /* time spent inactive is not held against its alert */
+            /* time spent inactive is not held against its alert, nor is an alert kept open */
             if (j->active && !was) j->alert_from = time_now_us();
+            if (!j->active && was) j->overdue_at = NO_TIME;
         }
     }
     json_t *queue = json_object_get(body, "default_queue");
@@ -899,7 +900,15 @@ static void update(struct api_ctx *c, bool full)
         return;
     }
     int rc = store_job_update(c->api->store, &j);
-    if (rc == 0 && old.id[0]) audit_edit(c, &old, &j);
+    if (rc == 0 && old.id[0]) {
+        audit_edit(c, &old, &j);
+        /* an overdue job's alert closed without a success: told to whom the old job told */
+        if (old.overdue_at != NO_TIME && j.overdue_at == NO_TIME)
+            notify_alert_closed(c->api->notify, &old,
+                                !j.active                ? "deactivated"
+                                : j.alert_after_ms < 0   ? "alert_removed"
+                                                         : "alert_changed");
+    }
     job_release(&old);
     if (rc) {
         job_release(&j);
@@ -982,7 +991,13 @@ static void purge_step(evutil_socket_t fd, short what, void *arg)
     if (rc == 0) {
         dispatch_job_deleted(api->dispatch, p->j.id);
         scheduler_job_deleted(api->sched, p->j.id);
+        struct job last; /* as it is now: an alert may have been sent meanwhile */
+        if (store_job_get(api->store, p->j.id, &last) == 0) {
+            job_release(&p->j);
+            p->j = last;
+        }
         rc = store_job_delete(api->store, p->j.id);
+        if (rc == 0) notify_alert_closed(api->notify, &p->j, "deleted");
         if (rc == 0) rc = store_job_unchain(api->store, p->j.id, time_now_us());
     }
     struct route_match none;

@@ -423,19 +423,29 @@ class OverdueAlerts(unittest.TestCase):
                 doc = json.loads(got[0][3])
                 self.assertEqual(got[0][2]["X-Sked-Event"], "job.recovered")
                 ok = s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["hits"][0]
-                self.assertEqual((doc["event"], doc["last_success"], doc["overdue_since"]),
-                                 ("job.recovered", ok["finished_at"], since))
+                self.assertEqual((doc["event"], doc["last_success"], doc["overdue_since"], doc["reason"]),
+                                 ("job.recovered", ok["finished_at"], since, "succeeded"))
+                # each alert has an id of its own, the one its deliveries are named by
+                first_id = json.loads(rec.requests[0][3])["alert_id"]
+                self.assertNotEqual(doc["alert_id"], first_id)
+                self.assertEqual(got[0][2]["X-Sked-Delivery"], doc["alert_id"] + "-1")
+                self.assertNotIn("reason", json.loads(rec.requests[0][3]))
                 self.assertIsNone(s.get("/api/jobs/" + job["id"]).json["overdue_since"])
                 # and overdue again 2 s after that success, not at the next 30 s check
                 again = wait_for(lambda: rec.requests[2:], timeout=10, what="overdue again")
                 self.assertEqual(json.loads(again[0][3])["event"], "job.overdue")
                 self.assertLess(parse_time(json.loads(again[0][3])["overdue_since"]) -
                                 parse_time(ok["finished_at"]), 5)
-                # a new alert_after judges afresh, and none is no alert
+                # a new alert_after judges afresh, closing the open alert, and none is no alert
                 r = s.patch("/api/jobs/" + job["id"], {"alert_after": "1h"})
                 self.assertEqual((r.json["alert_after"], r.json["overdue_since"]), ("1h", None))
+                closed = wait_for(lambda: rec.requests[3:], what="the alert closed")
+                doc = json.loads(closed[0][3])
+                self.assertEqual((doc["event"], doc["reason"], doc["alert_after"], doc["last_success"]),
+                                 ("job.recovered", "alert_changed", "2s", None))
+                self.assertEqual(doc["overdue_since"], json.loads(again[0][3])["overdue_since"])
                 time.sleep(3)
-                self.assertEqual(len(rec.requests), 3, rec.requests)
+                self.assertEqual(len(rec.requests), 4, rec.requests)
                 self.assertFalse([x for x in rec.requests if x[1] == "/quiet"])
                 audit = s.get("/api/audit?action=job.updated&job_id=" + job["id"]).json["hits"]["hits"]
                 self.assertEqual(audit[0]["details"]["changes"]["alert_after"],
@@ -452,6 +462,41 @@ class OverdueAlerts(unittest.TestCase):
 
 
 class OverdueAlertsEdges(unittest.TestCase):
+    def test_an_open_alert_is_closed_when_its_job_is_no_longer_watched(self):
+        """Removing the alert_after of an overdue job, deactivating it or deleting it tells
+        its webhooks the alert is closed (job.recovered, with the reason); a job not overdue
+        tells nothing; a deactivated job is judged afresh once active again."""
+        rec = Receiver()
+        tasks = {"bad.json": sh_task("bad", "exit 3")}
+        try:
+            with Sked(tasks=tasks, args=FAST) as s:
+                jobs = {why: s.create_job("bad", title=why, alert_after="1s",
+                                          notification_webhooks=[rec.url + "/" + why])
+                        for why in ("alert_removed", "deactivated", "deleted")}
+                calm = s.create_job("bad", alert_after="1h", notification_webhooks=[rec.url + "/calm"])
+                wait_for(lambda: len(rec.requests) == 3, timeout=15, what="three overdue alerts")
+                s.patch("/api/jobs/" + jobs["alert_removed"]["id"], {"alert_after": None})
+                r = s.patch("/api/jobs/" + jobs["deactivated"]["id"], {"active": False})
+                self.assertIsNone(r.json["overdue_since"])
+                self.assertEqual(s.delete("/api/jobs/" + jobs["deleted"]["id"]).status, 204)
+                s.patch("/api/jobs/" + calm["id"], {"alert_after": None})
+                s.delete("/api/jobs/" + calm["id"])
+                got = wait_for(lambda: rec.requests[3:] if len(rec.requests) >= 6 else None,
+                               what="three alerts closed")
+                for path, headers, body in ((g[1], g[2], json.loads(g[3])) for g in got):
+                    self.assertEqual((headers["X-Sked-Event"], body["event"], body["reason"]),
+                                     ("job.recovered", "job.recovered", path[1:]))
+                    self.assertEqual(body["job"]["id"], jobs[path[1:]]["id"])
+                    self.assertIsNotNone(body["overdue_since"])
+                # active again: judged afresh, so overdue again a second later
+                s.patch("/api/jobs/" + jobs["deactivated"]["id"], {"active": True})
+                got = wait_for(lambda: rec.requests[6:], timeout=10, what="overdue again")
+                self.assertEqual((got[0][1], json.loads(got[0][3])["event"]), ("/deactivated", "job.overdue"))
+                time.sleep(1)
+                self.assertFalse([x for x in rec.requests if x[1] == "/calm"])
+        finally:
+            rec.close()
+
     def test_time_inactive_is_not_held_against_a_job_and_the_last_success_to_end_counts(self):
         rec = Receiver()
         tasks = {"nap.json": sh_task("nap", 'sleep "$1"', extra_argv=["{{s}}"], arguments={
