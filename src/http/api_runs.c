@@ -246,14 +246,36 @@ static void request_fingerprint(struct api_ctx *c, const char *job_id, char out[
  * started (a retry), or 422 when the key came with another request. True when answered. */
 static bool idempotent_replay(struct api_ctx *c, const char *key, const char *fingerprint)
 {
-    char had[65], run_id[37];
-    if (store_idempotency_get(c->api->store, c->who.id, key, time_now_us(), had, run_id) != 0)
+    char had[65], run_id[37], *response = NULL;
+    if (store_idempotency_get(c->api->store, c->who.id, key, time_now_us(), had, run_id,
+                              &response) != 0)
         return false;
     if (strcmp(had, fingerprint) != 0) {
+        free(response);
         api_error(c, 422,
                   "the Idempotency-Key %s was used for another request (another job or body) in "
                   "the last 24 hours; send a new key with a new request",
                   key);
+        return true;
+    }
+    if (response) { /* a backfill's: its answer, each run as it is now (null: deleted) */
+        json_t *doc = json_loads(response, 0, NULL);
+        free(response);
+        size_t i;
+        json_t *w;
+        json_array_foreach(json_object_get(doc, "runs"), i, w)
+        {
+            struct run r;
+            const char *id = json_string_value(json_object_get(w, "id"));
+            if (id && store_run_get(c->api->store, id, &r) == 0) {
+                json_object_set_new(w, "status", json_string(run_status_name(r.status)));
+                run_release(&r);
+            } else {
+                json_object_set_new(w, "status", json_null());
+            }
+        }
+        http_add_header(c->req, "Idempotent-Replayed", "true");
+        api_json(c, 201, doc ? doc : json_object());
         return true;
     }
     struct run r;
@@ -424,7 +446,8 @@ void api_runs_create(struct api_ctx *c)
         return;
     }
     /* in the run's transaction (the loop's iteration): a retry finds the key or no run */
-    if (key) store_idempotency_put(c->api->store, c->who.id, key, fingerprint, r.id, time_now_us());
+    if (key)
+        store_idempotency_put(c->api->store, c->who.id, key, fingerprint, r.id, NULL, time_now_us());
     /* {"queue":...,"args":...}, written straight as text */
     struct buf d = BUF_INIT;
     buf_reserve(&d, 200);
@@ -535,6 +558,21 @@ void api_runs_backfill(struct api_ctx *c)
     static const char *const known[] = {"dry_run", NULL};
     api_params_known(c, known, errs);
     bool dry = api_bool_param(c, "dry_run", errs) == 1;
+    /* a retry of a backfill with its key answers with the runs the first one started; a dry
+     * run starts none, so its key is not looked at */
+    bool bad_key;
+    const char *key = dry ? NULL : idempotency_key(c, &bad_key);
+    char fingerprint[65];
+    if (key && !bad_key) {
+        char *what = xasprintf("backfill %s", j.id);
+        request_fingerprint(c, what, fingerprint);
+        free(what);
+    }
+    if ((key && bad_key) || (key && idempotent_replay(c, key, fingerprint))) {
+        json_decref(errs);
+        job_release(&j);
+        return;
+    }
     json_t *body = api_body(c);
     if (!body) {
         json_decref(errs);
@@ -668,10 +706,17 @@ void api_runs_backfill(struct api_ctx *c)
         api_audit(c, "run.backfilled", j.id, NULL, NULL,
                   json_pack("{s:s,s:s,s:s,s:s,s:I}", "from", ts, "to", te, "step", step, "queue",
                             queue, "runs", (json_int_t)n));
-    api_json(c, dry ? 200 : 201,
-             json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:I,s:o}", "job_id", j.id, "from", ts, "to", te,
-                       "step", step, "queue", queue, "dry_run", dry, "total", (json_int_t)n,
-                       "runs", runs));
+    json_t *answer = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:I,s:o}", "job_id", j.id, "from", ts,
+                               "to", te, "step", step, "queue", queue, "dry_run", dry, "total",
+                               (json_int_t)n, "runs", runs);
+    if (key) { /* in the runs' transaction (the loop's iteration), as a run request's key */
+        char *text = json_dumps(answer, JSON_COMPACT);
+        store_idempotency_put(c->api->store, c->who.id, key, fingerprint,
+                              json_string_value(json_object_get(json_array_get(runs, 0), "id")),
+                              text, time_now_us());
+        free(text);
+    }
+    api_json(c, dry ? 200 : 201, answer);
     json_decref(body);
     job_release(&j);
 }

@@ -1075,10 +1075,10 @@ int store_chains_owed(struct store *s, void (*fn)(void *arg, const char *run_id,
 }
 
 int store_idempotency_get(struct store *s, const char *actor, const char *key, int64_t now,
-                          char fingerprint[65], char run_id[37])
+                          char fingerprint[65], char run_id[37], char **response)
 {
-    sqlite3_stmt *st = stmt(s, "SELECT fingerprint, run_id FROM idempotency WHERE actor = ?1 AND "
-                               "key = ?2 AND created > ?3");
+    sqlite3_stmt *st = stmt(s, "SELECT fingerprint, run_id, response FROM idempotency WHERE "
+                               "actor = ?1 AND key = ?2 AND created > ?3");
     bind_text(st, 1, actor);
     bind_text(st, 2, key);
     sqlite3_bind_int64(st, 3, now - IDEMPOTENCY_KEEP_US);
@@ -1086,6 +1086,7 @@ int store_idempotency_get(struct store *s, const char *actor, const char *key, i
     if (rc == SQLITE_ROW) {
         snprintf(fingerprint, 65, "%s", (const char *)sqlite3_column_text(st, 0));
         snprintf(run_id, 37, "%s", (const char *)sqlite3_column_text(st, 1));
+        if (response) *response = col_text(st, 2);
     }
     sqlite3_reset(st);
     if (rc == SQLITE_ROW) return 0;
@@ -1093,18 +1094,20 @@ int store_idempotency_get(struct store *s, const char *actor, const char *key, i
 }
 
 int store_idempotency_put(struct store *s, const char *actor, const char *key,
-                          const char *fingerprint, const char *run_id, int64_t now)
+                          const char *fingerprint, const char *run_id, const char *response,
+                          int64_t now)
 {
     sqlite3_stmt *st = stmt(s, "DELETE FROM idempotency WHERE created <= ?1");
     sqlite3_bind_int64(st, 1, now - IDEMPOTENCY_KEEP_US);
     if (write_step(s, st) != SQLITE_DONE) return fail(s, "idempotency_expire");
-    st = stmt(s, "INSERT OR REPLACE INTO idempotency (actor, key, fingerprint, run_id, created) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5)");
+    st = stmt(s, "INSERT OR REPLACE INTO idempotency (actor, key, fingerprint, run_id, created, "
+                 "response) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     bind_text(st, 1, actor);
     bind_text(st, 2, key);
     bind_text(st, 3, fingerprint);
     bind_text(st, 4, run_id);
     sqlite3_bind_int64(st, 5, now);
+    bind_text(st, 6, response);
     return write_step(s, st) == SQLITE_DONE ? 0 : fail(s, "idempotency_put");
 }
 

@@ -91,14 +91,16 @@ bool store_job_chains(struct store *s, const char *id);
  * with each one owed, oldest first. */
 int store_chain_owed(struct store *s, const char *run_id, const char *job_id);
 int store_chain_paid(struct store *s, const char *run_id);
-/* Idempotency keys of run requests (per actor): the fingerprint (64 hex digits) and run id a
- * key was recorded with, or -ENOENT (also once it is older than a day); and recording one,
- * which drops those older than a day. */
+/* Idempotency keys of run requests and backfills (per actor): the fingerprint (64 hex digits),
+ * run id and answer (a backfill's, else NULL; *response, when asked for, is the caller's to
+ * free) a key was recorded with, or -ENOENT (also once it is older than a day); and recording
+ * one, which drops those older than a day. */
 #define IDEMPOTENCY_KEEP_US (24LL * 3600 * 1000000)
 int store_idempotency_get(struct store *s, const char *actor, const char *key, int64_t now,
-                          char fingerprint[65], char run_id[37]);
+                          char fingerprint[65], char run_id[37], char **response);
 int store_idempotency_put(struct store *s, const char *actor, const char *key,
-                          const char *fingerprint, const char *run_id, int64_t now);
+                          const char *fingerprint, const char *run_id, const char *response,
+                          int64_t now);
 int store_chains_owed(struct store *s, void (*fn)(void *arg, const char *run_id, const char *job_id),
                       void *arg);
 /* Deletes the oldest `at_most` runs of job id (with their logs); *deleted: how many. */

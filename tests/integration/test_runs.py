@@ -1095,6 +1095,30 @@ class Queues(unittest.TestCase):
                 r = s.post(url, {}, headers={"Idempotency-Key": bad})
                 self.assertEqual((r.status, r.json["errors"][0]["field"]), (400, "Idempotency-Key"), bad)
             self.assertEqual(s.get(url).json["hits"]["total"], 3)
+            # a backfill's key: a retry answers with its runs as they are now, starting none;
+            # the key of a run request is another request's; a dry run does not look at it
+            bf = "/api/jobs/%s/actions/backfill" % job["id"]
+            body = {"from": "2026-03-01T00:00:00Z", "to": "2026-03-03T00:00:00Z", "step": "1d"}
+            bkey = {"Idempotency-Key": "backfill-march"}
+            first = s.post(bf, body, headers=bkey)
+            self.assertEqual((first.status, first.json["total"]), (201, 2), first)
+            ids = [w["id"] for w in first.json["runs"]]
+            for i in ids:
+                s.wait_run({"id": i, "job_id": job["id"]})
+            s.delete("/api/jobs/%s/runs/%s" % (job["id"], ids[1]))
+            again = s.post(bf, body, headers=bkey)
+            self.assertEqual((again.status, again.headers.get("Idempotent-Replayed")), (201, "true"))
+            self.assertEqual([(w["id"], w["status"]) for w in again.json["runs"]],
+                             [(ids[0], "SUCCESS"), (ids[1], None)])
+            self.assertEqual([w["since"] for w in again.json["runs"]], [w["since"] for w in first.json["runs"]])
+            self.assertEqual(s.get(url).json["hits"]["total"], 4)  # one deleted, none new
+            self.assertEqual(s.post(bf, dict(body, step="2d"), headers=bkey).status, 422)
+            self.assertEqual(s.post(bf, body, headers=key).status, 422)
+            self.assertEqual(s.post(url, body, headers=bkey).status, 422)
+            dry = s.post(bf + "?dry_run=true", body, headers=bkey)
+            self.assertEqual((dry.status, dry.json["dry_run"]), (200, True))
+            r = s.post(bf, body, headers={"Idempotency-Key": "bad key"})
+            self.assertEqual((r.status, r.json["errors"][0]["field"]), (400, "Idempotency-Key"))
 
     def test_stop_of_a_queued_run(self):
         marker = sh_task("marker", 'touch "ran-$SKED_RUN_ID"; echo ran')
