@@ -48,6 +48,18 @@ struct delivery {
     char error[256];
     struct event *retry_ev;
     struct delivery *prev, *next; /* waiting for a retry */
+    struct undo *undo;            /* an alert's: how to send it again, if it is dropped */
+};
+
+/* A job's overdue_at as it was before an alert (restore) and as the alert set it (expected):
+ * put back, when one of the alert's deliveries is dropped at shutdown, so that the next start
+ * finds the job as before and sends the alert again. Shared by the alert's deliveries. */
+struct undo {
+    char job_id[UUID_STR_LEN];
+    int64_t expected, restore;
+    int refs;
+    bool dropped;
+    struct undo *next; /* in notify's list, once dropped */
 };
 
 struct notify {
@@ -63,11 +75,28 @@ struct notify {
     struct event *alert_ev; /* the check of jobs with an alert_after */
     struct map overdue;     /* ids of the jobs told they are overdue: their success rechecks */
     struct delivery *waiting;
+    struct undo *undos; /* of alerts some delivery of which was dropped */
     struct notify_stats stats;
 };
 
+static void undo_release(struct undo *u)
+{
+    if (u && --u->refs == 0 && !u->dropped) free(u);
+}
+
+/* A delivery dropped at shutdown: its alert is to be sent again at the next start. */
+static void dropped(struct delivery *d)
+{
+    struct undo *u = d->undo;
+    if (!u || u->dropped) return;
+    u->dropped = true;
+    u->next = d->n->undos;
+    d->n->undos = u;
+}
+
 static void delivery_free(struct delivery *d)
 {
+    undo_release(d->undo);
     if (d->retry_ev) event_free(d->retry_ev);
     free(d->to);
     free(d->shown);
@@ -466,6 +495,7 @@ static void deliver_done(void *arg)
         log_warn("notify.dropped", "channel=webhook %s=%s to=%s reason=\"sked stopped before "
                                    "the retry\" attempts=%d error=%s",
                  d->about, d->run_id, log_q(d->shown), d->attempt, log_q(d->error));
+        dropped(d);
         delivery_free(d);
         return;
     }
@@ -512,7 +542,7 @@ static struct delivery *delivery_new(struct notify *n, enum channel ch, const ch
  * of its webhooks; id and about name the deliveries in the logs ("run" or "alert"). */
 static void deliver_to(struct notify *n, const struct job *j, const char *id, const char *about,
                        const char *event, const char *subject, const char *mail,
-                       const char *hook)
+                       const char *hook, struct undo *undo)
 {
     size_t i;
     json_t *v;
@@ -532,6 +562,7 @@ static void deliver_to(struct notify *n, const struct job *j, const char *id, co
                 continue;
             }
             struct delivery *d = delivery_new(n, CH_EMAIL, json_string_value(v), id, about);
+            if ((d->undo = undo)) undo->refs++;
             d->subject = xstrdup(subject);
             d->body = xstrdup(mail);
             submit(d);
@@ -549,6 +580,7 @@ static void deliver_to(struct notify *n, const struct job *j, const char *id, co
             continue;
         }
         struct delivery *d = delivery_new(n, CH_WEBHOOK, json_string_value(v), id, about);
+        if ((d->undo = undo)) undo->refs++;
         d->event = event;
         d->body = xstrdup(hook);
         submit(d);
@@ -582,7 +614,7 @@ static void on_event(void *arg, const struct sk_event *ev)
         hook = json_dump(doc);
         json_decref(doc);
     }
-    deliver_to(n, &j, r->id, "run", "run.finished", subject, mail, hook);
+    deliver_to(n, &j, r->id, "run", "run.finished", subject, mail, hook, NULL);
     free(subject);
     free(mail);
     free(hook);
@@ -682,7 +714,19 @@ static void alert(struct notify *n, const struct job *j, const struct alert_due 
     else
         log_info("job.recovered", "job=%s alert=%s overdue_since=%s reason=%s", j->id, id, when,
                  reason);
-    deliver_to(n, j, id, "alert", event, subject, buf_cstr(&mail), hook);
+    /* an alert the check sent (overdue, or recovered by a success) is sent again at the next
+     * start if a delivery of it is dropped at shutdown; one closed by a change of the job is
+     * not (the job is no longer as it was) */
+    struct undo *undo = NULL;
+    if (a->overdue || succeeded) {
+        undo = xcalloc(1, sizeof *undo);
+        snprintf(undo->job_id, sizeof undo->job_id, "%s", j->id);
+        undo->expected = a->overdue ? at : NO_TIME;
+        undo->restore = a->overdue ? NO_TIME : a->overdue_at;
+        undo->refs = 1;
+    }
+    deliver_to(n, j, id, "alert", event, subject, buf_cstr(&mail), hook, undo);
+    undo_release(undo);
     free(subject);
     free(hook);
     free(link);
@@ -740,6 +784,7 @@ static void drop_queued(void *arg)
                                "sent\" attempts=%d",
              d->ch == CH_EMAIL ? "email" : "webhook", d->about, d->run_id, log_q(d->shown),
              d->attempt - 1);
+    dropped(d);
     delivery_free(d);
 }
 
@@ -779,8 +824,22 @@ void notify_free(struct notify *n)
         log_warn("notify.dropped", "channel=webhook %s=%s to=%s reason=\"sked stopped before "
                                    "the retry\"",
                  d->about, d->run_id, log_q(d->shown));
+        dropped(d);
         delivery_free(d);
     }
+    /* the jobs whose alerts were dropped, as they were before them (unless changed since) */
+    bool any = n->undos != NULL;
+    if (any) store_begin(n->store);
+    while (n->undos) {
+        struct undo *u = n->undos;
+        n->undos = u->next;
+        if (store_job_set_overdue(n->store, u->job_id, u->expected, u->restore) == 0)
+            log_warn("notify.alert_again", "job=%s reason=\"a delivery of its alert was dropped "
+                                           "at shutdown: the alert is sent again at the next "
+                                           "start\"", u->job_id);
+        free(u);
+    }
+    if (any) store_commit(n->store);
     free(n);
 }
 

@@ -497,6 +497,45 @@ class OverdueAlertsEdges(unittest.TestCase):
         finally:
             rec.close()
 
+    def test_an_alert_dropped_at_shutdown_is_sent_again_at_the_next_start(self):
+        """A delivery of an alert that sked stops before (a retry waiting) leaves the job as it
+        was before the alert, so the next start sends it again: job.overdue, then likewise
+        job.recovered."""
+        rec = Receiver(status=500)
+        tasks = {"ok.json": sh_task("ok", "echo fine")}
+        try:
+            with Sked(tasks=tasks, args=FAST) as s:
+                # 5 s: long enough for the recovery to be sent again before it is overdue again
+                job = s.create_job("ok", alert_after="5s", notification_webhooks=[rec.url + "/hook"])
+                wait_for(lambda: rec.requests, timeout=15, what="the overdue alert's first attempt")
+                self.assertIsNotNone(s.get("/api/jobs/" + job["id"]).json["overdue_since"])
+                s.stop()  # its retry, waiting, is dropped
+                self.assertIn("notify.alert_again", s.server_log())
+                rec.status = 200
+                n = len(rec.requests)
+                s.start()
+                got = wait_for(lambda: rec.requests[n:], timeout=15, what="the alert sent again")
+                first, again = json.loads(rec.requests[0][3]), json.loads(got[0][3])
+                self.assertEqual(again["event"], "job.overdue")
+                self.assertNotEqual(again["alert_id"], first["alert_id"])
+                since = s.get("/api/jobs/" + job["id"]).json["overdue_since"]
+                self.assertEqual(again["overdue_since"], since)
+                # the recovery likewise
+                rec.status = 500
+                n = len(rec.requests)
+                s.wait_run(s.run_job(job["id"]))
+                wait_for(lambda: rec.requests[n:], timeout=15, what="the recovery's first attempt")
+                s.stop()
+                rec.status = 200
+                n = len(rec.requests)
+                s.start()
+                got = wait_for(lambda: rec.requests[n:], timeout=15, what="the recovery sent again")
+                doc = json.loads(got[0][3])
+                self.assertEqual((doc["event"], doc["reason"], doc["overdue_since"]),
+                                 ("job.recovered", "succeeded", since))
+        finally:
+            rec.close()
+
     def test_time_inactive_is_not_held_against_a_job_and_the_last_success_to_end_counts(self):
         rec = Receiver()
         tasks = {"nap.json": sh_task("nap", 'sleep "$1"', extra_argv=["{{s}}"], arguments={
