@@ -408,6 +408,43 @@ static char *timeout_words(const struct client *c, const json_t *j)
     return words;
 }
 
+/* The job's newest finished runs in figures (GET /api/jobs/{id}/stats): one line, or none
+ * when it has none (or the server is one without them). */
+static void print_recent(const struct client *cl, const char *id)
+{
+    json_t *st = NULL;
+    bool ok = client_get_quiet(cl, &st, "/api/jobs/%s/stats", id) == 0;
+    json_int_t n = json_integer_value(json_object_get(st, "runs"));
+    if (ok && n > 0) {
+        struct buf b = BUF_INIT;
+        buf_printf(&b, "the last %lld:", (long long)n);
+        const json_t *rate = json_object_get(st, "success_rate");
+        if (json_is_number(rate))
+            buf_printf(&b, " %.0f%% succeeded", json_number_value(rate) * 100);
+        buf_puts(&b, " (");
+        const char *k;
+        json_t *v;
+        bool first = true;
+        json_object_foreach(json_object_get(st, "statuses"), k, v)
+        {
+            buf_printf(&b, "%s%s %lld", first ? "" : ", ", k, (long long)json_integer_value(v));
+            first = false;
+        }
+        buf_puts(&b, ")");
+        const json_t *d = json_object_get(st, "duration_seconds");
+        if (json_is_object(d)) {
+            char p50[TIMEBUF], p95[TIMEBUF], max[TIMEBUF];
+            buf_printf(&b, "; took %s (median), %s (p95), %s at most",
+                       fmt_duration(json_object_get(d, "p50"), p50),
+                       fmt_duration(json_object_get(d, "p95"), p95),
+                       fmt_duration(json_object_get(d, "max"), max));
+        }
+        kv_line(stdout, "Recent runs", buf_cstr(&b));
+        buf_free(&b);
+    }
+    json_decref(st);
+}
+
 static void print_job(const struct client *c, const json_t *j)
 {
     char t[TIMEBUF], ago[TIMEBUF];
@@ -469,6 +506,7 @@ static void print_job(const struct client *c, const json_t *j)
                             fmt_ago(json_str(last, "created"), ago));
         kv_line(stdout, "Last run", s);
         free(s);
+        print_recent(c, json_str(j, "id"));
     } else {
         kv_print(stdout, "Last run", NULL);
     }
@@ -563,7 +601,9 @@ static int job_show(int argc, char **argv)
     static const struct opt_spec spec[] = {SPEC_JSON, {NULL, 0, false, 0}};
     static const char usage[] = "usage: sked job show JOB [--json]\n"
                                 "\n"
-                                "Shows a job. JOB is its id, the start of it, or its exact title.\n"
+                                "Shows a job, and sums up its newest 100 finished runs (how many\n"
+                                "succeeded, how long they took). JOB is its id, the start of it, or\n"
+                                "its exact title.\n"
                                 "\n"
                                 "  --json               print the API's JSON\n" USAGE_COMMON;
     struct opts o;

@@ -198,6 +198,7 @@ int api_load_run(struct api_ctx *c, struct run *r);
 void api_jobs_list(struct api_ctx *c);
 void api_jobs_create(struct api_ctx *c);
 void api_jobs_get(struct api_ctx *c);
+void api_jobs_stats(struct api_ctx *c);
 void api_jobs_put(struct api_ctx *c);
 void api_jobs_patch(struct api_ctx *c);
 void api_jobs_delete(struct api_ctx *c);

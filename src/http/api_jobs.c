@@ -840,6 +840,97 @@ void api_jobs_get(struct api_ctx *c)
     job_release(&j);
 }
 
+/* ---- a job's recent runs in figures ---- */
+
+#define STATS_RUNS_MAX 1000
+
+struct job_stats {
+    int64_t by_status[RUN_STATUS_COUNT];
+    int64_t n, oldest, newest; /* runs looked at; the oldest's creation, the newest's end */
+    int64_t *us;               /* the durations of those that started */
+    size_t nsecs;
+};
+
+static void stats_add(void *arg, int status, int64_t created, int64_t started, int64_t finished)
+{
+    struct job_stats *st = arg;
+    if (status < 0 || status >= RUN_STATUS_COUNT) return;
+    st->by_status[status]++;
+    if (st->n++ == 0) st->newest = finished;
+    st->oldest = created;
+    if (started != NO_TIME && finished != NO_TIME && finished >= started)
+        st->us[st->nsecs++] = finished - started;
+}
+
+static int cmp_int64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The nearest-rank percentile p of sorted v[0..n-1], n > 0, in seconds to the millisecond
+ * (more would be the clocks' noise). */
+static double percentile(const int64_t *v, size_t n, int p)
+{
+    size_t rank = ((size_t)p * n + 99) / 100;
+    return (double)((v[rank ? rank - 1 : 0] + 500) / 1000) / 1000;
+}
+
+void api_jobs_stats(struct api_ctx *c)
+{
+    struct job j;
+    if (api_load_job(c, &j)) return;
+    json_t *errs = json_array();
+    static const char *const known[] = {"runs", NULL};
+    api_params_known(c, known, errs);
+    int64_t limit = api_int_param(c, "runs", 100, 1, STATS_RUNS_MAX, errs);
+    if (json_array_size(errs)) {
+        job_release(&j);
+        api_invalid(c, errs);
+        return;
+    }
+    json_decref(errs);
+    struct job_stats st = {.oldest = NO_TIME, .newest = NO_TIME};
+    st.us = xmalloc((size_t)limit * sizeof *st.us);
+    int rc = store_job_finished_runs(c->api->store, j.id, (int)limit, stats_add, &st);
+    if (rc) {
+        free(st.us);
+        job_release(&j);
+        api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
+    json_t *by = json_object();
+    for (int i = 0; i < RUN_STATUS_COUNT; i++)
+        if (st.by_status[i])
+            json_object_set_new(by, run_status_name(i), json_integer(st.by_status[i]));
+    json_t *dur = json_null();
+    if (st.nsecs) {
+        qsort(st.us, st.nsecs, sizeof *st.us, cmp_int64);
+        int64_t sum = 0;
+        for (size_t i = 0; i < st.nsecs; i++) sum += st.us[i];
+        int64_t mean = sum / (int64_t)st.nsecs;
+        dur = json_pack("{s:I,s:f,s:f,s:f,s:f,s:f,s:f}", "runs", (json_int_t)st.nsecs, "min",
+                        percentile(st.us, st.nsecs, 0), "p50", percentile(st.us, st.nsecs, 50),
+                        "p90", percentile(st.us, st.nsecs, 90), "p95",
+                        percentile(st.us, st.nsecs, 95), "max", percentile(st.us, st.nsecs, 100),
+                        "mean", percentile(&mean, 1, 100));
+    }
+    char from[TIME_STR_MAX] = "", to[TIME_STR_MAX] = "";
+    if (st.oldest != NO_TIME) time_format(st.oldest, from);
+    if (st.newest != NO_TIME) time_format(st.newest, to);
+    /* of the runs that ended in a verdict: cancelled ones ran no course to judge */
+    int64_t judged = st.n - st.by_status[RUN_CANCELLED];
+    json_t *rate = judged ? json_real((double)((st.by_status[RUN_SUCCESS] * 10000 + judged / 2) /
+                                               judged) / 10000)
+                          : json_null();
+    api_json(c, 200, json_pack("{s:s,s:I,s:I,s:s?,s:s?,s:o,s:o,s:o}", "job_id", j.id, "limit",
+                               (json_int_t)limit, "runs", (json_int_t)st.n, "from",
+                               *from ? from : NULL, "to", *to ? to : NULL, "statuses", by,
+                               "success_rate", rate, "duration_seconds", dur));
+    free(st.us);
+    job_release(&j);
+}
+
 /* The least role that may send this PATCH: an operator's may schedule, unschedule, activate
  * and deactivate, nothing else (not even an empty {}, which only touches updated). */
 static int patch_role(json_t *body)

@@ -1814,6 +1814,26 @@ int64_t store_last_success_start(struct store *s, const char *job_id)
     return start;
 }
 
+int store_job_finished_runs(struct store *s, const char *job_id, int limit,
+                            void (*fn)(void *arg, int status, int64_t created, int64_t started,
+                                       int64_t finished),
+                            void *arg)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT status, created, started_at, finished_at FROM run WHERE "
+                               "job_id = ?1 AND status IN ('S','F','W','X','P') ORDER BY rid DESC "
+                               "LIMIT ?2");
+    bind_text(st, 1, job_id);
+    sqlite3_bind_int(st, 2, limit);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *code = (const char *)sqlite3_column_text(st, 0);
+        fn(arg, run_status_from_code(code ? code[0] : 0), sqlite3_column_int64(st, 1),
+           col_time(st, 2), col_time(st, 3));
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, "job_finished_runs");
+}
+
 int store_run_latest(struct store *s, const char *job_id, int status, struct run *out)
 {
     /* each through an index that holds runs of that status, named so that SQLite takes it: by

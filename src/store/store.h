@@ -178,6 +178,12 @@ int store_job_runs_in(struct store *s, const char *job_id, int status, int trigg
                       char **ids);
 /* Deletes a finished run and its log: -EBUSY when it is not finished. */
 int store_run_delete(struct store *s, const char *id);
+/* The newest `limit` finished runs of job id, newest first: fn is given each one's status (enum
+ * run_status), created, started_at and finished_at (NO_TIME when it never started). */
+int store_job_finished_runs(struct store *s, const char *job_id, int limit,
+                            void (*fn)(void *arg, int status, int64_t created, int64_t started,
+                                       int64_t finished),
+                            void *arg);
 /* The job's newest run (status < 0: any status). -ENOENT when none. */
 int store_run_latest(struct store *s, const char *job_id, int status, struct run *out);
 /* started_at of the job's newest SUCCESS run, or NO_TIME. */

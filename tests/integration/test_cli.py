@@ -1607,6 +1607,18 @@ class TestWhatAJobGets(CliCase):
         quick = self.create("Has none", "quick")
         self.assertIn("\nTimeout       none\n", self.ok("job", "show", quick["id"]))
 
+    def test_show_sums_up_the_recent_runs(self):
+        job = self.create("Runs twice", "quick")
+        self.assertNotIn("Recent runs", self.ok("job", "show", job["id"]))  # none yet
+        runs = [self.s.wait_run(self.s.run_job(job["id"]), ["SUCCESS"]) for _ in range(2)]
+        line = [l for l in self.ok("job", "show", job["id"]).splitlines() if l.startswith("Recent runs")]
+        self.assertEqual(len(line), 1, line)
+        self.assertRegex(line[0], r"^Recent runs +the last 2: 100% succeeded \(SUCCESS 2\); took "
+                                  r"\d+ms \(median\), \d+ms \(p95\), \d+ms at most$")
+        stats = self.s.get("/api/jobs/%s/stats" % job["id"]).json
+        self.assertIn("%dms at most" % int(stats["duration_seconds"]["max"] * 1000), line[0])
+        self.assertEqual(stats["runs"], len(runs))
+
     def test_tasks_show_the_queue_a_job_gets(self):
         rows = {l.split()[0]: l.split() for l in self.ok("tasks").splitlines()[1:]}
         self.assertEqual(rows["quick"][2], "default")  # the server's first queue

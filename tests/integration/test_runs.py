@@ -455,6 +455,47 @@ class Arguments(unittest.TestCase):
         self.assertEqual(done["status"], expect_status, done)
         return done, self.s.all_logs(done)
 
+    def test_a_jobs_recent_runs_in_figures(self):
+        """GET /api/jobs/{id}/stats: the newest `runs` finished runs of a job counted by
+        status, their success rate and their durations (nearest-rank percentiles, seconds to
+        the millisecond), as the runs themselves say."""
+        s = self.s
+        job = s.create_job("echo")
+        url = "/api/jobs/%s/stats" % job["id"]
+        r = s.get(url)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json, {"job_id": job["id"], "limit": 100, "runs": 0, "from": None, "to": None,
+                                  "statuses": {}, "success_rate": None, "duration_seconds": None})
+        done = [self.run_echo(job)[0] for _ in range(3)]
+        done.append(self.run_echo(job, expect_status="FAILED", args={"exit": 3})[0])
+        done.append(self.run_echo(job)[0])
+        def secs(run):
+            took = parse_time(run["finished_at"]) - parse_time(run["started_at"])
+            return (took.days * 86400000000 + took.seconds * 1000000 + took.microseconds + 500) // 1000 / 1000
+        def rank(v, p):
+            return v[max((p * len(v) + 99) // 100, 1) - 1]
+        for limit, runs in ((100, done), (2, done[-2:])):
+            r = s.get(url + "?runs=%d" % limit)
+            self.assertEqual(r.status, 200, r)
+            d = r.json
+            ok = sum(1 for x in runs if x["status"] == "SUCCESS")
+            self.assertEqual((d["limit"], d["runs"], d["from"], d["to"]),
+                             (limit, len(runs), runs[0]["created"], runs[-1]["finished_at"]))
+            self.assertEqual(d["statuses"], {k: v for k, v in (("SUCCESS", ok), ("FAILED", len(runs) - ok)) if v})
+            self.assertAlmostEqual(d["success_rate"], round(ok / len(runs), 4))
+            v = sorted(secs(x) for x in runs)
+            dur = d["duration_seconds"]
+            self.assertEqual(dur["runs"], len(runs))
+            for key, p in (("min", 0), ("p50", 50), ("p90", 90), ("p95", 95), ("max", 100)):
+                self.assertAlmostEqual(dur[key], rank(v, p), places=3, msg=key)
+            self.assertLessEqual(dur["min"], dur["mean"])
+            self.assertLessEqual(dur["mean"], dur["max"])
+        for q, word in (("runs=0", "runs"), ("runs=1001", "runs"), ("runs=many", "runs"), ("limit=5", "limit")):
+            r = s.get(url + "?" + q)
+            self.assertEqual(r.status, 400, (q, r))
+            self.assertEqual(r.json["errors"][0]["field"], word, r.json)
+        self.assertEqual(s.get("/api/jobs/%s/stats" % uuid.uuid4()).status, 404)
+
     def test_since_follows_the_last_successful_run(self):
         job = self.s.create_job("echo")
         first, lines = self.run_echo(job)

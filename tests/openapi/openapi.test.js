@@ -367,6 +367,9 @@ describe("the running server answers as documented", () => {
     await call("GET", "/api/jobs/{job_id}/runs/{run_id}", { params, expect: 200 });
     await call("GET", "/api/jobs/{job_id}", { params: { job_id: ids.job }, expect: 200 }); // with last_run
     await call("GET", "/api/jobs/{job_id}/runs", { params: { job_id: ids.job }, query: { status: "success" }, expect: 200 });
+    const stats = await call("GET", "/api/jobs/{job_id}/stats", { params: { job_id: ids.job }, expect: 200 });
+    assert.equal(stats.json.statuses.SUCCESS, 1);
+    await call("GET", "/api/jobs/{job_id}/stats", { params: { job_id: ids.job }, query: { runs: "0" }, expect: 400 });
     await call("GET", "/api/runs", { query: { job_id: ids.job, size: "1" }, expect: 200 });
     await call("GET", "/api/jobs/{job_id}/runs/{run_id}/logs", { params, query: { limit: "1" }, expect: 200 });
     await call("GET", "/api/logs/jobs", { query: { q: ids.run }, expect: 200 });
