@@ -225,16 +225,30 @@ void utf8_fold(struct buf *out, const char *s, size_t n)
     out->data[out->len] = '\0';
 }
 
+/* Unicode's White_Space characters, and the invisible ones that take no room (zero-width
+ * space, joiners, word joiner, byte order mark): a name of them alone shows nothing. */
+static bool shows_nothing(uint32_t c)
+{
+    return (c >= 0x09 && c <= 0x0d) || c == 0x20 || c == 0x85 || c == 0xa0 || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200d) || c == 0x2028 || c == 0x2029 || c == 0x202f ||
+           c == 0x205f || c == 0x2060 || c == 0x3000 || c == 0xfeff;
+}
+
 bool utf8_blank(const char *s)
 {
-    while (*s && strchr(" \t\r\n\v\f", *s)) s++;
-    return !*s;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    uint32_t c;
+    for (size_t l; *p; p += l, n -= l)
+        if (!(l = decode(p, n, &c)) || !shows_nothing(c)) return false;
+    return true;
 }
 
 bool utf8_has_control(const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+        if (*p < 0x20 || *p == 0x7f || (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) ||
+            (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))) /* U+2028, U+2029 */
             return true;
     return false;
 }

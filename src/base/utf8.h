@@ -18,12 +18,14 @@ size_t utf8_width(const char *s);
 size_t utf8_next(const char *s, size_t n, int *width);
 /* Number of characters (code points) of a valid UTF-8 string. */
 size_t utf8_chars(const char *s);
-/* Whether s holds nothing but white space (space, tab, CR, LF, VT, FF): a title that shows
- * nothing. */
+/* Whether s holds nothing but white space (Unicode's, U+00A0 and U+3000 included) and
+ * characters that take no room (U+200B, U+FEFF, …): a title that shows nothing. An invalid
+ * sequence is not blank. */
 bool utf8_blank(const char *s);
 /* Whether s (UTF-8) holds a control character (C0, tab and newline included, DEL, or C1,
- * U+0080..U+009F, which some terminals obey): no place in a one-line name shown in logs,
- * messages and pages. */
+ * U+0080..U+009F, which some terminals obey) or a line or paragraph separator (U+2028,
+ * U+2029, which pages break lines at): no place in a one-line name shown in logs, messages
+ * and pages. */
 bool utf8_has_control(const char *s);
 /* Appends s[0..n) case-folded for searches that ignore case: Unicode's simple case folding
  * (CaseFolding.txt, status C and S; casefold_table.h) of every script, so capitals become

@@ -280,7 +280,9 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
             const char *why = "must be a duration such as \"90s\" or \"2h\", or null";
             if (json_is_integer(timeout)) {
                 json_int_t n = json_integer_value(timeout);
-                why = n > DURATION_MAX_MS / 1000 ? DURATION_TOO_LONG : NULL;
+                why = n > DURATION_MAX_MS / 1000 ? DURATION_TOO_LONG
+                      : n <= 0                    ? "must be longer than zero"
+                                                  : NULL;
                 ms = why ? 0 : n * 1000;
             } else if (json_is_string(timeout)) {
                 duration_parse(json_string_value(timeout), &ms, &why);

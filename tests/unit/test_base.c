@@ -401,7 +401,15 @@ static void test_utf8_fold_and_blank(void **state)
     assert_true(utf8_blank(""));
     assert_true(utf8_blank(" \t\r\n\v\f"));
     assert_false(utf8_blank(" x "));
-    assert_false(utf8_blank("\xc2\xa0")); /* a no-break space is shown, as a space */
+    /* Unicode's white space and the characters that take no room show nothing either: no-break
+     * space, ideographic space, line separator, zero-width space, byte order mark */
+    assert_true(utf8_blank("\xc2\xa0 \xe3\x80\x80\xe2\x80\xa8\xe2\x80\x8b\xef\xbb\xbf"));
+    assert_false(utf8_blank("\xc2\xa0\xc3\xa9")); /* é */
+    assert_false(utf8_blank("\xe2\x80")); /* cut short: not text, not blank */
+    assert_false(utf8_has_control("caf\xc3\xa9 \xe2\x80\x94 ok")); /* é, an em dash */
+    assert_true(utf8_has_control("a\xe2\x80\xa8" "b")); /* U+2028 */
+    assert_true(utf8_has_control("a\xe2\x80\xa9"));     /* U+2029 */
+    assert_true(utf8_has_control("a\xc2\x9b" "b"));      /* C1 CSI */
 }
 
 /* UTF-8 of code point c into o; its length. */
