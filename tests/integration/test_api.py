@@ -1166,6 +1166,12 @@ class JobReads(unittest.TestCase):
             other = s.get(url, headers={"Host": "sked.example:8443"}).json
             self.assertEqual(other["links"]["self"], "http://sked.example:8443" + url)
             self.assertNotIn("sked.example", s.get(url).json["links"]["self"])
+            self.assertEqual(s.get(url, headers={"Host": "[::1]:8080"}).json["links"]["self"],
+                             "http://[::1]:8080" + url)
+            # a Host that is no host and port: the address sked listens on instead
+            for bad in ("[::1", "x:99999", "x:0", "x:", "a]b", "[::1]x", "[]", "x:8a", ":80"):
+                self.assertEqual(s.get(url, headers={"Host": bad}).json["links"]["self"],
+                                 s.url + url, bad)
             # unless public_url says how sked is reached: then no request's Host changes them
             with Sked(tasks={"quick.json": sh_task("quick", "true")},
                       args=["--public-url", "https://sked.example.org/ops/"]) as pub:
