@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "base/buf.h"
+#include "base/cidr.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "base/map.h"
@@ -140,31 +141,6 @@ static const char *host_of(const char *a, size_t n)
     return host;
 }
 
-/* How many of the n bytes at h are a host and its optional :PORT (a name of letters, digits,
- * '-', '.' and '_', or an [IPv6] address); 0 when none is. */
-static size_t host_len(const char *h, size_t n)
-{
-    size_t i = 0;
-    if (n && h[0] == '[') {
-        while (i + 1 < n &&
-               (isxdigit((unsigned char)h[i + 1]) || h[i + 1] == ':' || h[i + 1] == '.'))
-            i++;
-        if (i + 1 >= n || h[i + 1] != ']' || i == 0) return 0;
-        i += 2;
-    } else {
-        while (i < n &&
-               (isalnum((unsigned char)h[i]) || h[i] == '-' || h[i] == '.' || h[i] == '_'))
-            i++;
-        if (i == 0) return 0;
-    }
-    if (i < n && h[i] == ':') {
-        size_t d = 0;
-        while (i + 1 + d < n && d < 5 && isdigit((unsigned char)h[i + 1 + d])) d++;
-        if (d) i += 1 + d;
-    }
-    return i;
-}
-
 const char *notify_url_problem(const char *u)
 {
     if (strlen(u) > 2000) return "is longer than 2000 bytes";
@@ -184,13 +160,13 @@ const char *notify_url_problem(const char *u)
     if (!rest) return "is not an http:// or https:// URL";
     size_t auth = strcspn(rest, "/?#"); /* [user[:password]@]host[:port] */
     const char *host = host_of(rest, auth);
-    size_t len = host_len(host, (size_t)(rest + auth - host));
+    size_t len = host_port_len(host, (size_t)(rest + auth - host));
     if (len == 0) return "has no host";
     /* what follows the host is a path, a query or a fragment: a host that went on with other
      * characters would be shown whole to those who see only a URL's host */
     if (host + len != rest + auth)
         return "has a host of other characters than letters, digits, '-', '.' and '_' (or an "
-               "[IPv6] address), then an optional :PORT";
+               "[IPv6] address), then an optional :PORT from 1 to 65535";
     return NULL;
 }
 
@@ -434,7 +410,7 @@ char *notify_hook_shown(const char *url)
     /* the host and port alone, whatever follows them (a URL saved before hosts were checked
      * may go on with other characters) */
     const char *shown = host_of(host, n);
-    size_t len = host_len(shown, n - (size_t)(shown - host));
+    size_t len = host_port_len(shown, n - (size_t)(shown - host));
     /* "/…" whenever something is cut, a user and password too: what is shown is then never a
      * URL that works (notify_url_problem refuses it), so a form written back from it cannot
      * replace the whole one */

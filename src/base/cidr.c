@@ -2,6 +2,7 @@
 #include "cidr.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,4 +114,27 @@ bool cidr_list_has(const struct cidr_list *l, const char *addr)
         return true;
     }
     return false;
+}
+
+size_t host_port_len(const char *h, size_t n)
+{
+    size_t i = 0;
+    if (n && h[0] == '[') {
+        while (i + 1 < n &&
+               (isxdigit((unsigned char)h[i + 1]) || h[i + 1] == ':' || h[i + 1] == '.'))
+            i++;
+        if (i + 1 >= n || h[i + 1] != ']' || i < 2) return 0;
+        i += 2;
+    } else {
+        if (!n || !isalnum((unsigned char)h[0])) return 0;
+        while (i < n && (isalnum((unsigned char)h[i]) || (h[i] && strchr("-._", h[i])))) i++;
+    }
+    if (i < n && h[i] == ':') {
+        size_t d = 0;
+        long port = 0;
+        while (i + 1 + d < n && d < 6 && isdigit((unsigned char)h[i + 1 + d]))
+            port = port * 10 + (h[i + 1 + d++] - '0');
+        if (d && d <= 5 && port >= 1 && port <= 65535) i += 1 + d;
+    }
+    return i;
 }

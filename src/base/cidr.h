@@ -31,4 +31,10 @@ bool cidr_list_has(const struct cidr_list *l, const char *addr);
 /* Reads an address as text into *a (bits = the full length): 0, or -1 when it is none. */
 int cidr_addr(const char *addr, struct cidr *a);
 
+/* How many of the n bytes at h are a host and its optional :PORT, as URLs and Host headers
+ * carry them: a name or an IPv4 address (letters, digits, '-', '.' and '_', from a letter or a
+ * digit) or an IPv6 address in brackets, then ':' and a port from 1 to 65535 (a port that is
+ * none is not counted). 0 when no host starts h. */
+size_t host_port_len(const char *h, size_t n);
+
 #endif

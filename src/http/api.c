@@ -12,6 +12,7 @@
 
 #include "args.h"
 #include "base/buf.h"
+#include "base/cidr.h"
 #include "base/embed.h"
 #include "base/json.h"
 #include "base/log.h"
@@ -707,31 +708,6 @@ void api_reply_list(struct api_ctx *c, const struct buf *items, int64_t total,
 
 /* ---- shapes ---- */
 
-/* Whether h[0..n) is a host and an optional port as links may carry them: a name or an IPv4
- * address (letters, digits, '.', '-', '_'), or an IPv6 address in brackets, then ":PORT" from
- * 1 to 65535. */
-static bool authority_ok(const char *h, size_t n)
-{
-    size_t i = 0;
-    if (n && h[0] == '[') {
-        for (i = 1; i < n && h[i] != ']'; i++)
-            if (!isxdigit((unsigned char)h[i]) && h[i] != ':' && h[i] != '.') return false;
-        if (i == n || i < 3) return false;
-        i++;
-    } else {
-        while (i < n && (isalnum((unsigned char)h[i]) || strchr(".-_", h[i]))) i++;
-        if (i == 0) return false;
-    }
-    if (i == n) return true;
-    if (h[i++] != ':' || i == n || n - i > 5) return false;
-    long port = 0;
-    for (; i < n; i++) {
-        if (!isdigit((unsigned char)h[i])) return false;
-        port = port * 10 + (h[i] - '0');
-    }
-    return port >= 1 && port <= 65535;
-}
-
 const char *api_base_url(struct api_ctx *c, char *buf, size_t n)
 {
     /* the address the operator gave is the one links use: not what a client's Host says */
@@ -750,7 +726,7 @@ const char *api_base_url(struct api_ctx *c, char *buf, size_t n)
         hl = strcspn(host, "/?");
     }
     size_t sl = strlen(scheme);
-    bool ok = hl > 0 && hl < 200 && sl + hl < n && authority_ok(host, hl);
+    bool ok = hl > 0 && hl < 200 && sl + hl < n && host_port_len(host, hl) == hl;
     if (ok) { /* on every answer that links: written without snprintf */
         memcpy(buf, scheme, sl);
         memcpy(buf + sl, host, hl);

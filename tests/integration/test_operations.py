@@ -315,7 +315,10 @@ class Notifications(unittest.TestCase):
                              # what would follow the host shown to those who see only hosts
                              ("https://hooks.example.org;SECRET", "a host of other characters"),
                              ("https://hooks.example.org\\SECRET/x", "a host of other characters"),
-                             ("https://h:123456/x", "a host of other characters")):
+                             ("https://h:123456/x", "a host of other characters"),
+                             ("https://[::1]:99999/x", "PORT from 1 to 65535"),
+                             ("http://h:0/", "PORT from 1 to 65535"),
+                             ("http://-/", "has no host"), ("http://[:]/", "has no host")):
                 r = s.post("/api/jobs", {"title": "t", "task": "ok", "notification_webhooks": [bad]})
                 self.assertEqual(r.status, 400, (bad, r))
                 self.assertIn(why, r.json["errors"][0]["messages"][0])
@@ -324,9 +327,9 @@ class Notifications(unittest.TestCase):
             self.assertEqual(r.status, 400, r)
             self.assertLess(len(r.json["errors"][0]["messages"][0]), 200)
             # saved by an older sked: skipped when a run ends, never handed to the mail server;
-            # a URL curl refuses (a port past 65535) fails once, without retries
+            # a URL curl refuses (an IPv6 address of nine groups) fails once, without retries
             job = s.create_job("ok", notification_statuses=["SUCCESS"],
-                               notification_webhooks=["http://127.0.0.1:99999/x"])
+                               notification_webhooks=["http://[1:2:3:4:5:6:7:8:9]/x"])
             db = sqlite3.connect(s.db, timeout=10)
             db.execute("UPDATE job SET notifications = json_set(notifications, '$.emails', "
                        "json(?)) WHERE id = ?", (json.dumps(["a@b.c\r\nRSET"]), job["id"]))
