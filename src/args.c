@@ -1,5 +1,6 @@
 /* args: run-argument resolution; see args.h. */
 #include "args.h"
+#include "builtin.h"
 
 #include <errno.h>
 #include <string.h>
@@ -125,6 +126,8 @@ json_t *args_resolve(const struct task *t, const json_t *input, const json_t *cu
         schema_validate(t->arguments, obj, "args", errs);
         json_object_set_new(obj, "since", s);
     }
+    /* what a builtin's schema cannot say; once the schema holds, so each fault is told once */
+    if (t && t->builtin && json_array_size(errs) == 0) builtin_check(t->builtin, obj, false, errs);
     if (json_array_size(errs) > 0) {
         json_decref(obj);
         return NULL;

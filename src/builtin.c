@@ -1,6 +1,7 @@
 /* builtin: in-process job types and their reporting context; see builtin.h. */
 #include "builtin.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -181,14 +182,35 @@ static int run_noop(struct builtin_ctx *c)
     return 0;
 }
 
+/* The first fault check finds in c's arguments, as the run's message ("url: ..."): for a run
+ * whose arguments were stored before they were checked. True when there is one. */
+static bool args_fault(struct builtin_ctx *c, builtin_check_fn check)
+{
+    json_t *errs = json_array();
+    check(c->args, false, errs);
+    json_t *e = json_array_get(errs, 0);
+    const char *field = json_string_value(json_object_get(e, "field"));
+    if (e)
+        bctx_message(c, "%s: %s", field && !strncmp(field, "args.", 5) ? field + 5 : "args",
+                     json_string_value(json_array_get(json_object_get(e, "messages"), 0)));
+    json_decref(errs);
+    return e != NULL;
+}
+
+static void check_sleep(const json_t *args, bool partial, json_t *errs)
+{
+    (void)partial; /* nothing required */
+    json_t *v = json_object_get(args, "seconds");
+    if (v && !json_is_null(v) &&
+        (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 7 * 86400))
+        json_errs_add(errs, "args.seconds", "must be a number from 0 to 604800");
+}
+
 static int run_sleep(struct builtin_ctx *c)
 {
+    if (args_fault(c, check_sleep)) return 1;
     json_t *v = json_object_get(c->args, "seconds");
     double secs = json_is_number(v) ? json_number_value(v) : 1.0;
-    if (secs < 0 || secs > 7 * 86400) {
-        bctx_message(c, "seconds must be from 0 to 604800");
-        return 1;
-    }
     bctx_log(c, LL_INFO, "sleeping %g s", secs);
     int64_t ms = (int64_t)(secs * 1000), step = 1000;
     for (int64_t slept = 0; slept < ms; slept += step) {
@@ -225,32 +247,73 @@ static int http_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
     return bctx_cancelled(arg) ? 1 : 0; /* non-zero aborts the transfer */
 }
 
+/* A header name: RFC 9110's token characters. */
+static bool header_name_ok(const char *k)
+{
+    if (!*k) return false;
+    for (; *k; k++)
+        if (!isalnum((unsigned char)*k) && !strchr("!#$%&'*+-.^_`|~", *k)) return false;
+    return true;
+}
+
+/* A header value: no control character but the tab, so no line of its own. */
+static bool header_value_ok(const char *v)
+{
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) return false;
+    return true;
+}
+
+static void check_http(const json_t *args, bool partial, json_t *errs)
+{
+    const char *url = json_str(args, "url");
+    if (!url && partial) /* given when run */;
+    else if (!url || (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0))
+        json_errs_add(errs, "args.url", "required, an http:// or https:// address");
+    else if (strpbrk(url, " \t\r\n\v\f\x7f") || utf8_has_control(url))
+        json_errs_add(errs, "args.url", "holds a space or a control character: percent-encode it");
+    const char *method = json_str(args, "method");
+    static const char *methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"};
+    bool known = !method;
+    for (int i = 0; i < 6; i++) known = known || strcmp(method, methods[i]) == 0;
+    if (!known) json_errs_add(errs, "args.method", "one of GET, POST, PUT, PATCH, DELETE, HEAD");
+    const json_t *t = json_object_get(args, "timeout");
+    int64_t ms;
+    const char *why;
+    if (t && !json_is_null(t)) {
+        if (!json_is_string(t) || duration_parse(json_string_value(t), &ms, &why) != 0)
+            json_errs_add(errs, "args.timeout", "%s",
+                          json_is_string(t) ? why : "must be a duration such as 30s or 2m");
+        else if (ms < 1000 || ms > 86400000)
+            json_errs_add(errs, "args.timeout", "from 1s to 24h");
+    }
+    const json_t *hs = json_object_get(args, "headers");
+    if (hs && !json_is_null(hs) && !json_is_object(hs))
+        json_errs_add(errs, "args.headers", "must be an object of header names to values");
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)hs, k, v)
+    {
+        char field[96];
+        snprintf(field, sizeof field, "args.headers.%.60s", k);
+        if (!header_name_ok(k))
+            json_errs_add(errs, field, "not a header name (letters, digits and !#$%%&'*+-.^_`|~)");
+        else if (!json_is_string(v))
+            json_errs_add(errs, field, "must be a string, not %s", json_type_name(v));
+        else if (!header_value_ok(json_string_value(v)))
+            json_errs_add(errs, field, "holds a line break or a control character");
+    }
+}
+
 static int run_http(struct builtin_ctx *c)
 {
+    if (args_fault(c, check_http)) return 1;
     const char *url = json_str(c->args, "url");
-    if (!url || (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)) {
-        bctx_message(c, "url: required, an http:// or https:// address");
-        return 1;
-    }
     const char *method = json_str(c->args, "method");
     if (!method) method = "GET";
-    static const char *methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"};
-    bool known = false;
-    for (int i = 0; i < 6; i++) known = known || strcmp(method, methods[i]) == 0;
-    if (!known) {
-        bctx_message(c, "method: one of GET, POST, PUT, PATCH, DELETE, HEAD");
-        return 1;
-    }
     int64_t timeout_ms = 30000;
     const char *ts = json_str(c->args, "timeout"), *why;
-    if (ts && duration_parse(ts, &timeout_ms, &why) != 0) {
-        bctx_message(c, "timeout: %s", why);
-        return 1;
-    }
-    if (timeout_ms < 1000 || timeout_ms > 86400000) {
-        bctx_message(c, "timeout: from 1s to 24h");
-        return 1;
-    }
+    if (ts) duration_parse(ts, &timeout_ms, &why);
     json_t *expect = json_object_get(c->args, "expected_status");
     CURL *h = curl_easy_init();
     struct curl_slist *hdrs = NULL;
@@ -258,8 +321,6 @@ static int run_http(struct builtin_ctx *c)
     json_t *v;
     json_object_foreach(json_object_get(c->args, "headers"), k, v)
     {
-        if (!json_is_string(v) || strpbrk(k, "\r\n:") || strpbrk(json_string_value(v), "\r\n"))
-            continue; /* no header injection */
         char *line = xasprintf("%s: %s", k, json_string_value(v));
         hdrs = curl_slist_append(hdrs, line);
         free(line);
@@ -331,18 +392,31 @@ static int run_http(struct builtin_ctx *c)
 
 /* -- sked.prune -- */
 
+static void check_prune(const json_t *args, bool partial, json_t *errs)
+{
+    (void)partial; /* nothing required */
+    const json_t *r = json_object_get(args, "retention");
+    int64_t ms;
+    const char *why;
+    if (r && !json_is_null(r)) {
+        if (!json_is_string(r) || duration_parse(json_string_value(r), &ms, &why) != 0)
+            json_errs_add(errs, "args.retention", "%s", /* too long, or no duration: which */
+                          json_is_string(r) ? why : "must be a duration such as 90d");
+        else if (ms < 60000)
+            json_errs_add(errs, "args.retention", "a duration of at least 1m, such as 90d");
+    }
+    const json_t *b = json_object_get(args, "batch");
+    if (b && !json_is_null(b) &&
+        (!json_is_integer(b) || json_integer_value(b) < 1 || json_integer_value(b) > 100000))
+        json_errs_add(errs, "args.batch", "from 1 to 100000");
+}
+
 static int run_prune(struct builtin_ctx *c)
 {
+    if (args_fault(c, check_prune)) return 1;
     int64_t retention = c->default_retention_ms;
     const char *rs = json_str(c->args, "retention"), *why;
-    if (rs && duration_parse(rs, &retention, &why) != 0) {
-        bctx_message(c, "retention: %s", why); /* too long, or no duration: it says which */
-        return 1;
-    }
-    if (rs && retention < 60000) {
-        bctx_message(c, "retention: a duration of at least 1m, such as 90d");
-        return 1;
-    }
+    if (rs) duration_parse(rs, &retention, &why);
     /* anyone who may start runs may start this one: its argument may keep runs longer than
      * the server's retention, never delete more (deleting runs is the admins', who set the
      * server's retention or a job's own) */
@@ -357,10 +431,6 @@ static int run_prune(struct builtin_ctx *c)
     }
     json_t *bj = json_object_get(c->args, "batch");
     int64_t batch = json_is_integer(bj) ? json_integer_value(bj) : PRUNE_BATCH;
-    if (batch < 1 || batch > 100000) {
-        bctx_message(c, "batch: from 1 to 100000");
-        return 1;
-    }
     struct store *st;
     struct sk_err e = {0};
     if (store_open(c->db_path, DURABILITY_NORMAL, &st, &e) != 0) {
@@ -399,11 +469,17 @@ static int run_prune(struct builtin_ctx *c)
 }
 
 static const struct builtin_def defs[] = {
-    {"noop", run_noop, "does nothing and succeeds", true},
-    {"sleep", run_sleep, "sleeps for args.seconds"},
-    {"http", run_http, "one HTTP request"},
-    {"sked.prune", run_prune, "deletes finished runs past their retention"},
+    {"noop", run_noop, "does nothing and succeeds", true, NULL},
+    {"sleep", run_sleep, "sleeps for args.seconds", false, check_sleep},
+    {"http", run_http, "one HTTP request", false, check_http},
+    {"sked.prune", run_prune, "deletes finished runs past their retention", false, check_prune},
 };
+
+void builtin_check(const char *name, const json_t *args, bool partial, json_t *errs)
+{
+    const struct builtin_def *d = builtin_find(name);
+    if (d && d->check) d->check(args, partial, errs);
+}
 
 const struct builtin_def *builtin_find(const char *name)
 {

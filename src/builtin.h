@@ -24,14 +24,24 @@ struct builtin_ctx;
 /* A builtin's body; 0 for success, or non-zero with bctx_message saying why it failed. */
 typedef int (*builtin_fn)(struct builtin_ctx *c);
 
+/* Checks a builtin's resolved arguments beyond what its task file's schema can say (a URL's
+ * scheme, a header's name, a duration's bounds), each fault added to errs under "args.NAME";
+ * partial: a job's saved arguments, which a run may complete (nothing is required). */
+typedef void (*builtin_check_fn)(const json_t *args, bool partial, json_t *errs);
+
 struct builtin_def {
     const char *name;
     builtin_fn run;
     const char *summary;
     bool inline_ok; /* it never blocks: it runs on the loop itself, with no thread hop */
+    builtin_check_fn check; /* NULL: its schema says it all */
 };
 
 const struct builtin_def *builtin_find(const char *name);
+/* The checks of builtin `name` (if it has any) on args: when a run is requested or a job's
+ * arguments are saved, so that bad arguments are a 400 naming them rather than a run that
+ * fails. */
+void builtin_check(const char *name, const json_t *args, bool partial, json_t *errs);
 /* The names, comma-separated, for error messages. */
 const char *builtin_names(void);
 

@@ -15,6 +15,7 @@
 #include "base/utf8.h"
 #include "base/uuid.h"
 #include "base/xalloc.h"
+#include "builtin.h"
 #include "cron.h"
 #include "notify.h"
 #include "scheduler.h"
@@ -426,13 +427,18 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
                 json_errs_add(errs, "args.since", "%s", why);
             }
         }
+        size_t before = json_array_size(errs);
         if (t && t->arguments) {
             schema_coerce(t->arguments, run_args); /* 5.0 saved as 5 where an integer is due */
             json_t *check = json_deep_copy(run_args);
             json_object_del(check, "since"); /* checked above */
             schema_validate_partial(t->arguments, check, "args", errs);
             json_decref(check);
-        } else if (!t && j->task && json_is_object(args)) {
+        }
+        /* what a builtin's schema cannot say, once the schema holds */
+        if (t && t->builtin && json_array_size(errs) == before)
+            builtin_check(t->builtin, run_args, true, errs);
+        if (!t && j->task && json_is_object(args)) {
             /* no schema to check them against: kept as they were, not replaced unchecked */
             json_t *saved = j->run_args ? json_deep_copy(j->run_args) : json_object();
             json_object_del(saved, "custom_args");
