@@ -288,16 +288,39 @@ int job_resolve(const struct client *c, const char *ref, json_t **job)
     struct buf query = BUF_INIT;
     buf_printf(&query, "q=%s&", q);
     free(q);
-    json_t *found = json_array();
+    json_t *found = json_array(), *ids = json_array();
     int rc = jobs_where(c, query.data, ref, title_is, found);
-    bool by_id = !rc && json_array_size(found) == 0 && id_prefix(ref);
-    if (by_id) rc = jobs_where(c, "", ref, id_starts, found);
     buf_free(&query);
+    /* a title that is also the start of another job's id names neither: a delete or an update
+     * of the wrong job is worse than a question */
+    if (!rc && id_prefix(ref)) rc = jobs_where(c, "", ref, id_starts, ids);
+    bool by_id = !rc && json_array_size(found) == 0 && json_array_size(ids) > 0;
+    if (!rc && json_array_size(found) && json_array_size(ids) &&
+        (json_array_size(found) > 1 || json_array_size(ids) > 1 ||
+         strcmp(json_str(json_array_get(found, 0), "id"), json_str(json_array_get(ids, 0), "id")))) {
+        fprintf(stderr, "sked: '%s' is the title of %s and the start of the id of %s; give a "
+                        "whole id:\n",
+                ref, json_array_size(found) > 1 ? "several jobs" : "a job",
+                json_array_size(ids) > 1 ? "others" : "another");
+        size_t i;
+        json_t *j;
+        json_array_foreach(found, i, j) fprintf(stderr, "  %s  (title '%s')\n", json_str(j, "id"), ref);
+        json_array_foreach(ids, i, j) fprintf(stderr, "  %s\n", json_str(j, "id"));
+        json_decref(found);
+        json_decref(ids);
+        return EXIT_FAIL;
+    }
+    if (by_id) {
+        json_decref(found);
+        found = ids;
+    } else {
+        json_decref(ids);
+    }
     if (!rc && json_array_size(found) == 0) {
         fprintf(stderr,
                 "sked: no job has the title '%s'%s; give a job id, the start of one (4 "
                 "characters or more) or an exact title (see 'sked job list')\n",
-                ref, by_id ? " or an id starting so" : "");
+                ref, id_prefix(ref) ? " or an id starting so" : "");
         rc = EXIT_FAIL;
     } else if (!rc && json_array_size(found) > 1) {
         fprintf(stderr, "sked: %zu jobs have %s '%s'; give one of their ids:\n",

@@ -294,6 +294,19 @@ class TestJobs(CliCase):
         p = self.cli("job", "show", a["id"][:3])
         self.assertEqual(p.returncode, 1)
         self.assertIn("no job has the title '%s';" % a["id"][:3], p.stderr)
+        # a title that is the start of another job's id names neither, not even for a delete
+        decoy = self.create(shown)
+        p = self.cli("job", "delete", shown, "--yes")
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("'%s' is the title of a job and the start of the id of another; give a whole id"
+                      % shown, p.stderr)
+        self.assertIn(decoy["id"], p.stderr)
+        self.assertIn(a["id"], p.stderr)
+        self.assertEqual(self.s.get("/api/jobs/" + a["id"]).status, 200)
+        self.assertEqual(self.s.get("/api/jobs/" + decoy["id"]).status, 200)
+        # its own id's start and its title naming one job is that job
+        self.s.patch("/api/jobs/" + decoy["id"], {"title": decoy["id"][:8]})
+        self.assertEqual(self.ok_json("job", "show", decoy["id"][:8], "--json")["id"], decoy["id"])
 
     def test_policies_notifications_and_chains_have_options(self):
         after = self.create("Chained after")
