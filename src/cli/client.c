@@ -136,6 +136,10 @@ static int parse(struct opts *o, const char *pos_name, bool pos_required, int ar
         bool path = sp && (strcmp(sp->name, "db") == 0 || strcmp(sp->name, "output") == 0);
         if (!path && !utf8_valid(v, strlen(v)))
             return usage_error(o, "option %s: the value is not valid UTF-8 text", shown);
+        /* a second value would silently win: --role viewer ... --role admin */
+        if ((is_url && url) || (is_token && token) ||
+            (sp && sp->has_value && !sp->repeatable && o->nvals[sp->id]))
+            return usage_error(o, "option %s is given twice; give it once", shown);
         if (is_url)
             url = v;
         else if (is_token)

@@ -54,6 +54,7 @@ struct opt_spec {
     char short_name;  /* single-letter alias, or 0 */
     bool has_value;
     int id; /* below OPTS_MAX; how the command reads the option back */
+    bool repeatable; /* a list (--arg, --notify-email): else a value given twice is refused */
 };
 
 #define OPTS_MAX 48

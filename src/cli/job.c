@@ -33,7 +33,7 @@ _Static_assert(O_COUNT <= OPTS_MAX, "more options than struct opts holds");
 #define SPEC_JSON {"json", 0, false, O_JSON}
 #define SPEC_TITLE {"title", 0, true, O_TITLE}
 #define SPEC_QUEUE {"queue", 0, true, O_QUEUE}
-#define SPEC_ARG {"arg", 0, true, O_ARG}
+#define SPEC_ARG {"arg", 0, true, O_ARG, true}
 #define SPEC_CUSTOM {"custom-args", 0, true, O_CUSTOM}
 /* create and update share these; update adds --active and --clear-custom-args */
 #define SPEC_JOB_FIELDS                                                                         \
@@ -42,9 +42,9 @@ _Static_assert(O_COUNT <= OPTS_MAX, "more options than struct opts holds");
         {"timeout", 0, true, O_TIMEOUT}, SPEC_JSON, {"retries", 0, true, O_RETRIES},          \
         {"retry-backoff", 0, true, O_BACKOFF}, {"retention", 0, true, O_RETENTION},            \
         {"overlap", 0, true, O_OVERLAP}, {"catchup", 0, true, O_CATCHUP},                      \
-        {"catchup-limit", 0, true, O_CATCHUP_LIMIT}, {"notify-on", 0, true, O_NOTIFY_ON},      \
-        {"notify-email", 0, true, O_NOTIFY_EMAIL}, {"notify-webhook", 0, true, O_NOTIFY_WEBHOOK}, \
-        {"on-success", 0, true, O_ON_SUCCESS}, {"alert-after", 0, true, O_ALERT}
+        {"catchup-limit", 0, true, O_CATCHUP_LIMIT}, {"notify-on", 0, true, O_NOTIFY_ON, true},      \
+        {"notify-email", 0, true, O_NOTIFY_EMAIL, true}, {"notify-webhook", 0, true, O_NOTIFY_WEBHOOK, true}, \
+        {"on-success", 0, true, O_ON_SUCCESS, true}, {"alert-after", 0, true, O_ALERT}
 
 #define USAGE_JOB_NAME                                                                      \
     "  --title T            the job's title (1 to 250 characters)\n"                         \

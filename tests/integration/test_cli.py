@@ -994,6 +994,17 @@ class TestExitCodes(CliCase):
     def test_usage_errors_exit_2(self):
         self.usage_fails("job", "list", "--bogus", expect="unknown option '--bogus'")
         self.usage_fails("job", "list", "--page", expect="option --page needs a value")
+        # a value given twice would silently win: refused, lists (--arg) aside
+        self.usage_fails("job", "create", "--title", "a", "--title", "b", "--task", "sync_records",
+                         expect="option --title is given twice; give it once")
+        self.usage_fails("job", "list", "--url", self.s.url, "--url=" + self.s.url,
+                         expect="option --url is given twice")
+        self.assertEqual(self.s.get("/api/jobs?q=Twice").json["hits"]["total"], 0)
+        made = self.ok_json("job", "create", "--title", "Twice", "--task", "sync_records",
+                            "--arg", "records=1", "--arg", "mode=insert-only",
+                            "--notify-email", "a@example.org", "--notify-email", "b@example.org", "--json")
+        self.assertEqual((made["args"], made["notification_emails"]),
+                         ({"records": 1, "mode": "insert-only"}, ["a@example.org", "b@example.org"]))
         self.usage_fails("job", "list", "--size", "0", expect="--size must be a whole number")
         self.usage_fails("job", "create", "--task", "sync_records", expect="--title is required")
         self.usage_fails("job", "create", "--title", "t", "--task", "sync_records", "--arg",
