@@ -429,12 +429,13 @@ static int parse_jitter(const json_t *doc, const char *prefix, struct schedule *
     if (!v || json_is_null(v)) return 0;
     int64_t ms;
     const char *why;
-    if (!json_is_string(v) || duration_parse(json_string_value(v), &ms, &why) != 0) {
+    int bad = !json_is_string(v) || duration_parse(json_string_value(v), &ms, &why) != 0;
+    if (bad && !(json_is_string(v) && strcmp(why, DURATION_TOO_LONG) == 0)) {
         errf(errs, prefix, "jitter", "must be a duration such as 10m: how much later each job "
                                      "of the schedule may fire");
         return -EINVAL;
     }
-    if (ms < 2000 || ms > 86400000) { /* whole seconds below it: 1s would place all at 0 */
+    if (bad || ms < 2000 || ms > 86400000) { /* whole seconds below it: 1s would place all at 0 */
         errf(errs, prefix, "jitter", "must be from 2s to 1d");
         return -EINVAL;
     }

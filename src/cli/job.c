@@ -159,7 +159,16 @@ static int opt_arg_pairs(const struct opts *o, json_t *args)
         char *key = xstrndup(kv, (size_t)(eq - kv));
         /* numbers, booleans, null, quoted strings and objects mean what they say; anything
          * else is the plain text people expect (--arg mode=update) */
-        json_t *v = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
+        json_error_t err;
+        json_t *v = json_loads(eq + 1, JSON_DECODE_ANY, &err);
+        if (!v && (strstr(err.text, "too big") || strstr(err.text, "overflow"))) {
+            /* a number, but none JSON can hold: not the text of one either */
+            free(key);
+            return usage_error(o, "--arg %.60s: the number is out of range (whole numbers go from "
+                                  "-9223372036854775808 to 9223372036854775807, others to about "
+                                  "1.8e308)",
+                               kv);
+        }
         if (!v) v = json_string(eq + 1);
         if (!v) {
             free(key);

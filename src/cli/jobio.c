@@ -187,8 +187,11 @@ static json_t *read_file(const char *path)
     json_t *doc = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &err)
                                          : json_load_file(path, JSON_REJECT_DUPLICATES, &err);
     if (!doc) {
-        /* jansson has no line for a file it could not read: then its text says why */
-        if (err.line < 1)
+        /* jansson has no line for a file it could not read: then its text says why (and
+         * names the file: "unable to open FILE: REASON") */
+        if (err.line < 1 && strstr(err.text, path))
+            fprintf(stderr, "sked job import: %s\n", err.text);
+        else if (err.line < 1)
             fprintf(stderr, "sked job import: %s: %s\n", path, err.text);
         else
             fprintf(stderr, "sked job import: %s: line %d, column %d: %s\n", path, err.line,

@@ -201,7 +201,8 @@ static int user_add(int argc, char **argv)
     char *pw = NULL;
     int role = role_parse(opts_get(&o, O_ROLE));
     if (role < 0) {
-        rc = usage_error(&o, "--role must be admin, operator or viewer");
+        rc = usage_error(&o, opts_get(&o, O_ROLE) ? "--role must be admin, operator or viewer"
+                                                  : "--role is required: admin, operator or viewer");
         goto out;
     }
     if (opts_has(&o, O_PW_STDIN) && opts_has(&o, O_NO_PW)) {
@@ -587,9 +588,15 @@ static int token_id(const struct opts *o, struct store *s, const char *ref, char
         for (size_t i = 0; i < UUID_STR_LEN; i++) id[i] = (char)tolower((unsigned char)ref[i]);
         return 0;
     }
-    bool prefix = len >= 4 && len < UUID_STR_LEN - 1;
+    bool prefix = len < UUID_STR_LEN - 1;
     for (const char *p = ref; prefix && *p; p++) prefix = isxdigit((unsigned char)*p) || *p == '-';
     if (!prefix) return -ENOENT;
+    if (len < 4) {
+        fprintf(stderr, "%s: '%s' is too short to name a token: give 4 characters of its id or "
+                        "more (see sked token list)\n",
+                o->prog, ref);
+        return -EINVAL;
+    }
     struct token *ts = NULL;
     size_t n = 0, found = 0;
     if (store_token_list(s, NULL, &ts, &n) != 0) return -EIO;

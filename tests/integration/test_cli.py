@@ -994,6 +994,8 @@ class TestExitCodes(CliCase):
     def test_usage_errors_exit_2(self):
         self.usage_fails("job", "list", "--bogus", expect="unknown option '--bogus'")
         self.usage_fails("job", "list", "--page", expect="option --page needs a value")
+        self.usage_fails("job", "create", "--title", "t", "--task", "sync_records", "--arg",
+                         "records=999999999999999999999999", expect="the number is out of range")
         # a value given twice would silently win: refused, lists (--arg) aside
         self.usage_fails("job", "create", "--title", "a", "--title", "b", "--task", "sync_records",
                          expect="option --title is given twice; give it once")
@@ -1425,7 +1427,8 @@ class TestReview(CliCase):
         self.assertIn("a folder, not a file", p.stderr)
         p = self.cli("job", "import", "/nonexistent/jobs.json")
         self.assertNotIn("line -1", p.stderr)
-        self.assertIn("/nonexistent/jobs.json", p.stderr)
+        self.assertEqual(p.stderr.count("/nonexistent/jobs.json"), 1, p.stderr)  # named once
+        self.assertIn("No such file", p.stderr)
 
     def test_cron_next_of_a_schedule_that_never_fires_exits_1(self):
         """As its help says: 1 when the schedule has no fire time, 2 when it does not parse."""
@@ -1577,6 +1580,13 @@ class TestStoredText(CliCase):
             self.assertEqual((p.returncode, p.stderr),
                              (1, "sked token revoke: no token has the id %s%s; see sked token "
                                  "list\n" % (ref, extra)))
+        p = self.tool("token", "revoke", made["id"][:1])
+        self.assertEqual((p.returncode, p.stderr),
+                         (1, "sked token revoke: '%s' is too short to name a token: give 4 characters "
+                             "of its id or more (see sked token list)\n" % made["id"][:1]))
+        p = self.tool("user", "add", "norole", "--no-password")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--role is required: admin, operator or viewer", p.stderr)
 
     def test_a_message_shows_every_line_and_forges_none(self):
         """A run's message is shown whole where a run is shown alone (its lines after the

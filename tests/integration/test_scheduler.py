@@ -645,7 +645,9 @@ class JitterTest(unittest.TestCase):
             # refused: on an interval, and out of bounds
             for bad, word in (({"type": "interval", "hours": 1, "jitter": "5m"}, "jitter is for crontab and cron"),
                               (dict(sched, jitter="1s"), "from 2s to 1d"),
-                              (dict(sched, jitter="2d"), "from 2s to 1d")):
+                              (dict(sched, jitter="2d"), "from 2s to 1d"),
+                              (dict(sched, jitter="99999999d"), "from 2s to 1d"),
+                              (dict(sched, jitter="soon"), "must be a duration such as 10m")):
                 r = s.post("/api/jobs", {"title": "x", "task": "quick", "schedule": bad})
                 self.assertEqual(r.status, 400, r)
                 self.assertIn(word, r.json["errors"][0]["messages"][0])
