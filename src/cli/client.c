@@ -148,6 +148,7 @@ static int parse(struct opts *o, const char *pos_name, bool pos_required, int ar
             add_val(o, sp->id, v);
     }
     if (pos_name && pos_required && !o->arg) return usage_error(o, "missing %s", pos_name);
+    if (o->arg && !*o->arg) return usage_error(o, "%s is empty", pos_name);
     bool pos_path = pos_name && (!strcmp(pos_name, "FILE") || !strcmp(pos_name, "BACKUP"));
     if (o->arg && !pos_path && !utf8_valid(o->arg, strlen(o->arg)))
         return usage_error(o, "%s: not valid UTF-8 text", pos_name);

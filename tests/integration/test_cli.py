@@ -996,6 +996,7 @@ class TestExitCodes(CliCase):
         self.usage_fails("job", "list", "--page", expect="option --page needs a value")
         self.usage_fails("job", "create", "--title", "t", "--task", "sync_records", "--arg",
                          "records=999999999999999999999999", expect="the number is out of range")
+        self.usage_fails("job", "show", "", expect="JOB is empty")
         # a value given twice would silently win: refused, lists (--arg) aside
         self.usage_fails("job", "create", "--title", "a", "--title", "b", "--task", "sync_records",
                          expect="option --title is given twice; give it once")
