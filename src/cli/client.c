@@ -413,9 +413,10 @@ static const struct {
 static const struct {
     const char *api, *cli;
 } api_words[] = {
-    {"(see GET /api/tasks)", "(see sked tasks)"},
-    {"(see GET /api/queues)", "(see sked queues)"},
-    {"(see GET /api/jobs)", "(see sked job list)"},
+    {"see GET /api/tasks", "see sked tasks"},
+    {"see GET /api/queues", "see sked queues"},
+    {"see GET /api/jobs", "see sked job list"},
+    {"with POST /api/tokens or sked token create", "with sked token create"},
     {"leave out args and custom_args", "leave out --arg, --since and --custom-args"},
 };
 

@@ -372,6 +372,14 @@ class TestJobs(CliCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("A validation error occurred. (HTTP 400)", p.stderr)
         self.assertIn("  --task: unknown job type 'no_such_type' (see sked tasks)\n", p.stderr)
+        # the API's pointers become the commands that do the same
+        p = self.cli("job", "list", "--task", "no_such_type")
+        self.assertIn("see sked tasks", p.stderr)
+        self.assertNotIn("/api/", p.stderr)
+        p = self.cli("job", "list", token="sked_" + "0" * 40)
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("with sked token create", p.stderr)
+        self.assertNotIn("/api/", p.stderr)
         p = self.cli("job", "create", "--title", "x", "--task", "sync_records",
                      "--arg", "records=-3")
         self.assertEqual(p.returncode, 1)
