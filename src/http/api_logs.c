@@ -184,7 +184,8 @@ static int64_t search_after(struct api_ctx *c, json_t *errs)
             bad = true;
         } else if (rc != -EINVAL || !sort_timestamp(v)) {
             json_errs_add(errs, "search_after",
-                          "'%.60s' is neither a line's sequence number (a whole number from 0) nor "
+                          "'%.60s' is neither a line's sequence number (a whole number from 0 to "
+                          "4611686018427387903) nor "
                           "a timestamp: pass the values of the previous answer's hits.sort",
                           v);
             bad = true;

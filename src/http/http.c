@@ -84,7 +84,8 @@ void http_params_free(struct http_param *p, size_t n)
     free(p);
 }
 
-int http_parse_query(const char *q, struct http_param **out, size_t *n)
+/* http_parse_query, with *bad_at the offset in q of the parameter at fault when it fails. */
+static int parse_query_at(const char *q, struct http_param **out, size_t *n, size_t *bad_at)
 {
     *out = NULL;
     *n = 0;
@@ -111,6 +112,7 @@ int http_parse_query(const char *q, struct http_param **out, size_t *n)
                 http_params_free(*out, *n);
                 *out = NULL;
                 *n = 0;
+                *bad_at = (size_t)(p - q);
                 return krc == -2 || vrc == -2 ? -3 : -1;
             }
             *out = xrealloc(*out, (*n + 1) * sizeof **out);
@@ -122,6 +124,12 @@ int http_parse_query(const char *q, struct http_param **out, size_t *n)
         if (*p == '&') p++;
     }
     return 0;
+}
+
+int http_parse_query(const char *q, struct http_param **out, size_t *n)
+{
+    size_t at;
+    return parse_query_at(q, out, n, &at);
 }
 
 void http_head_release(struct http_head *h)
@@ -707,11 +715,26 @@ static void dispatch_request(struct http_conn *c)
     req->tls = xfp && strcasecmp(xfp, "https") == 0;
     c->req = req;
     c->state = ST_HEAD;
-    int qrc = http_parse_query(req->head.query, &req->params, &req->nparams);
+    size_t at = 0;
+    int qrc = parse_query_at(req->head.query, &req->params, &req->nparams, &at);
+    if (qrc == -2) {
+        http_reply_error(req, 400, "too many query parameters (at most 100)");
+        return;
+    }
     if (qrc != 0) {
-        http_reply_error(req, 400, qrc == -2   ? "too many query parameters (at most 100)"
-                                   : qrc == -3 ? "a NUL byte (%00) in the query string is refused"
-                                               : "bad percent-escape in the query string");
+        /* the parameter at fault as it was sent (still escaped: printable ASCII), cut short */
+        const char *p = req->head.query + at;
+        size_t len = strcspn(p, "=&");
+        char name[48], msg[160];
+        size_t k = 0;
+        for (; k < len && k < 40; k++) name[k] = p[k] > ' ' && p[k] < 0x7f ? p[k] : '?';
+        snprintf(name + k, sizeof name - k, "%s", len > 40 ? "…" : "");
+        snprintf(msg, sizeof msg,
+                 qrc == -3 ? "query parameter '%s': a NUL byte (%%00) is refused"
+                           : "query parameter '%s': a bad percent-escape (%% and two hex digits, "
+                             "%%25 for a %% itself)",
+                 name);
+        http_reply_error(req, 400, msg);
         return;
     }
     c->srv->fn(req, c->srv->arg);

@@ -438,9 +438,11 @@ class BadInput(ApiCase):
                 self.assertError(self.s.get(path), 400, field)
         r = self.s.get("/api/jobs?page=0&size=0&sort=x")
         self.assertEqual({e["field"] for e in r.json["errors"]}, {"page", "size", "sort"})
-        self.assertError(self.s.get("/api/jobs?q=%zz"), 400, fragment="percent-escape")
-        self.assertError(self.s.get("/api/jobs?q=a%00b"), 400,
-                         fragment="a NUL byte (%00) in the query string is refused")
+        self.assertError(self.s.get("/api/jobs?q=%zz"), 400,
+                         fragment="query parameter 'q': a bad percent-escape (% and two hex digits")
+        self.assertError(self.s.get("/api/jobs?size=1&page=%zz"), 400, fragment="query parameter 'page'")
+        self.assertError(self.s.get("/api/jobs?task=a%00b"), 400,
+                         fragment="query parameter 'task': a NUL byte (%00) is refused")
         # an encoded '/' would make one path segment two (the runs of a job by its id)
         job = self.job()
         self.assertError(self.s.get("/api/jobs/%s%%2Fruns" % job["id"]), 400,

@@ -161,6 +161,7 @@ class Pages(unittest.TestCase):
         base = "/api/logs/jobs?q=" + run["id"]
         ts = self.s.get(base).json["hits"]["hits"][4]["sort"][0]
         for query, fragment in (("search_after=abc", "'abc' is neither"),
+                                ("search_after=9223372036854775807", "a whole number from 0 to 4611686018427387903"),
                                 ("search_after=-5", "'-5' is neither"),
                                 ("search_after=%2B5", "'+5' is neither"),
                                 ("search_after=", "must not be empty"),
