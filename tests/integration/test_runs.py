@@ -522,6 +522,10 @@ class Arguments(unittest.TestCase):
         explicit, lines = self.run_echo(job, args={"since": "2020-01-02T04:04:05+01:00"})
         self.assertEqual(explicit["args"]["since"], "2020-01-02T03:04:05.000000+00:00")
         self.assertEqual(env_of(lines)["SKED_SINCE"], "2020-01-02T03:04:05.000000+00:00")
+        # one in the future (a mistyped year) would handle nothing: refused
+        r = self.s.post("/api/jobs/%s/runs" % job["id"], {"args": {"since": "2062-01-02T03:04:05Z"}})
+        self.assertEqual((r.status, r.json["errors"][0]["field"]), (400, "args.since"), r)
+        self.assertIn("is in the future", r.json["errors"][0]["messages"][0])
 
         # the job's default_args shows what the next run would get
         j = self.s.get("/api/jobs/%s" % job["id"]).json
