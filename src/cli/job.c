@@ -530,7 +530,25 @@ static void print_job(const struct client *c, const json_t *j)
     json_decref(args);
     kv_json(stdout, "Custom args", json_object_get(j, "custom_args"));
     const json_t *next = json_object_get(j, "on_success");
-    if (json_array_size(next)) kv_json(stdout, "On success", next); /* the jobs it starts */
+    if (json_array_size(next)) { /* the jobs it starts, by title as --on-success takes them */
+        struct buf b = BUF_INIT;
+        size_t i;
+        json_t *v;
+        json_array_foreach(next, i, v)
+        {
+            const char *id = json_string_value(v);
+            json_t *other = NULL;
+            char sid[16];
+            if (i) buf_puts(&b, ", ");
+            if (id && client_get_quiet(c, &other, "/api/jobs/%s", id) == 0)
+                buf_printf(&b, "%s (%s)", json_str(other, "title"), short_id(id, sid));
+            else
+                buf_puts(&b, id ? id : "?");
+            json_decref(other);
+        }
+        kv_line(stdout, "On success", buf_cstr(&b));
+        buf_free(&b);
+    }
     kv_print(stdout, "Next run", fmt_time(json_str(j, "next_run"), t));
     json_t *last = json_object_get(j, "last_run");
     if (json_str(last, "id")) {

@@ -91,8 +91,9 @@ static void print_action(const json_t *q)
     const char *name = json_str(q, "name"), *why = json_str(q, "pause_reason");
     const json_t *was = json_object_get(q, "was_paused");
     if (json_is_true(json_object_get(q, "paused"))) {
+        char at[TIMEBUF]; /* local time, as the tables show times */
         printf("queue %s %s paused (since %s by %s%s%s); %lld run(s) wait in it\n", shown(name),
-               json_is_true(was) ? "was already" : "is", shown(json_str(q, "paused_at")),
+               json_is_true(was) ? "was already" : "is", fmt_time(json_str(q, "paused_at"), at),
                json_str(q, "paused_by") ? shown(json_str(q, "paused_by")) : "the system",
                json_is_true(was) && why ? ", reason: " : "",
                json_is_true(was) && why ? shown(why) : "",

@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 import unittest
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import skedtest
 from skedtest import Sked, wait_for
@@ -95,8 +95,12 @@ class TestQueues(CliCase):
         """A second pause with another reason changes the reason alone and says the queue was
         already paused; a resume of a running queue says it was not paused; all exit 0."""
         first = self.ok("queues", "pause", "low", "--reason", "first")
-        self.assertRegex(first, r"^queue low is paused \(since \S+ by bootstrap token\); 0 run\(s\) wait in it\n$")
-        since = self.s.get("/api/queues").json["hits"]["hits"][1]["paused_at"]
+        self.assertRegex(first, r"^queue low is paused \(since [^()]+ by bootstrap token\); 0 run\(s\) wait in it\n$")
+        since = first.split("(since ")[1].split(" by ")[0]
+        # in local time, as the tables show times
+        at = datetime.fromisoformat(self.s.get("/api/queues").json["hits"]["hits"][1]["paused_at"])
+        self.assertIn(at.astimezone().strftime("%H:%M:%S"), since)
+        self.assertNotIn("+00:00", since)
         again = self.ok("queues", "pause", "low", "--reason", "second reason")
         self.assertEqual(again, "queue low was already paused (since %s by bootstrap token, reason: "
                                 "second reason); 0 run(s) wait in it\n" % since)
@@ -327,6 +331,8 @@ class TestJobs(CliCase):
                           "notification_emails": ["ops@example.org", "dev@example.org"],
                           "notification_webhooks": ["https://hooks.example.org/x"],
                           "on_success": [after["id"]]})
+        # shown by title, as --on-success takes them
+        self.assertIn("\nOn success    Chained after (%s)\n" % after["id"][:8], self.ok("job", "show", job["id"]))
         # an update changes what it names; a list given replaces that list, none empties it
         upd = self.ok_json("job", "update", job["id"], "--notify-email", "none", "--retention",
                            "default", "--retries", "0", "--on-success", after["id"][:8], "--json")
