@@ -181,6 +181,9 @@ class TestAudit(CliCase):
         self.assertEqual(self.ok("audit", "--since", "2999-01-01").strip(), "no entries")
         self.usage_fails("audit", "--since", "soon", expect="--since")
         self.usage_fails("audit", "extra", expect="unexpected argument 'extra'")
+        p = self.cli("audit", "--action", "bogus")  # refused by the server, named by the option
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("  --action: ", p.stderr)
 
 
     def test_about_names_the_kind_of_what_an_entry_is_about(self):
