@@ -18,6 +18,7 @@
 #include "base/utf8.h"
 #include "base/xalloc.h"
 #include "model.h"
+#include "secrets.h"
 #include "store/store.h"
 
 #define HTTP_BODY_CAP (64 * 1024)
@@ -264,10 +265,17 @@ static bool header_value_ok(const char *v)
     return true;
 }
 
+/* Whether args holds key as a secret's reference ({"$secret": NAME}), whose value is known only
+ * when the run starts: checked then. */
+static bool secret_at(const json_t *args, const char *key)
+{
+    return secret_ref(json_object_get(args, key)) != NULL;
+}
+
 static void check_http(const json_t *args, bool partial, json_t *errs)
 {
     const char *url = json_str(args, "url");
-    if (!url && partial) /* given when run */;
+    if ((!url && partial) || secret_at(args, "url")) /* given when run */;
     else if (!url || (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0))
         json_errs_add(errs, "args.url", "required, an http:// or https:// address");
     else if (strpbrk(url, " \t\r\n\v\f\x7f") || utf8_has_control(url))
@@ -280,7 +288,7 @@ static void check_http(const json_t *args, bool partial, json_t *errs)
     const json_t *t = json_object_get(args, "timeout");
     int64_t ms;
     const char *why;
-    if (t && !json_is_null(t)) {
+    if (t && !json_is_null(t) && !secret_at(args, "timeout")) {
         if (!json_is_string(t) || duration_parse(json_string_value(t), &ms, &why) != 0)
             json_errs_add(errs, "args.timeout", "%s",
                           json_is_string(t) ? why : "must be a duration such as 30s or 2m");
@@ -298,6 +306,8 @@ static void check_http(const json_t *args, bool partial, json_t *errs)
         snprintf(field, sizeof field, "args.headers.%.60s", k);
         if (!header_name_ok(k))
             json_errs_add(errs, field, "not a header name (letters, digits and !#$%%&'*+-.^_`|~)");
+        else if (secret_ref(v))
+            continue; /* a token kept as a secret: its value is checked when the run starts */
         else if (!json_is_string(v))
             json_errs_add(errs, field, "must be a string, not %s", json_type_name(v));
         else if (!header_value_ok(json_string_value(v)))
@@ -398,7 +408,7 @@ static void check_prune(const json_t *args, bool partial, json_t *errs)
     const json_t *r = json_object_get(args, "retention");
     int64_t ms;
     const char *why;
-    if (r && !json_is_null(r)) {
+    if (r && !json_is_null(r) && !secret_at(args, "retention")) {
         if (!json_is_string(r) || duration_parse(json_string_value(r), &ms, &why) != 0)
             json_errs_add(errs, "args.retention", "%s", /* too long, or no duration: which */
                           json_is_string(r) ? why : "must be a duration such as 90d");
