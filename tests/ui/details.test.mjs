@@ -23,6 +23,16 @@ const COUNTED_TASK = {
   title: 'Count some records',
   command: ['/bin/sh', '-c', 'echo \'{"entries":{"total":1234,"inserted":1200,"updated":30,"errored":4}}\' >&3'],
 };
+// Sleeps `seconds`, then exits with `code`: a run that succeeds or fails as the test asks.
+const EXIT_TASK = {
+  id: 'exit_with',
+  title: 'Exit with a status',
+  command: ['/bin/sh', '-c', 'sleep "$1"; exit "$2"', 'exit_with', '{{seconds}}', '{{code}}'],
+  arguments: {
+    type: 'object',
+    properties: { seconds: { type: 'number', minimum: 0, default: 0 }, code: { type: 'integer', minimum: 0, maximum: 255, default: 0 } },
+  },
+};
 const LONG_TITLE = `Supercalifragilistic_${'x'.repeat(90)}_without_any_space`;
 
 let sked;
@@ -34,7 +44,7 @@ let waiting;
 const others = []; /* pages besides `page`, whose script errors count too */
 
 before(async () => {
-  sked = await startSked({ tasks: [SLOW_TASK, COUNTED_TASK] });
+  sked = await startSked({ tasks: [SLOW_TASK, COUNTED_TASK, EXIT_TASK] });
   browser = await launch();
   page = await newPage(browser);
   slow = await sked.createJob({ title: LONG_TITLE, task: 'slow_low' });
@@ -545,4 +555,42 @@ test('the job form writes acronyms in capitals, tells the two timeouts apart and
   await page.getByRole('group', { name: 'Policies' }).getByLabel('Run timeout', { exact: true }).waitFor();
   assert.equal(await page.getByLabel('Timeout', { exact: true }).count(), 0);
   assert.equal(await page.getByLabel('Custom args').getAttribute('placeholder'), '{"url": "value"}');
+});
+
+test('a job\'s page sums up its recent runs: how many ended how, the share that succeeded, how long they took', async () => {
+  const job = await sked.createJob({ title: 'Sometimes fails', task: 'exit_with' });
+  const run = async (args) => sked.waitRun(job.id, (await sked.api('POST', `/api/jobs/${job.id}/runs`, { args })).id);
+  const ended = [await run({ seconds: 1, code: 0 }), await run({ seconds: 0, code: 3 })];
+  assert.deepEqual(ended.map((r) => r.status), ['SUCCESS', 'FAILED']);
+  const schedule = page.getByRole('region', { name: 'Schedule' });
+  const recent = schedule.locator('.fact').filter({ has: page.getByText('Recent runs', { exact: true }) });
+  await page.goto(`${sked.url}/jobs/${job.id}`);
+  // the durations: the failed run ended at once, the successful one slept a second (rounded as the runs table does)
+  await until(async () => assert.match(await recent.locator('dd').innerText(),
+    /^50% succeeded of the last 2 \(SUCCESS 1, FAILED 1\) · typically \d(\.\d)? s, p95 1(\.\d)? s, at most 1(\.\d)? s$/));
+
+  // a run that ends while the page is open is counted once the page reads the job again
+  await run({ seconds: 0, code: 0 });
+  await until(async () => assert.match(await recent.locator('dd').innerText(),
+    /^67% succeeded of the last 3 \(SUCCESS 2, FAILED 1\) · /), { timeout: 30000 });
+
+  // figures that cannot be read leave them out, and only them: no error is shown for it
+  await page.route('**/api/jobs/*/stats', (r) => r.fulfill({ status: 503, contentType: 'application/json', body: '{"status":503,"message":"the store failed"}' }));
+  try {
+    await page.reload();
+    await row(page, 'FAILED').first().waitFor();
+    await schedule.getByText('Notifications', { exact: true }).waitFor();
+    assert.equal(await recent.count(), 0);
+    assert.equal(await page.locator('.error-summary, [role="dialog"]').count(), 0);
+  } finally {
+    await page.unroute('**/api/jobs/*/stats');
+  }
+
+  // a job that has not run has no such figures (and the rest of its page is there)
+  const idle = await sked.createJob({ title: 'Never ran', task: 'exit_with' });
+  await page.goto(`${sked.url}/jobs/${idle.id}`);
+  await page.getByText('This job has not run yet.').waitFor();
+  await schedule.getByText('Notifications', { exact: true }).waitFor();
+  assert.equal(await page.getByText('Recent runs', { exact: true }).count(), 0);
+  assert.equal(await page.getByText(/succeeded of the last/).count(), 0);
 });

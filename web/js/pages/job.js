@@ -2,7 +2,7 @@
 // run is active, every 10 s otherwise, so scheduled fires show up too).
 
 import { api } from '../api.js';
-import { h, icon, timeEl, describeSchedule, isActive, put, shortId } from '../dom.js';
+import { h, icon, timeEl, describeSchedule, isActive, put, shortId, formatDuration } from '../dom.js';
 import { button, pager, pageHeader, emptyState, errorBox, select, toast, jsonBlock } from '../components.js';
 import { navigate, onLeave, isCurrent } from '../router.js';
 import { can } from '../session.js';
@@ -70,6 +70,8 @@ export async function jobPage(el, { params, token }) {
   const upstreamList = () => h('ul', { style: 'display: flex; flex-wrap: wrap; gap: 0.2rem 1rem; list-style: none; margin: 0; padding: 0' },
     upstream.map((j) => h('li', {}, h('a', { href: `/jobs/${j.id}` }, j.title),
       j.active ? null : h('small', { class: 'muted' }, ' (inactive)'))));
+  // its newest finished runs in figures (GET …/stats), read with the job; null: not read yet
+  let stats = null;
   const runsState = { page: 1, size: 25, status: '' };
   const runsTable = createRunsTable({ onChange: () => refresh() });
   const runsArea = h('div');
@@ -145,6 +147,7 @@ export async function jobPage(el, { params, token }) {
           job.alert_after ? ['Alert', job.overdue_since
             ? h('span', { class: 'warn-text' }, icon('alert'), ` Overdue: no success for over ${job.alert_after}, told `, timeEl(job.overdue_since))
             : `after ${job.alert_after} without a success`] : null,
+          stats && stats.runs ? ['Recent runs', describeStats(stats), true] : null,
           (job.on_success || []).length ? ['On success, starts', chainList(job.on_success), true] : null,
           upstream.length ? ['Started when these succeed', upstreamList(), true] : null,
         ])),
@@ -180,23 +183,31 @@ export async function jobPage(el, { params, token }) {
   let controller = null;
   let tick = 0;
   let busy = false;
-  async function refresh({ withJob = true } = {}) {
+  async function refresh({ withJob = true, withStats = false } = {}) {
     clearTimeout(timer);
     if (controller) controller.abort();
     controller = new AbortController();
     const { signal } = controller;
     try {
-      const [runs, fresh] = await Promise.all([
+      // The job itself (next run) changes less often: every fifth poll while runs are active.
+      const jobToo = withJob && (!busy || tick % 5 === 0);
+      const [runs, fresh, freshStats] = await Promise.all([
         api.get(`/jobs/${id}/runs`, { page: runsState.page, size: runsState.size, status: runsState.status }, { signal }),
-        // The job itself (next run) changes less often: every fifth poll while runs are active.
-        withJob && (!busy || tick % 5 === 0) ? api.get(`/jobs/${id}`, {}, { signal }) : null,
+        jobToo ? api.get(`/jobs/${id}`, {}, { signal }) : null,
+        // the figures of its runs with it; without them (a failure) the page shows the rest
+        jobToo || withStats ? api.get(`/jobs/${id}/stats`, {}, { signal }).catch((err) => {
+          if (err.name === 'AbortError') throw err;
+          return null;
+        }) : null,
       ]);
       if (!isCurrent(token)) return;
       tick += 1;
+      const statsChanged = freshStats && JSON.stringify(freshStats) !== JSON.stringify(stats);
+      if (statsChanged) stats = freshStats;
       if (fresh && JSON.stringify(fresh) !== JSON.stringify(job)) {
         job = fresh;
         renderJob();
-      }
+      } else if (statsChanged) renderJob();
       const list = runs.hits.hits;
       // A page past the end (its last run deleted): the last page there is, not "not run yet".
       // (a lower page only: a count the rows disagree with cannot make it loop)
@@ -237,7 +248,24 @@ export async function jobPage(el, { params, token }) {
     h('section', { class: 'runs-section', 'aria-labelledby': 'runs-h' },
       h('div', { class: 'section-head' }, h('h2', { id: 'runs-h' }, 'Runs'), statusSel),
       runsArea, pagerArea));
-  await refresh({ withJob: false });
+  await refresh({ withJob: false, withStats: true });
+}
+
+/**
+ * "67% succeeded of the last 3 (SUCCESS 2, FAILED 1) · typically 4 min 3 s, p95 5 min 18 s,
+ * at most 6 min 42 s": the job's newest finished runs (the server's rate leaves cancelled ones aside).
+ */
+function describeStats(st) {
+  const counts = Object.entries(st.statuses || {}).map(([s, n]) => `${s.replace(/_/g, ' ')} ${n.toLocaleString()}`);
+  const last = st.runs === 1 ? 'the last run' : `the last ${st.runs.toLocaleString()}`;
+  // rounded, but not to 100% (or 0%) unless every one did (or none)
+  const pct = (r) => (r > 0 && r < 1 ? Math.min(99, Math.max(1, Math.round(r * 100))) : Math.round(r * 100));
+  const rate = typeof st.success_rate === 'number'
+    ? `${pct(st.success_rate)}% succeeded of ${last}${st.statuses && st.statuses.CANCELLED ? ', cancelled ones aside' : ''}`
+    : `${last.charAt(0).toUpperCase()}${last.slice(1)}`;
+  const d = st.duration_seconds;
+  const took = d ? ` · typically ${formatDuration(d.p50)}, p95 ${formatDuration(d.p95)}, at most ${formatDuration(d.max)}` : '';
+  return h('span', {}, `${rate} (${counts.join(', ')})${took}`);
 }
 
 /** "On FAILED, CANCELLED: e-mail a@b; webhook https://…", or "none". */
