@@ -1698,12 +1698,12 @@ class Lists(ApiCase):
         """Runs are written as text for reads, lists and a job's last runs, and built as
         objects for SSE events: every one must be the same document."""
         job = self.job()
-        failed = self.s.wait_run(self.s.run_job(job["id"], title="t\u00e9st \"q\" \\ \u2028", args={"exit": 3}))
+        failed = self.s.wait_run(self.s.run_job(job["id"], title="t\u00e9st \"q\" \\ \u00a0\u2060x", args={"exit": 3}))
         read = self.s.get("/api/jobs/%s/runs/%s" % (job["id"], failed["id"])).json
         listed = self.s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["hits"][0]
         across = self.s.get("/api/runs?job_id=" + job["id"]).json["hits"]["hits"][0]
         j = self.s.get("/api/jobs/" + job["id"]).json
-        self.assertEqual(read["title"], "t\u00e9st \"q\" \\ \u2028")
+        self.assertEqual(read["title"], "t\u00e9st \"q\" \\ \u00a0\u2060x")
         self.assertEqual(read["job_title"], job["title"])
         self.assertEqual(read["status"], "FAILED")
         self.assertIsInstance(read["duration"], float)
