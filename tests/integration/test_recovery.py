@@ -37,6 +37,19 @@ def started(s, run, line):
                     what="%r in the log of run %s" % (line, run["id"]))
 
 
+def settled_pids(needle, least=3):
+    """The processes whose environment holds needle once they are all there: at least `least`,
+    and the same set at two looks 0.3 s apart (a task's children fork theirs a moment later)."""
+    seen = [None]
+
+    def same():
+        now = sorted(pids_with_env(needle))
+        stable = len(now) >= least and now == seen[0]
+        seen[0] = now
+        return now if stable else None
+    return wait_for(same, interval=0.3, what="the task and its children")
+
+
 class Kill9(unittest.TestCase):
     def test_kill9_during_a_run_then_restart(self):
         with Sked(tasks=TASKS, args=["--queues", "default=1", "--shutdown-grace", "1s"]) as s:
@@ -366,8 +379,7 @@ class OneServerPerStore(unittest.TestCase):
             run = s.run_job(s.create_job("long")["id"])
             started(s, run, "working")
             needle = "SKED_RUN_ID=" + run["id"]
-            wait_for(lambda: len(pids_with_env(needle)) >= 3, what="the task and its children")
-            before = sorted(pids_with_env(needle))
+            before = settled_pids(needle)
             copy = Sked(tasks=TASKS, args=["--shutdown-grace", "1s"])
             try:
                 r = subprocess.run([skedtest.BIN, "backup", copy.db, "--db", s.db],
@@ -413,7 +425,10 @@ class Shutdown(unittest.TestCase):
             job = s.create_job("quick")
             for _ in range(10):
                 conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=30)
-                conn.connect()
+                # a first answer on the connection: sked has accepted it, so that the request
+                # and the signal, not the connection itself, meet in one turn of its loop
+                conn.request("GET", "/healthz")
+                conn.getresponse().read()
                 s.proc.send_signal(signal.SIGSTOP)
                 try:
                     skedtest.send_run_request(conn, job["id"])
