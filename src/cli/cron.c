@@ -24,7 +24,7 @@ static json_t *spec_doc(const struct opts *o, const char *spec)
     json_t *doc;
     const char *p = spec;
     while (isspace((unsigned char)*p)) p++;
-    if (*p == '{') {
+    if (*p == '{' || *p == '[' || *p == '"') { /* JSON, if anything: no expression starts so */
         struct sk_err e = {0};
         doc = json_parse(spec, strlen(spec), "SPEC", &e);
         if (!doc) {

@@ -393,6 +393,10 @@ class CliTest(unittest.TestCase):
                      "--tz", "UTC")
         self.assertEqual(r.returncode, 2)
         self.assertIn("--tz UTC and the timezone of SPEC differ: give the zone once", r.stderr)
+        for spec in ('[1]', ' "0 3 * * *"'):  # JSON, but no schedule object
+            r = self.cli("cron", "next", spec)
+            self.assertEqual(r.returncode, 2, r)
+            self.assertIn("SPEC: a JSON schedule must be an object", r.stderr)
         r = self.cli("cron", "next", "0 0 1 1 *", "--from", "9998-06-01T00:00:00Z", "-n", "3")
         self.assertEqual((r.returncode, r.stdout.split()[0]), (0, "9999-01-01T00:00:00Z"))
         self.assertIn("no more fire times within 400 years of the last one, nor before the year 10000",
