@@ -253,18 +253,25 @@ export async function jobPage(el, { params, token }) {
 
 /**
  * "67% succeeded of the last 3 (SUCCESS 2, FAILED 1) · typically 4 min 3 s, p95 5 min 18 s,
- * at most 6 min 42 s": the job's newest finished runs (the server's rate leaves cancelled ones aside).
+ * at most 6 min 42 s": the job's newest finished runs (the server's rate leaves cancelled ones
+ * aside); "The last run: FAILED · took 3 s" for a job that has run once.
  */
 function describeStats(st) {
+  const d = st.duration_seconds;
+  if (st.runs === 1) { // one run: its status and how long it took, no share or spread
+    const status = Object.keys(st.statuses || {})[0] || '';
+    return h('span', {}, `The last run: ${status.replace(/_/g, ' ')}${d ? ` · took ${formatDuration(d.max)}` : ''}`);
+  }
   const counts = Object.entries(st.statuses || {}).map(([s, n]) => `${s.replace(/_/g, ' ')} ${n.toLocaleString()}`);
-  const last = st.runs === 1 ? 'the last run' : `the last ${st.runs.toLocaleString()}`;
+  const last = `the last ${st.runs.toLocaleString()}`;
   // rounded, but not to 100% (or 0%) unless every one did (or none)
   const pct = (r) => (r > 0 && r < 1 ? Math.min(99, Math.max(1, Math.round(r * 100))) : Math.round(r * 100));
   const rate = typeof st.success_rate === 'number'
     ? `${pct(st.success_rate)}% succeeded of ${last}${st.statuses && st.statuses.CANCELLED ? ', cancelled ones aside' : ''}`
     : `${last.charAt(0).toUpperCase()}${last.slice(1)}`;
-  const d = st.duration_seconds;
-  const took = d ? ` · typically ${formatDuration(d.p50)}, p95 ${formatDuration(d.p95)}, at most ${formatDuration(d.max)}` : '';
+  const took = !d ? ''
+    : d.runs === 1 ? ` · the one that started took ${formatDuration(d.max)}`
+      : ` · typically ${formatDuration(d.p50)}, p95 ${formatDuration(d.p95)}, at most ${formatDuration(d.max)}`;
   return h('span', {}, `${rate} (${counts.join(', ')})${took}`);
 }
 
