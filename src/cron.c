@@ -577,7 +577,8 @@ int schedule_parse(const json_t *doc, const char *prefix, struct schedule *out, 
      * weekday/date combination is in it */
     if (rc == 0 && out->type != SCHEDULE_INTERVAL &&
         schedule_next(out, 946684800LL * 1000000, NULL) == INT64_MIN) {
-        errf(errs, prefix, "", "this schedule never fires (no date matches all its fields)");
+        errf(errs, prefix, "", "this schedule never fires (no date matches all its fields, or "
+                               "the clocks skip every time it names)");
         rc = -EINVAL;
     }
     return rc;
