@@ -796,23 +796,41 @@ int worker_kill_orphans(const char *const *ids, size_t n, pid_t group)
     if (n == 0) return 0;
     char **needles = xcalloc(n, sizeof *needles);
     for (size_t i = 0; i < n; i++) needles[i] = xasprintf("SKED_RUN_ID=%s", ids[i]);
-    int killed = 0;
-    DIR *d = opendir("/proc");
-    struct dirent *de;
+    /* a process may fork after the walk of /proc has passed its child's place: walked again
+     * until a walk finds no process it had not killed (a loop of forks ends with its last
+     * parent), at most ORPHAN_WALKS times */
+    enum { ORPHAN_WALKS = 50 };
+    pid_t *done = NULL;
+    size_t ndone = 0, cap = 0;
     pid_t self = getpid();
-    while (d && (de = readdir(d)) != NULL) {
-        char *end;
-        long pid = strtol(de->d_name, &end, 10);
-        if (*end || pid <= 1 || pid == self) continue;
-        const char *const *want = (const char *const *)needles;
-        /* the task's group was killed at its end: its processes are dying, not left running
-         * (asked of the run's processes only, not of every process of the machine) */
-        if (environ_has((pid_t)pid, want, n) && !(group > 0 && getpgid((pid_t)pid) == group) &&
-            !live_owner((pid_t)pid, want, n) && kill((pid_t)pid, SIGKILL) == 0)
-            killed++;
+    const char *const *want = (const char *const *)needles;
+    for (int walk = 0, fresh = 1; fresh && walk < ORPHAN_WALKS; walk++) {
+        fresh = 0;
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+            char *end;
+            long pid = strtol(de->d_name, &end, 10);
+            if (*end || pid <= 1 || pid == self) continue;
+            bool seen = false; /* killed by an earlier walk, and dying */
+            for (size_t i = 0; i < ndone && !seen; i++) seen = done[i] == (pid_t)pid;
+            /* the task's group was killed at its end: its processes are dying, not left
+             * running (asked of the run's processes only, not of every process) */
+            if (seen || !environ_has((pid_t)pid, want, n) ||
+                (group > 0 && getpgid((pid_t)pid) == group) || live_owner((pid_t)pid, want, n) ||
+                kill((pid_t)pid, SIGKILL) != 0)
+                continue;
+            if (ndone == cap) {
+                cap = cap ? cap * 2 : 16;
+                done = xrealloc(done, cap * sizeof *done);
+            }
+            done[ndone++] = (pid_t)pid;
+            fresh = 1;
+        }
+        if (d) closedir(d);
     }
-    if (d) closedir(d);
+    free(done);
     for (size_t i = 0; i < n; i++) free(needles[i]);
     free(needles);
-    return killed;
+    return (int)ndone;
 }

@@ -51,6 +51,22 @@ def settled_pids(needle, least=3):
 
 
 class Kill9(unittest.TestCase):
+    def test_a_task_that_forks_while_recovery_looks_leaves_nothing(self):
+        """The processes of a run a crash interrupted are killed at the next start, also those
+        forked while recovery walks the processes (a task that starts a child every moment):
+        nothing of the run is left alive."""
+        forker = sh_task("forker", "(while :; do sleep 60 & done) & while :; do sleep 60 & done")
+        for _ in range(4):  # a race: a few tries make a single walk fail nearly every time
+            with Sked(tasks={"forker.json": forker}, args=["--shutdown-grace", "1s"]) as s:
+                run = s.run_job(s.create_job("forker")["id"])
+                needle = "SKED_RUN_ID=" + run["id"]
+                wait_for(lambda: len(pids_with_env(needle)) >= 20, what="the task forking")
+                s.kill9()
+                s.start()
+                self.assertEqual(s.get_run(run)["status"], "FAILED")
+                time.sleep(1)  # a child left by the walk would fork no more, and live on
+                self.assertEqual(pids_with_env(needle), [], "processes of the interrupted run")
+
     def test_kill9_during_a_run_then_restart(self):
         with Sked(tasks=TASKS, args=["--queues", "default=1", "--shutdown-grace", "1s"]) as s:
             long_run = s.run_job(s.create_job("long")["id"])
