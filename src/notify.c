@@ -674,7 +674,8 @@ static void alert(struct notify *n, const struct job *j, const struct alert_due 
                        : "its alert was changed, which judges it afresh from now");
     if (link && strcmp(reason ? reason : "", "deleted"))
         buf_printf(&mail, "\r\nThe job and its runs: %s\r\n", link);
-    char *subject = xasprintf("Job %s: %s", a->overdue ? "overdue" : succeeded ? "recovered" : "alert closed",
+    char *subject = xasprintf("Job %s: %s",
+                              a->overdue ? "overdue" : succeeded ? "recovered" : "alert closed",
                               j->title);
     const char *event = a->overdue ? "job.overdue" : "job.recovered";
     json_t *doc = json_pack("{s:s,s:s,s:{s:s,s:s,s:s},s:s,s:s?,s:s,s:s*,s:s?}", "event", event,

@@ -42,8 +42,10 @@ _Static_assert(O_COUNT <= OPTS_MAX, "more options than struct opts holds");
         {"timeout", 0, true, O_TIMEOUT}, SPEC_JSON, {"retries", 0, true, O_RETRIES},          \
         {"retry-backoff", 0, true, O_BACKOFF}, {"retention", 0, true, O_RETENTION},            \
         {"overlap", 0, true, O_OVERLAP}, {"catchup", 0, true, O_CATCHUP},                      \
-        {"catchup-limit", 0, true, O_CATCHUP_LIMIT}, {"notify-on", 0, true, O_NOTIFY_ON, true},      \
-        {"notify-email", 0, true, O_NOTIFY_EMAIL, true}, {"notify-webhook", 0, true, O_NOTIFY_WEBHOOK, true}, \
+        {"catchup-limit", 0, true, O_CATCHUP_LIMIT},                                        \
+        {"notify-on", 0, true, O_NOTIFY_ON, true},                                          \
+        {"notify-email", 0, true, O_NOTIFY_EMAIL, true},                                    \
+        {"notify-webhook", 0, true, O_NOTIFY_WEBHOOK, true},                                \
         {"on-success", 0, true, O_ON_SUCCESS, true}, {"alert-after", 0, true, O_ALERT}
 
 #define USAGE_JOB_NAME                                                                      \
@@ -306,14 +308,16 @@ int job_resolve(const struct client *c, const char *ref, json_t **job)
     bool by_id = !rc && json_array_size(found) == 0 && json_array_size(ids) > 0;
     if (!rc && json_array_size(found) && json_array_size(ids) &&
         (json_array_size(found) > 1 || json_array_size(ids) > 1 ||
-         strcmp(json_str(json_array_get(found, 0), "id"), json_str(json_array_get(ids, 0), "id")))) {
+         strcmp(json_str(json_array_get(found, 0), "id"),
+                json_str(json_array_get(ids, 0), "id")))) {
         fprintf(stderr, "sked: '%s' is the title of %s and the start of the id of %s; give a "
                         "whole id:\n",
                 ref, json_array_size(found) > 1 ? "several jobs" : "a job",
                 json_array_size(ids) > 1 ? "others" : "another");
         size_t i;
         json_t *j;
-        json_array_foreach(found, i, j) fprintf(stderr, "  %s  (title '%s')\n", json_str(j, "id"), ref);
+        json_array_foreach(found, i, j)
+            fprintf(stderr, "  %s  (title '%s')\n", json_str(j, "id"), ref);
         json_array_foreach(ids, i, j) fprintf(stderr, "  %s\n", json_str(j, "id"));
         json_decref(found);
         json_decref(ids);

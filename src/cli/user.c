@@ -201,8 +201,9 @@ static int user_add(int argc, char **argv)
     char *pw = NULL;
     int role = role_parse(opts_get(&o, O_ROLE));
     if (role < 0) {
-        rc = usage_error(&o, opts_get(&o, O_ROLE) ? "--role must be admin, operator or viewer"
-                                                  : "--role is required: admin, operator or viewer");
+        rc = usage_error(&o, opts_get(&o, O_ROLE)
+                                 ? "--role must be admin, operator or viewer"
+                                 : "--role is required: admin, operator or viewer");
         goto out;
     }
     if (opts_has(&o, O_PW_STDIN) && opts_has(&o, O_NO_PW)) {

@@ -876,12 +876,17 @@ static int cmp_int64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The nearest-rank percentile p of sorted v[0..n-1], n > 0, in seconds to the millisecond
- * (more would be the clocks' noise). */
+/* Microseconds as seconds to the millisecond (more would be the clocks' noise). */
+static double secs_ms(int64_t us)
+{
+    return (double)((us + 500) / 1000) / 1000;
+}
+
+/* The nearest-rank percentile p of sorted v[0..n-1], n > 0, in seconds. */
 static double percentile(const int64_t *v, size_t n, int p)
 {
     size_t rank = ((size_t)p * n + 99) / 100;
-    return (double)((v[rank ? rank - 1 : 0] + 500) / 1000) / 1000;
+    return secs_ms(v[rank ? rank - 1 : 0]);
 }
 
 void api_jobs_stats(struct api_ctx *c)
@@ -916,12 +921,11 @@ void api_jobs_stats(struct api_ctx *c)
         qsort(st.us, st.nsecs, sizeof *st.us, cmp_int64);
         int64_t sum = 0;
         for (size_t i = 0; i < st.nsecs; i++) sum += st.us[i];
-        int64_t mean = sum / (int64_t)st.nsecs;
         dur = json_pack("{s:I,s:f,s:f,s:f,s:f,s:f,s:f}", "runs", (json_int_t)st.nsecs, "min",
                         percentile(st.us, st.nsecs, 0), "p50", percentile(st.us, st.nsecs, 50),
                         "p90", percentile(st.us, st.nsecs, 90), "p95",
                         percentile(st.us, st.nsecs, 95), "max", percentile(st.us, st.nsecs, 100),
-                        "mean", percentile(&mean, 1, 100));
+                        "mean", secs_ms(sum / (int64_t)st.nsecs));
     }
     char from[TIME_STR_MAX] = "", to[TIME_STR_MAX] = "";
     if (st.oldest != NO_TIME) time_format(st.oldest, from);

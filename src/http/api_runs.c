@@ -455,7 +455,8 @@ void api_runs_create(struct api_ctx *c)
     }
     /* in the run's transaction (the loop's iteration): a retry finds the key or no run */
     if (key)
-        store_idempotency_put(c->api->store, c->who.id, key, fingerprint, r.id, NULL, time_now_us());
+        store_idempotency_put(c->api->store, c->who.id, key, fingerprint, r.id, NULL,
+                              time_now_us());
     /* {"queue":...,"args":...}, written straight as text */
     struct buf d = BUF_INIT;
     buf_reserve(&d, 200);
