@@ -75,6 +75,10 @@ struct notify {
     bool stopping;
     struct event *alert_ev; /* the check of jobs with an alert_after */
     struct map overdue;     /* ids of the jobs told they are overdue: their success rechecks */
+    /* of each job the last check looked at: when its last success ended (int64_t *), found by
+     * walking its runs once, then kept by its successes; a job failing for weeks is not walked
+     * through its failures again at every check */
+    struct map last_success;
     struct delivery *waiting;
     struct undo *undos; /* of alerts some delivery of which was dropped */
     struct notify_stats stats;
@@ -568,6 +572,10 @@ static void on_event(void *arg, const struct sk_event *ev)
     struct notify *n = arg;
     const struct run *r = ev->run;
     if (ev->kind != SKEV_STATUS || !run_status_terminal(r->status)) return;
+    int64_t *last = r->status == RUN_SUCCESS && r->until == NO_TIME && r->finished_at != NO_TIME
+                        ? map_get(&n->last_success, r->job_id)
+                        : NULL;
+    if (last && r->finished_at > *last) *last = r->finished_at;
     /* a success of a job told it was overdue: it is told it recovered */
     if (r->status == RUN_SUCCESS && n->overdue.count && map_get(&n->overdue, r->job_id))
         notify_recheck(n);
@@ -613,12 +621,22 @@ struct alerts {
     int64_t now, next; /* next: the earliest deadline of a job not overdue yet */
     struct alert_due *due;
     size_t n, cap;
-    struct map *overdue;
+    struct notify *notify;
+    struct map last_success; /* the jobs listed now: what notify->last_success becomes */
 };
 
-static void alert_seen(void *arg, const struct job_alert *a)
+static void alert_seen(void *arg, const struct job_alert *listed)
 {
     struct alerts *l = arg;
+    struct notify *n = l->notify;
+    int64_t *last = map_del(&n->last_success, listed->id);
+    if (!last) {
+        last = xmalloc(sizeof *last);
+        *last = store_job_last_success(n->store, listed->id);
+    }
+    map_put(&l->last_success, listed->id, last);
+    struct job_alert job = *listed, *a = &job;
+    job.last_success_end = *last;
     /* a job that never succeeded counts from its creation */
     int64_t since = a->last_success_end != NO_TIME ? a->last_success_end : a->created;
     bool overdue = a->overdue_at == NO_TIME && l->now - since >= a->alert_after_ms * 1000;
@@ -628,7 +646,7 @@ static void alert_seen(void *arg, const struct job_alert *a)
         int64_t deadline = since + a->alert_after_ms * 1000;
         if (deadline < l->next) l->next = deadline;
     }
-    if ((a->overdue_at != NO_TIME || overdue) && !recovered) map_put(l->overdue, a->id, l);
+    if ((a->overdue_at != NO_TIME || overdue) && !recovered) map_put(&n->overdue, a->id, l);
     if (!overdue && !recovered) return;
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 8;
@@ -718,16 +736,28 @@ void notify_alert_closed(struct notify *n, const struct job *j, const char *reas
     alert(n, j, &a, time_now_us(), reason);
 }
 
+static void forget_last_successes(struct notify *n)
+{
+    size_t i;
+    for (struct map_entry *e = map_first(&n->last_success, &i); e;
+         e = map_next(&n->last_success, &i, e))
+        free(e->value);
+    map_release(&n->last_success);
+}
+
 static void on_alert_check(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct notify *n = arg;
     int64_t now = time_now_us();
-    struct alerts l = {now, now + ALERT_CHECK_US, NULL, 0, 0, &n->overdue};
+    struct alerts l = {.now = now, .next = now + ALERT_CHECK_US, .notify = n};
     map_release(&n->overdue);
     map_init(&n->overdue);
+    map_init(&l.last_success);
     store_begin(n->store);
     store_jobs_alerting(n->store, alert_seen, &l);
+    forget_last_successes(n); /* of the jobs not listed: deleted, deactivated, no alert */
+    n->last_success = l.last_success;
     for (size_t i = 0; i < l.n; i++) {
         const struct alert_due *a = &l.due[i];
         struct job j;
@@ -777,6 +807,7 @@ struct notify *notify_new(struct event_base *base, struct store *st, struct even
     n->hook_pool = offload_new(base, HOOK_THREADS);
     n->sub = events_subscribe(ev, NULL, on_event, n);
     map_init(&n->overdue);
+    map_init(&n->last_success);
     n->alert_ev = evtimer_new(base, on_alert_check, n);
     struct timeval first = {1, 0}; /* soon after the start: a job may be overdue already */
     evtimer_add(n->alert_ev, &first);
@@ -789,6 +820,7 @@ void notify_free(struct notify *n)
     events_unsubscribe(n->events, n->sub);
     event_free(n->alert_ev);
     map_release(&n->overdue);
+    forget_last_successes(n);
     n->stopping = true; /* a delivery that fails from now on is dropped, not retried */
     /* those not begun are dropped at once; those under way finish (an attempt, 10 s at most) */
     offload_withdraw(n->mail_pool, drop_queued);

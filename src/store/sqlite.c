@@ -2093,21 +2093,31 @@ int store_jobs_scheduled(struct store *s, void (*fn)(void *arg, const char *id, 
 int store_jobs_alerting(struct store *s, void (*fn)(void *arg, const struct job_alert *a),
                         void *arg)
 {
-    /* runs given their window's end (backfills) do not count: they redo the past; the last to
-     * end of the newest few successes, as runs of a job can end in another order than begun */
-    sqlite3_stmt *st = stmt(s, "SELECT j.id, coalesce(j.alert_from, j.created), j.alert_after_ms, "
-                               "j.overdue_at, (SELECT max(f) FROM (SELECT r.finished_at AS f FROM "
-                               "run r WHERE r.job_id = j.id AND r.status = 'S' AND r.window_end "
-                               "IS NULL ORDER BY r.rid DESC LIMIT 16)) FROM job j WHERE "
-                               "j.alert_after_ms IS NOT NULL AND j.active = 1");
+    sqlite3_stmt *st = stmt(s, "SELECT id, coalesce(alert_from, created), alert_after_ms, "
+                               "overdue_at FROM job WHERE alert_after_ms IS NOT NULL AND "
+                               "active = 1");
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct job_alert a = {(const char *)sqlite3_column_text(st, 0),
                               sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
-                              col_time(st, 3), col_time(st, 4)};
+                              col_time(st, 3), NO_TIME};
         fn(arg, &a);
     }
     return rc == SQLITE_DONE ? 0 : fail(s, "jobs_alerting");
+}
+
+int64_t store_job_last_success(struct store *s, const char *id)
+{
+    /* runs given their window's end (backfills) do not count: they redo the past; the last to
+     * end of the newest few successes, as runs of a job can end in another order than begun.
+     * The walk of run_job passes every run since the newest success. */
+    sqlite3_stmt *st = stmt(s, "SELECT max(f) FROM (SELECT finished_at AS f FROM run WHERE "
+                               "job_id = ?1 AND status = 'S' AND window_end IS NULL ORDER BY "
+                               "rid DESC LIMIT 16)");
+    bind_text(st, 1, id);
+    int64_t at = sqlite3_step(st) == SQLITE_ROW ? col_time(st, 0) : NO_TIME;
+    sqlite3_reset(st);
+    return at;
 }
 
 int store_job_set_overdue(struct store *s, const char *id, int64_t expected, int64_t at)

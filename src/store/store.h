@@ -139,10 +139,13 @@ struct job_fact {
 struct job_alert {
     const char *id;
     int64_t created, alert_after_ms, overdue_at; /* created: where the alert counts from */
-    int64_t last_success_end; /* the end of its last SUCCESS run to end, or NO_TIME */
+    int64_t last_success_end; /* NO_TIME as listed: store_job_last_success tells it */
 };
 int store_jobs_alerting(struct store *s, void (*fn)(void *arg, const struct job_alert *a),
                         void *arg);
+/* When the job's last SUCCESS run to end ended (runs given a window's end not counted), or
+ * NO_TIME. Reads every run since the newest success: callers keep what it tells. */
+int64_t store_job_last_success(struct store *s, const char *id);
 /* Sets a job's overdue_at from expected to at (compare-and-set: -ESTALE when it was not
  * expected, the job saved or checked meanwhile). */
 int store_job_set_overdue(struct store *s, const char *id, int64_t expected, int64_t at);

@@ -500,6 +500,32 @@ class OverdueAlertsEdges(unittest.TestCase):
         finally:
             rec.close()
 
+    def test_a_backfill_success_does_not_close_an_alert_and_a_run_does(self):
+        """The last success a check knows is kept by the successes that follow it: a
+        backfill's window redoes the past and leaves the job overdue; its next run recovers
+        it with that run's end."""
+        rec = Receiver()
+        try:
+            with Sked(tasks={"ok.json": sh_task("ok", "echo fine")}, args=FAST) as s:
+                job = s.create_job("ok", alert_after="1s", notification_webhooks=[rec.url + "/hook"])
+                wait_for(lambda: rec.requests, timeout=15, what="the overdue alert")
+                since = s.get("/api/jobs/" + job["id"]).json["overdue_since"]
+                w = s.post("/api/jobs/%s/actions/backfill" % job["id"],
+                           {"from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z", "step": "1d"})
+                self.assertEqual(w.status, 201, w)
+                done = s.wait_run(s.get("/api/jobs/%s/runs/%s" % (job["id"], w.json["runs"][0]["id"])).json)
+                self.assertEqual(done["status"], "SUCCESS")
+                time.sleep(2)
+                self.assertEqual(len(rec.requests), 1, rec.requests)
+                self.assertEqual(s.get("/api/jobs/" + job["id"]).json["overdue_since"], since)
+                ok = s.wait_run(s.run_job(job["id"]))
+                got = wait_for(lambda: rec.requests[1:], what="the recovery")
+                doc = json.loads(got[0][3])
+                self.assertEqual((doc["event"], doc["reason"], doc["last_success"]),
+                                 ("job.recovered", "succeeded", ok["finished_at"]))
+        finally:
+            rec.close()
+
     def test_an_alert_dropped_at_shutdown_is_sent_again_at_the_next_start(self):
         """A delivery of an alert that sked stops before (a retry waiting) leaves the job as it
         was before the alert, so the next start sends it again: job.overdue, then likewise
