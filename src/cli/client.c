@@ -421,7 +421,21 @@ static const struct {
     {"see GET /api/jobs", "see sked job list"},
     {"with POST /api/tokens or sked token create", "with sked token create"},
     {"leave out args and custom_args", "leave out --arg, --since and --custom-args"},
+    {"send Authorization: Bearer TOKEN, or sign in with POST /api/session", "no token was sent"},
 };
+
+/* "Permission denied: POST /api/jobs/{}/runs needs ..." as "Permission denied: this command
+ * needs ...": the route is the API's name for what the command does. NULL when msg is another. */
+static const char *denied_rest(const char *msg)
+{
+    static const char head[] = "Permission denied: ";
+    if (strncmp(msg, head, sizeof head - 1) != 0) return NULL;
+    const char *p = msg + sizeof head - 1, *method = p;
+    while (*p >= 'A' && *p <= 'Z') p++;
+    if (p == method || strncmp(p, " /api/", 6) != 0) return NULL;
+    const char *needs = strstr(p, " needs ");
+    return needs && !memchr(p + 1, ' ', (size_t)(needs - p - 1)) ? needs + 1 : NULL;
+}
 
 /* Whether the command of spec has the option that flag ("--arg", "--active/--inactive",
  * "--crontab minute=...") names. */
@@ -470,7 +484,9 @@ static void field_words(struct buf *b, const char *field, const struct client *c
 static void message_words(struct buf *b, const char *msg)
 {
     struct buf t = BUF_INIT;
-    text_clean(&t, msg, 0);
+    const char *rest = denied_rest(msg);
+    if (rest) buf_puts(b, "Permission denied: this command ");
+    text_clean(&t, rest ? rest : msg, 0);
     const char *p = buf_cstr(&t);
     while (*p) {
         size_t i = 0, n = 0;

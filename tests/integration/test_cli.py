@@ -1097,6 +1097,17 @@ class TestExitCodes(CliCase):
         p = self.cli("job", "list", token=None)
         self.assertEqual(p.returncode, 1)
         self.assertIn("SKED_TOKEN", p.stderr)
+        self.assertIn("authentication required: no token was sent (HTTP 401)", p.stderr)
+        # a role's refusal speaks of the command, not of the API route behind it
+        viewer = self.s.post("/api/users", {"username": "onlylooks", "role": "viewer"}).json
+        tok = self.s.post("/api/users/%s/tokens" % viewer["id"], {"name": "x"}).json["token"]
+        job = self.s.create_job("http_call", title="not for viewers", args={"url": "http://127.0.0.1:9/"})
+        for cmd, role in ((["job", "run", job["id"]], "operator or admin"),
+                          (["job", "delete", job["id"], "--yes"], "admin")):
+            p = self.cli(*cmd, token=tok)
+            self.assertEqual(p.returncode, 1, p)
+            self.assertEqual(p.stderr, "sked: Permission denied: this command needs the %s role "
+                                       "(you are viewer). (HTTP 403)\n" % role)
         # --token wins over SKED_TOKEN
         p = self.cli("tasks", "--token", skedtest.TOKEN, token="not-the-token")
         self.assertEqual(p.returncode, 0, p)
