@@ -304,7 +304,11 @@ int job_resolve(const struct client *c, const char *ref, json_t **job)
     buf_free(&query);
     /* a title that is also the start of another job's id names neither: a delete or an update
      * of the wrong job is worse than a question */
-    if (!rc && id_prefix(ref)) rc = jobs_where(c, "", ref, id_starts, ids);
+    if (!rc && id_prefix(ref)) {
+        char *by_id = xasprintf("id_prefix=%s&", ref); /* hex digits and dashes: no escapes */
+        rc = jobs_where(c, by_id, ref, id_starts, ids);
+        free(by_id);
+    }
     bool by_id = !rc && json_array_size(found) == 0 && json_array_size(ids) > 0;
     if (!rc && json_array_size(found) && json_array_size(ids) &&
         (json_array_size(found) > 1 || json_array_size(ids) > 1 ||

@@ -603,7 +603,8 @@ static void reply_dry(struct api_ctx *c, const struct job *j)
 void api_jobs_list(struct api_ctx *c)
 {
     static const char *const sorts[] = {"title", "created", "updated", NULL};
-    static const char *const known[] = {"q", "active", "task", "starts", API_PAGE_PARAMS, NULL};
+    static const char *const known[] = {"q",         "active",        "task", "starts",
+                                        "id_prefix", API_PAGE_PARAMS, NULL};
     json_t *errs = json_array();
     api_params_known(c, known, errs);
     struct page p;
@@ -622,6 +623,21 @@ void api_jobs_list(struct api_ctx *c)
         } else {
             for (size_t i = 0; i < sizeof starts; i++) starts[i] = (char)tolower((unsigned char)st[i]);
             q.starts = starts;
+        }
+    }
+    /* the jobs whose id starts so: what 'sked job show 01a2' looks for */
+    char prefix[UUID_STR_LEN];
+    const char *pre = api_param(c, "id_prefix", "the start of a job id", 0, errs);
+    if (pre) {
+        size_t len = strlen(pre);
+        bool ok = len < sizeof prefix;
+        for (size_t i = 0; ok && i < len; i++) ok = isxdigit((unsigned char)pre[i]) || pre[i] == '-';
+        if (!ok) {
+            json_errs_add(errs, "id_prefix", "must be the start of a job id: at most 36 hex "
+                                             "digits and dashes");
+        } else {
+            for (size_t i = 0; i <= len; i++) prefix[i] = (char)tolower((unsigned char)pre[i]);
+            q.id_prefix = prefix;
         }
     }
     if (json_array_size(errs)) {

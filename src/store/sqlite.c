@@ -1139,6 +1139,9 @@ int store_job_list(struct store *s, const struct job_query *q, struct job **out,
     if (q->starts)
         buf_puts(&where, " AND on_success IS NOT NULL AND EXISTS (SELECT 1 FROM "
                          "json_each(job.on_success) WHERE value = ?6)");
+    /* a range of the primary key: an id's characters all sort before 'g' */
+    char *id_end = q->id_prefix ? xasprintf("%sg", q->id_prefix) : NULL;
+    if (id_end) buf_puts(&where, " AND id >= ?7 AND id < ?8");
 
     char *sql = xasprintf("SELECT count(*) FROM job%s", buf_cstr(&where));
     sqlite3_stmt *st = stmt(s, sql);
@@ -1147,6 +1150,7 @@ int store_job_list(struct store *s, const struct job_query *q, struct job **out,
     if (q->active >= 0) sqlite3_bind_int(st, 2, q->active);
     if (q->task) bind_text(st, 3, q->task);
     if (q->starts) bind_text(st, 6, q->starts);
+    if (id_end) bind_text(st, 7, q->id_prefix), bind_text(st, 8, id_end);
     int rc = sqlite3_step(st);
     *total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
@@ -1163,9 +1167,11 @@ int store_job_list(struct store *s, const struct job_query *q, struct job **out,
     if (q->active >= 0) sqlite3_bind_int(st, 2, q->active);
     if (q->task) bind_text(st, 3, q->task);
     if (q->starts) bind_text(st, 6, q->starts);
+    if (id_end) bind_text(st, 7, q->id_prefix), bind_text(st, 8, id_end);
     sqlite3_bind_int64(st, 4, q->limit);
     sqlite3_bind_int64(st, 5, q->offset);
     free(pat);
+    free(id_end);
     size_t cap = 0;
     *out = NULL;
     *n = 0;

@@ -114,6 +114,7 @@ struct job_query {
     bool desc;
     int64_t offset, limit;
     const char *starts; /* a job id: only the jobs whose on_success lists it; or NULL */
+    const char *id_prefix; /* in lower case: only the jobs whose id starts so; or NULL */
 };
 int store_job_list(struct store *s, const struct job_query *q, struct job **out, size_t *n,
                    int64_t *total);

@@ -561,6 +561,30 @@ class QueryParameters(ApiCase):
         self.assertEqual(b["sortBy"], "created")
         self.assertEqual(total(runs + "?sort=Created&sort_direction=Asc"), 1)
 
+    def test_jobs_by_the_start_of_their_id(self):
+        """id_prefix finds the jobs whose id starts so (in any case), what the CLI looks for
+        when given the start of an id, without reading every job."""
+        other = self.s.create_job(self.j["task"], title="another")
+        for prefix in (self.j["id"][:4], self.j["id"][:13].upper(), self.j["id"]):
+            with self.subTest(prefix=prefix):
+                page = self.s.get("/api/jobs?id_prefix=" + prefix).json
+                ids = [h["id"] for h in page["hits"]["hits"]]
+                self.assertIn(self.j["id"], ids)
+                self.assertTrue(all(i.startswith(prefix.lower()) for i in ids), ids)
+                self.assertEqual(page["hits"]["total"], len(ids))
+                self.assertIn("id_prefix=" + prefix, page["links"]["self"])
+        if not other["id"].startswith(self.j["id"][:8]):
+            got = self.s.get("/api/jobs?id_prefix=" + self.j["id"][:8]).json["hits"]["hits"]
+            self.assertNotIn(other["id"], [h["id"] for h in got])
+        miss = "0000" if not self.j["id"].startswith("0000") else "ffff"
+        self.assertEqual(self.s.get("/api/jobs?id_prefix=" + miss + "&active=true").json["hits"]["total"],
+                         sum(1 for j in (self.j, other) if j["id"].startswith(miss)))
+        for bad in ("g1", "01a2%20", self.j["id"] + "0", "%27"):
+            with self.subTest(bad=bad):
+                self.assertError(self.s.get("/api/jobs?id_prefix=" + bad), 400, "id_prefix",
+                                 "must be the start of a job id")
+        self.assertError(self.s.get("/api/jobs?id_prefix="), 400, "id_prefix", "must not be empty")
+
     def test_empty_values_are_refused(self):
         runs = "/api/jobs/%s/runs" % self.j["id"]
         logs = "%s/%s/logs" % (runs, self.run_["id"])
