@@ -320,6 +320,9 @@ int server_main(int argc, char **argv)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* a parent that ignores SIGCHLD passes that on, and then the kernel reaps every task
+     * itself: no signal, no exit status, every run RUNNING for ever */
+    signal(SIGCHLD, SIG_DFL);
     dispatch_block_sigchld(); /* before any thread starts: see dispatch.h */
     /* every client, log follower and task pipe is a descriptor: take what the system allows */
     struct rlimit nofile;

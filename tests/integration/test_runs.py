@@ -1,6 +1,7 @@
 """Runs: the task contract end to end - argument resolution, the child process (argv, stdin,
 environment, output streams, status channel), outcomes, stop, timeout and queues."""
 import json
+import signal
 import os
 import sqlite3
 import sys
@@ -286,6 +287,25 @@ echo "on stderr" >&2
                 with sqlite3.connect("file:%s?mode=ro" % s.db, uri=True) as db:
                     stored = db.execute("SELECT pid FROM run WHERE id = ?", (run["id"],)).fetchone()
                 self.assertEqual(stored, (pid[0],))
+
+    def test_a_parent_that_ignores_sigchld_changes_nothing(self):
+        """A supervisor may start sked with SIGCHLD ignored, which children inherit: sked still
+        learns how each task ended, and a stop still ends its run."""
+        ignore = ["python3", "-c", "import os, signal, sys; "
+                  "signal.signal(signal.SIGCHLD, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])"]
+        tasks = {"ok.json": sh_task("ok", "echo hi"), "bad.json": sh_task("bad", "exit 3"),
+                 "slow.json": sh_task("slow", "sleep 30")}
+        with Sked(tasks=tasks, args=FAST, wrapper=ignore) as s:
+            with open("/proc/%d/status" % s.proc.pid) as f:
+                ignored = int([l for l in f if l.startswith("SigIgn:")][0].split()[1], 16)
+            self.assertFalse(ignored & (1 << (signal.SIGCHLD - 1)), "sked left SIGCHLD ignored")
+            self.assertEqual(s.wait_run(s.run_job(s.create_job("ok")["id"]))["status"], "SUCCESS")
+            bad = s.wait_run(s.run_job(s.create_job("bad")["id"]))
+            self.assertEqual((bad["status"], bad["exit_code"]), ("FAILED", 3))
+            slow = s.run_job(s.create_job("slow")["id"])
+            wait_for(lambda: s.get_run(slow)["status"] == "RUNNING")
+            s.stop_run(slow)
+            self.assertEqual(s.wait_run(slow)["status"], "CANCELLED")
 
     def test_arguments_longer_than_a_pipe_holds(self):
         """A task's arguments go into its stdin pipe before it starts; a line longer than the
