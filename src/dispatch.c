@@ -801,23 +801,31 @@ void dispatch_flush(struct active *a)
     store_log_free(lines, n);
 }
 
-static const char *signame(int sig)
+/* "TERM"; a real-time signal as "RTMIN+6" (glibc names none of them) */
+static const char *signame(int sig, char *buf, size_t n)
 {
     const char *s = sigabbrev_np(sig);
-    return s ? s : "?";
+    if (s) return s;
+    if (sig >= SIGRTMIN && sig <= SIGRTMAX) {
+        snprintf(buf, n, "RTMIN+%d", sig - SIGRTMIN);
+        return buf;
+    }
+    return "?";
 }
 
 /* How a finished run's process ended, for a message: "exited with status 3". */
 static void how_it_ended(const struct active *a, char *how, size_t n)
 {
     int ws = a->wstatus;
+    char rt[16];
     if (a->is_builtin)
         snprintf(how, n, a->builtin_skipped ? "the builtin never started"
                          : a->end == END_NONE ? "the builtin failed" : "the builtin returned");
     else if (WIFEXITED(ws))
         snprintf(how, n, "exited with status %d", WEXITSTATUS(ws));
     else if (WIFSIGNALED(ws))
-        snprintf(how, n, "killed by signal %d (SIG%s)", WTERMSIG(ws), signame(WTERMSIG(ws)));
+        snprintf(how, n, "killed by signal %d (SIG%s)", WTERMSIG(ws),
+                 signame(WTERMSIG(ws), rt, sizeof rt));
     else
         snprintf(how, n, "ended (wait status %d)", ws);
 }

@@ -181,8 +181,10 @@ static int duration_field(json_t *doc, const char *key, int64_t *out, struct sk_
     *out = -1;
     if (!v || json_is_null(v)) return 0;
     if (json_is_integer(v)) {
-        if (json_integer_value(v) <= 0 || json_integer_value(v) > 366LL * 86400 * 100)
+        if (json_integer_value(v) <= 0)
             return sk_err_set(e, -EINVAL, key, "must be a positive number of seconds");
+        if (json_integer_value(v) > DURATION_MAX_MS / 1000)
+            return sk_err_set(e, -EINVAL, key, "%s", DURATION_TOO_LONG);
         *out = json_integer_value(v) * 1000;
         return 0;
     }

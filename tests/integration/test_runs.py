@@ -156,7 +156,9 @@ echo "<3>connection refused"
 exit 1
 ''')
         killed = sh_task("killed", "echo going; kill -9 $$")
-        with Sked(tasks={"f.json": failing, "r.json": reporting, "k.json": killed}, args=FAST) as s:
+        realtime = sh_task("realtime", "kill -40 $$")  # SIGRTMIN is 34 with glibc
+        with Sked(tasks={"f.json": failing, "r.json": reporting, "k.json": killed,
+                         "rt.json": realtime}, args=FAST) as s:
             f = s.wait_run(s.run_job(s.create_job("failing")["id"]))
             self.assertEqual(f["status"], "FAILED", f)
             self.assertEqual(f["exit_code"], 3)
@@ -179,7 +181,11 @@ exit 1
             k = s.wait_run(s.run_job(s.create_job("killed")["id"]))
             self.assertEqual(k["status"], "FAILED", k)
             self.assertEqual(k["exit_code"], 137)
-            self.assertTrue(k["message"].startswith("killed by signal 9"), k["message"])
+            self.assertTrue(k["message"].startswith("killed by signal 9 (SIGKILL)"), k["message"])
+            # glibc has no name for the real-time signals
+            rt = s.wait_run(s.run_job(s.create_job("realtime")["id"]))
+            self.assertEqual((rt["status"], rt["exit_code"]), ("FAILED", 168))
+            self.assertEqual(rt["message"], "killed by signal 40 (SIGRTMIN+6)")
 
     def test_missing_or_unusable_command(self):
         tasks = {

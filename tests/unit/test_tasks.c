@@ -475,6 +475,8 @@ static void test_parse_field_errors(void **state)
     parse_bad(BASE_WITH(",\"timeout\":\"0s\""), "timeout", "longer than zero");
     parse_bad(BASE_WITH(",\"timeout\":0"), "timeout", "positive number of seconds");
     parse_bad(BASE_WITH(",\"timeout\":-5"), "timeout", "positive");
+    parse_bad(BASE_WITH(",\"timeout\":3162240001"), "timeout", "too long: at most 100 years");
+    parse_bad(BASE_WITH(",\"stop_grace\":3162240001"), "stop_grace", "too long");
     parse_bad(BASE_WITH(",\"timeout\":1.5"), "timeout", "must be a duration");
     parse_bad(BASE_WITH(",\"timeout\":true"), "timeout", NULL);
     parse_bad(BASE_WITH(",\"stop_grace\":\"soon\""), "stop_grace", NULL);
