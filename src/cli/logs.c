@@ -9,7 +9,9 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "base/buf.h"
 #include "base/json.h"
+#include "base/utf8.h"
 #include "base/xalloc.h"
 #include "commands.h"
 #include "model.h"
@@ -20,6 +22,31 @@
 
 enum { O_FOLLOW, O_LEVEL, O_JSON };
 
+/* A line with carriage returns (a progress bar redrawn in place) as a terminal would end up
+ * showing it: each part after a \r written over the start of what came before. */
+static char *overwritten(const char *s)
+{
+    size_t n = strlen(s), cells = 0, at = 0;
+    struct { const char *p; size_t len; } *cell = xmalloc((n + 1) * sizeof *cell);
+    for (size_t i = 0; i < n;) {
+        if (s[i] == '\r') {
+            at = 0;
+            i++;
+            continue;
+        }
+        int w;
+        size_t k = utf8_next(s + i, n - i, &w);
+        cell[at].p = s + i;
+        cell[at].len = k;
+        if (++at > cells) cells = at;
+        i += k;
+    }
+    struct buf b = BUF_INIT;
+    for (size_t c = 0; c < cells; c++) buf_append(&b, cell[c].p, cell[c].len);
+    free(cell);
+    return buf_steal(&b);
+}
+
 static void print_line(const json_t *line, bool as_json, FILE *out)
 {
     if (as_json) {
@@ -29,7 +56,10 @@ static void print_line(const json_t *line, bool as_json, FILE *out)
     }
     char ts[TIMEBUF];
     struct buf msg = BUF_INIT;
-    text_clean(&msg, json_str(line, "message"), 0);
+    const char *text = json_str(line, "message");
+    char *drawn = text && strchr(text, '\r') ? overwritten(text) : NULL;
+    text_clean(&msg, drawn ? drawn : text, 0);
+    free(drawn);
     /* the stream in a column of its own: sked's own lines (a stop, an exit status) cannot be
      * told from a task's by their text, which a task may write alike */
     const char *level = json_str(line, "level"), *stream = json_str(line, "stream");

@@ -801,6 +801,18 @@ class TestLogs(CliCase):
         js = [json.loads(l) for l in self.ok("logs", run["id"], "--json").splitlines()]
         self.assertEqual([l["seq"] for l in js], [l["seq"] for l in api_lines])
 
+    def test_a_line_redrawn_with_carriage_returns_reads_as_a_terminal_shows_it(self):
+        """A progress bar redrawn with \r is printed as its last state laid over the earlier
+        ones, not cut at its first \r; --json keeps the line as stored."""
+        script = r"printf 'cr1\rcr2\rcr3\r\n'; printf 'loading  10%%\rloading 100%%\n'; printf 'abcdef\rXY\n'"
+        with Sked(tasks={"bar.json": skedtest.sh_task("bar", script)}) as s:
+            run = s.wait_run(s.run_job(s.create_job("bar")["id"]))
+            out = [l[24:].split(None, 2)[2] for l in self.cli("logs", run["id"], url=s.url).stdout.splitlines()]
+            self.assertEqual(out, ["cr3", "loading 100%", "XYcdef"])
+            js = [json.loads(l)["message"] for l in
+                  self.cli("logs", run["id"], "--json", url=s.url).stdout.splitlines()]
+            self.assertEqual(js, ["cr1\rcr2\rcr3", "loading  10%\rloading 100%", "abcdef\rXY"])
+
     def test_logs_pages_through_long_logs(self):
         job = self.create("Long log", "reindex", "--arg", "steps=1500", "--arg", "step_seconds=0")
         run = self.s.wait_run(self.s.run_job(job["id"]), ["SUCCESS"], timeout=60)
