@@ -1355,7 +1355,7 @@ int dispatch_recover(struct dispatch *d)
     }
     const char **ids = xcalloc(n, sizeof *ids);
     for (size_t i = 0; i < n; i++) ids[i] = runs[i].id;
-    int killed = worker_kill_orphans(ids, n, 0);
+    int killed = worker_kill_orphans(ids, n, NULL, 0, 0);
     free(ids);
     const char *interrupted = "interrupted: sked stopped while the run was active";
     int64_t now = time_now_us();

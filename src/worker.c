@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -363,6 +364,8 @@ void worker_exited(struct active *a, int wstatus)
     /* what the task wrote before exiting is in the pipes: take it (bounded: a writer that
      * escaped the process group could keep a pipe busy forever) */
     bool held = false;
+    ino_t holding[3];
+    size_t nholding = 0;
     /* one poll tells which pipes hold anything: those of most short tasks hold only their
      * end, taken without a read each */
     struct pollfd pf[3];
@@ -377,7 +380,11 @@ void worker_exited(struct active *a, int wstatus)
             at_eof(a, i);
         } else {
             nonblocking(a->fd[i]); /* a writer may still hold it: read what is there */
-            held |= drain(a, i, 256);
+            struct stat st;
+            if (drain(a, i, 256)) {
+                held = true;
+                if (fstat(a->fd[i], &st) == 0) holding[nholding++] = st.st_ino;
+            }
         }
     }
     for (int i = 0; i < 4; i++) close_fd(a, i);
@@ -391,9 +398,10 @@ void worker_exited(struct active *a, int wstatus)
     }
     if (held) {
         /* a process outside the task's group (it called setsid) still holds the run's pipes:
-         * it carries the run's id in its environment, so it cannot hide */
+         * found by the pipes it holds, and by the run's id in its environment (also when it
+         * has closed them) */
         const char *id = a->run.id;
-        int n = worker_kill_orphans(&id, 1, a->pid);
+        int n = worker_kill_orphans(&id, 1, holding, nholding, a->pid);
         if (n > 0) {
             char msg[128];
             snprintf(msg, sizeof msg, "killed %d process(es) the task left running", n);
@@ -791,7 +799,30 @@ static bool live_owner(pid_t pid, const char *const *needles, size_t n)
     return false;
 }
 
-int worker_kill_orphans(const char *const *ids, size_t n, pid_t group)
+/* Whether process pid has an open descriptor on one of the pipes (by their inodes). */
+static bool holds_pipe(pid_t pid, const ino_t *pipes, size_t n)
+{
+    if (n == 0) return false;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    struct dirent *de;
+    bool found = false;
+    while (d && !found && (de = readdir(d)) != NULL) {
+        char link[64];
+        ssize_t len = readlinkat(dirfd(d), de->d_name, link, sizeof link - 1);
+        if (len <= 0) continue;
+        link[len] = '\0';
+        unsigned long long ino;
+        if (sscanf(link, "pipe:[%llu]", &ino) != 1) continue;
+        for (size_t i = 0; i < n && !found; i++) found = pipes[i] == (ino_t)ino;
+    }
+    if (d) closedir(d);
+    return found;
+}
+
+int worker_kill_orphans(const char *const *ids, size_t n, const ino_t *pipes, size_t npipes,
+                        pid_t group)
 {
     if (n == 0) return 0;
     char **needles = xcalloc(n, sizeof *needles);
@@ -816,10 +847,12 @@ int worker_kill_orphans(const char *const *ids, size_t n, pid_t group)
             for (size_t i = 0; i < ndone && !seen; i++) seen = done[i] == (pid_t)pid;
             /* the task's group was killed at its end: its processes are dying, not left
              * running (asked of the run's processes only, not of every process) */
-            if (seen || !environ_has((pid_t)pid, want, n) ||
-                (group > 0 && getpgid((pid_t)pid) == group) || live_owner((pid_t)pid, want, n) ||
-                kill((pid_t)pid, SIGKILL) != 0)
-                continue;
+            if (seen || (group > 0 && getpgid((pid_t)pid) == group)) continue;
+            /* a holder of the run's pipes is the run's, whatever its environment says; one
+             * with the run's id is unless it belongs to another live sked (live_owner) */
+            bool ours = holds_pipe((pid_t)pid, pipes, npipes) ||
+                        (environ_has((pid_t)pid, want, n) && !live_owner((pid_t)pid, want, n));
+            if (!ours || kill((pid_t)pid, SIGKILL) != 0) continue;
             if (ndone == cap) {
                 cap = cap ? cap * 2 : 16;
                 done = xrealloc(done, cap * sizeof *done);

@@ -102,8 +102,10 @@ void worker_collect(struct active *a);
  * store transaction. */
 void worker_builtin_end(struct active *a);
 
-/* Ends any process whose environment holds SKED_RUN_ID=<one of ids>, but those of process
- * group group (> 0: a task's, killed already); returns how many. */
-int worker_kill_orphans(const char *const *ids, size_t n, pid_t group);
+/* Ends any process whose environment holds SKED_RUN_ID=<one of ids>, or that holds one of the
+ * pipes whose inodes pipes lists (npipes of them), but those of process group group (> 0: a
+ * task's, killed already); returns how many. */
+int worker_kill_orphans(const char *const *ids, size_t n, const ino_t *pipes, size_t npipes,
+                        pid_t group);
 
 #endif

@@ -453,6 +453,30 @@ echo started
             self.assertIn("started", messages)
             self.assertIn("killed 1 process(es) the task left running", messages)
             self.assertEqual(pids_with_env("SKED_RUN_ID=" + run["id"]), [])
+
+    def test_a_process_left_holding_the_output_without_the_run_id_is_killed_too(self):
+        """One that also cleared its environment (env -i, as sudo does) is found by the
+        pipe it holds."""
+        t = sh_task("hides", r"""
+setsid env -i /bin/sh -c 'echo $$ > "$0.tmp"; mv "$0.tmp" "$0"; exec sleep 30' "hidden-$SKED_RUN_ID" &
+while [ ! -e "hidden-$SKED_RUN_ID" ]; do sleep 0.01; done
+echo started
+""")
+        with Sked(tasks={"hides.json": t}, args=FAST) as s:
+            run = s.wait_run(s.run_job(s.create_job("hides")["id"]))
+            self.assertEqual(run["status"], "SUCCESS", run)
+            with open(os.path.join(s.tasks_dir, "hidden-" + run["id"])) as f:
+                pid = int(f.read())
+            messages = [l["message"] for l in s.all_logs(run)]
+            self.assertIn("killed 1 process(es) the task left running", messages)
+
+            def gone():
+                try:
+                    with open("/proc/%d/stat" % pid) as f:
+                        return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+                except FileNotFoundError:
+                    return True
+            wait_for(gone, timeout=5, what="the hidden process's end")
     def test_partial_entries_lines_keep_other_counters(self):
         t = sh_task("counts", r"""
 printf '{"entries":{"total":10,"inserted":3}}\n' >&3
