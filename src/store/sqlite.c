@@ -2681,11 +2681,13 @@ void store_audit_free(struct audit_entry *e, size_t n)
  * would otherwise start over from nothing after a pause longer than the retention (a quarterly
  * job under the default 90 days). A SUCCESS run is looked up only for a newer one of its job,
  * through run_job, most often its next run. */
+/* finished runs past their job's retention, but each job's newest SUCCESS and its newest
+ * SUCCESS not given a window's end (a backfill's), whose start is the job's `since` */
 #define PRUNABLE                                                                               \
     "SELECT r.rid FROM run r JOIN job j ON j.id = r.job_id WHERE r.rid > ?1 AND r.rid <= ?2 "  \
     "AND r.finished_at < ?3 - coalesce(j.retention_ms, ?4) * 1000 AND (r.status <> 'S' OR "    \
     "EXISTS (SELECT 1 FROM run n WHERE n.job_id = r.job_id AND n.rid > r.rid AND "            \
-    "n.status = 'S'))"
+    "n.status = 'S' AND (n.window_end IS NULL OR r.window_end IS NOT NULL)))"
 
 static void bind_window(sqlite3_stmt *st, int64_t from, int64_t end, int64_t now, int64_t ms)
 {

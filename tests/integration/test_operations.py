@@ -1345,15 +1345,16 @@ class Builtins(unittest.TestCase):
                 self.assertIn(reason, str(cm.exception))
 
 
-def add_old_runs(db_path, job_id, task, n, age_days, status="S"):
-    """Inserts n finished runs of job_id, age_days old, each with a log line."""
+def add_old_runs(db_path, job_id, task, n, age_days, status="S", window=False):
+    """Inserts n finished runs of job_id, age_days old, each with a log line (window: each
+    given its window's end, as a backfill's runs are)."""
     db = sqlite3.connect(db_path)
     first = db.execute("SELECT coalesce(max(rid), 0) FROM run").fetchone()[0]
     t = int((time.time() - age_days * 86400) * 1e6)
-    rows = [(str(uuid.uuid4()), job_id, task, status, "default", "{}", "manual", t, t, t, t)
-            for _ in range(n)]
+    rows = [(str(uuid.uuid4()), job_id, task, status, "default", "{}", "manual", t, t, t, t,
+             t if window else None) for _ in range(n)]
     db.executemany("INSERT INTO run (id, job_id, task, status, queue, args, trigger, created, updated, "
-                   "started_at, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+                   "started_at, finished_at, window_end) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
     db.execute("INSERT INTO run_log (rid, seq, ts, level, stream, message) "
                "SELECT rid, 1, created, 1, 0, 'old line' FROM run WHERE rid > ?", (first,))
     db.commit()
@@ -1420,16 +1421,21 @@ class Prune(unittest.TestCase):
             add_old_runs(s.db, quarterly["id"], "quick", 1, 95)  # the newest success
             add_old_runs(s.db, quarterly["id"], "quick", 2, 92, status="F")
             add_old_runs(s.db, never["id"], "quick", 2, 92, status="F")
+            # a backfill's success since does not stand for it: its window was the past's
+            add_old_runs(s.db, quarterly["id"], "quick", 1, 91, window=True)
             db = sqlite3.connect(s.db)
             kept, started = db.execute("SELECT id, started_at FROM run WHERE job_id = ? AND status = 'S' "
-                                       "ORDER BY rid DESC LIMIT 1", (quarterly["id"],)).fetchone()
+                                       "AND window_end IS NULL ORDER BY rid DESC LIMIT 1",
+                                       (quarterly["id"],)).fetchone()
+            backfilled = db.execute("SELECT id FROM run WHERE job_id = ? AND window_end IS NOT NULL",
+                                    (quarterly["id"],)).fetchone()[0]
             db.close()
             s.start()
             done = s.wait_run(s.run_job(prune["id"]), timeout=60)
             self.assertEqual(done["status"], "SUCCESS", done)
             self.assertEqual(done["output"]["deleted_runs"], 3 + 2 + 2)
             left = s.get("/api/jobs/%s/runs" % quarterly["id"]).json["hits"]
-            self.assertEqual([r["id"] for r in left["hits"]], [kept])
+            self.assertEqual([r["id"] for r in left["hits"]], [backfilled, kept])
             self.assertEqual(s.get("/api/jobs/%s/runs" % never["id"]).json["hits"]["total"], 0)
             self.assertEqual(s.get("/api/jobs/%s/runs/%s/logs" % (quarterly["id"], kept)).json["hits"]["total"], 1)
             run = s.wait_run(s.run_job(quarterly["id"]))
@@ -1445,9 +1451,9 @@ class Prune(unittest.TestCase):
                 self.assertIn(words, r.json["errors"][0]["messages"][0])
             long = s.wait_run(s.run_job(prune["id"], args={"retention": "400d"}), timeout=60)
             self.assertEqual((long["status"], long["output"]["deleted_runs"]), ("SUCCESS", 0))
-            # once a newer run succeeded, the kept one is an old run like any other
+            # once a newer run succeeded, the kept ones are old runs like any other
             done = s.wait_run(s.run_job(prune["id"]), timeout=60)
-            self.assertEqual(done["output"]["deleted_runs"], 1)
+            self.assertEqual(done["output"]["deleted_runs"], 2)
             self.assertEqual([r["id"] for r in s.get("/api/jobs/%s/runs" % quarterly["id"]).json["hits"]["hits"]],
                              [run["id"]])
 
