@@ -2677,12 +2677,11 @@ void store_audit_free(struct audit_entry *e, size_t n)
 /* ---- retention ---- */
 
 /* the runs of the window (?1, ?2] past their job's retention, or the default (?4 ms), except
- * each job's newest SUCCESS run: its start is the default `since` of the job's next run, which
+ * each job's newest SUCCESS run and its newest not given a window's end (a backfill's run is
+ * not the job's progress): its start is the default `since` of the job's next run, which
  * would otherwise start over from nothing after a pause longer than the retention (a quarterly
  * job under the default 90 days). A SUCCESS run is looked up only for a newer one of its job,
  * through run_job, most often its next run. */
-/* finished runs past their job's retention, but each job's newest SUCCESS and its newest
- * SUCCESS not given a window's end (a backfill's), whose start is the job's `since` */
 #define PRUNABLE                                                                               \
     "SELECT r.rid FROM run r JOIN job j ON j.id = r.job_id WHERE r.rid > ?1 AND r.rid <= ?2 "  \
     "AND r.finished_at < ?3 - coalesce(j.retention_ms, ?4) * 1000 AND (r.status <> 'S' OR "    \
