@@ -13,10 +13,12 @@
 //   js/pages/*.js     one module per page
 
 import { api, setCsrf, whenForbidden, whenSignedOut } from './js/api.js';
-import { route, setGuard, setNotFound, start, navigate, mayLeave, setLeaveQuestion } from './js/router.js';
+import { route, setGuard, setNotFound, start, navigate, mayLeave, setLeaveQuestion, unsaved } from './js/router.js';
 import { session, can } from './js/session.js';
 import { h, icon, clear, refreshRelativeTimes, refreshDurations } from './js/dom.js';
-import { errorBox, confirmDialog, setBanner } from './js/components.js';
+import {
+  errorBox, confirmDialog, setBanner, openDialog, button, field, input, errorSummary, applyErrors,
+} from './js/components.js';
 import { loginPage } from './js/pages/login.js';
 import { jobsPage } from './js/pages/jobs.js';
 import { jobFormPage } from './js/pages/jobform.js';
@@ -39,12 +41,14 @@ function renderTopbar() {
   }, text);
   topbar.append(h('a', { href: '/jobs', class: 'brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, 's'), 'sked'));
   if (!session.user) return;
-  topbar.append(h('nav', { class: 'nav', 'aria-label': 'Main' },
+  const nav = h('nav', { class: 'nav', 'aria-label': 'Main' },
     link('/jobs', 'Jobs', /^\/(jobs|administration)/),
     link('/runs', 'Runs', /^\/runs/),
     link('/queues', 'Queues', /^\/queues/),
     can('audit') ? link('/audit', 'Audit trail', /^\/audit/) : null,
-    mayManageAccounts() ? link('/users', 'Users', /^\/users/) : null));
+    mayManageAccounts() ? link('/users', 'Users', /^\/users/) : null);
+  nav.addEventListener('scroll', markNavEdges, { passive: true });
+  topbar.append(nav);
   const u = session.user;
   topbar.append(h('div', { class: 'who' },
     h('a', {
@@ -53,7 +57,19 @@ function renderTopbar() {
     }, u.display_name || u.username),
     h('span', { class: `role role-${u.role}`, title: 'Your role' }, u.role),
     h('button', { type: 'button', class: 'btn btn-ghost btn-small', onclick: signOut }, icon('logout'), h('span', {}, 'Sign out'))));
+  markNavEdges();
 }
+
+// On a phone the sections scroll sideways in one line: an edge with more beyond it than a
+// link's padding is faded, so the bar is seen to go on.
+function markNavEdges() {
+  const nav = topbar.querySelector('.nav');
+  if (!nav) return;
+  const PADDING = 10; /* px, a little more than .nav-link's on a phone */
+  nav.classList.toggle('more-before', nav.scrollLeft > PADDING);
+  nav.classList.toggle('more-after', nav.scrollWidth - nav.clientWidth - nav.scrollLeft > PADDING);
+}
+window.addEventListener('resize', markNavEdges);
 
 // Whether this browser signed in and has not signed out since: the session cookie itself is
 // HttpOnly, so without this hint every visit of the sign-in page asked the server, and its
@@ -98,10 +114,18 @@ export function signedIn(user, csrf) {
   setBanner('');
 }
 
+// The sign-in dialog of a session that ended under typed work (null while none is open).
+let reauth = null;
+
 // Any 401 outside signing in: the session ended (expired, signed out in another tab,
-// account disabled). Show the sign-in page, and come back here after signing in.
+// account disabled, password changed). With something typed in a form or an open dialog, a
+// sign-in dialog over the page keeps it; else the sign-in page, which comes back here after.
 whenSignedOut(() => {
   if (!session.user) return;
+  if (reauth || unsaved() || document.querySelector('dialog[open]')) {
+    signInAgain();
+    return;
+  }
   session.user = null;
   hint(false);
   setCsrf(null);
@@ -109,6 +133,77 @@ whenSignedOut(() => {
   const back = location.pathname + location.search;
   navigate(`/login${back.startsWith('/login') ? '' : `?next=${encodeURIComponent(back)}`}`, { replace: true, force: true });
 });
+
+/**
+ * Asks for the password over the page, which stays as it is: after signing in, Save or Run now
+ * sends again what was typed. Another account signing in gets the page drawn for it.
+ */
+function signInAgain() {
+  if (reauth) return;
+  const was = session.user;
+  // the token of the ended session is of no use; the new one comes with signing in
+  setCsrf(null);
+  setBanner('Your session ended. Sign in again to save what you entered: it is kept.', 'warn');
+  const username = input({ name: 'username', autocomplete: 'username', autocapitalize: 'none', value: was.username });
+  const password = input({ type: 'password', name: 'password', autocomplete: 'current-password' });
+  const submit = button('Sign in', { kind: 'primary', type: 'submit' });
+  const cancel = button('Not now', { kind: 'ghost' });
+  let busy = false;
+  reauth = openDialog({
+    title: 'Your session ended',
+    content: [
+      errorSummary(),
+      h('p', {}, 'You were signed out (the session expired, or the password or the account changed). ',
+        h('strong', {}, 'What you entered is kept'), ': sign in again, then save or run it once more.'),
+      field({ label: 'Username', control: username, field: 'username' }),
+      field({ label: 'Password', control: password, field: 'password' })],
+    footer: [cancel, submit],
+    keepsNothing: true,
+    onClose: () => { reauth = null; },
+    onSubmit: async () => {
+      if (busy) return;
+      const form = reauth.dialog.querySelector('form');
+      const missing = [];
+      if (!username.value.trim()) missing.push({ field: 'username', messages: ['Enter your username.'] });
+      if (!password.value) missing.push({ field: 'password', messages: ['Enter your password.'] });
+      if (missing.length) {
+        applyErrors(form, { message: 'Fill in both fields to sign in.', errors: missing }).focus();
+        return;
+      }
+      busy = true;
+      submit.disabled = true;
+      try {
+        const s = await api.post('/session', { username: username.value.trim(), password: password.value });
+        signedIn(s.user, s.csrf_token);
+        reauth.close();
+        if (s.user.id !== was.id || s.user.role !== was.role) {
+          setBanner(s.user.id !== was.id ? `Signed in as ${s.user.username}: the page shows what this account may do.`
+            : `Your role is now ${s.user.role}: the page shows what it may do.`, 'warn');
+          redraw();
+        } else {
+          renderTopbar();
+        }
+      } catch (err) {
+        (applyErrors(form, err) || password).focus();
+        password.value = '';
+      } finally {
+        busy = false;
+        submit.disabled = false;
+      }
+    },
+  });
+  cancel.addEventListener('click', () => reauth.dismiss());
+  password.focus();
+}
+
+/** The page drawn again (after an open dialog is closed: it keeps what it says until then). */
+function redraw() {
+  renderTopbar();
+  const again = () => navigate(location.pathname + location.search, { replace: true, force: true });
+  const open = document.querySelector('dialog[open]');
+  if (open) open.addEventListener('close', again, { once: true });
+  else again();
+}
 
 // The role is read by the server at every request: one changed since the page was drawn (an
 // admin lowered or raised it) is noticed at a refusal and every minute, and the page drawn
@@ -124,12 +219,8 @@ async function checkRole() {
   if (!session.user || s.user.role === session.user.role) return;
   session.user = s.user;
   setBanner(`Your role is now ${s.user.role}: the page shows what it may do.`, 'warn');
-  renderTopbar();
   // an open dialog keeps what it says (the refusal, what was typed) until it is closed
-  const redraw = () => navigate(location.pathname + location.search, { replace: true, force: true });
-  const open = document.querySelector('dialog[open]');
-  if (open) open.addEventListener('close', redraw, { once: true });
-  else redraw();
+  redraw();
 }
 whenForbidden(() => checkRole());
 setInterval(checkRole, 60000);

@@ -33,6 +33,12 @@ const EXIT_TASK = {
     properties: { seconds: { type: 'number', minimum: 0, default: 0 }, code: { type: 'integer', minimum: 0, maximum: 255, default: 0 } },
   },
 };
+// Prints a line coloured with ANSI escape sequences, and one that clears the line (CSI 2K).
+const ANSI_TASK = {
+  id: 'ansi_colours',
+  title: 'Print in colour',
+  command: ['/bin/sh', '-c', "printf '\\033[31mred\\033[0m plain \\033[1;32mbold green\\033[0m \\033[2Kcleared\\n'"],
+};
 const LONG_TITLE = `Supercalifragilistic_${'x'.repeat(90)}_without_any_space`;
 
 let sked;
@@ -44,7 +50,7 @@ let waiting;
 const others = []; /* pages besides `page`, whose script errors count too */
 
 before(async () => {
-  sked = await startSked({ tasks: [SLOW_TASK, COUNTED_TASK, EXIT_TASK] });
+  sked = await startSked({ tasks: [SLOW_TASK, COUNTED_TASK, EXIT_TASK, ANSI_TASK] });
   browser = await launch();
   page = await newPage(browser);
   slow = await sked.createJob({ title: LONG_TITLE, task: 'slow_low' });
@@ -597,4 +603,60 @@ test('a job\'s page sums up its recent runs: how many ended how, the share that 
   await schedule.getByText('Notifications', { exact: true }).waitFor();
   assert.equal(await page.getByText('Recent runs', { exact: true }).count(), 0);
   assert.equal(await page.getByText(/succeeded of the last/).count(), 0);
+});
+
+test('a log line\'s ANSI colours are shown as colours, other escape sequences not at all; search reads the text', async () => {
+  const job = await sked.createJob({ title: 'Print in colour', task: 'ansi_colours' });
+  const run = await sked.waitRun(job.id, (await sked.api('POST', `/api/jobs/${job.id}/runs`, {})).id);
+  await page.goto(`${sked.url}/jobs/${job.id}/runs/${run.id}`);
+  const log = page.getByRole('region', { name: 'Log lines' });
+  const msg = log.locator('.log-row:not([hidden]) .msg').filter({ hasText: 'plain' });
+  await until(async () => assert.equal(await msg.textContent(), 'red plain bold green cleared'));
+  // the look of each text node, by its text
+  const look = await msg.evaluate((el) => {
+    const out = {};
+    const walk = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      const s = getComputedStyle(n.parentElement);
+      out[n.data.trim()] = { color: s.color, weight: Number(s.fontWeight) };
+    }
+    return out;
+  });
+  assert.notEqual(look.red.color, look.plain.color);
+  assert.notEqual(look['bold green'].color, look.plain.color);
+  assert.notEqual(look['bold green'].color, look.red.color);
+  assert.ok(look['bold green'].weight >= 700);
+  assert.equal(look.cleared.color, look.plain.color);
+  // search reads the text without the escape sequences
+  await page.getByRole('searchbox', { name: 'Search log' }).fill('red plain');
+  await until(async () => assert.equal(await log.locator('.log-row:not([hidden]) mark').textContent(), 'red plain'));
+  assert.equal(await log.locator('.log-row:not([hidden])').count(), 1);
+  // the download keeps the raw text
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Download log' }).click();
+  const text = await (await download).createReadStream().then((st) => new Promise((ok) => {
+    let all = '';
+    st.on('data', (c) => { all += c; });
+    st.on('end', () => ok(all));
+  }));
+  assert.ok(text.includes('\u001b[31mred\u001b[0m plain \u001b[1;32mbold green\u001b[0m \u001b[2Kcleared'), text);
+});
+
+test('"Run again" of a run without a title starts one without a title too', async () => {
+  const job = await sked.createJob({ title: 'Exit at once', task: 'exit_with' });
+  const first = await sked.waitRun(job.id, (await sked.api('POST', `/api/jobs/${job.id}/runs`, {})).id);
+  assert.ok(!first.title);
+  await page.goto(`${sked.url}/jobs/${job.id}/runs/${first.id}`);
+  await page.getByRole('toolbar', { name: 'Run actions' }).getByRole('button', { name: 'Run again…' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Run “Exit at once” again' });
+  assert.equal(await dialog.getByLabel('Title').inputValue(), '');
+  const sent = page.waitForRequest((r) => r.method() === 'POST' && /\/api\/jobs\/[^/]+\/runs$/.test(r.url()));
+  await dialog.getByRole('button', { name: 'Run now' }).click();
+  assert.equal((await sent).postDataJSON().title, null);
+  await page.waitForURL((u) => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname) && !u.pathname.endsWith(first.id));
+  const again = await sked.waitRun(job.id, page.url().split('/').pop());
+  assert.ok(!again.title);
+  // listed as the first one is: "Run" and its id, not the job's title
+  await page.goto(`${sked.url}/jobs/${job.id}`);
+  await page.getByRole('link', { name: `Run ${again.id.slice(0, 8)}`, exact: false }).first().waitFor();
 });

@@ -26,6 +26,20 @@ const TEXT_TASK = {
     },
   },
 };
+// Numbers bounded below, above, and on both sides, as the argument form's hints say them.
+const BOUNDS_TASK = {
+  id: 'bounds',
+  title: 'Take bounded numbers',
+  command: ['/bin/sh', '-c', 'exit 0'],
+  arguments: {
+    type: 'object',
+    properties: {
+      workers: { type: 'integer', minimum: 1 },
+      ratio: { type: 'number', maximum: 0.5 },
+      level: { type: 'integer', minimum: 0, maximum: 9 },
+    },
+  },
+};
 const SAVED = { separator: ' ; ', pattern: '', label: 'keep me', tags: ['a', ' b '], nested: { a: '  x  ' }, count: 3 };
 
 let sked;
@@ -34,7 +48,7 @@ let page;
 let job;
 
 before(async () => {
-  sked = await startSked({ tasks: [TEXT_TASK] });
+  sked = await startSked({ tasks: [TEXT_TASK, BOUNDS_TASK] });
   browser = await launch();
   page = await newPage(browser);
   job = await sked.createJob({ title: 'Split the export', task: 'text_args', args: SAVED });
@@ -209,4 +223,15 @@ test('the schedule dialog marks an interval of 0, and names the schedule as it d
   const ask = page.getByRole('dialog', { name: 'Discard your changes?' });
   await ask.getByRole('button', { name: 'Discard' }).click();
   await dialog.waitFor({ state: 'detached' });
+});
+
+test('the hint of a number with a minimum or a maximum alone says it in words, not with ∞', async () => {
+  await page.goto(`${sked.url}/jobs/new`);
+  await page.getByLabel('Task').selectOption('bounds');
+  const hint = (label) => page.getByLabel(label).evaluate((el) => el.getAttribute('aria-describedby').split(/\s+/)
+    .map((id) => document.getElementById(id)).filter((x) => x && x.classList.contains('hint')).map((x) => x.textContent).join(' '));
+  await page.getByLabel('Workers').waitFor();
+  assert.equal(await hint('Workers'), '1 or more.');
+  assert.equal(await hint('Ratio'), 'At most 0.5.');
+  assert.equal(await hint('Level'), 'From 0 to 9.');
 });

@@ -14,6 +14,15 @@ const FAILING_TASK = {
   command: ['/bin/sh', '-c', 'for i in 1 2 3 4; do echo "<3>check $i of 4 failed: the remote end refused the batch"; done; exit 3'],
 };
 
+// A job type whose description and argument hint hold a word longer than any screen is wide.
+const WORDY_TASK = {
+  id: 'wordy',
+  title: 'Described at length',
+  description: `Documented at https://docs.example.com/${'W'.repeat(300)}`,
+  command: ['/bin/sh', '-c', 'exit 0'],
+  arguments: { type: 'object', properties: { target: { type: 'string', description: `One of ${'W'.repeat(300)}` } } },
+};
+
 let sked;
 let browser;
 let job;
@@ -23,7 +32,7 @@ let failedRun;
 const pages = [];
 
 before(async () => {
-  sked = await startSked({ tasks: [FAILING_TASK] });
+  sked = await startSked({ tasks: [FAILING_TASK, WORDY_TASK] });
   browser = await launch();
   job = await sked.createJob({
     title: 'Synchronise the catalogue with a rather long title that has to wrap on a phone',
@@ -231,4 +240,84 @@ test('a long run message: first lines, then "Show more"', async () => {
   await r.getByRole('link').first().click();
   await page.getByRole('region', { name: 'Facts' }).getByText('Exit code').waitFor();
   await page.locator('pre.message-full').getByText(/check 4 of 4 failed/).waitFor();
+});
+
+test('a job type\'s description with a long word wraps: the job form and run dialog fit 1280 and 360 px', async () => {
+  const wordy = await sked.createJob({ title: 'Described job', task: 'wordy' });
+  for (const width of [1280, 360]) {
+    const page = await open({ width, height: 800 });
+    await signIn(page, sked.url);
+    await page.goto(`${sked.url}/jobs/new`);
+    await page.getByLabel('Task').selectOption('wordy');
+    await page.locator('.task-info').getByText('Documented at').waitFor();
+    await page.getByLabel('Target').waitFor();
+    await assertNoOverflow(page, `create form at ${width} px`);
+    await page.goto(`${sked.url}/jobs/${wordy.id}/edit`);
+    await page.getByLabel('Target').waitFor();
+    await assertNoOverflow(page, `edit form at ${width} px`);
+    await page.goto(`${sked.url}/jobs/${wordy.id}`);
+    await page.getByRole('toolbar', { name: 'Job actions' }).getByRole('button', { name: 'Configure and run…' }).click();
+    const body = page.getByRole('dialog').locator('.dialog-body');
+    await body.getByLabel('Target').waitFor();
+    const { scroll, client } = await body.evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }));
+    assert.ok(scroll <= client, `the run dialog's body is ${scroll} px wide in ${client} px at ${width} px`);
+    await page.close();
+  }
+});
+
+test('360 px: a dialog heading of a 250-character title takes at most three lines, its name whole', async () => {
+  const title = 'Reconcile the ledger entries of every regional office with the central books '.repeat(4).slice(0, 250).trim();
+  const long = await sked.createJob({ title, task: 'fail_loudly', schedule: { type: 'interval', hours: 1 } });
+  const page = await open({ width: 360, height: 740 });
+  await signIn(page, sked.url);
+  await page.goto(`${sked.url}/jobs/${long.id}`);
+  const actions = page.getByRole('toolbar', { name: 'Job actions' });
+  for (const [button, name] of [['Configure and run…', `Configure and run “${title}”`], ['Schedule…', `Schedule “${title}”`],
+    ['Delete', `Delete “${title}”?`]]) {
+    await actions.getByRole('button', { name: button, exact: true }).click();
+    const dialog = page.getByRole('dialog', { name, exact: true });
+    await dialog.waitFor();
+    const head = await dialog.locator('.dialog-head h2').evaluate((el) => ({
+      height: el.getBoundingClientRect().height, line: parseFloat(getComputedStyle(el).lineHeight), tip: el.title,
+    }));
+    assert.ok(head.height <= 4 * head.line, `${button}: the heading is ${head.height} px high (lines of ${head.line} px)`);
+    assert.equal(head.tip, name);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+  }
+});
+
+test('360 px: a log line shows its time, and its message starts in the left half', async () => {
+  const page = await open({ width: 360, height: 740 });
+  await signIn(page, sked.url);
+  await page.goto(`${sked.url}/jobs/${job.id}/runs/${run.id}`);
+  const line = page.locator('.log-row.lvl-info:not([hidden])').first();
+  await line.waitFor();
+  const ts = await line.locator('.ts').boundingBox();
+  assert.ok(ts && ts.width > 0 && ts.x >= 0 && ts.x + ts.width <= 360, `the time is at ${JSON.stringify(ts)}`);
+  assert.match(await line.locator('.ts').innerText(), /^\d\d:\d\d:\d\d/);
+  const msg = await line.locator('.msg').boundingBox();
+  assert.ok(msg.x < 180, `the message starts at ${msg.x} px`);
+  // the zone the times are in is named, since they are shown
+  assert.equal(await page.getByText(/^Times in /).isVisible(), true);
+});
+
+test('360 px: the sections bar scrolls sideways, faded at an edge with more beyond it', async () => {
+  const page = await open({ width: 360, height: 740 });
+  await signIn(page, sked.url);
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  const state = () => nav.evaluate((el) => ({
+    scrolls: el.scrollWidth > el.clientWidth, mask: getComputedStyle(el).maskImage,
+    before: el.classList.contains('more-before'), after: el.classList.contains('more-after'),
+  }));
+  const first = await state();
+  assert.ok(first.scrolls, 'the sections are wider than the phone');
+  assert.ok(first.after && !first.before && first.mask !== 'none', JSON.stringify(first));
+  await nav.evaluate((el) => { el.scrollLeft = el.scrollWidth; });
+  await until(async () => {
+    const end = await state();
+    assert.ok(end.before && !end.after, JSON.stringify(end));
+  });
+  const users = await nav.getByRole('link', { name: 'Users' }).boundingBox();
+  assert.ok(users.x + users.width <= 360, `Users ends at ${users.x + users.width} px`);
 });

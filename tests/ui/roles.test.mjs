@@ -197,3 +197,81 @@ test('a role changed while a page is open: the page is drawn again with what it 
     await sked.api('PATCH', `/api/users/${olga.id}`, { role: 'operator' }).catch(() => {});
   }
 });
+
+test('a session that ends under typed work: a sign-in dialog over the page keeps it, and Save then saves it', async () => {
+  await sked.api('POST', '/api/users', { username: 'ada', display_name: 'Ada Admin', role: 'admin', password: 'ada-password-1' });
+  const ada = (await sked.api('GET', '/api/users')).hits.hits.find((u) => u.username === 'ada');
+  const page = await pageFor('ada', 'ada-password-1');
+  await page.goto(`${sked.url}/jobs/${job.id}/edit`);
+  const description = page.getByLabel('Description');
+  await description.fill('Typed before the session ended');
+  // an admin's new password ends the account's sessions
+  await sked.api('PATCH', `/api/users/${ada.id}`, { password: 'ada-password-2' });
+  await page.getByRole('button', { name: 'Save' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Your session ended' });
+  await dialog.waitFor();
+  await dialog.getByText('What you entered is kept').waitFor();
+  assert.equal(await dialog.getByLabel('Username').inputValue(), 'ada');
+  // the form stays as it was, under the dialog
+  assert.match(page.url(), new RegExp(`/jobs/${job.id}/edit$`));
+  assert.equal(await description.inputValue(), 'Typed before the session ended');
+  // a wrong password is said in the dialog, which stays
+  await dialog.getByLabel('Password').fill('ada-password-1');
+  await dialog.getByRole('button', { name: 'Sign in' }).click();
+  await dialog.locator('.error-summary').getByText(/wrong username or password/i).waitFor();
+  await dialog.getByLabel('Password').fill('ada-password-2');
+  await dialog.getByRole('button', { name: 'Sign in' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  assert.equal(await description.inputValue(), 'Typed before the session ended');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(new RegExp(`/jobs/${job.id}$`));
+  assert.equal((await sked.api('GET', `/api/jobs/${job.id}`)).description, 'Typed before the session ended');
+  assert.equal(page.leaveQuestions, 0);
+});
+
+test('a refusal for the role says what is needed without the server\'s path', async () => {
+  const page = await pageFor('olga', 'olga-password-1');
+  await row(page, 'Rebuild the search index').getByRole('button', { name: 'Configure and run…' }).click();
+  const dialog = page.getByRole('dialog', { name: /Configure and run/ });
+  await dialog.getByRole('button', { name: 'Run now' }).waitFor();
+  const olga = (await sked.api('GET', '/api/users')).hits.hits.find((u) => u.username === 'olga');
+  await sked.api('PATCH', `/api/users/${olga.id}`, { role: 'viewer' });
+  try {
+    await dialog.getByRole('button', { name: 'Run now' }).click();
+    const summary = dialog.locator('.error-summary');
+    await summary.getByText('Permission denied').waitFor();
+    assert.equal((await summary.textContent()).trim(), 'Permission denied: this needs the operator or admin role (you are viewer).');
+  } finally {
+    await sked.api('PATCH', `/api/users/${olga.id}`, { role: 'operator' }).catch(() => {});
+  }
+});
+
+test('a session that ends under an open dialog: another account signing in gets the page drawn for it', async () => {
+  const ada = (await sked.api('GET', '/api/users')).hits.hits.find((u) => u.username === 'ada');
+  await sked.api('PATCH', `/api/users/${ada.id}`, { password: 'ada-password-3' });
+  const page = await pageFor('ada', 'ada-password-3');
+  await page.goto(`${sked.url}/jobs/${job.id}`);
+  await page.getByRole('toolbar', { name: 'Job actions' }).getByRole('button', { name: 'Configure and run…' }).click();
+  const run = page.getByRole('dialog', { name: /Configure and run/ });
+  await run.getByLabel('Title').fill('Typed in the dialog');
+  await sked.api('PATCH', `/api/users/${ada.id}`, { disabled: true });
+  try {
+    await run.getByRole('button', { name: 'Run now' }).click();
+    const signInDialog = page.getByRole('dialog', { name: 'Your session ended' });
+    await signInDialog.getByLabel('Username').fill('olga');
+    await signInDialog.getByLabel('Password').fill('olga-password-1');
+    await signInDialog.getByRole('button', { name: 'Sign in' }).click();
+    await signInDialog.waitFor({ state: 'detached' });
+    await page.getByText('Signed in as olga: the page shows what this account may do.').waitFor();
+    await page.getByRole('banner').getByText('Olga Operator').waitFor();
+    // the dialog keeps what was typed until it is closed; then the page is drawn for olga
+    assert.equal(await run.getByLabel('Title').inputValue(), 'Typed in the dialog');
+    await run.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('dialog', { name: 'Discard your changes?' }).getByRole('button', { name: 'Discard' }).click();
+    await run.waitFor({ state: 'detached' });
+    await page.getByRole('toolbar', { name: 'Job actions' }).getByRole('button', { name: 'Configure and run…' }).waitFor();
+    await until(async () => assert.equal(await page.getByRole('toolbar', { name: 'Job actions' }).getByRole('button', { name: 'Edit' }).count(), 0));
+  } finally {
+    await sked.api('PATCH', `/api/users/${ada.id}`, { disabled: false }).catch(() => {});
+  }
+});

@@ -5,10 +5,19 @@ let csrfToken = null;
 let onSignedOut = () => {};
 let onForbidden = () => {};
 
+/**
+ * A refusal for the role says which request needed it ("Permission denied: POST
+ * /api/jobs/{}/runs needs the operator or admin role (you are viewer)."): the UI says "this"
+ * instead of the server's path.
+ */
+function plainMessage(message) {
+  return String(message).replace(/^Permission denied: [A-Z]+ \/api\/\S* needs /, 'Permission denied: this needs ');
+}
+
 /** The API's error body ({status, message, errors:[{field, messages}]}) as an exception. */
 export class ApiError extends Error {
   constructor(status, body) {
-    super((body && body.message) || `HTTP ${status}`);
+    super(plainMessage((body && body.message) || `HTTP ${status}`));
     this.status = status;
     this.body = body || {};
     this.errors = Array.isArray(this.body.errors) ? this.body.errors : [];

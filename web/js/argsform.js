@@ -178,9 +178,9 @@ export function argsForm(schema, values = {}, { prefix = 'args', extra = () => n
     const hintParts = [];
     if (prop.format === 'date-time') hintParts.push(`${INSTANT_FORMATS}.`);
     if (prop.description) hintParts.push(/[.!?]$/.test(prop.description) ? prop.description : `${prop.description}.`);
-    if (prop.minimum !== undefined || prop.maximum !== undefined) {
-      hintParts.push(`From ${prop.minimum ?? '−∞'} to ${prop.maximum ?? '∞'}.`);
-    }
+    if (prop.minimum !== undefined && prop.maximum !== undefined) hintParts.push(`From ${prop.minimum} to ${prop.maximum}.`);
+    else if (prop.minimum !== undefined) hintParts.push(`${prop.minimum} or more.`);
+    else if (prop.maximum !== undefined) hintParts.push(`At most ${prop.maximum}.`);
     if (dflt !== '' && type !== 'object') hintParts.push(`Default: ${dflt}.`);
     const hint = hintParts.join(' ') || null;
     let control;

@@ -183,9 +183,10 @@ export function loading(text = 'Loading…') {
  * Escape closes it. `content` is the body; `footer` the buttons. Returns {dialog, close,
  * dismiss}: close() closes it (after a save); dismiss() is the user's way out (Cancel, ×,
  * Escape), which in a form dialog (onSubmit) where something was typed or picked first asks
- * whether to discard it.
+ * whether to discard it, unless `keepsNothing` (what is typed there is worth no question: a
+ * password). A long title is cut after three lines; the whole is its tooltip and the dialog's name.
  */
-export function openDialog({ title, content, footer = [], wide = false, onClose, onSubmit }) {
+export function openDialog({ title, content, footer = [], wide = false, onClose, onSubmit, keepsNothing = false }) {
   const titleId = nextId('dlg');
   const body = h('div', { class: 'dialog-body' }, content);
   const dialog = h('dialog', { class: `dialog${wide ? ' dialog-wide' : ''}`, 'aria-labelledby': titleId });
@@ -199,7 +200,7 @@ export function openDialog({ title, content, footer = [], wide = false, onClose,
       onSubmit();
     });
   }
-  inner.append(h('header', { class: 'dialog-head' }, h('h2', { id: titleId }, title), closeBtn), body,
+  inner.append(h('header', { class: 'dialog-head' }, h('h2', { id: titleId, title }, title), closeBtn), body,
     h('footer', { class: 'dialog-foot' }, footer));
   dialog.append(inner);
   // The browser gives the focus back to the control that opened the dialog. A page redrawn
@@ -220,7 +221,7 @@ export function openDialog({ title, content, footer = [], wide = false, onClose,
   }
   // What the user typed or picked (not what the dialog filled in itself).
   let edited = false;
-  if (onSubmit) {
+  if (onSubmit && !keepsNothing) {
     for (const type of ['input', 'change']) body.addEventListener(type, (e) => { if (e.isTrusted) edited = true; });
     // leaving the page (a link, Back, a reload) asks too; the page drops the dialog after
     release = holdOnLeave(() => edited && dialog.isConnected);

@@ -103,7 +103,7 @@ export async function configureAndRun(job, { from = null } = {}) {
     ? from.args : null;
   const customStart = from ? runArgs || '' : hasSavedCustom ? job.custom_args : '';
 
-  const title = input({ name: 'title', value: from ? from.title || job.title : job.title, maxlength: 250 });
+  const title = input({ name: 'title', value: runAgainTitle(job, from), maxlength: 250 });
   // What "Since" resolves to when left empty: default_args is the server's resolution of a
   // run started now without arguments (the start of the last successful run, or null).
   const sinceNote = h('div', { class: 'will-use' });
@@ -210,6 +210,15 @@ export async function configureAndRun(job, { from = null } = {}) {
   cancel.addEventListener('click', () => dlg.dismiss());
 }
 
+/**
+ * The title a run dialog starts with: the job's for a new run; for "Run again" the earlier run's,
+ * none when it had none (sent as no title, so the new run is named as the earlier one was).
+ */
+function runAgainTitle(job, from) {
+  if (!from) return job.title;
+  return from.title || '';
+}
+
 /** Whether a value (arguments, a schema's defaults) holds a reference to a secret anywhere. */
 function refersToSecrets(v) {
   if (!v || typeof v !== 'object') return false;
@@ -222,7 +231,7 @@ function refersToSecrets(v) {
  * a title and a queue, and the arguments shown as they will be used.
  */
 function runWithSavedArgs(job, { from, queue, queueNote, defaults, keptBy }) {
-  const title = input({ name: 'title', value: from ? from.title || job.title : job.title, maxlength: 250 });
+  const title = input({ name: 'title', value: runAgainTitle(job, from), maxlength: 250 });
   const runBtn = button('Run now', { kind: 'primary', iconName: 'play', type: 'submit' });
   const cancel = button('Cancel', { kind: 'ghost' });
   const content = h('div', {},

@@ -16,6 +16,126 @@ const timeFmt = new Intl.DateTimeFormat(undefined, {
 const zoneName = new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' })
   .formatToParts(new Date()).find((p) => p.type === 'timeZoneName')?.value || 'local time';
 
+/** A line's time as [hours to seconds, the fraction with its separator]: a phone shows the first alone. */
+function clock(iso) {
+  const parts = timeFmt.formatToParts(new Date(iso));
+  let cut = parts.findIndex((p) => p.type === 'fractionalSecond');
+  if (cut < 0) cut = parts.length;
+  else if (cut > 0 && parts[cut - 1].type === 'literal') cut -= 1;
+  const text = (ps) => ps.map((p) => p.value).join('');
+  return [text(parts.slice(0, cut)), text(parts.slice(cut))];
+}
+
+// ANSI escape sequences, as a task that writes for a terminal prints them: CSI is ESC [, then
+// parameters, intermediates and a final letter. SGR (final m) sets how the text looks; every
+// other one (clearing the line, moving the cursor) means nothing here and is left out.
+const CSI = /\x1b\[([0-?]*)([ -/]*)([@-~])/g;
+// xterm's 16 colours, to find the nearest for a 256-colour or RGB one
+const BASIC = [[0, 0, 0], [205, 0, 0], [0, 205, 0], [205, 205, 0], [0, 0, 238], [205, 0, 205], [0, 205, 205], [229, 229, 229],
+  [127, 127, 127], [255, 0, 0], [0, 255, 0], [255, 255, 0], [92, 92, 255], [255, 0, 255], [0, 255, 255], [255, 255, 255]];
+
+function nearest([r, g, b]) {
+  let best = -1;
+  let dist = Infinity;
+  BASIC.forEach(([x, y, z], i) => {
+    const d = (r - x) ** 2 + (g - y) ** 2 + (b - z) ** 2;
+    if (d < dist) {
+      dist = d;
+      best = i;
+    }
+  });
+  return best;
+}
+
+/** The basic colour (0-15) for 38;5;N / 38;2;R;G;B at codes[i] (the 5 or 2); -1 if none. Returns [colour, codes used]. */
+function extendedColour(codes, i) {
+  if (codes[i] === 5) {
+    const n = codes[i + 1];
+    if (!(n >= 0 && n <= 255)) return [-1, 2];
+    if (n < 16) return [n, 2];
+    if (n >= 232) {
+      const v = 8 + 10 * (n - 232);
+      return [nearest([v, v, v]), 2];
+    }
+    const level = (v) => (v ? 55 + 40 * v : 0);
+    const c = n - 16;
+    return [nearest([level(Math.floor(c / 36)), level(Math.floor(c / 6) % 6), level(c % 6)]), 2];
+  }
+  if (codes[i] === 2) {
+    const rgb = codes.slice(i + 1, i + 4);
+    return [rgb.length === 3 && rgb.every((v) => v >= 0 && v <= 255) ? nearest(rgb) : -1, 4];
+  }
+  return [-1, 1];
+}
+
+/** Applies the SGR parameters ("1;32", "" for a reset) to style. */
+function applySgr(style, params) {
+  const codes = params === '' ? [0] : params.split(';').map((p) => (p === '' ? 0 : Number(p)));
+  for (let i = 0; i < codes.length; i++) {
+    const c = codes[i];
+    if (c === 0) Object.assign(style, { fg: -1, bg: -1, bold: false, dim: false, italic: false, underline: false });
+    else if (c === 1) style.bold = true;
+    else if (c === 2) style.dim = true;
+    else if (c === 3) style.italic = true;
+    else if (c === 4) style.underline = true;
+    else if (c === 22) style.bold = style.dim = false;
+    else if (c === 23) style.italic = false;
+    else if (c === 24) style.underline = false;
+    else if (c >= 30 && c <= 37) style.fg = c - 30;
+    else if (c >= 90 && c <= 97) style.fg = c - 82;
+    else if (c === 39) style.fg = -1;
+    else if (c >= 40 && c <= 47) style.bg = c - 40;
+    else if (c >= 100 && c <= 107) style.bg = c - 92;
+    else if (c === 49) style.bg = -1;
+    else if (c === 38 || c === 48) {
+      const [colour, used] = extendedColour(codes, i + 1);
+      if (colour >= 0) style[c === 38 ? 'fg' : 'bg'] = colour;
+      i += used;
+    }
+  }
+}
+
+function styleClass(style) {
+  return [style.fg >= 0 ? `ansi-fg${style.fg}` : '', style.bg >= 0 ? `ansi-bg${style.bg}` : '', style.bold ? 'ansi-bold' : '',
+    style.dim ? 'ansi-dim' : '', style.italic ? 'ansi-italic' : '', style.underline ? 'ansi-underline' : ''].filter(Boolean).join(' ');
+}
+
+/**
+ * A message as shown: {text} without escape sequences (what search reads), and {runs} of text
+ * with the class of its look ([{text, cls}]; null when the message has no escape sequence).
+ */
+export function parseAnsi(message) {
+  if (!message.includes('\x1b[')) return { text: message, runs: null };
+  const style = { fg: -1, bg: -1, bold: false, dim: false, italic: false, underline: false };
+  const runs = [];
+  let cls = '';
+  let text = '';
+  let at = 0;
+  const push = (t) => {
+    if (!t) return;
+    text += t;
+    const last = runs[runs.length - 1];
+    if (last && last.cls === cls) last.text += t;
+    else runs.push({ text: t, cls });
+  };
+  for (const m of message.matchAll(CSI)) {
+    push(message.slice(at, m.index));
+    at = m.index + m[0].length;
+    if (m[3] === 'm' && !m[2] && /^[0-9;]*$/.test(m[1])) {
+      applySgr(style, m[1]);
+      cls = styleClass(style);
+    }
+  }
+  push(message.slice(at));
+  return { text, runs };
+}
+
+/** A log line's message as shown (parseAnsi), worked out once and kept with the line. */
+function shown(l) {
+  if (!l.shown) l.shown = parseAnsi(l.message);
+  return l.shown;
+}
+
 const ROW = 20; // px; must match .log-row's height in app.css
 const OVERSCAN = 15;
 const LEVELS = { DEBUG: 0, INFO: 1, WARNING: 2, ERROR: 3, CRITICAL: 4 };
@@ -71,7 +191,7 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
   const pool = [];
 
   function matches(l) {
-    return (LEVELS[l.level] ?? 1) >= levelMin && (!needle || l.message.toLowerCase().includes(needle));
+    return (LEVELS[l.level] ?? 1) >= levelMin && (!needle || shown(l).text.toLowerCase().includes(needle));
   }
 
   function refilter() {
@@ -81,8 +201,9 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
     schedule(true);
   }
 
-  // the message with what the search found marked (the lower-cased text has the same length
-  // as the text for all but a few characters; where it has not, the line is shown unmarked)
+  // the message with what the search found marked, without its colours (the lower-cased text
+  // has the same length as the text for all but a few characters; where it has not, the line
+  // is shown unmarked)
   function highlight(msg, text) {
     const lower = text.toLowerCase();
     if (lower.length !== text.length) {
@@ -101,7 +222,8 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
 
   function rowEl() {
     const r = h('div', { class: 'log-row' },
-      h('span', { class: 'ln' }), h('span', { class: 'ts' }), h('span', { class: 'lv' }), h('span', { class: 'msg' }));
+      h('span', { class: 'ln' }), h('span', { class: 'ts' }, h('span', { class: 'hms' }), h('span', { class: 'ms' })),
+      h('span', { class: 'lv' }), h('span', { class: 'msg' }));
     return r;
   }
 
@@ -126,7 +248,7 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
       if (i >= count) {
         if (!r.hidden) {
           r.hidden = true;
-          for (const c of r.children) c.textContent = '';
+          for (const c of [r.children[0], ...r.children[1].children, r.children[2], r.children[3]]) c.textContent = '';
         }
         continue;
       }
@@ -135,11 +257,15 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
       r.className = `log-row lvl-${l.level.toLowerCase()}`;
       const [ln, ts, lv, msg] = r.children;
       ln.textContent = String(l.seq);
-      ts.textContent = timeFmt.format(new Date(l.timestamp));
+      if (!l.clock) l.clock = clock(l.timestamp);
+      ts.children[0].textContent = l.clock[0];
+      ts.children[1].textContent = l.clock[1];
       ts.title = l.timestamp;
       lv.textContent = l.stream === 'stdout' ? l.level : `${l.level} ${l.stream}`;
-      if (needle) highlight(msg, l.message);
-      else put(msg, visibleText(l.message));
+      const { text, runs } = shown(l);
+      if (needle) highlight(msg, text);
+      else if (runs) put(msg, runs.map((x) => (x.cls ? h('span', { class: x.cls }, visibleText(x.text)) : visibleText(x.text))));
+      else put(msg, visibleText(text));
     }
     empty.hidden = view.length > 0;
     empty.textContent = lines.length ? 'No line matches the filters.' : 'No log lines yet.';

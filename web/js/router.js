@@ -47,7 +47,8 @@ export function setLeaveQuestion(fn) {
   askLeave = fn;
 }
 
-function unsaved() {
+/** Whether something typed would be lost on leaving the page (see holdOnLeave). */
+export function unsaved() {
   return holds.some((fn) => {
     try { return fn(); } catch (e) { return false; }
   });
