@@ -497,7 +497,7 @@ class QueryParameters(ApiCase):
         self.assertError(r, 400, "stauts", "unknown parameter (status, since, q, include_subtasks, "
                                            "after, page, size, sort, sort_direction)")
         r = self.s.get("/api/jobs?foo=bar&foo=baz&active=true")
-        errs = self.assertError(r, 400, "foo", "unknown parameter (q, active, task, starts, page")
+        errs = self.assertError(r, 400, "foo", "unknown parameter (q, active, task, starts, id_prefix, page")
         self.assertEqual([e["field"] for e in errs["errors"]], ["foo"])  # named once
         for path in self.lists():
             with self.subTest(path=path):
