@@ -848,9 +848,12 @@ int worker_kill_orphans(const char *const *ids, size_t n, const ino_t *pipes, si
             /* the task's group was killed at its end: its processes are dying, not left
              * running (asked of the run's processes only, not of every process) */
             if (seen || (group > 0 && getpgid((pid_t)pid) == group)) continue;
-            /* a holder of the run's pipes is the run's, whatever its environment says; one
-             * with the run's id is unless it belongs to another live sked (live_owner) */
-            bool ours = holds_pipe((pid_t)pid, pipes, npipes) ||
+            /* a holder of the run's pipes is the run's, whatever its environment says, but for
+             * sked's own children: another task's process before its exec holds copies of
+             * every descriptor sked has, these pipes among them. One with the run's id is the
+             * run's unless it belongs to another live sked (live_owner). */
+            bool ours = (npipes && parent_of((pid_t)pid) != self &&
+                         holds_pipe((pid_t)pid, pipes, npipes)) ||
                         (environ_has((pid_t)pid, want, n) && !live_owner((pid_t)pid, want, n));
             if (!ours || kill((pid_t)pid, SIGKILL) != 0) continue;
             if (ndone == cap) {
