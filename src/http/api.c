@@ -969,8 +969,9 @@ static void run_emit(struct api_ctx *c, const struct run *r, struct emit *w)
     emit_plain(w, "trigger", trigger, strlen(trigger));
     emit_time(w, "scheduled_for", r->scheduled_for);
     emit_time(w, "until", r->until);
-    bool held = r->not_before == RUN_HELD; /* waits for its job's active run, not for a time */
-    emit_time(w, "not_before", held ? NO_TIME : r->not_before);
+    /* waits for its job's active run, not for a time; a held run stopped waits no more */
+    bool for_run = r->not_before == RUN_HELD, held = for_run && r->status == RUN_QUEUED;
+    emit_time(w, "not_before", for_run ? NO_TIME : r->not_before);
     emit_json(w, "held", held ? json_true() : json_false()); /* jansson's singletons */
     if (r->has_exit_code)
         emit_int(w, "exit_code", r->exit_code);

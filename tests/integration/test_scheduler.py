@@ -509,6 +509,20 @@ class QueueOneTest(unittest.TestCase):
             self.assertEqual(s.wait_run(held)["status"], "SUCCESS")
 
 
+    def test_a_held_run_stopped_waits_no_more(self):
+        """A held run stopped before it started is CANCELLED and no longer held."""
+        tasks = dict(SLEEP_TASK, **{"gated.json": GATED})
+        with Sked(tasks=tasks, args=["--shutdown-grace", "1s"]) as s:
+            job = s.create_job("gated", schedule=every_second(), overlap="queue_one")
+            held = wait_for(lambda: [r for r in runs_of(s, job["id"]) if r["held"]])[0]
+            self.assertEqual(s.patch("/api/jobs/" + job["id"], {"active": False}).status, 200)
+            stopped = s.stop_run(held)
+            self.assertEqual((stopped["status"], stopped["held"], stopped["not_before"]),
+                             ("CANCELLED", False, None))
+            listed = [r for r in runs_of(s, job["id"]) if r["id"] == held["id"]][0]
+            self.assertEqual((listed["status"], listed["held"]), ("CANCELLED", False))
+            open(os.path.join(s.tasks_dir, "go"), "w").close()
+
     def test_a_released_run_keeps_its_place_before_younger_runs(self):
         """The held run of a queue_one job was queued before a run started by hand meanwhile:
         when the running one ends, the slot it frees goes to the held run, oldest first."""
