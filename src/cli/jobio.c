@@ -405,6 +405,43 @@ static const json_t *server_job(const json_t *server, const char *id)
     return NULL;
 }
 
+/* The on_success list of job id as it stands in the middle of an import: the file's list of the
+ * job it goes to once that list is set (set[k]), else the server's. */
+static const json_t *list_of(const char *id, const json_t *server, char *const *dest,
+                             json_t *const *lists, const bool *set, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (set[k] && dest[k] && strcmp(dest[k], id) == 0) return lists[k];
+    return json_object_get(server_job(server, id), "on_success");
+}
+
+/* Whether the lists lead from id back to target (path: the titles on the way). */
+static bool leads_back(const char *id, const char *target, const json_t *server,
+                       const json_t *jobs, char *const *dest, json_t *const *lists,
+                       const bool *set, size_t n, struct map *seen, struct buf *path)
+{
+    if (map_get(seen, id)) return false;
+    map_put(seen, id, (void *)1);
+    size_t i;
+    json_t *e;
+    json_array_foreach(list_of(id, server, dest, lists, set, n), i, e)
+    {
+        const char *to = json_string_value(e);
+        if (!to) continue;
+        const char *title = json_str(server_job(server, to), "title");
+        for (size_t k = 0; !title && k < n; k++)
+            if (dest[k] && strcmp(dest[k], to) == 0) title = json_str(json_array_get(jobs, k), "title");
+        size_t at = path->len;
+        buf_printf(path, " \xe2\x86\x92 %s", shown(title ? title : to));
+        if (strcmp(to, target) == 0 ||
+            leads_back(to, target, server, jobs, dest, lists, set, n, seen, path))
+            return true;
+        path->len = at;
+        path->data[at] = '\0';
+    }
+    return false;
+}
+
 int job_import(int argc, char **argv)
 {
     static const struct opt_spec spec[] = {{"dry-run", 'n', false, O_DRY_RUN}, {NULL, 0, false, 0}};
@@ -442,6 +479,8 @@ int job_import(int argc, char **argv)
     char **dest = xcalloc(n ? n : 1, sizeof *dest); /* the server's id of each job of the file */
     const char **action = xcalloc(n ? n : 1, sizeof *action);
     json_t **diffs = xcalloc(n ? n : 1, sizeof *diffs); /* each job's field: [before, after] */
+    json_t **lists = xcalloc(n ? n : 1, sizeof *lists);  /* each job's list in the server's ids */
+    bool *set = xcalloc(n ? n : 1, sizeof *set);          /* whose list is set (or would be) */
     for (size_t k = 0; k < n; k++) diffs[k] = json_object();
     int failed = 0;
     size_t i;
@@ -542,22 +581,47 @@ int job_import(int argc, char **argv)
             action[i] = "failed";
             failed++;
         } else if (!s || !json_equal(mapped, json_object_get(s, "on_success"))) {
+            const char *before = action[i];
             if (strcmp(action[i], "unchanged") == 0) action[i] = "updated";
             if (s) note_change(diffs[i], "on_success", json_object_get(s, "on_success"), mapped);
-            /* a job the dry run would make has no id yet to check its list against */
-            if (strncmp(dest[i], "(new", 4) != 0) {
+            lists[i] = json_incref(mapped);
+            bool refused = false;
+            if (strncmp(dest[i], "(new", 4) == 0) {
+                /* a job the dry run would make has no id the server could check its list
+                 * against: the cycles through it are looked for here, as the lists would be */
+                struct map seen;
+                map_init(&seen);
+                struct buf path = BUF_INIT;
+                set[i] = true;
+                buf_puts(&path, shown(json_str(j, "title")));
+                if (leads_back(dest[i], dest[i], server, jobs, dest, lists, set, n, &seen, &path)) {
+                    fprintf(stderr, "sked job import: '%s' (jobs[%zu]): on_success would make a "
+                                    "cycle: %s\n",
+                            shown(json_str(j, "title")), i, buf_cstr(&path));
+                    refused = true;
+                }
+                buf_free(&path);
+                map_release(&seen);
+            } else {
                 json_t *body = json_pack("{s:O}", "on_success", mapped);
                 char *path = xasprintf("/api/jobs/%s%s", dest[i], dry ? "?dry_run=true" : "");
-                if (client_call(&o.cl, "PATCH", path, body, NULL)) {
+                refused = client_call(&o.cl, "PATCH", path, body, NULL) != 0;
+                if (refused)
                     fprintf(stderr,
                             "sked job import: the job above is '%s' (jobs[%zu]): its "
                             "on_success list %s set\n",
                             shown(json_str(j, "title")), i, dry ? "would not be" : "was not");
-                    action[i] = "failed";
-                    failed++;
-                }
                 free(path);
                 json_decref(body);
+            }
+            set[i] = !refused;
+            if (refused) {
+                json_object_del(diffs[i], "on_success");
+                /* the job itself was made or changed all the same */
+                action[i] = strcmp(before, "created") == 0 ? "created without on_success"
+                            : strcmp(before, "unchanged") != 0 ? "updated without on_success"
+                                                               : "failed";
+                failed++;
             }
         }
         json_decref(mapped);
@@ -583,7 +647,10 @@ int job_import(int argc, char **argv)
     for (i = 0; i < n; i++) {
         free(dest[i]);
         json_decref(diffs[i]);
+        json_decref(lists[i]);
     }
+    free(lists);
+    free(set);
     free(diffs);
     free(dest);
     free(action);

@@ -433,6 +433,36 @@ class TestJobs(CliCase):
 
 
 class TestExportImport(CliCase):
+    def test_a_cycle_among_new_jobs_is_found_by_the_dry_run_too(self):
+        """Lists are set after the jobs, in the file's order: a list that would close a cycle
+        through jobs the file creates is refused by the dry run as by the import, and a job
+        made without its list says so rather than 'failed'."""
+        doc = {"jobs": [{"id": "p", "title": "cyc-P", "task": "sync_records", "on_success": ["q"]},
+                        {"id": "q", "title": "cyc-Q", "task": "sync_records", "on_success": ["p"]},
+                        {"id": "r", "title": "cyc-R", "task": "sync_records", "on_success": ["r"]}]}
+        with Sked() as dst:
+            path = os.path.join(dst.tmp, "cycle.json")
+            with open(path, "w") as f:
+                json.dump(doc, f)
+            dry = self.cli("job", "import", path, "--dry-run", url=dst.url)
+            self.assertEqual(dry.returncode, 1, dry)
+            self.assertRegex(dry.stdout, r"created +cyc-P +\(new 0\)\n")
+            self.assertRegex(dry.stdout, r"created without on_success +cyc-Q +\(new 1\)\n")
+            self.assertRegex(dry.stdout, r"created without on_success +cyc-R +\(new 2\)\n")
+            self.assertIn("'cyc-Q' (jobs[1]): on_success would make a cycle: cyc-Q \u2192 cyc-P \u2192 cyc-Q\n",
+                          dry.stderr)
+            self.assertIn("'cyc-R' (jobs[2]): on_success would make a cycle: cyc-R \u2192 cyc-R\n", dry.stderr)
+            self.assertFalse([j for j in dst.get("/api/jobs?q=cyc-").json["hits"]["hits"]])
+            p = self.cli("job", "import", path, url=dst.url)
+            self.assertEqual(p.returncode, 1, p)
+            def plan(out):
+                return [(l.split()[0], "without on_success" in l) for l in out.splitlines()[1:]]
+            self.assertEqual(plan(dry.stdout), plan(p.stdout))
+            self.assertIn("would make a cycle", p.stderr)
+            jobs = {j["title"]: j for j in dst.get("/api/jobs?q=cyc-").json["hits"]["hits"]}
+            self.assertEqual(jobs["cyc-P"]["on_success"], [jobs["cyc-Q"]["id"]])
+            self.assertEqual((jobs["cyc-Q"]["on_success"], jobs["cyc-R"]["on_success"]), ([], []))
+
     def test_jobs_travel_from_one_server_to_another(self):
         """export writes every job; import into another server creates them with their
         chains mapped onto its ids, a second import changes nothing, and an edited file
