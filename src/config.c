@@ -36,6 +36,7 @@ void config_init(struct config *c)
     c->max_body_bytes = 1024 * 1024;
     c->retention_ms = 90LL * 86400 * 1000;
     c->builtin_threads = 4;
+    c->notify_backlog = 10000;
     c->smtp_from = xstrdup("sked@localhost");
     c->durability = DURABILITY_NORMAL;
     c->log_level = LOG_INFO;
@@ -181,6 +182,8 @@ void config_usage(void)
           "  --smtp-from ADDRESS    sender of notification e-mails [SKED_SMTP_FROM]\n"
           "  --public-url URL       how people reach sked, for links [SKED_PUBLIC_URL]\n"
           "  --webhook-secret KEY   signs webhook bodies (HMAC-SHA256) [SKED_WEBHOOK_SECRET]\n"
+          "  --notify-backlog N     e-mails and webhook calls that may wait to be sent; past\n"
+          "                         it new ones are dropped [SKED_NOTIFY_BACKLOG] (10000)\n"
           "  --trusted-proxies LIST reverse proxies (addresses, networks: 127.0.0.1,10.0.0.0/8)\n"
           "                         whose X-Forwarded-For names the client\n"
           "                         [SKED_TRUSTED_PROXIES] (none)\n"
@@ -430,6 +433,12 @@ static int set_option(struct config *c, const char *name, const char *val, const
         if (*end || end == val || v < 1 || v > 64)
             return sk_err_set(e, -EINVAL, src, "'%s': a whole number from 1 to 64", val);
         c->builtin_threads = (int)v;
+    } else if (strcmp(name, "notify-backlog") == 0) {
+        char *end;
+        long v = strtol(val, &end, 10);
+        if (*end || end == val || v < 1 || v > 1000000)
+            return sk_err_set(e, -EINVAL, src, "'%s': a whole number from 1 to 1000000", val);
+        c->notify_backlog = (int)v;
     } else if (strcmp(name, "durability") == 0) {
         if (strcmp(val, "normal") == 0)
             c->durability = DURABILITY_NORMAL;
@@ -464,12 +473,17 @@ const char *mail_address_problem(const char *s)
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
         if (*p <= ' ' || *p == 0x7f || strchr("<>()[],;:\\\"", *p))
             return "it holds a space, a control character or one of < > ( ) [ ] , ; : \\ \"";
+    /* sent as it is in RCPT TO and To:, which a server without SMTPUTF8 does not take */
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p >= 0x80)
+            return "it holds a character that is not ASCII (a domain as its xn-- form, such as "
+                   "ops@xn--exmple-cua.org)";
     return NULL;
 }
 
 static const char *options[] = {"db",         "listen",     "tasks",          "queues",
                                 "web-dir",    "secrets-dir", "retention",  "builtin-threads", "smtp-url",
-                                "smtp-from",  "public-url", "webhook-secret",
+                                "smtp-from",  "public-url", "webhook-secret", "notify-backlog",
                                 "node",       "log-cap",    "stop-grace",     "shutdown-grace",
                                 "max-body",   "durability", "log-level",      "log-format",
                                 "trusted-proxies", "pause-queues"};
@@ -499,6 +513,7 @@ static const struct {
     {"notifications", "smtp_from", "smtp-from"},
     {"notifications", "public_url", "public-url"},
     {"notifications", "webhook_secret", "webhook-secret"},
+    {"notifications", "backlog", "notify-backlog"},
 };
 
 struct file_ctx {
@@ -751,6 +766,7 @@ void config_reload(struct config *cur, struct config *fresh, char *restart, size
     cur->stop_grace_ms = fresh->stop_grace_ms;
     cur->shutdown_grace_ms = fresh->shutdown_grace_ms;
     cur->retention_ms = fresh->retention_ms;
+    cur->notify_backlog = fresh->notify_backlog;
     cur->log_level = fresh->log_level;
     cur->log_format = fresh->log_format;
 }
@@ -792,5 +808,6 @@ void config_print(const struct config *c, FILE *f)
     fprintf(f, "smtp_from = %s\n", c->smtp_from ? c->smtp_from : "");
     if (c->public_url) fprintf(f, "public_url = %s\n", c->public_url);
     if (c->webhook_secret) fprintf(f, "webhook_secret = ********\n");
+    fprintf(f, "backlog = %d\n", c->notify_backlog);
     if (c->admin_token) fprintf(f, "\n# SKED_ADMIN_TOKEN is set (********)\n");
 }

@@ -40,6 +40,7 @@ struct config {
     int64_t max_body_bytes;     /* HTTP request bodies */
     int64_t retention_ms;       /* sked.prune's default: finished runs older than this go */
     int builtin_threads;        /* threads that run builtin job types */
+    int notify_backlog;         /* deliveries that may wait to be sent (notify.c) */
     char *smtp_url;             /* e.g. smtp://127.0.0.1:25; NULL: no e-mail */
     char *smtp_from;
     char *public_url;           /* how people reach sked, for links in notifications */

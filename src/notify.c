@@ -27,8 +27,20 @@
 #define HOOK_THREADS 8
 #define DELIVERY_TIMEOUT_MS 10000
 #define MESSAGE_CAP 4000
+/* what may wait to be sent (queued, under way, or waiting for a retry): past either, a new
+ * delivery is dropped, so that receivers that hang while runs go on ending cannot take all
+ * memory */
+#define PENDING_BYTES_MAX (64u << 20) /* and at most cfg->notify_backlog deliveries */
 
 enum channel { CH_EMAIL, CH_WEBHOOK };
+
+/* A text sent to several receivers (one run's webhook body to each of the job's hooks), freed
+ * with the last delivery of it; its bytes count once toward what waits to be sent. */
+struct text {
+    int refs;
+    size_t len;
+    char s[];
+};
 
 struct delivery {
     struct notify *n;
@@ -36,8 +48,10 @@ struct delivery {
     char *to;       /* address or URL */
     char *shown;    /* to as logs show it: a webhook's scheme and host only */
     char *subject;  /* e-mail */
-    char *body;     /* mail text, or the webhook's JSON */
+    struct text *body; /* mail text, or the webhook's JSON */
     char run_id[UUID_STR_LEN]; /* the run's id, or the alert's */
+    char job_id[UUID_STR_LEN];
+    int hook; /* a webhook's place in its job's list, from 1: which of them it is in the logs */
     const char *about;         /* "run" or "alert", as the logs name run_id */
     const char *event;         /* a webhook's X-Sked-Event: run.finished, job.overdue, … */
     /* the settings it is sent with, copied: a reload may change the configuration while a
@@ -82,6 +96,7 @@ struct notify {
     struct delivery *waiting;
     struct undo *undos; /* of alerts some delivery of which was dropped */
     struct notify_stats stats;
+    size_t pending_bytes; /* of the texts deliveries hold */
 };
 
 static void undo_release(struct undo *u)
@@ -99,8 +114,28 @@ static void dropped(struct delivery *d)
     d->n->undos = u;
 }
 
+static struct text *text_new(struct notify *n, const char *s)
+{
+    size_t len = strlen(s);
+    struct text *t = xmalloc(sizeof *t + len + 1);
+    t->refs = 0;
+    t->len = len;
+    memcpy(t->s, s, len + 1);
+    n->pending_bytes += len;
+    return t;
+}
+
+static void text_release(struct notify *n, struct text *t)
+{
+    if (!t || --t->refs > 0) return;
+    n->pending_bytes -= t->len;
+    free(t);
+}
+
 static void delivery_free(struct delivery *d)
 {
+    d->n->stats.pending--;
+    text_release(d->n, d->body);
     undo_release(d->undo);
     if (d->retry_ev) event_free(d->retry_ev);
     free(d->to);
@@ -109,7 +144,6 @@ static void delivery_free(struct delivery *d)
     free(d->smtp_from);
     free(d->secret);
     free(d->subject);
-    free(d->body);
     free(d);
 }
 
@@ -164,6 +198,8 @@ const char *notify_url_problem(const char *u)
     if (!rest) return "is not an http:// or https:// URL";
     size_t auth = strcspn(rest, "/?#"); /* [user[:password]@]host[:port] */
     const char *host = host_of(rest, auth);
+    if (host > rest && memchr(rest, '@', (size_t)(host - 1 - rest)))
+        return "has an '@' in its user or password: percent-encode it there as %40";
     size_t len = host_port_len(host, (size_t)(rest + auth - host));
     if (len == 0) return "has no host";
     /* what follows the host is a path, a query or a fragment: a host that went on with other
@@ -180,8 +216,9 @@ static void header_text(struct buf *b, const char *s)
     for (; *s; s++) buf_putc(b, (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
 }
 
-/* An RFC 2047 encoded word when s is not plain ASCII. */
-static void mime_header(struct buf *b, const char *s)
+/* An RFC 2047 encoded word when s is not plain ASCII; used: the columns the header's name took
+ * on its first line ("Subject: " is 9). */
+static void mime_header(struct buf *b, const char *s, size_t used)
 {
     bool ascii = true;
     for (const char *p = s; *p; p++) ascii = ascii && (unsigned char)*p < 0x80;
@@ -191,9 +228,11 @@ static void mime_header(struct buf *b, const char *s)
         buf_append(b, clean.data, clean.len);
     } else {
         /* encoded words of at most 75 characters (45 bytes of text each, cut between
-         * characters), on folded lines: a long title stays within every line limit */
+         * characters), on folded lines of at most 76 (RFC 2047): a long title stays within
+         * every line limit; the first line's word is shorter by the header's name */
         for (size_t at = 0; at < clean.len;) {
-            size_t n = clean.len - at < 45 ? clean.len - at : 45;
+            size_t most = at ? 45 : (76 - used - 12) / 4 * 3;
+            size_t n = clean.len - at < most ? clean.len - at : most;
             while (at + n < clean.len && ((unsigned char)clean.data[at + n] & 0xC0) == 0x80) n--;
             char enc[64];
             sodium_bin2base64(enc, sizeof enc, (const unsigned char *)clean.data + at, n,
@@ -327,6 +366,20 @@ static size_t discard(char *p, size_t size, size_t n, void *arg)
     return size * n;
 }
 
+/* The mail server's last refusal ("550 5.1.1 <x@example.org>: user unknown"), which libcurl's
+ * error ("Failed sending data to the peer") does not tell. */
+static int on_smtp_debug(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
+{
+    (void)h;
+    char *last = arg;
+    if (type != CURLINFO_HEADER_IN || size == 0 || (data[0] != '4' && data[0] != '5')) return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < size && n < 199; i++)
+        if ((unsigned char)data[i] >= ' ' && data[i] != 0x7f) last[n++] = data[i];
+    last[n] = '\0';
+    return 0;
+}
+
 static void send_email(struct delivery *d)
 {
     struct buf msg = BUF_INIT;
@@ -337,11 +390,11 @@ static void send_email(struct delivery *d)
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
     buf_printf(&msg, "Date: %s\r\nFrom: sked <%s>\r\nTo: <%s>\r\nSubject: ", date, d->smtp_from,
                d->to);
-    mime_header(&msg, d->subject);
+    mime_header(&msg, d->subject, strlen("Subject: "));
     buf_printf(&msg, "\r\nMessage-ID: <%s.%lld@sked>\r\nMIME-Version: 1.0\r\n"
                      "Content-Type: text/plain; charset=utf-8\r\n"
                      "Content-Transfer-Encoding: 8bit\r\n\r\n%s",
-               d->run_id, (long long)now, d->body);
+               d->run_id, (long long)now, d->body->s);
     struct upload up = {msg.data, msg.len, 0};
     CURL *h = curl_easy_init();
     struct curl_slist *rcpt = curl_slist_append(NULL, d->to);
@@ -356,12 +409,43 @@ static void send_email(struct delivery *d)
     curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY); /* STARTTLS when offered */
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)DELIVERY_TIMEOUT_MS);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    char reply[200] = "";
+    curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_smtp_debug);
+    curl_easy_setopt(h, CURLOPT_DEBUGDATA, reply);
+    curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
     CURLcode rc = curl_easy_perform(h);
     d->ok = rc == CURLE_OK;
-    if (!d->ok) snprintf(d->error, sizeof d->error, "%s", curl_easy_strerror(rc));
+    if (!d->ok && reply[0])
+        snprintf(d->error, sizeof d->error, "%s; the server answered: %s",
+                 curl_easy_strerror(rc), reply);
+    else if (!d->ok)
+        snprintf(d->error, sizeof d->error, "%s", curl_easy_strerror(rc));
     curl_slist_free_all(rcpt);
     curl_easy_cleanup(h);
     buf_free(&msg);
+}
+
+/* The status of the final answer (past any 1xx), once its head has ended: the body is not read
+ * (a receiver that answered 2xx and then stalls or closes early has taken the delivery). */
+struct answer {
+    long status; /* of the last status line */
+    bool ended;  /* the head of an answer of status >= 200 has ended */
+};
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+    struct answer *a = arg;
+    size_t len = size * n;
+    int code;
+    if (len > 9 && strncmp(p, "HTTP/", 5) == 0 && sscanf(p, "HTTP/%*s %3d", &code) == 1)
+        a->status = code;
+    if ((len == 2 && p[0] == '\r' && p[1] == '\n') || (len == 1 && p[0] == '\n')) {
+        if (a->status >= 200) {
+            a->ended = true;
+            return 0; /* stops the transfer here */
+        }
+    }
+    return len;
 }
 
 static void send_webhook(struct delivery *d)
@@ -379,21 +463,25 @@ static void send_webhook(struct delivery *d)
     hdrs = curl_slist_append(hdrs, line);
     if (d->secret) {
         char sig[65];
-        notify_sign(d->secret, ts, d->body, sig);
+        notify_sign(d->secret, ts, d->body->s, sig);
         snprintf(line, sizeof line, "X-Sked-Signature: sha256=%s", sig);
         hdrs = curl_slist_append(hdrs, line);
     }
     curl_easy_setopt(h, CURLOPT_URL, d->to);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, d->body);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, (const char *)d->body->s);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)DELIVERY_TIMEOUT_MS);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_USERAGENT, "sked");
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    struct answer ans = {0, false};
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &ans);
     CURLcode rc = curl_easy_perform(h);
-    long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (ans.ended) rc = CURLE_OK; /* stopped after the answer's head, as on_header asked */
+    long status = ans.ended ? ans.status : 0;
+    if (!ans.ended) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     d->ok = rc == CURLE_OK && status >= 200 && status < 300;
     /* an address curl cannot use is no passing trouble: trying again would fail the same */
     d->permanent = rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL;
@@ -457,33 +545,42 @@ static void on_retry(evutil_socket_t fd, short what, void *arg)
     submit(d);
 }
 
+/* The fields every log line of a delivery starts with: which channel, run (or alert), job and
+ * receiver ("hook=2": the job's second webhook, as their URLs are shown cut to the host). */
+static const char *described(const struct delivery *d, char *out, size_t n)
+{
+    char hook[24] = "";
+    if (d->ch == CH_WEBHOOK) snprintf(hook, sizeof hook, " hook=%d", d->hook);
+    snprintf(out, n, "channel=%s %s=%s job=%s%s to=%s", d->ch == CH_EMAIL ? "email" : "webhook",
+             d->about, d->run_id, d->job_id, hook, log_q(d->shown));
+    return out;
+}
+
 static void deliver_done(void *arg)
 {
     struct delivery *d = arg;
     struct notify *n = d->n;
-    const char *what = d->ch == CH_EMAIL ? "email" : "webhook";
+    char who[512];
     if (d->ok) {
         n->stats.sent[d->ch]++;
-        log_info("notify.sent", "channel=%s %s=%s to=%s attempt=%d", what, d->about, d->run_id,
-                 log_q(d->shown), d->attempt);
+        log_info("notify.sent", "%s attempt=%d", described(d, who, sizeof who), d->attempt);
         delivery_free(d);
         return;
     }
     if (d->ch == CH_WEBHOOK && d->attempt < WEBHOOK_ATTEMPTS && !d->permanent && n->stopping) {
         /* sked is stopping: an attempt that failed meanwhile had retries left, as a waiting
          * retry has */
-        log_warn("notify.dropped", "channel=webhook %s=%s to=%s reason=\"sked stopped before "
-                                   "the retry\" attempts=%d error=%s",
-                 d->about, d->run_id, log_q(d->shown), d->attempt, log_q(d->error));
+        log_warn("notify.dropped", "%s reason=\"sked stopped before the retry\" attempts=%d "
+                                   "error=%s",
+                 described(d, who, sizeof who), d->attempt, log_q(d->error));
         dropped(d);
         delivery_free(d);
         return;
     }
     if (d->ch == CH_WEBHOOK && d->attempt < WEBHOOK_ATTEMPTS && !d->permanent) {
         int64_t wait_ms = 1000LL << (d->attempt - 1);
-        log_warn("notify.retry", "channel=%s %s=%s to=%s attempt=%d reason=%s wait_ms=%lld", what,
-                 d->about, d->run_id, log_q(d->shown), d->attempt, log_q(d->error),
-                 (long long)wait_ms);
+        log_warn("notify.retry", "%s attempt=%d reason=%s wait_ms=%lld",
+                 described(d, who, sizeof who), d->attempt, log_q(d->error), (long long)wait_ms);
         n->stats.retries++;
         if (!d->retry_ev) d->retry_ev = evtimer_new(n->base, on_retry, d);
         struct timeval tv = {wait_ms / 1000, (wait_ms % 1000) * 1000};
@@ -494,15 +591,16 @@ static void deliver_done(void *arg)
         return;
     }
     n->stats.failed[d->ch]++;
-    log_error("notify.failed", "channel=%s %s=%s to=%s attempts=%d reason=%s", what, d->about, d->run_id,
-              log_q(d->shown), d->attempt, log_q(d->error));
+    log_error("notify.failed", "%s attempts=%d reason=%s", described(d, who, sizeof who),
+              d->attempt, log_q(d->error));
     delivery_free(d);
 }
 
 static struct delivery *delivery_new(struct notify *n, enum channel ch, const char *to,
-                                     const char *id, const char *about)
+                                     const char *id, const char *about, const struct job *j)
 {
     struct delivery *d = xcalloc(1, sizeof *d);
+    n->stats.pending++;
     d->n = n;
     d->ch = ch;
     d->to = xstrdup(to);
@@ -514,8 +612,32 @@ static struct delivery *delivery_new(struct notify *n, enum channel ch, const ch
     d->smtp_from = c->smtp_from ? xstrdup(c->smtp_from) : xstrdup("sked@localhost");
     d->secret = c->webhook_secret ? xstrdup(c->webhook_secret) : NULL;
     snprintf(d->run_id, sizeof d->run_id, "%s", id);
+    snprintf(d->job_id, sizeof d->job_id, "%s", j->id);
     d->about = about;
     return d;
+}
+
+/* Sends d with text (shared: *t, made on first use), unless too much waits to be sent already:
+ * then it is dropped, as at shutdown (an alert's job is put back to send it again). */
+static void send_text(struct delivery *d, struct text **t, const char *text)
+{
+    struct notify *n = d->n;
+    size_t more = *t ? 0 : strlen(text);
+    if (n->stats.pending > (size_t)n->cfg->notify_backlog ||
+        n->pending_bytes + more > PENDING_BYTES_MAX) {
+        char who[512];
+        n->stats.dropped++;
+        log_warn("notify.dropped", "%s reason=\"too much waits to be sent: %zu deliveries, %zu "
+                                   "bytes (the receivers are slow or down)\"",
+                 described(d, who, sizeof who), n->stats.pending - 1, n->pending_bytes);
+        dropped(d);
+        delivery_free(d);
+        return;
+    }
+    if (!*t) *t = text_new(n, text);
+    d->body = *t;
+    d->body->refs++;
+    submit(d);
 }
 
 /* Sends mail (subject, text) to each address job j's notifications list and hook (JSON) to each
@@ -526,6 +648,7 @@ static void deliver_to(struct notify *n, const struct job *j, const char *id, co
 {
     size_t i;
     json_t *v;
+    struct text *mail_text = NULL, *hook_text = NULL;
     json_t *emails = json_object_get(j->notifications, "emails");
     if (json_array_size(emails) && !n->cfg->smtp_url)
         log_warn("notify.no_smtp", "%s=%s reason=\"the job lists e-mails but no SMTP server is set (smtp_url: --smtp-url, SKED_SMTP_URL or [notifications] smtp_url)\"",
@@ -541,11 +664,10 @@ static void deliver_to(struct notify *n, const struct job *j, const char *id, co
                 log_warn("notify.skipped", "channel=email %s=%s reason=%s", about, id, log_q(why));
                 continue;
             }
-            struct delivery *d = delivery_new(n, CH_EMAIL, json_string_value(v), id, about);
+            struct delivery *d = delivery_new(n, CH_EMAIL, json_string_value(v), id, about, j);
             if ((d->undo = undo)) undo->refs++;
             d->subject = xstrdup(subject);
-            d->body = xstrdup(mail);
-            submit(d);
+            send_text(d, &mail_text, mail);
         }
     }
     json_array_foreach(json_object_get(j->notifications, "webhooks"), i, v)
@@ -554,16 +676,16 @@ static void deliver_to(struct notify *n, const struct job *j, const char *id, co
         const char *why = notify_url_problem(json_string_value(v));
         if (why) {
             char *shown = notify_hook_shown(json_string_value(v));
-            log_warn("notify.skipped", "channel=webhook %s=%s to=%s reason=%s", about, id,
-                     log_q(shown ? shown : "?"), log_q(why));
+            log_warn("notify.skipped", "channel=webhook %s=%s job=%s hook=%zu to=%s reason=%s",
+                     about, id, j->id, i + 1, log_q(shown ? shown : "?"), log_q(why));
             free(shown);
             continue;
         }
-        struct delivery *d = delivery_new(n, CH_WEBHOOK, json_string_value(v), id, about);
+        struct delivery *d = delivery_new(n, CH_WEBHOOK, json_string_value(v), id, about, j);
         if ((d->undo = undo)) undo->refs++;
         d->event = event;
-        d->body = xstrdup(hook);
-        submit(d);
+        d->hook = (int)i + 1;
+        send_text(d, &hook_text, hook);
     }
 }
 
@@ -637,8 +759,11 @@ static void alert_seen(void *arg, const struct job_alert *listed)
     map_put(&l->last_success, listed->id, last);
     struct job_alert job = *listed, *a = &job;
     job.last_success_end = *last;
-    /* a job that never succeeded counts from its creation */
-    int64_t since = a->last_success_end != NO_TIME ? a->last_success_end : a->created;
+    /* from its last success, or from when it was made, activated again or given a new alert if
+     * that is later (the time it spent inactive does not count) */
+    int64_t since = a->last_success_end != NO_TIME && a->last_success_end > a->created
+                        ? a->last_success_end
+                        : a->created;
     bool overdue = a->overdue_at == NO_TIME && l->now - since >= a->alert_after_ms * 1000;
     bool recovered = a->overdue_at != NO_TIME && a->last_success_end != NO_TIME &&
                      a->last_success_end > a->overdue_at;
@@ -669,7 +794,10 @@ static void alert(struct notify *n, const struct job *j, const struct alert_due 
     if (a->last_success != NO_TIME) time_format(a->last_success, last);
     time_format(a->overdue ? at : a->overdue_at, when);
     uuid_v7(id, time_now_us()); /* the alert's own id, as a run's names its deliveries */
-    char *link = n->cfg->public_url ? xasprintf("%s/jobs/%s", n->cfg->public_url, j->id) : NULL;
+    /* no link to a job deleted */
+    char *link = n->cfg->public_url && strcmp(reason ? reason : "", "deleted")
+                     ? xasprintf("%s/jobs/%s", n->cfg->public_url, j->id)
+                     : NULL;
     bool succeeded = !a->overdue && !strcmp(reason, "succeeded");
     struct buf mail = BUF_INIT;
     buf_puts(&mail, "The job \"");
@@ -690,8 +818,7 @@ static void alert(struct notify *n, const struct job *j, const struct alert_due 
                    : !strcmp(reason, "alert_removed")
                        ? "its alert was removed"
                        : "its alert was changed, which judges it afresh from now");
-    if (link && strcmp(reason ? reason : "", "deleted"))
-        buf_printf(&mail, "\r\nThe job and its runs: %s\r\n", link);
+    if (link) buf_printf(&mail, "\r\nThe job and its runs: %s\r\n", link);
     char *subject = xasprintf("Job %s: %s",
                               a->overdue ? "overdue" : succeeded ? "recovered" : "alert closed",
                               j->title);
@@ -787,10 +914,9 @@ void notify_recheck(struct notify *n)
 static void drop_queued(void *arg)
 {
     struct delivery *d = arg;
-    log_warn("notify.dropped", "channel=%s %s=%s to=%s reason=\"sked stopped before it was "
-                               "sent\" attempts=%d",
-             d->ch == CH_EMAIL ? "email" : "webhook", d->about, d->run_id, log_q(d->shown),
-             d->attempt - 1);
+    char who[512];
+    log_warn("notify.dropped", "%s reason=\"sked stopped before it was sent\" attempts=%d",
+             described(d, who, sizeof who), d->attempt - 1);
     dropped(d);
     delivery_free(d);
 }
@@ -830,9 +956,10 @@ void notify_free(struct notify *n)
     while (n->waiting) {
         struct delivery *d = n->waiting;
         n->waiting = d->next;
-        log_warn("notify.dropped", "channel=webhook %s=%s to=%s reason=\"sked stopped before "
-                                   "the retry\"",
-                 d->about, d->run_id, log_q(d->shown));
+        char who[512];
+        log_warn("notify.dropped", "%s reason=\"sked stopped before the retry\" attempts=%d "
+                                   "error=%s",
+                 described(d, who, sizeof who), d->attempt, log_q(d->error));
         dropped(d);
         delivery_free(d);
     }
@@ -843,9 +970,9 @@ void notify_free(struct notify *n)
         struct undo *u = n->undos;
         n->undos = u->next;
         if (store_job_set_overdue(n->store, u->job_id, u->expected, u->restore) == 0)
-            log_warn("notify.alert_again", "job=%s reason=\"a delivery of its alert was dropped "
-                                           "at shutdown: the alert is sent again at the next "
-                                           "start\"", u->job_id);
+            log_warn("notify.alert_again", "job=%s reason=\"a delivery of its alert was dropped: "
+                                           "the alert is sent again at the next start\"",
+                     u->job_id);
         free(u);
     }
     if (any) store_commit(n->store);

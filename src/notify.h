@@ -21,6 +21,8 @@ struct event_base;
 struct notify_stats {
     uint64_t sent[2], failed[2]; /* [0] e-mail, [1] webhook; failed counts final failures */
     uint64_t retries;
+    uint64_t dropped; /* not sent: too much waited to be sent already */
+    size_t pending;   /* deliveries queued, under way or waiting for a retry */
 };
 
 struct notify *notify_new(struct event_base *base, struct store *st, struct events *ev,

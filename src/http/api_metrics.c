@@ -134,6 +134,12 @@ static void render(struct api_ctx *c, const struct queue_info *qs, size_t nq, vo
     one.value = (double)ns->retries;
     metrics_family(&out, "sked_notification_retries_total", "counter",
                    "Webhook deliveries tried again after a failure.", &one, 1);
+    one.value = (double)ns->pending;
+    metrics_family(&out, "sked_notifications_pending", "gauge",
+                   "Deliveries queued, under way or waiting for a retry.", &one, 1);
+    one.value = (double)ns->dropped;
+    metrics_family(&out, "sked_notifications_dropped_total", "counter",
+                   "Deliveries not sent because too many waited already.", &one, 1);
 
     struct metric_sample build = {"version=\"" SKED_VERSION "\"", 1};
     metrics_family(&out, "sked_build_info", "gauge", "The running sked.", &build, 1);

@@ -78,9 +78,10 @@ class Receiver:
 class SmtpServer:
     """A small real SMTP server (plain, no STARTTLS offered) that keeps the messages it gets."""
 
-    def __init__(self):
+    def __init__(self, refuse=()):
         import socket
         self.messages = []
+        self.refuse = refuse  # recipients answered 550
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
@@ -114,6 +115,9 @@ class SmtpServer:
                 msg["from"] = cmd[10:].strip()
                 send("250 ok")
             elif up.startswith("RCPT TO:"):
+                if cmd[8:].strip().strip("<>") in self.refuse:
+                    send("550 5.1.1 <%s>: user unknown" % cmd[8:].strip().strip("<>"))
+                    continue
                 msg["rcpt"].append(cmd[8:].strip())
                 send("250 ok")
             elif up == "DATA":
@@ -298,12 +302,91 @@ class Notifications(unittest.TestCase):
             self.assertEqual(s.get_run(run)["status"], "SUCCESS")
 
 
+    def test_an_answer_decides_by_its_head_and_too_many_waiting_are_dropped(self):
+        """A receiver that answers 200 and then stalls, or closes before its body's end, has
+        the delivery: one attempt, no retry. With --notify-backlog 2 and a receiver that takes
+        3 s, deliveries past two waiting are dropped, logged and counted, not kept."""
+        stall = socket.socket()
+        stall.bind(("127.0.0.1", 0))
+        stall.listen(16)
+        slow = socket.socket()
+        slow.bind(("127.0.0.1", 0))
+        slow.listen(16)
+        conns, stop = [], threading.Event()
+
+        def answer(sock, reply, wait):
+            sock.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    c = sock.accept()[0]
+                except OSError:
+                    continue
+                conns.append(c)
+
+                def one(c=c):
+                    c.recv(65536)
+                    time.sleep(wait)
+                    try:
+                        c.sendall(reply)
+                    except OSError:
+                        pass
+                threading.Thread(target=one, daemon=True).start()
+        threading.Thread(target=answer, args=(stall, b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nabc", 0),
+                         daemon=True).start()
+        threading.Thread(target=answer, args=(slow, b"HTTP/1.1 204 No Content\r\n\r\n", 3),
+                         daemon=True).start()
+        tasks = {"ok.json": sh_task("ok", "echo fine")}
+        try:
+            with Sked(tasks=tasks, args=FAST + ["--notify-backlog", "2"]) as s:
+                hooks = ["http://127.0.0.1:%d/first" % slow.getsockname()[1],
+                         "http://127.0.0.1:%d/second" % stall.getsockname()[1]]
+                job = s.create_job("ok", notification_statuses=["SUCCESS"], notification_webhooks=hooks)
+                run = s.wait_run(s.run_job(job["id"]))
+                sent = wait_for(lambda: [l for l in s.server_log().splitlines()
+                                         if "notify.sent" in l and "hook=2" in l], timeout=8,
+                                what="the stalled answer taken as sent")
+                self.assertIn("run=%s job=%s hook=2 to=" % (run["id"], job["id"]), sent[0])
+                self.assertIn("attempt=1", sent[0])
+                for _ in range(3):
+                    s.wait_run(s.run_job(job["id"]))
+                text = s.get("/metrics").raw
+                dropped = int(re.search(r"^sked_notifications_dropped_total (\d+)$", text, re.M).group(1))
+                self.assertGreaterEqual(dropped, 2, text)
+                self.assertLessEqual(int(re.search(r"^sked_notifications_pending (\d+)$", text, re.M).group(1)), 2)
+                log = s.server_log()
+                self.assertIn('reason="too much waits to be sent: 2 deliveries', log)
+                wait_for(lambda: "sked_notifications_pending 0" in s.get("/metrics").raw, timeout=15,
+                         what="the slow deliveries done")
+                self.assertNotIn("notify.retry", s.server_log())
+        finally:
+            stop.set()
+            for c in conns:
+                c.close()
+            stall.close()
+            slow.close()
+
+    def test_a_refused_recipient_is_logged_with_the_servers_words(self):
+        smtp = SmtpServer(refuse=("nobody@example.org",))
+        tasks = {"ok.json": sh_task("ok", "echo fine")}
+        try:
+            with Sked(tasks=tasks, args=FAST, env={"SKED_SMTP_URL": smtp.url}) as s:
+                job = s.create_job("ok", notification_statuses=["SUCCESS"],
+                                   notification_emails=["nobody@example.org", "ops@example.org"])
+                s.wait_run(s.run_job(job["id"]))
+                failed = wait_for(lambda: [l for l in s.server_log().splitlines() if "notify.failed" in l],
+                                  what="the refused recipient")
+                self.assertIn("the server answered: 550 5.1.1 <nobody@example.org>: user unknown", failed[0])
+                self.assertIn("job=%s" % job["id"], failed[0])
+                wait_for(lambda: smtp.messages, what="the other recipient's e-mail")
+        finally:
+            smtp.close()
+
     def test_addresses_that_would_break_the_mail_dialogue_or_a_delivery_are_refused(self):
         tasks = {"ok.json": sh_task("ok", "echo fine")}
         dead = {"SKED_SMTP_URL": "smtp://127.0.0.1:%d" % skedtest.free_port()}
         with Sked(tasks=tasks, args=FAST, env=dead) as s:
             for bad in ("a@b.c\r\nX-Injected:yes", "a>b@c.d", "q@r.s>,<t@u.v", "a@b.c\tx", "a@b@c",
-                        "x" * 250 + "@b.cd"):
+                        "x" * 250 + "@b.cd", "jörg@exämple.org"):
                 r = s.post("/api/jobs", {"title": "t", "task": "ok", "notification_emails": [bad]})
                 self.assertEqual(r.status, 400, (bad, r))
                 msg = r.json["errors"][0]["messages"][0]
@@ -318,7 +401,9 @@ class Notifications(unittest.TestCase):
                              ("https://h:123456/x", "a host of other characters"),
                              ("https://[::1]:99999/x", "PORT from 1 to 65535"),
                              ("http://h:0/", "PORT from 1 to 65535"),
-                             ("http://-/", "has no host"), ("http://[:]/", "has no host")):
+                             ("http://-/", "has no host"), ("http://[:]/", "has no host"),
+                             # what curl reads as another host than the one shown and checked
+                             ("http://u:p@ss@127.0.0.1:9/x", "percent-encode it there as %40")):
                 r = s.post("/api/jobs", {"title": "t", "task": "ok", "notification_webhooks": [bad]})
                 self.assertEqual(r.status, 400, (bad, r))
                 self.assertIn(why, r.json["errors"][0]["messages"][0])
@@ -361,6 +446,10 @@ class Notifications(unittest.TestCase):
                 words = re.findall(r"=\?UTF-8\?B\?[^?]+\?=", head)
                 self.assertGreater(len(words), 1)
                 self.assertLessEqual(max(len(w) for w in words), 75)
+                # lines with encoded words within 76 (RFC 2047), the first with "Subject: "
+                for line in head.split("\r\n"):
+                    if "=?UTF-8?B?" in line:
+                        self.assertLessEqual(len(line), 76, line)
                 subject = b"".join(base64.b64decode(w[10:-2]) for w in words).decode()
                 self.assertEqual(subject, "Job Failed: " + "😀" * 250)
                 body.encode("utf-8")  # the lines decoded whole: no character was cut in two
@@ -472,7 +561,7 @@ class OverdueAlertsEdges(unittest.TestCase):
         rec = Receiver()
         tasks = {"bad.json": sh_task("bad", "exit 3")}
         try:
-            with Sked(tasks=tasks, args=FAST) as s:
+            with Sked(tasks=tasks, args=FAST + ["--public-url", "https://sked.example.org"]) as s:
                 jobs = {why: s.create_job("bad", title=why, alert_after="1s",
                                           notification_webhooks=[rec.url + "/" + why])
                         for why in ("alert_removed", "deactivated", "deleted")}
@@ -491,6 +580,9 @@ class OverdueAlertsEdges(unittest.TestCase):
                                      ("job.recovered", "job.recovered", path[1:]))
                     self.assertEqual(body["job"]["id"], jobs[path[1:]]["id"])
                     self.assertIsNotNone(body["overdue_since"])
+                    # no link to a job that is gone
+                    self.assertEqual(body["link"], None if path == "/deleted" else
+                                     "https://sked.example.org/jobs/" + body["job"]["id"])
                 # active again: judged afresh, so overdue again a second later
                 s.patch("/api/jobs/" + jobs["deactivated"]["id"], {"active": True})
                 got = wait_for(lambda: rec.requests[6:], timeout=10, what="overdue again")
@@ -579,6 +671,17 @@ class OverdueAlertsEdges(unittest.TestCase):
                 self.assertEqual(rec.requests, [])  # counted from the activation
                 got = wait_for(lambda: rec.requests, timeout=10, what="overdue 2 s after it")
                 self.assertEqual(json.loads(got[0][3])["event"], "job.overdue")
+                # so for a job that succeeded before it was made inactive
+                paused = s.create_job("nap", alert_after="2s", args={"s": 0},
+                                      notification_webhooks=[rec.url + "/paused"])
+                self.assertEqual(s.wait_run(s.run_job(paused["id"]))["status"], "SUCCESS")
+                s.patch("/api/jobs/" + paused["id"], {"active": False})
+                time.sleep(3)
+                s.patch("/api/jobs/" + paused["id"], {"active": True})
+                time.sleep(1)
+                self.assertFalse([x for x in rec.requests if x[1] == "/paused"])
+                wait_for(lambda: [x for x in rec.requests if x[1] == "/paused"], timeout=10,
+                         what="overdue 2 s after the activation")
                 # a success that ends after a later-begun one's: the last to end counts
                 job = s.create_job("nap", alert_after="2s", args={"s": 0},
                                    notification_webhooks=[rec.url + "/order"])
