@@ -230,7 +230,14 @@ void api_handle(struct http_req *req, void *arg)
             return;
         }
     }
-    handlers[i].fn(&c);
+    /* a write takes no query parameter but dry_run where it has a dry run: a misspelt or
+     * misplaced ?dry_run=true (a DELETE has no dry run) must not write */
+    void (*fn)(struct api_ctx *) = handlers[i].fn;
+    if (changes_state(req->head.method) && fn != api_jobs_create && fn != api_jobs_put &&
+        fn != api_jobs_patch && fn != api_runs_backfill && fn != api_jobs_stop_runs &&
+        api_no_params(&c))
+        return;
+    fn(&c);
 }
 
 static void audit_append(struct api_ctx *c, const char *action, const char *job_id,
@@ -449,7 +456,9 @@ void api_params_known(struct api_ctx *c, const char *const *known, json_t *errs)
             buf_printf(&all, "%s%s", a == known ? "" : ", ", *a);
         json_errs_add(errs, buf_cstr(&name), "%s (%s)",
                       *k ? "unknown parameter" : "a parameter without a name",
-                      *known ? buf_cstr(&all) : "this list takes none");
+                      *known                                ? buf_cstr(&all)
+                      : changes_state(req->head.method) ? "this request takes none"
+                                                        : "this list takes none");
         buf_free(&name);
         buf_free(&all);
     }

@@ -275,6 +275,8 @@ static bool idempotent_replay(struct api_ctx *c, const char *key, const char *fi
             }
         }
         http_add_header(c->req, "Idempotent-Replayed", "true");
+        const char *job_id = json_string_value(json_object_get(doc, "job_id"));
+        if (job_id) api_location(c, "/api/jobs/%s/runs", job_id);
         api_json(c, 201, doc ? doc : json_object());
         return true;
     }
@@ -440,7 +442,10 @@ void api_runs_create(struct api_ctx *c)
     rq.check_secrets = true;
     rq.secret_paths = admin;
     struct run r;
-    int rc = json_array_size(errs) ? -EINVAL : dispatch_submit(c->api->dispatch, &j, &rq, &r, errs);
+    /* with problems found already, the run's own checks (its queue, its arguments) still say
+     * theirs: all of them are reported together */
+    int rc = json_array_size(errs) ? (dispatch_check(c->api->dispatch, &j, &rq, errs), -EINVAL)
+                                   : dispatch_submit(c->api->dispatch, &j, &rq, &r, errs);
     json_decref(custom);
     json_decref(body);
     job_release(&j);
@@ -725,6 +730,7 @@ void api_runs_backfill(struct api_ctx *c)
                               text, time_now_us());
         free(text);
     }
+    if (!dry) api_location(c, "/api/jobs/%s/runs", j.id); /* its runs, the newest first */
     api_json(c, dry ? 200 : 201, answer);
     json_decref(body);
     job_release(&j);

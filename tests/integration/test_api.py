@@ -491,6 +491,30 @@ class QueryParameters(ApiCase):
         # the audit trail pages by the same rule
         self.assertError(self.s.get("/api/audit?size=2&size=3"), 400, "size", "given twice")
 
+    def test_writes_take_no_parameter_but_a_dry_run_where_there_is_one(self):
+        """A ?dry_run=true on a write without a dry run (a DELETE) is refused, not ignored
+        while the write is made."""
+        victim = self.s.create_job("t", title="not deleted by a dry run")
+        for method, path in (("DELETE", "/api/jobs/%s?dry_run=true" % victim["id"]),
+                             ("POST", "/api/jobs/%s/runs?dry_run=true" % victim["id"]),
+                             ("POST", "/api/queues/default/actions/pause?x=1")):
+            with self.subTest(method=method, path=path):
+                r = self.s.request(method, path, {} if method == "POST" else None)
+                field = path.rsplit("?", 1)[1].split("=")[0]
+                self.assertError(r, 400, field, "unknown parameter (this request takes none)")
+        self.assertEqual(self.s.get("/api/jobs/" + victim["id"]).status, 200)
+        self.assertEqual(self.s.get("/api/jobs/%s/runs" % victim["id"]).json["hits"]["total"], 0)
+        self.assertFalse([q for q in self.s.get("/api/queues").json["hits"]["hits"]
+                          if q["name"] == "default"][0]["paused"])
+        # the writes with a dry run take it
+        self.assertEqual(self.s.request("PATCH", "/api/jobs/%s?dry_run=true" % victim["id"],
+                                        {"title": "x"}).status, 200)
+        # a run request's problems are reported together, its queue's too
+        r = self.s.post("/api/jobs/%s/runs" % victim["id"], {"queue": "fast", "x": 1, "title": ""})
+        errs = self.assertError(r, 400, "queue", "unknown queue 'fast'")
+        self.assertEqual(sorted(e["field"] for e in errs["errors"]), ["queue", "title", "x"])
+        self.assertEqual(self.s.delete("/api/jobs/" + victim["id"]).status, 204)
+
     def test_unknown_parameters_are_refused(self):
         runs = "/api/jobs/%s/runs" % self.j["id"]
         r = self.s.get(runs + "?stauts=FAILED")

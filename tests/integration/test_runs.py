@@ -804,10 +804,13 @@ class Windows(unittest.TestCase):
         self.assertEqual((r.json["total"], r.json["dry_run"], r.json["queue"]), (3, True, "default"))
         self.assertEqual([(w["since"], w["until"]) for w in r.json["runs"]], windows)
         self.assertNotIn("id", r.json["runs"][0])
+        self.assertNotIn("Location", r.headers)
         self.assertEqual(s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"], 1)
         r = s.post(url, body)
         self.assertEqual(r.status, 201, r)
         self.assertEqual(r.json["total"], 3)
+        # created: where its runs are listed
+        self.assertEqual(r.headers["Location"], "%s/api/jobs/%s/runs" % (s.url, job["id"]))
         for (since, until), w in zip(windows, r.json["runs"]):
             run = s.wait_run(s.get("/api/jobs/%s/runs/%s" % (job["id"], w["id"])).json)
             self.assertEqual((run["status"], run["trigger"]), ("SUCCESS", "backfill"), run)
