@@ -648,7 +648,7 @@ static void deliver_to(struct notify *n, const struct job *j, const char *id, co
 {
     size_t i;
     json_t *v;
-    struct text *mail_text = NULL, *hook_text = NULL;
+    struct text *mail_shared = NULL, *hook_shared = NULL;
     json_t *emails = json_object_get(j->notifications, "emails");
     if (json_array_size(emails) && !n->cfg->smtp_url)
         log_warn("notify.no_smtp", "%s=%s reason=\"the job lists e-mails but no SMTP server is set (smtp_url: --smtp-url, SKED_SMTP_URL or [notifications] smtp_url)\"",
@@ -667,7 +667,7 @@ static void deliver_to(struct notify *n, const struct job *j, const char *id, co
             struct delivery *d = delivery_new(n, CH_EMAIL, json_string_value(v), id, about, j);
             if ((d->undo = undo)) undo->refs++;
             d->subject = xstrdup(subject);
-            send_text(d, &mail_text, mail);
+            send_text(d, &mail_shared, mail);
         }
     }
     json_array_foreach(json_object_get(j->notifications, "webhooks"), i, v)
@@ -685,7 +685,7 @@ static void deliver_to(struct notify *n, const struct job *j, const char *id, co
         if ((d->undo = undo)) undo->refs++;
         d->event = event;
         d->hook = (int)i + 1;
-        send_text(d, &hook_text, hook);
+        send_text(d, &hook_shared, hook);
     }
 }
 
@@ -694,7 +694,8 @@ static void on_event(void *arg, const struct sk_event *ev)
     struct notify *n = arg;
     const struct run *r = ev->run;
     if (ev->kind != SKEV_STATUS || !run_status_terminal(r->status)) return;
-    int64_t *last = r->status == RUN_SUCCESS && r->until == NO_TIME && r->finished_at != NO_TIME
+    int64_t *last = n->last_success.count && r->status == RUN_SUCCESS && r->until == NO_TIME &&
+                            r->finished_at != NO_TIME
                         ? map_get(&n->last_success, r->job_id)
                         : NULL;
     if (last && r->finished_at > *last) *last = r->finished_at;

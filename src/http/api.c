@@ -233,9 +233,9 @@ void api_handle(struct http_req *req, void *arg)
     /* a write takes no query parameter but dry_run where it has a dry run: a misspelt or
      * misplaced ?dry_run=true (a DELETE has no dry run) must not write */
     void (*fn)(struct api_ctx *) = handlers[i].fn;
-    if (changes_state(req->head.method) && fn != api_jobs_create && fn != api_jobs_put &&
-        fn != api_jobs_patch && fn != api_runs_backfill && fn != api_jobs_stop_runs &&
-        api_no_params(&c))
+    if (req->nparams && changes_state(req->head.method) && fn != api_jobs_create &&
+        fn != api_jobs_put && fn != api_jobs_patch && fn != api_runs_backfill &&
+        fn != api_jobs_stop_runs && api_no_params(&c))
         return;
     fn(&c);
 }
