@@ -19,7 +19,7 @@ import { h, icon, clear, refreshRelativeTimes, refreshDurations } from './js/dom
 import {
   errorBox, confirmDialog, setBanner, openDialog, button, field, input, errorSummary, applyErrors,
 } from './js/components.js';
-import { loginPage } from './js/pages/login.js';
+import { loginPage, signInFieldsMissing } from './js/pages/login.js';
 import { jobsPage } from './js/pages/jobs.js';
 import { jobFormPage } from './js/pages/jobform.js';
 import { jobPage } from './js/pages/job.js';
@@ -163,13 +163,7 @@ function signInAgain() {
     onSubmit: async () => {
       if (busy) return;
       const form = reauth.dialog.querySelector('form');
-      const missing = [];
-      if (!username.value.trim()) missing.push({ field: 'username', messages: ['Enter your username.'] });
-      if (!password.value) missing.push({ field: 'password', messages: ['Enter your password.'] });
-      if (missing.length) {
-        applyErrors(form, { message: 'Fill in both fields to sign in.', errors: missing }).focus();
-        return;
-      }
+      if (signInFieldsMissing(form, username, password)) return;
       busy = true;
       submit.disabled = true;
       try {

@@ -21,6 +21,19 @@ function nextPath(next) {
   return u.pathname + u.search + u.hash;
 }
 
+/**
+ * Says in form which of the two fields is empty, in plain words rather than by the API's
+ * length rules; true when one is (nothing is to be sent).
+ */
+export function signInFieldsMissing(form, username, password) {
+  const missing = [];
+  if (!username.value.trim()) missing.push({ field: 'username', messages: ['Enter your username.'] });
+  if (!password.value) missing.push({ field: 'password', messages: ['Enter your password.'] });
+  if (!missing.length) return false;
+  applyErrors(form, { message: 'Fill in both fields to sign in.', errors: missing }).focus();
+  return true;
+}
+
 export function loginPage(el, { query }, { signedIn }) {
   const username = input({ name: 'username', autocomplete: 'username', autocapitalize: 'none', required: true });
   const password = input({ type: 'password', name: 'password', autocomplete: 'current-password', required: true });
@@ -34,14 +47,7 @@ export function loginPage(el, { query }, { signedIn }) {
     submit);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    // empty fields are said in plain words here, not sent for the API's length rules
-    const missing = [];
-    if (!username.value.trim()) missing.push({ field: 'username', messages: ['Enter your username.'] });
-    if (!password.value) missing.push({ field: 'password', messages: ['Enter your password.'] });
-    if (missing.length) {
-      applyErrors(form, { message: 'Fill in both fields to sign in.', errors: missing }).focus();
-      return;
-    }
+    if (signInFieldsMissing(form, username, password)) return;
     submit.disabled = true;
     try {
       const s = await api.post('/session', { username: username.value.trim(), password: password.value });
