@@ -289,6 +289,17 @@ static const char *smtp_url_error(const char *url)
     return NULL;
 }
 
+/* A whole number from 1 to most into *out, or -EINVAL naming src. */
+static int whole_number(const char *val, long most, int *out, const char *src, struct sk_err *e)
+{
+    char *end;
+    long v = strtol(val, &end, 10);
+    if (*end || end == val || v < 1 || v > most)
+        return sk_err_set(e, -EINVAL, src, "'%s': a whole number from 1 to %ld", val, most);
+    *out = (int)v;
+    return 0;
+}
+
 static int set_option(struct config *c, const char *name, const char *val, const char *src,
                       struct sk_err *e)
 {
@@ -428,17 +439,9 @@ static int set_option(struct config *c, const char *name, const char *val, const
             return sk_err_set(e, -EINVAL, src, "'%s': a duration of at least 1m, e.g. 90d", val);
         c->retention_ms = n;
     } else if (strcmp(name, "builtin-threads") == 0) {
-        char *end;
-        long v = strtol(val, &end, 10);
-        if (*end || end == val || v < 1 || v > 64)
-            return sk_err_set(e, -EINVAL, src, "'%s': a whole number from 1 to 64", val);
-        c->builtin_threads = (int)v;
+        return whole_number(val, 64, &c->builtin_threads, src, e);
     } else if (strcmp(name, "notify-backlog") == 0) {
-        char *end;
-        long v = strtol(val, &end, 10);
-        if (*end || end == val || v < 1 || v > 1000000)
-            return sk_err_set(e, -EINVAL, src, "'%s': a whole number from 1 to 1000000", val);
-        c->notify_backlog = (int)v;
+        return whole_number(val, 1000000, &c->notify_backlog, src, e);
     } else if (strcmp(name, "durability") == 0) {
         if (strcmp(val, "normal") == 0)
             c->durability = DURABILITY_NORMAL;
