@@ -242,7 +242,7 @@ void dispatch_set_queues(struct dispatch *d, const struct config *cfg)
 }
 
 /* At start: runs left QUEUED in a queue the settings no longer name (a reload removed it,
- * then sked stopped before it was empty) are run as a reload leaves them, in a removed queue,
+ * then sked stopped before it was empty, or the recovery queued a retry there) are run as a reload leaves them, in a removed queue,
  * one at a time, as its last concurrency is not known; listed until it is empty. */
 static void adopt_removed_queues(struct dispatch *d)
 {
@@ -1401,6 +1401,8 @@ int dispatch_recover(struct dispatch *d)
     }
     if (killed) log_warn("run.orphans_killed", "count=%d", killed);
     store_runs_free(runs, n);
+    /* a retry may have gone to a queue the settings no longer name */
+    if (rc == 0) adopt_removed_queues(d);
     return rc ? rc : (int)n;
 }
 

@@ -1709,6 +1709,27 @@ class RemovedQueueAtStart(unittest.TestCase):
             wait_for(lambda: [q["name"] for q in s.get("/api/queues").json["hits"]["hits"]] ==
                      ["default"], what="the removed queue gone once empty")
 
+    def test_a_retry_queued_by_the_recovery_in_a_queue_gone_runs(self):
+        tmp = tempfile.mkdtemp(prefix="sked-test-")
+        mark = os.path.join(tmp, "mark")  # the first attempt hangs, the second ends at once
+        tasks = {"extra.json": sh_task("extra", "test -e %s || { touch %s; sleep 100; }"
+                                       % (mark, mark))}
+        with Sked(tasks=tasks, tmp=tmp, args=FAST + ["--queues", "default=2,extra=1"]) as s:
+            job = s.create_job("extra", default_queue="extra", max_retries=1, retry_backoff="1s")
+            first = s.run_job(job["id"])
+            wait_for(lambda: os.path.exists(mark), what="the first attempt")
+            s.kill9()
+            s.args = FAST + ["--queues", "default=2"]
+            s.start()
+            self.assertEqual(s.get_run(first)["status"], "FAILED")
+            self.assertIn("event=queue.not_configured queue=extra queued=1 slots=1",
+                          s.server_log())
+            runs = s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["hits"]
+            retry = [r for r in runs if r["id"] != first["id"]]
+            self.assertEqual(len(retry), 1, runs)
+            self.assertEqual(s.wait_run(retry[0], timeout=30)["status"], "SUCCESS")
+        skedtest.shutil.rmtree(tmp, ignore_errors=True)
+
 
 class PauseQueuesAtStart(unittest.TestCase):
     """--pause-queues: a copy of a store (a restored backup) starts with every queue paused,
