@@ -780,23 +780,17 @@ static bool comm_of(pid_t pid, char out[32])
     return r > 0;
 }
 
-/* Whether the task process pid (its environment names one of the runs) still belongs to a
- * live sked: its tree leads up to a running sked, not to init or a subreaper as the tree of a
- * dead one does. Such a sked serves a copy of this store (a backup restored and served on the
- * same machine, under the same node name): its tasks are not this store's orphans. */
-static bool live_owner(pid_t pid, const char *const *needles, size_t n)
+/* Whether the descriptor name in the /proc/PID/fd folder dir is a pipe; its inode into ino. */
+static bool fd_pipe(int dir, const char *name, ino_t *ino)
 {
-    char mine[32], theirs[32];
-    if (!comm_of(getpid(), mine)) return false;
-    for (int depth = 0; depth < 64; depth++) {
-        pid = parent_of(pid);
-        /* pid 1 too: a sked may be the first process of a container (a dead one's tasks are
-         * then gone with the container, or lead up to an init of another name) */
-        if (pid <= 0 || pid == getpid()) return false;
-        if (environ_has(pid, needles, n)) continue; /* another process of the task's tree */
-        return comm_of(pid, theirs) && strcmp(mine, theirs) == 0;
-    }
-    return false;
+    char link[64];
+    ssize_t len = readlinkat(dir, name, link, sizeof link - 1);
+    if (len <= 0) return false;
+    link[len] = '\0';
+    unsigned long long v;
+    if (sscanf(link, "pipe:[%llu]", &v) != 1) return false;
+    *ino = (ino_t)v;
+    return true;
 }
 
 /* Whether process pid has an open descriptor on one of the pipes (by their inodes). */
@@ -809,16 +803,55 @@ static bool holds_pipe(pid_t pid, const ino_t *pipes, size_t n)
     struct dirent *de;
     bool found = false;
     while (d && !found && (de = readdir(d)) != NULL) {
-        char link[64];
-        ssize_t len = readlinkat(dirfd(d), de->d_name, link, sizeof link - 1);
-        if (len <= 0) continue;
-        link[len] = '\0';
-        unsigned long long ino;
-        if (sscanf(link, "pipe:[%llu]", &ino) != 1) continue;
-        for (size_t i = 0; i < n && !found; i++) found = pipes[i] == (ino_t)ino;
+        ino_t ino;
+        if (!fd_pipe(dirfd(d), de->d_name, &ino)) continue;
+        for (size_t i = 0; i < n && !found; i++) found = pipes[i] == ino;
     }
     if (d) closedir(d);
     return found;
+}
+
+/* The inodes of the pipes on fds 0-3 of pid (a task's stdin, stdout, stderr and status fd)
+ * into out; how many. */
+static size_t task_pipes(pid_t pid, ino_t out[4])
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    int dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    size_t n = 0;
+    for (int fd = 0; dir >= 0 && fd < 4; fd++) {
+        char name[4] = {(char)('0' + fd), '\0'};
+        if (fd_pipe(dir, name, &out[n])) n++;
+    }
+    if (dir >= 0) close(dir);
+    return n;
+}
+
+/* Whether the task process pid (its environment names one of the runs) still belongs to a
+ * live sked: its tree leads up to a running sked, not to init or a subreaper as the tree of a
+ * dead one does. Such a sked serves a copy of this store (a backup restored and served on the
+ * same machine, under the same node name): its tasks are not this store's orphans. The sked
+ * that started a task holds the other ends of its pipes, whatever its binary is named; a task
+ * whose first process let go of its pipes is told by the name of the program it leads up to. */
+static bool live_owner(pid_t pid, const char *const *needles, size_t n)
+{
+    char mine[32], theirs[32];
+    if (!comm_of(getpid(), mine)) return false;
+    for (int depth = 0; depth < 64; depth++) {
+        pid_t up = parent_of(pid);
+        /* pid 1 too: a sked may be the first process of a container (a dead one's tasks are
+         * then gone with the container, or lead up to an init of another name) */
+        if (up <= 0 || up == getpid()) return false;
+        if (environ_has(up, needles, n)) { /* another process of the task's tree */
+            pid = up;
+            continue;
+        }
+        ino_t pipes[4];
+        size_t np = task_pipes(pid, pipes);
+        if (np) return holds_pipe(up, pipes, np);
+        return comm_of(up, theirs) && strcmp(mine, theirs) == 0;
+    }
+    return false;
 }
 
 int worker_kill_orphans(const char *const *ids, size_t n, const ino_t *pipes, size_t npipes,

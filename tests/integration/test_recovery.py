@@ -390,13 +390,17 @@ class OneServerPerStore(unittest.TestCase):
     def test_a_copy_of_the_store_served_beside_it_leaves_its_tasks_alone(self):
         """A backup restored and served on the same machine holds the first server's RUNNING
         runs: its recovery ends them in the copy, but their processes belong to the live first
-        server and are not killed."""
+        server and are not killed, whatever the name of the binary each one runs (here the
+        copy's is another: a new version tried beside the old one)."""
         with Sked(tasks=TASKS, args=["--shutdown-grace", "1s"]) as s:
             run = s.run_job(s.create_job("long")["id"])
             started(s, run, "working")
             needle = "SKED_RUN_ID=" + run["id"]
             before = settled_pids(needle)
             copy = Sked(tasks=TASKS, args=["--shutdown-grace", "1s"])
+            renamed = os.path.join(copy.tmp, "sked-next")
+            os.symlink(os.path.abspath(skedtest.BIN), renamed)
+            copy.wrapper = ["/bin/sh", "-c", 'exec "%s" "$@"' % renamed]
             try:
                 r = subprocess.run([skedtest.BIN, "backup", copy.db, "--db", s.db],
                                    capture_output=True, text=True, timeout=60, env=s.env)
