@@ -949,6 +949,8 @@ static void finish(struct active *a, enum run_status st, char *message)
                                   RF_PROGRESS | RF_ENTRIES | RF_PID,
                               r, now);
         store_commit(d->store);
+    } else if (!a->is_builtin) {
+        store_detached_remove(d->store, r->id); /* its task has ended */
     }
     if (rc == -ESTALE)
         log_warn("run.stale", "run=%s status=%s reason=\"the run moved on without us\"", r->id,
@@ -1336,6 +1338,10 @@ void dispatch_job_deleted(struct dispatch *d, const char *job_id)
         /* a job's deletion tells this at its start and again at its end: once is news */
         if (strcmp(a->run.job_id, job_id) != 0 || a->detached) continue;
         a->detached = true;
+        /* its row goes with the job: the store keeps that its task is still to end, for a
+         * start after a crash meanwhile to kill what is left of it */
+        if (!a->is_builtin && !a->pending) store_detached_add(d->store, a->run.id, d->cfg->node,
+                                                              time_now_us());
         worker_terminate(a, END_STOPPED);
         log_info("run.detached", "run=%s job=%s reason=\"job deleted\"", a->run.id, job_id);
     }
@@ -1346,20 +1352,28 @@ void dispatch_job_deleted(struct dispatch *d, const char *job_id)
 int dispatch_recover(struct dispatch *d)
 {
     struct run *runs;
-    size_t n;
+    size_t n, ndet;
+    char **detached;
     int rc = store_runs_active(d->store, d->cfg->node, &runs, &n);
     if (rc) return rc;
-    if (n == 0) {
-        free(runs);
-        return 0;
+    /* and the tasks of deleted jobs' runs that were still ending */
+    if ((rc = store_detached_list(d->store, d->cfg->node, &detached, &ndet)) != 0) {
+        store_runs_free(runs, n);
+        return rc;
     }
-    const char **ids = xcalloc(n, sizeof *ids);
+    const char **ids = xcalloc(n + ndet + 1, sizeof *ids);
     for (size_t i = 0; i < n; i++) ids[i] = runs[i].id;
-    int killed = worker_kill_orphans(ids, n, NULL, 0, 0);
+    for (size_t i = 0; i < ndet; i++) ids[n + i] = detached[i];
+    int killed = worker_kill_orphans(ids, n + ndet, NULL, 0, 0);
     free(ids);
+    for (size_t i = 0; i < ndet; i++) {
+        if (rc == 0) rc = store_detached_remove(d->store, detached[i]);
+        free(detached[i]);
+    }
+    free(detached);
     const char *interrupted = "interrupted: sked stopped while the run was active";
     int64_t now = time_now_us();
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         struct run *r = &runs[i];
         /* a run being stopped ends as its stop would have ended it: CANCELLED, never retried */
         bool stopping = r->status == RUN_CANCELLING;

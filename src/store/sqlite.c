@@ -2062,6 +2062,42 @@ int store_runs_active(struct store *s, const char *node, struct run **out, size_
     return collect_runs(s, st, out, n);
 }
 
+int store_detached_add(struct store *s, const char *run_id, const char *node, int64_t now)
+{
+    sqlite3_stmt *st = stmt(s, "INSERT OR IGNORE INTO detached (run_id, node, since) "
+                               "VALUES (?1, ?2, ?3)");
+    bind_text(st, 1, run_id);
+    bind_text(st, 2, node);
+    bind_time(st, 3, now);
+    return write_step(s, st) == SQLITE_DONE ? 0 : fail(s, "detached_add");
+}
+
+int store_detached_remove(struct store *s, const char *run_id)
+{
+    sqlite3_stmt *st = stmt(s, "DELETE FROM detached WHERE run_id = ?1");
+    bind_text(st, 1, run_id);
+    return write_step(s, st) == SQLITE_DONE ? 0 : fail(s, "detached_remove");
+}
+
+int store_detached_list(struct store *s, const char *node, char ***ids, size_t *n)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT run_id FROM detached WHERE node = ?1 OR node IS NULL");
+    bind_text(st, 1, node);
+    *ids = NULL;
+    *n = 0;
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            *ids = xrealloc(*ids, cap * sizeof **ids);
+        }
+        (*ids)[(*n)++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, "detached_list");
+}
+
 int store_runs_remote(struct store *s, const char *executor, const char *node, struct run **out,
                       size_t *n)
 {

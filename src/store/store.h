@@ -242,6 +242,13 @@ int store_runs_release_held(struct store *s, const char *job_id);
 int store_jobs_holding(struct store *s, void (*fn)(void *arg, const char *job_id), void *arg);
 /* Runs sked executes itself of node in RUNNING or CANCELLING (what a restart must recover). */
 int store_runs_active(struct store *s, const char *node, struct run **out, size_t *n);
+/* The task of run_id (of node), whose row went with its deleted job, is still ending; or it has
+ * ended (remove). */
+int store_detached_add(struct store *s, const char *run_id, const char *node, int64_t now);
+int store_detached_remove(struct store *s, const char *run_id);
+/* The run ids of node's (or no node's) tasks still ending when sked stopped, into *ids (each
+ * and the array malloc'd). */
+int store_detached_list(struct store *s, const char *node, char ***ids, size_t *n);
 /* Runs of an executor elsewhere ("celery") that are not over: QUEUED, RUNNING or CANCELLING. */
 int store_runs_remote(struct store *s, const char *executor, const char *node, struct run **out,
                       size_t *n);

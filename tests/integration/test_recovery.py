@@ -67,6 +67,35 @@ class Kill9(unittest.TestCase):
                 time.sleep(1)  # a child left by the walk would fork no more, and live on
                 self.assertEqual(pids_with_env(needle), [], "processes of the interrupted run")
 
+    def test_a_deleted_jobs_task_still_ending_is_killed_after_a_crash(self):
+        """A job's deletion takes its runs at once and stops their tasks (SIGTERM, then SIGKILL
+        after the stop grace); a crash in between leaves no record of the run, yet the next
+        start kills what is left of its task. A task that ends in time leaves nothing behind."""
+        slow = sh_task("slow", "trap '' TERM; echo begin; while :; do sleep 0.1; done",
+                       stop_grace="60s")
+        tasks = dict(TASKS, **{"slow.json": slow})
+
+        def detached():
+            with sqlite3.connect(s.db) as db:
+                return db.execute("SELECT count(*) FROM detached").fetchone()[0]
+        with Sked(tasks=tasks, args=["--shutdown-grace", "1s"]) as s:
+            for task in ("slow", "stubborn"):  # stop grace 60 s, 1 s
+                run = s.run_job(s.create_job(task)["id"])
+                started(s, run, "begin")
+                needle = "SKED_RUN_ID=" + run["id"]
+                self.assertEqual(s.delete("/api/jobs/" + run["job_id"]).status, 204)
+                self.assertTrue(pids_with_env(needle))  # in its stop grace
+                self.assertEqual(detached(), 1)
+                if task == "slow":
+                    s.kill9()
+                    s.start()
+                    self.assertIn("event=run.orphans_killed count=", s.server_log())
+                    wait_for(lambda: not pids_with_env(needle), what="the task killed")
+                    self.assertEqual(detached(), 0)  # the start's kill took the record
+                else:
+                    wait_for(lambda: not pids_with_env(needle), what="the task's end")
+                    wait_for(lambda: detached() == 0, what="its record gone with it")
+
     def test_kill9_during_a_run_then_restart(self):
         with Sked(tasks=TASKS, args=["--queues", "default=1", "--shutdown-grace", "1s"]) as s:
             long_run = s.run_job(s.create_job("long")["id"])
