@@ -1832,6 +1832,7 @@ class Upgrade(unittest.TestCase):
                 ALTER TABLE job DROP COLUMN alert_after_ms;
                 ALTER TABLE job DROP COLUMN overdue_at;
                 ALTER TABLE job DROP COLUMN alert_from;
+                DROP TABLE detached;
                 PRAGMA user_version = 4;""")
             t = int(time.time() * 1e6)
             queued = str(uuid.uuid4())
