@@ -409,6 +409,20 @@ static bool folds(const char *q)
     return false;
 }
 
+/* A reason why the store at path cannot be opened, when its folder is one: "" when not. */
+static const char *unwritable_folder(const char *path)
+{
+    if (strcmp(path, ":memory:") == 0) return "";
+    char *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash) slash[slash == dir] = '\0';
+    bool no = access(slash ? dir : ".", W_OK) != 0;
+    free(dir);
+    return no ? " (its folder is not writable by this user: sked keeps the store's -wal and -shm "
+                "files beside it)"
+              : "";
+}
+
 static int open_db(const char *path, enum durability d, sqlite3 **db, int *page,
                    struct sk_err *e)
 {
@@ -416,9 +430,16 @@ static int open_db(const char *path, enum durability d, sqlite3 **db, int *page,
     int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              vfs);
     if (rc != SQLITE_OK) {
-        sk_err_set(e, -EIO, "db", "%s: cannot open: %s", path,
-                   *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+        sk_err_set(e, -EIO, "db", "%s: cannot open: %s%s", path,
+                   *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc), unwritable_folder(path));
         return -EIO;
+    }
+    /* SQLite opens a file it may not write read-only, without a word: every write would fail */
+    if (sqlite3_db_readonly(*db, "main") == 1) {
+        sk_err_set(e, -EACCES, "db", "%s: the store is read-only for this user (uid %d): sked "
+                   "writes it; make the file writable by this user, or serve a copy (sked "
+                   "backup COPY --db %s)", path, (int)geteuid(), path);
+        return -EACCES;
     }
     sqlite3_busy_timeout(*db, 5000);
     sqlite3_create_function_v2(*db, "fold", 1,
@@ -432,7 +453,8 @@ static int open_db(const char *path, enum durability d, sqlite3 **db, int *page,
              vfs || d == DURABILITY_FULL ? "FULL" : "NORMAL");
     char *msg = NULL;
     if (sqlite3_exec(*db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
-        sk_err_set(e, -EIO, "db", "%s: %s", path, msg ? msg : "cannot configure");
+        sk_err_set(e, -EIO, "db", "%s: %s%s", path, msg ? msg : "cannot configure",
+                   unwritable_folder(path));
         sqlite3_free(msg);
         return -EIO;
     }

@@ -1803,6 +1803,38 @@ class PauseQueuesAtStart(unittest.TestCase):
             self.assertIn(message, p.stderr)
 
 
+class StoreAccess(unittest.TestCase):
+    def test_a_store_sked_may_not_write_is_refused_at_start(self):
+        """A store file this user may not write (SQLite would open it read-only, and every
+        write would fail once serving), or whose folder it may not write (no -wal file can be
+        made), stops the start with the reason and what to do."""
+        with Sked(tasks={"quick.json": sh_task("quick", "echo hi")}) as s:
+            s.stop()
+            user = []
+            if os.geteuid() == 0:  # root writes anything: the store is served as nobody
+                for root, dirs, files in os.walk(s.tmp):
+                    for name in [root] + [os.path.join(root, f) for f in files + dirs]:
+                        os.chown(name, 65534, 65534)
+                user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+            cmd = user + [skedtest.BIN, "serve", "--db", s.db, "--listen", "127.0.0.1:0",
+                          "--tasks", s.tasks_dir]
+            os.chmod(s.db, 0o444)
+            p = subprocess.run(cmd, capture_output=True, text=True, env=s.env, timeout=30)
+            self.assertEqual(p.returncode, 1, p)
+            self.assertIn("%s: the store is read-only for this user (uid " % s.db, p.stderr)
+            self.assertIn("make the file writable by this user, or serve a copy", p.stderr)
+            self.assertNotIn("listening", p.stderr)
+            os.chmod(s.db, 0o644)
+            os.chmod(s.tmp, 0o555)
+            try:
+                p = subprocess.run(cmd, capture_output=True, text=True, env=s.env, timeout=30)
+            finally:
+                os.chmod(s.tmp, 0o755)
+            self.assertEqual(p.returncode, 1, p)
+            self.assertIn("its folder is not writable by this user", p.stderr)
+            s.start()  # as it was: served
+
+
 class Upgrade(unittest.TestCase):
     def test_a_version_4_store_is_migrated_with_its_runs(self):
         """A store as version 4 left it (no run counts, the old index conditions, no indexes of
