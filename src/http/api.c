@@ -218,15 +218,16 @@ void api_handle(struct http_req *req, void *arg)
                                "signing in)");
             return;
         }
-        /* a job's PATCH checks the role itself, once it has read the job (404) and the body
-         * (400 when it is no JSON object): which fields it names decides whether an operator
-         * may send it */
-        bool ok = auth_allowed(c.who.role, perm) ||
-                  (handlers[i].fn == api_jobs_patch && auth_allowed(c.who.role, PERM_READ));
+        /* a job's PATCH by an operator checks the role itself, once it has read the job (404)
+         * and the body (400 when it is no JSON object): which fields it names decides whether
+         * an operator may send it; a viewer may send none */
+        bool patch = handlers[i].fn == api_jobs_patch;
+        bool ok = auth_allowed(c.who.role, perm) || (patch && auth_allowed(c.who.role, PERM_RUN));
         if (!ok) {
             api_error(&c, 403, "Permission denied: %s %s needs the %s role (you are %s).",
                       routes[i].method, routes[i].pattern,
-                      perm == PERM_RUN ? "operator or admin" : "admin", role_name(c.who.role));
+                      perm == PERM_RUN || patch ? "operator or admin" : "admin",
+                      role_name(c.who.role));
             return;
         }
     }

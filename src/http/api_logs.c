@@ -320,6 +320,19 @@ static void sse_write(struct http_req *req, const char *event, const char *id, j
     free(d);
 }
 
+#define SSE_TYPE "text/event-stream; charset=utf-8"
+
+/* The headers of an event stream's answer; for HEAD, the answer's head alone (false: nothing
+ * is streamed). */
+static bool sse_begin(struct api_ctx *c)
+{
+    http_add_header(c->req, "Cache-Control", "no-cache");
+    http_add_header(c->req, "X-Accel-Buffering", "no");
+    if (!http_head_only(c->req)) return true;
+    http_reply_stream_head(c->req, 200, SSE_TYPE);
+    return false;
+}
+
 static void sse_event(struct logstream *ls, const char *event, const char *id, json_t *data)
 {
     sse_write(ls->ctx.req, event, id, data);
@@ -540,6 +553,10 @@ void api_logs_stream(struct api_ctx *c)
         return;
     }
     json_decref(errs);
+    if (!sse_begin(c)) {
+        run_release(&r);
+        return;
+    }
     struct logstream *ls = xcalloc(1, sizeof *ls);
     ls->ctx = *c;
     ls->ctx.m = NULL;
@@ -547,9 +564,7 @@ void api_logs_stream(struct api_ctx *c)
     ls->rid = r.rid;
     ls->last_seq = after;
     ls->min_level = level;
-    http_add_header(c->req, "Cache-Control", "no-cache");
-    http_add_header(c->req, "X-Accel-Buffering", "no");
-    http_stream_start(c->req, 200, "text/event-stream; charset=utf-8", on_drain, on_close, ls);
+    http_stream_start(c->req, 200, SSE_TYPE, on_drain, on_close, ls);
     http_stream_write(c->req, "retry: 2000\n\n", 13);
     json_t *rj = api_run_json(c, &r);
     json_t *d = json_pack("{s:s,s:O}", "status", run_status_name(r.status), "run", rj);
@@ -657,14 +672,12 @@ void api_runs_stream(struct api_ctx *c)
         return;
     }
     json_decref(errs);
+    if (!sse_begin(c)) return;
     struct runstream *rs = xcalloc(1, sizeof *rs);
     rs->ctx = *c;
     rs->ctx.m = NULL;
     memcpy(rs->job_id, job, sizeof rs->job_id);
-    http_add_header(c->req, "Cache-Control", "no-cache");
-    http_add_header(c->req, "X-Accel-Buffering", "no");
-    http_stream_start(c->req, 200, "text/event-stream; charset=utf-8", runstream_drain,
-                      runstream_close, rs);
+    http_stream_start(c->req, 200, SSE_TYPE, runstream_drain, runstream_close, rs);
     /* a reconnect may have missed changes: it reads the lists again at once */
     static const char start[] = "retry: 2000\n\nevent: resync\ndata: {}\n\n";
     http_stream_write(c->req, start, sizeof start - 1);

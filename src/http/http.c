@@ -506,18 +506,24 @@ static void conn_error(struct http_conn *c, int status, const char *msg)
 
 static void process(struct http_conn *c);
 
-void http_reply(struct http_req *req, int status, const char *content_type, const char *body,
-                size_t len)
+bool http_head_only(const struct http_req *req)
+{
+    return strcmp(req->head.method, "HEAD") == 0;
+}
+
+/* The answer; length -1: of no known length (the head of a stream's answer to HEAD). */
+static void reply(struct http_req *req, int status, const char *content_type, const char *body,
+                  int64_t len)
 {
     struct http_conn *c = req->conn;
     req->status = status;
     if (c->srv->observe) c->srv->observe(req, c->srv->observe_arg);
-    bool head_only = strcmp(req->head.method, "HEAD") == 0;
+    bool head_only = http_head_only(req);
     bool keep = req->head.keep_alive && !c->closing;
     struct evbuffer *out = conn_out(c);
     bool no_body = status == 204 || status == 304;
-    write_head(req, out, status, no_body ? NULL : content_type, no_body ? -1 : (int64_t)len, keep);
-    if (!head_only && !no_body && len) evbuffer_add(out, body, len);
+    write_head(req, out, status, no_body ? NULL : content_type, no_body ? -1 : len, keep);
+    if (!head_only && !no_body && len > 0) evbuffer_add(out, body, (size_t)len);
     req->responded = true;
     c->req = NULL;
     req_free(req);
@@ -526,6 +532,17 @@ void http_reply(struct http_req *req, int status, const char *content_type, cons
     } else if (!c->processing) {
         process(c); /* pipelined requests waiting in the input buffer */
     }
+}
+
+void http_reply(struct http_req *req, int status, const char *content_type, const char *body,
+                size_t len)
+{
+    reply(req, status, content_type, body, (int64_t)len);
+}
+
+void http_reply_stream_head(struct http_req *req, int status, const char *content_type)
+{
+    reply(req, status, content_type, NULL, -1);
 }
 
 void http_reply_error(struct http_req *req, int status, const char *message)

@@ -139,6 +139,10 @@ void http_add_header(struct http_req *req, const char *name, const char *value);
 /* Sends a complete response; the request is freed once written. */
 void http_reply(struct http_req *req, int status, const char *content_type, const char *body,
                 size_t len);
+/* Whether req is a HEAD request (answered with the head of what GET would answer). */
+bool http_head_only(const struct http_req *req);
+/* The head of a stream's answer, alone: the answer to HEAD on a stream's route. */
+void http_reply_stream_head(struct http_req *req, int status, const char *content_type);
 /* {"status":N,"message":...} */
 void http_reply_error(struct http_req *req, int status, const char *message);
 

@@ -402,6 +402,28 @@ class BadInput(ApiCase):
                 self.assertEqual(status, 404, body)
                 self.assertIn(message, json.loads(body)["message"])
 
+    def test_head_on_a_stream_answers_its_head_alone(self):
+        """HEAD on an event stream's route answers the head GET would, with no event and no
+        stream held open: a request after it on the connection is answered."""
+        run = self.s.wait_run(self.s.run_job(self.job()["id"]))
+        auth = ("Authorization: Bearer %s\r\n" % skedtest.TOKEN).encode()
+        for path in ("/api/runs/stream",
+                     "/api/jobs/%s/runs/%s/logs/stream" % (run["job_id"], run["id"])):
+            with self.subTest(path=path):
+                data = self.s.raw(b"HEAD " + path.encode() + b" HTTP/1.1\r\nHost: t\r\n" + auth +
+                                  b"\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n"
+                                  b"Connection: close\r\n\r\n")
+                head, _, rest = data.partition(b"\r\n\r\n")
+                self.assertTrue(head.startswith(b"HTTP/1.1 200 "), head)
+                self.assertIn(b"Content-Type: text/event-stream", head)
+                self.assertIn(b"Cache-Control: no-cache", head)
+                (status, _, body), = parse_responses(rest)  # the next answer, nothing between
+                self.assertEqual(status, 200, rest[:200])
+                self.assertIn(b"ok", body)
+        # a stream's route still checks what it is asked for under HEAD
+        r = self.s.request("HEAD", "/api/jobs/%s/runs/%s/logs/stream" % (NO_SUCH, NO_SUCH))
+        self.assertEqual(r.status, 404)
+
     def test_405_with_allow(self):
         # HEAD is answered wherever GET is
         for method, path, allow in (("DELETE", "/api/jobs", {"GET", "HEAD", "POST"}),
@@ -684,9 +706,10 @@ class QueryParameters(ApiCase):
 
 class PatchRoles(ApiCase):
     def test_a_patch_is_refused_by_role_before_its_fields_are_checked(self):
-        """An operator's or viewer's PATCH of a job that is no JSON object is told so (400);
-        one whose fields the caller's role may not send is refused (403) before any of them is
-        checked, and the fields an operator may send are checked as an admin's are."""
+        """An operator's PATCH of a job that is no JSON object is told so (400); one whose
+        fields the operator may not send is refused (403) before any of them is checked, and
+        the fields an operator may send are checked as an admin's are. A viewer may send none:
+        refused before the job or the body is looked at, as PUT and DELETE are."""
         job = self.job()
         tok = {}
         for role in ("operator", "viewer"):
@@ -700,24 +723,27 @@ class PatchRoles(ApiCase):
         def patch(role, raw):
             return self.s.request("PATCH", url, raw=raw, token=tok[role])
 
-        for role in tok:
-            with self.subTest(role=role):
-                self.assertError(patch(role, b'{"active":'), 400, fragment="malformed JSON")
-                self.assertError(patch(role, b"[]"), 400, fragment="must be a JSON object")
-                self.assertError(patch(role, b""), 400, fragment="body is required")
-                for raw in (b'{"title":"x"}', b'{"active":true,"title":"x"}', b"{}",
-                            b'{"title":"","active":true}', b'{"args":{"n":"many"}}'):
-                    self.assertError(patch(role, raw), 403, fragment="PATCH /api/jobs/{} needs the "
-                                     "admin role (you are %s)." % role)
+        self.assertError(patch("operator", b'{"active":'), 400, fragment="malformed JSON")
+        self.assertError(patch("operator", b"[]"), 400, fragment="must be a JSON object")
+        self.assertError(patch("operator", b""), 400, fragment="body is required")
+        for raw in (b'{"title":"x"}', b'{"active":true,"title":"x"}', b"{}",
+                    b'{"title":"","active":true}', b'{"args":{"n":"many"}}'):
+            self.assertError(patch("operator", raw), 403, fragment="PATCH /api/jobs/{} needs "
+                             "the admin role (you are operator).")
         self.assertError(patch("operator", b'{"active":"yes"}'), 400, "active")
-        for raw in (b'{"active":false}', b'{"active":"yes"}', b'{"schedule":{"type":"x"}}'):
+        for raw in (b'{"active":false}', b'{"active":"yes"}', b'{"schedule":{"type":"x"}}',
+                    b'{"active":', b"[]", b"", b'{"title":"x"}'):
             self.assertError(patch("viewer", raw), 403,
                              fragment="needs the operator or admin role (you are viewer).")
+        self.assertError(self.s.request("PATCH", url, raw=b'{"active":true}', token=tok["viewer"],
+                                        headers={"If-Match": '"x"'}), 403)
         self.assertEqual(patch("operator", b'{"active":false}').status, 200)
         now = self.s.get(url).json
         self.assertEqual((now["active"], now["title"]), (False, job["title"]))
         self.assertError(self.s.request("PATCH", "/api/jobs/" + NO_SUCH, raw=b'{"active":true}',
-                                        token=tok["viewer"]), 404)
+                                        token=tok["operator"]), 404)
+        self.assertError(self.s.request("PATCH", "/api/jobs/" + NO_SUCH, raw=b'{"active":true}',
+                                        token=tok["viewer"]), 403)
 
 
 class Limits(ApiCase):
