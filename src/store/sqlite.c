@@ -92,6 +92,10 @@ struct store {
 static int fail(struct store *s, const char *what)
 {
     log_error("store.error", "op=%s reason=%s", what, log_q(sqlite3_errmsg(s->db)));
+    int code = sqlite3_errcode(s->db) & 0xff;
+    if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
+        log_error("store.damaged", "db=%s action=\"stop sked, then restore the newest backup "
+                  "over it: sked restore BACKUP --db DB\"", log_q(s->path ? s->path : ""));
     return -EIO;
 }
 

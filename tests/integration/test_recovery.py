@@ -283,6 +283,35 @@ def run_with_a_commit_that_fails(test, s, job):
 
 
 class StoreFailure(unittest.TestCase):
+    def test_a_damaged_store_says_what_to_do(self):
+        """A store whose pages were damaged on disk cannot be served; the log says so and how
+        to come back (restore a backup), besides SQLite's words."""
+        noop = {"id": "noop", "title": "noop", "builtin": "noop"}
+        with skedtest.Sked(tasks={"noop.json": noop}, args=["--shutdown-grace", "1s"]) as s:
+            job = s.create_job("noop")
+            for _ in range(50):
+                s.run_job(job["id"])
+            s.stop()
+            with sqlite3.connect(s.db) as db:
+                root = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'run'").fetchone()[0]
+                page = db.execute("PRAGMA page_size").fetchone()[0]
+            with open(s.db, "r+b") as f:  # the run table's root page, its header overwritten
+                f.seek((root - 1) * page)
+                f.write(b"\xff" * 64)
+            try:
+                s.start()
+                s.get("/api/jobs/%s/runs" % job["id"])
+            except (RuntimeError, AssertionError):
+                pass
+            if s.proc:
+                self.assertEqual(s.proc.wait(10), 1)
+                s.proc = None
+            log = s.server_log()
+            self.assertIn("event=store.damaged db=\"%s\" action=\"stop sked, then restore the newest "
+                          "backup over it: sked restore BACKUP --db DB\"" % s.db, log)
+            self.assertNotIn("Sanitizer", log)  # exits 1 as it must, so not CheckedSked
+            self.assertNotIn("runtime error", log)
+
     def test_a_commit_that_fails_answers_nothing_and_stops(self):
         """A commit the store cannot make (here its WAL may grow no further) leaves the answers
         of its loop iteration unsent and stops sked with status 1; a restart finds the store as
