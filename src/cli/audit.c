@@ -92,6 +92,7 @@ int cmd_audit(int argc, char **argv)
     }
     struct table t;
     table_init(&t, 6, "TIME", "ACTOR", "ACTION", "ABOUT", "ADDRESS", "DETAILS");
+    t.free_text = TABLE_COL(5);
     size_t i;
     json_t *e;
     json_array_foreach(list_hits(list), i, e)
@@ -99,17 +100,12 @@ int cmd_audit(int argc, char **argv)
         char when[TIMEBUF], about[80];
         const json_t *actor = json_object_get(e, "actor");
         const char *who = json_str(actor, "name");
-        struct buf details = BUF_INIT;
         const json_t *d = json_object_get(e, "details");
-        if (d && !json_is_null(d)) {
-            char *text = json_dumps(d, JSON_COMPACT);
-            text_clean(&details, text, 60);
-            free(text);
-        }
+        char *details = d && !json_is_null(d) ? json_dumps(d, JSON_COMPACT) : NULL;
         table_row(&t, fmt_time(json_str(e, "ts"), when), who ? who : json_str(actor, "kind"),
                   json_str(e, "action"), concerned(e, list_hits(list), about),
-                  json_str(e, "address"), buf_cstr(&details));
-        buf_free(&details);
+                  json_str(e, "address"), details);
+        free(details);
     }
     list_print(&t, list, page, size, "entries");
     table_free(&t);

@@ -6,12 +6,15 @@
 #include "client.h"
 
 #include <curl/curl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/json.h"
 #include "base/timeutil.h"
@@ -57,9 +60,19 @@ static void add_val(struct opts *o, int id, const char *v)
     o->vals[id][o->nvals[id]++] = v;
 }
 
+/* url and token are the options' values, NULL when not given. */
 static int setup_client(struct opts *o, const char *url, const char *token)
 {
-    if (!url || !*url) url = getenv("SKED_URL");
+    /* an option given empty is a mistake (an unset variable in a script), not a wish for the
+     * environment's value */
+    if (url && !*url)
+        return usage_error(o, "--url is empty: give the server's URL, or leave --url out to use "
+                              "SKED_URL");
+    if (token && !*token)
+        return usage_error(o, "--token is empty: give an API token, or leave --token out to use "
+                              "SKED_TOKEN");
+    const char *from = url ? "--url" : "SKED_URL";
+    if (!url) url = getenv("SKED_URL");
     if (!url || !*url) url = DEFAULT_URL;
     if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
         return usage_error(o,
@@ -69,8 +82,14 @@ static int setup_client(struct opts *o, const char *url, const char *token)
     size_t n = strlen(url);
     while (n > 0 && url[n - 1] == '/')
         n--;
+    /* the routes start with /api: a URL ending so would ask for /api/api/jobs */
+    const char *path = strchr(strstr(url, "//") + 2, '/');
+    if (path && url + n - 4 >= path && strncasecmp(url + n - 4, "/api", 4) == 0)
+        return usage_error(o, "the server URL '%.*s' (from %s) ends in /api: give the server's "
+                              "root, %.*s",
+                           (int)n, url, from, (int)(n - 4), url);
     o->cl.url = xstrndup(url, n);
-    if (!token || !*token) token = getenv("SKED_TOKEN");
+    if (!token) token = getenv("SKED_TOKEN");
     o->cl.token = token && *token ? xstrdup(token) : NULL;
     return -1;
 }
@@ -165,6 +184,7 @@ static int parse_all(struct opts *o, const char *prog, const char *usage,
     o->usage = usage;
     o->spec = spec;
     o->cl.spec = spec;
+    o->cl.opts = o;
     int rc = parse(o, pos_name, pos_required, argc, argv);
     if (rc >= 0) opts_free(o); /* callers only free what they go on with */
     return rc;
@@ -206,8 +226,7 @@ const char *opts_get(const struct opts *o, int id)
     return o->nvals[id] ? o->vals[id][o->nvals[id] - 1] : NULL;
 }
 
-/* The long name of option id, for messages. */
-static const char *opt_name(const struct opts *o, int id)
+const char *opt_name(const struct opts *o, int id)
 {
     const struct opt_spec *sp = o->spec;
     while (sp->name && sp->id != id)
@@ -319,6 +338,43 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     return len;
 }
 
+/* ---- stopping a follow ---- */
+
+static volatile sig_atomic_t stop_signal; /* the SIGINT or SIGTERM caught, else 0 */
+static struct sigaction saved_int, saved_term;
+
+static void on_stop(int sig)
+{
+    stop_signal = sig;
+}
+
+void client_catch_stop(bool on)
+{
+    if (on) {
+        /* no SA_RESTART: the poll a request waits in returns, and curl asks on_progress */
+        struct sigaction sa = {.sa_handler = on_stop};
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &saved_int);
+        sigaction(SIGTERM, &sa, &saved_term);
+    } else {
+        sigaction(SIGINT, &saved_int, NULL);
+        sigaction(SIGTERM, &saved_term, NULL);
+    }
+}
+
+int client_stopped(void)
+{
+    return stop_signal;
+}
+
+/* curl's progress callback, called while a transfer waits too: non-zero ends it. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)arg, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return stop_signal != 0;
+}
+
 static CURL *new_handle(const struct client *c, const char *url, const char *accept,
                         struct curl_slist **hdrs, char *errbuf)
 {
@@ -347,6 +403,8 @@ static CURL *new_handle(const struct client *c, const char *url, const char *acc
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CLIENT_MAX_BODY);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     return h;
 }
 
@@ -368,10 +426,15 @@ static int too_big(const char *url)
 /*
  * The API's words in the CLI's: the option a field of a request comes from, and its pointers
  * to other endpoints as the commands that read them. One table for every command: each sends
- * a field from the one option that sets it (title from --title, default_queue from --queue).
+ * a field from the option that sets it (title from --title, default_queue from --queue). Where
+ * two options of a command may send one field (--since and --arg since=..., --tz and --crontab
+ * timezone=...), the one whose entry is "typed" names it only when it was given. A "keyed"
+ * option sends a member of its field per KEY=VALUE it takes: the member args.folder is named
+ * --arg folder=..., schedule.hour --crontab hour=....
  */
 static const struct {
     const char *field, *flag;
+    bool typed, keyed;
 } field_flags[] = {
     {"title", "--title"},
     {"description", "--description"},
@@ -380,7 +443,8 @@ static const struct {
     {"default_queue", "--queue"},
     {"queue", "--queue"},
     {"timeout", "--timeout"},
-    {"args", "--arg"},
+    {"args", "--arg", false, true},
+    {"args.since", "--since", true, false},
     {"args.custom_args", "--custom-args"},
     {"custom_args", "--custom-args"},
     {"overlap", "--overlap"},
@@ -402,15 +466,13 @@ static const struct {
     {"user", "--user"},
     {"job_id", "--job"},
     {"trigger", "--trigger"},
-    {"schedule.jitter", "--jitter"},
     {"reason", "--reason"},
-    {"schedule.timezone", "--tz"},
+    {"schedule", "--interval", true, false},
+    {"schedule", "--crontab", true, true},
+    {"schedule", "--cron", true, false},
     {"schedule.expression", "--cron"},
-    {"schedule.minute", "--crontab minute=..."},
-    {"schedule.hour", "--crontab hour=..."},
-    {"schedule.day_of_week", "--crontab day_of_week=..."},
-    {"schedule.day_of_month", "--crontab day_of_month=..."},
-    {"schedule.month_of_year", "--crontab month_of_year=..."},
+    {"schedule.jitter", "--jitter", true, false},
+    {"schedule.timezone", "--tz", true, false},
 };
 
 static const struct {
@@ -437,14 +499,15 @@ static const char *denied_rest(const char *msg)
     return needs && !memchr(p + 1, ' ', (size_t)(needs - p - 1)) ? needs + 1 : NULL;
 }
 
-/* Whether the command of spec has the option that flag ("--arg", "--active/--inactive",
- * "--crontab minute=...") names. */
-static bool has_flag(const struct opt_spec *spec, const char *flag)
+/* Whether c's command has the option that flag ("--arg", "--active/--inactive") names, and,
+ * when typed, whether it was given. */
+static bool has_flag(const struct client *c, const char *flag, bool typed)
 {
     const char *name = flag + 2;
     size_t n = strcspn(name, " /");
-    for (; spec && spec->name; spec++)
-        if (strlen(spec->name) == n && strncmp(spec->name, name, n) == 0) return true;
+    for (const struct opt_spec *sp = c->spec; sp && sp->name; sp++)
+        if (strlen(sp->name) == n && strncmp(sp->name, name, n) == 0)
+            return !typed || (c->opts && opts_has(c->opts, sp->id));
     return false;
 }
 
@@ -458,7 +521,7 @@ static void field_words(struct buf *b, const char *field, const struct client *c
         size_t n = strlen(field_flags[i].field);
         if (strncmp(field, field_flags[i].field, n) == 0 &&
             (field[n] == '\0' || field[n] == '.' || field[n] == '[') && n > best_len &&
-            has_flag(c->spec, field_flags[i].flag)) {
+            has_flag(c, field_flags[i].flag, field_flags[i].typed)) {
             best = i;
             best_len = n;
         }
@@ -468,11 +531,11 @@ static void field_words(struct buf *b, const char *field, const struct client *c
         return;
     }
     const char *rest = field + best_len;
-    if (strcmp(field_flags[best].flag, "--arg") == 0 && *rest == '.' && rest[1]) {
-        /* a saved argument: its name, and where inside its value when deeper */
+    if (field_flags[best].keyed && *rest == '.' && rest[1]) {
+        /* a member it sets from KEY=VALUE: its name, and where inside its value when deeper */
         size_t key = strcspn(rest + 1, ".[");
         char *name = xstrndup(rest + 1, key);
-        buf_printf(b, "--arg %s=...", shown(name));
+        buf_printf(b, "%s %s=...", field_flags[best].flag, shown(name));
         if (rest[1 + key]) buf_printf(b, " (at %s)", shown(rest + 1));
         free(name);
         return;
@@ -510,23 +573,23 @@ static void message_words(struct buf *b, const char *msg)
     buf_free(&t);
 }
 
-/* Explains a non-2xx answer to c: the API's message and field errors (in the CLI's words, as
- * field_words), else the raw start of it. */
+/* Explains a non-2xx answer to c on stderr (and in c->said): the API's message and field
+ * errors (in the CLI's words, as field_words), else the raw start of it. */
 static int refused(long status, const struct buf *body, const struct client *c)
 {
     struct sk_err e = {0};
     json_t *v = body->len ? json_parse(body->data, body->len, "body", &e) : NULL;
     const char *msg = json_str(v, "message");
+    struct buf out = BUF_INIT;
     if (msg) {
-        struct buf m = BUF_INIT;
-        message_words(&m, msg);
-        fprintf(stderr, "sked: %s (HTTP %ld)\n", buf_cstr(&m), status);
-        buf_free(&m);
+        buf_puts(&out, "sked: ");
+        message_words(&out, msg);
+        buf_printf(&out, " (HTTP %ld)\n", status);
     } else {
         struct buf t = BUF_INIT;
         text_clean(&t, buf_cstr(body), 200);
-        fprintf(stderr, "sked: the server answered HTTP %ld%s%s\n", status, t.len ? ": " : "",
-                buf_cstr(&t));
+        buf_printf(&out, "sked: the server answered HTTP %ld%s%s\n", status, t.len ? ": " : "",
+                   buf_cstr(&t));
         buf_free(&t);
     }
     size_t i;
@@ -542,17 +605,20 @@ static int refused(long status, const struct buf *body, const struct client *c)
         {
             struct buf text = BUF_INIT;
             message_words(&text, json_is_string(m) ? json_string_value(m) : "invalid");
-            fprintf(stderr, "  %s: %s\n", buf_cstr(&f), buf_cstr(&text));
+            buf_printf(&out, "  %s: %s\n", buf_cstr(&f), buf_cstr(&text));
             /* --arg reads its VALUE as JSON first: 5 is a number, "5" the text */
             if (strncmp(buf_cstr(&f), "--arg ", 6) == 0 &&
                 strncmp(buf_cstr(&text), "must be of type string, not ", 28) == 0)
-                fprintf(stderr, "  (--arg takes VALUE as JSON when it parses: for text, quote it "
-                                "as JSON, --arg 'KEY=\"VALUE\"')\n");
+                buf_puts(&out, "  (--arg takes VALUE as JSON when it parses: for text, quote it "
+                               "as JSON, --arg 'KEY=\"VALUE\"')\n");
             buf_free(&text);
         }
         buf_free(&f);
     }
-    if (status == 401) fputs("sked: set SKED_TOKEN (or --token) to a valid API token\n", stderr);
+    if (status == 401) buf_puts(&out, "sked: set SKED_TOKEN (or --token) to a valid API token\n");
+    fputs(buf_cstr(&out), stderr);
+    if (c->said) buf_puts(c->said, buf_cstr(&out));
+    buf_free(&out);
     json_decref(v);
     return EXIT_FAIL;
 }
@@ -587,7 +653,9 @@ static int call(const struct client *c, const char *method, const char *path, co
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     int rc = 0;
-    if (quiet && (sink.too_big || cc != CURLE_OK)) {
+    if (cc == CURLE_ABORTED_BY_CALLBACK) {
+        rc = 128 + stop_signal; /* a signal: the caller says what it stopped */
+    } else if (quiet && (sink.too_big || cc != CURLE_OK)) {
         rc = cc == CURLE_OK || cc == CURLE_FILESIZE_EXCEEDED ? EXIT_FAIL : EXIT_UNREACHABLE;
     } else if (sink.too_big || cc == CURLE_FILESIZE_EXCEEDED) {
         rc = too_big(url);
@@ -615,6 +683,12 @@ int client_call(const struct client *c, const char *method, const char *path, co
                 json_t **out)
 {
     return call(c, method, path, body, out, false);
+}
+
+int client_call_quiet(const struct client *c, const char *method, const char *path,
+                      const json_t *body, json_t **out)
+{
+    return call(c, method, path, body, out, true);
 }
 
 static int vget(const struct client *c, json_t **out, bool quiet, const char *fmt, va_list ap)
@@ -749,6 +823,8 @@ int client_stream(const struct client *c, const char *path, sse_fn fn, void *arg
     int rc = 0;
     if (s.rc)
         rc = s.rc;
+    else if (cc == CURLE_ABORTED_BY_CALLBACK)
+        rc = 128 + stop_signal;
     else if (s.err.too_big || cc == CURLE_FILESIZE_EXCEEDED)
         rc = too_big(url);
     else if (cc != CURLE_OK)
@@ -770,24 +846,44 @@ int client_stream(const struct client *c, const char *path, sse_fn fn, void *arg
 
 /* ---- output ---- */
 
+/* The length of the character s starts with (of at most n bytes), and in *w the columns a
+ * terminal draws it in: utf8_next's, but none for a character that a zero-width joiner
+ * (U+200D) joins to the one before, as terminals draw 👨‍👩‍👧 as one emoji. *joined carries the
+ * joiner from one call to the next (false before the first). */
+static size_t next_char(const char *s, size_t n, int *w, bool *joined)
+{
+    size_t k = utf8_next(s, n, w);
+    if (*joined) *w = 0;
+    *joined = k == 3 && memcmp(s, "\xe2\x80\x8d", 3) == 0;
+    return k;
+}
+
+/* The columns the first len bytes of s take on a terminal. */
+static size_t text_cols(const char *s, size_t len)
+{
+    size_t cols = 0;
+    bool joined = false;
+    for (size_t i = 0; i < len;) {
+        int w;
+        i += next_char(s + i, len - i, &w, &joined);
+        cols += (size_t)w;
+    }
+    return cols;
+}
+
 void text_clean(struct buf *b, const char *s, size_t max_cols)
 {
     if (!s) s = "";
     size_t len = strcspn(s, "\r\n");
     bool more = s[len + strspn(s + len, "\r\n\t ")] != '\0'; /* lines after the first */
-    /* columns as a terminal shows them (a CJK character takes two); the first pass measures,
-     * so a cut can leave room for the ellipsis */
-    size_t cols = 0;
-    int w;
-    for (size_t i = 0; i < len;) {
-        i += utf8_next(s + i, len - i, &w);
-        cols += (size_t)w;
-    }
-    bool cut = more || (max_cols && cols > max_cols);
+    /* measured first, so a cut can leave room for the ellipsis */
+    bool cut = more || (max_cols && text_cols(s, len) > max_cols);
     size_t room = !max_cols ? SIZE_MAX : cut ? max_cols - 1 : max_cols;
     size_t used = 0;
+    bool joined = false;
+    int w;
     for (size_t i = 0; i < len;) {
-        size_t k = utf8_next(s + i, len - i, &w);
+        size_t k = next_char(s + i, len - i, &w, &joined);
         if (used + (size_t)w > room) break;
         used += (size_t)w;
         unsigned char ch = (unsigned char)s[i];
@@ -820,6 +916,7 @@ void table_init(struct table *t, size_t ncols, ...)
 {
     t->ncols = ncols;
     t->nrows = 0;
+    t->free_text = 0;
     t->cells = xmalloc(ncols * sizeof *t->cells);
     va_list ap;
     va_start(ap, ncols);
@@ -844,22 +941,62 @@ void table_row(struct table *t, ...)
     va_end(ap);
 }
 
+size_t terminal_cols(FILE *f)
+{
+    int fd = fileno(f);
+    if (fd < 0 || !isatty(fd)) return 0;
+    const char *env = getenv("COLUMNS");
+    char *end;
+    long n = env ? strtol(env, &end, 10) : 0;
+    if (env && *env && !*end && n > 0) return (size_t)n;
+    struct winsize ws;
+    return ioctl(fd, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 0;
+}
+
+static size_t cell_cols(const char *cell)
+{
+    return text_cols(cell, strlen(cell));
+}
+
 void table_print(const struct table *t, FILE *f)
 {
-    size_t *w = xcalloc(t->ncols, sizeof *w);
+    size_t *w = xcalloc(t->ncols, sizeof *w), total = 2 * (t->ncols - 1);
     for (size_t r = 0; r <= t->nrows; r++)
         for (size_t i = 0; i < t->ncols; i++) {
-            size_t n = utf8_width(t->cells[r * t->ncols + i]);
+            size_t n = cell_cols(t->cells[r * t->ncols + i]);
             if (n > w[i]) w[i] = n;
         }
+    for (size_t i = 0; i < t->ncols; i++) total += w[i];
+    /* too wide for the terminal: the widest column of free text gives up a column at a time,
+     * down to its header's width (8 at least) */
+    for (size_t room = terminal_cols(f); room && total > room; total--) {
+        size_t widest = SIZE_MAX;
+        for (size_t i = 0; i < t->ncols; i++) {
+            size_t least = cell_cols(t->cells[i]) > 8 ? cell_cols(t->cells[i]) : 8;
+            if ((t->free_text & TABLE_COL(i)) && w[i] > least &&
+                (widest == SIZE_MAX || w[i] > w[widest]))
+                widest = i;
+        }
+        if (widest == SIZE_MAX) break;
+        w[widest]--;
+    }
+    struct buf cut = BUF_INIT;
     for (size_t r = 0; r <= t->nrows; r++) {
         for (size_t i = 0; i < t->ncols; i++) {
             const char *cell = t->cells[r * t->ncols + i];
+            size_t cols = cell_cols(cell);
+            if (cols > w[i]) {
+                buf_reset(&cut);
+                text_clean(&cut, cell, w[i]);
+                cell = buf_cstr(&cut);
+                cols = cell_cols(cell);
+            }
             fputs(cell, f);
-            if (i + 1 < t->ncols) fprintf(f, "%*s", (int)(w[i] - utf8_width(cell) + 2), "");
+            if (i + 1 < t->ncols) fprintf(f, "%*s", (int)(w[i] - cols + 2), "");
         }
         fputc('\n', f);
     }
+    buf_free(&cut);
     free(w);
 }
 

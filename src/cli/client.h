@@ -25,15 +25,20 @@ enum { EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 #define CLIENT_MAX_BODY (64u * 1024 * 1024)
 
 struct opt_spec;
+struct opts;
 
 struct client {
     char *url;   /* base URL, no trailing slash */
     char *token; /* NULL when none */
     /* the fields of refused requests are a file's (sked job import), named as they are;
      * otherwise as the options of the command (spec) that set them (default_queue as
-     * --queue), and as they are when it has no such option */
+     * --queue), and as they are when it has no such option; of two options that may send a
+     * field (--since and --arg since=...), by the one given in opts */
     bool file_fields;
     const struct opt_spec *spec;
+    const struct opts *opts;
+    /* when set, what a refusal prints on stderr is appended here too (sked job import --json) */
+    struct buf *said;
 };
 
 /* ---- the command line ---- */
@@ -91,6 +96,8 @@ void opts_free(struct opts *o);
 bool opts_has(const struct opts *o, int id);
 /* The last value given for the option, or NULL. */
 const char *opts_get(const struct opts *o, int id);
+/* The long name of option id ("retention"), for messages. */
+const char *opt_name(const struct opts *o, int id);
 /* Reads a whole-number option within [min, max] into *out (left alone when absent); returns 0
  * or EXIT_USAGE. */
 int opts_int(const struct opts *o, int id, long min, long max, long *out);
@@ -128,6 +135,10 @@ int cli_group(const char *prog, const char *usage, const struct verb *verbs, int
  */
 int client_call(const struct client *c, const char *method, const char *path, const json_t *body,
                 json_t **out);
+/* The same, printing nothing when it fails (a transport failure, a refusal), for a caller that
+ * knows what to make of a failure first. */
+int client_call_quiet(const struct client *c, const char *method, const char *path,
+                      const json_t *body, json_t **out);
 /* A GET whose path is built with printf. */
 int client_get(const struct client *c, json_t **out, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -148,6 +159,15 @@ int client_get_quiet(const struct client *c, json_t **out, const char *fmt, ...)
 typedef int (*sse_fn)(void *arg, const char *event, const char *id, const char *data);
 int client_stream(const struct client *c, const char *path, sse_fn fn, void *arg, bool resuming);
 
+/*
+ * Following a run (sked logs -f, sked job run --wait) is ended by SIGINT or SIGTERM, not the
+ * process: while client_catch_stop(true) is on, such a signal ends the request or stream under
+ * way quietly (its exit code 128 + the signal, 130 or 143) and client_stopped() tells which came.
+ * client_catch_stop(false) puts the dispositions back as they were.
+ */
+void client_catch_stop(bool on);
+int client_stopped(void);
+
 /* s escaped for a query string or path segment; caller frees. */
 char *client_escape(const char *s);
 
@@ -156,15 +176,24 @@ char *client_escape(const char *s);
 struct table {
     size_t ncols, nrows;
     char **cells; /* (nrows + 1) * ncols, the header row first */
+    /* TABLE_COL(i) for each column i of free text (a title, a message, a note): on a terminal,
+     * the widest of them are cut (with an ellipsis) until the table fits its width */
+    unsigned free_text;
 };
+#define TABLE_COL(i) (1u << (i))
 
 /* ncols header names follow. */
 void table_init(struct table *t, size_t ncols, ...);
 /* ncols cell texts follow (NULL prints as "-"); each is copied with control characters made
  * visible, so text from outside cannot move the cursor. */
 void table_row(struct table *t, ...);
-/* Pads every column but the last to its widest cell. */
+/* Pads every column but the last to its widest cell. When f is a terminal, a table wider than
+ * it (terminal_cols) has its free-text columns cut to fit, the widest first; elsewhere (a pipe,
+ * a file) every cell is printed whole. */
 void table_print(const struct table *t, FILE *f);
+/* The width of the terminal f writes to: $COLUMNS when set, else the terminal's own; 0 when f
+ * is no terminal. */
+size_t terminal_cols(FILE *f);
 void table_free(struct table *t);
 
 /* The items of an API listing ({"hits":{"hits":[...],"total":N}}). */
@@ -192,8 +221,10 @@ void kv_json(FILE *f, const char *key, const json_t *value);
 void print_json(const json_t *v);
 
 /* Appends s (NULL: nothing) with control characters (C0, DEL, C1) replaced, at most max_cols
- * characters (0: no limit) and only up to its first line break, marking a cut with an
- * ellipsis. */
+ * columns (0: no limit) and only up to its first line break, marking a cut with an ellipsis.
+ * Columns are counted as terminals draw them: a CJK character or an emoji takes two, a
+ * combining mark, a variation selector, a zero-width joiner (U+200D) and the character it
+ * joins to the one before (the emoji sequence of a family) none. */
 void text_clean(struct buf *b, const char *s, size_t max_cols);
 
 /* s as text_clean() shows it, for a printf of a value from the server or the store ("-" for

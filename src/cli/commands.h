@@ -47,13 +47,17 @@ char *progress_words(const json_t *progress, const json_t *counts);
 
 /*
  * Follows run's log from its first line until the run ends, printing lines as they arrive to
- * out (as text, or one JSON object a line with json_lines). On success *final is the ended run.
- * On stderr it says once why a run that waits in its queue waits, and, when stderr is a
- * terminal, keeps one line with the run's progress as it changes.
+ * out (as text, or one JSON object a line with json_lines), then its summary ("run ID STATUS
+ * after 1.2s: message") to sum. When it ended FAILED and its job gave it a retry, says so on
+ * sum ("attempt 1 of 3 failed; retry ID queued, starts after 14:03:07") and, with retries,
+ * follows the retry the same way, to the last attempt. On stderr it says once why a run that
+ * waits in its queue waits, and, when stderr is a terminal, keeps one line with the run's
+ * progress as it changes. SIGINT and SIGTERM end the follow, not the run: it says how to follow
+ * the run again and returns 130 or 143. Otherwise returns the exit code of the last run
+ * followed (0 for SUCCESS) or of a failure to follow it; *final is the last run that ended
+ * (caller decrefs), or NULL.
  */
 int logs_follow(const struct client *c, const json_t *run, const char *level, bool json_lines,
-                FILE *out, json_t **final);
-/* Prints "run ID STATUS after 1.2s: message" to f; returns 0 for SUCCESS, else EXIT_FAIL. */
-int logs_summary(const json_t *run, FILE *f);
+                FILE *out, FILE *sum, bool retries, json_t **final);
 
 #endif

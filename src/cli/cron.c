@@ -18,6 +18,22 @@
 
 enum { O_FROM, O_COUNT, O_TZ, O_INTERVAL, O_CRONTAB, O_CRON, O_NONE, O_JSON, O_JITTER, O_JOB };
 
+/* Sets member key of schedule doc from option id (--tz, --jitter), unless doc has one that
+ * differs (given in where: SPEC, --crontab), which is refused: noun names what was given twice.
+ * Returns 0 or EXIT_USAGE. */
+static int set_once(const struct opts *o, json_t *doc, const char *key, int id, const char *noun,
+                    const char *where)
+{
+    const char *v = opts_get(o, id);
+    const json_t *own = json_object_get(doc, key);
+    if (!v) return 0;
+    if (own && !(json_is_string(own) && strcmp(json_string_value(own), v) == 0))
+        return usage_error(o, "--%s %s and the %s of %s differ: give the %s once", opt_name(o, id),
+                           v, key, where, noun);
+    json_object_set_new(doc, key, json_string(v));
+    return 0;
+}
+
 /* A schedule object from what a person typed: a JSON object or a cron expression/macro. */
 static json_t *spec_doc(const struct opts *o, const char *spec)
 {
@@ -39,14 +55,10 @@ static json_t *spec_doc(const struct opts *o, const char *spec)
     } else {
         doc = json_pack("{s:s,s:s}", "type", "cron", "expression", spec);
     }
-    const char *zone = opts_get(o, O_TZ);
-    const json_t *own = json_object_get(doc, "timezone");
-    if (zone && own && !(json_is_string(own) && strcmp(json_string_value(own), zone) == 0)) {
+    if (set_once(o, doc, "timezone", O_TZ, "zone", "SPEC")) {
         json_decref(doc);
-        usage_error(o, "--tz %s and the timezone of SPEC differ: give the zone once", zone);
         return NULL;
     }
-    if (zone) json_object_set_new(doc, "timezone", json_string(zone));
     return doc;
 }
 
@@ -71,16 +83,24 @@ static int schedule_errors(const struct opts *o, json_t *errs)
     return never ? EXIT_FAIL : EXIT_USAGE;
 }
 
+/* An instant in UTC to the second: "2026-12-01T03:00:00Z". */
+static const char *utc_second(int64_t us, char out[TIME_STR_MAX])
+{
+    char full[TIME_STR_MAX];
+    time_format(us, full);
+    snprintf(out, TIME_STR_MAX, "%.19sZ", full);
+    return out;
+}
+
 static void print_time(const struct tz *z, int64_t us, int flags)
 {
     char utc[TIME_STR_MAX];
-    time_format(us, utc);
     struct local_time lt;
     tz_local(z, us / 1000000, &lt);
     int a = lt.offset < 0 ? -lt.offset : lt.offset;
-    printf("%.19sZ  %04lld-%02d-%02d %02d:%02d:%02d %s (%c%02d:%02d)", utc, (long long)lt.year,
-           lt.month, lt.day, lt.hour, lt.minute, lt.second, lt.abbr, lt.offset < 0 ? '-' : '+',
-           a / 3600, a / 60 % 60);
+    printf("%s  %04lld-%02d-%02d %02d:%02d:%02d %s (%c%02d:%02d)", utc_second(us, utc),
+           (long long)lt.year, lt.month, lt.day, lt.hour, lt.minute, lt.second, lt.abbr,
+           lt.offset < 0 ? '-' : '+', a / 3600, a / 60 % 60);
     if (flags & CRON_GAP_SHIFTED) printf("  clocks jump forward: the wall time does not exist, fires at the end of the gap");
     if (flags & CRON_FOLD_FIRST) printf("  clocks fall back: first pass of a repeated hour");
     if (flags & CRON_FOLD_SECOND) printf("  clocks fall back: second pass of a repeated hour");
@@ -93,9 +113,10 @@ static int cron_next(int argc, char **argv)
                                            {"count", 'n', true, O_COUNT},
                                            {"tz", 0, true, O_TZ},
                                            {"job", 0, true, O_JOB},
+                                           {"json", 0, false, O_JSON},
                                            {NULL, 0, false, 0}};
     static const char usage[] =
-        "usage: sked cron next SPEC [--from TIME] [--count N] [--tz ZONE] [--job ID]\n"
+        "usage: sked cron next SPEC [--from TIME] [--count N] [--tz ZONE] [--job ID] [--json]\n"
         "\n"
         "Prints the next N fire times of a schedule saved at --from (default now), one per\n"
         "line: the instant in UTC, then the wall time in the schedule's zone and any\n"
@@ -111,6 +132,8 @@ static int cron_next(int argc, char **argv)
         "  --tz ZONE            the schedule's time zone (IANA name; default UTC)\n"
         "  --job ID             for a schedule with a jitter: the times of that job (each\n"
         "                       job fires at a place of its own in the window)\n"
+        "  --json               print the times as a JSON list of instants in UTC\n"
+        "                       (\"2026-12-01T03:00:00Z\")\n"
         "  -h, --help           show this help\n";
     struct opts o;
     int rc = opts_parse_local(&o, "sked cron next", usage, spec, "SPEC", argc, argv);
@@ -143,6 +166,7 @@ static int cron_next(int argc, char **argv)
         schedule_place(&sc, lower);
     }
     int64_t t = from;
+    json_t *times = opts_has(&o, O_JSON) ? json_array() : NULL;
     rc = 0;
     for (long i = 0; i < count; i++) {
         int flags = 0;
@@ -153,8 +177,14 @@ static int cron_next(int argc, char **argv)
             if (i == 0) rc = EXIT_FAIL; /* nothing to show: a script should not read success */
             break;
         }
-        print_time(sc.tz, t, flags);
+        char utc[TIME_STR_MAX];
+        if (times)
+            json_array_append_new(times, json_string(utc_second(t, utc)));
+        else
+            print_time(sc.tz, t, flags);
     }
+    if (times) print_json(times);
+    json_decref(times);
 out:
     json_decref(doc);
     json_decref(errs);
@@ -208,7 +238,7 @@ static json_t *crontab_doc(const struct opts *o, const char *s)
         char *eq = strchr(tok, '=');
         if (!eq || eq == tok || !eq[1] || strncmp(tok, "type=", 5) == 0) {
             usage_error(o, "--crontab: '%s' is not FIELD=VALUE (fields: minute, hour, "
-                           "day_of_week, day_of_month, month_of_year)", tok);
+                           "day_of_week, day_of_month, month_of_year, timezone, jitter)", tok);
             json_decref(doc);
             free(copy);
             return NULL;
@@ -254,6 +284,8 @@ int job_schedule(int argc, char **argv)
         "\n"
         "  --interval DURATION  e.g. 90s, 10m, 4h, 1d\n"
         "  --crontab SPEC       Celery fields, e.g. 'minute=0 hour=3 day_of_week=mon-fri'\n"
+        "                       (minute, hour, day_of_week, day_of_month, month_of_year),\n"
+        "                       and timezone=ZONE and jitter=DURATION as --tz and --jitter\n"
         "  --cron EXPRESSION    e.g. '0 3 * * 1-5' or @daily\n"
         "  --tz ZONE            time zone of a crontab or cron schedule (IANA name)\n"
         "  --jitter DURATION    fire a crontab or cron schedule up to DURATION later, at a\n"
@@ -289,10 +321,11 @@ int job_schedule(int argc, char **argv)
         rc = EXIT_USAGE;
         goto out;
     }
-    if (opts_get(&o, O_TZ) && json_is_object(sched))
-        json_object_set_new(sched, "timezone", json_string(opts_get(&o, O_TZ)));
-    if (opts_get(&o, O_JITTER) && json_is_object(sched))
-        json_object_set_new(sched, "jitter", json_string(opts_get(&o, O_JITTER)));
+    /* a crontab's FIELD=VALUE may give them too */
+    if (json_is_object(sched) &&
+        ((rc = set_once(&o, sched, "timezone", O_TZ, "zone", "--crontab")) ||
+         (rc = set_once(&o, sched, "jitter", O_JITTER, "jitter", "--crontab"))))
+        goto out;
     if ((rc = job_resolve(&o.cl, o.arg, &job))) goto out;
     body = json_pack("{s:O}", "schedule", sched);
     char *path = xasprintf("/api/jobs/%s", json_str(job, "id"));

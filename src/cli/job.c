@@ -232,6 +232,41 @@ static int opt_jobs(const struct opts *o, int id, json_t **out)
     return 0;
 }
 
+/* Refuses arguments a task would never get (what names the options that give them): beside
+ * custom args given now (custom), or beside those saved on job (NULL: none), which its runs get
+ * instead; instead says what to do. Returns 0 or EXIT_USAGE. */
+static int args_unused(const struct opts *o, const char *what, bool custom, const json_t *job,
+                       const char *instead)
+{
+    if (custom)
+        return usage_error(o, "--custom-args are handed to the task as they are: %s do not apply "
+                              "to them; give one or the other",
+                           what);
+    if (json_object_size(json_object_get(job, "custom_args")) > 0)
+        return usage_error(o, "job '%s' has saved custom args, which its runs get instead of "
+                              "their arguments: %s would not apply; %s",
+                           shown(json_str(job, "title")), what, instead);
+    return 0;
+}
+
+/* A duration option (90s, 30m) into field of b, its word (none, default) as null: the default
+ * that meaning names. Returns 0 or EXIT_USAGE. */
+static int opt_duration(const struct opts *o, int id, const char *field, const char *word,
+                        const char *meaning, json_t *b)
+{
+    const char *v = opts_get(o, id), *why;
+    int64_t ms;
+    if (!v) return 0;
+    if (strcmp(v, word) == 0) {
+        json_object_set_new(b, field, json_null());
+        return 0;
+    }
+    if (duration_parse(v, &ms, &why) != 0)
+        return usage_error(o, "--%s: %s, or '%s' for %s", opt_name(o, id), why, word, meaning);
+    json_object_set_new(b, field, json_string(v));
+    return 0;
+}
+
 /* The saved arguments of a job, without the custom args the API folds into them. */
 static json_t *saved_args(const json_t *job)
 {
@@ -448,14 +483,22 @@ static char *timeout_words(const struct client *c, const json_t *j)
     return words;
 }
 
-/* The job's newest finished runs in figures (GET /api/jobs/{id}/stats): one line, or none
- * when it has none (or the server is one without them). */
-static void print_recent(const struct client *cl, const char *id)
+/* The job's newest finished runs in figures (GET /api/jobs/{id}/stats), or NULL when the server
+ * has none to give. */
+static json_t *recent_runs(const struct client *cl, const char *id)
 {
     json_t *st = NULL;
-    bool ok = client_get_quiet(cl, &st, "/api/jobs/%s/stats", id) == 0;
+    if (client_get_quiet(cl, &st, "/api/jobs/%s/stats", id) == 0) return st;
+    json_decref(st);
+    return NULL;
+}
+
+/* Those figures in one line, or none when the job has no finished run. */
+static void print_recent(const struct client *cl, const char *id)
+{
+    json_t *st = recent_runs(cl, id);
     json_int_t n = json_integer_value(json_object_get(st, "runs"));
-    if (ok && n > 0) {
+    if (n > 0) {
         struct buf b = BUF_INIT;
         buf_printf(&b, "the last %lld:", (long long)n);
         const json_t *rate = json_object_get(st, "success_rate");
@@ -628,21 +671,21 @@ static int job_list(int argc, char **argv)
     } else {
         struct table t;
         table_init(&t, 7, "ID", "TITLE", "TASK", "QUEUE", "ACTIVE", "LAST RUN", "NEXT RUN");
+        t.free_text = TABLE_COL(1);
         size_t i;
         json_t *j;
         json_array_foreach(list_hits(list), i, j)
         {
             char id[16], ago[TIMEBUF], next[TIMEBUF];
-            struct buf title = BUF_INIT, last = BUF_INIT;
-            text_clean(&title, json_str(j, "title"), 40);
+            struct buf last = BUF_INIT;
             json_t *lr = json_object_get(j, "last_run");
             if (json_str(lr, "status"))
                 buf_printf(&last, "%s %s", json_str(lr, "status"),
                            fmt_ago(json_str(lr, "created"), ago));
-            table_row(&t, short_id(json_str(j, "id"), id), buf_cstr(&title), json_str(j, "task"),
-                      json_str(j, "default_queue"), yes_no(json_object_get(j, "active")),
-                      buf_cstr(&last), fmt_time(json_str(j, "next_run"), next));
-            buf_free(&title);
+            table_row(&t, short_id(json_str(j, "id"), id), json_str(j, "title"),
+                      json_str(j, "task"), json_str(j, "default_queue"),
+                      yes_no(json_object_get(j, "active")), buf_cstr(&last),
+                      fmt_time(json_str(j, "next_run"), next));
             buf_free(&last);
         }
         list_print(&t, list, page, size, "jobs");
@@ -663,16 +706,24 @@ static int job_show(int argc, char **argv)
                                 "succeeded, how long they took). JOB is its id, the start of it, or\n"
                                 "its exact title.\n"
                                 "\n"
-                                "  --json               print the API's JSON\n" USAGE_COMMON;
+                                "  --json               print the API's JSON of the job, with\n"
+                                "                       \"recent\": those figures as GET\n"
+                                "                       /api/jobs/{id}/stats gives them\n"
+                                USAGE_COMMON;
     struct opts o;
     int rc = opts_parse(&o, "sked job show", usage, spec, "JOB", argc, argv);
     if (rc >= 0) return rc;
     json_t *job;
     rc = job_resolve(&o.cl, o.arg, &job);
-    if (!rc) {
-        opts_has(&o, O_JSON) ? print_json(job) : print_job(&o.cl, job);
-        json_decref(job);
+    if (!rc && opts_has(&o, O_JSON)) {
+        /* the job as the API has it, and what the view sums up of its runs */
+        json_t *recent = recent_runs(&o.cl, json_str(job, "id"));
+        json_object_set_new(job, "recent", recent ? recent : json_null());
+        print_json(job);
+    } else if (!rc) {
+        print_job(&o.cl, job);
     }
+    if (!rc) json_decref(job);
     opts_free(&o);
     return rc;
 }
@@ -707,9 +758,7 @@ static int job_body(const struct opts *o, const json_t *job, json_t **out)
                    {O_TASK, "task"},
                    {O_DESC, "description"},
                    {O_QUEUE, "default_queue"},
-                   {O_TIMEOUT, "timeout"},
                    {O_BACKOFF, "retry_backoff"},
-                   {O_RETENTION, "retention"},
                    {O_ALERT, "alert_after"},
                    {O_OVERLAP, "overlap"},
                    {O_CATCHUP, "catchup"}};
@@ -723,21 +772,12 @@ static int job_body(const struct opts *o, const json_t *job, json_t **out)
         }
         json_object_set_new(b, strings[i].field, s);
     }
-    const char *timeout = opts_get(o, O_TIMEOUT);
-    int64_t ms;
-    const char *why;
-    if (timeout && strcmp(timeout, "none") == 0)
-        json_object_set_new(b, "timeout", json_null()); /* takes a saved one away */
-    else if (timeout && duration_parse(timeout, &ms, &why) != 0) {
-        rc = usage_error(o, "--timeout: %s", why);
+    if ((rc = opt_duration(o, O_TIMEOUT, "timeout", "none", "the job type's timeout", b)) ||
+        (rc = opt_duration(o, O_RETENTION, "retention", "default", "the server's retention", b)))
         goto fail;
-    }
     if (opts_has(o, O_ACTIVE) || opts_has(o, O_INACTIVE))
         json_object_set_new(b, "active", json_boolean(opts_has(o, O_ACTIVE)));
     /* the policies: the server checks them and names the option in what it refuses */
-    const char *retention = opts_get(o, O_RETENTION);
-    if (retention && strcmp(retention, "default") == 0)
-        json_object_set_new(b, "retention", json_null()); /* the server's --retention */
     const char *alert = opts_get(o, O_ALERT);
     if (alert && strcmp(alert, "none") == 0) json_object_set_new(b, "alert_after", json_null());
     if (opts_get(o, O_RETRIES))
@@ -756,6 +796,12 @@ static int job_body(const struct opts *o, const json_t *job, json_t **out)
         json_object_set_new(b, "on_success", ids);
     }
     if (args || opts_has(o, O_ARG)) {
+        /* custom args that stay (given, or saved and not cleared) leave the arguments unused */
+        if ((rc = args_unused(o, "--arg and --args-json", custom != NULL,
+                              opts_has(o, O_CLEAR_CUSTOM) ? NULL : job,
+                              "drop them with --clear-custom-args (in the same command), or "
+                              "change them with --custom-args")))
+            goto fail;
         if (!args) args = job ? saved_args(job) : json_object();
         if ((rc = opt_arg_pairs(o, args))) goto fail;
         json_object_set(b, "args", args);
@@ -872,7 +918,10 @@ static bool confirm(const char *question)
     fprintf(stderr, "%s [y/N] ", question);
     fflush(stderr);
     char line[64];
-    if (!fgets(line, sizeof line, stdin)) return false;
+    if (!fgets(line, sizeof line, stdin)) {
+        fputc('\n', stderr); /* no answer (Ctrl-D): what follows is a line of its own */
+        return false;
+    }
     return line[0] == 'y' || line[0] == 'Y';
 }
 
@@ -945,8 +994,9 @@ static int job_run(int argc, char **argv)
         "                       UTC, unlike --since's); repeatable\n"
         "  --custom-args JSON   a JSON object handed to the task as is (no --arg or --since\n"
         "                       with it; @FILE: read from FILE, @- from standard input)\n"
-        "  -w, --wait           follow the run's log until it ends; exit 0 only when it\n"
-        "                       ended SUCCESS, else 1\n"
+        "  -w, --wait           follow the run's log until it ends, and its retries to the\n"
+        "                       last attempt when it fails; exit 0 only when that ended\n"
+        "                       SUCCESS, else 1; Ctrl-C stops waiting (not the run), exit 130\n"
         "  --json               print the run as JSON (with --wait: the ended run, and the\n"
         "                       log on stderr)\n" USAGE_COMMON;
     struct opts o;
@@ -960,22 +1010,14 @@ static int job_run(int argc, char **argv)
         (rc = opts_time_local(&o, O_UNTIL, &until_us)))
         goto out;
     if ((rc = opt_object(&o, O_CUSTOM, "custom-args", &custom))) goto out;
+    /* custom args are all the task gets: an --arg or --since beside them would be lost */
     bool changes_args = since || opts_has(&o, O_ARG);
-    if (custom && changes_args) {
-        /* custom args are all the task gets: an --arg or --since beside them would be lost */
-        rc = usage_error(&o, "--custom-args are handed to the task as they are: --arg and --since "
-                             "do not apply to them; give one or the other");
+    static const char what[] = "--arg and --since", instead[] = "give this run --custom-args "
+                                                                "JSON instead";
+    if ((changes_args && (rc = args_unused(&o, what, custom != NULL, NULL, instead))) ||
+        (rc = job_resolve(&o.cl, o.arg, &job)) ||
+        (changes_args && (rc = args_unused(&o, what, false, job, instead))))
         goto out;
-    }
-    if ((rc = job_resolve(&o.cl, o.arg, &job))) goto out;
-    json_t *saved_custom = json_object_get(job, "custom_args");
-    if (changes_args && json_object_size(saved_custom) > 0) {
-        rc = usage_error(&o, "job '%s' has saved custom args, which its runs get instead of "
-                             "their arguments: --arg and --since would not apply; give this run "
-                             "--custom-args JSON instead",
-                         json_str(job, "title"));
-        goto out;
-    }
     if (opts_get(&o, O_TITLE))
         json_object_set_new(body, "title", json_string(opts_get(&o, O_TITLE)));
     if (opts_get(&o, O_QUEUE))
@@ -1013,11 +1055,9 @@ static int job_run(int argc, char **argv)
         goto out;
     }
     json_t *final = NULL;
-    rc = logs_follow(&o.cl, run, NULL, false, as_json ? stderr : stdout, &final);
-    if (!rc) {
-        rc = logs_summary(final, as_json ? stderr : stdout);
-        if (as_json) print_json(final);
-    }
+    FILE *log = as_json ? stderr : stdout;
+    rc = logs_follow(&o.cl, run, NULL, false, log, log, true, &final);
+    if (as_json && final && !client_stopped()) print_json(final); /* the last attempt */
     json_decref(final);
 out:
     json_decref(job);

@@ -18,7 +18,7 @@
 #include "base/xalloc.h"
 #include "commands.h"
 
-enum { O_DRY_RUN, O_OUT };
+enum { O_DRY_RUN, O_OUT, O_JSON };
 
 #define FORMAT "sked-jobs"
 #define FORMAT_VERSION 1
@@ -442,11 +442,73 @@ static bool leads_back(const char *id, const char *target, const json_t *server,
     return false;
 }
 
+/* Says on stderr why the file's job i failed, or was made without its on_success list
+ * ("sked job import: 'TITLE' (jobs[i]): why"), and keeps why (taken) in whys[i] for --json. */
+static void job_failed(char **whys, size_t i, const json_t *jobs, char *why)
+{
+    fprintf(stderr, "sked job import: '%s' (jobs[%zu]): %s\n",
+            shown(json_str(json_array_get(jobs, i), "title")), i, why);
+    free(whys[i]);
+    whys[i] = why;
+}
+
+/* The same for a request the server refused, which it printed already (and said holds): what
+ * was not done, and why in the server's words. */
+static void job_refused(char **whys, size_t i, const json_t *jobs, const char *what,
+                        struct buf *said)
+{
+    fprintf(stderr, "sked job import: the job above is '%s' (jobs[%zu]): %s\n",
+            shown(json_str(json_array_get(jobs, i), "title")), i, what);
+    const char *text = buf_cstr(said);
+    if (strncmp(text, "sked: ", 6) == 0) text += 6;
+    size_t n = strlen(text);
+    while (n && text[n - 1] == '\n') n--;
+    free(whys[i]);
+    whys[i] = n ? xasprintf("%s: %.*s", what, (int)n, text) : xstrdup(what);
+    buf_reset(said);
+}
+
+/* --json: each job of the file, what was done with it (action: created, updated, unchanged,
+ * failed, not_done after the server went away), how it was matched, its id on the server, the
+ * fields changed ({"before", "after"}) and why it failed or was done only in part. */
+static void print_results(const json_t *jobs, const char *const *action, const char *const *how,
+                          char *const *dest, json_t *const *diffs, char *const *whys, bool dry)
+{
+    json_t *out = json_array();
+    size_t i;
+    const json_t *j;
+    json_array_foreach(jobs, i, j)
+    {
+        json_t *changes = json_object();
+        const char *field;
+        json_t *pair;
+        json_object_foreach(diffs[i], field, pair)
+            json_object_set_new(changes, field,
+                                json_pack("{s:O,s:O}", "before", json_array_get(pair, 0), "after",
+                                          json_array_get(pair, 1)));
+        /* "updated (by title)", "created without on_success": matched_by and error say the rest */
+        const char *done = action[i] ? action[i] : "not_done";
+        char *first = xstrndup(done, strcspn(done, " "));
+        /* a job a dry run would create has no id yet ("(new 2)" in the table) */
+        const char *id = dest[i] && dest[i][0] != '(' ? dest[i] : NULL;
+        json_array_append_new(
+            out, json_pack("{s:I,s:O,s:s,s:s?,s:s?,s:o,s:s?}", "index", (json_int_t)i, "title",
+                           json_object_get(j, "title"), "action", first, "matched_by", how[i],
+                           "id", id, "changes", changes, "error", whys[i]));
+        free(first);
+    }
+    json_t *doc = json_pack("{s:b,s:o}", "dry_run", dry, "jobs", out);
+    print_json(doc);
+    json_decref(doc);
+}
+
 int job_import(int argc, char **argv)
 {
-    static const struct opt_spec spec[] = {{"dry-run", 'n', false, O_DRY_RUN}, {NULL, 0, false, 0}};
+    static const struct opt_spec spec[] = {{"dry-run", 'n', false, O_DRY_RUN},
+                                           {"json", 0, false, O_JSON},
+                                           {NULL, 0, false, 0}};
     static const char usage[] =
-        "usage: sked job import FILE [--dry-run]\n"
+        "usage: sked job import FILE [--dry-run] [--json]\n"
         "\n"
         "Applies a file of 'sked job export' (FILE, or - for standard input) to the server:\n"
         "each job of the file is matched to the server's by id, else by its exact title\n"
@@ -462,12 +524,18 @@ int job_import(int argc, char **argv)
         "  -n, --dry-run        say what would change (the table, and each field that\n"
         "                       would change), change nothing: the server checks each\n"
         "                       change as it would be made, so a job it would refuse is\n"
-        "                       reported failed, with the reason\n" USAGE_COMMON;
+        "                       reported failed, with the reason\n"
+        "  --json               print the outcome as JSON instead: for each job of the\n"
+        "                       file its index, title, action (created, updated,\n"
+        "                       unchanged, failed, not_done), matched_by (id, title),\n"
+        "                       id, changes ({FIELD: {before, after}}) and error\n" USAGE_COMMON;
     struct opts o;
     int rc = opts_parse(&o, "sked job import", usage, spec, "FILE", argc, argv);
     if (rc >= 0) return rc;
     bool dry = opts_has(&o, O_DRY_RUN);
+    struct buf said = BUF_INIT;
     o.cl.file_fields = true; /* a refusal names the file's fields, not options */
+    o.cl.said = &said;
     json_t *doc = read_file(o.arg), *server = NULL;
     if (!doc) {
         opts_free(&o);
@@ -478,6 +546,8 @@ int job_import(int argc, char **argv)
     size_t n = json_array_size(jobs);
     char **dest = xcalloc(n ? n : 1, sizeof *dest); /* the server's id of each job of the file */
     const char **action = xcalloc(n ? n : 1, sizeof *action);
+    const char **how = xcalloc(n ? n : 1, sizeof *how); /* matched by "id" or "title" */
+    char **whys = xcalloc(n ? n : 1, sizeof *whys);     /* why each failed */
     json_t **diffs = xcalloc(n ? n : 1, sizeof *diffs); /* each job's field: [before, after] */
     json_t **lists = xcalloc(n ? n : 1, sizeof *lists);  /* each job's list in the server's ids */
     bool *set = xcalloc(n ? n : 1, sizeof *set);          /* whose list is set (or would be) */
@@ -496,12 +566,12 @@ int job_import(int argc, char **argv)
         if (!s && m.titled[1]) {
             /* creating one more would make the next import just as unsure, and each import
              * one job more */
-            fprintf(stderr,
-                    "sked job import: '%s' (jobs[%zu]): the file has %zu job(s) of this title "
-                    "and the server %zu, with no ids in common: a title matches jobs only when "
-                    "both have as many; give the file the server's ids (export from it), or "
-                    "titles of their own\n",
-                    shown(json_str(j, "title")), i, m.titled[0], m.titled[1]);
+            job_failed(whys, i, jobs,
+                       xasprintf("the file has %zu job(s) of this title and the server %zu, with "
+                                 "no ids in common: a title matches jobs only when both have as "
+                                 "many; give the file the server's ids (export from it), or "
+                                 "titles of their own",
+                                 m.titled[0], m.titled[1]));
             action[i] = "failed";
             failed++;
             continue;
@@ -511,7 +581,10 @@ int job_import(int argc, char **argv)
                              ? (strcmp(m.how, "id") == 0 ? "updated" : "updated (by title)")
                              : "unchanged")
                       : "created";
-        if (s) dest[i] = xstrdup(json_str(s, "id"));
+        if (s) {
+            dest[i] = xstrdup(json_str(s, "id"));
+            how[i] = m.how;
+        }
         const char *field;
         json_t *v;
         json_object_foreach(s ? body : NULL, field, v)
@@ -524,9 +597,10 @@ int job_import(int argc, char **argv)
             int r = client_call(&o.cl, s ? "PATCH" : "POST", path, body, &res);
             free(path);
             if (r) {
-                fprintf(stderr, "sked job import: the job above is '%s' (jobs[%zu]): %s %s\n",
-                        shown(json_str(j, "title")), i, dry ? "would not be" : "not",
-                        s ? "updated" : "created");
+                char *what = xasprintf("%s %s", dry ? "would not be" : "not",
+                                       s ? "updated" : "created");
+                job_refused(whys, i, jobs, what, &said);
+                free(what);
                 action[i] = "failed";
                 failed++;
                 if (r == EXIT_UNREACHABLE) {
@@ -565,19 +639,17 @@ int job_import(int argc, char **argv)
         const json_t *s = server_job(server, dest[i]);
         long of = missing ? file_index(jobs, missing) : -1;
         if (of >= 0) { /* a job of the file the server refused */
-            fprintf(stderr,
-                    "sked job import: '%s' (jobs[%zu]): on_success names '%s' (jobs[%ld]), "
-                    "which %s created\n",
-                    shown(json_str(j, "title")), i,
-                    shown(json_str(json_array_get(jobs, (size_t)of), "title")),
-                    of, dry ? "would not be" : "was not");
+            job_failed(whys, i, jobs,
+                       xasprintf("on_success names '%s' (jobs[%ld]), which %s created",
+                                 shown(json_str(json_array_get(jobs, (size_t)of), "title")), of,
+                                 dry ? "would not be" : "was not"));
             action[i] = "failed";
             failed++;
         } else if (missing) {
-            fprintf(stderr,
-                    "sked job import: '%s' (jobs[%zu]): on_success names job %s, which is "
-                    "neither in the file nor on the server\n",
-                    shown(json_str(j, "title")), i, shown(missing));
+            job_failed(whys, i, jobs,
+                       xasprintf("on_success names job %s, which is neither in the file nor on "
+                                 "the server",
+                                 shown(missing)));
             action[i] = "failed";
             failed++;
         } else if (!s || !json_equal(mapped, json_object_get(s, "on_success"))) {
@@ -595,9 +667,8 @@ int job_import(int argc, char **argv)
                 set[i] = true;
                 buf_puts(&path, shown(json_str(j, "title")));
                 if (leads_back(dest[i], dest[i], server, jobs, dest, lists, set, n, &seen, &path)) {
-                    fprintf(stderr, "sked job import: '%s' (jobs[%zu]): on_success would make a "
-                                    "cycle: %s\n",
-                            shown(json_str(j, "title")), i, buf_cstr(&path));
+                    job_failed(whys, i, jobs,
+                               xasprintf("on_success would make a cycle: %s", buf_cstr(&path)));
                     refused = true;
                 }
                 buf_free(&path);
@@ -607,10 +678,10 @@ int job_import(int argc, char **argv)
                 char *path = xasprintf("/api/jobs/%s%s", dest[i], dry ? "?dry_run=true" : "");
                 refused = client_call(&o.cl, "PATCH", path, body, NULL) != 0;
                 if (refused)
-                    fprintf(stderr,
-                            "sked job import: the job above is '%s' (jobs[%zu]): its "
-                            "on_success list %s set\n",
-                            shown(json_str(j, "title")), i, dry ? "would not be" : "was not");
+                    job_refused(whys, i, jobs,
+                                dry ? "its on_success list would not be set"
+                                    : "its on_success list was not set",
+                                &said);
                 free(path);
                 json_decref(body);
             }
@@ -626,29 +697,32 @@ int job_import(int argc, char **argv)
         }
         json_decref(mapped);
     }
-    struct table t;
-    table_init(&t, 3, dry ? "WOULD BE" : "ACTION", "TITLE", "ID");
-    json_array_foreach(jobs, i, j)
-    {
-        struct buf title = BUF_INIT;
-        text_clean(&title, json_str(j, "title"), 60);
-        table_row(&t, action[i] ? action[i] : "not done", buf_cstr(&title), dest[i]);
-        buf_free(&title);
-    }
-    if (t.nrows)
-        table_print(&t, stdout);
-    else
-        printf("the file holds no jobs\n");
-    table_free(&t);
     /* what an update changes (a job refused is not changed at all) */
     for (i = 0; i < n; i++)
         if (!action[i] || strcmp(action[i], "failed") == 0) json_object_clear(diffs[i]);
-    print_changes(jobs, diffs, dry);
+    if (opts_has(&o, O_JSON)) {
+        print_results(jobs, action, how, dest, diffs, whys, dry);
+    } else {
+        struct table t;
+        table_init(&t, 3, dry ? "WOULD BE" : "ACTION", "TITLE", "ID");
+        t.free_text = TABLE_COL(1);
+        json_array_foreach(jobs, i, j)
+            table_row(&t, action[i] ? action[i] : "not done", json_str(j, "title"), dest[i]);
+        if (t.nrows)
+            table_print(&t, stdout);
+        else
+            printf("the file holds no jobs\n");
+        table_free(&t);
+        print_changes(jobs, diffs, dry);
+    }
     for (i = 0; i < n; i++) {
         free(dest[i]);
+        free(whys[i]);
         json_decref(diffs[i]);
         json_decref(lists[i]);
     }
+    free(whys);
+    free(how);
     free(lists);
     free(set);
     free(diffs);
@@ -656,6 +730,7 @@ int job_import(int argc, char **argv)
     free(action);
     if (!rc && failed) rc = EXIT_FAIL;
 done:
+    buf_free(&said);
     json_decref(doc);
     json_decref(server);
     opts_free(&o);

@@ -1,16 +1,18 @@
 /*
  * logs: `sked logs RUN [-f]` - a run's log, read page by page from /logs or followed live over
  * the /logs/stream Server-Sent Events until the run ends. Following is shared with
- * `sked job run --wait`; it survives a dropped connection by resuming after the last line seen.
+ * `sked job run --wait`; it survives a dropped connection by resuming after the last line seen,
+ * tells of the retry a failed run gets (which --wait follows), and ends on SIGINT or SIGTERM
+ * with a word on how to follow the run again.
  */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "base/buf.h"
 #include "base/json.h"
+#include "base/timeutil.h"
 #include "base/utf8.h"
 #include "base/xalloc.h"
 #include "commands.h"
@@ -68,7 +70,8 @@ static void print_line(const json_t *line, bool as_json, FILE *out)
     buf_free(&msg);
 }
 
-int logs_summary(const json_t *run, FILE *f)
+/* Prints "run ID STATUS after 1.2s: message" to f; returns 0 for SUCCESS, else EXIT_FAIL. */
+static int logs_summary(const json_t *run, FILE *f)
 {
     const char *status = json_str(run, "status");
     char dur[TIMEBUF];
@@ -119,8 +122,8 @@ static void progress_clear(struct follow *f)
 static void progress_draw(struct follow *f)
 {
     if (!f->shown) return;
-    struct winsize ws;
-    size_t cols = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 ? ws.ws_col : 80;
+    size_t cols = terminal_cols(stderr);
+    if (cols < 2) cols = 80;
     struct buf b = BUF_INIT;
     text_clean(&b, f->shown, cols - 1);
     fprintf(stderr, "\r\033[K%s", buf_cstr(&b));
@@ -172,8 +175,9 @@ static int on_event(void *arg, const char *event, const char *id, const char *da
     return 0;
 }
 
-int logs_follow(const struct client *c, const json_t *run, const char *level, bool json_lines,
-                FILE *out, json_t **final)
+/* Follows one run to its end (see logs_follow); on success *final is the ended run. */
+static int follow_run(const struct client *c, const json_t *run, const char *level,
+                      bool json_lines, FILE *out, json_t **final)
 {
     struct follow f = {.out = out, .as_json = json_lines, .tty = isatty(STDERR_FILENO) == 1};
     *final = NULL;
@@ -182,7 +186,7 @@ int logs_follow(const struct client *c, const json_t *run, const char *level, bo
     char *why = run_wait_reason(c, run);
     if (why) fprintf(stderr, "%s%s\n", strncmp(why, "waiting ", 8) == 0 ? "" : "waiting: ", why);
     free(why);
-    while (!f.final) {
+    while (!f.final && !client_stopped()) {
         struct buf path = BUF_INIT;
         buf_printf(&path, "/api/jobs/%s/runs/%s/logs/stream?after=%lld", json_str(run, "job_id"),
                    json_str(run, "id"), f.last_seq);
@@ -227,6 +231,86 @@ int logs_follow(const struct client *c, const json_t *run, const char *level, bo
         *final = f.final;
         return 0;
     }
+    if (client_stopped()) {
+        const char *id = json_str(run, "id");
+        fprintf(stderr, "sked: stopped following; run %s goes on (sked logs %s -f to follow it "
+                        "again, sked stop %s to stop it)\n",
+                id, id, id);
+        return 128 + client_stopped();
+    }
+    return rc;
+}
+
+/* The retry of run, which ended FAILED: the run of its job whose parent it is (NULL when
+ * none). A retry is made when the failure is, so it is among the first runs made after it. */
+static json_t *retry_of(const struct client *c, const json_t *run)
+{
+    const char *id = json_str(run, "id"), *status = json_str(run, "status");
+    json_t *list = NULL, *retry = NULL, *r;
+    size_t i;
+    if (!status || strcmp(status, "FAILED") != 0 ||
+        client_get_quiet(c, &list, "/api/jobs/%s/runs?sort_direction=asc&after=%s&size=1000",
+                         json_str(run, "job_id"), id))
+        return NULL;
+    json_array_foreach(list_hits(list), i, r)
+    {
+        const char *parent = json_str(r, "parent_run_id"), *trigger = json_str(r, "trigger");
+        if (parent && trigger && strcmp(parent, id) == 0 && strcmp(trigger, "retry") == 0) {
+            retry = json_incref(r);
+            break;
+        }
+    }
+    json_decref(list);
+    return retry;
+}
+
+/* "attempt 1 of 3 failed; retry ID queued, starts after 14:03:07" on f, and how to follow the
+ * retry when hint. */
+static void retry_note(const struct client *c, const json_t *failed, const json_t *retry,
+                       bool hint, FILE *f)
+{
+    const char *id = json_str(retry, "id"), *status = json_str(retry, "status");
+    const char *not_before = json_str(retry, "not_before");
+    bool queued = status && strcmp(status, "QUEUED") == 0;
+    json_t *job = NULL;
+    fprintf(f, "attempt %lld", (long long)json_integer_value(json_object_get(failed, "attempt")));
+    if (client_get_quiet(c, &job, "/api/jobs/%s", json_str(failed, "job_id")) == 0)
+        fprintf(f, " of %lld",
+                (long long)json_integer_value(json_object_get(job, "max_retries")) + 1);
+    json_decref(job);
+    fprintf(f, " failed; retry %s %s%s", id, queued ? "queued" : "is ",
+            queued ? "" : shown(status));
+    int64_t until;
+    char t[TIMEBUF];
+    if (queued && not_before && time_parse(not_before, &until, NULL) == 0 && until > time_now_us())
+        fprintf(f, ", starts after %s", fmt_time(not_before, t));
+    if (hint) fprintf(f, " (sked logs %s -f follows it)", id);
+    fputc('\n', f);
+    fflush(f);
+}
+
+int logs_follow(const struct client *c, const json_t *run, const char *level, bool json_lines,
+                FILE *out, FILE *sum, bool retries, json_t **final)
+{
+    json_t *cur = json_incref((json_t *)run);
+    int rc;
+    *final = NULL;
+    client_catch_stop(true);
+    for (;;) {
+        json_t *ended;
+        if ((rc = follow_run(c, cur, level, json_lines, out, &ended))) break;
+        json_decref(*final);
+        *final = ended;
+        rc = logs_summary(ended, sum);
+        json_t *retry = rc ? retry_of(c, ended) : NULL;
+        if (!retry) break;
+        retry_note(c, ended, retry, !retries, sum);
+        json_decref(cur);
+        cur = retry;
+        if (!retries) break;
+    }
+    client_catch_stop(false);
+    json_decref(cur);
     return rc;
 }
 
@@ -243,7 +327,9 @@ int cmd_logs(int argc, char **argv)
         "unique start of one).\n"
         "\n"
         "  -f, --follow         keep printing lines as they arrive until the run ends, then\n"
-        "                       a summary; exit 0 only when it ended SUCCESS, else 1\n"
+        "                       a summary (and the retry a failed run gets, if any); exit 0\n"
+        "                       only when it ended SUCCESS, else 1; Ctrl-C stops following\n"
+        "                       (not the run), exit 130\n"
         "  --level L            only lines of level L or worse (DEBUG, INFO, WARNING,\n"
         "                       ERROR, CRITICAL)\n"
         "  --json               one JSON object per line, as the API sends them\n" USAGE_COMMON;
@@ -267,8 +353,8 @@ int cmd_logs(int argc, char **argv)
     if ((rc = run_resolve(&o.cl, o.arg, &run))) goto out;
     if (opts_has(&o, O_FOLLOW)) {
         json_t *final;
-        rc = logs_follow(&o.cl, run, level, as_json, stdout, &final);
-        if (!rc) rc = logs_summary(final, as_json ? stderr : stdout);
+        rc = logs_follow(&o.cl, run, level, as_json, stdout, as_json ? stderr : stdout, false,
+                         &final);
         json_decref(final);
         json_decref(run);
         goto out;

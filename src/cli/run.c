@@ -306,27 +306,22 @@ int cmd_runs(int argc, char **argv)
         table_init(&t, 7, "ID", "STATUS", "TRIGGER", "CREATED", "DURATION", "TITLE", "MESSAGE");
     size_t i;
     json_t *r;
+    /* the titles and the message are free text, cut to fit a terminal */
+    t.free_text = all ? TABLE_COL(1) | TABLE_COL(6) | TABLE_COL(7) : TABLE_COL(5) | TABLE_COL(6);
     json_array_foreach(list_hits(list), i, r)
     {
         char id[37], created[TIMEBUF], dur[TIMEBUF];
-        struct buf title = BUF_INIT, msg = BUF_INIT, jt = BUF_INIT;
-        text_clean(&title, json_str(r, "title"), 30);
-        text_clean(&msg, json_str(r, "message"), 60);
-        text_clean(&jt, json_str(r, "job_title"), 24);
         const char *cells[8] = {short_run_id(json_str(r, "id"), list_hits(list), "id", id),
-                                buf_cstr(&jt),
+                                json_str(r, "job_title"),
                                 json_str(r, "status"), json_str(r, "trigger"),
                                 fmt_time(json_str(r, "created"), created),
                                 fmt_duration(json_object_get(r, "duration"), dur),
-                                buf_cstr(&title), buf_cstr(&msg)};
+                                json_str(r, "title"), json_str(r, "message")};
         if (all)
             table_row(&t, cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6],
                       cells[7]);
         else
             table_row(&t, cells[0], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7]);
-        buf_free(&title);
-        buf_free(&msg);
-        buf_free(&jt);
     }
     list_print(&t, list, page, size, "runs");
     table_free(&t);
@@ -370,6 +365,13 @@ int cmd_run(int argc, char **argv)
     return cli_group("sked run", usage, verbs, argc, argv);
 }
 
+/* Whether run has ended (a final status): nothing is left to stop. */
+static bool ended(const json_t *run)
+{
+    int st = run_status_parse(json_str(run, "status"));
+    return st >= 0 && run_status_terminal(st);
+}
+
 int cmd_stop(int argc, char **argv)
 {
     static const struct opt_spec spec[] = {SPEC_JSON, SPEC_END};
@@ -377,7 +379,8 @@ int cmd_stop(int argc, char **argv)
         "usage: sked stop RUN [--json]\n"
         "\n"
         "Stops a queued or running run: the task is asked to stop and ends CANCELLED.\n"
-        "A run being stopped already (CANCELLING) is left so, with exit status 0.\n"
+        "A run being stopped already (CANCELLING), or that has ended (also while it was\n"
+        "being stopped), is left so, with exit status 0: it does not run.\n"
         "RUN is a run id (or a unique start of one).\n"
         "\n"
         "  --json               print the run as JSON\n" USAGE_COMMON;
@@ -385,23 +388,42 @@ int cmd_stop(int argc, char **argv)
     int rc = opts_parse(&o, "sked stop", usage, spec, "RUN", argc, argv);
     if (rc >= 0) return rc;
     json_t *run = NULL, *stopped = NULL;
+    /* a run being stopped or ended already: what the caller asks is so, which is no failure */
+    bool already = false;
     if (!(rc = run_resolve(&o.cl, o.arg, &run))) {
         const char *status = json_str(run, "status");
-        if (status && strcmp(status, "CANCELLING") == 0) {
-            /* stopped already: asking again is what the caller wants done, not a failure */
+        if ((status && strcmp(status, "CANCELLING") == 0) || ended(run)) {
             stopped = json_incref(run);
+            already = true;
         } else {
             char *path = xasprintf("/api/jobs/%s/runs/%s/actions/stop", json_str(run, "job_id"),
                                    json_str(run, "id"));
-            rc = client_call(&o.cl, "POST", path, NULL, &stopped);
+            /* refused when the run ended meanwhile: then it is said so; else the refusal */
+            if ((rc = client_call_quiet(&o.cl, "POST", path, NULL, &stopped))) {
+                json_t *now = NULL;
+                if (client_get_quiet(&o.cl, &now, "/api/jobs/%s/runs/%s", json_str(run, "job_id"),
+                                     json_str(run, "id")) == 0 &&
+                    ended(now)) {
+                    stopped = now;
+                    already = true;
+                    rc = 0;
+                } else {
+                    json_decref(now);
+                    rc = client_call(&o.cl, "POST", path, NULL, &stopped);
+                }
+            }
             free(path);
         }
     }
     if (!rc) {
+        const char *id = shown(json_str(stopped, "id"));
+        const char *status = shown(json_str(stopped, "status"));
         if (opts_has(&o, O_JSON))
             print_json(stopped);
+        else if (already && ended(stopped))
+            printf("run %s has already ended: %s (nothing to stop)\n", id, status);
         else
-            printf("run %s is %s\n", shown(json_str(stopped, "id")), shown(json_str(stopped, "status")));
+            printf("run %s is %s\n", id, status);
     }
     json_decref(run);
     json_decref(stopped);

@@ -46,6 +46,7 @@ int cmd_tasks(int argc, char **argv)
             }
         struct table t;
         table_init(&t, 5, "ID", "TITLE", "QUEUE", "TIMEOUT", "ARGUMENTS");
+        t.free_text = TABLE_COL(1) | TABLE_COL(4);
         size_t i;
         json_t *task;
         json_array_foreach(list_hits(list), i, task)
@@ -238,26 +239,29 @@ int cmd_queues(int argc, char **argv)
         /* two Celery queues of one name on two brokers are two rows: the broker tells them
          * apart */
         table_init(&t, 7, "QUEUE", "EXECUTOR", "BROKER", "SLOTS", "BUSY", "QUEUED", "NOTE");
+        t.free_text = TABLE_COL(6);
         size_t i;
         json_t *q;
         json_array_foreach(list_hits(list), i, q)
         {
-            char slots[24], busy[24], queued[24], note[640] = "";
+            char slots[24], busy[24], queued[24];
+            struct buf note = BUF_INIT;
             const json_t *workers = json_object_get(q, "workers");
             const char *why = json_str(q, "pause_reason");
             /* a removed queue may still be paused: its runs then wait for a resume */
             bool removed = json_is_true(json_object_get(q, "removed"));
-            if (removed) snprintf(note, sizeof note, "removed: ends its runs");
-            if (json_is_true(json_object_get(q, "paused")))
-                snprintf(note + strlen(note), sizeof note - strlen(note), "%spaused by %s%s%s%s",
-                         removed ? "; " : "",
-                         json_str(q, "paused_by") ? json_str(q, "paused_by") : "the system",
-                         why ? " (" : "", why ? why : "", why ? ")" : "");
-            else if (!removed && json_is_array(workers))
-                snprintf(note, sizeof note, "%zu worker(s)", json_array_size(workers));
+            if (removed) buf_puts(&note, "removed: ends its runs");
+            if (json_is_true(json_object_get(q, "paused"))) {
+                buf_printf(&note, "%spaused by %s", removed ? "; " : "",
+                           json_str(q, "paused_by") ? json_str(q, "paused_by") : "the system");
+                if (why) buf_printf(&note, " (%s)", why);
+            } else if (!removed && json_is_array(workers)) {
+                buf_printf(&note, "%zu worker(s)", json_array_size(workers));
+            }
             table_row(&t, json_str(q, "name"), json_str(q, "executor"), json_str(q, "broker"),
                       count(q, "concurrency", slots), count(q, "busy", busy),
-                      count(q, "queued", queued), note);
+                      count(q, "queued", queued), buf_cstr(&note));
+            buf_free(&note);
         }
         if (t.nrows)
             table_print(&t, stdout);

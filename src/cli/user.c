@@ -97,21 +97,21 @@ static void audit_local(struct store *s, const char *action, const char *target,
     json_decref(details);
 }
 
-/* Reads a password: one line of stdin with --password-stdin, else asked twice on the
- * terminal without echo. Returns a string to free with free_password, or NULL (printed why). */
-static char *read_password(const struct opts *o)
+/* Reads a password into *out (to free with free_password): one line of stdin with
+ * --password-stdin, else asked twice on the terminal without echo. Returns 0, else having
+ * printed why EXIT_USAGE when there is no terminal to ask on (the command line must say
+ * --password-stdin), EXIT_FAIL when the password typed is refused (as the API refuses it). */
+static int read_password(const struct opts *o, char **out)
 {
     char buf[1100], again[1100];
+    *out = NULL;
     if (opts_has(o, O_PW_STDIN)) {
         if (!fgets(buf, sizeof buf, stdin)) buf[0] = '\0';
         buf[strcspn(buf, "\r\n")] = '\0';
     } else {
         FILE *tty = fopen("/dev/tty", "r+");
-        if (!tty) {
-            fprintf(stderr, "%s: no terminal to ask for the password; use --password-stdin\n",
-                    o->prog);
-            return NULL;
-        }
+        if (!tty)
+            return usage_error(o, "no terminal to ask for the password; use --password-stdin");
         struct termios old, quiet;
         tcgetattr(fileno(tty), &old);
         quiet = old;
@@ -133,18 +133,18 @@ static char *read_password(const struct opts *o)
         if (!same) {
             sodium_memzero(buf, sizeof buf);
             fprintf(stderr, "%s: the passwords differ\n", o->prog);
-            return NULL;
+            return EXIT_FAIL;
         }
     }
     const char *problem = auth_password_problem(buf);
     if (problem) {
         sodium_memzero(buf, sizeof buf);
         fprintf(stderr, "%s: the password %s\n", o->prog, problem);
-        return NULL;
+        return EXIT_FAIL;
     }
-    char *p = xstrdup(buf);
+    *out = xstrdup(buf);
     sodium_memzero(buf, sizeof buf);
-    return p;
+    return 0;
 }
 
 static void free_password(char *p)
@@ -225,10 +225,7 @@ static int user_add(int argc, char **argv)
         rc = EXIT_FAIL;
         goto out;
     }
-    if (!opts_has(&o, O_NO_PW) && !(pw = read_password(&o))) {
-        rc = EXIT_FAIL;
-        goto out;
-    }
+    if (!opts_has(&o, O_NO_PW) && (rc = read_password(&o, &pw))) goto out;
     struct account a = {0};
     uuid_v4(a.id);
     a.username = (char *)o.arg;
@@ -310,6 +307,7 @@ static int user_list(int argc, char **argv)
     } else {
         struct table t;
         table_init(&t, 5, "USERNAME", "ROLE", "STATE", "DISPLAY NAME", "ID");
+        t.free_text = TABLE_COL(3);
         for (size_t i = 0; i < n; i++)
             table_row(&t, all[i].username, role_name(all[i].role),
                       all[i].disabled ? "disabled" : all[i].password_hash ? "active" : "tokens only",
@@ -343,10 +341,11 @@ static int user_passwd(int argc, char **argv)
     struct store *s = open_store(&o);
     struct account a = {0};
     char *pw = NULL;
-    if (!s || (rc = account_of(&o, s, o.arg, &a)) || !(pw = read_password(&o))) {
+    if (!s || account_of(&o, s, o.arg, &a)) {
         rc = EXIT_FAIL;
         goto out;
     }
+    if ((rc = read_password(&o, &pw))) goto out;
     char hash[128];
     if (auth_hash_password(pw, hash) != 0) {
         rc = EXIT_FAIL;
@@ -546,6 +545,7 @@ static int token_list(int argc, char **argv)
     struct table t;
     /* short ids and local times, as every table of the CLI shows them */
     table_init(&t, 7, "ID", "NAME", "USER", "PREFIX", "STATE", "EXPIRES", "LAST USED");
+    t.free_text = TABLE_COL(1);
     for (size_t i = 0; i < n; i++) {
         const char *state = ts[i].revoked_at != NO_TIME ? "revoked"
                             : ts[i].expires_at != NO_TIME && ts[i].expires_at <= now ? "expired"
@@ -581,7 +581,8 @@ out:
 }
 
 /* The whole id of the token that ref names: its id, or the start of one (4 characters or
- * more), in any case. Returns 0, -ENOENT when no token has it, or another error (printed). */
+ * more), in any case. Returns 0, -ENOENT when no token has it, -EINVAL for a start too short to
+ * name one (a usage error), or another error (printed). */
 static int token_id(const struct opts *o, struct store *s, const char *ref, char id[UUID_STR_LEN])
 {
     size_t len = strlen(ref);
@@ -593,9 +594,9 @@ static int token_id(const struct opts *o, struct store *s, const char *ref, char
     for (const char *p = ref; prefix && *p; p++) prefix = isxdigit((unsigned char)*p) || *p == '-';
     if (!prefix) return -ENOENT;
     if (len < 4) {
-        fprintf(stderr, "%s: '%s' is too short to name a token: give 4 characters of its id or "
-                        "more (see sked token list)\n",
-                o->prog, ref);
+        usage_error(o, "'%s' is too short to name a token: give 4 characters of its id or more "
+                       "(see sked token list)",
+                    ref);
         return -EINVAL;
     }
     struct token *ts = NULL;
@@ -645,7 +646,7 @@ static int token_revoke(int argc, char **argv)
     }
     store_close(s);
     opts_free(&o);
-    return r == 0 || r == -EALREADY ? 0 : EXIT_FAIL;
+    return r == 0 || r == -EALREADY ? 0 : r == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
 }
 
 int cmd_token(int argc, char **argv)

@@ -4,6 +4,7 @@ contract (0 ok, 1 refused or run not successful, 2 usage, 3 unreachable)."""
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -246,10 +247,11 @@ class TestJobs(CliCase):
 
         # --arg changes one saved argument and keeps the others
         upd = self.ok_json("job", "update", "Nightly sync", "--arg", "records=9", "--inactive",
-                           "--custom-args", '{"raw": true}', "--json")
+                           "--json")
         self.assertEqual(upd["args"]["records"], 9)
         self.assertEqual(upd["args"]["mode"], "insert-only")
         self.assertFalse(upd["active"])
+        upd = self.ok_json("job", "update", "Nightly sync", "--custom-args", '{"raw": true}', "--json")
         self.assertEqual(upd["custom_args"], {"raw": True})
         self.assertIn("Nightly sync", self.ok("job", "list", "--inactive"))
         self.assertNotIn("Nightly sync", self.ok("job", "list", "--active"))
@@ -365,16 +367,21 @@ class TestJobs(CliCase):
             self.assertIn("\n  %s " % flag, self.ok("job", "update", "--help"))
 
     def test_show_json_is_the_job_by_any_name(self):
-        """By id, the start of one or its title: the same document as GET /api/jobs/{id}."""
+        """By id, the start of one or its title: the same document as GET /api/jobs/{id}
+        (with the recent runs' figures beside, see TestWhatAJobGets)."""
         job = self.create("Shown as the API shows it")
         api = self.s.get("/api/jobs/" + job["id"]).json
         self.assertNotIn("last_run", api)  # no runs yet
+        def shown(ref):
+            doc = self.ok_json("job", "show", ref, "--json")
+            doc.pop("recent")
+            return doc
         for ref in (job["id"], job["id"][:8], "Shown as the API shows it"):
-            self.assertEqual(self.ok_json("job", "show", ref, "--json"), api, ref)
+            self.assertEqual(shown(ref), api, ref)
         self.s.wait_run(self.s.run_job(job["id"]))
         api = self.s.get("/api/jobs/" + job["id"]).json
         for ref in (job["id"][:8], "Shown as the API shows it"):
-            self.assertEqual(self.ok_json("job", "show", ref, "--json"), api, ref)
+            self.assertEqual(shown(ref), api, ref)
 
     def test_server_validation_errors_are_shown_per_field(self):
         p = self.cli("job", "create", "--title", "x", "--task", "no_such_type")
@@ -888,10 +895,10 @@ class TestLogs(CliCase):
         self.assertRegex(rest.splitlines()[-1], r"^run %s CANCELLED after " % run["id"])
         self.assertEqual(self.s.get_run(run)["status"], "CANCELLED")
         self.assertIsNotNone(job)
-        # an ended run cannot be stopped again: the server's refusal is shown
+        # an ended run is not stopped again, and that is no failure (see TestStopEnded)
         p = self.cli("stop", run["id"])
-        self.assertEqual(p.returncode, 1)
-        self.assertIn("You cannot change run status from CANCELLED", p.stderr)
+        self.assertEqual((p.returncode, p.stdout),
+                         (0, "run %s has already ended: CANCELLED (nothing to stop)\n" % run["id"]), p)
 
 
     def test_a_second_stop_of_a_stopping_run_is_no_failure(self):
@@ -1653,8 +1660,9 @@ class TestStoredText(CliCase):
                                  "list\n" % (ref, extra)))
         p = self.tool("token", "revoke", made["id"][:1])
         self.assertEqual((p.returncode, p.stderr),
-                         (1, "sked token revoke: '%s' is too short to name a token: give 4 characters "
-                             "of its id or more (see sked token list)\n" % made["id"][:1]))
+                         (2, "sked token revoke: '%s' is too short to name a token: give 4 characters "
+                             "of its id or more (see sked token list)\nsee 'sked token revoke "
+                             "--help'\n" % made["id"][:1]))
         p = self.tool("user", "add", "norole", "--no-password")
         self.assertEqual(p.returncode, 2)
         self.assertIn("--role is required: admin, operator or viewer", p.stderr)
@@ -1815,6 +1823,419 @@ class TestFollowAcrossARestart(unittest.TestCase):
             self.assertIn("trying again", err)
             self.assertIn("FAILED", out)
             self.assertEqual(out.count("started"), 1, out)
+
+
+def on_terminal(args, url, env_extra=None, stdin=subprocess.DEVNULL, timeout=60):
+    """Runs sked with args and its stdout on a terminal (a pty): (exit status, what the terminal
+    showed with its \r\n line ends made \n, stderr)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+    env.update(SKED_URL=url, SKED_TOKEN=skedtest.TOKEN, **(env_extra or {}))
+    master, slave = os.openpty()
+    try:
+        p = subprocess.Popen([skedtest.BIN] + list(args), env=env, stdout=slave,
+                             stderr=subprocess.PIPE, stdin=stdin)
+        os.close(slave)
+        slave = None
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the other side is closed: all is read
+                break
+            if not chunk:
+                break
+            shown += chunk
+        err = p.stderr.read().decode()
+        p.stderr.close()
+        p.wait(timeout)
+    finally:
+        if slave is not None:
+            os.close(slave)
+        os.close(master)
+    return p.returncode, shown.decode().replace("\r\n", "\n"), err
+
+
+def cols(text):
+    """The columns a terminal draws text in: wide characters take 2; combining marks, variation
+    selectors, a zero-width joiner and the character it joins to the one before, none."""
+    import unicodedata
+    n, joined = 0, False
+    for c in text:
+        if not joined and not unicodedata.combining(c) and not "\ufe00" <= c <= "\ufe0f" and c != "\u200d":
+            n += 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        joined = c == "\u200d"
+    return n
+
+
+class TestRetryChain(CliCase):
+    """A failed run that its job retries is not the end of what --wait waits for."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Sked(tasks={"flaky.json": skedtest.sh_task(
+            "flaky", 'echo "attempt $SKED_ATTEMPT"; [ "$SKED_ATTEMPT" -ge 3 ]')}).start()
+
+    def runs(self, job):
+        return self.s.get("/api/jobs/%s/runs?sort_direction=asc" % job["id"]).json["hits"]["hits"]
+
+    def test_wait_follows_the_retries_to_the_last_attempt(self):
+        job = self.create("Flaky", "flaky", "--retries", "2", "--retry-backoff", "1s")
+        p = self.cli("job", "run", "Flaky", "--wait")
+        self.assertEqual(p.returncode, 0, p)  # the last attempt's
+        runs = self.runs(job)
+        self.assertEqual([(r["attempt"], r["status"]) for r in runs],
+                         [(1, "FAILED"), (2, "FAILED"), (3, "SUCCESS")])
+        lines = p.stdout.splitlines()
+        for k in (1, 2):
+            self.assertIn("run %s FAILED after " % runs[k - 1]["id"], p.stdout)
+            self.assertTrue(any(re.match(r"attempt %d of 3 failed; retry %s queued, starts after "
+                                         r"\d\d:\d\d:\d\d$" % (k, runs[k]["id"]), l) for l in lines),
+                            p.stdout)
+        self.assertEqual([l.split()[-1] for l in lines if " stdout " in l],
+                         ["1", "2", "3"])  # every attempt's log, in order
+        self.assertRegex(lines[-1], r"^run %s SUCCESS after " % runs[2]["id"])
+        # --json: the last attempt; its failure is the exit status
+        self.ok("job", "update", job["id"], "--retries", "1", "--retry-backoff", "0s")
+        p = self.cli("job", "run", "Flaky", "--wait", "--json")
+        self.assertEqual(p.returncode, 1, p)
+        last = json.loads(p.stdout)
+        self.assertEqual((last["attempt"], last["status"], last["trigger"]), (2, "FAILED", "retry"))
+        self.assertIn("attempt 1 of 2 failed; retry %s " % last["id"], p.stderr)
+
+    def test_logs_f_names_the_retry_queued(self):
+        job = self.create("Flaky later", "flaky", "--retries", "2", "--retry-backoff", "1h")
+        first = self.s.wait_run(self.s.run_job(job["id"]))
+        retry = wait_for(lambda: [r for r in self.runs(job) if r["trigger"] == "retry"])[0]
+        try:
+            p = self.cli("logs", first["id"], "-f")
+            self.assertEqual(p.returncode, 1, p)
+            self.assertRegex(p.stdout, r"\nrun %s FAILED after [^\n]*\nattempt 1 of 3 failed; retry %s "
+                                       r"queued, starts after [^\n]+ \(sked logs %s -f follows it\)\n$"
+                             % (first["id"], retry["id"], retry["id"]))
+        finally:
+            self.s.stop_run(retry)
+
+
+class TestStoppingAFollow(CliCase):
+    """Ctrl-C or SIGTERM ends a follow, not the run, and says so on a clean line."""
+
+    def popen(self, *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+        env.update(SKED_URL=self.s.url, SKED_TOKEN=skedtest.TOKEN)
+        return subprocess.Popen([skedtest.BIN] + list(args), env=env, stdout=stdout, stderr=stderr)
+
+    def test_a_signal_stops_following_and_the_run_goes_on(self):
+        import select
+        job = self.create("Goes on", "reindex", "--arg", "steps=100000", "--arg", "step_seconds=0.02")
+        master, slave = os.openpty()
+        tty = b""
+        try:
+            p = self.popen("job", "run", job["id"], "--wait", stderr=slave)
+            os.close(slave)
+            slave = None
+            while b"running: " not in tty:
+                if not select.select([master], [], [], 30)[0]:
+                    break
+                tty += os.read(master, 65536)
+            self.assertIn(b"running: ", tty)  # the progress line is drawn
+            p.send_signal(signal.SIGINT)
+            out, _ = p.communicate(timeout=30)
+            while True:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                tty += chunk
+        finally:
+            if slave is not None:
+                os.close(slave)
+            os.close(master)
+        run = self.s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["hits"][0]
+        self.assertEqual(p.returncode, 130, tty)
+        # the progress line taken away, then a line of its own
+        self.assertTrue(tty.endswith(
+            b"\r\x1b[Ksked: stopped following; run %s goes on (sked logs %s -f to follow it again, "
+            b"sked stop %s to stop it)\r\n" % ((run["id"].encode(),) * 3)), tty[-300:])
+        self.assertEqual(self.s.get_run(run)["status"], "RUNNING")
+        # SIGTERM, and logs -f alike
+        p = self.popen("logs", run["id"], "-f")
+        try:
+            self.assertIn(b"rebuilding 100000 segment(s)", p.stdout.readline())
+            p.send_signal(signal.SIGTERM)
+            _, err = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+        self.assertEqual(p.returncode, 143, err)
+        self.assertIn(b"stopped following; run %s goes on" % run["id"].encode(), err)
+        self.assertEqual(self.s.get_run(run)["status"], "RUNNING")
+        self.s.stop_run(run)
+
+
+class TestTableWidth(CliCase):
+    """Tables fit a terminal by cutting their free text; piped, they keep every value whole."""
+
+    LONG = "A rather long title " + "that goes on " * 6 + "and ends here"
+
+    def test_a_table_fits_the_terminal_and_a_pipe_gets_everything(self):
+        job = self.create(self.LONG, "reindex", "--arg", "steps=1", "--arg", "step_seconds=0")
+        self.assertGreater(len(self.LONG), 90)
+        rc, shown, err = on_terminal(["job", "list", "--q", "goes on"], self.s.url, {"COLUMNS": "80"})
+        self.assertEqual(rc, 0, err)
+        lines = shown.splitlines()
+        self.assertEqual(len(lines), 2, shown)
+        self.assertTrue(all(cols(l) <= 80 for l in lines), shown)
+        # the id and the job type whole, the title cut with an ellipsis
+        self.assertRegex(lines[1], r"^%s  A rather long title[^\u2026]*\u2026  reindex  default  yes "
+                         % job["id"][:8])
+        # piped: whole, for grep and scripts
+        self.assertIn(self.LONG, self.ok("job", "list", "--q", "goes on"))
+        self.s.wait_run(self.s.run_job(job["id"], title=self.LONG))
+        row = self.ok("runs", "--all", "--search", "goes on").splitlines()[1]
+        self.assertEqual(row.count(self.LONG), 2, row)  # the job's title and the run's
+
+    def test_a_joined_emoji_takes_two_columns(self):
+        family = "\U0001F468\u200d\U0001F469\u200d\U0001F467 family"
+        self.create(family, "http_call")
+        self.create("plain family", "http_call")
+        lines = self.ok("job", "list", "--task", "http_call", "--q", "family").splitlines()
+        rows = [l for l in lines[1:] if "family" in l]
+        self.assertEqual(len(rows), 2, lines)
+        want = cols(lines[0][:lines[0].index("TASK")])
+        for line in rows:
+            self.assertEqual(cols(line[:line.index("http_call")]), want, line)
+
+    def test_a_long_pause_reason_is_shown_whole(self):
+        reason = "\u00e9" * 500  # 500 characters, 1000 bytes
+        self.ok("queues", "pause", "low", "--reason", reason)
+        try:
+            row = [l for l in self.ok("queues").splitlines() if l.startswith("low ")][0]
+        finally:
+            self.ok("queues", "resume", "low")
+        self.assertTrue(row.endswith("paused by bootstrap token (%s)" % reason), row[-80:])
+
+
+class TestJsonEverywhere(CliCase):
+    def test_job_show_json_has_the_recent_runs(self):
+        job = self.create("Sums up", "reindex", "--arg", "steps=1", "--arg", "step_seconds=0")
+        self.assertEqual(self.ok_json("job", "show", job["id"], "--json")["recent"]["runs"], 0)
+        self.s.wait_run(self.s.run_job(job["id"]), ["SUCCESS"])
+        doc = self.ok_json("job", "show", job["id"], "--json")
+        self.assertEqual(doc["recent"], self.s.get("/api/jobs/%s/stats" % job["id"]).json)
+        self.assertEqual((doc["recent"]["runs"], doc["recent"]["statuses"]), (1, {"SUCCESS": 1}))
+        self.assertIn("\"recent\"", self.ok("job", "show", "--help"))
+
+    def test_cron_next_json_lists_the_instants(self):
+        doc = self.ok_json("cron", "next", "0 3 * * *", "--tz", "Europe/Zurich", "--from",
+                           "2026-03-27T12:00:00Z", "-n", "3", "--json")
+        self.assertEqual(doc, ["2026-03-28T02:00:00Z", "2026-03-29T01:00:00Z", "2026-03-30T01:00:00Z"])
+
+    def test_import_json_says_what_became_of_each_job(self):
+        kept = self.create("Import: kept", "reindex")
+        changed = self.create("Import: changed", "reindex", "--timeout", "5m")
+        doc = {"jobs": [{"id": kept["id"], "title": "Import: kept", "task": "reindex"},
+                        {"title": "Import: changed", "task": "reindex", "timeout": "10m"},
+                        {"title": "Import: new", "task": "reindex"},
+                        {"title": "Import: refused", "task": "no_such_type"}]}
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+            json.dump(doc, f)
+            f.flush()
+            p = self.cli("job", "import", f.name, "--json")
+        self.assertEqual(p.returncode, 1, p)  # one failed
+        out = json.loads(p.stdout)
+        self.assertFalse(out["dry_run"])
+        jobs = out["jobs"]
+        self.assertEqual([(j["index"], j["title"], j["action"], j["matched_by"]) for j in jobs],
+                         [(0, "Import: kept", "unchanged", "id"), (1, "Import: changed", "updated", "title"),
+                          (2, "Import: new", "created", None), (3, "Import: refused", "failed", None)])
+        self.assertEqual((jobs[0]["id"], jobs[1]["id"]), (kept["id"], changed["id"]))
+        self.assertEqual(self.s.get("/api/jobs/" + jobs[2]["id"]).json["title"], "Import: new")
+        self.assertEqual(jobs[1]["changes"], {"timeout": {"before": "5m", "after": "10m"}})
+        self.assertEqual([j["changes"] for j in (jobs[0], jobs[3])], [{}, {}])
+        self.assertEqual([j["error"] for j in jobs[:3]], [None] * 3)
+        self.assertIn("not created: ", jobs[3]["error"])
+        self.assertIn("task: unknown job type 'no_such_type'", jobs[3]["error"])
+        self.assertIsNone(jobs[3]["id"])
+
+
+class TestOptionsNamedAsTyped(CliCase):
+    def test_errors_name_the_option_typed(self):
+        job = self.create("Named as typed")
+        p = self.cli("job", "run", job["id"], "--since", "9999-12-31T23:59:59Z")
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("\n  --since: 9999-12-31T23:59:59.000000+00:00 is in the future", p.stderr)
+        self.assertNotIn("--arg", p.stderr)
+        p = self.cli("job", "run", job["id"], "--arg", "since=9999-12-31T23:59:59Z")
+        self.assertIn("\n  --arg since=...: ", p.stderr)  # as typed, here too
+        p = self.cli("job", "schedule", job["id"], "--interval", "0s")
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("\n  --interval: an interval must be at least 1 second long", p.stderr)
+        p = self.cli("job", "schedule", job["id"], "--crontab", "minute=0 hr=3")
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("\n  --crontab hr=...: unknown field", p.stderr)
+        p = self.cli("job", "schedule", job["id"], "--crontab", "minute=0 hour=3 timezone=Mars/Base")
+        self.assertIn("\n  --crontab timezone=...: unknown time zone 'Mars/Base'", p.stderr)
+        p = self.cli("job", "schedule", job["id"], "--crontab", "minute=0 hour=3", "--tz", "Mars/Base")
+        self.assertIn("\n  --tz: unknown time zone 'Mars/Base'", p.stderr)
+
+    def test_a_zone_and_a_jitter_are_given_once(self):
+        job = self.create("Zoned once")
+        self.usage_fails("job", "schedule", job["id"], "--crontab",
+                         "timezone=Europe/Paris minute=0 hour=3", "--tz", "UTC",
+                         expect="--tz UTC and the timezone of --crontab differ: give the zone once")
+        self.usage_fails("job", "schedule", job["id"], "--crontab", "minute=0 jitter=5m",
+                         "--jitter", "10m",
+                         expect="--jitter 10m and the jitter of --crontab differ: give the jitter once")
+        self.assertIsNone(self.s.get("/api/jobs/" + job["id"]).json["schedule"])
+        done = self.ok_json("job", "schedule", job["id"], "--crontab",
+                            "timezone=Europe/Paris minute=0 hour=3 jitter=5m", "--tz",
+                            "Europe/Paris", "--json")
+        self.assertEqual((done["schedule"]["timezone"], done["schedule"]["jitter"]),
+                         ("Europe/Paris", "5m"))
+        self.assertIn("timezone=ZONE and jitter=DURATION", self.ok("job", "schedule", "--help"))
+
+    def test_arguments_beside_custom_args_are_refused_on_save_too(self):
+        job = self.create("Saved custom", "sync_records", "--custom-args", '{"records": 1}')
+        self.usage_fails("job", "update", job["id"], "--arg", "records=3",
+                         expect="job 'Saved custom' has saved custom args, which its runs get "
+                                "instead of their arguments: --arg and --args-json would not apply")
+        self.usage_fails("job", "update", job["id"], "--args-json", '{"records": 3}',
+                         expect="drop them with --clear-custom-args")
+        self.usage_fails("job", "create", "--title", "x", "--task", "sync_records",
+                         "--custom-args", '{"a": 1}', "--arg", "records=2",
+                         expect="--arg and --args-json do not apply to them")
+        self.assertEqual(self.s.get("/api/jobs/" + job["id"]).json["updated"], job["updated"])
+        upd = self.ok_json("job", "update", job["id"], "--arg", "records=3", "--clear-custom-args",
+                           "--json")
+        self.assertEqual((upd["args"]["records"], upd["custom_args"]), (3, None))
+
+    def test_a_duration_option_names_its_word(self):
+        job = self.create("Kept long")
+        self.usage_fails("job", "update", job["id"], "--retention", "none",
+                         expect="--retention: expected a duration such as 90s, 10m, 1h30m or 2w "
+                                "(units ms, s, m, h, d, w), or 'default' for the server's retention")
+        self.usage_fails("job", "create", "--title", "x", "--task", "reindex", "--timeout", "soon",
+                         expect="--timeout: expected a duration such as 90s")
+        self.assertIsNone(self.ok_json("job", "update", job["id"], "--retention", "default",
+                                       "--json")["retention"])
+
+
+class TestServerAndToken(CliCase):
+    def test_an_empty_url_or_token_is_refused(self):
+        # SKED_URL and SKED_TOKEN are set: an empty option must not fall back on them
+        self.usage_fails("job", "list", "--token", "", expect="--token is empty")
+        self.usage_fails("job", "list", "--token=", expect="--token is empty")
+        self.usage_fails("job", "list", "--url", "", expect="--url is empty")
+
+    def test_a_url_ending_in_api_names_the_root(self):
+        p = self.usage_fails("job", "list", "--url", self.s.url + "/api/",
+                             expect="ends in /api: give the server's root, %s" % self.s.url)
+        self.assertNotIn("no such route", p.stderr)
+        p = self.cli("job", "list", url=self.s.url + "/API")
+        self.assertEqual(p.returncode, 2, p)
+        self.assertIn("(from SKED_URL) ends in /api", p.stderr)
+        self.ok("job", "list", "--url", self.s.url + "/")
+
+
+class TestStopEnded(CliCase):
+    def test_stopping_a_run_that_ended_is_no_failure(self):
+        job = self.create("Ends first", "reindex", "--arg", "steps=1", "--arg", "step_seconds=0")
+        run = self.s.wait_run(self.s.run_job(job["id"]), ["SUCCESS"])
+        p = self.cli("stop", run["id"][:13])
+        self.assertEqual((p.returncode, p.stdout, p.stderr),
+                         (0, "run %s has already ended: SUCCESS (nothing to stop)\n" % run["id"], ""))
+        self.assertEqual(self.ok_json("stop", run["id"], "--json")["status"], "SUCCESS")
+
+    def test_a_run_that_ends_while_it_is_stopped_is_no_failure(self):
+        """The run is QUEUED when the command reads it, and CANCELLED by someone else before
+        its stop arrives: a proxy in between does that."""
+        sked = self.s
+        job = self.create("Ends meanwhile", "reindex", "--queue", "low")
+
+        class Proxy(http.server.BaseHTTPRequestHandler):
+            def forward(self, method):
+                if method == "POST" and self.path.endswith("/actions/stop"):
+                    run = self.path.split("/runs/")[1].split("/")[0]
+                    sked.stop_run({"job_id": job["id"], "id": run})  # the race, won by another
+                n = int(self.headers.get("Content-Length") or 0)
+                r = sked.request(method, self.path, raw=self.rfile.read(n) if n else None)
+                self.send_response(r.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(r.raw.encode())))
+                self.end_headers()
+                self.wfile.write(r.raw.encode())
+
+            def do_GET(self):
+                self.forward("GET")
+
+            def do_POST(self):
+                self.forward("POST")
+
+            def log_message(self, *a):
+                pass
+
+        self.ok("queues", "pause", "low")
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        try:
+            run = self.s.run_job(job["id"])
+            p = self.cli("stop", run["id"], url="http://127.0.0.1:%d" % srv.server_address[1])
+        finally:
+            srv.shutdown()
+            srv.server_close()
+            self.ok("queues", "resume", "low")
+        self.assertEqual((p.returncode, p.stdout, p.stderr),
+                         (0, "run %s has already ended: CANCELLED (nothing to stop)\n" % run["id"], ""))
+
+
+class TestLocalUsageErrors(CliCase):
+    def test_usage_errors_of_the_local_tools_exit_2(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+        def tool(*args):
+            # a session of its own: no terminal to ask a password on
+            return subprocess.run([skedtest.BIN] + list(args) + ["--db", self.s.db], env=env,
+                                  capture_output=True, text=True, timeout=30,
+                                  stdin=subprocess.DEVNULL, start_new_session=True)
+        p = tool("user", "add", "nopw", "--role", "viewer")
+        self.assertEqual(p.returncode, 2, p)
+        self.assertIn("no terminal to ask for the password; use --password-stdin", p.stderr)
+        self.assertIn("--help", p.stderr)
+        p = tool("token", "revoke", "f18")
+        self.assertEqual(p.returncode, 2, p)
+        self.assertIn("'f18' is too short to name a token", p.stderr)
+
+
+class TestDocumentedOutput(unittest.TestCase):
+    def test_operations_shows_what_a_pause_prints(self):
+        """The example in docs/operations.md reads as the binary writes it (see TestQueues)."""
+        with open(os.path.join(skedtest.SRC, "docs", "operations.md")) as f:
+            lines = [l for l in f.read().splitlines() if l.startswith("queue default is paused")]
+        self.assertTrue(lines)
+        for line in lines:
+            self.assertRegex(line, r"^queue default is paused \(since \d\d:\d\d:\d\d by [^()]+\); "
+                                   r"\d+ run\(s\) wait in it$")
+
+
+class TestConfirm(CliCase):
+    def test_no_answer_ends_the_prompt_line(self):
+        job = self.create("Asks first", "reindex")
+        master, slave = os.openpty()
+        try:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+            env.update(SKED_URL=self.s.url, SKED_TOKEN=skedtest.TOKEN)
+            p = subprocess.Popen([skedtest.BIN, "job", "stop", job["id"]], env=env, stdin=slave,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            import select
+            self.assertTrue(select.select([p.stderr], [], [], 30)[0])
+            os.write(master, b"\x04")  # Ctrl-D: no answer
+            out, err = p.communicate(timeout=30)
+        finally:
+            os.close(slave)
+            os.close(master)
+        self.assertEqual(p.returncode, 1, err)
+        self.assertTrue(err.endswith(" [y/N] \nnothing stopped\n"), err)
 
 
 if __name__ == "__main__":
