@@ -256,7 +256,13 @@ int cmd_queues(int argc, char **argv)
                            json_str(q, "paused_by") ? json_str(q, "paused_by") : "the system");
                 if (why) buf_printf(&note, " (%s)", why);
             } else if (!removed && json_is_array(workers)) {
-                buf_printf(&note, "%zu worker(s)", json_array_size(workers));
+                /* a worker that said goodbye or stopped heart-beating is listed, not counted */
+                size_t online = 0, k;
+                json_t *w;
+                json_array_foreach(workers, k, w) online += json_is_true(json_object_get(w, "online"));
+                buf_printf(&note, "%zu worker(s)", online);
+                if (online < json_array_size(workers))
+                    buf_printf(&note, " (%zu offline)", json_array_size(workers) - online);
             }
             table_row(&t, json_str(q, "name"), json_str(q, "executor"), json_str(q, "broker"),
                       count(q, "concurrency", slots), count(q, "busy", busy),

@@ -92,6 +92,40 @@ class TestQueues(CliCase):
         self.assertEqual({l.split()[0]: l.split()[6:] for l in lines[1:]}, {"default": ["-"], "low": ["-"]})
         self.usage_fails("queues", "extra", expect="unexpected argument 'extra'")
 
+    def test_a_celery_queues_workers_are_counted_online(self):
+        """The NOTE of a Celery queue counts its workers online; one that said goodbye or
+        stopped heart-beating is listed by the API and told apart here. (A server of our own
+        answers, with the document of two workers, one of them gone.)"""
+        worker = {"hostname": "w1@h", "last_heartbeat": "2026-12-02T01:00:00+00:00", "active": 0}
+        doc = {"hits": {"hits": [{
+            "name": "celery", "executor": "celery", "broker": "redis://127.0.0.1:6379/0",
+            "concurrency": None, "busy": 0, "queued": 0, "paused": False, "removed": False,
+            "workers": [dict(worker, online=True), dict(worker, hostname="w2@h", online=False)]}],
+            "total": 1}}
+
+        class Queues(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = json.dumps(doc).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        srv = http.server.HTTPServer(("127.0.0.1", 0), Queues)
+        t = threading.Thread(target=srv.handle_request, daemon=True)
+        t.start()
+        try:
+            p = self.cli("queues", url="http://127.0.0.1:%d" % srv.server_address[1])
+        finally:
+            t.join(10)
+            srv.server_close()
+        self.assertEqual(p.returncode, 0, p)
+        self.assertTrue(p.stdout.splitlines()[1].endswith("1 worker(s) (1 offline)"), p.stdout)
+
     def test_pause_and_resume_say_what_they_did(self):
         """A second pause with another reason changes the reason alone and says the queue was
         already paused; a resume of a running queue says it was not paused; all exit 0."""
