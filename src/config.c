@@ -86,9 +86,15 @@ int config_parse_queues(struct config *c, const char *spec, struct sk_err *e)
 {
     struct queue_cfg *qs = NULL;
     size_t n = 0;
-    char *copy = xstrdup(spec), *save = NULL;
+    char *copy = xstrdup(spec), *rest = copy;
     int rc = 0;
-    for (char *tok = strtok_r(copy, ",", &save); tok && rc == 0; tok = strtok_r(NULL, ",", &save)) {
+    for (char *tok; rc == 0 && (tok = strsep(&rest, ",")) != NULL;) {
+        if (!*trim(tok)) {
+            if (n > 0 || rest) /* else nothing at all: "at least one queue" below */
+                rc = sk_err_set(e, -EINVAL, "queues", "'%s': an empty item between commas",
+                                spec);
+            break;
+        }
         char *eq = strchr(tok, '=');
         if (eq) *eq = '\0';
         char *name = trim(tok); /* "default = 4, low = 1" as well */
@@ -97,7 +103,7 @@ int config_parse_queues(struct config *c, const char *spec, struct sk_err *e)
             char *num = trim(eq + 1), *end;
             errno = 0;
             slots = strtol(num, &end, 10);
-            if (errno || *end || end == num || slots < 1 || slots > 1024) {
+            if (errno || *end || !isdigit((unsigned char)*num) || slots < 1 || slots > 1024) {
                 rc = sk_err_set(e, -EINVAL, "queues",
                                 "queue '%s': concurrency must be a whole number from 1 to 1024",
                                 name);
@@ -294,7 +300,7 @@ static int whole_number(const char *val, long most, int *out, const char *src, s
 {
     char *end;
     long v = strtol(val, &end, 10);
-    if (*end || end == val || v < 1 || v > most)
+    if (*end || !isdigit((unsigned char)*val) || v < 1 || v > most)
         return sk_err_set(e, -EINVAL, src, "'%s': a whole number from 1 to %ld", val, most);
     *out = (int)v;
     return 0;
@@ -313,7 +319,8 @@ static int set_option(struct config *c, const char *name, const char *val, const
         const char *colon = strrchr(val, ':');
         char *end;
         long port = colon ? strtol(colon + 1, &end, 10) : -1;
-        if (!colon || colon == val || *end || colon[1] == '\0' || port < 0 || port > 65535)
+        if (!colon || colon == val || *end || !isdigit((unsigned char)colon[1]) || port < 0 ||
+            port > 65535)
             return sk_err_set(e, -EINVAL, src, "'%s': expected HOST:PORT, e.g. 127.0.0.1:8080",
                               val);
         char *host = val[0] == '[' && colon[-1] == ']' /* [::1]:8080 */

@@ -1474,6 +1474,11 @@ void dispatch_queue_depths_free(struct queue_depths *q)
     memset(q, 0, sizeof *q);
 }
 
+size_t dispatch_queue_count(const struct dispatch *d)
+{
+    return d->nqueues;
+}
+
 size_t dispatch_queues(struct dispatch *d, const struct queue_depths *depths,
                        struct queue_info *out, size_t max)
 {

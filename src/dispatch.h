@@ -159,6 +159,8 @@ struct queue_depths {
 };
 int dispatch_queue_depths(struct store *s, struct queue_depths *out);
 void dispatch_queue_depths_free(struct queue_depths *q);
+/* How many queues dispatch_queues can list: the configured ones and the removed ones. */
+size_t dispatch_queue_count(const struct dispatch *d);
 /* Fills up to max entries with the configured queues and the removed ones that still hold
  * runs, with their depths; returns how many it filled. */
 size_t dispatch_queues(struct dispatch *d, const struct queue_depths *depths,

@@ -1419,8 +1419,10 @@ static void queues_answer(struct api_ctx *c, void *arg)
         api_error(c, 503, "the store failed; see the server log");
         op->answer(NULL, NULL, 0, op->arg); /* to free arg */
     } else if (c) {
-        struct queue_info qs[64];
-        op->answer(c, qs, dispatch_queues(c->api->dispatch, &op->depths, qs, 64), op->arg);
+        size_t max = dispatch_queue_count(c->api->dispatch);
+        struct queue_info *qs = xcalloc(max ? max : 1, sizeof *qs);
+        op->answer(c, qs, dispatch_queues(c->api->dispatch, &op->depths, qs, max), op->arg);
+        free(qs);
     } else {
         op->answer(NULL, NULL, 0, op->arg); /* the client left: arg is freed */
     }

@@ -92,8 +92,10 @@ static void render(struct api_ctx *c, const struct queue_info *qs, size_t nq, vo
     struct buf out = BUF_INIT;
     metrics_render(a->metrics, &out);
 
-    struct metric_sample depth[64], busy[64], slots[64], paused[64];
-    struct buf labels[64];
+    /* one sample of each family per queue: 4 * nq, labels[] their shared label text */
+    struct metric_sample *sm = xcalloc(4 * nq + 1, sizeof *sm);
+    struct metric_sample *depth = sm, *busy = sm + nq, *slots = sm + 2 * nq, *paused = sm + 3 * nq;
+    struct buf *labels = xcalloc(nq + 1, sizeof *labels);
     for (size_t i = 0; i < nq; i++) {
         labels[i] = (struct buf)BUF_INIT;
         buf_puts(&labels[i], "queue=");
@@ -110,6 +112,8 @@ static void render(struct api_ctx *c, const struct queue_info *qs, size_t nq, vo
                    "1 while an operator has paused the queue (it starts none of its runs).", paused,
                    nq);
     for (size_t i = 0; i < nq; i++) buf_free(&labels[i]);
+    free(labels);
+    free(sm);
 
     struct metric_sample one = {"", (double)dispatch_active_count(a->dispatch)};
     metrics_family(&out, "sked_runs_active", "gauge", "Runs executing on this node.", &one, 1);

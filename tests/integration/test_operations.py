@@ -1019,6 +1019,11 @@ class Config(unittest.TestCase):
                     (("--max-body", "5X"), {}, "'5X': expected a size such as 16M"),
                     (("--retention", "100y"), {}, "'100y': "),
                     (("--node", "a\nb"), {}, "--node: 1..200 characters of UTF-8, none of them a control character"),
+                    (("--queues", "default=4,,low=1"), {}, "--queues: 'default=4,,low=1': an empty item between commas"),
+                    (("--queues", "default=4,"), {}, "an empty item between commas"),
+                    (("--queues", "default=+4"), {}, "queue 'default': concurrency must be a whole number from 1 to 1024"),
+                    (("--listen", "127.0.0.1:+80"), {}, "--listen: '127.0.0.1:+80': expected HOST:PORT"),
+                    (("--builtin-threads", "+2"), {}, "--builtin-threads: '+2': a whole number from 1 to 64"),
                     (("--tasks", "/nonexistent"), {}, "/nonexistent: cannot open tasks directory: No such file or directory (the folder of the task files: --tasks, SKED_TASKS or [server] tasks)")):
                 r = check(*args, **env)
                 self.assertEqual(r.returncode, 2, (args, env, r.stdout))
@@ -1729,6 +1734,24 @@ class RemovedQueueAtStart(unittest.TestCase):
             self.assertEqual(len(retry), 1, runs)
             self.assertEqual(s.wait_run(retry[0], timeout=30)["status"], "SUCCESS")
         skedtest.shutil.rmtree(tmp, ignore_errors=True)
+
+
+class ManyQueues(unittest.TestCase):
+    def test_every_queue_is_listed_paused_and_measured(self):
+        """However many queues the settings name, each is listed, may be paused and resumed,
+        and has its samples in /metrics."""
+        names = ["q%d" % i for i in range(70)]
+        with Sked(tasks={"quick.json": sh_task("quick", "true")},
+                  args=FAST + ["--queues", ",".join(n + "=1" for n in names)]) as s:
+            listed = [q["name"] for q in s.get("/api/queues").json["hits"]["hits"]]
+            self.assertEqual(listed, names)
+            r = s.post("/api/queues/q69/actions/pause", {"reason": "the last one"})
+            self.assertEqual((r.status, r.json["name"], r.json["paused"]), (200, "q69", True))
+            metrics = s.get_bytes("/metrics")[2].decode()
+            slots = [l for l in metrics.splitlines() if l.startswith("sked_queue_slots{")]
+            self.assertEqual(len(slots), 70)
+            self.assertIn('sked_queue_paused{queue="q69"} 1', metrics)
+            self.assertEqual(s.post("/api/queues/q69/actions/resume", {}).status, 200)
 
 
 class PauseQueuesAtStart(unittest.TestCase):
