@@ -442,6 +442,15 @@ static bool leads_back(const char *id, const char *target, const json_t *server,
     return false;
 }
 
+/* The outcome of a job of the file made or changed (action) whose on_success list could not
+ * be set: the job itself was made or changed all the same; an unchanged one failed. */
+static const char *without_list(const char *action)
+{
+    return strcmp(action, "created") == 0     ? "created without on_success"
+           : strcmp(action, "unchanged") != 0 ? "updated without on_success"
+                                              : "failed";
+}
+
 /* Says on stderr why the file's job i failed, or was made without its on_success list
  * ("sked job import: 'TITLE' (jobs[i]): why"), and keeps why (taken) in whys[i] for --json. */
 static void job_failed(char **whys, size_t i, const json_t *jobs, char *why)
@@ -643,14 +652,14 @@ int job_import(int argc, char **argv)
                        xasprintf("on_success names '%s' (jobs[%ld]), which %s created",
                                  shown(json_str(json_array_get(jobs, (size_t)of), "title")), of,
                                  dry ? "would not be" : "was not"));
-            action[i] = "failed";
+            action[i] = without_list(action[i]);
             failed++;
         } else if (missing) {
             job_failed(whys, i, jobs,
                        xasprintf("on_success names job %s, which is neither in the file nor on "
                                  "the server",
                                  shown(missing)));
-            action[i] = "failed";
+            action[i] = without_list(action[i]);
             failed++;
         } else if (!s || !json_equal(mapped, json_object_get(s, "on_success"))) {
             const char *before = action[i];
@@ -688,10 +697,7 @@ int job_import(int argc, char **argv)
             set[i] = !refused;
             if (refused) {
                 json_object_del(diffs[i], "on_success");
-                /* the job itself was made or changed all the same */
-                action[i] = strcmp(before, "created") == 0 ? "created without on_success"
-                            : strcmp(before, "unchanged") != 0 ? "updated without on_success"
-                                                               : "failed";
+                action[i] = without_list(before);
                 failed++;
             }
         }

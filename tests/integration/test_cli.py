@@ -606,6 +606,8 @@ class TestExportImport(CliCase):
             self.assertRegex(dry.stdout, r"failed +Bad +-\n")
             self.assertRegex(dry.stdout, r"failed +Export: reindex +%s\n" % r["id"])
             self.assertRegex(dry.stdout, r"created +Export: fine +\(new 2\)\n")
+            # made all the same, without the list that names a job not made
+            self.assertRegex(dry.stdout, r"created without on_success +Export: after bad +\(new 3\)\n")
             p = cli_dst("job", "import", path)
             self.assertEqual(p.returncode, 1)
             self.assertIn("unknown job type 'no_such_type'", p.stderr)
@@ -647,6 +649,7 @@ class TestExportImport(CliCase):
             p = cli_dst("job", "import", path)
             self.assertEqual(p.returncode, 1)
             self.assertIn("neither in the file nor on the server", p.stderr)
+            self.assertRegex(p.stdout, r"created without on_success +Orphan +[0-9a-f-]{36}\n")
         # jobs of one title pair in order of creation, so a second import changes nothing;
         # a server with some of that title, but not as many, gets none more
         with Sked() as dst:
