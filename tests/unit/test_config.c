@@ -65,7 +65,11 @@ static void test_parse_queues(void **state)
         const char *spec, *needle;
     } bad[] = {
         {"", "at least one queue"},
-        {",,", "at least one queue"},
+        {" ", "at least one queue"},
+        {",,", "',,': an empty item between commas"},
+        {"a=1,,b=2", "an empty item between commas"},
+        {"a=1,", "an empty item between commas"},
+        {"a=+4", "queue 'a': concurrency must be a whole number"},
         {"a=0", "queue 'a': concurrency must be a whole number from 1 to 1024"},
         {"a=1025", "from 1 to 1024"},
         {"a=-1", "from 1 to 1024"},
