@@ -45,7 +45,11 @@
 #define OUTPUT_CAP (1024 * 1024)
 #define QUERY_EVERY_US (5 * 1000000LL)   /* a task nobody claims is asked about this often */
 #define QUERY_GRACE_US (10 * 1000000LL)  /* ... and given up this long after accept_timeout */
-#define LINE_CAP 4000
+#define LINE_CAP 4000                   /* bytes of a run log line, whole characters */
+/* bytes of a run's message (an exception and its traceback), whole characters: as much as a
+ * local run's message may hold (a status line's, tasks.md) */
+#define MESSAGE_CAP (64 * 1024)
+#define MESSAGE_CUT "\n(cut at 64 KiB: the run's log holds the traceback line by line)"
 /* past the hard time limit, how long the worker gets to report the task it killed before sked
  * kills it itself (billiard checks its limits once a second) */
 #define LIMIT_SLACK_US (3 * 1000000LL)
@@ -89,6 +93,12 @@ struct worker {
     json_t *queues; /* names it consumes (active_queues reply), or NULL before it answered */
     int beats;      /* heartbeats since it came online */
     bool task_events; /* it sent a task event: its task events are on */
+    bool offline;     /* its last event was worker-offline */
+    bool heart;       /* a heartbeat of it was heard (or its worker-online, worker-offline): its
+                       * heartbeats tell whether it lives */
+    bool heartless;   /* it answered sked after a silence longer than three heartbeats, none
+                       * ever heard: it runs without them (--without-heartbeat), and nothing
+                       * tells whether it dies */
 };
 
 struct endpoint {
@@ -114,7 +124,8 @@ struct endpoint {
      * run id -> int64_t µs until which a worker coming online is told to revoke it (the
      * message's own expiry) */
     struct map tombs;
-    char *down_why; /* why its (command) connection failed last, until it is up */
+    char *down_why;    /* why its (command) connection failed last, until it is up */
+    bool said_refused; /* AMQP: a broadcast the broker refused is logged once a connection */
 };
 
 /* A Celery queue of a broker. Kept until the broker's endpoint is closed (an LLEN on its way
@@ -156,6 +167,7 @@ struct flight {
     bool resumed;             /* taken over from an earlier process */
     bool said_sent;           /* AMQP: "sent to celery queue" is in the run log */
     bool said_waiting;        /* the run log says it waits for the broker */
+    bool said_heartless;     /* the run log says its worker sends no heartbeats */
     int64_t unclaimed_since;  /* left the queue, no worker named: asked with query_task */
     int64_t last_query;
     char *held_meta;          /* an outcome that came before the start was heard of */
@@ -478,6 +490,21 @@ static char *endpoint_key(enum ep_kind kind, bool amqp, const struct amqp_url *a
     return buf_steal(&b);
 }
 
+/* The user name of an endpoint's URL and "@", as a URL writes them (percent-encoded but for
+ * letters, digits and -._~!$&'()*+,;=), when there is one: what is shown of a broker or backend
+ * keeps it, so that two that differ only by user are told apart, and never the password. */
+static void display_user(struct buf *b, const char *user)
+{
+    if (!user || !*user) return;
+    for (const unsigned char *p = (const unsigned char *)user; *p; p++) {
+        if (isalnum(*p) || strchr("-._~!$&'()*+,;=", *p))
+            buf_putc(b, (char)*p);
+        else
+            buf_printf(b, "%%%02X", *p);
+    }
+    buf_putc(b, '@');
+}
+
 static struct endpoint *endpoint_get(struct celery *c, enum ep_kind kind, const char *url)
 {
     struct amqp_url a = {0};
@@ -513,7 +540,11 @@ static struct endpoint *endpoint_get(struct celery *c, enum ep_kind kind, const 
                                ep->display);
         return ep;
     }
-    ep->display = xasprintf("redis://%s:%d/%d", ep->url.host, ep->url.port, ep->url.db);
+    struct buf d = BUF_INIT;
+    buf_printf(&d, "redis://");
+    display_user(&d, ep->url.username);
+    buf_printf(&d, "%s:%d/%d", ep->url.host, ep->url.port, ep->url.db);
+    ep->display = buf_steal(&d);
     snprintf(ep->oid, sizeof ep->oid, "%s", c->oid);
     rconn_connect(&ep->cmd);
     rconn_connect(&ep->sub);
@@ -565,7 +596,7 @@ static void flight_log(struct flight *f, int level, const char *fmt, ...)
     va_end(ap);
     char *text = buf_steal(&b);
     if (f->mask) text = secrets_mask(text, f->mask); /* a traceback may quote an argument */
-    if (strlen(text) > LINE_CAP) text[LINE_CAP] = '\0'; /* after the mask: no half value */
+    text[celery_cut_len(text, LINE_CAP)] = '\0'; /* after the mask: no half value */
     struct log_line line = {f->next_seq++, time_now_us(), level, STREAM_SKED, text};
     store_log_append(c->store, f->run.rid, &line, 1);
     struct sk_event ev = {.kind = SKEV_LOG, .run = &f->run, .lines = &line, .nlines = 1};
@@ -653,6 +684,13 @@ static void finish(struct flight *f, enum run_status st, char *message, json_t *
             json_decref(r->output);
             r->output = m;
         }
+    }
+    /* after the mask (no half value); every run list and status update carries it */
+    if (r->message && strlen(r->message) > MESSAGE_CAP) {
+        size_t keep = celery_cut_len(r->message, MESSAGE_CAP - strlen(MESSAGE_CUT));
+        char *cut = xasprintf("%.*s%s", (int)keep, r->message, MESSAGE_CUT);
+        free(r->message);
+        r->message = cut;
     }
     /* the message as sent holds the values: kept while the run was out, not after */
     if (r->remote && secrets_referred(r->args)) json_object_del(r->remote, "envelope");
@@ -1051,6 +1089,34 @@ static struct worker *worker_get(struct endpoint *ep, const char *hostname)
     return w;
 }
 
+/* Three of w's heartbeat periods, µs: a worker not heard from for longer is lost. */
+static int64_t heart_window(const struct worker *w)
+{
+    return (int64_t)(w->freq * HEARTBEATS_LOST * 1e6);
+}
+
+/* The text that says a worker sends no heartbeats, for sked's log and a run's. */
+#define HEARTLESS "sends no heartbeats: sked cannot tell if it dies; start it without " \
+                  "--without-heartbeat"
+
+/* The worker hostname of ep answered a broadcast: known from now on (its heartbeats decide
+ * whether it lives). One that answers after a silence longer than three heartbeats, none of
+ * which was ever heard, lives without them (--without-heartbeat): said once. */
+static struct worker *worker_answered(struct endpoint *ep, const char *hostname)
+{
+    struct worker *w = worker_get(ep, hostname);
+    /* as the heartbeat rule counts: not while the broker was away */
+    int64_t seen = w->seen > ep->sub.up_since ? w->seen : ep->sub.up_since;
+    if (!w->heart && !w->heartless && time_now_us() - seen > heart_window(w)) {
+        w->heartless = true;
+        char *why = xasprintf("worker %s " HEARTLESS, w->hostname);
+        log_warn("celery.no_heartbeats", "broker=%s worker=%s reason=%s", ep->display,
+                 log_q(w->hostname), log_q(why));
+        free(why);
+    }
+    return w;
+}
+
 static void apply_event(struct endpoint *ep, const struct celery_event *ev)
 {
     struct celery *c = ep->c;
@@ -1061,10 +1127,12 @@ static void apply_event(struct endpoint *ep, const struct celery_event *ev)
     /* a worker whose heartbeats stopped is offline as much as one that said worker-offline: a
      * process killed says nothing, and whatever comes under its name next is a new process,
      * its task events off again */
-    if (w && w->online && now - w->seen > (int64_t)(w->freq * HEARTBEATS_LOST * 1e6))
-        w->online = w->task_events = false;
+    if (w && w->online && now - w->seen > heart_window(w)) w->online = w->task_events = false;
     if (w) w->seen = now;
     if (strncmp(ev->type, "worker-", 7) == 0 && w) {
+        /* worker-online, -heartbeat and -offline: what a worker's heart sends */
+        w->heart = true;
+        w->heartless = false;
         json_t *freq = json_object_get(ev->doc, "freq");
         w->freq = json_is_number(freq) && json_number_value(freq) > 0 ? json_number_value(freq)
                                                                      : 2.0;
@@ -1095,6 +1163,7 @@ static void apply_event(struct endpoint *ep, const struct celery_event *ev)
             }
         }
         w->online = strcmp(ev->type, "worker-offline") != 0;
+        w->offline = !w->online;
         w->beats = w->online && was_online ? w->beats + 1 : 0;
         if (!w->online) w->task_events = false;
         /* a worker announces itself before it listens to broadcasts: until it shows task
@@ -1284,6 +1353,9 @@ static void apply_reply(struct endpoint *ep, json_t *body)
                  * deadline, tells */
                 if (!state || strcmp(state, "ready") == 0) continue;
                 f->unclaimed_since = 0;
+                /* known from now on, as a run's worker taken over at start is: its heartbeats
+                 * (or its silence) decide whether it lives */
+                worker_answered(ep, host);
                 if (strcmp(state, "active") == 0) {
                     if (f->state != F_STARTED)
                         flight_log(f, LL_INFO, "running on %s (sked missed its start)", host);
@@ -1296,7 +1368,7 @@ static void apply_reply(struct endpoint *ep, json_t *body)
             continue;
         }
         if (!json_is_array(v)) continue;
-        struct worker *w = worker_get(ep, host);
+        struct worker *w = worker_answered(ep, host);
         json_decref(w->queues);
         w->queues = json_array();
         size_t i;
@@ -1714,25 +1786,49 @@ static void check_flight(struct flight *f, int64_t now)
     struct worker *w = host && f->state >= F_TAKEN ? map_get(&b->workers, host) : NULL;
     if (w) {
         int64_t seen = w->seen > b->sub.up_since ? w->seen : b->sub.up_since;
-        int64_t limit = (int64_t)(w->freq * HEARTBEATS_LOST * 1000000);
-        if (now - seen > limit && f->state == F_TAKEN) {
-            /* received, not started: a warm shutdown gives such messages back to the queue,
-             * and a worker may take it again before it expires (sent + accept_timeout) */
+        int64_t limit = heart_window(w);
+        if (now - seen > limit && w->heartless) {
+            /* nothing can tell whether it dies: the run is not watched for a lost worker */
+            if (!f->said_heartless) flight_log(f, LL_WARNING, "worker %s " HEARTLESS, host);
+            f->said_heartless = true;
+        } else if (now - seen > limit && !w->heart) {
+            /* no heartbeat of it was ever heard: it may be gone (sked knows of it only from
+             * an answer, or from the run's record after a restart), or live without them.
+             * The workers are asked: one that answers lives (worker_answered), and when none
+             * has the task the run is lost as any task nobody claims */
             if (!f->unclaimed_since) {
                 f->unclaimed_since = now;
                 flight_log(f, LL_WARNING,
-                           "worker %s lost (no heartbeat for %s) before it started the task: "
-                           "its message may go back to queue %s; lost in %s unless a worker "
-                           "takes or has the task or a result comes",
-                           host, dur((now - seen) / 1000, d), f->run.queue,
+                           "no heartbeat of worker %s was ever heard, nor anything from it for "
+                           "%s: asking the workers whether one has the task; lost in %s unless "
+                           "one has it or a result comes",
+                           host, dur((now - seen) / 1000, d),
                            dur(f->accept_ms + QUERY_GRACE_US / 1000, g));
             }
         } else if (now - seen > limit) {
-            char msg[300];
-            snprintf(msg, sizeof msg, "worker %s lost: no heartbeat for %s", host,
-                     dur((now - seen) / 1000, d));
-            flight_log(f, LL_ERROR, "%s", msg);
-            finish(f, RUN_FAILED, xstrdup(msg), NULL);
+            /* its heartbeats stopped, or it said worker-offline (a shutdown ends or kills
+             * its tasks first) and the task did not end since */
+            char *why = xasprintf("%s for %s", w->offline ? "offline" : "no heartbeat",
+                                  dur((now - seen) / 1000, d));
+            if (f->state == F_TAKEN) {
+                /* received, not started: a warm shutdown gives such messages back to the
+                 * queue, and a worker may take it again before it expires (sent +
+                 * accept_timeout) */
+                if (!f->unclaimed_since) {
+                    f->unclaimed_since = now;
+                    flight_log(f, LL_WARNING,
+                               "worker %s lost (%s) before it started the task: its message "
+                               "may go back to queue %s; lost in %s unless a worker takes or "
+                               "has the task or a result comes",
+                               host, why, f->run.queue,
+                               dur(f->accept_ms + QUERY_GRACE_US / 1000, g));
+                }
+            } else {
+                char *msg = xasprintf("worker %s lost: %s", host, why);
+                flight_log(f, LL_ERROR, "%s", msg);
+                finish(f, RUN_FAILED, msg, NULL);
+            }
+            free(why);
         }
     }
 }
@@ -1920,7 +2016,11 @@ static void ep_up(struct rconn *rc)
 static char *amqp_display(const struct amqp_url *u)
 {
     /* kombu's spelling: the default virtual host "/" makes "//" */
-    return xasprintf("%s://%s:%d/%s", u->tls ? "amqps" : "amqp", u->host, u->port, u->vhost);
+    struct buf b = BUF_INIT;
+    buf_printf(&b, "%s://", u->tls ? "amqps" : "amqp");
+    display_user(&b, u->username);
+    buf_printf(&b, "%s:%d/%s", u->host, u->port, u->vhost);
+    return buf_steal(&b);
 }
 
 static void amqp_on_up(void *arg)
@@ -1931,6 +2031,7 @@ static void amqp_on_up(void *arg)
     ep->cmd.up_since = ep->sub.up_since = now;
     if (ep->cmd.warned) log_info("celery.connected", "broker=%s conn=amqp", ep->display);
     ep->cmd.warned = false;
+    ep->said_refused = false;
     ep->asked_queues = 0; /* a reconnect: the workers are asked again */
     revoke_tombs(ep, now);
     ep_up(&ep->cmd); /* enable_events, then what waited to be sent */
@@ -1977,6 +2078,18 @@ static void amqp_on_published(void *arg, const char *id, enum amqp_outcome outco
                               const char *detail)
 {
     struct endpoint *ep = arg;
+    if (!id) { /* a broadcast (revoke, enable_events, ...) the broker refused */
+        if (!ep->said_refused) {
+            char *why = xasprintf("%s: stops and other control messages do not reach the "
+                                  "workers; allow the broker's user to write to the exchange "
+                                  "celery.pidbox",
+                                  detail ? detail : "refused");
+            log_warn("celery.broadcast_refused", "broker=%s reason=%s", ep->display, log_q(why));
+            free(why);
+        }
+        ep->said_refused = true;
+        return;
+    }
     struct flight *f = ep->c->closing ? NULL : map_get(&ep->c->flights, id);
     if (!f || f->broker != ep) return;
     if (outcome == AMQP_CONFIRMED) {
@@ -2312,7 +2425,7 @@ json_t *celery_queues_json(struct celery *c)
                 if (!consumes) continue;
                 char ts[TIME_STR_MAX];
                 time_format(w->seen, ts);
-                bool alive = w->online && now - w->seen <= (int64_t)(w->freq * HEARTBEATS_LOST * 1e6);
+                bool alive = w->online && now - w->seen <= heart_window(w);
                 json_array_append_new(workers, json_pack("{s:s,s:s,s:i,s:b}", "hostname",
                                                          w->hostname, "last_heartbeat", ts,
                                                          "active", w->active, "online", alive));

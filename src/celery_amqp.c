@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <amqp.h>
@@ -22,6 +23,9 @@
 
 #define BACKOFF_MIN_MS 200
 #define BACKOFF_MAX_MS 5000
+/* a connection up this long, or with a task message confirmed, proved itself: the wait before
+ * the next connect starts again at BACKOFF_MIN_MS; one that goes sooner doubles it */
+#define HEALTHY_MS 10000
 #define HEARTBEAT_S 10
 #define RPC_TIMEOUT_S 10
 #define CONNECT_TIMEOUT_S 5
@@ -45,6 +49,7 @@ struct cmd {
     char *id;      /* PUBLISH: the correlation id */
     int priority;
     int64_t expiration_ms;
+    char *note; /* PUBLISH sent again: what its queue's declaration said the first time */
     struct cmd *next;
 };
 
@@ -65,9 +70,8 @@ struct note {
 /* A publish the broker has not confirmed yet (the thread's own). */
 struct pending {
     uint64_t seq;
-    char *id; /* NULL for a broadcast */
-    char *queue;
-    char *detail; /* what a basic.return or a declaration said */
+    struct cmd *cmd; /* what was published (id NULL for a broadcast), to send it again */
+    char *detail;    /* what a basic.return or a declaration said */
     bool returned;
     struct pending *next;
 };
@@ -92,6 +96,12 @@ struct amqp_broker {
     amqp_connection_state_t conn;
     uint64_t seq; /* the last publish's number on CH_PUBLISH */
     struct pending *pending, *pending_tail;
+    struct cmd *todo, *todo_tail; /* commands taken from the loop, carried out in order */
+    /* publishes sent again after the broker closed the publishing channel: until they are
+     * answered, each waits for the broker's answer before the next command goes, so a
+     * refusal names its message */
+    size_t careful;
+    bool proven;     /* the broker confirmed a task message on this connection */
     char **declared; /* queues declared on this connection */
     size_t ndeclared;
     bool down_said;
@@ -103,6 +113,7 @@ static void cmd_free(struct cmd *c)
     free(c->body);
     free(c->headers);
     free(c->id);
+    free(c->note);
     free(c);
 }
 
@@ -163,7 +174,7 @@ static void note_published(struct amqp_broker *b, const char *id, enum amqp_outc
 {
     struct note *n = xcalloc(1, sizeof *n);
     n->kind = N_PUBLISHED;
-    n->text = xstrdup(id);
+    n->text = id ? xstrdup(id) : NULL;
     n->outcome = o;
     n->detail = detail ? xstrdup(detail) : NULL;
     note_post(b, n);
@@ -342,13 +353,12 @@ static int json_to_field(const json_t *v, amqp_pool_t *pool, amqp_field_value_t 
 
 /* ---- the connection (thread) ---- */
 
-static void pending_add(struct amqp_broker *b, const char *id, const char *queue,
-                        const char *detail)
+/* c, just published, waits for the broker's answer (c is the pending entry's from now on). */
+static void pending_add(struct amqp_broker *b, struct cmd *c, const char *detail)
 {
     struct pending *p = xcalloc(1, sizeof *p);
     p->seq = ++b->seq;
-    p->id = id ? xstrdup(id) : NULL;
-    p->queue = queue ? xstrdup(queue) : NULL;
+    p->cmd = c;
     p->detail = detail ? xstrdup(detail) : NULL;
     if (b->pending_tail)
         b->pending_tail->next = p;
@@ -359,10 +369,50 @@ static void pending_add(struct amqp_broker *b, const char *id, const char *queue
 
 static void pending_free(struct pending *p)
 {
-    free(p->id);
-    free(p->queue);
+    if (p->cmd) cmd_free(p->cmd);
     free(p->detail);
     free(p);
+}
+
+static void note_withdrawn(struct amqp_broker *b, const char *id, bool taken, const char *why)
+{
+    struct note *n = xcalloc(1, sizeof *n);
+    n->kind = N_WITHDRAWN;
+    n->text = xstrdup(id);
+    n->messages = taken;
+    n->detail = why ? xstrdup(why) : NULL;
+    note_post(b, n);
+}
+
+/* A command that cannot be carried out: those that wait for an answer get one. */
+static void cmd_lost(struct amqp_broker *b, struct cmd *c, const char *why)
+{
+    if (c->kind == CMD_PUBLISH) note_published(b, c->id, AMQP_LOST, why);
+    if (c->kind == CMD_WITHDRAW) note_withdrawn(b, c->id, false, why);
+}
+
+/* Appends the commands the loop posted to the thread's own list. */
+static void todo_take(struct amqp_broker *b, struct cmd *list)
+{
+    for (struct cmd *c = list, *n; c; c = n) {
+        n = c->next;
+        c->next = NULL;
+        if (b->todo_tail)
+            b->todo_tail->next = c;
+        else
+            b->todo = c;
+        b->todo_tail = c;
+    }
+}
+
+static struct cmd *todo_pop(struct amqp_broker *b)
+{
+    struct cmd *c = b->todo;
+    if (!c) return NULL;
+    b->todo = c->next;
+    if (!b->todo) b->todo_tail = NULL;
+    c->next = NULL;
+    return c;
 }
 
 static bool declared(struct amqp_broker *b, const char *queue)
@@ -392,10 +442,15 @@ static void conn_drop(struct amqp_broker *b, const char *why, bool polite)
     while (b->pending) {
         struct pending *p = b->pending;
         b->pending = p->next;
-        if (p->id && why) note_published(b, p->id, AMQP_LOST, why);
+        if (p->cmd->id && why) note_published(b, p->cmd->id, AMQP_LOST, why);
         pending_free(p);
     }
     b->pending_tail = NULL;
+    for (struct cmd *c; (c = todo_pop(b));) { /* taken, not carried out yet */
+        if (why) cmd_lost(b, c, why);
+        cmd_free(c);
+    }
+    b->careful = 0;
     forget_declared(b, NULL);
     if (why) note_simple(b, N_DOWN, why, strlen(why));
 }
@@ -607,7 +662,8 @@ static int declare_queue(struct amqp_broker *b, const char *queue, char **note, 
     return 0;
 }
 
-/* false when the connection broke (closed, with its message noted). */
+/* Publishes c, a task message or a broadcast, and takes it (kept until the broker answers).
+ * false when the connection broke (closed, with its message noted). */
 static bool do_publish(struct amqp_broker *b, struct cmd *c)
 {
     bool task = c->kind == CMD_PUBLISH;
@@ -617,8 +673,10 @@ static bool do_publish(struct amqp_broker *b, struct cmd *c)
         note_published(b, c->id, dq > 0 ? AMQP_REFUSED : AMQP_LOST, err ? err : note);
         free(err);
         free(note);
+        cmd_free(c);
         return dq > 0;
     }
+    if (!note && c->note) note = xstrdup(c->note);
     json_t *h = c->headers ? json_loads(c->headers, 0, NULL) : json_object();
     amqp_pool_t pool;
     init_amqp_pool(&pool, 4096);
@@ -648,7 +706,8 @@ static bool do_publish(struct amqp_broker *b, struct cmd *c)
             amqp_basic_publish(b->conn, CH_PUBLISH, amqp_cstring_bytes(task ? "" : "celery.pidbox"),
                                amqp_cstring_bytes(task ? c->queue : ""), task, 0, &p, body);
         if (st == AMQP_STATUS_OK) {
-            pending_add(b, task ? c->id : NULL, c->queue, note);
+            pending_add(b, c, note);
+            c = NULL;
         } else {
             if (task) note_published(b, c->id, AMQP_LOST, amqp_error_string2(st));
             ok = false;
@@ -660,6 +719,7 @@ static bool do_publish(struct amqp_broker *b, struct cmd *c)
     empty_amqp_pool(&pool);
     json_decref(h);
     free(note);
+    if (c) cmd_free(c);
     return ok;
 }
 
@@ -680,23 +740,6 @@ static bool do_queue_info(struct amqp_broker *b, struct cmd *c)
     if (r.reply_type == AMQP_RESPONSE_NORMAL) return true;
     if (channel_closed_code(r)) return channel_reopen(b, CH_DECLARE); /* 404: no such queue */
     return false;
-}
-
-static void note_withdrawn(struct amqp_broker *b, const char *id, bool taken, const char *why)
-{
-    struct note *n = xcalloc(1, sizeof *n);
-    n->kind = N_WITHDRAWN;
-    n->text = xstrdup(id);
-    n->messages = taken;
-    n->detail = why ? xstrdup(why) : NULL;
-    note_post(b, n);
-}
-
-/* A command that cannot be carried out: those that wait for an answer get one. */
-static void cmd_lost(struct amqp_broker *b, struct cmd *c, const char *why)
-{
-    if (c->kind == CMD_PUBLISH) note_published(b, c->id, AMQP_LOST, why);
-    if (c->kind == CMD_WITHDRAW) note_withdrawn(b, c->id, false, why);
 }
 
 /* false when the connection broke. */
@@ -764,14 +807,16 @@ static void settle(struct amqp_broker *b, uint64_t seq, bool multiple, bool ack)
         struct pending *p = *pp;
         if (p->seq == seq || (multiple && p->seq <= seq)) {
             *pp = p->next;
-            if (p->id) {
+            if (p->cmd->id) {
                 enum amqp_outcome o = !ack          ? AMQP_DECLINED
                                       : p->returned ? AMQP_UNROUTED
                                                     : AMQP_CONFIRMED;
-                note_published(b, p->id, o, p->detail);
+                note_published(b, p->cmd->id, o, p->detail);
+                if (o == AMQP_CONFIRMED) b->proven = true;
             }
-            if (p->returned && p->queue)
-                forget_declared(b, p->queue); /* declared again next time */
+            if (p->returned && p->cmd->queue)
+                forget_declared(b, p->cmd->queue); /* declared again next time */
+            if (b->careful) b->careful--;
             pending_free(p);
         } else {
             pp = &p->next;
@@ -780,6 +825,59 @@ static void settle(struct amqp_broker *b, uint64_t seq, bool multiple, bool ack)
     b->pending_tail = NULL;
     for (struct pending *p = b->pending; p; p = p->next)
         b->pending_tail = p;
+}
+
+/*
+ * The broker closed the publishing channel: it refused a publish (access refused to the
+ * default exchange, an expiration or a size it does not take, ...), a channel-level exception
+ * that leaves the connection up. The channel is opened again. The publishes it had not
+ * answered are the one it refused, and perhaps some before it (taken, but unconfirmed) and
+ * after it (dropped unseen): when there is one, the refusal is its answer; when there are
+ * several, they are all sent again, one at a time, each waiting for the broker's answer, so
+ * that the one refused again is told apart (one it had taken is then in its queue twice, as
+ * after a lost connection). false when the connection broke.
+ */
+static bool publish_refused(struct amqp_broker *b, const char *detail)
+{
+    struct pending *list = b->pending;
+    b->pending = b->pending_tail = NULL;
+    b->seq = 0; /* a channel numbers its publishes from 1 */
+    if (!channel_reopen(b, CH_PUBLISH)) {
+        b->pending = list; /* lost with the connection, and sent again once it is back */
+        for (struct pending *p = list; p; p = p->next)
+            b->pending_tail = p;
+        char *why = xasprintf("opening the publishing channel again after the broker closed "
+                              "it: %s",
+                              detail);
+        conn_close(b, why);
+        free(why);
+        return false;
+    }
+    if (list && !list->next) {
+        /* a task message fails its run; a broadcast refused is said to the loop as well */
+        note_published(b, list->cmd->id, AMQP_REFUSED, detail);
+        if (b->careful) b->careful--;
+        pending_free(list);
+        return true;
+    }
+    struct cmd *again = NULL, **tail = &again;
+    size_t n = 0;
+    for (struct pending *p = list, *next; p; p = next) {
+        next = p->next;
+        if (p->detail && !p->returned && !p->cmd->note) p->cmd->note = xstrdup(p->detail);
+        *tail = p->cmd;
+        tail = &p->cmd->next;
+        p->cmd = NULL;
+        pending_free(p);
+        n++;
+    }
+    *tail = b->todo; /* before what was still to do, in the order they were sent */
+    if (!b->todo) b->todo_tail = NULL;
+    b->todo = again;
+    for (struct cmd *c = b->todo; c; c = c->next)
+        b->todo_tail = c;
+    b->careful = n;
+    return true;
 }
 
 /* Handles one frame; false when the connection must go (closed with a message). */
@@ -825,7 +923,7 @@ static bool handle_frame(struct amqp_broker *b, amqp_frame_t *f)
         /* the return comes before the confirm of the same publish: the latest with the id */
         struct pending *hit = NULL;
         for (struct pending *p = b->pending; p && id; p = p->next)
-            if (p->id && strcmp(p->id, id) == 0) hit = p;
+            if (p->cmd->id && strcmp(p->cmd->id, id) == 0) hit = p;
         if (hit) {
             hit->returned = true;
             free(hit->detail);
@@ -850,6 +948,13 @@ static bool handle_frame(struct amqp_broker *b, amqp_frame_t *f)
     case AMQP_CHANNEL_CLOSE_METHOD: {
         amqp_channel_close_t *c = m->decoded;
         char *t = bytes_str(c->reply_text);
+        if (f->channel == CH_PUBLISH) { /* a publish refused: not the connection's end */
+            char *detail = xasprintf("%u %s", (unsigned)c->reply_code, t);
+            free(t);
+            bool alive = publish_refused(b, detail);
+            free(detail);
+            return alive;
+        }
         char *why = xasprintf("the broker closed channel %u: %u %s", (unsigned)f->channel,
                               (unsigned)c->reply_code, t);
         free(t);
@@ -898,12 +1003,63 @@ static struct cmd *take_cmds(struct amqp_broker *b)
     return list;
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits ms while not connected: what the loop asks meanwhile cannot be carried out (task
+ * messages are sent again once up). false when stopping. */
+static bool wait_down(struct amqp_broker *b, int ms)
+{
+    int64_t until = mono_ms() + ms;
+    for (;;) {
+        for (struct cmd *c = take_cmds(b), *n; c; c = n) {
+            n = c->next;
+            cmd_lost(b, c, "not connected");
+            cmd_free(c);
+        }
+        int64_t left = until - mono_ms();
+        if (left <= 0) return true;
+        if (!wait_for(b, -1, (int)left)) return false;
+    }
+}
+
+/* Carries out the commands taken, in order; while publishes sent again after a refusal are
+ * not all answered, one at a time. */
+static void run_todo(struct amqp_broker *b)
+{
+    while (b->conn && b->todo && !(b->careful && b->pending)) {
+        struct cmd *c = todo_pop(b);
+        bool alive;
+        if (c->kind == CMD_QUEUE_INFO || c->kind == CMD_WITHDRAW) {
+            alive = c->kind == CMD_QUEUE_INFO ? do_queue_info(b, c) : do_withdraw(b, c);
+            cmd_free(c);
+        } else {
+            alive = do_publish(b, c); /* takes c */
+        }
+        if (!alive && b->conn) conn_close(b, "the broker connection broke");
+    }
+}
+
 static void *thread_main(void *arg)
 {
     struct amqp_broker *b = arg;
+    /* the wait before a connect: none for the first, then 200 ms doubling to 5 s after each
+     * failed connect and each connection that went before it proved itself */
     int backoff = 0;
+    bool first = true;
+    int64_t up_at = 0;
     for (;;) {
         if (!b->conn) {
+            if (!first) {
+                backoff = backoff ? backoff * 2 : BACKOFF_MIN_MS;
+                if (backoff > BACKOFF_MAX_MS) backoff = BACKOFF_MAX_MS;
+                if (!wait_down(b, backoff)) break;
+            }
+            first = false;
             char *err = conn_open(b);
             if (err) {
                 if (b->conn) {
@@ -913,34 +1069,16 @@ static void *thread_main(void *arg)
                 if (!b->down_said) note_simple(b, N_DOWN, err, strlen(err));
                 b->down_said = true;
                 free(err);
-                /* commands that came meanwhile: task messages are lost (sent again once up) */
-                for (struct cmd *c = take_cmds(b), *n; c; c = n) {
-                    n = c->next;
-                    cmd_lost(b, c, "not connected");
-                    cmd_free(c);
-                }
-                backoff = backoff ? backoff * 2 : BACKOFF_MIN_MS;
-                if (backoff > BACKOFF_MAX_MS) backoff = BACKOFF_MAX_MS;
-                if (!wait_for(b, -1, backoff)) break;
                 continue;
             }
-            backoff = 0;
             b->down_said = false;
+            b->proven = false;
+            up_at = mono_ms();
             note_simple(b, N_UP, NULL, 0);
         }
-        bool alive = true;
-        for (struct cmd *c = take_cmds(b), *n; c; c = n) {
-            n = c->next;
-            if (alive && b->conn) {
-                alive = c->kind == CMD_QUEUE_INFO ? do_queue_info(b, c)
-                        : c->kind == CMD_WITHDRAW ? do_withdraw(b, c)
-                                                  : do_publish(b, c);
-                if (!alive && b->conn) conn_close(b, "the broker connection broke");
-            } else {
-                cmd_lost(b, c, "the broker connection broke");
-            }
-            cmd_free(c);
-        }
+        if (backoff && (b->proven || mono_ms() - up_at >= HEALTHY_MS)) backoff = 0;
+        todo_take(b, take_cmds(b));
+        run_todo(b);
         if (!b->conn) continue;
         if (!amqp_frames_enqueued(b->conn) && !amqp_data_in_buffer(b->conn)) {
             if (!wait_for(b, amqp_get_sockfd(b->conn), POLL_MS)) break;
@@ -971,6 +1109,8 @@ static void *thread_main(void *arg)
         n = c->next;
         cmd_free(c);
     }
+    for (struct cmd *c; (c = todo_pop(b));)
+        cmd_free(c);
     return NULL;
 }
 
@@ -1031,7 +1171,8 @@ void amqp_broker_publish(struct amqp_broker *b, const char *queue, const char *b
     c->headers = headers_text(headers);
     c->id = xstrdup(id);
     c->priority = priority;
-    c->expiration_ms = expiration_ms;
+    c->expiration_ms =
+        expiration_ms > AMQP_EXPIRATION_MAX_MS ? AMQP_EXPIRATION_MAX_MS : expiration_ms;
     cmd_post(b, c);
 }
 

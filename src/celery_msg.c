@@ -226,14 +226,19 @@ static json_t *parse_outside(const char *text, size_t len, const char *field, st
 
 /* ---- repr ---- */
 
+size_t celery_cut_len(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    return n <= max ? n : utf8_whole(s, max);
+}
+
 char *celery_repr(const json_t *v)
 {
     /* without JSON_COMPACT and with no indent, jansson separates like Python's json.dumps */
     char *s = v ? dump(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15)) : xstrdup("null");
     size_t n = strlen(s);
     if (n <= CELERY_REPR_MAX) return s;
-    size_t k = CELERY_REPR_MAX;
-    while (k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80) k--; /* not inside a character */
+    size_t k = celery_cut_len(s, CELERY_REPR_MAX);
     char *cut = xasprintf("%.*s...", (int)k, s);
     free(s);
     return cut;

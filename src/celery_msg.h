@@ -202,4 +202,11 @@ void amqp_url_free(struct amqp_url *u);
  */
 char *celery_repr(const json_t *v);
 
+/*
+ * How many of the first bytes of s (UTF-8) to keep so that it fits in max bytes without a
+ * character cut in two: strlen(s) when it fits, else the end of the last whole character
+ * within max (utf8_whole).
+ */
+size_t celery_cut_len(const char *s, size_t max);
+
 #endif

@@ -44,13 +44,11 @@ static void push(struct logcap *c, int level, int stream, char *msg, int64_t now
     l->message = msg;
 }
 
-static size_t whole_chars(const char *s, size_t n);
-
 /* A copy of s cut to at most max bytes, never inside a character. */
 static char *cut_copy(const char *s, size_t max)
 {
     size_t len = strlen(s);
-    return xstrndup(s, len > max ? whole_chars(s, max) : len);
+    return xstrndup(s, len > max ? utf8_whole(s, max) : len);
 }
 
 static void remember_error(struct logcap *c, const char *msg)
@@ -116,20 +114,6 @@ static void line_out(struct logcap *c, int stream, const char *p, size_t n, bool
     c->cont_level[s] = lvl;
 }
 
-/* The end of the last whole UTF-8 sequence in s[0..n): a sequence cut short at the end is
- * left for the next part of the line, so a split never breaks a character in two (n itself
- * when nothing else would be left, or for bytes that are no UTF-8 anyway). */
-static size_t whole_chars(const char *s, size_t n)
-{
-    for (size_t back = 1; back <= 3 && back <= n; back++) {
-        unsigned char b = (unsigned char)s[n - back];
-        if ((b & 0xc0) == 0x80) continue; /* a continuation byte: its lead is further back */
-        size_t need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-        return need > back && n > back ? n - back : n;
-    }
-    return n;
-}
-
 void logcap_feed(struct logcap *c, int stream, const char *data, size_t n, int64_t now)
 {
     struct buf *part = &c->partial[stream == STREAM_STDERR];
@@ -145,7 +129,7 @@ void logcap_feed(struct logcap *c, int stream, const char *data, size_t n, int64
         if (len > c->line_max && !(len == c->line_max + 1 && last == '\r')) {
             size_t room = part->len < c->line_max ? c->line_max - part->len : 0;
             buf_append(part, data, room);
-            size_t cut = whole_chars(part->data, c->line_max);
+            size_t cut = utf8_whole(part->data, c->line_max);
             line_out(c, stream, part->data, cut, false, now);
             memmove(part->data, part->data + cut, part->len - cut);
             part->len -= cut;
@@ -458,7 +442,7 @@ char *logcap_status_ignored(const struct logcap *c, const char *line, size_t n,
     }
     size_t len = strlen(quoted), cut = len;
     if (len > LOGCAP_QUOTE_MAX) {
-        cut = whole_chars(quoted, LOGCAP_QUOTE_MAX);
+        cut = utf8_whole(quoted, LOGCAP_QUOTE_MAX);
         /* nor inside an escape (\u001b), which the quote writes for a control character */
         for (size_t back = 1; back < 6 && back <= cut; back++)
             if (quoted[cut - back] == '\\' && quoted[cut - back + 1] == 'u' && cut - back + 6 > cut) {

@@ -89,6 +89,17 @@ static int cp_width(uint32_t c)
     return 1;
 }
 
+size_t utf8_whole(const char *s, size_t n)
+{
+    for (size_t back = 1; back <= 3 && back <= n; back++) {
+        unsigned char b = (unsigned char)s[n - back];
+        if ((b & 0xc0) == 0x80) continue; /* a continuation byte: its lead is further back */
+        size_t need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+        return need > back && n > back ? n - back : n;
+    }
+    return n;
+}
+
 size_t utf8_next(const char *s, size_t n, int *width)
 {
     uint32_t cp;

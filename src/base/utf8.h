@@ -16,6 +16,10 @@ size_t utf8_width(const char *s);
 /* The length in bytes of the character s starts with (of at most n bytes; 1 for an invalid
  * byte), and in *width the columns it takes. */
 size_t utf8_next(const char *s, size_t n, int *width);
+/* The end of the last whole UTF-8 sequence in s[0..n): where s may be cut to at most n bytes
+ * without breaking a character in two (n itself when nothing else would be left, or for
+ * continuation bytes with no lead; a byte that reads as a lead is left out with what follows). */
+size_t utf8_whole(const char *s, size_t n);
 /* Number of characters (code points) of a valid UTF-8 string. */
 size_t utf8_chars(const char *s);
 /* Whether s holds nothing but white space (Unicode's, U+00A0 and U+3000 included) and

@@ -15,6 +15,7 @@
 #include "base/buf.h"
 #include "base/json.h"
 #include "base/timeutil.h"
+#include "base/utf8.h"
 #include "base/uuid.h"
 #include "base/xalloc.h"
 
@@ -29,12 +30,25 @@
 #define PING_TICKS 3     /* a ": ping" comment every third tick (15 s) */
 #define SEARCH_MAX 2000
 
+/* A stored line's text as JSON: a line that is not valid UTF-8 (one stored cut inside a
+ * character by an earlier version) is shown repaired, invalid bytes as U+FFFD, never blank. */
+static json_t *message_json(const char *text)
+{
+    text = text ? text : "";
+    json_t *msg = json_string(text);
+    if (msg) return msg;
+    struct buf b = BUF_INIT;
+    utf8_sanitize(&b, text, strlen(text));
+    msg = json_string(buf_cstr(&b));
+    buf_free(&b);
+    return msg ? msg : json_string("");
+}
+
 static json_t *line_json(const struct log_line *l)
 {
-    json_t *msg = json_string(l->message);
     return json_pack("{s:I,s:o,s:s,s:s,s:o}", "seq", (json_int_t)l->seq, "timestamp",
                      api_time(l->ts), "level", log_line_level_name(l->level), "stream",
-                     log_stream_name(l->stream), "message", msg ? msg : json_string(""));
+                     log_stream_name(l->stream), "message", message_json(l->message));
 }
 
 static int level_param(struct api_ctx *c, json_t *errs)
@@ -226,12 +240,11 @@ static void search_answer(struct api_ctx *c, void *arg)
         json_t *items = json_array(), *sort = json_array();
         for (size_t i = 0; i < ls->n; i++) {
             const struct log_line *l = &ls->lines[i];
-            json_t *msg = json_string(l->message);
             json_t *s = json_pack("[o,I]", api_time(l->ts), (json_int_t)l->seq);
             json_array_append_new(
                 items, json_pack("{s:o,s:s,s:o,s:s,s:s,s:i,s:{s:s,s:s,s:s},s:O}", "timestamp",
                                  api_time(l->ts), "level", log_line_level_name(l->level),
-                                 "message", msg ? msg : json_string(""), "module",
+                                 "message", message_json(l->message), "module",
                                  log_stream_name(l->stream), "function", "", "line", 0,
                                  "context", "job_id", ls->job_id, "run_id", ls->run_id,
                                  "task_id", ls->run_id, "sort", s));

@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from skedtest import free_port
@@ -414,11 +415,14 @@ class RabbitMQ(_Service):
     keeps the data (durable queues and persistent messages come back with start()); close()
     stops it, its epmd included, and removes the directory."""
 
-    def __init__(self, port=None, tls=False):
+    def __init__(self, port=None, tls=False, max_message_size=None):
         self.port = port or free_port()
         self.dist_port = free_port()
         self.epmd_port = free_port()
         self.tls_port = free_port() if tls else None
+        # the largest message body the broker takes (a larger one is refused: it closes the
+        # publisher's channel with 406 PRECONDITION_FAILED)
+        self.max_message_size = max_message_size
         self.dir = None
         self.proc = None
 
@@ -465,6 +469,8 @@ class RabbitMQ(_Service):
                 os.makedirs(os.path.join(self.dir, sub))
             with open(os.path.join(self.dir, "rabbitmq.conf"), "w") as f:
                 f.write("listeners.tcp.1 = 127.0.0.1:%d\n" % self.port)
+                if self.max_message_size:
+                    f.write("max_message_size = %d\n" % self.max_message_size)
                 if self.tls_port:
                     # TLS beside plain TCP: a certificate for "localhost" (its DNS name only)
                     # from a CA of the test's own, and a client certificate required
@@ -540,6 +546,17 @@ class RabbitMQ(_Service):
                 pass
         return text
 
+    def ctl(self, *args, timeout=60):
+        """Runs rabbitmqctl with args against this server (add_user, set_permissions, ...);
+        returns its output. Raises on a failure."""
+        r = subprocess.run([os.path.join(os.path.dirname(RABBITMQ_SERVER), "rabbitmqctl"),
+                            "-n", self.env()["RABBITMQ_NODENAME"]] + list(args), env=self.env(),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+        if r.returncode != 0:
+            raise RuntimeError("rabbitmqctl %s failed: %s" % (" ".join(args),
+                                                             r.stdout.decode(errors="replace")))
+        return r.stdout.decode(errors="replace")
+
     def client(self, code, timeout=20):
         """Runs code (Python) with `conn`, an open py-amqp connection to the server, and `ch`,
         a channel of it; returns what it prints (JSON is handy). Raises on a failure."""
@@ -589,6 +606,65 @@ class RabbitMQ(_Service):
             "    print('null')\n" % name)
         v = json.loads(out)
         return tuple(v) if v else None
+
+
+class CuttingProxy:
+    """A TCP proxy on 127.0.0.1 to a server's port that lets every connection live cut_after
+    seconds and then closes it: a broker connection that opens and breaks again and again.
+    accepted counts the connections it took. close() stops it."""
+
+    def __init__(self, port, cut_after=0.5):
+        self.target = port
+        self.cut_after = cut_after
+        self.accepted = 0
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            pair = (client, upstream)
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            threading.Timer(self.cut_after, self._cut, args=(pair,)).start()
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+
+    @staticmethod
+    def _cut(pair):
+        for s in pair:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def close(self):
+        self.closed = True
+        self.sock.close()
 
 
 # -- Celery workers ---------------------------------------------------------------------------

@@ -5,7 +5,8 @@ outcomes and their messages, arguments (kwargs, positional args, since, custom a
 the fixed queue, stop of a queued message and of a running task, timeouts (the time limits the
 message carries), a queue nobody consumes, a killed worker, restarts of sked and of Redis,
 scheduled runs, GET /api/queues and sked queues, brokers a reload lets go or that refuse AUTH,
-and workers started without -E.
+workers started without -E or without heartbeats, and exceptions longer than a log line or a
+run's message holds.
 
 One redis-server and one worker (w1@skedtest, -E, queue "celery") serve the whole module; the
 tests that kill or restart a worker or Redis start their own."""
@@ -89,6 +90,9 @@ def task_files(redis, queue="celery"):
             default_queue=queue,
             arguments={"type": "object", "properties": {
                 "x": {"type": "integer"}, "y": {"type": "integer"}}}),
+        "fail_long.json": celery_task(
+            "fail_long", "skedtest_app.fail_long", redis, default_queue=queue,
+            arguments={"type": "object", "properties": {"chars": {"type": "integer"}}}),
         "fail_echo.json": celery_task(
             "fail_echo", "skedtest_app.fail_echo", redis, positional=["x"], default_queue=queue,
             arguments={"type": "object", "properties": {"x": {"type": "integer"}}}),
@@ -262,6 +266,40 @@ class Outcomes(unittest.TestCase):
         self.assertEqual(run["status"], "FAILED", run)
         self.assertTrue(run["message"].startswith("ValueError: bad\ufffdbyte \ufffd"), run)
         self.assertNotIn("celery.bad_result", s.server_log())
+
+    def test_a_log_line_longer_than_its_cap_is_cut_between_characters(self):
+        """An exception message of 5,000 "é" (two bytes each) after an "x": its lines in the
+        run's log are cut to 4,000 bytes between two characters, never inside one (a line cut
+        inside one was stored as invalid UTF-8, and served as an empty message)."""
+        s = self.s
+        done = s.wait_run(s.run_job(s.create_job("fail_long", args={"chars": 5000})["id"]))
+        self.assertEqual(done["status"], "FAILED", done)
+        lines = sked_lines(s, done)
+        self.assertEqual([l for l in lines if not l], [], lines)
+        for l in lines:
+            self.assertLessEqual(len(l.encode()), 4000, l[:100])
+        # "failed: ValueError: x" is 21 bytes: 1,989 whole characters fit after it
+        self.assertIn("failed: ValueError: x" + "\u00e9" * 1989, lines)
+        # the traceback's own last line, "ValueError: x" and the characters, likewise
+        self.assertIn("ValueError: x" + "\u00e9" * 1993, lines)
+
+    def test_a_huge_exception_message_is_cut_in_the_runs_message_not_in_its_log(self):
+        """An exception message of 100,001 bytes: the run's message (which every run list and
+        status update carries) is cut at 64 KiB between characters and says so; the run's log
+        keeps the traceback line by line."""
+        s = self.s
+        done = s.wait_run(s.run_job(s.create_job("fail_long", args={"chars": 50000})["id"]))
+        self.assertEqual(done["status"], "FAILED", done)
+        msg = done["message"]
+        self.assertLessEqual(len(msg.encode()), 64 * 1024)
+        self.assertGreater(len(msg.encode()), 60 * 1024)
+        self.assertTrue(msg.startswith("ValueError: x\u00e9\u00e9"), msg[:100])
+        self.assertTrue(msg.endswith("\u00e9\n(cut at 64 KiB: the run's log holds the traceback "
+                                     "line by line)"), msg[-200:])
+        lines = sked_lines(s, done)
+        self.assertIn("Traceback (most recent call last):", lines)
+        self.assertTrue(any("raise ValueError(lead + char * int(chars))" in l for l in lines),
+                        lines)
 
     def test_failure_carries_the_exception_and_its_traceback(self):
         s = self.s
@@ -764,6 +802,85 @@ class WorkerLost(unittest.TestCase):
             worker.start()
             done = s.wait_run(waiting, timeout=40)
             self.assertEqual((done["status"], done["output"]), ("SUCCESS", 3), done)
+
+
+    def test_a_worker_without_heartbeats_is_not_taken_for_lost(self):
+        """A worker started with --without-heartbeat (and -E) sends task events and no
+        heartbeat: its silence while a task runs says nothing. Asked once, it answers that it
+        runs the task; sked says it cannot tell if it dies, and the run ends as the task does
+        (it was failed "lost" 6 s in, while the task ran on)."""
+        redis = Redis().start()
+        self.addCleanup(redis.close)
+        worker = Worker(redis, name="nobeat@skedtest", queues=("celery",),
+                        extra_args=["--without-heartbeat"]).start()
+        self.addCleanup(worker.close)
+        with Sked(tasks=task_files(redis), args=FAST) as s:
+            run = s.run_job(s.create_job("sleepy", args={"seconds": 12})["id"])
+            done = s.wait_run(run, timeout=40)
+            self.assertEqual((done["status"], done["output"]), ("SUCCESS", {"slept": 12}), done)
+            lines = sked_lines(s, done)
+            self.assertIn("worker nobeat@skedtest sends no heartbeats: sked cannot tell if it "
+                          "dies; start it without --without-heartbeat", lines)
+            self.assertEqual([l for l in lines if "lost" in l and "asking" not in l], [], lines)
+            # said once in sked's log, whatever the runs
+            done = s.wait_run(s.run_job(s.create_job("sleepy", args={"seconds": 8})["id"]),
+                              timeout=30)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertEqual(s.server_log().count("event=celery.no_heartbeats"), 1,
+                             s.server_log()[-3000:])
+
+    def test_a_worker_known_only_from_its_answer_is_lost_when_it_dies(self):
+        """A worker sked has heard nothing of (no heartbeats, no task events: started after
+        sked asked the workers what they consume) takes a message; at accept_timeout sked finds
+        it gone from the list and asks, and the worker answers that it runs the task. Killed
+        then, before sked heard anything else of it, its run ends FAILED lost instead of
+        staying RUNNING forever."""
+        redis = Redis().start()
+        self.addCleanup(redis.close)
+        tasks = task_files(redis)
+        tasks["sleepy.json"]["celery"]["accept_timeout"] = "3s"
+        with Sked(tasks=tasks, args=FAST) as s:
+            time.sleep(2.5)  # sked asked the workers (none yet) what they consume
+            worker = Worker(redis, name="mute@skedtest", queues=("celery",), events=False,
+                            extra_args=["--without-heartbeat"]).start()
+            self.addCleanup(worker.close)
+            pidfile = os.path.join(s.tmp, "pid")
+            run = s.run_job(s.create_job("sleepy", args={"seconds": 120, "pidfile": pidfile})["id"])
+            read_pidfile(pidfile)
+            s.wait_run(run, ["RUNNING"], timeout=20)
+            self.assertIsNotNone(line_index(sked_lines(s, run), "running on mute@skedtest (sked "
+                                            "missed its start)"), sked_lines(s, run))
+            worker.kill()
+            t0 = time.time()
+            done = s.wait_run(run, timeout=45)
+            self.assertEqual(done["status"], "FAILED", done)
+            self.assertTrue(done["message"].startswith("lost: no worker has the task"), done)
+            lines = sked_lines(s, done)
+            self.assertIsNotNone(line_index(lines, "no heartbeat of worker mute@skedtest was ever "
+                                            "heard"), lines)
+            # 3 heartbeats (6 s) of silence, then accept_timeout + 10 s of asking
+            self.assertLess(time.time() - t0, 6 + 13 + 5, done)
+
+
+class StoredLines(unittest.TestCase):
+    def test_a_line_stored_cut_inside_a_character_is_served_repaired(self):
+        """A run log line an earlier version stored cut inside a character (invalid UTF-8) is
+        served with U+FFFD where the bytes do not read, not as an empty message."""
+        with Sked(tasks=task_files(REDIS), args=FAST) as s:
+            done = s.wait_run(s.run_job(s.create_job("add", args={"x": 1, "y": 1})["id"]))
+            self.assertEqual(done["status"], "SUCCESS", done)
+            first = s.all_logs(done)[0]
+            s.stop()
+            with sqlite3.connect(s.db) as db:
+                db.execute("UPDATE run_log SET message = CAST(? AS TEXT) WHERE seq = ? AND rid = "
+                           "(SELECT rid FROM run WHERE id = ?)",
+                           (first["message"].encode() + b" \xc3", first["seq"], done["id"]))
+            s.start()
+            want = first["message"] + " \ufffd"
+            self.assertEqual(s.all_logs(done)[0]["message"], want)
+            with s.sse(done) as stream:
+                lines = [e["data"] for e in stream.read_all() if e["event"] == "log"]
+            self.assertEqual(lines[0]["message"], want, lines)
 
 
 class WithoutEvents(unittest.TestCase):

@@ -5,8 +5,10 @@ Checks go through sked's API and, where it matters, the broker's queues and the 
 outcomes, progress, GET /api/queues, hostile event messages, stop of a running task and of a
 message still queued (taken out of a queue nobody consumes; revoked where a consumer holds it
 back, so that a worker started later does not complete it), a queue the broker lost and one
-that declines messages, sked killed while a message waits, and the broker going away and coming
-back.
+that declines messages, messages the broker refuses (a user who may not write to the default
+exchange, a message larger than the broker takes) and an expiration beyond the broker's longest,
+sked killed while a message waits, the broker going away and coming back, and a connection that
+keeps breaking (reconnects back off).
 
 One rabbitmq-server, one redis-server and one worker (a1@skedtest, -E, queue "celery") serve the
 whole module; the tests of a queued message start a worker of their own afterwards."""
@@ -16,10 +18,13 @@ import unittest
 
 import skedtest
 from skedtest import CheckedSked as Sked, wait_for
-from celerytest import RabbitMQ, Redis, Worker, celery_task, pid_alive, read_pidfile
+from celerytest import (CuttingProxy, RabbitMQ, Redis, Worker, celery_task, pid_alive,
+                        read_pidfile)
 
 FAST = ["--shutdown-grace", "1s", "--stop-grace", "2s"]
 BY = "bootstrap token"
+# the largest message body the module's broker takes: a larger one is refused (406)
+MAX_MESSAGE = 64 * 1024
 
 RABBIT = None
 REDIS = None
@@ -28,7 +33,7 @@ WORKER = None
 
 def setUpModule():
     global RABBIT, REDIS, WORKER
-    RABBIT = RabbitMQ(tls=True).start()
+    RABBIT = RabbitMQ(tls=True, max_message_size=MAX_MESSAGE).start()
     REDIS = Redis().start()
     WORKER = Worker(REDIS, name="a1@skedtest", queues=("celery",), broker=RABBIT.url()).start()
 
@@ -74,6 +79,16 @@ def task_files():
             accept_timeout="60s",
             arguments={"type": "object", "properties": {
                 "x": {"type": "integer", "default": 1}, "y": {"type": "integer", "default": 1}}}),
+        # a message larger than the broker takes
+        "big.json": celery_task(
+            "big", "skedtest_app.echo", REDIS, broker=b,
+            arguments={"type": "object", "properties": {"blob": {"type": "string"}}}),
+        # an accept_timeout (the message's expiration) beyond the 3650 days RabbitMQ takes
+        "patient.json": celery_task(
+            "patient", "skedtest_app.add", REDIS, broker=b, positional=["x", "y"],
+            accept_timeout="36600d",
+            arguments={"type": "object", "properties": {
+                "x": {"type": "integer", "default": 1}, "y": {"type": "integer", "default": 2}}}),
         "full.json": celery_task(
             "full", "skedtest_app.add", REDIS, broker="pyamqp" + b[len("amqp"):], queue="full",
             positional=["x", "y"],
@@ -139,8 +154,8 @@ class Amqp(unittest.TestCase):
         wait_for(lambda: (worker_entry(s, "celery", "a1@skedtest") or {}).get("online"),
                  timeout=20, what="a1@skedtest online in GET /api/queues")
         q = celery_queue(s, "celery")
-        self.assertEqual(q["broker"], "amqp://127.0.0.1:%d//" % RABBIT.port)
-        self.assertNotIn("guest", q["broker"])
+        # the user name is shown, the password (guest's is "guest" too) never
+        self.assertEqual(q["broker"], "amqp://guest@127.0.0.1:%d//" % RABBIT.port)
         wait_for(lambda: celery_queue(s, "celery")["queued"] == 0, what="queued 0 on celery")
 
     def test_hostile_messages_on_the_event_exchange_change_nothing(self):
@@ -287,6 +302,88 @@ class Amqp(unittest.TestCase):
         self.assertTrue(has_line(s, run, "the broker declined the message for celery queue full"))
 
 
+    def test_a_message_the_broker_refuses_fails_its_run_alone(self):
+        """A message larger than the broker takes: RabbitMQ closes the publishing channel
+        (406), which is no lost connection. That run fails, once; the messages sent right
+        after it on the same channel, which the broker dropped unseen, are sent again and
+        succeed, their logs saying nothing of it; the connection stays."""
+        s = self.s
+        before = s.server_log().count("celery.disconnected")
+        big = s.run_job(s.create_job("big")["id"], args={"blob": "b" * (MAX_MESSAGE + 1000)})
+        adds = [s.run_job(s.create_job("add", args={"x": i, "y": 100})["id"]) for i in range(3)]
+        done = s.wait_run(big, timeout=20)
+        self.assertEqual(done["status"], "FAILED", done)
+        self.assertTrue(done["message"].startswith(
+            "the broker refused the message for celery queue celery: 406 PRECONDITION_FAILED - "
+            "message size "), done["message"])
+        self.assertEqual([l for l in sked_lines(s, big) if "broker" in l], [done["message"]])
+        for i, run in enumerate(adds):
+            done = s.wait_run(run, timeout=30)
+            self.assertEqual((done["status"], done["output"]), ("SUCCESS", i + 100), done)
+            self.assertEqual([l for l in sked_lines(s, run) if "did not confirm" in l], [])
+        self.assertEqual(s.server_log().count("celery.disconnected"), before)
+
+    def test_an_accept_timeout_beyond_the_brokers_longest_expiration(self):
+        """sked takes an accept_timeout up to 36600 days; RabbitMQ refuses a message expiration
+        beyond 3650 days: the message's is cut to that, and the run goes through."""
+        s = self.s
+        done = s.wait_run(s.run_job(s.create_job("patient")["id"]), timeout=30)
+        self.assertEqual((done["status"], done["output"]), ("SUCCESS", 3), done)
+
+
+class Refused(unittest.TestCase):
+    """A broker user who may do all but write to the default exchange, through which task
+    messages go (rabbitmqctl set_permissions ro '.*' '^(?!amq\\.default$).*' '.*'), beside
+    guest on the same broker."""
+
+    @classmethod
+    def setUpClass(cls):
+        RABBIT.ctl("add_user", "ro", "ro-secret")
+        RABBIT.ctl("set_permissions", "-p", "/", "ro", ".*", r"^(?!amq\.default$).*", ".*")
+        tasks = task_files()
+        ro = "amqp://ro:ro-secret@127.0.0.1:%d//" % RABBIT.port
+        tasks["add_ro.json"] = celery_task(
+            "add_ro", "skedtest_app.add", REDIS, broker=ro, positional=["x", "y"],
+            arguments={"type": "object", "properties": {
+                "x": {"type": "integer", "default": 1}, "y": {"type": "integer", "default": 2}}})
+        cls.s = Sked(tasks=tasks, args=FAST).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.__exit__(None, None, None)
+        RABBIT.ctl("delete_user", "ro")
+
+    def test_a_publish_the_user_may_not_make_fails_the_run_once(self):
+        s = self.s
+        run = s.run_job(s.create_job("add_ro")["id"])
+        done = s.wait_run(run, timeout=20)
+        self.assertEqual(done["status"], "FAILED", done)
+        self.assertEqual(done["message"],
+                         "the broker refused the message for celery queue celery: 403 "
+                         "ACCESS_REFUSED - access to exchange 'amq.default' in vhost '/' refused "
+                         "for user 'ro'")
+        self.assertEqual([l for l in sked_lines(s, run) if "broker" in l], [done["message"]])
+        # the connection stays: no reconnects, and a run of guest's goes through meanwhile
+        other = s.wait_run(s.run_job(s.create_job("add", args={"x": 1, "y": 1})["id"]))
+        self.assertEqual((other["status"], other["output"]), ("SUCCESS", 2), other)
+        self.assertEqual([l for l in sked_lines(s, other) if "did not confirm" in l], [])
+        time.sleep(1)
+        self.assertNotIn("celery.disconnected", s.server_log())
+
+    def test_two_users_of_one_broker_are_two_brokers_in_api_queues(self):
+        s = self.s
+        port = RABBIT.port
+
+        def brokers():
+            r = s.get("/api/queues")
+            self.assertEqual(r.status, 200, r)
+            self.assertNotIn("ro-secret", r.raw)
+            return sorted(q["broker"] for q in r.json["hits"]["hits"]
+                          if q["executor"] == "celery" and q["name"] == "celery")
+        self.assertEqual(brokers(), ["amqp://guest@127.0.0.1:%d//" % port,
+                                     "amqp://ro@127.0.0.1:%d//" % port])
+
+
 class Tls(unittest.TestCase):
     def test_amqps_checks_the_broker_and_says_why_a_run_waits(self):
         """amqps:// with the broker's CA and a client certificate sends runs (the worker takes
@@ -381,6 +478,27 @@ class BrokerRestart(unittest.TestCase):
             self.assertEqual(done["status"], "SUCCESS", done)
             self.assertEqual(done["output"], 42)
             self.assertTrue(has_line(s, waiting, "sent to celery queue celery ("))
+
+
+class Backoff(unittest.TestCase):
+    def test_a_connection_that_keeps_breaking_is_reopened_with_a_growing_wait(self):
+        """Each connection to the broker opens and is cut half a second later: sked opens it
+        again after 200 ms, then 400 ms, doubling up to 5 s (a connection counts as sound once
+        the broker confirmed a message on it or it lasted 10 s), not at once."""
+        proxy = CuttingProxy(RABBIT.port, cut_after=0.5)
+        self.addCleanup(proxy.close)
+        task = celery_task("cut", "skedtest_app.add", REDIS,
+                           broker="amqp://guest:guest@127.0.0.1:%d//" % proxy.port)
+        with Sked(tasks={"cut.json": task}, args=FAST) as s:
+            wait_for(lambda: proxy.accepted >= 1, what="sked's first connection")
+            time.sleep(2)
+            before = proxy.accepted
+            time.sleep(8)
+            # 200, 400, 800 ms, ...: about 3 connections in these 8 s; at once, about 14
+            self.assertLessEqual(proxy.accepted - before, 6, s.server_log()[-3000:])
+            # they did open (and were cut): sked said it was connected again
+            self.assertIn("event=celery.connected broker=amqp://guest@127.0.0.1:%d//"
+                          % proxy.port, s.server_log())
 
 
 if __name__ == "__main__":

@@ -299,6 +299,19 @@ static void test_utf8_valid(void **state)
     U8_BAD("a\0b");                /* NUL is not accepted */
 }
 
+static void test_utf8_whole(void **state)
+{
+    (void)state;
+    const char *s = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"; /* a é € 😀: 1, 2, 3, 4 bytes */
+    /* every cut lands between characters: at 1, 3, 6 or 10 */
+    static const size_t want[] = {0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10};
+    for (size_t n = 0; n <= 10; n++) assert_int_equal(utf8_whole(s, n), want[n]);
+    /* bytes that are no UTF-8 are cut where asked, or before what reads as a lead byte */
+    assert_int_equal(utf8_whole("\x80\x80\x80\x80", 2), 2);
+    assert_int_equal(utf8_whole("ab\xff", 3), 2);
+    assert_int_equal(utf8_whole("\xff", 1), 1); /* nothing else would be left */
+}
+
 static void test_utf8_chars(void **state)
 {
     (void)state;
@@ -1013,6 +1026,7 @@ int main(void)
         cmocka_unit_test(test_duration_parse),
         cmocka_unit_test(test_duration_format),
         cmocka_unit_test(test_utf8_valid),
+        cmocka_unit_test(test_utf8_whole),
         cmocka_unit_test(test_utf8_chars),
         cmocka_unit_test(test_utf8_fold_and_blank),
         cmocka_unit_test(test_utf8_fold_every_code_point),

@@ -46,6 +46,13 @@ def fail(reason="boom", since=None):
     raise ValueError("skedtest failure: %s" % reason)
 
 
+@app.task(name="skedtest_app.fail_long")
+def fail_long(chars, lead="x", char="\u00e9", since=None):
+    """Fails with an exception whose message is lead and chars times char (two bytes in UTF-8
+    for the default "é"): longer than a run log line or a run's message may hold."""
+    raise ValueError(lead + char * int(chars))
+
+
 @app.task(name="skedtest_app.fail_echo")
 def fail_echo(*args, **kwargs):
     """Fails with what it was called with as the exception's message (JSON), so a failed run
