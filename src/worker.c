@@ -831,8 +831,10 @@ static size_t task_pipes(pid_t pid, ino_t out[4])
  * live sked: its tree leads up to a running sked, not to init or a subreaper as the tree of a
  * dead one does. Such a sked serves a copy of this store (a backup restored and served on the
  * same machine, under the same node name): its tasks are not this store's orphans. The sked
- * that started a task holds the other ends of its pipes, whatever its binary is named; a task
- * whose first process let go of its pipes is told by the name of the program it leads up to. */
+ * that started a task holds the other ends of the pipes the task keeps of its output, whatever
+ * its binary is named; a task that let go of those (its output sent elsewhere: sked closed its
+ * ends at their EOF, and its end of stdin once the arguments were written) is told by the name
+ * of the program it leads up to. */
 static bool live_owner(pid_t pid, const char *const *needles, size_t n)
 {
     char mine[32], theirs[32];
@@ -848,8 +850,7 @@ static bool live_owner(pid_t pid, const char *const *needles, size_t n)
         }
         ino_t pipes[4];
         size_t np = task_pipes(pid, pipes);
-        if (np) return holds_pipe(up, pipes, np);
-        return comm_of(up, theirs) && strcmp(mine, theirs) == 0;
+        return holds_pipe(up, pipes, np) || (comm_of(up, theirs) && strcmp(mine, theirs) == 0);
     }
     return false;
 }

@@ -29,7 +29,10 @@ QUICK = sh_task("quick", 'echo "quick run $SKED_RUN_ID"')
 SHORT = sh_task("short", "echo begin; sleep 1; echo end")
 STUBBORN = sh_task("stubborn", "trap '' TERM; echo begin; while :; do sleep 0.1; done",
                    stop_grace="1s")
-TASKS = {"long.json": LONG, "quick.json": QUICK, "short.json": SHORT, "stubborn.json": STUBBORN}
+# A task that sends its output elsewhere once started: its pipes to sked let go.
+REDIRECTED = sh_task("redirected", "echo begin; exec >/dev/null 2>&1 3>&-; exec sleep 300")
+TASKS = {"long.json": LONG, "quick.json": QUICK, "short.json": SHORT, "stubborn.json": STUBBORN,
+         "redirected.json": REDIRECTED}
 
 
 def started(s, run, line):
@@ -445,20 +448,20 @@ class OneServerPerStore(unittest.TestCase):
             s.start()  # the lock went with the first server
             self.assertEqual(s.get_run(run)["status"], "FAILED")  # stopped by the shutdown
 
-    def test_a_copy_of_the_store_served_beside_it_leaves_its_tasks_alone(self):
-        """A backup restored and served on the same machine holds the first server's RUNNING
-        runs: its recovery ends them in the copy, but their processes belong to the live first
-        server and are not killed, whatever the name of the binary each one runs (here the
-        copy's is another: a new version tried beside the old one)."""
+    def copy_served_beside(self, task, line, renamed):
+        """Serves a backup of a live server running a run of task (started once its log has
+        line) beside it, with a binary of another name when renamed: the copy's recovery ends
+        the run in the copy only, and leaves its processes, the live server's, alone."""
         with Sked(tasks=TASKS, args=["--shutdown-grace", "1s"]) as s:
-            run = s.run_job(s.create_job("long")["id"])
-            started(s, run, "working")
+            run = s.run_job(s.create_job(task)["id"])
+            started(s, run, line)
             needle = "SKED_RUN_ID=" + run["id"]
-            before = settled_pids(needle)
+            before = settled_pids(needle, least=1 if task == "redirected" else 3)
             copy = Sked(tasks=TASKS, args=["--shutdown-grace", "1s"])
-            renamed = os.path.join(copy.tmp, "sked-next")
-            os.symlink(os.path.abspath(skedtest.BIN), renamed)
-            copy.wrapper = ["/bin/sh", "-c", 'exec "%s" "$@"' % renamed]
+            if renamed:
+                link = os.path.join(copy.tmp, "sked-next")
+                os.symlink(os.path.abspath(skedtest.BIN), link)
+                copy.wrapper = ["/bin/sh", "-c", 'exec "%s" "$@"' % link]
             try:
                 r = subprocess.run([skedtest.BIN, "backup", copy.db, "--db", s.db],
                                    capture_output=True, text=True, timeout=60, env=s.env)
@@ -472,6 +475,14 @@ class OneServerPerStore(unittest.TestCase):
             self.assertEqual(sorted(pids_with_env(needle)), before)
             self.assertEqual(s.get_run(run)["status"], "RUNNING")
 
+    def test_a_copy_of_the_store_served_beside_it_leaves_its_tasks_alone(self):
+        """A backup restored and served on the same machine holds the first server's RUNNING
+        runs: their processes belong to the live first server, whatever the name of the binary
+        each one runs (the copy's another: a new version tried beside the old one), told by
+        the pipes the live one holds; and those of a task that sent its output elsewhere (its
+        pipes let go), told by the name of the live server's program."""
+        self.copy_served_beside("long", "working", renamed=True)
+        self.copy_served_beside("redirected", "begin", renamed=False)
 
 class Shutdown(unittest.TestCase):
     def test_sigterm_lets_a_short_run_finish(self):
