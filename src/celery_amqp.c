@@ -671,6 +671,8 @@ static bool do_publish(struct amqp_broker *b, struct cmd *c)
     int dq = task ? declare_queue(b, c->queue, &note, &err) : 0;
     if (dq) {
         note_published(b, c->id, dq > 0 ? AMQP_REFUSED : AMQP_LOST, err ? err : note);
+        /* answered: one sent again after a refusal (they go first, one at a time) is done */
+        if (b->careful) b->careful--;
         free(err);
         free(note);
         cmd_free(c);
