@@ -19,6 +19,26 @@ import skedtest
 from skedtest import Sked, wait_for
 
 
+def cli_against_one_answer(case, answer, *args):
+    """Runs the CLI command args (case.cli) against a server of the test's own that answers
+    one GET with answer(handler), and returns the finished process."""
+    class One(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            answer(self)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.HTTPServer(("127.0.0.1", 0), One)
+    t = threading.Thread(target=srv.handle_request, daemon=True)
+    t.start()
+    try:
+        return case.cli(*args, url="http://127.0.0.1:%d" % srv.server_address[1])
+    finally:
+        t.join(10)
+        srv.server_close()
+
+
 class CliCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -103,26 +123,15 @@ class TestQueues(CliCase):
             "workers": [dict(worker, online=True), dict(worker, hostname="w2@h", online=False)]}],
             "total": 1}}
 
-        class Queues(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                body = json.dumps(doc).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+        def answer(handler):
+            body = json.dumps(doc).encode()
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
 
-            def log_message(self, *a):
-                pass
-
-        srv = http.server.HTTPServer(("127.0.0.1", 0), Queues)
-        t = threading.Thread(target=srv.handle_request, daemon=True)
-        t.start()
-        try:
-            p = self.cli("queues", url="http://127.0.0.1:%d" % srv.server_address[1])
-        finally:
-            t.join(10)
-            srv.server_close()
+        p = cli_against_one_answer(self, answer, "queues")
         self.assertEqual(p.returncode, 0, p)
         self.assertTrue(p.stdout.splitlines()[1].endswith("1 worker(s) (1 offline)"), p.stdout)
 
@@ -1210,30 +1219,19 @@ class TestExitCodes(CliCase):
         self.ok("tasks", "--url", self.s.url, url=url)
 
     def test_oversized_answer_is_refused(self):
-        class Huge(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Connection", "close")
-                self.end_headers()
-                try:  # no Content-Length: the client must count for itself
-                    chunk = b" " * (1 << 20)
-                    for _ in range(65):
-                        self.wfile.write(chunk)
-                except OSError:
-                    pass
-
-            def log_message(self, *a):
+        def answer(handler):
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Connection", "close")
+            handler.end_headers()
+            try:  # no Content-Length: the client must count for itself
+                chunk = b" " * (1 << 20)
+                for _ in range(65):
+                    handler.wfile.write(chunk)
+            except OSError:
                 pass
 
-        srv = http.server.HTTPServer(("127.0.0.1", 0), Huge)
-        t = threading.Thread(target=srv.handle_request, daemon=True)
-        t.start()
-        try:
-            p = self.cli("tasks", url="http://127.0.0.1:%d" % srv.server_address[1])
-        finally:
-            t.join(10)
-            srv.server_close()
+        p = cli_against_one_answer(self, answer, "tasks")
         self.assertEqual(p.returncode, 1, p)
         self.assertIn("larger than 64 MiB", p.stderr)
 
