@@ -58,6 +58,13 @@ class CliCase(unittest.TestCase):
         return subprocess.run([skedtest.BIN] + list(args), env=env, capture_output=True,
                               text=True, timeout=timeout, **feed)
 
+    def popen(self, *args, stderr=subprocess.PIPE, text=True):
+        """The command started, its stdout a pipe (and stderr, unless given)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+        env.update(SKED_URL=self.s.url, SKED_TOKEN=skedtest.TOKEN)
+        return subprocess.Popen([skedtest.BIN] + list(args), env=env, stdout=subprocess.PIPE,
+                                stderr=stderr, text=text)
+
     def ok(self, *args, **kw):
         p = self.cli(*args, **kw)
         self.assertEqual(p.returncode, 0, "sked %s: %s%s" % (" ".join(args), p.stdout, p.stderr))
@@ -966,12 +973,6 @@ class TestLogs(CliCase):
 class TestWaiting(CliCase):
     """A run that waits says why; a running one shows its progress on a terminal."""
 
-    def popen(self, *args, stderr=subprocess.PIPE):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
-        env.update(SKED_URL=self.s.url, SKED_TOKEN=skedtest.TOKEN)
-        return subprocess.Popen([skedtest.BIN] + list(args), env=env, stdout=subprocess.PIPE,
-                                stderr=stderr, text=True)
-
     def first_line(self, proc, timeout=30):
         """The first line proc writes on stderr; fails instead of hanging when none comes."""
         import select
@@ -1065,23 +1066,13 @@ class TestWaiting(CliCase):
             os.close(slave)
             slave = None
             # the progress line shows up while the run goes on; then the run is stopped
-            import select
-            while not re.search(rb"\r\x1b\[Krunning: \d+ of 100000 \(\d+%\)", tty):
-                if not select.select([master], [], [], 30)[0]:
-                    break  # nothing more comes: the assertion below says what came
-                tty += os.read(master, 65536)
+            tty = pty_until(master, tty, lambda t: re.search(
+                rb"\r\x1b\[Krunning: \d+ of 100000 \(\d+%\)", t))
             run = self.s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["hits"][0]
             self.s.stop_run(run)
             self.assertRegex(tty, rb"\r\x1b\[Krunning: \d+ of 100000 \(\d+%\)")
             out, _ = p.communicate(timeout=60)
-            while True:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:  # the terminal's other side is closed: all is read
-                    break
-                if not chunk:
-                    break
-                tty += chunk
+            tty = pty_rest(master, tty)
         finally:
             if slave is not None:
                 os.close(slave)
@@ -1860,6 +1851,29 @@ class TestFollowAcrossARestart(unittest.TestCase):
             self.assertEqual(out.count("started"), 1, out)
 
 
+def pty_until(master, seen, done, timeout=30):
+    """Reads the terminal's side master onto seen (bytes) until done(seen) or nothing comes
+    for timeout seconds; returns what was seen."""
+    import select
+    while not done(seen):
+        if not select.select([master], [], [], timeout)[0]:
+            break  # nothing more comes: the caller's assertion says what came
+        seen += os.read(master, 65536)
+    return seen
+
+
+def pty_rest(master, seen=b""):
+    """Reads the terminal's side master onto seen until its other side is closed."""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the other side is closed: all is read
+            return seen
+        if not chunk:
+            return seen
+        seen += chunk
+
+
 def on_terminal(args, url, env_extra=None, stdin=subprocess.DEVNULL, timeout=60):
     """Runs sked with args and its stdout on a terminal (a pty): (exit status, what the terminal
     showed with its \r\n line ends made \n, stderr)."""
@@ -1871,15 +1885,7 @@ def on_terminal(args, url, env_extra=None, stdin=subprocess.DEVNULL, timeout=60)
                              stderr=subprocess.PIPE, stdin=stdin)
         os.close(slave)
         slave = None
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # the other side is closed: all is read
-                break
-            if not chunk:
-                break
-            shown += chunk
+        shown = pty_rest(master)
         err = p.stderr.read().decode()
         p.stderr.close()
         p.wait(timeout)
@@ -1954,35 +1960,19 @@ class TestRetryChain(CliCase):
 class TestStoppingAFollow(CliCase):
     """Ctrl-C or SIGTERM ends a follow, not the run, and says so on a clean line."""
 
-    def popen(self, *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
-        env.update(SKED_URL=self.s.url, SKED_TOKEN=skedtest.TOKEN)
-        return subprocess.Popen([skedtest.BIN] + list(args), env=env, stdout=stdout, stderr=stderr)
-
     def test_a_signal_stops_following_and_the_run_goes_on(self):
-        import select
         job = self.create("Goes on", "reindex", "--arg", "steps=100000", "--arg", "step_seconds=0.02")
         master, slave = os.openpty()
         tty = b""
         try:
-            p = self.popen("job", "run", job["id"], "--wait", stderr=slave)
+            p = self.popen("job", "run", job["id"], "--wait", stderr=slave, text=False)
             os.close(slave)
             slave = None
-            while b"running: " not in tty:
-                if not select.select([master], [], [], 30)[0]:
-                    break
-                tty += os.read(master, 65536)
+            tty = pty_until(master, tty, lambda t: b"running: " in t)
             self.assertIn(b"running: ", tty)  # the progress line is drawn
             p.send_signal(signal.SIGINT)
             out, _ = p.communicate(timeout=30)
-            while True:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                tty += chunk
+            tty = pty_rest(master, tty)
         finally:
             if slave is not None:
                 os.close(slave)
@@ -1995,7 +1985,7 @@ class TestStoppingAFollow(CliCase):
             b"sked stop %s to stop it)\r\n" % ((run["id"].encode(),) * 3)), tty[-300:])
         self.assertEqual(self.s.get_run(run)["status"], "RUNNING")
         # SIGTERM, and logs -f alike
-        p = self.popen("logs", run["id"], "-f")
+        p = self.popen("logs", run["id"], "-f", text=False)
         try:
             self.assertIn(b"rebuilding 100000 segment(s)", p.stdout.readline())
             p.send_signal(signal.SIGTERM)
