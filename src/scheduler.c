@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include "base/json.h"
 #include "base/log.h"
@@ -16,7 +18,8 @@
 #include "cron.h"
 #include "metrics.h"
 
-/* The timer never sleeps longer, so a wall-clock step is noticed within this. */
+/* The timer never sleeps longer, so a wall-clock step is noticed within this even where the
+ * kernel does not tell of it (clock_fd). */
 #define MAX_SLEEP_US (60LL * 1000000)
 
 /* How long a catch-up walks fire times in one turn of the loop: a minutely cron schedule missed
@@ -48,6 +51,11 @@ struct scheduler {
     struct map holding; /* job id -> (void *)1: jobs with a run held for their active one */
     struct walk *walks; /* catch-ups walking their missed fire times, a step a turn */
     struct event *walk_ev;
+    /* a timerfd of the wall clock that the kernel makes readable (ECANCELED) when the clock is
+     * set (an NTP step, a resumed virtual machine, date -s): the timer, which counts on the
+     * monotonic clock, is armed again at once rather than up to MAX_SLEEP_US late; -1 if none */
+    int clock_fd;
+    struct event *clock_ev;
 };
 
 /* A catch-up's walk over a schedule's fire times, from the job's next_run up to now: the last
@@ -528,6 +536,30 @@ static void fire_walked(struct scheduler *s, struct job *j, struct walk *w, int6
     scheduler_job_saved(s, j);
 }
 
+/* Asks to be told when the wall clock is set; false when the kernel cannot. */
+static bool watch_clock(int fd)
+{
+    /* a timer of the wall clock far ahead: it expires never, and is cancelled by a set */
+    struct itimerspec far = {.it_value = {.tv_sec = (time_t)(time_now_us() / 1000000) +
+                                                   100LL * 365 * 86400}};
+    return timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &far, NULL) == 0;
+}
+
+static void on_clock_set(evutil_socket_t fd, short what, void *arg)
+{
+    (void)what;
+    struct scheduler *s = arg;
+    uint64_t n;
+    if (read(fd, &n, sizeof n) >= 0 || errno != ECANCELED) return;
+    log_info("sched.clock_set", "reason=\"the wall clock was set: the next fire times are "
+                                "waited for again from the clock's new time\"");
+    if (!watch_clock(fd)) {
+        event_del(s->clock_ev);
+        return;
+    }
+    arm(s);
+}
+
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
@@ -636,6 +668,11 @@ struct scheduler *scheduler_new(struct event_base *base, struct store *st, struc
     map_init(&s->holding);
     s->chain_ev = event_new(base, -1, 0, on_chains, s);
     s->walk_ev = evtimer_new(base, on_walk, s);
+    s->clock_fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (s->clock_fd >= 0 && watch_clock(s->clock_fd)) {
+        s->clock_ev = event_new(base, s->clock_fd, EV_READ | EV_PERSIST, on_clock_set, s);
+        event_add(s->clock_ev, NULL);
+    }
     s->sub = events_subscribe(dispatch_events(d), NULL, on_run_event, s);
     dispatch_set_holding(d, holding, s);
     return s;
@@ -649,6 +686,8 @@ void scheduler_free(struct scheduler *s)
     map_release(&s->holding);
     event_free(s->chain_ev);
     event_free(s->walk_ev);
+    if (s->clock_ev) event_free(s->clock_ev);
+    if (s->clock_fd >= 0) close(s->clock_fd);
     while (s->walks) {
         struct walk *w = s->walks;
         s->walks = w->next;

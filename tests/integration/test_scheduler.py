@@ -156,6 +156,28 @@ class IntervalTest(unittest.TestCase):
                              ("1800-01-02T04:56:02Z", "-04:56:02", "LMT"))
 
 
+class ClockSetTest(unittest.TestCase):
+    def test_a_set_of_the_wall_clock_is_noticed_at_once(self):
+        """The kernel tells sked when the wall clock is set (an NTP step, a resumed virtual
+        machine): the scheduler waits for its fire times again from the new time at once, not
+        up to a minute later. The clock is set here 1 ms ahead, as a step would set it, which
+        needs root (CAP_SYS_TIME); schedules go on firing on their grid."""
+        with Sked(tasks=SLEEP_TASK) as s:
+            job = s.create_job("quick", schedule=every_second())
+            wait_for(lambda: len(runs_of(s, job["id"])) >= 1)
+            try:
+                time.clock_settime(time.CLOCK_REALTIME, time.time() + 0.001)
+            except PermissionError:
+                self.skipTest("setting the clock needs root")
+            wait_for(lambda: "event=sched.clock_set" in s.server_log(), timeout=5)
+            before = len(runs_of(s, job["id"]))
+            runs = wait_for(lambda: len(runs_of(s, job["id"])) >= before + 2 and
+                            runs_of(s, job["id"]))
+            fires = [ts(r["scheduled_for"]) for r in runs]
+            self.assertTrue(all(abs(f - round(f) - (fires[0] - round(fires[0]))) < 1e-6
+                                for f in fires), fires)  # on the grid of the first
+
+
 class RestartTest(unittest.TestCase):
     def test_kill9_and_restart_neither_loses_nor_duplicates(self):
         with Sked(tasks=SLEEP_TASK) as s:
