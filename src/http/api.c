@@ -152,6 +152,15 @@ static bool changes_state(const char *method)
 {
     return strcmp(method, "GET") && strcmp(method, "HEAD") && strcmp(method, "OPTIONS");
 }
+/* Whether the Cookie header (may be NULL) holds a cookie named name. */
+static bool cookie_sent(const char *cookie, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = cookie; p && (p = strstr(p, name)) != NULL; p += n)
+        if ((p == cookie || p[-1] == ' ' || p[-1] == ';') && p[n] == '=') return true;
+    return false;
+}
+
 /* Why a request that needs credentials was refused: what it sent, and what to do instead. */
 static const char *unauthenticated(const struct http_req *req)
 {
@@ -162,9 +171,17 @@ static const char *unauthenticated(const struct http_req *req)
         return "the token is not valid (mistyped, expired or revoked, or its account is "
                "disabled); create one with POST /api/tokens or sked token create";
     const char *cookie = http_header(req, "Cookie");
-    if (cookie && strstr(cookie, auth_session_cookie(req)))
+    if (cookie_sent(cookie, auth_session_cookie(req)))
         return "the session has ended (signed out, expired, or its account disabled); sign in "
                "again with POST /api/session";
+    /* the other scheme's cookie: a session begun over http used over https, or the reverse
+     * (a proxy that now says X-Forwarded-Proto: https, or no longer) */
+    if (req->tls && cookie_sent(cookie, "sked_session"))
+        return "the session cookie sent was made over plain http (sked_session), and this "
+               "request comes over https: sign in again over https";
+    if (!req->tls && cookie_sent(cookie, "__Host-sked_session"))
+        return "the session cookie sent was made over https (__Host-sked_session), and this "
+               "request comes over plain http: sign in again, over https where sked is served so";
     return "send Authorization: Bearer TOKEN, or sign in with POST /api/session";
 }
 

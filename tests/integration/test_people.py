@@ -309,9 +309,14 @@ class Sessions(unittest.TestCase):
             sid = set_cookie.split(";")[0].split("=", 1)[1]
             ok = s.request("GET", "/api/session", token=None, headers=dict(tls, Cookie="__Host-sked_session=" + sid))
             self.assertEqual(ok.status, 200, ok)
-            for cookie, h in (("sked_session=" + sid, tls), ("__Host-sked_session=" + sid, {})):
+            for cookie, h, why in (
+                    ("sked_session=" + sid, tls, "the session cookie sent was made over plain http "
+                     "(sked_session), and this request comes over https: sign in again over https"),
+                    ("__Host-sked_session=" + sid, {}, "the session cookie sent was made over https "
+                     "(__Host-sked_session), and this request comes over plain http")):
                 r = s.request("GET", "/api/session", token=None, headers=dict(h, Cookie=cookie))
                 self.assertEqual(r.status, 401, (cookie, h))
+                self.assertIn(why, r.json["message"])
             r = s.request("DELETE", "/api/session", token=None,
                           headers=dict(tls, Cookie="__Host-sked_session=" + sid, **{"X-CSRF-Token": ok.json["csrf_token"]}))
             self.assertEqual(r.status, 204, r)
