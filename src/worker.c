@@ -848,9 +848,12 @@ static bool live_owner(pid_t pid, const char *const *needles, size_t n)
             pid = up;
             continue;
         }
+        if (comm_of(up, theirs) && strcmp(mine, theirs) == 0) return true;
+        /* the pipes are asked after the name, which is cheaper, and not of init: a dead
+         * sked's tasks lead up to it, in their hundreds when they fork (a sked that is itself
+         * the first process of a container is told by its name) */
         ino_t pipes[4];
-        size_t np = task_pipes(pid, pipes);
-        return holds_pipe(up, pipes, np) || (comm_of(up, theirs) && strcmp(mine, theirs) == 0);
+        return up != 1 && holds_pipe(up, pipes, task_pipes(pid, pipes));
     }
     return false;
 }
