@@ -2120,8 +2120,16 @@ int store_detached_list(struct store *s, const char *node, char ***ids, size_t *
         }
         (*ids)[(*n)++] = xstrdup((const char *)sqlite3_column_text(st, 0));
     }
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(st);
+        return 0;
+    }
+    rc = fail(s, "detached_list"); /* before the reset, which would clear its message */
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : fail(s, "detached_list");
+    while (*n) free((*ids)[--*n]); /* nothing half-listed for the caller to free */
+    free(*ids);
+    *ids = NULL;
+    return rc;
 }
 
 int store_runs_remote(struct store *s, const char *executor, const char *node, struct run **out,
