@@ -242,25 +242,52 @@ static int follow_run(const struct client *c, const json_t *run, const char *lev
 }
 
 /* The retry of run, which ended FAILED: the run of its job whose parent it is (NULL when
- * none). A retry is made when the failure is, so it is among the first runs made after it. */
+ * none). A retry is made when the failure is, so it is the first of the runs made after the
+ * failure's end, which may follow many runs made while the failed one ran: the pages of runs
+ * made after it are read until a run made later than RETRY_SLACK after that end. */
+#define RETRY_SLACK (60 * 1000000LL)
 static json_t *retry_of(const struct client *c, const json_t *run)
 {
     const char *id = json_str(run, "id"), *status = json_str(run, "status");
-    json_t *list = NULL, *retry = NULL, *r;
-    size_t i;
-    if (!status || strcmp(status, "FAILED") != 0 ||
-        client_get_quiet(c, &list, "/api/jobs/%s/runs?sort_direction=asc&after=%s&size=1000",
-                         json_str(run, "job_id"), id))
+    const char *finished = json_str(run, "finished_at");
+    int64_t ended;
+    if (!status || strcmp(status, "FAILED") != 0 || !finished ||
+        time_parse(finished, &ended, NULL) != 0)
         return NULL;
-    json_array_foreach(list_hits(list), i, r)
-    {
-        const char *parent = json_str(r, "parent_run_id"), *trigger = json_str(r, "trigger");
-        if (parent && trigger && strcmp(parent, id) == 0 && strcmp(trigger, "retry") == 0) {
-            retry = json_incref(r);
+    json_t *retry = NULL, *r;
+    char *after = xstrdup(id);
+    for (bool more = true; more && !retry;) {
+        json_t *list = NULL;
+        if (client_get_quiet(c, &list, "/api/jobs/%s/runs?sort_direction=asc&after=%s&size=1000",
+                             json_str(run, "job_id"), after))
             break;
+        json_t *hits = list_hits(list);
+        size_t i;
+        more = json_array_size(hits) == 1000;
+        json_array_foreach(hits, i, r)
+        {
+            const char *parent = json_str(r, "parent_run_id"), *trigger = json_str(r, "trigger");
+            const char *created = json_str(r, "created");
+            int64_t made;
+            if (parent && trigger && strcmp(parent, id) == 0 && strcmp(trigger, "retry") == 0) {
+                retry = json_incref(r);
+                break;
+            }
+            if (created && time_parse(created, &made, NULL) == 0 && made > ended + RETRY_SLACK) {
+                more = false;
+                break;
+            }
         }
+        const char *last = json_str(json_array_get(hits, json_array_size(hits) - 1), "id");
+        if (more && last) {
+            free(after);
+            after = xstrdup(last);
+        } else {
+            more = false;
+        }
+        json_decref(list);
     }
-    json_decref(list);
+    free(after);
     return retry;
 }
 

@@ -1,6 +1,7 @@
 """The client commands of sked (src/cli/) against a real server: every command's table and
 --json output, job run --wait and logs -f following runs to their end, stop, and the exit-code
 contract (0 ok, 1 refused or run not successful, 2 usage, 3 unreachable)."""
+import http.client
 import http.server
 import json
 import os
@@ -1913,8 +1914,17 @@ class TestRetryChain(CliCase):
 
     @classmethod
     def setUpClass(cls):
+        cls.gate_dir = tempfile.mkdtemp()
+        cls.gate = os.path.join(cls.gate_dir, "fail-now")
         cls.s = Sked(tasks={"flaky.json": skedtest.sh_task(
-            "flaky", 'echo "attempt $SKED_ATTEMPT"; [ "$SKED_ATTEMPT" -ge 3 ]')}).start()
+            "flaky", 'echo "attempt $SKED_ATTEMPT"; [ "$SKED_ATTEMPT" -ge 3 ]'),
+            "gated.json": skedtest.sh_task(
+                "gated", 'while [ ! -e "%s" ]; do sleep 0.05; done; exit 1' % cls.gate)}).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        shutil.rmtree(cls.gate_dir, ignore_errors=True)
 
     def runs(self, job):
         return self.s.get("/api/jobs/%s/runs?sort_direction=asc" % job["id"]).json["hits"]["hits"]
@@ -1955,6 +1965,34 @@ class TestRetryChain(CliCase):
                              % (first["id"], retry["id"], retry["id"]))
         finally:
             self.s.stop_run(retry)
+
+
+    def test_logs_f_finds_a_retry_made_after_many_runs(self):
+        # runs made while the failing one ran come between it and its retry: more than a page
+        job = self.create("Slow to fail", "gated", "--retries", "1", "--retry-backoff", "1h")
+        first = self.s.run_job(job["id"])
+        self.s.wait_run(first, statuses=("RUNNING",))
+        self.assertEqual(self.s.post("/api/queues/low/actions/pause", {"reason": "test"}).status, 200)
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", self.s.port, timeout=30)
+            for _ in range(1001):
+                conn.request("POST", "/api/jobs/%s/runs" % job["id"], body=b'{"queue":"low"}',
+                             headers={"Authorization": "Bearer " + skedtest.TOKEN,
+                                      "Content-Type": "application/json"})
+                r = conn.getresponse()
+                r.read()
+                self.assertEqual(r.status, 201)
+            conn.close()
+            open(self.gate, "w").close()
+            first = self.s.wait_run(first)
+            retry = wait_for(lambda: [r for r in self.s.get(
+                "/api/jobs/%s/runs?size=5" % job["id"]).json["hits"]["hits"] if r["trigger"] == "retry"])[0]
+            p = self.cli("logs", first["id"], "-f")
+            self.assertEqual(p.returncode, 1, p)
+            self.assertIn("attempt 1 of 2 failed; retry %s queued" % retry["id"], p.stdout)
+        finally:
+            self.s.post("/api/queues/low/actions/resume")
+            self.s.post("/api/jobs/%s/actions/stop" % job["id"])
 
 
 class TestStoppingAFollow(CliCase):
