@@ -216,8 +216,8 @@ static void header_text(struct buf *b, const char *s)
     for (; *s; s++) buf_putc(b, (unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
 }
 
-/* An RFC 2047 encoded word when s is not plain ASCII; used: the columns the header's name took
- * on its first line ("Subject: " is 9). */
+/* s as a header's value: folded ASCII, else RFC 2047 encoded words; used: the columns the
+ * header's name took on its first line ("Subject: " is 9). */
 static void mime_header(struct buf *b, const char *s, size_t used)
 {
     bool ascii = true;
@@ -225,7 +225,20 @@ static void mime_header(struct buf *b, const char *s, size_t used)
     struct buf clean = BUF_INIT;
     header_text(&clean, s);
     if (ascii) {
-        buf_append(b, clean.data, clean.len);
+        /* folded before a space where a line would pass 78 characters (RFC 5322); a word
+         * longer than that stays whole on its line, within the limit of 998 */
+        size_t col = used;
+        for (size_t i = 0, j; i < clean.len; i = j) {
+            for (j = i; j < clean.len && clean.data[j] == ' '; j++) {
+            }
+            while (j < clean.len && clean.data[j] != ' ') j++;
+            if (col + (j - i) > 78 && clean.data[i] == ' ' && col > used) {
+                buf_puts(b, "\r\n");
+                col = 0;
+            }
+            buf_append(b, clean.data + i, j - i);
+            col += j - i;
+        }
     } else {
         /* encoded words of at most 75 characters (45 bytes of text each, cut between
          * characters), on folded lines of at most 76 (RFC 2047): a long title stays within

@@ -459,6 +459,27 @@ class Notifications(unittest.TestCase):
         finally:
             smtp.close()
 
+    def test_a_long_ascii_subject_is_folded_at_its_spaces(self):
+        smtp = SmtpServer()
+        title = " ".join("word%03d" % i for i in range(31))  # 247 characters
+        try:
+            with Sked(tasks={"fails.json": sh_task("fails", "exit 2")}, args=FAST,
+                      env={"SKED_SMTP_URL": smtp.url}) as s:
+                job = s.create_job("fails", title=title, notification_emails=["ops@example.org"],
+                                   notification_statuses=["FAILED"])
+                s.wait_run(s.run_job(job["id"]))
+                head = wait_for(lambda: smtp.messages, what="the e-mail")[0]["data"].split("\r\n\r\n")[0]
+                lines = head.split("\r\n")
+                first = [i for i, l in enumerate(lines) if l.startswith("Subject: ")][0]
+                folded = [first] + [i for i in range(first + 1, len(lines)) if lines[i].startswith(" ")]
+                self.assertEqual(folded, list(range(first, first + len(folded))))
+                self.assertGreater(len(folded), 3)
+                self.assertLessEqual(max(len(lines[i]) for i in folded), 78)
+                # unfolded (the line breaks taken out), it is the subject again
+                self.assertEqual("".join(lines[i] for i in folded), "Subject: Job Failed: " + title)
+        finally:
+            smtp.close()
+
     def test_a_run_a_crash_interrupted_notifies_as_a_failure(self):
         """A run a crash left running ends FAILED at the next start, as any failure: its job's
         owner is told (the night's import did not finish), once."""
