@@ -464,7 +464,11 @@ char *logcap_status_ignored(const struct logcap *c, const char *line, size_t n,
     struct buf b = BUF_INIT, fq = BUF_INIT, mq = BUF_INIT;
     quote_all(&fq, field, strlen(field));
     quote_all(&mq, msg, strlen(msg));
-    buf_printf(&b, "ignored status line: %s: %s; the line: ", buf_cstr(&fq), buf_cstr(&mq));
+    /* a fault of the whole line (no JSON object) names no field */
+    if (strcmp(field, "status") == 0)
+        buf_printf(&b, "ignored status line: %s; the line: ", buf_cstr(&mq));
+    else
+        buf_printf(&b, "ignored status line: %s: %s; the line: ", buf_cstr(&fq), buf_cstr(&mq));
     buf_free(&fq);
     buf_free(&mq);
     buf_append(&b, quoted, cut);

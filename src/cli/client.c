@@ -134,8 +134,11 @@ static int parse(struct opts *o, const char *pos_name, bool pos_required, int ar
             sp = find_long(o->spec, name, len);
             if (!sp && !is_url && !is_token) return usage_error(o, "unknown option '%s'", shown);
         } else {
-            snprintf(shown, sizeof shown, "%.40s", a);
-            sp = a[2] == '\0' ? find_short(o->spec, a[1]) : NULL;
+            /* a value may follow the letter at once: -n3 */
+            sp = find_short(o->spec, a[1]);
+            if (sp && sp->has_value && a[2] != '\0') inline_val = a + 2;
+            if (a[2] != '\0' && !inline_val) sp = NULL;
+            snprintf(shown, sizeof shown, "%.*s", inline_val ? 2 : 40, a);
             if (!sp) return usage_error(o, "unknown option '%s'", shown);
         }
         bool wants = is_url || is_token || sp->has_value;

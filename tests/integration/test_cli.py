@@ -1489,6 +1489,16 @@ class TestReview(CliCase):
         self.assertEqual(p.returncode, 2, p)
         self.assertIn("unknown option '--url'", p.stderr)
 
+    def test_a_short_option_takes_its_value_attached(self):
+        self.assertEqual(len(self.ok("cron", "next", "@daily", "-n2", "--from", "2026-01-01").splitlines()), 2)
+        self.assertEqual(len(self.ok("cron", "next", "@daily", "-n", "3", "--from", "2026-01-01").splitlines()), 3)
+        p = self.cli("cron", "next", "@daily", "-n0")
+        self.assertEqual(p.returncode, 2, p)
+        self.assertIn("--count", p.stderr)  # the option's value is what is wrong
+        p = self.cli("logs", "x", "-fq")  # -f takes no value: -fq is no option
+        self.assertEqual(p.returncode, 2, p)
+        self.assertIn("unknown option '-fq'", p.stderr)
+
     def test_since_without_a_zone_is_the_local_time_the_tables_show(self):
         job = self.create("Local since", "reindex", "--arg", "steps=1", "--arg", "step_seconds=0")
         run = self.ok_json("job", "run", job["id"], "--json")

@@ -646,12 +646,12 @@ printf '\033[31m{"esc":1}\n' >&3
                 'the line: {"entries":{"total":1,"errored":5}}'])
             # control characters are shown escaped, and a long line's quote is cut to 200 bytes
             self.assertEqual(len(warnings), 5, warnings)
-            self.assertTrue(warnings[3].startswith("ignored status line: status: malformed JSON"),
+            self.assertTrue(warnings[3].startswith("ignored status line: malformed JSON"),
                             warnings[3])
             quoted = warnings[3].split("; the line: ", 1)[1]
             self.assertEqual(quoted, '{"message":"\\u001b[31mred\\u0009' + "z" * 169 + "\u2026")
             # the parser's own words quote the line's bytes: escaped there too
-            self.assertTrue(warnings[4].startswith("ignored status line: status: malformed JSON"),
+            self.assertTrue(warnings[4].startswith("ignored status line: malformed JSON"),
                             warnings[4])
             self.assertIn("\\u001b", warnings[4].split("; the line: ", 1)[0])
             self.assertFalse([w for w in warnings if "\x1b" in w], warnings)

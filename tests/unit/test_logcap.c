@@ -542,12 +542,17 @@ static void test_status_ignored_quotes_the_line(void **state)
     assert_string_equal(m, "ignored status line: bogus: unknown key (progress, entries, message, "
                            "output); the line: {\"bogus\": 1}");
     free(m);
+    /* a line that is no JSON object names no field */
+    assert_int_equal(status("[1]", &u, &e), -EINVAL);
+    m = logcap_status_ignored(&c, "[1]", 3, &e);
+    assert_string_equal(m, "ignored status line: a status line must be a JSON object; the line: [1]");
+    free(m);
 
     /* control characters (NUL too) are shown escaped, invalid UTF-8 repaired */
     const char bad[] = "{\"message\":\"a\tb\x1b[31m\xc2\x9b\xff\0z\r";
     assert_int_equal(logcap_status_parse(bad, sizeof bad - 1, &u, &e), -EINVAL);
     m = logcap_status_ignored(&c, bad, sizeof bad - 1, &e);
-    assert_contains(m, "ignored status line: status: malformed JSON");
+    assert_contains(m, "ignored status line: malformed JSON");
     assert_contains(m, "; the line: {\"message\":\"a\\u0009b\\u001b[31m\\u009b\xef\xbf\xbd"
                        "\\u0000z\\u000d");
     assert_false(strchr(m, '\t') || strchr(m, '\r') || strchr(m, '\x1b'));
@@ -637,7 +642,7 @@ static void test_status_ignored_masks_secrets(void **state)
     const char *broken = "{\"status\": ";
     assert_int_equal(status(broken, &u, &e), -EINVAL);
     m = logcap_status_ignored(&c, broken, strlen(broken), &e);
-    static const char said[] = "ignored status line: status: malformed JSON";
+    static const char said[] = "ignored status line: malformed JSON";
     assert_true(strncmp(m, said, sizeof said - 1) == 0);
     free(m);
     const char *other = "{\"abcde\xc3\xa8\": 1}"; /* è, where the secret has é */
