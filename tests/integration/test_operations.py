@@ -1358,7 +1358,10 @@ class Builtins(unittest.TestCase):
         with Sked(tasks=self.TASKS, args=FAST) as s:
             nap = s.create_job("nap", args={"seconds": 60})
             run = s.run_job(nap["id"])
-            s.wait_run(run, ["RUNNING"])
+            # running, and the builtin begun on its thread (a stop before it begins ends the run
+            # with "the builtin never started")
+            wait_for(lambda: "sleeping 60 s" in [l["message"] for l in s.logs(run)],
+                     what="the builtin's start")
             s.post("/api/jobs/%s/runs/%s/actions/stop" % (nap["id"], run["id"]))
             done = s.wait_run(run, timeout=10)
             self.assertEqual(done["status"], "CANCELLED")
