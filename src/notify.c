@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "base/buf.h"
@@ -220,7 +221,9 @@ static void header_text(struct buf *b, const char *s)
  * header's name took on its first line ("Subject: " is 9). */
 static void mime_header(struct buf *b, const char *s, size_t used)
 {
-    bool ascii = true;
+    /* an ASCII text that holds "=?" is encoded too: a mail reader would decode what looks
+     * like an encoded word in it (a job titled "=?UTF-8?B?...?=") */
+    bool ascii = !strstr(s, "=?");
     for (const char *p = s; *p; p++) ascii = ascii && (unsigned char)*p < 0x80;
     struct buf clean = BUF_INIT;
     header_text(&clean, s);
@@ -393,6 +396,14 @@ static int on_smtp_debug(CURL *h, curl_infotype type, char *data, size_t size, v
     return 0;
 }
 
+/* Whether an smtp:// URL holds a user (and password) to log in with. */
+static bool smtp_logs_in(const char *url)
+{
+    if (strncasecmp(url, "smtp://", 7) != 0) return false; /* smtps: TLS from the first byte */
+    size_t auth = strcspn(url + 7, "/?#");
+    return memchr(url + 7, '@', auth) != NULL;
+}
+
 static void send_email(struct delivery *d)
 {
     struct buf msg = BUF_INIT;
@@ -419,7 +430,11 @@ static void send_email(struct delivery *d)
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(h, CURLOPT_READFUNCTION, read_upload);
     curl_easy_setopt(h, CURLOPT_READDATA, &up);
-    curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY); /* STARTTLS when offered */
+    /* STARTTLS when offered; required when the URL logs in, so that its password never
+     * travels in the clear (a server that does not offer it, or a STARTTLS stripped on the
+     * way) */
+    bool login = smtp_logs_in(d->smtp_url);
+    curl_easy_setopt(h, CURLOPT_USE_SSL, (long)(login ? CURLUSESSL_ALL : CURLUSESSL_TRY));
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)DELIVERY_TIMEOUT_MS);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     char reply[200] = "";
@@ -428,7 +443,11 @@ static void send_email(struct delivery *d)
     curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
     CURLcode rc = curl_easy_perform(h);
     d->ok = rc == CURLE_OK;
-    if (!d->ok && reply[0])
+    if (rc == CURLE_USE_SSL_FAILED && login)
+        snprintf(d->error, sizeof d->error, "the mail server offers no STARTTLS, and smtp_url "
+                 "holds a password that sked sends only encrypted: use a server that offers "
+                 "STARTTLS, smtps://, or a relay that needs no login");
+    else if (!d->ok && reply[0])
         snprintf(d->error, sizeof d->error, "%s; the server answered: %s",
                  curl_easy_strerror(rc), reply);
     else if (!d->ok)
@@ -496,8 +515,12 @@ static void send_webhook(struct delivery *d)
     long status = ans.ended ? ans.status : 0;
     if (!ans.ended) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     d->ok = rc == CURLE_OK && status >= 200 && status < 300;
-    /* an address curl cannot use is no passing trouble: trying again would fail the same */
-    d->permanent = rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL;
+    /* an address curl cannot use is no passing trouble: trying again would fail the same; an
+     * http(s) address answered in a way curl does not take (no HTTP status line, an unknown
+     * version) is the receiver's, which may pass as its other troubles do */
+    d->permanent = rc == CURLE_URL_MALFORMAT ||
+                   (rc == CURLE_UNSUPPORTED_PROTOCOL && strncmp(d->to, "http://", 7) != 0 &&
+                    strncmp(d->to, "https://", 8) != 0);
     if (rc != CURLE_OK)
         snprintf(d->error, sizeof d->error, "%s", curl_easy_strerror(rc));
     else if (!d->ok)

@@ -81,6 +81,7 @@ class SmtpServer:
     def __init__(self, refuse=()):
         import socket
         self.messages = []
+        self.commands = []  # every command line, as sent
         self.refuse = refuse  # recipients answered 550
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -107,6 +108,7 @@ class SmtpServer:
             if not line:
                 break
             cmd = line.decode().strip()
+            self.commands.append(cmd)
             up = cmd.upper()
             if up.startswith("EHLO") or up.startswith("HELO"):
                 send("250-localhost")
@@ -479,6 +481,72 @@ class Notifications(unittest.TestCase):
                 self.assertEqual("".join(lines[i] for i in folded), "Subject: Job Failed: " + title)
         finally:
             smtp.close()
+
+    def test_a_subject_that_looks_encoded_is_encoded(self):
+        import base64
+        import re
+        smtp = SmtpServer()
+        title = "=?UTF-8?B?SGFja2Vk?= plain"  # a reader would show "Hacked plain"
+        try:
+            with Sked(tasks={"fails.json": sh_task("fails", "exit 2")}, args=FAST,
+                      env={"SKED_SMTP_URL": smtp.url}) as s:
+                job = s.create_job("fails", title=title, notification_emails=["ops@example.org"],
+                                   notification_statuses=["FAILED"])
+                s.wait_run(s.run_job(job["id"]))
+                head = wait_for(lambda: smtp.messages, what="the e-mail")[0]["data"].split("\r\n\r\n")[0]
+                words = re.findall(r"=\?UTF-8\?B\?([^?]+)\?=", head)
+                self.assertEqual(b"".join(base64.b64decode(w) for w in words).decode(),
+                                 "Job Failed: " + title)
+        finally:
+            smtp.close()
+
+    def test_a_login_is_never_sent_in_the_clear(self):
+        smtp = SmtpServer()  # offers no STARTTLS
+        try:
+            url = "smtp://mailer:Passw0rd@127.0.0.1:%d" % smtp.port
+            with Sked(tasks={"fails.json": sh_task("fails", "exit 2")}, args=FAST,
+                      env={"SKED_SMTP_URL": url}) as s:
+                job = s.create_job("fails", notification_emails=["ops@example.org"],
+                                   notification_statuses=["FAILED"])
+                s.wait_run(s.run_job(job["id"]))
+                line = wait_for(lambda: [l for l in s.server_log().splitlines() if "notify.failed" in l],
+                                what="the failed delivery")[0]
+                self.assertIn("offers no STARTTLS", line)
+                self.assertIn("smtps://", line)  # what to do instead
+                self.assertNotIn("Passw0rd", s.server_log())
+            self.assertEqual(smtp.messages, [])
+            self.assertFalse([c for c in smtp.commands if c.upper().startswith("AUTH")], smtp.commands)
+            self.assertTrue([c for c in smtp.commands if c.upper().startswith("EHLO")], smtp.commands)
+        finally:
+            smtp.close()
+
+    def test_a_webhook_answered_without_http_is_tried_again(self):
+        import socket
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(8)
+        hits = []
+
+        def serve():
+            while True:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                hits.append(c.recv(65536))
+                c.sendall(b"Service temporarily unavailable\r\n")
+                c.close()
+        threading.Thread(target=serve, daemon=True).start()
+        try:
+            with Sked(tasks={"fails.json": sh_task("fails", "exit 2")}, args=FAST) as s:
+                job = s.create_job("fails", notification_statuses=["FAILED"],
+                                   notification_webhooks=["http://127.0.0.1:%d/hook" % srv.getsockname()[1]])
+                s.wait_run(s.run_job(job["id"]))
+                wait_for(lambda: len(hits) >= 2, what="a second attempt")
+                self.assertIn("notify.retry", s.server_log())
+                self.assertNotIn("attempts=1 ", s.server_log())
+        finally:
+            srv.close()
 
     def test_a_run_a_crash_interrupted_notifies_as_a_failure(self):
         """A run a crash left running ends FAILED at the next start, as any failure: its job's
