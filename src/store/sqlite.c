@@ -2068,6 +2068,20 @@ int store_runs_release_held(struct store *s, const char *job_id)
     return (int)sqlite3_changes(s->db);
 }
 
+int store_runs_held_since(struct store *s, const char *job_id, int64_t since)
+{
+    char ts[TIME_STR_MAX];
+    time_format(since, ts);
+    sqlite3_stmt *st = stmt(s, "UPDATE run SET args = json_set(args, '$.since', ?3) WHERE "
+                               "job_id = ?1 AND not_before = ?2 AND status = 'Q' AND "
+                               "executor IS NULL");
+    bind_text(st, 1, job_id);
+    sqlite3_bind_int64(st, 2, RUN_HELD);
+    bind_text(st, 3, ts);
+    if (write_step(s, st) != SQLITE_DONE) return fail(s, "runs_held_since");
+    return 0;
+}
+
 int store_jobs_holding(struct store *s, void (*fn)(void *arg, const char *job_id), void *arg)
 {
     sqlite3_stmt *st = stmt(s, "SELECT DISTINCT job_id FROM run WHERE not_before = ?1 AND "

@@ -238,6 +238,8 @@ int64_t store_next_delayed(struct store *s, int64_t now);
 int store_run_unclaim(struct store *s, const struct run_guard *g, int64_t now);
 /* Releases the held runs of job_id (not_before RUN_HELD -> none); returns how many, or < 0. */
 int store_runs_release_held(struct store *s, const char *job_id);
+/* Sets the since argument of job_id's held runs that sked executes to since (a time). */
+int store_runs_held_since(struct store *s, const char *job_id, int64_t since);
 /* Calls fn with the id of each job that has held runs. */
 int store_jobs_holding(struct store *s, void (*fn)(void *arg, const char *job_id), void *arg);
 /* Runs sked executes itself of node in RUNNING or CANCELLING (what a restart must recover). */

@@ -316,6 +316,24 @@ class OverlapTest(unittest.TestCase):
             self.assertTrue(saw_waiting)
             self.assertGreaterEqual(s.get("/api/jobs/" + job["id"]).json["skipped_fires"], 1)
 
+    def test_queue_one_runs_windows_meet(self):
+        """A run held behind a running one gets the since of that run's success: the windows of
+        runs one after the other meet, as tasks.md promises, rather than overlap."""
+        with Sked(tasks=SLEEP_TASK, args=["--queues", "default=1"]) as s:
+            job = s.create_job("sleeper", args={"seconds": 1.5}, schedule=every_second(), overlap="queue_one")
+            wait_for(lambda: sum(r["status"] == "SUCCESS" for r in runs_of(s, job["id"])) >= 3,
+                     timeout=20)
+            s.patch("/api/jobs/" + job["id"], {"active": False})
+            done = sorted((r for r in runs_of(s, job["id"]) if r["status"] == "SUCCESS"),
+                          key=lambda r: r["created"])
+            self.assertIsNone(done[0]["args"]["since"])  # the first run
+            for prev, cur in zip(done, done[1:]):
+                # the runs ran one after the other, each made while the one before it ran
+                self.assertLessEqual(skedtest.parse_time(prev["finished_at"]), skedtest.parse_time(cur["started_at"]))
+                self.assertIsNotNone(cur["args"]["since"], cur)
+                self.assertEqual(skedtest.parse_time(cur["args"]["since"]), skedtest.parse_time(prev["started_at"]),
+                                 (prev, cur))
+
     def test_queue_one_with_retries_never_runs_side_by_side(self):
         """A failing run's retry would run beside the run its end released: under queue_one
         (and skip) that run does the job's next work, and no retry is made beside it."""
