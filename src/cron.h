@@ -61,6 +61,10 @@ int cron_parse(const char *expr, struct cron_expr *out, struct sk_err *e);
  * (e.g. "schedule.hour"). Returns 0 or -EINVAL.
  */
 int schedule_parse(const json_t *doc, const char *prefix, struct schedule *out, json_t *errs);
+/* schedule_parse for a schedule saved before: an interval whose time zone is no longer known
+ * parses, in UTC (its zone changes none of its times). */
+int schedule_parse_stored(const json_t *doc, const char *prefix, struct schedule *out,
+                          json_t *errs);
 /* Whether two schedule objects fire at the same times, written alike or not ({"hours": 4} and
  * {"hours": 4, "minutes": 0, "timezone": "UTC"}; an interval's time zone changes nothing).
  * False when either does not parse. */

@@ -192,7 +192,7 @@ void scheduler_prepare(struct scheduler *s, const struct job *old, struct job *j
     }
     struct schedule sc;
     json_t *errs = json_array();
-    if (schedule_parse(j->schedule, "schedule", &sc, errs) != 0) {
+    if (schedule_parse_stored(j->schedule, "schedule", &sc, errs) != 0) {
         j->next_run = NO_TIME; /* validated before; cannot happen */
     } else if (sc.type == SCHEDULE_INTERVAL) {
         j->next_run = now; /* a new interval fires at once, then every interval */
@@ -202,7 +202,7 @@ void scheduler_prepare(struct scheduler *s, const struct job *old, struct job *j
         struct schedule was;
         if (old && old->active && old->schedule && old->next_run != NO_TIME &&
             schedule_same_slots(old->schedule, j->schedule) &&
-            schedule_parse(old->schedule, "schedule", &was, errs) == 0) {
+            schedule_parse_stored(old->schedule, "schedule", &was, errs) == 0) {
             /* only the jitter changed: the times before the pending one have fired, so the
              * pending one is next, at its new place, even if that has passed (it fires at
              * once); the first time after now would fire one of them twice, or skip it */
@@ -345,7 +345,7 @@ static void fire_job(struct scheduler *s, const char *id, int64_t now)
     }
     struct schedule sc;
     json_t *errs = json_array();
-    int prc = schedule_parse(j.schedule, "schedule", &sc, errs);
+    int prc = schedule_parse_stored(j.schedule, "schedule", &sc, errs);
     if (prc != 0) {
         /* saved valid, unreadable now (its zone's file gone): the due fire is recorded as a
          * failed run saying why, and counted as skipped; the job fires no more until its

@@ -385,11 +385,10 @@ static int validate(const json_t *schema, json_t *v, const char *prefix, json_t 
 static json_t *whole(const json_t *schema, const json_t *v)
 {
     const char *type = json_str(schema, "type");
-    if (!type || strcmp(type, "integer") != 0 || !json_is_real(v)) return NULL;
-    double d = json_real_value(v);
-    if (!isfinite(d) || d != floor(d) || d < -9223372036854775808.0 || d >= 9223372036854775808.0)
+    json_int_t n;
+    if (!type || strcmp(type, "integer") != 0 || !json_is_real(v) || !json_whole(v, &n))
         return NULL;
-    return json_integer((json_int_t)d);
+    return json_integer(n);
 }
 
 void schema_coerce(const json_t *schema, json_t *v)

@@ -2,6 +2,7 @@
 #include "json.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,4 +178,18 @@ bool json_is_empty(const json_t *v)
     if (json_is_object(v)) return json_object_size(v) == 0;
     if (json_is_array(v)) return json_array_size(v) == 0;
     return false;
+}
+
+bool json_whole(const json_t *v, json_int_t *out)
+{
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return true;
+    }
+    if (!json_is_real(v)) return false;
+    double d = json_real_value(v);
+    if (!isfinite(d) || d != floor(d) || d < -9223372036854775808.0 || d >= 9223372036854775808.0)
+        return false;
+    *out = (json_int_t)d;
+    return true;
 }

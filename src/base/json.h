@@ -37,5 +37,8 @@ const char *json_str(const json_t *obj, const char *key);
 const char *json_type_name(const json_t *v);
 /* True for null, "", {} and []. */
 bool json_is_empty(const json_t *v);
+/* Whether v is a whole number: an integer, or a real with a whole value within 64 bits (5.0,
+ * as JavaScript and Python's floats send 5), stored in *out. */
+bool json_whole(const json_t *v, json_int_t *out);
 
 #endif

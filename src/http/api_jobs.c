@@ -198,7 +198,7 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
      * from the system's tzdata): rather than an active job that never fires, say why */
     if (active && json_is_true(active) && !sched && j->schedule) {
         struct schedule parsed;
-        schedule_parse(j->schedule, "schedule", &parsed, errs);
+        schedule_parse_stored(j->schedule, "schedule", &parsed, errs);
     }
 
     /* notifications */

@@ -632,6 +632,30 @@ class VanishedZoneTest(unittest.TestCase):
             shutil.rmtree(zones, ignore_errors=True)
 
 
+    def test_an_interval_whose_zone_is_gone_fires_on(self):
+        """An interval's zone changes none of its times: one dropped from tzdata stops nothing."""
+        zones = tempfile.mkdtemp(prefix="sked-tz-")
+        try:
+            os.makedirs(os.path.join(zones, "Foo"))
+            shutil.copy("/usr/share/zoneinfo/Europe/Zurich", os.path.join(zones, "Foo", "Bar"))
+            with Sked(tasks=SLEEP_TASK, args=["--shutdown-grace", "1s"], env={"TZDIR": zones}) as s:
+                job = s.create_job("quick", schedule={"type": "interval", "hours": 1, "timezone": "Foo/Bar"})
+                wait_for(lambda: runs_of(s, job["id"]))
+                s.stop()
+                os.unlink(os.path.join(zones, "Foo", "Bar"))
+                move_next_run(s, job["id"], 0.001)
+                s.start()
+                runs = wait_for(lambda: [r for r in runs_of(s, job["id"]) if r["status"] in ("SUCCESS", "FAILED")][1:])
+                self.assertEqual([(r["status"], r["trigger"]) for r in runs], [("SUCCESS", "scheduled")])
+                j = s.get("/api/jobs/" + job["id"]).json
+                self.assertTrue(j["next_run"])
+                self.assertEqual(j["skipped_fires"], 0)
+                # turned off and on again with it
+                self.assertEqual(s.patch("/api/jobs/" + job["id"], {"active": False}).status, 200)
+                self.assertEqual(s.patch("/api/jobs/" + job["id"], {"active": True}).status, 200)
+        finally:
+            shutil.rmtree(zones, ignore_errors=True)
+
 class ResaveTest(unittest.TestCase):
     def test_a_schedule_saved_again_alike_keeps_its_next_fire(self):
         """Writing an interval anew in another form (a time zone, which intervals ignore; 0

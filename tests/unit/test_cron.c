@@ -187,7 +187,36 @@ static void test_interval_parse(void **state)
     assert_int_equal(schedule_parse(doc, "schedule", &sc, errs), 0);
     assert_true(sc.interval_us == 1000000);
     json_decref(doc);
+    /* a whole number written as a real (Python's timedelta.total_seconds()) counts */
+    doc = json_pack("{s:s,s:f}", "type", "interval", "seconds", 300.0);
+    assert_int_equal(schedule_parse(doc, "schedule", &sc, errs), 0);
+    assert_true(sc.interval_us == 300000000);
+    json_decref(doc);
+    doc = json_pack("{s:s,s:f,s:s}", "type", "crontab", "minute", 30.0, "hour", "3");
+    assert_int_equal(schedule_parse(doc, "schedule", &sc, errs), 0);
+    assert_true(sc.cron.minute == 1ULL << 30);
+    json_decref(doc);
     assert_int_equal(json_array_size(errs), 0);
+    doc = json_pack("{s:s,s:f}", "type", "interval", "seconds", 300.5);
+    assert_int_equal(schedule_parse(doc, "schedule", &sc, errs), -EINVAL);
+    json_decref(doc);
+    json_decref(errs);
+
+    /* a stored interval whose zone is no longer known parses (its zone changes nothing); a
+     * crontab's does not, nor a schedule being saved */
+    errs = json_array();
+    doc = json_pack("{s:s,s:i,s:s}", "type", "interval", "hours", 1, "timezone", "Gone/Zone");
+    assert_int_equal(schedule_parse(doc, "schedule", &sc, errs), -EINVAL);
+    assert_int_equal(schedule_parse_stored(doc, "schedule", &sc, errs), 0);
+    assert_true(sc.interval_us == 3600000000LL);
+    json_decref(doc);
+    doc = json_pack("{s:s,s:s,s:s}", "type", "crontab", "hour", "3", "timezone", "Gone/Zone");
+    json_array_clear(errs);
+    assert_int_equal(schedule_parse_stored(doc, "schedule", &sc, errs), -EINVAL);
+    char *said = json_dumps(errs, 0);
+    assert_non_null(strstr(said, "unknown time zone"));
+    free(said);
+    json_decref(doc);
     json_decref(errs);
 }
 
