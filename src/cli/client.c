@@ -244,6 +244,43 @@ int opts_time(const struct opts *o, int id, int64_t *us)
     return 0;
 }
 
+static bool same_wall(const struct tm *a, const struct tm *b)
+{
+    return a->tm_year == b->tm_year && a->tm_mon == b->tm_mon && a->tm_mday == b->tm_mday &&
+           a->tm_hour == b->tm_hour && a->tm_min == b->tm_min && a->tm_sec == b->tm_sec;
+}
+
+/* A note on stderr when the local wall time want (given as v) happens twice here, or not at
+ * all, saying which instant (taken) it was read as and how to name the other. */
+static void local_time_note(const struct opts *o, int id, const char *v, const struct tm *want,
+                            time_t taken)
+{
+    struct tm got, alt_tm, alt = *want;
+    char at[64], off[8], alt_off[8];
+    localtime_r(&taken, &got);
+    strftime(at, sizeof at, "%Y-%m-%d %H:%M:%S %Z", &got);
+    long g = got.tm_gmtoff;
+    snprintf(off, sizeof off, "%c%02ld:%02ld", g < 0 ? '-' : '+', labs(g) / 3600, labs(g) % 3600 / 60);
+    if (!same_wall(&got, want)) {
+        fprintf(stderr, "%s: note: --%s %s does not exist here (the clocks jump forward "
+                        "over it); read as %s (%s)\n",
+                o->prog, opt_name(o, id), v, at, off);
+        return;
+    }
+    alt.tm_isdst = !got.tm_isdst;
+    time_t other = mktime(&alt);
+    if (other == (time_t)-1 || other == taken || !localtime_r(&other, &alt_tm) ||
+        !same_wall(&alt_tm, want))
+        return;
+    long a = alt_tm.tm_gmtoff;
+    snprintf(alt_off, sizeof alt_off, "%c%02ld:%02ld", a < 0 ? '-' : '+', labs(a) / 3600,
+             labs(a) % 3600 / 60);
+    fprintf(stderr, "%s: note: --%s %s happens twice here (the clocks fall back); read as "
+                    "the %s, %s (%s); add %s for the %s\n",
+            o->prog, opt_name(o, id), v, taken < other ? "first" : "second", at, off, alt_off,
+            taken < other ? "second" : "first");
+}
+
 int opts_time_local(const struct opts *o, int id, int64_t *us)
 {
     int rc = opts_time(o, id, us);
@@ -259,12 +296,14 @@ int opts_time_local(const struct opts *o, int id, int64_t *us)
         frac += 1000000;
         secs--;
     }
-    struct tm tm;
+    struct tm tm, want;
     gmtime_r(&secs, &tm);
+    want = tm;
     tm.tm_isdst = -1;
     time_t local = mktime(&tm);
     if (local == (time_t)-1) return usage_error(o, "--%s: not a local time", opt_name(o, id));
     *us = (int64_t)local * 1000000 + frac;
+    local_time_note(o, id, v, &want, local);
     return 0;
 }
 

@@ -1522,6 +1522,27 @@ class TestReview(CliCase):
         self.assertEqual(ids((wall - timedelta(minutes=1)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")),
                          [run["id"]])
 
+    def test_a_local_time_that_happens_twice_or_never_is_noted(self):
+        job = self.create("Local DST", "reindex", "--arg", "steps=1", "--arg", "step_seconds=0")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+        env.update(TZ="Europe/Zurich", SKED_URL=self.s.url, SKED_TOKEN=skedtest.TOKEN)
+        def run(since):
+            p = subprocess.run([skedtest.BIN, "job", "run", job["id"], "--since", since, "--json"],
+                               env=env, capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 0, p)
+            return json.loads(p.stdout)["args"]["since"], p.stderr
+        since, said = run("2026-10-25 02:30")  # 00:30Z (CEST) and 01:30Z (CET)
+        self.assertEqual(since, "2026-10-25T01:30:00.000000+00:00")
+        self.assertIn("--since 2026-10-25 02:30 happens twice here (the clocks fall back); read as "
+                      "the second, 2026-10-25 02:30:00 CET (+01:00); add +02:00 for the first", said)
+        since, said = run("2026-10-25 02:30+02:00")
+        self.assertEqual((since, said), ("2026-10-25T00:30:00.000000+00:00", ""))
+        since, said = run("2026-03-29 02:30")  # skipped: 02:00 CET is 03:00 CEST
+        self.assertEqual(since, "2026-03-29T01:30:00.000000+00:00")
+        self.assertIn("--since 2026-03-29 02:30 does not exist here (the clocks jump forward over "
+                      "it); read as 2026-03-29 03:30:00 CEST (+02:00)", said)
+        self.assertEqual(run("2026-06-01 12:00"), ("2026-06-01T10:00:00.000000+00:00", ""))
+
     def test_options_that_were_silently_lost(self):
         job = self.create("Timed", "reindex", "--timeout", "5m")
         self.assertEqual(job["timeout"], "5m")
