@@ -128,6 +128,16 @@ class IntervalTest(unittest.TestCase):
             self.assertEqual(t[0]["local"], "2026-03-27T02:30:00+01:00")
             self.assertIsNone(t[0]["note"])
             self.assertIn("does not exist", t[2]["note"])
+            # dst is the clocks set ahead, also where tzdata marks winter time as the daylight
+            # saving one (Europe/Dublin's GMT), and in the southern summer
+            for zone, marks in (("Europe/Dublin", [("GMT", False), ("IST", True)]),
+                                ("Europe/Zurich", [("CET", False), ("CEST", True)]),
+                                ("Australia/Sydney", [("AEDT", True), ("AEST", False)]),
+                                ("UTC", [("UTC", False), ("UTC", False)])):
+                r = s.post("/api/schedules/preview", {"schedule": {"type": "cron", "expression": "0 12 1 1,7 *",
+                                                                  "timezone": zone},
+                                                      "from": "2026-01-01T00:00:00Z", "count": 2})
+                self.assertEqual([(x["abbreviation"], x["dst"]) for x in r.json["times"]], marks, zone)
             r = s.post("/api/schedules/preview", {"schedule": {"type": "cron", "expression": "bad"}})
             self.assertEqual(r.status, 400)
             r = s.post("/api/schedules/preview", {"schedule": {"type": "interval", "minutes": 1}, "count": 0})
