@@ -136,7 +136,7 @@ test('a cron schedule with a jitter: the preview gives the job\'s place, the job
   const saved = await sked.api('GET', `/api/jobs/${job.id}`);
   assert.deepEqual(saved.schedule, { type: 'cron', expression: '0 3 * * *', timezone: 'UTC', jitter: '10m' });
   assert.match(first, new RegExp(saved.next_run.slice(11, 19)));
-  await page.getByText('Cron 0 3 * * *, up to 10m later').waitFor();
+  await page.getByText('Cron 0 3 * * * (UTC), up to 10m later').waitFor();
 });
 
 test('the job form sets an alert when the job stops succeeding; the job page says it', async () => {

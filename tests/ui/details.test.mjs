@@ -156,7 +156,9 @@ test('a list shows a time more than 12 hours off as a date and time, a nearer on
     return { text: await cell.innerText(), title: await cell.getAttribute('title') };
   };
   const far = await next('Half-year report');
-  assert.match(far.text, /^[A-Z][a-z]{2} 1(, \d{4})?, 12:00 AM$/); // the year when it is another
+  // the year when it is another, and the zone, as the schedule beside it names its own
+  assert.match(far.text, /^[A-Z][a-z]{2} 1(, \d{4})?, 12:00 AM UTC$/);
+  await row(page, 'Half-year report').getByText(`Cron 0 0 1 ${month} * (UTC)`).waitFor();
   assert.match(far.title, /[A-Z][a-z]{2} \d{1,2}, \d{4}/); // the full time stays on hover
   assert.equal((await next('Every six hours')).text, 'in 6 hours');
 });
@@ -245,6 +247,13 @@ test('links to a job or a run that does not exist say so, with a way back', asyn
   await page.getByRole('heading', { name: 'Run not found' }).waitFor();
   await page.getByRole('link', { name: `Back to ${LONG_TITLE}.` }).click();
   await page.getByRole('heading', { level: 1, name: LONG_TITLE }).waitFor();
+  // an id with characters a path or a query gives a meaning to ('?', '=', a space) is still an id
+  for (const [path, heading] of [['/jobs/%3Fq%3DHealth', 'Job not found'], ['/jobs/%3Fq%3DHealth/edit', 'Job not found'],
+    [`/jobs/${slow.id}/runs/%20`, 'Run not found'], [`/jobs/${slow.id}/runs/%3Fsize%3D1`, 'Run not found']]) {
+    await page.goto(sked.url + path);
+    await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+    assert.equal(await page.locator('.error-summary').count(), 0, path);
+  }
 });
 
 test('the jobs list filters by job type, sorts, and goes to a page by its number', async () => {
@@ -659,4 +668,92 @@ test('"Run again" of a run without a title starts one without a title too', asyn
   // listed as the first one is: "Run" and its id, not the job's title
   await page.goto(`${sked.url}/jobs/${job.id}`);
   await page.getByRole('link', { name: `Run ${again.id.slice(0, 8)}`, exact: false }).first().waitFor();
+});
+
+test('an emptied Since says what the run gets: the start of the last success, not the since saved with the job', async () => {
+  const saved = { records: 1, since: '2026-06-01T00:00:00Z' };
+  const job = await sked.createJob({ title: 'Sync with a saved since', task: 'sync_records', args: saved });
+  const utc = (iso) => `${iso.slice(0, 19).replace('T', ' ')} UTC`; /* the browser is in UTC */
+  const openDialog = async () => {
+    await page.goto(`${sked.url}/jobs/${job.id}`);
+    await page.getByRole('toolbar', { name: 'Job actions' }).getByRole('button', { name: 'Configure and run…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Configure and run “Sync with a saved since”' });
+    await dialog.getByLabel('Since').waitFor();
+    return dialog;
+  };
+  // no successful run yet: an empty since is none, whatever the job saved
+  let dialog = await openDialog();
+  const note = () => dialog.locator('.will-use').innerText();
+  assert.equal(await dialog.getByLabel('Since').inputValue(), '2026-06-01 00:00');
+  assert.equal(await note(), 'Value that will be used: 2026-06-01 00:00:00 UTC, as entered.');
+  await dialog.getByLabel('Since').fill('');
+  await until(async () => assert.equal(await note(), 'Value that will be used: None: this job has no successful run yet, so the task starts from the beginning.'));
+  await page.keyboard.press('Escape');
+  await page.getByRole('dialog', { name: 'Discard your changes?' }).getByRole('button', { name: 'Discard' }).click();
+  await dialog.waitFor({ state: 'detached' });
+
+  // after a success: its start, which is what the server gives the run
+  const first = await sked.waitRun(job.id, (await sked.api('POST', `/api/jobs/${job.id}/runs`, {})).id);
+  assert.equal(first.status, 'SUCCESS');
+  assert.equal(first.args.since, '2026-06-01T00:00:00.000000+00:00');
+  dialog = await openDialog();
+  await dialog.getByLabel('Since').fill('');
+  await until(async () => assert.equal(await note(), `Value that will be used: ${utc(first.started_at)} — the start of the last successful run `
+    + '(not the since saved with the job: the fields replace the saved arguments).'));
+  await dialog.getByRole('button', { name: 'Run now' }).click();
+  await page.waitForURL((u) => /\/runs\/[0-9a-f-]{36}$/.test(u.pathname) && !u.pathname.endsWith(first.id));
+  const second = await sked.waitRun(job.id, page.url().split('/').pop());
+  assert.equal(second.args.since, first.started_at);
+});
+
+test('the job page keeps its runs\' status filter, page and page size in the address: Back and a reload come back to them', async () => {
+  const job = await sked.createJob({ title: 'Many short runs', task: 'exit_with' });
+  const made = [];
+  for (let i = 0; i < 32; i++) made.push(await sked.api('POST', `/api/jobs/${job.id}/runs`, { args: { code: i % 8 === 7 ? 1 : 0 } }));
+  for (const r of made) await sked.waitRun(job.id, r.id);
+  await page.goto(`${sked.url}/jobs/${job.id}`);
+  const pages = page.getByRole('navigation', { name: 'Pagination' });
+  await pages.getByText('32 runs · Page 1 of 2').waitFor();
+  await page.getByLabel('Status filter').selectOption('SUCCESS');
+  await pages.getByText('28 runs · Page 1 of 2').waitFor();
+  await pages.getByLabel('Results per page').selectOption('10');
+  await pages.getByRole('button', { name: 'Page 3' }).click();
+  await pages.getByText('28 runs · Page 3 of 3').waitFor();
+  assert.equal(new URL(page.url()).search, '?status=SUCCESS&page=3&size=10');
+  const shown = await page.locator('.runs-table tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.runId));
+  assert.equal(shown.length, 8);
+  // a run of the page, then Back
+  await page.locator(`.runs-table tr[data-run-id="${shown[0]}"] a`).first().click();
+  await page.waitForURL(new RegExp(`/runs/${shown[0]}$`));
+  await page.goBack();
+  await pages.getByText('28 runs · Page 3 of 3').waitFor();
+  assert.equal(await page.getByLabel('Status filter').inputValue(), 'SUCCESS');
+  assert.deepEqual(await page.locator('.runs-table tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.runId)), shown);
+  await page.reload();
+  await pages.getByText('28 runs · Page 3 of 3').waitFor();
+  assert.equal(await page.getByLabel('Status filter').inputValue(), 'SUCCESS');
+  assert.equal(await pages.getByLabel('Results per page').inputValue(), '10');
+});
+
+test('activating a job whose interval fires at once asks first and says that a run starts now', async () => {
+  const job = await sked.createJob({ title: 'Every two hours', task: 'exit_with', active: false, schedule: { type: 'interval', hours: 2 } });
+  await page.goto(`${sked.url}/jobs/${job.id}`);
+  const actions = page.getByRole('toolbar', { name: 'Job actions' });
+  await actions.getByRole('button', { name: 'Activate', exact: true }).click();
+  let confirm = page.getByRole('dialog', { name: 'Activate “Every two hours”?' });
+  await confirm.getByText('which fires at once when the job is activated: a run starts now', { exact: false }).waitFor();
+  await confirm.getByRole('button', { name: 'Cancel' }).click();
+  await confirm.waitFor({ state: 'detached' });
+  assert.equal((await sked.api('GET', `/api/jobs/${job.id}`)).active, false);
+  assert.equal((await sked.api('GET', `/api/jobs/${job.id}/runs`)).hits.total, 0);
+  await actions.getByRole('button', { name: 'Activate', exact: true }).click();
+  confirm = page.getByRole('dialog', { name: 'Activate “Every two hours”?' });
+  await confirm.getByRole('button', { name: 'Activate and run now' }).click();
+  await page.locator('#toasts').getByText('Job activated: its interval fired at once, so a run starts now.').waitFor();
+  await actions.getByRole('button', { name: 'Deactivate', exact: true }).waitFor();
+  await until(async () => assert.equal((await sked.api('GET', `/api/jobs/${job.id}/runs`)).hits.total, 1));
+  // deactivating asks nothing
+  await actions.getByRole('button', { name: 'Deactivate', exact: true }).click();
+  await actions.getByRole('button', { name: 'Activate', exact: true }).waitFor();
+  assert.equal(await page.getByRole('dialog').count(), 0);
 });

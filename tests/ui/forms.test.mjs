@@ -112,7 +112,7 @@ test('the job form saved untouched changes neither the arguments nor the descrip
   assert.equal((await sked.api('GET', `/api/jobs/${job.id}`)).description, null);
 });
 
-test('numbers are checked as the schema says, every field at once, before anything is sent', async () => {
+test('numbers are checked as the schema says, every field at once, and nothing is saved', async () => {
   await page.goto(`${sked.url}/jobs/new`);
   let posted = 0;
   const count = (r) => { if (r.method() === 'POST' && r.url().endsWith('/api/jobs')) posted += 1; };
@@ -131,6 +131,27 @@ test('numbers are checked as the schema says, every field at once, before anythi
   await until(async () => assert.equal(await fieldError(page.getByLabel('Records')), 'Must be at most 100000'));
   page.off('request', count);
   assert.equal(posted, 0);
+});
+
+test('the job form shows every error of one save at once: the arguments\' and the other fields\'', async () => {
+  const before = (await sked.api('GET', '/api/jobs')).hits.total;
+  await page.goto(`${sked.url}/jobs/new`);
+  await page.getByLabel('Title').fill('Every error at once');
+  await page.getByLabel('Task').selectOption('reindex');
+  await page.getByLabel('Steps').fill('0');
+  await page.getByLabel('Run timeout').fill('soon');
+  await page.getByLabel('Retries').fill('500');
+  await page.getByLabel('Notification e-mails').fill('not-an-address');
+  await page.getByLabel('Webhooks').fill('ftp://hooks.example.org/');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await until(async () => assert.equal(await fieldError(page.getByLabel('Steps')), 'Must be at least 1'));
+  assert.match(await fieldError(page.getByLabel('Run timeout')), /expected a duration/i);
+  assert.match(await fieldError(page.getByLabel('Retries')), /from 0 to 100/i);
+  assert.match(await fieldError(page.getByLabel('Notification e-mails')), /not an e-mail address/i);
+  assert.match(await fieldError(page.getByLabel('Webhooks')), /not an http:\/\/ or https:\/\/ URL/i);
+  // the first field marked has the focus, and nothing was saved
+  assert.equal(await page.evaluate(() => document.activeElement.name), 'args.steps');
+  assert.equal((await sked.api('GET', '/api/jobs')).hits.total, before);
 });
 
 test('Cancel on an edit form loaded from outside the app goes to the job, not back', async () => {

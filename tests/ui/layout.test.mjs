@@ -178,6 +178,56 @@ test('a wide screen uses the width', async () => {
   assert.equal(new Set(tops).size, 1, `action rows: ${tops}`);
 });
 
+/**
+ * Fails when a table is wider than its box, a job's title breaks inside a word that would fit
+ * its cell, or a row's buttons are not wholly in the window.
+ */
+async function assertTablesFit(page, what) {
+  const found = await page.evaluate(() => {
+    const tables = [...document.querySelectorAll('main table')].map((t) => ({ table: t.scrollWidth, box: t.parentElement.clientWidth }));
+    // a word broken over two lines has two boxes
+    const broken = [];
+    for (const a of document.querySelectorAll('td.job-cell .job-title')) {
+      const text = a.firstChild;
+      const cell = a.closest('td').getBoundingClientRect().width;
+      for (const m of text.data.matchAll(/\S+/g)) {
+        const range = document.createRange();
+        range.setStart(text, m.index);
+        range.setEnd(text, m.index + m[0].length);
+        const rects = [...range.getClientRects()].filter((r) => r.width > 0);
+        if (rects.length > 1 && range.getBoundingClientRect().width < cell) broken.push(m[0]);
+      }
+    }
+    const cells = [...document.querySelectorAll('td.job-cell')].map((c) => c.getBoundingClientRect().width);
+    const out = [...document.querySelectorAll('main tbody button')].map((b) => b.getBoundingClientRect())
+      .filter((r) => r.left < 0 || r.right > document.documentElement.clientWidth).length;
+    return { tables, broken, cells, out };
+  });
+  for (const t of found.tables) assert.ok(t.table <= t.box, `${what}: a table is ${t.table} px wide in a box of ${t.box} px`);
+  assert.deepEqual(found.broken, [], `${what}: words of job titles broken over two lines`);
+  for (const w of found.cells) assert.ok(w >= 100, `${what}: a job's cell is ${w} px wide`);
+  assert.equal(found.out, 0, `${what}: buttons of the rows outside the window`);
+}
+
+test('768, 1024 and 1280 px: the jobs and runs tables fit their boxes, titles keep their words, the actions are in sight', async () => {
+  const page = await open({ width: 1024, height: 768 });
+  await signIn(page, sked.url);
+  for (const width of [1024, 768, 1280]) {
+    await page.setViewportSize({ width, height: 768 });
+    await page.goto(`${sked.url}/jobs`);
+    await row(page, 'rather long title').getByRole('button', { name: 'Delete' }).waitFor();
+    await assertTablesFit(page, `jobs list at ${width} px`);
+    await assertNoOverflow(page, `jobs list at ${width} px`);
+    await page.goto(`${sked.url}/runs`);
+    await row(page, 'Nightly sync').getByRole('button', { name: 'Delete' }).waitFor();
+    await assertTablesFit(page, `runs list at ${width} px`);
+    await assertNoOverflow(page, `runs list at ${width} px`);
+    await page.goto(`${sked.url}/jobs/${job.id}`);
+    await row(page, 'Nightly sync').getByRole('button', { name: 'Delete' }).waitFor();
+    await assertTablesFit(page, `job page at ${width} px`);
+  }
+});
+
 test('the dark scheme', async () => {
   const page = await open({ colorScheme: 'dark' });
   await signIn(page, sked.url);

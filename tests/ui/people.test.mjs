@@ -207,7 +207,7 @@ test('users: create an operator, change its role, give it a token, disable and e
 
   await admin.getByRole('button', { name: 'Create account…' }).click();
   let dialog = admin.getByRole('dialog', { name: 'Create an account' });
-  await dialog.getByLabel('Username').fill('olga');
+  await dialog.getByLabel('Username').fill('bad name!');
   await dialog.getByLabel('Display name').fill('Olga Operator');
   await dialog.getByLabel('Role').selectOption('operator');
   // the admin's own password is asked for once the account gets one: it outlives this sign-in
@@ -216,7 +216,12 @@ test('users: create an operator, change its role, give it a token, disable and e
   await dialog.getByLabel('Password', { exact: true }).fill('short');
   await mine.waitFor();
   await dialog.getByRole('button', { name: 'Create account' }).click();
+  // every field's problem at once: the username, the password and the missing own password
   await until(async () => assert.match(await fieldError(mine), /required for this change: your own password/i));
+  assert.match(await fieldError(dialog.getByLabel('Username')), /1 to 64 ASCII letters, digits/i);
+  assert.match(await fieldError(dialog.getByLabel('Password', { exact: true })), /must be at least 8 characters long/i);
+  assert.equal((await sked.api('GET', '/api/users')).hits.hits.some((u) => u.username === 'olga'), false);
+  await dialog.getByLabel('Username').fill('olga');
   await mine.fill('not-my-password');
   await dialog.getByRole('button', { name: 'Create account' }).click();
   await until(async () => assert.match(await fieldError(dialog.getByLabel('Password', { exact: true })), /must be at least 8 characters long/i));

@@ -60,7 +60,7 @@ test('sign in', async () => {
 test('create a job: what is missing said in the form\'s order, field errors from the server, then saved and listed', async () => {
   await page.getByRole('button', { name: 'Create' }).click();
   await page.waitForURL(/\/jobs\/new$/);
-  // saved empty: nothing is sent, each required field says what it needs, the first one has the focus
+  // saved empty: nothing is saved, each required field says what it needs, the first one has the focus
   let posted = 0;
   const count = (r) => { if (r.method() === 'POST' && r.url().endsWith('/api/jobs')) posted += 1; };
   page.on('request', count);

@@ -76,12 +76,14 @@ export async function configureAndRun(job, { from = null } = {}) {
   let schema;
   let queue;
   let task;
+  let lastSuccess;
   try {
     // A job whose type is no longer loaded has no schema (404): its runs will be refused, and
     // the server's answer says why.
-    [schema, queue, task] = await Promise.all([getTaskArgs(job.task).catch((e) => (e.status === 404 ? {} : Promise.reject(e))),
+    [schema, queue, task, lastSuccess] = await Promise.all([getTaskArgs(job.task).catch((e) => (e.status === 404 ? {} : Promise.reject(e))),
       queueSelect(from ? from.queue : job.default_queue, job.default_queue),
-      getTasks().then((ts) => ts.find((t) => t.id === job.task)).catch(() => null)]);
+      getTasks().then((ts) => ts.find((t) => t.id === job.task)).catch(() => null),
+      lastSuccessStart(job)]);
   } catch (err) {
     if (err.status !== 401) toast(`Cannot open the dialog: ${err.message}`, 'error');
     return;
@@ -104,9 +106,11 @@ export async function configureAndRun(job, { from = null } = {}) {
   const customStart = from ? runArgs || '' : hasSavedCustom ? job.custom_args : '';
 
   const title = input({ name: 'title', value: runAgainTitle(job, from), maxlength: 250 });
-  // What "Since" resolves to when left empty: default_args is the server's resolution of a
-  // run started now without arguments (the start of the last successful run, or null).
+  // What "Since" resolves to when left empty (lastSuccess: the start of the last successful run).
+  // The dialog sends the fields as the run's args, which replace the saved ones whole, so an
+  // empty since is never the one saved with the job.
   const sinceNote = h('div', { class: 'will-use' });
+  const savedSince = savedArgs(job).since;
   let sinceInput = null;
   // custom args win over the fields, the since field too
   const customNow = () => {
@@ -129,9 +133,9 @@ export async function configureAndRun(job, { from = null } = {}) {
     if (custom) text = customSince(custom.since);
     else if (typed && dateTimeProblem(typed)) text = `None yet: “${typed}” is refused (${readInstant(typed).problem}).`;
     else if (typed) text = `${bothTimes(readInstant(typed).date)}, as entered.`;
-    else if (defaults && defaults.since && savedArgs(job).since) text = `${bothTimes(parseTime(defaults.since))}, saved with the job.`;
-    else if (defaults && defaults.since) text = `${bothTimes(parseTime(defaults.since))} — the start of the last successful run.`;
-    else text = 'None: this job has no successful run yet, so the task starts from the beginning.';
+    else if (lastSuccess) {
+      text = `${bothTimes(parseTime(lastSuccess))} — the start of the last successful run${savedSince ? ' (not the since saved with the job: the fields replace the saved arguments)' : ''}.`;
+    } else text = 'None: this job has no successful run yet, so the task starts from the beginning.';
     put(sinceNote, h('strong', {}, 'Value that will be used: '), text);
   }
 
@@ -208,6 +212,20 @@ export async function configureAndRun(job, { from = null } = {}) {
     },
   });
   cancel.addEventListener('click', () => dlg.dismiss());
+}
+
+/**
+ * The since a run given arguments without one gets (docs/api.md, "Run arguments"): the start of
+ * the job's newest SUCCESS run that had no window of its own (a backfill's, a run's `until`),
+ * or null. default_args is the server's own answer for a run without arguments, the same
+ * unless the saved arguments give a since (or no longer validate); then it is read from the runs.
+ */
+async function lastSuccessStart(job) {
+  const defaults = parseDefaultArgs(job);
+  if (defaults && !savedArgs(job).since) return defaults.since || null;
+  const runs = await api.get(`/jobs/${encodeURIComponent(job.id)}/runs`, { status: 'SUCCESS', size: 100 });
+  const run = runs.hits.hits.find((r) => !r.until);
+  return run ? run.started_at : null;
 }
 
 /**

@@ -182,33 +182,41 @@ export function relativeTime(iso, now = Date.now()) {
 const LIST_RELATIVE_S = 12 * 3600;
 const shortFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 const shortYearFmt = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+const shortZoneFmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
+const shortYearZoneFmt = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short',
+});
 
 /**
  * A time in a list: relative within 12 hours of now ("5 minutes ago", "in 3 hours"); further
  * off, the short local date and time ("Nov 28, 02:03 PM", with the year when it is another),
- * which can be compared from row to row when looking back at what happened when.
+ * which can be compared from row to row when looking back at what happened when. With `zone`
+ * the date and time name the browser's zone ("Dec 7, 04:00 AM GMT+1"), for a time shown
+ * beside one in another zone (a schedule's).
  */
-export function listTime(iso, now = Date.now()) {
+export function listTime(iso, now = Date.now(), { zone = false } = {}) {
   const d = parseTime(iso);
   if (!d) return '';
   if (Math.abs(d.getTime() - now) / 1000 < LIST_RELATIVE_S) return relativeTime(iso, now);
-  return (d.getFullYear() === new Date(now).getFullYear() ? shortFmt : shortYearFmt).format(d);
+  const thisYear = d.getFullYear() === new Date(now).getFullYear();
+  if (zone) return (thisYear ? shortZoneFmt : shortYearZoneFmt).format(d);
+  return (thisYear ? shortFmt : shortYearFmt).format(d);
 }
 
 /**
- * A <time> in a list (listTime), the full local time (and UTC) on hover; with full, the
- * relative time followed by the full local time (for facts, where touch and keyboard users
- * need it without hovering). Pages' times are refreshed by the ticker in app.js through the
- * data-rel attribute.
+ * A <time> in a list (listTime, naming the zone with `zone`), the full local time (and UTC) on
+ * hover; with full, the relative time followed by the full local time (for facts, where touch
+ * and keyboard users need it without hovering). Pages' times are refreshed by the ticker in
+ * app.js through the data-rel attribute.
  */
-export function timeEl(iso, { fallback = '—', full = false } = {}) {
+export function timeEl(iso, { fallback = '—', full = false, zone = false } = {}) {
   if (!iso) return h('span', { class: 'muted' }, fallback);
   const d = parseTime(iso);
   const t = h('time', {
     datetime: iso,
     title: `${fullTime(iso)} (${d.toISOString().replace('.000Z', 'Z')})`,
-    dataset: { rel: full ? 'relative' : 'list' },
-  }, full ? relativeTime(iso) : listTime(iso));
+    dataset: full ? { rel: 'relative' } : zone ? { rel: 'list', zone: 'local' } : { rel: 'list' },
+  }, full ? relativeTime(iso) : listTime(iso, Date.now(), { zone }));
   return full ? h('span', {}, t, h('small', { class: 'muted' }, ` · ${fullTime(iso)}`)) : t;
 }
 
@@ -216,7 +224,7 @@ export function refreshRelativeTimes(root = document) {
   const now = Date.now();
   for (const t of root.querySelectorAll('time[data-rel]')) {
     const iso = t.getAttribute('datetime');
-    t.textContent = t.dataset.rel === 'list' ? listTime(iso, now) : relativeTime(iso, now);
+    t.textContent = t.dataset.rel === 'list' ? listTime(iso, now, { zone: !!t.dataset.zone }) : relativeTime(iso, now);
   }
 }
 
@@ -366,7 +374,9 @@ function jitterText(s) {
 
 export function describeSchedule(s) {
   if (!s) return 'Not scheduled';
-  const tz = s.timezone && s.timezone !== 'UTC' ? ` (${s.timezone})` : '';
+  // a crontab's or cron expression's fields are wall times of its zone (UTC unless it names
+  // one), which may not be the browser's: named (an interval counts elapsed time, in no zone)
+  const tz = ` (${s.timezone || 'UTC'})`;
   if (s.type === 'interval') {
     // milliseconds and microseconds read better as the whole seconds they come to
     const fields = s.milliseconds || s.microseconds ? splitSeconds(intervalSeconds(s)) : s;

@@ -133,7 +133,11 @@ export async function render() {
     const m = r.re.exec(path);
     if (!m) continue;
     const params = {};
-    r.names.forEach((n, i) => { params[n] = decodeURIComponent(m[i + 1]); });
+    // decoded, so a param may hold any character ('?', '#', ' '): pages put it back into a
+    // path with encodeURIComponent; one that is no valid encoding is taken as written
+    r.names.forEach((n, i) => {
+      try { params[n] = decodeURIComponent(m[i + 1]); } catch { params[n] = m[i + 1]; }
+    });
     return r.handler({ params, query, path, token });
   }
   return notFound({ path, token });

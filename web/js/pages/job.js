@@ -3,8 +3,8 @@
 
 import { api } from '../api.js';
 import { h, icon, timeEl, describeSchedule, isActive, put, shortId, formatDuration } from '../dom.js';
-import { button, pager, pageHeader, emptyState, errorBox, select, toast, jsonBlock } from '../components.js';
-import { navigate, onLeave, isCurrent } from '../router.js';
+import { button, pager, pageHeader, emptyState, errorBox, select, toast, jsonBlock, confirmDialog } from '../components.js';
+import { navigate, onLeave, isCurrent, setQuery } from '../router.js';
 import { can } from '../session.js';
 import { configureAndRun, backfill, stopJobRuns, scheduleDialog, deleteJob } from '../dialogs.js';
 import { createRunsTable, RUN_STATUS_FILTERS, watchRuns } from '../runs.js';
@@ -20,11 +20,13 @@ function facts(pairs) {
   }, h('dt', {}, k), h('dd', {}, v))));
 }
 
-export async function jobPage(el, { params, token }) {
+export async function jobPage(el, { params, query, token }) {
   const id = params.id;
+  // the id as a segment of the API's paths: what the address held, decoded, may be anything
+  const idPath = encodeURIComponent(id);
   let job;
   try {
-    job = await api.get(`/jobs/${id}`);
+    job = await api.get(`/jobs/${idPath}`);
   } catch (err) {
     if (err.status !== 404 || !isCurrent(token)) throw err;
     put(el, pageHeader('Job not found'),
@@ -72,11 +74,17 @@ export async function jobPage(el, { params, token }) {
       j.active ? null : h('small', { class: 'muted' }, ' (inactive)'))));
   // its newest finished runs in figures (GET …/stats), read with the job; null: not read yet
   let stats = null;
-  const runsState = { page: 1, size: 25, status: '' };
+  // the runs' filter and page live in the address, so Back from a run and a reload keep them
+  const runsState = {
+    page: Math.max(1, Number(query.get('page')) || 1),
+    size: Number(query.get('size')) || 25,
+    status: query.get('status') || '',
+  };
   const runsTable = createRunsTable({ onChange: () => refresh() });
   const runsArea = h('div');
   const pagerArea = h('div');
-  const statusSel = select(RUN_STATUS_FILTERS, { 'aria-label': 'Status filter' });
+  const statusSel = select(RUN_STATUS_FILTERS, { 'aria-label': 'Status filter', value: runsState.status });
+  if (statusSel.value !== runsState.status) statusSel.append(h('option', { value: runsState.status, selected: true }, runsState.status));
   statusSel.addEventListener('change', () => {
     runsState.status = statusSel.value;
     runsState.page = 1;
@@ -170,9 +178,17 @@ export async function jobPage(el, { params, token }) {
   }
 
   async function toggleActive() {
+    // an interval starts afresh when the job is activated: it fires at once (docs/cron.md)
+    const firesNow = !job.active && job.schedule && job.schedule.type === 'interval';
+    if (firesNow && !await confirmDialog({
+      title: `Activate “${job.title}”?`,
+      message: `Its schedule is an interval (${describeSchedule(job.schedule).replace(/^./, (c) => c.toLowerCase())}), which fires at once when the job is activated: a run starts now, then one every interval.`,
+      confirmLabel: 'Activate and run now', danger: false,
+    })) return;
     try {
       job = await api.patch(`/jobs/${job.id}`, { active: !job.active });
-      toast(job.active ? 'Job activated.' : 'Job deactivated: its schedule does not fire.');
+      toast(!job.active ? 'Job deactivated: its schedule does not fire.'
+        : firesNow ? 'Job activated: its interval fired at once, so a run starts now.' : 'Job activated.');
       renderJob();
     } catch (err) {
       if (err.status !== 401) toast(`Could not change it: ${err.message}`, 'error');
@@ -188,14 +204,17 @@ export async function jobPage(el, { params, token }) {
     if (controller) controller.abort();
     controller = new AbortController();
     const { signal } = controller;
+    if (isCurrent(token)) setQuery({
+      status: runsState.status, page: runsState.page > 1 ? runsState.page : '', size: runsState.size !== 25 ? runsState.size : '',
+    });
     try {
       // The job itself (next run) changes less often: every fifth poll while runs are active.
       const jobToo = withJob && (!busy || tick % 5 === 0);
       const [runs, fresh, freshStats] = await Promise.all([
-        api.get(`/jobs/${id}/runs`, { page: runsState.page, size: runsState.size, status: runsState.status }, { signal }),
-        jobToo ? api.get(`/jobs/${id}`, {}, { signal }) : null,
+        api.get(`/jobs/${idPath}/runs`, { page: runsState.page, size: runsState.size, status: runsState.status }, { signal }),
+        jobToo ? api.get(`/jobs/${idPath}`, {}, { signal }) : null,
         // the figures of its runs with it; without them (a failure) the page shows the rest
-        jobToo || withStats ? api.get(`/jobs/${id}/stats`, {}, { signal }).catch((err) => {
+        jobToo || withStats ? api.get(`/jobs/${idPath}/stats`, {}, { signal }).catch((err) => {
           if (err.name === 'AbortError') throw err;
           return null;
         }) : null,

@@ -37,9 +37,17 @@ export async function jobFormPage(el, { params, token }) {
     return;
   }
   const [tasks, queues, job] = await Promise.all([
-    getTasks(), getQueues({ fresh: true }), editing ? api.get(`/jobs/${params.id}`) : null,
+    getTasks(), getQueues({ fresh: true }), editing ? api.get(`/jobs/${encodeURIComponent(params.id)}`).catch((err) => {
+      if (err.status === 404) return null;
+      throw err;
+    }) : null,
   ]);
   if (!isCurrent(token)) return;
+  if (editing && !job) {
+    el.append(pageHeader('Job not found'),
+      h('p', {}, `No job has the id ${params.id}; it may have been deleted. `, h('a', { href: '/jobs' }, 'Back to the jobs.')));
+    return;
+  }
   // the jobs a success starts, by title (the job has their ids only)
   const chained = await Promise.all(((job && job.on_success) || []).map((id) => api.get(`/jobs/${id}`)
     .then((j) => ({ id, title: j.title, active: j.active }), () => ({ id, title: `Job ${shortId(id)}`, active: true }))));
@@ -186,11 +194,6 @@ export async function jobFormPage(el, { params, token }) {
     const missing = [];
     if (!title.value.trim()) missing.push({ field: 'title', messages: ['Enter a title'] });
     if (!editing && !task.value) missing.push({ field: 'task', messages: ['Choose a job type'] });
-    if (missing.length || read.errors.length) {
-      const message = missing.length ? 'Some fields need a value.' : 'Some arguments are not valid.';
-      (applyErrors(form, { message, errors: [...missing, ...read.errors] }) || save).focus();
-      return;
-    }
     const body = {
       // an untouched title goes back as saved; a description of spaces alone is none, any
       // other is kept as typed (its indentation and blank lines may be meant)
@@ -216,18 +219,33 @@ export async function jobFormPage(el, { params, token }) {
       on_success: chain.ids(),
     };
     if (!editing) body.task = task.value || null;
+    // If-Match: the job as the form read it, so a colleague's change made meanwhile is not
+    // silently undone (412).
+    const send = (query) => (editing
+      ? api.patch(`/jobs/${job.id}`, body, { query, headers: { 'If-Match': `"${job.updated}"` } })
+      : api.post('/jobs', body, { query }));
     save.disabled = true;
+    if (missing.length || read.errors.length) {
+      // What is wrong here is said with what the server finds wrong in the other fields (a
+      // dry run, which stores nothing), so that one round shows every error.
+      const mine = [...missing, ...read.errors];
+      const others = await send({ dry_run: true }).then(() => [], (err) => (err.status === 400 ? err.errors : []));
+      const named = (f) => mine.some((m) => f === m.field || String(f).startsWith(`${m.field}.`));
+      const more = others.filter((e) => !named(e.field));
+      const message = missing.length ? 'Some fields need a value.' : more.length ? 'Some fields are not valid.' : 'Some arguments are not valid.';
+      (applyErrors(form, { message, errors: [...mine, ...more] }) || save).focus();
+      refresh();
+      return;
+    }
     try {
       if (editing) {
         // PATCH names only the form's fields, so the schedule and what the form does not show stay.
-        // If-Match: the job as the form read it, so a colleague's change made meanwhile is not
-        // silently undone (412).
-        const saved = await api.patch(`/jobs/${job.id}`, body, { headers: { 'If-Match': `"${job.updated}"` } });
+        const saved = await send();
         edited = false;
         toast(`Saved “${saved.title}”.`);
         navigate(`/jobs/${saved.id}`);
       } else {
-        const created = await api.post('/jobs', body);
+        const created = await send();
         edited = false;
         toast(`Created “${created.title}”.`);
         navigate('/jobs');

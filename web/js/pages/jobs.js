@@ -149,7 +149,8 @@ export async function jobsPage(el, { query, token }) {
 function nextRunCell(job) {
   if (!job.active) return h('span', { class: 'muted' }, 'Inactive');
   if (!job.schedule) return h('span', { class: 'muted' }, 'Not scheduled');
-  return h('span', { class: 'stack' }, timeEl(job.next_run), h('small', { class: 'muted' }, describeSchedule(job.schedule)));
+  // the time in the browser's zone, named, above the schedule in its own zone
+  return h('span', { class: 'stack' }, timeEl(job.next_run, { zone: true }), h('small', { class: 'muted' }, describeSchedule(job.schedule)));
 }
 
 function lastRunCell(job) {

@@ -52,12 +52,14 @@ function triggerEl(run, jobId) {
 
 export async function runPage(el, { params, token }) {
   const { job: jobId, run: runId } = params;
+  // the ids as segments of the API's paths: what the address held, decoded, may be anything
+  const runPath = `/jobs/${encodeURIComponent(jobId)}/runs/${encodeURIComponent(runId)}`;
   const [first, job] = await Promise.all([
-    api.get(`/jobs/${jobId}/runs/${runId}`).catch((err) => {
+    api.get(runPath).catch((err) => {
       if (err.status === 404) return null;
       throw err;
     }),
-    api.get(`/jobs/${jobId}`).catch(() => null),
+    api.get(`/jobs/${encodeURIComponent(jobId)}`).catch(() => null),
   ]);
   if (!isCurrent(token)) return;
   if (!first) {
@@ -235,7 +237,7 @@ export async function runPage(el, { params, token }) {
       hideBanner();
       hideBanner = null;
       try {
-        update(await api.get(`/jobs/${jobId}/runs/${runId}`));
+        update(await api.get(runPath));
       } catch {
         render();
       }
@@ -266,7 +268,7 @@ export async function runPage(el, { params, token }) {
   }
 
   const log = createLogView({
-    jobId, runId,
+    jobId: first.job_id, runId: first.id,
     onRun: update,
     onConnection: connection,
     onProgress: (p) => update({

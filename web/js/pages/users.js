@@ -101,13 +101,11 @@ function accountDialog(account, { onSaved }) {
           return;
         }
       }
-      if (needsMine()) {
-        if (!mine.value) {
-          (applyErrors(formEl, { message: editing ? 'The account was not saved.' : 'The account was not created.', errors: [ownPasswordMissing] }) || save).focus();
-          return;
-        }
-        body.current_password = mine.value;
-      }
+      // Without the admin's own password the change is still sent: from a signed-in browser the
+      // server refuses it whatever else it holds, and says what is wrong in the other fields
+      // too, so one round shows every error.
+      const mineMissing = needsMine() && !mine.value;
+      if (needsMine() && !mineMissing) body.current_password = mine.value;
       busy = true;
       save.disabled = true;
       try {
@@ -116,11 +114,16 @@ function accountDialog(account, { onSaved }) {
         onSaved(saved, body);
       } catch (err) {
         if (err.status === 401) return;
+        const message = editing ? 'The account was not saved.' : 'The account was not created.';
         // "the username 'olga' is taken" belongs next to the username, a wrong password of
         // the admin's next to theirs
-        const shown = err.status === 409 && !editing && /username/.test(err.message)
-          ? { message: 'The account was not created.', errors: [{ field: 'username', messages: [err.message] }] }
-          : wrongOwnPassword(err, editing ? 'The account was not saved.' : 'The account was not created.');
+        let shown = err.status === 409 && !editing && /username/.test(err.message)
+          ? { message, errors: [{ field: 'username', messages: [err.message] }] }
+          : wrongOwnPassword(err, message);
+        if (mineMissing) {
+          const others = (shown.errors || []).filter((e) => e.field !== 'current_password');
+          shown = { message: [400, 409].includes(err.status) ? message : shown.message, errors: [...others, ownPasswordMissing] };
+        }
         (applyErrors(formEl, shown) || save).focus();
       } finally {
         busy = false;
