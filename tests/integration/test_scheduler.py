@@ -592,11 +592,17 @@ class QueueOneTest(unittest.TestCase):
 
 
 class VanishedZoneTest(unittest.TestCase):
-    def test_a_job_whose_zone_is_gone_cannot_be_turned_on_with_it(self):
+    @staticmethod
+    def zones():
+        """A time zone folder (TZDIR) with a zone Foo/Bar, which a test may remove."""
         zones = tempfile.mkdtemp(prefix="sked-tz-")
+        os.makedirs(os.path.join(zones, "Foo"))
+        shutil.copy("/usr/share/zoneinfo/Europe/Zurich", os.path.join(zones, "Foo", "Bar"))
+        return zones
+
+    def test_a_job_whose_zone_is_gone_cannot_be_turned_on_with_it(self):
+        zones = self.zones()
         try:
-            os.makedirs(os.path.join(zones, "Foo"))
-            shutil.copy("/usr/share/zoneinfo/Europe/Zurich", os.path.join(zones, "Foo", "Bar"))
             with Sked(tasks=SLEEP_TASK, args=["--shutdown-grace", "1s"], env={"TZDIR": zones}) as s:
                 job = s.create_job("quick", active=False,
                                    schedule={"type": "cron", "expression": "0 3 * * *", "timezone": "Foo/Bar"})
@@ -621,10 +627,8 @@ class VanishedZoneTest(unittest.TestCase):
         """A due fire whose stored schedule no longer reads is not lost in the server's log: it
         is a FAILED run naming the reason, counted as skipped, and the job leaves the
         scheduler until its schedule is saved again."""
-        zones = tempfile.mkdtemp(prefix="sked-tz-")
+        zones = self.zones()
         try:
-            os.makedirs(os.path.join(zones, "Foo"))
-            shutil.copy("/usr/share/zoneinfo/Europe/Zurich", os.path.join(zones, "Foo", "Bar"))
             with Sked(tasks=SLEEP_TASK, args=["--shutdown-grace", "1s"], env={"TZDIR": zones}) as s:
                 job = s.create_job("quick", schedule={"type": "cron", "expression": "0 3 * * *",
                                                       "timezone": "Foo/Bar"})
@@ -644,10 +648,8 @@ class VanishedZoneTest(unittest.TestCase):
 
     def test_an_interval_whose_zone_is_gone_fires_on(self):
         """An interval's zone changes none of its times: one dropped from tzdata stops nothing."""
-        zones = tempfile.mkdtemp(prefix="sked-tz-")
+        zones = self.zones()
         try:
-            os.makedirs(os.path.join(zones, "Foo"))
-            shutil.copy("/usr/share/zoneinfo/Europe/Zurich", os.path.join(zones, "Foo", "Bar"))
             with Sked(tasks=SLEEP_TASK, args=["--shutdown-grace", "1s"], env={"TZDIR": zones}) as s:
                 job = s.create_job("quick", schedule={"type": "interval", "hours": 1, "timezone": "Foo/Bar"})
                 wait_for(lambda: runs_of(s, job["id"]))
