@@ -28,12 +28,18 @@
 #define HOOK_THREADS 8
 #define DELIVERY_TIMEOUT_MS 10000
 #define MESSAGE_CAP 4000
-/* what may wait to be sent (queued, under way, or waiting for a retry): past either, a new
- * delivery is dropped, so that receivers that hang while runs go on ending cannot take all
- * memory */
+/* what deliveries hold in memory (queued, under way, or waiting for a retry): past either,
+ * a new delivery waits in the store's outbox until one of them is done, so that receivers
+ * that hang while runs go on ending cannot take all memory */
 #define PENDING_BYTES_MAX (64u << 20) /* and at most cfg->notify_backlog deliveries */
+/* what may wait in the outbox besides them: past it the oldest waiting is given up, so that a
+ * receiver down for days cannot grow the store without end (NOTIFY_OUTBOX_WAITING in notify.h) */
+#define OUTBOX_WAITING_MAX NOTIFY_OUTBOX_WAITING
+/* rows taken from the outbox in one read */
+#define TAKE_AT_ONCE 256
 
 enum channel { CH_EMAIL, CH_WEBHOOK };
+static const char *const CHANNELS[] = {"email", "webhook"};
 
 /* A text sent to several receivers (one run's webhook body to each of the job's hooks), freed
  * with the last delivery of it; its bytes count once toward what waits to be sent. */
@@ -46,6 +52,7 @@ struct text {
 struct delivery {
     struct notify *n;
     enum channel ch;
+    int64_t row;    /* its row in the outbox; 0 when it could not be stored (a store failure) */
     char *to;       /* address or URL */
     char *shown;    /* to as logs show it: a webhook's scheme and host only */
     char *subject;  /* e-mail */
@@ -54,7 +61,7 @@ struct delivery {
     char job_id[UUID_STR_LEN];
     int hook; /* a webhook's place in its job's list, from 1: which of them it is in the logs */
     const char *about;         /* "run" or "alert", as the logs name run_id */
-    const char *event;         /* a webhook's X-Sked-Event: run.finished, job.overdue, … */
+    char event[32];            /* a webhook's X-Sked-Event: run.finished, job.overdue, … */
     /* the settings it is sent with, copied: a reload may change the configuration while a
      * pool thread sends */
     char *smtp_url, *smtp_from, *secret;
@@ -64,18 +71,6 @@ struct delivery {
     char error[256];
     struct event *retry_ev;
     struct delivery *prev, *next; /* waiting for a retry */
-    struct undo *undo;            /* an alert's: how to send it again, if it is dropped */
-};
-
-/* A job's overdue_at as it was before an alert (restore) and as the alert set it (expected):
- * put back, when one of the alert's deliveries is dropped at shutdown, so that the next start
- * finds the job as before and sends the alert again. Shared by the alert's deliveries. */
-struct undo {
-    char job_id[UUID_STR_LEN];
-    int64_t expected, restore;
-    int refs;
-    bool dropped;
-    struct undo *next; /* in notify's list, once dropped */
 };
 
 struct notify {
@@ -94,25 +89,21 @@ struct notify {
      * walking its runs once, then kept by its successes; a job failing for weeks is not walked
      * through its failures again at every check */
     struct map last_success;
-    struct delivery *waiting;
-    struct undo *undos; /* of alerts some delivery of which was dropped */
+    struct delivery *waiting; /* for a retry */
     struct notify_stats stats;
     size_t pending_bytes; /* of the texts deliveries hold */
+    /* The outbox: every delivery has its row there until it is sent or given up. Those in
+     * memory (live) have rows up to taken; the rows above it (stored) wait for room, in the
+     * order they were made: a new delivery waits behind them too. */
+    size_t live;
+    int64_t stored, taken;
+    int kept; /* deliveries left in the outbox by the shutdown */
 };
 
-static void undo_release(struct undo *u)
+/* The gauge of deliveries not yet sent: in memory or waiting in the outbox. */
+static void count_pending(struct notify *n)
 {
-    if (u && --u->refs == 0 && !u->dropped) free(u);
-}
-
-/* A delivery dropped at shutdown: its alert is to be sent again at the next start. */
-static void dropped(struct delivery *d)
-{
-    struct undo *u = d->undo;
-    if (!u || u->dropped) return;
-    u->dropped = true;
-    u->next = d->n->undos;
-    d->n->undos = u;
+    n->stats.pending = n->live + (size_t)n->stored;
 }
 
 static struct text *text_new(struct notify *n, const char *s)
@@ -135,9 +126,9 @@ static void text_release(struct notify *n, struct text *t)
 
 static void delivery_free(struct delivery *d)
 {
-    d->n->stats.pending--;
+    d->n->live--;
+    count_pending(d->n);
     text_release(d->n, d->body);
-    undo_release(d->undo);
     if (d->retry_ev) event_free(d->retry_ev);
     free(d->to);
     free(d->shown);
@@ -406,6 +397,12 @@ static bool smtp_logs_in(const char *url)
 
 static void send_email(struct delivery *d)
 {
+    if (!d->smtp_url) { /* the outbox kept it while smtp_url was taken out of the settings */
+        snprintf(d->error, sizeof d->error, "no SMTP server is set (smtp_url: --smtp-url, "
+                 "SKED_SMTP_URL or [notifications] smtp_url)");
+        d->permanent = true;
+        return;
+    }
     struct buf msg = BUF_INIT;
     time_t now = time(NULL);
     struct tm tm;
@@ -485,7 +482,7 @@ static void send_webhook(struct delivery *d)
     CURL *h = curl_easy_init();
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
     char event[64];
-    snprintf(event, sizeof event, "X-Sked-Event: %s", d->event ? d->event : "run.finished");
+    snprintf(event, sizeof event, "X-Sked-Event: %s", d->event[0] ? d->event : "run.finished");
     hdrs = curl_slist_append(hdrs, event);
     char line[160], ts[32];
     snprintf(ts, sizeof ts, "%lld", (long long)time(NULL));
@@ -587,9 +584,151 @@ static const char *described(const struct delivery *d, char *out, size_t n)
 {
     char hook[24] = "";
     if (d->ch == CH_WEBHOOK) snprintf(hook, sizeof hook, " hook=%d", d->hook);
-    snprintf(out, n, "channel=%s %s=%s job=%s%s to=%s", d->ch == CH_EMAIL ? "email" : "webhook",
-             d->about, d->run_id, d->job_id, hook, log_q(d->shown));
+    snprintf(out, n, "channel=%s %s=%s job=%s%s to=%s", CHANNELS[d->ch], d->about, d->run_id,
+             d->job_id, hook, log_q(d->shown));
     return out;
+}
+
+/* Whether one more delivery, with a text of more bytes, fits in memory; one always does when
+ * none is there, however long its text (else a text past the bound would never go). */
+static bool room(const struct notify *n, size_t more)
+{
+    return n->live == 0 || (n->live < (size_t)n->cfg->notify_backlog &&
+                            n->pending_bytes + more <= PENDING_BYTES_MAX);
+}
+
+static struct delivery *delivery_new(struct notify *n, enum channel ch, const char *to, int hook,
+                                     const char *event, const char *id, const char *job_id)
+{
+    struct delivery *d = xcalloc(1, sizeof *d);
+    n->live++;
+    count_pending(n);
+    d->n = n;
+    d->ch = ch;
+    d->to = xstrdup(to);
+    d->shown = ch == CH_WEBHOOK ? notify_hook_shown(to) : NULL;
+    if (!d->shown) d->shown = xstrdup(to);
+    d->hook = hook;
+    snprintf(d->event, sizeof d->event, "%s", event);
+    d->about = strcmp(event, "run.finished") == 0 ? "run" : "alert";
+    d->attempt = 1;
+    const struct config *c = n->cfg;
+    d->smtp_url = c->smtp_url ? xstrdup(c->smtp_url) : NULL;
+    d->smtp_from = c->smtp_from ? xstrdup(c->smtp_from) : xstrdup("sked@localhost");
+    d->secret = c->webhook_secret ? xstrdup(c->webhook_secret) : NULL;
+    snprintf(d->run_id, sizeof d->run_id, "%s", id);
+    snprintf(d->job_id, sizeof d->job_id, "%s", job_id);
+    return d;
+}
+
+/* The delivery's row, once it is sent or given up. A store failure (logged as store.error)
+ * leaves it: it is sent again at the next start (at least once, never lost). */
+static void row_done(struct delivery *d)
+{
+    if (d->row > 0 && store_outbox_delete(d->n->store, d->row, d->run_id) == -ENOENT)
+        log_debug("notify.row_gone", "%s=%s row=%lld", d->about, d->run_id, (long long)d->row);
+}
+
+/* Rows taken from the outbox into memory: as many as there is room for, oldest first. */
+struct taking {
+    struct notify *n;
+    int seen;
+    bool full;
+};
+
+static void take_row(void *arg, const struct outbox_row *r)
+{
+    struct taking *t = arg;
+    struct notify *n = t->n;
+    t->seen++;
+    if (t->full) return;
+    if (!room(n, strlen(r->body))) {
+        t->full = true;
+        return;
+    }
+    struct delivery *d = delivery_new(n, strcmp(r->channel, "email") ? CH_WEBHOOK : CH_EMAIL,
+                                      r->target, r->hook, r->event, r->ref_id, r->job_id);
+    d->row = r->id;
+    d->attempt = r->attempts + 1; /* a restart goes on from the attempts made */
+    d->subject = r->subject ? xstrdup(r->subject) : NULL;
+    d->body = text_new(n, r->body);
+    d->body->refs++;
+    n->taken = r->id;
+    n->stored--;
+    count_pending(n);
+    submit(d);
+}
+
+/* Takes the deliveries waiting in the outbox while there is room for them (a delivery done
+ * made some, or sked started). */
+static void take_up(struct notify *n)
+{
+    while (n->stored > 0 && !n->stopping && room(n, 0)) {
+        size_t free_slots = (size_t)n->cfg->notify_backlog - n->live;
+        int want = free_slots < TAKE_AT_ONCE ? (int)free_slots : TAKE_AT_ONCE;
+        struct taking t = {n, 0, false};
+        /* a store failure (store.error) leaves them waiting: the next delivery done tries again */
+        if (store_outbox_list(n->store, n->taken, want, take_row, &t) != 0 || t.full) return;
+        if (t.seen < want) { /* none beyond: what was counted waiting went with a rollback */
+            n->stored = 0;
+            count_pending(n);
+        }
+    }
+}
+
+/* A row the bound of the outbox gives up: what its log line says. */
+struct doomed {
+    int64_t id;
+    char *ref_id, *fields;
+};
+
+struct dooming {
+    struct doomed *rows;
+    size_t n;
+};
+
+static void doom_row(void *arg, const struct outbox_row *r)
+{
+    struct dooming *l = arg;
+    l->rows = xrealloc(l->rows, (l->n + 1) * sizeof *l->rows);
+    struct doomed *d = &l->rows[l->n++];
+    bool hook = strcmp(r->channel, "email") != 0;
+    char *shown = hook ? notify_hook_shown(r->target) : NULL;
+    char at[24] = "";
+    if (hook) snprintf(at, sizeof at, " hook=%d", r->hook);
+    d->id = r->id;
+    d->ref_id = xstrdup(r->ref_id);
+    d->fields = xasprintf("channel=%s %s=%s job=%s%s to=%s attempts=%d", hook ? "webhook" : "email",
+                          strcmp(r->event, "run.finished") ? "alert" : "run", r->ref_id, r->job_id,
+                          at, log_q(shown ? shown : r->target), r->attempts);
+    free(shown);
+}
+
+/* The bound of the outbox: past OUTBOX_WAITING_MAX deliveries waiting (besides those in
+ * memory), the oldest waiting are given up, so that a receiver down for days cannot grow the
+ * store without end. */
+static void trim(struct notify *n)
+{
+    if (n->stored <= OUTBOX_WAITING_MAX) return;
+    struct dooming l = {NULL, 0};
+    if (store_outbox_list(n->store, n->taken, (int)(n->stored - OUTBOX_WAITING_MAX), doom_row,
+                          &l) == 0) {
+        for (size_t i = 0; i < l.n; i++) {
+            int rc = store_outbox_delete(n->store, l.rows[i].id, l.rows[i].ref_id);
+            if (rc != 0 && rc != -ENOENT) continue; /* store.error: it waits on */
+            n->stored--;
+            n->stats.dropped++;
+            log_warn("notify.dropped", "%s reason=\"%d deliveries wait in the outbox already (the "
+                                       "receivers are slow or down): the oldest is given up\"",
+                     l.rows[i].fields, OUTBOX_WAITING_MAX);
+        }
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        free(l.rows[i].ref_id);
+        free(l.rows[i].fields);
+    }
+    free(l.rows);
+    count_pending(n);
 }
 
 static void deliver_done(void *arg)
@@ -600,20 +739,25 @@ static void deliver_done(void *arg)
     if (d->ok) {
         n->stats.sent[d->ch]++;
         log_info("notify.sent", "%s attempt=%d", described(d, who, sizeof who), d->attempt);
+        row_done(d);
+        delivery_free(d);
+        take_up(n);
+        return;
+    }
+    bool again = d->ch == CH_WEBHOOK && d->attempt < WEBHOOK_ATTEMPTS && !d->permanent;
+    /* the attempts made go with the row: a restart goes on from the next one, so that a
+     * delivery is tried WEBHOOK_ATTEMPTS times in all, across restarts too (a store failure,
+     * store.error, only lets it have more) */
+    if (again && d->row > 0 &&
+        store_outbox_attempted(n->store, d->row, d->run_id, d->attempt) == -ENOENT)
+        log_debug("notify.row_gone", "%s=%s row=%lld", d->about, d->run_id, (long long)d->row);
+    if (again && n->stopping) {
+        /* sked is stopping: its row waits in the outbox for the next start */
+        n->kept++;
         delivery_free(d);
         return;
     }
-    if (d->ch == CH_WEBHOOK && d->attempt < WEBHOOK_ATTEMPTS && !d->permanent && n->stopping) {
-        /* sked is stopping: an attempt that failed meanwhile had retries left, as a waiting
-         * retry has */
-        log_warn("notify.dropped", "%s reason=\"sked stopped before the retry\" attempts=%d "
-                                   "error=%s",
-                 described(d, who, sizeof who), d->attempt, log_q(d->error));
-        dropped(d);
-        delivery_free(d);
-        return;
-    }
-    if (d->ch == CH_WEBHOOK && d->attempt < WEBHOOK_ATTEMPTS && !d->permanent) {
+    if (again) {
         int64_t wait_ms = 1000LL << (d->attempt - 1);
         log_warn("notify.retry", "%s attempt=%d reason=%s wait_ms=%lld",
                  described(d, who, sizeof who), d->attempt, log_q(d->error), (long long)wait_ms);
@@ -629,47 +773,37 @@ static void deliver_done(void *arg)
     n->stats.failed[d->ch]++;
     log_error("notify.failed", "%s attempts=%d reason=%s", described(d, who, sizeof who),
               d->attempt, log_q(d->error));
+    row_done(d);
     delivery_free(d);
+    take_up(n);
 }
 
-static struct delivery *delivery_new(struct notify *n, enum channel ch, const char *to,
-                                     const char *id, const char *about, const struct job *j)
+/* A delivery of text (shared by the deliveries of one channel: *t, made on first use): its row
+ * is written in the caller's transaction, the one of what calls for it (a run's end, an
+ * alert's overdue_at), so a crash keeps both or neither. It is sent at once when there is room
+ * in memory and nothing waits before it, else it waits in the outbox. */
+static void deliver(struct notify *n, enum channel ch, const char *to, int hook,
+                    const char *event, const char *id, const char *job_id, const char *subject,
+                    const char *text, struct text **t)
 {
-    struct delivery *d = xcalloc(1, sizeof *d);
-    n->stats.pending++;
-    d->n = n;
-    d->ch = ch;
-    d->to = xstrdup(to);
-    d->shown = ch == CH_WEBHOOK ? notify_hook_shown(to) : NULL;
-    if (!d->shown) d->shown = xstrdup(to);
-    d->attempt = 1;
-    const struct config *c = n->cfg;
-    d->smtp_url = c->smtp_url ? xstrdup(c->smtp_url) : NULL;
-    d->smtp_from = c->smtp_from ? xstrdup(c->smtp_from) : xstrdup("sked@localhost");
-    d->secret = c->webhook_secret ? xstrdup(c->webhook_secret) : NULL;
-    snprintf(d->run_id, sizeof d->run_id, "%s", id);
-    snprintf(d->job_id, sizeof d->job_id, "%s", j->id);
-    d->about = about;
-    return d;
-}
-
-/* Sends d with text (shared: *t, made on first use), unless too much waits to be sent already:
- * then it is dropped, as at shutdown (an alert's job is put back to send it again). */
-static void send_text(struct delivery *d, struct text **t, const char *text)
-{
-    struct notify *n = d->n;
-    size_t more = *t ? 0 : strlen(text);
-    if (n->stats.pending > (size_t)n->cfg->notify_backlog ||
-        n->pending_bytes + more > PENDING_BYTES_MAX) {
-        char who[512];
-        n->stats.dropped++;
-        log_warn("notify.dropped", "%s reason=\"too much waits to be sent: %zu deliveries, %zu "
-                                   "bytes (the receivers are slow or down)\"",
-                 described(d, who, sizeof who), n->stats.pending - 1, n->pending_bytes);
-        dropped(d);
-        delivery_free(d);
+    struct outbox_row r = {.created = time_now_us(), .channel = CHANNELS[ch], .target = to,
+                           .hook = hook, .event = event, .ref_id = id, .job_id = job_id,
+                           .subject = subject, .body = text};
+    int rc = store_outbox_add(n->store, &r);
+    if (rc == 0 && (n->stored > 0 || n->stopping || !room(n, *t ? 0 : strlen(text)))) {
+        n->stored++;
+        count_pending(n);
+        trim(n);
         return;
     }
+    /* without its row (the store failed: store.error) it is sent all the same, only not kept
+     * across a stop */
+    struct delivery *d = delivery_new(n, ch, to, hook, event, id, job_id);
+    if (rc == 0) {
+        d->row = r.id;
+        n->taken = r.id; /* nothing waits: every row before it is in memory or done */
+    }
+    d->subject = subject ? xstrdup(subject) : NULL;
     if (!*t) *t = text_new(n, text);
     d->body = *t;
     d->body->refs++;
@@ -677,14 +811,14 @@ static void send_text(struct delivery *d, struct text **t, const char *text)
 }
 
 /* Sends mail (subject, text) to each address job j's notifications list and hook (JSON) to each
- * of its webhooks; id and about name the deliveries in the logs ("run" or "alert"). */
-static void deliver_to(struct notify *n, const struct job *j, const char *id, const char *about,
-                       const char *event, const char *subject, const char *mail,
-                       const char *hook, struct undo *undo)
+ * of its webhooks; id names the deliveries, event says what they tell. */
+static void deliver_to(struct notify *n, const struct job *j, const char *id, const char *event,
+                       const char *subject, const char *mail, const char *hook)
 {
     size_t i;
     json_t *v;
     struct text *mail_shared = NULL, *hook_shared = NULL;
+    const char *about = strcmp(event, "run.finished") == 0 ? "run" : "alert";
     json_t *emails = json_object_get(j->notifications, "emails");
     if (json_array_size(emails) && !n->cfg->smtp_url)
         log_warn("notify.no_smtp", "%s=%s reason=\"the job lists e-mails but no SMTP server is set (smtp_url: --smtp-url, SKED_SMTP_URL or [notifications] smtp_url)\"",
@@ -700,10 +834,8 @@ static void deliver_to(struct notify *n, const struct job *j, const char *id, co
                 log_warn("notify.skipped", "channel=email %s=%s reason=%s", about, id, log_q(why));
                 continue;
             }
-            struct delivery *d = delivery_new(n, CH_EMAIL, json_string_value(v), id, about, j);
-            if ((d->undo = undo)) undo->refs++;
-            d->subject = xstrdup(subject);
-            send_text(d, &mail_shared, mail);
+            deliver(n, CH_EMAIL, json_string_value(v), 0, event, id, j->id, subject, mail,
+                    &mail_shared);
         }
     }
     json_array_foreach(json_object_get(j->notifications, "webhooks"), i, v)
@@ -717,11 +849,8 @@ static void deliver_to(struct notify *n, const struct job *j, const char *id, co
             free(shown);
             continue;
         }
-        struct delivery *d = delivery_new(n, CH_WEBHOOK, json_string_value(v), id, about, j);
-        if ((d->undo = undo)) undo->refs++;
-        d->event = event;
-        d->hook = (int)i + 1;
-        send_text(d, &hook_shared, hook);
+        deliver(n, CH_WEBHOOK, json_string_value(v), (int)i + 1, event, id, j->id, NULL, hook,
+                &hook_shared);
     }
 }
 
@@ -757,7 +886,7 @@ static void on_event(void *arg, const struct sk_event *ev)
         hook = json_dump(doc);
         json_decref(doc);
     }
-    deliver_to(n, &j, r->id, "run", "run.finished", subject, mail, hook, NULL);
+    deliver_to(n, &j, r->id, "run.finished", subject, mail, hook);
     free(subject);
     free(mail);
     free(hook);
@@ -873,19 +1002,7 @@ static void alert(struct notify *n, const struct job *j, const struct alert_due 
     else
         log_info("job.recovered", "job=%s alert=%s overdue_since=%s reason=%s", j->id, id, when,
                  reason);
-    /* an alert the check sent (overdue, or recovered by a success) is sent again at the next
-     * start if a delivery of it is dropped at shutdown; one closed by a change of the job is
-     * not (the job is no longer as it was) */
-    struct undo *undo = NULL;
-    if (a->overdue || succeeded) {
-        undo = xcalloc(1, sizeof *undo);
-        snprintf(undo->job_id, sizeof undo->job_id, "%s", j->id);
-        undo->expected = a->overdue ? at : NO_TIME;
-        undo->restore = a->overdue ? NO_TIME : a->overdue_at;
-        undo->refs = 1;
-    }
-    deliver_to(n, j, id, "alert", event, subject, buf_cstr(&mail), hook, undo);
-    undo_release(undo);
+    deliver_to(n, j, id, event, subject, buf_cstr(&mail), hook);
     free(subject);
     free(hook);
     free(link);
@@ -925,7 +1042,8 @@ static void on_alert_check(evutil_socket_t fd, short what, void *arg)
     for (size_t i = 0; i < l.n; i++) {
         const struct alert_due *a = &l.due[i];
         struct job j;
-        /* told once: the compare-and-set fails for a job saved or told meanwhile */
+        /* told once: the compare-and-set fails for a job saved or told meanwhile; the alert's
+         * rows in the outbox commit with its overdue_at, so a crash keeps both or neither */
         if (store_job_set_overdue(n->store, a->id, a->overdue_at, a->overdue ? l.now : NO_TIME) ||
             store_job_get(n->store, a->id, &j))
             continue;
@@ -947,14 +1065,11 @@ void notify_recheck(struct notify *n)
     evtimer_add(n->alert_ev, &now);
 }
 
-/* A delivery no thread had begun when sked stopped. */
-static void drop_queued(void *arg)
+/* A delivery no thread had begun when sked stopped: its row waits in the outbox. */
+static void keep_queued(void *arg)
 {
     struct delivery *d = arg;
-    char who[512];
-    log_warn("notify.dropped", "%s reason=\"sked stopped before it was sent\" attempts=%d",
-             described(d, who, sizeof who), d->attempt - 1);
-    dropped(d);
+    d->n->kept++;
     delivery_free(d);
 }
 
@@ -974,6 +1089,16 @@ struct notify *notify_new(struct event_base *base, struct store *st, struct even
     n->alert_ev = evtimer_new(base, on_alert_check, n);
     struct timeval first = {1, 0}; /* soon after the start: a job may be overdue already */
     evtimer_add(n->alert_ev, &first);
+    /* what the last process left in the outbox (a stop, a crash): sent now, before the runs
+     * the recovery fails add theirs */
+    int64_t left = store_outbox_count(st);
+    if (left > 0) {
+        log_info("notify.resumed", "count=%lld", (long long)left);
+        n->stored = left;
+        count_pending(n);
+        take_up(n);
+        trim(n);
+    }
     return n;
 }
 
@@ -984,35 +1109,22 @@ void notify_free(struct notify *n)
     event_free(n->alert_ev);
     map_release(&n->overdue);
     forget_last_successes(n);
-    n->stopping = true; /* a delivery that fails from now on is dropped, not retried */
-    /* those not begun are dropped at once; those under way finish (an attempt, 10 s at most) */
-    offload_withdraw(n->mail_pool, drop_queued);
-    offload_withdraw(n->hook_pool, drop_queued);
+    n->stopping = true; /* a delivery that fails from now on waits in the outbox, not retried */
+    /* those not begun stay in the outbox; those under way finish (an attempt, 10 s at most) */
+    offload_withdraw(n->mail_pool, keep_queued);
+    offload_withdraw(n->hook_pool, keep_queued);
     offload_free(n->mail_pool);
     offload_free(n->hook_pool);
-    while (n->waiting) {
+    while (n->waiting) { /* retries waiting */
         struct delivery *d = n->waiting;
         n->waiting = d->next;
-        char who[512];
-        log_warn("notify.dropped", "%s reason=\"sked stopped before the retry\" attempts=%d "
-                                   "error=%s",
-                 described(d, who, sizeof who), d->attempt, log_q(d->error));
-        dropped(d);
+        n->kept++;
         delivery_free(d);
     }
-    /* the jobs whose alerts were dropped, as they were before them (unless changed since) */
-    bool any = n->undos != NULL;
-    if (any) store_begin(n->store);
-    while (n->undos) {
-        struct undo *u = n->undos;
-        n->undos = u->next;
-        if (store_job_set_overdue(n->store, u->job_id, u->expected, u->restore) == 0)
-            log_warn("notify.alert_again", "job=%s reason=\"a delivery of its alert was dropped: "
-                                           "the alert is sent again at the next start\"",
-                     u->job_id);
-        free(u);
-    }
-    if (any) store_commit(n->store);
+    if (n->kept + n->stored > 0)
+        log_info("notify.kept", "count=%lld reason=\"sked stopped before they were sent: the "
+                                "next start sends them\"",
+                 (long long)(n->kept + n->stored));
     free(n);
 }
 

@@ -5,6 +5,11 @@
  * its webhooks, signed with HMAC-SHA256 when a secret is configured and retried with a
  * doubling backoff. Deliveries run on their own small thread pool, never on the loop; a
  * delivery that fails is logged and counted and never changes the run.
+ *
+ * Every delivery is a row of the store's outbox (store version 22) from the transaction of what
+ * calls for it (a run's end, a job's overdue_at) until it is sent or given up, so that neither
+ * a crash, nor a shutdown, nor a full backlog loses it: at least once (a crash during a send
+ * sends it again; receivers tell repeats by the run id or alert_id in the body).
  */
 #ifndef SKED_NOTIFY_H
 #define SKED_NOTIFY_H
@@ -18,16 +23,23 @@
 struct notify;
 struct event_base;
 
+/* Deliveries that may wait in the outbox besides those in memory (at most --notify-backlog):
+ * past it the oldest waiting is given up (notify.dropped). */
+#define NOTIFY_OUTBOX_WAITING 10000
+
 struct notify_stats {
     uint64_t sent[2], failed[2]; /* [0] e-mail, [1] webhook; failed counts final failures */
     uint64_t retries;
-    uint64_t dropped; /* not sent: too much waited to be sent already */
-    size_t pending;   /* deliveries queued, under way or waiting for a retry */
+    uint64_t dropped; /* given up unsent: NOTIFY_OUTBOX_WAITING waited in the outbox already */
+    size_t pending;   /* deliveries not yet sent: queued, under way, waiting for a retry or in
+                       * the outbox */
 };
 
+/* Sends what the outbox holds (a previous process's deliveries not sent), then what runs and
+ * alerts call for. */
 struct notify *notify_new(struct event_base *base, struct store *st, struct events *ev,
                           const struct config *cfg);
-/* Waits for deliveries in flight; retries still waiting are dropped (and logged). */
+/* Waits for deliveries in flight; what is not sent stays in the outbox for the next start. */
 void notify_free(struct notify *n);
 const struct notify_stats *notify_stats(const struct notify *n);
 /* Looks at the jobs with an alert_after at once (a job was saved with one). */

@@ -140,10 +140,10 @@ static void render(struct api_ctx *c, const struct queue_info *qs, size_t nq, vo
                    "Webhook deliveries tried again after a failure.", &one, 1);
     one.value = (double)ns->pending;
     metrics_family(&out, "sked_notifications_pending", "gauge",
-                   "Deliveries queued, under way or waiting for a retry.", &one, 1);
+                   "Deliveries not yet sent: queued, under way, waiting for a retry or in the store's outbox.", &one, 1);
     one.value = (double)ns->dropped;
     metrics_family(&out, "sked_notifications_dropped_total", "counter",
-                   "Deliveries not sent because too many waited already.", &one, 1);
+                   "Deliveries given up because too many waited in the outbox already.", &one, 1);
 
     struct metric_sample build = {"version=\"" SKED_VERSION "\"", 1};
     metrics_family(&out, "sked_build_info", "gauge", "The running sked.", &build, 1);

@@ -2255,6 +2255,93 @@ int store_job_advance(struct store *s, const char *id, int64_t expected, int64_t
     return sqlite3_changes(s->db) ? 0 : -ESTALE;
 }
 
+/* ---- the notification outbox ---- */
+
+int store_outbox_add(struct store *s, struct outbox_row *r)
+{
+    sqlite3_stmt *st = stmt(s, "INSERT INTO notify_outbox (created, channel, target, hook, "
+                               "event, ref_id, job_id, subject, body, attempts) VALUES (?1, ?2, "
+                               "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    sqlite3_bind_int64(st, 1, r->created);
+    bind_ref(st, 2, r->channel);
+    bind_ref(st, 3, r->target);
+    if (r->hook > 0)
+        sqlite3_bind_int(st, 4, r->hook);
+    else
+        sqlite3_bind_null(st, 4);
+    bind_ref(st, 5, r->event);
+    bind_ref(st, 6, r->ref_id);
+    bind_ref(st, 7, r->job_id);
+    bind_ref(st, 8, r->subject);
+    bind_ref(st, 9, r->body);
+    sqlite3_bind_int(st, 10, r->attempts);
+    int rc = write_step(s, st);
+    sqlite3_reset(st); /* the texts were bound without a copy */
+    if (rc != SQLITE_DONE) return fail(s, "outbox_add");
+    r->id = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+int store_outbox_list(struct store *s, int64_t after, int limit,
+                      void (*fn)(void *arg, const struct outbox_row *r), void *arg)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT id, created, channel, target, hook, event, ref_id, "
+                               "job_id, subject, body, attempts FROM notify_outbox WHERE id > ?1 "
+                               "ORDER BY id LIMIT ?2");
+    sqlite3_bind_int64(st, 1, after);
+    sqlite3_bind_int(st, 2, limit);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct outbox_row r = {sqlite3_column_int64(st, 0),
+                               sqlite3_column_int64(st, 1),
+                               (const char *)sqlite3_column_text(st, 2),
+                               (const char *)sqlite3_column_text(st, 3),
+                               sqlite3_column_int(st, 4),
+                               (const char *)sqlite3_column_text(st, 5),
+                               (const char *)sqlite3_column_text(st, 6),
+                               (const char *)sqlite3_column_text(st, 7),
+                               (const char *)sqlite3_column_text(st, 8),
+                               (const char *)sqlite3_column_text(st, 9),
+                               sqlite3_column_int(st, 10)};
+        fn(arg, &r);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : fail(s, "outbox_list");
+}
+
+int store_outbox_attempted(struct store *s, int64_t id, const char *ref_id, int attempts)
+{
+    sqlite3_stmt *st = stmt(s, "UPDATE notify_outbox SET attempts = ?3 WHERE id = ?1 AND "
+                               "ref_id = ?2");
+    sqlite3_bind_int64(st, 1, id);
+    bind_ref(st, 2, ref_id);
+    sqlite3_bind_int(st, 3, attempts);
+    int rc = write_step(s, st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) return fail(s, "outbox_attempted");
+    return sqlite3_changes(s->db) ? 0 : -ENOENT;
+}
+
+int store_outbox_delete(struct store *s, int64_t id, const char *ref_id)
+{
+    sqlite3_stmt *st = stmt(s, "DELETE FROM notify_outbox WHERE id = ?1 AND ref_id = ?2");
+    sqlite3_bind_int64(st, 1, id);
+    bind_ref(st, 2, ref_id);
+    int rc = write_step(s, st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) return fail(s, "outbox_delete");
+    return sqlite3_changes(s->db) ? 0 : -ENOENT;
+}
+
+int64_t store_outbox_count(struct store *s)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT count(*) FROM notify_outbox");
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    if (n < 0) return fail(s, "outbox_count");
+    return n;
+}
+
 /* ---- logs ---- */
 
 int store_log_append(struct store *s, int64_t rid, const struct log_line *lines, size_t n)

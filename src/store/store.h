@@ -155,6 +155,35 @@ int store_job_facts(struct store *s, void (*fn)(void *arg, const struct job_fact
 /* Number of the job's runs (of every job's: job_id NULL) whose status is in the mask. */
 int64_t store_job_count_runs(struct store *s, const char *job_id, unsigned status_mask);
 
+/* ---- the notification outbox (store version 22) ---- */
+/* One delivery not yet sent or given up: an e-mail to one address, or a webhook call to one
+ * URL, with exactly what is sent. */
+struct outbox_row {
+    int64_t id, created;
+    const char *channel;       /* "email" or "webhook" */
+    const char *target;        /* the address, or the URL */
+    int hook;                  /* a webhook's place in its job's list, from 1; else 0 */
+    const char *event;         /* run.finished, job.overdue, job.recovered */
+    const char *ref_id;        /* the run's id, or the alert's */
+    const char *job_id;
+    const char *subject;       /* an e-mail's, else NULL */
+    const char *body;          /* the e-mail's text, or the webhook's JSON */
+    int attempts;              /* made so far */
+};
+/* Adds r (sets r->id), in the caller's transaction: the row commits with what called for it. */
+int store_outbox_add(struct store *s, struct outbox_row *r);
+/* Calls fn with at most limit rows whose id is above after, oldest first; a row's texts live
+ * for the call only. */
+int store_outbox_list(struct store *s, int64_t after, int limit,
+                      void (*fn)(void *arg, const struct outbox_row *r), void *arg);
+/* Records the attempts made of row id; ref_id checks that it is still the same delivery (an id
+ * a rollback took back may be given again). -ENOENT when it is gone. */
+int store_outbox_attempted(struct store *s, int64_t id, const char *ref_id, int attempts);
+/* Removes row id (of ref_id, likewise): sent or given up. -ENOENT when it is gone. */
+int store_outbox_delete(struct store *s, int64_t id, const char *ref_id);
+/* How many rows the outbox holds, or < 0. */
+int64_t store_outbox_count(struct store *s);
+
 /* ---- runs ---- */
 /* Inserts r (r->id, job_id, queue, args, created... set by the caller; a run inserted RUNNING
  * carries its started_at, node and claim); sets r->rid. */

@@ -50,8 +50,13 @@ class Receiver:
         class H(http.server.BaseHTTPRequestHandler):
             def do_any(self):
                 n = int(self.headers.get("Content-Length") or 0)
-                outer.requests.append((self.command, self.path, dict(self.headers), self.rfile.read(n)))
-                self.send_response(outer.status)
+                time.sleep(outer.delay)
+                status = outer.status
+                got = (self.command, self.path, dict(self.headers), self.rfile.read(n))
+                outer.requests.append(got)
+                if status < 300:
+                    outer.ok.append(got)
+                self.send_response(status)
                 for k, v in outer.headers.items():
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(outer.body)))
@@ -65,6 +70,8 @@ class Receiver:
                 pass
 
         self.status, self.body, self.headers = status, body, {}
+        self.ok = []  # the requests answered 2xx, as requests are
+        self.delay = 0  # seconds to wait before each answer
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.port = self.server.server_address[1]
         self.url = "http://127.0.0.1:%d" % self.port
@@ -232,7 +239,8 @@ class Notifications(unittest.TestCase):
     def test_hanging_receivers_hold_neither_the_emails_nor_the_shutdown(self):
         """Webhook receivers that take a connection and never answer hold webhook threads
         only: another job's e-mail still goes out at once, and at shutdown the deliveries no
-        thread has begun are dropped, logged, rather than each given its attempt."""
+        thread has begun are kept in the outbox for the next start, rather than each given
+        its attempt."""
         smtp = SmtpServer()
         hang = socket.socket()
         hang.bind(("127.0.0.1", 0))
@@ -265,9 +273,14 @@ class Notifications(unittest.TestCase):
             finally:
                 s.stop()
             log = s.server_log()
-            dropped = [l for l in log.splitlines() if 'reason="sked stopped before it was sent"' in l]
-            self.assertGreaterEqual(len(dropped), 10, log[-3000:])
-            self.assertTrue(all("channel=webhook" in l for l in dropped))
+            kept = re.search(r"event=notify\.kept count=(\d+) ", log)
+            self.assertTrue(kept, log[-3000:])
+            self.assertEqual(int(kept.group(1)), 30, log[-3000:])  # none sent, none lost
+            self.assertNotIn("notify.dropped", log)
+            db = sqlite3.connect(s.db)
+            rows = db.execute("SELECT channel, count(*) FROM notify_outbox GROUP BY channel").fetchall()
+            db.close()
+            self.assertEqual(rows, [("webhook", 30)])
             skedtest.shutil.rmtree(s.tmp, ignore_errors=True)
         finally:
             stop.set()
@@ -304,10 +317,11 @@ class Notifications(unittest.TestCase):
             self.assertEqual(s.get_run(run)["status"], "SUCCESS")
 
 
-    def test_an_answer_decides_by_its_head_and_too_many_waiting_are_dropped(self):
+    def test_an_answer_decides_by_its_head_and_deliveries_past_the_backlog_wait(self):
         """A receiver that answers 200 and then stalls, or closes before its body's end, has
         the delivery: one attempt, no retry. With --notify-backlog 2 and a receiver that takes
-        3 s, deliveries past two waiting are dropped, logged and counted, not kept."""
+        1 s, the deliveries past two wait in the store's outbox and go as the others are done:
+        none is dropped."""
         stall = socket.socket()
         stall.bind(("127.0.0.1", 0))
         stall.listen(16)
@@ -315,6 +329,7 @@ class Notifications(unittest.TestCase):
         slow.bind(("127.0.0.1", 0))
         slow.listen(16)
         conns, stop = [], threading.Event()
+        answered = []
 
         def answer(sock, reply, wait):
             sock.settimeout(0.2)
@@ -326,16 +341,17 @@ class Notifications(unittest.TestCase):
                 conns.append(c)
 
                 def one(c=c):
-                    c.recv(65536)
+                    got = c.recv(65536)
                     time.sleep(wait)
                     try:
                         c.sendall(reply)
+                        answered.append(got)
                     except OSError:
                         pass
                 threading.Thread(target=one, daemon=True).start()
         threading.Thread(target=answer, args=(stall, b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nabc", 0),
                          daemon=True).start()
-        threading.Thread(target=answer, args=(slow, b"HTTP/1.1 204 No Content\r\n\r\n", 3),
+        threading.Thread(target=answer, args=(slow, b"HTTP/1.1 204 No Content\r\n\r\n", 1),
                          daemon=True).start()
         tasks = {"ok.json": sh_task("ok", "echo fine")}
         try:
@@ -349,17 +365,20 @@ class Notifications(unittest.TestCase):
                                 what="the stalled answer taken as sent")
                 self.assertIn("run=%s job=%s hook=2 to=" % (run["id"], job["id"]), sent[0])
                 self.assertIn("attempt=1", sent[0])
-                for _ in range(3):
-                    s.wait_run(s.run_job(job["id"]))
-                text = s.get("/metrics").raw
-                dropped = int(re.search(r"^sked_notifications_dropped_total (\d+)$", text, re.M).group(1))
-                self.assertGreaterEqual(dropped, 2, text)
-                self.assertLessEqual(int(re.search(r"^sked_notifications_pending (\d+)$", text, re.M).group(1)), 2)
+                runs = [run] + [s.wait_run(s.run_job(job["id"])) for _ in range(3)]
+                pending = int(re.search(r"^sked_notifications_pending (\d+)$", s.get("/metrics").raw,
+                                        re.M).group(1))
+                self.assertGreater(pending, 2)  # past the backlog: waiting in the outbox
+                wait_for(lambda: "sked_notifications_pending 0" in s.get("/metrics").raw, timeout=20,
+                         what="every delivery done")
                 log = s.server_log()
-                self.assertIn('reason="too much waits to be sent: 2 deliveries', log)
-                wait_for(lambda: "sked_notifications_pending 0" in s.get("/metrics").raw, timeout=15,
-                         what="the slow deliveries done")
-                self.assertNotIn("notify.retry", s.server_log())
+                for r in runs:
+                    for hook in (1, 2):
+                        self.assertIn("event=notify.sent channel=webhook run=%s job=%s hook=%d "
+                                      % (r["id"], job["id"], hook), log)
+                self.assertNotIn("notify.dropped", log)
+                self.assertNotIn("notify.retry", log)
+                self.assertIn("sked_notifications_dropped_total 0", s.get("/metrics").raw)
         finally:
             stop.set()
             for c in conns:
@@ -461,44 +480,37 @@ class Notifications(unittest.TestCase):
         finally:
             smtp.close()
 
-    def test_a_long_ascii_subject_is_folded_at_its_spaces(self):
+    @staticmethod
+    def failure_mail_head(title):
+        """The head of the e-mail sent for a failed run of a job of this title."""
         smtp = SmtpServer()
-        title = " ".join("word%03d" % i for i in range(31))  # 247 characters
         try:
             with Sked(tasks={"fails.json": sh_task("fails", "exit 2")}, args=FAST,
                       env={"SKED_SMTP_URL": smtp.url}) as s:
                 job = s.create_job("fails", title=title, notification_emails=["ops@example.org"],
                                    notification_statuses=["FAILED"])
                 s.wait_run(s.run_job(job["id"]))
-                head = wait_for(lambda: smtp.messages, what="the e-mail")[0]["data"].split("\r\n\r\n")[0]
-                lines = head.split("\r\n")
-                first = [i for i, l in enumerate(lines) if l.startswith("Subject: ")][0]
-                folded = [first] + [i for i in range(first + 1, len(lines)) if lines[i].startswith(" ")]
-                self.assertEqual(folded, list(range(first, first + len(folded))))
-                self.assertGreater(len(folded), 3)
-                self.assertLessEqual(max(len(lines[i]) for i in folded), 78)
-                # unfolded (the line breaks taken out), it is the subject again
-                self.assertEqual("".join(lines[i] for i in folded), "Subject: Job Failed: " + title)
+                return wait_for(lambda: smtp.messages, what="the e-mail")[0]["data"].split("\r\n\r\n")[0]
         finally:
             smtp.close()
+
+    def test_a_long_ascii_subject_is_folded_at_its_spaces(self):
+        title = " ".join("word%03d" % i for i in range(31))  # 247 characters
+        lines = self.failure_mail_head(title).split("\r\n")
+        first = [i for i, l in enumerate(lines) if l.startswith("Subject: ")][0]
+        folded = [first] + [i for i in range(first + 1, len(lines)) if lines[i].startswith(" ")]
+        self.assertEqual(folded, list(range(first, first + len(folded))))
+        self.assertGreater(len(folded), 3)
+        self.assertLessEqual(max(len(lines[i]) for i in folded), 78)
+        # unfolded (the line breaks taken out), it is the subject again
+        self.assertEqual("".join(lines[i] for i in folded), "Subject: Job Failed: " + title)
 
     def test_a_subject_that_looks_encoded_is_encoded(self):
         import base64
         import re
-        smtp = SmtpServer()
         title = "=?UTF-8?B?SGFja2Vk?= plain"  # a reader would show "Hacked plain"
-        try:
-            with Sked(tasks={"fails.json": sh_task("fails", "exit 2")}, args=FAST,
-                      env={"SKED_SMTP_URL": smtp.url}) as s:
-                job = s.create_job("fails", title=title, notification_emails=["ops@example.org"],
-                                   notification_statuses=["FAILED"])
-                s.wait_run(s.run_job(job["id"]))
-                head = wait_for(lambda: smtp.messages, what="the e-mail")[0]["data"].split("\r\n\r\n")[0]
-                words = re.findall(r"=\?UTF-8\?B\?([^?]+)\?=", head)
-                self.assertEqual(b"".join(base64.b64decode(w) for w in words).decode(),
-                                 "Job Failed: " + title)
-        finally:
-            smtp.close()
+        words = re.findall(r"=\?UTF-8\?B\?([^?]+)\?=", self.failure_mail_head(title))
+        self.assertEqual(b"".join(base64.b64decode(w) for w in words).decode(), "Job Failed: " + title)
 
     def test_a_login_is_never_sent_in_the_clear(self):
         smtp = SmtpServer()  # offers no STARTTLS
@@ -707,40 +719,42 @@ class OverdueAlertsEdges(unittest.TestCase):
         finally:
             rec.close()
 
-    def test_an_alert_dropped_at_shutdown_is_sent_again_at_the_next_start(self):
-        """A delivery of an alert that sked stops before (a retry waiting) leaves the job as it
-        was before the alert, so the next start sends it again: job.overdue, then likewise
-        job.recovered."""
+    def test_an_alert_not_delivered_at_shutdown_is_sent_at_the_next_start(self):
+        """A delivery of an alert that sked stops before (a retry waiting) stays in the outbox:
+        the next start sends it, the same alert (its text, alert_id included), and makes no
+        second one: job.overdue, then likewise job.recovered."""
         rec = Receiver(status=500)
         tasks = {"ok.json": sh_task("ok", "echo fine")}
         try:
             with Sked(tasks=tasks, args=FAST) as s:
-                # 5 s: long enough for the recovery to be sent again before it is overdue again
+                # 5 s: long enough for the recovery to be sent before it is overdue again
                 job = s.create_job("ok", alert_after="5s", notification_webhooks=[rec.url + "/hook"])
                 wait_for(lambda: rec.requests, timeout=15, what="the overdue alert's first attempt")
-                self.assertIsNotNone(s.get("/api/jobs/" + job["id"]).json["overdue_since"])
-                s.stop()  # its retry, waiting, is dropped
-                self.assertIn("notify.alert_again", s.server_log())
-                rec.status = 200
-                n = len(rec.requests)
-                s.start()
-                got = wait_for(lambda: rec.requests[n:], timeout=15, what="the alert sent again")
-                first, again = json.loads(rec.requests[0][3]), json.loads(got[0][3])
-                self.assertEqual(again["event"], "job.overdue")
-                self.assertNotEqual(again["alert_id"], first["alert_id"])
                 since = s.get("/api/jobs/" + job["id"]).json["overdue_since"]
-                self.assertEqual(again["overdue_since"], since)
+                self.assertIsNotNone(since)
+                s.stop()  # its retry, waiting, stays in the outbox
+                self.assertRegex(s.server_log(), r"event=notify\.kept count=1 ")
+                first = rec.requests[0][3]
+                rec.status = 200
+                s.start()
+                got = wait_for(lambda: rec.ok, timeout=15, what="the alert sent at the next start")
+                self.assertEqual(got[0][3], first)
+                self.assertEqual(json.loads(first)["event"], "job.overdue")
+                self.assertIn("event=notify.resumed count=1", s.server_log())
+                self.assertEqual(s.get("/api/jobs/" + job["id"]).json["overdue_since"], since)
                 # the recovery likewise
                 rec.status = 500
                 n = len(rec.requests)
                 s.wait_run(s.run_job(job["id"]))
                 wait_for(lambda: rec.requests[n:], timeout=15, what="the recovery's first attempt")
+                self.assertEqual(len(rec.ok), 1)  # no second overdue alert meanwhile
                 s.stop()
+                first = rec.requests[n][3]
                 rec.status = 200
-                n = len(rec.requests)
                 s.start()
-                got = wait_for(lambda: rec.requests[n:], timeout=15, what="the recovery sent again")
-                doc = json.loads(got[0][3])
+                got = wait_for(lambda: rec.ok[1:], timeout=15, what="the recovery sent at the next start")
+                self.assertEqual(got[0][3], first)
+                doc = json.loads(first)
                 self.assertEqual((doc["event"], doc["reason"], doc["overdue_since"]),
                                  ("job.recovered", "succeeded", since))
         finally:
@@ -784,6 +798,144 @@ class OverdueAlertsEdges(unittest.TestCase):
                 self.assertIsNone(s.get("/api/jobs/" + job["id"]).json["overdue_since"])
         finally:
             rec.close()
+
+
+class DurableNotifications(unittest.TestCase):
+    """Every delivery is a row of the store's outbox, written with what calls for it, until it
+    is sent or given up: a crash, a shutdown or a full backlog loses none."""
+
+    def test_a_webhook_retried_at_a_crash_is_sent_after_the_restart(self):
+        rec = Receiver(status=503)
+        tasks = {"fails.json": sh_task("fails", "exit 2")}
+        try:
+            with Sked(tasks=tasks, args=FAST) as s:
+                job = s.create_job("fails", notification_statuses=["FAILED"],
+                                   notification_webhooks=[rec.url + "/hook"])
+                run = s.wait_run(s.run_job(job["id"]))
+                wait_for(lambda: "notify.retry" in s.server_log(), what="a retry waiting")
+                first = rec.requests[0][3]
+                s.kill9()
+                rec.status = 200
+                s.start()
+                got = wait_for(lambda: rec.ok, timeout=15, what="the webhook after the restart")
+                self.assertEqual(got[0][3], first)  # the same text
+                self.assertEqual(json.loads(first)["run"]["id"], run["id"])
+                self.assertIn("event=notify.resumed count=1", s.server_log())
+                wait_for(lambda: "sked_notifications_pending 0" in s.get("/metrics").raw,
+                         what="the outbox emptied")
+                time.sleep(1.5)
+                self.assertEqual(len(rec.ok), 1)  # once
+        finally:
+            rec.close()
+
+    def test_an_alert_pending_at_a_crash_is_sent_after_the_restart(self):
+        rec = Receiver(status=503)
+        try:
+            with Sked(tasks={"ok.json": sh_task("ok", "echo fine")}, args=FAST) as s:
+                job = s.create_job("ok", alert_after="1s", notification_webhooks=[rec.url + "/hook"])
+                wait_for(lambda: rec.requests, timeout=15, what="the alert's first attempt")
+                since = s.get("/api/jobs/" + job["id"]).json["overdue_since"]
+                first = rec.requests[0][3]
+                s.kill9()
+                rec.status = 200
+                s.start()
+                got = wait_for(lambda: rec.ok, timeout=15, what="the alert after the restart")
+                self.assertEqual(got[0][3], first)  # the same alert_id
+                doc = json.loads(first)
+                self.assertEqual((doc["event"], doc["job"]["id"], doc["overdue_since"]),
+                                 ("job.overdue", job["id"], since))
+                time.sleep(1.5)
+                self.assertEqual(len(rec.ok), 1)
+                self.assertEqual(s.get("/api/jobs/" + job["id"]).json["overdue_since"], since)
+        finally:
+            rec.close()
+
+    def test_failed_notices_of_runs_a_shutdown_interrupts_are_sent_at_the_next_start(self):
+        rec = Receiver(status=503)
+        tasks = {"slow.json": sh_task("slow", "sleep 60")}
+        try:
+            with Sked(tasks=tasks, args=FAST) as s:
+                job = s.create_job("slow", notification_statuses=["FAILED"],
+                                   notification_webhooks=[rec.url + "/hook"])
+                runs = [s.run_job(job["id"]) for _ in range(2)]
+                wait_for(lambda: all(s.get_run(r)["status"] == "RUNNING" for r in runs),
+                         what="both runs running")
+                s.stop()  # interrupts them: FAILED, their notices not sent yet
+                kept = s.server_log()
+                rec.status = 200
+                s.start()
+                got = wait_for(lambda: len(rec.ok) >= 2 and rec.ok, timeout=15,
+                               what="both FAILED notices")
+                self.assertRegex(kept, r"event=notify\.kept count=2 ")
+                docs = sorted((json.loads(g[3]) for g in got), key=lambda d: d["run"]["id"])
+                self.assertEqual([d["run"]["id"] for d in docs], sorted(r["id"] for r in runs))
+                for d in docs:
+                    self.assertEqual(d["status"], "FAILED")
+                    self.assertIn("interrupted", d["message"])
+                time.sleep(1.5)
+                self.assertEqual(len(rec.ok), 2)
+        finally:
+            rec.close()
+
+    def test_past_the_backlog_a_delivery_waits_and_goes_without_a_restart(self):
+        rec = Receiver()
+        rec.delay = 1.5
+        tasks = {"ok.json": sh_task("ok", "echo fine")}
+        try:
+            with Sked(tasks=tasks, args=FAST + ["--notify-backlog", "1"]) as s:
+                job = s.create_job("ok", notification_statuses=["SUCCESS"],
+                                   notification_webhooks=[rec.url + "/a", rec.url + "/b"])
+                s.wait_run(s.run_job(job["id"]))
+                self.assertIn("sked_notifications_pending 2", s.get("/metrics").raw)
+                got = wait_for(lambda: len(rec.ok) >= 2 and rec.ok, timeout=15,
+                               what="both deliveries, one after the other")
+                self.assertEqual(sorted(g[1] for g in got), ["/a", "/b"])
+                wait_for(lambda: "sked_notifications_pending 0" in s.get("/metrics").raw,
+                         what="the outbox emptied")
+                self.assertIn("sked_notifications_dropped_total 0", s.get("/metrics").raw)
+                self.assertNotIn("notify.dropped", s.server_log())
+        finally:
+            rec.close()
+
+    def test_past_its_bound_the_outbox_gives_up_its_oldest_waiting(self):
+        """Besides the deliveries in memory (--notify-backlog), at most 10,000 wait in the
+        outbox: past that the oldest waiting is given up, logged and counted."""
+        hang = socket.socket()
+        hang.bind(("127.0.0.1", 0))
+        hang.listen(64)  # accepted by the kernel, never answered
+        url = "http://127.0.0.1:%d/hook" % hang.getsockname()[1]
+        tasks = {"ok.json": sh_task("ok", "echo fine")}
+        try:
+            with Sked(tasks=tasks, args=FAST + ["--notify-backlog", "1"]) as s:
+                job = s.create_job("ok", notification_statuses=["SUCCESS"], notification_webhooks=[url])
+                s.stop()
+                # what a receiver down for long left: one delivery in memory, 10,000 waiting
+                refs = [str(uuid.uuid4()) for _ in range(10001)]
+                t = int(time.time() * 1e6)
+                db = sqlite3.connect(s.db)
+                db.executemany("INSERT INTO notify_outbox (created, channel, target, hook, event, "
+                               "ref_id, job_id, body) VALUES (?, 'webhook', ?, 1, 'run.finished', "
+                               "?, ?, '{}')", [(t, url, r, job["id"]) for r in refs])
+                db.commit()
+                db.close()
+                s.start()
+                self.assertIn("event=notify.resumed count=10001", s.server_log())
+                run = s.wait_run(s.run_job(job["id"]))
+                dropped = wait_for(lambda: [l for l in s.server_log().splitlines()
+                                            if "event=notify.dropped" in l], what="the oldest given up")
+                self.assertEqual(len(dropped), 1, dropped)
+                self.assertIn("channel=webhook run=%s job=%s hook=1 " % (refs[1], job["id"]), dropped[0])
+                self.assertIn('reason="10000 deliveries wait in the outbox already', dropped[0])
+                text = s.get("/metrics").raw
+                self.assertIn("sked_notifications_dropped_total 1", text)
+                self.assertIn("sked_notifications_pending 10001", text)
+                db = sqlite3.connect(s.db)
+                left = {r for (r,) in db.execute("SELECT ref_id FROM notify_outbox")}
+                db.close()
+                self.assertEqual(left, (set(refs) - {refs[1]}) | {run["id"]})
+                hang.close()  # the delivery under way fails: sked stops without waiting 10 s
+        finally:
+            hang.close()
 
 
 class ReceiverOn(Receiver):
@@ -1980,6 +2132,7 @@ class Upgrade(unittest.TestCase):
                 ALTER TABLE job DROP COLUMN overdue_at;
                 ALTER TABLE job DROP COLUMN alert_from;
                 DROP TABLE detached;
+                DROP TABLE notify_outbox;
                 PRAGMA user_version = 4;""")
             t = int(time.time() * 1e6)
             queued = str(uuid.uuid4())
@@ -1988,7 +2141,7 @@ class Upgrade(unittest.TestCase):
             db.commit()
             db.close()
             s.start()
-            self.assertEqual(s.get("/readyz").json["store_version"], 21)
+            self.assertEqual(s.get("/readyz").json["store_version"], 22)
             self.assertEqual(s.wait_run({"id": queued, "job_id": job["id"]})["status"], "SUCCESS")
             self.assertEqual(s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["total"], 4)
             s.wait_run(s.run_job(job["id"]))
