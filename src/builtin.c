@@ -23,6 +23,8 @@
 
 #define HTTP_BODY_CAP (64 * 1024)
 #define PRUNE_BATCH 500
+/* what a window of the prune should take at most, its transaction holding the write lock */
+#define PRUNE_TX_MS 20
 
 /* ---- the context ---- */
 
@@ -452,23 +454,34 @@ static int run_prune(struct builtin_ctx *c)
     bctx_log(c, LL_INFO, "deleting finished runs older than %s (jobs without a retention of their own)", d);
     int64_t now = time_now_us(), deleted = 0, cursor = 0;
     int rc = 0;
-    /* every run, oldest first, `batch` at a time, each window its own short transaction */
-    for (int more = 1; more == 1;) {
+    /* every run, oldest first, at most `batch` at a time, each window its own short
+     * transaction: while it deletes, the server's writes (every run's start and end, the
+     * scheduler's fires) wait for it. A window that took longer than PRUNE_TX_MS is halved
+     * for the next (runs with long logs take longer), a quick one doubled up to `batch`; and
+     * after each the prune pauses as long as the window took, so that it holds the write lock
+     * at most half the time. It starts at the default size, however large `batch` is */
+    int64_t window = batch < PRUNE_BATCH ? batch : PRUNE_BATCH;
+    for (int more = 1; more >= 1;) {
         if (bctx_cancelled(c)) {
             rc = 1;
             break;
         }
-        int64_t n = 0;
-        more = store_prune_window(st, now, retention, batch, &cursor, &n);
+        int64_t n = 0, t0 = time_mono_us();
+        more = store_prune_window(st, now, retention, window, &cursor, &n);
         if (more < 0) {
             bctx_message(c, "the store failed while deleting; see the server log");
             rc = 1;
             break;
         }
         deleted += n;
-        if (n) {
+        if (n || more == 2) { /* runs deleted, or a piece of their logs */
+            int64_t took_ms = (time_mono_us() - t0) / 1000;
+            if (took_ms > PRUNE_TX_MS && window > 1)
+                window /= 2;
+            else if (took_ms < PRUNE_TX_MS / 4 && window < batch)
+                window = window * 2 < batch ? window * 2 : batch;
             bctx_entries(c, deleted, -1, -1, -1);
-            bctx_sleep(c, 2); /* room for the server's writes */
+            bctx_sleep(c, took_ms > 2 ? took_ms : 2); /* room for the server's writes */
         }
     }
     store_close(st);

@@ -334,12 +334,15 @@ void store_audit_free(struct audit_entry *e, size_t n);
  * one), and their logs by cascade, among the `window` runs after *cursor (a rid; 0 to begin),
  * in one transaction (only when some are: else the window is only read), and moves *cursor
  * past them. *deleted says how many went. Returns 1 while runs remain after the cursor, 0 at
- * the end, < 0 on a store error. The runs are walked in the order they were made, each window
+ * the end, 2 when only a piece of the window's runs' logs was deleted (STORE_PRUNE_LOG_PIECE
+ * lines, their own transaction: a run's long log would hold the write lock for long): the
+ * same window is to be asked for again, < 0 on a store error. The runs are walked in the order they were made, each window
  * a short transaction, so the server's writes slip in between; no index of finished runs is
  * kept for it (every run's end would write one).
  */
 int store_prune_window(struct store *s, int64_t now, int64_t default_ms, int64_t window,
                        int64_t *cursor, int64_t *deleted);
+#define STORE_PRUNE_LOG_PIECE 10000
 
 /* ---- whole stores ---- */
 struct store_copy_info {

@@ -698,6 +698,7 @@ static void test_prune_window(void **state)
     const int64_t ages[] = {40, 20, 1};
     char kept[16][UUID_STR_LEN];
     size_t nkept = 0;
+    int64_t logged = 0; /* a run to be pruned, given a long log below */
     for (int k = 0; k < 3; k++) {
         for (int a = 0; a < 3; a++) {
             struct run r;
@@ -710,6 +711,7 @@ static void test_prune_window(void **state)
             /* past retention: default 30 days, short 5, long 60 */
             int64_t keep_days = k == 0 ? 30 : k == 1 ? 5 : 60;
             if (ages[a] <= keep_days) memcpy(kept[nkept++], r.id, UUID_STR_LEN);
+            else if (!logged) logged = r.rid;
             run_release(&r);
         }
         struct run live;
@@ -730,15 +732,31 @@ static void test_prune_window(void **state)
         assert_int_equal(deleted, 0);
     } while (more == 1);
     sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    /* a run to be pruned has a log of two and a half pieces: two go in transactions of their
+     * own (the window is asked for again), the rest with the runs */
+    char sql[300];
+    snprintf(sql, sizeof sql, "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n "
+             "WHERE x < %d) INSERT INTO run_log (rid, seq, ts, level, stream, message) SELECT "
+             "%lld, x, x, 1, 0, 'a line' FROM n", STORE_PRUNE_LOG_PIECE * 5 / 2, (long long)logged);
+    assert_int_equal(sqlite3_exec(other, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(other);
+    assert_true(store_log_count(S, logged, 0) == STORE_PRUNE_LOG_PIECE * 5 / 2);
     /* 12 runs in windows of 5: 5, 5, then 2 and the end */
     cursor = 0;
+    int pieces = 0;
     do {
         more = store_prune_window(S, now, 30 * 86400LL * 1000, 5, &cursor, &deleted);
         assert_true(more >= 0);
         total += deleted;
-        windows++;
-    } while (more == 1);
+        if (more == 2) {
+            assert_int_equal(deleted, 0);
+            pieces++;
+        } else {
+            windows++;
+        }
+    } while (more >= 1);
+    assert_int_equal(pieces, 2);
+    assert_int_equal(store_log_count(S, logged, 0), 0);
     assert_int_equal(windows, 3);
     assert_int_equal(total, 12 - (int64_t)nkept);
     assert_int_equal(nkept, 9); /* default: 20 and 1 days; short: 1; long: all three; 3 live */
