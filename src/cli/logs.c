@@ -18,7 +18,7 @@
 #include "commands.h"
 #include "model.h"
 
-#define PAGE_LINES 1000
+#define PAGE_LINES 5000 /* the most a page of the API holds (limit 0 … 5000) */
 #define RECONNECTS 5
 #define DOWN_WAIT 30 /* seconds a follow waits for a server that stopped answering */
 
@@ -399,8 +399,10 @@ int cmd_logs(int argc, char **argv)
         json_array_foreach(hits, i, line) print_line(line, as_json, stdout);
         size_t n = json_array_size(hits);
         after = json_integer_value(json_object_get(page, "after"));
+        /* a full page may end a finished run's log: then there is no next one to ask for */
+        bool complete = json_is_true(json_object_get(page, "complete"));
         json_decref(page);
-        if (n < PAGE_LINES) break;
+        if (n < PAGE_LINES || complete) break;
     }
     json_decref(run);
 out:

@@ -1111,7 +1111,30 @@ static json_t *webhooks_masked(const json_t *hooks)
     return out;
 }
 
+void api_job_last_read(struct store *st, const char *job_id, struct job_last *l)
+{
+    memset(l, 0, sizeof *l);
+    l->since = store_last_success_start(st, job_id);
+    l->any = store_run_latest(st, job_id, -1, &l->last) == 0;
+    for (int s = 0; l->any && s < RUN_STATUS_COUNT; s++)
+        l->has[s] = store_run_latest(st, job_id, s, &l->by[s]) == 0;
+}
+
+void api_job_last_release(struct job_last *l)
+{
+    if (l->any) run_release(&l->last);
+    for (int s = 0; s < RUN_STATUS_COUNT; s++)
+        if (l->has[s]) run_release(&l->by[s]);
+    memset(l, 0, sizeof *l);
+}
+
 void api_job_write(struct api_ctx *c, struct buf *b, const struct job *j, bool with_last)
+{
+    api_job_write_with(c, b, j, with_last, NULL);
+}
+
+void api_job_write_with(struct api_ctx *c, struct buf *b, const struct job *j, bool with_last,
+                        const struct job_last *pre)
 {
     char base[256], d[32];
     api_base_url(c, base, sizeof base);
@@ -1162,9 +1185,10 @@ void api_job_write(struct api_ctx *c, struct buf *b, const struct job *j, bool w
      * reference sends it); "null" when no run can start now (its job type is not loaded) */
     const struct task *t = taskset_get(dispatch_tasks(c->api->dispatch), j->task);
     json_t *errs = json_array();
-    json_t *resolved = t ? args_resolve(t, j->run_args, NULL,
-                                        store_last_success_start(c->api->store, j->id), errs)
-                         : NULL;
+    json_t *resolved =
+        t ? args_resolve(t, j->run_args, NULL,
+                         pre ? pre->since : store_last_success_start(c->api->store, j->id), errs)
+          : NULL;
     char *da = json_dump(resolved ? resolved
                          : t      ? json_object_get(j->run_args, "custom_args")
                                   : NULL);
@@ -1176,20 +1200,21 @@ void api_job_write(struct api_ctx *c, struct buf *b, const struct job *j, bool w
     if (with_last) {
         struct run r;
         emit_key(&w, "last_run");
-        if (store_run_latest(c->api->store, j->id, -1, &r) == 0) {
-            api_run_write(c, b, &r);
-            run_release(&r);
+        if (pre ? pre->any : store_run_latest(c->api->store, j->id, -1, &r) == 0) {
+            api_run_write(c, b, pre ? &pre->last : &r);
+            if (!pre) run_release(&r);
             emit_key(&w, "last_runs");
             struct emit lr = {NULL, b, true};
             buf_putc(b, '{');
             for (int s = 0; s < RUN_STATUS_COUNT; s++) {
-                if (store_run_latest(c->api->store, j->id, s, &r) != 0) continue;
+                if (pre ? !pre->has[s] : store_run_latest(c->api->store, j->id, s, &r) != 0)
+                    continue;
                 char key[32];
                 snprintf(key, sizeof key, "%s", run_status_name(s));
                 for (char *p = key; *p; p++) *p = (char)tolower((unsigned char)*p);
                 emit_key(&lr, key);
-                api_run_write(c, b, &r);
-                run_release(&r);
+                api_run_write(c, b, pre ? &pre->by[s] : &r);
+                if (!pre) run_release(&r);
             }
             buf_putc(b, '}');
         } else {
@@ -1261,6 +1286,7 @@ struct off_op {
     struct principal who;
     void (*work)(void *arg); /* or read, on the thread's reader */
     api_read_fn read;
+    bool quick; /* a read on the thread of short reads, whose reader is api->quick_reader */
     api_answer_fn answer;
     void *arg;
 };
@@ -1273,9 +1299,12 @@ static void off_work(void *arg)
         op->work(op->arg);
         return;
     }
-    /* the connection of this thread: a slot of api->readers, taken at its first read */
+    /* the connection of this thread: a slot of api->readers, taken at its first read (the
+     * thread of short reads has its own) */
     static _Thread_local struct store **mine;
-    if (!mine) {
+    if (!mine && op->quick) {
+        mine = &op->api->quick_reader;
+    } else if (!mine) {
         int i = atomic_fetch_add(&op->api->nreaders, 1);
         if (i < API_READERS) mine = &op->api->readers[i];
     }
@@ -1314,6 +1343,7 @@ static void off_submit(struct api_ctx *c, struct offload *pool, void (*work)(voi
                        api_read_fn read, api_answer_fn answer, void *arg)
 {
     struct off_op *op = xcalloc(1, sizeof *op);
+    op->quick = pool == c->api->quick;
     op->api = c->api;
     op->req = c->req;
     op->who = c->who;
@@ -1456,5 +1486,11 @@ void api_with_queues(struct api_ctx *c, api_read_fn also,
     op->also = also;
     op->answer = answer;
     op->arg = arg;
-    api_read_off_loop(c, queues_read, queues_answer, op);
+    struct api *api = c->api;
+    if (also || !api->search) {
+        api_read_off_loop(c, queues_read, queues_answer, op);
+        return;
+    }
+    if (!api->quick) api->quick = offload_new(api->base, 1);
+    off_submit(c, api->quick, NULL, queues_read, queues_answer, op);
 }

@@ -45,6 +45,11 @@ struct api {
     _Atomic int nreaders; /* threads that took one of readers */
     struct purge *purges; /* job deletions under way (api_jobs.c) */
     int port; /* the port listened on: the settings', or the one the kernel chose for 0 */
+    /* reads that are short whatever the store holds (the queues' depths, through their
+     * index): one thread of their own with its own connection, made on first use, so that
+     * they never wait behind a search on the threads above; NULL search: none */
+    struct offload *quick;
+    struct store *quick_reader;
 };
 
 /* Everything a handler gets. */
@@ -75,9 +80,10 @@ void api_off_loop(struct api_ctx *c, struct offload *pool, void (*work)(void *ar
 typedef void (*api_read_fn)(struct store *reader, void *arg);
 void api_read_off_loop(struct api_ctx *c, api_read_fn read, api_answer_fn answer, void *arg);
 
-/* The queues (dispatch_queues) with their depths, counted off the loop as a long read (a
- * backlog of 200,000 runs takes 20-30 ms), with also(reader, arg) there after them when not
- * NULL, then answer(c, queues, n, arg) on the loop; c is NULL (and qs too) when the client left
+/* The queues (dispatch_queues) with their depths, counted off the loop (a backlog of 200,000
+ * runs takes 20-30 ms): alone on the thread of short reads (api->quick), which no search holds
+ * up; with also(reader, arg) there after them when not NULL, as a long read. Then
+ * answer(c, queues, n, arg) on the loop; c is NULL (and qs too) when the client left
  * meanwhile. */
 void api_with_queues(struct api_ctx *c, api_read_fn also,
                      void (*answer)(struct api_ctx *c, const struct queue_info *qs, size_t n,
@@ -182,6 +188,21 @@ void api_reply_run(struct api_ctx *c, int status, const struct run *r);
 /* The job as JSON text appended to b. with_last: with last_run and last_runs (a list always
  * has them; a read when runs exist). */
 void api_job_write(struct api_ctx *c, struct buf *b, const struct job *j, bool with_last);
+/* What with_last writes of a job's runs, read ahead from a store (a reader's, off the loop):
+ * its default since (store_last_success_start), its newest run and its newest of each
+ * status. */
+struct job_last {
+    int64_t since;
+    bool any; /* the job has runs: last is its newest, by[s] its newest of status s if has[s] */
+    struct run last;
+    bool has[RUN_STATUS_COUNT];
+    struct run by[RUN_STATUS_COUNT];
+};
+void api_job_last_read(struct store *st, const char *job_id, struct job_last *l);
+void api_job_last_release(struct job_last *l);
+/* api_job_write with what it reads of the job's runs taken from pre (NULL: read now). */
+void api_job_write_with(struct api_ctx *c, struct buf *b, const struct job *j, bool with_last,
+                        const struct job_last *pre);
 /* Validates a job's JSON body against the job types ts and the queues of cfg and applies it to
  * j, each refusal added to errs. create: a new job (its task is required); full: fields left
  * out take their defaults (POST, PUT), else they keep j's (PATCH). */

@@ -18,6 +18,7 @@
 #include "builtin.h"
 #include "cron.h"
 #include "notify.h"
+#include "offload.h"
 #include "scheduler.h"
 #include "schema.h"
 #include "secrets.h"
@@ -600,6 +601,75 @@ static void reply_dry(struct api_ctx *c, const struct job *j)
     buf_free(&b);
 }
 
+/* A page of the jobs list, read off the loop (api_read_off_loop). */
+struct joblist {
+    struct page p;
+    struct job_query q; /* its strings owned */
+    int rc;
+    struct job *jobs;
+    struct job_last *last; /* each job's newest runs, for its document */
+    size_t n;
+    int64_t total;
+    int64_t used; /* no job matched a job type: how many jobs are of it at all (< 0: unread) */
+};
+
+static void joblist_read(struct store *reader, void *arg)
+{
+    struct joblist *l = arg;
+    l->rc = reader ? store_job_list(reader, &l->q, &l->jobs, &l->n, &l->total) : -EIO;
+    if (l->rc) return;
+    l->last = xcalloc(l->n ? l->n : 1, sizeof *l->last);
+    for (size_t i = 0; i < l->n; i++) api_job_last_read(reader, l->jobs[i].id, &l->last[i]);
+    if (l->total == 0 && l->q.task) {
+        /* whether the job type names any job: a misspelt one is refused on the loop, which
+         * knows the job types loaded */
+        struct job_query any = {.active = -1, .task = l->q.task};
+        struct job *none;
+        size_t nn;
+        int64_t used = 0;
+        int rc = store_job_list(reader, &any, &none, &nn, &used);
+        if (rc == 0) store_jobs_free(none, nn);
+        l->used = rc == 0 ? used : -1;
+    }
+}
+
+static void joblist_answer(struct api_ctx *c, void *arg)
+{
+    struct joblist *l = arg;
+    if (c && l->rc) {
+        api_error(c, 503, "the store failed; see the server log");
+    } else if (c && l->total == 0 && l->q.task && l->used == 0 &&
+               !taskset_get(dispatch_tasks(c->api->dispatch), l->q.task)) {
+        /* a job type that is neither loaded nor the type of any job is a misspelt one (ids
+         * are case-sensitive), which would otherwise find nothing, as if there were no such
+         * jobs; one whose task file was removed is still the type of the jobs made of it */
+        json_t *errs = json_array();
+        json_errs_add(errs, "task",
+                      "unknown job type '%.60s%s': no job type of this id is loaded and no "
+                      "job is of it (ids are case-sensitive; see GET /api/tasks)",
+                      l->q.task, strlen(l->q.task) > 60 ? "…" : "");
+        api_invalid(c, errs);
+    } else if (c) {
+        struct buf items = BUF_INIT;
+        for (size_t i = 0; i < l->n; i++) {
+            if (i) buf_putc(&items, ',');
+            api_job_write_with(c, &items, &l->jobs[i], true, &l->last[i]);
+        }
+        api_reply_list(c, &items, l->total, &l->p, NULL, NULL);
+        buf_free(&items);
+    }
+    if (l->rc == 0) {
+        for (size_t i = 0; i < l->n; i++) api_job_last_release(&l->last[i]);
+        free(l->last);
+        store_jobs_free(l->jobs, l->n);
+    }
+    free((char *)l->q.q);
+    free((char *)l->q.task);
+    free((char *)l->q.starts);
+    free((char *)l->q.id_prefix);
+    free(l);
+}
+
 void api_jobs_list(struct api_ctx *c)
 {
     static const char *const sorts[] = {"title", "created", "updated", NULL};
@@ -649,42 +719,18 @@ void api_jobs_list(struct api_ctx *c)
     q.desc = p.desc;
     q.offset = (p.page - 1) * p.size;
     q.limit = p.size;
-    struct job *jobs;
-    size_t n;
-    int64_t total;
-    if (store_job_list(c->api->store, &q, &jobs, &n, &total) != 0) {
-        api_error(c, 503, "the store failed; see the server log");
-        return;
-    }
-    /* a job type that is neither loaded nor the type of any job is a misspelt one (ids are
-     * case-sensitive), which would otherwise find nothing, as if there were no such jobs; one
-     * whose task file was removed is still the type of the jobs made of it */
-    if (total == 0 && q.task && !taskset_get(dispatch_tasks(c->api->dispatch), q.task)) {
-        struct job_query any = {.active = -1, .task = q.task};
-        struct job *none;
-        size_t nn;
-        int64_t used = 0;
-        int rc = store_job_list(c->api->store, &any, &none, &nn, &used);
-        if (rc == 0) store_jobs_free(none, nn);
-        if (rc == 0 && used == 0) {
-            store_jobs_free(jobs, n);
-            errs = json_array();
-            json_errs_add(errs, "task",
-                          "unknown job type '%.60s%s': no job type of this id is loaded and no "
-                          "job is of it (ids are case-sensitive; see GET /api/tasks)",
-                          q.task, strlen(q.task) > 60 ? "…" : "");
-            api_invalid(c, errs);
-            return;
-        }
-    }
-    struct buf items = BUF_INIT;
-    for (size_t i = 0; i < n; i++) {
-        if (i) buf_putc(&items, ',');
-        api_job_write(c, &items, &jobs[i], true);
-    }
-    store_jobs_free(jobs, n);
-    api_reply_list(c, &items, total, &p, NULL, NULL);
-    buf_free(&items);
+    /* every page counts the jobs that match and sorts them (0.1-0.4 s at 100,000 jobs), and
+     * each job's document reads its newest runs: read off the loop */
+    struct joblist *l = xcalloc(1, sizeof *l);
+    l->p = p;
+    l->q = q;
+    l->q.q = q.q ? xstrdup(q.q) : NULL;
+    l->q.task = q.task ? xstrdup(q.task) : NULL;
+    l->q.starts = q.starts ? xstrdup(q.starts) : NULL;
+    l->q.id_prefix = q.id_prefix ? xstrdup(q.id_prefix) : NULL;
+    l->rc = -EIO;
+    l->used = -1;
+    api_read_off_loop(c, joblist_read, joblist_answer, l);
 }
 
 /* Whether a chain of on_success lists leads from job `from` to job `to`, with the titles on
@@ -828,6 +874,10 @@ void api_release(struct api *api)
         store_close(api->readers[i]);
         api->readers[i] = NULL;
     }
+    offload_free(api->quick); /* its reads answered (or their clients gone) first */
+    api->quick = NULL;
+    store_close(api->quick_reader);
+    api->quick_reader = NULL;
 }
 
 void api_jobs_get(struct api_ctx *c)

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +68,118 @@ static int64_t after_param(struct api_ctx *c, json_t *errs)
     return api_int_param(c, "after", 0, 0, INT64_MAX / 2, errs);
 }
 
+/*
+ * The count of a run's lines of a level, kept between pages: a page of a log of a million lines
+ * counted them all (0.14 s), and a client reads such a log in 200 pages or more. A run's lines
+ * are only ever added, in transactions that each add seqs above every one stored, and go only
+ * with their run: the count of the lines up to a seq never changes. So a count is kept with the
+ * last seq it holds, by the run's id (a deleted run's rid may be given again, its id never) and
+ * the level; a page of a log whose last seq is still that one takes it as it is, and one of a
+ * log that grew since counts only the lines above it, when they are not too many.
+ */
+#define COUNTS_KEPT 64
+#define COUNT_GROWN_MAX 20000 /* more lines than that added since: counted afresh */
+#define COUNT_WINDOW 5000
+struct log_count {
+    char run_id[UUID_STR_LEN];
+    int level;
+    int64_t last_seq, count;
+    uint64_t used; /* when last taken, for replacement; 0: a free slot */
+};
+static struct {
+    pthread_mutex_t lock;
+    uint64_t clock;
+    struct log_count e[COUNTS_KEPT];
+} counts = {PTHREAD_MUTEX_INITIALIZER, 0, {{{0}, 0, 0, 0, 0}}};
+
+/* The count kept for the run's lines of level into *have, or false. */
+static bool count_kept(const char *run_id, int level, struct log_count *have)
+{
+    bool found = false;
+    pthread_mutex_lock(&counts.lock);
+    for (int i = 0; i < COUNTS_KEPT && !found; i++) {
+        struct log_count *e = &counts.e[i];
+        if (e->used && e->level == level && strcmp(e->run_id, run_id) == 0) {
+            e->used = ++counts.clock;
+            *have = *e;
+            found = true;
+        }
+    }
+    pthread_mutex_unlock(&counts.lock);
+    return found;
+}
+
+static void count_keep(const char *run_id, int level, int64_t last_seq, int64_t count)
+{
+    pthread_mutex_lock(&counts.lock);
+    struct log_count *slot = NULL;
+    for (int i = 0; i < COUNTS_KEPT; i++) {
+        struct log_count *e = &counts.e[i];
+        if (e->used && e->level == level && strcmp(e->run_id, run_id) == 0) {
+            slot = e;
+            break;
+        }
+        if (!slot || e->used < slot->used) slot = e; /* a free slot, else the least used */
+    }
+    /* another thread may have kept a newer one meanwhile */
+    if (!(slot->used && slot->level == level && strcmp(slot->run_id, run_id) == 0 &&
+          slot->last_seq > last_seq)) {
+        memcpy(slot->run_id, run_id, UUID_STR_LEN);
+        slot->level = level;
+        slot->last_seq = last_seq;
+        slot->count = count;
+        slot->used = ++counts.clock;
+    }
+    pthread_mutex_unlock(&counts.lock);
+}
+
+/* The number of lines of level (and above) of run run_id (rid), as store_log_count, and into
+ * *last_seq the last seq of the log (any level) read with it: the count holds the lines up to
+ * that seq. On a reader's connection. A kept count is right while lines are only added above
+ * the last seq; they are taken away only with their run, by the prune, which deletes a long
+ * log in pieces before its run: meanwhile, the seconds before the run is gone, a page of that
+ * log may tell a total of lines already deleted. */
+static int64_t log_total(struct store *st, const char *run_id, int64_t rid, int level,
+                         int64_t *last_seq)
+{
+    int64_t last = store_log_last_seq(st, rid);
+    struct log_count have;
+    bool kept = count_kept(run_id, level, &have);
+    if (kept && have.last_seq == last) {
+        *last_seq = last;
+        return have.count;
+    }
+    if (kept && have.last_seq < last && last - have.last_seq <= COUNT_GROWN_MAX) {
+        /* only the lines added since, up to the last seq read */
+        int64_t added = 0, after = have.last_seq;
+        bool ok = true;
+        for (;;) {
+            struct log_line *lines;
+            size_t n;
+            if (store_log_list(st, rid, after, last, level, COUNT_WINDOW, &lines, &n) != 0) {
+                ok = false;
+                break;
+            }
+            added += (int64_t)n;
+            if (n) after = lines[n - 1].seq;
+            store_log_free(lines, n);
+            if (n < COUNT_WINDOW) break;
+        }
+        if (ok) {
+            count_keep(run_id, level, last, have.count + added);
+            *last_seq = last;
+            return have.count + added;
+        }
+    }
+    int64_t total = store_log_count(st, rid, level);
+    int64_t again = store_log_last_seq(st, rid);
+    *last_seq = again;
+    /* lines added between the two reads: the count holds some of them, which is no count of
+     * a seq to keep */
+    if (again == last) count_keep(run_id, level, last, total);
+    return total;
+}
+
 /* A page of a run's log, read off the loop: a level filter reads the lines below it too, and
  * the count reads every line of the level, which for a run near its log cap (16 MiB of short
  * lines) takes long enough to hold up the loop. */
@@ -92,8 +205,7 @@ static void page_read(struct store *reader, void *arg)
     p->rc = store_log_list(reader, p->rid, p->after, INT64_MAX, p->level, (size_t)p->limit,
                            &p->lines, &p->n);
     if (p->rc) return;
-    p->total = store_log_count(reader, p->rid, p->level);
-    p->last_seq = store_log_last_seq(reader, p->rid);
+    p->total = log_total(reader, p->run_id, p->rid, p->level, &p->last_seq);
 }
 
 static void page_answer(struct api_ctx *c, void *arg)
@@ -228,7 +340,8 @@ static void search_read(struct store *reader, void *arg)
     ls->rc = reader ? store_log_list(reader, ls->rid, ls->after, INT64_MAX, LL_DEBUG,
                                      SEARCH_MAX, &ls->lines, &ls->n)
                     : -EIO;
-    if (ls->rc == 0) ls->total = store_log_count(reader, ls->rid, LL_DEBUG);
+    int64_t last_seq;
+    if (ls->rc == 0) ls->total = log_total(reader, ls->run_id, ls->rid, LL_DEBUG, &last_seq);
 }
 
 static void search_answer(struct api_ctx *c, void *arg)

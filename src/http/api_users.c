@@ -805,8 +805,9 @@ void api_tokens_revoke(struct api_ctx *c)
 
 /* ---- the audit trail ---- */
 
-/* A page of the audit trail; read off the loop when filtered by job, person or time, whose
- * totals count their entries (a tenth of a second at a million). */
+/* A page of the audit trail; read off the loop when filtered (by job, person, action or time),
+ * whose totals count their entries (a tenth of a second at a million), or past the first page,
+ * whose OFFSET reads the entries before it. */
 struct audit_read {
     struct page p;
     struct audit_query q; /* its strings owned */
@@ -931,7 +932,10 @@ void api_audit_list(struct api_ctx *c)
     a->q.limit = p.size;
     a->q.asc = !p.desc;
     a->rc = -EIO;
-    if (q.job_id || q.actor || q.since != NO_TIME) {
+    /* on the loop only the first page of the whole trail: its newest (or oldest) entries by
+     * id, and its count the span of the ids; a filter counts its entries, and an OFFSET
+     * reads every entry before the page */
+    if (q.job_id || q.actor || q.action || q.since != NO_TIME || a->q.offset > 0) {
         api_read_off_loop(c, audit_read, audit_answer, a);
         return;
     }

@@ -195,6 +195,69 @@ class Pages(unittest.TestCase):
         self.assertEqual(rest["warnings"], [])
 
 
+# Lines "row N" whose level follows N (ERROR, WARNING, DEBUG, INFO), in rounds: 40 lines, then
+# 60 more once the file go1 exists, then 25,000 once go2 does, then 10 once go3 does.
+GROWING = sh_task("growing", r'''
+emit() {
+    seq "$1" "$2" | awk '{ if ($1 % 7 == 0) print "<3>row " $1; else if ($1 % 3 == 0) print "<4>row " $1;
+                           else if ($1 % 2 == 0) print "<7>row " $1; else print "row " $1 }'
+}
+emit 1 40
+while [ ! -e go1 ]; do sleep 0.05; done
+emit 41 100
+while [ ! -e go2 ]; do sleep 0.05; done
+emit 101 25100
+while [ ! -e go3 ]; do sleep 0.05; done
+emit 25101 25110
+''')
+
+LEVEL_ORDER = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class Counts(unittest.TestCase):
+    """A page's total, after and complete, of a log that grows between pages and once it is
+    finished, with and without a level filter: counts kept between pages (the count of a long
+    log is not read again for each page) never say anything but what a count would."""
+
+    def check(self, s, run, lines, finished):
+        for level in (None, "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            mine = [l for l in lines
+                    if LEVEL_ORDER.index(l["level"]) >= LEVEL_ORDER.index(level or "DEBUG")]
+            seqs = [l["seq"] for l in mine]
+            q = "&level=%s" % level if level else ""
+            for _ in range(2):  # counted, then kept
+                for after, limit in ((0, 7), (0, 5000), (seqs[-1] if seqs else 0, 7),
+                                     (seqs[len(seqs) // 2] if seqs else 0, 3)):
+                    r = s.get("/api/jobs/%s/runs/%s/logs?after=%d&limit=%d%s" % (
+                        run["job_id"], run["id"], after, limit, q))
+                    self.assertEqual(r.status, 200, r)
+                    page = r.json
+                    want = [x for x in seqs if x > after][:limit]
+                    self.assertEqual([h["seq"] for h in page["hits"]["hits"]], want)
+                    self.assertEqual(page["hits"]["total"], len(seqs), (level, after, limit))
+                    self.assertEqual(page["after"], want[-1] if want else after)
+                    ended = len(want) < limit or (want and want[-1] >= lines[-1]["seq"])
+                    self.assertEqual(page["complete"], bool(finished and ended),
+                                     (level, after, limit))
+        r = s.get("/api/logs/jobs?q=%s&search_after=%d" % (run["id"], lines[-1]["seq"]))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["hits"]["total"], len(lines))
+
+    def test_totals_stay_exact_as_a_log_grows_and_once_it_ends(self):
+        with Sked(tasks={"growing.json": GROWING}, args=FAST) as s:
+            run = s.run_job(s.create_job("growing")["id"])
+            for n, go in ((40, "go1"), (100, "go2"), (25100, "go3"), (25110, None)):
+                wait_for(lambda: len(s.all_logs(run)) >= n, timeout=60, what="%d lines" % n)
+                if go is None:
+                    run = s.wait_run(run)
+                    self.assertEqual(run["status"], "SUCCESS")
+                lines = s.all_logs(run)
+                self.assertEqual(len(lines), n)
+                self.check(s, run, lines, finished=go is None)
+                if go:
+                    open(os.path.join(s.tasks_dir, go), "w").close()
+
+
 class Cap(unittest.TestCase):
     def test_flood_stays_within_the_cap(self):
         # at least 10 MB of 1000-byte lines, then more until told to stop
