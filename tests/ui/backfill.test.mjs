@@ -143,7 +143,8 @@ test('the job form sets an alert when the job stops succeeding; the job page say
   await page.goto(`${sked.url}/jobs/${job.id}/edit`);
   await page.getByLabel('Alert when no success for').fill('26h');
   await page.getByRole('button', { name: 'Save' }).click();
-  await page.getByRole('heading', { name: 'Harvest the archive', level: 1 }).waitFor();
+  // the job's page, once saved (the form's heading, “Edit “Harvest the archive””, holds the title too)
+  await page.getByRole('heading', { name: 'Harvest the archive', level: 1, exact: true }).waitFor();
   assert.equal((await sked.api('GET', `/api/jobs/${job.id}`)).alert_after, '1d2h'); // as durations are written back
   await page.getByText('after 1d2h without a success').waitFor();
   await page.goto(`${sked.url}/jobs/${job.id}/edit`);
