@@ -1111,11 +1111,11 @@ static json_t *webhooks_masked(const json_t *hooks)
     return out;
 }
 
-void api_job_last_read(struct store *st, const char *job_id, struct job_last *l)
+void api_job_last_read(struct store *st, const char *job_id, bool runs, struct job_last *l)
 {
     memset(l, 0, sizeof *l);
     l->since = store_last_success_start(st, job_id);
-    l->any = store_run_latest(st, job_id, -1, &l->last) == 0;
+    l->any = runs && store_run_latest(st, job_id, -1, &l->last) == 0;
     for (int s = 0; l->any && s < RUN_STATUS_COUNT; s++)
         l->has[s] = store_run_latest(st, job_id, s, &l->by[s]) == 0;
 }
@@ -1130,7 +1130,10 @@ void api_job_last_release(struct job_last *l)
 
 void api_job_write(struct api_ctx *c, struct buf *b, const struct job *j, bool with_last)
 {
-    api_job_write_with(c, b, j, with_last, NULL);
+    struct job_last l;
+    api_job_last_read(c->api->store, j->id, with_last, &l);
+    api_job_write_with(c, b, j, with_last, &l);
+    api_job_last_release(&l);
 }
 
 void api_job_write_with(struct api_ctx *c, struct buf *b, const struct job *j, bool with_last,
@@ -1185,10 +1188,7 @@ void api_job_write_with(struct api_ctx *c, struct buf *b, const struct job *j, b
      * reference sends it); "null" when no run can start now (its job type is not loaded) */
     const struct task *t = taskset_get(dispatch_tasks(c->api->dispatch), j->task);
     json_t *errs = json_array();
-    json_t *resolved =
-        t ? args_resolve(t, j->run_args, NULL,
-                         pre ? pre->since : store_last_success_start(c->api->store, j->id), errs)
-          : NULL;
+    json_t *resolved = t ? args_resolve(t, j->run_args, NULL, pre->since, errs) : NULL;
     char *da = json_dump(resolved ? resolved
                          : t      ? json_object_get(j->run_args, "custom_args")
                                   : NULL);
@@ -1198,23 +1198,19 @@ void api_job_write_with(struct api_ctx *c, struct buf *b, const struct job *j, b
     json_decref(errs);
 
     if (with_last) {
-        struct run r;
         emit_key(&w, "last_run");
-        if (pre ? pre->any : store_run_latest(c->api->store, j->id, -1, &r) == 0) {
-            api_run_write(c, b, pre ? &pre->last : &r);
-            if (!pre) run_release(&r);
+        if (pre->any) {
+            api_run_write(c, b, &pre->last);
             emit_key(&w, "last_runs");
             struct emit lr = {NULL, b, true};
             buf_putc(b, '{');
             for (int s = 0; s < RUN_STATUS_COUNT; s++) {
-                if (pre ? !pre->has[s] : store_run_latest(c->api->store, j->id, s, &r) != 0)
-                    continue;
+                if (!pre->has[s]) continue;
                 char key[32];
                 snprintf(key, sizeof key, "%s", run_status_name(s));
                 for (char *p = key; *p; p++) *p = (char)tolower((unsigned char)*p);
                 emit_key(&lr, key);
-                api_run_write(c, b, pre ? &pre->by[s] : &r);
-                if (!pre) run_release(&r);
+                api_run_write(c, b, &pre->by[s]);
             }
             buf_putc(b, '}');
         } else {

@@ -188,9 +188,9 @@ void api_reply_run(struct api_ctx *c, int status, const struct run *r);
 /* The job as JSON text appended to b. with_last: with last_run and last_runs (a list always
  * has them; a read when runs exist). */
 void api_job_write(struct api_ctx *c, struct buf *b, const struct job *j, bool with_last);
-/* What with_last writes of a job's runs, read ahead from a store (a reader's, off the loop):
- * its default since (store_last_success_start), its newest run and its newest of each
- * status. */
+/* What a job's document tells of its runs, read from a store (the loop's, or a reader's off
+ * the loop): its default since (store_last_success_start) and, when runs is true, its newest
+ * run and its newest of each status. */
 struct job_last {
     int64_t since;
     bool any; /* the job has runs: last is its newest, by[s] its newest of status s if has[s] */
@@ -198,9 +198,9 @@ struct job_last {
     bool has[RUN_STATUS_COUNT];
     struct run by[RUN_STATUS_COUNT];
 };
-void api_job_last_read(struct store *st, const char *job_id, struct job_last *l);
+void api_job_last_read(struct store *st, const char *job_id, bool runs, struct job_last *l);
 void api_job_last_release(struct job_last *l);
-/* api_job_write with what it reads of the job's runs taken from pre (NULL: read now). */
+/* api_job_write with what it tells of the job's runs read ahead into pre. */
 void api_job_write_with(struct api_ctx *c, struct buf *b, const struct job *j, bool with_last,
                         const struct job_last *pre);
 /* Validates a job's JSON body against the job types ts and the queues of cfg and applies it to

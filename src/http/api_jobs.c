@@ -619,7 +619,7 @@ static void joblist_read(struct store *reader, void *arg)
     l->rc = reader ? store_job_list(reader, &l->q, &l->jobs, &l->n, &l->total) : -EIO;
     if (l->rc) return;
     l->last = xcalloc(l->n ? l->n : 1, sizeof *l->last);
-    for (size_t i = 0; i < l->n; i++) api_job_last_read(reader, l->jobs[i].id, &l->last[i]);
+    for (size_t i = 0; i < l->n; i++) api_job_last_read(reader, l->jobs[i].id, true, &l->last[i]);
     if (l->total == 0 && l->q.task) {
         /* whether the job type names any job: a misspelt one is refused on the loop, which
          * knows the job types loaded */
