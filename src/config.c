@@ -37,6 +37,8 @@ void config_init(struct config *c)
     c->retention_ms = 90LL * 86400 * 1000;
     c->builtin_threads = 4;
     c->notify_backlog = 10000;
+    c->webhook_retry_ms = 1000;
+    c->mail_retry_ms = 60000;
     c->smtp_from = xstrdup("sked@localhost");
     c->durability = DURABILITY_NORMAL;
     c->log_level = LOG_INFO;
@@ -191,6 +193,11 @@ void config_usage(void)
           "  --notify-backlog N     e-mails and webhook calls held in memory to be sent; past\n"
           "                         it new ones wait in the store's outbox\n"
           "                         [SKED_NOTIFY_BACKLOG] (10000)\n"
+          "  --webhook-retry DURATION  wait before a failed webhook call is tried again,\n"
+          "                         doubled for each later attempt, 8 in all\n"
+          "                         [SKED_WEBHOOK_RETRY] (1s)\n"
+          "  --mail-retry DURATION  the same for an e-mail a mail server put off (4xx) or\n"
+          "                         that found no server, 6 attempts in all [SKED_MAIL_RETRY] (1m)\n"
           "  --trusted-proxies LIST reverse proxies (addresses, networks: 127.0.0.1,10.0.0.0/8)\n"
           "                         whose X-Forwarded-For names the client\n"
           "                         [SKED_TRUSTED_PROXIES] (none)\n"
@@ -388,6 +395,13 @@ static int set_option(struct config *c, const char *name, const char *val, const
             c->stop_grace_ms = n;
         else
             c->shutdown_grace_ms = n;
+    } else if (strcmp(name, "webhook-retry") == 0 || strcmp(name, "mail-retry") == 0) {
+        if (duration_parse(val, &n, &why) != 0)
+            return sk_err_set(e, -EINVAL, src, "'%s': %s", val, why);
+        if (n < 10 || n > 3600000)
+            return sk_err_set(e, -EINVAL, src, "'%s': a duration of 10ms to 1h, e.g. 1s or 5m",
+                              val);
+        *(name[0] == 'w' ? &c->webhook_retry_ms : &c->mail_retry_ms) = n;
     } else if (strcmp(name, "smtp-url") == 0) {
         const char *bad = *val ? smtp_url_error(val) : NULL;
         if (bad) {
@@ -495,6 +509,7 @@ const char *mail_address_problem(const char *s)
 static const char *options[] = {"db",         "listen",     "tasks",          "queues",
                                 "web-dir",    "secrets-dir", "retention",  "builtin-threads", "smtp-url",
                                 "smtp-from",  "public-url", "webhook-secret", "notify-backlog",
+                                "webhook-retry", "mail-retry",
                                 "node",       "log-cap",    "stop-grace",     "shutdown-grace",
                                 "max-body",   "durability", "log-level",      "log-format",
                                 "trusted-proxies", "pause-queues"};
@@ -525,6 +540,8 @@ static const struct {
     {"notifications", "public_url", "public-url"},
     {"notifications", "webhook_secret", "webhook-secret"},
     {"notifications", "backlog", "notify-backlog"},
+    {"notifications", "webhook_retry", "webhook-retry"},
+    {"notifications", "mail_retry", "mail-retry"},
 };
 
 struct file_ctx {
@@ -778,6 +795,8 @@ void config_reload(struct config *cur, struct config *fresh, char *restart, size
     cur->shutdown_grace_ms = fresh->shutdown_grace_ms;
     cur->retention_ms = fresh->retention_ms;
     cur->notify_backlog = fresh->notify_backlog;
+    cur->webhook_retry_ms = fresh->webhook_retry_ms;
+    cur->mail_retry_ms = fresh->mail_retry_ms;
     cur->log_level = fresh->log_level;
     cur->log_format = fresh->log_format;
 }
@@ -820,5 +839,7 @@ void config_print(const struct config *c, FILE *f)
     if (c->public_url) fprintf(f, "public_url = %s\n", c->public_url);
     if (c->webhook_secret) fprintf(f, "webhook_secret = ********\n");
     fprintf(f, "backlog = %d\n", c->notify_backlog);
+    print_duration(f, "webhook_retry", c->webhook_retry_ms);
+    print_duration(f, "mail_retry", c->mail_retry_ms);
     if (c->admin_token) fprintf(f, "\n# SKED_ADMIN_TOKEN is set (********)\n");
 }

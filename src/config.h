@@ -41,6 +41,8 @@ struct config {
     int64_t retention_ms;       /* sked.prune's default: finished runs older than this go */
     int builtin_threads;        /* threads that run builtin job types */
     int notify_backlog;         /* deliveries that may wait to be sent (notify.c) */
+    int64_t webhook_retry_ms;   /* first wait before a failed webhook call is tried again */
+    int64_t mail_retry_ms;      /* and a failed e-mail; each later wait doubles */
     char *smtp_url;             /* e.g. smtp://127.0.0.1:25; NULL: no e-mail */
     char *smtp_from;
     char *public_url;           /* how people reach sked, for links in notifications */

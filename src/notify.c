@@ -23,7 +23,11 @@
 #include "model.h"
 #include "offload.h"
 
-#define WEBHOOK_ATTEMPTS 5
+/* attempts in all, the waits between them doubling from the first (cfg->webhook_retry_ms,
+ * cfg->mail_retry_ms): with the defaults a webhook receiver may be down for about 2 min (1, 2,
+ * 4 … 64 s), a mail server that greylists or restarts for about 30 min (1, 2, 4, 8, 16 min) */
+#define WEBHOOK_ATTEMPTS 8
+#define MAIL_ATTEMPTS 6
 #define MAIL_THREADS 2
 #define HOOK_THREADS 8
 #define DELIVERY_TIMEOUT_MS 10000
@@ -449,6 +453,13 @@ static void send_email(struct delivery *d)
                  curl_easy_strerror(rc), reply);
     else if (!d->ok)
         snprintf(d->error, sizeof d->error, "%s", curl_easy_strerror(rc));
+    /* a server's 4xx puts the mail off (greylisting, a full queue), and a server not reached may
+     * be back soon: tried again; a 5xx (an unknown recipient), a refused login and settings
+     * curl cannot use fail the same way every time */
+    if (!d->ok && reply[0] != '4')
+        d->permanent = reply[0] == '5' || rc == CURLE_LOGIN_DENIED ||
+                       rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL ||
+                       (rc == CURLE_USE_SSL_FAILED && login);
     curl_slist_free_all(rcpt);
     curl_easy_cleanup(h);
     buf_free(&msg);
@@ -744,10 +755,11 @@ static void deliver_done(void *arg)
         take_up(n);
         return;
     }
-    bool again = d->ch == CH_WEBHOOK && d->attempt < WEBHOOK_ATTEMPTS && !d->permanent;
+    bool hook = d->ch == CH_WEBHOOK;
+    bool again = d->attempt < (hook ? WEBHOOK_ATTEMPTS : MAIL_ATTEMPTS) && !d->permanent;
     /* the attempts made go with the row: a restart goes on from the next one, so that a
-     * delivery is tried WEBHOOK_ATTEMPTS times in all, across restarts too (a store failure,
-     * store.error, only lets it have more) */
+     * delivery is tried as often in all across restarts too (a store failure, store.error, only
+     * lets it have more) */
     if (again && d->row > 0 &&
         store_outbox_attempted(n->store, d->row, d->run_id, d->attempt) == -ENOENT)
         log_debug("notify.row_gone", "%s=%s row=%lld", d->about, d->run_id, (long long)d->row);
@@ -758,7 +770,8 @@ static void deliver_done(void *arg)
         return;
     }
     if (again) {
-        int64_t wait_ms = 1000LL << (d->attempt - 1);
+        int64_t wait_ms = (hook ? n->cfg->webhook_retry_ms : n->cfg->mail_retry_ms)
+                          << (d->attempt - 1);
         log_warn("notify.retry", "%s attempt=%d reason=%s wait_ms=%lld",
                  described(d, who, sizeof who), d->attempt, log_q(d->error), (long long)wait_ms);
         n->stats.retries++;

@@ -137,7 +137,7 @@ static void render(struct api_ctx *c, const struct queue_info *qs, size_t nq, vo
                    "Notifications given up on after their last attempt, by channel.", failed, 2);
     one.value = (double)ns->retries;
     metrics_family(&out, "sked_notification_retries_total", "counter",
-                   "Webhook deliveries tried again after a failure.", &one, 1);
+                   "Deliveries (webhook calls, e-mails) tried again after a failure.", &one, 1);
     one.value = (double)ns->pending;
     metrics_family(&out, "sked_notifications_pending", "gauge",
                    "Deliveries not yet sent: queued, under way, waiting for a retry or in the store's outbox.", &one, 1);

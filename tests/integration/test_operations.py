@@ -85,11 +85,13 @@ class Receiver:
 class SmtpServer:
     """A small real SMTP server (plain, no STARTTLS offered) that keeps the messages it gets."""
 
-    def __init__(self, refuse=()):
+    def __init__(self, refuse=(), greylist=False):
         import socket
         self.messages = []
         self.commands = []  # every command line, as sent
         self.refuse = refuse  # recipients answered 550
+        self.greylist = greylist  # each recipient's first RCPT answered 451, as greylisting does
+        self.seen = set()
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
@@ -126,6 +128,10 @@ class SmtpServer:
             elif up.startswith("RCPT TO:"):
                 if cmd[8:].strip().strip("<>") in self.refuse:
                     send("550 5.1.1 <%s>: user unknown" % cmd[8:].strip().strip("<>"))
+                    continue
+                if self.greylist and cmd[8:].strip() not in self.seen:
+                    self.seen.add(cmd[8:].strip())
+                    send("451 4.7.1 greylisted, try again later")
                     continue
                 msg["rcpt"].append(cmd[8:].strip())
                 send("250 ok")
@@ -307,14 +313,71 @@ class Notifications(unittest.TestCase):
             smtp.close()
 
     def test_a_mail_server_that_is_down_never_fails_the_run(self):
+        """A mail server not reached may be back soon: the e-mail is tried 6 times in all, the
+        waits doubling from --mail-retry, then given up; the run is untouched."""
         dead = skedtest.free_port()
         tasks = {"ok.json": sh_task("ok", "echo fine")}
-        with Sked(tasks=tasks, args=FAST, env={"SKED_SMTP_URL": "smtp://127.0.0.1:%d" % dead}) as s:
+        with Sked(tasks=tasks, args=FAST + ["--mail-retry", "20ms"],
+                  env={"SKED_SMTP_URL": "smtp://127.0.0.1:%d" % dead}) as s:
             job = s.create_job("ok", notification_emails=["ops@example.org"], notification_statuses=["SUCCESS"])
             run = s.wait_run(s.run_job(job["id"]))
             self.assertEqual(run["status"], "SUCCESS")
-            wait_for(lambda: "notify.failed" in s.server_log(), what="the failure logged")
+            failed = wait_for(lambda: [l for l in s.server_log().splitlines() if "notify.failed" in l],
+                              what="the failure logged")
+            self.assertIn("channel=email", failed[0])
+            self.assertIn("attempts=6 ", failed[0])
+            retries = [l for l in s.server_log().splitlines() if "notify.retry" in l]
+            self.assertEqual([re.search(r"wait_ms=(\d+)", l).group(1) for l in retries],
+                             ["20", "40", "80", "160", "320"])
             self.assertEqual(s.get_run(run)["status"], "SUCCESS")
+
+    def test_an_email_put_off_by_the_mail_server_is_sent_later(self):
+        """Greylisting: a server answers 451 to a sender it does not know yet and takes the mail
+        when it comes again; an answer of 550 is final (one attempt)."""
+        smtp = SmtpServer(greylist=True, refuse=("nobody@example.org",))
+        tasks = {"ok.json": sh_task("ok", "echo fine")}
+        try:
+            with Sked(tasks=tasks, args=FAST + ["--mail-retry", "300ms"],
+                      env={"SKED_SMTP_URL": smtp.url}) as s:
+                job = s.create_job("ok", notification_statuses=["SUCCESS"],
+                                   notification_emails=["ops@example.org", "nobody@example.org"])
+                run = s.wait_run(s.run_job(job["id"]))
+                got = wait_for(lambda: smtp.messages, what="the e-mail on its second attempt")
+                self.assertEqual(got[0]["rcpt"], ["<ops@example.org>"])
+                self.assertIn(run["id"], got[0]["data"])
+                log = wait_for(lambda: "notify.failed" in s.server_log() and s.server_log(),
+                               what="the refused recipient given up")
+                retry = [l for l in log.splitlines() if "notify.retry" in l]
+                self.assertEqual(len(retry), 1, retry)
+                self.assertIn('to="ops@example.org" attempt=1 reason=', retry[0])
+                self.assertIn("451 4.7.1 greylisted", retry[0])
+                self.assertIn("wait_ms=300", retry[0])
+                self.assertIn('to="ops@example.org" attempt=2', [l for l in log.splitlines()
+                                                                  if "notify.sent" in l][0])
+                failed = [l for l in log.splitlines() if "notify.failed" in l]
+                self.assertIn('to="nobody@example.org" attempts=1 ', failed[0])
+        finally:
+            smtp.close()
+
+    def test_a_webhook_is_tried_eight_times(self):
+        """A receiver that stays down gets eight attempts, the waits doubling from
+        --webhook-retry; then the delivery is given up and counted."""
+        rec = Receiver(status=503)
+        try:
+            with Sked(tasks={"fails.json": sh_task("fails", "exit 2")},
+                      args=FAST + ["--webhook-retry", "10ms"]) as s:
+                job = s.create_job("fails", notification_statuses=["FAILED"],
+                                   notification_webhooks=[rec.url + "/hook"])
+                s.wait_run(s.run_job(job["id"]))
+                failed = wait_for(lambda: [l for l in s.server_log().splitlines() if "notify.failed" in l],
+                                  what="the delivery given up")
+                self.assertIn("attempts=8 ", failed[0])
+                self.assertEqual([h["X-Sked-Delivery"].rsplit("-", 1)[1] for _, _, h, _ in rec.requests],
+                                 [str(i) for i in range(1, 9)])
+                self.assertIn('sked_notification_failures_total{channel="webhook"} 1', s.get("/metrics").raw)
+                self.assertIn("sked_notification_retries_total 7", s.get("/metrics").raw)
+        finally:
+            rec.close()
 
 
     def test_an_answer_decides_by_its_head_and_deliveries_past_the_backlog_wait(self):

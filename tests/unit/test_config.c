@@ -29,6 +29,8 @@ static void test_defaults(void **state)
     assert_int_equal(c.log_cap_bytes, 16 * 1024 * 1024);
     assert_int_equal(c.stop_grace_ms, 10000);
     assert_int_equal(c.shutdown_grace_ms, 30000);
+    assert_int_equal(c.webhook_retry_ms, 1000);
+    assert_int_equal(c.mail_retry_ms, 60000);
     assert_int_equal(c.max_body_bytes, 1024 * 1024);
     assert_int_equal(c.durability, DURABILITY_NORMAL);
     assert_int_equal(c.log_level, LOG_INFO);
@@ -246,6 +248,12 @@ static void test_smtp_settings(void **state)
     assert_int_equal(load(&c, NULL, env, &e), 0);
     assert_string_equal(c.smtp_from, "sked@localhost");
     config_release(&c);
+    /* the waits before a delivery's retries */
+    const char *retry[] = {"SKED_WEBHOOK_RETRY=250ms", "SKED_MAIL_RETRY=5m", NULL};
+    assert_int_equal(load(&c, NULL, retry, &e), 0);
+    assert_int_equal(c.webhook_retry_ms, 250);
+    assert_int_equal(c.mail_retry_ms, 300000);
+    config_release(&c);
 }
 
 static void test_trusted_proxies(void **state)
@@ -332,6 +340,9 @@ static void test_load_errors(void **state)
     BAD("--smtp-url", "not closed", "--smtp-url", "smtp://[::1:25");
     BAD("--retention", "at least 1m", "--retention", "30s");
     BAD("--retention", "at most 100 years", "--retention", "36601d");
+    BAD("--webhook-retry", "a duration of 10ms to 1h", "--webhook-retry", "5ms");
+    BAD("--mail-retry", "a duration of 10ms to 1h", "--mail-retry", "2h");
+    BAD("--mail-retry", "expected a duration", "--mail-retry", "soon");
     BAD("--log-level", "expected debug, info, warn or error", "--log-level", "trace");
     BAD("--log-format", "expected text or json", "--log-format", "xml");
     BAD("--bogus", "unknown option", "--bogus", "1");
