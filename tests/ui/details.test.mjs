@@ -757,3 +757,32 @@ test('activating a job whose interval fires at once asks first and says that a r
   await actions.getByRole('button', { name: 'Activate', exact: true }).waitFor();
   assert.equal(await page.getByRole('dialog').count(), 0);
 });
+
+test('checking Active in the edit form of a job whose interval fires at once asks first too', async () => {
+  const job = await sked.createJob({ title: 'Every three hours', task: 'exit_with', active: false, schedule: { type: 'interval', hours: 3 } });
+  await page.goto(`${sked.url}/jobs/${job.id}/edit`);
+  await page.getByLabel('Active', { exact: true }).check();
+  await page.getByRole('button', { name: 'Save' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Activate “Every three hours”?' });
+  await confirm.getByText('which fires at once when the job is activated: a run starts now', { exact: false }).waitFor();
+  await confirm.getByRole('button', { name: 'Cancel' }).click();
+  await confirm.waitFor({ state: 'detached' });
+  // nothing saved, the form still open with the box checked
+  assert.equal((await sked.api('GET', `/api/jobs/${job.id}`)).active, false);
+  assert.equal((await sked.api('GET', `/api/jobs/${job.id}/runs`)).hits.total, 0);
+  assert.equal(await page.getByLabel('Active', { exact: true }).isChecked(), true);
+  await page.getByRole('button', { name: 'Save' }).click();
+  await confirm.getByRole('button', { name: 'Activate and run now' }).click();
+  await page.locator('#toasts').getByText('Saved and activated “Every three hours”: its interval fired at once, so a run starts now.').waitFor();
+  await page.waitForURL(new RegExp(`/jobs/${job.id}$`));
+  assert.equal((await sked.api('GET', `/api/jobs/${job.id}`)).active, true);
+  await until(async () => assert.equal((await sked.api('GET', `/api/jobs/${job.id}/runs`)).hits.total, 1));
+  // a save that leaves an inactive job inactive asks nothing
+  await sked.api('PATCH', `/api/jobs/${job.id}`, { active: false });
+  await page.goto(`${sked.url}/jobs/${job.id}/edit`);
+  await page.getByLabel('Description').fill('three-hourly');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(new RegExp(`/jobs/${job.id}$`));
+  assert.equal(await page.getByRole('dialog').count(), 0);
+  assert.equal((await sked.api('GET', `/api/jobs/${job.id}`)).description, 'three-hourly');
+});

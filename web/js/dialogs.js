@@ -635,6 +635,21 @@ export function scheduleDialog(job, { onSaved } = {}) {
 
 // ---- confirmations ---------------------------------------------------------------------
 
+// Whether activating this inactive job may go on: a saved interval starts afresh when its job is
+// activated, so it fires at once (docs/cron.md); that is said first. True at once otherwise.
+export function intervalFiresNow(job) {
+  return !job.active && job.schedule && job.schedule.type === 'interval';
+}
+
+export async function confirmActivation(job) {
+  if (!intervalFiresNow(job)) return true;
+  return confirmDialog({
+    title: `Activate “${job.title}”?`,
+    message: `Its schedule is an interval (${describeSchedule(job.schedule).replace(/^./, (c) => c.toLowerCase())}), which fires at once when the job is activated: a run starts now, then one every interval.`,
+    confirmLabel: 'Activate and run now', danger: false,
+  });
+}
+
 export async function deleteJob(job, { onDeleted } = {}) {
   const ok = await confirmDialog({
     title: `Delete “${job.title}”?`,

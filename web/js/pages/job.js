@@ -3,10 +3,12 @@
 
 import { api } from '../api.js';
 import { h, icon, timeEl, describeSchedule, isActive, put, shortId, formatDuration } from '../dom.js';
-import { button, pager, pageHeader, emptyState, errorBox, select, toast, jsonBlock, confirmDialog } from '../components.js';
+import { button, pager, pageHeader, emptyState, errorBox, select, toast, jsonBlock } from '../components.js';
 import { navigate, onLeave, isCurrent, setQuery } from '../router.js';
 import { can } from '../session.js';
-import { configureAndRun, backfill, stopJobRuns, scheduleDialog, deleteJob } from '../dialogs.js';
+import {
+  configureAndRun, backfill, stopJobRuns, scheduleDialog, deleteJob, confirmActivation, intervalFiresNow,
+} from '../dialogs.js';
 import { createRunsTable, RUN_STATUS_FILTERS, watchRuns } from '../runs.js';
 import { getTasks } from '../catalog.js';
 
@@ -178,13 +180,8 @@ export async function jobPage(el, { params, query, token }) {
   }
 
   async function toggleActive() {
-    // an interval starts afresh when the job is activated: it fires at once (docs/cron.md)
-    const firesNow = !job.active && job.schedule && job.schedule.type === 'interval';
-    if (firesNow && !await confirmDialog({
-      title: `Activate “${job.title}”?`,
-      message: `Its schedule is an interval (${describeSchedule(job.schedule).replace(/^./, (c) => c.toLowerCase())}), which fires at once when the job is activated: a run starts now, then one every interval.`,
-      confirmLabel: 'Activate and run now', danger: false,
-    })) return;
+    const firesNow = intervalFiresNow(job);
+    if (!await confirmActivation(job)) return;
     try {
       job = await api.patch(`/jobs/${job.id}`, { active: !job.active });
       toast(!job.active ? 'Job deactivated: its schedule does not fire.'

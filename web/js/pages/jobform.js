@@ -9,7 +9,7 @@ import {
 } from '../components.js';
 import { argsForm, jsonEditor, customArgsExample } from '../argsform.js';
 import { getTasks, getQueues, getTaskArgs, queueLabel } from '../catalog.js';
-import { pausedQueueNote } from '../dialogs.js';
+import { pausedQueueNote, confirmActivation, intervalFiresNow } from '../dialogs.js';
 import { navigate, isCurrent, onLeave, holdOnLeave, cameFromApp } from '../router.js';
 import { can } from '../session.js';
 
@@ -239,10 +239,15 @@ export async function jobFormPage(el, { params, token }) {
     }
     try {
       if (editing) {
+        // checked Active on an inactive job whose interval then fires at once: asked, as the
+        // job page's Activate asks
+        const firesNow = active.checked && intervalFiresNow(job);
+        if (firesNow && !await confirmActivation(job)) return;
         // PATCH names only the form's fields, so the schedule and what the form does not show stay.
         const saved = await send();
         edited = false;
-        toast(`Saved “${saved.title}”.`);
+        toast(firesNow ? `Saved and activated “${saved.title}”: its interval fired at once, so a run starts now.`
+          : `Saved “${saved.title}”.`);
         navigate(`/jobs/${saved.id}`);
       } else {
         const created = await send();
