@@ -121,8 +121,55 @@ char *json_dump(const json_t *v)
     return buf_steal(&b);
 }
 
+/* What one answer lists at most: a body of thousands of bad fields is answered with the first
+ * ones and a count of the rest, in time and size that do not grow with it (a list that merged
+ * every field into every other would take quadratic time on the event loop). */
+#define ERRS_FIELDS_MAX 100
+#define ERRS_MESSAGES_MAX 20
+#define ERRS_FIELD_BYTES 200
+#define ERRS_MORE "…" /* the field of the entry past them: how many fields are not listed */
+
+/* Counts one more thing left out in list at index at: "and N more THINGS, not listed" there. */
+static void left_out(json_t *list, size_t at, const char *one, const char *many)
+{
+    const char *was = json_string_value(json_array_get(list, at));
+    long long n = 1 + (was ? strtoll(was + strlen("and "), NULL, 10) : 0);
+    char text[128];
+    snprintf(text, sizeof text, "and %lld more %s, not listed", n, n == 1 ? one : many);
+    if (was)
+        json_array_set_new(list, at, json_string(text));
+    else
+        json_array_append_new(list, json_string(text));
+}
+
 void json_errs_add(json_t *errs, const char *field, const char *fmt, ...)
 {
+    /* a field quoted from the input may be as long as the body: its start names it */
+    size_t flen = strlen(field), keep = flen;
+    if (flen > ERRS_FIELD_BYTES)
+        for (keep = ERRS_FIELD_BYTES; keep > 0 && ((unsigned char)field[keep] & 0xC0) == 0x80;)
+            keep--; /* not within a character */
+    struct buf f = BUF_INIT;
+    utf8_sanitize(&f, field, keep);
+    if (keep < flen) buf_puts(&f, "…");
+    json_t *same = NULL;
+    for (size_t i = 0; i < json_array_size(errs) && i < ERRS_FIELDS_MAX && !same; i++)
+        if (strcmp(json_str(json_array_get(errs, i), "field"), buf_cstr(&f)) == 0)
+            same = json_array_get(errs, i);
+    json_t *messages = same ? json_object_get(same, "messages") : NULL;
+    if (same && json_array_size(messages) >= ERRS_MESSAGES_MAX) {
+        buf_free(&f);
+        left_out(messages, ERRS_MESSAGES_MAX, "problem of this field", "problems of this field");
+        return;
+    }
+    if (!same && json_array_size(errs) >= ERRS_FIELDS_MAX) {
+        buf_free(&f);
+        if (json_array_size(errs) == ERRS_FIELDS_MAX)
+            json_array_append_new(errs, json_pack("{s:s, s:[]}", "field", ERRS_MORE, "messages"));
+        left_out(json_object_get(json_array_get(errs, ERRS_FIELDS_MAX), "messages"), 0,
+                 "field with errors", "fields with errors");
+        return;
+    }
     struct buf b = BUF_INIT;
     va_list ap;
     va_start(ap, fmt);
@@ -130,24 +177,16 @@ void json_errs_add(json_t *errs, const char *field, const char *fmt, ...)
     va_end(ap);
     /* both repaired to UTF-8 (a name or value quoted from the input, or cut short to fit, may
      * not be), since a JSON string cannot hold anything else and the error must never be lost */
-    struct buf m = BUF_INIT, f = BUF_INIT;
+    struct buf m = BUF_INIT;
     utf8_sanitize(&m, b.data ? b.data : "", b.len);
-    utf8_sanitize(&f, field, strlen(field));
     buf_free(&b);
     json_t *msg = json_string(buf_cstr(&m));
     buf_free(&m);
-    size_t i;
-    json_t *item;
-    json_array_foreach(errs, i, item)
-    {
-        if (strcmp(json_str(item, "field"), buf_cstr(&f)) == 0) {
-            json_array_append_new(json_object_get(item, "messages"), msg);
-            buf_free(&f);
-            return;
-        }
-    }
-    json_array_append_new(errs,
-                          json_pack("{s:s, s:[o]}", "field", buf_cstr(&f), "messages", msg));
+    if (same)
+        json_array_append_new(messages, msg);
+    else
+        json_array_append_new(errs,
+                              json_pack("{s:s, s:[o]}", "field", buf_cstr(&f), "messages", msg));
     buf_free(&f);
 }
 

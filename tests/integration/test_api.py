@@ -187,6 +187,25 @@ class BadInput(ApiCase):
             field = json.load(f)["components"]["schemas"]["FieldError"]["properties"]["field"]
         self.assertEqual(field.get("minLength", 0), 0)
 
+    def test_thousands_of_unknown_fields_get_a_short_answer(self):
+        """An error list is capped (100 fields, the rest counted), so that a body of thousands of
+        bad fields, sent even before signing in, is answered at once and small."""
+        body = json.dumps({"k%05d" % i: 1 for i in range(20000)}).encode()
+        for path in ("/api/session", "/api/schedules/preview", "/api/jobs"):
+            with self.subTest(path=path):
+                r = self.s.request("POST", path, raw=body)
+                self.assertError(r, 400)
+                errs = r.json["errors"]
+                self.assertEqual(len(errs), 101)
+                self.assertEqual(errs[0]["field"], "k00000")
+                self.assertEqual(errs[-1]["field"], "…")
+                # the unknown ones past the first 100, and the required fields missing
+                left = re.fullmatch(r"and (\d+) more fields with errors, not listed", errs[-1]["messages"][0])
+                self.assertTrue(left and 19900 <= int(left.group(1)) <= 19902, errs[-2:])
+                self.assertLess(len(r.raw), 20000)
+        r = self.s.request("POST", "/api/schedules/preview", raw=json.dumps({"y" * 5000: 1}).encode())
+        self.assertEqual(r.json["errors"][0]["field"], "y" * 200 + "…")
+
     def test_body_must_be_an_object(self):
         for raw, kind in ((b"[1, 2]", "array"), (b'"text"', "string"), (b"42", "integer"),
                           (b"null", "null")):

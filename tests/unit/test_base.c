@@ -931,6 +931,33 @@ static void test_json_helpers(void **state)
     assert_int_equal(json_array_size(errs), 4);
     assert_err_field(errs, "schedule.tim\xef\xbf\xbd", "unknown field");
     json_decref(errs);
+    /* at most 100 fields and 20 messages a field, the rest counted; a long field name cut at
+     * 200 bytes, never within a character */
+    errs = json_array();
+    for (int i = 0; i < 20 + 3; i++) json_errs_add(errs, "same", "problem %d", i);
+    char name[16];
+    for (int i = 1; i < 100 + 5; i++) {
+        snprintf(name, sizeof name, "f%d", i);
+        json_errs_add(errs, name, "unknown field");
+    }
+    assert_int_equal(json_array_size(errs), 101);
+    json_t *same = json_object_get(json_array_get(errs, 0), "messages");
+    assert_int_equal(json_array_size(same), 21);
+    assert_string_equal(json_string_value(json_array_get(same, 19)), "problem 19");
+    assert_string_equal(json_string_value(json_array_get(same, 20)),
+                        "and 3 more problems of this field, not listed");
+    assert_string_equal(json_str(json_array_get(errs, 99), "field"), "f99");
+    assert_err_field(errs, "\xe2\x80\xa6", "and 5 more fields with errors, not listed");
+    json_decref(errs);
+    errs = json_array();
+    char longname[300];
+    memset(longname, 'x', 199);
+    strcpy(longname + 199, "\xc3\xa9tail"); /* é across the 200th byte */
+    json_errs_add(errs, longname, "unknown field");
+    const char *cut = json_str(json_array_get(errs, 0), "field");
+    assert_int_equal(strlen(cut), 199 + 3);
+    assert_string_equal(cut + 199, "\xe2\x80\xa6");
+    json_decref(errs);
 
     json_t *o = J("{\"s\":\"x\",\"n\":1,\"r\":1.5,\"t\":true,\"f\":false,\"z\":null,"
                   "\"a\":[],\"o\":{},\"e\":\"\"}");
