@@ -23,6 +23,9 @@
 #include "schema.h"
 #include "secrets.h"
 
+/* addresses a job's notifications go to */
+#define NOTIFY_EMAILS_MAX 50
+
 static const char *writable[] = {"title",         "description",   "task",
                                  "active",        "default_queue", "schedule",
                                  "args",          "custom_args",   "notification_emails",
@@ -211,9 +214,13 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
         if (emails || full) {
             size_t i;
             json_t *e;
-            if (emails && !json_is_null(emails) && !json_is_array(emails))
-                json_errs_add(errs, "notification_emails", "must be a list of e-mail addresses");
-            json_array_foreach(json_is_array(emails) ? emails : NULL, i, e)
+            /* bounded, as each address is compared with those before it and gets an e-mail
+             * of every run that ends */
+            bool list = json_is_array(emails) && json_array_size(emails) <= NOTIFY_EMAILS_MAX;
+            if (emails && !json_is_null(emails) && !list)
+                json_errs_add(errs, "notification_emails",
+                              "must be a list of at most %d e-mail addresses", NOTIFY_EMAILS_MAX);
+            json_array_foreach(list ? emails : NULL, i, e)
             {
                 const char *s = json_string_value(e), *why = s ? mail_address_problem(s) : NULL;
                 if (!s)
@@ -230,9 +237,11 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
         if (statuses || full) {
             size_t i;
             json_t *e;
-            if (statuses && !json_is_null(statuses) && !json_is_array(statuses))
-                json_errs_add(errs, "notification_statuses", "must be a list of run statuses");
-            json_array_foreach(json_is_array(statuses) ? statuses : NULL, i, e)
+            bool list = json_is_array(statuses) && json_array_size(statuses) <= 5;
+            if (statuses && !json_is_null(statuses) && !list)
+                json_errs_add(errs, "notification_statuses",
+                              "must be a list of run statuses, each at most once");
+            json_array_foreach(list ? statuses : NULL, i, e)
             {
                 const char *s = json_string_value(e);
                 if (!s)

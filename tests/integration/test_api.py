@@ -325,6 +325,11 @@ class BadInput(ApiCase):
              "'OPS@example.com' is listed twice"),
             ({"notification_webhooks": ["https://h.example/x", "https://h.example/x"]},
              "notification_webhooks", "'https://h.example/x' is listed twice"),
+            # bounded lists: each item is compared with those before it
+            ({"notification_emails": ["u%d@example.com" % i for i in range(51)]},
+             "notification_emails", "must be a list of at most 50 e-mail addresses"),
+            ({"notification_statuses": ["FAILED"] * 6}, "notification_statuses",
+             "must be a list of run statuses, each at most once"),
         ]
         for fields, field, fragment in cases:
             with self.subTest(fields=fields):
