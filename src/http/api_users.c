@@ -14,6 +14,7 @@
 #include "api.h"
 #include "base/json.h"
 #include "base/timeutil.h"
+#include "base/utf8.h"
 #include "base/uuid.h"
 #include "base/xalloc.h"
 #include "offload.h"
@@ -138,11 +139,41 @@ static void pw_start(struct api_ctx *c, struct pw_op *op)
 
 /* ---- sessions ---- */
 
+/* Whether account id is still there, enabled, with the very password hash `checked` that a
+ * password was checked against. A check waits its turn for a while, and meanwhile `sked user
+ * passwd` (which writes the store itself, not through the loop), an admin or the person may
+ * have set another password or disabled the account: what the old password was checked for
+ * must not outlive that. When now is not NULL and the answer is true, it gets the account as it
+ * is (the caller's to release). */
+static bool checked_hash_stands(struct api_ctx *c, const char *id, const char *checked,
+                                struct account *now)
+{
+    struct account a;
+    if (!id[0] || !checked || store_account_get(c->api->store, id, &a) != 0) return false;
+    bool same = !a.disabled && a.password_hash && strcmp(a.password_hash, checked) == 0;
+    if (same && now)
+        *now = a;
+    else
+        account_release(&a);
+    return same;
+}
+
+/* checked_hash_stands for a sign-in: on success the account as it is now replaces op's copy. */
+static bool still_as_checked(struct api_ctx *c, struct pw_op *op)
+{
+    struct account now;
+    if (!checked_hash_stands(c, op->acc.id, op->stored_hash, &now)) return false;
+    account_release(&op->acc);
+    op->acc = now;
+    return true;
+}
+
 static void login_done(struct api_ctx *c, struct pw_op *op)
 {
     int64_t now = time_now_us();
     const char *username = json_str(op->body, "username");
-    if (!op->verified || op->acc.disabled || !op->acc.id[0]) {
+    /* a password changed while it was checked is a wrong one now, and is answered so */
+    if (!op->verified || op->acc.disabled || !op->acc.id[0] || !still_as_checked(c, op)) {
         attempt_end(op, true);
         api_audit(c, "login.failed", NULL, NULL, op->acc.id[0] ? op->acc.id : NULL,
                   json_pack("{s:s}", "username", username));
@@ -237,6 +268,9 @@ static bool caller_checked(struct api_ctx *c, struct pw_op *op, const char *duri
                            const char *wrong)
 {
     if (!op->current) return true;
+    /* a password reset while it was checked: what was given is not the current one now */
+    if (op->verified && !checked_hash_stands(c, c->who.id, op->stored_hash, NULL))
+        op->verified = false;
     attempt_end(op, !op->verified);
     if (op->verified) return true;
     api_audit(c, "login.failed", NULL, NULL, c->who.id[0] ? c->who.id : NULL,
@@ -402,6 +436,143 @@ static void account_fields(json_t *body, struct account *a, json_t *errs)
     }
 }
 
+/* ---- display names ---- */
+
+/* Names sked shows for what no person did: the bootstrap token (the starter of its runs, in
+ * the audit trail), the starter of scheduled, chained and retry runs in the web admin, and a
+ * caller without credentials in the audit trail. A person shown so would pass for sked. */
+static const char *const names_of_no_one[] = {"bootstrap token", "bootstrap", "System",
+                                              "anonymous", NULL};
+/* What the audit trail's page adds to a name to tell how someone acted. */
+static const char *const acted_through[] = {" (API token)", " (command line)", NULL};
+
+/* The length of the white space character s starts with (of at most n bytes), or 0: ASCII's
+ * and Unicode's, which a page shows as a space. *none: it takes no room at all (U+200B and
+ * the like), so it is left out rather than read as a space. */
+static size_t space_at(const unsigned char *s, size_t n, bool *none)
+{
+    *none = false;
+    if (n >= 1 && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r'))) return 1;
+    if (n >= 2 && s[0] == 0xC2 && (s[1] == 0xA0 || s[1] == 0xAD)) { /* NBSP, soft hyphen */
+        *none = s[1] == 0xAD;
+        return 2;
+    }
+    if (n < 3 || (s[0] & 0xF0) != 0xE0 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+        return 0;
+    unsigned cp = ((s[0] & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
+    *none = (cp >= 0x200B && cp <= 0x200D) || cp == 0x2060 || cp == 0xFEFF;
+    if (*none || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
+        cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000)
+        return 3;
+    return 0;
+}
+
+/* A name as people read it, for comparing: case-folded, without white space at either end,
+ * one space for each run of it within, and without characters that take no room - so
+ * " ADMINISTRATOR", "Admin\u200bistrator" and "administrator" read alike. */
+static void name_key(struct buf *out, const char *name)
+{
+    struct buf spaced = BUF_INIT;
+    const unsigned char *p = (const unsigned char *)name;
+    size_t n = strlen(name);
+    bool gap = false;
+    for (size_t i = 0; i < n;) {
+        bool none;
+        size_t w = space_at(p + i, n - i, &none);
+        if (w) {
+            gap = gap || !none;
+            i += w;
+            continue;
+        }
+        if (gap && spaced.len) buf_putc(&spaced, ' ');
+        gap = false;
+        buf_putc(&spaced, (char)p[i++]);
+    }
+    utf8_fold(out, spaced.data ? spaced.data : "", spaced.len);
+    buf_free(&spaced);
+}
+
+static bool same_name(const struct buf *key, const char *name)
+{
+    struct buf other = BUF_INIT;
+    name_key(&other, name ? name : "");
+    bool same = other.len == key->len && memcmp(other.data, key->data, key->len) == 0;
+    buf_free(&other);
+    return same;
+}
+
+/* Whether display name d, of the account with id (and username), would pass for someone
+ * else: read alike (name_key) with another account's username or display name, with a name
+ * sked shows for what no person did, or ending as the audit trail's page marks how someone
+ * acted. Then adds why to errs and returns 1; -1 when the store failed; else 0. The account's
+ * own username is always its to show. */
+static int display_name_check(struct api_ctx *c, const char *id, const char *username,
+                              const char *d, json_t *errs)
+{
+    struct buf key = BUF_INIT;
+    name_key(&key, d);
+    int rc = 0;
+    if (username && same_name(&key, username)) goto out;
+    for (const char *const *r = names_of_no_one; *r && !rc; r++) {
+        if (!same_name(&key, *r)) continue;
+        json_errs_add(errs, "display_name",
+                      "'%s' is what sked shows for what no person did (bootstrap token, System, "
+                      "anonymous): choose another display name",
+                      d);
+        rc = 1;
+    }
+    for (const char *const *t = acted_through; *t && !rc; t++) {
+        struct buf tail = BUF_INIT;
+        name_key(&tail, *t); /* " (api token)": name_key drops the leading space */
+        bool ends = key.len > tail.len && key.data[key.len - tail.len - 1] == ' ' &&
+                    memcmp(key.data + key.len - tail.len, tail.data, tail.len) == 0;
+        buf_free(&tail);
+        if (!ends) continue;
+        json_errs_add(errs, "display_name",
+                      "must not end in '(API token)' or '(command line)': the audit trail adds "
+                      "that to a name to tell how someone acted");
+        rc = 1;
+    }
+    if (rc) goto out;
+    struct account *all;
+    size_t n;
+    if (store_account_list(c->api->store, &all, &n) != 0) {
+        rc = -1;
+        goto out;
+    }
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (id && strcmp(all[i].id, id) == 0) continue;
+        if (!same_name(&key, all[i].username) && !same_name(&key, all[i].display_name)) continue;
+        json_errs_add(errs, "display_name",
+                      "another account goes by '%s' (its username or display name): choose a "
+                      "display name of your own",
+                      d);
+        rc = 1;
+    }
+    store_accounts_free(all, n);
+out:
+    buf_free(&key);
+    return rc;
+}
+
+/* display_name_check of what body asks a to be shown as, when it asks for a name other than
+ * the one before (NULL: a new account); false after answering (400, 503). Run again when the
+ * change is made: another account may have taken the name while a password was checked. */
+static bool display_name_free(struct api_ctx *c, json_t *body, const struct account *a,
+                              const char *before)
+{
+    if (!json_object_get(body, "display_name") && before) return true; /* unchanged */
+    if (!a->display_name || (before && strcmp(a->display_name, before) == 0)) return true;
+    json_t *errs = json_array();
+    int rc = display_name_check(c, a->id, a->username, a->display_name, errs);
+    if (rc > 0)
+        api_invalid(c, errs);
+    else
+        json_decref(errs);
+    if (rc < 0) api_error(c, 503, "the store failed; see the server log");
+    return rc == 0;
+}
+
 static void create_done(struct api_ctx *c, struct pw_op *op)
 {
     if (!caller_checked(c, op, "account creation", "the current password is wrong")) return;
@@ -410,6 +581,7 @@ static void create_done(struct api_ctx *c, struct pw_op *op)
         return;
     }
     struct account *a = &op->acc;
+    if (!display_name_free(c, op->body, a, NULL)) return;
     if (op->password) a->password_hash = xstrdup(op->new_hash);
     a->created = a->updated = time_now_us();
     int rc = store_account_insert(c->api->store, a);
@@ -447,6 +619,14 @@ void api_users_create(struct api_ctx *c)
     const char *pass = password_field(body, errs);
     const char *cur = api_str_field(body, "current_password", 1024, false, errs);
     want_current(c, pass != NULL, cur, errs, "create an account with a password");
+    /* shown as the name asked for, else as its username (always its own to show) */
+    if (a->display_name &&
+        display_name_check(c, NULL, why ? NULL : user, a->display_name, errs) < 0) {
+        pw_free(op);
+        json_decref(errs);
+        api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
     if (json_array_size(errs)) {
         pw_free(op);
         api_invalid(c, errs);
@@ -520,6 +700,10 @@ static void patch_done(struct api_ctx *c, struct pw_op *op)
     json_t *checked = json_array(); /* checked when the request came */
     account_fields(op->body, a, checked);
     json_decref(checked);
+    if (!display_name_free(c, op->body, a, before.display_name)) {
+        account_release(&before);
+        return;
+    }
     if (op->password) {
         free(a->password_hash);
         a->password_hash = xstrdup(op->new_hash);
@@ -579,7 +763,18 @@ void api_users_patch(struct api_ctx *c)
     op->kind = PW_PATCH;
     op->body = body;
     op->acc = a;
+    char *shown = xstrdup(a.display_name); /* account_fields frees a's when it sets another */
     account_fields(body, &op->acc, errs);
+    int taken = json_object_get(body, "display_name") && strcmp(op->acc.display_name, shown) != 0
+                    ? display_name_check(c, a.id, a.username, op->acc.display_name, errs)
+                    : 0;
+    free(shown);
+    if (taken < 0) {
+        pw_free(op);
+        json_decref(errs);
+        api_error(c, 503, "the store failed; see the server log");
+        return;
+    }
     const char *pass = password_field(body, errs);
     const char *cur = api_str_field(body, "current_password", 1024, false, errs);
     bool own = strcmp(c->who.id, a.id) == 0;
@@ -634,9 +829,35 @@ void api_users_delete(struct api_ctx *c)
 
 /* ---- tokens ---- */
 
+/* API tokens an account may have that are neither revoked nor expired: plenty for every
+ * script and machine of a person, and a bound on what one account can make the store keep
+ * and the lists show (a token is a row and an audit entry). */
+#define TOKENS_MAX 100
+
+/* Whether owner has TOKENS_MAX tokens that are neither revoked nor expired (a disabled
+ * account's count: they work again when it is enabled): then the answer is a 409 saying how
+ * to make room. */
+static bool tokens_full(struct api_ctx *c, const struct account *owner)
+{
+    int64_t n = 0;
+    if (store_token_count_unspent(c->api->store, owner->id, time_now_us(), &n) != 0) {
+        api_error(c, 503, "the store failed; see the server log");
+        return true;
+    }
+    if (n < TOKENS_MAX) return false;
+    api_error(c, 409,
+              "the account '%s' has %lld API tokens that are neither revoked nor expired, the "
+              "most an account may have: revoke the ones no longer used (DELETE "
+              "/api/tokens/{id}, or sked token revoke ID on the server's machine), then create "
+              "this one",
+              owner->username, (long long)n);
+    return true;
+}
+
 /* Makes the token body asks for (name and expires_at checked already) for owner. */
 static void insert_token(struct api_ctx *c, const struct account *owner, const json_t *body)
 {
+    if (tokens_full(c, owner)) return;
     int64_t now = time_now_us(), expires = NO_TIME;
     const char *why;
     json_t *exp = json_object_get(body, "expires_at");
@@ -690,8 +911,9 @@ static void make_token(struct api_ctx *c, const struct account *owner)
         return;
     }
     json_decref(errs);
-    if (!session) {
-        insert_token(c, owner, body);
+    /* told before the password is asked for (and counted), and again once it is checked */
+    if (!session || tokens_full(c, owner)) {
+        if (!session) insert_token(c, owner, body);
         json_decref(body);
         return;
     }
@@ -739,12 +961,51 @@ void api_users_token(struct api_ctx *c)
     account_release(&a);
 }
 
+/* A page of tokens, read off the loop: every account's grow with the store. */
+struct tokens_read {
+    struct page p;
+    struct token_query q;
+    char account_id[UUID_STR_LEN];
+    int rc;
+    struct token *ts;
+    size_t n;
+    int64_t total;
+};
+
+static void tokens_read(struct store *reader, void *arg)
+{
+    struct tokens_read *t = arg;
+    t->rc = reader ? store_token_page(reader, &t->q, &t->ts, &t->n, &t->total) : -EIO;
+}
+
+static void tokens_answer(struct api_ctx *c, void *arg)
+{
+    struct tokens_read *t = arg;
+    if (c && t->rc != 0) {
+        api_error(c, 503, "the store failed; see the server log");
+    } else if (c) {
+        json_t *items = json_array();
+        for (size_t i = 0; i < t->n; i++)
+            json_array_append_new(items, token_to_json(&t->ts[i], t->q.now));
+        api_json(c, 200, api_list(c, items, t->total, &t->p));
+    }
+    if (t->rc == 0) store_tokens_free(t->ts, t->n);
+    free(t);
+}
+
+/* Tokens listed a page when the request says no size: every token an account may have that
+ * still counts (TOKENS_MAX) fits on one. */
+#define TOKENS_PAGE 100
+
 void api_tokens_list(struct api_ctx *c)
 {
-    const char *acc = c->who.id;
-    static const char *const known[] = {"all", "active", NULL};
+    static const char *const sorts[] = {"created", NULL};
+    static const char *const known[] = {API_PAGE_PARAMS, "all", "active", NULL};
     json_t *errs = json_array();
     api_params_known(c, known, errs);
+    struct page p;
+    api_page(c, &p, "created", true, sorts, errs);
+    if (!http_param(c->req, "size")) p.size = TOKENS_PAGE;
     int all = api_bool_param(c, "all", errs);
     int active = api_bool_param(c, "active", errs); /* -1: both */
     if (json_array_size(errs)) {
@@ -752,27 +1013,21 @@ void api_tokens_list(struct api_ctx *c)
         return;
     }
     json_decref(errs);
-    if (all == 1) {
-        if (c->who.role != ROLE_ADMIN) {
-            api_error(c, 403, "Permission denied: only admins may list every token.");
-            return;
-        }
-        acc = NULL;
-    }
-    struct token *ts;
-    size_t n;
-    if (store_token_list(c->api->store, acc, &ts, &n) != 0) {
-        api_error(c, 503, "the store failed; see the server log");
+    if (all == 1 && c->who.role != ROLE_ADMIN) {
+        api_error(c, 403, "Permission denied: only admins may list every token.");
         return;
     }
-    int64_t now = time_now_us();
-    json_t *items = json_array();
-    for (size_t i = 0; i < n; i++)
-        if (active < 0 || token_live(&ts[i], now) == (active == 1))
-            json_array_append_new(items, token_to_json(&ts[i], now));
-    store_tokens_free(ts, n);
-    api_json(c, 200, json_pack("{s:{s:o,s:I}}", "hits", "hits", items, "total",
-                               (json_int_t)json_array_size(items)));
+    struct tokens_read *t = xcalloc(1, sizeof *t);
+    t->p = p;
+    snprintf(t->account_id, sizeof t->account_id, "%s", c->who.id);
+    t->q.account_id = all == 1 ? NULL : t->account_id;
+    t->q.active = active;
+    t->q.now = time_now_us();
+    t->q.asc = !p.desc;
+    t->q.offset = (p.page - 1) * p.size;
+    t->q.limit = p.size;
+    t->rc = -EIO;
+    api_read_off_loop(c, tokens_read, tokens_answer, t);
 }
 
 void api_tokens_revoke(struct api_ctx *c)

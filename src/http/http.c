@@ -720,15 +720,17 @@ static void dispatch_request(struct http_conn *c)
     c->began_us = 0; /* the next request's time starts with its own first byte */
     memcpy(req->peer, c->peer, sizeof req->peer); /* the same size, NUL-terminated */
     const struct cidr_list *trusted = c->srv->lim.trusted;
-    if (trusted && trusted->n && cidr_list_has(trusted, req->peer))
-        forwarded_client(req, trusted, req->peer);
+    bool via_proxy = trusted && trusted->n && cidr_list_has(trusted, req->peer);
+    if (via_proxy) forwarded_client(req, trusted, req->peer);
     if (req->head.content_length > 0) {
         req->body_len = (size_t)req->head.content_length;
         req->body = xmalloc(req->body_len + 1);
         evbuffer_remove(in, req->body, req->body_len);
         req->body[req->body_len] = '\0';
     }
-    const char *xfp = http_header(req, "X-Forwarded-Proto");
+    /* only a trusted proxy says how the client reached it: from anyone else the header would
+     * give a plain-http client a Secure, __Host- cookie and https links on its say-so */
+    const char *xfp = via_proxy ? http_header(req, "X-Forwarded-Proto") : NULL;
     req->tls = xfp && strcasecmp(xfp, "https") == 0;
     c->req = req;
     c->state = ST_HEAD;

@@ -66,7 +66,7 @@ struct http_req {
     char *body; /* NUL-terminated copy, or NULL */
     size_t body_len;
     char peer[64];
-    bool tls; /* served over TLS (behind a proxy that says so) */
+    bool tls; /* served over TLS (behind a trusted proxy that says so) */
     /* response */
     struct buf out_headers;
     bool responded;
@@ -87,8 +87,9 @@ struct http_limits {
     int max_conns;
     int max_conns_per_addr; /* from one client address (trusted proxies excepted); 0: none */
     bool cap_loopback;      /* ... loopback clients too (a local proxy is one: off but in tests) */
-    /* proxies whose X-Forwarded-For names the client (req->peer), or NULL; read with each
-     * request, so it may change while the server runs */
+    /* proxies whose X-Forwarded-For names the client (req->peer) and whose X-Forwarded-Proto
+     * says whether it came over TLS (req->tls), or NULL; read with each request, so it may
+     * change while the server runs */
     const struct cidr_list *trusted;
 };
 

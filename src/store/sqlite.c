@@ -2663,6 +2663,66 @@ int store_token_list(struct store *s, const char *account_id, struct token **out
     return 0;
 }
 
+/* The condition a token works on at ?3 (token_live): neither revoked nor expired, and its
+ * account enabled. */
+#define TOKEN_WORKS                                                                            \
+    "(t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?3) AND a.disabled = 0)"
+#define TOKEN_PAGE_WHERE                                                                       \
+    " FROM token t JOIN account a ON a.id = t.account_id WHERE (?1 IS NULL OR "               \
+    "t.account_id = ?1) AND (?2 < 0 OR " TOKEN_WORKS " = ?2)"
+
+int store_token_page(struct store *s, const struct token_query *q, struct token **out, size_t *n,
+                     int64_t *total)
+{
+    *out = NULL;
+    *n = 0;
+    *total = 0;
+    sqlite3_stmt *st = stmt(s, "SELECT count(*)" TOKEN_PAGE_WHERE);
+#define BIND_TOKENS                                                                            \
+    bind_text(st, 1, q->account_id);                                                           \
+    sqlite3_bind_int(st, 2, q->active);                                                        \
+    sqlite3_bind_int64(st, 3, q->now);
+    BIND_TOKENS
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) return fail(s, "token_page");
+    *total = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    /* newest first as store_token_list; oldest first the same order reversed */
+    st = stmt(s, q->asc ? "SELECT " TOKEN_COLS TOKEN_PAGE_WHERE
+                          " ORDER BY t.created ASC, t.id DESC LIMIT ?4 OFFSET ?5"
+                        : "SELECT " TOKEN_COLS TOKEN_PAGE_WHERE
+                          " ORDER BY t.created DESC, t.id LIMIT ?4 OFFSET ?5");
+    BIND_TOKENS
+#undef BIND_TOKENS
+    sqlite3_bind_int64(st, 4, q->limit);
+    sqlite3_bind_int64(st, 5, q->offset);
+    size_t cap = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) *out = xrealloc(*out, (cap = cap ? cap * 2 : 16) * sizeof **out);
+        read_token(st, &(*out)[(*n)++]);
+    }
+    if (rc != SQLITE_DONE) {
+        store_tokens_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        return fail(s, "token_page");
+    }
+    return 0;
+}
+
+int store_token_count_unspent(struct store *s, const char *account_id, int64_t now,
+                              int64_t *count)
+{
+    sqlite3_stmt *st = stmt(s, "SELECT count(*) FROM token WHERE account_id = ?1 AND "
+                               "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)");
+    bind_text(st, 1, account_id);
+    sqlite3_bind_int64(st, 2, now);
+    if (sqlite3_step(st) != SQLITE_ROW) return fail(s, "token_count");
+    *count = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return 0;
+}
+
 void store_tokens_free(struct token *t, size_t n)
 {
     for (size_t i = 0; i < n; i++) token_release(&t[i]);

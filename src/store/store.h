@@ -305,6 +305,21 @@ int store_token_get(struct store *s, const char *id, struct token *out);
 /* Tokens of one account, or of all when account_id is NULL; revoked ones too. */
 int store_token_list(struct store *s, const char *account_id, struct token **out, size_t *n);
 void store_tokens_free(struct token *t, size_t n);
+struct token_query {
+    const char *account_id; /* one account's tokens, or NULL: every account's */
+    int active;             /* -1 any, 1 those that work at now (token_live), 0 the others */
+    int64_t now;
+    bool asc;               /* oldest first (default newest first) */
+    int64_t offset, limit;
+};
+/* A page of tokens, revoked ones too, in the order of store_token_list; total counts every
+ * token that matches, whatever the page. */
+int store_token_page(struct store *s, const struct token_query *q, struct token **out, size_t *n,
+                     int64_t *total);
+/* How many tokens of the account are neither revoked nor expired at now, its being disabled
+ * aside (they work again when it is enabled). */
+int store_token_count_unspent(struct store *s, const char *account_id, int64_t now,
+                              int64_t *count);
 int store_token_revoke(struct store *s, const char *id, int64_t now); /* -ENOENT, -EALREADY */
 int store_token_touch(struct store *s, const char *id, int64_t now);
 

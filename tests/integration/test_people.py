@@ -242,6 +242,67 @@ class Tokens(unittest.TestCase):
             self.assertEqual(s.patch("/api/users/" + op["id"], {"disabled": False}).status, 200)
             self.assertEqual(s.get("/api/jobs", token=secret).status, 200)
 
+    def test_an_account_has_at_most_100_tokens_that_still_count(self):
+        """Every token is kept (revoked ones too) and audited: an account has at most 100 that
+        are neither revoked nor expired, and is then told how to make room; the lists of tokens
+        come a page at a time."""
+        with people_sked() as s:
+            victor = account(s, "victor", "viewer", password="victor-password")
+            mine = token_for(s, victor, "first")
+            for i in range(99):
+                self.assertEqual(s.post("/api/tokens", {"name": "t%d" % i}, token=mine).status, 201, i)
+            created = s.get("/api/audit?action=token.created&size=1").json["hits"]["total"]
+            b = Session(s)
+            self.assertEqual(b.login("victor", "victor-password").status, 201)
+            for r in (s.post("/api/tokens", {"name": "one more"}, token=mine),
+                      s.post("/api/users/%s/tokens" % victor["id"], {"name": "one more"}),
+                      # told before the password is checked: no sign-in attempt is spent on it
+                      b.request("POST", "/api/tokens", {"name": "one more", "password": "victor-password"})):
+                self.assertEqual(r.status, 409, r)
+                self.assertIn("the account 'victor' has 100 API tokens that are neither revoked nor "
+                              "expired, the most an account may have: revoke the ones no longer used "
+                              "(DELETE /api/tokens/{id}, or sked token revoke ID", r.json["message"])
+            self.assertEqual(s.get("/api/audit?action=token.created&size=1").json["hits"]["total"], created)
+            self.assertEqual(s.get("/api/audit?action=login.failed").json["hits"]["total"], 0)
+            # another account is not held by it
+            olga = token_for(s, account(s, "olga", "operator"))
+            self.assertEqual(s.post("/api/tokens", {"name": "x"}, token=olga).status, 201)
+            # a disabled account's tokens still count: they work again once it is enabled
+            self.assertEqual(s.patch("/api/users/" + victor["id"], {"disabled": True}).status, 200)
+            self.assertEqual(s.post("/api/users/%s/tokens" % victor["id"], {"name": "x"}).status, 409)
+            self.assertEqual(s.patch("/api/users/" + victor["id"], {"disabled": False}).status, 200)
+            # a revoked one makes room, and so does an expired one
+            listed = s.get("/api/tokens", token=mine).json
+            ids = [t["id"] for t in listed["hits"]["hits"]]
+            self.assertEqual((listed["hits"]["total"], len(ids)), (100, 100))
+            self.assertEqual(s.delete("/api/tokens/" + ids[0], token=mine).status, 204)
+            self.assertEqual(s.post("/api/tokens", {"name": "after a revocation"}, token=mine).status, 201)
+            self.assertEqual(s.post("/api/tokens", {"name": "x"}, token=mine).status, 409)
+            with sqlite3.connect(s.db, timeout=10) as db:
+                db.execute("UPDATE token SET expires_at = 1 WHERE id = ?", (ids[1],))
+            self.assertEqual(s.post("/api/tokens", {"name": "after an expiry"}, token=mine).status, 201)
+            self.assertEqual(s.post("/api/tokens", {"name": "x"}, token=mine).status, 409)
+            # 102 tokens now: 100 a page unless size says otherwise, as other lists page
+            page = s.get("/api/tokens", token=mine).json
+            self.assertEqual((page["hits"]["total"], len(page["hits"]["hits"]), page["sortBy"]), (102, 100, "created"))
+            self.assertIn("page=2", page["links"]["next"])
+            rest = s.get("/api/tokens?page=2", token=mine).json
+            self.assertEqual(len(rest["hits"]["hits"]), 2)
+            self.assertNotIn("next", rest["links"])
+            every = [t["id"] for t in page["hits"]["hits"] + rest["hits"]["hits"]]
+            self.assertEqual(len(set(every)), 102)
+            oldest = s.get("/api/tokens?sort_direction=asc&size=3", token=mine).json["hits"]["hits"]
+            self.assertEqual([t["id"] for t in oldest], list(reversed(every))[:3])
+            self.assertEqual(s.get("/api/tokens?active=true&size=1", token=mine).json["hits"]["total"], 100)
+            self.assertEqual(s.get("/api/tokens?active=false", token=mine).json["hits"]["total"], 2)
+            r = s.get("/api/tokens?all=true&size=1000").json
+            self.assertEqual(r["hits"]["total"], len(r["hits"]["hits"]))
+            self.assertEqual(r["hits"]["total"], 104)  # victor's and olga's
+            for q, field in (("size=0", "size"), ("page=0", "page"), ("sort=name", "sort"),
+                             ("sort_direction=up", "sort_direction")):
+                r = s.get("/api/tokens?" + q, token=mine)
+                self.assertEqual((r.status, r.json["errors"][0]["field"]), (400, field), q)
+
 
 class Sessions(unittest.TestCase):
     def test_a_token_made_in_a_web_session_needs_the_password(self):
@@ -277,7 +338,8 @@ class Sessions(unittest.TestCase):
             self.assertEqual(s.post("/api/tokens", {"name": "ci"}, token=tok).status, 201)
 
     def test_login_csrf_logout(self):
-        with people_sked() as s:
+        # the proxy that says the client came over TLS is on this machine, and trusted
+        with people_sked(args=["--trusted-proxies", "127.0.0.1"]) as s:
             b = Session(s)
             r = b.login("admin", ADMIN_PW)
             self.assertEqual(r.status, 201, r)
@@ -352,6 +414,26 @@ class Sessions(unittest.TestCase):
                 Session(s).login("name%d" % i, "wrong-password")
             r = Session(s).login("admin", ADMIN_PW)
             self.assertEqual(r.status, 429)
+
+    def test_only_a_trusted_proxy_says_a_request_came_over_tls(self):
+        """X-Forwarded-Proto is a proxy's word on how the client reached it: from anyone else
+        (no trusted_proxies, or a peer not among them) a plain-http client would get the
+        Secure, __Host- cookie and https links on its own say-so."""
+        tls = {"X-Forwarded-Proto": "https"}
+        for args, believed in (([], False), (["--trusted-proxies", "127.0.0.2"], False),
+                               (["--trusted-proxies", "127.0.0.1"], True)):
+            with people_sked(args=args) as s:
+                r = s.request("POST", "/api/session", {"username": "admin", "password": ADMIN_PW},
+                              token=None, headers=tls)
+                self.assertEqual(r.status, 201, (args, r))
+                cookie = r.headers["Set-Cookie"]
+                self.assertEqual(cookie.startswith("__Host-sked_session="), believed, (args, cookie))
+                self.assertEqual("Secure" in cookie, believed, (args, cookie))
+                # the session is the one of the scheme the request is taken to have come over
+                r = s.request("GET", "/api/session", token=None, headers=dict(tls, Cookie=cookie.split(";")[0]))
+                self.assertEqual(r.status, 200, (args, r))
+                link = s.get("/api/audit?size=1", headers=tls).json["links"]["self"]
+                self.assertEqual(link.startswith("https://"), believed, (args, link))
 
 
 class Hardening(unittest.TestCase):
@@ -768,11 +850,74 @@ class Hardening(unittest.TestCase):
                 self.assertEqual(r.json["errors"][0]["field"], field, path)
             for v in ("false", "0", "FALSE"):
                 self.assertEqual(s.get("/api/tokens?all=" + v).status, 200, v)
-            self.assertEqual(s.get("/api/tokens?all=1").json, s.get("/api/tokens?all=true").json)
+            self.assertEqual(s.get("/api/tokens?all=1").json["hits"], s.get("/api/tokens?all=true").json["hits"])
             job = s.create_job("quick")
             mine = s.get("/api/audit?job_id=" + job["id"]).json["hits"]["total"]
             self.assertGreater(mine, 0)
             self.assertEqual(s.get("/api/audit?job_id=" + job["id"].upper()).json["hits"]["total"], mine)
+
+    def test_a_password_checked_across_a_reset_on_the_machine_gets_nothing(self):
+        """`sked user passwd` writes the store itself and ends the account's sessions. A sign-in
+        with the old password that came before it but waited for the password thread meanwhile
+        must not get a session after it, nor a token made from a session with the old password
+        be made: the password was checked against a hash that is gone."""
+        import select
+        import socket
+        with people_sked() as s:
+            account(s, "victor", "viewer", password="victor-password-1")
+            browser = Session(s)
+            self.assertEqual(browser.login("victor", "victor-password-1").status, 201)
+
+            def send(addr, path, body, headers=b""):
+                body = json.dumps(body).encode()
+                c = socket.create_connection(("127.0.0.1", s.port), timeout=120, source_address=(addr, 0))
+                c.sendall(b"POST %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%sContent-Length: %d\r\n\r\n"
+                          % (path.encode(), headers, len(body)) + body)
+                return c
+
+            def answer(c):
+                data = b""
+                while True:
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                c.close()
+                return skedtest.Response(*skedtest.parse_responses(data)[0])
+
+            # others' sign-ins first (each address under its limit): victor's checks wait behind
+            # theirs for the one thread that checks passwords, a while
+            others = [send("127.0.0.%d" % (2 + i // 10), "/api/session",
+                           {"username": "nobody%d" % i, "password": "wrong-password"}) for i in range(28)]
+            sign_in = send("127.0.0.5", "/api/session", {"username": "victor", "password": "victor-password-1"})
+            token = send("127.0.0.6", "/api/tokens", {"name": "laptop", "password": "victor-password-1"},
+                         b"Cookie: %s\r\nX-CSRF-Token: %s\r\n" % (browser.cookie.encode(), browser.csrf.encode()))
+            # an answer on a connection made after they were sent: the loop has read them by now
+            self.assertEqual(s.get("/healthz").status, 200)
+            r = subprocess.run([skedtest.BIN, "user", "passwd", "victor", "--password-stdin", "--db", s.db],
+                               input="victor-password-2\n", capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            # not answered before the reset ended: checked after it
+            waiting = {c for c in (sign_in, token) if not select.select([c], [], [], 0)[0]}
+            got, made = answer(sign_in), answer(token)
+            for c in others:
+                answer(c)
+            if sign_in in waiting:
+                self.assertEqual(got.status, 401, got)
+                self.assertIn("wrong username or password", got.json["message"])
+            else:  # checked before the reset: the reset ended what it got
+                self.assertIn(got.status, (201, 401), got)
+            if got.status == 201:
+                r = s.request("GET", "/api/session", token=None,
+                              headers={"Cookie": got.headers["set-cookie"].split(";")[0]})
+                self.assertEqual(r.status, 401, r)
+            if token in waiting:
+                self.assertEqual(made.status, 403, made)
+                self.assertEqual(made.json["message"], "the password is wrong")
+            failed = s.get("/api/audit?action=login.failed&size=100").json["hits"]["hits"]
+            self.assertEqual(len([e for e in failed if e["details"]["username"] == "victor"]), len(waiting))
+            self.assertEqual(s.get("/api/tokens?all=true").json["hits"]["total"], 0 if token in waiting else 1)
+            self.assertEqual(Session(s).login("victor", "victor-password-2").status, 201)
 
 
 class Runs(unittest.TestCase):
@@ -1062,6 +1207,43 @@ class Accounts(unittest.TestCase):
             second = account(s, "root2", "admin")
             self.assertEqual(s.patch("/api/users/" + admin["id"], {"role": "viewer"}).status, 200)
             self.assertEqual(s.delete("/api/users/" + second["id"]).status, 409)
+
+    def test_a_display_name_cannot_pass_for_someone_else(self):
+        """A display name is what runs show as their starter: none may read as another
+        account's name, nor as what sked shows for what no person did - in any case, with
+        white space around it or characters that take no room."""
+        with people_sked() as s:
+            olga = account(s, "olga", "operator")  # shown as "Olga"
+            victor = account(s, "victor", "viewer")
+            mine = token_for(s, victor)
+            taken = "(its username or display name): choose a display name of your own"
+            no_one = "is what sked shows for what no person did"
+            for name, words in (("Administrator", taken), ("  ADMINISTRATOR ", taken),
+                                ("Administrator\u200b", taken), ("admin", taken),
+                                ("olga", taken), ("OLGA", taken), ("Bootstrap  Token", no_one),
+                                ("bootstrap", no_one), ("System", no_one), ("anonymous", no_one),
+                                ("Olga (API token)", "must not end in '(API token)' or '(command line)'"),
+                                ("root (Command Line)", "must not end in")):
+                r = s.patch("/api/users/me", {"display_name": name}, token=mine)
+                self.assertEqual(r.status, 400, (name, r))
+                self.assertEqual(r.json["errors"][0]["field"], "display_name", name)
+                self.assertIn(words, r.json["errors"][0]["messages"][0], name)
+                # nor may an admin give one, to an account made or changed
+                r = s.patch("/api/users/" + victor["id"], {"display_name": name})
+                self.assertEqual((r.status, r.json["errors"][0]["field"]), (400, "display_name"), name)
+                r = s.post("/api/users", {"username": "newcomer", "role": "viewer", "display_name": name})
+                self.assertEqual((r.status, r.json["errors"][0]["field"]), (400, "display_name"), name)
+            self.assertEqual(s.get("/api/users/me", token=mine).json["display_name"], "Victor")
+            # a run started with it would have shown the name
+            self.assertNotIn("newcomer", [u["username"] for u in s.get("/api/users").json["hits"]["hits"]])
+            # its own username is always its own, and a name of its own is fine
+            for name in ("VICTOR", "Victor V.", "Olga's colleague", "Systems team", None):
+                r = s.patch("/api/users/me", {"display_name": name}, token=mine)
+                self.assertEqual(r.status, 200, (name, r))
+            self.assertEqual(s.patch("/api/users/" + olga["id"], {"display_name": "Olga"}).status, 200)
+            r = s.post("/api/users", {"username": "vera", "role": "viewer"})  # shown as "vera"
+            self.assertEqual(r.status, 201, r)
+            self.assertEqual(s.patch("/api/users/me", {"display_name": "Vera"}, token=mine).status, 400)
 
 
 class Secrets(unittest.TestCase):

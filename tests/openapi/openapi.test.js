@@ -501,6 +501,28 @@ describe("the running server answers as documented", () => {
     checkResponse(component("responses", "MethodNotAllowed"), wrong, "PUT /api/queues");
   });
 
+  test("an unknown query parameter, on every operation, is answered as documented", async () => {
+    // reads of one object ignore it; lists and writes refuse it with a ValidationError naming
+    // it, which the operation's 400 must allow (and a write must refuse it before writing)
+    const params = {
+      job_id: ids.job, run_id: ids.run, task_id: "sync_records", queue: "default", user_id: "me",
+      token_id: "2c1e0a7e-0000-4000-8000-000000000000",
+    };
+    let refused = 0;
+    for (const [template, item] of Object.entries(doc.paths)) {
+      for (const method of Object.keys(item)) {
+        if (!["get", "put", "post", "patch", "delete"].includes(method)) continue;
+        const body = ["put", "post", "patch"].includes(method) ? {} : undefined;
+        const res = await call(method.toUpperCase(), template, { params, query: { bogus: "1" }, body });
+        if (method !== "get") assert.equal(res.status, 400, `${method} ${template}: ${res.text}`);
+        if (res.status !== 400) continue;
+        assert.ok(res.json.errors?.some((e) => e.field === "bogus"), `${method} ${template}: ${res.text}`);
+        refused++;
+      }
+    }
+    assert.ok(refused > 20, `only ${refused} operations refused the parameter`);
+  });
+
   test("jobs: delete", async () => {
     await call("DELETE", "/api/jobs/{job_id}/runs/{run_id}", { params: { job_id: ids.job, run_id: ids.run }, expect: 204 });
     await call("DELETE", "/api/jobs/{job_id}", { params: { job_id: ids.job }, expect: 204 });

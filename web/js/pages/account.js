@@ -7,7 +7,7 @@ import { api } from '../api.js';
 import { h, icon, timeEl, put, nextId } from '../dom.js';
 import {
   button, field, input, pageHeader, emptyState, errorBox, loading, openDialog, confirmDialog, errorSummary,
-  applyErrors, clearErrors, toast,
+  applyErrors, clearErrors, toast, pager,
 } from '../components.js';
 import { isCurrent } from '../router.js';
 import { session } from '../session.js';
@@ -28,8 +28,9 @@ function fact(label, value) {
 }
 
 /**
- * Reads a list (`path`, `query`) into `area` with render(hits): an error shown in its place,
- * nothing done once the page is left (`token`) or the session is gone (401: the sign-in page).
+ * Reads a list (`path`, `query`) into `area` with render(hits, data): an error shown in its
+ * place, nothing done once the page is left (`token`) or the session is gone (401: the
+ * sign-in page).
  */
 export async function loadList(area, token, path, query, render) {
   let data;
@@ -40,7 +41,30 @@ export async function loadList(area, token, path, query, render) {
     put(area, errorBox(err));
     return;
   }
-  if (isCurrent(token)) put(area, render(data.hits.hits));
+  if (isCurrent(token)) put(area, render(data.hits.hits, data));
+}
+
+/**
+ * The pages of a tokens list (GET /api/tokens lists 100 a page unless told otherwise): query(q)
+ * adds the page to a list's query, first() goes back to page 1 (a filter changed), and
+ * pagerFor(data, reload) is the pager under the table while there is more than one page.
+ */
+export function tokenPages() {
+  const state = { page: 1, size: 100 };
+  return {
+    query: (q) => ({ ...q, page: state.page > 1 ? state.page : null, size: state.size !== 100 ? state.size : null }),
+    first: () => { state.page = 1; },
+    // past the end (its last tokens revoked while only active ones are shown): the last page
+    beyond: (data) => {
+      const last = Math.max(1, Math.ceil(data.hits.total / state.size));
+      if (state.page <= last) return false;
+      state.page = last;
+      return true;
+    },
+    pagerFor: (data, reload) => (data.hits.total > state.size || state.page > 1
+      ? pager({ total: data.hits.total, page: state.page, size: state.size, sizes: [25, 50, 100, 250], noun: 'tokens', onChange: (p) => { Object.assign(state, p); reload(); } })
+      : null),
+  };
 }
 
 /**
@@ -337,7 +361,11 @@ export async function accountPage(el, { token }, { onChanged } = {}) {
 
   const tokensHeading = h('h2', { id: 'tokens-h', tabindex: '-1' }, 'API tokens');
   const tokensArea = h('div', {}, loading());
-  const onlyActive = onlyActiveToggle(() => loadTokens());
+  const pages = tokenPages();
+  const onlyActive = onlyActiveToggle(() => {
+    pages.first();
+    loadTokens();
+  });
   const create = () => createTokenDialog({ onCreated: () => loadTokens(), onClosed: () => refocus(tokensHeading) });
 
   el.append(
@@ -358,10 +386,15 @@ export async function accountPage(el, { token }, { onChanged } = {}) {
       tokensArea));
 
   function loadTokens() {
-    return loadList(tokensArea, token, '/tokens', { active: onlyActive.on() || null }, (list) => (list.length
-      ? tokensTable(list, { onRevoke: (t) => revokeToken(t, { onDone: () => loadTokens().then(() => refocus(tokensHeading)) }) })
-      : emptyState(onlyActive.on() ? 'You have no active API tokens.' : 'You have no API tokens.',
-        button('Create token…', { kind: 'create', iconName: 'plus', onclick: create }))));
+    let again = false;
+    return loadList(tokensArea, token, '/tokens', pages.query({ active: onlyActive.on() || null }), (list, data) => {
+      again = pages.beyond(data);
+      return list.length
+        ? h('div', {}, tokensTable(list, { onRevoke: (t) => revokeToken(t, { onDone: () => loadTokens().then(() => refocus(tokensHeading)) }) }),
+          pages.pagerFor(data, loadTokens))
+        : emptyState(onlyActive.on() ? 'You have no active API tokens.' : 'You have no API tokens.',
+          button('Create token…', { kind: 'create', iconName: 'plus', onclick: create }));
+    }).then(() => (again ? loadTokens() : undefined));
   }
   await loadTokens();
 }

@@ -11,7 +11,7 @@ import {
 } from '../components.js';
 import { navigate } from '../router.js';
 import { session } from '../session.js';
-import { ROLES, roleBadge, tokensTable, revokeToken, createTokenDialog, refocus, loadList, onlyActiveToggle } from './account.js';
+import { ROLES, roleBadge, tokensTable, revokeToken, createTokenDialog, refocus, loadList, onlyActiveToggle, tokenPages } from './account.js';
 
 /** Whether the signed-in role may manage accounts (the top bar's "Users" link). */
 export function mayManageAccounts() {
@@ -194,7 +194,11 @@ export async function usersPage(el, { token }, { onChanged } = {}) {
   const tokensHeading = h('h2', { id: 'all-tokens-h', tabindex: '-1' }, 'API tokens of every account');
   const accountsArea = h('div', {}, loading());
   const tokensArea = h('div', {}, loading());
-  const onlyActive = onlyActiveToggle(() => loadTokens());
+  const pages = tokenPages();
+  const onlyActive = onlyActiveToggle(() => {
+    pages.first();
+    loadTokens();
+  });
 
   function refused(what, err) {
     if (err.status === 401) return;
@@ -322,18 +326,22 @@ export async function usersPage(el, { token }, { onChanged } = {}) {
   }
 
   function loadTokens() {
-    return loadList(tokensArea, token, '/tokens', { all: true, active: onlyActive.on() || null }, (list) => (list.length
-      ? tokensTable(list, {
-        showAccount: true,
-        onRevoke: (t) => revokeToken(t, {
-          onDone: () => {
-            put(notice);
-            loadTokens().then(() => refocus(tokensHeading));
-          },
-          onError: (err) => refused(`Could not revoke the token “${t.name}”`, err),
-        }),
-      })
-      : emptyState(onlyActive.on() ? 'No account has an active API token.' : 'No account has an API token.')));
+    let again = false;
+    return loadList(tokensArea, token, '/tokens', pages.query({ all: true, active: onlyActive.on() || null }), (list, data) => {
+      again = pages.beyond(data);
+      return list.length
+        ? h('div', {}, tokensTable(list, {
+          showAccount: true,
+          onRevoke: (t) => revokeToken(t, {
+            onDone: () => {
+              put(notice);
+              loadTokens().then(() => refocus(tokensHeading));
+            },
+            onError: (err) => refused(`Could not revoke the token “${t.name}”`, err),
+          }),
+        }), pages.pagerFor(data, loadTokens))
+        : emptyState(onlyActive.on() ? 'No account has an active API token.' : 'No account has an API token.');
+    }).then(() => (again ? loadTokens() : undefined));
   }
 
   await Promise.all([loadAccounts(), loadTokens()]);
