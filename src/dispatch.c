@@ -61,6 +61,15 @@ struct dispatch {
     size_t nclaimed, claimed_cap;
     void (*commit)(void *arg); /* dispatch_set_commit */
     void *commit_arg;
+    /* started tasks whose pid the store does not hold yet (save_pids): written into the next
+     * claim's commit, or by pids_ev within PIDS_LINGER_MS, so that a start after a crash finds
+     * each task's process group without a commit of its own for each start */
+    struct unsaved_pid {
+        int64_t rid, claim;
+        pid_t pid;
+    } * unsaved;
+    size_t nunsaved, unsaved_cap;
+    struct event *pids_ev;
     /* a task could not start for want of descriptors or processes: no claims until then */
     int64_t starved_until;
     struct event *starved_ev;
@@ -202,6 +211,8 @@ void dispatch_free(struct dispatch *d)
     free(d->queues);
     free(d->claimed); /* its runs are among the active ones */
     if (d->starved_ev) event_free(d->starved_ev);
+    if (d->pids_ev) event_free(d->pids_ev);
+    free(d->unsaved);
     json_decref(d->pauses);
     event_free(d->delay_ev);
     event_free(d->sigchld_ev);
@@ -1109,6 +1120,39 @@ static void start_later(struct active *a, const char *why)
     evtimer_add(d->starved_ev, &tv);
 }
 
+/* How long a started task's pid may wait for a commit to share. */
+#define PIDS_LINGER_MS 20
+
+static void save_pids(struct dispatch *d)
+{
+    /* a failure is logged (store.error): that run's processes are then found by its id in
+     * their environment and the pipes they hold, as before the pid was kept */
+    for (size_t i = 0; i < d->nunsaved; i++)
+        store_run_set_pid(d->store, d->unsaved[i].rid, d->unsaved[i].claim, d->unsaved[i].pid);
+    d->nunsaved = 0;
+    if (d->pids_ev) evtimer_del(d->pids_ev);
+}
+
+static void on_pids_linger(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    save_pids(arg); /* committed with the loop iteration */
+}
+
+static void pid_unsaved(struct dispatch *d, const struct active *a)
+{
+    if (d->nunsaved == d->unsaved_cap) {
+        d->unsaved_cap = d->unsaved_cap ? d->unsaved_cap * 2 : 8;
+        d->unsaved = xrealloc(d->unsaved, d->unsaved_cap * sizeof *d->unsaved);
+    }
+    d->unsaved[d->nunsaved++] = (struct unsaved_pid){a->run.rid, a->run.claim, a->pid};
+    if (!d->pids_ev) d->pids_ev = evtimer_new(d->base, on_pids_linger, d);
+    if (!evtimer_pending(d->pids_ev, NULL)) {
+        const struct timeval tv = {0, PIDS_LINGER_MS * 1000};
+        evtimer_add(d->pids_ev, &tv);
+    }
+}
+
 /* Starts the task of each claimed run (start_run) once the store has committed the claims.
  * The dispatcher's own claims are started right after they are made; a run a request stored
  * claimed (dispatch_submit) starts after the loop iteration's commit, before its answer is
@@ -1116,6 +1160,7 @@ static void start_later(struct active *a, const char *why)
 static void launch_claimed(struct dispatch *d)
 {
     if (d->nclaimed == 0) return;
+    save_pids(d);                            /* the tasks started before share this commit */
     if (d->commit) d->commit(d->commit_arg); /* on failure sked stops: nothing started */
     /* the list is taken first: a start that fails frees a slot, whose claim waits for a wake */
     size_t n = d->nclaimed;
@@ -1155,7 +1200,8 @@ static void launch_claimed(struct dispatch *d)
             d->spawned = true;
             char key[24];
             map_put(&d->by_pid, pid_key(a->pid, key), a);
-            a->run.pid = a->pid; /* stored with the run's outcome */
+            a->run.pid = a->pid; /* stored with the run's outcome, and before it */
+            pid_unsaved(d, a);
             log_debug("run.started", "run=%s job=%s pid=%d", a->run.id, a->run.job_id,
                       (int)a->pid);
         }
@@ -1354,17 +1400,26 @@ int dispatch_recover(struct dispatch *d)
     struct run *runs;
     size_t n, ndet;
     char **detached;
-    int rc = store_runs_active(d->store, d->cfg->node, &runs, &n);
+    int rc = store_runs_active(d->store, &runs, &n);
     if (rc) return rc;
     /* and the tasks of deleted jobs' runs that were still ending */
-    if ((rc = store_detached_list(d->store, d->cfg->node, &detached, &ndet)) != 0) {
+    if ((rc = store_detached_list(d->store, &detached, &ndet)) != 0) {
         store_runs_free(runs, n);
         return rc;
     }
     const char **ids = xcalloc(n + ndet + 1, sizeof *ids);
     for (size_t i = 0; i < n; i++) ids[i] = runs[i].id;
     for (size_t i = 0; i < ndet; i++) ids[n + i] = detached[i];
-    int killed = worker_kill_orphans(ids, n + ndet, NULL, 0, 0);
+    /* the process groups of the tasks whose first process still runs (the store keeps its pid
+     * from soon after the start): what they started is found there too when it cleared its
+     * environment */
+    pid_t *leaders = xcalloc(n + 1, sizeof *leaders);
+    size_t nleaders = 0;
+    for (size_t i = 0; i < n; i++)
+        if (runs[i].pid > 0 && worker_task_alive(runs[i].pid, runs[i].started_at))
+            leaders[nleaders++] = runs[i].pid;
+    int killed = worker_kill_orphans(ids, n + ndet, NULL, 0, leaders, nleaders, 0);
+    free(leaders);
     free(ids);
     for (size_t i = 0; i < ndet; i++) {
         if (rc == 0) rc = store_detached_remove(d->store, detached[i]);

@@ -401,7 +401,7 @@ void worker_exited(struct active *a, int wstatus)
          * found by the pipes it holds, and by the run's id in its environment (also when it
          * has closed them) */
         const char *id = a->run.id;
-        int n = worker_kill_orphans(&id, 1, holding, nholding, a->pid);
+        int n = worker_kill_orphans(&id, 1, holding, nholding, NULL, 0, a->pid);
         if (n > 0) {
             char msg[128];
             snprintf(msg, sizeof msg, "killed %d process(es) the task left running", n);
@@ -793,10 +793,34 @@ static bool fd_pipe(int dir, const char *name, ino_t *ino)
     return true;
 }
 
-/* Whether process pid has an open descriptor on one of the pipes (by their inodes). */
-static bool holds_pipe(pid_t pid, const ino_t *pipes, size_t n)
+/* A set of pids or inodes, grown as the walk finds more of a run's processes. */
+struct idset {
+    long long *v;
+    size_t n, cap;
+};
+
+static bool idset_has(const struct idset *s, long long v)
 {
-    if (n == 0) return false;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i] == v) return true;
+    return false;
+}
+
+static bool idset_add(struct idset *s, long long v)
+{
+    if (idset_has(s, v)) return false;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 16;
+        s->v = xrealloc(s->v, s->cap * sizeof *s->v);
+    }
+    s->v[s->n++] = v;
+    return true;
+}
+
+/* Whether process pid has an open descriptor on one of the pipes (their inodes). */
+static bool holds_pipe(pid_t pid, const struct idset *pipes)
+{
+    if (pipes->n == 0) return false;
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
     DIR *d = opendir(path);
@@ -804,8 +828,7 @@ static bool holds_pipe(pid_t pid, const ino_t *pipes, size_t n)
     bool found = false;
     while (d && !found && (de = readdir(d)) != NULL) {
         ino_t ino;
-        if (!fd_pipe(dirfd(d), de->d_name, &ino)) continue;
-        for (size_t i = 0; i < n && !found; i++) found = pipes[i] == ino;
+        found = fd_pipe(dirfd(d), de->d_name, &ino) && idset_has(pipes, (long long)ino);
     }
     if (d) closedir(d);
     return found;
@@ -852,26 +875,37 @@ static bool live_owner(pid_t pid, const char *const *needles, size_t n)
         /* the pipes are asked after the name, which is cheaper, and not of init: a dead
          * sked's tasks lead up to it, in their hundreds when they fork (a sked that is itself
          * the first process of a container is told by its name) */
+        if (up == 1) return false;
         ino_t pipes[4];
-        return up != 1 && holds_pipe(up, pipes, task_pipes(pid, pipes));
+        struct idset set = {0};
+        for (size_t i = 0, k = task_pipes(pid, pipes); i < k; i++)
+            idset_add(&set, (long long)pipes[i]);
+        bool held = holds_pipe(up, &set);
+        free(set.v);
+        return held;
     }
     return false;
 }
 
 int worker_kill_orphans(const char *const *ids, size_t n, const ino_t *pipes, size_t npipes,
-                        pid_t group)
+                        const pid_t *leaders, size_t nleaders, pid_t group)
 {
-    if (n == 0) return 0;
-    char **needles = xcalloc(n, sizeof *needles);
-    for (size_t i = 0; i < n; i++) needles[i] = xasprintf("SKED_RUN_ID=%s", ids[i]);
+    if (n == 0 && nleaders == 0) return 0;
+    char **needles = xcalloc(n ? n : 1, sizeof *needles);
+    for (size_t i = 0; i < n; i++)
+        needles[i] = xasprintf("SKED_RUN_ID=%s", ids[i]);
+    struct idset tasks = {0}, groups = {0}, inos = {0}, done = {0};
+    for (size_t i = 0; i < npipes; i++)
+        idset_add(&inos, (long long)pipes[i]);
+    const char *const *want = (const char *const *)needles;
+    /* not those of a live sked serving a copy of the store (as for the run's id, below) */
+    for (size_t i = 0; i < nleaders; i++)
+        if (!live_owner(leaders[i], want, n)) idset_add(&tasks, leaders[i]);
     /* a process may fork after the walk of /proc has passed its child's place: walked again
      * until a walk finds no process it had not killed (a loop of forks ends with its last
      * parent), at most ORPHAN_WALKS times */
     enum { ORPHAN_WALKS = 50 };
-    pid_t *done = NULL;
-    size_t ndone = 0, cap = 0;
-    pid_t self = getpid();
-    const char *const *want = (const char *const *)needles;
+    pid_t self = getpid(), mine = getpgrp();
     for (int walk = 0, fresh = 1; fresh && walk < ORPHAN_WALKS; walk++) {
         fresh = 0;
         DIR *d = opendir("/proc");
@@ -880,30 +914,76 @@ int worker_kill_orphans(const char *const *ids, size_t n, const ino_t *pipes, si
             char *end;
             long pid = strtol(de->d_name, &end, 10);
             if (*end || pid <= 1 || pid == self) continue;
-            bool seen = false; /* killed by an earlier walk, and dying */
-            for (size_t i = 0; i < ndone && !seen; i++) seen = done[i] == (pid_t)pid;
-            /* the task's group was killed at its end: its processes are dying, not left
-             * running (asked of the run's processes only, not of every process) */
-            if (seen || (group > 0 && getpgid((pid_t)pid) == group)) continue;
-            /* a holder of the run's pipes is the run's, whatever its environment says, but for
-             * sked's own children: another task's process before its exec holds copies of
-             * every descriptor sked has, these pipes among them. One with the run's id is the
-             * run's unless it belongs to another live sked (live_owner). */
-            bool ours = (npipes && parent_of((pid_t)pid) != self &&
-                         holds_pipe((pid_t)pid, pipes, npipes)) ||
-                        (environ_has((pid_t)pid, want, n) && !live_owner((pid_t)pid, want, n));
-            if (!ours || kill((pid_t)pid, SIGKILL) != 0) continue;
-            if (ndone == cap) {
-                cap = cap ? cap * 2 : 16;
-                done = xrealloc(done, cap * sizeof *done);
-            }
-            done[ndone++] = (pid_t)pid;
+            /* killed by an earlier walk, and dying; or of the task's group, killed at its end
+             * (asked of the run's processes only, not of every process) */
+            pid_t pgid = getpgid((pid_t)pid);
+            if (idset_has(&done, pid) || (group > 0 && pgid == group)) continue;
+            /* a holder of the run's pipes, or a member of one of its groups, is the run's,
+             * whatever its environment says, but for sked's own children: another task's
+             * process before its exec holds copies of every descriptor sked has, these pipes
+             * among them. One with the run's id is the run's unless it belongs to another live
+             * sked (live_owner). */
+            bool child = parent_of((pid_t)pid) == self;
+            /* known by what the run gave it (its id, a task's group), or by what it shares
+             * with such a process (a group, a pipe) */
+            bool known =
+                (!child && pgid > 1 && idset_has(&tasks, pgid)) ||
+                (n && environ_has((pid_t)pid, want, n) && !live_owner((pid_t)pid, want, n));
+            bool ours = known || (!child && ((pgid > 1 && idset_has(&groups, pgid)) ||
+                                             holds_pipe((pid_t)pid, &inos)));
+            if (!ours) continue;
+            /* read before it dies: its group (not sked's own), whose other members are the
+             * run's; and, of one known, the pipes of its stdin, stdout, stderr and status fd,
+             * whose other holders are (those of one found by a pipe may be anyone's: the
+             * terminal's of the sked that started it) */
+            if (pgid > 1 && pgid != mine && pgid != group) idset_add(&groups, pgid);
+            ino_t own[4];
+            for (size_t i = 0, k = known ? task_pipes((pid_t)pid, own) : 0; i < k; i++)
+                idset_add(&inos, (long long)own[i]);
+            if (kill((pid_t)pid, SIGKILL) != 0) continue;
+            idset_add(&done, pid);
             fresh = 1;
         }
         if (d) closedir(d);
     }
-    free(done);
-    for (size_t i = 0; i < n; i++) free(needles[i]);
+    int killed = (int)done.n;
+    free(tasks.v);
+    free(groups.v);
+    free(inos.v);
+    free(done.v);
+    for (size_t i = 0; i < n; i++)
+        free(needles[i]);
     free(needles);
-    return (int)ndone;
+    return killed;
+}
+
+bool worker_task_alive(pid_t pid, int64_t started)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t r = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (r <= 0) return false;
+    buf[r] = '\0';
+    const char *p = strrchr(buf, ')'); /* after the name, which may hold anything */
+    unsigned long long ticks;
+    /* field 22, starttime: clock ticks after boot */
+    if (!p || sscanf(p + 1,
+                     " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+                     "%*d %*d %*d %llu",
+                     &ticks) != 1)
+        return false;
+    FILE *f = fopen("/proc/stat", "re");
+    long long boot = -1;
+    char line[256];
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "btime %lld", &boot) == 1) break;
+    if (f) fclose(f);
+    long hz = sysconf(_SC_CLK_TCK);
+    if (boot < 0 || hz <= 0) return false;
+    int64_t began = boot * 1000000LL + (int64_t)(ticks * 1000000ULL / (unsigned long long)hz);
+    /* btime is whole seconds, and the wall clock may have been set since the boot */
+    return began > started - 2000000 && began < started + 2000000;
 }

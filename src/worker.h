@@ -102,10 +102,16 @@ void worker_collect(struct active *a);
  * store transaction. */
 void worker_builtin_end(struct active *a);
 
-/* Ends any process whose environment holds SKED_RUN_ID=<one of ids>, or that holds one of the
- * pipes whose inodes pipes lists (npipes of them), but those of process group group (> 0: a
- * task's, killed already); returns how many. */
+/* Ends the processes of runs: any whose environment holds SKED_RUN_ID=<one of ids>, any that
+ * holds one of the pipes whose inodes pipes lists (npipes of them), any of the process groups
+ * leaders lists (nleaders: tasks' groups), and, found from each of those, the members of its
+ * process group and the holders of the pipes on its fds 0-3 (a program that cleared its
+ * environment, under env -i, su - or sudo, is found so); but those of process group group (> 0:
+ * a task's, killed already). Returns how many. */
 int worker_kill_orphans(const char *const *ids, size_t n, const ino_t *pipes, size_t npipes,
-                        pid_t group);
+                        const pid_t *leaders, size_t nleaders, pid_t group);
+/* Whether pid is the process a task's run started at started (µs since the epoch) as its
+ * first: alive, begun within a second or two of it (not a later process given the same pid). */
+bool worker_task_alive(pid_t pid, int64_t started);
 
 #endif

@@ -2083,6 +2083,17 @@ int store_run_unclaim(struct store *s, const struct run_guard *g, int64_t now)
     return sqlite3_changes(s->db) ? 0 : -ESTALE;
 }
 
+int store_run_set_pid(struct store *s, int64_t rid, int64_t claim, int pid)
+{
+    sqlite3_stmt *st = stmt(s, "UPDATE run SET pid = ?3 WHERE rid = ?1 AND claim = ?2 AND "
+                               "status IN ('R','C') AND pid IS NULL");
+    sqlite3_bind_int64(st, 1, rid);
+    sqlite3_bind_int64(st, 2, claim);
+    sqlite3_bind_int(st, 3, pid);
+    if (write_step(s, st) != SQLITE_DONE) return fail(s, "run_set_pid");
+    return 0;
+}
+
 int store_runs_release_held(struct store *s, const char *job_id)
 {
     sqlite3_stmt *st = stmt(s, "UPDATE run SET not_before = NULL WHERE not_before = ?2 AND "
@@ -2118,12 +2129,10 @@ int store_jobs_holding(struct store *s, void (*fn)(void *arg, const char *job_id
     return rc == SQLITE_DONE ? 0 : fail(s, "jobs_holding");
 }
 
-int store_runs_active(struct store *s, const char *node, struct run **out, size_t *n)
+int store_runs_active(struct store *s, struct run **out, size_t *n)
 {
     sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE " NOT_SUCCESS " AND "
-                               "status IN ('R','C') AND (node = ?1 OR node IS NULL) AND "
-                               "executor IS NULL ORDER BY rid");
-    bind_text(st, 1, node);
+                               "status IN ('R','C') AND executor IS NULL ORDER BY rid");
     return collect_runs(s, st, out, n);
 }
 
@@ -2144,10 +2153,9 @@ int store_detached_remove(struct store *s, const char *run_id)
     return write_step(s, st) == SQLITE_DONE ? 0 : fail(s, "detached_remove");
 }
 
-int store_detached_list(struct store *s, const char *node, char ***ids, size_t *n)
+int store_detached_list(struct store *s, char ***ids, size_t *n)
 {
-    sqlite3_stmt *st = stmt(s, "SELECT run_id FROM detached WHERE node = ?1 OR node IS NULL");
-    bind_text(st, 1, node);
+    sqlite3_stmt *st = stmt(s, "SELECT run_id FROM detached");
     *ids = NULL;
     *n = 0;
     size_t cap = 0;

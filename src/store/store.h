@@ -269,17 +269,22 @@ int store_run_unclaim(struct store *s, const struct run_guard *g, int64_t now);
 int store_runs_release_held(struct store *s, const char *job_id);
 /* Sets the since argument of job_id's held runs that sked executes to since (a time). */
 int store_runs_held_since(struct store *s, const char *job_id, int64_t since);
+/* The pid of a started task's process, kept while its run is active (claim: the start's), so
+ * that a start after a crash finds its process group; the outcome keeps it too. */
+int store_run_set_pid(struct store *s, int64_t rid, int64_t claim, int pid);
 /* Calls fn with the id of each job that has held runs. */
 int store_jobs_holding(struct store *s, void (*fn)(void *arg, const char *job_id), void *arg);
-/* Runs sked executes itself of node in RUNNING or CANCELLING (what a restart must recover). */
-int store_runs_active(struct store *s, const char *node, struct run **out, size_t *n);
+/* Runs sked executes itself in RUNNING or CANCELLING (what a restart must recover): of every
+ * node, as one sked at a time serves a store file (its lock), whatever node name the runs were
+ * started under (a host renamed, a container made anew). */
+int store_runs_active(struct store *s, struct run **out, size_t *n);
 /* The task of run_id (of node), whose row went with its deleted job, is still ending; or it has
  * ended (remove). */
 int store_detached_add(struct store *s, const char *run_id, const char *node, int64_t now);
 int store_detached_remove(struct store *s, const char *run_id);
-/* The run ids of node's (or no node's) tasks still ending when sked stopped, into *ids (each
- * and the array malloc'd). */
-int store_detached_list(struct store *s, const char *node, char ***ids, size_t *n);
+/* The run ids of the tasks still ending when sked stopped, into *ids (each and the array
+ * malloc'd); of every node, as store_runs_active. */
+int store_detached_list(struct store *s, char ***ids, size_t *n);
 /* Runs of an executor elsewhere ("celery") that are not over: QUEUED, RUNNING or CANCELLING. */
 int store_runs_remote(struct store *s, const char *executor, const char *node, struct run **out,
                       size_t *n);

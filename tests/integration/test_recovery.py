@@ -99,6 +99,68 @@ class Kill9(unittest.TestCase):
                     wait_for(lambda: not pids_with_env(needle), what="the task's end")
                     wait_for(lambda: detached() == 0, what="its record gone with it")
 
+    def test_processes_that_cleared_their_environment_are_killed_after_a_crash(self):
+        """A task that runs its work under env -i (as sudo and su - do) leaves processes without
+        the run's id in their environment; the first process itself may be one (exec env -i).
+        The next start finds them by the task's process group (its pid is stored soon after
+        the start), and by the pipes they share with it (a program that made a group of its
+        own, as su - does), so that the job's next run never executes beside them."""
+        tmp = tempfile.mkdtemp(prefix="sked-cleared-")
+        try:
+            script = r"""
+env -i /bin/sh -c 'echo $$ > {d}/inner; exec sleep 300' &
+setsid env -i /bin/sh -c 'echo $$ > {d}/apart; exec sleep 300' &
+echo started
+exec env -i /bin/sh -c 'echo $$ > {d}/leader; sleep 300; :'
+""".format(d=tmp)
+            tasks = {"cleared.json": sh_task("cleared", script)}
+            with Sked(tasks=tasks, args=["--shutdown-grace", "1s"]) as s:
+                run = s.run_job(s.create_job("cleared")["id"])
+                started(s, run, "started")
+                names = ("inner", "apart", "leader")
+                pids = wait_for(lambda: all(os.path.exists(os.path.join(tmp, n)) for n in names) and
+                                [int(open(os.path.join(tmp, n)).read() or 0) for n in names],
+                                what="the three processes")
+                self.assertTrue(all(pids), pids)
+                self.assertFalse(pids_with_env("SKED_RUN_ID=" + run["id"]))  # none has the id
+
+                def stored_pid():
+                    with sqlite3.connect(s.db) as db:
+                        return db.execute("SELECT pid FROM run WHERE id = ?", (run["id"],)).fetchone()[0]
+                self.assertEqual(wait_for(stored_pid, what="the task's pid stored"), pids[2])
+                s.kill9()
+                for pid in pids:
+                    os.kill(pid, 0)  # alive while no sked is there
+                s.start()
+                self.assertEqual(s.get_run(run)["status"], "FAILED")
+                # the three and the leader's sleep
+                self.assertIn("event=run.orphans_killed count=4", s.server_log())
+                for pid in pids:
+                    wait_for(lambda: not os.path.exists("/proc/%d" % pid) or
+                             open("/proc/%d/stat" % pid).read().split(")")[1].split()[0] == "Z",
+                             what="process %d killed" % pid)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_runs_started_under_another_node_name_are_recovered(self):
+        """The node name defaults to the host's, which changes when a container is made anew:
+        the runs a crash left under the old name are this sked's to recover (one sked at a time
+        serves a store), not RUNNING for good while their job's skip never fires again."""
+        with Sked(tasks=TASKS, args=["--shutdown-grace", "1s", "--node", "host-a"]) as s:
+            run = s.run_job(s.create_job("long", overlap="skip")["id"])
+            started(s, run, "working")
+            needle = "SKED_RUN_ID=" + run["id"]
+            s.kill9()
+            s.args = ["--shutdown-grace", "1s", "--node", "host-b"]
+            s.start()
+            done = s.get_run(run)
+            self.assertEqual(done["status"], "FAILED", done)
+            self.assertTrue(done["message"].startswith(INTERRUPTED), done["message"])
+            wait_for(lambda: not pids_with_env(needle), timeout=5, what="its task killed")
+            again = s.run_job(run["job_id"])
+            started(s, again, "working")
+            self.assertEqual(s.get_run(again)["node"], "host-b")
+
     def test_kill9_during_a_run_then_restart(self):
         with Sked(tasks=TASKS, args=["--queues", "default=1", "--shutdown-grace", "1s"]) as s:
             long_run = s.run_job(s.create_job("long")["id"])

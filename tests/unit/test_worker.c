@@ -62,7 +62,7 @@ static void test_a_holder_of_the_pipes_is_killed_but_not_a_child_of_sked(void **
 
     const char *id = "00000000-0000-4000-8000-000000000000"; /* in nobody's environment */
     ino_t ino = st.st_ino;
-    assert_int_equal(worker_kill_orphans(&id, 1, &ino, 1, 0), 1);
+    assert_int_equal(worker_kill_orphans(&id, 1, &ino, 1, NULL, 0, 0), 1);
     for (int i = 0; i < 200 && !gone(escaped); i++) nanosleep(&(struct timespec){0, 10000000}, NULL);
     assert_true(gone(escaped));
     assert_int_equal(kill(own, 0), 0);
