@@ -199,7 +199,7 @@ void config_usage(void)
           "  --mail-retry DURATION  the same for an e-mail a mail server put off (4xx) or\n"
           "                         that found no server, 6 attempts in all [SKED_MAIL_RETRY] (1m)\n"
           "  --trusted-proxies LIST reverse proxies (addresses, networks: 127.0.0.1,10.0.0.0/8)\n"
-          "                         whose X-Forwarded-For names the client\n"
+          "                         whose X-Forwarded-For and X-Forwarded-Proto are believed\n"
           "                         [SKED_TRUSTED_PROXIES] (none)\n"
           "  --durability MODE      normal | full [SKED_DURABILITY] (normal)\n"
           "  --log-level LEVEL      debug | info | warn | error [SKED_LOG_LEVEL] (info)\n"
