@@ -7,8 +7,28 @@
 
 #include "base/json.h"
 #include "base/timeutil.h"
+#include "base/xalloc.h"
+#include "celery_msg.h"
 #include "model.h"
 #include "schema.h"
+
+/* A Celery job type's arguments nested deeper than a worker decodes (celery_msg.h): refused
+ * with the member's name under field, as a run or a fire is made, rather than sent to a
+ * worker that drops the message and leaves the run to end "lost" long after. */
+static bool celery_too_deep(const struct task *t, const json_t *args, const char *field,
+                            json_t *errs)
+{
+    const char *name = t && t->celery ? celery_args_too_deep(args) : NULL;
+    if (!name) return false;
+    char *where = xasprintf("%s.%s", field, name);
+    json_errs_add(errs, where,
+                  "nested deeper than %d levels (the arguments counting as one): a Celery "
+                  "worker's Python json cannot decode the message; pass such a value as JSON "
+                  "text in a string",
+                  CELERY_ARGS_MAX_DEPTH);
+    free(where);
+    return true;
+}
 
 int args_parse_custom(const json_t *v, const char *field, json_t **out, json_t *errs)
 {
@@ -80,7 +100,9 @@ json_t *args_resolve(const struct task *t, const json_t *input, const json_t *cu
         custom = saved_custom;
     }
     if (custom) {
-        json_t *out = json_deep_copy(custom);
+        bool deep = celery_too_deep(t, custom, saved_custom ? "args.custom_args" : "custom_args",
+                                    errs);
+        json_t *out = deep ? NULL : json_deep_copy(custom);
         json_decref(saved_custom);
         return out;
     }
@@ -128,6 +150,7 @@ json_t *args_resolve(const struct task *t, const json_t *input, const json_t *cu
     }
     /* what a builtin's schema cannot say; once the schema holds, so each fault is told once */
     if (t && t->builtin && json_array_size(errs) == 0) builtin_check(t->builtin, obj, false, errs);
+    celery_too_deep(t, obj, "args", errs);
     if (json_array_size(errs) > 0) {
         json_decref(obj);
         return NULL;

@@ -20,7 +20,9 @@
  * input: the args object (borrowed; may hold "custom_args" and the reference's
  * "job_arg_schema" marker, both removed); custom: a parsed custom_args object that takes
  * precedence over input's, or NULL; last_success: NO_TIME when the job never succeeded.
- * Returns a new object, or NULL after adding errors (fields prefixed "args.") to errs.
+ * Returns a new object, or NULL after adding errors (fields prefixed "args.") to errs. For a
+ * Celery job type, arguments (custom ones too: "custom_args." or "args.custom_args.") nested
+ * deeper than a worker decodes (CELERY_ARGS_MAX_DEPTH) are refused.
  */
 json_t *args_resolve(const struct task *t, const json_t *input, const json_t *custom,
                      int64_t last_success, json_t *errs);

@@ -56,6 +56,12 @@
 /* AMQP: past a stopped message's expiry, how long workers coming online still hear its revoke
  * (a worker's clock may lag sked's) */
 #define TOMB_SLACK_US (60 * 1000000LL)
+/* A run that ended while its task may go on (a stop no worker confirmed, a worker lost) is
+ * watched this long for the task's result, and its revoke repeated: as long as Celery keeps a
+ * result by default (result_expires) */
+#define AFTER_US (24 * 3600 * 1000000LL)
+/* and at most so many at once: past it the oldest goes (a day of stops no worker confirmed) */
+#define AFTERS_MAX 1000
 
 /* ---- connections ---- */
 
@@ -70,6 +76,8 @@ struct rconn {
     int backoff_ms;
     struct event *retry_ev;  /* reconnect, or give up a connect that hangs */
     bool warned;             /* the outage was logged */
+    bool refused;            /* the server refused sked (AUTH, SELECT) since it was last up:
+                              * celery.refused was logged, whatever outage came before */
     struct lookup *lookup;   /* its host name being resolved, or NULL */
 };
 
@@ -162,11 +170,27 @@ struct flight {
     int64_t timed_from;       /* what the run's timeout counts from: the start the worker
                                * reported, or when sked learnt of a guessed one */
     int revokes;              /* revoke broadcasts so far (SIGTERM, then SIGKILL) */
-    int64_t stop_deadline;
+    const char *revoke_signal; /* the last one's signal */
+    int64_t stop_at;          /* when the stop was asked: a stop lasts a bounded time */
+    int64_t stop_deadline;    /* the next step of the stop, stop_grace after the revoke */
+    bool stop_unsent;         /* the stop (its revoke, or the withdrawal of its message) waits
+                               * for the broker to be reached */
+    char *lost_why;           /* "worker H lost: no heartbeat for 6s": the run fails so unless a
+                               * worker has the task or a result comes */
+    bool watch_after;         /* when it ends, it stays an epilogue (below) */
+    /* An epilogue: a run that ended while its task may go on (a stop no worker confirmed, a
+     * worker taken for lost). Kept in c->afters, not c->flights: its result key is read, and
+     * a result that comes is told in the run's log; a stopped one's revoke goes again to
+     * workers that come (back) online, and its message (Redis, when the broker could not be
+     * reached to take it back) leaves its queue once the broker is back. */
+    bool after;
+    int64_t after_until;
+    const char *after_signal; /* the revoke repeated, or NULL */
     bool check_pending;       /* an LREM or LPOS is on its way */
     bool resumed;             /* taken over from an earlier process */
     bool said_sent;           /* AMQP: "sent to celery queue" is in the run log */
-    bool said_waiting;        /* the run log says it waits for the broker */
+    int said_waiting;         /* the run log says it waits for the broker: 1, because it
+                               * cannot be reached; 2, because it refuses sked */
     bool said_heartless;     /* the run log says its worker sends no heartbeats */
     int64_t unclaimed_since;  /* left the queue, no worker named: asked with query_task */
     int64_t last_query;
@@ -185,6 +209,7 @@ struct celery {
     const struct config *cfg;
     struct map endpoints; /* "b:" or "r:" + URL -> struct endpoint */
     struct map flights;   /* run id -> struct flight */
+    struct map afters;    /* run id -> struct flight: the epilogues of ended runs */
     struct event *tick_ev;
     struct offload *resolver; /* host names are resolved here (started when first needed) */
     char oid[UUID_STR_LEN]; /* our pidbox reply queue */
@@ -207,6 +232,7 @@ static void amqp_on_published(void *arg, const char *id, enum amqp_outcome outco
 static void amqp_on_queue_info(void *arg, const char *queue, int64_t messages, int64_t consumers);
 static void amqp_on_withdrawn(void *arg, const char *id, bool taken, const char *why);
 static void revoke_tombs(struct endpoint *ep, int64_t now);
+static void revoke_again(struct endpoint *ep, const struct worker *back);
 static void say_all_waiting(struct endpoint *ep);
 static void prune_tombs(struct endpoint *ep, int64_t now);
 
@@ -271,6 +297,7 @@ static void conn_ready(struct rconn *rc)
         log_info("celery.connected", "%s=%s conn=%s", ep_what(rc->ep), rc->ep->display,
                  rc->sub ? "sub" : "cmd");
     rc->warned = false;
+    rc->refused = false; /* a refusal after this one is logged again */
     ep_up(rc);
 }
 
@@ -284,9 +311,12 @@ static void on_setup(redisAsyncContext *ac, void *reply, void *arg)
         /* a failed connect, whatever the replies after it say (a server that needs no
          * password refuses AUTH, then takes SELECT and PSUBSCRIBE): the connection is let go
          * here, so that they find it gone, and the next try waits a longer backoff */
-        if (!rc->warned)
+        /* once a refusal, also when the connection had failed before for another reason
+         * (the server was down, then came up wanting a password sked lacks) */
+        if (!rc->refused)
             log_error("celery.refused", "%s=%s reason=%s", ep_what(rc->ep), rc->ep->display,
                       log_q(r->str));
+        rc->refused = true;
         rconn_down(rc, r->str);
         redisAsyncDisconnect(ac);
     }
@@ -651,17 +681,57 @@ static void publish_status(struct flight *f)
 
 static void flight_free(struct flight *f)
 {
-    map_del(&f->c->flights, f->run.id);
+    map_del(f->after ? &f->c->afters : &f->c->flights, f->run.id);
     if (f->wait_ev) event_free(f->wait_ev);
     if (f->hold_ev) event_free(f->hold_ev);
     free(f->held_meta);
     free(f->bad_meta);
+    free(f->lost_why);
     json_decref(f->ev_end);
     json_decref(f->mask);
     run_release(&f->run);
     free(f->task);
     free(f->envelope);
     free(f);
+}
+
+/* f, whose run just ended, stays as an epilogue (see struct flight): what only a run in
+ * flight needs is let go. */
+static void keep_after(struct flight *f)
+{
+    struct celery *c = f->c;
+    map_del(&c->flights, f->run.id);
+    f->after = true;
+    f->after_until = time_now_us() + AFTER_US;
+    if (f->wait_ev) event_free(f->wait_ev);
+    if (f->hold_ev) event_free(f->hold_ev);
+    f->wait_ev = f->hold_ev = NULL;
+    free(f->held_meta);
+    f->held_meta = NULL;
+    json_decref(f->ev_end);
+    f->ev_end = NULL;
+    /* the message is kept only to take it out of its queue (Redis) once the broker is back */
+    if (f->state != F_SENT || !f->stop_unsent || f->broker->amqp) {
+        free(f->envelope);
+        f->envelope = NULL;
+    }
+    /* its log lines need the run's ids only: the rest, up to hundreds of KiB, is stored */
+    json_decref(f->run.args);
+    json_decref(f->run.output);
+    json_decref(f->run.remote);
+    free(f->run.message);
+    f->run.args = f->run.output = f->run.remote = NULL;
+    f->run.message = NULL;
+    if (c->afters.count >= AFTERS_MAX) {
+        struct flight *oldest = NULL;
+        size_t it;
+        for (struct map_entry *e = map_first(&c->afters, &it); e; e = map_next(&c->afters, &it, e)) {
+            struct flight *o = e->value;
+            if (!oldest || o->after_until < oldest->after_until) oldest = o;
+        }
+        flight_free(oldest);
+    }
+    map_put(&c->afters, f->run.id, f);
 }
 
 /* Ends the run: stored with a guarded update (a run that moved on without us is left alone),
@@ -714,7 +784,10 @@ static void finish(struct flight *f, enum run_status st, char *message, json_t *
              run_status_name(st));
     publish_status(f);
     if (rc == 0) dispatch_remote_ended(c->d, r);
-    flight_free(f);
+    if (rc == 0 && f->watch_after && f->broker && f->backend)
+        keep_after(f);
+    else
+        flight_free(f);
 }
 
 /* "2s", "1m30s": for messages. */
@@ -920,6 +993,44 @@ static void apply_meta(struct flight *f, const struct celery_meta *m)
     }
 }
 
+/* Whether the run of an epilogue is still stored: its job may have been deleted, or its
+ * retention passed, since it ended. */
+static bool run_exists(const struct flight *f)
+{
+    struct run cur;
+    run_init(&cur);
+    bool yes = store_run_get(f->c->store, f->run.id, &cur) == 0;
+    run_release(&cur);
+    return yes;
+}
+
+/* A result of the task of an ended run (an epilogue): once it says how the task ended, the
+ * run's log tells it (the run keeps the end it was given), and the epilogue is over. */
+static void late_meta(struct flight *f, const struct celery_meta *m)
+{
+    const char *st = m->status ? m->status : "";
+    bool success = !strcmp(st, "SUCCESS"), failure = !strcmp(st, "FAILURE");
+    if (!success && !failure && strcmp(st, "REVOKED") != 0) return; /* on its way still */
+    bool has_msg = m->exc_message && *m->exc_message;
+    char *line;
+    if (f->stopping && !success && !failure)
+        line = xasprintf("the stop reached the task after the run ended: the result backend "
+                         "says REVOKED");
+    else
+        line = xasprintf("the task %s after %s (the result backend says %s%s%s%s%s): the run "
+                         "stays %s",
+                         success ? "completed" : failure ? "failed" : "was revoked",
+                         f->stopping ? "the stop" : "the run ended", st,
+                         failure ? ": " : "", failure && m->exc_type ? m->exc_type : "",
+                         failure && has_msg ? ": " : "", failure && has_msg ? m->exc_message : "",
+                         run_status_name(f->run.status));
+    if (run_exists(f)) flight_log(f, LL_WARNING, "%s", line);
+    log_warn("celery.late_result", "run=%s status=%s ended=%s", f->run.id, st,
+             run_status_name(f->run.status));
+    free(line);
+    flight_free(f);
+}
+
 static void on_hold_over(evutil_socket_t fd, short what, void *arg);
 static void end_from_event(struct flight *f);
 
@@ -927,6 +1038,11 @@ static void on_meta(struct flight *f, const char *text, size_t len)
 {
     struct celery_meta m;
     struct sk_err e = {0};
+    if (f->after) {
+        if (celery_meta_parse(text, len, &m, &e) == 0) late_meta(f, &m); /* f may be gone */
+        celery_meta_free(&m);
+        return;
+    }
     if (celery_meta_parse(text, len, &m, &e) != 0) {
         if (!f->bad_meta) { /* once a run: the key is read again every 5 s */
             log_warn("celery.bad_result", "run=%s reason=%s", f->run.id, log_q(e.msg));
@@ -1011,6 +1127,13 @@ static void end_from_event(struct flight *f)
     }
 }
 
+/* The run id's flight, or epilogue, whose result key is read; NULL when none. */
+static struct flight *watched(struct celery *c, const char *id)
+{
+    struct flight *f = map_get(&c->flights, id);
+    return f ? f : map_get(&c->afters, id);
+}
+
 /* GET/MGET replies carry the run ids they asked for. */
 struct meta_req {
     struct celery *c;
@@ -1028,7 +1151,7 @@ static void on_meta_reply(redisAsyncContext *ac, void *reply, void *arg)
             redisReply *v = r->type == REDIS_REPLY_ARRAY && i < r->elements ? r->element[i]
                             : r->type == REDIS_REPLY_STRING && q->n == 1 ? r
                                                                           : NULL;
-            struct flight *f = map_get(&q->c->flights, q->ids[i]);
+            struct flight *f = watched(q->c, q->ids[i]);
             if (f && v && v->type == REDIS_REPLY_STRING)
                 on_meta(f, v->str, v->len);
             else if (f && v && v->type == REDIS_REPLY_NIL && f->ev_end)
@@ -1043,11 +1166,25 @@ static void meta_key(char out[64], const char *id)
     snprintf(out, 64, "celery-task-meta-%s", id);
 }
 
-/* Reads the result keys of the flights given (all those sent on ep when f is NULL). */
+/* One more key of a read_metas request: f's, when its result backend is ep. */
+static void meta_arg(struct meta_req *q, const char **argv, size_t *lens, char (*keys)[64],
+                     const struct endpoint *ep, const struct flight *f)
+{
+    size_t n = q->n;
+    if (f->backend != ep || f->state < F_SENT) return;
+    snprintf(q->ids[n], UUID_STR_LEN, "%s", f->run.id);
+    meta_key(keys[n], f->run.id);
+    argv[n + 1] = keys[n];
+    lens[n + 1] = strlen(keys[n]);
+    q->n++;
+}
+
+/* Reads the result keys of the flight given (of all flights and epilogues whose result backend
+ * is ep when one is NULL). */
 static void read_metas(struct endpoint *ep, struct flight *one)
 {
     struct celery *c = ep->c;
-    size_t n = 0, cap = one ? 1 : c->flights.count;
+    size_t cap = one ? 1 : c->flights.count + c->afters.count;
     if (!cap || !ep->cmd.up) return;
     struct meta_req *q = xcalloc(1, sizeof *q + cap * UUID_STR_LEN);
     q->c = c;
@@ -1056,20 +1193,17 @@ static void read_metas(struct endpoint *ep, struct flight *one)
     char (*keys)[64] = xcalloc(cap, 64);
     argv[0] = "MGET";
     lens[0] = 4;
-    size_t it;
-    for (struct map_entry *e = map_first(&c->flights, &it); e && n < cap;
-         e = map_next(&c->flights, &it, e)) {
-        struct flight *f = one ? one : e->value;
-        if (f->backend == ep && f->state >= F_SENT) {
-            snprintf(q->ids[n], UUID_STR_LEN, "%s", f->run.id);
-            meta_key(keys[n], f->run.id);
-            argv[n + 1] = keys[n];
-            lens[n + 1] = strlen(keys[n]);
-            n++;
+    if (one) {
+        meta_arg(q, argv, lens, keys, ep, one);
+    } else {
+        struct map *maps[] = {&c->flights, &c->afters};
+        for (size_t m = 0; m < 2; m++) {
+            size_t it;
+            for (struct map_entry *e = map_first(maps[m], &it); e; e = map_next(maps[m], &it, e))
+                meta_arg(q, argv, lens, keys, ep, e->value);
         }
-        if (one) break;
     }
-    q->n = n;
+    size_t n = q->n;
     if (n == 0 || !cmd_argv(ep, on_meta_reply, q, (int)n + 1, argv, lens)) free(q);
     free(argv);
     free(lens);
@@ -1170,24 +1304,21 @@ static void apply_event(struct endpoint *ep, const struct celery_event *ev)
          * events, enable_events goes again with its first heartbeats */
         if (w->online && w->beats > 0 && w->beats <= 5 && !w->task_events)
             broadcast(ep, "enable_events", json_object(), false);
-        /* likewise the revokes of messages stopped in their queue (AMQP): the first heartbeat
-         * comes once the worker listens, and ends a task it took before it heard them */
-        if (w->online && w->beats > 0 && w->beats <= 2) revoke_tombs(ep, now);
+        /* likewise the revokes of messages stopped in their queue (AMQP) and of runs being
+         * stopped (or that ended stopped, no worker having confirmed it): the first heartbeat
+         * comes once the worker listens, and ends a task it took, or went on with while it
+         * was away from the broker, before it heard them */
+        if (w->online && w->beats > 0 && w->beats <= 2) {
+            revoke_tombs(ep, now);
+            revoke_again(ep, w->beats == 1 ? w : NULL);
+        }
         if (w->online && (!was_online || !w->queues)) {
             /* a worker that just came: it reports task events, and tells what it consumes;
-             * a stop broadcast it may have missed is repeated */
+             * a stop broadcast it may have missed is repeated (and again at its first
+             * heartbeats, above: it may not listen yet) */
             broadcast(ep, "enable_events", json_object(), false);
             ep->asked_queues = 0;
-            size_t it;
-            for (struct map_entry *e = map_first(&c->flights, &it); e;
-                 e = map_next(&c->flights, &it, e)) {
-                struct flight *f = e->value;
-                if (f->broker == ep && f->stopping && f->revokes > 0)
-                    broadcast(ep, "revoke",
-                              json_pack("{s:s,s:b,s:s}", "task_id", f->run.id, "terminate", 1,
-                                        "signal", f->revokes > 1 ? "SIGKILL" : "SIGTERM"),
-                              false);
-            }
+            revoke_again(ep, NULL);
             revoke_tombs(ep, now);
         }
         return;
@@ -1210,7 +1341,11 @@ static void apply_event(struct endpoint *ep, const struct celery_event *ev)
         }
         if (f->state < F_TAKEN) f->state = F_TAKEN;
         set_remote(f, ev->hostname);
-        struct run_guard g = {f->run.id, RUN_MASK(RUN_QUEUED) | RUN_MASK(RUN_CANCELLING), NULL, 0};
+        /* RUNNING too: a message delivered again (acks_late, its worker lost) is another
+         * worker's now */
+        struct run_guard g = {f->run.id,
+                              RUN_MASK(RUN_QUEUED) | RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING),
+                              NULL, 0};
         store_run_update(c->store, &g, -1, RF_REMOTE, &f->run, now);
         flight_log(f, LL_INFO, "received by %s", ev->hostname ? ev->hostname : "a worker");
     } else if (strcmp(ev->type, "task-started") == 0) {
@@ -1263,7 +1398,7 @@ static void on_pmessage(redisAsyncContext *ac, void *reply, void *arg)
     if (ep->kind == EP_BACKEND) {
         const char *id = ch->str + strlen("celery-task-meta-");
         if (ch->len <= strlen("celery-task-meta-")) return;
-        struct flight *f = map_get(&ep->c->flights, id);
+        struct flight *f = watched(ep->c, id);
         if (f && f->backend == ep) on_meta(f, data->str, data->len);
         return;
     }
@@ -1356,7 +1491,17 @@ static void apply_reply(struct endpoint *ep, json_t *body)
                 /* known from now on, as a run's worker taken over at start is: its heartbeats
                  * (or its silence) decide whether it lives */
                 worker_answered(ep, host);
-                if (strcmp(state, "active") == 0) {
+                const char *was = flight_worker(f);
+                if (strcmp(state, "active") == 0 && f->state == F_STARTED && was &&
+                    strcmp(was, host) != 0) {
+                    /* another worker runs it now (its message delivered again: acks_late):
+                     * its heartbeats are the ones that count */
+                    flight_log(f, LL_INFO, "running on %s now, no longer on %s", host, was);
+                    set_remote(f, host);
+                    struct run_guard g = {f->run.id,
+                                          RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING), NULL, 0};
+                    store_run_update(ep->c->store, &g, -1, RF_REMOTE, &f->run, time_now_us());
+                } else if (strcmp(state, "active") == 0) {
                     if (f->state != F_STARTED)
                         flight_log(f, LL_INFO, "running on %s (sked missed its start)", host);
                     mark_running(f, host, NO_TIME);
@@ -1406,14 +1551,73 @@ static void ask_queues(struct endpoint *ep)
     ep->asked_queues = time_now_us();
 }
 
-static void revoke(struct flight *f, const char *signal)
+static json_t *revoke_args(const char *id, const char *signal)
+{
+    return json_pack("{s:s,s:b,s:s}", "task_id", id, "terminate", 1, "signal", signal);
+}
+
+/* Broadcasts the run's revoke; stop_grace counts from now. */
+static void send_revoke(struct flight *f)
+{
+    f->stop_unsent = false;
+    f->stop_deadline = time_now_us() + f->grace_ms * 1000;
+    broadcast(f->broker, "revoke", revoke_args(f->run.id, f->revoke_signal), false);
+    flight_log(f, LL_WARNING, "revoking the task on the workers (%s)", f->revoke_signal);
+}
+
+static void revoke_task(struct flight *f, const char *signal)
 {
     f->revokes++;
-    f->stop_deadline = time_now_us() + f->grace_ms * 1000;
-    broadcast(f->broker, "revoke",
-              json_pack("{s:s,s:b,s:s}", "task_id", f->run.id, "terminate", 1, "signal", signal),
-              false);
-    flight_log(f, LL_WARNING, "revoking the task on the workers (%s)", signal);
+    f->revoke_signal = signal;
+    if (!f->broker->cmd.up) {
+        /* a broadcast now reaches nobody: it goes once the broker is back (ep_up), and
+         * stop_grace counts from then */
+        f->stop_unsent = true;
+        f->stop_deadline = 0;
+        flight_log(f, LL_WARNING,
+                   "the broker %s cannot be reached: the task is revoked (%s) once it is back",
+                   f->broker->display, signal);
+        return;
+    }
+    send_revoke(f);
+}
+
+/* The revokes of ep's epilogues of stopped runs, broadcast again. */
+static void revoke_afters(struct endpoint *ep)
+{
+    struct celery *c = ep->c;
+    size_t it;
+    for (struct map_entry *e = map_first(&c->afters, &it); e; e = map_next(&c->afters, &it, e)) {
+        struct flight *f = e->value;
+        if (f->broker == ep && f->after_signal)
+            broadcast(ep, "revoke", revoke_args(f->run.id, f->after_signal), false);
+    }
+}
+
+/* The revokes of ep's runs being stopped, and of its epilogues that were, broadcast again: a
+ * worker coming (back) online, or the broker's connection coming back, may have missed them.
+ * back: a worker whose first heartbeat since it came online this is, so that it listens to
+ * broadcasts from now on (it does not before): the runs it has get their revoke again, and
+ * their stop_grace counts from here. */
+static void revoke_again(struct endpoint *ep, const struct worker *back)
+{
+    struct celery *c = ep->c;
+    int64_t now = time_now_us();
+    size_t it;
+    for (struct map_entry *e = map_first(&c->flights, &it); e; e = map_next(&c->flights, &it, e)) {
+        struct flight *f = e->value;
+        if (f->broker != ep || !f->stopping || !f->revoke_signal || f->stop_unsent) continue;
+        broadcast(ep, "revoke", revoke_args(f->run.id, f->revoke_signal), false);
+        const char *fw = flight_worker(f);
+        int64_t deadline = now + f->grace_ms * 1000;
+        if (back && fw && strcmp(fw, back->hostname) == 0 && f->stop_deadline < deadline) {
+            f->stop_deadline = deadline;
+            flight_log(f, LL_WARNING,
+                       "%s is back online and hears broadcasts: revoking the task again (%s)",
+                       fw, f->revoke_signal);
+        }
+    }
+    revoke_afters(ep);
 }
 
 /* ---- sending and withdrawing ---- */
@@ -1455,10 +1659,13 @@ static void on_pushed(redisAsyncContext *ac, void *reply, void *arg)
 /* The run log says once why a run is not sent yet, when its broker's connection failed. */
 static void say_waiting(struct flight *f)
 {
-    if (f->state != F_UNSENT || f->said_waiting || !f->broker->down_why) return;
-    flight_log(f, LL_WARNING, "waits for the broker %s, which cannot be reached: %s",
-               f->broker->display, f->broker->down_why);
-    f->said_waiting = true;
+    /* said again when the broker, out of reach when the run first said so, refuses sked now
+     * (it came back wanting another password): the run tells the reason that holds it */
+    int why = f->broker->cmd.refused ? 2 : 1;
+    if (f->state != F_UNSENT || f->said_waiting >= why || !f->broker->down_why) return;
+    flight_log(f, LL_WARNING, "waits for the broker %s, which %s: %s", f->broker->display,
+               why == 2 ? "refuses sked" : "cannot be reached", f->broker->down_why);
+    f->said_waiting = why;
 }
 
 /* After ep's connection failed: the runs waiting for it say so. */
@@ -1614,7 +1821,9 @@ static void on_withdrawn(redisAsyncContext *ac, void *reply, void *arg)
     struct flight *f = req_flight(arg);
     if (!f) return;
     f->check_pending = false;
-    if (!r || r->type != REDIS_REPLY_INTEGER) return; /* asked again on the next tick */
+    /* asked again on the next tick; a stop's, once the broker is back */
+    if (!r && f->stopping) f->stop_unsent = true;
+    if (!r || r->type != REDIS_REPLY_INTEGER) return;
     if (r->integer > 0) {
         char d[32];
         if (f->stopping)
@@ -1626,7 +1835,7 @@ static void on_withdrawn(redisAsyncContext *ac, void *reply, void *arg)
     }
     if (f->state == F_SENT) f->state = F_TAKEN;
     note_unclaimed(f);
-    if (f->stopping && f->revokes == 0) revoke(f, "SIGTERM");
+    if (f->stopping && f->revokes == 0) revoke_task(f, "SIGTERM");
 }
 
 /* AMQP: a message in a queue cannot be taken back. The workers online are told to revoke the
@@ -1680,6 +1889,24 @@ static void withdraw(struct flight *f)
     struct req *q = req_new(f);
     f->check_pending = cmd_argv(f->broker, on_withdrawn, q, 4, argv, lens);
     if (!f->check_pending) free(q);
+    /* a stop's withdrawal goes again once the broker is back (ep_up) */
+    if (f->stopping && !f->check_pending && !f->stop_unsent)
+        flight_log(f, LL_WARNING,
+                   "the broker %s cannot be reached: the message is taken out of queue %s once "
+                   "it is back",
+                   f->broker->display, f->run.queue);
+    if (f->stopping) f->stop_unsent = !f->check_pending;
+}
+
+/* The stop of f, which waited for the broker to be reached, goes now that it is. */
+static void resend_stop(struct flight *f)
+{
+    if (f->state == F_SENT && f->revokes == 0)
+        withdraw(f);
+    else if (f->revokes == 0) /* taken over from an earlier process */
+        revoke_task(f, "SIGTERM");
+    else
+        send_revoke(f);
 }
 
 /* A run taken over from an earlier process: is its message still in the queue? */
@@ -1705,6 +1932,111 @@ static bool settled(const struct rconn *rc, int64_t now)
     return rc->up && now - rc->up_since >= SETTLE_US;
 }
 
+/* The stop ends without a worker's word: the run ends (CANCELLED, or FAILED when it had timed
+ * out), and its epilogue repeats the revoke to the workers that come (back) online and tells
+ * the run's log how the task ends if a result comes. */
+static void end_stop(struct flight *f)
+{
+    const char *why = f->broker->down_why;
+    bool queued = f->state == F_SENT;
+    char *msg;
+    f->watch_after = true;
+    f->after_signal = f->revoke_signal ? f->revoke_signal : "SIGTERM";
+    if (f->stop_unsent) {
+        flight_log(f, LL_WARNING,
+                   "the broker %s could not be reached to %s%s%s%s: %s once it is back, and the "
+                   "task may run until then",
+                   f->broker->display,
+                   queued ? "take the message out of its queue" : "revoke the task",
+                   why ? " (" : "", why ? why : "", why ? ")" : "",
+                   queued ? "the message is taken out and the task revoked" : "it is revoked");
+        msg = stopped_message(f, queued ? "; the broker could not be reached to take the message "
+                                          "back, and a worker may still run the task when it "
+                                          "is back"
+                                        : "; the broker could not be reached to revoke the task, "
+                                          "which may still run when it is back");
+    } else {
+        flight_log(f, LL_WARNING,
+                   "no worker confirmed the stop: the task is revoked again when a worker comes "
+                   "(back) online, and this log tells how it ends if its result comes");
+        msg = stopped_message(f, "; no worker confirmed the stop");
+    }
+    if (f->timed_out) {
+        free(msg);
+        finish(f, RUN_FAILED, timeout_message(f, NULL), NULL);
+    } else {
+        finish(f, RUN_CANCELLED, msg, NULL);
+    }
+}
+
+/* A stop lasts a bounded time whatever the broker and the workers do: two stop_grace while it
+ * cannot reach the broker, four in all (a broker or workers that keep coming and going); then
+ * the run ends (end_stop). True when it did. */
+static bool stop_over(struct flight *f, int64_t now)
+{
+    /* a stop_grace of 0 still leaves the revokes a few ticks to go out */
+    int64_t grace = f->grace_ms * 1000 > TICK_MS * 1000 ? f->grace_ms * 1000 : TICK_MS * 1000;
+    if (now - f->stop_at < (f->stop_unsent ? 2 : 4) * grace) return false;
+    end_stop(f);
+    return true;
+}
+
+/* The run is lost (no worker has the task), unless its result key, read once more now, says
+ * how it ended: it ends FAILED, and its epilogue tells the run's log about a result that comes
+ * later (a worker that was only stalled, a message delivered again). */
+static void fail_lost(struct flight *f)
+{
+    /* "lost: no worker has ...", "worker H lost: no heartbeat for 6s; no worker has ..." */
+    const char *who = f->lost_why ? f->lost_why : "lost", *sep = f->lost_why ? "; " : ": ";
+    char *msg = f->bad_meta ? xasprintf("%s%sno worker has the task, and the result the backend "
+                                        "holds of it cannot be read: %s",
+                                        who, sep, f->bad_meta)
+                            : xasprintf("%s%sno worker has the task, and the result backend "
+                                        "holds no result of it",
+                                        who, sep);
+    flight_log(f, LL_ERROR, "%s", msg);
+    f->watch_after = true;
+    finish(f, RUN_FAILED, msg, NULL);
+}
+
+static void on_last_look(redisAsyncContext *ac, void *reply, void *arg)
+{
+    (void)ac;
+    redisReply *r = reply;
+    struct celery *c = ((struct req *)arg)->c;
+    char id[UUID_STR_LEN];
+    snprintf(id, sizeof id, "%s", ((struct req *)arg)->id);
+    struct flight *f = req_flight(arg);
+    if (!f) return;
+    f->check_pending = false;
+    if (!r) return; /* the connection went: read again on a later tick */
+    if (r->type == REDIS_REPLY_STRING) {
+        on_meta(f, r->str, r->len);
+        f = map_get(&c->flights, id);
+        /* it ended; or it waits a moment for the start an outcome it holds needs */
+        if (!f || f->held_meta) return;
+    } else if (r->type == REDIS_REPLY_NIL && f->ev_end) {
+        end_from_event(f); /* the task stores no result (ignore_result) */
+        return;
+    }
+    fail_lost(f);
+}
+
+/* Before a run is failed as lost: its result key is read once more. */
+static void last_look(struct flight *f)
+{
+    char key[64];
+    meta_key(key, f->run.id);
+    const char *argv[] = {"GET", key};
+    size_t lens[] = {3, strlen(key)};
+    struct req *q = req_new(f);
+    f->check_pending = cmd_argv(f->backend, on_last_look, q, 2, argv, lens);
+    if (!f->check_pending) {
+        free(q);
+        fail_lost(f); /* the backend cannot be reached: what the last read said holds */
+    }
+}
+
 static void check_flight(struct flight *f, int64_t now)
 {
     struct endpoint *b = f->broker;
@@ -1713,6 +2045,7 @@ static void check_flight(struct flight *f, int64_t now)
         flight_send(f);
         return;
     }
+    if (f->stopping && stop_over(f, now)) return;
     if (!settled(&b->cmd, now) || !settled(&b->sub, now) || f->check_pending) return;
     if (f->resumed && f->state == F_SENT && b->amqp) {
         /* no LPOS on AMQP: the workers are asked, and the result backend read */
@@ -1736,15 +2069,15 @@ static void check_flight(struct flight *f, int64_t now)
     }
     int64_t since = b->sub.up_since > f->sent_at ? b->sub.up_since : f->sent_at;
     if (f->stopping) {
-        if (f->stop_deadline && now < f->stop_deadline) return;
-        if (f->state == F_SENT && f->revokes == 0)
+        if (!f->stop_unsent && f->stop_deadline && now < f->stop_deadline) return;
+        if (f->stop_unsent) /* the broker is back: what waited for it goes */
+            resend_stop(f);
+        else if (f->state == F_SENT && f->revokes == 0)
             withdraw(f);
         else if (f->revokes < 2)
-            revoke(f, f->revokes == 0 ? "SIGTERM" : "SIGKILL");
-        else if (f->timed_out)
-            finish(f, RUN_FAILED, timeout_message(f, NULL), NULL);
+            revoke_task(f, f->revokes == 0 ? "SIGTERM" : "SIGKILL");
         else
-            finish(f, RUN_CANCELLED, stopped_message(f, "; no worker confirmed the stop"), NULL);
+            end_stop(f);
         return;
     }
     if (f->state == F_SENT && now - since > f->accept_ms * 1000) {
@@ -1760,21 +2093,16 @@ static void check_flight(struct flight *f, int64_t now)
             /* the worker did not enforce the limits (a pool without them: solo, threads) */
             flight_log(f, LL_ERROR, "the worker did not end the task at its hard time limit");
             f->stopping = true;
+            f->stop_at = now;
             f->revokes = 1; /* the soft limit was the SIGTERM */
-            revoke(f, "SIGKILL");
+            revoke_task(f, "SIGKILL");
             return;
         }
     }
     if (f->unclaimed_since) {
-        /* no result came meanwhile either (the keys are read every 5 s) */
+        /* no result came meanwhile either (the keys are read every 5 s, and once more now) */
         if (now - f->unclaimed_since > f->accept_ms * 1000 + QUERY_GRACE_US) {
-            char *msg = f->bad_meta ? xasprintf("lost: no worker has the task, and the result "
-                                                "the backend holds of it cannot be read: %s",
-                                                f->bad_meta)
-                                    : xstrdup("lost: no worker has the task, and the result "
-                                              "backend holds no result of it");
-            flight_log(f, LL_ERROR, "%s", msg);
-            finish(f, RUN_FAILED, msg, NULL);
+            last_look(f);
             return;
         }
         if (now - f->last_query >= QUERY_EVERY_US) {
@@ -1810,7 +2138,24 @@ static void check_flight(struct flight *f, int64_t now)
              * its tasks first) and the task did not end since */
             char *why = xasprintf("%s for %s", w->offline ? "offline" : "no heartbeat",
                                   dur((now - seen) / 1000, d));
-            if (f->state == F_TAKEN) {
+            if (f->state == F_STARTED) {
+                /* dead, or only stalled: a worker whose main process is stopped or starved
+                 * sends nothing while its pool child runs the task on and stores the
+                 * result. The result backend, the authority, is read, and the workers are
+                 * asked (one may run the task again: acks_late); the run fails only when
+                 * neither tells of the task within accept_timeout + 10 s. Said once: a worker
+                 * that answers without heartbeats is asked again and again */
+                if (!f->unclaimed_since) f->unclaimed_since = now;
+                if (!f->lost_why) {
+                    f->lost_why = xasprintf("worker %s lost: %s", host, why);
+                    flight_log(f, LL_WARNING,
+                               "worker %s lost (%s) while it ran the task: reading its result "
+                               "and asking the workers whether one has the task; failed in %s "
+                               "unless one has it or a result comes",
+                               host, why, dur(f->accept_ms + QUERY_GRACE_US / 1000, g));
+                    read_metas(f->backend, f);
+                }
+            } else if (f->state == F_TAKEN) {
                 /* received, not started: a warm shutdown gives such messages back to the
                  * queue, and a worker may take it again before it expires (sent +
                  * accept_timeout) */
@@ -1823,12 +2168,13 @@ static void check_flight(struct flight *f, int64_t now)
                                host, why, f->run.queue,
                                dur(f->accept_ms + QUERY_GRACE_US / 1000, g));
                 }
-            } else {
-                char *msg = xasprintf("worker %s lost: %s", host, why);
-                flight_log(f, LL_ERROR, "%s", msg);
-                finish(f, RUN_FAILED, msg, NULL);
             }
             free(why);
+        } else if (f->lost_why) {
+            /* its heartbeats came back: it was stalled, not dead */
+            free(f->lost_why);
+            f->lost_why = NULL;
+            flight_log(f, LL_INFO, "worker %s is heard from again", host);
         }
     }
 }
@@ -1851,6 +2197,23 @@ static void note_queue(struct endpoint *ep, const char *queue)
         map_put(&ep->qlen, queue, q);
     }
     q->used = true;
+}
+
+/* Ends the epilogues of job job_id (its runs are deleted), of endpoint ep (closed), or that are
+ * over by now (each when given). */
+static void drop_afters(struct celery *c, const char *job_id, const struct endpoint *ep,
+                        int64_t now)
+{
+    size_t it, n = 0;
+    char (*ids)[UUID_STR_LEN] = xcalloc(c->afters.count + 1, UUID_STR_LEN);
+    for (struct map_entry *e = map_first(&c->afters, &it); e; e = map_next(&c->afters, &it, e)) {
+        const struct flight *f = e->value;
+        if ((job_id && strcmp(f->run.job_id, job_id) == 0) ||
+            (ep && (f->broker == ep || f->backend == ep)) || (now && f->after_until <= now))
+            snprintf(ids[n++], UUID_STR_LEN, "%s", f->run.id);
+    }
+    for (size_t i = 0; i < n; i++) flight_free(map_get(&c->afters, ids[i]));
+    free(ids);
 }
 
 /*
@@ -1900,6 +2263,7 @@ static void prune(struct celery *c)
         struct endpoint *ep = map_del(&c->endpoints, gone[i]);
         log_info("celery.closed", "%s=%s reason=\"no job type or run uses it\"", ep_what(ep),
                  ep->display);
+        drop_afters(c, NULL, ep, 0); /* what they watched goes with it */
         endpoint_free(ep);
         free(gone[i]);
     }
@@ -1924,6 +2288,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     free(ids);
     bool poll = now - c->last_meta_poll >= META_POLL_US;
     if (poll) c->last_meta_poll = now;
+    drop_afters(c, NULL, NULL, now);
     prune(c);
     for (struct map_entry *e = map_first(&c->endpoints, &it); e;
          e = map_next(&c->endpoints, &it, e)) {
@@ -1967,6 +2332,50 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     evtimer_add(c->tick_ev, &tv);
 }
 
+/* The reply to LREM of an epilogue's message, once the broker is back. */
+static void on_taken_back(redisAsyncContext *ac, void *reply, void *arg)
+{
+    (void)ac;
+    redisReply *r = reply;
+    struct req *q = arg;
+    struct flight *f = q->c->closing ? NULL : map_get(&q->c->afters, q->id);
+    free(q);
+    if (!f || !r || r->type != REDIS_REPLY_INTEGER) return; /* again when it is back again */
+    free(f->envelope);
+    f->envelope = NULL;
+    if (r->integer > 0) { /* no worker had taken it: nothing runs, nothing is left to watch */
+        if (run_exists(f))
+            flight_log(f, LL_INFO,
+                       "the broker is back: the message was taken out of queue %s, and no "
+                       "worker runs the task",
+                       f->run.queue);
+        flight_free(f);
+    }
+    /* else a worker took it meanwhile (its revoke goes on), or the broker lost it */
+}
+
+/* ep's command connection is back: the stops that waited for it go (stop_grace counting from
+ * now), the revokes of runs that ended stopped go again, and the messages of those that ended
+ * while it could not be reached are taken out of their queues. */
+static void stops_resume(struct endpoint *ep)
+{
+    struct celery *c = ep->c;
+    size_t it;
+    for (struct map_entry *e = map_first(&c->flights, &it); e; e = map_next(&c->flights, &it, e)) {
+        struct flight *f = e->value;
+        if (f->broker == ep && f->stopping && f->stop_unsent) resend_stop(f); /* f stays */
+    }
+    revoke_afters(ep);
+    for (struct map_entry *e = map_first(&c->afters, &it); e; e = map_next(&c->afters, &it, e)) {
+        struct flight *f = e->value;
+        if (f->broker != ep || !f->envelope || ep->amqp) continue;
+        const char *argv[] = {"LREM", f->run.queue, "1", f->envelope};
+        size_t lens[] = {4, strlen(f->run.queue), 1, strlen(f->envelope)};
+        struct req *q = req_new(f);
+        if (!cmd_argv(ep, on_taken_back, q, 4, argv, lens)) free(q);
+    }
+}
+
 /* A connection became ready: what waited for it goes now. */
 static void ep_up(struct rconn *rc)
 {
@@ -1984,6 +2393,7 @@ static void ep_up(struct rconn *rc)
         return;
     }
     ep->bound = false;
+    stops_resume(ep);
     size_t it;
     /* the connection came back: messages workers had received and not started may be gone
      * with the broker (Celery drops them with its connection, and a Redis without persistence
@@ -2143,7 +2553,7 @@ static void amqp_on_withdrawn(void *arg, const char *id, bool taken, const char 
                    why ? why : "");
         leave_queued(f);
     } else if (f->revokes == 0) {
-        revoke(f, "SIGTERM"); /* a worker took it meanwhile */
+        revoke_task(f, "SIGTERM"); /* a worker took it meanwhile */
     }
 }
 
@@ -2185,6 +2595,7 @@ struct celery *celery_new(struct event_base *base, struct dispatch *d, const str
     c->cfg = cfg;
     map_init(&c->endpoints);
     map_init(&c->flights);
+    map_init(&c->afters);
     uuid_v4(c->oid);
     c->last_meta_poll = time_now_us();
     c->tick_ev = evtimer_new(base, on_tick, c);
@@ -2214,6 +2625,11 @@ void celery_free(struct celery *c)
         flight_free(e->value);
     }
     map_release(&c->flights);
+    while (c->afters.count) {
+        struct map_entry *e = map_first(&c->afters, &it);
+        flight_free(e->value);
+    }
+    map_release(&c->afters);
     for (struct map_entry *e = map_first(&c->endpoints, &it); e; e = map_next(&c->endpoints, &it, e))
         endpoint_free(e->value);
     map_release(&c->endpoints);
@@ -2297,6 +2713,7 @@ void celery_stop(struct celery *c, const struct run *r, const struct user_ref *b
     }
     if (f->stopping) return;
     f->stopping = true;
+    f->stop_at = time_now_us();
     f->run.status = RUN_CANCELLING;
     free(f->run.stopped_by.id);
     free(f->run.stopped_by.name);
@@ -2310,7 +2727,7 @@ void celery_stop(struct celery *c, const struct run *r, const struct user_ref *b
     if (f->state == F_SENT)
         withdraw(f); /* exact: the very bytes we pushed */
     else
-        revoke(f, "SIGTERM");
+        revoke_task(f, "SIGTERM");
 }
 
 void celery_job_deleted(struct celery *c, const char *job_id)
@@ -2323,7 +2740,7 @@ void celery_job_deleted(struct celery *c, const char *job_id)
             snprintf(ids[k++], UUID_STR_LEN, "%s", e->key);
     for (size_t i = 0; i < k; i++) {
         struct flight *f = map_get(&c->flights, ids[i]);
-        if (f->state >= F_SENT && f->state != F_SENT) revoke(f, "SIGTERM");
+        if (f->state >= F_SENT && f->state != F_SENT) revoke_task(f, "SIGTERM");
         if (f->state == F_SENT) {
             if (f->broker->amqp)
                 bury(f);
@@ -2333,6 +2750,7 @@ void celery_job_deleted(struct celery *c, const char *job_id)
         flight_free(f);
     }
     free(ids);
+    drop_afters(c, job_id, NULL, 0);
 }
 
 int celery_resume(struct celery *c)
@@ -2371,7 +2789,11 @@ int celery_resume(struct celery *c)
                 f->timed_from = f->run.started_at != NO_TIME ? f->run.started_at : time_now_us();
         }
         if (f->run.status == RUN_CANCELLING) {
+            /* what the earlier process sent is not known: the stop goes again as soon as the
+             * broker is connected, its bounds counting from this start */
             f->stopping = true;
+            f->stop_at = time_now_us();
+            f->stop_unsent = true;
             if (f->state == F_UNSENT) {
                 finish(f, RUN_CANCELLED, stopped_message(f, " before it was sent"), NULL);
                 continue;

@@ -11,9 +11,12 @@
  *
  * A run's way (docs/celery.md): QUEUED "sent to celery queue Q" -> "received by H" ->
  * RUNNING "started on H" -> SUCCESS (output = the task's return value) or FAILED (exception
- * and traceback). No worker within accept_timeout, the worker's heartbeats stopping, or the
- * run's timeout end it FAILED; a stop withdraws the message from the queue when it is still
- * there, else revokes the task (terminate, SIGTERM then SIGKILL after the grace).
+ * and traceback). No worker within accept_timeout, the worker's heartbeats stopping (with no
+ * result coming and no worker having the task), or the run's timeout end it FAILED; a stop
+ * withdraws the message from the queue when it is still there, else revokes the task
+ * (terminate, SIGTERM then SIGKILL after the grace), sent once the broker can be reached and
+ * repeated to workers coming online. A run that ended while its task may go on is watched a
+ * while longer, its task's late result told in the run's log.
  */
 #ifndef SKED_CELERY_H
 #define SKED_CELERY_H

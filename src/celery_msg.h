@@ -22,6 +22,16 @@
 /* argsrepr/kwargsrepr keep at most this many bytes, then "..." */
 #define CELERY_REPR_MAX 1024
 
+/*
+ * The most levels a run's arguments may nest, the arguments object counting as one ({"k":
+ * [[1]]} has three). A worker decodes a message's body with Python's json, which recurses once
+ * a level within the interpreter's recursion limit (1000 by default, less the frames of the
+ * worker's own calls): a deeper message makes the worker drop it with a RecursionError, no
+ * event and no result telling. A hundred leaves that limit ample room, and no real task takes
+ * anything near it.
+ */
+#define CELERY_ARGS_MAX_DEPTH 100
+
 /* A task message (protocol 2) for kombu's Redis transport. */
 struct celery_task_msg {
     const char *id;                /* task id (sked's run id, a UUID) */
@@ -41,8 +51,8 @@ struct celery_task_msg {
  * The envelope as compact JSON text (caller frees), checked with celery_envelope_check before
  * it is returned. NULL with e filled (field + reason) when an input is invalid: an empty or
  * missing id/task/queue/origin/delivery_tag, a name with control characters or invalid UTF-8,
- * args not an array, kwargs not an object, a limit that is not finite, expires outside the
- * years 1970..9999.
+ * args not an array, kwargs not an object, either nested deeper than CELERY_ARGS_MAX_DEPTH
+ * levels, a limit that is not finite, expires outside the years 1970..9999.
  */
 char *celery_task_envelope(const struct celery_task_msg *m, struct sk_err *e);
 
@@ -194,6 +204,18 @@ struct amqp_url {
 int amqp_url_parse(const char *url, struct amqp_url *out, struct sk_err *e);
 void amqp_url_copy(struct amqp_url *dst, const struct amqp_url *src); /* every string its own */
 void amqp_url_free(struct amqp_url *u);
+
+/*
+ * The levels of nesting of v: 0 for a scalar, 1 for an array or object holding no array or
+ * object, and so on; counted up to limit only (limit + 1 for anything deeper).
+ */
+int celery_json_depth(const json_t *v, int limit);
+
+/*
+ * The name of the first member of args (a run's arguments: an object, level 1) that nests
+ * deeper than CELERY_ARGS_MAX_DEPTH levels, or NULL when none does (or args is no object).
+ */
+const char *celery_args_too_deep(const json_t *args);
 
 /*
  * The display repr of a JSON value as Celery's argsrepr/kwargsrepr: JSON with Python's ", "

@@ -206,10 +206,11 @@ def _read(f):
     raise RedisError("bad reply %r" % line)
 
 
-def redis_command(port, *args, db=0, timeout=5):
-    """Runs one command on db of the redis-server at 127.0.0.1:port on a fresh connection and
-    returns its reply (bulk strings as bytes; an error reply raises RedisError)."""
-    cmds = ([("SELECT", db)] if db else []) + [args]
+def redis_command(port, *args, db=0, timeout=5, password=None):
+    """Runs one command on db of the redis-server at 127.0.0.1:port on a fresh connection
+    (authenticated with password when given) and returns its reply (bulk strings as bytes; an
+    error reply raises RedisError)."""
+    cmds = ([("AUTH", password)] if password else []) + ([("SELECT", db)] if db else []) + [args]
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(b"".join(_encode(c) for c in cmds))
         with sock.makefile("rb") as f:
@@ -325,8 +326,8 @@ class Redis(_Service):
             return ""
 
     # commands
-    def command(self, *args, db=0):
-        return redis_command(self.port, *args, db=db)
+    def command(self, *args, db=0, password=None):
+        return redis_command(self.port, *args, db=db, password=password)
 
     def llen(self, key, db=0):
         return self.command("LLEN", key, db=db)

@@ -1,9 +1,10 @@
 """The celery executor against real Celery workers: a loopback redis-server (no persistence) and
 Debian's python3-celery running celery_app/skedtest_app.py (celerytest.py starts both). Every
 check goes through sked's API and, where it matters, the Redis lists and result keys themselves:
-outcomes and their messages, arguments (kwargs, positional args, since, custom args), progress,
-the fixed queue, stop of a queued message and of a running task, timeouts (the time limits the
-message carries), a queue nobody consumes, a killed worker, restarts of sked and of Redis,
+outcomes and their messages, arguments (kwargs, positional args, since, custom args, nesting a
+worker cannot decode), progress, the fixed queue, stop of a queued message and of a running
+task (also while Redis is away or refuses sked), timeouts (the time limits the message
+carries), a queue nobody consumes, a killed or a stalled worker, restarts of sked and of Redis,
 scheduled runs, GET /api/queues and sked queues, brokers a reload lets go or that refuse AUTH,
 workers started without -E or without heartbeats, and exceptions longer than a log line or a
 run's message holds.
@@ -409,6 +410,44 @@ class Outcomes(unittest.TestCase):
         self.assertEqual((retry["status"], retry["attempt"]), ("FAILED", 2), retry)
         self.assertTrue(retry["message"].startswith(called), retry["message"])
 
+    def test_arguments_nested_deeper_than_a_worker_decodes_are_refused(self):
+        """A worker drops a message its Python json cannot decode (RecursionError), and the run
+        ended "lost" long after: arguments nested deeper than 100 levels are refused, whether
+        the run's own, custom ones, or the job's saved ones a run or a fire takes."""
+        s = self.s
+
+        def nested(levels):  # {"k": ...} of levels levels, the arguments object counting
+            v = []
+            for _ in range(levels - 2):
+                v = [v]
+            return {"k": v}
+        job = s.create_job("echo")
+        done = s.wait_run(s.run_job(job["id"], args=nested(100)))
+        self.assertEqual(done["status"], "SUCCESS", done)
+        self.assertEqual(done["output"]["k"], nested(100)["k"])
+        why = ("nested deeper than 100 levels (the arguments counting as one): a Celery worker's "
+               "Python json cannot decode the message; pass such a value as JSON text in a string")
+        for body, field in (({"args": nested(101)}, "args.k"),
+                            ({"custom_args": nested(101)}, "custom_args.k"),
+                            ({"args": {"custom_args": json.dumps(nested(101))}},
+                             "args.custom_args.k")):
+            r = s.post("/api/jobs/%s/runs" % job["id"], body)
+            self.assertEqual(r.status, 400, r)
+            self.assertEqual(r.json["errors"], [{"field": field, "messages": [why]}], r)
+        self.assertEqual(runs_of(s, job["id"]), [s.get_run(done)])
+        # the job's saved arguments: a run that takes them, and a fire
+        deep = s.create_job("echo", args=nested(101))
+        r = s.post("/api/jobs/%s/runs" % deep["id"], {})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json["errors"], [{"field": "args.k", "messages": [why]}], r)
+        r = s.patch("/api/jobs/" + deep["id"], {"schedule": {"type": "interval", "seconds": 1}})
+        self.assertEqual(r.status, 200, r)
+        fired = wait_for(lambda: runs_of(s, deep["id"]), what="the fire recorded")[0]
+        s.patch("/api/jobs/" + deep["id"], {"active": False})
+        self.assertEqual((fired["status"], fired["trigger"]), ("FAILED", "scheduled"), fired)
+        self.assertIn("args.k", fired["message"])
+        self.assertIn("nested deeper than 100 levels", fired["message"])
+
     def test_positional_names_the_arguments_lack_stay_out(self):
         s = self.s
         job = s.create_job("echo_pos")
@@ -743,7 +782,10 @@ class WorkerLost(unittest.TestCase):
     def test_a_killed_worker_fails_its_run(self):
         worker = Worker(REDIS, name="doomed@skedtest", queues=("doomed",)).start()
         self.addCleanup(worker.close)
-        with Sked(tasks=task_files(REDIS, queue="doomed"), args=FAST) as s:
+        tasks = task_files(REDIS, queue="doomed")
+        # missed heartbeats, then accept_timeout + 10 s without a result or a worker having it
+        tasks["sleepy.json"]["celery"]["accept_timeout"] = "3s"
+        with Sked(tasks=tasks, args=FAST) as s:
             wait_heartbeats(s, "doomed", "doomed@skedtest", n=1)  # sked knows it is alive
             pidfile = os.path.join(s.tmp, "pid")
             run = s.run_job(s.create_job("sleepy", args={"seconds": 120, "pidfile": pidfile})["id"])
@@ -755,10 +797,49 @@ class WorkerLost(unittest.TestCase):
             self.assertFalse(pid_alive(pid))
             done = s.wait_run(run, timeout=40)
             self.assertEqual(done["status"], "FAILED", done)
-            self.assertIn("worker", done["message"])
-            self.assertIn("lost", done["message"])
+            self.assertTrue(done["message"].startswith("worker doomed@skedtest lost: no heartbeat "
+                                                       "for "), done["message"])
+            self.assertTrue(done["message"].endswith("; no worker has the task, and the result "
+                                                     "backend holds no result of it"),
+                            done["message"])
+            self.assertIsNotNone(line_index(sked_lines(s, done), "worker doomed@skedtest lost (no "
+                                            "heartbeat for "), sked_lines(s, done))
             self.assertIsNone(REDIS.result(run["id"]))  # nothing on the Celery side tells
 
+    def test_a_stalled_worker_whose_tasks_run_on_is_not_taken_for_lost(self):
+        """The worker's main process stops (SIGSTOP) while its pool children run two tasks: no
+        heartbeat comes, and each child stores its result all the same. The result backend is
+        the authority: the run whose result comes within accept_timeout + 10 s of the missed
+        heartbeats ends SUCCESS with the task's output (it was failed "worker lost" 6 s in, and
+        stayed so); the other fails then, and its log tells the result that came later."""
+        redis = Redis().start()
+        self.addCleanup(redis.close)
+        worker = Worker(redis, name="stall@skedtest", queues=("celery",), concurrency=2).start()
+        self.addCleanup(worker.close)
+        tasks = task_files(redis)
+        tasks["sleepy.json"]["celery"]["accept_timeout"] = "1s"  # failed 6 s + 11 s in
+        with Sked(tasks=tasks, args=FAST) as s:
+            wait_heartbeats(s, "celery", "stall@skedtest", n=1)
+            short, long = [s.run_job(s.create_job("sleepy", args={"seconds": n})["id"])
+                           for n in (8, 24)]
+            for run in (short, long):
+                s.wait_run(run, ["RUNNING"], timeout=15)
+            os.kill(worker.pid, signal.SIGSTOP)
+            self.addCleanup(os.kill, worker.pid, signal.SIGCONT)
+            done = s.wait_run(short, timeout=30)
+            self.assertEqual((done["status"], done["output"]), ("SUCCESS", {"slept": 8}), done)
+            self.assertIsNotNone(line_index(sked_lines(s, done), "worker stall@skedtest lost (no "
+                                            "heartbeat for "), sked_lines(s, done))
+            failed = s.wait_run(long, timeout=30)
+            self.assertEqual(failed["status"], "FAILED", failed)
+            self.assertTrue(failed["message"].startswith("worker stall@skedtest lost: no "
+                                                         "heartbeat for "), failed)
+            late = "the task completed after the run ended (the result backend says SUCCESS): " \
+                   "the run stays FAILED"
+            wait_for(lambda: late in sked_lines(s, failed), timeout=30,
+                     what="the late result in the run's log")
+            self.assertEqual(s.get_run(failed)["status"], "FAILED")
+            os.kill(worker.pid, signal.SIGCONT)
 
     def test_a_worker_killed_and_started_again_at_once_fails_its_run(self):
         """Its heartbeats never stop for long: the new process's worker-online tells, and
@@ -1029,6 +1110,39 @@ class Brokers(unittest.TestCase):
             self.assertEqual(sorted((q["name"], q["broker"]) for q in rows),
                              [(n, REDIS.url(0)) for n in ("celery", "nobody", "parked")])
 
+    def test_a_refusal_after_an_outage_is_logged_each_time(self):
+        """celery.refused is logged when the broker refuses sked, also when the connection had
+        failed before for another reason (a password set while sked was connected, then the
+        connections cut): once a refusal, again after sked got in meanwhile."""
+        redis = Redis().start()
+        self.addCleanup(redis.close)
+        tasks = {"add.json": task_files(redis)["add.json"]}
+
+        def refuse():
+            redis.command("CONFIG", "SET", "requirepass", "s3cret")
+            redis.command("CLIENT", "KILL", "TYPE", "normal", password="s3cret")
+            redis.command("CLIENT", "KILL", "TYPE", "pubsub", password="s3cret")
+
+        def lines(event):  # the broker's, of its command connection where it says
+            return [l for l in s.server_log().splitlines()
+                    if "event=" + event in l and "broker=" in l and "conn=sub" not in l]
+        with Sked(tasks=tasks, args=FAST) as s:
+            wait_for(lambda: clients(redis) == 4, what="sked's connections")
+            refuse()
+            wait_for(lambda: len(lines("celery.refused")) == 1, what="the refusal logged")
+            self.assertEqual(len(lines("celery.disconnected")), 1, s.server_log()[-3000:])
+            # a run made meanwhile says why it waits
+            run = s.run_job(s.create_job("add", args={"x": 1, "y": 2})["id"])
+            wait_for(lambda: line_index(sked_lines(s, run), "waits for the broker %s, which refuses "
+                                        "sked: " % redis.url(0)) is not None,
+                     what="the run's reason")
+            time.sleep(3)  # tries go on: the refusal is logged once
+            self.assertEqual(len(lines("celery.refused")), 1, s.server_log()[-3000:])
+            redis.command("CONFIG", "SET", "requirepass", "", password="s3cret")
+            wait_for(lambda: len(lines("celery.connected")) == 1, timeout=15, what="sked back in")
+            refuse()
+            wait_for(lambda: len(lines("celery.refused")) == 2, what="the second refusal logged")
+
     def test_a_refused_auth_is_a_failed_connect_that_backs_off(self):
         redis = Redis().start()  # it needs no password: AUTH fails, SELECT would succeed
         self.addCleanup(redis.close)
@@ -1049,6 +1163,8 @@ class Brokers(unittest.TestCase):
 
 
 class RedisRestart(unittest.TestCase):
+    """Redis restarts, or goes away for a while, under sked and the workers."""
+
     def test_a_redis_restart_mid_task_is_survived(self):
         redis = Redis().start()
         self.addCleanup(redis.close)
@@ -1114,6 +1230,93 @@ class RedisRestart(unittest.TestCase):
             # run again by a worker, or lost when none has it: either way it ended
             self.assertTrue(done["status"] == "SUCCESS" or
                             done["message"].startswith("lost: no worker has the task"), done)
+
+    def test_a_stop_while_the_broker_is_down_reaches_the_task_once_it_is_back(self):
+        """Two tasks run; their broker's Redis goes away for 14 s; both runs are stopped
+        meanwhile. No revoke can reach the worker. The run whose stop_grace is 3 s ends
+        CANCELLED two stop_grace after the stop all the same, saying so (it stayed CANCELLING
+        for as long as Redis was away); the other, of 15 s, is still CANCELLING when Redis is
+        back. sked sends the revokes once it reconnects, but the worker, in its own reconnect
+        backoff, comes back seconds later and listens only from its first heartbeat: the
+        revokes go again then (they were sent at its worker-online alone, which it does not
+        hear). Both tasks are terminated instead of running to completion; the second run ends
+        CANCELLED as its worker confirms, the first one's log tells it."""
+        redis = Redis().start()
+        self.addCleanup(redis.close)
+        worker = Worker(redis, name="wd@skedtest", queues=("celery",), concurrency=2).start()
+        self.addCleanup(worker.close)
+        tasks = task_files(redis)  # sleepy: stop_grace 3s
+        tasks["sleepy_slow.json"] = dict(tasks["sleepy.json"], id="sleepy_slow",
+                                         title="sleepy_slow")
+        tasks["sleepy_slow.json"]["celery"] = dict(tasks["sleepy.json"]["celery"],
+                                                   stop_grace="15s")
+        with Sked(tasks=tasks, args=FAST) as s:
+            wait_heartbeats(s, "celery", "wd@skedtest", n=1)
+            runs, pids = [], []
+            for task in ("sleepy", "sleepy_slow"):
+                pidfile = os.path.join(s.tmp, "pid-" + task)
+                runs.append(s.run_job(s.create_job(task, args={"seconds": 45,
+                                                               "pidfile": pidfile})["id"]))
+                pids.append(read_pidfile(pidfile))
+            for run in runs:
+                s.wait_run(run, ["RUNNING"], timeout=15)
+            redis.stop()
+            for run in runs:
+                self.assertEqual(s.stop_run(run)["status"], "CANCELLING")
+            time.sleep(14)  # the outage
+            self.assertTrue(all(pid_alive(p) for p in pids))  # nothing reached them
+            short, slow = runs
+            self.assertEqual(s.get_run(slow)["status"], "CANCELLING")
+            redis.start()
+            # terminated, or run to completion (45 s after their start)
+            for run in (slow, short):
+                wait_for(lambda: (redis.result(run["id"]) or {}).get("status"), timeout=50,
+                         what="the task's result once Redis is back")
+                self.assertEqual(redis.result(run["id"])["status"], "REVOKED")  # not SUCCESS
+            wait_for(lambda: not any(pid_alive(p) for p in pids), timeout=5,
+                     what="the tasks' processes gone")
+            done = s.wait_run(slow, timeout=5)
+            self.assertEqual((done["status"], done["message"]), ("CANCELLED", "stopped by %s" % BY),
+                             done)
+            self.assertIsNotNone(line_index(sked_lines(s, done), "wd@skedtest is back online and "
+                                            "hears broadcasts: revoking the task again (SIGTERM)"),
+                                 sked_lines(s, done))
+            done = s.wait_run(short, timeout=5)
+            self.assertEqual(done["status"], "CANCELLED", done)
+            self.assertEqual(done["message"], "stopped by %s; the broker could not be reached to "
+                             "revoke the task, which may still run when it is back" % BY, done)
+            lines = sked_lines(s, done)
+            self.assertIsNotNone(line_index(lines, "the broker %s could not be reached to revoke "
+                                            "the task" % redis.url(0)), lines)
+            wait_for(lambda: "the stop reached the task after the run ended: the result backend "
+                             "says REVOKED" in sked_lines(s, done), what="the late result")
+
+    def test_a_queued_message_stopped_while_the_broker_refuses_sked(self):
+        """A stop of a waiting message while the broker cannot be reached (here: it asks for a
+        password sked lacks) ends the run CANCELLED two stop_grace later, saying the message
+        may still run; once sked is let in again the message is taken out of its queue."""
+        redis = Redis().start()
+        self.addCleanup(redis.close)
+        with Sked(tasks=task_files(redis), args=FAST) as s:  # parked: stop_grace 2s
+            run = s.run_job(s.create_job("parked")["id"])
+            wait_for(lambda: redis.llen("parked") == 1, what="the message in its list")
+            redis.command("CONFIG", "SET", "requirepass", "s3cret")
+            redis.command("CLIENT", "KILL", "TYPE", "normal", password="s3cret")
+            redis.command("CLIENT", "KILL", "TYPE", "pubsub", password="s3cret")
+            wait_for(lambda: "event=celery.disconnected broker=" in s.server_log(),
+                     what="the broker's connections gone")
+            s.stop_run(run)
+            done = s.wait_run(run, timeout=15)
+            self.assertEqual(done["status"], "CANCELLED", done)
+            self.assertEqual(done["message"], "stopped by %s; the broker could not be reached to "
+                             "take the message back, and a worker may still run the task when "
+                             "it is back" % BY, done)
+            self.assertEqual(redis.command("LLEN", "parked", password="s3cret"), 1)
+            redis.command("CONFIG", "SET", "requirepass", "", password="s3cret")
+            wait_for(lambda: redis.llen("parked") == 0, what="the message taken out")
+            wait_for(lambda: line_index(sked_lines(s, done), "the broker is back: the message was "
+                                        "taken out of queue parked") is not None,
+                     what="the run's log saying so")
 
     def test_a_start_learnt_from_the_result_backend_is_the_earliest_it_can_be(self):
         """A task that started while sked was down, read as running from the result backend:

@@ -293,6 +293,56 @@ static void test_task_envelope_bad_inputs(void **state)
     json_decref(arr);
 }
 
+/* v wrapped in levels - 1 arrays: levels levels of nesting when v is an empty array */
+static json_t *wrapped(json_t *v, int levels)
+{
+    for (int i = 1; i < levels; i++) v = json_pack("[o]", v);
+    return v;
+}
+
+static void test_nesting(void **state)
+{
+    (void)state;
+    json_t *scalar = J("3"), *flat = J("{\"a\": 1, \"b\": [1, 2]}"), *mixed = J("[{\"a\": [[]]}, 1]");
+    assert_int_equal(celery_json_depth(scalar, 100), 0);
+    assert_int_equal(celery_json_depth(flat, 100), 2);
+    assert_int_equal(celery_json_depth(mixed, 100), 4);
+    assert_int_equal(celery_json_depth(mixed, 2), 3); /* counted up to the limit only */
+    /* the arguments object is level 1: a member may hold 99 more, not 100 */
+    json_t *ok = json_pack("{s:i,s:o}", "x", 1, "k", wrapped(json_array(), 99));
+    json_t *deep = json_pack("{s:i,s:o,s:o}", "x", 1, "k", wrapped(json_array(), 99), "d",
+                             wrapped(json_object(), 100));
+    assert_int_equal(celery_json_depth(ok, 1000), CELERY_ARGS_MAX_DEPTH);
+    assert_null(celery_args_too_deep(ok));
+    assert_string_equal(celery_args_too_deep(deep), "d");
+    assert_null(celery_args_too_deep(scalar));
+    /* past jansson's own parser limit, built by hand: walked no deeper than the limit */
+    json_t *huge = json_pack("{s:o}", "h", wrapped(json_array(), 5000));
+    assert_string_equal(celery_args_too_deep(huge), "h");
+    /* a message is refused as a run's arguments would be: kwargs the run's object, and
+     * positional arguments its members */
+    struct celery_task_msg m = add_msg(json_object_get(deep, "k"), ok);
+    struct sk_err e = {0};
+    char *text = celery_task_envelope(&m, &e);
+    assert_non_null(text); /* [[...99 levels]]: 100 */
+    free(text);
+    m.kwargs = deep;
+    assert_null(celery_task_envelope(&m, &e));
+    assert_string_equal(e.field, "kwargs");
+    assert_contains(e.msg, "nested deeper than 100 levels");
+    json_t *args = json_pack("[O]", json_object_get(deep, "d"));
+    m = add_msg(args, ok);
+    assert_null(celery_task_envelope(&m, &e));
+    assert_string_equal(e.field, "args");
+    json_decref(args);
+    json_decref(huge);
+    json_decref(deep);
+    json_decref(ok);
+    json_decref(mixed);
+    json_decref(flat);
+    json_decref(scalar);
+}
+
 /* args holding one string, sized so that the repr "[\"" + pad + tail + "\"]" puts tail's
  * bytes around the cut at CELERY_REPR_MAX. */
 static char *repr_of_padded(size_t pad, const char *tail)
@@ -1112,6 +1162,7 @@ int main(void)
         cmocka_unit_test(test_pidbox_envelope_exact),
         cmocka_unit_test(test_task_envelope_limits_and_expires),
         cmocka_unit_test(test_task_envelope_bad_inputs),
+        cmocka_unit_test(test_nesting),
         cmocka_unit_test(test_repr),
         cmocka_unit_test(test_envelope_check),
         cmocka_unit_test(test_envelope_body_hostile),
