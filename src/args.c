@@ -15,8 +15,8 @@
 /* A Celery job type's arguments nested deeper than a worker decodes (celery_msg.h): refused
  * with the member's name under field, as a run or a fire is made, rather than sent to a
  * worker that drops the message and leaves the run to end "lost" long after. */
-static bool celery_too_deep(const struct task *t, const json_t *args, const char *field,
-                            json_t *errs)
+bool args_celery_too_deep(const struct task *t, const json_t *args, const char *field,
+                          json_t *errs)
 {
     const char *name = t && t->celery ? celery_args_too_deep(args) : NULL;
     if (!name) return false;
@@ -100,7 +100,7 @@ json_t *args_resolve(const struct task *t, const json_t *input, const json_t *cu
         custom = saved_custom;
     }
     if (custom) {
-        bool deep = celery_too_deep(t, custom, saved_custom ? "args.custom_args" : "custom_args",
+        bool deep = args_celery_too_deep(t, custom, saved_custom ? "args.custom_args" : "custom_args",
                                     errs);
         json_t *out = deep ? NULL : json_deep_copy(custom);
         json_decref(saved_custom);
@@ -150,7 +150,7 @@ json_t *args_resolve(const struct task *t, const json_t *input, const json_t *cu
     }
     /* what a builtin's schema cannot say; once the schema holds, so each fault is told once */
     if (t && t->builtin && json_array_size(errs) == 0) builtin_check(t->builtin, obj, false, errs);
-    celery_too_deep(t, obj, "args", errs);
+    args_celery_too_deep(t, obj, "args", errs);
     if (json_array_size(errs) > 0) {
         json_decref(obj);
         return NULL;

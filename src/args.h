@@ -27,6 +27,11 @@
 json_t *args_resolve(const struct task *t, const json_t *input, const json_t *custom,
                      int64_t last_success, json_t *errs);
 
+/* For a Celery job type, arguments nested deeper than a worker decodes
+ * (CELERY_ARGS_MAX_DEPTH): adds the member's name under field to errs and returns true. */
+bool args_celery_too_deep(const struct task *t, const json_t *args, const char *field,
+                          json_t *errs);
+
 /*
  * Whether args_resolve(t, input, custom, ...) resolves to custom arguments: custom is given, or
  * input holds a non-empty custom_args (a job's saved ones, or a request's args object). An

@@ -435,8 +435,18 @@ class Outcomes(unittest.TestCase):
             self.assertEqual(r.status, 400, r)
             self.assertEqual(r.json["errors"], [{"field": field, "messages": [why]}], r)
         self.assertEqual(runs_of(s, job["id"]), [s.get_run(done)])
-        # the job's saved arguments: a run that takes them, and a fire
-        deep = s.create_job("echo", args=nested(101))
+        # nor saved with a job
+        for body, field in (({"args": nested(101)}, "args.k"),
+                            ({"custom_args": nested(101)}, "custom_args.k")):
+            r = s.post("/api/jobs", dict({"title": "deep", "task": "echo"}, **body))
+            self.assertEqual(r.status, 400, r)
+            self.assertEqual(r.json["errors"], [{"field": field, "messages": [why]}], r)
+            r = s.patch("/api/jobs/" + job["id"], body)
+            self.assertEqual(r.status, 400, r)
+        # a job saved so by an older sked: a run that takes its arguments, and a fire
+        deep = s.create_job("echo")
+        with sqlite3.connect(s.db) as db:
+            db.execute("UPDATE job SET run_args = ? WHERE id = ?", (json.dumps(nested(101)), deep["id"]))
         r = s.post("/api/jobs/%s/runs" % deep["id"], {})
         self.assertEqual(r.status, 400, r)
         self.assertEqual(r.json["errors"], [{"field": "args.k", "messages": [why]}], r)
