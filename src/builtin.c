@@ -404,6 +404,26 @@ static int run_http(struct builtin_ctx *c)
 
 /* -- sked.prune -- */
 
+/* The server's retention (builtin_set_retention), read by checks on the loop and on builtin
+ * threads alike. */
+static int64_t server_retention_ms;
+
+void builtin_set_retention(int64_t ms)
+{
+    __atomic_store_n(&server_retention_ms, ms, __ATOMIC_RELAXED);
+}
+
+/* Why a run's retention is refused when shorter than the server's: a run may keep runs longer,
+ * never delete more (anyone who may start runs may start this one; deleting runs is the
+ * admins', who set the server's retention or a job's own). */
+static void shorter_than_the_servers(char *out, size_t n, int64_t server)
+{
+    char d[32];
+    duration_format(server, d);
+    snprintf(out, n, "at least the server's (%s): a run may keep runs longer, not delete more; "
+             "an admin sets --retention or a job's retention for that", d);
+}
+
 static void check_prune(const json_t *args, bool partial, json_t *errs)
 {
     (void)partial; /* nothing required */
@@ -416,6 +436,11 @@ static void check_prune(const json_t *args, bool partial, json_t *errs)
                           json_is_string(r) ? why : "must be a duration such as 90d");
         else if (ms < 60000)
             json_errs_add(errs, "args.retention", "a duration of at least 1m, such as 90d");
+        else if (ms < __atomic_load_n(&server_retention_ms, __ATOMIC_RELAXED)) {
+            char shorter[200];
+            shorter_than_the_servers(shorter, sizeof shorter, server_retention_ms);
+            json_errs_add(errs, "args.retention", "%s", shorter);
+        }
     }
     const json_t *b = json_object_get(args, "batch");
     if (b && !json_is_null(b) &&
@@ -429,16 +454,12 @@ static int run_prune(struct builtin_ctx *c)
     int64_t retention = c->default_retention_ms;
     const char *rs = json_str(c->args, "retention"), *why;
     if (rs) duration_parse(rs, &retention, &why);
-    /* anyone who may start runs may start this one: its argument may keep runs longer than
-     * the server's retention, never delete more (deleting runs is the admins', who set the
-     * server's retention or a job's own) */
+    /* refused when the run was made; checked again, as a reload may have raised the
+     * server's retention since */
     if (retention < c->default_retention_ms) {
-        char d[32];
-        duration_format(c->default_retention_ms, d);
-        bctx_message(c,
-                     "retention: at least the server's (%s): a run may keep runs longer, not "
-                     "delete more; an admin sets --retention or a job's retention for that",
-                     d);
+        char shorter[200];
+        shorter_than_the_servers(shorter, sizeof shorter, c->default_retention_ms);
+        bctx_message(c, "retention: %s", shorter);
         return 1;
     }
     json_t *bj = json_object_get(c->args, "batch");

@@ -42,6 +42,8 @@ const struct builtin_def *builtin_find(const char *name);
  * arguments are saved, so that bad arguments are a 400 naming them rather than a run that
  * fails. */
 void builtin_check(const char *name, const json_t *args, bool partial, json_t *errs);
+/* The server's retention, which sked.prune's retention argument may not be shorter than. */
+void builtin_set_retention(int64_t ms);
 /* The names, comma-separated, for error messages. */
 const char *builtin_names(void);
 

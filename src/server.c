@@ -21,6 +21,7 @@
 #include "base/xalloc.h"
 #include "celery.h"
 #include "config.h"
+#include "builtin.h"
 #include "dispatch.h"
 #include "events.h"
 #include "http/api.h"
@@ -201,6 +202,7 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
     char restart[256];
     config_reload(&s->cfg, &fresh, restart, sizeof restart);
     config_release(&fresh);
+    builtin_set_retention(s->cfg.retention_ms);
     log_setup(s->cfg.log_level, s->cfg.log_format); /* first: what the reload logs is in its format */
     if (*restart) log_warn("reload.needs_restart", "settings=%s", restart);
     dispatch_set_queues(s->dispatch, &s->cfg);
@@ -312,6 +314,7 @@ int server_main(int argc, char **argv)
         config_release(&s.cfg);
         return 2;
     }
+    builtin_set_retention(s.cfg.retention_ms);
     log_setup(s.cfg.log_level, s.cfg.log_format);
     /* libcurl's global state is set up once here, before any thread uses it */
     curl_global_init(CURL_GLOBAL_DEFAULT);

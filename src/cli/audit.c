@@ -71,7 +71,7 @@ int cmd_audit(int argc, char **argv)
     struct buf path = BUF_INIT;
     json_t *job = NULL, *list = NULL;
     if ((rc = opts_page(&o, O_PAGE, O_SIZE, &page, &size)) ||
-        (rc = opts_time_local(&o, O_SINCE, &since_us)))
+        (rc = opts_time_local(&o, O_SINCE, false, &since_us)))
         goto out;
     /* a whole id is taken as it is: the trail of a deleted job (who deleted it?) is still there */
     const char *job_ref = opts_get(&o, O_JOB), *job_id = NULL;

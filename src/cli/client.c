@@ -6,6 +6,7 @@
 #include "client.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -60,8 +61,8 @@ static void add_val(struct opts *o, int id, const char *v)
     o->vals[id][o->nvals[id]++] = v;
 }
 
-/* url and token are the options' values, NULL when not given. */
-static int setup_client(struct opts *o, const char *url, const char *token)
+/* url, token and cacert are the options' values, NULL when not given. */
+static int setup_client(struct opts *o, const char *url, const char *token, const char *cacert)
 {
     /* an option given empty is a mistake (an unset variable in a script), not a wish for the
      * environment's value */
@@ -91,6 +92,15 @@ static int setup_client(struct opts *o, const char *url, const char *token)
     o->cl.url = xstrndup(url, n);
     if (!token) token = getenv("SKED_TOKEN");
     o->cl.token = token && *token ? xstrdup(token) : NULL;
+    if (cacert && !*cacert)
+        return usage_error(o, "--cacert is empty: give the file of the CA's certificate, or leave "
+                              "--cacert out to use SKED_CA_FILE");
+    const char *ca_from = cacert ? "--cacert" : "SKED_CA_FILE";
+    if (!cacert) cacert = getenv("SKED_CA_FILE");
+    /* a file that cannot be read is said so now, not as a failed TLS handshake */
+    if (cacert && *cacert && access(cacert, R_OK) != 0)
+        return usage_error(o, "%s %s: cannot read it (%s)", ca_from, cacert, strerror(errno));
+    o->cl.cacert = cacert && *cacert ? xstrdup(cacert) : NULL;
     return -1;
 }
 
@@ -103,7 +113,7 @@ static int parse(struct opts *o, const char *pos_name, bool pos_required, int ar
             return 0;
         }
     }
-    const char *url = NULL, *token = NULL;
+    const char *url = NULL, *token = NULL, *cacert = NULL;
     bool only_pos = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -122,7 +132,7 @@ static int parse(struct opts *o, const char *pos_name, bool pos_required, int ar
         const char *inline_val = NULL;
         char shown[64]; /* the option as typed, without its value */
         const struct opt_spec *sp;
-        bool is_url = false, is_token = false;
+        bool is_url = false, is_token = false, is_cacert = false;
         if (a[1] == '-') {
             const char *name = a + 2, *eq = strchr(name, '=');
             size_t len = eq ? (size_t)(eq - name) : strlen(name);
@@ -131,8 +141,10 @@ static int parse(struct opts *o, const char *pos_name, bool pos_required, int ar
             /* a local tool talks to no server: it takes neither */
             is_url = !o->local && len == 3 && strncmp(name, "url", 3) == 0;
             is_token = !o->local && len == 5 && strncmp(name, "token", 5) == 0;
+            is_cacert = !o->local && len == 6 && strncmp(name, "cacert", 6) == 0;
             sp = find_long(o->spec, name, len);
-            if (!sp && !is_url && !is_token) return usage_error(o, "unknown option '%s'", shown);
+            if (!sp && !is_url && !is_token && !is_cacert)
+                return usage_error(o, "unknown option '%s'", shown);
         } else {
             /* a value may follow the letter at once: -n3 */
             sp = find_short(o->spec, a[1]);
@@ -141,7 +153,7 @@ static int parse(struct opts *o, const char *pos_name, bool pos_required, int ar
             snprintf(shown, sizeof shown, "%.*s", inline_val ? 2 : 40, a);
             if (!sp) return usage_error(o, "unknown option '%s'", shown);
         }
-        bool wants = is_url || is_token || sp->has_value;
+        bool wants = is_url || is_token || is_cacert || sp->has_value;
         const char *v = "";
         if (wants) {
             if (inline_val)
@@ -155,17 +167,20 @@ static int parse(struct opts *o, const char *pos_name, bool pos_required, int ar
         }
         /* every value but a path becomes text in JSON: bytes that are no UTF-8 are refused
          * here rather than dropped on the way */
-        bool path = sp && (strcmp(sp->name, "db") == 0 || strcmp(sp->name, "output") == 0);
+        bool path = is_cacert ||
+                    (sp && (strcmp(sp->name, "db") == 0 || strcmp(sp->name, "output") == 0));
         if (!path && !utf8_valid(v, strlen(v)))
             return usage_error(o, "option %s: the value is not valid UTF-8 text", shown);
         /* a second value would silently win: --role viewer ... --role admin */
-        if ((is_url && url) || (is_token && token) ||
+        if ((is_url && url) || (is_token && token) || (is_cacert && cacert) ||
             (sp && sp->has_value && !sp->repeatable && o->nvals[sp->id]))
             return usage_error(o, "option %s is given twice; give it once", shown);
         if (is_url)
             url = v;
         else if (is_token)
             token = v;
+        else if (is_cacert)
+            cacert = v;
         else
             add_val(o, sp->id, v);
     }
@@ -174,7 +189,7 @@ static int parse(struct opts *o, const char *pos_name, bool pos_required, int ar
     bool pos_path = pos_name && (!strcmp(pos_name, "FILE") || !strcmp(pos_name, "BACKUP"));
     if (o->arg && !pos_path && !utf8_valid(o->arg, strlen(o->arg)))
         return usage_error(o, "%s: not valid UTF-8 text", pos_name);
-    return o->local ? -1 : setup_client(o, url, token);
+    return o->local ? -1 : setup_client(o, url, token, cacert);
 }
 
 static int parse_all(struct opts *o, const char *prog, const char *usage,
@@ -217,6 +232,7 @@ void opts_free(struct opts *o)
         free(o->vals[i]);
     free(o->cl.url);
     free(o->cl.token);
+    free(o->cl.cacert);
 }
 
 bool opts_has(const struct opts *o, int id)
@@ -281,7 +297,17 @@ static void local_time_note(const struct opts *o, int id, const char *v, const s
             taken < other ? "second" : "first");
 }
 
-int opts_time_local(const struct opts *o, int id, int64_t *us)
+/* The instant the local wall time want names with tm_isdst set to dst (0 or 1), when it does
+ * name one (it reads back as that wall time); else -1. */
+static time_t local_reading(const struct tm *want, int dst)
+{
+    struct tm tm = *want, back;
+    tm.tm_isdst = dst;
+    time_t t = mktime(&tm);
+    return t != (time_t)-1 && localtime_r(&t, &back) && same_wall(&back, want) ? t : (time_t)-1;
+}
+
+int opts_time_local(const struct opts *o, int id, bool end, int64_t *us)
 {
     int rc = opts_time(o, id, us);
     const char *v = opts_get(o, id);
@@ -299,12 +325,34 @@ int opts_time_local(const struct opts *o, int id, int64_t *us)
     struct tm tm, want;
     gmtime_r(&secs, &tm);
     want = tm;
-    tm.tm_isdst = -1;
-    time_t local = mktime(&tm);
+    /* a wall time the clocks show twice (they fall back) names two instants: a start (--since,
+     * --from) takes the first, which misses nothing of the hour between, an end (--until,
+     * --to) the second, for the same reason */
+    time_t std = local_reading(&want, 0), dst = local_reading(&want, 1), local;
+    if (std != (time_t)-1 && dst != (time_t)-1)
+        local = (std < dst) == !end ? std : dst;
+    else if (std != (time_t)-1 || dst != (time_t)-1)
+        local = std != (time_t)-1 ? std : dst;
+    else { /* none: the clocks jump over it, and mktime says where it lands */
+        tm.tm_isdst = -1;
+        local = mktime(&tm);
+    }
     if (local == (time_t)-1) return usage_error(o, "--%s: not a local time", opt_name(o, id));
     *us = (int64_t)local * 1000000 + frac;
     local_time_note(o, id, v, &want, local);
     return 0;
+}
+
+const char *text_line_problem(const char *v, size_t max, char *buf, size_t len)
+{
+    size_t n = utf8_chars(v);
+    if (n < 1 || n > max) {
+        snprintf(buf, len, "must be 1 to %zu characters", max);
+        return buf;
+    }
+    if (utf8_blank(v)) return "must not be blank";
+    if (utf8_has_control(v)) return "must be one line without control characters";
+    return NULL;
 }
 
 int opts_page(const struct opts *o, int page_id, int size_id, long *page, long *size)
@@ -447,13 +495,36 @@ static CURL *new_handle(const struct client *c, const char *url, const char *acc
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CLIENT_MAX_BODY);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    if (c->cacert) curl_easy_setopt(h, CURLOPT_CAINFO, c->cacert);
     return h;
 }
 
-static int transport_error(const char *url, CURLcode rc, const char *errbuf)
+static int transport_error(const struct client *c, const char *url, CURLcode rc,
+                           const char *errbuf)
 {
-    fprintf(stderr, "sked: cannot reach the server at %s: %s\n", url,
-            errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    /* a server that answered, but whose certificate is not trusted here: a TLS proxy with a
+     * certificate of a private CA, or of another name */
+    if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_ISSUER_ERROR) {
+        fprintf(stderr, "sked: the server's TLS certificate at %s is not trusted: %s\n", url, why);
+        if (c->cacert)
+            fprintf(stderr, "sked: check that the CA certificate in %s (--cacert or "
+                            "SKED_CA_FILE) signed it, and that the URL names a host it is for\n",
+                    c->cacert);
+        else
+            fputs("sked: for a certificate of a private CA, give that CA's certificate with "
+                  "--cacert FILE (or SKED_CA_FILE); check that the URL names a host it is for\n",
+                  stderr);
+        return EXIT_UNREACHABLE;
+    }
+    if (rc == CURLE_SSL_CACERT_BADFILE) {
+        fprintf(stderr, "sked: cannot use the CA certificates in %s (--cacert or SKED_CA_FILE): "
+                        "%s\n",
+                c->cacert ? c->cacert : "the system's store", why);
+        fputs("sked: give a file of PEM certificates (-----BEGIN CERTIFICATE-----)\n", stderr);
+        return EXIT_UNREACHABLE;
+    }
+    fprintf(stderr, "sked: cannot reach the server at %s: %s\n", url, why);
     fputs("sked: check SKED_URL (or --url) and that `sked serve` is running there\n", stderr);
     return EXIT_UNREACHABLE;
 }
@@ -472,11 +543,13 @@ static int too_big(const char *url)
  * two options of a command may send one field (--since and --arg since=..., --tz and --crontab
  * timezone=...), the one whose entry is "typed" names it only when it was given. A "keyed"
  * option sends a member of its field per KEY=VALUE it takes: the member args.folder is named
- * --arg folder=..., schedule.hour --crontab hour=....
+ * --arg folder=..., schedule.hour --crontab hour=.... A "whole" entry names its field alone,
+ * not the field's members: what a run's arguments resolve to as a whole (args) came from
+ * --custom-args when that was given.
  */
 static const struct {
     const char *field, *flag;
-    bool typed, keyed;
+    bool typed, keyed, whole;
 } field_flags[] = {
     {"title", "--title"},
     {"description", "--description"},
@@ -485,6 +558,7 @@ static const struct {
     {"default_queue", "--queue"},
     {"queue", "--queue"},
     {"timeout", "--timeout"},
+    {"args", "--custom-args", true, false, true},
     {"args", "--arg", false, true},
     {"args.since", "--since", true, false},
     {"args.custom_args", "--custom-args"},
@@ -562,8 +636,8 @@ static void field_words(struct buf *b, const char *field, const struct client *c
     for (size_t i = 0; !c->file_fields && i < sizeof field_flags / sizeof *field_flags; i++) {
         size_t n = strlen(field_flags[i].field);
         if (strncmp(field, field_flags[i].field, n) == 0 &&
-            (field[n] == '\0' || field[n] == '.' || field[n] == '[') && n > best_len &&
-            has_flag(c, field_flags[i].flag, field_flags[i].typed)) {
+            (field[n] == '\0' || (!field_flags[i].whole && (field[n] == '.' || field[n] == '['))) &&
+            n > best_len && has_flag(c, field_flags[i].flag, field_flags[i].typed)) {
             best = i;
             best_len = n;
         }
@@ -625,12 +699,14 @@ static int refused(long status, const struct buf *body, const struct client *c)
     struct buf out = BUF_INIT;
     if (msg) {
         buf_puts(&out, "sked: ");
+        if (c->about) buf_printf(&out, "%s: ", c->about);
         message_words(&out, msg);
         buf_printf(&out, " (HTTP %ld)\n", status);
     } else {
         struct buf t = BUF_INIT;
         text_clean(&t, buf_cstr(body), 200);
-        buf_printf(&out, "sked: the server answered HTTP %ld%s%s\n", status, t.len ? ": " : "",
+        buf_printf(&out, "sked: %s%sthe server answered HTTP %ld%s%s\n",
+                   c->about ? c->about : "", c->about ? ": " : "", status, t.len ? ": " : "",
                    buf_cstr(&t));
         buf_free(&t);
     }
@@ -694,6 +770,7 @@ static int call(const struct client *c, const char *method, const char *path, co
     CURLcode cc = curl_easy_perform(h);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (c->status) *c->status = status;
     int rc = 0;
     if (cc == CURLE_ABORTED_BY_CALLBACK) {
         rc = 128 + stop_signal; /* a signal: the caller says what it stopped */
@@ -702,7 +779,7 @@ static int call(const struct client *c, const char *method, const char *path, co
     } else if (sink.too_big || cc == CURLE_FILESIZE_EXCEEDED) {
         rc = too_big(url);
     } else if (cc != CURLE_OK) {
-        rc = transport_error(url, cc, errbuf);
+        rc = transport_error(c, url, cc, errbuf);
     } else if (status < 200 || status > 299) {
         rc = quiet ? EXIT_FAIL : refused(status, &sink.data, c);
     } else if (sink.data.len && out) {
@@ -872,7 +949,7 @@ int client_stream(const struct client *c, const char *path, sse_fn fn, void *arg
     else if (cc != CURLE_OK)
         rc = s.started                              ? CLIENT_STREAM_BROKEN
              : resuming && cc == CURLE_COULDNT_CONNECT ? CLIENT_STREAM_DOWN
-                                                       : transport_error(url, cc, errbuf);
+                                                       : transport_error(c, url, cc, errbuf);
     else if (status != 200)
         rc = refused(status, &s.err.data, c);
     buf_free(&s.err.data);
@@ -976,9 +1053,7 @@ void table_row(struct table *t, ...)
     va_start(ap, t);
     for (size_t i = 0; i < t->ncols; i++) {
         const char *v = va_arg(ap, const char *);
-        struct buf b = BUF_INIT;
-        text_clean(&b, v && *v ? v : "-", 0);
-        row[i] = buf_steal(&b);
+        row[i] = xstrdup(v && *v ? v : "-"); /* made visible as table_print writes it */
     }
     va_end(ap);
 }
@@ -1000,12 +1075,43 @@ static size_t cell_cols(const char *cell)
     return text_cols(cell, strlen(cell));
 }
 
+/* Appends every line of s as text_clean shows one, joined by " ⏎ ": a value of several lines
+ * (a run's message) on the one line of its row, whole, so that grep finds any of its lines. */
+static void text_joined(struct buf *b, const char *s)
+{
+    bool first = true;
+    for (const char *line = s + strspn(s, "\r\n"); *line; line += strspn(line, "\r\n")) {
+        size_t len = strcspn(line, "\r\n");
+        char *one = xstrndup(line, len);
+        if (!first) buf_puts(b, " \xe2\x8f\x8e "); /* U+23CE RETURN SYMBOL */
+        text_clean(b, one, 0);
+        free(one);
+        first = false;
+        line += len;
+    }
+    if (first) text_clean(b, s, 0); /* only line breaks: shown as text_clean shows them */
+}
+
 void table_print(const struct table *t, FILE *f)
 {
     size_t *w = xcalloc(t->ncols, sizeof *w), total = 2 * (t->ncols - 1);
+    size_t ncells = (t->nrows + 1) * t->ncols;
+    /* a value of several lines: its first line and an ellipsis on a terminal, as a person
+     * reads a table there (run show has it whole); every line to a pipe or a file */
+    int fd = fileno(f);
+    bool tty = fd >= 0 && isatty(fd);
+    char **cells = xcalloc(ncells, sizeof *cells);
+    for (size_t k = 0; k < ncells; k++) {
+        struct buf b = BUF_INIT;
+        if (tty)
+            text_clean(&b, t->cells[k], 0);
+        else
+            text_joined(&b, t->cells[k]);
+        cells[k] = buf_steal(&b);
+    }
     for (size_t r = 0; r <= t->nrows; r++)
         for (size_t i = 0; i < t->ncols; i++) {
-            size_t n = cell_cols(t->cells[r * t->ncols + i]);
+            size_t n = cell_cols(cells[r * t->ncols + i]);
             if (n > w[i]) w[i] = n;
         }
     for (size_t i = 0; i < t->ncols; i++) total += w[i];
@@ -1014,7 +1120,7 @@ void table_print(const struct table *t, FILE *f)
     for (size_t room = terminal_cols(f); room && total > room; total--) {
         size_t widest = SIZE_MAX;
         for (size_t i = 0; i < t->ncols; i++) {
-            size_t least = cell_cols(t->cells[i]) > 8 ? cell_cols(t->cells[i]) : 8;
+            size_t least = cell_cols(cells[i]) > 8 ? cell_cols(cells[i]) : 8;
             if ((t->free_text & TABLE_COL(i)) && w[i] > least &&
                 (widest == SIZE_MAX || w[i] > w[widest]))
                 widest = i;
@@ -1025,7 +1131,7 @@ void table_print(const struct table *t, FILE *f)
     struct buf cut = BUF_INIT;
     for (size_t r = 0; r <= t->nrows; r++) {
         for (size_t i = 0; i < t->ncols; i++) {
-            const char *cell = t->cells[r * t->ncols + i];
+            const char *cell = cells[r * t->ncols + i];
             size_t cols = cell_cols(cell);
             if (cols > w[i]) {
                 buf_reset(&cut);
@@ -1039,6 +1145,8 @@ void table_print(const struct table *t, FILE *f)
         fputc('\n', f);
     }
     buf_free(&cut);
+    for (size_t k = 0; k < ncells; k++) free(cells[k]);
+    free(cells);
     free(w);
 }
 
@@ -1205,22 +1313,30 @@ const char *fmt_log_time(const char *iso, char out[TIMEBUF])
     return out;
 }
 
+/* x to the nearest whole number, halves away from zero (llround, without libm). */
+static long long nearest(double x)
+{
+    return x < 0 ? -(long long)(0.5 - x) : (long long)(x + 0.5);
+}
+
 const char *fmt_duration(const json_t *v, char out[TIMEBUF])
 {
     if (!json_is_number(v)) {
         snprintf(out, TIMEBUF, "-");
         return out;
     }
+    /* rounded to the unit shown, as the server rounds the durations it sums up (a job's
+     * recent runs), so that one run reads alike in both: 2.7 ms is 3ms */
     double s = json_number_value(v);
-    long long whole = (long long)s;
-    if (s < 1)
-        snprintf(out, TIMEBUF, "%dms", (int)(s * 1000));
-    else if (s < 60)
-        snprintf(out, TIMEBUF, "%.1fs", s);
-    else if (s < 3600)
-        snprintf(out, TIMEBUF, "%lldm%02llds", whole / 60, whole % 60);
+    long long ms = nearest(s * 1000), tenths = nearest(s * 10), secs = nearest(s);
+    if (ms < 1000)
+        snprintf(out, TIMEBUF, "%lldms", ms);
+    else if (tenths < 600)
+        snprintf(out, TIMEBUF, "%lld.%llds", tenths / 10, tenths % 10);
+    else if (secs < 3600)
+        snprintf(out, TIMEBUF, "%lldm%02llds", secs / 60, secs % 60);
     else
-        snprintf(out, TIMEBUF, "%lldh%02lldm", whole / 3600, whole / 60 % 60);
+        snprintf(out, TIMEBUF, "%lldh%02lldm", nearest(s / 60) / 60, nearest(s / 60) % 60);
     return out;
 }
 

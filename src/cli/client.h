@@ -28,8 +28,9 @@ struct opt_spec;
 struct opts;
 
 struct client {
-    char *url;   /* base URL, no trailing slash */
-    char *token; /* NULL when none */
+    char *url;    /* base URL, no trailing slash */
+    char *token;  /* NULL when none */
+    char *cacert; /* the CA certificates an https:// server is checked against; NULL: the system's */
     /* the fields of refused requests are a file's (sked job import), named as they are;
      * otherwise as the options of the command (spec) that set them (default_queue as
      * --queue), and as they are when it has no such option; of two options that may send a
@@ -39,6 +40,11 @@ struct client {
     const struct opts *opts;
     /* when set, what a refusal prints on stderr is appended here too (sked job import --json) */
     struct buf *said;
+    /* when set, what a refusal is about ("queue low"), named at its start: a command that sends
+     * one request per item (sked queues pause --all) says which item the server refused */
+    const char *about;
+    /* when set, the HTTP status of the last answer goes here (0: none came) */
+    long *status;
 };
 
 /* ---- the command line ---- */
@@ -48,6 +54,8 @@ struct client {
     "  --url URL            server to talk to (default: $SKED_URL, else\n"                         \
     "                       http://127.0.0.1:8080)\n"                                              \
     "  --token TOKEN        API token (default: $SKED_TOKEN)\n"                                    \
+    "  --cacert FILE        for an https:// URL, trust the CA certificates in FILE (PEM)\n"       \
+    "                       instead of the system's (default: $SKED_CA_FILE)\n"                    \
     "  -h, --help           show this help\n"
 
 /*
@@ -79,7 +87,7 @@ struct opts {
 /*
  * Parses argv (argv[0] is the command's own name) against spec, which may be NULL for a command
  * without options. pos_name ("JOB") names the one positional argument the command requires, or
- * is NULL when it takes none. --url, --token and -h/--help are taken everywhere. Returns -1 to
+ * is NULL when it takes none. --url, --token, --cacert and -h/--help are taken everywhere. Returns -1 to
  * go on (free o with opts_free() when done), or an exit code to return right away (0 after
  * --help, EXIT_USAGE after a usage error; nothing is left to free then).
  */
@@ -105,8 +113,15 @@ int opts_int(const struct opts *o, int id, long min, long max, long *out);
  * returns 0 or EXIT_USAGE. */
 int opts_time(const struct opts *o, int id, int64_t *us);
 /* The same, but a time written without a zone (2024-05-01 10:00) is local time, as the tables
- * show times; with one (Z, +02:00) it is that. */
-int opts_time_local(const struct opts *o, int id, int64_t *us);
+ * show times; with one (Z, +02:00) it is that. A local time that happens twice (the clocks
+ * fall back) is read as its first instant for the start of a span (--since, --from), and as
+ * its second when end is set (--until, --to): either way the hour between is in the span. A
+ * note on stderr says which was taken, and how to name the other. */
+int opts_time_local(const struct opts *o, int id, bool end, int64_t *us);
+/* What the API would say against a one-line text of 1 to max characters (a name, a reason:
+ * api_line_field in src/http/api.c), in its words ("must not be blank"); NULL when it takes
+ * it. buf (len bytes) may hold the words. */
+const char *text_line_problem(const char *v, size_t max, char *buf, size_t len);
 /* A list's --page and --size: 1 and 25 when absent, at most 1000 a page; 0 or EXIT_USAGE. */
 int opts_page(const struct opts *o, int page_id, int size_id, long *page, long *size);
 /* "&key=value" appended to a request path, value escaped; nothing when value is NULL. */
@@ -184,12 +199,13 @@ struct table {
 
 /* ncols header names follow. */
 void table_init(struct table *t, size_t ncols, ...);
-/* ncols cell texts follow (NULL prints as "-"); each is copied with control characters made
- * visible, so text from outside cannot move the cursor. */
+/* ncols cell texts follow (NULL prints as "-"), copied. */
 void table_row(struct table *t, ...);
-/* Pads every column but the last to its widest cell. When f is a terminal, a table wider than
- * it (terminal_cols) has its free-text columns cut to fit, the widest first; elsewhere (a pipe,
- * a file) every cell is printed whole. */
+/* Pads every column but the last to its widest cell, each cell with control characters made
+ * visible, so text from outside cannot move the cursor, and on one line. When f is a terminal,
+ * a cell of several lines shows its first and an ellipsis, and a table wider than the terminal
+ * (terminal_cols) has its free-text columns cut to fit, the widest first; elsewhere (a pipe, a
+ * file) every cell is printed whole, its lines joined by " ⏎ ". */
 void table_print(const struct table *t, FILE *f);
 /* The width of the terminal f writes to: $COLUMNS when set, else the terminal's own; 0 when f
  * is no terminal. */

@@ -1006,8 +1006,8 @@ static int job_run(int argc, char **argv)
     const char *since = opts_get(&o, O_SINCE);
     int64_t since_us = 0;
     int64_t until_us = 0;
-    if ((rc = opts_time_local(&o, O_SINCE, &since_us)) ||
-        (rc = opts_time_local(&o, O_UNTIL, &until_us)))
+    if ((rc = opts_time_local(&o, O_SINCE, false, &since_us)) ||
+        (rc = opts_time_local(&o, O_UNTIL, true, &until_us)))
         goto out;
     if ((rc = opt_object(&o, O_CUSTOM, "custom-args", &custom))) goto out;
     /* custom args are all the task gets: an --arg or --since beside them would be lost */
@@ -1099,7 +1099,8 @@ static int job_backfill(int argc, char **argv)
     if (rc >= 0) return rc;
     json_t *job = NULL, *body = json_object(), *answer = NULL;
     int64_t from = 0, to = 0;
-    if ((rc = opts_time_local(&o, O_FROM, &from)) || (rc = opts_time_local(&o, O_TO, &to)))
+    if ((rc = opts_time_local(&o, O_FROM, false, &from)) ||
+        (rc = opts_time_local(&o, O_TO, true, &to)))
         goto out;
     if (!opts_get(&o, O_FROM) || !opts_get(&o, O_STEP)) {
         rc = usage_error(&o, "give --from (where the first window starts) and --step (each "

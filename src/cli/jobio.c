@@ -6,11 +6,13 @@
  * applies to another.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/json.h"
 #include "base/map.h"
@@ -77,6 +79,25 @@ static bool masked(const json_t *hooks)
     return false;
 }
 
+/* FILE opened for writing as the owner's alone (0600), as a backup is: the webhook URLs of an
+ * admin's export hold their secrets. An existing file is made so too; a device or a pipe (-o
+ * /dev/stdout) is written as it is. NULL with errno when it cannot be opened. */
+static FILE *open_private(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return NULL;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) && fchmod(fd, 0600) != 0) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return NULL;
+    }
+    FILE *f = fdopen(fd, "w");
+    if (!f) close(fd);
+    return f;
+}
+
 int job_export(int argc, char **argv)
 {
     static const struct opt_spec spec[] = {{"output", 'o', true, O_OUT}, {NULL, 0, false, 0}};
@@ -89,7 +110,8 @@ int job_export(int argc, char **argv)
         "another. Runs are not part of it. Export as an admin: to others the server shows\n"
         "webhook URLs cut to their host, and those are left out of the file.\n"
         "\n"
-        "  -o, --output FILE    write to FILE instead of standard output\n" USAGE_COMMON;
+        "  -o, --output FILE    write to FILE instead of standard output, readable by its\n"
+        "                       owner only (mode 0600: webhook URLs hold secrets)\n" USAGE_COMMON;
     struct opts o;
     int rc = opts_parse(&o, "sked job export", usage, spec, NULL, argc, argv);
     if (rc >= 0) return rc;
@@ -123,7 +145,7 @@ int job_export(int argc, char **argv)
     json_t *doc = json_pack("{s:s,s:i,s:s,s:O}", "format", FORMAT, "version", FORMAT_VERSION,
                             "exported", now, "jobs", out);
     const char *path = opts_get(&o, O_OUT);
-    FILE *f = path ? fopen(path, "w") : stdout;
+    FILE *f = path ? open_private(path) : stdout;
     if (!f) {
         fprintf(stderr, "sked job export: cannot write %s: %s\n", path, strerror(errno));
         rc = EXIT_FAIL;

@@ -1,5 +1,5 @@
 /*
- * run: `sked runs JOB`, `sked run show RUN` and `sked stop RUN` - runs over
+ * run: `sked runs JOB`, `sked run show RUN`, `sked run again RUN` and `sked stop RUN` - runs over
  * /api/jobs/{job}/runs. The API addresses a run under its job, while people hold only the run
  * id, so run_resolve() finds the job first through /api/runs?q=.
  */
@@ -16,7 +16,7 @@
 #include "commands.h"
 #include "model.h"
 
-enum { O_JSON, O_STATUS, O_PAGE, O_SIZE, O_ALL, O_SEARCH, O_SINCE };
+enum { O_JSON, O_STATUS, O_PAGE, O_SIZE, O_ALL, O_SEARCH, O_SINCE, O_WAIT, O_TITLE, O_QUEUE };
 
 /* clang-format off */
 #define SPEC_JSON {"json", 0, false, O_JSON}
@@ -256,7 +256,7 @@ int cmd_runs(int argc, char **argv)
         rc = usage_error(&o, "missing JOB (or --all, for the runs of every job)");
         goto out;
     }
-    if ((rc = opts_time_local(&o, O_SINCE, &since_us)) ||
+    if ((rc = opts_time_local(&o, O_SINCE, false, &since_us)) ||
         (rc = opts_page(&o, O_PAGE, O_SIZE, &page, &size)))
         goto out;
     struct buf statuses = BUF_INIT;
@@ -353,13 +353,106 @@ static int run_show(int argc, char **argv)
     return rc;
 }
 
+/* The body of a run that gets what run got: its arguments as custom args, exactly as it
+ * received them (its since too, null included, which would otherwise resolve anew), its
+ * window's end, title and queue (title and queue as the options change them). */
+static json_t *again_body(const struct opts *o, const json_t *run)
+{
+    json_t *body = json_object();
+    const char *title = opts_get(o, O_TITLE) ? opts_get(o, O_TITLE) : json_str(run, "title");
+    const char *queue = opts_get(o, O_QUEUE) ? opts_get(o, O_QUEUE) : json_str(run, "queue");
+    if (title) json_object_set_new(body, "title", json_string(title));
+    if (queue) json_object_set_new(body, "queue", json_string(queue));
+    const json_t *args = json_object_get(run, "args");
+    if (json_is_object(args) && json_object_size(args) > 0)
+        json_object_set(body, "custom_args", (json_t *)args);
+    if (json_str(run, "until")) json_object_set_new(body, "until", json_string(json_str(run, "until")));
+    return body;
+}
+
+static int run_again(int argc, char **argv)
+{
+    static const struct opt_spec spec[] = {{"title", 0, true, O_TITLE},
+                                           {"queue", 0, true, O_QUEUE},
+                                           {"wait", 'w', false, O_WAIT},
+                                           SPEC_JSON,
+                                           SPEC_END};
+    static const char usage[] =
+        "usage: sked run again RUN [--title T] [--queue Q] [--wait] [--json]\n"
+        "\n"
+        "Starts a new run of RUN's job with what RUN got: its arguments exactly as it received\n"
+        "them (its since included, so the same window is processed again; sent as custom\n"
+        "args), its until, title and queue. RUN is a run id (or a unique start of one).\n"
+        "\n"
+        "  --title T            a title for the new run instead of RUN's\n"
+        "  --queue Q            run on this queue instead of RUN's\n"
+        "  -w, --wait           follow the new run's log until it ends, and its retries to\n"
+        "                       the last attempt when it fails; exit 0 only when that ended\n"
+        "                       SUCCESS, else 1; Ctrl-C stops waiting (not the run), exit 130\n"
+        "  --json               print the new run as JSON (with --wait: the ended run, and\n"
+        "                       the log on stderr)\n" USAGE_COMMON;
+    struct opts o;
+    int rc = opts_parse(&o, "sked run again", usage, spec, "RUN", argc, argv);
+    if (rc >= 0) return rc;
+    json_t *run = NULL, *job = NULL, *body = NULL, *made = NULL;
+    long status = 0;
+    if ((rc = run_resolve(&o.cl, o.arg, &run))) goto out;
+    /* a job deleted meanwhile (its runs go with it, the oldest first) is said so, rather than
+     * as the server's 404 for the job */
+    o.cl.status = &status;
+    rc = client_get_quiet(&o.cl, &job, "/api/jobs/%s", json_str(run, "job_id"));
+    o.cl.status = NULL;
+    if (rc && status == 404) {
+        fprintf(stderr,
+                "sked run again: the job of run %s ('%s', %s) has been deleted: there is no job "
+                "to run again\n",
+                shown(json_str(run, "id")), shown(json_str(run, "job_title")),
+                shown(json_str(run, "job_id")));
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    if (rc && (rc = client_get(&o.cl, &job, "/api/jobs/%s", json_str(run, "job_id")))) goto out;
+    body = again_body(&o, run);
+    char *path = xasprintf("/api/jobs/%s/runs", json_str(job, "id"));
+    rc = client_call(&o.cl, "POST", path, body, &made);
+    free(path);
+    if (rc) goto out;
+    bool as_json = opts_has(&o, O_JSON);
+    if (!opts_has(&o, O_WAIT)) {
+        if (as_json) {
+            print_json(made);
+        } else {
+            printf("started run %s (%s) of job %s, again as run %s\n", shown(json_str(made, "id")),
+                   shown(json_str(made, "status")), shown(json_str(job, "title")),
+                   shown(json_str(run, "id")));
+            printf("follow it with: sked logs %s -f\n", shown(json_str(made, "id")));
+        }
+        goto out;
+    }
+    json_t *final = NULL;
+    FILE *log = as_json ? stderr : stdout;
+    rc = logs_follow(&o.cl, made, NULL, false, log, log, true, &final);
+    if (as_json && final && !client_stopped()) print_json(final); /* the last attempt */
+    json_decref(final);
+out:
+    json_decref(run);
+    json_decref(job);
+    json_decref(body);
+    json_decref(made);
+    opts_free(&o);
+    return rc;
+}
+
 int cmd_run(int argc, char **argv)
 {
-    static const struct verb verbs[] = {{"show", run_show}, {NULL, NULL}};
+    static const struct verb verbs[] = {{"show", run_show}, {"again", run_again}, {NULL, NULL}};
     static const char usage[] = "usage: sked run COMMAND [ARGS]\n"
                                 "\n"
                                 "Commands:\n"
                                 "  show RUN             show one run\n"
+                                "  again RUN            start a new run with what RUN got (its\n"
+                                "                       arguments, since included, until, title\n"
+                                "                       and queue)\n"
                                 "\n"
                                 "See also 'sked runs JOB', 'sked logs RUN', 'sked stop RUN'.\n";
     return cli_group("sked run", usage, verbs, argc, argv);

@@ -119,12 +119,16 @@ static int queue_post(struct opts *o, const char *name, bool pause, const json_t
 
 /* --all: every queue of the server's own that a pause can hold (not taken out of the settings),
  * or every paused one for a resume (a removed queue's too, so that its runs go). Each is
- * called even when one fails; the first failure's exit code is returned. */
+ * called even when one fails (a queue taken out meanwhile), each refusal naming its queue,
+ * but a refusal of the caller (its token, its role) or a server out of reach, which would be
+ * the same for every queue, ends it; the first failure's exit code is returned. */
 static int queue_action_all(struct opts *o, bool pause, const json_t *body)
 {
     json_t *list;
     int rc = client_get(&o->cl, &list, "/api/queues");
     if (rc) return rc;
+    long status = 0;
+    o->cl.status = &status;
     json_t *done = json_array();
     size_t i;
     json_t *q;
@@ -136,9 +140,14 @@ static int queue_action_all(struct opts *o, bool pause, const json_t *body)
                   : !json_is_true(json_object_get(q, "paused")))
             continue;
         json_t *answer = NULL;
+        char *about = xasprintf("queue %s", shown(json_str(q, "name")));
+        o->cl.about = about;
         int one = queue_post(o, json_str(q, "name"), pause, body, &answer);
+        o->cl.about = NULL;
+        free(about);
         if (one) {
             if (!rc) rc = one;
+            if (one != EXIT_FAIL || status == 401 || status == 403) break;
             continue;
         }
         if (!opts_has(o, O_JSON)) print_action(answer);
@@ -171,8 +180,8 @@ static int queue_action(int argc, char **argv, bool pause)
         "changes at most its reason (with --reason). Needs the operator or admin role.\n"
         "\n"
         "  --all                every queue of the server's own (Celery queues are their\n"
-        "                       workers' to pause)\n"
-        "  --reason TEXT        why, shown with the queue (1 to 500 characters)\n"
+        "                       workers' to pause); a refusal names its queue\n"
+        "  --reason TEXT        why, shown with the queue (one line of 1 to 500 characters)\n"
         "  --json               print the queue as JSON (with --all, a list of them)\n" USAGE_COMMON;
     static const char resume_usage[] =
         "usage: sked queues resume QUEUE|--all [--json]\n"
@@ -188,11 +197,15 @@ static int queue_action(int argc, char **argv, bool pause)
                                  pause ? pause_spec : resume_spec, "QUEUE", argc, argv);
     if (rc >= 0) return rc;
     json_t *body = NULL, *q = NULL;
-    const char *reason = pause ? opts_get(&o, O_REASON) : NULL;
+    const char *reason = pause ? opts_get(&o, O_REASON) : NULL, *why = NULL;
+    char whybuf[64];
     if (reason) body = json_pack("{s:s}", "reason", reason);
     if (!o.arg == !opts_has(&o, O_ALL)) {
         rc = usage_error(&o, o.arg ? "give QUEUE or --all, not both"
                                    : "missing QUEUE (a queue's name, or --all)");
+    } else if (!o.arg && reason && (why = text_line_problem(reason, 500, whybuf, sizeof whybuf))) {
+        /* checked once here rather than refused by the server for every queue */
+        rc = usage_error(&o, "--reason %s", why);
     } else if (o.arg) {
         rc = queue_post(&o, o.arg, pause, body, &q);
         if (!rc) {

@@ -153,21 +153,6 @@ static void free_password(char *p)
     free(p);
 }
 
-/* What the API would say against a one-line name of 1 to max characters (api_line_field in
- * src/http/api.c), in its words; NULL when it takes it. What these commands write to the
- * store is shown in lists, logs and the admin just as what the API writes. */
-static const char *line_problem(const char *v, size_t max, char *buf, size_t len)
-{
-    size_t n = utf8_chars(v);
-    if (n < 1 || n > max) {
-        snprintf(buf, len, "must be 1 to %zu characters", max);
-        return buf;
-    }
-    if (utf8_blank(v)) return "must not be blank";
-    if (utf8_has_control(v)) return "must be one line without control characters";
-    return NULL;
-}
-
 static int account_of(const struct opts *o, struct store *s, const char *name, struct account *a)
 {
     int rc = store_account_by_name(s, name, a);
@@ -217,7 +202,7 @@ static int user_add(int argc, char **argv)
     }
     const char *display = opts_get(&o, O_DISPLAY);
     char whybuf[64];
-    if (display && (why = line_problem(display, 200, whybuf, sizeof whybuf))) {
+    if (display && (why = text_line_problem(display, 200, whybuf, sizeof whybuf))) {
         rc = usage_error(&o, "--display-name %s", why);
         goto out;
     }
@@ -455,6 +440,7 @@ static int token_create(int argc, char **argv)
         "  --name NAME          what the token is for (e.g. \"ci\", \"backup script\"): one\n"
         "                       line of 1 to 100 characters\n"
         "  --expires WHEN       a duration from now (30d, 12h) or a date-time\n"
+        "                       (2027-01-31 18:00 local time, 2027-01-31T18:00Z in UTC)\n"
         "  --json               print JSON\n" USAGE_DB;
     struct opts o;
     int rc = opts_parse_local(&o, "sked token create", usage, spec, NULL, argc, argv);
@@ -468,17 +454,19 @@ static int token_create(int argc, char **argv)
         rc = usage_error(&o, "--user and --name (1 to 100 characters) are required");
         goto out;
     }
-    if ((why = line_problem(name, 100, whybuf, sizeof whybuf))) {
+    if ((why = text_line_problem(name, 100, whybuf, sizeof whybuf))) {
         rc = usage_error(&o, "--name %s", why);
         goto out;
     }
     if (opts_get(&o, O_EXPIRES)) {
         int64_t ms;
-        if (duration_parse(opts_get(&o, O_EXPIRES), &ms, &why) == 0)
+        if (duration_parse(opts_get(&o, O_EXPIRES), &ms, &why) == 0) {
             expires = now + ms * 1000;
-        else if (time_parse(opts_get(&o, O_EXPIRES), &expires, &why) != 0) {
+        } else if (time_parse(opts_get(&o, O_EXPIRES), &expires, &why) != 0) {
             rc = usage_error(&o, "--expires: a duration such as 30d or a date-time");
             goto out;
+        } else if ((rc = opts_time_local(&o, O_EXPIRES, true, &expires))) {
+            goto out; /* without a zone, local time as every time option reads it */
         }
         if (expires <= now) {
             rc = usage_error(&o, "--expires must be in the future");

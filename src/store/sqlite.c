@@ -3161,12 +3161,142 @@ static int to_rollback_journal(sqlite3 *db)
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_ERROR : rc;
 }
 
-int store_backup(const char *from, const char *to, struct store_copy_info *info, struct sk_err *e)
+/* Whether the backup that w watches (NULL: none does) was asked to stop. */
+static bool copy_stopped(const struct store_copy_watch *w)
 {
-    int crc = create_private(to);
-    if (crc == -EEXIST)
+    return w && w->stop && *w->stop;
+}
+
+/* SQLite's progress handler on the copy while it is checked: non-zero interrupts the check
+ * (SQLITE_INTERRUPT) once the backup was asked to stop. */
+static int on_check_progress(void *arg)
+{
+    return copy_stopped(arg);
+}
+
+/* Copies all of src into dst (both open) a few MiB at a time, reporting to w: one consistent
+ * snapshot all the same, as the read transaction held on src keeps the moment it began (a
+ * write by sked between two steps would otherwise start the copy over). Returns 0, an SQLite
+ * code (SQLITE_NOTADB: src is no database), or SQLITE_INTERRUPT when w asked to stop. */
+static int copy_db_watched(sqlite3 *src, sqlite3 *dst, const struct store_copy_watch *w)
+{
+    int rc = sqlite3_exec(src, "BEGIN; SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) return sqlite3_errcode(src);
+    int64_t page_size = 4096;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(src, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) page_size = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+    if (!b) {
+        rc = sqlite3_errcode(dst);
+        sqlite3_exec(src, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    for (;;) {
+        if (copy_stopped(w)) {
+            rc = SQLITE_INTERRUPT;
+            break;
+        }
+        rc = sqlite3_backup_step(b, 1024);
+        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+            sqlite3_sleep(50);
+            continue;
+        }
+        if (rc != SQLITE_OK && rc != SQLITE_DONE) break;
+        int64_t total = sqlite3_backup_pagecount(b);
+        if (w && w->progress)
+            w->progress(w->arg, (total - sqlite3_backup_remaining(b)) * page_size,
+                        total * page_size);
+        if (rc == SQLITE_DONE) break;
+    }
+    sqlite3_backup_finish(b);
+    sqlite3_exec(src, "ROLLBACK", NULL, NULL, NULL);
+    return rc == SQLITE_DONE ? 0 : rc;
+}
+
+/* Creates the partial copy at path (its owner's alone) and holds an flock on it while the
+ * backup writes it, so that another backup to the same FILE tells one under way (-EBUSY) from
+ * the leftover of one that was killed, which it deletes and replaces. The descriptor is kept
+ * until SQLite has closed the file (closing it earlier would drop SQLite's fcntl locks).
+ * Returns it, or -errno. */
+static int claim_partial(const char *path)
+{
+    for (int tries = 0; tries < 2; tries++) {
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) { /* locked at once: a second backup may only take it for a leftover
+                        * in the instant between */
+            flock(fd, LOCK_EX | LOCK_NB);
+            return fd;
+        }
+        if (errno != EEXIST) return -errno;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            if (errno == ENOENT) continue; /* its backup ended meanwhile */
+            return -errno;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int err = errno;
+            close(fd);
+            return err == EWOULDBLOCK ? -EBUSY : -err;
+        }
+        remove_db_files(path); /* no backup holds it: a killed one's */
+        close(fd);
+    }
+    return -EBUSY;
+}
+
+/* Gives the whole copy at partial its name to, never replacing a file made there meanwhile.
+ * 0 or -errno (-EEXIST). */
+static int put_in_place(const char *partial, const char *to)
+{
+    if (renameat2(AT_FDCWD, partial, AT_FDCWD, to, RENAME_NOREPLACE) == 0) return 0;
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) return -errno;
+    /* a file system without it: link does not replace either */
+    if (link(partial, to) == 0) return unlink(partial), 0;
+    if (errno == EEXIST) return -EEXIST;
+    struct stat st;
+    if (lstat(to, &st) == 0) return -EEXIST;
+    return rename(partial, to) == 0 ? 0 : -errno;
+}
+
+/* Makes the rename of a file in path's folder last through a crash. */
+static void sync_folder(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path)) : xstrdup(".");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
+int store_backup(const char *from, const char *to, struct store_copy_info *info,
+                 const struct store_copy_watch *watch, struct sk_err *e)
+{
+    struct stat st;
+    if (lstat(to, &st) == 0)
         return sk_err_set(e, -EEXIST, "FILE", "%s exists; give a new file name", to);
-    if (crc) return cannot_create(e, "FILE", "", to, -crc, "give another FILE");
+    /* written under another name until whole: a copy cut off (a signal, a crash, a full disk)
+     * never holds FILE's name, nor blocks it */
+    char *partial = xasprintf("%s.partial", to);
+    int lock = claim_partial(partial);
+    if (lock == -EBUSY) {
+        sk_err_set(e, -EBUSY, "FILE",
+                   "another sked backup is writing %s now (as %s); wait for it to end, or give "
+                   "another FILE",
+                   to, partial);
+        free(partial);
+        return -EBUSY;
+    }
+    if (lock < 0) {
+        int rc = cannot_create(e, "FILE", "", to, -lock, "give another FILE");
+        free(partial);
+        return rc;
+    }
     sqlite3 *src = NULL, *dst = NULL;
     int rc = 0;
     char why[256];
@@ -3175,15 +3305,20 @@ int store_backup(const char *from, const char *to, struct store_copy_info *info,
         goto out;
     }
     sqlite3_busy_timeout(src, 5000);
-    if (sqlite3_open_v2(to, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(partial, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
         rc = sk_err_set(e, -EIO, "FILE", "cannot create %s (%s); give another FILE", to,
                         dst ? sqlite3_errmsg(dst) : "out of memory");
         goto out;
     }
-    int copied = copy_db(src, dst);
+    sqlite3_progress_handler(dst, 1000, on_check_progress, (void *)watch);
+    int copied = copy_db_watched(src, dst, watch);
     int checked = copied ? copied : check_store(dst, info, why, sizeof why);
     int journal = checked ? 0 : to_rollback_journal(dst);
-    if (checked == SQLITE_NOTADB)
+    if (copy_stopped(watch))
+        rc = sk_err_set(e, -EINTR, "FILE", "stopped before the copy %s was whole; the partial "
+                                           "copy is deleted", to);
+    else if (checked == SQLITE_NOTADB)
         rc = sk_err_set(e, -EINVAL, "db", "%s is not a store of sked (%s); " STORE_TODO, from,
                         copied ? sqlite3_errstr(copied) : why);
     else if (write_failed(copied) || journal)
@@ -3204,7 +3339,22 @@ int store_backup(const char *from, const char *to, struct store_copy_info *info,
 out:
     sqlite3_close(src);
     sqlite3_close(dst);
-    if (rc) remove_db_files(to);
+    int put = rc ? 0 : put_in_place(partial, to);
+    if (put == -EEXIST)
+        rc = sk_err_set(e, -EEXIST, "FILE",
+                        "%s was made while the backup ran; the copy is deleted: give a new "
+                        "file name",
+                        to);
+    else if (put)
+        rc = sk_err_set(e, put, "FILE", "cannot name the copy %s (%s); the copy is deleted: "
+                                        "give another FILE",
+                        to, strerror(-put));
+    if (rc)
+        remove_db_files(partial);
+    else
+        sync_folder(to);
+    close(lock);
+    free(partial);
     return rc;
 }
 
@@ -3317,6 +3467,17 @@ int store_restore(const char *from, const char *to, struct store_copy_info *info
         return sk_err_set(e, -EINVAL, "BACKUP",
                           "%s is the store itself (--db %s); name a backup made by 'sked backup'",
                           from, to);
+    /* read as immutable, a backup's hot journal would be passed over: the half-written pages
+     * read as a backup, damaged or worse, whole-looking */
+    char *journal = xasprintf("%s-journal", from);
+    bool hot = stat(journal, &a) == 0 && a.st_size > 0;
+    free(journal);
+    if (hot)
+        return sk_err_set(e, -EINVAL, "BACKUP",
+                          "%s is not a whole backup: the rollback journal %s-journal beside it "
+                          "was left by a copy cut off while it was written (or a program is "
+                          "writing it now); restore another one",
+                          from, from);
     sqlite3 *src = NULL, *dst = NULL;
     int rc = 0;
     bool made = false; /* the store's file is new: removed again when the restore fails */

@@ -12,6 +12,7 @@
 #ifndef SKED_STORE_H
 #define SKED_STORE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -369,15 +370,29 @@ struct store_copy_info {
     int64_t pages, page_size;
     int64_t jobs, runs; /* what the copy holds */
 };
+/* How a long backup reports and is stopped: progress (NULL: none) is called as the copy goes,
+ * with the bytes copied of all; a non-zero *stop (stop NULL: never), set by a signal handler,
+ * ends the backup (-EINTR) with its partial copy deleted. */
+struct store_copy_watch {
+    void (*progress)(void *arg, int64_t done, int64_t total);
+    void *arg;
+    const volatile sig_atomic_t *stop;
+};
 /*
  * Copies the store at from into a new file to with SQLite's online backup: one consistent
  * snapshot, taken while sked may be writing (WAL readers do not block it). The copy is
- * checked (quick_check) and counted. to must not exist.
+ * written beside to under the name to.partial and becomes to (a rename) only once it is
+ * whole: checked (quick_check), counted and out of WAL mode; one that fails or is stopped
+ * (watch, which may be NULL) is deleted with what SQLite left beside it. to must not exist; a
+ * to.partial of a backup that no longer runs (killed) is replaced, one under way refused
+ * (-EBUSY).
  */
-int store_backup(const char *from, const char *to, struct store_copy_info *info, struct sk_err *e);
+int store_backup(const char *from, const char *to, struct store_copy_info *info,
+                 const struct store_copy_watch *watch, struct sk_err *e);
 /*
- * Replaces the store at to with the backup at from, after checking the backup; refuses
- * (-EBUSY) while another process (a running sked) has the store open for writing.
+ * Replaces the store at to with the backup at from, after checking the backup (one with a
+ * rollback journal beside it, a copy cut off while it was written, is refused: -EINVAL);
+ * refuses (-EBUSY) while another process (a running sked) has the store open for writing.
  */
 int store_restore(const char *from, const char *to, struct store_copy_info *info,
                   struct sk_err *e);

@@ -40,6 +40,36 @@ def cli_against_one_answer(case, answer, *args):
         srv.server_close()
 
 
+def serve_json(answer):
+    """A server of the test's own: answer(method, path) gives each request's (status, JSON
+    document). Returns its URL and the function that stops it."""
+    class Answers(http.server.BaseHTTPRequestHandler):
+        def reply(self):
+            n = int(self.headers.get("Content-Length", 0))
+            if n:
+                self.rfile.read(n)
+            status, doc = answer(self.command, self.path)
+            body = json.dumps(doc).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = reply
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answers)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+
+    def stop():
+        srv.shutdown()
+        srv.server_close()
+    return "http://127.0.0.1:%d" % srv.server_address[1], stop
+
+
 class CliCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -94,6 +124,23 @@ class TestTasks(CliCase):
         self.assertEqual(set(rows), {"import_files", "reindex", "sync_records", "prune", "http_call"})
         self.assertIn("records, reject_every", rows["sync_records"])
         self.assertIn("30m", rows["sync_records"])
+
+    def test_the_retention_prune_suggests_runs(self):
+        """The shipped prune's description of its retention gives an example; a run given that
+        value succeeds; one below the server's retention is refused."""
+        prune = [t for t in self.ok_json("tasks", "--json")["hits"]["hits"] if t["id"] == "prune"][0]
+        said = prune["arguments"]["properties"]["retention"]["description"]
+        example = re.search(r"e\.g\. (\d+[smhdw])\b", said)
+        self.assertTrue(example, said)
+        self.create("Prune as suggested", "prune")
+        p = self.cli("job", "run", "Prune as suggested", "--arg", "retention=" + example.group(1),
+                     "--wait")
+        self.assertEqual(p.returncode, 0, p)
+        self.assertIn("deleted 0 run(s) older than their retention", p.stdout)
+        # one shorter than the server's is refused, no run made
+        p = self.cli("job", "run", "Prune as suggested", "--arg", "retention=1d", "--wait")
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("at least the server's (90d)", p.stderr)
 
     def test_json_is_the_api_listing(self):
         doc = self.ok_json("tasks", "--json")
@@ -185,6 +232,48 @@ class TestQueues(CliCase):
                          [False, False])
         self.usage_fails("queues", "resume", expect="missing QUEUE (a queue's name, or --all)")
         self.usage_fails("queues", "pause", "low", "--all", expect="give QUEUE or --all, not both")
+
+
+class TestPauseAll(CliCase):
+    def test_a_bad_reason_is_refused_before_any_queue_is_paused(self):
+        for reason, why in (("", "must be 1 to 500 characters"), ("  ", "must not be blank"),
+                            ("x" * 501, "must be 1 to 500 characters"),
+                            ("two\nlines", "must be one line without control characters")):
+            p = self.usage_fails("queues", "pause", "--all", "--reason", reason,
+                                 expect="sked queues pause: --reason %s\n" % why)
+            self.assertEqual(p.stdout, "")
+        self.assertEqual([q["paused"] for q in self.s.get("/api/queues").json["hits"]["hits"]],
+                         [False, False])
+
+    def test_each_refusal_names_its_queue_and_the_callers_is_said_once(self):
+        viewer = self.s.post("/api/users", {"username": "pauses-not", "role": "viewer"}).json
+        tok = self.s.post("/api/users/%s/tokens" % viewer["id"], {"name": "x"}).json["token"]
+        p = self.cli("queues", "pause", "--all", "--reason", "maint", token=tok)
+        self.assertEqual(p.returncode, 1, p)
+        self.assertTrue(p.stderr.startswith("sked: queue default: Permission denied: "), p.stderr)
+        self.assertEqual(p.stderr.count("Permission denied"), 1, p.stderr)  # not again for low
+        # a queue taken out of the settings meanwhile: named, and the others are paused
+        sent = []
+
+        def answer(method, path):
+            if method == "GET":
+                q = {"executor": "local", "paused": False, "removed": False, "queued": 0}
+                return 200, {"hits": {"hits": [dict(q, name="gone"), dict(q, name="kept")],
+                                      "total": 2}}
+            sent.append(path)
+            if "/gone/" in path:
+                return 404, {"status": 404, "message": "Queue gone does not exist"}
+            return 200, {"name": "kept", "paused": True, "was_paused": False,
+                         "paused_at": "2026-12-02T01:00:00+00:00", "paused_by": "x", "queued": 0}
+        url, stop = serve_json(answer)
+        try:
+            p = self.cli("queues", "pause", "--all", "--reason", "maint", url=url)
+        finally:
+            stop()
+        self.assertEqual(p.returncode, 1, p)
+        self.assertEqual(p.stderr, "sked: queue gone: Queue gone does not exist (HTTP 404)\n")
+        self.assertTrue(p.stdout.startswith("queue kept is paused"), p.stdout)
+        self.assertEqual(sent, ["/api/queues/gone/actions/pause", "/api/queues/kept/actions/pause"])
 
 
 class TestRefusalWords(CliCase):
@@ -521,6 +610,28 @@ class TestExportImport(CliCase):
             self.assertEqual(jobs["cyc-P"]["on_success"], [jobs["cyc-Q"]["id"]])
             self.assertEqual((jobs["cyc-Q"]["on_success"], jobs["cyc-R"]["on_success"]), ([], []))
 
+    def test_an_export_file_is_its_owners_alone(self):
+        """An admin's export holds webhook URLs whole, secrets and all: -o FILE is written mode
+        0600 whatever the umask, and an existing file is made so."""
+        self.create("Exported privately", "reindex", "--notify-on", "FAILED", "--notify-webhook",
+                    "https://hooks.example.org/T000/B000/secret-part")
+        folder = tempfile.mkdtemp(prefix="sked-export-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        new, old = os.path.join(folder, "new.json"), os.path.join(folder, "old.json")
+        with open(old, "w") as f:
+            f.write("{}")
+        os.chmod(old, 0o644)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+        env.update(SKED_URL=self.s.url, SKED_TOKEN=skedtest.TOKEN)
+        for path in (new, old):
+            p = subprocess.run(["sh", "-c", 'umask 022 && exec "$0" job export -o "$1"',
+                                skedtest.BIN, path], env=env, capture_output=True, text=True,
+                               timeout=60)
+            self.assertEqual(p.returncode, 0, p)
+            self.assertEqual(os.stat(path).st_mode & 0o777, 0o600, path)
+            with open(path) as f:
+                self.assertIn("secret-part", f.read())
+
     def test_jobs_travel_from_one_server_to_another(self):
         """export writes every job; import into another server creates them with their
         chains mapped onto its ids, a second import changes nothing, and an edited file
@@ -697,6 +808,94 @@ class TestExportImport(CliCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("left out", p.stderr)
         self.assertNotIn("hooks.example.org", p.stdout)
+
+
+class TestDurations(CliCase):
+    def test_a_duration_is_rounded_as_the_summary_of_recent_runs_rounds(self):
+        """2.7 ms is 3ms in a run's show, its line in runs and its summary, as in job show's
+        recent runs, which the server sums up to the millisecond (a server of the test's own
+        answers, with durations of its choosing)."""
+        job_id, run_id = "0b6e4c4e-8e8f-4b8f-9a4e-1c2d3e4f5a6b", "019ad7e8-1c2d-7e4f-9a6b-0b6e4c4e8e8f"
+        durations = {0.0027: "3ms", 0.9996: "1.0s", 12.96: "13.0s", 59.96: "1m00s", 754.6: "12m35s",
+                     3599.6: "1h00m", 7649.0: "2h07m"}
+
+        def run(d):
+            return {"id": run_id, "job_id": job_id, "job_title": "Timed", "status": "SUCCESS",
+                    "queue": "default", "args": {}, "duration": d, "created": "2026-12-01T00:00:00Z"}
+        for d, want in durations.items():
+            def answer(method, path, d=d):
+                if path.startswith("/api/runs?"):
+                    return 200, {"hits": {"hits": [run(d)], "total": 1}}
+                if path.startswith("/api/jobs/%s/runs?" % job_id):
+                    return 200, {"hits": {"hits": [run(d)], "total": 1}}
+                if path == "/api/jobs/%s/runs/%s" % (job_id, run_id):
+                    return 200, run(d)
+                return 404, {"status": 404, "message": "not here"}
+            url, stop = serve_json(answer)
+            try:
+                shown = self.cli("run", "show", run_id, url=url)
+                table = self.cli("runs", "--all", url=url)
+            finally:
+                stop()
+            self.assertIn("\nDuration      %s\n" % want, shown.stdout, (d, shown))
+            head, row = table.stdout.splitlines()
+            self.assertEqual(row[head.index("DURATION"):].split()[0], want, (d, table))
+
+
+class TestRunAgain(CliCase):
+    def test_a_run_again_gets_what_the_run_got(self):
+        """Its arguments as it received them (a since of null stays null, not the start of
+        the last success a new run would get), its window's end, title and queue."""
+        job = self.create("Again", "sync_records", "--arg", "records=3")
+        first = self.s.wait_run(self.s.run_job(job["id"], title="First pass", queue="low"),
+                                ["SUCCESS"])
+        self.assertIsNone(first["args"]["since"])  # no success before it
+        again = self.ok_json("run", "again", first["id"][:13], "--json")
+        self.assertNotEqual(again["id"], first["id"])
+        self.assertEqual((again["job_id"], again["title"], again["queue"], again["args"]),
+                         (job["id"], "First pass", "low", first["args"]))
+        # a window of its own (a backfill's) again, with a title and queue given instead
+        windowed = self.s.wait_run(self.s.run_job(
+            job["id"], args={"records": 2, "since": "2026-11-01T08:30:00Z"},
+            until="2026-11-02T00:00:00Z"), ["SUCCESS"])
+        out = self.ok("run", "again", windowed["id"], "--title", "Redo", "--queue", "default")
+        made = re.match(r"^started run (\S+) \((QUEUED|RUNNING)\) of job Again, again as run %s\n"
+                        r"follow it with: sked logs \1 -f\n$" % windowed["id"], out)
+        self.assertTrue(made, out)
+        redo = self.s.wait_run(self.s.get_run(dict(windowed, id=made.group(1))), ["SUCCESS"])
+        self.assertEqual((redo["title"], redo["queue"], redo["until"], redo["args"]),
+                         ("Redo", "default", windowed["until"], windowed["args"]))
+        # and followed to its end
+        p = self.cli("run", "again", first["id"], "--wait")
+        self.assertEqual(p.returncode, 0, p)
+        self.assertIn(" SUCCESS after ", p.stdout)
+
+    def test_the_run_of_a_deleted_job_is_said_so(self):
+        """Its runs go with a job, oldest first: one still listed while its job is gone is
+        refused in words that say so (a server of the test's own answers as then)."""
+        job_id, run_id = "0b6e4c4e-8e8f-4b8f-9a4e-1c2d3e4f5a6b", "019ad7e8-1c2d-7e4f-9a6b-0b6e4c4e8e8f"
+        run = {"id": run_id, "job_id": job_id, "job_title": "Gone", "status": "SUCCESS",
+               "title": None, "queue": "default", "args": {"since": None}, "until": None}
+        posted = []
+
+        def answer(method, path):
+            if method == "POST":
+                posted.append(path)
+                return 500, {}
+            if path.startswith("/api/runs?"):
+                return 200, {"hits": {"hits": [run], "total": 1}}
+            if path == "/api/jobs/%s/runs/%s" % (job_id, run_id):
+                return 200, run
+            return 404, {"status": 404, "message": "Job with ID %s does not exist." % job_id}
+        url, stop = serve_json(answer)
+        try:
+            p = self.cli("run", "again", run_id[:13], url=url)
+        finally:
+            stop()
+        self.assertEqual((p.returncode, p.stdout, p.stderr),
+                         (1, "", "sked run again: the job of run %s ('Gone', %s) has been deleted: "
+                                 "there is no job to run again\n" % (run_id, job_id)))
+        self.assertEqual(posted, [])
 
 
 class TestRuns(CliCase):
@@ -1313,6 +1512,98 @@ class TestStorePaths(unittest.TestCase):
             self.assertEqual((p.returncode, p.stderr), (0, ""), name)
             self.assertEqual(sorted(os.listdir(folder)), ["b.db", "old.db"])
 
+    def big_store(self):
+        """A copy of the store with some 120 MiB more in a table of its own: a backup of it
+        takes long enough to be caught halfway."""
+        big = os.path.join(self.tmp, "big.db")
+        if not os.path.exists(big):
+            shutil.copy(self.db, big)
+            db = sqlite3.connect(big)
+            db.execute("CREATE TABLE filler (x)")
+            db.execute("WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE "
+                       "i < 30000) INSERT INTO filler SELECT randomblob(4000) FROM c")
+            db.commit()
+            db.close()
+        return big
+
+    def backup_halfway(self, folder, name):
+        """sked backup folder/name of the big store, stopped (SIGSTOP) while it writes the
+        copy: a rollback journal lies in folder, the copy's transaction under way. Returns the
+        stopped process and the folder's files then."""
+        for _ in range(5):
+            for f in os.listdir(folder):
+                if f.startswith(name):
+                    os.unlink(os.path.join(folder, f))
+            p = subprocess.Popen([skedtest.BIN, "backup", os.path.join(folder, name), "--db",
+                                  self.big_store()], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+            self.addCleanup(lambda p=p: p.poll() is None and (p.kill(), p.communicate()))
+            def writing():
+                return any(f.startswith(name) and f.endswith("-journal") for f in os.listdir(folder))
+            while p.poll() is None and not writing():
+                time.sleep(0.001)
+            p.send_signal(signal.SIGSTOP)
+            if p.poll() is None and writing():
+                return p, sorted(f for f in os.listdir(folder) if f.startswith(name))
+            p.send_signal(signal.SIGCONT)
+            p.communicate(timeout=60)  # it ended before it was caught: again
+        self.fail("no backup was caught halfway")
+
+    def test_a_backup_stopped_halfway_leaves_nothing_and_restores_nothing(self):
+        """SIGINT, SIGTERM or SIGHUP while the copy is written deletes what it wrote (exit 130,
+        143, 129). A backup killed outright leaves its partial copy under another name than
+        FILE, with its hot journal: restore refuses that copy, and the next backup to FILE
+        replaces it."""
+        folder = tempfile.mkdtemp(prefix="stopped-", dir=self.tmp)
+        backup = os.path.join(folder, "b.db")
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            p, during = self.backup_halfway(folder, "b.db")
+            self.assertNotIn("b.db", during)  # FILE is not the copy until it is whole
+            p.send_signal(sig)
+            p.send_signal(signal.SIGCONT)
+            out, err = p.communicate(timeout=60)
+            self.assertEqual((p.returncode, out, err),
+                             (128 + sig, "", "sked backup: stopped before the copy %s was whole; "
+                                             "the partial copy is deleted\n" % backup), during)
+            self.assertEqual(os.listdir(folder), [])
+        p, during = self.backup_halfway(folder, "b.db")
+        p.kill()
+        p.communicate(timeout=60)
+        left = sorted(os.listdir(folder))
+        self.assertEqual(left, ["b.db.partial", "b.db.partial-journal"])
+        partial = os.path.join(folder, "b.db.partial")
+        target = os.path.join(self.tmp, "from-partial.db")
+        self.fails("restore", partial, "--db", target,
+                   says="%s is not a whole backup: the rollback journal %s-journal beside it was "
+                        "left by a copy cut off while it was written (or a program is writing it "
+                        "now); restore another one" % (partial, partial))
+        self.assertFalse(os.path.exists(target))
+        # the name is not blocked: the leftover of the killed backup is replaced
+        r = subprocess.run([skedtest.BIN, "backup", backup, "--db", self.big_store()],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual(os.listdir(folder), ["b.db"])
+        with open(backup, "rb") as f:
+            self.assertEqual(f.read(20)[18:], b"\x01\x01")  # out of WAL mode, as a whole one
+        # while a backup writes FILE, a second one to it is refused and leaves the first alone
+        p, during = self.backup_halfway(folder, "c.db")
+        self.fails("backup", os.path.join(folder, "c.db"), "--db", self.db,
+                   says="another sked backup is writing %s/c.db now (as %s/c.db.partial); wait for "
+                        "it to end, or give another FILE" % (folder, folder))
+        p.send_signal(signal.SIGCONT)
+        out, err = p.communicate(timeout=120)
+        self.assertEqual(p.returncode, 0, err)
+        self.assertEqual(sorted(os.listdir(folder)), ["b.db", "c.db"])
+
+    def test_a_backup_is_a_file_not_standard_output(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+        p = subprocess.run([skedtest.BIN, "backup", "-", "--db", self.db], env=env, cwd=self.tmp,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual((p.returncode, p.stderr),
+                         (2, "sked backup: a backup is an SQLite file, not a stream: give a file "
+                             "name (./- for a file named -)\nsee 'sked backup --help'\n"))
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "-")))
+
     def test_a_backup_that_cannot_be_read_is_not_called_damaged(self):
         """A backup with a WAL file beside it is read with its WAL, which needs its folder to
         be writable: where it is not, the backup cannot be read, which is no damage."""
@@ -1526,15 +1817,33 @@ class TestReview(CliCase):
         job = self.create("Local DST", "reindex", "--arg", "steps=1", "--arg", "step_seconds=0")
         env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
         env.update(TZ="Europe/Zurich", SKED_URL=self.s.url, SKED_TOKEN=skedtest.TOKEN)
-        def run(since):
-            p = subprocess.run([skedtest.BIN, "job", "run", job["id"], "--since", since, "--json"],
-                               env=env, capture_output=True, text=True, timeout=30)
+        def run(since, *extra):
+            p = subprocess.run([skedtest.BIN, "job", "run", job["id"], "--since", since, "--json"]
+                               + list(extra), env=env, capture_output=True, text=True, timeout=30)
             self.assertEqual(p.returncode, 0, p)
             return json.loads(p.stdout)["args"]["since"], p.stderr
-        since, said = run("2026-10-25 02:30")  # 00:30Z (CEST) and 01:30Z (CET)
-        self.assertEqual(since, "2026-10-25T01:30:00.000000+00:00")
+        # 00:30Z (CEST) and 01:30Z (CET): a start takes the first, which skips no hour of data
+        since, said = run("2026-10-25 02:30")
+        self.assertEqual(since, "2026-10-25T00:30:00.000000+00:00")
         self.assertIn("--since 2026-10-25 02:30 happens twice here (the clocks fall back); read as "
-                      "the second, 2026-10-25 02:30:00 CET (+01:00); add +02:00 for the first", said)
+                      "the first, 2026-10-25 02:30:00 CEST (+02:00); add +01:00 for the second", said)
+        # an end the second, for the same reason
+        p = subprocess.run([skedtest.BIN, "job", "run", job["id"], "--since", "2026-10-25 01:00",
+                            "--until", "2026-10-25 02:30", "--json"], env=env, capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p)
+        self.assertEqual(json.loads(p.stdout)["until"], "2026-10-25T01:30:00.000000+00:00")
+        self.assertEqual(p.stderr, "sked job run: note: --until 2026-10-25 02:30 happens twice here "
+                                   "(the clocks fall back); read as the second, 2026-10-25 02:30:00 "
+                                   "CET (+01:00); add +02:00 for the first\n")
+        # and the backfill's range alike
+        p = subprocess.run([skedtest.BIN, "job", "backfill", job["id"], "--from", "2026-10-25 02:30",
+                            "--to", "2026-10-25 02:30", "--step", "1h", "--dry-run"], env=env,
+                           capture_output=True, text=True, timeout=30)
+        self.assertIn("--from 2026-10-25 02:30 happens twice here (the clocks fall back); read as "
+                      "the first", p.stderr)
+        self.assertIn("--to 2026-10-25 02:30 happens twice here (the clocks fall back); read as "
+                      "the second", p.stderr)
         since, said = run("2026-10-25 02:30+02:00")
         self.assertEqual((since, said), ("2026-10-25T00:30:00.000000+00:00", ""))
         since, said = run("2026-03-29 02:30")  # skipped: 02:00 CET is 03:00 CEST
@@ -1640,6 +1949,15 @@ class TestReview(CliCase):
         self.assertTrue(table[1].startswith(made["id"][:8] + "  ci "), table[1])
         self.assertEqual(tool("user", "add", "ulla", "--role", "viewer", "--no-password", *db).returncode, 0)
         self.assertEqual(tool("token", "list", "--user", "ulla", *db).stdout, "no tokens\n")
+        # a date-time without a zone is local time, as every time option reads it
+        env["TZ"] = "America/New_York"
+        year = dt.now().year + 1
+        made = json.loads(tool("token", "create", "--user", "tess", "--name", "local", "--expires",
+                               "%d-07-01 18:00" % year, "--json", *db).stdout)
+        self.assertEqual(made["expires_at"], "%d-07-01T22:00:00.000000+00:00" % year)  # EDT
+        made = json.loads(tool("token", "create", "--user", "tess", "--name", "utc", "--expires",
+                               "%d-07-01T18:00Z" % year, "--json", *db).stdout)
+        self.assertEqual(made["expires_at"], "%d-07-01T18:00:00.000000+00:00" % year)
 
 
 class TestStoredText(CliCase):
@@ -1728,8 +2046,9 @@ class TestStoredText(CliCase):
 
     def test_a_message_shows_every_line_and_forges_none(self):
         """A run's message is shown whole where a run is shown alone (its lines after the
-        first behind a bar, so none passes for a field of its own) and cut to one line in
-        tables; control characters are made visible."""
+        first behind a bar, so none passes for a field of its own); in a table on a terminal
+        cut to its first line, and piped whole on its row's one line, its lines joined by
+        " ⏎ "; control characters are made visible."""
         job = self.s.create_job("say", title="Says things")
         run = self.s.wait_run(self.s.run_job(job["id"]))
         self.assertEqual(run["message"], self.MESSAGE)  # stored as the task said it
@@ -1741,10 +2060,18 @@ class TestStoredText(CliCase):
         summary = self.cli("logs", run["id"], "-f").stdout
         self.assertTrue(summary.endswith(": done ?31m?[2J\n  | Status        SUCCESS FORGED\n"),
                         summary)
-        table = self.ok("runs", job["id"])
+        rc, table, err = on_terminal(["runs", job["id"]], self.s.url)
+        self.assertEqual(rc, 0, err)
         self.assertNotIn("FORGED", table)
         self.assertIn("done ?31m?[2J\u2026", table)
-        for out in (shown, summary, table):
+        piped = self.ok("runs", job["id"])
+        self.assertEqual(len(piped.splitlines()), 2, piped)
+        self.assertTrue(piped.splitlines()[1].endswith(
+            "  done ?31m?[2J \u23ce Status        SUCCESS FORGED"), piped)
+        # every line for grep, as the runs of every job
+        rows = [l for l in self.ok("runs", "--all").splitlines() if "FORGED" in l]
+        self.assertEqual([r.split()[0] for r in rows], [run["id"][:13]])
+        for out in (shown, summary, table, piped):
             self.assertNotIn("\x1b", out)
             self.assertNotIn("\x9b", out)
 
@@ -1788,7 +2115,7 @@ class TestWhatAJobGets(CliCase):
         self.assertRegex(line[0], r"^Recent runs +the last 2: 100% succeeded \(SUCCESS 2\); took "
                                   r"\d+ms \(median\), \d+ms \(p95\), \d+ms at most$")
         stats = self.s.get("/api/jobs/%s/stats" % job["id"]).json
-        self.assertIn("%dms at most" % int(stats["duration_seconds"]["max"] * 1000), line[0])
+        self.assertIn("%dms at most" % round(stats["duration_seconds"]["max"] * 1000), line[0])
         self.assertEqual(stats["runs"], len(runs))
 
     def test_tasks_show_the_queue_a_job_gets(self):
@@ -2175,6 +2502,26 @@ class TestOptionsNamedAsTyped(CliCase):
         p = self.cli("job", "schedule", job["id"], "--crontab", "minute=0 hour=3", "--tz", "Mars/Base")
         self.assertIn("\n  --tz: unknown time zone 'Mars/Base'", p.stderr)
 
+    def test_custom_args_too_large_are_named_so(self):
+        """What the run's arguments resolve to came from --custom-args: the refusal of their
+        size names it, not --arg, which was not given."""
+        job = self.create("Named custom", "sync_records")
+        folder = tempfile.mkdtemp(prefix="sked-big-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        big = os.path.join(folder, "big.json")
+        with open(big, "w") as f:
+            json.dump({"x": "a" * 300000}, f)
+        p = self.cli("job", "run", job["id"], "--custom-args", "@" + big)
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("\n  --custom-args: too large: 300008 bytes as JSON", p.stderr)
+        self.assertIn("\n  --custom-args: the arguments the run would get (with the job type's "
+                      "defaults) are too large", p.stderr)
+        self.assertNotIn("--arg:", p.stderr)
+        # an --arg is still named so
+        p = self.cli("job", "run", job["id"], *("--arg=x%d=%s" % (i, "a" * 100000) for i in range(3)))
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("\n  --arg", p.stderr)
+
     def test_a_zone_and_a_jitter_are_given_once(self):
         job = self.create("Zoned once")
         self.usage_fails("job", "schedule", job["id"], "--crontab",
@@ -2215,6 +2562,128 @@ class TestOptionsNamedAsTyped(CliCase):
                          expect="--timeout: expected a duration such as 90s")
         self.assertIsNone(self.ok_json("job", "update", job["id"], "--retention", "default",
                                        "--json")["retention"])
+
+
+class TlsProxy:
+    """A TLS reverse proxy before sked, as an installation puts one: it takes TLS connections
+    with cert and key on a port of its own and passes their bytes to port and back."""
+
+    def __init__(self, port, cert, key):
+        import socket
+        import ssl
+        self.port, self.ctx = port, ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = "https://127.0.0.1:%d" % self.sock.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        import socket
+        import select
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return  # closed
+
+            def serve(conn=conn):
+                try:
+                    tls = self.ctx.wrap_socket(conn, server_side=True)
+                except OSError:  # the client did not trust the certificate
+                    conn.close()
+                    return
+                up = socket.create_connection(("127.0.0.1", self.port))
+                try:
+                    while True:
+                        ready = select.select([tls, up], [], [], 60)[0]
+                        if not ready:
+                            return
+                        for src, dst in ((tls, up), (up, tls)):
+                            if src in ready or (src is tls and tls.pending()):
+                                data = src.recv(65536)
+                                if not data:
+                                    return
+                                dst.sendall(data)
+                except OSError:
+                    pass
+                finally:
+                    up.close()
+                    tls.close()
+            threading.Thread(target=serve, daemon=True).start()
+
+    def close(self):
+        self.sock.close()
+
+
+class TestPrivateCa(CliCase):
+    """An https:// SKED_URL of a TLS proxy whose certificate a private CA signed: --cacert (or
+    SKED_CA_FILE) trusts that CA; without it, the refusal says so, not that sked is down."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.dir = tempfile.mkdtemp(prefix="sked-ca-")
+        def f(name):
+            return os.path.join(cls.dir, name)
+        def openssl(*args):
+            subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f("ca.key"), "-out",
+                f("ca.pem"), "-days", "2", "-subj", "/CN=sked test CA")
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f("proxy.key"), "-out",
+                f("proxy.csr"), "-subj", "/CN=127.0.0.1")
+        with open(f("ext"), "w") as ext:
+            ext.write("subjectAltName=IP:127.0.0.1\n")
+        openssl("x509", "-req", "-in", f("proxy.csr"), "-CA", f("ca.pem"), "-CAkey", f("ca.key"),
+                "-CAcreateserial", "-out", f("proxy.pem"), "-days", "2", "-extfile", f("ext"))
+        cls.ca = f("ca.pem")
+        cls.proxy = TlsProxy(int(cls.s.url.rsplit(":", 1)[1]), f("proxy.pem"), f("proxy.key"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.close()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+        super().tearDownClass()
+
+    def test_cacert_trusts_a_private_ca(self):
+        want = self.ok("tasks")
+        p = self.cli("tasks", url=self.proxy.url)
+        self.assertEqual(p.returncode, 3, p)
+        self.assertIn("sked: the server's TLS certificate at %s/api/tasks is not trusted: "
+                      % self.proxy.url, p.stderr)
+        self.assertTrue(p.stderr.endswith(
+            "sked: for a certificate of a private CA, give that CA's certificate with --cacert "
+            "FILE (or SKED_CA_FILE); check that the URL names a host it is for\n"), p.stderr)
+        self.assertNotIn("sked serve", p.stderr)
+        self.assertEqual(self.ok("tasks", "--cacert", self.ca, url=self.proxy.url), want)
+        # the environment's, as SKED_URL and SKED_TOKEN
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+        env.update(SKED_URL=self.proxy.url, SKED_TOKEN=skedtest.TOKEN, SKED_CA_FILE=self.ca)
+        p = subprocess.run([skedtest.BIN, "tasks"], env=env, capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual((p.returncode, p.stdout), (0, want), p.stderr)
+        # and a CA that did not sign it is named as the one that was given
+        other = os.path.join(self.dir, "other.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                        os.path.join(self.dir, "other.key"), "-out", other, "-days", "2", "-subj",
+                        "/CN=another CA"], check=True, capture_output=True)
+        p = self.cli("tasks", "--cacert", other, url=self.proxy.url)
+        self.assertEqual(p.returncode, 3, p)
+        self.assertIn("check that the CA certificate in %s (--cacert or SKED_CA_FILE) signed it"
+                      % other, p.stderr)
+
+    def test_a_cacert_that_cannot_be_read_is_a_usage_error(self):
+        missing = os.path.join(self.dir, "missing.pem")
+        self.usage_fails("tasks", "--cacert", missing,
+                         expect="sked tasks: --cacert %s: cannot read it (No such file or directory)"
+                                % missing)
+        self.usage_fails("tasks", "--cacert", "", expect="--cacert is empty")
+        notpem = os.path.join(self.dir, "notpem")
+        with open(notpem, "w") as f:
+            f.write("hello\n")
+        p = self.cli("tasks", "--cacert", notpem, url=self.proxy.url)
+        self.assertEqual(p.returncode, 3, p)
+        self.assertIn("sked: cannot use the CA certificates in %s (--cacert or SKED_CA_FILE)"
+                      % notpem, p.stderr)
 
 
 class TestServerAndToken(CliCase):
