@@ -61,11 +61,13 @@ static void remember_error(struct logcap *c, const char *msg)
     c->tail[c->ntail++] = cut_copy(msg, 1000);
 }
 
-/* Stores one line (raw bytes, any encoding) under the cap. */
+/* Stores one line (raw bytes, any encoding) under the cap. A line costs its bytes and one
+ * more, its newline: else empty lines, which cost a stored row each, would pass it free. */
 static void emit(struct logcap *c, int level, int stream, const char *p, size_t n, int64_t now)
 {
     if (c->truncated) return;
-    if (c->bytes + (int64_t)n > c->cap) {
+    int64_t cost = (int64_t)n + 1;
+    if (c->bytes + cost > c->cap) {
         c->truncated = true;
         char *m = xasprintf("log truncated: the run's output passed the cap of %lld bytes; "
                             "further output is discarded (the task keeps running)",
@@ -73,7 +75,7 @@ static void emit(struct logcap *c, int level, int stream, const char *p, size_t 
         push(c, LL_WARNING, STREAM_SKED, m, now);
         return;
     }
-    c->bytes += (int64_t)n;
+    c->bytes += cost;
     struct buf b = BUF_INIT;
     utf8_sanitize(&b, p, n);
     char *msg = buf_steal(&b);

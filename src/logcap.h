@@ -6,8 +6,9 @@
  * stdout lines are INFO and stderr lines ERROR. Lines longer than line_max are split between
  * characters, each part at the first part's level (nothing lost: a later part's "<3>" is text,
  * and only a line's end drops a carriage return, which does not count toward line_max: a line
- * of line_max bytes and "\r\n" stays whole); invalid UTF-8 is repaired. Once a run's log
- * passes its byte cap a single truncation line is kept and further output is discarded (the
+ * of line_max bytes and "\r\n" stays whole); invalid UTF-8 is repaired. A line counts toward
+ * the run's byte cap with its newline (an empty line: 1 byte; a part of a split line too).
+ * Once a run's log passes its byte cap a single truncation line is kept and further output is discarded (the
  * task keeps running). Captured lines wait in `pending` until the engine takes them (to store
  * them in one transaction and publish them).
  *

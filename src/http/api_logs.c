@@ -431,8 +431,11 @@ struct logstream {
     int ticks;
     bool live;    /* caught up with the store: live lines are written as they come */
     bool final;   /* the run has ended: finish once caught up */
+    bool final_live; /* ... and the stream saw it end (final_run is from its status event) */
     bool ending;
     json_t *final_run; /* the run's JSON for the final status event */
+    json_t *run_json;  /* the run's JSON as last known, while it has not ended */
+    json_t *progress;  /* a progress event not sent while the client was behind, or NULL */
 };
 
 static void sse_write(struct http_req *req, const char *event, const char *id, json_t *data)
@@ -481,7 +484,9 @@ static bool stream_tick(struct api_ctx *ctx, int *ticks)
         http_stream_end(ctx->req);
         return false;
     }
-    if (++*ticks % PING_TICKS == 0 && http_stream_pending(ctx->req) < STREAM_HIGH_WATER)
+    /* only to an idle connection: a ping queued behind output the client has not read keeps
+     * nothing open, and the client is dropped once no byte has left for the write timeout */
+    if (++*ticks % PING_TICKS == 0 && http_stream_pending(ctx->req) == 0)
         http_stream_write(ctx->req, ": ping\n\n", 8);
     return true;
 }
@@ -503,6 +508,8 @@ static void stream_free(struct logstream *ls)
     if (ls->ping) event_free(ls->ping);
     if (ls->resume) event_free(ls->resume);
     json_decref(ls->final_run);
+    json_decref(ls->run_json);
+    json_decref(ls->progress);
     free(ls);
 }
 
@@ -520,6 +527,53 @@ static void stream_end(struct logstream *ls)
     http_stream_write(ls->ctx.req, end, sizeof end - 1);
     http_stream_end(ls->ctx.req);
     stream_free(ls);
+}
+
+/* Whether the run is gone: deleted, or its job. */
+static bool run_gone(struct logstream *ls)
+{
+    struct run r;
+    int rc = store_run_get(ls->ctx.api->store, ls->run_id, &r);
+    if (rc == 0) run_release(&r);
+    return rc == -ENOENT;
+}
+
+/* Ends the stream of a run that is gone. One that had not ended ends as the deletion of its
+ * job ends a running one: with the status CANCELLED (a queued run is stopped before it
+ * started). One that had ended was deleted while its client was behind: the lines not sent
+ * yet are gone with it, and an event `deleted` says so instead of the final status, which
+ * would tell the client it had the whole log. */
+static void stream_gone(struct logstream *ls)
+{
+    if (!ls->final) {
+        json_t *rj = json_deep_copy(ls->run_json);
+        json_object_set_new(rj, "status", json_string(run_status_name(RUN_CANCELLED)));
+        json_decref(ls->final_run);
+        ls->final_run = rj;
+        stream_end(ls);
+        return;
+    }
+    ls->ending = true;
+    json_t *d = json_pack("{s:s,s:I}", "message",
+                          "the run was deleted, and with it the lines of its log not sent yet",
+                          "after", (json_int_t)ls->last_seq);
+    sse_event(ls, "deleted", NULL, d);
+    json_decref(d);
+    static const char end[] = "event: end\ndata: {}\n\n";
+    http_stream_write(ls->ctx.req, end, sizeof end - 1);
+    http_stream_end(ls->ctx.req);
+    stream_free(ls);
+}
+
+/* Whether the stream's end may be its final status: not if the run is gone, unless the stream
+ * saw it end as its job's deletion ends it (CANCELLED; its row goes with the job). */
+static bool end_is_final(struct logstream *ls)
+{
+    if (ls->final_live &&
+        strcmp(json_string_value(json_object_get(ls->final_run, "status")),
+               run_status_name(RUN_CANCELLED)) == 0)
+        return true;
+    return !run_gone(ls);
 }
 
 static void on_resume(evutil_socket_t fd, short what, void *arg);
@@ -544,8 +598,13 @@ static bool pump(struct logstream *ls)
         size_t n;
         if (store_log_list(st, ls->rid, from, upto, ls->min_level, STREAM_BATCH, &lines, &n) != 0)
             break;
-        for (size_t i = 0; i < n; i++) write_line(ls, &lines[i]);
+        /* line by line: a batch of long lines (16 KiB each, control bytes sent as 6-byte
+         * escapes) would queue megabytes past the mark */
+        size_t i = 0;
+        for (; i < n && http_stream_pending(ls->ctx.req) < STREAM_HIGH_WATER; i++)
+            write_line(ls, &lines[i]);
         store_log_free(lines, n);
+        if (i < n) return true; /* on_drain goes on after the last line sent */
         if (n == STREAM_BATCH) { /* the window holds more of the level */
             scanned += ls->last_seq - from;
             continue;
@@ -561,7 +620,10 @@ static bool pump(struct logstream *ls)
         }
     }
     if (ls->live && ls->final) {
-        stream_end(ls);
+        if (end_is_final(ls))
+            stream_end(ls);
+        else
+            stream_gone(ls);
         return false;
     }
     return true;
@@ -578,6 +640,12 @@ static void on_drain(struct http_req *req, void *arg)
 {
     (void)req;
     struct logstream *ls = arg;
+    if (ls->progress && http_stream_pending(ls->ctx.req) < STREAM_HIGH_WATER) {
+        /* the run's progress when the client fell behind, sent now it reads again */
+        sse_event(ls, "progress", NULL, ls->progress);
+        json_decref(ls->progress);
+        ls->progress = NULL;
+    }
     if (!ls->live) pump(ls);
 }
 
@@ -596,7 +664,10 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     if (!stream_tick(&ls->ctx, &ls->ticks)) {
         ls->ending = true;
         stream_free(ls);
+        return;
     }
+    /* a queued run deleted with its job publishes no end: its stream would wait forever */
+    if (!ls->final && !ls->ending && run_gone(ls)) stream_gone(ls);
 }
 
 static void on_event(void *arg, const struct sk_event *ev)
@@ -623,30 +694,38 @@ static void on_event(void *arg, const struct sk_event *ev)
             write_line(ls, l);
         }
         break;
-    case SKEV_PROGRESS:
+    case SKEV_PROGRESS: {
+        const struct run *r = ev->run;
+        json_t *d = json_pack(
+            "{s:O?,s:s?,s:O?,s:I,s:I,s:I,s:I}", "progress", r->progress, "message", r->message,
+            "output", r->output, "total_entries", (json_int_t)r->total_entries,
+            "inserted_entries", (json_int_t)r->inserted_entries, "updated_entries",
+            (json_int_t)r->updated_entries, "errored_entries", (json_int_t)r->errored_entries);
+        json_decref(ls->progress);
+        ls->progress = NULL;
         if (http_stream_pending(ls->ctx.req) < STREAM_HIGH_WATER) {
-            const struct run *r = ev->run;
-            json_t *d = json_pack(
-                "{s:O?,s:s?,s:O?,s:I,s:I,s:I,s:I}", "progress", r->progress, "message", r->message,
-                "output", r->output, "total_entries", (json_int_t)r->total_entries,
-                "inserted_entries", (json_int_t)r->inserted_entries, "updated_entries",
-                (json_int_t)r->updated_entries, "errored_entries", (json_int_t)r->errored_entries);
             sse_event(ls, "progress", NULL, d);
             json_decref(d);
+        } else {
+            ls->progress = d; /* the latest, sent once the client catches up (on_drain) */
         }
         break;
+    }
     case SKEV_STATUS: {
         json_t *rj = api_run_json(&ls->ctx, ev->run);
         if (run_status_terminal(ev->run->status)) {
             json_decref(ls->final_run);
             ls->final_run = rj;
             ls->final = true;
+            ls->final_live = true;
             /* sent once the store has been read to the end: now, unless the client is behind
              * (on_drain pumps then) */
             if (!ls->live && http_stream_pending(ls->ctx.req) >= STREAM_HIGH_WATER) return;
             pump(ls);
             return;
         }
+        json_decref(ls->run_json);
+        ls->run_json = json_incref(rj);
         json_t *d = json_pack("{s:s,s:o}", "status", run_status_name(ev->run->status), "run", rj);
         sse_event(ls, "status", NULL, d);
         json_decref(d);
@@ -700,7 +779,7 @@ void api_logs_stream(struct api_ctx *c)
         ls->final = true;
         ls->final_run = rj;
     } else {
-        json_decref(rj);
+        ls->run_json = rj;
         ls->sub = events_subscribe(c->api->events, ls->run_id, on_event, ls);
         ls->ping = event_new(c->api->base, -1, EV_PERSIST, on_tick, ls);
         struct timeval tv = {TICK_SECONDS, 0};

@@ -391,12 +391,20 @@ static void req_free(struct http_req *req)
     free(req);
 }
 
+/* A stream's end in the server log: what it held at most tells what its client cost. */
+static void stream_logged(const struct http_req *req, const char *why)
+{
+    log_debug("http.stream_end", "peer=%s route=\"%s\" why=%s queued_max=%zu", req->peer,
+             req->route ? req->route : "", why, req->stream_queued_max);
+}
+
 static void conn_free(struct http_conn *c)
 {
     struct http_server *s = c->srv;
     if (c->req) {
         struct http_req *req = c->req;
         c->req = NULL;
+        if (req->streaming) stream_logged(req, "closed");
         if (req->on_close) req->on_close(req, req->stream_arg); /* a stream or a held request */
         req_free(req);
     }
@@ -645,7 +653,10 @@ void http_stream_start(struct http_req *req, int status, const char *content_typ
 
 void http_stream_write(struct http_req *req, const char *data, size_t len)
 {
-    evbuffer_add(conn_out(req->conn), data, len);
+    struct evbuffer *out = conn_out(req->conn);
+    evbuffer_add(out, data, len);
+    size_t queued = evbuffer_get_length(out);
+    if (queued > req->stream_queued_max) req->stream_queued_max = queued;
 }
 
 size_t http_stream_pending(const struct http_req *req)
@@ -656,6 +667,7 @@ size_t http_stream_pending(const struct http_req *req)
 void http_stream_end(struct http_req *req)
 {
     struct http_conn *c = req->conn;
+    stream_logged(req, "ended");
     c->req = NULL;
     req_free(req);
     c->closing = true;
@@ -979,19 +991,25 @@ static void conn_flush(struct http_conn *c)
 {
     c->pending = false;
     struct evbuffer *out = bufferevent_get_output(c->bev);
+    int sent = 0;
     if (evbuffer_get_length(out) > 0) {
         /* a bufferevent keeps the front of its output frozen but for its own writes */
         evbuffer_unfreeze(out, 1);
         errno = 0;
         int n = evbuffer_write(out, bufferevent_getfd(c->bev));
         evbuffer_freeze(out, 1);
+        sent = n;
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             conn_free(c); /* the client is gone */
             return;
         }
     }
     size_t left = evbuffer_get_length(out);
-    if (left > 0) bufferevent_enable(c->bev, EV_WRITE);
+    /* enabling starts the write timeout again: only when bytes left, or when none waited for
+     * the socket yet, so that output added for a client that reads nothing (a stream's live
+     * lines, its pings) does not keep it connected */
+    if (left > 0 && (sent > 0 || !(bufferevent_get_enabled(c->bev) & EV_WRITE)))
+        bufferevent_enable(c->bev, EV_WRITE);
     /* as libevent calls it: once the output is at or below the low watermark */
     if (left == 0 || (c->req && c->req->streaming && left <= STREAM_LOW_WATER)) on_write(c->bev, c);
 }
@@ -1007,7 +1025,9 @@ void http_server_flush(struct http_server *s)
     for (; done < s->npending; done++)
         if (s->pending[done]) {
             s->pending[done]->pending = false;
-            bufferevent_enable(s->pending[done]->bev, EV_WRITE);
+            /* as in conn_flush: a write already waited for keeps its timeout */
+            if (!(bufferevent_get_enabled(s->pending[done]->bev) & EV_WRITE))
+                bufferevent_enable(s->pending[done]->bev, EV_WRITE);
         }
     s->npending = 0;
 }

@@ -74,6 +74,7 @@ struct http_req {
     void (*on_drain)(struct http_req *req, void *arg);
     void (*on_close)(struct http_req *req, void *arg);
     void *stream_arg;
+    size_t stream_queued_max; /* a stream's most output held at once (logged at its end) */
     int64_t started_us; /* monotonic, for metrics */
     int status;
     const char *route;  /* the route it matched, for metrics (static text), or NULL */

@@ -3,6 +3,7 @@ channel's bad lines and invalid UTF-8."""
 import http.client
 import json
 import os
+import re
 import time
 import unittest
 from urllib.parse import urlsplit
@@ -301,6 +302,19 @@ echo "<3>after the flood" >&2
             self.assertEqual(len(lines), 1 + stored // 999)
 
 
+    def test_empty_lines_count_toward_the_cap(self):
+        # an empty line costs a stored row like any other: it counts its newline
+        empty = sh_task("empty", 'yes "" | head -n 200000')
+        with Sked(tasks={"empty.json": empty}, args=FAST + ["--log-cap", "64K"]) as s:
+            run = s.wait_run(s.run_job(s.create_job("empty")["id"]), timeout=30)
+            self.assertEqual(run["status"], "SUCCESS", run)
+            r = s.get("/api/jobs/%s/runs/%s/logs?limit=1" % (run["job_id"], run["id"]))
+            self.assertEqual(r.json["hits"]["total"], 64 * 1024 + 1)  # and the truncation line
+            marks = s.logs(run, level="WARNING")
+            self.assertEqual(len(marks), 1, marks)
+            self.assertIn("log truncated", marks[0]["message"])
+
+
 class Stream(unittest.TestCase):
     def test_a_slow_reader_misses_nothing(self):
         burst = sh_task("burst", r'''
@@ -503,6 +517,136 @@ for i in range(1, 60001):
                 r = s.get(base + "?" + query)
                 self.assertEqual(r.status, 400, (query, r))
                 self.assertEqual(r.json["errors"][0]["field"], field, query)
+
+
+# 100 lines of 16,383 control bytes (0x01): each is sent as a 98 KB event (`\u0001` apiece).
+LONG_LINES = skedtest.task_file("longlines", ["python3", "-c", r"""
+import sys
+sys.stdout.buffer.write((b"\x01" * 16383 + b"\n") * 100)
+"""])
+
+# 1500 lines of 8000 bytes, then a progress update and a line saying so; then waits for "go".
+PROGRESS_BEHIND = sh_task("behind", r'''
+yes "$(printf '%08000d' 0)" | head -n 1500
+echo '{"progress":{"done":7,"total":10},"message":"7 of 10 done"}' >&3
+echo "progress reported"
+while [ ! -e go ]; do sleep 0.05; done
+''')
+
+STREAM_HIGH_WATER = 256 * 1024
+
+
+class SlowStreams(unittest.TestCase):
+    """Streams whose clients fall behind: what a stream holds, what it sends when its client
+    reads again, and how it ends when its run is deleted meanwhile."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = Sked(tasks={"longlines.json": LONG_LINES, "behind.json": PROGRESS_BEHIND,
+                            "quick.json": QUICK}, args=FAST + ["--log-level", "debug"]).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.__exit__(None, None, None)  # stops it and checks its exit
+
+    def long_run(self):
+        run = self.s.wait_run(self.s.run_job(self.s.create_job("longlines")["id"]))
+        self.assertEqual(run["status"], "SUCCESS", run)
+        return run
+
+    def delete_run(self, run):
+        r = self.s.delete("/api/jobs/%s/runs/%s" % (run["job_id"], run["id"]))
+        self.assertEqual(r.status, 204, r)
+
+    def queued_max(self, before):
+        """The most output held at once by each log stream that ended since offset before of
+        the server's log, as it logs them (at debug)."""
+        log = self.s.server_log()[before:]
+        return [int(m.group(1)) for m in
+                re.finditer(r"http\.stream_end .*logs/stream.*queued_max=(\d+)", log)]
+
+    def test_a_stream_of_long_lines_holds_about_the_high_water_mark(self):
+        """The high-water mark is checked before each line, not once a batch of 500: a client
+        that reads nothing costs at most the mark and one line, here 98 KB."""
+        run = self.long_run()
+        before = len(self.s.server_log())
+        with self.s.sse(run, rcvbuf=4096, timeout=30) as st:
+            self.assertEqual(st.next_event()["data"]["status"], "SUCCESS")
+            time.sleep(1)  # the stream fills what it may hold
+            # what is held now is all that arrives: the rest of the log goes with the run
+            self.delete_run(run)
+            rest = st.read_all()
+            self.assertTrue(st.closed)
+        logs = [e for e in rest if e["event"] == "log"]
+        sent = sum(len(json.dumps(e["data"])) for e in logs)
+        self.assertGreater(len(logs), 0)
+        # the mark, one line past it, and the sockets' buffers (about 140 KB)
+        self.assertLess(sent, STREAM_HIGH_WATER + 100 * 1024 + 256 * 1024,
+                        "%d lines (%d bytes) were held for a client that read nothing"
+                        % (len(logs), sent))
+        held = wait_for(lambda: self.queued_max(before), what="the stream's end in the log")
+        self.assertLessEqual(held[0], STREAM_HIGH_WATER + 100 * 1024)
+
+    def test_a_progress_update_made_while_behind_is_sent_once_caught_up(self):
+        run = self.s.run_job(self.s.create_job("behind")["id"])
+        go = os.path.join(self.s.tasks_dir, "go")
+        try:
+            with self.s.sse(run, rcvbuf=16384, timeout=30) as st:
+                self.assertEqual(st.next_event()["data"]["status"], "RUNNING")
+                wait_for(lambda: self.s.logs(run, after=1500), what="the progress update")
+                time.sleep(0.3)  # the client reads nothing meanwhile: 12 MB are behind
+                seen = []
+                while True:
+                    ev = st.next_event()
+                    self.assertIsNotNone(ev, seen[-3:])
+                    seen.append(ev)
+                    if ev["event"] == "log" and ev["data"]["message"] == "progress reported":
+                        break
+                progress = [e["data"] for e in seen if e["event"] == "progress"]
+                self.assertTrue(progress, "no progress event before the line that follows it")
+                self.assertEqual(progress[-1]["progress"], {"done": 7, "total": 10})
+                self.assertEqual(progress[-1]["message"], "7 of 10 done")
+                open(go, "w").close()
+                rest = st.read_all()
+            self.assertEqual(rest[-2]["data"]["status"], "SUCCESS")
+        finally:
+            open(go, "w").close()
+            self.s.wait_run(run)
+            os.unlink(go)
+
+    def test_a_run_deleted_while_its_client_is_behind_does_not_end_as_complete(self):
+        run = self.long_run()
+        with self.s.sse(run, rcvbuf=4096, timeout=30) as st:
+            self.assertEqual(st.next_event()["data"]["status"], "SUCCESS")
+            self.assertEqual(st.next_event()["id"], "1")
+            self.delete_run(run)
+            rest = st.read_all()
+            self.assertTrue(st.closed)
+        # not its final status: the client was not sent the whole log
+        self.assertEqual([e["event"] for e in rest[-2:]], ["deleted", "end"])
+        self.assertNotIn("status", [e["event"] for e in rest])
+        self.assertIn("deleted", rest[-2]["data"]["message"])
+        ids = [int(e["id"]) for e in rest if e["event"] == "log"]
+        self.assertLess(len(ids), 99)  # the lines not sent went with the run
+        self.assertEqual(rest[-2]["data"]["after"], max(ids + [1]))
+
+    def test_the_stream_of_a_queued_run_ends_when_its_job_is_deleted(self):
+        self.assertEqual(self.s.post("/api/queues/default/actions/pause",
+                                     {"reason": "held"}).status, 200)
+        try:
+            job = self.s.create_job("quick")
+            run = self.s.run_job(job["id"])
+            # a ping comes after 15 s: a stream still open then times the read out
+            with self.s.sse(run, timeout=12) as st:
+                self.assertEqual(st.next_event()["data"]["status"], "QUEUED")
+                self.assertEqual(self.s.delete("/api/jobs/" + job["id"]).status, 204)
+                rest = st.read_all()
+                self.assertTrue(st.closed)
+            self.assertEqual([(e["event"], (e["data"] or {}).get("status")) for e in rest],
+                             [("status", "CANCELLED"), ("end", None)])
+            self.assertEqual(rest[0]["data"]["run"]["id"], run["id"])
+        finally:
+            self.s.post("/api/queues/default/actions/resume", {})
 
 
 class ManyFollowers(unittest.TestCase):

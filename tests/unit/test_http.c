@@ -671,6 +671,80 @@ static void test_one_address_holds_a_bounded_number_of_connections(void **state)
 }
 
 /* http_etag_match of the If-Match lines of head text (a request line and headers) */
+/* ---- a stream whose client reads nothing ---- */
+
+struct stalled {
+    struct http_req *req; /* the stream, until it closes */
+    bool closed;
+    int port;
+};
+
+static void stalled_close(struct http_req *req, void *arg)
+{
+    (void)req;
+    struct stalled *st = arg;
+    st->req = NULL;
+    st->closed = true;
+}
+
+/* A stream of 1 MiB at once, more than the sockets hold. */
+static void answer_stream(struct http_req *req, void *arg)
+{
+    struct stalled *st = arg;
+    http_stream_start(req, 200, "text/plain", NULL, stalled_close, st);
+    static char chunk[64 * 1024];
+    memset(chunk, 'x', sizeof chunk);
+    for (int i = 0; i < 16; i++) http_stream_write(req, chunk, sizeof chunk);
+    st->req = req;
+}
+
+/* A little more output every 100 ms, as a live log's lines or its pings come. */
+static void stalled_more(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct stalled *st = arg;
+    if (st->req) http_stream_write(st->req, "more\n", 5);
+}
+
+/* Asks for the stream, then reads nothing for 4 s. */
+static void *stall(void *arg)
+{
+    struct stalled *st = arg;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)st->port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) {
+        static const char req[] = "GET /x HTTP/1.1\r\nHost: x\r\n\r\n";
+        if (write(fd, req, sizeof req - 1) == (ssize_t)(sizeof req - 1)) sleep(4);
+    }
+    close(fd);
+    return NULL;
+}
+
+/* The write timeout counts from the last byte the client took: output added meanwhile, which
+ * the socket does not take, does not start it again. */
+static void test_a_stream_not_read_is_dropped_while_output_is_added(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    const struct http_limits lim = {16 * 1024, 1024, 5, 1, 100};
+    struct sk_err e = {0};
+    struct stalled st = {0};
+    struct http_server *srv = http_server_new(base, "127.0.0.1", 0, &lim, answer_stream, &st, &e);
+    assert_non_null(srv);
+    st.port = http_server_port(srv);
+    struct event *more = event_new(base, -1, EV_PERSIST, stalled_more, &st);
+    struct timeval every = {0, 100000};
+    event_add(more, &every);
+    serve_while(base, srv, 3, stall, &st);
+    assert_true(st.closed);
+    event_free(more);
+    http_server_free(srv);
+    event_base_free(base);
+}
+
 static int etags(const char *lines, const char *etag, bool weak)
 {
     char text[512];
@@ -724,6 +798,7 @@ int main(void)
         cmocka_unit_test(test_a_request_must_be_whole_within_the_idle_timeout),
         cmocka_unit_test(test_the_client_behind_trusted_proxies),
         cmocka_unit_test(test_one_address_holds_a_bounded_number_of_connections),
+        cmocka_unit_test(test_a_stream_not_read_is_dropped_while_output_is_added),
         cmocka_unit_test(test_entity_tag_lists),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

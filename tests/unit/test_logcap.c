@@ -283,10 +283,10 @@ static void test_byte_cap(void **state)
 {
     (void)state;
     struct logcap c;
-    logcap_init(&c, 1, 10, 0);
-    feed(&c, STREAM_STDOUT, "12345\n");
+    logcap_init(&c, 1, 12, 0);
+    feed(&c, STREAM_STDOUT, "12345\n");    /* a line costs its newline too: 6 */
     feed(&c, STREAM_STDOUT, "<3>67890\n"); /* the prefix does not count, the cap is exact */
-    feed(&c, STREAM_STDOUT, "x\n");        /* 11 > 10: truncated from here */
+    feed(&c, STREAM_STDOUT, "x\n");        /* 14 > 12: truncated from here */
     feed(&c, STREAM_STDOUT, "more\nand more\n");
     feed(&c, STREAM_STDERR, "errors too\n");
     logcap_line(&c, LL_ERROR, STREAM_SKED, "a note", NOW);
@@ -300,7 +300,7 @@ static void test_byte_cap(void **state)
     assert_int_equal(l[2].level, LL_WARNING);
     assert_int_equal(l[2].stream, STREAM_SKED);
     assert_contains(l[2].message, "log truncated");
-    assert_contains(l[2].message, "cap of 10 bytes");
+    assert_contains(l[2].message, "cap of 12 bytes");
     assert_int_equal(l[2].seq, 3);
     assert_true(c.truncated);
     store_log_free(l, n);
@@ -312,13 +312,32 @@ static void test_byte_cap(void **state)
     logcap_release(&c);
 
     /* logcap_line counts toward the cap too */
-    logcap_init(&c, 1, 8, 0);
+    logcap_init(&c, 1, 9, 0);
     logcap_line(&c, LL_INFO, STREAM_SKED, "12345678", NOW);
     logcap_line(&c, LL_INFO, STREAM_SKED, "9", NOW);
     l = take(&c, &n);
     assert_int_equal(n, 2);
     assert_string_equal(l[0].message, "12345678");
     assert_contains(l[1].message, "log truncated");
+    store_log_free(l, n);
+    logcap_release(&c);
+}
+
+/* An empty line is stored as a row like any other: it counts 1 byte, its newline, so that a
+ * task printing only empty lines is capped too. */
+static void test_empty_lines_count_toward_the_cap(void **state)
+{
+    (void)state;
+    struct logcap c;
+    logcap_init(&c, 1, 10, 0);
+    for (int i = 0; i < 20; i++) feed(&c, STREAM_STDOUT, "\n");
+    feed(&c, STREAM_STDERR, "\r\n");
+    size_t n;
+    struct log_line *l = take(&c, &n);
+    assert_int_equal(n, 11);
+    for (size_t i = 0; i < 10; i++) assert_string_equal(l[i].message, "");
+    assert_contains(l[10].message, "log truncated");
+    assert_true(c.truncated);
     store_log_free(l, n);
     logcap_release(&c);
 }
@@ -677,6 +696,7 @@ int main(void)
         cmocka_unit_test(test_long_lines_split),
         cmocka_unit_test(test_crlf_at_line_max),
         cmocka_unit_test(test_byte_cap),
+        cmocka_unit_test(test_empty_lines_count_toward_the_cap),
         cmocka_unit_test(test_tail),
         cmocka_unit_test(test_eof_flushes_partial),
         cmocka_unit_test(test_invalid_utf8_repaired),
