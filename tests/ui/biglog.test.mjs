@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { startSked, FLOOD_TASK } from './lib/sked.mjs';
+import { startSked, FLOOD_TASK, SEQ_TASK } from './lib/sked.mjs';
 import { launch, newPage, signIn, until, shot } from './lib/browser.mjs';
 
 let sked;
@@ -14,7 +14,7 @@ let job;
 let runUrl;
 
 before(async () => {
-  sked = await startSked({ tasks: [FLOOD_TASK] });
+  sked = await startSked({ tasks: [FLOOD_TASK, SEQ_TASK] });
   browser = await launch();
   page = await newPage(browser);
   job = await sked.createJob({ title: 'Print 100,000 lines', task: 'flood', args: { lines: 100000 } });
@@ -110,4 +110,34 @@ test('opening the finished run again reads its history in pages', async () => {
   // a finished run opens at its start
   await viewport().getByText('line 1 of 100000', { exact: true }).waitFor();
   await until(async () => assert.ok((await domSize()).rows < 150));
+});
+
+// Browsers cap an element's height (Chromium at 33,554,432 px): at 20 px a line, a spacer as
+// tall as its lines would leave every line past 1,677,721 out of reach.
+test('a log of 2,000,000 lines shows its last line and its middle', async () => {
+  const big = await sked.createJob({ title: 'Count to 2,000,000', task: 'seq', args: { lines: 2000000 } });
+  const run = await sked.api('POST', `/api/jobs/${big.id}/runs`, {});
+  await sked.waitRun(big.id, run.id, 300000);
+  await page.goto(`${sked.url}/jobs/${big.id}/runs/${run.id}`);
+  await page.getByText('2,000,000 lines', { exact: true }).waitFor({ timeout: 300000 });
+  // the numbers of the lines in sight (not the rows drawn above and below it)
+  const inSight = () => viewport().evaluate((vp) => {
+    const box = vp.getBoundingClientRect();
+    return [...vp.querySelectorAll('.log-row:not([hidden])')].filter((r) => {
+      const b = r.getBoundingClientRect();
+      return b.bottom > box.top && b.top < box.bottom;
+    }).map((r) => Number(r.querySelector('.msg').textContent));
+  });
+  await viewport().evaluate((vp) => { vp.scrollTop = vp.scrollHeight; });
+  await until(async () => assert.equal((await inSight()).at(-1), 2000000));
+  assert.equal(await page.getByLabel('Follow').isChecked(), true, 'at the end, it follows');
+  await viewport().evaluate((vp) => { vp.scrollTop = (vp.scrollHeight - vp.clientHeight) / 2; });
+  await until(async () => {
+    const shown = await inSight();
+    assert.ok(shown.some((n) => Math.abs(n - 1000000) < 1000), `the middle shows lines ${shown[0]} to ${shown.at(-1)}`);
+  });
+  assert.equal(await page.getByLabel('Follow').isChecked(), false);
+  // the lines in sight are consecutive: no row drawn over another, no gap
+  const shown = await inSight();
+  assert.deepEqual(shown, shown.map((_, i) => shown[0] + i));
 });

@@ -26,4 +26,4 @@ for v in SKED_BIN SKED_SRC SKED_SCREENSHOT_DIR SKED_UI_WEB_DIR; do
 done
 cd "$here" || exit 1
 # One file at a time: each starts its own sked and browser, and two cores are enough for one.
-exec node --test --test-concurrency=1 workflow.test.mjs roles.test.mjs people.test.mjs queues.test.mjs chains.test.mjs backfill.test.mjs layout.test.mjs details.test.mjs forms.test.mjs lists.test.mjs outage.test.mjs a11y.test.mjs biglog.test.mjs scale.test.mjs
+exec node --test --test-concurrency=1 workflow.test.mjs roles.test.mjs people.test.mjs queues.test.mjs chains.test.mjs backfill.test.mjs layout.test.mjs details.test.mjs forms.test.mjs lists.test.mjs outage.test.mjs a11y.test.mjs biglog.test.mjs scale.test.mjs live.test.mjs

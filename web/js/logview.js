@@ -137,6 +137,13 @@ function shown(l) {
 }
 
 const ROW = 20; // px; must match .log-row's height in app.css
+// Browsers cap an element's height (Chromium at 33,554,432 px, Firefox near 17.9 million), so
+// a spacer of 20 px a line would leave the lines past about 1.6 million out of reach. Past
+// this height the spacer stays this tall and the scroll position maps to a line by scale.
+const MAX_SPACER = 8000000;
+// Lines the stream may bring between two paints before the page counts itself far behind (a
+// run writing faster than one event a line is taken) and reads the rest in pages instead.
+const BURST = 2000;
 const OVERSCAN = 15;
 const LEVELS = { DEBUG: 0, INFO: 1, WARNING: 2, ERROR: 3, CRITICAL: 4 };
 const TERMINAL = ['SUCCESS', 'PARTIAL_SUCCESS', 'FAILED', 'CANCELLED', 'WARNING'];
@@ -155,6 +162,9 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
   let es = null;
   let destroyed = false;
   let reopenTimer = null;
+  let streaming = false; // the stream is wanted: opened, and the run has not ended
+  let catching = false; // catchUp() is reading pages
+  let burst = 0; // lines from the stream since the last paint
   let frame = 0;
   const abort = new AbortController();
 
@@ -229,20 +239,29 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
 
   function paint() {
     frame = 0;
-    spacer.style.height = `${view.length * ROW}px`;
+    burst = 0;
+    const total = view.length * ROW;
+    const height = Math.min(total, MAX_SPACER);
+    spacer.style.height = `${height}px`;
     // As tall as its lines, up to a good half of the window: short logs take little room.
     const max = Math.max(256, Math.round(window.innerHeight * 0.6));
-    viewport.style.height = `${Math.min(max, Math.max(160, view.length * ROW + 2))}px`;
+    viewport.style.height = `${Math.min(max, Math.max(160, total + 2))}px`;
     if (follow) viewport.scrollTop = viewport.scrollHeight;
     const top = viewport.scrollTop;
-    const first = Math.max(0, Math.floor(top / ROW) - OVERSCAN);
-    const count = Math.min(view.length - first, Math.ceil(viewport.clientHeight / ROW) + 2 * OVERSCAN);
+    // Where the lines would be scrolled to in a spacer of full height: the scroll range of the
+    // capped one stretched to the full range, so its start and end are the log's start and end.
+    const seen = viewport.clientHeight;
+    const scale = total > height && height > seen ? (total - seen) / (height - seen) : 1;
+    const virtualTop = top * scale;
+    const first = Math.max(0, Math.floor(virtualTop / ROW) - OVERSCAN);
+    const count = Math.min(view.length - first, Math.ceil(seen / ROW) + 2 * OVERSCAN);
     while (pool.length < count) {
       const r = rowEl();
       pool.push(r);
       rowsEl.append(r);
     }
-    rowsEl.style.transform = `translateY(${first * ROW}px)`;
+    // the rows placed where the scrolled-to line is in sight (top - virtualTop is 0 unscaled)
+    rowsEl.style.transform = `translateY(${first * ROW + top - virtualTop}px)`;
     for (let i = 0; i < pool.length; i++) {
       const r = pool[i];
       if (i >= count) {
@@ -353,13 +372,22 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
   }
 
   function openStream() {
+    streaming = true;
+    // a hidden tab holds no stream (see onVisibility): it opens when the tab is shown
+    if (document.hidden) {
+      setLive('Paused while the tab is hidden');
+      return;
+    }
     // EventSource sends the session cookie; reconnects resume with Last-Event-ID.
     es = new EventSource(`/api/jobs/${jobId}/runs/${runId}/logs/stream?after=${lastSeq}`);
     es.addEventListener('open', () => {
       setLive('● Live', 'is-live');
       onConnection(true);
     });
-    es.addEventListener('log', (e) => add([JSON.parse(e.data)]));
+    es.addEventListener('log', (e) => {
+      add([JSON.parse(e.data)]);
+      if (++burst > BURST && !catching) catchUp();
+    });
     es.addEventListener('progress', (e) => onProgress(JSON.parse(e.data)));
     es.addEventListener('status', (e) => onRun(JSON.parse(e.data).run));
     // The server sends `end` after the run's final status: close, or the browser would
@@ -367,7 +395,15 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
     es.addEventListener('end', () => {
       es.close();
       es = null;
+      streaming = false;
       setLive('The run has finished; the log is complete.');
+    });
+    // The run was deleted while this page was behind: what is shown is not the whole log.
+    es.addEventListener('deleted', () => {
+      es.close();
+      es = null;
+      streaming = false;
+      setLive('The run was deleted: its log is gone, and what is shown here may lack its end.', 'is-error');
     });
     es.addEventListener('error', () => {
       if (!es) return;
@@ -386,6 +422,58 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
       }
     });
   }
+
+  // A page far behind (shown again after a while hidden, or outrun by a run that writes fast)
+  // would be sent every missed line as an event of its own, each one a task of the page's
+  // thread. It reads them in pages of 5000 instead, up to the end of what is stored, then
+  // opens the stream after the last one (add() drops a line it has: none is shown twice).
+  async function catchUp() {
+    catching = true;
+    streaming = true;
+    clearTimeout(reopenTimer);
+    if (es) {
+      es.close();
+      es = null;
+    }
+    setLive('Catching up…');
+    let last;
+    try {
+      ({ last } = await fetchAllLogLines(jobId, runId, { after: lastSeq, signal: abort.signal, onPage: add }));
+    } catch (err) {
+      catching = false;
+      // the stream says when the server can be reached again
+      if (err.name !== 'AbortError' && !destroyed) openStream();
+      return;
+    }
+    catching = false;
+    if (destroyed) return;
+    if (!last.complete) {
+      openStream();
+      return;
+    }
+    // it ended meanwhile: its final state (status and counts) as the stream's end would bring
+    streaming = false;
+    setLive('The run has finished; the log is complete.');
+    onRun(await api.get(`/jobs/${jobId}/runs/${runId}`).catch(() => null));
+  }
+
+  // Over HTTP/1.1 the browser opens at most 6 connections to a host, and each live page holds
+  // one for its stream: a seventh tab would not even load. So a hidden tab gives its stream
+  // up, and once shown again reads what it missed and opens it after the last line it has.
+  function onVisibility() {
+    if (destroyed || !streaming) return;
+    if (document.hidden) {
+      clearTimeout(reopenTimer);
+      if (es) {
+        es.close();
+        es = null;
+        setLive('Paused while the tab is hidden');
+      }
+    } else if (!es && !catching) {
+      catchUp();
+    }
+  }
+  document.addEventListener('visibilitychange', onVisibility);
 
   async function start(run) {
     follow = TERMINAL.includes(run.status) ? false : true;
@@ -415,6 +503,7 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
 
   function destroy() {
     destroyed = true;
+    document.removeEventListener('visibilitychange', onVisibility);
     clearTimeout(reopenTimer);
     abort.abort();
     if (es) es.close();

@@ -17,21 +17,45 @@ const MESSAGE_LINES = 2;
 export function watchRuns(onChange, jobId) {
   let timer = null;
   let connected = false;
-  const es = new EventSource(jobId ? `/api/runs/stream?job_id=${encodeURIComponent(jobId)}` : '/api/runs/stream');
+  let denied = false;
+  let es = null;
   const soon = () => {
     if (!timer) timer = setTimeout(() => { timer = null; onChange(); }, 300);
   };
-  es.addEventListener('status', soon);
-  // sent at each (re)connect, and after changes a slow reader missed: the first one is the
-  // page's own load
-  es.addEventListener('resync', () => {
-    if (connected) soon();
-    connected = true;
-  });
-  es.addEventListener('denied', () => es.close());
+  function open() {
+    const stream = new EventSource(jobId ? `/api/runs/stream?job_id=${encodeURIComponent(jobId)}` : '/api/runs/stream');
+    stream.addEventListener('status', soon);
+    // sent at each (re)connect, and after changes a slow reader missed: the first one is the
+    // page's own load
+    stream.addEventListener('resync', () => {
+      if (connected) soon();
+      connected = true;
+    });
+    stream.addEventListener('denied', () => {
+      denied = true;
+      stream.close();
+    });
+    es = stream;
+  }
+  // Over HTTP/1.1 the browser opens at most 6 connections to a host, and each live page holds
+  // one for its stream: a seventh tab would not even load. So a hidden tab gives its stream
+  // up; shown again, the new stream's resync reloads what changed meanwhile.
+  const onVisibility = () => {
+    if (document.hidden) {
+      es?.close();
+      es = null;
+    } else if (!es && !denied) {
+      open();
+    }
+  };
+  document.addEventListener('visibilitychange', onVisibility);
+  if (document.hidden) connected = true; // opened later: its first resync may bring news
+  else open();
   return () => {
     clearTimeout(timer);
-    es.close();
+    document.removeEventListener('visibilitychange', onVisibility);
+    es?.close();
+    es = null;
   };
 }
 

@@ -27,6 +27,15 @@ export const FLOOD_TASK = {
   arguments: { type: 'object', properties: { lines: { type: 'integer', minimum: 1, default: 100000 } } },
 };
 
+/** A job type that prints the numbers 1 to `lines` (seq): many lines in a small log. */
+export const SEQ_TASK = {
+  id: 'seq',
+  title: 'Count',
+  description: 'Prints the numbers from 1, one a line.',
+  command: ['seq', '1', '{{lines}}'],
+  arguments: { type: 'object', properties: { lines: { type: 'integer', minimum: 1, default: 1000 } } },
+};
+
 /**
  * Copies tasks.d so the test can add job types: relative program paths and working folders
  * are made absolute, since they are relative to the task file's folder.
