@@ -345,6 +345,18 @@ def wait_for(cond, timeout=10, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
+def read_to_close(c):
+    """What a connection sent until it closed; then closes it."""
+    data = b""
+    while True:
+        chunk = c.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    c.close()
+    return data
+
+
 def parse_responses(data):
     """Splits raw HTTP/1.1 response bytes (Content-Length framed or ended by close) into
     [(status, {header-lower: value}, body bytes)]."""

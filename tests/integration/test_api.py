@@ -2005,12 +2005,7 @@ class Connections(ApiCase):
         try:
             for i in range(0, len(reqs), 7):
                 sock.sendall(reqs[i:i + 7])
-            data = b""
-            while True:
-                c = sock.recv(65536)
-                if not c:
-                    break
-                data += c
+            data = skedtest.read_to_close(sock)
         finally:
             sock.close()
         self.assertEqual([r[0] for r in parse_responses(data)], [200, 201, 200, 201, 404, 200, 200])

@@ -40,18 +40,6 @@ def token_for(s, acc, name="t"):
     return r.json["token"]
 
 
-def read_to_close(c):
-    """What a connection sent until it closed; then closes it."""
-    data = b""
-    while True:
-        chunk = c.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    c.close()
-    return data
-
-
 class Session:
     """A browser-like client: keeps the session cookie and sends the CSRF token."""
 
@@ -478,7 +466,7 @@ class Hardening(unittest.TestCase):
                     c.sendall(b"POST /api/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
                               b"Content-Length: %d\r\n\r\n" % len(body) + body)
                     conns.append(c)
-            answers = [read_to_close(c).decode() for c in conns]
+            answers = [skedtest.read_to_close(c).decode() for c in conns]
             codes = [int(a.split(" ", 2)[1]) for a in answers]
             self.assertEqual(codes.count(401) + codes.count(503), 60, codes)
             self.assertGreaterEqual(codes.count(503), 60 - 32 - 2, codes)  # a few may finish meanwhile
@@ -879,7 +867,7 @@ class Hardening(unittest.TestCase):
                 return c
 
             def answer(c):
-                return skedtest.Response(*skedtest.parse_responses(read_to_close(c))[0])
+                return skedtest.Response(*skedtest.parse_responses(skedtest.read_to_close(c))[0])
 
             # others' sign-ins first (each address under its limit): victor's checks wait behind
             # theirs for the one thread that checks passwords, a while
