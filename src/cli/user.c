@@ -210,11 +210,20 @@ static int user_add(int argc, char **argv)
         rc = EXIT_FAIL;
         goto out;
     }
+    /* as the API rules: a name that would pass for someone else's is refused */
+    char taken[300];
+    int clash = display ? auth_display_name_problem(s, NULL, o.arg, display, taken, sizeof taken)
+                        : 0;
+    if (clash) {
+        if (clash > 0) fprintf(stderr, "%s: --display-name %s\n", o.prog, taken);
+        rc = EXIT_FAIL;
+        goto out;
+    }
     if (!opts_has(&o, O_NO_PW) && (rc = read_password(&o, &pw))) goto out;
     struct account a = {0};
     uuid_v4(a.id);
     a.username = (char *)o.arg;
-    a.display_name = (char *)(opts_get(&o, O_DISPLAY) ? opts_get(&o, O_DISPLAY) : o.arg);
+    a.display_name = (char *)(display ? display : o.arg);
     a.role = role;
     char hash[128];
     if (pw) {

@@ -9,11 +9,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/buf.h"
 #include "base/log.h"
 #include "base/map.h"
 #include "base/timeutil.h"
 #include "base/utf8.h"
 #include "base/xalloc.h"
+#include "store/store.h"
 
 #define LOGIN_WINDOW_US (15LL * 60 * 1000000)
 #define LOGIN_MAX_PER_USER 5
@@ -452,4 +454,118 @@ int auth_bootstrap_admin(struct store *st, const char *password, struct sk_err *
     sodium_memzero(generated, sizeof generated);
     log_info("account.bootstrap", "username=admin");
     return 1;
+}
+
+/* ---- display names ---- */
+
+/* Names sked shows for what no person did: the bootstrap token (the starter of its runs, in
+ * the audit trail), the starter of scheduled, chained and retry runs in the web admin, and a
+ * caller without credentials in the audit trail. A person shown so would pass for sked. */
+static const char *const names_of_no_one[] = {"bootstrap token", "bootstrap", "System",
+                                              "anonymous", NULL};
+/* What the audit trail's page adds to a name to tell how someone acted. */
+static const char *const acted_through[] = {" (API token)", " (command line)", NULL};
+
+/* The length of the white space character s starts with (of at most n bytes), or 0: ASCII's
+ * and Unicode's, which a page shows as a space. *none: it takes no room at all (U+200B and
+ * the like), so it is left out rather than read as a space. */
+static size_t space_at(const unsigned char *s, size_t n, bool *none)
+{
+    *none = false;
+    if (n >= 1 && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r'))) return 1;
+    if (n >= 2 && s[0] == 0xC2 && (s[1] == 0xA0 || s[1] == 0xAD)) { /* NBSP, soft hyphen */
+        *none = s[1] == 0xAD;
+        return 2;
+    }
+    if (n < 3 || (s[0] & 0xF0) != 0xE0 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+        return 0;
+    unsigned cp = ((s[0] & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
+    *none = (cp >= 0x200B && cp <= 0x200D) || cp == 0x2060 || cp == 0xFEFF;
+    if (*none || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
+        cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000)
+        return 3;
+    return 0;
+}
+
+/* A name as people read it, for comparing: case-folded, without white space at either end,
+ * one space for each run of it within, and without characters that take no room - so
+ * " ADMINISTRATOR", "Admin\u200bistrator" and "administrator" read alike. */
+static void name_key(struct buf *out, const char *name)
+{
+    struct buf spaced = BUF_INIT;
+    const unsigned char *p = (const unsigned char *)name;
+    size_t n = strlen(name);
+    bool gap = false;
+    for (size_t i = 0; i < n;) {
+        bool none;
+        size_t w = space_at(p + i, n - i, &none);
+        if (w) {
+            gap = gap || !none;
+            i += w;
+            continue;
+        }
+        if (gap && spaced.len) buf_putc(&spaced, ' ');
+        gap = false;
+        buf_putc(&spaced, (char)p[i++]);
+    }
+    utf8_fold(out, spaced.data ? spaced.data : "", spaced.len);
+    buf_free(&spaced);
+}
+
+static bool same_name(const struct buf *key, const char *name)
+{
+    struct buf other = BUF_INIT;
+    name_key(&other, name ? name : "");
+    bool same = other.len == key->len && memcmp(other.data, key->data, key->len) == 0;
+    buf_free(&other);
+    return same;
+}
+
+/* Whether display name d, of the account with id (NULL: a new one) and username, would pass
+ * for someone else: read alike (name_key) with another account's username or display name,
+ * with a name sked shows for what no person did, or ending as the audit trail's page marks how
+ * someone acted. Then writes why into why and returns 1; -1 when the store failed; else 0. The
+ * account's own username is always its to show. */
+int auth_display_name_problem(struct store *st, const char *id, const char *username,
+                              const char *d, char *why, size_t n)
+{
+    struct buf key = BUF_INIT;
+    name_key(&key, d);
+    int rc = 0;
+    if (username && same_name(&key, username)) goto out;
+    for (const char *const *r = names_of_no_one; *r && !rc; r++) {
+        if (!same_name(&key, *r)) continue;
+        snprintf(why, n, "'%s' is what sked shows for what no person did (bootstrap token, "
+                 "System, anonymous): choose another display name", d);
+        rc = 1;
+    }
+    for (const char *const *t = acted_through; *t && !rc; t++) {
+        struct buf tail = BUF_INIT;
+        name_key(&tail, *t); /* " (api token)": name_key drops the leading space */
+        bool ends = key.len > tail.len && key.data[key.len - tail.len - 1] == ' ' &&
+                    memcmp(key.data + key.len - tail.len, tail.data, tail.len) == 0;
+        buf_free(&tail);
+        if (!ends) continue;
+        snprintf(why, n, "must not end in '(API token)' or '(command line)': the audit trail "
+                 "adds that to a name to tell how someone acted");
+        rc = 1;
+    }
+    if (rc) goto out;
+    struct account *all;
+    size_t count;
+    if (store_account_list(st, &all, &count) != 0) {
+        rc = -1;
+        goto out;
+    }
+    for (size_t i = 0; i < count && !rc; i++) {
+        if (id && strcmp(all[i].id, id) == 0) continue;
+        if (!same_name(&key, all[i].username) && !same_name(&key, all[i].display_name)) continue;
+        snprintf(why, n, "another account goes by '%s' (its username or display name): choose "
+                 "a display name of your own", d);
+        rc = 1;
+    }
+    store_accounts_free(all, count);
+out:
+    buf_free(&key);
+    return rc;
 }

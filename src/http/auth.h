@@ -69,6 +69,12 @@ void auth_new_token(struct token *t, struct token_secret *k, const char *account
                     const char *name, int64_t now, int64_t expires_at);
 /* Argon2id (blocking, ~0.1 s: run it off the loop). 0 or -ENOMEM. out: 128 bytes. */
 int auth_hash_password(const char *password, char out[128]);
+
+/* Whether display name d, of the account with id (NULL: a new one) and username, would pass
+ * for someone else (another account's name, one sked shows itself, or ending as the audit
+ * trail marks how someone acted): 1 with why written, -1 when the store failed, else 0. */
+int auth_display_name_problem(struct store *st, const char *id, const char *username,
+                              const char *d, char *why, size_t n);
 /* Blocking as well. A NULL hash verifies against a dummy, so timing does not reveal accounts. */
 bool auth_verify_password(const char *hash, const char *password);
 /* Checks a new password's length; returns NULL or the reason. */

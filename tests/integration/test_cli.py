@@ -1996,6 +1996,17 @@ class TestStoredText(CliCase):
         self.assertEqual(p.returncode, 0, p)
         p = self.tool("user", "add", "nina 2", "--role", "viewer", "--no-password")
         self.assertIn("1 to 64 ASCII letters", p.stderr)
+        # a name that would pass for someone else's, refused as the API refuses it
+        for name, why in (("ADMIN", "another account goes by 'ADMIN'"),
+                          ("  System ", "'  System ' is what sked shows for what no person did"),
+                          ("Nina (API token)", "must not end in '(API token)'")):
+            p = self.tool("user", "add", "otto", "--role", "viewer", "--no-password",
+                          "--display-name", name)
+            self.assertEqual(p.returncode, 1, (name, p))
+            self.assertIn("sked user add: --display-name " + why, p.stderr)
+        self.assertNotIn("otto", [a["username"] for a in self.s.get("/api/users").json["hits"]["hits"]])
+        p = self.tool("user", "add", "otto", "--role", "viewer", "--no-password", "--display-name", "Otto")
+        self.assertEqual(p.returncode, 0, p)
         for name, why in (("ci\x1b[2J", "must be one line without control characters"),
                           ("\t", "must not be blank"), ("é" * 101, "must be 1 to 100 characters")):
             p = self.tool("token", "create", "--user", "nina", "--name", name)
