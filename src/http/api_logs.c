@@ -513,20 +513,26 @@ static void stream_free(struct logstream *ls)
     free(ls);
 }
 
-static void stream_end(struct logstream *ls)
+/* Ends the stream with its last event (data taken), then `end`: nothing follows, and a client
+ * closes here (an EventSource would reconnect otherwise). */
+static void stream_close(struct logstream *ls, const char *event, json_t *data)
 {
-    if (ls->ending) return;
     ls->ending = true;
-    json_t *data = json_pack("{s:s,s:O}", "status",
-                             json_string_value(json_object_get(ls->final_run, "status")), "run",
-                             ls->final_run);
-    sse_event(ls, "status", NULL, data);
+    sse_event(ls, event, NULL, data);
     json_decref(data);
-    /* nothing follows: a client closes here (an EventSource would reconnect otherwise) */
     static const char end[] = "event: end\ndata: {}\n\n";
     http_stream_write(ls->ctx.req, end, sizeof end - 1);
     http_stream_end(ls->ctx.req);
     stream_free(ls);
+}
+
+static void stream_end(struct logstream *ls)
+{
+    if (ls->ending) return;
+    stream_close(ls, "status",
+                 json_pack("{s:s,s:O}", "status",
+                           json_string_value(json_object_get(ls->final_run, "status")), "run",
+                           ls->final_run));
 }
 
 /* Whether the run is gone: deleted, or its job. */
@@ -553,16 +559,10 @@ static void stream_gone(struct logstream *ls)
         stream_end(ls);
         return;
     }
-    ls->ending = true;
-    json_t *d = json_pack("{s:s,s:I}", "message",
-                          "the run was deleted, and with it the lines of its log not sent yet",
-                          "after", (json_int_t)ls->last_seq);
-    sse_event(ls, "deleted", NULL, d);
-    json_decref(d);
-    static const char end[] = "event: end\ndata: {}\n\n";
-    http_stream_write(ls->ctx.req, end, sizeof end - 1);
-    http_stream_end(ls->ctx.req);
-    stream_free(ls);
+    stream_close(ls, "deleted",
+                 json_pack("{s:s,s:I}", "message",
+                           "the run was deleted, and with it the lines of its log not sent yet",
+                           "after", (json_int_t)ls->last_seq));
 }
 
 /* Whether the stream's end may be its final status: not if the run is gone, unless the stream
