@@ -1249,7 +1249,7 @@ class RedisRestart(unittest.TestCase):
         back. sked sends the revokes once it reconnects, but the worker, in its own reconnect
         backoff, comes back seconds later and listens only from its first heartbeat: the
         revokes go again then (they were sent at its worker-online alone, which it does not
-        hear). Both tasks are terminated instead of running to completion; the second run ends
+        hear, most of the time). Both tasks are terminated instead of running to completion; the second run ends
         CANCELLED as its worker confirms, the first one's log tells it."""
         redis = Redis().start()
         self.addCleanup(redis.close)
@@ -1288,9 +1288,14 @@ class RedisRestart(unittest.TestCase):
             done = s.wait_run(slow, timeout=5)
             self.assertEqual((done["status"], done["message"]), ("CANCELLED", "stopped by %s" % BY),
                              done)
-            self.assertIsNotNone(line_index(sked_lines(s, done), "wd@skedtest is back online and "
-                                            "hears broadcasts: revoking the task again (SIGTERM)"),
-                                 sked_lines(s, done))
+            # the revokes go again at its first heartbeat; or, when it already listened at its
+            # worker-online (it may, by a few milliseconds), the task ended on those
+            lines = sked_lines(s, done)
+            again = line_index(lines, "wd@skedtest is back online and hears broadcasts: "
+                                      "revoking the task again (SIGTERM)")
+            online = line_index(lines, "wd@skedtest came online again")
+            self.assertTrue(again is not None or (online is not None and online == len(lines) - 1),
+                            lines)
             done = s.wait_run(short, timeout=5)
             self.assertEqual(done["status"], "CANCELLED", done)
             self.assertEqual(done["message"], "stopped by %s; the broker could not be reached to "
