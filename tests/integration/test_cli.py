@@ -1339,6 +1339,31 @@ class TestExitCodes(CliCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("unknown command 'nonsense'", p.stderr)
 
+    def test_connection_options_and_json_may_come_before_the_command(self):
+        """sked --url URL --token T --json tasks is sked tasks with them; a `--` ends the
+        command's options whichever side they came from; other options before the command are
+        refused naming those that may come there."""
+        want = self.ok("tasks", "--json")
+        self.assertEqual(self.ok("--url", self.s.url, "--token=" + skedtest.TOKEN, "--json",
+                                 "tasks", url="http://127.0.0.1:1", token=None), want)
+        job = self.create("hoisted options")
+        got = self.ok("--url=" + self.s.url, "--json", "job", "show", "--", job["id"],
+                      url="http://127.0.0.1:1")
+        self.assertEqual(json.loads(got)["id"], job["id"])
+        # the token before the command is sent: a wrong one is refused by the server
+        p = self.cli("--token", "not-a-token", "tasks", token=None)
+        self.assertEqual(p.returncode, 1, p)
+        p = self.cli("--page", "2", "job", "list")
+        self.assertEqual(p.returncode, 2, p)
+        self.assertIn("unknown option '--page' before the command: only --url, --token, "
+                      "--cacert, --db and --json may come before it", p.stderr)
+        for args, expect in ((["--url"], "option --url needs a value"),
+                             (["--json"], "a command is missing after the options"),
+                             (["--token", "t", "user", "list"], "unknown option '--token'")):
+            p = self.cli(*args)
+            self.assertEqual(p.returncode, 2, (args, p))
+            self.assertIn(expect, p.stderr)
+
     def test_help_on_every_command(self):
         for cmd in (["job"], ["job", "list"], ["job", "show"], ["job", "create"],
                     ["job", "update"], ["job", "delete"], ["job", "run"], ["runs"], ["run"],
