@@ -101,6 +101,7 @@ static int logs_summary(const json_t *run, FILE *f)
 }
 
 struct follow {
+    const char *run_id;
     FILE *out;
     bool as_json;
     long long last_seq;
@@ -136,13 +137,25 @@ static int on_event(void *arg, const char *event, const char *id, const char *da
     struct follow *f = arg;
     bool is_log = strcmp(event, "log") == 0;
     bool is_progress = strcmp(event, "progress") == 0;
-    if (!is_log && !is_progress && strcmp(event, "status") != 0) return 0;
+    bool is_deleted = strcmp(event, "deleted") == 0;
+    if (!is_log && !is_progress && !is_deleted && strcmp(event, "status") != 0) return 0;
     if (is_progress && !f->tty) return 0; /* to a file or a pipe: the log says enough */
     struct sk_err e = {0};
     json_t *d = json_parse(data, strlen(data), event, &e);
     if (!d) {
         fprintf(stderr, "sked: the log stream sent a %s event that is not JSON: %s\n", event,
                 e.msg);
+        return EXIT_FAIL;
+    }
+    if (is_deleted) {
+        /* the run was deleted before the stream had sent its whole log: the rest is gone */
+        progress_clear(f);
+        json_t *after = json_object_get(d, "after");
+        fprintf(stderr,
+                "sked: run %s was deleted before its whole log was read: the lines after line "
+                "%lld are gone with it\n",
+                f->run_id, json_is_integer(after) ? (long long)json_integer_value(after) : 0LL);
+        json_decref(d);
         return EXIT_FAIL;
     }
     if (is_progress) {
@@ -179,7 +192,8 @@ static int on_event(void *arg, const char *event, const char *id, const char *da
 static int follow_run(const struct client *c, const json_t *run, const char *level,
                       bool json_lines, FILE *out, json_t **final)
 {
-    struct follow f = {.out = out, .as_json = json_lines, .tty = isatty(STDERR_FILENO) == 1};
+    struct follow f = {.out = out, .as_json = json_lines, .tty = isatty(STDERR_FILENO) == 1,
+                       .run_id = json_str(run, "id")};
     *final = NULL;
     int tries = 0, down = 0, rc = 0;
     /* a run that waits says why, once: a paused queue, or no free slot */

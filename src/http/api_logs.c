@@ -432,6 +432,7 @@ struct logstream {
     bool live;    /* caught up with the store: live lines are written as they come */
     bool final;   /* the run has ended: finish once caught up */
     bool final_live; /* ... and the stream saw it end (final_run is from its status event) */
+    int64_t final_seq; /* ... and the seq of its log's last line then (INT64_MAX: unknown) */
     bool ending;
     json_t *final_run; /* the run's JSON for the final status event */
     json_t *run_json;  /* the run's JSON as last known, while it has not ended */
@@ -566,14 +567,11 @@ static void stream_gone(struct logstream *ls)
 }
 
 /* Whether the stream's end may be its final status: not if the run is gone, unless the stream
- * saw it end as its job's deletion ends it (CANCELLED; its row goes with the job). */
+ * saw it end (as its job's deletion ends it: CANCELLED, its row going with the job) and had
+ * sent its last line, so that the client has the whole log. */
 static bool end_is_final(struct logstream *ls)
 {
-    if (ls->final_live &&
-        strcmp(json_string_value(json_object_get(ls->final_run, "status")),
-               run_status_name(RUN_CANCELLED)) == 0)
-        return true;
-    return !run_gone(ls);
+    return !run_gone(ls) || (ls->final_live && ls->last_seq >= ls->final_seq);
 }
 
 static void on_resume(evutil_socket_t fd, short what, void *arg);
@@ -718,6 +716,11 @@ static void on_event(void *arg, const struct sk_event *ev)
             ls->final_run = rj;
             ls->final = true;
             ls->final_live = true;
+            /* live: every line was written to the client as it came; else the store tells,
+             * unless the run is gone already (with a job deleted) */
+            ls->final_seq = ls->live      ? ls->last_seq
+                            : run_gone(ls) ? INT64_MAX
+                                           : store_log_last_seq(ls->ctx.api->store, ls->rid);
             /* sent once the store has been read to the end: now, unless the client is behind
              * (on_drain pumps then) */
             if (!ls->live && http_stream_pending(ls->ctx.req) >= STREAM_HIGH_WATER) return;

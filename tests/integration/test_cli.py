@@ -1126,6 +1126,56 @@ class TestLogs(CliCase):
         self.assertRegex(text.splitlines()[-1], r"^run %s SUCCESS after " % run["id"])
         self.assertEqual(self.s.get_run(run)["status"], "SUCCESS")
 
+    def test_follow_of_a_run_deleted_before_its_log_was_sent_says_so(self):
+        """A stream that ends `deleted` (the run was deleted while the stream was behind: the
+        lines not sent are gone) ends the follow with exit 1 and a word on what was lost; it
+        is not taken for a stream cut short and reconnected."""
+        run = {"id": "0190f0a0-0000-7000-8000-000000000001", "status": "RUNNING",
+               "job_id": "5f0c5c8e-1111-4222-8333-444455556666", "job_title": "t", "title": None,
+               "queue": "default"}
+        line = {"seq": 1, "level": "INFO", "stream": "stdout", "message": "one",
+                "timestamp": "2026-12-02T09:00:00Z"}
+        stream = ("retry: 2000\n\nevent: status\ndata: %s\n\nid: 1\nevent: log\ndata: %s\n\n"
+                  "event: deleted\ndata: %s\n\nevent: end\ndata: {}\n\n"
+                  % (json.dumps({"status": "RUNNING", "run": run}), json.dumps(line),
+                     json.dumps({"message": "the run was deleted", "after": 1})))
+        streams = []
+
+        class Fake(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                if "/logs/stream" in self.path:
+                    streams.append(self.path)
+                    kind, body = "text/event-stream", stream.encode()
+                elif self.path.startswith("/api/runs?"):
+                    kind = "application/json"
+                    body = json.dumps({"hits": {"hits": [run], "total": 1}, "links": {}}).encode()
+                else:
+                    kind, body = "application/json", json.dumps(run).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Fake)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        try:
+            p = self.cli("logs", run["id"], "-f", timeout=20,
+                         url="http://127.0.0.1:%d" % srv.server_address[1])
+        finally:
+            srv.shutdown()
+            srv.server_close()
+        self.assertEqual(p.returncode, 1, p)
+        self.assertTrue(p.stdout.endswith("INFO     stdout one\n"), p.stdout)
+        self.assertEqual(p.stderr, "sked: run %s was deleted before its whole log was read: the "
+                                   "lines after line 1 are gone with it\n" % run["id"])
+        self.assertEqual(len(streams), 1, streams)
+
     def test_follow_stop_ends_cancelled_and_exits_1(self):
         job = self.create("Stopped", "reindex", "--arg", "steps=1000", "--arg", "step_seconds=0.1")
         run = self.ok_json("job", "run", "Stopped", "--json")

@@ -630,6 +630,26 @@ class SlowStreams(unittest.TestCase):
         self.assertLess(len(ids), 99)  # the lines not sent went with the run
         self.assertEqual(rest[-2]["data"]["after"], max(ids + [1]))
 
+    def test_a_run_seen_to_end_then_deleted_while_its_client_is_behind_is_not_complete(self):
+        """The stream sees the run end (stopped: CANCELLED, as a job's deletion ends one) while
+        its client is 12 MB behind; the run is deleted before the client reads on. The lines
+        not sent are gone: the stream ends `deleted`, not with the final status."""
+        run = self.s.run_job(self.s.create_job("behind")["id"])
+        with self.s.sse(run, rcvbuf=16384, timeout=30) as st:
+            self.assertEqual(st.next_event()["data"]["status"], "RUNNING")
+            wait_for(lambda: self.s.logs(run, after=1500), what="the last line")
+            self.assertEqual(self.s.stop_run(run)["status"], "CANCELLING")
+            self.assertEqual(self.s.wait_run(run)["status"], "CANCELLED")
+            self.delete_run(run)
+            rest = st.read_all()
+            self.assertTrue(st.closed)
+        self.assertEqual([e["event"] for e in rest[-2:]], ["deleted", "end"])
+        self.assertNotIn("CANCELLED", [(e["data"] or {}).get("status") for e in rest
+                                       if e["event"] == "status"])
+        ids = [int(e["id"]) for e in rest if e["event"] == "log"]
+        self.assertLess(len(ids), 1500)  # the lines not sent went with the run
+        self.assertEqual(rest[-2]["data"]["after"], max(ids))
+
     def test_the_stream_of_a_queued_run_ends_when_its_job_is_deleted(self):
         self.assertEqual(self.s.post("/api/queues/default/actions/pause",
                                      {"reason": "held"}).status, 200)
