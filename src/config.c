@@ -34,6 +34,7 @@ void config_init(struct config *c)
     c->stop_grace_ms = 10000;
     c->shutdown_grace_ms = 30000;
     c->max_body_bytes = 1024 * 1024;
+    c->http_timeout_s = 60;
     c->retention_ms = 90LL * 86400 * 1000;
     c->builtin_threads = 4;
     c->notify_backlog = 10000;
@@ -182,6 +183,9 @@ void config_usage(void)
           "  --shutdown-grace DURATION  how long shutdown waits for running tasks\n"
           "                         [SKED_SHUTDOWN_GRACE] (30s)\n"
           "  --max-body SIZE        largest accepted request body [SKED_MAX_BODY] (1M)\n"
+          "  --http-timeout DURATION  how long a client may take to send a request, and to\n"
+          "                         read what it was sent (a log stream's client too, or it\n"
+          "                         is dropped); whole seconds [SKED_HTTP_TIMEOUT] (60s)\n"
           "  --retention DURATION   how long finished runs are kept by sked.prune, for jobs\n"
           "                         without their own [SKED_RETENTION] (90d)\n"
           "  --builtin-threads N    threads for builtin job types [SKED_BUILTIN_THREADS] (4)\n"
@@ -388,6 +392,14 @@ static int set_option(struct config *c, const char *name, const char *val, const
             c->log_cap_bytes = n;
         else
             c->max_body_bytes = n;
+    } else if (strcmp(name, "http-timeout") == 0) {
+        if (duration_parse(val, &n, &why) != 0)
+            return sk_err_set(e, -EINVAL, src, "'%s': %s", val, why);
+        if (n < 1000 || n > 3600000 || n % 1000)
+            return sk_err_set(e, -EINVAL, src,
+                              "'%s': a whole number of seconds from 1s to 1h, e.g. 60s or 5m",
+                              val);
+        c->http_timeout_s = (int)(n / 1000);
     } else if (strcmp(name, "stop-grace") == 0 || strcmp(name, "shutdown-grace") == 0) {
         if (duration_parse(val, &n, &why) != 0)
             return sk_err_set(e, -EINVAL, src, "'%s': %s", val, why);
@@ -511,7 +523,7 @@ static const char *options[] = {"db",         "listen",     "tasks",          "q
                                 "smtp-from",  "public-url", "webhook-secret", "notify-backlog",
                                 "webhook-retry", "mail-retry",
                                 "node",       "log-cap",    "stop-grace",     "shutdown-grace",
-                                "max-body",   "durability", "log-level",      "log-format",
+                                "max-body",   "http-timeout", "durability", "log-level",      "log-format",
                                 "trusted-proxies", "pause-queues"};
 
 /* Where each key of the file lives: [section] key -> the option of the same meaning. */
@@ -527,6 +539,7 @@ static const struct {
     {"runs", "secrets_dir", "secrets-dir"},
     {"server", "durability", "durability"},
     {"server", "max_body", "max-body"},
+    {"server", "http_timeout", "http-timeout"},
     {"server", "builtin_threads", "builtin-threads"},
     {"server", "trusted_proxies", "trusted-proxies"},
     {"runs", "log_cap", "log-cap"},
@@ -767,6 +780,7 @@ void config_reload(struct config *cur, struct config *fresh, char *restart, size
     RESTART_ONLY(differs(cur->secrets_dir, fresh->secrets_dir), "secrets_dir");
     RESTART_ONLY(cur->durability != fresh->durability, "durability");
     RESTART_ONLY(cur->max_body_bytes != fresh->max_body_bytes, "max_body");
+    RESTART_ONLY(cur->http_timeout_s != fresh->http_timeout_s, "http_timeout");
     RESTART_ONLY(cur->builtin_threads != fresh->builtin_threads, "builtin_threads");
     RESTART_ONLY(differs(cur->admin_token, fresh->admin_token), "SKED_ADMIN_TOKEN");
 #undef RESTART_ONLY
@@ -821,6 +835,7 @@ void config_print(const struct config *c, FILE *f)
     fprintf(f, "durability = %s\nmax_body = %lld\nbuiltin_threads = %d\n",
             c->durability == DURABILITY_FULL ? "full" : "normal", (long long)c->max_body_bytes,
             c->builtin_threads);
+    print_duration(f, "http_timeout", (int64_t)c->http_timeout_s * 1000);
     if (c->trusted_proxies) fprintf(f, "trusted_proxies = %s\n", c->trusted_proxies);
     fprintf(f, "\n[runs]\nlog_cap = %lld\n", (long long)c->log_cap_bytes);
     if (c->secrets_dir) fprintf(f, "secrets_dir = %s\n", c->secrets_dir);

@@ -38,6 +38,7 @@ struct config {
     int64_t stop_grace_ms;      /* SIGTERM -> SIGKILL */
     int64_t shutdown_grace_ms;  /* how long SIGTERM of sked waits for running tasks */
     int64_t max_body_bytes;     /* HTTP request bodies */
+    int http_timeout_s;         /* to receive a request, to write an answer (and a stream's) */
     int64_t retention_ms;       /* sked.prune's default: finished runs older than this go */
     int builtin_threads;        /* threads that run builtin job types */
     int notify_backlog;         /* deliveries that may wait to be sent (notify.c) */

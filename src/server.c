@@ -418,7 +418,8 @@ int server_main(int argc, char **argv)
     /* long reads (a text search reads every titled run of a job): not on the loop */
     if (strcmp(s.cfg.db_path, ":memory:") != 0)
         s.api.search = s.search = offload_new(s.base, API_READERS);
-    struct http_limits lim = {16 * 1024, (size_t)s.cfg.max_body_bytes, 60, 60, 10000,
+    struct http_limits lim = {16 * 1024, (size_t)s.cfg.max_body_bytes, s.cfg.http_timeout_s,
+                              s.cfg.http_timeout_s, 10000,
                               MAX_CONNS_PER_ADDR, false, &s.cfg.trusted};
     s.http = http_server_on(s.base, listen_fd, &lim, api_handle, &s.api);
     listen_fd = -1; /* the server's, even when it could not be made */

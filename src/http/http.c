@@ -324,6 +324,7 @@ struct http_conn {
     size_t discarded;       /* input dropped since closing began */
     int64_t began_us;       /* when the first byte of the request being received came, or 0 */
     bool counted;           /* in the server's per_addr */
+    bool timed_out;         /* dropped by a timeout (logged so at a stream's end) */
     char peer[64];
 };
 
@@ -404,7 +405,7 @@ static void conn_free(struct http_conn *c)
     if (c->req) {
         struct http_req *req = c->req;
         c->req = NULL;
-        if (req->streaming) stream_logged(req, "closed");
+        if (req->streaming) stream_logged(req, c->timed_out ? "write_timeout" : "closed");
         if (req->on_close) req->on_close(req, req->stream_arg); /* a stream or a held request */
         req_free(req);
     }
@@ -931,6 +932,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         bufferevent_enable(c->bev, EV_WRITE);
         return;
     }
+    c->timed_out = (what & BEV_EVENT_TIMEOUT) != 0;
     conn_free(c); /* EOF, error or timeout */
 }
 

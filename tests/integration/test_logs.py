@@ -4,6 +4,7 @@ import http.client
 import json
 import os
 import re
+import threading
 import time
 import unittest
 from urllib.parse import urlsplit
@@ -667,6 +668,42 @@ class SlowStreams(unittest.TestCase):
             self.assertEqual(rest[0]["data"]["run"]["id"], run["id"])
         finally:
             self.s.post("/api/queues/default/actions/resume", {})
+
+
+class StalledFollower(unittest.TestCase):
+    def test_a_follower_that_reads_nothing_is_dropped_after_the_http_timeout(self):
+        """--http-timeout 2s: a client that stops reading a running run's stream is dropped
+        once nothing of it has left for 2 s, though pings and new lines keep being added;
+        another follower that reads goes on to the end."""
+        with Sked(tasks={"behind.json": PROGRESS_BEHIND},
+                  args=FAST + ["--http-timeout", "2s", "--log-level", "debug"]) as s:
+            run = s.run_job(s.create_job("behind")["id"])
+            go = os.path.join(s.tasks_dir, "go")
+            with s.sse(run, rcvbuf=16384, timeout=30) as stalled, \
+                    s.sse(run, timeout=30) as reader:
+                self.assertEqual(stalled.next_event()["data"]["status"], "RUNNING")
+                read = []
+                reading = threading.Thread(target=lambda: read.extend(reader.read_all()))
+                reading.start()
+                wait_for(lambda: s.logs(run, after=1500), what="the last line")
+                before = time.time()
+                dropped = wait_for(
+                    lambda: re.search(r"http\.stream_end .*logs/stream.*why=write_timeout",
+                                      s.server_log()), timeout=20,
+                    what="the stalled stream dropped")
+                self.assertGreaterEqual(time.time() - before, 1.0, dropped)
+                open(go, "w").close()
+                reading.join(30)
+                self.assertEqual([e["event"] for e in read[-2:]], ["status", "end"])
+                self.assertEqual(read[-2]["data"]["status"], "SUCCESS")
+                self.assertEqual(len([e for e in read if e["event"] == "log"]), 1501)
+                # the stalled one was closed: what it reads now ends before the run's end
+                try:
+                    events = stalled.read_all()
+                except http.client.IncompleteRead:  # closed within a chunk
+                    events = []
+                self.assertNotIn("end", [e["event"] for e in events])
+            self.assertEqual(len(re.findall(r"why=write_timeout", s.server_log())), 1)
 
 
 class ManyFollowers(unittest.TestCase):
