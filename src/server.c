@@ -193,8 +193,14 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
     /* the job types are read against the new queues before anything changes */
     struct queue_names qn = config_queue_names(&fresh);
     struct taskset *ts;
-    if (tasks_load_dir(fresh.tasks_dir, &qn, &ts, &e) != 0) {
+    struct buf more = BUF_INIT; /* the other task files that do not load, a line each */
+    if (tasks_load_dir(fresh.tasks_dir, &qn, &ts, &e, &more) != 0) {
         log_error("reload.failed", "reason=%s kept=%zu", log_q(e.msg), s->tasks->count);
+        for (char *l = more.data, *nl; l && (nl = strchr(l, '\n')); l = nl + 1) {
+            *nl = '\0';
+            log_error("reload.task_file_failed", "reason=%s", log_q(l));
+        }
+        buf_free(&more);
         config_release(&fresh);
         notify_systemd("READY=1\nSTATUS=reload failed; the previous settings and job types stay");
         return;
@@ -348,8 +354,14 @@ int server_main(int argc, char **argv)
         goto out;
     }
     struct queue_names qn = config_queue_names(&s.cfg);
-    if (tasks_load_dir(s.cfg.tasks_dir, &qn, &s.tasks, &e) != 0) {
+    struct buf more = BUF_INIT; /* the other task files that do not load, a line each */
+    if (tasks_load_dir(s.cfg.tasks_dir, &qn, &s.tasks, &e, &more) != 0) {
         start_failed(&s, NULL, e.msg);
+        for (char *l = more.data, *nl; l && (nl = strchr(l, '\n')); l = nl + 1) {
+            *nl = '\0';
+            start_failed(&s, NULL, l);
+        }
+        buf_free(&more);
         goto out;
     }
     /* the port too: taken now, served once the loop runs (connections wait meanwhile) */

@@ -566,7 +566,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 int tasks_load_dir(const char *dir, const struct queue_names *queues, struct taskset **out,
-                   struct sk_err *e)
+                   struct sk_err *e, struct buf *others)
 {
     *out = NULL;
     /* absolute, so a relative command path still resolves after the task's chdir */
@@ -596,17 +596,25 @@ int tasks_load_dir(const char *dir, const struct queue_names *queues, struct tas
     if (n) qsort(names, n, sizeof *names, cmp_str); /* names is NULL in an empty folder */
     struct taskset *ts = taskset_new();
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
+    for (size_t i = 0; i < n && (rc == 0 || others); i++) {
         char *path = xasprintf("%s/%s", dir, names[i]);
         struct buf text = BUF_INIT;
         struct task *t = NULL;
-        rc = read_file(path, &text, e);
-        if (rc == 0) rc = tasks_parse(text.data ? text.data : "", text.len, path, dir, queues, &t, e);
-        if (rc == 0 && taskset_add(ts, t) != 0) {
+        struct sk_err fe = {0}; /* this file's */
+        int frc = read_file(path, &text, &fe);
+        if (frc == 0)
+            frc = tasks_parse(text.data ? text.data : "", text.len, path, dir, queues, &t, &fe);
+        if (frc == 0 && taskset_add(ts, t) != 0) {
             const struct task *prev = taskset_get(ts, t->id);
-            rc = sk_err_set(e, -EEXIST, "id", "%s: id: '%s' is already declared by %s", path,
-                            t->id, prev->file);
+            frc = sk_err_set(&fe, -EEXIST, "id", "%s: id: '%s' is already declared by %s", path,
+                             t->id, prev->file);
             task_free(t);
+        }
+        if (frc && rc == 0) {
+            rc = frc;
+            if (e) *e = fe;
+        } else if (frc) {
+            buf_printf(others, "%s\n", fe.msg);
         }
         buf_free(&text);
         free(path);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/map.h"
 
@@ -68,9 +69,12 @@ int tasks_parse(const char *text, size_t len, const char *file, const char *dir,
                 const struct queue_names *queues, struct task **out, struct sk_err *e);
 void task_free(struct task *t);
 
-/* Loads every *.json in dir (sorted by name). Error text in e->msg is "FILE: field: reason". */
+/* Loads every *.json in dir (sorted by name). Error text in e->msg is "FILE: field: reason",
+ * of the first file that does not load; every file is read all the same, and when others is
+ * not NULL the errors of the files after it are added to it, a line each, so that one look
+ * shows every file to mend. */
 int tasks_load_dir(const char *dir, const struct queue_names *queues, struct taskset **out,
-                   struct sk_err *e);
+                   struct sk_err *e, struct buf *others);
 /* An empty set (no task files). */
 struct taskset *taskset_new(void);
 /* Adds t (taking ownership); -EEXIST when the id is taken. */

@@ -49,8 +49,12 @@ static int config_check(int argc, char **argv)
     }
     struct queue_names qn = config_queue_names(&c);
     struct taskset *ts = NULL;
-    if (tasks_load_dir(c.tasks_dir, &qn, &ts, &e) != 0) {
+    struct buf more = BUF_INIT; /* the other task files that do not load, a line each */
+    if (tasks_load_dir(c.tasks_dir, &qn, &ts, &e, &more) != 0) {
         fprintf(stderr, "sked config check: %s\n", e.msg);
+        for (char *l = more.data, *nl; l && (nl = strchr(l, '\n')); l = nl + 1)
+            fprintf(stderr, "sked config check: %.*s\n", (int)(nl - l), l);
+        buf_free(&more);
         config_release(&c);
         return EXIT_USAGE;
     }

@@ -1894,8 +1894,16 @@ class Reload(unittest.TestCase):
             # a broken file keeps the current set
             with open(os.path.join(s.tasks_dir, "broken.json"), "w") as f:
                 f.write('{"id": "broken"')
+            with open(os.path.join(s.tasks_dir, "twice.json"), "w") as f:
+                json.dump(sh_task("slow", "true"), f)
             s.proc.send_signal(signal.SIGHUP)
             wait_for(lambda: "reload.failed" in s.server_log(), what="reload failure logged")
+            # each file that does not load is named, the first as the reason of the failure
+            log = s.server_log()
+            self.assertRegex(log, r"reload\.failed reason=\"[^\"]*/broken\.json: \(file\): "
+                                  r"malformed JSON")
+            self.assertRegex(log, r"reload\.task_file_failed reason=\"[^\"]*/twice\.json: id: "
+                                  r"'slow' is already declared by [^\"]*/slow\.json\"")
             self.assertEqual(sorted(t["id"] for t in s.get("/api/tasks").json["hits"]["hits"]), ["fresh", "slow"])
 
 

@@ -684,6 +684,29 @@ class BadTaskFiles(unittest.TestCase):
         self.assertNotEqual(rc, 0, err)
         self.assertIn("%s/b.json: id: 'same' is already declared by %s/a.json" % (tasks, tasks), err)
 
+    def test_every_file_that_does_not_load_is_named_at_once(self):
+        """Not only the first: serve and config check name each broken file, so that one look
+        shows all there is to mend; the good files between them do not change that."""
+        good = {"id": "same", "title": "A", "command": ["true"]}
+        files = {"a.json": good, "b.json": dict(good, title="B"), "c.json": '{"id": "c"',
+                 "d.json": {"id": "d", "title": "D"}, "e.json": dict(good, id="e")}
+        rc, err, tasks = self.serve(files)
+        self.assertNotEqual(rc, 0, err)
+        want = ["%s/b.json: id: 'same' is already declared by %s/a.json" % (tasks, tasks),
+                "%s/c.json: (file): malformed JSON" % tasks, "%s/d.json: command: " % tasks]
+        lines = [l for l in err.splitlines() if l.startswith("sked serve: ")]
+        self.assertEqual(len(lines), 3, err)
+        for line, start in zip(lines, want):
+            self.assertTrue(line.startswith("sked serve: " + start), (line, start))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+        p = subprocess.run([skedtest.BIN, "config", "check", "--tasks", tasks], env=env,
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 2, p)
+        lines = p.stderr.splitlines()
+        self.assertEqual(len(lines), 3, p.stderr)
+        for line, start in zip(lines, want):
+            self.assertTrue(line.startswith("sked config check: " + start), (line, start))
+
     def test_missing_command(self):
         self.assertRefused({"c.json": {"id": "c", "title": "C"}}, "c.json", "command", "required")
         self.assertRefused({"c.json": {"id": "c", "title": "C", "command": []}}, "c.json",

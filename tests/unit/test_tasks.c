@@ -539,7 +539,7 @@ static void test_load_dir(void **state)
     write_file(dir, ".json", "{");
     struct taskset *ts = NULL;
     struct sk_err e = {0};
-    if (tasks_load_dir(dir, &queues, &ts, &e) != 0) fail_msg("%s", e.msg);
+    if (tasks_load_dir(dir, &queues, &ts, &e, NULL) != 0) fail_msg("%s", e.msg);
     assert_int_equal(ts->count, 2);
     assert_string_equal(ts->tasks[0]->id, "alpha"); /* sorted by id, not by file name */
     assert_string_equal(ts->tasks[1]->id, "beta");
@@ -558,7 +558,7 @@ static void test_load_dir(void **state)
     /* a duplicate id refuses the whole set, naming both files */
     write_file(dir, "c.json", "{\"id\":\"alpha\",\"title\":\"A again\",\"command\":[\"x\"]}");
     ts = (struct taskset *)1;
-    assert_int_equal(tasks_load_dir(dir, &queues, &ts, &e), -EEXIST);
+    assert_int_equal(tasks_load_dir(dir, &queues, &ts, &e, NULL), -EEXIST);
     assert_null(ts);
     assert_string_equal(e.field, "id");
     snprintf(want, sizeof want, "%s/c.json: id: 'alpha' is already declared by %s/b.json", dir,
@@ -567,9 +567,24 @@ static void test_load_dir(void **state)
 
     /* one bad file refuses the set too, with its own path first */
     write_file(dir, "c.json", "{\"id\":\"gamma\",\"title\":\"G\",\"command\":[\"x\"],\"bad\":1}");
-    assert_int_equal(tasks_load_dir(dir, &queues, &ts, &e), -EINVAL);
+    assert_int_equal(tasks_load_dir(dir, &queues, &ts, &e, NULL), -EINVAL);
     snprintf(want, sizeof want, "%s/c.json: bad: unknown key", dir);
     assert_string_equal(e.msg, want);
+
+    /* every file is read: the errors after the first, a line each, when asked for */
+    write_file(dir, "d.json", "{\"id\":\"alpha\",\"title\":\"A\",\"command\":[\"x\"]}");
+    write_file(dir, "e.json", "[]");
+    struct buf others = BUF_INIT;
+    assert_int_equal(tasks_load_dir(dir, &queues, &ts, &e, &others), -EINVAL);
+    assert_null(ts);
+    assert_string_equal(e.msg, want); /* the first, as without the list */
+    char lines[1200];
+    snprintf(lines, sizeof lines,
+             "%s/d.json: id: 'alpha' is already declared by %s/b.json\n%s/e.json: (file): must "
+             "hold a JSON object\n",
+             dir, dir, dir);
+    assert_string_equal(buf_cstr(&others), lines);
+    buf_free(&others);
     remove_dir(dir);
     free(dir);
 }
@@ -580,16 +595,16 @@ static void test_load_dir_edges(void **state)
     char *dir = make_dir();
     struct taskset *ts = NULL;
     struct sk_err e = {0};
-    assert_int_equal(tasks_load_dir(dir, &queues, &ts, &e), 0); /* empty: an empty set */
+    assert_int_equal(tasks_load_dir(dir, &queues, &ts, &e, NULL), 0); /* empty: an empty set */
     assert_int_equal(ts->count, 0);
     taskset_free(ts);
 
     write_file(dir, "empty.json", "");
-    assert_int_equal(tasks_load_dir(dir, &queues, &ts, &e), -EINVAL);
+    assert_int_equal(tasks_load_dir(dir, &queues, &ts, &e, NULL), -EINVAL);
     assert_contains(e.msg, "empty.json: (file): malformed JSON");
     remove_dir(dir);
 
-    assert_true(tasks_load_dir(dir, &queues, &ts, &e) < 0); /* gone */
+    assert_true(tasks_load_dir(dir, &queues, &ts, &e, NULL) < 0); /* gone */
     assert_contains(e.msg, "cannot open tasks directory");
     assert_null(ts);
     free(dir);
