@@ -89,6 +89,13 @@ bool args_custom(const json_t *input, const json_t *custom)
     return yes;
 }
 
+bool args_since_given(const json_t *input)
+{
+    const json_t *since = json_object_get(input, "since");
+    return since && !json_is_null(since) &&
+           !(json_is_string(since) && json_string_length(since) == 0);
+}
+
 json_t *args_resolve(const struct task *t, const json_t *input, const json_t *custom,
                      int64_t last_success, json_t *errs)
 {
@@ -115,7 +122,7 @@ json_t *args_resolve(const struct task *t, const json_t *input, const json_t *cu
     json_object_del(obj, "job_arg_schema");
 
     json_t *since = json_object_get(obj, "since");
-    if (!since || json_is_null(since) || (json_is_string(since) && json_string_length(since) == 0)) {
+    if (!args_since_given(obj)) {
         if (last_success != NO_TIME) {
             char ts[TIME_STR_MAX];
             time_format(last_success, ts);

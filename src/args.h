@@ -38,6 +38,10 @@ bool args_celery_too_deep(const struct task *t, const json_t *args, const char *
  * executor that shapes the arguments (Celery's positional ones) sends custom ones as given.
  */
 bool args_custom(const json_t *input, const json_t *custom);
+/* Whether input (arguments as given or saved, not custom) names a since: present, not null,
+ * not empty. Without one a run's since is sked's to choose (the start of the job's last
+ * success). */
+bool args_since_given(const json_t *input);
 
 /*
  * The most a run's arguments may take, as compact JSON text: a job's saved arguments and its

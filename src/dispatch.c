@@ -579,6 +579,10 @@ static int submit(struct dispatch *d, const struct job *job, const struct run_re
     out->trigger = rq->trigger;
     out->scheduled_for = rq->scheduled_for;
     if (rq->until) out->until = rq->until;
+    /* a since of sked's choosing (none given or saved, no custom arguments, no window's end):
+     * settled again when the run starts (settle_since) */
+    out->since_auto = !t->celery && !rq->until && !args_custom(input, rq->custom_args) &&
+                      !args_since_given(input);
     out->attempt = rq->attempt > 0 ? rq->attempt : 1;
     out->parent_run_id = rq->parent_run_id ? xstrdup(rq->parent_run_id) : NULL;
     out->timeout_ms = job->timeout_ms >= 0 ? job->timeout_ms : t->timeout_ms;
@@ -1000,6 +1004,40 @@ void dispatch_start_failed(struct active *a, const char *why)
  * sked, and has returned when this does: its end waits for dispatch_after_answers when
  * end_after_answers, else it ends here. Any other task is started by launch_claimed, once the
  * store holds the claim. */
+/* A run whose since is sked's to choose (since_auto) takes, as it starts, the start of its
+ * job's last successful run when that is later than the since it was made with: a run that
+ * waited in its queue, or for its job's active run, follows the success that ended meanwhile,
+ * and their windows meet rather than overlap. Its log says so. */
+static bool settle_since(struct active *a)
+{
+    if (!a->run.since_auto) return false;
+    struct dispatch *d = a->d;
+    int64_t last = store_last_success_start(d->store, a->run.job_id), was = NO_TIME;
+    const char *cur = json_str(a->run.args, "since");
+    if (last == NO_TIME || (cur && (time_parse(cur, &was, NULL) != 0 || was >= last)))
+        return false;
+    char ts[TIME_STR_MAX];
+    time_format(last, ts);
+    if (store_run_set_since(d->store, a->run.rid, ts) != 0) return false;
+    char *msg = xasprintf("since %s: the start of the job's last successful run, which ended "
+                          "after this run was made (with since %s)",
+                          ts, cur ? cur : "null");
+    logcap_line(&a->cap, LL_INFO, STREAM_SKED, msg, time_now_us());
+    free(msg);
+    /* the run's arguments may be shared (a request's answer): changed in a copy of its own */
+    json_t *args = json_deep_copy(a->run.args);
+    json_object_set_new(args, "since", json_string(ts));
+    if (a->xargs == a->run.args) {
+        json_decref(a->xargs);
+        a->xargs = json_incref(args);
+    } else if (a->xargs) { /* secrets resolved: a copy of its own already */
+        json_object_set_new(a->xargs, "since", json_string(ts));
+    }
+    json_decref(a->run.args);
+    a->run.args = args;
+    return true;
+}
+
 static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed,
                       bool end_after_answers)
 {
@@ -1011,6 +1049,7 @@ static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed,
     logcap_init(&a->cap, 1, d->cfg->log_cap_bytes, (size_t)d->cfg->line_max_bytes);
     q->busy++;
     map_put(&d->active, a->run.id, a);
+    settle_since(a);
     publish_status(d, &a->run);
 
     const struct task *t = taskset_get(d->tasks, a->run.task);
@@ -1160,6 +1199,11 @@ static void pid_unsaved(struct dispatch *d, const struct active *a)
 static void launch_claimed(struct dispatch *d)
 {
     if (d->nclaimed == 0) return;
+    /* a slot refilled as its task ended claimed before that task's outcome was stored: a
+     * success of the same job counts now */
+    for (size_t i = 0; i < d->nclaimed; i++)
+        if (d->claimed[i]->end == END_NONE && settle_since(d->claimed[i]))
+            publish_status(d, &d->claimed[i]->run); /* its arguments changed */
     save_pids(d);                            /* the tasks started before share this commit */
     if (d->commit) d->commit(d->commit_arg); /* on failure sked stops: nothing started */
     /* the list is taken first: a start that fails frees a slot, whose claim waits for a wake */

@@ -123,6 +123,8 @@ struct run {
     char *parent_run_id;
     char *node;
     int64_t claim;
+    bool since_auto; /* its since is sked's to choose: settled again as it starts (read by the
+                        claim alone; set when it is made) */
     int pid;
     int64_t timeout_ms; /* effective timeout, -1 none */
     int64_t not_before; /* a queued run waits until then (a retry's backoff); NO_TIME: now */

@@ -577,30 +577,13 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 /* ---- chains: jobs started when a run of another job succeeds ---- */
 
-/* The since of a job's held runs, settled when its fire made them while the run they wait for
- * still ran, is settled again as they are released: a success of that run counts, so that the
- * windows of runs one after the other meet (queue_one) rather than overlap. Only where since is
- * sked's to choose: the job saves no since of its own and no custom arguments. */
-static void settle_held_since(struct scheduler *s, const char *job_id)
-{
-    struct job j;
-    if (store_job_get(s->store, job_id, &j) != 0) return;
-    const json_t *since = json_object_get(j.run_args, "since");
-    bool own = since && !json_is_null(since) &&
-               !(json_is_string(since) && json_string_length(since) == 0);
-    if (!own && !args_custom(j.run_args, NULL)) {
-        int64_t last = store_last_success_start(s->store, job_id);
-        if (last != NO_TIME) store_runs_held_since(s->store, job_id, last);
-    }
-    job_release(&j);
-}
-
-/* A job's held runs are released once it has no run running or being stopped. */
+/* A job's held runs are released once it has no run running or being stopped (their since,
+ * when sked's to choose, is settled as they start: the success of the run they waited for
+ * counts). */
 static void release_if_idle(struct scheduler *s, const char *job_id)
 {
     unsigned active = (1u << RUN_RUNNING) | (1u << RUN_CANCELLING);
     if (store_job_count_runs(s->store, job_id, active) > 0) return;
-    settle_held_since(s, job_id);
     int n = store_runs_release_held(s->store, job_id);
     if (n < 0) return; /* logged; the next end of one of its runs tries again */
     map_del(&s->holding, job_id);

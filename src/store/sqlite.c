@@ -1304,9 +1304,9 @@ int store_run_insert(struct store *s, struct run *r)
         s, "INSERT INTO run (id, job_id, status, title, queue, args, trigger, scheduled_for, "
            "created, updated, attempt, parent_run_id, timeout_ms, started_by_id, "
            "started_by_name, message, finished_at, task, not_before, executor, remote, node, "
-           "started_at, claim, window_end) "
+           "started_at, claim, window_end, since_auto) "
            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-           "?18, ?19, ?20, ?21, ?22, ?23, ?24)");
+           "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)");
     char code[2] = {run_status_code(r->status), 0};
     bind_ref(st, 1, r->id);
     bind_ref(st, 2, r->job_id);
@@ -1335,6 +1335,7 @@ int store_run_insert(struct store *s, struct run *r)
     bind_time(st, 22, r->started_at);
     sqlite3_bind_int64(st, 23, r->claim);
     bind_time(st, 24, r->until);
+    sqlite3_bind_int(st, 25, r->since_auto);
     int rc = write_step(s, st);
     if (duplicate(s, rc)) return -EEXIST;
     if (rc != SQLITE_DONE) return fail(s, "run_insert");
@@ -2026,13 +2027,16 @@ int store_run_claim(struct store *s, const char *queue, const char *node, int64_
      * table: the claim is on every run's path. The run is read as it is queued and the claim's
      * few changes applied to it here, rather than read again; the update still re-checks the
      * status */
-    sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS_OWN ", NULL FROM run WHERE status = 'Q' AND queue = ?1 "
+    sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS_OWN ", NULL, since_auto FROM run WHERE status = 'Q' AND queue = ?1 "
                                "AND (not_before IS NULL OR not_before <= ?2) AND "
                                "executor IS NULL ORDER BY rid LIMIT 1");
     bind_text(st, 1, queue);
     sqlite3_bind_int64(st, 2, now);
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) read_run(st, out);
+    if (rc == SQLITE_ROW) {
+        read_run(st, out);
+        out->since_auto = sqlite3_column_int(st, 37) != 0;
+    }
     sqlite3_reset(st);
     if (rc == SQLITE_DONE) return -ENOENT;
     if (rc != SQLITE_ROW) return fail(s, "run_claim");
@@ -2104,17 +2108,13 @@ int store_runs_release_held(struct store *s, const char *job_id)
     return (int)sqlite3_changes(s->db);
 }
 
-int store_runs_held_since(struct store *s, const char *job_id, int64_t since)
+int store_run_set_since(struct store *s, int64_t rid, const char *since)
 {
-    char ts[TIME_STR_MAX];
-    time_format(since, ts);
-    sqlite3_stmt *st = stmt(s, "UPDATE run SET args = json_set(args, '$.since', ?3) WHERE "
-                               "job_id = ?1 AND not_before = ?2 AND status = 'Q' AND "
-                               "executor IS NULL");
-    bind_text(st, 1, job_id);
-    sqlite3_bind_int64(st, 2, RUN_HELD);
-    bind_text(st, 3, ts);
-    if (write_step(s, st) != SQLITE_DONE) return fail(s, "runs_held_since");
+    sqlite3_stmt *st = stmt(s, "UPDATE run SET args = json_set(args, '$.since', ?2) WHERE "
+                               "rid = ?1");
+    sqlite3_bind_int64(st, 1, rid);
+    bind_text(st, 2, since);
+    if (write_step(s, st) != SQLITE_DONE) return fail(s, "run_set_since");
     return 0;
 }
 

@@ -614,6 +614,37 @@ class Arguments(unittest.TestCase):
             self.assertNotEqual(before["id"], last["id"])
             self.assertEqual(run()["args"]["since"], before["started_at"])
 
+    def test_a_run_that_waited_in_its_queue_takes_the_success_that_ended_meanwhile(self):
+        """A run made while its queue was full, with no since of its own, takes as it starts
+        the start of the job's run that succeeded meanwhile: their windows meet. A run given a
+        since, or custom arguments, keeps what it was given."""
+        nap = sh_task("nap", 'echo "since=$SKED_SINCE"; sleep "$1"', extra_argv=["{{secs}}"],
+                      arguments={"type": "object", "properties": {
+                          "secs": {"type": "number", "default": 0}}})
+        with Sked(tasks={"nap.json": nap}, args=FAST + ["--queues", "default=1"]) as s:
+            job = s.create_job("nap")
+            first = s.wait_run(s.run_job(job["id"]))
+            slow = s.run_job(job["id"], args={"secs": 1.5})
+            s.wait_run(slow, ["RUNNING"])
+            waiting = s.run_job(job["id"])
+            given = s.run_job(job["id"], args={"since": "2026-01-01T00:00:00Z"})
+            custom = s.post("/api/jobs/%s/runs" % job["id"],
+                            {"custom_args": {"secs": 0}}).json
+            self.assertEqual(s.get_run(waiting)["status"], "QUEUED")
+            self.assertEqual(waiting["args"]["since"], first["started_at"])  # as made
+            slow = s.wait_run(slow)
+            self.assertEqual(slow["status"], "SUCCESS")
+            done = s.wait_run(waiting)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertEqual(done["args"]["since"], slow["started_at"])
+            lines = [l["message"] for l in s.logs(done)]
+            self.assertIn("since=" + slow["started_at"], lines)
+            self.assertIn("since %s: the start of the job's last successful run, which ended "
+                          "after this run was made (with since %s)"
+                          % (slow["started_at"], first["started_at"]), lines)
+            self.assertEqual(s.wait_run(given)["args"]["since"], "2026-01-01T00:00:00.000000+00:00")
+            self.assertNotIn("since", s.wait_run(custom)["args"])
+
     def test_schema_defaults_fill_missing_arguments(self):
         done, lines = self.run_echo(args={"count": 9})
         self.assertEqual(done["args"], {"since": None, "exit": 0, "name": "world", "count": 9,
