@@ -2200,6 +2200,7 @@ class Upgrade(unittest.TestCase):
                 DROP TABLE chain_pending;
                 DROP TABLE idempotency;
                 ALTER TABLE run DROP COLUMN window_end;
+                ALTER TABLE run DROP COLUMN since_auto;
                 ALTER TABLE job DROP COLUMN alert_after_ms;
                 ALTER TABLE job DROP COLUMN overdue_at;
                 ALTER TABLE job DROP COLUMN alert_from;
