@@ -261,6 +261,32 @@ static int schema_latest(void)
     return latest;
 }
 
+/* The first table that the migrations up to version have create and that the store lacks, or
+ * NULL (then the store is sked's, as far as its tables tell): another program's database that
+ * sets PRAGMA user_version, or a damaged store, is refused here rather than failing a
+ * statement of sked's later. Migrations create tables and never drop one. */
+static const char *missing_table(struct store *s, int have)
+{
+    static char name[64];
+    sqlite3_stmt *st = stmt(s, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+    for (const struct embedded_file *f = embedded_sql; f->name; f++) {
+        if (atoi(f->name) > have) continue;
+        const char *p = (const char *)f->data;
+        while ((p = strstr(p, "CREATE TABLE ")) != NULL) {
+            p += strlen("CREATE TABLE ");
+            size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz_0123456789");
+            if (n == 0 || n >= sizeof name) continue;
+            memcpy(name, p, n);
+            name[n] = '\0';
+            bind_text(st, 1, name);
+            int rc = sqlite3_step(st);
+            sqlite3_reset(st);
+            if (rc != SQLITE_ROW) return name;
+        }
+    }
+    return NULL;
+}
+
 static int migrate(struct store *s, struct sk_err *e)
 {
     sqlite3_stmt *st = stmt(s, "PRAGMA user_version");
@@ -279,11 +305,20 @@ static int migrate(struct store *s, struct sk_err *e)
                               "a new file",
                               sqlite3_db_filename(s->db, "main"));
     }
+    const char *missing = have > 0 ? missing_table(s, have) : NULL;
+    if (missing)
+        return sk_err_set(e, -EINVAL, "db",
+                          "%s is not a store of sked's, or a damaged one: it says it is of "
+                          "schema version %d, and lacks the table '%s' of that version; give "
+                          "--db the path of sked's store, or a new file (a damaged store is "
+                          "replaced by a backup: sked restore)",
+                          sqlite3_db_filename(s->db, "main"), have, missing);
     int latest = schema_latest();
     for (const struct embedded_file *f = embedded_sql; f->name; f++) {
         int v = atoi(f->name);
         if (v <= have) continue;
-        if (exec(s, "BEGIN IMMEDIATE") != 0) return sk_err_set(e, -EIO, "db", "cannot migrate");
+        if (exec(s, "BEGIN IMMEDIATE") != 0)
+            return sk_err_set(e, -EIO, "db", "cannot migrate: %s", sqlite3_errmsg(s->db));
         char *msg = NULL;
         if (sqlite3_exec(s->db, (const char *)f->data, NULL, NULL, &msg) != SQLITE_OK) {
             sk_err_set(e, -EIO, "db", "migration %s failed: %s", f->name, msg);
@@ -294,8 +329,9 @@ static int migrate(struct store *s, struct sk_err *e)
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
         if (exec(s, sql) != 0 || exec(s, "COMMIT") != 0) {
-            exec(s, "ROLLBACK");
-            return sk_err_set(e, -EIO, "db", "migration %s failed", f->name);
+            sk_err_set(e, -EIO, "db", "migration %s failed: %s", f->name, sqlite3_errmsg(s->db));
+            if (!sqlite3_get_autocommit(s->db)) exec(s, "ROLLBACK");
+            return -EIO;
         }
         log_info("store.migrated", "version=%d file=%s", v, f->name);
         have = v;

@@ -1355,6 +1355,25 @@ class Config(unittest.TestCase):
             con = sqlite3.connect(other)
             self.assertEqual([r[0] for r in con.execute("SELECT name FROM sqlite_master")], ["notes"])
             con.close()
+            # also when it sets a version of its own, one of sked's (the old one, the current
+            # one, one to migrate from): not taken for a store of sked's, never a crash
+            for version in (3, 22, 23):
+                con = sqlite3.connect(other)
+                con.execute("PRAGMA user_version = %d" % version)
+                con.commit()
+                con.close()
+                for cmd in (["serve", "--db", other, "--listen", "127.0.0.1:0"],
+                            ["user", "list", "--db", other], ["token", "list", "--db", other]):
+                    p = subprocess.run([skedtest.BIN] + cmd, capture_output=True, text=True,
+                                       env=base, timeout=30)
+                    self.assertEqual(p.returncode, 1, (version, cmd, p.stderr))
+                    self.assertIn("%s is not a store of sked's, or a damaged one: it says it is "
+                                  "of schema version %d, and lacks the table 'meta' of that "
+                                  "version" % (other, version), p.stderr)
+                con = sqlite3.connect(other)
+                self.assertEqual([r[0] for r in con.execute("SELECT name FROM sqlite_master")],
+                                 ["notes"])
+                con.close()
             # serve: the same refusals before anything is written
             db = os.path.join(tmp, "new", "sked.db")
             for env in ({"SKED_ADMIN_PASSWORD": "short"}, {"SKED_ADMIN_TOKEN": "short"}):
