@@ -355,10 +355,37 @@ static int create_private(const char *path)
     return 0;
 }
 
+static int cannot_create(struct sk_err *e, const char *field, const char *what, const char *path,
+                         int err, const char *todo);
+
+/* -EEXIST when path does not exist but its write-ahead log does, with something in it: the
+ * store's file was moved or deleted apart from it. A new store there would drop what the log
+ * holds (SQLite deletes a log that belongs to no database), so none is made. */
+static int orphan_wal(const char *path, struct sk_err *e)
+{
+    struct stat st;
+    if (strcmp(path, ":memory:") == 0 || stat(path, &st) == 0 || errno != ENOENT) return 0;
+    char *wal = xasprintf("%s-wal", path);
+    int rc = 0;
+    if (stat(wal, &st) == 0 && st.st_size > 0)
+        rc = sk_err_set(e, -EEXIST, "db",
+                        "the store %s does not exist, but its write-ahead log %s does (%lld "
+                        "bytes of changes): the store's file was moved or deleted apart from "
+                        "it, and a new store would drop them; put the store back beside it, or "
+                        "move %s away to start with a new store",
+                        path, wal, (long long)st.st_size, wal);
+    free(wal);
+    return rc;
+}
+
 int store_lock_serving(const char *path, struct sk_err *e)
 {
-    create_private(path);
+    int rc = orphan_wal(path, e);
+    if (rc) return rc;
+    rc = create_private(path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && rc == -ENOENT)
+        return cannot_create(e, "db", "the store ", path, ENOENT, "give --db another path");
     if (fd < 0)
         return sk_err_set(e, -errno, "db", "cannot open the store %s (%s)", path, strerror(errno));
     /* flock, not SQLite's fcntl locks: the two do not meet, and this fd is closed only after
@@ -533,6 +560,11 @@ int store_open(const char *path, enum durability d, struct store **out, struct s
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, configure_sqlite);
+    int orphan = orphan_wal(path, e);
+    if (orphan) {
+        *out = NULL;
+        return orphan;
+    }
     if (strcmp(path, ":memory:") != 0) create_private(path); /* an existing store is kept as is */
     struct store *s = xcalloc(1, sizeof *s);
     s->job_gen = s->run_gen = 1; /* above every empty entry's */

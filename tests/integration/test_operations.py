@@ -1374,6 +1374,14 @@ class Config(unittest.TestCase):
                 self.assertEqual([r[0] for r in con.execute("SELECT name FROM sqlite_master")],
                                  ["notes"])
                 con.close()
+            # a store whose folder is missing, its own folder too, is said so
+            deep = os.path.join(tmp, "deep", "a", "sked.db")
+            p = subprocess.run([skedtest.BIN, "serve", "--db", deep, "--listen", "127.0.0.1:0"],
+                               capture_output=True, text=True, env=base, timeout=30)
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertIn("sked serve: cannot create the store %s: its folder %s does not exist; "
+                          "create it first, or give --db another path"
+                          % (deep, os.path.dirname(deep)), p.stderr)
             # serve: the same refusals before anything is written
             db = os.path.join(tmp, "new", "sked.db")
             for env in ({"SKED_ADMIN_PASSWORD": "short"}, {"SKED_ADMIN_TOKEN": "short"}):

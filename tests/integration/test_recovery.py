@@ -54,6 +54,29 @@ def settled_pids(needle, least=3):
 
 
 class Kill9(unittest.TestCase):
+    def test_a_write_ahead_log_without_its_store_is_not_dropped(self):
+        """After a crash the store's changes may all be in its -wal. Its file moved away (or
+        deleted) apart from the log, serve and the local tools refuse to make a new store, which
+        would drop them, and say what to do; put back, the store has everything."""
+        with Sked(tasks={"quick.json": sh_task("quick", "true")}) as s:
+            job = s.create_job("quick")
+            s.kill9()
+            wal = s.db + "-wal"
+            self.assertGreater(os.path.getsize(wal), 0)
+            moved = s.db + ".moved"
+            os.rename(s.db, moved)
+            with self.assertRaises(RuntimeError) as refused:
+                s.start()
+            self.assertIn("the store %s does not exist, but its write-ahead log %s does (" % (
+                          s.db, wal), str(refused.exception))
+            self.assertIn("put the store back beside it, or move %s away" % wal,
+                          str(refused.exception))
+            self.assertFalse(os.path.exists(s.db))
+            self.assertGreater(os.path.getsize(wal), 0)
+            os.rename(moved, s.db)
+            s.start()
+            self.assertEqual(s.get("/api/jobs/" + job["id"]).status, 200)
+
     def test_a_task_that_forks_while_recovery_looks_leaves_nothing(self):
         """The processes of a run a crash interrupted are killed at the next start, also those
         forked while recovery walks the processes (a task that starts a child every moment):
