@@ -179,6 +179,10 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
     (void)sig, (void)what;
     struct server *s = arg;
     struct sk_err e = {0};
+    if (s->stopping) { /* a reload now would tell systemd READY=1 while sked stops */
+        log_warn("reload.ignored", "reason=\"shutting down\"");
+        return;
+    }
     notify_systemd("RELOADING=1");
     struct config fresh;
     config_init(&fresh);

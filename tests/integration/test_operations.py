@@ -1448,15 +1448,27 @@ class Config(unittest.TestCase):
         srv.bind(sock_path)
         srv.settimeout(10)
         env_dump = sh_task("envdump", "env")
-        with Sked(tasks={"envdump.json": env_dump}, args=FAST, env={"NOTIFY_SOCKET": sock_path}) as s:
+        nap = sh_task("nap", "sleep 3")
+        with Sked(tasks={"envdump.json": env_dump, "nap.json": nap}, args=FAST,
+                  env={"NOTIFY_SOCKET": sock_path}) as s:
             self.assertIn("READY=1", srv.recv(4096).decode())
             s.proc.send_signal(signal.SIGHUP)
             self.assertIn("RELOADING=1", srv.recv(4096).decode())
             self.assertIn("READY=1", srv.recv(4096).decode())
             run = s.wait_run(s.run_job(s.create_job("envdump")["id"]))
             self.assertFalse([l for l in s.logs(run) if l["message"].startswith("NOTIFY_SOCKET=")])
+            s.wait_run(s.run_job(s.create_job("nap")["id"]), ["RUNNING"])
             s.proc.send_signal(signal.SIGTERM)
             self.assertEqual(srv.recv(4096).decode(), "STOPPING=1\nSTATUS=stopping")
+            # a reload asked for while sked waits for its run to end is not made: it would
+            # tell systemd READY=1 while sked stops
+            s.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: "event=reload.ignored reason=\"shutting down\"" in s.server_log(),
+                     what="the reload ignored")
+            self.assertEqual(s.proc.wait(20), 0)
+            srv.settimeout(0.2)
+            with self.assertRaises(socket.timeout):
+                srv.recv(4096)
         srv.close()
         # a notification that cannot be sent is logged with its state and why, on one line
         with Sked(tasks={"envdump.json": env_dump}, args=FAST,
