@@ -106,7 +106,8 @@ struct follow {
     bool as_json;
     long long last_seq;
     bool progressed; /* lines arrived since the last (re)connect */
-    json_t *final;   /* the ended run, once the server said so */
+    json_t *ended;   /* the run as a status event said it ended, until the stream's `end` */
+    json_t *final;   /* the ended run, once the stream ended after saying so */
     bool tty;        /* stderr is a terminal: the run's progress is kept on one line there */
     char *shown;     /* that line as drawn, or NULL while none is */
 };
@@ -138,6 +139,13 @@ static int on_event(void *arg, const char *event, const char *id, const char *da
     bool is_log = strcmp(event, "log") == 0;
     bool is_progress = strcmp(event, "progress") == 0;
     bool is_deleted = strcmp(event, "deleted") == 0;
+    if (strcmp(event, "end") == 0) {
+        /* the stream is over: the run's end said before it holds (a stream of an ended run
+         * starts with its final status too, and its lines come after it) */
+        f->final = f->ended;
+        f->ended = NULL;
+        return 0;
+    }
     if (!is_log && !is_progress && !is_deleted && strcmp(event, "status") != 0) return 0;
     if (is_progress && !f->tty) return 0; /* to a file or a pipe: the log says enough */
     struct sk_err e = {0};
@@ -180,8 +188,8 @@ static int on_event(void *arg, const char *event, const char *id, const char *da
         int s = run_status_parse(json_str(d, "status"));
         json_t *run = json_object_get(d, "run");
         if (s >= 0 && run_status_terminal(s) && json_is_object(run)) {
-            json_decref(f->final);
-            f->final = json_incref(run);
+            json_decref(f->ended);
+            f->ended = json_incref(run);
         }
     }
     json_decref(d);
@@ -241,6 +249,7 @@ static int follow_run(const struct client *c, const json_t *run, const char *lev
     }
     progress_clear(&f);
     free(f.shown);
+    json_decref(f.ended);
     if (f.final) {
         *final = f.final;
         return 0;

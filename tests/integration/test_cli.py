@@ -1176,6 +1176,59 @@ class TestLogs(CliCase):
                                    "lines after line 1 are gone with it\n" % run["id"])
         self.assertEqual(len(streams), 1, streams)
 
+    def test_follow_of_a_stream_cut_before_its_end_does_not_say_the_run_ended(self):
+        """A stream of an ended run starts with its final status; cut before its `end` (the
+        store failed to read the rest), the follow must not take the lines it got for the whole
+        log: it reads on, and says what the server answers then."""
+        run = {"id": "0190f0a0-0000-7000-8000-000000000002", "status": "SUCCESS",
+               "job_id": "5f0c5c8e-1111-4222-8333-444455556666", "job_title": "t", "title": None,
+               "queue": "default", "started_at": "2026-12-02T09:00:00Z",
+               "finished_at": "2026-12-02T09:00:01Z"}
+        line = {"seq": 1, "level": "INFO", "stream": "stdout", "message": "one",
+                "timestamp": "2026-12-02T09:00:00Z"}
+        cut = ("event: status\ndata: %s\n\nid: 1\nevent: log\ndata: %s\n\n"
+               % (json.dumps({"status": "SUCCESS", "run": run}), json.dumps(line)))
+        streams = []
+
+        class Fake(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                if "/logs/stream" in self.path:
+                    streams.append(self.path)
+                    if len(streams) > 1:  # the store cannot be read now
+                        status, kind = 503, "application/json"
+                        body = json.dumps({"status": 503, "message": "the store failed; see "
+                                                                     "the server log"}).encode()
+                    else:
+                        status, kind, body = 200, "text/event-stream", cut.encode()
+                elif self.path.startswith("/api/runs?"):
+                    status, kind = 200, "application/json"
+                    body = json.dumps({"hits": {"hits": [run], "total": 1}, "links": {}}).encode()
+                else:
+                    status, kind, body = 200, "application/json", json.dumps(run).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Fake)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        try:
+            p = self.cli("logs", run["id"], "-f", timeout=30,
+                         url="http://127.0.0.1:%d" % srv.server_address[1])
+        finally:
+            srv.shutdown()
+            srv.server_close()
+        self.assertNotEqual(p.returncode, 0, p)
+        self.assertNotIn("SUCCESS", p.stdout)
+        self.assertIn("the store failed", p.stderr)
+        self.assertEqual(streams[1].split("after=")[1], "1", streams)  # on after the line it had
+
     def test_follow_stop_ends_cancelled_and_exits_1(self):
         job = self.create("Stopped", "reindex", "--arg", "steps=1000", "--arg", "step_seconds=0.1")
         run = self.ok_json("job", "run", "Stopped", "--json")

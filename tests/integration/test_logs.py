@@ -4,6 +4,7 @@ import http.client
 import json
 import os
 import re
+import sqlite3
 import threading
 import time
 import unittest
@@ -668,6 +669,39 @@ class SlowStreams(unittest.TestCase):
             self.assertEqual(rest[0]["data"]["run"]["id"], run["id"])
         finally:
             self.s.post("/api/queues/default/actions/resume", {})
+
+
+class DamagedStore(unittest.TestCase):
+    def test_a_stream_that_cannot_read_the_log_does_not_end_as_complete(self):
+        """The pages of the last part of a finished run's log are damaged: the stream sends
+        what it can read and then closes without its final status and `end`, so that a client
+        does not take the part for the whole log (sked stops then, as after a failed commit;
+        sked logs -f must not take the stream's first status for its end either: test_cli)."""
+        many = sh_task("many", "seq 1 30000 | sed 's/^/line number /'")
+        s = skedtest.Sked(tasks={"many.json": many})
+        with s:
+            run = s.wait_run(s.run_job(s.create_job("many")["id"]))
+            self.assertEqual(run["status"], "SUCCESS")
+            s.stop()
+            db = sqlite3.connect(s.db)
+            pages = [r[0] for r in db.execute("SELECT pageno FROM dbstat WHERE name = 'run_log' "
+                                              "AND pagetype = 'leaf' ORDER BY pageno")]
+            size = db.execute("PRAGMA page_size").fetchone()[0]
+            db.close()
+            with open(s.db, "r+b") as f:
+                for page in pages[len(pages) * 4 // 5:]:
+                    f.seek((page - 1) * size)
+                    f.write(b"\0" * size)
+            s.start()
+            with s.sse(run, timeout=30) as st:
+                events = st.read_all()
+            self.assertEqual(events[0]["event"], "status")
+            ids = [int(e["id"]) for e in events if e["event"] == "log"]
+            self.assertGreater(len(ids), 1000)
+            self.assertLess(max(ids), 30000)
+            self.assertEqual([e["event"] for e in events].count("status"), 1, events[-3:])
+            self.assertNotIn("end", [e["event"] for e in events])
+            self.assertIn("event=store.damaged", s.server_log())
 
 
 class StalledFollower(unittest.TestCase):
