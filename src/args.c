@@ -89,6 +89,16 @@ bool args_custom(const json_t *input, const json_t *custom)
     return yes;
 }
 
+bool args_since_future(int64_t us, const char *shown, json_t *errs)
+{
+    if (us <= time_now_us()) return false;
+    json_errs_add(errs, "args.since",
+                  "%.40s is in the future: a run handles what changed since then, and nothing "
+                  "has yet",
+                  shown);
+    return true;
+}
+
 bool args_since_given(const json_t *input)
 {
     const json_t *since = json_object_get(input, "since");

@@ -42,6 +42,9 @@ bool args_custom(const json_t *input, const json_t *custom);
  * not empty. Without one a run's since is sked's to choose (the start of the job's last
  * success). */
 bool args_since_given(const json_t *input);
+/* Refuses (args.since, in errs) a since at us later than now, as shown: a run given it would
+ * handle what changed since then, and nothing has yet (a year mistyped). True when refused. */
+bool args_since_future(int64_t us, const char *shown, json_t *errs);
 
 /*
  * The most a run's arguments may take, as compact JSON text: a job's saved arguments and its

@@ -538,6 +538,15 @@ static int submit(struct dispatch *d, const struct job *job, const struct run_re
     const json_t *input = rq->args ? rq->args : job->run_args;
     json_t *args = args_resolve(t, input, rq->custom_args, last, errs);
     if (!args) return -EINVAL;
+    /* a since the job saved in the future (before sked refused one): its runs would each
+     * handle nothing (a request's own was refused by the API) */
+    int64_t saved_since;
+    if (!rq->args && !args_custom(input, rq->custom_args) && args_since_given(input) &&
+        json_str(args, "since") && time_parse(json_str(args, "since"), &saved_since, NULL) == 0 &&
+        args_since_future(saved_since, json_str(args, "since"), errs)) {
+        json_decref(args);
+        return -EINVAL;
+    }
     if (rq->until && window_error(t, args, rq->until, errs)) {
         json_decref(args);
         return -EINVAL;

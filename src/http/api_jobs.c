@@ -430,6 +430,8 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
             int64_t us;
             const char *why = "must be a date-time string";
             if (json_is_string(since) && time_parse(json_string_value(since), &us, &why) == 0) {
+                /* saved, it is every run's: each would handle nothing */
+                args_since_future(us, json_string_value(since), errs);
                 char tsbuf[TIME_STR_MAX];
                 time_format(us, tsbuf);
                 json_object_set_new(run_args, "since", json_string(tsbuf));

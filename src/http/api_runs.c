@@ -390,11 +390,8 @@ void api_runs_create(struct api_ctx *c)
     /* a since given in the future (a year mistyped) would make a run that handles nothing */
     int64_t since_us;
     const char *since = json_string_value(json_object_get(rq.args, "since")), *why;
-    if (since && *since && time_parse(since, &since_us, &why) == 0 && since_us > time_now_us())
-        json_errs_add(errs, "args.since",
-                      "%.40s is in the future: a run handles what changed since then, and "
-                      "nothing has yet",
-                      since);
+    if (since && *since && time_parse(since, &since_us, &why) == 0)
+        args_since_future(since_us, since, errs);
     json_t *custom = NULL;
     args_parse_custom(json_object_get(body, "custom_args"), "custom_args", &custom, errs);
     rq.custom_args = custom;

@@ -581,6 +581,30 @@ class Arguments(unittest.TestCase):
         j = self.s.get("/api/jobs/%s" % job["id"]).json
         self.assertEqual(json.loads(j["default_args"])["since"], explicit["started_at"])
 
+        # saved in the future, every run would handle nothing: refused when saved, as for a
+        # run; one saved before sked refused it fails each run's request instead
+        for method in ("PATCH", "PUT"):
+            body = {"args": {"since": "2099-01-01"}}
+            if method == "PUT":
+                body.update(title=job["title"], task=job["task"])
+            r = self.s.request(method, "/api/jobs/" + job["id"], body)
+            self.assertEqual((r.status, r.json["errors"][0]["field"]), (400, "args.since"), r)
+            self.assertEqual(r.json["errors"][0]["messages"],
+                             ["2099-01-01 is in the future: a run handles what changed since "
+                              "then, and nothing has yet"])
+        r = self.s.post("/api/jobs", {"title": "later", "task": "echo",
+                                      "args": {"since": "2099-01-01T00:00:00Z"}})
+        self.assertEqual((r.status, r.json["errors"][0]["field"]), (400, "args.since"), r)
+        db = sqlite3.connect(self.s.db, timeout=10)
+        db.execute("UPDATE job SET run_args = json_set(run_args, '$.since', "
+                   "'2099-01-01T00:00:00.000000+00:00') WHERE id = ?", (job["id"],))
+        db.commit()
+        db.close()
+        r = self.s.post("/api/jobs/%s/runs" % job["id"], {})
+        self.assertEqual((r.status, r.json["errors"][0]["field"]), (400, "args.since"), r)
+        self.assertIn("is in the future", r.json["errors"][0]["messages"][0])
+        self.assertEqual(self.s.patch("/api/jobs/" + job["id"], {"args": {}}).status, 200)
+
     def test_since_is_the_newest_successful_run_as_stored(self):
         """The store keeps each job's last successful start between runs: an older run ending
         after a newer one, a deleted run and a change written by another connection must all
