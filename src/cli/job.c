@@ -403,12 +403,13 @@ static char *schedule_words(const json_t *s)
             int64_t s;
         } units[] = {{"weeks", "week", 604800}, {"days", "day", 86400}, {"hours", "hour", 3600},
                      {"minutes", "minute", 60}, {"seconds", "second", 1}};
-        /* the interval in whole seconds, as the scheduler rounds it, then in the largest units */
-        int64_t total = 0;
+        /* the interval in whole seconds, as the scheduler rounds it, then in the largest units;
+         * a field may be a real (300.0, as Python's total_seconds() gives it) */
+        double us = json_number_value(json_object_get(s, "milliseconds")) * 1000 +
+                    json_number_value(json_object_get(s, "microseconds"));
         for (size_t i = 0; i < sizeof units / sizeof *units; i++)
-            total += json_integer_value(json_object_get(s, units[i].key)) * units[i].s;
-        total += (json_integer_value(json_object_get(s, "milliseconds")) * 1000 +
-                  json_integer_value(json_object_get(s, "microseconds")) + 500000) / 1000000;
+            us += json_number_value(json_object_get(s, units[i].key)) * (double)units[i].s * 1e6;
+        int64_t total = (int64_t)(us / 1e6 + 0.5);
         buf_puts(&b, "every");
         for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
             int64_t n = total / units[i].s;
@@ -424,8 +425,8 @@ static char *schedule_words(const json_t *s)
         size_t before = b.len;
         for (size_t i = 0; i < 5; i++) {
             const json_t *v = json_object_get(s, keys[i]);
-            if (json_is_integer(v))
-                buf_printf(&b, " %s=%lld", keys[i], (long long)json_integer_value(v));
+            if (json_is_number(v)) /* 3 or 3.0 */
+                buf_printf(&b, " %s=%.15g", keys[i], json_number_value(v));
             else if (json_is_string(v))
                 buf_printf(&b, " %s=%s", keys[i], json_string_value(v));
         }

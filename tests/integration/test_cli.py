@@ -506,6 +506,21 @@ class TestJobs(CliCase):
             self.assertIn("\n  %s " % flag, self.ok("job", "create", "--help"))
             self.assertIn("\n  %s " % flag, self.ok("job", "update", "--help"))
 
+    def test_show_tells_schedules_whose_numbers_are_reals(self):
+        """300.0 counts as 300 (cron.md): Python clients send whole numbers so, and the table
+        must say the schedule the scheduler keeps."""
+        job = self.create("Real numbers")
+        for schedule, words in (
+                ({"type": "interval", "hours": 4.0, "minutes": 30}, "every 4 hours 30 minutes"),
+                ({"type": "interval", "seconds": 86400.0}, "every 1 day"),
+                ({"type": "crontab", "minute": 0, "hour": 3.0, "day_of_week": "mon-fri"},
+                 "crontab minute=0 hour=3 day_of_week=mon-fri")):
+            r = self.s.patch("/api/jobs/" + job["id"], {"schedule": schedule, "active": False})
+            self.assertEqual(r.status, 200, r)
+            rows = [l for l in self.ok("job", "show", job["id"]).splitlines()
+                    if l.startswith("Schedule")]
+            self.assertEqual([l.split(None, 1)[1] for l in rows], [words], schedule)
+
     def test_show_json_is_the_job_by_any_name(self):
         """By id, the start of one or its title: the same document as GET /api/jobs/{id}
         (with the recent runs' figures beside, see TestWhatAJobGets)."""
