@@ -43,11 +43,16 @@ json_t *api_fire_time(const struct tz *z, int64_t us, int flags)
     /* daylight saving as people mean it, the clocks set ahead: tzdata marks Europe/Dublin's
      * winter time (GMT) as its daylight saving, a summer time (IST) being its standard. Where
      * the lower of the offsets of 1 January and 1 July is so marked, a time ahead of it is the
-     * daylight saving one; elsewhere tzdata's mark stands */
+     * daylight saving one. A time marked so that is behind a standard time of the year is
+     * clocks set back (Africa/Casablanca during Ramadan): no daylight saving either; elsewhere
+     * tzdata's mark stands */
     bool jan_dst, jul_dst, dst = lt.dst;
     int jan = tz_offset(z, time_days_from_civil(lt.year, 1, 1) * 86400, &jan_dst);
     int jul = tz_offset(z, time_days_from_civil(lt.year, 7, 1) * 86400, &jul_dst);
-    if (jan < jul ? jan_dst : jul < jan && jul_dst) dst = lt.offset > (jan < jul ? jan : jul);
+    if (jan < jul ? jan_dst : jul < jan && jul_dst)
+        dst = lt.offset > (jan < jul ? jan : jul);
+    else if (lt.dst && ((!jan_dst && jan > lt.offset) || (!jul_dst && jul > lt.offset)))
+        dst = false;
     return json_pack("{s:s,s:s,s:o,s:s,s:b,s:s?}", "utc", utcz, "local", local, "offset",
                      offset_str(lt.offset), "abbreviation", lt.abbr, "dst", dst, "note", note);
 }

@@ -138,6 +138,13 @@ class IntervalTest(unittest.TestCase):
                                                                   "timezone": zone},
                                                       "from": "2026-01-01T00:00:00Z", "count": 2})
                 self.assertEqual([(x["abbreviation"], x["dst"]) for x in r.json["times"]], marks, zone)
+            # clocks set back, which tzdata marks as daylight saving (Casablanca in Ramadan):
+            # not the clocks set ahead
+            r = s.post("/api/schedules/preview", {"schedule": {"type": "cron", "expression": "0 12 1 1,3 *",
+                                                              "timezone": "Africa/Casablanca"},
+                                                  "from": "2026-01-01T00:00:00Z", "count": 2})
+            self.assertEqual([(x["offset"], x["dst"]) for x in r.json["times"]],
+                             [("+01:00", False), ("+00:00", False)])
             r = s.post("/api/schedules/preview", {"schedule": {"type": "cron", "expression": "bad"}})
             self.assertEqual(r.status, 400)
             r = s.post("/api/schedules/preview", {"schedule": {"type": "interval", "minutes": 1}, "count": 0})
