@@ -177,6 +177,11 @@ static void print_run(const struct client *c, const json_t *r)
     kv_line(stdout, "Status", json_str(r, "status"));
     kv_text(stdout, "Message", json_str(r, "message"));
     kv_line(stdout, "Trigger", json_str(r, "trigger"));
+    /* the fire it stands for (many made at once by a catch-up), and what it follows (a retry,
+     * a chained run) */
+    if (json_str(r, "scheduled_for"))
+        kv_print(stdout, "Scheduled for", fmt_time(json_str(r, "scheduled_for"), t));
+    if (json_str(r, "parent_run_id")) kv_print(stdout, "Parent run", json_str(r, "parent_run_id"));
     if (json_str(r, "until")) { /* the window it was given (a backfill's) */
         char from[TIMEBUF], to[TIMEBUF];
         const char *since = json_str(json_object_get(r, "args"), "since");

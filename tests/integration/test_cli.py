@@ -521,6 +521,17 @@ class TestJobs(CliCase):
                     if l.startswith("Schedule")]
             self.assertEqual([l.split(None, 1)[1] for l in rows], [words], schedule)
 
+    def test_run_show_tells_the_fire_a_scheduled_run_stands_for(self):
+        job = self.create("Fired")
+        self.assertEqual(self.s.patch("/api/jobs/" + job["id"], {
+            "schedule": {"type": "interval", "seconds": 1}}).status, 200)
+        run = wait_for(lambda: self.s.get("/api/jobs/%s/runs" % job["id"]).json["hits"]["hits"],
+                       what="a fire")[0]
+        self.s.patch("/api/jobs/" + job["id"], {"active": False})
+        shown = self.ok("run", "show", run["id"])
+        self.assertRegex(shown, r"\nTrigger +scheduled\nScheduled for +\d\d:\d\d:\d\d\n")
+        self.assertNotIn("Parent run", shown)
+
     def test_show_json_is_the_job_by_any_name(self):
         """By id, the start of one or its title: the same document as GET /api/jobs/{id}
         (with the recent runs' figures beside, see TestWhatAJobGets)."""
@@ -2458,6 +2469,9 @@ class TestRetryChain(CliCase):
         self.assertEqual([l.split()[-1] for l in lines if " stdout " in l],
                          ["1", "2", "3"])  # every attempt's log, in order
         self.assertRegex(lines[-1], r"^run %s SUCCESS after " % runs[2]["id"])
+        # a retry shows the run it follows
+        self.assertIn("\nParent run    %s\n" % runs[1]["id"], self.ok("run", "show", runs[2]["id"]))
+        self.assertNotIn("Parent run", self.ok("run", "show", runs[0]["id"]))
         # --json: the last attempt; its failure is the exit status
         self.ok("job", "update", job["id"], "--retries", "1", "--retry-backoff", "0s")
         p = self.cli("job", "run", "Flaky", "--wait", "--json")
