@@ -502,8 +502,10 @@ static struct tz *utc_zone(void)
 
 static int unknown_zone(const char *name, struct sk_err *e)
 {
+    /* the longest IANA names have about 30 characters: a longer one is cut where shown */
     return sk_err_set(e, -ENOENT, "timezone",
-                      "unknown time zone '%s' (an IANA name such as Europe/Zurich)", name);
+                      "unknown time zone '%.60s%s' (an IANA name such as Europe/Zurich)", name,
+                      strlen(name) > 60 ? "…" : "");
 }
 
 int tz_get(const char *name, const struct tz **out, struct sk_err *e)

@@ -442,6 +442,13 @@ static void test_tz_errors(void **state)
     struct sk_err e;
     assert_int_not_equal(tz_get("Nowhere/Atlantis", &z, &e), 0);
     assert_non_null(strstr(e.msg, "unknown time zone"));
+    /* a long name is cut where shown, so that the rest of the message is said */
+    char name[1001];
+    memset(name, 'A', 1000);
+    name[1000] = '\0';
+    assert_int_not_equal(tz_get(name, &z, &e), 0);
+    assert_non_null(strstr(e.msg, "AAAA…' (an IANA name such as Europe/Zurich)"));
+    assert_true(strlen(e.msg) < 150);
     /* tzdata's folders and its files that hold no zone */
     for (const char *const *n = (const char *const[]){"Europe", "leapseconds", NULL}; *n; n++) {
         assert_int_not_equal(tz_get(*n, &z, &e), 0);
