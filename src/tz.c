@@ -502,7 +502,8 @@ static struct tz *utc_zone(void)
 
 static int unknown_zone(const char *name, struct sk_err *e)
 {
-    /* the longest IANA names have about 30 characters: a longer one is cut where shown */
+    /* the longest IANA names have about 30 characters: a longer one is cut where shown (and in
+     * tz_get's other messages) */
     return sk_err_set(e, -ENOENT, "timezone",
                       "unknown time zone '%.60s%s' (an IANA name such as Europe/Zurich)", name,
                       strlen(name) > 60 ? "…" : "");
@@ -523,7 +524,10 @@ int tz_get(const char *name, const struct tz **out, struct sk_err *e)
         return 0;
     }
     if (!valid_name(name))
-        return sk_err_set(e, -ENOENT, "timezone", "'%s' is not a time zone name", name);
+        return sk_err_set(e, -ENOENT, "timezone",
+                          "'%.60s%s' is not a time zone name (an IANA name such as "
+                          "Europe/Zurich)",
+                          name, strlen(name) > 60 ? "…" : "");
     /* files of tzdata that are no place's zone: the machine's own setting (which a job's
      * schedule must not follow as it changes), the default rules, a placeholder */
     static const char *const not_zones[] = {"localtime", "posixrules", "Factory"};
