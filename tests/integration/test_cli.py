@@ -1152,87 +1152,28 @@ class TestLogs(CliCase):
         self.assertRegex(text.splitlines()[-1], r"^run %s SUCCESS after " % run["id"])
         self.assertEqual(self.s.get_run(run)["status"], "SUCCESS")
 
-    def test_follow_of_a_run_deleted_before_its_log_was_sent_says_so(self):
-        """A stream that ends `deleted` (the run was deleted while the stream was behind: the
-        lines not sent are gone) ends the follow with exit 1 and a word on what was lost; it
-        is not taken for a stream cut short and reconnected."""
-        run = {"id": "0190f0a0-0000-7000-8000-000000000001", "status": "RUNNING",
-               "job_id": "5f0c5c8e-1111-4222-8333-444455556666", "job_title": "t", "title": None,
-               "queue": "default"}
-        line = {"seq": 1, "level": "INFO", "stream": "stdout", "message": "one",
-                "timestamp": "2026-12-02T09:00:00Z"}
-        stream = ("retry: 2000\n\nevent: status\ndata: %s\n\nid: 1\nevent: log\ndata: %s\n\n"
-                  "event: deleted\ndata: %s\n\nevent: end\ndata: {}\n\n"
-                  % (json.dumps({"status": "RUNNING", "run": run}), json.dumps(line),
-                     json.dumps({"message": "the run was deleted", "after": 1})))
+    def follow_fake(self, run, stream):
+        """sked logs RUN -f against a server of the test's own that knows run alone: its log
+        stream's answer is stream(n) for the n-th stream request, (status, SSE text or JSON
+        document). Returns the finished process and the paths of the stream requests."""
         streams = []
 
         class Fake(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_GET(self):
+                status, kind = 200, "application/json"
                 if "/logs/stream" in self.path:
                     streams.append(self.path)
-                    kind, body = "text/event-stream", stream.encode()
-                elif self.path.startswith("/api/runs?"):
-                    kind = "application/json"
-                    body = json.dumps({"hits": {"hits": [run], "total": 1}, "links": {}}).encode()
-                else:
-                    kind, body = "application/json", json.dumps(run).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *a):
-                pass
-
-        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Fake)
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
-        try:
-            p = self.cli("logs", run["id"], "-f", timeout=20,
-                         url="http://127.0.0.1:%d" % srv.server_address[1])
-        finally:
-            srv.shutdown()
-            srv.server_close()
-        self.assertEqual(p.returncode, 1, p)
-        self.assertTrue(p.stdout.endswith("INFO     stdout one\n"), p.stdout)
-        self.assertEqual(p.stderr, "sked: run %s was deleted before its whole log was read: the "
-                                   "lines after line 1 are gone with it\n" % run["id"])
-        self.assertEqual(len(streams), 1, streams)
-
-    def test_follow_of_a_stream_cut_before_its_end_does_not_say_the_run_ended(self):
-        """A stream of an ended run starts with its final status; cut before its `end` (the
-        store failed to read the rest), the follow must not take the lines it got for the whole
-        log: it reads on, and says what the server answers then."""
-        run = {"id": "0190f0a0-0000-7000-8000-000000000002", "status": "SUCCESS",
-               "job_id": "5f0c5c8e-1111-4222-8333-444455556666", "job_title": "t", "title": None,
-               "queue": "default", "started_at": "2026-12-02T09:00:00Z",
-               "finished_at": "2026-12-02T09:00:01Z"}
-        line = {"seq": 1, "level": "INFO", "stream": "stdout", "message": "one",
-                "timestamp": "2026-12-02T09:00:00Z"}
-        cut = ("event: status\ndata: %s\n\nid: 1\nevent: log\ndata: %s\n\n"
-               % (json.dumps({"status": "SUCCESS", "run": run}), json.dumps(line)))
-        streams = []
-
-        class Fake(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self):
-                if "/logs/stream" in self.path:
-                    streams.append(self.path)
-                    if len(streams) > 1:  # the store cannot be read now
-                        status, kind = 503, "application/json"
-                        body = json.dumps({"status": 503, "message": "the store failed; see "
-                                                                     "the server log"}).encode()
+                    status, doc = stream(len(streams))
+                    if isinstance(doc, str):
+                        kind, body = "text/event-stream", doc.encode()
                     else:
-                        status, kind, body = 200, "text/event-stream", cut.encode()
+                        body = json.dumps(doc).encode()
                 elif self.path.startswith("/api/runs?"):
-                    status, kind = 200, "application/json"
                     body = json.dumps({"hits": {"hits": [run], "total": 1}, "links": {}}).encode()
                 else:
-                    status, kind, body = 200, "application/json", json.dumps(run).encode()
+                    body = json.dumps(run).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
@@ -1250,6 +1191,42 @@ class TestLogs(CliCase):
         finally:
             srv.shutdown()
             srv.server_close()
+        return p, streams
+
+    FAKE_LINE = {"seq": 1, "level": "INFO", "stream": "stdout", "message": "one",
+                 "timestamp": "2026-12-02T09:00:00Z"}
+
+    def test_follow_of_a_run_deleted_before_its_log_was_sent_says_so(self):
+        """A stream that ends `deleted` (the run was deleted while the stream was behind: the
+        lines not sent are gone) ends the follow with exit 1 and a word on what was lost; it
+        is not taken for a stream cut short and reconnected."""
+        run = {"id": "0190f0a0-0000-7000-8000-000000000001", "status": "RUNNING",
+               "job_id": "5f0c5c8e-1111-4222-8333-444455556666", "job_title": "t", "title": None,
+               "queue": "default"}
+        stream = ("retry: 2000\n\nevent: status\ndata: %s\n\nid: 1\nevent: log\ndata: %s\n\n"
+                  "event: deleted\ndata: %s\n\nevent: end\ndata: {}\n\n"
+                  % (json.dumps({"status": "RUNNING", "run": run}), json.dumps(self.FAKE_LINE),
+                     json.dumps({"message": "the run was deleted", "after": 1})))
+        p, streams = self.follow_fake(run, lambda n: (200, stream))
+        self.assertEqual(p.returncode, 1, p)
+        self.assertTrue(p.stdout.endswith("INFO     stdout one\n"), p.stdout)
+        self.assertEqual(p.stderr, "sked: run %s was deleted before its whole log was read: the "
+                                   "lines after line 1 are gone with it\n" % run["id"])
+        self.assertEqual(len(streams), 1, streams)
+
+    def test_follow_of_a_stream_cut_before_its_end_does_not_say_the_run_ended(self):
+        """A stream of an ended run starts with its final status; cut before its `end` (the
+        store failed to read the rest), the follow must not take the lines it got for the whole
+        log: it reads on, and says what the server answers then."""
+        run = {"id": "0190f0a0-0000-7000-8000-000000000002", "status": "SUCCESS",
+               "job_id": "5f0c5c8e-1111-4222-8333-444455556666", "job_title": "t", "title": None,
+               "queue": "default", "started_at": "2026-12-02T09:00:00Z",
+               "finished_at": "2026-12-02T09:00:01Z"}
+        cut = ("event: status\ndata: %s\n\nid: 1\nevent: log\ndata: %s\n\n"
+               % (json.dumps({"status": "SUCCESS", "run": run}), json.dumps(self.FAKE_LINE)))
+        failed = {"status": 503, "message": "the store failed; see the server log"}
+        # the store cannot be read when the follow reads on
+        p, streams = self.follow_fake(run, lambda n: (200, cut) if n == 1 else (503, failed))
         self.assertNotEqual(p.returncode, 0, p)
         self.assertNotIn("SUCCESS", p.stdout)
         self.assertIn("the store failed", p.stderr)
