@@ -1009,33 +1009,32 @@ void dispatch_start_failed(struct active *a, const char *why)
     finish(a, RUN_FAILED, xstrdup(why));
 }
 
-/* Starts a claimed run in a slot of q. An inline builtin runs here, having no effect outside
- * sked, and has returned when this does: its end waits for dispatch_after_answers when
- * end_after_answers, else it ends here. Any other task is started by launch_claimed, once the
- * store holds the claim. */
 /* A run whose since is sked's to choose (since_auto) takes, as it starts, the start of its
  * job's last successful run when that is later than the since it was made with: a run that
  * waited in its queue, or for its job's active run, follows the success that ended meanwhile,
  * and their windows meet rather than overlap. Its log says so. */
-static bool settle_since(struct active *a)
+static void settle_since(struct active *a)
 {
-    if (!a->run.since_auto) return false;
+    if (!a->run.since_auto) return;
     struct dispatch *d = a->d;
     int64_t last = store_last_success_start(d->store, a->run.job_id), was = NO_TIME;
     const char *cur = json_str(a->run.args, "since");
-    if (last == NO_TIME || (cur && (time_parse(cur, &was, NULL) != 0 || was >= last)))
-        return false;
+    if (last == NO_TIME || (cur && (time_parse(cur, &was, NULL) != 0 || was >= last))) return;
     char ts[TIME_STR_MAX];
     time_format(last, ts);
-    if (store_run_set_since(d->store, a->run.rid, ts) != 0) return false;
+    /* the run's arguments may be shared (a request's answer): changed in a copy of its own
+     * (a shallow one: its since alone is replaced) */
+    json_t *args = json_copy(a->run.args);
+    json_object_set_new(args, "since", json_string(ts));
+    if (store_run_set_args(d->store, a->run.rid, args) != 0) {
+        json_decref(args);
+        return;
+    }
     char *msg = xasprintf("since %s: the start of the job's last successful run, which ended "
                           "after this run was made (with since %s)",
                           ts, cur ? cur : "null");
     logcap_line(&a->cap, LL_INFO, STREAM_SKED, msg, time_now_us());
     free(msg);
-    /* the run's arguments may be shared (a request's answer): changed in a copy of its own */
-    json_t *args = json_deep_copy(a->run.args);
-    json_object_set_new(args, "since", json_string(ts));
     if (a->xargs == a->run.args) {
         json_decref(a->xargs);
         a->xargs = json_incref(args);
@@ -1044,9 +1043,12 @@ static bool settle_since(struct active *a)
     }
     json_decref(a->run.args);
     a->run.args = args;
-    return true;
 }
 
+/* Starts a claimed run in a slot of q. An inline builtin runs here, having no effect outside
+ * sked, and has returned when this does: its end waits for dispatch_after_answers when
+ * end_after_answers, else it ends here. Any other task is started by launch_claimed, once the
+ * store holds the claim. */
 static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed,
                       bool end_after_answers)
 {
@@ -1058,7 +1060,6 @@ static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed,
     logcap_init(&a->cap, 1, d->cfg->log_cap_bytes, (size_t)d->cfg->line_max_bytes);
     q->busy++;
     map_put(&d->active, a->run.id, a);
-    settle_since(a);
     publish_status(d, &a->run);
 
     const struct task *t = taskset_get(d->tasks, a->run.task);
@@ -1070,6 +1071,9 @@ static void start_run(struct dispatch *d, struct qstate *q, struct run *claimed,
         rc = -ENOENT;
     } else {
         a->stop_grace_ms = t->stop_grace_ms >= 0 ? t->stop_grace_ms : d->cfg->stop_grace_ms;
+        /* a task run inline starts now, and takes its since now; the others as their claims
+         * are committed (launch_claimed) */
+        if (worker_runs_inline(t)) settle_since(a);
         /* the secrets the arguments refer to, read now: their values reach the task only, and
          * its log shows *** for them */
         if (secrets_referred(a->run.args)) {
@@ -1208,11 +1212,11 @@ static void pid_unsaved(struct dispatch *d, const struct active *a)
 static void launch_claimed(struct dispatch *d)
 {
     if (d->nclaimed == 0) return;
-    /* a slot refilled as its task ended claimed before that task's outcome was stored: a
-     * success of the same job counts now */
+    /* each run takes its since here, with the reaped tasks' outcomes stored (a slot refilled
+     * as its task ended claimed before that task's outcome was): a success of the same job
+     * counts */
     for (size_t i = 0; i < d->nclaimed; i++)
-        if (d->claimed[i]->end == END_NONE && settle_since(d->claimed[i]))
-            publish_status(d, &d->claimed[i]->run); /* its arguments changed */
+        if (d->claimed[i]->end == END_NONE) settle_since(d->claimed[i]);
     save_pids(d);                            /* the tasks started before share this commit */
     if (d->commit) d->commit(d->commit_arg); /* on failure sked stops: nothing started */
     /* the list is taken first: a start that fails frees a slot, whose claim waits for a wake */

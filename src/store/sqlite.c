@@ -2176,13 +2176,13 @@ int store_runs_release_held(struct store *s, const char *job_id)
     return (int)sqlite3_changes(s->db);
 }
 
-int store_run_set_since(struct store *s, int64_t rid, const char *since)
+int store_run_set_args(struct store *s, int64_t rid, const json_t *args)
 {
-    sqlite3_stmt *st = stmt(s, "UPDATE run SET args = json_set(args, '$.since', ?2) WHERE "
-                               "rid = ?1");
+    /* the text written whole: SQLite's json_set would parse and write it again */
+    sqlite3_stmt *st = stmt(s, "UPDATE run SET args = ?2 WHERE rid = ?1");
     sqlite3_bind_int64(st, 1, rid);
-    bind_text(st, 2, since);
-    if (write_step(s, st) != SQLITE_DONE) return fail(s, "run_set_since");
+    bind_json(st, 2, args);
+    if (write_step(s, st) != SQLITE_DONE) return fail(s, "run_set_args");
     return 0;
 }
 

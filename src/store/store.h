@@ -268,8 +268,8 @@ int64_t store_next_delayed(struct store *s, int64_t now);
 int store_run_unclaim(struct store *s, const struct run_guard *g, int64_t now);
 /* Releases the held runs of job_id (not_before RUN_HELD -> none); returns how many, or < 0. */
 int store_runs_release_held(struct store *s, const char *job_id);
-/* Sets the since of a run's arguments (since_auto: settled as it starts), in its row. */
-int store_run_set_since(struct store *s, int64_t rid, const char *since);
+/* Replaces a run's arguments (its since settled as it starts: since_auto). */
+int store_run_set_args(struct store *s, int64_t rid, const json_t *args);
 /* The pid of a started task's process, kept while its run is active (claim: the start's), so
  * that a start after a crash finds its process group; the outcome keeps it too. */
 int store_run_set_pid(struct store *s, int64_t rid, int64_t claim, int pid);
