@@ -40,6 +40,11 @@ enum { O_DB, O_ROLE, O_DISPLAY, O_PW_STDIN, O_NO_PW, O_YES, O_USER, O_NAME, O_EX
  * empty file, which no server reads: what these commands changed there would be lost. */
 static bool store_at(const struct opts *o, const char *path)
 {
+    struct sk_err e = {0};
+    if (store_is_folder(&e, path)) {
+        fprintf(stderr, "%s: %s\n", o->prog, e.msg);
+        return false;
+    }
     if (access(path, R_OK | W_OK) != 0) {
         int err = errno;
         if (err == ENOENT)
@@ -65,12 +70,18 @@ static bool store_at(const struct opts *o, const char *path)
     return false;
 }
 
-/* Opens the store named by --db; prints why and returns NULL when it cannot. */
-static struct store *open_store(const struct opts *o)
+/* The store named by --db. */
+static const char *db_path(const struct opts *o)
 {
     const char *path = opts_get(o, O_DB);
     if (!path) path = getenv("SKED_DB");
-    if (!path || !*path) path = "var/sked.db";
+    return path && *path ? path : "var/sked.db";
+}
+
+/* Opens the store named by --db; prints why and returns NULL when it cannot. */
+static struct store *open_store(const struct opts *o)
+{
+    const char *path = db_path(o);
     if (!store_at(o, path)) return NULL;
     log_setup(LOG_WARN, LOG_TEXT);
     struct store *s;
@@ -80,6 +91,29 @@ static struct store *open_store(const struct opts *o)
         return NULL;
     }
     return s;
+}
+
+/* Closes the store s (NULL: none was opened) of a command that ends with rc. A write that
+ * failed is logged by the store in its own terms (store.error, the operation and SQLite's
+ * reason); a full disk, which trying again does not mend, is also said in the command's words:
+ * with rc 0 the change was made, and only its entry in the audit trail was not. */
+static void close_store(const struct opts *o, struct store *s, int rc)
+{
+    if (s && store_failed_full(s)) {
+        const char *path = db_path(o), *slash = strrchr(path, '/');
+        int len = !slash ? 1 : slash == path ? 1 : (int)(slash - path);
+        if (rc != 0)
+            fprintf(stderr,
+                    "%s: cannot write the store %s: the disk that holds it is full; "
+                    "free space on that disk (df %.*s), then run this again\n",
+                    o->prog, path, len, slash ? path : ".");
+        else
+            fprintf(stderr,
+                    "%s: done, but the audit trail does not record it: the disk that "
+                    "holds the store %s is full; free space on that disk (df %.*s)\n",
+                    o->prog, path, len, slash ? path : ".");
+    }
+    store_close(s);
 }
 
 static void audit_local(struct store *s, const char *action, const char *target, json_t *details)
@@ -251,7 +285,7 @@ static int user_add(int argc, char **argv)
     rc = 0;
 out:
     free_password(pw);
-    store_close(s);
+    close_store(&o, s, rc);
     opts_free(&o);
     return rc;
 }
@@ -312,7 +346,7 @@ static int user_list(int argc, char **argv)
     rc = 0;
 out:
     store_accounts_free(all, n);
-    store_close(s);
+    close_store(&o, s, rc);
     opts_free(&o);
     return rc;
 }
@@ -361,7 +395,7 @@ static int user_passwd(int argc, char **argv)
 out:
     free_password(pw);
     account_release(&a);
-    store_close(s);
+    close_store(&o, s, rc);
     opts_free(&o);
     return rc;
 }
@@ -404,7 +438,7 @@ static int user_delete(int argc, char **argv)
     rc = 0;
 out:
     account_release(&a);
-    store_close(s);
+    close_store(&o, s, rc);
     opts_free(&o);
     return rc;
 }
@@ -508,7 +542,7 @@ static int token_create(int argc, char **argv)
     rc = 0;
 out:
     account_release(&a);
-    store_close(s);
+    close_store(&o, s, rc);
     opts_free(&o);
     return rc;
 }
@@ -572,7 +606,7 @@ static int token_list(int argc, char **argv)
 out:
     store_tokens_free(ts, n);
     account_release(&a);
-    store_close(s);
+    close_store(&o, s, rc);
     opts_free(&o);
     return rc;
 }
@@ -641,7 +675,7 @@ static int token_revoke(int argc, char **argv)
         fprintf(stderr, "%s: no token has the id %s%s; see sked token list\n", o.prog, o.arg,
                 uuid_valid(o.arg) ? "" : " or one starting so");
     }
-    store_close(s);
+    close_store(&o, s, rc);
     opts_free(&o);
     return r == 0 || r == -EALREADY ? 0 : r == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +53,7 @@ struct store {
     uint64_t undone;  /* rollbacks, for store_generation */
     int64_t changes_at_begin; /* rows changed before the outermost transaction began */
     int64_t unfolded;         /* runs inserted since the run counts were last folded */
+    bool failed_full;         /* the last failure (fail) was the disk being full */
     char *path;
     enum durability durability;
     int checkpoint_frames; /* WAL frames past which a commit asks for a checkpoint */
@@ -90,9 +92,19 @@ struct store {
     } jobs[64];
 };
 
+/* Whether code (SQLite's, extended) with sys (the errno of its last system call) is a full
+ * disk: SQLite says SQLITE_FULL when a write finds it full, but only that an I/O error
+ * happened when another call does (growing the -shm file, a sync), where the errno tells. */
+static bool disk_full(int code, int sys)
+{
+    return (code & 0xff) == SQLITE_FULL ||
+           ((code & 0xff) == SQLITE_IOERR && (sys == ENOSPC || sys == EDQUOT));
+}
+
 static int fail(struct store *s, const char *what)
 {
     log_error("store.error", "op=%s reason=%s", what, log_q(sqlite3_errmsg(s->db)));
+    s->failed_full = disk_full(sqlite3_extended_errcode(s->db), sqlite3_system_errno(s->db));
     int code = sqlite3_errcode(s->db) & 0xff;
     if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
         log_error("store.damaged", "db=%s action=\"stop sked, then restore the newest backup "
@@ -477,6 +489,20 @@ static bool folds(const char *q)
     return false;
 }
 
+/* Whether path (or, when it does not exist, its folder) is on a file system mounted read-only:
+ * no user may write it there, and nobody can be writing it either. */
+static bool read_only_fs(const char *path)
+{
+    struct statvfs v;
+    if (statvfs(path, &v) == 0) return v.f_flag & ST_RDONLY;
+    char *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash) slash[slash == dir] = '\0';
+    bool ro = statvfs(slash ? dir : ".", &v) == 0 && v.f_flag & ST_RDONLY;
+    free(dir);
+    return ro;
+}
+
 /* A reason why the store at path cannot be opened, when its folder is one: "" when not. */
 static const char *unwritable_folder(const char *path)
 {
@@ -519,6 +545,12 @@ static int open_db(const char *path, enum durability d, sqlite3 **db, int *page,
     }
     /* SQLite opens a file it may not write read-only, without a word: every write would fail */
     if (sqlite3_db_readonly(*db, "main") == 1) {
+        if (read_only_fs(path)) {
+            sk_err_set(e, -EROFS, "db", "%s: the store is on a read-only file system: sked "
+                       "writes it; mount it read-write, or serve a copy (sked backup COPY --db "
+                       "%s)", path, path);
+            return -EROFS;
+        }
         sk_err_set(e, -EACCES, "db", "%s: the store is read-only for this user (uid %d): sked "
                    "writes it; make the file writable by this user, or serve a copy (sked "
                    "backup COPY --db %s)", path, (int)geteuid(), path);
@@ -536,8 +568,11 @@ static int open_db(const char *path, enum durability d, sqlite3 **db, int *page,
              vfs || d == DURABILITY_FULL ? "FULL" : "NORMAL");
     char *msg = NULL;
     if (sqlite3_exec(*db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
+        /* a full disk has no room for the -shm file, which SQLite tells as an I/O error */
+        bool full = disk_full(sqlite3_extended_errcode(*db), sqlite3_system_errno(*db));
         sk_err_set(e, -EIO, "db", "%s: %s%s", path, msg ? msg : "cannot configure",
-                   unwritable_folder(path));
+                   full ? " (the disk that holds it is full: free space on that disk)"
+                        : unwritable_folder(path));
         sqlite3_free(msg);
         return -EIO;
     }
@@ -724,6 +759,11 @@ uint64_t store_generation(struct store *s)
 int store_version(struct store *s)
 {
     return s->version;
+}
+
+bool store_failed_full(const struct store *s)
+{
+    return s->failed_full;
 }
 
 /*
@@ -3106,19 +3146,44 @@ static int cannot_open(struct sk_err *e, const char *field, const char *what, co
                       err == EACCES || err == EPERM ? USER_TODO : todo);
 }
 
-/* Why a new file (what: "" or "the store ") at path cannot be made (err: an errno), naming a
- * folder that does not exist. */
+/* Why a new file (what: "" or "the store ") at path cannot be made (err: an errno), naming its
+ * folder when that does not exist, or may not be written by this user or by anyone. */
 static int cannot_create(struct sk_err *e, const char *field, const char *what, const char *path,
                          int err, const char *todo)
 {
     const char *slash = strrchr(path, '/');
-    if (err != ENOENT || !slash)
-        return sk_err_set(e, -err, field, "cannot create %s%s (%s); %s", what, path, strerror(err),
-                          todo);
-    int len = slash == path ? 1 : (int)(slash - path);
-    return sk_err_set(e, -ENOENT, field,
-                      "cannot create %s%s: its folder %.*s does not exist; create it first, or %s",
-                      what, path, len, path, todo);
+    const char *dir = slash ? path : ".";
+    int len = !slash ? 1 : slash == path ? 1 : (int)(slash - path);
+    if (err == ENOENT && slash)
+        return sk_err_set(e, -ENOENT, field,
+                          "cannot create %s%s: its folder %.*s does not exist; create it first, "
+                          "or %s",
+                          what, path, len, dir, todo);
+    if (err == EACCES || err == EPERM)
+        return sk_err_set(e, -err, field,
+                          "cannot create %s%s: its folder %.*s is not writable by this user "
+                          "(uid %d); %s",
+                          what, path, len, dir, (int)geteuid(), todo);
+    if (err == EROFS)
+        return sk_err_set(e, -EROFS, field,
+                          "cannot create %s%s: its folder %.*s is on a read-only file system; %s",
+                          what, path, len, dir, todo);
+    return sk_err_set(e, -err, field, "cannot create %s%s (%s); %s", what, path, strerror(err),
+                      todo);
+}
+
+/* The refusal of a --db (the store of a backup or a restore) that names a folder: -EISDIR,
+ * naming the file sked serve would make in it; 0 when path is no folder. */
+int store_is_folder(struct sk_err *e, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return 0;
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/') len--;
+    return sk_err_set(e, -EISDIR, "db",
+                      "%s is a folder, not a store: pass --db with the path of the store's file "
+                      "(such as %.*s/sked.db), the path sked serve uses",
+                      path, (int)len, path);
 }
 
 /* The SQLite code of what db failed to read: SQLITE_NOTADB, SQLITE_CORRUPT, or another one when
@@ -3189,24 +3254,25 @@ static void remove_db_files(const char *path)
     }
 }
 
-/* Whether code (SQLite's, extended) is a failure to write a copy: its disk is full, or refused
- * a write. Of the two files only the copy is written (a failure with the store's -shm file has
- * codes of its own). */
-static bool write_failed(int code)
+/* Whether code (SQLite's, extended; sys: the errno of the copy's last system call) is a
+ * failure to write a copy: its disk is full, or refused a write. Of the two files only the copy
+ * is written (a failure with the store's -shm file has codes of its own). */
+static bool write_failed(int code, int sys)
 {
-    return (code & 0xff) == SQLITE_FULL || code == SQLITE_IOERR_WRITE ||
-           code == SQLITE_IOERR_FSYNC || code == SQLITE_IOERR_TRUNCATE;
+    return disk_full(code, sys) || code == SQLITE_IOERR_WRITE || code == SQLITE_IOERR_FSYNC ||
+           code == SQLITE_IOERR_TRUNCATE;
 }
 
-/* The refusal of a backup whose copy at to could not be written (code: SQLite's): a full disk
- * is to's own, and stays full if the backup is tried again there. */
-static int cannot_write_copy(struct sk_err *e, const char *to, int code)
+/* The refusal of a backup whose copy at to could not be written (code: SQLite's; sys: the
+ * errno of the copy's last system call): a full disk is to's own, and stays full if the backup
+ * is tried again there. */
+static int cannot_write_copy(struct sk_err *e, const char *to, int code, int sys)
 {
-    if ((code & 0xff) == SQLITE_FULL)
+    if (disk_full(code, sys))
         return sk_err_set(e, -ENOSPC, "FILE",
                           "cannot write the copy %s: its disk is full (%s); the partial copy is "
                           "deleted: free space on that disk, or give a FILE on another one",
-                          to, sqlite3_errstr(code));
+                          to, (code & 0xff) == SQLITE_FULL ? sqlite3_errstr(code) : strerror(sys));
     return sk_err_set(e, -EIO, "FILE",
                       "cannot write the copy %s (%s); the partial copy is deleted: check that "
                       "disk, or give a FILE on another one",
@@ -3227,6 +3293,38 @@ static int to_rollback_journal(sqlite3 *db)
                  : sqlite3_extended_errcode(db);
     sqlite3_finalize(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_ERROR : rc;
+}
+
+/* The refusal of a backup that cannot open the store at from for reading (code: SQLite's).
+ * Reading a store in WAL mode needs its -shm file, made beside it when missing: this user may
+ * not make or write it, or, on a read-only file system, nobody can, when a WAL file that holds
+ * commits keeps the store from being read as it lies (see backup_uri). Trying again changes
+ * none of that. */
+static int cannot_read_store(struct sk_err *e, const char *from, int code)
+{
+    char *shm = xasprintf("%s-shm", from);
+    const char *slash = strrchr(from, '/');
+    int len = !slash ? 1 : slash == from ? 1 : (int)(slash - from);
+    int rc;
+    if (read_only_fs(from))
+        rc = sk_err_set(e, -EROFS, "db",
+                        "cannot copy the store %s (%s): its WAL file %s-wal holds commits, and "
+                        "reading them needs a -shm file, which cannot be made on its read-only "
+                        "file system; copy the store and its -wal file to a writable folder, and "
+                        "back up that copy",
+                        from, sqlite3_errstr(code), from);
+    else if (access(shm, F_OK) != 0)
+        rc = sk_err_set(e, -EACCES, "db",
+                        "cannot copy the store %s (%s): reading it needs its -shm file, which "
+                        "this user (uid %d) may not make in its folder %.*s; " USER_TODO,
+                        from, sqlite3_errstr(code), (int)geteuid(), len, slash ? from : ".");
+    else
+        rc = sk_err_set(e, -EACCES, "db",
+                        "cannot copy the store %s (%s): reading it needs its -shm file %s, which "
+                        "this user (uid %d) may not use; " USER_TODO,
+                        from, sqlite3_errstr(code), shm, (int)geteuid());
+    free(shm);
+    return rc;
 }
 
 /* Whether the backup that w watches (NULL: none does) was asked to stop. */
@@ -3342,12 +3440,16 @@ static void sync_folder(const char *path)
     free(dir);
 }
 
+static char *backup_uri(const char *path, bool *with_wal);
+
 int store_backup(const char *from, const char *to, struct store_copy_info *info,
                  const struct store_copy_watch *watch, struct sk_err *e)
 {
     struct stat st;
     if (lstat(to, &st) == 0)
         return sk_err_set(e, -EEXIST, "FILE", "%s exists; give a new file name", to);
+    int folder = store_is_folder(e, from);
+    if (folder) return folder;
     /* written under another name until whole: a copy cut off (a signal, a crash, a full disk)
      * never holds FILE's name, nor blocks it */
     char *partial = xasprintf("%s.partial", to);
@@ -3368,7 +3470,14 @@ int store_backup(const char *from, const char *to, struct store_copy_info *info,
     sqlite3 *src = NULL, *dst = NULL;
     int rc = 0;
     char why[256];
-    if (sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    /* on a read-only file system nobody writes the store, and its -shm file cannot be made:
+     * it is read as a backup is */
+    bool with_wal = false;
+    char *uri = read_only_fs(from) ? backup_uri(from, &with_wal) : NULL;
+    int opened = sqlite3_open_v2(uri ? uri : from, &src,
+                                 SQLITE_OPEN_READONLY | (uri ? SQLITE_OPEN_URI : 0), NULL);
+    free(uri);
+    if (opened != SQLITE_OK) {
         rc = cannot_open(e, "db", "store", from, src, STORE_TODO);
         goto out;
     }
@@ -3381,16 +3490,23 @@ int store_backup(const char *from, const char *to, struct store_copy_info *info,
     }
     sqlite3_progress_handler(dst, 1000, on_check_progress, (void *)watch);
     int copied = copy_db_watched(src, dst, watch);
+    /* the copy took the store's header, which says WAL mode: read in the normal locking mode,
+     * it would need a -shm file beside it, for which a disk the copy just fits on has no room.
+     * Locked exclusively (it is this backup's alone anyway), SQLite keeps that index in memory. */
+    if (!copied) sqlite3_exec(dst, "PRAGMA locking_mode=EXCLUSIVE", NULL, NULL, NULL);
     int checked = copied ? copied : check_store(dst, info, why, sizeof why);
     int journal = checked ? 0 : to_rollback_journal(dst);
+    int sys = dst ? sqlite3_system_errno(dst) : 0;
     if (copy_stopped(watch))
         rc = sk_err_set(e, -EINTR, "FILE", "stopped before the copy %s was whole; the partial "
                                            "copy is deleted", to);
     else if (checked == SQLITE_NOTADB)
         rc = sk_err_set(e, -EINVAL, "db", "%s is not a store of sked (%s); " STORE_TODO, from,
                         copied ? sqlite3_errstr(copied) : why);
-    else if (write_failed(copied) || journal)
-        rc = cannot_write_copy(e, to, copied ? copied : journal);
+    else if (write_failed(copied, sys) || journal)
+        rc = cannot_write_copy(e, to, copied ? copied : journal, sys);
+    else if ((copied & 0xff) == SQLITE_CANTOPEN || (copied & 0xff) == SQLITE_READONLY)
+        rc = cannot_read_store(e, from, copied);
     else if (copied)
         rc = sk_err_set(e, -EIO, "db", "cannot copy the store %s (%s); try again", from,
                         sqlite3_errstr(copied));
@@ -3399,6 +3515,8 @@ int store_backup(const char *from, const char *to, struct store_copy_info *info,
                         "the copy %s is damaged (%s) and is deleted; check the store %s with "
                         "sqlite3 (PRAGMA integrity_check) and the disk, then back up again",
                         to, why, from);
+    else if (disk_full(checked, sys))
+        rc = cannot_write_copy(e, to, checked, sys);
     else if (checked)
         rc = sk_err_set(e, -EIO, "FILE",
                         "cannot read back the copy %s (%s) to check it, and it is deleted; check "
@@ -3508,7 +3626,8 @@ static int replaceable(sqlite3 *db, char *why, size_t n)
  * then writes nothing beside it (no -shm or journal), so one in a folder this user may not
  * write reads too, even one still in WAL mode (older sked backup wrote them so). A backup with
  * a WAL file beside it that holds something is read with it, as SQLite reads a store, since
- * the WAL holds the latest of its contents; that needs its folder to be writable. */
+ * the WAL holds the latest of its contents; that needs its folder to be writable. A store on a
+ * read-only file system, which nobody can be writing, is read the same way by sked backup. */
 static char *backup_uri(const char *path, bool *with_wal)
 {
     char *wal = xasprintf("%s-wal", path);
@@ -3558,12 +3677,14 @@ int store_restore(const char *from, const char *to, struct store_copy_info *info
         goto out;
     }
     if ((rc = check_backup(src, from, with_wal, info, e)) != 0) goto out;
+    if ((rc = store_is_folder(e, to)) != 0) goto out;
     /* a missing store is made as sked makes one (its owner's alone); an existing one keeps its
      * mode */
     int crc = create_private(to);
     made = crc == 0;
     if (crc && crc != -EEXIST) {
-        rc = cannot_create(e, "db", "the store ", to, -crc, STORE_TODO);
+        rc = cannot_create(e, "db", "the store ", to, -crc,
+                           crc == -EACCES || crc == -EPERM ? USER_TODO : STORE_TODO);
         goto out;
     }
     if (sqlite3_open_v2(to, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
@@ -3577,22 +3698,50 @@ int store_restore(const char *from, const char *to, struct store_copy_info *info
         rc = not_replaced(e, to, other == -1 ? NULL : why);
         goto out;
     }
+    /* SQLite opens a file this user may not write read-only, without a word */
+    if (sqlite3_db_readonly(dst, "main") == 1) {
+        rc = read_only_fs(to)
+                 ? sk_err_set(e, -EROFS, "db",
+                              "cannot write the store %s: it is on a read-only file system; "
+                              "mount it read-write, or " STORE_TODO,
+                              to)
+                 : sk_err_set(e, -EACCES, "db",
+                              "cannot write the store %s: it is not writable by this user (uid "
+                              "%d); " USER_TODO,
+                              to, (int)geteuid());
+        goto out;
+    }
     /* a running sked keeps the WAL open; an exclusive lock tells us it is there */
     sqlite3_busy_timeout(dst, 0);
     char *msg = NULL;
     if (sqlite3_exec(dst, "PRAGMA journal_mode=WAL; BEGIN EXCLUSIVE; COMMIT;", NULL, NULL,
                      &msg) != SQLITE_OK ||
         sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, &msg) != SQLITE_OK) {
-        if (sqlite3_errcode(dst) == SQLITE_NOTADB) /* not overwritten: it may be anything */
+        int code = sqlite3_errcode(dst);
+        if (code == SQLITE_NOTADB) /* not overwritten: it may be anything */
             rc = not_replaced(e, to, msg ? msg : sqlite3_errmsg(dst));
-        else
+        else if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
             rc = sk_err_set(e, -EBUSY, "db", "%s is in use (is sked running? stop it first)", to);
+        else if (*unwritable_folder(to))
+            rc = sk_err_set(e, -EACCES, "db",
+                            "cannot write the store %s (%s): its folder is not writable by this "
+                            "user (uid %d), and SQLite writes the store's journal files beside "
+                            "it; " USER_TODO,
+                            to, sqlite3_errmsg(dst), (int)geteuid());
+        else
+            rc = sk_err_set(e, -EIO, "db", "cannot write the store %s (%s); check its disk", to,
+                            sqlite3_errmsg(dst));
         sqlite3_free(msg);
         goto out;
     }
     if ((rc = copy_db(src, dst)) != 0)
-        rc = sk_err_set(e, -EIO, "db", "cannot copy the backup into %s (%s); try again", to,
-                        sqlite3_errstr(rc));
+        rc = disk_full(rc, sqlite3_system_errno(dst))
+                 ? sk_err_set(e, -ENOSPC, "db",
+                              "cannot copy the backup into %s: its disk is full (%s); free "
+                              "space on that disk, then restore again",
+                              to, sqlite3_errstr(rc))
+                 : sk_err_set(e, -EIO, "db", "cannot copy the backup into %s (%s); try again", to,
+                              sqlite3_errstr(rc));
     else
         sqlite3_exec(dst, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
 out:

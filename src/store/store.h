@@ -41,6 +41,12 @@ int store_fold_run_counts(struct store *s);
 /* Schema version applied, and the newest this sked knows (equal once migrated). */
 int store_version(struct store *s);
 int store_latest_version(void);
+/* Whether the last failure of a call (the one logged) was the disk of the store being full:
+ * the local tools then say so in their own words. */
+bool store_failed_full(const struct store *s);
+/* The refusal of a --db that names a folder (-EISDIR, naming the file sked serve would make in
+ * it); 0 when path is no folder. */
+int store_is_folder(struct sk_err *e, const char *path);
 /* A number that changes whenever what the store holds may have changed: a write of this
  * process (committed or not, or undone), or a commit of another connection seen by a read. What
  * was read and kept while it stays the same is still what a read would give. */

@@ -5,6 +5,7 @@ import http.client
 import http.server
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -1807,6 +1808,127 @@ class TestStorePaths(unittest.TestCase):
                              "or disk is full); the partial copy is deleted: free space on that "
                              "disk, or give a FILE on another one\n" % copy))
 
+    def test_a_backup_onto_a_disk_with_room_for_the_copy_alone_is_made(self):
+        """The copy takes the store's WAL mode with its header: read back to be checked as a
+        store in WAL mode is read, it would need a -shm file beside it (32 KiB), for which a
+        disk the copy just fits on has no room."""
+        small = tempfile.mkdtemp(prefix="room-for-the-copy-", dir=self.tmp)
+        copy = os.path.join(small, "b.db")
+        with open(self.db, "rb") as f:
+            self.assertEqual(f.read(20)[18:], b"\x02\x02")  # the store is in WAL mode
+        kib = -(-os.path.getsize(self.db) // 4096) * 4 + 12
+        p = self.in_namespace('mount -t tmpfs -o size=%dk tmpfs "$1" && "$0" backup "$2" --db "$3" '
+                              '&& ls "$1" && od -An -tx1 -j18 -N2 "$2"' % kib,
+                              small, copy, self.db)
+        self.assertEqual((p.returncode, p.stderr), (0, ""), p)
+        out = p.stdout.splitlines()
+        self.assertTrue(out[0].startswith("backed up to %s: 1 job(s)" % copy), p.stdout)
+        self.assertEqual(out[1], "b.db")  # no -shm, -wal or -journal beside it
+        self.assertEqual(out[2].split(), ["01", "01"])  # out of WAL mode
+
+    def nobody(self):
+        """The command prefix that runs as the user nobody; the test is skipped unless this
+        runs as root."""
+        if os.geteuid() != 0 or not shutil.which("setpriv"):
+            self.skipTest("needs root (and setpriv) to run sked as another user")
+        return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+    def shared_folder(self, owner=0):
+        """A new folder outside the test's own (which only root may enter), readable by all and
+        writable by owner alone."""
+        folder = tempfile.mkdtemp(prefix="sked-test-shared-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        os.chmod(folder, 0o755)
+        os.chown(folder, owner, -1)
+        return folder
+
+    def test_a_store_this_user_may_not_write_or_read_is_named_so(self):
+        """restore onto a store, or into a folder, that this user may not write, and backup of
+        a store in WAL mode whose -shm file this user may not make, say so and whom to run them
+        as: not that sked runs, nor to try again."""
+        nobody, uid = self.nobody(), pwd.getpwnam("nobody").pw_uid
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+        def fails(*args, says):
+            p = subprocess.run(nobody + [skedtest.BIN] + list(args), env=env, capture_output=True,
+                               text=True, timeout=60)
+            self.assertEqual((p.returncode, p.stderr), (1, "sked %s: %s\n" % (args[0], says)))
+        folder = self.shared_folder()  # root's
+        backup = os.path.join(folder, "b.db")
+        shutil.copy(self.backup, backup)
+        store = os.path.join(folder, "sked.db")
+        shutil.copy(self.db, store)  # in WAL mode, as sked leaves it
+        for f in (backup, store):
+            os.chmod(f, 0o644)
+        with open(store, "rb") as f:
+            before = f.read()
+        todo = "run this as the user sked serve runs as"
+        fails("restore", backup, "--db", store,
+              says="cannot write the store %s: it is not writable by this user (uid %d); %s"
+                   % (store, uid, todo))
+        with open(store, "rb") as f:
+            self.assertEqual(f.read(), before)
+        fails("restore", backup, "--db", os.path.join(folder, "new.db"),
+              says="cannot create the store %s/new.db: its folder %s is not writable by this "
+                   "user (uid %d); %s" % (folder, folder, uid, todo))
+        out = self.shared_folder(owner=uid)
+        fails("backup", os.path.join(out, "c.db"), "--db", store,
+              says="cannot copy the store %s (attempt to write a readonly database): reading it "
+                   "needs its -shm file, which this user (uid %d) may not make in its folder "
+                   "%s; %s" % (store, uid, folder, todo))
+        self.assertEqual(os.listdir(out), [])
+        self.assertEqual(sorted(os.listdir(folder)), ["b.db", "sked.db"])
+
+    def test_a_store_on_a_read_only_file_system_is_backed_up_not_served(self):
+        """Nobody writes a store on a read-only file system, nor can its -shm file be made
+        there: sked serve says the file system is read-only and to serve a copy, which sked
+        backup makes."""
+        folder = tempfile.mkdtemp(prefix="read-only-store-", dir=self.tmp)
+        store = os.path.join(folder, "sked.db")
+        shutil.copy(self.db, store)  # in WAL mode, with no -wal or -shm file
+        p = self.read_only(folder, "serve", "--db", store, "--listen", "127.0.0.1:0", "--tasks",
+                           os.path.join(skedtest.SRC, "tasks.d"))
+        self.assertEqual((p.returncode, p.stderr),
+                         (1, "sked serve: %s: the store is on a read-only file system: sked writes "
+                             "it; mount it read-write, or serve a copy (sked backup COPY --db %s)\n"
+                             % (store, store)))
+        copy = os.path.join(self.tmp, "copy-of-read-only.db")
+        p = self.read_only(folder, "backup", copy, "--db", store)
+        self.assertEqual((p.returncode, p.stderr), (0, ""), p)
+        self.assertIn("backed up to %s: 1 job(s)" % copy, p.stdout)
+        self.assertEqual(os.listdir(folder), ["sked.db"])
+        target = os.path.join(folder, "restored.db")
+        p = self.read_only(folder, "restore", copy, "--db", target)
+        self.assertEqual((p.returncode, p.stderr),
+                         (1, "sked restore: cannot create the store %s: its folder %s is on a "
+                             "read-only file system; pass --db with the path sked serve uses\n"
+                             % (target, folder)))
+
+    def test_the_local_tools_say_the_disk_of_the_store_is_full(self):
+        """With room for the store's -shm file (32 KiB) and no more, the store opens and no
+        write fits: each tool says what to do, after the store's own log line."""
+        store = os.path.join(self.tmp, "with-zed.db")
+        shutil.copy(self.db, store)
+        r = subprocess.run([skedtest.BIN, "user", "add", "zed", "--role", "viewer",
+                            "--no-password", "--db", store], capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 0, r)
+        small = tempfile.mkdtemp(prefix="full-disk-", dir=self.tmp)
+        db = os.path.join(small, "sked.db")
+        for cmd in (["user", "add", "amy", "--role", "viewer", "--no-password"],
+                    ["token", "create", "--user", "zed", "--name", "ci"],
+                    ["user", "delete", "zed", "--yes"]):
+            p = self.in_namespace(
+                'mount -t tmpfs -o size=256k tmpfs "$1" && cp "$2" "$1/sked.db" && '
+                'head -c $(($(stat -f -c "%a*%S" "$1") - 32768)) /dev/zero > "$1/fill" '
+                '&& shift 2 && exec "$0" "$@"', small, store, *cmd, "--db", db)
+            self.assertEqual(p.returncode, 1, p)
+            lines = p.stderr.splitlines()
+            self.assertEqual(len(lines), 2, p.stderr)
+            self.assertIn(" level=error event=store.error op=", lines[0])
+            self.assertEqual(lines[1], "sked %s: cannot write the store %s: the disk that holds "
+                                       "it is full; free space on that disk (df %s), then run "
+                                       "this again" % (" ".join(cmd[:2]), db, small))
+
     def test_a_path_that_is_no_store_is_named_alike_by_every_command(self):
         out = os.path.join(self.tmp, "new-backup.db")
         missing = os.path.join(self.tmp, "missing.db")
@@ -1821,6 +1943,12 @@ class TestStorePaths(unittest.TestCase):
         self.fails("backup", os.path.join(self.tmp, "no", "dir", "b.db"), "--db", self.db,
                    says="cannot create %s/no/dir/b.db: its folder %s/no/dir does not exist; "
                         "create it first, or give another FILE" % (self.tmp, self.tmp))
+        # a folder given for the store names the file it would hold
+        for cmd in (["backup", out], ["restore", self.backup], ["user", "list"], ["token", "list"]):
+            self.fails(*cmd, "--db", self.tmp + "/",
+                       says="%s/ is a folder, not a store: pass --db with the path of the store's "
+                            "file (such as %s/sked.db), the path sked serve uses" % (self.tmp, self.tmp))
+        self.assertFalse(os.path.exists(out))
 
     def test_restore_names_the_backup_or_the_store_that_is_wrong(self):
         target = os.path.join(self.tmp, "restored.db")
