@@ -669,6 +669,21 @@ class Arguments(unittest.TestCase):
             self.assertEqual(s.wait_run(given)["args"]["since"], "2026-01-01T00:00:00.000000+00:00")
             self.assertNotIn("since", s.wait_run(custom)["args"])
 
+    def test_a_retry_keeps_the_since_of_the_attempt_it_follows(self):
+        """A retry redoes its failed attempt's window: a success of the job while it waited
+        for its backoff does not move its since, not even from null (a first run's)."""
+        with Sked(tasks={"echo.json": ECHO}, args=FAST) as s:
+            job = s.create_job("echo", max_retries=1, retry_backoff="1s")
+            failed = s.wait_run(s.run_job(job["id"], args={"exit": 4}))
+            self.assertEqual((failed["status"], failed["args"]["since"]), ("FAILED", None))
+            ok = s.wait_run(s.run_job(job["id"]))
+            self.assertEqual(ok["status"], "SUCCESS")
+            retry = wait_for(lambda: [r for r in s.get("/api/jobs/%s/runs" % job["id"]).json
+                                      ["hits"]["hits"] if r["trigger"] == "retry"])[0]
+            retry = s.wait_run(retry, timeout=20)
+            self.assertGreater(retry["started_at"], ok["finished_at"])
+            self.assertEqual((retry["attempt"], retry["args"]), (2, failed["args"]))
+
     def test_schema_defaults_fill_missing_arguments(self):
         done, lines = self.run_echo(args={"count": 9})
         self.assertEqual(done["args"], {"since": None, "exit": 0, "name": "world", "count": 9,
