@@ -1012,7 +1012,8 @@ void dispatch_start_failed(struct active *a, const char *why)
 /* A run whose since is sked's to choose (since_auto) takes, as it starts, the start of its
  * job's last successful run when that is later than the since it was made with: a run that
  * waited in its queue, or for its job's active run, follows the success that ended meanwhile,
- * and their windows meet rather than overlap. Its log says so. */
+ * and their windows meet rather than overlap (its arguments show it: the task's log is left to
+ * the task). */
 static void settle_since(struct active *a)
 {
     if (!a->run.since_auto) return;
@@ -1030,11 +1031,6 @@ static void settle_since(struct active *a)
         json_decref(args);
         return;
     }
-    char *msg = xasprintf("since %s: the start of the job's last successful run, which ended "
-                          "after this run was made (with since %s)",
-                          ts, cur ? cur : "null");
-    logcap_line(&a->cap, LL_INFO, STREAM_SKED, msg, time_now_us());
-    free(msg);
     if (a->xargs == a->run.args) {
         json_decref(a->xargs);
         a->xargs = json_incref(args);
