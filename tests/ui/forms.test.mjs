@@ -246,6 +246,53 @@ test('the schedule dialog marks an interval of 0, and names the schedule as it d
   await dialog.waitFor({ state: 'detached' });
 });
 
+test('a save that fails stays said in the schedule and backfill dialogs, though a preview ends after it', async () => {
+  const other = await sked.createJob({ title: 'Refused saves', task: 'text_args' });
+  // the server cannot write: each save is refused, the previews are answered
+  const refuse = (route) => (route.request().method() === 'GET' ? route.continue()
+    : route.fulfill({ status: 503, contentType: 'application/json',
+      body: JSON.stringify({ status: 503, message: 'The store failed; see the server log' }) }));
+  await page.route(`**/api/jobs/${other.id}`, refuse);
+  await page.route(`**/api/jobs/${other.id}/actions/backfill`, refuse);
+  try {
+    await page.goto(`${sked.url}/jobs/${other.id}`);
+    await page.getByRole('button', { name: 'Schedule…' }).click();
+    let dialog = page.getByRole('dialog', { name: /Schedule/ });
+    // Save at once: the preview of what was typed is still to come, and ends after the refusal
+    await dialog.getByLabel('Minutes').fill('5');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    const summary = dialog.locator('.error-summary');
+    await until(async () => assert.match(await summary.innerText(), /store failed/));
+    await dialog.locator('.preview-table').waitFor();
+    await page.waitForTimeout(500);
+    assert.match(await summary.innerText(), /store failed/, 'still said once the preview is shown');
+    // a change goes on from there: the next preview clears it
+    await dialog.getByLabel('Minutes').fill('6');
+    await until(async () => assert.doesNotMatch(await summary.innerText(), /store failed/));
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog', { name: 'Discard your changes?' }).getByRole('button', { name: 'Discard' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    await page.getByRole('button', { name: 'Backfill…' }).click();
+    dialog = page.getByRole('dialog', { name: /Backfill/ });
+    await dialog.getByLabel('From').fill('2026-01-01');
+    await dialog.getByLabel('Step').fill('1d');
+    const start = dialog.getByRole('button', { name: /^Start \d+ runs?$/ });
+    await until(async () => assert.equal(await start.isEnabled(), true));
+    await dialog.getByLabel('Title').fill('windows');
+    await start.click();
+    await until(async () => assert.match(await dialog.locator('.error-summary').innerText(), /store failed/));
+    await page.waitForTimeout(800);
+    assert.match(await dialog.locator('.error-summary').innerText(), /store failed/);
+    await page.keyboard.press('Escape');
+    const ask = page.getByRole('dialog', { name: 'Discard your changes?' });
+    if (await ask.count()) await ask.getByRole('button', { name: 'Discard' }).click();
+  } finally {
+    await page.unroute(`**/api/jobs/${other.id}`);
+    await page.unroute(`**/api/jobs/${other.id}/actions/backfill`);
+  }
+});
+
 test('the hint of a number with a minimum or a maximum alone says it in words, not with ∞', async () => {
   await page.goto(`${sked.url}/jobs/new`);
   await page.getByLabel('Task').selectOption('bounds');

@@ -40,6 +40,24 @@ test('the runs page: a page past the end shows the last page there is', async ()
   await until(async () => assert.match(page.url(), /[?&]page=2\b/));
 });
 
+test('the Job filter says so when its text names no job, rather than keep another job\'s list under it', async () => {
+  await page.goto(`${sked.url}/runs?job_id=${job.id}`);
+  const box = page.getByLabel('Job', { exact: true });
+  await until(async () => assert.equal(await box.inputValue(), 'Many quick runs'));
+  await box.fill('Many quick');
+  await box.press('Enter');
+  const error = page.locator(`#${await box.getAttribute('id')}-err`);
+  await until(async () => assert.equal(await error.innerText(),
+    'No job is titled “Many quick”: pick one of the suggestions, or paste a job id. '
+    + 'The list is still of the job picked before.'));
+  assert.equal(await box.getAttribute('aria-invalid'), 'true');
+  assert.match(page.url(), new RegExp(`job_id=${job.id}`)); // the list it still shows
+  // typing on takes the note away; a title picked filters by it
+  await box.fill('Many quick runs');
+  await until(async () => assert.equal(await error.innerText(), ''));
+  assert.equal(await box.getAttribute('aria-invalid'), null);
+});
+
 test('the job page: deleting the only run of the last page shows the page before it', async () => {
   await page.goto(`${sked.url}/jobs/${job.id}`);
   await page.getByRole('button', { name: 'Page 2' }).click();

@@ -396,6 +396,21 @@ function intervalFieldsOf(s) {
   };
 }
 
+/**
+ * Keeps a failed save's errors shown in a dialog with a live preview: a preview asked for by a
+ * change made before the save, ending after the save failed, would clear them, and the click
+ * would seem to have done nothing. They go once the user changes something again.
+ */
+function saveErrorsKeeper(content) {
+  let inputs = 0;
+  let kept = -1;
+  content.addEventListener('input', () => { inputs += 1; }, true);
+  return {
+    keep() { kept = inputs; },
+    mayClear() { return inputs > kept; },
+  };
+}
+
 /** The "Schedule" dialog: interval, crontab or cron expression, with a live preview. */
 export function scheduleDialog(job, { onSaved } = {}) {
   const s = job.schedule || { type: 'interval' };
@@ -505,7 +520,7 @@ export function scheduleDialog(job, { onSaved } = {}) {
     const blank = (schedule.type === 'interval' && !INTERVAL_FIELDS.some(([f]) => f in schedule))
       || (schedule.type === 'cron' && !schedule.expression);
     if (blank) {
-      clearErrors(formEl);
+      if (saved.mayClear()) clearErrors(formEl);
       previewBody.replaceChildren();
       previewStatus.textContent = schedule.type === 'cron' ? 'Enter an expression to see when it fires.' : 'Enter an interval to see when it fires.';
       return;
@@ -519,7 +534,7 @@ export function scheduleDialog(job, { onSaved } = {}) {
     if (kept && schedule.type === 'interval') request.from = job.next_run;
     try {
       const r = await api.post('/schedules/preview', request, { signal: controller.signal });
-      clearErrors(formEl);
+      if (saved.mayClear()) clearErrors(formEl);
       const start = kept ? `Unchanged: saving keeps the next run, ${fullTime(job.next_run)}. `
         : schedule.type === 'interval'
           ? `An interval fires at once ${job.active || activeBox.checked ? 'when saved' : 'when the job is activated'}, then every interval. `
@@ -567,6 +582,7 @@ export function scheduleDialog(job, { onSaved } = {}) {
   const content = h('div', { class: 'schedule-form' },
     h('p', { class: 'hint current-schedule' }, `Current schedule: ${describeSchedule(job.schedule)}.`, nextText ? ` ${nextText}` : null),
     summary, typeSet, intervalPanel, crontabPanel, cronPanel, tzField, jitterField, activeNotice, preview);
+  const saved = saveErrorsKeeper(content);
   showPanel();
 
   async function patch(body, done) {
@@ -580,6 +596,7 @@ export function scheduleDialog(job, { onSaved } = {}) {
       if (onSaved) onSaved(updated);
     } catch (err) {
       if (err.status === 401) return;
+      saved.keep();
       const f = applyErrors(formEl, err, SCHEDULE_NAMES);
       if (f) f.focus();
     } finally {
@@ -783,7 +800,7 @@ export async function backfill(job) {
     windows = 0;
     startBtn.disabled = true;
     if (!from.value.trim() || !step.value.trim()) {
-      clearErrors(formEl);
+      if (saved.mayClear()) clearErrors(formEl);
       previewBody.replaceChildren();
       previewStatus.textContent = 'Enter where the range starts and a step to see its windows.';
       return;
@@ -792,7 +809,7 @@ export async function backfill(job) {
     previewStatus.textContent = 'Computing…';
     try {
       const r = await api.post(`/jobs/${job.id}/actions/backfill?dry_run=true`, request(), { signal: controller.signal });
-      clearErrors(formEl);
+      if (saved.mayClear()) clearErrors(formEl);
       windows = r.total;
       startBtn.disabled = false;
       put(startBtn.querySelector('span'), `Start ${r.total} run${r.total === 1 ? '' : 's'}`);
@@ -826,6 +843,7 @@ export async function backfill(job) {
     describedAlsoBy(field({ label: 'Queue', control: queue, field: 'queue', hint: 'Where the runs wait for free slots: a queue of one slot runs the windows one after another.', extra: queueNote }), queue, queueNote),
     field({ label: 'Title', control: title, field: 'title', hint: 'One title for every run; empty: each run is titled by its window.' }),
     h('section', { class: 'preview', 'aria-label': 'Windows of the backfill' }, h('h3', {}, 'Windows'), previewStatus, previewBody));
+  const saved = saveErrorsKeeper(content);
 
   let busy = false;
   dlg = openDialog({
@@ -841,6 +859,7 @@ export async function backfill(job) {
         navigate(`/jobs/${job.id}`);
       } catch (err) {
         if (err.status === 401) return;
+        saved.keep();
         const first = applyErrors(dlg.dialog.querySelector('form'), err);
         if (first) first.focus();
         startBtn.disabled = false;

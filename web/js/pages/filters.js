@@ -41,10 +41,24 @@ export async function jobPicker(jobId, onChange) {
     } catch { /* suggestions are a convenience */ }
     settle();
   }, 200);
-  function settle() {
+  // text that names no job, once the field is left (or Enter pressed): said, so that the list
+  // is not taken for that job's
+  function unmatched(v, left) {
+    const err = document.getElementById(`${box.id}-err`);
+    if (!err) return;
+    err.textContent = left ? `No job is titled “${v}”: pick one of the suggestions, or paste a job id. `
+      + (current ? 'The list is still of the job picked before.' : 'The list is of every job.') : '';
+    if (left) box.setAttribute('aria-invalid', 'true');
+    else box.removeAttribute('aria-invalid');
+  }
+  function settle(e) {
     const v = box.value.trim();
     const id = !v ? '' : UUID.test(v) ? v.toLowerCase() : byLabel.get(v) || null;
-    if (id === null) return; // still typing: nothing picked yet
+    if (id === null) { // still typing (nothing picked yet), unless the field was left
+      if (e && e.type === 'change') unmatched(v, true);
+      return;
+    }
+    unmatched(v, false);
     if (id !== current) {
       current = id;
       onChange();
