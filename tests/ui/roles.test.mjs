@@ -127,6 +127,11 @@ test('an operator runs a job type that keeps its runs to the saved arguments', a
   assert.equal(runs.length, 1);
   assert.equal(runs[0].started_by.name, 'Olga Operator');
   assert.equal(runs[0].args.url, `${sked.url}/healthz`);
+  // a backfill would give each run a since of its own: not offered (the server refuses it)
+  await page.goto(`${sked.url}/jobs/${call.id}`);
+  const actions = page.getByRole('toolbar', { name: 'Job actions' });
+  await actions.getByRole('button', { name: 'Configure and run…' }).waitFor();
+  assert.equal(await actions.getByRole('button', { name: 'Backfill…' }).count(), 0);
 });
 
 test('an operator runs a job that refers to a secret with its saved arguments', async () => {

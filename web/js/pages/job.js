@@ -125,7 +125,10 @@ export async function jobPage(el, { params, query, token }) {
       h('div', { class: 'back-row' }, action('back', h('a', { href: '/jobs', class: 'btn btn-ghost btn-small' }, icon('back'), h('span', {}, 'Jobs')))),
       pageHeader(job.title, [
         can('run') ? action('run', button('Configure and run…', { iconName: 'play', onclick: () => configureAndRun(job) })) : null,
-        can('run') ? action('backfill', button('Backfill…', { iconName: 'clock', onclick: () => backfill(job) })) : null,
+        // a backfill gives each run a since of its own: admins only, where the job type keeps
+        // its runs to the saved arguments
+        can('run') && (can('edit') || !task || task.operator_args !== false)
+          ? action('backfill', button('Backfill…', { iconName: 'clock', onclick: () => backfill(job) })) : null,
         can('run') ? action('stopruns', button('Stop runs…', { iconName: 'stop', onclick: () => stopJobRuns(job, { onStopped: refresh }) })) : null,
         can('schedule') ? action('schedule', button('Schedule…', { iconName: 'calendar', onclick: () => scheduleDialog(job, { onSaved: reload }) })) : null,
         can('activate') ? action('active', button(job.active ? 'Deactivate' : 'Activate', { iconName: 'power', onclick: toggleActive })) : null,
