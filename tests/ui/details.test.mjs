@@ -384,6 +384,9 @@ test('a since without an offset is UTC wherever the UI reads one, in any browser
   await until(async () => assert.equal(await note.innerText(), 'Value that will be used: Jan 1, 2026, 01:00:00 AM GMT+1 (2026-01-01 00:00:00 UTC), as entered.'));
   await since.fill('2026-01-01T00:00+01:00');
   await until(async () => assert.match(await note.innerText(), /\(2025-12-31 23:00:00 UTC\), as entered\.$/));
+  // one in the future would handle nothing: said before the server refuses it
+  await since.fill('2099-01-01');
+  await until(async () => assert.match(await note.innerText(), /^Value that will be used: None yet: .*\(2099-01-01 00:00:00 UTC\) is in the future, and a run handles what changed since then\.$/));
   // what the server would refuse is said at once, with the formats it reads; Run now sends nothing
   await since.fill('yesterday');
   await until(async () => assert.equal(await note.innerText(), 'Value that will be used: None yet: “yesterday” is refused (not a date-time; '

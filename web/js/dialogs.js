@@ -132,7 +132,10 @@ export async function configureAndRun(job, { from = null } = {}) {
     let text;
     if (custom) text = customSince(custom.since);
     else if (typed && dateTimeProblem(typed)) text = `None yet: “${typed}” is refused (${readInstant(typed).problem}).`;
-    else if (typed) text = `${bothTimes(readInstant(typed).date)}, as entered.`;
+    else if (typed && readInstant(typed).date > new Date()) {
+      // as the server refuses it: a run handles what changed since then, and nothing has yet
+      text = `None yet: ${bothTimes(readInstant(typed).date)} is in the future, and a run handles what changed since then.`;
+    } else if (typed) text = `${bothTimes(readInstant(typed).date)}, as entered.`;
     else if (lastSuccess) {
       text = `${bothTimes(parseTime(lastSuccess))} — the start of the last successful run${savedSince ? ' (not the since saved with the job: the fields replace the saved arguments)' : ''}.`;
     } else text = 'None: this job has no successful run yet, so the task starts from the beginning.';
