@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { startSked, ADMIN_PASSWORD } from './lib/sked.mjs';
-import { launch, newPage, signIn, until, row } from './lib/browser.mjs';
+import { launch, newPage, signIn, until, row, finish } from './lib/browser.mjs';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
@@ -96,10 +96,7 @@ after(async () => {
   for (const r of [queued, running]) {
     if (r) await sked.api('POST', `/api/jobs/${slow.id}/runs/${r.id}/actions/stop`).catch(() => {});
   }
-  const errors = pages.flatMap((p) => p.errors.map(String));
-  await browser?.close();
-  await sked?.stop();
-  assert.deepEqual(errors, [], 'the pages raised no script error');
+  await finish({ pages, browser, sked });
 });
 
 async function open(opts) {

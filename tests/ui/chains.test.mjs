@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { startSked } from './lib/sked.mjs';
-import { launch, newPage, signIn, until, shot, fieldError } from './lib/browser.mjs';
+import { launch, newPage, signIn, until, shot, fieldError, finish } from './lib/browser.mjs';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const LABEL = 'When a run succeeds, start these jobs';
@@ -34,10 +34,7 @@ before(async () => {
 });
 
 after(async () => {
-  const errors = pages.flatMap((p) => p.errors.map(String));
-  await browser?.close();
-  await sked?.stop();
-  assert.deepEqual(errors, [], 'the pages raised no script error');
+  await finish({ pages, browser, sked });
 });
 
 async function open(opts) {

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSked } from './lib/sked.mjs';
-import { launch, newPage, signIn, until, shot, row } from './lib/browser.mjs';
+import { launch, newPage, signIn, until, shot, row, finish } from './lib/browser.mjs';
 
 // A job type whose runs fail with a message of several lines.
 const FAILING_TASK = {
@@ -47,10 +47,7 @@ before(async () => {
 });
 
 after(async () => {
-  const errors = pages.flatMap((p) => p.errors.map(String));
-  await browser?.close();
-  await sked?.stop();
-  assert.deepEqual(errors, [], 'the pages raised no script error');
+  await finish({ pages, browser, sked });
 });
 
 async function open(opts) {

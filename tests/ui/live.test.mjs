@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSked, FLOOD_TASK } from './lib/sked.mjs';
-import { launch, newPage, signIn, until } from './lib/browser.mjs';
+import { launch, newPage, signIn, until, finish } from './lib/browser.mjs';
 
 const TABS = 8;
 let sked;
@@ -24,10 +24,7 @@ before(async () => {
 });
 
 after(async () => {
-  const errors = pages.flatMap((p) => p.errors.map(String));
-  await browser?.close();
-  await sked?.stop();
-  assert.deepEqual(errors, [], 'the pages raised no script error');
+  await finish({ pages, browser, sked });
 });
 
 /** Another tab of the signed-in browser (same context: same cookies, same connections). */

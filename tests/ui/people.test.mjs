@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSked, ADMIN_PASSWORD } from './lib/sked.mjs';
-import { launch, newPage, signIn, until, fieldError } from './lib/browser.mjs';
+import { launch, newPage, signIn, until, fieldError, finish } from './lib/browser.mjs';
 
 const NEW_PASSWORD = 'admin-password-2';
 let sked;
@@ -21,10 +21,7 @@ before(async () => {
 });
 
 after(async () => {
-  const errors = pages.flatMap((p) => p.errors.map(String));
-  await browser?.close();
-  await sked?.stop();
-  assert.deepEqual(errors, [], 'the pages raised no script error');
+  await finish({ pages, browser, sked });
 });
 
 async function open(opts) {

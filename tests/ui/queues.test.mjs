@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSked } from './lib/sked.mjs';
-import { launch, newPage, signIn, until, shot, row } from './lib/browser.mjs';
+import { launch, newPage, signIn, until, shot, row, finish } from './lib/browser.mjs';
 
 // Sleeps in the queue "low" (one slot): a second run waits behind it.
 const SLOW_TASK = {
@@ -50,10 +50,7 @@ before(async () => {
 
 after(async () => {
   for (const r of started) await sked.api('POST', `/api/jobs/${slow.id}/runs/${r.id}/actions/stop`).catch(() => {});
-  const errors = pages.flatMap((p) => p.errors.map(String));
-  await browser?.close();
-  await sked?.stop();
-  assert.deepEqual(errors, [], 'the pages raised no script error');
+  await finish({ pages, browser, sked });
 });
 
 async function open(username, opts) {

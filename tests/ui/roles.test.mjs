@@ -8,7 +8,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSked } from './lib/sked.mjs';
-import { launch, newPage, signIn, until, row, fieldError } from './lib/browser.mjs';
+import { launch, newPage, signIn, until, row, fieldError, finish } from './lib/browser.mjs';
 
 let sked;
 let browser;
@@ -29,10 +29,7 @@ before(async () => {
 
 after(async () => {
   if (longRun) await sked.api('POST', `/api/jobs/${job.id}/runs/${longRun.id}/actions/stop`).catch(() => {});
-  const errors = pages.flatMap((p) => p.errors.map(String));
-  await browser?.close();
-  await sked?.stop();
-  assert.deepEqual(errors, [], 'the pages raised no script error');
+  await finish({ pages, browser, sked });
 });
 
 async function pageFor(user, password) {

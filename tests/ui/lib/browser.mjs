@@ -49,10 +49,10 @@ export async function newPage(browser, {
 
 /**
  * The end of a test file: the browser closed and sked stopped (whichever were started), then
- * the check that no page raised a script error.
+ * the check that no page (page, or each of pages) raised a script error.
  */
-export async function finish({ page, browser, sked }) {
-  const errors = page ? page.errors.map(String) : [];
+export async function finish({ page, pages = [], browser, sked }) {
+  const errors = [...(page ? [page] : []), ...pages].flatMap((p) => p.errors.map(String));
   await browser?.close();
   await sked?.stop();
   assert.deepEqual(errors, [], 'the pages raised no script error');
