@@ -112,6 +112,27 @@ test('the job form saved untouched changes neither the arguments nor the descrip
   assert.equal((await sked.api('GET', `/api/jobs/${job.id}`)).description, null);
 });
 
+test('the job form cannot be saved before its arguments are shown, which would drop the saved ones', async () => {
+  let release;
+  const held = new Promise((ok) => { release = ok; });
+  await page.route('**/api/tasks/text_args/args', async (route) => { await held; await route.continue().catch(() => {}); });
+  try {
+    await page.goto(`${sked.url}/jobs/${job.id}/edit`);
+    await page.getByRole('heading', { name: 'Edit “Split the export”' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Save' }).isDisabled(), true);
+    await page.getByText('Loading the job type\'s arguments…').waitFor();
+    // Custom args made valid meanwhile does not enable it either
+    await page.getByLabel('Custom args').fill('{}');
+    assert.equal(await page.getByRole('button', { name: 'Save' }).isDisabled(), true);
+    release();
+    await page.getByLabel('Separator').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Save' }).isDisabled(), false);
+  } finally {
+    release();
+    await page.unroute('**/api/tasks/text_args/args');
+  }
+});
+
 test('numbers are checked as the schema says, every field at once, and nothing is saved', async () => {
   await page.goto(`${sked.url}/jobs/new`);
   let posted = 0;

@@ -90,8 +90,11 @@ export async function jobFormPage(el, { params, token }) {
   }
   showQueueNote();
 
+  // Save waits for the job type's arguments: a save before they are shown would send none,
+  // replacing the saved ones
   const save = button('Save', { kind: 'primary', iconName: 'check', type: 'submit' });
-  const argsBox = h('div', { class: 'args-box' });
+  save.disabled = true;
+  const argsBox = h('div', { class: 'args-box' }, h('p', { class: 'hint' }, 'Loading the job type\'s arguments…'));
   let argsPart = null;
   const customEd = jsonEditor({
     label: 'Custom args', apiField: 'custom_args', kind: 'object', rows: 5,
@@ -100,8 +103,9 @@ export async function jobFormPage(el, { params, token }) {
     hint: 'Optional JSON object. When set, every run receives exactly this object instead of the arguments above.',
     onChange: () => refresh(),
   });
+  let loading = true; /* the chosen job type's arguments are on their way */
   function refresh() {
-    save.disabled = !(customEd.valid && (!argsPart || argsPart.editors.every((e) => e.valid)));
+    save.disabled = loading || !(customEd.valid && (!argsPart || argsPart.editors.every((e) => e.valid)));
   }
 
   async function showTask() {
@@ -109,6 +113,7 @@ export async function jobFormPage(el, { params, token }) {
     put(taskInfo, t ? h('span', {}, t.description || t.title) : 'The program a run starts; it cannot be changed later.');
     if (!t) {
       argsPart = null;
+      loading = false;
       put(argsBox, h('p', { class: 'hint' }, 'Choose a job type to see its arguments.'));
       refresh();
       return;
@@ -117,8 +122,11 @@ export async function jobFormPage(el, { params, token }) {
       queue.value = t.default_queue;
       showQueueNote();
     }
+    loading = true;
+    refresh();
     const schema = await getTaskArgs(t.id).catch(() => ({}));
     if (task.value !== t.id) return;
+    loading = false;
     customEd.textarea.placeholder = customArgsExample(schema);
     const saved = job ? { ...(job.run_args || {}) } : {};
     delete saved.custom_args;
