@@ -6,6 +6,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { startSked } from './lib/sked.mjs';
 import { launch, newPage, signIn, until, fieldError, finish } from './lib/browser.mjs';
 
@@ -40,6 +42,13 @@ const BOUNDS_TASK = {
     },
   },
 };
+// A job type whose task file the test removes while a job of it remains.
+const ORPHAN_TASK = {
+  id: 'retired',
+  title: 'A retired job type',
+  command: ['/bin/sh', '-c', 'exit 0'],
+  arguments: { type: 'object', properties: { workers: { type: 'integer' }, level: { type: 'integer' } } },
+};
 const SAVED = { separator: ' ; ', pattern: '', label: 'keep me', tags: ['a', ' b '], nested: { a: '  x  ' }, count: 3 };
 
 let sked;
@@ -48,7 +57,7 @@ let page;
 let job;
 
 before(async () => {
-  sked = await startSked({ tasks: [TEXT_TASK, BOUNDS_TASK] });
+  sked = await startSked({ tasks: [TEXT_TASK, BOUNDS_TASK, ORPHAN_TASK] });
   browser = await launch();
   page = await newPage(browser);
   job = await sked.createJob({ title: 'Split the export', task: 'text_args', args: SAVED });
@@ -131,6 +140,22 @@ test('the job form cannot be saved before its arguments are shown, which would d
     release();
     await page.unroute('**/api/tasks/text_args/args');
   }
+});
+
+test('editing a job whose job type is no longer loaded keeps its type and saved arguments', async () => {
+  const orphan = await sked.createJob({ title: 'Check the bounds', task: 'retired', args: { workers: 4, level: 2 } });
+  await sked.kill();
+  await rm(join(sked.tmp, 'tasks.d', 'retired.json'));
+  await sked.restart();
+  await page.goto(`${sked.url}/jobs/${orphan.id}/edit`);
+  await page.getByText('The job type retired is not loaded').waitFor();
+  assert.equal(await page.getByLabel('Task').inputValue(), 'retired');
+  await page.getByLabel('Description').fill('kept while its task file is away');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(new RegExp(`/jobs/${orphan.id}$`));
+  const saved = await sked.api('GET', `/api/jobs/${orphan.id}`);
+  assert.equal(saved.description, 'kept while its task file is away');
+  assert.deepEqual(saved.run_args, { workers: 4, level: 2 });
 });
 
 test('numbers are checked as the schema says, every field at once, and nothing is saved', async () => {

@@ -59,7 +59,10 @@ export async function jobFormPage(el, { params, token }) {
   const queue = select(queues.map((q) => [q.name, queueLabel(q)]));
   // a paused queue holds the runs of the job until it is resumed: said under the picker
   const { note: queueNote, show: showQueueNote } = pausedQueueNote(queue, queues, 'runs of this job wait there');
-  const task = select([['', 'Choose a job type…']].concat(tasks.map((t) => [t.id, `${t.title} (${t.id})`])), {
+  // a job whose job type is no longer loaded (its task file removed) keeps its type and arguments
+  const gone = editing && !tasks.some((t) => t.id === job.task);
+  const task = select([['', 'Choose a job type…']].concat(tasks.map((t) => [t.id, `${t.title} (${t.id})`]),
+    gone ? [[job.task, `${job.task} (not loaded)`]] : []), {
     disabled: editing, required: true,
   });
   const taskInfo = h('div', { class: 'task-info hint', 'aria-live': 'polite' });
@@ -110,11 +113,14 @@ export async function jobFormPage(el, { params, token }) {
 
   async function showTask() {
     const t = tasks.find((x) => x.id === task.value);
-    put(taskInfo, t ? h('span', {}, t.description || t.title) : 'The program a run starts; it cannot be changed later.');
+    put(taskInfo, t ? h('span', {}, t.description || t.title)
+      : gone ? 'Not loaded (its task file is missing): the job cannot run until it is back.' : 'The program a run starts; it cannot be changed later.');
     if (!t) {
       argsPart = null;
       loading = false;
-      put(argsBox, h('p', { class: 'hint' }, 'Choose a job type to see its arguments.'));
+      put(argsBox, h('p', { class: 'hint' }, gone
+        ? `The job type ${job.task} is not loaded (its task file is missing), so its arguments cannot be shown here; saving keeps them as they are.`
+        : 'Choose a job type to see its arguments.'));
       refresh();
       return;
     }
@@ -227,6 +233,7 @@ export async function jobFormPage(el, { params, token }) {
       on_success: chain.ids(),
     };
     if (!editing) body.task = task.value || null;
+    if (gone) delete body.args; /* not shown, so kept */
     // If-Match: the job as the form read it, so a colleague's change made meanwhile is not
     // silently undone (412).
     const send = (query) => (editing
