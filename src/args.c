@@ -8,26 +8,30 @@
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "base/xalloc.h"
-#include "celery_msg.h"
 #include "model.h"
 #include "schema.h"
 
-/* A Celery job type's arguments nested deeper than a worker decodes (celery_msg.h): refused
- * with the member's name under field, as a run or a fire is made, rather than sent to a
- * worker that drops the message and leaves the run to end "lost" long after. */
-bool args_celery_too_deep(const struct task *t, const json_t *args, const char *field,
-                          json_t *errs)
+/* Refused with the member's name under field as a run or a fire is made: a Celery worker would
+ * drop the message and leave the run to end "lost" long after; any other reader of the
+ * documents that hold the arguments would fail on them. */
+bool args_too_deep(const struct task *t, const json_t *args, const char *field, json_t *errs)
 {
-    const char *name = t && t->celery ? celery_args_too_deep(args) : NULL;
-    if (!name) return false;
-    char *where = xasprintf("%s.%s", field, name);
-    json_errs_add(errs, where,
-                  "nested deeper than %d levels (the arguments counting as one): a Celery "
-                  "worker's Python json cannot decode the message; pass such a value as JSON "
-                  "text in a string",
-                  CELERY_ARGS_MAX_DEPTH);
-    free(where);
-    return true;
+    if (!json_is_object(args)) return false;
+    for (void *it = json_object_iter((json_t *)args); it;
+         it = json_object_iter_next((json_t *)args, it)) {
+        if (json_depth(json_object_iter_value(it), ARGS_MAX_DEPTH) <= ARGS_MAX_DEPTH - 1)
+            continue;
+        char *where = xasprintf("%s.%s", field, json_object_iter_key(it));
+        json_errs_add(errs, where,
+                      "nested deeper than %d levels (the arguments counting as one)%s; pass "
+                      "such a value as JSON text in a string",
+                      ARGS_MAX_DEPTH,
+                      t && t->celery ? ": a Celery worker's Python json cannot decode the message"
+                                     : "");
+        free(where);
+        return true;
+    }
+    return false;
 }
 
 int args_parse_custom(const json_t *v, const char *field, json_t **out, json_t *errs)
@@ -117,8 +121,7 @@ json_t *args_resolve(const struct task *t, const json_t *input, const json_t *cu
         custom = saved_custom;
     }
     if (custom) {
-        bool deep = args_celery_too_deep(t, custom, saved_custom ? "args.custom_args" : "custom_args",
-                                    errs);
+        bool deep = args_too_deep(t, custom, saved_custom ? "args.custom_args" : "custom_args", errs);
         json_t *out = deep ? NULL : json_deep_copy(custom);
         json_decref(saved_custom);
         return out;
@@ -167,7 +170,7 @@ json_t *args_resolve(const struct task *t, const json_t *input, const json_t *cu
     }
     /* what a builtin's schema cannot say; once the schema holds, so each fault is told once */
     if (t && t->builtin && json_array_size(errs) == 0) builtin_check(t->builtin, obj, false, errs);
-    args_celery_too_deep(t, obj, "args", errs);
+    args_too_deep(t, obj, "args", errs);
     if (json_array_size(errs) > 0) {
         json_decref(obj);
         return NULL;

@@ -20,17 +20,25 @@
  * input: the args object (borrowed; may hold "custom_args" and the reference's
  * "job_arg_schema" marker, both removed); custom: a parsed custom_args object that takes
  * precedence over input's, or NULL; last_success: NO_TIME when the job never succeeded.
- * Returns a new object, or NULL after adding errors (fields prefixed "args.") to errs. For a
- * Celery job type, arguments (custom ones too: "custom_args." or "args.custom_args.") nested
- * deeper than a worker decodes (CELERY_ARGS_MAX_DEPTH) are refused.
+ * Returns a new object, or NULL after adding errors (fields prefixed "args.") to errs.
+ * Arguments (custom ones too: "custom_args." or "args.custom_args.") nested deeper than
+ * ARGS_MAX_DEPTH are refused.
  */
 json_t *args_resolve(const struct task *t, const json_t *input, const json_t *custom,
                      int64_t last_success, json_t *errs);
 
-/* For a Celery job type, arguments nested deeper than a worker decodes
- * (CELERY_ARGS_MAX_DEPTH): adds the member's name under field to errs and returns true. */
-bool args_celery_too_deep(const struct task *t, const json_t *args, const char *field,
-                          json_t *errs);
+/*
+ * The most levels a run's arguments may nest, the arguments object counting as one. Documents
+ * hold them a few levels further down (a job list's last runs, the audit trail, an export),
+ * and JSON parsers stop at some depth: jansson's (the server's, the CLI's) at 2048, a Celery
+ * worker's Python json at its recursion limit, which drops the message unseen
+ * (CELERY_ARGS_MAX_DEPTH, the same).
+ */
+#define ARGS_MAX_DEPTH 100
+
+/* Arguments (an object) nested deeper than ARGS_MAX_DEPTH: adds the first such member's name
+ * under field to errs and returns true. t (or NULL) names the job type, for the reason. */
+bool args_too_deep(const struct task *t, const json_t *args, const char *field, json_t *errs);
 
 /*
  * Whether args_resolve(t, input, custom, ...) resolves to custom arguments: custom is given, or

@@ -244,39 +244,6 @@ char *celery_repr(const json_t *v)
     return cut;
 }
 
-/* ---- nesting ---- */
-
-int celery_json_depth(const json_t *v, int limit)
-{
-    if (!json_is_array(v) && !json_is_object(v)) return 0;
-    if (limit <= 0) return 1; /* deeper than the limit already: no need to walk on */
-    int most = 0;
-    if (json_is_array(v)) {
-        for (size_t i = 0; i < json_array_size(v) && most < limit; i++) {
-            int d = celery_json_depth(json_array_get(v, i), limit - 1);
-            if (d > most) most = d;
-        }
-    } else {
-        for (void *it = json_object_iter((json_t *)v); it && most < limit;
-             it = json_object_iter_next((json_t *)v, it)) {
-            int d = celery_json_depth(json_object_iter_value(it), limit - 1);
-            if (d > most) most = d;
-        }
-    }
-    return most + 1;
-}
-
-const char *celery_args_too_deep(const json_t *args)
-{
-    if (!json_is_object(args)) return NULL;
-    for (void *it = json_object_iter((json_t *)args); it;
-         it = json_object_iter_next((json_t *)args, it))
-        if (celery_json_depth(json_object_iter_value(it), CELERY_ARGS_MAX_DEPTH) >
-            CELERY_ARGS_MAX_DEPTH - 1)
-            return json_object_iter_key(it);
-    return NULL;
-}
-
 /* ---- building ---- */
 
 static json_t *limit_value(double v)
@@ -326,9 +293,9 @@ char *celery_task_envelope(const struct celery_task_msg *m, struct sk_err *e)
     }
     /* the arguments are checked as a run takes them (args.c): this holds for whatever else
      * comes here (a run stored by an older version) */
-    const char *deep = celery_json_depth(m->args, CELERY_ARGS_MAX_DEPTH) > CELERY_ARGS_MAX_DEPTH
+    const char *deep = json_depth(m->args, CELERY_ARGS_MAX_DEPTH) > CELERY_ARGS_MAX_DEPTH
                            ? "args"
-                       : celery_json_depth(m->kwargs, CELERY_ARGS_MAX_DEPTH) >
+                       : json_depth(m->kwargs, CELERY_ARGS_MAX_DEPTH) >
                                CELERY_ARGS_MAX_DEPTH
                            ? "kwargs"
                            : NULL;

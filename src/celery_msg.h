@@ -206,18 +206,6 @@ void amqp_url_copy(struct amqp_url *dst, const struct amqp_url *src); /* every s
 void amqp_url_free(struct amqp_url *u);
 
 /*
- * The levels of nesting of v: 0 for a scalar, 1 for an array or object holding no array or
- * object, and so on; counted up to limit only (limit + 1 for anything deeper).
- */
-int celery_json_depth(const json_t *v, int limit);
-
-/*
- * The name of the first member of args (a run's arguments: an object, level 1) that nests
- * deeper than CELERY_ARGS_MAX_DEPTH levels, or NULL when none does (or args is no object).
- */
-const char *celery_args_too_deep(const json_t *args);
-
-/*
  * The display repr of a JSON value as Celery's argsrepr/kwargsrepr: JSON with Python's ", "
  * and ": " separators ("[2, 3]", {"a": 1}), cut to at most CELERY_REPR_MAX bytes on a UTF-8
  * boundary with "..." appended when cut. Caller frees.

@@ -232,3 +232,23 @@ bool json_whole(const json_t *v, json_int_t *out)
     *out = (json_int_t)d;
     return true;
 }
+
+int json_depth(const json_t *v, int limit)
+{
+    if (!json_is_array(v) && !json_is_object(v)) return 0;
+    if (limit <= 0) return 1; /* deeper than the limit already: no need to walk on */
+    int most = 0;
+    if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v) && most < limit; i++) {
+            int d = json_depth(json_array_get(v, i), limit - 1);
+            if (d > most) most = d;
+        }
+    } else {
+        for (void *it = json_object_iter((json_t *)v); it && most < limit;
+             it = json_object_iter_next((json_t *)v, it)) {
+            int d = json_depth(json_object_iter_value(it), limit - 1);
+            if (d > most) most = d;
+        }
+    }
+    return most + 1;
+}

@@ -41,4 +41,8 @@ bool json_is_empty(const json_t *v);
  * as JavaScript and Python's floats send 5), stored in *out. */
 bool json_whole(const json_t *v, json_int_t *out);
 
+/* The levels of nesting of v: 0 for a scalar, 1 for an array or object holding no array or
+ * object, and so on; counted up to limit only (limit + 1 for anything deeper). */
+int json_depth(const json_t *v, int limit);
+
 #endif

@@ -463,12 +463,12 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
         }
         /* a large saved value is sent with the job and every run of it: checked as given */
         if (json_is_object(args)) args_too_large(run_args, "args", "", errs);
-        if (json_is_object(args)) args_celery_too_deep(t, run_args, "args", errs);
+        if (json_is_object(args)) args_too_deep(t, run_args, "args", errs);
         json_t *custom = NULL;
         if (custom_in) {
             if (args_parse_custom(custom_in, custom_field, &custom, errs) == 0 &&
                 !args_too_large(custom, custom_field, "", errs))
-                args_celery_too_deep(t, custom, custom_field, errs);
+                args_too_deep(t, custom, custom_field, errs);
         } else if (!full && j->run_args) {
             json_t *old = json_object_get(j->run_args, "custom_args");
             custom = old ? json_incref(old) : NULL; /* PATCH of args keeps custom args */

@@ -379,6 +379,46 @@ echo "on stderr" >&2
                           "large", r.json["errors"][0]["messages"][0])
             self.assertEqual(s.get(url + "/runs").json["hits"]["total"], 1)
 
+    def test_arguments_nested_past_100_levels_are_refused(self):
+        """Arguments nested deeper than 100 levels (the object counting as one) are refused for
+        any job type, naming the member: held a few levels further down in the documents that
+        carry them (a job list's last runs, the audit trail, an export), deeper ones made those
+        unreadable to the CLI's parser, so an operator's one run broke every admin's
+        `job list`, `job export` and `audit`."""
+        free = sh_task("free", "cat > /dev/null")
+
+        def nested(levels):  # {"k": [[...]]} of levels levels, the arguments object counting
+            v = []
+            for _ in range(levels - 2):
+                v = [v]
+            return {"k": v}
+        with Sked(tasks={"free.json": free}, args=FAST) as s:
+            job = s.create_job("free")
+            url = "/api/jobs/" + job["id"]
+            why = ("nested deeper than 100 levels (the arguments counting as one); pass such a "
+                   "value as JSON text in a string")
+            for method, path, body, field in (
+                    ("POST", url + "/runs", {"args": nested(101)}, "args.k"),
+                    ("POST", url + "/runs", {"custom_args": nested(101)}, "custom_args.k"),
+                    ("POST", url + "/runs", {"args": {"custom_args": '{"k":' + "[" * 1998 + "]" * 1998 + "}"}},
+                     "args.custom_args.k"),
+                    ("POST", "/api/jobs", {"title": "t", "task": "free", "args": nested(101)}, "args.k"),
+                    ("PATCH", url, {"custom_args": nested(101)}, "custom_args.k")):
+                r = s.request(method, path, body)
+                self.assertEqual(r.status, 400, r)
+                self.assertEqual(r.json["errors"], [{"field": field, "messages": [why]}], r)
+            self.assertEqual(s.get(url + "/runs").json["hits"]["total"], 0)
+            # at the limit a run is taken, and the documents that hold it a few levels down
+            # stay readable by the CLI
+            run = s.wait_run(s.run_job(job["id"], custom_args=nested(100)))
+            self.assertEqual(run["status"], "SUCCESS", run)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+            env.update(SKED_URL=s.url, SKED_TOKEN=skedtest.TOKEN)
+            for argv in (["job", "list"], ["job", "export"], ["audit"], ["runs", "--all", "--json"]):
+                p = subprocess.run([skedtest.BIN] + argv, env=env, capture_output=True, text=True,
+                                   timeout=60)
+                self.assertEqual(p.returncode, 0, (argv, p.stderr))
+
     def test_a_task_that_leaves_its_own_group_is_still_stopped(self):
         """A task's process that moves itself to another process group (leaving a child in its
         own) is reached by the stop's SIGTERM and SIGKILL all the same: its run ends rather

@@ -340,6 +340,52 @@ static void test_task_without_schema(void **state)
     json_decref(errs);
 }
 
+/* v wrapped in levels - 1 arrays: levels levels of nesting when v is an empty array */
+static json_t *wrapped(json_t *v, int levels)
+{
+    for (int i = 1; i < levels; i++) v = json_pack("[o]", v);
+    return v;
+}
+
+static void test_nesting_refused_past_the_limit(void **state)
+{
+    struct task *t = *state;
+    json_t *errs = json_array();
+    /* the arguments object is level 1: a member may hold 99 more, not 100 */
+    json_t *ok = json_pack("{s:i,s:o}", "x", 1, "k", wrapped(json_array(), ARGS_MAX_DEPTH - 1));
+    assert_false(args_too_deep(t, ok, "args", errs));
+    assert_int_equal(json_array_size(errs), 0);
+    json_t *deep = json_pack("{s:i,s:O,s:o}", "x", 1, "k", json_object_get(ok, "k"), "d",
+                             wrapped(json_object(), ARGS_MAX_DEPTH));
+    assert_true(args_too_deep(t, deep, "custom_args", errs));
+    const char *msg = unit_errs_msg(errs, "custom_args.d");
+    assert_non_null(msg);
+    assert_contains(msg, "nested deeper than 100 levels");
+    assert_null(strstr(msg, "Celery")); /* not a Celery job type */
+    /* past jansson's own parser limit, built by hand: walked no deeper than the limit */
+    json_t *huge = json_pack("{s:o}", "h", wrapped(json_array(), 5000));
+    assert_true(args_too_deep(NULL, huge, "args", errs));
+    assert_non_null(unit_errs_msg(errs, "args.h"));
+    size_t told = json_array_size(errs);
+    json_t *three = json_integer(3); /* not an object: not arguments, nothing to say */
+    assert_false(args_too_deep(t, three, "args", errs));
+    assert_int_equal(json_array_size(errs), told);
+    json_decref(three);
+    /* resolving: the run's arguments, and custom ones in place of them */
+    json_decref(errs);
+    json_t *out = args_resolve(t, deep, NULL, NO_TIME, errs = json_array());
+    assert_null(out);
+    assert_non_null(unit_errs_msg(errs, "args.d"));
+    json_decref(errs);
+    out = args_resolve(t, NULL, deep, NO_TIME, errs = json_array());
+    assert_null(out);
+    assert_non_null(unit_errs_msg(errs, "custom_args.d"));
+    json_decref(errs);
+    json_decref(huge);
+    json_decref(deep);
+    json_decref(ok);
+}
+
 static int setup(void **state)
 {
     *state = load(task_with_since);
@@ -367,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_defaults_and_validation),
         cmocka_unit_test(test_since_kept_when_undeclared),
         cmocka_unit_test(test_task_without_schema),
+        cmocka_unit_test(test_nesting_refused_past_the_limit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
