@@ -607,44 +607,62 @@ int job_import(int argc, char **argv)
             failed++;
             continue;
         }
-        json_t *body = changes(j, s);
-        action[i] = s ? (json_object_size(body)
-                             ? (strcmp(m.how, "id") == 0 ? "updated" : "updated (by title)")
-                             : "unchanged")
-                      : "created";
+        json_t *body = changes(j, s), *res = NULL;
         if (s) {
             dest[i] = xstrdup(json_str(s, "id"));
             how[i] = m.how;
         }
-        const char *field;
-        json_t *v;
-        json_object_foreach(s ? body : NULL, field, v)
-            note_change(diffs[i], field, json_object_get(s, field), v);
-        if (!s || json_object_size(body)) {
-            /* a dry run has the server check the change as it would make it */
-            json_t *res = NULL;
-            char *path = s ? xasprintf("/api/jobs/%s%s", json_str(s, "id"), dry ? "?dry_run=true" : "")
-                           : xstrdup(dry ? "/api/jobs?dry_run=true" : "/api/jobs");
-            int r = client_call(&o.cl, s ? "PATCH" : "POST", path, body, &res);
+        /* A value written otherwise than the server writes it back (a duration as 600 or 10m, a
+         * since ending in Z, custom args at the top) is the same job: the server's dry run says
+         * what each field would become, and only those that would change count. */
+        int r = 0;
+        if (s && json_object_size(body)) {
+            char *path = xasprintf("/api/jobs/%s?dry_run=true", dest[i]);
+            r = client_call(&o.cl, "PATCH", path, body, &res);
             free(path);
-            if (r) {
-                char *what = xasprintf("%s %s", dry ? "would not be" : "not",
-                                       s ? "updated" : "created");
-                job_refused(whys, i, jobs, what, &said);
-                free(what);
-                action[i] = "failed";
-                failed++;
-                if (r == EXIT_UNREACHABLE) {
-                    json_decref(body);
-                    rc = r;
-                    break;
-                }
-            } else if (!s) {
-                dest[i] = dry ? xasprintf("(new %zu)", i) : xstrdup(json_str(res, "id"));
+            const char *field;
+            json_t *v;
+            void *tmp;
+            json_object_foreach_safe(r ? NULL : body, tmp, field, v)
+            {
+                json_t *after = json_object_get(res, field);
+                if (after && json_equal(after, json_object_get(s, field)))
+                    json_object_del(body, field);
+                else if (after)
+                    note_change(diffs[i], field, json_object_get(s, field), after);
+                else
+                    note_change(diffs[i], field, json_object_get(s, field), v);
             }
-            json_decref(res);
         }
+        action[i] = s ? (json_object_size(body)
+                             ? (strcmp(m.how, "id") == 0 ? "updated" : "updated (by title)")
+                             : "unchanged")
+                      : "created";
+        if (!r && (!s || json_object_size(body)) && !(s && dry)) {
+            /* a dry run has the server check the change as it would make it (an update's was
+             * made above) */
+            json_decref(res);
+            res = NULL;
+            char *path = s ? xasprintf("/api/jobs/%s", dest[i])
+                           : xstrdup(dry ? "/api/jobs?dry_run=true" : "/api/jobs");
+            r = client_call(&o.cl, s ? "PATCH" : "POST", path, body, &res);
+            free(path);
+        }
+        if (r) {
+            char *what = xasprintf("%s %s", dry ? "would not be" : "not", s ? "updated" : "created");
+            job_refused(whys, i, jobs, what, &said);
+            free(what);
+            action[i] = "failed";
+            failed++;
+        } else if (!s) {
+            dest[i] = dry ? xasprintf("(new %zu)", i) : xstrdup(json_str(res, "id"));
+        }
+        json_decref(res);
         json_decref(body);
+        if (r == EXIT_UNREACHABLE) {
+            rc = r;
+            break;
+        }
     }
     map_release(&file_ids);
     map_release(&server_ids);

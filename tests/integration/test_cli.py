@@ -637,6 +637,40 @@ class TestExportImport(CliCase):
             self.assertEqual(jobs["cyc-P"]["on_success"], [jobs["cyc-Q"]["id"]])
             self.assertEqual((jobs["cyc-Q"]["on_success"], jobs["cyc-R"]["on_success"]), ([], []))
 
+    def test_a_hand_written_file_imported_again_changes_nothing(self):
+        """Values written otherwise than the server writes them back (durations as seconds or
+        in other units, a since ending in Z, custom args given as text) are the same job: a
+        second import says unchanged and sends no change, so the job's updated stays."""
+        doc = {"format": "sked-jobs", "version": 1, "jobs": [{
+            "title": "Hand-written", "task": "sync_records", "active": False, "timeout": 600,
+            "retry_backoff": "60s", "retention": "24h", "alert_after": "26h",
+            "args": {"records": 2, "since": "2026-01-02T03:04:05Z"}}, {
+            "title": "Hand-written custom", "task": "sync_records", "custom_args": '{"a": 1}'}]}
+        with Sked() as dst:
+            path = os.path.join(dst.tmp, "hand.json")
+            with open(path, "w") as f:
+                json.dump(doc, f)
+            p = self.cli("job", "import", path, url=dst.url)
+            self.assertEqual(p.returncode, 0, p)
+            jobs = {j["title"]: j for j in dst.get("/api/jobs?size=100").json["hits"]["hits"]}
+            first = jobs["Hand-written"]
+            self.assertEqual((first["timeout"], first["retry_backoff"], first["retention"],
+                              first["alert_after"]), ("10m", "1m", "1d", "1d2h"))
+            for args in ([], ["--dry-run"]):
+                again = self.cli("job", "import", path, *args, url=dst.url)
+                self.assertEqual(again.returncode, 0, again)
+                self.assertRegex(again.stdout, r"unchanged +Hand-written +%s\n" % first["id"])
+                self.assertRegex(again.stdout, r"unchanged +Hand-written custom ")
+                self.assertNotIn("change", again.stdout.split("\n", 3)[-1])
+            self.assertEqual(dst.get("/api/jobs/" + first["id"]).json["updated"], first["updated"])
+            # a real change still shows, in the server's words
+            doc["jobs"][0]["timeout"] = 1200
+            with open(path, "w") as f:
+                json.dump(doc, f)
+            dry = self.cli("job", "import", path, "--dry-run", url=dst.url)
+            self.assertIn("  timeout                \"10m\" \u2192 \"20m\"\n", dry.stdout)
+            self.assertEqual(dry.stdout.count("\u2192"), 1, dry.stdout)
+
     def test_an_export_file_is_its_owners_alone(self):
         """An admin's export holds webhook URLs whole, secrets and all: -o FILE is written mode
         0600 whatever the umask, and an existing file is made so."""
