@@ -17,7 +17,7 @@ import { route, setGuard, setNotFound, start, navigate, mayLeave, setLeaveQuesti
 import { session, can } from './js/session.js';
 import { h, icon, clear, refreshRelativeTimes, refreshDurations } from './js/dom.js';
 import {
-  errorBox, confirmDialog, setBanner, openDialog, button, field, input, errorSummary, applyErrors,
+  errorBox, confirmDialog, setBanner, openDialog, button, field, input, errorSummary, applyErrors, errorText,
 } from './js/components.js';
 import { loginPage, signInFieldsMissing } from './js/pages/login.js';
 import { jobsPage } from './js/pages/jobs.js';
@@ -178,7 +178,7 @@ function signInAgain() {
           renderTopbar();
         }
       } catch (err) {
-        (applyErrors(form, err) || password).focus();
+        (applyErrors(form, err, { what: 'Could not sign in' }) || password).focus();
         password.value = '';
       } finally {
         busy = false;
@@ -253,7 +253,7 @@ function page(fn, title) {
     } catch (e) {
       if (e.name === 'AbortError' || (e.status === 401)) return;
       console.error(e);
-      main.append(errorBox(e));
+      main.append(errorBox(e, { what: 'Could not show this page' }));
     }
   };
 }
@@ -286,7 +286,7 @@ async function boot() {
       signedIn(s.user, s.csrf_token);
     } catch (e) {
       if (e.status === 401) hint(false);
-      else setBanner(`The server could not be asked who is signed in: ${e.message}`, 'warn');
+      else setBanner(errorText(e, 'Could not ask the server who is signed in'), 'warn');
     }
   }
   await start();

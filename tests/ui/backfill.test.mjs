@@ -152,3 +152,23 @@ test('the job form sets an alert when the job stops succeeding; the job page say
   await page.getByRole('button', { name: 'Save' }).click();
   await until(async () => assert.match(await fieldError(page.getByLabel('Alert when no success for')), /duration/i));
 });
+
+test('after a backfill starts the keyboard is back on Backfill…, not at the top of the page', async () => {
+  const other = await sked.createJob({ title: 'Backfilled from the keyboard', task: 'reindex', args: { steps: 1, step_seconds: 0 } });
+  await page.goto(`${sked.url}/jobs/${other.id}`);
+  const actions = page.getByRole('toolbar', { name: 'Job actions' });
+  await actions.getByRole('button', { name: 'Backfill…' }).click();
+  const dlg = page.getByRole('dialog', { name: 'Backfill “Backfilled from the keyboard”' });
+  await dlg.getByLabel('From').fill('2026-03-01');
+  await dlg.getByLabel('To').fill('2026-03-02');
+  // the page is drawn anew once the runs start: its button is told apart from this one
+  await page.evaluate(() => { document.querySelector('[data-action="backfill"]').dataset.before = ''; });
+  await dlg.getByRole('button', { name: 'Start 1 run' }).click();
+  await dlg.waitFor({ state: 'detached' });
+  await page.locator('[data-action="backfill"]:not([data-before])').waitFor();
+  await page.getByRole('row').filter({ hasText: 'Backfill 2026-03-01 00:00:00 to 2026-03-02 00:00:00 UTC' }).waitFor();
+  await until(async () => assert.equal(await page.evaluate(() => {
+    const a = document.activeElement;
+    return a.matches('[data-action="backfill"]') ? a.textContent : `${a.tagName} ${a.textContent.slice(0, 40)}`;
+  }), 'Backfill…'));
+});

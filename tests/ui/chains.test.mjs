@@ -165,7 +165,7 @@ test('a cycle: B choosing A shows the server\'s refusal at the field; removing t
   await until(async () => assert.match(await fieldError(box),
     /would make a cycle: Reindex the catalogue → Harvest the archive → Reindex the catalogue/i));
   assert.equal(await box.getAttribute('aria-invalid'), 'true');
-  await page.getByText('See the fields marked below.').waitFor();
+  await page.getByText('Could not save the job: A validation error occurred. Correct the fields marked below, then try again.').waitFor();
   assert.equal(await box.evaluate((el) => el === document.activeElement), true, 'the focus went to the field');
   assert.match(page.url(), /\/edit$/);
   await snap(page, 'chain-form-cycle', { fullPage: true });

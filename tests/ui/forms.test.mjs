@@ -285,7 +285,7 @@ test('the schedule dialog marks an interval of 0, and names the schedule as it d
   await dialog.getByRole('button', { name: 'Save' }).click();
   const summary = dialog.locator('.error-summary');
   await until(async () => assert.match(await summary.innerText(), /Schedule: /));
-  assert.doesNotMatch(await summary.innerText(), /schedule: /);
+  assert.doesNotMatch(await summary.innerText(), /^schedule: /m);
   await page.keyboard.press('Escape');
   const ask = page.getByRole('dialog', { name: 'Discard your changes?' });
   await ask.getByRole('button', { name: 'Discard' }).click();
@@ -348,4 +348,88 @@ test('the hint of a number with a minimum or a maximum alone says it in words, n
   assert.equal(await hint('Workers'), '1 or more.');
   assert.equal(await hint('Ratio'), 'At most 0.5.');
   assert.equal(await hint('Level'), 'From 0 to 9.');
+});
+
+test('a failed request says what failed, the server\'s reason and what to do, alike on a page, in a dialog and in a toast', async () => {
+  const other = await sked.createJob({ title: 'Refused everywhere', task: 'text_args' });
+  // the store fails: the server's own answer
+  const storeFailed = (route) => route.fulfill({ status: 503, contentType: 'application/json',
+    body: JSON.stringify({ status: 503, message: 'the store failed; see the server log' }) });
+  const reason = 'The store failed; see the server log. Try again in a moment.';
+  await page.route(/\/api\/jobs\?/, storeFailed);
+  try {
+    await page.goto(`${sked.url}/jobs`);
+    const box = page.locator('.error-summary');
+    await box.waitFor();
+    assert.equal((await box.innerText()).trim(), `Could not load the jobs: ${reason}`);
+  } finally {
+    await page.unroute(/\/api\/jobs\?/, storeFailed);
+  }
+  await page.route(`**/api/jobs/${other.id}`, (route) => (route.request().method() === 'GET' ? route.continue() : storeFailed(route)));
+  try {
+    await page.goto(`${sked.url}/jobs/${other.id}`);
+    await page.getByRole('button', { name: 'Schedule…' }).click();
+    const dialog = page.getByRole('dialog', { name: /Schedule/ });
+    await dialog.getByLabel('Minutes').fill('5');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    const summary = dialog.locator('.error-summary');
+    await until(async () => assert.equal((await summary.innerText()).trim(), `Could not save the schedule: ${reason}`));
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog', { name: 'Discard your changes?' }).getByRole('button', { name: 'Discard' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    await page.getByRole('toolbar', { name: 'Job actions' }).getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog', { name: 'Delete “Refused everywhere”?' }).getByRole('button', { name: 'Delete' }).click();
+    await page.locator('.toast-error').getByText(`Could not delete “Refused everywhere”: ${reason}`, { exact: true }).waitFor();
+  } finally {
+    await page.unroute(`**/api/jobs/${other.id}`);
+  }
+  // a refusal that names fields: which, and what to do with them
+  await page.goto(`${sked.url}/runs?status=NOPE`);
+  const box = page.locator('.error-summary');
+  await box.waitFor();
+  assert.match(await box.innerText(), /^Could not load the runs: A validation error occurred\. Correct what is named below, then try again\.\n+Status: /);
+});
+
+test('a body larger than the server takes says which field is too large and how large it may be', async () => {
+  // the run dialog's custom args, past the server's 1 MiB (--max-body)
+  const dialog = await openRunDialog();
+  await dialog.getByText('Advanced configuration').click();
+  const custom = dialog.getByLabel('Custom args');
+  await custom.fill(JSON.stringify({ blob: 'a'.repeat(1100000) }));
+  await dialog.getByRole('button', { name: 'Run now' }).click();
+  const summary = dialog.locator('.error-summary');
+  await until(async () => assert.equal((await summary.innerText()).trim(), 'Could not start the run: “Custom args” is too large: '
+    + 'at most 1 MiB (1,048,576 bytes) go in one request; shorten it, then try again.'));
+  assert.equal(await fieldError(custom), 'Too large: at most 1 MiB (1,048,576 bytes) go in one request, and this is 1.1 MiB; shorten it');
+  assert.equal(await custom.evaluate((el) => el === document.activeElement), true);
+  await page.keyboard.press('Escape');
+  await page.getByRole('dialog', { name: 'Discard your changes?' }).getByRole('button', { name: 'Discard' }).click();
+  await dialog.waitFor({ state: 'detached' });
+
+  // the job form's custom args, and a description refused by a proxy in front of sked, whose
+  // answer is a page of HTML and names no limit
+  await page.goto(`${sked.url}/jobs/new`);
+  await page.getByLabel('Title').fill('Too much to say');
+  await page.getByLabel('Task').selectOption('text_args');
+  const jobCustom = page.getByLabel('Custom args');
+  await jobCustom.fill(JSON.stringify({ blob: 'a'.repeat(1100000) }));
+  await page.getByRole('button', { name: 'Save' }).click();
+  await until(async () => assert.equal((await page.locator('.error-summary').innerText()).trim(), 'Could not create the job: '
+    + '“Custom args” is too large: at most 1 MiB (1,048,576 bytes) go in one request; shorten it, then try again.'));
+  await jobCustom.fill('');
+  const proxy = (route) => route.fulfill({ status: 413, contentType: 'text/html',
+    body: '<html><head><title>413 Request Entity Too Large</title></head><body><h1>413 Request Entity Too Large</h1><hr>nginx</body></html>' });
+  await page.route('**/api/jobs', proxy);
+  try {
+    await page.getByLabel('Description').fill('d'.repeat(20000));
+    await page.getByRole('button', { name: 'Save' }).click();
+    await until(async () => assert.match((await page.locator('.error-summary').innerText()).trim(), new RegExp('^Could not create the job: '
+      + '“Description” is too large for the server, which refused the \\d+ KiB sent; shorten it, then try again\\.$')));
+    assert.match(await fieldError(page.getByLabel('Description')), /^Too large: the server refused the \d+ KiB sent, and this is 20 KiB of it; shorten it$/);
+    assert.doesNotMatch(await page.locator('.error-summary').innerText(), /<|nginx/);
+  } finally {
+    await page.unroute('**/api/jobs', proxy);
+  }
+  assert.equal((await sked.api('GET', '/api/jobs?q=Too%20much')).hits.total, 0);
 });

@@ -368,3 +368,80 @@ test('360 px: the sections bar scrolls sideways, faded at an edge with more beyo
   const users = await nav.getByRole('link', { name: 'Users' }).boundingBox();
   assert.ok(users.x + users.width <= 360, `Users ends at ${users.x + users.width} px`);
 });
+
+/** Fails when el's box leaves the window, or its text its box (a word too long to wrap). */
+async function assertWhole(locator, what) {
+  const r = await locator.evaluate((el) => {
+    const box = el.getBoundingClientRect();
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    const text = range.getBoundingClientRect();
+    return { box: [box.left, box.right], text: [text.left, text.right], width: document.documentElement.clientWidth };
+  });
+  assert.ok(r.box[0] >= 0 && r.box[1] <= r.width, `${what}: its box spans ${r.box} px in a ${r.width} px window`);
+  assert.ok(r.text[0] >= r.box[0] - 1 && r.text[1] <= r.box[1] + 1, `${what}: its text spans ${r.text} px, its box ${r.box} px`);
+}
+
+/** Fails when a table of the page (not of a dialog) is wider than its box. */
+async function assertTablesInBox(page, what) {
+  const wide = await page.evaluate(() => [...document.querySelectorAll('#app .table-wrap > table')]
+    .filter((t) => t.getBoundingClientRect().width > t.parentElement.clientWidth + 1).map((t) => t.className));
+  assert.deepEqual(wide, [], `${what}: tables wider than their box`);
+}
+
+test('a title of 250 letters without a space wraps wherever it is shown: toasts, headings, dialogs, tables', async () => {
+  const title = 'a'.repeat(250);
+  for (const width of [1280, 375]) {
+    const page = await open({ width, height: 800 });
+    await signIn(page, sked.url);
+    await page.goto(`${sked.url}/jobs/new`);
+    await page.getByLabel('Title').fill(title);
+    await page.getByLabel('Task').selectOption('fail_loudly');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.waitForURL(/\/jobs$/);
+    await assertWhole(page.locator('.toast').filter({ hasText: 'Created “' }), `the toast at ${width} px`);
+    await row(page, title).first().waitFor();
+    await assertNoOverflow(page, `the jobs list at ${width} px`);
+    await assertTablesInBox(page, `the jobs list at ${width} px`);
+
+    await row(page, title).first().getByRole('link', { name: title }).click();
+    const actions = page.getByRole('toolbar', { name: 'Job actions' });
+    await actions.waitFor();
+    await assertWhole(page.getByRole('heading', { level: 1 }), `the job page's heading at ${width} px`);
+    await assertNoOverflow(page, `the job page at ${width} px`);
+    for (const button of ['Configure and run…', 'Schedule…', 'Backfill…', 'Delete']) {
+      await actions.getByRole('button', { name: button, exact: true }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.locator('.dialog-body').waitFor();
+      await assertWhole(dialog, `the dialog of ${button} at ${width} px`);
+      await assertWhole(dialog.locator('.dialog-head h2'), `the heading of ${button}'s dialog at ${width} px`);
+      const body = await dialog.locator('.dialog-body').evaluate((el) => [el.scrollWidth, el.clientWidth]);
+      assert.ok(body[0] <= body[1], `the body of ${button}'s dialog is ${body[0]} px wide in ${body[1]} px at ${width} px`);
+      if (button !== 'Backfill…') {
+        await page.keyboard.press('Escape');
+        await dialog.waitFor({ state: 'detached' });
+        continue;
+      }
+      // what was typed is asked about, by the dialog's title
+      await dialog.getByLabel('From').fill('2026-03-01');
+      await page.keyboard.press('Escape');
+      const ask = page.getByRole('dialog', { name: 'Discard your changes?' });
+      await assertWhole(ask.locator('.dialog-body p'), `the question of discarding at ${width} px`);
+      await ask.getByRole('button', { name: 'Keep editing' }).click();
+      await dialog.getByLabel('To').fill('2026-03-02');
+      await dialog.getByRole('button', { name: 'Start 1 run' }).click();
+      await assertWhole(page.locator('.toast').filter({ hasText: 'Started 1 run of' }), `the backfill's toast at ${width} px`);
+    }
+    await page.locator('.runs-section tbody tr').first().waitFor();
+    await assertTablesInBox(page, `the job page at ${width} px`);
+    await page.goto(`${sked.url}/runs`);
+    await row(page, title).first().waitFor();
+    await assertNoOverflow(page, `the runs page at ${width} px`);
+    await assertTablesInBox(page, `the runs page at ${width} px`);
+    await page.goto(`${sked.url}/audit`);
+    await row(page, title).first().waitFor();
+    await assertNoOverflow(page, `the audit trail at ${width} px`);
+    await assertTablesInBox(page, `the audit trail at ${width} px`);
+    await page.close();
+  }
+});

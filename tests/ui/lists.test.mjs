@@ -143,3 +143,43 @@ test('a bidirectional control in a log line shows as a marker instead of reversi
   await until(async () => assert.equal(await msg.locator('mark').innerText(), 'rev'));
   assert.equal(await msg.innerText(), 'plain ⟨U+202E⟩reversed');
 });
+
+test('the audit trail\'s User filter finds an account by part of its display name', async () => {
+  const olga = await sked.api('POST', '/api/users', { username: 'olga', display_name: 'Olga Operator', role: 'operator' });
+  await sked.api('POST', '/api/users', { username: 'oleg', display_name: 'Oleg Observer', role: 'viewer' });
+  const tok = await sked.api('POST', `/api/users/${olga.id}/tokens`, { name: 'maintenance' });
+  for (const action of ['pause', 'resume']) {
+    const res = await fetch(`${sked.url}/api/queues/low/actions/${action}`, { method: 'POST', headers: { Authorization: `Bearer ${tok.token}` } });
+    assert.equal(res.status, 200);
+  }
+  await page.goto(`${sked.url}/audit`);
+  await page.locator('.audit-table').waitFor();
+  const user = page.getByLabel('User', { exact: true });
+  const offered = () => user.evaluate((el) => (el.list ? [...el.list.options].map((o) => o.value) : []));
+  await user.fill('operat');
+  // the accounts whose display name or username holds what is typed are offered
+  await until(async () => assert.deepEqual(await offered(), ['Olga Operator (olga)']));
+  await user.press('Enter');
+  await until(async () => assert.match(page.url(), /[?&]user=olga(&|$)/));
+  await page.getByText('2 entries · Page 1 of 1').waitFor();
+  assert.deepEqual([...new Set(await page.locator('td[data-label="Who"]').allInnerTexts())], ['Olga Operator (API token)']);
+  assert.equal(await user.inputValue(), 'Olga Operator (olga)');
+
+  // what two accounts' names hold is said to be so, and the list stays as it was
+  await user.fill('OL');
+  await until(async () => assert.deepEqual(await offered(), ['Oleg Observer (oleg)', 'Olga Operator (olga)']));
+  await user.press('Enter');
+  const error = page.locator(`#${await user.getAttribute('id')}-err`);
+  await until(async () => assert.equal(await error.innerText(),
+    '2 accounts match “OL”: pick one of the suggestions. The list is still of the user picked before.'));
+  assert.match(page.url(), /[?&]user=olga(&|$)/);
+  // a name that is no account's is taken as written: a deleted account's, an operating-system user's
+  await user.fill('root');
+  await user.press('Enter');
+  await until(async () => assert.match(page.url(), /[?&]user=root(&|$)/));
+  await page.getByText('No entry matches these filters.').waitFor();
+  assert.equal(await error.innerText(), '');
+  // a link with a username shows its account by name
+  await page.goto(`${sked.url}/audit?user=olga`);
+  await until(async () => assert.equal(await user.inputValue(), 'Olga Operator (olga)'));
+});

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSked } from './lib/sked.mjs';
+import { startSked, ADMIN_PASSWORD } from './lib/sked.mjs';
 import { launch, newPage, signIn, until, row, fieldError, finish } from './lib/browser.mjs';
 
 let sked;
@@ -231,6 +231,31 @@ test('a session that ends under typed work: a sign-in dialog over the page keeps
   assert.equal(page.leaveQuestions, 0);
 });
 
+test('signing in again under the run dialog gives the keyboard back to the control that had it', async () => {
+  const page = await pageFor('admin');
+  await page.goto(`${sked.url}/jobs/${job.id}`);
+  await page.getByRole('toolbar', { name: 'Job actions' }).getByRole('button', { name: 'Configure and run…' }).click();
+  const run = page.getByRole('dialog', { name: /Configure and run/ });
+  await run.getByLabel('Title').fill('Typed before the session ended');
+  await page.context().clearCookies();
+  // Run now is disabled while its request is under way, which takes the focus from it
+  await run.getByRole('button', { name: 'Run now' }).click();
+  const signInDialog = page.getByRole('dialog', { name: 'Your session ended' });
+  await signInDialog.getByLabel('Password').fill(ADMIN_PASSWORD);
+  await signInDialog.getByRole('button', { name: 'Sign in' }).click();
+  await signInDialog.waitFor({ state: 'detached' });
+  await until(async () => assert.equal(await page.evaluate(() => {
+    const a = document.activeElement;
+    return a.closest('dialog') ? a.textContent : a.tagName;
+  }), 'Run now'));
+  assert.equal(await run.getByLabel('Title').inputValue(), 'Typed before the session ended');
+  await page.keyboard.press('Escape');
+  await page.getByRole('dialog', { name: 'Discard your changes?' }).getByRole('button', { name: 'Discard' }).click();
+  await run.waitFor({ state: 'detached' });
+  // back on the button that opened it
+  await until(async () => assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Configure and run…'));
+});
+
 test('a refusal for the role says what is needed without the server\'s path', async () => {
   const page = await pageFor('olga', 'olga-password-1');
   await row(page, 'Rebuild the search index').getByRole('button', { name: 'Configure and run…' }).click();
@@ -242,7 +267,8 @@ test('a refusal for the role says what is needed without the server\'s path', as
     await dialog.getByRole('button', { name: 'Run now' }).click();
     const summary = dialog.locator('.error-summary');
     await summary.getByText('Permission denied').waitFor();
-    assert.equal((await summary.textContent()).trim(), 'Permission denied: this needs the operator or admin role (you are viewer).');
+    assert.equal((await summary.textContent()).trim(), 'Could not start the run: Permission denied: this needs the operator or admin role (you are viewer).'
+      + ' Ask an admin for that role if you need it.');
   } finally {
     await sked.api('PATCH', `/api/users/${olga.id}`, { role: 'operator' }).catch(() => {});
   }

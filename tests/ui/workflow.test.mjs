@@ -398,7 +398,8 @@ test('edit the job: the form is filled in, the task is fixed', async () => {
   await sked.api('PATCH', `/api/jobs/${jobId}`, { description: 'changed meanwhile' });
   await page.getByLabel('Title').fill(`${TITLE} (edited twice)`);
   await page.getByRole('button', { name: 'Save' }).click();
-  await page.getByText('Someone changed this job after you opened this form, so it was not saved.').waitFor();
+  await page.getByText('Could not save the job: Someone changed this job after you opened this form. '
+    + 'Open the job again to see their change, then make yours.').waitFor();
   const kept = await sked.api('GET', `/api/jobs/${jobId}`);
   assert.equal(kept.title, `${TITLE} (edited)`);
   assert.equal(kept.description, 'changed meanwhile');

@@ -71,11 +71,18 @@ export async function request(method, path, { body, query, signal, headers: extr
     try {
       data = JSON.parse(text);
     } catch {
-      data = { message: text };
+      // not the API's own answer (a proxy's page): its text when short and plain, else its status
+      const plain = text.trim();
+      data = { message: plain && plain.length <= 200 && !/^</.test(plain) ? plain : `HTTP ${res.status} ${res.statusText}`.trim() };
     }
   }
   if (!res.ok) {
     const err = new ApiError(res.status, data || { message: res.statusText });
+    // a body too large (413) is said by the part of it that made it so
+    if (res.status === 413 && body !== undefined) {
+      err.sent = body;
+      err.sentBytes = new Blob([init.body]).size;
+    }
     // 401 on anything but signing in means the session is gone (expired, signed out
     // elsewhere, account disabled): show the sign-in page instead of a broken one.
     if (res.status === 401 && !(method === 'POST' && path === '/session')) onSignedOut(err);

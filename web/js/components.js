@@ -83,13 +83,44 @@ function fieldFor(root, name) {
   return null;
 }
 
+/** The label a field of a form is shown by ("Custom args"), without the mark of a required one. */
+function fieldLabel(container) {
+  const l = container.querySelector('label, legend');
+  return l ? l.textContent.replace(/\s*\*$/, '').trim() : container.dataset.field;
+}
+
+/**
+ * A 413 (the request body is larger than the server takes) as an error of the form's field that
+ * made it so, the largest of the body's fields the form has: {err, subject}, subject its label.
+ */
+function tooLargeError(root, err) {
+  if (err.status !== 413 || !err.sent || typeof err.sent !== 'object') return { err, subject: null };
+  let big = null;
+  for (const [name, value] of Object.entries(err.sent)) {
+    const f = value === undefined || value === null ? null : fieldFor(root, name);
+    const bytes = f ? utf8Bytes(JSON.stringify(value)) : 0;
+    if (f && (!big || bytes > big.bytes)) big = { name, bytes, label: fieldLabel(f) };
+  }
+  if (!big) return { err, subject: null };
+  const limit = bodyLimit(err);
+  const why = limit ? `at most ${bytesText(limit)} go in one request, and this is ${sizeText(big.bytes)}`
+    : `the server refused the ${sizeText(err.sentBytes)} sent, and this is ${sizeText(big.bytes)} of it`;
+  return {
+    err: { ...err, message: err.message, errors: [{ field: big.name, messages: [`too large: ${why}; shorten it`] }] },
+    subject: big.label,
+  };
+}
+
 /**
  * Shows an API error in a form: each {field, messages} next to its field when the form has
- * it, the rest (and the message of errors without fields) in the form's .error-summary.
- * Returns the first element to focus.
+ * it, the rest (and the message of errors without fields) in the form's .error-summary, which
+ * says it with errorText(): `what` failed ("Could not save the job"), why, and what to do.
+ * `names` gives the API's field names the form lacks the names it shows them by. Returns the
+ * first element to focus.
  */
-export function applyErrors(root, err, names = {}) {
+export function applyErrors(root, error, { names = {}, what } = {}) {
   clearErrors(root);
+  const { err, subject } = tooLargeError(root, error);
   const summary = root.querySelector('.error-summary');
   const leftover = [];
   let first = null;
@@ -113,10 +144,9 @@ export function applyErrors(root, err, names = {}) {
     }
   }
   if (summary) {
-    const hasFields = (err.errors || []).length > 0;
     summary.hidden = false;
-    const msg = sentence(err.message || 'Something went wrong.');
-    summary.append(h('p', { class: 'error-title' }, icon('alert'), hasFields && !leftover.length ? `${msg} See the fields marked below.` : msg));
+    summary.append(h('p', { class: 'error-title' }, icon('alert'),
+      errorText(err, what, { marked: !!first, listed: leftover.length > 0, subject })));
     if (leftover.length) summary.append(h('ul', {}, leftover.map((t) => h('li', {}, t))));
     if (!first) first = summary;
   }
@@ -133,15 +163,94 @@ export function sentence(text) {
   return t.charAt(0).toUpperCase() + t.slice(1);
 }
 
+/** The text as a sentence that ends with its full stop (or the ? or ! it has). */
+function fullSentence(text) {
+  const t = sentence(String(text).trim());
+  return /[.!?…]$/.test(t) ? t : `${t}.`;
+}
+
+function utf8Bytes(text) {
+  return new TextEncoder().encode(String(text)).length;
+}
+
+/** The most a request body may be, from the server's 413 ("… larger than 1048576 bytes"); null if unsaid. */
+function bodyLimit(err) {
+  const m = /(\d+) bytes/.exec(err.message || '');
+  return m ? Number(m[1]) : null;
+}
+
+/** "1 MiB (1,048,576 bytes)": a limit as it is set (--max-body), exact. */
+function bytesText(n) {
+  for (const [size, unit] of [[1024 * 1024, 'MiB'], [1024, 'KiB']]) {
+    if (n >= size && n % size === 0) return `${n / size} ${unit} (${n.toLocaleString()} bytes)`;
+  }
+  return `${n.toLocaleString()} bytes`;
+}
+
+/** "1.2 MiB", "70 KiB": a size sent, roughly. */
+function sizeText(n) {
+  if (n >= 1024 * 1024) return `${(Math.ceil(n / (1024 * 1024) * 10) / 10).toLocaleString()} MiB`;
+  if (n >= 1024) return `${Math.ceil(n / 1024).toLocaleString()} KiB`;
+  return `${n.toLocaleString()} bytes`;
+}
+
 /**
- * An error box for errors outside forms (a page that failed to load, a refused action).
- * `names` gives the API's field names the names the page shows them by ({job_id: 'Job'}).
+ * What to do after a failed request, by its status; '' where the server's message says it
+ * (a 409's "make another admin first"). `marked`: the fields at fault are marked in the form;
+ * `listed`: they are listed under the message.
  */
-export function errorBox(err, names = {}) {
-  const status = err && err.status ? ` (HTTP ${err.status})` : '';
+function nextStep(err, { marked, listed }) {
+  const s = err.status;
+  const msg = err.message || '';
+  if (marked) return `Correct the fields marked${listed ? ' and named' : ''} below, then try again.`;
+  if (s === 0) return 'Check that sked is running and that this computer can reach it, then try again.';
+  if (/\btry again\b/i.test(msg)) return '';
+  if (s === 400 || s === 422) return listed ? 'Correct what is named below, then try again.' : 'Correct it, then try again.';
+  if (s === 401) return 'Check the username and the password, then try again.';
+  if (s === 403 && /needs the \w+( or \w+)* role/.test(msg)) return 'Ask an admin for that role if you need it.';
+  if (s === 403 && /CSRF/.test(msg)) return 'Reload the page, then try again.';
+  if (s === 404) return 'It may have been deleted meanwhile: reload the page to see what there is now.';
+  if (s === 408 || s === 429) return 'Wait a moment, then try again.';
+  if (s >= 500) return 'Try again in a moment.';
+  if (s === 403 || s === 409 || s === 412) return '';
+  return 'Try again.';
+}
+
+/**
+ * A failed request as the banners say it, on every page and in every dialog: what failed
+ * (`what`: "Could not save the job"), the server's message, which names what was wrong and
+ * why, and what to do next. An error of a check made here, before anything is sent (no
+ * status), is its message and what to do. A 413 says how large a request may be; `subject`
+ * names the field that made it too large.
+ */
+export function errorText(err, what, { marked = false, listed = false, subject = null } = {}) {
+  const e = err || {};
+  let reason;
+  let next;
+  if (e.status === 413) { // the server's "request body larger than 1048576 bytes" said plainly
+    const limit = bodyLimit(e);
+    const it = subject ? `“${subject}”` : 'What you entered';
+    const sent = e.sentBytes ? sizeText(e.sentBytes) : 'request';
+    reason = limit ? `${it} is too large: at most ${bytesText(limit)} go in one request; shorten it, then try again.`
+      : `${it} is too large for the server, which refused the ${sent} sent; shorten it, then try again.`;
+    next = '';
+  } else {
+    reason = fullSentence(e.message || String(err || 'something went wrong'));
+    next = e.status === undefined ? (marked && !listed ? 'See the fields marked below.' : '') : nextStep(e, { marked, listed });
+  }
+  return [what ? `${what}: ${reason}` : reason, next].filter(Boolean).join(' ');
+}
+
+/**
+ * An error box for errors outside forms (a page that failed to load, a refused action), said
+ * with errorText(err, what). `names` gives the API's field names the names the page shows
+ * them by ({job_id: 'Job'}).
+ */
+export function errorBox(err, { what, names = {} } = {}) {
+  const listed = !!(err && err.errors && err.errors.length);
   return h('div', { class: 'error-summary', role: 'alert' },
-    h('p', { class: 'error-title' }, icon('alert'), `${sentence((err && err.message) || String(err))}${status}`),
-    err && err.errors && err.errors.length
+    h('p', { class: 'error-title' }, icon('alert'), errorText(err, what, { listed })),
+    listed
       ? h('ul', {}, err.errors.map((e) => h('li', {}, e.field ? `${names[e.field] || e.field}: ` : '', (e.messages || []).join('; '))))
       : null);
 }
@@ -176,6 +285,36 @@ export function loading(text = 'Loading…') {
   return h('p', { class: 'muted pad', role: 'status' }, text);
 }
 
+// ---- focus -----------------------------------------------------------------------------
+
+// The element that last had the focus. A button disabled while its request is under way loses
+// it (to <body>): a dialog opened meanwhile (signing in again) gives it back there all the same.
+let lastFocused = null;
+document.addEventListener('focusin', (e) => { lastFocused = e.target; });
+
+function focusable(el) {
+  return !!el && el.isConnected && !el.disabled && !el.closest('[inert], [hidden]') && el.getClientRects().length > 0;
+}
+
+/**
+ * Gives the focus back to `opener` (the control that opened a dialog): itself while it is in
+ * the page, else its successor drawn since (the control of the same data-action), else the
+ * page's heading, so the keyboard goes on from where it was rather than from the top.
+ */
+export function focusBack(opener) {
+  const action = opener && opener.dataset ? opener.dataset.action : null;
+  const successor = action && !focusable(opener) ? document.querySelector(`[data-action="${CSS.escape(action)}"]`) : null;
+  for (const el of [opener, successor]) {
+    if (!focusable(el)) continue;
+    el.focus();
+    if (document.activeElement === el) return;
+  }
+  const heading = document.querySelector('#app h1');
+  if (!heading) return;
+  if (!heading.hasAttribute('tabindex')) heading.tabIndex = -1;
+  heading.focus();
+}
+
 // ---- dialogs ---------------------------------------------------------------------------
 
 /**
@@ -203,9 +342,12 @@ export function openDialog({ title, content, footer = [], wide = false, onClose,
   inner.append(h('header', { class: 'dialog-head' }, h('h2', { id: titleId, title }, title), closeBtn), body,
     h('footer', { class: 'dialog-foot' }, footer));
   dialog.append(inner);
-  // The browser gives the focus back to the control that opened the dialog. A page redrawn
-  // meanwhile has replaced it: then its successor gets it, the control of the same data-action.
-  const opener = document.activeElement;
+  // The browser gives the focus back to the control that opened the dialog, if it still has it
+  // then: one disabled while its request was under way had lost it, to <body>. When the
+  // browser could not, focusBack() does: the control, its successor in a page redrawn
+  // meanwhile, or the page's heading.
+  const active = document.activeElement;
+  const opener = active && active !== document.body ? active : lastFocused && lastFocused.isConnected ? lastFocused : null;
   let closed = false;
   let release = () => {};
   function close() {
@@ -214,9 +356,8 @@ export function openDialog({ title, content, footer = [], wide = false, onClose,
     release();
     if (dialog.open) dialog.close();
     dialog.remove();
-    const action = opener && !opener.isConnected && opener.dataset ? opener.dataset.action : null;
-    const successor = action ? document.querySelector(`[data-action="${CSS.escape(action)}"]`) : null;
-    if (successor) successor.focus();
+    const now = document.activeElement;
+    if (!now || now === document.body || !now.isConnected) focusBack(opener);
     if (onClose) onClose();
   }
   // What the user typed or picked (not what the dialog filled in itself).
@@ -253,7 +394,7 @@ export function openDialog({ title, content, footer = [], wide = false, onClose,
   // Focus the first field rather than the close button, so typing can start at once.
   const first = body.querySelector('input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])');
   if (first) first.focus();
-  return { dialog, close, dismiss };
+  return { dialog, close, dismiss, opener };
 }
 
 /** Asks for confirmation; resolves true when the confirming button was pressed. */

@@ -8,7 +8,7 @@ import {
 } from './dom.js';
 import {
   button, field, input, select, openDialog, confirmDialog, errorSummary, applyErrors, clearErrors, toast, textBlock,
-  describedAlsoBy,
+  describedAlsoBy, focusBack, errorText,
 } from './components.js';
 import { argsForm, jsonEditor, sinceForInput, dateTimeProblem, customArgsExample, secretName } from './argsform.js';
 import { getQueues, getTaskArgs, getTasks, queueLabel, pausedText } from './catalog.js';
@@ -85,7 +85,7 @@ export async function configureAndRun(job, { from = null } = {}) {
       getTasks().then((ts) => ts.find((t) => t.id === job.task)).catch(() => null),
       lastSuccessStart(job)]);
   } catch (err) {
-    if (err.status !== 401) toast(`Cannot open the dialog: ${err.message}`, 'error');
+    if (err.status !== 401) toast(errorText(err, 'Could not open the run dialog'), 'error');
     return;
   }
   const queueNote = queue.note;
@@ -302,7 +302,7 @@ async function submitRun(dlg, job, body) {
     navigate(`/jobs/${job.id}/runs/${run.id}`);
   } catch (err) {
     if (err.status === 401) return;
-    const first = applyErrors(dlg.dialog.querySelector('form'), err);
+    const first = applyErrors(dlg.dialog.querySelector('form'), err, { what: 'Could not start the run' });
     if (first) first.focus();
   }
 }
@@ -569,7 +569,7 @@ export function scheduleDialog(job, { onSaved } = {}) {
       previewBody.replaceChildren();
       const first = (err.errors || []).find((e) => e.messages && e.messages.length);
       previewStatus.textContent = `This schedule cannot be previewed: ${first ? first.messages[0] : err.message}.`;
-      applyErrors(formEl, err, SCHEDULE_NAMES);
+      applyErrors(formEl, err, { names: SCHEDULE_NAMES, what: 'Could not preview the schedule' });
     }
   }
   const schedulePreview = debounce(runPreview, 300);
@@ -600,7 +600,7 @@ export function scheduleDialog(job, { onSaved } = {}) {
     } catch (err) {
       if (err.status === 401) return;
       saved.keep();
-      const f = applyErrors(formEl, err, SCHEDULE_NAMES);
+      const f = applyErrors(formEl, err, { names: SCHEDULE_NAMES, what: body.schedule === null ? 'Could not remove the schedule' : 'Could not save the schedule' });
       if (f) f.focus();
     } finally {
       save.disabled = false;
@@ -682,7 +682,7 @@ export async function deleteJob(job, { onDeleted } = {}) {
     toast(`Deleted “${job.title}”.`);
     if (onDeleted) onDeleted();
   } catch (err) {
-    if (err.status !== 401) toast(`Could not delete: ${err.message}`, 'error');
+    if (err.status !== 401) toast(errorText(err, `Could not delete “${job.title}”`), 'error');
   }
 }
 
@@ -694,7 +694,7 @@ export async function stopJobRuns(job, { onStopped } = {}) {
     [queued, running] = await Promise.all(['QUEUED', 'RUNNING'].map((status) => api.get(`/jobs/${job.id}/runs`, { status, size: 1 })
       .then((r) => r.hits.total)));
   } catch (err) {
-    if (err.status !== 401) toast(`Cannot read the job's runs: ${err.message}`, 'error');
+    if (err.status !== 401) toast(errorText(err, `Could not read the runs of “${job.title}”`), 'error');
     return;
   }
   if (!queued && !running) {
@@ -720,7 +720,7 @@ export async function stopJobRuns(job, { onStopped } = {}) {
     toast(`Stopped ${plural(stopped, 'runs')} of ${job.title}.`);
     if (onStopped) onStopped();
   } catch (err) {
-    if (err.status !== 401) toast(`Could not stop the runs: ${err.message}`, 'error');
+    if (err.status !== 401) toast(errorText(err, `Could not stop the runs of “${job.title}”`), 'error');
   }
 }
 
@@ -739,7 +739,7 @@ export async function stopRun(run, { onStopped } = {}) {
     toast(r.status === 'CANCELLED' ? 'The run was cancelled before it started.' : 'Stop requested; the task is asked to end.');
     if (onStopped) onStopped(r);
   } catch (err) {
-    if (err.status !== 401) toast(`Could not stop the run: ${err.message}`, 'error');
+    if (err.status !== 401) toast(errorText(err, 'Could not stop the run'), 'error');
   }
 }
 
@@ -753,7 +753,7 @@ export async function deleteRun(run, { onDeleted } = {}) {
     toast('Run deleted.');
     if (onDeleted) onDeleted();
   } catch (err) {
-    if (err.status !== 401) toast(`Could not delete the run: ${err.message}`, 'error');
+    if (err.status !== 401) toast(errorText(err, 'Could not delete the run'), 'error');
   }
 }
 
@@ -774,7 +774,7 @@ export async function backfill(job) {
   try {
     queue = await queueSelect(job.default_queue);
   } catch (err) {
-    if (err.status !== 401) toast(`Cannot open the dialog: ${err.message}`, 'error');
+    if (err.status !== 401) toast(errorText(err, 'Could not open the backfill dialog'), 'error');
     return;
   }
   const queueNote = queue.note;
@@ -830,7 +830,7 @@ export async function backfill(job) {
       previewBody.replaceChildren();
       const first = (err.errors || []).find((e) => e.messages && e.messages.length);
       previewStatus.textContent = `No windows: ${first ? `${first.field}: ${first.messages[0]}` : err.message}.`;
-      applyErrors(formEl, err);
+      applyErrors(formEl, err, { what: 'Could not work out the windows' });
     }
   }
   const later = debounce(preview, 300);
@@ -859,11 +859,13 @@ export async function backfill(job) {
         const r = await api.post(`/jobs/${job.id}/actions/backfill`, request());
         dlg.close();
         toast(`Started ${r.total} run${r.total === 1 ? '' : 's'} of ${job.title}, one per window.`);
-        navigate(`/jobs/${job.id}`);
+        // the job's page drawn anew shows its runs from the first page; the keyboard goes on
+        // from Backfill… (or the heading) there, not from the top of the page
+        if (await navigate(`/jobs/${job.id}`)) focusBack(dlg.opener);
       } catch (err) {
         if (err.status === 401) return;
         saved.keep();
-        const first = applyErrors(dlg.dialog.querySelector('form'), err);
+        const first = applyErrors(dlg.dialog.querySelector('form'), err, { what: 'Could not start the backfill' });
         if (first) first.focus();
         startBtn.disabled = false;
       } finally {

@@ -6,7 +6,7 @@
 
 import { api, fetchAllLogLines } from './api.js';
 import { h, icon, nextId, visibleText, put } from './dom.js';
-import { button, select } from './components.js';
+import { button, select, errorText } from './components.js';
 
 // Line times in the browser's zone, as every other time of the UI; the full UTC instant is the
 // line's tooltip and the download's.
@@ -360,7 +360,7 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
       setTimeout(() => URL.revokeObjectURL(url), 60000);
       live.textContent = `Downloaded ${all.length.toLocaleString()} lines.`;
     } catch (err) {
-      if (err.name !== 'AbortError') live.textContent = `Download failed: ${err.message}`;
+      if (err.name !== 'AbortError') live.textContent = errorText(err, 'Could not download the log');
     } finally {
       downloadBtn.disabled = false;
     }
@@ -497,7 +497,7 @@ export function createLogView({ jobId, runId, onRun = () => {}, onProgress = () 
       }
       openStream();
     } catch (err) {
-      if (err.name !== 'AbortError') setLive(`The log could not be read: ${err.message}`, 'is-error');
+      if (err.name !== 'AbortError') setLive(errorText(err, 'Could not read the log'), 'is-error');
     }
   }
 

@@ -7,7 +7,7 @@ import { api } from '../api.js';
 import { h, icon, timeEl, put, nextId } from '../dom.js';
 import {
   button, field, input, pageHeader, emptyState, errorBox, loading, openDialog, confirmDialog, errorSummary,
-  applyErrors, clearErrors, toast, pager,
+  applyErrors, clearErrors, toast, pager, errorText,
 } from '../components.js';
 import { isCurrent } from '../router.js';
 import { session } from '../session.js';
@@ -29,16 +29,16 @@ function fact(label, value) {
 
 /**
  * Reads a list (`path`, `query`) into `area` with render(hits, data): an error shown in its
- * place, nothing done once the page is left (`token`) or the session is gone (401: the
- * sign-in page).
+ * place (`what` failed: "Could not load the tokens"), nothing done once the page is left
+ * (`token`) or the session is gone (401: the sign-in page).
  */
-export async function loadList(area, token, path, query, render) {
+export async function loadList(area, token, path, query, render, what) {
   let data;
   try {
     data = await api.get(path, query);
   } catch (err) {
     if (err.status === 401 || !isCurrent(token)) return;
-    put(area, errorBox(err));
+    put(area, errorBox(err, { what }));
     return;
   }
   if (isCurrent(token)) put(area, render(data.hits.hits, data));
@@ -134,7 +134,7 @@ export async function revokeToken(t, { onDone, onError } = {}) {
   } catch (err) {
     if (err.status === 401) return;
     if (onError) onError(err);
-    else toast(`Could not revoke the token: ${err.message}`, 'error');
+    else toast(errorText(err, `Could not revoke the token “${t.name}”`), 'error');
   }
 }
 
@@ -251,9 +251,9 @@ export function createTokenDialog({ path = '/tokens', owner, onCreated, onClosed
         if (err.status === 401) return;
         // a wrong password is the password field's error, told where it is typed
         const shown = err.status === 403 && /password is wrong/i.test(err.message)
-          ? { message: 'The token was not created.', errors: [{ field: 'password', messages: [err.message] }] }
+          ? { status: err.status, message: err.message, errors: [{ field: 'password', messages: [err.message] }] }
           : err;
-        (applyErrors(formEl, shown) || save).focus();
+        (applyErrors(formEl, shown, { what: 'Could not create the token' }) || save).focus();
       } finally {
         busy = false;
         save.disabled = false;
@@ -286,7 +286,7 @@ function profileCard(me, { onSaved }) {
       onSaved(saved);
     } catch (err) {
       if (err.status === 401) return;
-      (applyErrors(form, err) || dn).focus();
+      (applyErrors(form, err, { what: 'Could not save the display name' }) || dn).focus();
     } finally {
       save.disabled = false;
     }
@@ -341,9 +341,9 @@ function passwordCard(me) {
       if (err.status === 401) return;
       // 403 "the current password is wrong" belongs next to that field
       const shown = err.status === 403 && /current password/.test(err.message)
-        ? { message: 'The password was not changed.', errors: [{ field: 'current_password', messages: [err.message] }] }
+        ? { status: err.status, message: err.message, errors: [{ field: 'current_password', messages: [err.message] }] }
         : err;
-      (applyErrors(form, shown) || save).focus();
+      (applyErrors(form, shown, { what: 'Could not change the password' }) || save).focus();
     } finally {
       save.disabled = false;
     }
@@ -394,7 +394,7 @@ export async function accountPage(el, { token }, { onChanged } = {}) {
           pages.pagerFor(data, loadTokens))
         : emptyState(onlyActive.on() ? 'You have no active API tokens.' : 'You have no API tokens.',
           button('Create token…', { kind: 'create', iconName: 'plus', onclick: create }));
-    }).then(() => (again ? loadTokens() : undefined));
+    }, 'Could not load your API tokens').then(() => (again ? loadTokens() : undefined));
   }
   await loadTokens();
 }

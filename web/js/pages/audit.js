@@ -1,11 +1,11 @@
 // The audit trail (GET /api/audit, admins only): who changed what, newest first.
 
 import { api } from '../api.js';
-import { h, timeEl, debounce, put, shortId } from '../dom.js';
-import { pager, pageHeader, emptyState, errorBox, loading, select, field, input, jsonBlock } from '../components.js';
+import { h, timeEl, put, shortId } from '../dom.js';
+import { pager, pageHeader, emptyState, errorBox, loading, select, field, jsonBlock } from '../components.js';
 import { onLeave, setQuery, isCurrent } from '../router.js';
 import { can } from '../session.js';
-import { jobPicker, sinceInput } from './filters.js';
+import { jobPicker, sinceInput, userPicker } from './filters.js';
 
 const ACTIONS = [
   ['', 'Any action'],
@@ -90,18 +90,16 @@ export async function auditPage(el, { query, token }) {
   const users = new Map(await api.get('/users').then((r) => r.hits.hits.map((u) => [u.id, u])).catch(() => []));
   if (!isCurrent(token)) return;
   const job = await jobPicker(state.job_id, () => { state.job_id = job.value(); state.page = 1; load(); });
-  const user = input({ type: 'search', value: state.user, placeholder: 'Any user' });
+  const user = userPicker(state.user, [...users.values()], () => { state.user = user.value(); state.page = 1; load(); });
   const action = select(ACTIONS, { value: state.action });
   if (action.value !== state.action) action.append(h('option', { value: state.action, selected: true }, state.action));
   const since = sinceInput(state.since, () => { state.since = since.value(); state.page = 1; load(); });
   const results = h('div', {}, loading());
   el.append(h('div', { class: 'filters' },
     job.el,
-    field({ label: 'User', control: user, hint: 'A username, or bootstrap.' }),
+    user.el,
     field({ label: 'Action', control: action }),
     since.el), results);
-  const onUser = debounce(() => { state.user = user.value.trim(); state.page = 1; load(); }, 300);
-  user.addEventListener('input', onUser);
   action.addEventListener('change', () => { state.action = action.value; state.page = 1; load(); });
 
   let controller = null;
@@ -114,7 +112,10 @@ export async function auditPage(el, { query, token }) {
       data = await api.get('/audit', { ...state }, { signal: controller.signal });
     } catch (err) {
       if (err.name === 'AbortError' || err.status === 401 || !isCurrent(token)) return;
-      put(results, errorBox(err, { job_id: 'Job', user: 'User', action: 'Action', since: 'Since', page: 'Page', size: 'Results per page' }));
+      put(results, errorBox(err, {
+        what: 'Could not load the audit trail',
+        names: { job_id: 'Job', user: 'User', action: 'Action', since: 'Since', page: 'Page', size: 'Results per page' },
+      }));
       return;
     }
     const entries = data.hits.hits;
@@ -146,7 +147,7 @@ export async function auditPage(el, { query, token }) {
     pager({ total: data.hits.total, page: state.page, size: state.size, noun: 'entries', onChange: (p) => { Object.assign(state, p); load(); } }));
   }
   onLeave(() => {
-    onUser.cancel();
+    user.stop();
     if (controller) controller.abort();
   });
   await load();

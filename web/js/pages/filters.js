@@ -86,3 +86,83 @@ export function sinceInput(iso, onChange) {
     value: () => (el.value ? new Date(el.value).toISOString() : ''),
   };
 }
+
+/**
+ * A "User" filter of the audit trail, whose API takes a username only (exact, in any case):
+ * type part of a display name or a username and pick from the accounts that hold it (`users`,
+ * every account), or press Enter when only one does. A name that is no account's is taken as
+ * written: a deleted account's, the bootstrap token's, an operating-system user's.
+ * onChange() when it settles on another username.
+ */
+export function userPicker(username, users, onChange) {
+  const listId = nextId('users');
+  const box = input({ list: listId, placeholder: 'Any user', type: 'search' });
+  const list = h('datalist', { id: listId });
+  const people = [...users, { username: 'bootstrap', display_name: 'bootstrap token' }];
+  const label = (u) => `${u.display_name || u.username} (${u.username})`;
+  const byLabel = new Map(people.map((u) => [label(u), u.username]));
+  const byName = (name) => people.find((u) => u.username.toLowerCase() === name.toLowerCase());
+  let current = username || '';
+  if (current) box.value = byName(current) ? label(byName(current)) : current;
+  const holding = (text) => {
+    const t = text.toLowerCase();
+    return people.filter((u) => u.username.toLowerCase().includes(t) || (u.display_name || '').toLowerCase().includes(t));
+  };
+  function say(text) {
+    const err = document.getElementById(`${box.id}-err`);
+    if (!err) return;
+    err.textContent = text;
+    if (text) box.setAttribute('aria-invalid', 'true');
+    else box.removeAttribute('aria-invalid');
+  }
+  function pick(name) {
+    say('');
+    if (name !== current) {
+      current = name;
+      onChange();
+    }
+  }
+  // while typing: the accounts offered; a suggestion picked (or a username typed whole) settles
+  const typed = debounce(() => {
+    const v = box.value.trim();
+    if (!v) pick('');
+    else if (byLabel.has(v)) pick(byLabel.get(v));
+    else if (byName(v)) pick(byName(v).username);
+  }, 300);
+  const offer = () => {
+    const v = box.value.trim();
+    put(list, ...(v && !byLabel.has(v) ? holding(v) : people).map((u) => h('option', { value: label(u) })));
+  };
+  offer();
+  box.addEventListener('input', () => {
+    offer();
+    typed();
+  });
+  // Enter or leaving the field: part of one account's name is that account
+  box.addEventListener('change', () => {
+    typed.cancel();
+    const v = box.value.trim();
+    if (!v || byLabel.has(v) || byName(v)) {
+      pick(!v ? '' : byLabel.get(v) || byName(v).username);
+      return;
+    }
+    const found = holding(v);
+    if (found.length === 1) {
+      box.value = label(found[0]);
+      pick(found[0].username);
+    } else if (found.length > 1) {
+      say(`${found.length} accounts match “${v}”: pick one of the suggestions. `
+        + (current ? 'The list is still of the user picked before.' : 'The list is of every user.'));
+    } else {
+      pick(v);
+    }
+  });
+  return {
+    el: field({
+      label: 'User', control: box, extra: list,
+      hint: 'Type part of a name and pick the account; a name that is no account’s (a deleted one’s, an operating-system user’s) is searched as written.',
+    }),
+    value: () => current,
+    stop: () => typed.cancel(),
+  };
+}

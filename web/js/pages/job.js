@@ -3,7 +3,7 @@
 
 import { api } from '../api.js';
 import { h, icon, timeEl, describeSchedule, isActive, put, shortId, formatDuration } from '../dom.js';
-import { button, pager, pageHeader, emptyState, errorBox, select, toast, jsonBlock } from '../components.js';
+import { button, pager, pageHeader, emptyState, errorBox, errorText, select, toast, jsonBlock } from '../components.js';
 import { navigate, onLeave, isCurrent, setQuery } from '../router.js';
 import { can } from '../session.js';
 import {
@@ -184,6 +184,7 @@ export async function jobPage(el, { params, query, token }) {
 
   async function toggleActive() {
     const firesNow = intervalFiresNow(job);
+    const what = job.active ? 'Could not deactivate the job' : 'Could not activate the job';
     if (!await confirmActivation(job)) return;
     try {
       job = await api.patch(`/jobs/${job.id}`, { active: !job.active });
@@ -191,7 +192,7 @@ export async function jobPage(el, { params, query, token }) {
         : firesNow ? 'Job activated: its interval fired at once, so a run starts now.' : 'Job activated.');
       renderJob();
     } catch (err) {
-      if (err.status !== 401) toast(`Could not change it: ${err.message}`, 'error');
+      if (err.status !== 401) toast(errorText(err, what), 'error');
     }
   }
 
@@ -251,7 +252,7 @@ export async function jobPage(el, { params, query, token }) {
         put(el, pageHeader('Job not found'), h('p', {}, 'This job was deleted. ', h('a', { href: '/jobs' }, 'Back to the jobs.')));
         return;
       }
-      put(runsArea, errorBox(err));
+      put(runsArea, errorBox(err, { what: 'Could not load the runs of this job' }));
       timer = setTimeout(refresh, 10000);
     }
   }

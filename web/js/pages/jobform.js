@@ -273,10 +273,9 @@ export async function jobFormPage(el, { params, token }) {
     } catch (err) {
       if (err.status === 401) return;
       if (err.status === 412) {
-        err.message = 'Someone changed this job after you opened this form, so it was not saved. '
-          + 'Open the job again to see their change, then make yours';
+        err.message = 'Someone changed this job after you opened this form. Open the job again to see their change, then make yours';
       }
-      (applyErrors(form, err) || save).focus();
+      (applyErrors(form, err, { what: editing ? 'Could not save the job' : 'Could not create the job' }) || save).focus();
     } finally {
       refresh();
     }

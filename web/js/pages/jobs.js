@@ -74,7 +74,7 @@ export async function jobsPage(el, { query, token }) {
       }, { signal: controller.signal });
     } catch (err) {
       if (err.name === 'AbortError' || !isCurrent(token)) return;
-      put(results, errorBox(err, FILTER_NAMES));
+      put(results, errorBox(err, { what: 'Could not load the jobs', names: FILTER_NAMES }));
       lastJson = ''; // the table is gone: drawn again once an answer comes
       // a server out of reach (or a proxy's 5xx) comes back: asked again until it does
       if (err.status === 0 || err.status >= 500) timer = setTimeout(load, 5000);

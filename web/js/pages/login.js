@@ -54,7 +54,7 @@ export function loginPage(el, { query }, { signedIn }) {
       signedIn(s.user, s.csrf_token);
       navigate(nextPath(query.get('next')), { replace: true });
     } catch (err) {
-      const f = applyErrors(form, err);
+      const f = applyErrors(form, err, { what: 'Could not sign in' });
       password.value = '';
       (f || password).focus();
     } finally {

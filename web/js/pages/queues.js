@@ -127,7 +127,7 @@ function pauseDialog(q, { onDone, onClose }) {
         onDone(paused);
       } catch (err) {
         if (err.status === 401) return;
-        (applyErrors(dlg.dialog.querySelector('form'), err) || ok).focus();
+        (applyErrors(dlg.dialog.querySelector('form'), err, { what: `Could not pause ${q.name}` }) || ok).focus();
       } finally {
         busy = false;
         ok.disabled = false;
@@ -157,7 +157,7 @@ export async function queuesPage(el, { token }) {
 
   function refused(what, err) {
     if (err.status === 401) return;
-    const box = errorBox({ status: err.status, message: `${what}: ${err.message}`, errors: err.errors });
+    const box = errorBox(err, { what });
     box.tabIndex = -1;
     put(notice, box);
     box.focus();
@@ -249,7 +249,7 @@ export async function queuesPage(el, { token }) {
       if (err.name === 'AbortError' || err.status === 401 || !isCurrent(token)) return;
       results.setAttribute('aria-busy', 'false');
       lastJson = '';
-      put(results, errorBox(err));
+      put(results, errorBox(err, { what: 'Could not load the queues' }));
       timer = setTimeout(load, REFRESH_MS * 3);
       return;
     }

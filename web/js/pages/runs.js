@@ -45,7 +45,7 @@ export async function runsPage(el, { query, token }) {
       data = await api.get('/runs', { status: state.status, job_id: state.job_id, since: state.since, page: state.page, size: state.size }, { signal: controller.signal });
     } catch (err) {
       if (err.name === 'AbortError' || err.status === 401 || !isCurrent(token)) return;
-      put(results, errorBox(err, FILTER_NAMES));
+      put(results, errorBox(err, { what: 'Could not load the runs', names: FILTER_NAMES }));
       // a server out of reach (or a proxy's 5xx) comes back: asked again until it does
       if (err.status === 0 || err.status >= 500) timer = setTimeout(load, 5000);
       return;

@@ -29,9 +29,9 @@ const ownPassword = () => input({ type: 'password', name: 'current_password', au
 const ownPasswordMissing = { field: 'current_password', messages: ['required for this change: your own password'] };
 
 /** err with the server's 403 for a wrong current_password put next to that field. */
-function wrongOwnPassword(err, message) {
+function wrongOwnPassword(err) {
   return err.status === 403 && /current password/.test(err.message)
-    ? { message, errors: [{ field: 'current_password', messages: [err.message] }] }
+    ? { status: err.status, message: err.message, errors: [{ field: 'current_password', messages: [err.message] }] }
     : err;
 }
 
@@ -114,17 +114,17 @@ function accountDialog(account, { onSaved }) {
         onSaved(saved, body);
       } catch (err) {
         if (err.status === 401) return;
-        const message = editing ? 'The account was not saved.' : 'The account was not created.';
+        const what = editing ? 'Could not save the account' : 'Could not create the account';
         // "the username 'olga' is taken" belongs next to the username, a wrong password of
         // the admin's next to theirs
         let shown = err.status === 409 && !editing && /username/.test(err.message)
-          ? { message, errors: [{ field: 'username', messages: [err.message] }] }
-          : wrongOwnPassword(err, message);
+          ? { status: err.status, message: err.message, errors: [{ field: 'username', messages: [err.message] }] }
+          : wrongOwnPassword(err);
         if (mineMissing) {
           const others = (shown.errors || []).filter((e) => e.field !== 'current_password');
-          shown = { message: [400, 409].includes(err.status) ? message : shown.message, errors: [...others, ownPasswordMissing] };
+          shown = { status: err.status, message: shown.message, errors: [...others, ownPasswordMissing] };
         }
-        (applyErrors(formEl, shown) || save).focus();
+        (applyErrors(formEl, shown, { what }) || save).focus();
       } finally {
         busy = false;
         save.disabled = false;
@@ -162,7 +162,7 @@ function enableDialog(u, { onSaved }) {
         onSaved();
       } catch (err) {
         if (err.status === 401) return;
-        (applyErrors(formEl, wrongOwnPassword(err, 'The account was not enabled.')) || save).focus();
+        (applyErrors(formEl, wrongOwnPassword(err), { what: 'Could not enable the account' }) || save).focus();
       } finally {
         busy = false;
         save.disabled = false;
@@ -202,7 +202,7 @@ export async function usersPage(el, { token }, { onChanged } = {}) {
 
   function refused(what, err) {
     if (err.status === 401) return;
-    const box = errorBox({ status: err.status, message: `${what}: ${err.message}`, errors: err.errors });
+    const box = errorBox(err, { what });
     box.tabIndex = -1;
     put(notice, box);
     box.focus();
@@ -322,7 +322,7 @@ export async function usersPage(el, { token }, { onChanged } = {}) {
 
   function loadAccounts() {
     return loadList(accountsArea, token, '/users', undefined,
-      (list) => (list.length ? accountsTable(list) : emptyState('There are no accounts.')));
+      (list) => (list.length ? accountsTable(list) : emptyState('There are no accounts.')), 'Could not load the accounts');
   }
 
   function loadTokens() {
@@ -341,7 +341,7 @@ export async function usersPage(el, { token }, { onChanged } = {}) {
           }),
         }), pages.pagerFor(data, loadTokens))
         : emptyState(onlyActive.on() ? 'No account has an active API token.' : 'No account has an API token.');
-    }).then(() => (again ? loadTokens() : undefined));
+    }, 'Could not load the API tokens').then(() => (again ? loadTokens() : undefined));
   }
 
   await Promise.all([loadAccounts(), loadTokens()]);
