@@ -255,19 +255,28 @@ static void mime_header(struct buf *b, const char *s, size_t used)
     buf_free(&clean);
 }
 
-/* Text for a mail body: lines kept under SMTP's limit, carriage returns dropped. */
+/* Text for a mail body: lines kept under SMTP's limit, carriage returns dropped, and the
+ * control characters a task may print (a terminal's colour codes: ESC, C1) shown as '?', as
+ * the CLI shows them, since a mail reader in a terminal may act on them. */
 static void mail_text(struct buf *b, const char *s, size_t cap)
 {
     size_t col = 0, n = 0;
     /* bytes are counted, and lines and the cap cut only before a character's first byte */
     for (; *s && (n < cap || ((unsigned char)*s & 0xC0) == 0x80); s++, n++) {
-        if (*s == '\r') continue;
-        if (*s == '\n' || (col >= 900 && ((unsigned char)*s & 0xC0) != 0x80)) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '\r') continue;
+        if (ch == '\n' || (col >= 900 && (ch & 0xC0) != 0x80)) {
             buf_puts(b, "\r\n");
             col = 0;
-            if (*s == '\n') continue;
+            if (ch == '\n') continue;
         }
-        buf_putc(b, *s);
+        bool c1 = ch == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f;
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f || c1) {
+            buf_putc(b, '?');
+            if (c1) s++, n++;
+        } else {
+            buf_putc(b, *s);
+        }
         col++;
     }
     if (*s) buf_puts(b, " [...]");
@@ -345,9 +354,11 @@ static char *mail_body(const struct notify *n, const struct job *j, const struct
     else if (r->errored_entries)
         buf_printf(&b, "Entries:  %lld failed\r\n", (long long)r->errored_entries);
     if (r->message && *r->message) {
+        char *message = message_text(r); /* valid UTF-8, as the mail says it is */
         buf_puts(&b, "\r\nMessage:\r\n");
-        mail_text(&b, r->message, MESSAGE_CAP);
+        mail_text(&b, message, MESSAGE_CAP);
         buf_puts(&b, "\r\n");
+        free(message);
     }
     char *link = run_link(n, r);
     if (link) buf_printf(&b, "\r\nThe run, its log and output: %s\r\n", link);

@@ -312,6 +312,25 @@ class Notifications(unittest.TestCase):
         finally:
             smtp.close()
 
+    def test_an_email_shows_a_tasks_control_characters_as_question_marks(self):
+        """A task's message may carry a terminal's colour codes (ESC, C1 controls), which a
+        mail reader in a terminal may act on: the e-mail shows them as '?', as the CLI does;
+        tabs and line breaks stay."""
+        smtp = SmtpServer()
+        tasks = {"red.json": sh_task("red", r"""printf '\033[31mboom\033[0m\tat\302\205 the end\n' >&2; exit 4""")}
+        try:
+            with Sked(tasks=tasks, args=FAST, env={"SKED_SMTP_URL": smtp.url}) as s:
+                job = s.create_job("red", notification_statuses=["FAILED"],
+                                   notification_emails=["ops@example.org"])
+                run = s.wait_run(s.run_job(job["id"]))
+                self.assertIn("\x1b[31mboom", run["message"])
+                body = wait_for(lambda: smtp.messages, what="the e-mail")[0]["data"].split("\r\n\r\n", 1)[1]
+                self.assertIn("?[31mboom?[0m\tat? the end", body)
+                self.assertNotIn("\x1b", body)
+                self.assertNotIn("\x85", body)
+        finally:
+            smtp.close()
+
     def test_a_mail_server_that_is_down_never_fails_the_run(self):
         """A mail server not reached may be back soon: the e-mail is tried 6 times in all, the
         waits doubling from --mail-retry, then given up; the run is untouched."""
