@@ -545,11 +545,12 @@ static int too_big(const char *url)
  * option sends a member of its field per KEY=VALUE it takes: the member args.folder is named
  * --arg folder=..., schedule.hour --crontab hour=.... A "whole" entry names its field alone,
  * not the field's members: what a run's arguments resolve to as a whole (args) came from
- * --custom-args when that was given.
+ * --custom-args when that was given. A "within" option sends its field as one JSON value, and
+ * names a member by where it is in it: args.pw from --args-json is "--args-json (at pw)".
  */
 static const struct {
     const char *field, *flag;
-    bool typed, keyed, whole;
+    bool typed, keyed, whole, within;
 } field_flags[] = {
     {"title", "--title"},
     {"description", "--description"},
@@ -559,6 +560,7 @@ static const struct {
     {"queue", "--queue"},
     {"timeout", "--timeout"},
     {"args", "--custom-args", true, false, true},
+    {"args", "--args-json", true, false, false, true},
     {"args", "--arg", false, true},
     {"args.since", "--since", true, false},
     {"args.custom_args", "--custom-args"},
@@ -657,6 +659,7 @@ static void field_words(struct buf *b, const char *field, const struct client *c
         return;
     }
     buf_puts(b, field_flags[best].flag);
+    if (field_flags[best].within && *rest) buf_printf(b, " (at %s)", shown(rest + (*rest == '.')));
 }
 
 /* Appends msg with the API's pointers and names put as the CLI's. */

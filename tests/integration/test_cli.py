@@ -585,6 +585,11 @@ class TestJobs(CliCase):
         p = self.cli("job", "update", job["id"], "--arg", 'records={"deep": [1]}')
         self.assertEqual(p.returncode, 1, p)
         self.assertIn("  --arg records=...: must be of type integer", p.stderr)
+        # the arguments given whole: the member named where it is in them, not as an --arg
+        p = self.cli("job", "update", job["id"], "--args-json", '{"records": {"deep": [1]}}')
+        self.assertEqual(p.returncode, 1, p)
+        self.assertIn("  --args-json (at records): must be of type integer", p.stderr)
+        self.assertNotIn("--arg ", p.stderr)
         p = self.cli("job", "run", job["id"], "--queue", "nope")
         self.assertEqual(p.returncode, 1, p)
         self.assertIn("  --queue: unknown queue 'nope'", p.stderr)
