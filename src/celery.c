@@ -185,7 +185,8 @@ struct flight {
      * reached to take it back) leaves its queue once the broker is back. */
     bool after;
     int64_t after_until;
-    const char *after_signal; /* the revoke repeated, or NULL */
+    bool after_revokes;       /* its revoke is repeated */
+    const char *after_signal; /* with the task terminated by this signal, or NULL: not run */
     bool check_pending;       /* an LREM or LPOS is on its way */
     bool resumed;             /* taken over from an earlier process */
     bool said_sent;           /* AMQP: "sent to celery queue" is in the run log */
@@ -1502,9 +1503,14 @@ static void apply_reply(struct endpoint *ep, json_t *body)
                                           RUN_MASK(RUN_RUNNING) | RUN_MASK(RUN_CANCELLING), NULL, 0};
                     store_run_update(ep->c->store, &g, -1, RF_REMOTE, &f->run, time_now_us());
                 } else if (strcmp(state, "active") == 0) {
-                    if (f->state != F_STARTED)
+                    /* a start no event told: the earliest it can have been, the send, so
+                     * that the next run's since skips nothing (a task-started heard later
+                     * puts the worker's instant) */
+                    if (f->state != F_STARTED) {
                         flight_log(f, LL_INFO, "running on %s (sked missed its start)", host);
-                    mark_running(f, host, NO_TIME);
+                        set_remote(f, host);
+                        guess_start(f);
+                    }
                 } else { /* reserved or scheduled: it waits in the worker */
                     set_remote(f, host);
                     if (f->state < F_TAKEN) f->state = F_TAKEN;
@@ -1551,9 +1557,12 @@ static void ask_queues(struct endpoint *ep)
     ep->asked_queues = time_now_us();
 }
 
+/* A revoke of the task: with signal, a worker running it terminates it so; without, it is only
+ * not run when its message reaches a worker. */
 static json_t *revoke_args(const char *id, const char *signal)
 {
-    return json_pack("{s:s,s:b,s:s}", "task_id", id, "terminate", 1, "signal", signal);
+    return signal ? json_pack("{s:s,s:b,s:s}", "task_id", id, "terminate", 1, "signal", signal)
+                  : json_pack("{s:s}", "task_id", id);
 }
 
 /* Broadcasts the run's revoke; stop_grace counts from now. */
@@ -1589,7 +1598,7 @@ static void revoke_afters(struct endpoint *ep)
     size_t it;
     for (struct map_entry *e = map_first(&c->afters, &it); e; e = map_next(&c->afters, &it, e)) {
         struct flight *f = e->value;
-        if (f->broker == ep && f->after_signal)
+        if (f->broker == ep && f->after_revokes)
             broadcast(ep, "revoke", revoke_args(f->run.id, f->after_signal), false);
     }
 }
@@ -1741,10 +1750,12 @@ static void flight_send(struct flight *f)
          * stop_grace later it is killed (the hard limit) */
         double soft = r->timeout_ms > 0 ? (double)r->timeout_ms / 1000 : 0;
         double hard = r->timeout_ms > 0 ? (double)(r->timeout_ms + f->grace_ms) / 1000 : 0;
-        int64_t now = time_now_us();
+        /* no "expires": Celery's means "starts by", and a worker discards a message it took in
+         * time but starts only later (prefetched behind long tasks); accept_timeout bounds
+         * the wait for a worker to take it, which sked keeps itself (the Redis path takes the
+         * message back then, an AMQP broker drops it: its expiration) */
         struct celery_task_msg m = {r->id, f->task, r->queue, args, kwargs, hard, soft,
-                                    now + f->accept_ms * 1000, origin, tag, shown_args,
-                                    shown_kwargs};
+                                    0, origin, tag, shown_args, shown_kwargs};
         struct sk_err e = {0};
         f->envelope = celery_task_envelope(&m, &e);
         free(origin);
@@ -1758,7 +1769,7 @@ static void flight_send(struct flight *f)
                    NULL);
             return;
         }
-        f->sent_at = now;
+        f->sent_at = time_now_us();
     }
     /* stored before it is pushed: the push leaves in a later loop iteration, after the commit */
     f->state = F_SENT;
@@ -1776,8 +1787,8 @@ static void flight_send(struct flight *f)
             return;
         }
         /* the broker drops the message when no worker took it within accept_timeout, as the
-         * Redis path takes it back then: the message's own "expires" says the same to a
-         * worker */
+         * Redis path takes it back then (a message a worker took is no longer the broker's to
+         * drop: it runs when the worker gets to it) */
         int64_t left = (f->sent_at + f->accept_ms * 1000 - time_now_us()) / 1000;
         amqp_broker_publish(f->broker->ab, r->queue, parts.body, parts.body_len, parts.headers,
                             r->id, parts.priority, left > 0 ? left : 1);
@@ -1941,6 +1952,7 @@ static void end_stop(struct flight *f)
     bool queued = f->state == F_SENT;
     char *msg;
     f->watch_after = true;
+    f->after_revokes = true;
     f->after_signal = f->revoke_signal ? f->revoke_signal : "SIGTERM";
     if (f->stop_unsent) {
         flight_log(f, LL_WARNING,
@@ -1995,6 +2007,15 @@ static void fail_lost(struct flight *f)
                                         "holds no result of it",
                                         who, sep);
     flight_log(f, LL_ERROR, "%s", msg);
+    /* its message may reach a worker again (a worker's warm shutdown gives back what it
+     * prefetched, kombu's Redis transport what a killed worker held, after its visibility
+     * timeout): the workers are told not to run it, now and as they come (back) online; one
+     * that runs it after all (only stalled) is not stopped, and its result is told */
+    f->after_revokes = true;
+    f->after_signal = NULL;
+    broadcast(f->broker, "revoke", revoke_args(f->run.id, NULL), false);
+    flight_log(f, LL_INFO, "the workers are told not to run the task, should its message reach "
+                           "one again");
     f->watch_after = true;
     finish(f, RUN_FAILED, msg, NULL);
 }
@@ -2853,10 +2874,11 @@ json_t *celery_queues_json(struct celery *c)
                                                          "active", w->active, "online", alive));
             }
             json_array_append_new(
-                out, json_pack("{s:s,s:s,s:s,s:s,s:n,s:i,s:o,s:b,s:o}", "name", q->key, "title",
-                               q->key, "executor", "celery", "broker", ep->display, "concurrency",
-                               "busy", busy, "queued", len >= 0 ? json_integer(len) : json_null(),
-                               "removed", 0, "workers", workers));
+                out, json_pack("{s:s,s:s,s:s,s:s,s:b,s:n,s:i,s:o,s:b,s:o}", "name", q->key,
+                               "title", q->key, "executor", "celery", "broker", ep->display,
+                               "connected", ep->cmd.up, "concurrency", "busy", busy, "queued",
+                               len >= 0 ? json_integer(len) : json_null(), "removed", 0,
+                               "workers", workers));
         }
     }
     return out;

@@ -48,8 +48,9 @@ void celery_stop(struct celery *c, const struct run *r, const struct user_ref *b
 /* The job was deleted with its runs: forget those still followed (the store has no rows). */
 void celery_job_deleted(struct celery *c, const char *job_id);
 
-/* The Celery queues of the loaded job types and of runs in flight, for GET /api/queues: name,
- * broker, queued (the list's length), busy, workers consuming it. A new array. */
+/* The Celery queues of the loaded job types and of runs in flight, for GET /api/queues and
+ * /metrics: name, broker, connected (sked's connection to the broker is up), queued (the
+ * list's length), busy, workers consuming it. A new array. */
 json_t *celery_queues_json(struct celery *c);
 
 #endif

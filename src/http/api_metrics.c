@@ -7,7 +7,9 @@
 
 #include "api.h"
 #include "base/buf.h"
+#include "base/json.h"
 #include "base/xalloc.h"
+#include "celery.h"
 #include "dispatch.h"
 #include "metrics.h"
 #include "notify.h"
@@ -17,6 +19,8 @@
 #ifndef SKED_VERSION
 #define SKED_VERSION "dev"
 #endif
+
+static void celery_families(struct buf *out, struct celery *cel);
 
 static double resident_bytes(void)
 {
@@ -115,6 +119,9 @@ static void render(struct api_ctx *c, const struct queue_info *qs, size_t nq, vo
     free(labels);
     free(sm);
 
+    struct celery *cel = dispatch_celery(a->dispatch);
+    if (cel) celery_families(&out, cel);
+
     struct metric_sample one = {"", (double)dispatch_active_count(a->dispatch)};
     metrics_family(&out, "sked_runs_active", "gauge", "Runs executing on this node.", &one, 1);
     one.value = (double)scheduler_count(a->sched);
@@ -155,6 +162,60 @@ static void render(struct api_ctx *c, const struct queue_info *qs, size_t nq, vo
     http_reply(c->req, 200, "text/plain; version=0.0.4; charset=utf-8", buf_cstr(&out), out.len);
     buf_free(&out);
     render(NULL, NULL, 0, jf);
+}
+
+/* The Celery queues (celery_queues_json): whether sked reaches each broker, and each queue's
+ * depth (its messages, not only sked's) and workers online, labelled with the broker, since
+ * two brokers may have queues of one name. */
+static void celery_families(struct buf *out, struct celery *cel)
+{
+    json_t *qs = celery_queues_json(cel);
+    size_t n = json_array_size(qs), nb = 0, nd = 0;
+    struct metric_sample *up = xcalloc(n + 1, sizeof *up), *depth = xcalloc(n + 1, sizeof *depth),
+                         *online = xcalloc(n + 1, sizeof *online);
+    struct buf *blabel = xcalloc(n + 1, sizeof *blabel), *qlabel = xcalloc(n + 1, sizeof *qlabel);
+    size_t i;
+    json_t *q;
+    json_array_foreach(qs, i, q)
+    {
+        const char *broker = json_str(q, "broker");
+        blabel[i] = qlabel[i] = (struct buf)BUF_INIT;
+        buf_puts(&blabel[i], "broker=");
+        metrics_label(&blabel[i], broker ? broker : "");
+        buf_printf(&qlabel[i], "%s,queue=", buf_cstr(&blabel[i]));
+        metrics_label(&qlabel[i], json_str(q, "name"));
+        bool seen = false;
+        for (size_t k = 0; k < nb && !seen; k++) seen = strcmp(up[k].labels, buf_cstr(&blabel[i])) == 0;
+        if (!seen)
+            up[nb++] = (struct metric_sample){buf_cstr(&blabel[i]),
+                                              json_is_true(json_object_get(q, "connected")) ? 1 : 0};
+        json_t *queued = json_object_get(q, "queued");
+        if (json_is_integer(queued))
+            depth[nd++] = (struct metric_sample){buf_cstr(&qlabel[i]),
+                                                 (double)json_integer_value(queued)};
+        size_t k, live = 0;
+        json_t *w;
+        json_array_foreach(json_object_get(q, "workers"), k, w)
+            live += json_is_true(json_object_get(w, "online"));
+        online[i] = (struct metric_sample){buf_cstr(&qlabel[i]), (double)live};
+    }
+    metrics_family(out, "sked_celery_broker_connected", "gauge",
+                   "1 while sked's connection to the Celery broker is up.", up, nb);
+    metrics_family(out, "sked_celery_queue_depth", "gauge",
+                   "Messages waiting in each Celery queue (all of them, not only sked's).", depth,
+                   nd);
+    metrics_family(out, "sked_celery_workers_online", "gauge",
+                   "Workers online that consume each Celery queue.", online, n);
+    for (i = 0; i < n; i++) {
+        buf_free(&blabel[i]);
+        buf_free(&qlabel[i]);
+    }
+    free(blabel);
+    free(qlabel);
+    free(up);
+    free(depth);
+    free(online);
+    json_decref(qs);
 }
 
 void api_metrics(struct api_ctx *c)

@@ -732,6 +732,18 @@ class Worker(_Service):
     def pid(self):
         return self.proc.pid if self.proc else None
 
+    def revoked(self):
+        """The task ids in the worker's revoked set (celery inspect revoked)."""
+        env = dict(os.environ)
+        env.update({"PYTHONPATH": APP_DIR, "PYTHONDONTWRITEBYTECODE": "1",
+                    "SKED_TEST_BROKER": self.broker, "SKED_TEST_BACKEND": self.backend})
+        p = subprocess.run([celery_python(), "-m", "celery", "-A", APP, "inspect", "revoked",
+                            "-d", self.name, "-j", "-t", "5"], cwd=self.dir, env=env,
+                           capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            raise RuntimeError("celery inspect revoked: %s" % (p.stdout + p.stderr)[-2000:])
+        return json.loads(p.stdout).get(self.name, [])
+
     def pids(self):
         """The live processes of the worker: the main process and its pool children."""
         return group_pids(self.pgid) if self.proc else []

@@ -76,6 +76,9 @@ def task_files(redis, queue="celery"):
                 "steps": {"type": "integer", "default": 4},
                 "step_seconds": {"type": "number", "default": 1}}}),
         "echo.json": celery_task("echo", "skedtest_app.echo", redis, default_queue=queue),
+        "flaky.json": celery_task(
+            "flaky", "skedtest_app.flaky", redis, default_queue=queue,
+            arguments={"type": "object", "properties": {"fails": {"type": "integer"}}}),
         "odd.json": celery_task(
             "odd", "skedtest_app.odd", redis, default_queue=queue,
             arguments={"type": "object", "properties": {"kind": {"type": "string"}}}),
@@ -395,6 +398,17 @@ class Outcomes(unittest.TestCase):
         self.assertEqual(done["status"], "SUCCESS", done)
         self.assertEqual(done["args"], {"a": 1, "x": 7})
         self.assertEqual(done["output"], {"args": [], "kwargs": {"a": 1, "x": 7}})
+
+    def test_a_task_retried_by_celery_ends_as_its_last_attempt(self):
+        """A task that retries itself (self.retry) stays RUNNING, its log saying so at each
+        retry, and ends as its last attempt does. With an expires header on sked's message
+        Celery 5.2 could not retry it (TypeError in the worker, celery/celery#7091), and the
+        run stayed RUNNING until its timeout."""
+        s = self.s
+        done = s.wait_run(s.run_job(s.create_job("flaky", args={"fails": 2})["id"]), timeout=30)
+        self.assertEqual((done["status"], done["output"]), ("SUCCESS", {"attempts": 3}), done)
+        retried = [l for l in sked_lines(s, done) if l.startswith("retrying")]
+        self.assertTrue(retried and "attempt 1 failed" in retried[0], sked_lines(s, done))
 
     def test_a_retry_of_custom_args_sends_them_as_given_too(self):
         s = self.s
@@ -788,6 +802,31 @@ class Restart(unittest.TestCase):
             self.assertEqual(done["output"], {"slept": 4})
 
 
+    def test_a_start_missed_while_sked_was_down_counts_from_the_send(self):
+        """A task a worker starts while no sked listens (it waited behind another on the
+        worker's one slot) is found running by the next sked's question to the workers, no
+        event telling when it started: it counts as started when its message was sent, the
+        earliest it can have been, so that the next run's since skips nothing (it counted
+        from when sked asked, after the real start)."""
+        redis, _ = one_slot_worker(self, "ws@skedtest")
+        with Sked(tasks=task_files(redis), args=FAST) as s:
+            wait_heartbeats(s, "celery", "ws@skedtest", n=1)
+            busy, waiting = run_behind(s, "ws@skedtest", 3, "sleepy", {"seconds": 6})
+            s.kill9()
+            # the first task ends and the second starts while no sked listens
+            wait_for(lambda: (redis.result(busy["id"]) or {}).get("status") == "SUCCESS",
+                     timeout=20, what="the first task's result")
+            started = time.time()
+            time.sleep(1.5)
+            s.start()
+            done = s.wait_run(waiting, timeout=30)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            self.assertIn("running on ws@skedtest (sked missed its start)", sked_lines(s, done))
+            self.assertLess(skedtest.parse_time(done["started_at"]), started)
+            self.assertLessEqual(skedtest.parse_time(done["started_at"]),
+                                 skedtest.parse_time(done["created"]) + 1)
+
+
 class WorkerLost(unittest.TestCase):
     def test_a_killed_worker_fails_its_run(self):
         worker = Worker(REDIS, name="doomed@skedtest", queues=("doomed",)).start()
@@ -815,6 +854,11 @@ class WorkerLost(unittest.TestCase):
             self.assertIsNotNone(line_index(sked_lines(s, done), "worker doomed@skedtest lost (no "
                                             "heartbeat for "), sked_lines(s, done))
             self.assertIsNone(REDIS.result(run["id"]))  # nothing on the Celery side tells
+            # a message of it delivered again (kombu gives back what a killed worker held once
+            # its visibility timeout passes) is not run: the workers have its revoke
+            self.assertIsNotNone(line_index(sked_lines(s, done), "the workers are told not to "
+                                            "run the task, should its message reach one again"))
+            self.assertIn(run["id"], WORKER.revoked())
 
     def test_a_stalled_worker_whose_tasks_run_on_is_not_taken_for_lost(self):
         """The worker's main process stops (SIGSTOP) while its pool children run two tasks: no
@@ -878,6 +922,24 @@ class WorkerLost(unittest.TestCase):
             self.assertIsNotNone(line_index(sked_lines(s, done), "phoenix@skedtest came online "
                                             "again (restarted"), sked_lines(s, done))
 
+
+    def test_a_message_taken_in_time_runs_however_long_it_waits_in_the_worker(self):
+        """accept_timeout bounds the wait for a worker to take a message, not for it to start:
+        a message the worker took at once and can start only when the task before it ends
+        (its one slot busy past accept_timeout) runs then. It was discarded by the worker as
+        expired and failed "expired before a worker took it", the message's expires header
+        being sent + accept_timeout."""
+        redis, _ = one_slot_worker(self, "wq@skedtest")
+        tasks = task_files(redis)
+        tasks["add.json"]["celery"]["accept_timeout"] = "2s"
+        with Sked(tasks=tasks, args=FAST) as s:
+            wait_heartbeats(s, "celery", "wq@skedtest", n=1)
+            busy, waiting = run_behind(s, "wq@skedtest", 5, "add", {"x": 1, "y": 2})
+            self.assertEqual(s.wait_run(busy, timeout=20)["status"], "SUCCESS")
+            done = s.wait_run(waiting, timeout=20)
+            self.assertEqual((done["status"], done["output"]), ("SUCCESS", 3), done)
+            self.assertGreater(skedtest.parse_time(done["started_at"]),
+                               skedtest.parse_time(busy["created"]) + 4)
 
     def test_a_warm_shutdown_gives_back_what_its_worker_had_not_started(self):
         """A worker stopped with SIGTERM finishes what it runs and gives the messages it had
@@ -1178,6 +1240,34 @@ class Brokers(unittest.TestCase):
 
 class RedisRestart(unittest.TestCase):
     """Redis restarts, or goes away for a while, under sked and the workers."""
+
+    def test_an_outage_of_the_broker_shows_in_metrics_and_queues(self):
+        """/metrics tells whether sked reaches each broker, and each Celery queue's depth and
+        workers online, labelled with the broker; GET /api/queues says `connected` too. An
+        outage showed nowhere but in a log line."""
+        redis = Redis().start()
+        self.addCleanup(redis.close)
+        worker = Worker(redis, name="wm@skedtest", queues=("celery",)).start()
+        self.addCleanup(worker.close)
+        with Sked(tasks=task_files(redis), args=FAST) as s:
+            broker = 'broker="%s"' % redis.url(0)
+
+            def sample(name, labels):
+                m = re.search(r"^%s\{%s\} (\S+)$" % (name, re.escape(labels)),
+                              s.get("/metrics").raw, re.M)
+                return float(m.group(1)) if m else None
+            wait_heartbeats(s, "celery", "wm@skedtest", n=1)
+            self.assertEqual(sample("sked_celery_broker_connected", broker), 1)
+            self.assertEqual(sample("sked_celery_workers_online", broker + ',queue="celery"'), 1)
+            self.assertEqual(sample("sked_celery_queue_depth", broker + ',queue="parked"'), 0)
+            self.assertIs(celery_queue(s, "celery")["connected"], True)
+            redis.stop()
+            wait_for(lambda: sample("sked_celery_broker_connected", broker) == 0, timeout=15,
+                     what="the outage in /metrics")
+            self.assertIs(celery_queue(s, "celery")["connected"], False)
+            redis.start()
+            wait_for(lambda: sample("sked_celery_broker_connected", broker) == 1, timeout=30,
+                     what="the broker back in /metrics")
 
     def test_a_redis_restart_mid_task_is_survived(self):
         redis = Redis().start()

@@ -95,6 +95,15 @@ def progress(self, steps, step_seconds, since=None):
     return {"steps": steps}
 
 
+@app.task(name="skedtest_app.flaky", bind=True, max_retries=3)
+def flaky(self, fails=2, since=None):
+    """Fails its first `fails` attempts with Celery's own retry, then returns its attempts."""
+    if self.request.retries < fails:
+        raise self.retry(exc=RuntimeError("attempt %d failed" % (self.request.retries + 1)),
+                         countdown=0.5)
+    return {"attempts": self.request.retries + 1}
+
+
 @app.task(name="skedtest_app.odd")
 def odd(kind, since=None):
     """What Python's json writes and strict JSON has not: a float's nan and infinities in the
