@@ -132,6 +132,8 @@ struct run {
     char *executor; /* NULL: sked executes it (a process or a builtin); "celery": a worker does */
     json_t *remote; /* an executor's own state of the run (celery.c), or NULL */
     char *job_title; /* the job's title as the run was read (not stored with the run), or NULL */
+    size_t row_bytes; /* what its largest texts took in the store, as a page of runs or a job's
+                         newest runs read it (else 0): what bounds a page */
 };
 
 /* ---- people ---- */

@@ -274,7 +274,7 @@ static int fire_one(struct scheduler *s, const struct job *j, int64_t at, const 
         struct run *runs;
         size_t n;
         int64_t total;
-        if (store_run_list(s->store, &q, &runs, &n, &total) == 0) {
+        if (store_run_list(s->store, &q, &runs, &n, &total, NULL) == 0) {
             struct user_ref none = {NULL, NULL};
             for (size_t i = 0; i < n; i++) {
                 struct run out;

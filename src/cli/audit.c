@@ -85,7 +85,7 @@ int cmd_audit(int argc, char **argv)
     query_param(&path, "user", opts_get(&o, O_USER));
     query_param(&path, "action", opts_get(&o, O_ACTION));
     if (opts_get(&o, O_SINCE)) query_time(&path, "since", since_us);
-    if ((rc = client_call(&o.cl, "GET", buf_cstr(&path), NULL, &list))) goto out;
+    if ((rc = client_get_page(&o.cl, &list, size, buf_cstr(&path)))) goto out;
     if (opts_has(&o, O_JSON)) {
         print_json(list);
         goto out;

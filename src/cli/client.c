@@ -1166,6 +1166,46 @@ json_t *list_hits(const json_t *list)
     return json_object_get(json_object_get(list, "hits"), "hits");
 }
 
+char *list_next(const json_t *list)
+{
+    const char *next = json_string_value(json_object_get(json_object_get(list, "links"), "next"));
+    /* the link is the server's whole URL, which names its public address: the path from /api/
+     * on is the request, sent to the address this client talks to */
+    const char *auth = next ? strstr(next, "://") : NULL;
+    const char *api = auth ? strstr(auth + 3, "/api/") : NULL;
+    return api ? xstrdup(api) : NULL;
+}
+
+int client_get_page(const struct client *c, json_t **list, long size, const char *path)
+{
+    int rc = client_get(c, list, "%s", path);
+    json_t *hits = list_hits(*list);
+    /* a cut page and those after it all have sizes dividing size: they end where it does */
+    char *next = rc ? NULL : list_next(*list);
+    while (next && json_array_size(hits) > 0 && json_array_size(hits) < (size_t)size) {
+        json_t *more;
+        rc = client_get(c, &more, "%s", next);
+        free(next);
+        next = NULL;
+        if (rc) {
+            json_decref(*list);
+            *list = NULL;
+            break;
+        }
+        json_array_extend(hits, list_hits(more));
+        json_t *links = json_object_get(*list, "links");
+        json_t *on = json_object_get(json_object_get(more, "links"), "next");
+        if (on)
+            json_object_set(links, "next", on);
+        else
+            json_object_del(links, "next");
+        if (json_array_size(list_hits(more)) > 0) next = list_next(more);
+        json_decref(more);
+    }
+    free(next);
+    return rc;
+}
+
 void list_print(const struct table *t, const json_t *list, long page, long size, const char *noun)
 {
     size_t n = json_array_size(list_hits(list));

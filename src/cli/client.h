@@ -214,6 +214,16 @@ void table_free(struct table *t);
 
 /* The items of an API listing ({"hits":{"hits":[...],"total":N}}). */
 json_t *list_hits(const json_t *list);
+/* The request path ("/api/...") of a listing's links.next (caller frees), or NULL at its end.
+ * A page of large items (runs with big arguments) may hold fewer than its size, and one asked
+ * for by number may be answered at a smaller size: links.next, not a count of pages or of
+ * items, tells where the next one starts. */
+char *list_next(const json_t *list);
+/* The page of at most size items that path (already escaped, naming that size) asks for,
+ * gathered from the pages links.next leads to when the server answered with fewer: one
+ * document, the first answer's with every item in hits.hits and the last one's links.next.
+ * Returns as client_get. */
+int client_get_page(const struct client *c, json_t **list, long size, const char *path);
 /* Prints t filled from one page of list, "no NOUN" when empty, and a hint when more pages
  * exist. */
 void list_print(const struct table *t, const json_t *list, long page, long size, const char *noun);

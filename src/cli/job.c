@@ -281,19 +281,20 @@ static json_t *saved_args(const json_t *job)
 static int jobs_where(const struct client *c, const char *query, const char *ref,
                       bool (*keep)(const json_t *job, const char *ref), json_t *found)
 {
-    for (long page = 1;; page++) {
+    char *path = xasprintf("/api/jobs?%ssize=1000", query);
+    while (path) {
         json_t *list;
-        int rc = client_get(c, &list, "/api/jobs?%ssize=1000&page=%ld", query, page);
+        int rc = client_get(c, &list, "%s", path);
+        free(path);
         if (rc) return rc;
         json_t *hits = list_hits(list);
         size_t i;
         json_t *j;
         json_array_foreach(hits, i, j) if (keep(j, ref)) json_array_append(found, j);
-        bool more =
-            json_object_get(json_object_get(list, "links"), "next") && json_array_size(hits) > 0;
+        path = json_array_size(hits) > 0 ? list_next(list) : NULL;
         json_decref(list);
-        if (!more) return 0;
     }
+    return 0;
 }
 
 static bool title_is(const json_t *job, const char *ref)
@@ -664,7 +665,7 @@ static int job_list(int argc, char **argv)
     if (opts_has(&o, O_ACTIVE) || opts_has(&o, O_INACTIVE))
         buf_printf(&path, "&active=%s", opts_has(&o, O_ACTIVE) ? "true" : "false");
     json_t *list;
-    rc = client_call(&o.cl, "GET", buf_cstr(&path), NULL, &list);
+    rc = client_get_page(&o.cl, &list, size, buf_cstr(&path));
     buf_free(&path);
     if (rc) goto out;
     if (opts_has(&o, O_JSON)) {

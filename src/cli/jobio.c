@@ -51,18 +51,18 @@ static const char *const fields[] = {"title",
 static int all_jobs(const struct client *c, json_t **out)
 {
     *out = json_array();
-    for (long page = 1;; page++) {
+    char *path = xstrdup("/api/jobs?size=1000&sort=created&sort_direction=asc");
+    while (path) {
         json_t *list;
-        int rc = client_get(c, &list,
-                            "/api/jobs?size=1000&page=%ld&sort=created&sort_direction=asc", page);
+        int rc = client_get(c, &list, "%s", path);
+        free(path);
         if (rc) return rc;
         json_t *hits = list_hits(list);
         json_array_extend(*out, hits);
-        bool more =
-            json_object_get(json_object_get(list, "links"), "next") && json_array_size(hits) > 0;
+        path = json_array_size(hits) > 0 ? list_next(list) : NULL;
         json_decref(list);
-        if (!more) return 0;
     }
+    return 0;
 }
 
 /* A webhook URL as the server shows it to who is no admin ("https://host/…"). */

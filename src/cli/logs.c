@@ -278,15 +278,18 @@ static json_t *retry_of(const struct client *c, const json_t *run)
         time_parse(finished, &ended, NULL) != 0)
         return NULL;
     json_t *retry = NULL, *r;
-    char *after = xstrdup(id);
-    for (bool more = true; more && !retry;) {
+    char *path = xasprintf("/api/jobs/%s/runs?sort_direction=asc&after=%s&size=1000",
+                           json_str(run, "job_id"), id);
+    while (path && !retry) {
         json_t *list = NULL;
-        if (client_get_quiet(c, &list, "/api/jobs/%s/runs?sort_direction=asc&after=%s&size=1000",
-                             json_str(run, "job_id"), after))
-            break;
+        int rc = client_get_quiet(c, &list, "%s", path);
+        free(path);
+        path = NULL;
+        if (rc) break;
         json_t *hits = list_hits(list);
         size_t i;
-        more = json_array_size(hits) == 1000;
+        /* a page of runs with large arguments holds fewer: its links.next goes on after it */
+        bool more = true;
         json_array_foreach(hits, i, r)
         {
             const char *parent = json_str(r, "parent_run_id"), *trigger = json_str(r, "trigger");
@@ -301,16 +304,10 @@ static json_t *retry_of(const struct client *c, const json_t *run)
                 break;
             }
         }
-        const char *last = json_str(json_array_get(hits, json_array_size(hits) - 1), "id");
-        if (more && last) {
-            free(after);
-            after = xstrdup(last);
-        } else {
-            more = false;
-        }
+        if (more && !retry && json_array_size(hits) > 0) path = list_next(list);
         json_decref(list);
     }
-    free(after);
+    free(path);
     return retry;
 }
 

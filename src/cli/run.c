@@ -39,8 +39,10 @@ int run_resolve(const struct client *c, const char *ref, json_t **run)
     }
     /* q matches ids by their start and titles anywhere; only ids starting with ref count */
     char *q = client_escape(ref);
+    char *path = xasprintf("/api/runs?q=%s&size=1000", q);
     json_t *list;
-    int rc = client_get(c, &list, "/api/runs?q=%s&size=1000", q);
+    int rc = client_get_page(c, &list, 1000, path);
+    free(path);
     free(q);
     if (rc) return rc;
     json_t *hits = list_hits(list), *match = NULL;
@@ -295,7 +297,7 @@ int cmd_runs(int argc, char **argv)
         if (statuses.len) buf_printf(&path, "&status=%s", buf_cstr(&statuses));
         query_param(&path, "q", opts_get(&o, O_SEARCH));
         if (opts_get(&o, O_SINCE)) query_time(&path, "since", since_us);
-        rc = client_call(&o.cl, "GET", buf_cstr(&path), NULL, &list);
+        rc = client_get_page(&o.cl, &list, size, buf_cstr(&path));
     }
     buf_free(&statuses);
     if (rc) goto out;

@@ -733,6 +733,56 @@ void api_reply_list(struct api_ctx *c, const struct buf *items, int64_t total,
     buf_free(&b);
 }
 
+int64_t api_page_fit(struct page *p, int64_t fit)
+{
+    int64_t size = fit < 1 ? 1 : fit;
+    while (p->size % size) size--;
+    p->page = (p->page - 1) * (p->size / size) + 1;
+    p->size = size;
+    return size;
+}
+
+void api_items_begin(struct page_items *it)
+{
+    it->mark = it->b.len;
+    if (it->n) buf_putc(&it->b, ',');
+}
+
+bool api_items_end(struct page_items *it, const struct page *p)
+{
+    if (it->n && it->b.len > API_PAGE_MAX_BYTES) {
+        it->b.len = it->mark;
+        it->b.data[it->mark] = '\0';
+        it->cut = true;
+        return false;
+    }
+    it->n++;
+    if (p->size % (int64_t)it->n == 0) {
+        it->whole = it->n;
+        it->whole_len = it->b.len;
+    }
+    return true;
+}
+
+size_t api_items_room(const struct page *p, size_t n, bool cut)
+{
+    struct page fit = *p;
+    return cut && n > 0 && (int64_t)n < p->size ? (size_t)api_page_fit(&fit, (int64_t)n) : n;
+}
+
+void api_reply_items(struct api_ctx *c, struct page_items *it, int64_t total, const struct page *p,
+                     const char *after, const char *next_after)
+{
+    struct page fit = *p;
+    if (!after && it->cut && it->n > 0 && (int64_t)it->n < p->size) {
+        api_page_fit(&fit, (int64_t)it->n); /* its size is it->whole */
+        it->b.len = it->whole_len;
+        it->b.data[it->b.len] = '\0';
+    }
+    api_reply_list(c, &it->b, total, &fit, after, next_after);
+    buf_free(&it->b);
+}
+
 /* ---- shapes ---- */
 
 const char *api_base_url(struct api_ctx *c, char *buf, size_t n)

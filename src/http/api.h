@@ -175,6 +175,48 @@ json_t *api_list(struct api_ctx *c, json_t *items, int64_t total, const struct p
 void api_reply_list(struct api_ctx *c, const struct buf *items, int64_t total,
                     const struct page *p, const char *after, const char *next_after);
 
+/*
+ * A page of the lists whose items may be large (runs, jobs, the audit trail: a run's arguments
+ * take up to 256 KiB) holds at most `size` items and at most API_PAGE_MAX_BYTES of them, its
+ * first item whatever its size: 100 such runs were 26 MB, built in 0.55 s. A page cut so goes
+ * on where it ends: after a run, links.next is after its last item; by number, it is answered
+ * as the page of a smaller size that starts at the same item (api_page_fit), whose links name
+ * that page and size. 4 MiB holds 16 runs of the largest arguments (read in about 80 ms) and
+ * leaves a page of 1,000 ordinary runs (1.5 MB) whole, which 1 MiB cut in two; 8 MiB took
+ * twice as long, and 60 clients that did not read their answers held 400 MB.
+ */
+#define API_PAGE_MAX_BYTES (4 * 1024 * 1024)
+/* A page read on the loop (the first of all runs, of a job's, of the audit trail) reads at
+ * most this many bytes of rows there: one whose rows are larger is read again by a reader
+ * thread (api_read_off_loop), since parsing them is what takes long (jansson: about 15 ms a
+ * MiB). Ordinary rows take a few hundred bytes, and their pages stay on the loop. */
+#define API_PAGE_LOOP_BYTES (256 * 1024)
+/* The page p of which only the first fit items fit (1 <= fit < p->size) made the page of the
+ * largest size that divides p->size and is at most fit, numbered so that it starts at the
+ * same item ((page - 1) * size / new size + 1); returns that size. */
+int64_t api_page_fit(struct page *p, int64_t fit);
+/* A page's items as they are written, comma-separated into b: api_items_begin before each,
+ * and api_items_end after it, which is false (the item taken out again, cut set) when the
+ * item took the items past API_PAGE_MAX_BYTES: the page ends before it. */
+struct page_items {
+    struct buf b;
+    size_t n;     /* items kept */
+    bool cut;     /* the page ended for want of room (also set by a store read cut): more may
+                     follow */
+    size_t mark;  /* where the item being written starts */
+    size_t whole; /* the most items kept that make a page of a size dividing the page's */
+    size_t whole_len;
+};
+void api_items_begin(struct page_items *it);
+bool api_items_end(struct page_items *it, const struct page *p);
+/* How many of the n items read for page p to write: all, but of a page by number whose read
+ * was cut (store_run_list's cut), only those of the page it is answered as (api_page_fit). */
+size_t api_items_room(const struct page *p, size_t n, bool cut);
+/* api_reply_list of the items; a page by number that was cut is answered as api_page_fit's
+ * page. Frees it->b. */
+void api_reply_items(struct api_ctx *c, struct page_items *it, int64_t total, const struct page *p,
+                     const char *after, const char *next_after);
+
 /* ---- shapes ---- */
 /* "http://host" of this request, for links. */
 const char *api_base_url(struct api_ctx *c, char *buf, size_t n);

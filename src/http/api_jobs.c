@@ -622,6 +622,7 @@ struct joblist {
     struct job *jobs;
     struct job_last *last; /* each job's newest runs, for its document */
     size_t n;
+    bool cut; /* fewer jobs than the page's size were read for want of room */
     int64_t total;
     int64_t used; /* no job matched a job type: how many jobs are of it at all (< 0: unread) */
 };
@@ -629,10 +630,25 @@ struct joblist {
 static void joblist_read(struct store *reader, void *arg)
 {
     struct joblist *l = arg;
-    l->rc = reader ? store_job_list(reader, &l->q, &l->jobs, &l->n, &l->total) : -EIO;
+    l->rc = reader ? store_job_list(reader, &l->q, &l->jobs, &l->n, &l->total, &l->cut) : -EIO;
     if (l->rc) return;
     l->last = xcalloc(l->n ? l->n : 1, sizeof *l->last);
-    for (size_t i = 0; i < l->n; i++) api_job_last_read(reader, l->jobs[i].id, true, &l->last[i]);
+    /* each job's document holds up to nine runs, read while those read so far take at most
+     * API_PAGE_MAX_BYTES (the jobs' own rows were bounded by the store's read) */
+    size_t bytes = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (i && bytes > API_PAGE_MAX_BYTES) {
+            for (size_t k = i; k < l->n; k++) job_release(&l->jobs[k]);
+            l->n = i;
+            l->cut = true;
+            break;
+        }
+        struct job_last *last = &l->last[i];
+        api_job_last_read(reader, l->jobs[i].id, true, last);
+        bytes += last->any ? last->last.row_bytes : 0;
+        for (int s = 0; s < RUN_STATUS_COUNT; s++)
+            bytes += last->has[s] ? last->by[s].row_bytes : 0;
+    }
     if (l->total == 0 && l->q.task) {
         /* whether the job type names any job: a misspelt one is refused on the loop, which
          * knows the job types loaded */
@@ -640,7 +656,7 @@ static void joblist_read(struct store *reader, void *arg)
         struct job *none;
         size_t nn;
         int64_t used = 0;
-        int rc = store_job_list(reader, &any, &none, &nn, &used);
+        int rc = store_job_list(reader, &any, &none, &nn, &used, NULL);
         if (rc == 0) store_jobs_free(none, nn);
         l->used = rc == 0 ? used : -1;
     }
@@ -663,13 +679,15 @@ static void joblist_answer(struct api_ctx *c, void *arg)
                       l->q.task, strlen(l->q.task) > 60 ? "…" : "");
         api_invalid(c, errs);
     } else if (c) {
-        struct buf items = BUF_INIT;
-        for (size_t i = 0; i < l->n; i++) {
-            if (i) buf_putc(&items, ',');
-            api_job_write_with(c, &items, &l->jobs[i], true, &l->last[i]);
+        struct page_items it = {0};
+        it.cut = l->cut;
+        size_t room = api_items_room(&l->p, l->n, l->cut);
+        for (size_t i = 0; i < room; i++) {
+            api_items_begin(&it);
+            api_job_write_with(c, &it.b, &l->jobs[i], true, &l->last[i]);
+            if (!api_items_end(&it, &l->p)) break;
         }
-        api_reply_list(c, &items, l->total, &l->p, NULL, NULL);
-        buf_free(&items);
+        api_reply_items(c, &it, l->total, &l->p, NULL, NULL);
     }
     if (l->rc == 0) {
         for (size_t i = 0; i < l->n; i++) api_job_last_release(&l->last[i]);
@@ -732,6 +750,7 @@ void api_jobs_list(struct api_ctx *c)
     q.desc = p.desc;
     q.offset = (p.page - 1) * p.size;
     q.limit = p.size;
+    q.max_bytes = API_PAGE_MAX_BYTES;
     /* every page counts the jobs that match and sorts them (0.1-0.4 s at 100,000 jobs), and
      * each job's document reads its newest runs: read off the loop */
     struct joblist *l = xcalloc(1, sizeof *l);

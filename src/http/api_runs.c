@@ -66,9 +66,9 @@ static void run_filters(struct api_ctx *c, struct run_query *q, json_t *errs)
     api_bool_param(c, "include_subtasks", errs); /* there are none: only checked */
 }
 
-/* The answer to a list: its page of runs (store_run_list gave rc, runs, n, total). */
-static void list_reply(struct api_ctx *c, const struct page *p, int rc, struct run *runs,
-                       size_t n, int64_t total, const char *job_id, const char *cursor,
+/* The answer to a list: its page of runs (store_run_list gave rc, runs, n, total, cut). */
+static void list_reply(struct api_ctx *c, const struct page *p, int rc, struct run *runs, size_t n,
+                       bool cut, int64_t total, const char *job_id, const char *cursor,
                        json_t *errs)
 {
     if (rc == -ENOENT) {
@@ -81,23 +81,26 @@ static void list_reply(struct api_ctx *c, const struct page *p, int rc, struct r
         api_error(c, 503, "the store failed; see the server log");
         return;
     }
-    bool more = *cursor && n > (size_t)p->size;
-    struct buf items = BUF_INIT;
-    buf_reserve(&items, (more ? (size_t)p->size : n) * 1600);
-    for (size_t i = 0; i < n && i < (size_t)p->size; i++) {
-        if (i) buf_putc(&items, ',');
-        api_run_write(c, &items, &runs[i]);
+    struct page_items it = {0};
+    it.cut = cut;
+    size_t room = *cursor ? n : api_items_room(p, n, cut);
+    buf_reserve(&it.b, (room < (size_t)p->size ? room : (size_t)p->size) * 1600);
+    for (size_t i = 0; i < room && i < (size_t)p->size; i++) {
+        api_items_begin(&it);
+        api_run_write(c, &it.b, &runs[i]);
+        if (!api_items_end(&it, p)) break;
     }
-    api_reply_list(c, &items, total, p, *cursor ? cursor : NULL,
-                   more ? runs[p->size - 1].id : NULL);
-    buf_free(&items);
+    /* a keyset page goes on after its last run: one more was read, or the page was cut */
+    bool more = *cursor && it.n && (n > (size_t)p->size || it.cut);
+    api_reply_items(c, &it, total, p, *cursor ? cursor : NULL, more ? runs[it.n - 1].id : NULL);
     store_runs_free(runs, n);
 }
 
 /* A list with a text search (q) or a `since`: its count reads every titled run of the job, or
  * of all jobs, for q, every run for since (0.4-1 s at a million), so it is read off the loop
- * (api_read_off_loop); so is one filtered by status (SUCCESS is no index's) or paged past
- * its first page (an OFFSET reads every run before the page: 0.4 s at page 39,000). */
+ * (api_read_off_loop); so is one filtered by status (SUCCESS is no index's), paged past its
+ * first page (an OFFSET reads every run before the page: 0.4 s at page 39,000) or whose runs
+ * are large. */
 struct search {
     struct page p;
     struct run_query q; /* its strings point into the search */
@@ -107,21 +110,22 @@ struct search {
     int rc;
     struct run *runs;
     size_t n;
+    bool cut;
     int64_t total;
 };
 
 static void search_read(struct store *reader, void *arg)
 {
     struct search *s = arg;
-    s->rc = reader ? store_run_list(reader, &s->q, &s->runs, &s->n, &s->total) : -EIO;
+    s->rc = reader ? store_run_list(reader, &s->q, &s->runs, &s->n, &s->total, &s->cut) : -EIO;
 }
 
 static void search_answer(struct api_ctx *c, void *arg)
 {
     struct search *s = arg;
     if (c)
-        list_reply(c, &s->p, s->rc, s->runs, s->n, s->total, s->job_id[0] ? s->job_id : NULL,
-                   s->cursor, s->errs);
+        list_reply(c, &s->p, s->rc, s->runs, s->n, s->cut, s->total,
+                   s->job_id[0] ? s->job_id : NULL, s->cursor, s->errs);
     else {
         json_decref(s->errs);
         if (s->rc == 0) store_runs_free(s->runs, s->n);
@@ -173,6 +177,7 @@ static void list(struct api_ctx *c, const char *job_id, json_t *errs)
     q.offset = (p.page - 1) * p.size;
     q.limit = p.size + (*cursor ? 1 : 0); /* one more tells whether a next page exists */
     q.after = *cursor ? cursor : NULL;
+    q.max_bytes = API_PAGE_MAX_BYTES;
     /* on the loop only the first page (or the page after a run) of every run, or of a job's,
      * newest or oldest first: read through the primary key or the job's index, LIMIT rows,
      * and counted from the runs' counts (count_runs in sqlite.c); any other reads and counts
@@ -182,11 +187,20 @@ static void list(struct api_ctx *c, const char *job_id, json_t *errs)
         search_start(c, &q, &p, errs);
         return;
     }
+    /* nor a page whose runs are large (API_PAGE_LOOP_BYTES): read again off the loop */
     struct run *runs;
     size_t n;
     int64_t total;
-    int rc = store_run_list(c->api->store, &q, &runs, &n, &total);
-    list_reply(c, &p, rc, runs, n, total, job_id, cursor, errs);
+    bool cut;
+    q.max_bytes = API_PAGE_LOOP_BYTES;
+    int rc = store_run_list(c->api->store, &q, &runs, &n, &total, &cut);
+    if (rc == 0 && cut) {
+        store_runs_free(runs, n);
+        q.max_bytes = API_PAGE_MAX_BYTES;
+        search_start(c, &q, &p, errs);
+        return;
+    }
+    list_reply(c, &p, rc, runs, n, cut, total, job_id, cursor, errs);
 }
 
 

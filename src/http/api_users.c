@@ -963,13 +963,14 @@ struct audit_read {
     int rc;
     struct audit_entry *es;
     size_t n;
+    bool cut;
     int64_t total;
 };
 
 static void audit_read(struct store *reader, void *arg)
 {
     struct audit_read *a = arg;
-    a->rc = reader ? store_audit_list(reader, &a->q, &a->es, &a->n, &a->total) : -EIO;
+    a->rc = reader ? store_audit_list(reader, &a->q, &a->es, &a->n, &a->total, &a->cut) : -EIO;
 }
 
 static void audit_answer(struct api_ctx *c, void *arg)
@@ -978,19 +979,25 @@ static void audit_answer(struct api_ctx *c, void *arg)
     if (c && a->rc != 0) {
         api_error(c, 503, "the store failed; see the server log");
     } else if (c) {
-        json_t *items = json_array();
-        for (size_t i = 0; i < a->n; i++) {
+        /* written an entry at a time: a page holds what fits (API_PAGE_MAX_BYTES) */
+        struct page_items it = {0};
+        it.cut = a->cut;
+        size_t room = api_items_room(&a->p, a->n, a->cut);
+        for (size_t i = 0; i < room; i++) {
             struct audit_entry *e = &a->es[i];
-            json_array_append_new(
-                items,
+            json_t *item =
                 json_pack("{s:I,s:o,s:{s:s,s:s?,s:s?,s:s?},s:s,s:s?,s:s?,s:s?,s:s?,s:O?,s:s?}",
                           "id", (json_int_t)e->id, "ts", api_time(e->ts), "actor", "kind",
                           e->actor_kind, "id", e->actor_id, "name", e->actor_name, "token_id",
                           e->token_id, "action", e->action, "job_id", e->job_id, "job_title",
                           e->job_title, "run_id", e->run_id, "target", e->target, "details",
-                          e->details, "address", e->address));
+                          e->details, "address", e->address);
+            api_items_begin(&it);
+            json_write(&it.b, item);
+            json_decref(item);
+            if (!api_items_end(&it, &a->p)) break;
         }
-        api_json(c, 200, api_list(c, items, a->total, &a->p));
+        api_reply_items(c, &it, a->total, &a->p, NULL, NULL);
     }
     if (a->rc == 0) store_audit_free(a->es, a->n);
     free((char *)a->q.job_id);
@@ -1079,16 +1086,29 @@ void api_audit_list(struct api_ctx *c)
     a->q.action = q.action ? xstrdup(q.action) : NULL;
     a->q.offset = (p.page - 1) * p.size;
     a->q.limit = p.size;
+    a->q.max_bytes = API_PAGE_MAX_BYTES;
     a->q.asc = !p.desc;
     a->rc = -EIO;
     /* on the loop only the first page of the whole trail: its newest (or oldest) entries by
      * id, and its count the span of the ids; a filter counts its entries, and an OFFSET
-     * reads every entry before the page */
+     * reads every entry before the page. Nor a page of large entries (API_PAGE_LOOP_BYTES:
+     * the details of runs started with large arguments), read again off the loop */
     if (q.job_id || q.actor || q.action || q.since != NO_TIME || a->q.offset > 0) {
         api_read_off_loop(c, audit_read, audit_answer, a);
         return;
     }
+    a->q.max_bytes = API_PAGE_LOOP_BYTES;
     audit_read(c->api->store, a);
+    if (a->rc == 0 && a->cut) {
+        store_audit_free(a->es, a->n);
+        a->es = NULL;
+        a->n = 0;
+        a->cut = false;
+        a->rc = -EIO;
+        a->q.max_bytes = API_PAGE_MAX_BYTES;
+        api_read_off_loop(c, audit_read, audit_answer, a);
+        return;
+    }
     audit_answer(c, a);
 }
 

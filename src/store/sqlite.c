@@ -950,6 +950,17 @@ int store_meta_set(struct store *s, const char *key, const char *value)
     "skipped_fires, max_retries, retry_backoff_ms, retention_ms, on_success, alert_after_ms, "  \
     "overdue_at, alert_from"
 
+/* What a job's row takes in texts and JSON (the columns that grow with what it holds: its
+ * arguments may take 256 KiB), which bounds a page of jobs (job_query's max_bytes). */
+static size_t job_row_bytes(sqlite3_stmt *st)
+{
+    static const int cols[] = {4, 5, 8, 9, 10, 20};
+    size_t b = 0;
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+        b += (size_t)sqlite3_column_bytes(st, cols[i]);
+    return b;
+}
+
 static void read_job(sqlite3_stmt *st, struct job *j)
 {
     job_init(j);
@@ -1274,8 +1285,9 @@ int store_job_purge_runs(struct store *s, const char *id, int at_most, int *dele
 }
 
 int store_job_list(struct store *s, const struct job_query *q, struct job **out, size_t *n,
-                   int64_t *total)
+                   int64_t *total, bool *cut)
 {
+    if (cut) *cut = false;
     struct buf where = BUF_INIT;
     buf_puts(&where, " WHERE 1");
     char *pat = q->q && *q->q ? like_pattern(q->q) : NULL;
@@ -1322,10 +1334,20 @@ int store_job_list(struct store *s, const struct job_query *q, struct job **out,
     sqlite3_bind_int64(st, 5, q->offset);
     free(pat);
     free(id_end);
-    size_t cap = 0;
+    size_t cap = 0, used = 0;
     *out = NULL;
     *n = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (q->max_bytes > 0) {
+            size_t b = job_row_bytes(st);
+            if (*n && used + b > (size_t)q->max_bytes) {
+                if (cut) *cut = true;
+                sqlite3_reset(st); /* not left open: it would hold its read */
+                rc = SQLITE_DONE;
+                break;
+            }
+            used += b;
+        }
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;
             *out = xrealloc(*out, cap * sizeof **out);
@@ -1357,6 +1379,15 @@ void store_jobs_free(struct job *jobs, size_t n)
     "executor, remote, window_end"
 /* a run's columns and its job's title, as read_run reads them */
 #define RUN_COLS RUN_COLS_OWN ", (SELECT title FROM job WHERE job.id = run.job_id)"
+
+/* What a run's row takes in the texts that grow with what it holds (its arguments, up to
+ * 256 KiB, its message and output; the others take at most a few hundred bytes), which bounds
+ * a page of runs (run_query's max_bytes). */
+static size_t run_row_bytes(sqlite3_stmt *st)
+{
+    return (size_t)sqlite3_column_bytes(st, 7) + (size_t)sqlite3_column_bytes(st, 14) +
+           (size_t)sqlite3_column_bytes(st, 16);
+}
 
 static void read_run(sqlite3_stmt *st, struct run *r)
 {
@@ -1512,18 +1543,34 @@ static void status_in(struct buf *b, unsigned mask)
     buf_puts(b, ")");
 }
 
-static int collect_runs(struct store *s, sqlite3_stmt *st, struct run **out, size_t *n)
+/* The runs st reads, at most max_bytes of their rows when > 0 (store_run_list's cut). */
+static int collect_runs(struct store *s, sqlite3_stmt *st, struct run **out, size_t *n,
+                        int64_t max_bytes, bool *cut)
 {
-    size_t cap = 0;
+    size_t cap = 0, used = 0;
     int rc;
     *out = NULL;
     *n = 0;
+    if (cut) *cut = false;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        size_t b = 0;
+        if (max_bytes > 0) {
+            /* measured before the row is parsed: the one that does not fit is only stepped */
+            b = run_row_bytes(st);
+            if (*n && used + b > (size_t)max_bytes) {
+                if (cut) *cut = true;
+                sqlite3_reset(st); /* not left open: it would hold its read */
+                rc = SQLITE_DONE;
+                break;
+            }
+            used += b;
+        }
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;
             *out = xrealloc(*out, cap * sizeof **out);
         }
-        read_run(st, &(*out)[(*n)++]);
+        read_run(st, &(*out)[*n]);
+        (*out)[(*n)++].row_bytes = b;
     }
     if (rc != SQLITE_DONE) {
         store_runs_free(*out, *n);
@@ -1818,10 +1865,11 @@ int store_job_runs_in(struct store *s, const char *job_id, int status, int trigg
 }
 
 int store_run_list(struct store *s, const struct run_query *q, struct run **out, size_t *n,
-                   int64_t *total)
+                   int64_t *total, bool *cut)
 {
     *out = NULL;
     *n = 0;
+    if (cut) *cut = false;
     int64_t after = 0;
     if (q->after) {
         sqlite3_stmt *st = stmt(s, "SELECT rid FROM run WHERE id = ?1 AND (?2 IS NULL OR job_id = ?2)");
@@ -1891,7 +1939,7 @@ int store_run_list(struct store *s, const struct run_query *q, struct run **out,
     if (q->after) sqlite3_bind_int64(st, 6, after);
     if (walk || split) sqlite3_bind_int64(st, 9, q->limit + q->offset);
     if (gathered) bind_text(st, 10, buf_cstr(&rids));
-    int rc = collect_runs(s, st, out, n);
+    int rc = collect_runs(s, st, out, n, q->max_bytes, cut);
     buf_free(&rids);
     free(t.pat);
     return rc;
@@ -2029,6 +2077,7 @@ int store_run_latest(struct store *s, const char *job_id, int status, struct run
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         read_run(st, out);
+        out->row_bytes = run_row_bytes(st); /* a list of jobs counts its runs' (api_jobs.c) */
         sqlite3_reset(st);
         return 0;
     }
@@ -2241,7 +2290,7 @@ int store_runs_active(struct store *s, struct run **out, size_t *n)
 {
     sqlite3_stmt *st = stmt(s, "SELECT " RUN_COLS " FROM run WHERE " NOT_SUCCESS " AND "
                                "status IN ('R','C') AND executor IS NULL ORDER BY rid");
-    return collect_runs(s, st, out, n);
+    return collect_runs(s, st, out, n, 0, NULL);
 }
 
 int store_detached_add(struct store *s, const char *run_id, const char *node, int64_t now)
@@ -2294,7 +2343,7 @@ int store_runs_remote(struct store *s, const char *executor, const char *node, s
                                "(node = ?2 OR node IS NULL) ORDER BY rid");
     bind_text(st, 1, executor);
     bind_text(st, 2, node);
-    return collect_runs(s, st, out, n);
+    return collect_runs(s, st, out, n, 0, NULL);
 }
 
 int store_queue_depths(struct store *s, void (*fn)(void *arg, const char *queue, int64_t n),
@@ -2946,8 +2995,9 @@ int store_audit_append(struct store *s, const struct audit_entry *e)
 }
 
 int store_audit_list(struct store *s, const struct audit_query *q, struct audit_entry **out,
-                     size_t *n, int64_t *total)
+                     size_t *n, int64_t *total, bool *cut)
 {
+    if (cut) *cut = false;
     struct buf where = BUF_INIT;
     buf_puts(&where, " WHERE 1");
     if (q->job_id) buf_puts(&where, " AND job_id = ?1");
@@ -3009,11 +3059,23 @@ int store_audit_list(struct store *s, const struct audit_query *q, struct audit_
     free(upto);
     sqlite3_bind_int64(st, 5, q->limit);
     sqlite3_bind_int64(st, 6, q->offset);
-    size_t cap = 0;
+    size_t cap = 0, used = 0;
     int rc;
     *out = NULL;
     *n = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (q->max_bytes > 0) {
+            /* what grows: the details (a run's arguments), the target and the job's title */
+            size_t b = (size_t)sqlite3_column_bytes(st, 10) + (size_t)sqlite3_column_bytes(st, 9) +
+                       (size_t)sqlite3_column_bytes(st, 12);
+            if (*n && used + b > (size_t)q->max_bytes) {
+                if (cut) *cut = true;
+                sqlite3_reset(st); /* not left open: it would hold its read */
+                rc = SQLITE_DONE;
+                break;
+            }
+            used += b;
+        }
         if (*n == cap) *out = xrealloc(*out, (cap = cap ? cap * 2 : 16) * sizeof **out);
         struct audit_entry *e = &(*out)[(*n)++];
         memset(e, 0, sizeof *e);

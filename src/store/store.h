@@ -122,9 +122,14 @@ struct job_query {
     int64_t offset, limit;
     const char *starts; /* a job id: only the jobs whose on_success lists it; or NULL */
     const char *id_prefix; /* in lower case: only the jobs whose id starts so; or NULL */
+    int64_t max_bytes;     /* > 0: bounds the bytes the rows read take (see below) */
 };
+/* A list read with max_bytes set stops before the row that would take the texts and JSON of the
+ * rows read past that many bytes (the first row is always read); *cut (cut may be NULL) tells
+ * whether it stopped so: fewer rows than the limit, yet more may follow. A page of 1,000 runs
+ * with arguments of 256 KiB each would otherwise be read, and answered, whole. */
 int store_job_list(struct store *s, const struct job_query *q, struct job **out, size_t *n,
-                   int64_t *total);
+                   int64_t *total, bool *cut);
 void store_jobs_free(struct job *jobs, size_t n);
 
 /* Calls fn for every active job with a schedule. */
@@ -205,11 +210,12 @@ struct run_query {
     bool asc;             /* default newest first */
     const char *after;    /* keyset: only runs after this run (by id) in the order, or NULL */
     int64_t offset, limit;
+    int64_t max_bytes; /* > 0: bounds the bytes read (as store_job_list's) */
 };
 /* total counts every run that matches, whatever the page. -ENOENT when q->after names no run
- * (of q->job_id, when set). */
+ * (of q->job_id, when set). *cut: as store_job_list's. */
 int store_run_list(struct store *s, const struct run_query *q, struct run **out, size_t *n,
-                   int64_t *total);
+                   int64_t *total, bool *cut);
 void store_runs_free(struct run *runs, size_t n);
 /* The ids of at most limit of the job's QUEUED (status RUN_QUEUED) or RUNNING runs, oldest
  * first, of trigger (< 0: any), into ids (UUID_STR_LEN bytes each, malloc'ed); their number,
@@ -351,9 +357,10 @@ struct audit_query {
     int64_t since;                       /* NO_TIME: any */
     bool asc;                            /* oldest first (default newest first) */
     int64_t offset, limit;
+    int64_t max_bytes; /* > 0: bounds the bytes the rows read take (as store_job_list's) */
 };
 int store_audit_list(struct store *s, const struct audit_query *q, struct audit_entry **out,
-                     size_t *n, int64_t *total);
+                     size_t *n, int64_t *total, bool *cut);
 void store_audit_free(struct audit_entry *e, size_t n);
 
 /*

@@ -2211,3 +2211,132 @@ class ListsOffTheLoop(unittest.TestCase):
                 lock.close()
                 for t in searches:
                     t.join()
+
+
+BLOB = sh_task("blob", "cat > /dev/null", arguments={"type": "object", "properties": {
+    "blob": {"type": "string"}}})
+PAGE_MAX = 4 * 1024 * 1024  # API_PAGE_MAX_BYTES: the most bytes of items a list page holds
+
+
+class PageBudget(unittest.TestCase):
+    """A page of runs, jobs or the audit trail holds at most 4 MiB of items as well as at most
+    `size` of them: a run's custom args may take 256 KiB, and a page of 100 such runs was 26 MB
+    built on the loop. A page cut so goes on where it ends: after a run, links.next is after
+    its last one; by number, it is answered as the page of the largest size dividing the one
+    asked for that fits, numbered to start at the same item, and following links.next sees
+    every item exactly once."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.s = s = Sked(tasks={"blob.json": BLOB}, args=FAST).start()
+        try:
+            # the runs stay queued: what they hold is all the lists need
+            assert s.post("/api/queues/default/actions/pause", {"reason": "pages"}).status == 200
+            cls.jobs = [s.create_job("blob", title="big %d" % i,
+                                     custom_args={"blob": "%d" % i + "j" * 200_000})["id"]
+                        for i in range(8)]
+            cls.jobs += [s.create_job("blob", title="small %d" % i)["id"] for i in range(5)]
+            cls.job = cls.jobs[-1]
+            made = []
+            for i in range(40):  # three of four with 250 KB of custom args
+                args = {"blob": "%d" % i + ("r" * 250_000 if i % 4 != 3 else "")}
+                made.append(s.run_job(cls.job, custom_args=args)["id"])
+            cls.newest_first = made[::-1]
+        except BaseException:
+            s.__exit__(None, None, None)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.s.__exit__(None, None, None)
+
+    def get_page(self, url):
+        u = urlsplit(url)
+        r = self.s.get(u.path + "?" + u.query if u.query else u.path)
+        self.assertEqual(r.status, 200, r)
+        self.assertLessEqual(len(r.raw.encode()), PAGE_MAX + 4096, url)
+        self.assertGreater(len(r.json["hits"]["hits"]), 0, url)
+        return r.json
+
+    def walk(self, path, key="id"):
+        """Follows links.next from path: each page's (page, size) by number, or its after,
+        as links.self names it, and its items' keys."""
+        pages, url = [], path
+        while url:
+            doc = self.get_page(url)
+            q = parse_qs(urlsplit(doc["links"]["self"]).query)
+            items = [x[key] for x in doc["hits"]["hits"]]
+            if "after" in q:
+                pages.append((q["after"][0], items))
+                nxt = doc["links"].get("next")
+                if nxt:
+                    self.assertEqual(parse_qs(urlsplit(nxt).query)["after"], [items[-1]])
+            else:
+                page, size = int(q["page"][0]), int(q["size"][0])
+                self.assertLessEqual(len(items), size)
+                if page > 1:
+                    prev = parse_qs(urlsplit(doc["links"]["prev"]).query)
+                    self.assertEqual((prev["page"], prev["size"]), ([str(page - 1)], [str(size)]))
+                pages.append(((page, size), items))
+            url = doc["links"].get("next")
+        return pages
+
+    def assert_by_number(self, pages, everything, asked):
+        """Pages by number that together hold everything once, in order, each where its page
+        and size say it starts and of a size dividing the one asked for."""
+        seen = []
+        for (page, size), items in pages:
+            self.assertEqual(asked % size, 0, (page, size))
+            self.assertEqual((page - 1) * size, len(seen), (page, size))
+            seen += items
+        self.assertEqual(seen, everything)
+
+    def test_a_page_of_runs_holds_what_fits_and_goes_on_where_it_ends(self):
+        r = self.get_page("/api/runs?size=100")
+        self.assertEqual(r["hits"]["total"], 40)
+        hits = r["hits"]["hits"]
+        self.assertLess(len(hits), 40)  # 30 runs of 250 KB do not fit in one answer
+        self.assertEqual(parse_qs(urlsplit(r["links"]["self"]).query)["size"], [str(len(hits))])
+        self.assertEqual(100 % len(hits), 0)
+        self.assertEqual([x["id"] for x in hits], self.newest_first[:len(hits)])
+        self.assertEqual(len(hits[1]["args"]["blob"]), 250_002)  # the items are whole
+        for path in ("/api/runs?size=100", "/api/jobs/%s/runs?size=1000" % self.job,
+                     "/api/runs?size=100&status=QUEUED"):  # on the loop, and off it
+            pages = self.walk(path)
+            self.assertGreater(len(pages), 1, path)
+            self.assert_by_number(pages, self.newest_first, 1000 if "1000" in path else 100)
+        # a page past the first starts at the run it names, at whatever size fits
+        pages = self.walk("/api/runs?page=2&size=20&sort_direction=asc")
+        (page, size), first = pages[0]
+        self.assertEqual(((page - 1) * size, 20 % size), (20, 0))
+        self.assertEqual(sum((items for _, items in pages), []), self.newest_first[::-1][20:])
+
+    def test_a_keyset_page_of_runs_goes_on_after_its_last_run(self):
+        pages = self.walk("/api/runs?size=1000&after=" + self.newest_first[0])
+        self.assertGreater(len(pages), 1)
+        self.assertEqual(pages[0][0], self.newest_first[0])
+        self.assertEqual(sum((items for _, items in pages), []), self.newest_first[1:])
+        oldest_first = self.newest_first[::-1]
+        pages = self.walk("/api/jobs/%s/runs?size=1000&sort_direction=asc&after=%s"
+                          % (self.job, oldest_first[0]))
+        self.assertGreater(len(pages), 1)
+        self.assertEqual(sum((items for _, items in pages), []), oldest_first[1:])
+
+    def test_a_page_of_jobs_holds_what_fits(self):
+        first = self.get_page("/api/jobs?size=1000")
+        self.assertEqual(first["hits"]["total"], len(self.jobs))
+        self.assertLess(len(first["hits"]["hits"]), len(self.jobs))
+        titles = sorted((self.s.get("/api/jobs/" + j).json["title"], j) for j in self.jobs)
+        pages = self.walk("/api/jobs?size=1000")
+        self.assert_by_number(pages, [j for _, j in titles], 1000)
+        pages = self.walk("/api/jobs?size=6&page=2")  # items 6 to 11, then the rest
+        self.assertEqual(sum((items for _, items in pages), []), [j for _, j in titles][6:])
+
+    def test_a_page_of_the_audit_trail_holds_what_fits(self):
+        first = self.get_page("/api/audit?size=1000")
+        total = first["hits"]["total"]
+        self.assertGreaterEqual(total, 40 + len(self.jobs))
+        self.assertLess(len(first["hits"]["hits"]), total)
+        pages = self.walk("/api/audit?size=1000")
+        newest = first["hits"]["hits"][0]["id"]
+        self.assert_by_number(pages, list(range(newest, newest - total, -1)), 1000)

@@ -16,6 +16,7 @@ import threading
 import time
 import unittest
 from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import skedtest
 from skedtest import Sked, wait_for
@@ -343,6 +344,111 @@ class TestAudit(CliCase):
         self.assertEqual(about["queue.resumed"], "queue low")
         self.assertEqual(about["token.created"], "token " + tok["id"][:8])
         self.assertEqual(about["user.created"], "user " + acc["id"][:8])
+
+
+def cut_page(items, fit, url, path):
+    """The page of items that path asks for (page and size, or after an item's id) as sked
+    answers one of large items of which only fit fit in an answer: a page by number at the
+    largest size dividing the one asked for that fits, numbered to start at the same item;
+    after an item, the fit items after it with links.next after the last."""
+    u = urlsplit(path)
+    q = {k: v[0] for k, v in parse_qs(u.query).items()}
+    size = int(q.get("size", 25))
+    rest = {k: v for k, v in q.items() if k not in ("page", "size", "after")}
+
+    def link(**kw):
+        return "%s%s?%s" % (url, u.path, urlencode(dict(rest, **kw)))
+    if "after" in q:
+        start = [x["id"] for x in items].index(q["after"]) + 1
+        hits = items[start:start + min(size, fit)]
+        links = {"self": link(after=q["after"], size=size)}
+        if start + len(hits) < len(items):
+            links["next"] = link(after=hits[-1]["id"], size=size)
+    else:
+        page = int(q.get("page", 1))
+        start = (page - 1) * size
+        if start < len(items) and fit < size:
+            size = max(d for d in range(1, fit + 1) if size % d == 0)
+            page = start // size + 1
+        hits = items[start:start + size]
+        links = {"self": link(page=page, size=size)}
+        if start + size < len(items):
+            links["next"] = link(page=page + 1, size=size)
+    return {"hits": {"hits": hits, "total": len(items)}, "links": links, "sortBy": "created"}
+
+
+class TestCutPages(CliCase):
+    """A page of large items (runs with big custom args, the jobs of such runs, the audit
+    entries of their starts) may hold fewer items than asked for, or be answered at a smaller
+    size: the commands that read every page follow links.next, and those that show one page
+    gather the page asked for from the pages the server answered."""
+
+    @classmethod
+    def setUpClass(cls):
+        blob = skedtest.sh_task("blob", "cat > /dev/null", arguments={
+            "type": "object", "properties": {"blob": {"type": "string"}}})
+        cls.s = s = Sked(tasks={"blob.json": blob}).start()
+        try:
+            assert s.post("/api/queues/default/actions/pause", {"reason": "pages"}).status == 200
+            for i in range(8):
+                s.create_job("blob", title="big %d" % i, custom_args={"blob": "j" * 200_000})
+            job = s.create_job("blob", title="small")
+            for i in range(30):
+                s.run_job(job["id"], custom_args={"blob": "%d" % i + "r" * 250_000})
+            cls.job = job
+        except BaseException:
+            s.stop()
+            raise
+
+    def test_every_job_and_entry_of_pages_the_server_cut(self):
+        jobs = self.s.get("/api/jobs?size=1000").json
+        self.assertLess(len(jobs["hits"]["hits"]), 9)  # the server cut it
+        path = os.path.join(self.s.tmp, "export.json")
+        self.ok("job", "export", "-o", path)
+        with open(path) as f:
+            self.assertEqual(sorted(j["title"] for j in json.load(f)["jobs"]),
+                             ["big %d" % i for i in range(8)] + ["small"])
+        listed = self.ok_json("job", "list", "--size", "1000", "--json")["hits"]["hits"]
+        self.assertEqual(len(listed), 9)
+        table = self.ok("job", "list", "--size", "1000").splitlines()
+        self.assertEqual((len(table), "shown" in table[-1]), (10, False))
+        total = self.s.get("/api/audit").json["hits"]["total"]
+        self.assertLess(len(self.s.get("/api/audit?size=1000").json["hits"]["hits"]), total)
+        trail = self.ok_json("audit", "--size", "1000", "--json")["hits"]["hits"]
+        self.assertEqual(len({e["id"] for e in trail}), total)
+        self.assertEqual(len(self.ok("audit", "--size", "1000").splitlines()), total + 1)
+        # a page past the first: the entries it names, gathered from the smaller pages
+        second = self.ok_json("audit", "--size", "20", "--page", "2", "--json")["hits"]["hits"]
+        api = [e["id"] for e in self.s.get("/api/audit?size=1").json["hits"]["hits"]]
+        self.assertEqual(second[0]["id"], api[0] - 20)
+        self.assertEqual([e["id"] for e in second], list(range(api[0] - 20, api[0] - 40, -1)))
+        runs = self.ok_json("runs", "small", "--size", "100", "--json")["hits"]["hits"]
+        self.assertEqual(len(runs), 30)
+
+    def test_the_commands_follow_the_links_of_any_server(self):
+        """Against a server that answers three items a page, at the size that makes: every
+        job exported, and the page asked for gathered whole."""
+        jobs = [{"id": "00000000-0000-4000-8000-%012d" % i, "title": "job %02d" % i,
+                 "task": "t", "active": True, "default_queue": "default", "args": {},
+                 "on_success": []} for i in range(1, 12)]
+        entries = [{"id": i, "ts": "2026-01-01T00:00:00Z", "actor": {"kind": "cli"},
+                    "action": "job.created"} for i in range(30, 0, -1)]
+        box = {}
+
+        def answer(method, path):
+            items = jobs if path.startswith("/api/jobs?") else entries
+            return 200, cut_page(items, 3, box["url"], path)
+        box["url"], stop = serve_json(answer)
+        self.addCleanup(stop)
+        out = self.ok("job", "export", url=box["url"])
+        self.assertEqual([j["title"] for j in json.loads(out)["jobs"]],
+                         [j["title"] for j in jobs])
+        listed = self.ok_json("job", "list", "--size", "1000", "--json", url=box["url"])
+        self.assertEqual([j["id"] for j in listed["hits"]["hits"]], [j["id"] for j in jobs])
+        page = self.ok_json("audit", "--size", "10", "--page", "2", "--json", url=box["url"])
+        self.assertEqual([e["id"] for e in page["hits"]["hits"]], list(range(20, 10, -1)))
+        table = self.ok("audit", "--size", "10", "--page", "2", url=box["url"]).splitlines()
+        self.assertEqual((len(table), table[-1]), (12, "(10 of 30 entries shown; see --page)"))
 
 
 class TestJobs(CliCase):

@@ -9,6 +9,11 @@ import { launch, newPage, signIn, until, row, finish } from './lib/browser.mjs';
 // A job type whose runs end at once, to have many runs quickly.
 const QUICK_TASK = { id: 'quick', title: 'End at once', command: ['/bin/sh', '-c', 'exit 0'] };
 // A log line with a right-to-left override (U+202E) in the middle.
+// A job type whose runs take large arguments, to have pages too large for one answer.
+const BLOB_TASK = {
+  id: 'blob', title: 'Take a blob', command: ['/bin/sh', '-c', 'cat > /dev/null'],
+  arguments: { type: 'object', properties: { blob: { type: 'string' } } },
+};
 const BIDI_TASK = {
   id: 'bidi_line', title: 'Write a bidirectional control',
   command: ['/bin/sh', '-c', 'printf "plain \\342\\200\\256reversed\\n"'],
@@ -20,7 +25,7 @@ let page;
 let job;
 
 before(async () => {
-  sked = await startSked({ tasks: [QUICK_TASK, BIDI_TASK] });
+  sked = await startSked({ tasks: [QUICK_TASK, BIDI_TASK, BLOB_TASK] });
   browser = await launch();
   page = await newPage(browser);
   job = await sked.createJob({ title: 'Many quick runs', task: 'quick' });
@@ -38,6 +43,42 @@ test('the runs page: a page past the end shows the last page there is', async ()
   await page.getByText('26 runs · Page 2 of 2').waitFor();
   assert.equal(await page.getByText('No run matches these filters.').count(), 0);
   await until(async () => assert.match(page.url(), /[?&]page=2\b/));
+});
+
+test('a page of runs too large for one answer shows and links the size the server answered it at', async () => {
+  // 20 runs of 250 KB of arguments: 4 MiB holds 16, so a page of 100 is answered as one of 10
+  const big = await sked.createJob({ title: 'Large arguments', task: 'blob' });
+  const runs = [];
+  for (let i = 1; i <= 20; i++) {
+    runs.push(await sked.api('POST', `/api/jobs/${big.id}/runs`, { title: `Large ${i}`, custom_args: { blob: 'x'.repeat(250000) } }));
+  }
+  for (const r of runs) await sked.waitRun(big.id, r.id);
+  const titles = async () => page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => (r.textContent.match(/Large \d+/) || [''])[0]));
+  const newestFirst = runs.map((_, i) => `Large ${20 - i}`);
+  for (const [path, scope] of [[`/runs?job_id=${big.id}&size=100`, 'main'], [`/jobs/${big.id}?size=100`, '.runs-section']]) {
+    await page.goto(`${sked.url}${path}`);
+    await page.getByText('20 runs · Page 1 of 2').waitFor();
+    await until(async () => assert.match(page.url(), /[?&]size=10\b/));
+    assert.equal(await page.locator(scope).getByLabel('Results per page').inputValue(), '10');
+    await until(async () => assert.deepEqual(await titles(), newestFirst.slice(0, 10)));
+    await page.locator(scope).getByRole('button', { name: 'Next page' }).click();
+    await page.getByText('20 runs · Page 2 of 2').waitFor();
+    await until(async () => assert.deepEqual(await titles(), newestFirst.slice(10)));
+    assert.match(page.url(), /[?&]page=2\b/);
+  }
+});
+
+test('the jobs a success starts this one after are all listed, however large their documents', async () => {
+  // six jobs of 200 KB of arguments each (800 KB a document): 4 MiB holds five of them
+  const target = await sked.createJob({ title: 'Started by many', task: 'quick' });
+  const titles = [];
+  for (let i = 1; i <= 6; i++) {
+    titles.push(`Upstream ${i}`);
+    await sked.createJob({ title: `Upstream ${i}`, task: 'blob', custom_args: { blob: 'u'.repeat(200000) }, on_success: [target.id] });
+  }
+  await page.goto(`${sked.url}/jobs/${target.id}`);
+  const fact = page.locator('.fact').filter({ has: page.getByText('Started when these succeed', { exact: true }) });
+  await until(async () => assert.deepEqual(await fact.getByRole('link').allInnerTexts(), titles));
 });
 
 test('the Job filter says so when its text names no job, rather than keep another job\'s list under it', async () => {

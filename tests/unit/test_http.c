@@ -783,9 +783,51 @@ static void test_entity_tag_lists(void **state)
     }
 }
 
+/* A page cut to its first fit items: the largest size dividing the one asked for that holds
+ * no more, numbered to start at the same item. */
+static int64_t fitted(int64_t page, int64_t size, int64_t fit, int64_t *new_page)
+{
+    struct page p = {.page = page, .size = size};
+    int64_t got = api_page_fit(&p, fit);
+    assert_int_equal(got, p.size);
+    *new_page = p.page;
+    return got;
+}
+
+static void test_a_cut_page_keeps_its_first_item(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t page, size, fit, want_page, want_size;
+    } cases[] = {
+        {1, 100, 15, 1, 10},   {1, 100, 99, 1, 50},   {1, 100, 1, 1, 1},
+        {2, 100, 15, 11, 10},  {3, 1000, 16, 201, 10}, {3, 1000, 499, 9, 250},
+        {7, 97, 96, 583, 1},   {2, 12, 5, 4, 4},       {4, 25, 24, 16, 5},
+        {1, 1000, 0, 1, 1}, /* a page holds at least one item */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int64_t page;
+        int64_t size = fitted(cases[i].page, cases[i].size, cases[i].fit, &page);
+        if (size != cases[i].want_size || page != cases[i].want_page)
+            fail_msg("page %lld of %lld, %lld fit: page %lld of %lld", (long long)cases[i].page,
+                     (long long)cases[i].size, (long long)cases[i].fit, (long long)page,
+                     (long long)size);
+    }
+    /* every size and fit: the new page divides the old, starts where it did, holds no more */
+    for (int64_t size = 2; size <= 1000; size++)
+        for (int64_t fit = 1; fit < size; fit += size / 37 + 1)
+            for (int64_t page = 1; page <= 3; page++) {
+                int64_t np, ns = fitted(page, size, fit, &np);
+                assert_true(ns >= 1 && ns <= fit && size % ns == 0);
+                assert_int_equal((np - 1) * ns, (page - 1) * size);
+                for (int64_t d = ns + 1; d <= fit; d++) assert_true(size % d != 0);
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_a_cut_page_keeps_its_first_item),
         cmocka_unit_test(test_head_valid),
         cmocka_unit_test(test_head_keep_alive),
         cmocka_unit_test(test_head_targets),

@@ -231,7 +231,7 @@ static const char *titles(struct store *s, const struct job_query *q, int64_t *t
     static char out[512];
     struct job *jobs;
     size_t n;
-    assert_int_equal(store_job_list(s, q, &jobs, &n, total), 0);
+    assert_int_equal(store_job_list(s, q, &jobs, &n, total, NULL), 0);
     out[0] = '\0';
     for (size_t i = 0; i < n; i++) {
         size_t used = strlen(out);
@@ -474,7 +474,7 @@ static const char *run_titles(struct store *s, const struct run_query *q, int64_
     static char out[512];
     struct run *runs;
     size_t n;
-    assert_int_equal(store_run_list(s, q, &runs, &n, total), 0);
+    assert_int_equal(store_run_list(s, q, &runs, &n, total, NULL), 0);
     out[0] = '\0';
     for (size_t i = 0; i < n; i++) {
         size_t used = strlen(out);
@@ -544,10 +544,10 @@ static void test_run_list(void **state)
     struct run *none_runs;
     size_t none_n;
     q.after = r[0].id; /* another job's run */
-    assert_int_equal(store_run_list(S, &q, &none_runs, &none_n, &total), -ENOENT);
+    assert_int_equal(store_run_list(S, &q, &none_runs, &none_n, &total, NULL), -ENOENT);
     q.job_id = NULL;
     q.after = "00000000-0000-4000-8000-000000000000";
-    assert_int_equal(store_run_list(S, &q, &none_runs, &none_n, &total), -ENOENT);
+    assert_int_equal(store_run_list(S, &q, &none_runs, &none_n, &total, NULL), -ENOENT);
     q.after = NULL;
 
     /* latest, by status, and the last success's start */
@@ -1578,6 +1578,70 @@ static void test_sqlmem(void **state)
     assert_true(o.null_ok);
 }
 
+/* Lists read with max_bytes stop before the row that would take their texts and JSON past
+ * it, the first row always read, and say so; a page that ends at its limit is not cut. */
+static void test_lists_bounded_by_bytes(void **state)
+{
+    char j[UUID_STR_LEN], blob[1001];
+    memset(blob, 'x', 1000);
+    blob[1000] = '\0';
+    add_job(S, j, "j", NULL, true, 1, 1);
+    for (int i = 0; i < 6; i++) {
+        struct run r;
+        add_run(S, &r, j, "default", RUN_QUEUED, 10 + i, NO_TIME, NULL);
+        json_object_set_new(r.args, "blob", json_string(blob));
+        assert_int_equal(store_run_set_args(S, r.rid, r.args), 0);
+        run_release(&r);
+        char id[UUID_STR_LEN];
+        add_job(S, id, "big", NULL, true, 2 + i, 2 + i);
+        struct job big;
+        assert_int_equal(store_job_get(S, id, &big), 0);
+        json_object_set_new(big.run_args, "blob", json_string(blob));
+        assert_int_equal(store_job_update(S, &big), 0);
+        job_release(&big);
+        struct audit_entry e = {.ts = 1 + i, .actor_kind = "cli", .action = "run.started",
+                                .details = json_pack("{s:s}", "blob", blob)};
+        assert_int_equal(store_audit_append(S, &e), 0);
+        json_decref(e.details);
+    }
+    static const struct {
+        int64_t limit, max_bytes;
+        size_t n;
+        bool cut;
+    } cases[] = {{100, 0, 6, false},    {100, 2500, 2, true}, {100, 10, 1, true},
+                 {2, 2500, 2, false},   {100, 100000, 6, false}, {5, 100000, 5, false}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int64_t total;
+        size_t n;
+        bool cut = !cases[i].cut;
+        struct run_query rq = {.job_id = j, .since = NO_TIME, .limit = cases[i].limit,
+                               .max_bytes = cases[i].max_bytes};
+        struct run *runs;
+        assert_int_equal(store_run_list(S, &rq, &runs, &n, &total, &cut), 0);
+        assert_int_equal(n, cases[i].n);
+        assert_int_equal(cut, cases[i].cut);
+        assert_int_equal(total, 6);
+        if (cases[i].max_bytes) assert_true(runs[0].row_bytes > 1000 && runs[0].row_bytes < 1100);
+        store_runs_free(runs, n);
+        struct job_query jq = {.q = "big", .active = -1, .limit = cases[i].limit,
+                               .max_bytes = cases[i].max_bytes};
+        struct job *jobs;
+        cut = !cases[i].cut;
+        assert_int_equal(store_job_list(S, &jq, &jobs, &n, &total, &cut), 0);
+        assert_int_equal(n, cases[i].n);
+        assert_int_equal(cut, cases[i].cut);
+        store_jobs_free(jobs, n);
+        struct audit_query aq = {.since = NO_TIME, .limit = cases[i].limit,
+                                 .max_bytes = cases[i].max_bytes};
+        struct audit_entry *es;
+        cut = !cases[i].cut;
+        assert_int_equal(store_audit_list(S, &aq, &es, &n, &total, &cut), 0);
+        assert_int_equal(n, cases[i].n);
+        assert_int_equal(cut, cases[i].cut);
+        store_audit_free(es, n);
+    }
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1586,6 +1650,7 @@ int main(void)
         T(test_open_migrate_meta), T(test_job_round_trip),   T(test_job_list),
         T(test_job_delete_cascades), T(test_run_round_trip), T(test_unique_schedule_slot),
         T(test_run_list),          T(test_run_counts),       T(test_prune_window),
+        T(test_lists_bounded_by_bytes),
         T(test_last_success_start),  T(test_newest_success_followed),
         T(test_guarded_update),
         T(test_claim),             T(test_next_delayed),     T(test_run_delete),

@@ -99,6 +99,40 @@ export const api = {
   del: (path, opts = {}) => request('DELETE', path, opts),
 };
 
+/**
+ * Takes the page and size a list was answered as (its links.self) into state: a page whose
+ * items are large (runs with big arguments) is answered at a smaller size, numbered so that
+ * it starts at the item asked for, and its neighbours are of that size. True when they changed.
+ */
+export function pageServed(data, state) {
+  const self = data && data.links && data.links.self;
+  if (!self) return false;
+  const q = new URL(self, location.href).searchParams;
+  const page = Number(q.get('page'));
+  const size = Number(q.get('size'));
+  if (!(page >= 1 && size >= 1) || (page === state.page && size === state.size)) return false;
+  Object.assign(state, { page, size });
+  return true;
+}
+
+/**
+ * The first `limit` items of a list (asked for with size=limit), following links.next past
+ * pages the server answered with fewer: a page of large items holds what fits.
+ */
+export async function listItems(path, query, { limit, signal } = {}) {
+  let data = await api.get(path, { ...query, size: limit }, { signal });
+  const items = [...data.hits.hits];
+  while (items.length < limit && data.hits.hits.length && data.links && data.links.next) {
+    // the link names the server's public address: its path from /api/ on is the request
+    const u = new URL(data.links.next, location.href);
+    const at = u.pathname.indexOf('/api/');
+    if (at < 0) break;
+    data = await request('GET', u.pathname.slice(at + 4) + u.search, { signal });
+    items.push(...data.hits.hits);
+  }
+  return items.slice(0, limit);
+}
+
 /** Every line of a run's log, oldest first, in pages of 5000 (the API's largest page). */
 export async function fetchAllLogLines(jobId, runId, { after = 0, signal, onPage } = {}) {
   const lines = [];

@@ -1,6 +1,6 @@
 // The audit trail (GET /api/audit, admins only): who changed what, newest first.
 
-import { api } from '../api.js';
+import { api, pageServed } from '../api.js';
 import { h, timeEl, put, shortId } from '../dom.js';
 import { pager, pageHeader, emptyState, errorBox, loading, select, field, jsonBlock } from '../components.js';
 import { onLeave, setQuery, isCurrent } from '../router.js';
@@ -103,10 +103,11 @@ export async function auditPage(el, { query, token }) {
   action.addEventListener('change', () => { state.action = action.value; state.page = 1; load(); });
 
   let controller = null;
+  const remember = () => setQuery({ ...state, page: state.page > 1 ? state.page : '', size: state.size !== 25 ? state.size : '' });
   async function load() {
     if (controller) controller.abort();
     controller = new AbortController();
-    setQuery({ ...state, page: state.page > 1 ? state.page : '', size: state.size !== 25 ? state.size : '' });
+    remember();
     let data;
     try {
       data = await api.get('/audit', { ...state }, { signal: controller.signal });
@@ -118,6 +119,7 @@ export async function auditPage(el, { query, token }) {
       }));
       return;
     }
+    if (pageServed(data, state)) remember();
     const entries = data.hits.hits;
     // A page past the end (a link to a page that no longer exists): show the last one.
     // (a lower page only: a count the rows disagree with cannot make it loop)

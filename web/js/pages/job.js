@@ -1,7 +1,7 @@
 // A job: its settings, every action on it, and its runs, refreshed live (every 2 s while a
 // run is active, every 10 s otherwise, so scheduled fires show up too).
 
-import { api } from '../api.js';
+import { api, listItems, pageServed } from '../api.js';
 import { h, icon, timeEl, describeSchedule, isActive, put, shortId, formatDuration } from '../dom.js';
 import { button, pager, pageHeader, emptyState, errorBox, errorText, select, toast, jsonBlock } from '../components.js';
 import { navigate, onLeave, isCurrent, setQuery } from '../router.js';
@@ -67,8 +67,8 @@ export async function jobPage(el, { params, query, token }) {
   }
   // the jobs whose success starts this one (read once per visit; drawn when it comes)
   let upstream = [];
-  api.get(`/jobs?starts=${encodeURIComponent(id)}&size=100&sort=title`).then((r) => {
-    upstream = r.hits.hits;
+  listItems('/jobs', { starts: id, sort: 'title' }, { limit: 100 }).then((jobs) => {
+    upstream = jobs;
     if (upstream.length && isCurrent(token)) renderJob();
   }).catch(() => { /* the rest of the page says enough */ });
   const upstreamList = () => h('ul', { style: 'display: flex; flex-wrap: wrap; gap: 0.2rem 1rem; list-style: none; margin: 0; padding: 0' },
@@ -200,14 +200,15 @@ export async function jobPage(el, { params, query, token }) {
   let controller = null;
   let tick = 0;
   let busy = false;
+  const remember = () => setQuery({
+    status: runsState.status, page: runsState.page > 1 ? runsState.page : '', size: runsState.size !== 25 ? runsState.size : '',
+  });
   async function refresh({ withJob = true, withStats = false } = {}) {
     clearTimeout(timer);
     if (controller) controller.abort();
     controller = new AbortController();
     const { signal } = controller;
-    if (isCurrent(token)) setQuery({
-      status: runsState.status, page: runsState.page > 1 ? runsState.page : '', size: runsState.size !== 25 ? runsState.size : '',
-    });
+    if (isCurrent(token)) remember();
     try {
       // The job itself (next run) changes less often: every fifth poll while runs are active.
       const jobToo = withJob && (!busy || tick % 5 === 0);
@@ -221,6 +222,7 @@ export async function jobPage(el, { params, query, token }) {
         }) : null,
       ]);
       if (!isCurrent(token)) return;
+      if (pageServed(runs, runsState)) remember();
       tick += 1;
       const statsChanged = freshStats && JSON.stringify(freshStats) !== JSON.stringify(stats);
       if (statsChanged) stats = freshStats;

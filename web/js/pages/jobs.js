@@ -2,7 +2,7 @@
 // fast with any number of jobs. The filters live in the address, so reloads and the back
 // button keep them.
 
-import { api } from '../api.js';
+import { api, pageServed } from '../api.js';
 import { h, icon, timeEl, statusBadge, debounce, describeSchedule, personName, isActive, parseTime, put } from '../dom.js';
 import { button, pager, pageHeader, emptyState, errorBox, loading, select } from '../components.js';
 import { navigate, onLeave, setQuery, isCurrent } from '../router.js';
@@ -56,15 +56,16 @@ export async function jobsPage(el, { query, token }) {
   let timer = null;
   let lastJson = '';
   let focusAfterDelete = false; // a row's action (a deletion) asked for the list again
+  const remember = () => setQuery({
+    q: state.q, active: state.active, task: state.task, order: state.order,
+    page: state.page > 1 ? state.page : '', size: state.size !== 25 ? state.size : '',
+  });
 
   async function load() {
     if (controller) controller.abort();
     controller = new AbortController();
     clearTimeout(timer);
-    setQuery({
-      q: state.q, active: state.active, task: state.task, order: state.order,
-      page: state.page > 1 ? state.page : '', size: state.size !== 25 ? state.size : '',
-    });
+    remember();
     const { sort, dir } = ORDERS.get(state.order);
     results.setAttribute('aria-busy', 'true');
     let data;
@@ -81,6 +82,7 @@ export async function jobsPage(el, { query, token }) {
       return;
     }
     if (!isCurrent(token)) return;
+    if (pageServed(data, state)) remember();
     const jobs = data.hits.hits;
     const total = data.hits.total;
     // A page past the end (after deletions or a narrower search): show the last one.

@@ -1,6 +1,6 @@
 // Runs across all jobs (GET /api/runs), filtered by status, job and time, newest first.
 
-import { api } from '../api.js';
+import { api, pageServed } from '../api.js';
 import { h, isActive, put } from '../dom.js';
 import { pager, pageHeader, emptyState, errorBox, loading, select, field } from '../components.js';
 import { onLeave, setQuery, isCurrent } from '../router.js';
@@ -35,11 +35,12 @@ export async function runsPage(el, { query, token }) {
 
   let timer = null;
   let controller = null;
+  const remember = () => setQuery({ ...state, page: state.page > 1 ? state.page : '', size: state.size !== 25 ? state.size : '' });
   async function load() {
     clearTimeout(timer);
     if (controller) controller.abort();
     controller = new AbortController();
-    setQuery({ ...state, page: state.page > 1 ? state.page : '', size: state.size !== 25 ? state.size : '' });
+    remember();
     let data;
     try {
       data = await api.get('/runs', { status: state.status, job_id: state.job_id, since: state.since, page: state.page, size: state.size }, { signal: controller.signal });
@@ -51,6 +52,7 @@ export async function runsPage(el, { query, token }) {
       return;
     }
     if (!isCurrent(token)) return;
+    if (pageServed(data, state)) remember();
     const runs = data.hits.hits;
     // A page past the end (after deletions, or a link to a page that no longer exists):
     // show the last one rather than an empty list that says nothing matches.
