@@ -88,7 +88,8 @@ test('the page lists the queues with their figures, after Runs in the top bar', 
   const remote = await cells(olga, 'remote');
   assert.equal(remote.Executor, 'celery redis://127.0.0.1:9/0');
   assert.equal(remote.Slots, 'set by the workers');
-  assert.equal(remote.State, 'No worker has reported');
+  // its broker (port 9) does not answer: said first
+  assert.equal(remote.State, 'sked cannot reach the broker No worker has reported');
   assert.equal(remote.Actions, 'Pause it at its workers');
   // the queues in their configured order, sked's own first
   assert.deepEqual(await olga.locator('tr[data-queue]').evaluateAll((rs) => rs.map((r) => r.dataset.queue)), ['default', 'low', 'remote']);
@@ -228,7 +229,7 @@ test('what sked shows rarely: a removed queue finishing its runs, a Celery queue
       paused: false, paused_at: null, paused_by: null, paused_by_id: null, pause_reason: null,
     });
     Object.assign(body.hits.hits.find((q) => q.name === 'remote'), {
-      busy: 1, queued: 3,
+      busy: 1, queued: 3, connected: true,
       workers: [
         { hostname: 'w1@box', last_heartbeat: new Date().toISOString(), active: 1, online: true },
         { hostname: 'w2@box', last_heartbeat: new Date(Date.now() - 180000).toISOString(), active: 0, online: false },

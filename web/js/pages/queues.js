@@ -56,7 +56,12 @@ function workersEl(q, openSet) {
 }
 
 function stateCell(q, openSet) {
-  if (q.executor === 'celery') return workersEl(q, openSet);
+  if (q.executor === 'celery') {
+    // the workers said are those sked heard before it lost the broker
+    if (q.connected !== false) return workersEl(q, openSet);
+    return h('span', { class: 'stack state' },
+      h('span', { class: 'warn-text' }, icon('alert'), ' sked cannot reach the broker'), workersEl(q, openSet));
+  }
   const parts = [];
   if (q.paused) {
     parts.push(h('span', { class: 'paused-state' }, icon('pause'), h('strong', {}, 'Paused'),
