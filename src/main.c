@@ -29,6 +29,7 @@ static void usage(FILE *f)
           "  job export|import   jobs to and from a JSON file (for version control)\n"
           "  runs JOB|--all      list the runs of a job, or of every job\n"
           "  run show RUN        show one run\n"
+          "  run again RUN       run a run's job again with what the run got\n"
           "  logs RUN [-f]       print (and follow) a run's log\n"
           "  stop RUN            stop a queued or running run\n"
           "  tasks               list the job types\n"

@@ -1627,6 +1627,11 @@ class TestExitCodes(CliCase):
                 self.assertEqual(p.stderr, "")
         self.assertIn("--wait", self.cli("job", "run", "--help").stdout)
         self.assertIn("--follow", self.cli("logs", "-h").stdout)
+        # each client command with a help of its own is named in sked --help
+        top = self.cli("--help").stdout
+        for cmd in ("run show RUN", "run again RUN", "logs RUN", "stop RUN", "job backfill",
+                    "job stop", "job export|import"):
+            self.assertIn("\n  " + cmd + " ", top)
         p = self.cli("version", "--help")
         self.assertEqual((p.returncode, p.stdout.splitlines()[0]), (0, "usage: sked version"))
         self.assertEqual(self.cli("version", "now").returncode, 2)
