@@ -10,6 +10,7 @@
 #include "base/xalloc.h"
 #include "model.h"
 #include "schema.h"
+#include "secrets.h"
 
 /* Refused with the member's name under field as a run or a fire is made: a Celery worker would
  * drop the message and leave the run to end "lost" long after; any other reader of the
@@ -128,6 +129,10 @@ json_t *args_resolve(const struct task *t, const json_t *input, const json_t *cu
     }
     if (input && !json_is_object(input)) {
         json_errs_add(errs, "args", "must be an object, not %s", json_type_name(input));
+        return NULL;
+    }
+    if (input && secret_ref(input)) { /* not checked as arguments: a "$secret" is none */
+        json_errs_add(errs, "args", SECRETS_NOT_WHOLE);
         return NULL;
     }
     json_t *obj = input ? json_deep_copy(input) : json_object();

@@ -148,7 +148,7 @@ size_t secrets_check(const char *dir, const json_t *v, const char *prefix, bool 
                      json_t *errs)
 {
     if (secret_ref(v)) {
-        json_errs_add(errs, prefix, "a secret stands for one argument's value, not for all of them");
+        json_errs_add(errs, prefix, SECRETS_NOT_WHOLE);
         return 1;
     }
     return check_value(dir, v, prefix, with_path, errs);

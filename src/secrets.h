@@ -15,6 +15,9 @@
 /* The name v refers to when v is a reference (an object whose only member is "$secret"), else
  * NULL. A malformed name is still returned: secrets_check says what is wrong with it. */
 const char *secret_ref(const json_t *v);
+/* Why arguments given whole as a secret ({"args": {"$secret": ...}}) are refused. */
+#define SECRETS_NOT_WHOLE "a secret stands for one argument's value, not for all of them"
+
 
 /* Checks every reference in v (at any depth) against the secrets folder dir (NULL when none is
  * set): a well-formed name of a secret that can be read. Adds errors under prefix (the dotted

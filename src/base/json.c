@@ -182,6 +182,13 @@ void json_errs_add(json_t *errs, const char *field, const char *fmt, ...)
     buf_free(&b);
     json_t *msg = json_string(buf_cstr(&m));
     buf_free(&m);
+    /* two checks that find the same fault say it once */
+    for (size_t i = 0; same && i < json_array_size(messages); i++)
+        if (json_equal(json_array_get(messages, i), msg)) {
+            json_decref(msg);
+            buf_free(&f);
+            return;
+        }
     if (same)
         json_array_append_new(messages, msg);
     else

@@ -1413,6 +1413,12 @@ class SecretsTest(unittest.TestCase):
                     path="/api/jobs/%s/runs" % job["id"])
             refused({"args": {"$secret": "db_password"}}, "args", "one argument's value",
                     path="/api/jobs/%s/runs" % job["id"])
+            # the arguments as a whole: said once, why, and not also as a type the schema wants
+            for path, body in (("/api/jobs", dict(new, args={"$secret": "db_password"})),
+                               ("/api/jobs/%s/runs" % job["id"], {"args": {"$secret": "db_password"}})):
+                r = s.post(path, body)
+                self.assertEqual(r.json["errors"], [{"field": "args", "messages": [
+                    "a secret stands for one argument's value, not for all of them"]}], r)
             # a secret taken away while a run waits: the run fails when it starts, saying which
             queue = s.get("/api/jobs/" + job["id"]).json["default_queue"]
             self.assertEqual(s.post("/api/queues/%s/actions/pause" % queue, {}).status, 200)

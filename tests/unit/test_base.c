@@ -920,6 +920,7 @@ static void test_json_helpers(void **state)
     json_errs_add(errs, "a", "first %d", 1);
     json_errs_add(errs, "b", "other");
     json_errs_add(errs, "a", "second");
+    json_errs_add(errs, "a", "first %d", 1); /* two checks finding one fault: said once */
     assert_int_equal(json_array_size(errs), 2); /* same field merged */
     assert_json_eq(errs, "[{\"field\":\"a\",\"messages\":[\"first 1\",\"second\"]},"
                          "{\"field\":\"b\",\"messages\":[\"other\"]}]");
