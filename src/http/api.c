@@ -1292,6 +1292,10 @@ void api_job_write_with(struct api_ctx *c, struct buf *b, const struct job *j, b
 int api_load_job(struct api_ctx *c, struct job *j)
 {
     const char *id = c->m->params[0];
+    if (uuid_valid(id) && api_job_purging(c->api, id)) {
+        api_error(c, 404, "Job with ID %s does not exist (it is being deleted).", id);
+        return -1;
+    }
     int rc = uuid_valid(id) ? store_job_get(c->api->store, id, j) : -ENOENT;
     if (rc == -ENOENT) {
         api_error(c, 404, "Job with ID %s does not exist.", id);

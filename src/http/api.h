@@ -252,8 +252,11 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
                    struct job *j, bool create, bool full, json_t *errs);
 json_t *api_time(int64_t us);
 
-/* Loads the job named by the first path parameter; answers 404 and returns -1 when absent. */
+/* Loads the job named by the first path parameter; answers 404 and returns -1 when absent,
+ * or while its deletion is under way. */
 int api_load_job(struct api_ctx *c, struct job *j);
+/* Whether the job's deletion has begun (its runs are being deleted). */
+bool api_job_purging(const struct api *api, const char *id);
 /* Loads run {2} of job {1}; answers 404 when absent or of another job. */
 int api_load_run(struct api_ctx *c, struct run *r);
 

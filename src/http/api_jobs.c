@@ -1143,7 +1143,10 @@ void api_jobs_patch(struct api_ctx *c)
  * loop, each in that turn's commit, so that requests are answered and schedules fire between
  * them (one statement for a job of 1,000,000 runs held the loop for 14 s); the request waits
  * and is answered once the job itself is gone. The job's runs are stopped and its schedule
- * dropped at the start, and again at the end, for what was made meanwhile.
+ * dropped at the start, and again at the end, for what was made meanwhile (a chained run).
+ * From the start the job counts as gone to requests (api_job_purging): a change, a run or a
+ * second delete conditional on the ETag the deletion passed would otherwise be answered 2xx
+ * and then deleted with it.
  */
 #define PURGE_BATCH 2000
 
@@ -1216,6 +1219,13 @@ static void purge_step(evutil_socket_t fd, short what, void *arg)
         p->req = NULL;
     }
     purge_free(p);
+}
+
+bool api_job_purging(const struct api *api, const char *id)
+{
+    for (const struct purge *p = api->purges; p; p = p->next)
+        if (strcasecmp(p->j.id, id) == 0) return true;
+    return false;
 }
 
 void api_jobs_delete(struct api_ctx *c)

@@ -1539,6 +1539,40 @@ class BigDeletes(unittest.TestCase):
             entries = s.get("/api/audit?action=job.deleted").json["hits"]["hits"]
             self.assertEqual([e["job_id"] for e in entries], [job])
 
+    def test_a_job_being_deleted_takes_no_change_run_or_second_delete(self):
+        """From the moment a deletion passed its checks the job counts as gone: a PATCH
+        conditional on the ETag the deletion passed, a run, a backfill and a second DELETE
+        sent while its runs are deleted are 404. They were answered 200 and 201 (and the
+        second DELETE 412, the PATCH having changed the job), and then deleted with it."""
+        with Sked(tasks=TASKS, args=FAST) as s:
+            job, _ = self._job_with_runs(s, 60000)
+            etag = s.request("GET", "/api/jobs/" + job).headers["ETag"]
+            done = {}
+
+            def delete():
+                done["delete"] = s.request("DELETE", "/api/jobs/" + job, headers={"If-Match": etag})
+
+            t = threading.Thread(target=delete)
+            t.start()
+            time.sleep(0.05)
+            during = {
+                "patch": s.request("PATCH", "/api/jobs/" + job, {"description": "edited"},
+                                   headers={"If-Match": etag}),
+                "run": s.request("POST", "/api/jobs/%s/runs" % job, {}),
+                "backfill": s.request("POST", "/api/jobs/%s/actions/backfill" % job,
+                                      {"from": "2021-01-01T00:00:00Z", "to": "2021-01-01T00:05:00Z",
+                                       "step": "1m"}),
+                "delete again": s.request("DELETE", "/api/jobs/" + job, headers={"If-Match": etag}),
+            }
+            t.join(120)
+            self.assertEqual(done["delete"].status, 204, done["delete"])
+            for what, r in during.items():
+                self.assertEqual(r.status, 404, (what, r))
+                self.assertIn("it is being deleted", r.json["message"], (what, r))
+            actions = [e["action"] for e in s.get("/api/audit?job_id=" + job).json["hits"]["hits"]]
+            self.assertNotIn("job.updated", actions)
+            self.assertNotIn("run.started", actions)
+
     def test_a_deletion_goes_on_when_its_client_leaves(self):
         with Sked(tasks=TASKS, args=FAST) as s:
             job, _ = self._job_with_runs(s, 60000)
