@@ -3001,7 +3001,11 @@ int store_audit_list(struct store *s, const struct audit_query *q, struct audit_
     struct buf where = BUF_INIT;
     buf_puts(&where, " WHERE 1");
     if (q->job_id) buf_puts(&where, " AND job_id = ?1");
-    if (q->actor) buf_puts(&where, " AND actor_name = ?2 COLLATE NOCASE");
+    /* a failed sign-in has no actor: the username it tried is in its details */
+    if (q->actor)
+        buf_puts(&where, " AND (actor_name = ?2 COLLATE NOCASE OR (actor_name IS NULL AND "
+                         "action = 'login.failed' AND "
+                         "json_extract(details, '$.username') = ?2 COLLATE NOCASE))");
     size_t alen = q->action ? strlen(q->action) : 0;
     bool prefix = alen && q->action[alen - 1] == '.';
     /* run.started is not in the index by action (0009_audit_action.sql): a filter that takes

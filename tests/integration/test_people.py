@@ -502,6 +502,13 @@ class Hardening(unittest.TestCase):
             self.assertEqual(audit[0]["address"], "198.51.100.7")
             failed = s.get("/api/audit?action=login.failed").json["hits"]["hits"]
             self.assertEqual({e["address"] for e in failed}, {"203.0.113.66"})
+            # the failed sign-ins of a username are found by the user filter too, though no
+            # one signed in (their entries have no actor), and its own entries still are
+            mine = s.get("/api/audit?user=GUESS7").json["hits"]["hits"]
+            self.assertEqual([(e["action"], e["details"]["username"]) for e in mine],
+                             [("login.failed", "guess7")])
+            olga = {e["action"] for e in s.get("/api/audit?user=olga&size=100").json["hits"]["hits"]}
+            self.assertIn("login.succeeded", olga)
         # without the option the header is the client's say-so, and ignored
         with people_sked() as s:
             r = s.request("POST", "/api/session", {"username": "admin", "password": ADMIN_PW},
