@@ -950,6 +950,22 @@ int store_meta_set(struct store *s, const char *key, const char *value)
     "skipped_fires, max_retries, retry_backoff_ms, retention_ms, on_success, alert_after_ms, "  \
     "overdue_at, alert_from"
 
+/* Whether the row st is on, of b bytes, takes the rows read past max_bytes (> 0; 0: no bound)
+ * with n read already (a list's first row is read whatever its size): then st is reset (not
+ * left open: it would hold its read) and *cut (when given) set. */
+static bool row_over(sqlite3_stmt *st, size_t b, size_t n, int64_t max_bytes, size_t *used,
+                     bool *cut)
+{
+    if (max_bytes <= 0) return false;
+    if (n && *used + b > (size_t)max_bytes) {
+        if (cut) *cut = true;
+        sqlite3_reset(st);
+        return true;
+    }
+    *used += b;
+    return false;
+}
+
 /* What a job's row takes in texts and JSON (the columns that grow with what it holds: its
  * arguments may take 256 KiB), which bounds a page of jobs (job_query's max_bytes). */
 static size_t job_row_bytes(sqlite3_stmt *st)
@@ -1338,15 +1354,9 @@ int store_job_list(struct store *s, const struct job_query *q, struct job **out,
     *out = NULL;
     *n = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (q->max_bytes > 0) {
-            size_t b = job_row_bytes(st);
-            if (*n && used + b > (size_t)q->max_bytes) {
-                if (cut) *cut = true;
-                sqlite3_reset(st); /* not left open: it would hold its read */
-                rc = SQLITE_DONE;
-                break;
-            }
-            used += b;
+        if (row_over(st, job_row_bytes(st), *n, q->max_bytes, &used, cut)) {
+            rc = SQLITE_DONE;
+            break;
         }
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -1553,17 +1563,11 @@ static int collect_runs(struct store *s, sqlite3_stmt *st, struct run **out, siz
     *n = 0;
     if (cut) *cut = false;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        size_t b = 0;
-        if (max_bytes > 0) {
-            /* measured before the row is parsed: the one that does not fit is only stepped */
-            b = run_row_bytes(st);
-            if (*n && used + b > (size_t)max_bytes) {
-                if (cut) *cut = true;
-                sqlite3_reset(st); /* not left open: it would hold its read */
-                rc = SQLITE_DONE;
-                break;
-            }
-            used += b;
+        /* measured before the row is parsed: the one that does not fit is only stepped */
+        size_t b = run_row_bytes(st);
+        if (row_over(st, b, *n, max_bytes, &used, cut)) {
+            rc = SQLITE_DONE;
+            break;
         }
         if (*n == cap) {
             cap = cap ? cap * 2 : 16;
@@ -3068,17 +3072,12 @@ int store_audit_list(struct store *s, const struct audit_query *q, struct audit_
     *out = NULL;
     *n = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (q->max_bytes > 0) {
-            /* what grows: the details (a run's arguments), the target and the job's title */
-            size_t b = (size_t)sqlite3_column_bytes(st, 10) + (size_t)sqlite3_column_bytes(st, 9) +
-                       (size_t)sqlite3_column_bytes(st, 12);
-            if (*n && used + b > (size_t)q->max_bytes) {
-                if (cut) *cut = true;
-                sqlite3_reset(st); /* not left open: it would hold its read */
-                rc = SQLITE_DONE;
-                break;
-            }
-            used += b;
+        /* what grows: the details (a run's arguments), the target and the job's title */
+        size_t b = (size_t)sqlite3_column_bytes(st, 10) + (size_t)sqlite3_column_bytes(st, 9) +
+                   (size_t)sqlite3_column_bytes(st, 12);
+        if (row_over(st, b, *n, q->max_bytes, &used, cut)) {
+            rc = SQLITE_DONE;
+            break;
         }
         if (*n == cap) *out = xrealloc(*out, (cap = cap ? cap * 2 : 16) * sizeof **out);
         struct audit_entry *e = &(*out)[(*n)++];
