@@ -1581,9 +1581,11 @@ class BigDeletes(unittest.TestCase):
                           % (job, TOKEN)).encode())
             time.sleep(0.05)
             sock.close()
-            wait_for(lambda: s.get("/api/jobs/" + job).status == 404, timeout=60,
-                     what="the deletion to end")
-            entries = s.get("/api/audit?action=job.deleted").json["hits"]["hits"]
+            # gone from its start (404), and done when the trail says so
+            entries = wait_for(lambda: s.get("/api/audit?action=job.deleted").json["hits"]["hits"],
+                               timeout=60, what="the deletion to end")
+            self.assertEqual(s.get("/api/jobs/" + job).json["message"],
+                             "Job with ID %s does not exist." % job)
             self.assertEqual([(e["job_id"], e["address"]) for e in entries], [(job, "127.0.0.1")])
 
     def test_a_stop_during_a_deletion_leaves_the_rest_for_another(self):
@@ -1595,7 +1597,7 @@ class BigDeletes(unittest.TestCase):
             sock = socket.create_connection(("127.0.0.1", s.port))
             sock.sendall(("DELETE /api/jobs/%s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
                           % (job, TOKEN)).encode())
-            count = "/api/jobs/%s/runs?size=1" % job
+            count = "/api/runs?job_id=%s&size=1" % job  # the job itself is 404 while deleted
             wait_for(lambda: s.get(count).json["hits"]["total"] < 150000, timeout=30,
                      what="the deletion to begin")
             self.assertEqual(s.stop(), 0)
