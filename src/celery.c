@@ -536,6 +536,32 @@ static void display_user(struct buf *b, const char *user)
     buf_putc(b, '@');
 }
 
+static bool display_taken(struct celery *c, const struct endpoint *self, const char *display)
+{
+    size_t it;
+    for (struct map_entry *e = map_first(&c->endpoints, &it); e; e = map_next(&c->endpoints, &it, e)) {
+        const struct endpoint *o = e->value;
+        if (o != self && o->kind == self->kind && o->display && strcmp(o->display, display) == 0) return true;
+    }
+    return false;
+}
+
+/* An endpoint's display is taken as it is built. Two endpoints of a kind whose URLs differ only in what
+ * is never shown (the password; an AMQP broker's TLS files) would read alike in the logs and in
+ * /api/queues, where one of them (usually the one with a wrong password) stays unreachable: the
+ * second and later are numbered as a URL's fragment, "#credentials-2" (one word, as a log field's
+ * value must be), so that each line names one of them. */
+static void display_set(struct celery *c, struct endpoint *ep, char *display)
+{
+    char *d = display;
+    for (int n = 2; display_taken(c, ep, d); n++) {
+        if (d != display) free(d);
+        d = xasprintf("%s#credentials-%d", display, n);
+    }
+    if (d != display) free(display);
+    ep->display = d;
+}
+
 static struct endpoint *endpoint_get(struct celery *c, enum ep_kind kind, const char *url)
 {
     struct amqp_url a = {0};
@@ -561,7 +587,7 @@ static struct endpoint *endpoint_get(struct celery *c, enum ep_kind kind, const 
     endpoint_register(c, ep, kind, key);
     if (amqp) {
         ep->amqp = true;
-        ep->display = amqp_display(&ep->aurl);
+        display_set(c, ep, amqp_display(&ep->aurl));
         uuid_v4(ep->oid);
         static const struct amqp_broker_cbs cbs = {
             amqp_on_up,        amqp_on_down,       amqp_on_event,    amqp_on_reply,
@@ -575,7 +601,7 @@ static struct endpoint *endpoint_get(struct celery *c, enum ep_kind kind, const 
     buf_printf(&d, "redis://");
     display_user(&d, ep->url.username);
     buf_printf(&d, "%s:%d/%d", ep->url.host, ep->url.port, ep->url.db);
-    ep->display = buf_steal(&d);
+    display_set(c, ep, buf_steal(&d));
     snprintf(ep->oid, sizeof ep->oid, "%s", c->oid);
     rconn_connect(&ep->cmd);
     rconn_connect(&ep->sub);

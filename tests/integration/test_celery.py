@@ -1186,6 +1186,26 @@ class Brokers(unittest.TestCase):
             self.assertEqual(sorted((q["name"], q["broker"]) for q in rows),
                              [(n, REDIS.url(0)) for n in ("celery", "nobody", "parked")])
 
+    def test_two_brokers_that_differ_only_by_password_are_told_apart(self):
+        """What is shown of a broker leaves its password out; two of one host that differ only
+        by it (one of them refused) were shown alike, in /api/queues and in the logs."""
+        tasks = task_files(REDIS)
+        add = tasks["add.json"]
+        wrong = "redis://:wrong-password@127.0.0.1:%d/0" % REDIS.port
+        tasks["add2.json"] = dict(add, id="add2", title="add2", celery=dict(add["celery"], broker=wrong))
+        with Sked(tasks=tasks, args=FAST) as s:
+            wait_for(lambda: "celery.refused" in s.server_log(), what="the wrong password refused")
+
+            def brokers():
+                return {(q["broker"], q["connected"]) for q in s.get("/api/queues").json["hits"]["hits"]
+                        if q["executor"] == "celery" and q["name"] == "celery"}
+            other = REDIS.url(0) + "#credentials-2"
+            wait_for(lambda: brokers() == {(REDIS.url(0), True), (other, False)},
+                     what="two brokers told apart: %s" % (brokers(),))
+            refused = [l for l in s.server_log().splitlines() if "celery.refused" in l]
+            self.assertTrue(refused and all("broker=%s " % other in l for l in refused), refused)
+            self.assertNotIn("wrong-password", s.server_log())
+
     def test_a_refusal_after_an_outage_is_logged_each_time(self):
         """celery.refused is logged when the broker refuses sked, also when the connection had
         failed before for another reason (a password set while sked was connected, then the
