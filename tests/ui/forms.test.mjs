@@ -2,11 +2,13 @@
 // the saved arguments exactly ("" and spaces included), typed text goes as typed, numbers are
 // checked against the schema with every problem at once, and typed work is not left unasked
 // by a link, Back or a reload. The schedule dialog marks an interval of 0 and names fields as
-// the dialog does.
+// the dialog does. Errors are shown once, where they belong; arguments that cannot be read or
+// checked (a job type's request failed, its task file removed) are said to be so.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSked } from './lib/sked.mjs';
 import { launch, newPage, signIn, until, fieldError, finish } from './lib/browser.mjs';
@@ -55,14 +57,27 @@ let sked;
 let browser;
 let page;
 let job;
+let orphan; // jobs of the job type ORPHAN_TASK, whose task file retire() removes
+let orphanToRun;
 
 before(async () => {
   sked = await startSked({ tasks: [TEXT_TASK, BOUNDS_TASK, ORPHAN_TASK] });
   browser = await launch();
   page = await newPage(browser);
   job = await sked.createJob({ title: 'Split the export', task: 'text_args', args: SAVED });
+  orphan = await sked.createJob({ title: 'Check the bounds', task: 'retired', args: { workers: 4, level: 2 } });
+  orphanToRun = await sked.createJob({ title: 'Retired reports', task: 'retired', args: { workers: 1 } });
   await signIn(page, sked.url);
 });
+
+/** Removes the task file of ORPHAN_TASK (sked restarted to read tasks.d again); once is enough. */
+async function retire() {
+  const file = join(sked.tmp, 'tasks.d', 'retired.json');
+  if (!existsSync(file)) return;
+  await sked.kill();
+  await rm(file);
+  await sked.restart();
+}
 
 after(() => finish({ page, browser, sked }));
 
@@ -143,10 +158,7 @@ test('the job form cannot be saved before its arguments are shown, which would d
 });
 
 test('editing a job whose job type is no longer loaded keeps its type and saved arguments', async () => {
-  const orphan = await sked.createJob({ title: 'Check the bounds', task: 'retired', args: { workers: 4, level: 2 } });
-  await sked.kill();
-  await rm(join(sked.tmp, 'tasks.d', 'retired.json'));
-  await sked.restart();
+  await retire();
   await page.goto(`${sked.url}/jobs/${orphan.id}/edit`);
   await page.getByText('The job type retired is not loaded').waitFor();
   assert.equal(await page.getByLabel('Task').inputValue(), 'retired');
@@ -399,8 +411,9 @@ test('a body larger than the server takes says which field is too large and how 
   await custom.fill(JSON.stringify({ blob: 'a'.repeat(1100000) }));
   await dialog.getByRole('button', { name: 'Run now' }).click();
   const summary = dialog.locator('.error-summary');
-  await until(async () => assert.equal((await summary.innerText()).trim(), 'Could not start the run: “Custom args” is too large: '
-    + 'at most 1 MiB (1,048,576 bytes) go in one request; shorten it, then try again.'));
+  // how large it is and may be is said once, at the field
+  await until(async () => assert.equal((await summary.innerText()).trim(),
+    'Could not start the run: “Custom args” is too large. Shorten it as said below, then try again.'));
   assert.equal(await fieldError(custom), 'Too large: at most 1 MiB (1,048,576 bytes) go in one request, and this is 1.1 MiB; shorten it');
   assert.equal(await custom.evaluate((el) => el === document.activeElement), true);
   await page.keyboard.press('Escape');
@@ -415,8 +428,9 @@ test('a body larger than the server takes says which field is too large and how 
   const jobCustom = page.getByLabel('Custom args');
   await jobCustom.fill(JSON.stringify({ blob: 'a'.repeat(1100000) }));
   await page.getByRole('button', { name: 'Save' }).click();
-  await until(async () => assert.equal((await page.locator('.error-summary').innerText()).trim(), 'Could not create the job: '
-    + '“Custom args” is too large: at most 1 MiB (1,048,576 bytes) go in one request; shorten it, then try again.'));
+  await until(async () => assert.equal((await page.locator('.error-summary').innerText()).trim(),
+    'Could not create the job: “Custom args” is too large. Shorten it as said below, then try again.'));
+  assert.equal(await fieldError(jobCustom), 'Too large: at most 1 MiB (1,048,576 bytes) go in one request, and this is 1.1 MiB; shorten it');
   await jobCustom.fill('');
   const proxy = (route) => route.fulfill({ status: 413, contentType: 'text/html',
     body: '<html><head><title>413 Request Entity Too Large</title></head><body><h1>413 Request Entity Too Large</h1><hr>nginx</body></html>' });
@@ -424,12 +438,119 @@ test('a body larger than the server takes says which field is too large and how 
   try {
     await page.getByLabel('Description').fill('d'.repeat(20000));
     await page.getByRole('button', { name: 'Save' }).click();
-    await until(async () => assert.match((await page.locator('.error-summary').innerText()).trim(), new RegExp('^Could not create the job: '
-      + '“Description” is too large for the server, which refused the \\d+ KiB sent; shorten it, then try again\\.$')));
+    await until(async () => assert.equal((await page.locator('.error-summary').innerText()).trim(),
+      'Could not create the job: “Description” is too large. Shorten it as said below, then try again.'));
     assert.match(await fieldError(page.getByLabel('Description')), /^Too large: the server refused the \d+ KiB sent, and this is 20 KiB of it; shorten it$/);
     assert.doesNotMatch(await page.locator('.error-summary').innerText(), /<|nginx/);
   } finally {
     await page.unroute('**/api/jobs', proxy);
   }
   assert.equal((await sked.api('GET', '/api/jobs?q=Too%20much')).hits.total, 0);
+});
+
+test('the job form leaves the keyboard where it was put while the job type\'s arguments were loading', async () => {
+  let release;
+  const held = new Promise((ok) => { release = ok; });
+  await page.route('**/api/tasks/text_args/args', async (route) => { await held; await route.continue().catch(() => {}); });
+  try {
+    await page.goto(`${sked.url}/jobs/${job.id}/edit`);
+    const description = page.getByLabel('Description');
+    await description.fill('');
+    await page.keyboard.type('typed while ');
+    release();
+    await page.getByLabel('Separator').waitFor();
+    await page.keyboard.type('they loaded');
+    assert.equal(await description.inputValue(), 'typed while they loaded');
+    assert.equal(await page.getByLabel('Title').inputValue(), job.title);
+  } finally {
+    release();
+    await page.unroute('**/api/tasks/text_args/args');
+  }
+  // untouched meanwhile, the title takes it once the form is whole
+  await page.goto(`${sked.url}/jobs/${job.id}/edit`);
+  await page.getByLabel('Separator').waitFor();
+  await until(async () => assert.equal(await page.evaluate(() => document.activeElement.name), 'title'));
+});
+
+test('an error of the arguments as a whole is said above them, once, and not under their first field', async () => {
+  const args = (dialog) => dialog.getByRole('group', { name: 'Args', exact: true });
+  const shown = (dialog) => dialog.locator('.field-error').evaluateAll((els) => els.map((e) => e.textContent).filter(Boolean));
+  // the server's refusal of args itself
+  let dialog = await openRunDialog();
+  const refuse = (route) => route.fulfill({ status: 400, contentType: 'application/json',
+    body: JSON.stringify({ status: 400, message: 'A validation error occurred.', errors: [{ field: 'args', messages: ['must have at most 6 properties'] }] }) });
+  await page.route(/\/api\/jobs\/[^/]+\/runs$/, refuse);
+  try {
+    await dialog.getByRole('button', { name: 'Run now' }).click();
+    await until(async () => assert.equal(await fieldError(args(dialog)), 'Must have at most 6 properties'));
+    assert.deepEqual(await shown(dialog), ['Must have at most 6 properties']);
+    assert.equal(await fieldError(dialog.getByLabel('Separator')), '');
+    assert.equal(await dialog.getByLabel('Separator').getAttribute('aria-invalid'), null);
+  } finally {
+    await page.unroute(/\/api\/jobs\/[^/]+\/runs$/, refuse);
+  }
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+  // args too large for the server: said at the group, its size once
+  dialog = await openRunDialog();
+  await dialog.getByLabel('Label').fill('a'.repeat(1100000));
+  await dialog.getByRole('button', { name: 'Run now' }).click();
+  await until(async () => assert.equal((await dialog.locator('.error-summary').innerText()).trim(),
+    'Could not start the run: “Args” is too large. Shorten it as said below, then try again.'));
+  assert.equal(await fieldError(args(dialog)), 'Too large: at most 1 MiB (1,048,576 bytes) go in one request, and this is 1.1 MiB; shorten it');
+  assert.deepEqual(await shown(dialog), ['Too large: at most 1 MiB (1,048,576 bytes) go in one request, and this is 1.1 MiB; shorten it']);
+  await page.keyboard.press('Escape');
+  await page.getByRole('dialog', { name: 'Discard your changes?' }).getByRole('button', { name: 'Discard' }).click();
+  await dialog.waitFor({ state: 'detached' });
+});
+
+test('a job type\'s arguments that cannot be read are said to be missing, and Save does not drop the saved ones', async () => {
+  const saved = (await sked.api('GET', `/api/jobs/${job.id}`)).run_args;
+  const storeFailed = (route) => route.fulfill({ status: 503, contentType: 'application/json',
+    body: JSON.stringify({ status: 503, message: 'the store failed; see the server log' }) });
+  await page.route('**/api/tasks/text_args/args', storeFailed);
+  try {
+    await page.goto(`${sked.url}/jobs/${job.id}/edit`);
+    const box = page.locator('.args-box');
+    await box.getByText('Could not load the arguments of the job type Take text arguments (text_args): '
+      + 'The store failed; see the server log. Try again in a moment.').waitFor();
+    await box.getByText('Until they are shown, Save keeps the saved arguments as they are.').waitFor();
+    assert.equal(await box.getByText(/declares no arguments/).count(), 0);
+    await page.getByLabel('Description').fill('saved while the arguments could not be read');
+    const sent = page.waitForRequest((r) => r.method() === 'PATCH');
+    await page.getByRole('button', { name: 'Save' }).click();
+    assert.equal('args' in (await sent).postDataJSON(), false);
+    await page.waitForURL(new RegExp(`/jobs/${job.id}$`));
+    assert.deepEqual((await sked.api('GET', `/api/jobs/${job.id}`)).run_args, saved);
+    // a new job waits for them
+    await page.goto(`${sked.url}/jobs/new`);
+    await page.getByLabel('Title').fill('Waits for its arguments');
+    await page.getByLabel('Task').selectOption('text_args');
+    await page.getByRole('button', { name: 'Load the arguments again' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Save' }).isDisabled(), true);
+  } finally {
+    await page.unroute('**/api/tasks/text_args/args', storeFailed);
+  }
+  // asked again once they can be read, they are shown, and the keyboard is at the first
+  await page.getByRole('button', { name: 'Load the arguments again' }).click();
+  await page.getByLabel('Separator').waitFor();
+  await until(async () => assert.equal(await page.evaluate(() => document.activeElement.name), 'args.separator'));
+  assert.equal(await page.getByRole('button', { name: 'Save' }).isDisabled(), false);
+});
+
+test('a job whose task is not installed says so on its page and in its run dialog, not that its arguments are wrong', async () => {
+  await retire();
+  await page.goto(`${sked.url}/jobs/${orphanToRun.id}`);
+  await page.getByText('A run started now would be refused: its task retired is not installed on this server').waitFor();
+  await page.locator('.facts').getByText('None: the task retired is not installed, so the saved arguments cannot be checked.').waitFor();
+  assert.equal(await page.getByText(/do not validate|declares no arguments/).count(), 0);
+  await page.getByRole('button', { name: 'Configure and run…' }).click();
+  const dialog = page.getByRole('dialog', { name: /Configure and run/ });
+  await dialog.getByRole('group', { name: 'Args', exact: true })
+    .getByText('The task of this job, retired, is not installed on this server (its task file is missing)').waitFor();
+  await dialog.getByText('Advanced configuration').click();
+  await dialog.getByText('None: the task retired is not installed on this server, so the arguments cannot be checked.').waitFor();
+  assert.equal(await dialog.getByText(/do not validate|declares no arguments/).count(), 0);
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
 });

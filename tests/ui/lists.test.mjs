@@ -1,5 +1,6 @@
-// Lists past their end, links with refused filters, where signing in leads, and text a task
-// wrote that holds bidirectional controls.
+// Lists past their end, links with refused filters, where signing in leads, text a task
+// wrote that holds bidirectional controls, and where the keyboard is after a page change, a
+// refresh, a Stop or a Delete in a list.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,8 @@ const BLOB_TASK = {
   id: 'blob', title: 'Take a blob', command: ['/bin/sh', '-c', 'cat > /dev/null'],
   arguments: { type: 'object', properties: { blob: { type: 'string' } } },
 };
+// A job type whose runs sleep until they are stopped.
+const NAP_TASK = { id: 'nap', title: 'Sleep a minute', command: ['/bin/sh', '-c', 'exec sleep 60'] };
 const BIDI_TASK = {
   id: 'bidi_line', title: 'Write a bidirectional control',
   command: ['/bin/sh', '-c', 'printf "plain \\342\\200\\256reversed\\n"'],
@@ -25,7 +28,7 @@ let page;
 let job;
 
 before(async () => {
-  sked = await startSked({ tasks: [QUICK_TASK, BIDI_TASK, BLOB_TASK] });
+  sked = await startSked({ tasks: [QUICK_TASK, BIDI_TASK, BLOB_TASK, NAP_TASK] });
   browser = await launch();
   page = await newPage(browser);
   job = await sked.createJob({ title: 'Many quick runs', task: 'quick' });
@@ -223,4 +226,92 @@ test('the audit trail\'s User filter finds an account by part of its display nam
   // a link with a username shows its account by name
   await page.goto(`${sked.url}/audit?user=olga`);
   await until(async () => assert.equal(await user.inputValue(), 'Olga Operator (olga)'));
+});
+
+/** The focused element: a pager's control by its name, a heading or link by its text, else its tag. */
+function focused(p) {
+  return p.evaluate(() => {
+    const a = document.activeElement;
+    if (!a || a === document.body) return 'BODY';
+    return `${a.tagName} ${a.getAttribute('aria-label') || a.textContent.trim()}`;
+  });
+}
+
+test('the pagers of the runs page, a job\'s page and the audit trail keep the keyboard on Next or Previous page', async () => {
+  const paged = await sked.createJob({ title: 'Eleven runs', task: 'quick' });
+  const runs = [];
+  for (let i = 1; i <= 11; i++) runs.push(await sked.api('POST', `/api/jobs/${paged.id}/runs`, { title: `Paged ${i}` }));
+  for (const r of runs) await sked.waitRun(paged.id, r.id);
+  const lists = [[`/runs?job_id=${paged.id}&size=10`, 'runs'], [`/jobs/${paged.id}?size=10`, 'runs'],
+    [`/audit?job_id=${paged.id}&action=run.started&size=10`, 'entries']];
+  for (const [path, noun] of lists) {
+    await page.goto(`${sked.url}${path}`);
+    await page.getByText(`11 ${noun} · Page 1 of 2`).waitFor();
+    await page.getByRole('button', { name: 'Next page' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByText(`11 ${noun} · Page 2 of 2`).waitFor();
+    // Next page is disabled on the last page: the keyboard is on Previous page, and back
+    await until(async () => assert.equal(await focused(page), 'BUTTON Previous page'), { timeout: 3000 });
+    await page.keyboard.press('Enter');
+    await page.getByText(`11 ${noun} · Page 1 of 2`).waitFor();
+    await until(async () => assert.equal(await focused(page), 'BUTTON Next page'), { timeout: 3000 });
+  }
+  // a list that refreshes itself (a run started meanwhile) keeps it there too
+  let total = 11;
+  for (const [path] of lists.slice(0, 2)) {
+    await page.goto(`${sked.url}${path}`);
+    await page.getByText(`${total} runs · Page 1 of 2`).waitFor();
+    await page.getByRole('button', { name: 'Next page' }).focus();
+    const r = await sked.api('POST', `/api/jobs/${paged.id}/runs`, { title: 'Paged later' });
+    total += 1;
+    await page.getByText(`${total} runs · Page 1 of 2`).waitFor();
+    await sked.waitRun(paged.id, r.id);
+    assert.equal(await focused(page), 'BUTTON Next page');
+  }
+});
+
+test('after Stop or Delete in a list of runs the keyboard stays in the list, not at the top of the page', async () => {
+  const napper = await sked.createJob({ title: 'Nap', task: 'nap' });
+  const napRow = (r) => page.locator(`tr[data-run-id="${r.id}"]`);
+  // Stop: once the run stopped (its Stop gone), the keyboard is on its row's link
+  const first = await sked.api('POST', `/api/jobs/${napper.id}/runs`, { title: 'Nap 1' });
+  await page.goto(`${sked.url}/jobs/${napper.id}`);
+  await napRow(first).getByRole('button', { name: 'Stop' }).focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('dialog', { name: 'Stop this run?' }).getByRole('button', { name: 'Stop run' }).click();
+  await napRow(first).getByText('CANCELLED').waitFor();
+  await until(async () => assert.equal(await focused(page), 'A Nap 1'), { timeout: 3000 });
+
+  // the row drawn anew while its Stop was being confirmed (the job renamed): Stop of the new row
+  const second = await sked.api('POST', `/api/jobs/${napper.id}/runs`, { title: 'Nap 2' });
+  try {
+    await page.goto(`${sked.url}/runs?job_id=${napper.id}`);
+    await napRow(second).getByRole('button', { name: 'Stop' }).focus();
+    await page.keyboard.press('Enter');
+    const ask = page.getByRole('dialog', { name: 'Stop this run?' });
+    await ask.waitFor();
+    await napRow(second).evaluate((tr) => { tr.drawnBefore = true; });
+    await sked.api('PATCH', `/api/jobs/${napper.id}`, { title: 'Nap, renamed' });
+    await until(async () => assert.equal(await napRow(second).evaluate((tr) => !tr.drawnBefore), true));
+    await page.keyboard.press('Escape');
+    await ask.waitFor({ state: 'detached' });
+    assert.equal(await focused(page), 'BUTTON Stop');
+    assert.equal(await page.evaluate(() => document.activeElement.closest('tr').dataset.runId), second.id);
+  } finally {
+    await sked.api('POST', `/api/jobs/${napper.id}/runs/${second.id}/actions/stop`);
+  }
+  await sked.waitRun(napper.id, second.id);
+
+  // Delete: the Delete of the row now in its place, then (the list empty) the list's heading
+  await page.goto(`${sked.url}/jobs/${napper.id}`);
+  const deletes = page.locator('.runs-section').getByRole('button', { name: 'Delete' });
+  await until(async () => assert.equal(await deletes.count(), 2));
+  for (const [left, after] of [[1, 'BUTTON Delete'], [0, 'H2 Runs']]) {
+    await deletes.first().focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog', { name: 'Delete this run?' }).getByRole('button', { name: 'Delete' }).click();
+    await until(async () => assert.equal(await deletes.count(), left));
+    await until(async () => assert.equal(await focused(page), after), { timeout: 3000 });
+  }
+  await page.getByText('This job has not run yet.').waitFor();
 });

@@ -1,5 +1,6 @@
 // The run page while the server cannot be reached (sked killed, then started again): a
 // page-wide banner says so and the duration stops counting; both come back with the connection.
+// A proxy's page for a sked that does not answer says so, and what to do.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,4 +52,20 @@ test('the jobs and runs lists left while the server was out of reach come back w
     // no reload: the list asks again until it is answered
     await page.getByText('A long rebuild').first().waitFor({ timeout: 20000 });
   }
+});
+
+test('a proxy\'s page for a sked that does not answer says what happened and what to do', async () => {
+  const proxy = (route) => route.fulfill({ status: 502, contentType: 'text/html',
+    body: '<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>' });
+  await page.route(/\/api\/runs\?/, proxy);
+  try {
+    await page.goto(`${sked.url}/runs`);
+    const box = page.locator('#app .error-summary');
+    await until(async () => assert.equal((await box.innerText()).trim(), 'Could not load the runs: '
+      + 'No answer from sked (502 Bad Gateway from a proxy in front of it). Check that sked is running, then try again.'));
+  } finally {
+    await page.unroute(/\/api\/runs\?/, proxy);
+  }
+  // the list asks again until it is answered
+  await page.getByText('A long rebuild').first().waitFor({ timeout: 20000 });
 });

@@ -1,7 +1,8 @@
 // The queues page: every queue with its slots, running and waiting runs and its state, a
 // Celery queue with its broker and workers; an operator pauses a queue with a reason (a run
 // started into it waits, and its page says why) and resumes it (the run finishes); the API's
-// refusals show; a viewer sees no buttons; the focus stays put while the page refreshes.
+// refusals show (a queue gone from the server said as such); a viewer sees no buttons; the
+// focus stays put while the page refreshes; a broker out of reach leaves its count unknown.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -254,6 +255,31 @@ test('what sked shows rarely: a removed queue finishing its runs, a Celery queue
   await page.evaluate(() => { document.querySelector('.queues-table').dataset.old = '1'; });
   await until(async () => assert.ok(await page.evaluate(() => !document.querySelector('.queues-table[data-old]'))), { timeout: 10000 });
   assert.equal(await workers.evaluate((d) => d.open), true);
+});
+
+test('a Celery queue whose broker is out of reach shows its waiting count as unknown, not the last one read', async () => {
+  const page = await open('olga');
+  await page.route('**/api/queues', async (route) => {
+    const res = await route.fetch();
+    const body = await res.json();
+    Object.assign(body.hits.hits.find((q) => q.name === 'remote'), { queued: 7, connected: false });
+    await route.fulfill({ response: res, json: body });
+  });
+  await page.goto(`${sked.url}/queues`);
+  assert.equal((await cells(page, 'remote')).Waiting, '— unknown while sked cannot reach the broker');
+});
+
+test('pausing a queue the server no longer has says so, and to reload the Queues page', async () => {
+  const page = await open('olga');
+  await page.goto(`${sked.url}/queues`);
+  // the server's answer for a queue a reload of its settings took out since the page was read
+  await page.route('**/api/queues/low/actions/pause', (route) => route.fulfill({ status: 404, contentType: 'application/json',
+    body: JSON.stringify({ status: 404, message: 'Queue low does not exist (see GET /api/queues).' }) }));
+  await row(page, 'low').getByRole('button', { name: 'Pause…' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Pause the queue “low”?' });
+  await dialog.getByRole('button', { name: 'Pause queue' }).click();
+  await until(async () => assert.equal((await dialog.locator('.error-summary').innerText()).trim(),
+    'Could not pause low: The queue low no longer exists on this server: reload the Queues page to see the queues it has now.'));
 });
 
 test('the job form names a Celery queue by its workers, having no slot count', async () => {

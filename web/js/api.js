@@ -11,16 +11,24 @@ let onForbidden = () => {};
  * instead of the server's path.
  */
 function plainMessage(message) {
-  return String(message).replace(/^Permission denied: [A-Z]+ \/api\/\S* needs /, 'Permission denied: this needs ');
+  return String(message).replace(/^Permission denied: [A-Z]+ \/api\/\S* needs /, 'Permission denied: this needs ')
+    // "(see GET /api/queues)": a pointer for the API's clients, which the pages need not show
+    .replace(/ \(see [A-Z]+ \/api\/[^)]*\)/g, '');
 }
 
-/** The API's error body ({status, message, errors:[{field, messages}]}) as an exception. */
+/**
+ * The API's error body ({status, message, errors:[{field, messages}]}) as an exception.
+ * `notFromSked`: the answer was not the API's (no JSON: a proxy's page); `statusText` says its
+ * status in words, for errorText().
+ */
 export class ApiError extends Error {
-  constructor(status, body) {
+  constructor(status, body, { notFromSked = false, statusText = '' } = {}) {
     super(plainMessage((body && body.message) || `HTTP ${status}`));
     this.status = status;
     this.body = body || {};
     this.errors = Array.isArray(this.body.errors) ? this.body.errors : [];
+    this.notFromSked = notFromSked;
+    this.statusText = statusText;
   }
 }
 
@@ -67,6 +75,7 @@ export async function request(method, path, { body, query, signal, headers: extr
   }
   const text = await res.text();
   let data = null;
+  let notFromSked = !text; /* the API answers every error with a JSON body */
   if (text) {
     try {
       data = JSON.parse(text);
@@ -74,10 +83,11 @@ export async function request(method, path, { body, query, signal, headers: extr
       // not the API's own answer (a proxy's page): its text when short and plain, else its status
       const plain = text.trim();
       data = { message: plain && plain.length <= 200 && !/^</.test(plain) ? plain : `HTTP ${res.status} ${res.statusText}`.trim() };
+      notFromSked = true;
     }
   }
   if (!res.ok) {
-    const err = new ApiError(res.status, data || { message: res.statusText });
+    const err = new ApiError(res.status, data || { message: res.statusText }, { notFromSked, statusText: res.statusText });
     // a body too large (413) is said by the part of it that made it so
     if (res.status === 413 && body !== undefined) {
       err.sent = body;

@@ -3,7 +3,7 @@
 // express. Fields carry the API's field names ("args.limit"), so 400 answers land on them.
 
 import { h, humanize, readInstant, INSTANT_FORMATS } from './dom.js';
-import { field, input, select, sentence } from './components.js';
+import { field, fieldGroup, input, select, sentence } from './components.js';
 
 /**
  * "2026-11-01T08:30:00.000000+00:00" → "2026-11-01 08:30" (UTC), the form the API reads back;
@@ -237,9 +237,8 @@ export function argsForm(schema, values = {}, { prefix = 'args', extra = () => n
     } else if (type === 'object' && prop.properties) {
       const sub = argsForm(prop, v || {}, { prefix: apiField, extra, onValidity });
       editors.push(...sub.editors);
-      const fs = h('fieldset', { class: 'subfields', dataset: { field: apiField } },
-        h('legend', {}, label), prop.description ? h('p', { class: 'hint' }, prop.description) : null, sub.el,
-        h('div', { class: 'field-error', role: 'alert' }));
+      const fs = fieldGroup({ legend: label, field: apiField, cls: 'subfields' },
+        prop.description ? h('p', { class: 'hint' }, prop.description) : null, sub.el);
       el.append(fs);
       readers.push({ name, apiField, read: keepUntouched(v, watchTouched(fs), () => {
         const r = sub.read();

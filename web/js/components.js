@@ -1,15 +1,19 @@
 // Building blocks used by several pages: form fields with their error slots, API error
 // display, modal dialogs, pagination, notices.
 
-import { h, icon, nextId, clear, plural, visibleText } from './dom.js';
+import { h, icon, nextId, clear, put, plural, visibleText } from './dom.js';
 import { holdOnLeave } from './router.js';
 
 // ---- buttons ---------------------------------------------------------------------------
 
-/** A button with an optional icon; `kind`: '', 'primary', 'danger', 'create', 'ghost'. */
-export function button(label, { kind = '', iconName, onclick, type = 'button', title, disabled, small } = {}) {
+/**
+ * A button with an optional icon; `kind`: '', 'primary', 'danger', 'create', 'ghost'.
+ * `action` names what it does (data-action), for the focus to find its successor in a redrawn page.
+ */
+export function button(label, { kind = '', iconName, onclick, type = 'button', title, disabled, small, action } = {}) {
   return h('button', {
     type, class: `btn ${kind ? `btn-${kind}` : ''} ${small ? 'btn-small' : ''}`.trim(), onclick, title, disabled,
+    dataset: action ? { action } : null,
   }, iconName ? icon(iconName) : null, h('span', {}, label));
 }
 
@@ -48,6 +52,17 @@ export function describedAlsoBy(wrap, control, note) {
   return wrap;
 }
 
+/**
+ * A group of fields the API names as one (`field`: "args"), under its legend. Its own error
+ * slot comes first, so an error of the whole group (applyErrors) shows above its fields rather
+ * than under one of them; the group is described by it. `children` are its fields and hints.
+ */
+export function fieldGroup({ legend, field: apiField, cls = 'box' }, ...children) {
+  const err = h('div', { class: 'field-error', id: nextId('grp-err'), role: 'alert' });
+  return h('fieldset', { class: cls, dataset: apiField ? { field: apiField } : {}, 'aria-describedby': err.id },
+    h('legend', {}, legend), err, children);
+}
+
 export function input(attrs = {}) {
   return h('input', { type: 'text', autocomplete: 'off', ...attrs });
 }
@@ -70,11 +85,15 @@ export function clearErrors(root) {
   for (const el of root.querySelectorAll('.error-summary')) clear(el).hidden = true;
 }
 
-/** The field container for an API field name, trying its parents: "args.tags[2]" → "args.tags". */
+/**
+ * The field container for an API field name, trying its parents: "args.tags[2]" → "args.tags".
+ * Of containers of one name, one inside the other (a group "args" holding the JSON editor "args"
+ * of a job type that declares no arguments), the innermost.
+ */
 function fieldFor(root, name) {
   let n = name;
   while (n) {
-    const el = root.querySelector(`[data-field="${CSS.escape(n)}"]`);
+    const el = [...root.querySelectorAll(`[data-field="${CSS.escape(n)}"]`)].pop();
     if (el) return el;
     const cut = Math.max(n.lastIndexOf('.'), n.lastIndexOf('['));
     if (cut <= 0) return null;
@@ -134,12 +153,14 @@ export function applyErrors(root, error, { names = {}, what } = {}) {
       leftover.push(e.field ? `${names[e.field] || e.field}: ${text}` : text);
       continue;
     }
-    const slot = f.querySelector('.field-error');
+    // its own slot, not that of a field inside it (a group's error is not the first field's)
+    const slot = f.querySelector(':scope > .field-error') || f.querySelector('.field-error');
     const prefix = f.dataset.field === e.field ? '' : `${e.field}: `;
     slot.textContent = slot.textContent ? `${slot.textContent}; ${prefix}${text}` : `${prefix}${text}`;
     const ctl = f.querySelector('input, select, textarea');
     if (ctl) {
-      ctl.setAttribute('aria-invalid', 'true');
+      // a group's first control is where to start correcting it, not what is wrong
+      if (f.tagName !== 'FIELDSET') ctl.setAttribute('aria-invalid', 'true');
       first = earlier(ctl, first);
     }
   }
@@ -204,7 +225,7 @@ function nextStep(err, { marked, listed }) {
   const msg = err.message || '';
   if (marked) return `Correct the fields marked${listed ? ' and named' : ''} below, then try again.`;
   if (s === 0) return 'Check that sked is running and that this computer can reach it, then try again.';
-  if (/\btry again\b/i.test(msg)) return '';
+  if (/\b(try again|reload)\b/i.test(msg)) return '';
   if (s === 400 || s === 422) return listed ? 'Correct what is named below, then try again.' : 'Correct it, then try again.';
   if (s === 401) return 'Check the username and the password, then try again.';
   if (s === 403 && /needs the \w+( or \w+)* role/.test(msg)) return 'Ask an admin for that role if you need it.';
@@ -215,6 +236,10 @@ function nextStep(err, { marked, listed }) {
   if (s === 403 || s === 409 || s === 412) return '';
   return 'Try again.';
 }
+
+// What a proxy answers for a server behind it that does not answer (Bad Gateway, Service
+// Unavailable, Gateway Timeout).
+const GATEWAY_STATUSES = [502, 503, 504];
 
 /**
  * A failed request as the banners say it, on every page and in every dialog: what failed
@@ -231,9 +256,15 @@ export function errorText(err, what, { marked = false, listed = false, subject =
     const limit = bodyLimit(e);
     const it = subject ? `“${subject}”` : 'What you entered';
     const sent = e.sentBytes ? sizeText(e.sentBytes) : 'request';
-    reason = limit ? `${it} is too large: at most ${bytesText(limit)} go in one request; shorten it, then try again.`
-      : `${it} is too large for the server, which refused the ${sent} sent; shorten it, then try again.`;
+    // with the field marked, how large it is and may be is said there, once
+    if (subject && marked) reason = `${it} is too large. Shorten it as said below, then try again.`;
+    else if (limit) reason = `${it} is too large: at most ${bytesText(limit)} go in one request; shorten it, then try again.`;
+    else reason = `${it} is too large for the server, which refused the ${sent} sent; shorten it, then try again.`;
     next = '';
+  } else if (e.notFromSked && GATEWAY_STATUSES.includes(e.status)) {
+    // a proxy's own page (502 Bad Gateway): sked did not answer it
+    reason = `No answer from sked (${`${e.status} ${e.statusText || ''}`.trim()} from a proxy in front of it).`;
+    next = 'Check that sked is running, then try again.';
   } else {
     reason = fullSentence(e.message || String(err || 'something went wrong'));
     next = e.status === undefined ? (marked && !listed ? 'See the fields marked below.' : '') : nextStep(e, { marked, listed });
@@ -296,23 +327,58 @@ function focusable(el) {
   return !!el && el.isConnected && !el.disabled && !el.closest('[inert], [hidden]') && el.getClientRects().length > 0;
 }
 
+/** Focuses a heading (the page's by default), made focusable from code if it is not. */
+export function focusHeading(heading) {
+  const el = heading || document.querySelector('#app h1');
+  if (!el) return;
+  if (!el.hasAttribute('tabindex')) el.tabIndex = -1;
+  el.focus();
+}
+
+/** Whether two rows show the same item: the same data attributes (data-run-id …), some at least. */
+function sameRow(a, b) {
+  const da = Object.entries(a.dataset);
+  return da.length > 0 && da.length === Object.keys(b.dataset).length && da.every(([k, v]) => b.dataset[k] === v);
+}
+
+/**
+ * The control drawn since in the place of `opener` (which is no longer in the page): the one of
+ * the same data-action; for a control of a table's row, the one in the row drawn anew for the
+ * same item, else that row's first link (a Stop gone once its run stopped).
+ */
+function successorOf(opener) {
+  const action = opener && opener.dataset ? opener.dataset.action : null;
+  if (!action) return null;
+  const same = `[data-action="${CSS.escape(action)}"]`;
+  const tr = opener.closest('tr');
+  if (!tr) return document.querySelector(same);
+  const again = [...document.querySelectorAll('#app tr')].find((x) => x !== tr && sameRow(tr, x));
+  return again ? again.querySelector(same) || again.querySelector('a[href]') : null;
+}
+
 /**
  * Gives the focus back to `opener` (the control that opened a dialog): itself while it is in
- * the page, else its successor drawn since (the control of the same data-action), else the
- * page's heading, so the keyboard goes on from where it was rather than from the top.
+ * the page, else its successor drawn since (see successorOf), else the page's heading, so the
+ * keyboard goes on from where it was rather than from the top.
  */
 export function focusBack(opener) {
-  const action = opener && opener.dataset ? opener.dataset.action : null;
-  const successor = action && !focusable(opener) ? document.querySelector(`[data-action="${CSS.escape(action)}"]`) : null;
+  const successor = opener && !focusable(opener) ? successorOf(opener) : null;
   for (const el of [opener, successor]) {
     if (!focusable(el)) continue;
     el.focus();
     if (document.activeElement === el) return;
   }
-  const heading = document.querySelector('#app h1');
-  if (!heading) return;
-  if (!heading.hasAttribute('tabindex')) heading.tabIndex = -1;
-  heading.focus();
+  focusHeading();
+}
+
+/**
+ * put(el, …children), and when the focus was inside el (a list emptied by a deletion), it goes
+ * to `heading` rather than to the top of the page.
+ */
+export function putKeepingFocus(el, heading, ...children) {
+  const had = el.contains(document.activeElement);
+  put(el, ...children);
+  if (had && !el.contains(document.activeElement)) focusHeading(heading);
 }
 
 // ---- dialogs ---------------------------------------------------------------------------
@@ -433,19 +499,50 @@ export function pager({ total, page, size, onChange, sizes = [10, 25, 50, 100], 
   const pages = Math.max(1, Math.ceil(total / size));
   // a size from a link (?size=7) is one of the choices too, so the select shows what is used
   const choices = [...new Set([...sizes, size])].sort((a, b) => a - b);
-  const sizeSel = select(choices.map((s) => [String(s), String(s)]), { value: String(size), 'aria-label': 'Results per page' });
+  const sizeSel = select(choices.map((s) => [String(s), String(s)]), { value: String(size), 'aria-label': 'Results per page', dataset: { pager: 'size' } });
   sizeSel.addEventListener('change', () => onChange({ page: 1, size: Number(sizeSel.value) }));
-  return h('nav', { class: 'pager', 'aria-label': 'Pagination' },
+  const step = (label, key, to, disabled) => {
+    const b = button(label, { small: true, disabled, onclick: () => onChange({ page: to, size }) });
+    b.dataset.pager = key;
+    return b;
+  };
+  // what it shows, so that a list refreshed without change keeps it (see showPager)
+  return h('nav', { class: 'pager', 'aria-label': 'Pagination', dataset: { shows: `${total} ${noun} ${page} ${size} ${choices}` } },
     h('span', { class: 'pager-total' }, `${plural(total, noun)} · Page ${page.toLocaleString()} of ${pages.toLocaleString()}`),
     h('span', { class: 'pager-pages' },
-      button('Previous page', { small: true, disabled: page <= 1, onclick: () => onChange({ page: page - 1, size }) }),
+      step('Previous page', 'previous', page - 1, page <= 1),
       pageNumbers(page, pages).map((n) => (n === null ? h('span', { class: 'pager-gap', 'aria-hidden': 'true' }, '…')
         : n === page ? h('span', { class: 'pager-n pager-current', 'aria-current': 'page' }, n.toLocaleString())
           : h('button', {
-            type: 'button', class: 'btn btn-small pager-n', 'aria-label': `Page ${n.toLocaleString()}`, onclick: () => onChange({ page: n, size }),
+            type: 'button', class: 'btn btn-small pager-n', 'aria-label': `Page ${n.toLocaleString()}`, dataset: { pager: `page ${n}` },
+            onclick: () => onChange({ page: n, size }),
           }, n.toLocaleString()))),
-      button('Next page', { small: true, disabled: page >= pages, onclick: () => onChange({ page: page + 1, size }) })),
+      step('Next page', 'next', page + 1, page >= pages)),
     h('label', { class: 'pager-size' }, sizeSel, ' per page'));
+}
+
+/**
+ * Shows `content` (a pager, or what stands in for one: "3 runs") in `slot` in place of what is
+ * there, keeping the keyboard in it: a pager that shows the same as the one there (a list that
+ * refreshed itself without change) is not replaced; else the pager's control that had the focus
+ * gives it to the same control of the new one (Next page after Next page was pressed), or where
+ * that one is disabled or gone (Next page on the last page, a page's number that is now the
+ * current page) to Next page, else Previous page, else the page size. Focus that cannot stay in
+ * the slot goes to `heading`.
+ */
+export function showPager(slot, content, heading) {
+  const old = slot.firstElementChild;
+  if (old && content && old.dataset.shows && old.dataset.shows === content.dataset.shows) return;
+  if (!slot.contains(document.activeElement)) {
+    put(slot, content);
+    return;
+  }
+  const key = document.activeElement.dataset.pager;
+  put(slot, content);
+  const other = key === 'next' ? 'previous' : 'next';
+  const to = [key, other, 'previous', 'size'].map((k) => k && slot.querySelector(`[data-pager="${k}"]`)).find(focusable);
+  if (to) to.focus({ preventScroll: true });
+  else focusHeading(heading);
 }
 
 /**

@@ -7,7 +7,7 @@ import {
   intervalSeconds, splitSeconds, plural,
 } from './dom.js';
 import {
-  button, field, input, select, openDialog, confirmDialog, errorSummary, applyErrors, clearErrors, toast, textBlock,
+  button, field, fieldGroup, input, select, openDialog, confirmDialog, errorSummary, applyErrors, clearErrors, toast, textBlock,
   describedAlsoBy, focusBack, errorText,
 } from './components.js';
 import { argsForm, jsonEditor, sinceForInput, dateTimeProblem, customArgsExample, secretName } from './argsform.js';
@@ -78,9 +78,9 @@ export async function configureAndRun(job, { from = null } = {}) {
   let task;
   let lastSuccess;
   try {
-    // A job whose type is no longer loaded has no schema (404): its runs will be refused, and
-    // the server's answer says why.
-    [schema, queue, task, lastSuccess] = await Promise.all([getTaskArgs(job.task).catch((e) => (e.status === 404 ? {} : Promise.reject(e))),
+    // A job whose type is no longer loaded has no schema (404, null here): its runs will be
+    // refused, and the server's answer says why.
+    [schema, queue, task, lastSuccess] = await Promise.all([getTaskArgs(job.task).catch((e) => (e.status === 404 ? null : Promise.reject(e))),
       queueSelect(from ? from.queue : job.default_queue, job.default_queue),
       getTasks().then((ts) => ts.find((t) => t.id === job.task)).catch(() => null),
       lastSuccessStart(job)]);
@@ -90,6 +90,7 @@ export async function configureAndRun(job, { from = null } = {}) {
   }
   const queueNote = queue.note;
   queue = queue.select;
+  const notInstalled = schema === null;
   const defaults = parseDefaultArgs(job);
   // a job type whose runs take other arguments only from admins ("operator_args": false), and
   // a job whose arguments refer to secrets, which an operator could send elsewhere
@@ -97,7 +98,7 @@ export async function configureAndRun(job, { from = null } = {}) {
     : refersToSecrets(job.run_args) || refersToSecrets(schema) ? 'this job\'s arguments refer to secrets, so its runs take the arguments an admin saved'
       : null;
   if (keptBy && !can('edit')) {
-    runWithSavedArgs(job, { from, queue, queueNote, defaults, keptBy });
+    runWithSavedArgs(job, { from, queue, queueNote, defaults, keptBy, notInstalled });
     return;
   }
   const hasSavedCustom = job.custom_args && Object.keys(job.custom_args).length > 0;
@@ -147,15 +148,17 @@ export async function configureAndRun(job, { from = null } = {}) {
   const refresh = () => {
     if (runBtn) runBtn.disabled = !editorsValid();
   };
-  const form = argsForm(schema, runArgs || savedArgs(job), {
-    onValidity: refresh,
-    extra: (name, control) => {
-      if (name !== 'since') return null;
-      sinceInput = control;
-      control.addEventListener('input', updateSinceNote);
-      return sinceNote;
-    },
-  });
+  // a job type not installed declares nothing to fill in or check: its arguments are not sent
+  const form = notInstalled ? { el: notInstalledNote(job), editors: [], read: () => ({ value: undefined, errors: [] }) }
+    : argsForm(schema, runArgs || savedArgs(job), {
+      onValidity: refresh,
+      extra: (name, control) => {
+        if (name !== 'since') return null;
+        sinceInput = control;
+        control.addEventListener('input', updateSinceNote);
+        return sinceNote;
+      },
+    });
 
   customEd = jsonEditor({
     label: 'Custom args', apiField: 'custom_args', kind: 'object', value: customStart, rows: 6,
@@ -176,12 +179,11 @@ export async function configureAndRun(job, { from = null } = {}) {
     from ? againNote(from, runArgs, queue.value !== from.queue) : null,
     field({ label: 'Title', control: title, field: 'title', hint: 'A name for this run, shown in the runs list.' }),
     describedAlsoBy(field({ label: 'Queue', control: queue, field: 'queue', hint: 'The queue this run waits in for a free slot.', extra: queueNote }), queue, queueNote),
-    h('fieldset', { class: 'box', dataset: { field: 'args' } }, h('legend', {}, 'Args'), form.el, h('div', { class: 'field-error', role: 'alert' })),
+    fieldGroup({ legend: 'Args', field: 'args' }, form.el),
     h('details', { class: 'box advanced', open: !!customStart },
       h('summary', {}, 'Advanced configuration'),
       h('p', { class: 'hint' }, 'Reference configuration: the arguments a run started now with the saved settings would get.'),
-      textBlock(defaults ? JSON.stringify(defaults, null, 2) : 'The saved arguments do not validate against the job type.',
-        'Reference configuration'),
+      textBlock(referenceText(defaults, notInstalled && job.task), 'Reference configuration'),
       h('div', { class: 'notice notice-warn', role: 'note' }, icon('alert'),
         h('span', {}, h('strong', {}, 'Custom args override everything above. '),
           'When given, the task receives exactly this object: the fields above and their defaults are not used, a since in it is passed as written (none if it has none), and nothing is validated.')),
@@ -215,6 +217,23 @@ export async function configureAndRun(job, { from = null } = {}) {
     },
   });
   cancel.addEventListener('click', () => dlg.dismiss());
+}
+
+/** Why a job's arguments are neither shown nor checked: its task is not installed. */
+function notInstalledNote(job) {
+  return h('div', { class: 'notice notice-warn', role: 'note' }, icon('alert'),
+    h('span', {}, h('strong', {}, `The task of this job, ${job.task}, is not installed on this server `),
+      '(its task file is missing), so its arguments cannot be shown or checked here, and a run started now is refused until it is back.'));
+}
+
+/**
+ * The reference configuration as the run dialogs show it (`defaults`: the job's default_args
+ * read, null when the server has none); `missingTask`: the id of a task not installed.
+ */
+function referenceText(defaults, missingTask) {
+  if (defaults) return JSON.stringify(defaults, null, 2);
+  if (missingTask) return `None: the task ${missingTask} is not installed on this server, so the arguments cannot be checked.`;
+  return 'The saved arguments do not validate against the job type.';
 }
 
 /**
@@ -251,7 +270,7 @@ function refersToSecrets(v) {
  * "Configure and run" for an operator when the job type keeps its runs to the saved arguments:
  * a title and a queue, and the arguments shown as they will be used.
  */
-function runWithSavedArgs(job, { from, queue, queueNote, defaults, keptBy }) {
+function runWithSavedArgs(job, { from, queue, queueNote, defaults, keptBy, notInstalled }) {
   const title = input({ name: 'title', value: runAgainTitle(job, from), maxlength: 250 });
   const runBtn = button('Run now', { kind: 'primary', iconName: 'play', type: 'submit' });
   const cancel = button('Cancel', { kind: 'ghost' });
@@ -262,8 +281,7 @@ function runWithSavedArgs(job, { from, queue, queueNote, defaults, keptBy }) {
     h('div', { class: 'notice', role: 'note' }, icon('lock'),
       h('span', {}, h('strong', {}, 'Saved arguments: '),
         `${keptBy}; only an admin may start one with others.`)),
-    textBlock(defaults ? JSON.stringify(defaults, null, 2) : 'The saved arguments do not validate against the job type.',
-      'Arguments this run gets'));
+    textBlock(referenceText(defaults, notInstalled && job.task), 'Arguments this run gets'));
   let busy = false;
   const dlg = openDialog({
     title: `Run “${job.title}”${from ? ' again' : ''}`, content, footer: [cancel, runBtn], wide: true,

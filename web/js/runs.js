@@ -64,7 +64,7 @@ function messageCell(run, expanded) {
   const lines = run.message.split('\n');
   const long = lines.length > MESSAGE_LINES || run.message.length > 160;
   const text = h('div', { class: 'message' });
-  const btn = long ? h('button', { type: 'button', class: 'linkish', 'aria-expanded': 'false' }, 'Show more') : null;
+  const btn = long ? h('button', { type: 'button', class: 'linkish', 'aria-expanded': 'false', dataset: { action: 'show-message' } }, 'Show more') : null;
   const show = (all) => {
     put(text, visibleText(all || !long ? run.message : `${lines.slice(0, MESSAGE_LINES).join('\n').slice(0, 160)}…`));
     if (btn) {
@@ -101,9 +101,16 @@ export function runLabel(run) {
   return `Run ${shortId(run.id)}`;
 }
 
+/** The control `action` of a run's row (its data-action), else the row's link to its run. */
+function controlOf(tr, action) {
+  return (action && tr.querySelector(`[data-action="${CSS.escape(action)}"]`)) || tr.querySelector('[data-action="open-run"]');
+}
+
 /**
  * createRunsTable({showJob, onChange}) → {el, update(runs)}. `onChange` is called
- * after a stop or a delete so the owner reloads.
+ * after a stop or a delete so the owner reloads. A row drawn anew (its run changed: stopped,
+ * finished) keeps the focus on the same control, else on its link to the run (a Stop gone);
+ * a row that went (deleted) gives it to the row now in its place, else to the new last one.
  */
 export function createRunsTable({ showJob = false, onChange = () => {} } = {}) {
   const tbody = h('tbody');
@@ -117,13 +124,13 @@ export function createRunsTable({ showJob = false, onChange = () => {} } = {}) {
     const href = `/jobs/${run.job_id}/runs/${run.id}`;
     const actions = h('div', { class: 'row-actions' },
       isActive(run.status) && can('stop') && run.status !== 'CANCELLING'
-        ? button('Stop', { iconName: 'stop', small: true, kind: 'danger-ghost', onclick: () => stopRun(run, { onStopped: onChange }) }) : null,
+        ? button('Stop', { iconName: 'stop', small: true, kind: 'danger-ghost', action: 'stop-run', onclick: () => stopRun(run, { onStopped: onChange }) }) : null,
       !isActive(run.status) && can('deleteRun')
-        ? button('Delete', { iconName: 'trash', small: true, kind: 'danger-ghost', onclick: () => deleteRun(run, { onDeleted: onChange }) }) : null);
+        ? button('Delete', { iconName: 'trash', small: true, kind: 'danger-ghost', action: 'delete-run', onclick: () => deleteRun(run, { onDeleted: onChange }) }) : null);
     return h('tr', { dataset: { runId: run.id } },
       h('td', { 'data-label': 'Status' }, statusBadge(run.status)),
-      h('td', { 'data-label': 'Title', class: 'name-cell' }, h('a', { href }, runLabel(run))),
-      showJob ? h('td', { 'data-label': 'Job', class: 'name-cell' }, h('a', { href: `/jobs/${run.job_id}` }, run.job_title || run.task)) : null,
+      h('td', { 'data-label': 'Title', class: 'name-cell' }, h('a', { href, dataset: { action: 'open-run' } }, runLabel(run))),
+      showJob ? h('td', { 'data-label': 'Job', class: 'name-cell' }, h('a', { href: `/jobs/${run.job_id}`, dataset: { action: 'open-job' } }, run.job_title || run.task)) : null,
       h('td', { 'data-label': 'Queue' }, run.queue),
       h('td', { 'data-label': 'Created', class: 'nowrap' }, timeEl(run.created)),
       h('td', { 'data-label': 'Duration', class: 'nowrap' }, durationEl(run)),
@@ -134,7 +141,23 @@ export function createRunsTable({ showJob = false, onChange = () => {} } = {}) {
       h('td', { 'data-label': 'Actions' }, actions));
   }
 
+  // the focused control of the table: its run, what it does, and its row's place
+  function focused() {
+    const el = document.activeElement;
+    const tr = el && tbody.contains(el) ? el.closest('tr[data-run-id]') : null;
+    return tr ? { id: tr.dataset.runId, action: el.dataset.action, index: [...tbody.children].indexOf(tr) } : null;
+  }
+
+  function refocus(was) {
+    if (!was || tbody.contains(document.activeElement)) return;
+    const again = rows.get(was.id);
+    const tr = again ? again.tr : tbody.children[Math.min(was.index, tbody.children.length - 1)];
+    const el = tr ? controlOf(tr, was.action) : null;
+    if (el) el.focus({ preventScroll: true });
+  }
+
   function update(runs) {
+    const was = focused();
     const keep = new Set();
     const ordered = runs.map((run) => {
       keep.add(run.id);
@@ -152,6 +175,7 @@ export function createRunsTable({ showJob = false, onChange = () => {} } = {}) {
       if (tbody.children[i] !== tr) tbody.insertBefore(tr, tbody.children[i] || null);
     });
     while (tbody.children.length > ordered.length) tbody.lastElementChild.remove();
+    refocus(was);
   }
 
   return { el, update };

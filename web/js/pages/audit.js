@@ -2,7 +2,9 @@
 
 import { api, pageServed } from '../api.js';
 import { h, timeEl, put, shortId } from '../dom.js';
-import { pager, pageHeader, emptyState, errorBox, loading, select, field, jsonBlock } from '../components.js';
+import {
+  pager, pageHeader, emptyState, errorBox, loading, select, field, jsonBlock, showPager, putKeepingFocus,
+} from '../components.js';
 import { onLeave, setQuery, isCurrent } from '../router.js';
 import { can } from '../session.js';
 import { jobPicker, sinceInput, userPicker } from './filters.js';
@@ -95,6 +97,9 @@ export async function auditPage(el, { query, token }) {
   if (action.value !== state.action) action.append(h('option', { value: state.action, selected: true }, state.action));
   const since = sinceInput(state.since, () => { state.since = since.value(); state.page = 1; load(); });
   const results = h('div', {}, loading());
+  // the table and the pager apart, so that the pager's control that has the focus keeps it
+  const list = h('div');
+  const pagerSlot = h('div', { class: 'pager-slot' });
   el.append(h('div', { class: 'filters' },
     job.el,
     user.el,
@@ -128,10 +133,11 @@ export async function auditPage(el, { query, token }) {
       return load();
     }
     if (!entries.length) {
-      put(results, emptyState('No entry matches these filters.'));
+      putKeepingFocus(results, null, emptyState('No entry matches these filters.'));
       return;
     }
-    put(results, h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive audit-table' },
+    if (results.firstChild !== list) put(results, list, pagerSlot);
+    put(list, h('div', { class: 'table-wrap' }, h('table', { class: 'table responsive audit-table' },
       h('thead', {}, h('tr', {}, ['When', 'Who', 'Action', 'Job', 'Run', 'Target', 'Details', 'Address'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, entries.map((e) => h('tr', {},
         h('td', { 'data-label': 'When', class: 'nowrap' }, timeEl(e.ts)),
@@ -145,8 +151,8 @@ export async function auditPage(el, { query, token }) {
           : e.run_id ? h('span', { class: 'muted' }, shortId(e.run_id)) : h('span', { class: 'muted' }, '—')),
         h('td', { 'data-label': 'Target' }, targetCell(e, users)),
         h('td', { 'data-label': 'Details', class: 'details-cell' }, detailsCell(e.details)),
-        h('td', { 'data-label': 'Address' }, e.address || '—')))))),
-    pager({ total: data.hits.total, page: state.page, size: state.size, noun: 'entries', onChange: (p) => { Object.assign(state, p); load(); } }));
+        h('td', { 'data-label': 'Address' }, e.address || '—')))))));
+    showPager(pagerSlot, pager({ total: data.hits.total, page: state.page, size: state.size, noun: 'entries', onChange: (p) => { Object.assign(state, p); load(); } }));
   }
   onLeave(() => {
     user.stop();

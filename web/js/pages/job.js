@@ -3,7 +3,9 @@
 
 import { api, listItems, pageServed } from '../api.js';
 import { h, icon, timeEl, describeSchedule, isActive, put, shortId, formatDuration } from '../dom.js';
-import { button, pager, pageHeader, emptyState, errorBox, errorText, select, toast, jsonBlock } from '../components.js';
+import {
+  button, pager, pageHeader, emptyState, errorBox, errorText, select, toast, jsonBlock, showPager, putKeepingFocus,
+} from '../components.js';
 import { navigate, onLeave, isCurrent, setQuery } from '../router.js';
 import { can } from '../session.js';
 import {
@@ -36,7 +38,10 @@ export async function jobPage(el, { params, query, token }) {
     return;
   }
   if (!isCurrent(token)) return;
-  const task = (await getTasks().catch(() => [])).find((t) => t.id === job.task);
+  const tasks = await getTasks().catch(() => null); /* null: not read, which says nothing of the job's */
+  const task = tasks && tasks.find((t) => t.id === job.task);
+  // its task file removed: the job stays, but nothing of its arguments can be checked
+  const notInstalled = !!tasks && !task;
   const tTitle = task ? task.title : job.task;
 
   const head = h('div');
@@ -85,6 +90,7 @@ export async function jobPage(el, { params, query, token }) {
   const runsTable = createRunsTable({ onChange: () => refresh() });
   const runsArea = h('div');
   const pagerArea = h('div');
+  const runsHeading = h('h2', { id: 'runs-h' }, 'Runs');
   const statusSel = select(RUN_STATUS_FILTERS, { 'aria-label': 'Status filter', value: runsState.status });
   if (statusSel.value !== runsState.status) statusSel.append(h('option', { value: runsState.status, selected: true }, runsState.status));
   statusSel.addEventListener('change', () => {
@@ -104,8 +110,8 @@ export async function jobPage(el, { params, query, token }) {
   /** A note when a run started now would be refused: nothing else says so before one is tried. */
   function cannotRun() {
     if (job.default_args !== 'null') return null;
-    const why = !task
-      ? `its job type ${job.task} is not loaded (its task file is missing), so it cannot run until it is back.`
+    const why = notInstalled
+      ? `its task ${job.task} is not installed on this server (its task file is missing), so it cannot run until it is back.`
       : 'its saved arguments do not satisfy the job type (a required argument is missing, or one no longer fits). Give them when you run it, or edit the job to save them.';
     return h('div', { class: 'notice notice-warn', role: 'note' }, icon('alert'),
       h('span', {}, h('strong', {}, 'A run started now would be refused: '), why));
@@ -166,7 +172,8 @@ export async function jobPage(el, { params, query, token }) {
         ])),
       h('section', { class: 'card', 'aria-labelledby': 'set-h' }, h('h2', { id: 'set-h' }, 'Settings'),
         facts([
-          ['Task', h('span', { title: job.task }, `${tTitle} (${job.task})`)],
+          ['Task', notInstalled ? h('span', { class: 'warn-text' }, icon('alert'), ` ${job.task}: not installed on this server (its task file is missing)`)
+            : h('span', { title: job.task }, `${tTitle} (${job.task})`)],
           ['Queue', job.default_queue],
           ['Run timeout', job.timeout || (task && task.timeout ? `${task.timeout} (the job type's)` : 'none')],
           ['Created', timeEl(job.created, { full: true })],
@@ -177,7 +184,9 @@ export async function jobPage(el, { params, query, token }) {
           ['Reference configuration', defaults ? h('details', {
             open: refOpen, ontoggle: (e) => { refOpen = e.target.open; },
           }, h('summary', {}, 'The arguments a run started now gets'), jsonBlock(defaults, 'Reference configuration'))
-            : h('span', { class: 'warn-text' }, 'The saved arguments do not validate against the job type.')],
+            : h('span', { class: 'warn-text' }, notInstalled
+              ? `None: the task ${job.task} is not installed, so the saved arguments cannot be checked.`
+              : 'The saved arguments do not validate against the job type.')],
         ]),
         can('audit') ? h('p', {}, h('a', { href: `/audit?job_id=${job.id}` }, 'Audit trail of this job')) : null)));
   }
@@ -238,14 +247,15 @@ export async function jobPage(el, { params, query, token }) {
         return refresh({ withJob: false });
       }
       if (!list.length) {
-        put(runsArea, emptyState(runsState.status ? 'No run of this job has this status.' : 'This job has not run yet.'));
+        // the focus in the list (its last run deleted) goes on from its heading
+        putKeepingFocus(runsArea, runsHeading, emptyState(runsState.status ? 'No run of this job has this status.' : 'This job has not run yet.'));
       } else {
         if (runsArea.firstChild !== runsTable.el) put(runsArea, runsTable.el);
         runsTable.update(list);
       }
-      put(pagerArea, runs.hits.total > runsState.size || runsState.page > 1
+      showPager(pagerArea, runs.hits.total > runsState.size || runsState.page > 1
         ? pager({ total: runs.hits.total, page: runsState.page, size: runsState.size, noun: 'runs', onChange: (p) => { Object.assign(runsState, p); refresh(); } })
-        : h('p', { class: 'muted' }, `${runs.hits.total} run${runs.hits.total === 1 ? '' : 's'}`));
+        : h('p', { class: 'muted' }, `${runs.hits.total} run${runs.hits.total === 1 ? '' : 's'}`), runsHeading);
       busy = list.some((r) => isActive(r.status));
       timer = setTimeout(refresh, busy ? 2000 : 10000);
     } catch (err) {
@@ -268,7 +278,7 @@ export async function jobPage(el, { params, query, token }) {
   renderJob();
   el.append(head, info,
     h('section', { class: 'runs-section', 'aria-labelledby': 'runs-h' },
-      h('div', { class: 'section-head' }, h('h2', { id: 'runs-h' }, 'Runs'), statusSel),
+      h('div', { class: 'section-head' }, runsHeading, statusSel),
       runsArea, pagerArea));
   await refresh({ withJob: false, withStats: true });
 }

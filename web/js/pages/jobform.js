@@ -5,7 +5,7 @@
 import { api } from '../api.js';
 import { h, icon, put, debounce, nextId, shortId } from '../dom.js';
 import {
-  button, field, input, select, errorSummary, applyErrors, pageHeader, toast, describedAlsoBy, confirmDialog,
+  button, field, fieldGroup, input, select, errorSummary, applyErrors, errorBox, pageHeader, toast, describedAlsoBy, confirmDialog,
 } from '../components.js';
 import { argsForm, jsonEditor, customArgsExample } from '../argsform.js';
 import { getTasks, getQueues, getTaskArgs, queueLabel } from '../catalog.js';
@@ -107,8 +107,9 @@ export async function jobFormPage(el, { params, token }) {
     onChange: () => refresh(),
   });
   let loading = true; /* the chosen job type's arguments are on their way */
+  let argsFailed = false; /* they could not be read: a new job waits for them, an edit keeps the saved ones */
   function refresh() {
-    save.disabled = loading || !(customEd.valid && (!argsPart || argsPart.editors.every((e) => e.valid)));
+    save.disabled = loading || (argsFailed && !editing) || !(customEd.valid && (!argsPart || argsPart.editors.every((e) => e.valid)));
   }
 
   async function showTask() {
@@ -129,8 +130,20 @@ export async function jobFormPage(el, { params, token }) {
       showQueueNote();
     }
     loading = true;
+    argsFailed = false;
     refresh();
-    const schema = await getTaskArgs(t.id).catch(() => ({}));
+    let schema;
+    try {
+      schema = await getTaskArgs(t.id);
+    } catch (err) {
+      if (task.value !== t.id || err.status === 401) return;
+      argsPart = null;
+      loading = false;
+      argsFailed = true;
+      put(argsBox, argsError(err, t));
+      refresh();
+      return;
+    }
     if (task.value !== t.id) return;
     loading = false;
     customEd.textarea.placeholder = customArgsExample(schema);
@@ -142,6 +155,23 @@ export async function jobFormPage(el, { params, token }) {
   }
   task.addEventListener('change', showTask);
 
+  /** The job type's arguments could not be read: said, with what Save does meanwhile, and a way to ask again. */
+  function argsError(err, t) {
+    return h('div', {},
+      errorBox(err, { what: `Could not load the arguments of the job type ${t.title} (${t.id})` }),
+      h('p', { class: 'hint' }, editing
+        ? 'Until they are shown, Save keeps the saved arguments as they are.'
+        : 'Save waits for them: the job\'s arguments cannot be entered until they are shown.'),
+      button('Load the arguments again', { small: true, onclick: retryArgs }));
+  }
+
+  // the keyboard goes on in what replaced the button: the first argument, or the button again
+  async function retryArgs() {
+    await showTask();
+    const first = argsBox.querySelector('input, select, textarea, button');
+    if (first) first.focus();
+  }
+
   const chain = chainField({ selfId: job ? job.id : null, chosen: chained });
 
   const summary = errorSummary();
@@ -152,9 +182,9 @@ export async function jobFormPage(el, { params, token }) {
     describedAlsoBy(field({ label: 'Queue', control: queue, field: 'default_queue', hint: 'The queue runs wait in unless a run names another.', extra: queueNote }), queue, queueNote),
     field({ label: 'Task', control: task, field: 'task', required: true, extra: taskInfo }),
     field({ label: 'Active', control: active, field: 'active', inline: true, hint: 'Inactive jobs do not run on their schedule; they can still be run by hand.' }),
-    h('fieldset', { class: 'box', dataset: { field: 'args' } }, h('legend', {}, 'Arguments'),
+    fieldGroup({ legend: 'Arguments', field: 'args' },
       h('p', { class: 'hint' }, 'Saved with the job and used by every run that does not give its own. Empty fields take the job type\'s defaults.'),
-      argsBox, h('div', { class: 'field-error', role: 'alert' })),
+      argsBox),
     customEd.el,
     h('fieldset', { class: 'box' }, h('legend', {}, 'Policies'),
       h('div', { class: 'grid-fields wide' },
@@ -233,7 +263,7 @@ export async function jobFormPage(el, { params, token }) {
       on_success: chain.ids(),
     };
     if (!editing) body.task = task.value || null;
-    if (gone) delete body.args; /* not shown, so kept */
+    if (gone || argsFailed) delete body.args; /* not shown, so kept */
     // If-Match: the job as the form read it, so a colleague's change made meanwhile is not
     // silently undone (412).
     const send = (query) => (editing
@@ -285,8 +315,10 @@ export async function jobFormPage(el, { params, token }) {
     h('div', { class: 'back-row' }, h('a', { href: job ? `/jobs/${job.id}` : '/jobs', class: 'btn btn-ghost btn-small' }, icon('back'), h('span', {}, 'Back'))),
     pageHeader(editing ? `Edit “${job.title}”` : 'Create job'),
     form);
+  // the title takes the focus once the form is whole, unless the user put it elsewhere meanwhile
+  const focusedFirst = document.activeElement;
   await showTask();
-  title.focus();
+  if (isCurrent(token) && [document.body, focusedFirst].includes(document.activeElement)) title.focus();
 }
 
 // ---- "Chain": the jobs a success starts ---------------------------------------------------

@@ -33,6 +33,11 @@ function waitingCell(q) {
   if (q.queued === null || q.queued === undefined) {
     return h('span', { class: 'muted' }, 'not read yet');
   }
+  // the count read before the broker went out of reach would look current
+  if (q.executor === 'celery' && q.connected === false) {
+    return h('span', { class: 'stack' }, h('span', { 'aria-hidden': 'true' }, '—'),
+      h('small', { class: 'muted' }, 'unknown while sked cannot reach the broker'));
+  }
   const n = h('span', { class: q.queued > 0 ? 'waiting-count' : null }, q.queued.toLocaleString());
   // a Celery queue's length is its Redis list's: other clients' messages count too
   return q.executor === 'celery' ? h('span', { class: 'stack' }, n, h('small', { class: 'muted' }, 'messages in the broker')) : n;
@@ -99,6 +104,15 @@ function restoreFocus(root, key) {
   return !!el;
 }
 
+/**
+ * A refusal of a queue's pause or resume; a 404 said for what it is: the queue is no longer
+ * one of the server's (a reload of its settings took it out since the page was read).
+ */
+function queueRefusal(err, name) {
+  if (err.status !== 404) return err;
+  return { status: 404, message: `The queue ${name} no longer exists on this server: reload the Queues page to see the queues it has now` };
+}
+
 /** The "Pause" dialog: what pausing does, and an optional reason. onDone(queue) once paused. */
 function pauseDialog(q, { onDone, onClose }) {
   const reason = input({ name: 'reason', maxlength: 500, placeholder: 'database upgrade until 14:00' });
@@ -132,7 +146,7 @@ function pauseDialog(q, { onDone, onClose }) {
         onDone(paused);
       } catch (err) {
         if (err.status === 401) return;
-        (applyErrors(dlg.dialog.querySelector('form'), err, { what: `Could not pause ${q.name}` }) || ok).focus();
+        (applyErrors(dlg.dialog.querySelector('form'), queueRefusal(err, q.name), { what: `Could not pause ${q.name}` }) || ok).focus();
       } finally {
         busy = false;
         ok.disabled = false;
@@ -209,7 +223,7 @@ export async function queuesPage(el, { token }) {
       await api.post(`/queues/${encodeURIComponent(q.name)}/actions/resume`);
       await afterAction(q.name, `Queue ${q.name} resumed.`);
     } catch (err) {
-      refused(`Could not resume ${q.name}`, err);
+      refused(`Could not resume ${q.name}`, queueRefusal(err, q.name));
     }
   }
 

@@ -2,7 +2,7 @@
 
 import { api, pageServed } from '../api.js';
 import { h, isActive, put } from '../dom.js';
-import { pager, pageHeader, emptyState, errorBox, loading, select, field } from '../components.js';
+import { pager, pageHeader, emptyState, errorBox, loading, select, field, showPager, putKeepingFocus } from '../components.js';
 import { onLeave, setQuery, isCurrent } from '../router.js';
 import { createRunsTable, RUN_STATUS_FILTERS, watchRuns } from '../runs.js';
 import { jobPicker, sinceInput } from './filters.js';
@@ -62,11 +62,12 @@ export async function runsPage(el, { query, token }) {
       return load();
     }
     if (!runs.length) {
-      put(results, emptyState('No run matches these filters.'));
+      // the focus in the list (its last run deleted) goes on from the heading
+      putKeepingFocus(results, null, emptyState('No run matches these filters.'));
     } else {
       if (results.firstChild !== table.el) put(results, table.el, h('div', { class: 'pager-slot' }));
       table.update(runs);
-      put(results.lastChild, pager({
+      showPager(results.lastChild, pager({
         total: data.hits.total, page: state.page, size: state.size, noun: 'runs',
         onChange: (p) => { Object.assign(state, p); load(); },
       }));
