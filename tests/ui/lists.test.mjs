@@ -270,6 +270,19 @@ test('the pagers of the runs page, a job\'s page and the audit trail keep the ke
   }
 });
 
+test('the jobs list\'s pager keeps the keyboard on Next or Previous page', async () => {
+  for (let i = 1; i <= 3; i++) await sked.createJob({ title: `Paging job ${i}`, task: 'quick' });
+  await page.goto(`${sked.url}/jobs?q=${encodeURIComponent('Paging job')}&size=2`);
+  await page.getByText('3 results · Page 1 of 2').waitFor();
+  await page.getByRole('button', { name: 'Next page' }).focus();
+  await page.keyboard.press('Enter');
+  await page.getByText('3 results · Page 2 of 2').waitFor();
+  await until(async () => assert.equal(await focused(page), 'BUTTON Previous page'), { timeout: 3000 });
+  await page.keyboard.press('Enter');
+  await page.getByText('3 results · Page 1 of 2').waitFor();
+  await until(async () => assert.equal(await focused(page), 'BUTTON Next page'), { timeout: 3000 });
+});
+
 test('after Stop or Delete in a list of runs the keyboard stays in the list, not at the top of the page', async () => {
   const napper = await sked.createJob({ title: 'Nap', task: 'nap' });
   const napRow = (r) => page.locator(`tr[data-run-id="${r.id}"]`);

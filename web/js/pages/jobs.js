@@ -4,7 +4,7 @@
 
 import { api, pageServed } from '../api.js';
 import { h, icon, timeEl, statusBadge, debounce, describeSchedule, personName, isActive, parseTime, put } from '../dom.js';
-import { button, pager, pageHeader, emptyState, errorBox, loading, select } from '../components.js';
+import { button, pager, pageHeader, emptyState, errorBox, loading, select, showPager } from '../components.js';
 import { navigate, onLeave, setQuery, isCurrent } from '../router.js';
 import { can } from '../session.js';
 import { configureAndRun, scheduleDialog, deleteJob } from '../dialogs.js';
@@ -44,6 +44,9 @@ export async function jobsPage(el, { query, token }) {
   const orderSel = select([...ORDERS.entries()].map(([k, o]) => [k, o.label]), { value: state.order, 'aria-label': 'Order' });
   // not a live region: it is refreshed every few seconds, which would be read out each time
   const results = h('div', { class: 'results', 'aria-busy': 'true' }, loading());
+  // the table and the pager apart, so that the pager's control that has the focus keeps it
+  const tableSlot = h('div');
+  const pagerSlot = h('div', { class: 'pager-slot' });
 
   el.append(
     pageHeader('Jobs', [can('create') ? button('Create', { kind: 'create', iconName: 'plus', onclick: () => navigate('/jobs/new') }) : null]),
@@ -107,10 +110,11 @@ export async function jobsPage(el, { query, token }) {
       if (lost && focusAfterDelete) search.focus();
       focusAfterDelete = false;
     } else {
-      const focus = focusKey(results);
-      put(results, jobsTable(jobs, tasks, () => { focusAfterDelete = true; load(); }),
-        pager({ total, page: state.page, size: state.size, onChange: (p) => { Object.assign(state, p); load(); } }));
-      restoreFocus(results, focus);
+      const focus = focusKey(tableSlot);
+      if (results.firstChild !== tableSlot) put(results, tableSlot, pagerSlot);
+      put(tableSlot, jobsTable(jobs, tasks, () => { focusAfterDelete = true; load(); }));
+      showPager(pagerSlot, pager({ total, page: state.page, size: state.size, onChange: (p) => { Object.assign(state, p); load(); } }));
+      restoreFocus(tableSlot, focus);
       focusAfterDelete = false;
     }
     schedule(jobs);
