@@ -50,6 +50,9 @@ struct scheduler {
     struct event *chain_ev;
     struct chain *chains, **chains_tail;
     struct map holding; /* job id -> (void *)1: jobs with a run held for their active one */
+    /* job id -> int64_t *: when a change of the jitter put the pending fire time's new place
+     * in the past (see scheduler_prepare), the time of that save: the fire is late from it */
+    struct map moved;
     struct walk *walks; /* catch-ups walking their missed fire times, a step a turn */
     struct event *walk_ev;
     /* a timerfd of the wall clock that the kernel makes readable (ECANCELED) when the clock is
@@ -174,9 +177,18 @@ static int64_t next_after(const struct schedule *sc, int64_t anchor, int64_t aft
     return t == INT64_MIN ? NO_TIME : t;
 }
 
+/* The time job_id's due fire counts its lateness from when a change of its jitter made it due
+ * (a save at `since`), for a fire time at or before it; taken out of s->moved */
+static int64_t moved_take(struct scheduler *s, const char *job_id, int64_t at)
+{
+    int64_t *since = map_del(&s->moved, job_id), due = at;
+    if (since && *since >= at) due = *since;
+    free(since);
+    return due;
+}
+
 void scheduler_prepare(struct scheduler *s, const struct job *old, struct job *j, int64_t now)
 {
-    (void)s;
     if (!j->active || !j->schedule) {
         j->next_run = NO_TIME;
         return;
@@ -205,10 +217,17 @@ void scheduler_prepare(struct scheduler *s, const struct job *old, struct job *j
             schedule_parse_stored(old->schedule, "schedule", &was, errs) == 0) {
             /* only the jitter changed: the times before the pending one have fired, so the
              * pending one is next, at its new place, even if that has passed (it fires at
-             * once); the first time after now would fire one of them twice, or skip it */
+             * once); the first time after now would fire one of them twice, or skip it. Passed,
+             * it is not a missed fire: its lateness counts from this save, so a catch-up policy
+             * of skip does not drop it */
             schedule_place(&was, j->id);
             int64_t t = schedule_next(&sc, old->next_run - was.offset_us - 1 + sc.offset_us, NULL);
             if (t != INT64_MIN) j->next_run = t;
+            if (t != INT64_MIN && t < now && s) {
+                int64_t *since = xmalloc(sizeof *since);
+                *since = now;
+                free(map_put(&s->moved, j->id, since));
+            }
         }
     }
     json_decref(errs);
@@ -225,6 +244,7 @@ void scheduler_job_saved(struct scheduler *s, const struct job *j)
 
 void scheduler_job_deleted(struct scheduler *s, const char *job_id)
 {
+    free(map_del(&s->moved, job_id));
     heap_remove(s, job_id);
     arm(s);
 }
@@ -485,7 +505,8 @@ static void fire_walked(struct scheduler *s, struct job *j, struct walk *w, int6
     size_t nt = count < (int64_t)keep ? (size_t)count : keep; /* kept, oldest at ring[first] */
     size_t first = count < (int64_t)keep ? 0 : (size_t)(count % (int64_t)keep);
     int64_t next = next_after(&sc, sc.type == SCHEDULE_INTERVAL ? j->next_run : now, now);
-    bool last_late = now - last > SCHEDULER_GRACE_US;
+    int64_t due = moved_take(s, j->id, last); /* last, or when a change of jitter made it due */
+    bool last_late = now - due > SCHEDULER_GRACE_US;
     int64_t missed = count - 1 + (last_late ? 1 : 0);
 
     store_begin(s->store);
@@ -528,7 +549,7 @@ static void fire_walked(struct scheduler *s, struct job *j, struct walk *w, int6
     int64_t skipped = count - created;
     if (skipped > 0) store_job_advance(s->store, j->id, next, next, skipped);
     store_commit(s->store);
-    int64_t late = time_now_us() - last;
+    int64_t late = time_now_us() - due;
     if (!last_late) metrics_fire(s->metrics, (double)late / 1e6);
     metrics_skipped(s->metrics, (long)skipped);
     log_debug("sched.fired", "job=%s at=%lld late_us=%lld next=%lld", j->id, (long long)last,
@@ -669,6 +690,7 @@ struct scheduler *scheduler_new(struct event_base *base, struct store *st, struc
     s->timer = evtimer_new(base, on_timer, s);
     s->chains_tail = &s->chains;
     map_init(&s->holding);
+    map_init(&s->moved);
     s->chain_ev = event_new(base, -1, 0, on_chains, s);
     s->walk_ev = evtimer_new(base, on_walk, s);
     s->clock_fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -687,6 +709,10 @@ void scheduler_free(struct scheduler *s)
     dispatch_set_holding(s->dispatch, NULL, NULL);
     events_unsubscribe(dispatch_events(s->dispatch), s->sub);
     map_release(&s->holding);
+    size_t it;
+    for (struct map_entry *e = map_first(&s->moved, &it); e; e = map_next(&s->moved, &it, e))
+        free(e->value);
+    map_release(&s->moved);
     event_free(s->chain_ev);
     event_free(s->walk_ev);
     if (s->clock_ev) event_free(s->clock_ev);

@@ -766,6 +766,37 @@ class JitterTest(unittest.TestCase):
             self.assertEqual(s.get("/api/jobs/" + j["id"]).json["next_run"], upcoming)
 
 
+    def test_a_jitter_made_smaller_fires_the_pending_time_it_put_in_the_past(self):
+        """The time pending when the jitter changes is the next, at its new place, at once if
+        that has passed: not a missed fire, so catchup skip does not drop it (it did: the time
+        fired under neither jitter)."""
+        with Sked(tasks=SLEEP_TASK, args=["--shutdown-grace", "1s"]) as s:
+            # hourly, at the minute that began two minutes ago: its last time 120-180 s ago
+            base = int(time.time()) // 60 * 60 - 120
+            sched = {"type": "cron", "expression": "%d * * * *" % (base // 60 % 60), "jitter": "1d"}
+            # a place of more than those 3 minutes, so the pending time is still ahead
+            j = next(j for j in (s.create_job("quick", schedule=sched, catchup="skip") for _ in range(20))
+                     if jitter_offset(j["id"], 86400) > 300)
+            off = jitter_offset(j["id"], 86400)
+            s.stop()
+            db = sqlite3.connect(s.db)
+            db.execute("UPDATE job SET next_run = ? WHERE id = ?", ((base + off) * 1000000, j["id"]))
+            db.commit()
+            db.close()
+            s.start()
+            self.assertEqual(ts(s.get("/api/jobs/" + j["id"]).json["next_run"]), base + off)
+            r = s.patch("/api/jobs/" + j["id"], {"schedule": dict(sched, jitter="2s")})
+            self.assertEqual(r.status, 200, r)
+            place = jitter_offset(j["id"], 2)
+            self.assertEqual(ts(r.json["next_run"]), base + place)
+            run = wait_for(lambda: runs_of(s, j["id"]))[0]
+            self.assertEqual((run["trigger"], ts(run["scheduled_for"])), ("scheduled", base + place), run)
+            job = wait_for(lambda: (lambda x: x if ts(x["next_run"]) > time.time() else None)(
+                s.get("/api/jobs/" + j["id"]).json))
+            self.assertEqual((job["skipped_fires"], ts(job["next_run"])), (0, base + 3600 + place), job)
+            self.assertEqual(len(runs_of(s, j["id"])), 1)
+
+
 class ChainTest(unittest.TestCase):
     def test_a_chained_run_that_cannot_start_names_its_parent(self):
         """A chained fire whose job's saved arguments no longer fit its job type is a FAILED
