@@ -191,9 +191,13 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
     }
     json_t *sched = json_object_get(body, "schedule");
     if (sched || full) {
+        /* the schedule as stored, sent back (a PUT of the job as read, an import): read as
+         * stored, so an interval whose zone has left tzdata since is not refused for it */
+        bool as_stored = sched && j->schedule && json_equal(sched, j->schedule);
         struct schedule parsed;
         if (!sched || json_is_null(sched) ||
-            schedule_parse(sched, "schedule", &parsed, errs) == 0) {
+            (as_stored ? schedule_parse_stored(sched, "schedule", &parsed, errs)
+                       : schedule_parse(sched, "schedule", &parsed, errs)) == 0) {
             json_decref(j->schedule);
             j->schedule = sched && !json_is_null(sched) ? json_incref(sched) : NULL;
         }

@@ -672,6 +672,21 @@ class VanishedZoneTest(unittest.TestCase):
                 # turned off and on again with it
                 self.assertEqual(s.patch("/api/jobs/" + job["id"], {"active": False}).status, 200)
                 self.assertEqual(s.patch("/api/jobs/" + job["id"], {"active": True}).status, 200)
+                # the job as read, written back whole (the form's save, an import), is taken;
+                # the zone dropped is the same interval: neither fires at once nor moves it
+                wait_for(lambda: len(runs_of(s, job["id"])) == 3)  # on again: it fires at once
+                j = s.get("/api/jobs/" + job["id"]).json
+                r = s.request("PUT", "/api/jobs/" + job["id"], j)
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.json["next_run"], j["next_run"])
+                r = s.patch("/api/jobs/" + job["id"], {"schedule": {"type": "interval", "hours": 1}})
+                self.assertEqual((r.status, r.json["next_run"]), (200, j["next_run"]), r)
+                time.sleep(0.5)
+                self.assertEqual(len(runs_of(s, job["id"])), 3)
+                # a zone still unknown is refused where it is written anew
+                r = s.patch("/api/jobs/" + job["id"], {"schedule": {"type": "interval", "hours": 2,
+                                                                    "timezone": "Foo/Bar"}})
+                self.assertEqual((r.status, r.json["errors"][0]["field"]), (400, "schedule.timezone"), r)
         finally:
             shutil.rmtree(zones, ignore_errors=True)
 
