@@ -26,12 +26,30 @@ struct field_spec {
     int names_base;     /* value of names[0] */
 };
 
+/* the longest field, in an expression or a crontab's member */
+#define CRON_FIELD_MAX 511
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 static const struct field_spec F_MINUTE = {"minute", 0, 59, NULL, 0, 0};
 static const struct field_spec F_HOUR = {"hour", 0, 23, NULL, 0, 0};
 static const struct field_spec F_DOM = {"day of month", 1, 31, NULL, 0, 0};
 static const struct field_spec F_MONTH = {"month", 1, 12, month_names, 12, 1};
 /* 7 is accepted as Sunday and folded to 0 */
 static const struct field_spec F_DOW = {"day of week", 0, 7, day_names, 7, 0};
+
+/* s as a message quotes it: whole up to 40 bytes, else cut there (on a character's start)
+ * with an ellipsis, so that the rest of the message (the field, the choices) is never lost. */
+static const char *quoted(const char *s, char buf[48])
+{
+    size_t n = strlen(s);
+    if (n <= 40) return s;
+    n = 40;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+    memcpy(buf, s, n);
+    memcpy(buf + n, "…", sizeof "…");
+    return buf;
+}
 
 /* A number or a name at *p; advances *p. */
 static int value(const char **p, const struct field_spec *f, int *out, struct sk_err *e,
@@ -64,27 +82,18 @@ static int value(const char **p, const struct field_spec *f, int *out, struct sk
         }
         const char *end = s;
         while (isalpha((unsigned char)*end)) end++;
-        return sk_err_set(e, -EINVAL, field, "unknown name '%.*s' for %s", (int)(end - s), s,
-                          f->name);
+        char name[48], q[48];
+        size_t n = (size_t)(end - s) < 41 ? (size_t)(end - s) : 41; /* quoted() cuts past 40 */
+        memcpy(name, s, n);
+        name[n] = '\0';
+        return sk_err_set(e, -EINVAL, field, "unknown name '%s' for %s", quoted(name, q), f->name);
     }
     if (!*s) /* "1," or "1-" */
         return sk_err_set(e, -EINVAL, field, "a number%s is missing at the end of the %s field",
                           f->names ? " or a name" : "", f->name);
+    char q[48];
     return sk_err_set(e, -EINVAL, field, "expected a number%s at '%s' in %s",
-                      f->names ? " or a name" : "", s, f->name);
-}
-
-/* s as a message quotes it: whole up to 40 bytes, else cut there (on a character's start)
- * with an ellipsis, so that the rest of the message (the field, the choices) is never lost. */
-static const char *quoted(const char *s, char buf[48])
-{
-    size_t n = strlen(s);
-    if (n <= 40) return s;
-    n = 40;
-    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
-    memcpy(buf, s, n);
-    memcpy(buf + n, "…", sizeof "…");
-    return buf;
+                      f->names ? " or a name" : "", quoted(s, q), f->name);
 }
 
 /* Parses one field ("*", "1,5", "1-5", "*\/15", "1-30/5", names) into bits. */
@@ -180,7 +189,7 @@ int cron_parse(const char *expr, struct cron_expr *out, struct sk_err *e)
                           "@yearly @annually)",
                           quoted(expr, q));
     }
-    char fields[5][512]; /* a list of every minute, 0,1,...,59, takes 169 */
+    char fields[5][CRON_FIELD_MAX + 1]; /* a list of every minute, 0,1,...,59, takes 169 */
     int n = 0;
     const char *p = expr;
     while (*p) {
@@ -482,6 +491,11 @@ static int parse_crontab(const json_t *doc, const char *prefix, struct schedule 
             s = json_string_value(fv);
         } else if (fv && !json_is_null(fv)) {
             errf(errs, prefix, fields[i].key, "must be a string such as \"*\", \"0\" or \"*/15\"");
+            bad++;
+            continue;
+        }
+        if (strlen(s) > CRON_FIELD_MAX) { /* as long as a cron expression's field may be */
+            errf(errs, prefix, fields[i].key, "too long (at most " STR(CRON_FIELD_MAX) " characters)");
             bad++;
             continue;
         }

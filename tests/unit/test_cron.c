@@ -18,6 +18,7 @@
 #include "base/json.h"
 #include "base/timeutil.h"
 #include "cron.h"
+#include "base/xalloc.h"
 #include "model.h"
 #include "scheduler.h"
 #include "tz.h"
@@ -165,6 +166,53 @@ static void test_vectors_errors(void **state)
     }
     fclose(f);
     assert_true(cases >= 30);
+}
+
+/* The one error of doc, as "field: message" (the caller frees it). */
+static char *only_error(json_t *doc)
+{
+    json_t *errs = json_array();
+    struct schedule sc;
+    assert_int_equal(schedule_parse(doc, "schedule", &sc, errs), -EINVAL);
+    assert_int_equal(json_array_size(errs), 1);
+    json_t *e = json_array_get(errs, 0);
+    char *out = xasprintf("%s: %s", json_str(e, "field"),
+                          json_string_value(json_array_get(json_object_get(e, "messages"), 0)));
+    json_decref(errs);
+    json_decref(doc);
+    return out;
+}
+
+/* A long value in error is quoted cut, so the message still names its field (it was cut at
+ * 511 bytes, in the value); a crontab's member is as long as an expression's field may be. */
+static void test_long_values_in_errors(void **state)
+{
+    (void)state;
+    char xs[506], ls[601];
+    memset(xs, 'x', sizeof xs - 1), xs[sizeof xs - 1] = '\0';
+    memset(ls, 'L', sizeof ls - 1), ls[sizeof ls - 1] = '\0';
+    char *expr = xasprintf("1,%s * * * *", xs);
+    char *m = only_error(json_pack("{s:s,s:s}", "type", "cron", "expression", expr));
+    assert_string_equal(m, "schedule.expression: expected a number at "
+                           "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' in minute");
+    free(m);
+    free(expr);
+    char *hour = xasprintf("1,%s", ls);
+    m = only_error(json_pack("{s:s,s:s}", "type", "crontab", "hour", hour));
+    assert_string_equal(m, "schedule.hour: too long (at most 511 characters)");
+    free(m);
+    hour[300] = '\0';
+    m = only_error(json_pack("{s:s,s:s}", "type", "crontab", "hour", hour));
+    assert_string_equal(m, "schedule.hour: expected a number at "
+                           "'LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL…' in hour");
+    free(m);
+    free(hour);
+    char *month = xasprintf("JAN-%.60s", ls);
+    m = only_error(json_pack("{s:s,s:s}", "type", "crontab", "month_of_year", month));
+    assert_string_equal(m, "schedule.month_of_year: unknown name "
+                           "'LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL…' for month");
+    free(m);
+    free(month);
 }
 
 static void test_interval_parse(void **state)
@@ -490,6 +538,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vectors_next),  cmocka_unit_test(test_vectors_errors),
         cmocka_unit_test(test_interval_parse), cmocka_unit_test(test_interval_like),
+        cmocka_unit_test(test_long_values_in_errors),
         cmocka_unit_test(test_jitter), cmocka_unit_test(test_jitter_change_keeps_the_pending_time),
         cmocka_unit_test(test_tz_offsets),    cmocka_unit_test(test_tz_resolve),
         cmocka_unit_test(test_tz_resolve_short_summer), cmocka_unit_test(test_tz_errors),
