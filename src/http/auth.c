@@ -22,6 +22,7 @@
 #define LOGIN_MAX_PER_ADDRESS 20
 #define STRIKES_MAX 100000 /* names or addresses followed at once */
 #define TOUCH_EVERY_US (60LL * 1000000)
+#define MAX_SESSION_COOKIES 4 /* session cookies of a request tried at most */
 
 struct strikes {
     int count;    /* failures in the window */
@@ -179,19 +180,23 @@ static void fill_account(struct principal *who, const struct account *acc)
 }
 
 /* The value of cookie name in a Cookie header, copied to out; false when absent. */
-static bool cookie_value(const char *header, const char *name, char *out, size_t n)
+/* The next value of cookie `name` in a Cookie header from *pos on, into out (n bytes); *pos
+ * moves past it. Values empty or too long are passed over. */
+static bool cookie_next(const char **pos, const char *name, char *out, size_t n)
 {
     size_t nl = strlen(name);
-    for (const char *p = header; p && *p;) {
+    for (const char *p = *pos; p && *p;) {
         while (*p == ' ' || *p == ';') p++;
         const char *end = strchr(p, ';');
         size_t len = end ? (size_t)(end - p) : strlen(p);
+        *pos = end;
         if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
             size_t vl = len - nl - 1;
-            if (vl == 0 || vl >= n) return false;
-            memcpy(out, p + nl + 1, vl);
-            out[vl] = '\0';
-            return true;
+            if (vl > 0 && vl < n) {
+                memcpy(out, p + nl + 1, vl);
+                out[vl] = '\0';
+                return true;
+            }
         }
         p = end;
     }
@@ -255,17 +260,25 @@ int auth_check(struct auth *a, const struct http_req *req, int64_t now, struct p
         while (*tok == ' ') tok++;
         return check_bearer(a, tok, now, who);
     }
-    char sid[128];
-    bool found = false; /* in any of the Cookie lines: a proxy may split an HTTP/2 client's */
-    for (size_t i = 0; i < req->head.nheaders && !found; i++)
-        if (strcasecmp(req->head.headers[i].name, "Cookie") == 0)
-            found = cookie_value(req->head.headers[i].value, auth_session_cookie(req), sid,
-                                 sizeof sid);
-    if (!found) return -EACCES;
-    char hash[65], account_id[UUID_STR_LEN], *csrf = NULL;
-    auth_hash_token(sid, hash);
+    /* every session cookie sent, in any of the Cookie lines (a proxy may split an HTTP/2
+     * client's): the first of a live session counts. A browser sends first a cookie of that
+     * name set by another site of the domain with a longer Path, which must neither sign the
+     * user out nor stand for them. A few are tried, no more. */
+    char sid[128], hash[65], account_id[UUID_STR_LEN], *csrf = NULL;
+    bool found = false;
+    int tried = 0;
+    for (size_t i = 0; i < req->head.nheaders && !found && tried < MAX_SESSION_COOKIES; i++) {
+        if (strcasecmp(req->head.headers[i].name, "Cookie") != 0) continue;
+        for (const char *pos = req->head.headers[i].value;
+             !found && tried < MAX_SESSION_COOKIES &&
+             cookie_next(&pos, auth_session_cookie(req), sid, sizeof sid);
+             tried++) {
+            auth_hash_token(sid, hash);
+            found = store_session_get(a->store, hash, now, account_id, &csrf) == 0;
+        }
+    }
     sodium_memzero(sid, sizeof sid);
-    if (store_session_get(a->store, hash, now, account_id, &csrf) != 0) return -EACCES;
+    if (!found) return -EACCES;
     struct account acc;
     int rc = store_account_get(a->store, account_id, &acc);
     bool loaded = rc == 0;

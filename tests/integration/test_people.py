@@ -351,6 +351,15 @@ class Sessions(unittest.TestCase):
             self.assertNotIn("Secure", cookie)
             self.assertEqual(b.request("GET", "/api/session").json["user"]["via"], "session")
             self.assertEqual(b.request("GET", "/api/jobs").status, 200)
+            # a cookie of the name that another site of the domain set (a longer Path: the
+            # browser sends it first) neither signs the user out nor stands for them
+            for planted in ("sked_session=; ", "sked_session=bogus; ", "sked_session=%s; " % ("x" * 300)):
+                r = s.request("GET", "/api/session", token=None, headers={"Cookie": planted + b.cookie})
+                self.assertEqual((r.status, r.json["user"]["username"]), (200, "admin"), planted)
+            r = s.request("GET", "/api/session", token=None,
+                          headers={"Cookie": "sked_session=a; sked_session=b; sked_session=c; "
+                                             "sked_session=d; " + b.cookie})
+            self.assertEqual(r.status, 401)  # four are tried, no more
             # changes need the CSRF token
             r = b.request("POST", "/api/jobs", {"title": "t", "task": "quick"}, csrf=False)
             self.assertEqual(r.status, 403)
