@@ -202,6 +202,15 @@ void api_handle(struct http_req *req, void *arg)
     c.api = api;
     c.req = req;
     c.m = &m;
+    static const char *const served[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+    bool known = false;
+    for (size_t k = 0; k < sizeof served / sizeof *served && !known; k++)
+        known = strcmp(req->head.method, served[k]) == 0;
+    if (!known) { /* no route's: not one a path refuses (405) */
+        req->route = "unmatched";
+        api_error(&c, 501, "%s", HTTP_UNKNOWN_METHOD);
+        return;
+    }
     int i = router_match(routes, sizeof routes / sizeof *routes, req->head.method, req->head.path,
                          &m);
     if (i == -405) {
@@ -800,7 +809,7 @@ const char *api_base_url(struct api_ctx *c, char *buf, size_t n)
     if (https || strncasecmp(t, "http://", 7) == 0) {
         scheme = https ? "https://" : "http://";
         host = t + strlen(scheme);
-        hl = strcspn(host, "/?");
+        hl = strcspn(host, "/?#");
     }
     size_t sl = strlen(scheme);
     bool ok = hl > 0 && hl < 200 && sl + hl < n && host_port_len(host, hl) == hl;

@@ -192,11 +192,12 @@ int http_parse_head(const char *buf, size_t len, struct http_head *h, struct sk_
 
     /* request line */
     const char *sp1 = memchr(line, ' ', ll);
-    if (!sp1 || sp1 == line || (size_t)(sp1 - line) >= sizeof h->method)
-        FAIL(400, "request", "malformed request line");
+    if (!sp1 || sp1 == line) FAIL(400, "request", "malformed request line");
     for (const char *p = line; p < sp1; p++)
         if (!is_tchar((unsigned char)*p))
             FAIL(400, "request", "malformed method");
+    if ((size_t)(sp1 - line) >= sizeof h->method) /* longer than any it serves */
+        FAIL(501, "request", HTTP_UNKNOWN_METHOD);
     memcpy(h->method, line, (size_t)(sp1 - line));
     const char *t = sp1 + 1;
     const char *end = line + ll;
@@ -216,16 +217,26 @@ int http_parse_head(const char *buf, size_t len, struct http_head *h, struct sk_
     h->target = text + (t - buf);
     text[sp2 - buf] = '\0';
 
-    /* origin-form path; absolute-form is reduced to its path */
-    const char *path = h->target;
+    /* origin-form path; absolute-form is reduced to its path, which begins where its host
+     * ends, at the first '/', '?' or '#' (RFC 3986 §3.2): "http://h?x=/api/jobs" is "/" */
+    const char *path = h->target, *q;
+    size_t plen;
     if (strncasecmp(path, "http://", 7) == 0 || strncasecmp(path, "https://", 8) == 0) {
-        const char *slash = strchr(strstr(path, "//") + 2, '/');
-        path = slash ? slash : "/";
+        const char *host = strstr(path, "//") + 2;
+        size_t hl = strcspn(host, "/?#");
+        if (hl == 0) FAIL(400, "request", "an absolute request target needs a host");
+        path = host + hl;
+    } else if (path[0] != '/' && (strcmp(path, "*") != 0 || strcmp(h->method, "OPTIONS") != 0)) {
+        FAIL(400, "request", "the request target must start with / (or be * for OPTIONS)");
     }
-    if (path[0] != '/' && strcmp(h->method, "OPTIONS") != 0)
-        FAIL(400, "request", "the request target must start with /");
-    const char *q = strchr(path, '?');
-    size_t plen = q ? (size_t)(q - path) : strlen(path);
+    if (path[0] == '/') {
+        q = strchr(path, '?');
+        plen = q ? (size_t)(q - path) : strlen(path);
+    } else { /* "*" (kept), or an absolute target without a path ("/") */
+        q = path[0] == '?' ? path : NULL;
+        path = path[0] == '*' ? "*" : "/";
+        plen = 1;
+    }
     /* an encoded '/' would make one segment two once decoded (jobs/ID%2Fruns routed as
      * jobs/ID/runs), which a proxy matching paths does not expect: no id or name holds one */
     for (size_t i = 0; i + 2 < plen; i++)
@@ -242,7 +253,7 @@ int http_parse_head(const char *buf, size_t len, struct http_head *h, struct sk_
     h->query = q ? text + (q + 1 - buf) : NULL;
 
     /* headers */
-    bool have_te = false;
+    bool have_te = false, close = false;
     while ((line = next_line(buf, len, &off, &ll)) != NULL && ll > 0) {
         if (line[0] == ' ' || line[0] == '\t')
             FAIL(400, "headers", "folded header lines are not accepted");
@@ -293,12 +304,25 @@ int http_parse_head(const char *buf, size_t len, struct http_head *h, struct sk_
             if (strcasecmp(last, "chunked") != 0) FAIL(501, "headers", "unsupported transfer coding");
             h->chunked = true;
         } else if (strcasecmp(hd->name, "Connection") == 0) {
-            if (strcasestr(hd->value, "close")) h->keep_alive = false;
-            if (strcasestr(hd->value, "keep-alive")) h->keep_alive = true;
+            /* its options, a list of tokens; "close" wins over "keep-alive", in any of the
+             * header's lines (RFC 9112 §9.6) */
+            for (const char *o = hd->value; *o;) {
+                o += strspn(o, " \t,");
+                size_t ol = strcspn(o, " \t,");
+                if (ol == 5 && strncasecmp(o, "close", 5) == 0) close = true;
+                if (ol == 10 && strncasecmp(o, "keep-alive", 10) == 0) h->keep_alive = true;
+                o += ol;
+            }
+        } else if (strcasecmp(hd->name, "Expect") == 0 && *hd->value) {
+            /* the one expectation there is: anything else is 417 (RFC 9110 §10.1.1) */
+            if (strcasecmp(hd->value, "100-continue") != 0)
+                FAIL(417, "headers", "the only expectation served is 100-continue");
+            h->expect_continue = h->minor >= 1; /* no 100 to an HTTP/1.0 client */
         }
     }
     if (have_te && h->content_length >= 0)
         FAIL(400, "headers", "both Transfer-Encoding and Content-Length");
+    if (close) h->keep_alive = false;
     return 0;
 bad_cl:
     FAIL(400, "headers", "invalid Content-Length");
@@ -325,6 +349,9 @@ struct http_conn {
     int64_t began_us;       /* when the first byte of the request being received came, or 0 */
     bool counted;           /* in the server's per_addr */
     bool timed_out;         /* dropped by a timeout (logged so at a stream's end) */
+    /* the client ended its side (a half-close: what it sent is not withdrawn by it): the
+     * requests it sent are answered, then the connection closes */
+    bool read_eof;
     char peer[64];
 };
 
@@ -370,7 +397,9 @@ const char *http_status_text(int status)
     case 411: return "Length Required";
     case 412: return "Precondition Failed";
     case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
     case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
     case 422: return "Unprocessable Content";
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
@@ -499,7 +528,8 @@ static struct evbuffer *conn_out(struct http_conn *c)
     return bufferevent_get_output(c->bev);
 }
 
-/* An error the server answers itself (before any handler); the connection then closes. */
+/* An error the server answers itself (before any handler); the connection then closes. A 401
+ * says how to authenticate (RFC 9110 §11.6.1), as the API's own do. */
 static void conn_error(struct http_conn *c, int status, const char *msg)
 {
     struct buf b = BUF_INIT;
@@ -507,7 +537,10 @@ static void conn_error(struct http_conn *c, int status, const char *msg)
     buf_json_string(&b, msg);
     buf_puts(&b, "}");
     struct evbuffer *out = conn_out(c);
-    write_head(NULL, out, status, "application/json", (int64_t)b.len, false);
+    struct http_req auth = {0};
+    if (status == 401) http_add_header(&auth, "WWW-Authenticate", "Bearer realm=\"sked\"");
+    write_head(&auth, out, status, "application/json", (int64_t)b.len, false);
+    buf_free(&auth.out_headers);
     evbuffer_add(out, b.data, b.len);
     buf_free(&b);
     c->closing = true;
@@ -769,6 +802,11 @@ static void dispatch_request(struct http_conn *c)
         http_reply_error(req, 400, msg);
         return;
     }
+    if (strcmp(req->head.target, "*") == 0) { /* OPTIONS *: the server as a whole */
+        http_add_header(req, "Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+        http_reply(req, 204, NULL, NULL, 0);
+        return;
+    }
     c->srv->fn(req, c->srv->arg);
 }
 
@@ -820,7 +858,10 @@ static void process(struct http_conn *c)
             const char *raw = (const char *)evbuffer_pullup(in, (ssize_t)lim);
             size_t end = head_end(raw, lim);
             if (end == 0) {
-                if (have >= s->lim.max_head) conn_error(c, 431, "request head too large");
+                if (have >= s->lim.max_head) {
+                    if (memchr(raw, '\n', lim)) conn_error(c, 431, "request head too large");
+                    else conn_error(c, 414, "request target too long");
+                }
                 break;
             }
             struct sk_err e = {0};
@@ -864,12 +905,22 @@ static void process(struct http_conn *c)
                 }
             }
             c->state = ST_BODY;
+            /* the client waits for this before it sends the body (RFC 9110 §10.1.1) */
+            if (c->head.expect_continue && c->head.content_length > 0 &&
+                evbuffer_get_length(in) < (size_t)c->head.content_length)
+                evbuffer_add(conn_out(c), "HTTP/1.1 100 Continue\r\n\r\n", 25);
         }
         size_t need = c->head.content_length > 0 ? (size_t)c->head.content_length : 0;
         if (evbuffer_get_length(in) < need) break;
         dispatch_request(c);
     }
     c->processing = false;
+    /* every whole request of a client that ended its side answered (or being answered): the
+     * connection closes once the answers are out; a part of one will not be completed */
+    if (c->read_eof && !c->req && !c->held && !c->closing) {
+        c->closing = true;
+        conn_out(c); /* its flush closes it */
+    }
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
@@ -915,7 +966,7 @@ static void on_write(struct bufferevent *bev, void *arg)
          * this may be the flush after the iteration's commit, and their writes must share the
          * next one before their answers leave */
         c->held = false;
-        bufferevent_enable(bev, EV_READ);
+        if (!c->read_eof) bufferevent_enable(bev, EV_READ);
         bufferevent_trigger(bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
     }
 }
@@ -924,8 +975,19 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     (void)bev;
     struct http_conn *c = arg;
-    if (what & BEV_EVENT_TIMEOUT && (what & BEV_EVENT_READING) && !c->req && !c->closing &&
-        evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+    bool reading = (what & BEV_EVENT_READING) != 0;
+    bool answering = c->req && !c->req->streaming; /* a handler has the request */
+    if (reading && (what & BEV_EVENT_TIMEOUT) && answering) {
+        /* the time a handler takes is not the client's: it waits for the answer */
+        bufferevent_enable(c->bev, EV_READ);
+        return;
+    }
+    if (reading && (what & BEV_EVENT_EOF) && !c->closing && (answering || c->held)) {
+        c->read_eof = true; /* answered first; process() then closes */
+        return;
+    }
+    if (what & BEV_EVENT_TIMEOUT && reading && !c->req && !c->closing &&
+        (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 || c->state == ST_BODY)) {
         conn_error(c, 408, "request not received in time");
         struct timeval wt = {c->srv->lim.write_timeout_s, 0};
         bufferevent_set_timeouts(c->bev, NULL, &wt);

@@ -44,10 +44,14 @@ struct http_head {
     int64_t content_length; /* -1 when absent */
     bool chunked;
     bool keep_alive;
+    bool expect_continue; /* Expect: 100-continue from an HTTP/1.1 client */
 };
 
+/* What a 501 for a method the server does not know says (RFC 9110 §9.1). */
+#define HTTP_UNKNOWN_METHOD "unknown method (GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS are served)"
+
 /* Parses a request head (the bytes up to and including the blank line). Returns 0, or the
- * HTTP status to answer (400, 431, 501, 505) with the reason in e. */
+ * HTTP status to answer (400, 417, 431, 501, 505) with the reason in e. */
 int http_parse_head(const char *buf, size_t len, struct http_head *h, struct sk_err *e);
 void http_head_release(struct http_head *h);
 /* Percent-decodes s[0..n) ('+' as space when form); -1 when an escape is bad, -2 when one

@@ -136,6 +136,7 @@ class BadInput(ApiCase):
             sock.close()
         self.assertTrue(answer.startswith(b"HTTP/1.1 401"), answer[:200])
         self.assertIn(b"a body of more than 65536 bytes is read only from a signed-in client", answer)
+        self.assertIn(b"\r\nWWW-Authenticate: Bearer realm=\"sked\"\r\n", answer)
         # a wrong token is no better
         sock = socket.create_connection(("127.0.0.1", self.s.port), timeout=10)
         try:
@@ -2081,6 +2082,110 @@ class Connections(ApiCase):
             self.assertTrue(tail.startswith(b"HTTP/1.1 200 OK\r\n"), tail[:100])
         finally:
             sock.close()
+
+    def test_a_client_that_ends_its_side_is_answered(self):
+        """A client may close its side once it has sent its requests (a half-close, as socat,
+        nc -N or an HTTP/1.0 script do): every request it sent is answered, in order, those
+        answered off the loop too, and then the connection closes."""
+        auth = b"Authorization: Bearer " + TOKEN.encode() + b"\r\n"
+        one = b"GET /api/jobs HTTP/1.0\r\n" + auth + b"\r\n"
+        (status, _, body), = parse_responses(self.s.raw(one, shut_write=True))
+        self.assertEqual(status, 200)
+        self.assertIn("hits", json.loads(body))
+        login = json.dumps({"username": "nobody", "password": "not-a-password"}).encode()
+        many = (b"GET /api/queues HTTP/1.1\r\nHost: x\r\n" + auth + b"\r\n" +
+                b"POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(login) + login +
+                b"GET /api/jobs?size=1 HTTP/1.1\r\nHost: x\r\n" + auth + b"\r\n" +
+                b"GET /api/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n" * 8 +
+                b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        responses = parse_responses(self.s.raw(many, shut_write=True))
+        self.assertEqual([r[0] for r in responses], [200, 401, 200] + [200] * 8 + [200])
+        self.assertEqual(json.loads(responses[-1][2]), {"status": "ok"})
+
+    def test_expect_100_continue(self):
+        """A client that asks to be told before it sends its body (Expect: 100-continue) is
+        told; an expectation not served is 417."""
+        body = json.dumps({"title": "after a 100", "task": "t"}).encode()
+        head = (b"POST /api/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + TOKEN.encode() +
+                b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                b"Expect: 100-continue\r\nConnection: close\r\n\r\n" % len(body))
+        sock = socket.create_connection(("127.0.0.1", self.s.port), timeout=10)
+        try:
+            sock.sendall(head)
+            self.assertEqual(sock.recv(100), b"HTTP/1.1 100 Continue\r\n\r\n")
+            sock.sendall(body)
+            (status, _, doc), = parse_responses(skedtest.read_to_close(sock))
+        finally:
+            sock.close()
+        self.assertEqual((status, json.loads(doc)["title"]), (201, "after a 100"))
+        r = self.s.raw(b"POST /api/jobs HTTP/1.1\r\nHost: x\r\nExpect: something\r\n"
+                       b"Content-Length: 2\r\n\r\n{}")
+        (status, _, doc), = parse_responses(r)
+        self.assertEqual(status, 417)
+        self.assertIn("100-continue", json.loads(doc)["message"])
+
+    def test_the_statuses_of_the_http_layer(self):
+        """A method the server does not serve is 501 (one a path does not take, 405); a request
+        target too long is 414; OPTIONS * describes the server; an absolute target's path is
+        never taken from its query."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.s.port, timeout=10)
+        try:
+            for method, path, status, says in (("BREW", "/coffee", 501, "unknown method"),
+                                               ("PROPFIND", "/api/jobs", 501, "unknown method"),
+                                               ("DELETE", "/api/tasks", 405, "not allowed here")):
+                conn.request(method, path, headers={"Authorization": "Bearer " + TOKEN})
+                r = conn.getresponse()
+                doc = json.loads(r.read())
+                self.assertEqual((r.status, doc["status"]), (status, status), (method, doc))
+                self.assertIn(says, doc["message"])
+        finally:
+            conn.close()
+        (status, _, doc), = parse_responses(self.s.raw(b"GET /" + b"a" * 17000 + b" HTTP/1.1\r\n\r\n"))
+        self.assertEqual((status, json.loads(doc)["message"]), (414, "request target too long"))
+        (status, headers, _), = parse_responses(self.s.raw(b"OPTIONS * HTTP/1.1\r\nHost: x\r\n"
+                                                           b"Connection: close\r\n\r\n"))
+        self.assertEqual((status, headers["allow"]), (204, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"))
+        job = self.job()
+        (status, _, doc), = parse_responses(self.s.raw(
+            b"GET http://evil.example?x=/api/jobs/" + job["id"].encode() + b" HTTP/1.1\r\nHost: x\r\n"
+            b"Authorization: Bearer " + TOKEN.encode() + b"\r\nConnection: close\r\n\r\n"))
+        self.assertEqual(status, 200)  # "/": the web admin's page, not the job
+        self.assertNotIn(job["id"].encode(), doc)
+        self.assertIn(b"<!doctype html>", doc)
+        (status, headers, _), = parse_responses(self.s.raw(
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close, keep-alive\r\n\r\n"))
+        self.assertEqual((status, headers["connection"]), (200, "close"))
+
+
+class SlowAnswers(unittest.TestCase):
+    """A server whose clients have a second to send a request and to read an answer."""
+
+    def test_an_answer_that_takes_longer_than_the_timeout_still_comes(self):
+        """The time a request takes to answer is not the client's: sign-ins, whose password
+        checks run one at a time, answered after more than the timeout were dropped unanswered."""
+        with Sked(tasks=TASKS, args=FAST + ["--http-timeout", "1s"]) as s:
+            def req(i):  # each its own name: five tries of one are refused at once (429)
+                body = json.dumps({"username": "nobody%d" % i, "password": "not-a-password"}).encode()
+                return (b"POST /api/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            socks = [socket.create_connection(("127.0.0.1", s.port), timeout=30) for _ in range(15)]
+            started = time.monotonic()
+            for i, sock in enumerate(socks):
+                sock.sendall(req(i))
+            answers = [skedtest.read_to_close(sock) for sock in socks]
+            took = time.monotonic() - started
+            statuses = [parse_responses(a)[0][0] if a else None for a in answers]
+            self.assertEqual(statuses, [401] * 15, statuses)
+            self.assertGreater(took, 1, "the checks did not outlast the timeout: the test proves nothing")
+
+    def test_a_head_whose_body_never_comes_is_408(self):
+        with Sked(tasks=TASKS, args=FAST + ["--http-timeout", "1s"]) as s:
+            r = s.raw(b"POST /api/schedules/preview HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                      TOKEN.encode() + b"\r\nContent-Length: 50\r\n\r\n", timeout=10)
+            (status, _, doc), = parse_responses(r)
+            self.assertEqual((status, json.loads(doc)["message"]), (408, "request not received in time"))
+
 
 class HeldPipeline(unittest.TestCase):
     def test_a_held_requests_write_is_on_disk_before_its_answer_leaves(self):
