@@ -387,7 +387,11 @@ void worker_exited(struct active *a, int wstatus)
             }
         }
     }
-    for (int i = 0; i < 4; i++) close_fd(a, i);
+    /* a pipe still held (by a process of the group, killed but not yet gone, or one that
+     * escaped it): what it held so far ends its stream, the last unfinished line too */
+    for (int i = FD_OUT; i <= FD_STATUS; i++)
+        if (a->fd[i] >= 0) at_eof(a, i);
+    close_fd(a, FD_IN);
     char why[512];
     int failed = launch_failed(a->launch, why, sizeof why);
     launch_end(a->launch, true);

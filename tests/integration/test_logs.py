@@ -954,6 +954,46 @@ printf '\033[31m{"esc":1}\n' >&3
             self.assertIn("\\u001b", warnings[4].split("; the line: ", 1)[0])
             self.assertFalse([w for w in warnings if "\x1b" in w], warnings)
 
+    def test_an_output_nested_too_deep_is_ignored(self):
+        """An output nests at most 100 levels, as arguments do: run and job lists hold it
+        further down, and sked's own client (jansson, 2048 levels) failed on every list that
+        showed such a run, Python's json and jq on far less."""
+        task = sh_task("deep", r"""
+python3 -c 'import os; os.write(3, b"{\"output\":" + b"[" * 2045 + b"]" * 2045 + b"}\n")'
+python3 -c 'import os; os.write(3, b"{\"output\":" + b"[" * 99 + b"1" + b"]" * 99 + b"}\n")'
+python3 -c 'import os; os.write(3, b"{\"output\":" + b"[" * 101 + b"]" * 101 + b"}\n")'
+""")
+        with Sked(tasks={"deep.json": task}, args=FAST) as s:
+            done = s.wait_run(s.run_job(s.create_job("deep")["id"]))
+            out, depth = done["output"], 0
+            while isinstance(out, list):
+                out, depth = out[0], depth + 1
+            self.assertEqual((done["status"], out, depth), ("SUCCESS", 1, 99), done["status"])
+            warnings = [l["message"] for l in s.all_logs(done) if l["level"] == "WARNING"]
+            self.assertEqual(len(warnings), 2, warnings)
+            for w in warnings:
+                self.assertTrue(w.startswith("ignored status line: output: nested deeper than 100 "
+                                             "levels; pass such a value as JSON text in a string"), w)
+            self.assertEqual(s.get("/api/jobs").status, 200)
+
+    def test_the_last_words_of_a_task_whose_pipes_are_still_held(self):
+        """A task's last unfinished line, on stdout, stderr and fd 3, is kept when it ends while
+        a process it started still holds its pipes (killed with its group as the task ends)."""
+        task = sh_task("held", r"""
+sleep 100 &
+printf '{"message":"final"}' >&3
+printf 'fatal: disk full' >&2
+printf 'last words'
+exit 1
+""")
+        with Sked(tasks={"held.json": task}, args=FAST) as s:
+            done = s.wait_run(s.run_job(s.create_job("held")["id"]))
+            self.assertEqual((done["status"], done["message"]),
+                             ("FAILED", "exited with status 1: final\nfatal: disk full"))
+            lines = {(l["stream"], l["message"]) for l in s.all_logs(done)}
+            self.assertIn(("stdout", "last words"), lines)
+            self.assertIn(("stderr", "fatal: disk full"), lines)
+
     def test_a_crlf_line_of_exactly_16_KiB_is_one_line(self):
         task = skedtest.task_file("crlf", ["python3", "-c", r"""
 import sys
