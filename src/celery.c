@@ -918,6 +918,8 @@ static char *failure_message(const char *exc_type, const char *exc_message, cons
 
 static json_t *capped_output(json_t *result)
 {
+    if (json_depth(result, RUN_OUTPUT_MAX_DEPTH) > RUN_OUTPUT_MAX_DEPTH) /* see model.h */
+        return json_pack("{s:b,s:i}", "truncated", 1, "nested_deeper_than", RUN_OUTPUT_MAX_DEPTH);
     char *text = json_dump(result);
     size_t n = strlen(text);
     free(text);

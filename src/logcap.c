@@ -301,6 +301,13 @@ int logcap_status_parse(const char *line, size_t n, struct status_update *u, str
             }
             u->message = cut_copy(json_string_value(v), 64 * 1024);
         } else if (strcmp(k, "output") == 0) {
+            if (json_depth(v, RUN_OUTPUT_MAX_DEPTH) > RUN_OUTPUT_MAX_DEPTH) {
+                rc = sk_err_set(e, -EINVAL, "output",
+                                "nested deeper than %d levels; pass such a value as JSON text in "
+                                "a string",
+                                RUN_OUTPUT_MAX_DEPTH);
+                goto out;
+            }
             u->output = json_incref(v);
         } else {
             rc = sk_err_set(e, -EINVAL, k, "unknown key (progress, entries, message, output)");

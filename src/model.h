@@ -101,6 +101,11 @@ struct user_ref {
     char *name;
 };
 
+/* The deepest a run's output may nest, as its arguments (ARGS_MAX_DEPTH): every run list and
+ * job list holds it a few levels further down, and JSON parsers stop at some depth (jansson at
+ * 2048, sked's own client with it; Python's json and jq far sooner). */
+#define RUN_OUTPUT_MAX_DEPTH 100
+
 struct run {
     int64_t rid; /* store-internal row number; 0 before insert */
     char id[UUID_STR_LEN];
@@ -116,7 +121,7 @@ struct run {
     char *message;
     int exit_code;
     bool has_exit_code;
-    json_t *output;   /* NULL when none */
+    json_t *output;   /* NULL when none; nested RUN_OUTPUT_MAX_DEPTH levels at most */
     json_t *progress; /* {"done":n,"total":n} or NULL */
     int64_t total_entries, inserted_entries, updated_entries, errored_entries;
     int attempt;

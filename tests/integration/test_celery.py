@@ -270,6 +270,10 @@ class Outcomes(unittest.TestCase):
         self.assertEqual(run["status"], "FAILED", run)
         self.assertTrue(run["message"].startswith("ValueError: bad\ufffdbyte \ufffd"), run)
         self.assertNotIn("celery.bad_result", s.server_log())
+        # nested past what a run's output may hold (run lists hold it further down)
+        run = s.wait_run(s.run_job(s.create_job("odd", args={"kind": "deep"})["id"]), timeout=30)
+        self.assertEqual((run["status"], run["output"]),
+                         ("SUCCESS", {"truncated": True, "nested_deeper_than": 100}), run["status"])
 
     def test_a_log_line_longer_than_its_cap_is_cut_between_characters(self):
         """An exception message of 5,000 "é" (two bytes each) after an "x": its lines in the

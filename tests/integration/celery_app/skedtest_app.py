@@ -107,9 +107,15 @@ def flaky(self, fails=2, since=None):
 @app.task(name="skedtest_app.odd")
 def odd(kind, since=None):
     """What Python's json writes and strict JSON has not: a float's nan and infinities in the
-    result ("floats"), or a NUL and undecodable bytes in an exception's message ("bytes")."""
+    result ("floats"), a result nested 150 levels ("deep"), or a NUL and undecodable bytes in an
+    exception's message ("bytes")."""
     if kind == "floats":
         return {"nan": float("nan"), "inf": float("inf"), "ninf": float("-inf")}
+    if kind == "deep":  # nested 150 levels: past what a run's output may hold
+        out = []
+        for _ in range(149):
+            out = [out]
+        return out
     raise ValueError("bad\x00byte " + b"\xff".decode("utf-8", "surrogateescape"))
 
 
