@@ -326,24 +326,27 @@ void api_job_apply(const struct taskset *ts, const struct config *cfg, json_t *b
         else
             j->catchup = p;
     }
+    /* whole numbers as arguments and schedules read them: 5.0 (JavaScript's, Python's float)
+     * is 5 */
     json_t *cl = json_object_get(body, "catchup_limit");
+    json_int_t whole;
     if (cl || full) {
         if (!cl)
             j->catchup_limit = 100;
-        else if (!json_is_integer(cl) || json_integer_value(cl) < 1 || json_integer_value(cl) > 10000)
+        else if (!json_whole(cl, &whole) || whole < 1 || whole > 10000)
             json_errs_add(errs, "catchup_limit", "must be a whole number from 1 to 10000");
         else
-            j->catchup_limit = (int)json_integer_value(cl);
+            j->catchup_limit = (int)whole;
     }
 
     json_t *mr = json_object_get(body, "max_retries");
     if (mr || full) {
         if (!mr || json_is_null(mr))
             j->max_retries = 0;
-        else if (!json_is_integer(mr) || json_integer_value(mr) < 0 || json_integer_value(mr) > 100)
+        else if (!json_whole(mr, &whole) || whole < 0 || whole > 100)
             json_errs_add(errs, "max_retries", "must be a whole number from 0 to 100");
         else
-            j->max_retries = (int)json_integer_value(mr);
+            j->max_retries = (int)whole;
     }
     json_t *rb = json_object_get(body, "retry_backoff");
     if (rb || full) {

@@ -85,10 +85,11 @@ void api_schedules_preview(struct api_ctx *c)
     int64_t count = 5;
     json_t *cj = json_object_get(body, "count");
     if (cj && !json_is_null(cj)) {
-        if (!json_is_integer(cj) || json_integer_value(cj) < 1 || json_integer_value(cj) > 100)
+        json_int_t n;
+        if (!json_whole(cj, &n) || n < 1 || n > 100) /* 5.0 is 5, as everywhere */
             json_errs_add(errs, "count", "must be a whole number from 1 to 100");
         else
-            count = json_integer_value(cj);
+            count = n;
     }
     if (json_array_size(errs)) {
         json_decref(body);

@@ -150,6 +150,16 @@ class BadInput(ApiCase):
         self.assertEqual(r.status, 400, r)
         self.assertIn("description", [e["field"] for e in r.json["errors"]])
 
+    def test_a_whole_number_written_as_a_real_is_whole(self):
+        """5.0 (JavaScript's and Python's floats send whole numbers so) is 5 in every whole
+        number field, as in arguments and schedules; 5.5 is refused."""
+        job = self.job(max_retries=5.0, catchup_limit=1e1)
+        self.assertEqual((job["max_retries"], job["catchup_limit"]), (5, 10))
+        r = self.s.post("/api/schedules/preview", {"schedule": {"type": "interval", "hours": 1}, "count": 2.0})
+        self.assertEqual((r.status, len(r.json["times"])), (200, 2), r)
+        self.assertError(self.s.post("/api/jobs", {"title": "x", "task": "t", "max_retries": 5.5}), 400,
+                         "max_retries", "must be a whole number from 0 to 100")
+
     def test_a_whole_number_past_64_bits_is_said_of_its_field(self):
         """A number sked cannot hold is said of its field: too large or too small as it is,
         and of whole numbers only when it is written as one."""
