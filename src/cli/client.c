@@ -529,6 +529,28 @@ static int transport_error(const struct client *c, const char *url, CURLcode rc,
     return EXIT_UNREACHABLE;
 }
 
+/* A proxy's answer that sked behind it does not answer (502, 503, 504 without the API's JSON:
+ * sked's own 503, the store failed, has it): a server that is down, as a refused connection
+ * is, not a refusal. */
+static bool gateway_down(long status, const struct buf *body)
+{
+    if (status != 502 && status != 503 && status != 504) return false;
+    struct sk_err e = {0};
+    json_t *v = body->len ? json_parse(body->data, body->len, "body", &e) : NULL;
+    bool sked = json_str(v, "message") != NULL;
+    json_decref(v);
+    return !sked;
+}
+
+static int gateway_error(const char *url, long status)
+{
+    fprintf(stderr, "sked: the proxy in front of %s answered HTTP %ld: sked behind it does not "
+                    "answer\n",
+            url, status);
+    fputs("sked: check that `sked serve` is running behind the proxy, then try again\n", stderr);
+    return EXIT_UNREACHABLE;
+}
+
 static int too_big(const char *url)
 {
     fprintf(stderr, "sked: the answer from %s is larger than %u MiB; refused\n", url,
@@ -783,6 +805,8 @@ static int call(const struct client *c, const char *method, const char *path, co
         rc = too_big(url);
     } else if (cc != CURLE_OK) {
         rc = transport_error(c, url, cc, errbuf);
+    } else if ((status < 200 || status > 299) && gateway_down(status, &sink.data)) {
+        rc = quiet ? EXIT_UNREACHABLE : gateway_error(url, status);
     } else if (status < 200 || status > 299) {
         rc = quiet ? EXIT_FAIL : refused(status, &sink.data, c);
     } else if (sink.data.len && out) {
@@ -953,6 +977,8 @@ int client_stream(const struct client *c, const char *path, sse_fn fn, void *arg
         rc = s.started                              ? CLIENT_STREAM_BROKEN
              : resuming && cc == CURLE_COULDNT_CONNECT ? CLIENT_STREAM_DOWN
                                                        : transport_error(c, url, cc, errbuf);
+    else if (status != 200 && gateway_down(status, &s.err.data))
+        rc = resuming ? CLIENT_STREAM_DOWN : gateway_error(url, status); /* restarting, behind a proxy */
     else if (status != 200)
         rc = refused(status, &s.err.data, c);
     buf_free(&s.err.data);

@@ -167,7 +167,8 @@ int client_get_quiet(const struct client *c, json_t **out, const char *fmt, ...)
  * stop with. Returns 0 when the server ended the stream; CLIENT_STREAM_BROKEN, having printed
  * nothing, when the connection broke after the stream had started (the caller may reconnect);
  * CLIENT_STREAM_DOWN, having printed nothing, when resuming and the server cannot be connected
- * to (it may be restarting); else a printed failure's exit code.
+ * to, or a proxy in front of it says it does not answer (it may be restarting); else a printed
+ * failure's exit code.
  */
 #define CLIENT_STREAM_BROKEN (-1)
 #define CLIENT_STREAM_DOWN (-2)

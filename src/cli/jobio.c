@@ -145,6 +145,7 @@ int job_export(int argc, char **argv)
     json_t *doc = json_pack("{s:s,s:i,s:s,s:O}", "format", FORMAT, "version", FORMAT_VERSION,
                             "exported", now, "jobs", out);
     const char *path = opts_get(&o, O_OUT);
+    if (path && strcmp(path, "-") == 0) path = NULL; /* -o -: standard output, as import - reads */
     FILE *f = path ? open_private(path) : stdout;
     if (!f) {
         fprintf(stderr, "sked job export: cannot write %s: %s\n", path, strerror(errno));

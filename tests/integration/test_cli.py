@@ -822,6 +822,10 @@ class TestExportImport(CliCase):
         with open(path) as f:
             doc = json.load(f)
         self.assertEqual((doc["format"], doc["version"]), ("sked-jobs", 1))
+        # -o - is standard output, as import - reads standard input (it made a file "-")
+        piped = json.loads(self.ok("job", "export", "-o", "-"))
+        self.assertEqual([j["id"] for j in piped["jobs"]], [j["id"] for j in doc["jobs"]])
+        self.assertFalse(os.path.exists("-"))
         by_title = {j["title"]: j for j in doc["jobs"]}
         self.assertEqual(by_title["Export: harvest"]["on_success"], [reindex["id"]])
         self.assertEqual(by_title["Export: reindex"]["notification_webhooks"],
@@ -2629,6 +2633,92 @@ class TestFollowAcrossARestart(unittest.TestCase):
             self.assertIn("trying again", err)
             self.assertIn("FAILED", out)
             self.assertEqual(out.count("started"), 1, out)
+
+
+    def test_logs_f_waits_for_a_server_restarting_behind_a_proxy(self):
+        """Behind a proxy, a restarting sked is a 502 page, not a refused connection: logs -f
+        waits for it as for a server that does not answer (it gave up at once, exit 1), and a
+        command meanwhile exits 3, unreachable."""
+        port = skedtest.free_port()
+        proxy = GatewayProxy(port)
+        self.addCleanup(proxy.close)
+        tasks = {"long.json": skedtest.sh_task("long", "echo started; sleep 30")}
+        with Sked(tasks=tasks, args=["--listen", "127.0.0.1:%d" % port]) as s:
+            run = s.run_job(s.create_job("long")["id"])
+            skedtest.wait_for(lambda: any("started" in l["message"] for l in s.all_logs(run)))
+            env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+            env.update(SKED_URL=proxy.url, SKED_TOKEN=skedtest.TOKEN)
+            follow = subprocess.Popen([skedtest.BIN, "logs", run["id"], "-f"], env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(1)
+            s.kill9()
+            p = subprocess.run([skedtest.BIN, "job", "list"], env=env, capture_output=True,
+                               text=True, timeout=60)
+            self.assertEqual(p.returncode, 3, p)
+            self.assertIn("answered HTTP 502: sked behind it does not answer", p.stderr)
+            time.sleep(2.5)
+            s.start()
+            out, err = follow.communicate(timeout=60)
+            self.assertEqual(follow.returncode, 1, (out, err))  # the run was lost: FAILED
+            self.assertIn("trying again", err)
+            self.assertIn("FAILED", out)
+            self.assertGreater(proxy.bad_gateways, 0)
+
+
+class GatewayProxy:
+    """A reverse proxy before sked on port, as nginx is: the bytes of each connection passed
+    on, and a 502 page when sked does not take the connection."""
+
+    def __init__(self, port):
+        import socket
+        self.port, self.bad_gateways = port, 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=self.serve, args=(conn,), daemon=True).start()
+
+    def serve(self, conn):
+        import socket
+        import select
+        try:
+            up = socket.create_connection(("127.0.0.1", self.port))
+        except OSError:
+            self.bad_gateways += 1
+            page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+            try:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\n"
+                             b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(page) + page)
+            except OSError:
+                pass
+            conn.close()
+            return
+        try:
+            while True:
+                ready = select.select([conn, up], [], [], 60)[0]
+                if not ready:
+                    return
+                for src, dst in ((conn, up), (up, conn)):
+                    if src in ready:
+                        data = src.recv(65536)
+                        if not data:
+                            return
+                        dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            up.close()
+            conn.close()
+
+    def close(self):
+        self.sock.close()
 
 
 def pty_until(master, seen, done, timeout=30):
