@@ -27,9 +27,19 @@ static int set_once(const struct opts *o, json_t *doc, const char *key, int id, 
     const char *v = opts_get(o, id);
     const json_t *own = json_object_get(doc, key);
     if (!v) return 0;
-    if (own && !(json_is_string(own) && strcmp(json_string_value(own), v) == 0))
+    /* a jitter is a duration: 5m and 300s are one, and what is none is said here (exit 2) */
+    bool dur = strcmp(key, "jitter") == 0;
+    int64_t ms, own_ms;
+    const char *why;
+    if (dur && duration_parse(v, &ms, &why) != 0)
+        return usage_error(o, "--%s: %s", opt_name(o, id), why);
+    bool same = json_is_string(own) &&
+                (dur ? duration_parse(json_string_value(own), &own_ms, &why) == 0 && own_ms == ms
+                     : strcmp(json_string_value(own), v) == 0);
+    if (own && !same)
         return usage_error(o, "--%s %s and the %s of %s differ: give the %s once", opt_name(o, id),
                            v, key, where, noun);
+    if (own) return 0; /* as written there */
     json_object_set_new(doc, key, json_string(v));
     return 0;
 }

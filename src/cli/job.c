@@ -182,13 +182,20 @@ static int opt_arg_pairs(const struct opts *o, json_t *args)
     return 0;
 }
 
-/* A whole-number option as JSON: a number when it is one, else the text, for the server to
- * refuse in its words (named by the option, see client.c). */
-static json_t *opt_number(const char *v)
+/* A whole-number option into b's field: what is no whole number is a usage error (exit 2);
+ * its range is the server's to check, which names the option in what it refuses (client.c). */
+static int opt_whole(const struct opts *o, int id, const char *field, json_t *b)
 {
+    const char *v = opts_get(o, id);
+    if (!v) return 0;
     char *end;
+    errno = 0;
     long long n = strtoll(v, &end, 10);
-    return *v && !*end ? json_integer(n) : json_string(v);
+    if (!*v || *end || errno == ERANGE)
+        return usage_error(o, "--%s: expected a whole number, such as 3, not '%s'", opt_name(o, id),
+                           v);
+    json_object_set_new(b, field, json_integer(n));
+    return 0;
 }
 
 /* A list option (repeatable, or with commas when split) as a JSON array of strings; "none"
@@ -257,12 +264,14 @@ static int opt_duration(const struct opts *o, int id, const char *field, const c
     const char *v = opts_get(o, id), *why;
     int64_t ms;
     if (!v) return 0;
-    if (strcmp(v, word) == 0) {
+    if (word && strcmp(v, word) == 0) {
         json_object_set_new(b, field, json_null());
         return 0;
     }
-    if (duration_parse(v, &ms, &why) != 0)
+    if (duration_parse(v, &ms, &why) != 0) {
+        if (!word) return usage_error(o, "--%s: %s", opt_name(o, id), why);
         return usage_error(o, "--%s: %s, or '%s' for %s", opt_name(o, id), why, word, meaning);
+    }
     json_object_set_new(b, field, json_string(v));
     return 0;
 }
@@ -760,8 +769,6 @@ static int job_body(const struct opts *o, const json_t *job, json_t **out)
                    {O_TASK, "task"},
                    {O_DESC, "description"},
                    {O_QUEUE, "default_queue"},
-                   {O_BACKOFF, "retry_backoff"},
-                   {O_ALERT, "alert_after"},
                    {O_OVERLAP, "overlap"},
                    {O_CATCHUP, "catchup"}};
     for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
@@ -775,17 +782,15 @@ static int job_body(const struct opts *o, const json_t *job, json_t **out)
         json_object_set_new(b, strings[i].field, s);
     }
     if ((rc = opt_duration(o, O_TIMEOUT, "timeout", "none", "the job type's timeout", b)) ||
-        (rc = opt_duration(o, O_RETENTION, "retention", "default", "the server's retention", b)))
+        (rc = opt_duration(o, O_RETENTION, "retention", "default", "the server's retention", b)) ||
+        (rc = opt_duration(o, O_BACKOFF, "retry_backoff", NULL, NULL, b)) ||
+        (rc = opt_duration(o, O_ALERT, "alert_after", "none", "never", b)) ||
+        (rc = opt_whole(o, O_RETRIES, "max_retries", b)) ||
+        (rc = opt_whole(o, O_CATCHUP_LIMIT, "catchup_limit", b)))
         goto fail;
     if (opts_has(o, O_ACTIVE) || opts_has(o, O_INACTIVE))
         json_object_set_new(b, "active", json_boolean(opts_has(o, O_ACTIVE)));
     /* the policies: the server checks them and names the option in what it refuses */
-    const char *alert = opts_get(o, O_ALERT);
-    if (alert && strcmp(alert, "none") == 0) json_object_set_new(b, "alert_after", json_null());
-    if (opts_get(o, O_RETRIES))
-        json_object_set_new(b, "max_retries", opt_number(opts_get(o, O_RETRIES)));
-    if (opts_get(o, O_CATCHUP_LIMIT))
-        json_object_set_new(b, "catchup_limit", opt_number(opts_get(o, O_CATCHUP_LIMIT)));
     if (opts_has(o, O_NOTIFY_ON))
         json_object_set_new(b, "notification_statuses", opt_list(o, O_NOTIFY_ON, true));
     if (opts_has(o, O_NOTIFY_EMAIL))
@@ -1107,6 +1112,12 @@ static int job_backfill(int argc, char **argv)
     if (!opts_get(&o, O_FROM) || !opts_get(&o, O_STEP)) {
         rc = usage_error(&o, "give --from (where the first window starts) and --step (each "
                              "window's length, such as 1d)");
+        goto out;
+    }
+    int64_t step_ms;
+    const char *why;
+    if (duration_parse(opts_get(&o, O_STEP), &step_ms, &why) != 0) {
+        rc = usage_error(&o, "--step: %s", why);
         goto out;
     }
     if ((rc = job_resolve(&o.cl, o.arg, &job))) goto out;

@@ -597,13 +597,19 @@ class TestJobs(CliCase):
         # the server checks them, and its refusals name the options
         p = self.cli("job", "update", job["id"], "--retries", "500", "--overlap", "sometimes",
                      "--notify-email", "not an address", "--retry-backoff", "2h",
-                     "--catchup-limit", "many")
+                     "--catchup-limit", "0")
         self.assertEqual(p.returncode, 1, p)
         for line in ("  --retries: must be a whole number from 0 to 100\n",
                      "  --overlap: must be allow, skip, queue_one or cancel_previous\n",
                      "  --notify-email: 'not an address' is not an e-mail address",
                      "  --retry-backoff: at most 1h", "  --catchup-limit: must be a whole number"):
             self.assertIn(line, p.stderr)
+        # what is no number or no duration at all is a usage error, said before asking
+        for flag, value, says in (("--retries", "abc", "--retries: expected a whole number, such as 3"),
+                                  ("--catchup-limit", "many", "--catchup-limit: expected a whole number"),
+                                  ("--retries", "99999999999999999999", "--retries: expected a whole number"),
+                                  ("--retry-backoff", "soon", "--retry-backoff: expected a duration")):
+            self.usage_fails("job", "update", job["id"], flag, value, expect=says)
         p = self.cli("job", "update", job["id"], "--on-success", "With policies")
         self.assertEqual(p.returncode, 1, p)
         self.assertIn("  --on-success: a job cannot start itself\n", p.stderr)
@@ -1123,6 +1129,8 @@ class TestRuns(CliCase):
                          r"(?m)^Window +Mar 03 00:00 to Mar 03 06:00$")
         self.usage_fails("job", "backfill", "Backfill me", "--from", "2026-03-01",
                          expect="give --from (where the first window starts) and --step")
+        self.usage_fails("job", "backfill", "Backfill me", "--from", "2026-03-01", "--step", "daily",
+                         expect="--step: expected a duration")
         p = self.cli("job", "backfill", "Backfill me", "--from", "2026-03-01", "--step", "1s")
         self.assertEqual(p.returncode, 1, p)
         self.assertIn("at most 1000 a backfill", p.stderr)
@@ -1138,9 +1146,8 @@ class TestRuns(CliCase):
         self.assertRegex(out, r"(?m)^Alert +after 1d2h without a success$")
         self.ok("job", "update", job["id"], "--alert-after", "none")
         self.assertRegex(self.ok("job", "show", job["id"]), r"(?m)^Alert +none$")
-        p = self.cli("job", "update", job["id"], "--alert-after", "soon")
-        self.assertEqual(p.returncode, 1, p)
-        self.assertIn("--alert-after: expected a duration", p.stderr)
+        self.usage_fails("job", "update", job["id"], "--alert-after", "soon",
+                         expect="--alert-after: expected a duration")
 
     def test_job_stop(self):
         job = self.create("Stop them", "reindex", "--arg", "steps=600", "--arg", "step_seconds=0.1")
@@ -3043,10 +3050,13 @@ class TestOptionsNamedAsTyped(CliCase):
         self.usage_fails("job", "schedule", job["id"], "--crontab", "minute=0 jitter=5m",
                          "--jitter", "10m",
                          expect="--jitter 10m and the jitter of --crontab differ: give the jitter once")
+        self.usage_fails("job", "schedule", job["id"], "--cron", "@daily", "--jitter", "bad",
+                         expect="--jitter: expected a duration")
         self.assertIsNone(self.s.get("/api/jobs/" + job["id"]).json["schedule"])
+        # the same jitter written two ways is one
         done = self.ok_json("job", "schedule", job["id"], "--crontab",
                             "timezone=Europe/Paris minute=0 hour=3 jitter=5m", "--tz",
-                            "Europe/Paris", "--json")
+                            "Europe/Paris", "--jitter", "300s", "--json")
         self.assertEqual((done["schedule"]["timezone"], done["schedule"]["jitter"]),
                          ("Europe/Paris", "5m"))
         self.assertIn("timezone=ZONE and jitter=DURATION", self.ok("job", "schedule", "--help"))
