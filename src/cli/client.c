@@ -1019,6 +1019,17 @@ static size_t text_cols(const char *s, size_t len)
     return cols;
 }
 
+/* Whether the character s starts with (k bytes) is one of Unicode's bidirectional controls:
+ * the embeddings and overrides U+202A..U+202E and the isolates U+2066..U+2069, with which a
+ * value reverses what follows it on a terminal that does bidi (the rest of a table's row). */
+static bool bidi_control(const char *s, size_t k)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    return k == 3 && u[0] == 0xe2 &&
+           ((u[1] == 0x80 && u[2] >= 0xaa && u[2] <= 0xae) ||
+            (u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9));
+}
+
 void text_clean(struct buf *b, const char *s, size_t max_cols)
 {
     if (!s) s = "";
@@ -1032,12 +1043,14 @@ void text_clean(struct buf *b, const char *s, size_t max_cols)
     int w;
     for (size_t i = 0; i < len;) {
         size_t k = next_char(s + i, len - i, &w, &joined);
+        bool bidi = bidi_control(s + i, k);
+        if (bidi) w = 1; /* drawn as '?' */
         if (used + (size_t)w > room) break;
         used += (size_t)w;
         unsigned char ch = (unsigned char)s[i];
         if (ch == '\t')
             buf_putc(b, ' ');
-        else if (ch < 0x20 || ch == 0x7f)
+        else if (ch < 0x20 || ch == 0x7f || bidi)
             buf_putc(b, '?');
         else if (k == 2 && ch == 0xc2 && (unsigned char)s[i + 1] < 0xa0)
             buf_putc(b, '?'); /* U+0080..U+009F: C1 controls, which some terminals obey */

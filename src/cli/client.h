@@ -247,7 +247,8 @@ void kv_json(FILE *f, const char *key, const json_t *value);
 /* Pretty JSON on stdout, as the API sent it. */
 void print_json(const json_t *v);
 
-/* Appends s (NULL: nothing) with control characters (C0, DEL, C1) replaced, at most max_cols
+/* Appends s (NULL: nothing) with control characters (C0, DEL, C1, the bidirectional ones)
+ * replaced, at most max_cols
  * columns (0: no limit) and only up to its first line break, marking a cut with an ellipsis.
  * Columns are counted as terminals draw them: a CJK character or an emoji takes two, a
  * combining mark, a variation selector, a zero-width joiner (U+200D) and the character it

@@ -2506,6 +2506,24 @@ class TestStoredText(CliCase):
             self.assertNotIn("\x1b", out)
             self.assertNotIn("\x9b", out)
 
+    def test_bidirectional_controls_reach_no_terminal(self):
+        """A title holding a right-to-left override (U+202E) would reverse the rest of its
+        table row on a terminal that does bidi: it is shown as '?', as other controls are,
+        and the columns after it stay aligned."""
+        job = self.s.create_job("say", title="Bidi")
+        runs = [self.s.wait_run(self.s.run_job(job["id"], title=t))
+                for t in ("ok title\u202eevil\u2066x", "plain title here")]
+        table = self.ok("runs", job["id"]).splitlines()
+        self.assertIn("ok title?evil?x", "\n".join(table))
+        for ch in ("\u202e", "\u2066"):
+            self.assertNotIn(ch, "\n".join(table))
+            self.assertNotIn(ch, self.ok("run", "show", runs[0]["id"]))
+        # the columns after the title start at the same place in both rows (a control drawn
+        # as '?' counts one column)
+        rows = [l for l in table if "title" in l]
+        self.assertEqual(len(rows), 2, table)
+        self.assertEqual(len({r.index("  done ") for r in rows}), 1, table)
+
     def test_a_long_message_ends_the_summary_with_its_count(self):
         job = self.s.create_job("fail", title="Fails at length")
         run = self.s.wait_run(self.s.run_job(job["id"]))
