@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,6 +81,11 @@ static int setup_client(struct opts *o, const char *url, const char *token, cons
                            "the server URL '%s' must start with http:// or https:// "
                            "(from --url or SKED_URL)",
                            url);
+    /* the routes are appended to it: a query or a fragment would swallow them */
+    if (strpbrk(url, "?#"))
+        return usage_error(o, "the server URL '%s' (from %s) has a %s: give the server's root, "
+                              "such as https://sked.example.org or http://host:8080/sked",
+                           url, from, strchr(url, '?') ? "query (?...)" : "fragment (#...)");
     size_t n = strlen(url);
     while (n > 0 && url[n - 1] == '/')
         n--;
@@ -100,6 +106,10 @@ static int setup_client(struct opts *o, const char *url, const char *token, cons
     /* a file that cannot be read is said so now, not as a failed TLS handshake */
     if (cacert && *cacert && access(cacert, R_OK) != 0)
         return usage_error(o, "%s %s: cannot read it (%s)", ca_from, cacert, strerror(errno));
+    struct stat st;
+    if (cacert && *cacert && stat(cacert, &st) == 0 && S_ISDIR(st.st_mode))
+        return usage_error(o, "%s %s is a folder: give the file of the CA's certificate (PEM)",
+                           ca_from, cacert);
     o->cl.cacert = cacert && *cacert ? xstrdup(cacert) : NULL;
     return -1;
 }
@@ -522,7 +532,7 @@ static int transport_error(const struct client *c, const char *url, CURLcode rc,
                         "%s\n",
                 c->cacert ? c->cacert : "the system's store", why);
         fputs("sked: give a file of PEM certificates (-----BEGIN CERTIFICATE-----)\n", stderr);
-        return EXIT_UNREACHABLE;
+        return c->cacert ? EXIT_USAGE : EXIT_UNREACHABLE; /* the file given is at fault */
     }
     fprintf(stderr, "sked: cannot reach the server at %s: %s\n", url, why);
     fputs("sked: check SKED_URL (or --url) and that `sked serve` is running there\n", stderr);

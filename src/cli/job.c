@@ -114,11 +114,12 @@ static int read_text(const char *path, struct buf *b)
     char chunk[65536];
     size_t n;
     int rc = 0;
+    errno = 0;
     while (!rc && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
         if (b->len + n > 64u << 20) rc = -EFBIG;
         buf_append(b, chunk, n);
     }
-    if (!rc && ferror(f)) rc = -EIO;
+    if (!rc && ferror(f)) rc = errno ? -errno : -EIO; /* EISDIR: a folder opens, and reads not */
     if (f != stdin) fclose(f);
     return rc;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -118,6 +119,16 @@ int cmd_restore(int argc, char **argv)
     struct opts o;
     int rc = opts_parse_local(&o, "sked restore", usage, spec, "BACKUP", argc, argv);
     if (rc >= 0) return rc;
+    /* said as backup says them, rather than as a store that fails to open */
+    struct stat st;
+    if (strcmp(o.arg, "-") == 0 || (stat(o.arg, &st) == 0 && S_ISDIR(st.st_mode))) {
+        rc = usage_error(&o, strcmp(o.arg, "-") == 0
+                                 ? "a backup is an SQLite file, not a stream: give its file name "
+                                   "(./- for a file named -)"
+                                 : "%s is a folder: give the backup's file", o.arg);
+        opts_free(&o);
+        return rc;
+    }
     struct store_copy_info info;
     struct sk_err e = {0};
     if (store_restore(o.arg, db_path(&o), &info, &e) != 0) {

@@ -1193,6 +1193,9 @@ class TestRuns(CliCase):
         self.assertEqual(p.returncode, 2, p)
         self.assertIn("--custom-args @/nonexistent/args.json: cannot read it: No such file or "
                       "directory", p.stderr)
+        p = self.cli("job", "run", job["id"], "--custom-args", "@/tmp")
+        self.assertEqual(p.returncode, 2, p)
+        self.assertIn("--custom-args @/tmp: cannot read it: Is a directory", p.stderr)
         p = self.cli("job", "run", job["id"], "--custom-args", "@/dev/zero")
         self.assertEqual(p.returncode, 2, p)
         self.assertIn("--custom-args @/dev/zero: cannot read it: File too large", p.stderr)
@@ -1896,6 +1899,13 @@ class TestStorePaths(unittest.TestCase):
                          (2, "sked backup: a backup is an SQLite file, not a stream: give a file "
                              "name (./- for a file named -)\nsee 'sked backup --help'\n"))
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "-")))
+        # restore says so too, and of a folder, rather than as a store that does not open
+        for arg, says in (("-", "sked restore: a backup is an SQLite file, not a stream"),
+                          (self.tmp, "sked restore: %s is a folder: give the backup's file" % self.tmp)):
+            p = subprocess.run([skedtest.BIN, "restore", arg, "--db", self.db], env=env, cwd=self.tmp,
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 2, p)
+            self.assertIn(says, p.stderr)
 
     def test_a_backup_that_cannot_be_read_is_not_called_damaged(self):
         """A backup with a WAL file beside it is read with its WAL, which needs its folder to
@@ -3222,9 +3232,12 @@ class TestPrivateCa(CliCase):
         with open(notpem, "w") as f:
             f.write("hello\n")
         p = self.cli("tasks", "--cacert", notpem, url=self.proxy.url)
-        self.assertEqual(p.returncode, 3, p)
+        self.assertEqual(p.returncode, 2, p)  # the file given is at fault, not the server
         self.assertIn("sked: cannot use the CA certificates in %s (--cacert or SKED_CA_FILE)"
                       % notpem, p.stderr)
+        self.usage_fails("tasks", "--cacert", self.dir,
+                         expect="sked tasks: --cacert %s is a folder: give the file of the CA's "
+                                "certificate (PEM)" % self.dir)
 
 
 class TestServerAndToken(CliCase):
@@ -3242,6 +3255,11 @@ class TestServerAndToken(CliCase):
         self.assertEqual(p.returncode, 2, p)
         self.assertIn("(from SKED_URL) ends in /api", p.stderr)
         self.ok("job", "list", "--url", self.s.url + "/")
+        # the routes are added after it: a query or a fragment would swallow them
+        self.usage_fails("job", "list", "--url", self.s.url + "?x=1",
+                         expect="has a query (?...): give the server's root")
+        self.usage_fails("job", "list", "--url", self.s.url + "/#top",
+                         expect="has a fragment (#...): give the server's root")
 
 
 class TestStopEnded(CliCase):
