@@ -535,7 +535,12 @@ static int transport_error(const struct client *c, const char *url, CURLcode rc,
         return c->cacert ? EXIT_USAGE : EXIT_UNREACHABLE; /* the file given is at fault */
     }
     fprintf(stderr, "sked: cannot reach the server at %s: %s\n", url, why);
-    fputs("sked: check SKED_URL (or --url) and that `sked serve` is running there\n", stderr);
+    if (rc == CURLE_SSL_CONNECT_ERROR && strncasecmp(c->url, "https://", 8) == 0)
+        fprintf(stderr, "sked: the server did not answer TLS: if it serves plain http (as `sked "
+                        "serve` does without a proxy in front), use http://%s\n",
+                c->url + 8);
+    else
+        fputs("sked: check SKED_URL (or --url) and that `sked serve` is running there\n", stderr);
     return EXIT_UNREACHABLE;
 }
 

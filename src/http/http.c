@@ -851,6 +851,14 @@ static void process(struct http_conn *c)
         if (c->state == ST_HEAD) {
             size_t have = evbuffer_get_length(in);
             if (have == 0) break;
+            /* a TLS handshake (a record of type 22): an https:// client at this plain port, which
+             * would wait for a head's end until the timeout; closed at once, it fails at once */
+            if (*(const unsigned char *)evbuffer_pullup(in, 1) == 0x16) {
+                log_debug("http.tls_on_plain", "peer=%s", c->peer);
+                c->closing = true;
+                conn_out(c); /* its flush closes it */
+                break;
+            }
             /* the head ends at the first empty line; it is looked for only as far as a head
              * may go (one pass, rather than a search of the whole input, body included, for
              * each of its two forms) */

@@ -3241,6 +3241,18 @@ class TestPrivateCa(CliCase):
 
 
 class TestServerAndToken(CliCase):
+    def test_an_https_url_of_the_plain_server_fails_at_once_and_says_why(self):
+        """sked serves plain http; an https:// URL for it waited for the TLS handshake until
+        curl's 10 s connect timeout, then named no cause."""
+        plain = self.s.url[len("http://"):]
+        p = self.cli("job", "list", url="https://" + plain, timeout=30)
+        self.assertEqual(p.returncode, 3, p)
+        # the handshake refused (closed at once), not timed out ("SSL connection timeout")
+        self.assertNotIn("timeout", p.stderr)
+        self.assertIn("the server did not answer TLS: if it serves plain http (as `sked serve` "
+                      "does without a proxy in front), use http://%s\n" % plain, p.stderr)
+        self.ok("job", "list")  # the server serves on
+
     def test_an_empty_url_or_token_is_refused(self):
         # SKED_URL and SKED_TOKEN are set: an empty option must not fall back on them
         self.usage_fails("job", "list", "--token", "", expect="--token is empty")
