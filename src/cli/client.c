@@ -509,6 +509,23 @@ static CURL *new_handle(const struct client *c, const char *url, const char *acc
     return h;
 }
 
+/* Says a failure on stderr, and in c->said for a caller that reports it again (job import's
+ * --json). */
+static void say(const struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const struct client *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (c->said) {
+        va_list again;
+        va_copy(again, ap);
+        buf_vprintf(c->said, fmt, again);
+        va_end(again);
+    }
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
 static int transport_error(const struct client *c, const char *url, CURLcode rc,
                            const char *errbuf)
 {
@@ -516,31 +533,29 @@ static int transport_error(const struct client *c, const char *url, CURLcode rc,
     /* a server that answered, but whose certificate is not trusted here: a TLS proxy with a
      * certificate of a private CA, or of another name */
     if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_ISSUER_ERROR) {
-        fprintf(stderr, "sked: the server's TLS certificate at %s is not trusted: %s\n", url, why);
+        say(c, "sked: the server's TLS certificate at %s is not trusted: %s\n", url, why);
         if (c->cacert)
-            fprintf(stderr, "sked: check that the CA certificate in %s (--cacert or "
-                            "SKED_CA_FILE) signed it, and that the URL names a host it is for\n",
-                    c->cacert);
+            say(c, "sked: check that the CA certificate in %s (--cacert or SKED_CA_FILE) signed "
+                   "it, and that the URL names a host it is for\n",
+                c->cacert);
         else
-            fputs("sked: for a certificate of a private CA, give that CA's certificate with "
-                  "--cacert FILE (or SKED_CA_FILE); check that the URL names a host it is for\n",
-                  stderr);
+            say(c, "sked: for a certificate of a private CA, give that CA's certificate with "
+                   "--cacert FILE (or SKED_CA_FILE); check that the URL names a host it is for\n");
         return EXIT_UNREACHABLE;
     }
     if (rc == CURLE_SSL_CACERT_BADFILE) {
-        fprintf(stderr, "sked: cannot use the CA certificates in %s (--cacert or SKED_CA_FILE): "
-                        "%s\n",
-                c->cacert ? c->cacert : "the system's store", why);
-        fputs("sked: give a file of PEM certificates (-----BEGIN CERTIFICATE-----)\n", stderr);
+        say(c, "sked: cannot use the CA certificates in %s (--cacert or SKED_CA_FILE): %s\n",
+            c->cacert ? c->cacert : "the system's store", why);
+        say(c, "sked: give a file of PEM certificates (-----BEGIN CERTIFICATE-----)\n");
         return c->cacert ? EXIT_USAGE : EXIT_UNREACHABLE; /* the file given is at fault */
     }
-    fprintf(stderr, "sked: cannot reach the server at %s: %s\n", url, why);
+    say(c, "sked: cannot reach the server at %s: %s\n", url, why);
     if (rc == CURLE_SSL_CONNECT_ERROR && strncasecmp(c->url, "https://", 8) == 0)
-        fprintf(stderr, "sked: the server did not answer TLS: if it serves plain http (as `sked "
-                        "serve` does without a proxy in front), use http://%s\n",
-                c->url + 8);
+        say(c, "sked: the server did not answer TLS: if it serves plain http (as `sked serve` "
+               "does without a proxy in front), use http://%s\n",
+            c->url + 8);
     else
-        fputs("sked: check SKED_URL (or --url) and that `sked serve` is running there\n", stderr);
+        say(c, "sked: check SKED_URL (or --url) and that `sked serve` is running there\n");
     return EXIT_UNREACHABLE;
 }
 
@@ -557,12 +572,11 @@ static bool gateway_down(long status, const struct buf *body)
     return !sked;
 }
 
-static int gateway_error(const char *url, long status)
+static int gateway_error(const struct client *c, const char *url, long status)
 {
-    fprintf(stderr, "sked: the proxy in front of %s answered HTTP %ld: sked behind it does not "
-                    "answer\n",
-            url, status);
-    fputs("sked: check that `sked serve` is running behind the proxy, then try again\n", stderr);
+    say(c, "sked: the proxy in front of %s answered HTTP %ld: sked behind it does not answer\n",
+        url, status);
+    say(c, "sked: check that `sked serve` is running behind the proxy, then try again\n");
     return EXIT_UNREACHABLE;
 }
 
@@ -821,7 +835,7 @@ static int call(const struct client *c, const char *method, const char *path, co
     } else if (cc != CURLE_OK) {
         rc = transport_error(c, url, cc, errbuf);
     } else if ((status < 200 || status > 299) && gateway_down(status, &sink.data)) {
-        rc = quiet ? EXIT_UNREACHABLE : gateway_error(url, status);
+        rc = quiet ? EXIT_UNREACHABLE : gateway_error(c, url, status);
     } else if (status < 200 || status > 299) {
         rc = quiet ? EXIT_FAIL : refused(status, &sink.data, c);
     } else if (sink.data.len && out) {
@@ -993,7 +1007,7 @@ int client_stream(const struct client *c, const char *path, sse_fn fn, void *arg
              : resuming && cc == CURLE_COULDNT_CONNECT ? CLIENT_STREAM_DOWN
                                                        : transport_error(c, url, cc, errbuf);
     else if (status != 200 && gateway_down(status, &s.err.data))
-        rc = resuming ? CLIENT_STREAM_DOWN : gateway_error(url, status); /* restarting, behind a proxy */
+        rc = resuming ? CLIENT_STREAM_DOWN : gateway_error(c, url, status); /* restarting, behind a proxy */
     else if (status != 200)
         rc = refused(status, &s.err.data, c);
     buf_free(&s.err.data);

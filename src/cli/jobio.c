@@ -534,6 +534,30 @@ static void print_results(const json_t *jobs, const char *const *action, const c
     json_decref(doc);
 }
 
+/* --json when the server's jobs could not be read (said holds why): each job of the file
+ * not_done, with that reason. */
+static void print_untried(const json_t *jobs, const struct buf *said, bool dry)
+{
+    const char *text = buf_cstr(said);
+    if (strncmp(text, "sked: ", 6) == 0) text += 6;
+    size_t len = strcspn(text, "\n"); /* its first line: the cause */
+    json_t *out = json_array();
+    size_t i;
+    const json_t *j;
+    json_array_foreach(jobs, i, j)
+    {
+        char *why = xasprintf("not done: %.*s", (int)len, text);
+        json_array_append_new(out, json_pack("{s:I,s:O,s:s,s:n,s:n,s:{},s:s}", "index",
+                                             (json_int_t)i, "title", json_object_get(j, "title"),
+                                             "action", "not_done", "matched_by", "id", "changes",
+                                             "error", why));
+        free(why);
+    }
+    json_t *doc = json_pack("{s:b,s:o}", "dry_run", dry, "jobs", out);
+    print_json(doc);
+    json_decref(doc);
+}
+
 int job_import(int argc, char **argv)
 {
     static const struct opt_spec spec[] = {{"dry-run", 'n', false, O_DRY_RUN},
@@ -573,9 +597,12 @@ int job_import(int argc, char **argv)
         opts_free(&o);
         return EXIT_FAIL;
     }
-    if ((rc = all_jobs(&o.cl, &server))) goto done;
     json_t *jobs = json_object_get(doc, "jobs");
     size_t n = json_array_size(jobs);
+    if ((rc = all_jobs(&o.cl, &server))) {
+        if (opts_has(&o, O_JSON)) print_untried(jobs, &said, dry);
+        goto done;
+    }
     char **dest = xcalloc(n ? n : 1, sizeof *dest); /* the server's id of each job of the file */
     const char **action = xcalloc(n ? n : 1, sizeof *action);
     const char **how = xcalloc(n ? n : 1, sizeof *how); /* matched by "id" or "title" */
@@ -662,6 +689,8 @@ int job_import(int argc, char **argv)
         json_decref(body);
         if (r == EXIT_UNREACHABLE) {
             rc = r;
+            for (size_t k = i + 1; k < n; k++)
+                whys[k] = xstrdup("not done: the server could not be reached");
             break;
         }
     }

@@ -787,6 +787,16 @@ class TestExportImport(CliCase):
             dry = self.cli("job", "import", path, "--dry-run", url=dst.url)
             self.assertIn("  timeout                \"10m\" \u2192 \"20m\"\n", dry.stdout)
             self.assertEqual(dry.stdout.count("\u2192"), 1, dry.stdout)
+        # the server gone: --json still says of each job that it was not done, and why
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+            json.dump(doc, f)
+            f.flush()
+            p = self.cli("job", "import", f.name, "--json", url=dst.url)
+        self.assertEqual(p.returncode, 3, p)
+        out = json.loads(p.stdout)
+        self.assertEqual([(j["index"], j["action"]) for j in out["jobs"]], [(0, "not_done"), (1, "not_done")])
+        for j in out["jobs"]:
+            self.assertTrue(j["error"].startswith("not done: cannot reach the server at %s" % dst.url), j)
 
     def test_an_export_file_is_its_owners_alone(self):
         """An admin's export holds webhook URLs whole, secrets and all: -o FILE is written mode
