@@ -317,6 +317,51 @@ static void check_http(const json_t *args, bool partial, json_t *errs)
     }
 }
 
+/* The length of url's scheme and authority ("https://host:port"), which two URLs of one origin
+ * share (the case of the scheme and host aside). */
+static size_t origin_len(const char *url)
+{
+    const char *p = strstr(url, "://");
+    if (!p) return 0;
+    p += 3;
+    return (size_t)(p - url) + strcspn(p, "/?#");
+}
+
+static bool same_origin(const char *a, const char *b)
+{
+    size_t n = origin_len(a);
+    return n && n == origin_len(b) && strncasecmp(a, b, n) == 0;
+}
+
+/* A redirect of a request that carries secrets (in its headers, its body or its URL), followed
+ * by hand: to the same origin only, since libcurl re-sends every header but Authorization, and a
+ * 307's body, to any host the answer names, over plain http too. 301 and 302 of a POST and 303
+ * make a GET without the body, as browsers do. Returns 0 to follow it, 1 when refused (said). */
+static int secret_redirect(struct builtin_ctx *c, CURL *h, long status, char **at,
+                           const char **method, const char **body)
+{
+    char *to = NULL;
+    curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &to);
+    if (!same_origin(*at, to)) {
+        bctx_log(c, LL_ERROR, "redirected (%ld) to %s", status, to);
+        bctx_message(c, "redirected to another host or scheme than the request's, not followed: "
+                        "the request carries secrets");
+        return 1;
+    }
+    bctx_log(c, LL_INFO, "redirected (%ld) to %s", status, to);
+    free(*at);
+    *at = xstrdup(to);
+    if (status == 303 || ((status == 301 || status == 302) && strcmp(*method, "POST") == 0)) {
+        if (strcmp(*method, "HEAD") != 0) *method = "GET";
+        *body = NULL;
+    }
+    curl_easy_setopt(h, CURLOPT_URL, *at);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, *method);
+    if (!*body) curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+    if (!*body && strcmp(*method, "GET") == 0) curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    return 0;
+}
+
 static int run_http(struct builtin_ctx *c)
 {
     if (args_fault(c, check_http)) return 1;
@@ -351,7 +396,9 @@ static int run_http(struct builtin_ctx *c)
      * until the run's timeout */
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, json_is_true(json_object_get(c->args, "follow_redirects")) ? 1L : 0L);
+    bool follow = json_is_true(json_object_get(c->args, "follow_redirects"));
+    bool by_hand = follow && c->secrets; /* see secret_redirect */
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, follow && !by_hand ? 1L : 0L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
@@ -360,14 +407,32 @@ static int run_http(struct builtin_ctx *c)
     curl_easy_setopt(h, CURLOPT_USERAGENT, "sked");
     bctx_log(c, LL_INFO, "%s %s", method, url);
     int64_t t0 = time_mono_us();
-    CURLcode cc = curl_easy_perform(h);
-    int64_t elapsed = (time_mono_us() - t0) / 1000;
+    CURLcode cc;
     long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    char *at = xstrdup(url);
+    int refused = 0;
+    for (int hops = 0;; hops++) {
+        cc = curl_easy_perform(h);
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        bool moved = status == 301 || status == 302 || status == 303 || status == 307 ||
+                     status == 308;
+        if (cc != CURLE_OK || !by_hand || !moved) break;
+        if (hops == 10) {
+            cc = CURLE_TOO_MANY_REDIRECTS;
+            break;
+        }
+        if ((refused = secret_redirect(c, h, status, &at, &method, &body))) break;
+        buf_reset(&sink.body);
+        sink.truncated = false;
+    }
+    free(at);
+    int64_t elapsed = (time_mono_us() - t0) / 1000;
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(h);
     int rc = 0;
-    if (cc != CURLE_OK) {
+    if (refused) {
+        rc = 1;
+    } else if (cc != CURLE_OK) {
         if (bctx_cancelled(c)) {
             rc = 1;
         } else {

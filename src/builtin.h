@@ -56,6 +56,7 @@ struct builtin_ctx {
     /* set by the loop before the run starts, read-only for the thread */
     const struct builtin_def *def;
     json_t *args;           /* the run's resolved arguments */
+    bool secrets;           /* they hold values of secrets (which go nowhere else) */
     char run_id[UUID_STR_LEN], job_id[UUID_STR_LEN];
     char *db_path;          /* the store, for sked.prune */
     int64_t default_retention_ms;

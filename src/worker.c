@@ -705,6 +705,7 @@ int worker_start_builtin(struct active *a, const struct task *t, char *why, size
     memcpy(c->job_id, a->run.job_id, sizeof c->job_id);
     c->db_path = xstrdup(cfg->db_path);
     c->default_retention_ms = cfg->retention_ms;
+    c->secrets = a->cap.mask != NULL;
     c->wake_fd = dispatch_builtin_fd(a->d);
     c->owner = a;
     a->bctx = c;

@@ -1353,6 +1353,57 @@ class SecretsTest(unittest.TestCase):
     def sked(self, secrets=True):
         return Sked(tasks=self.tasks, args=["--secrets-dir", self.dir] if secrets else [])
 
+    def test_a_redirect_takes_no_secret_to_another_host(self):
+        """The http builtin following redirects re-sent every header but Authorization, and a
+        307's body, to any host the answer named: a request holding secrets follows redirects
+        of its own origin only, and says where it was sent instead."""
+        import http.server
+        import threading
+        got = []
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                got.append((self.headers["Host"], self.path, self.headers.get("X-Api-Key"), body))
+                port = self.server.server_address[1]
+                if self.path == "/start":  # to the same origin
+                    self.send_response(307)
+                    self.send_header("Location", "/next")
+                elif self.path == "/next":  # to another host: localhost, not 127.0.0.1
+                    self.send_response(307)
+                    self.send_header("Location", "http://localhost:%d/other" % port)
+                else:
+                    self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        try:
+            with self.sked() as s:
+                job = s.create_job("call", args={
+                    "url": "http://127.0.0.1:%d/start" % srv.server_address[1], "method": "POST",
+                    "follow_redirects": True, "body": {"$secret": "api.token"},
+                    "headers": {"X-Api-Key": {"$secret": "db_password"}}})
+                run = s.wait_run(s.run_job(job["id"]))
+                port = srv.server_address[1]
+                self.assertEqual((run["status"], run["message"]), (
+                    "FAILED", "the builtin failed: redirected to another host or scheme than the "
+                              "request's, not followed: the request carries secrets\n"
+                              "redirected (307) to http://localhost:%d/other" % port), run)
+                self.assertEqual([(g[1], g[2], g[3]) for g in got],
+                                 [("/start", self.PASSWORD, self.BEARER.encode()),
+                                  ("/next", self.PASSWORD, self.BEARER.encode())])
+                lines = [l["message"] for l in s.all_logs(run)]
+                self.assertIn("redirected (307) to http://127.0.0.1:%d/next" % srv.server_address[1], lines)
+                self.assertIn("redirected (307) to http://localhost:%d/other" % srv.server_address[1], lines)
+        finally:
+            srv.shutdown()
+            srv.server_close()
+
     def test_the_task_gets_the_value_and_every_reader_the_reference(self):
         import http.server
         import threading
