@@ -1050,6 +1050,15 @@ static void forget_last_successes(struct notify *n)
     map_release(&n->last_success);
 }
 
+void notify_success_deleted(struct notify *n, const char *job_id)
+{
+    if (!n) return;
+    int64_t *last = map_del(&n->last_success, job_id);
+    if (!last) return; /* no alert of its kept */
+    free(last); /* read again from the store, at once */
+    notify_recheck(n);
+}
+
 static void on_alert_check(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;

@@ -44,6 +44,9 @@ void notify_free(struct notify *n);
 const struct notify_stats *notify_stats(const struct notify *n);
 /* Looks at the jobs with an alert_after at once (a job was saved with one). */
 void notify_recheck(struct notify *n);
+/* A SUCCESS run of job_id was deleted: its last success, kept for its alert_after, is read
+ * again from the store (an older one, or none), and the jobs looked at again. n may be NULL. */
+void notify_success_deleted(struct notify *n, const char *job_id);
 /* Tells the notifications of job j, if it was overdue (j->overdue_at), that its alert is closed
  * without a success: reason is "alert_changed", "alert_removed", "deactivated" or "deleted".
  * n may be NULL. */

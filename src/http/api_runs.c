@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "api.h"
+#include "notify.h"
 #include "args.h"
 #include "base/json.h"
 #include "base/timeutil.h"
@@ -520,6 +521,7 @@ void api_runs_delete(struct api_ctx *c)
     else {
         api_audit(c, "run.deleted", r.job_id, r.id, NULL,
                   json_pack("{s:s}", "status", run_status_name(r.status)));
+        if (r.status == RUN_SUCCESS) notify_success_deleted(c->api->notify, r.job_id);
         http_reply(c->req, 204, NULL, NULL, 0);
     }
     run_release(&r);

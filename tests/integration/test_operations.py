@@ -801,6 +801,23 @@ class OverdueAlertsEdges(unittest.TestCase):
         finally:
             rec.close()
 
+    def test_a_deleted_success_is_no_longer_the_last(self):
+        """The last success a check knows was kept after that run was deleted: the job was
+        judged from a run that is gone until sked restarted, and its alert named it."""
+        rec = Receiver()
+        try:
+            with Sked(tasks={"ok.json": sh_task("ok", "echo fine")}, args=FAST) as s:
+                job = s.create_job("ok", alert_after="3s", notification_webhooks=[rec.url + "/hook"])
+                first = s.wait_run(s.run_job(job["id"]))
+                time.sleep(1)
+                second = s.wait_run(s.run_job(job["id"]))
+                self.assertEqual(s.delete("/api/jobs/%s/runs/%s" % (job["id"], second["id"])).status, 204)
+                got = wait_for(lambda: rec.requests, timeout=15, what="the overdue alert")
+                doc = json.loads(got[0][3])
+                self.assertEqual((doc["event"], doc["last_success"]), ("job.overdue", first["finished_at"]))
+        finally:
+            rec.close()
+
     def test_an_alert_not_delivered_at_shutdown_is_sent_at_the_next_start(self):
         """A delivery of an alert that sked stops before (a retry waiting) stays in the outbox:
         the next start sends it, the same alert (its text, alert_id included), and makes no
