@@ -1188,7 +1188,8 @@ void table_print(const struct table *t, FILE *f)
     for (size_t i = 0; i < t->ncols; i++) total += w[i];
     /* too wide for the terminal: the widest column of free text gives up a column at a time,
      * down to its header's width (8 at least) */
-    for (size_t room = terminal_cols(f); room && total > room; total--) {
+    size_t room = terminal_cols(f);
+    for (; room && total > room; total--) {
         size_t widest = SIZE_MAX;
         for (size_t i = 0; i < t->ncols; i++) {
             size_t least = cell_cols(cells[i]) > 8 ? cell_cols(cells[i]) : 8;
@@ -1196,6 +1197,17 @@ void table_print(const struct table *t, FILE *f)
                 (widest == SIZE_MAX || w[i] > w[widest]))
                 widest = i;
         }
+        if (widest == SIZE_MAX) break;
+        w[widest]--;
+    }
+    /* still too wide: the other columns but the first (the id a command takes) give up a
+     * column at a time too, the widest first, down to their header's width, their cells cut
+     * with an ellipsis; `run show` and --json have them whole */
+    for (; room && total > room; total--) {
+        size_t widest = SIZE_MAX;
+        for (size_t i = 1; i < t->ncols; i++)
+            if (w[i] > cell_cols(cells[i]) && w[i] > 2 && (widest == SIZE_MAX || w[i] > w[widest]))
+                widest = i;
         if (widest == SIZE_MAX) break;
         w[widest]--;
     }

@@ -2976,6 +2976,23 @@ class TestTableWidth(CliCase):
         row = self.ok("runs", "--all", "--search", "goes on").splitlines()[1]
         self.assertEqual(row.count(self.LONG), 2, row)  # the job's title and the run's
 
+    def test_the_other_columns_give_way_too_but_the_id(self):
+        """On a terminal too narrow once the free text is cut to 8 columns, the other columns
+        but the first give way too, down to their headers' widths (a job list with its last
+        run was 88 columns wide on an 80-column terminal)."""
+        job = self.create("Narrow table", "reindex", "--arg", "steps=1", "--arg", "step_seconds=0")
+        self.ok("job", "schedule", job["id"], "--cron", "0 3 * * *")
+        self.s.wait_run(self.s.run_job(job["id"]))
+        whole = self.ok("job", "list", "--q", "Narrow table").splitlines()
+        self.assertGreater(max(cols(l) for l in whole), 70, whole)
+        rc, shown, err = on_terminal(["job", "list", "--q", "Narrow table"], self.s.url, {"COLUMNS": "70"})
+        self.assertEqual(rc, 0, err)
+        lines = shown.splitlines()
+        self.assertEqual(len(lines), 2, shown)
+        self.assertTrue(all(cols(l) <= 70 for l in lines), shown)
+        self.assertTrue(lines[1].startswith(job["id"][:8] + "  "), shown)  # the id whole
+        self.assertIn("\u2026", lines[1])
+
     def test_a_joined_emoji_takes_two_columns(self):
         family = "\U0001F468\u200d\U0001F469\u200d\U0001F467 family"
         self.create(family, "http_call")
