@@ -2685,7 +2685,7 @@ class TestFollowAcrossARestart(unittest.TestCase):
         waits for it as for a server that does not answer (it gave up at once, exit 1), and a
         command meanwhile exits 3, unreachable."""
         port = skedtest.free_port()
-        proxy = GatewayProxy(port)
+        proxy = Proxy(port)
         self.addCleanup(proxy.close)
         tasks = {"long.json": skedtest.sh_task("long", "echo started; sleep 30")}
         with Sked(tasks=tasks, args=["--listen", "127.0.0.1:%d" % port]) as s:
@@ -2710,15 +2710,38 @@ class TestFollowAcrossARestart(unittest.TestCase):
             self.assertGreater(proxy.bad_gateways, 0)
 
 
-class GatewayProxy:
-    """A reverse proxy before sked on port, as nginx is: the bytes of each connection passed
-    on, and a 502 page when sked does not take the connection."""
+def pipe(a, b):
+    """Passes each socket's bytes to the other until either closes or both are quiet for 60 s;
+    then closes both. a may be a TLS socket, whose decrypted bytes may wait in it unselected."""
+    import select
+    try:
+        while True:
+            ready = select.select([a, b], [], [], 60)[0]
+            if not ready:
+                return
+            for src, dst in ((a, b), (b, a)):
+                if src in ready or (src is a and hasattr(a, "pending") and a.pending()):
+                    data = src.recv(65536)
+                    if not data:
+                        return
+                    dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        b.close()
+        a.close()
+
+
+class Proxy:
+    """A reverse proxy before sked on port, as nginx is: each connection's bytes passed on,
+    and a 502 page when sked does not take the connection (counted in bad_gateways)."""
+    scheme = "http"
 
     def __init__(self, port):
         import socket
         self.port, self.bad_gateways = port, 0
         self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.url = "%s://127.0.0.1:%d" % (self.scheme, self.sock.getsockname()[1])
         threading.Thread(target=self.accept, daemon=True).start()
 
     def accept(self):
@@ -2731,7 +2754,6 @@ class GatewayProxy:
 
     def serve(self, conn):
         import socket
-        import select
         try:
             up = socket.create_connection(("127.0.0.1", self.port))
         except OSError:
@@ -2745,22 +2767,7 @@ class GatewayProxy:
                 pass
             conn.close()
             return
-        try:
-            while True:
-                ready = select.select([conn, up], [], [], 60)[0]
-                if not ready:
-                    return
-                for src, dst in ((conn, up), (up, conn)):
-                    if src in ready:
-                        data = src.recv(65536)
-                        if not data:
-                            return
-                        dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            up.close()
-            conn.close()
+        pipe(conn, up)
 
     def close(self):
         self.sock.close()
@@ -3142,55 +3149,25 @@ class TestOptionsNamedAsTyped(CliCase):
                                        "--json")["retention"])
 
 
-class TlsProxy:
+class TlsProxy(Proxy):
     """A TLS reverse proxy before sked, as an installation puts one: it takes TLS connections
     with cert and key on a port of its own and passes their bytes to port and back."""
+    scheme = "https"
 
     def __init__(self, port, cert, key):
-        import socket
         import ssl
-        self.port, self.ctx = port, ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(cert, key)
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = "https://127.0.0.1:%d" % self.sock.getsockname()[1]
-        threading.Thread(target=self.accept, daemon=True).start()
+        super().__init__(port)
 
-    def accept(self):
+    def serve(self, conn):
         import socket
-        import select
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return  # closed
-
-            def serve(conn=conn):
-                try:
-                    tls = self.ctx.wrap_socket(conn, server_side=True)
-                except OSError:  # the client did not trust the certificate
-                    conn.close()
-                    return
-                up = socket.create_connection(("127.0.0.1", self.port))
-                try:
-                    while True:
-                        ready = select.select([tls, up], [], [], 60)[0]
-                        if not ready:
-                            return
-                        for src, dst in ((tls, up), (up, tls)):
-                            if src in ready or (src is tls and tls.pending()):
-                                data = src.recv(65536)
-                                if not data:
-                                    return
-                                dst.sendall(data)
-                except OSError:
-                    pass
-                finally:
-                    up.close()
-                    tls.close()
-            threading.Thread(target=serve, daemon=True).start()
-
-    def close(self):
-        self.sock.close()
+        try:
+            tls = self.ctx.wrap_socket(conn, server_side=True)
+        except OSError:  # the client did not trust the certificate
+            conn.close()
+            return
+        pipe(tls, socket.create_connection(("127.0.0.1", self.port)))
 
 
 class TestPrivateCa(CliCase):
