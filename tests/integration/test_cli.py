@@ -798,6 +798,24 @@ class TestExportImport(CliCase):
         for j in out["jobs"]:
             self.assertTrue(j["error"].startswith("not done: cannot reach the server at %s" % dst.url), j)
 
+    def test_an_import_that_loses_its_server_midway_says_so_of_each_job(self):
+        """The server lost after two jobs are made: the third failed for it, the fourth was not
+        tried, and --json says why of both (the cause was on stderr alone)."""
+        doc = {"format": "sked-jobs", "version": 1,
+               "jobs": [{"title": "Midway %d" % i, "task": "sync_records"} for i in range(4)]}
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+            json.dump(doc, f)
+            f.flush()
+            proxy = Proxy(int(self.s.url.rsplit(":", 1)[1]), passes=3)  # the list, two jobs
+            self.addCleanup(proxy.close)
+            p = self.cli("job", "import", f.name, "--json", url=proxy.url)
+        self.assertEqual(p.returncode, 3, p)
+        jobs = json.loads(p.stdout)["jobs"]
+        self.assertEqual([j["action"] for j in jobs], ["created", "created", "failed", "not_done"])
+        self.assertTrue(jobs[2]["error"].startswith("not created: the proxy in front of "), jobs[2])
+        self.assertIn("sked behind it does not answer", jobs[2]["error"])
+        self.assertEqual(jobs[3]["error"], "not done: the server could not be reached")
+
     def test_an_export_file_is_its_owners_alone(self):
         """An admin's export holds webhook URLs whole, secrets and all: -o FILE is written mode
         0600 whatever the umask, and an existing file is made so."""
@@ -2737,9 +2755,9 @@ class Proxy:
     and a 502 page when sked does not take the connection (counted in bad_gateways)."""
     scheme = "http"
 
-    def __init__(self, port):
+    def __init__(self, port, passes=None):
         import socket
-        self.port, self.bad_gateways = port, 0
+        self.port, self.bad_gateways, self.passes = port, 0, passes
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.url = "%s://127.0.0.1:%d" % (self.scheme, self.sock.getsockname()[1])
         threading.Thread(target=self.accept, daemon=True).start()
@@ -2755,6 +2773,10 @@ class Proxy:
     def serve(self, conn):
         import socket
         try:
+            if self.passes is not None:  # the server behind goes away after so many connections
+                if self.passes == 0:
+                    raise OSError("gone")
+                self.passes -= 1
             up = socket.create_connection(("127.0.0.1", self.port))
         except OSError:
             self.bad_gateways += 1
