@@ -182,8 +182,17 @@ static int cron_next(int argc, char **argv)
         int flags = 0;
         t = schedule_preview_next(&sc, from, t, i, &flags);
         if (t == INT64_MIN) {
-            fprintf(stderr, "sked cron next: %s within 400 years%s, nor before the year 10000\n",
-                    i ? "no more fire times" : "no fire time", i ? " of the last one" : "");
+            /* a --from whose local time is before the year 0 has no time to show */
+            struct local_time lt;
+            tz_local(sc.tz, from / 1000000 - (from % 1000000 < 0), &lt);
+            if (i == 0 && lt.year < 0)
+                fprintf(stderr, "sked cron next: --from is before the year 0 in %s; give a later "
+                                "time\n",
+                        tz_name(sc.tz));
+            else
+                fprintf(stderr,
+                        "sked cron next: %s within 400 years%s, nor before the year 10000\n",
+                        i ? "no more fire times" : "no fire time", i ? " of the last one" : "");
             if (i == 0) rc = EXIT_FAIL; /* nothing to show: a script should not read success */
             break;
         }

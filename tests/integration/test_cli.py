@@ -2238,6 +2238,17 @@ class TestReview(CliCase):
         self.assertEqual(p.returncode, 2, p)
         self.assertIn("unknown option '--url'", p.stderr)
 
+    def test_cron_next_from_before_the_year_0_in_its_zone_says_so(self):
+        """0000-01-01T00:00Z is the last day of the year -1 in New York: there is no time to
+        show there, and the message said no fire time came within 400 years."""
+        p = self.cli("cron", "next", '{"type":"interval","seconds":1}', "--tz", "America/New_York",
+                     "--from", "0000-01-01T00:00:00Z")
+        self.assertEqual((p.returncode, p.stderr),
+                         (1, "sked cron next: --from is before the year 0 in America/New_York; give "
+                             "a later time\n"))
+        self.assertEqual(len(self.ok("cron", "next", "@daily", "-n", "1", "--tz", "UTC", "--from",
+                                     "0000-01-01T00:00:00Z").splitlines()), 1)
+
     def test_a_short_option_takes_its_value_attached(self):
         self.assertEqual(len(self.ok("cron", "next", "@daily", "-n2", "--from", "2026-01-01").splitlines()), 2)
         self.assertEqual(len(self.ok("cron", "next", "@daily", "-n", "3", "--from", "2026-01-01").splitlines()), 3)
