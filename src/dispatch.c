@@ -799,6 +799,12 @@ void dispatch_flush(struct active *a)
     struct dispatch *d = a->d;
     struct log_line *lines;
     size_t n = logcap_take(&a->cap, &lines);
+    if (a->detached && n) {
+        /* its job deleted: the log goes with it, but the run's streams still get its last
+         * lines (the kill of its task), so that their numbers run on without a gap */
+        struct sk_event ev = {.kind = SKEV_LOG, .run = &a->run, .lines = lines, .nlines = n};
+        events_publish(d->events, &ev);
+    }
     if ((n == 0 && !a->dirty) || a->detached) {
         store_log_free(lines, n);
         a->dirty = false;

@@ -389,6 +389,24 @@ for i in range(1, 60001):
             self.assertEqual([(e["event"], (e["data"] or {}).get("status")) for e in rest[-2:]],
                              [("status", "CANCELLED"), ("end", None)])
 
+    def test_the_last_lines_of_a_run_whose_job_is_deleted_are_streamed_without_a_gap(self):
+        """A task killed as its job is deleted: what sked says of its end reaches the run's
+        streams, numbered on from the lines before (the kill's line was dropped, a gap)."""
+        task = sh_task("naps", "trap '' TERM; echo started; exec sleep 30")  # killed after the grace
+        with Sked(tasks={"naps.json": task}, args=FAST) as s:
+            job = s.create_job("naps")
+            run = s.run_job(job["id"])
+            wait_for(lambda: s.logs(run), what="the first line")
+            with s.sse(run, timeout=10) as st:
+                self.assertEqual(st.next_event()["data"]["status"], "RUNNING")
+                self.assertEqual(st.next_event()["id"], "1")
+                self.assertEqual(s.delete("/api/jobs/" + job["id"]).status, 204)
+                rest = st.read_all()
+            ids = [int(e["id"]) for e in rest if e["event"] == "log"]
+            self.assertTrue(ids, rest)
+            self.assertEqual(ids, list(range(2, 2 + len(ids))), rest)
+            self.assertEqual([e["event"] for e in rest[-2:]], ["status", "end"])
+
     def test_a_client_leaving_mid_stream(self):
         with Sked(tasks={"stepped.json": STEPPED}, args=FAST) as s:
             run = s.run_job(s.create_job("stepped")["id"])
