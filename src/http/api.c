@@ -202,11 +202,7 @@ void api_handle(struct http_req *req, void *arg)
     c.api = api;
     c.req = req;
     c.m = &m;
-    static const char *const served[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
-    bool known = false;
-    for (size_t k = 0; k < sizeof served / sizeof *served && !known; k++)
-        known = strcmp(req->head.method, served[k]) == 0;
-    if (!known) { /* no route's: not one a path refuses (405) */
+    if (!http_method_served(req->head.method)) { /* no route's: not one a path refuses (405) */
         req->route = "unmatched";
         api_error(&c, 501, "%s", HTTP_UNKNOWN_METHOD);
         return;

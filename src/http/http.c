@@ -755,6 +755,14 @@ static void forwarded_client(const struct http_req *req, const struct cidr_list 
     buf_free(&all);
 }
 
+bool http_method_served(const char *method)
+{
+    static const char *const served[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+    for (size_t i = 0; i < sizeof served / sizeof *served; i++)
+        if (strcmp(method, served[i]) == 0) return true;
+    return false;
+}
+
 static void dispatch_request(struct http_conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -803,7 +811,7 @@ static void dispatch_request(struct http_conn *c)
         return;
     }
     if (strcmp(req->head.target, "*") == 0) { /* OPTIONS *: the server as a whole */
-        http_add_header(req, "Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+        http_add_header(req, "Allow", HTTP_METHODS);
         http_reply(req, 204, NULL, NULL, 0);
         return;
     }

@@ -48,7 +48,11 @@ struct http_head {
 };
 
 /* What a 501 for a method the server does not know says (RFC 9110 §9.1). */
-#define HTTP_UNKNOWN_METHOD "unknown method (GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS are served)"
+/* The methods sked serves, as an Allow header lists them. */
+#define HTTP_METHODS "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+#define HTTP_UNKNOWN_METHOD "unknown method (" HTTP_METHODS " are served)"
+/* Whether method is one of HTTP_METHODS (the two are kept together, in http.c and here). */
+bool http_method_served(const char *method);
 
 /* Parses a request head (the bytes up to and including the blank line). Returns 0, or the
  * HTTP status to answer (400, 417, 431, 501, 505) with the reason in e. */
