@@ -2686,57 +2686,52 @@ class TestRunIdsOfOneMillisecond(unittest.TestCase):
 
 
 class TestFollowAcrossARestart(unittest.TestCase):
-    def test_logs_f_waits_for_a_restarting_server(self):
+    def follow_through_a_restart(self, proxied):
+        """Follows a run with logs -f (through a proxy when proxied) while its sked is killed
+        and started again 2.5 s later; while it is down, `job list` is run too. Returns the
+        follow's (exit status, stdout, stderr), that command's CompletedProcess and the proxy."""
         port = skedtest.free_port()
-        tasks = {"long.json": skedtest.sh_task("long", "echo started; sleep 30")}
-        with Sked(tasks=tasks, args=["--listen", "127.0.0.1:%d" % port]) as s:
-            job = s.create_job("long")
-            run = s.run_job(job["id"])
-            skedtest.wait_for(lambda: any("started" in l["message"] for l in s.all_logs(run)))
-            env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
-            env.update(SKED_URL=s.url, SKED_TOKEN=skedtest.TOKEN)
-            follow = subprocess.Popen([skedtest.BIN, "logs", run["id"], "-f"], env=env,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            time.sleep(1)
-            s.kill9()
-            time.sleep(2.5)
-            s.start()
-            out, err = follow.communicate(timeout=60)
-            # the run was lost with the server: recovery ends it FAILED, and the follow says so
-            self.assertEqual(follow.returncode, 1, (out, err))
-            self.assertIn("trying again", err)
-            self.assertIn("FAILED", out)
-            self.assertEqual(out.count("started"), 1, out)
-
-
-    def test_logs_f_waits_for_a_server_restarting_behind_a_proxy(self):
-        """Behind a proxy, a restarting sked is a 502 page, not a refused connection: logs -f
-        waits for it as for a server that does not answer (it gave up at once, exit 1), and a
-        command meanwhile exits 3, unreachable."""
-        port = skedtest.free_port()
-        proxy = Proxy(port)
-        self.addCleanup(proxy.close)
+        proxy = Proxy(port) if proxied else None
+        if proxy:
+            self.addCleanup(proxy.close)
         tasks = {"long.json": skedtest.sh_task("long", "echo started; sleep 30")}
         with Sked(tasks=tasks, args=["--listen", "127.0.0.1:%d" % port]) as s:
             run = s.run_job(s.create_job("long")["id"])
             skedtest.wait_for(lambda: any("started" in l["message"] for l in s.all_logs(run)))
             env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
-            env.update(SKED_URL=proxy.url, SKED_TOKEN=skedtest.TOKEN)
+            env.update(SKED_URL=proxy.url if proxy else s.url, SKED_TOKEN=skedtest.TOKEN)
             follow = subprocess.Popen([skedtest.BIN, "logs", run["id"], "-f"], env=env,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             time.sleep(1)
             s.kill9()
-            p = subprocess.run([skedtest.BIN, "job", "list"], env=env, capture_output=True,
-                               text=True, timeout=60)
-            self.assertEqual(p.returncode, 3, p)
-            self.assertIn("answered HTTP 502: sked behind it does not answer", p.stderr)
+            meanwhile = subprocess.run([skedtest.BIN, "job", "list"], env=env, capture_output=True,
+                                       text=True, timeout=60)
             time.sleep(2.5)
             s.start()
             out, err = follow.communicate(timeout=60)
-            self.assertEqual(follow.returncode, 1, (out, err))  # the run was lost: FAILED
-            self.assertIn("trying again", err)
-            self.assertIn("FAILED", out)
-            self.assertGreater(proxy.bad_gateways, 0)
+        return (follow.returncode, out, err), meanwhile, proxy
+
+    def test_logs_f_waits_for_a_restarting_server(self):
+        (rc, out, err), meanwhile, _ = self.follow_through_a_restart(proxied=False)
+        # the run was lost with the server: recovery ends it FAILED, and the follow says so
+        self.assertEqual(rc, 1, (out, err))
+        self.assertIn("trying again", err)
+        self.assertIn("FAILED", out)
+        self.assertEqual(out.count("started"), 1, out)
+        self.assertEqual(meanwhile.returncode, 3, meanwhile)
+
+    def test_logs_f_waits_for_a_server_restarting_behind_a_proxy(self):
+        """Behind a proxy, a restarting sked is a 502 page, not a refused connection: logs -f
+        waits for it as for a server that does not answer (it gave up at once, exit 1), and a
+        command meanwhile exits 3, unreachable."""
+        (rc, out, err), meanwhile, proxy = self.follow_through_a_restart(proxied=True)
+        self.assertEqual(rc, 1, (out, err))  # the run was lost: FAILED
+        self.assertIn("trying again", err)
+        self.assertIn("FAILED", out)
+        self.assertEqual(out.count("started"), 1, out)
+        self.assertEqual(meanwhile.returncode, 3, meanwhile)
+        self.assertIn("answered HTTP 502: sked behind it does not answer", meanwhile.stderr)
+        self.assertGreater(proxy.bad_gateways, 0)
 
 
 def pipe(a, b):
