@@ -738,12 +738,10 @@ class StalledFollower(unittest.TestCase):
                 reading = threading.Thread(target=lambda: read.extend(reader.read_all()))
                 reading.start()
                 wait_for(lambda: s.logs(run, after=1500), what="the last line")
-                before = time.time()
-                dropped = wait_for(
-                    lambda: re.search(r"http\.stream_end .*logs/stream.*why=write_timeout",
-                                      s.server_log()), timeout=20,
-                    what="the stalled stream dropped")
-                self.assertGreaterEqual(time.time() - before, 1.0, dropped)
+                # dropped by the write timeout (its reason logged), not for anything else
+                wait_for(lambda: re.search(r"http\.stream_end .*logs/stream.*why=write_timeout",
+                                           s.server_log()), timeout=20,
+                         what="the stalled stream dropped")
                 open(go, "w").close()
                 reading.join(30)
                 self.assertEqual([e["event"] for e in read[-2:]], ["status", "end"])
