@@ -500,6 +500,8 @@ echo started
         t = sh_task("hides", r"""
 setsid env -i /bin/sh -c 'echo $$ > "$0.tmp"; mv "$0.tmp" "$0"; exec sleep 30' "hidden-$SKED_RUN_ID" &
 while [ ! -e "hidden-$SKED_RUN_ID" ]; do sleep 0.01; done
+# its shell waits for mv before it becomes sleep: until then mv may be there too
+while [ "$(cat /proc/$(cat "hidden-$SKED_RUN_ID")/comm)" != sleep ]; do sleep 0.01; done
 echo started
 """)
         with Sked(tasks={"hides.json": t}, args=FAST) as s:
