@@ -66,8 +66,9 @@ struct delivery {
     int hook; /* a webhook's place in its job's list, from 1: which of them it is in the logs */
     const char *about;         /* "run" or "alert", as the logs name run_id */
     char event[32];            /* a webhook's X-Sked-Event: run.finished, job.overdue, … */
-    /* the settings it is sent with, copied: a reload may change the configuration while a
-     * pool thread sends */
+    /* the settings an attempt is sent with, copied from those in force as it is submitted
+     * (a retry after a reload takes the new ones): a reload may change the configuration
+     * while a pool thread sends */
     char *smtp_url, *smtp_from, *secret;
     int attempt;
     bool ok;
@@ -581,6 +582,13 @@ static void deliver_done(void *arg);
 
 static void submit(struct delivery *d)
 {
+    const struct config *c = d->n->cfg;
+    free(d->smtp_url);
+    free(d->smtp_from);
+    free(d->secret);
+    d->smtp_url = c->smtp_url ? xstrdup(c->smtp_url) : NULL;
+    d->smtp_from = xstrdup(c->smtp_from ? c->smtp_from : "sked@localhost");
+    d->secret = c->webhook_secret ? xstrdup(c->webhook_secret) : NULL;
     offload_submit(d->ch == CH_EMAIL ? d->n->mail_pool : d->n->hook_pool, deliver_work,
                    deliver_done, d);
 }
@@ -634,10 +642,6 @@ static struct delivery *delivery_new(struct notify *n, enum channel ch, const ch
     snprintf(d->event, sizeof d->event, "%s", event);
     d->about = strcmp(event, "run.finished") == 0 ? "run" : "alert";
     d->attempt = 1;
-    const struct config *c = n->cfg;
-    d->smtp_url = c->smtp_url ? xstrdup(c->smtp_url) : NULL;
-    d->smtp_from = c->smtp_from ? xstrdup(c->smtp_from) : xstrdup("sked@localhost");
-    d->secret = c->webhook_secret ? xstrdup(c->webhook_secret) : NULL;
     snprintf(d->run_id, sizeof d->run_id, "%s", id);
     snprintf(d->job_id, sizeof d->job_id, "%s", job_id);
     return d;

@@ -242,6 +242,51 @@ class Notifications(unittest.TestCase):
             if rec:
                 rec.close()
 
+    def test_a_retry_after_a_reload_goes_with_the_new_secret_and_mail_server(self):
+        """A delivery waiting for its retry when a reload changes webhook_secret or smtp_url
+        is sent with the settings in force at its next attempt, not those of its first: a
+        rotated secret signs it, a moved mail server takes it."""
+        import hashlib
+        import hmac
+        smtp = SmtpServer()
+        dead = skedtest.free_port()  # no mail server there
+        port = skedtest.free_port()  # the receiver is down at first
+        tmp = skedtest.tempfile.mkdtemp(prefix="sked-test-")
+        conf = os.path.join(tmp, "sked.conf")
+
+        def settings(secret, smtp_url):
+            with open(conf, "w") as f:
+                f.write("[notifications]\nwebhook_secret = %s\nwebhook_retry = 1s\n"
+                        "mail_retry = 1s\nsmtp_url = %s\n" % (secret, smtp_url))
+        settings("first-secret-0123456789", "smtp://127.0.0.1:%d" % dead)
+        rec = None
+        try:
+            with Sked(tasks={"ok.json": sh_task("ok", "echo fine")}, tmp=tmp,
+                      args=FAST + ["--config", conf]) as s:
+                job = s.create_job("ok", notification_statuses=["SUCCESS"],
+                                   notification_emails=["ops@example.org"],
+                                   notification_webhooks=["http://127.0.0.1:%d/hook" % port])
+                s.wait_run(s.run_job(job["id"]))
+                wait_for(lambda: s.server_log().count("notify.retry") >= 2,
+                         what="both deliveries waiting for a retry")
+                settings("second-secret-0123456789", smtp.url)
+                s.proc.send_signal(signal.SIGHUP)
+                wait_for(lambda: "reload.done" in s.server_log(), what="the reload")
+                rec = ReceiverOn(port)
+                got = wait_for(lambda: rec.requests, timeout=30, what="the webhook's retry")
+                _, _, headers, body = got[0]
+                self.assertGreater(int(headers["X-Sked-Delivery"].rsplit("-", 1)[1]), 1)
+                ts = headers["X-Sked-Timestamp"]
+                want = hmac.new(b"second-secret-0123456789", ts.encode() + b"." + body,
+                                hashlib.sha256).hexdigest()
+                self.assertEqual(headers["X-Sked-Signature"], "sha256=" + want)
+                msgs = wait_for(lambda: smtp.messages, timeout=30, what="the e-mail's retry")
+                self.assertEqual(msgs[0]["rcpt"], ["<ops@example.org>"])
+        finally:
+            smtp.close()
+            if rec:
+                rec.close()
+
     def test_hanging_receivers_hold_neither_the_emails_nor_the_shutdown(self):
         """Webhook receivers that take a connection and never answer hold webhook threads
         only: another job's e-mail still goes out at once, and at shutdown the deliveries no
