@@ -29,7 +29,9 @@
 
 extern char **environ;
 
-#define READ_CHUNK 65536
+#define READ_CHUNK 65536 /* the most read from a pipe at once */
+#define READ_MIN 4096     /* the least a wake-up reads, whatever the lines */
+#define LINES_PER_READ 4096
 #define STATUS_LINE_MAX 65536
 
 enum { FD_IN, FD_OUT, FD_ERR, FD_STATUS };
@@ -239,17 +241,24 @@ static void status_lines(struct active *a, const char *p, size_t n)
  * are not. */
 static void status_feed(struct active *a, const char *p, size_t n)
 {
-    if (a->status_capped) return;
-    int64_t cap = dispatch_config(a->d)->status_cap_bytes;
-    size_t room = a->status_bytes < cap ? (size_t)(cap - a->status_bytes) : 0;
-    a->status_bytes += (int64_t)n;
-    status_lines(a, p, n < room ? n : room);
-    if (n <= room) return;
-    a->status_capped = true;
-    buf_reset(&a->status);
-    a->status_skip = false;
-    logcap_line(&a->cap, LL_WARNING, STREAM_SKED,
-                "status channel passed its cap; further status lines are ignored", time_now_us());
+    if (!a->status_capped) {
+        int64_t cap = dispatch_config(a->d)->status_cap_bytes;
+        size_t room = a->status_bytes < cap ? (size_t)(cap - a->status_bytes) : 0;
+        a->status_bytes += (int64_t)n;
+        status_lines(a, p, n < room ? n : room);
+        if (n <= room) return;
+        a->status_capped = true;
+        buf_reset(&a->status);
+        a->status_skip = false;
+        logcap_line(&a->cap, LL_WARNING, STREAM_SKED,
+                    "status channel passed its cap; further status lines are ignored",
+                    time_now_us());
+        p += room;
+        n -= room;
+    }
+    /* past the cap the lines are only counted, for the count of those ignored in all */
+    for (const char *end = p + n; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+        a->status_ignored++;
 }
 
 /* ---- pipes ---- */
@@ -270,14 +279,21 @@ static void at_eof(struct active *a, int i)
     close_fd(a, i);
 }
 
-/* Reads what is available on fd i, at most max_chunks reads; returns false at EOF or error
- * (the fd is then closed), true while it stays open. */
-static bool drain(struct active *a, int i, int max_chunks)
+/* Reads what is available on fd i: at most max_reads reads of at most size bytes each;
+ * returns false at EOF or error (the fd is then closed), true while it stays open. *line_len,
+ * if given, gets the mean length of the lines read: the bytes over the newlines (0: none). */
+static bool drain(struct active *a, int i, int max_reads, size_t size, size_t *line_len)
 {
     static char chunk[READ_CHUNK];
-    for (int k = 0; k < max_chunks; k++) {
-        ssize_t n = read(a->fd[i], chunk, sizeof chunk);
+    size_t bytes = 0, lines = 0;
+    bool open = true;
+    for (int k = 0; k < max_reads; k++) {
+        ssize_t n = read(a->fd[i], chunk, size < sizeof chunk ? size : sizeof chunk);
         if (n > 0) {
+            bytes += (size_t)n;
+            for (const char *p = chunk, *end = chunk + n;
+                 line_len && (p = memchr(p, '\n', (size_t)(end - p))); p++)
+                lines++;
             if (i == FD_STATUS)
                 status_feed(a, chunk, (size_t)n);
             else
@@ -286,11 +302,13 @@ static bool drain(struct active *a, int i, int max_chunks)
             continue;
         }
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
         at_eof(a, i);
-        return false;
+        open = false;
+        break;
     }
-    return true;
+    if (line_len) *line_len = lines ? bytes / lines : 0;
+    return open;
 }
 
 static void on_read(evutil_socket_t fd, short what, void *arg)
@@ -298,7 +316,14 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct active *a = arg;
     int i = fd == a->fd[FD_OUT] ? FD_OUT : fd == a->fd[FD_ERR] ? FD_ERR : FD_STATUS;
-    drain(a, i, 1); /* one chunk per wake-up keeps a flooding task from starving others */
+    /* one read per wake-up (the pipe is blocking), of about LINES_PER_READ lines at the line
+     * length of the read before, keeps a flooding task from starving others: what a read
+     * costs the loop is its lines (each a row stored), and 64 KiB of empty lines is 65,536 */
+    size_t line_len;
+    if (drain(a, i, 1, a->read_size[i] ? a->read_size[i] : READ_CHUNK, &line_len)) {
+        size_t next = line_len ? line_len * LINES_PER_READ : READ_CHUNK;
+        a->read_size[i] = next < READ_MIN ? READ_MIN : next > READ_CHUNK ? READ_CHUNK : next;
+    }
     dispatch_flush(a);
 }
 
@@ -381,7 +406,10 @@ void worker_exited(struct active *a, int wstatus)
         } else {
             nonblocking(a->fd[i]); /* a writer may still hold it: read what is there */
             struct stat st;
-            if (drain(a, i, 256)) {
+            /* the group is killed: what a pipe holds is at most its size; a read more finds
+             * its end, or a writer that escaped the group (whose flood is no one's to store) */
+            int size = fcntl(a->fd[i], F_GETPIPE_SZ);
+            if (drain(a, i, (size > 0 ? size : READ_CHUNK) / READ_CHUNK + 2, READ_CHUNK, NULL)) {
                 held = true;
                 if (fstat(a->fd[i], &st) == 0) holding[nholding++] = st.st_ino;
             }

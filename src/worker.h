@@ -50,6 +50,7 @@ struct active {
     int64_t reaped_at;  /* when the process was reaped (its run's finished_at), or 0 */
     int fd[4];          /* parent ends: 0 stdin, 1 stdout, 2 stderr, 3 status; -1 closed */
     struct event *ev[4];
+    size_t read_size[4]; /* what the next wake-up reads from the pipe (0: the most) */
     struct event *watch_ev; /* a process's output pipes are watched from when it fires */
     struct buf input;   /* what is left to write to stdin */
     size_t input_off;

@@ -417,12 +417,12 @@ int cmd_logs(int argc, char **argv)
         size_t i;
         json_t *line;
         json_array_foreach(hits, i, line) print_line(line, as_json, stdout);
-        size_t n = json_array_size(hits);
         after = json_integer_value(json_object_get(page, "after"));
-        /* a full page may end a finished run's log: then there is no next one to ask for */
-        bool complete = json_is_true(json_object_get(page, "complete"));
+        /* a page full of lines, or of long ones' bytes, links to the next, unless it ends a
+         * finished run's log */
+        bool more = json_object_get(json_object_get(page, "links"), "next") != NULL;
         json_decref(page);
-        if (n < PAGE_LINES || complete) break;
+        if (!more) break;
     }
     json_decref(run);
 out:

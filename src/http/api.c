@@ -532,7 +532,10 @@ const char *api_param(struct api_ctx *c, const char *key, const char *accepts, u
     } else if (v && !*v && !(flags & API_PARAM_EMPTY)) {
         /* an empty value is no value: a client that sends one has lost the one it meant, which
          * the default need not be */
-        json_errs_add(errs, key, "must not be empty: give %s, or leave %s out", accepts, key);
+        if (flags & API_PARAM_REQUIRED)
+            json_errs_add(errs, key, "must not be empty: give %s", accepts);
+        else
+            json_errs_add(errs, key, "must not be empty: give %s, or leave %s out", accepts, key);
         v = NULL;
     } else if (v && !utf8_valid(v, strlen(v))) {
         /* as in a body: text that is not UTF-8 would be matched as no one meant it */

@@ -138,9 +138,11 @@ bool api_no_params(struct api_ctx *c);
 /* The one value of query parameter key, or NULL when it is absent or refused: given more than
  * once, empty (unless API_PARAM_EMPTY) or not UTF-8, each refusal added to errs; accepts says what a
  * value may be ("a whole number from 1 to 1000"). API_PARAM_LIST: the value is comma-separated,
- * which the refusal of a repeated one says. */
+ * which the refusal of a repeated one says. API_PARAM_REQUIRED: the refusal of an empty one
+ * does not suggest leaving it out. */
 #define API_PARAM_EMPTY 1u
 #define API_PARAM_LIST 2u
+#define API_PARAM_REQUIRED 4u
 const char *api_param(struct api_ctx *c, const char *key, const char *accepts, unsigned flags,
                       json_t *errs);
 /* s as a whole number from 0 to max written in plain decimal digits: 0, else -EINVAL (no

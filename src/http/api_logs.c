@@ -30,6 +30,18 @@
 #define TICK_SECONDS 5   /* how often a live stream checks that its caller may still read */
 #define PING_TICKS 3     /* a ": ping" comment every third tick (15 s) */
 #define SEARCH_MAX 2000
+/* A page of lines (and a search's) also ends at the line that brings its messages to this
+ * many bytes: 5,000 lines of 16 KiB, each byte of them a control character escaped in six,
+ * would make an answer of 480 MB, built on the loop. */
+#define PAGE_BYTES (1024 * 1024)
+
+/* Whether lines, read with PAGE_BYTES, stopped for their bytes. */
+static bool cut_for_bytes(const struct log_line *lines, size_t n)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) bytes += strlen(lines[i].message);
+    return bytes >= PAGE_BYTES;
+}
 
 /* A stored line's text as JSON: a line that is not valid UTF-8 (one stored cut inside a
  * character by an earlier version) is shown repaired, invalid bytes as U+FFFD, never blank. */
@@ -156,7 +168,7 @@ static int64_t log_total(struct store *st, const char *run_id, int64_t rid, int 
         for (;;) {
             struct log_line *lines;
             size_t n;
-            if (store_log_list(st, rid, after, last, level, COUNT_WINDOW, &lines, &n) != 0) {
+            if (store_log_list(st, rid, after, last, level, COUNT_WINDOW, 0, &lines, &n) != 0) {
                 ok = false;
                 break;
             }
@@ -203,7 +215,7 @@ static void page_read(struct store *reader, void *arg)
     p->status = r.status;
     run_release(&r);
     p->rc = store_log_list(reader, p->rid, p->after, INT64_MAX, p->level, (size_t)p->limit,
-                           &p->lines, &p->n);
+                           PAGE_BYTES, &p->lines, &p->n);
     if (p->rc) return;
     p->total = log_total(reader, p->run_id, p->rid, p->level, &p->last_seq);
 }
@@ -221,13 +233,15 @@ static void page_answer(struct api_ctx *c, void *arg)
         json_t *items = json_array();
         for (size_t i = 0; i < p->n; i++) json_array_append_new(items, line_json(&p->lines[i]));
         int64_t last = p->n ? p->lines[p->n - 1].seq : p->after;
-        /* a full page may end the log too: then it says so, rather than link to an empty page */
-        bool ended = (int64_t)p->n < p->limit || last >= p->last_seq;
+        /* a full page (of lines or of bytes) may end the log too: then it says so, rather
+         * than link to an empty page */
+        bool full = (int64_t)p->n == p->limit || cut_for_bytes(p->lines, p->n);
+        bool ended = !full || last >= p->last_seq;
         bool complete = run_status_terminal(p->status) && ended;
         json_t *links = json_object();
         char base[256];
         api_base_url(c, base, sizeof base);
-        if ((int64_t)p->n == p->limit && !complete) {
+        if (full && !complete) {
             char *next = xasprintf("%s/api/jobs/%s/runs/%s/logs?after=%lld&limit=%lld&level=%s",
                                    base, p->job_id, p->run_id, (long long)last,
                                    (long long)p->limit, log_line_level_name(p->level));
@@ -338,7 +352,7 @@ static void search_read(struct store *reader, void *arg)
 {
     struct logsearch *ls = arg;
     ls->rc = reader ? store_log_list(reader, ls->rid, ls->after, INT64_MAX, LL_DEBUG,
-                                     SEARCH_MAX, &ls->lines, &ls->n)
+                                     SEARCH_MAX, PAGE_BYTES, &ls->lines, &ls->n)
                     : -EIO;
     int64_t last_seq;
     if (ls->rc == 0) ls->total = log_total(reader, ls->run_id, ls->rid, LL_DEBUG, &last_seq);
@@ -366,7 +380,7 @@ static void search_answer(struct api_ctx *c, void *arg)
         }
         json_t *warnings = json_array();
         int64_t remaining = ls->total - (ls->after + (int64_t)ls->n);
-        if (ls->n == SEARCH_MAX && remaining > 0)
+        if ((ls->n == SEARCH_MAX || cut_for_bytes(ls->lines, ls->n)) && remaining > 0)
             json_array_append_new(
                 warnings,
                 json_pack("{s:s,s:s,s:I,s:i}", "type", "truncated_results", "message",
@@ -385,7 +399,7 @@ void api_logs_search(struct api_ctx *c)
     static const char *const known[] = {"q", "search_after", NULL};
     json_t *errs = json_array();
     api_params_known(c, known, errs);
-    const char *q = api_param(c, "q", "the id of a run", 0, errs);
+    const char *q = api_param(c, "q", "the id of a run", API_PARAM_REQUIRED, errs);
     if (!http_param(c->req, "q")) json_errs_add(errs, "q", "required: the id of a run");
     int64_t after = search_after(c, errs);
     if (json_array_size(errs)) {
@@ -594,7 +608,7 @@ static bool pump(struct logstream *ls)
         int64_t from = ls->last_seq, upto = from + STREAM_WINDOW;
         struct log_line *lines;
         size_t n;
-        if (store_log_list(st, ls->rid, from, upto, ls->min_level, STREAM_BATCH, &lines, &n) != 0)
+        if (store_log_list(st, ls->rid, from, upto, ls->min_level, STREAM_BATCH, 0, &lines, &n) != 0)
             break;
         /* line by line: a batch of long lines (16 KiB each, control bytes sent as 6-byte
          * escapes) would queue megabytes past the mark */

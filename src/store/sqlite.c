@@ -2558,7 +2558,7 @@ int store_log_append(struct store *s, int64_t rid, const struct log_line *lines,
 }
 
 int store_log_list(struct store *s, int64_t rid, int64_t after, int64_t upto, int min_level,
-                   size_t limit, struct log_line **out, size_t *n)
+                   size_t limit, size_t max_bytes, struct log_line **out, size_t *n)
 {
     sqlite3_stmt *st = stmt(s, "SELECT seq, ts, level, stream, message FROM run_log WHERE "
                                "rid = ?1 AND seq > ?2 AND seq <= ?5 AND level >= ?3 "
@@ -2570,7 +2570,7 @@ int store_log_list(struct store *s, int64_t rid, int64_t after, int64_t upto, in
     sqlite3_bind_int64(st, 5, upto);
     *out = NULL;
     *n = 0;
-    size_t cap = 0;
+    size_t cap = 0, bytes = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (*n == cap) {
@@ -2584,6 +2584,12 @@ int store_log_list(struct store *s, int64_t rid, int64_t after, int64_t upto, in
         l->stream = sqlite3_column_int(st, 3);
         l->message = col_text(st, 4);
         if (!l->message) l->message = xstrdup("");
+        bytes += strlen(l->message);
+        if (max_bytes && bytes >= max_bytes) {
+            sqlite3_reset(st); /* its read ends here, not at the statement's next use */
+            rc = SQLITE_DONE;
+            break;
+        }
     }
     if (rc != SQLITE_DONE) {
         store_log_free(*out, *n);

@@ -420,10 +420,11 @@ struct log_line {
 };
 
 int store_log_append(struct store *s, int64_t rid, const struct log_line *lines, size_t n);
-/* Lines with after < seq <= upto and level >= min_level, up to limit, in order. A level
+/* Lines with after < seq <= upto and level >= min_level, up to limit, in order, and, when
+ * max_bytes is not 0, up to the line whose message brings their bytes to max_bytes. A level
  * filter reads the lines below it too: upto bounds what one call reads. */
 int store_log_list(struct store *s, int64_t rid, int64_t after, int64_t upto, int min_level,
-                   size_t limit, struct log_line **out, size_t *n);
+                   size_t limit, size_t max_bytes, struct log_line **out, size_t *n);
 int64_t store_log_count(struct store *s, int64_t rid, int min_level);
 int64_t store_log_last_seq(struct store *s, int64_t rid);
 void store_log_free(struct log_line *lines, size_t n);

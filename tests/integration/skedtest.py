@@ -225,7 +225,7 @@ class Sked:
             assert page.status == 200, page
             hits = page.json["hits"]["hits"]
             out.extend(hits)
-            if len(hits) < 5000:
+            if "next" not in page.json["links"]:  # a page of long lines holds fewer than 5000
                 return out
             after = page.json["after"]
 

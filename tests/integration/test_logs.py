@@ -5,6 +5,7 @@ import json
 import os
 import re
 import sqlite3
+import subprocess
 import threading
 import time
 import unittest
@@ -156,6 +157,11 @@ class Pages(unittest.TestCase):
         r = self.s.get("/api/logs/jobs")
         self.assertEqual(r.status, 400, r)
         self.assertEqual(r.json["errors"][0]["field"], "q")
+        # empty, it is refused without the advice to leave it out, which is refused too
+        r = self.s.get("/api/logs/jobs?q=")
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual([(e["field"], e["messages"]) for e in r.json["errors"]],
+                         [("q", ["must not be empty: give the id of a run"])])
 
     def test_search_after_must_be_a_cursor(self):
         """A search_after that holds no sequence number is refused: read as none, it would
@@ -315,6 +321,37 @@ echo "<3>after the flood" >&2
             marks = s.logs(run, level="WARNING")
             self.assertEqual(len(marks), 1, marks)
             self.assertIn("log truncated", marks[0]["message"])
+
+    def test_a_page_of_long_lines_ends_at_a_mebibyte(self):
+        """5,000 lines of 16 KiB, each byte a control character written as six in JSON, made
+        a page of 480 MB built on the loop: a page (and a search) ends at the line that brings
+        its messages to 1 MiB, and links.next, `sked logs` and the search's cursor go on."""
+        wide = sh_task("wide", r"""
+i=0; while [ $i -lt 160 ]; do head -c 16000 /dev/zero | tr '\0' '\1'; echo; i=$((i+1)); done
+echo end
+""")
+        with Sked(tasks={"wide.json": wide}, args=FAST) as s:
+            run = s.wait_run(s.run_job(s.create_job("wide")["id"]), timeout=60)
+            self.assertEqual(run["status"], "SUCCESS", run)
+            base = "/api/jobs/%s/runs/%s/logs" % (run["job_id"], run["id"])
+            first = s.get(base + "?limit=5000").json
+            # 65 lines make 1,040,000 bytes, the 66th passes 1 MiB
+            self.assertEqual(len(first["hits"]["hits"]), 66)
+            self.assertEqual((first["after"], first["complete"], first["hits"]["total"]), (66, False, 161))
+            second = s.get(path_of(first["links"]["next"])).json
+            self.assertEqual([h["seq"] for h in second["hits"]["hits"]], list(range(67, 133)))
+            lines = s.all_logs(run)
+            self.assertEqual([l["seq"] for l in lines], list(range(1, 162)))
+            self.assertEqual(lines[-1]["message"], "end")
+            self.assertEqual(set(lines[0]["message"]), {"\x01"})
+            found = s.get("/api/logs/jobs?q=" + run["id"]).json
+            self.assertEqual(len(found["hits"]["hits"]), 66)
+            self.assertEqual([w["type"] for w in found["warnings"]], ["truncated_results"])
+            out = subprocess.run([skedtest.BIN, "logs", run["id"], "--json"], capture_output=True,
+                                 text=True, timeout=60, env=dict(os.environ, SKED_URL=s.url,
+                                                                 SKED_TOKEN=skedtest.TOKEN))
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual([json.loads(l)["seq"] for l in out.stdout.splitlines()], list(range(1, 162)))
 
 
 class Stream(unittest.TestCase):
@@ -900,7 +937,18 @@ awk 'BEGIN { for (i = 1; i <= 40000; i++) printf "{\"message\":\"line %07d\"}\n"
             self.assertEqual(done["status"], "SUCCESS", done)
             self.assertEqual(done["message"], "line 0038836")
             warnings = [l["message"] for l in s.all_logs(done) if l["level"] == "WARNING"]
-            self.assertEqual(warnings, ["status channel passed its cap; further status lines are ignored"])
+            self.assertEqual(warnings, ["status channel passed its cap; further status lines are ignored",
+                                        "1164 status lines ignored in all"])
+
+    def test_the_count_of_ignored_status_lines_goes_on_past_the_cap(self):
+        """Plain text on fd 3 past its 1 MiB cap: the count said at the end is of every line
+        ignored, not only of those before the cap."""
+        noisy = sh_task("noisy", "yes 'plain text' | head -n 300000 >&3")
+        with Sked(tasks={"noisy.json": noisy}, args=FAST) as s:
+            done = s.wait_run(s.run_job(s.create_job("noisy")["id"]), timeout=60)
+            self.assertEqual(done["status"], "SUCCESS", done)
+            lines = [l["message"] for l in s.all_logs(done)]
+            self.assertEqual([l for l in lines if "in all" in l], ["300000 status lines ignored in all"])
 
     def test_invalid_utf8_is_stored_as_valid_text(self):
         bad = sh_task("bad", r'''

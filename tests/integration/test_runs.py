@@ -519,6 +519,19 @@ echo started
                 except FileNotFoundError:
                     return True
             wait_for(gone, timeout=5, what="the hidden process's end")
+    def test_a_writer_that_escaped_the_group_is_not_drained_whole_at_the_end(self):
+        """A process that left the task's group still floods its stdout when the task exits:
+        sked takes what the pipe held, not 256 reads of it (16 MiB of empty lines, stored at
+        once on the loop: 24 s without an answer and 1.3 GB), and the writer, its pipe closed,
+        ends."""
+        t = sh_task("flood", "setsid sh -c \"exec yes ''\" &\nsleep 0.05")
+        with Sked(tasks={"flood.json": t}, args=FAST) as s:
+            run = s.wait_run(s.run_job(s.create_job("flood")["id"]), timeout=60)
+            self.assertEqual(run["status"], "SUCCESS", run)
+            total = s.get("/api/jobs/%s/runs/%s/logs?limit=1" % (run["job_id"], run["id"]))
+            self.assertLess(total.json["hits"]["total"], 500000)
+            wait_for(lambda: pids_with_env("SKED_RUN_ID=" + run["id"]) == [], what="the writer's end")
+
     def test_partial_entries_lines_keep_other_counters(self):
         t = sh_task("counts", r"""
 printf '{"entries":{"total":10,"inserted":3}}\n' >&3

@@ -1125,7 +1125,7 @@ static void test_logs(void **state)
 
     struct log_line *out;
     size_t n;
-    assert_int_equal(store_log_list(S, r.rid, 0, INT64_MAX, 0, 100, &out, &n), 0);
+    assert_int_equal(store_log_list(S, r.rid, 0, INT64_MAX, 0, 100, 0, &out, &n), 0);
     assert_int_equal(n, 5);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(out[i].seq, lines[i].seq);
@@ -1135,29 +1135,38 @@ static void test_logs(void **state)
         assert_string_equal(out[i].message, lines[i].message);
     }
     store_log_free(out, n);
-    assert_int_equal(store_log_list(S, r.rid, 2, INT64_MAX, 0, 100, &out, &n), 0);
+    assert_int_equal(store_log_list(S, r.rid, 2, INT64_MAX, 0, 100, 0, &out, &n), 0);
     assert_int_equal(n, 3);
     assert_int_equal(out[0].seq, 3);
     store_log_free(out, n);
-    assert_int_equal(store_log_list(S, r.rid, 0, INT64_MAX, LL_ERROR, 100, &out, &n), 0);
+    assert_int_equal(store_log_list(S, r.rid, 0, INT64_MAX, LL_ERROR, 100, 0, &out, &n), 0);
     assert_int_equal(n, 2);
     assert_string_equal(out[0].message, "e");
     assert_string_equal(out[1].message, "c \xc3\xa9");
     store_log_free(out, n);
-    assert_int_equal(store_log_list(S, r.rid, 0, INT64_MAX, 0, 2, &out, &n), 0);
+    assert_int_equal(store_log_list(S, r.rid, 0, INT64_MAX, 0, 2, 0, &out, &n), 0);
     assert_int_equal(n, 2);
     assert_int_equal(out[1].seq, 2);
     store_log_free(out, n);
-    assert_int_equal(store_log_list(S, r.rid, 5, INT64_MAX, 0, 100, &out, &n), 0);
+    assert_int_equal(store_log_list(S, r.rid, 5, INT64_MAX, 0, 100, 0, &out, &n), 0);
     assert_int_equal(n, 0);
     store_log_free(out, n);
+    /* a byte budget ends the list at the line that reaches it: "d", "i", "w" make 3 */
+    assert_int_equal(store_log_list(S, r.rid, 0, INT64_MAX, 0, 100, 3, &out, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(out[2].seq, 3);
+    store_log_free(out, n);
+    assert_int_equal(store_log_list(S, r.rid, 3, INT64_MAX, 0, 100, 2, &out, &n), 0);
+    assert_int_equal(n, 2); /* "e", then "c é" passes it */
+    assert_int_equal(out[1].seq, 5);
+    store_log_free(out, n);
     /* upto bounds the lines read: 2 < seq <= 4, and of those the ERROR ones */
-    assert_int_equal(store_log_list(S, r.rid, 2, 4, 0, 100, &out, &n), 0);
+    assert_int_equal(store_log_list(S, r.rid, 2, 4, 0, 100, 0, &out, &n), 0);
     assert_int_equal(n, 2);
     assert_int_equal(out[0].seq, 3);
     assert_int_equal(out[1].seq, 4);
     store_log_free(out, n);
-    assert_int_equal(store_log_list(S, r.rid, 0, 4, LL_ERROR, 100, &out, &n), 0);
+    assert_int_equal(store_log_list(S, r.rid, 0, 4, LL_ERROR, 100, 0, &out, &n), 0);
     assert_int_equal(n, 1);
     assert_string_equal(out[0].message, "e");
     store_log_free(out, n);

@@ -143,7 +143,8 @@ export async function listItems(path, query, { limit, signal } = {}) {
   return items.slice(0, limit);
 }
 
-/** Every line of a run's log, oldest first, in pages of 5000 (the API's largest page). */
+/** Every line of a run's log, oldest first, in pages of up to 5000 lines (the API's largest
+ * page; one of long lines holds fewer, and links.next goes on after it). */
 export async function fetchAllLogLines(jobId, runId, { after = 0, signal, onPage } = {}) {
   const lines = [];
   let cursor = after;
@@ -152,7 +153,7 @@ export async function fetchAllLogLines(jobId, runId, { after = 0, signal, onPage
     const hits = page.hits.hits;
     for (const l of hits) lines.push(l);
     if (onPage) onPage(hits, page);
-    if (hits.length < 5000) return { lines, last: page };
+    if (!page.links || !page.links.next) return { lines, last: page };
     cursor = page.after;
   }
 }
