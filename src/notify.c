@@ -693,7 +693,8 @@ static void take_up(struct notify *n)
         size_t free_slots = (size_t)n->cfg->notify_backlog - n->live;
         int want = free_slots < TAKE_AT_ONCE ? (int)free_slots : TAKE_AT_ONCE;
         struct taking t = {n, 0, false};
-        /* a store failure (store.error) leaves them waiting: the next delivery done tries again */
+        /* a store failure (store.error) leaves them waiting: the next delivery done, or the
+         * next check of alerts (within 30 s), tries again */
         if (store_outbox_list(n->store, n->taken, want, take_row, &t) != 0 || t.full) return;
         if (t.seen < want) { /* none beyond: what was counted waiting went with a rollback */
             n->stored = 0;
@@ -1089,6 +1090,9 @@ static void on_alert_check(evutil_socket_t fd, short what, void *arg)
     }
     store_commit(n->store);
     free(l.due);
+    /* rows of the outbox with no delivery in memory whose end would take them up: a read of
+     * the outbox failed (store.error) as the last one ended; tried again here */
+    if (n->live == 0) take_up(n);
     /* again at the next deadline, and at least every 30 s (jobs saved meanwhile, clocks) */
     int64_t wait = l.next - time_now_us();
     if (wait < 0) wait = 0;
