@@ -80,8 +80,8 @@ static int value(const char **p, const struct field_spec *f, int *out, struct sk
                 return 0;
             }
         }
-        const char *end = s;
-        while (isalpha((unsigned char)*end)) end++;
+        const char *end = s; /* the whole word, a character past ASCII too ("mön") */
+        while (isalpha((unsigned char)*end) || (unsigned char)*end >= 0x80) end++;
         char name[48], q[48];
         size_t n = (size_t)(end - s) < 41 ? (size_t)(end - s) : 41; /* quoted() cuts past 40 */
         memcpy(name, s, n);
@@ -315,20 +315,32 @@ static int64_t next_of_expr(const struct schedule *s, int64_t after_us, int *fla
     struct local_time lt;
     tz_local(s->tz, after, &lt);
     int64_t day = time_days_from_civil(lt.year, (unsigned)lt.month, (unsigned)lt.day);
+    /* the earliest instant found on a day near a transition: a fold that crosses midnight can
+     * put the next day's first pass before the second pass of this one, so the days after it
+     * are looked at too, until their instants can only come later */
+    int64_t best = INT64_MAX;
+    int best_flags = 0;
     /* the day before too: with a fold, instants after `after` can still lie on it */
     for (int64_t n = -1; n < SEARCH_DAYS; n++) {
         int64_t dd = day + n, y;
         unsigned m, d;
+        int64_t wall0 = dd * 86400;
+        /* offsets stay within 26 hours: no instant of this day comes before wall0 - 26 h */
+        if (best != INT64_MAX && wall0 - 26 * 3600 > best) break;
         time_civil_from_days(dd, &y, &m, &d);
         if (!day_matches(c, y, (int)m, (int)d, (int)(((dd % 7) + 11) % 7))) continue;
-        int64_t wall0 = dd * 86400;
         /* offsets stay within 26 hours, so this window covers every instant of the day */
         int off = tz_offset(s->tz, wall0 - 26 * 3600, NULL);
         if (tz_next_transition(s->tz, wall0 - 26 * 3600) <= wall0 + 86400 + 26 * 3600) {
-            int64_t t = scan_transition_days(c, s->tz, dd, after, flags);
-            if (t != INT64_MAX) return t * 1000000;
+            int f = 0;
+            int64_t t = scan_transition_days(c, s->tz, dd, after, &f);
+            if (t < best) {
+                best = t;
+                best_flags = f;
+            }
             continue;
         }
+        if (best != INT64_MAX) break; /* an ordinary day after one near a transition */
         /* an ordinary day: wall time and instants move together, the first match wins */
         for (int h = 0; h < 24; h++) {
             if (!((c->hour >> h) & 1)) continue;
@@ -339,7 +351,9 @@ static int64_t next_of_expr(const struct schedule *s, int64_t after_us, int *fla
             }
         }
     }
-    return INT64_MIN;
+    if (best == INT64_MAX) return INT64_MIN;
+    if (flags) *flags = best_flags;
+    return best * 1000000;
 }
 
 int64_t schedule_preview_next(const struct schedule *s, int64_t from, int64_t prev, long i,
