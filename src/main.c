@@ -90,6 +90,11 @@ static char **hoist_options(int argc, char **argv, int *rc)
     }
     *rc = 0;
     if (n == 1) return NULL;
+    if (n < argc && strcmp(argv[n], "--") == 0) { /* the options, then `--`: no command */
+        fprintf(stderr, "sked: a command is missing after the options (before --); see sked --help\n");
+        *rc = 2;
+        return NULL;
+    }
     if (n == argc) {
         fprintf(stderr, "sked: a command is missing after the options; see sked --help\n");
         *rc = 2;

@@ -1653,6 +1653,10 @@ class TestExitCodes(CliCase):
                       "--cacert, --db and --json may come before it", p.stderr)
         for args, expect in ((["--url"], "option --url needs a value"),
                              (["--json"], "a command is missing after the options"),
+                             # `--` after the options: once recursed until the stack overflowed
+                             (["--json", "--", "tasks"], "a command is missing after the options"),
+                             (["--url", "http://127.0.0.1:1", "--", "job", "list"],
+                              "a command is missing after the options"),
                              (["--token", "t", "user", "list"], "unknown option '--token'")):
             p = self.cli(*args)
             self.assertEqual(p.returncode, 2, (args, p))
