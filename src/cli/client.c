@@ -181,6 +181,10 @@ static int parse(struct opts *o, const char *pos_name, bool pos_required, int ar
                     (sp && (strcmp(sp->name, "db") == 0 || strcmp(sp->name, "output") == 0));
         if (!path && !utf8_valid(v, strlen(v)))
             return usage_error(o, "option %s: the value is not valid UTF-8 text", shown);
+        /* an empty --db (an unset variable: --db "$STORE") is not the default store */
+        if (sp && strcmp(sp->name, "db") == 0 && !*v)
+            return usage_error(o, "--db is empty: give the store's file, or leave --db out to "
+                                  "use SKED_DB (or var/sked.db)");
         /* a second value would silently win: --role viewer ... --role admin */
         if ((is_url && url) || (is_token && token) || (is_cacert && cacert) ||
             (sp && sp->has_value && !sp->repeatable && o->nvals[sp->id]))

@@ -3302,6 +3302,14 @@ class TestServerAndToken(CliCase):
         self.usage_fails("job", "list", "--token=", expect="--token is empty")
         self.usage_fails("job", "list", "--url", "", expect="--url is empty")
 
+    def test_an_empty_db_is_refused(self):
+        """An empty --db (an unset variable: --db "$STORE") was read by the local tools as
+        var/sked.db of the working directory, a restore writing there; serve refused it."""
+        for args in (["user", "list"], ["token", "list"], ["backup", "/nonexistent/b.db"],
+                     ["restore", "/nonexistent/b.db"]):
+            self.usage_fails(*args, "--db", "", expect="--db is empty")
+        self.usage_fails("--db=", "user", "list", expect="--db is empty")
+
     def test_a_url_ending_in_api_names_the_root(self):
         p = self.usage_fails("job", "list", "--url", self.s.url + "/api/",
                              expect="ends in /api: give the server's root, %s" % self.s.url)
