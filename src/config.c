@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -631,13 +632,23 @@ static int file_entry(void *arg, const char *section, const char *key, const cha
 
 int config_load_file(struct config *c, const char *file, struct sk_err *e)
 {
-    FILE *f = fopen(file, "r");
-    if (!f) return sk_err_set(e, -errno, "config", "%s: cannot open: %s", file, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) { /* fopen opens one for reading */
-        fclose(f);
-        return sk_err_set(e, -EISDIR, "config", "%s: is a folder; name the configuration file",
+    /* non-blocking, so that a FIFO does not hold the open (and the loop, at a reload) */
+    int fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return sk_err_set(e, -errno, "config", "%s: cannot open: %s", file, strerror(errno));
+    struct stat st = {0};
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        bool dir = S_ISDIR(st.st_mode);
+        close(fd);
+        return sk_err_set(e, dir ? -EISDIR : -EINVAL, "config",
+                          dir ? "%s: is a folder; name the configuration file"
+                              : "%s: not a regular file; name the configuration file",
                           file);
+    }
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        int err = errno;
+        close(fd);
+        return sk_err_set(e, -err, "config", "%s: cannot open: %s", file, strerror(err));
     }
     int rc = config_load_stream(c, f, file, e);
     fclose(f);

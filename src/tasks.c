@@ -542,8 +542,18 @@ const struct task *taskset_get(const struct taskset *ts, const char *id)
 
 static int read_file(const char *path, struct buf *out, struct sk_err *e)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* non-blocking, so that a FIFO named like a task file does not hold the open (and the
+     * loop, at a reload) until something writes to it */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return sk_err_set(e, -errno, "", "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return sk_err_set(e, -EINVAL, "(file)",
+                          "%s: (file): not a regular file (a task file holds one JSON object; "
+                          "move anything else out of the tasks folder)",
+                          path);
+    }
     char chunk[8192];
     ssize_t n;
     while ((n = read(fd, chunk, sizeof chunk)) > 0) {

@@ -1385,7 +1385,9 @@ class Config(unittest.TestCase):
 
         def check(*args, **env):
             return subprocess.run([skedtest.BIN, "config", "check", *args], capture_output=True,
-                                  text=True, env=dict(base, **env))
+                                  text=True, env=dict(base, **env), timeout=30)
+        fifo = os.path.join(tmp, "fifo.conf")
+        os.mkfifo(fifo)
         try:
             for args, env, needle in (
                     ((), {"SKED_ADMIN_TOKEN": "short"}, "SKED_ADMIN_TOKEN: must be at least 16 characters long"),
@@ -1393,6 +1395,7 @@ class Config(unittest.TestCase):
                     (("--listen", "example.org:19100"), {}, "--listen: 'example.org:19100': the host must be an IP address or localhost"),
                     (("--listen", "999.1.1.1:80"), {}, "the host must be an IP address"),
                     (("--config", tmp), {}, "config: %s: is a folder; name the configuration file" % tmp),
+                    (("--config", fifo), {}, "config: %s: not a regular file; name the configuration file" % fifo),
                     (("--tasks", ""), {}, "--tasks: must not be empty"),
                     (("--web-dir", "/nonexistent"), {}, "--web-dir: '/nonexistent': no such folder"),
                     (("--public-url", "https://"), {}, "--public-url: 'https://': the host is missing"),
@@ -2016,6 +2019,7 @@ class Reload(unittest.TestCase):
                 f.write('{"id": "broken"')
             with open(os.path.join(s.tasks_dir, "twice.json"), "w") as f:
                 json.dump(sh_task("slow", "true"), f)
+            os.mkfifo(os.path.join(s.tasks_dir, "pipe.json"))  # no writer: its open would wait
             s.proc.send_signal(signal.SIGHUP)
             wait_for(lambda: "reload.failed" in s.server_log(), what="reload failure logged")
             # each file that does not load is named, the first as the reason of the failure
@@ -2024,6 +2028,8 @@ class Reload(unittest.TestCase):
                                   r"malformed JSON")
             self.assertRegex(log, r"reload\.task_file_failed reason=\"[^\"]*/twice\.json: id: "
                                   r"'slow' is already declared by [^\"]*/slow\.json\"")
+            self.assertRegex(log, r"reload\.task_file_failed reason=\"[^\"]*/pipe\.json: \(file\): "
+                                  r"not a regular file")
             self.assertEqual(sorted(t["id"] for t in s.get("/api/tasks").json["hits"]["hits"]), ["fresh", "slow"])
 
 

@@ -670,8 +670,9 @@ class Shutdown(unittest.TestCase):
 
 
 class BadTaskFiles(unittest.TestCase):
-    def serve(self, files):
-        """Runs `sked serve` on a folder holding files; returns (exit status, stderr, folder)."""
+    def serve(self, files, more=None):
+        """Runs `sked serve` on a folder holding files (and what more(folder) adds); returns
+        (exit status, stderr, folder)."""
         tmp = tempfile.mkdtemp(prefix="sked-test-")
         self.addCleanup(shutil.rmtree, tmp, True)
         tasks = os.path.join(tmp, "tasks.d")
@@ -679,6 +680,8 @@ class BadTaskFiles(unittest.TestCase):
         for name, doc in files.items():
             with open(os.path.join(tasks, name), "w") as f:
                 f.write(doc if isinstance(doc, str) else json.dumps(doc))
+        if more:
+            more(tasks)
         env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
         env["SKED_ADMIN_TOKEN"] = skedtest.TOKEN
         p = subprocess.run([skedtest.BIN, "serve", "--db", os.path.join(tmp, "sked.db"),
@@ -767,6 +770,23 @@ class BadTaskFiles(unittest.TestCase):
                 self.assertRefused({"e.json": doc, "ok.json": {"id": "ok", "title": "OK",
                                                                "command": ["true"]}},
                                    "e.json", field, reason)
+
+    def test_a_fifo_or_a_folder_named_like_a_task_file_is_refused(self):
+        """Opening a FIFO for reading waits for a writer: sked would hang at its start (and its
+        loop at a reload); it names the file instead, and a folder likewise."""
+        def special(tasks):
+            os.mkfifo(os.path.join(tasks, "pipe.json"))
+            os.mkdir(os.path.join(tasks, "dir.json"))
+        rc, err, tasks = self.serve({"ok.json": {"id": "ok", "title": "OK", "command": ["true"]}},
+                                    special)
+        self.assertNotEqual(rc, 0, err)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SKED_")}
+        p = subprocess.run([skedtest.BIN, "config", "check", "--tasks", tasks], env=env,
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 2, p)
+        for name in ("dir.json", "pipe.json"):
+            self.assertIn("%s/%s: (file): not a regular file" % (tasks, name), err)
+            self.assertIn("%s/%s: (file): not a regular file" % (tasks, name), p.stderr)
 
     def test_good_files_start(self):
         files = {"ok.json": {"id": "ok", "title": "OK", "command": ["true"]},
