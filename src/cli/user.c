@@ -131,17 +131,38 @@ static void audit_local(struct store *s, const char *action, const char *target,
     json_decref(details);
 }
 
+/* One line of f into buf (of n bytes), without its line ending; false when the line is longer
+ * than buf holds (what is left of it is read and dropped). */
+static bool password_line(FILE *f, char *buf, size_t n)
+{
+    if (!fgets(buf, (int)n, f)) {
+        buf[0] = '\0';
+        return true;
+    }
+    size_t len = strlen(buf);
+    bool whole = len && buf[len - 1] == '\n';
+    if (!whole) { /* a full buffer is a whole line only when its end follows */
+        int c = getc(f);
+        whole = c == EOF || c == '\n';
+        while (c != EOF && c != '\n') c = getc(f);
+    }
+    if (len && buf[len - 1] == '\n') buf[--len] = '\0';
+    if (len && buf[len - 1] == '\r') buf[--len] = '\0';
+    return whole;
+}
+
 /* Reads a password into *out (to free with free_password): one line of stdin with
  * --password-stdin, else asked twice on the terminal without echo. Returns 0, else having
  * printed why EXIT_USAGE when there is no terminal to ask on (the command line must say
  * --password-stdin), EXIT_FAIL when the password typed is refused (as the API refuses it). */
 static int read_password(const struct opts *o, char **out)
 {
-    char buf[1100], again[1100];
+    /* room for 1024 characters of four bytes each, the most auth_password_problem allows */
+    char buf[4 * 1024 + 2], again[sizeof buf];
+    bool whole;
     *out = NULL;
     if (opts_has(o, O_PW_STDIN)) {
-        if (!fgets(buf, sizeof buf, stdin)) buf[0] = '\0';
-        buf[strcspn(buf, "\r\n")] = '\0';
+        whole = password_line(stdin, buf, sizeof buf);
     } else {
         FILE *tty = fopen("/dev/tty", "r+");
         if (!tty)
@@ -153,15 +174,13 @@ static int read_password(const struct opts *o, char **out)
         tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
         fputs("password: ", tty);
         fflush(tty);
-        if (!fgets(buf, sizeof buf, tty)) buf[0] = '\0';
+        whole = password_line(tty, buf, sizeof buf);
         fputs("\nagain: ", tty);
         fflush(tty);
-        if (!fgets(again, sizeof again, tty)) again[0] = '\0';
+        whole = password_line(tty, again, sizeof again) && whole;
         fputs("\n", tty);
         tcsetattr(fileno(tty), TCSAFLUSH, &old);
         fclose(tty);
-        buf[strcspn(buf, "\r\n")] = '\0';
-        again[strcspn(again, "\r\n")] = '\0';
         bool same = strcmp(buf, again) == 0;
         sodium_memzero(again, sizeof again);
         if (!same) {
@@ -169,6 +188,11 @@ static int read_password(const struct opts *o, char **out)
             fprintf(stderr, "%s: the passwords differ\n", o->prog);
             return EXIT_FAIL;
         }
+    }
+    if (!whole) {
+        sodium_memzero(buf, sizeof buf);
+        fprintf(stderr, "%s: the password must be at most 1024 characters long\n", o->prog);
+        return EXIT_FAIL;
     }
     const char *problem = auth_password_problem(buf);
     if (problem) {

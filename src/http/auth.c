@@ -128,6 +128,7 @@ bool auth_verify_password(const char *hash, const char *password)
 
 const char *auth_password_problem(const char *password)
 {
+    if (!utf8_valid(password, strlen(password))) return "must be text in UTF-8";
     size_t n = utf8_chars(password);
     if (n < 8) return "must be at least 8 characters long";
     if (n > 1024) return "must be at most 1024 characters long";

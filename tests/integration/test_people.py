@@ -1313,6 +1313,21 @@ class Cli(unittest.TestCase):
             self.assertEqual(self.cli("user", "delete", "ops", "--yes", *db).returncode, 0)
             self.assertEqual(self.cli("user", "add", "x", "--role", "god", *db).returncode, 2)
             self.assertEqual(self.cli("user", "add", "y", "--role", "viewer", "--password-stdin", *db, stdin="short\n").returncode, 1)
+            # the longest password allowed, 1,024 characters of several bytes, is kept whole;
+            # a longer one, or one that is no UTF-8, is refused rather than cut or stored
+            longest = "é" * 1023 + "🔑"
+            r = self.cli("user", "passwd", "admin", "--password-stdin", *db, stdin=longest + "\r\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(Session(s).login("admin", longest).status, 201)
+            self.assertEqual(Session(s).login("admin", longest[:549]).status, 401)
+            r = self.cli("user", "passwd", "admin", "--password-stdin", *db, stdin="🔑" * 1025 + "\n")
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("the password must be at most 1024 characters long", r.stderr)
+            r = subprocess.run([skedtest.BIN, "user", "passwd", "admin", "--password-stdin", *db],
+                               input=b"caf\xe9-latin-1-password\n", capture_output=True, timeout=60)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn(b"the password must be text in UTF-8", r.stderr)
+            self.assertEqual(Session(s).login("admin", longest).status, 201)
             self.assertEqual(self.cli("user", "list", "--db", os.path.join(s.tmp, "missing.db")).returncode, 1)
             self.assertEqual(self.cli("token", "create", "--user", "ghost", "--name", "x", *db).returncode, 1)
 
