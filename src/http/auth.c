@@ -431,7 +431,13 @@ void auth_login_succeeded(struct auth *a, const char *username, const char *addr
 
 const char *auth_token_problem(const char *token)
 {
-    return strlen(token) < 16 ? "must be at least 16 characters long" : NULL;
+    if (strlen(token) < 16) return "must be at least 16 characters long";
+    /* a request's header carries it, and HTTP drops blanks around a header's value */
+    for (const unsigned char *p = (const unsigned char *)token; *p; p++)
+        if (*p <= ' ' || *p == 0x7f)
+            return "must hold no blanks or control characters (a line ending read from a file "
+                   "with the token, perhaps)";
+    return NULL;
 }
 
 int auth_bootstrap_admin(struct store *st, const char *password, struct sk_err *e)

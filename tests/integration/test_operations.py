@@ -1391,6 +1391,8 @@ class Config(unittest.TestCase):
         try:
             for args, env, needle in (
                     ((), {"SKED_ADMIN_TOKEN": "short"}, "SKED_ADMIN_TOKEN: must be at least 16 characters long"),
+                    ((), {"SKED_ADMIN_TOKEN": "abcdefghijklmnop0123\r"}, "SKED_ADMIN_TOKEN: must hold no blanks or control characters"),
+                    ((), {"SKED_ADMIN_TOKEN": "abcdefgh ijklmnop"}, "SKED_ADMIN_TOKEN: must hold no blanks"),
                     ((), {"SKED_ADMIN_PASSWORD": "short"}, "SKED_ADMIN_PASSWORD: "),
                     (("--listen", "example.org:19100"), {}, "--listen: 'example.org:19100': the host must be an IP address or localhost"),
                     (("--listen", "999.1.1.1:80"), {}, "the host must be an IP address"),
