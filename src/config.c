@@ -569,8 +569,40 @@ struct file_ctx {
     int line;  /* the line of the first refused value */
     int long_line, max; /* a line longer than inih's buffer holds, and how long one may be */
     int nul_line;       /* a line with a NUL byte, which would cut its value short unseen */
+    int bad_line;       /* a line inih would read without a word, wrongly; why in bad_why */
+    const char *bad_why;
     bool indented;      /* the line read last starts with a space or a tab */
 };
+
+static bool known_section(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof file_keys / sizeof *file_keys; i++)
+        if (strlen(file_keys[i].section) == len && memcmp(name, file_keys[i].section, len) == 0)
+            return true;
+    return false;
+}
+
+/* What inih would pass over in the whole line str (its line ending included) without a word,
+ * or NULL: a carriage return within it (a file of CR line endings would be read as one line),
+ * text after a section's ], an unknown section with no keys under it. */
+static const char *silently_wrong(const char *str, bool first)
+{
+    for (const char *p = strchr(str, '\r'); p; p = strchr(p + 1, '\r'))
+        if (p[1] != '\n' && p[1] != '\0')
+            return "a carriage return within a line (a file with CR line endings?); save the file "
+                   "with LF or CRLF line endings";
+    if (first && strncmp(str, "\xEF\xBB\xBF", 3) == 0) str += 3; /* a BOM, which inih skips */
+    str += strspn(str, " \t");
+    if (*str != '[') return NULL;
+    const char *end = strchr(str, ']');
+    if (!end) return NULL; /* inih refuses it: not a key = value line */
+    const char *rest = end + 1 + strspn(end + 1, " \t\r\n");
+    if (*rest && *rest != ';' && *rest != '#')
+        return "text after the section's ]; give each key a line of its own under it";
+    if (!known_section(str + 1, (size_t)(end - str - 1)))
+        return "unknown section (server, runs, log, notifications)";
+    return NULL;
+}
 
 /* inih's reader. Its buffer is fixed (Debian's inih: 200 bytes with the newline and the NUL),
  * and it would take the rest of a longer line for a line of its own: such a line ends the
@@ -591,6 +623,10 @@ static char *read_line(char *str, int num, void *arg)
     str[n] = '\0';
     fc->cur = fc->lines + 1;
     fc->indented = str[0] == ' ' || str[0] == '\t';
+    if ((fc->bad_why = silently_wrong(str, fc->cur == 1))) {
+        fc->bad_line = fc->cur;
+        return NULL;
+    }
     if (ch == '\n') {
         fc->lines++;
     } else if (n == num - 1 && (ch = getc(fc->f)) != EOF) { /* more of this line follows */
@@ -614,19 +650,24 @@ static int file_entry(void *arg, const char *section, const char *key, const cha
     }
     char where[160];
     snprintf(where, sizeof where, "%s.%s", section, key);
+    size_t vlen = strlen(value);
+    if (vlen >= 2 && (value[0] == '"' || value[0] == '\'') && value[vlen - 1] == value[0]) {
+        fc->line = fc->cur;
+        fc->rc = sk_err_set(fc->e, -EINVAL, where,
+                            "quotes would be kept as part of the value; write it without them");
+        return 0;
+    }
     for (size_t i = 0; i < sizeof file_keys / sizeof *file_keys; i++) {
         if (strcmp(section, file_keys[i].section) || strcmp(key, file_keys[i].key)) continue;
         fc->rc = set_option(fc->c, file_keys[i].option, value, where, fc->e);
         fc->line = fc->cur;
         return fc->rc == 0;
     }
-    bool known_section = false;
-    for (size_t i = 0; i < sizeof file_keys / sizeof *file_keys; i++)
-        known_section = known_section || strcmp(section, file_keys[i].section) == 0;
     fc->line = fc->cur;
     fc->rc = sk_err_set(fc->e, -EINVAL, where,
-                        known_section ? "unknown key (see docs/operations.md)"
-                                      : "unknown section (server, runs, log, notifications)");
+                        known_section(section, strlen(section))
+                            ? "unknown key (see docs/operations.md)"
+                            : "unknown section (server, runs, log, notifications)");
     return 0;
 }
 
@@ -662,6 +703,8 @@ int config_load_stream(struct config *c, FILE *f, const char *file, struct sk_er
     if (fc.nul_line && (line == 0 || line > fc.nul_line))
         return sk_err_set(e, -EINVAL, "config",
                           "%s:%d: a NUL byte; a configuration file is text", file, fc.nul_line);
+    if (fc.bad_line && (line == 0 || line > fc.bad_line))
+        return sk_err_set(e, -EINVAL, "config", "%s:%d: %s", file, fc.bad_line, fc.bad_why);
     if (fc.long_line && (line == 0 || line > fc.long_line))
         return sk_err_set(e, -EINVAL, "config", "%s:%d: a line may hold at most %d characters",
                           file, fc.long_line, fc.max);
@@ -676,15 +719,18 @@ int config_load_stream(struct config *c, FILE *f, const char *file, struct sk_er
     return 0;
 }
 
-/* The value of --config (or SKED_CONFIG), or NULL; empty is none, from either. */
+/* The value of --config (the last, as of every other option given twice; or SKED_CONFIG), or
+ * NULL; empty is none, from either. */
 static const char *config_file(int argc, char **argv, char **env)
 {
+    const char *last = NULL;
     for (int i = 0; i < argc; i++) {
         const char *v = strncmp(argv[i], "--config=", 9) == 0 ? argv[i] + 9
-                        : strcmp(argv[i], "--config") == 0 && i + 1 < argc ? argv[i + 1]
+                        : strcmp(argv[i], "--config") == 0 && i + 1 < argc ? argv[++i]
                                                                            : NULL;
-        if (v) return *v ? v : NULL;
+        if (v) last = v;
     }
+    if (last) return *last ? last : NULL;
     for (char **ep = env; ep && *ep; ep++)
         if (strncmp(*ep, "SKED_CONFIG=", 12) == 0 && (*ep)[12]) return *ep + 12;
     return NULL;

@@ -1341,7 +1341,15 @@ class Config(unittest.TestCase):
                 ("[server]\nqueues = default=4\n  listen = 1\n", ":3: ", "config: "),
                 ("[server]\nnode = a\n\tlisten = 127.0.0.1:1\n", ":3: ", "an indented line; start keys"),
                 ("[server]\nbogus = 1\n", ":2: ", "unknown key"),
-                ("[nope]\nx = 1\n", ":2: ", "unknown section"),
+                ("[nope]\nx = 1\n", ":1: ", "unknown section"),
+                # what the reader would pass over without a word: an unknown section with no
+                # keys, text after a section's ], a file of CR line endings, quoted values
+                ("[notification]\n[server]\nnode = a\n", ":1: ", "unknown section"),
+                ("[server] node = a\n", ":1: ", "text after the section's ]; give each key a line"),
+                ("[server]\rnode = a\rlisten = nowhere\r", ":1: ", "a carriage return within a line"),
+                ('[server]\nnode = a\ndb = "/var/lib/sked/sked.db"\n', ":3: ",
+                 "server.db: %s:3: quotes would be kept as part of the value" % conf),
+                ("[notifications]\nwebhook_secret = '0123456789abcdef'\n", ":2: ", "quotes would be kept"),
                 # a line longer than the reader holds is refused as such, not read in pieces
                 ("[notifications]\nsmtp_from = " + "a" * 180 + "@example.org\nnode = b\n", ":2: ",
                  "a line may hold at most 198 characters"),
@@ -1360,6 +1368,18 @@ class Config(unittest.TestCase):
             self.assertIn(conf + where, r.stderr)
             self.assertIn(reason, r.stderr)
             self.assertLessEqual(r.stderr.count("server.listen"), 1, r.stderr)
+        # none of these is refused: CRLF line endings, a BOM, a comment after a section's ],
+        # quotes within a value; and of two --config the last is read, as of any option
+        good = os.path.join(tmp, "good.conf")
+        with open(good, "wb") as f:
+            f.write(b'\xef\xbb\xbf[server] ; where it listens\r\nnode = "a" one\r\n')
+        other = os.path.join(tmp, "other.conf")
+        with open(other, "w") as f:
+            f.write("[server]\nnode = b\n")
+        r = subprocess.run([skedtest.BIN, "config", "check", "--config", other, "--config", good],
+                           capture_output=True, text=True, env=dict(os.environ, SKED_TASKS=s.tasks_dir))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('\nnode = "a" one\n', r.stdout)
         # and counted in characters, not bytes
         for name, rc in (("\u00e9" * 200, 0), ("\u00e9" * 201, 2)):
             r = subprocess.run([skedtest.BIN, "config", "check", "--node", name], capture_output=True,
