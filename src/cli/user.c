@@ -41,7 +41,7 @@ enum { O_DB, O_ROLE, O_DISPLAY, O_PW_STDIN, O_NO_PW, O_YES, O_USER, O_NAME, O_EX
 static bool store_at(const struct opts *o, const char *path)
 {
     struct sk_err e = {0};
-    if (store_is_folder(&e, path)) {
+    if (store_not_a_file(&e, path)) {
         fprintf(stderr, "%s: %s\n", o->prog, e.msg);
         return false;
     }

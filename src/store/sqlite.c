@@ -393,6 +393,7 @@ static int orphan_wal(const char *path, struct sk_err *e)
 int store_lock_serving(const char *path, struct sk_err *e)
 {
     int rc = orphan_wal(path, e);
+    if (!rc) rc = store_not_a_file(e, path);
     if (rc) return rc;
     rc = create_private(path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -570,9 +571,15 @@ static int open_db(const char *path, enum durability d, sqlite3 **db, int *page,
     if (sqlite3_exec(*db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
         /* a full disk has no room for the -shm file, which SQLite tells as an I/O error */
         bool full = disk_full(sqlite3_extended_errcode(*db), sqlite3_system_errno(*db));
-        sk_err_set(e, -EIO, "db", "%s: %s%s", path, msg ? msg : "cannot configure",
-                   full ? " (the disk that holds it is full: free space on that disk)"
-                        : unwritable_folder(path));
+        if (sqlite3_errcode(*db) == SQLITE_NOTADB)
+            sk_err_set(e, -EINVAL, "db",
+                       "%s is not a store of sked (%s); pass --db with the path of sked's "
+                       "store, or of a new file (a damaged store is put back with sked restore)",
+                       path, msg ? msg : "file is not a database");
+        else
+            sk_err_set(e, -EIO, "db", "%s: %s%s", path, msg ? msg : "cannot configure",
+                       full ? " (the disk that holds it is full: free space on that disk)"
+                            : unwritable_folder(path));
         sqlite3_free(msg);
         return -EIO;
     }
@@ -596,6 +603,7 @@ int store_open(const char *path, enum durability d, struct store **out, struct s
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, configure_sqlite);
     int orphan = orphan_wal(path, e);
+    if (!orphan) orphan = store_not_a_file(e, path);
     if (orphan) {
         *out = NULL;
         return orphan;
@@ -3243,12 +3251,16 @@ static int cannot_create(struct sk_err *e, const char *field, const char *what, 
                       todo);
 }
 
-/* The refusal of a --db (the store of a backup or a restore) that names a folder: -EISDIR,
- * naming the file sked serve would make in it; 0 when path is no folder. */
-int store_is_folder(struct sk_err *e, const char *path)
+/* The refusal of a --db that names no regular file (see store.h). */
+int store_not_a_file(struct sk_err *e, const char *path)
 {
     struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return 0;
+    if (strcmp(path, ":memory:") == 0 || stat(path, &st) != 0 || S_ISREG(st.st_mode)) return 0;
+    if (!S_ISDIR(st.st_mode))
+        return sk_err_set(e, -EINVAL, "db",
+                          "%s is not a regular file (a device or a FIFO): pass --db with the "
+                          "path of the store's file, the path sked serve uses",
+                          path);
     size_t len = strlen(path);
     while (len > 1 && path[len - 1] == '/') len--;
     return sk_err_set(e, -EISDIR, "db",
@@ -3519,7 +3531,7 @@ int store_backup(const char *from, const char *to, struct store_copy_info *info,
     struct stat st;
     if (lstat(to, &st) == 0)
         return sk_err_set(e, -EEXIST, "FILE", "%s exists; give a new file name", to);
-    int folder = store_is_folder(e, from);
+    int folder = store_not_a_file(e, from);
     if (folder) return folder;
     /* written under another name until whole: a copy cut off (a signal, a crash, a full disk)
      * never holds FILE's name, nor blocks it */
@@ -3748,7 +3760,7 @@ int store_restore(const char *from, const char *to, struct store_copy_info *info
         goto out;
     }
     if ((rc = check_backup(src, from, with_wal, info, e)) != 0) goto out;
-    if ((rc = store_is_folder(e, to)) != 0) goto out;
+    if ((rc = store_not_a_file(e, to)) != 0) goto out;
     /* a missing store is made as sked makes one (its owner's alone); an existing one keeps its
      * mode */
     int crc = create_private(to);

@@ -45,8 +45,9 @@ int store_latest_version(void);
  * the local tools then say so in their own words. */
 bool store_failed_full(const struct store *s);
 /* The refusal of a --db that names a folder (-EISDIR, naming the file sked serve would make in
- * it); 0 when path is no folder. */
-int store_is_folder(struct sk_err *e, const char *path);
+ * it) or another file that is not a regular one (a FIFO, a device: -EINVAL); 0 when path is a
+ * regular file, is missing or is ":memory:". */
+int store_not_a_file(struct sk_err *e, const char *path);
 /* A number that changes whenever what the store holds may have changed: a write of this
  * process (committed or not, or undone), or a commit of another connection seen by a read. What
  * was read and kept while it stays the same is still what a read would give. */

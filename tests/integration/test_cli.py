@@ -2159,6 +2159,20 @@ class TestStorePaths(unittest.TestCase):
                        says="%s/ is a folder, not a store: pass --db with the path of the store's "
                             "file (such as %s/sked.db), the path sked serve uses" % (self.tmp, self.tmp))
         self.assertFalse(os.path.exists(out))
+        # nor is a FIFO or a device opened to wait on a writer that never comes
+        fifo = os.path.join(self.tmp, "fifo.db")
+        os.mkfifo(fifo)
+        try:
+            for path in (fifo, "/dev/null"):
+                for cmd in (["backup", out], ["restore", self.backup], ["user", "list"],
+                            ["token", "list"]):
+                    self.fails(*cmd, "--db", path,
+                               says="%s is not a regular file (a device or a FIFO): pass --db "
+                                    "with the path of the store's file, the path sked serve uses"
+                                    % path)
+        finally:
+            os.unlink(fifo)
+        self.assertFalse(os.path.exists(out))
 
     def test_restore_names_the_backup_or_the_store_that_is_wrong(self):
         target = os.path.join(self.tmp, "restored.db")

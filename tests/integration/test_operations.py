@@ -1448,6 +1448,25 @@ class Config(unittest.TestCase):
                       "--max-body", "1T", SKED_LISTEN="nowhere")
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertIn("queues = default=4,low=1", r.stdout)
+            # a FIFO or a device is refused by name, not opened to wait; a file of other bytes
+            # is named as no store, and left as it was
+            fifo = os.path.join(tmp, "fifo.db")
+            os.mkfifo(fifo)
+            junk = os.path.join(tmp, "junk.db")
+            with open(junk, "wb") as f:
+                f.write(bytes(range(256)) * 16)
+            for db, says in ((fifo, "%s is not a regular file (a device or a FIFO): pass --db with "
+                                    "the path of the store's file, the path sked serve uses" % fifo),
+                             ("/dev/null", "/dev/null is not a regular file (a device or a FIFO)"),
+                             (junk, "%s is not a store of sked (file is not a database); pass "
+                                    "--db with the path of sked's store, or of a new file (a "
+                                    "damaged store is put back with sked restore)" % junk)):
+                p = subprocess.run([skedtest.BIN, "serve", "--db", db, "--listen", "127.0.0.1:0"],
+                                   capture_output=True, text=True, env=base, timeout=30)
+                self.assertEqual(p.returncode, 1, (db, p.stderr))
+                self.assertIn(says, p.stderr)
+            with open(junk, "rb") as f:
+                self.assertEqual(f.read(), bytes(range(256)) * 16)
             # another program's database is left alone, by serve and by the local tools
             other = os.path.join(tmp, "other.db")
             con = sqlite3.connect(other)
