@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "timeutil.h"
+#include "utf8.h"
 
 static enum log_level min_level = LOG_INFO;
 static enum log_format format = LOG_TEXT;
@@ -61,6 +62,21 @@ static bool json_number_text(const char *s)
     return *s == '\0';
 }
 
+/* Appends s as a JSON string; bytes that are no UTF-8 (a file name, a child's words) become
+ * U+FFFD, so that every line stays JSON. */
+static void json_text(struct buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (utf8_valid(s, n)) {
+        buf_json_stringn(b, s, n);
+        return;
+    }
+    struct buf clean = BUF_INIT;
+    utf8_sanitize(&clean, s, n);
+    buf_json_stringn(b, clean.data, clean.len);
+    buf_free(&clean);
+}
+
 /* Converts "a=1 b=\"x y\"" into JSON members: unquoted numbers become JSON numbers, the rest
  * strings. */
 static void fields_to_json(struct buf *b, const char *f)
@@ -87,12 +103,12 @@ static void fields_to_json(struct buf *b, const char *f)
             while (*p && *p != ' ') buf_putc(&val, *p++);
         }
         buf_putc(b, ',');
-        buf_json_string(b, buf_cstr(&key));
+        json_text(b, buf_cstr(&key));
         buf_putc(b, ':');
         if (!quoted && json_number_text(buf_cstr(&val)))
             buf_puts(b, buf_cstr(&val));
         else
-            buf_json_string(b, buf_cstr(&val));
+            json_text(b, buf_cstr(&val));
         buf_free(&key);
         buf_free(&val);
     }
@@ -111,7 +127,7 @@ void log_event(enum log_level lvl, const char *event, const char *fields, ...)
     va_end(ap);
     if (format == LOG_JSON) {
         buf_printf(&line, "{\"ts\":\"%s\",\"level\":\"%s\",\"event\":", ts, names[lvl]);
-        buf_json_string(&line, event);
+        json_text(&line, event);
         fields_to_json(&line, buf_cstr(&f));
         buf_puts(&line, "}\n");
     } else {

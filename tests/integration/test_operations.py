@@ -1531,6 +1531,18 @@ class Config(unittest.TestCase):
                 line = json.loads(p.stderr.strip().splitlines()[-1])
                 self.assertEqual((line["level"], line["event"]), ("error", "startup.failed"))
                 self.assertIn("Address already in use", line["reason"])
+                # and stays JSON where it names a file whose name is no UTF-8
+                bad = os.path.join(tmp, "badtasks")
+                os.mkdir(bad)
+                with open(os.path.join(os.fsencode(bad), b"bad\xffname.json"), "w") as f:
+                    f.write('{"id": 5}')
+                p = subprocess.run([skedtest.BIN, "serve", "--db", db, "--listen", "127.0.0.1:0",
+                                    "--tasks", bad, "--log-format", "json"],
+                                   capture_output=True, env=base, timeout=30)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                line = json.loads(p.stderr.strip().splitlines()[-1].decode("utf-8"))
+                self.assertEqual((line["level"], line["event"]), ("error", "startup.failed"))
+                self.assertIn("bad\ufffdname.json", line["reason"])
         finally:
             skedtest.shutil.rmtree(tmp, ignore_errors=True)
 
