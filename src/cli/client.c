@@ -840,13 +840,34 @@ static int call(const struct client *c, const char *method, const char *path, co
         rc = transport_error(c, url, cc, errbuf);
     } else if ((status < 200 || status > 299) && gateway_down(status, &sink.data)) {
         rc = quiet ? EXIT_UNREACHABLE : gateway_error(c, url, status);
+    } else if (status >= 300 && status <= 399) {
+        /* never followed: the token would go along to wherever it points */
+        char *to = NULL;
+        curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &to);
+        if (!quiet)
+            fprintf(stderr,
+                    "sked: %s answered HTTP %ld, a redirect%s%s, not followed: set SKED_URL (or "
+                    "--url) to the address of sked itself\n",
+                    url, status, to ? " to " : "", to ? to : "");
+        rc = EXIT_FAIL;
     } else if (status < 200 || status > 299) {
         rc = quiet ? EXIT_FAIL : refused(status, &sink.data, c);
-    } else if (sink.data.len && out) {
+    } else if (out && status != 204) {
+        /* every answer of sked's with a body is a JSON object with something in it */
         struct sk_err e = {0};
-        *out = json_parse(sink.data.data, sink.data.len, "body", &e);
-        if (!*out) {
-            if (!quiet) fprintf(stderr, "sked: the answer from %s is not JSON: %s\n", url, e.msg);
+        *out = sink.data.len ? json_parse(sink.data.data, sink.data.len, "body", &e) : NULL;
+        const char *wrong = !sink.data.len                         ? "is empty"
+                            : !*out                                ? "is not JSON"
+                            : !json_is_object(*out) || !json_object_size(*out) ? "is not sked's"
+                                                                   : NULL;
+        if (wrong) {
+            if (!quiet)
+                fprintf(stderr,
+                        "sked: the answer from %s %s%s%s (HTTP %ld): check SKED_URL (or --url) "
+                        "and that `sked serve` is running there\n",
+                        url, wrong, e.msg[0] ? ": " : "", e.msg, status);
+            json_decref(*out);
+            *out = NULL;
             rc = EXIT_FAIL;
         }
     }

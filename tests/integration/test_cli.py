@@ -1754,6 +1754,40 @@ class TestExitCodes(CliCase):
         self.assertEqual(p.returncode, 1, p)
         self.assertIn("larger than 64 MiB", p.stderr)
 
+    def test_an_answer_that_is_not_skeds_is_no_success(self):
+        """A 200 with nothing in it, or with JSON no answer of sked's looks like (another
+        service at SKED_URL), fails and names the address; a redirect (a proxy that sends plain
+        HTTP to HTTPS) is not followed, and where it points is said."""
+        def answering(status, body, ctype="application/json", **headers):
+            def answer(handler):
+                handler.send_response(status)
+                handler.send_header("Content-Type", ctype)
+                handler.send_header("Content-Length", str(len(body)))
+                for k, v in headers.items():
+                    handler.send_header(k, v)
+                handler.end_headers()
+                handler.wfile.write(body)
+            return answer
+
+        todo = "(HTTP 200): check SKED_URL (or --url) and that `sked serve` is running there"
+        for body, ctype, says in ((b"", "application/json", "is empty " + todo),
+                                  (b"{}", "application/json", "is not sked's " + todo),
+                                  (b"[]", "application/json", "is not sked's " + todo),
+                                  (b"<html>hi</html>", "text/html", "is not JSON: ")):
+            for args in (("tasks",), ("tasks", "--json")):
+                p = cli_against_one_answer(self, answering(200, body, ctype), *args)
+                self.assertEqual(p.returncode, 1, (body, args, p))
+                self.assertEqual(p.stdout, "", (body, args))
+                self.assertRegex(p.stderr, r"^sked: the answer from http://127\.0\.0\.1:\d+"
+                                           r"/api/tasks ", body)
+                self.assertIn(says, p.stderr, body)
+        p = cli_against_one_answer(self, answering(301, b"", Location="https://sked.example/"),
+                                   "tasks")
+        self.assertEqual(p.returncode, 1, p)
+        self.assertRegex(p.stderr, r"^sked: http://127\.0\.0\.1:\d+/api/tasks answered HTTP "
+                                   r"301, a redirect to https://sked\.example/, not followed: set "
+                                   r"SKED_URL \(or --url\) to the address of sked itself\n$")
+
 
 class TestStorePaths(unittest.TestCase):
     """backup, restore and the user and token commands work on a store file: a wrong path is
