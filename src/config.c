@@ -737,6 +737,71 @@ static const char *config_file(int argc, char **argv, char **env)
 }
 
 /* Whether option name is among the flags (--name VALUE or --name=VALUE). */
+/* The variable of an option: SKED_ and its name in capitals, '_' for '-'. */
+static void env_name(char var[64], const char *option)
+{
+    size_t o = 0;
+    for (const char *p = "SKED_"; *p; p++) var[o++] = *p;
+    for (const char *p = option; *p && o < 63; p++)
+        var[o++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+    var[o] = '\0';
+}
+
+/* The edits (a letter added, left out, changed, or two swapped) that make a into b, up to 3. */
+static int edits(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 63 || m > 63 || (n > m ? n - m : m - n) > 2) return 3;
+    int d[64][64];
+    for (size_t i = 0; i <= n; i++) d[i][0] = (int)i;
+    for (size_t j = 0; j <= m; j++) d[0][j] = (int)j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            int best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[n][m] < 3 ? d[n][m] : 3;
+}
+
+void config_unknown_env(char **env, void (*fn)(const char *name, const char *closest, void *arg),
+                        void *arg)
+{
+    /* the variables of sked's that are no option: the start's, the CLI's, and those a run's
+     * process is given */
+    static const char *others[] = {"SKED_CONFIG",   "SKED_ADMIN_TOKEN", "SKED_ADMIN_PASSWORD",
+                                   "SKED_URL",      "SKED_TOKEN",       "SKED_CA_FILE",
+                                   "SKED_RUN_ID",   "SKED_JOB_ID",      "SKED_QUEUE",
+                                   "SKED_SINCE",    "SKED_UNTIL",       "SKED_ATTEMPT",
+                                   "SKED_TRIGGER",  "SKED_STATUS_FD"};
+    enum { N_OPT = sizeof options / sizeof *options, N_OTHER = sizeof others / sizeof *others };
+    char known[N_OPT + N_OTHER][64];
+    for (size_t i = 0; i < N_OPT; i++) env_name(known[i], options[i]);
+    for (size_t i = 0; i < N_OTHER; i++) snprintf(known[N_OPT + i], 64, "%s", others[i]);
+    for (char **ep = env; ep && *ep; ep++) {
+        const char *eq = strchr(*ep, '=');
+        if (strncmp(*ep, "SKED_", 5) != 0 || !eq || eq - *ep > 63) continue;
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(eq - *ep), *ep);
+        const char *closest = NULL;
+        int best = 3;
+        bool found = false;
+        for (size_t i = 0; i < N_OPT + N_OTHER && !found; i++) {
+            found = strcmp(name, known[i]) == 0;
+            int d = edits(name, known[i]);
+            if (d < best) {
+                best = d;
+                closest = known[i];
+            }
+        }
+        if (!found) fn(name, closest, arg);
+    }
+}
+
 static bool flag_given(int argc, char **argv, const char *name)
 {
     size_t n = strlen(name);
@@ -758,11 +823,8 @@ int config_load(struct config *c, int argc, char **argv, char **env, struct sk_e
         c->config_file = xstrdup(file);
     }
     for (size_t i = 0; i < sizeof options / sizeof *options; i++) {
-        char var[64] = "SKED_";
-        size_t o = 5;
-        for (const char *p = options[i]; *p && o < sizeof var - 1; p++)
-            var[o++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
-        var[o] = '\0';
+        char var[64];
+        env_name(var, options[i]);
         if (flag_given(argc, argv, options[i])) continue; /* the flag wins: not read */
         for (char **ep = env; ep && *ep; ep++) {
             size_t l = strlen(var);

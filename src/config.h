@@ -66,6 +66,11 @@ void config_release(struct config *c);
  * printed), or -EINVAL with e naming the flag or variable and the reason.
  */
 int config_load(struct config *c, int argc, char **argv, char **env, struct sk_err *e);
+/* Calls fn for every SKED_ variable of env that is none of sked's (a misspelt one leaves its
+ * setting as it was without a word), with closest the one of sked's it is likeliest a
+ * misspelling of (two edits at most), or NULL. */
+void config_unknown_env(char **env, void (*fn)(const char *name, const char *closest, void *arg),
+                        void *arg);
 /* Applies an INI file ([server], [runs], [log], [notifications]); errors are
  * "FILE:LINE: section.key: reason". */
 int config_load_file(struct config *c, const char *file, struct sk_err *e);

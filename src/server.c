@@ -306,6 +306,14 @@ static int pause_every_queue(struct server *s)
     return 0;
 }
 
+static void unknown_variable(const char *name, const char *closest, void *arg)
+{
+    (void)arg;
+    log_warn("config.unknown_variable", "name=%s closest=%s hint=%s", log_q(name),
+             closest ? closest : "none",
+             log_q("not a setting of sked, so not read: check its spelling (sked serve --help)"));
+}
+
 int server_main(int argc, char **argv)
 {
     struct server s;
@@ -326,6 +334,7 @@ int server_main(int argc, char **argv)
     }
     builtin_set_retention(s.cfg.retention_ms);
     log_setup(s.cfg.log_level, s.cfg.log_format);
+    config_unknown_env(environ, unknown_variable, NULL);
     /* libcurl's global state is set up once here, before any thread uses it */
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (sodium_init() < 0) {

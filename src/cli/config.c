@@ -14,6 +14,13 @@
 
 extern char **environ;
 
+static void unknown_variable(const char *name, const char *closest, void *arg)
+{
+    (void)arg;
+    fprintf(stderr, "sked config check: warning: %s is not a setting of sked, so not read%s%s%s\n",
+            name, closest ? " (did you mean " : "", closest ? closest : "", closest ? "?)" : "");
+}
+
 static int config_check(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -37,6 +44,7 @@ static int config_check(int argc, char **argv)
         config_release(&c);
         return EXIT_USAGE;
     }
+    config_unknown_env(environ, unknown_variable, NULL);
     /* what sked serve refuses at its start, after the store is open */
     const char *pw = getenv("SKED_ADMIN_PASSWORD");
     const char *bad_token = c.admin_token ? auth_token_problem(c.admin_token) : NULL;

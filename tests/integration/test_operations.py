@@ -1448,6 +1448,25 @@ class Config(unittest.TestCase):
                       "--max-body", "1T", SKED_LISTEN="nowhere")
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertIn("queues = default=4,low=1", r.stdout)
+            # a SKED_ variable that is none of sked's is named, with the one it likely meant;
+            # sked's own (the CLI's, a run's) are not
+            r = check(SKED_LISTN="127.0.0.1:1", SKED_DURABLITY="full", SKED_FOO="1",
+                      SKED_URL="http://x", SKED_RUN_ID="r", SKED_CONFIG="")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(sorted(r.stderr.splitlines()), [
+                "sked config check: warning: SKED_DURABLITY is not a setting of sked, so not read "
+                "(did you mean SKED_DURABILITY?)",
+                "sked config check: warning: SKED_FOO is not a setting of sked, so not read",
+                "sked config check: warning: SKED_LISTN is not a setting of sked, so not read "
+                "(did you mean SKED_LISTEN?)"])
+            self.assertIn("durability = normal", r.stdout)
+            with Sked(tasks=tasks, env={"SKED_QUEUS": "x=1"}) as s:
+                warned = [line for line in s.server_log().splitlines()
+                          if "event=config.unknown_variable" in line]
+                self.assertEqual(len(warned), 1, s.server_log())
+                self.assertIn(' name="SKED_QUEUS" closest=SKED_QUEUES hint="not a setting of '
+                              'sked, so not read: check its spelling (sked serve --help)"',
+                              warned[0])
             # a FIFO or a device is refused by name, not opened to wait; a file of other bytes
             # is named as no store, and left as it was
             fifo = os.path.join(tmp, "fifo.db")
